@@ -1,0 +1,1 @@
+"""InboxReady front ends: the command line (cli) and the desktop app (Qt)."""

@@ -1,0 +1,106 @@
+"""Run the checks for a domain concurrently and stream each result as it finishes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from datetime import datetime, timezone
+from typing import AsyncIterator, Awaitable, Callable, Iterable
+
+from .context import ALL_CHECKS, CheckContext, CheckOptions
+from .dns import DnsClient
+from .model import CheckResult, DomainReport, Finding, Severity, Status
+
+CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX"}
+
+CheckFn = Callable[[CheckContext], Awaitable[CheckResult]]
+
+
+def check_function(name: str) -> CheckFn:
+    """``check(ctx)`` of the protocol module ``inboxready.core.<name>``."""
+    module = importlib.import_module(f"{__package__}.{name}")
+    return module.check  # type: ignore[no-any-return]
+
+
+def make_client(options: CheckOptions, on_query=None) -> DnsClient:  # type: ignore[no-untyped-def]
+    return DnsClient(options.nameservers, timeout=options.timeout, deadline=options.deadline,
+                     max_concurrency=options.max_concurrency, on_query=on_query)
+
+
+async def _run_one(name: str, ctx: CheckContext) -> CheckResult:
+    started = time.monotonic()
+    try:
+        result = await check_function(name)(ctx)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug must show as "couldn't check", never crash the run
+        result = CheckResult(
+            name=name, status=Status.ERROR,
+            summary=f"{CHECK_TITLES.get(name, name)} could not be checked because of an internal error.",
+            findings=[Finding(f"{name}.internal-error", Severity.UNKNOWN,
+                              "InboxReady hit an unexpected problem while checking this. Please report it.",
+                              detail=f"{type(exc).__name__}: {exc}")],
+        )
+    result.elapsed_ms = (time.monotonic() - started) * 1000
+    return result
+
+
+async def check_domain(
+    domain: str, options: CheckOptions | None = None, *, client: DnsClient | None = None
+) -> AsyncIterator[CheckResult]:
+    """Yield one ``CheckResult`` per check, in the order they finish.
+
+    ``domain`` must already be normalized (``parse_domain``). Cancelling the consumer cancels
+    every query in flight.
+    """
+    options = options or CheckOptions()
+    client = client or make_client(options)
+    ctx = CheckContext(domain=domain, dns=client, options=options)
+    tasks = [asyncio.ensure_future(_run_one(n, ctx)) for n in options.checks]
+    try:
+        for fut in asyncio.as_completed(tasks):
+            yield await fut
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_check(
+    domain: str, options: CheckOptions | None = None, *,
+    on_result: Callable[[CheckResult], None] | None = None,
+    client: DnsClient | None = None,
+) -> DomainReport:
+    """Run every check for ``domain`` and return the whole report (``on_result`` sees each as it
+    finishes)."""
+    options = options or CheckOptions()
+    client = client or make_client(options)
+    started = time.monotonic()
+    report = DomainReport(domain=domain, started=datetime.now(timezone.utc).astimezone().isoformat(),
+                          nameservers=list(client.nameservers))
+    async for result in check_domain(domain, options, client=client):
+        report.checks[result.name] = result
+        if on_result is not None:
+            on_result(result)
+    report.checks = {n: report.checks[n] for n in options.checks if n in report.checks}
+    report.queries = client.queries_json()
+    report.elapsed_ms = (time.monotonic() - started) * 1000
+    return report
+
+
+async def run_many(
+    domains: Iterable[str], options: CheckOptions | None = None, *, concurrency: int = 20
+) -> list[DomainReport]:
+    """Check many domains with at most ``concurrency`` running at once; results in input order."""
+    options = options or CheckOptions()
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(d: str) -> DomainReport:
+        async with sem:
+            return await run_check(d, options)
+
+    return list(await asyncio.gather(*(one(d) for d in domains)))
+
+
+__all__ = ["ALL_CHECKS", "CHECK_TITLES", "CheckOptions", "check_domain", "run_check", "run_many"]

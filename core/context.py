@@ -1,0 +1,31 @@
+"""What a protocol check receives: the DNS client for this run and the caller's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .dns import DEFAULT_TIMEOUT, DnsClient
+
+ALL_CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "mx")
+
+
+@dataclass
+class CheckOptions:
+    """Everything a caller (app, CLI, test) can set for a run. The core reads no settings itself."""
+
+    nameservers: list[str] | None = None  # "IP[:PORT]"; None: the system's resolvers
+    timeout: float = DEFAULT_TIMEOUT  # one query
+    deadline: float | None = 60.0  # the whole run, seconds
+    dkim_selectors: list[str] = field(default_factory=list)  # added to the built-in list
+    checks: tuple[str, ...] = ALL_CHECKS
+    max_concurrency: int = 64  # DNS queries in flight per run
+
+
+@dataclass
+class CheckContext:
+    """Passed to every ``check(ctx)``: the domain (A-label form), the options and the shared DNS
+    client (its cache means two checks asking the same name cost one query)."""
+
+    domain: str
+    dns: DnsClient
+    options: CheckOptions = field(default_factory=CheckOptions)

@@ -1,0 +1,388 @@
+"""A small authoritative DNS server for loopback: the tests, the demo mode and the self-test use it.
+
+It serves zones written in RFC 1035 master-file format (or records added one by one) over UDP and TCP,
+truncates UDP answers that do not fit (so clients must retry over TCP), follows CNAMEs inside its own
+zones, synthesizes wildcard answers, and can be told to add latency, to never answer some names
+(a timeout for the client), or to answer SERVFAIL for them.
+
+It never listens anywhere but the address it is given, which should be a loopback address.
+
+    server = DnsTestServer()
+    server.add_zone("example.com", ZONE_TEXT)
+    server.start()                      # binds 127.0.0.1 on a free port, in a background thread
+    client = DnsClient([server.address])
+    ...
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+
+IN = dns.rdataclass.IN
+
+
+@dataclass
+class _Node:
+    rdatasets: dict[int, dns.rdataset.Rdataset] = field(default_factory=dict)
+
+
+class DnsTestServer:
+    """An authoritative loopback DNS server running in a background thread."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+        udp_payload: int | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.latency = latency  # seconds added before every answer
+        self.udp_payload = udp_payload  # force a smaller UDP limit (e.g. 512) to test truncation
+        self._origins: set[dns.name.Name] = set()
+        self._nodes: dict[dns.name.Name, _Node] = {}
+        self._ents: set[dns.name.Name] = set()  # names that exist only because a child exists
+        self.timeout_names: set[str] = set()  # "name" or "name/TYPE": never answered
+        self.servfail_names: set[str] = set()  # "name" or "name/TYPE": answered with SERVFAIL
+        self.query_count = 0
+        self.tcp_query_count = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    # -- zone data ------------------------------------------------------------------------------
+
+    def add_zone(self, origin: str, text: str) -> None:
+        """Add a zone from master-file text. Names in ``text`` are relative to ``origin`` unless
+        they end in a dot. SOA and NS records are optional."""
+        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
+        with self._lock:
+            self._origins.add(zone.origin)
+            for name, node in zone.nodes.items():
+                for rds in node.rdatasets:
+                    self._add_rdataset(name, rds)
+            self._rebuild_ents()
+
+    def add_zone_file(self, path: str, origin: str | None = None) -> None:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        if origin is None:
+            origin = _origin_from_text(text) or _origin_from_filename(path)
+        self.add_zone(origin, text)
+
+    def add_origin(self, origin: str) -> None:
+        """Declare a zone this server is authoritative for, without records."""
+        with self._lock:
+            self._origins.add(dns.name.from_text(origin))
+
+    def add_records(self, name: str, rdtype: str, values: Iterable[str], ttl: int = 300) -> None:
+        """Add records by hand: ``add_records("example.com", "TXT", ['"v=spf1 -all"'])``.
+        The name's zone must have been declared (``add_zone`` or ``add_origin``)."""
+        n = dns.name.from_text(name)
+        t = dns.rdatatype.from_text(rdtype)
+        rds = dns.rdataset.Rdataset(IN, t, ttl=ttl)
+        for v in values:
+            rds.add(dns.rdata.from_text(IN, t, v, origin=dns.name.root))
+        with self._lock:
+            self._add_rdataset(n, rds)
+            self._rebuild_ents()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._origins.clear()
+            self._nodes.clear()
+            self._ents.clear()
+            self.timeout_names.clear()
+            self.servfail_names.clear()
+
+    def replace_zone(self, origin: str, text: str) -> None:
+        """Drop every record at or under ``origin`` and load ``text`` in its place."""
+        o = dns.name.from_text(origin)
+        with self._lock:
+            for name in [n for n in self._nodes if n.is_subdomain(o)]:
+                del self._nodes[name]
+        self.add_zone(origin, text)
+
+    def _add_rdataset(self, name: dns.name.Name, rds: dns.rdataset.Rdataset) -> None:
+        node = self._nodes.setdefault(name, _Node())
+        existing = node.rdatasets.get(rds.rdtype)
+        if existing is None:
+            node.rdatasets[rds.rdtype] = rds.copy()
+        else:
+            existing.union_update(rds)
+
+    def _rebuild_ents(self) -> None:
+        ents: set[dns.name.Name] = set()
+        for name in self._nodes:
+            parent = name
+            while len(parent) > 1:
+                parent = parent.parent()
+                if parent not in self._nodes:
+                    ents.add(parent)
+        self._ents = ents
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """``IP:PORT``, as ``DnsClient`` and ``--nameserver`` take it."""
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> "DnsTestServer":
+        self._thread = threading.Thread(target=self._run, name="dns-test-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        if not self._ready.is_set():
+            raise RuntimeError("the DNS test server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(5)
+        self._thread = None
+
+    def __enter__(self) -> "DnsTestServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # surfaced to start()
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stop = asyncio.Event()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # Bind UDP and TCP to the same port: take the port from TCP first when it is 0.
+        tcp = await asyncio.start_server(self._handle_tcp, self.host, self.port, family=family,
+                                         reuse_address=True)
+        self.port = tcp.sockets[0].getsockname()[1]
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpProtocol(self), local_addr=(self.host, self.port), family=family
+        )
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            transport.close()
+            tcp.close()
+            await tcp.wait_closed()
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def _matches(self, names: set[str], qname: dns.name.Name, rdtype: int) -> bool:
+        if not names:
+            return False
+        text = qname.to_text().rstrip(".").lower()
+        return text in names or f"{text}/{dns.rdatatype.to_text(rdtype)}" in names
+
+    def answer(self, query: dns.message.Message) -> dns.message.Message | None:
+        """Build the response to ``query``; ``None`` means "do not answer" (a timeout)."""
+        self.query_count += 1
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        response.flags &= ~dns.flags.RA
+        if not query.question:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response
+        q = query.question[0]
+        qname, rdtype = q.name, q.rdtype
+        if self._matches(self.timeout_names, qname, rdtype):
+            return None
+        if self._matches(self.servfail_names, qname, rdtype):
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response
+        with self._lock:
+            self._resolve_into(response, qname, rdtype)
+        return response
+
+    def _zone_of(self, name: dns.name.Name) -> dns.name.Name | None:
+        best = None
+        for o in self._origins:
+            if name.is_subdomain(o) and (best is None or len(o) > len(best)):
+                best = o
+        return best
+
+    def _lookup(self, name: dns.name.Name) -> tuple[_Node | None, bool]:
+        """(node, exists): wildcard-expanded node for ``name``; exists is False for NXDOMAIN."""
+        node = self._nodes.get(name)
+        if node is not None:
+            return node, True
+        if name in self._ents or name in self._origins:
+            return None, True
+        # Wildcard: find the closest encloser, then look for *.<encloser> (RFC 4592).
+        zone = self._zone_of(name)
+        encloser = name.parent() if len(name) > 1 else name
+        while zone is not None and encloser.is_subdomain(zone):
+            if encloser in self._nodes or encloser in self._ents or encloser == zone:
+                wild = dns.name.Name((b"*",) + encloser.labels)
+                wnode = self._nodes.get(wild)
+                return (wnode, True) if wnode is not None else (None, False)
+            if len(encloser) <= 1:
+                break
+            encloser = encloser.parent()
+        return None, False
+
+    def _resolve_into(self, response: dns.message.Message, qname: dns.name.Name, rdtype: int) -> None:
+        zone = self._zone_of(qname)
+        if zone is None:
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.REFUSED)
+            return
+        name = qname
+        for _ in range(12):  # follow CNAMEs inside our zones
+            node, exists = self._lookup(name)
+            if not exists:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+                self._add_soa(response, zone)
+                return
+            if node is None:
+                self._add_soa(response, zone)
+                return
+            if rdtype == dns.rdatatype.ANY:
+                for rds in node.rdatasets.values():
+                    response.answer.append(_rrset(name, rds))
+                return
+            rds = node.rdatasets.get(rdtype)
+            if rds is not None:
+                response.answer.append(_rrset(name, rds))
+                return
+            cname = node.rdatasets.get(dns.rdatatype.CNAME)
+            if cname is not None and rdtype != dns.rdatatype.CNAME:
+                response.answer.append(_rrset(name, cname))
+                target = cname[0].target
+                tzone = self._zone_of(target)
+                if tzone is None:
+                    return  # out of our zones: the resolver follows it
+                name, zone = target, tzone
+                continue
+            self._add_soa(response, zone)  # NODATA
+            return
+
+    def _add_soa(self, response: dns.message.Message, zone: dns.name.Name) -> None:
+        node = self._nodes.get(zone)
+        if node is not None and dns.rdatatype.SOA in node.rdatasets:
+            response.authority.append(_rrset(zone, node.rdatasets[dns.rdatatype.SOA]))
+
+    async def respond(self, wire: bytes, max_size: int | None) -> bytes | None:
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        response = self.answer(query)
+        if response is None:
+            return None
+        if max_size is None:
+            return response.to_wire()
+        limit = 512
+        if query.edns >= 0:
+            limit = max(512, query.payload)
+        if self.udp_payload is not None:
+            limit = min(limit, self.udp_payload)
+        try:
+            return response.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            truncated = dns.message.make_response(query)
+            truncated.flags |= dns.flags.AA | dns.flags.TC
+            truncated.flags &= ~dns.flags.RA
+            return truncated.to_wire()
+
+    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readexactly(2)
+                (length,) = struct.unpack("!H", head)
+                wire = await reader.readexactly(length)
+                self.tcp_query_count += 1
+                out = await self.respond(wire, None)
+                if out is None:
+                    continue
+                writer.write(struct.pack("!H", len(out)) + out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: DnsTestServer) -> None:
+        self.server = server
+        self.transport: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        task = asyncio.ensure_future(self._reply(data, addr))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
+        out = await self.server.respond(data, 65535)
+        if out is not None and self.transport is not None:
+            self.transport.sendto(out, addr)
+
+
+def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
+    rrset = dns.rrset.RRset(name, rds.rdclass, rds.rdtype)
+    rrset.update(rds)
+    rrset.ttl = rds.ttl
+    return rrset
+
+
+def _origin_from_text(text: str) -> str | None:
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].upper() == "$ORIGIN":
+            return parts[1]
+    return None
+
+
+def _origin_from_filename(path: str) -> str:
+    import os
+
+    base = os.path.basename(path)
+    for suffix in (".zone", ".db", ".txt"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    return base

@@ -1,0 +1,1 @@
+"""Reviewed data files: DKIM selector list, provider catalog, rules."""

@@ -1,0 +1,1 @@
+"""Bundled data: icons, styles and the demo zones."""
