@@ -75,8 +75,17 @@ def split_txt(value: str, size: int = MAX_TXT_STRING) -> list[str]:
 
 
 def quote_txt(s: str) -> str:
-    """One zone-file character-string: quoted, with backslash and quote escaped."""
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """One zone-file character-string: quoted; quote and backslash escaped, and any byte outside
+    printable ASCII written as ``\\DDD`` (RFC 1035 §5.1) so the line survives any editor."""
+    out = []
+    for b in s.encode("utf-8"):
+        if b in (0x22, 0x5C):
+            out.append("\\" + chr(b))
+        elif 0x20 <= b <= 0x7E:
+            out.append(chr(b))
+        else:
+            out.append(f"\\{b:03d}")
+    return '"' + "".join(out) + '"'
 
 
 @dataclass(frozen=True)

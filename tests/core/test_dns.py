@@ -1,0 +1,140 @@
+"""The DNS layer against the loopback server: typed outcomes, cache, log, TCP fallback, deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from inboxready.core.dns import DnsClient, Outcome, parse_nameserver
+from inboxready.core.dnsserver import DnsTestServer
+
+from ..conftest import run
+
+ZONE = """
+@      300 IN SOA ns1 hostmaster 1 3600 600 86400 300
+@          TXT "v=spf1 -all"
+www        CNAME web
+web        A 192.0.2.10
+web        AAAA 2001:db8::10
+dangling   CNAME missing
+big        TXT {big}
+""".format(big=" ".join('"' + "a" * 250 + '"' for _ in range(6)))
+
+@pytest.fixture
+def server(dns_server: DnsTestServer) -> DnsTestServer:
+    dns_server.add_zone("example.test", ZONE)
+    dns_server.timeout_names.add("slow.example.test")
+    dns_server.servfail_names.add("broken.example.test")
+    return dns_server
+
+def test_outcomes_stay_distinct(server: DnsTestServer) -> None:
+    async def go() -> dict[str, Outcome]:
+        c = DnsClient([server.address], timeout=0.5)
+        names = {
+            "answer": ("example.test", "TXT"),
+            "nxdomain": ("nope.example.test", "TXT"),
+            "nodata": ("web.example.test", "TXT"),
+            "timeout": ("slow.example.test", "TXT"),
+            "servfail": ("broken.example.test", "TXT"),
+        }
+        return {k: (await c.query(*v)).outcome for k, v in names.items()}
+
+    got = run(go())
+    assert got == {"answer": Outcome.ANSWER, "nxdomain": Outcome.NXDOMAIN, "nodata": Outcome.NODATA,
+                   "timeout": Outcome.TIMEOUT, "servfail": Outcome.SERVFAIL}
+    assert Outcome.TIMEOUT.failed and Outcome.SERVFAIL.failed
+    assert not Outcome.NXDOMAIN.failed and Outcome.NXDOMAIN.void and Outcome.NODATA.void
+
+def test_cname_is_followed_and_reported(server: DnsTestServer) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        c = DnsClient([server.address])
+        return await c.query("www.example.test", "A"), await c.query("dangling.example.test", "A")
+
+    a, d = run(go())
+    assert a.ok and a.records == ("192.0.2.10",)
+    assert a.cname_chain == ("web.example.test",) and a.canonical_name == "web.example.test"
+    assert d.outcome is Outcome.NXDOMAIN
+
+def test_same_question_is_asked_once_even_concurrently(server: DnsTestServer) -> None:
+    async def go() -> DnsClient:
+        c = DnsClient([server.address])
+        await asyncio.gather(*(c.query("Example.test.", "txt") for _ in range(20)))
+        await c.query("example.test", "TXT")
+        return c
+
+    before = server.query_count
+    c = run(go())
+    assert server.query_count - before == 1
+    assert len(c.log) == 1
+    q = c.log[0]
+    assert (q.name, q.rdtype, q.outcome) == ("example.test", "TXT", Outcome.ANSWER)
+    assert q.answer == ('"v=spf1 -all"',) and q.elapsed_ms >= 0
+
+def test_truncated_udp_answer_retries_over_tcp(server: DnsTestServer) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        return await DnsClient([server.address]).query("big.example.test", "TXT")
+
+    before = server.tcp_query_count
+    ans = run(go())
+    assert ans.ok and len(ans.txt[0]) == 1500
+    assert [len(s) for s in ans.txt_strings[0]] == [250] * 6
+    assert server.tcp_query_count > before
+
+def test_timeout_is_bounded(server: DnsTestServer) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        return await DnsClient([server.address], timeout=0.4).query("slow.example.test", "A")
+
+    t = time.monotonic()
+    ans = run(go())
+    assert ans.outcome is Outcome.TIMEOUT and ans.failed
+    assert time.monotonic() - t < 3
+
+def test_overall_deadline_turns_later_queries_into_timeouts(server: DnsTestServer) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        c = DnsClient([server.address], timeout=5, deadline=0.3)
+        first = await c.query("slow.example.test", "TXT")
+        second = await c.query("example.test", "TXT")
+        return first, second
+
+    t = time.monotonic()
+    first, second = run(go())
+    assert first.outcome is Outcome.TIMEOUT and second.outcome is Outcome.TIMEOUT
+    assert "time limit" in second.error
+    assert time.monotonic() - t < 3
+
+def test_dead_nameserver_is_a_timeout_not_a_missing_record() -> None:
+    # Nothing listens on this port: a server that is down is "couldn't check".
+    srv = DnsTestServer()
+    srv.start()
+    address = srv.address
+    srv.stop()
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await DnsClient([address], timeout=0.5).query("example.test", "TXT")
+
+    ans = run(go())
+    assert ans.failed
+
+def test_name_outside_served_zones_is_refused_as_servfail(server: DnsTestServer) -> None:
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await DnsClient([server.address]).query("example.org", "A")
+
+    assert run(go()).outcome is Outcome.SERVFAIL
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [("192.0.2.1", ("192.0.2.1", 53)), ("192.0.2.1:5353", ("192.0.2.1", 5353)),
+     ("2001:db8::1", ("2001:db8::1", 53)), ("[2001:db8::1]:5353", ("2001:db8::1", 5353)),
+     (" 127.0.0.2:53 ", ("127.0.0.2", 53))],
+)
+def test_parse_nameserver(spec: str, expected: tuple[str, int]) -> None:
+    assert parse_nameserver(spec) == expected
+
+@pytest.mark.parametrize("spec", ["dns.google", "192.0.2.1:0", "192.0.2.1:99999", "[2001:db8::1", "1.2.3.4:x", ""])
+def test_parse_nameserver_rejects_with_a_message(spec: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_nameserver(spec)
+    assert str(info.value)
