@@ -1,0 +1,403 @@
+"""Check history in SQLite, and "what changed since the last check of this domain".
+
+The database lives in the user data folder (``settings.data_dir()``). It is opened in WAL mode with
+``synchronous=FULL`` and every write is one transaction, so a crash or a power cut leaves the last
+committed check in place and never a damaged file. A file that SQLite cannot read is moved aside
+(``history.sqlite3.damaged-<time>``) and a fresh one is started; ``History.problem`` then says so in plain
+words. Nothing here raises on a damaged database.
+
+The diff (``diff_check`` / ``diff_report``) works on the JSON form of results (``CheckResult.to_json``),
+so an old stored check and a fresh ``CheckResult`` compare the same way. It needs no Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .model import CheckResult, DomainReport, Status
+from .settings import data_dir
+
+HISTORY_FILE = "history.sqlite3"
+SCHEMA_VERSION = 1
+KEEP_PER_DOMAIN = 200
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain TEXT NOT NULL,
+    started TEXT NOT NULL,
+    status TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checks_domain ON checks (domain, id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """One past run of every check for a domain, as stored."""
+
+    id: int
+    domain: str
+    started: str
+    status: str
+    report: dict[str, Any]  # DomainReport.to_json()
+
+    def check(self, name: str) -> dict[str, Any] | None:
+        checks = self.report.get("checks")
+        if isinstance(checks, dict):
+            value = checks.get(name)
+            if isinstance(value, dict):
+                return value
+        return None
+
+
+class History:
+    """The check history. Safe to use from one thread at a time or several (a lock guards it)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else data_dir() / HISTORY_FILE
+        self.problem = ""  # plain words when the old file was unreadable and moved aside
+        self.moved_to: Path | None = None
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._open()
+
+    # -- opening, repairing ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            row = db.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"made by a newer InboxReady (schema {version})")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open(self) -> None:
+        try:
+            self._db = self._connect()
+            return
+        except (sqlite3.DatabaseError, OSError) as first:
+            reason = str(first)
+        self.moved_to = self._move_aside()
+        try:
+            self._db = self._connect()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self._db = None
+            self.problem = (f"The check history could not be opened ({exc}); this session's checks will not be "
+                            "remembered.")
+            return
+        where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
+        self.problem = (f"The check history file could not be read ({reason}), so a new one was started.{where}")
+
+    def _move_aside(self) -> Path | None:
+        if not self.path.exists():
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
+        try:
+            os.replace(self.path, target)
+        except OSError:
+            return None
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                try:
+                    os.replace(side, target.with_name(target.name + suffix))
+                except OSError:
+                    pass
+        return target
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading and writing --------------------------------------------------------------------
+
+    def add(self, report: DomainReport | Mapping[str, Any]) -> int | None:
+        """Store one run; returns its id (``None`` when the history is unavailable)."""
+        data = report.to_json() if isinstance(report, DomainReport) else dict(report)
+        domain = str(data.get("domain", "")).lower()
+        with self._lock:
+            if self._db is None:
+                return None
+            try:
+                with _transaction(self._db):
+                    cur = self._db.execute(
+                        "INSERT INTO checks (domain, started, status, report) VALUES (?, ?, ?, ?)",
+                        (domain, str(data.get("started", "")), str(data.get("status", "")),
+                         json.dumps(data, ensure_ascii=False)),
+                    )
+                    new_id = int(cur.lastrowid or 0)
+                    self._db.execute(
+                        "DELETE FROM checks WHERE domain = ? AND id NOT IN "
+                        "(SELECT id FROM checks WHERE domain = ? ORDER BY id DESC LIMIT ?)",
+                        (domain, domain, KEEP_PER_DOMAIN),
+                    )
+                return new_id
+            except sqlite3.DatabaseError as exc:
+                self.problem = f"This check could not be saved to the history ({exc})."
+                return None
+
+    def last(self, domain: str, *, before: int | None = None) -> StoredCheck | None:
+        """The most recent stored run for ``domain`` (older than id ``before`` when given)."""
+        sql = "SELECT id, domain, started, status, report FROM checks WHERE domain = ?"
+        args: list[Any] = [domain.lower()]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before)
+        sql += " ORDER BY id DESC LIMIT 1"
+        rows = self._select(sql, args)
+        return rows[0] if rows else None
+
+    def runs(self, domain: str | None = None, limit: int = 50) -> list[StoredCheck]:
+        """Stored runs, newest first (all domains, or one)."""
+        if domain is None:
+            return self._select("SELECT id, domain, started, status, report FROM checks ORDER BY id DESC LIMIT ?",
+                                [limit])
+        return self._select("SELECT id, domain, started, status, report FROM checks WHERE domain = ? "
+                            "ORDER BY id DESC LIMIT ?", [domain.lower(), limit])
+
+    def domains(self) -> list[str]:
+        """Every domain with a stored run, most recently checked first."""
+        with self._lock:
+            if self._db is None:
+                return []
+            try:
+                rows = self._db.execute(
+                    "SELECT domain FROM checks GROUP BY domain ORDER BY MAX(id) DESC").fetchall()
+            except sqlite3.DatabaseError:
+                return []
+        return [str(r[0]) for r in rows]
+
+    def _select(self, sql: str, args: list[Any]) -> list[StoredCheck]:
+        with self._lock:
+            if self._db is None:
+                return []
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                self.problem = f"The check history could not be read ({exc})."
+                return []
+        out: list[StoredCheck] = []
+        for rid, dom, started, status, text in rows:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                out.append(StoredCheck(int(rid), str(dom), str(started), str(status), data))
+        return out
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception (the connection is in autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
+
+
+# -- what changed ---------------------------------------------------------------------------------
+
+_RANK = {"fail": 0, "warn": 1, "info": 2, "pass": 2}
+
+
+@dataclass
+class CheckDiff:
+    """What changed in one check between the previous stored run and this one."""
+
+    name: str
+    previous_status: str | None  # None: never checked before
+    status: str
+    trend: str  # "new" | "same" | "better" | "worse" | "unknown" (couldn't check on one side)
+    records_added: list[str] = field(default_factory=list)
+    records_removed: list[str] = field(default_factory=list)
+    records_edited: list[tuple[str, str]] = field(default_factory=list)  # (before, after)
+    findings_appeared: list[str] = field(default_factory=list)  # finding codes
+    findings_gone: list[str] = field(default_factory=list)
+    previous_started: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.trend not in ("same", "new") or self.records_added or self.records_removed
+                    or self.records_edited or self.findings_appeared or self.findings_gone)
+
+    def summary(self) -> str:
+        """One line in plain words for the card."""
+        if self.previous_status is None:
+            return "First check of this domain: nothing to compare with yet."
+        if not self.changed:
+            return "No change since the last check."
+        parts: list[str] = []
+        if self.trend == "better":
+            parts.append(f"Better than last time (was {_status_word(self.previous_status)})")
+        elif self.trend == "worse":
+            parts.append(f"Worse than last time (was {_status_word(self.previous_status)})")
+        elif self.trend == "unknown" and self.previous_status != self.status:
+            parts.append(f"Last time: {_status_word(self.previous_status)}")
+        n = len(self.records_edited)
+        if n:
+            parts.append(f"{n} record{'s' if n > 1 else ''} edited")
+        n = len(self.records_added)
+        if n:
+            parts.append(f"{n} record{'s' if n > 1 else ''} added")
+        n = len(self.records_removed)
+        if n:
+            parts.append(f"{n} record{'s' if n > 1 else ''} removed")
+        n = len(self.findings_appeared)
+        if n:
+            parts.append(f"{n} new problem{'s' if n > 1 else ''}")
+        n = len(self.findings_gone)
+        if n:
+            parts.append(f"{n} problem{'s' if n > 1 else ''} gone")
+        text = "; ".join(p for p in parts if p)
+        return (text[0].upper() + text[1:] + ".") if text else "No change since the last check."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "previous_status": self.previous_status, "status": self.status,
+            "trend": self.trend, "records_added": list(self.records_added),
+            "records_removed": list(self.records_removed),
+            "records_edited": [list(p) for p in self.records_edited],
+            "findings_appeared": list(self.findings_appeared), "findings_gone": list(self.findings_gone),
+            "previous_started": self.previous_started, "changed": self.changed, "summary": self.summary(),
+        }
+
+
+def _status_word(status: str) -> str:
+    try:
+        return Status(status).label.lower()
+    except ValueError:
+        return status
+
+
+def _as_json(result: CheckResult | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    if isinstance(result, CheckResult):
+        return result.to_json()
+    return dict(result)
+
+
+def _record_key(record: str) -> str:
+    """What makes two records "the same record, edited": their first token (``v=spf1``,
+    ``v=DMARC1``, an MX host after its preference...)."""
+    text = record.strip()
+    head = text.split(";", 1)[0].split()
+    if not head:
+        return ""
+    first = head[0].lower()
+    if first.isdigit() and len(head) > 1:  # "10 mx.example.com." -> the host
+        return "mx:" + head[1].lower().rstrip(".")
+    return first
+
+
+def _codes(data: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for f in data.get("findings") or []:
+        if isinstance(f, dict) and isinstance(f.get("code"), str) and f["code"] not in out:
+            out.append(f["code"])
+    return out
+
+
+def _records(data: Mapping[str, Any]) -> list[str]:
+    return [r for r in (data.get("records") or []) if isinstance(r, str)]
+
+
+def diff_check(previous: CheckResult | Mapping[str, Any] | None, current: CheckResult | Mapping[str, Any],
+               *, previous_started: str = "") -> CheckDiff:
+    """Compare one check's previous stored result with the current one."""
+    cur = _as_json(current) or {}
+    name = str(cur.get("name", ""))
+    status = str(cur.get("status", ""))
+    prev = _as_json(previous)
+    if prev is None:
+        return CheckDiff(name, None, status, "new")
+    pstatus = str(prev.get("status", ""))
+    if pstatus == status:
+        trend = "same"
+    elif pstatus == "error" or status == "error" or pstatus not in _RANK or status not in _RANK:
+        trend = "unknown"
+    elif _RANK[status] > _RANK[pstatus]:
+        trend = "better"
+    elif _RANK[status] < _RANK[pstatus]:
+        trend = "worse"
+    else:
+        trend = "same"
+    old_records, new_records = _records(prev), _records(cur)
+    removed = [r for r in old_records if r not in new_records]
+    added = [r for r in new_records if r not in old_records]
+    edited: list[tuple[str, str]] = []
+    for old in list(removed):
+        key = _record_key(old)
+        match = next((new for new in added if key and _record_key(new) == key), None)
+        if match is not None:
+            edited.append((old, match))
+            removed.remove(old)
+            added.remove(match)
+    # A "couldn't check" side tells nothing about records or findings: report only the status.
+    if "error" in (pstatus, status):
+        added, removed, edited = [], [], []
+        appeared: list[str] = []
+        gone: list[str] = []
+    else:
+        old_codes, new_codes = _codes(prev), _codes(cur)
+        appeared = [c for c in new_codes if c not in old_codes]
+        gone = [c for c in old_codes if c not in new_codes]
+    return CheckDiff(name, pstatus, status, trend, added, removed, edited, appeared, gone, previous_started)
+
+
+def diff_report(previous: StoredCheck | None, current: DomainReport | Mapping[str, Any]) -> dict[str, CheckDiff]:
+    """``diff_check`` for every check of ``current``."""
+    data = current.to_json() if isinstance(current, DomainReport) else dict(current)
+    out: dict[str, CheckDiff] = {}
+    for name, result in (data.get("checks") or {}).items():
+        prev = previous.check(name) if previous is not None else None
+        out[name] = diff_check(prev, result, previous_started=previous.started if previous else "")
+    return out
+
+
+__all__ = ["CheckDiff", "History", "StoredCheck", "diff_check", "diff_report"]

@@ -1,0 +1,220 @@
+"""User settings: a small JSON file in the user's config folder, written atomically.
+
+What is kept: recent domains, an optional custom nameserver, extra DKIM selectors per domain and the
+window geometry. Nothing secret is ever stored here (credentials go through ``keyring`` only).
+
+Where: ``platformdirs`` (``~/.config/InboxReady`` on Linux, ``%APPDATA%`` on Windows, ...). Setting the
+environment variable ``INBOXREADY_HOME`` puts both the config and the data folder under that one folder
+(tests and portable installs use it).
+
+Writing is atomic: the new content goes to a temporary file in the same folder, is flushed to disk, then
+``os.replace`` swaps it in, so a crash leaves either the old or the new file, never half of one. A file
+that cannot be read (bad JSON, wrong shape) is moved aside and the defaults are used; ``problem`` says so
+in plain words for the front end to show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "InboxReady"
+HOME_ENV = "INBOXREADY_HOME"
+SETTINGS_FILE = "settings.json"
+MAX_RECENT = 12
+MAX_SELECTORS = 32
+SETTINGS_VERSION = 1
+
+
+def config_dir() -> Path:
+    """The folder for settings (``$INBOXREADY_HOME/config`` when that variable is set)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home) / "config"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False, roaming=True))
+
+
+def data_dir() -> Path:
+    """The folder for data such as the check history (``$INBOXREADY_HOME/data`` when set)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home) / "data"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False, roaming=False))
+
+
+def _clean_selector(text: str) -> str:
+    """A DKIM selector as typed: trimmed, lower case, without a pasted ``._domainkey...`` tail."""
+    s = text.strip().strip(".").lower()
+    if "._domainkey" in s:
+        s = s.split("._domainkey", 1)[0]
+    return s
+
+
+def valid_selector(text: str) -> bool:
+    """True for a selector made of DNS labels (letters, digits, '-', '_', dots between labels)."""
+    s = _clean_selector(text)
+    if not s or len(s) > 200:
+        return False
+    for label in s.split("."):
+        if not label or len(label) > 63:
+            return False
+        if not all(c.isascii() and (c.isalnum() or c in "-_") for c in label):
+            return False
+    return True
+
+
+@dataclass
+class Settings:
+    """Everything the front ends remember between runs."""
+
+    recent_domains: list[str] = field(default_factory=list)  # newest first
+    nameserver: str = ""  # "" means the computer's own DNS resolvers; else "IP[:PORT]"
+    dkim_selectors: dict[str, list[str]] = field(default_factory=dict)  # domain -> extra selectors
+    window_geometry: str = ""  # opaque (base64) text from the front end
+
+    def add_recent(self, domain: str, limit: int = MAX_RECENT) -> None:
+        d = domain.strip().lower()
+        if not d:
+            return
+        self.recent_domains = [d] + [x for x in self.recent_domains if x != d]
+        del self.recent_domains[limit:]
+
+    def selectors_for(self, domain: str) -> list[str]:
+        return list(self.dkim_selectors.get(domain.strip().lower(), []))
+
+    def add_selector(self, domain: str, selector: str) -> str:
+        """Remember ``selector`` for ``domain``; returns the cleaned selector. ``ValueError`` if the
+        text cannot be a selector."""
+        if not valid_selector(selector):
+            raise ValueError(f"{selector.strip()!r} is not a DKIM selector (letters, digits, '-' and '_').")
+        s = _clean_selector(selector)
+        d = domain.strip().lower()
+        current = self.dkim_selectors.setdefault(d, [])
+        if s not in current:
+            current.append(s)
+            del current[:-MAX_SELECTORS]
+        return s
+
+    def remove_selector(self, domain: str, selector: str) -> None:
+        d = domain.strip().lower()
+        current = [x for x in self.dkim_selectors.get(d, []) if x != _clean_selector(selector)]
+        if current:
+            self.dkim_selectors[d] = current
+        else:
+            self.dkim_selectors.pop(d, None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SETTINGS_VERSION,
+            "recent_domains": list(self.recent_domains),
+            "nameserver": self.nameserver,
+            "dkim_selectors": {k: list(v) for k, v in sorted(self.dkim_selectors.items())},
+            "window_geometry": self.window_geometry,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Settings":
+        """Tolerant reading: a value of the wrong type falls back to its default, one by one.
+        Raises ``ValueError`` only when ``data`` is not a JSON object at all."""
+        if not isinstance(data, dict):
+            raise ValueError("the settings file does not hold a JSON object")
+        s = cls()
+        recent = data.get("recent_domains")
+        if isinstance(recent, list):
+            s.recent_domains = [x.strip().lower() for x in recent if isinstance(x, str) and x.strip()][:MAX_RECENT]
+        ns = data.get("nameserver")
+        if isinstance(ns, str):
+            s.nameserver = ns.strip()
+        sels = data.get("dkim_selectors")
+        if isinstance(sels, dict):
+            for dom, values in sels.items():
+                if isinstance(dom, str) and isinstance(values, list):
+                    good = [_clean_selector(v) for v in values if isinstance(v, str) and valid_selector(v)]
+                    if good:
+                        s.dkim_selectors[dom.strip().lower()] = list(dict.fromkeys(good))[:MAX_SELECTORS]
+        geo = data.get("window_geometry")
+        if isinstance(geo, str):
+            s.window_geometry = geo
+        return s
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dfd = os.open(str(path.parent), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+class SettingsStore:
+    """Loads and saves ``Settings`` at ``path`` (default: ``config_dir()/settings.json``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else config_dir() / SETTINGS_FILE
+        self.problem = ""  # plain words when the file could not be read (it was moved aside)
+        self.moved_to: Path | None = None
+
+    def load(self) -> Settings:
+        self.problem = ""
+        self.moved_to = None
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings()
+        except OSError as exc:
+            self.problem = f"Your InboxReady settings could not be read ({exc.strerror or exc}); using defaults."
+            return Settings()
+        try:
+            return Settings.from_json(json.loads(raw))
+        except (ValueError, RecursionError) as exc:
+            self.moved_to = self._move_aside()
+            where = f" The old file was kept as {self.moved_to.name}." if self.moved_to else ""
+            self.problem = f"Your InboxReady settings file was damaged, so the defaults are used.{where}"
+            _ = exc
+            return Settings()
+
+    def save(self, settings: Settings) -> None:
+        atomic_write_text(self.path, json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n")
+
+    def _move_aside(self) -> Path | None:
+        target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        try:
+            os.replace(self.path, target)
+        except OSError:
+            return None
+        return target
+
+
+__all__ = ["HOME_ENV", "Settings", "SettingsStore", "atomic_write_text", "config_dir", "data_dir",
+           "valid_selector"]
