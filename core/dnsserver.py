@@ -386,3 +386,48 @@ def _origin_from_filename(path: str) -> str:
         if base.endswith(suffix):
             base = base[: -len(suffix)]
     return base
+
+
+def serve_directory(directory: str, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
+                    ) -> DnsTestServer:
+    """Start a server with every ``*.zone`` file of ``directory`` (origin from ``$ORIGIN`` or the
+    file name)."""
+    import glob
+    import os
+
+    server = DnsTestServer(host, port, latency=latency)
+    for path in sorted(glob.glob(os.path.join(directory, "*.zone"))):
+        server.add_zone_file(path)
+    return server.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inboxready.core.dnsserver ZONEDIR [--host 127.0.0.1] [--port 5353] [--latency 0.03]``
+
+    Serves the zone files of a folder on a loopback address until interrupted (benchmarks, manual
+    testing). Prints the address it listens on.
+    """
+    import argparse
+    import ipaddress
+    import time
+
+    p = argparse.ArgumentParser(prog="python -m inboxready.core.dnsserver")
+    p.add_argument("zonedir")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    args = p.parse_args(argv)
+    if not ipaddress.ip_address(args.host).is_loopback:
+        p.error("only loopback addresses are allowed")
+    server = serve_directory(args.zonedir, args.host, args.port, args.latency)
+    print(server.address, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
