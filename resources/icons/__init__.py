@@ -1,0 +1,1 @@
+"""SVG icons (status badges, chevrons, copy, the app icon)."""

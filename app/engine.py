@@ -1,0 +1,171 @@
+"""The bridge between the Qt event loop and the asyncio core.
+
+One asyncio loop runs in one worker thread for the life of the app. ``Engine`` submits core coroutines to
+it with ``asyncio.run_coroutine_threadsafe`` and turns the core's plain callbacks (``on_result``,
+``on_query``) into Qt signals. The window connects to them with queued connections, so every slot runs
+on the UI thread and the UI never waits on DNS.
+
+Every run has a job number. Starting a new check cancels the one in flight (cancelling its future
+cancels every DNS query of it); a late signal of an old job is recognisable by its number and ignored.
+``shutdown()`` cancels what is running, stops the loop and joins the thread.
+
+PySide6.QtAsyncio is deliberately not used: dnspython's asyncio backend needs a real asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from dataclasses import dataclass
+from typing import Any, Coroutine
+
+from PySide6.QtCore import QObject, Signal
+
+from inboxready.core.checks import make_client, run_check
+from inboxready.core.context import CheckOptions
+from inboxready.core.dns import QueryRecord
+from inboxready.core.history import History, StoredCheck
+from inboxready.core.model import CheckResult, DomainReport
+
+from .qtcompat import emit
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """One check to run: the normalized domain, its options, and whether to record it in history."""
+
+    domain: str
+    options: CheckOptions
+    record: bool = True
+
+
+class Engine(QObject):
+    """Runs checks on a private asyncio loop and reports through signals (job id first)."""
+
+    started = Signal(int, str)  # job, domain
+    previousLoaded = Signal(int, object)  # job, StoredCheck | None (the last stored run of the domain)
+    resultReady = Signal(int, object)  # job, CheckResult (one per check, as each finishes)
+    queryLogged = Signal(int, object)  # job, QueryRecord (every DNS query, as it completes)
+    finished = Signal(int, object)  # job, DomainReport
+    cancelled = Signal(int)  # job
+    failed = Signal(int, str)  # job, plain-words reason (a bug: the core never raises for DNS trouble)
+
+    def __init__(self, history: History | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="inboxready-engine", daemon=True)
+        self._ready = threading.Event()
+        self._job = 0
+        self._current: concurrent.futures.Future[Any] | None = None
+        self._current_job = 0
+        self._closing = False
+        self._thread.start()
+        self._ready.wait(5)
+
+    # -- loop thread ----------------------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.call_soon(self._ready.set)
+        try:
+            self._loop.run_forever()
+        finally:
+            pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
+            self._loop.close()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run any coroutine on the engine's loop; returns a thread-safe future."""
+        if self._closing or self._loop.is_closed():
+            coro.close()
+            raise RuntimeError("the engine has been shut down")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        """Emit from the loop thread unless we are closing (the receiver may be gone)."""
+        if not self._closing:
+            try:
+                emit(signal, *args)
+            except RuntimeError:  # the C++ object was deleted during shutdown
+                pass
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    @property
+    def current_job(self) -> int:
+        return self._current_job
+
+    def check(self, request: CheckRequest) -> int:
+        """Start checking ``request.domain``; cancels the check in flight. Returns the job number."""
+        self.cancel()
+        self._job += 1
+        job = self._job
+        self._current_job = job
+        self._current = self.submit(self._check(job, request))
+        return job
+
+    def cancel(self) -> bool:
+        """Cancel the check in flight (if any). Returns True when something was cancelled."""
+        fut = self._current
+        if fut is None or fut.done():
+            return False
+        fut.cancel()
+        return True
+
+    async def _check(self, job: int, request: CheckRequest) -> DomainReport | None:
+        loop = asyncio.get_running_loop()
+        self._emit(self.started, job, request.domain)
+        try:
+            previous: StoredCheck | None = None
+            if self.history is not None and request.record:
+                previous = await loop.run_in_executor(None, self.history.last, request.domain)
+            self._emit(self.previousLoaded, job, previous)
+
+            def on_query(rec: QueryRecord) -> None:
+                self._emit(self.queryLogged, job, rec)
+
+            def on_result(result: CheckResult) -> None:
+                self._emit(self.resultReady, job, result)
+
+            client = make_client(request.options, on_query=on_query)
+            report = await run_check(request.domain, request.options, on_result=on_result, client=client)
+            if self.history is not None and request.record:
+                await loop.run_in_executor(None, self.history.add, report)
+            self._emit(self.finished, job, report)
+            return report
+        except asyncio.CancelledError:
+            self._emit(self.cancelled, job)
+            raise
+        except Exception as exc:  # a bug in the core: say so, never leave the window spinning
+            self._emit(self.failed, job, f"{type(exc).__name__}: {exc}")
+            return None
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel the check in flight, stop the loop and join its thread (idempotent)."""
+        if self._closing:
+            return
+        self.cancel()
+        self._closing = True
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+
+
+__all__ = ["CheckRequest", "Engine"]

@@ -1,0 +1,44 @@
+"""``inboxready-gui``: the desktop app's entry point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="inboxready-gui", description="InboxReady: check a domain's e-mail set-up.")
+    p.add_argument("domain", nargs="?", help="a domain to check right away")
+    p.add_argument("--demo", action="store_true", help="check the bundled example domains (no network needed)")
+    p.add_argument("--theme", choices=("system", "light", "dark"), default="system",
+                   help="colour scheme (default: follow the system)")
+    return p.parse_args(list(argv) if argv is not None else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .theme import ThemeManager, icon
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("InboxReady")
+    app.setApplicationDisplayName("InboxReady")
+    app.setOrganizationName("InboxReady")
+    app.setDesktopFileName("inboxready")
+    app.setWindowIcon(icon("app"))
+    themes = ThemeManager(app, None if args.theme == "system" else args.theme)
+    window = MainWindow(demo=args.demo, theme_manager=themes)
+    window.show()
+    if args.domain and not args.demo:
+        window.check_domain(args.domain)
+    code = app.exec()
+    window.shutdown()
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,710 @@
+"""The main window: the domain field, the bulk-sender summary, one card per check, the DNS query log.
+
+The window only displays what the core returns; it adds no checking logic. Checks run on the engine's
+asyncio thread (``engine.Engine``); results arrive through queued signals tagged with a job number, and
+anything from a job that is no longer current is ignored.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QVBoxLayout, QWidget,
+)
+
+from inboxready.core.context import CheckOptions
+from inboxready.core.dns import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
+from inboxready.core.domain import DomainError, parse_domain
+from inboxready.core.history import History, StoredCheck, diff_check
+from inboxready.core.model import CheckResult, DomainReport
+from inboxready.core.settings import Settings, SettingsStore
+
+from . import theme
+from .cards import CheckCard
+from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
+from .engine import CheckRequest, Engine
+from .qtcompat import emit
+from .queries import QueryLogView
+from .readiness import ReadinessBar
+from .widgets import KeyButton, label
+
+APP_TITLE = "InboxReady"
+
+
+class SettingsDialog(QDialog):
+    """The one setting people may need: a custom DNS server (e.g. to check an internal DNS)."""
+
+    def __init__(self, nameserver: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("InboxReady settings")
+        self.setAccessibleName("Settings")
+        lay = QVBoxLayout(self)
+        lay.setSpacing(8)
+        lay.addWidget(label("DNS server to ask", "SectionTitle"))
+        lay.addWidget(label("Leave empty to use your computer's own DNS servers (best for most people). "
+                            "Type an address such as 192.0.2.53 or 192.0.2.53:5353 to ask one server only.",
+                            "Muted"))
+        self.field = QLineEdit(nameserver)
+        self.field.setPlaceholderText("Your computer's DNS servers")
+        self.field.setAccessibleName("Custom DNS server address")
+        lay.addWidget(self.field)
+        self.error = label("", "InputNote")
+        self.error.setProperty("error", True)
+        self.error.hide()
+        lay.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName("Save settings")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Close without saving")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.resize(480, self.sizeHint().height())
+
+    def value(self) -> str:
+        return self.field.text().strip()
+
+    def _accept(self) -> None:
+        text = self.value()
+        if text:
+            try:
+                parse_nameserver(text)
+            except ValueError as exc:
+                self.error.setText(str(exc))
+                self.error.show()
+                return
+        self.accept()
+
+
+class MainWindow(QMainWindow):
+    """The app window. ``timeout``/``deadline`` override the DNS limits (tests use small ones)."""
+
+    checkStarted = Signal(str)  # domain
+    checkFinished = Signal(object)  # DomainReport
+
+    def __init__(
+        self,
+        *,
+        settings_store: SettingsStore | None = None,
+        history: History | None = None,
+        demo: bool = False,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        theme_manager: theme.ThemeManager | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = settings_store or SettingsStore()
+        self.settings: Settings = self.store.load()
+        self.history = history if history is not None else History()
+        self.engine = Engine(self.history, self)
+        self.timeout = timeout
+        self.deadline = deadline
+        self.theme_manager = theme_manager
+        self.scheme = theme_manager.scheme if theme_manager is not None else "light"
+        if theme_manager is not None:
+            theme_manager.listeners.append(self)
+        self.cards: dict[str, CheckCard] = {}
+        self.results: dict[str, CheckResult] = {}
+        self.previous: StoredCheck | None = None
+        self.current_job = 0
+        self.current_domain = ""
+        self.last_report: DomainReport | None = None
+        self.checking = False
+        self.demo_server: DemoDnsServer | None = None
+        self.demo_set: DemoSet | None = None
+        self.demo_selectors: dict[str, list[str]] = {}
+        self._closed = False
+
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(theme.icon("app"))
+        self.setMinimumSize(QSize(900, 600))
+        self._build()
+        self._connect()
+        self._restore_geometry()
+        self._show_problems()
+        self._refresh_welcome()
+        self._update_status_idle()
+        if demo:
+            QTimer.singleShot(0, self.enter_demo)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        central = QWidget()
+        central.setObjectName("Central")
+        self.setCentralWidget(central)
+        root = QVBoxLayout(central)
+        root.setContentsMargins(22, 16, 22, 10)
+        root.setSpacing(10)
+
+        head = QHBoxLayout()
+        head.setSpacing(10)
+        logo = QLabel()
+        logo.setPixmap(theme.icon("app").pixmap(QSize(36, 36), self.devicePixelRatioF()))
+        head.addWidget(logo)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(label(APP_TITLE, "Title", wrap=False))
+        titles.addWidget(label("Is your domain's email set up to be trusted? Check it and get the exact fix.",
+                               "Subtitle"))
+        head.addLayout(titles, 1)
+        self.demo_button = KeyButton("Demo")
+        self.demo_button.setAccessibleName("Show the demo with example domains")
+        self.demo_button.setToolTip("Check a set of example domains with typical problems (no internet needed)")
+        head.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.settings_button = KeyButton("Settings…")
+        self.settings_button.setAccessibleName("Open settings")
+        head.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignTop)
+        root.addLayout(head)
+
+        self.notice = label("", "InputNote")
+        self.notice.setProperty("error", True)
+        self.notice.hide()
+        root.addWidget(self.notice)
+
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.domain_field = QLineEdit()
+        self.domain_field.setObjectName("DomainField")
+        self.domain_field.setPlaceholderText("Your domain, e.g. example.com (or paste a web or e-mail address)")
+        self.domain_field.setAccessibleName("Domain to check")
+        self.domain_field.setAccessibleDescription("Type or paste a domain, a web address or an e-mail address, "
+                                                   "then press Enter.")
+        self.domain_field.setClearButtonEnabled(True)
+        self.completer_model = QStringListModel(self.settings.recent_domains)
+        completer = QCompleter(self.completer_model, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.domain_field.setCompleter(completer)
+        row.addWidget(self.domain_field, 1)
+        self.check_button = KeyButton("Check")
+        self.check_button.setObjectName("Primary")
+        self.check_button.setAccessibleName("Check the domain")
+        self.check_button.setToolTip("Check the domain (Enter)")
+        self.check_button.setMinimumWidth(110)
+        row.addWidget(self.check_button)
+        self.cancel_button = KeyButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the check")
+        self.cancel_button.setToolTip("Stop this check (Esc)")
+        self.cancel_button.hide()
+        row.addWidget(self.cancel_button)
+        root.addLayout(row)
+        self.input_note = label("", "InputNote")
+        self.input_note.setAccessibleName("What will be checked")
+        root.addWidget(self.input_note)
+
+        body = QHBoxLayout()
+        body.setSpacing(14)
+        self.demo_panel = self._build_demo_panel()
+        body.addWidget(self.demo_panel)
+        column = QVBoxLayout()
+        column.setSpacing(10)
+        self.readiness = ReadinessBar()
+        column.addWidget(self.readiness)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("CardsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        host = QWidget()
+        host.setObjectName("CardsHost")
+        self.cards_layout = QVBoxLayout(host)
+        self.cards_layout.setContentsMargins(0, 0, 6, 0)
+        self.cards_layout.setSpacing(10)
+        self.welcome = self._build_welcome()
+        self.cards_layout.addWidget(self.welcome)
+        self.cards_layout.addStretch(1)
+        self.scroll.setWidget(host)
+        column.addWidget(self.scroll, 1)
+
+        qrow = QHBoxLayout()
+        self.queries_button = KeyButton("Show DNS queries (0)")
+        self.queries_button.setObjectName("Link")
+        self.queries_button.setCheckable(True)
+        self.queries_button.setAccessibleName("Show the DNS queries made")
+        qrow.addWidget(self.queries_button)
+        qrow.addStretch(1)
+        column.addLayout(qrow)
+        self.query_view = QueryLogView()
+        self.query_view.hide()
+        column.addWidget(self.query_view)
+        body.addLayout(column, 1)
+        root.addLayout(body, 1)
+        self.statusBar().setSizeGripEnabled(True)
+
+    def _build_welcome(self) -> QFrame:
+        box = QFrame()
+        box.setObjectName("Welcome")
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(28, 24, 28, 24)
+        lay.setSpacing(10)
+        lay.addWidget(label("Check your domain's email set-up", "CardTitle"))
+        lay.addWidget(label("Type the domain you send e-mail from and press Enter. InboxReady reads its public "
+                            "DNS records (SPF, DKIM, DMARC and MX) and tells you, in plain words, what is "
+                            "missing or wrong, with the exact record to publish to fix it.", ""))
+        lay.addWidget(label("Nothing is sent and nothing is changed: it only reads what anyone on the internet "
+                            "can already see.", "Muted"))
+        row = QHBoxLayout()
+        self.welcome_demo_button = KeyButton("Try the demo")
+        self.welcome_demo_button.setObjectName("Primary")
+        self.welcome_demo_button.setAccessibleName("Try the demo with example domains")
+        row.addWidget(self.welcome_demo_button)
+        row.addWidget(label("Example domains with typical problems, no internet needed.", "Muted"), 1)
+        lay.addLayout(row)
+        self.recent_row = QHBoxLayout()
+        self.recent_row.setSpacing(4)
+        lay.addLayout(self.recent_row)
+        return box
+
+    def _build_demo_panel(self) -> QFrame:
+        panel = QFrame()
+        panel.setObjectName("DemoPanel")
+        panel.setFixedWidth(290)
+        lay = QVBoxLayout(panel)
+        lay.setContentsMargins(12, 12, 12, 12)
+        lay.setSpacing(8)
+        lay.addWidget(label("Demo domains", "SectionTitle"))
+        lay.addWidget(label("Each shows a different kind of problem. Pick one to check it.", "Muted"))
+        self.demo_list = QListWidget()
+        self.demo_list.setAccessibleName("Demo domains")
+        self.demo_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.demo_list.setSpacing(3)
+        self.demo_list.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        lay.addWidget(self.demo_list, 1)
+        self.demo_story = label("", "")
+        self.demo_story.setAccessibleName("About this example")
+        lay.addWidget(self.demo_story)
+        row = QHBoxLayout()
+        self.demo_next = KeyButton("Next example")
+        self.demo_next.setAccessibleName("Check the next demo domain")
+        row.addWidget(self.demo_next)
+        self.demo_leave = KeyButton("Leave demo")
+        self.demo_leave.setAccessibleName("Leave the demo")
+        row.addWidget(self.demo_leave)
+        lay.addLayout(row)
+        panel.hide()
+        return panel
+
+    def _connect(self) -> None:
+        q = Qt.ConnectionType.QueuedConnection
+        self.engine.previousLoaded.connect(self._on_previous, q)
+        self.engine.resultReady.connect(self._on_result, q)
+        self.engine.queryLogged.connect(self._on_query, q)
+        self.engine.finished.connect(self._on_finished, q)
+        self.engine.cancelled.connect(self._on_cancelled, q)
+        self.engine.failed.connect(self._on_failed, q)
+        self.domain_field.returnPressed.connect(self.start_check)
+        self.domain_field.textChanged.connect(self._on_text_changed)
+        self.check_button.clicked.connect(self.start_check)
+        self.cancel_button.clicked.connect(self.cancel_check)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.demo_button.clicked.connect(self.toggle_demo)
+        self.welcome_demo_button.clicked.connect(self.enter_demo)
+        self.queries_button.toggled.connect(self._toggle_queries)
+        self.demo_list.itemActivated.connect(self._on_demo_item)
+        self.demo_list.itemClicked.connect(self._on_demo_item)
+        self.demo_next.clicked.connect(self.demo_next_domain)
+        self.demo_leave.clicked.connect(self.leave_demo)
+        QShortcut(QKeySequence("Ctrl+L"), self, activated=self.focus_domain_field)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_check)
+        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.recheck)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _show_problems(self) -> None:
+        problems = [p for p in (self.store.problem, self.history.problem) if p]
+        if problems:
+            self.notice.setText(" ".join(problems))
+            self.notice.show()
+        else:
+            self.notice.hide()
+
+    def _restore_geometry(self) -> None:
+        geo = self.settings.window_geometry
+        restored = False
+        if geo:
+            try:
+                restored = bool(self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii"))))
+            except Exception:
+                restored = False
+        if not restored:
+            self.resize(1100, 820)
+
+    def focus_domain_field(self) -> None:
+        self.domain_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.domain_field.selectAll()
+
+    def _on_text_changed(self, text: str) -> None:
+        self.input_note.setProperty("error", False)
+        if not text.strip():
+            self.input_note.setText("")
+        else:
+            try:
+                parsed = parse_domain(text)
+            except DomainError as exc:
+                self.input_note.setText(str(exc))
+                self.input_note.setProperty("error", True)
+            else:
+                note = f" ({parsed.note})" if parsed.note else ""
+                self.input_note.setText(f"Will check {parsed.display}{note}.")
+        theme.repolish(self.input_note)
+
+    def _refresh_welcome(self) -> None:
+        while self.recent_row.count():
+            item = self.recent_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        recent = self.settings.recent_domains[:5]
+        if recent:
+            self.recent_row.addWidget(label("Recent:", "Muted", wrap=False))
+            for d in recent:
+                b = KeyButton(d)
+                b.setObjectName("Link")
+                b.setAccessibleName(f"Check {d} again")
+                b.clicked.connect(lambda _=False, dom=d: self.check_domain(dom))
+                self.recent_row.addWidget(b)
+            self.recent_row.addStretch(1)
+
+    def _options_for(self, domain: str) -> CheckOptions:
+        if self.demo_server is not None:
+            demo = self.demo_set.find(domain) if self.demo_set else None
+            selectors = list(demo.selectors) if demo else []
+            selectors += [s for s in self.demo_selectors.get(domain, []) if s not in selectors]
+            return CheckOptions(nameservers=[self.demo_server.address],
+                                timeout=self.timeout or DEMO_TIMEOUT,
+                                deadline=self.deadline or DEMO_DEADLINE, dkim_selectors=selectors)
+        ns = self.settings.nameserver.strip()
+        return CheckOptions(nameservers=[ns] if ns else None, timeout=self.timeout or DEFAULT_TIMEOUT,
+                            deadline=self.deadline or 60.0, dkim_selectors=self.settings.selectors_for(domain))
+
+    def _update_status_idle(self) -> None:
+        if self.demo_server is not None:
+            self.statusBar().showMessage("Demo mode: the example domains are answered by a DNS server built "
+                                         "into InboxReady.")
+        elif self.settings.nameserver:
+            self.statusBar().showMessage(f"Asking the DNS server {self.settings.nameserver} (set in Settings).")
+        else:
+            self.statusBar().showMessage("Asking your computer's DNS servers.")
+
+    # -- checking -------------------------------------------------------------------------------
+
+    def check_domain(self, text: str) -> int:
+        self.domain_field.setText(text)
+        return self.start_check()
+
+    def recheck(self) -> int:
+        if self.current_domain:
+            return self.check_domain(self.current_domain)
+        return self.start_check()
+
+    def start_check(self) -> int:
+        """Check what the field holds; cancels a check in flight. Returns the job number (0: nothing)."""
+        if self._closed:
+            return 0
+        try:
+            parsed = parse_domain(self.domain_field.text())
+        except DomainError as exc:
+            self.input_note.setText(str(exc))
+            self.input_note.setProperty("error", True)
+            theme.repolish(self.input_note)
+            self.domain_field.setFocus()
+            return 0
+        domain = parsed.domain
+        if self.demo_server is not None and self.demo_set is not None and self.demo_set.find(domain) is None:
+            self.leave_demo(check=False)
+        options = self._options_for(domain)
+        in_demo = self.demo_server is not None
+        if not in_demo:
+            self.settings.add_recent(domain)
+            self.completer_model.setStringList(self.settings.recent_domains)
+            self._save_settings()
+            self._refresh_welcome()
+        self._reset_results(options.checks)
+        self.current_domain = domain
+        self.previous = None
+        self.checking = True
+        self.check_button.setText("Check again")
+        self.cancel_button.show()
+        self.statusBar().showMessage(f"Checking {parsed.display}…")
+        self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
+        self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
+        emit(self.checkStarted, domain)
+        return self.current_job
+
+    def _reset_results(self, names: tuple[str, ...]) -> None:
+        self.results = {}
+        self.last_report = None
+        for card in self.cards.values():
+            card.setParent(None)
+            card.deleteLater()
+        self.cards = {}
+        self.welcome.hide()
+        for name in names:
+            self._card(name).set_pending()
+        self.readiness.update_from({})
+        self.query_view.clear()
+        self._update_queries_button()
+        self._fix_tab_order()
+
+    def _card(self, name: str) -> CheckCard:
+        card = self.cards.get(name)
+        if card is None:
+            card = CheckCard(name)
+            card.on_theme_changed(self.scheme)
+            card.copied.connect(self._on_copied)
+            card.selectorRequested.connect(self.add_selector)
+            card.toggled.connect(lambda _o: self._fix_tab_order())
+            self.cards[name] = card
+            self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+        return card
+
+    def cancel_check(self) -> None:
+        if not self.checking:
+            return
+        self.engine.cancel()
+        self._mark_stopped("Not checked: you cancelled the check.")
+        self.statusBar().showMessage("Check cancelled.")
+
+    def _mark_stopped(self, summary: str) -> None:
+        self.checking = False
+        self.cancel_button.hide()
+        self.check_button.setText("Check")
+        for card in self.cards.values():
+            if card.result is None:
+                card.busy.hide()
+                card.badge.set_status("pending", "Not checked")
+                card.summary_label.setText(summary)
+
+    # -- engine signals (UI thread) -------------------------------------------------------------
+
+    def _on_previous(self, job: int, stored: StoredCheck | None) -> None:
+        if job != self.current_job:
+            return
+        self.previous = stored
+        for name, result in self.results.items():
+            self._apply_diff(name, result)
+
+    def _apply_diff(self, name: str, result: CheckResult) -> None:
+        if self.previous is None:
+            return
+        prev = self.previous.check(name)
+        self.cards[name].set_diff(diff_check(prev, result, previous_started=self.previous.started))
+
+    def _on_result(self, job: int, result: CheckResult) -> None:
+        if job != self.current_job:
+            return
+        self.results[result.name] = result
+        card = self._card(result.name)
+        card.set_result(result)
+        self._apply_diff(result.name, result)
+        self.readiness.update_from(self.results)
+        self._fix_tab_order()
+
+    def _on_query(self, job: int, rec: QueryRecord) -> None:
+        if job != self.current_job:
+            return
+        self.query_view.add(rec)
+        self._update_queries_button()
+
+    def _on_finished(self, job: int, report: DomainReport) -> None:
+        if job != self.current_job:
+            return
+        self.last_report = report
+        self.checking = False
+        self.cancel_button.hide()
+        self.check_button.setText("Check")
+        n = len(report.queries)
+        self.statusBar().showMessage(
+            f"Checked {report.domain} in {report.elapsed_ms / 1000:.1f} s: {len(report.checks)} checks, "
+            f"{n} DNS quer{'y' if n == 1 else 'ies'} to {', '.join(report.nameservers) or 'your DNS servers'}.")
+        if self.history.problem:
+            self._show_problems()
+        emit(self.checkFinished, report)
+
+    def _on_cancelled(self, job: int) -> None:
+        if job == self.current_job and self.checking:
+            self._mark_stopped("Not checked: the check was cancelled.")
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if job != self.current_job:
+            return
+        self._mark_stopped("Not checked: InboxReady hit an internal problem.")
+        self.statusBar().showMessage(f"The check stopped because of an internal problem ({message}). "
+                                     "Please report it.")
+
+    def _update_queries_button(self) -> None:
+        n = self.query_view.model.rowCount()
+        verb = "Hide" if self.queries_button.isChecked() else "Show"
+        self.queries_button.setText(f"{verb} DNS queries ({n})")
+
+    def _toggle_queries(self, on: bool) -> None:
+        self.query_view.setVisible(on)
+        self._update_queries_button()
+
+    def _on_copied(self, text: str) -> None:
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        self.statusBar().showMessage(f"Copied to the clipboard: {shown}", 4000)
+
+    # -- DKIM selectors -------------------------------------------------------------------------
+
+    def add_selector(self, selector: str) -> None:
+        domain = self.current_domain
+        if not domain:
+            return
+        try:
+            if self.demo_server is not None:
+                s = Settings()
+                cleaned = s.add_selector(domain, selector)
+                sels = self.demo_selectors.setdefault(domain, [])
+                if cleaned not in sels:
+                    sels.append(cleaned)
+            else:
+                cleaned = self.settings.add_selector(domain, selector)
+                self._save_settings()
+        except ValueError as exc:
+            self.statusBar().showMessage(str(exc), 6000)
+            return
+        self.statusBar().showMessage(f"Added the selector {cleaned} for {domain}; checking again…", 4000)
+        self.check_domain(domain)
+        card = self.cards.get("dkim")
+        if card is not None:
+            card.set_open(True)
+
+    # -- demo -----------------------------------------------------------------------------------
+
+    def toggle_demo(self) -> None:
+        if self.demo_server is None:
+            self.enter_demo()
+        else:
+            self.leave_demo()
+
+    def enter_demo(self) -> None:
+        if self._closed:
+            return
+        if self.demo_server is None:
+            self.demo_server, self.demo_set = start_demo_server()
+            self.demo_list.clear()
+            for d in self.demo_set.domains:
+                item = QListWidgetItem(f"{d.title}\n{d.domain}")
+                item.setData(Qt.ItemDataRole.UserRole, d.domain)
+                item.setToolTip(d.story)
+                self.demo_list.addItem(item)
+        self.demo_panel.show()
+        self.demo_button.setText("Leave demo")
+        self.demo_button.setAccessibleName("Leave the demo")
+        self._update_status_idle()
+        self.demo_list.setCurrentRow(0)
+        self._on_demo_item(self.demo_list.item(0))
+
+    def leave_demo(self, check: bool = False) -> None:
+        if self.demo_server is None:
+            return
+        self.engine.cancel()
+        self._mark_stopped("Not checked.")
+        server, self.demo_server = self.demo_server, None
+        server.stop()
+        self.demo_panel.hide()
+        self.demo_button.setText("Demo")
+        self.demo_button.setAccessibleName("Show the demo with example domains")
+        self._update_status_idle()
+        if not check:
+            for card in self.cards.values():
+                card.setParent(None)
+                card.deleteLater()
+            self.cards = {}
+            self.results = {}
+            self.readiness.clear()
+            self.query_view.clear()
+            self._update_queries_button()
+            self.domain_field.clear()
+            self.current_domain = ""
+            self.welcome.show()
+            self.setWindowTitle(APP_TITLE)
+
+    def _on_demo_item(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        domain = str(item.data(Qt.ItemDataRole.UserRole))
+        found = self.demo_set.find(domain) if self.demo_set is not None else None
+        self.demo_story.setText(f"About this example: {found.story}" if found else "")
+        if domain == self.current_domain and self.checking:
+            return
+        self.check_domain(domain)
+
+    def demo_next_domain(self) -> None:
+        if self.demo_list.count() == 0:
+            return
+        row = (self.demo_list.currentRow() + 1) % self.demo_list.count()
+        self.demo_list.setCurrentRow(row)
+        self._on_demo_item(self.demo_list.item(row))
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        dlg = SettingsDialog(self.settings.nameserver, self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.settings.nameserver = dlg.value()
+            self._save_settings()
+            self._update_status_idle()
+
+    def _save_settings(self) -> None:
+        try:
+            self.store.save(self.settings)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Your settings could not be saved ({exc.strerror or exc}).", 6000)
+
+    # -- focus order ----------------------------------------------------------------------------
+
+    def focusable_widgets(self) -> list[QWidget]:
+        """Interactive widgets in visual (layout) order: field, buttons, demo list, cards, queries."""
+        out: list[QWidget] = []
+
+        def walk(w: QWidget) -> None:
+            for child in w.children():
+                if not isinstance(child, QWidget) or child.isWindow():
+                    continue
+                if child.focusPolicy() & Qt.FocusPolicy.TabFocus and not isinstance(child, QScrollArea):
+                    out.append(child)
+                walk(child)
+
+        walk(self.centralWidget())
+        return out
+
+    def _fix_tab_order(self) -> None:
+        order = [w for w in self.focusable_widgets() if not w.parent() or not isinstance(w.parent(), QCompleter)]
+        order = [w for w in order if w.focusProxy() is None]
+        for a, b in zip(order, order[1:]):
+            QWidget.setTabOrder(a, b)
+
+    # -- theme and closing ----------------------------------------------------------------------
+
+    def on_theme_changed(self, scheme: str) -> None:
+        self.scheme = scheme
+        for card in self.cards.values():
+            card.on_theme_changed(scheme)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel the check in flight, stop the engine and the demo server, save settings (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.checking = False
+        self.engine.shutdown()
+        if self.demo_server is not None:
+            self.demo_server.stop()
+            self.demo_server = None
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self._save_settings()
+        self.history.close()
+        if self.theme_manager is not None and self in self.theme_manager.listeners:
+            self.theme_manager.listeners.remove(self)
+
+
+__all__ = ["MainWindow", "SettingsDialog"]

@@ -1,0 +1,130 @@
+"""The details view: every DNS query of the current check (name, type, answer or error, time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
+
+from inboxready.core.dns import Outcome, QueryRecord
+
+from .widgets import KeyButton, label, monospace_font
+
+OUTCOME_WORDS = {
+    Outcome.ANSWER: "Answer",
+    Outcome.NXDOMAIN: "No such name",
+    Outcome.NODATA: "No record of this type",
+    Outcome.TIMEOUT: "No reply (timeout)",
+    Outcome.SERVFAIL: "Server failure",
+    Outcome.ERROR: "Error",
+}
+
+HEADERS = ["At (ms)", "Name", "Type", "Result", "Answer or error", "Took (ms)"]
+
+
+class QueryLogModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[QueryRecord] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        rec = self.records[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.cell(rec, index.column())
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (0, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def cell(rec: QueryRecord, column: int) -> str:
+        if column == 0:
+            return f"{rec.started_ms:.0f}"
+        if column == 1:
+            return rec.name
+        if column == 2:
+            return rec.rdtype
+        if column == 3:
+            return OUTCOME_WORDS.get(rec.outcome, str(rec.outcome))
+        if column == 4:
+            return rec.error if rec.error else " | ".join(rec.answer)
+        return f"{rec.elapsed_ms:.0f}"
+
+    def add(self, rec: QueryRecord) -> None:
+        n = len(self.records)
+        self.beginInsertRows(QModelIndex(), n, n)
+        self.records.append(rec)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.records = []
+        self.endResetModel()
+
+    def as_text(self) -> str:
+        """Tab-separated text of the whole log, for a support ticket."""
+        lines = ["\t".join(HEADERS)]
+        for rec in self.records:
+            lines.append("\t".join(self.cell(rec, c) for c in range(len(HEADERS))))
+        return "\n".join(lines) + "\n"
+
+
+class QueryLogView(QWidget):
+    """The query table and a "Copy all" button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = QueryLogModel()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        top = QHBoxLayout()
+        self.caption = label("Every DNS question asked during this check, in order.", "Muted")
+        top.addWidget(self.caption, 1)
+        self.copy_button = KeyButton("Copy all (for a support ticket)")
+        self.copy_button.setAccessibleName("Copy the DNS query log")
+        self.copy_button.clicked.connect(self.copy_all)
+        top.addWidget(self.copy_button)
+        lay.addLayout(top)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("DNS queries made during this check")
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setFont(monospace_font())
+        hh = self.table.horizontalHeader()
+        for c, w in enumerate([70, 300, 60, 170, 360, 80]):
+            hh.resizeSection(c, w)
+        hh.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(180)
+        lay.addWidget(self.table)
+
+    def add(self, rec: QueryRecord) -> None:
+        self.model.add(rec)
+
+    def clear(self) -> None:
+        self.model.clear()
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText(self.model.as_text())
+
+
+__all__ = ["QueryLogModel", "QueryLogView"]
