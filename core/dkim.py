@@ -354,6 +354,7 @@ def normalize_selector(text: str) -> str | None:
 RFC_KEY = "RFC 6376 §3.6.1"
 RFC_8301 = "RFC 8301 §3.2"
 _SEVERITY_STATUS = {Severity.ERROR: "fail", Severity.WARNING: "warn"}
+_KEY_RECORD_ERRORS = ("dkim.malformed-key", "dkim.unknown-key-type", "dkim.multiple-records")
 
 
 @dataclass
@@ -383,6 +384,15 @@ class _Entry:
         """A key that can verify signatures today."""
         return (self.key is not None and not self.key.revoked
                 and not any(f.severity is Severity.ERROR for f in self.findings))
+
+    @property
+    def broken_key(self) -> bool:
+        """A DKIM key record is published here but can't be used (weak, damaged, several records...)."""
+        if self.wildcard or self.active:
+            return False
+        if self.key is not None:
+            return not self.key.revoked
+        return any(f.code in _KEY_RECORD_ERRORS for f in self.findings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -666,7 +676,7 @@ async def check(ctx: CheckContext) -> CheckResult:
             f"We couldn't check DKIM: {len(unchecked)} of the {n} selectors got no usable answer from DNS "
             "(no answer in time, or an error), and we found no key at the others. Try again later.",
             detail="Not checked: " + ", ".join(unchecked), rfc="RFC 6376 §3.6.2.2"))
-    else:
+    elif not any(e.broken_key for e in entries):
         only_revoked = [e for e in entries if e.key is not None and e.key.revoked and not e.wildcard]
         findings.append(Finding(
             "dkim.no-key-found", Severity.WARNING,

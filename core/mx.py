@@ -381,7 +381,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                            undeclared=parked)
 
     detail["hosts"] = [h.to_json() for h in hosts]
-    default = Status.INFO if (no_mail or (implicit and not hosts[0].addresses)) else Status.PASS
+    default = Status.INFO if (no_mail or (nulls and not real) or (implicit and not hosts[0].addresses)) else Status.PASS
     status = derive_status(findings, default=default)
     return CheckResult(
         name="mx", status=status, summary=_summary(status, domain, hosts, nulls, implicit, no_mail, parked),
