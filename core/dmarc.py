@@ -661,7 +661,9 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     if rec.errors or rec.policy_broken:
         intended = rec.p or "none"
         value, more = build_record(pd, intended, rec, testing=rec.testing)
-        if rec.p is None:
+        if "p" not in rec.tags:
+            more.insert(0, "This writes p=none out: receivers that follow RFC 7489 need a p= tag.")
+        elif rec.p is None:
             more.insert(0, "We couldn't tell which policy you meant, so this uses p=none; move on to quarantine "
                            "and reject once the reports look clean.")
         lead = "This corrects the mistakes listed above." if st.own else (
