@@ -330,6 +330,7 @@ class MainWindow(QMainWindow):
                 restored = bool(self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii"))))
             except Exception:
                 restored = False
+        self.geometry_restored = restored
         if not restored:
             self.resize(1100, 820)
 

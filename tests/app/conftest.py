@@ -1,0 +1,81 @@
+"""Fixtures for the Qt tests: an isolated settings/data folder, and windows that always shut down."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.history import History
+from inboxready.core.settings import HOME_ENV, Settings, SettingsStore
+
+GOOD_ZONE = """
+$TTL 300
+@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@        IN NS  ns1
+ns1      IN A   192.0.2.53
+@        IN MX  10 mail
+mail     IN A   192.0.2.10
+@        IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{origin}"
+"""
+
+
+def module_exists(name: str) -> bool:
+    """True when the protocol module ``inboxready.core.<name>`` is present (others write them)."""
+    return importlib.util.find_spec(f"inboxready.core.{name}") is not None
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings and history in a temporary folder (never the user's own)."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def theme_app(qapp):  # type: ignore[no-untyped-def]
+    from inboxready.app.theme import ThemeManager
+
+    manager = getattr(qapp, "_inboxready_theme", None)
+    if manager is None:
+        manager = ThemeManager(qapp, "light")
+        qapp._inboxready_theme = manager
+    return manager
+
+
+@pytest.fixture
+def make_window(home: Path, qtbot, theme_app) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """``make_window(nameserver="127.0.0.1:5353", timeout=1.0, demo=False)`` → a shown MainWindow."""
+    from inboxready.app.main_window import MainWindow
+
+    made: list[MainWindow] = []
+
+    def factory(nameserver: str | None = None, timeout: float = 1.0, demo: bool = False,
+                deadline: float | None = 15.0) -> MainWindow:
+        store = SettingsStore()
+        if nameserver is not None:
+            s = store.load()
+            s.nameserver = nameserver
+            store.save(s)
+        w = MainWindow(settings_store=store, history=History(), demo=demo, timeout=timeout, deadline=deadline,
+                       theme_manager=theme_app)
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        w.shutdown()
+
+
+def add_good_zone(server: DnsTestServer, origin: str) -> None:
+    server.add_origin(origin.rsplit(".", 1)[-1])
+    server.add_zone(origin, GOOD_ZONE.replace("{origin}", origin))
+
+
+__all__ = ["GOOD_ZONE", "Settings", "add_good_zone", "module_exists"]

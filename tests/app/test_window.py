@@ -1,0 +1,312 @@
+"""The main window against the loopback DNS server: streaming cards, copying, cancelling, dead servers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from inboxready.app.cards import CheckCard
+from inboxready.app.demo import DemoDnsServer
+from inboxready.core.checks import run_check
+from inboxready.core.context import ALL_CHECKS, CheckOptions
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.model import CheckResult, Finding, Fix, Severity, Status
+
+from tests.conftest import run
+
+from .conftest import add_good_zone, module_exists
+
+WAIT_MS = 20_000
+
+
+def _core_statuses(server: DnsTestServer, domain: str, timeout: float = 1.0) -> dict[str, Status]:
+    report = run(run_check(domain, CheckOptions(nameservers=[server.address], timeout=timeout, deadline=15.0)))
+    return {k: v.status for k, v in report.checks.items()}
+
+
+def test_typing_a_domain_fills_the_cards_with_the_engines_statuses(make_window, qtbot, dns_server) -> None:
+    add_good_zone(dns_server, "good.example")
+    w = make_window(nameserver=dns_server.address)
+    qtbot.keyClicks(w.domain_field, "https://www.good.example/contact")
+    assert w.input_note.text() == "Will check good.example (the web address you pasted, without www)."
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(w.domain_field, Qt.Key.Key_Return)
+        # cards appear at once, busy, before any result
+        assert list(w.cards) == list(ALL_CHECKS)
+        assert all(c.status == "pending" and not c.busy.isHidden() for c in w.cards.values())
+    report = blocker.args[0]
+    assert report.domain == "good.example"
+    expected = _core_statuses(dns_server, "good.example")
+    shown = {name: card.status for name, card in w.cards.items()}
+    assert shown == {k: str(v) for k, v in expected.items()}
+    for name, card in w.cards.items():
+        assert not card.busy.isVisibleTo(w)
+        assert card.badge.word == {"pass": "Pass", "warn": "Warning", "fail": "Fail", "error": "Couldn't check",
+                                   "info": "Info"}[card.status]
+        assert card.summary_label.text() == report.checks[name].summary
+    # what the contract implies for a well-configured domain, for the modules that exist
+    for name in ("mx", "dmarc"):
+        if module_exists(name):
+            assert w.cards[name].status == "pass", (name, w.cards[name].result)
+        else:
+            assert w.cards[name].status == "error"
+    assert w.query_view.model.rowCount() == len(report.queries) > 0
+    assert w.settings.recent_domains[0] == "good.example"
+
+
+def test_cards_fill_as_each_check_finishes_not_after_the_slowest(make_window, qtbot, dns_server) -> None:
+    add_good_zone(dns_server, "slowdmarc.example")
+    dns_server.timeout_names.add("_dmarc.slowdmarc.example")
+    w = make_window(nameserver=dns_server.address, timeout=1.5)
+    w.domain_field.setText("slowdmarc.example")
+    seen_pending_when_first_came: list[bool] = []
+
+    def first(job: int, result: CheckResult) -> None:
+        if not seen_pending_when_first_came:
+            seen_pending_when_first_came.append(w.cards["dmarc"].status == "pending" and result.name != "dmarc")
+
+    w.engine.resultReady.connect(first)
+    started = time.monotonic()
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.start_check()
+        qtbot.waitUntil(lambda: any(c.result is not None for c in w.cards.values()), timeout=WAIT_MS)
+        early = time.monotonic() - started
+        assert w.cards["dmarc"].status == "pending"
+    assert early < 1.0  # the fast checks showed before the slow one's 1.5 s timeout
+    assert seen_pending_when_first_came == [True]
+    assert w.cards["dmarc"].status == "error"  # a timeout is "couldn't check", never "fail"
+    assert w.cards["dmarc"].badge.word == "Couldn't check"
+
+
+def test_fix_copy_buttons_put_exact_values_on_clipboard(qtbot, theme_app) -> None:
+    long_value = "v=DKIM1; k=rsa; p=" + "A" * 400 + "\\\"quoted\""
+    fix = Fix("sel._domainkey.example.com", "TXT", long_value, action="publish", note="A long key.")
+    result = CheckResult("dkim", Status.FAIL, "No key.", findings=[
+        Finding("dkim.no-key", Severity.ERROR, "No DKIM key.", "why", "RFC 6376 §3.6.1", fix)])
+    card = CheckCard("dkim")
+    qtbot.addWidget(card)
+    card.resize(700, 400)
+    card.show()
+    card.set_result(result)
+    card.set_open(True)
+    from inboxready.app.widgets import FixView
+
+    views = card.findChildren(FixView)
+    assert len(views) == 1
+    view = views[0]
+    clipboard = QGuiApplication.clipboard()
+    for button, expected in ((view.copy_host, fix.host), (view.copy_type, fix.type), (view.copy_value, fix.value),
+                             (view.copy_zone, fix.zone_line)):
+        clipboard.clear()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert clipboard.text() == expected
+        assert button.text() == "Copied"
+    assert view.value_field.toPlainText() == fix.value  # shown whole, wrapped, not elided
+    assert view.value_field.lineWrapMode() != view.value_field.LineWrapMode.NoWrap
+    assert view.value_field.isReadOnly()
+
+
+def test_copying_a_real_fix_from_a_check(make_window, qtbot, dns_server) -> None:
+    """A domain with no DMARC record: the DMARC card's fix is copied byte for byte."""
+    dns_server.add_origin("example")
+    dns_server.add_zone("nodmarc.example", "$TTL 300\n@ IN MX 10 mail\nmail IN A 192.0.2.10\n@ IN TXT \"v=spf1 -all\"\n")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as blocker:
+        w.check_domain("nodmarc.example")
+    result = blocker.args[0].checks["dmarc"]
+    card = w.cards["dmarc"]
+    card.set_open(True)
+    from inboxready.app.widgets import FixView
+
+    views = card.findChildren(FixView)
+    engine_fixes = result.fixes
+    if module_exists("dmarc"):
+        assert result.status in (Status.FAIL, Status.WARN)
+        assert engine_fixes, "a missing DMARC record must come with a record to publish"
+    assert len([v for v in views if v.fix in engine_fixes]) == len(engine_fixes)
+    for view in views:
+        qtbot.waitUntil(view.copy_value.isVisible, timeout=5000)
+        view.copy_value.click()  # (a real mouse click is tested above; this card may be scrolled away)
+        assert QGuiApplication.clipboard().text() == view.fix.value
+        view.copy_zone.click()
+        assert QGuiApplication.clipboard().text() == view.fix.zone_line
+
+
+def test_a_second_check_cancels_the_first(make_window, qtbot, dns_server) -> None:
+    silent = DemoDnsServer(("slow.example",))
+    add_good_zone(silent, "fast.example")
+    silent.start()
+    try:
+        w = make_window(nameserver=silent.address, timeout=5.0)
+        cancelled: list[int] = []
+        w.engine.cancelled.connect(lambda job: cancelled.append(job))
+        first = w.check_domain("slow.example")
+        qtbot.wait(150)
+        assert w.checking and any(c.status == "pending" for c in w.cards.values())
+        started = time.monotonic()
+        with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as blocker:
+            second = w.check_domain("fast.example")
+        assert second != first
+        assert blocker.args[0].domain == "fast.example"
+        assert time.monotonic() - started < 4.0  # did not wait for the first check's 5 s timeouts
+        qtbot.waitUntil(lambda: first in cancelled, timeout=5000)
+        assert all(c.result is not None for c in w.cards.values())
+        assert w.current_domain == "fast.example" and w.last_report is not None
+        assert {q.name.split(".", 1)[-1] for q in w.query_view.model.records} <= {"fast.example", "example",
+                                                                                   "_domainkey.fast.example"} | {
+            r.name for r in w.query_view.model.records if "fast.example" in r.name}
+    finally:
+        silent.stop()
+
+
+def test_dead_name_server_shows_couldnt_check_in_bounded_time(make_window, qtbot) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    silent = DemoDnsServer(("example",))
+    silent.start()
+    try:
+        for ns in (f"127.0.0.1:{port}", silent.address):
+            w = make_window(nameserver=ns, timeout=0.5, deadline=5.0)
+            started = time.monotonic()
+            with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+                w.check_domain("dead.example")
+            took = time.monotonic() - started
+            assert took < 8.0
+            assert {c.status for c in w.cards.values()} == {"error"}
+            assert {c.badge.word for c in w.cards.values()} == {"Couldn't check"}
+            w.shutdown()
+    finally:
+        silent.stop()
+
+
+def test_escape_cancels_and_ctrl_l_focuses_the_field(make_window, qtbot) -> None:
+    silent = DemoDnsServer(("example",))
+    silent.start()
+    try:
+        w = make_window(nameserver=silent.address, timeout=5.0)
+        w.activateWindow()
+        qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+        w.check_button.setFocus()
+        qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        assert w.domain_field.hasFocus()
+        qtbot.keyClicks(w.domain_field, "user@hang.example")
+        assert "e-mail address" in w.input_note.text()
+        qtbot.keyClick(w.domain_field, Qt.Key.Key_Return)
+        assert w.checking and w.cancel_button.isVisible()
+        with qtbot.waitSignal(w.engine.cancelled, timeout=5000):
+            qtbot.keyClick(w.domain_field, Qt.Key.Key_Escape)
+        assert not w.checking and not w.cancel_button.isVisible()
+        assert all(c.badge.word == "Not checked" for c in w.cards.values())
+    finally:
+        silent.stop()
+
+
+def test_space_and_enter_open_a_card(qtbot, theme_app) -> None:
+    card = CheckCard("mx")
+    qtbot.addWidget(card)
+    card.show()
+    card.set_result(CheckResult("mx", Status.PASS, "Mail goes to 1 server.", records=["10 mail.example.com."]))
+    card.header.setFocus()
+    assert not card.is_open
+    qtbot.keyClick(card.header, Qt.Key.Key_Space)
+    assert card.is_open and card.body.isVisible()
+    qtbot.keyClick(card.header, Qt.Key.Key_Return)
+    assert not card.is_open
+    assert card.header.accessibleName() == "MX: Pass"
+
+
+def test_bad_input_says_why_and_starts_nothing(make_window, qtbot) -> None:
+    w = make_window()
+    qtbot.keyClicks(w.domain_field, "localhost")
+    assert w.input_note.property("error") is True
+    assert w.start_check() == 0
+    assert not w.cards and not w.checking
+    w.domain_field.setText("bücher.example")
+    assert "internationalized" in w.input_note.text() and "xn--" in w.input_note.text()
+
+
+def test_unknown_check_names_get_a_generic_card(make_window, qtbot, dns_server) -> None:
+    add_good_zone(dns_server, "future.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        job = w.check_domain("future.example")
+    w._on_result(job, CheckResult("mta_sts", Status.WARN, "MTA-STS is in testing mode.",
+                                  detail={"mode": "testing"}))
+    card = w.cards["mta_sts"]
+    assert card.title == "MTA_STS" and card.status == "warn" and card.badge.word == "Warning"
+    w._on_result(job + 100, CheckResult("bimi", Status.PASS, "stale job"))  # an old job: ignored
+    assert "bimi" not in w.cards
+
+
+def test_history_shows_what_changed_since_the_last_check(make_window, qtbot, dns_server, home: Path) -> None:
+    add_good_zone(dns_server, "change.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("change.example")
+    assert not any(c.change_label.isVisibleTo(w) for c in w.cards.values())  # first check
+    dns_server.replace_zone("change.example", "$TTL 300\n@ IN MX 20 mx2\nmx2 IN A 192.0.2.20\n@ IN TXT \"v=spf1 -all\"\n")
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("change.example")
+    for card in w.cards.values():
+        assert card.change_label.isVisibleTo(w)
+        assert card.change_label.text().startswith("Since the last check: ")
+    if module_exists("mx") and w.cards["mx"].result and w.cards["mx"].result.records:
+        assert "edited" in w.cards["mx"].change_label.text() or "added" in w.cards["mx"].change_label.text()
+    if module_exists("dmarc"):
+        assert "Worse than last time" in w.cards["dmarc"].change_label.text()
+    assert len(w.history.runs("change.example")) == 2
+
+
+def test_damaged_history_is_moved_aside_with_a_message(make_window, home: Path) -> None:
+    data = home / "data"
+    data.mkdir(parents=True)
+    (data / "history.sqlite3").write_bytes(b"garbage" * 500)
+    (home / "config").mkdir()
+    (home / "config" / "settings.json").write_text("{not json")
+    w = make_window()
+    assert w.notice.isVisibleTo(w)
+    assert "could not be read" in w.notice.text() and "settings" in w.notice.text()
+    assert list(data.glob("history.sqlite3.damaged-*"))
+
+
+def test_settings_survive_a_restart(make_window, qtbot, dns_server, home: Path) -> None:
+    add_good_zone(dns_server, "keep.example")
+    w = make_window(nameserver=dns_server.address)
+    w.resize(1000, 700)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("keep.example")
+    w.close()
+    from inboxready.core.settings import SettingsStore
+
+    s = SettingsStore().load()
+    assert s.recent_domains == ["keep.example"] and s.nameserver == dns_server.address
+    assert s.window_geometry
+    w2 = make_window(nameserver=dns_server.address)
+    assert w2.geometry_restored
+    assert w2.completer_model.stringList() == ["keep.example"]
+
+
+def test_adding_a_dkim_selector_rechecks_with_it(make_window, qtbot, dns_server) -> None:
+    add_good_zone(dns_server, "sel.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("sel.example")
+    card = w.cards["dkim"]
+    card.set_open(True)
+    field = getattr(card, "selector_field", None)
+    if field is None:  # the DKIM module is absent: no DKIM section to type in
+        assert not module_exists("dkim") or card.result is None or card.result.status == Status.ERROR
+        w.add_selector("mail2024")
+    else:
+        qtbot.keyClicks(field, "Mail2024")
+        with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+            qtbot.mouseClick(card.selector_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+    assert w.settings.selectors_for("sel.example") == ["mail2024"]
+    assert "mail2024" in w._options_for("sel.example").dkim_selectors
