@@ -22,7 +22,6 @@ from .dmarcparse import (
     DmarcProblem,
     DmarcRecord,
     DmarcSyntaxError,
-    ReportUri,
     format_record,
     is_dmarc_record,
     looks_like_dmarc,
@@ -313,6 +312,7 @@ class _State:
     suggestion: Suggestion | None = None
     external: list[dict[str, Any]] = field(default_factory=list)
     records_seen: list[str] = field(default_factory=list)
+    intent: DmarcRecord | None = None  # the domain's own (misplaced or duplicated) record we build on
 
     def add(self, f: Finding) -> None:
         self.findings.append(f)
@@ -349,6 +349,7 @@ async def check(ctx: CheckContext) -> CheckResult:
 
     _inspect_own_name(st, first, apex)
     author = first.record
+    intended = author is None and _misplaced(st, first, apex)
     st.org = organizational_domain(walk)
     org_step = walk.step(st.org)
     psd_step = _psd_step(walk)
@@ -374,7 +375,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                   f"TXT {walk.failed.query}: {walk.failed.answer.describe}", RFC_ORG))
 
     if st.record is None:
-        _no_policy(st, first, apex)
+        _no_policy(st, first)
         return _result(st, walk)
 
     rec = st.record
@@ -394,6 +395,14 @@ async def check(ctx: CheckContext) -> CheckResult:
     else:
         st.policy = rec.fallback_policy
     st.testing = rec.testing and st.policy not in (None, "none")
+    if intended and st.suggestion is not None and not st.own and st.policy is not None:
+        now = (st.intent.p if st.intent is not None else None) or "none"
+        if _weaker(now, st.policy):  # never suggest less than what receivers apply today
+            value, notes = build_record(domain, st.policy, st.intent)
+            st.suggestion = replace(st.suggestion, value=value, notes=[
+                *([f"Delete the other DMARC records at _dmarc.{domain} so that only this one remains."]
+                  if first.multiple else []),
+                f"Receivers now apply p={st.policy} from the record of {st.policy_domain}; this keeps it.", *notes])
 
     org_rec = (org_step.record if org_step is not None and org_step.record is not None
                else psd_step.record if psd_step is not None else rec)
@@ -417,7 +426,8 @@ async def check(ctx: CheckContext) -> CheckResult:
         _record_findings(st, rec)
         await _external_destinations(ctx, st, rec)
     _policy_findings(st, rec)
-    _suggest(st, rec, first)
+    if not intended:
+        _suggest(st, rec, first)
     return _result(st, walk)
 
 
@@ -455,39 +465,58 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                                    note=f"Receivers only read _dmarc.{d}; this copy does nothing.")))
 
 
-def _no_policy(st: _State, first: WalkStep, apex: DnsAnswer | None) -> None:
-    """No DMARC record applies: say why, and suggest the record to start with."""
+def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
+    """The domain has no usable record of its own, but meant to have one: several records at
+    ``_dmarc.<domain>``, a broken one, or one at the domain itself. Adds the findings and the corrected
+    record to publish; returns False when there is no trace of an own record."""
     d = st.domain
     stray = [t for t in apex.txt if looks_like_dmarc(t)] if apex is not None and apex.ok else []
-    base: DmarcRecord | None = None
+    if not (first.dmarc or first.broken or stray):
+        return False
+    candidates: list[DmarcRecord] = []
     for cand in [*first.dmarc, *stray]:
         try:
-            rec = parse_dmarc(cand)
+            candidates.append(parse_dmarc(cand))
         except DmarcSyntaxError:
             continue
-        if base is None or _weaker(base.fallback_policy, rec.fallback_policy):
-            base = rec
+    # Of several records, keep the gentlest policy: today none of them applies, so jumping to the
+    # strictest could start blocking mail that was never checked.
+    candidates.sort(key=lambda r: STRENGTH.get(r.p or "none", 0))
+    base = candidates[0] if candidates else None
+    st.intent = base
     p = (base.p if base is not None else None) or "none"
     value, notes = build_record(d, p, base)
-    action = "replace" if (first.dmarc or first.broken) else "publish"
     if first.multiple:
-        notes.insert(0, f"Delete the other DMARC records at _dmarc.{d} so that only this one remains.")
+        others = sorted({f"p={r.p or 'none'}" for r in candidates[1:]} - {f"p={p}"})
+        notes.insert(0, f"Delete the other DMARC records at _dmarc.{d} so that only this one remains."
+                     + (f" We kept the gentlest policy (p={p}); if you meant {' or '.join(others)}, publish that "
+                        "instead." if others else ""))
+    action = "replace" if (first.dmarc or first.broken) else "publish"
     st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, action)
     if stray:
         st.add(_f("record-at-apex", Severity.ERROR,
                   f"Your DMARC record is published at {d} instead of _dmarc.{d}. Receivers only look at "
-                  f"_dmarc.{d}, so for them you have no DMARC record. Publish it at _dmarc.{d} and delete the "
-                  "copy at the domain itself.", stray[0], RFC_WALK))
+                  f"_dmarc.{d}, so they never see it. Publish it at _dmarc.{d} and delete the copy at the "
+                  "domain itself.", stray[0], RFC_WALK))
         st.add(replace(_f("apex-copy", Severity.INFO,
                           f"Once the record is at _dmarc.{d}, delete the copy at {d}.", stray[0], RFC_WALK),
                        fix=Fix(d, "TXT", stray[0], action="remove",
                                note=f"Delete this once the record at _dmarc.{d} is in place.")))
-    if not first.dmarc and not first.broken and not stray:
-        st.add(_f("no-record", Severity.ERROR,
-                  f"{d} has no DMARC record. Anyone can send e-mail that claims to come from {d} and receivers "
-                  "get no instructions about it, and you get no reports. Google, Yahoo and Microsoft require a "
-                  "DMARC record from bulk senders. Start with the monitoring record below.",
-                  f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either", RFC_DISCOVERY))
+    return True
+
+
+def _no_policy(st: _State, first: WalkStep) -> None:
+    """No DMARC record applies at all: suggest the record to start with."""
+    d = st.domain
+    if st.suggestion is not None:
+        return  # _misplaced already said what is wrong and what to publish
+    value, notes = build_record(d, "none", None)
+    st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, "publish")
+    st.add(_f("no-record", Severity.ERROR,
+              f"{d} has no DMARC record. Anyone can send e-mail that claims to come from {d} and receivers "
+              "get no instructions about it, and you get no reports. Google, Yahoo and Microsoft require a "
+              "DMARC record from bulk senders. Start with the monitoring record below.",
+              f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either", RFC_DISCOVERY))
 
 
 def _inherited_findings(st: _State, walk: Walk, exists: bool) -> None:
@@ -511,6 +540,8 @@ def _inherited_findings(st: _State, walk: Walk, exists: bool) -> None:
 def _record_findings(st: _State, rec: DmarcRecord) -> None:
     where = f"_dmarc.{st.policy_domain}"
     for prob in rec.errors:
+        if prob.code == "no-policy" and "p" in rec.invalid_tags:
+            continue  # the invalid-policy finding already says receivers skip DMARC
         st.add(_problem_finding(prob, rec, where, True))
     for prob in rec.warnings:
         st.add(_problem_finding(prob, rec, where, False))
@@ -699,7 +730,7 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     if target[0] != p or target[1] != st.testing:
         more.insert(0, _step_note(p, st.testing, target))
     elif partial and target[0] == p:
-        more.insert(0, f"Next step: p={p} for all failing mail, without pct (which RFC 9989 removed).")
+        more.insert(0, f"Next step: p={p} for all failing mail.")
     st.suggestion = Suggestion(host, value, [*notes, *more], "replace")
 
 

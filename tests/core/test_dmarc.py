@@ -198,11 +198,11 @@ def test_multiple_records_count_as_none(dns_server: DnsTestServer) -> None:
     assert r.status is Status.FAIL and r.detail["record"] is None and r.detail["stage"] == "none"
     f = finding(r, "dmarc.multiple-records")
     assert f.fix is not None and f.fix.action == "replace"
-    assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
-    assert "Delete the other" in f.fix.note
+    assert f.fix.value == "v=DMARC1; p=none; rua=mailto:d@example.com"
+    assert "Delete the other" in f.fix.note and "p=reject" in f.fix.note
     assert len(r.records) == 2
     again = republish(dns_server, "example.com", HOST, f.fix)
-    assert again.status is Status.PASS and again.detail["stage"] == "reject"
+    assert not errors(again) and again.detail["stage"] == "monitoring"
 
 
 def test_record_at_the_apex_instead_of_dmarc(dns_server: DnsTestServer) -> None:
@@ -648,3 +648,19 @@ def test_build_record_output_always_parses_clean() -> None:
         assert rec.p == p and rec.sp == "none" and rec.adkim == "s" and rec.fo == ["1", "d"]
         assert rec.psd is None and rec.historic == {} and rec.unknown == {}
         assert any("pct, rf, ri" in n for n in notes) and any("zz" in n for n in notes)
+
+
+def test_two_records_on_a_subdomain_fail_even_though_the_parent_policy_applies(dns_server: DnsTestServer) -> None:
+    zone = ORG + ('_dmarc.shop IN TXT "v=DMARC1; p=none; rua=mailto:d@example.com"\n'
+                  '_dmarc.shop IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n'
+                  '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n')
+    serve(dns_server, example_com=zone)
+    r = dmarc(dns_server, "shop.example.com")
+    assert r.status is Status.FAIL and r.detail["policy"] == "reject" and r.detail["inherited"] is True
+    f = finding(r, "dmarc.multiple-records")
+    assert f.fix is not None and f.fix.host == "_dmarc.shop.example.com"
+    assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"  # not weaker than what applies now
+    assert "keeps it" in f.fix.note
+    base = ORG + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n'
+    again = republish(dns_server, "example.com", base, f.fix, "shop.example.com")
+    assert again.status is Status.PASS and again.detail["inherited"] is False and again.detail["policy"] == "reject"
