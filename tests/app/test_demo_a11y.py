@@ -1,0 +1,136 @@
+"""The demo runs every bundled example; every control is named and reachable by keyboard."""
+
+from __future__ import annotations
+
+import sys
+
+import dns.zone
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QHeaderView, QLineEdit, QTextEdit, QWidget,
+)
+
+from inboxready import resources
+from inboxready.app.demo import load_demo
+from inboxready.app.engine import CheckRequest, Engine
+from inboxready.app.qtcompat import emit
+from inboxready.app.theme import stylesheet
+from inboxready.core.context import CheckOptions
+
+from .conftest import module_exists
+
+INTERACTIVE = (QAbstractButton, QLineEdit, QTextEdit, QAbstractItemView, QComboBox, QAbstractSpinBox)
+
+
+def test_demo_zones_load_and_every_demo_domain_is_served() -> None:
+    demo = load_demo()
+    assert len(demo.domains) >= 9
+    origins = set()
+    for name in demo.zone_files:
+        path = resources.zones_dir() / name
+        zone = dns.zone.from_file(str(path), relativize=False, check_origin=False)
+        origins.add(zone.origin.to_text(omit_final_dot=True))
+    for d in demo.domains:
+        assert d.domain.endswith(".example")  # reserved names only
+        assert d.domain in origins or d.domain in demo.never_answers
+
+
+def test_demo_checks_every_example_and_shows_each_kind_of_card(make_window, qtbot) -> None:
+    w = make_window(demo=True, timeout=None, deadline=None)
+    demo = load_demo()
+    seen: dict[str, dict[str, str]] = {}
+    qtbot.waitUntil(lambda: w.demo_server is not None and w.current_domain == demo.domains[0].domain, timeout=5000)
+    qtbot.waitUntil(lambda: w.last_report is not None, timeout=20_000)
+    seen[w.current_domain] = {k: c.status for k, c in w.cards.items()}
+    for _ in range(len(demo.domains) - 1):
+        with qtbot.waitSignal(w.checkFinished, timeout=20_000):
+            w.demo_next_domain()
+        seen[w.current_domain] = {k: c.status for k, c in w.cards.items()}
+    assert set(seen) == {d.domain for d in demo.domains}
+    assert set(seen["demo-timeout.example"].values()) == {"error"}
+    if module_exists("mx"):
+        assert seen["demo-allgood.example"]["mx"] == "pass"
+        assert seen["demo-brokenmx.example"]["mx"] in ("fail", "warn")
+    if module_exists("dmarc"):
+        assert seen["demo-allgood.example"]["dmarc"] == "pass"
+        assert seen["demo-nodmarc.example"]["dmarc"] == "fail"
+        assert seen["demo-monitoring.example"]["dmarc"] in ("warn", "fail")
+    if module_exists("dkim"):
+        assert seen["demo-allgood.example"]["dkim"] == "pass"
+        assert seen["demo-weakdkim.example"]["dkim"] in ("warn", "fail")
+    if module_exists("spf"):
+        assert seen["demo-allgood.example"]["spf"] == "pass"
+        assert seen["demo-toomany.example"]["spf"] == "fail"
+        assert seen["demo-plusall.example"]["spf"] == "fail"
+    assert not w.history.runs()  # demo runs are not recorded
+    w.leave_demo()
+    assert w.demo_server is None and not w.cards and w.welcome.isVisibleTo(w)
+
+
+def test_every_interactive_control_has_a_name_and_takes_focus(make_window, qtbot) -> None:
+    w = make_window(demo=True, timeout=None, deadline=None)
+    qtbot.waitUntil(lambda: w.last_report is not None, timeout=20_000)
+    w.queries_button.setChecked(True)
+    for card in w.cards.values():
+        card.set_open(True)
+    qtbot.wait(50)
+    checked = 0
+    problems: list[str] = []
+    for widget in w.findChildren(QWidget):
+        if not isinstance(widget, INTERACTIVE) or isinstance(widget, QHeaderView):
+            continue
+        if not widget.isVisibleTo(w) or isinstance(widget.parent(), INTERACTIVE):
+            continue  # hidden, or a sub-control of another control (a line edit's clear button)
+        checked += 1
+        if not widget.accessibleName().strip():
+            problems.append(f"{type(widget).__name__} {widget.objectName()!r} has no accessible name")
+        if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            problems.append(f"{type(widget).__name__} {widget.accessibleName()!r} cannot take focus")
+    assert checked > 15
+    assert problems == []
+    # the tab chain reaches every card header in order, after the domain field
+    order = w.focusable_widgets()
+    headers = [c.header for c in w.cards.values()]
+    positions = [order.index(h) for h in headers]
+    assert positions == sorted(positions) and order.index(w.domain_field) < positions[0]
+
+
+def test_stylesheets_have_no_unfilled_tokens() -> None:
+    for scheme in ("light", "dark"):
+        css = stylesheet(scheme)
+        assert "{{" not in css and "#ff00ff" not in css
+
+
+def test_engine_runs_cancels_and_shuts_down(qtbot, dns_server) -> None:
+    from .conftest import add_good_zone
+
+    add_good_zone(dns_server, "engine.example")
+    engine = Engine()
+    try:
+        opts = CheckOptions(nameservers=[dns_server.address], timeout=1.0, deadline=10.0)
+        with qtbot.waitSignal(engine.finished, timeout=20_000) as blocker:
+            job = engine.check(CheckRequest("engine.example", opts, record=False))
+        assert blocker.args[0] == job and blocker.args[1].domain == "engine.example"
+        assert not engine.busy and not engine.cancel()
+    finally:
+        engine.shutdown()
+        engine.shutdown()  # idempotent
+    try:
+        engine.check(CheckRequest("engine.example", CheckOptions(), record=False))
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("a shut-down engine must refuse work")
+
+
+class _Sig(QObject):
+    s = Signal(object)
+
+
+def test_emitting_many_signals_keeps_the_interpreter_sound() -> None:
+    o = _Sig()
+    o.s.connect(lambda *_: None)
+    before = sys.getrefcount(True)
+    for i in range(5000):
+        emit(o.s, i)
+    assert abs(sys.getrefcount(True) - before) <= 2
