@@ -366,6 +366,7 @@ class _Entry:
     provider: str | None
     user: bool
     wildcard: bool = False
+    provider_from_cname: bool = False
     key: DkimKey | None = None
     findings: list[Finding] = field(default_factory=list)
 
@@ -410,20 +411,30 @@ class _Entry:
 
     @property
     def label(self) -> str:
-        """'selector1 (Microsoft 365)' for messages."""
+        """"'s1' (SendGrid)" when its CNAME shows the provider, "'selector1' (the selector Microsoft 365
+        uses)" when only the name suggests it, for messages."""
         name = "the wildcard (*)" if self.wildcard else f"'{self.selector}'"
-        return f"{name} ({self.provider})" if self.provider else name
+        if not self.provider:
+            return name
+        if self.provider_from_cname:
+            return f"{name} ({self.provider})"
+        return f"{name} (the selector {self.provider} uses)"
+
+    @property
+    def short(self) -> str:
+        """'s1 (SendGrid)' for summaries."""
+        return f"{self.selector} ({self.provider})" if self.provider else self.selector
 
 
-def _provider(catalog: SelectorCatalog, selector: str, cname: str | None, user: bool) -> str | None:
+def _entry(catalog: SelectorCatalog, selector: str, host: str, cname: str | None, record: str,
+           user: bool) -> _Entry:
+    """An entry with its provider: from the CNAME target if we know it, else from the catalog."""
     if cname:
         p = catalog.provider_for_cname(cname)
         if p is not None:
-            return p.name
-    if user:
-        return None
-    info = catalog.info(selector)
-    return info.provider_name if info else None
+            return _Entry(selector, host, cname, record, p.name, user, provider_from_cname=True)
+    info = None if user else catalog.info(selector)
+    return _Entry(selector, host, cname, record, info.provider_name if info else None, user)
 
 
 def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
@@ -596,8 +607,10 @@ async def check(ctx: CheckContext) -> CheckResult:
     hosts = [f"{s}._domainkey.{domain}" for s in selectors]
     probe_host = f"*._domainkey.{domain}"
 
-    answers = await asyncio.gather(*(ctx.dns.query(h, "TXT") for h in hosts))
-    probe, mx_ans, txt_ans = await asyncio.gather(
+    # All at once: every selector, the wildcard probe, and the domain's MX and TXT (shared with the
+    # MX and SPF checks through the client's cache) to tell whether the domain sends mail at all.
+    *answers, probe, mx_ans, txt_ans = await asyncio.gather(
+        *(ctx.dns.query(h, "TXT") for h in hosts),
         ctx.dns.query(probe_host, "TXT"), ctx.dns.query(domain, "MX"), ctx.dns.query(domain, "TXT"))
 
     entries: list[_Entry] = []
@@ -610,7 +623,7 @@ async def check(ctx: CheckContext) -> CheckResult:
             continue
         if not ans.ok:
             if cname:  # a CNAME to nothing: usually DKIM not switched on at the provider yet
-                e = _Entry(sel, host, cname, "", _provider(catalog, sel, cname, is_user), is_user)
+                e = _entry(catalog, sel, host, cname, "", is_user)
                 e.findings.append(Finding(
                     "dkim.cname-broken", Severity.WARNING,
                     f"Selector {e.label} points to {cname}, but no key is published there, so mail signed "
@@ -628,7 +641,7 @@ async def check(ctx: CheckContext) -> CheckResult:
             continue
         if not is_user and _same_as_wildcard(ans, probe):
             continue  # only the wildcard answering: reported once below
-        e = _Entry(sel, host, cname, "\n".join(ans.txt), _provider(catalog, sel, cname, is_user), is_user)
+        e = _entry(catalog, sel, host, cname, "\n".join(ans.txt), is_user)
         _analyse(e, ans.txt)
         entries.append(e)
     if probe.ok:
@@ -713,13 +726,14 @@ async def check(ctx: CheckContext) -> CheckResult:
 def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchecked: list[str], n: int,
              no_mail: bool) -> str:
     if active:
-        names = ", ".join(e.label for e in active[:4]) + (f" and {len(active) - 4} more" if len(active) > 4 else "")
+        names = ", ".join(e.short for e in active[:4]) + (f" and {len(active) - 4} more" if len(active) > 4 else "")
         keys = "1 active key" if len(active) == 1 else f"{len(active)} active keys"
+        where = f"at selector{'' if len(active) == 1 else 's'} {names}"
         if status is Status.PASS:
-            return f"DKIM is set up: we found {keys}, at selector {names}."
+            return f"DKIM is set up with {keys}, {where}."
         if status is Status.FAIL:
-            return f"DKIM is set up ({keys}, at selector {names}), but a key record has a problem to fix."
-        return f"DKIM is set up ({keys}, at selector {names}), with something to improve."
+            return f"DKIM is set up with {keys}, {where}, but a key record has a problem to fix."
+        return f"DKIM is set up with {keys}, {where}, with something to improve."
     if status is Status.FAIL:
         return "DKIM is not working: the key record we found has a problem."
     if no_mail:

@@ -355,10 +355,15 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "mx.implicit", Severity.INFO if (parked or spf_reject_all) else Severity.WARNING,
                 "This domain has no MX record, so senders deliver its mail to the domain's own address ("
                 + ", ".join(h.addresses[:3]) + "), usually a web server that doesn't accept mail. "
-                "If you receive mail here, publish an MX record for your mail service; if not, publish a "
-                "null MX (see below).",
+                "If you receive mail for this domain, publish the MX record your mail service gives you; "
+                "if nobody should ever write to it, publish a null MX"
+                + (" (below)." if no_mail else "."),
                 detail="RFC 5321 §5.1: with no MX records, the domain's A/AAAA address is the implicit MX "
-                       "with preference 0.", rfc=RFC_MX))
+                       "with preference 0.", rfc=RFC_MX,
+                fix=None if no_mail else Fix(
+                    host=domain, type="MX", value=NULL_MX,
+                    note="Only if this domain should receive no mail: a null MX (RFC 7505) makes senders "
+                         "bounce at once instead of trying the web server.")))
         elif not no_mail:
             findings.append(Finding(
                 "mx.no-mail-server", Severity.WARNING,

@@ -135,6 +135,9 @@ def test_1024_bit_key_warns(dns_server: DnsTestServer) -> None:
     r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; p=' + RSA1024)}\n")
     assert r.status is Status.WARN and codes(r) == ["dkim.short-key"]
     assert found(r, "google")["status"] == "warn" and found(r, "google")["key_bits"] == 1024
+    assert "selector 'google' (the selector Google Workspace uses) is 1024 bits" in r.findings[0].message
+    assert r.summary == ("DKIM is set up with 1 active key, at selector google (Google Workspace), with "
+                         "something to improve.")
 
 
 def test_key_under_1024_bits_fails(dns_server: DnsTestServer) -> None:
@@ -172,6 +175,7 @@ def test_testing_mode_on_provider_cname_has_no_record_fix(dns_server: DnsTestSer
     r = check(dns_server, BASE + "s1._domainkey IN CNAME s1.domainkey.u1.wl.sendgrid.net.\n")
     assert codes(r) == ["dkim.testing-mode"] and r.findings[0].fix is None
     assert "mail service" in r.findings[0].message and found(r, "s1")["provider"] == "SendGrid"
+    assert "selector 's1' (SendGrid)" in r.findings[0].message
 
 
 def test_strict_flag_is_info(dns_server: DnsTestServer) -> None:

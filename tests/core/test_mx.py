@@ -227,9 +227,15 @@ def test_backup_target_timeout_beside_working_server_is_info(dns_server: DnsTest
 # -- no MX: implicit MX -----------------------------------------------------------------------------
 
 
-def test_implicit_mx_with_spf_warns(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, '$TTL 300\n@ IN A 192.0.2.80\n@ IN TXT "v=spf1 ip4:192.0.2.80 -all"\n')
+def test_implicit_mx_with_spf_warns_and_fix_passes(dns_server: DnsTestServer) -> None:
+    zone = '$TTL 300\n@ IN A 192.0.2.80\n@ IN TXT "v=spf1 ip4:192.0.2.80 -all"\n'
+    r = check(dns_server, zone)
     assert r.status is Status.WARN and codes(r) == ["mx.implicit"]
+    fix = r.findings[0].fix
+    assert fix is not None and (fix.host, fix.type, fix.value, fix.action) == (D, "MX", "0 .", "publish")
+    again = check(dns_server, apply_fixes(zone, [fix]))
+    assert again.status is Status.INFO and codes(again) == ["mx.null-mx"]
+    r = check(dns_server, zone)
     assert r.detail["implicit"] is True and r.detail["parked"] is False
     assert r.detail["hosts"] == [{"preference": 0, "host": D, "addresses": ["192.0.2.80"], "error": None,
                                   "cname": None}]
