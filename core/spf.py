@@ -671,6 +671,12 @@ async def check(ctx: CheckContext) -> CheckResult:
                "longer use.", detail=f"{size} bytes", rfc=RFC_SIZE)
 
     an.record_checks(rec)
+    if null_mx and any(m.kind != "all" or m.qualifier in "+?" for m in rec.mechanisms):
+        an.add("spf.parked-allows-senders", Severity.INFO,
+               "Your domain says it receives no mail (a 'null MX'), which usually means it is parked, yet its SPF "
+               "record still allows servers to send as it. If this domain never sends mail, publish "
+               "'v=spf1 -all' instead so nobody can send in its name.",
+               detail=f"MX {domain}: 0 . ; SPF: {text}", rfc="RFC 7505 §4, RFC 7208 §5.1")
     root = await an.walk(domain, text, "", (), 0, record=rec)
     if len(records) > 1:
         root.record = None
