@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from .context import CheckContext
-from .dns import DnsAnswer, Outcome, normalize_name
+from .dns import DnsAnswer, normalize_name
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 # -- the selector catalog ---------------------------------------------------------------------------
