@@ -334,8 +334,12 @@ async def check(ctx: CheckContext) -> CheckResult:
     domain = ctx.domain.strip().rstrip(".").lower()
     st = _State(domain)
     apex_task = asyncio.ensure_future(ctx.dns.query(domain, "TXT")) if domain else None
-    walk = await tree_walk(ctx.dns, domain)
-    apex = await apex_task if apex_task is not None else None
+    try:
+        walk = await tree_walk(ctx.dns, domain)
+        apex = await apex_task if apex_task is not None else None
+    finally:
+        if apex_task is not None and not apex_task.done():
+            apex_task.cancel()
 
     first = walk.steps[0] if walk.steps else None
     if first is None or (walk.failed is first):
@@ -354,9 +358,12 @@ async def check(ctx: CheckContext) -> CheckResult:
     org_step = walk.step(st.org)
     psd_step = _psd_step(walk)
 
+    # A failed lookup of the top-level domain's _dmarc name (only a registry's psd=y policy lives there)
+    # can't change the advice for a domain without its own record, so it doesn't stop the check.
+    soft = walk.failed is not None and (author is not None or "." not in walk.failed.name)
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
-    elif walk.failed is not None:
+    elif walk.failed is not None and not soft:
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   f"{domain} has no DMARC record of its own, and we couldn't finish looking for one higher up: "
                   f"the lookup of {walk.failed.query} failed ({walk.failed.answer.describe}). So we can't say "
@@ -368,10 +375,13 @@ async def check(ctx: CheckContext) -> CheckResult:
     elif psd_step is not None:
         st.record, st.policy_domain, st.via_psd = psd_step.record, psd_step.name, True
 
-    if walk.failed is not None:  # only possible here when the domain's own record was found
-        st.add(_f("walk-incomplete", Severity.INFO,
-                  f"Your own DMARC record was found, but looking further up ({walk.failed.query}) failed, so we "
-                  f"couldn't confirm the organisational domain; we assume {st.org}. Your policy is not affected.",
+    if walk.failed is not None:  # a soft failure (see above)
+        msg = (f"Your own DMARC record was found, but looking further up ({walk.failed.query}) failed, so we "
+               f"couldn't confirm the organisational domain; we assume {st.org}. Your policy is not affected."
+               if author is not None else
+               f"We couldn't check whether the registry of .{walk.failed.name} publishes a DMARC policy for the "
+               f"names under it ({walk.failed.query} failed). Such a policy never replaces a record of your own.")
+        st.add(_f("walk-incomplete", Severity.INFO, msg,
                   f"TXT {walk.failed.query}: {walk.failed.answer.describe}", RFC_ORG))
 
     if st.record is None:

@@ -664,3 +664,11 @@ def test_two_records_on_a_subdomain_fail_even_though_the_parent_policy_applies(d
     base = ORG + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n'
     again = republish(dns_server, "example.com", base, f.fix, "shop.example.com")
     assert again.status is Status.PASS and again.detail["inherited"] is False and again.detail["policy"] == "reject"
+
+
+def test_failed_tld_lookup_does_not_hide_a_missing_record(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("example.com", TTL + HOST)  # no "com" zone: _dmarc.com is refused (SERVFAIL)
+    r = dmarc(dns_server)
+    assert r.status is Status.FAIL and "dmarc.no-record" in codes(r)
+    f = finding(r, "dmarc.walk-incomplete")
+    assert f.severity is Severity.INFO and "registry of .com" in f.message
