@@ -1,0 +1,144 @@
+"""The command line as a script uses it: JSON shape, text output and exit codes."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from inboxready.app.cli import main
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.model import quote_txt, split_txt
+
+
+def _key() -> str:
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return " ".join(quote_txt(s) for s in split_txt("v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()))
+
+
+GOOD = """
+@        SOA ns1 hostmaster 1 3600 600 86400 300
+@        MX 10 mx1
+mx1      A 192.0.2.1
+@        TXT "v=spf1 mx ip4:192.0.2.0/24 -all"
+_dmarc   TXT "v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+selector1._domainkey TXT {key}
+"""
+
+BAD = """
+@        SOA ns1 hostmaster 1 3600 600 86400 300
+@        MX 10 mx1
+mx1      A 192.0.2.1
+@        TXT "v=spf1 +all"
+"""
+
+
+@pytest.fixture
+def server(dns_server: DnsTestServer) -> DnsTestServer:
+    dns_server.add_zone("good.test", GOOD.format(key=_key()))
+    dns_server.add_zone("bad.test", BAD)
+    dns_server.add_origin("slow.test")
+    dns_server.timeout_names.update({"slow.test", "_dmarc.slow.test"})
+    return dns_server
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_json_shape_and_exit_0_for_a_good_domain(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "good.test", "--json", "--nameserver", server.address)
+    data = json.loads(out)
+    assert isinstance(data, list) and len(data) == 1
+    d = data[0]
+    assert d["domain"] == "good.test"
+    assert set(d["checks"]) == {"spf", "dkim", "dmarc", "mx"}
+    for name, check in d["checks"].items():
+        assert check["status"] == "pass", (name, check)
+        assert isinstance(check["findings"], list)
+    assert d["queries"] and {"name", "type", "outcome", "elapsed_ms"} <= set(d["queries"][0])
+    assert code == 0
+
+
+def test_findings_exit_1_with_fixes_in_json(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "bad.test", "good.test", "--json", "-n", server.address)
+    data = json.loads(out)
+    assert [d["domain"] for d in data] == ["bad.test", "good.test"]
+    bad = data[0]["checks"]
+    assert bad["spf"]["status"] == "fail" and bad["dmarc"]["status"] == "fail"
+    codes = {f["code"] for f in bad["spf"]["findings"]}
+    assert any("all" in c for c in codes), codes
+    fix = next(f["fix"] for f in bad["dmarc"]["findings"] if f["fix"])
+    assert fix["host"] == "_dmarc.bad.test" and fix["type"] == "TXT" and fix["value"].startswith("v=DMARC1")
+    assert code == 1
+
+
+def test_text_output_is_readable(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "https://www.bad.test/", "-n", server.address, "--color", "never")
+    assert code == 1
+    assert out.startswith("✗ bad.test")
+    assert "SPF" in out and "DMARC" in out and "_dmarc.bad.test" in out
+    assert "\033[" not in out
+
+
+def test_unreachable_dns_exits_2_and_says_couldnt_check(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "slow.test", "--json", "-n", server.address, "--timeout", "0.3")
+    data = json.loads(out)[0]
+    assert data["checks"]["spf"]["status"] == "error"
+    assert data["checks"]["dmarc"]["status"] == "error"
+    assert all(c["status"] != "fail" for c in data["checks"].values())
+    assert code in (1, 2)  # the DKIM selectors outside the dropped names answer NXDOMAIN: a warning
+
+
+def test_dead_dns_server_exits_2() -> None:
+    dead = DnsTestServer().start()
+    address = dead.address
+    dead.stop()
+    code, out, _ = cli("check", "example.test", "--json", "-n", address, "--timeout", "0.3")
+    data = json.loads(out)[0]
+    assert {c["status"] for c in data["checks"].values()} == {"error"}
+    assert code == 2
+
+
+def test_extra_dkim_selector_is_used(server: DnsTestServer) -> None:
+    server.add_records("custom._domainkey.bad.test", "TXT", [_key()])
+    code, out, _ = cli("check", "bad.test", "--json", "-n", server.address, "--dkim-selector", "custom")
+    dkim = json.loads(out)[0]["checks"]["dkim"]
+    assert [k["selector"] for k in dkim["detail"]["found"]] == ["custom"]
+
+
+def test_spf_command_json(server: DnsTestServer) -> None:
+    code, out, _ = cli("spf", "good.test", "--ip", "192.0.2.1", "--json", "-n", server.address)
+    data = json.loads(out)
+    assert data["result"] == "pass" and isinstance(data["trace"], list) and data["trace"]
+    assert code == 0
+    code, out, _ = cli("spf", "good.test", "--ip", "198.51.100.7", "--sender", "x@good.test", "--json",
+                       "-n", server.address)
+    assert json.loads(out)["result"] == "fail" and code == 1
+
+
+def test_spf_command_text(server: DnsTestServer) -> None:
+    code, out, _ = cli("spf", "bad.test", "--ip", "203.0.113.9", "-n", server.address, "--color", "never")
+    assert out.startswith("SPF pass for 203.0.113.9") and code == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["check"], ["check", "x.test", "--nameserver", "not-an-ip"], ["check", "x.test", "--timeout", "-1"],
+     ["spf", "good.test"], ["bogus"], []],
+)
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    code, _, _ = cli(*argv)
+    assert code == 2
+
+
+def test_bad_domain_is_reported_and_exits_2() -> None:
+    code, out, err = cli("check", "not a domain", "--json", "-n", "127.0.0.1:9")
+    assert code == 2 and "not a domain" in err and json.loads(out) == []
