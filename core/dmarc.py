@@ -37,7 +37,7 @@ RFC_ORG = "RFC 9989 §4.10.2"
 RFC_TAGS = "RFC 9989 §4.7"
 RFC_GRAMMAR = "RFC 9989 §4.8"
 PCT_RFC = "RFC 9989 Appendix A.6"
-RFC_EXTERNAL = "RFC 9990 §4 (Verifying External Destinations)"
+RFC_EXTERNAL = "RFC 9990 §3 (Verifying External Destinations)"
 MAX_WALK = 8
 STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 STAGES = {None: "none", "none": "monitoring", "quarantine": "quarantine", "reject": "reject"}
@@ -222,9 +222,12 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
             notes.append(f"Unknown tags left out: {', '.join(sorted(b.unknown))}.")
         if any(u.size for u in [*b.rua, *b.ruf]):
             notes.append("The obsolete !size limits on report addresses are left out.")
-        dropped = sorted(t for t in b.invalid_tags if t not in ("p",))
+        dropped = sorted(t for t in b.invalid_tags if t not in ("p", "rua", "ruf"))
         if dropped:
             notes.append(f"Invalid tags left out: {', '.join(dropped)}.")
+        bad_uris = [e.value for e in b.errors if e.code == "invalid-uri" and e.value]
+        if bad_uris:
+            notes.append(f"Invalid report addresses left out: {', '.join(bad_uris)}.")
     return format_record(tags), notes
 
 
@@ -401,7 +404,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                       "which one applies. Try again later.", f"MX {domain}: lookup failed", RFC_DISCOVERY))
             return _result(st, walk)
         st.policy = rec.policy_for(subdomain=True, exists=exists is not False)
-        _inherited_findings(st, walk, exists is not False)
+        _inherited_findings(st, exists is not False)
     else:
         st.policy = rec.fallback_policy
     st.testing = rec.testing and st.policy not in (None, "none")
@@ -529,7 +532,7 @@ def _no_policy(st: _State, first: WalkStep) -> None:
               f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either", RFC_DISCOVERY))
 
 
-def _inherited_findings(st: _State, walk: Walk, exists: bool) -> None:
+def _inherited_findings(st: _State, exists: bool) -> None:
     rec, d, pd = st.record, st.domain, st.policy_domain
     assert rec is not None and pd is not None
     which = "np (the policy for subdomains that don't exist)" if not exists and rec.np else (
@@ -572,7 +575,7 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
         st.add(_f("ruf-privacy", Severity.INFO,
                   "ruf= asks for failure reports about single messages. They can contain parts of real e-mails "
                   "(personal data), and most large providers never send them. Aggregate reports (rua=) are what "
-                  "you need.", ", ".join(u.uri for u in rec.ruf), "RFC 9989 §4.7, §9.5"))
+                  "you need.", ", ".join(u.uri for u in rec.ruf), "RFC 9989 §4.7 (ruf)"))
     elif rec.fo is not None:
         st.add(_f("fo-without-ruf", Severity.INFO,
                   "fo= only matters when ruf= asks for failure reports; without ruf= it does nothing.", rec.raw,
@@ -682,7 +685,7 @@ def _needs_tidying(st: _State, rec: DmarcRecord) -> bool:
     codes = rec.codes()
     return bool(rec.historic or "p-not-second" in codes or "leading-whitespace" in codes
                 or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or not rec.rua
-                or (st.np == "none" and st.org == st.policy_domain))
+                or (st.np == "none" and st.own and st.org == st.domain))
 
 
 def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
@@ -721,8 +724,7 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
                 f"This gives {d} its own record, which takes priority over the one of {pd}. You can instead "
                 f"change sp= in the record at _dmarc.{pd}.", *more])
         elif _needs_tidying(st, rec):
-            np = "reject" if st.np == "none" and st.org == pd else None
-            value, more = build_record(pd, rec.p or "none", rec, testing=rec.testing, np=np)
+            value, more = build_record(pd, rec.p or "none", rec, testing=rec.testing)
             st.suggestion = Suggestion(f"_dmarc.{pd}", value, [f"This tidies up the record of {pd}, which {d} "
                                                                "follows.", *more], "replace")
         return

@@ -323,6 +323,7 @@ def test_invalid_rua_uri_fails(dns_server: DnsTestServer) -> None:
     assert "mailto:" in finding(r, "dmarc.invalid-uri").message
     fix = record_fix(r)
     assert fix.value == "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com"
+    assert "Invalid report addresses left out: reports@example.com" in fix.note
 
 
 def test_p_not_second_warns_and_fix_reorders(dns_server: DnsTestServer) -> None:
@@ -672,3 +673,14 @@ def test_failed_tld_lookup_does_not_hide_a_missing_record(dns_server: DnsTestSer
     assert r.status is Status.FAIL and "dmarc.no-record" in codes(r)
     f = finding(r, "dmarc.walk-incomplete")
     assert f.severity is Severity.INFO and "registry of .com" in f.message
+
+
+def test_tidying_an_inherited_record_happens_at_the_organisational_domain(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=ORG + '_dmarc IN TXT "v=DMARC1; p=reject; ri=3600"\n')
+    r = dmarc(dns_server, "shop.example.com")
+    assert r.status is Status.WARN and r.detail["policy"] == "reject"
+    assert "dmarc.no-rua" in codes(r)
+    fix = record_fix(r, "_dmarc.example.com")
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com" and fix.action == "replace"
+    again = republish(dns_server, "example.com", ORG, fix, "shop.example.com")
+    assert again.status is Status.PASS and again.fixes == []
