@@ -448,6 +448,8 @@ def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         if i < len(STAGES) - 1:
             arrow = QLabel("→")
             arrow.setObjectName("Muted")
+            arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            arrow.setMinimumHeight(w.sizeHint().height())
             row.addWidget(arrow)
     lay.addLayout(row)
     facts = []
@@ -466,7 +468,11 @@ def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
     if facts:
         lay.addWidget(label("; ".join(facts) + ".", "Muted", selectable=True))
     nxt = _as_dict(d.get("next_record"))
-    if nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str):
+    shown = {(f.host, f.type.upper(), f.value) for f in r.fixes}
+    if nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str) and (
+            str(nxt["host"]), str(nxt["type"]).upper(), str(nxt["value"])) in shown:
+        lay.addWidget(label("The record to publish for the next stage is shown below, under “What we found”.", ""))
+    elif nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str):
         fix = Fix(host=str(nxt["host"]), type=str(nxt["type"]), value=str(nxt["value"]),
                   action="replace" if d.get("record") else "publish")
         view = FixView(fix, "Next step: publish this record")

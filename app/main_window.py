@@ -418,6 +418,8 @@ class MainWindow(QMainWindow):
             self.leave_demo(check=False)
         options = self._options_for(domain)
         in_demo = self.demo_server is not None
+        if in_demo:
+            self._select_demo_row(domain)
         if not in_demo:
             self.settings.add_recent(domain)
             self.completer_model.setStringList(self.settings.recent_domains)
@@ -634,6 +636,15 @@ class MainWindow(QMainWindow):
         if domain == self.current_domain and self.checking:
             return
         self.check_domain(domain)
+
+    def _select_demo_row(self, domain: str) -> None:
+        for row in range(self.demo_list.count()):
+            if self.demo_list.item(row).data(Qt.ItemDataRole.UserRole) == domain:
+                if self.demo_list.currentRow() != row:
+                    self.demo_list.setCurrentRow(row)
+                found = self.demo_set.find(domain) if self.demo_set is not None else None
+                self.demo_story.setText(f"About this example: {found.story}" if found else "")
+                return
 
     def demo_next_domain(self) -> None:
         if self.demo_list.count() == 0:

@@ -1,0 +1,137 @@
+"""Take screenshots of the main states of the app (run by ``packaging/screenshots.sh`` under Xvfb).
+
+    python -m inboxready.app.screenshots --out docs/screenshots [--theme light|dark]
+
+States: empty (first start), checking (cards busy), results (a demo domain checked), a card opened
+(with its fix), the DNS query log, and the "couldn't check" case. Settings and history go to a temporary
+folder so the user's own are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", default="docs/screenshots")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--size", default="1180x860")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("INBOXREADY_HOME", tempfile.mkdtemp(prefix="inboxready-shots-"))
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .theme import ThemeManager
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    themes = ThemeManager(app, args.theme)
+    width, height = (int(x) for x in args.size.split("x"))
+    window = MainWindow(theme_manager=themes, timeout=1.0)
+    window.resize(width, height)
+    window.show()
+    suffix = "" if args.theme == "light" else "-dark"
+    saved: list[Path] = []
+
+    def shot(name: str) -> None:
+        app.processEvents()
+        path = out / f"{name}{suffix}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+
+    steps: list[Callable[[], None]] = []
+    failed: list[str] = []
+
+    def wait_then(cond: Callable[[], bool], then: Callable[[], None], timeout_ms: int = 20_000) -> None:
+        waited = [0]
+
+        def poll() -> None:
+            if cond():
+                then()
+            elif waited[0] > timeout_ms:
+                failed.append("timed out waiting for the app")
+                app.quit()
+            else:
+                waited[0] += 50
+                QTimer.singleShot(50, poll)
+
+        QTimer.singleShot(50, poll)
+
+    def step_empty() -> None:
+        shot("01-empty")
+        window.enter_demo()
+        # a moment into the check of the first demo domain, before its slowest check finished
+        window.demo_list.setCurrentRow(1)
+        window._on_demo_item(window.demo_list.item(1))
+        window.demo_server.latency = 0.4  # type: ignore[union-attr]
+        window.check_domain("demo-toomany.example")
+        QTimer.singleShot(150, step_checking)
+
+    def step_checking() -> None:
+        shot("02-checking")
+        window.demo_server.latency = 0.0  # type: ignore[union-attr]
+        wait_then(lambda: window.last_report is not None and not window.checking, step_results)
+
+    def step_results() -> None:
+        window.scroll.verticalScrollBar().setValue(0)
+        shot("03-results")
+        window.check_domain("demo-nodmarc.example")
+        wait_then(lambda: window.last_report is not None and not window.checking, step_open)
+
+    def step_open() -> None:
+        card = window.cards.get("dmarc")
+        if card is not None:
+            card.set_open(True)
+            QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
+                                            QTimer.singleShot(100, step_open_shot)))
+        else:
+            step_open_shot()
+
+    def step_open_shot() -> None:
+        shot("04-card-opened")
+        window.check_domain("demo-toomany.example")
+        wait_then(lambda: window.last_report is not None and not window.checking, step_spf)
+
+    def step_spf() -> None:
+        card = window.cards.get("spf")
+        if card is not None:
+            card.set_open(True)
+        QTimer.singleShot(200, lambda: (shot("05-spf-tree"), step_queries()))
+
+    def step_queries() -> None:
+        for card in window.cards.values():
+            card.set_open(False)
+        window.queries_button.setChecked(True)
+        QTimer.singleShot(150, lambda: (shot("06-dns-queries"), step_timeout()))
+
+    def step_timeout() -> None:
+        window.queries_button.setChecked(False)
+        window.check_domain("demo-timeout.example")
+        wait_then(lambda: window.last_report is not None and not window.checking,
+                  lambda: (shot("07-couldnt-check"), app.quit()))
+
+    steps.append(step_empty)
+    QTimer.singleShot(400, step_empty)
+    QTimer.singleShot(90_000, app.quit)
+    app.exec()
+    window.shutdown()
+    for path in saved:
+        print(path)
+    if failed or len(saved) < 7:
+        print("screenshots incomplete: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
