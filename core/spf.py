@@ -64,6 +64,7 @@ VOID_LIMIT = 2
 RECORD_SIZE_ADVICE = 450  # RFC 7208 §3.4
 MAX_FETCHES = 60  # SPF records fetched while walking one tree
 MAX_DEPTH = 12
+MAX_PROBES = 40  # a/mx/exists targets looked up while walking one tree
 
 RFC_RECORD = "RFC 7208 §4.5"
 RFC_LIMITS = "RFC 7208 §4.6.4"
@@ -161,6 +162,7 @@ class _Analysis:
         self.domain = ctx.domain.rstrip(".").lower()
         self.issues: list[_Issue] = []
         self.fetches = 0
+        self.probes = 0
         self.void_terms: set[str] = set()  # lower-case texts of root terms that are void
         self.dead_includes: set[str] = set()  # root include terms whose target has no SPF record
         self.loop_terms: set[str] = set()  # root terms that point back at the domain itself
@@ -298,8 +300,9 @@ class _Analysis:
 
     async def _probe(self, node: Node, m: Mechanism, domain: str, is_root: bool) -> None:
         target = _static_target(m.domain_spec, domain, self.domain)
-        if target is None or not is_valid_domain_name(target, multi_label=False):
+        if target is None or not is_valid_domain_name(target, multi_label=False) or self.probes >= MAX_PROBES:
             return
+        self.probes += 1
         dns = self.ctx.dns
         if m.kind == "mx":
             ans = await dns.query(target, "MX")
@@ -688,9 +691,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     detail["lookups"] = root.total
     detail["void_lookups"] = sum(n.void_lookups for n in root.walk())
     fix_value = _corrected(an, rec, merged is not None) if syntax_ok else None
-    if fix_value is not None and (merged is not None or fix_value[0] != text):
-        notes = ([string_note] if string_note else []) + fix_value[1]
-        _attach(an, Fix(domain, "TXT", fix_value[0], action="replace", note=" ".join(notes)))
+    if fix_value is not None:
+        value, notes = await _settle(ctx, fix_value[0], fix_value[1])
+        if merged is not None or value != text:
+            notes = ([string_note] if string_note else []) + notes
+            _attach(an, Fix(domain, "TXT", value, action="replace", note=" ".join(notes)))
     return _result(an, detail, [t for t, _ in records], lookups=root.total)
 
 
@@ -773,6 +778,25 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         parse_record(value)
     except SpfSyntaxError:  # pragma: no cover - built from valid terms
         return None
+    return value, notes
+
+
+async def _settle(ctx: CheckContext, value: str, notes: list[str]) -> tuple[str, list[str]]:
+    """Re-analyse the corrected record (DNS answers are cached) and drop terms that would now be
+    void, loop or point at a domain without SPF (e.g. ones that sat after 'all' and were never
+    evaluated before), so the record we suggest passes our own check."""
+    for _ in range(3):
+        probe = _Analysis(ctx)
+        try:
+            rec = parse_record(value)
+        except SpfSyntaxError:  # pragma: no cover - built from valid terms
+            break
+        await probe.walk(probe.domain, value, "", (), 0, record=rec)
+        bad = probe.void_terms | probe.dead_includes | probe.loop_terms
+        if not bad:
+            break
+        value = " ".join(t for t in value.split(" ") if t.lower() not in bad)
+        notes = notes + ["Also removed, because they cannot work: " + ", ".join(sorted(bad)) + "."]
     return value, notes
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from inboxready.core import spf
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
@@ -500,3 +503,27 @@ def test_check_never_raises_on_odd_records(dns_server: DnsTestServer) -> None:
                   "v=spf1 a:%{p}.example.com mx:%{d2} -all", "V=SPF1", "v=spf1 \\001"]:
         r = analyse(dns_server, f'@ 300 IN TXT "{value}"\n')
         assert r.name == "spf" and r.status in Status
+
+
+TERMS = st.sampled_from(["a", "mx", "ptr", "-all", "~all", "+all", "?all", "include:_spf.provider.test",
+                         "include:example.com", "include:gone.example.com", "redirect=_spf.provider.test",
+                         "a:gone.example.com", "ip4:192.0.2.1", "ip4:192.0.2", "ip6:2001:db8::/32", "exp=x.example.com",
+                         "exists:%{i}.example.com", "include:%{d}.example.com", "mx/24", "moo", "a:%{x}", "foo=bar"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(TERMS, max_size=8), st.lists(TERMS, max_size=4), st.booleans())
+def test_check_is_total_and_fixes_are_valid(dns_server: DnsTestServer, terms: list[str], second: list[str],
+                                            two: bool) -> None:
+    zone = "@ 300 IN TXT \"" + " ".join(["v=spf1"] + terms) + "\"\n"
+    if two:
+        zone += "@ 300 IN TXT \"" + " ".join(["v=spf1"] + second) + "\"\n"
+    r = analyse(dns_server, zone)
+    assert r.status in Status
+    for fix in r.fixes:
+        if fix.type == "TXT" and fix.action != "remove":
+            parse_record(fix.value)
+            fixed = {f.code for f in r.findings if f.fix == fix}
+            after = republish(dns_server, zone, fix)
+            assert not fixed & set(codes(after)), (zone, fix.value, after.to_json())
+            assert not [f for f in after.findings if f.severity is Severity.ERROR and f.code != "spf.too-many-lookups"]
