@@ -119,6 +119,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(theme.icon("app"))
         self.setMinimumSize(QSize(900, 600))
+        self._tab_timer = QTimer(self)
+        self._tab_timer.setSingleShot(True)
+        self._tab_timer.setInterval(60)
+        self._tab_timer.timeout.connect(self._apply_tab_order)
         self._build()
         self._connect()
         self._restore_geometry()
@@ -440,13 +444,16 @@ class MainWindow(QMainWindow):
     def _reset_results(self, names: tuple[str, ...]) -> None:
         self.results = {}
         self.last_report = None
-        for card in self.cards.values():
-            card.setParent(None)
+        for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
+            card = self.cards.pop(name)
+            card.hide()
+            self.cards_layout.removeWidget(card)
             card.deleteLater()
-        self.cards = {}
         self.welcome.hide()
         for name in names:
-            self._card(name).set_pending()
+            card = self._card(name)
+            card.set_open(False)
+            card.set_pending()
         self.readiness.update_from({})
         self.query_view.clear()
         self._update_queries_button()
@@ -504,7 +511,8 @@ class MainWindow(QMainWindow):
         card.set_result(result)
         self._apply_diff(result.name, result)
         self.readiness.update_from(self.results)
-        self._fix_tab_order()
+        if self.cards[result.name].is_open:
+            self._fix_tab_order()
 
     def _on_query(self, job: int, rec: QueryRecord) -> None:
         if job != self.current_job:
@@ -615,7 +623,8 @@ class MainWindow(QMainWindow):
         self._update_status_idle()
         if not check:
             for card in self.cards.values():
-                card.setParent(None)
+                card.hide()
+                self.cards_layout.removeWidget(card)
                 card.deleteLater()
             self.cards = {}
             self.results = {}
@@ -671,6 +680,13 @@ class MainWindow(QMainWindow):
     # -- focus order ----------------------------------------------------------------------------
 
     def focusable_widgets(self) -> list[QWidget]:
+        """Interactive widgets in visual (layout) order; applies a pending tab-order update first."""
+        if self._tab_timer.isActive():
+            self._tab_timer.stop()
+            self._apply_tab_order()
+        return self._focusable_widgets()
+
+    def _focusable_widgets(self) -> list[QWidget]:
         """Interactive widgets in visual (layout) order: field, buttons, demo list, cards, queries."""
         out: list[QWidget] = []
 
@@ -686,7 +702,11 @@ class MainWindow(QMainWindow):
         return out
 
     def _fix_tab_order(self) -> None:
-        order = [w for w in self.focusable_widgets() if not w.parent() or not isinstance(w.parent(), QCompleter)]
+        """Schedule the tab chain to be rebuilt once the current burst of updates is over."""
+        self._tab_timer.start()
+
+    def _apply_tab_order(self) -> None:
+        order = [w for w in self._focusable_widgets() if not w.parent() or not isinstance(w.parent(), QCompleter)]
         order = [w for w in order if w.focusProxy() is None]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
