@@ -75,14 +75,20 @@ async def run_check(
     """Run every check for ``domain`` and return the whole report (``on_result`` sees each as it
     finishes)."""
     options = options or CheckOptions()
-    client = client or make_client(options)
     started = time.monotonic()
     report = DomainReport(domain=domain, started=datetime.now(timezone.utc).astimezone().isoformat(),
-                          nameservers=list(client.nameservers))
-    async for result in check_domain(domain, options, client=client):
-        report.checks[result.name] = result
-        if on_result is not None:
-            on_result(result)
+                          nameservers=[])
+    own_client = client is None
+    client = client or make_client(options)
+    try:
+        async for result in check_domain(domain, options, client=client):
+            report.checks[result.name] = result
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if own_client:
+            client.close()
+    report.nameservers = list(client.nameservers)
     report.checks = {n: report.checks[n] for n in options.checks if n in report.checks}
     report.queries = client.queries_json()
     report.elapsed_ms = (time.monotonic() - started) * 1000

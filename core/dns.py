@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
-import dns.asyncresolver
+import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
@@ -163,6 +163,11 @@ class DnsClient:
     ``deadline``: seconds for the whole run, from creation; queries after it are timeouts.
     ``max_concurrency``: queries in flight at once.
     ``on_query``: called with each ``QueryRecord`` as it completes (from the event loop).
+
+    Queries go over one UDP socket per nameserver for the whole run (answers are matched by ID and
+    question), which costs far less per query than a socket each; a truncated answer is asked again
+    over TCP. Call ``close()`` (or use ``async with``) when done; a client left open closes its
+    sockets when it is garbage-collected.
     """
 
     def __init__(
@@ -173,34 +178,20 @@ class DnsClient:
         deadline: float | None = None,
         max_concurrency: int = 64,
         on_query: Callable[[QueryRecord], None] | None = None,
-        resolver: dns.asyncresolver.Resolver | None = None,
     ) -> None:
         self.timeout = timeout
         self._t0 = time.monotonic()
         self._deadline = self._t0 + deadline if deadline else None
         self._sem = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._cache: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
+        self._channels: dict[tuple[str, int], _UdpChannel] = {}
         self.log: list[QueryRecord] = []
         self.on_query = on_query
-        if resolver is not None:
-            self._resolver = resolver
-            self.nameservers = [str(n) for n in resolver.nameservers]
-        elif nameservers:
-            r = dns.asyncresolver.Resolver(configure=False)
-            parsed = [parse_nameserver(n) for n in nameservers]
-            r.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in parsed]
-            self._resolver = r
-            self.nameservers = [f"{ip}:{port}" if port != 53 else ip for ip, port in parsed]
+        if nameservers:
+            self._servers = [parse_nameserver(n) for n in nameservers]
         else:
-            try:
-                r = dns.asyncresolver.Resolver(configure=True)
-            except Exception:  # no resolv.conf: fall back to nothing configured
-                r = dns.asyncresolver.Resolver(configure=False)
-            self._resolver = r
-            self.nameservers = [str(n) for n in r.nameservers]
-        # Retry on SERVFAIL is wrong for us: SERVFAIL is an answer ("couldn't check"), not noise.
-        self._resolver.retry_servfail = False
-        self._resolver.cache = None
+            self._servers = system_nameservers()
+        self.nameservers = [f"{ip}:{port}" if port != 53 else ip for ip, port in self._servers]
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -239,6 +230,23 @@ class DnsClient:
     def queries_json(self) -> list[dict[str, Any]]:
         return [q.to_json() for q in self.log]
 
+    def close(self) -> None:
+        for ch in self._channels.values():
+            ch.close()
+        self._channels.clear()
+
+    async def __aenter__(self) -> "DnsClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
     # -- internals ------------------------------------------------------------------------------
 
     async def _query(self, name: str, rdtype: str) -> DnsAnswer:
@@ -254,65 +262,125 @@ class DnsClient:
         if remaining is not None:
             if remaining <= 0:
                 ans = DnsAnswer(name, rdtype, Outcome.TIMEOUT, error="the overall time limit was reached")
-                self._record(ans, started, sent=False)
+                self._record(ans, started)
                 return ans
             lifetime = min(lifetime, remaining)
         try:
             qname = dns.name.from_text(name) if name else dns.name.root
+            qtype = dns.rdatatype.from_text(rdtype)
         except (dns.exception.DNSException, ValueError) as exc:
             ans = DnsAnswer(name, rdtype, Outcome.ERROR, error=f"not a valid DNS name: {exc}")
-            self._record(ans, started, sent=False)
+            self._record(ans, started)
+            return ans
+        if not self._servers:
+            ans = DnsAnswer(name, rdtype, Outcome.ERROR, error="no DNS server is configured on this computer")
+            self._record(ans, started)
             return ans
         try:
-            result = await self._resolver.resolve(
-                qname, rdtype, lifetime=lifetime, raise_on_no_answer=False, search=False
-            )
-            ans = self._from_answer(name, rdtype, result, started)
-        except dns.resolver.NXDOMAIN as exc:
-            chain = _cname_chain_from_nx(exc)
-            ans = DnsAnswer(name, rdtype, Outcome.NXDOMAIN, cname_chain=chain, elapsed_ms=_ms(started))
-        except dns.resolver.LifetimeTimeout:
-            ans = DnsAnswer(name, rdtype, Outcome.TIMEOUT, error=f"no answer within {lifetime:.1f} s",
-                            elapsed_ms=_ms(started))
-        except dns.exception.Timeout:
-            ans = DnsAnswer(name, rdtype, Outcome.TIMEOUT, error=f"no answer within {lifetime:.1f} s",
-                            elapsed_ms=_ms(started))
-        except dns.resolver.NoNameservers as exc:
-            ans = DnsAnswer(name, rdtype, Outcome.SERVFAIL, error=_servfail_text(exc), elapsed_ms=_ms(started))
-        except dns.resolver.YXDOMAIN:
-            ans = DnsAnswer(name, rdtype, Outcome.ERROR, error="the name is too long after following a DNAME",
-                            elapsed_ms=_ms(started))
-        except dns.resolver.NoResolverConfiguration:
-            ans = DnsAnswer(name, rdtype, Outcome.ERROR, error="no DNS server is configured on this computer",
-                            elapsed_ms=_ms(started))
-        except (dns.exception.DNSException, OSError, ValueError) as exc:
+            ans = await self._exchange(name, rdtype, qname, qtype, started, started + lifetime, lifetime)
+        except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
             ans = DnsAnswer(name, rdtype, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}",
                             elapsed_ms=_ms(started))
-        self._record(ans, started, sent=True)
+        self._record(ans, started)
         return ans
 
-    def _from_answer(self, name: str, rdtype: str, result: dns.resolver.Answer, started: float) -> DnsAnswer:
+    async def _exchange(self, name: str, rdtype: str, qname: dns.name.Name, qtype: int, started: float,
+                        until: float, lifetime: float) -> DnsAnswer:
+        query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
+        wire = query.to_wire()
+        per_try = max(0.5, lifetime / 2)
+        problems: list[str] = []
+        timed_out = False
+        attempt = 0
+        while True:
+            now = time.monotonic()
+            if now >= until or attempt >= max(2, len(self._servers)) * 2:
+                break
+            ip, port = self._servers[attempt % len(self._servers)]
+            attempt += 1
+            budget = min(per_try, until - now)
+            try:
+                channel = await self._channel(ip, port)
+                data = await channel.ask(query.id, wire, budget)
+                response = dns.message.from_wire(data)
+                if not query.is_response(response):
+                    problems.append(f"{ip}: an answer that does not match the question")
+                    continue
+                if response.flags & dns.flags.TC:
+                    response = await dns.asyncquery.tcp(query, ip, timeout=max(0.1, until - time.monotonic()),
+                                                        port=port)
+            except (dns.exception.Timeout, asyncio.TimeoutError):
+                timed_out = True
+                continue
+            except ConnectionRefusedError:
+                problems.append(f"{ip} port {port}: nothing answers there (connection refused)")
+                continue
+            except (dns.exception.DNSException, OSError, EOFError) as exc:
+                problems.append(f"{ip}: {type(exc).__name__}: {exc}")
+                continue
+            rcode = response.rcode()
+            if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                return await self._from_response(name, rdtype, qname, qtype, response, started)
+            problems.append(f"{ip}: {dns.rcode.to_text(rcode)}")
+            if attempt >= len(self._servers):
+                break  # every server said no: SERVFAIL is an answer, not something to retry
+        rcode_failure = any(p.endswith((": SERVFAIL", ": REFUSED", ": NOTIMP", ": FORMERR")) for p in problems)
+        if rcode_failure or (problems and not timed_out):
+            outcome = Outcome.SERVFAIL if rcode_failure else Outcome.ERROR
+            unique = list(dict.fromkeys(problems))
+            return DnsAnswer(name, rdtype, outcome, error="; ".join(unique[:3]), elapsed_ms=_ms(started))
+        return DnsAnswer(name, rdtype, Outcome.TIMEOUT, error=f"no answer within {lifetime:.1f} s",
+                         elapsed_ms=_ms(started))
+
+    async def _channel(self, ip: str, port: int) -> "_UdpChannel":
+        ch = self._channels.get((ip, port))
+        if ch is None or ch.closed:
+            loop = asyncio.get_running_loop()
+            _, ch = await loop.create_datagram_endpoint(_UdpChannel, remote_addr=(ip, port))
+            self._channels[(ip, port)] = ch
+        return ch
+
+    async def _from_response(self, name: str, rdtype: str, qname: dns.name.Name, qtype: int,
+                             response: dns.message.Message, started: float) -> DnsAnswer:
         chain: list[str] = []
-        canonical = result.canonical_name.to_text().rstrip(".").lower()
-        if canonical != name:
-            chain = _cname_chain(result.response, result.qname)
-        rrset = result.rrset
+        current = qname
+        rrset = None
+        for _ in range(16):
+            rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, qtype)
+            if rrset is not None or qtype == dns.rdatatype.CNAME:
+                break
+            cname = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
+            if cname is None:
+                break
+            current = cname[0].target
+            chain.append(current.to_text().rstrip(".").lower())
+        canonical = chain[-1] if chain else ""
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            return DnsAnswer(name, rdtype, Outcome.NXDOMAIN, canonical_name=canonical, cname_chain=tuple(chain),
+                             elapsed_ms=_ms(started))
+        if rrset is None and chain and not _has_soa_for(response, current):
+            # An authoritative server stops at the edge of its zone: ask for the target ourselves.
+            target = await self.query(canonical, rdtype)
+            return DnsAnswer(
+                name, rdtype, target.outcome, records=target.records, txt=target.txt,
+                txt_strings=target.txt_strings, canonical_name=target.canonical_name or canonical,
+                cname_chain=tuple(chain) + target.cname_chain, ttl=target.ttl, error=target.error,
+                elapsed_ms=_ms(started),
+            )
         if rrset is None or len(rrset) == 0:
-            return DnsAnswer(name, rdtype, Outcome.NODATA, canonical_name=canonical if chain else "",
-                             cname_chain=tuple(chain), elapsed_ms=_ms(started))
+            return DnsAnswer(name, rdtype, Outcome.NODATA, canonical_name=canonical, cname_chain=tuple(chain),
+                             elapsed_ms=_ms(started))
         records = tuple(r.to_text() for r in rrset)
         txt: tuple[str, ...] = ()
         strings: tuple[tuple[bytes, ...], ...] = ()
         if rdtype in ("TXT", "SPF"):
             strings = tuple(tuple(r.strings) for r in rrset)
-            txt = tuple(b"".join(s).decode("utf-8", errors="replace") for s in strings)
-        return DnsAnswer(
-            name, rdtype, Outcome.ANSWER, records=records, txt=txt, txt_strings=strings,
-            canonical_name=canonical if chain else "", cname_chain=tuple(chain), ttl=rrset.ttl,
-            elapsed_ms=_ms(started),
-        )
+            txt = tuple(b"".join(x).decode("utf-8", errors="replace") for x in strings)
+        return DnsAnswer(name, rdtype, Outcome.ANSWER, records=records, txt=txt, txt_strings=strings,
+                         canonical_name=canonical, cname_chain=tuple(chain), ttl=rrset.ttl,
+                         elapsed_ms=_ms(started))
 
-    def _record(self, ans: DnsAnswer, started: float, *, sent: bool) -> None:
+    def _record(self, ans: DnsAnswer, started: float) -> None:
         rec = QueryRecord(
             name=ans.name, rdtype=ans.rdtype, outcome=ans.outcome,
             answer=ans.records if ans.ok else tuple(f"CNAME {c}" for c in ans.cname_chain),
@@ -326,41 +394,84 @@ class DnsClient:
                 pass
 
 
+class _UdpChannel(asyncio.DatagramProtocol):
+    """One connected UDP socket to one nameserver; answers are handed to the asker by query ID."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) < 12:
+            return
+        fut = self.pending.get(int.from_bytes(data[:2], "big"))
+        if fut is not None and not fut.done():
+            fut.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: nobody is listening there. Let the askers time out
+        # quickly by failing them now with the error.
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(exc or ConnectionError("the DNS socket was closed"))
+
+    async def ask(self, qid: int, wire: bytes, timeout: float) -> bytes:
+        """Send ``wire`` and wait for the datagram with the same ID. The answer comes back with the
+        caller's ID even if another one had to be used on the wire."""
+        if self.transport is None or self.closed:
+            raise ConnectionError("the DNS socket is closed")
+        original = wire[:2]
+        while qid in self.pending:  # two questions in flight with the same ID: pick another
+            qid = (qid + 1) & 0xFFFF
+        wire = qid.to_bytes(2, "big") + wire[2:]
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.pending[qid] = fut
+        try:
+            self.transport.sendto(wire)
+            data = await asyncio.wait_for(fut, timeout)
+        finally:
+            self.pending.pop(qid, None)
+        return original + data[2:]
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+def system_nameservers() -> list[tuple[str, int]]:
+    """The computer's configured DNS servers (resolv.conf, or the registry on Windows)."""
+    try:
+        r = dns.resolver.Resolver(configure=True)
+    except Exception:
+        return []
+    out: list[tuple[str, int]] = []
+    for ns in r.nameservers:
+        if isinstance(ns, dns.nameserver.Do53Nameserver):
+            out.append((ns.address, ns.port))
+        elif isinstance(ns, str):
+            out.append((ns, r.port))
+    return out
+
+
+def _has_soa_for(response: dns.message.Message, name: dns.name.Name) -> bool:
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
+            return True
+    return False
+
+
 def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
-
-def _cname_chain(response: dns.message.Message, qname: dns.name.Name) -> list[str]:
-    chain: list[str] = []
-    name = qname
-    for _ in range(16):
-        rr = response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.CNAME)
-        if rr is None:
-            break
-        name = rr[0].target
-        chain.append(name.to_text().rstrip(".").lower())
-    return chain
-
-
-def _cname_chain_from_nx(exc: dns.resolver.NXDOMAIN) -> tuple[str, ...]:
-    try:
-        canon = exc.canonical_name
-    except Exception:
-        return ()
-    qnames = exc.kwargs.get("qnames") or []
-    if qnames and canon != qnames[0]:
-        return (canon.to_text().rstrip(".").lower(),)
-    return ()
-
-
-def _servfail_text(exc: dns.resolver.NoNameservers) -> str:
-    errors = exc.kwargs.get("errors") or []
-    parts = []
-    for err in errors[:3]:
-        try:
-            server, _tcp, _port, e, _resp = err
-            parts.append(f"{server}: {e}")
-        except Exception:
-            parts.append(str(err))
-    return "; ".join(parts) or "no server could answer"
 

@@ -78,6 +78,8 @@ class DnsTestServer:
     def add_zone(self, origin: str, text: str) -> None:
         """Add a zone from master-file text. Names in ``text`` are relative to ``origin`` unless
         they end in a dot. SOA and NS records are optional."""
+        if "$TTL" not in text.upper():
+            text = "$TTL 300\n" + text  # so records may leave out their TTL
         zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
         with self._lock:
             self._origins.add(zone.origin)
@@ -105,7 +107,7 @@ class DnsTestServer:
         t = dns.rdatatype.from_text(rdtype)
         rds = dns.rdataset.Rdataset(IN, t, ttl=ttl)
         for v in values:
-            rds.add(dns.rdata.from_text(IN, t, v, origin=dns.name.root))
+            rds.add(dns.rdata.from_text(IN, t, v, origin=dns.name.root, relativize=False))
         with self._lock:
             self._add_rdataset(n, rds)
             self._rebuild_ents()
@@ -310,8 +312,8 @@ class DnsTestServer:
         response = self.answer(query)
         if response is None:
             return None
-        if max_size is None:
-            return response.to_wire()
+        if max_size is None:  # TCP: up to 64 KiB whatever the EDNS payload says
+            return response.to_wire(max_size=65535)
         limit = 512
         if query.edns >= 0:
             limit = max(512, query.payload)
