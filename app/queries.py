@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTabl
 
 from inboxready.core.dns import Outcome, QueryRecord
 
+from .qtcompat import null
 from .widgets import KeyButton, label, monospace_font
 
 OUTCOME_WORDS = {
@@ -38,17 +39,17 @@ class QueryLogModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return HEADERS[section]
-        return None
+        return null()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
-            return None
+            return null()
         rec = self.records[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.cell(rec, index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (0, 5):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return null()
 
     @staticmethod
     def cell(rec: QueryRecord, column: int) -> str:

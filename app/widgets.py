@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from inboxready.core.model import Finding, Fix
 
 from . import theme
-from .qtcompat import emit
+from .qtcompat import emit, null
 
 
 def monospace_font():  # type: ignore[no-untyped-def]
@@ -332,10 +332,10 @@ class FlowLayout(QLayout):
         return len(self._items)
 
     def itemAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
-        return self._items[index] if 0 <= index < len(self._items) else None
+        return self._items[index] if 0 <= index < len(self._items) else null()
 
     def takeAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
+        return self._items.pop(index) if 0 <= index < len(self._items) else null()
 
     def expandingDirections(self) -> Qt.Orientation:
         return Qt.Orientation(0)
