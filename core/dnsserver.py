@@ -22,7 +22,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import dns.exception
 import dns.flags
@@ -62,8 +62,9 @@ class DnsTestServer:
         self._origins: set[dns.name.Name] = set()
         self._nodes: dict[dns.name.Name, _Node] = {}
         self._ents: set[dns.name.Name] = set()  # names that exist only because a child exists
-        self.timeout_names: set[str] = set()  # "name" or "name/TYPE": never answered
-        self.servfail_names: set[str] = set()  # "name" or "name/TYPE": answered with SERVFAIL
+        self._cache: dict[tuple[bytes, bool], bytes] = {}  # query minus ID -> answer minus ID
+        self.timeout_names: set[str] = _WatchedSet(self._cache.clear)  # "name" or "name/TYPE": never answered
+        self.servfail_names: set[str] = _WatchedSet(self._cache.clear)  # "name"/"name/TYPE": SERVFAIL
         self.query_count = 0
         self.tcp_query_count = 0
         self._lock = threading.Lock()
@@ -87,6 +88,7 @@ class DnsTestServer:
                 for rds in node.rdatasets:
                     self._add_rdataset(name, rds)
             self._rebuild_ents()
+            self._cache.clear()
 
     def add_zone_file(self, path: str, origin: str | None = None) -> None:
         with open(path, encoding="utf-8") as fh:
@@ -99,6 +101,7 @@ class DnsTestServer:
         """Declare a zone this server is authoritative for, without records."""
         with self._lock:
             self._origins.add(dns.name.from_text(origin))
+            self._cache.clear()
 
     def add_records(self, name: str, rdtype: str, values: Iterable[str], ttl: int = 300) -> None:
         """Add records by hand: ``add_records("example.com", "TXT", ['"v=spf1 -all"'])``.
@@ -111,6 +114,7 @@ class DnsTestServer:
         with self._lock:
             self._add_rdataset(n, rds)
             self._rebuild_ents()
+            self._cache.clear()
 
     def clear(self) -> None:
         with self._lock:
@@ -119,6 +123,7 @@ class DnsTestServer:
             self._ents.clear()
             self.timeout_names.clear()
             self.servfail_names.clear()
+            self._cache.clear()
 
     def replace_zone(self, origin: str, text: str) -> None:
         """Drop every record at or under ``origin`` and load ``text`` in its place."""
@@ -190,13 +195,24 @@ class DnsTestServer:
         self._loop = loop
         self._stop = asyncio.Event()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # Bind UDP and TCP to the same port: take the port from TCP first when it is 0.
-        tcp = await asyncio.start_server(self._handle_tcp, self.host, self.port, family=family,
-                                         reuse_address=True)
-        self.port = tcp.sockets[0].getsockname()[1]
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self), local_addr=(self.host, self.port), family=family
-        )
+        # UDP and TCP share one port. With port 0, take a free UDP port and try TCP on it; another
+        # program may hold that TCP port already, so try again with a new one a few times.
+        for attempt in range(50):
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self), local_addr=(self.host, self.port), family=family
+            )
+            port = transport.get_extra_info("sockname")[1]
+            try:
+                tcp = await asyncio.start_server(self._handle_tcp, self.host, port, family=family,
+                                                 reuse_address=True)
+            except OSError:
+                transport.close()
+                if self.port or attempt == 49:
+                    raise
+                continue
+            self.port = port
+            break
+        _grow_receive_buffer(transport.get_extra_info("socket"))
         self._ready.set()
         try:
             await self._stop.wait()
@@ -235,11 +251,13 @@ class DnsTestServer:
         return response
 
     def _zone_of(self, name: dns.name.Name) -> dns.name.Name | None:
-        best = None
-        for o in self._origins:
-            if name.is_subdomain(o) and (best is None or len(o) > len(best)):
-                best = o
-        return best
+        """The deepest served origin at or above ``name`` (a hash lookup per label)."""
+        labels = name.labels
+        for i in range(len(labels)):
+            candidate = dns.name.Name(labels[i:])
+            if candidate in self._origins:
+                return candidate
+        return None
 
     def _lookup(self, name: dns.name.Name) -> tuple[_Node | None, bool]:
         """(node, exists): wildcard-expanded node for ``name``; exists is False for NXDOMAIN."""
@@ -303,6 +321,19 @@ class DnsTestServer:
             response.authority.append(_rrset(zone, node.rdatasets[dns.rdatatype.SOA]))
 
     async def respond(self, wire: bytes, max_size: int | None) -> bytes | None:
+        """The answer to one query in wire format (``max_size`` None: TCP), or None to stay silent.
+
+        Answers are cached by the query's bytes (less its ID) until the zones or the timeout /
+        SERVFAIL sets change, so a burst of identical questions costs little."""
+        if len(wire) < 12:
+            return None
+        key = (wire[2:], max_size is None)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self.query_count += 1
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return wire[:2] + cached
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -312,6 +343,12 @@ class DnsTestServer:
         response = self.answer(query)
         if response is None:
             return None
+        out = self._render(query, response, max_size)
+        if response.rcode() != dns.rcode.SERVFAIL:
+            self._cache[key] = out[2:]
+        return out
+
+    def _render(self, query: dns.message.Message, response: dns.message.Message, max_size: int | None) -> bytes:
         if max_size is None:  # TCP: up to 64 KiB whatever the EDNS payload says
             return response.to_wire(max_size=65535)
         limit = 512
@@ -345,6 +382,34 @@ class DnsTestServer:
             writer.close()
 
 
+class _WatchedSet(set):  # type: ignore[type-arg]
+    """A set that calls ``on_change`` whenever it is modified (to drop cached answers)."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        self._on_change()
+
+
+for _method in ("add", "discard", "remove", "pop", "clear", "update", "difference_update",
+                "intersection_update", "symmetric_difference_update", "__ior__", "__iand__", "__isub__",
+                "__ixor__"):
+    def _wrap(name: str) -> Any:
+        base = getattr(set, name)
+
+        def method(self: _WatchedSet, *args: Any) -> Any:
+            result = base(self, *args)
+            self._changed()
+            return self if name.startswith("__i") else result
+
+        method.__name__ = name
+        return method
+
+    setattr(_WatchedSet, _method, _wrap(_method))
+
+
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: DnsTestServer) -> None:
         self.server = server
@@ -363,6 +428,20 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         out = await self.server.respond(data, 65535)
         if out is not None and self.transport is not None:
             self.transport.sendto(out, addr)
+
+
+def _grow_receive_buffer(sock: socket.socket | None, size: int = 8 << 20) -> None:
+    """A burst of queries (a batch check sends hundreds at once) must queue, not be dropped, while
+    this single-threaded server works through them."""
+    if sock is None:
+        return
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    for opt in ([force] if force is not None else []) + [socket.SO_RCVBUF]:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, size)
+            return
+        except OSError:
+            continue
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
