@@ -337,7 +337,7 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         def add_node(node: dict[str, Any], parent: QTreeWidget | QTreeWidgetItem, depth: int) -> None:
             if depth > 12:
                 return
-            total = node.get("total", node.get("lookups"))
+            total = node.get("branch", node.get("total", node.get("lookups")))
             item = QTreeWidgetItem([_text(node.get("domain")), _text(node.get("mechanism")) or "your record",
                                     _text(total), _text(node.get("error"))])
             rec = _text(node.get("record"))

@@ -121,7 +121,12 @@ def readiness_headline(reqs: list[Requirement]) -> str:
     missing = [r.label for r in required if r.state == NOT_MET]
     unknown = [r.label for r in required if r.state == UNKNOWN]
     if missing:
-        return "Not ready for Google, Yahoo and Microsoft bulk-sender rules: missing " + ", ".join(missing) + "."
+        return "Not ready for the Google, Yahoo and Microsoft bulk-sender rules yet: fix the " + \
+            _join(missing) + "."
     if unknown:
         return "Could not confirm everything for the bulk-sender rules: " + ", ".join(unknown) + " unknown."
     return "Meets the Google, Yahoo and Microsoft bulk-sender rules that DNS can show."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -118,9 +118,16 @@ class Node:
     def to_json(self) -> dict[str, Any]:
         return {
             "domain": self.domain, "record": self.record, "mechanism": self.mechanism,
-            "lookups": self.lookups, "total": self.total, "error": self.error, "note": self.note,
+            "lookups": self.lookups, "total": self.total, "branch": self.branch, "error": self.error,
+            "note": self.note,
             "void_lookups": self.void_lookups, "children": [c.to_json() for c in self.children],
         }
+
+    @property
+    def branch(self) -> int:
+        """What this branch costs out of the 10: the include/redirect term itself plus everything
+        below it (the root: its total). The branches of a node's children add up to its total."""
+        return self.total + (1 if self.mechanism else 0)
 
     def walk(self) -> list["Node"]:
         out = [self]

@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$here/docs/screenshots}"
 python="${PYTHON:-python3}"
-if [ -x "$here/../venv/bin/python" ] && [ -z "${PYTHON:-}" ]; then python="$here/../venv/bin/python"; fi
+if [ -x "$here/.venv/bin/python" ] && [ -z "${PYTHON:-}" ]; then python="$here/.venv/bin/python"; fi
 if ! command -v xvfb-run >/dev/null 2>&1; then
   echo "xvfb-run not found: install it with 'apt-get install -y xvfb'" >&2
   exit 2
