@@ -28,6 +28,7 @@ from .dmarcparse import (
     parse_dmarc,
 )
 from .dns import DnsAnswer, DnsClient, Outcome
+from .mx import declares_no_mail
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 RFC = "RFC 9989"
@@ -316,6 +317,7 @@ class _State:
     external: list[dict[str, Any]] = field(default_factory=list)
     records_seen: list[str] = field(default_factory=list)
     intent: DmarcRecord | None = None  # the domain's own (misplaced or duplicated) record we build on
+    no_mail: bool = False  # the domain declares it sends no mail (null MX or v=spf1 -all)
 
     def add(self, f: Finding) -> None:
         self.findings.append(f)
@@ -366,6 +368,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     soft = walk.failed is not None and (author is not None or "." not in walk.failed.name)
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
+        if not author.rua and apex is not None:
+            # A domain that sends no mail needs no reports (and a null-MX domain can't receive them).
+            st.no_mail = declares_no_mail(await ctx.dns.query(domain, "MX"), apex)
     elif walk.failed is not None and not soft:
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   f"{domain} has no DMARC record of its own, and we couldn't finish looking for one higher up: "
@@ -567,7 +572,11 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
         st.add(_f("psd-n", Severity.INFO,
                   f"Your record says psd=n: {st.domain} is its own organisational domain for DMARC.", rec.raw,
                   RFC_ORG))
-    if not rec.rua:
+    if not rec.rua and st.no_mail:
+        st.add(_f("no-rua", Severity.INFO,
+                  f"The record has no rua= report address. {st.domain} says it sends no mail, so that is fine: "
+                  "anything claiming to be from it is rejected anyway.", rec.raw, RFC_TAGS))
+    elif not rec.rua:
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
                   "mail as you, including services you forgot or someone spoofing you.", rec.raw, RFC_TAGS))
@@ -684,7 +693,7 @@ def _needs_tidying(st: _State, rec: DmarcRecord) -> bool:
     obsolete size limits, psd=y, no report address, unprotected made-up subdomains)."""
     codes = rec.codes()
     return bool(rec.historic or "p-not-second" in codes or "leading-whitespace" in codes
-                or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or not rec.rua
+                or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or (not rec.rua and not st.no_mail)
                 or (st.np == "none" and st.own and st.org == st.domain))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from .context import CheckContext
 from .dkim import DkimKeyError, parse_dkim_key, revoked_wildcard_fix
 from .dns import DnsAnswer, Outcome, normalize_name
+from .spfparse import is_spf_record
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 RFC_MX = "RFC 5321 §5.1"
@@ -71,12 +72,7 @@ def parse_mx(text: str) -> MxRecord:
 
 def spf_records(txts: tuple[str, ...] | list[str]) -> list[str]:
     """The TXT strings that are SPF records (start with ``v=spf1`` then a space or the end)."""
-    out = []
-    for t in txts:
-        s = t.strip()
-        if s.lower() == "v=spf1" or s.lower().startswith("v=spf1 "):
-            out.append(s)
-    return out
+    return [t for t in txts if is_spf_record(t)]
 
 
 def is_reject_all_spf(record: str) -> bool:
