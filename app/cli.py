@@ -141,6 +141,13 @@ def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
+def _elide(text: str, width: int = 110) -> str:
+    """Long records (DKIM keys) shortened for reading; --json always has them whole."""
+    if len(text) <= width:
+        return text
+    return f"{text[:width - 20]}…{text[-12:]} ({len(text)} characters)"
+
+
 def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
     sym, code = _STATUS_LOOK[report.status]
     title = report.domain
@@ -154,7 +161,7 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
         if quiet:
             continue
         for rec in result.records:
-            out.write(style(f"      record: {rec}", "2") + "\n")
+            out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
         for f in result.findings:
             fsym, fcode = _SEV_LOOK[f.severity]
             lines = _wrap(f.message, "      ")

@@ -90,6 +90,8 @@ class DnsAnswer:
     def describe(self) -> str:
         """Plain words for the outcome, e.g. for a "couldn't check" message."""
         text = _PLAIN[self.outcome]
+        if self.outcome is Outcome.SERVFAIL and "REFUSED" in self.error and "SERVFAIL" not in self.error:
+            text = "the DNS server refused to answer for this name (REFUSED)"
         return f"{text} ({self.error})" if self.error and self.outcome.failed else text
 
 
@@ -302,6 +304,9 @@ class DnsClient:
             try:
                 channel = await self._channel(ip, port)
                 data = await channel.ask(query.id, wire, budget)
+                negative = _fast_negative(data, wire)
+                if negative is not None:  # NXDOMAIN / NODATA with no records: no need to parse it all
+                    return DnsAnswer(name, rdtype, negative, elapsed_ms=_ms(started))
                 response = dns.message.from_wire(data)
                 if not query.is_response(response):
                     problems.append(f"{ip}: an answer that does not match the question")
@@ -462,6 +467,41 @@ def system_nameservers() -> list[tuple[str, int]]:
         elif isinstance(ns, str):
             out.append((ns, r.port))
     return out
+
+
+def _question_length(wire: bytes) -> int | None:
+    """Length of the (single) question section of a message in wire format, or None."""
+    i = 12
+    while i < len(wire):
+        n = wire[i]
+        if n == 0:
+            return i + 1 + 4 - 12
+        if n & 0xC0:
+            return None  # compressed names never appear in the questions we send
+        i += n + 1
+    return None
+
+
+def _fast_negative(data: bytes, query_wire: bytes) -> Outcome | None:
+    """NXDOMAIN or NODATA straight from the header of an answer to ``query_wire`` with no answer
+    records (most DKIM selector probes), or None when the message must be parsed in full.
+
+    The header must say: a response (QR), same ID, not truncated, NOERROR or NXDOMAIN, one question,
+    no answers; and the question must be byte for byte the one we asked."""
+    if len(data) < 12 or data[:2] != query_wire[:2]:
+        return None
+    flags1, flags2 = data[2], data[3]
+    if not flags1 & 0x80 or flags1 & 0x02 or (flags1 & 0x78) != (query_wire[2] & 0x78):
+        return None
+    rcode = flags2 & 0x0F
+    if rcode not in (0, 3):
+        return None
+    if int.from_bytes(data[4:6], "big") != 1 or int.from_bytes(data[6:8], "big") != 0:
+        return None
+    qlen = _question_length(query_wire)
+    if qlen is None or data[12:12 + qlen].lower() != query_wire[12:12 + qlen].lower():
+        return None
+    return Outcome.NXDOMAIN if rcode == 3 else Outcome.NODATA
 
 
 def _has_soa_for(response: dns.message.Message, name: dns.name.Name) -> bool:

@@ -138,3 +138,32 @@ def test_parse_nameserver_rejects_with_a_message(spec: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_nameserver(spec)
     assert str(info.value)
+
+
+def test_negative_answers_read_from_the_header_match_full_parsing() -> None:
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+
+    from inboxready.core.dns import _fast_negative
+
+    q = dns.message.make_query("s1._domainkey.Example.test", "TXT", use_edns=0, payload=1232)
+    wire = q.to_wire()
+    for rcode, expected in ((dns.rcode.NXDOMAIN, Outcome.NXDOMAIN), (dns.rcode.NOERROR, Outcome.NODATA)):
+        r = dns.message.make_response(q)
+        r.set_rcode(rcode)
+        r.authority.append(dns.rrset.from_text("example.test.", 300, "IN", "SOA", "ns. h. 1 2 3 4 5"))
+        assert _fast_negative(r.to_wire(), wire) is expected
+    # An answer with records, a different question, another ID, or SERVFAIL is parsed in full.
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text(q.question[0].name, 300, "IN", "TXT", '"x"'))
+    assert _fast_negative(r.to_wire(), wire) is None
+    other = dns.message.make_response(dns.message.make_query("s2._domainkey.example.test", "TXT"))
+    other.id = q.id
+    assert _fast_negative(other.to_wire(), wire) is None
+    r = dns.message.make_response(q)
+    r.set_rcode(dns.rcode.SERVFAIL)
+    assert _fast_negative(r.to_wire(), wire) is None
+    r = dns.message.make_response(q)
+    r.id = (q.id + 1) & 0xFFFF
+    assert _fast_negative(r.to_wire(), wire) is None
