@@ -1,0 +1,1 @@
+"""Reading received messages: Authentication-Results, our own second opinion (issue: round trip)."""
