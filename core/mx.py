@@ -18,7 +18,8 @@ from typing import Any
 from .context import CheckContext
 from .dkim import DkimKeyError, parse_dkim_key, revoked_wildcard_fix
 from .dns import DnsAnswer, Outcome, normalize_name
-from .spfparse import is_spf_record
+from .spfmacro import SpfSyntaxError
+from .spfparse import is_spf_record, parse_record_lenient
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 RFC_MX = "RFC 5321 §5.1"
@@ -80,22 +81,63 @@ def is_reject_all_spf(record: str) -> bool:
     return record.lower().split() == ["v=spf1", "-all"]
 
 
+def spf_allows_senders(record: str) -> bool:
+    """True when an SPF record can let some server pass: it has a rule other than 'all' (or a redirect),
+    or ends in +all / ?all. ``v=spf1 -all`` and ``v=spf1 ~all`` allow nobody."""
+    try:
+        rec = parse_record_lenient(record)
+    except SpfSyntaxError:
+        return False
+    if rec.redirect is not None:
+        return True
+    return any(m.kind != "all" or m.qualifier in "+?" for m in rec.mechanisms)
+
+
 def has_null_mx(answer: DnsAnswer) -> bool:
+    """True when the domain's only MX record(s) are null MX (``0 .``): it accepts no mail. A null MX
+    next to real mail servers is a mistake, not a statement (the MX check reports it)."""
+    records: list[MxRecord] = []
     for r in answer.records if answer.ok else ():
         try:
-            if parse_mx(r).null:
-                return True
+            records.append(parse_mx(r))
         except MxParseError:
             continue
-    return False
+    return bool(records) and all(r.null for r in records)
 
 
 def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
-    """The domain says it sends no mail: a null MX, or the SPF record ``v=spf1 -all``."""
-    if has_null_mx(mx):
-        return True
+    """The domain says it sends no mail: the SPF record ``v=spf1 -all``, or a null MX and no SPF record
+    that allows senders (a null MX only says the domain *receives* no mail; with SPF senders next to it
+    the domain does send, and the MX check warns about the contradiction)."""
     spf = spf_records(txt.txt) if txt.ok else []
-    return len(spf) == 1 and is_reject_all_spf(spf[0])
+    if len(spf) == 1 and is_reject_all_spf(spf[0]):
+        return True
+    return has_null_mx(mx) and not any(spf_allows_senders(r) for r in spf)
+
+
+def looks_unused(mx: DnsAnswer, txt: DnsAnswer) -> bool:
+    """The domain exists but has no MX record at all and no SPF record: probably parked. Both lookups
+    must have answered (a failed lookup proves nothing)."""
+    if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
+        return False
+    return not (mx.ok and mx.records) and not spf_records(txt.txt if txt.ok else ())
+
+
+def mail_use(mx: DnsAnswer, txt: DnsAnswer) -> str | None:
+    """How the domain is used for mail, as far as DNS says: ``"no-mail"`` (it declares it sends none),
+    ``"unused"`` (no MX and no SPF: looks parked), ``"no-inbox"`` (SPF lets servers send, but it has a
+    null MX or no MX, so it can't receive mail such as DMARC reports), or None (receives mail, or
+    unknown)."""
+    if declares_no_mail(mx, txt):
+        return "no-mail"
+    if looks_unused(mx, txt):
+        return "unused"
+    if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
+        return None
+    if has_null_mx(mx) or not (mx.ok and mx.records):
+        spf = spf_records(txt.txt if txt.ok else ())
+        return "no-inbox" if any(spf_allows_senders(r) for r in spf) else None
+    return None
 
 
 def lockdown_fixes(domain: str) -> list[Fix]:
@@ -221,6 +263,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     spf = spf_records(txt_ans.txt) if txt_ans.ok else []
     spf_known = not txt_ans.failed
     spf_reject_all = len(spf) == 1 and is_reject_all_spf(spf[0])
+    sends = any(spf_allows_senders(r) for r in spf)  # SPF lets at least one server send as this domain
     detail["null_mx"] = bool(nulls)
 
     # Hosts, with duplicates and IP literals spotted before any lookup.
@@ -277,6 +320,16 @@ async def check(ctx: CheckContext) -> CheckResult:
             "This domain says it accepts no email (a 'null MX' record). Mail sent to it bounces at once "
             "with a clear message. That's right if nobody should ever write to an address here.",
             detail="MX 0 . (RFC 7505).", rfc=RFC_NULL))
+        if sends:
+            findings.append(Finding(
+                "mx.null-mx-with-senders", Severity.WARNING,
+                "Your domain says it accepts no email (null MX), yet its SPF record allows servers to send "
+                "mail as it. Receivers may refuse mail from a domain that can't receive replies or bounces. "
+                "If you send mail from this domain, replace the null MX with the MX records your mail "
+                "service gives you; if it never sends mail, change its SPF record to 'v=spf1 -all'.",
+                detail=f"MX {domain}: 0 . ; SPF: {spf[0]}. RFC 7505 §4.2: mail whose return address is at a "
+                       "null-MX domain is likely to be rejected, so a domain that sends mail should not "
+                       "publish a null MX.", rfc="RFC 7505 §4.2"))
         if nulls[0].preference != 0 or len(nulls) > 1:
             findings.append(Finding(
                 "mx.null-mx-preference", Severity.WARNING,
@@ -347,28 +400,45 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "We couldn't look up this domain's address, because DNS didn't answer properly. Try again "
                 "later.", detail=f"{domain} A/AAAA: {h.error}.", rfc=RFC_MX))
         elif h.addresses:
+            if sends:
+                advice = ("It sends mail (its SPF record lists servers), so replies and bounces need a real mail "
+                          "server: publish the MX record your mail service gives you. (A null MX is not the "
+                          "answer here: receivers may refuse mail from a domain that says it accepts none.)")
+            else:
+                advice = ("If you receive mail for this domain, publish the MX record your mail service gives "
+                          "you; if nobody should ever write to it, publish a null MX"
+                          + (" (below)." if no_mail else "."))
             findings.append(Finding(
                 "mx.implicit", Severity.INFO if (parked or spf_reject_all) else Severity.WARNING,
                 "This domain has no MX record, so senders deliver its mail to the domain's own address ("
-                + ", ".join(h.addresses[:3]) + "), usually a web server that doesn't accept mail. "
-                "If you receive mail for this domain, publish the MX record your mail service gives you; "
-                "if nobody should ever write to it, publish a null MX"
-                + (" (below)." if no_mail else "."),
+                + ", ".join(h.addresses[:3]) + "), usually a web server that doesn't accept mail. " + advice,
                 detail="RFC 5321 §5.1: with no MX records, the domain's A/AAAA address is the implicit MX "
-                       "with preference 0.", rfc=RFC_MX,
-                fix=None if no_mail else Fix(
+                       "with preference 0." + (" RFC 7505 §4.2: a domain that sends mail should not publish a "
+                                               "null MX." if sends else ""), rfc=RFC_MX,
+                fix=None if (no_mail or sends) else Fix(
                     host=domain, type="MX", value=NULL_MX,
                     note="Only if this domain should receive no mail: a null MX (RFC 7505) makes senders "
                          "bounce at once instead of trying the web server.")))
         elif not no_mail:
-            findings.append(Finding(
-                "mx.no-mail-server", Severity.WARNING,
-                "This domain has no mail server: no MX record and no address. Replies and bounces to its "
-                "addresses can't be delivered. If it should never receive mail, publish a null MX so "
-                "senders find out at once.",
-                detail=f"{domain} has neither MX nor A/AAAA records.", rfc=RFC_MX,
-                fix=Fix(host=domain, type="MX", value=NULL_MX,
-                        note="Null MX (RFC 7505): this domain accepts no mail.")))
+            if sends:
+                findings.append(Finding(
+                    "mx.no-mail-server", Severity.WARNING,
+                    "This domain has no mail server: no MX record and no address. It sends mail (its SPF record "
+                    "lists servers), but replies and bounces to its addresses can't be delivered, and some "
+                    "receivers refuse mail they can't reply to. Publish the MX record your mail service gives "
+                    "you.",
+                    detail=f"{domain} has neither MX nor A/AAAA records, but its SPF record allows senders. "
+                           "RFC 7505 §4.2: a domain that sends mail should not publish a null MX instead.",
+                    rfc=RFC_MX))
+            else:
+                findings.append(Finding(
+                    "mx.no-mail-server", Severity.WARNING,
+                    "This domain has no mail server: no MX record and no address. Replies and bounces to its "
+                    "addresses can't be delivered. If it should never receive mail, publish a null MX so "
+                    "senders find out at once.",
+                    detail=f"{domain} has neither MX nor A/AAAA records.", rfc=RFC_MX,
+                    fix=Fix(host=domain, type="MX", value=NULL_MX,
+                            note="Null MX (RFC 7505): this domain accepts no mail.")))
         if not spf_known:
             findings.append(Finding(
                 "mx.spf-unchecked", Severity.INFO,
@@ -531,5 +601,6 @@ def _summary(status: Status, domain: str, hosts: list[_Host], nulls: list[MxReco
 
 __all__ = [
     "DMARC_REJECT", "MxParseError", "MxRecord", "NULL_MX", "SPF_REJECT_ALL", "check", "declares_no_mail",
-    "has_null_mx", "is_reject_all_spf", "lockdown_fixes", "parse_mx", "spf_records", "unreachable_address",
+    "has_null_mx", "is_reject_all_spf", "lockdown_fixes", "looks_unused", "mail_use", "parse_mx", "spf_records",
+    "unreachable_address",
 ]

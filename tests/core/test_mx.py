@@ -227,29 +227,46 @@ def test_backup_target_timeout_beside_working_server_is_info(dns_server: DnsTest
 # -- no MX: implicit MX -----------------------------------------------------------------------------
 
 
-def test_implicit_mx_with_spf_warns_and_fix_passes(dns_server: DnsTestServer) -> None:
+def test_implicit_mx_on_a_sending_domain_warns_without_a_null_mx_fix(dns_server: DnsTestServer) -> None:
+    # RFC 7505 §4.2: a domain that sends mail should not publish a null MX (receivers may refuse its mail),
+    # so a domain whose SPF lists senders is told to publish its real MX, and gets no null MX to paste.
     zone = '$TTL 300\n@ IN A 192.0.2.80\n@ IN TXT "v=spf1 ip4:192.0.2.80 -all"\n'
     r = check(dns_server, zone)
     assert r.status is Status.WARN and codes(r) == ["mx.implicit"]
-    fix = r.findings[0].fix
-    assert fix is not None and (fix.host, fix.type, fix.value, fix.action) == (D, "MX", "0 .", "publish")
-    again = check(dns_server, apply_fixes(zone, [fix]))
-    assert again.status is Status.INFO and codes(again) == ["mx.null-mx"]
-    r = check(dns_server, zone)
+    assert r.findings[0].fix is None and r.fixes == []
+    assert "publish the MX record your mail service gives you" in r.findings[0].message
     assert r.detail["implicit"] is True and r.detail["parked"] is False
     assert r.detail["hosts"] == [{"preference": 0, "host": D, "addresses": ["192.0.2.80"], "error": None,
                                   "cname": None}]
     assert "192.0.2.80" in r.summary
 
 
-def test_no_mail_server_but_sending_suggests_null_mx_and_fix_passes(dns_server: DnsTestServer) -> None:
+def test_implicit_mx_without_senders_suggests_null_mx_and_fix_passes(dns_server: DnsTestServer) -> None:
+    zone = '$TTL 300\n@ IN A 192.0.2.80\n@ IN TXT "v=spf1 ~all"\n'
+    r = check(dns_server, zone)
+    assert r.status is Status.WARN and codes(r) == ["mx.implicit"]
+    fix = r.findings[0].fix
+    assert fix is not None and (fix.host, fix.type, fix.value, fix.action) == (D, "MX", "0 .", "publish")
+    again = check(dns_server, apply_fixes(zone, [fix]))
+    assert again.status is Status.INFO and codes(again) == ["mx.null-mx"]
+
+
+def test_no_mail_server_but_sending_asks_for_real_mx_not_null_mx(dns_server: DnsTestServer) -> None:
+    # RFC 7505 §4.2 (see above): no null MX for a domain that sends mail.
     zone = '$TTL 300\n@ IN TXT "v=spf1 include:_spf.example.net -all"\nwww IN A 192.0.2.80\n'
+    r = check(dns_server, zone)
+    assert r.status is Status.WARN and codes(r) == ["mx.no-mail-server"] and r.fixes == []
+    assert "Publish the MX record your mail service gives you" in r.findings[0].message
+
+
+def test_no_mail_server_without_senders_suggests_null_mx_and_fix_passes(dns_server: DnsTestServer) -> None:
+    zone = '$TTL 300\n@ IN TXT "v=spf1 ~all"\nwww IN A 192.0.2.80\n'
     r = check(dns_server, zone)
     assert r.status is Status.WARN and codes(r) == ["mx.no-mail-server"]
     fix = r.findings[0].fix
     assert fix is not None and (fix.host, fix.type, fix.value) == (D, "MX", "0 .")
     again = check(dns_server, apply_fixes(zone, [fix]))
-    assert again.status is Status.INFO and codes(again) == ["mx.null-mx"]  # sends mail: no lockdown advice
+    assert again.status is Status.INFO and codes(again) == ["mx.null-mx"]
     assert again.detail["null_mx"] is True and again.detail["parked"] is False
 
 
@@ -266,7 +283,7 @@ def test_null_mx_mixed_with_real_mx_fails_and_fix_passes(dns_server: DnsTestServ
 
 
 def test_null_mx_with_wrong_preference_warns_and_fix_passes(dns_server: DnsTestServer) -> None:
-    zone = '$TTL 300\n@ IN MX 10 .\n@ IN TXT "v=spf1 include:_spf.example.net -all"\n'
+    zone = '$TTL 300\n@ IN MX 10 .\n@ IN TXT "v=spf1 ~all"\n'
     r = check(dns_server, zone)
     assert r.status is Status.WARN and codes(r) == ["mx.null-mx", "mx.null-mx-preference"]
     fix = finding(r, "mx.null-mx-preference").fix
@@ -382,9 +399,12 @@ def test_spf_reject_all_without_mx_suggests_the_rest(dns_server: DnsTestServer) 
     assert codes(r) == ["mx.lockdown-incomplete", "mx.lockdown-dmarc", "mx.lockdown-null-mx", "mx.lockdown-dkim"]
 
 
-def test_null_mx_on_a_sending_domain_gets_no_lockdown_advice(dns_server: DnsTestServer) -> None:
+def test_null_mx_on_a_sending_domain_warns_and_gets_no_lockdown_advice(dns_server: DnsTestServer) -> None:
+    # RFC 7505 §4.2: mail from a domain with a null MX is likely to be rejected; the user must pick one of
+    # the two (real MX, or SPF -all), so there is no record to paste, and no lockdown kit either.
     r = check(dns_server, '$TTL 300\n@ IN MX 0 .\n@ IN TXT "v=spf1 include:_spf.example.net -all"\n')
-    assert r.status is Status.INFO and codes(r) == ["mx.null-mx"] and r.fixes == []
+    assert r.status is Status.WARN and codes(r) == ["mx.null-mx", "mx.null-mx-with-senders"] and r.fixes == []
+    assert r.detail["parked"] is False
 
 
 def test_lockdown_lookup_timeout_is_reported_not_guessed(dns_server: DnsTestServer) -> None:
