@@ -1,0 +1,248 @@
+"""Splitting a received message into header fields, and small helpers for addresses and Received.
+
+Our own splitter (not ``email``): we need every field in order, exactly as written (folding kept),
+and we must survive anything: binary junk, a pasted header block without a body, an mbox ``From ``
+line, LF or CRLF line ends, header lines that are not fields. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.utils
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from .authres import unfold
+
+MAX_FIELDS = 5000  # more header fields than this are ignored (and said so)
+
+_FIELD_LINE = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    """One header field. ``value`` is the text after the colon with folding kept (lines joined by
+    ``\\n``, the final line end removed); ``index`` counts from the top (0 = topmost, newest)."""
+
+    name: str
+    value: str
+    index: int
+
+    @property
+    def lname(self) -> str:
+        return self.name.lower()
+
+    @property
+    def unfolded(self) -> str:
+        return unfold(self.value).strip()
+
+    @property
+    def text(self) -> str:
+        """The field as written (``Name: value``), for showing the user."""
+        return f"{self.name}:{self.value}"
+
+
+@dataclass
+class ParsedMessage:
+    fields: list[HeaderField]
+    body: bytes | None  # None: there was no blank line after the headers (a pasted header block)
+    raw: bytes  # the message as handed to DKIM verification (leading blank lines / mbox line removed)
+    defects: list[str] = field(default_factory=list)
+
+    def get_all(self, name: str) -> list[HeaderField]:
+        n = name.lower()
+        return [f for f in self.fields if f.lname == n]
+
+    def first(self, name: str) -> HeaderField | None:
+        n = name.lower()
+        return next((f for f in self.fields if f.lname == n), None)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+
+
+def parse_message(raw: bytes | str) -> ParsedMessage:
+    """Split ``raw`` into header fields and body. Never raises."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    elif not isinstance(raw, (bytes, bytearray, memoryview)):
+        return ParsedMessage([], None, b"", ["the message is not text"])
+    data = bytes(raw)
+    defects: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    # Leading blank lines (pasted text often has them) and an mbox "From " separator line.
+    start = 0
+    while True:
+        m = re.match(rb"[ \t]*\r?\n", data[start:])
+        if not m:
+            break
+        start += m.end()
+    if data.startswith(b"From ", start):
+        nl = data.find(b"\n", start)
+        start = len(data) if nl < 0 else nl + 1
+    data = data[start:]
+
+    fields: list[HeaderField] = []
+    name: bytes | None = None
+    parts: list[bytes] = []
+    body: bytes | None = None
+    pos = 0
+    n = len(data)
+    too_many = False
+
+    def flush() -> None:
+        nonlocal name, parts, too_many
+        if name is not None:
+            if len(fields) < MAX_FIELDS:
+                value = b"\n".join(parts)
+                fields.append(HeaderField(_decode(name), _decode(value), len(fields)))
+            else:
+                too_many = True
+        name, parts = None, []
+
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        end = n if nl < 0 else nl + 1
+        line = data[pos:end].rstrip(b"\r\n")
+        pos = end
+        if line == b"" and nl >= 0:
+            flush()
+            body = data[pos:]
+            break
+        if line == b"":
+            break
+        if line[:1] in (b" ", b"\t"):
+            if name is not None:
+                parts.append(line)
+            else:
+                defects.append("a header line starts with a space but follows no field")
+            continue
+        m = _FIELD_LINE.match(line)
+        if m:
+            flush()
+            name = m.group(1)
+            parts = [line[m.end():]]
+        else:
+            flush()
+            if len(defects) < 20:
+                defects.append(f"not a header line: {_decode(line[:60])!r}")
+    else:
+        flush()
+    flush()
+    if too_many:
+        defects.append(f"more than {MAX_FIELDS} header fields; the rest were ignored")
+    return ParsedMessage(fields, body, data, defects)
+
+
+# -- comments, Received, addresses -----------------------------------------------------------------
+
+
+def strip_comments(text: str) -> str:
+    """Remove (nested) parenthesised comments, respecting quoted strings and backslash escapes."""
+    out: list[str] = []
+    depth = 0
+    quoted = False
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            if depth == 0:
+                out.append(text[i:i + 2])
+            i += 2
+            continue
+        if quoted:
+            out.append(c)
+            if c == '"':
+                quoted = False
+        elif c == '"' and depth == 0:
+            quoted = True
+            out.append(c)
+        elif c == "(":
+            depth += 1
+            out.append(" ")
+        elif c == ")" and depth > 0:
+            depth -= 1
+        elif depth == 0:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+_BY = re.compile(r"(?:^|\s)by\s+([^\s;]+)", re.IGNORECASE)
+_FROM = re.compile(r"(?:^|\s)from\s+([^\s;]+)", re.IGNORECASE)
+
+
+def received_by(value: str) -> str | None:
+    """The host named in a Received field's ``by`` clause (lower-case, no trailing dot), or None."""
+    m = _BY.search(strip_comments(unfold(value)))
+    return m.group(1).strip("[]").rstrip(".").lower() if m else None
+
+
+def received_from(value: str) -> str | None:
+    m = _FROM.search(strip_comments(unfold(value)))
+    return m.group(1).strip("[]").rstrip(".").lower() if m else None
+
+
+def is_ip_literal(host: str) -> bool:
+    h = host.strip("[]")
+    if h.lower().startswith("ipv6:"):
+        h = h[5:]
+    try:
+        ipaddress.ip_address(h)
+    except ValueError:
+        return False
+    return True
+
+
+_ADDR_RE = re.compile(r"[^\s<>@\",;:()]+@([^\s<>@\",;:()]+)")
+
+
+def addresses(value: str) -> list[str]:
+    """The e-mail addresses in an address-list field (From, Reply-To…), as written."""
+    text = unfold(value)
+    try:
+        pairs = email.utils.getaddresses([text])
+        found = [addr for _, addr in pairs if "@" in addr]
+    except Exception:  # the stdlib parser on hostile input; fall back to a plain pattern
+        found = []
+    if not found:
+        found = [m.group(0) for m in _ADDR_RE.finditer(strip_comments(text))]
+    return found
+
+
+def domain_of(text: str | None) -> str:
+    """``"Name <user@Example.COM.>"`` / ``user@example.com`` / ``example.com`` → ``example.com``
+    (lower-case, no trailing dot, IDN as A-labels when possible); ``""`` when there is none."""
+    if not text:
+        return ""
+    t = text.strip().strip("<>").strip().strip('"')
+    if "@" in t:
+        t = t.rsplit("@", 1)[1]
+    t = t.strip().strip("<>[]").rstrip(".").lower()
+    if not t or any(c in t for c in " \t<>()\",;"):
+        return ""
+    if not t.isascii():
+        try:
+            t = t.encode("idna").decode("ascii")
+        except UnicodeError:
+            return t
+    return t
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words (``=?utf-8?q?…?=``) decoded, folding removed; the text as is when it
+    can't be decoded."""
+    text = unfold(value).strip()
+    if "=?" not in text:
+        return text
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except Exception:  # malformed encoded words, unknown charsets
+        return text

@@ -1,0 +1,232 @@
+"""Judge a received message: what the receiving service decided (its Authentication-Results), and our
+own second opinion (DKIM re-verified with dkimpy, DMARC alignment computed ourselves).
+
+    report = await analyze_message(raw_bytes, dns=client, trusted_authserv_ids=["google.com"])
+    report.checks["dmarc"].status, report.to_json()
+
+Which headers are believed is explained in ``trust``; how the cards are built in ``verdict``; the DKIM
+re-verification in ``dkimcheck``. Nothing here raises for bad input: binary junk, a header block without
+a body, broken encodings or huge headers give a report that says what could not be read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..dmarc import Walk, organizational_domain, tree_walk
+from ..dns import DnsClient
+from ..model import CheckResult, Finding, Severity, Status
+from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
+from .dkimcheck import dns_name_ok, second_opinion, signatures
+from .headers import ParsedMessage, addresses, decode_words, domain_of, parse_message
+from .trust import select_trusted, simple_org_domain
+from .verdict import (
+    DmarcPolicy, Evidence, _dkim_domain, arc_card, compauth_card, dkim_card, dmarc_card, no_results, spf_card,
+    spf_domain, worst,
+)
+
+MAX_WALKS = 12  # distinct domains whose organizational domain we look up in DNS
+
+
+@dataclass
+class MessageReport:
+    """The verdict on one received message (the cards are ``checks``)."""
+
+    checks: dict[str, CheckResult]
+    from_: str  # the From header as written (encoded words decoded)
+    from_domain: str
+    subject: str
+    message_id: str
+    receiver: str | None  # the authserv-id we believed; "" for Microsoft's id-less header; None: none
+    findings: list[Finding] = field(default_factory=list)  # about the message as a whole
+    detail: dict[str, Any] = field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        s = Status.PASS
+        for r in self.checks.values():
+            s = worst(s, r.status)
+        return s
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checks": {
+                name: {"status": str(r.status), "result": r.detail.get("result"), "summary": r.summary,
+                       "findings": [f.to_json() for f in r.findings], "detail": r.detail}
+                for name, r in self.checks.items()
+            },
+            "status": str(self.status),
+            "from": self.from_,
+            "from_domain": self.from_domain,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "receiver": self.receiver,
+            "findings": [f.to_json() for f in self.findings],
+            "detail": self.detail,
+        }
+
+
+async def analyze_message(raw: bytes, *, dns: DnsClient | None = None,
+                          trusted_authserv_ids: list[str] | None = None) -> MessageReport:
+    """Read ``raw`` (a whole message, or only its headers) and explain the receiver's verdict.
+
+    ``dns``: used to re-fetch DKIM keys, find organizational domains (RFC 9989 tree walk) and the From
+    domain's DMARC policy; without it the second opinion is skipped and said so. ``trusted_authserv_ids``:
+    the receiving service's authserv-ids (see ``trust``)."""
+    started = time.monotonic()
+    try:
+        report = await _analyze(raw, dns, trusted_authserv_ids)
+    except Exception as exc:  # a last guard: the app and CLI get a report, never a traceback
+        report = _internal_error(exc)
+    report.elapsed_ms = (time.monotonic() - started) * 1000
+    return report
+
+
+def _internal_error(exc: BaseException) -> MessageReport:
+    f = Finding("msg.internal-error", Severity.UNKNOWN,
+                "Something went wrong while reading this message, so we couldn't judge it. Please report "
+                "this with the message attached.", f"{type(exc).__name__}: {exc}"[:300])
+    checks = {n: CheckResult(n, Status.ERROR, "We couldn't read this message.", findings=[f],
+                             detail={"result": None, "authserv_id": None, "header": None})
+              for n in ("spf", "dkim", "dmarc")}
+    return MessageReport(checks, "", "", "", "", None, findings=[f])
+
+
+async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | None) -> MessageReport:
+    msg = parse_message(raw)
+    from_fields = msg.get_all("From")
+    from_value = decode_words(from_fields[0].value) if from_fields else ""
+    from_addrs = addresses(from_fields[0].value) if from_fields else []
+    from_domain = domain_of(from_addrs[0]) if from_addrs else ""
+    subj = msg.first("Subject")
+    mid = msg.first("Message-ID")
+
+    trusted = select_trusted(msg, trusted_ids)
+    sigs = signatures(msg)
+    own = await second_opinion(msg, sigs, dns)
+    reverified = dns is not None and msg.body is not None and bool(sigs)
+    ev = Evidence(trusted=trusted, from_fields=from_fields, from_addresses=from_addrs, from_domain=from_domain,
+                  sigs=sigs, own=own, reverified=reverified)
+    if dns is not None:
+        await _dns_facts(ev, dns)
+
+    checks: dict[str, CheckResult] = {}
+    if trusted.receiver is None:
+        checks["spf"] = no_results("spf", trusted)
+        missing = checks["spf"].findings[0]
+        for name, card in (("dkim", dkim_card(ev)), ("dmarc", dmarc_card(ev))):
+            ours = [f for f in card.findings if f.code not in ("msg.dkim-not-reported", "msg.dmarc-not-reported")]
+            summary = no_results(name, trusted).summary
+            if name == "dkim" and sigs and reverified:
+                ok = sum(1 for o in own if o.result == "pass")
+                summary += f" Our own check: {ok} of {len(sigs)} DKIM signature(s) verify."
+            checks[name] = replace(card, status=Status.ERROR, summary=summary, findings=[missing, *ours])
+    else:
+        checks["spf"] = spf_card(ev)
+        checks["dkim"] = dkim_card(ev)
+        checks["dmarc"] = dmarc_card(ev)
+        chain = arc_chain(msg)
+        arc = arc_card(ev, chain)
+        if arc is not None:
+            checks["arc"] = arc
+        comp = compauth_card(ev)
+        if comp is not None:
+            checks["compauth"] = comp
+
+    findings: list[Finding] = []
+    if msg.body is None and msg.fields:
+        findings.append(Finding("msg.headers-only", Severity.INFO,
+                                "Only the message headers were given (no body), so we can't re-check DKIM "
+                                "signatures ourselves; the receiver's verdict is still shown."))
+    if not msg.fields:
+        findings.append(Finding("msg.no-headers", Severity.UNKNOWN,
+                                "This doesn't look like an e-mail message: we found no header fields in it. "
+                                "Paste the full original message (\"Show original\" / \"View source\").",
+                                "; ".join(msg.defects[:3])))
+    elif msg.defects:
+        findings.append(Finding("msg.malformed-headers", Severity.INFO,
+                                "Some lines in the header block are not valid header fields; we skipped them.",
+                                "; ".join(msg.defects[:5]), "RFC 5322 §2.2"))
+    if trusted.ignored:
+        ids = sorted({str(i["authserv_id"]) for i in trusted.ignored if i["authserv_id"] is not None})
+        findings.append(Finding("msg.untrusted-auth-results", Severity.INFO,
+                                f"We ignored {len(trusted.ignored)} Authentication-Results header(s) that the "
+                                "receiving service didn't write (from an earlier server, or put in by the "
+                                "sender); they prove nothing.",
+                                "authserv-ids: " + (", ".join(ids) if ids else "(none)"), "RFC 8601 §5"))
+    detail = {
+        "trusted_headers": [{"index": f.index, "authserv_id": ar.authserv_id, "header": f.text}
+                            for f, ar in trusted.headers],
+        "ignored_headers": trusted.ignored,
+        "unreadable_headers": trusted.unreadable,
+        "received_spf": trusted.received_spf[0].text if trusted.received_spf else None,
+        "boundary_index": trusted.boundary,
+        "headers_only": msg.body is None,
+        "dkim_reverified": reverified,
+        "org_domain_method": ev.org_method,
+        "header_count": len(msg.fields),
+    }
+    return MessageReport(
+        checks=checks, from_=from_value, from_domain=from_domain,
+        subject=decode_words(subj.value) if subj else "",
+        message_id=mid.unfolded if mid else "", receiver=trusted.receiver, findings=findings, detail=detail)
+
+
+async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
+    """Organizational domains by the RFC 9989 tree walk, and the From domain's DMARC policy."""
+    doms = [ev.from_domain, spf_domain(ev)[0]] + [s.d for s in ev.sigs] + \
+        [_dkim_domain(b.result) for b in ev.trusted.find("dkim")]
+    todo = [d for d in dict.fromkeys(doms) if d and dns_name_ok(d)][:MAX_WALKS]
+    if not todo:
+        return
+    walks: list[Walk] = list(await asyncio.gather(*(tree_walk(dns, d) for d in todo)))
+    ev.org_method = "dns-tree-walk"
+    for d, w in zip(todo, walks):
+        ev.orgs[d] = organizational_domain(w) if _walk_usable(w) else simple_org_domain(d)
+    if ev.from_domain not in todo:
+        return
+    walk = walks[todo.index(ev.from_domain)]
+    pol = DmarcPolicy(looked_up=True)
+    own_step = walk.step(ev.from_domain)
+    if own_step is not None and own_step.record is not None:
+        pol.record, pol.record_domain = own_step.record, ev.from_domain
+        pol.policy = own_step.record.policy_for(subdomain=False)
+    else:
+        org = organizational_domain(walk) if walk.found else ""
+        step = walk.step(org) if org and org != ev.from_domain else None
+        if step is not None and step.record is not None:
+            pol.record, pol.record_domain = step.record, org
+            pol.policy = step.record.policy_for(subdomain=True)
+    if pol.record is not None:
+        pol.adkim = pol.record.adkim or "r"
+        pol.aspf = pol.record.aspf or "r"
+    elif walk.failed is not None:
+        pol.failed = walk.failed.answer.describe
+    ev.dmarc = pol
+
+
+def _walk_usable(w: Walk) -> bool:
+    """The walk found a record and did not stop early, except at the top-level domain (whose _dmarc
+    name many servers refuse to answer; it can't change the organizational domain of what was found)."""
+    return bool(w.found) and (w.failed is None or "." not in w.failed.name)
+
+
+def arc_chain(msg: ParsedMessage) -> list[dict[str, Any]]:
+    """The ARC sets of the message: instance, sealer (d=, s=), chain validation (cv=) and the
+    authserv-id of its ARC-Authentication-Results."""
+    sets: dict[str, dict[str, Any]] = {}
+    for f in msg.get_all("ARC-Seal"):
+        t = parse_tags(f.value)
+        i = t.get("i", "")
+        sets.setdefault(i, {"i": i}).update(d=t.get("d"), s=t.get("s"), cv=t.get("cv"))
+    for f in msg.get_all("ARC-Authentication-Results"):
+        try:
+            aar = parse_arc_authentication_results(f.value, recover=True)
+        except AuthResultsError:
+            continue
+        sets.setdefault(str(aar.instance), {"i": str(aar.instance)})["authserv_id"] = aar.authserv_id
+    return sorted(sets.values(), key=lambda x: int(x["i"]) if str(x["i"]).isdigit() else 0)

@@ -1,0 +1,233 @@
+"""Which Authentication-Results of a received message to believe.
+
+Anyone can write an Authentication-Results header into a message before sending it; only the ones the
+receiving service added mean anything. Every hop *prepends* its header fields, so everything the sender
+wrote sits below everything the receiving service added. The rule (RFC 8601 §5 and §7.1 in practice):
+
+1. The receiver. With ``trusted_authserv_ids``: an AR header belongs to the receiver when its
+   authserv-id equals a trusted id or is a subdomain of one (``mx.google.com`` matches ``google.com``;
+   iCloud stamps one header per filter, ``…dkimmilter005.me.com``). Without trusted ids: the
+   receiver is whoever wrote the *topmost* AR header. Microsoft 365 / Outlook.com write no
+   authserv-id; such a header counts as theirs when no ids are given, or when a trusted id is one of
+   Microsoft's mail domains (``outlook.com``, ``protection.outlook.com``, ``office365.com``, …).
+2. The topmost AR header of the receiver is believed: if the receiver added one, nothing the sender
+   wrote can be above it.
+3. Further AR headers of the receiver lower down are believed only above the *boundary*: the first
+   Received header below that topmost AR header whose ``by`` host is a named host outside the receiving
+   service (a different organizational domain). That Received header was written by a server before the
+   receiving service, so AR headers under it came from the sender's side.
+   Without trusted ids, "of the receiver" means the same authserv-id or the same organizational domain
+   as the topmost one (Gmail's ``mx.google.com``; iCloud's one header per filter).
+4. Even then, a lower header never overrides or extends a method that a higher believed header
+   already reported: a forged ``dkim=pass`` directly under the real ``dkim=fail`` is ignored. The one
+   exception is DKIM, reported per signature (iCloud writes one header per signature): a lower ``dkim``
+   result is believed when it is about a DKIM-Signature of the message that no higher header reported on.
+
+Limits, said plainly: when the receiving service adds no AR header at all and no trusted ids are given,
+a forged header at the top cannot be told from a real one; pass ``trusted_authserv_ids`` (the reading
+profile knows its provider) to close that gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .authres import (
+    AuthResults, AuthResultsError, MethodResult, ReceivedSpf, parse_authentication_results, parse_received_spf,
+    parse_tags,
+)
+from .headers import HeaderField, ParsedMessage, domain_of, is_ip_literal, received_by
+
+MICROSOFT_IDS = frozenset({
+    "outlook.com", "protection.outlook.com", "office365.com", "outlook.office365.com", "hotmail.com",
+    "live.com", "microsoft.com", "exchangelabs.com", "onmicrosoft.com",
+})
+
+# Registered under a two-label public suffix: the organizational domain keeps three labels.
+TWO_LEVEL_SUFFIXES = frozenset({
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk", "sch.uk", "nhs.uk",
+    "com.au", "net.au", "org.au", "edu.au", "gov.au", "asn.au", "id.au", "co.nz", "net.nz", "org.nz",
+    "govt.nz", "ac.nz", "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "com.br", "net.br",
+    "org.br", "com.cn", "net.cn", "org.cn", "com.hk", "com.tw", "com.sg", "com.my", "co.in", "net.in",
+    "org.in", "co.za", "org.za", "com.mx", "com.ar", "com.tr", "co.il", "org.il", "ac.il", "com.ua",
+    "co.id", "or.id", "com.ph", "com.vn", "com.pk", "com.ng", "co.ke", "com.eg", "com.sa", "co.th",
+    "in.th", "com.pe", "com.co", "com.ec", "com.uy", "com.ve", "co.at", "or.at", "ac.at", "com.pl",
+    "com.es", "com.pt", "co.hu", "com.gr", "com.cy", "com.mt",
+})
+
+
+def simple_org_domain(domain: str) -> str:
+    """The organizational domain by a simple rule (used when DNS is not available for the RFC 9989
+    tree walk): the last two labels, or three when the last two are a well-known two-level public
+    suffix (``co.uk``, ``com.au``, …). An approximation, labelled as such wherever it is shown."""
+    labels = [x for x in domain.lower().rstrip(".").split(".") if x]
+    if len(labels) <= 2:
+        return ".".join(labels)
+    if ".".join(labels[-2:]) in TWO_LEVEL_SUFFIXES:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+@dataclass
+class Believed:
+    """One AR result we believe, with the header it came from."""
+
+    result: MethodResult
+    field: HeaderField
+    header: AuthResults
+
+
+@dataclass
+class Trusted:
+    """What the receiving service wrote, by the rule in this module's doc."""
+
+    receiver: str | None  # authserv-id ("" for Microsoft's id-less form); None: no AR header to believe
+    headers: list[tuple[HeaderField, AuthResults]] = field(default_factory=list)
+    results: list[Believed] = field(default_factory=list)
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # AR headers not believed, and why
+    unreadable: list[dict[str, Any]] = field(default_factory=list)  # receiver's AR headers we couldn't parse
+    received_spf: tuple[HeaderField, ReceivedSpf] | None = None
+    boundary: int | None = None  # header index of the first Received written before the service
+
+    def find(self, method: str) -> list[Believed]:
+        return [b for b in self.results if b.result.method == method]
+
+    @property
+    def top(self) -> tuple[HeaderField, AuthResults] | None:
+        return self.headers[0] if self.headers else None
+
+
+def _norm(s: str) -> str:
+    return s.strip().lower().rstrip(".")
+
+
+def _id_matches(aid: str, trusted: list[str]) -> bool:
+    a = _norm(aid)
+    if not a:
+        return any(t in MICROSOFT_IDS for t in trusted)
+    return any(a == t or a.endswith("." + t) for t in trusted)
+
+
+def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted:
+    """Apply the rule of this module's doc to ``msg``."""
+    trusted = [_norm(t) for t in (trusted_ids or []) if isinstance(t, str) and _norm(t)]
+    parsed: list[tuple[HeaderField, AuthResults | None, str]] = []
+    for f in msg.get_all("Authentication-Results"):
+        try:
+            parsed.append((f, parse_authentication_results(f.value, recover=True), ""))
+        except AuthResultsError as exc:
+            parsed.append((f, None, exc.message))
+
+    def belongs(ar: AuthResults | None, receiver: str | None) -> bool:
+        if ar is None:
+            return False
+        if trusted:
+            return _id_matches(ar.authserv_id, trusted)
+        if receiver is None:
+            return False
+        aid = _norm(ar.authserv_id)
+        if not receiver:
+            return not aid or simple_org_domain(aid) in MICROSOFT_IDS
+        return aid == receiver or simple_org_domain(aid) == simple_org_domain(receiver)
+
+    top_i: int | None = None
+    receiver: str | None = None
+    if trusted:
+        top_i = next((i for i, (_, ar, _) in enumerate(parsed) if belongs(ar, None)), None)
+    elif parsed:
+        top_i = next((i for i, (_, ar, _) in enumerate(parsed) if ar is not None), None)
+    out = Trusted(receiver=None)
+    if top_i is None:
+        for f, ar, err in parsed:
+            if ar is None:
+                out.unreadable.append({"index": f.index, "error": err, "header": f.text})
+            else:
+                out.ignored.append(_ignored(f, ar, "its authserv-id is not one of the receiving service's"))
+        return out
+    top_field, top_ar, _ = parsed[top_i]
+    assert top_ar is not None
+    receiver = _norm(top_ar.authserv_id)
+    out.receiver = receiver
+
+    service = {simple_org_domain(t) for t in trusted}
+    if receiver:
+        service.add(simple_org_domain(receiver))
+    if not receiver or (service & MICROSOFT_IDS):
+        service |= MICROSOFT_IDS
+    for f in msg.get_all("Received"):
+        if f.index <= top_field.index:
+            continue
+        by = received_by(f.value)
+        if by and "." in by and not is_ip_literal(by) and simple_org_domain(by) not in service:
+            out.boundary = f.index
+            break
+
+    sig_tags = [parse_tags(f.value) for f in msg.get_all("DKIM-Signature")]
+    used_sigs: set[int] = set()
+    done: set[str] = set()
+    for i, (f, ar, err) in enumerate(parsed):
+        if i < top_i:
+            if ar is None:
+                out.unreadable.append({"index": f.index, "error": err, "header": f.text})
+            else:
+                out.ignored.append(_ignored(f, ar, "its authserv-id is not the receiving service's"))
+            continue
+        if i > top_i and not belongs(ar, receiver):
+            if ar is None and trusted:
+                out.ignored.append(_ignored(f, ar, f"unreadable: {err}"))
+            else:
+                out.ignored.append(_ignored(f, ar, "its authserv-id is not the receiving service's "
+                                            "(an earlier server or the sender wrote it)"))
+            continue
+        if i > top_i and out.boundary is not None and f.index > out.boundary:
+            out.ignored.append(_ignored(f, ar, "it sits below the point where the message entered the "
+                                        "receiving service, so the sender could have written it"))
+            continue
+        assert ar is not None
+        out.headers.append((f, ar))
+        mine = {r.method for r in ar.results}
+        for r in ar.results:
+            if r.method == "dkim":
+                sig = match_signature(r, sig_tags, used_sigs)
+                if sig is not None:
+                    used_sigs.add(sig)
+                if i == top_i or "dkim" not in done or sig is not None:
+                    out.results.append(Believed(r, f, ar))
+            elif r.method not in done:
+                out.results.append(Believed(r, f, ar))
+        done |= mine
+
+    for f in msg.get_all("Received-SPF"):
+        if out.boundary is not None and f.index > out.boundary:
+            break
+        try:
+            out.received_spf = (f, parse_received_spf(f.value))
+        except AuthResultsError:
+            continue
+        break
+    return out
+
+
+def match_signature(r: MethodResult, sigs: list[dict[str, str]], used: set[int]) -> int | None:
+    """The DKIM-Signature (index into ``sigs``, their tags) a ``dkim`` result is about: by ``header.b``
+    (the start of b=), else by d= and s=, else by d= alone when only one unused signature has it."""
+    hb = "".join((r.get("header.b") or "").split())
+    free = [i for i in range(len(sigs)) if i not in used]
+    if len(hb) >= 6:
+        for i in free:
+            if sigs[i].get("b", "").startswith(hb):
+                return i
+    d = domain_of(r.get("header.d")) or domain_of(r.get("header.i"))
+    sel = (r.get("header.s") or "").lower()
+    same_d = [i for i in free if sigs[i].get("d", "").lower().rstrip(".") == d] if d else []
+    if sel:
+        both = [i for i in same_d if sigs[i].get("s", "").lower() == sel]
+        if both:
+            return both[0]
+    return same_d[0] if len(same_d) == 1 else None
+
+
+def _ignored(f: HeaderField, ar: AuthResults | None, why: str) -> dict[str, Any]:
+    return {"index": f.index, "authserv_id": ar.authserv_id if ar is not None else None, "reason": why,
+            "header": f.text}

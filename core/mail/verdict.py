@@ -1,0 +1,742 @@
+"""Cards for what the receiver saw (SPF, DKIM, DMARC, and ARC / compauth when present), built from the
+Authentication-Results we believe (see ``trust``) and our own second opinion (``dkimcheck``).
+
+Status follows what the receiver wrote (``dmarc=fail`` → fail, ``temperror`` → couldn't check); our own
+findings can only add to it (a warning for ``l=``, an explanation for a failure, a note where we
+disagree). Alignment (RFC 9989 §3.2.10 / §4.4): relaxed = the same organizational domain, strict = the
+same domain; the organizational domain comes from the RFC 9989 DNS tree walk when a resolver is given,
+else from ``trust.simple_org_domain`` (said so in ``detail["org_domain_method"]``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..dmarcparse import DmarcRecord
+from ..model import CheckResult, Finding, Severity, Status, derive_status
+from .authres import MethodResult, ReceivedSpf
+from .dkimcheck import OwnCheck, Signature
+from .headers import HeaderField, domain_of
+from .trust import Believed, Trusted, match_signature, simple_org_domain
+
+RFC_AR = "RFC 8601"
+RFC_SPF = "RFC 7208 §2.6"
+RFC_DKIM = "RFC 6376 §6.1"
+RFC_DMARC_ALIGN = "RFC 9989 §4.4"
+RFC_DMARC = "RFC 9989"
+RFC_L = "RFC 6376 §8.2"
+
+_ORDER = [Status.PASS, Status.INFO, Status.WARN, Status.ERROR, Status.FAIL]
+
+
+def worst(*statuses: Status) -> Status:
+    return max(statuses, key=_ORDER.index)
+
+
+@dataclass
+class DmarcPolicy:
+    """What our own DNS lookup found for the From domain (None fields: not looked up / not found)."""
+
+    looked_up: bool = False
+    failed: str = ""  # "couldn't check" reason
+    record: DmarcRecord | None = None
+    record_domain: str = ""
+    policy: str | None = None
+    adkim: str = "r"
+    aspf: str = "r"
+
+
+@dataclass
+class Evidence:
+    """Everything the cards are built from."""
+
+    trusted: Trusted
+    from_fields: list[HeaderField]
+    from_addresses: list[str]
+    from_domain: str
+    sigs: list[Signature]
+    own: list[OwnCheck]  # one per signature ([] when there are none)
+    reverified: bool  # False: no DNS or only headers; own[] then says why
+    orgs: dict[str, str] = field(default_factory=dict)
+    org_method: str = "simple-rule"
+    dmarc: DmarcPolicy = field(default_factory=DmarcPolicy)
+
+    def org(self, domain: str) -> str:
+        return self.orgs.get(domain) or simple_org_domain(domain)
+
+    def aligned(self, domain: str, mode: str) -> bool:
+        if not domain or not self.from_domain:
+            return False
+        if mode == "s":
+            return domain == self.from_domain
+        return self.org(domain) == self.org(self.from_domain)
+
+
+def _f(code: str, sev: Severity, message: str, detail: str = "", rfc: str = "") -> Finding:
+    return Finding(code=code, severity=sev, message=message, detail=detail, rfc=rfc)
+
+
+def _base_detail(b: Believed | None, trusted: Trusted) -> dict[str, Any]:
+    return {
+        "result": b.result.result if b else None,
+        "authserv_id": trusted.receiver,
+        "header": b.field.text if b else (trusted.top[0].text if trusted.top else None),
+        "comment": b.result.comment if b else None,
+        "reason": b.result.reason if b else None,
+        "properties": dict(b.result.properties) if b else {},
+    }
+
+
+def no_results(name: str, trusted: Trusted) -> CheckResult:
+    """The card when nothing from the receiving service can be believed."""
+    what = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"}.get(name, name.upper())
+    if trusted.unreadable:
+        summary = "The receiving service's Authentication-Results header could not be read."
+        finding = _f("msg.auth-results-unreadable", Severity.UNKNOWN,
+                     f"We couldn't read the receiving service's verdict header, so we can't tell what it "
+                     f"decided about {what}.", trusted.unreadable[0]["error"], RFC_AR)
+    else:
+        summary = "No Authentication-Results header from the receiving service."
+        finding = _f("msg.no-auth-results", Severity.UNKNOWN,
+                     f"The message has no verdict header from the receiving service, so we can't tell what it "
+                     f"decided about {what}. Use a message as it arrived in the mailbox, with all its "
+                     "headers.", "No Authentication-Results field with a trusted authserv-id.", RFC_AR)
+    return CheckResult(name=name, status=Status.ERROR, summary=summary, findings=[finding],
+                       detail={"result": None, "authserv_id": None, "header": None})
+
+
+# -- SPF -------------------------------------------------------------------------------------------
+
+
+def _spf_identity(b: Believed) -> tuple[str, str, str]:
+    r = b.result
+    mailfrom = r.get("smtp.mailfrom") or r.get("smtp.mail") or ""
+    helo = r.get("smtp.helo") or ""
+    return mailfrom, helo, domain_of(mailfrom) or domain_of(helo)
+
+
+def pick_spf(trusted: Trusted) -> Believed | None:
+    spf = trusted.find("spf")
+    with_mailfrom = [b for b in spf if b.result.get("smtp.mailfrom") or b.result.get("smtp.mail")]
+    return (with_mailfrom or spf or [None])[0]
+
+
+_IP = re.compile(r"(?:designates|sender IP is|client-ip=)\s*([0-9A-Fa-f:.]+[0-9A-Fa-f])", re.IGNORECASE)
+
+
+def spf_domain(ev: Evidence) -> tuple[str, str, str | None]:
+    """(domain SPF checked, how we know, result) from the AR spf result, else Received-SPF."""
+    b = pick_spf(ev.trusted)
+    if b is not None:
+        return _spf_identity(b)[2], "Authentication-Results", b.result.result
+    if ev.trusted.received_spf is not None:
+        rs = ev.trusted.received_spf[1]
+        return domain_of(rs.envelope_from) or domain_of(rs.helo), "Received-SPF", rs.result
+    return "", "", None
+
+
+_SPF_STATUS = {
+    "pass": Status.PASS, "fail": Status.FAIL, "hardfail": Status.FAIL, "softfail": Status.WARN,
+    "neutral": Status.WARN, "none": Status.WARN, "temperror": Status.ERROR, "permerror": Status.FAIL,
+    "policy": Status.WARN,
+}
+
+
+def spf_card(ev: Evidence) -> CheckResult:
+    t = ev.trusted
+    b = pick_spf(t)
+    rs: ReceivedSpf | None = t.received_spf[1] if t.received_spf else None
+    detail = _base_detail(b, t)
+    if b is not None:
+        mailfrom, helo, dom = _spf_identity(b)
+        result = b.result.result
+        source = "Authentication-Results"
+    elif rs is not None:
+        mailfrom, helo = rs.envelope_from or "", rs.helo or ""
+        dom = domain_of(mailfrom) or domain_of(helo)
+        result = rs.result
+        source = "Received-SPF"
+        detail.update(result=result, header=t.received_spf[0].text if t.received_spf else None,
+                      comment=rs.comment)
+    else:
+        detail.update(from_domain=ev.from_domain, source=None)
+        return CheckResult("spf", Status.INFO, "The receiving service did not report an SPF result.",
+                           findings=[_f("msg.spf-not-reported", Severity.INFO,
+                                        "The receiving service didn't say whether SPF passed.", "", RFC_AR)],
+                           detail=detail)
+    ip = None
+    for text in (b.result.comment if b else None, rs.comment if rs else None):
+        m = _IP.search(text or "")
+        if m:
+            ip = m.group(1)
+            break
+    if ip is None and rs is not None:
+        ip = rs.client_ip
+    mode = ev.dmarc.aspf
+    aligned = ev.aligned(dom, mode)
+    dkim_carries = _aligned_dkim_pass(ev)
+    detail.update(source=source, mailfrom=mailfrom or None, mailfrom_domain=dom or None, helo=helo or None,
+                  client_ip=ip, from_domain=ev.from_domain or None, aligned=aligned if dom else None,
+                  alignment_mode="strict" if mode == "s" else "relaxed",
+                  alignment=spf_alignment_words(ev, dom, result, mode), org_domain_method=ev.org_method,
+                  received_spf=rs.to_json() if rs else None)
+    findings: list[Finding] = []
+    status = _SPF_STATUS.get(result, Status.INFO)
+    name = dom or "the sender's domain"
+    if result == "pass":
+        if dom and ev.from_domain and not aligned:
+            findings.append(_f(
+                "msg.spf-not-aligned", Severity.INFO if dkim_carries else Severity.WARNING,
+                f"SPF passed for {dom}, but your readers see {ev.from_domain} in From, and the two don't "
+                f"belong together, so SPF doesn't count toward DMARC."
+                + (" DKIM covers it here." if dkim_carries else
+                   " With no aligned DKIM signature either, DMARC fails."),
+                f"MAIL FROM domain {dom} (organizational domain {ev.org(dom)}) vs From domain "
+                f"{ev.from_domain} (organizational domain {ev.org(ev.from_domain)}), "
+                f"{'strict' if mode == 's' else 'relaxed'} alignment.", RFC_DMARC_ALIGN))
+            summary = f"SPF passed for {dom}, which is not your From domain {ev.from_domain}."
+        else:
+            summary = f"SPF passed for {name}" + (", the domain in your From address." if aligned else ".")
+    elif result in ("fail", "hardfail"):
+        findings.append(_f("msg.spf-fail", Severity.ERROR,
+                           f"SPF failed: the server that delivered this message is not on {name}'s list of "
+                           "allowed senders. Add the sending service to your SPF record.",
+                           _cmt(b, rs), RFC_SPF))
+        summary = f"SPF failed for {name}."
+    elif result == "softfail":
+        findings.append(_f("msg.spf-softfail", Severity.WARNING,
+                           f"SPF soft-failed: {name}'s SPF record doesn't list the server that sent this "
+                           "message, and asks receivers to be suspicious rather than reject it.",
+                           _cmt(b, rs), RFC_SPF))
+        summary = f"SPF soft-failed for {name}."
+    elif result == "neutral":
+        findings.append(_f("msg.spf-neutral", Severity.WARNING,
+                           f"SPF gave no verdict: {name}'s SPF record neither allows nor forbids the sending "
+                           "server, so SPF didn't help this message.", _cmt(b, rs), RFC_SPF))
+        summary = f"SPF gave no verdict (neutral) for {name}."
+    elif result == "none":
+        findings.append(_f("msg.spf-none", Severity.WARNING,
+                           f"{name} has no SPF record, so the receiver had nothing to check the sending server "
+                           "against.", _cmt(b, rs), "RFC 7208 §2.6.1"))
+        summary = f"No SPF record for {name}."
+    elif result == "temperror":
+        findings.append(_f("msg.spf-temperror", Severity.UNKNOWN,
+                           "The receiver couldn't check SPF because of a temporary DNS problem; it may have "
+                           "been a passing glitch, or your DNS may be slow to answer.", _cmt(b, rs),
+                           "RFC 7208 §2.6.6"))
+        summary = "The receiver couldn't check SPF (temporary error)."
+    elif result == "permerror":
+        findings.append(_f("msg.spf-permerror", Severity.ERROR,
+                           f"{name}'s SPF record is broken (for example too many lookups or a syntax error), "
+                           "so receivers treat SPF as failed. Run the domain check to see what to fix.",
+                           _cmt(b, rs), "RFC 7208 §2.6.7"))
+        summary = f"SPF record of {name} is broken (permerror)."
+    elif result == "policy":
+        findings.append(_f("msg.spf-policy", Severity.WARNING,
+                           "The receiver set the SPF result aside because of its own local policy.",
+                           _cmt(b, rs), RFC_AR))
+        summary = "The receiver applied a local policy instead of the SPF result."
+    else:
+        summary = f"The receiver wrote an SPF result we don't know: '{result[:40]}'."
+    status = worst(status, derive_status(findings))
+    return CheckResult("spf", status, summary, findings=findings, detail=detail)
+
+
+def _cmt(b: Believed | None, rs: ReceivedSpf | None) -> str:
+    c = (b.result.comment if b else None) or (rs.comment if rs else None)
+    return f"The receiver wrote: {c}" if c else ""
+
+
+def spf_alignment_words(ev: Evidence, dom: str, result: str, mode: str) -> str:
+    if not ev.from_domain:
+        return "The message has no readable From domain, so SPF alignment can't be judged."
+    if not dom:
+        return "The receiver didn't say which domain SPF checked, so SPF alignment can't be judged."
+    rel = "the same domain" if mode == "s" else "part of the same organization"
+    if ev.aligned(dom, mode):
+        how = ("the same domain" if dom == ev.from_domain else
+               f"part of the same organization ({ev.org(dom)})")
+        verdict = "so a passing SPF counts for DMARC" if result == "pass" else \
+            f"but SPF didn't pass ({result}), so it doesn't help DMARC"
+        return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
+                f"They are {how}, {verdict}.")
+    return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
+            f"They are not {rel} ({ev.org(dom)} vs {ev.org(ev.from_domain)}), so SPF can't count for DMARC "
+            f"whatever its result. That is normal when a sending service uses its own bounce domain; "
+            f"DMARC then depends on DKIM.")
+
+
+# -- DKIM ------------------------------------------------------------------------------------------
+
+
+def _dkim_domain(r: MethodResult) -> str:
+    return domain_of(r.get("header.d")) or domain_of(r.get("header.i"))
+
+
+def match_signatures(dkim_results: list[Believed], sigs: list[Signature]) -> dict[int, int]:
+    """Receiver result index → signature index (``trust.match_signature`` for each result in turn)."""
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    tags = [s.tags for s in sigs]
+    for ri, b in enumerate(dkim_results):
+        si = match_signature(b.result, tags, used)
+        if si is not None:
+            out[ri] = si
+            used.add(si)
+    return out
+
+
+def _aligned_dkim_pass(ev: Evidence) -> bool:
+    mode = ev.dmarc.adkim
+    for b in ev.trusted.find("dkim"):
+        if b.result.result == "pass" and ev.aligned(_dkim_domain(b.result), mode):
+            return True
+    return False
+
+
+_OWN_CODES = {
+    "body-changed": "msg.dkim-body-changed", "header-changed": "msg.dkim-header-changed",
+    "key-missing": "msg.dkim-key-missing", "key-revoked": "msg.dkim-key-revoked",
+    "key-invalid": "msg.dkim-key-invalid", "key-unreachable": "msg.dkim-key-unreachable",
+    "weak-key": "msg.dkim-weak-key", "sha1": "msg.dkim-sha1", "expired": "msg.dkim-expired",
+    "future-timestamp": "msg.dkim-future-timestamp", "malformed": "msg.dkim-malformed",
+    "unsupported-algorithm": "msg.dkim-malformed", "unreadable-message": "msg.dkim-unreadable-message",
+}
+
+
+def dkim_card(ev: Evidence) -> CheckResult:
+    t = ev.trusted
+    results = t.find("dkim")
+    mode = ev.dmarc.adkim
+    matches = match_signatures(results, ev.sigs)
+    by_sig = {si: ri for ri, si in matches.items()}
+    rows: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for sig in ev.sigs:
+        own = ev.own[sig.index] if sig.index < len(ev.own) else None
+        ri = by_sig.get(sig.index)
+        rr = results[ri].result if ri is not None else None
+        row: dict[str, Any] = sig.to_json()
+        row.update(receiver_result=rr.result if rr else None, receiver_comment=rr.comment if rr else None,
+                   aligned=ev.aligned(sig.d, mode), our_result=own.result if own else None,
+                   our_reason=own.reason if own else None, our_explanation=own.explanation if own else None,
+                   our_detail=own.detail if own else None, body_hash_ok=own.body_hash_ok if own else None,
+                   key_bits=own.key_bits if own else None, suspects=own.suspects if own else [],
+                   agree=_agree(rr.result if rr else None, own))
+        rows.append(row)
+        findings.extend(_own_findings(ev, sig, rr, own))
+    for ri, b in enumerate(results):
+        if ri in matches:
+            continue
+        d = _dkim_domain(b.result)
+        rows.append({"index": None, "d": d or None, "s": b.result.get("header.s"), "a": b.result.get("header.a"),
+                     "receiver_result": b.result.result, "receiver_comment": b.result.comment,
+                     "aligned": ev.aligned(d, mode) if d else None, "our_result": None, "our_reason": None,
+                     "our_explanation": ("The receiver reported this signature but we don't see it in the "
+                                         "message." if d else None), "agree": None})
+
+    detail = _base_detail(results[0] if results else None, t)
+    receiver_results = [b.result.result for b in results]
+    passing = [b for b in results if b.result.result == "pass"]
+    aligned_pass = [b for b in passing if ev.aligned(_dkim_domain(b.result), mode)]
+    result_word = "pass" if passing else (receiver_results[0] if receiver_results else None)
+    detail.update(result=result_word, results=receiver_results, signatures=rows,
+                  from_domain=ev.from_domain or None, aligned_pass=bool(aligned_pass),
+                  alignment_mode="strict" if mode == "s" else "relaxed",
+                  alignment=dkim_alignment_words(ev, results, mode), reverified=ev.reverified,
+                  org_domain_method=ev.org_method)
+    if ev.sigs and not ev.reverified and ev.own:
+        findings.append(_f("msg.dkim-not-reverified", Severity.INFO, ev.own[0].explanation,
+                           f"reason: {ev.own[0].reason}", RFC_DKIM))
+
+    if not results:
+        if not ev.sigs:
+            findings.append(_f("msg.dkim-none", Severity.WARNING,
+                               "The message has no DKIM signature. Sign your mail with DKIM (your sending "
+                               "service can do it for your domain) so receivers can trust it.", "", RFC_DKIM))
+            status, summary = Status.WARN, "The message is not DKIM-signed."
+        else:
+            findings.append(_f("msg.dkim-not-reported", Severity.INFO,
+                               "The receiving service didn't report a DKIM result.", "", RFC_AR))
+            status, summary = Status.INFO, "The receiving service did not report a DKIM result."
+            own_pass = [s for s in ev.sigs if ev.own and ev.own[s.index].result == "pass"]
+            if own_pass:
+                summary += f" Our own check: {len(own_pass)} of {len(ev.sigs)} signature(s) verify."
+    elif aligned_pass:
+        doms = sorted({_dkim_domain(b.result) for b in aligned_pass})
+        status, summary = Status.PASS, f"DKIM passed for {', '.join(doms)}, matching your From domain."
+    elif passing:
+        doms = sorted({_dkim_domain(b.result) or "an unnamed domain" for b in passing})
+        findings.append(_f("msg.dkim-not-aligned", Severity.WARNING,
+                           f"DKIM passed, but only for {', '.join(doms)}, not for your From domain "
+                           f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC. Set up DKIM "
+                           "signing with your own domain at your sending service.",
+                           f"DKIM d= {', '.join(doms)} vs From {ev.from_domain}.", RFC_DMARC_ALIGN))
+        status, summary = Status.WARN, f"DKIM passed for {', '.join(doms)}, which is not your From domain."
+    else:
+        kinds = set(receiver_results)
+        if kinds <= {"none", ""}:
+            findings.append(_f("msg.dkim-none", Severity.WARNING,
+                               "The receiver found no DKIM signature it could use. Sign your mail with DKIM "
+                               "(your sending service can do it for your domain).", "", RFC_DKIM))
+            status, summary = Status.WARN, "The receiver saw no DKIM signature."
+        elif "temperror" in kinds and not kinds & {"fail", "permerror", "policy", "neutral"}:
+            findings.append(_f("msg.dkim-temperror", Severity.UNKNOWN,
+                               "The receiver couldn't check DKIM because of a temporary DNS problem fetching "
+                               "the key.", "", RFC_DKIM))
+            status, summary = Status.ERROR, "The receiver couldn't check DKIM (temporary error)."
+        else:
+            if not any(f.severity is Severity.ERROR for f in findings):
+                findings.append(_f("msg.dkim-fail", Severity.ERROR,
+                                   "DKIM failed: the signature didn't verify at the receiver, so it can't "
+                                   "vouch for your domain.", f"The receiver wrote: {', '.join(receiver_results)}",
+                                   RFC_DKIM))
+            status, summary = Status.FAIL, "DKIM failed at the receiver."
+    status = worst(status, derive_status(findings))
+    return CheckResult("dkim", status, summary, findings=findings, detail=detail)
+
+
+def _agree(receiver: str | None, own: OwnCheck | None) -> bool | None:
+    if receiver is None or own is None or own.result == "not-checked":
+        return None
+    r = "pass" if receiver == "pass" else "fail"
+    o = "pass" if own.result == "pass" else "fail"
+    if own.result == "temperror":
+        return None
+    return r == o
+
+
+def _own_findings(ev: Evidence, sig: Signature, rr: MethodResult | None, own: OwnCheck | None) -> list[Finding]:
+    out: list[Finding] = []
+    who = sig.d or "the signer"
+    if sig.length is not None:
+        extra = ""
+        if own and own.body_length is not None and own.body_length > sig.length:
+            extra = (f" Here {own.body_length - sig.length} bytes follow the signed part: content was "
+                     "appended after signing.")
+        out.append(_f("msg.dkim-length-limit", Severity.WARNING,
+                      f"The signature from {who} covers only the first {sig.length} bytes of the body (l=), so "
+                      "anyone can append text to the message without breaking it. Turn the body-length "
+                      "option off at your signer." + extra, f"l={sig.length}", RFC_L))
+    if own is None or own.result in ("pass", "not-checked"):
+        if own is not None and own.result == "pass" and rr is not None and rr.result not in ("pass", ""):
+            out.append(_f("msg.dkim-disagree", Severity.INFO,
+                          f"The receiver says the signature from {who} {rr.result}ed, but it verifies for us now. "
+                          "The key may have been published or fixed after the message arrived, or the receiver "
+                          "saw a different copy.", f"receiver: {rr.result}; ours: pass", RFC_DKIM))
+        return out
+    code = _OWN_CODES.get(own.reason, "msg.dkim-fail")
+    receiver_passed = rr is not None and rr.result == "pass"
+    if own.reason in ("sha1", "weak-key"):
+        sev = Severity.WARNING
+    elif own.reason == "key-unreachable":
+        sev = Severity.INFO
+    elif receiver_passed:
+        sev = Severity.INFO
+    elif rr is None:
+        sev = Severity.WARNING
+    else:
+        sev = Severity.ERROR
+    message = own.explanation
+    if receiver_passed:
+        message = (f"The receiver accepted the signature from {who}, but we can't confirm it now. "
+                   + _disagree_why(own))
+    elif rr is not None:
+        message = f"Why DKIM failed for {who}: " + own.explanation
+    out.append(_f(code, sev, message, own.detail, RFC_DKIM))
+    return out
+
+
+def _disagree_why(own: OwnCheck) -> str:
+    if own.reason == "key-missing":
+        return "The key is not in DNS any more: it was most likely rotated or removed after delivery."
+    if own.reason == "body-changed":
+        return ("The body we have differs from what was signed; the copy we read was probably altered after "
+                "delivery (by a mail client, a forward or copy-and-paste), not in transit.")
+    if own.reason == "header-changed":
+        return "A signed header in our copy differs from what was signed: " + own.explanation
+    if own.reason == "expired":
+        return "The signature has expired (x=) since then; that is expected when checking later."
+    return own.explanation
+
+
+def dkim_alignment_words(ev: Evidence, results: list[Believed], mode: str) -> str:
+    if not ev.from_domain:
+        return "The message has no readable From domain, so DKIM alignment can't be judged."
+    doms = [d for d in dict.fromkeys(_dkim_domain(b.result) for b in results) if d]
+    if not doms:
+        doms = list(dict.fromkeys(s.d for s in ev.sigs if s.d))
+    if not doms:
+        return f"No DKIM signature names a domain, so nothing can align with {ev.from_domain}."
+    parts = []
+    for d in doms:
+        if ev.aligned(d, mode):
+            how = "the same domain" if d == ev.from_domain else f"the same organization ({ev.org(d)})"
+            parts.append(f"{d} signed and is {how} as the From domain {ev.from_domain}, so its signature counts "
+                         "for DMARC when it passes")
+        else:
+            parts.append(f"{d} signed, but it is not {'the same domain as' if mode == 's' else 'part of'} "
+                         f"{ev.from_domain if mode == 's' else ev.org(ev.from_domain)}, so its signature "
+                         "can't count for DMARC")
+    return "; ".join(parts) + "."
+
+
+# -- DMARC -----------------------------------------------------------------------------------------
+
+_POLICY_RE = re.compile(r"\b(p|sp|np|dis|pct)=([A-Za-z0-9]+)")
+_DMARC_STATUS = {"pass": Status.PASS, "fail": Status.FAIL, "none": Status.WARN, "temperror": Status.ERROR,
+                 "permerror": Status.FAIL, "bestguesspass": Status.WARN, "policy": Status.WARN}
+
+
+def pick_dmarc(ev: Evidence) -> Believed | None:
+    found = ev.trusted.find("dmarc")
+    for b in found:
+        if domain_of(b.result.get("header.from")) == ev.from_domain:
+            return b
+    return found[0] if found else None
+
+
+def our_dmarc(ev: Evidence) -> dict[str, Any]:
+    """DMARC computed ourselves: aligned SPF pass (the receiver's SPF result) or aligned DKIM pass (our own
+    re-verification where we did it, else the receiver's)."""
+    dom, _, spf_result = spf_domain(ev)
+    spf_ok = spf_result == "pass" and ev.aligned(dom, ev.dmarc.aspf)
+    dkim_ok_doms: list[str] = []
+    if ev.reverified:
+        for s in ev.sigs:
+            if ev.own[s.index].result == "pass" and ev.aligned(s.d, ev.dmarc.adkim):
+                dkim_ok_doms.append(s.d)
+    else:
+        for b in ev.trusted.find("dkim"):
+            d = _dkim_domain(b.result)
+            if b.result.result == "pass" and ev.aligned(d, ev.dmarc.adkim):
+                dkim_ok_doms.append(d)
+    aligned_by = (["spf"] if spf_ok else []) + [f"dkim:{d}" for d in dict.fromkeys(dkim_ok_doms)]
+    if not ev.from_domain:
+        result = "permerror"
+    elif ev.dmarc.looked_up and ev.dmarc.failed:
+        result = "temperror"
+    elif ev.dmarc.looked_up and ev.dmarc.policy is None:
+        result = "none"
+    else:
+        result = "pass" if aligned_by else "fail"
+    return {"result": result, "aligned_by": aligned_by, "dkim_source": "ours" if ev.reverified else "receiver",
+            "policy": ev.dmarc.policy, "record": ev.dmarc.record.raw if ev.dmarc.record else None,
+            "record_domain": ev.dmarc.record_domain or None, "looked_up": ev.dmarc.looked_up}
+
+
+def dmarc_card(ev: Evidence) -> CheckResult:
+    b = pick_dmarc(ev)
+    detail = _base_detail(b, ev.trusted)
+    findings: list[Finding] = []
+    findings.extend(from_findings(ev))
+    ours = our_dmarc(ev)
+    policy: dict[str, str] = {}
+    if b is not None:
+        for k, v in _POLICY_RE.findall(b.result.comment or ""):
+            policy.setdefault(k.lower(), v.lower())
+        for key in ("policy.published-domain-policy", "policy.dmarc"):
+            if b.result.get(key):
+                policy.setdefault("p", (b.result.get(key) or "").lower())
+        for key in ("action", "policy.applied-disposition", "policy.evaluated-disposition"):
+            if b.result.get(key):
+                policy.setdefault("dis", (b.result.get(key) or "").lower())
+    dom, _, spf_result = spf_domain(ev)
+    detail.update(from_domain=ev.from_domain or None, from_addresses=ev.from_addresses,
+                  header_from=b.result.get("header.from") if b else None,
+                  policy=policy.get("p") or ev.dmarc.policy, subdomain_policy=policy.get("sp"),
+                  disposition=policy.get("dis"),
+                  spf={"domain": dom or None, "result": spf_result, "aligned": ev.aligned(dom, ev.dmarc.aspf)
+                       if dom else None},
+                  dkim=[{"d": _dkim_domain(x.result) or None, "result": x.result.result,
+                         "aligned": ev.aligned(_dkim_domain(x.result), ev.dmarc.adkim)}
+                        for x in ev.trusted.find("dkim")],
+                  alignment=dmarc_alignment_words(ev, ours), our_result=ours["result"], ours=ours,
+                  alignment_modes={"spf": ev.dmarc.aspf, "dkim": ev.dmarc.adkim},
+                  org_domains={d: ev.org(d) for d in _domains(ev)}, org_domain_method=ev.org_method)
+    if b is None:
+        findings.append(_f("msg.dmarc-not-reported", Severity.INFO,
+                           "The receiving service didn't report a DMARC result.", "", RFC_AR))
+        status = Status.INFO
+        summary = f"The receiving service did not report DMARC. By our own count it would {ours['result']}."
+        return CheckResult("dmarc", worst(status, derive_status(findings)), summary, findings=findings,
+                           detail=detail)
+    result = b.result.result
+    status = _DMARC_STATUS.get(result, Status.INFO)
+    fd = ev.from_domain or "your domain"
+    dis = policy.get("dis")
+    if result == "pass":
+        via = " and ".join(_via(ours["aligned_by"])) or "an aligned SPF or DKIM result"
+        summary = f"DMARC passed for {fd}" + (f" (by {via})." if ours["aligned_by"] else ".")
+    elif result == "fail":
+        acted = {"reject": "rejected or would reject it", "quarantine": "sent it to spam (quarantine)",
+                 "oreject": "would have rejected it but delivered it to spam instead"}.get(dis or "", "")
+        findings.append(_f("msg.dmarc-fail", Severity.ERROR,
+                           f"DMARC failed for {fd}: neither SPF nor DKIM passed for a domain that matches the "
+                           "From address, so the receiver can't tell this message really comes from you."
+                           + (f" Following your policy it {acted}." if acted else ""),
+                           f"The receiver wrote: {b.result.comment or result}", RFC_DMARC))
+        summary = f"DMARC failed for {fd}."
+    elif result in ("none", "bestguesspass"):
+        findings.append(_f("msg.dmarc-none", Severity.WARNING,
+                           f"{fd} has no DMARC policy, so receivers decide alone what to do with mail that "
+                           "claims to be from you. Publish a DMARC record (the domain check suggests one).",
+                           f"The receiver wrote: dmarc={result}", RFC_DMARC))
+        summary = f"No DMARC policy for {fd}."
+    elif result == "temperror":
+        findings.append(_f("msg.dmarc-temperror", Severity.UNKNOWN,
+                           "The receiver couldn't check DMARC because of a temporary DNS problem.", "",
+                           RFC_DMARC))
+        summary = "The receiver couldn't check DMARC (temporary error)."
+    elif result == "permerror":
+        findings.append(_f("msg.dmarc-permerror", Severity.ERROR,
+                           f"{fd}'s DMARC record is broken, so receivers can't apply it. Run the domain check "
+                           "to see what to fix.", "", RFC_DMARC))
+        summary = f"DMARC record of {fd} is broken (permerror)."
+    else:
+        summary = f"The receiver wrote a DMARC result we don't know: '{result[:40]}'."
+    if policy.get("p") == "none" and result == "pass":
+        findings.append(_f("msg.dmarc-policy-none", Severity.INFO,
+                           f"DMARC passed, but {fd}'s policy is p=none (monitoring only): forged mail in your "
+                           "name is not blocked yet.", "", RFC_DMARC))
+    disagree = _dmarc_disagreement(ev, result, ours)
+    if disagree:
+        findings.append(disagree)
+    status = worst(status, derive_status(findings))
+    return CheckResult("dmarc", status, summary, findings=findings, detail=detail)
+
+
+def _via(aligned_by: list[str]) -> list[str]:
+    return ["SPF" if a == "spf" else f"DKIM ({a.split(':', 1)[1]})" for a in aligned_by]
+
+
+def _domains(ev: Evidence) -> list[str]:
+    ds = [ev.from_domain, spf_domain(ev)[0]] + [s.d for s in ev.sigs] + \
+        [_dkim_domain(b.result) for b in ev.trusted.find("dkim")]
+    return [d for d in dict.fromkeys(ds) if d]
+
+
+def _dmarc_disagreement(ev: Evidence, result: str, ours: dict[str, Any]) -> Finding | None:
+    mine = ours["result"]
+    if result not in ("pass", "fail") or mine not in ("pass", "fail") or result == mine:
+        return None
+    if result == "pass":
+        why = ("we find no aligned pass: "
+               + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ev.reverified else "")
+               + "The receiver may also have accepted the message on an ARC chain from a forwarder or a "
+                 "local rule.")
+    else:
+        why = ("we find an aligned pass ("
+               + ", ".join(_via(ours["aligned_by"])) + "). "
+               + ("Our own DKIM check passes where the receiver's failed: the key may have been fixed or "
+                  "published after the message arrived. " if ev.reverified else "")
+               + ("The receiver may also use a stricter alignment than the relaxed default we assumed."
+                  if not ev.dmarc.looked_up else ""))
+    return _f("msg.dmarc-disagree", Severity.INFO,
+              f"The receiver's DMARC verdict was {result}, but by our own count it would be {mine}: {why}",
+              f"aligned by: {ours['aligned_by'] or 'nothing'}", RFC_DMARC_ALIGN)
+
+
+def dmarc_alignment_words(ev: Evidence, ours: dict[str, Any]) -> str:
+    if not ev.from_domain:
+        return "The message has no readable From address, so DMARC can't be applied."
+    dom, _, spf_result = spf_domain(ev)
+    parts = [spf_alignment_words(ev, dom, spf_result or "", ev.dmarc.aspf) if dom else
+             f"Readers see {ev.from_domain} in From; the receiver didn't say which domain SPF checked."]
+    parts.append(dkim_alignment_words(ev, ev.trusted.find("dkim"), ev.dmarc.adkim))
+    if ours["aligned_by"]:
+        parts.append("DMARC passes when at least one of them is aligned and passes: here "
+                     + " and ".join(_via(ours["aligned_by"])) + ".")
+    else:
+        parts.append("DMARC needs at least one of them to pass for a domain that matches the From domain; "
+                     "here none does.")
+    return " ".join(parts)
+
+
+def from_findings(ev: Evidence) -> list[Finding]:
+    out: list[Finding] = []
+    if not ev.from_fields:
+        out.append(_f("msg.no-from", Severity.ERROR,
+                      "The message has no From header, so DMARC can't be applied and many receivers reject it.",
+                      "", "RFC 5322 §3.6"))
+    elif len(ev.from_fields) > 1:
+        out.append(_f("msg.multiple-from", Severity.ERROR,
+                      f"The message has {len(ev.from_fields)} From headers. Receivers reject such mail or "
+                      "can't tell which sender to check; send exactly one.", "", "RFC 5322 §3.6, RFC 9989 §4.4"))
+    elif not ev.from_domain:
+        out.append(_f("msg.no-from", Severity.ERROR,
+                      "The From header has no readable e-mail address, so DMARC can't be applied.", "",
+                      "RFC 5322 §3.6.2"))
+    doms = {domain_of(a) for a in ev.from_addresses} - {""}
+    if len(doms) > 1:
+        out.append(_f("msg.multiple-from-domains", Severity.WARNING,
+                      f"The From header names addresses at {len(doms)} different domains; DMARC can't judge such "
+                      "a message, and receivers may reject it.", ", ".join(sorted(doms)), "RFC 9989 §4.4"))
+    return out
+
+
+# -- ARC and compauth (information) -----------------------------------------------------------------
+
+
+def arc_card(ev: Evidence, chain: list[dict[str, Any]]) -> CheckResult | None:
+    found = ev.trusted.find("arc")
+    if not found and not chain:
+        return None
+    b = found[0] if found else None
+    detail = _base_detail(b, ev.trusted)
+    detail.update(chain=chain)
+    n = len({c.get("i") for c in chain})
+    if b is None:
+        summary = f"The message carries an ARC chain of {n} hop(s); the receiver didn't report an ARC verdict."
+    elif b.result.result == "pass":
+        summary = (f"The ARC chain ({n} hop(s)) checked out: forwarders on the way vouch for the results "
+                   "they saw.")
+    elif b.result.result == "none":
+        summary = "No ARC chain: the message was not forwarded through an ARC-sealing service."
+    else:
+        summary = f"The ARC chain did not check out ({b.result.result}); forwarders' results can't be relied on."
+    return CheckResult("arc", Status.INFO, summary, detail=detail)
+
+
+_COMPAUTH_RANGES = [
+    ("000", "the message failed DMARC and the domain's policy is reject or quarantine"),
+    ("001", "the message failed implicit authentication (the domain has no DMARC policy that would let it "
+            "pass)"),
+    ("0", "the message failed Microsoft's composite authentication"),
+    ("1", "the message passed (explicitly or implicitly authenticated)"),
+    ("2", "the message soft-passed (not fully authenticated, but not treated as spoofing)"),
+    ("3", "the message was not checked for composite authentication"),
+    ("4", "the message bypassed composite authentication (an organization rule or allow list)"),
+    ("5", "the message bypassed composite authentication"),
+    ("6", "the message bypassed composite authentication (a trusted connector or partner)"),
+    ("7", "the message passed via an ARC chain or a trusted sender"),
+    ("9", "the message bypassed composite authentication"),
+]
+
+
+def compauth_card(ev: Evidence) -> CheckResult | None:
+    found = ev.trusted.find("compauth")
+    if not found:
+        return None
+    b = found[0]
+    detail = _base_detail(b, ev.trusted)
+    code = (b.result.reason or "").strip()
+    meaning = next((m for prefix, m in _COMPAUTH_RANGES if code.startswith(prefix)), None) if code else None
+    detail.update(reason_code=code or None, meaning=meaning)
+    result = b.result.result
+    status = {"pass": Status.PASS, "fail": Status.FAIL, "softpass": Status.WARN}.get(result, Status.INFO)
+    findings: list[Finding] = []
+    if result == "fail":
+        findings.append(_f("msg.compauth-fail", Severity.ERROR,
+                           "Microsoft's composite authentication failed: Microsoft 365 / Outlook.com treats "
+                           "this message as possibly spoofed" + (f" ({meaning})." if meaning else "."),
+                           f"compauth={result} reason={code}", "Microsoft compauth"))
+    elif result == "softpass":
+        findings.append(_f("msg.compauth-softpass", Severity.WARNING,
+                           "Microsoft only soft-passed this message: it couldn't fully confirm it comes from "
+                           "your domain.", f"compauth={result} reason={code}", "Microsoft compauth"))
+    summary = f"Microsoft composite authentication: {result or 'no result'}" + (f" ({meaning})." if meaning else ".")
+    return CheckResult("compauth", worst(status, derive_status(findings)), summary, findings=findings,
+                       detail=detail)
