@@ -586,7 +586,8 @@ def _unguessable_note(catalog: SelectorCatalog) -> str:
 
 async def check(ctx: CheckContext) -> CheckResult:
     """The "dkim" check: find keys at known and user-given selectors and judge each one."""
-    from .mx import declares_no_mail  # mx builds on this module, so import it late
+    from .dns import Outcome
+    from .mx import mail_use  # mx builds on this module, so import it late
 
     domain = normalize_name(ctx.domain)
     catalog = load_catalog()
@@ -657,7 +658,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     listed = [e for e in entries if not (e.wildcard and e.key is None
                                          and all(f.code == "dkim.not-a-key" for f in e.findings))]
     active = [e for e in entries if e.active]
-    no_mail = declares_no_mail(mx_ans, txt_ans)
+    use = mail_use(mx_ans, txt_ans)
+    no_mail = use in ("no-mail", "unused")
+    missing_domain = mx_ans.outcome is Outcome.NXDOMAIN
     n = len(selectors)
     if active:
         if unchecked:
@@ -673,15 +676,27 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "yet, so also sign with an RSA key (2048 bits) alongside it.",
                 detail="RFC 8463 added Ed25519; signers should add an RSA signature until support is "
                        "universal.", rfc="RFC 8463 §1"))
-    elif no_mail:
-        wildcard_revoked = any(e.wildcard and e.key is not None and e.key.revoked for e in entries)
+    elif missing_domain and not unchecked:
         findings.append(Finding(
-            "dkim.no-mail", Severity.INFO,
-            "No DKIM key was found, which is expected: this domain says it sends no mail"
-            + (" and publishes a revoked key for every selector." if wildcard_revoked else
-               ". To state that clearly, you can also publish a revoked key for every selector."),
-            detail="The domain has a null MX (RFC 7505) or the SPF record 'v=spf1 -all'."
-                   + _unguessable_note(catalog),
+            "dkim.domain-not-found", Severity.INFO,
+            f"{domain} does not exist in DNS, so it has no DKIM keys.",
+            detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_KEY))
+    elif no_mail and not any(e.broken_key for e in entries):
+        wildcard_revoked = any(e.wildcard and e.key is not None and e.key.revoked for e in entries)
+        if use == "no-mail":
+            message = ("No DKIM key was found, which is expected: this domain says it sends no mail."
+                       + ("" if wildcard_revoked else
+                          " To state that clearly, you can also publish a revoked key for every selector."))
+            why = "The domain has a null MX (RFC 7505) or the SPF record 'v=spf1 -all'."
+        else:
+            message = ("No DKIM key was found. This domain has no mail server (MX) and no SPF record, so it looks "
+                       "unused for email, and then no key is expected"
+                       + (". " if wildcard_revoked else
+                          ": the lockdown records under MX include a revoked key for every selector. ")
+                       + "If it does send mail, tell us the selector your mail service signs with.")
+            why = "No MX and no SPF record: the domain looks parked."
+        findings.append(Finding(
+            "dkim.no-mail", Severity.INFO, message, detail=why + _unguessable_note(catalog),
             rfc=RFC_KEY, fix=None if wildcard_revoked else revoked_wildcard_fix(domain)))
     elif unchecked:
         findings.append(Finding(
@@ -706,7 +721,8 @@ async def check(ctx: CheckContext) -> CheckResult:
         status = derive_status(findings)
     else:
         status = derive_status(findings, default=Status.INFO)
-    summary = _summary(status, active, entries, unchecked, n, no_mail)
+    summary = _summary(status, active, entries, unchecked, n, no_mail and status is not Status.FAIL, use,
+                       missing_domain)
     records = []
     for e in entries:
         if e.record:
@@ -724,7 +740,7 @@ async def check(ctx: CheckContext) -> CheckResult:
 
 
 def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchecked: list[str], n: int,
-             no_mail: bool) -> str:
+             no_mail: bool, use: str | None = None, missing_domain: bool = False) -> str:
     if active:
         names = ", ".join(e.short for e in active[:4]) + (f" and {len(active) - 4} more" if len(active) > 4 else "")
         keys = "1 active key" if len(active) == 1 else f"{len(active)} active keys"
@@ -736,7 +752,11 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
         return f"DKIM is set up with {keys}, {where}, with something to improve."
     if status is Status.FAIL:
         return "DKIM is not working: the key record we found has a problem."
+    if missing_domain and status is not Status.ERROR:
+        return "The domain does not exist in DNS, so it has no DKIM keys."
     if no_mail:
+        if use == "unused":
+            return "No DKIM key; this domain looks unused for email (no MX and no SPF record)."
         return "No DKIM key, which is fine: this domain says it sends no mail."
     if status is Status.ERROR:
         return f"DKIM couldn't be checked: {len(unchecked)} of {n} selectors got no answer from DNS."

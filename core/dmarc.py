@@ -26,9 +26,10 @@ from .dmarcparse import (
     is_dmarc_record,
     looks_like_dmarc,
     parse_dmarc,
+    repair_dmarc,
 )
 from .dns import DnsAnswer, DnsClient, Outcome
-from .mx import declares_no_mail
+from .mx import DMARC_REJECT, mail_use
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 RFC = "RFC 9989"
@@ -176,10 +177,14 @@ def _weaker(a: str | None, b: str | None) -> bool:
 
 
 def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool = False,
-                 keep_sub_policies: bool = True, np: str | None = None) -> tuple[str, list[str]]:
+                 keep_sub_policies: bool = True, np: str | None = None,
+                 mail: str | None = None) -> tuple[str, list[str]]:
     """A clean record for ``_dmarc.<domain>`` with policy ``p``, keeping the useful tags of ``base``
     (``sp``, ``np``, ``adkim``, ``aspf``, ``psd=n``, ``rua``, ``ruf``, ``fo``) and dropping historic,
-    unknown and invalid ones. Returns the value and plain-English notes about what changed."""
+    unknown and invalid ones. Returns the value and plain-English notes about what changed.
+
+    ``mail`` is ``mx.mail_use`` of the domain: a domain that sends no mail (``no-mail``, ``unused``) gets
+    no made-up report address; one that can't receive mail (``no-inbox``) is told so in the note."""
     notes: list[str] = []
     tags: list[tuple[str, str]] = [("p", p)]
     b = base
@@ -204,12 +209,23 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
     rua = [u.uri for u in b.rua] if b is not None else []
     if rua:
         tags.append(("rua", ",".join(rua)))
+        if b is not None and any(u.trailing_dot for u in b.rua):
+            notes.append("The dot at the end of the report address is removed.")
+    elif mail in ("no-mail", "unused"):
+        pass  # nothing legitimate to report on, and nowhere at this domain to receive reports
+    elif mail == "no-inbox":
+        tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
+        notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}, but {domain} can't receive mail yet (see "
+                     "MX): set up its mail service and that mailbox first, or replace the address with the one a "
+                     "DMARC report service gives you.")
     else:
         tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
         notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or replace the "
                      "address with the one a DMARC report service gives you.")
     if b is not None and b.ruf:
         tags.append(("ruf", ",".join(u.uri for u in b.ruf)))
+        if any(u.trailing_dot for u in b.ruf) and not any(u.trailing_dot for u in b.rua):
+            notes.append("The dot at the end of the failure-report address is removed.")
         if b.fo:
             tags.append(("fo", ":".join(x for x in b.fo if not ("0" in b.fo and "1" in b.fo and x == "0"))))
     if b is not None:
@@ -256,7 +272,8 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
             return _f(code, sev, prob.message, detail, RFC_DISCOVERY)
         return _f(code, sev, f"Your DMARC record has a mistake: {prob.message}", detail, RFC_GRAMMAR)
     sev = {"p-missing": Severity.WARNING, "p-not-second": Severity.WARNING,
-           "leading-whitespace": Severity.WARNING, "non-mailto-uri": Severity.WARNING}.get(code, Severity.INFO)
+           "leading-whitespace": Severity.WARNING, "non-mailto-uri": Severity.WARNING,
+           "uri-trailing-dot": Severity.WARNING}.get(code, Severity.INFO)
     rfc = {"p-missing": RFC_DISCOVERY, "unknown-tag": RFC_TAGS}.get(code, RFC_GRAMMAR)
     return _f(code, sev, prob.message, detail, rfc)
 
@@ -317,7 +334,15 @@ class _State:
     external: list[dict[str, Any]] = field(default_factory=list)
     records_seen: list[str] = field(default_factory=list)
     intent: DmarcRecord | None = None  # the domain's own (misplaced or duplicated) record we build on
-    no_mail: bool = False  # the domain declares it sends no mail (null MX or v=spf1 -all)
+    mail: str | None = None  # mx.mail_use(): "no-mail", "unused", "no-inbox" or None
+    exists: bool | None = True  # False: the checked name does not exist (NXDOMAIN)
+    policy_tag: str = "p"  # the tag whose policy applies: p, or sp / np for an inheriting subdomain
+    reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
+
+    @property
+    def no_mail(self) -> bool:
+        """The domain sends no mail (it says so), or looks unused (no MX and no SPF)."""
+        return self.mail in ("no-mail", "unused")
 
     def add(self, f: Finding) -> None:
         self.findings.append(f)
@@ -339,12 +364,17 @@ async def check(ctx: CheckContext) -> CheckResult:
     domain = ctx.domain.strip().rstrip(".").lower()
     st = _State(domain)
     apex_task = asyncio.ensure_future(ctx.dns.query(domain, "TXT")) if domain else None
+    mx_task = asyncio.ensure_future(ctx.dns.query(domain, "MX")) if domain else None  # shared with MX
     try:
         walk = await tree_walk(ctx.dns, domain)
         apex = await apex_task if apex_task is not None else None
+        mx_ans = await mx_task if mx_task is not None else None
     finally:
-        if apex_task is not None and not apex_task.done():
-            apex_task.cancel()
+        for task in (apex_task, mx_task):
+            if task is not None and not task.done():
+                task.cancel()
+    if apex is not None and mx_ans is not None:
+        st.mail = mail_use(mx_ans, apex)
 
     first = walk.steps[0] if walk.steps else None
     if first is None or (walk.failed is first):
@@ -368,9 +398,6 @@ async def check(ctx: CheckContext) -> CheckResult:
     soft = walk.failed is not None and (author is not None or "." not in walk.failed.name)
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
-        if not author.rua and apex is not None:
-            # A domain that sends no mail needs no reports (and a null-MX domain can't receive them).
-            st.no_mail = declares_no_mail(await ctx.dns.query(domain, "MX"), apex)
     elif walk.failed is not None and not soft:
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   f"{domain} has no DMARC record of its own, and we couldn't finish looking for one higher up: "
@@ -409,6 +436,11 @@ async def check(ctx: CheckContext) -> CheckResult:
                       "which one applies. Try again later.", f"MX {domain}: lookup failed", RFC_DISCOVERY))
             return _result(st, walk)
         st.policy = rec.policy_for(subdomain=True, exists=exists is not False)
+        st.exists = exists
+        if exists is False and rec.np and not rec.policy_broken:
+            st.policy_tag = "np"
+        elif rec.sp and not rec.policy_broken:
+            st.policy_tag = "sp"
         _inherited_findings(st, exists is not False)
     else:
         st.policy = rec.fallback_policy
@@ -416,7 +448,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     if intended and st.suggestion is not None and not st.own and st.policy is not None:
         now = (st.intent.p if st.intent is not None else None) or "none"
         if _weaker(now, st.policy):  # never suggest less than what receivers apply today
-            value, notes = build_record(domain, st.policy, st.intent)
+            value, notes = build_record(domain, st.policy, st.intent, mail=st.mail)
             st.suggestion = replace(st.suggestion, value=value, notes=[
                 *([f"Delete the other DMARC records at _dmarc.{domain} so that only this one remains."]
                   if first.multiple else []),
@@ -492,7 +524,8 @@ def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
     if not (first.dmarc or first.broken or stray):
         return False
     candidates: list[DmarcRecord] = []
-    for cand in [*first.dmarc, *stray]:
+    repaired = [r for r in (repair_dmarc(t) for t, _ in first.broken) if r is not None]
+    for cand in [*first.dmarc, *repaired, *stray]:
         try:
             candidates.append(parse_dmarc(cand))
         except DmarcSyntaxError:
@@ -503,7 +536,13 @@ def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
     base = candidates[0] if candidates else None
     st.intent = base
     p = (base.p if base is not None else None) or "none"
-    value, notes = build_record(d, p, base)
+    value, notes = build_record(d, p, base, mail=st.mail)
+    if repaired and not first.dmarc:
+        notes.insert(0, "This is your record, corrected so that receivers recognise it.")
+        if p in ("quarantine", "reject"):
+            notes.append(f"Receivers ignore the record today, so p={p} has never been applied: if you are not "
+                         "sure that all your real mail passes DMARC, publish it with p=none first and watch "
+                         "the reports.")
     if first.multiple:
         others = sorted({f"p={r.p or 'none'}" for r in candidates[1:]} - {f"p={p}"})
         notes.insert(0, f"Delete the other DMARC records at _dmarc.{d} so that only this one remains."
@@ -528,13 +567,35 @@ def _no_policy(st: _State, first: WalkStep) -> None:
     d = st.domain
     if st.suggestion is not None:
         return  # _misplaced already said what is wrong and what to publish
-    value, notes = build_record(d, "none", None)
+    detail = f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either"
+    if st.mail == "no-mail":
+        st.suggestion = Suggestion(f"_dmarc.{d}", DMARC_REJECT, [
+            "For a domain that sends no mail: receivers reject anything claiming to come from it. It needs no "
+            "report address. This is one of the lockdown records listed under MX."], "publish")
+        st.add(_f("no-record", Severity.ERROR,
+                  f"{d} has no DMARC record. The domain says it sends no mail, so the record to publish is the "
+                  "one below: it tells receivers to reject any mail that claims to come from it, which stops "
+                  "others from sending in its name.", detail, RFC_DISCOVERY))
+        return
+    if st.mail == "unused":
+        st.suggestion = Suggestion(f"_dmarc.{d}", DMARC_REJECT, [
+            "Only for a domain that never sends mail: receivers reject anything claiming to come from it. It "
+            "needs no report address. This is one of the lockdown records listed under MX. If you will send "
+            "mail from this domain, set up your mail service first, then start with p=none and a report "
+            "address that receives mail."], "publish")
+        st.add(_f("no-record", Severity.ERROR,
+                  f"{d} has no DMARC record, and no mail server (MX) or SPF record either, so it looks unused "
+                  "for email. Anyone can send mail that claims to come from it. If it never sends mail, publish "
+                  "the record below, which tells receivers to reject such mail. If you plan to use it for "
+                  "email, set up your mail service first; then start DMARC in monitoring mode (p=none) with a "
+                  "report address.", detail, RFC_DISCOVERY))
+        return
+    value, notes = build_record(d, "none", None, mail=st.mail)
     st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, "publish")
     st.add(_f("no-record", Severity.ERROR,
               f"{d} has no DMARC record. Anyone can send e-mail that claims to come from {d} and receivers "
               "get no instructions about it, and you get no reports. Google, Yahoo and Microsoft require a "
-              "DMARC record from bulk senders. Start with the monitoring record below.",
-              f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either", RFC_DISCOVERY))
+              "DMARC record from bulk senders. Start with the monitoring record below.", detail, RFC_DISCOVERY))
 
 
 def _inherited_findings(st: _State, exists: bool) -> None:
@@ -572,10 +633,14 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
         st.add(_f("psd-n", Severity.INFO,
                   f"Your record says psd=n: {st.domain} is its own organisational domain for DMARC.", rec.raw,
                   RFC_ORG))
-    if not rec.rua and st.no_mail:
+    if not rec.rua and st.own and st.mail == "no-mail":
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} says it sends no mail, so that is fine: "
-                  "anything claiming to be from it is rejected anyway.", rec.raw, RFC_TAGS))
+                  "there is no real mail to report on.", rec.raw, RFC_TAGS))
+    elif not rec.rua and st.own and st.mail == "unused":
+        st.add(_f("no-rua", Severity.INFO,
+                  f"The record has no rua= report address. {st.domain} has no mail server and no SPF record, so "
+                  "it looks unused for email; if it never sends mail, that is fine.", rec.raw, RFC_TAGS))
     elif not rec.rua:
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
@@ -643,11 +708,29 @@ async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord
                 f"record at {name}, and there is none, so these reports are not being sent.",
                 f"TXT {name}: {ans.describe}", RFC_EXTERNAL), fix=fix))
         st.external.append(item)
+    rua_ok = [u for u in rec.rua if not (u.domain and u.domain in dests and "rua" in dests[u.domain]
+                                         and any(x["destination"] == u.domain and x.get("authorized") is False
+                                                 for x in st.external))]
+    st.reports_blocked = bool(rec.rua) and not rua_ok
 
 
 def _policy_findings(st: _State, rec: DmarcRecord) -> None:
     d, p = st.domain, st.policy
     src = "" if st.own else f" (from the record of {st.policy_domain})"
+    tag = st.policy_tag
+    if p is not None and not st.own and st.exists is False:
+        # A name that doesn't exist sends no real mail: only np (the policy for such names) matters.
+        if p == "reject":
+            st.add(_f("policy-reject", Severity.INFO,
+                      f"{d} does not exist in DNS. The record of {st.policy_domain} tells receivers to reject mail "
+                      f"claiming to come from names under it that don't exist ({tag}=reject), so nobody can "
+                      "use this name to spoof you.", rec.raw, "RFC 9989 §4.7 (np)"))
+            return
+        st.add(_f("np-weak", Severity.WARNING,
+                  f"{d} does not exist in DNS, yet mail claiming to come from it is {_gentle(p)}: the record of "
+                  f"{st.policy_domain} sets {tag}={p} for names under it that don't exist. Add np=reject to that "
+                  "record: no real mail comes from names that don't exist.", rec.raw, "RFC 9989 §4.7 (np)"))
+        return
     if p is None:
         if st.own:
             return  # the parser's no-policy error already says it
@@ -656,10 +739,14 @@ def _policy_findings(st: _State, rec: DmarcRecord) -> None:
                   "unprotected.", rec.raw, RFC_DISCOVERY))
         return
     if p == "none":
+        then = ("Set up the reports first (see above); once they show all your real mail passing, move to "
+                "quarantine." if st.reports_blocked or not rec.rua else
+                "Once the reports show all your real mail passing, move to quarantine.")
+        reports = "you get reports, but " if rec.rua and not st.reports_blocked else ""
         st.add(_f("policy-none", Severity.WARNING,
-                  f"DMARC is in monitoring mode (p=none){src}: you get reports, but receivers still deliver mail "
-                  f"that fails the checks, so spoofed mail claiming to be from {d} gets through. Once the reports "
-                  "show all your real mail passing, move to quarantine.", rec.raw, RFC_TAGS))
+                  f"DMARC is in monitoring mode ({tag}=none){src}: {reports}receivers still deliver mail that "
+                  f"fails the checks, so spoofed mail claiming to be from {d} gets through. {then}",
+                  rec.raw, RFC_TAGS))
         if rec.testing:
             st.add(_f("testing-mode", Severity.INFO, "t=y has no effect with p=none.", rec.raw, RFC_TAGS))
         return
@@ -670,11 +757,11 @@ def _policy_findings(st: _State, rec: DmarcRecord) -> None:
                   "t=y when the reports look clean.", rec.raw, "RFC 9989 §4.7 (t), Appendix A.6"))
     elif p == "quarantine":
         st.add(_f("policy-quarantine", Severity.INFO,
-                  f"DMARC is enforced{src}: mail that fails the checks goes to the spam folder (p=quarantine). "
-                  "When the reports stay clean, the last step is p=reject.", rec.raw, RFC_TAGS))
+                  f"DMARC is enforced{src}: mail that fails the checks goes to the spam folder ({tag}=quarantine). "
+                  "When the reports stay clean, the last step is reject.", rec.raw, RFC_TAGS))
     else:
         st.add(_f("policy-reject", Severity.INFO,
-                  f"DMARC is fully enforced{src}: receivers reject mail that fails the checks (p=reject).",
+                  f"DMARC is fully enforced{src}: receivers reject mail that fails the checks ({tag}=reject).",
                   rec.raw, RFC_TAGS))
     own_org = st.own and st.org == d
     if st.np == "none" and own_org:
@@ -688,12 +775,17 @@ def _policy_findings(st: _State, rec: DmarcRecord) -> None:
                   "if a subdomain's mail isn't ready yet; otherwise remove sp=.", rec.raw, "RFC 9989 §4.7 (sp)"))
 
 
+def _gentle(p: str) -> str:
+    return {"none": "delivered as usual", "quarantine": "only sent to the spam folder"}.get(p, "handled as " + p)
+
+
 def _needs_tidying(st: _State, rec: DmarcRecord) -> bool:
     """True when a record at the last stage is still worth re-publishing (historic tags, p not second,
     obsolete size limits, psd=y, no report address, unprotected made-up subdomains)."""
     codes = rec.codes()
     return bool(rec.historic or "p-not-second" in codes or "leading-whitespace" in codes
-                or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or (not rec.rua and not st.no_mail)
+                or "uri-trailing-dot" in codes
+                or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or (not rec.rua and not (st.own and st.no_mail))
                 or (st.np == "none" and st.own and st.org == st.domain))
 
 
@@ -706,14 +798,14 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
         notes.append(f"_dmarc.{d} is now an alias (CNAME) for {first.answer.cname_chain[-1]}: replace the alias "
                      "with this TXT record, or make the change at your DMARC service instead.")
     if st.via_psd:
-        value, more = build_record(d, p or "none", None)
+        value, more = build_record(d, p or "none", None, mail=st.mail)
         st.suggestion = Suggestion(host, value, [*notes, "Your own record takes priority over the registry's.",
                                                  *more])
         return
     pd = st.policy_domain or d
     if rec.errors or rec.policy_broken:
         intended = rec.p or "none"
-        value, more = build_record(pd, intended, rec, testing=rec.testing)
+        value, more = build_record(pd, intended, rec, testing=rec.testing, mail=st.mail if st.own else None)
         if "p" not in rec.tags:
             more.insert(0, "This writes p=none out: receivers that follow RFC 7489 need a p= tag.")
         elif rec.p is None:
@@ -724,7 +816,26 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
         st.suggestion = Suggestion(f"_dmarc.{pd}", value, [*(notes if st.own else []), lead, *more], "replace")
         return
     partial = _legacy_partial(rec)
-    target = _next_policy(p, st.testing or partial, has_rua=bool(rec.rua) or not st.own)
+    if not st.own and st.exists is False:
+        # Nothing can be published *for* a name that doesn't exist; np= of the record it inherits decides.
+        if p != "reject":
+            value, more = build_record(pd, rec.p or "none", rec, testing=rec.testing, np="reject")
+            st.suggestion = Suggestion(f"_dmarc.{pd}", value, [
+                f"np=reject protects {d} and every other name under {pd} that doesn't exist. Your record at "
+                f"_dmarc.{pd} keeps its other settings.", *more], "replace")
+        return
+    if st.own and st.no_mail and (p != "reject" or st.testing):
+        # A domain that sends no mail has nothing that could fail: straight to the lockdown policy.
+        value, more = build_record(d, "reject", rec, mail=st.mail)
+        why = ("This domain says it sends no mail" if st.mail == "no-mail" else
+               "This domain has no mail server and no SPF record, so it looks unused for email; if it never "
+               "sends mail")
+        st.suggestion = Suggestion(host, value, [
+            *notes, f"{why}, so no real mail can fail DMARC: you can go straight to p=reject, which stops others "
+                    "from sending in its name.", *more], "replace")
+        return
+    target = _next_policy(p, st.testing or partial,
+                          has_rua=(bool(rec.rua) and not st.reports_blocked) or not st.own)
     if not st.own:
         if target is not None:
             value, more = build_record(d, target[0], rec, testing=target[1], keep_sub_policies=False)
@@ -743,7 +854,9 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
         target = (p or "none", False)
         notes.append("You are at the last stage; this record only tidies it up.")
     np = "reject" if target[0] == "reject" and st.np == "none" and st.org == d else None
-    value, more = build_record(d, target[0], rec, testing=target[1], np=np)
+    value, more = build_record(d, target[0], rec, testing=target[1], np=np, mail=st.mail)
+    if _same_record(value, rec.raw):
+        return  # nothing to change yet (e.g. the reports must be set up first: see the other findings)
     if np:
         more.insert(0, "np=reject is added so that made-up subdomains are rejected too.")
     if not rec.rua and target[0] == "none":
@@ -753,6 +866,18 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     elif partial and target[0] == p:
         more.insert(0, f"Next step: p={p} for all failing mail.")
     st.suggestion = Suggestion(host, value, [*notes, *more], "replace")
+
+
+def _same_record(a: str, b: str) -> bool:
+    """The same tags with the same values, ignoring spaces, case of tag names and a trailing ';'."""
+    def norm(text: str) -> list[str]:
+        out = []
+        for part in text.split(";"):
+            name, _, value = part.partition("=")
+            if name.strip():
+                out.append(name.strip().lower() + "=" + value.strip())
+        return out
+    return norm(a) == norm(b)
 
 
 def _legacy_partial(rec: DmarcRecord) -> bool:
@@ -852,10 +977,17 @@ def _summary(st: _State, status: Status) -> str:
     broken = any(f.severity is Severity.ERROR for f in st.findings)
     prefix = "DMARC has errors but receivers read it as" if broken else "DMARC is"
     test = " in test mode (t=y)" if st.testing else ""
+    tag = st.policy_tag
+    if not st.own and st.exists is False:
+        via = f", inherited from {st.policy_domain}"
+        return (f"{d} does not exist; mail claiming to come from it is rejected ({tag}=reject{via})."
+                if st.policy == "reject" else
+                f"{d} does not exist, yet mail claiming to come from it is {_gentle(st.policy)} ({tag}={st.policy}"
+                f"{via}).")
     text = {
-        "none": f"{prefix} in monitoring mode (p=none){src}: spoofed mail is still delivered.",
-        "quarantine": f"{prefix} enforced{test}{src}: failing mail goes to spam (p=quarantine).",
-        "reject": f"{prefix} fully enforced{test}{src}: failing mail is rejected (p=reject).",
+        "none": f"{prefix} in monitoring mode ({tag}=none){src}: spoofed mail is still delivered.",
+        "quarantine": f"{prefix} enforced{test}{src}: failing mail goes to spam ({tag}=quarantine).",
+        "reject": f"{prefix} fully enforced{test}{src}: failing mail is rejected ({tag}=reject).",
     }
     return text[st.policy]
 

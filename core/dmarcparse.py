@@ -46,7 +46,7 @@ class DmarcSyntaxError(ValueError):
     """The text is not a DMARC record (or, from ``parse_report_uri``, not a valid report URI).
 
     ``code`` is stable: ``empty``, ``no-version``, ``version-not-first``, ``version-case``,
-    ``bad-version``, ``missing-separator``, ``spf-record``, ``not-text``, ``invalid-uri``.
+    ``bad-version``, ``missing-separator``, ``spf-record``, ``not-text``, ``invalid-uri``, ``quoted``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -75,6 +75,7 @@ class ReportUri:
     address: str | None = None  # mailto: the e-mail address (percent-decoded)
     domain: str | None = None  # mailto: the address's domain, lower case
     size: str | None = None  # obsolete "!10m" suffix, lower case, without "!"
+    trailing_dot: bool = False  # mailto: the domain was written with a trailing dot (``uri`` has it removed)
 
     @property
     def is_mailto(self) -> bool:
@@ -174,7 +175,7 @@ class DmarcRecord:
 def looks_like_dmarc(text: str) -> bool:
     """True for text that seems meant as a DMARC record even if it is broken (``v=dmarc1``,
     ``v=DMARC1 p=none``): used to tell "broken DMARC record" from "some other TXT record"."""
-    return re.match(r"\s*v\s*=\s*dmarc", text or "", re.IGNORECASE) is not None
+    return re.match(r"[\s\"']*v\s*=\s*dmarc", text or "", re.IGNORECASE) is not None
 
 
 def is_dmarc_record(text: str) -> bool:
@@ -204,6 +205,10 @@ def _check_version(text: str, first: str) -> None:
         raise DmarcSyntaxError("empty", "The record is empty.")
     if re.match(r"v\s*=\s*spf1", stripped, re.IGNORECASE):
         raise DmarcSyntaxError("spf-record", "This is an SPF record (v=spf1), not a DMARC record.")
+    if stripped[0] in "\"'" and re.match(r"[\"'\s]+v\s*=\s*DMARC1", stripped):
+        raise DmarcSyntaxError(
+            "quoted", "The record is wrapped in quotation marks that became part of its text (usually because "
+            "it was pasted with quotes into a DNS panel that adds its own), so it does not start with v=DMARC1.")
     kv = _split_tag(first)
     if kv is None or kv[0].lower() != "v":
         if re.search(r"(^|;)\s*v\s*=\s*DMARC1\s*(;|$)", stripped):
@@ -256,8 +261,14 @@ def parse_report_uri(text: str) -> ReportUri:
     if len(labels) < 2 or not all(_LABEL.match(lb) for lb in labels):
         raise DmarcSyntaxError("invalid-uri",
                                f"{raw!r}: {domain!r} is not a valid domain name for an e-mail address.")
-    return ReportUri(raw=raw, uri=uri, scheme=scheme, address=addr, domain=domain.rstrip(".").lower(),
-                     size=size)
+    dot = domain.endswith(".")
+    if dot:  # an e-mail address can't end in a dot (RFC 5321 §4.1.2); ``uri`` is the address without it
+        at_pos = uri.rfind("@")
+        query = uri.find("?", at_pos)
+        end = len(uri) if query < 0 else query
+        uri = uri[:at_pos + 1] + uri[at_pos + 1:end].rstrip(".") + uri[end:]
+    return ReportUri(raw=raw, uri=uri, scheme=scheme, address=addr.rstrip("."), domain=domain.rstrip(".").lower(),
+                     size=size, trailing_dot=dot)
 
 
 def _parse_fo(rec: DmarcRecord, value: str) -> None:
@@ -290,6 +301,10 @@ def _parse_uris(rec: DmarcRecord, tag: str, value: str) -> None:
             rec.warnings.append(DmarcProblem(
                 "size-limit-obsolete", f"{tag}: the size limit !{u.size} on {u.uri} is obsolete; RFC 9989 "
                 "tells reporters to ignore it.", tag, u.raw))
+        if u.trailing_dot:
+            rec.warnings.append(DmarcProblem(
+                "uri-trailing-dot", f"{tag}: the address {u.address}. ends with a dot, which an e-mail address "
+                "can't have; some report senders will not deliver to it. Write it without the dot.", tag, u.raw))
         if not u.is_mailto:
             rec.warnings.append(DmarcProblem(
                 "non-mailto-uri", f"{tag}: {u.uri} is not a mailto: address; receivers only have to support "
@@ -409,6 +424,28 @@ def _check_policy(rec: DmarcRecord) -> None:
             "follow the older RFC 7489 expect p second and may ignore the record.", "p", rec.tags["p"]))
 
 
+def repair_dmarc(text: str) -> str | None:
+    """A broken DMARC record whose intent is certain, repaired: quotation marks pasted around it, spaces
+    before it, the version in the wrong case (``v=dmarc1``), or the ';' after the version missing
+    (``v=DMARC1 p=none``). None when the text is not such a record or still doesn't parse."""
+    if not isinstance(text, str):
+        return None
+    t = text.strip()
+    while len(t) >= 2 and t[0] in "\"'" and t[-1] == t[0]:
+        t = t[1:-1].strip()
+    t = t.strip("\"'").strip()
+    m = re.match(r"v\s*=\s*dmarc1\b[ \t]*(;?)", t, re.IGNORECASE)
+    if m is None:
+        return None
+    rest = t[m.end():].lstrip(" \t")
+    t = "v=DMARC1" + ("; " + rest if rest else "")
+    try:
+        parse_dmarc(t)
+    except DmarcSyntaxError:
+        return None
+    return t
+
+
 def format_record(tags: list[tuple[str, str]]) -> str:
     """``[("p", "none"), ("rua", "mailto:a@b")]`` → ``v=DMARC1; p=none; rua=mailto:a@b``."""
     return "; ".join(["v=DMARC1", *(f"{k}={v}" for k, v in tags if k != "v")])
@@ -417,4 +454,5 @@ def format_record(tags: list[tuple[str, str]]) -> str:
 __all__ = [
     "DmarcProblem", "DmarcRecord", "DmarcSyntaxError", "HISTORIC_TAGS", "KNOWN_TAGS", "POLICIES",
     "ReportUri", "format_record", "is_dmarc_record", "looks_like_dmarc", "parse_dmarc", "parse_report_uri",
+    "repair_dmarc",
 ]

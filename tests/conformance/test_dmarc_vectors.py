@@ -185,7 +185,9 @@ def test_advice_vectors_through_the_check(dns_server: DnsTestServer, cid: str, w
     conformance_dir("records")
     case = next(c for c in RECORD_CASES if c["id"] == cid)
     dns_server.add_origin("com")
-    dns_server.add_zone("example.com", f'$TTL 300\n_dmarc IN TXT "{case["record"]}"\nwww IN A 192.0.2.1\n')
+    # example.com receives mail (an MX): a domain with no MX and no SPF looks unused, and gets other advice.
+    dns_server.add_zone("example.com", f'$TTL 300\n_dmarc IN TXT "{case["record"]}"\nwww IN A 192.0.2.1\n'
+                                       '@ IN MX 10 mx.example.net.\n')
 
     async def go():  # type: ignore[no-untyped-def]
         return await check(make_ctx(dns_server, case["domain"]))

@@ -13,7 +13,7 @@ from inboxready.core.model import CheckResult, Fix, Severity, Status
 from ..conftest import make_ctx, run
 
 TTL = "$TTL 300\n"
-HOST = "www IN A 192.0.2.10\n"  # so example.com has more than a _dmarc name
+HOST = "www IN A 192.0.2.10\n@ IN MX 10 mx.example.net.\n"  # example.com receives mail (and has more than _dmarc)
 
 
 def serve(server: DnsTestServer, **zones: str) -> None:
@@ -242,8 +242,12 @@ def test_broken_version_makes_receivers_ignore_the_record(dns_server: DnsTestSer
     assert r.status is Status.FAIL and r.detail["record"] is None
     f = finding(r, "dmarc.invalid-record")
     assert "';' is missing" in f.message and f.fix is not None and f.fix.action == "replace"
+    # The repair keeps what the owner wrote (policy and report address), and warns that the policy was
+    # never applied while the record was broken.
+    assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
+    assert "never been applied" in f.fix.note
     again = republish(dns_server, "example.com", HOST, f.fix)
-    assert again.status is Status.WARN and again.detail["stage"] == "monitoring"
+    assert again.status is Status.PASS and again.detail["stage"] == "reject"
 
 
 def test_invalid_p_with_rua_is_read_as_none_and_fails(dns_server: DnsTestServer) -> None:

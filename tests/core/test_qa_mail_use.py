@@ -67,3 +67,75 @@ def test_null_mx_with_spf_senders_is_a_contradiction_not_a_parked_domain(dns_ser
     dkim = rep.checks["dkim"]
     assert "dkim.no-mail" not in codes(rep, "dkim")
     assert "sends no mail" not in dkim.summary
+
+
+def test_null_mx_sender_dmarc_report_address_note_says_it_cannot_receive(dns_server: DnsTestServer) -> None:
+    rep = check_all(dns_server, {"google.com": GOOGLE, "nullmx-sender.com": NULL_MX_SENDER}, "nullmx-sender.com")
+    dmarc = rep.checks["dmarc"]
+    fix = dmarc.fixes[0]
+    assert fix.value == "v=DMARC1; p=none; rua=mailto:dmarc-reports@nullmx-sender.com"
+    assert "can't receive mail yet" in fix.note
+
+
+# -- parked domains: SPF, DMARC, DKIM and MX agree ---------------------------------------------------
+
+PARKED_SHOP = """$ORIGIN parked-shop.com.
+@ A 203.0.113.80
+www A 203.0.113.80
+"""
+
+
+def test_parked_domain_dmarc_offers_the_lockdown_record_like_mx(dns_server: DnsTestServer) -> None:
+    rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
+    dmarc, mx = rep.checks["dmarc"], rep.checks["mx"]
+    assert dmarc.status is Status.FAIL and codes(rep, "dmarc") == ["dmarc.no-record"]
+    assert "looks unused" in dmarc.findings[0].message
+    # The same DMARC record as the MX card's lockdown kit: no p=none with a mailbox nobody can receive.
+    mx_dmarc = [f for f in mx.fixes if f.host == "_dmarc.parked-shop.com"]
+    assert [f.value for f in dmarc.fixes] == [f.value for f in mx_dmarc] == ["v=DMARC1; p=reject;"]
+    assert "dmarc-reports@" not in " ".join(f.value + f.note for f in dmarc.fixes)
+    # DKIM: no "tell us your selector" nagging for a domain that looks unused; it points at the kit.
+    dkim = rep.checks["dkim"]
+    assert dkim.status is Status.INFO and codes(rep, "dkim") == ["dkim.no-mail"]
+    # The whole kit, published, checks clean on every card.
+    zone = zone_with("parked-shop.com", PARKED_SHOP, mx.fixes)
+    again = check_all(dns_server, {"parked-shop.com": zone}, "parked-shop.com")
+    assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
+    assert "dmarc.no-rua" in codes(again, "dmarc")
+    assert again.checks["mx"].status is Status.INFO and codes(again, "mx")[-1] == "mx.locked-down"
+    assert again.checks["spf"].status is Status.PASS and again.checks["dkim"].status is Status.INFO
+
+
+def test_parked_domain_dmarc_fix_alone_passes(dns_server: DnsTestServer) -> None:
+    rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
+    zone = zone_with("parked-shop.com", PARKED_SHOP, rep.checks["dmarc"].fixes)
+    again = check_all(dns_server, {"parked-shop.com": zone}, "parked-shop.com")
+    dmarc = again.checks["dmarc"]
+    assert dmarc.status is Status.PASS and dmarc.detail["policy"] == "reject" and dmarc.fixes == []
+
+
+SPF_ONLY_LOCK = """$ORIGIN spf-only-lock.com.
+@ TXT "v=spf1 -all"
+@ A 203.0.113.99
+"""
+
+
+def test_domain_declaring_no_mail_gets_reject_not_monitoring(dns_server: DnsTestServer) -> None:
+    rep = check_all(dns_server, {"spf-only-lock.com": SPF_ONLY_LOCK}, "spf-only-lock.com")
+    dmarc = rep.checks["dmarc"]
+    assert codes(rep, "dmarc") == ["dmarc.no-record"] and "says it sends no mail" in dmarc.findings[0].message
+    assert [f.value for f in dmarc.fixes] == ["v=DMARC1; p=reject;"]
+    zone = zone_with("spf-only-lock.com", SPF_ONLY_LOCK, dmarc.fixes)
+    again = check_all(dns_server, {"spf-only-lock.com": zone}, "spf-only-lock.com")
+    assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
+
+
+def test_parked_domain_with_monitoring_record_goes_straight_to_reject(dns_server: DnsTestServer) -> None:
+    zone = SPF_ONLY_LOCK + '_dmarc TXT "v=DMARC1; p=none"\n'
+    rep = check_all(dns_server, {"spf-only-lock.com": zone}, "spf-only-lock.com")
+    dmarc = rep.checks["dmarc"]
+    assert "dmarc.no-rua" in codes(rep, "dmarc")
+    assert [f.value for f in dmarc.fixes] == ["v=DMARC1; p=reject"]  # no report mailbox at a no-mail domain
+    again = check_all(dns_server, {"spf-only-lock.com": zone_with("spf-only-lock.com", zone, dmarc.fixes)},
+                      "spf-only-lock.com")
+    assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
