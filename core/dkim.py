@@ -544,7 +544,40 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
             detail="t=s: the i= domain of a signature must equal its d= domain.", rfc=RFC_KEY))
 
 
+def repair_dkim_key(text: str) -> str | None:
+    """A key record that was pasted with its zone-file quoting (``"v=DKIM1; k=rsa; " "p=MIIB..."``, with or
+    without parentheses) and so has quotation marks inside its text: the record without them, if that is
+    a valid key. None otherwise."""
+    if '"' not in text:
+        return None
+    t = text.strip().strip("()").strip()
+    t = re.sub(r'"\s*"', "", t)  # the joins between strings
+    t = t.strip().strip('"').strip()
+    if '"' in t:
+        return None
+    try:
+        parse_dkim_key(t)
+    except DkimKeyError:
+        return None
+    return t
+
+
 def _analyse_error(e: _Entry, exc: DkimKeyError, text: str, where: str) -> None:
+    repaired = repair_dkim_key(text)
+    if repaired is not None:
+        e.findings.append(Finding(
+            "dkim.malformed-key", Severity.WARNING if e.wildcard else Severity.ERROR,
+            f"The DKIM key at selector {e.label} contains quotation marks, so receivers can't read it and mail "
+            "signed with it fails DKIM. This happens when the key is pasted with its quotes into a DNS panel "
+            "that adds its own. "
+            + ("Ask the service that publishes it to correct it." if e.cname else
+               "Replace it with the same key without the quotation marks (below)."),
+            detail=f"{where}: {exc.message}", rfc=RFC_KEY,
+            fix=None if (e.cname or e.wildcard) else Fix(
+                host=e.host, type="TXT", value=repaired, action="replace",
+                note="The same key, without the quotation marks. Paste it exactly like this; your DNS panel "
+                     "adds the quotes it needs.")))
+        return
     if exc.code == "not-dkim":
         kind = describe_foreign_record(text) or "a TXT record that is not a DKIM key"
         if e.wildcard:
@@ -706,11 +739,19 @@ async def check(ctx: CheckContext) -> CheckResult:
             detail="Not checked: " + ", ".join(unchecked), rfc="RFC 6376 §3.6.2.2"))
     elif not any(e.broken_key for e in entries):
         only_revoked = [e for e in entries if e.key is not None and e.key.revoked and not e.wildcard]
+        waiting = _waiting(entries)
+        if waiting:
+            message = (f"No working DKIM key was found among the {n} selectors we tried. The "
+                       + " and ".join(f"'{e.selector}'" for e in waiting)
+                       + f" alias{'es are' if len(waiting) > 1 else ' is'} in place but the key isn't published "
+                       "yet (see above): switch on DKIM signing at your mail service and the key appears there "
+                       "by itself. If another service signs your mail, tell us its selector.")
+        else:
+            message = (f"No DKIM key was found among the {n} selectors we tried. DKIM may still be set up under a "
+                       "selector we don't know; tell us yours (you can find it in the s= tag of the "
+                       "DKIM-Signature header of a message you sent).")
         findings.append(Finding(
-            "dkim.no-key-found", Severity.WARNING,
-            f"No DKIM key was found among the {n} selectors we tried. DKIM may still be set up under a "
-            "selector we don't know; tell us yours (you can find it in the s= tag of the DKIM-Signature "
-            "header of a message you sent).",
+            "dkim.no-key-found", Severity.WARNING, message,
             detail=("Only revoked keys were found (" + ", ".join(e.selector for e in only_revoked) + "). "
                     if only_revoked else "")
                    + "DKIM keys live at <selector>._domainkey.<domain> and DNS offers no way to list them."
@@ -739,6 +780,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _waiting(entries: list[_Entry]) -> list[_Entry]:
+    """Selectors whose CNAME is in place but whose key is not published yet (DKIM not switched on)."""
+    return [e for e in entries if any(f.code == "dkim.cname-broken" for f in e.findings)]
+
+
 def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchecked: list[str], n: int,
              no_mail: bool, use: str | None = None, missing_domain: bool = False) -> str:
     if active:
@@ -754,6 +800,11 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
         return "DKIM is not working: the key record we found has a problem."
     if missing_domain and status is not Status.ERROR:
         return "The domain does not exist in DNS, so it has no DKIM keys."
+    waiting = _waiting(entries)
+    if waiting and status is Status.WARN:
+        names = ", ".join(e.short for e in waiting)
+        return (f"DKIM is prepared but not switched on: {names} point"
+                + (f"s to a key that isn't" if len(waiting) == 1 else " to keys that aren't") + " published yet.")
     if no_mail:
         if use == "unused":
             return "No DKIM key; this domain looks unused for email (no MX and no SPF record)."
@@ -766,5 +817,6 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
 __all__ = [
     "DkimKey", "DkimKeyError", "Provider", "REVOKED_KEY", "SelectorCatalog", "SelectorInfo", "check",
     "describe_foreign_record", "load_catalog", "normalize_selector", "parse_dkim_key", "parse_tag_list",
+    "repair_dkim_key",
     "revoked_wildcard_fix",
 ]

@@ -968,6 +968,8 @@ def _summary(st: _State, status: Status) -> str:
     if st.record is None:
         if any(f.code == "dmarc.multiple-records" for f in st.findings):
             return f"{d} has more than one DMARC record, so receivers ignore them all."
+        if any(f.code == "dmarc.invalid-record" for f in st.findings):
+            return f"{d}'s DMARC record has a mistake that makes receivers ignore it."
         if any(f.code == "dmarc.record-at-apex" for f in st.findings):
             return f"{d}'s DMARC record is in the wrong place (at the domain, not at _dmarc), so receivers don't see it."
         return f"{d} has no DMARC record: nothing stops others from sending mail in its name."

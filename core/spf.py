@@ -821,9 +821,13 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
     detail["tree"]["error"] = "no SPF record"
     for t in looks:
         repaired = _repair_lookalike(t)
+        quoted = t.strip()[:1] in ("\"", "'")
         an.add("spf.bad-version", Severity.ERROR,
-               f"You have a TXT record that looks like SPF but does not start exactly with 'v=spf1' followed by a "
-               f"space, so receivers ignore it: '{t[:80]}'."
+               (f"Your SPF record is wrapped in quotation marks that became part of its text (this happens when it "
+                f"is pasted with quotes into a DNS panel that adds its own), so receivers ignore it: '{t[:80]}'."
+                if quoted else
+                f"You have a TXT record that looks like SPF but does not start exactly with 'v=spf1' followed by "
+                f"a space, so receivers ignore it: '{t[:80]}'.")
                + (" Publish the corrected record below in its place." if repaired else ""),
                detail=f"TXT {domain}: {t}", rfc=RFC_RECORD,
                fix=Fix(domain, "TXT", repaired, action="replace", note="The same record without the stray "
