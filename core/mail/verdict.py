@@ -393,7 +393,8 @@ def dkim_card(ev: Evidence) -> CheckResult:
                                    "DKIM failed: the signature didn't verify at the receiver, so it can't "
                                    "vouch for your domain.", f"The receiver wrote: {', '.join(receiver_results)}",
                                    RFC_DKIM))
-            status, summary = Status.FAIL, "DKIM failed at the receiver."
+            doms = sorted({_dkim_domain(b.result) for b in results} - {""})
+            status, summary = Status.FAIL, (f"DKIM failed for {', '.join(doms)}." if doms else "DKIM failed.")
     status = worst(status, derive_status(findings))
     return CheckResult("dkim", status, summary, findings=findings, detail=detail)
 
@@ -444,7 +445,7 @@ def _own_findings(ev: Evidence, sig: Signature, rr: MethodResult | None, own: Ow
         message = (f"The receiver accepted the signature from {who}, but we can't confirm it now. "
                    + _disagree_why(own))
     elif rr is not None:
-        message = f"Why DKIM failed for {who}: " + own.explanation
+        message = f"DKIM failed for {who}. {own.explanation}"
     out.append(_f(code, sev, message, own.detail, RFC_DKIM))
     return out
 

@@ -1,0 +1,494 @@
+"""analyze_message: which Authentication-Results we believe, the SPF / DKIM / DMARC cards, our own second
+opinion, and robustness on anything that isn't a clean message.
+
+Messages are built as a receiver would leave them: the receiver's own header fields (top, newest first)
+above the message as the sender signed it. Keys and DMARC records come from the loopback DNS server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dkim
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inboxready.core.dns import DnsClient
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.mail.authres import parse_tags
+from inboxready.core.mail.message import MessageReport, analyze_message
+from inboxready.core.mail.trust import simple_org_domain
+from inboxready.core.model import Status, quote_txt, split_txt
+
+from ..conftest import conformance_dir, run
+
+
+def txt(value: str) -> str:
+    return " ".join(quote_txt(s) for s in split_txt(value))
+
+
+def key_pem() -> bytes:
+    return (conformance_dir("dkim") / "dkimpy" / "test.private").read_bytes()
+
+
+def key_txt() -> str:
+    return (conformance_dir("dkim") / "dkimpy" / "test.txt").read_text().strip()
+
+
+SHOP_ZONE = """
+s1._domainkey   IN TXT {key}
+_dmarc          IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@shop.example"
+"""
+
+BODY = (b"From: Shop <news@shop.example>\r\nTo: alice@gmail.example\r\nSubject: Spring sale\r\n"
+        b"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n"
+        b"List-Unsubscribe: <https://shop.example/u/1>\r\n\r\nHello!\r\nBye.\r\n")
+SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe"]
+
+
+def sign(msg: bytes = BODY, *, headers: list[bytes] | None = None, length: bool = False) -> bytes:
+    return dkim.sign(msg, b"s1", b"shop.example", key_pem(), include_headers=headers or SIGNED,
+                     length=length) + msg
+
+
+def bprefix(signed: bytes) -> str:
+    value = signed.split(b"\r\n\r\n")[0].decode().split("DKIM-Signature:", 1)[1]
+    return parse_tags(value.split("\r\nFrom:")[0])["b"][:8]
+
+
+def build(fields: list[str], signed: bytes) -> bytes:
+    """The receiver's header fields (top first, folded with '\\n ' inside) above the signed message."""
+    return "".join(f.replace("\n", "\r\n") + "\r\n" for f in fields).encode() + signed
+
+
+def edge(host: str = "out.shop.example", by: str = "mx.google.com") -> str:
+    return (f"Received: from {host} ({host}. [192.0.2.10])\n        by {by} with ESMTPS id x1\n"
+            "        for <alice@gmail.example>; Mon, 01 Jan 2024 10:00:01 -0800 (PST)")
+
+
+def gmail_ar(signed: bytes, *, dkim_res: str = "pass", spf: str = "pass", mailfrom: str = "bounce@shop.example",
+             dmarc: str = "pass", comment: str = "p=REJECT sp=REJECT dis=NONE") -> str:
+    return (f"Authentication-Results: mx.google.com;\n       dkim={dkim_res} header.i=@shop.example header.s=s1 "
+            f"header.b={bprefix(signed)};\n       spf={spf} (google.com: domain of {mailfrom} designates "
+            f"192.0.2.10 as permitted sender) smtp.mailfrom={mailfrom};\n       dmarc={dmarc} ({comment}) "
+            "header.from=shop.example")
+
+
+def analyze(server: DnsTestServer | None, raw: bytes, trusted: list[str] | None = None) -> MessageReport:
+    async def go() -> MessageReport:
+        client = DnsClient([server.address], timeout=0.5) if server is not None else None
+        try:
+            return await analyze_message(raw, dns=client, trusted_authserv_ids=trusted)
+        finally:
+            if client is not None:
+                client.close()
+    return run(go())
+
+
+def codes(report: MessageReport, name: str) -> list[str]:
+    return [f.code for f in report.checks[name].findings]
+
+
+@pytest.fixture
+def shop(dns_server: DnsTestServer) -> DnsTestServer:
+    dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
+    dns_server.add_origin("mailer.example")
+    return dns_server
+
+
+# -- the whole picture ----------------------------------------------------------------------------------
+
+
+def test_gmail_all_aligned_pass(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = build([edge(), "Received-SPF: pass (google.com: domain of bounce@shop.example designates 192.0.2.10 "
+                 "as permitted sender) client-ip=192.0.2.10;", gmail_ar(signed)], signed)
+    r = analyze(shop, raw)
+    assert r.receiver == "mx.google.com"
+    assert {k: v.status for k, v in r.checks.items()} == {"spf": Status.PASS, "dkim": Status.PASS,
+                                                          "dmarc": Status.PASS}
+    assert all(not v.findings for v in r.checks.values())
+    dk = r.checks["dkim"].detail
+    assert dk["signatures"][0]["our_result"] == "pass" and dk["signatures"][0]["agree"] is True
+    assert dk["signatures"][0]["d"] == "shop.example" and dk["signatures"][0]["receiver_result"] == "pass"
+    dm = r.checks["dmarc"].detail
+    assert dm["our_result"] == "pass" and dm["ours"]["aligned_by"] == ["spf", "dkim:shop.example"]
+    assert dm["policy"] == "reject" and dm["disposition"] == "none"
+    assert dm["org_domain_method"] == "dns-tree-walk"
+    spf = r.checks["spf"].detail
+    assert (spf["mailfrom_domain"], spf["aligned"], spf["client_ip"]) == ("shop.example", True, "192.0.2.10")
+    assert "same domain" in spf["alignment"]
+
+
+def test_to_json_shape(shop: DnsTestServer) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed)], signed))
+    j = json.loads(json.dumps(r.to_json()))
+    assert set(j) >= {"checks", "from", "subject", "message_id", "receiver"}
+    assert (j["from"], j["subject"], j["message_id"], j["receiver"]) == (
+        "Shop <news@shop.example>", "Spring sale", "<1@shop.example>", "mx.google.com")
+    for name in ("spf", "dkim", "dmarc"):
+        c = j["checks"][name]
+        assert set(c) == {"status", "result", "summary", "findings", "detail"}
+        assert c["result"] == "pass" and c["detail"]["authserv_id"] == "mx.google.com"
+        assert c["detail"]["header"].startswith("Authentication-Results: mx.google.com;")
+
+
+def test_dkim_broken_in_transit_and_spf_not_aligned(shop: DnsTestServer) -> None:
+    signed = sign().replace(b"Hello!", b"Hello! -- Sent through a gateway that adds a disclaimer")
+    raw = build([edge("o1.mailer.example"), gmail_ar(signed, dkim_res="fail", mailfrom="bounce@mailer.example",
+                                                     dmarc="fail", comment="p=REJECT sp=REJECT dis=REJECT")], signed)
+    r = analyze(shop, raw)
+    assert r.checks["dkim"].status is Status.FAIL
+    assert "msg.dkim-body-changed" in codes(r, "dkim")
+    body = next(f for f in r.checks["dkim"].findings if f.code == "msg.dkim-body-changed")
+    assert body.message.startswith("DKIM failed for shop.example. The message body") and "footer" in body.message
+    assert r.checks["spf"].status is Status.WARN and codes(r, "spf") == ["msg.spf-not-aligned"]
+    assert r.checks["dmarc"].status is Status.FAIL and "msg.dmarc-fail" in codes(r, "dmarc")
+    fail = next(f for f in r.checks["dmarc"].findings if f.code == "msg.dmarc-fail")
+    assert "rejected" in fail.message
+    assert r.checks["dmarc"].detail["our_result"] == "fail"
+
+
+def test_spf_not_aligned_but_dkim_carries_dmarc(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = build([edge("o1.mailer.example"), gmail_ar(signed, mailfrom="bounce@mailer.example")], signed)
+    r = analyze(shop, raw)
+    assert r.checks["spf"].status is Status.PASS
+    f = r.checks["spf"].findings[0]
+    assert (f.code, f.severity.value) == ("msg.spf-not-aligned", "info")
+    assert "mailer.example" in r.checks["spf"].summary and "DKIM covers it" in f.message
+    assert r.checks["dmarc"].status is Status.PASS
+    assert r.checks["dmarc"].detail["ours"]["aligned_by"] == ["dkim:shop.example"]
+
+
+def test_relaxed_and_strict_alignment_of_a_subdomain(dns_server: DnsTestServer) -> None:
+    for aspf, aligned in (("r", True), ("s", False)):
+        dns_server.clear()
+        dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())).replace(
+            "p=reject;", f"p=reject; aspf={aspf};"))
+        signed = sign()
+        raw = build([edge(), gmail_ar(signed, mailfrom="bounce@em.shop.example")], signed)
+        r = analyze(dns_server, raw)
+        assert r.checks["spf"].detail["aligned"] is aligned, aspf
+        assert r.checks["spf"].detail["alignment_mode"] == ("relaxed" if aspf == "r" else "strict")
+
+
+# -- which headers we believe ----------------------------------------------------------------------------
+
+
+FORGED = ("Authentication-Results: mx.google.com; dkim=pass header.d=shop.example; spf=pass "
+          "smtp.mailfrom=shop.example; dmarc=pass header.from=shop.example; compauth=pass reason=100")
+
+
+def test_forged_header_right_below_the_real_one_changes_nothing(shop: DnsTestServer) -> None:
+    signed = sign().replace(b"Hello!", b"Changed")
+    raw = build([edge("evil.example"), gmail_ar(signed, dkim_res="fail", spf="softfail", dmarc="fail"), FORGED],
+                signed)
+    r = analyze(shop, raw)
+    assert r.checks["dkim"].detail["result"] == "fail" and r.checks["dkim"].status is Status.FAIL
+    assert r.checks["spf"].detail["result"] == "softfail"
+    assert r.checks["dmarc"].detail["result"] == "fail"
+    assert r.checks["dmarc"].detail["header"].startswith("Authentication-Results: mx.google.com;\n")
+
+
+def test_forged_header_below_the_senders_received_is_ignored(shop: DnsTestServer) -> None:
+    signed = sign()
+    sender_hop = "Received: from laptop (unknown [10.0.0.5]) by smtp.evil-relay.example with ESMTPSA"
+    raw = build([edge("smtp.evil-relay.example"), gmail_ar(signed, dkim_res="none", spf="fail", dmarc="fail"),
+                 sender_hop, FORGED], signed)
+    r = analyze(shop, raw)
+    assert "compauth" not in r.checks  # a method only the forged header reported
+    assert r.checks["spf"].detail["result"] == "fail"
+    assert r.checks["dmarc"].status is Status.FAIL
+    ignored = r.detail["ignored_headers"]
+    assert len(ignored) == 1 and "below the point" in ignored[0]["reason"]
+    assert [f.code for f in r.findings] == ["msg.untrusted-auth-results"]
+
+
+def test_header_from_another_service_is_ignored(shop: DnsTestServer) -> None:
+    signed = sign()
+    other = "Authentication-Results: mx.other-provider.example; dkim=pass; spf=pass; dmarc=pass"
+    raw = build([edge(), gmail_ar(signed, spf="fail", dmarc="fail", dkim_res="fail"), other], signed)
+    r = analyze(shop, raw)
+    assert r.checks["spf"].detail["result"] == "fail"
+    assert r.detail["ignored_headers"][0]["authserv_id"] == "mx.other-provider.example"
+
+
+def test_trusted_ids_skip_an_internal_filter_on_top(shop: DnsTestServer) -> None:
+    signed = sign()
+    top = "Authentication-Results: spamfilter.corp.example; spf=fail smtp.mailfrom=shop.example; dmarc=fail"
+    raw = build([top, edge(), gmail_ar(signed)], signed)
+    r = analyze(shop, raw, trusted=["google.com"])
+    assert r.receiver == "mx.google.com" and r.checks["dmarc"].status is Status.PASS
+    untrusted = analyze(shop, raw)  # without ids the topmost header's writer is the receiver
+    assert untrusted.receiver == "spamfilter.corp.example" and untrusted.checks["dmarc"].status is Status.FAIL
+
+
+def test_trusted_ids_that_match_nothing(shop: DnsTestServer) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed)], signed), trusted=["icloud.com"])
+    assert r.receiver is None
+    assert all(c.status is Status.ERROR for c in r.checks.values())
+    assert codes(r, "spf") == ["msg.no-auth-results"]
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"  # our second opinion still runs
+    assert "1 of 1 DKIM signature(s) verify" in r.checks["dkim"].summary
+
+
+MS_AR = ("Authentication-Results: spf=pass (sender IP is 40.107.22.10)\n smtp.mailfrom=shop.example; "
+         "dkim=pass (signature was verified)\n header.d=shop.example;dmarc=pass action=none\n "
+         "header.from=shop.example;compauth=pass reason=100")
+
+
+def test_microsoft_365_without_authserv_id(shop: DnsTestServer) -> None:
+    signed = sign()
+    ms_edge = edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com")
+    for trusted in (None, ["outlook.com"]):
+        r = analyze(shop, build([ms_edge, MS_AR], signed), trusted=trusted)
+        assert r.receiver == ""
+        assert {k: v.status for k, v in r.checks.items()} == {
+            "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS, "compauth": Status.PASS}
+        comp = r.checks["compauth"].detail
+        assert comp["reason_code"] == "100" and "passed" in comp["meaning"]
+        assert r.checks["dmarc"].detail["disposition"] == "none"
+    assert analyze(shop, build([ms_edge, MS_AR], signed), trusted=["google.com"]).receiver is None
+
+
+def test_microsoft_compauth_fail(shop: DnsTestServer) -> None:
+    signed = sign()
+    ar = MS_AR.replace("compauth=pass reason=100", "compauth=fail reason=000").replace(
+        "dmarc=pass action=none", "dmarc=fail action=quarantine")
+    r = analyze(shop, build([ar], signed))
+    assert r.checks["compauth"].status is Status.FAIL and codes(r, "compauth") == ["msg.compauth-fail"]
+    assert "reject or quarantine" in r.checks["compauth"].detail["meaning"]
+    assert "spam (quarantine)" in r.checks["dmarc"].findings[0].message
+
+
+def test_icloud_one_header_per_filter_and_per_signature(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
+    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n")
+    first = sign()
+    both = dkim.sign(first, b"s1", b"mailer.example", key_pem(), include_headers=SIGNED) + first
+    b_shop, b_mailer = bprefix(first), bprefix(both)
+    fields = [
+        "Authentication-results: mr21p00im-dmarcmilter001.me.com; dmarc=pass\n header.from=shop.example",
+        "Authentication-results: mr21p00im-spfmilter010.me.com; spf=pass\n (mr21p00im-spfmilter010.me.com: domain "
+        "of bounce@shop.example\n designates 192.0.2.10 as permitted sender)\n smtp.mailfrom=bounce@shop.example",
+        f"Authentication-results: mr21p00im-dkimmilter005.me.com;\tdkim=pass (2048-bit\n key) "
+        f"header.d=mailer.example header.i=@mailer.example\n header.b={b_mailer};\tdkim-adsp=pass",
+        f"Authentication-results: mr21p00im-dkimmilter005.me.com;\tdkim=pass (2048-bit\n key) "
+        f"header.d=shop.example header.i=@shop.example header.b={b_shop};\n\tdkim-adsp=pass",
+        edge("out.shop.example", "mr21p00im-spool001.me.com"),
+    ]
+    for trusted in (None, ["me.com"]):
+        r = analyze(dns_server, build(fields, both), trusted=trusted)
+        rows = r.checks["dkim"].detail["signatures"]
+        assert [(x["d"], x["receiver_result"], x["our_result"]) for x in rows] == [
+            ("mailer.example", "pass", "pass"), ("shop.example", "pass", "pass")]
+        assert r.checks["dkim"].status is Status.PASS and r.checks["dmarc"].status is Status.PASS
+        assert r.checks["spf"].status is Status.PASS
+
+
+def test_proton_several_headers_same_id(shop: DnsTestServer) -> None:
+    signed = sign()
+    fields = [
+        "Authentication-Results: mail.protonmail.ch; dkim=pass (Good 2048 bit rsa-sha256 signature) "
+        f"header.d=shop.example header.a=rsa-sha256 header.b={bprefix(signed)}",
+        "Authentication-Results: mail.protonmail.ch; dmarc=pass (p=reject dis=none) header.from=shop.example",
+        "Authentication-Results: mail.protonmail.ch; spf=pass smtp.mailfrom=shop.example",
+        "Authentication-Results: mail.protonmail.ch; arc=none smtp.remote-ip=192.0.2.10",
+        edge("out.shop.example", "mailin.protonmail.ch"),
+    ]
+    r = analyze(shop, build(fields, signed))
+    assert {k: v.status for k, v in r.checks.items()} == {
+        "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS, "arc": Status.INFO}
+    assert len(r.detail["trusted_headers"]) == 4
+
+
+def test_arc_chain_is_reported(shop: DnsTestServer) -> None:
+    signed = sign()
+    fields = [
+        "ARC-Seal: i=1; a=rsa-sha256; t=1604311043; cv=none; d=google.com; s=arc-20160816; b=AAAA",
+        "ARC-Authentication-Results: i=1; mx.google.com; dkim=pass header.i=@shop.example",
+        edge(),
+        gmail_ar(signed).replace("dkim=pass", "arc=pass (i=1);\n       dkim=pass", 1),
+    ]
+    r = analyze(shop, build(fields, signed))
+    arc = r.checks["arc"]
+    assert arc.status is Status.INFO and arc.detail["result"] == "pass"
+    assert arc.detail["chain"] == [{"i": "1", "d": "google.com", "s": "arc-20160816", "cv": "none",
+                                    "authserv_id": "mx.google.com"}]
+
+
+# -- our own opinion against the receiver's -----------------------------------------------------------------
+
+
+def test_key_rotated_since_delivery(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("shop.example", '_dmarc IN TXT "v=DMARC1; p=none"\n')
+    signed = sign()
+    r = analyze(dns_server, build([edge(), gmail_ar(signed, comment="p=NONE sp=NONE dis=NONE")], signed))
+    assert r.checks["dkim"].status is Status.PASS
+    f = next(x for x in r.checks["dkim"].findings if x.code == "msg.dkim-key-missing")
+    assert f.severity.value == "info" and "rotated or removed" in f.message
+    assert r.checks["dkim"].detail["signatures"][0]["agree"] is False
+    dmarc = r.checks["dmarc"]
+    assert "msg.dmarc-policy-none" in codes(r, "dmarc")
+    assert dmarc.detail["our_result"] == "pass"  # SPF still aligns
+
+
+def test_we_disagree_on_dmarc_and_say_why(shop: DnsTestServer) -> None:
+    signed = sign().replace(b"Hello!", b"Edited after delivery")
+    raw = build([edge("o1.mailer.example"), gmail_ar(signed, mailfrom="bounce@mailer.example")], signed)
+    r = analyze(shop, raw)
+    assert r.checks["dmarc"].status is Status.PASS
+    f = next(x for x in r.checks["dmarc"].findings if x.code == "msg.dmarc-disagree")
+    assert "by our own count it would be fail" in f.message
+    dkim_f = next(x for x in r.checks["dkim"].findings if x.code == "msg.dkim-body-changed")
+    assert dkim_f.severity.value == "info" and "after delivery" in dkim_f.message
+
+
+def test_length_limit_and_appended_content(shop: DnsTestServer) -> None:
+    signed = sign(length=True) + b"P.S. Click https://evil.example for a prize\r\n"
+    r = analyze(shop, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["dkim"].status is Status.WARN
+    f = next(x for x in r.checks["dkim"].findings if x.code == "msg.dkim-length-limit")
+    assert "appended" in f.message and f.rfc == "RFC 6376 §8.2"
+
+
+def test_header_added_after_signing_is_named(shop: DnsTestServer) -> None:
+    msg = BODY.replace(b"List-Unsubscribe: <https://shop.example/u/1>\r\n", b"")
+    signed = sign(msg)  # List-Unsubscribe is signed while absent
+    tampered = b"List-Unsubscribe: <https://evil.example/u>\r\n" + signed
+    ar = gmail_ar(signed, dkim_res="fail", dmarc="fail")
+    r = analyze(shop, build([edge(), ar], tampered))
+    f = next(x for x in r.checks["dkim"].findings if x.code == "msg.dkim-header-changed")
+    assert f.severity.value == "error" and "List-Unsubscribe" in f.message
+    assert r.checks["dkim"].detail["signatures"][0]["suspects"][0]["problem"] == "added-after-signing"
+
+
+def test_without_dns_we_say_we_did_not_recheck(shop: DnsTestServer) -> None:
+    signed = sign()
+    r = analyze(None, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["dkim"].status is Status.PASS
+    assert codes(r, "dkim") == ["msg.dkim-not-reverified"]
+    assert r.checks["dkim"].detail["reverified"] is False
+    assert r.checks["dmarc"].detail["org_domain_method"] == "simple-rule"
+    assert r.checks["dmarc"].detail["our_result"] == "pass"
+
+
+def test_pasted_headers_only(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = build([edge(), gmail_ar(signed)], signed).split(b"\r\n\r\n")[0]
+    r = analyze(shop, b"\n\n" + raw)
+    assert [f.code for f in r.findings] == ["msg.headers-only"]
+    assert r.checks["dkim"].status is Status.PASS and codes(r, "dkim") == ["msg.dkim-not-reverified"]
+    assert r.checks["dmarc"].status is Status.PASS and r.subject == "Spring sale"
+
+
+# -- result mapping -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("spf", "status", "code"), [
+    ("fail", Status.FAIL, "msg.spf-fail"), ("softfail", Status.WARN, "msg.spf-softfail"),
+    ("neutral", Status.WARN, "msg.spf-neutral"), ("none", Status.WARN, "msg.spf-none"),
+    ("temperror", Status.ERROR, "msg.spf-temperror"), ("permerror", Status.FAIL, "msg.spf-permerror"),
+])
+def test_spf_results(shop: DnsTestServer, spf: str, status: Status, code: str) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, spf=spf)], signed))
+    assert r.checks["spf"].status is status and codes(r, "spf") == [code]
+    assert r.checks["spf"].detail["result"] == spf
+
+
+@pytest.mark.parametrize(("dmarc", "status", "code"), [
+    ("fail", Status.FAIL, "msg.dmarc-fail"), ("none", Status.WARN, "msg.dmarc-none"),
+    ("temperror", Status.ERROR, "msg.dmarc-temperror"), ("permerror", Status.FAIL, "msg.dmarc-permerror"),
+])
+def test_dmarc_results(shop: DnsTestServer, dmarc: str, status: Status, code: str) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, dmarc=dmarc)], signed))
+    assert r.checks["dmarc"].status is status and code in codes(r, "dmarc")
+
+
+def test_dkim_temperror_and_unsigned(shop: DnsTestServer) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, dkim_res="temperror")], signed))
+    assert r.checks["dkim"].status is Status.ERROR and "msg.dkim-temperror" in codes(r, "dkim")
+    unsigned = build([edge(), "Authentication-Results: mx.google.com; dkim=none; spf=pass "
+                      "smtp.mailfrom=shop.example; dmarc=pass header.from=shop.example"], BODY)
+    r = analyze(shop, unsigned)
+    assert r.checks["dkim"].status is Status.WARN and codes(r, "dkim") == ["msg.dkim-none"]
+
+
+def test_dkim_passes_only_for_the_sending_service(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n")
+    dns_server.add_origin("shop.example")
+    signed = dkim.sign(BODY, b"s1", b"mailer.example", key_pem(), include_headers=SIGNED) + BODY
+    ar = ("Authentication-Results: mx.google.com; dkim=pass header.i=@mailer.example header.s=s1; spf=pass "
+          "smtp.mailfrom=bounce@mailer.example; dmarc=fail (p=NONE) header.from=shop.example")
+    r = analyze(dns_server, build([edge(), ar], signed))
+    assert r.checks["dkim"].status is Status.WARN and codes(r, "dkim") == ["msg.dkim-not-aligned"]
+    assert "mailer.example signed, but it is not part of shop.example" in r.checks["dkim"].detail["alignment"]
+    assert r.checks["spf"].findings[0].severity.value == "warning"  # nothing carries DMARC
+
+
+def test_two_from_headers(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = build([edge(), gmail_ar(signed), "From: other@elsewhere.example"], signed)
+    r = analyze(shop, raw)
+    assert "msg.multiple-from" in codes(r, "dmarc") and r.checks["dmarc"].status is Status.FAIL
+
+
+# -- anything that isn't a clean message -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"\x00\xff\xfe" * 500, b"just some text without headers\r\n", b"\r\n\r\n\r\n",
+    b"Subject: =?x-unknown?q?caf=E9?=\r\nFrom: \xff\xfe <a@\xe9.example>\r\n\r\nbody",
+    b"Authentication-Results: " + b"x" * 300_000 + b"\r\nFrom: a@b.example\r\n\r\n",
+    b"Authentication-Results: ;none\r\nFrom: a@b.example\r\n\r\n",
+    b" leading continuation\r\nFrom: a@b.example\r\n\r\n",
+    b"DKIM-Signature: v=1; a=rsa-sha256; d=\xff; s=..; h=from; bh=x; b=y\r\nFrom: a@b.example\r\n\r\nhi",
+], ids=["empty", "binary", "no-headers", "blank", "bad-encoding", "huge-header", "bad-ar", "stray-line",
+        "bad-signature"])
+def test_malformed_input_gives_a_clear_result(dns_server: DnsTestServer, raw: bytes) -> None:
+    r = analyze(dns_server, raw)
+    assert set(r.checks) == {"spf", "dkim", "dmarc"}
+    assert all(c.status is Status.ERROR for c in r.checks.values())
+    assert codes(r, "spf")[0] in ("msg.no-auth-results", "msg.auth-results-unreadable")
+    assert r.checks["spf"].summary.endswith("receiving service.") or "could not be read" in r.checks["spf"].summary
+    everything = json.dumps(r.to_json())
+    assert "msg.internal-error" not in everything
+
+
+def test_no_headers_is_said_plainly() -> None:
+    r = analyze(None, b"\x00\x01binary")
+    assert [f.code for f in r.findings] == ["msg.no-headers"]
+
+
+def test_simple_org_domain_rule() -> None:
+    assert simple_org_domain("mail.shop.example") == "shop.example"
+    assert simple_org_domain("bounce.shop.co.uk") == "shop.co.uk"
+    assert simple_org_domain("example") == "example"
+
+
+_HEADERISH = st.lists(st.sampled_from([
+    "Authentication-Results: mx.example.net; dkim=pass header.d=a.example; spf=fail smtp.mailfrom=b.example",
+    "Authentication-Results: spf=pass (sender IP is 1.2.3.4) smtp.mailfrom=a.example;dmarc=fail action=none",
+    "Authentication-Results: mx.example.net; none", "Received: from x by mx.example.net", "Received: by 10.0.0.1",
+    "From: A <a@a.example>", "From: \"broken", "Received-SPF: pass client-ip=1.2.3.4",
+    "DKIM-Signature: v=1; a=rsa-sha256; d=a.example; s=s; h=from; bh=AAAA; b=AAAA",
+    "DKIM-Signature: garbage", "ARC-Seal: i=x; cv=pass", "ARC-Authentication-Results: i=1; mx; arc=pass",
+    " folded continuation", "", "Subject: =?utf-8?b?////?=", "Authentication-Results: (unterminated",
+]), max_size=12).map(lambda xs: "\r\n".join(xs).encode() + b"\r\n\r\nbody\r\n")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=300), _HEADERISH))
+def test_analyze_never_crashes(raw: bytes) -> None:
+    r = run(analyze_message(raw))
+    data: dict[str, Any] = json.loads(json.dumps(r.to_json()))
+    assert set(data["checks"]) >= {"spf", "dkim", "dmarc"}
+    assert "msg.internal-error" not in json.dumps(data)
