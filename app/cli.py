@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence, TextIO
 
@@ -22,7 +23,7 @@ from inboxready.core.bulk import bulk_sender_readiness, readiness_headline
 from inboxready.core.checks import CHECK_TITLES, run_many
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
-from inboxready.core.domain import DomainError, parse_domain
+from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.model import DomainReport, Severity, Status
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
@@ -141,18 +142,24 @@ def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
-def _elide(text: str, width: int = 110) -> str:
-    """Long records (DKIM keys) shortened for reading; --json always has them whole."""
-    if len(text) <= width:
-        return text
-    return f"{text[:width - 20]}…{text[-12:]} ({len(text)} characters)"
+_BLOB = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
+
+
+def _elide(text: str) -> str:
+    """Records with a long base64 key (DKIM) shown with the key shortened; everything else (SPF, DMARC)
+    whole, because people read and compare those. --json always has them whole."""
+    def short(m: re.Match[str]) -> str:
+        k = m.group(0)
+        return f"{k[:24]}…{k[-12:]} ({len(k)} characters)"
+    return _BLOB.sub(short, text)
 
 
 def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
     sym, code = _STATUS_LOOK[report.status]
-    title = report.domain
+    shown = to_unicode(report.domain)
+    title = f"{shown} ({report.domain})" if shown != report.domain else report.domain
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
-    out.write("  " + readiness_headline(bulk_sender_readiness(report.checks)) + "\n")
+    out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
     for name, result in report.checks.items():
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
@@ -162,6 +169,7 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             continue
         for rec in result.records:
             out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
+        shown_fixes: list[object] = []
         for f in result.findings:
             fsym, fcode = _SEV_LOOK[f.severity]
             lines = _wrap(f.message, "      ")
@@ -169,7 +177,10 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             out.write("\n".join(lines) + "\n")
             if f.rfc:
                 out.write(style(f"      ({f.rfc})", "2") + "\n")
-            if f.fix is not None:
+            if f.fix is not None and f.fix in shown_fixes:
+                out.write(style("      Fix: the same record as above.", "1") + "\n")
+            elif f.fix is not None:
+                shown_fixes.append(f.fix)
                 verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
                 out.write(style(f"      {verb}: {f.fix.type} record at {f.fix.host}", "1") + "\n")
                 out.write(f"        {f.fix.value}\n")
@@ -248,7 +259,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(style(f"SPF {data['result']}", f"1;{code}") + f" for {args.ip} sending as {sender}\n")
         if data.get("explanation"):
             out.write("\n".join(_wrap(str(data["explanation"]), "  ")) + "\n")
-        if data.get("mechanism"):
+        if data.get("mechanism") and f"'{data['mechanism']}'" not in str(data.get("explanation") or ""):
             out.write(f"  matched: {data['mechanism']}\n")
         for step in data.get("trace", []):
             out.write(style(f"    {step}", "2") + "\n")
@@ -273,6 +284,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return cmd_spf(args, out, err)
     except KeyboardInterrupt:
         err.write("inboxready: interrupted\n")
+        return EXIT_UNCHECKED
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
+        except OSError:
+            pass
         return EXIT_UNCHECKED
     parser.print_help(err)
     return EXIT_UNCHECKED

@@ -113,11 +113,19 @@ def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement
     return out
 
 
-def readiness_headline(reqs: list[Requirement]) -> str:
-    """One sentence for the top of the window or report."""
+def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult] | None = None) -> str:
+    """One sentence for the top of the window or report. With ``checks``, a domain that sends no mail
+    (or looks unused: no MX and no SPF) is told the rules don't apply, rather than to fix SPF and DKIM."""
     required = [r for r in reqs if r.required]
     if any(r.state == PENDING for r in required):
         return "Checking against the Google, Yahoo and Microsoft sender rules…"
+    mx = checks.get("mx") if checks is not None else None
+    if mx is not None and mx.detail.get("parked"):
+        spf = checks.get("spf") if checks is not None else None
+        if spf is not None and spf.detail.get("record"):
+            return "This domain says it sends no mail, so the bulk-sender rules don't apply to it."
+        return ("This domain looks unused for email (no MX and no SPF record); the bulk-sender rules only "
+                "matter once it sends mail.")
     missing = [r.label for r in required if r.state == NOT_MET]
     unknown = [r.label for r in required if r.state == UNKNOWN]
     if missing:
