@@ -18,6 +18,8 @@ from .authres import unfold
 MAX_FIELDS = 5000  # more header fields than this are ignored (and said so)
 
 _FIELD_LINE = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)*")
+MAX_ADDRESS_FIELD = 16 * 1024  # longer From / Subject values are read only this far
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,8 @@ def parse_message(raw: bytes | str) -> ParsedMessage:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # Leading blank lines (pasted text often has them) and an mbox "From " separator line.
-    start = 0
-    while True:
-        m = re.match(rb"[ \t]*\r?\n", data[start:])
-        if not m:
-            break
-        start += m.end()
+    m = _BLANK_LINES.match(data)
+    start = m.end() if m else 0
     if data.startswith(b"From ", start):
         nl = data.find(b"\n", start)
         start = len(data) if nl < 0 else nl + 1
@@ -201,12 +199,12 @@ def is_ip_literal(host: str) -> bool:
     return True
 
 
-_ADDR_RE = re.compile(r"[^\s<>@\",;:()]+@([^\s<>@\",;:()]+)")
+_ADDR_RE = re.compile(r"[^\s<>@\",;:()]{1,64}@([^\s<>@\",;:()]{1,255})")  # bounded: no quadratic scans
 
 
 def addresses(value: str) -> list[str]:
     """The e-mail addresses in an address-list field (From, Reply-To…), as written."""
-    text = unfold(value)
+    text = unfold(value[:MAX_ADDRESS_FIELD])
     try:
         pairs = email.utils.getaddresses([text])
         found = [addr for _, addr in pairs if "@" in addr]
@@ -239,7 +237,7 @@ def domain_of(text: str | None) -> str:
 def decode_words(value: str) -> str:
     """RFC 2047 encoded words (``=?utf-8?q?…?=``) decoded, folding removed; the text as is when it
     can't be decoded."""
-    text = unfold(value).strip()
+    text = unfold(value[:MAX_ADDRESS_FIELD]).strip()
     if "=?" not in text:
         return text
     try:

@@ -24,7 +24,7 @@ from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .headers import ParsedMessage, addresses, decode_words, domain_of, parse_message
 from .trust import select_trusted, simple_org_domain
 from .verdict import (
-    DmarcPolicy, Evidence, _dkim_domain, arc_card, compauth_card, dkim_card, dmarc_card, no_results, spf_card,
+    DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, no_results, spf_card,
     spf_domain, worst,
 )
 
@@ -179,7 +179,7 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
 async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
     """Organizational domains by the RFC 9989 tree walk, and the From domain's DMARC policy."""
     doms = [ev.from_domain, spf_domain(ev)[0]] + [s.d for s in ev.sigs] + \
-        [_dkim_domain(b.result) for b in ev.trusted.find("dkim")]
+        [dkim_result_domain(b.result) for b in ev.trusted.find("dkim")]
     todo = [d for d in dict.fromkeys(doms) if d and dns_name_ok(d)][:MAX_WALKS]
     if not todo:
         return

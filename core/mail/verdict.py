@@ -271,7 +271,8 @@ def spf_alignment_words(ev: Evidence, dom: str, result: str, mode: str) -> str:
 # -- DKIM ------------------------------------------------------------------------------------------
 
 
-def _dkim_domain(r: MethodResult) -> str:
+def dkim_result_domain(r: MethodResult) -> str:
+    """The signing domain a ``dkim`` result names (``header.d``, else the domain of ``header.i``)."""
     return domain_of(r.get("header.d")) or domain_of(r.get("header.i"))
 
 
@@ -291,7 +292,7 @@ def match_signatures(dkim_results: list[Believed], sigs: list[Signature]) -> dic
 def _aligned_dkim_pass(ev: Evidence) -> bool:
     mode = ev.dmarc.adkim
     for b in ev.trusted.find("dkim"):
-        if b.result.result == "pass" and ev.aligned(_dkim_domain(b.result), mode):
+        if b.result.result == "pass" and ev.aligned(dkim_result_domain(b.result), mode):
             return True
     return False
 
@@ -319,7 +320,7 @@ def dkim_card(ev: Evidence) -> CheckResult:
         ri = by_sig.get(sig.index)
         rr = results[ri].result if ri is not None else None
         row: dict[str, Any] = sig.to_json()
-        row.update(receiver_result=rr.result if rr else None, receiver_comment=rr.comment if rr else None,
+        row.update(result=rr.result if rr else None, receiver_result=rr.result if rr else None, receiver_comment=rr.comment if rr else None,
                    aligned=ev.aligned(sig.d, mode), our_result=own.result if own else None,
                    our_reason=own.reason if own else None, our_explanation=own.explanation if own else None,
                    our_detail=own.detail if own else None, body_hash_ok=own.body_hash_ok if own else None,
@@ -330,8 +331,8 @@ def dkim_card(ev: Evidence) -> CheckResult:
     for ri, b in enumerate(results):
         if ri in matches:
             continue
-        d = _dkim_domain(b.result)
-        rows.append({"index": None, "d": d or None, "s": b.result.get("header.s"), "a": b.result.get("header.a"),
+        d = dkim_result_domain(b.result)
+        rows.append({"index": None, "result": b.result.result, "d": d or None, "s": b.result.get("header.s"), "a": b.result.get("header.a"),
                      "receiver_result": b.result.result, "receiver_comment": b.result.comment,
                      "aligned": ev.aligned(d, mode) if d else None, "our_result": None, "our_reason": None,
                      "our_explanation": ("The receiver reported this signature but we don't see it in the "
@@ -340,7 +341,7 @@ def dkim_card(ev: Evidence) -> CheckResult:
     detail = _base_detail(results[0] if results else None, t)
     receiver_results = [b.result.result for b in results]
     passing = [b for b in results if b.result.result == "pass"]
-    aligned_pass = [b for b in passing if ev.aligned(_dkim_domain(b.result), mode)]
+    aligned_pass = [b for b in passing if ev.aligned(dkim_result_domain(b.result), mode)]
     result_word = "pass" if passing else (receiver_results[0] if receiver_results else None)
     detail.update(result=result_word, results=receiver_results, signatures=rows,
                   from_domain=ev.from_domain or None, aligned_pass=bool(aligned_pass),
@@ -365,10 +366,10 @@ def dkim_card(ev: Evidence) -> CheckResult:
             if own_pass:
                 summary += f" Our own check: {len(own_pass)} of {len(ev.sigs)} signature(s) verify."
     elif aligned_pass:
-        doms = sorted({_dkim_domain(b.result) for b in aligned_pass})
+        doms = sorted({dkim_result_domain(b.result) for b in aligned_pass})
         status, summary = Status.PASS, f"DKIM passed for {', '.join(doms)}, matching your From domain."
     elif passing:
-        doms = sorted({_dkim_domain(b.result) or "an unnamed domain" for b in passing})
+        doms = sorted({dkim_result_domain(b.result) or "an unnamed domain" for b in passing})
         findings.append(_f("msg.dkim-not-aligned", Severity.WARNING,
                            f"DKIM passed, but only for {', '.join(doms)}, not for your From domain "
                            f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC. Set up DKIM "
@@ -393,7 +394,7 @@ def dkim_card(ev: Evidence) -> CheckResult:
                                    "DKIM failed: the signature didn't verify at the receiver, so it can't "
                                    "vouch for your domain.", f"The receiver wrote: {', '.join(receiver_results)}",
                                    RFC_DKIM))
-            doms = sorted({_dkim_domain(b.result) for b in results} - {""})
+            doms = sorted({dkim_result_domain(b.result) for b in results} - {""})
             status, summary = Status.FAIL, (f"DKIM failed for {', '.join(doms)}." if doms else "DKIM failed.")
     status = worst(status, derive_status(findings))
     return CheckResult("dkim", status, summary, findings=findings, detail=detail)
@@ -466,7 +467,7 @@ def _disagree_why(own: OwnCheck) -> str:
 def dkim_alignment_words(ev: Evidence, results: list[Believed], mode: str) -> str:
     if not ev.from_domain:
         return "The message has no readable From domain, so DKIM alignment can't be judged."
-    doms = [d for d in dict.fromkeys(_dkim_domain(b.result) for b in results) if d]
+    doms = [d for d in dict.fromkeys(dkim_result_domain(b.result) for b in results) if d]
     if not doms:
         doms = list(dict.fromkeys(s.d for s in ev.sigs if s.d))
     if not doms:
@@ -511,7 +512,7 @@ def our_dmarc(ev: Evidence) -> dict[str, Any]:
                 dkim_ok_doms.append(s.d)
     else:
         for b in ev.trusted.find("dkim"):
-            d = _dkim_domain(b.result)
+            d = dkim_result_domain(b.result)
             if b.result.result == "pass" and ev.aligned(d, ev.dmarc.adkim):
                 dkim_ok_doms.append(d)
     aligned_by = (["spf"] if spf_ok else []) + [f"dkim:{d}" for d in dict.fromkeys(dkim_ok_doms)]
@@ -551,8 +552,8 @@ def dmarc_card(ev: Evidence) -> CheckResult:
                   disposition=policy.get("dis"),
                   spf={"domain": dom or None, "result": spf_result, "aligned": ev.aligned(dom, ev.dmarc.aspf)
                        if dom else None},
-                  dkim=[{"d": _dkim_domain(x.result) or None, "result": x.result.result,
-                         "aligned": ev.aligned(_dkim_domain(x.result), ev.dmarc.adkim)}
+                  dkim=[{"d": dkim_result_domain(x.result) or None, "result": x.result.result,
+                         "aligned": ev.aligned(dkim_result_domain(x.result), ev.dmarc.adkim)}
                         for x in ev.trusted.find("dkim")],
                   alignment=dmarc_alignment_words(ev, ours), our_result=ours["result"], ours=ours,
                   alignment_modes={"spf": ev.dmarc.aspf, "dkim": ev.dmarc.adkim},
@@ -615,7 +616,7 @@ def _via(aligned_by: list[str]) -> list[str]:
 
 def _domains(ev: Evidence) -> list[str]:
     ds = [ev.from_domain, spf_domain(ev)[0]] + [s.d for s in ev.sigs] + \
-        [_dkim_domain(b.result) for b in ev.trusted.find("dkim")]
+        [dkim_result_domain(b.result) for b in ev.trusted.find("dkim")]
     return [d for d in dict.fromkeys(ds) if d]
 
 

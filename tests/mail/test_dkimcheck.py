@@ -328,3 +328,13 @@ def test_signature_fields_for_the_report() -> None:
     assert (j["d"], j["s"], j["a"], j["c"]) == ("shop.example", "s1", "rsa-sha256", "relaxed/simple")
     assert j["h"] == ["from", "to", "subject", "date", "message-id"] and isinstance(j["l"], int)
     assert sig.key_name == "s1._domainkey.shop.example"
+
+
+def test_only_the_first_ten_signatures_are_rechecked(dns_server: DnsTestServer) -> None:
+    publish(dns_server)
+    raw = BODY
+    for _ in range(12):
+        raw = dkim.sign(raw, b"s1", b"shop.example", key_pem(), include_headers=SIGNED) + raw
+    got = check(dns_server, raw)
+    assert [c.result for c in got] == ["pass"] * 10 + ["not-checked"] * 2
+    assert got[-1].reason == "too-many"

@@ -492,3 +492,12 @@ def test_analyze_never_crashes(raw: bytes) -> None:
     data: dict[str, Any] = json.loads(json.dumps(r.to_json()))
     assert set(data["checks"]) >= {"spf", "dkim", "dmarc"}
     assert "msg.internal-error" not in json.dumps(data)
+
+
+def test_huge_inputs_stay_quick() -> None:
+    import time
+    raw = b"\n" * 1_000_000 + b"From: " + b"a" * 2_000_000 + b"@b.example\r\nSubject: " + b"=?utf-8?q?x?= " * 100_000
+    started = time.monotonic()
+    r = analyze(None, raw + b"\r\n\r\nbody")
+    assert time.monotonic() - started < 1.5
+    assert r.checks["spf"].status is Status.ERROR and codes(r, "spf") == ["msg.no-auth-results"]
