@@ -11,7 +11,8 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
    authserv-id; such a header counts as theirs when no ids are given, or when a trusted id is one of
    Microsoft's mail domains (``outlook.com``, ``protection.outlook.com``, ``office365.com``, …).
 2. The topmost AR header of the receiver is believed: if the receiver added one, nothing the sender
-   wrote can be above it.
+   wrote can be above it. (Without trusted ids, an unreadable topmost header leaves the receiver
+   unknown: we don't fall back to a lower header, which the sender may have written.)
 3. Further AR headers of the receiver lower down are believed only above the *boundary*: the first
    Received header below that topmost AR header whose ``by`` host is a named host outside the receiving
    service (a different organizational domain). That Received header was written by a server before the
@@ -105,7 +106,7 @@ def _norm(s: str) -> str:
 def _id_matches(aid: str, trusted: list[str]) -> bool:
     a = _norm(aid)
     if not a:
-        return any(t in MICROSOFT_IDS for t in trusted)
+        return any(simple_org_domain(t) in MICROSOFT_IDS for t in trusted)
     return any(a == t or a.endswith("." + t) for t in trusted)
 
 
@@ -135,15 +136,18 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
     receiver: str | None = None
     if trusted:
         top_i = next((i for i, (_, ar, _) in enumerate(parsed) if belongs(ar, None)), None)
-    elif parsed:
-        top_i = next((i for i, (_, ar, _) in enumerate(parsed) if ar is not None), None)
+    elif parsed and parsed[0][1] is not None:
+        top_i = 0  # an unreadable topmost header leaves the receiver unknown: a lower one may be forged
     out = Trusted(receiver=None)
     if top_i is None:
+        why = ("its authserv-id is not one of the receiving service's" if trusted else
+               "the topmost Authentication-Results header could not be read, so we can't tell which one the "
+               "receiving service wrote")
         for f, ar, err in parsed:
             if ar is None:
                 out.unreadable.append({"index": f.index, "error": err, "header": f.text})
             else:
-                out.ignored.append(_ignored(f, ar, "its authserv-id is not one of the receiving service's"))
+                out.ignored.append(_ignored(f, ar, why))
         return out
     top_field, top_ar, _ = parsed[top_i]
     assert top_ar is not None
@@ -174,7 +178,7 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
                 out.ignored.append(_ignored(f, ar, "its authserv-id is not the receiving service's"))
             continue
         if i > top_i and not belongs(ar, receiver):
-            if ar is None and trusted:
+            if ar is None:
                 out.ignored.append(_ignored(f, ar, f"unreadable: {err}"))
             else:
                 out.ignored.append(_ignored(f, ar, "its authserv-id is not the receiving service's "

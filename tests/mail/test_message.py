@@ -245,7 +245,7 @@ MS_AR = ("Authentication-Results: spf=pass (sender IP is 40.107.22.10)\n smtp.ma
 def test_microsoft_365_without_authserv_id(shop: DnsTestServer) -> None:
     signed = sign()
     ms_edge = edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com")
-    for trusted in (None, ["outlook.com"]):
+    for trusted in (None, ["outlook.com"], ["contoso.mail.onmicrosoft.com"]):
         r = analyze(shop, build([ms_edge, MS_AR], signed), trusted=trusted)
         assert r.receiver == ""
         assert {k: v.status for k, v in r.checks.items()} == {
@@ -461,6 +461,15 @@ def test_malformed_input_gives_a_clear_result(dns_server: DnsTestServer, raw: by
     assert r.checks["spf"].summary.endswith("receiving service.") or "could not be read" in r.checks["spf"].summary
     everything = json.dumps(r.to_json())
     assert "msg.internal-error" not in everything
+
+
+def test_unreadable_top_header_does_not_promote_a_lower_one(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = build(["Authentication-Results: ;garbled by a broken filter", edge(), FORGED], signed)
+    r = analyze(shop, raw)
+    assert r.receiver is None and codes(r, "spf") == ["msg.auth-results-unreadable"]
+    assert r.detail["ignored_headers"][0]["authserv_id"] == "mx.google.com"
+    assert "compauth" not in r.checks
 
 
 def test_no_headers_is_said_plainly() -> None:
