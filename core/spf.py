@@ -275,6 +275,14 @@ class _Analysis:
         target = _static_target(spec, domain, self.domain)
         kind = "redirect" if term.lower().startswith("redirect") else "include"
         if target is None:
+            if from_root:
+                self.add(f"spf.macro-{kind}", Severity.INFO,
+                         f"'{term}' builds its target from details of each message (a macro such as %{{i}}, the "
+                         "sender's address), so we can't check where it leads; we count it as 1 lookup. For every "
+                         f"server it doesn't list, the name it builds must still have an SPF record (a wildcard "
+                         "record is the usual way), or receivers get a permanent error instead of a plain fail.",
+                         detail=f"{term}: an {kind} whose target has no SPF record is a permanent error "
+                                "(RFC 7208 §5.2, §6.1).", rfc=RFC_INCLUDE if kind == "include" else RFC_REDIRECT)
             return Node(domain=spec or "", record=None, mechanism=term,
                         note="depends on who is sending (macro), so it cannot be followed here; it costs at "
                              "least 1 lookup")
@@ -387,6 +395,15 @@ class _Analysis:
                          f"'include:{rec.redirect.value}' instead.",
                          detail="Any redirect modifier MUST be ignored when the record has an 'all' mechanism "
                                 "(RFC 7208 §6.1).", rfc=RFC_REDIRECT, fixable=True)
+        for m in mechs:
+            v4 = _mapped_ip4_term(m)
+            if v4 is not None:
+                self.add("spf.ip6-mapped", Severity.WARNING,
+                         f"'{m.text}' is an IPv4 address written in IPv6 form. Receivers always check an IPv4 "
+                         f"sender against ip4: rules, so this rule never matches anything. Write it as '{v4}'.",
+                         detail="An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is an IPv4 connection for SPF "
+                                "(RFC 7208 test suite: *-ip4mapped cases); ip6: only matches IPv6 senders.",
+                         rfc="RFC 7208 §5.6", fixable=True)
         ptrs = [m for m in mechs if m.kind == "ptr"]
         if ptrs:
             self.add("spf.ptr", Severity.WARNING,
@@ -417,6 +434,24 @@ class _Analysis:
                          f"'{mod.name}:{mod.value}'?",
                          detail="name=value is an unknown modifier, which is ignored (RFC 7208 §6).",
                          rfc="RFC 7208 §6")
+
+
+def _mapped_ip4_term(m: Mechanism) -> str | None:
+    """``ip6:::ffff:192.0.2.1`` (an IPv4-mapped address, /96 or longer) as the ip4: term it means."""
+    if m.kind != "ip6" or m.address is None:
+        return None
+    try:
+        net = m.network
+    except ValueError:
+        return None
+    if not isinstance(net, ipaddress.IPv6Network) or net.prefixlen < 96:
+        return None
+    v4 = net.network_address.ipv4_mapped
+    if v4 is None:
+        return None
+    q = m.qualifier if m.explicit_qualifier else ""
+    cidr = "" if m.ip6_cidr is None or m.ip6_cidr == 128 else f"/{m.ip6_cidr - 96}"
+    return f"{q}ip4:{v4}{cidr}"
 
 
 def _kind(mechanism: str) -> str:
@@ -760,6 +795,11 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             continue
         if t.text.lower() in drop:
             continue
+        if isinstance(t, Mechanism) and _mapped_ip4_term(t) is not None:
+            v4 = _mapped_ip4_term(t) or ""
+            terms.append(parse_term(v4))
+            notes.append(f"'{t.text}' became '{v4}'.")
+            continue
         if isinstance(t, Modifier) and t.name == "redirect" and rec.all is not None:
             terms.append(parse_term(f"include:{t.value}"))
             notes.append(f"'{t.text}' became 'include:{t.value}', because a redirect next to 'all' is ignored.")
@@ -768,8 +808,8 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     if dropped_ptr:
         notes.append("'ptr' was removed: add ip4:/ip6: entries for the servers it covered before publishing.")
     if an.void_terms:
-        notes.append("Removed rules that point at names that do not exist: "
-                     + ", ".join(sorted(an.void_terms)) + ".")
+        notes.append("Removed rules that point at names with nothing to match (no such name, or no address "
+                     "or mail server there): " + ", ".join(sorted(an.void_terms)) + ".")
     if an.dead_includes or an.loop_terms:
         notes.append("Removed includes that cannot work: " + ", ".join(sorted(an.dead_includes | an.loop_terms))
                      + ". If you still use such a service, add its correct include.")
