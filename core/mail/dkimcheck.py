@@ -367,20 +367,20 @@ def _header_changed_words(who: str, suspects: list[dict[str, str]]) -> str:
 
 
 @dataclass(frozen=True)
-class _F:
+class SignedField:
     name: str
     value: str
     index: int
 
 
-def dk_fields(dk: dkim.DKIM) -> list[_F]:
+def dk_fields(dk: dkim.DKIM) -> list[SignedField]:
     out = []
     for i, (x, y) in enumerate(dk.headers):
-        out.append(_F(x.decode("utf-8", "replace").strip().lower(), y.decode("utf-8", "replace"), i))
+        out.append(SignedField(x.decode("utf-8", "replace").strip().lower(), y.decode("utf-8", "replace"), i))
     return out
 
 
-def header_suspects(fields: list[_F], sig: Signature) -> list[dict[str, str]]:
+def header_suspects(fields: list[SignedField], sig: Signature) -> list[dict[str, str]]:
     """Signed header fields that explain a header-hash failure: duplicated singletons, selected instances
     that sit above the signature (added after signing), and differences from the ``z=`` copies."""
     sig_pos = next((f.index for f in fields if f.name == "dkim-signature"

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxready.core.dns import DnsClient
 from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.mail.dkimcheck import OwnCheck, Signature, header_suspects, _F, second_opinion, signatures
+from inboxready.core.mail.dkimcheck import OwnCheck, Signature, header_suspects, SignedField, second_opinion, signatures
 from inboxready.core.mail.headers import parse_message
 from inboxready.core.model import quote_txt, split_txt
 
@@ -219,8 +219,8 @@ def test_z_tag_names_the_changed_header() -> None:
     raw = sign()
     sig = signatures(parse_message(raw))[0]
     sig.tags["z"] = "From:news@shop.example|Subject:Spring=20sale"
-    fields = [_F("dkim-signature", sig.field.value, 0), _F("from", " news@shop.example", 1),
-              _F("subject", " [EXTERNAL] Spring sale", 2)]
+    fields = [SignedField("dkim-signature", sig.field.value, 0), SignedField("from", " news@shop.example", 1),
+              SignedField("subject", " [EXTERNAL] Spring sale", 2)]
     got = header_suspects(fields, sig)
     assert got == [{"header": "Subject", "problem": "changed", "words": got[0]["words"]}]
     assert '"Spring sale" when signed' in got[0]["words"]
