@@ -112,6 +112,8 @@ def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
     spf = spf_records(txt.txt) if txt.ok else []
     if len(spf) == 1 and is_reject_all_spf(spf[0]):
         return True
+    if txt.failed:  # can't tell whether SPF lets servers send: a null MX alone says nothing about sending
+        return False
     return has_null_mx(mx) and not any(spf_allows_senders(r) for r in spf)
 
 
