@@ -187,6 +187,8 @@ class DnsClient:
         self._sem = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._cache: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self._channels: dict[tuple[str, int], _UdpChannel] = {}
+        self._opening: dict[tuple[str, int], asyncio.Future[tuple[Any, _UdpChannel]]] = {}
+        self._closed = False
         self.log: list[QueryRecord] = []
         self.on_query = on_query
         if nameservers:
@@ -233,6 +235,8 @@ class DnsClient:
         return [q.to_json() for q in self.log]
 
     def close(self) -> None:
+        """Close the sockets. The cache and the log stay readable."""
+        self._closed = True
         for ch in self._channels.values():
             ch.close()
         self._channels.clear()
@@ -338,11 +342,26 @@ class DnsClient:
                          elapsed_ms=_ms(started))
 
     async def _channel(self, ip: str, port: int) -> "_UdpChannel":
-        ch = self._channels.get((ip, port))
-        if ch is None or ch.closed:
+        """The one UDP socket to (ip, port) for this run; concurrent first askers share its creation."""
+        key = (ip, port)
+        ch = self._channels.get(key)
+        if ch is not None and not ch.closed:
+            return ch
+        pending = self._opening.get(key)
+        if pending is None:
             loop = asyncio.get_running_loop()
-            _, ch = await loop.create_datagram_endpoint(_UdpChannel, remote_addr=(ip, port))
-            self._channels[(ip, port)] = ch
+            pending = asyncio.ensure_future(loop.create_datagram_endpoint(_UdpChannel, remote_addr=key))
+            self._opening[key] = pending
+            try:
+                _, ch = await asyncio.shield(pending)
+            finally:
+                self._opening.pop(key, None)
+            if self._closed:
+                ch.close()
+                raise ConnectionError("the DNS client was closed")
+            self._channels[key] = ch
+            return ch
+        _, ch = await asyncio.shield(pending)
         return ch
 
     async def _from_response(self, name: str, rdtype: str, qname: dns.name.Name, qtype: int,

@@ -167,3 +167,24 @@ def test_negative_answers_read_from_the_header_match_full_parsing() -> None:
     r = dns.message.make_response(q)
     r.id = (q.id + 1) & 0xFFFF
     assert _fast_negative(r.to_wire(), wire) is None
+
+
+def test_one_socket_per_nameserver_even_when_many_queries_start_together(server: DnsTestServer) -> None:
+    async def go() -> tuple[int, bool]:
+        loop = asyncio.get_running_loop()
+        real = loop.create_datagram_endpoint
+        opened: list[object] = []
+
+        async def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            result = await real(*args, **kwargs)
+            opened.append(result[0])
+            return result
+
+        loop.create_datagram_endpoint = counting  # type: ignore[method-assign]
+        c = DnsClient([server.address])
+        await asyncio.gather(*(c.query(f"n{i}.example.test", "TXT") for i in range(50)))
+        c.close()
+        return len(opened), all(t.is_closing() for t in opened)  # type: ignore[attr-defined]
+
+    count, closed = run(go())
+    assert count == 1 and closed
