@@ -2,6 +2,7 @@
 
     inboxready check DOMAIN... [--json] [--nameserver IP[:PORT]]... [--timeout S] [--dkim-selector NAME]...
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
+    inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
 
 Exit codes: 0 everything passed; 1 something to fix was found (a failure or a warning);
 2 something could not be checked (and nothing to fix was found), or the command was used wrongly.
@@ -115,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     spf.add_argument("--ip", required=True, help="the sending server's IPv4 or IPv6 address")
     spf.add_argument("--sender", help="the MAIL FROM address (default postmaster@DOMAIN)")
     spf.add_argument("--helo", help="the HELO/EHLO name the server used")
+    headers = sub.add_parser("headers", parents=[common], help="explain the verdict in a received message",
+                             description="Read a received message (or just its headers) and explain what the "
+                                         "receiving service decided for SPF, DKIM and DMARC, with our own "
+                                         "re-check of every DKIM signature.")
+    headers.add_argument("file", metavar="FILE", help="the message or its headers; - reads standard input")
+    headers.add_argument("--receiver", action="append", default=[], metavar="AUTHSERV-ID",
+                         help="trust only Authentication-Results from this receiving service (e.g. "
+                              "mx.google.com; repeatable); default: the topmost one")
+    headers.add_argument("--offline", action="store_true",
+                         help="don't look up DKIM keys to re-check the signatures")
     return parser
 
 
@@ -266,6 +277,71 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _SPF_EXIT.get(data["result"], EXIT_FINDINGS)
 
 
+# -- headers -------------------------------------------------------------------------------------
+
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+
+
+def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core.mail.message import analyze_message
+
+    try:
+        if args.file == "-":
+            raw = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
+        else:
+            with open(args.file, "rb") as fh:
+                raw = fh.read(MAX_MESSAGE_BYTES + 1)
+    except OSError as exc:
+        err.write(f"inboxready: can't read {args.file}: {exc.strerror or exc}\n")
+        return EXIT_UNCHECKED
+    if len(raw) > MAX_MESSAGE_BYTES:
+        err.write(f"inboxready: {args.file} is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB; "
+                  "give the headers only\n")
+        return EXIT_UNCHECKED
+
+    async def go() -> Any:
+        client = None if args.offline else DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
+        try:
+            return await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None)
+        finally:
+            if client is not None:
+                client.close()
+
+    report = asyncio.run(go())
+    if args.json:
+        json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        style = _Style(_use_colour(out, args.color))
+        sym, code = _STATUS_LOOK[report.status]
+        who = report.receiver if report.receiver else "the receiving service" if report.receiver == "" else None
+        out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
+        out.write(f"  From: {report.from_ or '(none)'}\n")
+        out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
+        for f in report.findings:
+            fsym, fcode = _SEV_LOOK[f.severity]
+            lines = _wrap(f.message, "      ")
+            lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
+            out.write("\n".join(lines) + "\n")
+        for name, result in report.checks.items():
+            sym, code = _STATUS_LOOK[result.status]
+            label = CHECK_TITLES.get(name, name.upper())
+            wrote = result.detail.get("result")
+            out.write(f"  {style(f'{sym} {label:<8}', code)} {style(f'{result.status.label:<15}', code)}"
+                      f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
+            for f in result.findings:
+                fsym, fcode = _SEV_LOOK[f.severity]
+                lines = _wrap(f.message, "      ")
+                lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
+                out.write("\n".join(lines) + "\n")
+    statuses = {r.status for r in report.checks.values()}
+    if not report.checks or statuses == {Status.ERROR}:
+        return EXIT_UNCHECKED
+    if Status.FAIL in statuses or Status.WARN in statuses:
+        return EXIT_FINDINGS
+    return EXIT_UNCHECKED if Status.ERROR in statuses else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -282,6 +358,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return cmd_check(args, out, err)
         if args.command == "spf":
             return cmd_spf(args, out, err)
+        if args.command == "headers":
+            return cmd_headers(args, out, err)
     except KeyboardInterrupt:
         err.write("inboxready: interrupted\n")
         return EXIT_UNCHECKED

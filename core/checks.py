@@ -12,7 +12,7 @@ from .context import ALL_CHECKS, CheckContext, CheckOptions
 from .dns import DnsClient
 from .model import CheckResult, DomainReport, Finding, Severity, Status
 
-CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX"}
+CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "arc": "ARC", "compauth": "CompAuth"}
 
 CheckFn = Callable[[CheckContext], Awaitable[CheckResult]]
 

@@ -142,3 +142,39 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
 def test_bad_domain_is_reported_and_exits_2() -> None:
     code, out, err = cli("check", "not a domain", "--json", "-n", "127.0.0.1:9")
     assert code == 2 and "not a domain" in err and json.loads(out) == []
+
+
+MESSAGE = b"""Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=bounce.sender.test;
+ dkim=none; dmarc=fail (p=REJECT) header.from=sender.test
+Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test; Mon, 2 Nov 2026 10:00:00 +0000
+Authentication-Results: mx.receiver.test; dmarc=pass header.from=sender.test
+From: Shop <news@sender.test>
+To: someone@receiver.test
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+
+Hi
+"""
+
+
+def test_headers_command_reads_the_receivers_verdict_not_a_forged_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "message.eml"
+    path.write_bytes(MESSAGE)
+    code, out, _ = cli("headers", str(path), "--offline", "--json")
+    data = json.loads(out)
+    assert data["receiver"] == "mx.receiver.test"
+    assert data["checks"]["dmarc"]["status"] == "fail" and data["checks"]["dmarc"]["result"] == "fail"
+    assert data["checks"]["spf"]["result"] == "pass"
+    assert code == 1
+    code, out, _ = cli("headers", str(path), "--offline", "--color", "never")
+    assert "Judged by: mx.receiver.test" in out and "DMARC" in out
+
+
+def test_headers_command_on_junk_and_missing_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 10)
+    code, out, _ = cli("headers", str(junk), "--offline", "--json")
+    assert code == 2 and json.loads(out)["status"] == "error"
+    code, _, err = cli("headers", str(tmp_path / "nope.eml"))
+    assert code == 2 and "can't read" in err
