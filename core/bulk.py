@@ -120,9 +120,11 @@ def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult
     if any(r.state == PENDING for r in required):
         return "Checking against the Google, Yahoo and Microsoft sender rules…"
     mx = checks.get("mx") if checks is not None else None
+    if mx is not None and any(f.code == "mx.domain-not-found" for f in mx.findings):
+        return "This domain does not exist in DNS, so it can't send mail at all; check the spelling."
     if mx is not None and mx.detail.get("parked"):
         spf = checks.get("spf") if checks is not None else None
-        if spf is not None and spf.detail.get("record"):
+        if (spf is not None and spf.detail.get("record")) or mx.detail.get("null_mx"):
             return "This domain says it sends no mail, so the bulk-sender rules don't apply to it."
         return ("This domain looks unused for email (no MX and no SPF record); the bulk-sender rules only "
                 "matter once it sends mail.")

@@ -382,7 +382,8 @@ async def check(ctx: CheckContext) -> CheckResult:
                 detail="RFC 2181 §10.3: the target of an MX record must not be an alias.",
                 rfc="RFC 2181 §10.3, RFC 5321 §5.1",
                 fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.cname}.", action="replace",
-                        note=f"Replace '{h.preference} {h.host}.' with this record.")))
+                        note=f"Replace '{h.preference} {h.host}.' with this record. (Or keep the MX record and "
+                             f"give {h.host} its own A/AAAA records instead of the alias.)")))
     if hosts and not implicit and working and not any(
             ipaddress.ip_address(a).version == 4 for h in working for a in h.addresses):
         findings.append(Finding(
