@@ -659,7 +659,7 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
         st.add(_f("strict-alignment", Severity.INFO,
                   f"{' and '.join(f'{t}=s' for t in strict)}: strict alignment. Mail only counts when the signing "
                   f"or bounce domain is exactly {st.policy_domain}; services that send with a subdomain of yours "
-                  "(for example bounces.example.com) will fail DMARC. Check your reports before enforcing.",
+                  f"(for example bounces.{st.policy_domain}) will fail DMARC. Check your reports before enforcing.",
                   rec.raw, "RFC 9989 §4.4"))
 
 
@@ -986,10 +986,17 @@ def _summary(st: _State, status: Status) -> str:
                 if st.policy == "reject" else
                 f"{d} does not exist, yet mail claiming to come from it is {_gentle(st.policy)} ({tag}={st.policy}"
                 f"{via}).")
+    if test:  # t=y: receivers apply one step less than p= says
+        return {
+            "quarantine": f"{prefix} in test mode (t=y){src}: failing mail is still delivered, not sent to spam "
+                          f"({tag}=quarantine).",
+            "reject": f"{prefix} in test mode (t=y){src}: failing mail goes to spam instead of being rejected "
+                      f"({tag}=reject).",
+        }[st.policy]
     text = {
         "none": f"{prefix} in monitoring mode ({tag}=none){src}: spoofed mail is still delivered.",
-        "quarantine": f"{prefix} enforced{test}{src}: failing mail goes to spam ({tag}=quarantine).",
-        "reject": f"{prefix} fully enforced{test}{src}: failing mail is rejected ({tag}=reject).",
+        "quarantine": f"{prefix} enforced{src}: failing mail goes to spam ({tag}=quarantine).",
+        "reject": f"{prefix} fully enforced{src}: failing mail is rejected ({tag}=reject).",
     }
     return text[st.policy]
 

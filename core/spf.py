@@ -174,6 +174,7 @@ class _Analysis:
         self.dead_includes: set[str] = set()  # root include terms whose target has no SPF record
         self.loop_terms: set[str] = set()  # root terms that point back at the domain itself
         self.include_sites: dict[str, list[str]] = {}  # include target -> domains including it
+        self.mx: DnsAnswer | None = None  # the domain's MX answer (for starting points in fixes)
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False) -> None:
@@ -622,6 +623,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     domain = an.domain
     txt, spf_rr, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "SPF"),
                                            ctx.dns.query(domain, "MX"))
+    an.mx = mx
     detail: dict[str, Any] = {
         "record": None, "records": [], "lookups": 0, "lookup_limit": LOOKUP_LIMIT, "void_lookups": 0,
         "void_lookup_limit": VOID_LIMIT, "tree": Node(domain, None, "").to_json(), "terms": [], "errors": [],
@@ -818,6 +820,17 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     q = rec.all.qualifier if rec.all is not None else None
     has_redirect = any(isinstance(t, Modifier) and t.name == "redirect" for t in terms)
     if q in ("+", "?") or (q is None and not has_redirect):
+        if not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms):
+            # 'v=spf1 +all' (or '?all') listed nobody: ~all alone would make all the domain's mail fail SPF.
+            if an.mx is not None and an.mx.ok and any(r.split()[-1] != "." for r in an.mx.records):
+                starter, what = _starter(an.mx)
+                terms = [parse_term(x) for x in starter.split()[1:-1]] + terms
+                notes.append(f"Your record listed no servers, so this one starts with {what} (from your MX "
+                             "records). Add an include or ip4: entry for every other service that sends mail as "
+                             "you (website, newsletter, invoicing) before you publish it.")
+            else:
+                notes.append("Your record listed no servers, so this one allows none yet: add an include or "
+                             "ip4: entry for each service that sends mail as you before you publish it.")
         q = "~"
         notes.append(SOFTALL_NOTE)
     value = _assemble(terms, q)

@@ -166,3 +166,18 @@ def test_cname_dmarc_is_followed_and_the_service_record_judged(dns_server: DnsTe
     assert r.status is Status.PASS and r.detail["policy"] == "quarantine"
     assert "dmarc.via-cname" in codes(r) and "dmarc.external-unverified" not in codes(r)
     assert "alias (CNAME)" in r.fixes[0].note
+
+
+def test_test_mode_summary_says_what_receivers_do(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN testmode.com.\n' + MX + '_dmarc TXT "v=DMARC1; p=reject; t=y; rua=mailto:d@testmode.com"\n'
+    r = check(dns_server, {"testmode.com": zone}, "testmode.com")
+    assert r.summary == "DMARC is in test mode (t=y): failing mail goes to spam instead of being rejected (p=reject)."
+    zone = '$ORIGIN testmode.com.\n' + MX + '_dmarc TXT "v=DMARC1; p=quarantine; t=y; rua=mailto:d@testmode.com"\n'
+    r = check(dns_server, {"testmode.com": zone}, "testmode.com")
+    assert "failing mail is still delivered" in r.summary and r.status is Status.WARN
+
+
+def test_strict_alignment_example_uses_the_domain_itself(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN strict.com.\n' + MX + '_dmarc TXT "v=DMARC1; p=none; adkim=s; rua=mailto:d@strict.com"\n'
+    r = check(dns_server, {"strict.com": zone}, "strict.com")
+    assert "bounces.strict.com" in finding(r, "dmarc.strict-alignment").message

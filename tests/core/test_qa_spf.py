@@ -169,3 +169,22 @@ def test_a_rule_without_addresses_is_removed_with_an_accurate_note(dns_server: D
     assert "do not exist" not in fix.note and "no address" in fix.note
     again = republish(dns_server, "sub.hoster.com", zone, fix)
     assert again.status is Status.PASS
+
+
+def test_plus_all_alone_is_replaced_by_the_mail_providers_include_not_by_nothing(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN plusall.com.\n@ MX 1 smtp.google.com.\n@ TXT "v=spf1 +all"\n'
+    r = check(dns_server, "plusall.com", zone)
+    assert r.status is Status.FAIL and codes(r) == ["spf.plus-all"]
+    fix = r.findings[0].fix
+    # 'v=spf1 ~all' would make every message of this Google Workspace domain soft-fail.
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com ~all"
+    assert "Google Workspace" in fix.note
+    again = republish(dns_server, "plusall.com", zone, fix)
+    assert again.status is Status.PASS and codes(again) == []
+
+
+def test_neutral_all_alone_without_mx_says_it_allows_nobody_yet(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN neutral.com.\n@ A 192.0.2.5\n@ TXT "v=spf1 ?all"\n'
+    r = check(dns_server, "neutral.com", zone)
+    fix = r.findings[0].fix
+    assert fix is not None and fix.value == "v=spf1 ~all" and "allows none yet" in fix.note
