@@ -162,6 +162,7 @@ def _elide(text: str) -> str:
     def short(m: re.Match[str]) -> str:
         k = m.group(0)
         return f"{k[:24]}…{k[-12:]} ({len(k)} characters)"
+    text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")  # invisible, yet they matter
     return _BLOB.sub(short, text)
 
 

@@ -561,7 +561,8 @@ def _repair_lookalike(text: str) -> str | None:
     t = text.strip()
     while len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
         t = t[1:-1].strip()
-    t = re.sub(r"^v\s*=\s*spf1\b", "v=spf1", t, flags=re.IGNORECASE)
+    t = re.sub(r"^v\s*=\s*spf1(?=\s|$)", "v=spf1", t, flags=re.IGNORECASE)
+    t = " ".join(t.split())  # tabs and line breaks where spaces belong
     if not is_spf_record(t):
         return None
     try:
@@ -569,6 +570,19 @@ def _repair_lookalike(text: str) -> str | None:
     except SpfSyntaxError:
         return None
     return t
+
+
+def _whitespace_repair(text: str) -> str | None:
+    """The record with every run of whitespace (tab, line break, several spaces) made one space, when
+    that is what makes it valid."""
+    if not any(c in text for c in "\t\r\n\v\f"):
+        return None
+    fixed = " ".join(text.split())
+    try:
+        parse_record(fixed)
+    except SpfSyntaxError:
+        return None
+    return fixed
 
 
 def _boundary_repair(strings: tuple[bytes, ...]) -> str | None:
@@ -584,7 +598,7 @@ def _boundary_repair(strings: tuple[bytes, ...]) -> str | None:
             glued = _last_term(out) + _first_term(s)
             try:
                 parse_term(glued)
-                ok_glued = True
+                ok_glued = not _starts_with_term_name(_first_term(s))
             except SpfSyntaxError:
                 ok_glued = False
             if not ok_glued:
@@ -604,6 +618,21 @@ def _boundary_repair(strings: tuple[bytes, ...]) -> str | None:
     except SpfSyntaxError:
         return None
     return out
+
+
+_TERM_START = re.compile(r"[+\-~?]?(?:all|include:|a|a:|a/|mx|mx:|mx/|ptr|ptr:|ip4:|ip6:|exists:|redirect=|exp=)",
+                         re.IGNORECASE)
+
+
+def _starts_with_term_name(token: str) -> bool:
+    """'include:x', '-all', 'ip4:...', 'mx', 'redirect=x': a piece that starts a new rule, so a string
+    boundary right before it is a missing space, even when the glued text happens to parse
+    ('include:a.cominclude:b' is a valid but nonsensical domain)."""
+    m = _TERM_START.match(token)
+    if m is None:
+        return False
+    rest = token[m.end():]
+    return m.group(0).endswith((":", "=", "/")) or rest == "" or rest[0] in "/:"
 
 
 def _last_term(text: str) -> str:
@@ -686,7 +715,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     syntax_ok = not rec.errors
     repaired: str | None = None
     string_note = ""
-    if rec.errors:
+    if rec.errors or len(strings) > 1:
         repaired = _boundary_repair(strings) if strings else None
         if repaired is not None:
             an.add("spf.string-join", Severity.ERROR,
@@ -698,7 +727,17 @@ async def check(ctx: CheckContext) -> CheckResult:
             string_note = "Adds the missing space where the pieces of your record meet."
             rec = parse_record_lenient(repaired)
             syntax_ok = True
-        else:
+        elif rec.errors and _whitespace_repair(text) is not None:
+            repaired = _whitespace_repair(text) or ""
+            an.add("spf.whitespace", Severity.ERROR,
+                   "Your SPF record has a tab or line break between its rules where only a plain space is allowed, "
+                   "so receivers treat the record as broken and SPF fails for every message. Publish the "
+                   "corrected record below (the same rules, separated by spaces).",
+                   detail=f"Record: {text!r}", rfc="RFC 7208 §4.6.1", fixable=True)
+            string_note = "Tabs and line breaks are replaced by spaces."
+            rec = parse_record_lenient(repaired)
+            syntax_ok = True
+        elif rec.errors:
             errs = list(rec.errors)
             more = f" ({_plural(len(errs) - 1, 'more problem')} listed in the details.)" if len(errs) > 1 else ""
             an.add("spf.syntax-error", Severity.ERROR,
@@ -819,18 +858,22 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         notes.append("'all' now comes last, so the rules that were after it take effect.")
     q = rec.all.qualifier if rec.all is not None else None
     has_redirect = any(isinstance(t, Modifier) and t.name == "redirect" for t in terms)
+    had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None
+    nobody = not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms)
+    if nobody and (had_senders or q in ("+", "?", None)):
+        # The record lists nobody ('v=spf1 +all', or every rule removed above): '~all' alone would make all
+        # the domain's mail fail SPF, so start from the mail provider its MX records show.
+        what_was = "no working servers" if had_senders else "no servers"
+        if an.mx is not None and an.mx.ok and any(r.split()[-1] != "." for r in an.mx.records):
+            starter, what = _starter(an.mx)
+            terms = [parse_term(x) for x in starter.split()[1:-1]] + terms
+            notes.append(f"Your record listed {what_was}, so this one starts with {what} (from your MX records). "
+                         "Add an include or ip4: entry for every other service that sends mail as you (website, "
+                         "newsletter, invoicing) before you publish it.")
+        else:
+            notes.append(f"Your record listed {what_was}, so this one allows none yet: add an include or ip4: "
+                         "entry for each service that sends mail as you before you publish it.")
     if q in ("+", "?") or (q is None and not has_redirect):
-        if not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms):
-            # 'v=spf1 +all' (or '?all') listed nobody: ~all alone would make all the domain's mail fail SPF.
-            if an.mx is not None and an.mx.ok and any(r.split()[-1] != "." for r in an.mx.records):
-                starter, what = _starter(an.mx)
-                terms = [parse_term(x) for x in starter.split()[1:-1]] + terms
-                notes.append(f"Your record listed no servers, so this one starts with {what} (from your MX "
-                             "records). Add an include or ip4: entry for every other service that sends mail as "
-                             "you (website, newsletter, invoicing) before you publish it.")
-            else:
-                notes.append("Your record listed no servers, so this one allows none yet: add an include or "
-                             "ip4: entry for each service that sends mail as you before you publish it.")
         q = "~"
         notes.append(SOFTALL_NOTE)
     value = _assemble(terms, q)
@@ -875,10 +918,14 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
     for t in looks:
         repaired = _repair_lookalike(t)
         quoted = t.strip()[:1] in ("\"", "'")
+        tabbed = re.match(r"v=spf1[\t\r\n\v\f]", t, re.IGNORECASE) is not None
         an.add("spf.bad-version", Severity.ERROR,
                (f"Your SPF record is wrapped in quotation marks that became part of its text (this happens when it "
                 f"is pasted with quotes into a DNS panel that adds its own), so receivers ignore it: '{t[:80]}'."
                 if quoted else
+                f"Your SPF record has a tab or line break right after 'v=spf1' where a plain space must be, so "
+                f"receivers don't recognise it as SPF: {t[:80]!r}."
+                if tabbed else
                 f"You have a TXT record that looks like SPF but does not start exactly with 'v=spf1' followed by "
                 f"a space, so receivers ignore it: '{t[:80]}'.")
                + (" Publish the corrected record below in its place." if repaired else ""),
@@ -936,6 +983,7 @@ _SHORT = {
     "spf.multiple-records": "there is more than one SPF record",
     "spf.syntax-error": "the record has a syntax error",
     "spf.string-join": "the record's pieces are joined without a needed space",
+    "spf.whitespace": "a tab or line break sits where a space belongs",
     "spf.too-many-lookups": "it needs too many DNS lookups",
     "spf.too-many-void-lookups": "too many rules point at names that don't exist",
     "spf.plus-all": "'+all' lets anyone send as you",

@@ -188,3 +188,51 @@ def test_neutral_all_alone_without_mx_says_it_allows_nobody_yet(dns_server: DnsT
     r = check(dns_server, "neutral.com", zone)
     fix = r.findings[0].fix
     assert fix is not None and fix.value == "v=spf1 ~all" and "allows none yet" in fix.note
+
+
+def test_pieces_glued_into_a_valid_looking_include_are_split_again(dns_server: DnsTestServer) -> None:
+    # "include:_spf.google.com" "include:sendgrid.net ~all": joined without a space the first include
+    # reads 'include:_spf.google.cominclude:sendgrid.net' (valid syntax, a name that doesn't exist).
+    # Dropping that include would leave 'v=spf1 ~all'; the missing space is the real fix.
+    zone = ('$ORIGIN ws3.com.\n@ MX 1 smtp.google.com.\n'
+            '@ TXT "v=spf1 include:_spf.google.com" "include:sendgrid.net ~all"\n')
+    r = check(dns_server, "ws3.com", zone)
+    assert r.status is Status.FAIL and codes(r) == ["spf.string-join"]
+    fix = r.findings[0].fix
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com include:sendgrid.net ~all"
+    again = republish(dns_server, "ws3.com", zone, fix)
+    assert again.status is Status.PASS and codes(again) == []
+
+
+def test_boundary_inside_a_name_is_not_mistaken_for_a_missing_space(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN split.com.\n@ TXT "v=spf1 a:mx" ".other.com include:_spf.google.com -all"\n'
+    r = check(dns_server, "split.com", zone)
+    assert "spf.string-join" not in codes(r) and r.detail["record"].startswith("v=spf1 a:mx.other.com ")
+
+
+def test_a_removed_dead_include_never_leaves_a_record_that_allows_nobody(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN oldonly.com.\n@ MX 1 smtp.google.com.\n@ TXT "v=spf1 include:spf.gone-provider.com -all"\n'
+    r = check(dns_server, "oldonly.com", zone)
+    fix = r.findings[0].fix
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com -all"
+    assert "no working servers" in fix.note
+    again = republish(dns_server, "oldonly.com", zone, fix)
+    assert again.status is Status.PASS
+
+
+def test_tab_between_rules_is_replaced_by_a_space(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN ws4.com.\n@ TXT "v=spf1 include:_spf.google.com\\009~all"\n'
+    r = check(dns_server, "ws4.com", zone)
+    assert r.status is Status.FAIL and codes(r) == ["spf.whitespace"]
+    fix = r.findings[0].fix
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com ~all"
+    again = republish(dns_server, "ws4.com", zone, fix)
+    assert again.status is Status.PASS
+
+
+def test_tab_after_the_version_is_named_and_repaired(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN ws.com.\n@ TXT "v=spf1\\009include:_spf.google.com ~all"\n'
+    r = check(dns_server, "ws.com", zone)
+    assert codes(r) == ["spf.bad-version"] and "tab or line break" in r.findings[0].message
+    fix = r.findings[0].fix
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com ~all"
