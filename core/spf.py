@@ -278,8 +278,8 @@ class _Analysis:
         if target is None:
             if from_root:
                 self.add(f"spf.macro-{kind}", Severity.INFO,
-                         f"'{term}' builds its target from details of each message (a macro such as %{{i}}, the "
-                         "sender's address), so we can't check where it leads; we count it as 1 lookup. For every "
+                         f"'{term}' builds its target from details of each message (a macro such as %{{i}}, the sending "
+                         "server's IP address), so we can't check where it leads; we count it as 1 lookup. For every "
                          f"server it doesn't list, the name it builds must still have an SPF record (a wildcard "
                          "record is the usual way), or receivers get a permanent error instead of a plain fail.",
                          detail=f"{term}: an {kind} whose target has no SPF record is a permanent error "
