@@ -80,7 +80,7 @@ RFC_STRINGS = "RFC 7208 §3.3"
 # Mail hosting providers recognised from MX host names, and the include their help pages give.
 PROVIDERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("google.com", "googlemail.com"), "include:_spf.google.com", "Google Workspace"),
-    (("protection.outlook.com",), "include:spf.protection.outlook.com", "Microsoft 365"),
+    (("protection.outlook.com", "mx.microsoft"), "include:spf.protection.outlook.com", "Microsoft 365"),
     (("messagingengine.com",), "include:spf.messagingengine.com", "Fastmail"),
     (("protonmail.ch",), "include:_spf.protonmail.ch", "Proton Mail"),
 )

@@ -236,3 +236,12 @@ def test_tab_after_the_version_is_named_and_repaired(dns_server: DnsTestServer) 
     assert codes(r) == ["spf.bad-version"] and "tab or line break" in r.findings[0].message
     fix = r.findings[0].fix
     assert fix is not None and fix.value == "v=spf1 include:_spf.google.com ~all"
+
+
+def test_missing_spf_starter_knows_the_new_microsoft_365_mx_names(dns_server: DnsTestServer) -> None:
+    # Microsoft 365 domains with DNSSEC/DANE get MX hosts under mx.microsoft instead of protection.outlook.com.
+    zone = "$ORIGIN contoso.com.\n@ MX 0 contoso-com.r-v1.mx.microsoft.\n"
+    r = check(dns_server, "contoso.com", zone)
+    fix = r.findings[0].fix
+    assert codes(r) == ["spf.missing"] and fix is not None
+    assert fix.value == "v=spf1 include:spf.protection.outlook.com ~all"
