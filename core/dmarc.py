@@ -726,10 +726,13 @@ def _policy_findings(st: _State, rec: DmarcRecord) -> None:
                       f"claiming to come from names under it that don't exist ({tag}=reject), so nobody can "
                       "use this name to spoof you.", rec.raw, "RFC 9989 §4.7 (np)"))
             return
+        why = (f"the record of {st.policy_domain} sets np={p} for names under it that don't exist" if tag == "np"
+               else f"the record of {st.policy_domain} has no np= tag, so names under it that don't exist get its "
+                    f"{tag}={p}")
         st.add(_f("np-weak", Severity.WARNING,
-                  f"{d} does not exist in DNS, yet mail claiming to come from it is {_gentle(p)}: the record of "
-                  f"{st.policy_domain} sets {tag}={p} for names under it that don't exist. Add np=reject to that "
-                  "record: no real mail comes from names that don't exist.", rec.raw, "RFC 9989 §4.7 (np)"))
+                  f"{d} does not exist in DNS, yet mail claiming to come from it is {_gentle(p)}: {why}. Add "
+                  "np=reject to that record: no real mail comes from names that don't exist.", rec.raw,
+                  "RFC 9989 §4.7 (np)"))
         return
     if p is None:
         if st.own:

@@ -181,3 +181,17 @@ def test_strict_alignment_example_uses_the_domain_itself(dns_server: DnsTestServ
     zone = '$ORIGIN strict.com.\n' + MX + '_dmarc TXT "v=DMARC1; p=none; adkim=s; rua=mailto:d@strict.com"\n'
     r = check(dns_server, {"strict.com": zone}, "strict.com")
     assert "bounces.strict.com" in finding(r, "dmarc.strict-alignment").message
+
+
+def test_nonexistent_subdomain_without_np_explains_the_fallback(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN spnone.com.\n' + MX + '_dmarc TXT "v=DMARC1; p=reject; sp=none; rua=mailto:d@spnone.com"\n'
+    r = check(dns_server, {"spnone.com": zone}, "ghost.spnone.com")
+    f = finding(r, "dmarc.np-weak")
+    assert "has no np= tag" in f.message and "sp=none" in f.message
+    assert f.fix is not None and f.fix.value == "v=DMARC1; p=reject; sp=none; np=reject; rua=mailto:d@spnone.com"
+    again = check(dns_server, {"spnone.com": with_fix(zone, "spnone.com", f.fix)}, "ghost.spnone.com")
+    assert again.status is Status.PASS and again.detail["policy"] == "reject"
+    # The existing subdomains keep sp=none: the fix changed only what the owner asked about.
+    shop = check(dns_server, {"spnone.com": with_fix(zone, "spnone.com", f.fix) + "shop MX 10 mx.example.net.\n"},
+                 "shop.spnone.com")
+    assert shop.detail["policy"] == "none"
