@@ -85,6 +85,8 @@ def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement
 
     dmarc = checks.get("dmarc")
     state = _state(dmarc)
+    if state == UNKNOWN and dmarc is not None and dmarc.detail.get("policy"):
+        state = None  # the record and its policy are known; only a side lookup (report address) failed
     policy = None
     if state is None and dmarc is not None:
         policy = dmarc.detail.get("policy")
@@ -100,7 +102,7 @@ def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement
 
     if dmarc is None:
         enf_state, enf_text = PENDING, "Waiting for the DMARC check."
-    elif dmarc.status is Status.ERROR:
+    elif dmarc.status is Status.ERROR and not dmarc.detail.get("policy"):
         enf_state, enf_text = UNKNOWN, "The DMARC record could not be looked up."
     elif policy in ("quarantine", "reject") and not dmarc.detail.get("testing"):
         enf_state, enf_text = MET, f"DMARC is enforced (p={policy}): spoofed mail is stopped."

@@ -71,3 +71,12 @@ def test_parked_domain_with_unanswered_mx_gets_no_lockdown_guess(dns_server: Dns
     assert rep.checks["mx"].status is Status.ERROR
     assert "looks unused" not in " ".join(f.message for f in rep.checks["dmarc"].findings)
     assert "looks unused" not in rep.checks["dkim"].summary
+
+
+def test_unanswered_report_authorisation_does_not_make_the_dmarc_record_unknown(dns_server: DnsTestServer) -> None:
+    from inboxready.core.bulk import MET, bulk_sender_readiness
+
+    rep = check_all(dns_server, "gw-bakery.com", {"gw-bakery.com._report._dmarc.dmarc-service.example"})
+    assert rep.checks["dmarc"].status is Status.ERROR and rep.checks["dmarc"].detail["policy"] == "quarantine"
+    states = {r.key: r.state for r in bulk_sender_readiness(rep.checks)}
+    assert states["dmarc"] == MET and states["enforcement"] == MET
