@@ -46,7 +46,8 @@ from .compose import TOKEN_HEADER
 JUNK_NAMES = ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "bulk", "courrier indésirable")
 IO_TIMEOUT = 30.0
 IDLE_SLICE = 0.25  # how often a waiting worker looks at its stop flag (seconds)
-RECHECK_INTERVAL = 25.0  # re-search this often even in IDLE (a missed notice can't stall the watch)
+RECHECK_INTERVAL = 25.0  # re-search at least this often even in IDLE (a missed notice can't stall the watch)
+FIRST_RECHECK = 1.0  # the first re-search in IDLE; the interval then doubles up to RECHECK_INTERVAL
 POLL_INTERVAL = 2.0
 MAX_CANDIDATES = 5
 
@@ -427,28 +428,31 @@ class Watcher:
             idle = self.use_idle is not False and client.has_capability("IDLE")
             self.modes.add("idle" if idle else "poll")
             stage[0] = "watch"
-            last_search = 0.0
+            cycle = 0
             while not self._stop.is_set():
                 last_search = time.monotonic()
+                if cycle:
+                    client.noop()  # SEARCH sees only messages the server has announced; NOOP brings them in
                 found = self._search(client, folder, role)
                 if found is not None:
                     return
                 if idle:
-                    self._idle_until_news(client, last_search)
-                else:
-                    if self._stop.wait(self.poll_interval):
-                        break
-                    client.noop()
+                    # A message filed between the search and the start of IDLE may never be announced,
+                    # so search again soon after entering IDLE, then less and less often.
+                    self._idle_until_news(client, last_search, min(self.recheck_interval, FIRST_RECHECK * 2 ** cycle))
+                elif self._stop.wait(self.poll_interval):
+                    break
+                cycle += 1
         except Exception as exc:
             if not self._stop.is_set():
                 self._post(self._set_error, folder, session.classify(exc, stage[0]))
         finally:
             session.logout(client)
 
-    def _idle_until_news(self, client: IMAPClient, since: float) -> None:
+    def _idle_until_news(self, client: IMAPClient, since: float, recheck: float) -> None:
         client.idle()
         quick_empty = 0
-        while not self._stop.is_set() and time.monotonic() - since < self.recheck_interval:
+        while not self._stop.is_set() and time.monotonic() - since < recheck:
             t0 = time.monotonic()
             responses = client.idle_check(timeout=IDLE_SLICE)
             if any(isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses):

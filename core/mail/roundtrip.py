@@ -174,7 +174,7 @@ async def roundtrip(send_profile: SendProfile, read_profile: ReadProfile, *, to:
                     read_password: str | Secret | None = None, delete_after: bool = False,
                     unsubscribe_url: str | None = None, unsubscribe_mailto: str | None = None,
                     use_idle: bool | None = None, trusted_authserv_ids: list[str] | None = None,
-                    io_timeout: float = imap.IO_TIMEOUT) -> RoundTripResult:
+                    io_timeout: float = imap.IO_TIMEOUT, poll_interval: float = imap.POLL_INTERVAL) -> RoundTripResult:
     """Send a test message through ``send_profile`` to ``to`` (default: the reading profile's address),
     watch ``read_profile`` for it and analyse it. Passwords come from the keyring unless given.
     ``trusted_authserv_ids`` default to the reading profile's (from its preset)."""
@@ -203,7 +203,7 @@ async def roundtrip(send_profile: SendProfile, read_profile: ReadProfile, *, to:
                              findings=delivery_warnings(from_addr, to_addr, send_profile, read_profile))
 
     watcher = Watcher(read_profile, token, password=read_password, delete=delete_after, use_idle=use_idle,
-                      on_progress=on_progress, io_timeout=io_timeout, clock_start=started)
+                      poll_interval=poll_interval, on_progress=on_progress, io_timeout=io_timeout, clock_start=started)
     try:
         try:
             await watcher.start()
@@ -273,14 +273,14 @@ async def watch_for_token(read_profile: ReadProfile, token: str, *, timeout: flo
                           on_progress: ProgressFn | None = None, dns: DnsClient | None = None,
                           password: str | Secret | None = None, delete_after: bool = False,
                           use_idle: bool | None = None, trusted_authserv_ids: list[str] | None = None,
-                          io_timeout: float = imap.IO_TIMEOUT) -> RoundTripResult:
+                          io_timeout: float = imap.IO_TIMEOUT, poll_interval: float = imap.POLL_INTERVAL) -> RoundTripResult:
     """Watch mode: wait for a message with ``token`` in its subject (sent by a platform we can't
     drive) in ``read_profile``'s Inbox and Junk, then analyse it."""
     started = time.monotonic()
     timings: dict[str, float] = {}
     result = RoundTripResult("read-failed", token.strip(), to_addr=read_profile.mailbox_address, timings=timings)
     watcher = Watcher(read_profile, token.strip(), password=password, delete=delete_after, use_idle=use_idle,
-                      on_progress=on_progress, io_timeout=io_timeout, clock_start=started)
+                      poll_interval=poll_interval, on_progress=on_progress, io_timeout=io_timeout, clock_start=started)
     try:
         try:
             await watcher.start()

@@ -151,6 +151,7 @@ ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 default_login_user = {login_user}
@@ -194,6 +195,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 """
 
@@ -320,6 +324,15 @@ class Delivery:
     results: dict[str, str]
 
 
+class _ImplicitTlsController(Controller):
+    """aiosmtpd counts only STARTTLS as TLS and warns about AUTH on this port, which is TLS from the start."""
+
+    def factory(self) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return super().factory()
+
+
 class _DnsTxt:
     """TXT lookups against the loopback DNS server (dnspython), for dkimpy and the SPF/DMARC checks."""
 
@@ -376,11 +389,9 @@ class ReceivingServer:
         submit = Controller(_Handler(self, submission=True), hostname=LOCALHOST, port=self.port, tls_context=self.ctx,
                             require_starttls=True, auth_required=True, auth_require_tls=True,
                             authenticator=self._authenticate, **common)
-        with warnings.catch_warnings():  # aiosmtpd counts only STARTTLS as TLS; this port is TLS from the start
-            warnings.simplefilter("ignore", UserWarning)
-            implicit = Controller(_Handler(self, submission=True), hostname=LOCALHOST, port=self.ssl_port,
-                                  ssl_context=self.ctx, auth_required=True, auth_require_tls=False,
-                                  authenticator=self._authenticate, **common)
+        implicit = _ImplicitTlsController(_Handler(self, submission=True), hostname=LOCALHOST, port=self.ssl_port,
+                                          ssl_context=self.ctx, auth_required=True, auth_require_tls=False,
+                                          authenticator=self._authenticate, **common)
         mx = Controller(_Handler(self, submission=False), hostname=LOCALHOST, port=self.mx_port, tls_context=self.ctx,
                         **common)
         for c in (submit, implicit, mx):
@@ -476,7 +487,10 @@ class ReceivingServer:
         dkim_text, dkim_res, dkim_d = "dkim=none", "none", ""
         if b"dkim-signature:" in raw[:20000].lower():
             d = dkim.DKIM(raw)
-            ok = d.verify(dnsfunc=self.dns.dkim_dnsfunc)
+            try:
+                ok = d.verify(dnsfunc=self.dns.dkim_dnsfunc)
+            except dkim.DKIMException:
+                ok = False
             sig = d.signature_fields if hasattr(d, "signature_fields") else {}
             dkim_d = (sig.get(b"d", b"") or b"").decode()
             s = (sig.get(b"s", b"") or b"").decode()
