@@ -151,7 +151,7 @@ def _check_host(host: str) -> str:
 def _check_port(port: Any) -> int:
     try:
         p = int(port)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProfileError(f"{port!r} is not a port number.") from None
     if not 1 <= p <= 65535:
         raise ProfileError(f"{p} is not a port number (1 to 65535).")
@@ -502,14 +502,14 @@ class ProfileStore:
     def load(self) -> None:
         self.send, self.read, self.problem = {}, {}, ""
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as exc:
             self.problem = f"Your mail profiles could not be read ({exc.strerror or exc})."
             return
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
         except (ValueError, RecursionError):
@@ -692,6 +692,9 @@ def network_error(exc: BaseException, profile: Profile, *, stage: str, timeout: 
         if stage == "connect":
             text = (f"No answer from {where}{secs}. A firewall or your internet provider may be blocking the port "
                     "(many block port 25; use 587 or 465 to send), or the host name is wrong.")
+            if profile.port in (465, 993) and profile.security is not Security.SSL:
+                text += (f" Port {profile.port} usually expects encryption from the start: try the SSL/TLS "
+                         "security setting.")
         else:
             text = f"The server at {where} stopped answering{secs}."
         return ConnectionResult(False, "conn.timeout", text, tech, stage)

@@ -14,6 +14,7 @@ package (policy SMTP: CRLF line ends, lines folded at 78).
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ TOKEN_HEADER = "X-InboxReady-Token"
 TOKEN_PREFIX = "IR"
 TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 TOKEN_LENGTH = 10
+_SERIALIZE = policy.SMTP.clone(max_line_length=998)
 
 
 def new_token() -> str:
@@ -52,17 +54,33 @@ class ComposedMessage:
     message: EmailMessage
 
     def as_bytes(self) -> bytes:
-        return self.message.as_bytes(policy=policy.SMTP)
+        """The message with CRLF line ends. Header lines are not folded at 78 (RFC 5322 allows 998):
+        Python's folder would start a long List-Unsubscribe on a line of its own."""
+        return self.message.as_bytes(policy=_SERIALIZE)
+
+
+_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 
 def _address(addr: str, name: str = "") -> Address:
+    """A plain address; an internationalised domain is written in its DNS (xn--) form. A local part
+    outside ASCII would need SMTPUTF8, which the test message doesn't use: ``ValueError``."""
     addr = addr.strip()
     if addr.count("@") != 1:
         raise ValueError(f"{addr!r} is not an e-mail address")
     local, domain = addr.split("@")
-    if not local or not domain:
-        raise ValueError(f"{addr!r} is not an e-mail address")
-    return Address(display_name=name, username=local, domain=domain)
+    if not _LOCAL_RE.match(local) or len(local) > 64:
+        raise ValueError(f"{addr!r} is not an e-mail address InboxReady can send to (letters, digits and "
+                         ". _ - + before the @)")
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii") if not domain.isascii() else domain.rstrip(".")
+    except UnicodeError:
+        raise ValueError(f"{addr!r} is not an e-mail address (its domain isn't a valid name)") from None
+    if not ascii_domain or not all(_LABEL_RE.match(x) for x in ascii_domain.split(".")):
+        raise ValueError(f"{addr!r} is not an e-mail address (its domain isn't a valid name)")
+    clean_name = "".join(c for c in name if c.isprintable()).strip()
+    return Address(display_name=clean_name, username=local, domain=ascii_domain)
 
 
 def _unsubscribe_mailto(text: str) -> str:

@@ -150,9 +150,16 @@ class _Job:
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             return auth_failure(scrub(_reply(exc.smtp_code, exc.smtp_error), self.password), p)
         if isinstance(exc, smtplib.SMTPServerDisconnected):
+            cause = exc.__cause__ or exc.__context__  # smtplib turns a time-out or TLS error into this
+            if isinstance(cause, OSError) and not isinstance(cause, (ConnectionResetError, BrokenPipeError)):
+                net = network_error(cause, p, stage=stage, timeout=self.timeout, secret=self.password)
+                if net is not None and net.code != "conn.server-closed":
+                    return net
             return server_closed(p, stage, scrub(f"{type(exc).__name__}: {exc}", self.password))
         if isinstance(exc, smtplib.SMTPSenderRefused):
             reply = _reply(exc.smtp_code, exc.smtp_error)
+            if exc.smtp_code == 530 or "authentication required" in reply.lower():
+                return _auth_required(p, reply, stage)
             return _sender_rejected(p, str(exc.sender), reply)
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             rcpt, (code, resp) = next(iter(exc.recipients.items()))
@@ -179,11 +186,7 @@ class _Job:
             reply = _reply(exc.smtp_code, exc.smtp_error)
             t = reply.lower()
             if exc.smtp_code == 530 or "authentication required" in t:
-                if "starttls" in t or "tls" in t.split("authentication")[0]:
-                    return auth_failure(reply, p, stage=stage)
-                return ConnectionResult(False, "conn.auth-required",
-                                        f"{p.host} wants you to sign in before sending: add the user name and "
-                                        "password to the profile.", reply, stage, server_reply=reply)
+                return _auth_required(p, reply, stage)
             if stage == "tls":
                 return ConnectionResult(False, "conn.tls-failed",
                                         f"{p.host} port {p.port} refused to start encryption: {reply}", reply, stage,
@@ -198,6 +201,15 @@ class _Job:
             if net is not None:
                 return net
         return unexpected(exc, p, stage, self.password)
+
+
+def _auth_required(p: SendProfile, reply: str, stage: str) -> ConnectionResult:
+    t = reply.lower()
+    if "starttls" in t or "tls" in t.split("authentication")[0]:
+        return auth_failure(reply, p, stage=stage)
+    return ConnectionResult(False, "conn.auth-required",
+                            f"{p.host} wants you to sign in before sending: add the user name and password to the "
+                            "profile.", reply, stage, server_reply=reply)
 
 
 def _sender_rejected(p: SendProfile, sender: str, reply: str) -> ConnectionResult:

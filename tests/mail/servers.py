@@ -681,3 +681,16 @@ class MailWorld:
     folder: Path
     server_ctx: ssl.SSLContext
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _AcceptAll:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 2.0.0 OK"
+
+
+def starttls_smtp(ctx: ssl.SSLContext) -> Controller:
+    """A bare STARTTLS submission server presenting the certificate of ``ctx`` (for certificate tests)."""
+    c = Controller(_AcceptAll(), hostname=LOCALHOST, port=free_port(), tls_context=ctx, require_starttls=True,
+                   server_hostname="smtp.other.test", ident="ESMTP cert test")
+    c.start()
+    return c
