@@ -9,6 +9,11 @@ Every run has a job number. Starting a new check cancels the one in flight (canc
 cancels every DNS query of it); a late signal of an old job is recognisable by its number and ignored.
 ``shutdown()`` cancels what is running, stops the loop and joins the thread.
 
+Everything that is not drawing happens on the loop thread (or its executor), never on the UI thread:
+reading the previous run and writing this one to the history (SQLite, JSON), and diffing each result
+against the previous run. Each result reaches the window with its ``CheckDiff`` ready. DNS queries are
+sent to the window in batches (at most one signal every ``QUERY_BATCH_S``), not one signal per query.
+
 PySide6.QtAsyncio is deliberately not used: dnspython's asyncio backend needs a real asyncio loop.
 """
 
@@ -25,10 +30,11 @@ from PySide6.QtCore import QObject, Signal
 from inboxready.core.checks import make_client, run_check
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import QueryRecord
-from inboxready.core.history import History, StoredCheck
+from inboxready.core.history import CheckDiff, History, StoredCheck, diff_check
 from inboxready.core.model import CheckResult, DomainReport
 
-from .qtcompat import emit
+
+QUERY_BATCH_S = 0.06  # the query log is sent to the window at most this often during a check
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,10 @@ class Engine(QObject):
 
     started = Signal(int, str)  # job, domain
     previousLoaded = Signal(int, object)  # job, StoredCheck | None (the last stored run of the domain)
-    resultReady = Signal(int, object)  # job, CheckResult (one per check, as each finishes)
-    queryLogged = Signal(int, object)  # job, QueryRecord (every DNS query, as it completes)
+    # job, CheckResult, CheckDiff | None: one per check as each finishes, with what changed since the
+    # previous stored run (None when nothing was stored or the run is not recorded)
+    resultReady = Signal(int, object, object)
+    queriesLogged = Signal(int, object)  # job, list[QueryRecord]: the DNS queries completed since the last batch
     finished = Signal(int, object)  # job, DomainReport
     cancelled = Signal(int)  # job
     failed = Signal(int, str)  # job, plain-words reason (a bug: the core never raises for DNS trouble)
@@ -96,7 +104,7 @@ class Engine(QObject):
         """Emit from the loop thread unless we are closing (the receiver may be gone)."""
         if not self._closing:
             try:
-                emit(signal, *args)
+                signal.emit(*args)
             except RuntimeError:  # the C++ object was deleted during shutdown
                 pass
 
@@ -130,20 +138,38 @@ class Engine(QObject):
     async def _check(self, job: int, request: CheckRequest) -> DomainReport | None:
         loop = asyncio.get_running_loop()
         self._emit(self.started, job, request.domain)
+        pending: list[QueryRecord] = []
+        flush_handle: list[asyncio.TimerHandle] = []
+
+        def flush() -> None:
+            flush_handle.clear()
+            if pending:
+                batch = pending[:]
+                pending.clear()
+                self._emit(self.queriesLogged, job, batch)
+
+        def on_query(rec: QueryRecord) -> None:
+            pending.append(rec)
+            if not flush_handle:
+                flush_handle.append(loop.call_later(QUERY_BATCH_S, flush))
+
+        client = None
         try:
             previous: StoredCheck | None = None
             if self.history is not None and request.record:
                 previous = await loop.run_in_executor(None, self.history.last, request.domain)
             self._emit(self.previousLoaded, job, previous)
 
-            def on_query(rec: QueryRecord) -> None:
-                self._emit(self.queryLogged, job, rec)
-
             def on_result(result: CheckResult) -> None:
-                self._emit(self.resultReady, job, result)
+                diff: CheckDiff | None = None
+                if previous is not None:
+                    diff = diff_check(previous.check(result.name), result, previous_started=previous.started)
+                flush()  # the log is never behind the cards
+                self._emit(self.resultReady, job, result, diff)
 
             client = make_client(request.options, on_query=on_query)
             report = await run_check(request.domain, request.options, on_result=on_result, client=client)
+            flush()
             if self.history is not None and request.record:
                 await loop.run_in_executor(None, self.history.add, report)
             self._emit(self.finished, job, report)
@@ -154,6 +180,11 @@ class Engine(QObject):
         except Exception as exc:  # a bug in the core: say so, never leave the window spinning
             self._emit(self.failed, job, f"{type(exc).__name__}: {exc}")
             return None
+        finally:
+            for handle in flush_handle:
+                handle.cancel()
+            if client is not None:
+                client.close()
 
     # -- shutdown -------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ anything from a job that is no longer current is ignored.
 
 from __future__ import annotations
 
+import gc
 from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
-from inboxready.core.history import History, StoredCheck, diff_check
+from inboxready.core.history import CheckDiff, History, StoredCheck
 from inboxready.core.model import CheckResult, DomainReport
 from inboxready.core.settings import Settings, SettingsStore
 
@@ -25,12 +26,20 @@ from . import theme
 from .cards import CheckCard
 from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
 from .engine import CheckRequest, Engine
-from .qtcompat import emit
 from .queries import QueryLogView
 from .readiness import ReadinessBar
 from .widgets import KeyButton, label
 
 APP_TITLE = "InboxReady"
+READINESS_DEBOUNCE_MS = 80
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything alive once the window is up (modules, classes, Qt wrappers: tens of thousands of
+    objects that live as long as the app) out of the garbage collector's sight. Otherwise every full
+    collection walks them all, a 30-40 ms pause of whichever thread triggers it while it holds the GIL,
+    and the window freezes for that long in the middle of a check."""
+    gc.freeze()
 
 
 class SettingsDialog(QDialog):
@@ -123,6 +132,11 @@ class MainWindow(QMainWindow):
         self._tab_timer.setSingleShot(True)
         self._tab_timer.setInterval(60)
         self._tab_timer.timeout.connect(self._apply_tab_order)
+        # the summary bar is redrawn once per burst of results, not for each one
+        self._readiness_timer = QTimer(self)
+        self._readiness_timer.setSingleShot(True)
+        self._readiness_timer.setInterval(READINESS_DEBOUNCE_MS)
+        self._readiness_timer.timeout.connect(self._update_readiness)
         self._build()
         self._connect()
         self._restore_geometry()
@@ -131,6 +145,7 @@ class MainWindow(QMainWindow):
         self._update_status_idle()
         if demo:
             QTimer.singleShot(0, self.enter_demo)
+        QTimer.singleShot(0, _freeze_startup_objects)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -191,7 +206,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = KeyButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the check")
         self.cancel_button.setToolTip("Stop this check (Esc)")
-        self.cancel_button.hide()
+        self.cancel_button.setEnabled(False)  # enabled while checking (never hidden: no relayout)
         row.addWidget(self.cancel_button)
         root.addLayout(row)
         self.input_note = label("", "InputNote")
@@ -295,7 +310,7 @@ class MainWindow(QMainWindow):
         q = Qt.ConnectionType.QueuedConnection
         self.engine.previousLoaded.connect(self._on_previous, q)
         self.engine.resultReady.connect(self._on_result, q)
-        self.engine.queryLogged.connect(self._on_query, q)
+        self.engine.queriesLogged.connect(self._on_queries, q)
         self.engine.finished.connect(self._on_finished, q)
         self.engine.cancelled.connect(self._on_cancelled, q)
         self.engine.failed.connect(self._on_failed, q)
@@ -429,21 +444,22 @@ class MainWindow(QMainWindow):
             self.completer_model.setStringList(self.settings.recent_domains)
             self._save_settings()
             self._refresh_welcome()
-        self._reset_results(options.checks)
+        self._reset_results(options.checks, domain)
         self.current_domain = domain
         self.previous = None
         self.checking = True
         self.check_button.setText("Check again")
-        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
-        emit(self.checkStarted, domain)
+        self.checkStarted.emit(domain)
         return self.current_job
 
-    def _reset_results(self, names: tuple[str, ...]) -> None:
+    def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
         self.last_report = None
+        self._readiness_timer.stop()
         for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
             card = self.cards.pop(name)
             card.hide()
@@ -454,6 +470,8 @@ class MainWindow(QMainWindow):
             card = self._card(name)
             card.set_open(False)
             card.set_pending()
+            if name == "dkim":
+                card.set_saved_selectors(self.saved_selectors(domain))
         self.readiness.update_from({})
         self.query_view.clear()
         self._update_queries_button()
@@ -466,7 +484,9 @@ class MainWindow(QMainWindow):
             card.on_theme_changed(self.scheme)
             card.copied.connect(self._on_copied)
             card.selectorRequested.connect(self.add_selector)
+            card.selectorRemoveRequested.connect(self.remove_selector)
             card.toggled.connect(lambda _o: self._fix_tab_order())
+            card.bodyBuilt.connect(self._fix_tab_order)
             self.cards[name] = card
             self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
         return card
@@ -480,44 +500,38 @@ class MainWindow(QMainWindow):
 
     def _mark_stopped(self, summary: str) -> None:
         self.checking = False
-        self.cancel_button.hide()
+        self.cancel_button.setEnabled(False)
         self.check_button.setText("Check")
         for card in self.cards.values():
             if card.result is None:
-                card.busy.hide()
-                card.badge.set_status("pending", "Not checked")
-                card.summary_label.setText(summary)
+                card.set_stopped(summary)
 
     # -- engine signals (UI thread) -------------------------------------------------------------
 
     def _on_previous(self, job: int, stored: StoredCheck | None) -> None:
-        if job != self.current_job:
-            return
-        self.previous = stored
-        for name, result in self.results.items():
-            self._apply_diff(name, result)
+        if job == self.current_job:
+            self.previous = stored
 
-    def _apply_diff(self, name: str, result: CheckResult) -> None:
-        if self.previous is None:
-            return
-        prev = self.previous.check(name)
-        self.cards[name].set_diff(diff_check(prev, result, previous_started=self.previous.started))
-
-    def _on_result(self, job: int, result: CheckResult) -> None:
+    def _on_result(self, job: int, result: CheckResult, diff: CheckDiff | None = None) -> None:
+        """One check finished (its diff against the last stored run was made on the engine's thread)."""
         if job != self.current_job:
             return
         self.results[result.name] = result
         card = self._card(result.name)
-        card.set_result(result)
-        self._apply_diff(result.name, result)
-        self.readiness.update_from(self.results)
-        if self.cards[result.name].is_open:
+        card.set_result(result, diff)
+        if not self._readiness_timer.isActive():
+            self._readiness_timer.start()
+        if card.is_open:
             self._fix_tab_order()
 
-    def _on_query(self, job: int, rec: QueryRecord) -> None:
+    def _update_readiness(self) -> None:
+        self._readiness_timer.stop()
+        self.readiness.update_from(self.results)
+
+    def _on_queries(self, job: int, records: list[QueryRecord]) -> None:
         if job != self.current_job:
             return
-        self.query_view.add(rec)
+        self.query_view.add_many(records)
         self._update_queries_button()
 
     def _on_finished(self, job: int, report: DomainReport) -> None:
@@ -525,7 +539,8 @@ class MainWindow(QMainWindow):
             return
         self.last_report = report
         self.checking = False
-        self.cancel_button.hide()
+        self._update_readiness()
+        self.cancel_button.setEnabled(False)
         self.check_button.setText("Check")
         n = len(report.queries)
         self.statusBar().showMessage(
@@ -533,7 +548,7 @@ class MainWindow(QMainWindow):
             f"{n} DNS quer{'y' if n == 1 else 'ies'} to {', '.join(report.nameservers) or 'your DNS servers'}.")
         if self.history.problem:
             self._show_problems()
-        emit(self.checkFinished, report)
+        self.checkFinished.emit(report)
 
     def _on_cancelled(self, job: int) -> None:
         if job == self.current_job and self.checking:
@@ -561,6 +576,12 @@ class MainWindow(QMainWindow):
 
     # -- DKIM selectors -------------------------------------------------------------------------
 
+    def saved_selectors(self, domain: str) -> list[str]:
+        """The extra DKIM selectors the user added for ``domain`` (in the demo: kept until it is left)."""
+        if self.demo_server is not None:
+            return list(self.demo_selectors.get(domain, []))
+        return self.settings.selectors_for(domain)
+
     def add_selector(self, selector: str) -> None:
         domain = self.current_domain
         if not domain:
@@ -579,10 +600,27 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc), 6000)
             return
         self.statusBar().showMessage(f"Added the selector {cleaned} for {domain}; checking again…", 4000)
+        self._recheck_with_dkim_open(domain)
+
+    def remove_selector(self, selector: str) -> None:
+        """Forget an extra DKIM selector of the current domain and check again without it."""
+        domain = self.current_domain
+        if not domain or selector not in self.saved_selectors(domain):
+            return
+        if self.demo_server is not None:
+            self.demo_selectors[domain] = [s for s in self.demo_selectors.get(domain, []) if s != selector]
+        else:
+            self.settings.remove_selector(domain, selector)
+            self._save_settings()
+        self.statusBar().showMessage(f"Removed the selector {selector} for {domain}; checking again…", 4000)
+        self._recheck_with_dkim_open(domain)
+
+    def _recheck_with_dkim_open(self, domain: str) -> None:
         self.check_domain(domain)
         card = self.cards.get("dkim")
         if card is not None:
             card.set_open(True)
+            card.header.setFocus(Qt.FocusReason.OtherFocusReason)  # the button that had focus is gone
 
     # -- demo -----------------------------------------------------------------------------------
 

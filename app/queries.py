@@ -1,4 +1,8 @@
-"""The details view: every DNS query of the current check (name, type, answer or error, time)."""
+"""The details view: every DNS query of the current check (name, type, answer or error, time).
+
+Queries arrive in batches (the engine sends them at most every few tens of milliseconds); each batch is
+appended with one ``beginInsertRows``, and the texts of a row are computed once, when it arrives.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTabl
 
 from inboxready.core.dns import Outcome, QueryRecord
 
-from .qtcompat import null
 from .widgets import KeyButton, label, monospace_font
 
 OUTCOME_WORDS = {
@@ -29,6 +32,7 @@ class QueryLogModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
         self.records: list[QueryRecord] = []
+        self._rows: list[tuple[str, ...]] = []  # the cells' texts, computed once per row
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.records)
@@ -39,17 +43,16 @@ class QueryLogModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return HEADERS[section]
-        return null()
+        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
-            return null()
-        rec = self.records[index.row()]
+            return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self.cell(rec, index.column())
+            return self._rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (0, 5):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return null()
+        return None
 
     @staticmethod
     def cell(rec: QueryRecord, column: int) -> str:
@@ -66,21 +69,30 @@ class QueryLogModel(QAbstractTableModel):
         return f"{rec.elapsed_ms:.0f}"
 
     def add(self, rec: QueryRecord) -> None:
+        self.add_many([rec])
+
+    def add_many(self, recs: list[QueryRecord]) -> None:
+        """Append a batch of queries (one insertion for the whole batch)."""
+        if not recs:
+            return
         n = len(self.records)
-        self.beginInsertRows(QModelIndex(), n, n)
-        self.records.append(rec)
+        self.beginInsertRows(QModelIndex(), n, n + len(recs) - 1)
+        self.records.extend(recs)
+        self._rows.extend(tuple(self.cell(rec, c) for c in range(len(HEADERS))) for rec in recs)
         self.endInsertRows()
 
     def clear(self) -> None:
+        if not self.records:
+            return
         self.beginResetModel()
         self.records = []
+        self._rows = []
         self.endResetModel()
 
     def as_text(self) -> str:
         """Tab-separated text of the whole log, for a support ticket."""
         lines = ["\t".join(HEADERS)]
-        for rec in self.records:
-            lines.append("\t".join(self.cell(rec, c) for c in range(len(HEADERS))))
+        lines += ["\t".join(row) for row in self._rows]
         return "\n".join(lines) + "\n"
 
 
@@ -120,6 +132,9 @@ class QueryLogView(QWidget):
 
     def add(self, rec: QueryRecord) -> None:
         self.model.add(rec)
+
+    def add_many(self, recs: list[QueryRecord]) -> None:
+        self.model.add_many(recs)
 
     def clear(self) -> None:
         self.model.clear()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QFrame, QGridLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from inboxready.core.model import CheckResult
 
 from . import theme
-from .widgets import FlowLayout, label
+from .widgets import Badge, label
 
 try:  # guarded: the bulk-sender module may not exist yet in every build
     from inboxready.core.bulk import bulk_sender_readiness as _readiness
@@ -26,40 +26,36 @@ except Exception:  # pragma: no cover
 readiness_fn: Callable[[Mapping[str, CheckResult]], list[Any]] | None = _readiness
 
 
-class RequirementChip(QFrame):
+class RequirementChip(Badge):
+    """One requirement: its icon and "label: Met / Not met / Unknown" (the detail is in the tooltip)."""
+
+    @staticmethod
+    def margins() -> tuple[int, int, int, int]:
+        return (6, 3, 10, 3)
+
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Badge")
+        self.state = "pending"
+        super().__init__(parent, "pending", "")
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(6, 3, 10, 3)
-        lay.setSpacing(5)
-        self.icon_label = QLabel()
-        self.icon_label.setFixedSize(16, 16)
-        self.text_label = QLabel()
-        self.text_label.setObjectName("BadgeText")
-        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
-        lay.addWidget(self.icon_label)
-        lay.addWidget(self.text_label)
-        self.state = ""
+
+    def icon_for(self, status: str) -> QIcon:
+        return theme.icon(theme.REQUIREMENT_ICONS.get(self.state, "error"))
 
     def set_requirement(self, req: Any) -> None:
         state = str(getattr(req, "state", "unknown"))
-        self.state = state
         word = theme.REQUIREMENT_WORDS.get(state, state)
         text = f"{getattr(req, 'label', '')}: {word}"
         if not getattr(req, "required", True):
             text += " (recommended)"
-        self.text_label.setText(text)
-        self.icon_label.setPixmap(theme.icon(theme.REQUIREMENT_ICONS.get(state, "error"))
-                                  .pixmap(QSize(16, 16), self.devicePixelRatioF()))
         status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}.get(state, "error")
-        self.setProperty("status", status)
-        self.setToolTip(str(getattr(req, "detail", "")))
-        self.setAccessibleName(text)
-        self.setAccessibleDescription(str(getattr(req, "detail", "")))
-        theme.repolish(self)
-        theme.repolish(self.text_label)
+        detail = str(getattr(req, "detail", ""))
+        if self.toolTip() != detail:
+            self.setToolTip(detail)
+            self.setAccessibleDescription(detail)
+        if state != self.state:
+            self.state = state
+            self.status = ""  # the icon follows the state: redraw it even when the colour stays
+        self.set_status(status, text)
 
 
 class ReadinessBar(QFrame):
@@ -73,7 +69,10 @@ class ReadinessBar(QFrame):
         lay.setSpacing(6)
         self.headline = label("", "ReadinessHeadline")
         lay.addWidget(self.headline)
-        self.chips_row = FlowLayout(spacing=8)
+        self.chips_row = QGridLayout()  # two chips a row (a Qt layout: no Python runs to lay it out)
+        self.chips_row.setHorizontalSpacing(8)
+        self.chips_row.setVerticalSpacing(6)
+        self.chips_row.setColumnStretch(2, 1)
         lay.addLayout(self.chips_row)
         self.chips: dict[str, RequirementChip] = {}
         self.requirements: list[Any] = []
@@ -100,16 +99,18 @@ class ReadinessBar(QFrame):
                 self.headline.setText("Bulk-sender rules (Google, Yahoo, Microsoft)")
         else:
             self.headline.setText("Bulk-sender rules (Google, Yahoo, Microsoft)")
-        for req in reqs:
-            key = str(getattr(req, "key", ""))
-            chip = self.chips.get(key)
-            if chip is None:
-                chip = RequirementChip()
-                self.chips[key] = chip
-                self.chips_row.addWidget(chip)
-            chip.set_requirement(req)
-        for key in [k for k in self.chips if k not in {str(getattr(r, "key", "")) for r in reqs}]:
-            self.chips.pop(key).deleteLater()
+        keys = [str(getattr(r, "key", "")) for r in reqs]
+        if keys != list(self.chips):  # (only the first time, in practice) place the chips two a row
+            for key in [k for k in self.chips if k not in keys]:
+                self.chips.pop(key).deleteLater()
+            for chip in self.chips.values():
+                self.chips_row.removeWidget(chip)
+            chips = {k: self.chips.get(k) or RequirementChip(self) for k in keys}
+            for i, chip in enumerate(chips.values()):
+                self.chips_row.addWidget(chip, i // 2, i % 2)
+            self.chips = chips
+        for key, req in zip(keys, reqs):
+            self.chips[key].set_requirement(req)
         self.setAccessibleName(self.headline.text())
         self.show()
 

@@ -31,6 +31,15 @@ def _palettes() -> dict[str, dict[str, str]]:
     return {k: dict(v) for k, v in data.items()}
 
 
+_current = {"scheme": "light"}
+
+
+def current_scheme() -> str:
+    """The scheme last applied by a ``ThemeManager`` ("light" before any), for widgets that paint
+    themselves."""
+    return _current["scheme"]
+
+
 def palette(scheme: str) -> dict[str, str]:
     return _palettes()["dark" if scheme == "dark" else "light"]
 
@@ -90,6 +99,7 @@ class ThemeManager(QObject):
         if chosen == self.scheme:
             return
         self.scheme = chosen
+        _current["scheme"] = chosen
         tokens = palette(chosen)
         pal = QPalette()
         pal.setColor(QPalette.ColorRole.Window, QColor(tokens["window"]))
@@ -114,11 +124,14 @@ class ThemeManager(QObject):
 
 
 def repolish(widget: object) -> None:
-    """Re-apply the style sheet after a dynamic property (``status``, ``state``) changed."""
+    """Re-apply the style sheet after a dynamic property (``status``, ``state``) changed (nothing to do
+    for a widget not styled yet: it will be, with the new value, when it is first shown)."""
+    if not widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):  # type: ignore[attr-defined]
+        return
     style = widget.style()  # type: ignore[attr-defined]
     style.unpolish(widget)
     style.polish(widget)
 
 
-__all__ = ["ThemeManager", "icon", "palette", "repolish", "status_icon", "stylesheet", "system_scheme",
+__all__ = ["ThemeManager", "current_scheme", "icon", "palette", "repolish", "status_icon", "stylesheet", "system_scheme",
            "themed_icon"]

@@ -1,21 +1,25 @@
-"""Small building blocks: read-only code fields, Copy buttons, the status badge, a finding, a fix."""
+"""Small building blocks: read-only code fields, Copy buttons, the status badge, a finding, a fix.
+
+None of these overrides a Qt virtual that runs while laying out or painting: such a Python override
+must take the interpreter lock from the engine's thread on every call, and during a check that costs
+up to a switch interval each time (see ``engine.py``). Sizes and colours are left to Qt's layouts and
+the style sheet; Python runs only when something changes."""
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QTextOption
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLayout, QLayoutItem, QPushButton,
-    QSizePolicy,
-    QTableWidget, QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
+    QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
 from inboxready.core.model import Finding, Fix
 
 from . import theme
-from .qtcompat import emit, null
 
 
 def monospace_font():  # type: ignore[no-untyped-def]
@@ -23,9 +27,13 @@ def monospace_font():  # type: ignore[no-untyped-def]
     return font
 
 
-def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
-    """A plain label (``name`` is its style object name). Rich text is never interpreted."""
-    w = QLabel(text)
+def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = False,
+          parent: QWidget | None = None) -> QLabel:
+    """A plain label (``name`` is its style object name). Rich text is never interpreted.
+
+    Give the ``parent`` it will live in when it is known: a styled widget moved to another parent is
+    styled again, with everything inside it."""
+    w = QLabel(text, parent)
     w.setTextFormat(Qt.TextFormat.PlainText)
     if name:
         w.setObjectName(name)
@@ -57,6 +65,8 @@ class CodeText(QTextEdit):
         self.setAccessibleName(accessible_name)
         self.setPlainText(text)
         self.document().setDocumentMargin(4)
+        # the document re-wraps when the field's width changes, and says so: the height follows (no
+        # Python override of resizeEvent/sizeHint runs on every layout pass)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
 
@@ -66,14 +76,9 @@ class CodeText(QTextEdit):
     def _fit(self, *_: object) -> None:
         doc_h = self.document().size().height()
         frame = self.frameWidth() * 2 + 4
-        self.setFixedHeight(max(26, int(doc_h) + frame))
-
-    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        super().resizeEvent(event)
-        self._fit()
-
-    def sizeHint(self) -> QSize:
-        return QSize(200, self.height())
+        height = max(26, int(doc_h) + frame)
+        if height != self.height() or self.minimumHeight() != height:
+            self.setFixedHeight(height)
 
 
 class CopyButton(QToolButton):
@@ -107,7 +112,7 @@ class CopyButton(QToolButton):
         QGuiApplication.clipboard().setText(text)
         self.setText("Copied")
         self._reset.start()
-        emit(self.copied, text)
+        self.copied.emit(text)
 
     def on_theme_changed(self, scheme: str) -> None:
         self.setIcon(theme.themed_icon("copy", scheme))
@@ -120,38 +125,71 @@ class CopyButton(QToolButton):
 
 
 class Badge(QFrame):
-    """Status badge: an icon and a word (never colour alone)."""
+    """Status badge: an icon and a word (never colour alone), coloured by the style sheet from its
+    ``status`` property. Everything about it is drawn by Qt itself: no Python runs when it is laid out or
+    painted (a Python override called from Qt must take the interpreter lock, which the engine's thread
+    holds for milliseconds at a time during a check)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, status: str = "pending", word: str = "Checking…") -> None:
         super().__init__(parent)
         self.setObjectName("Badge")
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(6, 2, 10, 2)
+        lay.setContentsMargins(*self.margins())
         lay.setSpacing(5)
-        self.icon_label = QLabel()
+        self.icon_label = QLabel(self)
         self.icon_label.setFixedSize(16, 16)
-        self.text_label = QLabel()
+        self.text_label = QLabel(self)
         self.text_label.setObjectName("BadgeText")
         self.text_label.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(self.icon_label)
         lay.addWidget(self.text_label)
         self.status = ""
         self.word = ""
-        self.set_status("pending", "Checking…")
+        self.set_status(status, word)
+
+    @staticmethod
+    def margins() -> tuple[int, int, int, int]:
+        return (6, 2, 10, 2)
 
     def text(self) -> str:
         return self.word
 
+    def icon_for(self, status: str) -> QIcon:
+        return theme.status_icon(status)
+
     def set_status(self, status: str, word: str) -> None:
-        self.status = status
-        self.word = word
-        self.setProperty("status", status)
-        self.text_label.setText(word)
-        self.icon_label.setPixmap(theme.status_icon(status).pixmap(QSize(16, 16), self.devicePixelRatioF()))
-        self.setAccessibleName(word)
-        theme.repolish(self)
-        theme.repolish(self.text_label)
+        if word != self.word:
+            self.word = word
+            self.text_label.setText(word)
+            self.setAccessibleName(word)
+        if status != self.status:
+            self.status = status
+            self.icon_label.setPixmap(self.icon_for(status).pixmap(QSize(16, 16), self.devicePixelRatioF()))
+            # the colours hang on the status: only these two small widgets are styled again
+            self.setProperty("status", status)
+            self.text_label.setProperty("status", status)
+            theme.repolish(self)
+            theme.repolish(self.text_label)
+
+
+class StatusStripe(QFrame):
+    """The coloured left edge of a card (its status colour; none while checking). A widget of its own so
+    that a new status re-styles only it: re-styling the card would re-apply palette and font to every
+    widget inside it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CardStripe")
+        self.setFixedWidth(5)
+        self.status = "pending"
+        self.setProperty("status", "pending")
+
+    def set_status(self, status: str) -> None:
+        if status != self.status:
+            self.status = status
+            self.setProperty("status", status)
+            theme.repolish(self)
 
 
 ACTION_WORDS = {
@@ -175,22 +213,24 @@ class FixView(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 10)
         lay.setSpacing(6)
-        lay.addWidget(label(heading or ACTION_WORDS.get(fix.action, ACTION_WORDS["publish"]), "SectionTitle"))
+        lay.addWidget(label(heading or ACTION_WORDS.get(fix.action, ACTION_WORDS["publish"]), "SectionTitle",
+                            parent=self))
         if fix.note:
-            lay.addWidget(label(fix.note, "Muted"))
+            lay.addWidget(label(fix.note, "Muted", parent=self))
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(6)
-        self.host_field = CodeText(fix.host, f"Host name for the {fix.type} record")
-        self.type_field = CodeText(fix.type, f"Record type for {fix.host}")
-        self.value_field = CodeText(fix.value, f"{fix.type} value for {fix.host}")
-        self.copy_host = CopyButton(fix.host, f"host name {fix.host}")
-        self.copy_type = CopyButton(fix.type, f"record type for {fix.host}")
-        self.copy_value = CopyButton(fix.value, f"{fix.type} value for {fix.host}")
+        # each field is created just before its Copy button: the default tab order is then row by row
+        self.host_field = CodeText(fix.host, f"Host name for the {fix.type} record", self)
+        self.copy_host = CopyButton(fix.host, f"host name {fix.host}", parent=self)
+        self.type_field = CodeText(fix.type, f"Record type for {fix.host}", self)
+        self.copy_type = CopyButton(fix.type, f"record type for {fix.host}", parent=self)
+        self.value_field = CodeText(fix.value, f"{fix.type} value for {fix.host}", self)
+        self.copy_value = CopyButton(fix.value, f"{fix.type} value for {fix.host}", parent=self)
         rows = [("Host", self.host_field, self.copy_host), ("Type", self.type_field, self.copy_type),
                 ("Value", self.value_field, self.copy_value)]
         for i, (name, field, button) in enumerate(rows):
-            cap = label(name, "FieldLabel", wrap=False)
+            cap = label(name, "FieldLabel", wrap=False, parent=self)
             cap.setBuddy(field)
             grid.addWidget(cap, i, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(field, i, 1)
@@ -198,9 +238,10 @@ class FixView(QFrame):
         grid.setColumnStretch(1, 1)
         lay.addLayout(grid)
         row = QHBoxLayout()
-        ttl = label(f"TTL {fix.ttl} seconds (any value your DNS host offers is fine)", "Muted")
+        ttl = label(f"TTL {fix.ttl} seconds (any value your DNS host offers is fine)", "Muted", parent=self)
         row.addWidget(ttl, 1)
-        self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line")
+        self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line",
+                                    parent=self)
         row.addWidget(self.copy_zone, 0, Qt.AlignmentFlag.AlignRight)
         lay.addLayout(row)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
@@ -215,7 +256,7 @@ class FindingView(QFrame):
 
     copied = Signal(str)
 
-    def __init__(self, finding: Finding, parent: QWidget | None = None) -> None:
+    def __init__(self, finding: Finding, parent: QWidget | None = None, *, with_fix: bool = True) -> None:
         super().__init__(parent)
         self.finding = finding
         self.setObjectName("Finding")
@@ -225,24 +266,95 @@ class FindingView(QFrame):
         lay.setSpacing(4)
         top = QHBoxLayout()
         top.setSpacing(8)
-        badge = Badge()
-        badge.set_status(_severity_status(sev), theme.SEVERITY_WORDS.get(sev, sev.title()))
+        badge = Badge(self, _severity_status(sev), theme.SEVERITY_WORDS.get(sev, sev.title()))
         top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
-        msg = label(finding.message, "FindingMessage", selectable=True)
+        msg = label(finding.message, "FindingMessage", selectable=True, parent=self)
         top.addWidget(msg, 1)
         lay.addLayout(top)
         if finding.detail:
-            lay.addWidget(label(finding.detail, "", selectable=True))
+            lay.addWidget(label(finding.detail, "", selectable=True, parent=self))
         refs = []
         if finding.rfc:
             refs.append(f"Reference: {finding.rfc}")
         refs.append(f"Code: {finding.code}")
-        lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True))
+        lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True, parent=self))
+        self._lay = lay
         self.fix_view: FixView | None = None
-        if finding.fix is not None:
-            self.fix_view = FixView(finding.fix)
+        if with_fix:
+            self.add_fix()
+
+    def add_fix(self) -> None:
+        """Add the fix's fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        if self.finding.fix is not None and self.fix_view is None:
+            self.fix_view = FixView(self.finding.fix, parent=self)
             self.fix_view.copied.connect(self.copied)
-            lay.addWidget(self.fix_view)
+            self._lay.addWidget(self.fix_view)
+
+
+class BusyBar(QFrame):
+    """A thin "still working" bar: a short segment sliding along a track, while ``active``.
+
+    It stays in the layout when idle (no height, nothing drawn), because showing a hidden widget lays out
+    all its ancestors at once. Every active bar moves on one shared timer at ``FPS`` frames a second, by
+    moving the segment (a child frame): Qt draws it, no Python paints. An indeterminate ``QProgressBar``
+    would repaint at the screen's frame rate.
+    """
+
+    FPS = 12
+    PERIOD_S = 1.6  # one sweep across the track
+    HEIGHT = 4
+    _active: "set[BusyBar]" = set()
+    _timer: QTimer | None = None
+
+    def __init__(self, accessible_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BusyTrack")
+        self.active = False
+        self.setFixedHeight(0)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAccessibleName(accessible_name)
+        self.chunk = QFrame(self)
+        self.chunk.setObjectName("BusyChunk")
+        self.chunk.hide()
+
+    def set_active(self, active: bool) -> None:
+        if active == self.active:
+            return
+        self.active = active
+        self.setFixedHeight(self.HEIGHT if active else 0)
+        self.chunk.setVisible(active)
+        cls = BusyBar
+        if active:
+            self._step(time.monotonic())
+            cls._active.add(self)
+            if cls._timer is None:
+                cls._timer = QTimer()
+                cls._timer.setInterval(1000 // self.FPS)
+                cls._timer.timeout.connect(cls._tick)
+            if not cls._timer.isActive():
+                cls._timer.start()
+        else:
+            cls._active.discard(self)
+            if not cls._active and cls._timer is not None:
+                cls._timer.stop()
+
+    def _step(self, now: float) -> None:
+        w = self.width()
+        seg = max(24, w // 4)
+        phase = (now % self.PERIOD_S) / self.PERIOD_S
+        self.chunk.setGeometry(int(-seg + phase * (w + seg)), 0, seg, self.HEIGHT)
+
+    @classmethod
+    def _tick(cls) -> None:
+        now = time.monotonic()
+        for bar in list(cls._active):
+            try:
+                if bar.isVisible():
+                    bar._step(now)
+            except RuntimeError:  # deleted while active
+                cls._active.discard(bar)
+        if not cls._active and cls._timer is not None:
+            cls._timer.stop()
 
 
 def _severity_status(sev: str) -> str:
@@ -259,9 +371,10 @@ class KeyButton(QPushButton):
         super().keyPressEvent(event)
 
 
-def compact_table(headers: list[str], rows: list[list[str]], accessible_name: str) -> QTableWidget:
+def compact_table(headers: list[str], rows: list[list[str]], accessible_name: str,
+                  parent: QWidget | None = None) -> QTableWidget:
     """A read-only table sized to its rows (no inner scrolling inside a card)."""
-    t = QTableWidget(len(rows), len(headers))
+    t = QTableWidget(len(rows), len(headers), parent)
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -309,76 +422,12 @@ def fit_height(view: QAbstractItemView) -> None:
                 idx = model.index(r, 0, parent)
                 if view.isExpanded(idx):
                     stack.append(idx)
-        row_h = view.sizeHintForRow(0) if rows else 20
-        h += rows * max(row_h, 20)
+        row_h = view.sizeHintForRow(0) if rows else 0
+        h += rows * (row_h if row_h > 0 else 20)
     view.setFixedHeight(max(h, 40))
 
 
 
 
-class FlowLayout(QLayout):
-    """Lays widgets out left to right and wraps to a new line when the width runs out."""
-
-    def __init__(self, parent: QWidget | None = None, spacing: int = 8) -> None:
-        super().__init__(parent)
-        self._items: list[QLayoutItem] = []
-        self._spacing = spacing
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def addItem(self, item: QLayoutItem) -> None:
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
-        return self._items[index] if 0 <= index < len(self._items) else null()
-
-    def takeAt(self, index: int) -> QLayoutItem | None:  # type: ignore[override]
-        return self._items.pop(index) if 0 <= index < len(self._items) else null()
-
-    def expandingDirections(self) -> Qt.Orientation:
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return self._do_layout(QRect(0, 0, width, 0), test=True)
-
-    def setGeometry(self, rect: QRect) -> None:
-        super().setGeometry(rect)
-        self._do_layout(rect, test=False)
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        m = self.contentsMargins()
-        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
-
-    def _do_layout(self, rect: QRect, *, test: bool) -> int:
-        m = self.contentsMargins()
-        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
-        x, y, line_h = area.x(), area.y(), 0
-        for item in self._items:
-            w = item.widget()
-            if w is not None and w.isHidden():
-                continue
-            hint = item.sizeHint()
-            if x + hint.width() > area.right() + 1 and line_h > 0:
-                x = area.x()
-                y += line_h + self._spacing
-                line_h = 0
-            if not test:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self._spacing
-            line_h = max(line_h, hint.height())
-        return y + line_h - rect.y() + m.bottom()
-
-
-__all__ = ["Badge", "CodeText", "CopyButton", "FindingView", "FixView", "FlowLayout", "KeyButton", "compact_table",
-           "fit_height", "label", "monospace_font"]
+__all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe",
+           "compact_table", "fit_height", "label", "monospace_font"]
