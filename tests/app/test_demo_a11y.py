@@ -70,6 +70,8 @@ def test_demo_checks_every_example_and_shows_each_kind_of_card(make_window, qtbo
 def test_every_interactive_control_has_a_name_and_takes_focus(make_window, qtbot) -> None:
     w = make_window(demo=True, timeout=None, deadline=None)
     qtbot.waitUntil(lambda: w.last_report is not None, timeout=20_000)
+    with qtbot.waitSignal(w.checkFinished, timeout=20_000):
+        w.add_selector("extra1")  # so that the DKIM card shows a saved selector with its Remove button
     w.queries_button.setChecked(True)
     for card in w.cards.values():
         card.set_open(True)
@@ -89,6 +91,9 @@ def test_every_interactive_control_has_a_name_and_takes_focus(make_window, qtbot
             problems.append(f"{type(widget).__name__} {widget.accessibleName()!r} cannot take focus")
     assert checked > 15
     assert problems == []
+    if module_exists("dkim"):
+        remove = w.cards["dkim"].remove_buttons["extra1"]
+        assert remove.isVisibleTo(w) and remove.accessibleName() == "Remove the DKIM selector extra1"
     # the tab chain reaches every card header in order, after the domain field
     order = w.focusable_widgets()
     headers = [c.header for c in w.cards.values()]

@@ -313,3 +313,94 @@ def test_adding_a_dkim_selector_rechecks_with_it(make_window, qtbot, dns_server)
     qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
     assert w.settings.selectors_for("sel.example") == ["mail2024"]
     assert "mail2024" in w._options_for("sel.example").dkim_selectors
+
+
+def test_removing_a_saved_dkim_selector_forgets_it_and_rechecks(make_window, qtbot, dns_server) -> None:
+    add_good_zone(dns_server, "forget.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("forget.example")
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.add_selector("old2019")
+    assert w.settings.selectors_for("forget.example") == ["old2019"]
+    card = w.cards["dkim"]
+    assert card.is_open  # it was opened to show the selector's result
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    buttons = getattr(card, "remove_buttons", {})
+    if not module_exists("dkim"):
+        assert card.result is not None and card.result.status == Status.ERROR
+        return
+    assert list(buttons) == ["old2019"]
+    remove = buttons["old2019"]
+    assert remove.accessibleName() == "Remove the DKIM selector old2019"
+    assert remove.focusPolicy() & Qt.FocusPolicy.TabFocus
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+    assert w.settings.selectors_for("forget.example") == []
+    assert "old2019" not in w._options_for("forget.example").dkim_selectors
+    from inboxready.core.settings import SettingsStore
+
+    assert SettingsStore().load().selectors_for("forget.example") == []  # saved, not only in memory
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    assert getattr(card, "remove_buttons", {}) == {}
+
+
+def _many_findings_result(n: int) -> CheckResult:
+    findings = [Finding(f"dmarc.test-{i}", Severity.WARNING, f"Problem number {i}.", "why", "RFC 9989",
+                        Fix(f"_dmarc{i}.example.com", "TXT", "v=DMARC1; p=none")) for i in range(n)]
+    return CheckResult("dmarc", Status.WARN, "Several problems.", records=["v=DMARC1; p=none"], findings=findings)
+
+
+def test_a_card_body_is_built_only_when_opened_and_a_piece_at_a_time(qtbot, theme_app) -> None:
+    from inboxready.app.widgets import FindingView, FixView
+
+    card = CheckCard("dmarc")
+    qtbot.addWidget(card)
+    card.resize(800, 600)
+    card.show()
+    card.set_result(_many_findings_result(6))
+    qtbot.wait(50)
+    assert card.body_layout.count() == 0 and not card.findChildren(FindingView)  # closed: nothing built
+    card.set_open(True)
+    assert len(card.findChildren(FindingView)) < 6  # opening returns at once; the body fills in later
+    seen: list[int] = []
+    card.bodyBuilt.connect(lambda: seen.append(len(card.findChildren(FixView))))
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    assert len(card.findChildren(FindingView)) == 6 and len(card.findChildren(FixView)) == 6
+    assert seen == [6]
+    # a new result while open rebuilds from scratch; finish_body completes it at once
+    card.set_result(_many_findings_result(2))
+    card.finish_body()
+    assert card.body_ready
+    qtbot.wait(10)  # the old widgets are deleted later
+    assert len([v for v in card.findChildren(FindingView) if v.isVisibleTo(card)]) == 2
+
+
+def test_spf_tree_branches_add_up_to_the_total(qtbot, theme_app) -> None:
+    from PySide6.QtWidgets import QTreeWidget
+
+    def node(domain: str, mech: str, lookups: int, total: int, children: list, record: str) -> dict:  # type: ignore[type-arg]
+        return {"domain": domain, "mechanism": mech, "lookups": lookups, "total": total,
+                "branch": total + (1 if mech else 0), "record": record, "error": None, "children": children}
+
+    three = node("three.tree.test", "include:three.tree.test", 0, 0, [], "v=spf1 ip4:198.51.100.0/24 -all")
+    one = node("one.tree.test", "include:one.tree.test", 1, 1, [three], "v=spf1 include:three.tree.test -all")
+    two = node("two.tree.test", "include:two.tree.test", 2, 2, [], "v=spf1 a:host.tree.test exists:x.tree.test -all")
+    root = node("tree.test", "", 4, 7, [one, two],
+                "v=spf1 a mx include:one.tree.test include:two.tree.test ~all")
+    card = CheckCard("spf")
+    qtbot.addWidget(card)
+    card.resize(900, 600)
+    card.show()
+    card.set_result(CheckResult("spf", Status.PASS, "SPF is set up.", detail={"tree": root, "lookups": 7}))
+    card.set_open(True)
+    card.finish_body()
+    tree = card.findChildren(QTreeWidget)[0]
+    top = tree.topLevelItem(0)
+    assert (top.text(0), top.text(1), top.text(2)) == ("tree.test", "your record", "7")
+    rows = [(top.child(i).text(0), top.child(i).text(1), int(top.child(i).text(2))) for i in range(top.childCount())]
+    assert rows == [("a, mx", "this record's own terms", 2), ("one.tree.test", "include", 2),
+                    ("two.tree.test", "include", 3)]
+    assert sum(r[2] for r in rows) == 7
+    assert top.child(1).child(0).text(2) == "1"  # one's own include of three
+    assert top.child(1).toolTip(1) == "include:one.tree.test"
