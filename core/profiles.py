@@ -110,6 +110,26 @@ class Security(StrEnum):
         return aliases[t]
 
 
+def security_for_port(port: int) -> Security:
+    """The usual setting for a port: 465 and 993 are encrypted from the start, the others use STARTTLS."""
+    return Security.SSL if port in (465, 993, 995, 2465) else Security.STARTTLS
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """``"smtp.example.com:465"`` → ``("smtp.example.com", 465)``; ``"[::1]:993"`` and a bare host work
+    too. ``ProfileError`` when the port isn't a number."""
+    t = text.strip()
+    if t.startswith("["):
+        host, _, rest = t[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif t.count(":") == 1:
+        host, port_text = t.split(":")
+    else:
+        host, port_text = t, ""
+    port = _check_port(port_text) if port_text else default_port
+    return _check_host(host), port
+
+
 INSECURE_WARNING = ("This profile uses no encryption: your password and the test message cross the network "
                     "where anyone on the way can read them. Use it only on a network you control.")
 
@@ -392,6 +412,15 @@ def preset_for_host(host: str) -> Preset | None:
             if s is not None and org_of_host(s.host) == org:
                 return p
     return None
+
+
+def trusted_ids_for(profile: ReadProfile) -> list[str] | None:
+    """The authserv-ids to believe for mail read through ``profile``: its own list, else its
+    provider's (by preset, else by host name); None when unknown (the topmost header is believed)."""
+    if profile.authserv_ids:
+        return list(profile.authserv_ids)
+    p = get_preset(profile.preset) if profile.preset else preset_for_host(profile.host)
+    return list(p.authserv_ids) if p is not None and p.authserv_ids else None
 
 
 def preset_for_domain(domain: str) -> Preset | None:
@@ -824,5 +853,6 @@ __all__ = [
     "Profile", "ProfileError", "ProfileStore", "ReadProfile", "Secret", "Security", "SendProfile", "ServerPreset",
     "TransportError", "auth_failure", "delete_password", "get_password", "get_preset", "keyring_status",
     "load_presets", "network_error", "preset_for_domain", "preset_for_host", "resolve_password", "run_blocking",
-    "scrub", "set_password", "ssl_context", "valid_address",
+    "scrub", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
+    "valid_address",
 ]

@@ -309,6 +309,7 @@ class Watcher:
         profile can't be used (wrong password, certificate, ...): nothing is left open then."""
         self._loop = asyncio.get_running_loop()
         self._result = self._loop.create_future()
+        self._result.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if no one waits
         self._started = self._started or time.monotonic()
         self._emit("connecting", f"Connecting to {self.profile.host}...")
         try:
@@ -356,13 +357,16 @@ class Watcher:
                    role=found.role)
         return self._finish("found", found, None)
 
-    async def close(self) -> None:
-        """Stop every worker and wait for them to log out."""
+    async def close(self, grace: float = 2.0) -> None:
+        """Stop every worker and let each end IDLE and log out; after ``grace`` seconds the sockets
+        still open are shut."""
         self._stop.set()
-        if self._workers:
-            await asyncio.wait(self._workers, timeout=self.io_timeout)
-        if self._session is not None:
-            self._session.abort()  # anything still open after the grace period
+        pending = {w for w in self._workers if not w.done()}
+        if pending:
+            _done, pending = await asyncio.wait(pending, timeout=grace)
+        if pending and self._session is not None:
+            self._session.abort()
+            await asyncio.wait(pending, timeout=1.0)
 
     async def __aenter__(self) -> "Watcher":
         try:

@@ -24,7 +24,7 @@ from typing import Any
 from ..dns import DnsClient
 from ..model import Finding, Severity, Status
 from ..profiles import ConnectionResult, Profile, ReadProfile, Secret, SendProfile, TransportError, \
-    org_of_host, preset_for_domain, preset_for_host, get_preset
+    org_of_host, preset_for_domain, preset_for_host, get_preset, trusted_ids_for
 from . import imap, smtp
 from .compose import compose_test_message, new_token
 from .imap import Progress, ProgressFn, Watcher, role_words
@@ -177,7 +177,7 @@ async def roundtrip(send_profile: SendProfile, read_profile: ReadProfile, *, to:
                     io_timeout: float = imap.IO_TIMEOUT, poll_interval: float = imap.POLL_INTERVAL) -> RoundTripResult:
     """Send a test message through ``send_profile`` to ``to`` (default: the reading profile's address),
     watch ``read_profile`` for it and analyse it. Passwords come from the keyring unless given.
-    ``trusted_authserv_ids`` default to the reading profile's (from its preset)."""
+    ``trusted_authserv_ids`` default to the reading profile's, else its provider's (``trusted_ids_for``)."""
     started = time.monotonic()
     timings: dict[str, float] = {}
     from_addr = send_profile.sender
@@ -258,7 +258,7 @@ async def _analyse(result: RoundTripResult, found: imap.FoundMessage, read_profi
     if found.deleted:
         result.notes.append("The test message was deleted from the mailbox after reading.")
     t = time.monotonic()
-    ids = trusted if trusted is not None else (list(read_profile.authserv_ids) or None)
+    ids = trusted if trusted is not None else trusted_ids_for(read_profile)
     result.report = await analyze_message(found.raw, dns=dns, trusted_authserv_ids=ids)
     timings["analyze"] = (time.monotonic() - t) * 1000
     result.status = "verified"

@@ -17,7 +17,8 @@ from inboxready.core.mail import imap
 from inboxready.core.profiles import (
     KEYRING_SERVICE, ConnectionResult, KeyringUnavailable, ProfileError, ProfileStore, ReadProfile, Secret, Security,
     SendProfile, auth_failure, delete_password, get_password, get_preset, keyring_status, load_presets,
-    network_error, preset_for_domain, preset_for_host, scrub, set_password,
+    network_error, preset_for_domain, preset_for_host, scrub, security_for_port, set_password, split_host_port,
+    trusted_ids_for,
 )
 
 from .conftest import MemoryKeyring
@@ -71,6 +72,23 @@ def test_profile_basics() -> None:
     assert rp(host="[::1]").host == "::1" and rp(host="127.0.0.1").host == "127.0.0.1"
     assert SendProfile.from_json(sp().to_json()) == sp()
     assert ReadProfile.from_json(r.to_json()) == r
+
+
+def test_host_port_and_defaults() -> None:
+    assert split_host_port("smtp.gmail.com:465", 587) == ("smtp.gmail.com", 465)
+    assert split_host_port(" mail.example.org ", 993) == ("mail.example.org", 993)
+    assert split_host_port("[::1]:2525", 25) == ("::1", 2525) and split_host_port("[::1]", 25) == ("::1", 25)
+    with pytest.raises(ProfileError, match="port number"):
+        split_host_port("smtp.example.com:smtp", 25)
+    assert security_for_port(465) is Security.SSL and security_for_port(993) is Security.SSL
+    assert security_for_port(587) is Security.STARTTLS and security_for_port(143) is Security.STARTTLS
+
+
+def test_trusted_ids_from_profile_or_provider() -> None:
+    assert trusted_ids_for(rp(authserv_ids=["mx.example.net"])) == ["mx.example.net"]
+    assert trusted_ids_for(rp(host="imap.gmail.com")) == ["google.com"]
+    assert trusted_ids_for(rp(preset="fastmail")) == ["messagingengine.com"]
+    assert trusted_ids_for(rp()) is None
 
 
 # -- the store and the keyring ----------------------------------------------------------------------
