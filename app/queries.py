@@ -124,7 +124,7 @@ class QueryLogView(QWidget):
         self.table.setWordWrap(False)
         self.table.setFont(monospace_font())
         hh = self.table.horizontalHeader()
-        for c, w in enumerate([70, 300, 60, 170, 360, 80]):
+        for c, w in enumerate([60, 240, 50, 180, 300, 84]):
             hh.resizeSection(c, w)
         hh.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(180)

@@ -3,7 +3,8 @@
     python -m inboxready.app.screenshots --out docs/screenshots [--theme light|dark]
 
 States: empty (first start), checking (cards busy), results (a demo domain checked), a card opened
-(with its fix), the DNS query log, and the "couldn't check" case. Settings and history go to a temporary
+(with its fix), the SPF include tree, the DNS query log, the "couldn't check" case, and the DKIM card with
+a selector the user added (and its Remove button). Settings and history go to a temporary
 folder so the user's own are never touched.
 """
 
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         card = window.cards.get("dmarc")
         if card is not None:
             card.set_open(True)
+            card.finish_body()  # (the app builds an opened card a piece at a time)
             QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
                                             QTimer.singleShot(100, step_open_shot)))
         else:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         card = window.cards.get("spf")
         if card is not None:
             card.set_open(True)
+            card.finish_body()
         QTimer.singleShot(200, lambda: (shot("05-spf-tree"), step_queries()))
 
     def step_queries() -> None:
@@ -118,7 +121,26 @@ def main(argv: list[str] | None = None) -> int:
         window.queries_button.setChecked(False)
         window.check_domain("demo-timeout.example")
         wait_then(lambda: window.last_report is not None and not window.checking,
-                  lambda: (shot("07-couldnt-check"), app.quit()))
+                  lambda: (shot("07-couldnt-check"), step_selector()))
+
+    def step_selector() -> None:
+        window.check_domain("demo-weakdkim.example")
+        wait_then(lambda: window.last_report is not None and not window.checking, step_selector_add)
+
+    def step_selector_add() -> None:
+        window.add_selector("mail2024")  # re-checks with it and opens the DKIM card
+        wait_then(lambda: window.last_report is not None and not window.checking, step_selector_shot)
+
+    def step_selector_shot() -> None:
+        card = window.cards.get("dkim")
+        if card is not None:
+            card.set_open(True)
+            card.finish_body()
+            QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
+                                            QTimer.singleShot(100, lambda: (shot("08-dkim-selectors"),
+                                                                            app.quit()))))
+        else:
+            app.quit()
 
     steps.append(step_empty)
     QTimer.singleShot(400, step_empty)
@@ -127,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     window.shutdown()
     for path in saved:
         print(path)
-    if failed or len(saved) < 7:
+    if failed or len(saved) < 8:
         print("screenshots incomplete: " + "; ".join(failed), file=sys.stderr)
         return 1
     return 0
