@@ -105,10 +105,6 @@ def role_words(role: str | None) -> str:
     return {"inbox": "Inbox", "junk": "Junk (spam)"}.get(role or "", "another folder")
 
 
-class _Stop(Exception):
-    pass
-
-
 class _Session:
     """Connecting and signing in (used by the watcher and by check_connection)."""
 
