@@ -19,7 +19,7 @@ import sys
 from collections import deque
 from typing import Any, Iterator
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy,
@@ -142,6 +142,7 @@ class CheckCard(QFrame):
         self.saved_selectors: list[str] = []  # DKIM: the extra selectors the user added for this domain
         self.scheme = "light"
         self._built = False  # the body shows the current result (complete, or being built)
+        self._fresh: QWidget | None = None  # what the last build step added (maybe not styled yet)
         self.setObjectName("Card")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         row = QHBoxLayout(self)
@@ -312,6 +313,13 @@ class CheckCard(QFrame):
     def _clear_body(self) -> None:
         BodyBuilder.shared().cancel(self)
         self._built = False
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None:  # about to be deleted: do not style it first (its polish is still queued)
+            try:
+                for w in [fresh, *fresh.findChildren(QWidget)]:
+                    QCoreApplication.removePostedEvents(w)
+            except RuntimeError:
+                pass
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
             w = item.widget()
@@ -335,8 +343,12 @@ class CheckCard(QFrame):
         """Add the body's widgets one at a time, yielding after each: showing a widget in a visible body
         lays out the card and the cards around it, so each turn of the event loop shows one."""
         # every widget is made in the body it goes to (moving a styled widget styles it all again)
-        add = self.body_layout.addWidget
         body = self.body
+
+        def add(w: QWidget) -> None:
+            self.body_layout.addWidget(w)
+            self._fresh = w
+
         if diff is not None and diff.changed:
             add(self._diff_section(diff))
             yield
@@ -358,6 +370,7 @@ class CheckCard(QFrame):
                 yield
                 if f.fix is not None:
                     view.add_fix()
+                    self._fresh = view.fix_view
                     yield
         elif r.status is Status.PASS:
             add(label("Nothing to fix here.", "Muted", parent=body))

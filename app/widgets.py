@@ -13,7 +13,8 @@ from typing import Callable
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QTextOption
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
+    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
+    QTableWidget,
     QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -79,6 +80,19 @@ class CodeText(QTextEdit):
         height = max(26, int(doc_h) + frame)
         if height != self.height() or self.minimumHeight() != height:
             self.setFixedHeight(height)
+
+
+def code_line(text: str, accessible_name: str, parent: QWidget | None = None) -> QLineEdit:
+    """A read-only, selectable, monospace one-line field (the whole text is in its tooltip too)."""
+    w = QLineEdit(text, parent)
+    w.setObjectName("Code")
+    w.setReadOnly(True)
+    w.setFont(monospace_font())
+    w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    w.setAccessibleName(accessible_name)
+    w.setToolTip(text)
+    w.setCursorPosition(0)
+    return w
 
 
 class CopyButton(QToolButton):
@@ -220,10 +234,11 @@ class FixView(QFrame):
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(6)
-        # each field is created just before its Copy button: the default tab order is then row by row
-        self.host_field = CodeText(fix.host, f"Host name for the {fix.type} record", self)
+        # each field is created just before its Copy button: the default tab order is then row by row.
+        # Host and type are one short line: a read-only line edit (a text document for the value only).
+        self.host_field = code_line(fix.host, f"Host name for the {fix.type} record", self)
         self.copy_host = CopyButton(fix.host, f"host name {fix.host}", parent=self)
-        self.type_field = CodeText(fix.type, f"Record type for {fix.host}", self)
+        self.type_field = code_line(fix.type, f"Record type for {fix.host}", self)
         self.copy_type = CopyButton(fix.type, f"record type for {fix.host}", parent=self)
         self.value_field = CodeText(fix.value, f"{fix.type} value for {fix.host}", self)
         self.copy_value = CopyButton(fix.value, f"{fix.type} value for {fix.host}", parent=self)
@@ -430,4 +445,4 @@ def fit_height(view: QAbstractItemView) -> None:
 
 
 __all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe",
-           "compact_table", "fit_height", "label", "monospace_font"]
+           "code_line", "compact_table", "fit_height", "label", "monospace_font"]
