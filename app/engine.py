@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Coroutine
@@ -35,6 +36,10 @@ from inboxready.core.model import CheckResult, DomainReport
 
 
 QUERY_BATCH_S = 0.06  # the query log is sent to the window at most this often during a check
+# Every Python call Qt makes on the UI thread (a slot, a timer) must take the interpreter lock back from
+# this thread; a busy thread keeps it for the switch interval (5 ms by default) each time. A shorter
+# interval keeps those waits short while a check runs.
+SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class Engine(QObject):
 
     def __init__(self, history: History | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.history = history
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="inboxready-engine", daemon=True)
