@@ -3,6 +3,10 @@
     inboxready check DOMAIN... [--json] [--nameserver IP[:PORT]]... [--timeout S] [--dkim-selector NAME]...
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
+    inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
+    inboxready profile list|test|remove NAME
+    inboxready roundtrip --send-profile NAME --read-profile NAME [--to ADDR] [--wait S] [--json]
+    inboxready watch --read-profile NAME [--token TOKEN] [--wait S] [--json]
 
 Exit codes: 0 everything passed; 1 something to fix was found (a failure or a warning);
 2 something could not be checked (and nothing to fix was found), or the command was used wrongly.
@@ -126,6 +130,61 @@ def build_parser() -> argparse.ArgumentParser:
                               "mx.google.com; repeatable); default: the topmost one")
     headers.add_argument("--offline", action="store_true",
                          help="don't look up DKIM keys to re-check the signatures")
+    profile = sub.add_parser("profile", help="sending and reading profiles for test messages",
+                             description="Manage the mail accounts used to send and read test messages. "
+                                         "Passwords go to the system keyring only.")
+    psub = profile.add_subparsers(dest="profile_command", metavar="ACTION")
+    add = psub.add_parser("add", help="add or replace a profile",
+                          description="Add a sending (--smtp) or reading (--imap) profile. The password is read "
+                                      "from INBOXREADY_PASSWORD or asked for, and stored in the keyring.")
+    where = add.add_mutually_exclusive_group(required=True)
+    where.add_argument("--smtp", metavar="HOST[:PORT]", help="a sending profile on this SMTP server")
+    where.add_argument("--imap", metavar="HOST[:PORT]", help="a reading profile on this IMAP server")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--security", choices=["ssl", "starttls", "none"],
+                     help="implicit TLS, STARTTLS, or none (unencrypted: only for testing); default from the port")
+    add.add_argument("--user", default="", metavar="USER", help="the account's user name")
+    add.add_argument("--from", dest="from_addr", default="", metavar="ADDR", help="From address of test messages")
+    add.add_argument("--address", default="", metavar="ADDR",
+                     help="reading profile: the mailbox's address (default: the user name)")
+    add.add_argument("--ca-file", default="", metavar="PEM",
+                     help="also trust the CA certificates in this file (a private CA)")
+    add.add_argument("--receiver", action="append", default=[], metavar="AUTHSERV-ID",
+                     help="reading profile: the receiving service's Authentication-Results id (repeatable)")
+    add.add_argument("--no-password", action="store_true", help="the server needs no password")
+    lst = psub.add_parser("list", help="list the profiles")
+    lst.add_argument("--json", action="store_true")
+    test = psub.add_parser("test", parents=[common], help="try to connect and sign in")
+    test.add_argument("name", metavar="NAME")
+    rm = psub.add_parser("remove", help="remove a profile and its password")
+    rm.add_argument("name", metavar="NAME")
+    kind = rm.add_mutually_exclusive_group()
+    kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
+    kind.add_argument("--read", action="store_true", help="only the reading profile of that name")
+
+    rt = sub.add_parser("roundtrip", parents=[common], help="send a test message and read the verdict back",
+                        description="Send a test message through a sending profile, find it with a reading "
+                                    "profile (Inbox or Junk) and explain the receiver's verdict. Passwords come "
+                                    "from the keyring, or from INBOXREADY_SMTP_PASSWORD / "
+                                    "INBOXREADY_IMAP_PASSWORD.")
+    rt.add_argument("--send-profile", required=True, metavar="NAME")
+    rt.add_argument("--read-profile", required=True, metavar="NAME")
+    rt.add_argument("--to", metavar="ADDR", help="send to this address (default: the reading profile's mailbox)")
+    rt.add_argument("--wait", type=_positive, default=120.0, metavar="SECONDS",
+                    help="how long to wait for the message (default 120)")
+    rt.add_argument("--unsubscribe-url", metavar="URL",
+                    help="add List-Unsubscribe with this https URL and one-click List-Unsubscribe-Post")
+    rt.add_argument("--delete", action="store_true", help="delete the test message afterwards")
+
+    wt = sub.add_parser("watch", parents=[common], help="wait for a message sent by another platform",
+                        description="Wait for a message whose subject contains TOKEN (send it from your "
+                                    "newsletter tool or CRM to the reading profile's address) and explain its "
+                                    "verdict. Without --token, a new token is made and shown.")
+    wt.add_argument("--read-profile", required=True, metavar="NAME")
+    wt.add_argument("--token", metavar="TOKEN")
+    wt.add_argument("--wait", type=_positive, default=600.0, metavar="SECONDS",
+                    help="how long to wait (default 600)")
+    wt.add_argument("--delete", action="store_true", help="delete the message afterwards")
     return parser
 
 
@@ -313,34 +372,216 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        style = _Style(_use_colour(out, args.color))
-        sym, code = _STATUS_LOOK[report.status]
-        who = report.receiver if report.receiver else "the receiving service" if report.receiver == "" else None
-        out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
-        out.write(f"  From: {report.from_ or '(none)'}\n")
-        out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
-        for f in report.findings:
-            fsym, fcode = _SEV_LOOK[f.severity]
-            lines = _wrap(f.message, "      ")
-            lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
-            out.write("\n".join(lines) + "\n")
-        for name, result in report.checks.items():
-            sym, code = _STATUS_LOOK[result.status]
-            label = CHECK_TITLES.get(name, name.upper())
-            wrote = result.detail.get("result")
-            out.write(f"  {style(f'{sym} {label:<8}', code)} {style(f'{result.status.label:<15}', code)}"
-                      f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
-            for f in result.findings:
-                fsym, fcode = _SEV_LOOK[f.severity]
-                lines = _wrap(f.message, "      ")
-                lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
-                out.write("\n".join(lines) + "\n")
+        render_message(report, out, _Style(_use_colour(out, args.color)))
+    return _message_exit(report)
+
+
+def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
+    for f in findings:
+        fsym, fcode = _SEV_LOOK[f.severity]
+        lines = _wrap(f.message, "      ")
+        lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
+        out.write("\n".join(lines) + "\n")
+
+
+def render_message(report: Any, out: TextIO, style: _Style) -> None:
+    """A MessageReport as text: who judged it, then one line per protocol with its findings."""
+    sym, code = _STATUS_LOOK[report.status]
+    who = report.receiver if report.receiver else "the receiving service" if report.receiver == "" else None
+    out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
+    out.write(f"  From: {report.from_ or '(none)'}\n")
+    out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
+    _findings(report.findings, out, style)
+    for name, result in report.checks.items():
+        sym, code = _STATUS_LOOK[result.status]
+        label = CHECK_TITLES.get(name, name.upper())
+        wrote = result.detail.get("result")
+        out.write(f"  {style(f'{sym} {label:<8}', code)} {style(f'{result.status.label:<15}', code)}"
+                  f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
+        _findings(result.findings, out, style)
+
+
+def _message_exit(report: Any) -> int:
     statuses = {r.status for r in report.checks.values()}
     if not report.checks or statuses == {Status.ERROR}:
         return EXIT_UNCHECKED
     if Status.FAIL in statuses or Status.WARN in statuses:
         return EXIT_FINDINGS
     return EXIT_UNCHECKED if Status.ERROR in statuses else EXIT_OK
+
+
+# -- profiles, roundtrip, watch ------------------------------------------------------------------
+
+
+def _password_from_env_or_prompt(err: TextIO, what: str) -> str | None:
+    value = os.environ.get("INBOXREADY_PASSWORD")
+    if value:
+        return value
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass(f"Password for {what} (stored in the system keyring): ")
+
+
+def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core import profiles as P
+    from inboxready.core.mail.roundtrip import check_profile
+
+    store = P.ProfileStore()
+    if store.problem:
+        err.write(f"inboxready: {store.problem}\n")
+    action = args.profile_command
+    try:
+        if action == "add":
+            is_send = args.smtp is not None
+            host, port = P.split_host_port(args.smtp if is_send else args.imap, 587 if is_send else 993)
+            security = P.Security.parse(args.security) if args.security else P.security_for_port(port)
+            profile: Any
+            if is_send:
+                profile = P.SendProfile(name=args.name, host=host, port=port, security=security,
+                                        username=args.user, from_addr=args.from_addr, ca_file=args.ca_file)
+            else:
+                profile = P.ReadProfile(name=args.name, host=host, port=port, security=security,
+                                        username=args.user, address=args.address, ca_file=args.ca_file,
+                                        authserv_ids=list(args.receiver))
+            password = None
+            if not args.no_password and profile.username:
+                password = _password_from_env_or_prompt(err, f"{profile.username} on {host}")
+                if password is None:
+                    err.write("inboxready: no password: set INBOXREADY_PASSWORD or run this in a terminal to be "
+                              "asked (use --no-password if the server needs none)\n")
+                    return EXIT_UNCHECKED
+            store.put(profile, password)
+            kind = "sending" if is_send else "reading"
+            out.write(f"Saved {kind} profile {profile.name!r} ({host}:{port}, {security})"
+                      + (", password in the system keyring" if password else "") + ".\n")
+            for w in profile.warnings:
+                err.write(f"inboxready: warning: {w}\n")
+            return EXIT_OK
+        if action == "list":
+            items = store.all()
+            if args.json:
+                json.dump([dict(p.to_json(), kind=p.kind) for p in items], out, indent=2, ensure_ascii=False)
+                out.write("\n")
+            elif not items:
+                out.write("No profiles yet. Add one with: inboxready profile add NAME --smtp HOST:PORT --user USER\n")
+            for p in items if not args.json else []:
+                out.write(f"{p.kind:<5} {p.name:<20} {p.host}:{p.port} {p.security} {p.username}\n")
+            return EXIT_OK
+        if action == "test":
+            found = store.find(args.name)
+            if not found:
+                err.write(f"inboxready: there is no profile called {args.name!r}\n")
+                return EXIT_UNCHECKED
+
+            async def go() -> list[Any]:
+                return [await check_profile(p, timeout=max(5.0, args.timeout * 3)) for p in found]
+
+            results = asyncio.run(go())
+            if args.json:
+                json.dump([dict(r.to_json(), profile=p.id) for p, r in zip(found, results)], out, indent=2)
+                out.write("\n")
+            else:
+                style = _Style(_use_colour(out, args.color))
+                for p, r in zip(found, results):
+                    mark = style("✓", "32") if r.ok else style("✗", "31")
+                    out.write(f"{mark} {p.kind} profile {p.name!r}: {r.message}\n")
+            return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
+        if action == "remove":
+            found = [p for p in store.find(args.name)
+                     if not (args.send and p.kind != "send") and not (args.read and p.kind != "read")]
+            if not found:
+                err.write(f"inboxready: there is no profile called {args.name!r}\n")
+                return EXIT_UNCHECKED
+            for p in found:
+                store.remove(p)
+                out.write(f"Removed {p.kind} profile {p.name!r} and its password.\n")
+            return EXIT_OK
+    except (P.ProfileError, P.KeyringUnavailable) as exc:
+        err.write(f"inboxready: {exc}\n")
+        return EXIT_UNCHECKED
+    err.write("inboxready: say what to do: profile add|list|test|remove\n")
+    return EXIT_UNCHECKED
+
+
+def _progress_printer(err: TextIO) -> Any:
+    def show(p: Any) -> None:
+        err.write(f"  … {p.message}\n")
+        err.flush()
+    return show
+
+
+def _render_roundtrip(result: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        style = _Style(_use_colour(out, args.color))
+        out.write(style(result.summary, "1") + "\n")
+        _findings(result.findings, out, style)
+        if result.report is not None:
+            render_message(result.report, out, style)
+    if not result.ok:
+        return EXIT_UNCHECKED
+    return _message_exit(result.report) if result.report is not None else EXIT_UNCHECKED
+
+
+def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core import profiles as P
+    from inboxready.core.mail.roundtrip import roundtrip
+
+    store = P.ProfileStore()
+    try:
+        send, read = store.get_send(args.send_profile), store.get_read(args.read_profile)
+    except P.ProfileError as exc:
+        err.write(f"inboxready: {exc}\n")
+        return EXIT_UNCHECKED
+
+    async def go() -> Any:
+        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
+        try:
+            return await roundtrip(send, read, to=args.to, timeout=args.wait, dns=client,
+                                   on_progress=None if args.json else _progress_printer(err),
+                                   send_password=os.environ.get("INBOXREADY_SMTP_PASSWORD") or None,
+                                   read_password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
+                                   delete_after=args.delete, unsubscribe_url=args.unsubscribe_url)
+        finally:
+            client.close()
+
+    return _render_roundtrip(asyncio.run(go()), args, out)
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core import profiles as P
+    from inboxready.core.mail.compose import new_token, valid_token
+    from inboxready.core.mail.roundtrip import watch_for_token
+
+    store = P.ProfileStore()
+    try:
+        read = store.get_read(args.read_profile)
+    except P.ProfileError as exc:
+        err.write(f"inboxready: {exc}\n")
+        return EXIT_UNCHECKED
+    token = args.token or new_token()
+    if args.token and not valid_token(args.token):
+        err.write(f"inboxready: {args.token!r} is not a usable token: use 6 to 40 letters and digits, like {new_token()}\n")
+        return EXIT_UNCHECKED
+    if not args.json:
+        err.write(f"Send a message from your platform to {read.mailbox_address or 'the reading mailbox'} with "
+                  f"{token} in the subject. Waiting up to {args.wait:g} s…\n")
+
+    async def go() -> Any:
+        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
+        try:
+            return await watch_for_token(read, token, timeout=args.wait, dns=client,
+                                         on_progress=None if args.json else _progress_printer(err),
+                                         password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
+                                         delete_after=args.delete)
+        finally:
+            client.close()
+
+    return _render_roundtrip(asyncio.run(go()), args, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -361,6 +602,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return cmd_spf(args, out, err)
         if args.command == "headers":
             return cmd_headers(args, out, err)
+        if args.command == "profile":
+            return cmd_profile(args, out, err)
+        if args.command == "roundtrip":
+            return cmd_roundtrip(args, out, err)
+        if args.command == "watch":
+            return cmd_watch(args, out, err)
     except KeyboardInterrupt:
         err.write("inboxready: interrupted\n")
         return EXIT_UNCHECKED
