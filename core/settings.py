@@ -185,14 +185,14 @@ class SettingsStore:
         self.problem = ""
         self.moved_to = None
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return Settings()
         except OSError as exc:
             self.problem = f"Your InboxReady settings could not be read ({exc.strerror or exc}); using defaults."
             return Settings()
         try:
-            return Settings.from_json(json.loads(raw))
+            return Settings.from_json(json.loads(raw.decode("utf-8")))  # UnicodeDecodeError is a ValueError
         except (ValueError, RecursionError) as exc:
             self.moved_to = self._move_aside()
             where = f" The old file was kept as {self.moved_to.name}." if self.moved_to else ""

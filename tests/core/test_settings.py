@@ -91,6 +91,13 @@ def test_damaged_file_is_moved_aside_with_a_clear_message(home: Path) -> None:
     assert SettingsStore().load() == Settings()
 
 
+def test_a_file_that_is_not_utf8_is_moved_aside_too(home: Path) -> None:
+    store = SettingsStore()
+    store.path.parent.mkdir(parents=True)
+    store.path.write_bytes(b"\xff\xfe")
+    assert store.load() == Settings() and "damaged" in store.problem and store.moved_to is not None
+
+
 def test_wrong_types_fall_back_field_by_field(home: Path) -> None:
     store = SettingsStore()
     store.path.parent.mkdir(parents=True)
