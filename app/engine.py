@@ -24,7 +24,7 @@ import concurrent.futures
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Coroutine
+from typing import Any, Callable, Coroutine
 
 from PySide6.QtCore import QObject, Signal
 
@@ -64,6 +64,13 @@ class Engine(QObject):
     cancelled = Signal(int)  # job
     failed = Signal(int, str)  # job, plain-words reason (a bug: the core never raises for DNS trouble)
 
+    # mail tasks (a round trip, a watch, a pasted message, a connection test): their own job numbers,
+    # independent of the domain check in flight
+    taskProgress = Signal(int, object)  # job, core.mail.imap.Progress
+    taskFinished = Signal(int, object)  # job, whatever the coroutine returned
+    taskCancelled = Signal(int)  # job
+    taskFailed = Signal(int, str)  # job, plain-words reason (a bug in the core)
+
     def __init__(self, history: History | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
@@ -76,6 +83,7 @@ class Engine(QObject):
         self._current: concurrent.futures.Future[Any] | None = None
         self._current_job = 0
         self._closing = False
+        self._tasks: dict[int, concurrent.futures.Future[Any]] = {}
         self._thread.start()
         self._ready.wait(5)
 
@@ -193,6 +201,47 @@ class Engine(QObject):
             if client is not None:
                 client.close()
 
+    # -- mail tasks -----------------------------------------------------------------------------
+
+    def run_task(self, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]]) -> int:
+        """Run ``make(on_progress)`` on the loop; ``on_progress(p)`` emits ``taskProgress`` (from any
+        thread). The result arrives as ``taskFinished``. Returns the task's job number."""
+        self._job += 1
+        job = self._job
+
+        def on_progress(p: Any) -> None:
+            self._emit(self.taskProgress, job, p)
+
+        coro = make(on_progress)
+        self._tasks[job] = self.submit(self._task(job, coro))
+        return job
+
+    def cancel_task(self, job: int) -> bool:
+        """Cancel mail task ``job`` if it is still running (its connections are closed by the core)."""
+        fut = self._tasks.get(job)
+        if fut is None or fut.done():
+            return False
+        fut.cancel()
+        return True
+
+    def task_running(self, job: int) -> bool:
+        fut = self._tasks.get(job)
+        return fut is not None and not fut.done()
+
+    async def _task(self, job: int, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            result = await coro
+            self._emit(self.taskFinished, job, result)
+            return result
+        except asyncio.CancelledError:
+            self._emit(self.taskCancelled, job)
+            raise
+        except Exception as exc:  # a bug in the core: say so, never leave the window waiting
+            self._emit(self.taskFailed, job, f"{type(exc).__name__}: {exc}")
+            return None
+        finally:
+            self._tasks.pop(job, None)
+
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self, timeout: float = 5.0) -> None:
@@ -200,6 +249,8 @@ class Engine(QObject):
         if self._closing:
             return
         self.cancel()
+        for fut in list(self._tasks.values()):
+            fut.cancel()
         self._closing = True
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -26,6 +26,7 @@ from . import theme
 from .cards import CheckCard
 from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
 from .engine import CheckRequest, Engine
+from .message_screen import MessageScreen, MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
 from .widgets import KeyButton, label
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.demo_set: DemoSet | None = None
         self.demo_selectors: dict[str, list[str]] = {}
         self._closed = False
+        self.message_window: MessageWindow | None = None
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(theme.icon("app"))
@@ -172,6 +174,10 @@ class MainWindow(QMainWindow):
         self.demo_button.setAccessibleName("Show the demo with example domains")
         self.demo_button.setToolTip("Check a set of example domains with typical problems (no internet needed)")
         head.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.message_button = KeyButton("Test a message…")
+        self.message_button.setAccessibleName("Open the Test a message screen")
+        self.message_button.setToolTip("Send, watch for or paste a message and see how it was judged (Ctrl+M)")
+        head.addWidget(self.message_button, 0, Qt.AlignmentFlag.AlignTop)
         self.settings_button = KeyButton("Settings…")
         self.settings_button.setAccessibleName("Open settings")
         head.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -319,6 +325,7 @@ class MainWindow(QMainWindow):
         self.check_button.clicked.connect(self.start_check)
         self.cancel_button.clicked.connect(self.cancel_check)
         self.settings_button.clicked.connect(self.open_settings)
+        self.message_button.clicked.connect(self.open_message_screen)
         self.demo_button.clicked.connect(self.toggle_demo)
         self.welcome_demo_button.clicked.connect(self.enter_demo)
         self.queries_button.toggled.connect(self._toggle_queries)
@@ -329,6 +336,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.focus_domain_field)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_check)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.recheck)
+        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.open_message_screen)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -700,6 +708,19 @@ class MainWindow(QMainWindow):
         self.demo_list.setCurrentRow(row)
         self._on_demo_item(self.demo_list.item(row))
 
+    # -- test a message -------------------------------------------------------------------------
+
+    def open_message_screen(self) -> MessageWindow:
+        """Show the "Test a message" window (made on first use; mail work runs on this engine)."""
+        if self.message_window is None:
+            ns = self.settings.nameserver.strip()
+            screen = MessageScreen(self.engine, nameservers=[ns] if ns else None, dns_timeout=self.timeout)
+            self.message_window = MessageWindow(screen, self)
+        self.message_window.show()
+        self.message_window.raise_()
+        self.message_window.activateWindow()
+        return self.message_window
+
     # -- settings -------------------------------------------------------------------------------
 
     def open_settings(self) -> None:
@@ -766,6 +787,9 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.checking = False
+        if self.message_window is not None:
+            self.message_window.screen_widget.cancel()
+            self.message_window.close()
         self.engine.shutdown()
         if self.demo_server is not None:
             self.demo_server.stop()

@@ -1,0 +1,505 @@
+"""The "Test a message" screen: send a test message, watch for one sent by a platform, or paste headers.
+
+All mail work runs on the engine's asyncio loop (``Engine.run_task``); progress lines and the result come
+back through queued signals tagged with a job number, and anything from a job that is no longer current
+is ignored. The result is the summary line, the message-level findings, and one ``CheckCard`` per check
+of the ``MessageReport``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Coroutine
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QFrame, QHBoxLayout, QLineEdit, QListWidget, QMessageBox, QPlainTextEdit, QScrollArea,
+    QTabWidget, QVBoxLayout, QWidget,
+)
+
+from inboxready.core.dns import DnsClient
+from inboxready.core.mail.compose import new_token
+from inboxready.core.mail.message import MessageReport, analyze_message
+from inboxready.core.model import Finding
+from inboxready.core.profiles import Profile, ProfileStore
+
+from .cards import CheckCard
+from .engine import Engine
+from .profile_dialog import ProfileDialog
+from .widgets import CopyButton, FindingView, KeyButton, code_line, label
+
+MAX_PASTE_BYTES = 5 * 1024 * 1024
+SEND_TIMEOUT = 120.0
+WATCH_TIMEOUT = 600.0
+
+STAGE_MARKS = {"connecting": "…", "connected": "✔", "sending": "…", "sent": "✔", "waiting": "…", "found": "✔",
+               "verified": "✔", "timeout": "✘", "failed": "✘"}
+
+
+class MessageScreen(QWidget):
+    """The three ways to test a message, live progress, Cancel, and the verdict.
+
+    ``nameservers``/``dns_timeout``: the DNS the analysis asks (None: the computer's). ``send_timeout``
+    and ``watch_timeout`` bound the wait for the message (tests use small ones)."""
+
+    reportShown = Signal(object)  # MessageReport (or None when no message was analysed)
+    finishedRun = Signal(object)  # RoundTripResult | MessageReport | None
+
+    def __init__(self, engine: Engine, *, store: ProfileStore | None = None,
+                 nameservers: list[str] | None = None, dns_timeout: float | None = None,
+                 send_timeout: float = SEND_TIMEOUT, watch_timeout: float = WATCH_TIMEOUT,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.store = store if store is not None else ProfileStore()
+        self.nameservers = nameservers
+        self.dns_timeout = dns_timeout
+        self.send_timeout = send_timeout
+        self.watch_timeout = watch_timeout
+        self.job = 0
+        self.cards: dict[str, CheckCard] = {}
+        self.finding_views: list[FindingView] = []
+        self.last_result: Any = None
+        self.last_report: MessageReport | None = None
+        self.token = new_token()
+        self.setObjectName("MessageScreen")
+        self.setAccessibleName("Test a message")
+        self._build()
+        self._connect()
+        self.reload_profiles()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(22, 16, 22, 10)
+        root.setSpacing(10)
+        root.addWidget(label("Test a message", "Title", wrap=False))
+        root.addWidget(label("See how a real message is judged: where it lands (Inbox or Junk) and whether "
+                             "SPF, DKIM and DMARC passed for it.", "Subtitle"))
+        if self.store.problem:
+            note = label(self.store.problem, "InputNote")
+            note.setProperty("error", True)
+            root.addWidget(note)
+
+        self.modes = QTabWidget()
+        self.modes.setAccessibleName("How to test a message")
+        self.modes.setDocumentMode(True)
+        self.modes.addTab(self._build_send(), "Send a test")
+        self.modes.addTab(self._build_watch(), "Watch for a message")
+        self.modes.addTab(self._build_paste(), "Paste headers")
+        root.addWidget(self.modes)
+
+        row = QHBoxLayout()
+        self.status_label = label("", "CardSummary", selectable=True)
+        self.status_label.setAccessibleName("What is happening")
+        row.addWidget(self.status_label, 1)
+        self.cancel_button = KeyButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the message test")
+        self.cancel_button.setToolTip("Stop this test (Esc)")
+        self.cancel_button.setEnabled(False)
+        row.addWidget(self.cancel_button)
+        root.addLayout(row)
+
+        self.progress = QListWidget()
+        self.progress.setAccessibleName("Progress of the message test")
+        self.progress.setMaximumHeight(110)
+        self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        root.addWidget(self.progress)
+
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("CardsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        host = QWidget()
+        host.setObjectName("CardsHost")
+        self.result_layout = QVBoxLayout(host)
+        self.result_layout.setContentsMargins(0, 0, 6, 0)
+        self.result_layout.setSpacing(10)
+        self.summary_label = label("", "CardTitle", selectable=True)
+        self.summary_label.setAccessibleName("Verdict on the message")
+        self.summary_label.hide()
+        self.result_layout.addWidget(self.summary_label)
+        self.about_label = label("", "Muted", selectable=True)
+        self.about_label.setAccessibleName("About the message")
+        self.about_label.hide()
+        self.result_layout.addWidget(self.about_label)
+        self.result_layout.addStretch(1)
+        self.scroll.setWidget(host)
+        root.addWidget(self.scroll, 1)
+
+    def _profile_row(self, kind: str, what: str) -> tuple[QHBoxLayout, QComboBox]:
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        box = QComboBox()
+        box.setAccessibleName(f"{what} profile")
+        box.setMinimumWidth(220)
+        row.addWidget(box, 1)
+        for caption, verb, slot in (("Add…", "Add a", self._add_profile), ("Edit…", "Edit the", self._edit_profile),
+                                    ("Remove", "Remove the", self._remove_profile)):
+            b = KeyButton(caption)
+            b.setAccessibleName(f"{verb} {what.lower()} profile")
+            b.clicked.connect(lambda _=False, k=kind, bx=box, s=slot: s(k, bx))
+            row.addWidget(b)
+        return row, box
+
+    def _build_send(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setSpacing(6)
+        lay.addWidget(label("InboxReady sends a test message from your sending account to your reading "
+                            "mailbox, waits for it, and reads how the receiver judged it.", "Muted"))
+        row, self.send_box = self._profile_row("send", "Sending")
+        lay.addWidget(label("Send from", "SectionTitle"))
+        lay.addLayout(row)
+        row, self.read_box = self._profile_row("read", "Reading")
+        lay.addWidget(label("Deliver to and read from", "SectionTitle"))
+        lay.addLayout(row)
+        extra = QHBoxLayout()
+        self.to_field = QLineEdit()
+        self.to_field.setAccessibleName("Send to (optional)")
+        self.to_field.setPlaceholderText("Send to (optional; default: the reading mailbox)")
+        self.to_field.setClearButtonEnabled(True)
+        extra.addWidget(self.to_field, 1)
+        self.unsub_field = QLineEdit()
+        self.unsub_field.setAccessibleName("List-Unsubscribe address (optional)")
+        self.unsub_field.setPlaceholderText("List-Unsubscribe URL (optional), https://…")
+        self.unsub_field.setClearButtonEnabled(True)
+        extra.addWidget(self.unsub_field, 1)
+        lay.addLayout(extra)
+        go = QHBoxLayout()
+        self.send_button = KeyButton("Send test message")
+        self.send_button.setObjectName("Primary")
+        self.send_button.setAccessibleName("Send the test message")
+        go.addWidget(self.send_button)
+        go.addStretch(1)
+        lay.addLayout(go)
+        return page
+
+    def _build_watch(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setSpacing(6)
+        lay.addWidget(label("For a platform InboxReady can't drive (your shop, newsletter or CRM): send a "
+                            "message from it to the address below with the code in its subject.", "Muted"))
+        row, self.watch_box = self._profile_row("read", "Watched mailbox")
+        lay.addWidget(label("Mailbox to watch", "SectionTitle"))
+        lay.addLayout(row)
+        grid = QHBoxLayout()
+        self.seed_field = code_line("", "Address to send the message to")
+        grid.addWidget(self.seed_field, 2)
+        grid.addWidget(CopyButton(lambda: self.seed_field.text(), "address to send to"))
+        self.token_field = code_line(self.token, "Code to put in the subject")
+        grid.addWidget(self.token_field, 1)
+        grid.addWidget(CopyButton(lambda: self.token_field.text(), "code for the subject"))
+        self.new_token_button = KeyButton("New code")
+        self.new_token_button.setAccessibleName("Make a new code")
+        grid.addWidget(self.new_token_button)
+        lay.addLayout(grid)
+        go = QHBoxLayout()
+        self.watch_button = KeyButton("Start watching")
+        self.watch_button.setObjectName("Primary")
+        self.watch_button.setAccessibleName("Start watching the mailbox")
+        go.addWidget(self.watch_button)
+        go.addStretch(1)
+        lay.addLayout(go)
+        return page
+
+    def _build_paste(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setSpacing(6)
+        lay.addWidget(label("Open the message in your mail program, show its original or raw source "
+                            "(\"Show original\", \"View source\"), and paste the headers here.", "Muted"))
+        self.paste_box = QPlainTextEdit()
+        self.paste_box.setAccessibleName("Pasted message headers")
+        self.paste_box.setPlaceholderText("Authentication-Results: …\nReceived: …\nFrom: …")
+        self.paste_box.setTabChangesFocus(True)
+        self.paste_box.setMaximumHeight(140)
+        lay.addWidget(self.paste_box)
+        go = QHBoxLayout()
+        self.analyse_button = KeyButton("Analyse")
+        self.analyse_button.setObjectName("Primary")
+        self.analyse_button.setAccessibleName("Analyse the pasted headers")
+        self.analyse_button.setToolTip("Analyse the pasted headers (Ctrl+Enter)")
+        go.addWidget(self.analyse_button)
+        go.addStretch(1)
+        lay.addLayout(go)
+        return page
+
+    def _connect(self) -> None:
+        q = Qt.ConnectionType.QueuedConnection
+        self.engine.taskProgress.connect(self._on_progress, q)
+        self.engine.taskFinished.connect(self._on_finished, q)
+        self.engine.taskCancelled.connect(self._on_cancelled, q)
+        self.engine.taskFailed.connect(self._on_failed, q)
+        self.send_button.clicked.connect(self.start_send)
+        self.watch_button.clicked.connect(self.start_watch)
+        self.analyse_button.clicked.connect(self.start_paste)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.new_token_button.clicked.connect(self._new_token)
+        self.watch_box.currentIndexChanged.connect(self._update_seed)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+Return"), self.paste_box, activated=self.start_paste,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+
+    # -- profiles -------------------------------------------------------------------------------
+
+    def reload_profiles(self) -> None:
+        for box, names in ((self.send_box, sorted(self.store.send)), (self.read_box, sorted(self.store.read)),
+                           (self.watch_box, sorted(self.store.read))):
+            current = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItems(names)
+            if current in names:
+                box.setCurrentText(current)
+            box.blockSignals(False)
+        self._update_seed()
+        self._update_buttons()
+
+    def _profile_of(self, kind: str, box: QComboBox) -> Profile | None:
+        name = box.currentText()
+        table: dict[str, Any] = self.store.send if kind == "send" else self.store.read
+        return table.get(name)
+
+    def open_profile_dialog(self, kind: str, profile: Profile | None = None) -> ProfileDialog:
+        """Make (not show) the dialog; tests drive it directly."""
+        return ProfileDialog(self.store, kind, profile, engine=self.engine, parent=self)
+
+    def _run_dialog(self, dlg: ProfileDialog, box: QComboBox) -> None:
+        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.saved is not None:
+            self.reload_profiles()
+            box.setCurrentText(dlg.saved.name)
+
+    def _add_profile(self, kind: str, box: QComboBox) -> None:
+        self._run_dialog(self.open_profile_dialog(kind), box)
+
+    def _edit_profile(self, kind: str, box: QComboBox) -> None:
+        p = self._profile_of(kind, box)
+        if p is None:
+            self._add_profile(kind, box)
+            return
+        self._run_dialog(self.open_profile_dialog(kind, p), box)
+
+    def _remove_profile(self, kind: str, box: QComboBox) -> None:
+        p = self._profile_of(kind, box)
+        if p is None:
+            return
+        answer = QMessageBox.question(self, "Remove profile",
+                                      f"Remove the profile {p.name!r} and its saved password?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.store.remove(p)
+            self.reload_profiles()
+
+    def _update_seed(self, *_: object) -> None:
+        p = self._profile_of("read", self.watch_box)
+        address = p.mailbox_address if p is not None else ""
+        self.seed_field.setText(address or "(add a reading profile with a mailbox address)")
+        self.seed_field.setCursorPosition(0)
+
+    def _new_token(self) -> None:
+        self.token = new_token()
+        self.token_field.setText(self.token)
+
+    def _update_buttons(self) -> None:
+        running = bool(self.job) and self.engine.task_running(self.job)
+        self.cancel_button.setEnabled(running)
+        self.send_button.setEnabled(not running and self.send_box.count() > 0 and self.read_box.count() > 0)
+        self.watch_button.setEnabled(not running and self.watch_box.count() > 0)
+        self.analyse_button.setEnabled(not running)
+
+    # -- running --------------------------------------------------------------------------------
+
+    def _dns(self, wait: float) -> DnsClient:
+        kw: dict[str, Any] = {"deadline": wait + 60}
+        if self.dns_timeout is not None:
+            kw["timeout"] = self.dns_timeout
+        return DnsClient(self.nameservers, **kw)
+
+    def _start(self, what: str, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]]) -> int:
+        if self.job:
+            self.engine.cancel_task(self.job)
+        self._clear_result()
+        self.progress.clear()
+        self.status_label.setText(what)
+        self.job = self.engine.run_task(make)
+        self._update_buttons()
+        self.cancel_button.setEnabled(True)
+        return self.job
+
+    def start_send(self) -> int:
+        send = self._profile_of("send", self.send_box)
+        read = self._profile_of("read", self.read_box)
+        if send is None or read is None:
+            self.status_label.setText("Add a sending and a reading profile first.")
+            return 0
+        from inboxready.core.mail.roundtrip import roundtrip
+
+        to = self.to_field.text().strip() or None
+        unsub = self.unsub_field.text().strip() or None
+        wait = self.send_timeout
+
+        async def go(on_progress: Callable[[Any], None]) -> Any:
+            client = self._dns(wait)
+            try:
+                return await roundtrip(send, read, to=to, timeout=wait, on_progress=on_progress, dns=client,  # type: ignore[arg-type]
+                                       unsubscribe_url=unsub)
+            finally:
+                client.close()
+
+        return self._start("Sending the test message…", go)
+
+    def start_watch(self) -> int:
+        read = self._profile_of("read", self.watch_box)
+        if read is None:
+            self.status_label.setText("Add a reading profile first.")
+            return 0
+        from inboxready.core.mail.roundtrip import watch_for_token
+
+        token = self.token
+        wait = self.watch_timeout
+
+        async def go(on_progress: Callable[[Any], None]) -> Any:
+            client = self._dns(wait)
+            try:
+                return await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
+            finally:
+                client.close()
+
+        return self._start(f"Watching for a message with {token} in its subject…", go)
+
+    def start_paste(self) -> int:
+        raw = self.paste_box.toPlainText().strip().encode("utf-8", "surrogateescape")
+        if not raw:
+            self.status_label.setText("Paste the headers of a message first.")
+            return 0
+        if len(raw) > MAX_PASTE_BYTES:
+            self.status_label.setText("That is more than 5 MB; paste the headers only.")
+            return 0
+        raw = raw.replace(b"\r\n", b"\n") + b"\n"
+
+        async def go(_on_progress: Callable[[Any], None]) -> Any:
+            client = self._dns(30.0)
+            try:
+                return await analyze_message(raw, dns=client)
+            finally:
+                client.close()
+
+        return self._start("Analysing the pasted headers…", go)
+
+    def cancel(self) -> None:
+        if self.job and self.engine.cancel_task(self.job):
+            self.status_label.setText("Stopping…")
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _on_progress(self, job: int, p: Any) -> None:
+        if job != self.job:
+            return
+        mark = STAGE_MARKS.get(str(getattr(p, "stage", "")), "·")
+        secs = float(getattr(p, "elapsed_ms", 0.0)) / 1000
+        self.progress.addItem(f"{mark} {secs:5.1f} s  {getattr(p, 'message', p)}")
+        self.progress.scrollToBottom()
+
+    def _on_finished(self, job: int, result: Any) -> None:
+        if job != self.job:
+            return
+        self.last_result = result
+        report = result if isinstance(result, MessageReport) else getattr(result, "report", None)
+        findings: list[Finding] = []
+        if isinstance(result, MessageReport):
+            self.status_label.setText("Done.")
+            summary = _report_summary(result)
+        else:
+            self.status_label.setText("Done." if result.ok else "The test did not complete.")
+            summary = result.summary
+            findings.extend(result.findings)
+        if report is not None:
+            findings.extend(report.findings)
+        self.show_result(summary, findings, report)
+        self._update_buttons()
+        self.finishedRun.emit(result)
+
+    def _on_cancelled(self, job: int) -> None:
+        if job != self.job:
+            return
+        self.status_label.setText("Cancelled. Nothing more will be sent or read.")
+        self.progress.addItem("✘ cancelled")
+        self._update_buttons()
+        self.finishedRun.emit(None)
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if job != self.job:
+            return
+        self.status_label.setText(f"The test stopped on an internal error: {message}")
+        self._update_buttons()
+        self.finishedRun.emit(None)
+
+    def _clear_result(self) -> None:
+        for w in [*self.finding_views, *self.cards.values()]:
+            self.result_layout.removeWidget(w)
+            w.deleteLater()
+        self.finding_views = []
+        self.cards = {}
+        self.summary_label.hide()
+        self.about_label.hide()
+        self.last_report = None
+
+    def show_result(self, summary: str, findings: list[Finding], report: MessageReport | None) -> None:
+        self._clear_result()
+        self.last_report = report
+        self.summary_label.setText(summary)
+        self.summary_label.show()
+        if report is not None:
+            who = (report.receiver if report.receiver else "the receiving service" if report.receiver == ""
+                   else "nobody we can trust (no Authentication-Results from the receiver)")
+            self.about_label.setText(f"Subject: {report.subject or '(none)'}   ·   From: {report.from_ or '(none)'}"
+                                     f"   ·   Judged by: {who}")
+            self.about_label.show()
+        at = 2
+        for f in findings:
+            view = FindingView(f)
+            self.result_layout.insertWidget(at, view)
+            self.finding_views.append(view)
+            at += 1
+        if report is not None:
+            for name, check in report.checks.items():
+                card = CheckCard(name)
+                card.set_result(check)
+                self.result_layout.insertWidget(at, card)
+                self.cards[name] = card
+                at += 1
+        self.reportShown.emit(report)
+
+
+def _report_summary(report: MessageReport) -> str:
+    words = {"pass": "passed", "warn": "passed with warnings", "fail": "failed",
+             "error": "couldn't be fully checked", "info": "was checked"}
+    if not report.checks:
+        return "No authentication results were found in what was pasted."
+    return f"The message's authentication {words.get(str(report.status), str(report.status))}."
+
+
+class MessageWindow(QWidget):
+    """The screen in a window of its own (opened from the main window)."""
+
+    def __init__(self, screen: MessageScreen, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("InboxReady – Test a message")
+        self.setAccessibleName("Test a message")
+        self.screen_widget = screen
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(screen)
+        self.resize(1000, 800)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.screen_widget.cancel()
+        super().closeEvent(event)
+
+
+__all__ = ["MessageScreen", "MessageWindow"]

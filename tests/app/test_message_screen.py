@@ -1,0 +1,213 @@
+"""The "Test a message" screen and the profile dialog (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import (
+    QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget, QPlainTextEdit, QTabBar, QWidget,
+)
+
+from inboxready.core.profiles import ProfileStore, ReadProfile, Security, SendProfile, get_password
+from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
+    MAILBOX, SENDER, MemoryKeyring, mail_world_session, memory_keyring, no_keyring, world,
+)
+
+MESSAGE = """Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=bounce.sender.test;
+ dkim=none; dmarc=fail (p=REJECT) header.from=sender.test
+Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test; Mon, 2 Nov 2026 10:00:00 +0000
+Authentication-Results: mx.receiver.test; dmarc=pass header.from=sender.test
+From: Shop <news@sender.test>
+To: someone@receiver.test
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+"""
+
+INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox, QPlainTextEdit, QListWidget, QTabBar)
+
+
+def _dead_dns() -> list[str]:
+    """A loopback port nobody answers on: DNS look-ups time out quickly (the verdict is in the headers)."""
+    return ["127.0.0.1:9"]
+
+
+@pytest.fixture
+def engine(qtbot):  # type: ignore[no-untyped-def]
+    from inboxready.app.engine import Engine
+
+    e = Engine()
+    yield e
+    e.shutdown()
+
+
+@pytest.fixture
+def screen(home: Path, engine, qtbot, theme_app):  # type: ignore[no-untyped-def]
+    from inboxready.app.message_screen import MessageScreen
+
+    s = MessageScreen(engine, nameservers=_dead_dns(), dns_timeout=0.3, send_timeout=20, watch_timeout=20)
+    qtbot.addWidget(s)
+    s.resize(1000, 800)
+    s.show()
+    return s
+
+
+def _unnamed_controls(root: QWidget) -> tuple[int, list[str]]:
+    checked, problems = 0, []
+    for w in root.findChildren(QWidget):
+        if not isinstance(w, INTERACTIVE) or not w.isVisibleTo(root) or isinstance(w.parent(), INTERACTIVE):
+            continue
+        checked += 1
+        if isinstance(w, QTabBar):
+            continue  # the tab bar's name comes from its QTabWidget; its tabs have their own texts
+        if not w.accessibleName().strip():
+            problems.append(f"{type(w).__name__} {w.objectName()!r} has no accessible name")
+        if not w.focusPolicy() & w.focusPolicy().TabFocus:
+            problems.append(f"{type(w).__name__} {w.accessibleName()!r} cannot take focus")
+    return checked, problems
+
+
+def test_paste_mode_analyses_headers_and_shows_cards_with_the_receivers_verdict(screen, qtbot) -> None:
+    screen.modes.setCurrentIndex(2)
+    screen.paste_box.setPlainText(MESSAGE)
+    with qtbot.waitSignal(screen.reportShown, timeout=20_000) as sig:
+        assert screen.start_paste() > 0
+    report = sig.args[0]
+    assert report is not None and report.receiver == "mx.receiver.test"
+    assert set(screen.cards) >= {"spf", "dkim", "dmarc"}
+    assert screen.cards["dmarc"].status == "fail"  # the receiver's first (topmost) header, not a forged one
+    assert screen.cards["spf"].status == str(report.checks["spf"].status)
+    assert screen.cards["spf"].result is report.checks["spf"]
+    assert "failed" in screen.summary_label.text()
+    assert "mx.receiver.test" in screen.about_label.text() and "Hello" in screen.about_label.text()
+    assert screen.cards["dmarc"].header.accessibleName().startswith("DMARC")
+    assert not screen.cancel_button.isEnabled() and screen.analyse_button.isEnabled()
+    checked, problems = 0, []
+    for tab in range(screen.modes.count()):  # every mode's controls, and the cards of the result
+        screen.modes.setCurrentIndex(tab)
+        n, p = _unnamed_controls(screen)
+        checked, problems = checked + n, problems + p
+    assert checked > 25 and problems == []
+
+
+def test_paste_with_nothing_pasted_starts_nothing(screen) -> None:
+    assert screen.start_paste() == 0
+    assert "Paste" in screen.status_label.text() and not screen.cards
+
+
+def test_profile_dialog_saves_password_only_in_the_keyring(screen, qtbot, home: Path,
+                                                            memory_keyring: MemoryKeyring) -> None:
+    dlg = screen.open_profile_dialog("send")
+    qtbot.addWidget(dlg)
+    dlg.preset_box.setCurrentIndex(dlg.preset_box.findData("gmail"))
+    assert dlg.host_field.text() == "smtp.gmail.com" and dlg.guidance.isVisibleTo(dlg)
+    assert "2-Step" in dlg.guidance.text() or "app password" in dlg.guidance.text().lower()
+    dlg.name_field.setText("shop")
+    dlg.user_field.setText("news@shop.test")
+    dlg.address_field.setText("news@shop.test")
+    dlg.password_field.setText("s3cret-Pa55")
+    dlg.security_box.setCurrentIndex(dlg.security_box.findData(str(Security.NONE)))
+    assert dlg.insecure_note.isVisibleTo(dlg)  # a visible warning for no encryption
+    dlg.security_box.setCurrentIndex(dlg.security_box.findData(str(Security.SSL)))
+    assert not dlg.insecure_note.isVisibleTo(dlg)
+    checked, problems = _unnamed_controls(dlg)
+    assert checked >= 10 and problems == []
+    dlg._save()
+    assert dlg.result() == dlg.DialogCode.Accepted and dlg.saved is not None
+    path = home / "config" / "profiles.json"
+    text = path.read_text()
+    assert "s3cret-Pa55" not in text
+    assert json.loads(text)["send"][0]["host"] == "smtp.gmail.com"
+    assert get_password("send:shop").reveal() == "s3cret-Pa55"  # type: ignore[union-attr]
+    assert ("inboxready", "send:shop") in memory_keyring.store or "s3cret-Pa55" in memory_keyring.store.values()
+    screen.reload_profiles()
+    assert screen.send_box.currentText() == "shop"
+
+
+def test_profile_dialog_says_plainly_when_there_is_no_keyring(screen, qtbot, home: Path, no_keyring) -> None:
+    dlg = screen.open_profile_dialog("read")
+    qtbot.addWidget(dlg)
+    dlg.name_field.setText("inbox")
+    dlg.host_field.setText("imap.example.test")
+    dlg.password_field.setText("pw")
+    dlg._save()
+    assert dlg.saved is None and dlg.error.isVisibleTo(dlg)
+    assert "keyring" in dlg.error.text().lower()
+    assert not (home / "config" / "profiles.json").exists()
+
+
+def test_profile_dialog_test_connection_reports_the_servers_answer(screen, qtbot, home: Path,
+                                                                  memory_keyring: MemoryKeyring) -> None:
+    dlg = screen.open_profile_dialog("read")
+    qtbot.addWidget(dlg)
+    dlg.name_field.setText("nobody")
+    dlg.host_field.setText("127.0.0.1")
+    dlg.port_field.setValue(9)  # nothing listens there
+    dlg.password_field.setText("pw")
+    dlg.test_connection()
+    qtbot.waitUntil(lambda: dlg.last_connection is not None, timeout=20_000)
+    assert dlg.last_connection.ok is False
+    assert dlg.test_result.text() == "✘ " + dlg.last_connection.message
+    assert dlg.test_button.isEnabled()
+
+
+def test_main_window_opens_the_screen_with_its_button(make_window, qtbot) -> None:
+    w = make_window()
+    assert w.message_button.accessibleName()
+    w.message_button.click()
+    assert w.message_window is not None and w.message_window.isVisible()
+    assert w.message_window.screen_widget.engine is w.engine
+
+
+def _store_profiles(world: Any, store: ProfileStore) -> None:
+    store.put(SendProfile(name="shop", host="localhost", port=world.smtp.port, security=Security.STARTTLS,
+                          username=SENDER, from_addr=SENDER, ca_file=str(world.ca.ca_file)), world.smtp.password)
+    store.put(ReadProfile(name="inbox", host="127.0.0.1", port=world.dovecot.imaps_port, security=Security.SSL,
+                          username=MAILBOX, address=MAILBOX, ca_file=str(world.ca.ca_file),
+                          authserv_ids=["inbox.test"]), world.dovecot.password)
+
+
+def test_send_mode_round_trip_against_the_loopback_servers(home: Path, engine, qtbot, theme_app, world: Any,
+                                                           memory_keyring: MemoryKeyring) -> None:
+    from inboxready.app.message_screen import MessageScreen
+
+    store = ProfileStore()
+    _store_profiles(world, store)
+    s = MessageScreen(engine, store=store, nameservers=[world.dns_address], dns_timeout=1.0, send_timeout=20)
+    qtbot.addWidget(s)
+    s.show()
+    assert s.send_box.currentText() == "shop" and s.read_box.currentText() == "inbox"
+    assert s.send_button.isEnabled()
+    with qtbot.waitSignal(s.finishedRun, timeout=40_000) as sig:
+        s.start_send()
+        assert s.cancel_button.isEnabled() and not s.send_button.isEnabled()
+    result = sig.args[0]
+    assert result is not None and result.status == "verified", result.summary
+    lines = [s.progress.item(i).text() for i in range(s.progress.count())]
+    assert any("…" in x for x in lines) and len(lines) >= 3
+    assert "arrived in" in s.summary_label.text()
+    assert s.cards["spf"].status == "pass" and s.cards["dmarc"].status in ("pass", "warn")
+    text = (home / "config" / "profiles.json").read_text()
+    assert world.smtp.password not in text and world.dovecot.password not in text
+
+
+def test_cancel_stops_a_watch_cleanly(home: Path, engine, qtbot, theme_app, world: Any,
+                                      memory_keyring: MemoryKeyring) -> None:
+    from inboxready.app.message_screen import MessageScreen
+
+    store = ProfileStore()
+    _store_profiles(world, store)
+    s = MessageScreen(engine, store=store, nameservers=[world.dns_address], dns_timeout=1.0, watch_timeout=60)
+    qtbot.addWidget(s)
+    s.show()
+    s.modes.setCurrentIndex(1)
+    assert s.seed_field.text() == MAILBOX and s.token_field.text() == s.token
+    job = s.start_watch()
+    qtbot.waitUntil(lambda: s.progress.count() >= 1, timeout=20_000)  # connecting / waiting lines arrive live
+    with qtbot.waitSignal(s.finishedRun, timeout=20_000) as sig:
+        s.cancel_button.click()
+    assert sig.args[0] is None and "Cancelled" in s.status_label.text()
+    assert not engine.task_running(job) and s.watch_button.isEnabled() and not s.cancel_button.isEnabled()
