@@ -185,8 +185,39 @@ def _check_ca(path: str) -> str:
     return p
 
 
+class _ServerAccount:
+    """What sending and reading profiles share: the server, its security and the account's id."""
+
+    name: str
+    host: str
+    port: int
+    security: Security
+    username: str
+    kind: ClassVar[str]
+
+    def _check_server(self) -> None:
+        self.name = _check_name(self.name)
+        self.host = _check_host(self.host)
+        self.port = _check_port(self.port)
+        self.security = Security.parse(str(self.security))
+        self.username = self.username.strip()
+
+    @property
+    def id(self) -> str:
+        """The key of the password in the keyring: ``send:NAME`` or ``read:NAME``."""
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def insecure(self) -> bool:
+        return self.security is Security.NONE
+
+    @property
+    def warnings(self) -> list[str]:
+        return [INSECURE_WARNING] if self.insecure else []
+
+
 @dataclass
-class SendProfile:
+class SendProfile(_ServerAccount):
     """How to send mail: an SMTP submission server and the account on it."""
 
     name: str
@@ -202,28 +233,12 @@ class SendProfile:
     kind: ClassVar[str] = "send"
 
     def __post_init__(self) -> None:
-        self.name = _check_name(self.name)
-        self.host = _check_host(self.host)
-        self.port = _check_port(self.port)
-        self.security = Security.parse(str(self.security))
-        self.username = self.username.strip()
+        self._check_server()
         self.from_addr = self.from_addr.strip()
         if self.from_addr and not valid_address(self.from_addr):
             raise ProfileError(f"{self.from_addr!r} is not an e-mail address (like news@example.com).")
         self.from_name = self.from_name.strip()
         self.ca_file = _check_ca(self.ca_file)
-
-    @property
-    def id(self) -> str:
-        return f"send:{self.name}"
-
-    @property
-    def insecure(self) -> bool:
-        return self.security is Security.NONE
-
-    @property
-    def warnings(self) -> list[str]:
-        return [INSECURE_WARNING] if self.insecure else []
 
     @property
     def sender(self) -> str:
@@ -249,7 +264,7 @@ class SendProfile:
 
 
 @dataclass
-class ReadProfile:
+class ReadProfile(_ServerAccount):
     """How to read mail: an IMAP server and the mailbox that receives the test messages."""
 
     name: str
@@ -266,11 +281,7 @@ class ReadProfile:
     kind: ClassVar[str] = "read"
 
     def __post_init__(self) -> None:
-        self.name = _check_name(self.name)
-        self.host = _check_host(self.host)
-        self.port = _check_port(self.port)
-        self.security = Security.parse(str(self.security))
-        self.username = self.username.strip()
+        self._check_server()
         self.address = self.address.strip()
         if self.address and not valid_address(self.address):
             raise ProfileError(f"{self.address!r} is not an e-mail address.")
@@ -278,18 +289,6 @@ class ReadProfile:
         self.ca_file = _check_ca(self.ca_file)
         self.authserv_ids = [a.strip().lower().rstrip(".") for a in self.authserv_ids
                              if isinstance(a, str) and a.strip()]
-
-    @property
-    def id(self) -> str:
-        return f"read:{self.name}"
-
-    @property
-    def insecure(self) -> bool:
-        return self.security is Security.NONE
-
-    @property
-    def warnings(self) -> list[str]:
-        return [INSECURE_WARNING] if self.insecure else []
 
     @property
     def mailbox_address(self) -> str:
