@@ -343,6 +343,7 @@ MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 
 
 def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core.mail.links import link_domain_fixes
     from inboxready.core.mail.message import analyze_message
 
     try:
@@ -362,7 +363,10 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = None if args.offline else DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
         try:
-            return await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None)
+            report = await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None)
+            if client is not None:
+                await link_domain_fixes(report, client=client)
+            return report
         finally:
             if client is not None:
                 client.close()
@@ -382,6 +386,10 @@ def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
         lines = _wrap(f.message, "      ")
         lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
         out.write("\n".join(lines) + "\n")
+        if f.fix is not None:
+            verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
+            out.write(style(f"      {verb}: {f.fix.type} record at {f.fix.host}", "1") + "\n")
+            out.write(f"        {f.fix.value}\n")
 
 
 def render_message(report: Any, out: TextIO, style: _Style) -> None:
@@ -529,6 +537,7 @@ def _render_roundtrip(result: Any, args: argparse.Namespace, out: TextIO) -> int
 
 def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core import profiles as P
+    from inboxready.core.mail.links import link_domain_fixes
     from inboxready.core.mail.roundtrip import roundtrip
 
     store = P.ProfileStore()
@@ -541,11 +550,14 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
         try:
-            return await roundtrip(send, read, to=args.to, timeout=args.wait, dns=client,
+            result = await roundtrip(send, read, to=args.to, timeout=args.wait, dns=client,
                                    on_progress=None if args.json else _progress_printer(err),
                                    send_password=os.environ.get("INBOXREADY_SMTP_PASSWORD") or None,
                                    read_password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
                                    delete_after=args.delete, unsubscribe_url=args.unsubscribe_url)
+            if result.report is not None:
+                await link_domain_fixes(result.report, client=client)
+            return result
         finally:
             client.close()
 
@@ -555,6 +567,7 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core import profiles as P
     from inboxready.core.mail.compose import new_token, valid_token
+    from inboxready.core.mail.links import link_domain_fixes
     from inboxready.core.mail.roundtrip import watch_for_token
 
     store = P.ProfileStore()
@@ -574,10 +587,13 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
         try:
-            return await watch_for_token(read, token, timeout=args.wait, dns=client,
+            result = await watch_for_token(read, token, timeout=args.wait, dns=client,
                                          on_progress=None if args.json else _progress_printer(err),
                                          password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
                                          delete_after=args.delete)
+            if result.report is not None:
+                await link_domain_fixes(result.report, client=client)
+            return result
         finally:
             client.close()
 

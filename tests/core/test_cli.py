@@ -178,3 +178,13 @@ def test_headers_command_on_junk_and_missing_files(tmp_path) -> None:  # type: i
     assert code == 2 and json.loads(out)["status"] == "error"
     code, _, err = cli("headers", str(tmp_path / "nope.eml"))
     assert code == 2 and "can't read" in err
+
+
+def test_headers_command_links_the_domain_checks_fix(tmp_path, dns_server: DnsTestServer) -> None:  # type: ignore[no-untyped-def]
+    dns_server.add_zone("sender.test", '@ MX 10 mx\nmx A 192.0.2.1\n@ TXT "v=spf1 mx -all"\n')
+    dns_server.add_origin("test")
+    path = tmp_path / "message.eml"
+    path.write_bytes(MESSAGE)
+    code, out, _ = cli("headers", str(path), "-n", dns_server.address, "--timeout", "1", "--color", "never")
+    assert "Publish: TXT record at _dmarc.sender.test" in out
+    assert code == 1

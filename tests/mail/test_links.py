@@ -1,0 +1,60 @@
+"""A failing message card carries the fix the domain check offers for the same protocol."""
+
+from __future__ import annotations
+
+from inboxready.core.dns import DnsClient
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.mail.links import link_domain_fixes
+from inboxready.core.mail.message import analyze_message
+from inboxready.core.model import Status
+
+from ..conftest import run
+
+MESSAGE = b"""Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=sender.test;
+ dkim=none; dmarc=fail (p=NONE) header.from=sender.test
+Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test; Mon, 2 Nov 2026 10:00:00 +0000
+From: Shop <news@sender.test>
+To: someone@receiver.test
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+
+Hi
+"""
+
+ZONE = """
+@        MX 10 mx
+mx       A 192.0.2.1
+@        TXT "v=spf1 mx ip4:192.0.2.0/24 -all"
+"""
+
+
+def test_dmarc_failure_links_to_the_record_to_publish(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("sender.test", ZONE)
+    dns_server.add_origin("test")
+
+    async def go():  # type: ignore[no-untyped-def]
+        client = DnsClient([dns_server.address], timeout=1)
+        report = await analyze_message(MESSAGE, dns=None, trusted_authserv_ids=["mx.receiver.test"])
+        domain_report = await link_domain_fixes(report, client=client)
+        client.close()
+        return report, domain_report
+
+    report, domain_report = run(go())
+    assert domain_report is not None and domain_report.domain == "sender.test"
+    dmarc = report.checks["dmarc"]
+    assert dmarc.status is Status.FAIL
+    linked = [f for f in dmarc.findings if f.code == "msg.dmarc-domain-fix"]
+    assert linked and linked[0].fix is not None
+    assert linked[0].fix.host == "_dmarc.sender.test" and linked[0].fix.value.startswith("v=DMARC1")
+    assert dmarc.detail["domain_fixes"][0]["zone_line"] == linked[0].fix.zone_line
+    assert report.checks["spf"].status is Status.PASS and "domain_fixes" not in report.checks["spf"].detail
+    assert report.detail["domain_check"]["domain"] == "sender.test"
+
+
+def test_no_from_domain_means_nothing_to_link() -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        report = await analyze_message(b"Subject: x\r\n\r\nbody", dns=None)
+        return await link_domain_fixes(report, client=DnsClient(["127.0.0.1:9"], timeout=0.2))
+
+    assert run(go()) is None
