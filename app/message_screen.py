@@ -105,6 +105,7 @@ class MessageScreen(QWidget):
         self.progress.setAccessibleName("Progress of the message test")
         self.progress.setMaximumHeight(110)
         self.progress.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.progress.hide()  # shown when the first line arrives (a pasted message has none)
         root.addWidget(self.progress)
 
         self.scroll = QScrollArea()
@@ -136,6 +137,7 @@ class MessageScreen(QWidget):
         box = QComboBox()
         box.setAccessibleName(f"{what} profile")
         box.setMinimumWidth(220)
+        box.setPlaceholderText("No profile yet: press Add…")
         row.addWidget(box, 1)
         for caption, verb, slot in (("Add…", "Add a", self._add_profile), ("Edit…", "Edit the", self._edit_profile),
                                     ("Remove", "Remove the", self._remove_profile)):
@@ -176,6 +178,7 @@ class MessageScreen(QWidget):
         go.addWidget(self.send_button)
         go.addStretch(1)
         lay.addLayout(go)
+        lay.addStretch(1)
         return page
 
     def _build_watch(self) -> QWidget:
@@ -188,9 +191,11 @@ class MessageScreen(QWidget):
         lay.addWidget(label("Mailbox to watch", "SectionTitle"))
         lay.addLayout(row)
         grid = QHBoxLayout()
+        grid.addWidget(label("Send to:", "", wrap=False))
         self.seed_field = code_line("", "Address to send the message to")
         grid.addWidget(self.seed_field, 2)
         grid.addWidget(CopyButton(lambda: self.seed_field.text(), "address to send to"))
+        grid.addWidget(label("Subject code:", "", wrap=False))
         self.token_field = code_line(self.token, "Code to put in the subject")
         grid.addWidget(self.token_field, 1)
         grid.addWidget(CopyButton(lambda: self.token_field.text(), "code for the subject"))
@@ -205,6 +210,7 @@ class MessageScreen(QWidget):
         go.addWidget(self.watch_button)
         go.addStretch(1)
         lay.addLayout(go)
+        lay.addStretch(1)
         return page
 
     def _build_paste(self) -> QWidget:
@@ -227,6 +233,7 @@ class MessageScreen(QWidget):
         go.addWidget(self.analyse_button)
         go.addStretch(1)
         lay.addLayout(go)
+        lay.addStretch(1)
         return page
 
     def _connect(self) -> None:
@@ -257,6 +264,8 @@ class MessageScreen(QWidget):
             box.addItems(names)
             if current in names:
                 box.setCurrentText(current)
+            elif names:
+                box.setCurrentIndex(0)
             box.blockSignals(False)
         self._update_seed()
         self._update_buttons()
@@ -325,6 +334,7 @@ class MessageScreen(QWidget):
             self.engine.cancel_task(self.job)
         self._clear_result()
         self.progress.clear()
+        self.progress.hide()
         self.status_label.setText(what)
         self.job = self.engine.run_task(make)
         self._update_buttons()
@@ -403,6 +413,7 @@ class MessageScreen(QWidget):
         mark = STAGE_MARKS.get(str(getattr(p, "stage", "")), "·")
         secs = float(getattr(p, "elapsed_ms", 0.0)) / 1000
         self.progress.addItem(f"{mark} {secs:5.1f} s  {getattr(p, 'message', p)}")
+        self.progress.show()
         self.progress.scrollToBottom()
 
     def _on_finished(self, job: int, result: Any) -> None:
@@ -429,6 +440,7 @@ class MessageScreen(QWidget):
             return
         self.status_label.setText("Cancelled. Nothing more will be sent or read.")
         self.progress.addItem("✘ cancelled")
+        self.progress.show()
         self._update_buttons()
         self.finishedRun.emit(None)
 
