@@ -66,10 +66,14 @@ class ProfileDialog(QDialog):
             self.presets[p.id] = p
             self.preset_box.addItem(p.name, p.id)
         form.addRow("Provider", self.preset_box)
+        lay.addLayout(form)
+        # wrapped notes live outside the form: a form row does not grow with a wrapped label's height
         self.guidance = label("", "Muted", selectable=True)
         self.guidance.setAccessibleName("Sign-in guidance for this provider")
         self.guidance.hide()
-        form.addRow("", self.guidance)
+        lay.addWidget(self.guidance)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
 
         self.name_field = self._line("Profile name", "e.g. newsletter")
         form.addRow("Name", self.name_field)
@@ -90,7 +94,6 @@ class ProfileDialog(QDialog):
         self.insecure_note.setProperty("error", True)
         self.insecure_note.setAccessibleName("Warning: no encryption")
         self.insecure_note.hide()
-        form.addRow("", self.insecure_note)
         self.user_field = self._line("User name", "usually your full e-mail address")
         form.addRow("User name", self.user_field)
         self.password_field = self._line("Password", "stored only in your system's keyring")
@@ -108,6 +111,7 @@ class ProfileDialog(QDialog):
             form.addRow("Mailbox address", self.address_field)
             self.from_name_field = None
         lay.addLayout(form)
+        lay.addWidget(self.insecure_note)
 
         ok, words = keyring_status()
         self.keyring_note = label(words, "Muted" if ok else "InputNote", selectable=True)
@@ -148,7 +152,8 @@ class ProfileDialog(QDialog):
             engine.taskFailed.connect(self._on_task_failed, q)
         if profile is not None:
             self._fill(profile)
-        self.resize(560, self.sizeHint().height())
+        self.setMinimumWidth(600)
+        self.resize(600, self.sizeHint().height())
 
     def _line(self, name: str, placeholder: str = "") -> QLineEdit:
         w = QLineEdit()
@@ -177,6 +182,7 @@ class ProfileDialog(QDialog):
         preset = get_preset(self.preset_box.currentData() or "")
         if preset is None:
             self.guidance.hide()
+            self._fit()
             return
         server = preset.smtp if self.kind == "send" else preset.imap
         if server is not None:
@@ -192,9 +198,21 @@ class ProfileDialog(QDialog):
         self.guidance.show()
         if not self.name_field.text().strip():
             self.name_field.setText(preset.id)
+        self._fit()
 
     def _on_security(self, _index: int = 0) -> None:
         self.insecure_note.setVisible(self.security_box.currentData() == str(Security.NONE))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show wrapped notes whole (never shrink below what the user made it)."""
+        lay = self.layout()
+        if lay is None:
+            return
+        lay.activate()
+        want = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.sizeHint().height()
+        if want > self.height():
+            self.resize(self.width(), want)
 
     # -- building and saving --------------------------------------------------------------------
 
