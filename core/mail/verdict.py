@@ -198,7 +198,13 @@ def spf_card(ev: Evidence) -> CheckResult:
                 f"{'strict' if mode == 's' else 'relaxed'} alignment.", RFC_DMARC_ALIGN))
             summary = f"SPF passed for {dom}, which is not your From domain {ev.from_domain}."
         else:
-            summary = f"SPF passed for {name}" + (", the domain in your From address." if aligned else ".")
+            if aligned and dom == ev.from_domain:
+                summary = f"SPF passed for {name}, the domain in your From address."
+            elif aligned:
+                summary = (f"SPF passed for {name}, which belongs to your From domain {ev.from_domain}, so it "
+                           "counts for DMARC.")
+            else:
+                summary = f"SPF passed for {name}."
     elif result in ("fail", "hardfail"):
         findings.append(_f("msg.spf-fail", Severity.ERROR,
                            f"SPF failed: the server that delivered this message is not on {name}'s list of "
