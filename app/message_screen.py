@@ -356,8 +356,10 @@ class MessageScreen(QWidget):
         async def go(on_progress: Callable[[Any], None]) -> Any:
             client = self._dns(wait)
             try:
-                return await roundtrip(send, read, to=to, timeout=wait, on_progress=on_progress, dns=client,  # type: ignore[arg-type]
-                                       unsubscribe_url=unsub)
+                result = await roundtrip(send, read, to=to, timeout=wait, on_progress=on_progress, dns=client,  # type: ignore[arg-type]
+                                         unsubscribe_url=unsub)
+                await _link(result.report, client)
+                return result
             finally:
                 client.close()
 
@@ -376,7 +378,9 @@ class MessageScreen(QWidget):
         async def go(on_progress: Callable[[Any], None]) -> Any:
             client = self._dns(wait)
             try:
-                return await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
+                result = await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
+                await _link(result.report, client)
+                return result
             finally:
                 client.close()
 
@@ -395,7 +399,9 @@ class MessageScreen(QWidget):
         async def go(_on_progress: Callable[[Any], None]) -> Any:
             client = self._dns(30.0)
             try:
-                return await analyze_message(raw, dns=client)
+                report = await analyze_message(raw, dns=client)
+                await _link(report, client)
+                return report
             finally:
                 client.close()
 
@@ -515,3 +521,12 @@ class MessageWindow(QWidget):
 
 
 __all__ = ["MessageScreen", "MessageWindow"]
+
+
+async def _link(report: MessageReport | None, client: DnsClient) -> None:
+    """Attach the domain check's fixes to the failing cards (the core does the checking)."""
+    if report is None:
+        return
+    from inboxready.core.mail.links import link_domain_fixes
+
+    await link_domain_fixes(report, client=client)
