@@ -12,7 +12,8 @@ from .context import ALL_CHECKS, CheckContext, CheckOptions
 from .dns import DnsClient
 from .model import CheckResult, DomainReport, Finding, Severity, Status
 
-CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "arc": "ARC", "compauth": "CompAuth"}
+CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "arc": "ARC", "compauth": "CompAuth",
+                "delivery": "Delivery"}
 
 CheckFn = Callable[[CheckContext], Awaitable[CheckResult]]
 

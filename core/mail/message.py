@@ -21,7 +21,8 @@ from ..dns import DnsClient
 from ..model import CheckResult, Finding, Severity, Status
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
-from .headers import ParsedMessage, addresses, decode_words, domain_of, parse_message
+from .delivery import delivery_card
+from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message
 from .trust import select_trusted, simple_org_domain
 from .verdict import (
     DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, no_results, spf_card,
@@ -86,6 +87,26 @@ async def analyze_message(raw: bytes, *, dns: DnsClient | None = None,
     return report
 
 
+def _inbound_received(msg: ParsedMessage, trusted: Any) -> HeaderField | None:
+    """The Received header the receiving service wrote for the hop from the sender: the lowest one above
+    the first Received written before the service (``trusted.boundary``)."""
+    if trusted.receiver is None:
+        return None
+    received = msg.get_all("Received")
+    if trusted.boundary is not None:
+        received = [f for f in received if f.index < trusted.boundary]
+    return received[-1] if received else None
+
+
+def _dmarc_passed(card: CheckResult | None) -> bool | None:
+    result = (card.detail.get("result") if card is not None else None) or ""
+    if result == "pass":
+        return True
+    if result == "fail":
+        return False
+    return None
+
+
 def _internal_error(exc: BaseException) -> MessageReport:
     f = Finding("msg.internal-error", Severity.UNKNOWN,
                 "Something went wrong while reading this message, so we couldn't judge it. Please report "
@@ -136,6 +157,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         comp = compauth_card(ev)
         if comp is not None:
             checks["compauth"] = comp
+        checks["delivery"] = delivery_card(msg, receiver_received=_inbound_received(msg, trusted),
+                                           dmarc_passed=_dmarc_passed(checks.get("dmarc")))
 
     findings: list[Finding] = []
     if msg.body is None and msg.fields:
