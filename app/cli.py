@@ -5,8 +5,8 @@
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
     inboxready profile list|test|remove NAME
-    inboxready roundtrip --send-profile NAME --read-profile NAME [--to ADDR] [--wait S] [--json]
-    inboxready watch --read-profile NAME [--token TOKEN] [--wait S] [--json]
+    inboxready roundtrip --send-profile NAME --read-profile NAME [--to ADDR] [--timeout S] [--json]
+    inboxready watch --read-profile NAME [--token TOKEN] [--timeout S] [--json]
 
 Exit codes: 0 everything passed; 1 something to fix was found (a failure or a warning);
 2 something could not be checked (and nothing to fix was found), or the command was used wrongly.
@@ -162,7 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
     kind.add_argument("--read", action="store_true", help="only the reading profile of that name")
 
-    rt = sub.add_parser("roundtrip", parents=[common], help="send a test message and read the verdict back",
+    # The mail commands take --timeout as the time to wait for the message (as people expect there);
+    # DNS queries use the default per-query timeout.
+    mail_common = argparse.ArgumentParser(add_help=False)
+    mail_common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
+                             help="ask this DNS server for DKIM keys and the domain check (repeatable)")
+    mail_common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    mail_common.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+
+    rt = sub.add_parser("roundtrip", parents=[mail_common], help="send a test message and read the verdict back",
                         description="Send a test message through a sending profile, find it with a reading "
                                     "profile (Inbox or Junk) and explain the receiver's verdict. Passwords come "
                                     "from the keyring, or from INBOXREADY_SMTP_PASSWORD / "
@@ -170,20 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--send-profile", required=True, metavar="NAME")
     rt.add_argument("--read-profile", required=True, metavar="NAME")
     rt.add_argument("--to", metavar="ADDR", help="send to this address (default: the reading profile's mailbox)")
-    rt.add_argument("--wait", type=_positive, default=120.0, metavar="SECONDS",
-                    help="how long to wait for the message (default 120)")
+    rt.add_argument("--timeout", "--wait", dest="wait", type=_positive, default=120.0, metavar="SECONDS",
+                    help="how long to wait for the message to arrive (default 120)")
     rt.add_argument("--unsubscribe-url", metavar="URL",
                     help="add List-Unsubscribe with this https URL and one-click List-Unsubscribe-Post")
     rt.add_argument("--delete", action="store_true", help="delete the test message afterwards")
 
-    wt = sub.add_parser("watch", parents=[common], help="wait for a message sent by another platform",
+    wt = sub.add_parser("watch", parents=[mail_common], help="wait for a message sent by another platform",
                         description="Wait for a message whose subject contains TOKEN (send it from your "
                                     "newsletter tool or CRM to the reading profile's address) and explain its "
                                     "verdict. Without --token, a new token is made and shown.")
     wt.add_argument("--read-profile", required=True, metavar="NAME")
     wt.add_argument("--token", metavar="TOKEN")
-    wt.add_argument("--wait", type=_positive, default=600.0, metavar="SECONDS",
-                    help="how long to wait (default 600)")
+    wt.add_argument("--timeout", "--wait", dest="wait", type=_positive, default=600.0, metavar="SECONDS",
+                    help="how long to wait for the message (default 600)")
     wt.add_argument("--delete", action="store_true", help="delete the message afterwards")
     return parser
 
@@ -548,7 +556,7 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
 
     async def go() -> Any:
-        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
+        client = DnsClient(args.nameserver, timeout=DEFAULT_TIMEOUT, deadline=args.wait + 60)
         try:
             result = await roundtrip(send, read, to=args.to, timeout=args.wait, dns=client,
                                    on_progress=None if args.json else _progress_printer(err),
@@ -585,7 +593,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                   f"{token} in the subject. Waiting up to {args.wait:g} s…\n")
 
     async def go() -> Any:
-        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.wait + 60)
+        client = DnsClient(args.nameserver, timeout=DEFAULT_TIMEOUT, deadline=args.wait + 60)
         try:
             result = await watch_for_token(read, token, timeout=args.wait, dns=client,
                                          on_progress=None if args.json else _progress_printer(err),

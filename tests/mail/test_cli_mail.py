@@ -55,7 +55,7 @@ def test_roundtrip_command_json(world: Any, memory_keyring: MemoryKeyring, profi
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     _add_profiles(world, monkeypatch)
     code, out, err = cli("roundtrip", "--send-profile", "shop", "--read-profile", "inbox", "--json",
-                         "--wait", "20", "-n", world.dns_address)
+                         "--timeout", "20", "-n", world.dns_address)
     data = json.loads(out)
     assert data["roundtrip"]["status"] == "verified", (data["roundtrip"], err)
     assert data["checks"]["spf"]["status"] == "pass", data["checks"]["spf"]
@@ -77,7 +77,7 @@ def test_missing_profile_and_password_are_clear(memory_keyring: MemoryKeyring, p
 def test_roundtrip_command_text_shows_progress_and_cards(world: Any, memory_keyring: MemoryKeyring,
                                                          profile_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _add_profiles(world, monkeypatch)
-    code, out, err = cli("roundtrip", "--send-profile", "shop", "--read-profile", "inbox", "--wait", "20",
+    code, out, err = cli("roundtrip", "--send-profile", "shop", "--read-profile", "inbox", "--timeout", "20",
                          "-n", world.dns_address, "--color", "never")
     assert "arrived in" in out and "Judged by: mx.inbox.test" in out
     assert "SPF" in out and "DKIM" in out and "DMARC" in out
