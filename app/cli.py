@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 all passed, 1 something to fix was found, 2 couldn't check or usage error.",
     )
     parser.add_argument("--version", action="version", version=f"inboxready {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check the bundled demo domains on a loopback DNS server and say whether this "
+                             "installation works (no network needed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check", parents=[common], help="check one or more domains",
@@ -608,6 +611,61 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _render_roundtrip(asyncio.run(go()), args, out)
 
 
+# -- self-test -----------------------------------------------------------------------------------
+
+# What the engine must find for the bundled demo domains (resources/zones): (domain, check, status, code).
+SELF_TEST_EXPECT = (
+    ("demo-allgood.example", "spf", Status.PASS, None),
+    ("demo-allgood.example", "dmarc", Status.PASS, None),
+    ("demo-toomany.example", "spf", Status.FAIL, "spf.too-many-lookups"),
+    ("demo-nodmarc.example", "dmarc", Status.FAIL, "dmarc.no-record"),
+    ("demo-parked.example", "mx", None, "mx.parked-lockdown"),
+    ("demo-timeout.example", "spf", Status.ERROR, None),
+)
+
+
+def cmd_self_test(out: TextIO, err: TextIO) -> int:
+    """Run the engine against the demo zones on loopback; one line: pass or what went wrong."""
+    import time as _time
+
+    from inboxready.app.demo import DEMO_TIMEOUT, start_demo_server
+
+    started = _time.monotonic()
+    try:
+        server, _demo = start_demo_server()
+    except Exception as exc:  # a broken install: say so plainly
+        out.write(f"InboxReady {__version__} self-test: FAIL: the built-in DNS server did not start "
+                  f"({type(exc).__name__}: {exc})\n")
+        return EXIT_UNCHECKED
+    try:
+        domains = sorted({d for d, *_ in SELF_TEST_EXPECT})
+        options = CheckOptions(nameservers=[server.address], timeout=DEMO_TIMEOUT, deadline=20.0)
+        reports = {r.domain: r for r in asyncio.run(run_many(domains, options, concurrency=len(domains)))}
+    except Exception as exc:
+        out.write(f"InboxReady {__version__} self-test: FAIL: the check engine stopped "
+                  f"({type(exc).__name__}: {exc})\n")
+        return EXIT_UNCHECKED
+    finally:
+        server.stop()
+    problems = []
+    for domain, check, status, code in SELF_TEST_EXPECT:
+        result = reports[domain].checks.get(check)
+        if result is None:
+            problems.append(f"{domain} {check}: no result")
+            continue
+        if status is not None and result.status is not status:
+            problems.append(f"{domain} {check}: {result.status} instead of {status}")
+        if code is not None and code not in {f.code for f in result.findings}:
+            problems.append(f"{domain} {check}: {code} not found")
+    elapsed = _time.monotonic() - started
+    if problems:
+        out.write(f"InboxReady {__version__} self-test: FAIL ({'; '.join(problems)})\n")
+        return EXIT_FINDINGS
+    out.write(f"InboxReady {__version__} self-test: pass ({len(SELF_TEST_EXPECT)} results on "
+              f"{len(domains)} demo domains as expected, {elapsed:.1f} s)\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -616,6 +674,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
         return int(exc.code or 0)
+    if args.self_test:
+        return cmd_self_test(out, err)
     if args.command is None:
         parser.print_help(out)
         return EXIT_UNCHECKED

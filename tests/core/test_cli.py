@@ -188,3 +188,18 @@ def test_headers_command_links_the_domain_checks_fix(tmp_path, dns_server: DnsTe
     code, out, _ = cli("headers", str(path), "-n", dns_server.address, "--timeout", "1", "--color", "never")
     assert "Publish: TXT record at _dmarc.sender.test" in out
     assert code == 1
+
+
+def test_self_test_passes_on_the_bundled_demo_zones() -> None:
+    code, out, _ = cli("--self-test")
+    assert code == 0 and "self-test: pass" in out and out.count("\n") == 1
+
+
+def test_self_test_reports_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inboxready.app import cli as cli_module
+    from inboxready.core.model import Status
+
+    wrong = (("demo-allgood.example", "spf", Status.FAIL, None),)
+    monkeypatch.setattr(cli_module, "SELF_TEST_EXPECT", wrong)
+    code, out, _ = cli("--self-test")
+    assert code == 1 and "self-test: FAIL" in out and "demo-allgood.example spf" in out
