@@ -181,6 +181,10 @@ class MainWindow(QMainWindow):
         self.settings_button = KeyButton("Settings…")
         self.settings_button.setAccessibleName("Open settings")
         head.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.about_button = KeyButton("About")
+        self.about_button.setAccessibleName("About InboxReady: version and licence")
+        self.about_button.setToolTip("Version and licence (F1)")
+        head.addWidget(self.about_button, 0, Qt.AlignmentFlag.AlignTop)
         root.addLayout(head)
 
         self.notice = label("", "InputNote")
@@ -325,6 +329,7 @@ class MainWindow(QMainWindow):
         self.check_button.clicked.connect(self.start_check)
         self.cancel_button.clicked.connect(self.cancel_check)
         self.settings_button.clicked.connect(self.open_settings)
+        self.about_button.clicked.connect(self.show_about)
         self.message_button.clicked.connect(self.open_message_screen)
         self.demo_button.clicked.connect(self.toggle_demo)
         self.welcome_demo_button.clicked.connect(self.enter_demo)
@@ -337,6 +342,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_check)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.recheck)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.open_message_screen)
+        QShortcut(QKeySequence(Qt.Key.Key_F1), self, activated=self.show_about)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -722,6 +728,24 @@ class MainWindow(QMainWindow):
         return self.message_window
 
     # -- settings -------------------------------------------------------------------------------
+
+    def about_text(self) -> str:
+        from inboxready.core import __version__
+
+        return (f"<h3>InboxReady {__version__}</h3>"
+                "<p>Checks a domain's email authentication (SPF, DKIM, DMARC, MX) and gives the exact DNS "
+                "records that fix what is wrong; sends test messages and explains how receivers judged them.</p>"
+                "<p>Released under the MIT licence. Uses Qt for Python (LGPLv3), dnspython, dkimpy, "
+                "cryptography, keyring, platformdirs and imapclient.</p>")
+
+    def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About InboxReady", self.about_text(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAccessibleName("About InboxReady")
+        box.exec()
 
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.settings.nameserver, self)

@@ -404,3 +404,12 @@ def test_spf_tree_branches_add_up_to_the_total(qtbot, theme_app) -> None:
     assert sum(r[2] for r in rows) == 7
     assert top.child(1).child(0).text(2) == "1"  # one's own include of three
     assert top.child(1).toolTip(1) == "include:one.tree.test"
+
+
+def test_about_shows_the_package_version_and_licence(make_window) -> None:
+    from inboxready.core import __version__
+
+    w = make_window()
+    text = w.about_text()
+    assert f"InboxReady {__version__}" in text and "MIT" in text
+    assert w.about_button.accessibleName()
