@@ -94,7 +94,7 @@ class ReadinessBar(QFrame):
         self.requirements = reqs
         if _headline is not None:
             try:
-                self.headline.setText(_headline(reqs))
+                self.headline.setText(_headline(reqs, checks))
             except Exception:
                 self.headline.setText("Bulk-sender rules (Google, Yahoo, Microsoft)")
         else:
