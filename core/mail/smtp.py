@@ -121,7 +121,12 @@ class _Job:
     def _login(self, s: smtplib.SMTP) -> None:
         advertised = (s.esmtp_features.get("auth", "") or "").upper().split()
         mech = next((m for m in ("PLAIN", "LOGIN", "CRAM-MD5") if m in advertised), "PLAIN")
-        s.user, s.password = self.profile.username, reveal(self.password)  # type: ignore[attr-defined]
+        user, password = self.profile.username, reveal(self.password)
+        if not (user.isascii() and password.isascii()):
+            # smtplib encodes credentials as ASCII; send them as UTF-8 ourselves (RFC 4616 for PLAIN).
+            _auth_utf8(s, "LOGIN" if mech == "LOGIN" else "PLAIN", user, password)
+            return
+        s.user, s.password = user, password  # type: ignore[attr-defined]
         auth_object: Callable[..., str] = {"PLAIN": s.auth_plain, "LOGIN": s.auth_login,
                                            "CRAM-MD5": s.auth_cram_md5}[mech]
         try:
@@ -341,3 +346,25 @@ def _with_time(r: ConnectionResult, started: float) -> ConnectionResult:
 
 
 __all__ = ["DEFAULT_TIMEOUT", "check_connection", "send_message"]
+
+
+def _auth_utf8(s: smtplib.SMTP, mech: str, user: str, password: str) -> None:
+    """AUTH PLAIN or LOGIN with UTF-8 credentials (smtplib only sends ASCII ones)."""
+    import base64
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    if mech == "PLAIN":
+        token = b64(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
+        code, resp = s.docmd("AUTH", "PLAIN " + token)
+        if code == 334:  # the server asked for the credentials on their own line
+            code, resp = s.docmd(token)
+    else:
+        code, resp = s.docmd("AUTH", "LOGIN")
+        if code == 334:
+            code, resp = s.docmd(b64(user.encode("utf-8")))
+        if code == 334:
+            code, resp = s.docmd(b64(password.encode("utf-8")))
+    if code not in (235, 503):  # 503: already signed in
+        raise smtplib.SMTPAuthenticationError(code, resp)

@@ -260,3 +260,15 @@ def test_imap_server_closes_mid_fetch(world: MailWorld) -> None:
 def test_imap_explicit_folders(world: MailWorld) -> None:
     r = check(read_profile(world, folders=["INBOX", "Nope"]), world.dovecot.password)
     assert r.ok and "Nope" in r.message and r.detail == "folders: INBOX=inbox"
+
+
+def test_smtp_password_with_non_ascii_characters(world: MailWorld) -> None:
+    old = world.smtp.password
+    world.smtp.password = "pässwörd-" + old  # smtplib alone would fail to encode this
+    try:
+        r = check(send_profile(world), world.smtp.password)
+        assert r.ok, r
+        r = check(send_profile(world), "wrong-" + world.smtp.password)
+        assert not r.ok and r.code == "conn.wrong-password", r
+    finally:
+        world.smtp.password = old
