@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import ipaddress
 import json
 import os
@@ -83,6 +84,24 @@ def _positive(value: str) -> float:
     return f
 
 
+# Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
+# that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist")
+
+
+def _command_modules() -> list[Any]:
+    registers = []
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.cli_{name}")
+        except ModuleNotFoundError as exc:  # TEMPORARY while the modules are being written
+            if exc.name != f"{__package__}.cli_{name}":
+                raise
+            continue
+        registers.append(module.register)
+    return registers
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
@@ -104,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the bundled demo domains on a loopback DNS server and say whether this "
                              "installation works (no network needed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in _command_modules():
+        register(sub, common)
 
     check = sub.add_parser("check", parents=[common], help="check one or more domains",
                            description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN.")
@@ -680,6 +701,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         parser.print_help(out)
         return EXIT_UNCHECKED
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args, out, err))
         if args.command == "check":
             return cmd_check(args, out, err)
         if args.command == "spf":

@@ -19,6 +19,14 @@ class CheckOptions:
     dkim_selectors: list[str] = field(default_factory=list)  # added to the built-in list
     checks: tuple[str, ...] = ALL_CHECKS
     max_concurrency: int = 64  # DNS queries in flight per run
+    # Network checks beyond DNS (MTA-STS and BIMI over HTTPS, STARTTLS on the MX hosts). Tests point these
+    # at loopback servers; users never need to change them.
+    https_port: int = 443
+    smtp_port: int = 25
+    ca_file: str | None = None  # extra CA certificates (PEM) trusted besides the system's
+    connect_timeout: float = 8.0  # one TCP/TLS connection or HTTPS fetch
+    trust_anchors: str | None = None  # DNSSEC root trust anchors (DS or DNSKEY lines); None: IANA's
+    sending_ips: list[str] = field(default_factory=list)  # IPs seen sending (e.g. from a test message)
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Record builders: SPF, DMARC, DKIM keys, and "what if" checks of a record before it is published."""

@@ -1,0 +1,1 @@
+"""DMARC aggregate and SMTP TLS reports: import, store, summarise."""
