@@ -14,16 +14,10 @@
 # snapshot of the working tree, because PyInstaller cannot follow setuptools' editable-install mapping
 # (package-dir inboxready.core -> core/ ...): with -e the app's own modules are silently missing.
 #
-# Smoke test (all on this machine, nothing leaves loopback):
-#   1. inboxready --version, and inboxready --self-test (timed: the cold-start proxy for the CLI)
-#   2. the GUI starts offscreen (QT_QPA_PLATFORM=offscreen --demo), stays up 5 s, logs no plugin error
-#   3. if Xvfb and xwininfo exist: the GUI on xcb, time from exec to its main window being mapped (3 runs)
-#   4. keyring, in a throw-away HOME (never the user's real keyring):
-#        a. no backend usable (D-Bus pointed nowhere): "profile add" fails with the plain message
-#        b. a file backend loaded through keyringrc.cfg: "profile add" stores the password, "profile test"
-#           reads it back and signs in to a fake SMTP server that records it, "profile remove" deletes it;
-#           also checks that keyring's entry points load the bundled backends
-#   5. sizes: installed folder, .tar.gz (download) and the budgets from issue 5
+# Smoke test (all on this machine, nothing leaves loopback): packaging/smoke.py (the same script the release
+# workflow runs on Windows and macOS: --version, --self-test, the GUI offscreen, the keyring round trip
+# through the frozen keyring with a test backend, sizes against the budgets), then, with Xvfb and
+# xwininfo, the time from exec until the GUI's main window is mapped on xcb (3 runs, budget 2 s).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -80,47 +74,20 @@ if [ "$build" = 1 ]; then
 fi
 [ -x "$app/inboxready" ] && [ -x "$app/inboxready-gui" ] || { echo "no build at $app" >&2; exit 1; }
 
-# Every environment below is throw-away: HOME, config and data dirs inside $scratch.
+want_version="$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("inboxready"))' 2>/dev/null || echo '?')"
+tarball="$out/inboxready-$want_version-linux-$(uname -m).tar.gz"
+tar -C "$out/dist" -czf "$tarball" inboxready
+
+# -- smoke test: CLI, GUI offscreen, keyring, sizes (packaging/smoke.py) ------------------------------
+python3 "$here/smoke.py" "$app" --expect-version "$want_version" --artifact "$tarball" || failures=$((failures + 1))
+echo "  largest parts:"
+(cd "$app/_internal" && du -sm PySide6/Qt/lib/* libpython* cryptography python3.11 2>/dev/null | sort -rn | head -6 | sed 's/^/    /')
+
 # An array, not a function: "${iso_env[@]}" prog & then gives the program's own pid in $! (env execs it).
 iso_env=(env -i PATH=/usr/bin:/bin HOME="$scratch/home" XDG_CONFIG_HOME="$scratch/home/.config"
   XDG_DATA_HOME="$scratch/home/.local/share" XDG_CACHE_HOME="$scratch/home/.cache"
   XDG_RUNTIME_DIR="$scratch/run" LANG=C.UTF-8 DBUS_SESSION_BUS_ADDRESS="unix:path=$scratch/no-bus")
 mkdir -p "$scratch/home/.config" "$scratch/run" && chmod 700 "$scratch/run"
-
-# -- 1. CLI -------------------------------------------------------------------------------------------
-step "CLI"
-want_version="$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("inboxready"))' 2>/dev/null || echo '?')"
-got_version="$("${iso_env[@]}" "$app/inboxready" --version 2>&1 || true)"
-[ "$got_version" = "inboxready $want_version" ] && ok "--version: $got_version" || bad "--version said: $got_version (want $want_version)"
-
-st_out="$scratch/selftest.txt"
-t0=$(date +%s.%N)
-if "${iso_env[@]}" "$app/inboxready" --self-test >"$st_out" 2>&1; then st_rc=0; else st_rc=$?; fi
-selftest_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
-if [ "$st_rc" = 0 ] && grep -q "self-test: pass" "$st_out"; then
-  ok "$(head -1 "$st_out") [wall clock incl. start-up: ${selftest_s} s]"
-else
-  bad "--self-test exit $st_rc: $(head -5 "$st_out")"
-fi
-
-# -- 2. GUI offscreen ---------------------------------------------------------------------------------
-step "GUI offscreen (--demo)"
-gui_log="$scratch/gui-offscreen.log"
-"${iso_env[@]}" QT_QPA_PLATFORM=offscreen "$app/inboxready-gui" --demo >"$gui_log" 2>&1 &
-gpid=$!; pids+=("$gpid")
-sleep 5
-if kill -0 "$gpid" 2>/dev/null; then
-  kill "$gpid" 2>/dev/null || true
-  wait "$gpid" 2>/dev/null || true
-  if grep -Eqi "could not (load|find) the qt platform plugin|traceback|error" "$gui_log"; then
-    bad "GUI ran but logged: $(head -5 "$gui_log")"
-  else
-    ok "the GUI ran 5 s offscreen in demo mode with nothing on stderr"
-  fi
-else
-  wait "$gpid" 2>/dev/null && rc=0 || rc=$?
-  bad "the GUI exited early (code $rc): $(head -10 "$gui_log")"
-fi
 
 # -- 3. GUI on X (time to first window) ---------------------------------------------------------------
 step "GUI on xcb under Xvfb: time to the main window"
@@ -163,80 +130,6 @@ if command -v Xvfb >/dev/null && command -v xwininfo >/dev/null; then
 else
   echo "  skipped: Xvfb or xwininfo not installed (apt-get install -y xvfb x11-utils)"
 fi
-
-# -- 4. keyring -----------------------------------------------------------------------------------------
-step "keyring (throw-away HOME; the real keyring is never touched)"
-# ASCII on purpose: smtplib's AUTH refuses non-ASCII passwords (UnicodeEncodeError), an app bug of its own.
-secret="smoke-$(date +%s)-S3cr3t!"
-ka_log="$scratch/keyring-none.log"
-if "${iso_env[@]}" INBOXREADY_PASSWORD="$secret" "$app/inboxready" profile add nokeyring --smtp 127.0.0.1:2525 \
-     --security none --user smoke@example.test >"$ka_log" 2>&1; then
-  bad "profile add succeeded without any keyring: $(cat "$ka_log")"
-elif grep -q "none is available" "$ka_log"; then
-  ok "no usable keyring: plain message ($(grep -o "InboxReady keeps mail passwords[^.]*" "$ka_log"))"
-else
-  bad "no usable keyring, unexpected output: $(head -5 "$ka_log")"
-fi
-
-kdir="$scratch/smoke-keyring"
-mkdir -p "$kdir" "$scratch/home/.config/python_keyring"
-cp "$here/smoke/inboxready_smoke_keyring.py" "$kdir/"
-printf '[backend]\ndefault-keyring = inboxready_smoke_keyring.SmokeKeyring\nkeyring-path = %s\n' "$kdir" \
-  >"$scratch/home/.config/python_keyring/keyringrc.cfg"
-python3 "$here/smoke/fake_smtp.py" "$scratch/smtp.port" "$scratch/smtp.password" &
-spid=$!; pids+=("$spid")
-for _ in $(seq 50); do [ -s "$scratch/smtp.port" ] && break; sleep 0.1; done
-port="$(cat "$scratch/smtp.port")"
-kenv=("${iso_env[@]}" INBOXREADY_SMOKE_DIR="$kdir")
-
-if "${kenv[@]}" INBOXREADY_PASSWORD="$secret" "$app/inboxready" profile add smoke --smtp "127.0.0.1:$port" \
-     --security none --user smoke@example.test --from smoke@example.test >"$scratch/add.log" 2>&1 \
-   && grep -q "password in the system keyring" "$scratch/add.log"; then
-  stored="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("InboxReady/send:smoke",""))' "$kdir/secrets.json" 2>/dev/null || true)"
-  [ "$stored" = "$secret" ] && ok "stored: the frozen keyring wrote the password to the test backend" \
-                            || bad "stored password mismatch ('$stored')"
-else
-  bad "profile add: $(cat "$scratch/add.log")"
-fi
-if "${kenv[@]}" "$app/inboxready" profile test smoke --timeout 5 >"$scratch/test.log" 2>&1; then
-  got="$(cat "$scratch/smtp.password" 2>/dev/null || true)"
-  [ "$got" = "$secret" ] && ok "read: the frozen app took the password from the keyring and signed in with it" \
-                         || bad "the SMTP server got '$got', not the stored password"
-else
-  bad "profile test: $(cat "$scratch/test.log")"
-fi
-if "${kenv[@]}" "$app/inboxready" profile remove smoke >"$scratch/rm.log" 2>&1 \
-   && ! grep -q "send:smoke" "$kdir/secrets.json"; then
-  ok "deleted: profile remove took the password out of the keyring"
-else
-  bad "profile remove: $(cat "$scratch/rm.log")"
-fi
-if [ -s "$kdir/backends.json" ]; then
-  python3 - "$kdir/backends.json" <<'EOF' || failures=$((failures + 1))
-import json, sys
-found = json.load(open(sys.argv[1]))
-need = ["SecretService", "KWallet", "chainer", "keyring.backends.fail", "keyring.backends.null"]
-missing = [n for n in need if found.get(n) != "ok"]
-print("  " + ("ok    " if not missing else "FAIL  ") + "keyring entry points in the frozen app: "
-      + ", ".join(f"{k}={'ok' if v == 'ok' else 'not importable'}" for k, v in sorted(found.items())))
-sys.exit(1 if missing else 0)
-EOF
-else
-  bad "the test backend did not report keyring's backends"
-fi
-
-# -- 5. sizes ---------------------------------------------------------------------------------------------
-step "size"
-tarball="$out/inboxready-$want_version-linux-$(uname -m).tar.gz"
-tar -C "$out/dist" -czf "$tarball" inboxready
-installed_mb=$(du -sm "$app" | cut -f1)
-download_mb=$(awk -v b="$(stat -c %s "$tarball")" 'BEGIN{printf "%.1f", b/1048576}')
-echo "  installed folder: ${installed_mb} MB (budget 150 MB)   $app"
-echo "  download .tar.gz: ${download_mb} MB (budget 80 MB)    $tarball"
-[ "$installed_mb" -lt 150 ] || bad "installed size over budget"
-awk -v d="$download_mb" 'BEGIN{exit !(d < 80)}' || bad "download size over budget"
-echo "  largest parts:"
-(cd "$app/_internal" && du -sm PySide6/Qt/lib/* libpython* cryptography python3.11 2>/dev/null | sort -rn | head -6 | sed 's/^/    /')
 
 if [ "$deb" = 1 ]; then
   step ".deb"

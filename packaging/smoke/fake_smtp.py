@@ -1,6 +1,6 @@
 """A tiny plain-text SMTP server for the smoke test: offers AUTH PLAIN, records the password it is given.
 
-    python3 fake_smtp.py PORT_FILE PASSWORD_FILE
+    python3 fake_smtp.py PORT_FILE PASSWORD_FILE      (or, in-process: ``server, port = serve(PASSWORD_FILE)``)
 
 Listens on 127.0.0.1 (a free port, written to PORT_FILE), answers one connection after another until
 killed. Whatever password a client sends with AUTH PLAIN is written to PASSWORD_FILE; the sign-in is
@@ -10,6 +10,7 @@ accepted. Nothing is ever delivered.
 from __future__ import annotations
 
 import base64
+import os
 import socketserver
 import sys
 
@@ -41,7 +42,7 @@ class Handler(socketserver.StreamRequestHandler):
                 except ValueError:
                     self.reply("501 bad AUTH PLAIN")
                     continue
-                with open(sys.argv[2], "w", encoding="utf-8") as out:
+                with open(self.server.password_file, "w", encoding="utf-8") as out:  # type: ignore[attr-defined]
                     out.write(password)
                 self.reply("235 2.7.0 Authentication successful")
             elif verb == "QUIT":
@@ -56,10 +57,19 @@ class Handler(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    password_file = ""
+
+
+def serve(password_file: "str | os.PathLike[str]") -> "tuple[Server, int]":
+    """A bound server on a free loopback port (call ``serve_forever()`` on it) and that port."""
+    server = Server(("127.0.0.1", 0), Handler)
+    server.password_file = os.fspath(password_file)
+    return server, server.server_address[1]
 
 
 if __name__ == "__main__":
-    with Server(("127.0.0.1", 0), Handler) as server:
+    server, port = serve(sys.argv[2])
+    with server:
         with open(sys.argv[1], "w", encoding="utf-8") as f:
-            f.write(str(server.server_address[1]))
+            f.write(str(port))
         server.serve_forever()
