@@ -1,0 +1,330 @@
+"""DMARC aggregate report parser (RFC 7489 appendix C era, RFC 9990, and the old dmarc.org draft schema).
+
+The XML is parsed with ``defusedxml``: a document type declaration, entities or external references are
+refused (so "billion laughs" and XXE files are rejected, never expanded). XML namespaces are ignored, so
+the plain, the RFC 9990 (``urn:ietf:params:xml:ns:dmarc-2.0``) and the 0.1 namespace all read the same way.
+Result words are matched without regard to case (``Pass``, ``HardFail``, ``NONE`` are accepted) and
+normalised to lower case. Missing optional parts (envelope_from, selector, scope, reasons, version, ...)
+become ``None`` or empty lists.
+
+Public API::
+
+    class ReportError(ValueError)            # .reason: plain words; the only exception parse_* raise
+    @dataclass class DkimAuth(domain: str, selector: str | None, result: str)
+    @dataclass class SpfAuth(domain: str, scope: str | None, result: str)
+    @dataclass class Row(source_ip, count, disposition, dkim, spf, reasons, header_from, envelope_from,
+                         envelope_to, dkim_auth: list[DkimAuth], spf_auth: list[SpfAuth])
+    @dataclass class AggregateReport(org_name, email, report_id, begin, end, domain, adkim, aspf, p, sp, np,
+                                     pct, testing, fo, version, schema, errors, rows: list[Row])
+        .message_count, .dmarc_pass_count, .org (org_name or e-mail domain)
+    def parse_aggregate(data: bytes) -> AggregateReport
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import defusedxml
+import defusedxml.ElementTree as DET
+
+MAX_ROWS = 1_000_000
+MAX_COUNT = 10**12
+
+
+class ReportError(ValueError):
+    """A report that cannot be read; ``reason`` says why in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DkimAuth:
+    domain: str
+    selector: str | None
+    result: str
+
+
+@dataclass(frozen=True)
+class SpfAuth:
+    domain: str
+    scope: str | None
+    result: str
+
+
+@dataclass
+class Row:
+    source_ip: str
+    count: int
+    disposition: str          # none / quarantine / reject (pass in some RFC 9990 samples)
+    dkim: str                 # policy-evaluated (aligned) DKIM: pass / fail / ""
+    spf: str                  # policy-evaluated (aligned) SPF: pass / fail / ""
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    header_from: str = ""
+    envelope_from: str | None = None
+    envelope_to: str | None = None
+    dkim_auth: list[DkimAuth] = field(default_factory=list)
+    spf_auth: list[SpfAuth] = field(default_factory=list)
+
+    @property
+    def dmarc_pass(self) -> bool:
+        return self.dkim == "pass" or self.spf == "pass"
+
+
+@dataclass
+class AggregateReport:
+    org_name: str
+    email: str
+    report_id: str
+    begin: int
+    end: int
+    domain: str
+    adkim: str | None = None
+    aspf: str | None = None
+    p: str | None = None
+    sp: str | None = None
+    np: str | None = None
+    pct: int | None = None
+    testing: str | None = None
+    fo: str | None = None
+    version: str | None = None
+    schema: str = "rfc7489"   # "rfc7489" (also the old draft) or "rfc9990"
+    errors: list[str] = field(default_factory=list)
+    extra_contact_info: str | None = None
+    generator: str | None = None
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def org(self) -> str:
+        """Who sent the report: the org_name, or the domain of its e-mail address when that is empty."""
+        if self.org_name:
+            return self.org_name
+        if "@" in self.email:
+            return self.email.rsplit("@", 1)[1].lower()
+        return self.email or "unknown reporter"
+
+    @property
+    def message_count(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def dmarc_pass_count(self) -> int:
+        return sum(r.count for r in self.rows if r.dmarc_pass)
+
+    def policy_json(self) -> dict[str, Any]:
+        return {"domain": self.domain, "adkim": self.adkim, "aspf": self.aspf, "p": self.p, "sp": self.sp,
+                "np": self.np, "pct": self.pct, "testing": self.testing, "fo": self.fo}
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _child(el: Element | None, name: str) -> Element | None:
+    if el is None:
+        return None
+    for c in el:
+        if _local(c.tag) == name:
+            return c
+    return None
+
+
+def _children(el: Element | None, name: str) -> list[Element]:
+    if el is None:
+        return []
+    return [c for c in el if _local(c.tag) == name]
+
+
+def _text(el: Element | None, name: str) -> str | None:
+    c = _child(el, name)
+    if c is None:
+        return None
+    t = (c.text or "").strip()
+    return t
+
+
+def _word(el: Element | None, name: str) -> str:
+    t = _text(el, name)
+    return t.lower() if t else ""
+
+
+def _opt_word(el: Element | None, name: str) -> str | None:
+    t = _text(el, name)
+    return t.lower() if t else None
+
+
+def _int(value: str | None, what: str, *, required: bool = True) -> int | None:
+    if value is None or value == "":
+        if required:
+            raise ReportError(f"the report has no {what}")
+        return None
+    v = value.strip()
+    try:
+        n = int(v)
+    except ValueError:
+        try:
+            f = float(v)
+        except ValueError:
+            raise ReportError(f"the {what} is not a number ({v[:40]!r})") from None
+        if f != f or f in (float("inf"), float("-inf")):
+            raise ReportError(f"the {what} is not a number ({v[:40]!r})") from None
+        n = int(f)
+    return n
+
+
+def _parse_xml(data: bytes) -> Element:
+    try:
+        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DTDForbidden:
+        raise ReportError("the XML declares a document type (DTD); reports never do, so it was refused "
+                          "for safety") from None
+    except defusedxml.EntitiesForbidden:
+        raise ReportError("the XML defines entities; reports never do, so it was refused for safety") from None
+    except defusedxml.ExternalReferenceForbidden:
+        raise ReportError("the XML refers to outside files; refused for safety") from None
+    except DET.ParseError as exc:
+        raise ReportError(f"the XML is damaged ({exc})") from None
+    except (ValueError, TypeError, LookupError, RecursionError, MemoryError) as exc:
+        raise ReportError(f"the XML could not be read ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - expat can raise odd things on hostile bytes
+        raise ReportError(f"the XML could not be read ({type(exc).__name__})") from None
+    return root
+
+
+def _recover(raw: bytes, first: ReportError) -> Element:
+    """Second chance for two common real-world faults; re-raises ``first`` when neither applies.
+
+    * bytes that are not UTF-8 in a file that says it is (a reporter's bad byte in a domain name): the
+      bad bytes become U+FFFD and the rest is read;
+    * a report wrapped in an unclosed ``<xs:schema>`` element (seen from some reporters): the
+      ``<feedback>`` element alone is read.
+    """
+    if "DTD" in first.reason or "entities" in first.reason or "outside files" in first.reason:
+        raise first
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            return _parse_xml(text.encode("utf-8"))
+        except ReportError:
+            raise first from None
+    lower = raw.lower()
+    start = lower.find(b"<feedback")
+    stop = lower.rfind(b"</feedback>")
+    if start > 0 and stop > start:
+        try:
+            return _parse_xml(raw[start:stop + len(b"</feedback>")])
+        except ReportError:
+            raise first from None
+    raise first
+
+
+def parse_aggregate(data: bytes) -> AggregateReport:
+    """Parse one aggregate report; raises only ``ReportError``."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise ReportError("not bytes")
+    if not data.strip():
+        raise ReportError("the file is empty")
+    raw = bytes(data)
+    try:
+        root = _parse_xml(raw)
+    except ReportError as first:
+        root = _recover(raw, first)
+    try:
+        return _build(root)
+    except ReportError:
+        raise
+    except RecursionError:
+        raise ReportError("the XML is nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never anything but ReportError
+        raise ReportError(f"the report could not be read ({type(exc).__name__})") from None
+
+
+def _build(root: Element) -> AggregateReport:
+    if _local(root.tag) != "feedback":
+        raise ReportError(f"this XML is not a DMARC aggregate report (its top element is <{_local(root.tag)[:40]}>, "
+                          "not <feedback>)")
+    ns = root.tag[1:].split("}", 1)[0] if isinstance(root.tag, str) and root.tag.startswith("{") else ""
+    meta = _child(root, "report_metadata")
+    pol = _child(root, "policy_published")
+    if meta is None:
+        raise ReportError("the report has no report_metadata part")
+    if pol is None:
+        raise ReportError("the report has no policy_published part")
+    report_id = _text(meta, "report_id")
+    if not report_id:
+        raise ReportError("the report has no report_id")
+    dr = _child(meta, "date_range")
+    if dr is None:
+        raise ReportError("the report has no date_range")
+    begin = _int(_text(dr, "begin"), "start date")
+    end = _int(_text(dr, "end"), "end date")
+    assert begin is not None and end is not None
+    if not (0 <= begin < 2**40 and 0 <= end < 2**40):
+        raise ReportError("the report dates are out of range")
+    domain = (_text(pol, "domain") or "").strip().rstrip(".").lower()
+    if not domain:
+        raise ReportError("the report does not say which domain it is about (policy_published/domain)")
+    version = _text(root, "version")
+    if ns.startswith("urn:ietf:params:xml:ns:dmarc-2") or _child(pol, "discovery_method") is not None \
+            or _child(pol, "testing") is not None:
+        schema = "rfc9990"
+    else:
+        schema = "rfc7489"  # also the old dmarc.org draft, which reads the same way
+    pct = _int(_text(pol, "pct"), "pct", required=False)
+    errors = [(e.text or "").strip() for e in _children(meta, "error") if (e.text or "").strip()]
+    report = AggregateReport(
+        org_name=(_text(meta, "org_name") or ""), email=(_text(meta, "email") or ""), report_id=report_id,
+        begin=begin, end=end, domain=domain, adkim=_opt_word(pol, "adkim"), aspf=_opt_word(pol, "aspf"),
+        p=_opt_word(pol, "p"), sp=_opt_word(pol, "sp"), np=_opt_word(pol, "np"), pct=pct,
+        testing=_opt_word(pol, "testing") or _opt_word(pol, "t"), fo=_text(pol, "fo") or None, version=version,
+        schema=schema, errors=errors, extra_contact_info=_text(meta, "extra_contact_info") or None,
+        generator=_text(meta, "generator") or None)
+    records = _children(root, "record")
+    if len(records) > MAX_ROWS:
+        raise ReportError(f"the report has more than {MAX_ROWS} rows")
+    for i, rec in enumerate(records, 1):
+        report.rows.append(_row(rec, i))
+    return report
+
+
+def _row(rec: Element, i: int) -> Row:
+    row = _child(rec, "row")
+    if row is None:
+        raise ReportError(f"row {i} of the report has no <row> part")
+    ip_text = (_text(row, "source_ip") or "").strip()
+    try:
+        ip = str(ipaddress.ip_address(ip_text))
+    except ValueError:
+        raise ReportError(f"row {i} has a source IP address that is not valid ({ip_text[:60]!r})") from None
+    count = _int(_text(row, "count"), f"message count in row {i}")
+    assert count is not None
+    if not 0 <= count <= MAX_COUNT:
+        raise ReportError(f"row {i} has a message count that is out of range ({count})")
+    pe = _child(row, "policy_evaluated")
+    reasons: list[tuple[str, str]] = []
+    for r in _children(pe, "reason"):
+        reasons.append((_word(r, "type"), (_text(r, "comment") or "")))
+    ids = _child(rec, "identifiers")
+    header_from = (_text(ids, "header_from") or "").strip().rstrip(".").lower()
+    env_from = _text(ids, "envelope_from")
+    env_to = _text(ids, "envelope_to")
+    ar = _child(rec, "auth_results")
+    dkims = [DkimAuth((_text(d, "domain") or "").lower(), _text(d, "selector") or None, _word(d, "result"))
+             for d in _children(ar, "dkim")]
+    spfs = [SpfAuth((_text(s, "domain") or "").lower(), _opt_word(s, "scope"), _word(s, "result"))
+            for s in _children(ar, "spf")]
+    return Row(source_ip=ip, count=count, disposition=_word(pe, "disposition"), dkim=_word(pe, "dkim"),
+               spf=_word(pe, "spf"), reasons=reasons, header_from=header_from,
+               envelope_from=(env_from.lower() if env_from else None), envelope_to=(env_to.lower() if env_to else None),
+               dkim_auth=dkims, spf_auth=spfs)
+
+
+__all__ = ["ReportError", "DkimAuth", "SpfAuth", "Row", "AggregateReport", "parse_aggregate"]
