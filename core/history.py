@@ -12,12 +12,14 @@ so an old stored check and a fresh ``CheckResult`` compare the same way. It need
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,6 +39,23 @@ CREATE TABLE IF NOT EXISTS checks (
     report TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS checks_domain ON checks (domain, id);
+"""
+
+# Added in this round (additive; the checks table is unchanged): what was seen when, kept beyond the
+# KEEP_PER_DOMAIN pruning of full runs, so "first seen more than 6 months ago" survives. One row per
+# (domain, kind, key); kinds: "dkim-key" (key "<selector> <sha256 of p=>"), "dkim-selector" (a selector
+# with any record), "dmarc-policy" (the current p=; a change of policy restarts it). Times are UTC ISO 8601.
+_SIGHTINGS = """
+CREATE TABLE IF NOT EXISTS sightings (
+    domain TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    first_run INTEGER NOT NULL,
+    last_run INTEGER NOT NULL,
+    PRIMARY KEY (domain, kind, key)
+);
 """
 
 
@@ -85,7 +104,12 @@ class History:
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"made by a newer InboxReady (schema {version})")
             db.executescript(_SCHEMA)
+            fresh = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='sightings'"
+                               ).fetchone() is None
+            db.executescript(_SIGHTINGS)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if fresh:
+                _backfill_sightings(db)
         except BaseException:
             db.close()
             raise
@@ -163,6 +187,7 @@ class History:
                          json.dumps(data, ensure_ascii=False)),
                     )
                     new_id = int(cur.lastrowid or 0)
+                    _record_sightings(self._db, domain, data, new_id)
                     self._db.execute(
                         "DELETE FROM checks WHERE domain = ? AND id NOT IN "
                         "(SELECT id FROM checks WHERE domain = ? ORDER BY id DESC LIMIT ?)",
@@ -204,6 +229,51 @@ class History:
                 return []
         return [str(r[0]) for r in rows]
 
+    def get(self, run_id: int) -> StoredCheck | None:
+        """One stored run by its id."""
+        rows = self._select("SELECT id, domain, started, status, report FROM checks WHERE id = ?", [run_id])
+        return rows[0] if rows else None
+
+    def runs_between(self, domain: str, start: datetime | None = None, end: datetime | None = None,
+                     ) -> list[StoredCheck]:
+        """The stored runs of ``domain`` whose start time is in [start, end), oldest first. Times are
+        compared as instants (a stored start without a zone counts as UTC)."""
+        rows = self._select("SELECT id, domain, started, status, report FROM checks WHERE domain = ? ORDER BY id",
+                            [domain.lower()])
+        out = []
+        for r in rows:
+            when = parse_time(r.started)
+            if when is None:
+                continue
+            if (start is None or when >= _utc(start)) and (end is None or when < _utc(end)):
+                out.append(r)
+        return out
+
+    def sightings(self, domain: str, kind: str | None = None) -> list[Sighting]:
+        """What was seen for ``domain`` (DKIM keys, selectors, the DMARC policy), first seen first."""
+        sql = ("SELECT domain, kind, key, first_seen, last_seen, first_run, last_run FROM sightings "
+               "WHERE domain = ?")
+        args: list[Any] = [domain.lower()]
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        sql += " ORDER BY first_seen, key"
+        with self._lock:
+            if self._db is None:
+                return []
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError:
+                return []
+        return [Sighting(str(a), str(b), str(c), str(d), str(e), int(f), int(g)) for a, b, c, d, e, f, g in rows]
+
+    def first_seen(self, domain: str, kind: str, key: str) -> str | None:
+        """When ``key`` of ``kind`` was first seen for ``domain`` (UTC ISO 8601), or None."""
+        for s in self.sightings(domain, kind):
+            if s.key == key:
+                return s.first_seen
+        return None
+
     def _select(self, sql: str, args: list[Any]) -> list[StoredCheck]:
         with self._lock:
             if self._db is None:
@@ -222,6 +292,127 @@ class History:
             if isinstance(data, dict):
                 out.append(StoredCheck(int(rid), str(dom), str(started), str(status), data))
         return out
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Something seen in the checks of a domain, with when it was first and last seen."""
+
+    domain: str
+    kind: str  # "dkim-key" | "dkim-selector" | "dmarc-policy"
+    key: str
+    first_seen: str  # UTC ISO 8601
+    last_seen: str
+    first_run: int
+    last_run: int
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (no zone: UTC); None when it is not a time."""
+    try:
+        when = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        return None
+    return _utc(when)
+
+
+def _utc(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
+
+
+def _tags(record: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in record.split(";"):
+        name, sep, value = part.partition("=")
+        if sep and name.strip():
+            out.setdefault(name.strip().lower(), "".join(value.split()))
+    return out
+
+
+def key_fingerprint(record: str) -> str | None:
+    """SHA-256 (hex) of a DKIM key record's public key (the p= value without spaces); None when the
+    record has no usable p= (not a key, or revoked)."""
+    p = _tags(record).get("p", "")
+    if not p:
+        return None
+    return hashlib.sha256(p.encode("ascii", "replace")).hexdigest()
+
+
+def dkim_keys(report: Mapping[str, Any]) -> dict[str, str | None]:
+    """The DKIM selectors of a stored report that have a record: selector -> key fingerprint (None for
+    a record that is not a live key). Empty when DKIM was not checked or couldn't be checked."""
+    checks = report.get("checks")
+    dkim = checks.get("dkim") if isinstance(checks, dict) else None
+    if not isinstance(dkim, dict) or dkim.get("status") == "error":
+        return {}
+    detail = dkim.get("detail")
+    found = detail.get("found") if isinstance(detail, dict) else None
+    out: dict[str, str | None] = {}
+    for e in found if isinstance(found, list) else []:
+        if not isinstance(e, dict):
+            continue
+        sel, record = e.get("selector"), e.get("record")
+        if not isinstance(sel, str) or sel == "*" or not isinstance(record, str) or not record:
+            continue
+        live = bool(e.get("key_type")) and not e.get("revoked")
+        out[sel] = key_fingerprint(record) if live else None
+    return out
+
+
+def dmarc_policy(report: Mapping[str, Any]) -> str | None:
+    """The DMARC policy (p=) of a stored report; "" for no record; None when not (or couldn't be) checked."""
+    checks = report.get("checks")
+    dmarc = checks.get("dmarc") if isinstance(checks, dict) else None
+    if not isinstance(dmarc, dict) or dmarc.get("status") == "error":
+        return None
+    detail = dmarc.get("detail")
+    if not isinstance(detail, dict):
+        return None
+    policy = detail.get("policy")
+    return policy if isinstance(policy, str) else ""
+
+
+def _record_sightings(db: sqlite3.Connection, domain: str, data: Mapping[str, Any], run_id: int) -> None:
+    """Update the sightings for one run (inside the caller's transaction)."""
+    when = parse_time(str(data.get("started", "")))
+    if when is None:
+        return
+    stamp = when.isoformat()
+    seen: list[tuple[str, str]] = []
+    for sel, fp in dkim_keys(data).items():
+        seen.append(("dkim-selector", sel))
+        if fp:
+            seen.append(("dkim-key", f"{sel} {fp}"))
+    policy = dmarc_policy(data)
+    if policy is not None:
+        db.execute("DELETE FROM sightings WHERE domain = ? AND kind = 'dmarc-policy' AND key != ?",
+                   (domain, policy))
+        seen.append(("dmarc-policy", policy))
+    for kind, key in seen:
+        db.execute(
+            "INSERT INTO sightings (domain, kind, key, first_seen, last_seen, first_run, last_run) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, kind, key) DO UPDATE SET "
+            "first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen), "
+            "last_run = MAX(last_run, excluded.last_run)",
+            (domain, kind, key, stamp, stamp, run_id, run_id))
+
+
+def _backfill_sightings(db: sqlite3.Connection) -> None:
+    """Fill the sightings table from the runs already stored (a history made before it existed)."""
+    try:
+        rows = db.execute("SELECT id, domain, report FROM checks ORDER BY id").fetchall()
+        with _transaction(db):
+            for rid, dom, text in rows:
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(data, dict):
+                    _record_sightings(db, str(dom), data, int(rid))
+    except sqlite3.DatabaseError:
+        pass
 
 
 class _transaction:
@@ -400,4 +591,5 @@ def diff_report(previous: StoredCheck | None, current: DomainReport | Mapping[st
     return out
 
 
-__all__ = ["CheckDiff", "History", "StoredCheck", "diff_check", "diff_report"]
+__all__ = ["CheckDiff", "History", "Sighting", "StoredCheck", "diff_check", "diff_report", "dkim_keys",
+           "dmarc_policy", "key_fingerprint", "parse_time"]

@@ -1,0 +1,156 @@
+"""``inboxready watchlist``: the watch list from the command line, and the run for the OS scheduler.
+
+    inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off]
+    inboxready watchlist remove DOMAIN
+    inboxready watchlist list [--json]
+    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S]
+    inboxready watchlist reminders [--json]
+
+``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any, TextIO
+
+from inboxready.core.context import CheckOptions
+from inboxready.core.domain import DomainError
+from inboxready.core.history import History
+from inboxready.core.reminders import DismissedStore, reminders
+from inboxready.core.watchlist import (
+    DEFAULT_INTERVAL, IntervalError, WatchList, describe_interval, exit_code, format_interval, parse_interval,
+    run_watchlist,
+)
+
+EXIT_OK, EXIT_CHANGED, EXIT_UNCHECKED = 0, 1, 2
+
+
+def _interval(value: str) -> int:
+    try:
+        return parse_interval(value)
+    except IntervalError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("watchlist", parents=[common], help="watch domains over time and hear about changes",
+                       description="Keep a list of domains to re-check on a schedule. 'run' is meant for the OS "
+                                   "scheduler (see docs/WATCHLIST.md).",
+                       epilog="run exits 0 when nothing changed, 1 when something changed or got worse, 2 when "
+                              "a domain couldn't be checked.")
+    p.set_defaults(handler=cmd_watchlist, watch_command=None)
+    wsub = p.add_subparsers(dest="watch_command", metavar="ACTION")
+    add = wsub.add_parser("add", parents=[common], help="watch a domain (or change how often)")
+    add.add_argument("domain")
+    add.add_argument("--every", type=_interval, default=DEFAULT_INTERVAL, metavar="INTERVAL",
+                     help="how often to check: 30m, 6h, 1d (default), 1w")
+    add.add_argument("-s", "--selector", action="append", default=[], metavar="SELECTOR",
+                     help="a DKIM selector your mail is signed with (repeatable)")
+    add.add_argument("--off", action="store_true", help="add it switched off")
+    rm = wsub.add_parser("remove", parents=[common], help="stop watching a domain")
+    rm.add_argument("domain")
+    wsub.add_parser("list", parents=[common], help="show the watched domains")
+    run = wsub.add_parser("run", parents=[common], help="check the domains that are due and report changes")
+    run.add_argument("--all", action="store_true", help="check every switched-on domain, due or not")
+    wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
+
+
+def cmd_watchlist(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    action = args.watch_command
+    if action is None:
+        err.write("inboxready watchlist: say what to do: add, remove, list, run or reminders\n")
+        return EXIT_UNCHECKED
+    wl = WatchList()
+    if wl.problem:
+        err.write(f"inboxready: {wl.problem}\n")
+    if action == "add":
+        try:
+            e = wl.add(args.domain, args.every, list(args.selector), enabled=not args.off)
+        except (DomainError, ValueError) as exc:
+            err.write(f"inboxready: {exc}\n")
+            return EXIT_UNCHECKED
+        state = "" if e.enabled else " (switched off)"
+        out.write(f"Watching {e.domain}, checked {describe_interval(e.interval)}{state}.\n")
+        return EXIT_OK
+    if action == "remove":
+        if wl.remove(args.domain):
+            out.write(f"Stopped watching {args.domain}.\n")
+            return EXIT_OK
+        err.write(f"inboxready: {args.domain} is not on the watch list\n")
+        return EXIT_UNCHECKED
+    if action == "list":
+        return _list(wl, args, out)
+    if action == "run":
+        return _run(wl, args, out, err)
+    if action == "reminders":
+        return _reminders(args, out)
+    return EXIT_UNCHECKED
+
+
+def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        json.dump({"domains": [e.to_json() for e in wl.entries]}, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    if not wl.entries:
+        out.write("The watch list is empty. Add a domain: inboxready watchlist add example.com --every 1d\n")
+        return EXIT_OK
+    for e in wl.entries:
+        last = f"last checked {e.last_run.replace('T', ' ')}" if e.last_run else "not checked yet"
+        status = f" ({e.last_status})" if e.last_status else ""
+        off = "" if e.enabled else ", switched off"
+        sels = f", selectors {', '.join(e.selectors)}" if e.selectors else ""
+        out.write(f"{e.domain}: {describe_interval(e.interval)} [{format_interval(e.interval)}]{off}{sels}; "
+                  f"{last}{status}\n")
+    return EXIT_OK
+
+
+def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout)
+    with History() as history:
+        if history.problem:
+            err.write(f"inboxready: {history.problem}\n")
+        outcomes = asyncio.run(run_watchlist(options, history, only_due=not args.all, watchlist=wl))
+    code = exit_code(outcomes)
+    if args.json:
+        json.dump({"exit_code": code, "outcomes": [o.to_json() for o in outcomes]}, out, indent=2,
+                  ensure_ascii=False)
+        out.write("\n")
+        return code
+    if not outcomes:
+        if not wl.entries:
+            out.write("The watch list is empty. Add a domain: inboxready watchlist add example.com\n")
+        else:
+            out.write("No domain is due for a check yet (use --all to check them all now).\n")
+        return code
+    for o in outcomes:
+        out.write(o.headline() + "\n")
+        for line in o.message(limit=50).splitlines():
+            out.write(f"  {line}\n")
+    return code
+
+
+def _reminders(args: argparse.Namespace, out: TextIO) -> int:
+    with History() as history:
+        items = reminders(history, dismissed=DismissedStore())
+    if args.json:
+        json.dump({"reminders": [r.to_json() for r in items]}, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    if not items:
+        out.write("No reminders: nothing to do for now.\n")
+        return EXIT_OK
+    for r in items:
+        out.write(f"{r.domain}: {r.title} (since {r.since})\n  {r.text}\n")
+        for i, step in enumerate(r.steps, 1):
+            out.write(f"  {i}. {step}\n")
+        if r.fix is not None:
+            verb = {"replace": "Replace with", "remove": "Remove"}.get(r.fix.action, "Publish")
+            out.write(f"  {verb}: {r.fix.type} record at {r.fix.host}\n    {r.fix.value}\n")
+    return EXIT_OK
+
+
+__all__ = ["cmd_watchlist", "register"]

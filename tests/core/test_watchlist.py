@@ -1,0 +1,299 @@
+"""Watch list: intervals and "due", and the Change items a changed zone produces between two checks."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inboxready.core.context import CheckOptions
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.history import History
+from inboxready.core.model import Fix
+from inboxready.core.settings import HOME_ENV
+from inboxready.core.watchlist import (
+    IntervalError, WatchEntry, WatchList, WatchOutcome, exit_code, format_interval, parse_interval, run_watchlist,
+)
+
+from ..conftest import run
+from .test_dkim_parse import rsa_b64
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+KEY_A = rsa_b64(2048, seed=11)
+KEY_B = rsa_b64(2048, seed=12)
+
+ZONE = """$TTL 300
+@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@        IN NS  ns1
+ns1      IN A   192.0.2.53
+@        IN MX  10 mail
+mail     IN A   192.0.2.10
+"""
+SPF = '@ IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n'
+DMARC = '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"\n'
+
+
+def txt(value: str) -> str:
+    return Fix("x", "TXT", value).zone_value
+
+
+def dkim_line(key: str, selector: str = "google") -> str:
+    return f"{selector}._domainkey IN TXT {txt('v=DKIM1; k=rsa; p=' + key)}\n"
+
+
+def options(server: DnsTestServer, **kw: object) -> CheckOptions:
+    return CheckOptions(nameservers=[server.address], timeout=float(kw.pop("timeout", 1.0)), deadline=10.0, **kw)  # type: ignore[arg-type]
+
+
+def twice(server: DnsTestServer, tmp_path: Path, before: str, after: str,
+          domain: str = "example.com") -> WatchOutcome:
+    """Check ``domain`` with zone ``before``, then again with ``after``; the second run's outcome."""
+    wl = WatchList(tmp_path / "watchlist.json")
+    wl.add(domain, 3600)
+    history = History(tmp_path / "history.sqlite3")
+    server.replace_zone(domain, before)
+    first = run(run_watchlist(options(server), history, now=T0, watchlist=wl))
+    assert len(first) == 1 and first[0].previous_status is None and first[0].changes == []
+    server.replace_zone(domain, after)
+    second = run(run_watchlist(options(server), history, now=T0 + timedelta(hours=1), watchlist=wl))
+    assert len(second) == 1
+    history.close()
+    return second[0]
+
+
+def kinds(outcome: WatchOutcome) -> list[tuple[str, str]]:
+    return sorted((c.check, c.kind) for c in outcome.changes)
+
+
+# -- changes --------------------------------------------------------------------------------------
+
+
+def test_no_change_gives_no_change_items_and_exit_0(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC, ZONE + SPF + DMARC)
+    assert o.changes == [] and not o.changed and o.previous_status == o.status
+    assert exit_code([o]) == 0
+    assert o.headline() == "example.com: no change"
+
+
+def test_spf_record_edited(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    edited = '@ IN TXT "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 -all"\n'
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC, ZONE + edited + DMARC)
+    assert kinds(o) == [("spf", "record-edited")]
+    c = o.changes[0]
+    assert c.before == "v=spf1 ip4:192.0.2.0/24 -all"
+    assert c.after == "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 -all"
+    assert "SPF record of example.com was edited" in c.text and not c.worse
+    assert exit_code([o]) == 1 and "something changed" in o.headline()
+
+
+def test_dmarc_record_removed_and_status_worse(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC, ZONE + SPF)
+    assert ("dmarc", "record-removed") in kinds(o) and ("dmarc", "status-worse") in kinds(o)
+    worse = next(c for c in o.changes if c.kind == "status-worse")
+    assert worse.before == "pass" and worse.after == "fail"
+    assert "DMARC for example.com got worse: it was pass, now it is fail." == worse.text
+    assert o.worse and exit_code([o]) == 1 and "got worse" in o.headline()
+    assert o.message().splitlines()[0] == worse.text or o.changes[0].worse
+
+
+def test_status_worse_with_the_record_edited(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC, ZONE + '@ IN TXT "v=spf1 +all"\n' + DMARC)
+    assert kinds(o) == [("spf", "record-edited"), ("spf", "status-worse")]
+    assert o.diffs["spf"].trend == "worse"
+
+
+def test_dkim_key_appeared(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC, ZONE + SPF + DMARC + dkim_line(KEY_A))
+    # the key change, not a second "record added" line for the same key
+    assert ("dkim", "dkim-key-appeared") in kinds(o)
+    assert ("dkim", "record-added") not in kinds(o)
+    c = next(c for c in o.changes if c.kind == "dkim-key-appeared")
+    assert "selector 'google'" in c.text and c.after and len(c.after) == 16
+
+
+def test_dkim_key_vanished(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC + dkim_line(KEY_A), ZONE + SPF + DMARC)
+    assert ("dkim", "dkim-key-vanished") in kinds(o)
+    assert ("dkim", "record-removed") not in kinds(o)
+    c = next(c for c in o.changes if c.kind == "dkim-key-vanished")
+    assert c.worse and "no longer published" in c.text and "fail DKIM" in c.text
+    assert exit_code([o]) == 1
+
+
+def test_dkim_key_replaced(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    o = twice(dns_server, tmp_path, ZONE + SPF + DMARC + dkim_line(KEY_A), ZONE + SPF + DMARC + dkim_line(KEY_B))
+    assert kinds(o) == [("dkim", "dkim-key-replaced")]
+
+
+def test_dkim_key_at_a_watched_selector(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    """A selector no catalog knows, given in the watch entry, is checked and its key followed."""
+    wl = WatchList(tmp_path / "watchlist.json")
+    wl.add("example.com", 3600, ["mykey2026"])
+    history = History(tmp_path / "h.sqlite3")
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC + dkim_line(KEY_A, "mykey2026"))
+    run(run_watchlist(options(dns_server), history, now=T0, watchlist=wl))
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    [o] = run(run_watchlist(options(dns_server), history, now=T0 + timedelta(days=1), watchlist=wl))
+    assert [(c.kind, "mykey2026" in c.text) for c in o.changes if c.kind.startswith("dkim-key")] == [
+        ("dkim-key-vanished", True)]
+    # the selector the user named is now missing: DKIM warns, which is worse than before
+    assert ("dkim", "status-worse") in kinds(o)
+
+
+def test_couldnt_check_is_not_a_change_and_exits_2(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    wl = WatchList(tmp_path / "watchlist.json")
+    wl.add("example.com", 3600)
+    history = History(tmp_path / "h.sqlite3")
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    run(run_watchlist(options(dns_server), history, now=T0, watchlist=wl))
+    dns_server.servfail_names.add("example.com/TXT")
+    [o] = run(run_watchlist(options(dns_server, timeout=0.5), history, now=T0 + timedelta(days=1), watchlist=wl))
+    assert "spf" in o.unchecked and o.couldnt_check
+    assert not any(c.check == "spf" for c in o.changes)
+    assert exit_code([o]) == 2 and "couldn't" in o.headline()
+
+
+# -- the list, intervals, due ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,seconds", [("6h", 21600), ("1d", 86400), ("30m", 1800), ("2w", 1209600),
+                                          ("12", 43200), (" 3 days ", 259200), ("90d", 90 * 86400)])
+def test_parse_interval(text: str, seconds: int) -> None:
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1y", "0h", "1m", "91d", "h", "-1d", "1.5h"])
+def test_bad_interval(text: str) -> None:
+    with pytest.raises(IntervalError):
+        parse_interval(text)
+
+
+def test_format_interval_round_trips() -> None:
+    for s in (300, 1800, 3600, 21600, 86400, 604800):
+        assert parse_interval(format_interval(s)) == s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_interval_never_raises_anything_else(text: str) -> None:
+    try:
+        parse_interval(text)
+    except IntervalError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+                    max_leaves=12))
+def test_entry_from_arbitrary_json_never_raises(data: object) -> None:
+    e = WatchEntry.from_json(data)
+    assert e is None or isinstance(e, WatchEntry)
+
+
+def test_due_follows_the_interval_and_enabled(tmp_path: Path) -> None:
+    wl = WatchList(tmp_path / "w.json")
+    wl.add("https://mail.Example.com/contact", 6 * 3600, ["s1"])
+    wl.add("example.org", 86400)
+    wl.add("example.net", 86400, enabled=False)
+    assert [e.domain for e in wl.entries] == ["mail.example.com", "example.org", "example.net"]
+    assert [e.domain for e in wl.due(T0)] == ["mail.example.com", "example.org"]  # never run: due now
+    wl.mark_run("mail.example.com", T0, "pass")
+    wl.mark_run("example.org", T0, "warn")
+    assert wl.due(T0 + timedelta(hours=5, minutes=59)) == []
+    assert [e.domain for e in wl.due(T0 + timedelta(hours=6))] == ["mail.example.com"]
+    assert {e.domain for e in wl.due(T0 + timedelta(days=1))} == {"mail.example.com", "example.org"}
+    again = WatchList(tmp_path / "w.json")  # saved at once
+    e = again.get("mail.example.com")
+    assert e is not None and e.last_run == "2026-11-01T08:00:00+00:00" and e.selectors == ["s1"]
+    assert again.get("example.net").enabled is False  # type: ignore[union-attr]
+    assert again.remove("example.org") and not again.remove("example.org")
+    assert [x.domain for x in WatchList(tmp_path / "w.json").entries] == ["mail.example.com", "example.net"]
+
+
+def test_add_rejects_bad_input(tmp_path: Path) -> None:
+    wl = WatchList(tmp_path / "w.json")
+    with pytest.raises(ValueError):
+        wl.add("not a domain", 3600)
+    with pytest.raises(ValueError):
+        wl.add("example.com", 3600, ["bad selector!"])
+    with pytest.raises(IntervalError):
+        wl.add("example.com", 60)
+    assert wl.entries == []
+
+
+def test_damaged_file_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text("{ not json")
+    wl = WatchList(path)
+    assert wl.entries == [] and "damaged" in wl.problem
+    assert list(tmp_path.glob("w.json.damaged-*"))
+    wl.add("example.com")
+    assert json.loads(path.read_text())["domains"][0]["domain"] == "example.com"
+
+
+def test_run_only_due_and_marks_last_run(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList(tmp_path / "w.json")
+    wl.add("example.com", 86400)
+    history = History(tmp_path / "h.sqlite3")
+    assert len(run(run_watchlist(options(dns_server), history, now=T0, watchlist=wl))) == 1
+    assert run(run_watchlist(options(dns_server), history, now=T0 + timedelta(hours=2), watchlist=wl)) == []
+    forced = run(run_watchlist(options(dns_server), history, now=T0 + timedelta(hours=2), watchlist=wl,
+                               only_due=False))
+    assert len(forced) == 1 and forced[0].previous_status is not None
+    assert len(history.runs("example.com")) == 2
+    assert WatchList(tmp_path / "w.json").get("example.com").last_run.startswith("2026-11-01T10:00")  # type: ignore[union-attr]
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    from inboxready.app.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_add_list_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    assert cli("watchlist", "add", "example.com", "--every", "6h", "-s", "s1")[0] == 0
+    assert cli("watchlist", "add", "example.org")[0] == 0
+    code, out, _ = cli("watchlist", "list", "--json")
+    data = json.loads(out)
+    assert code == 0 and [(d["domain"], d["every"], d["selectors"]) for d in data["domains"]] == [
+        ("example.com", "6h", ["s1"]), ("example.org", "1d", [])]
+    code, out, _ = cli("watchlist", "list")
+    assert code == 0 and "example.com" in out and "every 6 hours" in out
+    assert cli("watchlist", "add", "example.com", "--every", "1y")[0] == 2
+    assert cli("watchlist", "remove", "example.org")[0] == 0
+    code, _, err = cli("watchlist", "remove", "example.org")
+    assert code == 2 and "not on the watch list" in err
+
+
+def test_cli_run_exit_codes(dns_server: DnsTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    ns = ["-n", dns_server.address, "--timeout", "0.5"]
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    assert cli("watchlist", "add", "example.com", "--every", "1d")[0] == 0
+    code, out, _ = cli("watchlist", "run", *ns)
+    assert code == 0 and "example.com" in out  # first check: nothing to compare with
+    code, out, _ = cli("watchlist", "run", *ns)
+    assert code == 0 and "no domain is due" in out.lower()  # checked a moment ago
+    code, out, _ = cli("watchlist", "run", "--all", *ns)
+    assert code == 0 and "no change" in out.lower()
+    dns_server.replace_zone("example.com", ZONE + SPF)
+    code, out, _ = cli("watchlist", "run", "--all", "--json", *ns)
+    data = json.loads(out)
+    assert code == 1 and data["exit_code"] == 1
+    assert {c["kind"] for c in data["outcomes"][0]["changes"]} >= {"record-removed", "status-worse"}
+    dns_server.servfail_names.add("example.com/TXT")
+    code, out, _ = cli("watchlist", "run", "--all", *ns)
+    assert code == 2 and "couldn't" in out.lower()
