@@ -1,0 +1,498 @@
+"""Audit-ready reports: one domain check (plus, when present, the latest round-trip message and the
+DMARC-report summary) with its verdict against a compliance profile, as self-contained HTML.
+
+The report's *content* is a plain JSON document (``AuditReport.to_json()``): the domain, when it was
+checked (ISO 8601 with time zone), the resolver used, every record and DNS answer exactly as seen, each
+finding with its fix, the profile verdict, and the "guidance, not legal advice" statement. Its SHA-256 is
+defined as::
+
+    sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+and is printed in the report. The HTML is rendered from that content alone (``render_html``) and carries
+the content itself in a hidden block, so a copy can be checked later:
+
+- ``verify(text) -> bool`` (also ``explain(text) -> (ok, why)``) accepts the HTML file or the JSON
+  document (``to_document()``: ``{"format", "version", "sha256", "report"}``). It recomputes the hash of
+  the embedded content, compares it with the printed one, and re-renders the HTML from the content: any
+  edit to the visible text, the records or the hash makes it fail.
+- From a shell: ``python -m inboxready.core.audit verify FILE [--sha256 HEX]`` (exit 0: intact; 1: not).
+  ``--sha256`` also compares with a hash recorded elsewhere (e.g. in your audit log), which is what makes
+  a re-computed forgery detectable: the hash proves the copy is unchanged, not who made it.
+
+A PDF (``inboxready.app.pdf``) shows the same text and hash and carries the JSON document as an
+attachment (``inboxready-report.json``); ``verify`` accepts a PDF too and checks that attachment.
+
+Nothing here touches Qt or the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+from . import __version__
+from .checks import CHECK_TITLES
+from .compliance import DEFAULT_PROFILE, STATE_LABELS, ProfileVerdict, evaluate
+from .domain import to_unicode
+from .model import DomainReport
+
+FORMAT = "inboxready-audit-report"
+VERSION = 1
+ATTACHMENT_NAME = "inboxready-report.json"
+_DATA_ID = "inboxready-report-data"
+
+# -- content and hash -----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-only copy (dicts/lists/str/int/float/bool/None); anything else becomes its str()."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def canonical_bytes(content: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of the report content: sorted keys, no spaces, UTF-8."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def _message_json(message: Any) -> dict[str, Any]:
+    checks = {}
+    for name, r in message.checks.items():
+        checks[name] = {"title": CHECK_TITLES.get(name, name.upper()), "status": str(r.status),
+                        "status_label": r.status.label, "result": r.detail.get("result"), "summary": r.summary,
+                        "findings": [f.to_json() for f in r.findings]}
+    return {"subject": message.subject, "from": message.from_, "from_domain": message.from_domain,
+            "message_id": message.message_id, "receiver": message.receiver, "status": str(message.status),
+            "status_label": message.status.label, "findings": [f.to_json() for f in message.findings],
+            "checks": checks, "check_order": list(checks)}
+
+
+@dataclass
+class AuditReport:
+    """What an audit report shows. Build it with ``AuditReport.build(report, ...)``."""
+
+    report: DomainReport
+    verdict: ProfileVerdict
+    message: Any = None  # MessageReport | None
+    reports_summary: Mapping[str, Any] | None = None
+    generated: str = ""  # ISO 8601 with time zone
+
+    @classmethod
+    def build(cls, report: DomainReport, *, message: Any = None, reports_summary: Mapping[str, Any] | None = None,
+              profile: str = DEFAULT_PROFILE, generated: datetime | None = None) -> "AuditReport":
+        verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary)
+        when = (generated or datetime.now(timezone.utc)).astimezone()
+        return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The report content (what the hash covers)."""
+        r = self.report
+        checks = {}
+        for name, c in r.checks.items():
+            checks[name] = {"title": CHECK_TITLES.get(name, name.upper()), "status": str(c.status),
+                            "status_label": c.status.label, "summary": c.summary, "records": list(c.records),
+                            "findings": [f.to_json() for f in c.findings]}
+        content = {
+            "format": FORMAT,
+            "version": VERSION,
+            "tool": f"InboxReady {__version__}",
+            "generated": self.generated,
+            "domain": r.domain,
+            "domain_display": to_unicode(r.domain),
+            "checked_at": r.started,
+            "elapsed_ms": round(r.elapsed_ms, 1),
+            "resolver": list(r.nameservers),
+            "status": str(r.status),
+            "status_label": r.status.label,
+            "checks": checks,
+            "check_order": list(checks),
+            "queries": list(r.queries),
+            "message": _message_json(self.message) if self.message is not None else None,
+            "reports_summary": dict(self.reports_summary) if self.reports_summary is not None else None,
+            "profile": self.verdict.to_json(),
+        }
+        # key order as after a round trip through the canonical form, so a re-render of a loaded copy is
+        # byte for byte the same page
+        return json.loads(canonical_bytes(_plain(content)))  # type: ignore[no-any-return]
+
+    @property
+    def sha256(self) -> str:
+        return content_hash(self.to_json())
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON copy: ``{"format", "version", "sha256", "report": content}``."""
+        content = self.to_json()
+        return {"format": FORMAT, "version": VERSION, "sha256": content_hash(content), "report": content}
+
+    def to_html(self) -> str:
+        """Self-contained HTML (inline CSS, no scripts, no external references)."""
+        content = self.to_json()
+        return render_html(content, content_hash(content))
+
+    def to_print_html(self) -> str:
+        """The same page for Qt's rich-text engine (PDF): no hidden data block, simpler CSS."""
+        content = self.to_json()
+        return render_html(content, content_hash(content), for_print=True)
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+_COLOURS = {"pass": "#1a7f37", "met": "#1a7f37", "warn": "#9a6700", "warning": "#9a6700", "fail": "#cf222e",
+            "error": "#cf222e", "not-met": "#cf222e", "unknown": "#8250df", "incomplete": "#8250df",
+            "info": "#0969da", "not-checked": "#57606a"}
+_SEVERITY_LABELS = {"error": "Problem", "warning": "Warning", "unknown": "Couldn't check", "info": "Note"}
+# "error" as a check status means "couldn't check"
+_STATUS_COLOURS = dict(_COLOURS, error="#8250df")
+
+_CSS = """
+body { font-family: 'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif; color: #1f2328; font-size: 10pt;
+       margin: 0; padding: 0; }
+.page { max-width: 62em; margin: 0 auto; padding: 1.5em; }
+h1 { font-size: 18pt; margin: 0 0 4pt 0; color: #0b3d91; }
+h2 { font-size: 13pt; margin: 16pt 0 4pt 0; color: #0b3d91; border-bottom: 1px solid #d0d7de; }
+h3 { font-size: 11pt; margin: 10pt 0 3pt 0; }
+p { margin: 3pt 0; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
+th { text-align: left; background-color: #eef2f7; font-weight: bold; }
+td, th { padding: 3pt 5pt; vertical-align: top; border: 1px solid #d0d7de; }
+.banner td { border: none; }
+.meta td { border: none; padding: 1pt 6pt 1pt 0; }
+.meta td.k { color: #57606a; width: 11em; }
+.badge { font-weight: bold; }
+.mono { font-family: 'DejaVu Sans Mono', Consolas, 'Courier New', monospace; font-size: 8.5pt; }
+.rec { font-family: 'DejaVu Sans Mono', Consolas, 'Courier New', monospace; font-size: 8.5pt;
+       background-color: #f6f8fa; padding: 3pt 5pt; margin: 2pt 0; word-break: break-all;
+       overflow-wrap: anywhere; white-space: pre-wrap; }
+.muted { color: #57606a; }
+.small { font-size: 8.5pt; }
+.verdict { padding: 6pt 8pt; margin: 6pt 0; border: 1px solid #d0d7de; background-color: #f6f8fa; }
+.hash { font-family: 'DejaVu Sans Mono', Consolas, 'Courier New', monospace; font-size: 9pt;
+        word-break: break-all; }
+.statement { border-left: 4px solid #9a6700; padding: 4pt 8pt; background-color: #fff8c5; margin: 6pt 0; }
+"""
+
+_TABLE = '<table width="100%" cellspacing="0" cellpadding="4">'
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _visible(text: str) -> str:
+    """Control and direction characters written as \\xNN / \\uNNNN so what was seen is what is shown."""
+    def esc(m: re.Match[str]) -> str:
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    return _CONTROL.sub(esc, text.replace("\\", "\\\\")) if _CONTROL.search(text) else text
+
+
+def _e(value: Any) -> str:
+    return html.escape(_visible("" if value is None else str(value)), quote=True)
+
+
+def _when(iso: str) -> str:
+    """"25 November 2026, 09:14:03 (UTC+01:00)" from an ISO 8601 time; the text as is if it isn't one."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "unknown"
+    if t.tzinfo is None:
+        return t.strftime("%d %B %Y, %H:%M:%S") + " (time zone unknown)"
+    off = t.strftime("%z")
+    zone = f"UTC{off[:3]}:{off[3:]}" if off else "UTC"
+    return t.strftime("%d %B %Y, %H:%M:%S") + f" ({zone})"
+
+
+def _badge(state: str, label: str, colours: Mapping[str, str] = _COLOURS) -> str:
+    colour = colours.get(state, "#57606a")
+    return f'<span class="badge" style="color: {colour};">{_e(label)}</span>'
+
+
+def _fix_html(fix: Mapping[str, Any]) -> str:
+    verb = {"replace": "Replace with", "remove": "Remove"}.get(str(fix.get("action")), "Publish")
+    out = [f'<p><b>{_e(verb)}</b> a {_e(fix.get("type"))} record at <span class="mono">{_e(fix.get("host"))}</span>'
+           f' (TTL {_e(fix.get("ttl"))}):</p>',
+           f'<div class="rec">{_e(fix.get("zone_line"))}</div>']
+    if fix.get("note"):
+        out.append(f'<p class="small muted">{_e(fix.get("note"))}</p>')
+    return "\n".join(out)
+
+
+def _findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
+    if not findings:
+        return '<p class="muted">No findings.</p>'
+    rows = [f'{_TABLE}<tr><th width="14%">Severity</th><th width="86%">Finding</th></tr>']
+    for f in findings:
+        sev = str(f.get("severity"))
+        body = [f'<p>{_e(f.get("message"))}</p>',
+                f'<p class="small muted">Code <span class="mono">{_e(f.get("code"))}</span>'
+                + (f' · {_e(f.get("rfc"))}' if f.get("rfc") else "") + "</p>"]
+        if f.get("detail"):
+            body.append(f'<p class="small muted">{_e(f.get("detail"))}</p>')
+        if isinstance(f.get("fix"), Mapping):
+            body.append(_fix_html(f["fix"]))
+        rows.append(f"<tr><td>{_badge(sev, _SEVERITY_LABELS.get(sev, sev))}</td><td>{''.join(body)}</td></tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _verdict_html(v: Mapping[str, Any]) -> str:
+    state = str(v.get("state"))
+    out = [f'<h2>Verdict: {_e(v.get("title"))} profile</h2>',
+           f'<div class="verdict"><p>{_badge(state, STATE_LABELS.get(state, state))} — {_e(v.get("summary"))}</p></div>',
+           f'{_TABLE}<tr><th width="22%">Rule</th><th width="16%">Level</th><th width="12%">Result</th>'
+           '<th width="50%">Why</th></tr>']
+    for r in v.get("rules", []):
+        st = str(r.get("state"))
+        why = [f'<p>{_e(r.get("why"))}</p>', f'<p class="small muted">{_e(r.get("reason"))}</p>',
+               f'<p class="small"><b>Supports:</b> {_e(r.get("control"))}</p>']
+        if isinstance(r.get("fix"), Mapping):
+            why.append(_fix_html(r["fix"]))
+        out.append(f'<tr><td>{_e(r.get("label"))}</td><td>{_e(str(r.get("level")).capitalize())}</td>'
+                   f'<td>{_badge(st, STATE_LABELS.get(st, st))}</td><td>{"".join(why)}</td></tr>')
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _value_html(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
+        if len(text) > 4000:
+            text = text[:4000] + " …"
+        return f'<div class="rec">{_e(text)}</div>'
+    return _e(value)
+
+
+def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = False) -> str:
+    """The report page from its content alone (so ``verify`` can re-render and compare)."""
+    c = content
+    domain = str(c.get("domain", ""))
+    shown = str(c.get("domain_display") or domain)
+    title = f"{shown} ({domain})" if shown != domain else domain
+    resolver = ", ".join(str(x) for x in c.get("resolver") or []) or "the computer's own DNS resolvers"
+    status = str(c.get("status"))
+    parts: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta name="inboxready-sha256" content="{_e(sha256)}">',
+        f"<title>Email authentication report: {_e(title)}</title>",
+        f"<style>{_CSS}</style></head><body>" + ("<div>" if for_print else '<div class="page">'),
+        '<table class="banner" width="100%" cellspacing="0" cellpadding="10"><tr>'
+        '<td style="background-color: #0b3d91; color: #ffffff;">'
+        f'<span style="font-size: 9pt; color: #dbe6ff;">Email authentication report · {_e(c.get("tool"))}</span><br>'
+        f'<span style="font-size: 18pt; font-weight: bold; color: #ffffff;">{_e(title)}</span></td></tr></table>',
+        f'<p style="margin-top: 8pt;">Overall result: {_badge(status, str(c.get("status_label")), _STATUS_COLOURS)}</p>',
+        '<table class="meta" cellspacing="0" cellpadding="1">',
+        f'<tr><td class="k" width="20%">Checked</td><td>{_e(_when(str(c.get("checked_at"))))}</td></tr>',
+        f'<tr><td class="k" width="20%">Report made</td><td>{_e(_when(str(c.get("generated"))))}</td></tr>',
+        f'<tr><td class="k" width="20%">DNS resolver used</td><td class="mono">{_e(resolver)}</td></tr>',
+        f'<tr><td class="k" width="20%">Profile</td><td>{_e((c.get("profile") or {}).get("title"))}</td></tr>',
+        f'<tr><td class="k" width="20%">SHA-256 of content</td><td class="hash">{_e(sha256)}</td></tr>',
+        "</table>",
+    ]
+    profile = c.get("profile")
+    if isinstance(profile, Mapping):
+        parts.append(_verdict_html(profile))
+        if profile.get("statement"):
+            parts.append(f'<div class="statement"><p>{_e(profile.get("statement"))}</p></div>')
+
+    checks = c.get("checks") or {}
+    order = [n for n in c.get("check_order") or [] if n in checks] + sorted(n for n in checks
+                                                                       if n not in (c.get("check_order") or []))
+    parts.append("<h2>Summary</h2>")
+    parts.append(f'{_TABLE}<tr><th width="12%">Check</th><th width="16%">Result</th><th width="72%">In short</th></tr>')
+    for ch in (checks[n] for n in order):
+        st = str(ch.get("status"))
+        parts.append(f'<tr><td>{_e(ch.get("title"))}</td><td>{_badge(st, str(ch.get("status_label")), _STATUS_COLOURS)}'
+                     f'</td><td>{_e(ch.get("summary"))}</td></tr>')
+    parts.append("</table>")
+
+    for ch in (checks[n] for n in order):
+        st = str(ch.get("status"))
+        parts.append(f'<h2>{_e(ch.get("title"))}: {_badge(st, str(ch.get("status_label")), _STATUS_COLOURS)}</h2>')
+        parts.append(f"<p>{_e(ch.get('summary'))}</p>")
+        parts.append("<h3>Records as seen</h3>")
+        records = ch.get("records") or []
+        if records:
+            parts.extend(f'<div class="rec">{_e(rec)}</div>' for rec in records)
+        else:
+            parts.append('<p class="muted">No record was found.</p>')
+        parts.append("<h3>Findings</h3>")
+        parts.append(_findings_html(ch.get("findings") or []))
+
+    msg = c.get("message")
+    if isinstance(msg, Mapping):
+        st = str(msg.get("status"))
+        parts.append(f'<h2>Latest test message: {_badge(st, str(msg.get("status_label")), _STATUS_COLOURS)}</h2>')
+        parts.append('<table class="meta" cellspacing="0" cellpadding="1">'
+                     f'<tr><td class="k" width="20%">Subject</td><td>{_e(msg.get("subject") or "(no subject)")}</td></tr>'
+                     f'<tr><td class="k" width="20%">From</td><td>{_e(msg.get("from"))}</td></tr>'
+                     f'<tr><td class="k" width="20%">Message-ID</td><td class="mono">{_e(msg.get("message_id"))}</td></tr>'
+                     f'<tr><td class="k" width="20%">Judged by</td><td>{_e(msg.get("receiver") or "unknown")}</td></tr></table>')
+        if msg.get("findings"):
+            parts.append(_findings_html(msg.get("findings") or []))
+        mchecks = msg.get("checks") or {}
+        for ch in (mchecks[n] for n in msg.get("check_order") or sorted(mchecks) if n in mchecks):
+            st = str(ch.get("status"))
+            res = f' [{_e(ch.get("result"))}]' if ch.get("result") else ""
+            parts.append(f'<h3>{_e(ch.get("title"))}: {_badge(st, str(ch.get("status_label")), _STATUS_COLOURS)}{res}</h3>')
+            parts.append(f"<p>{_e(ch.get('summary'))}</p>")
+            if ch.get("findings"):
+                parts.append(_findings_html(ch.get("findings") or []))
+
+    summary = c.get("reports_summary")
+    if isinstance(summary, Mapping):
+        parts.append("<h2>DMARC report summary</h2>")
+        parts.append('<table class="meta" cellspacing="0" cellpadding="1">')
+        for k, v in summary.items():
+            parts.append(f'<tr><td class="k" width="20%">{_e(str(k).replace("_", " ").capitalize())}</td><td>{_value_html(v)}</td></tr>')
+        parts.append("</table>")
+
+    queries = c.get("queries") or []
+    parts.append(f"<h2>DNS queries ({len(queries)})</h2>")
+    parts.append('<p class="small muted">Every question asked while checking, with the answer exactly as received '
+                 "(control characters are shown as \\xNN).</p>")
+    parts.append('<table class="small" width="100%" cellspacing="0" cellpadding="3"><tr><th width="30%">Name</th>'
+                 '<th width="8%">Type</th><th width="12%">Outcome</th><th width="50%">Answer</th></tr>')
+    for q in queries:
+        answer = q.get("answer") or []
+        cell = "".join(f'<div class="mono">{_e(a)}</div>' for a in answer) or _e(q.get("error") or "")
+        parts.append(f'<tr><td class="mono">{_e(q.get("name"))}</td><td>{_e(q.get("type"))}</td>'
+                     f'<td>{_e(q.get("outcome"))}</td><td>{cell}</td></tr>')
+    parts.append("</table>")
+
+    parts.append("<h2>Checking this copy</h2>")
+    parts.append(f'<p>SHA-256 of the report content: <span class="hash">{_e(sha256)}</span></p>')
+    parts.append('<p class="small muted">The hash covers the canonical JSON of everything this report shows. '
+                 "To check a copy of the HTML report: <span class=\"mono\">python -m inboxready.core.audit verify "
+                 "FILE --sha256 HASH</span> (the PDF carries the same content as an attached JSON file, which the "
+                 "same command checks). Record the hash where the report can't change it.</p>")
+    if not for_print:
+        data = canonical_bytes(content).decode("utf-8")
+        parts.append(f'<div id="{_DATA_ID}" hidden style="display: none;">{html.escape(data, quote=False)}</div>')
+    parts.append("</div></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# -- verifying ------------------------------------------------------------------------------------
+
+_DATA_RE = re.compile(r'<div id="' + _DATA_ID + r'" hidden style="display: none;">(.*?)</div>', re.S)
+_META_RE = re.compile(r'<meta name="inboxready-sha256" content="([0-9a-f]{64})">')
+
+
+def _pdf_attachment(data: bytes) -> bytes | None:
+    """The JSON document attached to one of our PDFs: the first stream (inflated when compressed) that
+    is an InboxReady report document. Page streams hold glyph codes, never this JSON."""
+    pos = 0
+    marker = b'"format": "' + FORMAT.encode() + b'"'
+    compact = b'"format":"' + FORMAT.encode() + b'"'
+    while True:
+        start = data.find(b"stream", pos)
+        if start < 0:
+            return None
+        pos = start + 6
+        if data[start - 3:start] == b"end":
+            continue
+        header = data[data.rfind(b"obj", 0, start):start]
+        body = start + 6
+        if data[body:body + 2] == b"\r\n":
+            body += 2
+        elif data[body:body + 1] in (b"\n", b"\r"):
+            body += 1
+        end = data.find(b"endstream", body)
+        if end < 0:
+            return None
+        raw = data[body:end]
+        if b"FlateDecode" in header:
+            try:
+                raw = zlib.decompressobj().decompress(raw)
+            except zlib.error:
+                continue
+        if raw.lstrip()[:1] == b"{" and (marker in raw or compact in raw):
+            return raw.strip()
+        pos = end
+
+
+def explain(copy: str | bytes, expected_sha256: str | None = None) -> tuple[bool, str]:
+    """Check a copy (HTML, JSON document or PDF). Returns (intact?, why) in plain words."""
+    if isinstance(copy, bytes):
+        if copy.startswith(b"%PDF"):
+            attached = _pdf_attachment(copy)
+            if attached is None:
+                return False, "This PDF has no InboxReady report attached, so it can't be checked."
+            copy = attached
+        try:
+            text = copy.decode("utf-8")
+        except UnicodeDecodeError:
+            return False, "This file is not an InboxReady report (not UTF-8 text)."
+    else:
+        text = copy
+    stripped = text.lstrip("\ufeff \t\r\n")
+    try:
+        if stripped.startswith("{"):
+            doc = json.loads(stripped)
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("report"), dict):
+                return False, "This JSON is not an InboxReady report."
+            content, printed = doc["report"], str(doc.get("sha256", ""))
+            actual = content_hash(content)
+            if actual != printed:
+                return False, "The content does not match its SHA-256: the report was changed."
+        else:
+            text = text.replace("\r\n", "\n")
+            m, meta = _DATA_RE.search(text), _META_RE.search(text)
+            if m is None or meta is None:
+                return False, "This is not an InboxReady HTML report (its content block is missing)."
+            content = json.loads(html.unescape(m.group(1)))
+            if not isinstance(content, dict) or content.get("format") != FORMAT:
+                return False, "This is not an InboxReady HTML report."
+            printed, actual = meta.group(1), content_hash(content)
+            if actual != printed:
+                return False, "The content does not match the printed SHA-256: the report was changed."
+            if render_html(content, actual) != text:
+                return False, "The page differs from its content: the visible report was changed."
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        return False, "This report is damaged: its content can't be read."
+    if expected_sha256 is not None and expected_sha256.strip().lower() != actual:
+        return False, f"The report is intact but its SHA-256 is {actual}, not the one you recorded."
+    return True, f"The report is intact (SHA-256 {actual})."
+
+
+def verify(copy: str | bytes, expected_sha256: str | None = None) -> bool:
+    """True when the copy (HTML, JSON document or PDF bytes) is unchanged; see the module docstring."""
+    return explain(copy, expected_sha256)[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inboxready.core.audit",
+                                     description="Check that a saved InboxReady audit report is unchanged.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("verify", help="check a report file (.html, .json or .pdf)")
+    v.add_argument("file")
+    v.add_argument("--sha256", help="also compare with this hash (recorded when the report was made)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.file, "rb") as fh:
+            data = fh.read(100 * 1024 * 1024)
+    except OSError as exc:
+        print(f"can't read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    ok, why = explain(data, args.sha256)
+    print(why)
+    return 0 if ok else 1
+
+
+__all__ = ["ATTACHMENT_NAME", "AuditReport", "FORMAT", "canonical_bytes", "content_hash", "explain", "main",
+           "render_html", "verify"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
