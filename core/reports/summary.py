@@ -1,0 +1,454 @@
+"""What the reports say about one domain over a time range.
+
+Public API::
+
+    def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | None = None,
+                  current_record: str | None = None, catalog: Catalog | None = None) -> ReportSummary
+    @dataclass class ReportSummary            # .to_json() -> dict, .to_csv(table="sources") -> str
+        domain, days, since, until, reports, messages, dmarc_pass, spf_aligned, dkim_aligned, spf_pass,
+        dkim_pass, rates (dict of 0..1 floats), sources: list[SourceRow], services: list[ServiceRow],
+        daily: list[DayRow], unknown_failing: list[SourceRow], not_aligned: list[NotAligned],
+        enforcement: list[Enforcement] (quarantine, reject), policy (latest policy_published),
+        pending_lookups (sources whose reverse DNS is not known yet), tls (TLS report totals)
+
+Definitions, all counted in messages (a report row's ``count``):
+
+* *aligned SPF / DKIM* is the report's ``policy_evaluated`` result (the receiver's DMARC evaluation);
+  *SPF / DKIM pass* is the raw ``auth_results`` result, aligned or not; *DMARC pass* = aligned SPF or
+  aligned DKIM passes.
+* *passes but not aligned*: DMARC fails while raw SPF or DKIM passes: mail signed or bounced through a
+  service under the service's own domain (the usual third-party set-up mistake).
+* *legitimate-looking* mail comes from a source that passes DMARC for at least some of its mail, or from a
+  known sending service (catalog), or passes DKIM for your domain or a subdomain. Mail from other sources
+  that fails everything is most likely forged (or forwarded) and is what enforcement is for.
+* *safe to enforce*: the share of legitimate-looking mail that fails DMARC (and so would go to spam with
+  p=quarantine, or be refused with p=reject) is at most ``QUARANTINE_MAX_SHARE`` / ``REJECT_MAX_SHARE``,
+  over at least ``MIN_MESSAGES`` messages and ``MIN_DAYS`` days of reports. The next record follows RFC 9989:
+  no ``pct``; a new, stricter policy starts with ``t=y`` (test mode: receivers apply the next milder policy),
+  then the same policy without ``t=y``.
+
+A source's service comes from the catalog and the cached reverse DNS names (``sources.resolve_sources``);
+sources not yet looked up show ``"unknown, looking up…"`` and are counted in ``pending_lookups``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..dmarc import build_record
+from ..dmarcparse import DmarcRecord, parse_dmarc
+from ..model import Fix
+from .sources import UNKNOWN, UNKNOWN_PENDING, Catalog, Service, load_catalog
+from .store import ReportStore
+
+QUARANTINE_MAX_SHARE = 0.02
+REJECT_MAX_SHARE = 0.005
+MIN_MESSAGES = 100
+MIN_DAYS = 7
+DAY = 86400
+LEVEL = {"none": 0, "quarantine": 1, "reject": 2}
+
+
+@dataclass
+class SourceRow:
+    ip: str
+    ptr: str | None
+    service_id: str
+    service: str
+    messages: int = 0
+    dmarc_pass: int = 0
+    spf_aligned: int = 0
+    dkim_aligned: int = 0
+    spf_pass: int = 0
+    dkim_pass: int = 0
+    quarantined: int = 0
+    rejected: int = 0
+    dkim_domains: list[str] = field(default_factory=list)
+    spf_domains: list[str] = field(default_factory=list)
+
+    @property
+    def dmarc_fail(self) -> int:
+        return self.messages - self.dmarc_pass
+
+
+@dataclass
+class ServiceRow:
+    service_id: str
+    service: str
+    sources: int = 0
+    messages: int = 0
+    dmarc_pass: int = 0
+    spf_aligned: int = 0
+    dkim_aligned: int = 0
+
+
+@dataclass
+class DayRow:
+    date: str
+    messages: int = 0
+    dmarc_pass: int = 0
+
+    @property
+    def pass_rate(self) -> float:
+        return self.dmarc_pass / self.messages if self.messages else 0.0
+
+
+@dataclass
+class NotAligned:
+    ip: str
+    service_id: str
+    service: str
+    messages: int
+    why: str                      # plain words
+    advice: str                   # what to do, plain words
+    fixes: list[Fix] = field(default_factory=list)
+
+
+@dataclass
+class Enforcement:
+    policy: str                   # "quarantine" or "reject"
+    verdict: str                  # "safe", "not-yet", "not-enough-data", "already"
+    safe: bool
+    legit_messages: int
+    affected_messages: int
+    affected_share: float
+    affected_sources: list[str]   # "service (ip)" of the legitimate-looking sources that would be hit
+    message: str                  # plain words
+    next_record: Fix | None = None
+
+
+@dataclass
+class ReportSummary:
+    domain: str
+    days: int
+    since: int
+    until: int
+    reports: int = 0
+    messages: int = 0
+    dmarc_pass: int = 0
+    spf_aligned: int = 0
+    dkim_aligned: int = 0
+    spf_pass: int = 0
+    dkim_pass: int = 0
+    sources: list[SourceRow] = field(default_factory=list)
+    services: list[ServiceRow] = field(default_factory=list)
+    daily: list[DayRow] = field(default_factory=list)
+    unknown_failing: list[SourceRow] = field(default_factory=list)
+    not_aligned: list[NotAligned] = field(default_factory=list)
+    enforcement: list[Enforcement] = field(default_factory=list)
+    policy: dict[str, Any] = field(default_factory=dict)
+    pending_lookups: int = 0
+    tls: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rates(self) -> dict[str, float]:
+        m = self.messages
+        def r(n: int) -> float:
+            return round(n / m, 4) if m else 0.0
+        return {"dmarc_pass": r(self.dmarc_pass), "spf_aligned": r(self.spf_aligned),
+                "dkim_aligned": r(self.dkim_aligned), "spf_pass": r(self.spf_pass), "dkim_pass": r(self.dkim_pass)}
+
+    def to_json(self) -> dict[str, Any]:
+        def fix(f: Fix | None) -> dict[str, Any] | None:
+            return None if f is None else {"host": f.host, "type": f.type, "value": f.value, "ttl": f.ttl,
+                                           "action": f.action, "note": f.note}
+        return {
+            "domain": self.domain, "days": self.days, "since": self.since, "until": self.until,
+            "reports": self.reports, "messages": self.messages, "dmarc_pass": self.dmarc_pass,
+            "spf_aligned": self.spf_aligned, "dkim_aligned": self.dkim_aligned, "spf_pass": self.spf_pass,
+            "dkim_pass": self.dkim_pass, "rates": self.rates, "policy": self.policy,
+            "pending_lookups": self.pending_lookups,
+            "sources": [asdict(s) for s in self.sources],
+            "services": [asdict(s) for s in self.services],
+            "daily": [{**asdict(d), "pass_rate": round(d.pass_rate, 4)} for d in self.daily],
+            "unknown_failing": [asdict(s) for s in self.unknown_failing],
+            "not_aligned": [{**{k: v for k, v in asdict(n).items() if k != "fixes"},
+                             "fixes": [fix(f) for f in n.fixes]} for n in self.not_aligned],
+            "enforcement": [{**{k: v for k, v in asdict(e).items() if k != "next_record"},
+                             "next_record": fix(e.next_record)} for e in self.enforcement],
+            "tls": self.tls,
+        }
+
+    def to_csv(self, table: str = "sources") -> str:
+        """One table as CSV: "sources", "services", "daily", "unknown_failing" or "not_aligned"."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        if table in ("sources", "unknown_failing"):
+            rows = self.sources if table == "sources" else self.unknown_failing
+            w.writerow(["ip", "reverse_dns", "service", "messages", "dmarc_pass", "spf_aligned", "dkim_aligned",
+                        "spf_pass", "dkim_pass", "quarantined", "rejected", "dkim_domains", "spf_domains"])
+            for s in rows:
+                w.writerow([s.ip, s.ptr or "", s.service, s.messages, s.dmarc_pass, s.spf_aligned, s.dkim_aligned,
+                            s.spf_pass, s.dkim_pass, s.quarantined, s.rejected, " ".join(s.dkim_domains),
+                            " ".join(s.spf_domains)])
+        elif table == "services":
+            w.writerow(["service", "sources", "messages", "dmarc_pass", "spf_aligned", "dkim_aligned"])
+            for v in self.services:
+                w.writerow([v.service, v.sources, v.messages, v.dmarc_pass, v.spf_aligned, v.dkim_aligned])
+        elif table == "daily":
+            w.writerow(["date", "messages", "dmarc_pass", "pass_rate"])
+            for d in self.daily:
+                w.writerow([d.date, d.messages, d.dmarc_pass, f"{d.pass_rate:.4f}"])
+        elif table == "not_aligned":
+            w.writerow(["ip", "service", "messages", "why", "advice", "fix_host", "fix_type", "fix_value"])
+            for n in self.not_aligned:
+                if not n.fixes:
+                    w.writerow([n.ip, n.service, n.messages, n.why, n.advice, "", "", ""])
+                for f in n.fixes:
+                    w.writerow([n.ip, n.service, n.messages, n.why, n.advice, f.host, f.type, f.value])
+        else:
+            raise ValueError(f"unknown table {table!r}")
+        return buf.getvalue()
+
+
+def _under(name: str | None, domain: str) -> bool:
+    if not name:
+        return False
+    n = name.lower().rstrip(".")
+    return n == domain or n.endswith("." + domain)
+
+
+def _day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | None = None,
+              current_record: str | None = None, catalog: Catalog | None = None) -> ReportSummary:
+    """Summarise the stored reports about ``domain`` whose period ends within the last ``days`` days.
+
+    ``current_record`` is the DMARC record published now (if the caller looked it up); without it the
+    enforcement advice starts from the policy the latest report shows. Runs SQL: call off the UI thread.
+    """
+    domain = domain.strip().rstrip(".").lower()
+    cat = catalog or load_catalog()
+    until = int(now if now is not None else time.time())
+    since = until - max(1, int(days)) * DAY
+    s = ReportSummary(domain=domain, days=int(days), since=since, until=until)
+    s.reports = store.query("SELECT count(*) FROM reports WHERE kind='dmarc' AND domain=? AND end>=? AND begin<=?",
+                            (domain, since, until))[0][0]
+    latest = store.query("SELECT policy FROM reports WHERE kind='dmarc' AND domain=? AND end>=? AND begin<=? "
+                         "ORDER BY end DESC LIMIT 1", (domain, since, until))
+    if latest:
+        try:
+            s.policy = json.loads(latest[0][0])
+        except ValueError:
+            s.policy = {}
+    rows = store.query(
+        "SELECT r.begin, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, w.spf_result, "
+        "w.disposition, sum(w.count) FROM rows w JOIN reports r ON r.id = w.report "
+        "WHERE r.kind='dmarc' AND r.domain=? AND r.end>=? AND r.begin<=? "
+        "GROUP BY r.begin / 86400, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, "
+        "w.spf_result, w.disposition", (domain, since, until))
+    src: dict[str, SourceRow] = {}
+    daily: dict[str, DayRow] = {}
+    first_day, last_day = None, None
+    for begin, ip, dkim, spf, dkim_domain, dkim_result, spf_domain, spf_result, disp, count in rows:
+        n = int(count or 0)
+        row = src.get(ip)
+        if row is None:
+            row = src[ip] = SourceRow(ip=ip, ptr=None, service_id="", service="")
+        passed = dkim == "pass" or spf == "pass"
+        row.messages += n
+        row.dmarc_pass += n if passed else 0
+        row.spf_aligned += n if spf == "pass" else 0
+        row.dkim_aligned += n if dkim == "pass" else 0
+        row.spf_pass += n if spf_result == "pass" else 0
+        row.dkim_pass += n if dkim_result == "pass" else 0
+        row.quarantined += n if disp == "quarantine" else 0
+        row.rejected += n if disp == "reject" else 0
+        if dkim_domain and dkim_domain not in row.dkim_domains:
+            row.dkim_domains.append(dkim_domain)
+        if spf_domain and spf_domain not in row.spf_domains:
+            row.spf_domains.append(spf_domain)
+        d = _day(int(begin))
+        day = daily.setdefault(d, DayRow(d))
+        day.messages += n
+        day.dmarc_pass += n if passed else 0
+        first_day = begin if first_day is None else min(first_day, begin)
+        last_day = begin if last_day is None else max(last_day, begin)
+
+    ptrs = store.ptr_get(src.keys()) if src else {}
+    services: dict[str, ServiceRow] = {}
+    svc_of: dict[str, Service | None] = {}
+    for ip, row in src.items():
+        cached = ptrs.get(ip)
+        row.ptr = cached[0] if cached else None
+        svc = cat.match(ip, ptr=row.ptr, auth_domains=[*row.dkim_domains, *row.spf_domains])
+        svc_of[ip] = svc
+        if svc is not None:
+            row.service_id, row.service = svc.id, svc.name
+        elif cached is None:
+            row.service_id, row.service = UNKNOWN, UNKNOWN_PENDING
+            s.pending_lookups += 1
+        else:
+            row.service_id = UNKNOWN
+            row.service = f"unknown ({row.ptr})" if row.ptr else "unknown (no reverse DNS name)"
+        key = row.service_id if svc is not None else UNKNOWN
+        v = services.setdefault(key, ServiceRow(key, svc.name if svc else "Unknown senders"))
+        v.sources += 1
+        v.messages += row.messages
+        v.dmarc_pass += row.dmarc_pass
+        v.spf_aligned += row.spf_aligned
+        v.dkim_aligned += row.dkim_aligned
+        s.messages += row.messages
+        s.dmarc_pass += row.dmarc_pass
+        s.spf_aligned += row.spf_aligned
+        s.dkim_aligned += row.dkim_aligned
+        s.spf_pass += row.spf_pass
+        s.dkim_pass += row.dkim_pass
+
+    s.sources = sorted(src.values(), key=lambda r: (-r.messages, r.ip))
+    s.services = sorted(services.values(), key=lambda v: (-v.messages, v.service))
+    s.daily = [daily[k] for k in sorted(daily)]
+    s.unknown_failing = [r for r in s.sources if svc_of.get(r.ip) is None and r.dmarc_pass == 0
+                         and not _under(next(iter(r.dkim_domains), None), domain)]
+    base = _base_record(current_record, s.policy, domain)
+    s.not_aligned = [_not_aligned(r, svc_of.get(r.ip), domain, base) for r in s.sources
+                     if r.dmarc_fail > 0 and (r.spf_pass > 0 or r.dkim_pass > 0)]
+    covered_days = 0 if first_day is None else int((last_day - first_day) // DAY) + 1
+    s.enforcement = _enforcement(s, svc_of, domain, base, covered_days)
+    s.tls = _tls(store, domain, since, until)
+    return s
+
+
+def _base_record(current: str | None, policy: dict[str, Any], domain: str) -> DmarcRecord | None:
+    text = current
+    if not text and policy:
+        tags = ["v=DMARC1", f"p={policy.get('p') or 'none'}"]
+        for t in ("sp", "np", "adkim", "aspf"):
+            if policy.get(t):
+                tags.append(f"{t}={policy[t]}")
+        if policy.get("testing") == "y":
+            tags.append("t=y")
+        text = "; ".join(tags)
+    if not text:
+        return None
+    try:
+        return parse_dmarc(text)
+    except Exception:  # noqa: BLE001 - a broken current record: start from a clean one
+        return None
+
+
+def _dmarc_fix(domain: str, p: str, base: DmarcRecord | None, *, testing: bool, note: str) -> Fix:
+    value, notes = build_record(domain, p, base, testing=testing)
+    return Fix(host=f"_dmarc.{domain}", type="TXT", value=value, action="replace" if base else "publish",
+               note=" ".join([note, *notes]).strip())
+
+
+def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcRecord | None) -> NotAligned:
+    who = svc.name if svc else (f"the server {r.ip}" + (f" ({r.ptr})" if r.ptr else ""))
+    dk = next((d for d in r.dkim_domains if d), None)
+    sp = next((d for d in r.spf_domains if d), None)
+    parts = []
+    if r.dkim_pass:
+        parts.append(f"DKIM passes for {dk or 'another domain'}")
+    if r.spf_pass:
+        parts.append(f"SPF passes for {sp or 'another domain'}")
+    why = (f"{r.dmarc_fail} message(s) from {who} failed DMARC although {' and '.join(parts)}: that domain is "
+           f"not {domain}, so it does not count for your From address (alignment).")
+    fixes: list[Fix] = []
+    strict_dkim = base is not None and base.adkim == "s"
+    strict_spf = base is not None and base.aspf == "s"
+    if (r.dkim_pass and _under(dk, domain) and strict_dkim) or (r.spf_pass and _under(sp, domain) and strict_spf):
+        relaxed = parse_dmarc(_relax(base)) if base is not None else None
+        fixes.append(_dmarc_fix(domain, (base.p if base and base.p else "none"), relaxed,
+                                testing=bool(base and base.testing == "y"),
+                                note="Relaxed alignment lets a subdomain of yours count for your From address."))
+        advice = (f"{who} already uses a subdomain of {domain}, but your DMARC record asks for an exact match "
+                  "(strict alignment). Switch to relaxed alignment with the record below.")
+    elif svc is not None and svc.dkim_setup:
+        for host, rtype, value in svc.dkim_setup:
+            fixes.append(Fix(host=host.format(domain=domain), type=rtype, value=value.format(domain=domain),
+                             note=f"Lets {svc.name} sign your mail as {domain}."))
+        advice = f"Make {svc.name} sign your mail with your own domain. {svc.setup_help}"
+    elif svc is not None:
+        advice = f"Make {svc.name} sign your mail with your own domain. {svc.setup_help}"
+    else:
+        advice = (f"Find out which service runs {r.ip}{' (' + r.ptr + ')' if r.ptr else ''} for you and turn on "
+                  f"DKIM signing for {domain} there (its setup page shows the record to publish). If you do not "
+                  "know this sender, ignore it: enforcement will stop it.")
+    return NotAligned(ip=r.ip, service_id=r.service_id, service=r.service, messages=r.dmarc_fail, why=why,
+                      advice=advice, fixes=fixes)
+
+
+def _relax(base: DmarcRecord | None) -> str:
+    raw = base.raw if base is not None and getattr(base, "raw", "") else "v=DMARC1; p=none"
+    parts = [p.strip() for p in raw.split(";") if p.strip()]
+    kept = [p for p in parts if p.split("=", 1)[0].strip().lower() not in ("adkim", "aspf")]
+    return "; ".join(kept)
+
+
+def _legit(r: SourceRow, svc: Service | None, domain: str) -> bool:
+    return r.dmarc_pass > 0 or svc is not None or any(_under(d, domain) for d in r.dkim_domains if r.dkim_pass)
+
+
+def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: str, base: DmarcRecord | None,
+                 covered_days: int) -> list[Enforcement]:
+    legit = [r for r in s.sources if _legit(r, svc_of.get(r.ip), domain)]
+    legit_n = sum(r.messages for r in legit)
+    hit = [r for r in legit if r.dmarc_fail > 0]
+    hit_n = sum(r.dmarc_fail for r in hit)
+    share = hit_n / legit_n if legit_n else 0.0
+    names = [f"{r.service} ({r.ip}): {r.dmarc_fail}" for r in sorted(hit, key=lambda r: -r.dmarc_fail)]
+    cur_p = (base.p if base is not None and base.p else (s.policy.get("p") or "none")).lower()
+    cur_t = bool(base is not None and base.testing == "y")
+    out: list[Enforcement] = []
+    for policy, limit in (("quarantine", QUARANTINE_MAX_SHARE), ("reject", REJECT_MAX_SHARE)):
+        action = "go to spam" if policy == "quarantine" else "be refused"
+        pct = f"{share * 100:.1f}%"
+        next_fix: Fix | None = None
+        if LEVEL.get(cur_p, 0) > LEVEL[policy] or (cur_p == policy and not cur_t):
+            verdict, safe = "already", True
+            msg = f"Your policy is already p={cur_p}."
+        elif legit_n < MIN_MESSAGES or covered_days < MIN_DAYS:
+            verdict, safe = "not-enough-data", False
+            msg = (f"Not enough reports yet to be sure: {legit_n} legitimate-looking message(s) over {covered_days} "
+                   f"day(s); wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} days.")
+        elif share <= limit:
+            verdict, safe = "safe", True
+            msg = (f"Safe to move to p={policy}: only {hit_n} of {legit_n} legitimate-looking messages ({pct}) "
+                   f"in the last {s.days} days would {action}.")
+            testing = not (cur_p == policy and cur_t)
+            step = ("It starts in test mode (t=y): receivers treat it one step milder while you watch the "
+                    "reports; remove t=y after a few clean weeks." if testing else
+                    "This removes test mode (t=y), so receivers apply the policy fully.")
+            if policy == "reject" and cur_p == "none":
+                step += " Going from none straight to reject is a big step; quarantine first is safer."
+            next_fix = _dmarc_fix(domain, policy, base, testing=testing, note=step)
+        else:
+            verdict, safe = "not-yet", False
+            msg = (f"Not yet: {hit_n} of {legit_n} legitimate-looking messages ({pct}) in the last {s.days} days "
+                   f"fail DMARC and would {action} with p={policy}. Fix the sources listed first.")
+        out.append(Enforcement(policy=policy, verdict=verdict, safe=safe, legit_messages=legit_n,
+                               affected_messages=hit_n, affected_share=round(share, 4), affected_sources=names,
+                               message=msg, next_record=next_fix))
+    return out
+
+
+def _tls(store: ReportStore, domain: str, since: int, until: int) -> dict[str, Any]:
+    rows = store.query(
+        "SELECT count(DISTINCT r.id), coalesce(sum(p.successful), 0), coalesce(sum(p.failed), 0) "
+        "FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND p.policy_domain=? "
+        "AND r.end>=? AND r.begin<=?", (domain, since, until))
+    reports, ok, failed = rows[0] if rows else (0, 0, 0)
+    failures: dict[str, int] = {}
+    for (details,) in store.query(
+            "SELECT p.details FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' "
+            "AND p.policy_domain=? AND r.end>=? AND r.begin<=?", (domain, since, until)):
+        try:
+            for d in json.loads(details):
+                failures[d["result_type"]] = failures.get(d["result_type"], 0) + int(d["failed_session_count"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return {"reports": int(reports), "successful_sessions": int(ok), "failed_sessions": int(failed),
+            "failure_types": dict(sorted(failures.items(), key=lambda kv: -kv[1]))}
+
+
+__all__ = ["summarize", "ReportSummary", "SourceRow", "ServiceRow", "DayRow", "NotAligned", "Enforcement",
+           "QUARANTINE_MAX_SHARE", "REJECT_MAX_SHARE", "MIN_MESSAGES", "MIN_DAYS"]
