@@ -12,8 +12,8 @@ cache, the log and all those members behave exactly as they do for a normal run.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
 
 import dns.exception
 import dns.name
@@ -28,8 +28,15 @@ from ..dns import DnsAnswer, DnsClient, Outcome, normalize_name
 from ..domain import parse_domain
 from ..model import DomainReport, split_txt
 
-__all__ = ["OverlayDns", "WhatIfError", "what_if", "parse_record_line", "absolute_host", "merged_rrset",
-           "SUPPORTED_TYPES"]
+__all__ = [
+    "SUPPORTED_TYPES",
+    "OverlayDns",
+    "WhatIfError",
+    "absolute_host",
+    "merged_rrset",
+    "parse_record_line",
+    "what_if",
+]
 
 SUPPORTED_TYPES = ("TXT", "CNAME", "MX", "A", "AAAA", "NS", "PTR", "SPF", "CAA", "TLSA", "DS", "DNSKEY")
 OVERLAY_TTL = 3600

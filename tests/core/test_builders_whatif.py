@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core.builders.whatif import (
     OverlayDns,
     WhatIfError,
@@ -17,6 +16,7 @@ from inboxready.core.builders.whatif import (
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DnsClient, Outcome
 from inboxready.core.model import Status
+
 from tests.conftest import run
 
 ZONE = """
