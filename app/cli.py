@@ -1,6 +1,7 @@
 """The ``inboxready`` command line: a thin front end over the same core calls as the app.
 
     inboxready check DOMAIN... [--json] [--nameserver IP[:PORT]]... [--timeout S] [--dkim-selector NAME]...
+                     [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import ipaddress
 import json
 import os
@@ -137,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--concurrency", type=int, default=10, metavar="N",
                        help="domains checked at once (default 10)")
     check.add_argument("--quiet", "-q", action="store_true", help="only the one-line summary per check")
+    check.add_argument("--profile", choices=_profile_names(), metavar="NAME",
+                       help="also judge the result against a compliance profile: "
+                            + ", ".join(_profile_names()) + " (the report's default: bulk-sender)")
+    check.add_argument("--report", metavar="FILE",
+                       help="also save an audit report: FILE.pdf, FILE.html or FILE.json by its extension "
+                            "(with several domains, the domain is added to each file name); PDF needs the "
+                            "desktop part (PySide6)")
 
     spf = sub.add_parser("spf", parents=[common], help="evaluate SPF for a sending IP (check_host)",
                          description="Run the RFC 7208 check_host() for IP sending as DOMAIN and say why.")
@@ -306,18 +315,116 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
     return reports, bad
 
 
+def _profile_names() -> list[str]:
+    from inboxready.core.compliance import load_profiles
+
+    return list(load_profiles())
+
+
+REPORT_TYPES = (".pdf", ".html", ".htm", ".json")
+
+_STATE_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "unknown": ("?", "35"), "not-checked": ("-", "2"),
+               "incomplete": ("?", "35")}
+
+
+def render_verdict(verdict: Any, out: TextIO, style: _Style) -> None:
+    """A ProfileVerdict as text: the verdict line, then each rule (why, for those not met)."""
+    sym, code = _STATE_LOOK.get(verdict.state, ("?", "0"))
+    out.write(style(f"  {sym} Profile {verdict.title}: {verdict.label}", f"1;{code}") + "\n")
+    out.write("\n".join(_wrap(verdict.summary, "    ")) + "\n")
+    for r in verdict.rules:
+        rsym, rcode = _STATE_LOOK.get(r.state, ("?", "0"))
+        label = {"met": "Met", "not-met": "Not met", "unknown": "Couldn't check",
+                 "not-checked": "Not checked"}.get(r.state, r.state)
+        level = "" if r.level == "required" else " (recommended)"
+        out.write(f"    {style(rsym, rcode)} {style(f'{label:<15}', rcode)}{r.label}{level}\n")
+        if r.state != "met":
+            out.write("\n".join(_wrap(r.why, "        ")) + "\n")
+        if r.fix is not None:
+            verb = {"replace": "Replace with", "remove": "Remove"}.get(r.fix.action, "Publish")
+            out.write(style(f"        {verb}: {r.fix.type} record at {r.fix.host}", "1") + "\n")
+            out.write(f"          {r.fix.value}\n")
+    out.write("\n".join(_wrap(verdict.statement, "    ")) + "\n\n" if verdict.statement else "\n")
+
+
+def _report_path(path: str, domain: str, many: bool) -> str:
+    if not many:
+        return path
+    base, dot, ext = path.rpartition(".")
+    return f"{base}-{domain}.{ext}" if dot else f"{path}-{domain}"
+
+
+def write_report_file(report: DomainReport, path: str, profile: str) -> str:
+    """Save the audit report of ``report`` as PDF, HTML or JSON (by extension). Raises OSError, or
+    ImportError when a PDF is asked for without PySide6."""
+    from inboxready.core.audit import AuditReport
+
+    audit = AuditReport.build(report, profile=profile)
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".pdf":
+        from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
+
+        write_audit_pdf(audit, path)
+    elif ext == ".json":
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(audit.to_document(), fh, indent=1, ensure_ascii=False)
+            fh.write("\n")
+    else:
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(audit.to_html())
+    return audit.sha256
+
+
+def _pyside_missing() -> bool:
+    return importlib.util.find_spec("PySide6") is None
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    report_to = getattr(args, "report", None)
+    if report_to:
+        ext = os.path.splitext(report_to)[1].lower()
+        if ext not in REPORT_TYPES:
+            err.write(f"inboxready: --report {report_to}: the file name must end in .pdf, .html or .json\n")
+            return EXIT_UNCHECKED
+        if ext == ".pdf" and _pyside_missing():
+            err.write("inboxready: PDF reports need the desktop part of InboxReady (PySide6), which is not "
+                      "installed. Install it with: pip install 'inboxready[gui]', or save an HTML report "
+                      "instead (--report FILE.html).\n")
+            return EXIT_UNCHECKED
     reports, bad = asyncio.run(_check(args))
     for text, why in bad:
         err.write(f"inboxready: {text}: {why}\n")
+    verdicts: dict[str, Any] = {}
+    if getattr(args, "profile", None):
+        from inboxready.core.compliance import evaluate
+
+        verdicts = {r.domain: evaluate(args.profile, r.checks) for r in reports}
     if args.json:
-        json.dump([_report_json(r) for r in reports], out, indent=2, ensure_ascii=False)
+        data = [_report_json(r) for r in reports]
+        for d, r in zip(data, reports):
+            if r.domain in verdicts:
+                d["profile"] = verdicts[r.domain].to_json()
+        json.dump(data, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         style = _Style(_use_colour(out, args.color))
         for r in reports:
             render_report(r, out, style, quiet=args.quiet)
+            if r.domain in verdicts:
+                render_verdict(verdicts[r.domain], out, style)
     code = _exit_code(reports)
+    if any(v.state == "not-met" for v in verdicts.values()) and code == EXIT_OK:
+        code = EXIT_FINDINGS
+    if report_to:
+        for r in reports:
+            path = _report_path(report_to, r.domain, len(reports) > 1)
+            try:
+                digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender")
+            except (OSError, ImportError) as exc:
+                err.write(f"inboxready: couldn't save the report to {path}: {getattr(exc, 'strerror', None) or exc}\n")
+                code = EXIT_UNCHECKED
+                continue
+            err.write(f"Report saved to {path} (SHA-256 {digest}).\n")
     if bad:
         code = max(code, EXIT_UNCHECKED) if code != EXIT_FINDINGS else code
         if not reports:
