@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .context import CheckContext
+from .dmarc import Walk, organizational_domain, tree_walk
 from .dns import DnsAnswer, Outcome
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from .spfeval import SpfEvaluation, check_helo, check_host
@@ -92,10 +93,76 @@ ALL_WORDS = {
     "-": "tells receivers to reject mail from unlisted servers (fail)",
 }
 
+RFC_ALL_STAGE = "RFC 7208 §8.4; RFC 9989 §7.2"
+
 SOFTALL_NOTE = (
     "~all (soft fail) is the safe ending while your DMARC policy is not yet p=reject: mail from an "
     "unlisted server is treated as suspicious and DMARC decides what happens to it. Once DMARC is at "
     "p=reject and its reports show all your services passing, you may change it to -all.")
+
+
+HARDALL_NOTE = (
+    "-all (fail) matches your DMARC policy of p=reject: mail from servers you did not list is refused "
+    "either way. Keep ~all instead if you know your mail is forwarded a lot (mailing lists, forwarding "
+    "addresses), since a receiver may refuse a forwarded message on SPF alone before DKIM can save it.")
+
+
+@dataclass(frozen=True)
+class DmarcStage:
+    """The DMARC policy receivers apply to mail from the domain (its own record or the one it inherits)."""
+
+    policy: str | None  # none | quarantine | reject; None: no DMARC record applies
+    testing: bool  # t=y
+    record_domain: str | None  # where the record was found
+
+    @property
+    def enforcing_reject(self) -> bool:
+        return self.policy == "reject" and not self.testing
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.policy, "testing": self.testing, "record_domain": self.record_domain}
+
+
+async def _dmarc_walk(ctx: CheckContext, domain: str) -> Walk | None:
+    try:
+        return await tree_walk(ctx.dns, domain)
+    except Exception:  # the DMARC check reports DMARC trouble; SPF only loses its advice
+        return None
+
+
+def dmarc_stage(walk: Walk | None) -> DmarcStage | None:
+    """The DMARC stage the RFC 9989 tree walk shows for the walked domain; None when it couldn't be
+    looked up (then SPF gives no advice that depends on it)."""
+    if walk is None:
+        return None
+    own = walk.step(walk.domain)
+    if own is not None and own.record is not None:
+        return DmarcStage(own.record.policy_for(subdomain=False), own.record.testing, walk.domain)
+    # A walk that stopped at the top-level domain (whose _dmarc name many servers refuse to answer) is
+    # complete enough: no record there changes the policy of the names below (as in the DMARC check).
+    stopped = walk.failed is not None and "." in walk.failed.name
+    if not walk.found:
+        return None if stopped else DmarcStage(None, False, None)
+    org = organizational_domain(walk)
+    step = walk.step(org) if org != walk.domain else None
+    if step is None or step.record is None:
+        return None if stopped else DmarcStage(None, False, None)
+    return DmarcStage(step.record.policy_for(subdomain=True), step.record.testing, org)
+
+
+def all_for_stage(stage: DmarcStage | None) -> str | None:
+    """The 'all' qualifier to advise at this DMARC stage: '-' at an enforced p=reject, else '~';
+    None when the stage is unknown."""
+    if stage is None:
+        return None
+    return "-" if stage.enforcing_reject else "~"
+
+
+def _stage_words(stage: DmarcStage) -> str:
+    if stage.policy is None:
+        return "your domain has no DMARC policy yet"
+    words = f"your DMARC policy is p={stage.policy}"
+    return words + " in testing mode (t=y)" if stage.testing else words
 
 
 # -- the include tree -----------------------------------------------------------------------------
@@ -175,6 +242,7 @@ class _Analysis:
         self.loop_terms: set[str] = set()  # root terms that point back at the domain itself
         self.include_sites: dict[str, list[str]] = {}  # include target -> domains including it
         self.mx: DnsAnswer | None = None  # the domain's MX answer (for starting points in fixes)
+        self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False) -> None:
@@ -437,6 +505,38 @@ class _Analysis:
                          rfc="RFC 7208 §6")
 
 
+def _all_advice(an: _Analysis, rec: SpfRecord, stage: DmarcStage | None) -> None:
+    """'~all' until DMARC is at an enforced p=reject, '-all' from then on (RFC 7208 §8.4: a receiver
+    may refuse a message on an SPF fail during the SMTP conversation, before DKIM and DMARC are looked
+    at, so a forwarded message that DKIM would have saved is lost)."""
+    first_all = rec.all
+    if stage is None or first_all is None or rec.errors:
+        return
+    if not any(m.kind != "all" for m in rec.mechanisms) and rec.redirect is None:
+        return  # 'v=spf1 -all': a domain that sends no mail; -all is right whatever DMARC says
+    where = f" (inherited from {stage.record_domain})" if stage.record_domain not in (None, an.domain) else ""
+    if first_all.qualifier == "-" and not stage.enforcing_reject:
+        an.add("spf.all-hardfail-early", Severity.INFO,
+               f"Your SPF record ends with '-all' while {_stage_words(stage)}{where}. Some receivers refuse a "
+               "message as soon as SPF fails, before they look at DKIM or DMARC, so forwarded mail (mailing "
+               "lists, forwarding addresses) that DKIM would have saved can bounce. Use '~all' until DMARC is "
+               "at p=reject.",
+               detail="RFC 7208 §8.4 lets receivers reject on an SPF fail during the SMTP transaction; RFC 9989 "
+                      "notes that receivers may run SPF before DMARC, so a '-' qualifier can cause rejection "
+                      "before DMARC processing. With '~all', DMARC decides (quarantine or reject only when "
+                      "neither SPF nor DKIM passes aligned).",
+               rfc="RFC 7208 §8.4; RFC 9989", fixable=True)
+    elif first_all.qualifier == "~" and stage.enforcing_reject:
+        an.add("spf.all-hardfail-ok", Severity.INFO,
+               f"Your DMARC policy is p=reject{where}, so you may end your SPF record with '-all' instead of "
+               "'~all': mail from servers you did not list is refused either way. This is optional; if much "
+               "of your mail is forwarded, '~all' is the gentler choice.",
+               detail="At p=reject, unaligned mail is rejected by DMARC anyway; '-all' states the same for SPF. "
+                      "RFC 7208 §8.4: a receiver may then reject during the SMTP transaction, before DKIM is "
+                      "checked.",
+               rfc="RFC 7208 §8.4; RFC 9989", fixable=True)
+
+
 def _mapped_ip4_term(m: Mechanism) -> str | None:
     """``ip6:::ffff:192.0.2.1`` (an IPv4-mapped address, /96 or longer) as the ip4: term it means."""
     if m.kind != "ip6" or m.address is None:
@@ -650,13 +750,17 @@ async def check(ctx: CheckContext) -> CheckResult:
     """The "spf" check of ``ctx.domain``."""
     an = _Analysis(ctx)
     domain = an.domain
-    txt, spf_rr, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "SPF"),
-                                           ctx.dns.query(domain, "MX"))
+    txt, spf_rr, mx, walk = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "SPF"),
+                                                 ctx.dns.query(domain, "MX"), _dmarc_walk(ctx, domain))
+    stage = dmarc_stage(walk)
+    an.all_target = all_for_stage(stage)
     an.mx = mx
     detail: dict[str, Any] = {
         "record": None, "records": [], "lookups": 0, "lookup_limit": LOOKUP_LIMIT, "void_lookups": 0,
         "void_lookup_limit": VOID_LIMIT, "tree": Node(domain, None, "").to_json(), "terms": [], "errors": [],
         "txt_strings": [], "all": None, "spf_rr": [], "sender_id": [], "merged_record": None,
+        "dmarc_stage": stage.to_json() if stage is not None else None,
+        "all_advice": an.all_target + "all" if an.all_target else None,
     }
     if txt.failed:
         an.add("spf.lookup-failed", Severity.UNKNOWN,
@@ -763,6 +867,8 @@ async def check(ctx: CheckContext) -> CheckResult:
                "record still allows servers to send as it. If this domain never sends mail, publish "
                "'v=spf1 -all' instead so nobody can send in its name.",
                detail=f"MX {domain}: 0 . ; SPF: {text}", rfc="RFC 7505 §4, RFC 7208 §5.1")
+    if not null_mx:
+        _all_advice(an, rec, stage)
     root = await an.walk(domain, text, "", (), 0, record=rec)
     if len(records) > 1:
         root.record = None
@@ -873,9 +979,16 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         else:
             notes.append(f"Your record listed {what_was}, so this one allows none yet: add an include or ip4: "
                          "entry for each service that sends mail as you before you publish it.")
+    target = an.all_target or "~"
     if q in ("+", "?") or (q is None and not has_redirect):
+        q = target
+        notes.append(SOFTALL_NOTE if target == "~" else HARDALL_NOTE)
+    elif q == "-" and target == "~" and "spf.all-hardfail-early" in codes:
         q = "~"
-        notes.append(SOFTALL_NOTE)
+        notes.append("'-all' became '~all': " + SOFTALL_NOTE)
+    elif q == "~" and target == "-" and "spf.all-hardfail-ok" in codes:
+        q = "-"
+        notes.append("'~all' became '-all': " + HARDALL_NOTE)
     value = _assemble(terms, q)
     try:
         parse_record(value)

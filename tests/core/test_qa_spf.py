@@ -68,7 +68,7 @@ def test_google_workspace_counts_its_nested_netblocks(dns_server: DnsTestServer)
 def test_microsoft_365_is_one_lookup(dns_server: DnsTestServer) -> None:
     r = check(dns_server, "contoso-law.com", '$ORIGIN contoso-law.com.\n'
                                              '@ TXT "v=spf1 include:spf.protection.outlook.com -all"\n')
-    assert r.status is Status.PASS and r.detail["lookups"] == 1 and codes(r) == []
+    assert r.status is Status.PASS and r.detail["lookups"] == 1 and codes(r) == ["spf.all-hardfail-early"]
 
 
 BUSY = ('$ORIGIN busy-florist.com.\n@ MX 10 mx.zoho.com.\n@ MX 20 mx2.zoho.com.\n@ A 203.0.113.20\n'
@@ -121,8 +121,8 @@ def test_macro_include_and_exists_are_counted_and_explained(dns_server: DnsTestS
             '*._spf TXT "v=spf1 -all"\n')
     r = check(dns_server, "macro.com", zone)
     assert r.status is Status.PASS and r.detail["lookups"] == 2
-    assert codes(r) == ["spf.macro-include"]
-    assert "permanent error" in r.findings[0].message
+    assert codes(r) == ["spf.all-hardfail-early", "spf.macro-include"]  # (no DMARC: ~all advised)
+    assert "permanent error" in r.findings[1].message
 
 
 IP6 = ('$ORIGIN ip6forms.com.\n@ MX 10 mail.ip6forms.com.\nmail A 203.0.113.70\nmail AAAA 2001:db8::25\n'
@@ -214,7 +214,7 @@ def test_a_removed_dead_include_never_leaves_a_record_that_allows_nobody(dns_ser
     zone = '$ORIGIN oldonly.com.\n@ MX 1 smtp.google.com.\n@ TXT "v=spf1 include:spf.gone-provider.com -all"\n'
     r = check(dns_server, "oldonly.com", zone)
     fix = r.findings[0].fix
-    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com -all"
+    assert fix is not None and fix.value == "v=spf1 include:_spf.google.com ~all"  # no DMARC yet: ~all
     assert "no working servers" in fix.note
     again = republish(dns_server, "oldonly.com", zone, fix)
     assert again.status is Status.PASS

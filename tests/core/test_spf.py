@@ -88,6 +88,7 @@ GOOD = """
 @    300 IN TXT "v=spf1 ip4:192.0.2.0/24 mx include:_spf.provider.test -all"
 @    300 IN MX 10 mail.example.com.
 mail 300 IN A 192.0.2.10
+_dmarc 300 IN TXT "v=DMARC1; p=reject"
 """
 
 
@@ -257,7 +258,7 @@ def test_strings_glued_without_space(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, zone)
     assert r.status is Status.FAIL
     f = finding(r, "spf.string-join")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all"
     assert r.detail["txt_strings"] == ["v=spf1 ip4:192.0.2.1", "include:_spf.provider.test -all"]
     assert_fixed(dns_server, zone, r, "spf.string-join")
 
@@ -291,7 +292,8 @@ def test_obsolete_spf_type_and_sender_id(dns_server: DnsTestServer) -> None:
     after = assert_fixed(dns_server, zone, r, "spf.spf-rr-type")
     assert after.status is Status.PASS and "spf.sender-id" in codes(after)
     after2 = republish(dns_server, zone.replace('@ 300 IN SPF "v=spf1 ip4:192.0.2.1 -all"\n', ""), sid.fix)
-    assert after2.findings == [] and after2.status is Status.PASS
+    # (no DMARC in this zone, so the -all ending gets the advice to use ~all for now)
+    assert codes(after2) == ["spf.all-hardfail-early"] and after2.status is Status.PASS
 
 
 # -- lookups --------------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ def test_void_lookup_warning_and_fix(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, zone)
     assert r.status is Status.WARN
     f = finding(r, "spf.void-lookup")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
     assert r.detail["void_lookups"] == 1
     assert_fixed(dns_server, zone, r, "spf.void-lookup")
 
@@ -357,7 +359,7 @@ def test_include_loop(dns_server: DnsTestServer) -> None:
     assert r.status is Status.FAIL
     f = finding(r, "spf.include-loop")
     assert r.detail["tree"]["children"][0]["error"].startswith("loop")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
     assert_fixed(dns_server, zone, r, "spf.include-loop")
 
 
@@ -375,7 +377,7 @@ def test_include_without_record(dns_server: DnsTestServer) -> None:
     assert r.status is Status.FAIL
     f = finding(r, "spf.include-no-record")
     assert "_spf.gone.example.com" in f.message
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
     assert_fixed(dns_server, zone, r, "spf.include-no-record")
 
 
@@ -434,7 +436,7 @@ def test_ptr(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, zone)
     assert r.status is Status.WARN
     f = finding(r, "spf.ptr")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
     assert "ip4:/ip6:" in f.fix.note
     assert_fixed(dns_server, zone, r, "spf.ptr")
 
@@ -454,7 +456,7 @@ def test_terms_after_all(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, zone)
     f = finding(r, "spf.terms-after-all")
     assert r.detail["lookups"] == 0
-    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ~all"
     assert_fixed(dns_server, zone, r, "spf.terms-after-all")
 
 
@@ -465,7 +467,7 @@ def test_duplicate_include_and_term(dns_server: DnsTestServer) -> None:
     assert r.status is Status.WARN
     assert finding(r, "spf.duplicate-term").severity is Severity.INFO
     f = finding(r, "spf.duplicate-include")
-    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ip4:192.0.2.1 -all"
+    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ip4:192.0.2.1 ~all"
     assert r.detail["lookups"] == 2
     assert_fixed(dns_server, zone, r, "spf.duplicate-include")
 
@@ -527,3 +529,78 @@ def test_check_is_total_and_fixes_are_valid(dns_server: DnsTestServer, terms: li
             after = republish(dns_server, zone, fix)
             assert not fixed & set(codes(after)), (zone, fix.value, after.to_json())
             assert not [f for f in after.findings if f.severity is Severity.ERROR and f.code != "spf.too-many-lookups"]
+
+
+# -- the 'all' ending follows the DMARC stage (issue 6) -------------------------------------------
+
+
+def test_hardfail_without_dmarc_advises_softfail(dns_server: DnsTestServer) -> None:
+    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"\n'
+    r = analyse(dns_server, zone)
+    assert r.status is Status.PASS and codes(r) == ["spf.all-hardfail-early"]
+    f = finding(r, "spf.all-hardfail-early")
+    assert f.severity is Severity.INFO and "no DMARC policy" in f.message and "RFC 7208 §8.4" in f.rfc
+    assert f.fix is not None and (f.fix.value, f.fix.action) == ("v=spf1 ip4:192.0.2.1 ~all", "replace")
+    assert r.detail["all_advice"] == "~all" and r.detail["dmarc_stage"]["policy"] is None
+    after = assert_fixed(dns_server, zone, r, "spf.all-hardfail-early")
+    assert after.findings == []
+
+
+def test_hardfail_at_quarantine_advises_softfail(dns_server: DnsTestServer) -> None:
+    zone = ('@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"\n'
+            '_dmarc 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    r = analyse(dns_server, zone)
+    f = finding(r, "spf.all-hardfail-early")
+    assert "p=quarantine" in f.message and f.fix is not None and f.fix.value.endswith(" ~all")
+    assert_fixed(dns_server, zone, r, "spf.all-hardfail-early")
+
+
+def test_hardfail_at_reject_in_testing_mode_advises_softfail(dns_server: DnsTestServer) -> None:
+    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"\n_dmarc 300 IN TXT "v=DMARC1; p=reject; t=y"\n'
+    r = analyse(dns_server, zone)
+    f = finding(r, "spf.all-hardfail-early")
+    assert "testing mode (t=y)" in f.message
+    assert_fixed(dns_server, zone, r, "spf.all-hardfail-early")
+
+
+def test_softfail_at_reject_may_become_hardfail(dns_server: DnsTestServer) -> None:
+    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 ~all"\n_dmarc 300 IN TXT "v=DMARC1; p=reject"\n'
+    r = analyse(dns_server, zone)
+    assert r.status is Status.PASS
+    f = finding(r, "spf.all-hardfail-ok")
+    assert f.severity is Severity.INFO and "optional" in f.message.lower()
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    after = assert_fixed(dns_server, zone, r, "spf.all-hardfail-ok")
+    assert after.findings == [] and after.detail["all_advice"] == "-all"
+
+
+def test_plus_all_at_reject_is_replaced_by_hardfail(dns_server: DnsTestServer) -> None:
+    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 +all"\n_dmarc 300 IN TXT "v=DMARC1; p=reject"\n'
+    r = analyse(dns_server, zone)
+    f = finding(r, "spf.plus-all")
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
+    after = assert_fixed(dns_server, zone, r, "spf.plus-all")
+    assert after.findings == []
+
+
+def test_inherited_reject_counts_for_a_subdomain(dns_server: DnsTestServer) -> None:
+    zone = ('news 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"\n'
+            '_dmarc 300 IN TXT "v=DMARC1; p=reject; sp=quarantine"\n')
+    r = analyse(dns_server, zone, domain="news.example.com")
+    f = finding(r, "spf.all-hardfail-early")  # sp=quarantine applies to the subdomain
+    assert "inherited from example.com" in f.message
+    assert r.detail["dmarc_stage"] == {"policy": "quarantine", "testing": False, "record_domain": "example.com"}
+
+
+def test_domain_that_sends_nothing_keeps_hardfail(dns_server: DnsTestServer) -> None:
+    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 -all"\n')
+    assert "spf.all-hardfail-early" not in codes(r)
+
+
+def test_dmarc_lookup_failure_gives_no_all_advice(dns_server: DnsTestServer) -> None:
+    dns_server.timeout_names.add("_dmarc.example.com/TXT")
+    try:
+        r = analyse(dns_server, '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"\n', timeout=0.3)
+    finally:
+        dns_server.timeout_names.discard("_dmarc.example.com/TXT")
+    assert r.status is Status.PASS and codes(r) == [] and r.detail["all_advice"] is None
