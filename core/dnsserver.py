@@ -7,6 +7,10 @@ zones, synthesizes wildcard answers, and can be told to add latency, to never an
 
 It never listens anywhere but the address it is given, which should be a loopback address.
 
+DNSSEC: zones signed with ``dns.dnssec.sign_zone`` can be loaded as they are. A query with the DO bit
+gets the RRSIG records covering its answer (and its SOA), and a negative answer gets the NSEC/NSEC3
+records that prove it with their RRSIGs. Queries without the DO bit get exactly what they got before.
+
     server = DnsTestServer()
     server.add_zone("example.com", ZONE_TEXT)
     server.start()                      # binds 127.0.0.1 on a free port, in a background thread
@@ -24,6 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -62,6 +67,11 @@ class DnsTestServer:
         self._origins: set[dns.name.Name] = set()
         self._nodes: dict[dns.name.Name, _Node] = {}
         self._ents: set[dns.name.Name] = set()  # names that exist only because a child exists
+        # DNSSEC material, kept beside the nodes (a name holds one RRSIG set per covered type, and a
+        # delegation point holds the parent's NSEC and the child's): name -> covered type -> RRSIGs,
+        # and zone -> owner -> NSEC/NSEC3 type -> records.
+        self._sigs: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = {}
+        self._denial: dict[dns.name.Name, dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]]] = {}
         self._cache: dict[tuple[bytes, bool], bytes] = {}  # query minus ID -> answer minus ID
         self.timeout_names: set[str] = _WatchedSet(self._cache.clear)  # "name" or "name/TYPE": never answered
         self.servfail_names: set[str] = _WatchedSet(self._cache.clear)  # "name"/"name/TYPE": SERVFAIL
@@ -86,7 +96,7 @@ class DnsTestServer:
             self._origins.add(zone.origin)
             for name, node in zone.nodes.items():
                 for rds in node.rdatasets:
-                    self._add_rdataset(name, rds)
+                    self._add_rdataset(name, rds, zone.origin)
             self._rebuild_ents()
             self._cache.clear()
 
@@ -121,6 +131,8 @@ class DnsTestServer:
             self._origins.clear()
             self._nodes.clear()
             self._ents.clear()
+            self._sigs.clear()
+            self._denial.clear()
             self.timeout_names.clear()
             self.servfail_names.clear()
             self._cache.clear()
@@ -131,9 +143,33 @@ class DnsTestServer:
         with self._lock:
             for name in [n for n in self._nodes if n.is_subdomain(o)]:
                 del self._nodes[name]
+            for name in [n for n in self._sigs if n.is_subdomain(o)]:
+                del self._sigs[name]
+            for zname in [z for z in self._denial if z.is_subdomain(o)]:
+                del self._denial[zname]
         self.add_zone(origin, text)
 
-    def _add_rdataset(self, name: dns.name.Name, rds: dns.rdataset.Rdataset) -> None:
+    def _add_rdataset(self, name: dns.name.Name, rds: dns.rdataset.Rdataset,
+                      origin: dns.name.Name | None = None) -> None:
+        if rds.rdtype == dns.rdatatype.RRSIG:
+            sigs = self._sigs.setdefault(name, {})
+            have = sigs.get(rds.covers)
+            if have is None:
+                sigs[rds.covers] = rds.copy()
+            else:
+                have.union_update(rds)
+            return
+        if rds.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3):
+            zone = origin if origin is not None else self._zone_of(name)
+            if zone is not None:
+                owners = self._denial.setdefault(zone, {})
+                types = owners.setdefault(name, {})
+                have = types.get(rds.rdtype)
+                if have is None:
+                    types[rds.rdtype] = rds.copy()
+                else:
+                    have.union_update(rds)
+                return
         node = self._nodes.setdefault(name, _Node())
         existing = node.rdatasets.get(rds.rdtype)
         if existing is None:
@@ -247,8 +283,137 @@ class DnsTestServer:
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
         with self._lock:
-            self._resolve_into(response, qname, rdtype)
+            if query.ednsflags & dns.flags.DO and query.edns >= 0:
+                response.use_edns(0, dns.flags.DO, max(512, query.payload))
+                if rdtype == dns.rdatatype.RRSIG:
+                    self._answer_rrsig(response, qname)
+                else:
+                    self._resolve_into(response, qname, rdtype)
+                    self._add_dnssec(response, qname, rdtype)
+            else:
+                self._resolve_into(response, qname, rdtype)
         return response
+
+    # -- DNSSEC (only for queries with the DO bit) ------------------------------------------------
+
+    def _answer_rrsig(self, response: dns.message.Message, qname: dns.name.Name) -> None:
+        if self._zone_of(qname) is None:
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.REFUSED)
+            return
+        sigs = self._sigs.get(qname, {})
+        for rds in sigs.values():
+            response.answer.append(_rrset(qname, rds))
+        if not sigs:
+            node, exists = self._lookup(qname)
+            if not exists:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            zone = self._zone_of(qname)
+            if zone is not None:
+                self._add_soa(response, zone)
+
+    def _signatures(self, name: dns.name.Name, rdtype: int,
+                    signer: dns.name.Name | None = None) -> dns.rrset.RRset | None:
+        rds = self._sigs.get(name, {}).get(rdtype)
+        if rds is None:
+            return None
+        rrset = dns.rrset.RRset(name, rds.rdclass, dns.rdatatype.RRSIG, rdtype)
+        for rd in rds:
+            if signer is None or rd.signer == signer:  # type: ignore[attr-defined]
+                rrset.add(rd)
+        rrset.ttl = rds.ttl
+        return rrset if len(rrset) else None
+
+    def _add_dnssec(self, response: dns.message.Message, qname: dns.name.Name, rdtype: int) -> None:
+        """Add the RRSIGs of every answer and authority RRset, and the denial of existence proof."""
+        for section in (response.answer, response.authority):
+            extra: list[dns.rrset.RRset] = []
+            for rrset in section:
+                if rrset.rdtype == dns.rdatatype.RRSIG:
+                    continue
+                sig = self._signatures(rrset.name, rrset.rdtype)
+                if sig is not None:
+                    extra.append(sig)
+            section.extend(extra)
+        answered = any(r.rdtype == rdtype or r.rdtype == dns.rdatatype.CNAME for r in response.answer)
+        if rdtype == dns.rdatatype.ANY or (answered and response.rcode() == dns.rcode.NOERROR):
+            return
+        name = qname
+        for rrset in response.answer:  # a CNAME chain: the proof is about where it ends
+            if rrset.rdtype == dns.rdatatype.CNAME:
+                name = rrset[0].target
+        zone = self._zone_of(name)
+        if zone is None:
+            return
+        if rdtype == dns.rdatatype.DS and name == zone and len(name) > 1:
+            parent = self._zone_of(name.parent())
+            if parent is not None:  # a DS lives in the parent zone: so does the proof of its absence
+                zone = parent
+                response.authority.clear()
+                self._add_soa(response, zone)
+                sig = self._signatures(zone, dns.rdatatype.SOA, zone)
+                if sig is not None:
+                    response.authority.append(sig)
+        owners = self._denial.get(zone)
+        if not owners:
+            return
+        nxdomain = response.rcode() == dns.rcode.NXDOMAIN
+        proof: list[tuple[dns.name.Name, int]] = []
+        nsec3 = [o for o, t in owners.items() if dns.rdatatype.NSEC3 in t]
+        if nsec3:
+            proof += self._nsec3_proof(zone, owners, name, nxdomain)
+        else:
+            if not nxdomain and name in owners:
+                proof.append((name, dns.rdatatype.NSEC))
+            else:
+                cover = _covering(owners, name)
+                if cover is not None:
+                    proof.append((cover, dns.rdatatype.NSEC))
+                encloser = name.parent() if len(name) > 1 else name
+                while encloser not in owners and len(encloser) > len(zone):
+                    encloser = encloser.parent()
+                wild = dns.name.Name((b"*",) + encloser.labels)
+                wcover = _covering(owners, wild)
+                if wcover is not None:
+                    proof.append((wcover, dns.rdatatype.NSEC))
+        seen: set[tuple[dns.name.Name, int]] = set()
+        for owner, t in proof:
+            if (owner, t) in seen:
+                continue
+            seen.add((owner, t))
+            response.authority.append(_rrset(owner, owners[owner][t]))
+            sig = self._signatures(owner, t, zone)
+            if sig is not None:
+                response.authority.append(sig)
+
+    def _nsec3_proof(self, zone: dns.name.Name, owners: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]],
+                     name: dns.name.Name, nxdomain: bool) -> list[tuple[dns.name.Name, int]]:
+        first = next(rd for t in owners.values() for rd in t.get(dns.rdatatype.NSEC3, []))
+        salt = first.salt.hex() if first.salt else None  # type: ignore[attr-defined]
+        iterations = first.iterations  # type: ignore[attr-defined]
+
+        def hashed(n: dns.name.Name) -> dns.name.Name:
+            label = dns.dnssec.nsec3_hash(n, salt, iterations, first.algorithm)  # type: ignore[attr-defined]
+            return dns.name.Name((label.lower().encode(),) + zone.labels)
+
+        out: list[tuple[dns.name.Name, int]] = []
+        if not nxdomain:
+            h = hashed(name)
+            if h in owners:
+                out.append((h, dns.rdatatype.NSEC3))
+            return out
+        encloser = name.parent()
+        while len(encloser) > len(zone) and hashed(encloser) not in owners:
+            encloser = encloser.parent()
+        h = hashed(encloser)
+        if h in owners:
+            out.append((h, dns.rdatatype.NSEC3))
+        next_closer = dns.name.Name(name.labels[-(len(encloser) + 1):])
+        for target in (next_closer, dns.name.Name((b"*",) + encloser.labels)):
+            cover = _covering(owners, hashed(target), dns.rdatatype.NSEC3)
+            if cover is not None:
+                out.append((cover, dns.rdatatype.NSEC3))
+        return out
 
     def _zone_of(self, name: dns.name.Name) -> dns.name.Name | None:
         """The deepest served origin at or above ``name`` (a hash lookup per label)."""
@@ -442,6 +607,22 @@ def _grow_receive_buffer(sock: socket.socket | None, size: int = 8 << 20) -> Non
             return
         except OSError:
             continue
+
+
+def _covering(owners: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]], name: dns.name.Name,
+              rdtype: int = dns.rdatatype.NSEC) -> dns.name.Name | None:
+    """The owner of the NSEC (or NSEC3, with ``name`` already hashed) whose span holds ``name``:
+    the greatest owner before it in canonical order (RFC 4034 §6.1), wrapping round to the last."""
+    ordered = sorted(o for o, t in owners.items() if rdtype in t)
+    if not ordered:
+        return None
+    best = ordered[-1]
+    for owner in ordered:
+        if owner < name:
+            best = owner
+        else:
+            break
+    return best
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
