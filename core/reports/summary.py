@@ -228,7 +228,7 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     domain = domain.strip().rstrip(".").lower()
     cat = catalog or load_catalog()
     until = int(now if now is not None else time.time())
-    since = until - max(1, int(days)) * DAY
+    since = max(0, until - max(1, int(days)) * DAY)
     s = ReportSummary(domain=domain, days=int(days), since=since, until=until)
     s.reports = store.query("SELECT count(*) FROM reports WHERE kind='dmarc' AND domain=? AND end>=? AND begin<=?",
                             (domain, since, until))[0][0]

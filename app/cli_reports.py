@@ -1,0 +1,305 @@
+"""``inboxready reports``: import DMARC aggregate / SMTP TLS reports, summarise them, watch the rua mailbox.
+
+    inboxready reports import PATH... [--json]
+    inboxready reports summary DOMAIN [--days N] [--json] [--csv FILE] [--offline]
+    inboxready reports watch --read-profile NAME [--folder INBOX] [--move-to FOLDER] [--once] [--every S]
+
+All take ``--store FILE`` (default: reports.sqlite3 in the data folder). Exit codes: 0 ok; 1 something to
+look at (files rejected; sources that pass but are not aligned); 2 couldn't do it (no store, no reports
+for the domain, mailbox unreachable, usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("reports", parents=[common], help="import and read DMARC aggregate and SMTP TLS reports",
+                       description="Import DMARC aggregate and SMTP TLS reports, see who sends as your domain, "
+                                   "and learn when it is safe to enforce DMARC.")
+    p.set_defaults(handler=_no_action, reports_parser=p)
+    # leaf options repeat the common ones, but only override what is given after the sub-command
+    leaf = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    leaf.add_argument("--json", action="store_true", help="print JSON instead of text")
+    leaf.add_argument("--nameserver", "-n", action="append", metavar="IP[:PORT]",
+                      help="ask this DNS server (reverse DNS, the current DMARC record)")
+    leaf.add_argument("--timeout", type=float, metavar="SECONDS", help="time one DNS query may take")
+    leaf.add_argument("--store", type=Path, metavar="FILE", help="the report database (default: in the data folder)")
+    rsub = p.add_subparsers(dest="reports_command", metavar="ACTION")
+
+    imp = rsub.add_parser("import", parents=[leaf], help="import report files or folders",
+                          description="Import XML, .xml.gz, .zip, .eml, mbox and JSON report files, or whole "
+                                      "folders. Bad files are listed with the reason and skipped.")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.set_defaults(handler=cmd_import)
+
+    summ = rsub.add_parser("summary", parents=[leaf], help="who sends as DOMAIN, pass rates, safe to enforce?",
+                           description="Summarise the stored reports about DOMAIN.")
+    summ.add_argument("domain", metavar="DOMAIN")
+    summ.add_argument("--days", type=int, default=30, metavar="N", help="look at the last N days (default 30)")
+    summ.add_argument("--csv", type=Path, metavar="FILE", help="also write the sources table as CSV to FILE")
+    summ.add_argument("--csv-table", default="sources",
+                      choices=["sources", "services", "daily", "unknown_failing", "not_aligned"],
+                      help="which table --csv writes (default: sources)")
+    summ.add_argument("--offline", action="store_true",
+                      help="no DNS lookups (no reverse DNS, no current DMARC record)")
+    summ.set_defaults(handler=cmd_summary)
+
+    w = rsub.add_parser("watch", parents=[leaf], help="read new report mails from the rua mailbox (IMAP)",
+                        description="Read new report mails from a mailbox with a reading profile, remembering what "
+                                    "was read. The password comes from the keyring or INBOXREADY_IMAP_PASSWORD.")
+    w.add_argument("--read-profile", required=True, metavar="NAME")
+    w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
+    w.add_argument("--move-to", metavar="FOLDER", help="move processed report mails to FOLDER")
+    w.add_argument("--once", action="store_true", help="read once and stop (default: keep watching)")
+    w.add_argument("--every", type=float, default=300.0, metavar="SECONDS",
+                   help="when watching, look again every SECONDS (default 300)")
+    w.set_defaults(handler=cmd_watch)
+
+
+def _no_action(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    args.reports_parser.print_help(err)
+    return EXIT_UNCHECKED
+
+
+def _open_store(args: argparse.Namespace, err: TextIO) -> Any:
+    from inboxready.core.reports.store import ReportStore
+
+    store = ReportStore(getattr(args, "store", None))
+    if store.problem:
+        err.write(f"inboxready: {store.problem}\n")
+    if not store.available:
+        return None
+    return store
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{100.0 * n / total:.0f}%" if total else "–"
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    store = _open_store(args, err)
+    if store is None:
+        return EXIT_UNCHECKED
+    as_json = getattr(args, "json", False)
+    tty = hasattr(err, "isatty") and err.isatty() and not as_json
+
+    def progress(done: int, total: int, name: str) -> None:
+        if tty and (done == total or done % 50 == 0):
+            err.write(f"\r{done}/{total} files…")
+            err.flush()
+
+    try:
+        result = store.import_paths(args.paths, on_progress=progress)
+    finally:
+        store.close()
+    if tty:
+        err.write("\n")
+    if as_json:
+        json.dump(result.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        dmarc = sum(1 for i in result.imported if i.kind == "dmarc")
+        tls = len(result.imported) - dmarc
+        out.write(f"Imported {_n(len(result.imported))} report(s) ({_n(dmarc)} DMARC, {_n(tls)} TLS) "
+                  f"from {_n(result.files)} file(s).\n")
+        if result.duplicate:
+            out.write(f"{_n(len(result.duplicate))} report(s) were already imported and were skipped.\n")
+        if result.rejected:
+            out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
+            for name, reason in result.rejected:
+                out.write(f"  {name}: {reason}\n")
+        domains = sorted({i.domain for i in result.imported if i.domain})
+        if domains:
+            out.write("Domains: " + ", ".join(domains) + "\n")
+            out.write(f"Next: inboxready reports summary {domains[0]}\n")
+    if result.rejected:
+        return EXIT_FINDINGS
+    if not result.imported and not result.duplicate:
+        return EXIT_UNCHECKED
+    return EXIT_OK
+
+
+async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[str] | None,
+                   timeout: float) -> str | None:
+    """Reverse DNS for the sources (cached) and the domain's current DMARC record; bounded in time."""
+    from inboxready.core.dns import DnsClient
+    from inboxready.core.dmarcparse import is_dmarc_record
+    from inboxready.core.reports.sources import resolve_sources
+
+    client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 4))
+    try:
+        record: str | None = None
+        try:
+            ans = await asyncio.wait_for(client.query(f"_dmarc.{domain}", "TXT"), timeout * 2)
+            if ans.ok:
+                found = [t for t in ans.txt if is_dmarc_record(t)]
+                if len(found) == 1:
+                    record = found[0]
+        except (asyncio.TimeoutError, OSError):
+            record = None
+        try:
+            await asyncio.wait_for(resolve_sources(store, client, ips, timeout=timeout), timeout * 4)
+        except (asyncio.TimeoutError, OSError):
+            pass
+        return record
+    finally:
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core.domain import parse_domain
+    from inboxready.core.reports.summary import summarize
+
+    try:
+        domain = parse_domain(args.domain).domain
+    except ValueError as exc:
+        err.write(f"inboxready: {exc}\n")
+        return EXIT_UNCHECKED
+    if args.days < 1:
+        err.write("inboxready: --days must be 1 or more\n")
+        return EXIT_UNCHECKED
+    store = _open_store(args, err)
+    if store is None:
+        return EXIT_UNCHECKED
+    try:
+        summary = summarize(store, domain, days=args.days)
+        if summary.reports == 0:
+            known = store.domains()
+            err.write(f"inboxready: no DMARC reports about {domain} in the last {args.days} days."
+                      + (f" Reports are stored for: {', '.join(known[:10])}." if known else
+                         " Import some first: inboxready reports import PATH") + "\n")
+            return EXIT_UNCHECKED
+        if not args.offline:
+            record = asyncio.run(_lookups(store, domain, [s.ip for s in summary.sources],
+                                          getattr(args, "nameserver", None), float(getattr(args, "timeout", 2.0))))
+            summary = summarize(store, domain, days=args.days, current_record=record)
+        if args.csv is not None:
+            try:
+                args.csv.write_text(summary.to_csv(args.csv_table), encoding="utf-8")
+            except OSError as exc:
+                err.write(f"inboxready: could not write {args.csv}: {exc.strerror or exc}\n")
+                return EXIT_UNCHECKED
+    finally:
+        store.close()
+    if getattr(args, "json", False):
+        json.dump(summary.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        _print_summary(summary, out)
+    return EXIT_FINDINGS if summary.not_aligned else EXIT_OK
+
+
+def _print_summary(s: Any, out: TextIO) -> None:
+    w = out.write
+    w(f"DMARC reports for {s.domain}, last {s.days} days: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
+    w(f"  Passed DMARC: {_pct(s.dmarc_pass, s.messages)}  (SPF aligned {_pct(s.spf_aligned, s.messages)}, "
+      f"DKIM aligned {_pct(s.dkim_aligned, s.messages)}; SPF passed {_pct(s.spf_pass, s.messages)}, "
+      f"DKIM passed {_pct(s.dkim_pass, s.messages)})\n")
+    if s.policy:
+        w(f"  Policy seen by receivers: p={s.policy.get('p') or '?'}"
+          + (f", t={s.policy['testing']}" if s.policy.get("testing") else "") + "\n")
+    w("\nWho sends as you (by service):\n")
+    for v in s.services[:15]:
+        w(f"  {v.service:<40} {_n(v.messages):>9} messages, {v.sources} source(s), passed DMARC "
+          f"{_pct(v.dmarc_pass, v.messages)}\n")
+    if s.pending_lookups:
+        w(f"  ({s.pending_lookups} source(s) not looked up yet; run without --offline to name them)\n")
+    if s.unknown_failing:
+        w("\nUnknown senders that fail (probably forged or forwarded mail; enforcement stops it):\n")
+        for r in s.unknown_failing[:10]:
+            w(f"  {r.ip:<40} {_n(r.messages):>9} messages" + (f"  ({r.ptr})" if r.ptr else "") + "\n")
+        if len(s.unknown_failing) > 10:
+            w(f"  … and {len(s.unknown_failing) - 10} more\n")
+    if s.not_aligned:
+        w("\nSources that pass SPF or DKIM but not for your domain (fix these before enforcing):\n")
+        for n in s.not_aligned[:15]:
+            w(f"  - {n.why}\n    {n.advice}\n")
+            for f in n.fixes:
+                w(f"    Publish: {f.host} {f.type} {f.value}\n")
+    w("\nSafe to enforce?\n")
+    for e in s.enforcement:
+        w(f"  p={e.policy}: {e.message}\n")
+        for name in e.affected_sources[:5]:
+            w(f"      affected: {name}\n")
+        if e.next_record is not None:
+            f = e.next_record
+            w(f"    Next record: {f.host} TXT \"{f.value}\"\n")
+            if f.note:
+                w(f"    {f.note}\n")
+    if s.tls.get("reports"):
+        t = s.tls
+        total = t["successful_sessions"] + t["failed_sessions"]
+        w(f"\nSMTP TLS reports: {_n(t['reports'])} report(s), {_n(t['failed_sessions'])} of {_n(total)} "
+          "encrypted deliveries to you failed")
+        if t["failure_types"]:
+            w(" (" + ", ".join(f"{k}: {v}" for k, v in list(t["failure_types"].items())[:5]) + ")")
+        w(".\n")
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from inboxready.core import profiles as P
+    from inboxready.core.reports.imapwatch import fetch_reports
+
+    try:
+        read = P.ProfileStore().get_read(args.read_profile)
+    except P.ProfileError as exc:
+        err.write(f"inboxready: {exc}\n")
+        return EXIT_UNCHECKED
+    store = _open_store(args, err)
+    if store is None:
+        return EXIT_UNCHECKED
+    as_json = getattr(args, "json", False)
+    password = os.environ.get("INBOXREADY_IMAP_PASSWORD") or None
+    code = EXIT_OK
+    try:
+        while True:
+            outcome = fetch_reports(store, read, password=password, folder=args.folder, move_to=args.move_to,
+                                    io_timeout=float(getattr(args, "timeout", 30.0)) if hasattr(args, "timeout")
+                                    else 30.0)
+            if as_json:
+                json.dump(outcome.to_json(), out)
+                out.write("\n")
+            elif outcome.error is not None:
+                err.write(f"inboxready: {outcome.error.message}\n")
+            else:
+                r = outcome.result
+                out.write(f"{time.strftime('%H:%M:%S')} {args.folder}: read {outcome.read} new mail(s); "
+                          f"imported {len(r.imported)} report(s), {len(r.duplicate)} already known"
+                          + (f", moved {outcome.moved} to {args.move_to}" if outcome.moved else "")
+                          + (f", {len(r.rejected)} skipped" if r.rejected else "") + ".\n")
+                for name, reason in r.rejected:
+                    out.write(f"  {name}: {reason}\n")
+            out.flush()
+            if outcome.error is not None:
+                code = EXIT_UNCHECKED
+            elif outcome.result.rejected and code == EXIT_OK:
+                code = EXIT_FINDINGS
+            if args.once:
+                break
+            time.sleep(max(5.0, args.every))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    return code
+
+
+__all__ = ["register", "cmd_import", "cmd_summary", "cmd_watch"]
+
