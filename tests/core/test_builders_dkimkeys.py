@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dkim
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from inboxready.core import dkim as dkim_check
 from inboxready.core.builders.dkimkeys import (
@@ -25,6 +25,7 @@ from inboxready.core.dns import DnsClient
 from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run
+from tests.core.test_builders_whatif import fresh_server
 
 BASE = """
 $TTL 300
@@ -186,8 +187,13 @@ _SELECTORS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True
 
 
 @given(selector=_SELECTORS, kind=st.sampled_from(["ed25519", "rsa"]))
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_generated_record_passes_the_dkim_check(dns_server, selector: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+@settings(max_examples=12, deadline=None)
+def test_any_generated_record_passes_the_dkim_check(selector: str, kind: str) -> None:
+    with fresh_server() as dns_server:
+        _any_key(dns_server, selector, kind)
+
+
+def _any_key(dns_server, selector: str, kind: str) -> None:  # type: ignore[no-untyped-def]
     key = generate_key("example.com", selector, kind)
     dns_server.add_zone("example.com", BASE)
     dns_server.add_records(key.fix.host, "TXT", [key.fix.zone_value])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +18,7 @@ from inboxready.core.builders.whatif import (
 )
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DnsClient, Outcome
+from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Status
 
 from tests.conftest import run
@@ -30,6 +34,17 @@ mail     IN A   192.0.2.10
 @        IN TXT "v=spf1 ip4:192.0.2.0/24 +all"
 alias    IN CNAME mail
 """
+
+
+@contextmanager
+def fresh_server() -> Iterator[DnsTestServer]:
+    """A server of its own for one hypothesis example (the fixture's would keep earlier records)."""
+    server = DnsTestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _opts(server, **kw):  # type: ignore[no-untyped-def]

@@ -1,0 +1,221 @@
+"""The DMARC rollout ladder (RFC 9989): monitor → test quarantine → quarantine → test reject → reject.
+
+Each step is the whole record to publish at ``_dmarc.<domain>``. Testing uses ``t=y`` (RFC 9989 §4.7):
+receivers apply the next gentler policy, which replaces the historic ``pct`` (never written here).
+``sp`` (existing subdomains) and ``np`` (subdomains that don't exist) are optional; ``np=reject`` is
+suggested from the first enforcing step because no real mail comes from names that don't exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..dmarcparse import (
+    DmarcRecord,
+    DmarcSyntaxError,
+    format_record,
+    parse_dmarc,
+    parse_report_uri,
+)
+from ..dns import normalize_name
+from ..model import Fix
+
+__all__ = [
+    "STAGES",
+    "DmarcBuildError",
+    "DmarcStep",
+    "current_stage",
+    "dmarc_ladder",
+    "normalize_rua",
+    "report_authorization",
+]
+
+STAGES = ("monitor", "test-quarantine", "quarantine", "test-reject", "reject")
+_POLICY = {"monitor": ("none", False), "test-quarantine": ("quarantine", True), "quarantine": ("quarantine", False),
+           "test-reject": ("reject", True), "reject": ("reject", False)}
+_TITLES = {
+    "monitor": "1. Monitor",
+    "test-quarantine": "2. Try quarantine",
+    "quarantine": "3. Quarantine",
+    "test-reject": "4. Try reject",
+    "reject": "5. Reject",
+}
+_TEXT = {
+    "monitor": ("Receivers deliver everything as before and send you daily reports of who sends mail as your "
+                "domain. Read them for two to four weeks and make sure every service you use passes."),
+    "test-quarantine": ("Test mode for quarantine (t=y): receivers treat failing mail as if the policy were still "
+                        "none but report it as quarantine, so you can see what would be affected without losing "
+                        "mail."),
+    "quarantine": ("Mail that fails DMARC goes to the recipient's spam folder. Stay here until the reports show "
+                   "no real mail failing for a few weeks."),
+    "test-reject": ("Test mode for reject (t=y): receivers put failing mail in spam rather than rejecting it, "
+                    "while you watch the reports."),
+    "reject": ("Full protection: receivers refuse mail that fails DMARC, so nobody can send mail that looks "
+               "like it comes from your domain."),
+}
+_WAIT = {"monitor": "2–4 weeks", "test-quarantine": "1–2 weeks", "quarantine": "2–4 weeks", "test-reject": "1–2 weeks",
+         "reject": ""}
+_VALID_POLICIES = ("none", "quarantine", "reject")
+
+
+class DmarcBuildError(ValueError):
+    """Bad input to the builder (a report address or policy we can't use). Plain English."""
+
+
+@dataclass(frozen=True)
+class DmarcStep:
+    """One rung of the ladder: the record and what it means."""
+
+    stage: str  # one of STAGES
+    title: str
+    record: str
+    fix: Fix
+    text: str
+    policy: str  # p=
+    testing: bool  # t=y
+    wait: str = ""  # how long to stay before the next step
+    current: bool = False  # the domain's live record is at this step
+    notes: list[str] = field(default_factory=list)
+    extra_fixes: list[Fix] = field(default_factory=list)  # report authorizations at other domains
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stage": self.stage, "title": self.title, "record": self.record, "policy": self.policy,
+                "testing": self.testing, "wait": self.wait, "current": self.current, "text": self.text,
+                "notes": list(self.notes), "fix": self.fix.to_json(),
+                "extra_fixes": [f.to_json() for f in self.extra_fixes]}
+
+
+def normalize_rua(addresses: str | list[str]) -> list[str]:
+    """``"a@x.com, mailto:b@y.com"`` → ``["mailto:a@x.com", "mailto:b@y.com"]``. Raises
+    ``DmarcBuildError`` for an address that can't be a report destination."""
+    items = addresses.split(",") if isinstance(addresses, str) else [x for a in addresses for x in a.split(",")]
+    out: list[str] = []
+    for raw in items:
+        a = raw.strip()
+        if not a:
+            continue
+        if ":" not in a.split("@", 1)[0]:
+            a = "mailto:" + a
+        try:
+            u = parse_report_uri(a)
+        except DmarcSyntaxError as exc:
+            raise DmarcBuildError(exc.message) from None
+        if u.size:
+            u = parse_report_uri(u.uri)
+        if u.uri not in out:
+            out.append(u.uri)
+    return out
+
+
+def report_authorization(domain: str, rua: list[str]) -> list[Fix]:
+    """The ``<domain>._report._dmarc.<destination>`` records that destinations outside ``domain`` must
+    publish before receivers send them reports (RFC 9990 §3)."""
+    d = normalize_name(domain)
+    fixes: list[Fix] = []
+    for uri in rua:
+        try:
+            u = parse_report_uri(uri)
+        except DmarcSyntaxError:
+            continue
+        dest = u.domain
+        if not dest or dest == d or dest.endswith("." + d) or d.endswith("." + dest):
+            continue
+        f = Fix(f"{d}._report._dmarc.{dest}", "TXT", "v=DMARC1",
+                note=f"Reports go to {dest}, outside {d}: whoever runs {dest} (your report service, or you) must "
+                     "publish this record there, or receivers won't send the reports. Report services usually "
+                     "have it already.")
+        if f not in fixes:
+            fixes.append(f)
+    return fixes
+
+
+def current_stage(record: str | None) -> str | None:
+    """The ladder step a live record is at (``None``: no usable record). A historic pct below 100 counts
+    as the test step of its policy, since t=y is what replaced it."""
+    if not record:
+        return None
+    rec = parse_dmarc_safe(record)
+    if rec is None or rec.p is None:
+        return None
+    if rec.p == "none":
+        return "monitor"
+    pct = rec.historic.get("pct", "").strip()
+    partial = pct.isdigit() and int(pct) < 100
+    if rec.testing or partial:
+        return f"test-{rec.p}"
+    return rec.p
+
+
+def parse_dmarc_safe(text: str) -> DmarcRecord | None:
+    try:
+        return parse_dmarc(text)
+    except DmarcSyntaxError:
+        return None
+
+
+def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | None = None, sp: str | None = None,
+                 np: str | None = "reject", ruf: str | list[str] | None = None) -> list[DmarcStep]:
+    """The five steps for ``domain``, each a complete record for ``_dmarc.<domain>``.
+
+    ``rua``: report addresses (``a@b.com`` or ``mailto:a@b.com``, several comma-separated); ``None`` keeps
+    the ones in ``current``. ``current``: the live record, if any: its step is marked ``current`` and
+    its ``adkim``/``aspf``/``ruf``/``fo`` are kept. ``sp``: the policy for existing subdomains (``None``:
+    they follow ``p``). ``np``: the policy for subdomains that don't exist, written from the first
+    enforcing step (``None``: leave it out). Raises ``DmarcBuildError`` for bad input.
+    """
+    d = normalize_name(domain)
+    if not d or "." not in d:
+        raise DmarcBuildError("Give the domain the record is for, for example example.com.")
+    for name, val in (("sp", sp), ("np", np)):
+        if val is not None and val not in _VALID_POLICIES:
+            raise DmarcBuildError(f"{name} must be none, quarantine or reject.")
+    base = parse_dmarc_safe(current) if current else None
+    if rua is None:
+        addresses = [u.uri for u in base.rua] if base is not None else []
+    else:
+        addresses = normalize_rua(rua)
+    if ruf is None:
+        failure = [u.uri for u in base.ruf] if base is not None else []
+    else:
+        failure = normalize_rua(ruf)
+    at = current_stage(current)
+    auth = report_authorization(d, addresses + failure)
+    steps: list[DmarcStep] = []
+    for stage in STAGES:
+        p, testing = _POLICY[stage]
+        tags: list[tuple[str, str]] = [("p", p)]
+        if sp is not None:
+            tags.append(("sp", sp))
+        if np is not None and p != "none":
+            tags.append(("np", np))
+        if testing:
+            tags.append(("t", "y"))
+        if base is not None:
+            for t in ("adkim", "aspf"):
+                v = getattr(base, t)
+                if v:
+                    tags.append((t, v))
+        if addresses:
+            tags.append(("rua", ",".join(addresses)))
+        if failure:
+            tags.append(("ruf", ",".join(failure)))
+            if base is not None and base.fo:
+                tags.append(("fo", ":".join(base.fo)))
+        record = format_record(tags)
+        notes: list[str] = []
+        if not addresses:
+            notes.append("Without a report address (rua) you can't see who sends as your domain, so you can't tell "
+                         "when it is safe to move up. Add one: a mailbox of yours or a DMARC report service.")
+        if auth:
+            notes.append("Your reports go to another domain; it must publish the authorization record shown.")
+        if base is not None and base.historic:
+            notes.append(f"{', '.join(sorted(base.historic))} from your current record is left out: RFC 9989 "
+                         "removed it (t=y replaces pct).")
+        action = "replace" if current else "publish"
+        fix = Fix(f"_dmarc.{d}", "TXT", record, action=action,
+                  note=f"{_TITLES[stage]}: {'replace your current DMARC record with' if current else 'publish'} this.")
+        steps.append(DmarcStep(stage=stage, title=_TITLES[stage], record=record, fix=fix, text=_TEXT[stage],
+                               policy=p, testing=testing, wait=_WAIT[stage], current=stage == at, notes=notes,
+                               extra_fixes=list(auth)))
+    return steps
