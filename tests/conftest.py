@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import socket
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +19,59 @@ from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = (REPO.parent / "shared" / "conformance").resolve()
+
+
+# -- no test may reach a public address ------------------------------------------------------------------
+# Every connect()/sendto() of every test goes through this guard: a destination that is not loopback (or a
+# Unix socket) is refused at once, as a closed port would be. A check that would try the real network (an
+# MX host on TEST-NET, the system resolver) then sees "connection refused" instead of leaving the machine.
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths, abstract sockets
+        return True
+    host = str(address[0]).split("%", 1)[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: tests always connect to addresses
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_sendto = socket.socket.sendto
+BLOCKED: list[object] = []  # destinations refused during the run (inspected by the guard's own test)
+
+
+def _refuse(address: object) -> None:
+    BLOCKED.append(address)
+    raise ConnectionRefusedError(111, f"tests stay on loopback: refused {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        _refuse(address)
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        BLOCKED.append(address)
+        return 111  # ECONNREFUSED
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_sendto(self: socket.socket, data: bytes, *args: object) -> int:
+    address = args[-1]
+    if not _is_local(address):
+        _refuse(address)
+    return _real_sendto(self, data, *args)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.socket.sendto = _guarded_sendto  # type: ignore[method-assign,assignment]
 
 
 def conformance_dir(*parts: str) -> Path:
