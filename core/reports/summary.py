@@ -321,9 +321,12 @@ def _base_record(current: str | None, policy: dict[str, Any], domain: str) -> Dm
     text = current
     if not text and policy:
         tags = ["v=DMARC1", f"p={policy.get('p') or 'none'}"]
-        for t in ("sp", "np", "adkim", "aspf"):
+        for t in ("sp", "np"):
             if policy.get(t):
                 tags.append(f"{t}={policy[t]}")
+        for t in ("adkim", "aspf"):
+            if policy.get(t) == "s":  # r is the default: leave it out
+                tags.append(f"{t}=s")
         if policy.get("testing") == "y":
             tags.append("t=y")
         text = "; ".join(tags)
