@@ -1,0 +1,175 @@
+"""The audit report's HTML: what it shows, that it is self-contained and escaped, and that its hash
+catches any change to a copy."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inboxready.core import audit as A
+from inboxready.core.checks import run_check
+from inboxready.core.context import CheckOptions
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.model import DomainReport
+
+from ..conftest import run
+from .test_compliance import message
+
+DOMAIN = "acme.test"
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+ZONE = r"""$TTL 300
+@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@        IN NS  ns1
+ns1      IN A   192.0.2.53
+@        IN MX  10 mail
+mail     IN A   192.0.2.10
+@        IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+@        IN TXT "<script>alert(\"x\")</script><img src=x onerror=alert(1)>"
+@        IN TXT "bell\007here"
+_dmarc   IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@acme.test"
+"""
+WHEN = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def report(dns_server: DnsTestServer) -> DomainReport:
+    dns_server.add_origin("test")
+    dns_server.add_zone(DOMAIN, ZONE)
+    options = CheckOptions(nameservers=[dns_server.address], timeout=1.0)
+    return run(run_check(DOMAIN, options))
+
+
+def test_html_shows_records_findings_fixes_and_verdict(report: DomainReport) -> None:
+    a = A.AuditReport.build(report, profile="hipaa", generated=WHEN)
+    page = a.to_html()
+    # when, where from, which profile
+    assert "25 November 2026, 09:30:00 (UTC+00:00)" in page
+    assert html.escape(report.nameservers[0]) in page
+    assert "HIPAA technical safeguards" in page and "not legal advice" in page
+    # every record as seen, every finding and its fix as a zone line
+    for result in report.checks.values():
+        for rec in result.records:
+            assert A._e(rec) in page, rec
+        for f in result.findings:
+            assert html.escape(f.message) in page and f.code in page
+            if f.fix is not None:
+                assert html.escape(f.fix.zone_line) in page
+    assert html.escape("v=spf1 ip4:192.0.2.0/24 ~all") in page
+    assert report.checks["dmarc"].findings and report.checks["dkim"].findings
+    # the verdict: p=none is not enough for HIPAA, and its rule carries the DMARC fix
+    verdict = a.verdict
+    assert verdict.state == "not-met"
+    rule = next(r for r in verdict.rules if r.key == "dmarc-enforced")
+    assert rule.fix is not None and html.escape(rule.fix.zone_line) in page
+    # the hash printed is the hash of the content
+    assert a.sha256 == A.content_hash(a.to_json())
+    assert page.count(a.sha256) >= 2
+
+
+def test_html_is_self_contained(report: DomainReport) -> None:
+    page = A.AuditReport.build(report, generated=WHEN).to_html()
+    lower = page.lower()
+    for bad in ("<script", "<link", "url(", "@import", "<iframe", "<object", "<embed", "<img"):
+        assert bad not in lower, bad
+    assert not re.search(r"<[^>]*\b(src|href|action|on[a-z]+)\s*=", lower)  # no attribute pulls anything in
+    assert "<style>" in page and page.startswith("<!DOCTYPE html>")
+
+
+def test_hostile_record_text_is_escaped(report: DomainReport) -> None:
+    a = A.AuditReport.build(report, generated=WHEN)
+    content = a.to_json()
+    answers = [x for q in content["queries"] for x in q["answer"]]
+    assert any("<script>" in x for x in answers)  # kept exactly in the content
+    page = a.to_html()
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page
+    assert "\x07" not in page and html.escape('"bell\\007here"') in page  # as the DNS answer presents it
+    assert A.verify(page)
+
+
+def test_verify_accepts_copies_and_catches_tampering(report: DomainReport, tmp_path: Path) -> None:
+    a = A.AuditReport.build(report, profile="soc2", generated=WHEN)
+    page = a.to_html()
+    assert A.verify(page) and A.verify(page.encode("utf-8"))
+    assert A.verify(page.replace("\n", "\r\n"))  # saved on Windows
+    assert A.verify(page, a.sha256) and not A.verify(page, "0" * 64)
+    doc = json.dumps(a.to_document())
+    assert A.verify(doc)
+
+    # the visible text changed (a record edited on the page)
+    record = html.escape("v=spf1 ip4:192.0.2.0/24 ~all")
+    assert not A.verify(page.replace(record, html.escape("v=spf1 ip4:192.0.2.0/24 -all"), 1))
+    # the verdict changed
+    assert not A.verify(page.replace("Not met", "Met", 1)) or "Not met" not in page
+    assert not A.verify(page.replace("Incomplete", "Met", 1))
+    # the embedded content changed (so it no longer matches the printed hash)
+    assert not A.verify(page.replace("~all", "-all"))
+    # the printed hash changed
+    assert not A.verify(page.replace(a.sha256, "f" * 64))
+    # a forgery with a recomputed hash verifies as intact, but not against the recorded hash
+    forged_content = a.to_json()
+    forged_content["checks"]["spf"]["summary"] = "All good."
+    forged = A.render_html(forged_content, A.content_hash(forged_content))
+    assert A.verify(forged) and not A.verify(forged, a.sha256)
+    # the JSON copy
+    tampered = a.to_document()
+    tampered["report"]["domain"] = "evil.test"
+    assert not A.verify(json.dumps(tampered))
+    ok, why = A.explain(page.replace(record, "x", 1))
+    assert not ok and "changed" in why
+
+    # the command-line way
+    f = tmp_path / "r.html"
+    f.write_text(page, encoding="utf-8")
+    assert A.main(["verify", str(f), "--sha256", a.sha256]) == 0
+    f.write_text(page.replace(record, "x", 1), encoding="utf-8")
+    assert A.main(["verify", str(f)]) == 1
+
+
+def test_message_and_reports_summary_are_included(report: DomainReport) -> None:
+    summary = {"reports": 14, "messages": 5230, "days": 30, "sources": [{"ip": "192.0.2.10", "count": 5230}]}
+    a = A.AuditReport.build(report, profile="soc2", message=message(tls=True), reports_summary=summary,
+                            generated=WHEN)
+    page = a.to_html()
+    assert "Latest test message" in page and "&lt;1@acme.test&gt;" in page
+    assert "DMARC report summary" in page and "5230" in page
+    rules = {r.key: r.state for r in a.verdict.rules}
+    assert rules["dmarc-reports-collected"] == "met"
+    assert A.verify(page)
+
+
+def test_hash_is_deterministic(report: DomainReport) -> None:
+    one = A.AuditReport.build(report, generated=WHEN)
+    two = A.AuditReport.build(report, generated=WHEN)
+    assert one.sha256 == two.sha256 and one.to_html() == two.to_html()
+    assert len(one.sha256) == 64 and re.fullmatch(r"[0-9a-f]{64}", one.sha256)
+    later = A.AuditReport.build(report, generated=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    assert later.sha256 != one.sha256
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_verify_never_raises_on_arbitrary_input(data: str | bytes) -> None:
+    assert A.verify(data) is False
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_renders_escaped(text: str) -> None:
+    content = {"format": A.FORMAT, "domain": text, "checks": {"spf": {"title": "SPF", "status": "pass",
+               "status_label": "Pass", "summary": text, "records": [text], "findings": []}}, "queries": []}
+    page = A.render_html(content, "0" * 64)
+    body = page.split("<body>", 1)[1]
+    assert "<script" not in body.lower() and "<img" not in body.lower()
+    shown = body.split('id="inboxready-report-data"')[0]
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", shown)  # shown as \xNN instead
+    assert A.verify(page) is False  # a hash that doesn't match
+    assert A.verify(A.render_html(content, A.content_hash(content)))
