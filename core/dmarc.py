@@ -856,6 +856,10 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
             return
         target = (p or "none", False)
         notes.append("You are at the last stage; this record only tidies it up.")
+    trial = _legacy_trial(rec) and not st.testing and target is not None and target[0] == p
+    if trial:
+        # pct=0 meant "a trial": keep that intent in RFC 9989's form (t=y) rather than jump to full p=.
+        target = (p or "none", True)
     np = "reject" if target[0] == "reject" and st.np == "none" and st.org == d else None
     value, more = build_record(d, target[0], rec, testing=target[1], np=np, mail=st.mail)
     if _same_record(value, rec.raw):
@@ -864,7 +868,11 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
         more.insert(0, "np=reject is added so that made-up subdomains are rejected too.")
     if not rec.rua and target[0] == "none":
         more.insert(0, "Collect reports for a few weeks before moving on to p=quarantine.")
-    if target[0] != p or target[1] != st.testing:
+    if trial:
+        more.insert(0, f"pct=0 was the old way to try p={p} without applying it; RFC 9989 replaced it with t=y "
+                       "(test mode), which this record uses. When your reports show all your real mail passing, "
+                       "remove t=y.")
+    elif target[0] != p or target[1] != st.testing:
         more.insert(0, _step_note(p, st.testing, target))
     elif partial and target[0] == p:
         more.insert(0, f"Next step: p={p} for all failing mail.")
@@ -890,6 +898,11 @@ def _legacy_partial(rec: DmarcRecord) -> bool:
     except ValueError:
         return False
     return rec.p in ("quarantine", "reject") and 0 <= pct <= 99
+
+
+def _legacy_trial(rec: DmarcRecord) -> bool:
+    """An enforcing record with ``pct=0``: RFC 7489's de-facto trial mode, whose RFC 9989 successor is t=y."""
+    return _legacy_partial(rec) and rec.historic.get("pct", "").strip() == "0"
 
 
 def _next_policy(p: str | None, testing: bool, *, has_rua: bool) -> tuple[str, bool] | None:

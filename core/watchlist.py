@@ -145,6 +145,7 @@ class WatchList:
         self.path = path if path is not None else config_dir() / WATCHLIST_FILE
         self.problem = ""
         self.entries: list[WatchEntry] = []
+        self.minimize_to_tray = False  # the app's "keep running in the system tray when closed"
         self._lock = threading.RLock()  # runs finishing at once record their time one after another
         self.reload()
 
@@ -172,6 +173,7 @@ class WatchList:
                 where = ""
             self.problem = f"The watch list file was damaged, so an empty list is used.{where}"
             return []
+        self.minimize_to_tray = data.get("minimize_to_tray") is True
         out: list[WatchEntry] = []
         for item in data["domains"]:
             e = WatchEntry.from_json(item)
@@ -180,7 +182,8 @@ class WatchList:
         return out
 
     def save(self) -> None:
-        data = {"version": WATCHLIST_VERSION, "domains": [e.to_json() for e in self.entries]}
+        data = {"version": WATCHLIST_VERSION, "minimize_to_tray": self.minimize_to_tray,
+                "domains": [e.to_json() for e in self.entries]}
         atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def get(self, domain: str) -> WatchEntry | None:
@@ -233,6 +236,12 @@ class WatchList:
                 entry.selectors = [s for s in selectors if valid_selector(s)][:MAX_SELECTORS]
             self.save()
             return entry
+
+    def set_minimize_to_tray(self, on: bool) -> None:
+        with self._lock:
+            self.reload()
+            self.minimize_to_tray = bool(on)
+            self.save()
 
     def remove(self, domain: str) -> bool:
         d = _normal(domain)

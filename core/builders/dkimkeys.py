@@ -21,8 +21,19 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from ..dns import DnsClient, normalize_name
 from ..model import Fix
 
-__all__ = ["DkimKey", "DkimKeyError", "RotationStep", "generate_key", "suggest_selector", "dkim_record",
-           "rotation_plan", "current_key", "write_private_key", "KEY_TYPES", "RSA_SIZES"]
+__all__ = [
+    "KEY_TYPES",
+    "RSA_SIZES",
+    "DkimKey",
+    "DkimKeyError",
+    "RotationStep",
+    "current_key",
+    "dkim_record",
+    "generate_key",
+    "rotation_plan",
+    "suggest_selector",
+    "write_private_key",
+]
 
 KEY_TYPES = ("rsa", "ed25519")
 RSA_SIZES = (1024, 2048, 4096)

@@ -171,8 +171,17 @@ def test_pct_rollout_is_explained_as_historic_and_dropped(dns_server: DnsTestSer
 
 def test_pct_zero_points_to_t_y(dns_server: DnsTestServer) -> None:
     serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject; pct=0; rua=mailto:d@example.com"\n')
-    f = finding(dmarc(dns_server), "dmarc.historic-tag")
+    r = dmarc(dns_server)
+    f = finding(r, "dmarc.historic-tag")
     assert "pct=0" in f.message and "t=y" in f.message and f.rfc.endswith("Appendix A.6")
+    # the trial is kept in RFC 9989's form, not dropped: pct=0 becomes t=y ...
+    fix = record_fix(r)
+    assert fix.value == "v=DMARC1; p=reject; t=y; rua=mailto:d@example.com"
+    assert "pct=0" in fix.note and "t=y" in fix.note
+    again = republish(dns_server, "example.com", HOST, fix)
+    assert again.detail["testing"] is True and "dmarc.historic-tag" not in codes(again)
+    # ... and the step after that drops t=y
+    assert record_fix(again).value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
 
 
 def test_rf_ri_and_pct_100_are_harmless_info_but_tidied_at_the_last_stage(dns_server: DnsTestServer) -> None:
