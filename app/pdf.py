@@ -38,7 +38,10 @@ def ensure_gui_app() -> QGuiApplication:
     if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
             and sys.platform.startswith("linux"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    _APP = QGuiApplication(sys.argv[:1] or ["inboxready"])
+    # A QApplication (not only a QGuiApplication), so widgets made later in the same process still work.
+    from PySide6.QtWidgets import QApplication
+
+    _APP = QApplication(sys.argv[:1] or ["inboxready"])
     return _APP  # type: ignore[no-any-return]
 
 
