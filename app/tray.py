@@ -1,0 +1,229 @@
+"""Watching while the app runs: a schedule, the system-tray icon, and notifications for changes.
+
+``WatchService`` owns a ``QTimer`` on the UI thread that only *submits* the watch-list run
+(``core.watchlist.run_watchlist``) to the engine's asyncio loop; the checks, the history reads and writes
+and the watch-list file updates all happen there (or in its executor). The result comes back through a
+queued signal.
+
+When the desktop has a system tray, a ``QSystemTrayIcon`` shows a menu (Open, Check watched domains now,
+Quit) and the notifications (``showMessage``). Without one (offscreen, some Linux desktops), each
+notification becomes an in-app notice: kept in ``notices`` and sent with ``noticeShown`` for the window to
+show. "Minimize to tray" (keep running when the main window is closed) is stored in the watch-list file.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, Callable, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
+
+from inboxready.core.context import CheckOptions
+from inboxready.core.dns import DEFAULT_TIMEOUT
+from inboxready.core.history import History
+from inboxready.core.watchlist import WatchList, WatchOutcome, run_watchlist
+
+from . import theme
+from .engine import Engine
+
+TICK_MS = 60_000  # how often the schedule looks for due domains
+NOTIFY_MS = 15_000
+MAX_NOTICES = 50
+
+
+class _Tray(Protocol):
+    def showMessage(self, title: str, msg: str, icon: Any = ..., msecs: int = ...) -> None: ...  # noqa: N802
+    def supportsMessages(self) -> bool: ...  # noqa: N802
+
+
+class WatchService(QObject):
+    """Runs the watch list on a schedule while the app runs and tells the user about changes.
+
+    ``WatchService(engine, history, nameservers=None, timeout=..., watchlist=None, tick_ms=60000,
+    use_tray=None, parent=None)``; then ``start()``. ``use_tray=None`` uses the system tray when there is
+    one; ``False`` never (notices only)."""
+
+    runStarted = Signal(bool)  # all (True: every enabled domain, False: the due ones)
+    outcomeReady = Signal(object)  # WatchOutcome, one per domain as each finishes
+    runFinished = Signal(object)  # list[WatchOutcome]
+    runFailed = Signal(str)  # plain words (a bug: the core never raises for DNS trouble)
+    noticeShown = Signal(str, str)  # title, text: a notification shown in the app (no tray)
+    notified = Signal(str, str)  # title, text: every notification, tray or not
+    openRequested = Signal()  # the tray's Open (or a click on the icon)
+    quitRequested = Signal()  # the tray's Quit
+    _done = Signal(object)  # (future) from the engine's thread to the UI thread
+    _one = Signal(object)  # WatchOutcome from the engine's thread
+
+    def __init__(self, engine: Engine, history: History | None, *, nameservers: list[str] | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, deadline: float | None = 60.0,
+                 watchlist: WatchList | None = None, tick_ms: int = TICK_MS, use_tray: bool | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.history = history
+        self.nameservers = nameservers
+        self.timeout = timeout
+        self.deadline = deadline
+        self.watchlist = watchlist if watchlist is not None else WatchList()
+        self.notices: list[tuple[str, str]] = []
+        self.last_outcomes: list[WatchOutcome] = []
+        self._future: concurrent.futures.Future[Any] | None = None
+        self._stopped = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(50, tick_ms))
+        self.timer.timeout.connect(self.tick)
+        self._done.connect(self._finished)
+        self._one.connect(self._outcome)
+        self.tray: _Tray | QSystemTrayIcon | None = None
+        self.menu: QMenu | None = None
+        if use_tray is not False and QSystemTrayIcon.isSystemTrayAvailable():
+            self._make_tray()
+
+    # -- the tray ---------------------------------------------------------------------------------
+
+    def _make_tray(self) -> None:
+        tray = QSystemTrayIcon(theme.icon("app"), self)
+        tray.setToolTip("InboxReady: watching your domains")
+        menu = QMenu()
+        menu.setAccessibleName("InboxReady tray menu")
+        self.open_action = QAction("Open InboxReady", menu)
+        self.check_action = QAction("Check watched domains now", menu)
+        self.quit_action = QAction("Quit", menu)
+        self.open_action.triggered.connect(self.openRequested)
+        self.check_action.triggered.connect(lambda: self.check_now(all_domains=True))
+        self.quit_action.triggered.connect(self.quitRequested)
+        menu.addAction(self.open_action)
+        menu.addAction(self.check_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        tray.setContextMenu(menu)
+        tray.activated.connect(self._activated)
+        tray.messageClicked.connect(self.openRequested)
+        tray.show()
+        self.menu = menu
+        self.tray = tray
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.openRequested.emit()
+
+    @property
+    def has_tray(self) -> bool:
+        return self.tray is not None
+
+    @property
+    def minimize_to_tray(self) -> bool:
+        return self.watchlist.minimize_to_tray
+
+    def set_minimize_to_tray(self, on: bool) -> None:
+        self.watchlist.set_minimize_to_tray(on)
+
+    def handle_close(self, window: QWidget, event: QCloseEvent) -> bool:
+        """Call from the main window's ``closeEvent``: with "minimize to tray" on and a tray present, hide
+        the window and keep watching (returns True: the event was ignored); else False (close as usual)."""
+        if self.minimize_to_tray and self.has_tray and not self._stopped:
+            event.ignore()
+            window.hide()
+            self.notify("InboxReady is still watching",
+                        "Your domains are still checked on schedule. Use the tray icon to open InboxReady or quit.")
+            return True
+        return False
+
+    # -- the schedule -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the schedule; the first look for due domains happens right away (on the next loop turn)."""
+        self._stopped = False
+        self.timer.start()
+        QTimer.singleShot(0, self.tick)
+
+    def stop(self) -> None:
+        """Stop the schedule, cancel a run in flight and remove the tray icon (call before shutdown)."""
+        self._stopped = True
+        self.timer.stop()
+        if self._future is not None and not self._future.done():
+            self._future.cancel()
+        if isinstance(self.tray, QSystemTrayIcon):
+            self.tray.hide()
+
+    @property
+    def running(self) -> bool:
+        return self._future is not None and not self._future.done()
+
+    def tick(self) -> None:
+        """Submit a run of the due domains (does nothing while one is in flight)."""
+        if not self._stopped:
+            self._submit(all_domains=False)
+
+    def check_now(self, all_domains: bool = True) -> bool:
+        """Check the watched domains now (every enabled one by default). False when a run is in flight."""
+        return self._submit(all_domains=all_domains)
+
+    def _options(self) -> CheckOptions:
+        return CheckOptions(nameservers=self.nameservers, timeout=self.timeout, deadline=self.deadline)
+
+    def _submit(self, all_domains: bool) -> bool:
+        if self.running:
+            return False
+
+        def on_outcome(o: WatchOutcome) -> None:  # the engine's thread
+            try:
+                self._one.emit(o)
+            except RuntimeError:  # the service was deleted meanwhile
+                pass
+
+        try:
+            fut = self.engine.submit(run_watchlist(self._options(), self.history, only_due=not all_domains,
+                                                   watchlist=self.watchlist, on_outcome=on_outcome))
+        except RuntimeError:  # the engine is shutting down
+            return False
+        self._future = fut
+        self.runStarted.emit(all_domains)
+
+        def done(f: concurrent.futures.Future[Any]) -> None:
+            try:
+                self._done.emit(f)
+            except RuntimeError:
+                pass
+
+        fut.add_done_callback(done)
+        return True
+
+    def _outcome(self, outcome: WatchOutcome) -> None:
+        self.outcomeReady.emit(outcome)
+        if outcome.changed or outcome.error:
+            self.notify(outcome.headline(), outcome.message())
+
+    def _finished(self, fut: concurrent.futures.Future[Any]) -> None:
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self.runFailed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        outcomes: list[WatchOutcome] = list(fut.result() or [])
+        self.last_outcomes = outcomes
+        self.runFinished.emit(outcomes)
+
+    # -- notifications ------------------------------------------------------------------------------
+
+    def notify(self, title: str, text: str) -> None:
+        """A desktop notification through the tray, or an in-app notice when there is no tray."""
+        self.notified.emit(title, text)
+        tray = self.tray
+        if tray is not None and tray.supportsMessages():
+            tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, NOTIFY_MS)
+            return
+        self.notices.append((title, text))
+        del self.notices[:-MAX_NOTICES]
+        self.noticeShown.emit(title, text)
+
+
+def connect_notice(service: WatchService, show: Callable[[str], None]) -> None:
+    """Show in-app notices through ``show(text)`` (e.g. a status bar's ``showMessage``)."""
+    service.noticeShown.connect(lambda title, text: show(f"{title}: {text.splitlines()[0] if text else ''}"))
+
+
+__all__ = ["WatchService", "connect_notice"]

@@ -1,0 +1,217 @@
+"""The watch service (schedule, tray, notifications) and the Watch list window (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QListWidget, QPlainTextEdit, QTableWidget, QWidget
+
+from inboxready.core.checks import run_check
+from inboxready.core.context import CheckOptions
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.history import History
+from inboxready.core.reminders import DismissedStore
+from inboxready.core.watchlist import WatchList
+from tests.conftest import run
+from tests.core.test_watchlist import DMARC, SPF, ZONE
+
+INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QPlainTextEdit, QListWidget, QTableWidget)
+
+
+@pytest.fixture
+def engine(qtbot):  # type: ignore[no-untyped-def]
+    from inboxready.app.engine import Engine
+
+    e = Engine()
+    yield e
+    e.shutdown()
+
+
+class FakeTray:
+    """Stands in for QSystemTrayIcon where the platform has no tray (offscreen)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def supportsMessages(self) -> bool:  # noqa: N802 - Qt's name
+        return True
+
+    def showMessage(self, title: str, text: str, icon: Any = None, msecs: int = 0) -> None:  # noqa: N802
+        self.messages.append((title, text))
+
+
+def service(engine, history: History, server: DnsTestServer, **kw: Any):  # type: ignore[no-untyped-def]
+    from inboxready.app.tray import WatchService
+
+    return WatchService(engine, history, nameservers=[server.address], timeout=0.5, deadline=10.0, **kw)
+
+
+def test_a_change_reaches_the_in_app_notice_without_a_tray(home: Path, engine, dns_server: DnsTestServer,
+                                                            qtbot) -> None:  # type: ignore[no-untyped-def]
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    history = History()
+    svc = service(engine, history, dns_server, watchlist=wl)
+    assert not svc.has_tray  # offscreen: no system tray
+    with qtbot.waitSignal(svc.runFinished, timeout=20000) as first:
+        assert svc.check_now()
+    assert [o.domain for o in first.args[0]] == ["example.com"] and svc.notices == []
+    dns_server.replace_zone("example.com", ZONE + SPF)  # the DMARC record is gone
+    with qtbot.waitSignal(svc.noticeShown, timeout=20000) as shown:
+        svc.check_now()
+    title, text = shown.args
+    assert title == "example.com: something got worse"
+    assert "DMARC for example.com got worse: it was pass, now it is fail." in text
+    assert svc.notices == [(title, text)]
+    assert len(history.runs("example.com")) == 2
+
+
+def test_a_change_reaches_the_tray(home: Path, engine, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    svc = service(engine, History(), dns_server, watchlist=wl)
+    tray = FakeTray()
+    svc.tray = tray
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        svc.check_now()
+    dns_server.replace_zone("example.com", ZONE + '@ IN TXT "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.7 -all"\n' + DMARC)
+    with qtbot.waitSignal(svc.notified, timeout=20000):
+        svc.check_now()
+    assert tray.messages and tray.messages[0][0] == "example.com: something changed"
+    assert "SPF record of example.com was edited" in tray.messages[0][1]
+    assert svc.notices == []  # shown by the tray, not in the app
+
+
+def test_the_schedule_runs_due_domains_by_itself(home: Path, engine, dns_server: DnsTestServer,
+                                                 qtbot) -> None:  # type: ignore[no-untyped-def]
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    svc = service(engine, History(), dns_server, watchlist=wl, tick_ms=100)
+    with qtbot.waitSignal(svc.runFinished, timeout=20000) as done:
+        svc.start()
+    assert [o.domain for o in done.args[0]] == ["example.com"]
+    # checked a moment ago: the following ticks find nothing due
+    with qtbot.waitSignal(svc.runFinished, timeout=5000) as later:
+        pass
+    assert later.args[0] == []
+    svc.stop()
+    assert not svc.timer.isActive()
+    assert WatchList().get("example.com").last_run  # type: ignore[union-attr]
+
+
+def test_minimize_to_tray_hides_the_window_instead_of_closing(home: Path, engine, dns_server: DnsTestServer,
+                                                              qtbot) -> None:  # type: ignore[no-untyped-def]
+    svc = service(engine, History(), dns_server)
+    w = QWidget()
+    qtbot.addWidget(w)
+    w.show()
+    event = QCloseEvent()
+    assert not svc.handle_close(w, event)  # off by default
+    svc.set_minimize_to_tray(True)
+    assert WatchList().minimize_to_tray is True  # saved
+    assert not svc.handle_close(w, QCloseEvent())  # no tray here: closing really closes
+    svc.tray = FakeTray()
+    event = QCloseEvent()
+    assert svc.handle_close(w, event) and not event.isAccepted() and not w.isVisible()
+    assert svc.tray.messages[0][0] == "InboxReady is still watching"  # type: ignore[union-attr]
+
+
+def test_watch_window_list_history_diff_and_reminders(home: Path, engine, dns_server: DnsTestServer, qtbot,
+                                                      theme_app) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app.watch_window import WatchWindow
+
+    history = History()
+    # a made-up past: example.org has been at p=none for 40 days → a reminder
+    dns_server.replace_zone("example.org", ZONE + '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:d@example.org"\n'
+                            + SPF)
+    report = run(run_check("example.org", CheckOptions(nameservers=[dns_server.address], timeout=0.5)))
+    report.started = (datetime.now(timezone.utc) - timedelta(days=40)).isoformat()
+    history.add(report)
+
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    svc = service(engine, history, dns_server)
+    w = WatchWindow(engine, history, nameservers=[dns_server.address], timeout=0.5, service=svc)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.reminder_items != [], timeout=10000)
+    assert [r.kind for r in w.reminder_items] == ["dmarc-next-step"]
+    assert "p=none" in w.reminder_view.toPlainText() and "p=quarantine" in w.reminder_view.toPlainText()
+    assert w.tabs.tabText(2) == "Reminders (1)"
+
+    # add a domain through the form
+    w.domain_edit.setText("not a domain")
+    qtbot.mouseClick(w.add_button, Qt.MouseButton.LeftButton)
+    assert w.add_error.isVisibleTo(w) and w.table.rowCount() == 0
+    w.domain_edit.setText("Example.com")
+    w.selector_edit.setText("s1, s2")
+    w.interval_box.setCurrentIndex(2)  # every 6 hours
+    qtbot.mouseClick(w.add_button, Qt.MouseButton.LeftButton)
+    assert w.table.rowCount() == 1 and w.table.item(0, 0).text() == "example.com"
+    assert w.table.item(0, 1).text() == "Every 6 hours"
+    entry = WatchList().get("example.com")
+    assert entry is not None and entry.interval == 21600 and entry.selectors == ["s1", "s2"]
+    w.enabled_box.setChecked(False)
+    assert WatchList().get("example.com").enabled is False  # type: ignore[union-attr]
+    w.enabled_box.setChecked(True)
+
+    # two checks with a change in between
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        qtbot.mouseClick(w.check_button, Qt.MouseButton.LeftButton)
+    dns_server.replace_zone("example.com", ZONE + SPF)
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        qtbot.mouseClick(w.check_button, Qt.MouseButton.LeftButton)
+    assert "something got worse" in w.notice.text() and w.notice.isVisibleTo(w)
+    assert "1 domain: 1 with changes" in w.run_state.text()
+    assert w.table.item(0, 4).text() == "Fail"
+
+    w.tabs.setCurrentIndex(1)
+    idx = w.history_domain.findText("example.com")
+    assert idx >= 0
+    if w.history_domain.currentIndex() != idx:
+        w.history_domain.setCurrentIndex(idx)
+    qtbot.waitUntil(lambda: w.history_domain.currentText() == "example.com" and w.run_list.count() == 2,
+                    timeout=10000)
+    assert "Fail" in w.run_list.item(0).text() and "worse" in w.run_list.item(0).text()
+    text = w.diff_view.toPlainText()
+    assert "Compared with the check before it" in text
+    assert "A DMARC record of example.com was removed: v=DMARC1; p=reject" in text
+    assert "DMARC for example.com got worse" in text and "SPF: no change (Pass)." in text
+    w.run_list.setCurrentRow(1)
+    assert "first stored check" in w.diff_view.toPlainText()
+
+    # dismiss the reminder: gone now and after a reload
+    w.tabs.setCurrentIndex(2)
+    key = w.reminder_items[0].key
+    with qtbot.waitSignal(w.remindersShown, timeout=10000):
+        qtbot.mouseClick(w.dismiss_button, Qt.MouseButton.LeftButton)
+    assert w.reminder_items == [] and key in DismissedStore().keys()
+    assert not w.dismiss_button.isEnabled()
+
+    # remove the domain
+    w.tabs.setCurrentIndex(0)
+    w.table.selectRow(0)
+    qtbot.mouseClick(w.remove_button, Qt.MouseButton.LeftButton)
+    assert w.table.rowCount() == 0 and WatchList().entries == []
+
+
+def test_every_control_has_an_accessible_name(home: Path, engine, dns_server: DnsTestServer, qtbot,
+                                              theme_app) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app.watch_window import WatchWindow
+
+    w = WatchWindow(engine, History(), nameservers=[dns_server.address], timeout=0.5)
+    qtbot.addWidget(w)
+    w.show()
+    controls = [c for c in w.findChildren(QWidget) if isinstance(c, INTERACTIVE) and c.parent() is not None
+                and type(c).__name__ not in ("QTabBar",) and c.objectName() != "qt_scrollarea_viewport"]
+    unnamed = [f"{type(c).__name__} {c.text() if hasattr(c, 'text') else ''}" for c in controls
+               if not c.accessibleName() and c.isVisibleTo(w) and not type(c).__name__.startswith("QHeader")
+               and type(c).__name__ not in ("QTableCornerButton", "QToolButton")]
+    assert len(controls) >= 12 and unnamed == []
