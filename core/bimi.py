@@ -142,7 +142,7 @@ def check_svg(data: bytes) -> SvgReport:
     size = len(data)
     try:
         root: Element = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except Exception as exc:  # noqa: BLE001 - any XML failure means "not a usable SVG"
+    except Exception as exc:
         return SvgReport(size, False, [f"The file is not a readable SVG image ({type(exc).__name__})."],
                          size > MAX_SVG)
     if root.tag != SVG_NS + "svg":
@@ -219,7 +219,7 @@ def inspect_certificate(pem: bytes) -> CertInfo:
 
     try:
         certs = x509.load_pem_x509_certificates(pem)
-    except Exception as exc:  # noqa: BLE001 - cryptography raises ValueError and friends
+    except Exception as exc:
         raise BimiCertError(f"The file is not a PEM certificate chain ({exc.__class__.__name__}).") from None
     if not certs:
         raise BimiCertError("The file contains no certificate.")

@@ -211,9 +211,9 @@ async def _peer_names(ip: str, port: int, host: str, timeout: float) -> list[str
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        reader, writer = await asyncio.wait_for(
+        _reader, writer = await asyncio.wait_for(
             asyncio.open_connection(ip, port, ssl=ctx, server_hostname=host), timeout)
-    except (OSError, asyncio.TimeoutError, ssl.SSLError):
+    except (TimeoutError, OSError, ssl.SSLError):
         return []
     try:
         sslobj = writer.get_extra_info("ssl_object")
@@ -229,10 +229,10 @@ async def _peer_names(ip: str, port: int, host: str, timeout: float) -> list[str
         if not names:
             names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
         return names
-    except Exception:  # noqa: BLE001 - only used to word a message
+    except Exception:
         return []
     finally:
-        writer.close()
+        writer.transport.abort()
 
 
 def _cert_error(exc: ssl.SSLCertVerificationError, host: str, url: str, names: list[str]) -> HttpsError:
@@ -268,7 +268,7 @@ async def _get_once(url: str, *, dns: DnsClient, port: int, ca_file: str | None,
         try:
             return await asyncio.wait_for(
                 _exchange(ip, port, host, path, explicit, sslctx, max_bytes, accept, url), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             last = HttpsError(HttpsErrorKind.TIMEOUT, f"{host} did not answer within {timeout:g} seconds, so we "
                               "couldn't check it from here.", f"time-out talking to {ip} port {port}", url=url)
         except ssl.SSLCertVerificationError as exc:

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .context import CheckContext
-from .mtasts import is_sts_record
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from .mtasts import is_sts_record
 
 RFC = "RFC 8460 §3"
 REPORT_MAILBOX = "tls-reports"

@@ -7,8 +7,8 @@ published and the domain checked again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from cryptography import x509
@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import bimi
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status

@@ -5,13 +5,12 @@ Every suggested TXT record and policy file is published / hosted and the domain 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import mtasts
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status

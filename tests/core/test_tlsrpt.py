@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import tlsrpt
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
