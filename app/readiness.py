@@ -1,5 +1,6 @@
 """The summary line across the top: the Google / Yahoo / Microsoft bulk-sender rules a domain check can
-see. The judgement is the core's (``inboxready.core.bulk``); when that module is absent the bar hides."""
+see. The judgement is the core's (``inboxready.core.bulk``, which reads the rules, who asks and since when
+from ``rules/bulk_sender_rules.json``); when that module is absent the bar hides."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ try:
     from inboxready.core.bulk import readiness_headline as _headline
 except Exception:  # pragma: no cover
     _headline = None  # type: ignore[assignment]
+
+try:
+    from inboxready.core.checklist import WHO_NAMES
+except Exception:  # pragma: no cover
+    WHO_NAMES = {}
 
 readiness_fn: Callable[[Mapping[str, CheckResult]], list[Any]] | None = _readiness
 
@@ -49,6 +55,13 @@ class RequirementChip(Badge):
             text += " (recommended)"
         status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}.get(state, "error")
         detail = str(getattr(req, "detail", ""))
+        who = [WHO_NAMES.get(str(w), str(w)) for w in getattr(req, "who", ()) or ()]
+        since = str(getattr(req, "since", "") or "")
+        if who:  # who asks and since when: from the same rules file as the checklist
+            asked = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " and " + who[-1]
+            detail += f"\nAsked by {asked}" + (f" since {since}." if since else ".")
+        elif since or getattr(req, "source", ""):
+            detail += "\nOur advice, not a provider rule."
         if self.toolTip() != detail:
             self.setToolTip(detail)
             self.setAccessibleDescription(detail)
