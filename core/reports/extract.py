@@ -299,7 +299,11 @@ def _extract_mbox(name: str, data: bytes, lim: Limits, budget: _Budget, depth: i
 
 def _read_capped(path: Path, cap: int) -> bytes:
     with open(path, "rb") as fh:
-        data = fh.read(cap + 1)
+        size = os.fstat(fh.fileno()).st_size
+        if size > cap:
+            raise _TooBig()
+        # read(n) reserves n bytes up front: ask for the size on disk (+1 to notice a growing file)
+        data = fh.read(size + 1)
     if len(data) > cap:
         raise _TooBig()
     return data
