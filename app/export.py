@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
-
-from PySide6.QtCore import QEventLoop, QObject, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
+from typing import Any
 
 from inboxready.core.audit import AuditReport
 from inboxready.core.compliance import DEFAULT_PROFILE
 from inboxready.core.model import DomainReport
+from PySide6.QtCore import QEventLoop, QObject, QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
 PDF_FILTER = "PDF document (*.pdf)"
 HTML_FILTER = "Web page, self-contained (*.html)"

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
-
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
-from PySide6.QtGui import (QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter,
-                           QTextDocument, QTextOption)
+from typing import Any
 
 from inboxready.core.audit import ATTACHMENT_NAME, AuditReport
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+    QTextOption,
+)
 
 PDF_RESOLUTION = 300
 MARGINS_MM = (16.0, 14.0, 16.0, 12.0)  # left, top, right, bottom
@@ -62,7 +71,8 @@ def html_to_pdf(html: str, path: str | os.PathLike[str], *, title: str = "", foo
     writer.setTitle(title)
     writer.setCreator("InboxReady")
     for name, data, mime in attachments:
-        writer.addFileAttachment(name, data, mime)
+        if hasattr(writer, "addFileAttachment"):  # Qt 6.8+; older: the PDF still shows the hash
+            writer.addFileAttachment(name, data, mime)
 
     doc = QTextDocument()
     # Lay the text out for the writer itself (its resolution), so point sizes come out right on paper.

@@ -34,9 +34,10 @@ import json
 import re
 import sys
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from . import __version__
 from .checks import CHECK_TITLES
@@ -90,9 +91,9 @@ class AuditReport:
 
     @classmethod
     def build(cls, report: DomainReport, *, message: Any = None, reports_summary: Mapping[str, Any] | None = None,
-              profile: str = DEFAULT_PROFILE, generated: datetime | None = None) -> "AuditReport":
+              profile: str = DEFAULT_PROFILE, generated: datetime | None = None) -> AuditReport:
         verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary)
-        when = (generated or datetime.now(timezone.utc)).astimezone()
+        when = (generated or datetime.now(UTC)).astimezone()
         return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"))
 
     def to_json(self) -> dict[str, Any]:
@@ -385,7 +386,7 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
 
 # -- verifying ------------------------------------------------------------------------------------
 
-_DATA_RE = re.compile(r'<div id="' + _DATA_ID + r'" hidden style="display: none;">(.*?)</div>', re.S)
+_DATA_RE = re.compile(r'<div id="' + _DATA_ID + r'" hidden style="display: none;">(.*?)</div>', re.DOTALL)
 _META_RE = re.compile(r'<meta name="inboxready-sha256" content="([0-9a-f]{64})">')
 
 
@@ -490,8 +491,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-__all__ = ["ATTACHMENT_NAME", "AuditReport", "FORMAT", "canonical_bytes", "content_hash", "explain", "main",
-           "render_html", "verify"]
+__all__ = [
+    "ATTACHMENT_NAME",
+    "FORMAT",
+    "AuditReport",
+    "canonical_bytes",
+    "content_hash",
+    "explain",
+    "main",
+    "render_html",
+    "verify",
+]
 
 
 if __name__ == "__main__":

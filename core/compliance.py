@@ -20,10 +20,11 @@ the messages from ``messages`` / ``total_messages`` / ``volume``, and ``days`` w
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .model import CheckResult, Fix, Severity, Status
 
@@ -502,6 +503,20 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-__all__ = ["DEFAULT_PROFILE", "INCOMPLETE", "MET", "NOT_CHECKED", "NOT_MET", "Profile", "ProfileError",
-           "ProfileVerdict", "Rule", "RuleVerdict", "UNKNOWN", "evaluate", "get_profile", "load_profiles",
-           "parse_profiles"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "INCOMPLETE",
+    "MET",
+    "NOT_CHECKED",
+    "NOT_MET",
+    "UNKNOWN",
+    "Profile",
+    "ProfileError",
+    "ProfileVerdict",
+    "Rule",
+    "RuleVerdict",
+    "evaluate",
+    "get_profile",
+    "load_profiles",
+    "parse_profiles",
+]

@@ -12,7 +12,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from inboxready.core import audit as A
 from inboxready.core.checks import run_check
 from inboxready.core.context import CheckOptions
@@ -156,9 +155,8 @@ def test_cli_report_usage_errors(dns_server: DnsTestServer, tmp_path: Path, monk
 
 
 def test_export_report_from_the_app(report: DomainReport, tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtWidgets import QFileDialog, QMainWindow
-
     from inboxready.app import export
+    from PySide6.QtWidgets import QFileDialog, QMainWindow
 
     window = QMainWindow()
     qtbot.addWidget(window)

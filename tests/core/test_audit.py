@@ -6,13 +6,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import audit as A
 from inboxready.core.checks import run_check
 from inboxready.core.context import CheckOptions
@@ -36,7 +35,7 @@ mail     IN A   192.0.2.10
 @        IN TXT "bell\007here"
 _dmarc   IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@acme.test"
 """
-WHEN = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -151,7 +150,7 @@ def test_hash_is_deterministic(report: DomainReport) -> None:
     two = A.AuditReport.build(report, generated=WHEN)
     assert one.sha256 == two.sha256 and one.to_html() == two.to_html()
     assert len(one.sha256) == 64 and re.fullmatch(r"[0-9a-f]{64}", one.sha256)
-    later = A.AuditReport.build(report, generated=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    later = A.AuditReport.build(report, generated=datetime(2026, 11, 26, tzinfo=UTC))
     assert later.sha256 != one.sha256
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import compliance as C
 from inboxready.core.checks import run_check
 from inboxready.core.context import CheckOptions
@@ -218,7 +217,7 @@ json_values = st.recursive(
     max_leaves=20)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.sampled_from(["profiles", "statement", "default", "x"]), json_values, max_size=4)
        | json_values)
 def test_parse_profiles_raises_only_profile_error(data: Any) -> None:
