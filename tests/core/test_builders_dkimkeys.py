@@ -207,3 +207,24 @@ def _any_key(dns_server, selector: str, kind: str) -> None:  # type: ignore[no-u
     assert not bad, bad
     if kind == "rsa":
         assert not [f for f in result.findings if f.severity.value == "warning"], result.findings
+
+
+def test_cli_build_dkim(dns_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+
+    from inboxready.app.cli import main
+
+    old = KEYS["rsa-1024"]
+    _publish(dns_server, old)
+    out, err = io.StringIO(), io.StringIO()
+    key_file = tmp_path / "new.pem"
+    code = main(["build", "dkim", "example.com", "--type", "ed25519", "--selector", "new1", "--private-key-out",
+                 str(key_file), "--old-selector", old.selector, "-n", dns_server.address, "--json"], out=out, err=err)
+    data = json.loads(out.getvalue())
+    assert code == 0 and data["host"] == "new1._domainkey.example.com" and data["record"].startswith("v=DKIM1; k=ed25519; p=")
+    assert "PRIVATE" not in out.getvalue() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    removal = [s["fix"] for s in data["rotation"] if s["fix"] and s["fix"]["action"] == "remove"]
+    assert removal == [dict(removal[0], host=old.fix.host, value=old.fix.value)]
+    code = main(["build", "dkim", "example.com", "--private-key-out", str(key_file)], out=io.StringIO(), err=err)
+    assert code == 2 and "already exists" in err.getvalue()

@@ -143,3 +143,26 @@ def _any_step(dns_server, local: str, stage: str, sp: str | None, np: str | None
     result = _check(dns_server)
     assert not [f for f in result.findings if f.severity.value in ("error", "unknown")], result.findings
     assert result.detail["policy"] == step.policy and result.detail["record"] == step.record
+
+
+def test_cli_build_dmarc(dns_server) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+
+    from inboxready.app.cli import main
+
+    dns_server.add_zone("example.com", BASE + '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:r@example.com"\n')
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", "dmarc", "example.com", "-n", dns_server.address, "--timeout", "1", "--json"], out=out, err=err)
+    data = json.loads(out.getvalue())
+    assert code == 0 and data["current_stage"] == "monitor"
+    assert [s["stage"] for s in data["steps"]] == list(STAGES)
+    assert data["steps"][4]["record"] == "v=DMARC1; p=reject; np=reject; rua=mailto:r@example.com"
+    out = io.StringIO()
+    code = main(["build", "dmarc", "example.com", "--offline", "--rua", "a@reports.example.net", "--stage", "reject"],
+                out=out, err=err)
+    text = out.getvalue()
+    assert code == 0 and "5. Reject" in text and "1. Monitor" not in text
+    assert "example.com._report._dmarc.reports.example.net" in text
+    code = main(["build", "dmarc", "example.com", "--offline", "--rua", "nonsense"], out=io.StringIO(), err=err)
+    assert code == 2

@@ -247,3 +247,36 @@ def test_builder_never_raises_anything_else_on_names(services: list[str], ips: l
         build_spf(services, ips, extra_includes=services)
     except SpfBuildError:
         pass
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import io
+
+    from inboxready.app.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_build_spf(dns_server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    code, out, _ = _cli("build", "spf", "--service", "google", "--ip", "192.0.2.1", "--all", "-")
+    assert code == 0 and "v=spf1 include:_spf.google.com ip4:192.0.2.1 -all" in out and "4 of 10" in out
+    code, out, err = _cli("build", "spf", "--service", "nope")
+    assert code == 2 and "not in our list" in err
+    code, out, _ = _cli("build", "spf", "--list-services", "--json")
+    assert code == 0 and {s["id"] for s in json.loads(out)} >= {"google", "microsoft365", "amazonses"}
+    stub_catalog(dns_server)
+    dns_server.add_zone("example.com", DOMAIN + '@ IN TXT "v=spf1 mx -all"\n')
+    code, out, _ = _cli("build", "spf", "--domain", "example.com", "--service", "google", "--flatten", "--json",
+                        "-n", dns_server.address, "--timeout", "1")
+    data = json.loads(out)
+    assert code == 0, data
+    assert data["record"] == "v=spf1 mx include:_spf.google.com -all" and data["lookups"] == 5 and data["lookups_live"]
+    assert data["fix"]["host"] == "example.com" and data["fix"]["action"] == "replace"
+    assert data["flattened"]["record"].startswith("v=spf1 ip4:") and "change" in data["flattened"]["warning"]
+    many = ["--service=" + s for s in ("google", "microsoft365", "mailgun", "freshdesk", "zendesk", "brevo")]
+    code, out, _ = _cli("build", "spf", *many)
+    assert code == 1 and "receivers stop at 10" in out

@@ -176,3 +176,25 @@ def test_merged_rrset_and_values_never_raise_anything_else(rdtype: str, value: s
         _rdata(rdtype, value)
     except WhatIfError:
         pass
+
+
+def test_cli_build_whatif(dns_server) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+
+    from inboxready.app.cli import main
+
+    dns_server.add_zone("example.com", ZONE)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", "whatif", "example.com", "--record", "@ TXT v=spf1 ip4:192.0.2.0/24 -all", "-n",
+                 dns_server.address, "--timeout", "1", "--json"], out=out, err=err)
+    data = json.loads(out.getvalue())
+    assert data["checks"]["spf"]["status"] == "pass" and data["what_if"]["type"] == "TXT"
+    assert code == 1  # DMARC is still missing in this zone
+    out = io.StringIO()
+    code = main(["build", "whatif", "example.com", "--record", '_dmarc TXT "v=DMARC1; p=reject"', "-n",
+                 dns_server.address, "--timeout", "1"], out=out, err=err)
+    assert "As if this were published: _dmarc TXT v=DMARC1; p=reject" in out.getvalue()
+    assert code == 1  # SPF is +all in this zone
+    code = main(["build", "whatif", "example.com", "--record", "@ BOGUS x"], out=io.StringIO(), err=err)
+    assert code == 2
