@@ -298,12 +298,18 @@ async def _run(ctx: CheckContext, st: _State) -> Status:
     st.detail["record_host"] = host
     if len(found) > 1:
         fix = None
-        try:
-            first = parse_bimi(next(t for t in found if is_bimi_record(t)))
-            if first.logo:
-                fix = Fix(host, "TXT", format_record(first.logo, first.authority or None), action="replace")
-        except (BimiSyntaxError, StopIteration):
-            pass
+        usable: list[BimiRecord] = []
+        for t in sorted(found):
+            try:
+                usable.append(parse_bimi(t))
+            except BimiSyntaxError:
+                continue
+        usable = [u for u in usable if u.logo]
+        if usable:  # keep the most complete one (with a certificate); the user can pick another
+            best = max(usable, key=lambda u: bool(u.authority))
+            fix = Fix(host, "TXT", format_record(best.logo or "", best.authority or None), action="replace",
+                      note="This keeps the record with a certificate (if any); keep another one instead if that "
+                           "is the logo you want.")
         st.findings.append(_f("multiple-records", Severity.ERROR, "You have more than one BIMI record, so mailbox "
                               "providers ignore all of them. Keep exactly one.",
                               f"{host} has {len(found)} v=BIMI1 records", fix=fix))
@@ -324,7 +330,10 @@ async def _run(ctx: CheckContext, st: _State) -> Status:
         st.findings.append(_f("declined", Severity.INFO, "Your BIMI record says you choose not to show a logo "
                               "(its l= and a= are empty).", f"{host} TXT \"{found[0]}\""))
         return Status.INFO
-    await asyncio.gather(_logo(ctx, st, rec), _certificate(ctx, st, rec, record_domain))
+    logo: list[Finding] = []
+    cert: list[Finding] = []
+    await asyncio.gather(_logo(ctx, st, rec, logo), _certificate(ctx, st, rec, record_domain, cert))
+    st.findings += logo + cert  # a stable order, whichever fetch finished first
     await _dmarc(st, walk, record_domain)
     return derive_status(st.findings)
 
@@ -350,36 +359,37 @@ def _fetch_finding(kind: str, what: str, exc: HttpsError) -> Finding:
               f"GET {exc.url}: {exc.detail}")
 
 
-async def _logo(ctx: CheckContext, st: _State, rec: BimiRecord) -> None:
+async def _logo(ctx: CheckContext, st: _State, rec: BimiRecord, out: list[Finding]) -> None:
     if not rec.logo:
-        st.findings.append(_f("no-logo", Severity.ERROR, "Your BIMI record has no logo address (l= is empty).",
+        out.append(_f("no-logo", Severity.ERROR, "Your BIMI record has no logo address (l= is empty).",
                               f"l= is empty in \"{rec.raw}\""))
         return
     try:
         resp = await fetch(ctx, rec.logo, max_bytes=FETCH_LIMIT, max_redirects=3, accept="image/svg+xml")
     except HttpsError as exc:
-        st.findings.append(_fetch_finding("logo", "logo", exc))
+        out.append(_fetch_finding("logo", "logo", exc))
         return
     if resp.content_type not in ("image/svg+xml", "image/svg+xml-compressed") and resp.content_type:
-        st.findings.append(_f("logo-content-type", Severity.WARNING, f"Your logo is served as "
+        out.append(_f("logo-content-type", Severity.WARNING, f"Your logo is served as "
                               f"'{resp.content_type}' instead of image/svg+xml; some providers may not accept it.",
                               f"Content-Type: {resp.headers.get('content-type')}", RFC_SVG))
     report = check_svg(resp.body)
     st.detail["svg"] = report.to_json()
     if not report.profile_ok:
-        st.findings.append(_f("svg-invalid", Severity.ERROR, "Your logo file doesn't follow the SVG Tiny PS rules "
+        out.append(_f("svg-invalid", Severity.ERROR, "Your logo file doesn't follow the SVG Tiny PS rules "
                               "that mailbox providers require: " + " ".join(p for p in report.problems
                                                                              if "KB;" not in p),
                               "; ".join(report.problems), RFC_SVG))
     if report.too_large:
-        st.findings.append(_f("svg-too-large", Severity.WARNING, f"Your logo file is {report.size / 1024:.1f} KB; "
+        out.append(_f("svg-too-large", Severity.WARNING, f"Your logo file is {report.size / 1024:.1f} KB; "
                               f"keep it under {MAX_SVG // 1024} KB, as mailbox providers may refuse larger ones.",
                               f"{report.size} bytes", RFC_SVG))
 
 
-async def _certificate(ctx: CheckContext, st: _State, rec: BimiRecord, record_domain: str) -> None:
+async def _certificate(ctx: CheckContext, st: _State, rec: BimiRecord, record_domain: str,
+                       out: list[Finding]) -> None:
     if not rec.authority:
-        st.findings.append(_f(
+        out.append(_f(
             "no-certificate", Severity.WARNING, "Your BIMI record has no mark certificate (a=). Gmail and Apple "
             "Mail show logos only with a Verified Mark Certificate (VMC) or Common Mark Certificate (CMC), bought "
             "from a certificate authority; without one your logo appears at few providers.",
@@ -388,36 +398,36 @@ async def _certificate(ctx: CheckContext, st: _State, rec: BimiRecord, record_do
     try:
         resp = await fetch(ctx, rec.authority, max_bytes=CERT_LIMIT, max_redirects=3)
     except HttpsError as exc:
-        st.findings.append(_fetch_finding("certificate", "mark certificate", exc))
+        out.append(_fetch_finding("certificate", "mark certificate", exc))
         return
     try:
         info = inspect_certificate(resp.body)
     except BimiCertError as exc:
-        st.findings.append(_f("certificate-invalid", Severity.ERROR, f"The file at your certificate address "
+        out.append(_f("certificate-invalid", Severity.ERROR, f"The file at your certificate address "
                               f"isn't a mark certificate: {exc.message}", f"GET {rec.authority}"))
         return
     st.detail["certificate"] = info.to_json()
     now = dt.datetime.now(dt.timezone.utc)
     day = info.not_after.date().isoformat()
     if info.not_after < now:
-        st.findings.append(_f("certificate-expired", Severity.ERROR, f"Your mark certificate expired on {day}, so "
+        out.append(_f("certificate-expired", Severity.ERROR, f"Your mark certificate expired on {day}, so "
                               "providers stop showing your logo. Renew it with your certificate authority.",
                               f"notAfter {info.not_after.isoformat()}"))
     elif info.not_before > now:
-        st.findings.append(_f("certificate-not-yet-valid", Severity.ERROR, "Your mark certificate is not valid "
+        out.append(_f("certificate-not-yet-valid", Severity.ERROR, "Your mark certificate is not valid "
                               f"yet (it starts on {info.not_before.date().isoformat()}).",
                               f"notBefore {info.not_before.isoformat()}"))
     elif info.not_after - now < dt.timedelta(days=EXPIRY_WARN_DAYS):
-        st.findings.append(_f("certificate-expiring", Severity.WARNING, f"Your mark certificate expires on {day}; "
+        out.append(_f("certificate-expiring", Severity.WARNING, f"Your mark certificate expires on {day}; "
                               "renew it soon so your logo keeps showing.", f"notAfter {info.not_after.isoformat()}"))
     if not info.logotype:
-        st.findings.append(_f("certificate-no-logotype", Severity.ERROR, "The certificate at your a= address has no "
+        out.append(_f("certificate-no-logotype", Severity.ERROR, "The certificate at your a= address has no "
                               "logo inside, so it is not a mark certificate (VMC or CMC); it may be an ordinary "
                               "web certificate.", f"no extension {LOGOTYPE_OID} (logotype, RFC 3709)",
                               "RFC 3709; BIMI VMC guidelines"))
     if record_domain not in info.names:
         shown = ", ".join(info.names[:6]) or "no domain names"
-        st.findings.append(_f("certificate-name-mismatch", Severity.ERROR, f"Your mark certificate is for {shown}, "
+        out.append(_f("certificate-name-mismatch", Severity.ERROR, f"Your mark certificate is for {shown}, "
                               f"not for {record_domain}, so providers won't use it for your mail.",
                               f"subjectAltName dNSName: {info.names}"))
 
