@@ -167,7 +167,7 @@ p { margin: 3pt 0; }
 table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
 th { text-align: left; background-color: #eef2f7; font-weight: bold; }
 td, th { padding: 3pt 5pt; vertical-align: top; border: 1px solid #d0d7de; }
-.banner td { border: none; }
+.banner td { border: none; padding: 8pt 10pt; }
 .meta td { border: none; padding: 1pt 6pt 1pt 0; }
 .meta td.k { color: #57606a; width: 11em; }
 .badge { font-weight: bold; }
@@ -250,7 +250,7 @@ def _verdict_html(v: Mapping[str, Any]) -> str:
     state = str(v.get("state"))
     out = [f'<h2>Verdict: {_e(v.get("title"))} profile</h2>',
            f'<div class="verdict"><p>{_badge(state, STATE_LABELS.get(state, state))} — {_e(v.get("summary"))}</p></div>',
-           f'{_TABLE}<tr><th width="22%">Rule</th><th width="16%">Level</th><th width="12%">Result</th>'
+           f'{_TABLE}<tr><th width="20%">Rule</th><th width="18%">Level</th><th width="12%">Result</th>'
            '<th width="50%">Why</th></tr>']
     for r in v.get("rules", []):
         st = str(r.get("state"))
@@ -297,7 +297,7 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
         f'<tr><td class="k" width="20%">Report made</td><td>{_e(_when(str(c.get("generated"))))}</td></tr>',
         f'<tr><td class="k" width="20%">DNS resolver used</td><td class="mono">{_e(resolver)}</td></tr>',
         f'<tr><td class="k" width="20%">Profile</td><td>{_e((c.get("profile") or {}).get("title"))}</td></tr>',
-        f'<tr><td class="k" width="20%">SHA-256 of content</td><td class="hash">{_e(sha256)}</td></tr>',
+        f'<tr><td class="k" width="20%">Content SHA-256</td><td class="hash">{_e(sha256)}</td></tr>',
         "</table>",
     ]
     profile = c.get("profile")
@@ -381,7 +381,14 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
         data = canonical_bytes(content).decode("utf-8")
         parts.append(f'<div id="{_DATA_ID}" hidden style="display: none;">{html.escape(data, quote=False)}</div>')
     parts.append("</div></body></html>")
-    return "\n".join(parts) + "\n"
+    page = "\n".join(parts) + "\n"
+    if for_print:  # Qt lays the PDF out at the writer's 300 dpi, where cell padding counts in dots
+        page = page.replace("td, th { padding: 3pt 5pt;", "td, th { padding: 4px 6px;")
+        page = page.replace(".banner td { border: none; padding: 8pt 10pt; }",
+                            ".banner td { border: none; padding: 10px 14px; }")
+        page = page.replace(".meta td { border: none; padding: 1pt 6pt 1pt 0; }",
+                            ".meta td { border: none; padding: 1px 8px 1px 0; }")
+    return page
 
 
 # -- verifying ------------------------------------------------------------------------------------
