@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import dns.asyncquery
@@ -37,7 +37,7 @@ from .context import CheckContext
 from .dns import Outcome, QueryRecord, parse_nameserver
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
-__all__ = ["ROOT_ANCHORS", "TrustAnchorError", "TrustAnchors", "parse_trust_anchors", "check"]
+__all__ = ["ROOT_ANCHORS", "TrustAnchorError", "TrustAnchors", "check", "parse_trust_anchors"]
 
 # IANA's root key-signing keys (https://data.iana.org/root-anchors/root-anchors.xml): KSK-2017 and KSK-2024.
 ROOT_ANCHORS = (
@@ -178,7 +178,7 @@ class _Asker:
                 response, _ = await asyncio.wait_for(
                     dns.asyncquery.udp_with_fallback(query, ip, timeout=per_server, port=port),
                     per_server + 0.5)
-            except (dns.exception.Timeout, asyncio.TimeoutError):
+            except (TimeoutError, dns.exception.Timeout):
                 timed_out = True
                 continue
             except (dns.exception.DNSException, OSError, EOFError, ValueError) as exc:
@@ -248,7 +248,7 @@ def _expiry(sigs: dns.rrset.RRset | None) -> str | None:
     if not sigs:
         return None
     exp = min(s.expiration for s in sigs)
-    return datetime.fromtimestamp(exp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _ds_fix(zone: dns.name.Name, keyset: dns.rrset.RRset, action: str) -> Fix | None:
@@ -298,6 +298,12 @@ class _Walk:
         probe = await self.asker.ask(domain, dns.rdatatype.SOA)
         if probe.outcome.failed:
             self.unknown(f"the SOA record of {self.ctx.domain}", probe)
+            return
+        if probe.outcome is Outcome.NXDOMAIN:
+            self.findings.append(Finding(
+                "dnssec.not-found", Severity.INFO,
+                f"{self.ctx.domain} does not exist in DNS, so there is no DNSSEC to check.",
+                detail="The SOA query returned NXDOMAIN.", rfc="RFC 4035 §3.1.3"))
             return
         apex = self._apex(domain, probe)
         if not probe.signed:

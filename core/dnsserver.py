@@ -305,7 +305,7 @@ class DnsTestServer:
         for rds in sigs.values():
             response.answer.append(_rrset(qname, rds))
         if not sigs:
-            node, exists = self._lookup(qname)
+            _, exists = self._lookup(qname)
             if not exists:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             zone = self._zone_of(qname)

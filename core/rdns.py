@@ -29,7 +29,7 @@ from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from .mx import MxParseError, parse_mx, spf_records
 from .spfparse import Mechanism, SpfSyntaxError, parse_record_lenient
 
-__all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "spf_addresses", "reverse_name", "check"]
+__all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "check", "reverse_name", "spf_addresses"]
 
 MAX_ADDRESSES = 20  # addresses checked per run
 RANGE_SAMPLE = 4  # addresses taken from a small ip4/ip6 range

@@ -24,7 +24,7 @@ from .dns import DnsAnswer
 from .model import CheckResult, Finding, Severity, Status, derive_status
 from .mx import MxParseError, MxRecord, parse_mx
 
-__all__ = ["MAX_HOSTS", "SmtpReplyError", "parse_reply_line", "ehlo_keywords", "HostResult", "check"]
+__all__ = ["MAX_HOSTS", "HostResult", "SmtpReplyError", "check", "ehlo_keywords", "parse_reply_line"]
 
 MAX_HOSTS = 5
 MAX_REPLY_LINES = 100
@@ -78,6 +78,7 @@ class HostResult:
     error: str | None = None
     # not in the JSON:
     reached: bool = False
+    tls_started: bool = False  # the server said 220 to STARTTLS: anything failing now is the handshake
     verify_error: str | None = None
     verify_code: int | None = None
     not_after: dt.datetime | None = None
@@ -209,6 +210,7 @@ async def _session(res: HostResult, ctx: CheckContext, verify: bool) -> None:
             res.error = f"STARTTLS was refused: {code} {' '.join(texts)[:200]}"
             return
         tls = _client_context(ctx.options.ca_file, verify)
+        res.tls_started = True
         await writer.start_tls(tls, server_hostname=res.host, ssl_handshake_timeout=timeout)
         obj = writer.get_extra_info("ssl_object")
         if obj is not None:
@@ -218,6 +220,7 @@ async def _session(res: HostResult, ctx: CheckContext, verify: bool) -> None:
             _cert_details(res, obj.getpeercert(binary_form=True))
         if verify:
             res.cert_valid = True
+        res.tls_started = False  # the handshake is done
         try:
             await smtp.command(f"EHLO {_helo_name(writer)}")
         except Exception:
@@ -238,19 +241,21 @@ async def _probe(res: HostResult, ctx: CheckContext) -> None:
         res.handshake_failed = True
         res.error = f"the TLS handshake failed: {exc.reason or exc}"
         return
-    except (asyncio.TimeoutError, TimeoutError):
-        res.error = ("no answer in time" if res.reached else
-                     f"could not connect within {ctx.options.connect_timeout:g} s")
-        return
-    except ConnectionRefusedError:
-        res.error = "the connection was refused"
-        return
     except SmtpReplyError as exc:
         res.rejected = True
         res.error = f"the server did not speak SMTP ({exc})"
         return
-    except (OSError, ConnectionError, EOFError) as exc:
-        res.error = f"{type(exc).__name__}: {exc}"
+    except (OSError, EOFError) as exc:  # TimeoutError and ConnectionError are OSErrors too
+        if res.tls_started:
+            res.handshake_failed = True
+            res.error = f"the TLS handshake failed ({type(exc).__name__} {exc})".replace(" )", ")")
+        elif isinstance(exc, TimeoutError):
+            res.error = ("no answer in time" if res.reached else
+                         f"could not connect within {ctx.options.connect_timeout:g} s")
+        elif isinstance(exc, ConnectionRefusedError):
+            res.error = "the connection was refused"
+        else:
+            res.error = f"{type(exc).__name__}: {exc}"
         return
     # The certificate did not verify: look again without verifying, to report what the server presents.
     try:
@@ -283,14 +288,14 @@ async def _host(ctx: CheckContext, host: str) -> HostResult:
     budget = ctx.options.connect_timeout * 4 + 2
     try:
         await asyncio.wait_for(_probe(res, ctx), budget)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         res.error = res.error or f"the server did not finish within {budget:g} s"
     return res
 
 
 def _cert_findings(h: HostResult) -> list[Finding]:
     out: list[Finding] = []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     expired = h.verify_code == 10 or (h.not_after is not None and h.not_after < now)
     mismatch = h.verify_code == 62 or (bool(h.cert_names) and not name_matches(h.host, h.cert_names))
     if expired:
@@ -344,7 +349,7 @@ def _findings(h: HostResult) -> list[Finding]:
                         f"unencrypted, and Google, Yahoo and Microsoft expect TLS. Turn on STARTTLS with a "
                         f"certificate for {h.host}, or ask your mail provider to.",
                         detail=f"{where}: the EHLO reply lists no STARTTLS extension.", rfc=RFC)]
-    if h.handshake_failed:
+    if h.handshake_failed or (h.starttls and h.tls_version is None and h.cert_valid is not False):
         return [Finding("starttls.handshake-failed", Severity.ERROR,
                         f"Your mail server {h.host} offers encryption but the secure connection fails, so "
                         f"senders deliver unencrypted or not at all. Check its TLS settings and certificate.",
@@ -352,12 +357,8 @@ def _findings(h: HostResult) -> list[Finding]:
     out: list[Finding] = []
     if h.cert_valid is False:
         out += _cert_findings(h)
-    if h.tls_version in ("TLSv1", "TLSv1.1", "SSLv3"):
-        out.append(Finding("starttls.old-tls", Severity.WARNING,
-                           f"Your mail server {h.host} uses an outdated encryption version ({h.tls_version}). "
-                           f"Enable TLS 1.2 or 1.3.", detail=where, rfc="RFC 8996"))
     if h.cert_valid and h.not_after is not None:
-        left = h.not_after - dt.datetime.now(dt.timezone.utc)
+        left = h.not_after - dt.datetime.now(dt.UTC)
         if left < dt.timedelta(days=EXPIRY_SOON_DAYS):
             out.append(Finding("starttls.cert-expiring", Severity.INFO,
                                f"The certificate of your mail server {h.host} expires in {max(0, left.days)} days "

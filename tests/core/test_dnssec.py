@@ -16,10 +16,10 @@ import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import dnssec
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Severity, Status
+
 from tests.conftest import make_ctx, run
 
 ALG = dns.dnssec.Algorithm.ECDSAP256SHA256

@@ -6,10 +6,10 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import rdns
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Severity, Status
+
 from tests.conftest import make_ctx, run
 
 REV4 = "2.0.192.in-addr.arpa"
@@ -179,7 +179,7 @@ def test_nothing_to_check(dns_server: DnsTestServer) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_spf_addresses_never_raises(text: str) -> None:
-    ips, skipped, lookups = rdns.spf_addresses(text)
+    ips, _, _ = rdns.spf_addresses(text)
     assert len(ips) <= 1000
 
 
@@ -188,7 +188,7 @@ def test_spf_addresses_never_raises(text: str) -> None:
                                  "mx", "ip4:1.2.3.4/0", "ip6:::/0", "-all", "ip4:300.1.1.1", "a:%{d}",
                                  "ip4:192.0.2.1/33", "redirect=x"]), max_size=8))
 def test_spf_addresses_on_near_misses(terms: list[str]) -> None:
-    ips, skipped, lookups = rdns.spf_addresses(" ".join(terms))
+    ips, _, _ = rdns.spf_addresses(" ".join(terms))
     assert len(ips) <= rdns.RANGE_SAMPLE * len(terms)
 
 

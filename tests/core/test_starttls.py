@@ -6,17 +6,16 @@ import json
 import socket
 import threading
 import time
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inboxready.core import starttls
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Severity, Status
+
 from tests.conftest import make_ctx, run
 from tests.mail.servers import CertAuthority, free_port
 
@@ -205,6 +204,90 @@ def test_mx_without_address(dns_server: DnsTestServer) -> None:
     assert r.detail["blocked"] is False
 
 
+class Scripted:
+    """A tiny SMTP server in a thread that plays a script: the banner, then a reply per command."""
+
+    def __init__(self, banner: bytes, replies: dict[bytes, bytes], after_starttls: bytes = b"") -> None:
+        self.banner, self.replies, self.after = banner, replies, after_starttls
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.sendall(self.banner)
+                    buf = b""
+                    while True:
+                        data = conn.recv(1024)
+                        if not data:
+                            break
+                        buf += data
+                        while b"\r\n" in buf:
+                            line, buf = buf.split(b"\r\n", 1)
+                            verb = line.split(b" ", 1)[0].upper()
+                            conn.sendall(self.replies.get(verb, b"502 no\r\n"))
+                            if verb == b"STARTTLS" and self.after:
+                                conn.sendall(self.after)
+                                raise OSError("done")
+                            if verb == b"QUIT":
+                                raise OSError("done")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_server_that_rejects_us_is_couldnt_check(dns_server: DnsTestServer) -> None:
+    srv = Scripted(b"554 5.7.1 no service for your network\r\n", {b"QUIT": b"221 bye\r\n"})
+    try:
+        dns_server.add_zone("example.com", ZONE)
+        r = check(dns_server, smtp_port=srv.port)
+    finally:
+        srv.close()
+    assert r.status is Status.ERROR and codes(r) == ["starttls.rejected"]
+    assert r.detail["hosts"][0]["banner"] == "5.7.1 no service for your network"
+    assert r.detail["blocked"] is False
+
+
+def test_broken_tls_after_starttls_fails(dns_server: DnsTestServer) -> None:
+    srv = Scripted(b"220 mx.example.com ESMTP\r\n",
+                   {b"EHLO": b"250-mx.example.com\r\n250 STARTTLS\r\n", b"STARTTLS": b"220 go ahead\r\n"},
+                   after_starttls=b"this is not TLS at all\r\n" * 4)
+    try:
+        dns_server.add_zone("example.com", ZONE)
+        r = check(dns_server, smtp_port=srv.port)
+    finally:
+        srv.close()
+    assert r.status is Status.FAIL and codes(r) == ["starttls.handshake-failed"]
+    assert r.detail["hosts"][0]["starttls"] is True and r.detail["hosts"][0]["tls_version"] is None
+
+
+def test_only_five_hosts_are_tested(dns_server: DnsTestServer, smtp, ca: CertAuthority) -> None:  # type: ignore[no-untyped-def]
+    names = [f"mx{i}.example.com" for i in range(1, 7)]
+    port = smtp(names)
+    dns_server.add_zone("example.com", "".join(f"@ MX {i * 10} {n}.\n{n.split('.')[0]} A 127.0.0.1\n"
+                                                for i, n in enumerate(names, 1)))
+    r = check(dns_server, smtp_port=port, ca_file=str(ca.ca_file))
+    assert [h["host"] for h in r.detail["hosts"]] == names[:5]
+    assert all(h["cert_valid"] for h in r.detail["hosts"])
+    assert "starttls.more-hosts" in codes(r) and r.status is Status.PASS
+
+
 # -- parsers --------------------------------------------------------------------------------------
 
 
@@ -230,7 +313,7 @@ def test_name_matching() -> None:
 @given(st.one_of(st.binary(max_size=80), st.text(max_size=80)))
 def test_reply_parser_never_raises_anything_else(line: bytes | str) -> None:
     try:
-        code, last, text = starttls.parse_reply_line(line)
+        code, _, text = starttls.parse_reply_line(line)
     except starttls.SmtpReplyError:
         return
     assert 200 <= code <= 599 and isinstance(text, str)
