@@ -1,0 +1,1521 @@
+"""The DMARC reports window: import reports, see who sends as you, and learn when it is safe to enforce.
+
+Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs off the
+UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio.to_thread``); the store is
+thread-safe (one lock, ``check_same_thread=False``). Results come back through the engine's queued
+``task*`` signals, tagged with a job number; this window only handles its own jobs.
+
+Public API::
+
+    ReportsWindow(engine, *, store_path=None, nameservers=None, timeout=2.0, lookups=True,
+                  profile_store=None, theme_manager=None, parent=None)
+        .import_paths(paths)            # the slot a drop or the Import buttons call
+        .cancel_import()
+        .select_domain(domain); .set_range_days(days | None)
+        .export_csv(path); .export_json(path)
+        .start_watch(); .stop_watch()
+        .shutdown()                     # cancel what runs, close the store (off the UI thread)
+    signals: importFinished(ImportOutcome), viewShown(ReportView), exportFinished(str path, str error),
+             domainsLoaded(list)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Coroutine
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QFont, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLineEdit,
+    QListWidget, QMainWindow, QProgressBar, QScrollArea, QSizePolicy, QTableView, QTabWidget, QVBoxLayout,
+    QWidget,
+)
+
+from inboxready.core.reports.extract import Rejected, iter_input_files
+from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.summary import DayRow, Enforcement, NotAligned, ReportSummary, SourceRow, summarize
+
+from . import theme
+from .engine import Engine
+from .widgets import Badge, CopyButton, FixView, KeyButton, label
+
+DAY = 86400
+IMPORT_CHUNK = 25          # files per store transaction group; cancel is checked between groups
+PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
+MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
+MAX_AFFECTED = 8
+WATCH_EVERY_S = 300.0
+RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90),
+                                        ("All time", None)]
+
+
+# -- data passed between the worker threads and the UI ----------------------------------------------------
+
+
+@dataclass
+class DomainInfo:
+    domain: str
+    dmarc_reports: int
+    messages: int
+    oldest: int
+    newest: int
+    tls_reports: int
+
+    @property
+    def caption(self) -> str:
+        parts = []
+        if self.dmarc_reports:
+            parts.append(f"{self.dmarc_reports:,} DMARC report{'s' if self.dmarc_reports != 1 else ''}")
+        if self.tls_reports:
+            parts.append(f"{self.tls_reports:,} TLS report{'s' if self.tls_reports != 1 else ''}")
+        return f"{self.domain}  ({', '.join(parts)})"
+
+
+@dataclass
+class TlsRow:
+    policy_type: str
+    policy_domain: str
+    reports: int
+    successful: int
+    failed: int
+    failure_types: dict[str, int]
+
+
+@dataclass
+class ReportView:
+    """What the window shows for one domain and period (built off the UI thread)."""
+
+    domain: str
+    days: int | None            # None: all time
+    summary: ReportSummary
+    tls: list[TlsRow] = field(default_factory=list)
+    current_record: str | None = None
+    looked_up: bool = False     # reverse DNS was asked for this view
+    problem: str = ""
+
+
+@dataclass
+class ImportOutcome:
+    result: ImportResult
+    total: int
+    done: int
+    cancelled: bool = False
+    problem: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class WatchRound:
+    when: str
+    text: str
+    imported: int
+    error: bool
+
+
+# -- worker-side functions (no Qt) -----------------------------------------------------------------------
+
+
+def list_domains(store: ReportStore) -> list[DomainInfo]:
+    """The domains in the store, the one with the most DMARC messages first."""
+    rows = store.query(
+        "SELECT domain, sum(kind='dmarc'), sum(CASE WHEN kind='dmarc' THEN messages ELSE 0 END), min(begin), "
+        "max(end), sum(kind='tlsrpt') FROM reports WHERE domain != '' GROUP BY domain")
+    out = [DomainInfo(str(d), int(n or 0), int(m or 0), int(lo or 0), int(hi or 0), int(t or 0))
+           for d, n, m, lo, hi, t in rows]
+    return sorted(out, key=lambda i: (-i.messages, -i.tls_reports, i.domain))
+
+
+def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
+    """SMTP TLS report totals per policy for ``domain``."""
+    out: dict[tuple[str, str], TlsRow] = {}
+    for ptype, pdomain, rid, ok, failed, details in store.query(
+            "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
+            "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
+            "AND r.end>=? AND r.begin<=?", (domain, domain, since, until)):
+        row = out.setdefault((str(ptype), str(pdomain)), TlsRow(str(ptype), str(pdomain), 0, 0, 0, {}))
+        row.reports += 1
+        row.successful += int(ok or 0)
+        row.failed += int(failed or 0)
+        try:
+            for d in json.loads(details or "[]"):
+                key = str(d.get("result_type") or "unknown")
+                row.failure_types[key] = row.failure_types.get(key, 0) + int(d.get("failed_session_count") or 0)
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return sorted(out.values(), key=lambda r: (-(r.successful + r.failed), r.policy_type))
+
+
+def days_for(info: DomainInfo | None, days: int | None, now: float) -> int:
+    """The ``days`` to give ``summarize``: the range's, or (all time) back to the oldest report."""
+    if days is not None:
+        return days
+    if info is None or not info.oldest:
+        return 36500
+    return max(1, math.ceil((now - info.oldest) / DAY) + 1)
+
+
+def build_view(store: ReportStore, domain: str, days: int | None, info: DomainInfo | None, *,
+               current_record: str | None = None, looked_up: bool = False) -> ReportView:
+    now = time.time()
+    summary = summarize(store, domain, days=days_for(info, days, now), now=now, current_record=current_record)
+    return ReportView(domain=domain, days=days, summary=summary,
+                      tls=tls_rows(store, domain, summary.since, summary.until), current_record=current_record,
+                      looked_up=looked_up)
+
+
+def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any], None],
+                 cancel: threading.Event) -> ImportOutcome:
+    """Import ``paths`` in groups of files (each group its own transaction), checking ``cancel`` between
+    groups; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
+    started = time.monotonic()
+    result = ImportResult()
+    items = list(iter_input_files(paths))
+    total = len(items)
+    done = 0
+    last = [0.0]
+
+    def tell(n: int, name: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            progress((n, total, name))
+
+    tell(0, "", True)
+    chunk: list[Path] = []
+
+    def flush() -> None:
+        nonlocal done
+        base = done
+        part = store.import_paths(chunk, on_progress=lambda d, _t, name: tell(base + d, name))
+        result.merge(part)
+        done = base + len(chunk)
+        chunk.clear()
+
+    for item in items:
+        if cancel.is_set():
+            break
+        if isinstance(item, Rejected):
+            result.rejected.append((item.name, item.reason))
+            done += 1
+            continue
+        chunk.append(item)
+        if len(chunk) >= IMPORT_CHUNK:
+            flush()
+            tell(done, chunk[-1].name if chunk else "")
+    if chunk and not cancel.is_set():
+        flush()
+    tell(done, "", True)
+    return ImportOutcome(result=result, total=total, done=done, cancelled=cancel.is_set() and done < total,
+                         seconds=time.monotonic() - started)
+
+
+async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
+                       timeout: float) -> str | None:
+    """Reverse DNS of the sources (cached in the store) and the domain's DMARC record now; bounded in time."""
+    from inboxready.core.dmarcparse import is_dmarc_record
+    from inboxready.core.dns import DnsClient
+    from inboxready.core.reports.sources import resolve_sources
+
+    client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 6))
+    try:
+        record: str | None = None
+        try:
+            ans = await asyncio.wait_for(client.query(f"_dmarc.{domain}", "TXT"), timeout * 2)
+            if ans.ok:
+                found = [t for t in ans.txt if is_dmarc_record(t)]
+                record = found[0] if len(found) == 1 else None
+        except (asyncio.TimeoutError, OSError):
+            record = None
+        try:
+            await asyncio.wait_for(resolve_sources(store, client, ips, timeout=timeout), timeout * 6)
+        except (asyncio.TimeoutError, OSError):
+            pass
+        return record
+    finally:
+        client.close()
+
+
+# -- small widgets ---------------------------------------------------------------------------------------
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{100.0 * n / total:.0f}%" if total else "–"
+
+
+class DailyChart(QWidget):
+    """Daily volume (bars, left axis) and DMARC pass rate (line, right axis, 0–100 %), drawn with QPainter.
+
+    Only the days that have reports are drawn (a gap of weeks between two sample reports would otherwise
+    leave the chart empty). Its accessible description says in words what it shows."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.days: list[DayRow] = []
+        self.setObjectName("DailyChart")
+        self.setAccessibleName("Chart of daily messages and DMARC pass rate")
+        self.setMinimumHeight(200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(220)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleDescription("No reports in this period.")
+
+    def set_days(self, days: list[DayRow]) -> None:
+        self.days = list(days)
+        self.setAccessibleDescription(self.describe())
+        self.setToolTip(self.describe())
+        self.update()
+
+    def describe(self) -> str:
+        if not self.days:
+            return "No reports in this period."
+        total = sum(d.messages for d in self.days)
+        busiest = max(self.days, key=lambda d: d.messages)
+        worst = min(self.days, key=lambda d: d.pass_rate)
+        passed = sum(d.dmarc_pass for d in self.days)
+        return (f"{len(self.days)} day(s) with reports, from {self.days[0].date} to {self.days[-1].date}: "
+                f"{_n(total)} messages, {_pct(passed, total)} passed DMARC. Busiest day {busiest.date} with "
+                f"{_n(busiest.messages)} messages; lowest pass rate {worst.pass_rate * 100:.0f}% on {worst.date}.")
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = theme.palette(theme.current_scheme())
+        text, muted, border = QColor(pal["text"]), QColor(pal["text_muted"]), QColor(pal["border"])
+        bar, line = QColor(pal["accent"]), QColor(pal["pass_fg"])
+        bar.setAlpha(150)
+        p.fillRect(self.rect(), QColor(pal["surface"]))
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        left, right, top, bottom = fm.horizontalAdvance("0,000,000") + 10, fm.horizontalAdvance("100%") + 12, \
+            fm.height() + 14, fm.height() + 10
+        plot = QRectF(left, top, max(10.0, self.width() - left - right), max(10.0, self.height() - top - bottom))
+        # legend
+        x = plot.left()
+        p.fillRect(QRectF(x, 4, 10, 10), bar)
+        p.setPen(text)
+        p.drawText(QPointF(x + 14, 4 + fm.ascent() - 1), "Messages a day")
+        x += 14 + fm.horizontalAdvance("Messages a day") + 18
+        p.setPen(QPen(line, 2))
+        p.drawLine(QPointF(x, 9), QPointF(x + 14, 9))
+        p.setPen(text)
+        p.drawText(QPointF(x + 18, 4 + fm.ascent() - 1), "Passed DMARC (%)")
+        # axes and grid
+        p.setPen(QPen(border, 1))
+        for frac in (0.0, 0.5, 1.0):
+            y = plot.bottom() - frac * plot.height()
+            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        if not self.days:
+            p.setPen(muted)
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No reports in this period")
+            p.end()
+            return
+        peak = max(1, max(d.messages for d in self.days))
+        p.setPen(muted)
+        for frac in (0.0, 0.5, 1.0):
+            y = plot.bottom() - frac * plot.height()
+            vol = _n(int(round(peak * frac)))
+            p.drawText(QRectF(0, y - fm.height() / 2, left - 6, fm.height()),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, vol)
+            p.drawText(QRectF(plot.right() + 6, y - fm.height() / 2, right - 6, fm.height()),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"{frac * 100:.0f}%")
+        n = len(self.days)
+        slot = plot.width() / n
+        gap = min(4.0, slot * 0.2)
+        points: list[QPointF] = []
+        for i, d in enumerate(self.days):
+            h = plot.height() * d.messages / peak
+            p.fillRect(QRectF(plot.left() + i * slot + gap / 2, plot.bottom() - h, max(1.0, slot - gap), h), bar)
+            points.append(QPointF(plot.left() + (i + 0.5) * slot, plot.bottom() - d.pass_rate * plot.height()))
+        p.setPen(QPen(line, 2))
+        for a, b in zip(points, points[1:]):
+            p.drawLine(a, b)
+        if n <= 60:
+            p.setBrush(line)
+            for pt in points:
+                p.drawEllipse(pt, 2.5, 2.5)
+        # date labels: first, middle, last (as many as fit)
+        p.setPen(muted)
+        wanted = sorted({0, n // 2, n - 1}) if n > 2 else list(range(n))
+        label_w = fm.horizontalAdvance("0000-00-00") + 8
+        shown_right = -1e9
+        for i in wanted:
+            cx = plot.left() + (i + 0.5) * slot
+            r = QRectF(cx - label_w / 2, plot.bottom() + 3, label_w, fm.height())
+            r.moveLeft(max(0.0, min(r.left(), self.width() - label_w)))
+            if r.left() < shown_right:
+                continue
+            p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self.days[i].date)
+            shown_right = r.right()
+        p.end()
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    show: Callable[[Any], str]
+    key: Callable[[Any], Any]
+    number: bool = False
+    tip: str = ""
+
+
+class RowsModel(QAbstractTableModel):
+    """A read-only table of Python objects; sorting is done in Python on the keys (one pass, not a
+    comparison per call into ``data``)."""
+
+    def __init__(self, columns: list[Column], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self.rows: list[Any] = []
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        if self._sort is not None:
+            self._apply_sort(*self._sort)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
+            return None
+        col = self.columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.header
+        if role == Qt.ItemDataRole.ToolTipRole and col.tip:
+            return col.tip
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        col = self.columns[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return col.show(self.rows[index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.number:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def text(self, row: int, column: int) -> str:
+        return self.columns[column].show(self.rows[row])
+
+    def _apply_sort(self, column: int, order: Qt.SortOrder) -> None:
+        key = self.columns[column].key
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._apply_sort(column, order)
+        self.layoutChanged.emit()
+
+
+def make_table(columns: list[Column], accessible_name: str, parent: QWidget | None = None,
+               *, sortable: bool = True, height: int = 240) -> tuple[QTableView, RowsModel]:
+    model = RowsModel(columns, parent)
+    view = QTableView(parent)
+    view.setModel(model)
+    view.setAccessibleName(accessible_name)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setTabKeyNavigation(False)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    view.setMinimumHeight(height)
+    hh = view.horizontalHeader()
+    hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    hh.setStretchLastSection(True)
+    hh.setHighlightSections(False)
+    if sortable:
+        view.setSortingEnabled(False)  # set below, once the model is in place, without sorting now
+        hh.setSortIndicatorShown(True)
+        hh.setSectionsClickable(True)
+        hh.sortIndicatorChanged.connect(lambda c, o: model.sort(c, o))
+    return view, model
+
+
+def _rate(n: int, total: int) -> str:
+    return f"{_pct(n, total)}  ({_n(n)})" if total else "–"
+
+
+SOURCE_COLUMNS = [
+    Column("Sending service", lambda r: r.service, lambda r: (r.service.lower(), -r.messages)),
+    Column("IP address", lambda r: r.ip, lambda r: r.ip),
+    Column("Reverse DNS name", lambda r: r.ptr or ("looking up…" if r.service.endswith("looking up…") else "–"),
+           lambda r: r.ptr or "", tip="The name the sending server's IP address points back to (PTR record)"),
+    Column("Messages", lambda r: _n(r.messages), lambda r: r.messages, True),
+    Column("Passed DMARC", lambda r: _rate(r.dmarc_pass, r.messages), lambda r: r.dmarc_pass / max(1, r.messages),
+           True),
+    Column("SPF aligned", lambda r: _pct(r.spf_aligned, r.messages), lambda r: r.spf_aligned / max(1, r.messages),
+           True, "SPF passed for your own domain (so it counts for DMARC)"),
+    Column("DKIM aligned", lambda r: _pct(r.dkim_aligned, r.messages),
+           lambda r: r.dkim_aligned / max(1, r.messages), True,
+           "DKIM signed by your own domain (so it counts for DMARC)"),
+    Column("SPF passed", lambda r: _pct(r.spf_pass, r.messages), lambda r: r.spf_pass / max(1, r.messages), True,
+           "SPF passed for any domain, yours or not"),
+    Column("DKIM passed", lambda r: _pct(r.dkim_pass, r.messages), lambda r: r.dkim_pass / max(1, r.messages),
+           True, "DKIM passed for any domain, yours or not"),
+    Column("Signed or sent as", lambda r: ", ".join(dict.fromkeys([*r.dkim_domains, *r.spf_domains])) or "–",
+           lambda r: ",".join(r.dkim_domains + r.spf_domains)),
+]
+
+SERVICE_COLUMNS = [
+    Column("Sending service", lambda v: v.service, lambda v: v.service.lower()),
+    Column("Servers", lambda v: _n(v.sources), lambda v: v.sources, True),
+    Column("Messages", lambda v: _n(v.messages), lambda v: v.messages, True),
+    Column("Passed DMARC", lambda v: _rate(v.dmarc_pass, v.messages), lambda v: v.dmarc_pass / max(1, v.messages),
+           True),
+    Column("SPF aligned", lambda v: _pct(v.spf_aligned, v.messages), lambda v: v.spf_aligned / max(1, v.messages),
+           True),
+    Column("DKIM aligned", lambda v: _pct(v.dkim_aligned, v.messages),
+           lambda v: v.dkim_aligned / max(1, v.messages), True),
+]
+
+UNKNOWN_COLUMNS = [
+    Column("IP address", lambda r: r.ip, lambda r: r.ip),
+    Column("Reverse DNS name", lambda r: r.ptr or "–", lambda r: r.ptr or ""),
+    Column("Messages", lambda r: _n(r.messages), lambda r: r.messages, True),
+    Column("Sent as", lambda r: ", ".join(dict.fromkeys([*r.spf_domains, *r.dkim_domains])) or "–",
+           lambda r: ",".join(r.spf_domains)),
+]
+
+TLS_COLUMNS = [
+    Column("Policy", lambda t: {"sts": "MTA-STS", "tlsa": "DANE (TLSA)", "no-policy-found": "No policy"}.get(
+        t.policy_type, t.policy_type), lambda t: t.policy_type),
+    Column("For", lambda t: t.policy_domain, lambda t: t.policy_domain),
+    Column("Reports", lambda t: _n(t.reports), lambda t: t.reports, True),
+    Column("Successful connections", lambda t: _n(t.successful), lambda t: t.successful, True),
+    Column("Failed connections", lambda t: _n(t.failed), lambda t: t.failed, True),
+    Column("Why they failed", lambda t: ", ".join(f"{k}: {_n(v)}" for k, v in
+                                                  sorted(t.failure_types.items(), key=lambda kv: -kv[1])) or "–",
+           lambda t: t.failed),
+]
+
+
+def _card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame(parent)
+    frame.setObjectName("Card")
+    lay = QVBoxLayout(frame)
+    lay.setContentsMargins(14, 10, 14, 12)
+    lay.setSpacing(6)
+    return frame, lay
+
+
+class Figure(QFrame):
+    """One big number with a caption (a tile of the overview)."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Card")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(14, 10, 14, 10)
+        lay.setSpacing(2)
+        self.caption = caption
+        self.value = label("–", "Title", wrap=False, selectable=True, parent=self)
+        self.note = label("", "Muted", parent=self)
+        lay.addWidget(label(caption, "Muted", wrap=False, parent=self))
+        lay.addWidget(self.value)
+        lay.addWidget(self.note)
+        self.setAccessibleName(caption)
+
+    def set(self, value: str, note: str = "") -> None:
+        self.value.setText(value)
+        self.note.setText(note)
+        self.value.setAccessibleName(f"{self.caption}: {value}")
+        self.setAccessibleDescription(f"{value}. {note}".strip())
+
+
+# -- the window ------------------------------------------------------------------------------------------
+
+
+class ReportsWindow(QMainWindow):
+    """DMARC aggregate and SMTP TLS reports: import, see, export, watch the mailbox."""
+
+    importFinished = Signal(object)   # ImportOutcome
+    importProgress = Signal(int, int)  # done, total
+    viewShown = Signal(object)        # ReportView
+    domainsLoaded = Signal(object)    # list[DomainInfo]
+    exportFinished = Signal(str, str)  # path, error ("" when written)
+    watchRound = Signal(object)       # WatchRound
+
+    def __init__(self, engine: Engine, *, store_path: Path | None = None, nameservers: list[str] | None = None,
+                 timeout: float = 2.0, lookups: bool = True, profile_store: Any = None,
+                 theme_manager: theme.ThemeManager | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.store_path = store_path
+        self.nameservers = nameservers
+        self.timeout = timeout
+        self._profile_store = profile_store
+        self._store: ReportStore | None = None
+        self._store_lock = threading.Lock()
+        self._handlers: dict[int, tuple[Callable[[Any], None], Callable[[Any], None] | None,
+                                        Callable[[str], None] | None]] = {}
+        self._import_job = 0
+        self._import_cancel = threading.Event()
+        self._pending_imports: list[list[str]] = []
+        self._view_seq = 0
+        self._names_job = 0
+        self._watch_job = 0
+        self._range_chosen = False
+        self._closing = False
+        self.domains: list[DomainInfo] = []
+        self.view: ReportView | None = None
+        self.last_import: ImportOutcome | None = None
+        self.copy_buttons: list[CopyButton] = []
+        self.setWindowTitle("DMARC reports – InboxReady")
+        self.setAccessibleName("DMARC reports")
+        self.setAcceptDrops(True)
+        self.resize(1100, 820)
+        self._build(lookups)
+        q = Qt.ConnectionType.QueuedConnection
+        engine.taskProgress.connect(self._on_task_progress, q)
+        engine.taskFinished.connect(self._on_task_finished, q)
+        engine.taskFailed.connect(self._on_task_failed, q)
+        engine.taskCancelled.connect(self._on_task_cancelled, q)
+        if theme_manager is not None:
+            theme_manager.listeners.append(self)
+        QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_files)
+        QShortcut(QKeySequence("Ctrl+Shift+O"), self, activated=self.choose_folder)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_import)
+        self.reload_profiles()
+        self.refresh_domains()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build(self, lookups: bool) -> None:
+        central = QWidget(self)
+        central.setObjectName("Central")
+        root = QVBoxLayout(central)
+        root.setContentsMargins(22, 16, 22, 12)
+        root.setSpacing(10)
+        root.addWidget(label("DMARC reports", "Title", wrap=False))
+        root.addWidget(label("Receivers such as Gmail and Outlook send daily reports of the mail they saw "
+                             "with your domain in the From address. Import them here to see who sends as you, "
+                             "what fails, and when it is safe to make DMARC stricter. Drop report files or "
+                             "folders anywhere on this window.", "Subtitle"))
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        self.import_files_button = KeyButton("Import files…")
+        self.import_files_button.setObjectName("Primary")
+        self.import_files_button.setAccessibleName("Import report files")
+        self.import_files_button.setToolTip("Import report files: XML, .xml.gz, .zip, .eml, mbox or JSON (Ctrl+O)")
+        self.import_folder_button = KeyButton("Import folder…")
+        self.import_folder_button.setAccessibleName("Import a folder of reports")
+        self.import_folder_button.setToolTip("Import every report in a folder and its subfolders (Ctrl+Shift+O)")
+        bar.addWidget(self.import_files_button)
+        bar.addWidget(self.import_folder_button)
+        bar.addSpacing(16)
+        dom_label = label("Domain", "FieldLabel", wrap=False)
+        self.domain_box = QComboBox()
+        self.domain_box.setAccessibleName("Domain to show")
+        self.domain_box.setMinimumWidth(260)
+        self.domain_box.setPlaceholderText("No reports yet")
+        dom_label.setBuddy(self.domain_box)
+        bar.addWidget(dom_label)
+        bar.addWidget(self.domain_box, 1)
+        range_label = label("Period", "FieldLabel", wrap=False)
+        self.range_box = QComboBox()
+        self.range_box.setAccessibleName("Period to show")
+        for caption, days in RANGES:
+            self.range_box.addItem(caption, days)
+        self.range_box.setCurrentIndex(1)
+        range_label.setBuddy(self.range_box)
+        bar.addWidget(range_label)
+        bar.addWidget(self.range_box)
+        bar.addSpacing(16)
+        self.export_csv_button = KeyButton("Export CSV…")
+        self.export_csv_button.setAccessibleName("Export the senders table as CSV")
+        self.export_json_button = KeyButton("Export JSON…")
+        self.export_json_button.setAccessibleName("Export everything shown as JSON")
+        bar.addWidget(self.export_csv_button)
+        bar.addWidget(self.export_json_button)
+        root.addLayout(bar)
+
+        names = QHBoxLayout()
+        self.lookup_box = QCheckBox("Look up senders' names")
+        self.lookup_box.setAccessibleName("Look up senders' names with reverse DNS")
+        self.lookup_box.setToolTip("Ask DNS for the name behind each sending server's IP address, in the "
+                                   "background. The tables work before the names arrive.")
+        self.lookup_box.setChecked(lookups)
+        names.addWidget(self.lookup_box)
+        self.names_label = label("", "Muted", wrap=False)
+        self.names_label.setAccessibleName("Senders' names")
+        names.addWidget(self.names_label, 1)
+        self.status_label = label("", "Muted", selectable=True)
+        self.status_label.setAccessibleName("What is happening")
+        names.addWidget(self.status_label, 2)
+        root.addLayout(names)
+
+        # import progress and result
+        self.import_panel, ip = _card()
+        row = QHBoxLayout()
+        self.import_label = label("", "CardSummary", selectable=True)
+        self.import_label.setAccessibleName("Import progress")
+        row.addWidget(self.import_label, 1)
+        self.cancel_button = KeyButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the import")
+        self.cancel_button.setToolTip("Stop the import (Esc); what was imported so far is kept")
+        row.addWidget(self.cancel_button)
+        self.hide_import_button = KeyButton("Hide")
+        self.hide_import_button.setAccessibleName("Hide the import result")
+        row.addWidget(self.hide_import_button)
+        ip.addLayout(row)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Import progress bar")
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(8)
+        ip.addWidget(self.progress_bar)
+        rej_row = QHBoxLayout()
+        self.rejected_title = label("", "SectionTitle", wrap=False)
+        rej_row.addWidget(self.rejected_title, 1)
+        self.copy_rejected = CopyButton(self.rejected_text, "list of files that could not be imported",
+                                        "Copy the list")
+        self.copy_buttons.append(self.copy_rejected)
+        rej_row.addWidget(self.copy_rejected)
+        ip.addLayout(rej_row)
+        self.rejected_list = QListWidget()
+        self.rejected_list.setAccessibleName("Files that could not be imported, with the reason")
+        self.rejected_list.setMaximumHeight(130)
+        self.rejected_list.setWordWrap(True)
+        self.rejected_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        ip.addWidget(self.rejected_list)
+        self._show_rejected(False)
+        self.import_panel.hide()
+        root.addWidget(self.import_panel)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Report views")
+        self.tabs.addTab(self._scroll(self._build_overview()), "Overview")
+        self.tabs.addTab(self._build_senders(), "Who sends as you")
+        self.tabs.addTab(self._scroll(self._build_problems()), "Fix these")
+        self.tabs.addTab(self._scroll(self._build_enforce()), "Safe to enforce?")
+        self.tabs.addTab(self._build_tls(), "TLS reports")
+        self.tabs.addTab(self._build_watch(), "Watch the mailbox")
+        root.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.import_files_button.clicked.connect(self.choose_files)
+        self.import_folder_button.clicked.connect(self.choose_folder)
+        self.cancel_button.clicked.connect(self.cancel_import)
+        self.hide_import_button.clicked.connect(self.import_panel.hide)
+        self.domain_box.currentIndexChanged.connect(lambda _i: self.load_view())
+        self.range_box.activated.connect(self._range_picked)
+        self.lookup_box.toggled.connect(self._lookup_toggled)
+        self.export_csv_button.clicked.connect(self.choose_export_csv)
+        self.export_json_button.clicked.connect(self.choose_export_json)
+        self._set_export_enabled(False)
+
+    def _scroll(self, inner: QWidget) -> QScrollArea:
+        area = QScrollArea()
+        area.setObjectName("CardsScroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        inner.setObjectName("CardsHost")
+        area.setWidget(inner)
+        return area
+
+    def _build_overview(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 6, 0)
+        lay.setSpacing(10)
+        self.overview_title = label("No reports yet. Drop report files or folders on this window, or press "
+                                    "Import files…", "CardTitle", selectable=True)
+        self.overview_title.setAccessibleName("Overview")
+        lay.addWidget(self.overview_title)
+        tiles = QHBoxLayout()
+        tiles.setSpacing(10)
+        self.fig_messages = Figure("Messages")
+        self.fig_dmarc = Figure("Passed DMARC")
+        self.fig_spf = Figure("SPF aligned")
+        self.fig_dkim = Figure("DKIM aligned")
+        for f in (self.fig_messages, self.fig_dmarc, self.fig_spf, self.fig_dkim):
+            tiles.addWidget(f, 1)
+        lay.addLayout(tiles)
+        chart_card, cl = _card()
+        cl.addWidget(label("Messages and DMARC pass rate per day", "SectionTitle"))
+        self.chart = DailyChart()
+        cl.addWidget(self.chart)
+        lay.addWidget(chart_card)
+        self.policy_label = label("", "Muted", selectable=True)
+        self.policy_label.setAccessibleName("Policy receivers saw")
+        lay.addWidget(self.policy_label)
+        self.verdict_label = label("", "CardSummary", selectable=True)
+        self.verdict_label.setAccessibleName("Safe to enforce, in short")
+        lay.addWidget(self.verdict_label)
+        lay.addStretch(1)
+        return page
+
+    def _build_senders(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 0, 0)
+        lay.setSpacing(6)
+        lay.addWidget(label("By sending service", "SectionTitle"))
+        self.services_view, self.services_model = make_table(SERVICE_COLUMNS, "Messages by sending service",
+                                                             height=120)
+        self.services_view.setMaximumHeight(190)
+        lay.addWidget(self.services_view)
+        lay.addWidget(label("By sending server (click a column title to sort)", "SectionTitle"))
+        self.sources_view, self.sources_model = make_table(SOURCE_COLUMNS, "Messages by sending server")
+        lay.addWidget(self.sources_view, 1)
+        return page
+
+    def _build_problems(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 6, 0)
+        lay.setSpacing(8)
+        lay.addWidget(label("Passes, but not for your domain", "CardTitle"))
+        lay.addWidget(label("These services send as you and pass SPF or DKIM, but for their own domain, so "
+                            "DMARC fails. This is the usual set-up mistake with newsletter, shop and CRM "
+                            "services. Fix them before you make DMARC stricter.", "Muted"))
+        self.not_aligned_host = QVBoxLayout()
+        self.not_aligned_host.setSpacing(8)
+        lay.addLayout(self.not_aligned_host)
+        self.not_aligned_empty = label("None: every sender that passes SPF or DKIM does so for your domain.",
+                                       "CardSummary")
+        lay.addWidget(self.not_aligned_empty)
+        lay.addSpacing(10)
+        lay.addWidget(label("Unknown senders that fail", "CardTitle"))
+        lay.addWidget(label("Servers no known service runs, whose mail failed SPF, DKIM and DMARC. This is most "
+                            "likely forged mail (or mail forwarded by a mailing list). Making DMARC stricter "
+                            "stops the forged mail.", "Muted"))
+        self.unknown_view, self.unknown_model = make_table(UNKNOWN_COLUMNS, "Unknown senders that fail",
+                                                           height=160)
+        lay.addWidget(self.unknown_view)
+        lay.addStretch(1)
+        self.not_aligned_views: list[QFrame] = []
+        return page
+
+    def _build_enforce(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 6, 0)
+        lay.setSpacing(10)
+        self.enforce_intro = label("", "Muted", selectable=True)
+        lay.addWidget(self.enforce_intro)
+        self.enforce_host = QVBoxLayout()
+        self.enforce_host.setSpacing(10)
+        lay.addLayout(self.enforce_host)
+        lay.addStretch(1)
+        self.enforce_views: list[QFrame] = []
+        self.enforce_fixes: list[FixView] = []
+        return page
+
+    def _build_tls(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 0, 0)
+        lay.setSpacing(6)
+        self.tls_label = label("", "CardSummary", selectable=True)
+        self.tls_label.setAccessibleName("SMTP TLS reports, in short")
+        lay.addWidget(self.tls_label)
+        lay.addWidget(label("SMTP TLS reports (RFC 8460) tell you whether other mail servers could deliver to "
+                            "you over an encrypted, verified connection.", "Muted"))
+        self.tls_view, self.tls_model = make_table(TLS_COLUMNS, "SMTP TLS reports by policy", height=160)
+        lay.addWidget(self.tls_view, 1)
+        return page
+
+    def _build_watch(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 10, 0, 0)
+        lay.setSpacing(6)
+        lay.addWidget(label("Read new reports from the mailbox your DMARC record's rua= address delivers to. "
+                            "InboxReady remembers what it has read and looks again every five minutes while "
+                            "this window is open.", "Muted"))
+        row = QHBoxLayout()
+        prof_label = label("Reading profile", "FieldLabel", wrap=False)
+        self.watch_profile_box = QComboBox()
+        self.watch_profile_box.setAccessibleName("Reading profile of the report mailbox")
+        self.watch_profile_box.setPlaceholderText("No reading profile yet (add one in Test a message)")
+        self.watch_profile_box.setMinimumWidth(240)
+        prof_label.setBuddy(self.watch_profile_box)
+        row.addWidget(prof_label)
+        row.addWidget(self.watch_profile_box, 1)
+        folder_label = label("Folder", "FieldLabel", wrap=False)
+        self.watch_folder = QLineEdit("INBOX")
+        self.watch_folder.setAccessibleName("Mailbox folder the reports arrive in")
+        folder_label.setBuddy(self.watch_folder)
+        row.addWidget(folder_label)
+        row.addWidget(self.watch_folder)
+        move_label = label("Move read reports to", "FieldLabel", wrap=False)
+        self.watch_move = QLineEdit()
+        self.watch_move.setPlaceholderText("leave them where they are")
+        self.watch_move.setAccessibleName("Folder to move read report mails to (optional)")
+        move_label.setBuddy(self.watch_move)
+        row.addWidget(move_label)
+        row.addWidget(self.watch_move)
+        lay.addLayout(row)
+        go = QHBoxLayout()
+        self.watch_start = KeyButton("Start watching")
+        self.watch_start.setObjectName("Primary")
+        self.watch_start.setAccessibleName("Start watching the report mailbox")
+        self.watch_stop = KeyButton("Stop")
+        self.watch_stop.setAccessibleName("Stop watching the report mailbox")
+        self.watch_stop.setEnabled(False)
+        go.addWidget(self.watch_start)
+        go.addWidget(self.watch_stop)
+        self.watch_state = label("Not watching.", "Muted")
+        self.watch_state.setAccessibleName("Mailbox watch state")
+        go.addWidget(self.watch_state, 1)
+        lay.addLayout(go)
+        self.watch_log = QListWidget()
+        self.watch_log.setAccessibleName("What the mailbox watch did")
+        self.watch_log.setWordWrap(True)
+        lay.addWidget(self.watch_log, 1)
+        self.watch_start.clicked.connect(self.start_watch)
+        self.watch_stop.clicked.connect(self.stop_watch)
+        return page
+
+    # -- engine plumbing ------------------------------------------------------------------------
+
+    def store(self) -> ReportStore:
+        """The report store, opened on first use (call from a worker thread, never the UI thread)."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = ReportStore(self.store_path)
+            return self._store
+
+    def _run(self, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]],
+             done: Callable[[Any], None], progress: Callable[[Any], None] | None = None,
+             failed: Callable[[str], None] | None = None) -> int:
+        if self._closing:
+            return 0
+        try:
+            job = self.engine.run_task(make)
+        except RuntimeError as exc:  # the engine has been shut down
+            if failed is not None:
+                failed(str(exc))
+            return 0
+        self._handlers[job] = (done, progress, failed)
+        return job
+
+    def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Callable[[Callable[[Any], None]],
+                                                                        Coroutine[Any, Any, Any]]:
+        def make(progress: Callable[[Any], None]) -> Coroutine[Any, Any, Any]:
+            return asyncio.to_thread(fn, *args)
+        return make
+
+    def _on_task_progress(self, job: int, value: object) -> None:
+        h = self._handlers.get(job)
+        if h is not None and h[1] is not None:
+            h[1](value)
+
+    def _on_task_finished(self, job: int, value: object) -> None:
+        h = self._handlers.pop(job, None)
+        if h is not None:
+            h[0](value)
+
+    def _on_task_failed(self, job: int, reason: str) -> None:
+        h = self._handlers.pop(job, None)
+        if h is None:
+            return
+        if h[2] is not None:
+            h[2](reason)
+        else:
+            self._say(f"Something went wrong inside InboxReady: {reason}")
+
+    def _on_task_cancelled(self, job: int) -> None:
+        h = self._handlers.pop(job, None)
+        if h is not None and h[2] is not None:
+            h[2]("")
+
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    # -- importing ------------------------------------------------------------------------------
+
+    @property
+    def importing(self) -> bool:
+        return self._import_job != 0
+
+    def import_paths(self, paths: list[str] | list[Path]) -> None:
+        """Import files and folders (what a drop and the Import buttons call). A second import waits for
+        the one running."""
+        wanted = [str(p) for p in paths if str(p)]
+        if not wanted:
+            return
+        if self.importing:
+            self._pending_imports.append(wanted)
+            self._say(f"{len(self._pending_imports)} more import(s) will start when this one ends.")
+            return
+        self._import_cancel = threading.Event()
+        cancel = self._import_cancel
+        self.import_panel.show()
+        self._show_rejected(False)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+        self.hide_import_button.hide()
+        self.progress_bar.show()
+        self.progress_bar.setRange(0, 0)
+        self.import_label.setText("Looking for reports…")
+
+        def make(progress: Callable[[Any], None]) -> Coroutine[Any, Any, Any]:
+            return asyncio.to_thread(self._import_worker, wanted, progress, cancel)
+
+        self._import_job = self._run(make, self._import_done, self._import_progress, self._import_failed)
+
+    def _import_worker(self, paths: list[str], progress: Callable[[Any], None],
+                       cancel: threading.Event) -> ImportOutcome:
+        try:
+            store = self.store()
+        except Exception as exc:  # noqa: BLE001 - say it, never leave the window waiting
+            return ImportOutcome(ImportResult(), 0, 0, problem=f"The report store could not be opened: {exc}")
+        if not store.available:
+            return ImportOutcome(ImportResult(), 0, 0, problem=store.problem)
+        try:
+            out = import_files(store, paths, progress, cancel)
+        except Exception as exc:  # noqa: BLE001 - e.g. the store was closed as the window closed
+            return ImportOutcome(ImportResult(), 0, 0, problem=f"The import stopped: {exc}")
+        out.problem = store.problem
+        return out
+
+    def _import_progress(self, value: Any) -> None:
+        done, total, _name = value
+        if total:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+            self.import_label.setText(f"Importing: {_n(done)} of {_n(total)} file{'s' if total != 1 else ''}…")
+        self.importProgress.emit(int(done), int(total))
+
+    def cancel_import(self) -> None:
+        if not self.importing:
+            return
+        self._import_cancel.set()
+        self._pending_imports.clear()
+        self.cancel_button.setEnabled(False)
+        self.import_label.setText("Stopping after the files being read now…")
+
+    def _import_failed(self, reason: str) -> None:
+        self._import_job = 0
+        self.import_label.setText(f"The import stopped: {reason}" if reason else "The import was stopped.")
+        self._import_ended()
+
+    def _import_done(self, outcome: ImportOutcome) -> None:
+        self._import_job = 0
+        self.last_import = outcome
+        r = outcome.result
+        dmarc = sum(1 for i in r.imported if i.kind == "dmarc")
+        tls = len(r.imported) - dmarc
+        parts = []
+        if outcome.problem and not r.imported and not r.duplicate and not r.rejected:
+            text = outcome.problem
+        else:
+            head = "Import stopped" if outcome.cancelled else "Import finished"
+            if outcome.cancelled:
+                head += f" after {_n(outcome.done)} of {_n(outcome.total)} files"
+            parts.append(f"{_n(len(r.imported))} report{'s' if len(r.imported) != 1 else ''} imported "
+                         f"({_n(dmarc)} DMARC, {_n(tls)} TLS)")
+            parts.append(f"{_n(len(r.duplicate))} already there")
+            parts.append(f"{_n(len(r.rejected))} could not be imported")
+            text = f"{head}: " + ", ".join(parts) + "."
+            if outcome.problem:
+                text += " " + outcome.problem
+        self.import_label.setText(text)
+        self.rejected_list.clear()
+        for name, reason in r.rejected:
+            self.rejected_list.addItem(f"{name}: {reason}")
+        self.rejected_title.setText(f"Files that could not be imported ({_n(len(r.rejected))})")
+        self._show_rejected(bool(r.rejected))
+        self._import_ended()
+        self.importFinished.emit(outcome)
+        if r.imported:
+            self.refresh_domains()
+
+    def _import_ended(self) -> None:
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+        self.hide_import_button.show()
+        if self._pending_imports:
+            nxt = self._pending_imports.pop(0)
+            self.import_paths(nxt)
+
+    def _show_rejected(self, shown: bool) -> None:
+        for w in (self.rejected_title, self.copy_rejected, self.rejected_list):
+            w.setVisible(shown)
+
+    def rejected_text(self) -> str:
+        return "\n".join(self.rejected_list.item(i).text() for i in range(self.rejected_list.count()))
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import DMARC or TLS report files", "",
+            "Reports (*.xml *.gz *.zip *.eml *.mbox *.json *.msg *.txt);;All files (*)")
+        if files:
+            self.import_paths(files)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import every report in a folder")
+        if folder:
+            self.import_paths([folder])
+
+    # drag and drop anywhere on the window
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.import_paths(paths)
+
+    # -- domains and the view -------------------------------------------------------------------
+
+    def refresh_domains(self) -> None:
+        def work() -> tuple[list[DomainInfo], str]:
+            store = self.store()
+            return (list_domains(store) if store.available else []), store.problem
+
+        self._run(self._in_thread(work), self._domains_loaded)
+
+    def _domains_loaded(self, value: tuple[list[DomainInfo], str]) -> None:
+        domains, problem = value
+        if problem:
+            self._say(problem)
+        current = self.current_domain()
+        self.domains = domains
+        self.domain_box.blockSignals(True)
+        self.domain_box.clear()
+        for info in domains:
+            self.domain_box.addItem(info.caption, info.domain)
+        idx = self.domain_box.findData(current) if current else -1
+        self.domain_box.setCurrentIndex(idx if idx >= 0 else (0 if domains else -1))
+        self.domain_box.blockSignals(False)
+        self.domainsLoaded.emit(domains)
+        if domains:
+            self.load_view()
+
+    def current_domain(self) -> str:
+        data = self.domain_box.currentData()
+        return str(data) if data else ""
+
+    def info_for(self, domain: str) -> DomainInfo | None:
+        return next((i for i in self.domains if i.domain == domain), None)
+
+    def select_domain(self, domain: str) -> None:
+        idx = self.domain_box.findData(domain)
+        if idx >= 0:
+            self.domain_box.setCurrentIndex(idx)
+
+    def set_range_days(self, days: int | None) -> None:
+        for i in range(self.range_box.count()):
+            if self.range_box.itemData(i) == days:
+                self.range_box.setCurrentIndex(i)
+                self._range_picked(i)
+                return
+
+    def _range_picked(self, _index: int) -> None:
+        self._range_chosen = True
+        self.load_view()
+
+    def _days(self) -> int | None:
+        data = self.range_box.currentData()
+        return int(data) if data is not None else None
+
+    def load_view(self) -> None:
+        domain = self.current_domain()
+        if not domain:
+            return
+        info = self.info_for(domain)
+        days = self._days()
+        if not self._range_chosen and days is not None and info is not None and info.newest \
+                and info.newest < time.time() - days * DAY:
+            self.range_box.setCurrentIndex(len(RANGES) - 1)  # nothing recent: show all (the user can narrow)
+            days = None
+        self._view_seq += 1
+        seq = self._view_seq
+        record = self.view.current_record if self.view is not None and self.view.domain == domain else None
+        self._say(f"Reading the reports about {domain}…")
+        self._run(self._in_thread(lambda: build_view(self.store(), domain, days, info, current_record=record)),
+                  lambda v, s=seq: self._view_ready(s, v))
+
+    def _view_ready(self, seq: int, view: ReportView) -> None:
+        if seq != self._view_seq:
+            return  # an older request
+        self.show_view(view)
+        if self.lookup_box.isChecked() and not view.looked_up:
+            self._look_up_names(view)
+
+    def show_view(self, view: ReportView) -> None:
+        self.view = view
+        s = view.summary
+        period = "all time" if view.days is None else f"the last {view.days} days"
+        self._say("")
+        if s.reports:
+            self.overview_title.setText(f"{s.domain}: {_n(s.reports)} DMARC report{'s' if s.reports != 1 else ''} "
+                                        f"over {period}, {_n(s.messages)} messages from {_n(len(s.sources))} "
+                                        f"sending server{'s' if len(s.sources) != 1 else ''}.")
+        else:
+            self.overview_title.setText(f"No DMARC reports about {s.domain} in {period}."
+                                        + (" Choose All time in Period to see older ones."
+                                           if view.days is not None else ""))
+        self.fig_messages.set(_n(s.messages), f"in {_n(s.reports)} report(s)")
+        self.fig_dmarc.set(_pct(s.dmarc_pass, s.messages), f"{_n(s.dmarc_pass)} passed, "
+                                                           f"{_n(s.messages - s.dmarc_pass)} failed")
+        self.fig_spf.set(_pct(s.spf_aligned, s.messages), f"SPF passed for any domain: {_pct(s.spf_pass, s.messages)}")
+        self.fig_dkim.set(_pct(s.dkim_aligned, s.messages),
+                          f"DKIM passed for any domain: {_pct(s.dkim_pass, s.messages)}")
+        self.chart.set_days(s.daily)
+        pol = s.policy or {}
+        if pol:
+            text = f"Receivers saw your DMARC policy as p={pol.get('p') or '?'}"
+            if pol.get("testing"):
+                text += f" (t={pol['testing']})"
+            self.policy_label.setText(text + (f". Published now: {view.current_record}" if view.current_record
+                                              else "."))
+        else:
+            self.policy_label.setText("")
+        self.verdict_label.setText(" ".join(f"{e.policy.capitalize()}: {e.message}" for e in s.enforcement))
+        self.services_model.set_rows(s.services)
+        self.sources_model.set_rows(s.sources)
+        self.unknown_model.set_rows(s.unknown_failing)
+        self._show_not_aligned(s.not_aligned)
+        self._show_enforcement(s, view)
+        self._show_tls(view)
+        self._names_state(s, view)
+        self._set_export_enabled(True)
+        self.viewShown.emit(view)
+
+    def _clear(self, views: list[Any]) -> None:
+        for w in views:
+            for b in w.findChildren(CopyButton):
+                if b in self.copy_buttons:
+                    self.copy_buttons.remove(b)
+            w.setParent(None)
+            w.deleteLater()
+        views.clear()
+
+    def _show_not_aligned(self, items: list[NotAligned]) -> None:
+        self._clear(self.not_aligned_views)
+        for n in items[:MAX_NOT_ALIGNED]:
+            frame, lay = _card()
+            frame.setAccessibleName(f"{n.service} ({n.ip}) passes but not for your domain")
+            lay.addWidget(label(f"{n.service} ({n.ip}): {_n(n.messages)} message(s) failed DMARC", "CardTitle",
+                                selectable=True, parent=frame))
+            lay.addWidget(label(n.why, "", selectable=True, parent=frame))
+            lay.addWidget(label(n.advice, "Muted", selectable=True, parent=frame))
+            for f in n.fixes:
+                fv = FixView(f, parent=frame)
+                self.copy_buttons.extend(fv.buttons())
+                lay.addWidget(fv)
+            self.not_aligned_host.addWidget(frame)
+            self.not_aligned_views.append(frame)
+        if len(items) > MAX_NOT_ALIGNED:
+            more = label(f"… and {len(items) - MAX_NOT_ALIGNED} more (all of them are in the JSON export).", "Muted")
+            self.not_aligned_host.addWidget(more)
+            self.not_aligned_views.append(more)  # type: ignore[arg-type]
+        self.not_aligned_empty.setVisible(not items)
+
+    def _show_enforcement(self, s: ReportSummary, view: ReportView) -> None:
+        self._clear(self.enforce_views)
+        self.enforce_fixes = []
+        period = "all the reports" if view.days is None else f"the last {view.days} days of reports"
+        self.enforce_intro.setText(
+            f"Legitimate-looking mail is mail from a service you use or a server that passes DMARC at least "
+            f"sometimes. Looking at {period}: this is how much of it would have gone to spam (quarantine) or been "
+            f"refused (reject) with a stricter policy.")
+        titles = {"quarantine": "Quarantine: failing mail goes to spam",
+                  "reject": "Reject: failing mail is refused"}
+        badges = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
+                  "not-enough-data": ("info", "Not enough data")}
+        for e in s.enforcement:
+            frame, lay = _card()
+            frame.setAccessibleName(titles.get(e.policy, e.policy))
+            top = QHBoxLayout()
+            st, word = badges.get(e.verdict, ("info", e.verdict))
+            top.addWidget(Badge(frame, st, word), 0, Qt.AlignmentFlag.AlignTop)
+            top.addWidget(label(titles.get(e.policy, e.policy), "CardTitle", parent=frame), 1)
+            lay.addLayout(top)
+            lay.addWidget(label(e.message, "CardSummary", selectable=True, parent=frame))
+            if e.legit_messages:
+                share = label(f"Would have been affected: {e.affected_share * 100:.1f}% of legitimate-looking mail "
+                              f"({_n(e.affected_messages)} of {_n(e.legit_messages)} messages).", "",
+                              selectable=True, parent=frame)
+                share.setAccessibleName(f"Share affected by {e.policy}")
+                lay.addWidget(share)
+            if e.affected_sources:
+                lay.addWidget(label("From these senders:", "SectionTitle", parent=frame))
+                shown = e.affected_sources[:MAX_AFFECTED]
+                extra = len(e.affected_sources) - len(shown)
+                lay.addWidget(label("\n".join(f"•  {x} message(s)" for x in shown)
+                                    + (f"\n… and {extra} more" if extra > 0 else ""), "", selectable=True,
+                                    parent=frame))
+            if e.next_record is not None:
+                fv = FixView(e.next_record, heading="Next DMARC record to publish", parent=frame)
+                self.copy_buttons.extend(fv.buttons())
+                self.enforce_fixes.append(fv)
+                lay.addWidget(fv)
+            self.enforce_host.addWidget(frame)
+            self.enforce_views.append(frame)
+
+    def _show_tls(self, view: ReportView) -> None:
+        self.tls_model.set_rows(view.tls)
+        if view.tls:
+            ok = sum(t.successful for t in view.tls)
+            bad = sum(t.failed for t in view.tls)
+            self.tls_label.setText(f"{_n(bad)} of {_n(ok + bad)} encrypted deliveries to {view.domain} failed "
+                                   f"({_pct(bad, ok + bad)}), in {_n(sum(t.reports for t in view.tls))} TLS "
+                                   "report(s).")
+        else:
+            self.tls_label.setText(f"No SMTP TLS reports about {view.domain} in this period. Publish a TLS-RPT "
+                                   "record (_smtp._tls) to receive them.")
+
+    def _set_export_enabled(self, on: bool) -> None:
+        self.export_csv_button.setEnabled(on)
+        self.export_json_button.setEnabled(on)
+
+    # -- reverse DNS ----------------------------------------------------------------------------
+
+    def _names_state(self, s: ReportSummary, view: ReportView) -> None:
+        if not self.lookup_box.isChecked():
+            self.names_label.setText("Names are not looked up: senders are named from the built-in list of "
+                                     "services only.")
+        elif s.pending_lookups and not view.looked_up:
+            self.names_label.setText(f"Looking up the names of {_n(s.pending_lookups)} sending server(s)…")
+        elif view.looked_up:
+            unnamed = sum(1 for r in s.sources if not r.ptr)
+            self.names_label.setText("Senders' names looked up" + (f" ({_n(unnamed)} without a name)."
+                                                                   if unnamed else "."))
+        else:
+            self.names_label.setText("")
+
+    def _lookup_toggled(self, on: bool) -> None:
+        if on and self.view is not None and not self.view.looked_up:
+            self._look_up_names(self.view)
+        elif self.view is not None:
+            self._names_state(self.view.summary, self.view)
+
+    def _look_up_names(self, view: ReportView) -> None:
+        if self._names_job and self.engine.task_running(self._names_job):
+            self.engine.cancel_task(self._names_job)
+        domain, days, seq = view.domain, view.days, self._view_seq
+        info = self.info_for(domain)
+        ips = [r.ip for r in view.summary.sources]
+
+        async def work() -> ReportView:
+            store = await asyncio.to_thread(self.store)
+            record = await lookup_names(store, domain, ips, self.nameservers, self.timeout)
+            return await asyncio.to_thread(build_view, store, domain, days, info, current_record=record,
+                                           looked_up=True)
+
+        self._names_job = self._run(lambda _p: work(), lambda v: self._names_ready(seq, v),
+                                    failed=lambda r: self.names_label.setText(
+                                        "Names could not be looked up" + (f": {r}" if r else ".")))
+
+    def _names_ready(self, seq: int, view: ReportView) -> None:
+        self._names_job = 0
+        if seq != self._view_seq:
+            return
+        self.show_view(view)
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def choose_export_csv(self) -> None:
+        if self.view is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the senders table as CSV",
+                                              f"dmarc-senders-{self.view.domain}.csv", "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def choose_export_json(self) -> None:
+        if self.view is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the report summary as JSON",
+                                              f"dmarc-summary-{self.view.domain}.json", "JSON files (*.json)")
+        if path:
+            self.export_json(path)
+
+    def export_csv(self, path: str | Path) -> None:
+        """Write the senders table (one row per sending server) as CSV, off the UI thread."""
+        if self.view is None:
+            return
+        text_of = self.view.summary.to_csv
+        self._export(Path(path), lambda: text_of("sources"))
+
+    def export_json(self, path: str | Path) -> None:
+        """Write the whole summary (sources, services, daily, fixes, enforcement, TLS) as JSON."""
+        if self.view is None:
+            return
+        view = self.view
+
+        def text() -> str:
+            doc = view.summary.to_json()
+            doc["period"] = "all" if view.days is None else f"{view.days} days"
+            doc["current_record"] = view.current_record
+            doc["tls_policies"] = [{"policy_type": t.policy_type, "policy_domain": t.policy_domain,
+                                    "reports": t.reports, "successful": t.successful, "failed": t.failed,
+                                    "failure_types": t.failure_types} for t in view.tls]
+            return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+        self._export(Path(path), text)
+
+    def _export(self, path: Path, text: Callable[[], str]) -> None:
+        def work() -> str:
+            try:
+                tmp = path.with_name(path.name + ".part")
+                tmp.write_text(text(), encoding="utf-8", newline="")
+                tmp.replace(path)
+            except OSError as exc:
+                return exc.strerror or str(exc)
+            return ""
+
+        def done(error: str) -> None:
+            self._say(f"Could not write {path.name}: {error}" if error else f"Saved {path}.")
+            self.exportFinished.emit(str(path), error)
+
+        self._say(f"Saving {path.name}…")
+        self._run(self._in_thread(work), done, failed=lambda r: done(r or "stopped"))
+
+    # -- watching the mailbox -------------------------------------------------------------------
+
+    def reload_profiles(self) -> None:
+        if self._profile_store is None:
+            from inboxready.core.profiles import ProfileStore
+            self._profile_store = ProfileStore()
+        current = self.watch_profile_box.currentText()
+        self.watch_profile_box.clear()
+        for name in sorted(self._profile_store.read):
+            self.watch_profile_box.addItem(name)
+        idx = self.watch_profile_box.findText(current)
+        if idx >= 0:
+            self.watch_profile_box.setCurrentIndex(idx)
+        self.watch_start.setEnabled(self.watch_profile_box.count() > 0 and not self._watch_job)
+
+    @property
+    def watching(self) -> bool:
+        return self._watch_job != 0
+
+    def start_watch(self, *, every: float = WATCH_EVERY_S, password: str | None = None) -> None:
+        name = self.watch_profile_box.currentText()
+        if not name or self.watching or self._profile_store is None:
+            return
+        try:
+            profile = self._profile_store.get_read(name)
+        except Exception as exc:  # noqa: BLE001 - ProfileError: plain words
+            self.watch_state.setText(str(exc))
+            return
+        folder = self.watch_folder.text().strip() or "INBOX"
+        move_to = self.watch_move.text().strip() or None
+
+        async def loop(progress: Callable[[Any], None]) -> None:
+            from inboxready.core.reports.imapwatch import watch_reports
+
+            store = await asyncio.to_thread(self.store)
+            while True:
+                outcome = await watch_reports(store, profile, password=password, folder=folder, move_to=move_to)
+                stamp = time.strftime("%H:%M")
+                if outcome.error is not None:
+                    progress(WatchRound(stamp, f"{stamp}  Could not read the mailbox: {outcome.error.message}", 0,
+                                        True))
+                else:
+                    r = outcome.result
+                    progress(WatchRound(stamp, f"{stamp}  {folder}: {_n(outcome.read)} new mail(s), "
+                                               f"{_n(len(r.imported))} report(s) imported, "
+                                               f"{_n(len(r.duplicate))} already there"
+                                        + (f", {_n(outcome.moved)} moved to {move_to}" if outcome.moved else "")
+                                        + (f", {_n(len(r.rejected))} skipped" if r.rejected else "") + ".",
+                                        len(r.imported), False))
+                await asyncio.sleep(every)
+
+        def ended(reason: str) -> None:
+            self._watch_job = 0
+            self.watch_state.setText("Not watching." if not reason else f"Watching stopped: {reason}")
+            self.watch_start.setEnabled(self.watch_profile_box.count() > 0)
+            self.watch_stop.setEnabled(False)
+
+        self._watch_job = self._run(loop, lambda _v: ended(""), self._watch_progress, ended)
+        if self._watch_job:
+            self.watch_state.setText(f"Watching {folder} with the profile {name}…")
+            self.watch_start.setEnabled(False)
+            self.watch_stop.setEnabled(True)
+
+    def _watch_progress(self, value: Any) -> None:
+        if not isinstance(value, WatchRound):
+            return
+        self.watch_log.insertItem(0, value.text)
+        self.watch_state.setText(value.text)
+        self.watchRound.emit(value)
+        if value.imported:
+            self.refresh_domains()
+
+    def stop_watch(self) -> None:
+        if self._watch_job:
+            self.engine.cancel_task(self._watch_job)
+
+    # -- theme and shutdown ---------------------------------------------------------------------
+
+    def on_theme_changed(self, scheme: str) -> None:
+        for b in list(self.copy_buttons):
+            try:
+                b.on_theme_changed(scheme)
+            except RuntimeError:
+                self.copy_buttons.remove(b)
+        self.chart.update()
+
+    def shutdown(self) -> None:
+        """Stop the import, the name lookups and the watch, and close the store (off the UI thread)."""
+        if self._closing:
+            return
+        self._import_cancel.set()
+        for job in (self._names_job, self._watch_job):
+            if job:
+                self.engine.cancel_task(job)
+        self._closing = True
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                self.engine.submit(asyncio.to_thread(store.close))
+            except RuntimeError:
+                store.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.shutdown()
+        super().closeEvent(event)
+
+
+__all__ = ["ReportsWindow", "DailyChart", "RowsModel", "ReportView", "ImportOutcome", "DomainInfo", "TlsRow",
+           "WatchRound", "build_view", "import_files", "list_domains", "lookup_names", "tls_rows"]
