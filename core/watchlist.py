@@ -386,7 +386,7 @@ def changes_between(previous: StoredCheck | Mapping[str, Any] | None,
                               f"{title} for {domain} got better: it was {_status_words(d.previous_status)}, now "
                               f"it is {_status_words(d.status)}.", d.previous_status, d.status))
 
-        def is_covered(record: str) -> bool:
+        def is_covered(record: str, name: str = name) -> bool:
             return name == "dkim" and any(record.startswith(f"{s}._domainkey.") for s in covered)
 
         for old, new in d.records_edited:

@@ -192,7 +192,7 @@ def test_watch_window_list_history_diff_and_reminders(home: Path, engine, dns_se
     key = w.reminder_items[0].key
     with qtbot.waitSignal(w.remindersShown, timeout=10000):
         qtbot.mouseClick(w.dismiss_button, Qt.MouseButton.LeftButton)
-    assert w.reminder_items == [] and key in DismissedStore().keys()
+    assert w.reminder_items == [] and key in DismissedStore().keys()  # noqa: SIM118 - a set, not a dict
     assert not w.dismiss_button.isEnabled()
 
     # remove the domain

@@ -245,3 +245,32 @@ def test_sightings_are_rebuilt_for_a_history_made_before_they_existed(dns_server
 def test_key_fingerprint_never_raises(text: str) -> None:
     fp = key_fingerprint(text)
     assert fp is None or len(fp) == 64
+
+
+def test_cli_reminders(dns_server: DnsTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+
+    from inboxready.app.cli import main
+    from inboxready.core.settings import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    out = io.StringIO()
+    assert main(["watchlist", "reminders"], out=out, err=io.StringIO()) == 0
+    assert "No reminders" in out.getvalue()
+    with History() as h:
+        now = datetime.now(timezone.utc)
+        store(dns_server, h, ZONE + NONE + key(KEY_A), now - timedelta(days=220))
+        store(dns_server, h, ZONE + NONE + key(KEY_A), now - timedelta(hours=2))
+    out = io.StringIO()
+    assert main(["watchlist", "reminders", "--json"], out=out, err=io.StringIO()) == 0
+    data = json.loads(out.getvalue())["reminders"]
+    assert sorted(r["kind"] for r in data) == ["dkim-rotate", "dmarc-next-step"]
+    rotate = next(r for r in data if r["kind"] == "dkim-rotate")
+    assert rotate["fix"]["zone_line"] == 'google._domainkey.example.com.\t3600\tIN\tTXT\t"v=DKIM1; p="'
+    DismissedStore().dismiss(rotate["key"])
+    out = io.StringIO()
+    assert main(["watchlist", "reminders"], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    assert "DMARC is still in monitoring mode" in text and "Rotate" not in text
+    assert "Replace with: TXT record at _dmarc.example.com" in text
