@@ -393,19 +393,26 @@ def _message_one_click(ev: _Evidence, rule: Rule) -> Outcome:
 
 
 def _tls_in_transit(ev: _Evidence, rule: Rule) -> Outcome:
+    """Both directions: the MX hosts offer STARTTLS (mail coming in) and a test message arrived over TLS
+    (mail going out). Met only with both; a missing one makes the rule "not checked"."""
     parts: list[Outcome] = []
+    missing: list[str] = []
     result = ev.checks.get("starttls")
     if result is not None:
         parts.append(_starttls_state(result))
+    else:
+        missing.append("the STARTTLS check of your mail servers (mail coming in)")
     if ev.message is not None:
         parts.append(_message_tls(ev, rule))
-    if not parts:
-        return NOT_CHECKED, ("Neither the STARTTLS check of your mail servers nor a test message was part of this "
-                             "run, so there is no evidence of encryption in transit.")
+    else:
+        missing.append("a test message (mail going out)")
     for state in (NOT_MET, UNKNOWN):
         bad = [why for s, why in parts if s == state]
         if bad:
             return state, " ".join(bad)
+    if missing:
+        done = " ".join(why for _, why in parts)
+        return NOT_CHECKED, ((done + " ") if done else "") + "No evidence yet from " + " or ".join(missing) + "."
     return MET, " ".join(why for _, why in parts)
 
 

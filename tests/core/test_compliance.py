@@ -121,8 +121,13 @@ def test_hipaa_met_with_tls_evidence(dns_server: DnsTestServer) -> None:
     v = C.evaluate("hipaa", checks, message=message(tls=True))
     assert v.state == C.MET, v.summary
     assert all(r.state == C.MET for r in v.rules), states(v)
-    # the same domain check without TLS evidence is incomplete, never "met"
+    # the same domain check without TLS evidence is incomplete, never "met"; half the evidence too
     assert C.evaluate("hipaa", report.checks).state == C.INCOMPLETE
+    half = C.evaluate("hipaa", dict(report.checks, starttls=STARTTLS_OK))
+    rule = next(r for r in half.rules if r.key == "tls-in-transit")
+    assert half.state == C.INCOMPLETE and rule.state == C.NOT_CHECKED and "test message" in rule.why
+    half = C.evaluate("hipaa", report.checks, message=message(tls=True))
+    assert states(half)["tls-in-transit"] == C.NOT_CHECKED
 
 
 def test_testing_mode_is_not_enforcement(dns_server: DnsTestServer) -> None:
