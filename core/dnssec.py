@@ -48,6 +48,7 @@ RFC_DS = "RFC 4035 §5.2"
 RFC_SIG = "RFC 4035 §5.3"
 # Algorithms RFC 8624 says must no longer be used for signing.
 _WEAK = {1: "RSAMD5", 3: "DSA", 5: "RSASHA1", 6: "DSA-NSEC3-SHA1", 7: "RSASHA1-NSEC3-SHA1", 12: "ECC-GOST"}
+_UNSUPPORTED = {1, 3, 6, 12}  # RSAMD5, DSA, DSA-NSEC3-SHA1, GOST: validators must not (or need not) use them
 _IN = dns.rdataclass.IN
 _REGISTRAR = ("A DS record is not published in your own DNS zone: you set it at the company where you "
               "registered the domain (your registrar), usually on a 'DNSSEC' page, or your DNS host does it "
@@ -404,22 +405,24 @@ class _Walk:
                 return "pass"  # not a zone cut
             self.entry(name, [], [k.to_text() for k in keyset] if keyset else [], False, "no DS at the parent")
             self.valid = False
-            if is_apex and keyset is not None:
+            above = next((r.name for r in ds_raw.authority if r.rdtype == dns.rdatatype.SOA), None)
+            if is_apex and ds_raw.signed:
+                # The parent is signed and proves there is no DS: the registrar step is missing.
                 self.findings.append(Finding(
                     "dnssec.no-ds", Severity.INFO,
                     f"{self.ctx.domain} is signed, but the link to the parent zone (a DS record at your "
                     f"registrar) is missing, so nobody checks the signatures yet. Mail works as before; add "
                     f"the DS record to finish turning DNSSEC on.",
-                    detail=f"{_host(name)} publishes DNSKEY records but {_zone_text(parent)} has no DS record "
-                           f"for it: resolvers treat the zone as unsigned (an island of security).",
-                    rfc=RFC_DS, fix=_ds_fix(name, keyset, "publish")))
+                    detail=f"{_host(name)} publishes DNSKEY records but {_zone_text(above or parent)} has no DS "
+                           f"record for it: resolvers treat the zone as unsigned (an island of security).",
+                    rfc=RFC_DS, fix=_ds_fix(name, keyset, "publish") if keyset is not None else None))
             else:
+                unsigned = _host(name) if not is_apex else _zone_text(above or name.parent())
                 self.findings.append(Finding(
                     "dnssec.parent-unsigned", Severity.INFO,
-                    f"The zone above yours ({_zone_text(parent) if keyset is None else _host(name)}) is not "
-                    f"linked into DNSSEC, so your signatures can't be checked by anyone. Nothing to fix on "
-                    f"your side; mail works as before.",
-                    detail=f"No DS record for {_host(name)}: the chain of trust stops above "
+                    f"The zone above yours ({unsigned}) is not part of the DNSSEC chain, so your signatures "
+                    f"can't be checked by anyone. Nothing to fix on your side; mail works as before.",
+                    detail=f"No signed DS record for {_host(name)}: the chain of trust stops above "
                            f"{self.ctx.domain}.", rfc=RFC_DS))
             return "stop"
         ds_text = [d.to_text() for d in ds_set]
@@ -434,6 +437,14 @@ class _Walk:
                 detail=f"The DS set of {_host(name)} comes without an RRSIG.", rfc=RFC_DS))
             return "stop"
         why = _why_invalid(ds_set, ds_sigs, self.keys, self.now)
+        if why is None and all(int(d.algorithm) in _UNSUPPORTED for d in ds_set):
+            # RFC 4035 §5.2: a DS set with only algorithms a resolver does not support makes the zone
+            # insecure (treated as unsigned), not bogus.
+            alg = int(next(iter(ds_set)).algorithm)
+            self.entry(name, ds_text, [], False, f"algorithm {alg} is not supported")
+            self.valid = False
+            self.findings.append(self._weak(alg, insecure=True))
+            return "stop"
         key_raw = await self.asker.ask(name, dns.rdatatype.DNSKEY)
         if key_raw.outcome.failed:
             self.unknown(f"the DNSKEY records of {_host(name)}", key_raw)
@@ -451,11 +462,15 @@ class _Walk:
             self.entry(name, ds_text, key_text, False, problem)
             self.valid = False
             fix = _ds_fix(name, keyset, "replace") if keyset is not None and is_apex else None
+            if is_apex:
+                msg = (f"The DNSSEC link for {_host(name)} is broken: the DS record at your registrar matches "
+                       f"none of the domain's keys. Resolvers that check DNSSEC will refuse all your records, "
+                       f"so mail to and from the domain may bounce.")
+            else:
+                msg = (f"The DNSSEC link of {_host(name)}, a zone above yours, is broken, so resolvers that "
+                       f"check DNSSEC refuse its records and yours. Only its operator can fix this.")
             self.findings.append(Finding(
-                "dnssec.ds-mismatch", Severity.WARNING,
-                f"The DNSSEC link for {_host(name)} is broken: the DS record at your registrar matches none "
-                f"of the domain's keys. Resolvers that check DNSSEC will refuse all your records, so mail to "
-                f"and from the domain may bounce.",
+                "dnssec.ds-mismatch", Severity.WARNING, msg,
                 detail=f"DS at {_zone_text(parent)}: {'; '.join(ds_text)}. DNSKEY key tags: "
                        f"{', '.join(str(dns.dnssec.key_id(k)) for k in keyset or []) or 'none'}.",
                 rfc=RFC_DS, fix=fix))
@@ -464,7 +479,8 @@ class _Walk:
         why = _why_invalid(keyset, key_raw.sigs(name, dns.rdatatype.DNSKEY), {name: sub}, self.now)
         if why is not None:
             self.entry(name, ds_text, key_text, False, f"the DNSKEY records of {_host(name)}: {_PROBLEM_WORDS[why]}")
-            self._bogus(why, f"the DNSKEY records of {_host(name)}", key_raw.sigs(name, dns.rdatatype.DNSKEY))
+            self._bogus(why, f"the DNSKEY records of {_host(name)}", key_raw.sigs(name, dns.rdatatype.DNSKEY),
+                        parent_side=not is_apex)
             return "stop"
         self.entry(name, ds_text, key_text, True, None)
         self.keys[name] = keyset
@@ -473,17 +489,21 @@ class _Walk:
             self.algorithm = dns.dnssec.algorithm_to_text(algs[0]) if algs else None
             weak = [a for a in algs if int(a) in _WEAK]
             if weak:
-                self.findings.append(Finding(
-                    "dnssec.weak-algorithm", Severity.INFO,
-                    f"Your DNSSEC keys use an old algorithm ({_WEAK[int(weak[0])]}) that many resolvers no "
-                    f"longer trust; they then treat your domain as unsigned. Ask your DNS host to move to "
-                    f"ECDSA P-256 (algorithm 13).", detail=f"DNSKEY algorithm {int(weak[0])}.",
-                    rfc="RFC 8624 §3.1"))
+                self.findings.append(self._weak(int(weak[0]), insecure=False))
         return "cut"
+
+    def _weak(self, alg: int, *, insecure: bool) -> Finding:
+        name = _WEAK.get(alg, f"algorithm {alg}")
+        effect = ("resolvers don't support it and treat your domain as unsigned" if insecure else
+                  "some resolvers no longer accept it and may treat your domain as unsigned")
+        return Finding(
+            "dnssec.weak-algorithm", Severity.INFO,
+            f"Your DNSSEC keys use an old algorithm ({name}): {effect}. Ask your DNS host to move to "
+            f"ECDSA P-256 (algorithm 13).", detail=f"DNSKEY/DS algorithm {alg}.", rfc="RFC 8624 §3.1")
 
     def _bogus(self, why: str, what: str, sigs: dns.rrset.RRset | None, parent_side: bool = False) -> None:
         self.valid = False
-        who = "the registry of the zone above yours" if parent_side else "your DNS host"
+        who = "the operator of the zone above yours" if parent_side else "your DNS host"
         if why == "expired":
             code = "dnssec.expired-signature"
             msg = (f"The DNSSEC signatures on {what} expired on {_expiry(sigs)}. Resolvers that check DNSSEC "

@@ -13,7 +13,7 @@ import dns.name
 import dns.query
 import dns.rdatatype
 import dns.zone
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from inboxready.core import dnssec
@@ -38,6 +38,12 @@ def new_key() -> Key:
     private = ec.generate_private_key(ec.SECP256R1())
     dnskey = dns.dnssec.make_dnskey(private.public_key(), ALG, flags=257)
     return Key(private, dnskey)
+
+
+def rsasha1_key() -> Key:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    dnskey = dns.dnssec.make_dnskey(private.public_key(), dns.dnssec.Algorithm.RSASHA1, flags=257)
+    return Key(private, dnskey)  # type: ignore[arg-type]
 
 
 def signed(origin: str, body: str, key: Key | None, *, expired: bool = False) -> str:
@@ -65,16 +71,17 @@ class Tree:
 
 
 def build(server: DnsTestServer, *, dom_signed: bool = True, ds: str | None = "auto", expired: bool = False,
-          tamper: bool = False, tree: Tree | None = None) -> Tree:
+          tamper: bool = False, tree: Tree | None = None, tld_signed: bool = True) -> Tree:
     """root -> test. -> example.test.; ``ds``: "auto" (the domain key's DS), None (no DS) or a DS text."""
     t = tree or Tree(new_key(), new_key(), new_key())
-    server.add_zone(".", signed(".", f"test. NS ns.test.\ntest. DS {t.tld.ds('test.')}\n", t.root))
+    tld_ds = f"test. DS {t.tld.ds('test.')}\n" if tld_signed else ""
+    server.add_zone(".", signed(".", f"test. NS ns.test.\n{tld_ds}", t.root))
     delegation = "example.test. NS ns.test.\nns.test. A 127.0.0.1\n"
     if ds == "auto":
         delegation += f"example.test. DS {t.dom.ds('example.test.')}\n"
     elif ds is not None:
         delegation += f"example.test. DS {ds}\n"
-    server.add_zone("test.", signed("test.", delegation, t.tld))
+    server.add_zone("test.", signed("test.", delegation, t.tld if tld_signed else None))
     body = '@ TXT "v=spf1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\nwww A 192.0.2.1\n'
     text = signed("example.test.", body, t.dom if dom_signed else None, expired=expired)
     if tamper:
@@ -217,6 +224,57 @@ def test_missing_ds_is_information_with_a_fix(dns_server: DnsTestServer) -> None
     dns_server.clear()
     build(dns_server, ds=fix.value, tree=tree)
     assert check(dns_server, tree).status is Status.PASS
+
+
+def test_unsigned_parent_breaks_the_chain(dns_server: DnsTestServer) -> None:
+    tree = build(dns_server, tld_signed=False)
+    r = check(dns_server, tree)
+    assert r.status is Status.INFO
+    assert codes(r) == {"dnssec.parent-unsigned"}
+    assert r.detail["signed"] is True and r.detail["valid"] is False
+    assert r.findings[0].fix is None
+
+
+def test_no_ds_under_an_unsigned_parent_has_no_registrar_fix(dns_server: DnsTestServer) -> None:
+    tree = build(dns_server, tld_signed=False, ds=None)
+    r = check(dns_server, tree)
+    assert codes(r) == {"dnssec.parent-unsigned"} and r.status is Status.INFO
+    assert "(test)" in r.findings[0].message
+
+
+def test_old_algorithm_still_validates_with_advice(dns_server: DnsTestServer) -> None:
+    tree = Tree(new_key(), new_key(), rsasha1_key())
+    build(dns_server, tree=tree)
+    r = check(dns_server, tree)
+    assert r.status is Status.PASS and r.detail["valid"] is True
+    assert codes(r) == {"dnssec.weak-algorithm"}
+    assert r.detail["algorithm"] == "RSASHA1"
+
+
+def test_missing_domain(dns_server: DnsTestServer) -> None:
+    tree = build(dns_server)
+
+    async def go():  # type: ignore[no-untyped-def]
+        ctx = make_ctx(dns_server, "nowhere.test", trust_anchors=tree.anchors)
+        try:
+            return await dnssec.check(ctx)
+        finally:
+            ctx.dns.close()
+    r = run(go())
+    assert r.status is Status.INFO and codes(r) == {"dnssec.not-found"}
+
+
+def test_unreadable_trust_anchor_setting(dns_server: DnsTestServer) -> None:
+    build(dns_server)
+
+    async def go():  # type: ignore[no-untyped-def]
+        ctx = make_ctx(dns_server, "example.test", trust_anchors=". IN DS nonsense")
+        try:
+            return await dnssec.check(ctx)
+        finally:
+            ctx.dns.close()
+    r = run(go())
+    assert r.status is Status.ERROR and codes(r) == {"dnssec.bad-trust-anchor"}
 
 
 def test_wrong_trust_anchor_is_couldnt_check(dns_server: DnsTestServer) -> None:
