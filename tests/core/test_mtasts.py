@@ -335,3 +335,38 @@ def test_parsers_never_raise_anything_else(text: str) -> None:
     for p in pol.mx:
         assert mtasts.valid_pattern(p)
     mtasts.mx_matches(text, text)
+
+
+# -- the HTTPS client underneath -------------------------------------------------------------------
+
+
+def test_policy_host_dns_timeout_is_couldnt_check(dns_server: DnsTestServer, web: HttpsTestServer) -> None:
+    web.route(URL_PATH, POLICY)
+    dns_server.timeout_names.add("mta-sts.example.com/A")
+    dns_server.timeout_names.add("mta-sts.example.com/AAAA")
+    r = check(dns_server, ZONE, web, timeout=0.5)
+    assert r.status is Status.ERROR and codes(r) == ["mta_sts.policy-unreachable"]
+
+
+def test_https_client_reads_bodies_and_refuses_plain_http(dns_server: DnsTestServer, web: HttpsTestServer) -> None:
+    from inboxready.core.https import HttpsError, HttpsErrorKind, fetch
+
+    dns_server.replace_zone(D, ZONE)
+    web.route("/a", "é" * 10, content_type="text/plain; charset=utf-8")
+    web.route("/big", "x" * 5000, chunked=True)
+
+    async def go() -> list[object]:
+        ctx = make_ctx(dns_server, D, https_port=web.port, ca_file=web.ca_file, connect_timeout=2.0)
+        out: list[object] = []
+        r = await fetch(ctx, "https://mta-sts.example.com/a")
+        out.append((r.status, r.content_type, r.charset, r.text(), r.chunked))
+        for url, limit in [("http://mta-sts.example.com/a", 100), ("https://mta-sts.example.com/big", 1000),
+                           ("https://mta-sts.example.com/nothing", 100)]:
+            try:
+                await fetch(ctx, url, max_bytes=limit)
+            except HttpsError as exc:
+                out.append(exc.kind)
+        return out
+
+    assert run(go()) == [(200, "text/plain", "utf-8", "é" * 10, False), HttpsErrorKind.BAD_URL,
+                         HttpsErrorKind.TOO_LARGE, HttpsErrorKind.NOT_FOUND]
