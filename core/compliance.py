@@ -329,14 +329,21 @@ def _hosts(result: CheckResult) -> list[Mapping[str, Any]]:
 
 def _starttls_state(result: CheckResult) -> Outcome:
     hosts = _hosts(result)
-    if result.detail.get("blocked"):
-        return UNKNOWN, "Port 25 was blocked from this network, so STARTTLS could not be tested."
     no = [str(h.get("host")) for h in hosts if h.get("starttls") is False]
     if no:
         return NOT_MET, "These mail servers don't offer encryption (STARTTLS): " + ", ".join(no) + "."
+    broken = [str(h.get("host")) for h in hosts if h.get("starttls") is True and h.get("tls_version") is None
+              and h.get("cert_valid") is not False and h.get("error")]
+    if broken:
+        return NOT_MET, "These mail servers offer STARTTLS but the secure connection fails: " + ", ".join(broken) + "."
+    if result.detail.get("blocked"):
+        return UNKNOWN, "Port 25 was blocked from this network, so STARTTLS could not be tested."
     yes = [str(h.get("host")) for h in hosts if h.get("starttls") is True]
     if yes and len(yes) == len(hosts):
-        return MET, "Every mail server offers STARTTLS: " + ", ".join(yes) + "."
+        bad_cert = [str(h.get("host")) for h in hosts if h.get("cert_valid") is False]
+        note = (" The certificate of " + ", ".join(bad_cert) + " is not valid (see the STARTTLS findings): mail is "
+                "still encrypted, but senders that insist on a valid certificate will refuse it.") if bad_cert else ""
+        return MET, "Every mail server offers STARTTLS: " + ", ".join(yes) + "." + note
     if yes:
         return UNKNOWN, "Some mail servers offer STARTTLS (" + ", ".join(yes) + "); the others couldn't be tested."
     if not hosts and not _couldnt(result):

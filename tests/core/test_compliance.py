@@ -149,6 +149,19 @@ def test_no_tls_on_a_message_or_mx_is_not_met() -> None:
     assert bulk.state == C.NOT_MET
 
 
+def test_starttls_handshake_failure_and_bad_certificate() -> None:
+    failing = fake("starttls", Status.FAIL, {"blocked": False, "hosts": [
+        {"host": "mail.acme.test", "starttls": True, "tls_version": None, "cert_valid": None,
+         "error": "handshake failed"}]})
+    assert states(C.evaluate("soc2", {"starttls": failing}))["inbound-tls"] == C.NOT_MET
+    bad_cert = fake("starttls", Status.WARN, {"blocked": False, "hosts": [
+        {"host": "mail.acme.test", "starttls": True, "tls_version": "TLSv1.3", "cert_valid": False, "error": None}]})
+    rule = next(r for r in C.evaluate("soc2", {"starttls": bad_cert}).rules if r.key == "inbound-tls")
+    assert rule.state == C.MET and "certificate" in rule.why
+    no_mail = fake("starttls", Status.INFO, {"blocked": False, "hosts": []})
+    assert states(C.evaluate("soc2", {"starttls": no_mail}))["inbound-tls"] == C.MET
+
+
 def test_blocked_port_25_is_unknown_not_failure() -> None:
     blocked = fake("starttls", Status.ERROR, {"blocked": True, "hosts": [{"host": "mail.acme.test", "starttls": None}]})
     v = C.evaluate("hipaa", {"starttls": blocked})
@@ -239,3 +252,19 @@ def test_reports_summary_of_any_shape_never_raises(summary: Any) -> None:
         summary = {"reports": summary}
     v = C.evaluate("soc2", {}, reports_summary=summary)
     assert v.state in (C.MET, C.NOT_MET, C.INCOMPLETE)
+
+
+def test_real_starttls_check_with_a_closed_port_is_unknown(dns_server: DnsTestServer) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    text = zone(dmarc="v=DMARC1; p=reject; rua=mailto:dmarc@acme.test", bits=2048).replace(
+        "mail     IN A   192.0.2.10", "mail     IN A   127.0.0.1")
+    report = check(dns_server, text, smtp_port=port, connect_timeout=1.0,
+                   checks=("spf", "dkim", "dmarc", "mx", "starttls"))
+    assert report.checks["starttls"].status is Status.ERROR
+    v = C.evaluate("hipaa", report.checks, message=message(tls=True))
+    rule = next(r for r in v.rules if r.key == "tls-in-transit")
+    assert rule.state == C.UNKNOWN and v.state == C.INCOMPLETE
