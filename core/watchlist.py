@@ -325,15 +325,15 @@ def _dkim_changes(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) 
     before, after = dkim_keys(prev), dkim_keys(cur)
     if not _checked(prev, "dkim") or not _checked(cur, "dkim"):
         return [], set()
-    unchecked = set()
-    detail = ((cur.get("checks") or {}).get("dkim") or {}).get("detail") or {}
-    if isinstance(detail, dict):
-        unchecked = {s for s in detail.get("unchecked") or [] if isinstance(s, str)}
+    unchecked, tried = _dkim_asked(cur)
     out: list[Change] = []
     covered: set[str] = set()
     for sel in sorted(set(before) | set(after)):
         old, new = before.get(sel), after.get(sel)
-        if old == new or sel in unchecked:
+        if sel in unchecked or (sel not in after and tried is not None and sel not in tried):
+            covered.add(sel)  # not asked (or no answer) this time: nothing is known about it
+            continue
+        if old == new:
             continue
         if old and new:
             out.append(Change(domain, "dkim", "dkim-key-replaced",
@@ -352,6 +352,18 @@ def _dkim_changes(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) 
             continue
         covered.add(sel)
     return out, covered
+
+
+def _dkim_asked(report: Mapping[str, Any]) -> tuple[set[str], set[str] | None]:
+    """The selectors a stored DKIM result got no answer for, and those it asked (None: not recorded)."""
+    checks = report.get("checks")
+    dkim = checks.get("dkim") if isinstance(checks, dict) else None
+    detail = dkim.get("detail") if isinstance(dkim, dict) else None
+    if not isinstance(detail, dict):
+        return set(), None
+    unchecked = {s for s in detail.get("unchecked") or [] if isinstance(s, str)}
+    sels = detail.get("selectors")
+    return unchecked, ({s for s in sels if isinstance(s, str)} if isinstance(sels, list) else None)
 
 
 def _checked(report: Mapping[str, Any], name: str) -> bool:
@@ -444,6 +456,8 @@ class WatchOutcome:
             return f"{self.domain}: something changed"
         if self.unchecked:
             return f"{self.domain}: part of the check couldn't be done"
+        if self.previous_status is None:
+            return f"{self.domain}: first check ({_status_words(self.status)})"
         return f"{self.domain}: no change"
 
     def message(self, limit: int = 3) -> str:
@@ -485,9 +499,15 @@ def outcome_for(previous: StoredCheck | None, report: DomainReport, run_id: int 
 async def check_entry(entry: WatchEntry, options: CheckOptions, history: History | None) -> WatchOutcome:
     """Check one watched domain, store the run and compare it with the previous one. Never raises for
     DNS trouble (a bug in the core shows as ``error``)."""
-    opts = replace(options, dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors])))
     loop = asyncio.get_running_loop()
     previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
+    # Every selector that ever had a record for this domain is asked again, so a key found once (say by
+    # a manual check with a selector typed in) is followed, and its disappearance noticed.
+    known: list[str] = []
+    if history is not None:
+        known = [s.key for s in await loop.run_in_executor(None, history.sightings, entry.domain, "dkim-selector")]
+    opts = replace(options, dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors,
+                                                               *known])))
     try:
         report = await run_check(entry.domain, opts)
     except asyncio.CancelledError:

@@ -145,6 +145,45 @@ def test_dkim_key_at_a_watched_selector(dns_server: DnsTestServer, tmp_path: Pat
     assert ("dkim", "status-worse") in kinds(o)
 
 
+def test_a_key_found_by_a_manual_check_is_followed_by_the_watch(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    """The app's own check found a key at a selector the watch entry doesn't name: the watch asks it
+    again (from the history), so there is no false "vanished", and a real removal is seen."""
+    from inboxready.core.checks import run_check
+
+    history = History(tmp_path / "h.sqlite3")
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC + dkim_line(KEY_A, "mykey2026"))
+    manual = run(run_check("example.com", options(dns_server, dkim_selectors=["mykey2026"])))
+    assert manual.checks["dkim"].status.value == "pass"
+    history.add(manual)
+    wl = WatchList(tmp_path / "w.json")
+    wl.add("example.com", 3600)  # no selector given
+    [o] = run(run_watchlist(options(dns_server), history, now=T0, watchlist=wl))
+    assert o.changes == []
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    [o] = run(run_watchlist(options(dns_server), history, now=T0 + timedelta(days=1), watchlist=wl))
+    assert ("dkim", "dkim-key-vanished") in kinds(o)
+
+
+def test_a_selector_not_asked_this_time_is_not_reported_gone() -> None:
+    from inboxready.core.watchlist import changes_between
+
+    record = "v=DKIM1; k=rsa; p=" + KEY_A
+    found = {"selector": "mykey2026", "host": "mykey2026._domainkey.example.com", "cname": None, "key_type": "rsa",
+             "key_bits": 2048, "testing": False, "revoked": False, "provider": None, "record": record,
+             "status": "pass"}
+
+    def report(selectors: list[str], with_key: bool) -> dict:  # type: ignore[type-arg]
+        return {"domain": "example.com", "started": "2026-11-01T08:00:00+00:00", "status": "pass", "checks": {
+            "dkim": {"name": "dkim", "status": "pass" if with_key else "info", "summary": "", "findings": [],
+                     "records": [f"mykey2026._domainkey.example.com: {record}"] if with_key else [],
+                     "detail": {"selectors": selectors, "found": [found] if with_key else [], "unchecked": []}}}}
+
+    changes, _ = changes_between(report(["mykey2026", "google"], True), report(["google"], False))
+    assert changes == []
+    changes, _ = changes_between(report(["mykey2026", "google"], True), report(["mykey2026", "google"], False))
+    assert [c.kind for c in changes] == ["dkim-key-vanished"]
+
+
 def test_couldnt_check_is_not_a_change_and_exits_2(dns_server: DnsTestServer, tmp_path: Path) -> None:
     wl = WatchList(tmp_path / "watchlist.json")
     wl.add("example.com", 3600)
@@ -284,7 +323,7 @@ def test_cli_run_exit_codes(dns_server: DnsTestServer, tmp_path: Path, monkeypat
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
     assert cli("watchlist", "add", "example.com", "--every", "1d")[0] == 0
     code, out, _ = cli("watchlist", "run", *ns)
-    assert code == 0 and "example.com" in out  # first check: nothing to compare with
+    assert code == 0 and out.startswith("example.com: first check (pass)")  # nothing to compare with yet
     code, out, _ = cli("watchlist", "run", *ns)
     assert code == 0 and "no domain is due" in out.lower()  # checked a moment ago
     code, out, _ = cli("watchlist", "run", "--all", *ns)
