@@ -314,6 +314,8 @@ class _Walk:
                 self.unknown(f"the DNSKEY records of {_host(apex)}", keyq)
                 return
             if not (keyq.outcome is Outcome.ANSWER and keyq.rrset(apex, dns.rdatatype.DNSKEY)):
+                if not await self._resolver_passes_signatures():
+                    return
                 self.signed, self.valid = False, None
                 self.findings.append(Finding(
                     "dnssec.unsigned", Severity.INFO,
@@ -336,6 +338,22 @@ class _Walk:
         if cut != apex:  # the apex's DNSKEYs were not reached through a DS (handled in _level)
             return
         await self._answers(domain, apex, probe)
+
+    async def _resolver_passes_signatures(self) -> bool:
+        """Before calling a domain unsigned: a resolver that drops RRSIGs (some home routers, some local
+        stubs) would make every domain look unsigned. The root's DNSKEY set is always signed; if it comes
+        back without signatures, we can't tell. (An authoritative test server without a root: no answer,
+        nothing learned, go on.)"""
+        root = await self.asker.ask(dns.name.root, dns.rdatatype.DNSKEY)
+        if root.outcome is Outcome.ANSWER and not root.signed:
+            self.findings.append(Finding(
+                "dnssec.resolver-strips-signatures", Severity.UNKNOWN,
+                "We couldn't check DNSSEC: the DNS server this computer uses removes DNSSEC signatures from "
+                "its answers, so every domain looks unsigned through it.",
+                detail="DNSKEY . was answered without RRSIG records although the root zone is signed.",
+                rfc="RFC 4035 §3.2.1"))
+            return False
+        return True
 
     def _apex(self, domain: dns.name.Name, probe: _Raw) -> dns.name.Name:
         for r in probe.answer + probe.authority:

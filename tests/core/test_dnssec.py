@@ -179,6 +179,21 @@ def test_unsigned_is_information(dns_server: DnsTestServer) -> None:
     assert r.detail == {"signed": False, "valid": None, "chain": [], "algorithm": None}
 
 
+def test_a_resolver_that_strips_signatures_is_couldnt_check(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone(".", signed(".", "", None))  # a root without signatures, as a stripping resolver shows it
+    dns_server.add_records(".", "DNSKEY", [new_key().dnskey.to_text()])
+    dns_server.add_zone("example.com", "@ SOA ns hostmaster 1 7200 900 1209600 300\n")
+
+    async def go():  # type: ignore[no-untyped-def]
+        ctx = make_ctx(dns_server, "example.com")
+        try:
+            return await dnssec.check(ctx)
+        finally:
+            ctx.dns.close()
+    r = run(go())
+    assert r.status is Status.ERROR and codes(r) == {"dnssec.resolver-strips-signatures"}
+
+
 def test_bad_signature_is_a_warning(dns_server: DnsTestServer) -> None:
     tree = build(dns_server, tamper=True)
     r = check(dns_server, tree)
