@@ -21,6 +21,7 @@ from ..dns import DnsClient
 from ..model import CheckResult, Finding, Severity, Status
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
+from .content import analyze_content, spamassassin_async
 from .delivery import delivery_card
 from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message
 from .trust import select_trusted, simple_org_domain
@@ -72,15 +73,18 @@ class MessageReport:
 
 
 async def analyze_message(raw: bytes, *, dns: DnsClient | None = None,
-                          trusted_authserv_ids: list[str] | None = None) -> MessageReport:
+                          trusted_authserv_ids: list[str] | None = None,
+                          content: bool = False, spamassassin: bool = False) -> MessageReport:
     """Read ``raw`` (a whole message, or only its headers) and explain the receiver's verdict.
 
     ``dns``: used to re-fetch DKIM keys, find organizational domains (RFC 9989 tree walk) and the From
     domain's DMARC policy; without it the second opinion is skipped and said so. ``trusted_authserv_ids``:
-    the receiving service's authserv-ids (see ``trust``)."""
+    the receiving service's authserv-ids (see ``trust``). ``content``: add the "content" card (the body:
+    unsubscribe link, links, images, subject; see ``content``). ``spamassassin``: with ``content``, also
+    run SpamAssassin (local tests only, in a worker thread; a few seconds) when it is installed."""
     started = time.monotonic()
     try:
-        report = await _analyze(raw, dns, trusted_authserv_ids)
+        report = await _analyze(raw, dns, trusted_authserv_ids, content, spamassassin)
     except Exception as exc:  # a last guard: the app and CLI get a report, never a traceback
         report = _internal_error(exc)
     report.elapsed_ms = (time.monotonic() - started) * 1000
@@ -117,7 +121,8 @@ def _internal_error(exc: BaseException) -> MessageReport:
     return MessageReport(checks, "", "", "", "", None, findings=[f])
 
 
-async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | None) -> MessageReport:
+async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | None,
+                   content: bool = False, run_sa: bool = False) -> MessageReport:
     msg = parse_message(raw)
     from_fields = msg.get_all("From")
     from_value = decode_words(from_fields[0].value) if from_fields else ""
@@ -160,6 +165,9 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         checks["delivery"] = delivery_card(msg, receiver_received=_inbound_received(msg, trusted),
                                            dmarc_passed=_dmarc_passed(checks.get("dmarc")))
 
+    if content and msg.body is not None and msg.fields and isinstance(raw, (bytes, bytearray)):
+        checks["content"] = await _content_card(bytes(raw), from_domain, dict(ev.orgs), run_sa)
+
     findings: list[Finding] = []
     if msg.body is None and msg.fields:
         findings.append(Finding("msg.headers-only", Severity.INFO,
@@ -197,6 +205,17 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         checks=checks, from_=from_value, from_domain=from_domain,
         subject=decode_words(subj.value) if subj else "",
         message_id=mid.unfolded if mid else "", receiver=trusted.receiver, findings=findings, detail=detail)
+
+
+async def _content_card(raw: bytes, from_domain: str, orgs: dict[str, str], run_sa: bool) -> CheckResult:
+    """The "content" card; SpamAssassin (when asked for) runs in a worker thread."""
+    sa = None
+    if run_sa:
+        try:
+            sa = await spamassassin_async(raw)
+        except Exception:  # SpamAssassin trouble never costs the report
+            sa = None
+    return analyze_content(raw, from_domain, org_domains=orgs, spamassassin=sa, spamassassin_tried=run_sa)
 
 
 async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
