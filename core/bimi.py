@@ -38,7 +38,9 @@ LOGOTYPE_OID = "1.3.6.1.5.5.7.1.12"
 FORBIDDEN = {"script": "a script", "foreignObject": "embedded foreign content (foreignObject)",
              "image": "an embedded image (<image>)", "animate": "animation", "animateColor": "animation",
              "animateMotion": "animation", "animateTransform": "animation", "set": "animation",
-             "audio": "audio", "video": "video", "iframe": "an embedded page", "a": "a link (<a>)"}
+             "audio": "audio", "video": "video", "iframe": "an embedded page", "handler": "a script",
+             "listener": "a script", "prefetch": "a reference to outside files (prefetch)",
+             "discard": "animation", "filter": "filter effects (<filter>)"}
 
 _VERSION_START = re.compile(r"v=BIMI1(?:[ \t]*;|[ \t]*\Z)")
 

@@ -165,7 +165,12 @@ def _split_url(url: str, default_port: int) -> tuple[str, int, str, bool]:
     if parts.scheme.lower() != "https":
         raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' is not an https:// address; only secure "
                          "addresses can be used here.", f"scheme {parts.scheme!r}", url=url)
-    if not host or any(c.isspace() for c in host) or not host.isascii():
+    if host and not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = ""
+    if not host or any(c.isspace() for c in host):
         raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' has no valid host name.", url=url)
     path = parts.path or "/"
     if parts.query:
@@ -173,7 +178,7 @@ def _split_url(url: str, default_port: int) -> tuple[str, int, str, bool]:
     if any(ord(c) < 0x21 or ord(c) > 0x7E for c in path):
         raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' contains characters a web address can't "
                          "have.", url=url)
-    return host, explicit or default_port, path, explicit is not None
+    return host, explicit if explicit is not None else default_port, path, explicit is not None
 
 
 async def _addresses(dns: DnsClient, host: str, url: str) -> list[str]:
