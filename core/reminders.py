@@ -166,6 +166,16 @@ def _dmarc_reminder(history: History, domain: str, latest: dict[str, Any], now: 
     key = f"dmarc-next-step:{domain}:{_date(since)}"
     base = (f"DMARC for {domain} has been in monitoring mode (p=none) for {age}, since {_date(since)}: receivers "
             "still deliver mail that pretends to come from you.")
+    rua = detail.get("rua") if isinstance(detail, dict) else None
+    if isinstance(rua, list) and not rua:
+        return Reminder(
+            key=key + ":no-reports", domain=domain, kind="dmarc-next-step", title="Ask for DMARC reports",
+            text=base + " Your record asks for no reports (no rua= address), so nobody can tell whether all your "
+                        "real mail passes, and that is what the next step depends on. Publish the record below "
+                        "to start receiving them.",
+            since=_date(since), fix=fix,
+            steps=("Replace your DMARC record with the one below (it adds a report address).",
+                   "After a few weeks of reports showing all your real mail passing, move to p=quarantine."))
     if weeks is not None and weeks >= CLEAN_WEEKS_NEEDED:
         return Reminder(
             key=key + ":clean", domain=domain, kind="dmarc-next-step", title="Take the next DMARC step",

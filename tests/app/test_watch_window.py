@@ -215,3 +215,27 @@ def test_every_control_has_an_accessible_name(home: Path, engine, dns_server: Dn
                if not c.accessibleName() and c.isVisibleTo(w) and not type(c).__name__.startswith("QHeader")
                and type(c).__name__ not in ("QTableCornerButton", "QToolButton")]
     assert len(controls) >= 12 and unnamed == []
+
+
+def test_tray_menu_actions(home: Path, engine, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The tray icon and its menu, made even where the platform shows no tray (offscreen)."""
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    svc = service(engine, History(), dns_server, watchlist=wl)
+    svc._make_tray()
+    assert svc.has_tray and svc.menu is not None
+    assert [a.text() for a in svc.menu.actions() if not a.isSeparator()] == [
+        "Open InboxReady", "Check watched domains now", "Quit"]
+    with qtbot.waitSignal(svc.openRequested, timeout=1000):
+        svc.open_action.trigger()
+    with qtbot.waitSignal(svc.quitRequested, timeout=1000):
+        svc.quit_action.trigger()
+    with qtbot.waitSignal(svc.runFinished, timeout=20000) as done:
+        svc.check_action.trigger()
+    assert [o.domain for o in done.args[0]] == ["example.com"]
+    # whatever the platform says about balloon messages, a notification is never lost
+    svc.notify("Title", "Text")
+    shown_by_tray = svc.tray.supportsMessages()  # type: ignore[union-attr]
+    assert svc.notices == ([] if shown_by_tray else [("Title", "Text")])
+    svc.stop()

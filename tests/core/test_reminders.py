@@ -274,3 +274,18 @@ def test_cli_reminders(dns_server: DnsTestServer, tmp_path: Path, monkeypatch: p
     text = out.getvalue()
     assert "DMARC is still in monitoring mode" in text and "Rotate" not in text
     assert "Replace with: TXT record at _dmarc.example.com" in text
+
+
+def test_p_none_without_reports_asks_for_reports_first(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    h = History(tmp_path / "h.sqlite3")
+    store(dns_server, h, ZONE + '_dmarc IN TXT "v=DMARC1; p=none"\n', NOW - timedelta(days=45))
+    [r] = reminders_for(h, "example.com", now=NOW, clean_weeks=lambda d: None)
+    assert r.title == "Ask for DMARC reports" and "no rua= address" in r.text
+    assert r.fix is not None and "rua=mailto:" in r.fix.value and "p=none" in r.fix.value
+    dns_server.replace_zone("example.com", ZONE + f"_dmarc IN TXT {r.fix.zone_value}\n")
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await dmarc.check(make_ctx(dns_server, "example.com"))
+
+    result = run(go())  # the fix passes our own check: reports are asked for now
+    assert result.detail["rua"] and "dmarc.no-rua" not in [f.code for f in result.findings]
