@@ -273,9 +273,94 @@ def _value_html(value: Any) -> str:
     return _e(value)
 
 
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _share(part: Any, whole: Any) -> str:
+    p, w = _int(part), _int(whole)
+    if p is None:
+        return ""
+    return f"{p}" + (f" ({100 * p / w:.1f}%)" if w else "")
+
+
+def _day(v: Any) -> str:
+    t = _int(v)
+    if t is None:
+        return str(v) if v is not None else "?"
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%d %B %Y")
+    except (OverflowError, OSError, ValueError):
+        return str(t)
+
+
+_SUMMARY_SHOWN = {"domain", "days", "since", "until", "reports", "messages", "dmarc_pass", "spf_aligned",
+                  "dkim_aligned", "spf_pass", "dkim_pass", "services", "unknown_failing", "enforcement",
+                  "not_aligned", "sources", "daily", "rates", "policy", "pending_lookups", "tls"}
+
+
+def _generic_html(summary: Mapping[str, Any], skip: set[str]) -> str:
+    rows = [f'<tr><td class="k" width="20%">{_e(str(k).replace("_", " ").capitalize())}</td><td>{_value_html(v)}</td></tr>'
+            for k, v in summary.items() if k not in skip]
+    return '<table class="meta" cellspacing="0" cellpadding="1">' + "".join(rows) + "</table>" if rows else ""
+
+
+def _reports_html(s: Mapping[str, Any]) -> str:
+    """The DMARC-report summary (``ReportSummary.to_json()``): the figures an auditor reads, the services
+    seen, unknown senders failing DMARC and the enforcement advice; other keys as they are."""
+    msgs = s.get("messages")
+    rows = []
+    if "since" in s or "until" in s:
+        days = f" ({_e(s.get('days'))} days)" if s.get("days") is not None else ""
+        rows.append(("Period", f"{_e(_day(s.get('since')))} to {_e(_day(s.get('until')))}{days}"))
+    elif s.get("days") is not None:
+        rows.append(("Period", f"the last {_e(s.get('days'))} days"))
+    for key, label in (("reports", "Reports received"), ("messages", "Messages covered")):
+        if key in s:
+            rows.append((label, _e(s.get(key))))
+    for key, label in (("dmarc_pass", "Passed DMARC"), ("spf_aligned", "SPF aligned"),
+                       ("dkim_aligned", "DKIM aligned")):
+        if _int(s.get(key)) is not None:
+            rows.append((label, _e(_share(s.get(key), msgs))))
+    out = ['<table class="meta" cellspacing="0" cellpadding="1">']
+    out += [f'<tr><td class="k" width="20%">{k}</td><td>{v}</td></tr>' for k, v in rows]
+    out.append("</table>")
+    services = [x for x in s.get("services") or [] if isinstance(x, Mapping)]
+    if services:
+        out.append("<h3>Services sending as this domain</h3>")
+        out.append(f'{_TABLE}<tr><th width="46%">Service</th><th width="14%">Sources</th><th width="14%">Messages</th>'
+                   '<th width="26%">Passed DMARC</th></tr>')
+        for row in services[:20]:
+            out.append(f'<tr><td>{_e(row.get("service"))}</td><td>{_e(row.get("sources"))}</td>'
+                       f'<td>{_e(row.get("messages"))}</td><td>{_e(_share(row.get("dmarc_pass"), row.get("messages")))}</td></tr>')
+        out.append("</table>")
+        if len(services) > 20:
+            out.append(f'<p class="small muted">and {len(services) - 20} more services.</p>')
+    failing = [x for x in s.get("unknown_failing") or [] if isinstance(x, Mapping)]
+    if failing:
+        out.append("<h3>Unknown senders failing DMARC</h3>")
+        out.append(f'{_TABLE}<tr><th width="30%">Address</th><th width="50%">Reverse DNS</th><th width="20%">Messages</th></tr>')
+        for row in failing[:15]:
+            out.append(f'<tr><td class="mono">{_e(row.get("ip"))}</td><td class="mono">{_e(row.get("ptr") or "")}</td>'
+                       f'<td>{_e(row.get("messages"))}</td></tr>')
+        out.append("</table>")
+        if len(failing) > 15:
+            out.append(f'<p class="small muted">and {len(failing) - 15} more.</p>')
+    advice = [x for x in s.get("enforcement") or [] if isinstance(x, Mapping) and x.get("message")]
+    if advice:
+        out.append("<h3>Enforcement</h3>")
+        out += [f'<p>{_e(x.get("message"))}</p>' for x in advice]
+    extra = {k: v for k, v in s.items() if k not in _SUMMARY_SHOWN}
+    if extra:
+        out.append(_generic_html(extra, set()))
+    return "\n".join(out)
+
+
 def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = False) -> str:
-    """The report page from its content alone (so ``verify`` can re-render and compare)."""
-    c = content
+    """The report page from its content alone (so ``verify`` can re-render and compare). The content is
+    read in its canonical key order, so the page never depends on how a mapping happened to be built."""
+    c = json.loads(canonical_bytes(content))
+    content = c
     domain = str(c.get("domain", ""))
     shown = str(c.get("domain_display") or domain)
     title = f"{shown} ({domain})" if shown != domain else domain
@@ -353,10 +438,10 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
     summary = c.get("reports_summary")
     if isinstance(summary, Mapping):
         parts.append("<h2>DMARC report summary</h2>")
-        parts.append('<table class="meta" cellspacing="0" cellpadding="1">')
-        for k, v in summary.items():
-            parts.append(f'<tr><td class="k" width="20%">{_e(str(k).replace("_", " ").capitalize())}</td><td>{_value_html(v)}</td></tr>')
-        parts.append("</table>")
+        try:
+            parts.append(_reports_html(summary))
+        except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError, OverflowError):
+            parts.append(_generic_html(summary, set()))
 
     queries = c.get("queries") or []
     parts.append(f"<h2>DNS queries ({len(queries)})</h2>")

@@ -134,12 +134,21 @@ def test_verify_accepts_copies_and_catches_tampering(report: DomainReport, tmp_p
 
 
 def test_message_and_reports_summary_are_included(report: DomainReport) -> None:
-    summary = {"reports": 14, "messages": 5230, "days": 30, "sources": [{"ip": "192.0.2.10", "count": 5230}]}
+    summary = {"domain": DOMAIN, "days": 30, "since": 1761955200, "until": 1764547200, "reports": 14,
+               "messages": 5230, "dmarc_pass": 5100, "spf_aligned": 5000, "dkim_aligned": 5100,
+               "services": [{"service_id": "m365", "service": "Microsoft 365", "sources": 3, "messages": 5100,
+                             "dmarc_pass": 5100}],
+               "unknown_failing": [{"ip": "203.0.113.9", "ptr": "<b>spoof</b>.example", "messages": 130}],
+               "enforcement": [{"policy": "quarantine", "message": "Safe to move to p=quarantine."}],
+               "daily": [{"date": "2026-11-01", "messages": 170, "dmarc_pass": 165}], "custom_note": "kept"}
     a = A.AuditReport.build(report, profile="soc2", message=message(tls=True), reports_summary=summary,
                             generated=WHEN)
     page = a.to_html()
     assert "Latest test message" in page and "&lt;1@acme.test&gt;" in page
-    assert "DMARC report summary" in page and "5230" in page
+    assert "DMARC report summary" in page and "5230" in page and "5100 (97.5%)" in page
+    assert "01 November 2025 to 01 December 2025 (30 days)" in page
+    assert "Microsoft 365" in page and "203.0.113.9" in page and "&lt;b&gt;spoof&lt;/b&gt;" in page
+    assert "Safe to move to p=quarantine." in page and "kept" in page
     rules = {r.key: r.state for r in a.verdict.rules}
     assert rules["dmarc-reports-collected"] == "met"
     assert A.verify(page)
@@ -172,3 +181,16 @@ def test_any_text_renders_escaped(text: str) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", shown)  # shown as \xNN instead
     assert A.verify(page) is False  # a hash that doesn't match
     assert A.verify(A.render_html(content, A.content_hash(content)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["reports", "messages", "since", "until", "days", "services",
+                                        "unknown_failing", "enforcement", "dmarc_pass", "other"]),
+                       st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+                                    lambda i: st.lists(i, max_size=3) | st.dictionaries(st.text(max_size=6), i,
+                                                                                        max_size=3),
+                                    max_leaves=10), max_size=6))
+def test_any_reports_summary_renders(summary: dict) -> None:  # type: ignore[type-arg]
+    content = {"format": A.FORMAT, "domain": DOMAIN, "checks": {}, "queries": [], "reports_summary": summary}
+    page = A.render_html(content, A.content_hash(content))
+    assert "DMARC report summary" in page and A.verify(page)
