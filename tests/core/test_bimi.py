@@ -7,6 +7,7 @@ published and the domain checked again.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from inboxready.core import bimi
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
@@ -108,6 +110,7 @@ def test_complete_setup_passes(dns_server: DnsTestServer, web: HttpsTestServer) 
     assert cert["logotype"] is True and cert["names"] == ["example.com"] and "Example Ltd" in cert["subject"]
     assert dt.datetime.fromisoformat(cert["not_after"]) > dt.datetime.now(dt.timezone.utc)
     assert r.summary == "BIMI is set up: your logo, certificate and DMARC policy are in order."
+    assert r.name == "bimi" and json.loads(json.dumps(r.to_json()))["detail"] == r.detail
 
 
 def test_subdomain_uses_the_organisational_record(dns_server: DnsTestServer, web: HttpsTestServer) -> None:

@@ -5,12 +5,14 @@ Every suggested TXT record and policy file is published / hosted and the domain 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from inboxready.core import mtasts
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
@@ -92,6 +94,7 @@ def test_enforced_policy_covering_every_mx_passes(dns_server: DnsTestServer, web
     assert r.records == ["v=STSv1; id=20240101000000;"]
     assert r.summary == "MTA-STS is on and requires encrypted delivery to your 2 mail servers."
     assert web.requests == [("mta-sts.example.com", URL_PATH)]
+    assert r.name == "mta_sts" and json.loads(json.dumps(r.to_json()))["detail"] == r.detail
 
 
 def test_chunked_policy_with_lf_lines_and_charset_passes(dns_server: DnsTestServer, web: HttpsTestServer) -> None:

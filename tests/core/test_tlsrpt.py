@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from inboxready.core import tlsrpt
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
@@ -43,6 +46,7 @@ def test_good_record_passes(dns_server: DnsTestServer) -> None:
     assert r.detail == {"record": "v=TLSRPTv1; rua=mailto:tls@example.com,https://reports.example.net/tls",
                         "rua": ["mailto:tls@example.com", "https://reports.example.net/tls"]}
     assert r.summary == "TLS reports are sent to 2 addresses."
+    assert r.name == "tls_rpt" and json.loads(json.dumps(r.to_json()))["detail"] == r.detail
 
 
 def test_absent_is_info_and_fix_passes(dns_server: DnsTestServer) -> None:
