@@ -36,6 +36,8 @@ from .trust import simple_org_domain
 
 SHORTENER_FILE = "url_shorteners.json"
 MAX_BODY = 2_000_000  # characters of decoded text/HTML we read (a huge message is cut, and said so)
+IMAGE_ONLY_TEXT = 40  # characters of text below which a message with pictures is "image only"
+IMAGE_TEXT_PER_IMAGE = 25  # ... or fewer characters than this per picture
 MARKETING_LINKS = 5  # an HTML message with this many links or more looks like a newsletter
 
 # Words that mark an unsubscribe link, in the languages our users write in most (lower case).
@@ -361,7 +363,7 @@ def _analyze(raw: bytes | email.message.Message, from_domain: str, orgs: Mapping
                                 "against it and some readers can't show HTML: have your mail tool add a text "
                                 "part (usually a 'plain-text version' setting).",
                                 "No text/plain part next to text/html (multipart/alternative).", "RFC 2046 §5.1.4"))
-    if images and len(visible) < 100 and (body.has_html or body.image_parts):
+    if images and (len(visible) < IMAGE_ONLY_TEXT or len(visible) < IMAGE_TEXT_PER_IMAGE * images):
         findings.append(Finding("content.image-only", Severity.WARNING,
                                 f"The message is mostly pictures ({images} image(s) and {len(visible)} characters "
                                 "of text). Filters can't read pictures and treat such mail with suspicion, and "
