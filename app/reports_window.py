@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from inboxready.core.reports.extract import Rejected, iter_input_files
 from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.reports.summary import DayRow, Enforcement, NotAligned, ReportSummary, SourceRow, summarize
 
 from . import theme
@@ -417,6 +418,19 @@ class RowsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    def fit_columns(self, view: QTableView, sample: int = 80, widest: int = 320) -> None:
+        """Size the columns to the header and the first ``sample`` rows (not every row: a table of
+        thousands of sources would otherwise call ``data`` for each on the UI thread)."""
+        fm = view.fontMetrics()
+        hfm = view.horizontalHeader().fontMetrics()
+        last = len(self.columns) - 1
+        for c, col in enumerate(self.columns):
+            w = hfm.horizontalAdvance(col.header) + 34
+            for row in self.rows[:sample]:
+                w = max(w, fm.horizontalAdvance(col.show(row)) + 18)
+            if c != last:
+                view.setColumnWidth(c, min(w, widest))
+
     def text(self, row: int, column: int) -> str:
         return self.columns[column].show(self.rows[row])
 
@@ -449,11 +463,13 @@ def make_table(columns: list[Column], accessible_name: str, parent: QWidget | No
     view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     view.setMinimumHeight(height)
     hh = view.horizontalHeader()
+    hh.setAccessibleName(f"Column titles of {accessible_name.lower()} (click one to sort)")
+    view.verticalHeader().setAccessibleName(f"Row numbers of {accessible_name.lower()}")
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     hh.setStretchLastSection(True)
     hh.setHighlightSections(False)
     if sortable:
-        view.setSortingEnabled(False)  # set below, once the model is in place, without sorting now
+        hh.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # the rows come in a meaningful order
         hh.setSortIndicatorShown(True)
         hh.setSectionsClickable(True)
         hh.sortIndicatorChanged.connect(lambda c, o: model.sort(c, o))
@@ -1208,10 +1224,22 @@ class ReportsWindow(QMainWindow):
                                               else "."))
         else:
             self.policy_label.setText("")
-        self.verdict_label.setText(" ".join(f"{e.policy.capitalize()}: {e.message}" for e in s.enforcement))
-        self.services_model.set_rows(s.services)
-        self.sources_model.set_rows(s.sources)
-        self.unknown_model.set_rows(s.unknown_failing)
+        words = {"safe": "safe", "already": "already on", "not-yet": "not yet", "not-enough-data": "not enough data"}
+        self.verdict_label.setText(
+            "Safe to enforce? " + "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement)
+            + ". The Safe to enforce? tab has the details and the record to publish." if s.enforcement else "")
+        if not self.lookup_box.isChecked():
+            for r in s.sources:
+                if r.service == UNKNOWN_PENDING:
+                    r.service = "unknown"
+        # grouped by sending service (the busiest service first), then by messages
+        rank = {v.service_id: i for i, v in enumerate(s.services)}
+        grouped = sorted(s.sources, key=lambda r: (rank.get(r.service_id or "unknown", len(rank)), -r.messages))
+        for model, table, rows in ((self.services_model, self.services_view, s.services),
+                                   (self.sources_model, self.sources_view, grouped),
+                                   (self.unknown_model, self.unknown_view, s.unknown_failing)):
+            model.set_rows(rows)
+            model.fit_columns(table)
         self._show_not_aligned(s.not_aligned)
         self._show_enforcement(s, view)
         self._show_tls(view)
@@ -1293,6 +1321,7 @@ class ReportsWindow(QMainWindow):
 
     def _show_tls(self, view: ReportView) -> None:
         self.tls_model.set_rows(view.tls)
+        self.tls_model.fit_columns(self.tls_view)
         if view.tls:
             ok = sum(t.successful for t in view.tls)
             bad = sum(t.failed for t in view.tls)
@@ -1420,9 +1449,8 @@ class ReportsWindow(QMainWindow):
         self.watch_profile_box.clear()
         for name in sorted(self._profile_store.read):
             self.watch_profile_box.addItem(name)
-        idx = self.watch_profile_box.findText(current)
-        if idx >= 0:
-            self.watch_profile_box.setCurrentIndex(idx)
+        idx = self.watch_profile_box.findText(current) if current else -1
+        self.watch_profile_box.setCurrentIndex(idx if idx >= 0 else (0 if self.watch_profile_box.count() else -1))
         self.watch_start.setEnabled(self.watch_profile_box.count() > 0 and not self._watch_job)
 
     @property

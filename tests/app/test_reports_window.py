@@ -1,0 +1,302 @@
+"""The DMARC reports window: import (slot and a real drop), figures against the store's summary, rejected
+files with reasons, export, the enforcement panel, cancel, reverse DNS in the background, the mailbox watch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from inboxready.app.engine import Engine
+from inboxready.app.reports_window import ImportOutcome, ReportsWindow, ReportView, days_for, list_domains
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.summary import summarize
+from tests.conftest import conformance_dir
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    e = Engine()
+    yield e
+    e.shutdown()
+
+
+@pytest.fixture
+def make(home: Path, qtbot: Any, theme_app: Any, engine: Engine, tmp_path: Path) -> Iterator[Any]:
+    made: list[ReportsWindow] = []
+
+    def factory(**kw: Any) -> ReportsWindow:
+        kw.setdefault("store_path", tmp_path / "reports.sqlite3")
+        kw.setdefault("lookups", False)
+        w = ReportsWindow(engine, theme_manager=theme_app, **kw)
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        w.shutdown()
+
+
+def _import(qtbot: Any, w: ReportsWindow, paths: list[Path]) -> ImportOutcome:
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
+        w.import_paths(paths)
+    return blocker.args[0]
+
+
+def _wait_view(qtbot: Any, w: ReportsWindow, check: Any = None) -> ReportView:
+    qtbot.waitUntil(lambda: w.view is not None and (check is None or check(w.view)), timeout=WAIT_MS)
+    assert w.view is not None
+    return w.view
+
+
+def _reference(tmp_path: Path, paths: list[Path]) -> tuple[ReportStore, ImportResult]:
+    """The same files imported straight into a store of their own (no window)."""
+    store = ReportStore(tmp_path / "reference.sqlite3")
+    return store, store.import_paths(paths)
+
+
+def test_import_samples_figures_match_the_store(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    samples = conformance_dir("dmarc-reports")
+    w = make()
+    assert "No reports yet" in w.overview_title.text()
+    outcome = _import(qtbot, w, [samples])
+    ref, expected = _reference(tmp_path, [samples])
+    r = outcome.result
+    assert not outcome.cancelled and outcome.done == outcome.total > 0
+    assert [(i.kind, i.org, i.report_id) for i in r.imported] == [(i.kind, i.org, i.report_id)
+                                                                 for i in expected.imported]
+    assert len(r.imported) > 0 and len(r.duplicate) == len(expected.duplicate)
+    assert sorted(r.rejected) == sorted(expected.rejected)
+    # the rejected list: every bad file with its reason, and Copy gives the same text
+    assert w.rejected_list.count() == len(r.rejected) > 0
+    lines = [w.rejected_list.item(i).text() for i in range(w.rejected_list.count())]
+    for (name, reason), line in zip(r.rejected, lines):
+        assert line == f"{name}: {reason}" and reason.strip()
+    assert any("empty" in line for line in lines) and any("damaged" in line for line in lines)
+    assert w.copy_rejected.value() == "\n".join(lines)
+    assert f"{len(r.imported)} reports imported" in w.import_label.text()
+    assert f"{len(r.rejected)} could not be imported" in w.import_label.text()
+
+    # the domain with the most messages is shown; the samples are old, so the period becomes "All time"
+    domains = list_domains(ref)
+    view = _wait_view(qtbot, w)
+    assert view.domain == domains[0].domain == w.current_domain()
+    assert w.range_box.currentText() == "All time" and view.days is None
+    assert w.domain_box.count() == len(domains)
+    s = summarize(ref, view.domain, days=days_for(domains[0], None, view.summary.until), now=view.summary.until)
+    assert (view.summary.messages, view.summary.dmarc_pass, view.summary.reports) == (s.messages, s.dmarc_pass,
+                                                                                      s.reports)
+    assert w.fig_messages.value.text() == f"{s.messages:,}"
+    assert w.fig_dmarc.value.text() == f"{100 * s.dmarc_pass / s.messages:.0f}%"
+    assert w.fig_spf.value.text() == f"{100 * s.spf_aligned / s.messages:.0f}%"
+    assert w.fig_dkim.value.text() == f"{100 * s.dkim_aligned / s.messages:.0f}%"
+    assert f"{s.reports} DMARC reports" in w.overview_title.text()
+    # tables: one row per source / service / unknown failing sender, all sortable
+    assert w.sources_model.rowCount() == len(s.sources)
+    assert w.services_model.rowCount() == len(s.services)
+    assert w.unknown_model.rowCount() == len(s.unknown_failing)
+    assert {w.sources_model.text(i, 1) for i in range(w.sources_model.rowCount())} == {x.ip for x in s.sources}
+    w.sources_view.horizontalHeader().setSortIndicator(3, Qt.SortOrder.DescendingOrder)  # Messages
+    counts = [w.sources_model.rows[i].messages for i in range(w.sources_model.rowCount())]
+    assert counts == sorted(counts, reverse=True)
+    w.sources_view.horizontalHeader().setSortIndicator(1, Qt.SortOrder.AscendingOrder)  # IP address
+    ips = [w.sources_model.rows[i].ip for i in range(w.sources_model.rowCount())]
+    assert ips == sorted(ips)
+    # the chart: one bar per day with reports, described in words
+    assert len(w.chart.days) == len(s.daily) > 1
+    assert s.daily[0].date in w.chart.accessibleDescription()
+    assert f"{s.messages:,} messages" in w.chart.accessibleDescription()
+    # TLS reports for the domain
+    if s.tls.get("reports"):
+        assert w.tls_model.rowCount() >= 1
+        assert sum(t.failed for t in view.tls) == s.tls["failed_sessions"]
+        assert f"{s.tls['failed_sessions']} of" in w.tls_label.text()
+    ref.close()
+
+
+def test_enforce_panel_shows_the_next_record(make: Any, qtbot: Any) -> None:
+    w = make()
+    _import(qtbot, w, [conformance_dir("dmarc-reports")])
+    view = _wait_view(qtbot, w)
+    e = {x.policy: x for x in view.summary.enforcement}
+    assert set(e) == {"quarantine", "reject"}
+    records = [x.next_record for x in view.summary.enforcement if x.next_record is not None]
+    assert records, "the samples are enough for a next step"
+    assert len(w.enforce_fixes) == len(records)
+    for fv, fix in zip(w.enforce_fixes, records):
+        assert fix.host == f"_dmarc.{view.domain}" and fix.value.startswith("v=DMARC1")
+        assert fv.copy_value.value() == fix.value and fv.copy_host.value() == fix.host
+        assert fv.value_field.text() == fix.value
+    assert "Safe to enforce?" in w.verdict_label.text()
+
+
+def test_a_real_drop_imports(make: Any, qtbot: Any) -> None:
+    w = make()
+    sample = conformance_dir("dmarc-reports", "cry-inc", "dmarc-reports", "google.xml")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample))])
+    enter = QDragEnterEvent(w.rect().center(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(w.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
+        QApplication.sendEvent(w, drop)
+    outcome: ImportOutcome = blocker.args[0]
+    assert len(outcome.result.imported) == 1 and not outcome.result.rejected
+    assert not w.rejected_list.isVisibleTo(w)
+    view = _wait_view(qtbot, w)
+    assert view.domain == outcome.result.imported[0].domain
+    assert view.summary.messages == outcome.result.imported[0].messages
+    # text that is not a file is refused
+    text = QMimeData()
+    text.setText("hello")
+    refused = QDragEnterEvent(w.rect().center(), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w, refused)
+    assert not refused.isAccepted()
+
+
+def test_export_csv_and_json(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    w = make()
+    _import(qtbot, w, [conformance_dir("dmarc-reports")])
+    view = _wait_view(qtbot, w)
+    s = view.summary
+    out_csv, out_json = tmp_path / "senders.csv", tmp_path / "summary.json"
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS) as blocker:
+        w.export_csv(out_csv)
+    assert blocker.args == [str(out_csv), ""]
+    rows = list(csv.reader(io.StringIO(out_csv.read_text(encoding="utf-8"))))
+    assert rows[0][:4] == ["ip", "reverse_dns", "service", "messages"]
+    assert len(rows) == len(s.sources) + 1
+    assert [r[0] for r in rows[1:]] == [x.ip for x in s.sources]
+    assert sum(int(r[3]) for r in rows[1:]) == s.messages
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):
+        w.export_json(out_json)
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    assert doc["domain"] == s.domain and doc["messages"] == s.messages and doc["period"] == "all"
+    assert len(doc["sources"]) == len(s.sources)
+    assert [e["policy"] for e in doc["enforcement"]] == ["quarantine", "reject"]
+    assert sum(t["failed"] for t in doc["tls_policies"]) == sum(t.failed for t in view.tls)
+    # a folder that cannot be written: said in plain words, nothing crashes
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS) as blocker:
+        w.export_json(tmp_path / "missing" / "x.json")
+    assert blocker.args[1]
+    assert "Could not write" in w.status_label.text()
+
+
+def _many_reports(folder: Path, n: int) -> list[Path]:
+    template = conformance_dir("dmarc-reports", "cry-inc", "dmarc-reports", "google.xml").read_text(encoding="utf-8")
+    start, end = template.index("<report_id>") + len("<report_id>"), template.index("</report_id>")
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"r{i:04d}.xml").write_text(template[:start] + f"ui-test-{i}" + template[end:], encoding="utf-8")
+    return [folder]
+
+
+def test_cancel_keeps_what_was_imported(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    w = make()
+    paths = _many_reports(tmp_path / "many", 400)
+    seen: list[tuple[int, int]] = []
+    w.importProgress.connect(lambda d, t: seen.append((d, t)))
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
+        w.import_paths(paths)
+        qtbot.waitUntil(lambda: any(d > 0 for d, _ in seen), timeout=WAIT_MS)
+        w.cancel_import()
+    outcome: ImportOutcome = blocker.args[0]
+    assert outcome.total == 400 and 0 < outcome.done < 400 and outcome.cancelled
+    assert "Import stopped after" in w.import_label.text()
+    assert "400 files" in w.import_label.text()
+    store = ReportStore(tmp_path / "reports.sqlite3")
+    assert store.counts()["dmarc"] == len(outcome.result.imported) == outcome.done
+    store.close()
+    # importing again adds exactly what is missing
+    again = _import(qtbot, w, paths)
+    assert len(again.result.imported) == 400 - outcome.done and len(again.result.duplicate) == outcome.done
+
+
+def test_period_without_reports_says_so(make: Any, qtbot: Any) -> None:
+    w = make()
+    _import(qtbot, w, [conformance_dir("dmarc-reports")])
+    _wait_view(qtbot, w)
+    w.set_range_days(7)
+    view = _wait_view(qtbot, w, lambda v: v.days == 7)
+    assert view.summary.reports == 0
+    assert "No DMARC reports" in w.overview_title.text() and "All time" in w.overview_title.text()
+    assert w.chart.accessibleDescription() == "No reports in this period."
+    assert w.sources_model.rowCount() == 0
+
+
+PTR_ZONE = """
+@   IN SOA ns1.example. hostmaster.example. 1 7200 3600 1209600 300
+66  IN PTR mail.example.net.
+"""
+
+
+def test_senders_names_arrive_in_the_background(make: Any, qtbot: Any, dns_server: DnsTestServer) -> None:
+    dns_server.add_origin("arpa")
+    dns_server.add_zone("157.228.173.in-addr.arpa", PTR_ZONE)
+    w = make(lookups=True, nameservers=[dns_server.address], timeout=0.5)
+    _import(qtbot, w, [conformance_dir("dmarc-reports", "stalwart", "dmarc-feedback")])
+    _wait_view(qtbot, w)
+    w.select_domain("stalw.art")
+    first = _wait_view(qtbot, w, lambda v: v.domain == "stalw.art")
+    assert not first.looked_up
+    pending = next(r for r in first.summary.sources if r.ip == "173.228.157.66")
+    assert pending.ptr is None
+    named = _wait_view(qtbot, w, lambda v: v.domain == "stalw.art" and v.looked_up)
+    row = next(r for r in named.summary.sources if r.ip == "173.228.157.66")
+    assert row.ptr == "mail.example.net"
+    shown = [i for i in range(w.sources_model.rowCount()) if w.sources_model.text(i, 1) == "173.228.157.66"]
+    assert shown and w.sources_model.text(shown[0], 2) == "mail.example.net"
+    assert "looked up" in w.names_label.text()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_watch_reports_a_mailbox_it_cannot_reach(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    from inboxready.core.profiles import ProfileStore, ReadProfile
+
+    profiles = ProfileStore(tmp_path / "profiles.json")
+    profiles.read["rua"] = ReadProfile(name="rua", host="127.0.0.1", port=_closed_port(), username="dmarc")
+    w = make(profile_store=profiles)
+    assert w.watch_profile_box.currentText() == "rua" and w.watch_start.isEnabled()
+    with qtbot.waitSignal(w.watchRound, timeout=WAIT_MS) as blocker:
+        w.start_watch(password="secret", every=60)
+    assert blocker.args[0].error and "Could not read the mailbox" in w.watch_log.item(0).text()
+    assert w.watching and w.watch_stop.isEnabled() and not w.watch_start.isEnabled()
+    w.stop_watch()
+    qtbot.waitUntil(lambda: not w.watching, timeout=WAIT_MS)
+    assert w.watch_start.isEnabled() and w.watch_state.text() == "Not watching."
+
+
+def test_every_control_has_an_accessible_name(make: Any) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QLineEdit
+
+    w = make()
+    missing = [type(c).__name__ + ":" + (c.text() if hasattr(c, "text") else "")
+               for kind in (QAbstractButton, QComboBox, QLineEdit, QAbstractItemView)
+               for c in w.findChildren(kind) if not c.accessibleName() and c.parent() is not None
+               and type(c).__name__ not in ("QTabBar",) and not c.objectName().startswith("qt_")]
+    missing = [m for m in missing if not m.startswith(("QComboBoxListView", "QListView"))]
+    assert not missing, missing
