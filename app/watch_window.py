@@ -458,6 +458,7 @@ class WatchWindow(QWidget):
                 worse = any(c.worse for c in changes)
                 mark = f" — {len(changes)} change{'s' if len(changes) > 1 else ''}" + (", worse" if worse else "")
             item = QListWidgetItem(f"{_when(run.started)}  {_status_word(run.status)}{mark}")
+            item.setToolTip(item.text())
             self.run_list.addItem(item)
         if runs:
             self.run_list.setCurrentRow(0)
