@@ -438,7 +438,63 @@ def _mta_sts_enforce(ev: _Evidence, rule: Rule) -> Outcome:
     return NOT_MET, "No MTA-STS policy is published."
 
 
+def _rdns_confirmed(ev: _Evidence, rule: Rule) -> Outcome:
+    """Forward-confirmed reverse DNS of the sending addresses: those seen sending a test message decide;
+    without them, the SPF-listed addresses can only confirm (a missing PTR there may be an unused address)."""
+    result = ev.checks.get("rdns")
+    if result is None:
+        return _missing("reverse DNS")
+    hosts = _hosts(result)
+    sent = [h for h in hosts if h.get("source") == "message"]
+    listed = [h for h in hosts if h.get("source") == "spf"]
+    for group, decisive in ((sent, True), (listed, False)):
+        if not group:
+            continue
+        bad = [str(h.get("ip")) for h in group if h.get("confirmed") is False]
+        open_ = [str(h.get("ip")) for h in group if h.get("confirmed") is None]
+        if bad and decisive:
+            return NOT_MET, "These sending addresses have no matching reverse DNS (PTR): " + ", ".join(bad) + "."
+        if bad:
+            return UNKNOWN, ("Some addresses in your SPF record have no matching reverse DNS (" + ", ".join(bad[:5])
+                             + "); a test message shows which addresses really send.")
+        if open_:
+            return UNKNOWN, "The reverse DNS of " + ", ".join(open_[:5]) + " could not be looked up."
+        return MET, ("The addresses that sent the test message" if decisive else "The addresses in your SPF record") \
+            + " have forward-confirmed reverse DNS."
+    if _couldnt(result):
+        return UNKNOWN, "The reverse DNS lookups failed."
+    return NOT_CHECKED, "No sending addresses are known yet (none in SPF as single addresses, no test message)."
+
+
+def _dnssec_valid(ev: _Evidence, rule: Rule) -> Outcome:
+    result = ev.checks.get("dnssec")
+    if result is None:
+        return _missing("DNSSEC")
+    signed, valid = result.detail.get("signed"), result.detail.get("valid")
+    if signed is True and valid is True:
+        return MET, "The domain is signed with DNSSEC and the signatures validate."
+    if signed is True and valid is False:
+        return NOT_MET, "The domain is signed with DNSSEC but the signatures don't validate (see the DNSSEC findings)."
+    if signed is False:
+        return NOT_MET, "The domain is not signed with DNSSEC, so DNS answers about it can be forged."
+    return UNKNOWN, "Whether the domain is signed with DNSSEC could not be checked."
+
+
+def _tls_rpt_present(ev: _Evidence, rule: Rule) -> Outcome:
+    result = ev.checks.get("tls_rpt")
+    if result is None:
+        return _missing("TLS reporting")
+    if result.detail.get("record") and result.detail.get("rua"):
+        return MET, "TLS reports are requested at " + ", ".join(str(u) for u in result.detail.get("rua") or []) + "."
+    if _couldnt(result):
+        return UNKNOWN, "The TLS reporting record could not be looked up."
+    return NOT_MET, "No TLS reporting record (_smtp._tls) is published, so failed encrypted deliveries go unnoticed."
+
+
 EVALUATORS: dict[str, Evaluator] = {
+    "rdns_confirmed": _rdns_confirmed,
+    "dnssec_valid": _dnssec_valid,
+    "tls_rpt_present": _tls_rpt_present,
     "spf_valid": _spf_valid,
     "dkim_key_found": _dkim_key_found,
     "dkim_min_bits": _dkim_min_bits,

@@ -117,7 +117,10 @@ def test_hipaa_fix_for_pnone_republished_meets_the_rule(dns_server: DnsTestServe
 
 def test_hipaa_met_with_tls_evidence(dns_server: DnsTestServer) -> None:
     report = check(dns_server, zone(dmarc="v=DMARC1; p=reject; rua=mailto:dmarc@acme.test", bits=2048))
-    checks = dict(report.checks, starttls=STARTTLS_OK, mta_sts=MTA_STS_ENFORCE)
+    checks = dict(report.checks, starttls=STARTTLS_OK, mta_sts=MTA_STS_ENFORCE,
+                  dnssec=fake("dnssec", Status.PASS, {"signed": True, "valid": True}),
+                  tls_rpt=fake("tls_rpt", Status.PASS, {"record": "v=TLSRPTv1; rua=mailto:t@acme.test",
+                                                        "rua": ["mailto:t@acme.test"]}))
     v = C.evaluate("hipaa", checks, message=message(tls=True))
     assert v.state == C.MET, v.summary
     assert all(r.state == C.MET for r in v.rules), states(v)
@@ -268,3 +271,29 @@ def test_real_starttls_check_with_a_closed_port_is_unknown(dns_server: DnsTestSe
     v = C.evaluate("hipaa", report.checks, message=message(tls=True))
     rule = next(r for r in v.rules if r.key == "tls-in-transit")
     assert rule.state == C.UNKNOWN and v.state == C.INCOMPLETE
+
+
+def test_reverse_dns_dnssec_and_tls_reporting_rules() -> None:
+    def rdns(*hosts: dict[str, Any]) -> CheckResult:
+        return fake("rdns", Status.PASS, {"hosts": list(hosts), "capped": False})
+
+    sent_bad = rdns({"ip": "192.0.2.10", "source": "message", "confirmed": False},
+                    {"ip": "192.0.2.11", "source": "spf", "confirmed": True})
+    v = C.evaluate("bulk-sender", {"rdns": sent_bad})
+    assert states(v)["sending-ptr"] == C.NOT_MET and v.state == C.NOT_MET
+    spf_only = rdns({"ip": "192.0.2.12", "source": "spf", "confirmed": False})
+    assert states(C.evaluate("bulk-sender", {"rdns": spf_only}))["sending-ptr"] == C.UNKNOWN
+    good = rdns({"ip": "192.0.2.10", "source": "message", "confirmed": True})
+    assert states(C.evaluate("bulk-sender", {"rdns": good}))["sending-ptr"] == C.MET
+    assert states(C.evaluate("bulk-sender", {}))["sending-ptr"] == C.NOT_CHECKED
+
+    signed = fake("dnssec", Status.PASS, {"signed": True, "valid": True, "chain": []})
+    unsigned = fake("dnssec", Status.INFO, {"signed": False, "valid": None, "chain": []})
+    assert states(C.evaluate("hipaa", {"dnssec": signed}))["dnssec"] == C.MET
+    assert states(C.evaluate("hipaa", {"dnssec": unsigned}))["dnssec"] == C.NOT_MET
+
+    rpt = fake("tls_rpt", Status.PASS, {"record": "v=TLSRPTv1; rua=mailto:tls@acme.test",
+                                         "rua": ["mailto:tls@acme.test"]})
+    assert states(C.evaluate("soc2", {"tls_rpt": rpt}))["tls-rpt"] == C.MET
+    assert states(C.evaluate("soc2", {"tls_rpt": fake("tls_rpt", Status.INFO, {"record": None, "rua": []})}))[
+        "tls-rpt"] == C.NOT_MET
