@@ -100,9 +100,16 @@ class Rules:
 
 def parse_rules(data: Mapping[str, Any]) -> Rules:
     """Read the rules file's JSON (raises ``ValueError`` when an entry lacks something we need)."""
+    if not isinstance(data, Mapping):
+        raise ValueError("the bulk-sender rules file is not a JSON object")
     sources = data.get("sources") or {}
+    entries = data.get("rules") or []
+    if not isinstance(sources, Mapping) or not isinstance(entries, list):
+        raise ValueError("the bulk-sender rules file needs 'sources' (an object) and 'rules' (a list)")
     out: list[Rule] = []
-    for entry in data.get("rules") or []:
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"bulk-sender rule {entry!r:.80} is not an object")
         try:
             srcs = tuple({"name": str(sources[s]["name"]), "title": str(sources[s]["title"]),
                           "url": str(sources[s]["url"]), "checked": str(sources[s].get("checked", ""))}
@@ -111,7 +118,7 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
                         applies=str(entry["applies"]), since=str(entry["since"]), sources=srcs,
                         required=bool(entry["required"]), judged=dict(entry["judged"]), why=str(entry["why"]),
                         checked=str(entry["checked"]), readiness_bar=bool(entry.get("readiness_bar", False)))
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"bulk-sender rule {entry!r:.80}: missing {exc}") from exc
         if rule.applies not in ("all", "bulk") or rule.kind not in _JUDGES:
             raise ValueError(f"bulk-sender rule {rule.key}: unknown 'applies' or 'judged.kind'")
