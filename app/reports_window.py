@@ -2,13 +2,16 @@
 
 Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs off the
 UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio.to_thread``); the store is
-thread-safe (one lock, ``check_same_thread=False``). Results come back through the engine's queued
+thread-safe (one lock, ``check_same_thread=False``). An import runs in a child process of its own
+(``import_process``, the default): parsing a large report holds the interpreter lock for a long time, and in a
+process of its own that never stalls the UI; the child writes to the same SQLite file (WAL), the window
+reads it. Results come back through the engine's queued
 ``task*`` signals, tagged with a job number; this window only handles its own jobs.
 
 Public API::
 
     ReportsWindow(engine, *, store_path=None, nameservers=None, timeout=2.0, lookups=True,
-                  profile_store=None, theme_manager=None, parent=None)
+                  profile_store=None, theme_manager=None, import_process=True, parent=None)
         .import_paths(paths)            # the slot a drop or the Import buttons call
         .cancel_import()
         .select_domain(domain); .set_range_days(days | None)
@@ -24,13 +27,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import multiprocessing
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Coroutine, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, QTimer, Signal,
+)
 from PySide6.QtGui import (
     QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QFont, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut,
 )
@@ -40,7 +46,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inboxready.core.reports.extract import Rejected, iter_input_files
 from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.reports.summary import DayRow, Enforcement, NotAligned, ReportSummary, SourceRow, summarize
@@ -173,32 +178,40 @@ def build_view(store: ReportStore, domain: str, days: int | None, info: DomainIn
                       looked_up=looked_up)
 
 
-def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any], None],
-                 cancel: threading.Event) -> ImportOutcome:
-    """Import ``paths`` in groups of files (each group its own transaction), checking ``cancel`` between
-    groups; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+# The import loop is source text, so that the child process can run it without importing this module (and
+# with it Qt: seconds on a busy machine); the window's in-thread import runs the very same text.
+IMPORT_LOOP = """
+import time
+from pathlib import Path
+
+from inboxready.core.reports.extract import Rejected, iter_input_files
+from inboxready.core.reports.store import ImportResult, ReportStore
+
+
+def import_loop(store, paths, progress, cancel, chunk_size, every):
     started = time.monotonic()
     result = ImportResult()
     items = list(iter_input_files(paths))
     total = len(items)
-    done = 0
-    last = [0.0]
+    state = {"done": 0, "last": 0.0}
 
-    def tell(n: int, name: str, force: bool = False) -> None:
+    def tell(n, name, force=False):
         now = time.monotonic()
-        if force or now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
+        if force or now - state["last"] >= every:
+            state["last"] = now
             progress((n, total, name))
 
     tell(0, "", True)
-    chunk: list[Path] = []
+    chunk = []
 
-    def flush() -> None:
-        nonlocal done
-        base = done
-        part = store.import_paths(chunk, on_progress=lambda d, _t, name: tell(base + d, name))
-        result.merge(part)
-        done = base + len(chunk)
+    def flush():
+        base = state["done"]
+        result.merge(store.import_paths(chunk, on_progress=lambda d, _t, name: tell(base + d, name)))
+        state["done"] = base + len(chunk)
         chunk.clear()
 
     for item in items:
@@ -206,17 +219,49 @@ def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any],
             break
         if isinstance(item, Rejected):
             result.rejected.append((item.name, item.reason))
-            done += 1
+            state["done"] += 1
             continue
         chunk.append(item)
-        if len(chunk) >= IMPORT_CHUNK:
+        if len(chunk) >= chunk_size:
             flush()
-            tell(done, chunk[-1].name if chunk else "")
+            tell(state["done"], "")
     if chunk and not cancel.is_set():
         flush()
-    tell(done, "", True)
-    return ImportOutcome(result=result, total=total, done=done, cancelled=cancel.is_set() and done < total,
-                         seconds=time.monotonic() - started)
+    tell(state["done"], "", True)
+    return result, total, state["done"], cancel.is_set() and state["done"] < total, time.monotonic() - started
+
+
+def child_main(store_path, paths, conn, cancel, chunk_size, every):
+    try:
+        store = ReportStore(Path(store_path) if store_path else None)
+        if not store.available:
+            conn.send(("problem", store.problem))
+            return
+        try:
+            out = import_loop(store, paths, lambda p: conn.send(("progress", p)), cancel, chunk_size, every)
+        finally:
+            store.close()
+        conn.send(("done", (*out, store.problem)))
+    except BaseException as exc:
+        try:
+            conn.send(("problem", "The import stopped: %s: %s" % (type(exc).__name__, exc)))
+        except OSError:
+            pass
+    finally:
+        conn.close()
+"""
+_loop_ns: dict[str, Any] = {}
+
+
+def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any], None],
+                 cancel: CancelFlag) -> ImportOutcome:
+    """Import ``paths`` in groups of ``IMPORT_CHUNK`` files (each group its own transaction), checking
+    ``cancel`` between groups; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
+    if not _loop_ns:
+        exec(compile(IMPORT_LOOP, "<inboxready import loop>", "exec"), _loop_ns)  # noqa: S102 - our own text
+    result, total, done, cancelled, seconds = _loop_ns["import_loop"](store, paths, progress, cancel,
+                                                                      IMPORT_CHUNK, PROGRESS_EVERY_S)
+    return ImportOutcome(result=result, total=total, done=done, cancelled=cancelled, seconds=seconds)
 
 
 async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -243,6 +288,54 @@ async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameserv
         return record
     finally:
         client.close()
+
+
+def import_in_process(store_path: Path | None, paths: list[str], progress: Callable[[Any], None],
+                      cancel: CancelFlag) -> ImportOutcome:
+    """Run ``import_files`` in a child process (blocking: call from a worker thread); ``cancel`` is
+    passed on to the child, which stops after the group of files it is reading."""
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    stop = ctx.Event()
+    code = IMPORT_LOOP + "\nchild_main(*ARGS)\n"
+    args = (str(store_path) if store_path else None, paths, sender, stop, IMPORT_CHUNK, PROGRESS_EVERY_S)
+    proc = ctx.Process(target=exec, args=(code, {"__name__": "inboxready_import", "ARGS": args}),
+                       name="inboxready-import", daemon=True)
+    proc.start()
+    sender.close()
+    outcome: ImportOutcome | None = None
+    error = ""
+    try:
+        while True:
+            if cancel.is_set() and not stop.is_set():
+                stop.set()
+            if receiver.poll(0.05):
+                try:
+                    kind, value = receiver.recv()
+                except (EOFError, OSError):
+                    break
+                if kind == "progress":
+                    progress(value)
+                elif kind == "done":
+                    result, total, done, cancelled, seconds, problem = value
+                    outcome = ImportOutcome(result=result, total=total, done=done, cancelled=cancelled,
+                                            seconds=seconds, problem=problem)
+                    break
+                else:
+                    error = str(value)
+                    break
+            elif not proc.is_alive() and not receiver.poll():
+                break
+    finally:
+        receiver.close()
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(2)
+    if outcome is None:
+        why = error or f"The import stopped: its process ended unexpectedly (exit code {proc.exitcode})."
+        return ImportOutcome(ImportResult(), 0, 0, problem=why)
+    return outcome
 
 
 # -- small widgets ---------------------------------------------------------------------------------------
@@ -582,8 +675,10 @@ class ReportsWindow(QMainWindow):
 
     def __init__(self, engine: Engine, *, store_path: Path | None = None, nameservers: list[str] | None = None,
                  timeout: float = 2.0, lookups: bool = True, profile_store: Any = None,
-                 theme_manager: theme.ThemeManager | None = None, parent: QWidget | None = None) -> None:
+                 theme_manager: theme.ThemeManager | None = None, import_process: bool = True,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.import_process = import_process
         self.engine = engine
         self.store_path = store_path
         self.nameservers = nameservers
@@ -597,6 +692,7 @@ class ReportsWindow(QMainWindow):
         self._import_cancel = threading.Event()
         self._pending_imports: list[list[str]] = []
         self._view_seq = 0
+        self._show_seq = 0
         self._names_job = 0
         self._watch_job = 0
         self._range_chosen = False
@@ -1005,6 +1101,12 @@ class ReportsWindow(QMainWindow):
 
     def _import_worker(self, paths: list[str], progress: Callable[[Any], None],
                        cancel: threading.Event) -> ImportOutcome:
+        if self.import_process:
+            try:
+                return import_in_process(self.store_path, paths, progress, cancel)
+            except OSError as exc:  # no process could be started: import here instead
+                if cancel.is_set():
+                    return ImportOutcome(ImportResult(), 0, 0, cancelled=True, problem=str(exc))
         try:
             store = self.store()
         except Exception as exc:  # noqa: BLE001 - say it, never leave the window waiting
@@ -1196,7 +1298,38 @@ class ReportsWindow(QMainWindow):
             self._look_up_names(view)
 
     def show_view(self, view: ReportView) -> None:
-        self.view = view
+        """Show ``view`` in steps, one per turn of the event loop (overview, tables, a few fixes at a time,
+        enforcement and TLS), so that no single step keeps the UI busy for long; ``viewShown`` at the end."""
+        self._show_seq += 1
+        seq = self._show_seq
+        s = view.summary
+        steps: list[Callable[[], None]] = [lambda: self._show_overview(view), lambda: self._show_tables(view),
+                                           lambda: self._clear(self.not_aligned_views)]
+        shown = s.not_aligned[:MAX_NOT_ALIGNED]
+        for i in range(0, len(shown), 3):
+            steps.append(lambda part=shown[i:i + 3]: self._add_not_aligned(part))
+        steps.append(lambda: self._end_not_aligned(s.not_aligned))
+        steps.append(lambda: self._show_enforcement(s, view))
+        steps.append(lambda: self._show_tls(view))
+
+        def finish() -> None:
+            self.view = view
+            self._names_state(s, view)
+            self._set_export_enabled(True)
+            self.viewShown.emit(view)
+
+        steps.append(finish)
+
+        def run(i: int) -> None:
+            if seq != self._show_seq or self._closing:
+                return  # a newer view is being shown
+            steps[i]()
+            if i + 1 < len(steps):
+                QTimer.singleShot(0, lambda: run(i + 1))
+
+        run(0)
+
+    def _show_overview(self, view: ReportView) -> None:
         s = view.summary
         period = "all time" if view.days is None else f"the last {view.days} days"
         self._say("")
@@ -1228,6 +1361,9 @@ class ReportsWindow(QMainWindow):
         self.verdict_label.setText(
             "Safe to enforce? " + "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement)
             + ". The Safe to enforce? tab has the details and the record to publish." if s.enforcement else "")
+
+    def _show_tables(self, view: ReportView) -> None:
+        s = view.summary
         if not self.lookup_box.isChecked():
             for r in s.sources:
                 if r.service == UNKNOWN_PENDING:
@@ -1240,12 +1376,6 @@ class ReportsWindow(QMainWindow):
                                    (self.unknown_model, self.unknown_view, s.unknown_failing)):
             model.set_rows(rows)
             model.fit_columns(table)
-        self._show_not_aligned(s.not_aligned)
-        self._show_enforcement(s, view)
-        self._show_tls(view)
-        self._names_state(s, view)
-        self._set_export_enabled(True)
-        self.viewShown.emit(view)
 
     def _clear(self, views: list[Any]) -> None:
         for w in views:
@@ -1256,9 +1386,8 @@ class ReportsWindow(QMainWindow):
             w.deleteLater()
         views.clear()
 
-    def _show_not_aligned(self, items: list[NotAligned]) -> None:
-        self._clear(self.not_aligned_views)
-        for n in items[:MAX_NOT_ALIGNED]:
+    def _add_not_aligned(self, items: list[NotAligned]) -> None:
+        for n in items:
             frame, lay = _card()
             frame.setAccessibleName(f"{n.service} ({n.ip}) passes but not for your domain")
             lay.addWidget(label(f"{n.service} ({n.ip}): {_n(n.messages)} message(s) failed DMARC", "CardTitle",
@@ -1271,6 +1400,8 @@ class ReportsWindow(QMainWindow):
                 lay.addWidget(fv)
             self.not_aligned_host.addWidget(frame)
             self.not_aligned_views.append(frame)
+
+    def _end_not_aligned(self, items: list[NotAligned]) -> None:
         if len(items) > MAX_NOT_ALIGNED:
             more = label(f"… and {len(items) - MAX_NOT_ALIGNED} more (all of them are in the JSON export).", "Muted")
             self.not_aligned_host.addWidget(more)
