@@ -116,7 +116,8 @@ class StsPolicy:
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "mode": self.mode, "max_age": self.max_age, "mx": list(self.mx)}
+        return {"version": self.version, "mode": self.mode, "max_age": self.max_age, "mx": list(self.mx),
+                "valid": self.valid}
 
 
 def valid_pattern(pattern: str) -> bool:

@@ -85,7 +85,7 @@ def test_enforced_policy_covering_every_mx_passes(dns_server: DnsTestServer, web
         "record": "v=STSv1; id=20240101000000;", "id": "20240101000000",
         "policy_url": "https://mta-sts.example.com/.well-known/mta-sts.txt",
         "policy": {"version": "STSv1", "mode": "enforce", "max_age": 604800,
-                   "mx": ["mx1.example.com", "*.backup.example.com"]},
+                   "mx": ["mx1.example.com", "*.backup.example.com"], "valid": True},
         "policy_text": POLICY,
         "mx_hosts": [{"host": "mx1.example.com", "matched": True, "pattern": "mx1.example.com"},
                      {"host": "mx.backup.example.com", "matched": True, "pattern": "*.backup.example.com"}],
@@ -242,6 +242,7 @@ def test_invalid_policy_fails_and_corrected_file_passes(dns_server: DnsTestServe
     r = check(dns_server, ZONE, web)
     assert r.status is Status.FAIL and codes(r) == ["mta_sts.policy-invalid"]
     assert "enforced" in r.findings[0].message and "max_age" in r.findings[0].message
+    assert r.detail["policy"]["valid"] is False and r.detail["policy"]["mode"] is None
     assert r.detail["policy_fix"]["text"] == ("version: STSv1\r\nmode: testing\r\nmx: mx1.example.com\r\n"
                                               "mx: *.backup.example.com\r\nmax_age: 604800\r\n")
     again = recheck_policy_fix(dns_server, ZONE, web, r)
