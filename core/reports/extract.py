@@ -175,8 +175,7 @@ def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int) -
                 yield Rejected(name, f"everything in this file unpacks to more than "
                                      f"{_cap_words(lim.max_total_bytes)}; the rest was skipped")
                 return
-            inner_name = name[:-3] if name.lower().endswith(".gz") else name + " (unpacked)"
-            yield from _extract(inner_name, inner, lim, budget, depth + 1)
+            yield from _extract(name, inner, lim, budget, depth + 1)  # the same document: keep its file name
         elif kind == "zip":
             yield from _extract_zip(name, data, lim, budget, depth)
         elif kind == "email":

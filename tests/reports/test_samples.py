@@ -244,7 +244,7 @@ def test_whole_sample_folder_imports_or_rejects_with_reasons(tmp_path: Path) -> 
         "old_draft_from_wiki.xml",      # same acme.com report id as cry-inc acme.xml
         "nice-input.xml.zip › nice-input.xml",
         "001.xml", "004.xml",           # the RFC 9990 sample, also parsedmarc rfc9990-sample.xml
-        "rpt01.eml › mail.sender.example!example.com!1013662812!1013749130.json", "rpt01.json", "rpt02.json"])
+        "rpt01.eml › mail.sender.example!example.com!1013662812!1013749130.json.gz", "rpt01.json", "rpt02.json"])
     # every rejection has a reason; the Stalwart expected-result JSON files are not reports
     assert all(reason for _, reason in res.rejected)
     rejected_names = {n for n, _ in res.rejected}
