@@ -8,11 +8,14 @@ anything from a job that is no longer current is ignored.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QVBoxLayout, QWidget,
+    QListWidget, QListWidgetItem, QMainWindow, QMenu, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from inboxready.core.context import CheckOptions
@@ -33,6 +36,7 @@ from .widgets import KeyButton, label
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
+WATCH_START_DELAY_MS = 1500  # the watch-list schedule starts once the window is up, not during start-up
 
 
 def _freeze_startup_objects() -> None:
@@ -126,6 +130,8 @@ class MainWindow(QMainWindow):
         self.demo_selectors: dict[str, list[str]] = {}
         self._closed = False
         self.message_window: MessageWindow | None = None
+        self.tool_windows: dict[str, QWidget] = {}  # made on first use (their modules load then, too)
+        self.watch_service: Any = None  # tray.WatchService, started shortly after the window is up
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(theme.icon("app"))
@@ -148,6 +154,7 @@ class MainWindow(QMainWindow):
         if demo:
             QTimer.singleShot(0, self.enter_demo)
         QTimer.singleShot(0, _freeze_startup_objects)
+        QTimer.singleShot(WATCH_START_DELAY_MS, self.start_watch_service)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -178,6 +185,13 @@ class MainWindow(QMainWindow):
         self.message_button.setAccessibleName("Open the Test a message screen")
         self.message_button.setToolTip("Send, watch for or paste a message and see how it was judged (Ctrl+M)")
         head.addWidget(self.message_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.tools_button = KeyButton("Tools")
+        self.tools_button.setAccessibleName("More tools: record builders, DMARC reports, watch list, export")
+        self.tools_button.setToolTip("Record builders, DMARC reports, the watch list and history, export")
+        self.tools_menu = QMenu(self.tools_button)
+        self.tools_menu.setAccessibleName("Tools")
+        self.tools_button.setMenu(self.tools_menu)
+        head.addWidget(self.tools_button, 0, Qt.AlignmentFlag.AlignTop)
         self.settings_button = KeyButton("Settings…")
         self.settings_button.setAccessibleName("Open settings")
         head.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -255,6 +269,11 @@ class MainWindow(QMainWindow):
         self.queries_button.setAccessibleName("Show the DNS queries made")
         qrow.addWidget(self.queries_button)
         qrow.addStretch(1)
+        self.export_button = KeyButton("Export report…")
+        self.export_button.setAccessibleName("Export this check as a PDF or HTML report")
+        self.export_button.setToolTip("Save this check as an audit-ready PDF or HTML report (Ctrl+E)")
+        self.export_button.setEnabled(False)  # enabled once a check has finished
+        qrow.addWidget(self.export_button)
         column.addLayout(qrow)
         self.query_view = QueryLogView()
         self.query_view.hide()
@@ -343,6 +362,15 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.recheck)
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.open_message_screen)
         QShortcut(QKeySequence(Qt.Key.Key_F1), self, activated=self.show_about)
+        self.export_button.clicked.connect(self.export_report)
+        for title, shortcut, slot in (
+            ("Watch list and history…", "Ctrl+H", self.open_watch_window),
+            ("Export report…", "Ctrl+E", self.export_report),
+        ):
+            action = self.tools_menu.addAction(title)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            QShortcut(QKeySequence(shortcut), self, activated=slot)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -473,6 +501,7 @@ class MainWindow(QMainWindow):
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
         self.last_report = None
+        self.export_button.setEnabled(False)
         self._readiness_timer.stop()
         for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
             card = self.cards.pop(name)
@@ -553,6 +582,7 @@ class MainWindow(QMainWindow):
             return
         self.last_report = report
         self.checking = False
+        self.export_button.setEnabled(True)
         self._update_readiness()
         self.cancel_button.setEnabled(False)
         self.check_button.setText("Check")
@@ -727,6 +757,71 @@ class MainWindow(QMainWindow):
         self.message_window.activateWindow()
         return self.message_window
 
+    # -- tools: watch list, export, builders, reports --------------------------------------------
+
+    def _nameservers(self) -> list[str] | None:
+        ns = self.settings.nameserver.strip()
+        return [ns] if ns else None
+
+    def _show_tool(self, key: str, make: Callable[[], QWidget]) -> QWidget:
+        window = self.tool_windows.get(key)
+        if window is None:
+            window = make()
+            self.tool_windows[key] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def start_watch_service(self) -> None:
+        """Re-check the watched domains on their schedule while the app runs (tray icon when there is one)."""
+        if self._closed or self.watch_service is not None:
+            return
+        from .tray import WatchService, connect_notice
+
+        service = WatchService(self.engine, self.history, nameservers=self._nameservers(), timeout=self.timeout
+                               or DEFAULT_TIMEOUT, parent=self)
+        service.openRequested.connect(self._bring_to_front)
+        service.quitRequested.connect(self._quit_from_tray)
+        connect_notice(service, lambda text: self.statusBar().showMessage(text, 15000))
+        self.watch_service = service
+        service.start()
+
+    def _bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _quit_from_tray(self) -> None:
+        if self.watch_service is not None:
+            self.watch_service.stop()
+        self.close()
+
+    def open_watch_window(self) -> QWidget:
+        self.start_watch_service()
+
+        def make() -> QWidget:
+            from .watch_window import WatchWindow
+
+            return WatchWindow(self.engine, self.history, nameservers=self._nameservers(),
+                               timeout=self.timeout or DEFAULT_TIMEOUT, parent=self, service=self.watch_service)
+
+        return self._show_tool("watch", make)
+
+    def export_report(self) -> None:
+        """Save the check on screen (with the latest test-message verdict) as a PDF or HTML report."""
+        if self.last_report is None:
+            self.statusBar().showMessage("Check a domain first; then you can export the result as a report.", 5000)
+            return
+        from .export import export_report
+
+        message = None
+        if self.message_window is not None:
+            message = getattr(self.message_window.screen_widget, "last_report", None)
+            if message is not None and getattr(message, "from_domain", "") != self.last_report.domain:
+                message = None  # a test message of another domain does not belong in this report
+        export_report(self, self.last_report, message=message)
+
     # -- settings -------------------------------------------------------------------------------
 
     def about_text(self) -> str:
@@ -752,6 +847,8 @@ class MainWindow(QMainWindow):
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.settings.nameserver = dlg.value()
             self._save_settings()
+            if self.watch_service is not None:
+                self.watch_service.nameservers = self._nameservers()
             self._update_status_idle()
 
     def _save_settings(self) -> None:
@@ -802,6 +899,8 @@ class MainWindow(QMainWindow):
             card.on_theme_changed(scheme)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.watch_service is not None and not self._closed and self.watch_service.handle_close(self, event):
+            return  # minimized to the tray: the watch list keeps running
         self.shutdown()
         super().closeEvent(event)
 
@@ -814,6 +913,10 @@ class MainWindow(QMainWindow):
         if self.message_window is not None:
             self.message_window.screen_widget.cancel()
             self.message_window.close()
+        for window in self.tool_windows.values():
+            window.close()
+        if self.watch_service is not None:
+            self.watch_service.stop()
         self.engine.shutdown()
         if self.demo_server is not None:
             self.demo_server.stop()
