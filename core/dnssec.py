@@ -587,9 +587,10 @@ async def check(ctx: CheckContext) -> CheckResult:
     w = _Walk(ctx)
     try:
         await w.run()
-    except (dns.exception.DNSException, ValueError) as exc:  # a name we can't even ask about
+    except Exception as exc:  # a name we can't ask about, or data the crypto library can't take
         w.findings.append(Finding("dnssec.lookup-failed", Severity.UNKNOWN,
-                                  "We couldn't check DNSSEC for this domain name.", detail=str(exc)))
+                                  "We couldn't check DNSSEC for this domain name.",
+                                  detail=f"{type(exc).__name__}: {exc}"))
     status = derive_status(w.findings, default=Status.PASS if w.valid else Status.INFO)
     detail: dict[str, Any] = {"signed": w.signed, "valid": w.valid, "chain": w.chain, "algorithm": w.algorithm}
     return CheckResult(name="dnssec", status=status, summary=_summary(w, status), records=w.records,

@@ -290,6 +290,8 @@ async def _host(ctx: CheckContext, host: str) -> HostResult:
         await asyncio.wait_for(_probe(res, ctx), budget)
     except TimeoutError:
         res.error = res.error or f"the server did not finish within {budget:g} s"
+    except Exception as exc:  # never let one odd server break the whole check
+        res.error = f"{type(exc).__name__}: {exc}"
     return res
 
 
