@@ -361,7 +361,8 @@ def _policy_findings(st: _State, pol: StsPolicy, url: str, mx_hosts: list[str], 
     if pol.max_age is not None and pol.max_age < MAX_AGE_SHORT and pol.mode != "none":
         st.findings.append(_f(
             "max-age-short", Severity.WARNING, f"Sending servers are told to remember your policy for only "
-            f"{pol.max_age} seconds, so it protects little between visits. Use at least a week ({MAX_AGE_SUGGESTED} seconds).",
+            f"{pol.max_age} seconds, so it protects little between visits. Use at least a week "
+            f"({MAX_AGE_SUGGESTED} seconds).",
             f"max_age: {pol.max_age}; §3.2 recommends weeks or more", RFC_POLICY))
     if pol.mode == "testing":
         st.findings.append(_f(
