@@ -12,15 +12,19 @@ from .context import ALL_CHECKS, CheckContext, CheckOptions
 from .dns import DnsClient
 from .model import CheckResult, DomainReport, Finding, Severity, Status
 
-CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "arc": "ARC", "compauth": "CompAuth",
-                "delivery": "Delivery"}
+CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "mta_sts": "MTA-STS",
+                "tls_rpt": "TLS reporting", "bimi": "BIMI (logo)", "dnssec": "DNSSEC", "rdns": "Reverse DNS",
+                "starttls": "STARTTLS", "arc": "ARC", "compauth": "CompAuth", "delivery": "Delivery",
+                "content": "Content", "checklist": "Bulk-sender checklist"}
+# check name -> module of inboxready.core where it differs (names are the JSON keys; modules are files)
+CHECK_MODULES = {"mta_sts": "mtasts", "tls_rpt": "tlsrpt"}
 
 CheckFn = Callable[[CheckContext], Awaitable[CheckResult]]
 
 
 def check_function(name: str) -> CheckFn:
     """``check(ctx)`` of the protocol module ``inboxready.core.<name>``."""
-    module = importlib.import_module(f"{__package__}.{name}")
+    module = importlib.import_module(f"{__package__}.{CHECK_MODULES.get(name, name)}")
     return module.check  # type: ignore[no-any-return]
 
 
