@@ -34,6 +34,7 @@ import defusedxml.ElementTree as DET
 
 MAX_ROWS = 1_000_000
 MAX_COUNT = 10**12
+FEED_STEP = 32 * 1024
 
 
 class ReportError(ValueError):
@@ -203,7 +204,10 @@ def _parse_xml(data: bytes) -> Element:
     if _no_dtd_possible(data):
         # Fast path: without a DTD there is nothing for defusedxml to forbid, and the C parser is ~5x faster.
         try:
-            return ET.fromstring(data)
+            parser = ET.XMLParser()
+            for i in range(0, len(data), FEED_STEP):  # in steps, so other threads (the UI) get the GIL
+                parser.feed(data[i:i + FEED_STEP])
+            return parser.close()
         except ET.ParseError:
             pass  # let defusedxml give the error (and check again)
         except Exception:  # noqa: BLE001

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 MB = 1024 * 1024
+_STEP = 1 * MB
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,14 @@ def _gunzip(data: bytes, cap: int) -> bytes:
         d = zlib.decompressobj(wbits=31)
         buf = rest
         while True:
-            out += d.decompress(buf, cap + 1 - len(out))
+            piece = d.decompress(buf, min(_STEP, cap + 1 - len(out)))  # in steps: other threads keep running
+            out += piece
             if len(out) > cap:
                 raise _TooBig()
             if d.eof:
                 break
             buf = d.unconsumed_tail
-            if not buf:
+            if not buf and not piece:
                 raise zlib.error("the compressed data ends early")
         rest = d.unused_data.lstrip(b"\x00")
         if rest[:2] != b"\x1f\x8b":

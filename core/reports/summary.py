@@ -307,7 +307,7 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     s.services = sorted(services.values(), key=lambda v: (-v.messages, v.service))
     s.daily = [daily[k] for k in sorted(daily)]
     s.unknown_failing = [r for r in s.sources if svc_of.get(r.ip) is None and r.dmarc_pass == 0
-                         and not _under(next(iter(r.dkim_domains), None), domain)]
+                         and not (r.dkim_pass and any(_under(d, domain) for d in r.dkim_domains))]
     base = _base_record(current_record, s.policy, domain)
     s.not_aligned = [_not_aligned(r, svc_of.get(r.ip), domain, base) for r in s.sources
                      if r.dmarc_fail > 0 and (r.spf_pass > 0 or r.dkim_pass > 0)]
@@ -361,7 +361,7 @@ def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcReco
     if (r.dkim_pass and _under(dk, domain) and strict_dkim) or (r.spf_pass and _under(sp, domain) and strict_spf):
         relaxed = parse_dmarc(_relax(base)) if base is not None else None
         fixes.append(_dmarc_fix(domain, (base.p if base and base.p else "none"), relaxed,
-                                testing=bool(base and base.testing == "y"),
+                                testing=bool(base and base.testing),
                                 note="Relaxed alignment lets a subdomain of yours count for your From address."))
         advice = (f"{who} already uses a subdomain of {domain}, but your DMARC record asks for an exact match "
                   "(strict alignment). Switch to relaxed alignment with the record below.")
@@ -400,7 +400,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
     share = hit_n / legit_n if legit_n else 0.0
     names = [f"{r.service} ({r.ip}): {r.dmarc_fail}" for r in sorted(hit, key=lambda r: -r.dmarc_fail)]
     cur_p = (base.p if base is not None and base.p else (s.policy.get("p") or "none")).lower()
-    cur_t = bool(base is not None and base.testing == "y")
+    cur_t = bool(base is not None and base.testing)
     out: list[Enforcement] = []
     for policy, limit in (("quarantine", QUARANTINE_MAX_SHARE), ("reject", REJECT_MAX_SHARE)):
         action = "go to spam" if policy == "quarantine" else "be refused"
