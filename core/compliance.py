@@ -461,9 +461,10 @@ def _rdns_confirmed(ev: _Evidence, rule: Rule) -> Outcome:
             return UNKNOWN, "The reverse DNS of " + ", ".join(open_[:5]) + " could not be looked up."
         return MET, ("The addresses that sent the test message" if decisive else "The addresses in your SPF record") \
             + " have forward-confirmed reverse DNS."
-    if _couldnt(result):
+    if not hosts and _couldnt(result):
         return UNKNOWN, "The reverse DNS lookups failed."
-    return NOT_CHECKED, "No sending addresses are known yet (none in SPF as single addresses, no test message)."
+    return NOT_CHECKED, ("No sending addresses are known yet (none listed one by one in SPF, no test message); "
+                         "the receiving mail servers' reverse DNS doesn't count for this rule.")
 
 
 def _dnssec_valid(ev: _Evidence, rule: Rule) -> Outcome:

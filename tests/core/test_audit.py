@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from inboxready.core import audit as A
 from inboxready.core.checks import run_check
-from inboxready.core.context import CheckOptions
+from inboxready.core.context import CORE_CHECKS, CheckOptions
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import DomainReport
 
@@ -42,7 +42,7 @@ WHEN = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 def report(dns_server: DnsTestServer) -> DomainReport:
     dns_server.add_origin("test")
     dns_server.add_zone(DOMAIN, ZONE)
-    options = CheckOptions(nameservers=[dns_server.address], timeout=1.0)
+    options = CheckOptions(nameservers=[dns_server.address], timeout=1.0, checks=CORE_CHECKS)
     return run(run_check(DOMAIN, options))
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from inboxready.core import compliance as C
 from inboxready.core.checks import run_check
-from inboxready.core.context import CheckOptions
+from inboxready.core.context import CORE_CHECKS, CheckOptions
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.mail.message import MessageReport
 from inboxready.core.model import CheckResult, DomainReport, Fix, Status
@@ -42,6 +42,7 @@ s1._domainkey IN TXT {key_txt(bits)}
 def check(server: DnsTestServer, text: str, **opts: Any) -> DomainReport:
     server.add_origin("test")
     server.replace_zone(DOMAIN, text)
+    opts.setdefault("checks", CORE_CHECKS)  # the network checks are given as results where a test needs them
     options = CheckOptions(nameservers=[server.address], timeout=float(opts.pop("timeout", 1.0)),
                            dkim_selectors=["s1"], **opts)
     return run(run_check(DOMAIN, options))
@@ -286,6 +287,9 @@ def test_reverse_dns_dnssec_and_tls_reporting_rules() -> None:
     good = rdns({"ip": "192.0.2.10", "source": "message", "confirmed": True})
     assert states(C.evaluate("bulk-sender", {"rdns": good}))["sending-ptr"] == C.MET
     assert states(C.evaluate("bulk-sender", {}))["sending-ptr"] == C.NOT_CHECKED
+    # only receiving (MX) addresses, whose lookups failed: no evidence about senders, not "couldn't check"
+    mx_only = fake("rdns", Status.ERROR, {"hosts": [{"ip": "192.0.2.1", "source": "mx", "confirmed": None}]})
+    assert states(C.evaluate("bulk-sender", {"rdns": mx_only}))["sending-ptr"] == C.NOT_CHECKED
 
     signed = fake("dnssec", Status.PASS, {"signed": True, "valid": True, "chain": []})
     unsigned = fake("dnssec", Status.INFO, {"signed": False, "valid": None, "chain": []})
