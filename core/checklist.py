@@ -63,6 +63,7 @@ class Rule:
     why: str
     checked: str
     readiness_bar: bool = False
+    rfc: str = ""
 
     @property
     def kind(self) -> str:
@@ -117,7 +118,8 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
             rule = Rule(key=str(entry["key"]), label=str(entry["label"]), who=tuple(entry["who"]),
                         applies=str(entry["applies"]), since=str(entry["since"]), sources=srcs,
                         required=bool(entry["required"]), judged=dict(entry["judged"]), why=str(entry["why"]),
-                        checked=str(entry["checked"]), readiness_bar=bool(entry.get("readiness_bar", False)))
+                        checked=str(entry["checked"]), readiness_bar=bool(entry.get("readiness_bar", False)),
+                        rfc=str(entry.get("rfc", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"bulk-sender rule {entry!r:.80}: missing {exc}") from exc
         if rule.applies not in ("all", "bulk") or rule.kind not in _JUDGES:
@@ -463,7 +465,7 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
                 f"checklist.{rule.key}", _severity(rule), f"{rule.label}: {v.why}",
                 detail=f"{rule.why} ({'Required' if rule.required else 'Recommended'} for {scope}, {who}. "
                        f"Source: {rule.source}.)",
-                rfc="", fix=v.fix))
+                rfc=rule.rfc, fix=v.fix))
     status = derive_status(findings)
     required = [i for i in items if i["required"]]
     if status is Status.PASS:
