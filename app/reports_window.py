@@ -3,9 +3,9 @@
 Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs off the
 UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio.to_thread``); the store is
 thread-safe (one lock, ``check_same_thread=False``). An import runs in a child process of its own
-(``import_process``, the default): parsing a large report holds the interpreter lock for a long time, and in a
-process of its own that never stalls the UI; the child writes to the same SQLite file (WAL), the window
-reads it. Results come back through the engine's queued
+(``import_process``, the default; ``python -c`` with the loop's source, see ``import_in_process``): parsing
+a large report holds the interpreter lock for a long time, and in a process of its own that never stalls the
+UI; the child writes to the same SQLite file (WAL), the window reads it. A frozen app imports in a thread. Results come back through the engine's queued
 ``task*`` signals, tagged with a job number; this window only handles its own jobs.
 
 Public API::
@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import multiprocessing
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.store import ImportResult, ReportInfo, ReportStore
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.reports.summary import DayRow, Enforcement, NotAligned, ReportSummary, SourceRow, summarize
 
@@ -231,24 +233,47 @@ def import_loop(store, paths, progress, cancel, chunk_size, every):
     return result, total, state["done"], cancel.is_set() and state["done"] < total, time.monotonic() - started
 
 
-def child_main(store_path, paths, conn, cancel, chunk_size, every):
+"""
+CHILD_MAIN = """
+import json
+import sys
+import threading
+
+
+def child_main():
+    args = json.loads(sys.stdin.readline())
+    cancel = threading.Event()
+
+    def watch():
+        for line in sys.stdin:
+            if line.strip() == "cancel":
+                break
+        cancel.set()  # asked to stop, or the window's process is gone
+
+    threading.Thread(target=watch, daemon=True).start()
+    out = sys.stdout
+
+    def send(kind, value):
+        out.write(json.dumps([kind, value]) + "\\n")
+        out.flush()
+
     try:
-        store = ReportStore(Path(store_path) if store_path else None)
+        store = ReportStore(Path(args["store"]) if args["store"] else None)
         if not store.available:
-            conn.send(("problem", store.problem))
+            send("problem", store.problem)
             return
         try:
-            out = import_loop(store, paths, lambda p: conn.send(("progress", p)), cancel, chunk_size, every)
+            result, total, done, cancelled, seconds = import_loop(
+                store, args["paths"], lambda p: send("progress", list(p)), cancel, args["chunk"], args["every"])
         finally:
             store.close()
-        conn.send(("done", (*out, store.problem)))
+        send("done", {"result": result.to_json(), "total": total, "done": done, "cancelled": cancelled,
+                      "seconds": seconds, "problem": store.problem})
     except BaseException as exc:
-        try:
-            conn.send(("problem", "The import stopped: %s: %s" % (type(exc).__name__, exc)))
-        except OSError:
-            pass
-    finally:
-        conn.close()
+        send("problem", "The import stopped: %s: %s" % (type(exc).__name__, exc))
+
+
+child_main()
 """
 _loop_ns: dict[str, Any] = {}
 
@@ -290,52 +315,80 @@ async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameserv
         client.close()
 
 
+def _result_from_json(doc: dict[str, Any]) -> ImportResult:
+    return ImportResult(imported=[ReportInfo(**i) for i in doc.get("imported", [])],
+                        duplicate=[ReportInfo(**i) for i in doc.get("duplicate", [])],
+                        rejected=[(str(r["name"]), str(r["reason"])) for r in doc.get("rejected", [])],
+                        files=int(doc.get("files", 0)))
+
+
 def import_in_process(store_path: Path | None, paths: list[str], progress: Callable[[Any], None],
                       cancel: CancelFlag) -> ImportOutcome:
-    """Run ``import_files`` in a child process (blocking: call from a worker thread); ``cancel`` is
-    passed on to the child, which stops after the group of files it is reading."""
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    stop = ctx.Event()
-    code = IMPORT_LOOP + "\nchild_main(*ARGS)\n"
-    args = (str(store_path) if store_path else None, paths, sender, stop, IMPORT_CHUNK, PROGRESS_EVERY_S)
-    proc = ctx.Process(target=exec, args=(code, {"__name__": "inboxready_import", "ARGS": args}),
-                       name="inboxready-import", daemon=True)
-    proc.start()
-    sender.close()
-    outcome: ImportOutcome | None = None
-    error = ""
-    try:
-        while True:
-            if cancel.is_set() and not stop.is_set():
-                stop.set()
-            if receiver.poll(0.05):
+    """Run the import loop in a child Python process (blocking: call from a worker thread). The child is
+    started with ``python -c`` (not multiprocessing, which would import the app's main module again), gets
+    its arguments as one JSON line on stdin, stops when it reads "cancel" (or stdin closes), and answers
+    with JSON lines on stdout: progress, then the outcome."""
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([sys.executable, "-c", IMPORT_LOOP + CHILD_MAIN], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8")
+        assert proc.stdin is not None and proc.stdout is not None
+        finished = threading.Event()
+        lock = threading.Lock()
+
+        def tell_child(line: str) -> None:
+            with lock:
                 try:
-                    kind, value = receiver.recv()
-                except (EOFError, OSError):
-                    break
+                    proc.stdin.write(line)  # type: ignore[union-attr]
+                    proc.stdin.flush()  # type: ignore[union-attr]
+                except (OSError, ValueError):
+                    pass
+
+        def watch_cancel() -> None:
+            while not finished.wait(0.05):
+                if cancel.is_set():
+                    tell_child("cancel\n")
+                    return
+
+        tell_child(json.dumps({"store": str(store_path) if store_path else None, "paths": [str(p) for p in paths],
+                               "chunk": IMPORT_CHUNK, "every": PROGRESS_EVERY_S}) + "\n")
+        watcher = threading.Thread(target=watch_cancel, name="inboxready-import-cancel", daemon=True)
+        watcher.start()
+        outcome: ImportOutcome | None = None
+        problem = ""
+        try:
+            for line in proc.stdout:
+                try:
+                    kind, value = json.loads(line)
+                except (ValueError, TypeError):
+                    continue  # not one of ours
                 if kind == "progress":
-                    progress(value)
+                    progress(tuple(value))
                 elif kind == "done":
-                    result, total, done, cancelled, seconds, problem = value
-                    outcome = ImportOutcome(result=result, total=total, done=done, cancelled=cancelled,
-                                            seconds=seconds, problem=problem)
-                    break
-                else:
-                    error = str(value)
-                    break
-            elif not proc.is_alive() and not receiver.poll():
-                break
-    finally:
-        receiver.close()
-        proc.join(10)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(2)
-    if outcome is None:
-        why = error or f"The import stopped: its process ended unexpectedly (exit code {proc.exitcode})."
-        return ImportOutcome(ImportResult(), 0, 0, problem=why)
-    return outcome
+                    outcome = ImportOutcome(result=_result_from_json(value["result"]), total=int(value["total"]),
+                                            done=int(value["done"]), cancelled=bool(value["cancelled"]),
+                                            seconds=float(value["seconds"]), problem=str(value["problem"] or ""))
+                elif kind == "problem":
+                    problem = str(value)
+        finally:
+            finished.set()
+            with lock:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2)
+        if outcome is not None:
+            return outcome
+        if not problem:
+            errors.seek(0)
+            tail = errors.read()[-600:].decode("utf-8", "replace").strip().splitlines()
+            problem = ("The import stopped: its process ended unexpectedly (exit code "
+                       f"{proc.returncode}){': ' + tail[-1] if tail else ''}.")
+        return ImportOutcome(ImportResult(), 0, 0, problem=problem)
 
 
 # -- small widgets ---------------------------------------------------------------------------------------
@@ -362,7 +415,7 @@ class DailyChart(QWidget):
         self.setAccessibleName("Chart of daily messages and DMARC pass rate")
         self.setMinimumHeight(200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(220)
+        self.setFixedHeight(250)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleDescription("No reports in this period.")
 
@@ -627,6 +680,11 @@ TLS_COLUMNS = [
 ]
 
 
+ENFORCE_TITLES = {"quarantine": "Quarantine: failing mail goes to spam", "reject": "Reject: failing mail is refused"}
+VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
+                  "not-enough-data": ("info", "Not enough data")}
+
+
 def _card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
     frame = QFrame(parent)
     frame.setObjectName("Card")
@@ -809,12 +867,12 @@ class ReportsWindow(QMainWindow):
         rej_row.addWidget(self.rejected_title, 1)
         self.copy_rejected = CopyButton(self.rejected_text, "list of files that could not be imported",
                                         "Copy the list")
-        self.copy_buttons.append(self.copy_rejected)
+        self._track([self.copy_rejected])
         rej_row.addWidget(self.copy_rejected)
         ip.addLayout(rej_row)
         self.rejected_list = QListWidget()
         self.rejected_list.setAccessibleName("Files that could not be imported, with the reason")
-        self.rejected_list.setMaximumHeight(130)
+        self.rejected_list.setMaximumHeight(110)
         self.rejected_list.setWordWrap(True)
         self.rejected_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         ip.addWidget(self.rejected_list)
@@ -882,9 +940,33 @@ class ReportsWindow(QMainWindow):
         self.policy_label = label("", "Muted", selectable=True)
         self.policy_label.setAccessibleName("Policy receivers saw")
         lay.addWidget(self.policy_label)
-        self.verdict_label = label("", "CardSummary", selectable=True)
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        top_card, tl = _card()
+        tl.addWidget(label("Who sends the most as you", "SectionTitle", parent=top_card))
+        self.top_services = label("", "", selectable=True, parent=top_card)
+        self.top_services.setAccessibleName("Busiest sending services")
+        tl.addWidget(self.top_services)
+        tl.addStretch(1)
+        row.addWidget(top_card, 1)
+        enf_card, el = _card()
+        el.addWidget(label("Safe to enforce?", "SectionTitle", parent=enf_card))
+        self.verdict_badges: dict[str, tuple[Badge, Any]] = {}
+        for policy, caption in (("quarantine", "Quarantine (failing mail goes to spam)"),
+                                ("reject", "Reject (failing mail is refused)")):
+            line = QHBoxLayout()
+            badge = Badge(enf_card, "pending", "–")
+            text = label(caption, "", parent=enf_card)
+            line.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(text, 1)
+            el.addLayout(line)
+            self.verdict_badges[policy] = (badge, text)
+        self.verdict_label = label("", "Muted", selectable=True, parent=enf_card)
         self.verdict_label.setAccessibleName("Safe to enforce, in short")
-        lay.addWidget(self.verdict_label)
+        el.addWidget(self.verdict_label)
+        el.addStretch(1)
+        row.addWidget(enf_card, 1)
+        lay.addLayout(row)
         lay.addStretch(1)
         return page
 
@@ -1101,12 +1183,11 @@ class ReportsWindow(QMainWindow):
 
     def _import_worker(self, paths: list[str], progress: Callable[[Any], None],
                        cancel: threading.Event) -> ImportOutcome:
-        if self.import_process:
+        if self.import_process and not getattr(sys, "frozen", False):
             try:
                 return import_in_process(self.store_path, paths, progress, cancel)
-            except OSError as exc:  # no process could be started: import here instead
-                if cancel.is_set():
-                    return ImportOutcome(ImportResult(), 0, 0, cancelled=True, problem=str(exc))
+            except OSError:  # no process could be started: import in this thread instead
+                pass
         try:
             store = self.store()
         except Exception as exc:  # noqa: BLE001 - say it, never leave the window waiting
@@ -1358,9 +1439,23 @@ class ReportsWindow(QMainWindow):
         else:
             self.policy_label.setText("")
         words = {"safe": "safe", "already": "already on", "not-yet": "not yet", "not-enough-data": "not enough data"}
-        self.verdict_label.setText(
-            "Safe to enforce? " + "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement)
-            + ". The Safe to enforce? tab has the details and the record to publish." if s.enforcement else "")
+        self.verdict_label.setText("The Safe to enforce? tab has the details, the senders affected and the record "
+                                   "to publish." if s.enforcement else "")
+        self.verdict_label.setAccessibleDescription(
+            "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement))
+        for e in s.enforcement:
+            badge, text = self.verdict_badges.get(e.policy, (None, None))
+            if badge is None:
+                continue
+            st, word = VERDICT_BADGES.get(e.verdict, ("info", e.verdict))
+            badge.set_status(st, word)
+            share = (f": {e.affected_share * 100:.1f}% of legitimate-looking mail would be affected"
+                     if e.legit_messages and e.verdict in ("safe", "not-yet") else "")
+            text.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
+        top = s.services[:6]
+        self.top_services.setText("\n".join(
+            f"{v.service}: {_n(v.messages)} message{'s' if v.messages != 1 else ''}, "
+            f"{_pct(v.dmarc_pass, v.messages)} passed DMARC" for v in top) or "No mail in this period.")
 
     def _show_tables(self, view: ReportView) -> None:
         s = view.summary
@@ -1376,6 +1471,13 @@ class ReportsWindow(QMainWindow):
                                    (self.unknown_model, self.unknown_view, s.unknown_failing)):
             model.set_rows(rows)
             model.fit_columns(table)
+
+    def _track(self, buttons: list[CopyButton]) -> None:
+        """Copy buttons follow the theme (their icon), from the start and when it changes."""
+        scheme = theme.current_scheme()
+        for b in buttons:
+            b.on_theme_changed(scheme)
+            self.copy_buttons.append(b)
 
     def _clear(self, views: list[Any]) -> None:
         for w in views:
@@ -1396,7 +1498,7 @@ class ReportsWindow(QMainWindow):
             lay.addWidget(label(n.advice, "Muted", selectable=True, parent=frame))
             for f in n.fixes:
                 fv = FixView(f, parent=frame)
-                self.copy_buttons.extend(fv.buttons())
+                self._track(fv.buttons())
                 lay.addWidget(fv)
             self.not_aligned_host.addWidget(frame)
             self.not_aligned_views.append(frame)
@@ -1416,10 +1518,7 @@ class ReportsWindow(QMainWindow):
             f"Legitimate-looking mail is mail from a service you use or a server that passes DMARC at least "
             f"sometimes. Looking at {period}: this is how much of it would have gone to spam (quarantine) or been "
             f"refused (reject) with a stricter policy.")
-        titles = {"quarantine": "Quarantine: failing mail goes to spam",
-                  "reject": "Reject: failing mail is refused"}
-        badges = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
-                  "not-enough-data": ("info", "Not enough data")}
+        titles, badges = ENFORCE_TITLES, VERDICT_BADGES
         for e in s.enforcement:
             frame, lay = _card()
             frame.setAccessibleName(titles.get(e.policy, e.policy))
@@ -1444,7 +1543,7 @@ class ReportsWindow(QMainWindow):
                                     parent=frame))
             if e.next_record is not None:
                 fv = FixView(e.next_record, heading="Next DMARC record to publish", parent=frame)
-                self.copy_buttons.extend(fv.buttons())
+                self._track(fv.buttons())
                 self.enforce_fixes.append(fv)
                 lay.addWidget(fv)
             self.enforce_host.addWidget(frame)

@@ -250,14 +250,17 @@ PTR_ZONE = """
 def test_senders_names_arrive_in_the_background(make: Any, qtbot: Any, dns_server: DnsTestServer) -> None:
     dns_server.add_origin("arpa")
     dns_server.add_zone("157.228.173.in-addr.arpa", PTR_ZONE)
-    w = make(lookups=True, nameservers=[dns_server.address], timeout=0.5)
+    dns_server.latency = 0.4  # the names come after the tables are shown
+    w = make(lookups=True, nameservers=[dns_server.address], timeout=2.0)
     _import(qtbot, w, [conformance_dir("dmarc-reports", "stalwart", "dmarc-feedback")])
     _wait_view(qtbot, w)
     w.select_domain("stalw.art")
     first = _wait_view(qtbot, w, lambda v: v.domain == "stalw.art")
-    assert not first.looked_up
+    assert not first.looked_up  # the tables are there before the names
     pending = next(r for r in first.summary.sources if r.ip == "173.228.157.66")
-    assert pending.ptr is None
+    assert pending.ptr is None and pending.service == "unknown, looking up…"
+    assert w.sources_model.rowCount() == len(first.summary.sources)
+    assert "Looking up the names of" in w.names_label.text()
     named = _wait_view(qtbot, w, lambda v: v.domain == "stalw.art" and v.looked_up)
     row = next(r for r in named.summary.sources if r.ip == "173.228.157.66")
     assert row.ptr == "mail.example.net"
