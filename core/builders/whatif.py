@@ -38,6 +38,10 @@ __all__ = [
     "what_if",
 ]
 
+# The checks a pasted record can change: the DNS-record checks. STARTTLS and reverse DNS (which connect to
+# or look up the sending hosts) and DNSSEC are left out unless the caller asks for them explicitly.
+RECORD_CHECKS = ("spf", "dkim", "dmarc", "mx", "mta_sts", "tls_rpt", "bimi")
+WHAT_IF_CHECKS: tuple[str, ...] = tuple(n for n in RECORD_CHECKS if n in ALL_CHECKS or n in ("spf", "dkim", "dmarc", "mx"))
 SUPPORTED_TYPES = ("TXT", "CNAME", "MX", "A", "AAAA", "NS", "PTR", "SPF", "CAA", "TLSA", "DS", "DNSKEY")
 OVERLAY_TTL = 3600
 MAX_CNAME = 8
@@ -227,7 +231,8 @@ async def what_if(domain: str, record_host: str, record_type: str, value: str,
                   options: CheckOptions | None = None, *, client: DnsClient | None = None) -> DomainReport:
     """Run the normal checks of ``domain`` as if ``record_host record_type value`` were published.
 
-    A TXT record with a version tag replaces the live record of the same kind at that name (see
+    The checks run are ``options.checks`` when the caller chose them, else ``WHAT_IF_CHECKS`` (the checks
+    a DNS record can change; no connections to mail servers). A TXT record with a version tag replaces the live record of the same kind at that name (see
     ``merged_rrset``); other types replace the live set. A DKIM key at ``<selector>._domainkey.<domain>``
     also makes the DKIM check look at that selector. Raises ``WhatIfError`` for a record that can't be
     read or a domain that isn't one.
@@ -248,8 +253,8 @@ async def what_if(domain: str, record_host: str, record_type: str, value: str,
         sel = host[: -len(suffix)]
         if sel and sel not in opts.dkim_selectors:
             opts.dkim_selectors = [sel, *opts.dkim_selectors]
-    if opts.checks == ():
-        opts.checks = ALL_CHECKS
+    if options is None or tuple(opts.checks) == tuple(ALL_CHECKS) or not opts.checks:
+        opts.checks = WHAT_IF_CHECKS
     own = client is None
     base = client or make_client(opts)
     try:
