@@ -2,7 +2,7 @@
 
     inboxready build spf --service NAME... [--ip IP]... [--include DOMAIN]... [--domain D] [--all ~|-|?]
                          [--flatten] [--list-services] [--json]
-    inboxready build dmarc DOMAIN --rua ADDR [--stage STAGE] [--sp POLICY] [--np POLICY] [--json]
+    inboxready build dmarc DOMAIN --rua ADDR [--ruf ADDR] [--stage STAGE] [--sp POLICY] [--np POLICY] [--json]
     inboxready build dkim DOMAIN --private-key-out FILE [--selector S] [--type rsa|ed25519] [--bits N]
                           [--old-selector OLD] [--json]
     inboxready build whatif DOMAIN --record 'HOST TYPE VALUE' [--json]
@@ -153,7 +153,7 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return (recs[0] if len(recs) == 1 else None), ""
         current, note = asyncio.run(live())
     try:
-        steps = dmarc_ladder(domain, args.rua or None, current=current, sp=args.sp,
+        steps = dmarc_ladder(domain, args.rua or None, current=current, sp=args.sp, ruf=args.ruf or None,
                              np=None if args.np == "omit" else args.np)
     except DmarcBuildError as exc:
         err.write(f"inboxready: {exc}\n")
@@ -287,6 +287,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     dm = kinds.add_parser("dmarc", parents=[common], help="the DMARC rollout ladder (RFC 9989)")
     dm.add_argument("domain", metavar="DOMAIN")
     dm.add_argument("--rua", action="append", default=[], metavar="ADDR", help="where aggregate reports go")
+    dm.add_argument("--ruf", action="append", default=[], metavar="ADDR",
+                    help="where failure reports go (few receivers send them; they may contain message content)")
     dm.add_argument("--stage", choices=["monitor", "test-quarantine", "quarantine", "test-reject", "reject"])
     dm.add_argument("--sp", choices=["none", "quarantine", "reject"], help="policy for existing subdomains")
     dm.add_argument("--np", choices=["none", "quarantine", "reject", "omit"], default="reject",

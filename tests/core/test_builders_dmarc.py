@@ -164,5 +164,10 @@ def test_cli_build_dmarc(dns_server) -> None:  # type: ignore[no-untyped-def]
     text = out.getvalue()
     assert code == 0 and "5. Reject" in text and "1. Monitor" not in text
     assert "example.com._report._dmarc.reports.example.net" in text
+    out = io.StringIO()
+    code = main(["build", "dmarc", "example.com", "--offline", "--rua", "a@example.com", "--ruf", "f@example.com",
+                 "--json"], out=out, err=err)
+    assert json.loads(out.getvalue())["steps"][0]["record"] == (
+        "v=DMARC1; p=none; rua=mailto:a@example.com; ruf=mailto:f@example.com")
     code = main(["build", "dmarc", "example.com", "--offline", "--rua", "nonsense"], out=io.StringIO(), err=err)
     assert code == 2
