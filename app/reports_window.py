@@ -1771,7 +1771,10 @@ class ReportsWindow(QMainWindow):
                 store.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        self.shutdown()
+        """Closing only hides the window: an import or a mailbox watch goes on (``shutdown`` at app exit).
+        With ``WA_DeleteOnClose`` set, the window is going away, so everything stops."""
+        if self.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose):
+            self.shutdown()
         super().closeEvent(event)
 
 

@@ -21,6 +21,7 @@ from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.summary import summarize
 from tests.conftest import conformance_dir
+from tests.mail.conftest import mail_world_session  # noqa: F401 - the fixture is used by name
 
 WAIT_MS = 30_000
 
@@ -303,3 +304,49 @@ def test_every_control_has_an_accessible_name(make: Any) -> None:
                and type(c).__name__ not in ("QTabBar",) and not c.objectName().startswith("qt_")]
     missing = [m for m in missing if not m.startswith(("QComboBoxListView", "QListView"))]
     assert not missing, missing
+
+
+def test_import_in_this_process_gives_the_same_result(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    samples = conformance_dir("dmarc-reports")
+    child = _import(qtbot, make(), [samples])
+    here = _import(qtbot, make(import_process=False, store_path=tmp_path / "other.sqlite3"), [samples])
+    assert [(i.kind, i.org, i.report_id, i.messages) for i in here.result.imported] == \
+        [(i.kind, i.org, i.report_id, i.messages) for i in child.result.imported]
+    assert here.result.rejected == child.result.rejected
+    assert len(here.result.duplicate) == len(child.result.duplicate)
+
+
+def test_a_store_that_cannot_be_opened_is_said_in_words(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    w = make(store_path=blocker / "reports.sqlite3")
+    outcome = _import(qtbot, w, [conformance_dir("dmarc-reports", "cry-inc", "dmarc-reports", "google.xml")])
+    assert not outcome.result.imported and outcome.problem
+    assert "could not be opened" in w.import_label.text()
+    assert w.hide_import_button.isVisibleTo(w) and not w.cancel_button.isVisibleTo(w)
+
+
+def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_path: Path,
+                                                     mail_world_session: Any) -> None:
+    from inboxready.core.profiles import ProfileStore
+    from tests.mail.conftest import read_profile
+    from tests.reports.test_imapwatch import report_mail
+
+    world = mail_world_session
+    for sub in ("cur", "new"):
+        for f in (world.dovecot.maildir / sub).iterdir():
+            f.unlink()
+    for i in range(2):
+        world.dovecot.deliver(report_mail(f"ui-watch-{i}"))
+    profiles = ProfileStore(tmp_path / "profiles.json")
+    profiles.read["rua"] = read_profile(world, name="rua")
+    w = make(profile_store=profiles)
+    with qtbot.waitSignal(w.watchRound, timeout=WAIT_MS) as blocker:
+        w.start_watch(password=world.dovecot.password, every=60)
+    first = blocker.args[0]
+    assert not first.error and first.imported == 2, first.text
+    assert "2 report(s) imported" in w.watch_log.item(0).text()
+    view = _wait_view(qtbot, w, lambda v: v.domain == "shop.test")
+    assert view.summary.reports == 2 and view.summary.messages == 14
+    w.stop_watch()
+    qtbot.waitUntil(lambda: not w.watching, timeout=WAIT_MS)
