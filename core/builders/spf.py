@@ -258,7 +258,6 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
                              "unreliable, and some receivers ignore it).")
                 continue
             terms.append(t)
-        terms = [t for t in terms if t is not None]
     added: list[Term] = []
     for s in chosen:
         if s.include:
