@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
@@ -266,6 +267,9 @@ def parse_aggregate(data: bytes) -> AggregateReport:
     if not data.strip():
         raise ReportError("the file is empty")
     raw = bytes(data)
+    fast = _fast_parse(raw)
+    if fast is not None:
+        return fast
     try:
         root = _parse_xml(raw)
     except ReportError as first:
@@ -330,6 +334,100 @@ def _build(root: Element, *, with_rows: bool = True) -> AggregateReport:
     return report
 
 
+# -- fast path for the common layout ---------------------------------------------------------------
+#
+# Nearly every reporter writes the elements of a record in the schema's order. For such documents one
+# regular expression per record (matched in C) replaces building and walking an element tree, which is
+# most of the cost of an import. The document must first be well-formed XML (expat checks it, in C, without
+# building anything), be UTF-8 or ASCII, and contain no DTD, comment, CDATA, entity or character reference,
+# or namespace prefix; the header (everything before the first record) is read by the tree code above.
+# Anything else (a missing or extra element, another order, a self-closing element) makes the whole document
+# go the tree way, so both ways give the same result (tests/reports/test_hostile.py compares them).
+
+_V = r"\s*([^<]*?)\s*</"
+_ONE_DKIM = (r"(?:(<dkim>)\s*<domain>" + _V + r"domain>\s*(?:<selector>" + _V + r"selector>\s*)?<result>" + _V +
+             r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</dkim>\s*)?")
+_ONE_SPF = (r"(?:(<spf>)\s*<domain>" + _V + r"domain>\s*(?:<scope>" + _V + r"scope>\s*)?<result>" + _V +
+            r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</spf>\s*)?")
+_FAST_RECORD = re.compile(
+    r"<record>\s*<row>\s*<source_ip>" + _V + r"source_ip>\s*<count>" + _V + r"count>\s*"
+    r"<policy_evaluated>\s*<disposition>" + _V + r"disposition>\s*<dkim>" + _V + r"dkim>\s*<spf>" + _V +
+    r"spf>\s*((?:<reason>.*?</reason>\s*)*)</policy_evaluated>\s*</row>\s*"
+    r"<identifiers>\s*(?:<envelope_to>" + _V + r"envelope_to>\s*)?(?:<envelope_from>" + _V +
+    r"envelope_from>\s*)?<header_from>" + _V + r"header_from>\s*</identifiers>\s*"
+    r"<auth_results>\s*" + _ONE_DKIM + r"((?:<dkim>.*?</dkim>\s*)*)" + _ONE_SPF + r"((?:<spf>.*?</spf>\s*)*)"
+    r"</auth_results>\s*</record>",
+    re.S)
+_FAST_DKIM = re.compile(r"<dkim>\s*<domain>" + _V + r"domain>\s*(?:<selector>" + _V + r"selector>\s*)?"
+                        r"<result>" + _V + r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</dkim>")
+_FAST_SPF = re.compile(r"<spf>\s*<domain>" + _V + r"domain>\s*(?:<scope>" + _V + r"scope>\s*)?"
+                       r"<result>" + _V + r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</spf>")
+_FAST_REASON = re.compile(r"<reason>\s*<type>" + _V + r"type>\s*(?:<comment>" + _V + r"comment>\s*)?</reason>")
+_RECORD_TAG = re.compile(rb"<record[\s>/]")
+_PREFIXED_TAG = re.compile(rb"</?[A-Za-z_][\w.-]*:")
+
+
+def _fast_parse(raw: bytes) -> AggregateReport | None:
+    if b"<!" in raw or b"&" in raw or b"\x00" in raw[:4096] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    m = _DECL.match(raw[:512])
+    if m is not None and m.group(1).decode("ascii").lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return None
+    if raw.count(b"<?") > 1 or _PREFIXED_TAG.search(raw) is not None:
+        return None
+    first = _RECORD_TAG.search(raw)
+    if first is None:
+        return None
+    head = raw[:first.start()]
+    if b"</policy_published" not in head or b"</report_metadata" not in head:
+        return None
+    try:
+        expat.ParserCreate().Parse(raw, True)
+        report = _build(ET.fromstring(head + b"</feedback>"), with_rows=False)
+    except Exception:  # noqa: BLE001 - the tree path gives the reason
+        return None
+    body_bytes = raw[first.start():]
+    expected = len(_RECORD_TAG.findall(body_bytes))
+    if expected > MAX_ROWS:
+        return None
+    body = body_bytes.decode("utf-8")  # expat has checked it is UTF-8
+    rows: list[Row] = []
+    append = rows.append
+    for g in _FAST_RECORD.findall(body):
+        ip = _IP_CACHE.get(g[0]) or _ip(g[0])
+        count_text = g[1]
+        if ip is None or not (count_text.isascii() and count_text.isdigit()) or len(count_text) > 12:
+            return None
+        reasons: list[tuple[str, str]] = []
+        if g[5]:
+            found = _FAST_REASON.findall(g[5])
+            if len(found) != g[5].count("<reason>"):
+                return None
+            reasons = [(t.lower(), c) for t, c in found]
+        dkims: list[DkimAuth] = []
+        if g[9]:  # the first <dkim> is read by the record pattern itself, the others here
+            dkims.append(DkimAuth(g[10].lower(), g[11] or None, g[12].lower()))
+        if g[13]:
+            fd = _FAST_DKIM.findall(g[13])
+            if not dkims or len(fd) != g[13].count("<dkim>"):
+                return None
+            dkims += [DkimAuth(d.lower(), sel or None, r.lower()) for d, sel, r in fd]
+        spfs: list[SpfAuth] = []
+        if g[14]:
+            spfs.append(SpfAuth(g[15].lower(), g[16].lower() or None, g[17].lower()))
+        if g[18]:
+            fs = _FAST_SPF.findall(g[18])
+            if not spfs or len(fs) != g[18].count("<spf>"):
+                return None
+            spfs += [SpfAuth(d.lower(), sc.lower() or None, r.lower()) for d, sc, r in fs]
+        append(Row(ip, int(count_text), g[2].lower(), g[3].lower(), g[4].lower(), reasons,
+                   g[8].rstrip(".").lower(), g[7].lower() or None, g[6].lower() or None, dkims, spfs))
+    if len(rows) != expected:
+        return None
+    report.rows = rows
+    return report
+
+
 _IP_CACHE: dict[str, str | None] = {}
 
 
@@ -388,7 +486,7 @@ def _row(rec: Element, i: int) -> Row:
     if ip is None:
         raise ReportError(f"row {i} has a source IP address that is not valid ({ip_text[:60]!r})")
     count_text = _t(count_el) if count_el is not None else ""
-    count = int(count_text) if count_text.isdigit() and len(count_text) < 15 else \
+    count = int(count_text) if count_text.isascii() and count_text.isdigit() and len(count_text) < 15 else \
         _int(count_text or None, f"message count in row {i}")
     assert count is not None
     if not 0 <= count <= MAX_COUNT:

@@ -233,3 +233,70 @@ def test_arbitrary_json_raises_only_report_error(doc: object) -> None:
         parse_tlsrpt(json.dumps(doc).encode())
     except ReportError:
         pass
+
+
+# -- the fast path for common layouts gives exactly what the tree path gives -------------------------
+
+from inboxready.core.reports import aggregate as _agg  # noqa: E402
+from tests.reports.reports_util import gen as _gen  # noqa: E402
+
+
+def _tree(data: bytes) -> object:
+    try:
+        return _agg._build(_agg._parse_xml(data))
+    except ReportError as exc:
+        return exc.reason
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__
+
+
+_value = st.text(alphabet=st.sampled_from(list("abcAB.-_:19 \t\n") + ["\u00a0", "\u00e9", "\u2003", "x"]), max_size=8)
+
+
+@st.composite
+def _report_doc(draw: st.DrawFn) -> bytes:
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        rows.append(_gen.Row(draw(st.sampled_from(["192.0.2.1", " 2001:db8::1 ", "bad", "10.0.0.1"])),
+                             draw(st.sampled_from([0, 1, 7, 10**13])), draw(_value), draw(_value), draw(_value),
+                             draw(_value), draw(st.none() | _value), draw(st.none() | _value), draw(_value),
+                             draw(_value)))
+    doc = _gen.make_report("org", "id", "shop.test", 1_700_000_000, rows)
+    # sprinkle the variations real reporters use
+    if draw(st.booleans()):
+        doc = doc.replace(b"<selector>s1</selector>", b"")
+    if draw(st.booleans()):
+        doc = doc.replace(b"<scope>mfrom</scope>", b"<scope/>")
+    if draw(st.booleans()):
+        doc = doc.replace(b"</auth_results>", b"<dkim><domain>b.test</domain><result>fail</result></dkim></auth_results>", 1)
+    if draw(st.booleans()):
+        doc = doc.replace(b"</policy_evaluated>", b"<reason><type>forwarded</type></reason></policy_evaluated>", 1)
+    if draw(st.booleans()):
+        doc = doc.replace(b"<header_from>", b"<envelope_from>e.test</envelope_from><header_from>", 1)
+    if draw(st.booleans()):
+        doc = doc.replace(b"<feedback>", b'<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">')
+    return doc
+
+
+@settings(max_examples=300, deadline=None)
+@given(_report_doc())
+def test_fast_path_matches_the_tree_path(doc: bytes) -> None:
+    fast = _agg._fast_parse(doc)
+    if fast is not None:
+        assert fast == _tree(doc)
+
+
+def test_fast_path_matches_on_every_sample_and_generated_reports(tmp_path: Path) -> None:
+    from tests.conftest import conformance_dir
+
+    docs = [p.data for f in sorted(conformance_dir("dmarc-reports").rglob("*")) if f.is_file()
+            for p in extract_file(f) if isinstance(p, Payload) and p.kind == "xml"]
+    paths = _gen.generate(tmp_path / "gen", 200, seed=3)
+    docs += [p.data for f in paths for p in extract_file(f) if isinstance(p, Payload)]
+    used = 0
+    for d in docs:
+        fast = _agg._fast_parse(d)
+        if fast is not None:
+            used += 1
+            assert fast == _tree(d)
+    assert used >= 200  # the generated reports (and several samples) take the fast path
