@@ -57,7 +57,7 @@ from .engine import Engine
 from .widgets import Badge, CopyButton, FixView, KeyButton, label
 
 DAY = 86400
-IMPORT_CHUNK = 25          # files per store transaction group; cancel is checked between groups
+IMPORT_CHUNK = 100         # files per store transaction group; cancel is checked between groups
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
@@ -1048,7 +1048,7 @@ class ReportsWindow(QMainWindow):
         lay.setSpacing(6)
         lay.addWidget(label("Read new reports from the mailbox your DMARC record's rua= address delivers to. "
                             "InboxReady remembers what it has read and looks again every five minutes while "
-                            "this window is open.", "Muted"))
+                            "it is running.", "Muted"))
         row = QHBoxLayout()
         prof_label = label("Reading profile", "FieldLabel", wrap=False)
         self.watch_profile_box = QComboBox()
@@ -1089,8 +1089,8 @@ class ReportsWindow(QMainWindow):
         self.watch_log.setAccessibleName("What the mailbox watch did")
         self.watch_log.setWordWrap(True)
         lay.addWidget(self.watch_log, 1)
-        self.watch_start.clicked.connect(self.start_watch)
-        self.watch_stop.clicked.connect(self.stop_watch)
+        self.watch_start.clicked.connect(lambda: self.start_watch())
+        self.watch_stop.clicked.connect(lambda: self.stop_watch())
         return page
 
     # -- engine plumbing ------------------------------------------------------------------------

@@ -136,7 +136,16 @@ def main() -> int:
                        f"between two beats at most {cpu * 1000:.0f} ms")
         return got
 
+    def idle(what: str) -> None:
+        """The same heartbeat while nothing at all happens: what the machine itself adds (a busy machine
+        delays even an idle thread)."""
+        start()
+        settle(3000)
+        worst, cpu = stop()
+        results.append(f"{what}: longest gap {worst} ms over 3 s with nothing to do; load average {load()}")
+
     def bench() -> None:
+        idle("baseline, idle window before the imports")
         rss0 = rss_mb()
         out = measure(f"import the shared samples ({SAMPLES.name})", window.importFinished,
                       lambda: window.import_paths([SAMPLES]))
@@ -168,6 +177,7 @@ def main() -> int:
         results.append(f"sort the senders table by messages: longest UI stall {worst} ms")
         measure("export CSV", window.exportFinished, lambda: window.export_csv(home / "senders.csv"))
         measure("export JSON", window.exportFinished, lambda: window.export_json(home / "summary.json"))
+        idle("baseline, idle window after everything")
         results.append(f"memory: {rss0:.0f} MB before the imports, {rss_mb():.0f} MB after (RSS); "
                        f"load average {load()}")
         app.quit()

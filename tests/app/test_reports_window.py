@@ -211,7 +211,7 @@ def _many_reports(folder: Path, n: int) -> list[Path]:
 
 def test_cancel_keeps_what_was_imported(make: Any, qtbot: Any, tmp_path: Path) -> None:
     w = make()
-    paths = _many_reports(tmp_path / "many", 400)
+    paths = _many_reports(tmp_path / "many", 1000)
     seen: list[tuple[int, int]] = []
     w.importProgress.connect(lambda d, t: seen.append((d, t)))
     with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
@@ -219,15 +219,15 @@ def test_cancel_keeps_what_was_imported(make: Any, qtbot: Any, tmp_path: Path) -
         qtbot.waitUntil(lambda: any(d > 0 for d, _ in seen), timeout=WAIT_MS)
         w.cancel_import()
     outcome: ImportOutcome = blocker.args[0]
-    assert outcome.total == 400 and 0 < outcome.done < 400 and outcome.cancelled
+    assert outcome.total == 1000 and 0 < outcome.done < 1000 and outcome.cancelled
     assert "Import stopped after" in w.import_label.text()
-    assert "400 files" in w.import_label.text()
+    assert "1,000 files" in w.import_label.text()
     store = ReportStore(tmp_path / "reports.sqlite3")
     assert store.counts()["dmarc"] == len(outcome.result.imported) == outcome.done
     store.close()
     # importing again adds exactly what is missing
     again = _import(qtbot, w, paths)
-    assert len(again.result.imported) == 400 - outcome.done and len(again.result.duplicate) == outcome.done
+    assert len(again.result.imported) == 1000 - outcome.done and len(again.result.duplicate) == outcome.done
 
 
 def test_period_without_reports_says_so(make: Any, qtbot: Any) -> None:
@@ -289,7 +289,7 @@ def test_watch_reports_a_mailbox_it_cannot_reach(make: Any, qtbot: Any, tmp_path
         w.start_watch(password="secret", every=60)
     assert blocker.args[0].error and "Could not read the mailbox" in w.watch_log.item(0).text()
     assert w.watching and w.watch_stop.isEnabled() and not w.watch_start.isEnabled()
-    w.stop_watch()
+    qtbot.mouseClick(w.watch_stop, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not w.watching, timeout=WAIT_MS)
     assert w.watch_start.isEnabled() and w.watch_state.text() == "Not watching."
 
@@ -350,3 +350,46 @@ def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_p
     assert view.summary.reports == 2 and view.summary.messages == 14
     w.stop_watch()
     qtbot.waitUntil(lambda: not w.watching, timeout=WAIT_MS)
+
+
+def test_recent_reports_show_fixes_for_senders_that_are_not_aligned(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    import time
+
+    from inboxready.app.widgets import FixView
+    from tests.reports.reports_util import good_row, report_xml
+
+    own, sendgrid, mailchimp, spoof = "203.0.113.5", "167.89.10.20", "198.2.140.10", "192.0.2.66"
+    folder = tmp_path / "recent"
+    folder.mkdir()
+    today = int(time.time()) // 86400 * 86400
+    for d in range(10):
+        rows = [good_row(own, 100), good_row(spoof, 30, dkim="fail", spf="fail", dkim_domain=None,
+                                             spf_domain="spoof.example"),
+                good_row(sendgrid, 20, dkim="fail", spf="fail", dkim_domain="sendgrid.net", dkim_result="pass",
+                         spf_domain="sendgrid.net", spf_result="pass"),
+                good_row(mailchimp, 5, dkim="fail", spf="fail", dkim_domain="mcsv.net", dkim_result="pass",
+                         spf_domain="mail9.mcsv.net", spf_result="pass")]
+        (folder / f"r{d}.xml").write_bytes(report_xml("google.com", f"recent-{d}", "shop.test",
+                                                      today - (d + 1) * 86400, rows))
+    w = make()
+    _import(qtbot, w, [folder])
+    view = _wait_view(qtbot, w)
+    assert view.domain == "shop.test" and view.days == 30 and w.range_box.currentText() == "Last 30 days"
+    s = view.summary
+    assert s.messages == 10 * 155 and len(s.daily) == 10 and len(w.chart.days) == 10
+    # "passes but not aligned": one card per source, with the fixes to copy
+    assert {n.ip for n in s.not_aligned} == {sendgrid, mailchimp}
+    assert len(w.not_aligned_views) == 2 and not w.not_aligned_empty.isVisibleTo(w)
+    shown = [fv.fix for card in w.not_aligned_views for fv in card.findChildren(FixView)]
+    wanted = [f for n in s.not_aligned for f in n.fixes]
+    assert wanted and [(f.host, f.type, f.value) for f in shown] == [(f.host, f.type, f.value) for f in wanted]
+    assert any(f.host == "k2._domainkey.shop.test" and f.value == "dkim2.mcsv.net" for f in shown)
+    # unknown senders that fail: the forger only
+    assert [w.unknown_model.text(i, 0) for i in range(w.unknown_model.rowCount())] == [spoof]
+    # not safe to enforce yet: the legitimate services that fail are named
+    e = {x.policy: x for x in s.enforcement}
+    assert e["quarantine"].verdict == "not-yet" and e["quarantine"].next_record is None
+    assert not w.enforce_fixes
+    badge, text = w.verdict_badges["quarantine"]
+    assert badge.text() == "Not yet" and f"{e['quarantine'].affected_share * 100:.1f}%" in text.text()
+    assert any("SendGrid" in x or sendgrid in x for x in e["quarantine"].affected_sources)
