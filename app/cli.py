@@ -29,7 +29,7 @@ from typing import Any, Sequence, TextIO
 from inboxready.core import __version__
 from inboxready.core.bulk import bulk_sender_readiness, readiness_headline
 from inboxready.core.checks import CHECK_TITLES, run_many
-from inboxready.core.context import CheckOptions
+from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.model import DomainReport, Severity, Status
@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         register(sub, common)
 
     check = sub.add_parser("check", parents=[common], help="check one or more domains",
-                           description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN.")
+                           description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN, and the "
+                                       "optional extras: MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS "
+                                       "and STARTTLS on the mail servers.")
     check.add_argument("domains", nargs="+", metavar="DOMAIN",
                        help="a domain, web address or e-mail address")
     check.add_argument("--dkim-selector", "-s", action="append", default=[], metavar="NAME",
@@ -139,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--concurrency", type=int, default=10, metavar="N",
                        help="domains checked at once (default 10)")
     check.add_argument("--quiet", "-q", action="store_true", help="only the one-line summary per check")
+    check.add_argument("--only", type=_check_list, metavar="LIST",
+                       help="run only these checks, e.g. spf,dmarc (names: " + ", ".join(ALL_CHECKS) + ")")
+    check.add_argument("--skip", type=_check_list, default=(), metavar="LIST",
+                       help="leave these checks out, e.g. starttls when your network blocks port 25")
     check.add_argument("--profile", choices=_profile_names(), metavar="NAME",
                        help="also judge the result against a compliance profile: "
                             + ", ".join(_profile_names()) + " (the report's default: bulk-sender)")
@@ -233,10 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exit_code(reports: Sequence[DomainReport]) -> int:
+    """1 when something needs fixing, else 2 when a check every sender needs couldn't run, else 0 (an
+    optional check that couldn't run from here, e.g. STARTTLS with port 25 blocked, is on its card only)."""
     statuses = {r.status for rep in reports for r in rep.checks.values()}
     if Status.FAIL in statuses or Status.WARN in statuses:
         return EXIT_FINDINGS
-    if Status.ERROR in statuses:
+    if any(rep.status is Status.ERROR for rep in reports):
         return EXIT_UNCHECKED
     return EXIT_OK
 
@@ -272,10 +280,14 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     title = f"{shown} ({report.domain})" if shown != report.domain else report.domain
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
     out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+    if report.unchecked_optional:
+        names = ", ".join(CHECK_TITLES.get(n, n) for n in report.unchecked_optional)
+        out.write(style(f"  Couldn't check from here: {names} (their parts below say why).", "2") + "\n")
+    width = max([6, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
     for name, result in report.checks.items():
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
-        out.write(f"  {style(f'{sym} {label:<6}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
                   f"{result.summary}\n")
         if quiet:
             continue
@@ -301,9 +313,20 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     out.write("\n")
 
 
+def _check_list(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip().lower().replace("-", "_") for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ALL_CHECKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown check {', '.join(unknown) or repr(text)}; the checks are: "
+                                         + ", ".join(ALL_CHECKS))
+    return names
+
+
 async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tuple[str, str]]]:
+    chosen = args.only or ALL_CHECKS
+    checks = tuple(n for n in ALL_CHECKS if n in chosen and n not in args.skip)
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline,
-                           dkim_selectors=list(args.dkim_selector))
+                           dkim_selectors=list(args.dkim_selector), checks=checks)
     domains: list[str] = []
     bad: list[tuple[str, str]] = []
     for text in args.domains:

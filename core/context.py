@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .dns import DEFAULT_TIMEOUT, DnsClient
+from .model import CORE_CHECKS
 
-ALL_CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "mx")
+# The records every sender needs, then transport security, the logo, DNSSEC and the sending hosts' names.
+# STARTTLS is the only one that connects to a mail server (port 25 of each MX host); the HTTPS fetches of
+# MTA-STS and BIMI happen only when the domain publishes those records.
+ALL_CHECKS: tuple[str, ...] = (*CORE_CHECKS, "mta_sts", "tls_rpt", "bimi", "dnssec", "rdns", "starttls")
 
 
 @dataclass

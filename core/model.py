@@ -204,9 +204,18 @@ class CheckResult:
         }
 
 
+# The records every sender needs; the other checks are optional extras (see DomainReport.status).
+CORE_CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "mx")
+
+
 @dataclass
 class DomainReport:
-    """Everything we learned about one domain in one run."""
+    """Everything we learned about one domain in one run.
+
+    The overall ``status`` is the worst of the checks, with one exception: the optional checks (MTA-STS, TLS
+    reporting, BIMI, DNSSEC, reverse DNS, STARTTLS) count only with a warning or a failure. One that is not
+    set up (info) or couldn't run from here (a blocked port 25, a DNS server refusing reverse lookups) says
+    so on its own card but does not turn the whole domain into "info" or "couldn't check"."""
 
     domain: str
     checks: dict[str, CheckResult] = field(default_factory=dict)
@@ -217,13 +226,21 @@ class DomainReport:
 
     @property
     def status(self) -> Status:
-        """The worst status over all checks (info counts as pass)."""
+        """The worst status over all checks (info counts as pass; see the class note on optional checks)."""
         order = [Status.PASS, Status.INFO, Status.WARN, Status.ERROR, Status.FAIL]
         worst = Status.PASS
-        for r in self.checks.values():
-            if order.index(r.status) > order.index(worst):
-                worst = r.status
+        for name, r in self.checks.items():
+            s = r.status
+            if name not in CORE_CHECKS and s in (Status.ERROR, Status.INFO):
+                s = Status.PASS  # an optional extra not set up, or not checkable from here: its card says so
+            if order.index(s) > order.index(worst):
+                worst = s
         return worst
+
+    @property
+    def unchecked_optional(self) -> list[str]:
+        """Optional checks that couldn't run (their cards say why)."""
+        return [n for n, r in self.checks.items() if r.status is Status.ERROR and n not in CORE_CHECKS]
 
     def to_json(self) -> dict[str, Any]:
         return {

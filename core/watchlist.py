@@ -27,7 +27,7 @@ from .checks import CHECK_TITLES, run_check
 from .context import CheckOptions
 from .domain import parse_domain
 from .history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time
-from .model import DomainReport, Status
+from .model import CORE_CHECKS, DomainReport, Status
 from .settings import atomic_write_text, config_dir, valid_selector
 
 WATCHLIST_FILE = "watchlist.json"
@@ -491,7 +491,9 @@ class WatchOutcome:
 def outcome_for(previous: StoredCheck | None, report: DomainReport, run_id: int | None = None) -> WatchOutcome:
     """Compare a fresh report with the previous stored run of its domain."""
     changes, diffs = changes_between(previous, report)
-    unchecked = [n for n, r in report.checks.items() if r.status is Status.ERROR]
+    # only the checks every sender needs: an optional one that can't run from here (STARTTLS with port 25
+    # blocked) would otherwise make every scheduled run "couldn't check" (its card says so)
+    unchecked = [n for n, r in report.checks.items() if r.status is Status.ERROR and n in CORE_CHECKS]
     return WatchOutcome(report.domain, str(report.status), previous.status if previous else None, report.started,
                         run_id, changes, diffs, unchecked)
 

@@ -158,9 +158,8 @@ def test_a_second_check_cancels_the_first(make_window, qtbot, dns_server) -> Non
         qtbot.waitUntil(lambda: first in cancelled, timeout=5000)
         assert all(c.result is not None for c in w.cards.values())
         assert w.current_domain == "fast.example" and w.last_report is not None
-        assert {q.name.split(".", 1)[-1] for q in w.query_view.model.records} <= {"fast.example", "example",
-                                                                                   "_domainkey.fast.example"} | {
-            r.name for r in w.query_view.model.records if "fast.example" in r.name}
+        names = [q.name for q in w.query_view.model.records]
+        assert names and not [n for n in names if "slow.example" in n]  # only the second check's queries
     finally:
         silent.stop()
 
@@ -238,12 +237,12 @@ def test_unknown_check_names_get_a_generic_card(make_window, qtbot, dns_server) 
     w = make_window(nameserver=dns_server.address)
     with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
         job = w.check_domain("future.example")
-    w._on_result(job, CheckResult("mta_sts", Status.WARN, "MTA-STS is in testing mode.",
+    w._on_result(job, CheckResult("future_check", Status.WARN, "Something new is in testing mode.",
                                   detail={"mode": "testing"}))
-    card = w.cards["mta_sts"]
-    assert card.title == "MTA_STS" and card.status == "warn" and card.badge.word == "Warning"
-    w._on_result(job + 100, CheckResult("bimi", Status.PASS, "stale job"))  # an old job: ignored
-    assert "bimi" not in w.cards
+    card = w.cards["future_check"]
+    assert card.title == "FUTURE_CHECK" and card.status == "warn" and card.badge.word == "Warning"
+    w._on_result(job + 100, CheckResult("other_future", Status.PASS, "stale job"))  # an old job: ignored
+    assert "other_future" not in w.cards
 
 
 def test_history_shows_what_changed_since_the_last_check(make_window, qtbot, dns_server, home: Path) -> None:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxready.app.cli import main
+from inboxready.core.context import ALL_CHECKS, CORE_CHECKS
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 
@@ -59,12 +60,37 @@ def test_json_shape_and_exit_0_for_a_good_domain(server: DnsTestServer) -> None:
     assert isinstance(data, list) and len(data) == 1
     d = data[0]
     assert d["domain"] == "good.test"
-    assert set(d["checks"]) == {"spf", "dkim", "dmarc", "mx"}
+    assert set(d["checks"]) == set(ALL_CHECKS)
     for name, check in d["checks"].items():
-        assert check["status"] == "pass", (name, check)
         assert isinstance(check["findings"], list)
+        if name in CORE_CHECKS:
+            assert check["status"] == "pass", (name, check)
+    # the optional extras: not set up (info); reverse DNS and STARTTLS can't be checked from this test
+    # network (no reverse zone; the MX host is on TEST-NET) and say so, without spoiling the result
+    assert {n: d["checks"][n]["status"] for n in ("mta_sts", "tls_rpt", "bimi", "dnssec")} == dict.fromkeys(
+        ("mta_sts", "tls_rpt", "bimi", "dnssec"), "info")
+    assert d["checks"]["starttls"]["status"] == "error"
+    assert "starttls.blocked" in {f["code"] for f in d["checks"]["starttls"]["findings"]}
+    assert d["status"] == "pass"
     assert d["queries"] and {"name", "type", "outcome", "elapsed_ms"} <= set(d["queries"][0])
     assert code == 0
+
+
+def test_only_and_skip_choose_the_checks(server: DnsTestServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli("check", "good.test", "--json", "-n", server.address, "--only", "spf,dmarc")
+    assert code == 0 and list(json.loads(out)[0]["checks"]) == ["spf", "dmarc"]
+    code, out, _ = cli("check", "good.test", "--json", "-n", server.address, "--skip", "starttls,rdns,mta-sts")
+    assert code == 0 and set(json.loads(out)[0]["checks"]) == set(ALL_CHECKS) - {"starttls", "rdns", "mta_sts"}
+    code, _, _ = cli("check", "good.test", "--only", "spf,smtp")
+    assert code == 2 and "unknown check smtp" in capsys.readouterr().err  # argparse writes usage errors
+
+
+def test_text_output_says_which_optional_checks_could_not_run(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "good.test", "-n", server.address, "--color", "never")
+    assert code == 0
+    assert out.splitlines()[0] == "✓ good.test  (Pass)"
+    assert "Couldn't check from here: Reverse DNS, STARTTLS" in out
+    assert "port 25" in out
 
 
 def test_findings_exit_1_with_fixes_in_json(server: DnsTestServer) -> None:
