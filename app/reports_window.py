@@ -751,6 +751,7 @@ class ReportsWindow(QMainWindow):
         self._pending_imports: list[list[str]] = []
         self._view_seq = 0
         self._show_seq = 0
+        self._tables: list[tuple[RowsModel, QTableView, list[Any]]] = []
         self._names_job = 0
         self._watch_job = 0
         self._range_chosen = False
@@ -1384,13 +1385,17 @@ class ReportsWindow(QMainWindow):
         self._show_seq += 1
         seq = self._show_seq
         s = view.summary
-        steps: list[Callable[[], None]] = [lambda: self._show_overview(view), lambda: self._show_tables(view),
+        steps: list[Callable[[], None]] = [lambda: self._show_overview(view), lambda: self._prepare_tables(view),
+                                           lambda: self._fill_table(0), lambda: self._fill_table(1),
+                                           lambda: self._fill_table(2),
                                            lambda: self._clear(self.not_aligned_views)]
         shown = s.not_aligned[:MAX_NOT_ALIGNED]
         for i in range(0, len(shown), 3):
             steps.append(lambda part=shown[i:i + 3]: self._add_not_aligned(part))
         steps.append(lambda: self._end_not_aligned(s.not_aligned))
         steps.append(lambda: self._show_enforcement(s, view))
+        for e in s.enforcement:
+            steps.append(lambda e=e: self._add_enforcement(e))
         steps.append(lambda: self._show_tls(view))
 
         def finish() -> None:
@@ -1457,7 +1462,7 @@ class ReportsWindow(QMainWindow):
             f"{v.service}: {_n(v.messages)} message{'s' if v.messages != 1 else ''}, "
             f"{_pct(v.dmarc_pass, v.messages)} passed DMARC" for v in top) or "No mail in this period.")
 
-    def _show_tables(self, view: ReportView) -> None:
+    def _prepare_tables(self, view: ReportView) -> None:
         s = view.summary
         if not self.lookup_box.isChecked():
             for r in s.sources:
@@ -1466,11 +1471,14 @@ class ReportsWindow(QMainWindow):
         # grouped by sending service (the busiest service first), then by messages
         rank = {v.service_id: i for i, v in enumerate(s.services)}
         grouped = sorted(s.sources, key=lambda r: (rank.get(r.service_id or "unknown", len(rank)), -r.messages))
-        for model, table, rows in ((self.services_model, self.services_view, s.services),
-                                   (self.sources_model, self.sources_view, grouped),
-                                   (self.unknown_model, self.unknown_view, s.unknown_failing)):
-            model.set_rows(rows)
-            model.fit_columns(table)
+        self._tables = [(self.services_model, self.services_view, s.services),
+                        (self.sources_model, self.sources_view, grouped),
+                        (self.unknown_model, self.unknown_view, s.unknown_failing)]
+
+    def _fill_table(self, i: int) -> None:
+        model, table, rows = self._tables[i]
+        model.set_rows(rows)
+        model.fit_columns(table)
 
     def _track(self, buttons: list[CopyButton]) -> None:
         """Copy buttons follow the theme (their icon), from the start and when it changes."""
@@ -1518,36 +1526,37 @@ class ReportsWindow(QMainWindow):
             f"Legitimate-looking mail is mail from a service you use or a server that passes DMARC at least "
             f"sometimes. Looking at {period}: this is how much of it would have gone to spam (quarantine) or been "
             f"refused (reject) with a stricter policy.")
+
+    def _add_enforcement(self, e: Enforcement) -> None:
         titles, badges = ENFORCE_TITLES, VERDICT_BADGES
-        for e in s.enforcement:
-            frame, lay = _card()
-            frame.setAccessibleName(titles.get(e.policy, e.policy))
-            top = QHBoxLayout()
-            st, word = badges.get(e.verdict, ("info", e.verdict))
-            top.addWidget(Badge(frame, st, word), 0, Qt.AlignmentFlag.AlignTop)
-            top.addWidget(label(titles.get(e.policy, e.policy), "CardTitle", parent=frame), 1)
-            lay.addLayout(top)
-            lay.addWidget(label(e.message, "CardSummary", selectable=True, parent=frame))
-            if e.legit_messages:
-                share = label(f"Would have been affected: {e.affected_share * 100:.1f}% of legitimate-looking mail "
-                              f"({_n(e.affected_messages)} of {_n(e.legit_messages)} messages).", "",
-                              selectable=True, parent=frame)
-                share.setAccessibleName(f"Share affected by {e.policy}")
-                lay.addWidget(share)
-            if e.affected_sources:
-                lay.addWidget(label("From these senders:", "SectionTitle", parent=frame))
-                shown = e.affected_sources[:MAX_AFFECTED]
-                extra = len(e.affected_sources) - len(shown)
-                lay.addWidget(label("\n".join(f"•  {x} message(s)" for x in shown)
-                                    + (f"\n… and {extra} more" if extra > 0 else ""), "", selectable=True,
-                                    parent=frame))
-            if e.next_record is not None:
-                fv = FixView(e.next_record, heading="Next DMARC record to publish", parent=frame)
-                self._track(fv.buttons())
-                self.enforce_fixes.append(fv)
-                lay.addWidget(fv)
-            self.enforce_host.addWidget(frame)
-            self.enforce_views.append(frame)
+        frame, lay = _card()
+        frame.setAccessibleName(titles.get(e.policy, e.policy))
+        top = QHBoxLayout()
+        st, word = badges.get(e.verdict, ("info", e.verdict))
+        top.addWidget(Badge(frame, st, word), 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(label(titles.get(e.policy, e.policy), "CardTitle", parent=frame), 1)
+        lay.addLayout(top)
+        lay.addWidget(label(e.message, "CardSummary", selectable=True, parent=frame))
+        if e.legit_messages:
+            share = label(f"Would have been affected: {e.affected_share * 100:.1f}% of legitimate-looking mail "
+                          f"({_n(e.affected_messages)} of {_n(e.legit_messages)} messages).", "",
+                          selectable=True, parent=frame)
+            share.setAccessibleName(f"Share affected by {e.policy}")
+            lay.addWidget(share)
+        if e.affected_sources:
+            lay.addWidget(label("From these senders:", "SectionTitle", parent=frame))
+            shown = e.affected_sources[:MAX_AFFECTED]
+            extra = len(e.affected_sources) - len(shown)
+            lay.addWidget(label("\n".join(f"•  {x} message(s)" for x in shown)
+                                + (f"\n… and {extra} more" if extra > 0 else ""), "", selectable=True,
+                                parent=frame))
+        if e.next_record is not None:
+            fv = FixView(e.next_record, heading="Next DMARC record to publish", parent=frame)
+            self._track(fv.buttons())
+            self.enforce_fixes.append(fv)
+            lay.addWidget(fv)
+        self.enforce_host.addWidget(frame)
+        self.enforce_views.append(frame)
 
     def _show_tls(self, view: ReportView) -> None:
         self.tls_model.set_rows(view.tls)
