@@ -172,3 +172,24 @@ def test_ptr_cache_and_imap_state(tmp_path: Path) -> None:
     store.set_imap_state("a@b:993", "INBOX", 7, 42)
     assert store.imap_state("a@b:993", "INBOX") == (7, 42)
     store.close()
+
+
+def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(40):
+        xml = report_xml("r.test", f"w-{i}", "shop.test", 1_700_000_000, [good_row("203.0.113.5", i + 1)])
+        (folder / f"{i:02d}.xml.gz").write_bytes(gzip.compress(xml))
+    (folder / "bad.xml").write_bytes(b"<feedback>")
+    (folder / "dup.xml").write_bytes(report_xml("r.test", "w-3", "shop.test", 1_700_000_000, [ROW]))
+    results = []
+    for workers in (1, 2):
+        store = ReportStore(tmp_path / f"db{workers}.sqlite3")
+        progress: list[int] = []
+        res = store.import_paths([folder], workers=workers, on_progress=lambda d, t, n: progress.append(d))
+        results.append((sorted((i.name, i.report_id, i.messages) for i in res.imported),
+                        [(i.name, i.report_id) for i in res.duplicate], res.rejected, res.files,
+                        store.counts(), progress))
+        store.close()
+    assert results[0] == results[1]
+    assert len(results[0][0]) == 40 and results[0][1] == [("dup.xml", "w-3")] and results[0][3] == 42
