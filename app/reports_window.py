@@ -25,6 +25,7 @@ Public API::
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import subprocess
@@ -32,25 +33,61 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Protocol
+from typing import Any, Protocol
 
+from inboxready.core.reports.sources import UNKNOWN_PENDING
+from inboxready.core.reports.store import ImportResult, ReportInfo, ReportStore
+from inboxready.core.reports.summary import (
+    DayRow,
+    Enforcement,
+    NotAligned,
+    ReportSummary,
+    summarize,
+)
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, QTimer, Signal,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    Qt,
+    QTimer,
+    Signal,
 )
 from PySide6.QtGui import (
-    QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QFont, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLineEdit,
-    QListWidget, QMainWindow, QProgressBar, QScrollArea, QSizePolicy, QTableView, QTabWidget, QVBoxLayout,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
-
-from inboxready.core.reports.store import ImportResult, ReportInfo, ReportStore
-from inboxready.core.reports.sources import UNKNOWN_PENDING
-from inboxready.core.reports.summary import DayRow, Enforcement, NotAligned, ReportSummary, SourceRow, summarize
 
 from . import theme
 from .engine import Engine
@@ -267,7 +304,11 @@ def child_main():
                 store, args["paths"], lambda p: send("progress", list(p)), cancel, args["chunk"], args["every"])
         finally:
             store.close()
-        send("done", {"result": result.to_json(), "total": total, "done": done, "cancelled": cancelled,
+        doc = result.to_json()
+        for key in ("imported", "duplicate", "rejected"):  # in small pieces: one huge line would hold the
+            for i in range(0, len(doc[key]), 500):          # window's interpreter lock while it is parsed
+                send(key, doc[key][i:i + 500])
+        send("done", {"files": doc["files"], "total": total, "done": done, "cancelled": cancelled,
                       "seconds": seconds, "problem": store.problem})
     except BaseException as exc:
         send("problem", "The import stopped: %s: %s" % (type(exc).__name__, exc))
@@ -304,11 +345,11 @@ async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameserv
             if ans.ok:
                 found = [t for t in ans.txt if is_dmarc_record(t)]
                 record = found[0] if len(found) == 1 else None
-        except (asyncio.TimeoutError, OSError):
+        except (TimeoutError, OSError):
             record = None
         try:
             await asyncio.wait_for(resolve_sources(store, client, ips, timeout=timeout), timeout * 6)
-        except (asyncio.TimeoutError, OSError):
+        except (TimeoutError, OSError):
             pass
         return record
     finally:
@@ -355,6 +396,7 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
         watcher.start()
         outcome: ImportOutcome | None = None
         problem = ""
+        parts: dict[str, list[Any]] = {"imported": [], "duplicate": [], "rejected": []}
         try:
             for line in proc.stdout:
                 try:
@@ -363,10 +405,13 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
                     continue  # not one of ours
                 if kind == "progress":
                     progress(tuple(value))
+                elif kind in parts:
+                    parts[kind].extend(value)
                 elif kind == "done":
-                    outcome = ImportOutcome(result=_result_from_json(value["result"]), total=int(value["total"]),
-                                            done=int(value["done"]), cancelled=bool(value["cancelled"]),
-                                            seconds=float(value["seconds"]), problem=str(value["problem"] or ""))
+                    result = _result_from_json({**parts, "files": value["files"]})
+                    outcome = ImportOutcome(result=result, total=int(value["total"]), done=int(value["done"]),
+                                            cancelled=bool(value["cancelled"]), seconds=float(value["seconds"]),
+                                            problem=str(value["problem"] or ""))
                 elif kind == "problem":
                     problem = str(value)
         finally:
@@ -436,7 +481,7 @@ class DailyChart(QWidget):
                 f"{_n(total)} messages, {_pct(passed, total)} passed DMARC. Busiest day {busiest.date} with "
                 f"{_n(busiest.messages)} messages; lowest pass rate {worst.pass_rate * 100:.0f}% on {worst.date}.")
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = theme.palette(theme.current_scheme())
@@ -475,7 +520,7 @@ class DailyChart(QWidget):
         p.setPen(muted)
         for frac in (0.0, 0.5, 1.0):
             y = plot.bottom() - frac * plot.height()
-            vol = _n(int(round(peak * frac)))
+            vol = _n(round(peak * frac))
             p.drawText(QRectF(0, y - fm.height() / 2, left - 6, fm.height()),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, vol)
             p.drawText(QRectF(plot.right() + 6, y - fm.height() / 2, right - 6, fm.height()),
@@ -489,7 +534,7 @@ class DailyChart(QWidget):
             p.fillRect(QRectF(plot.left() + i * slot + gap / 2, plot.bottom() - h, max(1.0, slot - gap), h), bar)
             points.append(QPointF(plot.left() + (i + 0.5) * slot, plot.bottom() - d.pass_rate * plot.height()))
         p.setPen(QPen(line, 2))
-        for a, b in zip(points, points[1:]):
+        for a, b in itertools.pairwise(points):
             p.drawLine(a, b)
         if n <= 60:
             p.setBrush(line)
@@ -520,6 +565,9 @@ class Column:
     tip: str = ""
 
 
+_ROOT = QModelIndex()  # the invisible root of a table model
+
+
 class RowsModel(QAbstractTableModel):
     """A read-only table of Python objects; sorting is done in Python on the keys (one pass, not a
     comparison per call into ``data``)."""
@@ -537,13 +585,13 @@ class RowsModel(QAbstractTableModel):
             self._apply_sort(*self._sort)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
             return None
@@ -1282,19 +1330,19 @@ class ReportsWindow(QMainWindow):
             self.import_paths([folder])
 
     # drag and drop anywhere on the window
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def dragMoveEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()
@@ -1779,7 +1827,7 @@ class ReportsWindow(QMainWindow):
             except RuntimeError:
                 store.close()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Closing only hides the window: an import or a mailbox watch goes on (``shutdown`` at app exit).
         With ``WA_DeleteOnClose`` set, the window is going away, so everything stops."""
         if self.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose):
@@ -1787,5 +1835,18 @@ class ReportsWindow(QMainWindow):
         super().closeEvent(event)
 
 
-__all__ = ["ReportsWindow", "DailyChart", "RowsModel", "ReportView", "ImportOutcome", "DomainInfo", "TlsRow",
-           "WatchRound", "build_view", "import_files", "list_domains", "lookup_names", "tls_rows"]
+__all__ = [
+    "DailyChart",
+    "DomainInfo",
+    "ImportOutcome",
+    "ReportView",
+    "ReportsWindow",
+    "RowsModel",
+    "TlsRow",
+    "WatchRound",
+    "build_view",
+    "import_files",
+    "list_domains",
+    "lookup_names",
+    "tls_rows",
+]

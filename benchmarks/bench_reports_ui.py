@@ -18,8 +18,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent.parent / "shared" / "conformance" / "dmarc-reports"
@@ -54,7 +55,7 @@ def main() -> int:
     os.environ["INBOXREADY_HOME"] = str(home)
 
     sys.path.insert(0, str(HERE))
-    import gen_reports  # noqa: E402 - the other benchmark's generator
+    import gen_reports
 
     gen_dir = home / "generated"
     t0 = time.monotonic()
@@ -62,12 +63,11 @@ def main() -> int:
     gen_s = time.monotonic() - t0
     n_files = sum(1 for f in gen_dir.rglob("*") if f.is_file())
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer, Qt
-    from PySide6.QtWidgets import QApplication
-
     from inboxready.app.engine import Engine
     from inboxready.app.reports_window import ReportsWindow
     from inboxready.app.theme import ThemeManager
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     ThemeManager(app, "light")
@@ -141,7 +141,7 @@ def main() -> int:
         delays even an idle thread)."""
         start()
         settle(3000)
-        worst, cpu = stop()
+        worst, _cpu = stop()
         results.append(f"{what}: longest gap {worst} ms over 3 s with nothing to do; load average {load()}")
 
     def bench() -> None:
@@ -170,7 +170,6 @@ def main() -> int:
         measure("switch the period to the last 7 days", window.viewShown, lambda: window.set_range_days(7))
         measure("switch the period back to all time", window.viewShown, lambda: window.set_range_days(None))
         start()
-        t = time.monotonic()
         window.sources_view.horizontalHeader().setSortIndicator(3, Qt.SortOrder.DescendingOrder)
         settle(100)
         worst, _cpu = stop()

@@ -7,19 +7,26 @@ import csv
 import io
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from inboxready.app.engine import Engine
+from inboxready.app.reports_window import (
+    ImportOutcome,
+    ReportsWindow,
+    ReportView,
+    days_for,
+    list_domains,
+)
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.summary import summarize
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from inboxready.app.engine import Engine
-from inboxready.app.reports_window import ImportOutcome, ReportsWindow, ReportView, days_for, list_domains
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.reports.store import ImportResult, ReportStore
-from inboxready.core.reports.summary import summarize
 from tests.conftest import conformance_dir
 from tests.mail.conftest import mail_world_session  # noqa: F401 - the fixture is used by name
 
@@ -295,7 +302,12 @@ def test_watch_reports_a_mailbox_it_cannot_reach(make: Any, qtbot: Any, tmp_path
 
 
 def test_every_control_has_an_accessible_name(make: Any) -> None:
-    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QLineEdit
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QComboBox,
+        QLineEdit,
+    )
 
     w = make()
     missing = [type(c).__name__ + ":" + (c.text() if hasattr(c, "text") else "")
@@ -327,8 +339,9 @@ def test_a_store_that_cannot_be_opened_is_said_in_words(make: Any, qtbot: Any, t
 
 
 def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_path: Path,
-                                                     mail_world_session: Any) -> None:
+                                                     mail_world_session: Any) -> None:  # noqa: F811
     from inboxready.core.profiles import ProfileStore
+
     from tests.mail.conftest import read_profile
     from tests.reports.test_imapwatch import report_mail
 
@@ -356,6 +369,7 @@ def test_recent_reports_show_fixes_for_senders_that_are_not_aligned(make: Any, q
     import time
 
     from inboxready.app.widgets import FixView
+
     from tests.reports.reports_util import good_row, report_xml
 
     own, sendgrid, mailchimp, spoof = "203.0.113.5", "167.89.10.20", "198.2.140.10", "192.0.2.66"
