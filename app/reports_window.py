@@ -15,7 +15,7 @@ Public API::
         .import_paths(paths)            # the slot a drop or the Import buttons call
         .cancel_import()
         .select_domain(domain); .set_range_days(days | None)
-        .export_csv(path); .export_json(path)
+        .export_csv(path, table="sources"); .export_json(path)
         .start_watch(); .stop_watch()
         .shutdown()                     # cancel what runs, close the store (off the UI thread)
     signals: importFinished(ImportOutcome), viewShown(ReportView), exportFinished(str path, str error),
@@ -728,6 +728,9 @@ TLS_COLUMNS = [
 ]
 
 
+CSV_TABLES = [("Senders, one row per server", "sources"), ("Senders, one row per service", "services"),
+              ("Messages per day", "daily"), ("Unknown senders that fail", "unknown_failing"),
+              ("Passes but not aligned, with the fixes", "not_aligned")]
 ENFORCE_TITLES = {"quarantine": "Quarantine: failing mail goes to spam", "reject": "Reject: failing mail is refused"}
 VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
                   "not-enough-data": ("info", "Not enough data")}
@@ -1672,10 +1675,12 @@ class ReportsWindow(QMainWindow):
     def choose_export_csv(self) -> None:
         if self.view is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the senders table as CSV",
-                                              f"dmarc-senders-{self.view.domain}.csv", "CSV files (*.csv)")
+        filters = [f"{caption} (*.csv)" for caption, _table in CSV_TABLES]
+        path, chosen = QFileDialog.getSaveFileName(self, "Export a table as CSV",
+                                                   f"dmarc-senders-{self.view.domain}.csv", ";;".join(filters))
         if path:
-            self.export_csv(path)
+            table = next((t for (caption, t), f in zip(CSV_TABLES, filters, strict=True) if f == chosen), "sources")
+            self.export_csv(path, table)
 
     def choose_export_json(self) -> None:
         if self.view is None:
@@ -1685,12 +1690,13 @@ class ReportsWindow(QMainWindow):
         if path:
             self.export_json(path)
 
-    def export_csv(self, path: str | Path) -> None:
-        """Write the senders table (one row per sending server) as CSV, off the UI thread."""
+    def export_csv(self, path: str | Path, table: str = "sources") -> None:
+        """Write one table as CSV, off the UI thread: "sources" (one row per sending server, the default),
+        "services", "daily", "unknown_failing" or "not_aligned" (with the fixes)."""
         if self.view is None:
             return
         text_of = self.view.summary.to_csv
-        self._export(Path(path), lambda: text_of("sources"))
+        self._export(Path(path), lambda: text_of(table))
 
     def export_json(self, path: str | Path) -> None:
         """Write the whole summary (sources, services, daily, fixes, enforcement, TLS) as JSON."""

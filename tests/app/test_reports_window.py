@@ -193,6 +193,12 @@ def test_export_csv_and_json(make: Any, qtbot: Any, tmp_path: Path) -> None:
     assert len(rows) == len(s.sources) + 1
     assert [r[0] for r in rows[1:]] == [x.ip for x in s.sources]
     assert sum(int(r[3]) for r in rows[1:]) == s.messages
+    out_daily = tmp_path / "daily.csv"
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):
+        w.export_csv(out_daily, "daily")
+    days = list(csv.reader(io.StringIO(out_daily.read_text(encoding="utf-8"))))
+    assert days[0] == ["date", "messages", "dmarc_pass", "pass_rate"]
+    assert [(d[0], int(d[1])) for d in days[1:]] == [(d.date, d.messages) for d in s.daily]
     with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):
         w.export_json(out_json)
     doc = json.loads(out_json.read_text(encoding="utf-8"))
@@ -407,3 +413,24 @@ def test_recent_reports_show_fixes_for_senders_that_are_not_aligned(make: Any, q
     badge, text = w.verdict_badges["quarantine"]
     assert badge.text() == "Not yet" and f"{e['quarantine'].affected_share * 100:.1f}%" in text.text()
     assert any("SendGrid" in x or sendgrid in x for x in e["quarantine"].affected_sources)
+
+
+def test_the_buttons_use_the_file_dialogs(make: Any, qtbot: Any, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from inboxready.app import reports_window as rw
+
+    sample = conformance_dir("dmarc-reports", "parsedmarc", "aggregate")
+    monkeypatch.setattr(rw.QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(sample)))
+    w = make()
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
+        qtbot.mouseClick(w.import_folder_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].result.imported
+    view = _wait_view(qtbot, w)
+    target = tmp_path / "unknown.csv"
+    monkeypatch.setattr(rw.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "Unknown senders that fail (*.csv)")))
+    assert w.export_csv_button.isEnabled()
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):
+        qtbot.mouseClick(w.export_csv_button, Qt.MouseButton.LeftButton)
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [r[0] for r in rows[1:]] == [x.ip for x in view.summary.unknown_failing]
