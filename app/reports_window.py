@@ -5,8 +5,10 @@ UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio
 thread-safe (one lock, ``check_same_thread=False``). An import runs in a child process of its own
 (``import_process``, the default; ``python -c`` with the loop's source, see ``import_in_process``): parsing
 a large report holds the interpreter lock for a long time, and in a process of its own that never stalls the
-UI; the child writes to the same SQLite file (WAL), the window reads it. A frozen app imports in a thread. Results come back through the engine's queued
-``task*`` signals, tagged with a job number; this window only handles its own jobs.
+UI; the child writes to the same SQLite file (WAL), the window reads it. A frozen app imports in a thread.
+Results come back through the engine's queued ``task*`` signals, tagged with a job number; this window only
+handles its own jobs. A new view is put on screen in steps (one table, one card per turn of the event loop).
+Closing the window only hides it; call ``shutdown()`` when the app exits.
 
 Public API::
 
