@@ -381,7 +381,10 @@ def _fast_parse(raw: bytes) -> AggregateReport | None:
     if b"</policy_published" not in head or b"</report_metadata" not in head:
         return None
     try:
-        expat.ParserCreate().Parse(raw, True)
+        checker = expat.ParserCreate()
+        for i in range(0, len(raw), FEED_STEP):  # in steps, so other threads (the UI) get the GIL
+            checker.Parse(raw[i:i + FEED_STEP], False)
+        checker.Parse(b"", True)
         report = _build(ET.fromstring(head + b"</feedback>"), with_rows=False)
     except Exception:  # noqa: BLE001 - the tree path gives the reason
         return None
@@ -392,7 +395,8 @@ def _fast_parse(raw: bytes) -> AggregateReport | None:
     body = body_bytes.decode("utf-8")  # expat has checked it is UTF-8
     rows: list[Row] = []
     append = rows.append
-    for g in _FAST_RECORD.findall(body):
+    for m in _FAST_RECORD.finditer(body):  # one record at a time: other threads get the GIL in between
+        g = m.groups("")
         ip = _IP_CACHE.get(g[0]) or _ip(g[0])
         count_text = g[1]
         if ip is None or not (count_text.isascii() and count_text.isdigit()) or len(count_text) > 12:
