@@ -9,9 +9,14 @@ Public API::
     class ReportStore(path: Path | None = None)
         .import_paths(paths, *, on_progress=None, limits=None, workers=1) -> ImportResult
               on_progress(done_files: int, total_files: int, name: str) -> None
-        .import_bytes(name: str, data: bytes) -> ImportResult     # one mail attachment, one file's bytes
+              workers > 1: unpack and parse in that many "spawn" processes; storing stays here, in order
+        .import_bytes(name: str, data: bytes, *, limits=None) -> ImportResult   # one mail's or file's bytes
         .domains() -> list[str]
-        .problem: str   # plain words when a damaged file was moved aside
+        .counts() -> {"dmarc": int, "tlsrpt": int, "rows": int}
+        .query(sql, params=()) -> list[tuple]                      # read-only use by summary / tests
+        .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed")};  .ptr_put([(ip, name, status)])
+        .imap_state(account, folder) -> (uidvalidity, last_uid) | None;  .set_imap_state(account, folder, v, uid)
+        .problem: str   # plain words when a damaged file was moved aside;  .available: bool
         .close()
 
 A report is stored once: (kind, organisation, report id) is unique; importing it again counts it as a
