@@ -31,6 +31,7 @@ from inboxready.core.history import CheckDiff
 from inboxready.core.model import CheckResult, Fix, Status
 
 from . import theme
+from .sections_extra import SECTIONS as EXTRA_SECTIONS
 from .widgets import (
     Badge, BusyBar, CodeText, FindingView, FixView, KeyButton, StatusStripe, compact_table, fit_height, label,
     monospace_font,
@@ -131,6 +132,7 @@ class CheckCard(QFrame):
     copied = Signal(str)
     selectorRequested = Signal(str)  # DKIM: a selector typed by the user, to add and re-check
     selectorRemoveRequested = Signal(str)  # DKIM: a saved selector the user wants to forget
+    spamRateEntered = Signal(object)  # checklist: the spam rate (percent, float) the user typed, or None
     bodyBuilt = Signal()  # the opened body is complete (its controls exist: the tab order may change)
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
@@ -720,6 +722,7 @@ PROTOCOL_SECTIONS = {
     "dkim": [dkim_section, dkim_selectors_section],
     "dmarc": [dmarc_section],
     "mx": [mx_section],
+    **EXTRA_SECTIONS,
 }
 
 __all__ = ["CheckCard", "check_title"]

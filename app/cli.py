@@ -525,7 +525,8 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = None if args.offline else DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
         try:
-            report = await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None)
+            report = await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None,
+                                          content=True, spamassassin=True)
             if client is not None:
                 await link_domain_fixes(report, client=client)
             return report

@@ -7,11 +7,12 @@ anything from a job that is no longer current is ignored.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEventLoop, QMetaObject, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.message_window: MessageWindow | None = None
         self.tool_windows: dict[str, QWidget] = {}  # made on first use (their modules load then, too)
+        self.spam_rates: dict[str, float] = {}  # domain -> the spam rate typed into the checklist (percent)
         self.watch_service: Any = None  # tray.WatchService, started shortly after the window is up
 
         self.setWindowTitle(APP_TITLE)
@@ -364,6 +366,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_F1), self, activated=self.show_about)
         self.export_button.clicked.connect(self.export_report)
         for title, shortcut, slot in (
+            ("Record builders (SPF, DMARC, DKIM keys, what if)…", "Ctrl+B", self.open_builders),
+            ("DMARC reports…", "Ctrl+D", self.open_reports),
             ("Watch list and history…", "Ctrl+H", self.open_watch_window),
             ("Export report…", "Ctrl+E", self.export_report),
         ):
@@ -528,6 +532,7 @@ class MainWindow(QMainWindow):
             card.copied.connect(self._on_copied)
             card.selectorRequested.connect(self.add_selector)
             card.selectorRemoveRequested.connect(self.remove_selector)
+            card.spamRateEntered.connect(self._on_spam_rate)
             card.toggled.connect(lambda _o: self._fix_tab_order())
             card.bodyBuilt.connect(self._fix_tab_order)
             self.cards[name] = card
@@ -584,6 +589,7 @@ class MainWindow(QMainWindow):
         self.checking = False
         self.export_button.setEnabled(True)
         self._update_readiness()
+        self._show_checklist()
         self.cancel_button.setEnabled(False)
         self.check_button.setText("Check")
         n = len(report.queries)
@@ -808,6 +814,58 @@ class MainWindow(QMainWindow):
 
         return self._show_tool("watch", make)
 
+    def latest_message(self) -> Any:
+        """The last test message's verdict when it was sent from the domain on screen (else None)."""
+        if self.message_window is None or self.last_report is None:
+            return None
+        message = getattr(self.message_window.screen_widget, "last_report", None)
+        if message is None or getattr(message, "from_domain", "").lower() != self.last_report.domain:
+            return None
+        return message
+
+    def _show_checklist(self) -> None:
+        """The bulk-sender checklist card, from this check, the latest test message and the spam rate."""
+        if self.last_report is None or not set(self.results) & {"spf", "dkim", "dmarc"}:
+            return
+        from inboxready.core.checklist import build_checklist
+
+        result = build_checklist(self.results, self.latest_message(),
+                                 spam_rate=self.spam_rates.get(self.last_report.domain))
+        self._card("checklist").set_result(result)
+        self._fix_tab_order()
+
+    def _on_spam_rate(self, rate: float | None) -> None:
+        if self.last_report is None:
+            return
+        if rate is None:
+            self.spam_rates.pop(self.last_report.domain, None)
+        else:
+            self.spam_rates[self.last_report.domain] = rate
+        card = self.cards.get("checklist")
+        was_open = card is not None and card.is_open
+        self._show_checklist()
+        if was_open:
+            self.cards["checklist"].set_open(True)
+
+    def open_builders(self) -> QWidget:
+        def make() -> QWidget:
+            from .builders_window import BuildersWindow
+
+            return BuildersWindow(self.engine, nameservers=self._nameservers(),
+                                  timeout=self.timeout or DEFAULT_TIMEOUT, domain=self.current_domain or None,
+                                  parent=self)
+
+        return self._show_tool("builders", make)
+
+    def open_reports(self) -> QWidget:
+        def make() -> QWidget:
+            from .reports_window import ReportsWindow
+
+            return ReportsWindow(self.engine, nameservers=self._nameservers(),
+                                 timeout=self.timeout or DEFAULT_TIMEOUT, theme_manager=self.theme_manager)
+
+        return self._show_tool("reports", make)
+
     def export_report(self) -> None:
         """Save the check on screen (with the latest test-message verdict) as a PDF or HTML report."""
         if self.last_report is None:
@@ -815,12 +873,44 @@ class MainWindow(QMainWindow):
             return
         from .export import export_report
 
-        message = None
-        if self.message_window is not None:
-            message = getattr(self.message_window.screen_widget, "last_report", None)
-            if message is not None and getattr(message, "from_domain", "") != self.last_report.domain:
-                message = None  # a test message of another domain does not belong in this report
-        export_report(self, self.last_report, message=message)
+        export_report(self, self.last_report, message=self.latest_message(),
+                      reports_summary=self._reports_summary(self.last_report.domain))
+
+    def _reports_summary(self, domain: str) -> dict[str, Any] | None:
+        """The last 30 days of imported DMARC reports about ``domain``, for the audit report (None when none
+        were imported). Read on the engine's thread; the window keeps painting while it waits."""
+        from inboxready.core.reports.store import REPORTS_FILE
+        from inboxready.core.settings import data_dir
+
+        if not (data_dir() / REPORTS_FILE).exists():
+            return None
+
+        def read() -> dict[str, Any] | None:
+            from inboxready.core.reports.store import ReportStore
+            from inboxready.core.reports.summary import summarize
+
+            store = ReportStore()
+            try:
+                summary = summarize(store, domain, days=30)
+                return summary.to_json() if summary.reports else None
+            finally:
+                store.close()
+
+        async def job() -> dict[str, Any] | None:
+            return await asyncio.to_thread(read)
+
+        future = self.engine.submit(job())
+        loop = QEventLoop()
+        # the callback runs on the engine's thread: a queued call is the thread-safe way to stop the loop
+        future.add_done_callback(
+            lambda _f: QMetaObject.invokeMethod(loop, "quit", Qt.ConnectionType.QueuedConnection))
+        QTimer.singleShot(10000, loop.quit)
+        if not future.done():
+            loop.exec()
+        try:
+            return future.result(timeout=0) if future.done() else None
+        except Exception:  # noqa: BLE001 - the audit report is still useful without the summary
+            return None
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -914,6 +1004,9 @@ class MainWindow(QMainWindow):
             self.message_window.screen_widget.cancel()
             self.message_window.close()
         for window in self.tool_windows.values():
+            shutdown = getattr(window, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
             window.close()
         if self.watch_service is not None:
             self.watch_service.stop()

@@ -399,7 +399,7 @@ class MessageScreen(QWidget):
         async def go(_on_progress: Callable[[Any], None]) -> Any:
             client = self._dns(30.0)
             try:
-                report = await analyze_message(raw, dns=client)
+                report = await analyze_message(raw, dns=client, content=True, spamassassin=True)
                 await _link(report, client)
                 return report
             finally:

@@ -259,7 +259,8 @@ async def _analyse(result: RoundTripResult, found: imap.FoundMessage, read_profi
         result.notes.append("The test message was deleted from the mailbox after reading.")
     t = time.monotonic()
     ids = trusted if trusted is not None else trusted_ids_for(read_profile)
-    result.report = await analyze_message(found.raw, dns=dns, trusted_authserv_ids=ids)
+    result.report = await analyze_message(found.raw, dns=dns, trusted_authserv_ids=ids,
+                                          content=True, spamassassin=True)
     timings["analyze"] = (time.monotonic() - t) * 1000
     result.status = "verified"
     if not result.from_addr:

@@ -1,0 +1,238 @@
+"""Card sections for the optional checks (MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS, STARTTLS) and
+the bulk-sender checklist. Each ``*_section(card, result)`` reads the check's ``detail`` (plain JSON from
+the core) and returns a widget for the card's body, or ``None`` when there is nothing to add; an unknown
+shape shows nothing rather than failing (the card's findings still show)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QVBoxLayout, QWidget
+
+from inboxready.core.model import CheckResult
+
+from .widgets import CodeText, CopyButton, KeyButton, compact_table, label
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _s(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _box(card: Any, title: str) -> tuple[QWidget, QVBoxLayout]:
+    box = QWidget(card.body)
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(6)
+    if title:
+        lay.addWidget(label(title, "SectionTitle", parent=box))
+    return box, lay
+
+
+def _yes_no(value: Any, yes: str = "yes", no: str = "no", unknown: str = "couldn't check") -> str:
+    return yes if value is True else no if value is False else unknown
+
+
+# -- MTA-STS ---------------------------------------------------------------------------------------
+
+
+def mta_sts_section(card: Any, r: CheckResult) -> QWidget | None:
+    d = r.detail
+    hosts = [_d(h) for h in _l(d.get("mx_hosts"))]
+    fix = _d(d.get("policy_fix"))
+    if not hosts and not fix:
+        return None
+    box, lay = _box(card, "Your mail servers and the policy")
+    policy = _d(d.get("policy"))
+    if policy:
+        lay.addWidget(label(f"Mode: {_s(policy.get('mode')) or '?'}; senders remember it for "
+                            f"{_s(policy.get('max_age')) or '?'} seconds.", "", parent=box))
+    if hosts:
+        rows = [[_s(h.get("host")), _yes_no(h.get("matched"), "covered", "NOT covered"), _s(h.get("pattern"))]
+                for h in hosts]
+        lay.addWidget(compact_table(["Mail server", "In the policy", "Matching line"], rows,
+                                    "Mail servers against the MTA-STS policy", box))
+    if fix and fix.get("text"):
+        url = _s(fix.get("url"))
+        lay.addWidget(label(f"Put this file on your web server at {url} (served as "
+                            f"{_s(fix.get('content_type')) or 'text/plain'}, over HTTPS with a valid "
+                            "certificate). Publish the _mta-sts record only after the file is reachable.",
+                            "", selectable=True, parent=box))
+        text = _s(fix.get("text"))
+        lay.addWidget(CodeText(text, "MTA-STS policy file to host", box))
+        row = QHBoxLayout()
+        copy = CopyButton(text, "the MTA-STS policy file", parent=box)
+        copy.copied.connect(card.copied)
+        row.addWidget(label("Copy the policy file", "Muted", parent=box))
+        row.addWidget(copy)
+        row.addStretch(1)
+        lay.addLayout(row)
+    return box
+
+
+# -- TLS reporting ---------------------------------------------------------------------------------
+
+
+def tls_rpt_section(card: Any, r: CheckResult) -> QWidget | None:
+    rua = [_s(u) for u in _l(r.detail.get("rua"))]
+    if not rua:
+        return None
+    box, lay = _box(card, "Where TLS reports go")
+    for u in rua:
+        lay.addWidget(label(u, "", selectable=True, parent=box))
+    return box
+
+
+# -- BIMI ------------------------------------------------------------------------------------------
+
+
+def bimi_section(card: Any, r: CheckResult) -> QWidget | None:
+    d = r.detail
+    if not d.get("record"):
+        return None
+    box, lay = _box(card, "Logo and certificate")
+    rows = [["Logo (SVG)", _s(d.get("logo_url")) or "none"],
+            ["Certificate (VMC/CMC)", _s(d.get("authority_url")) or "none"],
+            ["DMARC at enforcement", _yes_no(d.get("dmarc_enforced"))]]
+    svg = _d(d.get("svg"))
+    if svg:
+        problems = [_s(p) for p in _l(svg.get("problems"))]
+        rows.append(["Logo file", f"{_s(svg.get('size'))} bytes; "
+                     + ("meets the SVG Tiny PS rules" if svg.get("profile_ok") and not problems
+                        else "; ".join(problems) or "not SVG Tiny PS")])
+    cert = _d(d.get("certificate"))
+    if cert:
+        rows.append(["Certificate valid", f"{_s(cert.get('not_before'))[:10]} to {_s(cert.get('not_after'))[:10]}"])
+        rows.append(["Certificate names", ", ".join(_s(n) for n in _l(cert.get("names"))) or "none"])
+    lay.addWidget(compact_table(["", ""], rows, "BIMI logo and certificate", box))
+    return box
+
+
+# -- DNSSEC ----------------------------------------------------------------------------------------
+
+
+def dnssec_section(card: Any, r: CheckResult) -> QWidget | None:
+    chain = [_d(z) for z in _l(r.detail.get("chain"))]
+    if not chain:
+        return None
+    box, lay = _box(card, "Chain of trust")
+    rows = [[_s(z.get("zone")) or ".", "ok" if z.get("ok") else "problem", _s(z.get("problem"))] for z in chain]
+    lay.addWidget(compact_table(["Zone", "Signed and valid", "Problem"], rows, "DNSSEC chain of trust", box))
+    if r.detail.get("algorithm"):
+        lay.addWidget(label(f"Signing algorithm: {_s(r.detail.get('algorithm'))}", "Muted", parent=box))
+    return box
+
+
+# -- reverse DNS -----------------------------------------------------------------------------------
+
+SOURCE_WORDS = {"spf": "in your SPF record", "mx": "mail server (MX)", "message": "sent your test message"}
+
+
+def rdns_section(card: Any, r: CheckResult) -> QWidget | None:
+    hosts = [_d(h) for h in _l(r.detail.get("hosts"))]
+    if not hosts:
+        return None
+    box, lay = _box(card, "Sending addresses and their names")
+    rows = [[_s(h.get("ip")), SOURCE_WORDS.get(_s(h.get("source")), _s(h.get("source"))),
+             ", ".join(_s(p) for p in _l(h.get("ptr"))) or "none",
+             _yes_no(h.get("confirmed"), "yes", "NO"), _s(h.get("problem"))] for h in hosts]
+    lay.addWidget(compact_table(["Address", "Where from", "Name (PTR)", "Points back", "Problem"], rows,
+                                "Reverse DNS of the sending addresses", box))
+    if r.detail.get("capped"):
+        lay.addWidget(label("Only the first addresses were tested.", "Muted", parent=box))
+    return box
+
+
+# -- STARTTLS --------------------------------------------------------------------------------------
+
+
+def starttls_section(card: Any, r: CheckResult) -> QWidget | None:
+    hosts = [_d(h) for h in _l(r.detail.get("hosts"))]
+    if not hosts:
+        return None
+    box, lay = _box(card, "Encryption on each mail server")
+    rows = []
+    for h in hosts:
+        tls = " ".join(x for x in (_s(h.get("tls_version")), _s(h.get("cipher"))) if x)
+        rows.append([_s(h.get("host")), _yes_no(h.get("starttls"), "offered", "NOT offered"), tls or "-",
+                     _yes_no(h.get("cert_valid"), "valid", "NOT valid"), _s(h.get("cert_not_after"))[:10],
+                     _s(h.get("error"))])
+    lay.addWidget(compact_table(["Mail server", "STARTTLS", "TLS", "Certificate", "Expires", "Problem"], rows,
+                                "STARTTLS on each mail server", box))
+    return box
+
+
+# -- the bulk-sender checklist ----------------------------------------------------------------------
+
+STATE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "needs-test-message": "… Needs a test message",
+               "cant-see": "? Can't be seen from here", "unknown": "? Couldn't check", "pending": "… Checking"}
+
+
+def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
+    items = [_d(i) for i in _l(r.detail.get("items"))]
+    if not items:
+        return None
+    box, lay = _box(card, "Google, Yahoo and Microsoft sender rules")
+    rows = []
+    for i in items:
+        who = ", ".join(_s(w).capitalize() for w in _l(i.get("who")))
+        applies = "everyone" if i.get("applies") == "all" else "bulk senders"
+        rows.append([STATE_MARKS.get(_s(i.get("state")), _s(i.get("state"))), _s(i.get("label")),
+                     f"{who} ({applies}, since {_s(i.get('since'))})", _s(i.get("why"))])
+    table = compact_table(["", "Rule", "Asked by", "Why"], rows, "Bulk-sender checklist", box)
+    for n, i in enumerate(items):
+        tip = "\n".join(x for x in (_s(i.get("explain")), "Source: " + _s(i.get("source")) if i.get("source") else "",
+                                     f"Checked: {_s(i.get('checked'))}" if i.get("checked") else "") if x)
+        for c in (1, 2):
+            cell = table.item(n, c)
+            if cell is not None and tip:
+                cell.setToolTip(tip)
+    lay.addWidget(table)
+    lay.addWidget(label("Rules that need a test message are judged once you test one (Test a message, Ctrl+M). "
+                        "Point at a rule to see why it matters and the provider's page it comes from.", "Muted",
+                        parent=box))
+    row = QHBoxLayout()
+    row.addWidget(label("Your spam rate from Google Postmaster Tools:", "", parent=box))
+    spin = QDoubleSpinBox(box)
+    spin.setRange(-0.01, 100.0)
+    spin.setDecimals(2)
+    spin.setSingleStep(0.05)
+    spin.setSuffix(" %")
+    spin.setSpecialValueText("not entered")
+    rate = r.detail.get("spam_rate")
+    spin.setValue(float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else -0.01)
+    spin.setAccessibleName("Your spam rate in percent, from Google Postmaster Tools")
+    spin.setToolTip("Google and Yahoo ask bulk senders to stay under 0.3 % (and never reach 0.3 %); it can't be "
+                    "seen from outside, so type it in from Postmaster Tools")
+    apply = KeyButton("Apply", box)
+    apply.setAccessibleName("Use this spam rate in the checklist")
+    apply.clicked.connect(lambda: card.spamRateEntered.emit(None if spin.value() < 0 else round(spin.value(), 2)))
+    row.addWidget(spin)
+    row.addWidget(apply)
+    row.addStretch(1)
+    lay.addLayout(row)
+    card.spam_rate_field = spin
+    card.spam_rate_button = apply
+    return box
+
+
+SECTIONS = {
+    "mta_sts": [mta_sts_section],
+    "tls_rpt": [tls_rpt_section],
+    "bimi": [bimi_section],
+    "dnssec": [dnssec_section],
+    "rdns": [rdns_section],
+    "starttls": [starttls_section],
+    "checklist": [checklist_section],
+}
