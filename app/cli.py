@@ -784,14 +784,15 @@ def cmd_self_test(out: TextIO, err: TextIO) -> int:
 
     started = _time.monotonic()
     try:
-        server, _demo = start_demo_server()
+        server, demo = start_demo_server()
     except Exception as exc:  # a broken install: say so plainly
         out.write(f"InboxReady {__version__} self-test: FAIL: the built-in DNS server did not start "
                   f"({type(exc).__name__}: {exc})\n")
         return EXIT_UNCHECKED
     try:
         domains = sorted({d for d, *_ in SELF_TEST_EXPECT})
-        options = CheckOptions(nameservers=[server.address], timeout=DEMO_TIMEOUT, deadline=20.0)
+        options = CheckOptions(nameservers=[server.address], timeout=DEMO_TIMEOUT, deadline=20.0,
+                               checks=demo.checks)
         reports = {r.domain: r for r in asyncio.run(run_many(domains, options, concurrency=len(domains)))}
     except Exception as exc:
         out.write(f"InboxReady {__version__} self-test: FAIL: the check engine stopped "

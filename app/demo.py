@@ -14,6 +14,7 @@ import dns.message
 import dns.name
 
 from inboxready import resources
+from inboxready.core.context import ALL_CHECKS
 from inboxready.core.dnsserver import DnsTestServer
 
 DEMO_TIMEOUT = 1.0  # seconds per query in demo mode: the "never answers" domain resolves quickly
@@ -33,6 +34,13 @@ class DemoSet:
     domains: tuple[DemoDomain, ...]
     zone_files: tuple[str, ...]
     never_answers: tuple[str, ...] = field(default_factory=tuple)
+    skip_checks: tuple[str, ...] = field(default_factory=tuple)  # checks that would leave the machine
+    skip_reason: str = ""
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The checks the demo runs: every check except those that would connect to real servers."""
+        return tuple(n for n in ALL_CHECKS if n not in self.skip_checks)
 
     def find(self, domain: str) -> DemoDomain | None:
         return next((d for d in self.domains if d.domain == domain), None)
@@ -42,7 +50,8 @@ def load_demo() -> DemoSet:
     data = json.loads((resources.zones_dir() / "demo.json").read_text(encoding="utf-8"))
     domains = tuple(DemoDomain(d["domain"], d["title"], d["story"], tuple(d.get("selectors", [])))
                     for d in data["domains"])
-    return DemoSet(domains, tuple(data["zones"]), tuple(data.get("never_answers", [])))
+    return DemoSet(domains, tuple(data["zones"]), tuple(data.get("never_answers", [])),
+                   tuple(data.get("skip_checks", [])), str(data.get("skip_reason", "")))
 
 
 class DemoDnsServer(DnsTestServer):

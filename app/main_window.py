@@ -441,15 +441,17 @@ class MainWindow(QMainWindow):
             selectors += [s for s in self.demo_selectors.get(domain, []) if s not in selectors]
             return CheckOptions(nameservers=[self.demo_server.address],
                                 timeout=self.timeout or DEMO_TIMEOUT,
-                                deadline=self.deadline or DEMO_DEADLINE, dkim_selectors=selectors)
+                                deadline=self.deadline or DEMO_DEADLINE, dkim_selectors=selectors,
+                                checks=self.demo_set.checks if self.demo_set else CheckOptions().checks)
         ns = self.settings.nameserver.strip()
         return CheckOptions(nameservers=[ns] if ns else None, timeout=self.timeout or DEFAULT_TIMEOUT,
                             deadline=self.deadline or 60.0, dkim_selectors=self.settings.selectors_for(domain))
 
     def _update_status_idle(self) -> None:
         if self.demo_server is not None:
+            skip = f" {self.demo_set.skip_reason}" if self.demo_set is not None and self.demo_set.skip_reason else ""
             self.statusBar().showMessage("Demo mode: the example domains are answered by a DNS server built "
-                                         "into InboxReady.")
+                                         f"into InboxReady.{skip}")
         elif self.settings.nameserver:
             self.statusBar().showMessage(f"Asking the DNS server {self.settings.nameserver} (set in Settings).")
         else:
