@@ -88,18 +88,13 @@ def _positive(value: str) -> float:
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify")
 
 
 def _command_modules() -> list[Any]:
     registers = []
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.cli_{name}")
-        except ModuleNotFoundError as exc:  # TEMPORARY while the modules are being written
-            if exc.name != f"{__package__}.cli_{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{__package__}.cli_{name}")
         registers.append(module.register)
     return registers
 
@@ -141,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--concurrency", type=int, default=10, metavar="N",
                        help="domains checked at once (default 10)")
     check.add_argument("--quiet", "-q", action="store_true", help="only the one-line summary per check")
+    check.add_argument("--checklist", action="store_true",
+                       help="also list the Google / Yahoo / Microsoft sender rules one by one (always in --json)")
+    check.add_argument("--spam-rate", type=_percent, metavar="PERCENT",
+                       help="your spam rate from Google Postmaster Tools, e.g. 0.08, for the checklist")
     check.add_argument("--only", type=_check_list, metavar="LIST",
                        help="run only these checks, e.g. spf,dmarc (names: " + ", ".join(ALL_CHECKS) + ")")
     check.add_argument("--skip", type=_check_list, default=(), metavar="LIST",
@@ -274,6 +273,26 @@ def _elide(text: str) -> str:
     return _BLOB.sub(short, text)
 
 
+_CHECKLIST_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "needs-test-message": ("…", "36"),
+                   "cant-see": ("?", "2"), "unknown": ("?", "35"), "pending": ("…", "2")}
+
+
+def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
+    """The bulk-sender rules one per line: state, rule, who asks since when, and why."""
+    from inboxready.core.checklist import STATE_WORDS
+
+    out.write(style("  Sender rules (Google, Yahoo, Microsoft):", "1") + "\n")
+    for item in result.detail.get("items", []):
+        sym, code = _CHECKLIST_LOOK.get(item.get("state"), ("?", "2"))
+        who = ", ".join(str(w).capitalize() for w in item.get("who", [])) or "InboxReady's advice"
+        scope = "all senders" if item.get("applies") == "all" else "bulk senders"
+        word = STATE_WORDS.get(item.get("state"), str(item.get("state")))
+        out.write(f"    {style(sym + ' ' + word, code)}: {item.get('label')} ({who}, {scope}, since "
+                  f"{item.get('since')})\n")
+        if item.get("why"):
+            out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
+
+
 def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
     sym, code = _STATUS_LOOK[report.status]
     shown = to_unicode(report.domain)
@@ -311,6 +330,16 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
                 if f.fix.note:
                     out.write("\n".join(_wrap(f.fix.note, "        ")) + "\n")
     out.write("\n")
+
+
+def _percent(value: str) -> float:
+    try:
+        rate = float(value.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a percentage such as 0.08") from None
+    if not 0 <= rate <= 100:
+        raise argparse.ArgumentTypeError(f"{value!r} is not between 0 and 100")
+    return rate
 
 
 def _check_list(text: str) -> tuple[str, ...]:
@@ -422,9 +451,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from inboxready.core.compliance import evaluate
 
         verdicts = {r.domain: evaluate(args.profile, r.checks) for r in reports}
+    from inboxready.core.checklist import build_checklist
+
+    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
+            d["checklist"] = checklists[r.domain].to_json()
             if r.domain in verdicts:
                 d["profile"] = verdicts[r.domain].to_json()
         json.dump(data, out, indent=2, ensure_ascii=False)
@@ -433,6 +466,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         style = _Style(_use_colour(out, args.color))
         for r in reports:
             render_report(r, out, style, quiet=args.quiet)
+            if args.checklist:
+                render_checklist(checklists[r.domain], out, style)
             if r.domain in verdicts:
                 render_verdict(verdicts[r.domain], out, style)
     code = _exit_code(reports)

@@ -186,7 +186,7 @@ def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
     box, lay = _box(card, "Google, Yahoo and Microsoft sender rules")
     rows = []
     for i in items:
-        who = ", ".join(_s(w).capitalize() for w in _l(i.get("who")))
+        who = ", ".join(_s(w).capitalize() for w in _l(i.get("who"))) or "InboxReady's advice"
         applies = "everyone" if i.get("applies") == "all" else "bulk senders"
         rows.append([STATE_MARKS.get(_s(i.get("state")), _s(i.get("state"))), _s(i.get("label")),
                      f"{who} ({applies}, since {_s(i.get('since'))})", _s(i.get("why"))])

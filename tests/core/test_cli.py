@@ -229,3 +229,29 @@ def test_self_test_reports_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(cli_module, "SELF_TEST_EXPECT", wrong)
     code, out, _ = cli("--self-test")
     assert code == 1 and "self-test: FAIL" in out and "demo-allgood.example spf" in out
+
+
+def test_checklist_in_json_and_text_with_the_spam_rate(server: DnsTestServer) -> None:
+    code, out, _ = cli("check", "good.test", "--json", "-n", server.address, "--spam-rate", "0.5")
+    checklist = json.loads(out)[0]["checklist"]
+    items = {i["key"]: i for i in checklist["detail"]["items"]}
+    assert items["spam-rate"]["state"] == "not-met" and checklist["detail"]["spam_rate"] == 0.5
+    assert items["spf"]["state"] == "met" and items["dmarc"]["state"] == "met"
+    assert items["one-click-unsubscribe"]["state"] == "needs-test-message"
+    code, out, _ = cli("check", "good.test", "-n", server.address, "--checklist", "--color", "never")
+    assert "Sender rules (Google, Yahoo, Microsoft):" in out
+    assert "? Can't be seen from here: Spam complaint rate under 0.3%" in out
+
+
+def test_verify_command_checks_a_saved_report(server: DnsTestServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "good.html"
+    code, _, err = cli("check", "good.test", "-n", server.address, "--report", str(path))
+    assert code == 0 and "SHA-256" in err
+    digest = err.split("SHA-256 ", 1)[1].split(")", 1)[0]
+    code, out, _ = cli("verify", str(path), "--sha256", digest)
+    assert code == 0 and "intact" in out
+    path.write_text(path.read_text(encoding="utf-8").replace("good.test", "goods.test"), encoding="utf-8")
+    code, out, _ = cli("verify", str(path))
+    assert code == 1 and "changed" in out
+    code, _, err = cli("verify", str(tmp_path / "missing.html"))
+    assert code == 2 and "can't read" in err
