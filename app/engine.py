@@ -9,6 +9,14 @@ Every run has a job number. Starting a new check cancels the one in flight (canc
 cancels every DNS query of it); a late signal of an old job is recognisable by its number and ignored.
 ``shutdown()`` cancels what is running, stops the loop and joins the thread.
 
+Qt objects (windows, services, timers, menus) must be created, used and *freed* on the UI thread. Freeing
+happens wherever the last Python reference to a wrapper goes away, so code that runs on the loop thread or
+its executor (a future's done callback, a progress callback, a worker function) must never hold a strong
+reference to a UI object: a window closed meanwhile would then be destroyed on the loop thread, under the
+UI thread's feet (a segmentation fault). ``ui_call(method)`` and ``when_done(future, method)`` are the safe
+way back: they hold the receiver weakly, and the engine (alive until its thread is joined) sends the call to
+the UI thread, where it is dropped if the receiver is gone.
+
 Everything that is not drawing happens on the loop thread (or its executor), never on the UI thread:
 reading the previous run and writing this one to the history (SQLite, JSON), and diffing each result
 against the previous run. Each result reaches the window with its ``CheckDiff`` ready. DNS queries are
@@ -23,10 +31,12 @@ import asyncio
 import concurrent.futures
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine
 
-from PySide6.QtCore import QObject, Signal
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
 
 from inboxready.core.checks import make_client, run_check
 from inboxready.core.context import CheckOptions
@@ -71,38 +81,34 @@ class Engine(QObject):
     taskCancelled = Signal(int)  # job
     taskFailed = Signal(int, str)  # job, plain-words reason (a bug in the core)
 
+    # (weak reference to a callable, args): ``ui_call``/``when_done`` from any thread to the UI thread
+    _post = Signal(object, object)
+
     def __init__(self, history: History | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.history = history
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="inboxready-engine", daemon=True)
         self._ready = threading.Event()
+        # the thread gets the loop, not the Engine: it must not keep the Engine (a QObject) alive, or the
+        # Engine could be freed on that thread when it ends
+        self._thread = threading.Thread(target=_run_loop, args=(self._loop, self._ready), name="inboxready-engine",
+                                        daemon=True)
         self._job = 0
         self._current: concurrent.futures.Future[Any] | None = None
         self._current_job = 0
         self._closing = False
         self._tasks: dict[int, concurrent.futures.Future[Any]] = {}
+        # jobs (checks and tasks) whose last signal has not been sent yet: a job leaves this set *before*
+        # its finished/cancelled/failed signal, so a slot of that signal sees ``busy``/``task_running``
+        # False (the future itself is marked done a moment later, on the loop thread)
+        self._live: set[int] = set()
+        self._post.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread.start()
         self._ready.wait(5)
 
     # -- loop thread ----------------------------------------------------------------------------
-
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.call_soon(self._ready.set)
-        try:
-            self._loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
-            for t in pending:
-                t.cancel()
-            if pending:
-                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.run_until_complete(self._loop.shutdown_default_executor())
-            self._loop.close()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -114,6 +120,44 @@ class Engine(QObject):
             coro.close()
             raise RuntimeError("the engine has been shut down")
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    # -- back to the UI thread --------------------------------------------------------------------
+
+    def ui_call(self, method: Callable[..., Any]) -> Callable[..., None]:
+        """A stand-in for ``method`` that may be called from any thread: ``ui_call(m)(*args)`` runs
+        ``m(*args)`` soon on the UI thread, unless ``m``'s object is gone by then (freed, or a QObject whose
+        C++ side was deleted) or the engine is shutting down. A bound method is held weakly (so the window
+        that owns it is never kept alive by, nor freed on, another thread); any other callable is held
+        as is, so it must not refer to a UI object."""
+        ref: Callable[[], Callable[..., Any] | None]
+        if hasattr(method, "__self__") and hasattr(method, "__func__"):
+            ref = weakref.WeakMethod(method)
+        else:
+            ref = _Strong(method)
+        engine = weakref.ref(self)
+
+        def call(*args: Any) -> None:
+            e = engine()
+            if e is not None:
+                e._emit(e._post, ref, args)
+
+        return call
+
+    def when_done(self, future: concurrent.futures.Future[Any], method: Callable[..., Any], *args: Any) -> None:
+        """Call ``method(future, *args)`` on the UI thread once ``future`` (from ``submit``) is done; same
+        rules as ``ui_call``: a bound method is held weakly, and nothing is called once it is gone."""
+        call = self.ui_call(method)
+        future.add_done_callback(lambda f: call(f, *args))
+
+    def _deliver(self, ref: Callable[[], Callable[..., Any] | None], args: tuple[Any, ...]) -> None:
+        """UI thread: run a call sent by ``ui_call``/``when_done`` if its receiver is still there."""
+        method = ref()
+        if method is None or self._closing:
+            return
+        owner = getattr(method, "__self__", None)
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return
+        method(*args)
 
     def _emit(self, signal: Any, *args: Any) -> None:
         """Emit from the loop thread unless we are closing (the receiver may be gone)."""
@@ -127,7 +171,8 @@ class Engine(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._current is not None and not self._current.done()
+        """True while the current check runs (False already in the slots of its last signal)."""
+        return self._current_job in self._live
 
     @property
     def current_job(self) -> int:
@@ -139,13 +184,26 @@ class Engine(QObject):
         self._job += 1
         job = self._job
         self._current_job = job
-        self._current = self.submit(self._check(job, request))
+        self._current = self._start(job, self._check(job, request))
         return job
+
+    def _start(self, job: int, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Submit job ``job``; it is live until its coroutine sends its last signal (or never starts)."""
+        live = self._live
+        live.add(job)
+        try:
+            fut = self.submit(coro)
+        except RuntimeError:
+            live.discard(job)
+            raise
+        # cancelled before it started: its coroutine never runs (only the set is held, not the Engine)
+        fut.add_done_callback(lambda _f: live.discard(job))
+        return fut
 
     def cancel(self) -> bool:
         """Cancel the check in flight (if any). Returns True when something was cancelled."""
         fut = self._current
-        if fut is None or fut.done():
+        if fut is None or fut.done() or self._current_job not in self._live:
             return False
         fut.cancel()
         return True
@@ -187,12 +245,15 @@ class Engine(QObject):
             flush()
             if self.history is not None and request.record:
                 await loop.run_in_executor(None, self.history.add, report)
+            self._live.discard(job)
             self._emit(self.finished, job, report)
             return report
         except asyncio.CancelledError:
+            self._live.discard(job)
             self._emit(self.cancelled, job)
             raise
         except Exception as exc:  # a bug in the core: say so, never leave the window spinning
+            self._live.discard(job)
             self._emit(self.failed, job, f"{type(exc).__name__}: {exc}")
             return None
         finally:
@@ -213,34 +274,41 @@ class Engine(QObject):
             self._emit(self.taskProgress, job, p)
 
         coro = make(on_progress)
-        self._tasks[job] = self.submit(self._task(job, coro))
+        fut = self._start(job, self._task(job, coro))
+        if job in self._live:  # else it is over already
+            self._tasks[job] = fut
         return job
 
     def cancel_task(self, job: int) -> bool:
         """Cancel mail task ``job`` if it is still running (its connections are closed by the core)."""
         fut = self._tasks.get(job)
-        if fut is None or fut.done():
+        if fut is None or fut.done() or job not in self._live:
             return False
         fut.cancel()
         return True
 
     def task_running(self, job: int) -> bool:
-        fut = self._tasks.get(job)
-        return fut is not None and not fut.done()
+        """True while task ``job`` runs (False already in the slots of its last signal)."""
+        return job in self._live and job in self._tasks
 
     async def _task(self, job: int, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
             result = await coro
-            self._emit(self.taskFinished, job, result)
-            return result
         except asyncio.CancelledError:
+            self._over(job)
             self._emit(self.taskCancelled, job)
             raise
         except Exception as exc:  # a bug in the core: say so, never leave the window waiting
+            self._over(job)
             self._emit(self.taskFailed, job, f"{type(exc).__name__}: {exc}")
             return None
-        finally:
-            self._tasks.pop(job, None)
+        self._over(job)
+        self._emit(self.taskFinished, job, result)
+        return result
+
+    def _over(self, job: int) -> None:
+        self._live.discard(job)
+        self._tasks.pop(job, None)
 
     # -- shutdown -------------------------------------------------------------------------------
 
@@ -255,6 +323,35 @@ class Engine(QObject):
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
+
+
+class _Strong:
+    """A strong reference with the interface of a weak one (for ``ui_call`` of a plain function)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Callable[..., Any]) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Callable[..., Any]:
+        return self.obj
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    """The engine thread: run ``loop`` until it is stopped, then finish what is left and close it."""
+    asyncio.set_event_loop(loop)
+    loop.call_soon(ready.set)
+    try:
+        loop.run_forever()
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
 
 __all__ = ["CheckRequest", "Engine"]

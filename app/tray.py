@@ -2,8 +2,9 @@
 
 ``WatchService`` owns a ``QTimer`` on the UI thread that only *submits* the watch-list run
 (``core.watchlist.run_watchlist``) to the engine's asyncio loop; the checks, the history reads and writes
-and the watch-list file updates all happen there (or in its executor). The result comes back through a
-queued signal.
+and the watch-list file updates all happen there (or in its executor). Each outcome and the result come
+back through ``engine.ui_call`` / ``engine.when_done``, which hold the service weakly: nothing on the
+engine's thread keeps it alive, so it is never freed there (with its timer, tray icon and menu).
 
 When the desktop has a system tray, a ``QSystemTrayIcon`` shows a menu (Open, Check watched domains now,
 Quit) and the notifications (``showMessage``). Without one (offscreen, some Linux desktops), each
@@ -53,8 +54,6 @@ class WatchService(QObject):
     notified = Signal(str, str)  # title, text: every notification, tray or not
     openRequested = Signal()  # the tray's Open (or a click on the icon)
     quitRequested = Signal()  # the tray's Quit
-    _done = Signal(object)  # (future) from the engine's thread to the UI thread
-    _one = Signal(object)  # WatchOutcome from the engine's thread
 
     def __init__(self, engine: Engine, history: History | None, *, nameservers: list[str] | None = None,
                  timeout: float = DEFAULT_TIMEOUT, deadline: float | None = 60.0,
@@ -74,8 +73,6 @@ class WatchService(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(max(50, tick_ms))
         self.timer.timeout.connect(self.tick)
-        self._done.connect(self._finished)
-        self._one.connect(self._outcome)
         self.tray: _Tray | QSystemTrayIcon | None = None
         self.menu: QMenu | None = None
         if use_tray is not False and QSystemTrayIcon.isSystemTrayAvailable():
@@ -86,13 +83,15 @@ class WatchService(QObject):
     def _make_tray(self) -> None:
         tray = QSystemTrayIcon(theme.icon("app"), self)
         tray.setToolTip("InboxReady: watching your domains")
+        # A QMenu needs a widget parent and the service is not a widget, so the menu has none: the service
+        # frees it, after the icon (the icon's platform side points at the menu's), on the UI thread.
         menu = QMenu()
         menu.setAccessibleName("InboxReady tray menu")
         self.open_action = QAction("Open InboxReady", menu)
         self.check_action = QAction("Check watched domains now", menu)
         self.quit_action = QAction("Quit", menu)
         self.open_action.triggered.connect(self.openRequested)
-        self.check_action.triggered.connect(lambda: self.check_now(all_domains=True))
+        self.check_action.triggered.connect(self._check_all)
         self.quit_action.triggered.connect(self.quitRequested)
         menu.addAction(self.open_action)
         menu.addAction(self.check_action)
@@ -104,6 +103,9 @@ class WatchService(QObject):
         tray.show()
         self.menu = menu
         self.tray = tray
+
+    def _check_all(self) -> None:
+        self.check_now(all_domains=True)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
@@ -140,13 +142,21 @@ class WatchService(QObject):
         QTimer.singleShot(0, self.tick)
 
     def stop(self) -> None:
-        """Stop the schedule, cancel a run in flight and remove the tray icon (call before shutdown)."""
+        """Stop the schedule, cancel a run in flight and remove the tray icon and its menu (call before the
+        engine's shutdown). Call it on the UI thread; the service cannot be restarted with a tray after it."""
         self._stopped = True
         self.timer.stop()
         if self._future is not None and not self._future.done():
             self._future.cancel()
-        if isinstance(self.tray, QSystemTrayIcon):
-            self.tray.hide()
+        tray, menu = self.tray, self.menu
+        if isinstance(tray, QSystemTrayIcon):
+            tray.hide()
+            tray.setContextMenu(None)  # type: ignore[arg-type]
+            tray.deleteLater()  # the icon first, then its menu (deferred deletes run in order)
+            self.tray = None
+        if menu is not None:
+            menu.deleteLater()
+            self.menu = None
 
     @property
     def running(self) -> bool:
@@ -168,12 +178,8 @@ class WatchService(QObject):
         if self.running:
             return False
 
-        def on_outcome(o: WatchOutcome) -> None:  # the engine's thread
-            try:
-                self._one.emit(o)
-            except RuntimeError:  # the service was deleted meanwhile
-                pass
-
+        # called on the engine's thread; runs ``_outcome`` on the UI thread, holding the service weakly
+        on_outcome = self.engine.ui_call(self._outcome)
         try:
             fut = self.engine.submit(run_watchlist(self._options(), self.history, only_due=not all_domains,
                                                    watchlist=self.watchlist, on_outcome=on_outcome))
@@ -181,14 +187,7 @@ class WatchService(QObject):
             return False
         self._future = fut
         self.runStarted.emit(all_domains)
-
-        def done(f: concurrent.futures.Future[Any]) -> None:
-            try:
-                self._done.emit(f)
-            except RuntimeError:
-                pass
-
-        fut.add_done_callback(done)
+        self.engine.when_done(fut, self._finished)
         return True
 
     def _outcome(self, outcome: WatchOutcome) -> None:

@@ -2,7 +2,9 @@
 
 Everything slow happens on the engine's loop thread (``engine.submit``): reading the history and working
 out the diffs, the reminders, and the checks themselves (through ``WatchService``). The results come back
-through a queued signal tagged with a request number, so a late answer for an old request is ignored.
+to the UI thread through ``engine.when_done`` (which holds the window weakly, so a window closed meanwhile
+is never freed on the engine's thread) tagged with a request number, so a late answer for an old request
+is ignored. The worker functions never hold the window either.
 Editing the watch list writes a small JSON file (atomically); that is the only file work done here.
 """
 
@@ -277,18 +279,16 @@ class WatchWindow(QWidget):
             fut = self.engine.submit(asyncio.to_thread(fn))
         except RuntimeError:
             return request
-
-        def done(f: concurrent.futures.Future[Any]) -> None:
-            if f.cancelled():
-                return
-            exc = f.exception()
-            try:
-                self.loaded.emit(request, what, exc if exc is not None else f.result())
-            except RuntimeError:  # the window is gone
-                pass
-
-        fut.add_done_callback(done)
+        # back on the UI thread through the engine, which holds this window weakly: a done callback that
+        # held ``self`` would free a window closed meanwhile on the engine's thread (a crash)
+        self.engine.when_done(fut, self._background_done, request, what)
         return request
+
+    def _background_done(self, fut: concurrent.futures.Future[Any], request: int, what: str) -> None:
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        self.loaded.emit(request, what, exc if exc is not None else fut.result())
 
     def _on_loaded(self, request: int, what: str, result: Any) -> None:
         if self._latest.get(what) != request:
@@ -518,7 +518,8 @@ class WatchWindow(QWidget):
         self.reminder_list.takeItem(row)
         del self.reminder_items[row]
         self.dismiss_button.setEnabled(bool(self.reminder_items))
-        self._background("dismiss", lambda: self.dismissed.dismiss(key))
+        dismissed = self.dismissed  # the worker must not hold the window (see ``_background``)
+        self._background("dismiss", lambda: dismissed.dismiss(key))
 
 
 __all__ = ["WatchWindow", "diff_text"]

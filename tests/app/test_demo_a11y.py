@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 
 import dns.zone
 from PySide6.QtCore import QObject, Qt, Signal
@@ -114,9 +116,15 @@ def test_engine_runs_cancels_and_shuts_down(qtbot, dns_server) -> None:
     engine = Engine()
     try:
         opts = CheckOptions(nameservers=[dns_server.address], timeout=1.0, deadline=10.0)
+        seen: list[tuple[bool, bool]] = []
+        # in the slot of its last signal the check is already over (its future is marked done a moment
+        # later, on the loop thread: the state must not depend on that race)
+        engine.finished.connect(lambda *_: seen.append((engine.busy, engine.cancel())))
         with qtbot.waitSignal(engine.finished, timeout=20_000) as blocker:
             job = engine.check(CheckRequest("engine.example", opts, record=False))
+            assert engine.busy
         assert blocker.args[0] == job and blocker.args[1].domain == "engine.example"
+        assert seen == [(False, False)]
         assert not engine.busy and not engine.cancel()
     finally:
         engine.shutdown()
@@ -127,6 +135,81 @@ def test_engine_runs_cancels_and_shuts_down(qtbot, dns_server) -> None:
         pass
     else:
         raise AssertionError("a shut-down engine must refuse work")
+
+
+def test_engine_tasks_are_over_in_the_slots_of_their_last_signal(qtbot) -> None:
+    engine = Engine()
+    try:
+        seen: list[bool] = []
+        engine.taskFinished.connect(lambda job, _r: seen.append(engine.task_running(job)))
+        engine.taskCancelled.connect(lambda job: seen.append(engine.task_running(job)))
+
+        async def quick() -> int:
+            return 7
+
+        with qtbot.waitSignal(engine.taskFinished, timeout=10_000) as done:
+            job = engine.run_task(lambda _progress: quick())
+        assert done.args == [job, 7] and seen == [False] and not engine.task_running(job)
+
+        async def slow() -> None:
+            await asyncio.sleep(30)
+
+        job = engine.run_task(lambda _progress: slow())
+        assert engine.task_running(job)
+        with qtbot.waitSignal(engine.taskCancelled, timeout=10_000):
+            assert engine.cancel_task(job)
+        assert seen == [False, False] and not engine.task_running(job) and not engine.cancel_task(job)
+    finally:
+        engine.shutdown()
+
+
+class _Receiver(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[object, str]] = []
+
+    def take(self, value: object) -> None:
+        self.calls.append((value, threading.current_thread().name))
+
+
+def test_engine_calls_back_on_the_ui_thread_and_never_holds_the_receiver(qtbot) -> None:
+    """``ui_call``/``when_done``: called from the loop thread, run on the UI thread; the receiver is held
+    weakly, so a window closed meanwhile is neither kept alive nor freed on the loop thread."""
+    engine = Engine()
+    try:
+        r = _Receiver()
+        call = engine.ui_call(r.take)
+        engine.loop.call_soon_threadsafe(call, "from the loop")
+        qtbot.waitUntil(lambda: r.calls != [], timeout=5000)
+        assert r.calls == [("from the loop", threading.main_thread().name)]
+
+        async def answer() -> int:
+            await asyncio.sleep(0.05)
+            return 42
+
+        done: list[tuple[int, str]] = []
+
+        class _Window(_Receiver):
+            def on_done(self, fut: object, tag: str) -> None:
+                done.append((fut.result(), tag))  # type: ignore[attr-defined]
+
+        w = _Window()
+        engine.when_done(engine.submit(answer()), w.on_done, "tag")
+        qtbot.waitUntil(lambda: done != [], timeout=5000)
+        assert done == [(42, "tag")]
+
+        # the receiver goes away while the work runs: freed here at once, and the answer is dropped
+        gone = _Window()
+        freed: list[str] = []
+        gone.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
+                               Qt.ConnectionType.DirectConnection)
+        engine.when_done(engine.submit(answer()), gone.on_done, "late")
+        del gone
+        assert freed == [threading.main_thread().name]
+        qtbot.wait(200)
+        assert done == [(42, "tag")]
+    finally:
+        engine.shutdown()
 
 
 class _Sig(QObject):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -32,6 +33,24 @@ def engine(qtbot):  # type: ignore[no-untyped-def]
     e.shutdown()
 
 
+@pytest.fixture
+def service(engine) -> Iterator[Callable[..., Any]]:  # type: ignore[no-untyped-def]
+    """``service(history, server, **kw)`` → a WatchService on the test's engine; each one is stopped (its
+    run in flight cancelled, its tray icon and menu removed) before the engine shuts down."""
+    from inboxready.app.tray import WatchService
+
+    made: list[WatchService] = []
+
+    def factory(history: History, server: DnsTestServer, **kw: Any) -> WatchService:
+        svc = WatchService(engine, history, nameservers=[server.address], timeout=0.5, deadline=10.0, **kw)
+        made.append(svc)
+        return svc
+
+    yield factory
+    for svc in made:
+        svc.stop()
+
+
 class FakeTray:
     """Stands in for QSystemTrayIcon where the platform has no tray (offscreen)."""
 
@@ -45,19 +64,13 @@ class FakeTray:
         self.messages.append((title, text))
 
 
-def service(engine, history: History, server: DnsTestServer, **kw: Any):  # type: ignore[no-untyped-def]
-    from inboxready.app.tray import WatchService
-
-    return WatchService(engine, history, nameservers=[server.address], timeout=0.5, deadline=10.0, **kw)
-
-
-def test_a_change_reaches_the_in_app_notice_without_a_tray(home: Path, engine, dns_server: DnsTestServer,
+def test_a_change_reaches_the_in_app_notice_without_a_tray(home: Path, service, dns_server: DnsTestServer,
                                                             qtbot) -> None:  # type: ignore[no-untyped-def]
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
     wl = WatchList()
     wl.add("example.com", 3600)
     history = History()
-    svc = service(engine, history, dns_server, watchlist=wl)
+    svc = service(history, dns_server, watchlist=wl)
     assert not svc.has_tray  # offscreen: no system tray
     with qtbot.waitSignal(svc.runFinished, timeout=20000) as first:
         assert svc.check_now()
@@ -72,11 +85,11 @@ def test_a_change_reaches_the_in_app_notice_without_a_tray(home: Path, engine, d
     assert len(history.runs("example.com")) == 2
 
 
-def test_a_change_reaches_the_tray(home: Path, engine, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_reaches_the_tray(home: Path, service, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
     wl = WatchList()
     wl.add("example.com", 3600)
-    svc = service(engine, History(), dns_server, watchlist=wl)
+    svc = service(History(), dns_server, watchlist=wl)
     tray = FakeTray()
     svc.tray = tray
     with qtbot.waitSignal(svc.runFinished, timeout=20000):
@@ -89,12 +102,12 @@ def test_a_change_reaches_the_tray(home: Path, engine, dns_server: DnsTestServer
     assert svc.notices == []  # shown by the tray, not in the app
 
 
-def test_the_schedule_runs_due_domains_by_itself(home: Path, engine, dns_server: DnsTestServer,
+def test_the_schedule_runs_due_domains_by_itself(home: Path, service, dns_server: DnsTestServer,
                                                  qtbot) -> None:  # type: ignore[no-untyped-def]
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
     wl = WatchList()
     wl.add("example.com", 3600)
-    svc = service(engine, History(), dns_server, watchlist=wl, tick_ms=100)
+    svc = service(History(), dns_server, watchlist=wl, tick_ms=100)
     with qtbot.waitSignal(svc.runFinished, timeout=20000) as done:
         svc.start()
     assert [o.domain for o in done.args[0]] == ["example.com"]
@@ -107,9 +120,9 @@ def test_the_schedule_runs_due_domains_by_itself(home: Path, engine, dns_server:
     assert WatchList().get("example.com").last_run  # type: ignore[union-attr]
 
 
-def test_minimize_to_tray_hides_the_window_instead_of_closing(home: Path, engine, dns_server: DnsTestServer,
+def test_minimize_to_tray_hides_the_window_instead_of_closing(home: Path, service, dns_server: DnsTestServer,
                                                               qtbot) -> None:  # type: ignore[no-untyped-def]
-    svc = service(engine, History(), dns_server)
+    svc = service(History(), dns_server)
     w = QWidget()
     qtbot.addWidget(w)
     w.show()
@@ -124,7 +137,7 @@ def test_minimize_to_tray_hides_the_window_instead_of_closing(home: Path, engine
     assert svc.tray.messages[0][0] == "InboxReady is still watching"  # type: ignore[union-attr]
 
 
-def test_watch_window_list_history_diff_and_reminders(home: Path, engine, dns_server: DnsTestServer, qtbot,
+def test_watch_window_list_history_diff_and_reminders(home: Path, engine, service, dns_server: DnsTestServer, qtbot,
                                                       theme_app) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app.watch_window import WatchWindow
 
@@ -137,7 +150,7 @@ def test_watch_window_list_history_diff_and_reminders(home: Path, engine, dns_se
     history.add(report)
 
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
-    svc = service(engine, history, dns_server)
+    svc = service(history, dns_server)
     w = WatchWindow(engine, history, nameservers=[dns_server.address], timeout=0.5, service=svc)
     qtbot.addWidget(w)
     w.show()
@@ -217,12 +230,12 @@ def test_every_control_has_an_accessible_name(home: Path, engine, dns_server: Dn
     assert len(controls) >= 12 and unnamed == []
 
 
-def test_tray_menu_actions(home: Path, engine, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_tray_menu_actions(home: Path, service, dns_server: DnsTestServer, qtbot) -> None:  # type: ignore[no-untyped-def]
     """The tray icon and its menu, made even where the platform shows no tray (offscreen)."""
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
     wl = WatchList()
     wl.add("example.com", 3600)
-    svc = service(engine, History(), dns_server, watchlist=wl)
+    svc = service(History(), dns_server, watchlist=wl)
     svc._make_tray()
     assert svc.has_tray and svc.menu is not None
     assert [a.text() for a in svc.menu.actions() if not a.isSeparator()] == [
@@ -239,3 +252,46 @@ def test_tray_menu_actions(home: Path, engine, dns_server: DnsTestServer, qtbot)
     shown_by_tray = svc.tray.supportsMessages()  # type: ignore[union-attr]
     assert svc.notices == ([] if shown_by_tray else [("Title", "Text")])
     svc.stop()
+
+
+def test_a_window_closed_while_it_loads_is_freed_on_the_ui_thread(home: Path, engine, dns_server: DnsTestServer,
+                                                                  qtbot, theme_app) -> None:  # type: ignore[no-untyped-def]
+    """A new window loads its history and reminders on the engine's thread. Closed before they arrive, it
+    must still be freed here: freed on the engine's thread (the last reference held by a callback there),
+    a QWidget takes the process down."""
+    from inboxready.app.watch_window import WatchWindow
+
+    freed: list[str] = []
+    for i in range(8):
+        w = WatchWindow(engine, History(), nameservers=[dns_server.address], timeout=0.5)
+        w.show()
+        w.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
+                            Qt.ConnectionType.DirectConnection)
+        del w  # its loads are still running
+        assert len(freed) == i + 1  # freed at once, by this thread
+        qtbot.wait(30)  # their answers arrive for a window that is gone, and are dropped
+    assert set(freed) == {threading.main_thread().name}
+
+
+def test_a_stopped_service_is_freed_at_once_on_the_ui_thread(home: Path, engine, dns_server: DnsTestServer,
+                                                             qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Nothing on the engine's thread (a run's callbacks) holds the service, and it is in no reference cycle:
+    its last reference frees it, with its timer, tray icon and menu, here, not later in the garbage collector
+    (which runs on whichever thread allocates: the engine's, the DNS server's)."""
+    from inboxready.app.tray import WatchService
+
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    svc = WatchService(engine, History(), nameservers=[dns_server.address], timeout=0.5, deadline=10.0, watchlist=wl)
+    svc._make_tray()
+    freed: list[str] = []
+    svc.destroyed.connect(lambda *_: freed.append(threading.current_thread().name), Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        svc.check_action.trigger()
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        svc.check_now()
+    svc.stop()
+    assert svc.tray is None and svc.menu is None  # removed (deleted on this thread's next loop turn)
+    del svc
+    assert freed == [threading.main_thread().name]
