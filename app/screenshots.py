@@ -3,8 +3,9 @@
     python -m inboxready.app.screenshots --out docs/screenshots [--theme light|dark]
 
 States: empty (first start), checking (cards busy), results (a demo domain checked), a card opened
-(with its fix), the SPF include tree, the DNS query log, the "couldn't check" case, and the DKIM card with
-a selector the user added (and its Remove button). Settings and history go to a temporary
+(with its fix), the SPF include tree, the DNS query log, the "couldn't check" case, the DKIM card with
+a selector the user added (and its Remove button), the bulk-sender checklist card, the record builders
+and the watch list. Settings and history go to a temporary
 folder so the user's own are never touched.
 """
 
@@ -138,9 +139,40 @@ def main(argv: list[str] | None = None) -> int:
             card.finish_body()
             QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
                                             QTimer.singleShot(100, lambda: (shot("08-dkim-selectors"),
-                                                                            app.quit()))))
+                                                                            step_checklist()))))
         else:
-            app.quit()
+            step_checklist()
+
+    def step_checklist() -> None:
+        for c in window.cards.values():
+            c.set_open(False)
+        card = window.cards.get("checklist")
+        if card is None:
+            step_builders()
+            return
+        card.set_open(True)
+        card.finish_body()
+        QTimer.singleShot(250, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
+                                        QTimer.singleShot(150, lambda: (shot("10-checklist"), step_builders()))))
+
+    def grab_tool(tool: object, name: str) -> None:
+        app.processEvents()
+        path = out / f"{name}{suffix}.png"
+        tool.grab().save(str(path))  # type: ignore[attr-defined]
+        saved.append(path)
+
+    def step_builders() -> None:
+        tool = window.open_builders()
+        tool.resize(1000, 760)
+        QTimer.singleShot(600, lambda: (grab_tool(tool, "11-builders"), tool.close(), step_watch()))
+
+    def step_watch() -> None:
+        from inboxready.core.watchlist import WatchList
+
+        WatchList().add("demo-allgood.example", 6 * 3600)
+        tool = window.open_watch_window()
+        tool.resize(1000, 700)
+        QTimer.singleShot(600, lambda: (grab_tool(tool, "12-watch-list"), tool.close(), app.quit()))
 
     steps.append(step_empty)
     QTimer.singleShot(400, step_empty)
@@ -149,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     window.shutdown()
     for path in saved:
         print(path)
-    if failed or len(saved) < 8:
+    if failed or len(saved) < 11:
         print("screenshots incomplete: " + "; ".join(failed), file=sys.stderr)
         return 1
     return 0

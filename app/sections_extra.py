@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from inboxready.core.model import CheckResult
 
@@ -184,21 +184,31 @@ def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
     if not items:
         return None
     box, lay = _box(card, "Google, Yahoo and Microsoft sender rules")
-    rows = []
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(2)
+    grid.setColumnStretch(1, 1)
+    row_no = 0
     for i in items:
+        state = _s(i.get("state"))
         who = ", ".join(_s(w).capitalize() for w in _l(i.get("who"))) or "InboxReady's advice"
-        applies = "everyone" if i.get("applies") == "all" else "bulk senders"
-        rows.append([STATE_MARKS.get(_s(i.get("state")), _s(i.get("state"))), _s(i.get("label")),
-                     f"{who} ({applies}, since {_s(i.get('since'))})", _s(i.get("why"))])
-    table = compact_table(["", "Rule", "Asked by", "Why"], rows, "Bulk-sender checklist", box)
-    for n, i in enumerate(items):
+        applies = "all senders" if i.get("applies") == "all" else "bulk senders"
+        mark = label(STATE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
+        mark.setProperty("state", state)
+        title = label(_s(i.get("label")), "ChecklistRule", selectable=True, parent=box)
+        title.setAccessibleName(f"{_s(i.get('label'))}: {STATE_MARKS.get(state, state).lstrip('✓✗…? ')}")
         tip = "\n".join(x for x in (_s(i.get("explain")), "Source: " + _s(i.get("source")) if i.get("source") else "",
                                      f"Checked: {_s(i.get('checked'))}" if i.get("checked") else "") if x)
-        for c in (1, 2):
-            cell = table.item(n, c)
-            if cell is not None and tip:
-                cell.setToolTip(tip)
-    lay.addWidget(table)
+        title.setToolTip(tip)
+        meta = label(f"{who}, {applies}, since {_s(i.get('since'))}. {_s(i.get('why'))}", "Muted",
+                     selectable=True, parent=box)
+        meta.setToolTip(tip)
+        grid.addWidget(mark, row_no, 0, 2, 1)
+        grid.addWidget(title, row_no, 1)
+        grid.addWidget(meta, row_no + 1, 1)
+        grid.setRowMinimumHeight(row_no + 2, 8)
+        row_no += 3
+    lay.addLayout(grid)
     lay.addWidget(label("Rules that need a test message are judged once you test one (Test a message, Ctrl+M). "
                         "Point at a rule to see why it matters and the provider's page it comes from.", "Muted",
                         parent=box))

@@ -225,7 +225,8 @@ def _judge_spf_or_dkim(rule: Rule, inp: _Input) -> Verdict:
     spf, dkim = _judge_spf(rule, inp), _judge_dkim(rule, inp)
     if MET in (spf.state, dkim.state):
         which = " and ".join(n for n, v in (("SPF", spf), ("DKIM", dkim)) if v.state == MET)
-        return Verdict(MET, f"{which} is set up.", "spf" if spf.state == MET else "dkim")
+        verb = "are" if " and " in which else "is"
+        return Verdict(MET, f"{which} {verb} set up.", "spf" if spf.state == MET else "dkim")
     if PENDING in (spf.state, dkim.state):
         return Verdict(PENDING, "Waiting for the SPF and DKIM checks.", "spf")
     if UNKNOWN in (spf.state, dkim.state):
