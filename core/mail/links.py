@@ -8,6 +8,7 @@ record to publish next to the problem.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 
 from ..checks import CHECK_TITLES, run_check
@@ -19,19 +20,39 @@ from .message import MessageReport
 LINKED = ("spf", "dkim", "dmarc")
 
 
+def _client_ip(report: MessageReport) -> str | None:
+    """The sending server's address as the receiver reported it (SPF's client IP), if it is an address."""
+    spf = report.checks.get("spf")
+    ip = spf.detail.get("client_ip") if spf is not None else None
+    if not isinstance(ip, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        return None
+
+
 async def link_domain_fixes(report: MessageReport, *, client: DnsClient,
                             options: CheckOptions | None = None) -> DomainReport | None:
     """Check ``report.from_domain`` and attach its fixes to the message's failing cards (in place).
 
     Returns the domain report (also summarised in ``report.detail["domain_check"]``), or None when the
-    message has no From domain. SPF fixes are linked only when SPF was judged on the From domain itself:
+    message has no From domain. When the receiver reported the sending server's address, its reverse DNS
+    is checked too (forward-confirmed, as Google and Yahoo require) and added as the message's "rdns" card. SPF fixes are linked only when SPF was judged on the From domain itself:
     a bounce address at another domain (a mailing service's) is fixed at that service, not in your DNS.
     """
     domain = report.from_domain
     if not domain:
         return None
-    opts = replace(options or CheckOptions(), checks=LINKED)
+    client_ip = _client_ip(report)
+    if client_ip is not None:
+        # the address the message really came from: Google and Yahoo want its reverse DNS to point back
+        opts = replace(options or CheckOptions(), checks=(*LINKED, "rdns"), sending_ips=[client_ip])
+    else:
+        opts = replace(options or CheckOptions(), checks=LINKED)
     domain_report = await run_check(domain, opts, client=client)
+    if "rdns" in domain_report.checks:
+        report.checks["rdns"] = domain_report.checks["rdns"]
     for name in LINKED:
         card = report.checks.get(name)
         check = domain_report.checks.get(name)

@@ -117,6 +117,9 @@ def mail_world_session() -> Iterator[MailWorld]:
         dns_server.add_zone("shop.test", shop_zone(public))
         dns_server.add_zone("esp.test", ESP_ZONE)
         dns_server.add_origin("inbox.test")
+        # the sending server (127.0.0.1) has reverse DNS that points back, as Google and Yahoo require
+        dns_server.add_zone("127.in-addr.arpa", "1.0.0 IN PTR smtp.esp.test.\n")
+        dns_server.add_records("smtp.esp.test", "A", ["127.0.0.1"])
         ctx = ca.server_context(cert, key)
         smtp = ReceivingServer(dovecot, dns_server.address, ctx, username=SENDER, dkim_key=pem).start()
         world = MailWorld(ca=ca, dovecot=dovecot, smtp=smtp, dns_address=dns_server.address, dkim_public=public,

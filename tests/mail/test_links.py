@@ -58,3 +58,45 @@ def test_no_from_domain_means_nothing_to_link() -> None:
         return await link_domain_fixes(report, client=DnsClient(["127.0.0.1:9"], timeout=0.2))
 
     assert run(go()) is None
+
+
+def _linked(dns_server: DnsTestServer, message: bytes):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        client = DnsClient([dns_server.address], timeout=1)
+        report = await analyze_message(message, dns=None, trusted_authserv_ids=["mx.receiver.test"])
+        await link_domain_fixes(report, client=client)
+        client.close()
+        return report
+
+    return run(go())
+
+
+CLIENT_IP_MESSAGE = MESSAGE.replace(b"spf=pass smtp.mailfrom=sender.test;",
+                                    b"spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=sender.test;")
+
+
+def test_the_sending_address_of_the_message_gets_its_reverse_dns_checked(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("sender.test", ZONE + "out A 192.0.2.7\n")
+    dns_server.add_origin("test")
+    dns_server.add_zone("2.0.192.in-addr.arpa", "7 PTR out.sender.test.\n1 PTR mx.sender.test.\n")
+    report = _linked(dns_server, CLIENT_IP_MESSAGE)
+    rdns = report.checks["rdns"]
+    assert rdns.status is Status.PASS
+    hosts = {h["ip"]: h for h in rdns.detail["hosts"]}
+    assert hosts["192.0.2.7"]["source"] == "message" and hosts["192.0.2.7"]["confirmed"] is True
+
+
+def test_a_sending_address_without_reverse_dns_fails_the_message(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("sender.test", ZONE)
+    dns_server.add_origin("test")
+    dns_server.add_zone("2.0.192.in-addr.arpa", "1 PTR mx.sender.test.\n")
+    report = _linked(dns_server, CLIENT_IP_MESSAGE)
+    rdns = report.checks["rdns"]
+    assert rdns.status is Status.FAIL
+    assert any(f.code == "rdns.missing-ptr" and "192.0.2.7" in f.message for f in rdns.findings)
+
+
+def test_no_client_ip_means_no_reverse_dns_card(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("sender.test", ZONE)
+    dns_server.add_origin("test")
+    assert "rdns" not in _linked(dns_server, MESSAGE).checks
