@@ -22,10 +22,11 @@ Public API::
 
 from __future__ import annotations
 
+import codecs
+import io
 import ipaddress
 import re
 import xml.etree.ElementTree as ET
-import xml.parsers.expat as expat
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
@@ -99,6 +100,9 @@ class AggregateReport:
     extra_contact_info: str | None = None
     generator: str | None = None
     rows: list[Row] = field(default_factory=list)
+    # filled by parse_aggregate_flat only (the store's form of the rows); not part of comparisons
+    flat_rows: list[tuple[Any, ...]] = field(default_factory=list, compare=False, repr=False)
+    flat_messages: int = field(default=0, compare=False, repr=False)
 
     @property
     def org(self) -> str:
@@ -338,40 +342,69 @@ def _build(root: Element, *, with_rows: bool = True) -> AggregateReport:
 #
 # Nearly every reporter writes the elements of a record in the schema's order. For such documents one
 # regular expression per record (matched in C) replaces building and walking an element tree, which is
-# most of the cost of an import. The document must first be well-formed XML (expat checks it, in C, without
-# building anything), be UTF-8 or ASCII, and contain no DTD, comment, CDATA, entity or character
-# reference; the header (everything before the first record) is read by the tree code above. Anything else
-# (a missing or extra element, another order, a self-closing or namespace-prefixed element: every <record
-# must match the pattern) makes the whole document go the tree way, so both ways give the same result (tests/reports/test_hostile.py compares them).
+# most of the cost of an import. The fast path accepts only a strict subset of well-formed XML, and anything
+# outside it makes the whole document go the tree way (defusedxml), so both ways give the same result
+# (tests/reports/test_hostile.py compares them, also on thousands of damaged variants):
+#
+# * UTF-8 (or ASCII when declared so), no NUL bytes, no DTD, comment, CDATA, entity or character reference
+#   (no ``<!`` and no ``&`` anywhere), at most one processing instruction (the XML declaration), no ``]]>``;
+# * the header (everything before the first ``<record``) is read by the tree code above, which also checks it
+#   is well-formed XML (with a closing ``</feedback>`` added);
+# * then nothing but records, one after the other, each matching the record pattern exactly (every element
+#   name literal, no attributes, no self-closing or namespace-prefixed element, values without ``<``),
+#   separated by white space, and finally ``</feedback>`` and XML white space up to the end;
+# * no character XML forbids (control characters, U+FFFE, U+FFFF; a strict UTF-8 decode refuses surrogates).
+#
+# Those rules make the document well-formed by construction (the grammar pins every tag, and the character
+# checks cover what is left of XML's well-formedness rules for character data), so no separate XML pass is
+# needed. Line ends are normalised (CR LF and CR become LF) as an XML parser does.
 
 _V = r"\s*([^<]*?)\s*</"
+_HR = r"(?:<human_result>[^<]*</human_result>\s*)?"
 _ONE_DKIM = (r"(?:(<dkim>)\s*<domain>" + _V + r"domain>\s*(?:<selector>" + _V + r"selector>\s*)?<result>" + _V +
-             r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</dkim>\s*)?")
+             r"result>\s*" + _HR + r"</dkim>\s*)?")
 _ONE_SPF = (r"(?:(<spf>)\s*<domain>" + _V + r"domain>\s*(?:<scope>" + _V + r"scope>\s*)?<result>" + _V +
-            r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</spf>\s*)?")
+            r"result>\s*" + _HR + r"</spf>\s*)?")
+_W = r"\s*[^<]*</"   # a value, not captured
+_MORE_DKIM = (r"(?:<dkim>\s*<domain>" + _W + r"domain>\s*(?:<selector>" + _W + r"selector>\s*)?<result>" + _W +
+              r"result>\s*" + _HR + r"</dkim>\s*)*")
+_MORE_SPF = (r"(?:<spf>\s*<domain>" + _W + r"domain>\s*(?:<scope>" + _W + r"scope>\s*)?<result>" + _W +
+             r"result>\s*" + _HR + r"</spf>\s*)*")
+_REASONS = r"(?:<reason>\s*<type>" + _W + r"type>\s*(?:<comment>" + _W + r"comment>\s*)?</reason>\s*)*"
 _FAST_RECORD = re.compile(
     r"<record>\s*<row>\s*<source_ip>" + _V + r"source_ip>\s*<count>" + _V + r"count>\s*"
     r"<policy_evaluated>\s*<disposition>" + _V + r"disposition>\s*<dkim>" + _V + r"dkim>\s*<spf>" + _V +
-    r"spf>\s*((?:<reason>.*?</reason>\s*)*)</policy_evaluated>\s*</row>\s*"
+    r"spf>\s*(" + _REASONS + r")</policy_evaluated>\s*</row>\s*"
     r"<identifiers>\s*(?:<envelope_to>" + _V + r"envelope_to>\s*)?(?:<envelope_from>" + _V +
     r"envelope_from>\s*)?<header_from>" + _V + r"header_from>\s*</identifiers>\s*"
-    r"<auth_results>\s*" + _ONE_DKIM + r"((?:<dkim>.*?</dkim>\s*)*)" + _ONE_SPF + r"((?:<spf>.*?</spf>\s*)*)"
-    r"</auth_results>\s*</record>",
-    re.S)
+    r"<auth_results>\s*" + _ONE_DKIM + r"(" + _MORE_DKIM + r")" + _ONE_SPF + r"(" + _MORE_SPF + r")"
+    r"</auth_results>\s*</record>\s*")
 _FAST_DKIM = re.compile(r"<dkim>\s*<domain>" + _V + r"domain>\s*(?:<selector>" + _V + r"selector>\s*)?"
-                        r"<result>" + _V + r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</dkim>")
+                        r"<result>" + _V + r"result>\s*" + _HR + r"</dkim>")
 _FAST_SPF = re.compile(r"<spf>\s*<domain>" + _V + r"domain>\s*(?:<scope>" + _V + r"scope>\s*)?"
-                       r"<result>" + _V + r"result>\s*(?:<human_result>[^<]*</human_result>\s*)?</spf>")
+                       r"<result>" + _V + r"result>\s*" + _HR + r"</spf>")
 _FAST_REASON = re.compile(r"<reason>\s*<type>" + _V + r"type>\s*(?:<comment>" + _V + r"comment>\s*)?</reason>")
+_FAST_TAIL = re.compile(r"</feedback>[ \t\n]*")
 _RECORD_TAG = re.compile(rb"<record[\s>/]")
+# control characters XML 1.0 forbids become NUL (then one search finds any); surrogates cannot come out of a
+# strict UTF-8 decode, U+FFFE and U+FFFF are looked for as bytes
+_CTRL_TO_NUL = bytes(0 if (b < 0x20 and b not in (0x09, 0x0A, 0x0D)) else b for b in range(256))
+_CHECK_STEP = 256 * 1024
 
 
-def _fast_parse(raw: bytes) -> AggregateReport | None:
-    if b"<!" in raw or b"&" in raw or b"\x00" in raw[:4096] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+def _fast_parse(raw: bytes, flat: bool = False) -> AggregateReport | None:
+    """The report read the fast way, or None when the document is outside the fast path's subset.
+
+    ``flat``: ``rows`` stays empty and ``flat_rows`` holds the store's tuples instead (see ``row_values``)."""
+    if b"<!" in raw or b"&" in raw or b"]]>" in raw or b"\x00" in raw[:4096] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None
     m = _DECL.match(raw[:512])
-    if m is not None and m.group(1).decode("ascii").lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
-        return None
+    if m is not None:
+        declared = m.group(1).decode("ascii").lower()
+        if declared not in ("utf-8", "utf8", "us-ascii", "ascii"):
+            return None
+        if declared in ("us-ascii", "ascii") and not raw.isascii():
+            return None
     if raw.count(b"<?") > 1:
         return None
     first = _RECORD_TAG.search(raw)
@@ -380,54 +413,135 @@ def _fast_parse(raw: bytes) -> AggregateReport | None:
     head = raw[:first.start()]
     if b"</policy_published" not in head or b"</report_metadata" not in head:
         return None
+    body_bytes = raw[first.start():]
     try:
-        checker = expat.ParserCreate()
-        for i in range(0, len(raw), FEED_STEP):  # in steps, so other threads (the UI) get the GIL
-            checker.Parse(raw[i:i + FEED_STEP], False)
-        checker.Parse(b"", True)
         report = _build(ET.fromstring(head + b"</feedback>"), with_rows=False)
+        if len(body_bytes) <= _CHECK_STEP:
+            if body_bytes.translate(_CTRL_TO_NUL).find(0) >= 0:
+                return None  # a control character XML forbids
+            body = body_bytes.decode("utf-8")
+            if "\r" in body:
+                body = body.replace("\r\n", "\n").replace("\r", "\n")
+        else:  # the same in steps, so other threads (the UI) get the GIL
+            dec = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")(), translate=True)
+            parts: list[str] = []
+            for i in range(0, len(body_bytes), _CHECK_STEP):
+                piece = body_bytes[i:i + _CHECK_STEP]
+                if piece.translate(_CTRL_TO_NUL).find(0) >= 0:
+                    return None
+                parts.append(dec.decode(piece))
+            parts.append(dec.decode(b"", True))
+            body = "".join(parts)
     except Exception:  # noqa: BLE001 - the tree path gives the reason
         return None
-    body_bytes = raw[first.start():]
-    expected = len(_RECORD_TAG.findall(body_bytes))
-    if expected > MAX_ROWS:
-        return None
-    body = body_bytes.decode("utf-8")  # expat has checked it is UTF-8
-    rows: list[Row] = []
+    if b"\xef\xbf\xbe" in body_bytes or b"\xef\xbf\xbf" in body_bytes:
+        return None  # U+FFFE or U+FFFF, which XML forbids
+    n = len(body)
+    rows: list[Any] = []
     append = rows.append
-    for m in _FAST_RECORD.finditer(body):  # one record at a time: other threads get the GIL in between
-        g = m.groups("")
-        ip = _IP_CACHE.get(g[0]) or _ip(g[0])
-        count_text = g[1]
+    match = _FAST_RECORD.match
+    ips = _IP_CACHE
+    new = tuple.__new__
+    total = 0
+    pos = 0
+    while True:
+        m = match(body, pos)  # one record at a time: other threads get the GIL in between
+        if m is None:
+            break
+        pos = m.end()
+        (ip_text, count_text, disposition, dkim, spf, reason_text, env_to, env_from, header_from, has_dkim, d_domain,
+         d_selector, d_result, more_dkim, has_spf, s_domain, s_scope, s_result, more_spf) = m.groups("")
+        ip = ips.get(ip_text) or _ip(ip_text)
         if ip is None or not (count_text.isascii() and count_text.isdigit()) or len(count_text) > 12:
             return None
+        count = int(count_text)
+        total += count
         reasons: list[tuple[str, str]] = []
-        if g[5]:
-            found = _FAST_REASON.findall(g[5])
-            if len(found) != g[5].count("<reason>"):
+        if reason_text:
+            found = _FAST_REASON.findall(reason_text)
+            if len(found) != reason_text.count("<reason>"):
                 return None
             reasons = [(t.lower(), c) for t, c in found]
+        if flat and not more_dkim and not more_spf:  # the common case: at most one of each, no lists needed
+            append((ip, count, disposition.lower(), dkim.lower(), spf.lower(), header_from.rstrip(".").lower(),
+                    env_from.lower() or None,
+                    d_domain.lower() if has_dkim else None, (d_selector or None) if has_dkim else None,
+                    d_result.lower() if has_dkim else None,
+                    s_domain.lower() if has_spf else None, s_result.lower() if has_spf else None,
+                    _reasons_text(reasons)))
+            continue
         dkims: list[DkimAuth] = []
-        if g[9]:  # the first <dkim> is read by the record pattern itself, the others here
-            dkims.append(DkimAuth(g[10].lower(), g[11] or None, g[12].lower()))
-        if g[13]:
-            fd = _FAST_DKIM.findall(g[13])
-            if not dkims or len(fd) != g[13].count("<dkim>"):
-                return None
-            dkims += [DkimAuth(d.lower(), sel or None, r.lower()) for d, sel, r in fd]
+        if has_dkim:  # the first <dkim> is read by the record pattern itself, the others here
+            dkims.append(new(DkimAuth, (d_domain.lower(), d_selector or None, d_result.lower())))
+            if more_dkim:
+                fd = _FAST_DKIM.findall(more_dkim)
+                if len(fd) != more_dkim.count("<dkim>"):
+                    return None
+                dkims += [DkimAuth(d.lower(), sel or None, r.lower()) for d, sel, r in fd]
+        elif more_dkim:
+            return None
         spfs: list[SpfAuth] = []
-        if g[14]:
-            spfs.append(SpfAuth(g[15].lower(), g[16].lower() or None, g[17].lower()))
-        if g[18]:
-            fs = _FAST_SPF.findall(g[18])
-            if not spfs or len(fs) != g[18].count("<spf>"):
-                return None
-            spfs += [SpfAuth(d.lower(), sc.lower() or None, r.lower()) for d, sc, r in fs]
-        append(Row(ip, int(count_text), g[2].lower(), g[3].lower(), g[4].lower(), reasons,
-                   g[8].rstrip(".").lower(), g[7].lower() or None, g[6].lower() or None, dkims, spfs))
-    if len(rows) != expected:
+        if has_spf:
+            spfs.append(new(SpfAuth, (s_domain.lower(), s_scope.lower() or None, s_result.lower())))
+            if more_spf:
+                fs = _FAST_SPF.findall(more_spf)
+                if len(fs) != more_spf.count("<spf>"):
+                    return None
+                spfs += [SpfAuth(d.lower(), sc.lower() or None, r.lower()) for d, sc, r in fs]
+        elif more_spf:
+            return None
+        row = Row(ip, count, disposition.lower(), dkim.lower(), spf.lower(), reasons,
+                  header_from.rstrip(".").lower(), env_from.lower() or None, env_to.lower() or None, dkims, spfs)
+        append(row_values(row) if flat else row)
+        if len(rows) > MAX_ROWS:
+            return None
+    tail = _FAST_TAIL.match(body, pos)
+    if tail is None or tail.end() != n or not rows or len(rows) > MAX_ROWS:
         return None
-    report.rows = rows
+    if flat:
+        report.flat_rows = rows
+        report.flat_messages = total
+    else:
+        report.rows = rows
+    return report
+
+
+def _reasons_text(reasons: list[tuple[str, str]]) -> str | None:
+    return ";".join(f"{t}:{c}" if c else t for t, c in reasons) if reasons else None
+
+
+def row_values(r: Row) -> tuple[Any, ...]:
+    """A row as the store keeps it: (source_ip, count, disposition, dkim, spf, header_from, envelope_from,
+    dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons). The DKIM result shown is the
+    first passing one (else the first); the SPF one the first passing MAIL FROM check (else the first MAIL
+    FROM check, else the first)."""
+    da = r.dkim_auth
+    if len(da) == 1:
+        dk: DkimAuth | None = da[0]
+    else:
+        dk = next((d for d in da if d.result == "pass"), da[0] if da else None)
+    sa = r.spf_auth
+    if len(sa) == 1:
+        sp: SpfAuth | None = sa[0]
+    else:
+        sp = next((s for s in sa if s.result == "pass" and s.scope in (None, "mfrom")),
+                  next((s for s in sa if s.scope in (None, "mfrom")), sa[0] if sa else None))
+    return (r.source_ip, r.count, r.disposition, r.dkim, r.spf, r.header_from, r.envelope_from,
+            dk.domain if dk else None, dk.selector if dk else None, dk.result if dk else None,
+            sp.domain if sp else None, sp.result if sp else None, _reasons_text(r.reasons))
+
+
+def parse_aggregate_flat(data: bytes) -> AggregateReport:
+    """``parse_aggregate`` for the store: ``flat_rows`` holds the rows as ``row_values`` tuples and ``rows`` may
+    be empty (the fast path makes no row objects); ``flat_messages`` is the message count. Raises only
+    ``ReportError``; gives the same tuples as ``row_values`` over ``parse_aggregate(data).rows``."""
+    if isinstance(data, (bytes, bytearray)) and data.strip():
+        fast = _fast_parse(bytes(data), flat=True)
+        if fast is not None:
+            return fast
+    report = parse_aggregate(data)
+    report.flat_rows = [row_values(r) for r in report.rows]
+    report.flat_messages = report.message_count
     return report
 
 
@@ -538,4 +652,5 @@ def _row(rec: Element, i: int) -> Row:
                header_from=header_from, envelope_from=env_from, envelope_to=env_to, dkim_auth=dkims, spf_auth=spfs)
 
 
-__all__ = ["ReportError", "DkimAuth", "SpfAuth", "Row", "AggregateReport", "parse_aggregate"]
+__all__ = ["ReportError", "DkimAuth", "SpfAuth", "Row", "AggregateReport", "parse_aggregate", "parse_aggregate_flat",
+           "row_values"]

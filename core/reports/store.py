@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..settings import data_dir
-from .aggregate import AggregateReport, ReportError, parse_aggregate
+from .aggregate import AggregateReport, ReportError, parse_aggregate, parse_aggregate_flat
 from .extract import Limits, Payload, Rejected, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
 
@@ -146,6 +146,13 @@ def parse_payload(p: Payload) -> ParsedReport:
     """An aggregate (XML) or TLS (JSON) report from one payload; raises ``ReportError``."""
     if p.kind == "xml":
         return parse_aggregate(p.data)
+    return parse_tlsrpt(p.data)
+
+
+def _parse_for_store(p: Payload) -> ParsedReport:
+    """As ``parse_payload``, with an aggregate report's rows in the store's form (``flat_rows``)."""
+    if p.kind == "xml":
+        return parse_aggregate_flat(p.data)
     return parse_tlsrpt(p.data)
 
 
@@ -335,7 +342,7 @@ class ReportStore:
         now = int(time.time())
         if isinstance(report, AggregateReport):
             info = ReportInfo(name, "dmarc", report.org, report.report_id, report.domain, report.begin, report.end,
-                              report.message_count)
+                              report.flat_messages)
             cur = db.execute(
                 "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
                 "imported, messages) VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -348,7 +355,7 @@ class ReportStore:
                 "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
                 "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_row_values(rid, r) for r in report.rows])
+                [(rid, *r) for r in report.flat_rows])
             return info, True
         info = ReportInfo(name, "tlsrpt", report.org, report.report_id, report.domain, report.begin, report.end,
                           report.successful + report.failed)
@@ -441,7 +448,7 @@ def _parse_items(items: Iterable[Payload | Rejected]) -> list[tuple[str, ParsedR
             out.append(item)
             continue
         try:
-            out.append((item.name, parse_payload(item)))
+            out.append((item.name, _parse_for_store(item)))
         except ReportError as exc:
             out.append(Rejected(item.name, exc.reason))
     return out
@@ -450,16 +457,6 @@ def _parse_items(items: Iterable[Payload | Rejected]) -> list[tuple[str, ParsedR
 def _parse_file(path: Path, limits: Limits | None) -> list[tuple[str, ParsedReport] | Rejected]:
     """Unpack and parse one input file (runs in a worker process when importing with ``workers``)."""
     return _parse_items(extract_file(path, limits))
-
-
-def _row_values(rid: int | None, r: Any) -> tuple[Any, ...]:
-    dk = next((d for d in r.dkim_auth if d.result == "pass"), r.dkim_auth[0] if r.dkim_auth else None)
-    sp = next((s for s in r.spf_auth if s.result == "pass" and s.scope in (None, "mfrom")),
-              next((s for s in r.spf_auth if s.scope in (None, "mfrom")), r.spf_auth[0] if r.spf_auth else None))
-    reasons = ";".join(f"{t}:{c}" if c else t for t, c in r.reasons) if r.reasons else None
-    return (rid, r.source_ip, r.count, r.disposition, r.dkim, r.spf, r.header_from, r.envelope_from,
-            dk.domain if dk else None, dk.selector if dk else None, dk.result if dk else None,
-            sp.domain if sp else None, sp.result if sp else None, reasons)
 
 
 __all__ = ["REPORTS_FILE", "ReportInfo", "ImportResult", "ReportStore", "parse_payload"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -10,6 +11,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -239,6 +241,7 @@ def test_arbitrary_json_raises_only_report_error(doc: object) -> None:
 
 from inboxready.core.reports import aggregate as _agg  # noqa: E402
 from tests.reports.reports_util import gen as _gen  # noqa: E402
+from tests.reports.reports_util import good_row  # noqa: E402
 
 
 def _tree(data: bytes) -> object:
@@ -300,3 +303,86 @@ def test_fast_path_matches_on_every_sample_and_generated_reports(tmp_path: Path)
             used += 1
             assert fast == _tree(d)
     assert used >= 200  # the generated reports (and several samples) take the fast path
+
+
+def _store_form(data: bytes) -> object:
+    """What the store keeps for ``data`` by the tree path: the report (rows aside), its row tuples and total."""
+    try:
+        r = _agg._build(_agg._parse_xml(data))
+    except ReportError as exc:
+        return exc.reason
+    return (dataclasses.replace(r, rows=[]), [_agg.row_values(x) for x in r.rows], r.message_count)
+
+
+_MUTATIONS = [b"<", b">", b"/", b"\r", b"\r\n", b"\x01", b"\x0c", b"]]>", b"<x>", b"</x>", b"<record>", b"</record>",
+              b" ", b"\xc3", b"\xa0", b"\xc2\xa0", b"\xef\xbf\xbe", b"a", b"A", b"<!--c-->", b"&amp;", b"</feedback>",
+              b"<?pi?>", b"<dkim><domain>x.test</domain><result>pass</result></dkim>",
+              b"<spf><domain>x.test</domain><scope>helo</scope><result>pass</result></spf>",
+              b"<reason><type>local_policy</type></reason>", b'<record a="1">', b"<count>2</count>"]
+
+
+def test_fast_path_is_never_wrong_on_damaged_reports(tmp_path: Path) -> None:
+    """The fast path checks well-formedness by its own strict rules (no XML parser pass): on thousands of
+    randomly damaged reports it either declines or gives exactly what the defusedxml tree path gives."""
+    import random
+
+    paths = _gen.generate(tmp_path / "gen", 40, seed=5)
+    docs = [p.data for f in paths for p in extract_file(f) if isinstance(p, Payload)]
+    rnd = random.Random(11)
+    taken = 0
+    for _ in range(3000):
+        d = bytearray(rnd.choice(docs))
+        for _ in range(rnd.randint(1, 3)):
+            pos = rnd.randrange(len(d))
+            op = rnd.random()
+            if op < 0.4:
+                d[pos:pos] = rnd.choice(_MUTATIONS)
+            elif op < 0.7:
+                del d[pos:pos + rnd.randint(1, 5)]
+            else:
+                d[pos:pos + 1] = rnd.choice(_MUTATIONS)
+        doc = bytes(d)
+        fast = _agg._fast_parse(doc)
+        flat = _agg._fast_parse(doc, flat=True)
+        assert (fast is None) == (flat is None)
+        if fast is None or flat is None:
+            continue
+        taken += 1
+        assert fast == _tree(doc)
+        assert (dataclasses.replace(flat, rows=[]), flat.flat_rows, flat.flat_messages) == _store_form(doc)
+    assert taken > 100  # harmless damage (white space, a changed letter in a value) still goes the fast way
+
+
+def test_flat_rows_match_the_row_objects_on_samples_and_generated_reports(tmp_path: Path) -> None:
+    from tests.conftest import conformance_dir
+
+    docs = [p.data for f in sorted(conformance_dir("dmarc-reports").rglob("*")) if f.is_file()
+            for p in extract_file(f) if isinstance(p, Payload) and p.kind == "xml"]
+    docs += [p.data for f in _gen.generate(tmp_path / "gen", 100, seed=4) for p in extract_file(f)
+             if isinstance(p, Payload)]
+    for d in docs:
+        try:
+            full = parse_aggregate(d)
+        except ReportError as exc:
+            with pytest.raises(ReportError) as got:
+                _agg.parse_aggregate_flat(d)
+            assert got.value.reason == exc.reason
+            continue
+        flat = _agg.parse_aggregate_flat(d)
+        assert dataclasses.replace(flat, rows=[]) == dataclasses.replace(full, rows=[])
+        assert flat.flat_rows == [_agg.row_values(x) for x in full.rows]
+        assert flat.flat_messages == full.message_count
+
+
+def test_fast_path_declines_what_xml_forbids() -> None:
+    base = _gen.make_report("org", "id", "shop.test", 1_700_000_000, [good_row("192.0.2.1", 3)])
+    assert _agg._fast_parse(base) is not None
+    for bad in (b"\x01", b"\x0b", b"\xef\xbf\xbf", b"]]>"):
+        doc = base.replace(b"<count>3", b"<count>" + bad + b"3", 1)
+        assert _agg._fast_parse(doc) is None
+        with pytest.raises(ReportError):
+            parse_aggregate(doc)
+    crlf = base.replace(b"\n", b"\r\n")
+    assert _agg._fast_parse(crlf) == _tree(crlf)
+    junk = base.replace(b"</record>", b"</record><extra/>", 1)
+    assert _agg._fast_parse(junk) is None and parse_aggregate(junk).message_count == 3
