@@ -126,12 +126,16 @@ class Engine(QObject):
     def ui_call(self, method: Callable[..., Any]) -> Callable[..., None]:
         """A stand-in for ``method`` that may be called from any thread: ``ui_call(m)(*args)`` runs
         ``m(*args)`` soon on the UI thread, unless ``m``'s object is gone by then (freed, or a QObject whose
-        C++ side was deleted) or the engine is shutting down. A bound method is held weakly (so the window
-        that owns it is never kept alive by, nor freed on, another thread); any other callable is held
-        as is, so it must not refer to a UI object."""
+        C++ side was deleted) or the engine is shutting down. A bound method (a Python one, or a Qt one of a
+        QObject such as ``event_loop.quit``) is held weakly, so the window that owns it is never kept alive
+        by, nor freed on, another thread; any other callable is held as is, so it must not refer to a UI
+        object."""
         ref: Callable[[], Callable[..., Any] | None]
-        if hasattr(method, "__self__") and hasattr(method, "__func__"):
-            ref = weakref.WeakMethod(method)
+        owner = getattr(method, "__self__", None)
+        if hasattr(method, "__func__"):
+            ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+        elif isinstance(owner, QObject):
+            ref = _WeakQtMethod(owner, method.__name__)
         else:
             ref = _Strong(method)
         engine = weakref.ref(self)
@@ -213,13 +217,14 @@ class Engine(QObject):
         self._emit(self.started, job, request.domain)
         pending: list[QueryRecord] = []
         flush_handle: list[asyncio.TimerHandle] = []
+        emit = _weak_emitter(self)  # for the callbacks handed to the core (see _weak_emitter)
 
         def flush() -> None:
             flush_handle.clear()
             if pending:
                 batch = pending[:]
                 pending.clear()
-                self._emit(self.queriesLogged, job, batch)
+                emit("queriesLogged", job, batch)
 
         def on_query(rec: QueryRecord) -> None:
             pending.append(rec)
@@ -238,7 +243,7 @@ class Engine(QObject):
                 if previous is not None:
                     diff = diff_check(previous.check(result.name), result, previous_started=previous.started)
                 flush()  # the log is never behind the cards
-                self._emit(self.resultReady, job, result, diff)
+                emit("resultReady", job, result, diff)
 
             client = make_client(request.options, on_query=on_query)
             report = await run_check(request.domain, request.options, on_result=on_result, client=client)
@@ -269,9 +274,10 @@ class Engine(QObject):
         thread). The result arrives as ``taskFinished``. Returns the task's job number."""
         self._job += 1
         job = self._job
+        emit = _weak_emitter(self)
 
         def on_progress(p: Any) -> None:
-            self._emit(self.taskProgress, job, p)
+            emit("taskProgress", job, p)
 
         coro = make(on_progress)
         fut = self._start(job, self._task(job, coro))
@@ -325,6 +331,20 @@ class Engine(QObject):
         self._thread.join(timeout)
 
 
+class _WeakQtMethod:
+    """A weak reference to a QObject's built-in (C++) method, e.g. ``QEventLoop.quit``."""
+
+    __slots__ = ("name", "obj")
+
+    def __init__(self, obj: QObject, name: str) -> None:
+        self.obj = weakref.ref(obj)
+        self.name = name
+
+    def __call__(self) -> Callable[..., Any] | None:
+        obj = self.obj()
+        return None if obj is None else getattr(obj, self.name)
+
+
 class _Strong:
     """A strong reference with the interface of a weak one (for ``ui_call`` of a plain function)."""
 
@@ -335,6 +355,21 @@ class _Strong:
 
     def __call__(self) -> Callable[..., Any]:
         return self.obj
+
+
+def _weak_emitter(engine: Engine) -> Callable[..., None]:
+    """``emit(signal_name, *args)`` through a weak reference to ``engine``. The core keeps the callbacks it
+    is given in reference cycles (a DNS client and its context, exception tracebacks) that only the garbage
+    collector frees, later, on whichever thread it runs: a callback holding the Engine would keep the Engine
+    in that garbage and have it freed there."""
+    ref = weakref.ref(engine)
+
+    def emit(name: str, *args: Any) -> None:
+        e = ref()
+        if e is not None:
+            e._emit(getattr(e, name), *args)
+
+    return emit
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
