@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import sys
 import threading
 import weakref
@@ -104,6 +105,8 @@ class Engine(QObject):
         # its finished/cancelled/failed signal, so a slot of that signal sees ``busy``/``task_running``
         # False (the future itself is marked done a moment later, on the loop thread)
         self._live: set[int] = set()
+        self._held: dict[int, object] = {}  # see _hold
+        self._hold_keys = itertools.count(1)
         self._post.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread.start()
         self._ready.wait(5)
@@ -115,11 +118,34 @@ class Engine(QObject):
         return self._loop
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        """Run any coroutine on the engine's loop; returns a thread-safe future."""
+        """Run any coroutine on the engine's loop; returns a thread-safe future. What the coroutine was
+        handed (its arguments, e.g. the function of ``asyncio.to_thread(fn)``) is let go on the UI thread
+        once it is done (see ``_hold``)."""
+        return self._submit(coro, _arguments(coro))
+
+    def _submit(self, coro: Coroutine[Any, Any, Any], hold: object = None) -> concurrent.futures.Future[Any]:
         if self._closing or self._loop.is_closed():
             coro.close()
             raise RuntimeError("the engine has been shut down")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        if hold is not None:
+            self._hold(fut, hold)
+        return fut
+
+    def _hold(self, fut: concurrent.futures.Future[Any], obj: object) -> None:
+        """Keep ``obj`` until ``fut`` is done, then let it go on the UI thread.
+
+        A safety net: what a coroutine or a worker function was handed (a bound method, a closure) may refer
+        to a window; had the loop thread or the executor the last reference when it finishes, a window closed
+        meanwhile would be freed there, under the UI thread's feet. The rule is still to hand the loop no UI
+        object (``ui_call``/``when_done`` for the way back)."""
+        key = next(self._hold_keys)
+        self._held[key] = obj
+        release = self.ui_call(self._release)
+        fut.add_done_callback(lambda _f: release(key))
+
+    def _release(self, key: int) -> None:
+        self._held.pop(key, None)
 
     # -- back to the UI thread --------------------------------------------------------------------
 
@@ -191,12 +217,12 @@ class Engine(QObject):
         self._current = self._start(job, self._check(job, request))
         return job
 
-    def _start(self, job: int, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+    def _start(self, job: int, coro: Coroutine[Any, Any, Any], hold: object = None) -> concurrent.futures.Future[Any]:
         """Submit job ``job``; it is live until its coroutine sends its last signal (or never starts)."""
         live = self._live
         live.add(job)
         try:
-            fut = self.submit(coro)
+            fut = self._submit(coro, hold)
         except RuntimeError:
             live.discard(job)
             raise
@@ -280,7 +306,8 @@ class Engine(QObject):
             emit("taskProgress", job, p)
 
         coro = make(on_progress)
-        fut = self._start(job, self._task(job, coro))
+        # ``make`` and what the coroutine was handed are let go on the UI thread (see _hold)
+        fut = self._start(job, self._task(job, coro), hold=(make, _arguments(coro)))
         if job in self._live:  # else it is over already
             self._tasks[job] = fut
         return job
@@ -329,6 +356,8 @@ class Engine(QObject):
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._held.clear()  # on the UI thread, now that the loop thread is gone
 
 
 class _WeakQtMethod:
@@ -355,6 +384,12 @@ class _Strong:
 
     def __call__(self) -> Callable[..., Any]:
         return self.obj
+
+
+def _arguments(coro: object) -> tuple[Any, ...] | None:
+    """The arguments a coroutine that has not started yet was called with (the locals of its frame)."""
+    frame = getattr(coro, "cr_frame", None)
+    return tuple(frame.f_locals.values()) if frame is not None else None
 
 
 def _weak_emitter(engine: Engine) -> Callable[..., None]:

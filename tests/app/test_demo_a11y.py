@@ -219,6 +219,31 @@ def test_engine_calls_back_on_the_ui_thread_and_never_holds_the_receiver(qtbot) 
         engine.shutdown()
 
 
+def test_what_the_engine_was_handed_is_let_go_on_the_ui_thread(qtbot) -> None:
+    """A coroutine or a task's ``make`` that refers to a window (here a QObject handed as an argument) must
+    not leave its last reference on the loop thread: the engine lets go of what it was handed here."""
+    engine = Engine()
+    try:
+        async def work(_obj: object) -> None:
+            await asyncio.sleep(0.05)
+
+        freed: list[str] = []
+        for how in ("submit", "run_task"):
+            held = _Receiver()
+            held.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
+                                   Qt.ConnectionType.DirectConnection)
+            if how == "submit":
+                fut = engine.submit(work(held))
+            else:
+                job = engine.run_task(lambda _progress, obj=held: work(obj))
+            del held  # the window is closed while the work runs
+            qtbot.waitUntil(lambda: len(freed) == (1 if how == "submit" else 2), timeout=10_000)
+        assert fut.done() and not engine.task_running(job)
+        assert freed == [threading.main_thread().name] * 2
+    finally:
+        engine.shutdown()
+
+
 class _Sig(QObject):
     s = Signal(object)
 
