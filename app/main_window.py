@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEventLoop, QMetaObject, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -30,7 +30,8 @@ from . import theme
 from .cards import CheckCard
 from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
 from .engine import CheckRequest, Engine
-from .message_screen import MessageScreen, MessageWindow
+if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on first use, not at start-up
+    from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
 from .widgets import KeyButton, label
@@ -758,6 +759,8 @@ class MainWindow(QMainWindow):
         """Show the "Test a message" window (made on first use; mail work runs on this engine)."""
         if self.message_window is None:
             ns = self.settings.nameserver.strip()
+            from .message_screen import MessageScreen, MessageWindow
+
             screen = MessageScreen(self.engine, nameservers=[ns] if ns else None, dns_timeout=self.timeout)
             self.message_window = MessageWindow(screen, self)
         self.message_window.show()
