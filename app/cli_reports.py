@@ -208,7 +208,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _print_summary(s: Any, out: TextIO) -> None:
     w = out.write
-    w(f"DMARC reports for {s.domain}, last {s.days} days: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
+    w(f"DMARC reports for {s.domain}, {s.period}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
     w(f"  Passed DMARC: {_pct(s.dmarc_pass, s.messages)}  (SPF aligned {_pct(s.spf_aligned, s.messages)}, "
       f"DKIM aligned {_pct(s.dkim_aligned, s.messages)}; SPF passed {_pct(s.spf_pass, s.messages)}, "
       f"DKIM passed {_pct(s.dkim_pass, s.messages)})\n")

@@ -3,9 +3,10 @@
 Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs off the
 UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio.to_thread``); the store is
 thread-safe (one lock, ``check_same_thread=False``). An import runs in a child process of its own
-(``import_process``, the default; ``python -c`` with the loop's source, see ``import_in_process``): parsing
-a large report holds the interpreter lock for a long time, and in a process of its own that never stalls the
-UI; the child writes to the same SQLite file (WAL), the window reads it. A frozen app imports in a thread.
+(``import_process``, the default: ``python -m inboxready.core.reports.importjob``, see ``import_in_process``):
+parsing holds the interpreter lock, and in a process of its own that never stalls the UI; the child writes to
+the same SQLite file (WAL), the window reads it. A frozen app (``sys.frozen``: no Python to start) imports in
+a thread with the same ``run_import``.
 Results come back through the engine's queued ``task*`` signals, tagged with a job number; this window only
 handles its own jobs. A new view is put on screen in steps (one table, one card per turn of the event loop).
 Closing the window only hides it; call ``shutdown()`` when the app exits.
@@ -40,8 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from inboxready.core.reports.importjob import (
+    JobOutcome,
+    outcome_from_events,
+    run_import,
+)
 from inboxready.core.reports.sources import UNKNOWN_PENDING
-from inboxready.core.reports.store import ImportResult, ReportInfo, ReportStore
+from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.summary import (
     DayRow,
     Enforcement,
@@ -96,7 +102,6 @@ from .engine import Engine
 from .widgets import Badge, CopyButton, FixView, KeyButton, label
 
 DAY = 86400
-IMPORT_CHUNK = 100         # files per store transaction group; cancel is checked between groups
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
@@ -223,113 +228,13 @@ class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-# The import loop is source text, so that the child process can run it without importing this module (and
-# with it Qt: seconds on a busy machine); the window's in-thread import runs the very same text.
-IMPORT_LOOP = """
-import time
-from pathlib import Path
-
-from inboxready.core.reports.extract import Rejected, iter_input_files
-from inboxready.core.reports.store import ImportResult, ReportStore
-
-
-def import_loop(store, paths, progress, cancel, chunk_size, every):
-    started = time.monotonic()
-    result = ImportResult()
-    items = list(iter_input_files(paths))
-    total = len(items)
-    state = {"done": 0, "last": 0.0}
-
-    def tell(n, name, force=False):
-        now = time.monotonic()
-        if force or now - state["last"] >= every:
-            state["last"] = now
-            progress((n, total, name))
-
-    tell(0, "", True)
-    chunk = []
-
-    def flush():
-        base = state["done"]
-        result.merge(store.import_paths(chunk, on_progress=lambda d, _t, name: tell(base + d, name)))
-        state["done"] = base + len(chunk)
-        chunk.clear()
-
-    for item in items:
-        if cancel.is_set():
-            break
-        if isinstance(item, Rejected):
-            result.rejected.append((item.name, item.reason))
-            state["done"] += 1
-            continue
-        chunk.append(item)
-        if len(chunk) >= chunk_size:
-            flush()
-            tell(state["done"], "")
-    if chunk and not cancel.is_set():
-        flush()
-    tell(state["done"], "", True)
-    return result, total, state["done"], cancel.is_set() and state["done"] < total, time.monotonic() - started
-
-
-"""
-CHILD_MAIN = """
-import json
-import sys
-import threading
-
-
-def child_main():
-    args = json.loads(sys.stdin.readline())
-    cancel = threading.Event()
-
-    def watch():
-        for line in sys.stdin:
-            if line.strip() == "cancel":
-                break
-        cancel.set()  # asked to stop, or the window's process is gone
-
-    threading.Thread(target=watch, daemon=True).start()
-    out = sys.stdout
-
-    def send(kind, value):
-        out.write(json.dumps([kind, value]) + "\\n")
-        out.flush()
-
-    try:
-        store = ReportStore(Path(args["store"]) if args["store"] else None)
-        if not store.available:
-            send("problem", store.problem)
-            return
-        try:
-            result, total, done, cancelled, seconds = import_loop(
-                store, args["paths"], lambda p: send("progress", list(p)), cancel, args["chunk"], args["every"])
-        finally:
-            store.close()
-        doc = result.to_json()
-        for key in ("imported", "duplicate", "rejected"):  # in small pieces: one huge line would hold the
-            for i in range(0, len(doc[key]), 500):          # window's interpreter lock while it is parsed
-                send(key, doc[key][i:i + 500])
-        send("done", {"files": doc["files"], "total": total, "done": done, "cancelled": cancelled,
-                      "seconds": seconds, "problem": store.problem})
-    except BaseException as exc:
-        send("problem", "The import stopped: %s: %s" % (type(exc).__name__, exc))
-
-
-child_main()
-"""
-_loop_ns: dict[str, Any] = {}
-
-
 def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any], None],
                  cancel: CancelFlag) -> ImportOutcome:
-    """Import ``paths`` in groups of ``IMPORT_CHUNK`` files (each group its own transaction), checking
-    ``cancel`` between groups; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
-    if not _loop_ns:
-        exec(compile(IMPORT_LOOP, "<inboxready import loop>", "exec"), _loop_ns)  # noqa: S102 - our own text
-    result, total, done, cancelled, seconds = _loop_ns["import_loop"](store, paths, progress, cancel,
-                                                                      IMPORT_CHUNK, PROGRESS_EVERY_S)
-    return ImportOutcome(result=result, total=total, done=done, cancelled=cancelled, seconds=seconds)
+    """Import ``paths`` in this process (``importjob.run_import``): every file its own all-or-nothing step,
+    ``cancel`` checked after each file; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
+    job = run_import(store, paths, progress=progress, cancel=cancel.is_set, every=PROGRESS_EVERY_S)
+    return ImportOutcome(result=job.result, total=job.total, done=job.done, cancelled=job.cancelled,
+                         seconds=job.seconds, problem=job.problem)
 
 
 async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -358,22 +263,24 @@ async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameserv
         client.close()
 
 
-def _result_from_json(doc: dict[str, Any]) -> ImportResult:
-    return ImportResult(imported=[ReportInfo(**i) for i in doc.get("imported", [])],
-                        duplicate=[ReportInfo(**i) for i in doc.get("duplicate", [])],
-                        rejected=[(str(r["name"]), str(r["reason"])) for r in doc.get("rejected", [])],
-                        files=int(doc.get("files", 0)))
-
-
 def import_in_process(store_path: Path | None, paths: list[str], progress: Callable[[Any], None],
                       cancel: CancelFlag) -> ImportOutcome:
-    """Run the import loop in a child Python process (blocking: call from a worker thread). The child is
-    started with ``python -c`` (not multiprocessing, which would import the app's main module again), gets
-    its arguments as one JSON line on stdin, stops when it reads "cancel" (or stdin closes), and answers
-    with JSON lines on stdout: progress, then the outcome."""
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([sys.executable, "-c", IMPORT_LOOP + CHILD_MAIN], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=errors, text=True, encoding="utf-8")
+    """Run the import as a child process (blocking: call from a worker thread):
+    ``python -m inboxready.core.reports.importjob`` (not multiprocessing, which would import the app's main
+    module again). The paths go in a file (a folder drop can be long), progress and the result come back as
+    JSON lines on stdout; to stop it, the window writes "cancel" to its stdin (closing stdin does the same):
+    it finishes the file it is storing, commits, and answers with what it did."""
+    with tempfile.TemporaryDirectory(prefix="inboxready-import-") as tmp:
+        listing = Path(tmp) / "paths.txt"
+        listing.write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")
+        errors_path = Path(tmp) / "errors.txt"
+        cmd = [sys.executable, "-m", "inboxready.core.reports.importjob", "--stdin-control",
+               "--every", str(PROGRESS_EVERY_S), "--paths-from", str(listing)]
+        if store_path is not None:
+            cmd += ["--store", str(store_path)]
+        with open(errors_path, "wb") as errors:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                    encoding="utf-8")
         assert proc.stdin is not None and proc.stdout is not None
         finished = threading.Event()
         lock = threading.Lock()
@@ -392,30 +299,21 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
                     tell_child("cancel\n")
                     return
 
-        tell_child(json.dumps({"store": str(store_path) if store_path else None, "paths": [str(p) for p in paths],
-                               "chunk": IMPORT_CHUNK, "every": PROGRESS_EVERY_S}) + "\n")
         watcher = threading.Thread(target=watch_cancel, name="inboxready-import-cancel", daemon=True)
         watcher.start()
-        outcome: ImportOutcome | None = None
-        problem = ""
-        parts: dict[str, list[Any]] = {"imported": [], "duplicate": [], "rejected": []}
+        events: list[dict[str, Any]] = []
         try:
             for line in proc.stdout:
                 try:
-                    kind, value = json.loads(line)
-                except (ValueError, TypeError):
+                    ev = json.loads(line)
+                except ValueError:
                     continue  # not one of ours
-                if kind == "progress":
-                    progress(tuple(value))
-                elif kind in parts:
-                    parts[kind].extend(value)
-                elif kind == "done":
-                    result = _result_from_json({**parts, "files": value["files"]})
-                    outcome = ImportOutcome(result=result, total=int(value["total"]), done=int(value["done"]),
-                                            cancelled=bool(value["cancelled"]), seconds=float(value["seconds"]),
-                                            problem=str(value["problem"] or ""))
-                elif kind == "problem":
-                    problem = str(value)
+                if not isinstance(ev, dict):
+                    continue
+                if ev.get("event") == "progress":
+                    progress((int(ev.get("done", 0)), int(ev.get("total", 0)), str(ev.get("name", ""))))
+                else:
+                    events.append(ev)
         finally:
             finished.set()
             with lock:
@@ -428,11 +326,13 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(2)
-        if outcome is not None:
-            return outcome
+        got = outcome_from_events(events)
+        if isinstance(got, JobOutcome):
+            return ImportOutcome(result=got.result, total=got.total, done=got.done, cancelled=got.cancelled,
+                                 seconds=got.seconds, problem=got.problem)
+        problem = got
         if not problem:
-            errors.seek(0)
-            tail = errors.read()[-600:].decode("utf-8", "replace").strip().splitlines()
+            tail = errors_path.read_bytes()[-600:].decode("utf-8", "replace").strip().splitlines()
             problem = ("The import stopped: its process ended unexpectedly (exit code "
                        f"{proc.returncode}){': ' + tail[-1] if tail else ''}.")
         return ImportOutcome(ImportResult(), 0, 0, problem=problem)

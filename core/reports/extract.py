@@ -11,7 +11,7 @@ Public API::
                             max_members=..., max_depth=...)
     @dataclass class Payload(name: str, data: bytes, kind: str)        # kind: "xml" | "json"
     @dataclass class Rejected(name: str, reason: str)                   # reason in plain words
-    def iter_input_files(paths: Iterable[str | Path]) -> Iterator[Path | Rejected]
+    def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | Rejected]
     def extract_file(path: Path, limits: Limits | None = None) -> Iterator[Payload | Rejected]
     def extract_bytes(name: str, data: bytes, limits: Limits | None = None) -> Iterator[Payload | Rejected]
 
@@ -325,9 +325,13 @@ def extract_file(path: Path, limits: Limits | None = None) -> Iterator[Payload |
     yield from extract_bytes(name, data, lim)
 
 
-def iter_input_files(paths: Iterable[str | Path]) -> Iterator[Path | Rejected]:
-    """Files to import: the given files, and the files in the given folders (recursively, sorted)."""
+def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | Rejected]:
+    """Files to import: the given files, and the files in the given folders (recursively, sorted); a
+    ``Rejected`` given (from an earlier walk) is passed on as it is."""
     for raw in paths:
+        if isinstance(raw, Rejected):
+            yield raw
+            continue
         p = Path(raw)
         if p.is_dir():
             for root, dirs, files in os.walk(p):

@@ -7,9 +7,10 @@ Public API::
     @dataclass class ImportResult(imported: list[ReportInfo], duplicate: list[ReportInfo],
                                   rejected: list[tuple[str, str]], files: int)   # .to_json()
     class ReportStore(path: Path | None = None)
-        .import_paths(paths, *, on_progress=None, limits=None, workers=1) -> ImportResult
+        .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
               on_progress(done_files: int, total_files: int, name: str) -> None
               workers > 1: unpack and parse in that many "spawn" processes; storing stays here, in order
+              cancel() -> bool, asked after each file: commit what is stored and stop (result.cancelled)
         .import_bytes(name: str, data: bytes, *, limits=None) -> ImportResult   # one mail's or file's bytes
         .domains() -> list[str]
         .counts() -> {"dmarc": int, "tlsrpt": int, "rows": int}
@@ -126,12 +127,14 @@ class ImportResult:
     duplicate: list[ReportInfo] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     files: int = 0
+    cancelled: bool = False   # import_paths was asked to stop before the last file (not in to_json)
 
     def merge(self, other: "ImportResult") -> None:
         self.imported += other.imported
         self.duplicate += other.duplicate
         self.rejected += other.rejected
         self.files += other.files
+        self.cancelled = self.cancelled or other.cancelled
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "imported": [asdict(i) for i in self.imported],
@@ -249,13 +252,16 @@ class ReportStore:
 
     # -- importing ------------------------------------------------------------------------------
 
-    def import_paths(self, paths: Iterable[str | Path], *,
+    def import_paths(self, paths: Iterable[str | Path | Rejected], *,
                      on_progress: Callable[[int, int, str], None] | None = None,
-                     limits: Limits | None = None, workers: int = 1) -> ImportResult:
+                     limits: Limits | None = None, workers: int = 1,
+                     cancel: Callable[[], bool] | None = None) -> ImportResult:
         """Import files and folders. Never raises for bad input: bad files are listed in ``rejected``.
 
         ``workers`` > 1 unpacks and parses the files in that many worker processes (``spawn``; worth it from a
-        few hundred files on a multi-core machine); storing stays in this process, in the same order."""
+        few hundred files on a multi-core machine with idle cores); storing stays in this process, in the same
+        order. ``cancel()`` is asked after each file: when true, what is stored is committed and the import
+        stops (``result.cancelled``). ``on_progress(done, total, name)`` after each input file."""
         result = ImportResult()
         items = list(iter_input_files(paths))
         total = len(items)
@@ -267,7 +273,7 @@ class ReportStore:
             from concurrent.futures import ProcessPoolExecutor
 
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            parsed = pool.map(_parse_file, files, [limits] * len(files), chunksize=16)
+            parsed = pool.map(_parse_file, files, [limits] * len(files), chunksize=32)
         else:
             parsed = (_parse_file(f, limits) for f in files)
         try:
@@ -279,15 +285,18 @@ class ReportStore:
                     for done, item in enumerate(items, 1):
                         if isinstance(item, Rejected):
                             result.rejected.append((item.name, item.reason))
-                            continue
-                        result.files += 1
-                        self._store_file(db, next(parsed), result)
-                        if time.monotonic() - batch_started >= BATCH_SECONDS:
-                            db.execute("COMMIT")
-                            db.execute("BEGIN IMMEDIATE")
-                            batch_started = time.monotonic()
+                        else:
+                            result.files += 1
+                            self._store_file(db, next(parsed), result)
+                            if time.monotonic() - batch_started >= BATCH_SECONDS:
+                                db.execute("COMMIT")
+                                db.execute("BEGIN IMMEDIATE")
+                                batch_started = time.monotonic()
                         if on_progress is not None:
                             on_progress(done, total, item.name)
+                        if cancel is not None and done < total and cancel():
+                            result.cancelled = True
+                            break
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:

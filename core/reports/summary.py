@@ -51,6 +51,7 @@ QUARANTINE_MAX_SHARE = 0.02
 REJECT_MAX_SHARE = 0.005
 MIN_MESSAGES = 100
 MIN_DAYS = 7
+LONG_RANGE_DAYS = 400   # longer ranges (all time) are described by the dates the reports cover
 DAY = 86400
 LEVEL = {"none": 0, "quarantine": 1, "reject": 2}
 
@@ -145,6 +146,17 @@ class ReportSummary:
     policy: dict[str, Any] = field(default_factory=dict)
     pending_lookups: int = 0
     tls: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def period(self) -> str:
+        """The range in words: "in the last 30 days"; for a long range (all time) the dates the reports cover,
+        "between 2024-01-03 and 2026-11-20" (or "over this period" when there are none)."""
+        if self.days <= LONG_RANGE_DAYS:
+            return f"in the last {self.days} day{'s' if self.days != 1 else ''}"
+        if self.daily:
+            first, last = self.daily[0].date, self.daily[-1].date
+            return f"on {first}" if first == last else f"between {first} and {last}"
+        return "over this period"
 
     @property
     def rates(self) -> dict[str, float]:
@@ -416,7 +428,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
         elif share <= limit:
             verdict, safe = "safe", True
             msg = (f"Safe to move to p={policy}: only {hit_n} of {legit_n} legitimate-looking messages ({pct}) "
-                   f"in the last {s.days} days would {action}.")
+                   f"{s.period} would {action}.")
             testing = not (cur_p == policy and cur_t)
             step = ("It starts in test mode (t=y): receivers treat it one step milder while you watch the "
                     "reports; remove t=y after a few clean weeks." if testing else
@@ -426,7 +438,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
             next_fix = _dmarc_fix(domain, policy, base, testing=testing, note=step)
         else:
             verdict, safe = "not-yet", False
-            msg = (f"Not yet: {hit_n} of {legit_n} legitimate-looking messages ({pct}) in the last {s.days} days "
+            msg = (f"Not yet: {hit_n} of {legit_n} legitimate-looking messages ({pct}) {s.period} "
                    f"fail DMARC and would {action} with p={policy}. Fix the sources listed first.")
         out.append(Enforcement(policy=policy, verdict=verdict, safe=safe, legit_messages=legit_n,
                                affected_messages=hit_n, affected_share=round(share, 4), affected_sources=names,

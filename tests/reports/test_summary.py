@@ -231,3 +231,15 @@ def test_catalog_entries_have_source_and_date() -> None:
     assert cat.match("10.0.0.1") is None
     assert cat.match("10.0.0.1", ptr="a8-1.smtp-out.amazonses.com").id == "amazon-ses"  # type: ignore[union-attr]
     assert cat.match("10.0.0.1", auth_domains=["contoso.onmicrosoft.com"]).id == "microsoft"  # type: ignore[union-attr]
+
+
+def test_long_ranges_are_described_by_their_dates(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    short = summarize(store, "shop.test", days=30, now=NOW)
+    assert "in the last 30 days" in short.enforcement[0].message and short.period == "in the last 30 days"
+    everything = summarize(store, "shop.test", days=20784, now=NOW)  # "all time" back to a 1970 sample
+    first, last = everything.daily[0].date, everything.daily[-1].date
+    assert everything.period == f"between {first} and {last}"
+    assert all("20784" not in e.message for e in everything.enforcement)
+    assert f"between {first} and {last}" in everything.enforcement[0].message
+    store.close()
