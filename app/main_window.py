@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QByteArray, QEventLoop, QMetaObject, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
+    QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QMainWindow, QMenu, QScrollArea, QVBoxLayout, QWidget,
 )
 
@@ -52,7 +52,7 @@ def _freeze_startup_objects() -> None:
 class SettingsDialog(QDialog):
     """The one setting people may need: a custom DNS server (e.g. to check an internal DNS)."""
 
-    def __init__(self, nameserver: str, parent: QWidget | None = None) -> None:
+    def __init__(self, nameserver: str, parent: QWidget | None = None, *, profile: str = "bulk-sender") -> None:
         super().__init__(parent)
         self.setWindowTitle("InboxReady settings")
         self.setAccessibleName("Settings")
@@ -70,6 +70,19 @@ class SettingsDialog(QDialog):
         self.error.setProperty("error", True)
         self.error.hide()
         lay.addWidget(self.error)
+        lay.addWidget(label("Compliance profile", "SectionTitle"))
+        lay.addWidget(label("How strictly checks and exported audit reports are judged. The mapping to SOC 2 and "
+                            "HIPAA controls is guidance, not legal advice.", "Muted"))
+        from inboxready.core.compliance import DEFAULT_PROFILE, load_profiles
+
+        self.profile_box = QComboBox()
+        self.profile_box.setAccessibleName("Compliance profile")
+        for key, prof in load_profiles().items():
+            self.profile_box.addItem(prof.title, key)
+            self.profile_box.setItemData(self.profile_box.count() - 1, prof.description, Qt.ItemDataRole.ToolTipRole)
+        index = self.profile_box.findData(profile)
+        self.profile_box.setCurrentIndex(index if index >= 0 else max(0, self.profile_box.findData(DEFAULT_PROFILE)))
+        lay.addWidget(self.profile_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName("Save settings")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Close without saving")
@@ -80,6 +93,9 @@ class SettingsDialog(QDialog):
 
     def value(self) -> str:
         return self.field.text().strip()
+
+    def profile(self) -> str:
+        return str(self.profile_box.currentData())
 
     def _accept(self) -> None:
         text = self.value()
@@ -834,10 +850,25 @@ class MainWindow(QMainWindow):
             return
         from inboxready.core.checklist import build_checklist
 
-        result = build_checklist(self.results, self.latest_message(),
-                                 spam_rate=self.spam_rates.get(self.last_report.domain))
+        message = self.latest_message()
+        result = build_checklist(self.results, message, spam_rate=self.spam_rates.get(self.last_report.domain))
         self._card("checklist").set_result(result)
+        self._show_compliance(message)
         self._fix_tab_order()
+
+    def compliance_profile(self) -> str:
+        from inboxready.core.compliance import DEFAULT_PROFILE, load_profiles
+
+        name = self.settings.compliance_profile
+        return name if name in load_profiles() else DEFAULT_PROFILE
+
+    def _show_compliance(self, message: Any) -> None:
+        """The verdict against the compliance profile chosen in Settings, as a card under the checklist."""
+        from inboxready.core.compliance import evaluate, verdict_result
+
+        checks = {n: r for n, r in self.results.items() if n not in ("checklist", "compliance")}
+        verdict = evaluate(self.compliance_profile(), checks, message=message)
+        self._card("compliance").set_result(verdict_result(verdict, checks))
 
     def _on_spam_rate(self, rate: float | None) -> None:
         if self.last_report is None:
@@ -879,7 +910,8 @@ class MainWindow(QMainWindow):
         from .export import export_report
 
         export_report(self, self.last_report, message=self.latest_message(),
-                      reports_summary=self._reports_summary(self.last_report.domain))
+                      reports_summary=self._reports_summary(self.last_report.domain),
+                      profile=self.compliance_profile())
 
     def _reports_summary(self, domain: str) -> dict[str, Any] | None:
         """The last 30 days of imported DMARC reports about ``domain``, for the audit report (None when none
@@ -938,9 +970,13 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.settings.nameserver, self)
+        dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.settings.nameserver = dlg.value()
+            changed = dlg.profile() != self.settings.compliance_profile
+            self.settings.compliance_profile = dlg.profile()
+            if changed:
+                self._show_checklist()
             self._save_settings()
             if self.watch_service is not None:
                 self.watch_service.nameservers = self._nameservers()

@@ -237,6 +237,44 @@ def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
     return box
 
 
+COMPLIANCE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "unknown": "? Couldn't check",
+                    "not-checked": "… Not checked yet"}
+
+
+def compliance_section(card: Any, r: CheckResult) -> QWidget | None:
+    rules = [_d(x) for x in _l(r.detail.get("rules"))]
+    if not rules:
+        return None
+    box, lay = _box(card, _s(r.detail.get("title")) or "Compliance profile")
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(2)
+    grid.setColumnStretch(1, 1)
+    n = 0
+    for rule in rules:
+        state = _s(rule.get("state"))
+        mark = label(COMPLIANCE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
+        mark.setProperty("state", "unknown" if state == "unknown" else state)
+        level = "required" if rule.get("level") == "required" else "recommended"
+        title = label(f"{_s(rule.get('label'))} ({level})", "ChecklistRule", selectable=True, parent=box)
+        title.setToolTip(_s(rule.get("reason")))
+        control = _s(rule.get("control"))
+        meta = label((f"{control}. " if control else "") + _s(rule.get("why")), "Muted", selectable=True,
+                     parent=box)
+        meta.setToolTip(_s(rule.get("reason")))
+        grid.addWidget(mark, n, 0, 2, 1)
+        grid.addWidget(title, n, 1)
+        grid.addWidget(meta, n + 1, 1)
+        grid.setRowMinimumHeight(n + 2, 8)
+        n += 3
+    lay.addLayout(grid)
+    if r.detail.get("statement"):
+        lay.addWidget(label(_s(r.detail.get("statement")), "Muted", parent=box))
+    lay.addWidget(label("Choose the profile in Settings; exported audit reports use the same one.", "Muted",
+                        parent=box))
+    return box
+
+
 SECTIONS = {
     "mta_sts": [mta_sts_section],
     "tls_rpt": [tls_rpt_section],
@@ -245,4 +283,5 @@ SECTIONS = {
     "rdns": [rdns_section],
     "starttls": [starttls_section],
     "checklist": [checklist_section],
+    "compliance": [compliance_section],
 }

@@ -15,7 +15,8 @@ from .model import CheckResult, DomainReport, Finding, Severity, Status
 CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "mta_sts": "MTA-STS",
                 "tls_rpt": "TLS reporting", "bimi": "BIMI (logo)", "dnssec": "DNSSEC", "rdns": "Reverse DNS",
                 "starttls": "STARTTLS", "arc": "ARC", "compauth": "CompAuth", "delivery": "Delivery",
-                "content": "Content", "checklist": "Bulk-sender checklist"}
+                "content": "Content", "checklist": "Bulk-sender checklist",
+                "compliance": "Compliance profile"}
 # check name -> module of inboxready.core where it differs (names are the JSON keys; modules are files)
 CHECK_MODULES = {"mta_sts": "mtasts", "tls_rpt": "tlsrpt"}
 

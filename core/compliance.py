@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .model import CheckResult, Fix, Severity, Status
+from .model import CheckResult, Finding, Fix, Severity, Status
 
 PROFILE_FILE = "compliance_profiles.json"
 DEFAULT_PROFILE = "bulk-sender"
@@ -591,3 +591,22 @@ __all__ = [
     "load_profiles",
     "parse_profiles",
 ]
+
+
+def verdict_result(verdict: ProfileVerdict, checks: Mapping[str, CheckResult] | None = None) -> CheckResult:
+    """The verdict as a card (``CheckResult`` named "compliance"): pass when met, warn when a required rule
+    is not met (with that rule's fix), "couldn't check" when a core check it was judged from (``checks``)
+    couldn't run, info while evidence is only missing (e.g. no test message yet, a DKIM selector we don't
+    know). ``detail`` is ``verdict.to_json()``."""
+    status = {MET: Status.PASS, NOT_MET: Status.WARN}.get(verdict.state, Status.INFO)
+    if status is Status.INFO and checks and any(
+            c.status is Status.ERROR for n, c in checks.items() if n in ("spf", "dkim", "dmarc", "mx")):
+        status = Status.ERROR  # incomplete because the records couldn't be looked up: "couldn't check"
+    findings = [
+        Finding(f"compliance.{r.key}", Severity.WARNING if r.level == "required" else Severity.INFO,
+                f"{r.label}: {r.why}", detail=f"{r.reason} ({r.control})" if r.control else r.reason,
+                fix=r.fix)
+        for r in verdict.rules if r.state == NOT_MET
+    ]
+    return CheckResult(name="compliance", status=status, summary=verdict.summary,
+                       findings=findings, detail=verdict.to_json())

@@ -78,6 +78,7 @@ class Settings:
     nameserver: str = ""  # "" means the computer's own DNS resolvers; else "IP[:PORT]"
     dkim_selectors: dict[str, list[str]] = field(default_factory=dict)  # domain -> extra selectors
     window_geometry: str = ""  # opaque (base64) text from the front end
+    compliance_profile: str = "bulk-sender"  # the profile the app judges checks and audit reports against
 
     def add_recent(self, domain: str, limit: int = MAX_RECENT) -> None:
         d = domain.strip().lower()
@@ -117,6 +118,7 @@ class Settings:
             "nameserver": self.nameserver,
             "dkim_selectors": {k: list(v) for k, v in sorted(self.dkim_selectors.items())},
             "window_geometry": self.window_geometry,
+            "compliance_profile": self.compliance_profile,
         }
 
     @classmethod
@@ -142,6 +144,9 @@ class Settings:
         geo = data.get("window_geometry")
         if isinstance(geo, str):
             s.window_geometry = geo
+        profile = data.get("compliance_profile")
+        if isinstance(profile, str) and profile.strip():
+            s.compliance_profile = profile.strip()  # an unknown name falls back to the default where used
         return s
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import add_good_zone
+from .conftest import GOOD_ZONE, add_good_zone
 
 WAIT_MS = 20000
 
@@ -83,3 +83,32 @@ def test_checklist_card_shows_the_rules_and_the_spam_rate_field(make_window, qtb
     card.spam_rate_button.click()
     assert w.spam_rates == {"tools.example": 0.4}
     assert w.cards["checklist"].is_open  # stays open when it is judged again
+
+
+def test_compliance_profile_from_settings_judges_the_check(make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app.main_window import SettingsDialog
+    from inboxready.core.settings import Settings
+
+    w = _checked(make_window, qtbot, dns_server)
+    card = w.cards["compliance"]
+    # no DKIM key among the known selectors and no test message yet: not judged yet (info), not a failure
+    assert card.result.detail["profile"] == "bulk-sender" and card.result.status.value == "info"
+    assert card.result.detail["state"] == "incomplete"
+    dlg = SettingsDialog("", w, profile="hipaa")
+    assert dlg.profile() == "hipaa" and dlg.profile_box.count() >= 3
+    dlg.profile_box.setCurrentIndex(dlg.profile_box.findData("soc2"))
+    assert dlg.profile() == "soc2"
+    w.settings.compliance_profile = "hipaa"
+    w._show_checklist()
+    verdict = w.cards["compliance"].result
+    # p=reject, but no DKIM key among the known selectors and no TLS evidence yet: HIPAA can't be met yet
+    assert verdict.detail["profile"] == "hipaa" and verdict.detail["state"] == "incomplete"
+    # a domain whose DMARC only monitors does not meet HIPAA's "DMARC enforced" rule
+    dns_server.replace_zone("tools.example", GOOD_ZONE.replace("{origin}", "tools.example").replace(
+        "p=reject", "p=none"))
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tools.example")
+    verdict = w.cards["compliance"].result
+    assert verdict.detail["profile"] == "hipaa" and verdict.detail["state"] == "not-met"
+    assert verdict.status.value == "warn" and any(f.code.startswith("compliance.") for f in verdict.findings)
+    assert Settings.from_json(w.settings.to_json()).compliance_profile == "hipaa"

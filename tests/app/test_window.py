@@ -42,7 +42,9 @@ def test_typing_a_domain_fills_the_cards_with_the_engines_statuses(make_window, 
     assert report.domain == "good.example"
     expected = _core_statuses(dns_server, "good.example")
     # after the checks, the bulk-sender checklist is judged from them (in the core, shown as a card)
-    assert list(w.cards) == [*ALL_CHECKS, "checklist"]
+    assert list(w.cards) == [*ALL_CHECKS, "checklist", "compliance"]
+    compliance = w.cards.pop("compliance")
+    assert compliance.result is not None and compliance.result.detail["profile"] == "bulk-sender"
     checklist = w.cards.pop("checklist")
     assert checklist.result is not None and checklist.result.detail["items"]
     assert {i["state"] for i in checklist.result.detail["items"]} <= {"met", "not-met", "needs-test-message",
@@ -261,8 +263,8 @@ def test_history_shows_what_changed_since_the_last_check(make_window, qtbot, dns
     with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
         w.check_domain("change.example")
     for name, card in w.cards.items():
-        if name == "checklist":
-            continue  # judged from the checks on screen; it has no stored run of its own
+        if name in ("checklist", "compliance"):
+            continue  # judged from the checks on screen; they have no stored run of their own
         assert card.change_label.isVisibleTo(w)
         assert card.change_label.text().startswith("Since the last check: ")
     if module_exists("mx") and w.cards["mx"].result and w.cards["mx"].result.records:
