@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from pathlib import Path
 from typing import Callable, Iterator
@@ -27,6 +28,16 @@ _dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{origin}"
 def module_exists(name: str) -> bool:
     """True when the protocol module ``inboxready.core.<name>`` is present (others write them)."""
     return importlib.util.find_spec(f"inboxready.core.{name}") is not None
+
+
+@pytest.fixture(autouse=True)
+def free_qt_garbage_here() -> Iterator[None]:
+    """After each test (its windows closed, its engines shut down: this fixture is torn down last), free
+    what it left in reference cycles now, on the UI thread. Left to the garbage collector, a window or an
+    engine in a cycle is freed during some later test on whichever thread happens to trigger a collection
+    (an engine's loop thread, a DNS test server's thread): a Qt object destroyed off the UI thread."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
