@@ -155,6 +155,8 @@ class WatchService(QObject):
             tray.deleteLater()  # the icon first, then its menu (deferred deletes run in order)
             self.tray = None
         if menu is not None:
+            # deleteLater hands the menu to Qt, which deletes it after the icon, never at once (stop() may
+            # run inside the menu's own Quit action)
             menu.deleteLater()
             self.menu = None
 
