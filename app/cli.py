@@ -598,13 +598,23 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
     out.write(f"  From: {report.from_ or '(none)'}\n")
     out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
     _findings(report.findings, out, style)
+    width = max([8, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
     for name, result in report.checks.items():
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
         wrote = result.detail.get("result")
-        out.write(f"  {style(f'{sym} {label:<8}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
                   f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
         _findings(result.findings, out, style)
+        sa = result.detail.get("spamassassin") if name == "content" else None
+        if isinstance(sa, dict) and sa.get("rules"):
+            out.write(style(f"      SpamAssassin rules that fired (score {sa.get('score')}, spam from "
+                            f"{sa.get('required')}):", "1") + "\n")
+            for rule in sa["rules"]:
+                if isinstance(rule, dict):
+                    out.write(f"        {rule.get('name')} ({rule.get('score'):+g}): {rule.get('description')}\n"
+                              if isinstance(rule.get("score"), (int, float)) else
+                              f"        {rule.get('name')}: {rule.get('description')}\n")
 
 
 def _message_exit(report: Any) -> int:
