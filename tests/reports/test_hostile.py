@@ -386,3 +386,10 @@ def test_fast_path_declines_what_xml_forbids() -> None:
     assert _agg._fast_parse(crlf) == _tree(crlf)
     junk = base.replace(b"</record>", b"</record><extra/>", 1)
     assert _agg._fast_parse(junk) is None and parse_aggregate(junk).message_count == 3
+    for between in (b"<!-- a comment -->", b"<?pi data?>", b"<![CDATA[x]]>"):
+        doc = base.replace(b"</record>", b"</record>" + between, 1)
+        assert _agg._fast_parse(doc) is None and parse_aggregate(doc).message_count == 3  # the tree way
+    laughs = base.replace(b"<feedback>", b'<!DOCTYPE feedback [<!ENTITY a "x">]><feedback>', 1)
+    assert _agg._fast_parse(laughs) is None
+    with pytest.raises(ReportError):
+        parse_aggregate(laughs)
