@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(os.path.getsize(f) for f in files)
         print(f"{len(files)} files ({size / 1e6:.1f} MB on disk): {len(files) - a.count} shared samples + "
               f"{a.count} generated")
+        print(f"machine: {os.cpu_count()} cores; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              "(1 / 5 / 15 min) before the runs")
         runs = {}
         for w in a.workers:
             ours = run_child(sys.executable, OURS_CHILD, [str(listing), str(Path(tmp) / f"reports-{w}.sqlite3"), str(w)])
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
               f"= {pm['files'] / pm['wall']:.0f} files/s wall, {pm['files'] / pm['cpu']:.0f} files/s CPU; "
               f"parsed {pm['parsed']:.0f}, failed {pm['failed']:.0f}, {pm['records']:.0f} records; "
               f"peak RSS {pm['maxrss_mb']:.0f} MB")
+        print(f"load average after the runs: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for w, ours in runs.items():
             cpu = (f", {pm['cpu'] / ours['cpu']:.1f}x CPU" if w == 1 else "")
             print(f"speed-up ({w} process{'es' if w > 1 else ''}): {pm['wall'] / ours['wall']:.1f}x wall{cpu} "
