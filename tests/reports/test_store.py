@@ -12,6 +12,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from inboxready.core.reports.store import REPORTS_FILE, ReportStore
 from tests.reports.reports_util import good_row, report_xml
@@ -86,6 +87,7 @@ def test_a_file_is_all_or_nothing(tmp_path: Path) -> None:
 CHILD = r"""
 import sqlite3, sys
 from pathlib import Path
+from typing import Any
 from inboxready.core.reports import store as S
 S.BATCH_SECONDS = 0.05
 db = Path(sys.argv[2])
@@ -193,3 +195,33 @@ def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
         store.close()
     assert results[0] == results[1]
     assert len(results[0][0]) == 40 and results[0][1] == [("dup.xml", "w-3")] and results[0][3] == 42
+
+
+def test_an_error_in_the_middle_of_a_file_leaves_no_half_file(tmp_path: Path, monkeypatch: Any) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:  # one input file holding two reports
+        zf.writestr("a.xml", report_xml("r.test", "z-1", "shop.test", 1_700_000_000, [ROW]))
+        zf.writestr("b.xml", report_xml("r.test", "z-2", "shop.test", 1_700_000_000, [ROW]))
+    (tmp_path / "two.zip").write_bytes(buf.getvalue())
+    store = ReportStore(tmp_path / "db.sqlite3")
+    real = ReportStore._insert
+    calls = []
+
+    def failing(self: ReportStore, db: Any, name: str, report: Any) -> Any:
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(self, db, name, report)
+
+    monkeypatch.setattr(ReportStore, "_insert", failing)
+    try:
+        store.import_paths([tmp_path / "two.zip"])
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the error was swallowed")
+    assert store.counts() == {"dmarc": 0, "tlsrpt": 0, "rows": 0}  # not the first report alone
+    monkeypatch.setattr(ReportStore, "_insert", real)
+    assert len(store.import_paths([tmp_path / "two.zip"]).imported) == 2
+    assert store.counts()["dmarc"] == 2
+    store.close()
