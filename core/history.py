@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from .model import CheckResult, DomainReport, Status
-from .settings import data_dir
+from .settings import data_dir, move_aside
 
 HISTORY_FILE = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -133,26 +131,7 @@ class History:
         self.problem = (f"The check history file could not be read ({reason}), so a new one was started.{where}")
 
     def _move_aside(self) -> Path | None:
-        if not self.path.exists():
-            return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
-        try:
-            os.replace(self.path, target)
-        except OSError:
-            return None
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists():
-                try:
-                    os.replace(side, target.with_name(target.name + suffix))
-                except OSError:
-                    pass
-        return target
+        return move_aside(self.path, ("-wal", "-shm"))
 
     @property
     def available(self) -> bool:

@@ -17,11 +17,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-import os
 import re
 import socket
 import ssl
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -29,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
-from .settings import atomic_write_text, config_dir
+from .settings import atomic_write_text, config_dir, move_aside
 
 KEYRING_SERVICE = "InboxReady"
 PROFILES_FILE = "profiles.json"
@@ -565,12 +563,7 @@ class ProfileStore:
         atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def _move_aside(self) -> Path | None:
-        target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            os.replace(self.path, target)
-        except OSError:
-            return None
-        return target
+        return move_aside(self.path)
 
     # access
     def get_send(self, name: str) -> SendProfile:

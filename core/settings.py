@@ -150,6 +150,32 @@ class Settings:
         return s
 
 
+def move_aside(path: Path, sidecars: tuple[str, ...] = ()) -> Path | None:
+    """Rename a damaged file to ``NAME.damaged-YYYYmmdd-HHMMSS[-N]`` beside it (never overwriting an earlier
+    one), with its ``sidecars`` (e.g. SQLite's ``-wal``/``-shm``) renamed alike. Returns the new path, or
+    None when there was nothing to move or it could not be moved."""
+    if not path.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    try:
+        os.replace(path, target)
+    except OSError:
+        return None
+    for suffix in sidecars:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            try:
+                os.replace(side, target.with_name(target.name + suffix))
+            except OSError:
+                pass
+    return target
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +225,7 @@ class SettingsStore:
         try:
             return Settings.from_json(json.loads(raw.decode("utf-8")))  # UnicodeDecodeError is a ValueError
         except (ValueError, RecursionError) as exc:
-            self.moved_to = self._move_aside()
+            self.moved_to = move_aside(self.path)
             where = f" The old file was kept as {self.moved_to.name}." if self.moved_to else ""
             self.problem = f"Your InboxReady settings file was damaged, so the defaults are used.{where}"
             _ = exc
@@ -208,18 +234,7 @@ class SettingsStore:
     def save(self, settings: Settings) -> None:
         atomic_write_text(self.path, json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n")
 
-    def _move_aside(self) -> Path | None:
-        target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-        try:
-            os.replace(self.path, target)
-        except OSError:
-            return None
-        return target
 
 
 __all__ = ["HOME_ENV", "Settings", "SettingsStore", "atomic_write_text", "config_dir", "data_dir",
-           "valid_selector"]
+           "move_aside", "valid_selector"]

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +26,7 @@ from .context import CheckOptions
 from .domain import parse_domain
 from .history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time
 from .model import CORE_CHECKS, DomainReport, Status
-from .settings import atomic_write_text, config_dir, valid_selector
+from .settings import atomic_write_text, config_dir, move_aside, valid_selector
 
 WATCHLIST_FILE = "watchlist.json"
 WATCHLIST_VERSION = 1
@@ -165,12 +163,8 @@ class WatchList:
             if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
                 raise ValueError("not a watch list")
         except (ValueError, RecursionError):
-            target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            try:
-                os.replace(self.path, target)
-                where = f" The old file was kept as {target.name}."
-            except OSError:
-                where = ""
+            target = move_aside(self.path)
+            where = f" The old file was kept as {target.name}." if target is not None else ""
             self.problem = f"The watch list file was damaged, so an empty list is used.{where}"
             return []
         self.minimize_to_tray = data.get("minimize_to_tray") is True

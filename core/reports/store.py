@@ -37,7 +37,6 @@ Safe to use from several threads (one lock); the UI must call it off the UI thre
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -45,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..settings import data_dir
+from ..settings import data_dir, move_aside
 from .aggregate import AggregateReport, ReportError, parse_aggregate, parse_aggregate_flat
 from .extract import Limits, Payload, Rejected, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
@@ -212,26 +211,7 @@ class ReportStore:
         self.problem = f"The report store could not be read ({reason}), so a new one was started.{where}"
 
     def _move_aside(self) -> Path | None:
-        if not self.path.exists():
-            return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
-        try:
-            os.replace(self.path, target)
-        except OSError:
-            return None
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists():
-                try:
-                    os.replace(side, target.with_name(target.name + suffix))
-                except OSError:
-                    pass
-        return target
+        return move_aside(self.path, ("-wal", "-shm"))
 
     @property
     def available(self) -> bool:
