@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .model import CheckResult, DomainReport, Status
-from .settings import data_dir, move_aside
+from .settings import data_dir
+from .sqlitedb import connect_durable, open_or_start_afresh
 
 HISTORY_FILE = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -90,48 +91,26 @@ class History:
     # -- opening, repairing ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            row = db.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"made by a newer InboxReady (schema {version})")
+        def setup(db: sqlite3.Connection) -> None:
             db.executescript(_SCHEMA)
             fresh = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='sightings'"
                                ).fetchone() is None
             db.executescript(_SIGHTINGS)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             if fresh:
                 _backfill_sightings(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
+
+        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=setup, timeout=5.0)
 
     def _open(self) -> None:
-        try:
-            self._db = self._connect()
-            return
-        except (sqlite3.DatabaseError, OSError) as first:
-            reason = str(first)
-        self.moved_to = self._move_aside()
-        try:
-            self._db = self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            self._db = None
-            self.problem = (f"The check history could not be opened ({exc}); this session's checks will not be "
-                            "remembered.")
-            return
-        where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
-        self.problem = (f"The check history file could not be read ({reason}), so a new one was started.{where}")
-
-    def _move_aside(self) -> Path | None:
-        return move_aside(self.path, ("-wal", "-shm"))
+        opened = open_or_start_afresh(self.path, self._connect)
+        self._db, self.moved_to = opened.db, opened.moved_to
+        if opened.error is not None:
+            self.problem = (f"The check history could not be opened ({opened.error}); this session's checks will "
+                            "not be remembered.")
+        elif opened.damaged is not None:
+            where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
+            self.problem = (f"The check history file could not be read ({opened.damaged}), so a new one was "
+                            f"started.{where}")
 
     @property
     def available(self) -> bool:

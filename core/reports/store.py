@@ -44,7 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..settings import data_dir, move_aside
+from ..settings import data_dir
+from ..sqlitedb import connect_durable, open_or_start_afresh
 from .aggregate import AggregateReport, ReportError, parse_aggregate, parse_aggregate_flat
 from .extract import Limits, Payload, Rejected, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
@@ -176,42 +177,17 @@ class ReportStore:
     # -- opening, repairing ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            row = db.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"made by a newer InboxReady (schema {version})")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=lambda db: db.executescript(_SCHEMA),
+                               timeout=10.0)
 
     def _open(self) -> None:
-        try:
-            self._db = self._connect()
-            return
-        except (sqlite3.DatabaseError, OSError) as first:
-            reason = str(first)
-        self.moved_to = self._move_aside()
-        try:
-            self._db = self._connect()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            self._db = None
-            self.problem = f"The report store could not be opened ({exc}); reports cannot be imported."
-            return
-        where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
-        self.problem = f"The report store could not be read ({reason}), so a new one was started.{where}"
-
-    def _move_aside(self) -> Path | None:
-        return move_aside(self.path, ("-wal", "-shm"))
+        opened = open_or_start_afresh(self.path, self._connect)
+        self._db, self.moved_to = opened.db, opened.moved_to
+        if opened.error is not None:
+            self.problem = f"The report store could not be opened ({opened.error}); reports cannot be imported."
+        elif opened.damaged is not None:
+            where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
+            self.problem = f"The report store could not be read ({opened.damaged}), so a new one was started.{where}"
 
     @property
     def available(self) -> bool:
