@@ -164,9 +164,6 @@ class BuildersWindow(QWidget):
         except DomainError:
             return None
 
-    def _client(self) -> DnsClient:
-        return DnsClient(self.nameservers, timeout=self.timeout, deadline=max(30.0, self.timeout * 8))
-
     def _run(self, coro_fn: Callable[[DnsClient], Coroutine[Any, Any, Any]], done: Callable[[Any], None]) -> int:
         """Run ``coro_fn(client)`` on the engine's loop with a DNS client of its own; ``done(result)`` on the
         UI thread."""
@@ -179,7 +176,10 @@ class BuildersWindow(QWidget):
 
         if self._closed or not self.engine.loop.is_running():
             return 0  # the window is closing or the app is shutting down: nothing to start
-        factory = self._client
+        ns, timeout = self.nameservers, self.timeout  # plain values: the coroutine must not hold this window
+        def factory() -> DnsClient:
+            return DnsClient(ns, timeout=timeout, deadline=max(30.0, timeout * 8))
+
         job = self.engine.run_task(lambda _progress: wrapped(factory))
         self.jobs[job] = done
         return job

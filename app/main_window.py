@@ -12,7 +12,7 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEventLoop, QMetaObject, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEventLoop, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
@@ -938,9 +938,9 @@ class MainWindow(QMainWindow):
 
         future = self.engine.submit(job())
         loop = QEventLoop()
-        # the callback runs on the engine's thread: a queued call is the thread-safe way to stop the loop
-        future.add_done_callback(
-            lambda _f: QMetaObject.invokeMethod(loop, "quit", Qt.ConnectionType.QueuedConnection))
+        # the callback runs on the engine's thread: ui_call runs loop.quit on the UI thread, holding it weakly
+        quit_later = self.engine.ui_call(loop.quit)
+        future.add_done_callback(lambda _f: quit_later())
         QTimer.singleShot(10000, loop.quit)
         if not future.done():
             loop.exec()

@@ -323,11 +323,14 @@ class MessageScreen(QWidget):
 
     # -- running --------------------------------------------------------------------------------
 
-    def _dns(self, wait: float) -> DnsClient:
+    def _dns(self, wait: float) -> Callable[[], DnsClient]:
+        """A maker of the DNS client for one job, built from plain values: the coroutine that calls it on the
+        engine's thread must not hold this widget (a Qt object freed there would crash)."""
         kw: dict[str, Any] = {"deadline": wait + 60}
         if self.dns_timeout is not None:
             kw["timeout"] = self.dns_timeout
-        return DnsClient(self.nameservers, **kw)
+        nameservers = self.nameservers
+        return lambda: DnsClient(nameservers, **kw)
 
     def _start(self, what: str, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]]) -> int:
         if self.job:
@@ -352,9 +355,10 @@ class MessageScreen(QWidget):
         to = self.to_field.text().strip() or None
         unsub = self.unsub_field.text().strip() or None
         wait = self.send_timeout
+        make_client = self._dns(wait)
 
         async def go(on_progress: Callable[[Any], None]) -> Any:
-            client = self._dns(wait)
+            client = make_client()
             try:
                 result = await roundtrip(send, read, to=to, timeout=wait, on_progress=on_progress, dns=client,  # type: ignore[arg-type]
                                          unsubscribe_url=unsub)
@@ -374,9 +378,10 @@ class MessageScreen(QWidget):
 
         token = self.token
         wait = self.watch_timeout
+        make_client = self._dns(wait)
 
         async def go(on_progress: Callable[[Any], None]) -> Any:
-            client = self._dns(wait)
+            client = make_client()
             try:
                 result = await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
                 await _link(result.report, client)
@@ -395,9 +400,10 @@ class MessageScreen(QWidget):
             self.status_label.setText("That is more than 5 MB; paste the headers only.")
             return 0
         raw = raw.replace(b"\r\n", b"\n") + b"\n"
+        make_client = self._dns(30.0)
 
         async def go(_on_progress: Callable[[Any], None]) -> Any:
-            client = self._dns(30.0)
+            client = make_client()
             try:
                 report = await analyze_message(raw, dns=client, content=True, spamassassin=True)
                 await _link(report, client)

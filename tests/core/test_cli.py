@@ -218,7 +218,7 @@ def test_headers_command_links_the_domain_checks_fix(tmp_path, dns_server: DnsTe
 
 def test_self_test_passes_on_the_bundled_demo_zones() -> None:
     code, out, _ = cli("--self-test")
-    assert code == 0 and "self-test: pass" in out and out.count("\n") == 1
+    assert code == 0 and "self-test: pass" in out and out.count("\n") == 1, out
 
 
 def test_self_test_reports_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> None:
