@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from inboxready.core.model import CheckResult
@@ -179,15 +180,21 @@ STATE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "needs-test-message":
                "cant-see": "? Can't be seen from here", "unknown": "? Couldn't check", "pending": "… Checking"}
 
 
-def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
-    items = [_d(i) for i in _l(r.detail.get("items"))]
-    if not items:
-        return None
-    box, lay = _box(card, "Google, Yahoo and Microsoft sender rules")
-    grid = QGridLayout()
+CHUNK = 4  # rules per body step: the card adds its body one widget per event-loop turn (UI stays responsive)
+
+
+def _checklist_items(r: CheckResult) -> list[dict[str, Any]]:
+    return [_d(i) for i in _l(r.detail.get("items"))]
+
+
+def _checklist_rows(card: Any, items: list[dict[str, Any]]) -> QWidget:
+    box = QWidget(card.body)
+    grid = QGridLayout(box)
+    grid.setContentsMargins(0, 0, 0, 0)
     grid.setHorizontalSpacing(12)
     grid.setVerticalSpacing(2)
     grid.setColumnStretch(1, 1)
+    grid.setColumnMinimumWidth(0, 170)
     row_no = 0
     for i in items:
         state = _s(i.get("state"))
@@ -203,12 +210,33 @@ def checklist_section(card: Any, r: CheckResult) -> QWidget | None:
         meta = label(f"{who}, {applies}, since {_s(i.get('since'))}. {_s(i.get('why'))}", "Muted",
                      selectable=True, parent=box)
         meta.setToolTip(tip)
-        grid.addWidget(mark, row_no, 0, 2, 1)
+        grid.addWidget(mark, row_no, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(title, row_no, 1)
         grid.addWidget(meta, row_no + 1, 1)
         grid.setRowMinimumHeight(row_no + 2, 8)
         row_no += 3
-    lay.addLayout(grid)
+    return box
+
+
+def checklist_head(card: Any, r: CheckResult) -> QWidget | None:
+    if not _checklist_items(r):
+        return None
+    box, _lay = _box(card, "Google, Yahoo and Microsoft sender rules")
+    return box
+
+
+def _checklist_chunk(n: int) -> Any:
+    def section(card: Any, r: CheckResult) -> QWidget | None:
+        items = _checklist_items(r)[n * CHUNK:(n + 1) * CHUNK]
+        return _checklist_rows(card, items) if items else None
+
+    return section
+
+
+def checklist_tail(card: Any, r: CheckResult) -> QWidget | None:
+    if not _checklist_items(r):
+        return None
+    box, lay = _box(card, "")
     lay.addWidget(label("Rules that need a test message are judged once you test one (Test a message, Ctrl+M). "
                         "Point at a rule to see why it matters and the provider's page it comes from.", "Muted",
                         parent=box))
@@ -241,33 +269,55 @@ COMPLIANCE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "unknown": "? Co
                     "not-checked": "… Not checked yet"}
 
 
-def compliance_section(card: Any, r: CheckResult) -> QWidget | None:
-    rules = [_d(x) for x in _l(r.detail.get("rules"))]
-    if not rules:
+def _compliance_rules(r: CheckResult) -> list[dict[str, Any]]:
+    return [_d(x) for x in _l(r.detail.get("rules"))]
+
+
+def compliance_head(card: Any, r: CheckResult) -> QWidget | None:
+    if not _compliance_rules(r):
         return None
-    box, lay = _box(card, _s(r.detail.get("title")) or "Compliance profile")
-    grid = QGridLayout()
-    grid.setHorizontalSpacing(12)
-    grid.setVerticalSpacing(2)
-    grid.setColumnStretch(1, 1)
-    n = 0
-    for rule in rules:
-        state = _s(rule.get("state"))
-        mark = label(COMPLIANCE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
-        mark.setProperty("state", "unknown" if state == "unknown" else state)
-        level = "required" if rule.get("level") == "required" else "recommended"
-        title = label(f"{_s(rule.get('label'))} ({level})", "ChecklistRule", selectable=True, parent=box)
-        title.setToolTip(_s(rule.get("reason")))
-        control = _s(rule.get("control"))
-        meta = label((f"{control}. " if control else "") + _s(rule.get("why")), "Muted", selectable=True,
-                     parent=box)
-        meta.setToolTip(_s(rule.get("reason")))
-        grid.addWidget(mark, n, 0, 2, 1)
-        grid.addWidget(title, n, 1)
-        grid.addWidget(meta, n + 1, 1)
-        grid.setRowMinimumHeight(n + 2, 8)
-        n += 3
-    lay.addLayout(grid)
+    box, _lay = _box(card, _s(r.detail.get("title")) or "Compliance profile")
+    return box
+
+
+def _compliance_chunk(n: int) -> Any:
+    def section(card: Any, r: CheckResult) -> QWidget | None:
+        rules = _compliance_rules(r)[n * CHUNK:(n + 1) * CHUNK]
+        if not rules:
+            return None
+        box = QWidget(card.body)
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnMinimumWidth(0, 170)
+        row = 0
+        for rule in rules:
+            state = _s(rule.get("state"))
+            mark = label(COMPLIANCE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
+            mark.setProperty("state", state)
+            level = "required" if rule.get("level") == "required" else "recommended"
+            title = label(f"{_s(rule.get('label'))} ({level})", "ChecklistRule", selectable=True, parent=box)
+            title.setToolTip(_s(rule.get("reason")))
+            control = _s(rule.get("control"))
+            meta = label((f"{control}. " if control else "") + _s(rule.get("why")), "Muted", selectable=True,
+                         parent=box)
+            meta.setToolTip(_s(rule.get("reason")))
+            grid.addWidget(mark, row, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(title, row, 1)
+            grid.addWidget(meta, row + 1, 1)
+            grid.setRowMinimumHeight(row + 2, 8)
+            row += 3
+        return box
+
+    return section
+
+
+def compliance_tail(card: Any, r: CheckResult) -> QWidget | None:
+    if not _compliance_rules(r):
+        return None
+    box, lay = _box(card, "")
     if r.detail.get("statement"):
         lay.addWidget(label(_s(r.detail.get("statement")), "Muted", parent=box))
     lay.addWidget(label("Choose the profile in Settings; exported audit reports use the same one.", "Muted",
@@ -282,6 +332,6 @@ SECTIONS = {
     "dnssec": [dnssec_section],
     "rdns": [rdns_section],
     "starttls": [starttls_section],
-    "checklist": [checklist_section],
-    "compliance": [compliance_section],
+    "checklist": [checklist_head, *(_checklist_chunk(n) for n in range(8)), checklist_tail],
+    "compliance": [compliance_head, *(_compliance_chunk(n) for n in range(8)), compliance_tail],
 }
