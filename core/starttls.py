@@ -416,8 +416,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     if blocked:
         findings.append(Finding(
             "starttls.blocked", Severity.UNKNOWN,
-            f"We couldn't check encryption from this network: none of your {len(with_ip)} mail server(s) could "
-            f"be reached on port {ctx.options.smtp_port}. Many internet providers and offices block outgoing "
+            "We couldn't check encryption from this network: "
+            + ("your mail server could not" if len(with_ip) == 1 else f"none of your {len(with_ip)} mail servers could")
+            + f" be reached on port {ctx.options.smtp_port}. Many internet providers and offices block outgoing "
             f"port 25; this says nothing about your servers. Try from another network.",
             detail="; ".join(f"{h.host} ({h.ip}): {h.error}" for h in with_ip), rfc=RFC))
         for h in hosts:

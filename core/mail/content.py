@@ -335,9 +335,15 @@ def _analyze(raw: bytes | email.message.Message, from_domain: str, orgs: Mapping
                                 "The text of the link looks like a domain that differs (by organization) from "
                                 "the domain of its href.", ""))
     if foreign and from_org:
+        listed = f"{', '.join(foreign[:6])}{'…' if len(foreign) > 6 else ''}"
+        if len(link_domains) == 1:
+            lead = f"Your links point to a domain other than {from_org}: {listed}."
+        elif len(foreign) == 1:
+            lead = f"1 of the {len(link_domains)} domains your links point to is not {from_org}: {listed}."
+        else:
+            lead = f"{len(foreign)} of the {len(link_domains)} domains your links point to are not {from_org}: {listed}."
         findings.append(Finding("content.foreign-link-domains", Severity.INFO,
-                                f"{len(foreign)} of the {len(link_domains)} domains your links point to are not "
-                                f"{from_org}: {', '.join(foreign[:6])}{'…' if len(foreign) > 6 else ''}. Links "
+                                f"{lead} Links "
                                 "through your mail service's click tracking are normal; links to unrelated "
                                 "domains make mail look less trustworthy. Many services let you track clicks "
                                 "under your own domain.",
@@ -365,7 +371,7 @@ def _analyze(raw: bytes | email.message.Message, from_domain: str, orgs: Mapping
                                 "No text/plain part next to text/html (multipart/alternative).", "RFC 2046 §5.1.4"))
     if images and (len(visible) < IMAGE_ONLY_TEXT or len(visible) < IMAGE_TEXT_PER_IMAGE * images):
         findings.append(Finding("content.image-only", Severity.WARNING,
-                                f"The message is mostly pictures ({images} image(s) and {len(visible)} characters "
+                                f"The message is mostly pictures ({images} image{'' if images == 1 else 's'} and {len(visible)} characters "
                                 "of text). Filters can't read pictures and treat such mail with suspicion, and "
                                 "many readers block images: put your message in text too."))
     if body.cut:
