@@ -14,6 +14,7 @@ show. "Minimize to tray" (keep running when the main window is closed) is stored
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from typing import Any, Callable, Protocol
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT
 from inboxready.core.history import History
+from inboxready.core.reminders import DismissedStore, Reminder, reminders
 from inboxready.core.watchlist import WatchList, WatchOutcome, run_watchlist
 
 from . import theme
@@ -32,6 +34,7 @@ from .engine import Engine
 TICK_MS = 60_000  # how often the schedule looks for due domains
 NOTIFY_MS = 15_000
 MAX_NOTICES = 50
+MAX_REMINDER_NOTICES = 3  # notifications per run; the rest are summed up in one
 
 
 class _Tray(Protocol):
@@ -54,6 +57,7 @@ class WatchService(QObject):
     notified = Signal(str, str)  # title, text: every notification, tray or not
     openRequested = Signal()  # the tray's Open (or a click on the icon)
     quitRequested = Signal()  # the tray's Quit
+    remindersFound = Signal(object)  # list[Reminder] not shown before in this session, after a run
 
     def __init__(self, engine: Engine, history: History | None, *, nameservers: list[str] | None = None,
                  timeout: float = DEFAULT_TIMEOUT, deadline: float | None = 60.0,
@@ -67,6 +71,8 @@ class WatchService(QObject):
         self.deadline = deadline
         self.watchlist = watchlist if watchlist is not None else WatchList()
         self.notices: list[tuple[str, str]] = []
+        self.dismissed = DismissedStore()  # reminders the user dismissed in the Watch list window
+        self.reminded: set[str] = set()  # reminder keys already shown in this session
         self.last_outcomes: list[WatchOutcome] = []
         self._future: concurrent.futures.Future[Any] | None = None
         self._stopped = False
@@ -182,9 +188,20 @@ class WatchService(QObject):
 
         # called on the engine's thread; runs ``_outcome`` on the UI thread, holding the service weakly
         on_outcome = self.engine.ui_call(self._outcome)
+        options, history, watchlist, dismissed = self._options(), self.history, self.watchlist, self.dismissed
+
+        async def job() -> tuple[list[WatchOutcome], list[Reminder]]:
+            # plain values only: this coroutine runs on the engine's thread and must not hold the service
+            outcomes = await run_watchlist(options, history, only_due=not all_domains, watchlist=watchlist,
+                                           on_outcome=on_outcome)
+            domains = [o.domain for o in outcomes if not o.error]
+            found: list[Reminder] = []
+            if history is not None and domains:
+                found = await asyncio.to_thread(reminders, history, domains, dismissed=dismissed)
+            return outcomes, found
+
         try:
-            fut = self.engine.submit(run_watchlist(self._options(), self.history, only_due=not all_domains,
-                                                   watchlist=self.watchlist, on_outcome=on_outcome))
+            fut = self.engine.submit(job())
         except RuntimeError:  # the engine is shutting down
             return False
         self._future = fut
@@ -204,9 +221,23 @@ class WatchService(QObject):
         if exc is not None:
             self.runFailed.emit(f"{type(exc).__name__}: {exc}")
             return
-        outcomes: list[WatchOutcome] = list(fut.result() or [])
-        self.last_outcomes = outcomes
-        self.runFinished.emit(outcomes)
+        outcomes, found = fut.result() or ([], [])
+        self.last_outcomes = list(outcomes)
+        self.runFinished.emit(self.last_outcomes)
+        self._remind(list(found))
+
+    def _remind(self, found: list[Reminder]) -> None:
+        """Tell the user about reminders (a DKIM key to rotate, DMARC to move on, a selector gone) once per
+        session each; the Watch list window lists them all and can dismiss them."""
+        fresh = [r for r in found if r.key not in self.reminded]
+        self.reminded.update(r.key for r in fresh)
+        if fresh:
+            self.remindersFound.emit(fresh)
+        for r in fresh[:MAX_REMINDER_NOTICES]:
+            self.notify(f"Reminder for {r.domain}: {r.title}", r.text)
+        if len(fresh) > MAX_REMINDER_NOTICES:
+            self.notify("More reminders", f"{len(fresh) - MAX_REMINDER_NOTICES} more reminders are in the Watch list "
+                                          "window (Reminders tab).")
 
     # -- notifications ------------------------------------------------------------------------------
 

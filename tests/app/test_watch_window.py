@@ -295,3 +295,34 @@ def test_a_stopped_service_is_freed_at_once_on_the_ui_thread(home: Path, engine,
     assert svc.tray is None and svc.menu is None  # removed (deleted on this thread's next loop turn)
     del svc
     assert freed == [threading.main_thread().name]
+
+
+def test_a_reminder_is_notified_once_per_session(home: Path, service, dns_server: DnsTestServer,
+                                                 qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A DKIM key first seen over six months ago: the run after which the history shows it raises one
+    notification; the next run does not repeat it; a dismissed reminder is never notified."""
+    from datetime import datetime, timedelta, timezone
+
+    from inboxready.core.reminders import DismissedStore
+    from tests.core.test_reminders import KEY_A, REJECT, key
+    from tests.core.test_reminders import ZONE as RZONE
+    from tests.core.test_reminders import store as store_run
+
+    history = History()
+    store_run(dns_server, history, RZONE + REJECT + key(KEY_A), datetime.now(timezone.utc) - timedelta(days=200))
+    wl = WatchList()
+    wl.add("example.com", 3600, ["google"])
+    svc = service(history, dns_server, watchlist=wl)
+    with qtbot.waitSignal(svc.remindersFound, timeout=20000) as found:
+        svc.check_now()
+    [r] = found.args[0]
+    assert r.kind == "dkim-rotate" and r.domain == "example.com"
+    assert svc.notices == [(f"Reminder for example.com: {r.title}", r.text)]
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        svc.check_now()
+    assert len(svc.notices) == 1  # not repeated in the same session
+    DismissedStore().dismiss(r.key)
+    fresh = service(history, dns_server, watchlist=wl)  # a new session
+    with qtbot.waitSignal(fresh.runFinished, timeout=20000):
+        fresh.check_now()
+    assert fresh.notices == []
