@@ -866,9 +866,8 @@ class MainWindow(QMainWindow):
         """The verdict against the compliance profile chosen in Settings, as a card under the checklist."""
         from inboxready.core.compliance import evaluate, verdict_result
 
-        checks = {n: r for n, r in self.results.items() if n not in ("checklist", "compliance")}
-        verdict = evaluate(self.compliance_profile(), checks, message=message)
-        self._card("compliance").set_result(verdict_result(verdict, checks))
+        verdict = evaluate(self.compliance_profile(), self.results, message=message)
+        self._card("compliance").set_result(verdict_result(verdict, self.results))
 
     def _on_spam_rate(self, rate: float | None) -> None:
         if self.last_report is None:

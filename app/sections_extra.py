@@ -180,6 +180,7 @@ STATE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "needs-test-message":
                "cant-see": "? Can't be seen from here", "unknown": "? Couldn't check", "pending": "… Checking"}
 
 
+STATE_COLUMN = 200  # px, wide enough for "… Needs a test message"
 CHUNK = 4  # rules per body step: the card adds its body one widget per event-loop turn (UI stays responsive)
 
 
@@ -187,35 +188,43 @@ def _checklist_items(r: CheckResult) -> list[dict[str, Any]]:
     return [_d(i) for i in _l(r.detail.get("items"))]
 
 
-def _checklist_rows(card: Any, items: list[dict[str, Any]]) -> QWidget:
+def _rule_grid(card: Any, rows: list[tuple[str, str, str, str, str, str]]) -> QWidget:
+    """Rules one under the other: (state, state words, rule, its accessible name, the muted line, tooltip)."""
     box = QWidget(card.body)
     grid = QGridLayout(box)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setHorizontalSpacing(12)
     grid.setVerticalSpacing(2)
     grid.setColumnStretch(1, 1)
-    grid.setColumnMinimumWidth(0, 170)
-    row_no = 0
+    for n, (state, words, rule, accessible, line, tip) in enumerate(rows):
+        mark = label(words, "ChecklistState", wrap=False, parent=box)
+        mark.setFixedWidth(STATE_COLUMN)  # the same in every chunk (each chunk is a grid of its own)
+        mark.setProperty("state", state)
+        title = label(rule, "ChecklistRule", selectable=True, parent=box)
+        if accessible:
+            title.setAccessibleName(accessible)
+        meta = label(line, "Muted", selectable=True, parent=box)
+        for w in (title, meta):
+            w.setToolTip(tip)
+        grid.addWidget(mark, 3 * n, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(title, 3 * n, 1)
+        grid.addWidget(meta, 3 * n + 1, 1)
+        grid.setRowMinimumHeight(3 * n + 2, 8)
+    return box
+
+
+def _checklist_rows(card: Any, items: list[dict[str, Any]]) -> QWidget:
+    rows = []
     for i in items:
         state = _s(i.get("state"))
+        words = STATE_MARKS.get(state, state)
         who = ", ".join(_s(w).capitalize() for w in _l(i.get("who"))) or "InboxReady's advice"
         applies = "all senders" if i.get("applies") == "all" else "bulk senders"
-        mark = label(STATE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
-        mark.setProperty("state", state)
-        title = label(_s(i.get("label")), "ChecklistRule", selectable=True, parent=box)
-        title.setAccessibleName(f"{_s(i.get('label'))}: {STATE_MARKS.get(state, state).lstrip('✓✗…? ')}")
         tip = "\n".join(x for x in (_s(i.get("explain")), "Source: " + _s(i.get("source")) if i.get("source") else "",
                                      f"Checked: {_s(i.get('checked'))}" if i.get("checked") else "") if x)
-        title.setToolTip(tip)
-        meta = label(f"{who}, {applies}, since {_s(i.get('since'))}. {_s(i.get('why'))}", "Muted",
-                     selectable=True, parent=box)
-        meta.setToolTip(tip)
-        grid.addWidget(mark, row_no, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
-        grid.addWidget(title, row_no, 1)
-        grid.addWidget(meta, row_no + 1, 1)
-        grid.setRowMinimumHeight(row_no + 2, 8)
-        row_no += 3
-    return box
+        rows.append((state, words, _s(i.get("label")), f"{_s(i.get('label'))}: {words.lstrip('✓✗…? ')}",
+                     f"{who}, {applies}, since {_s(i.get('since'))}. {_s(i.get('why'))}", tip))
+    return _rule_grid(card, rows)
 
 
 def checklist_head(card: Any, r: CheckResult) -> QWidget | None:
@@ -285,31 +294,14 @@ def _compliance_chunk(n: int) -> Any:
         rules = _compliance_rules(r)[n * CHUNK:(n + 1) * CHUNK]
         if not rules:
             return None
-        box = QWidget(card.body)
-        grid = QGridLayout(box)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(2)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnMinimumWidth(0, 170)
-        row = 0
+        rows = []
         for rule in rules:
             state = _s(rule.get("state"))
-            mark = label(COMPLIANCE_MARKS.get(state, state), "ChecklistState", wrap=False, parent=box)
-            mark.setProperty("state", state)
             level = "required" if rule.get("level") == "required" else "recommended"
-            title = label(f"{_s(rule.get('label'))} ({level})", "ChecklistRule", selectable=True, parent=box)
-            title.setToolTip(_s(rule.get("reason")))
             control = _s(rule.get("control"))
-            meta = label((f"{control}. " if control else "") + _s(rule.get("why")), "Muted", selectable=True,
-                         parent=box)
-            meta.setToolTip(_s(rule.get("reason")))
-            grid.addWidget(mark, row, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(title, row, 1)
-            grid.addWidget(meta, row + 1, 1)
-            grid.setRowMinimumHeight(row + 2, 8)
-            row += 3
-        return box
+            rows.append((state, COMPLIANCE_MARKS.get(state, state), f"{_s(rule.get('label'))} ({level})", "",
+                         (f"{control}. " if control else "") + _s(rule.get("why")), _s(rule.get("reason"))))
+        return _rule_grid(card, rows)
 
     return section
 

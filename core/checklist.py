@@ -172,20 +172,20 @@ def _first_fix(result: CheckResult | None, *, codes: tuple[str, ...] | None = No
     return with_fix[0].fix if with_fix else None
 
 
-def _waiting(result: CheckResult | None, what: str) -> Verdict | None:
+def _waiting(result: CheckResult | None, check: str, looked_up: str) -> Verdict | None:
+    """Pending while ``check`` (e.g. "dkim") has not finished; unknown when it couldn't look ``looked_up``
+    (e.g. "DKIM keys") up; None when there is a result to judge."""
     if result is None:
-        return Verdict(PENDING, f"Waiting for the {what} check.")
+        return Verdict(PENDING, f"Waiting for the {check.upper()} check.", check)
     if result.status is Status.ERROR:
-        return Verdict(UNKNOWN, f"The {what} could not be looked up, so we can't tell yet.")
+        return Verdict(UNKNOWN, f"The {looked_up} could not be looked up, so we can't tell yet.", check)
     return None
 
 
 def _judge_spf(rule: Rule, inp: _Input) -> Verdict:
     spf = inp.check("spf")
-    waiting = _waiting(spf, "SPF")
+    waiting = _waiting(spf, "spf", "SPF record")
     if waiting is not None:
-        waiting.why = waiting.why.replace("The SPF could", "The SPF record could")
-        waiting.fix_check = "spf"
         return waiting
     assert spf is not None
     if not spf.detail.get("record") and not spf.detail.get("merged_record"):
@@ -202,10 +202,8 @@ def _dkim_keys(dkim: CheckResult) -> list[dict[str, Any]]:
 
 def _judge_dkim(rule: Rule, inp: _Input) -> Verdict:
     dkim = inp.check("dkim")
-    waiting = _waiting(dkim, "DKIM")
+    waiting = _waiting(dkim, "dkim", "DKIM keys")
     if waiting is not None:
-        waiting.why = waiting.why.replace("The DKIM could", "The DKIM keys could")
-        waiting.fix_check = "dkim"
         return waiting
     assert dkim is not None
     found = _dkim_keys(dkim)
@@ -238,10 +236,8 @@ def _judge_spf_or_dkim(rule: Rule, inp: _Input) -> Verdict:
 
 def _judge_dkim_size(rule: Rule, inp: _Input) -> Verdict:
     dkim = inp.check("dkim")
-    waiting = _waiting(dkim, "DKIM")
+    waiting = _waiting(dkim, "dkim", "DKIM keys")
     if waiting is not None:
-        waiting.why = waiting.why.replace("The DKIM could", "The DKIM keys could")
-        waiting.fix_check = "dkim"
         return waiting
     assert dkim is not None
     minimum = int(rule.judged.get("minimum_bits", 1024))
@@ -268,12 +264,10 @@ def _judge_dkim_size(rule: Rule, inp: _Input) -> Verdict:
 
 def _judge_dmarc(rule: Rule, inp: _Input) -> Verdict:
     dmarc = inp.check("dmarc")
-    waiting = _waiting(dmarc, "DMARC")
+    waiting = _waiting(dmarc, "dmarc", "DMARC record")
     if waiting is not None and waiting.state == UNKNOWN and dmarc is not None and dmarc.detail.get("policy"):
         waiting = None  # the record and its policy are known; only a side lookup (report address) failed
     if waiting is not None:
-        waiting.why = waiting.why.replace("The DMARC could", "The DMARC record could")
-        waiting.fix_check = "dmarc"
         return waiting
     assert dmarc is not None
     policy = dmarc.detail.get("policy")
