@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from ..mail.imap import _Session
 from ..profiles import ConnectionResult, KeyringUnavailable, ReadProfile, Secret, keyring_failure, resolve_password
+from ..sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
 from .store import ImportResult, ReportStore
 
@@ -86,7 +87,7 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
         done = 0
         for i in range(0, len(uids), FETCH_BATCH):
             batch = uids[i:i + FETCH_BATCH]
-            small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= lim.max_input_bytes]
+            small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= lim.max_message_bytes]
             data = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
             for uid in batch:
                 name = f"{folder} message UID {uid}"
@@ -96,7 +97,7 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
                     raw = data.get(uid, {}).get(b"BODY[]", b"")
                     res = store.import_bytes(name, bytes(raw), limits=lim)
                     out.result.merge(res)
-                    if res.imported or res.duplicate:
+                    if res.imported or res.duplicate or res.repeated or res.conflicting:
                         to_move.append(uid)
                 out.read += 1
                 out.last_uid = uid
@@ -119,6 +120,9 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
         return out
     except KeyringUnavailable as exc:
         out.error = keyring_failure(exc)
+        return out
+    except DbProblem as exc:  # the report store (busy, full, ...): said as it is, not as a mailbox failure
+        out.error = ConnectionResult(False, f"store.{exc.kind}", str(exc), exc.detail, "store")
         return out
     except Exception as exc:  # noqa: BLE001 - every failure becomes a plain-words ConnectionResult
         if session is not None:
