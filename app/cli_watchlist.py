@@ -86,7 +86,7 @@ def cmd_watchlist(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if action == "run":
         return _run(wl, args, out, err)
     if action == "reminders":
-        return _reminders(args, out)
+        return _reminders(args, out, err)
     return EXIT_UNCHECKED
 
 
@@ -133,8 +133,12 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     return code
 
 
-def _reminders(args: argparse.Namespace, out: TextIO) -> int:
+def _reminders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with History() as history:
+        if history.problem:
+            err.write(f"inboxready: {history.problem}\n")
+        if not history.available:
+            return EXIT_UNCHECKED  # no history to read: "no reminders" would not be true
         items = reminders(history, dismissed=DismissedStore())
     if args.json:
         json.dump({"reminders": [r.to_json() for r in items]}, out, indent=2, ensure_ascii=False)

@@ -92,6 +92,8 @@ def kind_of(exc: BaseException, path: Path | None = None) -> str:
         if primary == _CANTOPEN or "unable to open" in text:
             if path is not None and path.is_dir():
                 return "folder"
+            if path is not None and _read_only_fs(path):
+                return "readonly"
             if path is not None and _low_space(path):
                 return "full"
             if path is not None and not _writable(path):
@@ -111,6 +113,13 @@ def _low_space(path: Path) -> bool:
             except OSError:
                 return False
     return False
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _writable(path: Path) -> bool:
@@ -357,11 +366,12 @@ def begin_write(db: sqlite3.Connection, *, what: str, path: Path, wait: float,
                 on_wait: Callable[[str], None] | None = None, cancel: Callable[[], bool] | None = None,
                 busy_s: float = _BUSY_STEP_S) -> None:
     """``BEGIN IMMEDIATE``, waiting up to ``wait`` seconds while another process writes (``on_wait`` once,
-    when the waiting starts; ``cancel()`` ends the wait early). Raises ``DbProblem`` (``busy`` after the
-    wait, or whatever else stopped it)."""
+    as soon as the file is found busy; ``cancel()`` ends the wait early). Raises ``DbProblem`` (``busy`` after
+    the wait, or whatever else stopped it). The connection's busy timeout is restored afterwards."""
     deadline = time.monotonic() + max(0.0, wait)
+    restore = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute(f"PRAGMA busy_timeout={int(min(0.2, max(0.0, wait)) * 1000)}")  # notice a busy file quickly
     told = False
-    restore = None
     try:
         while True:
             try:
@@ -371,18 +381,17 @@ def begin_write(db: sqlite3.Connection, *, what: str, path: Path, wait: float,
                 p = problem_of(exc, what, path)
                 if p.kind != "busy":
                     raise p from None
-                if time.monotonic() >= deadline or (cancel is not None and cancel()):
+                left = deadline - time.monotonic()
+                if left <= 0 or (cancel is not None and cancel()):
                     raise p from None
                 if not told:
                     told = True
                     if on_wait is not None:
                         on_wait(f"Another InboxReady is writing to {what} (an import?); waiting for it "
                                 f"(up to {_duration(wait)})…")
-                    restore = db.execute("PRAGMA busy_timeout").fetchone()[0]
-                    db.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
+                db.execute(f"PRAGMA busy_timeout={int(max(0.05, min(busy_s, left)) * 1000)}")
     finally:
-        if restore is not None:
-            db.execute(f"PRAGMA busy_timeout={int(restore)}")
+        db.execute(f"PRAGMA busy_timeout={int(restore)}")
 
 
 __all__ = ["DbProblem", "Opened", "begin_write", "connect_durable", "explain", "in_use", "kind_of",

@@ -1,11 +1,12 @@
 """DMARC aggregate report parser (RFC 7489 appendix C era, RFC 9990, and the old dmarc.org draft schema).
 
-The XML is read as a stream (``XMLPullParser``; ``defusedxml``'s parser when a document type declaration is
-possible at all): a document type declaration, entities or external references are refused (so "billion
+The XML is read as a stream (expat feeding a target that builds only the header and one record at a time;
+``defusedxml``'s parser when a document type declaration is possible at all): a document type declaration, entities or external references are refused (so "billion
 laughs" and XXE files are rejected, never expanded), and each record is turned into a row as soon as it
 ends and dropped from the tree, so memory holds the rows, not the document's elements. Work and memory are
 bounded: at most ``MAX_ROWS`` records per report, ``MAX_DEPTH`` levels of nesting, ``MAX_RECORD_PARTS``
 elements in one record, ``MAX_HEADER_PARTS`` elements outside the records, ``MAX_ELEMENTS`` elements in all,
+``MAX_TEXT`` characters in one value,
 and a ``ParseBudget`` shared by every report of one input file (rows and elements); past a limit the report
 is refused with the reason. XML namespaces are ignored, so the plain, the RFC 9990
 (``urn:ietf:params:xml:ns:dmarc-2.0``) and the 0.1 namespace all read the same way. Result words are matched
@@ -64,6 +65,8 @@ MAX_HEADER_PARTS = 10_000     # elements outside the records
 MAX_ELEMENTS = 5_000_000      # elements in one report
 FILE_ROWS = 200_000           # records in all the reports of one input file
 FILE_ELEMENTS = 6_000_000     # elements in all the reports of one input file
+MAX_TEXT = 64 * 1024          # characters in one value (a real one is a domain name, a date, a comment)
+FAST_HEAD = 1024 * 1024       # the fast path reads a header (everything before the first record) up to this size
 FEED_STEP = 64 * 1024
 FAST_WINDOW = 1024 * 1024     # the fast path decodes and matches the records in pieces of about this size
 EARLIEST = 1_325_376_000      # 2012-01-01: no DMARC report can be older
@@ -92,14 +95,19 @@ class ParseBudget:
     elements: int = FILE_ELEMENTS
 
 
+class _RowLimit(ReportError):
+    """More than ``MAX_ROWS`` records in one report."""
+
+
 def _too_many_rows() -> ReportError:
-    return ReportError(f"the report has more than {MAX_ROWS:,} rows (records); InboxReady reads at most that many "
-                       "from one report")
+    return _RowLimit(f"the report has more than {MAX_ROWS:,} rows (records); InboxReady reads at most that many "
+                     "from one report")
 
 
 def _file_rows_spent() -> ReportError:
-    return ReportError(f"this file holds more than {FILE_ROWS:,} report rows in all; the rest of it was skipped "
-                       "(import its reports separately)")
+    return ReportError(f"this file holds more report data in all than InboxReady reads from one file ({FILE_ROWS:,} "
+                       f"rows, {FILE_ELEMENTS:,} XML elements); the rest of it was skipped (import its reports "
+                       "separately)")
 
 
 class DkimAuth(NamedTuple):
@@ -330,13 +338,23 @@ def _parse(data: bytes, budget: ParseBudget | None, flat: bool) -> AggregateRepo
     if not raw or raw.isspace():
         raise ReportError("the file is empty")
     budget = budget if budget is not None else ParseBudget()
-    if budget.rows <= 0:
+    if budget.rows <= 0 or budget.elements <= 0:
         raise _file_rows_spent()
     try:
         raw = to_utf8(raw)
-        fast = _fast_parse(raw, flat=flat)
-        if fast is None:
-            fast = _slow_parse(raw, flat, budget)
+        try:
+            fast = _fast_parse(raw, flat=flat)
+        except _RowLimit:
+            budget.rows = max(0, budget.rows - MAX_ROWS)  # the work was done: it counts against the file
+            raise
+        if fast is not None:
+            n = len(fast.flat_rows) if flat else len(fast.rows)
+            if n > budget.rows:
+                budget.rows = 0
+                raise _file_rows_spent()
+            budget.rows -= n
+            return fast
+        return _slow_parse(raw, flat, budget)  # (counts its own rows and elements against the budget)
     except ReportError:
         raise
     except RecursionError:
@@ -345,12 +363,6 @@ def _parse(data: bytes, budget: ParseBudget | None, flat: bool) -> AggregateRepo
         raise ReportError("the report is too large to read") from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: never anything but ReportError
         raise ReportError(f"the report could not be read ({type(exc).__name__})") from None
-    n = len(fast.flat_rows) if flat else len(fast.rows)
-    if n > budget.rows:
-        budget.rows = 0
-        raise _file_rows_spent()
-    budget.rows -= n
-    return fast
 
 
 def _slow_parse(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
@@ -402,14 +414,11 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _pull_parser(raw: bytes) -> Any:
-    events = ("start", "end")
+def _xml_parser(raw: bytes, target: Any) -> Any:
     if _no_dtd_possible(raw):
         # Without a DTD there is nothing for defusedxml to forbid, and the C parser is several times faster.
-        return ET.XMLPullParser(events=events)
-    parser = DET.DefusedXMLParser(target=ET.TreeBuilder(), forbid_dtd=True, forbid_entities=True,
-                                  forbid_external=True)
-    return ET.XMLPullParser(events=events, _parser=parser)
+        return ET.XMLParser(target=target)
+    return DET.DefusedXMLParser(target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
 def _xml_error(exc: BaseException) -> ReportError:
@@ -424,82 +433,115 @@ def _xml_error(exc: BaseException) -> ReportError:
     return _XmlError(f"the XML could not be read ({type(exc).__name__})")
 
 
-def _stream(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
-    """Read the report as a stream of elements: each record becomes a row when it ends and leaves the tree."""
-    parser = _pull_parser(raw)
+class _Stream:
+    """The parser's target: builds only what is needed (the header, and one record at a time, turned into a row
+    when it ends and dropped), counting elements, depth and text against the limits as they arrive."""
 
-    def events() -> Any:
+    def __init__(self, flat: bool, budget: ParseBudget) -> None:
+        self.flat = flat
+        self.budget = budget
+        self.limit = min(MAX_ELEMENTS, budget.elements)
+        self.root: Element | None = None
+        self.stack: list[Element] = []
+        self.rows: list[Any] = []
+        self.pending: list[Row] = []     # rows read before the policy they are judged by (out of schema order)
+        self.row_error: ReportError | None = None
+        self.feedback = True
+        self.policy: dict[str, str] | None = None
+        self.derived = 0
+        self.elements = self.kept = 0
+        self.rec_el: Element | None = None  # the outermost open <record>
+        self.rec_start = 0                  # its element number
+        self.rec_top = False                # it is a child of the root (a real record)
+        self.chunks: list[str] = []         # the text of the innermost open element, before its first child
+        self.text_len = 0
+
+    def _flush(self) -> None:
+        if self.chunks:
+            self.stack[-1].text = "".join(self.chunks)
+            self.chunks = []
+        self.text_len = 0
+
+    def data(self, text: str) -> None:
+        if not self.stack or len(self.stack[-1]):
+            return  # text after a child element (a "tail"): a report has none worth keeping
+        self.text_len += len(text)
+        if self.text_len > MAX_TEXT:
+            raise ReportError(f"a value in the report is longer than {MAX_TEXT // 1024} KB; not a real report")
+        self.chunks.append(text)
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.stack:
+            self._flush()
+        self.elements += 1
+        self.kept += 1
+        depth = len(self.stack) + 1
+        if depth > MAX_DEPTH:
+            raise ReportError(f"the XML is nested more than {MAX_DEPTH} levels deep; not a real report")
+        if self.elements > self.limit:
+            if self.limit < MAX_ELEMENTS:
+                raise _file_rows_spent()
+            raise ReportError(f"the report holds more than {self.limit:,} XML elements; not a real report, so it "
+                              "was not read further")
+        el = Element(tag, attrib)
+        if self.stack:
+            self.stack[-1].append(el)
+        self.stack.append(el)
+        if depth == 1:
+            self.root = el
+            self.feedback = _local(tag) == "feedback"
+        elif self.rec_el is not None:
+            if self.elements - self.rec_start >= MAX_RECORD_PARTS:
+                raise ReportError(f"a record of the report holds more than {MAX_RECORD_PARTS:,} parts; not a real "
+                                  "report")
+        elif _local(tag) == "record":
+            self.rec_el, self.rec_start, self.rec_top = el, self.elements, depth == 2
+        elif self.kept > MAX_HEADER_PARTS:
+            raise ReportError(f"the report holds more than {MAX_HEADER_PARTS:,} parts outside its records; not a "
+                              "real report")
+
+    def end(self, tag: str) -> Element:
+        self._flush()
+        el = self.stack.pop()
+        if el is not self.rec_el:
+            if self.policy is None and self.feedback and len(self.stack) == 1 and _local(el.tag) == "policy_published":
+                self.policy = _policy_of(el)
+            return el
+        if self.rec_top and self.feedback and self.row_error is None:
+            _strip_namespaces(el)
+            try:
+                row = _row(el, len(self.rows) + len(self.pending) + 1)
+            except ReportError as exc:
+                self.row_error = exc  # said after the XML and the header are known to be fine, as a tree would
+            else:
+                if self.policy is not None:
+                    self.derived += _derive_row(row, self.policy)
+                    self.rows.append(row_values(row) if self.flat else row)
+                else:
+                    self.pending.append(row)
+                n = len(self.rows) + len(self.pending)
+                if n > MAX_ROWS:
+                    raise _too_many_rows()
+                if n > self.budget.rows:
+                    raise _file_rows_spent()
+        if self.stack and len(self.stack[-1]) and self.stack[-1][-1] is el:
+            del self.stack[-1][-1]  # the record leaves the tree
+        self.kept -= self.elements - self.rec_start + 1
+        self.rec_el = None
+        return el
+
+    def close(self) -> Element | None:
+        return self.root
+
+
+def _stream(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
+    """Read the report as a stream: each record becomes a row when it ends and leaves the tree."""
+    t = _Stream(flat, budget)
+    parser = _xml_parser(raw, t)
+    try:
         for i in range(0, len(raw), FEED_STEP):
             parser.feed(raw[i:i + FEED_STEP])   # in steps, so other threads (the UI) get the GIL
-            yield from parser.read_events()
         parser.close()
-        yield from parser.read_events()
-
-    root: Element | None = None
-    stack: list[Element] = []
-    rows: list[Any] = []
-    pending: list[Row] = []         # rows read before the policy they are judged by (out of schema order)
-    row_error: ReportError | None = None
-    feedback = True
-    policy: dict[str, str] | None = None
-    derived = 0
-    elements = kept = 0
-    rec_el: Element | None = None   # the outermost open <record>
-    rec_start = 0                   # its element number
-    rec_top = False                 # it is a child of the root (a real record)
-    limit = min(MAX_ELEMENTS, budget.elements)
-    try:
-        for ev, el in events():
-            if ev == "start":
-                elements += 1
-                kept += 1
-                stack.append(el)
-                depth = len(stack)
-                if depth > MAX_DEPTH:
-                    raise ReportError(f"the XML is nested more than {MAX_DEPTH} levels deep; not a real report")
-                if elements > limit:
-                    budget.elements = 0
-                    raise ReportError(f"the report holds more than {limit:,} XML elements; not a real report, so "
-                                      "it was not read further")
-                if depth == 1:
-                    root = el
-                    feedback = _local(el.tag) == "feedback"
-                elif rec_el is not None:
-                    if elements - rec_start >= MAX_RECORD_PARTS:
-                        raise ReportError(f"a record of the report holds more than {MAX_RECORD_PARTS:,} parts; "
-                                          "not a real report")
-                elif _local(el.tag) == "record":
-                    rec_el, rec_start, rec_top = el, elements, depth == 2
-                elif kept > MAX_HEADER_PARTS:
-                    raise ReportError(f"the report holds more than {MAX_HEADER_PARTS:,} parts outside its records; "
-                                      "not a real report")
-                continue
-            stack.pop()
-            if el is not rec_el:
-                if policy is None and feedback and len(stack) == 1 and _local(el.tag) == "policy_published":
-                    policy = _policy_of(el)
-                continue
-            if rec_top and feedback and row_error is None:
-                _strip_namespaces(el)
-                try:
-                    row = _row(el, len(rows) + len(pending) + 1)
-                except ReportError as exc:
-                    row_error = exc  # said after the XML and the header are known to be fine, as a tree would
-                else:
-                    if policy is not None:
-                        derived += _derive_row(row, policy)
-                        rows.append(row_values(row) if flat else row)
-                    else:
-                        pending.append(row)
-                    if len(rows) + len(pending) > MAX_ROWS:
-                        raise _too_many_rows()
-                    if len(rows) + len(pending) > budget.rows:
-                        budget.rows = 0
-                        raise _file_rows_spent()
-            if stack and len(stack[-1]) and stack[-1][-1] is el:
-                del stack[-1][-1]  # the record leaves the tree
-            kept -= elements - rec_start + 1
-            rec_el = None
     except ReportError:
         raise
     except (defusedxml.DefusedXmlException, ET.ParseError) as exc:
@@ -507,14 +549,16 @@ def _stream(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
     except Exception as exc:  # noqa: BLE001 - expat can raise odd things on hostile bytes
         raise _XmlError(f"the XML could not be read ({type(exc).__name__})") from None
     finally:
-        budget.elements = max(0, budget.elements - elements)
-    if root is None:
+        budget.elements = max(0, budget.elements - t.elements)
+        budget.rows = max(0, budget.rows - len(t.rows) - len(t.pending))
+    if t.root is None:
         raise _XmlError("the XML is damaged (no element found)")
-    report = _header_of(root)
-    if row_error is not None:
-        raise row_error
+    report = _header_of(t.root)
+    if t.row_error is not None:
+        raise t.row_error
     pol = {"domain": report.domain, "adkim": report.adkim or "", "aspf": report.aspf or ""}
-    for row in pending:
+    rows, derived = t.rows, t.derived
+    for row in t.pending:
         derived += _derive_row(row, pol)
         rows.append(row_values(row) if flat else row)
     report.derived_messages = derived
@@ -593,8 +637,8 @@ def date_problem(begin: int, end: int, now: float) -> str | None:
     def day(ts: int) -> str:
         try:
             return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
-        except (OverflowError, OSError, ValueError):
-            return str(ts)
+        except (OverflowError, OSError, ValueError):  # past the year 9999
+            return f"the year {1970 + int(ts // 31_556_952)}"
     if end < begin:
         return f"its period ends ({day(end)}) before it begins ({day(begin)})"
     if begin < EARLIEST:
@@ -674,11 +718,9 @@ def _fast_windows(raw: bytes, start: int) -> Any:
             yield raw[start:], True
             return
         cut = raw.rfind(_RECORD_END, start, stop)
-        if cut < 0:
-            cut = raw.find(_RECORD_END, stop)  # one record longer than a window
-            if cut < 0:
-                yield raw[start:], True
-                return
+        if cut < 0:  # one record longer than a window: not a real one (the stream way says why)
+            yield None, True
+            return
         end = cut + len(_RECORD_END)
         yield raw[start:end], False
         start = end
@@ -717,6 +759,8 @@ def _fast_parse(raw: bytes, flat: bool = False) -> AggregateReport | None:
     first = _RECORD_TAG.search(raw)
     if first is None:
         return None
+    if first.start() > FAST_HEAD:
+        return None
     head = raw[:first.start()]
     # the header goes through a plain (not defused) parser: no DTD there, so nothing to expand or fetch
     if b"<!" in head or head.count(b"<?") > 1 or head.count(b"<") > 2 * MAX_HEADER_PARTS:
@@ -736,6 +780,8 @@ def _fast_parse(raw: bytes, flat: bool = False) -> AggregateReport | None:
     total = 0
     derived = 0
     for piece, last in _fast_windows(raw, first.start()):
+        if piece is None:
+            return None
         body = _fast_text(piece)
         del piece
         if body is None:

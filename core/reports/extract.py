@@ -13,7 +13,8 @@ Public API::
     @dataclass class Payload(name: str, data: bytes, kind: str)        # kind: "xml" | "json"
     @dataclass class Rejected(name: str, reason: str)                   # reason in plain words
     def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | Rejected]
-    def extract_file(path: Path, limits: Limits | None = None) -> Iterator[Payload | Rejected]
+    def extract_file(path: Path, limits: Limits | None = None, *, units: bool = False)
+        -> Iterator[Payload | Rejected]      # units=True: UNIT_END between the mails of an mbox
     def extract_bytes(name: str, data: bytes, limits: Limits | None = None) -> Iterator[Payload | Rejected]
     def clean_name(text: str) -> str     # a file or part name safe to show, store and print
 
@@ -100,6 +101,17 @@ class _Budget:
 
 class _TooBig(Exception):
     pass
+
+
+class _UnitEnd:
+    """Between the mails of an mbox (``extract_file(units=True)``): the store keeps each mail's reports as
+    their own all-or-nothing unit, so a big mailbox file is stored as it is read, not held whole."""
+
+    def __repr__(self) -> str:
+        return "UNIT_END"
+
+
+UNIT_END = _UnitEnd()
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -426,9 +438,12 @@ def _mbox_messages(fh: IO[bytes], cap: int) -> Iterator[bytes | None]:
         line_start = line.endswith(b"\n")
 
 
-def _extract_mbox(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int) -> Iterator[Payload | Rejected]:
+def _extract_mbox(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int,
+                  units: bool = False) -> Iterator[Payload | Rejected]:
     count = 0
     for body in _mbox_messages(fh, lim.max_message_bytes):
+        if units and count:
+            yield UNIT_END  # type: ignore[misc]
         count += 1
         part = f"{name} › message {count}"
         if count > lim.max_messages:
@@ -446,14 +461,15 @@ def _extract_mbox(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth:
         yield Rejected(name, "the mailbox file holds no messages")
 
 
-def extract_file(path: Path, limits: Limits | None = None) -> Iterator[Payload | Rejected]:
-    """The payloads in one file on disk (any of the accepted forms)."""
+def extract_file(path: Path, limits: Limits | None = None, *, units: bool = False) -> Iterator[Payload | Rejected]:
+    """The payloads in one file on disk (any of the accepted forms). ``units``: an mbox's mails are separated
+    by ``UNIT_END`` (each can be stored on its own)."""
     lim = limits or DEFAULT_LIMITS
     name = clean_name(path.name)
-    yield from _guarded(name, _extract_path(path, name, lim))
+    yield from _guarded(name, _extract_path(path, name, lim, units))
 
 
-def _extract_path(path: Path, name: str, lim: Limits) -> Iterator[Payload | Rejected]:
+def _extract_path(path: Path, name: str, lim: Limits, units: bool = False) -> Iterator[Payload | Rejected]:
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -482,7 +498,7 @@ def _extract_path(path: Path, name: str, lim: Limits) -> Iterator[Payload | Reje
             yield from _extract_gzip(name, fh, lim, budget, 0)
         elif kind == "mbox":
             budget.cap = max(lim.max_total_bytes, _MBOX_GROWTH * size)
-            yield from _extract_mbox(name, fh, lim, budget, 0)
+            yield from _extract_mbox(name, fh, lim, budget, 0, units)
         else:
             cap = lim.max_message_bytes if kind == "email" else lim.max_payload_bytes
             if kind in ("email", "xml", "json") and size > cap:
@@ -527,5 +543,5 @@ def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | 
             yield Rejected(clean_name(str(p)), "no such file or folder")
 
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "Payload", "Rejected", "clean_name", "extract_bytes", "extract_file",
-           "iter_input_files", "wide_encoding"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "Payload", "Rejected", "UNIT_END", "clean_name", "extract_bytes",
+           "extract_file", "iter_input_files", "wide_encoding"]

@@ -67,7 +67,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..settings import data_dir
 from ..sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
-from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
+from .extract import UNIT_END, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
@@ -190,8 +190,8 @@ class ImportStopped(DbProblem):
     def __init__(self, problem: DbProblem, result: ImportResult, done: int, total: int) -> None:
         kept = (f" The {len(result.imported):,} report(s) imported before were kept; importing the same files "
                 "again adds what is missing." if result.imported else "")
-        super().__init__(problem.kind, f"The import stopped at file {done:,} of {total:,}: {problem.message}{kept}",
-                         problem.detail)
+        where = f"The import stopped at file {done:,} of {total:,}" if done else "The import could not start"
+        super().__init__(problem.kind, f"{where}: {problem.message}{kept}", problem.detail)
         self.result = result
 
 
@@ -327,7 +327,7 @@ class ReportStore:
         items = list(iter_input_files(paths))
         total = len(items)
         files = [i for i in items if not isinstance(i, Rejected)]
-        parsed: Iterator[Parsed]
+        parsed: Iterator[Iterable[Parsed]]   # per input file, its units (one, or one per mail of an mbox)
         pool = None
         if workers > 1 and len(files) >= 2 * workers:
             import multiprocessing
@@ -336,7 +336,7 @@ class ReportStore:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             parsed = _pooled(pool, workers, files, limits)
         else:
-            parsed = (_parse_file(f, limits) for f in files)
+            parsed = (_parse_units(f, limits) for f in files)
         done = 0
         try:
             with self._lock:
@@ -349,11 +349,12 @@ class ReportStore:
                             result.rejected.append((item.name, item.reason))
                         else:
                             result.files += 1
-                            self._store_batched(db, batch, clean_name(item.name), next(parsed), cancel)
-                            if time.monotonic() - batch.started >= BATCH_SECONDS:
-                                db.execute("COMMIT")
-                                batch.committed(result)
-                                self._begin(db, cancel)
+                            for unit in next(parsed):
+                                self._store_batched(db, batch, clean_name(item.name), unit, cancel)
+                                if time.monotonic() - batch.started >= BATCH_SECONDS:
+                                    db.execute("COMMIT")
+                                    batch.committed(result)
+                                    self._begin(db, cancel)
                         if on_progress is not None:
                             on_progress(done, total, item.name)
                         if cancel is not None and done < total and cancel():
@@ -364,8 +365,7 @@ class ReportStore:
                 except BaseException as exc:
                     self._rollback()
                     if _stop_kind(exc):
-                        raise ImportStopped(problem_of(exc, WHAT, self.path), result, max(1, done),
-                                            total) from None
+                        raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
                     raise
         finally:
             if pool is not None:
@@ -640,12 +640,12 @@ def _parse_items(items: Iterable[Payload | Rejected]) -> Parsed:
     return out
 
 
-def _parse_files(paths: list[Path], limits: Limits | None) -> list[Parsed]:
+def _parse_files(paths: list[Path], limits: Limits | None) -> list[list[Parsed]]:
     return [_parse_file(p, limits) for p in paths]
 
 
 def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, chunk: int = 32,
-            ahead: int = 3) -> Iterator[Parsed]:
+            ahead: int = 3) -> Iterator[list[Parsed]]:
     """``_parse_file`` over ``files`` in ``pool``, in order, with at most ``ahead`` chunks per worker parsed and
     not yet stored (memory stays bounded when storing is slower than parsing). A worker that dies (killed,
     out of memory) does not stop the import: its files and the rest are read here instead."""
@@ -681,14 +681,38 @@ def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, c
         yield from _parse_files(rest, limits)
 
 
-def _parse_file(path: Path, limits: Limits | None) -> Parsed:
-    """Unpack and parse one input file (runs in a worker process when importing with ``workers``). Never
-    raises: anything that goes wrong becomes the file's rejection."""
+def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False) -> Iterator[Parsed]:
+    """Unpack and parse one input file, unit by unit: the whole file, or each mail of an mbox (stored on its
+    own, so a big mailbox file is never held whole). Never raises: anything that goes wrong becomes a
+    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once)."""
+    name = clean_name(path.name)
+    unit: Parsed = []
+    budget = ParseBudget()
     try:
-        return _parse_items(extract_file(path, limits))
+        for item in extract_file(path, limits, units=True):
+            if item is UNIT_END:
+                if unit:
+                    yield unit
+                unit = []
+                if not one_budget:
+                    budget = ParseBudget()
+                continue
+            if isinstance(item, Rejected):
+                unit.append(item)
+                continue
+            try:
+                unit.append((item.name, _parse_for_store(item, budget)))
+            except ReportError as exc:
+                unit.append(Rejected(item.name, exc.reason))
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
-        return [Rejected(clean_name(path.name), f"this file could not be read ({type(exc).__name__}); it was "
-                                                "skipped")]
+        unit.append(Rejected(name, f"this file could not be read ({type(exc).__name__}); it was skipped"))
+    yield unit
+
+
+def _parse_file(path: Path, limits: Limits | None) -> list[Parsed]:
+    """All the units of one input file (runs in a worker process when importing with ``workers``; one parse
+    budget for the whole file, since the worker sends it back whole)."""
+    return list(_parse_units(path, limits, one_budget=True))
 
 
 __all__ = ["REPORTS_FILE", "ImportResult", "ImportStopped", "ReportInfo", "ReportStore", "parse_payload"]
