@@ -21,6 +21,7 @@ Inputs (sizes are what is on disk / what it unpacks to):
 * ``long-text.xml``: one 45 MB text value
 * ``utf16-45mb.xml``: the 45 MB report in UTF-16
 * ``mbox-200mb.mbox``: 200 MB of report mails (zipped reports in base64), read one mail at a time
+* ``mail-14mb.eml``: one 14 MB mail: 9 MB of other attachments and a zip of four 45 MB reports
 * ``tls-huge.json``: a 40 MB TLS report (refused unread: over 5 MB)
 """
 
@@ -151,6 +152,21 @@ def mbox(folder: Path) -> Path:
     return p
 
 
+def big_mail(folder: Path) -> Path:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "dmarc@big.test"
+    msg["Subject"] = "Report with a lot attached"
+    msg.set_content("Reports attached.")
+    msg.add_attachment(os.urandom(9 * MB), maintype="application", subtype="octet-stream", filename="noise.bin")
+    reports = _zip([(f"r{i}.xml", realistic(45 * MB, b"mail-%d" % i)) for i in range(4)])
+    msg.add_attachment(reports, maintype="application", subtype="zip", filename="reports.zip")
+    p = folder / "mail-14mb.eml"
+    p.write_bytes(msg.as_bytes())
+    return p
+
+
 def tls_huge(folder: Path) -> Path:
     p = folder / "tls-huge.json"
     detail = {"result-type": "validation-failure", "sending-mta-ip": "192.0.2.1", "failed-session-count": 1}
@@ -166,7 +182,8 @@ def tls_huge(folder: Path) -> Path:
 INPUTS: dict[str, Callable[[Path], Path]] = {
     "tiny-elements.zip": tiny_elements, "tiny-records.zip": tiny_records, "report-45mb.xml": report_45,
     "report-45mb.xml.gz": report_45_gz, "report-199mb.xml": report_199, "deep.xml.gz": deep,
-    "long-text.xml": long_text, "utf16-45mb.xml": utf16, "mbox-200mb.mbox": mbox, "tls-huge.json": tls_huge,
+    "long-text.xml": long_text, "utf16-45mb.xml": utf16, "mbox-200mb.mbox": mbox, "mail-14mb.eml": big_mail,
+    "tls-huge.json": tls_huge,
 }
 
 CHILD = r"""

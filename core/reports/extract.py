@@ -60,7 +60,7 @@ _MBOX_GROWTH = 20        # an mbox may unpack to this many times its size (when 
 class Limits:
     max_input_bytes: int = 4096 * MB   # a file on disk larger than this is refused unread
     max_payload_bytes: int = 50 * MB   # one report (unpacked, or a plain XML / JSON file)
-    max_message_bytes: int = 30 * MB   # one e-mail (an .eml file, one mail of an mbox or of the mailbox)
+    max_message_bytes: int = 15 * MB   # one e-mail (an .eml file, one mail of an mbox or of the mailbox)
     max_total_bytes: int = 500 * MB    # everything unpacked from one input file
     max_members: int = 1000            # entries in one zip file
     max_depth: int = 4                 # containers inside containers
@@ -169,13 +169,13 @@ def _sniff(data: bytes) -> str:
 
 def _gunzip(fh: IO[bytes], cap: int) -> bytes:
     """Decompress all gzip members read from ``fh``; never produce more than ``cap`` + 1 bytes."""
-    out = bytearray()
+    out = io.BytesIO()  # getvalue() hands over its buffer: the report is held once, not twice
     d = zlib.decompressobj(wbits=31)
     data = fh.read(_STEP)
     while True:
-        piece = d.decompress(data, min(_STEP, cap + 1 - len(out)))  # in steps: other threads keep running
-        out += piece
-        if len(out) > cap:
+        piece = d.decompress(data, min(_STEP, cap + 1 - out.tell()))  # in steps: other threads keep running
+        out.write(piece)
+        if out.tell() > cap:
             raise _TooBig()
         if d.eof:
             rest = d.unused_data
@@ -188,7 +188,7 @@ def _gunzip(fh: IO[bytes], cap: int) -> bytes:
                     break
                 rest += more
             if rest[:2] != b"\x1f\x8b":
-                return bytes(out)  # the end (trailing bytes that are not another member are ignored, as gzip does)
+                return out.getvalue()  # the end (trailing bytes that are not another member are ignored, as gzip does)
             d = zlib.decompressobj(wbits=31)
             data = rest
             continue
@@ -223,16 +223,16 @@ def _zip_directory(fh: IO[bytes]) -> tuple[int, int] | None:
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
-    out = bytearray()
+    out = io.BytesIO()  # getvalue() hands over its buffer: the report is held once, not twice
     with zf.open(info) as fh:
         while True:
-            piece = fh.read(min(1 * MB, cap + 1 - len(out)))
+            piece = fh.read(min(1 * MB, cap + 1 - out.tell()))
             if not piece:
                 break
-            out += piece
-            if len(out) > cap:
+            out.write(piece)
+            if out.tell() > cap:
                 raise _TooBig()
-    return bytes(out)
+    return out.getvalue()
 
 
 def _cap_words(n: int) -> str:
@@ -379,6 +379,8 @@ def _email_parts(msg: Message) -> Iterator[tuple[str, bytes]]:
         if ctype.startswith("text/") and ctype not in ("text/xml",) and not filename:
             continue
         try:
+            if _sniff(_head_of(part)) in ("unknown", "empty", "email", "mbox"):
+                continue  # not a report: not decoded whole
             payload = part.get_payload(decode=True)
         except Exception:  # noqa: BLE001 - damaged encodings in hostile mail
             continue
@@ -386,31 +388,53 @@ def _email_parts(msg: Message) -> Iterator[tuple[str, bytes]]:
             yield clean_name(str(filename)) or ctype.replace("/", "-"), payload
 
 
+def _head_of(part: Message) -> bytes:
+    """The first few kilobytes of a part, decoded (base64 and quoted-printable), to tell what it is."""
+    raw = part.get_payload(decode=False)
+    if not isinstance(raw, str):
+        return b""
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte == "base64":
+        import binascii
+
+        text = "".join(raw[:8192].split())
+        text = text[:len(text) // 4 * 4]
+        try:
+            return binascii.a2b_base64(text.encode("ascii", "ignore"))
+        except (binascii.Error, ValueError):
+            return b""
+    if cte == "quoted-printable":
+        import quopri
+
+        return quopri.decodestring(raw[:8192].encode("ascii", "ignore"))
+    return raw[:8192].encode("utf-8", "surrogateescape")
+
+
 def _extract_email(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int) -> Iterator[Payload | Rejected]:
     try:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
-        parts = _email_parts(msg)
-        found = False
-        for fname, payload in parts:
-            kind = _sniff(payload)
-            if kind in ("unknown", "empty", "email", "mbox"):
-                continue
-            found = True
-            if not budget.take(len(payload)):
-                yield Rejected(f"{name} › {fname}", "the e-mail is too large to open")
-                return
-            yield from _extract(f"{name} › {fname}", payload, lim, budget, depth + 1)
-            del payload
-    except Exception as exc:  # noqa: BLE001 - the email package can fail in many ways on hostile input
-        yield Rejected(name, f"the e-mail could not be read ({type(exc).__name__})")
-        return
-    if not found:
         try:
             subject = clean_name(str(msg.get("Subject", "") or "")).strip()
         except Exception:  # noqa: BLE001
             subject = ""
+        parts = [(fname, payload) for fname, payload in _email_parts(msg)
+                 if _sniff(payload) not in ("unknown", "empty", "email", "mbox")]
+        del msg  # the parsed mail (several copies of its text) is not needed for the reports in it
+    except Exception as exc:  # noqa: BLE001 - the email package can fail in many ways on hostile input
+        yield Rejected(name, f"the e-mail could not be read ({type(exc).__name__})")
+        return
+    if not parts:
         about = f" (subject: {subject[:80]})" if subject else ""
         yield Rejected(name, f"the e-mail has no DMARC or TLS report attached{about}")
+        return
+    parts.reverse()
+    while parts:
+        fname, payload = parts.pop()  # each attachment is let go once it is read
+        if not budget.take(len(payload)):
+            yield Rejected(f"{name} › {fname}", "the e-mail is too large to open")
+            return
+        yield from _extract(f"{name} › {fname}", payload, lim, budget, depth + 1)
+        del payload
 
 
 def _mbox_messages(fh: IO[bytes], cap: int) -> Iterator[bytes | None]:
@@ -499,6 +523,8 @@ def _extract_path(path: Path, name: str, lim: Limits, units: bool = False) -> It
         elif kind == "mbox":
             budget.cap = max(lim.max_total_bytes, _MBOX_GROWTH * size)
             yield from _extract_mbox(name, fh, lim, budget, 0, units)
+        elif kind in ("empty", "unknown"):
+            yield from _extract(name, head, lim, budget, 0)  # refused by its first bytes; the rest is not read
         else:
             cap = lim.max_message_bytes if kind == "email" else lim.max_payload_bytes
             if kind in ("email", "xml", "json") and size > cap:

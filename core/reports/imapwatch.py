@@ -17,7 +17,7 @@ folder was recreated) the folder is read again from the start, and reports alrea
 duplicates, so nothing is imported twice. Each mail is imported and the UID remembered in its own
 transaction, so an interrupted run resumes where it stopped. With ``move_to`` the mails that held a report
 (new or already known) are moved to that folder (created when missing; IMAP MOVE, or COPY + delete when the
-server lacks MOVE); other mail is left alone. Mails larger than ``limits.max_input_bytes`` are not
+server lacks MOVE); other mail is left alone. Mails larger than ``limits.max_message_bytes`` are not
 downloaded. The password comes from ``password`` or the keyring (``profiles.resolve_password``).
 """
 

@@ -458,7 +458,7 @@ class ReportStore:
                 "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
                 "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(rid, *r) for r in report.flat_rows])
+                ((rid, *r) for r in report.flat_rows))
             batch.keys.add((kind, report.org, report.report_id))
             return info, "new"
         kind = "tlsrpt"
