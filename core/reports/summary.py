@@ -535,7 +535,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
                 verdict, safe = "review", False
                 who = ", ".join(f"{r.service or 'unknown'} ({r.ip})" for r in strangers[:3])
                 more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
-                msg = (f"Check first: the senders InboxReady recognises are ready (only {hit_n} of {legit_n} "
+                msg = (f"Check first: the senders InboxReady recognises are ready (only {hit_n:,} of {legit_n:,} "
                        f"legitimate-looking messages, {pct}, {s.period} would {action}), but "
                        f"{stranger_share * 100:.0f}% of all your mail ({stranger_n:,} messages) fails DMARC and comes "
                        f"from {len(strangers)} server(s) InboxReady can't identify: {who}{more}. If any of them is "

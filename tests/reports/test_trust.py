@@ -8,7 +8,6 @@ import csv
 import gzip
 import io
 import json
-import lzma
 import os
 import time
 import zipfile
