@@ -506,14 +506,18 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     try:
         domain = parse_domain(args.domain).domain
-    except DomainError as exc:
-        err.write(f"inboxready: {exc}\n")
-        return EXIT_UNCHECKED
-    sender = args.sender or f"postmaster@{domain}"
+    except DomainError:
+        # Not a usable domain name (a label over 63 octets, an empty label, a domain literal, a HELO that
+        # isn't a FQDN): RFC 7208 §4.3 makes the result "none", and check_host says why.
+        domain = args.domain.strip()
+    sender = args.sender if args.sender is not None else f"postmaster@{domain}"
 
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
-        return await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+        try:
+            return await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+        finally:
+            client.close()
 
     ev = asyncio.run(go())
     data = ev.to_json()

@@ -15,6 +15,8 @@ from inboxready.core.context import ALL_CHECKS, CORE_CHECKS
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 
+from ..conftest import run
+
 
 def _key() -> str:
     k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -153,6 +155,44 @@ def test_spf_command_json(server: DnsTestServer) -> None:
 def test_spf_command_text(server: DnsTestServer) -> None:
     code, out, _ = cli("spf", "bad.test", "--ip", "203.0.113.9", "-n", server.address, "--color", "never")
     assert out.startswith("SPF pass for 203.0.113.9") and code == 0
+
+
+# The RFC 7208 test suite's "Initial processing" cases whose result is none (spec 4.3/1): (id, helo, mailfrom).
+INITIAL_PROCESSING = [
+    ("toolonglabel", "mail.example.net",
+     "lyme.eater@A123456789012345678901234567890123456789012345678901234567890123.example.com"),
+    ("emptylabel", "mail.example.net", "lyme.eater@A...example.com"),
+    ("helo-not-fqdn", "A2345678", ""),
+    ("helo-domain-literal", "[1.2.3.5]", ""),
+    ("domain-literal", "OEMCOMPUTER", "foo@[1.2.3.5]"),
+]
+
+
+@pytest.mark.parametrize("case, helo, mailfrom", INITIAL_PROCESSING, ids=[c[0] for c in INITIAL_PROCESSING])
+def test_spf_command_answers_none_for_a_malformed_domain(dns_server: DnsTestServer, case: str, helo: str,
+                                                         mailfrom: str) -> None:
+    """Issue 12 #7: a domain SPF can't check is the RFC 7208 §4.3 result none, with the reason, exactly as
+    check_host gives it; not a refusal to run."""
+    from inboxready.core.dns import DnsClient
+    from inboxready.core.spfeval import check_host
+
+    domain = mailfrom.rpartition("@")[2] if "@" in mailfrom else helo
+    code, out, err = cli("spf", domain, "--ip", "1.2.3.5", "--sender", mailfrom, "--helo", helo, "--json",
+                         "-n", dns_server.address, "--timeout", "0.5")
+    data = json.loads(out)
+    assert (code, data["result"], err) == (1, "none", "")
+    assert "RFC 7208 §4.3" in data["explanation"] and data["reason"] and "no SPF record" not in data["reason"]
+
+    async def library() -> str:
+        client = DnsClient([dns_server.address], timeout=0.5)
+        try:
+            return (await check_host("1.2.3.5", domain, mailfrom, helo=helo, dns=client)).result
+        finally:
+            client.close()
+    assert run(library()) == "none"
+    code, text, _ = cli("spf", domain, "--ip", "1.2.3.5", "--sender", mailfrom, "--helo", helo, "-n",
+                        dns_server.address, "--color", "never")
+    assert code == 1 and text.startswith("SPF none for 1.2.3.5") and "RFC 7208 §4.3" in text
 
 
 @pytest.mark.parametrize(
