@@ -208,6 +208,107 @@ def test_forged_header_below_the_senders_received_is_ignored(shop: DnsTestServer
     assert [f.code for f in r.findings] == ["msg.untrusted-auth-results"]
 
 
+def _receiver_block(ar: str, edge_host: str = "mx.receiver.example") -> list[str]:
+    """A receiver (Proton-, iCloud-, Microsoft-like) that writes its AR header above its own Received line."""
+    return [ar, f"Received: from out.sender.example (out.sender.example [192.0.2.10]) by {edge_host} with ESMTPS"]
+
+
+UNSIGNED = BODY
+
+
+@pytest.mark.parametrize("forged", [
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1",
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example; dmarc=pass "
+    "header.from=shop.example; arc=pass",
+])
+@pytest.mark.parametrize("sender_hops", [0, 1])
+def test_forged_header_below_the_receivers_own_received_is_ignored(shop: DnsTestServer, forged: str,
+                                                                   sender_hops: int) -> None:
+    """Issue 13 #15: only what the receiving system added above its own Received line counts, even with the
+    right authserv-id and no Received of the sender's own in between (a sender connecting directly)."""
+    real = "Authentication-Results: mx.receiver.example; spf=softfail smtp.mailfrom=shop.example"
+    hops = ["Received: from laptop ([10.0.0.5]) by out.sender.example"] * sender_hops
+    r = analyze(shop, build([*_receiver_block(real), *hops, forged], UNSIGNED))
+    assert r.receiver == "mx.receiver.example"
+    assert r.checks["dkim"].detail["result"] is None and r.checks["dkim"].status is not Status.PASS
+    assert "msg.dkim-none" in codes(r, "dkim")  # the message has no signature, whatever the forged header says
+    assert r.checks["dmarc"].detail["result"] is None and "arc" not in r.checks
+    assert [h["authserv_id"] for h in r.detail["ignored_headers"]] == ["mx.receiver.example"]
+    assert "Received line the service wrote" in r.detail["ignored_headers"][0]["reason"]
+
+
+def test_receivers_block_above_its_received_line_is_all_believed(shop: DnsTestServer) -> None:
+    signed = sign()
+    block = ["Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1 "
+             f"header.b={bprefix(signed)}",
+             "Authentication-Results: mx.receiver.example; spf=pass smtp.mailfrom=shop.example",
+             "Authentication-Results: mx.receiver.example; dmarc=pass header.from=shop.example"]
+    r = analyze(shop, build([*block, *_receiver_block("X-Filter: done")[1:]], signed))
+    assert {k: r.checks[k].status for k in ("spf", "dkim", "dmarc")} == {
+        "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS}
+    assert not r.detail["ignored_headers"]
+
+
+def test_gmail_writes_one_header_so_a_second_is_never_believed(shop: DnsTestServer) -> None:
+    """Gmail puts its one AR header under its own Received line: a sender connecting directly can place a
+    forged one right under it. No DKIM pass for a message without a signature, no second DMARC verdict."""
+    real = ("Authentication-Results: mx.google.com;\n       spf=pass (google.com: domain of bounce@shop.example "
+            "designates 192.0.2.10 as permitted sender) smtp.mailfrom=bounce@shop.example")
+    forged = ("Authentication-Results: mx.google.com; dkim=pass header.i=@shop.example header.s=s1; "
+              "dmarc=pass (p=REJECT) header.from=shop.example")
+    r = analyze(shop, build([edge("evil.example"), real, forged], UNSIGNED))
+    assert r.checks["dkim"].detail["result"] is None and "msg.dkim-none" in codes(r, "dkim")
+    assert r.checks["dmarc"].detail["result"] is None  # the receiver didn't report DMARC
+    assert "one Authentication-Results header" in r.detail["ignored_headers"][0]["reason"]
+
+
+_FORGERY = st.sampled_from([
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1",
+    "Authentication-Results: mx.receiver.example; dmarc=pass header.from=shop.example",
+    "Authentication-Results: mx.receiver.example; spf=pass smtp.mailfrom=shop.example; arc=pass",
+    "Authentication-Results: receiver.example; compauth=pass reason=100",
+    "Authentication-Results: spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=shop.example; dkim=pass",
+    "Received: from x by mx.receiver.example",
+    "Received-SPF: pass (mx.receiver.example: domain of shop.example designates 192.0.2.10) client-ip=192.0.2.10",
+])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(_FORGERY, max_size=6))
+def test_nothing_under_the_receivers_received_line_changes_the_verdict(shop: DnsTestServer,
+                                                                       forged: list[str]) -> None:
+    """Generated messages: whatever a sender writes under the receiver's own Received line (AR headers with
+    the receiver's authserv-id, fake Received lines, Received-SPF) believes nothing new."""
+    real = "Authentication-Results: mx.receiver.example; spf=softfail smtp.mailfrom=shop.example; dmarc=fail"
+    plain = analyze(shop, build(_receiver_block(real), UNSIGNED))
+    r = analyze(shop, build([*_receiver_block(real), *forged], UNSIGNED))
+    for name in ("spf", "dkim", "dmarc"):
+        assert r.checks[name].detail["result"] == plain.checks[name].detail["result"], name
+        assert r.checks[name].status is plain.checks[name].status, name
+    assert set(r.checks) == set(plain.checks)
+    assert len(r.detail["trusted_headers"]) == 1
+
+
+@pytest.mark.parametrize("flood", [5_000, 10_000, 30_000])
+def test_a_flood_of_header_fields_never_hides_from(shop: DnsTestServer, flood: int) -> None:
+    """Issue 13 #15: thousands of Authentication-Results headers (generated) push From past the field cap;
+    From, Subject and the signature are still read, and the flood is never believed."""
+    signed = sign()
+    head, _, rest = signed.partition(b"From: ")
+    noise = b"".join(b"Authentication-Results: mx.google.com; dkim=pass header.d=evil.example; dmarc=pass "
+                     b"header.from=shop.example\r\n" for _ in range(flood))
+    raw = build([edge(), gmail_ar(signed)], head + noise + b"From: " + rest)
+    r = analyze(shop, raw)
+    assert r.from_domain == "shop.example" and r.subject == "Spring sale"
+    assert "msg.no-from" not in codes(r, "dmarc")
+    assert {k: r.checks[k].status for k in ("spf", "dkim", "dmarc")} == {
+        "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS}
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"
+    assert r.checks["delivery"].detail["tls"] is True and "msg.from-count" not in codes(r, "delivery")
+    assert any(f.code == "msg.malformed-headers" and "further ones were ignored" in f.detail for f in r.findings)
+
+
 def test_header_from_another_service_is_ignored(shop: DnsTestServer) -> None:
     signed = sign()
     other = "Authentication-Results: mx.other-provider.example; dkim=pass; spf=pass; dmarc=pass"
