@@ -601,6 +601,8 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
     out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
     out.write(f"  From: {report.from_ or '(none)'}\n")
     out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
+    headline = _wrap(f"{report.status.label}: {report.headline}", "  ")
+    out.write(style("\n".join(headline), code) + "\n")
     _findings(report.findings, out, style)
     width = max([8, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
     for name, result in report.checks.items():
@@ -622,12 +624,11 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
 
 
 def _message_exit(report: Any) -> int:
-    statuses = {r.status for r in report.checks.values()}
-    if not report.checks or statuses == {Status.ERROR}:
+    """From the message's verdict (DMARC first, see core.mail.message): a side check that couldn't run
+    (reverse DNS, our own DKIM re-check) doesn't make a passing message "couldn't check"."""
+    if not report.checks or report.status is Status.ERROR:
         return EXIT_UNCHECKED
-    if Status.FAIL in statuses or Status.WARN in statuses:
-        return EXIT_FINDINGS
-    return EXIT_UNCHECKED if Status.ERROR in statuses else EXIT_OK
+    return EXIT_FINDINGS if report.status in (Status.FAIL, Status.WARN) else EXIT_OK
 
 
 # -- profiles, roundtrip, watch ------------------------------------------------------------------

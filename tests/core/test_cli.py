@@ -237,6 +237,37 @@ def test_headers_command_reads_the_receivers_verdict_not_a_forged_one(tmp_path) 
     assert "Judged by: mx.receiver.test" in out and "DMARC" in out
 
 
+DKIM_BROKE = b"""Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test with ESMTPS
+Authentication-Results: mx.receiver.test; dkim=fail (body hash did not verify) header.d=sender.test
+ header.s=s1; spf=pass smtp.mailfrom=bounce@sender.test; dmarc=pass header.from=sender.test
+From: Shop <news@sender.test>
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+List-Unsubscribe: <https://sender.test/u>
+List-Unsubscribe-Post: List-Unsubscribe=One-Click
+"""
+
+
+def test_headers_command_heads_with_dmarc_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #5: DMARC passed through SPF while DKIM broke is a warning headed in plain words with the
+    receiver's own reason, not "authentication failed" with a red mark."""
+    path = tmp_path / "message.eml"
+    path.write_bytes(DKIM_BROKE)
+    code, out, _ = cli("headers", str(path), "--offline", "--color", "never")
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("! Hello")  # the warning mark, not ✗
+    text = " ".join(out.split())
+    assert ("Warning: DMARC passed through SPF, but the DKIM signature broke: something changed the body in "
+            "transit, or signing is misconfigured. The receiver wrote: dkim=fail (body hash did not verify)."
+            in text)
+    code, out, _ = cli("headers", str(path), "--offline", "--json")
+    data = json.loads(out)
+    assert data["status"] == "warn" and data["headline"].startswith("DMARC passed through SPF")
+    assert data["checks"]["dkim"]["detail"]["receiver_said"] == "dkim=fail (body hash did not verify)"
+
+
 def test_headers_command_on_junk_and_missing_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 10)

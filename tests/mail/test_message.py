@@ -611,3 +611,88 @@ def test_huge_inputs_stay_quick() -> None:
     r = analyze(None, raw + b"\r\n\r\nbody")
     assert time.monotonic() - started < 1.5
     assert r.checks["spf"].status is Status.ERROR and codes(r, "spf") == ["msg.no-auth-results"]
+
+
+# -- the verdict on the whole message: DMARC first, then the rest -------------------------------------------
+
+
+ONE_CLICK = BODY.replace(b"\r\n\r\n", b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n", 1)
+
+
+def _gmail_dkim_broke(signed: bytes) -> str:
+    return (f"Authentication-Results: mx.google.com;\n       dkim=fail (body hash did not verify) "
+            f"header.i=@shop.example header.s=s1 header.b={bprefix(signed)};\n       spf=pass (google.com: domain "
+            "of bounce@shop.example designates 192.0.2.10 as permitted sender) smtp.mailfrom=bounce@shop.example;"
+            "\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=shop.example")
+
+
+@pytest.mark.parametrize("with_dns", [True, False])
+def test_dmarc_pass_with_a_broken_dkim_signature_is_a_warning_in_the_receivers_words(shop: DnsTestServer,
+                                                                                    with_dns: bool) -> None:
+    """Issue 12 #5: SPF aligned pass, DKIM "body hash did not verify", DMARC pass: the message is a warning
+    (not "failed"), the headline says which side broke and shows what the receiver wrote."""
+    signed = sign().replace(b"Hello!", b"Hello! [footer added by a gateway]")
+    r = analyze(shop if with_dns else None, build([edge(), _gmail_dkim_broke(signed)], signed))
+    assert r.checks["dmarc"].status is Status.PASS and r.checks["dkim"].status is Status.FAIL
+    assert r.status is Status.WARN
+    assert r.headline.startswith("DMARC passed through SPF, but the DKIM signature broke: something changed the "
+                                 "body in transit, or signing is misconfigured.")
+    assert "The receiver wrote: dkim=fail (body hash did not verify)" in r.headline
+    assert "body hash did not verify" in r.checks["dkim"].summary
+    assert r.checks["dkim"].detail["receiver_said"] == "dkim=fail (body hash did not verify)"
+    assert r.to_json()["status"] == "warn" and r.to_json()["headline"] == r.headline
+
+
+def test_a_passing_message_is_not_unchecked_because_a_side_check_could_not_run(shop: DnsTestServer) -> None:
+    """SPF, DKIM and DMARC pass; reverse DNS of the sender can't be looked up here (the loopback server
+    refuses reverse names): the message passes, and the reverse-DNS card says it couldn't check."""
+    from inboxready.core.mail.links import link_domain_fixes
+
+    signed = sign(ONE_CLICK)
+    raw = build([edge(), gmail_ar(signed)], signed)
+
+    async def go() -> MessageReport:
+        client = DnsClient([shop.address], timeout=0.5)
+        try:
+            report = await analyze_message(raw, dns=client)
+            await link_domain_fixes(report, client=client)
+            return report
+        finally:
+            client.close()
+    r = run(go())
+    assert r.checks["rdns"].status is Status.ERROR
+    assert r.status is Status.PASS, (r.headline, {k: (c.status, c.summary) for k, c in r.checks.items()})
+    assert r.headline == "The message passed authentication: DMARC passed for shop.example through SPF and DKIM."
+
+
+def test_dkim_key_unreachable_for_our_recheck_does_not_hold_the_verdict(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
+    dns_server.timeout_names.add("s1._domainkey.shop.example")  # our own re-check can't fetch the key
+    signed = sign(ONE_CLICK)
+    r = analyze(dns_server, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] != "pass"
+    assert r.status is Status.PASS and r.headline.startswith("The message passed authentication")
+
+
+@pytest.mark.parametrize("dmarc, spf, dkim_res, status, words", [
+    ("fail", "softfail", "fail", Status.FAIL, "The message failed DMARC: neither SPF nor DKIM passed for shop.example"),
+    ("permerror", "pass", "pass", Status.FAIL, "your DMARC record is broken"),
+    ("temperror", "pass", "pass", Status.ERROR, "couldn't check DMARC"),
+    ("none", "pass", "pass", Status.WARN, "shop.example has no DMARC policy"),
+    ("none", "fail", "fail", Status.FAIL, "Nothing authenticates this message"),
+    ("pass", "softfail", "pass", Status.WARN, "SPF didn't pass for shop.example"),
+])
+def test_message_verdict_follows_dmarc_first(shop: DnsTestServer, dmarc: str, spf: str, dkim_res: str,
+                                             status: Status, words: str) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, dmarc=dmarc, spf=spf, dkim_res=dkim_res)], signed))
+    assert r.status is status, r.headline
+    assert words in r.headline
+
+
+def test_delivery_problem_turns_a_pass_into_a_warning_never_a_failure(shop: DnsTestServer) -> None:
+    signed = sign(BODY.replace(b"Message-ID: <1@shop.example>\r\n", b""),
+                  headers=[h for h in SIGNED if h != b"message-id"])
+    r = analyze(shop, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["delivery"].status is Status.FAIL and r.checks["dmarc"].status is Status.PASS
+    assert r.status is Status.WARN and "Still to fix: format and delivery" in r.headline
