@@ -1146,7 +1146,9 @@ def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summar
     findings = [i.finding for i in an.issues]
     st = status or derive_status(findings)
     if summary is None:
-        used = f"{lookups} of the {LOOKUP_LIMIT} allowed DNS lookups used" if lookups is not None else ""
+        partial = any(f.severity is Severity.UNKNOWN for f in findings)  # some of the tree couldn't be read
+        used = (f"{'at least ' if partial else ''}{lookups} of the {LOOKUP_LIMIT} allowed DNS lookups used"
+                if lookups is not None else "")
         errors = [f for f in findings if f.severity is Severity.ERROR]
         warnings = [f for f in findings if f.severity is Severity.WARNING]
         if st is Status.FAIL and all(f.code in _LEFT_OUT for f in errors):

@@ -440,7 +440,9 @@ async def check(ctx: CheckContext) -> CheckResult:
                    if len(tested) > 1 else "Your mail server offers encryption with a valid certificate.")
     elif status is Status.FAIL:
         n = sum(1 for h in hosts if h.starttls is False or h.handshake_failed)
-        summary = f"{n} of {len(hosts)} mail servers don't offer working encryption (STARTTLS)."
+        untested = sum(1 for h in hosts if h.starttls is None and not h.handshake_failed)
+        summary = (f"{n} of {len(hosts)} mail servers don't offer working encryption (STARTTLS)"
+                   + (f"; {untested} couldn't be tested." if untested else "."))
     elif status is Status.WARN and any(f.code.startswith("starttls.cert-") for f in findings):
         summary = "Your mail servers offer encryption, but there is a certificate problem."
     elif status is Status.WARN:

@@ -614,3 +614,14 @@ def test_dmarc_lookup_failure_gives_no_all_advice(dns_server: DnsTestServer) -> 
     finally:
         dns_server.timeout_names.discard("_dmarc.example.com/TXT")
     assert r.status is Status.PASS and codes(r) == [] and r.detail["all_advice"] is None
+
+
+def test_lookup_count_over_a_tree_with_an_unreadable_branch_says_at_least(dns_server: DnsTestServer) -> None:
+    """Issue 13 #14: a count over a tree with a branch we couldn't read is a minimum, and says so."""
+    dns_server.timeout_names.add("_netblocks.google.com")
+    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include:_spf.google.com mx ~all"\n@ 300 IN MX 10 mx.provider.test.\n',
+                timeout=0.3)
+    assert r.status is Status.ERROR
+    assert "at least 3 of the 10 allowed DNS lookups used" in r.summary
+    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include:_spf.google.com +all"\n', timeout=0.3)
+    assert r.status is Status.FAIL and "at least 2 of the 10" in r.summary
