@@ -834,6 +834,9 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         what = ("your DMARC record is broken (permerror)" if result == "permerror" else
                 f"neither SPF nor DKIM passed for {fd}, the domain in From")
         return Status.FAIL, f"The message failed DMARC{by_us}: {what}. The receiver wrote: {'; '.join(sides)}."
+    if result == "temperror" and ours:
+        return Status.ERROR, (f"The receiver didn't report DMARC, and we couldn't check DMARC ourselves: the DNS "
+                              f"lookup of {fd}'s DMARC policy failed. Try again later.")
     if result == "temperror":
         return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
                               "authentication couldn't be judged; try again.")

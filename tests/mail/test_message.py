@@ -696,3 +696,16 @@ def test_delivery_problem_turns_a_pass_into_a_warning_never_a_failure(shop: DnsT
     r = analyze(shop, build([edge(), gmail_ar(signed)], signed))
     assert r.checks["delivery"].status is Status.FAIL and r.checks["dmarc"].status is Status.PASS
     assert r.status is Status.WARN and "Still to fix: format and delivery" in r.headline
+
+
+def test_our_dmarc_lookup_failing_is_couldnt_check_not_no_policy(shop: DnsTestServer) -> None:
+    """Issue 12 #6 on the message cards: the receiver didn't report DMARC and our own lookup of the policy
+    SERVFAILs: the verdict is "couldn't check", never "no DMARC policy"."""
+    shop.servfail_names.add("_dmarc.shop.example")
+    signed = sign(ONE_CLICK)
+    ar = ("Authentication-Results: mx.google.com;\n       dkim=pass header.i=@shop.example header.s=s1 "
+          f"header.b={bprefix(signed)};\n       spf=pass smtp.mailfrom=bounce@shop.example")
+    r = analyze(shop, build([edge(), ar], signed))
+    assert r.checks["dmarc"].detail["our_result"] == "temperror"
+    assert r.status is Status.ERROR and "couldn't check DMARC" in r.headline
+    assert "no DMARC policy" not in r.headline
