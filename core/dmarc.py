@@ -265,7 +265,8 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
         return _historic_finding(prob, rec, detail)
     if error and prob.tolerated:
         return _f(code, Severity.WARNING,
-                  f"Your DMARC record has a slip that receivers get past: {prob.message} They still apply the "
+                  f"Your DMARC record has a slip that receivers get past: {prob.message[:1].lower()}"
+                  f"{prob.message[1:]} They still apply the "
                   "record as you meant it, so this is only a tidy-up.", detail, RFC_TAGS)
     if error:
         sev = Severity.ERROR
