@@ -435,6 +435,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     tested = [h for h in hosts if h.starttls is not None]
     if blocked:
         summary = f"Couldn't check encryption from this network (port {ctx.options.smtp_port} seems blocked)."
+    elif status is Status.PASS and len(good) > len(tested):  # only the first MAX_HOSTS were tested
+        summary = (f"The {len(tested)} mail servers we tested (of {len(good)}) offer encryption with a valid "
+                   "certificate.")
     elif status is Status.PASS:
         summary = (f"All {len(tested)} mail servers offer encryption with a valid certificate."
                    if len(tested) > 1 else "Your mail server offers encryption with a valid certificate.")
