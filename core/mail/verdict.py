@@ -857,6 +857,8 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         said = _said(dkim)
         parts.append(f"DMARC passed through {via}, but the DKIM signature broke: {_dkim_broke_words(dkim)}"
                      + (f". The receiver wrote: {said}" if said else ""))
+    elif dkim is not None and dkim.status is Status.INFO:
+        pass  # the receiver didn't report DKIM; its card shows our own check
     elif dkim is not None and not dkim_aligned and dkim_result in (None, "none", ""):
         parts.append(f"DMARC passed through {via} alone: the message has no DKIM signature for {fd}, so "
                      "forwarded copies will fail. Sign your mail with DKIM")

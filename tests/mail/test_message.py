@@ -709,3 +709,12 @@ def test_our_dmarc_lookup_failing_is_couldnt_check_not_no_policy(shop: DnsTestSe
     assert r.checks["dmarc"].detail["our_result"] == "temperror"
     assert r.status is Status.ERROR and "couldn't check DMARC" in r.headline
     assert "no DMARC policy" not in r.headline
+
+
+def test_dkim_not_reported_is_not_called_unsigned(shop: DnsTestServer) -> None:
+    signed = sign(ONE_CLICK)
+    ar = ("Authentication-Results: mx.google.com;\n       spf=pass smtp.mailfrom=bounce@shop.example;\n"
+          "       dmarc=pass header.from=shop.example")
+    r = analyze(shop, build([edge(), ar], signed))
+    assert r.checks["dkim"].status is Status.INFO
+    assert r.status is Status.PASS and "no DKIM signature" not in r.headline
