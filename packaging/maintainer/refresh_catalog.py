@@ -36,7 +36,7 @@ import dns.resolver
 
 RULES = Path(__file__).resolve().parents[2] / "core" / "rules"
 RULE_FILES = ("spf_catalog.json", "sending_services.json", "mail_providers.json", "bulk_sender_rules.json",
-              "dkim_selectors.json")
+              "dkim_selectors.json", "url_shorteners.json")
 LOOKUP_TERMS = ("include", "a", "mx", "ptr", "exists")  # plus the redirect modifier
 MAX_LOOKUPS = 40  # walk a little past the RFC's 10 so an over-limit record is measured, but never without end
 MAX_RECORDS = 60
@@ -250,6 +250,8 @@ def _entries(data: Any, file: str) -> list[tuple[str, Any]]:
     elif file == "bulk_sender_rules.json":
         out += [(f"{file}: source {k}", v) for k, v in data.get("sources", {}).items()]
         out += [(f"{file}: rule {r.get('key')}", r) for r in data.get("rules", [])]
+    elif file == "url_shorteners.json":
+        out += [(f"{file}: {r.get('domain')}", r) for r in data.get("shorteners", [])]
     else:
         for key in ("services", "providers"):
             out += [(f"{file}: {r.get('id')}", r) for r in data.get(key, []) if isinstance(r, dict)]
