@@ -82,6 +82,12 @@ class Rule:
         return _join(names) if names else "no provider (our advice)"
 
     @property
+    def since_text(self) -> str:
+        """"2024-02-01", or "2024-02-01 (Microsoft: 2025-05-05)" where a provider started later."""
+        later = [f"{WHO_NAMES.get(w, w)}: {d}" for w, d in self.since_by if w in self.who and d != self.since]
+        return self.since + (f" ({'; '.join(later)})" if later else "")
+
+    @property
     def since_words(self) -> str:
         """"February 2024" from "2024-02-01"; with per-provider dates that differ, the later ones follow:
         "February 2024 (Microsoft: May 2025)"."""
@@ -519,7 +525,8 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
         v = judge(rule, domain_checks, message, spam_rate=spam_rate, rules=rules)
         items.append({
             "key": rule.key, "label": rule.label, "who": list(rule.who), "applies": rule.applies,
-            "since": rule.since, "since_by": dict(rule.since_by), "source": rule.source, "state": v.state,
+            "since": rule.since, "since_by": dict(rule.since_by), "since_text": rule.since_text,
+            "source": rule.source, "state": v.state,
             "why": v.why, "fix_check": v.fix_check, "required": rule.required, "conditional": rule.conditional,
             "explain": rule.why, "checked": rule.checked, "facts": v.facts,
         })

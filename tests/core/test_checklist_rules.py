@@ -81,3 +81,10 @@ def test_gmail_enforcement_sums_up_the_google_rules(dns_server: DnsTestServer) -
     failing = domain_checks(dns_server, zone(), timeout=0.3)
     failing["dmarc"] = status_result("dmarc", Status.ERROR)
     assert states(build_checklist(failing))["gmail-enforcement"] == "unknown"
+
+
+def test_the_items_say_when_each_provider_started(dns_server: DnsTestServer) -> None:
+    r = build_checklist(domain_checks(dns_server, zone()))
+    assert item(r, "spf")["since_text"] == "2024-02-01 (Microsoft: 2025-05-05)"
+    assert item(r, "spf")["since_by"]["microsoft"] == "2025-05-05"
+    assert item(r, "spf-or-dkim")["since_text"] == "2024-02-01"
