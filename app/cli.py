@@ -288,7 +288,7 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
         scope = "all senders" if item.get("applies") == "all" else "bulk senders"
         word = STATE_WORDS.get(item.get("state"), str(item.get("state")))
         out.write(f"    {style(sym + ' ' + word, code)}: {item.get('label')} ({who}, {scope}, since "
-                  f"{item.get('since')})\n")
+                  f"{item.get('since_text') or item.get('since')})\n")
         if item.get("why"):
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
