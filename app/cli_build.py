@@ -159,18 +159,18 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except DmarcBuildError as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
-    shown = [s for s in steps if s.stage == args.stage] if args.stage else steps
+    picked = [s for s in steps if s.stage == args.stage] if args.stage else steps
     at = next((s.stage for s in steps if s.current), None)
     if args.json:
         _dump({"domain": domain, "current_record": current, "current_stage": at, "note": note,
-               "steps": [s.to_json() for s in shown]}, out)
+               "steps": [s.to_json() for s in picked]}, out)
         return EXIT_OK
     out.write(f"DMARC rollout for {shown(domain)}" + (f" (you are at: {at})" if at else "") + "\n")
     if current:
         out.write(f"  Current record: {shown(current)}\n")
     if note:
         out.write(_wrap(note) + "\n")
-    for s in shown:
+    for s in picked:
         mark = "  ← you are here" if s.current else ""
         out.write(f"\n{shown(s.title)}{mark}\n")
         out.write(_wrap(s.text) + "\n")
@@ -178,9 +178,9 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if s.wait:
             out.write(f"  Stay at this step for {s.wait} while you read the reports.\n")
         out.writelines("i " + _wrap(n)[2:] + "\n" for n in s.notes)
-    if shown and shown[0].extra_fixes:
+    if picked and picked[0].extra_fixes:
         out.write("\nReport authorization (published by the report destination):\n")
-        for f in shown[0].extra_fixes:
+        for f in picked[0].extra_fixes:
             _write_fix(f, out)
     return EXIT_OK
 
