@@ -488,11 +488,23 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             path = _report_path(report_to, r.domain, len(reports) > 1)
             try:
                 digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender")
+                from inboxready.core.audit import record_export
+
+                file_digest, problem = record_export(path, r.domain, digest)
             except (OSError, ImportError) as exc:
-                err.write(f"inboxready: couldn't save the report to {path}: {getattr(exc, 'strerror', None) or exc}\n")
+                err.write(f"inboxready: couldn't save the report to {shown(path)}: "
+                          f"{shown(getattr(exc, 'strerror', None) or exc)}\n")
                 code = EXIT_UNCHECKED
                 continue
-            err.write(f"Report saved to {path} (SHA-256 {digest}).\n")
+            # the content hash (printed inside the report) first, then the file's: what verify compares
+            err.write(f"Report saved to {shown(path)} (SHA-256 {digest}).\n"
+                      f"  File SHA-256: {file_digest}. Keep it: 'inboxready verify {shown(path)} --sha256 "
+                      f"{file_digest}' shows whether a copy is byte for byte this file.\n")
+            if problem:
+                err.write(f"  It could not be kept in this computer's history ({shown(problem)}); note it "
+                          "yourself.\n")
+            else:
+                err.write("  Also kept in this computer's history, with the time and the domain.\n")
     if bad:
         code = max(code, EXIT_UNCHECKED) if code != EXIT_FINDINGS else code
         if not reports:
