@@ -245,6 +245,13 @@ def _verify_one(dk: dkim.DKIM | None, sig: Signature, answer: DnsAnswer | None, 
                         "If the receiver accepted it, the key was most likely removed or rotated since the "
                         "message was sent.", f"TXT {name}: {answer.describe}")
     rec_text = record.decode("utf-8", "replace")
+    too_large = rsa_key_too_large(name, record)  # first: no library gets to work on a key this costly
+    if too_large:
+        return OwnCheck("not-checked", "key-too-large",
+                        f"Not verified: {who}'s DKIM key is too large ({too_large}). Receivers are only required "
+                        f"to handle keys of up to {MAX_RSA_BITS} bits with the usual exponent 65537, so many will "
+                        "not verify this signature either; the signer should publish a 2048-bit key.",
+                        "RFC 8301 §3.2", key_record=rec_text[:2000])
     try:
         key = parse_dkim_key(rec_text)
     except DkimKeyError as exc:
@@ -268,14 +275,6 @@ def _verify_one(dk: dkim.DKIM | None, sig: Signature, answer: DnsAnswer | None, 
     body_ok, body_len = _body_hash(dk, sig)
     base: dict[str, Any] = {"body_hash_ok": body_ok, "body_length": body_len, "key_bits": key.key_bits,
                             "key_record": rec_text}
-    if key.key_type == "rsa":
-        too_large = rsa_key_too_large(name, record)
-        if too_large:
-            return OwnCheck("not-checked", "key-too-large",
-                            f"Not verified: {who}'s DKIM key is too large ({too_large}). Receivers are only required "
-                            f"to handle keys of up to {MAX_RSA_BITS} bits with the usual exponent 65537, so many "
-                            "will not verify this signature either; the signer should publish a 2048-bit key.",
-                            "RFC 8301 §3.2", **base)
     if key.key_type == "rsa" and (key.key_bits or 0) < MIN_RSA_BITS:
         return OwnCheck("fail", "weak-key",
                         f"{who}'s DKIM key is only {key.key_bits} bits; receivers reject keys shorter than "
