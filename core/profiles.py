@@ -161,12 +161,6 @@ def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     values = [v for v in values if v]
     if not values or not text:
         return text
-    for value in values:
-        for form in secret_forms(value, user):
-            if form in text:
-                text = text.replace(form, "***")
-        if value.lower() != value or value.upper() != value:  # a server that echoes it in other case
-            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
     if _TOKEN is None:
         _TOKEN = re.compile(r"[A-Za-z0-9+/_-]{3,}={0,2}")
     wanted = [v.encode("utf-8") for v in values]
@@ -174,7 +168,14 @@ def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     def token(m: re.Match[str]) -> str:
         return "***" if _decodes_to_secret(m.group(0), wanted) else m.group(0)
 
-    return _TOKEN.sub(token, text[:200_000])
+    text = _TOKEN.sub(token, text[:200_000])  # whole base64 words first, then every other form
+    for value in values:
+        for form in secret_forms(value, user):
+            if form in text:
+                text = text.replace(form, "***")
+        if value.lower() != value or value.upper() != value:  # a server that echoes it in other case
+            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
+    return text
 
 
 def scrub_result(result: "ConnectionResult", secret: "str | Secret | None", user: str = "") -> "ConnectionResult":
