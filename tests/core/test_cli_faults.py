@@ -159,17 +159,6 @@ def test_read_only_config_folder_is_a_sentence(home: Path, zone: DnsTestServer, 
     assert (home / "config" / "watchlist.json").read_bytes() == before  # nothing lost
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="permission bits don't bind root")
-def test_read_only_config_folder_by_permissions(home: Path) -> None:  # pragma: no cover - non-root only
-    (home / "config").mkdir()
-    os.chmod(home / "config", 0o500)
-    try:
-        code, _, err = cli("watchlist", "add", "watch.test")
-        assert code == 2 and "could not be saved" in err
-    finally:
-        os.chmod(home / "config", 0o700)
-
-
 def test_state_files_that_are_folders(home: Path, zone: DnsTestServer, capsys: pytest.CaptureFixture[str]) -> None:
     (home / "config" / "watchlist.json").mkdir(parents=True)
     code, out, err = cli("watchlist", "add", "watch.test")
