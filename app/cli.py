@@ -284,7 +284,7 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
         scope = "all senders" if item.get("applies") == "all" else "bulk senders"
         word = STATE_WORDS.get(item.get("state"), str(item.get("state")))
         out.write(f"    {style(sym + ' ' + word, code)}: {shown(item.get('label'))} ({shown(who)}, {scope}, since "
-                  f"{shown(item.get('since'))})\n")
+                  f"{shown(item.get('since_text') or item.get('since'))})\n")
         if item.get("why"):
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
