@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from .cli_out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -33,9 +34,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     # leaf options repeat the common ones, but only override what is given after the sub-command
     leaf = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     leaf.add_argument("--json", action="store_true", help="print JSON instead of text")
-    leaf.add_argument("--nameserver", "-n", action="append", metavar="IP[:PORT]",
+    leaf.add_argument("--nameserver", "-n", action="append", type=nameserver, metavar="IP[:PORT]",
                       help="ask this DNS server (reverse DNS, the current DMARC record)")
-    leaf.add_argument("--timeout", type=float, metavar="SECONDS", help="time one DNS query may take")
+    leaf.add_argument("--timeout", type=DNS_TIMEOUT, metavar="SECONDS",
+                      help="time one DNS query may take (at most 60)")
     leaf.add_argument("--store", type=Path, metavar="FILE", help="the report database (default: in the data folder)")
     rsub = p.add_subparsers(dest="reports_command", metavar="ACTION")
 
@@ -48,7 +50,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     summ = rsub.add_parser("summary", parents=[leaf], help="who sends as DOMAIN, pass rates, safe to enforce?",
                            description="Summarise the stored reports about DOMAIN.")
     summ.add_argument("domain", metavar="DOMAIN")
-    summ.add_argument("--days", type=int, default=30, metavar="N", help="look at the last N days (default 30)")
+    summ.add_argument("--days", type=count(1, 3660, "number of days"), default=30, metavar="N",
+                      help="look at the last N days (default 30)")
     summ.add_argument("--csv", type=Path, metavar="FILE", help="also write the sources table as CSV to FILE")
     summ.add_argument("--csv-table", default="sources",
                       choices=["sources", "services", "daily", "unknown_failing", "not_aligned"],
@@ -64,8 +67,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
     w.add_argument("--move-to", metavar="FOLDER", help="move processed report mails to FOLDER")
     w.add_argument("--once", action="store_true", help="read once and stop (default: keep watching)")
-    w.add_argument("--every", type=float, default=300.0, metavar="SECONDS",
-                   help="when watching, look again every SECONDS (default 300)")
+    w.add_argument("--every", type=seconds(4.999, 86400, "interval"), default=300.0, metavar="SECONDS",
+                   help="when watching, look again every SECONDS (default 300; 5 to 86400)")
     w.set_defaults(handler=cmd_watch)
 
 
@@ -78,12 +81,12 @@ def _open_store(args: argparse.Namespace, err: TextIO) -> Any:
     from inboxready.core.reports.store import ReportStore
 
     def waiting(message: str) -> None:
-        err.write(f"inboxready: {message}\n")
+        err.write(f"inboxready: {shown(message)}\n")
         err.flush()
 
     store = ReportStore(getattr(args, "store", None), on_wait=waiting)
     if store.problem:
-        err.write(f"inboxready: {store.problem}\n")
+        err.write(f"inboxready: {shown(store.problem)}\n")
     if not store.available:
         return None
     return store
@@ -94,7 +97,7 @@ def _fault(exc: BaseException, store: Any, err: TextIO) -> int:
     stderr; exit code 2."""
     from inboxready.core.sqlitedb import problem_of
 
-    err.write(f"inboxready: {problem_of(exc, 'the report store', store.path)}\n")
+    err.write(f"inboxready: {shown(problem_of(exc, 'the report store', store.path))}\n")
     return EXIT_UNCHECKED
 
 
@@ -115,7 +118,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def progress(done: int, total: int, name: str) -> None:
         if tty and (done == total or done % 50 == 0):
-            err.write(f"\r{done}/{total} files…")
+            err.write(f"{CR}{done}/{total} files…")
             err.flush()
 
     from inboxready.core.reports.store import ImportResult, ImportStopped
@@ -133,12 +136,11 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         doc = result.to_json()
         if stopped is not None:
             doc["problem"] = str(stopped)
-        json.dump(doc, out, indent=2)
-        out.write("\n")
+        write_json(doc, out, ensure_ascii=True)
     else:
         _print_import(result, out)
     if stopped is not None:
-        err.write(f"inboxready: {stopped}\n")
+        err.write(f"inboxready: {shown(stopped)}\n")
         return EXIT_UNCHECKED
     assert isinstance(result, ImportResult)
     if result.rejected or result.conflicting or result.flagged:
@@ -162,20 +164,20 @@ def _print_import(result: Any, out: TextIO) -> None:
         out.write(f"{_n(len(result.conflicting))} report(s) have the reporter and report id of a different report "
                   "imported earlier; the first one was kept and these were skipped:\n")
         for i in result.conflicting[:50]:
-            out.write(f"  {i.name}: {i.org} report {i.report_id}\n")
+            out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}\n")
     if result.flagged:
         out.write(f"{_n(len(result.flagged))} imported report(s) have dates that can't be right; they are kept but "
                   "left out of summaries:\n")
         for i in result.flagged[:50]:
-            out.write(f"  {i.name}: {i.problem}\n")
+            out.write(f"  {shown(i.name)}: {shown(i.problem)}\n")
     if result.rejected:
         out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
         for name, reason in result.rejected:
-            out.write(f"  {name}: {reason}\n")
+            out.write(f"  {shown(name)}: {shown(reason)}\n")
     domains = sorted({i.domain for i in result.imported if i.domain})
     if domains:
-        out.write("Domains: " + ", ".join(domains) + "\n")
-        out.write(f"Next: inboxready reports summary {domains[0]}\n")
+        out.write("Domains: " + shown(", ".join(domains)) + "\n")
+        out.write(f"Next: inboxready reports summary {shown(domains[0])}\n")
 
 
 async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -214,7 +216,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         domain = parse_domain(args.domain).domain
     except ValueError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     if args.days < 1:
         err.write("inboxready: --days must be 1 or more\n")
@@ -230,10 +232,10 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         summary = summarize(store, domain, days=args.days)
         if summary.reports == 0:
             known = store.domains()
-            left_out = (f" {summary.flagged_count} report(s) about {domain} are left out because their dates can't "
-                        f"be right ({summary.flagged[0]['problem']})." if summary.flagged_count else "")
-            err.write(f"inboxready: no DMARC reports about {domain} in the last {args.days} days.{left_out}"
-                      + (f" Reports are stored for: {', '.join(known[:10])}." if known else
+            left_out = (f" {summary.flagged_count} report(s) about {shown(domain)} are left out because their dates "
+                        f"can't be right ({shown(summary.flagged[0]['problem'])})." if summary.flagged_count else "")
+            err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days.{left_out}"
+                      + (f" Reports are stored for: {shown(', '.join(known[:10]))}." if known else
                          " Import some first: inboxready reports import PATH") + "\n")
             return EXIT_UNCHECKED
         if not args.offline:
@@ -244,63 +246,67 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             try:
                 args.csv.write_text(summary.to_csv(args.csv_table), encoding="utf-8")
             except OSError as exc:
-                err.write(f"inboxready: could not write {args.csv}: {exc.strerror or exc}\n")
+                err.write(f"inboxready: could not write {shown(args.csv)}: {shown(exc.strerror or exc)}\n")
                 return EXIT_UNCHECKED
     except (DbProblem, sqlite3.Error) as exc:
         return _fault(exc, store, err)
     finally:
         store.close()
     if getattr(args, "json", False):
-        json.dump(summary.to_json(), out, indent=2)
-        out.write("\n")
+        write_json(summary.to_json(), out, ensure_ascii=True)
     else:
         _print_summary(summary, out)
     return EXIT_FINDINGS if summary.not_aligned else EXIT_OK
 
 
 def _print_summary(s: Any, out: TextIO) -> None:
-    w = out.write
-    w(f"DMARC reports for {s.domain}, {s.period}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
+    """The summary as text. Everything from the reports (names, addresses, policies, failure types) is
+    written through ``shown`` (control characters escaped)."""
+    w, sh = out.write, shown
+    w(f"DMARC reports for {sh(s.domain)}, {sh(s.period)}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
     known = s.evaluated
     w(f"  Passed DMARC: {_pct(s.dmarc_pass, known)}  (SPF aligned {_pct(s.spf_aligned, known)}, "
       f"DKIM aligned {_pct(s.dkim_aligned, known)}; SPF passed {_pct(s.spf_pass, known)}, "
       f"DKIM passed {_pct(s.dkim_pass, known)})" + (f" of the {_n(known)} message(s) whose result is known"
                                                     if s.unknown else "") + "\n")
     for note in s.notes:
-        w(f"  Note: {note}\n")
+        w(f"  Note: {sh(note)}\n")
     if s.policy:
-        w(f"  Policy seen by receivers: p={s.policy.get('p') or '?'}"
-          + (f", t={s.policy['testing']}" if s.policy.get("testing") else "") + "\n")
+        w(f"  Policy seen by receivers: p={sh(s.policy.get('p')) or '?'}"
+          + (f", t={sh(s.policy['testing'])}" if s.policy.get("testing") else "") + "\n")
     w("\nWho sends as you (by service):\n")
     for v in s.services[:15]:
-        w(f"  {v.service:<40} {_n(v.messages):>9} messages, {v.sources} source(s), passed DMARC "
+        w(f"  {sh(v.service):<40} {_n(v.messages):>9} messages, {v.sources} source(s), passed DMARC "
           f"{_pct(v.dmarc_pass, v.messages)}\n")
     if s.pending_lookups:
         w(f"  ({s.pending_lookups} source(s) not looked up yet; run without --offline to name them)\n")
+    if s.failed_lookups:
+        w(f"  ({s.failed_lookups} source(s) couldn't be named: their reverse DNS lookup failed; asked again next "
+          "time)\n")
     if s.unknown_failing:
         w("\nUnknown senders that fail (probably forged or forwarded mail; enforcement stops it):\n")
         for r in s.unknown_failing[:10]:
-            w(f"  {r.ip:<40} {_n(r.messages):>9} messages" + (f"  ({r.ptr})" if r.ptr else "") + "\n")
+            w(f"  {sh(r.ip):<40} {_n(r.messages):>9} messages" + (f"  ({sh(r.ptr)})" if r.ptr else "") + "\n")
         if len(s.unknown_failing) > 10:
             w(f"  … and {len(s.unknown_failing) - 10} more\n")
     if s.not_aligned:
         w("\nSources that pass SPF or DKIM but not for your domain (fix these before enforcing):\n")
         for n in s.not_aligned[:15]:
-            w(f"  - {n.why}\n    {n.advice}\n")
+            w(f"  - {sh(n.why)}\n    {sh(n.advice)}\n")
             for f in n.fixes:
-                w(f"    Publish: {f.host} {f.type} {f.value}\n")
+                w(f"    Publish: {sh(f.host)} {sh(f.type)} {sh(f.value)}\n")
     w("\nSafe to enforce?\n")
     for e in s.enforcement:
-        w(f"  p={e.policy}: {e.message}\n")
+        w(f"  p={sh(e.policy)}: {sh(e.message)}\n")
         for name in e.affected_sources[:5]:
-            w(f"      affected: {name}\n")
+            w(f"      affected: {sh(name)}\n")
         if len(e.affected_sources) > 5:
             w(f"      … and {len(e.affected_sources) - 5} more\n")
         if e.next_record is not None:
             f = e.next_record
-            w(f"    Next record: {f.host} TXT \"{f.value}\"\n")
+            w(f"    Next record: {sh(f.host)} TXT \"{sh(f.value)}\"\n")
             if f.note:
-                w(f"    {f.note}\n")
+                w(f"    {sh(f.note)}\n")
     if s.tls.get("reports"):
         t = s.tls
         total = t["successful_sessions"] + t["failed_sessions"]
@@ -308,7 +314,7 @@ def _print_summary(s: Any, out: TextIO) -> None:
           "encrypted deliveries to you failed")
         w(".\n")
         for k, v in list(t["failure_types"].items())[:5]:
-            w(f"  {_n(v)} × {k}: {t.get('failure_words', {}).get(k, k)}\n")
+            w(f"  {_n(v)} × {sh(k)}: {sh(t.get('failure_words', {}).get(k, k))}\n")
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -318,7 +324,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         read = P.ProfileStore().get_read(args.read_profile)
     except P.ProfileError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     store = _open_store(args, err)
     if store is None:
@@ -332,19 +338,18 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                     io_timeout=float(getattr(args, "timeout", 30.0)) if hasattr(args, "timeout")
                                     else 30.0)
             if as_json:
-                json.dump(outcome.to_json(), out)
-                out.write("\n")
+                write_json(outcome.to_json(), out, indent=None, ensure_ascii=True)
             elif outcome.error is not None:
-                err.write(f"inboxready: {outcome.error.message}\n")
+                err.write(f"inboxready: {shown(outcome.error.message)}\n")
             else:
                 r = outcome.result
-                out.write(f"{time.strftime('%H:%M:%S')} {args.folder}: read {outcome.read} new mail(s); "
+                out.write(f"{time.strftime('%H:%M:%S')} {shown(args.folder)}: read {outcome.read} new mail(s); "
                           f"imported {len(r.imported)} report(s), "
                           f"{len(r.duplicate) + len(r.repeated) + len(r.conflicting)} already known"
-                          + (f", moved {outcome.moved} to {args.move_to}" if outcome.moved else "")
+                          + (f", moved {outcome.moved} to {shown(args.move_to)}" if outcome.moved else "")
                           + (f", {len(r.rejected)} skipped" if r.rejected else "") + ".\n")
                 for name, reason in r.rejected:
-                    out.write(f"  {name}: {reason}\n")
+                    out.write(f"  {shown(name)}: {shown(reason)}\n")
             out.flush()
             if outcome.error is not None:
                 code = EXIT_UNCHECKED

@@ -100,7 +100,7 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import Engine
-from .widgets import Badge, CopyButton, FixView, KeyButton, label
+from .widgets import Badge, CopyButton, FixView, KeyButton, label, shown
 
 DAY = 86400
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
@@ -1244,12 +1244,12 @@ class ReportsWindow(QMainWindow):
         self.import_label.setText(text)
         self.rejected_list.clear()
         for name, reason in r.rejected:
-            self.rejected_list.addItem(f"{name}: {reason}")
+            self.rejected_list.addItem(shown(f"{name}: {reason}"))
         for i in r.conflicting:
-            self.rejected_list.addItem(f"{i.name}: skipped: {i.org} report {i.report_id} was already imported with "
-                                       "other content; the first one was kept")
+            self.rejected_list.addItem(shown(f"{i.name}: skipped: {i.org} report {i.report_id} was already imported "
+                                             "with other content; the first one was kept"))
         for i in r.flagged:
-            self.rejected_list.addItem(f"{i.name}: imported, but left out of the figures: {i.problem}")
+            self.rejected_list.addItem(shown(f"{i.name}: imported, but left out of the figures: {i.problem}"))
         n = self.rejected_list.count()
         self.rejected_title.setText(f"Files that could not be imported ({_n(n)})" if n == len(r.rejected) else
                                     f"Files to look at ({_n(n)})")
@@ -1438,7 +1438,7 @@ class ReportsWindow(QMainWindow):
                            + (f", {_n(s.unknown)} unknown" if s.unknown else ""))
         self.fig_spf.set(_pct(s.spf_aligned, known), f"SPF passed for any domain: {_pct(s.spf_pass, known)}")
         self.fig_dkim.set(_pct(s.dkim_aligned, known), f"DKIM passed for any domain: {_pct(s.dkim_pass, known)}")
-        self.notes_label.setText("\n".join(f"Note: {n}" for n in s.notes))
+        self.notes_label.setText(shown("\n".join(f"Note: {n}" for n in s.notes)))
         self.notes_label.setVisible(bool(s.notes))
         self.chart.set_days(s.daily)
         pol = s.policy or {}
@@ -1577,7 +1577,7 @@ class ReportsWindow(QMainWindow):
                                    f"({_pct(bad, ok + bad)}), in {_n(sum(t.reports for t in view.tls))} TLS "
                                    "report(s).")
             words = tls_failure_words(view.tls)
-            self.tls_words.setText(f"What the failures mean:\n{words}" if words else "")
+            self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
         else:
             self.tls_words.setText("")
             self.tls_label.setText(f"No SMTP TLS reports about {view.domain} in this period. Publish a TLS-RPT "
@@ -1596,9 +1596,11 @@ class ReportsWindow(QMainWindow):
         elif s.pending_lookups and not view.looked_up:
             self.names_label.setText(f"Looking up the names of {_n(s.pending_lookups)} sending server(s)…")
         elif view.looked_up:
-            unnamed = sum(1 for r in s.sources if not r.ptr)
-            self.names_label.setText("Senders' names looked up" + (f" ({_n(unnamed)} without a name)."
-                                                                   if unnamed else "."))
+            unnamed = sum(1 for r in s.sources if not r.ptr) - s.failed_lookups
+            parts = ([f"{_n(unnamed)} without a name"] if unnamed else []) + (
+                [f"{_n(s.failed_lookups)} couldn't be looked up: the DNS server didn't answer; they are asked "
+                 "again next time"] if s.failed_lookups else [])
+            self.names_label.setText("Senders' names looked up" + (f" ({'; '.join(parts)})." if parts else "."))
         else:
             self.names_label.setText("")
 
