@@ -21,8 +21,8 @@ lock on the database file's shared-lock range). Busy, read-only, full or permiss
 file where it is and say what to do.
 
 Files are private: a new database is created 0600 (its ``-wal``/``-shm`` take the same mode, as SQLite
-does), an existing one is narrowed to 0600, and missing folders are created 0700 (the app's data folder is
-narrowed to 0700 too).
+does), an existing one is narrowed to 0600, in a folder made 0700 (``settings.private_dir``: the app's data
+folder is narrowed to 0700 too).
 """
 
 from __future__ import annotations
@@ -38,10 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import data_dir, move_aside
+from .settings import move_aside, private_dir
 
 FILE_MODE = 0o600
-FOLDER_MODE = 0o700
 _BUSY_STEP_S = 1.0           # one attempt's busy timeout while waiting for another process
 _LOW_SPACE = 64 * 1024       # an I/O error with less free space than this is a full disk
 
@@ -168,30 +167,6 @@ def problem_of(exc: BaseException, what: str, path: Path) -> DbProblem:
                      detail)
 
 
-def _private_folder(folder: Path) -> None:
-    """Create ``folder`` (and missing parents) 0700; narrow the app's own data folder to 0700."""
-    missing = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        if p.parent == p:
-            break
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=FOLDER_MODE)
-        except FileExistsError:
-            pass
-    if os.name == "posix":
-        try:
-            if folder.resolve() == data_dir().resolve():
-                st = folder.stat()
-                if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
-                    os.chmod(folder, stat.S_IMODE(st.st_mode) & 0o700 | 0o700)
-        except OSError:
-            pass
-
-
 def _private_file(path: Path) -> None:
     """Create ``path`` 0600 when missing (so SQLite's -wal/-shm are 0600 too); narrow an existing one."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), FILE_MODE)
@@ -254,7 +229,7 @@ def connect_durable(path: Path, *, schema_version: int, setup: Callable[[sqlite3
     told = False
     while True:
         try:
-            _private_folder(path.parent)
+            private_dir(path.parent)
             _private_file(path)
             return _connect_once(path, schema_version, setup, min(_BUSY_STEP_S, max(0.05, wait)) if wait else
                                  timeout, timeout)
