@@ -31,7 +31,8 @@ announced by an archive are never trusted.
 Nothing here raises on bad input: any error while reading one file (a damaged archive, an entry with no
 name, an unknown compression method, a bug) becomes that file's ``Rejected`` with a reason, and one file
 gives at most ``MAX_REJECTED`` rejections (then one line for the rest). Names are cleaned for display:
-undecodable bytes and control characters (a hostile subject line or zip entry name) are replaced.
+undecodable bytes and control characters (a hostile subject line or zip entry name) are written as visible
+escapes.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import IO, Iterable, Iterator
+
+from ..textsafe import visible
 
 MB = 1024 * 1024
 _STEP = 1 * MB
@@ -114,15 +117,11 @@ class _UnitEnd:
 UNIT_END = _UnitEnd()
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
 def clean_name(text: str) -> str:
-    """``text`` safe to show in a terminal or a window and to store: undecodable bytes (lone surrogates from
-    a file name or a mail header) become U+FFFD, control and bidi-override characters a space or U+FFFD."""
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", text)
+    """``text`` safe to show in a terminal or a window, to print as JSON and to store: undecodable bytes (lone
+    surrogates from a file name or a mail header), control and bidi-override characters are written as
+    visible escapes (``textsafe.visible``: ``\\x1b``, ``\\u202e``, ``\\udcff``)."""
+    return visible(text)
 
 
 _UTF16_32 = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xfe\xff", "utf-16-be"),

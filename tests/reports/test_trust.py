@@ -119,12 +119,14 @@ def test_one_odd_file_never_stops_an_import(tmp_path: Path, monkeypatch: pytest.
     assert "nested more than" in reasons["deep.xml"] and "refused for safety" in reasons["laughs.xml"]
     lunch = [n for n in reasons if n.startswith("lunch.mbox")]
     assert len(lunch) == 51 and "… and 70 more parts" in reasons["lunch.mbox"]  # at most 50 listed, then a count
-    # names and reasons are safe to print: no control characters, no lone surrogates
+    # names and reasons are safe to print and store: control characters and undecodable bytes are written as
+    # visible escapes
     for name, reason in res.rejected + [(i.name, i.org) for i in res.imported]:
         text = name + reason
-        assert not any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in text), text
+        assert not any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF or c == "\u202e" for c in text), text
         text.encode("utf-8")
-    assert "bad-\ufffd-name.xml" in {i.name for i in res.imported}
+    assert "bad-\\udcff-name.xml" in {i.name for i in res.imported}
+    assert any("subject: hello \\x1b[2J\\x1b[31mRED" in r for r in reasons.values())
     assert store.counts()["dmarc"] == 8
     # an error while storing one file (a bug, a value SQLite refuses) rejects that file alone; the batch's other
     # files are stored again and the import goes on
