@@ -41,7 +41,6 @@ import email
 import email.policy
 import io
 import os
-import re
 import stat
 import struct
 import zipfile
