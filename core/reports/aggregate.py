@@ -780,7 +780,11 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
     pol = {"domain": report.domain, "adkim": report.adkim or "", "aspf": report.aspf or ""}
     rows: list[Any] = []
     append = rows.append
-    keep = {}.setdefault  # one copy of each repeated string
+    keep = {}.setdefault  # one copy of each repeated string (rows read the general way)
+    words: dict[str, str] = {}   # value as written → stripped, lower case
+    froms: dict[str, str] = {}   # header From as written → stripped, without a final dot, lower case
+    sels: dict[str, str | None] = {}  # selector as written → stripped (None when empty)
+    word, dom, sel = words.get, froms.get, sels.get
     match = _FAST_RECORD.match
     ips = _IP_CACHE
     new = tuple.__new__
@@ -815,27 +819,21 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
                 if len(found) != reason_text.count("<reason>"):
                     return None
                 reasons = [(t.lower(), c) for t, c in found]
-            dkim = dkim.strip().lower()
-            spf = spf.strip().lower()
+            # values as written map to their normal form through per-report dictionaries: a repeated value
+            # (nearly all of them: "pass", "none", the domain) is normalised once and stored once
+            dkim = word(dkim) or _norm_word(words, dkim)
+            spf = word(spf) or _norm_word(words, spf)
             if flat and dkim and spf and not more_dkim and not more_spf:
-                # the common case: at most one of each, results given: no lists, no objects needed; repeated
-                # words and domains are kept once (a third of the memory of 100,000 rows)
-                dp = disposition.strip().lower()
-                hf = header_from.strip().rstrip(".").lower()
-                ef = env_from.strip().lower() or None
-                if has_dkim:
-                    dd, dr = d_domain.strip().lower(), d_result.strip().lower()
-                    ds = d_selector.strip() or None
-                    dd, dr, ds = keep(dd, dd), keep(dr, dr), ds and keep(ds, ds)
-                else:
-                    dd = dr = ds = None
-                if has_spf:
-                    sd, sr = s_domain.strip().lower(), s_result.strip().lower()
-                    sd, sr = keep(sd, sd), keep(sr, sr)
-                else:
-                    sd = sr = None
-                append((ip, count, keep(dp, dp), keep(dkim, dkim), keep(spf, spf), keep(hf, hf), ef and keep(ef, ef),
-                        dd, ds, dr, sd, sr, _reasons_text(reasons) if reasons else None))
+                # the common case: at most one of each, results given: no lists, no objects needed
+                append((ip, count, word(disposition) or _norm_word(words, disposition), dkim, spf,
+                        dom(header_from) or _norm_from(froms, header_from),
+                        (word(env_from) or _norm_word(words, env_from)) or None,
+                        (word(d_domain) or _norm_word(words, d_domain)) if has_dkim else None,
+                        (sel(d_selector) or _norm_sel(sels, d_selector)) if has_dkim else None,
+                        (word(d_result) or _norm_word(words, d_result)) if has_dkim else None,
+                        (word(s_domain) or _norm_word(words, s_domain)) if has_spf else None,
+                        (word(s_result) or _norm_word(words, s_result)) if has_spf else None,
+                        _reasons_text(reasons) if reasons else None))
                 if len(rows) > limit:
                     raise _too_many_rows() if limit == MAX_ROWS else _file_rows_spent()
                 continue
@@ -884,6 +882,21 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
     else:
         report.rows = rows
     return report
+
+
+def _norm_word(cache: dict[str, str], raw: str) -> str:
+    v = cache[raw] = raw.strip().lower()
+    return v
+
+
+def _norm_from(cache: dict[str, str], raw: str) -> str:
+    v = cache[raw] = raw.strip().rstrip(".").lower()
+    return v
+
+
+def _norm_sel(cache: dict[str, str | None], raw: str) -> str | None:
+    v = cache[raw] = raw.strip() or None
+    return v
 
 
 def _kept(values: tuple[Any, ...], keep: Any) -> tuple[Any, ...]:

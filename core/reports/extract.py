@@ -56,6 +56,7 @@ MB = 1024 * 1024
 _STEP = 1 * MB
 MAX_REJECTED = 50        # rejections listed for one input file; the rest are counted in one line
 _MBOX_GROWTH = 20        # an mbox may unpack to this many times its size (when more than max_total_bytes)
+_SMALL_FILE = 4 * MB     # files up to this size are read at once; larger ones are read in steps
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def clean_name(text: str) -> str:
     """``text`` safe to show in a terminal or a window, to print as JSON and to store: undecodable bytes (lone
     surrogates from a file name or a mail header), control and bidi-override characters are written as
     visible escapes (``textsafe.visible``: ``\\x1b``, ``\\u202e``, ``\\udcff``)."""
+    if text.isascii() and text.isprintable():
+        return text  # (nearly every name: nothing to escape)
     return visible(text)
 
 
@@ -131,6 +134,8 @@ _UTF16_32 = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-l
 def wide_encoding(data: bytes) -> str | None:
     """The UTF-16 / UTF-32 codec of a document that starts with a byte order mark or with "<" / "{" in one of
     those encodings, or None."""
+    if data[1:2] not in (b"\x00", b"\xfe", b"\xff", b"<", b"{"):
+        return None  # (nearly every report: "<?" or "<f")
     for mark, codec in _UTF16_32:
         if data.startswith(mark):
             return codec
@@ -272,7 +277,8 @@ def _guarded(name: str, items: Iterator[Payload | Rejected]) -> Iterator[Payload
         yield Rejected(name, f"… and {rejected - MAX_REJECTED:,} more parts of this file could not be imported")
 
 
-def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int) -> Iterator[Payload | Rejected]:
+def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int,
+             units: bool = False) -> Iterator[Payload | Rejected]:
     if depth > lim.max_depth:
         yield Rejected(name, f"archives are nested more than {lim.max_depth} levels deep; not opened")
         return
@@ -294,7 +300,7 @@ def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int) -
         else:
             yield from _extract_email(name, data, lim, budget, depth)
     elif kind == "mbox":
-        yield from _extract_mbox(name, io.BytesIO(data), lim, budget, depth)
+        yield from _extract_mbox(name, io.BytesIO(data), lim, budget, depth, units)
     else:
         yield Rejected(name, "not a DMARC or TLS report (not XML, JSON, gzip, zip or an e-mail)")
 
@@ -507,19 +513,24 @@ def _extract_path(path: Path, name: str, lim: Limits, units: bool = False) -> It
             if size > lim.max_input_bytes:
                 yield Rejected(name, f"the file is larger than {_cap_words(lim.max_input_bytes)}; not opened")
                 return
-            head = fh.read(4096)
+            small = size <= _SMALL_FILE and size <= lim.max_payload_bytes and size <= lim.max_message_bytes
+            head = fh.read(size + 1 if small else 4096)  # a small file (nearly all reports) is read at once
         except OSError as exc:
             yield Rejected(name, f"the file could not be read ({exc.strerror or exc})")
             return
         kind = _sniff(head)
         budget = _Budget(lim, lim.max_total_bytes)
+        if kind == "mbox":
+            budget.cap = max(lim.max_total_bytes, _MBOX_GROWTH * size)
+        if small and len(head) <= size:
+            yield from _extract(name, head, lim, budget, 0, units)
+            return
         fh.seek(0)
         if kind == "zip":
             yield from _extract_zip(name, fh, lim, budget, 0)
         elif kind == "gzip":
             yield from _extract_gzip(name, fh, lim, budget, 0)
         elif kind == "mbox":
-            budget.cap = max(lim.max_total_bytes, _MBOX_GROWTH * size)
             yield from _extract_mbox(name, fh, lim, budget, 0, units)
         elif kind in ("empty", "unknown"):
             yield from _extract(name, head, lim, budget, 0)  # refused by its first bytes; the rest is not read

@@ -62,7 +62,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..settings import data_dir
 from ..sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
@@ -349,8 +349,9 @@ class ReportStore:
                             result.rejected.append((item.name, item.reason))
                         else:
                             result.files += 1
-                            for unit in next(parsed):
-                                self._store_batched(db, batch, clean_name(item.name), unit, cancel)
+                            for index, unit in enumerate(next(parsed)):
+                                self._store_batched(db, batch, clean_name(item.name), unit, cancel,
+                                                    _Source(item, index, limits))
                                 if time.monotonic() - batch.started >= BATCH_SECONDS:
                                     db.execute("COMMIT")
                                     batch.committed(result)
@@ -381,9 +382,11 @@ class ReportStore:
                 pass  # SQLite may have rolled back itself (disk full); nothing of the batch was committed
 
     def _store_batched(self, db: sqlite3.Connection, batch: "_Batch", name: str, parsed: Parsed,
-                       cancel: Callable[[], bool] | None) -> None:
-        """Store one file in the open batch. An error of the database propagates; any other error (a value
-        SQLite refuses, a bug) rolls the batch back, stores its earlier files again and rejects this one."""
+                       cancel: Callable[[], bool] | None, source: "_Source | None" = None) -> None:
+        """Store one unit (a file, or a mail of an mbox) in the open batch. An error of the database propagates;
+        any other error (a value SQLite refuses, a bug) rolls the batch back, stores the batch's other units
+        again (read again from their files: the batch keeps only where they came from, so it holds no parsed
+        reports) and rejects this one."""
         local = ImportResult()
         try:
             self._store_file(db, parsed, local, batch)
@@ -394,14 +397,14 @@ class ReportStore:
             self._begin(db, cancel)
             earlier = batch.files
             batch.reset()
-            for p, _old in earlier:
-                again = ImportResult()
-                self._store_file(db, p, again, batch)
-                batch.files.append((p, again))
+            for src, again in _read_again([s for s, _r in earlier]):
+                result = ImportResult()
+                if again is not None:
+                    self._store_file(db, again, result, batch)
+                batch.files.append((src, result))
             local = ImportResult(rejected=[(name, f"this file could not be stored ({type(exc).__name__}: "
                                                   f"{clean_name(str(exc))[:100]}); it was skipped")])
-            parsed = []
-        batch.files.append((parsed, local))
+        batch.files.append((source, local))
 
     def import_bytes(self, name: str, data: bytes, *, limits: Limits | None = None) -> ImportResult:
         """Import the reports in one file's (or one mail's) bytes, in one transaction. Raises ``DbProblem``
@@ -603,12 +606,45 @@ def _tls_rows(report: TlsReport) -> list[tuple[Any, ...]]:
             for p in report.policies]
 
 
+class _Source(NamedTuple):
+    """Where a stored unit came from: the input file and the unit's place in it."""
+
+    path: Path
+    index: int
+    limits: Limits | None
+
+
+def _read_again(sources: list["_Source | None"]) -> Iterator[tuple["_Source | None", Parsed | None]]:
+    """The units at ``sources`` parsed again from their files, in order (None for a source that can't be read
+    again, or a unit no longer there)."""
+    i = 0
+    while i < len(sources):
+        src = sources[i]
+        if src is None:
+            yield None, None
+            i += 1
+            continue
+        wanted = []
+        while i < len(sources) and sources[i] is not None and sources[i].path == src.path:  # type: ignore[union-attr]
+            wanted.append(sources[i])
+            i += 1
+        by_index = {w.index: w for w in wanted if w is not None}
+        found: dict[int, Parsed] = {}
+        for k, unit in enumerate(_parse_units(src.path, src.limits)):
+            if k in by_index:
+                found[k] = unit
+            if k >= max(by_index):
+                break
+        for w in wanted:
+            yield w, found.get(w.index) if w is not None else None
+
+
 class _Batch:
-    """The files stored since the last commit (their parsed reports, kept to store them again if one file of
-    the batch has to be taken out) and the report keys they added."""
+    """The units stored since the last commit (where they came from, to store them again if one unit of the
+    batch has to be taken out) and the report keys they added."""
 
     def __init__(self) -> None:
-        self.files: list[tuple[Parsed, ImportResult]] = []
+        self.files: list[tuple[_Source | None, ImportResult]] = []
         self.keys: set[tuple[str, str, str]] = set()
         self.run_keys: set[tuple[str, str, str]] = set()   # committed by this import
         self.started = time.monotonic()
@@ -618,7 +654,7 @@ class _Batch:
         self.keys = set()
 
     def committed(self, result: ImportResult) -> None:
-        for _parsed, local in self.files:
+        for _source, local in self.files:
             result.merge(local)
         self.run_keys |= self.keys
         self.reset()
