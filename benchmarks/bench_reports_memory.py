@@ -12,7 +12,7 @@ clear refusal past the limits.
 
 Inputs (sizes are what is on disk / what it unpacks to):
 
-* ``tiny-elements.zip``: ~0.3 MB zip of one 50 MB report made of 12 million tiny elements
+* ``tiny-elements.zip``: a 0.1 MB zip of one 50 MB report made of 12 million tiny elements
 * ``tiny-records.zip``: ten 45 MB reports of minimal records (the slow path) in one zip
 * ``report-45mb.xml``: a real-looking 45 MB report (75,000 records; the fast path)
 * ``report-45mb.xml.gz``: the same, gzipped
