@@ -113,8 +113,10 @@ class Publisher:
             s, self._session = self._session, None
             await asyncio.to_thread(s.__exit__, None, None, None)
 
-    async def session(self, zone: str) -> ProviderSession:
-        if self._session is not None and self._zone == zone:
+    async def session(self, zone: str, *, fresh: bool = False) -> ProviderSession:
+        """The signed-in lexicon session for ``zone``; ``fresh`` signs in again (providers cache what they
+        listed, and an apply must see what the DNS host has now)."""
+        if self._session is not None and self._zone == zone and not fresh:
             return self._session
         await self.close()
         s = ProviderSession(self.account.provider, self.account.options, self._secrets, zone)
@@ -161,7 +163,11 @@ class Publisher:
                     on_step: Callable[[int, Change, str], None] | None = None,
                     on_round: Callable[[Propagation], None] | None = None) -> PublishRun:
         assert run.plan is not None and run.inspection is not None
-        session = await self.session(run.plan.zone)
+        try:
+            session = await self.session(run.plan.zone, fresh=True)
+        except PublishError as exc:
+            run.error = exc
+            return run
         run.result = await apply_plan(run.plan, session, self.journal, confirmed=confirmed,
                                       before=verdict_summary(run.before) if run.before else None, on_step=on_step)
         if run.result.change_id:
@@ -214,7 +220,7 @@ class Publisher:
         run.inspection = Inspection(entry.domain, zone if zone.zone else ZoneInfo(entry.zone, problem=zone.problem),
                                     [], [])
         try:
-            session = await self.session(entry.zone)
+            session = await self.session(entry.zone, fresh=True)
             run.result, changes = await undo_change(entry, session, self.journal, confirmed=confirmed, on_step=on_step)
         except PublishError as exc:
             run.error = exc

@@ -435,9 +435,9 @@ async def undo_change(entry: JournalEntry, session: ProviderSession, journal: Jo
                                                  "use --yes).", "unconfirmed"), changes
 
     ours_by_set: dict[tuple[str, str], set[str]] = {}
-    for c in changes:  # every value this change put or took away, per record set
-        ours_by_set.setdefault((c.host, c.type), set()).update(
-            normalize_rdata(c.type, v) for v in (c.old, c.new) if v is not None)
+    for st in entry.steps:  # every value the change meant to put or take away (applied or not), per record set
+        ours_by_set.setdefault((st.host, st.type), set()).update(
+            normalize_rdata(st.type, v) for v in (st.old, st.new) if v is not None)
 
     def prepare() -> tuple[list[Change], list[str]]:
         ready: list[Change] = []
