@@ -96,7 +96,9 @@ def _glued(strings: tuple[bytes, ...]) -> str | None:
     for p in parts[1:]:
         if out and p and not out[-1].isspace() and not p[0].isspace():
             if kind == "spf1":
-                if _spf_errors(out + " " + p) < _spf_errors(out + p):
+                starts_term = re.match(r"^[-~?+]?(include:|ip4:|ip6:|exists:|redirect=|exp=|a[:/]|mx[:/]|"
+                                       r"(a|mx|ptr|all)(\s|$))", p, re.I)
+                if (starts_term and out[-1] not in ":=/") or _spf_errors(out + " " + p) < _spf_errors(out + p):
                     out += " " + p
                     changed = True
                     continue
