@@ -25,7 +25,10 @@ EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
-    from inboxready.app.cli import _check_list, _nameserver, _positive
+    from inboxready.app.cli import _check_list
+    from inboxready.app.cli_out import DNS_TIMEOUT, nameserver as _nameserver, seconds
+
+    _positive = DNS_TIMEOUT
 
     acc = sub.add_parser("dns-account", help="accounts at DNS hosts, for publishing records for you",
                          description="Manage the DNS-host accounts InboxReady publishes through (dns-lexicon "
@@ -63,7 +66,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     pub.add_argument("--skip", type=_check_list, default=(), metavar="CHECKS", help="leave these checks' fixes out")
     pub.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     pub.add_argument("--yes", "-y", action="store_true", help="apply without asking")
-    pub.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+    wait_type = seconds(0, 7 * 24 * 3600, "wait")
+
+    def _wait(value: str) -> float:
+        return 0.0 if value.strip() in ("0", "0.0") else wait_type(value)
+
+    pub.add_argument("--wait", type=_wait, default=0.0, metavar="SECONDS",
                      help="watch the authoritative servers until the change is live, up to this long (default: "
                           "ask once)")
     pub.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
@@ -143,8 +151,9 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if action == "list":
             items = store.all()
             if args.json:
-                json.dump([a.to_json() for a in items], out, indent=2, ensure_ascii=False)
-                out.write("\n")
+                from inboxready.app.cli_out import write_json
+
+                write_json([a.to_json() for a in items], out)
                 return EXIT_OK
             if not items:
                 out.write("No DNS accounts yet. Add one with: inboxready dns-account add NAME --provider PROVIDER "
@@ -305,6 +314,9 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.publish.journal import JournalError
     from inboxready.core.publish.lexicon_adapter import PublishError
 
+    from inboxready.app.cli_out import safe_stream
+
+    out, err = safe_stream(out), safe_stream(err)
     style = _Style(_use_colour(out, args.color) and not args.json)
     if not args.undo and not args.domain:
         err.write("inboxready: say which DOMAIN to publish for (or --undo CHANGE_ID)\n")
@@ -368,8 +380,9 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_FAILED
     code = _exit_for(run)
     if args.json:
-        json.dump(_json(run), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        from inboxready.app.cli_out import write_json
+
+        write_json(_json(run), out)
         return code
     if run.error is not None:
         err.write(f"inboxready: {run.error}\n")
