@@ -9,9 +9,11 @@ it solves. Rules (each has a test):
   it (``spf.merge_records``: every sender kept); a *replace* fix is the checks' corrected record (the senders
   already merged) and replaces every SPF record at the name; the same holds for DMARC, DKIM keys, MTA-STS,
   TLS-RPT and BIMI records (one record per name);
-- a fix that needs a person's judgement is left out with the reason (a starting-point SPF record, a
-  suggestion for a domain that never sends mail, a DS record that goes to the registrar, a record outside
-  the zone, an MX change whose old record can't be told);
+- a fix that needs a person's judgement is left out with the reason: one the checks mark as a draft to
+  complete (``Fix.kind == "starting-point"``, e.g. an SPF record covering only the mail servers seen) or as
+  right only under a condition the person must confirm (``Fix.kind == "suggestion"``, e.g. "only for a
+  domain that never sends mail"), a DS record that goes to the registrar, a record outside the zone, an MX
+  change whose old record can't be told;
 - the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
   a plan that would make any check worse is refused.
 
@@ -38,8 +40,13 @@ from .propagation import Expect, normalize_rdata
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
 _TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
 _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
-# Fixes the engine offers as suggestions a person must complete or choose (see core/spf.py, core/mx.py).
-_REVIEW_NOTES = ("Starting point only", "Only for a domain that never sends mail")
+# Why a fix the checks mark as needing a person (``Fix.kind``) is not published for them.
+_NEEDS_A_PERSON = {
+    "starting-point": "a starting point you need to complete first (add every service that sends your mail), "
+                      "so it isn't published for you",
+    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know: "
+                  "publish it from its fix box if it fits",
+}
 
 
 def txt_family(host: str, value: str) -> str:
@@ -174,9 +181,9 @@ def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
                 left.append(LeftOut(f.fix, f.code, "a suggestion, not a problem: publish it from its fix box if it "
                                                     "fits your domain"))
                 continue
-            if any(f.fix.note.startswith(n) or n in f.fix.note for n in _REVIEW_NOTES):
-                left.append(LeftOut(f.fix, f.code, "a starting point you need to complete first (add every service "
-                                                    "that sends your mail), so it isn't published for you"))
+            if f.fix.kind != "record":
+                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON.get(
+                    f.fix.kind, "it needs your judgement before it is published, so it isn't published for you")))
                 continue
             out.append(Candidate((f.fix,), f.code, f.message, name))
     return out, left
