@@ -300,8 +300,24 @@ class SetupDialog(QDialog):
         self.accept()
 
 
+def open_live_check(fix: Fix, parent: QWidget) -> Any:
+    """"Check until live" for ``fix`` (published by hand or not): the zone and servers the host detection
+    found (``dns_host_forms.directory()``), else found now."""
+    from .dns_host_forms import directory
+    from .live_check import LiveCheckDialog
+
+    d = directory()
+    ins = d.find(fix.host)
+    dlg = LiveCheckDialog(fix, parent.window(), zone=ins.zone if ins is not None else None,
+                          nameservers=d.nameservers, servers=d.servers)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.show()
+    return dlg
+
+
 def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
-    """The row under a fix box: "Publish at <host>…" when a DNS account exists, else "Set up publishing…"."""
+    """The row under a fix box: "Check until live…" (for a record published by hand too), and "Publish at
+    <host>…" when a DNS account exists, else "Set up publishing…"."""
     from inboxready.core.publish.accounts import AccountStore
     from inboxready.core.publish.hosts import host_for_provider
 
@@ -316,6 +332,13 @@ def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
     row = QHBoxLayout(w)
     row.setContentsMargins(0, 0, 0, 0)
     row.addStretch(1)
+    live = QPushButton("Check until live…", w)
+    live.setObjectName("LiveCheckButton")
+    live.setAccessibleName(f"Check until {fix.type} {fix.host} is live on every authoritative server")
+    live.setToolTip("Once you have published it at your DNS host: ask each of its servers directly until all "
+                    "serve it")
+    live.clicked.connect(lambda: open_live_check(fix, w))
+    row.addWidget(live)
     if chosen is not None:
         host = host_for_provider(chosen.provider)
         button = QPushButton(f"Publish at {host.name if host else chosen.provider}…", w)

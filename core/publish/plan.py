@@ -35,7 +35,7 @@ from ..model import DomainReport, Finding, Fix, Severity, Status
 from .journal import Journal, JournalEntry
 from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
 from .mistakes import Mistake
-from .propagation import Expect, normalize_rdata
+from .propagation import OLD_TTL, Expect, normalize_rdata
 
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
 _TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
@@ -93,10 +93,11 @@ class Change:
     @property
     def expectations(self) -> list[Expect]:
         out = []
+        basis = OLD_TTL if self.old_ttl is not None else ""
         if self.new is not None:
-            out.append(Expect(self.host, self.type, self.new, stale_for=self.old_ttl))
+            out.append(Expect(self.host, self.type, self.new, stale_for=self.old_ttl, stale_basis=basis))
         if self.old is not None:
-            out.append(Expect(self.host, self.type, self.old, absent=True, stale_for=self.old_ttl))
+            out.append(Expect(self.host, self.type, self.old, absent=True, stale_for=self.old_ttl, stale_basis=basis))
         return out
 
 
