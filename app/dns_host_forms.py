@@ -152,6 +152,7 @@ class HostFormPanel(QFrame):
         if self._body is not None:
             self.toggle.setParent(self)  # keep the toggle: it sat in the old body's layout
             self._lay.removeWidget(self._body)
+            self._body.hide()
             self._body.deleteLater()
         self.copy_buttons = []
         body = QWidget(self)
@@ -211,6 +212,7 @@ class HostFormPanel(QFrame):
         self.toggle.show()
         self._body = body
         self._lay.insertWidget(0, body)
+        body.show()
         self.toggle.setChecked(False)
         self._show_generic(False)
 

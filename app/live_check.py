@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from inboxready.core.model import Fix
@@ -127,6 +127,8 @@ class LiveCheckDialog(QDialog):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setAccessibleName("Status")
         lay.addWidget(self.status)
+        for lab in (self.intro, self.stale, self.status):  # wrapped text keeps its lines when the table grows
+            lab.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.MinimumExpanding)
         row = QHBoxLayout()
         row.addStretch(1)
         self.stop_button = QPushButton("Stop", self)

@@ -174,6 +174,7 @@ class Propagation:
 
 OLD_TTL = "the old record's TTL"
 NEGATIVE_TTL = "the zone's negative-caching time, because the name had no such record"
+EITHER_TTL = "the record's TTL or the zone's negative-caching time, whichever applied before the change"
 
 
 def fill_stale(expectations: list[Expect], zone: ZoneInfo) -> list[Expect]:
@@ -252,15 +253,15 @@ async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: f
         delay = min(delay * 2, max_delay)
 
 
-async def current_answer(zone: ZoneInfo, host: str, rtype: str, *,
-                         timeout: float = DEFAULT_TIMEOUT) -> DnsAnswer | None:
-    """What the zone's authoritative servers serve now at (host, type): the first answer that didn't fail
-    (None when no server could be asked)."""
+async def current_answers(zone: ZoneInfo, host: str, rtype: str, *,
+                          timeout: float = DEFAULT_TIMEOUT) -> list[DnsAnswer]:
+    """What each of the zone's authoritative servers serves now at (host, type) (the answers that didn't
+    fail)."""
     if not zone.servers:
-        return None
+        return []
     q = (host.rstrip(".").lower(), rtype.upper())
     answers = await asyncio.gather(*(ask_server(s, [q], timeout=timeout) for s in zone.servers))
-    return next((a[q] for a in answers if not a[q].failed), None)
+    return [a[q] for a in answers if not a[q].failed]
 
 
 async def watch_fix(fix: Any, zone: ZoneInfo, *, timeout: float = DEFAULT_TIMEOUT) -> list[Expect]:
@@ -269,14 +270,23 @@ async def watch_fix(fix: Any, zone: ZoneInfo, *, timeout: float = DEFAULT_TIMEOU
     from .plan import family  # (plan imports this module)
 
     host, rtype = fix.host.rstrip(".").lower(), fix.type.upper()
-    now = await current_answer(zone, host, rtype, timeout=timeout)
-    values = answer_values(now) if now is not None and now.ok else ()
-    if values and now is not None and now.ttl:
-        stale, basis = now.ttl, OLD_TTL
-    elif now is not None:
-        stale, basis = zone.negative_ttl, NEGATIVE_TTL
+    answers = await current_answers(zone, host, rtype, timeout=timeout)
+    target = Expect(host, rtype, fix.value, absent=fix.action == "remove")
+
+    def vals(a: DnsAnswer) -> tuple[str, ...]:
+        return answer_values(a) if a.ok else ()
+
+    # the old answer is what a server that doesn't serve the change yet still serves
+    before = next((a for a in answers if not target.satisfied_by(vals(a))), None)
+    if before is not None:
+        values = vals(before)
+        stale, basis = (before.ttl, OLD_TTL) if values and before.ttl else (zone.negative_ttl, NEGATIVE_TTL)
+    elif answers:  # every server serves the change already: what was there before can't be seen any more
+        values = vals(answers[0])
+        known = [t for t in (answers[0].ttl if values else None, zone.negative_ttl) if t]
+        stale, basis = (max(known), EITHER_TTL) if known else (None, "")
     else:
-        stale, basis = None, ""
+        values, stale, basis = (), None, ""
     if fix.action == "remove":
         return [Expect(host, rtype, fix.value, absent=True, stale_for=stale, stale_basis=basis)]
     out = [Expect(host, rtype, fix.value, stale_for=stale, stale_basis=basis)]
