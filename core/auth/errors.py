@@ -142,8 +142,9 @@ def signed_out(provider: str, user: str) -> ConnectionResult:
 def unreachable(provider: str, exc: BaseException | str) -> ConnectionResult:
     name = _name(provider)
     return ConnectionResult(False, "conn.oauth-unavailable",
-                            f"InboxReady couldn't reach {name}'s sign-in service to renew the sign-in, so the "
-                            "connection couldn't be checked. Check that this computer is online and try again.",
+                            f"InboxReady couldn't reach {name}'s sign-in service (no answer, or a temporary error on "
+                            "its side), so nothing could be checked. Check that this computer is online and try "
+                            "again in a few minutes.",
                             str(exc)[:300] if not isinstance(exc, str) else exc[:300], stage="auth")
 
 

@@ -93,6 +93,17 @@ def _msal_app(cfg: ProviderConfig) -> Any:
         instance_discovery=False, token_cache=msal.TokenCache())
 
 
+def _msal_initiate(app: Any, cfg: ProviderConfig, redirect_uri: str, state: str, user: str) -> dict[str, Any]:
+    import warnings
+
+    with warnings.catch_warnings():
+        # msal suggests response_mode=form_post; the redirect goes to our own loopback listener (never a
+        # web page with referrers or history to leak into), where the query form is what Google uses too
+        warnings.simplefilter("ignore", UserWarning)
+        return dict(app.initiate_auth_code_flow(_msal_scopes(cfg), redirect_uri=redirect_uri, state=state,
+                                                login_hint=user or None, prompt="select_account"))
+
+
 def _msal_scopes(cfg: ProviderConfig) -> list[str]:
     # msal adds openid, profile and offline_access itself and refuses them in the list
     return [s for s in cfg.scopes if s not in ("openid", "profile", "offline_access")]
@@ -109,6 +120,20 @@ def _is_network(exc: BaseException) -> bool:
         return isinstance(exc, gexc.TransportError)
     except ImportError:  # pragma: no cover
         return False
+
+
+def _is_service_error(exc: BaseException) -> bool:
+    """The provider answered with a server error (HTTP 5xx) or something that isn't an OAuth reply."""
+    try:
+        import msal.exceptions
+
+        if isinstance(exc, msal.exceptions.MsalServiceError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    import requests
+
+    return isinstance(exc, (requests.HTTPError, requests.exceptions.JSONDecodeError))
 
 
 # -- the loopback listener --------------------------------------------------------------------------------
@@ -342,9 +367,7 @@ async def _browser_flow(cfg: ProviderConfig, profile: Profile, key: str, open_ur
     try:
         if cfg.provider == "microsoft":
             app = await _blocking(cfg, lambda: _msal_app(cfg))
-            flow = await _blocking(cfg, lambda: app.initiate_auth_code_flow(
-                _msal_scopes(cfg), redirect_uri=redirect_uri, state=state, login_hint=profile.username or None,
-                prompt="select_account"))
+            flow = await _blocking(cfg, lambda: _msal_initiate(app, cfg, redirect_uri, state, profile.username))
             url = str(flow["auth_uri"])
         else:
             from google_auth_oauthlib.flow import Flow
@@ -354,6 +377,7 @@ async def _browser_flow(cfg: ProviderConfig, profile: Profile, key: str, open_ur
                                "auth_uri": cfg.auth_uri, "token_uri": cfg.token_uri}},
                 scopes=list(cfg.scopes), redirect_uri=redirect_uri, autogenerate_code_verifier=True)
             gflow.oauth2session.verify = cfg.ca_file or True
+            gflow.oauth2session.trust_env = not cfg.ca_file
             extra = {"login_hint": profile.username} if profile.username else {}
             url, _ = gflow.authorization_url(access_type="offline", prompt="consent", state=state, **extra)
         try:
@@ -379,17 +403,17 @@ async def _browser_flow(cfg: ProviderConfig, profile: Profile, key: str, open_ur
         if "error" in data or "access_token" not in data:
             return _failure(cfg, profile, data)
         return _finish(cfg, profile, key, _grant(data, cfg.scopes))
-    data = await _blocking(cfg, lambda: _google_exchange(gflow, params.get("code", "")))
+    data = await _blocking(cfg, lambda: _google_exchange(cfg, gflow, params.get("code", "")))
     if "error" in data or "access_token" not in data:
         return _failure(cfg, profile, data)
     return _finish(cfg, profile, key, _grant(data, cfg.scopes))
 
 
-def _google_exchange(gflow: Any, code: str) -> dict[str, Any]:
+def _google_exchange(cfg: ProviderConfig, gflow: Any, code: str) -> dict[str, Any]:
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
     try:
-        return dict(gflow.fetch_token(code=code))
+        return dict(gflow.fetch_token(code=code, verify=cfg.ca_file or True, timeout=HTTP_TIMEOUT))
     except OAuth2Error as exc:
         return {"error": exc.error, "error_description": exc.description or ""}
     except Warning as exc:  # oauthlib: "Scope has changed" (fewer scopes were granted than asked)
@@ -436,7 +460,7 @@ async def _blocking(cfg: ProviderConfig, fn: Callable[[], Any], *, abort: Callab
         except TransportError:
             raise
         except Exception as exc:
-            if _is_network(exc):
+            if _is_network(exc) or _is_service_error(exc):
                 raise TransportError(errors.unreachable(cfg.provider, f"{type(exc).__name__}: {exc}")) from None
             raise
 
