@@ -150,6 +150,37 @@ def _decodes_to_secret(token: str, secrets_bytes: list[bytes]) -> bool:
     return False
 
 
+_BEARER: Any = None
+_B64_WORD: Any = None
+
+
+def scrub_bearer(text: str) -> str:
+    """``text`` without OAuth tokens we may not know: the value after ``Bearer`` or ``auth=Bearer``, a
+    JSON/form ``access_token``, ``refresh_token``, ``id_token`` or ``code`` value, and any base64 word
+    that decodes to an XOAUTH2/OAUTHBEARER message (``...auth=Bearer <token>...``)."""
+    import base64
+    import binascii
+
+    global _BEARER, _B64_WORD
+    if _BEARER is None:
+        _BEARER = re.compile(r"(?i)(\bBearer\s+|\b(?:access_token|refresh_token|id_token|device_code)[\"']?\s*[:=]\s*"
+                             r"[\"']?)([A-Za-z0-9\-._~+/*!]{6,}=*)")
+        _B64_WORD = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+    if "earer" in text or "_token" in text or "device_code" in text:
+        text = _BEARER.sub(lambda m: m.group(1) + "***", text[:200_000])
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        padded = w.replace("-", "+").replace("_", "/") + "=" * (-len(w.rstrip("=")) % 4)
+        try:
+            raw = base64.b64decode(padded.rstrip("=") + "=" * (-len(padded.rstrip("=")) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return w
+        return "***" if b"auth=Bearer" in raw or b"auth=bearer" in raw.lower() else w
+
+    return _B64_WORD.sub(word, text[:200_000])
+
+
 def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     """``text`` with every secret replaced by ``***``, in every form a server or a library may write it
     (``secret_forms``), and any base64 text that decodes to something containing it (a whole AUTH PLAIN
@@ -159,6 +190,8 @@ def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     global _TOKEN
     values = [reveal(s) for s in secrets]
     values = [v for v in values if v]
+    if text:
+        text = scrub_bearer(text)
     if not values or not text:
         return text
     if _TOKEN is None:
@@ -769,6 +802,11 @@ class ProfileStore:
         self.save()
         try:
             delete_password(profile.id)
+            if profile.uses_oauth:  # the account's sign-in goes too, unless another profile still uses it
+                from .auth.flows import key_for, sign_out
+
+                if not any(p.uses_oauth and key_for(p) == key_for(profile) for p in self.all()):
+                    sign_out(profile)
         except KeyringUnavailable:
             pass
 
@@ -1011,6 +1049,6 @@ __all__ = [
     "Profile", "ProfileError", "ProfileStore", "ReadProfile", "Secret", "Security", "SendProfile", "ServerPreset",
     "TransportError", "auth_failure", "delete_password", "get_password", "get_preset", "keyring_status",
     "load_presets", "network_error", "preset_for_domain", "preset_for_host", "resolve_password", "run_blocking",
-    "scrub", "scrub_result", "secret_forms", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
+    "scrub", "scrub_bearer", "scrub_result", "secret_forms", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
     "valid_address",
 ]
