@@ -98,3 +98,50 @@ def _with_ca(make: Any, ca: str) -> Any:
         p.ca_file = ca
         return p
     return profile
+
+
+def test_message_screen_offers_sign_in_again(world: MailWorld, memory_keyring: MemoryKeyring, engine: Any,
+                                             qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    from inboxready.app.message_screen import MessageScreen
+    from inboxready.core.auth import flows
+    from inboxready.core.profiles import ProfileStore
+
+    from .conftest import read_profile, send_profile
+
+    srv: OAuthTestServer = world.extra["oauth"]
+    srv.reset()
+    tokens.forget_all_access_tokens()
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True))
+    with endpoint_override("microsoft", **srv.microsoft()):
+        store = ProfileStore(tmp_path / "profiles.json")
+        send = send_profile(world, auth="oauth", oauth_provider="microsoft")
+        read = read_profile(world, auth="oauth", oauth_provider="microsoft")
+        store.put(send)
+        store.put(read)
+        for p in (send, read):
+            import asyncio
+
+            r = asyncio.run(flows.sign_in(p, open_url=lambda u: threading.Thread(
+                target=lambda: srv.browser(u), daemon=True).start(), timeout=20))
+            assert r.ok
+        srv.revoke_refresh_tokens()
+        srv.expire_access_tokens()
+        tokens.forget_all_access_tokens()
+        s = MessageScreen(engine, store=store, send_timeout=10)
+        qtbot.addWidget(s)
+        s.show()
+        s.start_send()
+        qtbot.waitUntil(lambda: s.last_result is not None, timeout=30_000)
+        assert s.last_result.error.code == "conn.oauth-signin-needed"
+        assert s.signin_again_button.isVisible() and s.signin_again_button.text() == "Sign in again with Microsoft"
+        s._no_exec = True
+        dlg = s.sign_in_again()
+        assert dlg is not None
+        qtbot.addWidget(dlg)
+        qtbot.waitUntil(lambda: bool(opened), timeout=10_000)  # the provider's page opened in the browser
+        assert opened[0].startswith(srv.base) and "login_hint=alice" in opened[0]
+        dlg.reject()
+    srv.reset()
