@@ -355,7 +355,15 @@ async def sign_in(profile: Profile, *, open_url: Callable[[str], None] | None = 
         result = exc.result
     from dataclasses import replace
 
-    return replace(result, elapsed_ms=(time.monotonic() - started) * 1000)
+    return replace(_scrubbed(result), elapsed_ms=(time.monotonic() - started) * 1000)
+
+
+def _scrubbed(result: ConnectionResult) -> ConnectionResult:
+    """No token in any text of a result (the provider's or a library's words may quote one)."""
+    from dataclasses import replace
+
+    return replace(result, message=scrub(result.message), detail=scrub(result.detail),
+                   server_reply=scrub(result.server_reply))
 
 
 async def _browser_flow(cfg: ProviderConfig, profile: Profile, key: str, open_url: Callable[[str], None],
@@ -499,10 +507,12 @@ async def access_token(profile: Profile, *, force_refresh: bool = False) -> tupl
     else:
         def renew() -> dict[str, Any]:
             return _google_refresh(cfg, refresh.reveal())
-    data = await _blocking(cfg, renew)
+    try:
+        data = await _blocking(cfg, renew)
+    except TransportError as exc:
+        raise TransportError(_scrubbed(exc.result)) from None
     if "error" in data or "access_token" not in data:
-        failure = _failure(cfg, profile, data)
-        raise TransportError(failure)
+        raise TransportError(_scrubbed(_failure(cfg, profile, data)))
     grant = _grant(data, cfg.scopes)
     if grant.refresh_token is not None and grant.refresh_token != refresh:
         try:
@@ -572,10 +582,30 @@ async def credential(profile: Profile, password: "str | Secret | None" = None) -
     return resolve_password(profile, password), True
 
 
+def credential_blocking(profile: Profile, password: "str | Secret | None" = None) -> Secret | None:
+    """``credential`` for blocking code (a worker thread): runs it on a private loop in its own thread."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = asyncio.run(credential(profile, password))[0]
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="inboxready-oauth", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
 def should_retry(profile: Profile, result: ConnectionResult, fresh: bool) -> bool:
     return profile.uses_oauth and not fresh and not result.ok and result.code in RETRY_CODES
 
 
 __all__ = ["DeviceCode", "Grant", "HTTP_TIMEOUT", "LoopbackRedirect", "RETRY_CODES", "SIGN_IN_TIMEOUT", "access_token",
-           "config_for", "credential", "key_for", "missing_scopes", "needed_scope", "should_retry", "sign_in", "sign_out",
+           "config_for", "credential", "credential_blocking", "key_for", "missing_scopes", "needed_scope", "should_retry", "sign_in", "sign_out",
            "signed_in"]

@@ -346,3 +346,19 @@ def test_profiles_file_has_no_token_and_remove_signs_out(world: MailWorld, oauth
     assert stored(memory_keyring)
     store.remove(send)
     assert stored(memory_keyring) == {}
+
+
+def test_report_mailbox_watch_signs_in_too(world: MailWorld, oauth: OAuthTestServer, tmp_path: Path) -> None:
+    from inboxready.core.reports.imapwatch import fetch_reports
+    from inboxready.core.reports.store import ReportStore
+
+    read = oauth_read(world)
+    assert sign_in(oauth, read).ok
+    store = ReportStore(tmp_path / "reports.sqlite3")
+    out = fetch_reports(store, read, io_timeout=10)
+    assert out.ok, out.error
+    oauth.revoke_refresh_tokens()
+    oauth.expire_access_tokens()
+    tokens.forget_all_access_tokens()
+    out = fetch_reports(store, read, io_timeout=10)
+    assert not out.ok and out.error is not None and out.error.code == SIGN_IN_AGAIN
