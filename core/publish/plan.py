@@ -109,7 +109,7 @@ class LeftOut:
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.fix.host, "type": self.fix.type, "value": self.fix.value, "action": self.fix.action,
-                "finding": self.finding, "reason": self.reason}
+                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason}
 
 
 @dataclass
@@ -200,9 +200,11 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
                     fixes: list[tuple[Fix, str, str]] | None = None) -> Plan:
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
     account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
-    if fixes is not None:
-        cands = [Candidate((f,), code, why, "") for f, code, why in fixes]
-        left: list[LeftOut] = []
+    if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
+        cands = [Candidate((f,), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
+        left: list[LeftOut] = [LeftOut(f, code, "a starting point, not the finished record: complete it first (the "
+                                                "SPF builder under Tools helps), then publish the finished record")
+                               for f, code, _ in fixes if f.kind == "starting-point"]
     else:
         cands, left = candidates(report, mistakes, checks)
     plan = Plan(report.domain, zone, account, session.provider, left_out=left)

@@ -60,3 +60,27 @@ def test_the_checks_mark_their_drafts_and_conditional_fixes(dns_server: DnsTestS
     cands, left = candidates(report)
     assert all(c.fixes[0].type != "MX" for c in cands)
     assert any(lo.fix == implicit.fix for lo in left)
+
+
+def test_a_draft_chosen_from_its_fix_box_is_not_published_either(pdns, account: str, zone_name: str) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.core.publish.accounts import AccountStore
+    from inboxready.core.publish.flow import Publisher
+
+    from .test_publish_pdns import make_zone
+
+    z = zone_name
+    make_zone(pdns, z, [("@", "MX", [f"10 mail.{z}."]), ("mail", "A", ["192.0.2.1"])])
+    snapshot = pdns.rrsets(z)
+    draft = Fix(z, "TXT", "v=spf1 mx -all", note="Covers your mail server only.", kind="starting-point")
+    maybe = Fix(f"_dmarc.{z}", "TXT", "v=DMARC1; p=reject", note="If this domain sends no mail.", kind="suggestion")
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with Publisher(AccountStore().get(account), CheckOptions(nameservers=[pdns.nameserver], timeout=2),
+                             servers=[pdns.nameserver]) as pub:
+            return await pub.plan(z, fixes=[(draft, "spf.missing", "no SPF"), (maybe, "dmarc.no-record", "no DMARC")])
+
+    run = asyncio.run(go())
+    assert [(c.host, c.new) for c in run.plan.changes] == [(f"_dmarc.{z}", "v=DMARC1; p=reject")]  # the chosen one
+    assert [(lo.fix, lo.to_json()["kind"]) for lo in run.plan.left_out] == [(draft, "starting-point")]
+    assert "complete it first" in run.plan.left_out[0].reason
+    assert pdns.rrsets(z) == snapshot  # a plan changes nothing
