@@ -88,7 +88,7 @@ def _positive(value: str) -> float:
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "bounce")
 
 
 def _command_modules() -> list[Any]:
