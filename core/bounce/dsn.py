@@ -34,6 +34,7 @@ from typing import Any
 
 from ..mail.authres import AuthResultsError, parse_authentication_results, parse_received_spf, parse_tags
 from ..mail.headers import ParsedMessage, addresses, domain_of, parse_message, received_by, received_from
+from ..mail.trust import simple_org_domain
 
 __all__ = [
     "MAX_BOUNCE_BYTES", "Bounce", "BounceFacts", "DeliveryStatus", "Signature", "normalize_diagnostic",
@@ -258,6 +259,7 @@ def _read_message(data: bytes, notes: list[str]) -> Bounce:
     bounce_to = _header(msg, "To")
     own = {a.lower() for a in addresses(bounce_from) + addresses(bounce_to)}
     to_addrs = addresses(bounce_to)
+    failed_rcpts = addresses(_header(msg, "X-Failed-Recipients"))
     plain, htmls = _walk(msg, bounce)
     text = "\n\n".join(plain) if plain else "\n\n".join(_html_to_text(h) for h in htmls)
     bounce.text = text[:MAX_TEXT]
@@ -271,6 +273,9 @@ def _read_message(data: bytes, notes: list[str]) -> Bounce:
             found = _statuses_from_text(_decode(data[:MAX_TEXT * 4], None), exclude=own)
         if not bounce.statuses:
             bounce.statuses = found
+    for st in bounce.statuses:
+        if failed_rcpts and (not st.recipient or st.recipient.lower() in own):
+            st.recipient = failed_rcpts[0]
     if bounce.returned is None:
         _inline_returned(bounce, text)
     return bounce
@@ -472,7 +477,7 @@ def _delivery_status(part: Message, bounce: Bounce) -> None:
         per_message, recipients = first, blocks[1:]
     else:
         per_message, recipients = {}, blocks
-    bounce.reporting_mta = bounce.reporting_mta or _typed(per_message.get("reporting-mta", ""))
+    bounce.reporting_mta = bounce.reporting_mta or _host(_typed(per_message.get("reporting-mta", "")))
     sender = _typed(per_message.get("x-postfix-sender", "") or per_message.get("x-original-sender", ""))
     if sender and "@" in sender:
         bounce.envelope_sender = sender
@@ -482,7 +487,7 @@ def _delivery_status(part: Message, bounce: Bounce) -> None:
         st = DeliveryStatus(source="delivery-status")
         st.recipient = _address(_typed(block.get("final-recipient", "") or block.get("original-recipient", "")))
         st.action = _unfold(block.get("action", "")).strip().lower()[:20]
-        st.remote_mta = _typed(block.get("remote-mta", ""))[:255]
+        st.remote_mta = _host(_typed(block.get("remote-mta", "")))
         diag = _unfold(block.get("diagnostic-code", ""))
         if ";" in diag[:20]:
             diag = diag.split(";", 1)[1]
@@ -496,6 +501,12 @@ def _typed(value: str) -> str:
     if ";" in v:
         v = v.split(";", 1)[1]
     return v.strip().strip("<>").strip()[:320]
+
+
+def _host(value: str) -> str:
+    """``gmail-smtp-in.l.google.com. (2607:f8b0::1, the server for the domain gmail.com.)`` → the host name."""
+    first = value.strip().split(None, 1)[0] if value.strip() else ""
+    return first.strip("[]()<>;,").rstrip(".").lower()[:255]
 
 
 def _address(value: str) -> str:
@@ -688,7 +699,7 @@ _IP_IN_WORDS = [
     re.compile(rf"client-ip=\s*({_IP4}|{_IP6})", re.IGNORECASE),
     re.compile(rf"(?:messages|connections|mail) (?:will not be accepted )?from\s*\[?({_IP4}|{_IP6})\]?", re.IGNORECASE),
     re.compile(rf"(?:banned sending IP|client host|IP address|your IP)\s*\[?({_IP4}|{_IP6})\]?", re.IGNORECASE),
-    re.compile(rf"\[({_IP4}|{_IP6})\]"),
+    re.compile(rf"^\[({_IP4}|{_IP6})\]"),  # Gmail: "550-5.7.25 [203.0.113.5] The IP address sending..."
 ]
 _EMBEDDED_PAIR = re.compile(r"(?<![\w.-])(spf|dkim|dmarc|compauth|arc)\s*=\s*([A-Za-z]{2,20})", re.IGNORECASE)
 _WORDS_DKIM = re.compile(r"\bDKIM\s*=\s*(did not pass|[A-Za-z]{2,20})", re.IGNORECASE)
@@ -755,7 +766,7 @@ def _facts(bounce: Bounce) -> BounceFacts:
             if rp_addrs and domain_of(rp_addrs[0]):
                 f.mailfrom_domain, f.mailfrom_source = domain_of(rp_addrs[0]), "the Return-Path of the returned message"
         if not f.sending_ip:
-            _ip_from_received(f, ret, remote)
+            _ip_from_received(f, ret, remote, bounce.reporting_mta)
     if not f.from_domain:
         for pat in _DOMAIN_IN_WORDS:
             m = pat.search(words)
@@ -792,19 +803,33 @@ _PRIVATE4 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12
 
 
 def _same_side(host: str, *names: str) -> bool:
-    """``host`` is in the same organization as one of ``names`` (the last two labels agree)."""
+    """``host`` is in the same organization as one of ``names`` (the same organizational domain by the
+    simple rule, which knows the common two-level suffixes such as co.uk)."""
     h = host.lower().rstrip(".")
+    if not h or "." not in h:
+        return False
     for n in names:
         n = n.lower().rstrip(".")
-        if not n or not h:
-            continue
-        if h == n or ".".join(h.split(".")[-2:]) == ".".join(n.split(".")[-2:]):
+        if n and "." in n and (h == n or simple_org_domain(h) == simple_org_domain(n)):
             return True
     return False
 
 
-_RECEIVER_HOSTS = ("google.com", "googlemail.com", "outlook.com", "protection.outlook.com", "hotmail.com",
-                   "yahoo.com", "yahoodns.net", "aol.com")
+_MICROSOFT = ("outlook.com", "office365.com", "hotmail.com")
+
+
+def _receiver_side(host: str, remote: str, reporting: str) -> bool:
+    """``host`` (an authserv-id, a Received ``by`` host) belongs to the server that refused the message: the
+    remote MTA's organization, when that is not the reporting (sending) side. The sender's own hops (its
+    submission server, its provider's outbound relays) never count: their "from" address is the sender's
+    laptop, not the server the receiver saw."""
+    if not host or not remote or _same_side(remote, reporting):
+        return False
+    return _same_side(host, remote)
+
+
+def _microsoft_side(remote: str, reporting: str) -> bool:
+    return any(_same_side(h, m) or h.endswith("." + m) for h in (remote, reporting) if h for m in _MICROSOFT)
 
 
 def _embedded_from_headers(f: BounceFacts, ret: ParsedMessage, remote: str, reporting: str, ids: list[str]) -> None:
@@ -816,8 +841,8 @@ def _embedded_from_headers(f: BounceFacts, ret: ParsedMessage, remote: str, repo
         except AuthResultsError:
             continue
         aid = (ar.authserv_id or "").lower()
-        if aid and not (_same_side(aid, remote, reporting) or any(aid == h or aid.endswith("." + h)
-                                                                  for h in _RECEIVER_HOSTS)):
+        # Microsoft's id-less header when Microsoft refused it (or reported it), else the refusing receiver's own
+        if not ((not aid and _microsoft_side(remote, reporting)) or _receiver_side(aid, remote, reporting)):
             continue
         ids.append(aid)
         for r in ar.results:
@@ -843,20 +868,24 @@ def _embedded_from_headers(f: BounceFacts, ret: ParsedMessage, remote: str, repo
                 rs = parse_received_spf(field_.value)
             except Exception:
                 continue
+            receiver = (rs.receiver or "").lower()
+            if not (_receiver_side(receiver, remote, reporting)
+                    or ("protection.outlook.com" in receiver and _microsoft_side(remote, reporting))):
+                continue
             if rs.client_ip and _usable_ip(rs.client_ip):
                 f.sending_ip, f.sending_ip_source = str(ipaddress.ip_address(rs.client_ip)), "the Received-SPF header"
             if rs.result and "spf" not in f.embedded:
                 f.embedded["spf"] = rs.result.lower()
 
 
-def _ip_from_received(f: BounceFacts, ret: ParsedMessage, remote: str) -> None:
-    """The topmost Received header, when the receiving side wrote it (its ``by`` host belongs to the remote
-    server's organization or a known mailbox provider): the address it was received from is the sender's."""
+def _ip_from_received(f: BounceFacts, ret: ParsedMessage, remote: str, reporting: str) -> None:
+    """The topmost Received header, when the refusing receiver wrote it (``_receiver_side``): the address
+    it received the message from is the server that sent it."""
     rec = ret.get_all("Received")[:1]
     if not rec:
         return
     by = received_by(rec[0].value) or ""
-    if not by or not (_same_side(by, remote) or any(by == h or by.endswith("." + h) for h in _RECEIVER_HOSTS)):
+    if not _receiver_side(by, remote, reporting):
         return
     m = re.search(rf"\[(?:IPv6:)?({_IP4}|{_IP6})\]", rec[0].unfolded, re.IGNORECASE)
     ip = m.group(1) if m else (received_from(rec[0].value) or "")

@@ -227,3 +227,27 @@ def test_huge_junk_and_empty_input() -> None:
 def test_ip_addresses_and_versions_are_not_status_codes() -> None:
     b = read_bounce("Hello from 4.16.55.1 and server 10.4.2.1, version 5.7.26.3; see 15.20.8137.28")
     assert b.main is None
+
+
+def test_the_senders_own_hops_never_give_the_sending_ip() -> None:
+    """A Google Workspace user's bounce: the top Received is Google's submission server taking the message from
+    the user's home connection. That address is not what the receiver saw."""
+    hb = ("Received: from [192.0.2.200] (home.isp.example [192.0.2.200]) by smtp.gmail.com with ESMTPSA id x;\r\n"
+          "\tMon, 7 Dec 2026 10:00:00 -0800\r\n" + returned_headers())
+    b = read_bounce(google_dsn("550 5.7.1 Delivery not authorized, message refused", recipient="dave@receiver.example",
+                               headers=hb))
+    assert b.facts.sending_ip == ""
+
+
+def test_microsofts_id_less_results_in_an_ndr_it_generated() -> None:
+    ar = ("spf=pass (sender IP is 209.85.222.48) smtp.mailfrom=shop.example; dkim=fail (no key for signature) "
+          "header.d=shop.example;dmarc=fail action=oreject header.from=shop.example;compauth=fail reason=000")
+    raw = microsoft_ndr(MS_DMARC, recipient="bob@contoso.example", remote_mta="", auth_results=ar)
+    b = read_bounce(raw.replace(b"Remote-MTA: dns;\r\n", b""))
+    assert b.facts.sending_ip == "209.85.222.48" and b.facts.embedded["dmarc"] == "fail"
+    # the same header under a receiver that is not the one that refused it proves nothing
+    other = read_bounce(postfix_dsn("550 5.7.1 rejected", recipient="dave@receiver.example",
+                                    remote_mta="mx.receiver.example",
+                                    headers=returned_headers(extra="Authentication-Results: mail.shop.example; "
+                                                             "spf=pass smtp.mailfrom=shop.example\r\n")))
+    assert other.facts.embedded == {}
