@@ -187,8 +187,8 @@ class BounceReport:
             bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
             unchecked = [n for n, r in self.checks.items() if r.status is Status.ERROR]
             if bad:
-                parts.append("The check below shows what to change: "
-                             + ", ".join(CHECK_TITLES.get(n, n) for n in bad) + ".")
+                parts.append(("The checks below show" if len(bad) > 1 else "The check below shows")
+                             + " what to change: " + ", ".join(CHECK_TITLES.get(n, n) for n in bad) + ".")
             elif unchecked:
                 parts.append("We couldn't check " + ", ".join(CHECK_TITLES.get(n, n) for n in unchecked)
                              + " from here, so we can't say yet what to change.")
