@@ -60,7 +60,6 @@ _REPLY_AFTER_WORD = re.compile(
     r"(?:said|returned|error|reason|response|answered|replied|smtp;|diagnostic-code:)\W{0,12}#?([245]\d\d)[ -](?=\S)",
     re.IGNORECASE)
 _REPLY_LINE = re.compile(r"^[ \t>]*#?([45]\d\d)[ -](?=[^\d\s])", re.MULTILINE)
-_CONTINUATION = re.compile(rf"(?<![\w.])[245]\d\d[ -](?:#?{_ENH}\s)?")
 _IN_REPLY_TO = re.compile(r"\(in reply to [^)]{0,80}\)", re.IGNORECASE)
 
 # Lines after which a non-standard bounce carries the returned message (or its headers). The words vary by
@@ -624,10 +623,12 @@ def _diagnostic_chunk(text: str, start: int) -> str:
     if blank:
         end = start + blank.start()
     chunk = text[start:min(end, start + 3000)]
-    # Microsoft's NDR quotes the reply: "Remote server returned '550 5.7.509 ...'"
-    q = chunk.find("'", 4)
-    if 0 < start and text[start - 1:start] == "'" and q > 0:
-        chunk = chunk[:q]
+    # Microsoft's NDR quotes the reply: "Remote server returned '550 5.7.509 ...'" (in German "... hat '550 ...'
+    # zurückgegeben"): the reply ends at the last quote, whatever apostrophes it has inside ("domain's").
+    if start > 0 and text[start - 1:start] in ("'", "‘", "’", '"'):
+        q = max(chunk.rfind(text[start - 1]), chunk.rfind("’"))
+        if q > 4:
+            chunk = chunk[:q]
     return chunk
 
 
@@ -672,10 +673,10 @@ def _inline_returned(bounce: Bounce, text: str) -> None:
 
 def _header_block_start(text: str, pos: int) -> int:
     """Where at least three header lines in a row start (one of them a field every message has)."""
-    for m in _HEADERISH.finditer(text, pos):
-        if m.start() > pos + 200000:
+    for tries, m in enumerate(_HEADERISH.finditer(text, pos)):
+        if m.start() > pos + 200000 or tries > 500:
             return -1
-        lines = text[m.start():m.start() + 4000].split("\n")
+        lines = text[m.start():m.start() + 1500].split("\n")
         names = []
         for ln in lines[:12]:
             if ln[:1] in (" ", "\t"):

@@ -251,3 +251,27 @@ def test_microsofts_id_less_results_in_an_ndr_it_generated() -> None:
                                     headers=returned_headers(extra="Authentication-Results: mail.shop.example; "
                                                              "spf=pass smtp.mailfrom=shop.example\r\n")))
     assert other.facts.embedded == {}
+
+
+def test_a_quoted_reply_with_apostrophes_inside_in_a_pasted_ndr() -> None:
+    """Outlook shows "Remote Server returned '550-5.7.26 ... domain's DMARC policy ... - gsmtp'": the reply
+    is read to its closing quote, not to the first apostrophe."""
+    pasted = ("Delivery has failed to these recipients or groups:\n\nalice@gmail.com\nYour message wasn't delivered "
+              "because the recipient's email provider rejected it.\n\nDiagnostic information for administrators:\n\n"
+              "Generating server: AM0PR01MB1234.eurprd01.prod.outlook.com\n\nalice@gmail.com\nRemote Server returned "
+              "'550-5.7.26 Unauthenticated email from shop.example is not accepted due to 550-5.7.26 domain's DMARC "
+              "policy. Please contact the administrator of shop.example domain if 550-5.7.26 this was a legitimate "
+              "mail. - gsmtp'\n\nOriginal message headers:\n\n" + returned_headers().replace("\r\n", "\n"))
+    b = read_bounce(pasted)
+    m = b.main
+    assert m is not None and m.recipient == "alice@gmail.com"
+    assert m.diagnostic == ("Unauthenticated email from shop.example is not accepted due to domain's DMARC policy. "
+                            "Please contact the administrator of shop.example domain if this was a legitimate mail. "
+                            "- gsmtp")
+    assert b.returned_form == "inline" and b.facts.from_domain == "shop.example"
+
+
+def test_a_flood_of_header_like_lines_is_read_quickly_and_safely() -> None:
+    text = "550 5.7.1 rejected\n\n" + "x-a: b\n" * 200_000
+    b = read_bounce(text)
+    assert b.main is not None and b.main.status == "5.7.1"
