@@ -34,6 +34,7 @@ from typing import Any
 
 from ..mail.authres import AuthResultsError, parse_authentication_results, parse_received_spf, parse_tags
 from ..mail.headers import ParsedMessage, addresses, domain_of, parse_message, received_by, received_from
+from ..dkim import normalize_selector
 from ..mail.trust import simple_org_domain
 
 __all__ = [
@@ -710,6 +711,7 @@ _DOMAIN_IN_WORDS = [
     re.compile(r"(?:unauthenticated )?e?mail from ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}) is not accepted", re.IGNORECASE),
     re.compile(r"sending domain \[?([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\]? does", re.IGNORECASE),
 ]
+_DOMAIN_OK = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))+$")
 RESULT_WORDS = {"did not pass": "fail", "failure": "fail", "failed": "fail", "fail": "fail", "hardfail": "fail",
                 "success": "pass", "pass": "pass", "passed": "pass", "none": "none", "neutral": "neutral",
                 "softfail": "softfail", "temperror": "temperror", "permerror": "permerror", "policy": "policy",
@@ -757,8 +759,8 @@ def _facts(bounce: Bounce) -> BounceFacts:
         f.message_id = mid.unfolded[:300] if mid else ""
         for sig in ret.get_all("DKIM-Signature")[:MAX_SIGNATURES]:
             tags = parse_tags(sig.value)
-            d, s = domain_of(tags.get("d", "")), tags.get("s", "").strip().lower()[:63]
-            if d and s and Signature(d, s) not in f.signatures:
+            d, s = domain_of(tags.get("d", "")), normalize_selector(tags.get("s", "")) or ""
+            if d and s and _DOMAIN_OK.match(d) and Signature(d, s) not in f.signatures:
                 f.signatures.append(Signature(d, s))
         _embedded_from_headers(f, ret, remote, bounce.reporting_mta, ar_ids)
         if not f.mailfrom_domain:
