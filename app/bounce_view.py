@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from inboxready.core.bounce import BounceReport
 
 from .cards import CheckCard, dkim_section, dmarc_section, spf_section
-from .widgets import CodeText, FindingView, KeyButton, label
+from .widgets import CodeText, FindingView, KeyButton, label, shown
 
 if TYPE_CHECKING:  # pragma: no cover
     from .message_screen import MessageScreen
@@ -136,7 +136,7 @@ class BouncePage(QWidget):
             return False
         self.loaded, self.loaded_name = data, Path(path).name
         text = data[:SHOWN_BYTES].decode("utf-8", "replace")
-        self.box.setPlainText(text + ("\n…" if len(data) > SHOWN_BYTES else ""))
+        self.box.setPlainText(shown(text) + ("\n…" if len(data) > SHOWN_BYTES else ""))  # shown; the bytes are read
         self.box.setReadOnly(True)
         self._note(f"Loaded {self.loaded_name} ({max(1, len(data) // 1024)} KB); the whole file is read. Clear to "
                    "paste something else.")
@@ -154,7 +154,7 @@ class BouncePage(QWidget):
         self.file_note.hide()
 
     def _note(self, text: str, *, error: bool = False) -> None:
-        self.file_note.setText(text)
+        self.file_note.setText(shown(text))
         self.file_note.setProperty("error", error)
         self.file_note.style().unpolish(self.file_note)
         self.file_note.style().polish(self.file_note)
@@ -278,7 +278,7 @@ def show_bounce(screen: "MessageScreen", report: BounceReport) -> None:
     """Fill ``screen``'s result area with ``report`` (the screen's own widgets, cleared first)."""
     screen._clear_result()
     screen.last_bounce = report
-    screen.summary_label.setText(report.headline)
+    screen.summary_label.setText(shown(report.headline))
     screen.summary_label.show()
     status, word = verdict(report)
     screen.verdict_badge.set_status(status, word)

@@ -14,6 +14,8 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
+from .cli_out import safe_stream, shown, write_json
+
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 MAX_BOUNCE_FILE = 25 * 1024 * 1024  # read at most this much (the core reads the first 10 MB)
 BOUNCE_CHECKS = ("spf", "dkim", "dmarc", "rdns", "mx")
@@ -52,10 +54,10 @@ def _read(path: str, err: TextIO) -> bytes | None:
             with open(path, "rb") as fh:
                 data = fh.read(MAX_BOUNCE_FILE + 1)
     except OSError as exc:
-        err.write(f"inboxready: can't read {_shown(path)}: {exc.strerror or exc}\n")
+        err.write(f"inboxready: can't read {shown(path)}: {exc.strerror or exc}\n")
         return None
     if len(data) > MAX_BOUNCE_FILE:
-        err.write(f"inboxready: {_shown(path)} is larger than {MAX_BOUNCE_FILE // (1024 * 1024)} MB; save the bounce "
+        err.write(f"inboxready: {shown(path)} is larger than {MAX_BOUNCE_FILE // (1024 * 1024)} MB; save the bounce "
                   "without its attachments, or paste the error text\n")
         return None
     return data
@@ -70,7 +72,7 @@ def cmd_bounce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             parse_domain(args.domain)
         except (DomainError, ValueError) as exc:
-            err.write(f"inboxready: --domain {_shown(args.domain)[:80]}: {exc}\n")
+            err.write(f"inboxready: --domain {shown(args.domain)[:80]}: {exc}\n")
             return EXIT_UNCHECKED
     raw = _read(args.file, err)
     if raw is None:
@@ -78,7 +80,7 @@ def cmd_bounce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=60.0)
     report = asyncio.run(analyze_bounce(raw, options=options, domain=args.domain, skip=tuple(args.skip)))
     if args.json:
-        _write_json(report.to_json(), out)
+        write_json(report.to_json(), out)
     else:
         from inboxready.app import cli
 
@@ -99,7 +101,7 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
     from inboxready.app import cli
     from inboxready.core.checks import CHECK_TITLES
 
-    out = _safe(out)
+    out = safe_stream(out)
     overall = report.status_overall if report.bounced else None
     if not report.readable:
         sym, code = cli._STATUS_LOOK[cli.Status.ERROR]
@@ -107,7 +109,7 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
         sym, code = cli._STATUS_LOOK[cli.Status.PASS]
     else:
         sym, code = ("✗", "31") if report.permanent else ("!", "33")
-    out.write(style(f"{sym} {_shown(report.headline)}", f"1;{code}") + "\n")
+    out.write(style(f"{sym} {shown(report.headline)}", f"1;{code}") + "\n")
     c = report.classification
     if report.bounced:
         what = _CATEGORY_WORDS.get(c.category, c.category)
@@ -115,19 +117,19 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
             what += f" ({_PART_WORDS.get(c.part, c.part)})"
         out.write(f"  About: {what}" + ("" if c.known else " (a code we don't know)") + "\n")
     if report.diagnostic:
-        out.write("\n".join(cli._wrap(f"The receiver said: “{_shown(report.diagnostic)}”", "  ")) + "\n")
+        out.write("\n".join(cli._wrap(f"The receiver said: “{shown(report.diagnostic)}”", "  ")) + "\n")
     facts = report.bounce.facts
     if report.bounced:
         if report.from_domain:
             src = "you gave it" if report.domain and report.domain != facts.from_domain else facts.from_domain_source
-            out.write(f"  Sent as: {_shown(report.from_domain)}" + (f" (from {src})" if src else "") + "\n")
+            out.write(f"  Sent as: {shown(report.from_domain)}" + (f" (from {src})" if src else "") + "\n")
         if report.sending_ip:
-            out.write(f"  Sending server: {_shown(report.sending_ip)} (from {facts.sending_ip_source})\n")
+            out.write(f"  Sending server: {shown(report.sending_ip)} (from {facts.sending_ip_source})\n")
         if report.embedded_results:
-            out.write("  The receiver's results: " + ", ".join(f"{_shown(k)}={_shown(v)}"
+            out.write("  The receiver's results: " + ", ".join(f"{shown(k)}={shown(v)}"
                                                             for k, v in report.embedded_results.items()) + "\n")
         if facts.signatures:
-            out.write("  Signed (DKIM) as: " + ", ".join(f"d={_shown(s.d)} s={_shown(s.s)}" for s in facts.signatures)
+            out.write("  Signed (DKIM) as: " + ", ".join(f"d={shown(s.d)} s={shown(s.s)}" for s in facts.signatures)
                       + "\n")
         if c.rule is not None:
             conf = "" if c.rule.confidence == "confirmed" else f", {c.rule.confidence}"
@@ -137,28 +139,28 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
     if report.checks:
         title = ("Worth ruling out (checked from this network)" if report.context
                  else "Checked from this network")
-        out.write("\n" + style(f"  {title}: {_shown(report.domain)}", "1") + "\n")
+        out.write("\n" + style(f"  {title}: {shown(report.domain)}", "1") + "\n")
         width = max([6, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
         for name, result in report.checks.items():
             rsym, rcode = cli._STATUS_LOOK[result.status]
             label = CHECK_TITLES.get(name, name.upper())
             out.write(f"  {style(f'{rsym} {label:<{width}}', rcode)} {style(f'{result.status.label:<15}', rcode)}"
-                      f"{_shown(result.summary)}\n")
+                      f"{shown(result.summary)}\n")
             for rec in result.records:
                 out.write(style(f"      record: {cli._elide(rec)}", "2") + "\n")
-            shown: list[object] = []
+            listed: list[object] = []
             for f in result.findings:
                 fsym, fcode = cli._SEV_LOOK[f.severity]
                 lines = cli._wrap(f.message, "      ")
                 lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
                 out.write("\n".join(lines) + "\n")
-                if f.fix is not None and f.fix in shown:
+                if f.fix is not None and f.fix in listed:
                     out.write(style("      Fix: the same record as above.", "1") + "\n")
                 elif f.fix is not None:
-                    shown.append(f.fix)
+                    listed.append(f.fix)
                     verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-                    out.write(style(f"      {verb}: {f.fix.type} record at {_shown(f.fix.host)}", "1") + "\n")
-                    out.write(f"        {_shown(f.fix.value)}\n")
+                    out.write(style(f"      {verb}: {f.fix.type} record at {shown(f.fix.host)}", "1") + "\n")
+                    out.write(f"        {shown(f.fix.value)}\n")
                     if f.fix.note:
                         out.write("\n".join(cli._wrap(f.fix.note, "        ")) + "\n")
     if overall is not None and report.checks:
@@ -167,36 +169,4 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
                 cli.Status.ERROR: "Some of it couldn't be checked from here (above)."}.get(overall, "")
         if word:
             out.write("\n  " + word + "\n")
-    out.write("\n")
-
-
-# -- output safety (outside text: the bounce is written by others) ------------------------------------------
-
-try:  # the shared helpers (app/cli_out.py) when present
-    from .cli_out import safe_stream as _safe_stream, shown as _shown_text, write_json as _write_json_out
-except ImportError:  # pragma: no cover - until app/cli_out.py lands
-    _safe_stream = None
-    _shown_text = None
-    _write_json_out = None
-
-
-def _shown(value: Any) -> str:
-    if _shown_text is not None:
-        return _shown_text(value)
-    text = "" if value is None else str(value)
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-                   for ch in text)
-
-
-def _safe(out: TextIO) -> TextIO:
-    return _safe_stream(out) if _safe_stream is not None else out
-
-
-def _write_json(data: Any, out: TextIO) -> None:
-    if _write_json_out is not None:
-        _write_json_out(data, out)
-        return
-    import json
-
-    json.dump(data, out, indent=2, ensure_ascii=True)
     out.write("\n")

@@ -102,3 +102,21 @@ def test_nothing_pasted_and_a_file_too_big(screen, tmp_path: Path) -> None:
         fh.truncate(26 * 1024 * 1024)
     assert not screen.bounce_page.load_file(str(big))
     assert "larger than" in screen.bounce_page.file_note.text() and screen.bounce_page.loaded is None
+
+
+def test_hostile_text_in_a_bounce_is_shown_escaped(screen, qtbot) -> None:
+    from inboxready.app.bounce_view import BounceSummary
+    from tests.bounce.dsnmaker import returned_headers
+
+    evil = "\x1b[2J\u202eevil"
+    raw = postfix_dsn(f"550 5.1.1 <dave@receiver.example>: {evil} User unknown", recipient=f"dave{evil}@receiver.example",
+                      remote_mta="mx.receiver.example",
+                      headers=returned_headers().replace("Subject: Spring sale", f"Subject: {evil}"))
+    screen.bounce_page.box.setPlainText(raw.decode())
+    with qtbot.waitSignal(screen.bounceShown, timeout=30_000):
+        screen.start_bounce()
+    summary = next(w for w in screen.finding_views if isinstance(w, BounceSummary))
+    texts = [summary.words.toPlainText(), screen.summary_label.text(),
+             *(lbl.text() for lbl in summary.facts.findChildren(type(screen.summary_label)))]
+    assert any("\\x1b[2J" in t for t in texts)
+    assert not any("\x1b" in t or "\u202e" in t for t in texts)
