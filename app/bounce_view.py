@@ -120,6 +120,18 @@ class BouncePage(QWidget):
         self.clear_button.clicked.connect(self.clear)
         self.analyse_button.clicked.connect(self.analyseRequested)
 
+        self.setAcceptDrops(True)  # a file dropped anywhere on the tab, not only on the box
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()] if event.mimeData().hasUrls() else []
+        if files:
+            event.acceptProposedAction()
+            self.load_file(files[0])
+
     # -- input ----------------------------------------------------------------------------------------
 
     def load_file(self, path: str) -> bool:

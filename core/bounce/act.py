@@ -533,5 +533,5 @@ def _bounce_words(report: BounceReport) -> None:
         if said and not report.context:
             card.findings.insert(0, Finding(
                 f"bounce.receiver-said-{name}", Severity.INFO,
-                f"The bounce says {CHECK_TITLES.get(name, name.upper())} {'passed' if said == 'pass' else 'gave ' + repr(said)}"
-                " at the receiver.", detail="; ".join(facts.embedded_words)[:600]))
+                f"The receiver reported {CHECK_TITLES.get(name, name.upper())}: {said} (as the bounce says).",
+                detail="; ".join(facts.embedded_words)[:600]))

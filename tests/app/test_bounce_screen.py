@@ -120,3 +120,10 @@ def test_hostile_text_in_a_bounce_is_shown_escaped(screen, qtbot) -> None:
              *(lbl.text() for lbl in summary.facts.findChildren(type(screen.summary_label)))]
     assert any("\\x1b[2J" in t for t in texts)
     assert not any("\x1b" in t or "\u202e" in t for t in texts)
+
+
+def test_a_file_dropped_anywhere_on_the_tab(screen, tmp_path: Path) -> None:
+    f = tmp_path / "b.eml"
+    f.write_bytes(b"550 5.1.1 user unknown\n")
+    _drop(screen.bounce_page, f)
+    assert screen.bounce_page.loaded == f.read_bytes()

@@ -275,3 +275,21 @@ def test_json_is_exactly_the_issues_keys_and_serialisable(dns_server: DnsTestSer
                                         "checks", "fixes")
     assert data["embedded_results"] == {"dkim": "fail", "spf": "fail"}
     assert {f["zone_line"] for f in data["fixes"]} >= {'shop.example.\t3600\tIN\tTXT\t"v=spf1 mx ip4:192.0.2.55 -all"'}
+
+
+def test_a_bounce_without_returned_headers_still_checks_the_domain(dns_server: DnsTestServer) -> None:
+    """No copy of the message: the domain comes from the receiver's words; without the sending address or the
+    signature, SPF and DKIM are the domain's checks as they are, and nothing is made up."""
+    serve(dns_server)
+    raw = postfix_dsn(fill("550-5.7.26 Unauthenticated email from {domain} is not accepted due to domain's DMARC "
+                           "policy. Please contact the administrator of {domain} domain if this was a legitimate "
+                           "mail. To learn about the DMARC initiative, go to "
+                           "https://support.google.com/mail/?p=DmarcRejection - gsmtp"),
+                      recipient=GMAIL[0], remote_mta=GMAIL[1], returned=None)
+    r = analyze(dns_server, raw)
+    assert r.bounce.returned is None and r.from_domain == "shop.example" and r.sending_ip is None
+    assert r.classification.rule is not None and r.classification.rule.id == "google-dmarc-policy"
+    assert list(r.checks) == ["dmarc", "spf", "dkim"]
+    assert "sending_ip_spf" not in r.checks["spf"].detail
+    assert not any(f.code.startswith("bounce.signing") or f.code == "bounce.no-signature"
+                   for f in r.checks["dkim"].findings)
