@@ -167,8 +167,10 @@ class BounceReport:
             kind = "Delivery failure"
         codes = " ".join(x for x in (m.reply_code, m.status) if x)
         who = self.receiving_service
+        others = sum(1 for s in self.bounce.statuses if s.failed and s is not m)
+        more = f" (and {others} more recipient{'s' if others > 1 else ''})" if others else ""
         return (f"{kind}" + (f" ({codes})" if codes else "") + (f" from {who}" if who else "")
-                + (f" for {m.recipient}" if m.recipient else "") + ".")
+                + (f" for {m.recipient}" if m.recipient else "") + more + ".")
 
     @property
     def explanation(self) -> str:
@@ -203,7 +205,8 @@ class BounceReport:
                              "(below): that doesn't explain this bounce, but receivers judge unauthenticated mail "
                              "more harshly.")
             else:
-                parts.append("Your domain's authentication passes from here, so this bounce is not about your DNS.")
+                parts.append("Your domain's authentication passes from here, so your DNS records are probably not the "
+                             "cause.")
         return " ".join(p for p in parts if p)
 
     def to_json(self) -> dict[str, Any]:
@@ -494,8 +497,9 @@ def _dkim_signatures(report: BounceReport) -> None:
             rfc="RFC 6376 §3.5"))
         return
     own = [s for s in sigs if s.d == domain]
-    missing = {s.s for s in own} - {str(k.get("selector")) for k in card.detail.get("found") or []
-                                    if isinstance(k, dict)}
+    found = {str(k.get("selector")) for k in card.detail.get("found") or [] if isinstance(k, dict)}
+    unchecked = {str(x) for x in card.detail.get("unchecked") or []}  # a lookup that failed is not "no key"
+    missing = {s.s for s in own} - found - unchecked
     if missing:
         # we know exactly where the key should be: say that, instead of "we tried N selectors, tell us yours"
         kept = [f for f in card.findings if f.code not in ("dkim.selector-not-found", "dkim.no-key-found")

@@ -707,13 +707,17 @@ _EMBEDDED_PAIR = re.compile(r"(?<![\w.-])(spf|dkim|dmarc|compauth|arc)\s*=\s*([A
 _WORDS_DKIM = re.compile(r"\bDKIM\s*=\s*(did not pass|[A-Za-z]{2,20})", re.IGNORECASE)
 _WORDS_SPF = re.compile(rf"\bSPF\s*\[?([A-Za-z0-9._-]{{0,253}})\]?\s*with ip:?\s*\[?({_IP4}|{_IP6})?\]?\s*=\s*"
                         r"(did not pass|[A-Za-z]{2,20})", re.IGNORECASE)
+# Gmail's older wording: "DKIM checks did not pass and SPF check for [example.com] did not pass with ip: [192.0.2.1]"
+_WORDS_DKIM_OLD = re.compile(r"\bDKIM checks? (did not pass|passed|failed)", re.IGNORECASE)
+_WORDS_SPF_OLD = re.compile(rf"\bSPF check for \[?([A-Za-z0-9._-]{{1,253}})\]? (did not pass|passed|failed)"
+                            rf"(?: with ip:? \[?({_IP4}|{_IP6})\]?)?", re.IGNORECASE)
 _DOMAIN_IN_WORDS = [
     re.compile(r"(?:unauthenticated )?e?mail from ([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}) is not accepted", re.IGNORECASE),
     re.compile(r"sending domain \[?([A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})\]? does", re.IGNORECASE),
 ]
 _DOMAIN_OK = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))+$")
-RESULT_WORDS = {"did not pass": "fail", "failure": "fail", "failed": "fail", "fail": "fail", "hardfail": "fail",
-                "success": "pass", "pass": "pass", "passed": "pass", "none": "none", "neutral": "neutral",
+RESULT_WORDS = {"did not pass": "fail", "passed": "pass", "failure": "fail", "failed": "fail", "fail": "fail", "hardfail": "fail",
+                "success": "pass", "pass": "pass", "none": "none", "neutral": "neutral",
                 "softfail": "softfail", "temperror": "temperror", "permerror": "permerror", "policy": "policy",
                 "bestguesspass": "bestguesspass"}
 
@@ -735,13 +739,25 @@ def _facts(bounce: Bounce) -> BounceFacts:
         f.embedded_words.append(sp.group(0))
         if sp.group(1) and "." in sp.group(1):
             f.mailfrom_domain, f.mailfrom_source = domain_of(sp.group(1)), "the receiver's words"
+    dko = _WORDS_DKIM_OLD.search(words)
+    if dko and "dkim" not in f.embedded:
+        f.embedded["dkim"] = RESULT_WORDS.get(dko.group(1).lower(), "fail")
+        f.embedded_words.append(dko.group(0))
+    spo = _WORDS_SPF_OLD.search(words)
+    if spo and "spf" not in f.embedded:
+        f.embedded["spf"] = RESULT_WORDS.get(spo.group(2).lower(), "fail")
+        f.embedded_words.append(spo.group(0))
+        if "." in spo.group(1) and not f.mailfrom_domain:
+            f.mailfrom_domain, f.mailfrom_source = domain_of(spo.group(1)), "the receiver's words"
+        if spo.group(3) and _usable_ip(spo.group(3)) and not f.sending_ip:
+            f.sending_ip, f.sending_ip_source = str(ipaddress.ip_address(spo.group(3))), "the receiver's words"
     for m in _EMBEDDED_PAIR.finditer(words):
         method, result = m.group(1).lower(), m.group(2).lower()
         if method in f.embedded:
             continue
         f.embedded[method] = RESULT_WORDS.get(result, result[:20])
         f.embedded_words.append(m.group(0))
-    for pat in _IP_IN_WORDS:
+    for pat in _IP_IN_WORDS if not f.sending_ip else ():
         m = pat.search(words)
         if m and _usable_ip(m.group(1)):
             f.sending_ip, f.sending_ip_source = str(ipaddress.ip_address(m.group(1))), "the receiver's words"

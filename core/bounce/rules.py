@@ -159,12 +159,13 @@ def detect_provider(words: str, remote_mta: str = "", recipient: str = "") -> st
 
 _YAHOO_CODE = re.compile(r"\[([A-Z]{2,5}\d{2,3})\]")
 _MS_AS = re.compile(r"\bAS\((\d{3,12})\)")
+_MS_BLOCK = re.compile(r"\b((?:SC|DY|OU)-\d{3})\b|\((S\d{4})\)")
 _MS_COMPONENT = re.compile(r"\b((?:RESOLVER|STOREDRV|ROUTING|SMTPSEND|AMBIENT|QUEUE)\.[A-Za-z]{2,10}\.[A-Za-z]{2,40})\b")
 
 
 def provider_code(words: str) -> str:
-    """The provider's own code in its words: Yahoo's ``TSS04``, Microsoft's ``RESOLVER.ADR.RecipNotFound``
-    or ``AS(7171)``; "" when there is none."""
+    """The provider's own code in its words: Yahoo's ``TSS04``, Microsoft's ``RESOLVER.ADR.RecipNotFound``,
+    ``S3150`` / ``OU-002`` or ``AS(7171)``; "" when there is none."""
     text = words[:MAX_WORDS]
     m = _YAHOO_CODE.search(text)
     if m:
@@ -172,6 +173,9 @@ def provider_code(words: str) -> str:
     m2 = _MS_COMPONENT.search(text)
     if m2:
         return m2.group(1)
+    mb = _MS_BLOCK.search(text)
+    if mb:
+        return mb.group(1) or mb.group(2)
     m3 = _MS_AS.search(text)
     if m3:
         return f"AS({m3.group(1)})"

@@ -247,7 +247,7 @@ def test_reputation_bounce_checks_authentication_only_as_worth_ruling_out(dns_se
     r = analyze(dns_server, raw, skip=("rdns",))
     assert r.classification.category == "reputation" and r.context and r.provider_code == "TSS04"
     assert set(r.checks) == {"spf", "dkim", "dmarc"}
-    assert "not about your DNS" in r.explanation and "no dns record lifts this" in r.explanation.lower()
+    assert "DNS records are probably not the cause" in r.explanation and "no dns record lifts this" in r.explanation.lower()
     assert r.exit_code == 0
 
 
@@ -293,3 +293,13 @@ def test_a_bounce_without_returned_headers_still_checks_the_domain(dns_server: D
     assert "sending_ip_spf" not in r.checks["spf"].detail
     assert not any(f.code.startswith("bounce.signing") or f.code == "bounce.no-signature"
                    for f in r.checks["dkim"].findings)
+
+
+def test_a_selector_that_couldnt_be_looked_up_is_never_called_missing(dns_server: DnsTestServer) -> None:
+    serve(dns_server)
+    dns_server.timeout_names.add("s1._domainkey.shop.example")
+    raw = postfix_dsn(UNAUTH.format(ip=IP), recipient=GMAIL[0], remote_mta=GMAIL[1])
+    r = analyze(dns_server, raw, timeout=0.3, skip=("rdns",))
+    dkim = r.checks["dkim"]
+    assert not any(f.code == "bounce.signing-key-missing" for f in dkim.findings)
+    assert "s1" in dkim.detail["unchecked"]
