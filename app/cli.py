@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import io
 import ipaddress
 import json
 import os
@@ -82,7 +83,7 @@ _positive = DNS_TIMEOUT
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "bounce")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
 
 
 def _command_modules() -> list[Any]:
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=_profile_names(), metavar="NAME",
                        help="also judge the result against a compliance profile: "
                             + ", ".join(_profile_names()) + " (the report's default: bulk-sender)")
+    check.add_argument("--authoritative", action="store_true",
+                       help="also ask every authoritative server of the zone directly (no cache) what it serves, "
+                            "and how long resolvers may keep the old answer (with --nameserver: that server)")
     check.add_argument("--report", metavar="FILE",
                        help="also save an audit report: FILE.pdf, FILE.html or FILE.json by its extension "
                             "(with several domains, the domain is added to each file name); PDF needs the "
@@ -290,7 +294,8 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
 
-def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
+def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False,
+                  host_form: Any = None) -> None:
     out = safe_stream(out)
     sym, code = _STATUS_LOOK[report.status]
     display = shown(to_unicode(report.domain))
@@ -325,6 +330,9 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
                 verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
                 out.write(style(f"      {verb}: {shown(f.fix.type)} record at {shown(f.fix.host)}", "1") + "\n")
                 out.write(f"        {shown(f.fix.value)}\n")
+                form = host_form(f.fix) if host_form is not None else None
+                if form:
+                    out.write("\n".join(_wrap(shown(form), "        ")) + "\n")
                 if f.fix.note:
                     out.write("\n".join(_wrap(f.fix.note, "        ")) + "\n")
     out.write("\n")
@@ -466,9 +474,18 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.checklist import build_checklist
 
     checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
+    from inboxready.app import cli_publish as P
+
+    inspections = asyncio.run(P.inspect_for_check(
+        [r.domain for r in reports], args.nameserver, args.timeout,
+        {r.domain: list(args.dkim_selector) for r in reports})) if reports else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
+            P.attach_host_forms(d, inspections.get(r.domain))
+            if getattr(args, "authoritative", False):
+                d["authoritative"] = P.authoritative_section(r.domain, r, inspections.get(r.domain), args.nameserver,
+                                                             args.timeout, io.StringIO(), _Style(False))
             d["checklist"] = checklists[r.domain].to_json()
             if r.domain in verdicts:
                 d["profile"] = verdicts[r.domain].to_json()
@@ -476,7 +493,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         style = _Style(_use_colour(out, args.color))
         for r in reports:
-            render_report(r, out, style, quiet=args.quiet)
+            ins = inspections.get(r.domain)
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_text(fix, ins))
+            if not args.quiet:
+                P.render_host_section(ins, out, style)
+            if getattr(args, "authoritative", False):
+                P.authoritative_section(r.domain, r, ins, args.nameserver, args.timeout, out, style)
             if args.checklist:
                 render_checklist(checklists[r.domain], out, style)
             if r.domain in verdicts:

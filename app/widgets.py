@@ -240,6 +240,7 @@ class FixView(QFrame):
     ``Fix.zone_line``."""
 
     copied = Signal(str)
+    publish_hook: "Callable[[Fix, QWidget], QWidget | None] | None" = None  # set by the app at start-up
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -282,6 +283,10 @@ class FixView(QFrame):
         lay.addLayout(row)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
+        if FixView.publish_hook is not None:  # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py)
+            extra = FixView.publish_hook(fix, self)
+            if extra is not None:
+                lay.addWidget(extra)
 
     def buttons(self) -> list[CopyButton]:
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone]
