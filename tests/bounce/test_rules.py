@@ -169,3 +169,19 @@ def test_older_gmail_wording_carries_its_results() -> None:
                     "[192.0.2.55]. To best protect our users from spam, the message has been blocked. - gsmtp")
     assert b.facts.embedded == {"dkim": "fail", "spf": "fail"}
     assert b.facts.sending_ip == "192.0.2.55" and b.facts.mailfrom_domain == "shop.example"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("552 Message size exceeds fixed maximum message size", "content"),
+    ("421 Too many concurrent SMTP connections from this IP address; please try again later", "reputation"),
+    ("450 4.7.1 <mail.shop.example>: Helo command rejected: Host not found", "reverse-dns"),
+    ("550 5.7.1 Message rejected due to DMARC. Please see the sender's domain policy", "authentication"),
+    ("550 5.7.1 Rejected because of SPF: 192.0.2.55 is not permitted", "authentication"),
+    ("550 No Such User Here", "mailbox"),
+    ("550 Requested action not taken: mailbox unavailable", "mailbox"),
+    ("554 5.7.0 Message rejected: Email address is not verified. The following identities failed the check in region "
+     "EU-WEST-1: news@shop.example", "policy"),
+])
+def test_more_wordings_from_other_servers(text: str, category: str) -> None:
+    _b, c, _p = _classified(text)
+    assert c.category == category, (c.rule.id if c.rule else None)
