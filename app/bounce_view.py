@@ -302,6 +302,8 @@ def show_bounce(screen: "MessageScreen", report: BounceReport) -> None:
     screen.finding_views.append(summary)  # type: ignore[arg-type]
     at += 1
     for f in report.findings:
+        if f.code == "bounce.no-domain":
+            continue  # said in the explanation
         view = FindingView(f)
         screen.result_layout.insertWidget(at, view)
         screen.finding_views.append(view)

@@ -135,7 +135,7 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
             conf = "" if c.rule.confidence == "confirmed" else f", {c.rule.confidence}"
             out.write(style(f"  Rule {c.rule.id} ({c.rule.source}, checked {c.rule.checked}{conf})", "2") + "\n")
     out.write("\n".join(cli._wrap(report.explanation, "  ")) + "\n")
-    cli._findings(report.findings, out, style)
+    cli._findings([f for f in report.findings if f.code != "bounce.no-domain"], out, style)  # in the explanation
     if report.checks:
         title = ("Worth ruling out (checked from this network)" if report.context
                  else "Checked from this network")

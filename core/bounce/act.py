@@ -185,6 +185,7 @@ class BounceReport:
         parts = [c.meaning, c.action]
         if not c.dns_fixable and "no dns record" not in c.action.lower():
             parts.append("No DNS record will fix this.")
+        parts.extend(f.message for f in self.findings if f.code == "bounce.no-domain")
         if self.checks and not self.context:
             bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
             unchecked = [n for n, r in self.checks.items() if r.status is Status.ERROR]
@@ -270,8 +271,8 @@ async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = Non
         report.findings.append(Finding(
             "bounce.no-domain", Severity.UNKNOWN,
             "We couldn't tell which domain sent the message that bounced (the bounce carries no copy of it), so "
-            "we couldn't check it. Give your sending domain (inboxready bounce FILE --domain example.com) or paste "
-            "the whole bounce with the returned message."))
+            "we couldn't check it. Give your sending domain (the domain field in the app, --domain on the command "
+            "line) or paste the whole bounce with the returned message."))
         report.elapsed_ms = (time.monotonic() - started) * 1000
         return report
     report.domain = target

@@ -199,7 +199,7 @@ def test_pasted_text_without_a_domain_asks_for_it(dns_server: DnsTestServer) -> 
             " all senders to authenticate with\n550 5.7.26 either SPF or DKIM. - gsmtp")
     r = analyze(dns_server, text)
     assert r.checks == {} and r.exit_code == 2
-    assert any(f.code == "bounce.no-domain" for f in r.findings)
+    assert any(f.code == "bounce.no-domain" for f in r.findings) and "--domain" in r.explanation
     given = analyze(dns_server, text, domain="shop.example")
     assert given.from_domain == "shop.example" and set(given.checks) == {"spf", "dkim", "dmarc"}
     assert given.to_json()["sending_ip"] is None
