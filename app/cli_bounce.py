@@ -22,11 +22,14 @@ BOUNCE_CHECKS = ("spf", "dkim", "dmarc", "rdns", "mx")
 
 
 def _skip_list(text: str) -> tuple[str, ...]:
+    """Check names as ``check --skip`` takes them (any of them; a bounce leads only to BOUNCE_CHECKS)."""
+    from inboxready.core.context import ALL_CHECKS
+
     names = tuple(n.strip().lower().replace("-", "_") for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in BOUNCE_CHECKS]
+    unknown = [n for n in names if n not in ALL_CHECKS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown check {', '.join(unknown)[:60] or repr(text[:40])}; the checks a "
-                                         "bounce can lead to are: " + ", ".join(BOUNCE_CHECKS))
+        raise argparse.ArgumentTypeError(f"unknown check {shown(', '.join(unknown))[:60] or repr(shown(text)[:40])}; "
+                                         "the checks a bounce can lead to are: " + ", ".join(BOUNCE_CHECKS))
     return names
 
 
