@@ -158,7 +158,7 @@ class BounceReport:
             return (f"This is a delivery report saying the message was {m.action or 'delivered'}"
                     + (f" to {m.recipient}" if m.recipient else "") + "; nothing bounced.")
         if m.action == "delayed":
-            kind = "Delayed (your server keeps trying)"
+            kind = "Delayed, still being retried"
         elif self.permanent is False:
             kind = "Temporary failure" + (", and your server gave up retrying" if m.action == "failed" else "")
         elif self.permanent:
@@ -191,10 +191,10 @@ class BounceReport:
             unchecked = [n for n, r in self.checks.items() if r.status is Status.ERROR]
             if bad:
                 parts.append(("The checks below show" if len(bad) > 1 else "The check below shows")
-                             + " what to change: " + ", ".join(CHECK_TITLES.get(n, n) for n in bad) + ".")
+                             + " what to change: " + _names(bad) + ".")
             elif unchecked:
-                parts.append("We couldn't check " + ", ".join(CHECK_TITLES.get(n, n) for n in unchecked)
-                             + " from here, so we can't say yet what to change.")
+                parts.append("We couldn't check " + _names(unchecked) + " from here, so we can't say yet what to "
+                             "change.")
             else:
                 parts.append("Your records pass from here now. If you changed them after this bounce, just send "
                              "again; if not, the message went out through a server or service your records don't "
@@ -202,7 +202,7 @@ class BounceReport:
         elif self.checks and self.context:
             bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
             if bad:
-                parts.append("Your domain's " + ", ".join(CHECK_TITLES.get(n, n) for n in bad) + " also need fixing "
+                parts.append("Your domain's " + _names(bad) + (" also need" if len(bad) > 1 else " also needs") + " fixing "
                              "(below): that doesn't explain this bounce, but receivers judge unauthenticated mail "
                              "more harshly.")
             else:
@@ -239,6 +239,13 @@ class BounceReport:
             "rule": c.rule.to_json() if c.rule is not None else None, "part": c.part, "context": self.context,
             "notes": list(self.bounce.notes), "findings": [f.to_json() for f in self.findings],
         }
+
+
+def _names(checks: list[str]) -> str:
+    """"SPF, DKIM and reverse DNS"."""
+    words = [CHECK_TITLES.get(n, n.upper()) for n in checks]
+    words = [w if w.isupper() or w[:1].isupper() and w[1:2].isupper() else w[:1].lower() + w[1:] for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # -- the act step ----------------------------------------------------------------------------------------------
