@@ -98,3 +98,23 @@ def test_hostile_text_never_reaches_the_terminal_raw(dns_server: DnsTestServer, 
     assert "\\x1b[2J" in out
     code, out, _ = cli("bounce", str(f), "-n", dns_server.address, "--json")
     assert "\x1b" not in out and json.loads(out)["category"] == "mailbox"
+
+
+def test_a_bounce_carrying_a_hostile_message_through_the_cli(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    """10,000 header fields, escape sequences, a bad charset and MIME nested 3,000 deep in the returned message:
+    a clear answer, no crash, nothing raw on the terminal."""
+    serve(dns_server)
+    flood = "".join(f"X-F{i}: \x1b[31mred\x1b[0m\r\n" for i in range(10_000))
+    nest = "".join(f'--n{i}\r\nContent-Type: multipart/mixed; boundary="n{i + 1}"\r\n\r\n' for i in range(3000))
+    returned = (flood + returned_headers().replace("Content-Type: text/plain; charset=utf-8",
+                                                   'Content-Type: multipart/mixed; charset=x-evil; boundary="n0"')
+                + "\r\n" + nest + "--n3000\r\nContent-Type: text/plain; charset=x-evil\r\n\r\n\xff\xfe550 5.7.1 fake\r\n")
+    f = tmp_path / "hostile.eml"
+    f.write_bytes(postfix_dsn(UNAUTH.format(ip=IP), recipient=GMAIL[0], remote_mta=GMAIL[1], returned="message",
+                              headers=returned))
+    code, out, _ = cli("bounce", str(f), "-n", dns_server.address, "--timeout", "1.5", "--skip", "rdns")
+    assert code == 1 and "\x1b" not in out
+    assert "5.7.26" in out.splitlines()[0] and "Sent as: shop.example" in out
+    code, out, _ = cli("bounce", str(f), "-n", dns_server.address, "--timeout", "1.5", "--json", "--skip", "rdns")
+    data = json.loads(out)
+    assert data["status"] == "5.7.26" and data["from_domain"] == "shop.example" and data["category"] == "authentication"
