@@ -237,6 +237,8 @@ def _looks_like_message(data: bytes) -> bool:
 # -- MIME ------------------------------------------------------------------------------------------------------
 
 _BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+_RETURNED_PART = re.compile(r"^content-type:\s*(?:message/(?:rfc822|global)|text/(?:rfc822|global)-headers)",
+                            re.IGNORECASE | re.MULTILINE)
 
 
 def _read_message(data: bytes, notes: list[str]) -> Bounce:
@@ -269,8 +271,10 @@ def _read_message(data: bytes, notes: list[str]) -> Bounce:
         _fill_from_text(bounce, text)
     else:
         found = _statuses_from_text(text, exclude=own)
-        if not found and not bounce.statuses:  # a bounce whose text part we couldn't find: the raw text
-            found = _statuses_from_text(_decode(data[:MAX_TEXT * 4], None), exclude=own)
+        if not found and not bounce.statuses:  # a bounce whose text part we couldn't find: the raw text,
+            raw_text = _decode(data[:MAX_TEXT * 4], None)  # up to where the returned message starts
+            cut = _RETURNED_PART.search(raw_text)
+            found = _statuses_from_text(raw_text[:cut.start()] if cut else raw_text, exclude=own)
         if not bounce.statuses:
             bounce.statuses = found
     for st in bounce.statuses:

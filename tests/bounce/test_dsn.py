@@ -275,3 +275,14 @@ def test_a_flood_of_header_like_lines_is_read_quickly_and_safely() -> None:
     text = "550 5.7.1 rejected\n\n" + "x-a: b\n" * 200_000
     b = read_bounce(text)
     assert b.main is not None and b.main.status == "5.7.1"
+
+
+def test_codes_inside_the_returned_message_are_never_the_bounces() -> None:
+    """A bounce whose own parts say nothing readable: a "550 5.7.1" in the returned message's body is the
+    sender's text, not the receiver's reply."""
+    raw = (b"From: MAILER-DAEMON@mail.shop.example\r\nTo: news@shop.example\r\nSubject: Undelivered\r\n"
+           b'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'
+           b"--R\r\nContent-Type: image/png\r\n\r\nxx\r\n--R\r\nContent-Type: message/rfc822\r\n\r\n"
+           b"From: news@shop.example\r\nSubject: quoting an old error\r\n\r\nThey said: 550 5.7.1 go away\r\n--R--\r\n")
+    b = read_bounce(raw)
+    assert b.main is None
