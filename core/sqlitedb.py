@@ -48,9 +48,10 @@ _LOW_SPACE = 64 * 1024       # an I/O error with less free space than this is a 
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _AUTH, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 23, 26
 
 
-class DbProblem(Exception):
+class DbProblem(sqlite3.DatabaseError):
     """Why a database could not be opened or written. ``kind``: see the module text; ``str()`` is a
-    sentence for the user; ``detail`` is SQLite's or the OS's own words."""
+    sentence for the user; ``detail`` is SQLite's or the OS's own words. (An ``sqlite3.DatabaseError``, so
+    callers that catch those keep working.)"""
 
     def __init__(self, kind: str, message: str, detail: str = "") -> None:
         super().__init__(message)
