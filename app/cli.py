@@ -32,7 +32,7 @@ from inboxready.core.checks import CHECK_TITLES, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
-from inboxready.core.model import DomainReport, Severity, Status
+from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -312,24 +312,46 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             continue
         for rec in result.records:
             out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
-        shown_fixes: list[object] = []
-        for f in result.findings:
-            fsym, fcode = _SEV_LOOK[f.severity]
-            lines = _wrap(f.message, "      ")
-            lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
-            out.write("\n".join(lines) + "\n")
-            if f.rfc:
-                out.write(style(f"      ({f.rfc})", "2") + "\n")
-            if f.fix is not None and f.fix in shown_fixes:
-                out.write(style("      Fix: the same record as above.", "1") + "\n")
-            elif f.fix is not None:
-                shown_fixes.append(f.fix)
-                verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-                out.write(style(f"      {verb}: {f.fix.type} record at {f.fix.host}", "1") + "\n")
-                out.write(f"        {f.fix.value}\n")
-                if f.fix.note:
-                    out.write("\n".join(_wrap(f.fix.note, "        ")) + "\n")
+        render_findings(result.presented(), out, style)
     out.write("\n")
+
+
+def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ") -> None:
+    """A fix: what to do, where, the value (copy it as is), its note, and the records published with it."""
+    for i, rec in enumerate(fix.records):
+        verb = {"replace": "Replace with", "remove": "Remove"}.get(rec.action, "Publish")
+        if i:
+            verb = "and " + verb[0].lower() + verb[1:]
+        out.write(style(f"{indent}{verb}: {rec.type} record at {rec.host}", "1") + "\n")
+        out.write(f"{indent}  {rec.value}\n")
+        if rec.note:
+            out.write("\n".join(_wrap(rec.note, indent + "  ")) + "\n")
+
+
+def render_findings(shown: Sequence[ShownFinding], out: TextIO, style: _Style) -> None:
+    """Findings most severe first; each fix once, under the most severe finding it solves, with the others it
+    solves named (``model.present``)."""
+    for sf in shown:
+        f = sf.finding
+        fsym, fcode = _SEV_LOOK[f.severity]
+        lines = _wrap(f.message, "      ")
+        lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
+        out.write("\n".join(lines) + "\n")
+        if f.rfc:
+            out.write(style(f"      ({f.rfc})", "2") + "\n")
+        if sf.solved_by is not None:
+            out.write(style(f"      Fix: the record shown under “{gist(sf.solved_by.message)}” solves this too.", "1")
+                      + "\n")
+        for i, fix in enumerate(sf.fixes):
+            if len(sf.fixes) > 1:
+                out.write(style(f"      Option {i + 1} of {len(sf.fixes)}: {fix.title or 'another record'}", "1;4")
+                          + "\n")
+            render_fix(fix, out, style, "      " if len(sf.fixes) == 1 else "        ")
+        if sf.also_solves:
+            out.write("\n".join(_wrap("This also solves: " + "; ".join(f"“{gist(x.message)}”" for x in sf.also_solves)
+                                       + ".", "      ")) + "\n")
+        if not f.options and f.no_fix:
+            out.write("\n".join(_wrap("No record to publish: " + f.no_fix, "      ")) + "\n")
 
 
 def _percent(value: str) -> float:
@@ -579,7 +601,7 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
-    for f in findings:
+    for f in by_severity(findings):
         fsym, fcode = _SEV_LOOK[f.severity]
         lines = _wrap(f.message, "      ")
         lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .context import CheckContext
@@ -532,6 +532,10 @@ def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecor
             "mx.lockdown-unchecked", Severity.INFO,
             "We couldn't check all of this domain's anti-spoofing records, because DNS didn't answer "
             "properly for: " + ", ".join(unchecked) + ".", rfc=RFC_NULL))
+    # The warning (or note) that asks for the lockdown carries the records it asks for, all together (null MX
+    # first on this card); each record is also on its own finding, which then says where it is shown.
+    bundle = sorted((f.fix for f in missing if f.fix is not None), key=lambda x: x.type != "MX")
+    together = replace(bundle[0], title="The lockdown records", also_publish=tuple(bundle[1:])) if bundle else None
     if undeclared:
         n = len(missing)
         findings.append(Finding(
@@ -543,14 +547,14 @@ def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecor
             detail="A parked domain without SPF, DMARC and a null MX can be used by anyone as a From: "
                    "address. The lockdown set: v=spf1 -all, DMARC p=reject, null MX, revoked DKIM wildcard "
                    "(M3AAWG parked-domain practice; RFC 7505, RFC 7208, RFC 9989).",
-            rfc=RFC_NULL))
+            rfc=RFC_NULL, fix=together))
     elif missing:
         findings.append(Finding(
             "mx.lockdown-incomplete", Severity.INFO,
             f"This domain says it sends no mail. To stop others from sending in its name, also publish "
             f"{'this record' if len(missing) == 1 else 'these ' + _count(len(missing), 'record')}.",
             detail="The lockdown set: v=spf1 -all, DMARC p=reject, null MX, revoked DKIM wildcard.",
-            rfc=RFC_NULL))
+            rfc=RFC_NULL, fix=together if len(bundle) > 1 else None))
     elif not unchecked:
         findings.append(Finding(
             "mx.locked-down", Severity.INFO,

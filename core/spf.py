@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .context import CheckContext
 from .dmarc import Walk, organizational_domain, tree_walk
 from .dns import DnsAnswer, Outcome
-from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from .mx import lockdown_fixes
+from .model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
+from .spfcatalog import CatalogService, checked_date, find_include, load_catalog
 from .spfeval import SpfEvaluation, check_helo, check_host
 from .spfmacro import (
     MacroContext,
@@ -44,6 +46,7 @@ from .spfparse import (
     parse_record_lenient,
     parse_term,
 )
+from .spfflat import collapse, range_terms, ranges_of, resolve_term
 
 __all__ = [
     "check",
@@ -245,10 +248,10 @@ class _Analysis:
         self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
-            fix: Fix | None = None, fixable: bool = False) -> None:
+            fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
         if any(i.finding.code == code and i.finding.message == message for i in self.issues):
             return
-        self.issues.append(_Issue(Finding(code, severity, message, detail, rfc, fix), fixable))
+        self.issues.append(_Issue(Finding(code, severity, message, detail, rfc, fix, no_fix=no_fix), fixable))
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -748,10 +751,28 @@ def _first_term(text: str) -> str:
 
 async def check(ctx: CheckContext) -> CheckResult:
     """The "spf" check of ``ctx.domain``."""
-    an = _Analysis(ctx)
-    domain = an.domain
+    domain = ctx.domain.rstrip(".").lower()
     txt, spf_rr, mx, walk = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "SPF"),
                                                  ctx.dns.query(domain, "MX"), _dmarc_walk(ctx, domain))
+    return await _analyse(ctx, _Answers(txt, spf_rr, mx, walk))
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """What the check looked up at the domain itself (the rest it asks while walking the tree)."""
+
+    txt: DnsAnswer
+    spf_rr: DnsAnswer
+    mx: DnsAnswer
+    walk: Walk | None
+
+
+async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True) -> CheckResult:
+    """The check over answers already looked up. ``offer_fixes=False`` when checking a record we are about
+    to offer (it is judged exactly as a published one, without working out fixes of its own)."""
+    an = _Analysis(ctx)
+    domain = an.domain
+    txt, spf_rr, mx, walk = got.txt, got.spf_rr, got.mx, got.walk
     stage = dmarc_stage(walk)
     an.all_target = all_for_stage(stage)
     an.mx = mx
@@ -879,13 +900,30 @@ async def check(ctx: CheckContext) -> CheckResult:
     detail["tree"] = root.to_json()
     detail["lookups"] = root.total
     detail["void_lookups"] = sum(n.void_lookups for n in root.walk())
+    detail["flattened"] = await _flattened_copies(an, root)
+    if not offer_fixes:
+        return _result(an, detail, [t for t, _ in records], lookups=root.total)
     fix_value = _corrected(an, rec, merged is not None) if syntax_ok else None
+    base: Fix | None = None
     if fix_value is not None:
         value, notes = await _settle(ctx, fix_value[0], fix_value[1])
         if merged is not None or value != text:
             notes = ([string_note] if string_note else []) + notes
-            _attach(an, Fix(domain, "TXT", value, action="replace", note=" ".join(notes)))
+            base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes))
+            _attach(an, base)
+    if syntax_ok and root.total > LOOKUP_LIMIT:
+        start = base.value if base is not None else (repaired or text)
+        detail["lookup_fixes"] = await _offer_lookup_fixes(an, got, start, base, stage)
     return _result(an, detail, [t for t, _ in records], lookups=root.total)
+
+
+LOOKUP_ADVICE = (
+    "Remove services you no longer use, replace a/mx rules with ip4:/ip6: addresses, or move bulk mail "
+    "(newsletters, billing) to a subdomain with its own SPF. 'Flattening' includes into IP addresses works only "
+    "if kept up to date, because providers change their addresses without notice.")
+LOOKUP_OPTIONS = (
+    "The records below bring it within the limit and keep the senders you need, cheapest first; each says "
+    "what it costs you. Also remove any service you no longer use.")
 
 
 def _tree_findings(an: _Analysis, root: Node) -> None:
@@ -900,10 +938,7 @@ def _tree_findings(an: _Analysis, root: Node) -> None:
         an.add("spf.too-many-lookups", Severity.ERROR,
                f"Checking your SPF takes {total} DNS lookups; the limit is {LOOKUP_LIMIT}. Receivers stop at the "
                f"limit with a permanent error, so SPF fails for mail from servers not found before it. Biggest "
-               f"costs: {', '.join(parts) or 'your own rules'}. Remove services you no longer use, replace a/mx "
-               "rules with ip4:/ip6: addresses, or move bulk mail (newsletters, billing) to a subdomain with its "
-               "own SPF. 'Flattening' includes into IP addresses works only if kept up to date automatically, "
-               "because providers change their addresses without notice.",
+               f"costs: {', '.join(parts) or 'your own rules'}. " + LOOKUP_ADVICE,
                detail="Lookups per include (the include itself + what it uses): "
                       + "; ".join(f"{c.mechanism}: {1 + c.total}" for c in costs),
                rfc=RFC_LIMITS)
@@ -923,6 +958,434 @@ def _tree_findings(an: _Analysis, root: Node) -> None:
                    f"include:{target} is reached {len(sites)} times in your SPF tree (from "
                    f"{', '.join(sorted(set(sites)))}); each time costs lookups again.",
                    detail="Duplicate includes across the tree each count toward the limit.", rfc=RFC_LIMITS)
+
+
+# -- fixes for too many lookups -------------------------------------------------------------------
+#
+# Three ways to get under the limit, each built on the corrected record (so it also fixes what that one
+# fixes), each checked by this same check before it is offered, cheapest first:
+#   1. drop the includes of services that send with their own return path (catalog: own_return_path): SPF
+#      for their mail is checked against their domain, never yours, so the include only costs lookups;
+#   2. flatten the most expensive includes: each becomes a record of your own at
+#      ``<include>._spf-flat.<domain>`` listing the ip4:/ip6: ranges it gives today (one lookup instead of
+#      the whole branch). The name says which include the copy was made from, so every later check
+#      re-resolves that include and says when the copy went stale (``spf.flattened-stale``), with the
+#      refreshed record; the watch list sees that as a change;
+#   3. move senders to a subdomain of their own (their return-path domain), with its own SPF record.
+
+FLAT_LABEL = "_spf-flat"
+FLAT_RECORD_BYTES = 400  # one flattened record stays well under the 450 RFC 7208 §3.4 advises
+_SLUG_SKIP = {"spf", "spf1", "spf2", "mail", "email", "smtp", "servers", "netblocks", "send", "mx", "www"}
+
+
+def flat_host(source: str, domain: str, part: int = 1) -> str | None:
+    """Where the flattened copy of ``include:source`` lives (``part`` > 1: its continuation records);
+    None when the name would be too long."""
+    host = f"{source}.{FLAT_LABEL}.{domain}" if part == 1 else f"_p{part}.{source}.{FLAT_LABEL}.{domain}"
+    return host if len(host) <= 253 and all(0 < len(x) <= 63 for x in host.split(".")) else None
+
+
+def flat_source(host: str, domain: str) -> str | None:
+    """The include a flattened copy at ``host`` was made from (``x.example._spf-flat.<domain>`` → x.example);
+    None for any other name, continuation records included."""
+    suffix = f".{FLAT_LABEL}.{domain}"
+    h = host.lower().rstrip(".")
+    if not h.endswith(suffix):
+        return None
+    source = h[: -len(suffix)]
+    if not source or re.match(r"_p\d+\.", source):
+        return None
+    return source
+
+
+def flat_records(source: str, domain: str, networks: list[str], ending: str = "-all") -> list[tuple[str, str]] | None:
+    """The records of a flattened copy: (host, value) each, the first at ``flat_host(source, domain)``,
+    each under ``FLAT_RECORD_BYTES``, chained by an include when the ranges need more than one."""
+    terms = range_terms(networks)
+    chunks: list[list[str]] = [[]]
+    for t in terms:
+        size = len(" ".join(["v=spf1", *chunks[-1], t, f"include:{flat_host(source, domain, 99) or ''}", ending]))
+        if chunks[-1] and size > FLAT_RECORD_BYTES:
+            chunks.append([])
+        chunks[-1].append(t)
+    out: list[tuple[str, str]] = []
+    for i, chunk in enumerate(chunks, start=1):
+        host = flat_host(source, domain, i)
+        nxt = flat_host(source, domain, i + 1) if i < len(chunks) else None
+        if host is None or (i < len(chunks) and nxt is None):
+            return None
+        out.append((host, " ".join(["v=spf1", *chunk, *([f"include:{nxt}"] if nxt else []), ending])))
+    return out
+
+
+class _Overlay:
+    """The run's DNS client with some TXT record sets replaced "as if published", so a record we are about
+    to offer is checked exactly like a published one. Nothing is published."""
+
+    def __init__(self, base: Any, txt: dict[str, list[str]]) -> None:
+        self.base = base
+        self.txt = {k.lower().rstrip("."): list(v) for k, v in txt.items()}
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        n = name.lower().rstrip(".")
+        t = rdtype.upper()
+        if t == "TXT" and n in self.txt:
+            values = self.txt[n]
+            if not values:
+                return DnsAnswer(n, t, Outcome.NODATA)
+            parts = [split_txt(v) for v in values]
+            return DnsAnswer(n, t, Outcome.ANSWER, records=tuple(" ".join(quote_txt(s) for s in p) for p in parts),
+                             txt=tuple(values), txt_strings=tuple(tuple(s.encode("utf-8") for s in p) for p in parts),
+                             ttl=3600)
+        ans: DnsAnswer = await self.base.query(name, rdtype)
+        if ans.outcome is Outcome.NXDOMAIN and any(k == n or k.endswith("." + n) for k in self.txt):
+            return DnsAnswer(n, t, Outcome.NODATA)
+        return ans
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.base, attr)
+
+
+def _catalog(ctx: CheckContext) -> tuple[CatalogService, ...]:
+    cat = ctx.options.spf_catalog
+    return tuple(cat) if cat is not None else load_catalog()
+
+
+def _term_texts(record: str, domain: str) -> dict[str, str]:
+    """Root include target → the include term as written in ``record``."""
+    out: dict[str, str] = {}
+    try:
+        rec = parse_record_lenient(record)
+    except SpfSyntaxError:
+        return out
+    for m in rec.mechanisms:
+        if m.kind == "include" and m.qualifier == "+":
+            target = _static_target(m.domain_spec, domain, domain)
+            if target is not None:
+                out.setdefault(target, m.text)
+    return out
+
+
+def _edit(record: str, drop: set[str] = frozenset(), swap: dict[str, str] | None = None) -> str:  # type: ignore[assignment]
+    """``record`` without the terms in ``drop`` and with the terms in ``swap`` replaced (texts, any case)."""
+    low_drop = {t.lower() for t in drop}
+    low_swap = {k.lower(): v for k, v in (swap or {}).items()}
+    out = []
+    for token in record.split():
+        k = token.lower()
+        if k in low_drop:
+            continue
+        out.append(low_swap.get(k, token))
+    return " ".join(out)
+
+
+def _slug(source: str, service: CatalogService | None) -> str:
+    if service is not None:
+        text = service.id
+    else:
+        labels = [x for x in source.split(".")[:-1] if x and not x.startswith("_") and x not in _SLUG_SKIP]
+        text = labels[0] if labels else source.split(".")[0]
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return slug or "sender"
+
+
+def _aspf_strict(walk: Walk | None) -> bool:
+    """The DMARC record that applies asks for strict SPF alignment (aspf=s)."""
+    if walk is None:
+        return False
+    for name in (walk.domain, organizational_domain(walk) if walk.found else walk.domain):
+        step = walk.step(name)
+        if step is not None and step.record is not None:
+            return getattr(step.record, "aspf", None) == "s"
+    return False
+
+
+# Mailbox providers: people's own mail goes out through them with the domain itself as the return path, and
+# they offer no return-path subdomain, so their include stays in the root record.
+MAILBOX_INCLUDES = frozenset({
+    "_spf.google.com", "spf.protection.outlook.com", "spf.messagingengine.com", "_spf.protonmail.ch", "zoho.com",
+    "zoho.eu", "zohomail.com", "zohomail.eu", "icloud.com", "_spf.mail.yahoo.com", "secureserver.net",
+})
+
+
+def _provider_includes(mx: DnsAnswer) -> set[str]:
+    """The includes of mailbox providers: the known ones, and the one the MX records show."""
+    hosts = [r.split()[-1].rstrip(".").lower() for r in mx.records] if mx.ok else []
+    out: set[str] = set(MAILBOX_INCLUDES)
+    for h in hosts:
+        for suffixes, inc, _name in PROVIDERS:
+            if any(h == s or h.endswith("." + s) for s in suffixes):
+                out.add(inc.split(":", 1)[1])
+    return out
+
+
+async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...],
+                 allowed: set[str]) -> CheckResult | None:
+    """This check of ``value`` as the domain's SPF record, with ``extra`` published too: the result, or None
+    when it is not good enough to offer (over the limit, an error, something we couldn't look up, a
+    warning the current record doesn't have, or a problem in an extra record)."""
+    ctx = an.ctx
+    keep = [t for t in got.txt.txt if not is_spf_record(t)] if got.txt.ok else []
+    txt: dict[str, list[str]] = {an.domain: keep + [value]}
+    for f in extra:
+        if f.type.upper() == "TXT" and f.action != "remove":
+            there = await ctx.dns.query(f.host, "TXT")
+            others = [t for t in there.txt if not is_spf_record(t)] if there.ok else []
+            txt[f.host] = others + [f.value]
+        elif f.type.upper() == "TXT":
+            txt[f.host] = []
+    overlay = _Overlay(ctx.dns, txt)
+    octx = CheckContext(an.domain, overlay, ctx.options)  # type: ignore[arg-type]
+    result = await _analyse(octx, _Answers(await overlay.query(an.domain, "TXT"), got.spf_rr, got.mx, got.walk),
+                            offer_fixes=False)
+    if int(result.detail.get("lookups") or 0) > LOOKUP_LIMIT:
+        return None
+    for f in result.findings:
+        if f.severity in (Severity.ERROR, Severity.UNKNOWN) or (f.severity is Severity.WARNING and f.code not in allowed):
+            return None
+    for f in extra:
+        if f.type.upper() != "TXT" or f.action == "remove":
+            continue
+        sctx = CheckContext(f.host, overlay, ctx.options)  # type: ignore[arg-type]
+        sub = await _analyse(sctx, _Answers(await overlay.query(f.host, "TXT"), DnsAnswer(f.host, "SPF", Outcome.NODATA),
+                                            DnsAnswer(f.host, "MX", Outcome.NODATA), got.walk), offer_fixes=False)
+        if any(x.severity in (Severity.ERROR, Severity.UNKNOWN, Severity.WARNING) for x in sub.findings):
+            return None
+    return result
+
+
+async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fix | None,
+                              stage: DmarcStage | None) -> dict[str, Any]:
+    """Work out, check and attach the records that bring the SPF record within 10 lookups (see above).
+    Returns what the detail shows: the options with their cost, and why others were left out."""
+    ctx, domain = an.ctx, an.domain
+    catalog = _catalog(ctx)
+    allowed = {i.finding.code for i in an.issues if i.finding.severity is Severity.WARNING}
+    info: dict[str, Any] = {"start": start, "options": [], "left_out": []}
+    probe = _Analysis(ctx)
+    try:
+        tree = await probe.walk(domain, start, "", (), 0, record=parse_record(start))
+    except SpfSyntaxError:  # pragma: no cover - built from valid terms
+        return info
+    total = tree.total
+    info["lookups"] = total
+    corrections = (" Also in this record: " + base.note) if base is not None and base.note else ""
+    options: list[Fix] = []
+    if total <= LOOKUP_LIMIT and base is not None:
+        if await _judge(an, got, start, (), allowed) is not None:
+            options.append(Fix(domain, "TXT", start, action="replace", title="Publish the corrected record",
+                               note=f"With the corrections below it needs {total} of the {LOOKUP_LIMIT} lookups."
+                                    + corrections))
+            info["options"].append({"kind": "corrected", "lookups": total, "record": start})
+        _attach_lookup_fixes(an, options, base, info)
+        return info
+    texts = _term_texts(start, domain)
+    branches = [c for c in tree.children if c.mechanism.startswith("include:") and c.domain in texts]
+    ending = "-all" if (an.all_target == "-") else "~all"
+
+    # 1. includes a service with its own return path never needs
+    unneeded = []
+    for c in branches:
+        svc = find_include(c.domain, catalog)
+        if svc is not None and svc.own_return_path and c.branch > 0:
+            unneeded.append((c, svc))
+    dropped = {texts[c.domain] for c, _ in unneeded}
+    saved_drop = sum(c.branch for c, _ in unneeded)
+    drop_words = [
+        f"{svc.name} sends with its own return path"
+        + (f" ({svc.return_path_domain})" if svc.return_path_domain else "")
+        + f", so receivers check SPF for its mail against that domain, never yours: '{texts[c.domain]}' costs "
+          f"{_plural(c.branch, 'lookup')} and never makes SPF pass for you. DMARC passes for its mail through "
+          f"DKIM, so make sure its DKIM records are published"
+        + (f" ({svc.setup})" if svc.setup else "") + "."
+        + (f" Source: {svc.source}" + (f", checked {checked_date(svc.checked)}" if checked_date(svc.checked) else "")
+           + "." if svc.source else "")
+        for c, svc in unneeded]
+    if unneeded:
+        info["unneeded"] = [{"include": c.domain, "service": svc.id, "lookups": c.branch} for c, svc in unneeded]
+        value = _edit(start, dropped)
+        if total - saved_drop <= LOOKUP_LIMIT:
+            got_ok = await _judge(an, got, value, (), allowed)
+            if got_ok is not None:
+                n = int(got_ok.detail.get("lookups") or 0)
+                options.append(Fix(domain, "TXT", value, action="replace", title="Remove includes you don't need",
+                                   note=" ".join(drop_words) + f" Nothing else changes: the record then needs {n} of "
+                                        f"the {LOOKUP_LIMIT} lookups." + corrections))
+                info["options"].append({"kind": "drop", "lookups": n, "record": value})
+    keep_start = start if (options and options[0].title.startswith("Remove")) else _edit(start, dropped)
+    pre_words = (" It also leaves out " + ", ".join(f"'{texts[c.domain]}'" for c, _ in unneeded)
+                 + ": " + " ".join(drop_words)) if keep_start != start else ""
+    base_total = total - (saved_drop if keep_start != start else 0)
+    movable = sorted((c for c in branches if texts[c.domain] not in dropped or keep_start == start),
+                     key=lambda c: -c.branch)
+
+    # 2. flatten the most expensive includes into records of our own
+    resolved = await asyncio.gather(*(resolve_term(f"include:{c.domain}", ctx.dns, domain) for c in movable))
+    picks: list[tuple[Node, list[tuple[str, str]]]] = []
+    saved = 0
+    for c, r in zip(movable, resolved):
+        if base_total - saved <= LOOKUP_LIMIT:
+            break
+        if not r.ok:
+            info["left_out"].append({"include": c.domain, "why": r.problems[0]})
+            continue
+        recs = flat_records(c.domain, domain, r.networks)
+        if recs is None or c.branch - len(recs) <= 0:
+            continue
+        picks.append((c, recs))
+        saved += c.branch - len(recs)
+    if picks and base_total - saved <= LOOKUP_LIMIT:
+        swap = {texts[c.domain]: f"include:{recs[0][0]}" for c, recs in picks}
+        value = _edit(keep_start, set(), swap)
+        extra = tuple(Fix(h, "TXT", v, action="publish",
+                          note=f"A copy of the addresses 'include:{c.domain}' lists today"
+                               + (" (continued)" if i else "") + ".")
+                      for c, recs in picks for i, (h, v) in enumerate(recs))
+        judged = await _judge(an, got, value, extra, allowed)
+        if judged is not None:
+            n = int(judged.detail.get("lookups") or 0)
+            names = ", ".join(f"'include:{c.domain}' ({_plural(c.branch, 'lookup')})" for c, _ in picks)
+            options.append(Fix(
+                domain, "TXT", value, action="replace",
+                title="Copy the most expensive includes into records of your own (flatten)",
+                note=f"{names} {'is' if len(picks) == 1 else 'are'} replaced by a record of your own listing the "
+                     f"addresses {'it gives' if len(picks) == 1 else 'they give'} today, so your record needs {n} "
+                     f"of the {LOOKUP_LIMIT} lookups. Publish the records below it too. The trade-off: the copied "
+                     "addresses are a snapshot. When the provider changes its sending addresses, mail from the new "
+                     "ones fails SPF until you update the copy. InboxReady compares the copy with the live include "
+                     "at every check (add the domain to the watch list to hear about it) and gives you the "
+                     "refreshed record." + pre_words + corrections,
+                also_publish=extra))
+            info["options"].append({"kind": "flatten", "lookups": n, "record": value,
+                                    "flattened": {c.domain: [h for h, _ in recs] for c, recs in picks}})
+
+    # 3. move senders to a subdomain of their own
+    protected = _provider_includes(got.mx)
+    moves: list[Node] = []
+    saved = 0
+    for c in movable:
+        if base_total - saved <= LOOKUP_LIMIT:
+            break
+        if c.domain in protected or c.error:
+            continue
+        moves.append(c)
+        saved += c.branch
+    if moves and base_total - saved <= LOOKUP_LIMIT:
+        extra_l: list[Fix] = []
+        for c in moves:
+            svc = find_include(c.domain, catalog)
+            slug = _slug(c.domain, svc)
+            host = f"bounce-{slug}.{domain}"
+            want = f"v=spf1 include:{c.domain} {ending}"
+            for k in range(2, 6):  # a name whose own SPF record says something else is taken
+                there = await ctx.dns.query(host, "TXT")
+                if not [t for t in (there.txt if there.ok else ()) if is_spf_record(t) and t != want]:
+                    break
+                host = f"bounce-{slug}-{k}.{domain}"
+            extra_l.append(Fix(host, "TXT", want, action="publish",
+                               note=f"SPF for the subdomain that {svc.name if svc else 'this sender'} uses as its "
+                                    "return path (bounce address)."))
+        value = _edit(keep_start, {texts[c.domain] for c in moves})
+        judged = await _judge(an, got, value, tuple(extra_l), allowed)
+        if judged is not None:
+            n = int(judged.detail.get("lookups") or 0)
+            pairs = "; ".join(f"'include:{c.domain}' ({_plural(c.branch, 'lookup')}) moves to {f.host}"
+                              for c, f in zip(moves, extra_l))
+            strict = _aspf_strict(got.walk)
+            options.append(Fix(
+                domain, "TXT", value, action="replace", title="Move senders to a subdomain of their own",
+                note=f"{pairs}. Your record then needs {n} of the {LOOKUP_LIMIT} lookups. Publish the records below "
+                     "it too, then in each service's settings set that subdomain as its return-path (bounce, MAIL "
+                     "FROM) domain. The trade-off: a setting to change at each service, and until it is changed its "
+                     "mail no longer passes SPF for your domain and passes DMARC only through DKIM. "
+                     + ("Your DMARC record asks for strict SPF alignment (aspf=s), so SPF on the subdomain won't "
+                        "count for DMARC: these services' mail must pass DKIM."
+                        if strict else
+                        "SPF that passes on the subdomain counts for DMARC (relaxed alignment, the default).")
+                     + pre_words + corrections,
+                also_publish=tuple(extra_l)))
+            info["options"].append({"kind": "subdomain", "lookups": n, "record": value,
+                                    "moved": {c.domain: f.host for c, f in zip(moves, extra_l)}})
+    _attach_lookup_fixes(an, options, base, info)
+    return info
+
+
+def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, info: dict[str, Any]) -> None:
+    """The first option on the too-many-lookups finding (the rest as alternatives), and on every finding
+    the corrected record fixed (each option includes those corrections); without an option, say why."""
+    for i, issue in enumerate(an.issues):
+        f = issue.finding
+        if f.code == "spf.too-many-lookups":
+            if options:
+                an.issues[i] = _Issue(replace(f, message=f.message.replace(LOOKUP_ADVICE, LOOKUP_OPTIONS),
+                                              fix=options[0], alternatives=tuple(options[1:])), issue.fixable)
+            else:
+                why = "; ".join(x["why"] for x in info.get("left_out", []))
+                an.issues[i] = _Issue(replace(f, no_fix=(
+                    "No record we could build keeps every sender within the limit"
+                    + (f" ({why})" if why else "")
+                    + ". Remove the services you no longer use, or ask the providers of the biggest includes for a "
+                      "cheaper one.")), issue.fixable)
+        elif options and base is not None and f.fix == base:
+            an.issues[i] = _Issue(replace(f, fix=options[0]), issue.fixable)
+        elif base is not None and f.fix == base and not options:
+            note = (f"{base.note} This record still needs {info.get('lookups')} DNS lookups, so it does not fix the "
+                    "lookup problem.").strip()
+            an.issues[i] = _Issue(replace(f, fix=replace(base, note=note)), issue.fixable)
+
+
+async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
+    """For each include of the root record that is a flattened copy (``<include>._spf-flat.<domain>``):
+    the include is resolved again and compared with the copy; a stale copy is a warning with the
+    refreshed record. What was compared goes in the detail."""
+    out: list[dict[str, Any]] = []
+    for child in root.children:
+        source = flat_source(child.domain, an.domain) if child.mechanism.startswith("include:") else None
+        if source is None:
+            continue
+        hosts = [n for n in child.walk() if n.domain == child.domain or n.domain.endswith(f".{source}.{FLAT_LABEL}.{an.domain}")]
+        published = collapse(x for n in hosts if n.record for x in ranges_of(n.record))
+        live = await resolve_term(f"include:{source}", an.ctx.dns, an.domain)
+        entry: dict[str, Any] = {"include": source, "host": child.domain, "published": published,
+                                 "live": live.networks if live.ok else None, "current": None,
+                                 "problems": list(live.problems)}
+        out.append(entry)
+        if child.error:
+            continue
+        if not live.ok:
+            an.add("spf.flattened-unchecked", Severity.INFO,
+                   f"{child.domain} is a copy of the addresses 'include:{source}' lists, and we couldn't compare it "
+                   f"with the live include this time: {live.problems[0]}",
+                   detail=f"Published copy: {' '.join(range_terms(published))}", rfc=RFC_INCLUDE)
+            continue
+        entry["current"] = published == live.networks
+        if entry["current"]:
+            continue
+        new = [n for n in live.networks if n not in published]
+        gone = [n for n in published if n not in live.networks]
+        recs = flat_records(source, an.domain, live.networks)
+        fix = None
+        if recs is not None:
+            old_hosts = [n.domain for n in hosts]
+            fixes = [Fix(h, "TXT", v, action="replace" if h in old_hosts else "publish",
+                         note=f"The addresses 'include:{source}' lists today.") for h, v in recs]
+            fixes += [Fix(h, "TXT", next((n.record for n in hosts if n.domain == h and n.record), ""), action="remove",
+                          note="No longer needed: the copy is shorter now.")
+                      for h in old_hosts if h not in {x for x, _ in recs}]
+            fix = replace(fixes[0], title="Refresh the copy", also_publish=tuple(fixes[1:]))
+        words = []
+        if new:
+            words.append(f"it now also lists {', '.join(range_terms(new)[:6])}{' and more' if len(new) > 6 else ''}, "
+                         "so mail from those addresses fails SPF")
+        if gone:
+            words.append(f"it no longer lists {', '.join(range_terms(gone)[:6])}{' and more' if len(gone) > 6 else ''}, "
+                         "which your copy still allows to send as you")
+        an.add("spf.flattened-stale", Severity.WARNING,
+               f"Your record {child.domain} is a copy of the addresses 'include:{source}' lists, and the include has "
+               f"changed since: {'; '.join(words)}. Replace the copy with the record below.",
+               detail=f"Copy: {' '.join(range_terms(published))} | Live: {' '.join(range_terms(live.networks))}",
+               rfc=RFC_INCLUDE, fix=fix)
+    return out
 
 
 def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[str]] | None:
@@ -1082,13 +1545,29 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
                fix=Fix(domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
                        "ip4: entry for each other service that sends mail from your domain, or their mail will "
                        "fail SPF."))
-    else:
+    elif mx.failed:
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "
                "If it sends mail, list those services (each provider's help pages give an 'include:' to add, "
                "e.g. v=spf1 include:... ~all). If it never sends mail, publish 'v=spf1 -all' so nobody can "
                "send in its name.",
-               rfc="RFC 7208 §4.5")
+               rfc="RFC 7208 §4.5",
+               no_fix="We couldn't look up its mail servers (MX), so we can't tell which record fits: the services "
+                      "that send as you, or 'v=spf1 -all' if it never sends mail.")
+    else:
+        # No MX and no SPF: it looks unused for email. The lockdown record (the same one the MX card lists with
+        # the other lockdown records) is offered here too, for the case it doesn't send mail.
+        lock = lockdown_fixes(domain)[0]
+        an.add("spf.missing", Severity.ERROR,
+               "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, and "
+               "no mail server (MX) either, so it looks unused for email, and anyone can send mail in its name. If "
+               "it never sends mail, publish the record below, which says no server may send as it. If it does "
+               "send mail, list those services instead (each provider's help pages give an 'include:' to add, "
+               "e.g. v=spf1 include:... ~all; the SPF builder makes the record).",
+               rfc="RFC 7208 §4.5",
+               fix=replace(lock, note="Only for a domain that never sends mail: no server may send as it. It is "
+                                      "one of the lockdown records listed under MX. If this domain sends mail, "
+                                      "list its services instead, or their mail will fail SPF."))
     return _result(an, detail, [], summary="No SPF record: receivers can't tell which servers may send as you.")
 
 

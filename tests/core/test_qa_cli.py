@@ -65,7 +65,7 @@ def test_one_record_that_fixes_two_findings_is_printed_once(dns_server: DnsTestS
     _, text = cli(dns_server, "check", "migrating.com")
     spf = text.split("  ✗ DKIM")[0].split("DKIM")[0]
     assert spf.count("v=spf1 include:_spf.google.com ip4:203.0.113.90 ~all") == 1
-    assert "Fix: the same record as above." in spf
+    assert "Fix: the record shown under “" in spf and "solves this too." in spf and "This also solves: “" in spf
 
 
 def test_parked_domain_headline_says_the_bulk_rules_do_not_apply(dns_server: DnsTestServer) -> None:

@@ -91,14 +91,14 @@ def test_parked_domain_dmarc_offers_the_lockdown_record_like_mx(dns_server: DnsT
     assert dmarc.status is Status.FAIL and codes(rep, "dmarc") == ["dmarc.no-record"]
     assert "looks unused" in dmarc.findings[0].message
     # The same DMARC record as the MX card's lockdown kit: no p=none with a mailbox nobody can receive.
-    mx_dmarc = [f for f in mx.fixes if f.host == "_dmarc.parked-shop.com"]
+    mx_dmarc = [f for x in mx.fixes for f in x.records if f.host == "_dmarc.parked-shop.com"]
     assert [f.value for f in dmarc.fixes] == [f.value for f in mx_dmarc] == ["v=DMARC1; p=reject;"]
     assert "dmarc-reports@" not in " ".join(f.value + f.note for f in dmarc.fixes)
     # DKIM: no "tell us your selector" nagging for a domain that looks unused; it points at the kit.
     dkim = rep.checks["dkim"]
     assert dkim.status is Status.INFO and codes(rep, "dkim") == ["dkim.no-mail"]
     # The whole kit, published, checks clean on every card.
-    zone = zone_with("parked-shop.com", PARKED_SHOP, mx.fixes)
+    zone = zone_with("parked-shop.com", PARKED_SHOP, [f for x in mx.fixes for f in x.records])
     again = check_all(dns_server, {"parked-shop.com": zone}, "parked-shop.com")
     assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
     assert "dmarc.no-rua" in codes(again, "dmarc")

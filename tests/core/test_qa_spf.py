@@ -83,8 +83,25 @@ def test_google_mailchimp_sendgrid_zoho_is_over_the_limit_with_the_costs_named(d
     assert "12 DNS lookups" in f.message
     assert "include:_spf.google.com (4)" in f.message and "include:zoho.com (4)" in f.message
     assert "a/mx/ptr/exists rules in your own record (2)" in f.message
-    assert f.fix is None  # no invented record: which service to drop is the owner's call
     assert sum(c["branch"] for c in r.detail["tree"]["children"]) + 2 == 12
+    # issue 12 item 1: records that fit, every sender kept: Google copied into a record of the domain's own (its
+    # four lookups become one), or the two bulk senders moved to their own return-path subdomains; never the
+    # mailbox providers (Google, Zoho)
+    flat, move = f.options
+    assert flat.value == ("v=spf1 a mx include:_spf.google.com._spf-flat.busy-florist.com include:servers.mcsv.net "
+                          "include:sendgrid.net include:zoho.com ~all")
+    (copy,) = flat.also_publish
+    assert copy.host == "_spf.google.com._spf-flat.busy-florist.com" and "ip4:64.233.160.0/19" in copy.value
+    assert "9 of the 10" in flat.note and "snapshot" in flat.note
+    assert move.value == "v=spf1 a mx include:_spf.google.com include:zoho.com ~all"
+    assert [(x.host, x.value) for x in move.also_publish] == [
+        ("bounce-mcsv.busy-florist.com", "v=spf1 include:servers.mcsv.net ~all"),
+        ("bounce-sendgrid.busy-florist.com", "v=spf1 include:sendgrid.net ~all")]
+    for option in f.options:
+        kept = [ln for ln in BUSY.splitlines() if not (ln.startswith("@ TXT") and "spf1" in ln.lower())]
+        extra = [x.zone_line for x in option.also_publish]
+        after = check(dns_server, "busy-florist.com", "\n".join(kept + [option.zone_line, *extra]) + "\n")
+        assert after.status is Status.PASS and after.detail["lookups"] <= 10, after.findings
 
 
 def test_redirect_setup_counts_the_redirect_and_what_it_uses(dns_server: DnsTestServer) -> None:

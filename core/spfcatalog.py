@@ -1,0 +1,158 @@
+"""The sending-service catalog (``core/rules/spf_catalog.json``), shared by the SPF check and the SPF builder.
+
+Each entry says what a service documents for SPF: its ``include`` (None when it documents none), the
+lookups that include costs (an offline estimate, dated by ``checked``), whether the service sends with its
+own return path (``own_return_path``: the envelope sender, which SPF checks, is a domain of the service or
+a subdomain of yours with its own SPF, so an include in your root record never makes SPF pass for its mail;
+DMARC passes for it through DKIM), the domain it uses as return path (``return_path_domain``), its real
+set-up in plain words (``setup``), and the page all this comes from (``source``).
+
+The file's content is reviewed separately; this module reads it tolerantly (a missing or oddly typed field
+falls back to "unknown"). Tests pass a catalog of their own (``parse_catalog``) to the check
+(``CheckOptions.spf_catalog``) and to the builder (``catalog=``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+from .dns import normalize_name
+
+__all__ = ["CatalogService", "SetupRecord", "checked_date", "find_include", "load_catalog", "parse_catalog"]
+
+
+@dataclass(frozen=True)
+class SetupRecord:
+    """A record of a service's own set-up (a DKIM CNAME, a return-path subdomain), when the catalog gives
+    it: ``host`` relative to the user's domain ("" for the domain itself)."""
+
+    host: str
+    type: str
+    value: str
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "type": self.type, "value": self.value, "note": self.note}
+
+
+@dataclass(frozen=True)
+class CatalogService:
+    id: str
+    name: str
+    include: str | None  # the include the service documents (None: none)
+    lookups: int  # the include's cost, itself included, as far as known offline (0 without include)
+    dkim_selectors: tuple[str, ...]
+    own_return_path: bool  # sends with its own return path: no include needed in your root record
+    aliases: tuple[str, ...]
+    note: str
+    checked: str  # when the entry was last compared with ``source`` (ISO date, maybe with words after it)
+    source: str
+    return_path_domain: str | None = None  # the domain the service uses as return path, if known
+    setup: str = ""  # the service's real set-up in plain words (DKIM CNAMEs, return-path subdomain)
+    setup_records: tuple[SetupRecord, ...] = ()
+
+    @property
+    def needs_root_include(self) -> bool:
+        """True when the service's mail can pass SPF for your domain only through an include in your
+        root record."""
+        return bool(self.include) and not self.own_return_path
+
+    @property
+    def estimate_words(self) -> str:
+        """"estimate from 2026-11-25": how old the catalog's lookup count is."""
+        day = checked_date(self.checked)
+        return f"estimate from {day}" if day else "estimate"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "include": self.include, "lookups": self.lookups,
+                "dkim_selectors": list(self.dkim_selectors), "own_return_path": self.own_return_path,
+                "return_path_domain": self.return_path_domain, "setup": self.setup,
+                "setup_records": [r.to_json() for r in self.setup_records],
+                "note": self.note, "checked": self.checked, "source": self.source}
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def checked_date(text: str) -> str:
+    """The ISO date at the start of a ``checked`` value ("" when there is none)."""
+    m = _DATE.match(str(text or "").strip())
+    return m.group(0) if m else ""
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(x for x in value if isinstance(x, str)) if isinstance(value, list) else ()
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(0, value)
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return 0
+
+
+def _include(value: Any) -> str | None:
+    text = _text(value)
+    if text.lower().startswith("include:"):
+        text = text[8:]
+    text = text.rstrip(".").lower()
+    return text or None
+
+
+def _setup_records(value: Any) -> tuple[SetupRecord, ...]:
+    out: list[SetupRecord] = []
+    for r in value if isinstance(value, list) else []:
+        if isinstance(r, dict) and _text(r.get("type")) and _text(r.get("value")):
+            out.append(SetupRecord(_text(r.get("host")), _text(r.get("type")).upper(), _text(r.get("value")),
+                                   _text(r.get("note"))))
+    return tuple(out)
+
+
+def parse_catalog(data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> tuple[CatalogService, ...]:
+    """The services of a catalog document (``{"services": [...]}``) or of a list of entries. Entries
+    without an id or a name are skipped."""
+    entries = data.get("services") if isinstance(data, Mapping) else data
+    out: list[CatalogService] = []
+    for s in entries if isinstance(entries, (list, tuple)) else []:
+        if not isinstance(s, Mapping) or not _text(s.get("id")) or not _text(s.get("name")):
+            continue
+        out.append(CatalogService(
+            id=_text(s.get("id")), name=_text(s.get("name")), include=_include(s.get("include")),
+            lookups=_int(s.get("lookups")), dkim_selectors=_strings(s.get("dkim_selectors")),
+            own_return_path=s.get("own_return_path") is True, aliases=_strings(s.get("aliases")),
+            note=_text(s.get("note")), checked=_text(s.get("checked")), source=_text(s.get("source")),
+            return_path_domain=_include(s.get("return_path_domain")), setup=_text(s.get("setup")),
+            setup_records=_setup_records(s.get("setup_records"))))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> tuple[CatalogService, ...]:
+    """The services of the shipped ``core/rules/spf_catalog.json``."""
+    text = resources.files("inboxready.core.rules").joinpath("spf_catalog.json").read_text(encoding="utf-8")
+    return parse_catalog(json.loads(text))
+
+
+def find_include(include: str, catalog: Iterable[CatalogService] | None = None) -> CatalogService | None:
+    """The service whose documented include is ``include`` (a domain, or ``include:domain``)."""
+    d = _include(include)
+    if not d:
+        return None
+    d = normalize_name(d)
+    for s in catalog if catalog is not None else load_catalog():
+        if s.include and normalize_name(s.include) == d:
+            return s
+    return None
