@@ -365,12 +365,12 @@ class CheckCard(QFrame):
         if r.findings:
             add(label("What we found", "SectionTitle", parent=body))
             yield
-            for f in r.findings:
-                view = FindingView(f, body, with_fix=False)
+            for shown in r.presented():  # problem first; each fix once, under the most severe finding it solves
+                view = FindingView(shown, body, with_fix=False)
                 view.copied.connect(self.copied)
                 add(view)
                 yield
-                if f.fix is not None:
+                if view.has_fix:
                     view.add_fix()
                     self._fresh = view.fix_view
                     yield

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.model import Finding, Fix
+from inboxready.core.model import Finding, Fix, ShownFinding, gist
 
 from . import theme
 
@@ -261,18 +261,36 @@ class FixView(QFrame):
         lay.addLayout(row)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
+        # the records that belong to this fix (a subdomain's SPF, a flattened copy): each with its own fields
+        self.companions: list[FixView] = []
+        for extra in fix.also_publish:
+            verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
+                extra.action, "And publish this record too")
+            view = FixView(extra, verb, self)
+            view.setObjectName("FixCompanion")
+            view.copied.connect(self.copied)
+            lay.addWidget(view)
+            self.companions.append(view)
 
     def buttons(self) -> list[CopyButton]:
-        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone]
+        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
+                *(b for c in self.companions for b in c.buttons())]
 
 
 class FindingView(QFrame):
-    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fix."""
+    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fixes.
+
+    Given a ``ShownFinding`` (``CheckResult.presented()``), it shows the fixes shown under it (each option with
+    its name when there are several), which other findings they also solve, or where its fix is shown."""
 
     copied = Signal(str)
 
-    def __init__(self, finding: Finding, parent: QWidget | None = None, *, with_fix: bool = True) -> None:
+    def __init__(self, finding: Finding | ShownFinding, parent: QWidget | None = None, *,
+                 with_fix: bool = True) -> None:
         super().__init__(parent)
+        shown = finding if isinstance(finding, ShownFinding) else ShownFinding(finding, finding.options)
+        finding = shown.finding
+        self.shown = shown
         self.finding = finding
         self.setObjectName("Finding")
         sev = str(finding.severity)
@@ -293,17 +311,42 @@ class FindingView(QFrame):
             refs.append(f"Reference: {finding.rfc}")
         refs.append(f"Code: {finding.code}")
         lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True, parent=self))
+        if shown.solved_by is not None:
+            lay.addWidget(label(f"Fix: the record shown under “{gist(shown.solved_by.message)}” solves this too.",
+                                "SolvedBy", selectable=True, parent=self))
+        if not finding.options and finding.no_fix:
+            lay.addWidget(label(f"No record to publish: {finding.no_fix}", "Muted", selectable=True, parent=self))
         self._lay = lay
-        self.fix_view: FixView | None = None
+        self.fix_view: FixView | None = None  # the first fix shown here
+        self.fix_views: list[FixView] = []
         if with_fix:
             self.add_fix()
 
+    @property
+    def has_fix(self) -> bool:
+        return bool(self.shown.fixes)
+
     def add_fix(self) -> None:
-        """Add the fix's fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
-        if self.finding.fix is not None and self.fix_view is None:
-            self.fix_view = FixView(self.finding.fix, parent=self)
-            self.fix_view.copied.connect(self.copied)
-            self._lay.addWidget(self.fix_view)
+        """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        if not self.shown.fixes or self.fix_views:
+            return
+        n = len(self.shown.fixes)
+        for i, fix in enumerate(self.shown.fixes):
+            heading = ""
+            if n > 1:
+                self._lay.addWidget(label(f"Option {i + 1} of {n}: {fix.title or 'another record'}", "OptionTitle",
+                                          parent=self))
+            elif fix.title:
+                heading = f"{fix.title}: {ACTION_WORDS.get(fix.action, ACTION_WORDS['publish']).lower()}"
+            view = FixView(fix, heading, parent=self)
+            view.copied.connect(self.copied)
+            self._lay.addWidget(view)
+            self.fix_views.append(view)
+        self.fix_view = self.fix_views[0]
+        if self.shown.also_solves:
+            self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
+                                                                       for x in self.shown.also_solves) + ".",
+                                      "AlsoSolves", selectable=True, parent=self))
 
 
 class BusyBar(QFrame):
