@@ -117,12 +117,19 @@ def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
     return has_null_mx(mx) and not any(spf_allows_senders(r) for r in spf)
 
 
+def _meant_as_spf(text: str) -> bool:
+    """A TXT record that is an SPF record, or was meant as one (pasted with quotes, spaces or a tab after
+    v=spf1): the domain means to send mail, even if receivers can't read the record yet."""
+    t = "".join(text.strip().strip("\"'").split()).lower()
+    return t.startswith("v=spf1")
+
+
 def looks_unused(mx: DnsAnswer, txt: DnsAnswer) -> bool:
-    """The domain exists but has no MX record at all and no SPF record: probably parked. Both lookups
-    must have answered (a failed lookup proves nothing)."""
+    """The domain exists but has no MX record at all and no SPF record (not even a damaged one): probably
+    parked. Both lookups must have answered (a failed lookup proves nothing)."""
     if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
         return False
-    return not (mx.ok and mx.records) and not spf_records(txt.txt if txt.ok else ())
+    return not (mx.ok and mx.records) and not any(_meant_as_spf(t) for t in (txt.txt if txt.ok else ()))
 
 
 def mail_use(mx: DnsAnswer, txt: DnsAnswer) -> str | None:
@@ -248,7 +255,9 @@ async def check(ctx: CheckContext) -> CheckResult:
             "mx.domain-not-found", Severity.ERROR,
             f"The domain {domain} does not exist in DNS, so it can't send or receive mail. Check the "
             "spelling, and whether the domain's registration has expired.",
-            detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX))
+            detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX,
+            no_fix="No record can be published for a domain that does not exist: check the spelling, or renew "
+                   "the domain's registration."))
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS.", findings=findings,
                            detail=detail)
 
@@ -292,7 +301,8 @@ async def check(ctx: CheckContext) -> CheckResult:
         detail["implicit"] = True
 
     # Is this domain meant to have no mail at all? Then check the lockdown records too.
-    no_mail = not real and spf_known and (not spf or spf_reject_all)
+    meant = txt_ans.ok and any(_meant_as_spf(t) for t in txt_ans.txt)  # an SPF record, maybe a damaged one
+    no_mail = not real and spf_known and ((not spf and not meant) or spf_reject_all)
     dmarc_ans: DnsAnswer | None = None
     wild_ans: DnsAnswer | None = None
     lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None]
@@ -364,7 +374,10 @@ async def check(ctx: CheckContext) -> CheckResult:
                 detail=f"{h.host} A/AAAA: {h.error}.", rfc=RFC_MX,
                 fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
                         note="Remove this record; your other mail server(s) keep working.")
-                if others_work else None))
+                if others_work else None,
+                no_fix="" if others_work else
+                f"Only you or your mail provider know which server receives your mail: publish the address "
+                f"(A/AAAA) of {h.host}, or replace the MX record with the one your mail service gives you."))
         if h.host == "localhost" or h.host.startswith("localhost.") or (
                 h.addresses and all(unreachable_address(a) for a in h.addresses)):
             findings.append(Finding(
@@ -396,7 +409,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     parked = False
     if implicit:
         h = hosts[0]
-        parked = spf_known and not spf
+        parked = spf_known and not spf and not meant
         if h.unchecked:
             findings.append(Finding(
                 "mx.lookup-failed", Severity.UNKNOWN,
@@ -476,18 +489,19 @@ def _ip_literal_findings(findings: list[Finding], domain: str, h: _Host, sev: Se
         return
     target = f"mail.{domain}"
     rtype = "AAAA" if ":" in ip else "A"
+    # one fix, two records: the MX pointing at a name works only once that name has the address
+    address = Fix(host=target, type=rtype, value=ip, note="The address your MX record pointed to, as a name.")
+    both = Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
+               note=f"Replace '{h.preference} {h.host}.' with this record, and publish the address record for "
+                    f"{target} with it. If {target} is already used for something else, pick another name.",
+               title="Give the mail server a name", also_publish=(address,))
     findings.append(Finding(
         "mx.target-ip-literal", sev, message + f" Give the server a name ({target}) and point the MX at it.",
-        detail=detail, rfc=RFC_MX,
-        fix=Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
-                note=f"Replace '{h.preference} {h.host}.' with this record, and publish the address record "
-                     f"for {target} (next fix). If {target} is already used for something else, pick "
-                     "another name.")))
+        detail=detail, rfc=RFC_MX, fix=both))
     findings.append(Finding(
         "mx.target-ip-literal-address", sev,
         f"Publish the address of your mail server under the name {target}.",
-        detail=f"{target} {rtype} {ip}", rfc=RFC_MX,
-        fix=Fix(host=target, type=rtype, value=ip, note="The address your MX record pointed to, as a name.")))
+        detail=f"{target} {rtype} {ip}", rfc=RFC_MX, fix=both))
 
 
 def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecord], spf_reject_all: bool,

@@ -814,7 +814,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                fix=Fix(domain, "SPF", rr, action="remove", note="Remove the record of type SPF; keep the TXT one."))
 
     if not records:
-        return _no_record(an, detail, txt, mx, rr_records, null_mx)
+        return await _no_record(an, detail, txt, mx, rr_records, null_mx, got)
 
     merged: str | None = None
     if len(records) > 1:
@@ -947,11 +947,12 @@ def _tree_findings(an: _Analysis, root: Node) -> None:
                f"Your SPF uses {total} of the {LOOKUP_LIMIT} DNS lookups allowed. Adding another service would "
                "break it; remove services you no longer use before adding new ones.", rfc=RFC_LIMITS)
     if voids > VOID_LIMIT:
+        own_voids = root.void_lookups
         an.add("spf.too-many-void-lookups", Severity.ERROR,
                f"{voids} rules in your SPF point at names that don't exist or have no records; more than "
                f"{VOID_LIMIT} makes receivers stop with a permanent error. Remove the rules that point nowhere.",
                detail="; ".join(f"{n.domain}: {n.void_lookups}" for n in root.walk() if n.void_lookups),
-               rfc=RFC_LIMITS)
+               rfc=RFC_LIMITS, fixable=bool(own_voids) and voids - own_voids <= VOID_LIMIT)
     for target, sites in an.include_sites.items():
         if len(sites) > 1 and len(set(sites)) > 1:
             an.add("spf.duplicate-include", Severity.INFO,
@@ -1120,7 +1121,7 @@ def _provider_includes(mx: DnsAnswer) -> set[str]:
 
 
 async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...],
-                 allowed: set[str]) -> CheckResult | None:
+                 allowed: set[str], *, strict: bool = True) -> Any:
     """This check of ``value`` as the domain's SPF record, with ``extra`` published too: the result, or None
     when it is not good enough to offer (over the limit, an error, something we couldn't look up, a
     warning the current record doesn't have, or a problem in an extra record)."""
@@ -1138,6 +1139,8 @@ async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...
     octx = CheckContext(an.domain, overlay, ctx.options)  # type: ignore[arg-type]
     result = await _analyse(octx, _Answers(await overlay.query(an.domain, "TXT"), got.spf_rr, got.mx, got.walk),
                             offer_fixes=False)
+    if not strict:
+        return result
     if int(result.detail.get("lookups") or 0) > LOOKUP_LIMIT:
         return None
     for f in result.findings:
@@ -1486,8 +1489,15 @@ def _attach(an: _Analysis, fix: Fix) -> None:
             an.issues[i] = _Issue(Finding(f.code, f.severity, f.message, f.detail, f.rfc, fix), True)
 
 
-def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
-               null_mx: bool) -> CheckResult:
+async def _works(an: _Analysis, got: _Answers, value: str) -> list[Finding]:
+    """The problems this check finds in ``value`` as the domain's SPF record (errors and lookups it couldn't
+    do); empty when it works."""
+    judged = await _judge(an, got, value, (), set(), strict=False)
+    return [f for f in judged.findings if f.severity in (Severity.ERROR, Severity.UNKNOWN)]
+
+
+async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
+                     null_mx: bool, got: _Answers) -> CheckResult:
     domain = an.domain
     looks = [t for t in txt.txt if not is_spf_record(t) and _looks_like_spf(t)]
     detail["tree"]["error"] = "no SPF record"
@@ -1536,15 +1546,25 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
     has_mx = mx.ok and bool(mx.records)
     if has_mx:
         value, what = _starter(mx)
+        broken = await _works(an, got, value)
+        if broken and value != "v=spf1 mx ~all":  # a provider's include that doesn't work from here: own MX only
+            value, what = "v=spf1 mx ~all", "your own mail servers (MX)"
+            broken = await _works(an, got, value)
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "
-               "Without it, Gmail, Yahoo and others treat your mail with suspicion or reject it. The record below "
-               f"is a starting point that covers {what}; add every other service that sends mail as you "
-               "(website, newsletter, invoicing) before you publish it.",
+               "Without it, Gmail, Yahoo and others treat your mail with suspicion or reject it. "
+               + ("The record below "
+                  f"is a starting point that covers {what}; add every other service that sends mail as you "
+                  "(website, newsletter, invoicing) before you publish it." if not broken else
+                  "List the services that send mail as you (each provider's help pages give an 'include:' to add, "
+                  "e.g. v=spf1 include:... ~all; the SPF builder makes the record)."),
                rfc="RFC 7208 §4.5",
-               fix=Fix(domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
-                       "ip4: entry for each other service that sends mail from your domain, or their mail will "
-                       "fail SPF."))
+               fix=None if broken else Fix(
+                   domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
+                   "ip4: entry for each other service that sends mail from your domain, or their mail will "
+                   "fail SPF."),
+               no_fix="" if not broken else
+               f"A starting record from your mail servers doesn't work from here: {broken[0].message}")
     elif mx.failed:
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "
@@ -1593,8 +1613,39 @@ _SHORT = {
 }
 
 
+# Why no record can fix a problem (item 12 of issue 12: every error has a fix or says why it has none).
+_THEIRS = ("That record belongs to whoever runs that domain (usually one of your mail services), so only they can "
+           "correct it; if you no longer use that service, remove its include from your record.")
+_NO_FIX = {
+    "spf.syntax-error": "We can't tell what the broken rule was meant to say, so we don't guess a record: correct the "
+                        "rule named above by hand, or build the record again with the SPF builder (Tools → Record "
+                        "builders, or 'inboxready build spf').",
+    "spf.include-syntax-error": _THEIRS, "spf.redirect-syntax-error": _THEIRS,
+    "spf.include-invalid": _THEIRS, "spf.redirect-invalid": _THEIRS,
+    "spf.include-no-record": _THEIRS, "spf.redirect-no-record": _THEIRS,
+    "spf.include-loop": _THEIRS, "spf.redirect-loop": _THEIRS,
+    "spf.mx-too-many": "Only you know which of those mail servers also send mail: list the ones that do with "
+                       "ip4:/ip6: (their addresses are on the MX card) instead of 'mx'.",
+    "spf.too-many-void-lookups": "Some of the rules that point nowhere are in the records of other domains your "
+                                 "record includes, which only their owners can correct; remove the includes of "
+                                 "services you no longer use.",
+    "spf.bad-version": "We can't tell for sure what the record was meant to say, so we don't guess: publish it again "
+                       "starting exactly with 'v=spf1 ', or build it with the SPF builder.",
+    "spf.missing": "The domain does not exist in DNS, so no record can be published there until it is registered: "
+                   "check the spelling.",
+}
+
+
 def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summary: str | None = None,
             lookups: int | None = None, status: Status | None = None) -> CheckResult:
+    broken = any(i.finding.code == "spf.syntax-error" for i in an.issues)
+    for k, issue in enumerate(an.issues):
+        f = issue.finding
+        if f.severity is Severity.ERROR and not f.options and not f.no_fix:
+            why = ("Correct the syntax error first (see above): then the check can build the corrected record."
+                   if broken and f.code != "spf.syntax-error" else _NO_FIX.get(f.code, ""))
+            if why:
+                an.issues[k] = _Issue(replace(f, no_fix=why), issue.fixable)
     findings = [i.finding for i in an.issues]
     st = status or derive_status(findings)
     if summary is None:

@@ -126,7 +126,9 @@ def test_ip_address_as_only_mx_fails_and_fixes_pass(dns_server: DnsTestServer) -
     assert r.status is Status.FAIL
     assert codes(r) == ["mx.target-ip-literal", "mx.target-ip-literal-address"]
     assert r.detail["hosts"][0]["host"] == "192.0.2.1" and r.detail["hosts"][0]["error"]
-    mx_fix, a_fix = r.fixes
+    (both,) = r.fixes  # one fix on both findings: the MX works only with the name's address (issue 12)
+    assert r.findings[0].fix is both and r.findings[1].fix is both
+    mx_fix, a_fix = both.records
     assert (mx_fix.value, mx_fix.action) == ("10 mail.example.com.", "replace")
     assert (a_fix.host, a_fix.type, a_fix.value, a_fix.action) == ("mail.example.com", "A", "192.0.2.1", "publish")
     again = check(dns_server, apply_fixes(zone, [mx_fix, a_fix], {mx_fix.value: "10 192.0.2.1."}))
