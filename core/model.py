@@ -193,7 +193,10 @@ def gist(text: str, limit: int = 110) -> str:
             t = t[:i]
             break
     t = t.rstrip(".")
-    return t if len(t) <= limit else t[: limit - 1].rstrip() + "…"
+    if len(t) <= limit:
+        return t
+    cut = t[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;: ") + "…"
 
 
 # Problems first: what breaks mail, then what couldn't be checked, then what should be tidied, then advice.

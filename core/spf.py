@@ -1261,6 +1261,9 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
                 also_publish=extra))
             info["options"].append({"kind": "flatten", "lookups": n, "record": value,
                                     "flattened": {c.domain: [h for h, _ in recs] for c, recs in picks}})
+        else:
+            info["left_out"].append({"option": "flatten", "why": "the record with the copies did not pass our own "
+                                                                 "check"})
 
     # 3. move senders to a subdomain of their own
     protected = _provider_includes(got.mx)
@@ -1309,6 +1312,10 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
                 also_publish=tuple(extra_l)))
             info["options"].append({"kind": "subdomain", "lookups": n, "record": value,
                                     "moved": {c.domain: f.host for c, f in zip(moves, extra_l)}})
+        else:
+            info["left_out"].append({"option": "subdomain", "why": "on a subdomain of their own, "
+                                     + ", ".join(f"'include:{c.domain}'" for c in moves)
+                                     + " would still not pass our check (too many lookups there, or an error)"})
     _attach_lookup_fixes(an, options, base, info)
     return info
 

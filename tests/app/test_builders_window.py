@@ -168,3 +168,22 @@ def test_close_cancels_work(window, engine, qtbot) -> None:  # type: ignore[no-u
     window.close()
     assert not window.jobs
     qtbot.waitUntil(lambda: not engine.task_running(job), timeout=10_000)
+
+
+def test_spf_tab_over_the_limit_offers_only_records_that_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 1: the builder never offers its broken record; it shows the check's records that fit."""
+    from inboxready.app.widgets import FixView
+
+    with qtbot.waitSignal(window.spfUpdated, timeout=15_000,
+                          check_params_cb=lambda b: b.lookups_live and b.lookups > 10) as sig:
+        window.set_services(["google", "microsoft365", "mailgun", "freshdesk"])
+    b = sig.args[0]
+    assert b.lookups == 12 and b.fix is None and b.options
+    assert "would not work as it is" in window.lookup_label.text()
+    assert not window.spf_copy.isEnabled()  # the broken record can't be copied
+    assert window.options_box.isVisibleTo(window) and len(window.option_views) == len(b.options)
+    first = window.option_views[0]
+    assert isinstance(first, FixView) and first.fix == b.options[0]
+    assert "include:_spf.google.com._spf-flat.example.com" in first.value_field.text()
+    assert first.companions and first.companions[0].fix.host == "_spf.google.com._spf-flat.example.com"
+    assert "include:_spf.google.com: 4 (counted over DNS)" in window.spf_status.text()

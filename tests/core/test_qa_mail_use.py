@@ -139,3 +139,26 @@ def test_parked_domain_with_monitoring_record_goes_straight_to_reject(dns_server
     again = check_all(dns_server, {"spf-only-lock.com": zone_with("spf-only-lock.com", zone, dmarc.fixes)},
                       "spf-only-lock.com")
     assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
+
+
+def test_each_card_of_a_parked_domain_offers_its_own_lockdown_record(dns_server: DnsTestServer) -> None:
+    """Issue 12 item 3: the fix for a domain that sends no mail is on every card it concerns. The SPF card said
+    "no SPF record" with no fix while the MX card held v=spf1 -all; now SPF, DMARC and DKIM each offer their
+    own lockdown record, the same as the MX card's set, which holds all four together."""
+    from inboxready.core.mx import lockdown_fixes
+
+    rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
+    spf_fix, dmarc_fix, _null, dkim_fix = lockdown_fixes("parked-shop.com")
+    spf = rep.checks["spf"].findings[0]
+    assert spf.code == "spf.missing" and spf.fix is not None
+    assert (spf.fix.host, spf.fix.type, spf.fix.value) == (spf_fix.host, spf_fix.type, spf_fix.value)
+    assert "never sends mail" in spf.fix.note
+    assert [(f.host, f.value) for f in rep.checks["dmarc"].fixes] == [(dmarc_fix.host, dmarc_fix.value)]
+    assert [(f.host, f.value) for f in rep.checks["dkim"].fixes] == [(dkim_fix.host, dkim_fix.value)]
+    (bundle,) = rep.checks["mx"].fixes
+    assert {(f.host, f.type, f.value) for f in bundle.records} == {(f.host, f.type, f.value)
+                                                                   for f in lockdown_fixes("parked-shop.com")}
+    # published on its own, the SPF card's record makes the SPF problem go away and no card worse
+    again = check_all(dns_server, {"parked-shop.com": zone_with("parked-shop.com", PARKED_SHOP, [spf.fix])},
+                      "parked-shop.com")
+    assert again.checks["spf"].status is Status.PASS and again.checks["mx"].status in (Status.INFO, Status.PASS)
