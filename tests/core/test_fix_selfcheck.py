@@ -134,10 +134,7 @@ def test_every_fix_offered_for_every_zone_of_the_test_suite_really_fixes(replay_
     """The zone sets every other test of this run served (run alone, the demo zones stand in for them)."""
     recorded = [zs for zs in ZONE_SETS.values() if isinstance(zs, ZoneSet)]
     zone_sets = recorded or demo_zone_sets()
-    import time
-    t = time.time()
     problems, unexplained, tried = _run(zone_sets, replay_server)
-    print(f"\nFIXCHECK: {len(zone_sets)} zone sets, {tried} fixes in {time.time() - t:.1f} s")
-    assert tried > 0
+    assert tried >= len(zone_sets) // 2  # most test zones have something to fix
     assert not problems, f"{len(problems)} fixes don't fix:\n" + "\n".join(problems)
     assert not unexplained, f"{len(unexplained)} errors unexplained:\n" + "\n".join(unexplained)
