@@ -146,13 +146,26 @@ def load_catalog() -> tuple[CatalogService, ...]:
     return parse_catalog(json.loads(text))
 
 
+def _base(domain: str) -> str:
+    """The last two labels of a provider's domain (``bnc3.mailjet.com`` → ``mailjet.com``)."""
+    return ".".join(domain.split(".")[-2:])
+
+
 def find_include(include: str, catalog: Iterable[CatalogService] | None = None) -> CatalogService | None:
-    """The service whose documented include is ``include`` (a domain, or ``include:domain``)."""
+    """The service an include belongs to (a domain, or ``include:domain``): the one that documents exactly
+    that include, else a service with its own return path whose return-path domain the include is under
+    (``include:servers.mcsv.net`` and Mailchimp's ``mcsv.net``: people add such includes, which that
+    service never needs)."""
     d = _include(include)
     if not d:
         return None
     d = normalize_name(d)
-    for s in catalog if catalog is not None else load_catalog():
+    services = tuple(catalog) if catalog is not None else load_catalog()
+    for s in services:
         if s.include and normalize_name(s.include) == d:
+            return s
+    for s in services:
+        base = _base(s.return_path_domain) if s.own_return_path and s.return_path_domain else ""
+        if base and "." in base and (d == base or d.endswith("." + base)):
             return s
     return None
