@@ -1233,8 +1233,9 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
     pre_words = (" It also leaves out " + ", ".join(f"'{texts[c.domain]}'" for c, _ in unneeded)
                  + ": " + " ".join(drop_words)) if keep_start != start else ""
     base_total = total - (saved_drop if keep_start != start else 0)
-    movable = sorted((c for c in branches if texts[c.domain] not in dropped or keep_start == start),
-                     key=lambda c: -c.branch)
+    # includes a service never needs are neither copied nor moved: option 1 drops them (and, when it alone isn't
+    # enough, the others leave them out too)
+    movable = sorted((c for c in branches if texts[c.domain] not in dropped), key=lambda c: -c.branch)
 
     # 2. flatten the most expensive includes into records of our own
     resolved = await asyncio.gather(*(resolve_term(f"include:{c.domain}", ctx.dns, domain) for c in movable))
