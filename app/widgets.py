@@ -358,7 +358,10 @@ class FindingView(QFrame):
                 self._lay.addWidget(label(f"Option {i + 1} of {n}: {fix.title or 'another record'}", "OptionTitle",
                                           parent=self))
             elif fix.title:
-                heading = f"{fix.title}: {ACTION_WORDS.get(fix.action, ACTION_WORDS['publish']).lower()}"
+                words = ACTION_WORDS.get(fix.action, ACTION_WORDS["publish"])
+                heading = f"{fix.title}: {words[0].lower()}{words[1:]}"
+                if fix.also_publish:
+                    heading += ", and the ones below"
             view = FixView(fix, heading, parent=self)
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
