@@ -485,6 +485,11 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         if isinstance(voids, int) and voids:
             text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
         lay.addWidget(_label(box, text, "", selectable=True))
+    for copy in [c for c in _as_list(d.get("flattened")) if isinstance(c, dict)]:
+        state = {True: "it matches what the include lists today", False: "the include has changed since (see below)",
+                 None: "we couldn't compare it with the include this time"}.get(copy.get("current"), "")
+        lay.addWidget(_label(box, f"{_text(copy.get('host'))} is a copy of the addresses 'include:"
+                                  f"{_text(copy.get('include'))}' lists: {state}.", "Muted", selectable=True))
     if tree:
         view = QTreeWidget(box)
         view.setColumnCount(4)

@@ -914,7 +914,12 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     detail["tree"] = root.to_json()
     detail["lookups"] = root.total
     detail["void_lookups"] = sum(n.void_lookups for n in root.walk())
-    detail["flattened"] = await _flattened_copies(an, root)
+    try:
+        detail["flattened"] = await _flattened_copies(an, root)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - comparing copies is extra: never at the cost of the check
+        detail["flattened"] = []
     if not offer_fixes:
         return _result(an, detail, [t for t, _ in records], lookups=root.total)
     fix_value = _corrected(an, rec, merged is not None) if syntax_ok else None
@@ -927,7 +932,14 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
             _attach(an, base)
     if syntax_ok and root.total > LOOKUP_LIMIT:
         start = base.value if base is not None else (repaired or text)
-        detail["lookup_fixes"] = await _offer_lookup_fixes(an, got, start, base, stage)
+        try:
+            detail["lookup_fixes"] = await _offer_lookup_fixes(an, got, start, base, stage)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug here must not cost the user the check itself
+            info = {"left_out": [{"why": f"we couldn't work out a record that fits this time ({type(exc).__name__})"}]}
+            _attach_lookup_fixes(an, [], base, info)
+            detail["lookup_fixes"] = info
     return _result(an, detail, [t for t, _ in records], lookups=root.total)
 
 
@@ -1198,6 +1210,9 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
         return info
     texts = _term_texts(start, domain)
     branches = [c for c in tree.children if c.mechanism.startswith("include:") and c.domain in texts]
+    redirect = next((c for c in tree.children if c.mechanism.startswith("redirect=")), None)
+    if redirect is not None and redirect.branch > LOOKUP_LIMIT // 2:
+        info["redirect"] = {"domain": redirect.domain, "lookups": redirect.branch}
     ending = "-all" if (an.all_target == "-") else "~all"
 
     # 1. includes a service with its own return path never needs
@@ -1346,9 +1361,13 @@ def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, in
                                               fix=options[0], alternatives=tuple(options[1:])), issue.fixable)
             else:
                 why = "; ".join(x["why"] for x in info.get("left_out", []))
+                red = info.get("redirect")
                 an.issues[i] = _Issue(replace(f, no_fix=(
                     "No record we could build keeps every sender within the limit"
                     + (f" ({why})" if why else "")
+                    + (f". Most of the lookups ({red['lookups']}) are in the record your 'redirect=' points to, "
+                       f"{red['domain']}: bring that one within the limit (check {red['domain']} itself to get "
+                       "records that fit)" if red else "")
                     + ". Remove the services you no longer use, or ask the providers of the biggest includes for a "
                       "cheaper one.")), issue.fixable)
         elif options and base is not None and f.fix == base:

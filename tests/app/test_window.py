@@ -460,3 +460,19 @@ def test_card_lists_the_problem_first_with_its_fixes_and_names_what_they_also_so
         assert not v.findChildren(FixView)
         assert any("the record shown under “Checking your SPF takes 15 DNS lookups”" in w.text()
                    for w in v.findChildren(type(card.title_label)))
+
+
+def test_spf_card_says_whether_a_flattened_copy_still_matches_its_include(qtbot, theme_app) -> None:
+    result = CheckResult("spf", Status.PASS, "SPF is set up.", detail={
+        "lookups": 3, "lookup_limit": 10, "tree": {"domain": "example.com", "mechanism": "", "total": 3},
+        "flattened": [{"include": "_spf.relay.test", "host": "_spf.relay.test._spf-flat.example.com",
+                       "published": ["203.0.113.0/24"], "live": ["203.0.113.0/24"], "current": True}]})
+    card = CheckCard("spf")
+    qtbot.addWidget(card)
+    card.show()
+    card.set_result(result)
+    card.set_open(True)
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    texts = [w.text() for w in card.findChildren(type(card.title_label))]
+    assert ("_spf.relay.test._spf-flat.example.com is a copy of the addresses 'include:_spf.relay.test' lists: it "
+            "matches what the include lists today.") in texts

@@ -256,3 +256,11 @@ def test_a_copy_name_says_where_it_came_from() -> None:
     assert long is not None and len(long) > 1 and all(len(v) <= spf.FLAT_RECORD_BYTES for _, v in long)
     assert long[0][1].endswith(f"include:{long[1][0]} -all") and long[1][0].startswith("_p2.")
     assert replace(Fix("a", "TXT", "v"), also_publish=(Fix("b", "TXT", "w"),)).records[1].host == "b"
+
+
+def test_lookups_behind_a_redirect_are_fixed_where_the_redirect_points(dns_server: DnsTestServer) -> None:
+    shop = SHOP.replace('"v=spf1 mx include:_spf.relay.test include:spf.bulkmail.test include:_spf.crm.test ~all"',
+                        '"v=spf1 redirect=_spf.shop.test"') + (
+        '_spf IN TXT "v=spf1 mx include:_spf.relay.test include:spf.bulkmail.test include:_spf.crm.test ~all"\n')
+    f = too_many(check(dns_server, zones(shop), catalog=()))
+    assert not f.options and "'redirect=' points to, _spf.shop.test" in f.no_fix
