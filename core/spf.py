@@ -25,7 +25,7 @@ from .dmarc import Walk, organizational_domain, tree_walk
 from .dns import DnsAnswer, Outcome
 from .mx import lockdown_fixes
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
-from .spfcatalog import CatalogService, checked_date, find_include, load_catalog
+from .spfcatalog import CatalogService, checked_date, find_include, load_catalog, unneeded_include
 from .spfeval import SpfEvaluation, check_helo, check_host
 from .spfmacro import (
     MacroContext,
@@ -1216,25 +1216,27 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
     ending = "-all" if (an.all_target == "-") else "~all"
 
     # 1. includes a service with its own return path never needs
-    unneeded = []
+    unneeded: list[tuple[Node, CatalogService, str]] = []
     for c in branches:
-        svc = find_include(c.domain, catalog)
-        if svc is not None and svc.own_return_path and c.branch > 0:
-            unneeded.append((c, svc))
-    dropped = {texts[c.domain] for c, _ in unneeded}
-    saved_drop = sum(c.branch for c, _ in unneeded)
+        found = unneeded_include(c.domain, catalog)
+        if found is not None and c.branch > 0:
+            unneeded.append((c, found[0], found[1]))
+    dropped = {texts[c.domain] for c, _, _ in unneeded}
+    saved_drop = sum(c.branch for c, _, _ in unneeded)
     drop_words = [
-        f"{svc.name} sends with its own return path"
-        + (f" ({svc.return_path_domain})" if svc.return_path_domain else "")
-        + f", so receivers check SPF for its mail against that domain, never yours: '{texts[c.domain]}' costs "
-          f"{_plural(c.branch, 'lookup')} and never makes SPF pass for you. DMARC passes for its mail through "
-          f"DKIM, so make sure its DKIM records are published"
-        + (f" ({svc.setup})" if svc.setup else "") + "."
+        (f"{why} " if why else "")
+        + (f"{svc.name} sends with its own return path"
+           + (f" ({svc.return_path_domain})" if svc.return_path_domain else "")
+           + f", so receivers check SPF for its mail against that domain, never yours: '{texts[c.domain]}' costs "
+             f"{_plural(c.branch, 'lookup')} and never makes SPF pass for you. DMARC passes for its mail through "
+             "DKIM, so make sure its DKIM records are published"
+           + (f" ({svc.setup})" if svc.setup else "") + "."
+           if svc.own_return_path else f"'{texts[c.domain]}' costs {_plural(c.branch, 'lookup')}.")
         + (f" Source: {svc.source}" + (f", checked {checked_date(svc.checked)}" if checked_date(svc.checked) else "")
            + "." if svc.source else "")
-        for c, svc in unneeded]
+        for c, svc, why in unneeded]
     if unneeded:
-        info["unneeded"] = [{"include": c.domain, "service": svc.id, "lookups": c.branch} for c, svc in unneeded]
+        info["unneeded"] = [{"include": c.domain, "service": svc.id, "lookups": c.branch} for c, svc, _ in unneeded]
         value = _edit(start, dropped)
         if total - saved_drop <= LOOKUP_LIMIT:
             got_ok = await _judge(an, got, value, (), allowed)
@@ -1245,7 +1247,7 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
                                         f"the {LOOKUP_LIMIT} lookups." + corrections))
                 info["options"].append({"kind": "drop", "lookups": n, "record": value})
     keep_start = start if (options and options[0].title.startswith("Remove")) else _edit(start, dropped)
-    pre_words = (" It also leaves out " + ", ".join(f"'{texts[c.domain]}'" for c, _ in unneeded)
+    pre_words = (" It also leaves out " + ", ".join(f"'{texts[c.domain]}'" for c, _, _ in unneeded)
                  + ": " + " ".join(drop_words)) if keep_start != start else ""
     base_total = total - (saved_drop if keep_start != start else 0)
     # includes a service never needs are neither copied nor moved: option 1 drops them (and, when it alone isn't

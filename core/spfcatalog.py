@@ -23,7 +23,8 @@ from typing import Any, Iterable, Mapping
 
 from .dns import normalize_name
 
-__all__ = ["CatalogService", "SetupRecord", "checked_date", "find_include", "load_catalog", "parse_catalog"]
+__all__ = ["CatalogService", "KnownInclude", "SetupRecord", "checked_date", "find_include", "include_cost",
+           "load_catalog", "parse_catalog", "unneeded_include"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class SetupRecord:
 
 
 @dataclass(frozen=True)
+class KnownInclude:
+    """Another include of a service found in people's records (older instructions)."""
+
+    include: str
+    lookups: int | None = None  # None: unknown
+    note: str = ""
+    obsolete: bool = False  # it no longer authorises anything
+
+    def to_json(self) -> dict[str, Any]:
+        return {"include": self.include, "lookups": self.lookups, "note": self.note, "obsolete": self.obsolete}
+
+
+@dataclass(frozen=True)
 class CatalogService:
     id: str
     name: str
@@ -55,6 +69,7 @@ class CatalogService:
     return_path_domain: str | None = None  # the domain the service uses as return path, if known
     setup: str = ""  # the service's real set-up in plain words (DKIM CNAMEs, return-path subdomain)
     setup_records: tuple[SetupRecord, ...] = ()
+    known_includes: tuple[KnownInclude, ...] = ()
 
     @property
     def needs_root_include(self) -> bool:
@@ -73,6 +88,7 @@ class CatalogService:
                 "dkim_selectors": list(self.dkim_selectors), "own_return_path": self.own_return_path,
                 "return_path_domain": self.return_path_domain, "setup": self.setup,
                 "setup_records": [r.to_json() for r in self.setup_records],
+                "known_includes": [k.to_json() for k in self.known_includes],
                 "note": self.note, "checked": self.checked, "source": self.source}
 
 
@@ -121,6 +137,17 @@ def _setup_records(value: Any) -> tuple[SetupRecord, ...]:
     return tuple(out)
 
 
+def _known_includes(value: Any) -> tuple[KnownInclude, ...]:
+    out: list[KnownInclude] = []
+    for k in value if isinstance(value, list) else []:
+        inc = _include(k.get("include")) if isinstance(k, dict) else None
+        if inc:
+            n = k.get("lookups")
+            out.append(KnownInclude(inc, n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None,
+                                    _text(k.get("note")), k.get("obsolete") is True))
+    return tuple(out)
+
+
 def parse_catalog(data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> tuple[CatalogService, ...]:
     """The services of a catalog document (``{"services": [...]}``) or of a list of entries. Entries
     without an id or a name are skipped."""
@@ -135,7 +162,8 @@ def parse_catalog(data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> tupl
             own_return_path=s.get("own_return_path") is True, aliases=_strings(s.get("aliases")),
             note=_text(s.get("note")), checked=_text(s.get("checked")), source=_text(s.get("source")),
             return_path_domain=_include(s.get("return_path_domain")), setup=_text(s.get("setup")),
-            setup_records=_setup_records(s.get("setup_records"))))
+            setup_records=_setup_records(s.get("setup_records")),
+            known_includes=_known_includes(s.get("known_includes"))))
     return tuple(out)
 
 
@@ -153,9 +181,14 @@ def _base(domain: str) -> str:
 
 def find_include(include: str, catalog: Iterable[CatalogService] | None = None) -> CatalogService | None:
     """The service an include belongs to (a domain, or ``include:domain``): the one that documents exactly
-    that include, else a service with its own return path whose return-path domain the include is under
-    (``include:servers.mcsv.net`` and Mailchimp's ``mcsv.net``: people add such includes, which that
-    service never needs)."""
+    that include, else one that lists it among the includes found in people's records, else a service with
+    its own return path whose return-path domain the include is under (``include:servers.mcsv.net`` and
+    Mailchimp's ``mcsv.net``)."""
+    found = _lookup(include, catalog)
+    return found[0] if found is not None else None
+
+
+def _lookup(include: str, catalog: Iterable[CatalogService] | None) -> tuple[CatalogService, KnownInclude | None] | None:
     d = _include(include)
     if not d:
         return None
@@ -163,9 +196,42 @@ def find_include(include: str, catalog: Iterable[CatalogService] | None = None) 
     services = tuple(catalog) if catalog is not None else load_catalog()
     for s in services:
         if s.include and normalize_name(s.include) == d:
-            return s
+            return s, None
+    for s in services:
+        for k in s.known_includes:
+            if normalize_name(k.include) == d:
+                return s, k
     for s in services:
         base = _base(s.return_path_domain) if s.own_return_path and s.return_path_domain else ""
         if base and "." in base and (d == base or d.endswith("." + base)):
-            return s
+            return s, None
     return None
+
+
+def unneeded_include(include: str, catalog: Iterable[CatalogService] | None = None,
+                     ) -> tuple[CatalogService, str] | None:
+    """When an include in a root SPF record never makes SPF pass for that domain's mail: the service and why
+    (its return path is its own, or the include is an old one that no longer authorises anything)."""
+    found = _lookup(include, catalog)
+    if found is None:
+        return None
+    s, known = found
+    if known is not None and known.obsolete:
+        return s, known.note or f"'include:{known.include}' is an old include of {s.name} that no longer authorises " \
+                                "anything."
+    if s.own_return_path:
+        return s, known.note if known is not None and known.note else ""
+    return None
+
+
+def include_cost(include: str, catalog: Iterable[CatalogService] | None = None,
+                 ) -> tuple[CatalogService, int] | None:
+    """The catalog's lookup count for an include (its own or a known include's), when it has one."""
+    found = _lookup(include, catalog)
+    if found is None:
+        return None
+    s, known = found
+    if known is None:
+        return (s, s.lookups) if s.include and normalize_name(s.include) == normalize_name(_include(include) or "") \
+            else None
+    return (s, known.lookups) if known.lookups is not None else None

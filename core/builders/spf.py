@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from ..context import CheckContext, CheckOptions
 from ..dns import DnsClient, normalize_name
 from ..model import CheckResult, Fix, Severity, split_txt
-from ..spfcatalog import CatalogService, load_catalog
+from ..spfcatalog import CatalogService, include_cost, load_catalog
 from ..spfflat import FLATTEN_WARNING, PLACEHOLDER_DOMAIN, FlattenResult, flatten
 from ..spfmacro import SpfSyntaxError
 from ..spfparse import (
@@ -72,12 +72,9 @@ def find_service(name: str, catalog: Iterable[CatalogService] | None = None) -> 
                         "yourself (as an extra include).")
 
 
-def _known(include: str, catalog: Iterable[CatalogService]) -> CatalogService | None:
-    d = normalize_name(include)
-    for s in catalog:
-        if s.include and normalize_name(s.include) == d:
-            return s
-    return None
+def _known(include: str, catalog: Iterable[CatalogService]) -> tuple[CatalogService, int] | None:
+    """The catalog's service and lookup count for an include (its own or a known older one)."""
+    return include_cost(include, tuple(catalog))
 
 
 @dataclass(frozen=True)
@@ -181,12 +178,12 @@ def _cost(t: Term, catalog: Iterable[CatalogService]) -> tuple[int | None, str]:
     when unknown (an include not in the catalog)."""
     if isinstance(t, Modifier):
         if t.name == "redirect":
-            svc = _known(t.value, catalog)
-            return (svc.lookups, svc.estimate_words) if svc is not None else (None, "")
+            known = _known(t.value, catalog)
+            return (known[1], known[0].estimate_words) if known is not None else (None, "")
         return 0, ""
     if t.kind == "include":
-        svc = _known(t.domain_spec or "", catalog)
-        return (svc.lookups, svc.estimate_words) if svc is not None else (None, "")
+        known = _known(t.domain_spec or "", catalog)
+        return (known[1], known[0].estimate_words) if known is not None else (None, "")
     return (1 if t.costs_lookup else 0), ""
 
 
@@ -207,13 +204,24 @@ def _setup_words(s: CatalogService) -> str:
 
 
 def _setup_records(s: CatalogService, domain: str | None) -> tuple[Fix, ...]:
+    """The catalog's set-up records at ``domain`` (``{domain}`` filled in; a host without it is relative to the
+    domain). A record with another placeholder (``{region}``) can't be pasted as it is: its words in
+    ``setup`` say what to fill in, so it is left out here."""
     if not domain:
         return ()
     d = normalize_name(domain)
     out = []
     for r in s.setup_records:
-        host = d if r.host in ("", "@") else (normalize_name(r.host) if r.host.endswith(".") else f"{normalize_name(r.host)}.{d}")
-        out.append(Fix(host, r.type, r.value.replace("{domain}", d), note=r.note or f"Part of {s.name}'s set-up."))
+        host = r.host.replace("{domain}", d)
+        if host in ("", "@"):
+            host = d
+        elif "{domain}" not in r.host and not host.endswith("."):
+            host = f"{normalize_name(host)}.{d}"
+        host, value = normalize_name(host), r.value.replace("{domain}", d)
+        if "{" in host + value:
+            continue
+        out.append(Fix(host, r.type, value, note=(r.note[0].upper() + r.note[1:] if r.note else "")
+                       + (": " if r.note else "") + f"part of {s.name}'s set-up."))
     return tuple(out)
 
 

@@ -264,3 +264,30 @@ def test_lookups_behind_a_redirect_are_fixed_where_the_redirect_points(dns_serve
         '_spf IN TXT "v=spf1 mx include:_spf.relay.test include:spf.bulkmail.test include:_spf.crm.test ~all"\n')
     f = too_many(check(dns_server, zones(shop), catalog=()))
     assert not f.options and "'redirect=' points to, _spf.shop.test" in f.no_fix
+
+
+def test_known_and_obsolete_includes_are_recognised_and_set_up_records_filled_in(dns_server: DnsTestServer) -> None:
+    """The catalog's known includes (old instructions): an obsolete one, or one of a service with its own return
+    path, is dropped first, with the catalog's words; set-up records get the domain, never a placeholder."""
+    catalog = parse_catalog({"services": [
+        {"id": "crm", "name": "CRM Co", "include": "_spf.new-crm.test", "own_return_path": False, "checked": "2026-01-02",
+         "known_includes": [{"include": "_spf.crm.test", "lookups": 3, "obsolete": True,
+                             "note": "CRM Co's old method: it no longer authenticates its mail; remove it."}]},
+        {"id": "relay", "name": "Relay Mail", "include": None, "own_return_path": True,
+         "return_path_domain": "bounces.relay.test",
+         "known_includes": [{"include": "_spf.relay.test", "lookups": 5, "note": "Not needed for DMARC."}],
+         "setup_records": [
+             {"host": "r1._domainkey.{domain}", "type": "CNAME", "value": "r1.dkim.relay.test.", "note": "DKIM"},
+             {"host": "bounce.{domain}", "type": "MX", "value": "10 feedback.{region}.relay.test.",
+              "note": "{region} is your region"}]},
+    ]})
+    f = too_many(check(dns_server, zones(), catalog=catalog))
+    drop = f.options[0]
+    assert drop.value == "v=spf1 mx include:spf.bulkmail.test ~all"
+    assert "CRM Co's old method" in drop.note and "Not needed for DMARC." in drop.note
+    b = build_spf(["relay"], [], domain="shop.test", catalog=catalog)
+    assert b.record == "v=spf1 ~all" and not b.costs
+    assert [(r.host, r.type, r.value) for r in b.setups[0].records] == [
+        ("r1._domainkey.shop.test", "CNAME", "r1.dkim.relay.test.")]  # the {region} one is left to the words
+    offline = build_spf([], [], "v=spf1 include:_spf.crm.test ~all", catalog=catalog)
+    assert offline.costs == {"include:_spf.crm.test": 3} and offline.lookups_known
