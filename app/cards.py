@@ -369,8 +369,8 @@ class CheckCard(QFrame):
         if r.findings:
             add(label("What we found", "SectionTitle", parent=body))
             yield
-            for shown in r.presented():  # problem first; each fix once, under the most severe finding it solves
-                view = FindingView(shown, body, with_fix=False)
+            for presented in r.presented():  # problem first; each fix once, under the most severe finding it solves
+                view = FindingView(presented, body, with_fix=False)
                 view.copied.connect(self.copied)
                 add(view)
                 yield

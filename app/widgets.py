@@ -309,9 +309,9 @@ class FindingView(QFrame):
     def __init__(self, finding: Finding | ShownFinding, parent: QWidget | None = None, *,
                  with_fix: bool = True) -> None:
         super().__init__(parent)
-        shown = finding if isinstance(finding, ShownFinding) else ShownFinding(finding, finding.options)
-        finding = shown.finding
-        self.shown = shown
+        presented = finding if isinstance(finding, ShownFinding) else ShownFinding(finding, finding.options)
+        finding = presented.finding
+        self.presented = presented
         self.finding = finding
         self.setObjectName("Finding")
         sev = str(finding.severity)
@@ -332,8 +332,8 @@ class FindingView(QFrame):
             refs.append(f"Reference: {finding.rfc}")
         refs.append(f"Code: {finding.code}")
         lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True, parent=self))
-        if shown.solved_by is not None:
-            lay.addWidget(label(f"Fix: the record shown under “{gist(shown.solved_by.message)}” solves this too.",
+        if presented.solved_by is not None:
+            lay.addWidget(label(f"Fix: the record shown under “{gist(presented.solved_by.message)}” solves this too.",
                                 "SolvedBy", selectable=True, parent=self))
         if not finding.options and finding.no_fix:
             lay.addWidget(label(f"No record to publish: {finding.no_fix}", "Muted", selectable=True, parent=self))
@@ -345,14 +345,14 @@ class FindingView(QFrame):
 
     @property
     def has_fix(self) -> bool:
-        return bool(self.shown.fixes)
+        return bool(self.presented.fixes)
 
     def add_fix(self) -> None:
         """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
-        if not self.shown.fixes or self.fix_views:
+        if not self.presented.fixes or self.fix_views:
             return
-        n = len(self.shown.fixes)
-        for i, fix in enumerate(self.shown.fixes):
+        n = len(self.presented.fixes)
+        for i, fix in enumerate(self.presented.fixes):
             heading = ""
             if n > 1:
                 self._lay.addWidget(label(f"Option {i + 1} of {n}: {fix.title or 'another record'}", "OptionTitle",
@@ -367,9 +367,9 @@ class FindingView(QFrame):
             self._lay.addWidget(view)
             self.fix_views.append(view)
         self.fix_view = self.fix_views[0]
-        if self.shown.also_solves:
+        if self.presented.also_solves:
             self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
-                                                                       for x in self.shown.also_solves) + ".",
+                                                                       for x in self.presented.also_solves) + ".",
                                       "AlsoSolves", selectable=True, parent=self))
 
 
