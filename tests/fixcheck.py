@@ -178,7 +178,7 @@ class ZoneSet:
         answers it the same way (NXDOMAIN with the same SOA, or REFUSED outside every zone). None otherwise."""
         names, ents, origins = self._index()
         parts = name.split(".")
-        suffixes = [".".join(parts[i:]) for i in range(len(parts))]
+        suffixes = [".".join(parts[i:]) for i in range(len(parts))] + [""]  # "": the root, a zone too
         zone = next((x for x in suffixes if x in origins), None)
         if zone is None:
             return ("refused", name, rdtype)
@@ -186,12 +186,12 @@ class ZoneSet:
             return None
         for enc in suffixes[1:]:
             if enc in names or enc in ents or enc == zone:
-                if f"*.{enc}" in names:
+                if (f"*.{enc}" if enc else "*") in names:
                     return None
                 break
         soas: dict[str, str] = self.__dict__.setdefault("_soas", {})
         if zone not in soas:
-            soa = self.rrsets.get((dns.name.from_text(zone), dns.rdatatype.SOA))
+            soa = self.rrsets.get((dns.name.from_text(zone or "."), dns.rdatatype.SOA))
             soas[zone] = soa.to_text() if soa is not None else ""
         return ("nx", name, rdtype, zone, soas[zone])
 
