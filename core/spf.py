@@ -820,12 +820,17 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                detail=f"TXT {domain}: {sid}", rfc="RFC 7208 Appendix A",
                fix=Fix(domain, "TXT", sid, action="remove", note="Sender ID is obsolete; removing it changes "
                        "nothing for delivery."))
-    for rr in rr_records:
+    if rr_records:  # one finding, one fix that removes every record of the old type
+        removals = [Fix(domain, "SPF", rr, action="remove", note="Remove the record of type SPF; keep the TXT one.")
+                    for rr in rr_records]
+        many = len(rr_records) > 1
         an.add("spf.spf-rr-type", Severity.WARNING,
-               "Your DNS also has a record of the old 'SPF' type. RFC 7208 retired that type and receivers read "
-               "only the TXT record, so it is ignored and only causes confusion when you edit SPF; delete it.",
-               detail=f"SPF (type 99) {domain}: {rr}", rfc=RFC_SPF_RR,
-               fix=Fix(domain, "SPF", rr, action="remove", note="Remove the record of type SPF; keep the TXT one."))
+               f"Your DNS also has {len(rr_records) if many else 'a'} record{'s' if many else ''} of the old 'SPF' "
+               "type. RFC 7208 retired that type and receivers read only the TXT record, so "
+               f"{'they are' if many else 'it is'} ignored and only cause{'' if many else 's'} confusion when you "
+               f"edit SPF; delete {'them' if many else 'it'}.",
+               detail="SPF (type 99) " + domain + ": " + " | ".join(rr_records), rfc=RFC_SPF_RR,
+               fix=replace(removals[0], also_publish=tuple(removals[1:])) if many else removals[0])
 
     if not records:
         return await _no_record(an, detail, txt, mx, rr_records, null_mx, got)

@@ -48,6 +48,11 @@ NEXT_STEPS = {
 }
 
 
+# Findings that are steps of a ladder: after its record is published, the same finding may stay and ask for the
+# next record (p=none with a report address, then p=quarantine...).
+STAGED = frozenset({"dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine"})
+
+
 def _rank(name: str, status: Status) -> int:
     """An optional check that couldn't run from here counts as the domain report counts it: not against the
     domain (a reverse zone the test server doesn't serve, a logo server that isn't running)."""
@@ -321,7 +326,8 @@ def verdict(before: DomainReport, after: DomainReport, name: str, finding: Findi
     n_before = sum(1 for f in before.checks[name].findings if f.code == finding.code)
     still = same_code if n_before == 1 else [f for f in same_code if f.message == finding.message]
     for f in still:
-        staged = (finding.severity is not Severity.ERROR and f.fix is not None
+        # a step of the DMARC ladder: the same finding, now asking for the next, different record
+        staged = (finding.code in STAGED and f.fix is not None
                   and all((r.host, r.type.upper(), r.value) not in published for r in f.fix.records))
         # advice whose record is now published may stay as a plain statement (a note, no record, new words)
         followed = (finding.severity is Severity.INFO and f.severity is Severity.INFO and f.fix is None
