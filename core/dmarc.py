@@ -1071,7 +1071,7 @@ _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex"
 # it goes on each of them too, and the front ends show it once, under the most severe (model.present).
 _TIDIED = ("dmarc.uri-trailing-dot", "dmarc.p-not-second", "dmarc.leading-whitespace", "dmarc.historic-tag",
            "dmarc.size-limit-obsolete", "dmarc.psd-y", "dmarc.duplicate-tag", "dmarc.many-report-addresses",
-           "dmarc.record-too-large")
+           "dmarc.record-too-large", "dmarc.unknown-tag")
 
 
 def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:

@@ -280,20 +280,27 @@ async def check(ctx: CheckContext) -> CheckResult:
     # Hosts, with duplicates and IP literals spotted before any lookup.
     hosts: list[_Host] = []
     seen: dict[str, _Host] = {}
+    extra: dict[str, list[MxRecord]] = {}  # host -> its records after the first
     for r in real:
         if r.host in seen:
-            findings.append(Finding(
-                "mx.duplicate-host", Severity.WARNING,
-                f"The mail server {r.host} is listed twice in your MX records. That does no good and can "
-                "confuse some senders; remove the extra record.",
-                detail=f"{r.host} appears with preference {seen[r.host].preference} and {r.preference}.",
-                rfc=RFC_MX,
-                fix=Fix(host=domain, type="MX", value=r.text, action="remove",
-                        note=f"Remove this record; keep '{seen[r.host].preference} {r.host}.'.")))
+            extra.setdefault(r.host, []).append(r)
             continue
         h = _Host(r.preference, r.host, ip_literal=_ip_literal(r.host))
         seen[r.host] = h
         hosts.append(h)
+    for host, dups in extra.items():  # one finding per host; its fix removes every extra record at once
+        keep = seen[host]
+        removals = [Fix(host=domain, type="MX", value=r.text, action="remove",
+                        note=f"Remove this record; keep '{keep.preference} {host}.'.") for r in dups]
+        findings.append(Finding(
+            "mx.duplicate-host", Severity.WARNING,
+            f"The mail server {host} is listed {'twice' if len(dups) == 1 else f'{len(dups) + 1} times'} in your "
+            f"MX records. That does no good and can confuse some senders; remove the extra "
+            f"record{'s' if len(dups) > 1 else ''}.",
+            detail=f"{host} appears with preference {keep.preference} and "
+                   + ", ".join(str(r.preference) for r in dups) + ".",
+            rfc=RFC_MX, fix=replace(removals[0], also_publish=tuple(removals[1:])) if len(removals) > 1
+            else removals[0]))
 
     implicit = not records
     if implicit:

@@ -246,6 +246,7 @@ class _Analysis:
         self.include_sites: dict[str, list[str]] = {}  # include target -> domains including it
         self.mx: DnsAnswer | None = None  # the domain's MX answer (for starting points in fixes)
         self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
+        self.starter: list[str] = []  # terms the corrected record took from the MX records (a record that listed nobody)
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
@@ -931,6 +932,15 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     base: Fix | None = None
     if fix_value is not None:
         value, notes = await _settle(ctx, fix_value[0], fix_value[1])
+        if an.starter:  # the terms guessed from the MX records must work too, or they are left out
+            had = {i.finding.code for i in an.issues}
+            broken = [f for f in await _works(an, got, value) if f.code not in had]
+            if broken:
+                value = _edit(value, set(an.starter))
+                notes = [n for n in notes if "(from your MX records)" not in n] + [
+                    "Your record listed nobody, so this one allows none yet: add an include or ip4: entry for each "
+                    f"service that sends mail as you before you publish it (your mail servers can't be listed with "
+                    f"'mx': {broken[0].message})"]
         if merged is not None or value != text:
             notes = ([string_note] if string_note else []) + notes
             base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes))
@@ -1492,6 +1502,7 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         what_was = "no working servers" if had_senders else "no servers"
         if an.mx is not None and an.mx.ok and any(r.split()[-1] != "." for r in an.mx.records):
             starter, what = _starter(an.mx)
+            an.starter = starter.split()[1:-1]
             terms = [parse_term(x) for x in starter.split()[1:-1]] + terms
             notes.append(f"Your record listed {what_was}, so this one starts with {what} (from your MX records). "
                          "Add an include or ip4: entry for every other service that sends mail as you (website, "

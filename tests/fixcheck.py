@@ -38,13 +38,19 @@ RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.INFO: 3, Status.
 
 # A fix may make another check ask for the next thing, which is not "worse": the fix revealed it. Each pair is
 # (the other check's finding before, its finding after), with why it is the next step.
-NEXT_STEPS = {
+NEXT_STEPS: dict[tuple[str, str], str] = {
     # the domain now publishes a working SPF record, so it says it sends mail: DKIM now asks for its key
     # (before, with no SPF record a receiver reads, it looked unused, and no key was expected)
-    ("dkim.no-mail", "dkim.no-key-found"),
+    ("dkim.no-mail", "dkim.no-key-found"): "",
     # MTA-STS now works, so TLS reporting (which tells you when it fails) becomes the recommended next step:
     # the same finding, now a warning
-    ("tls_rpt.not-published", "tls_rpt.not-published"),
+    ("tls_rpt.not-published", "tls_rpt.not-published"): "",
+    # an SPF fix names the domain's own servers (a, mx): reverse DNS now checks them as senders, so a missing
+    # PTR that was there all along (a note for a mail server) is now a warning
+    ("rdns.no-sending-ips", "rdns.missing-ptr"): "spf.",
+    ("rdns.no-sending-ips", "rdns.not-confirmed"): "spf.",
+    ("rdns.missing-ptr", "rdns.missing-ptr"): "spf.",
+    ("rdns.not-confirmed", "rdns.not-confirmed"): "spf.",
 }
 
 
@@ -340,7 +346,8 @@ def verdict(before: DomainReport, after: DomainReport, name: str, finding: Findi
             continue
         was = {f.code for f in old.findings}
         now = {f.code for f in new.findings}
-        revealed = any(a in was and b in now and (a == b or a not in now) for a, b in NEXT_STEPS)
+        revealed = any(a in was and b in now and (a == b or a not in now) and finding.code.startswith(prefix)
+                       for (a, b), prefix in NEXT_STEPS.items())
         if _rank(check_name, new.status) < _rank(check_name, old.status) and not revealed:
             problems.append(f"{check_name} got worse: {old.status} -> {new.status} "
                             f"({[f.code for f in new.findings if f.severity is not Severity.INFO]})")
