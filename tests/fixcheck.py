@@ -138,7 +138,7 @@ class ZoneSet:
         lines += sorted(str(o) for o in self.origins)
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
-    def domains(self, limit: int = 3) -> list[str]:
+    def domains(self, limit: int = 2) -> list[str]:
         """The mail domains worth checking, most mail-like first: zone origins of two labels or more, names
         with MX records and names with a DMARC record below them (names with an underscore label, such as
         _spf.x, are not domains); a name with MX, DMARC, SPF or DKIM records of its own ranks higher than a
