@@ -4,8 +4,10 @@
                      [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
+    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli_bounce.py)
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
-    inboxready profile list|test|remove NAME
+                       [--oauth microsoft|google [--client-id ID] [--tenant T]]
+    inboxready profile list|test|remove|signin|signout NAME
     inboxready roundtrip --send-profile NAME --read-profile NAME [--to ADDR] [--timeout S] [--json]
     inboxready watch --read-profile NAME [--token TOKEN] [--timeout S] [--json]
 
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import io
 import ipaddress
 import json
 import os
@@ -34,6 +37,7 @@ from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
+from . import cli_oauth
 from .cli_out import (
     DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, seconds, shown, shown_lines,
     write_json,
@@ -81,7 +85,7 @@ _positive = DNS_TIMEOUT
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
 
 
 def _command_modules() -> list[Any]:
@@ -140,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=_profile_names(), metavar="NAME",
                        help="also judge the result against a compliance profile: "
                             + ", ".join(_profile_names()) + " (the report's default: bulk-sender)")
+    check.add_argument("--authoritative", action="store_true",
+                       help="also ask every authoritative server of the zone directly (no cache) what it serves, "
+                            "and how long resolvers may keep the old answer (with --nameserver: that server)")
     check.add_argument("--report", metavar="FILE",
                        help="also save an audit report: FILE.pdf, FILE.html or FILE.json by its extension "
                             "(with several domains, the domain is added to each file name); PDF needs the "
@@ -183,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--receiver", action="append", default=[], metavar="AUTHSERV-ID",
                      help="reading profile: the receiving service's Authentication-Results id (repeatable)")
     add.add_argument("--no-password", action="store_true", help="the server needs no password")
+    cli_oauth.add_arguments(add)
     lst = psub.add_parser("list", help="list the profiles")
     lst.add_argument("--json", action="store_true")
     test = psub.add_parser("test", parents=[common], help="try to connect and sign in")
@@ -192,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     kind = rm.add_mutually_exclusive_group()
     kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
     kind.add_argument("--read", action="store_true", help="only the reading profile of that name")
+    cli_oauth.register_actions(psub)
 
     # The mail commands take --timeout as the time to wait for the message (as people expect there);
     # DNS queries use the default per-query timeout.
@@ -289,7 +298,8 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
 
-def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
+def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False,
+                  host_form: Any = None) -> None:
     out = safe_stream(out)
     sym, code = _STATUS_LOOK[report.status]
     display = shown(to_unicode(report.domain))
@@ -309,23 +319,27 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             continue
         for rec in result.records:
             out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
-        render_findings(result.presented(), out, style)
+        render_findings(result.presented(), out, style, host_form=host_form)
     out.write("\n")
 
 
-def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ") -> None:
-    """A fix: what to do, where, the value (copy it as is), its note, and the records published with it."""
+def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ", host_form: Any = None) -> None:
+    """A fix: what to do, where, the value (copy it as is), how the user's DNS host's form wants it (when
+    ``host_form`` gives it), its note, and the records published with it."""
     for i, rec in enumerate(fix.records):
         verb = {"replace": "Replace with", "remove": "Remove"}.get(rec.action, "Publish")
         if i:
             verb = "and " + verb[0].lower() + verb[1:]
         out.write(style(f"{indent}{verb}: {shown(rec.type)} record at {shown(rec.host)}", "1") + "\n")
         out.write(f"{indent}  {shown(rec.value)}\n")
+        form = host_form(rec) if host_form is not None else None
+        if form:
+            out.write("\n".join(_wrap(shown(form), indent + "  ")) + "\n")
         if rec.note:
             out.write("\n".join(_wrap(rec.note, indent + "  ")) + "\n")
 
 
-def render_findings(presented: Sequence[ShownFinding], out: TextIO, style: _Style) -> None:
+def render_findings(presented: Sequence[ShownFinding], out: TextIO, style: _Style, host_form: Any = None) -> None:
     """Findings most severe first; each fix once, under the most severe finding it solves, with the others it
     solves named (``model.present``)."""
     out = safe_stream(out)
@@ -344,7 +358,7 @@ def render_findings(presented: Sequence[ShownFinding], out: TextIO, style: _Styl
             if len(sf.fixes) > 1:
                 out.write(style(f"      Option {i + 1} of {len(sf.fixes)}: {fix.title or 'another record'}", "1;4")
                           + "\n")
-            render_fix(fix, out, style, "      " if len(sf.fixes) == 1 else "        ")
+            render_fix(fix, out, style, "      " if len(sf.fixes) == 1 else "        ", host_form)
         if sf.also_solves:
             out.write("\n".join(_wrap("This also solves: " + "; ".join(f"“{gist(x.message)}”" for x in sf.also_solves)
                                        + ".", "      ")) + "\n")
@@ -488,9 +502,18 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.checklist import build_checklist
 
     checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
+    from inboxready.app import cli_publish as P
+
+    inspections = asyncio.run(P.inspect_for_check(
+        [r.domain for r in reports], args.nameserver, args.timeout,
+        {r.domain: list(args.dkim_selector) for r in reports})) if reports else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
+            P.attach_host_forms(d, inspections.get(r.domain))
+            if getattr(args, "authoritative", False):
+                d["authoritative"] = P.authoritative_section(r.domain, r, inspections.get(r.domain), args.nameserver,
+                                                             args.timeout, io.StringIO(), _Style(False))
             d["checklist"] = checklists[r.domain].to_json()
             if r.domain in verdicts:
                 d["profile"] = verdicts[r.domain].to_json()
@@ -498,7 +521,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         style = _Style(_use_colour(out, args.color))
         for r in reports:
-            render_report(r, out, style, quiet=args.quiet)
+            ins = inspections.get(r.domain)
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_text(fix, ins))
+            if not args.quiet:
+                P.render_host_section(ins, out, style)
+            if getattr(args, "authoritative", False):
+                P.authoritative_section(r.domain, r, ins, args.nameserver, args.timeout, out, style)
             if args.checklist:
                 render_checklist(checklists[r.domain], out, style)
             if r.domain in verdicts:
@@ -706,14 +734,28 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             host, port = P.split_host_port(args.smtp if is_send else args.imap, 587 if is_send else 993)
             security = P.Security.parse(args.security) if args.security else P.security_for_port(port)
             profile: Any
+            oauth = cli_oauth.oauth_fields(args)
             if is_send:
                 profile = P.SendProfile(name=args.name, host=host, port=port, security=security,
-                                        username=args.user, from_addr=args.from_addr, ca_file=args.ca_file)
+                                        username=args.user, from_addr=args.from_addr, ca_file=args.ca_file, **oauth)
             else:
                 profile = P.ReadProfile(name=args.name, host=host, port=port, security=security,
                                         username=args.user, address=args.address, ca_file=args.ca_file,
-                                        authserv_ids=list(args.receiver))
+                                        authserv_ids=list(args.receiver), **oauth)
             password = None
+            if oauth:
+                store.put(profile, None)
+                kind = "sending" if is_send else "reading"
+                out.write(f"Saved {kind} profile '{shown(profile.name)}' ({shown(host)}:{port}, {security}), signing "
+                          f"in with {'Microsoft' if profile.oauth_provider == 'microsoft' else 'Google'}.\n")
+                if args.no_signin:
+                    out.write(f"Sign in when ready: inboxready profile signin {shown(profile.name)}\n")
+                    return EXIT_OK
+                code = cli_oauth.sign_in(profile, args, out, err)
+                if code != EXIT_OK:
+                    err.write(f"The profile was saved; sign in later with: inboxready profile signin "
+                              f"{shown(profile.name)}\n")
+                return code
             if not args.no_password and profile.username:
                 password = _password_from_env_or_prompt(err, f"{profile.username} on {host}")
                 if password is None:
@@ -734,8 +776,9 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             elif not items:
                 out.write("No profiles yet. Add one with: inboxready profile add NAME --smtp HOST:PORT --user USER\n")
             for p in items if not args.json else []:
+                how = f" (sign-in: {p.oauth_provider.title()})" if p.uses_oauth else ""
                 out.write(f"{p.kind:<5} {shown(p.name):<20} {shown(p.host)}:{p.port} {p.security} "
-                          f"{shown(p.username)}\n")
+                          f"{shown(p.username)}{how}\n")
             return EXIT_OK
         if action == "test":
             found = store.find(args.name)
@@ -754,6 +797,9 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 for p, r in zip(found, results):
                     mark = style("✓", "32") if r.ok else style("✗", "31")
                     out.write(f"{mark} {p.kind} profile '{shown(p.name)}': {shown(r.message)}\n")
+                    hint = cli_oauth.sign_in_hint(r, p.name)
+                    if hint:
+                        out.write(f"  {hint}\n")
             return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
         if action == "remove":
             found = [p for p in store.find(args.name)
@@ -763,8 +809,13 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 return EXIT_UNCHECKED
             for p in found:
                 store.remove(p)
-                out.write(f"Removed {p.kind} profile '{shown(p.name)}' and its password.\n")
+                what = "its sign-in (unless another profile uses it)" if p.uses_oauth else "its password"
+                out.write(f"Removed {p.kind} profile '{shown(p.name)}' and {what}.\n")
             return EXIT_OK
+        if action == "signin":
+            return cli_oauth.cmd_signin(store, args, out, err)
+        if action == "signout":
+            return cli_oauth.cmd_signout(store, args, out, err)
     except (P.ProfileError, P.KeyringUnavailable) as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
@@ -772,7 +823,7 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"inboxready: the profiles could not be saved ({shown(exc.strerror or exc)}); nothing was "
                   "changed\n")
         return EXIT_UNCHECKED
-    err.write("inboxready: say what to do: profile add|list|test|remove\n")
+    err.write("inboxready: say what to do: profile add|list|test|remove|signin|signout\n")
     return EXIT_UNCHECKED
 
 
@@ -824,7 +875,15 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             client.close()
 
-    return _render_roundtrip(asyncio.run(go()), args, out)
+    result = asyncio.run(go())
+    _sign_in_hint(result, send if result.status == "send-failed" else read, err)
+    return _render_roundtrip(result, args, out)
+
+
+def _sign_in_hint(result: Any, profile: Any, err: TextIO) -> None:
+    hint = cli_oauth.sign_in_hint(result.error, profile.name) if result.error is not None else ""
+    if hint:
+        err.write(f"inboxready: {hint}\n")
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -861,7 +920,9 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             client.close()
 
-    return _render_roundtrip(asyncio.run(go()), args, out)
+    result = asyncio.run(go())
+    _sign_in_hint(result, read, err)
+    return _render_roundtrip(result, args, out)
 
 
 # -- self-test -----------------------------------------------------------------------------------

@@ -240,8 +240,9 @@ class FixView(QFrame):
     ``Fix.zone_line``."""
 
     copied = Signal(str)
+    publish_hook: "Callable[[Fix, QWidget], QWidget | None] | None" = None  # set by the app at start-up
 
-    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False) -> None:
         super().__init__(parent)
         self.fix = fix
         self.setObjectName("Fix")
@@ -287,11 +288,16 @@ class FixView(QFrame):
         for extra in fix.also_publish:
             verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
                 extra.action, "And publish this record too")
-            view = FixView(extra, verb, self)
+            view = FixView(extra, verb, self, companion=True)
             view.setObjectName("FixCompanion")
             view.copied.connect(self.copied)
             lay.addWidget(view)
             self.companions.append(view)
+        # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
+        if FixView.publish_hook is not None and not companion:
+            hook = FixView.publish_hook(fix, self)
+            if hook is not None:
+                lay.addWidget(hook)
 
     def buttons(self) -> list[CopyButton]:
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,

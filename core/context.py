@@ -32,6 +32,7 @@ class CheckOptions:
     connect_timeout: float = 8.0  # one TCP/TLS connection or HTTPS fetch
     trust_anchors: str | None = None  # DNSSEC root trust anchors (DS or DNSKEY lines); None: IANA's
     sending_ips: list[str] = field(default_factory=list)  # IPs seen sending (e.g. from a test message)
+    sending_ip_label: str = "test message"  # what showed them, for the reverse DNS wording ("bounced message")
     # The sending-service catalog the SPF check reads (``spfcatalog.CatalogService`` entries); None: the
     # shipped ``rules/spf_catalog.json``. Tests pass their own.
     spf_catalog: tuple[Any, ...] | None = None
