@@ -247,6 +247,7 @@ class _Analysis:
         self.mx: DnsAnswer | None = None  # the domain's MX answer (for starting points in fixes)
         self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
         self.starter: list[str] = []  # terms the corrected record took from the MX records (a record that listed nobody)
+        self.nobody = False  # the corrected record had to start from a record that listed no working sender
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
@@ -943,7 +944,9 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                     f"'mx': {broken[0].message})"]
         if merged is not None or value != text:
             notes = ([string_note] if string_note else []) + notes
-            base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes))
+            # a record that listed nobody: the corrected one is a draft until the person adds their senders
+            base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes),
+                       kind="starting-point" if an.nobody else "record")
             _attach(an, base)
     if syntax_ok and root.total > LOOKUP_LIMIT:
         start = base.value if base is not None else (repaired or text)
@@ -1347,6 +1350,7 @@ async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fi
             strict = _aspf_strict(got.walk)
             options.append(Fix(
                 domain, "TXT", value, action="replace", title="Move senders to a subdomain of their own",
+                kind="suggestion",  # right once each service uses the subdomain, which only the person can set
                 note=f"{pairs}. Your record then needs {n} of the {LOOKUP_LIMIT} lookups. Publish the records below "
                      "it too, then in each service's settings set that subdomain as its return-path (bounce, MAIL "
                      "FROM) domain. The trade-off: a setting to change at each service, and until it is changed its "
@@ -1497,6 +1501,7 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None
     nobody = not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms)
     if nobody and (had_senders or q in ("+", "?", None)):
+        an.nobody = True
         # The record lists nobody ('v=spf1 +all', or every rule removed above): '~all' alone would make all
         # the domain's mail fail SPF, so start from the mail provider its MX records show.
         what_was = "no working servers" if had_senders else "no servers"
@@ -1600,7 +1605,7 @@ async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: 
                "(part of the lockdown records in the MX section).",
                rfc="RFC 7208 §4.5, RFC 7505",
                fix=Fix(domain, "TXT", "v=spf1 -all", note="Only for a domain that never sends mail: it tells "
-                       "receivers that no server may send as this domain."))
+                       "receivers that no server may send as this domain.", kind="suggestion"))
         return _result(an, detail, [], summary="No SPF record; this domain is not used for mail (null MX).",
                        status=Status.INFO)
     if txt.outcome is Outcome.NXDOMAIN:
@@ -1627,7 +1632,7 @@ async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: 
                fix=None if broken else Fix(
                    domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
                    "ip4: entry for each other service that sends mail from your domain, or their mail will "
-                   "fail SPF."),
+                   "fail SPF.", kind="starting-point"),
                no_fix="" if not broken else
                f"A starting record from your mail servers doesn't work from here: {broken[0].message}")
     elif mx.failed:
@@ -1650,7 +1655,8 @@ async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: 
                "send mail, list those services instead (each provider's help pages give an 'include:' to add, "
                "e.g. v=spf1 include:... ~all; the SPF builder makes the record).",
                rfc="RFC 7208 §4.5",
-               fix=replace(lock, note="Only for a domain that never sends mail: no server may send as it. It is "
+               fix=replace(lock, kind="suggestion",
+                           note="Only for a domain that never sends mail: no server may send as it. It is "
                                       "one of the lockdown records listed under MX. If this domain sends mail, "
                                       "list its services instead, or their mail will fail SPF."))
     return _result(an, detail, [], summary="No SPF record: receivers can't tell which servers may send as you.")
