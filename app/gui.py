@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -21,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .qtcompat import unsupported_pyside
 
     problem = unsupported_pyside()
+    if problem is None:
+        from .platformcheck import platform_problem
+
+        problem = platform_problem()  # before Qt aborts with a misleading hint
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -43,7 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.check_domain(args.domain)
     code = app.exec()
     window.shutdown()
+    release_windows(app)
     return int(code)
+
+
+def release_windows(app: "QApplication") -> None:
+    """Free every window, and everything handed to ``deleteLater`` (the tray icon and its menu, closed tool
+    windows), while the QApplication still exists. Left to the interpreter's exit, they would be destroyed
+    after it, in whatever order, with their timers still set: Qt then prints QBasicTimer warnings."""
+    from PySide6.QtCore import QEvent
+
+    for widget in app.topLevelWidgets():
+        widget.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 if __name__ == "__main__":  # pragma: no cover
