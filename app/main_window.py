@@ -713,6 +713,7 @@ class MainWindow(QMainWindow):
         self.demo_panel.show()
         self.demo_button.setText("Leave demo")
         self.demo_button.setAccessibleName("Leave the demo")
+        self._resolver_changed()
         self._update_status_idle()
         self.demo_list.setCurrentRow(0)
         self._on_demo_item(self.demo_list.item(0))
@@ -723,6 +724,7 @@ class MainWindow(QMainWindow):
         self.engine.cancel()
         self._mark_stopped("Not checked.")
         server, self.demo_server = self.demo_server, None
+        self._resolver_changed()
         server.stop()
         self.demo_panel.hide()
         self.demo_button.setText("Demo")
@@ -774,10 +776,9 @@ class MainWindow(QMainWindow):
     def open_message_screen(self) -> MessageWindow:
         """Show the "Test a message" window (made on first use; mail work runs on this engine)."""
         if self.message_window is None:
-            ns = self.settings.nameserver.strip()
             from .message_screen import MessageScreen, MessageWindow
 
-            screen = MessageScreen(self.engine, nameservers=[ns] if ns else None, dns_timeout=self.timeout)
+            screen = MessageScreen(self.engine, nameservers=self._nameservers(), dns_timeout=self._dns_timeout())
             self.message_window = MessageWindow(screen, self)
         self.message_window.show()
         self.message_window.raise_()
@@ -787,6 +788,34 @@ class MainWindow(QMainWindow):
     # -- tools: watch list, export, builders, reports --------------------------------------------
 
     def _nameservers(self) -> list[str] | None:
+        """The DNS servers every window and background job asks, as the main window does: the demo's own
+        loopback server during the demo, else the one set in Settings, else the computer's (None)."""
+        if self.demo_server is not None:
+            return [self.demo_server.address]
+        ns = self.settings.nameserver.strip()
+        return [ns] if ns else None
+
+    def _dns_timeout(self) -> float:
+        return self.timeout or (DEMO_TIMEOUT if self.demo_server is not None else DEFAULT_TIMEOUT)
+
+    def _resolver_changed(self) -> None:
+        """The demo started or ended, or Settings changed the DNS server: every open window and the watch
+        schedule follow now (no restart). The schedule pauses during the demo: the demo's server only knows
+        the example domains, and the watched domains' history must not record its answers."""
+        nameservers, timeout = self._nameservers(), self._dns_timeout()
+        for key in ("builders", "reports"):
+            window = self.tool_windows.get(key)
+            if window is not None:
+                window.nameservers, window.timeout = nameservers, timeout  # type: ignore[attr-defined]
+        if self.message_window is not None:
+            self.message_window.screen_widget.nameservers = nameservers
+            self.message_window.screen_widget.dns_timeout = timeout
+        if self.watch_service is not None:
+            self.watch_service.nameservers = self._settings_nameservers()
+            self.watch_service.pause("Watching is paused during the demo: it checks your own domains again when "
+                                     "you leave the demo." if self.demo_server is not None else "")
+
+    def _settings_nameservers(self) -> list[str] | None:
         ns = self.settings.nameserver.strip()
         return [ns] if ns else None
 
@@ -806,12 +835,13 @@ class MainWindow(QMainWindow):
             return
         from .tray import WatchService, connect_notice
 
-        service = WatchService(self.engine, self.history, nameservers=self._nameservers(), timeout=self.timeout
-                               or DEFAULT_TIMEOUT, parent=self)
+        service = WatchService(self.engine, self.history, nameservers=self._settings_nameservers(),
+                               timeout=self.timeout or DEFAULT_TIMEOUT, parent=self)
         service.openRequested.connect(self._bring_to_front)
         service.quitRequested.connect(self._quit_from_tray)
         connect_notice(service, lambda text: self.statusBar().showMessage(text, 15000))
         self.watch_service = service
+        self._resolver_changed()  # paused from the start in the demo
         service.start()
 
     def _bring_to_front(self) -> None:
@@ -830,7 +860,7 @@ class MainWindow(QMainWindow):
         def make() -> QWidget:
             from .watch_window import WatchWindow
 
-            return WatchWindow(self.engine, self.history, nameservers=self._nameservers(),
+            return WatchWindow(self.engine, self.history, nameservers=self._settings_nameservers(),
                                timeout=self.timeout or DEFAULT_TIMEOUT, parent=self, service=self.watch_service)
 
         return self._show_tool("watch", make)
@@ -887,7 +917,7 @@ class MainWindow(QMainWindow):
             from .builders_window import BuildersWindow
 
             return BuildersWindow(self.engine, nameservers=self._nameservers(),
-                                  timeout=self.timeout or DEFAULT_TIMEOUT, domain=self.current_domain or None,
+                                  timeout=self._dns_timeout(), domain=self.current_domain or None,
                                   parent=self)
 
         return self._show_tool("builders", make)
@@ -897,7 +927,7 @@ class MainWindow(QMainWindow):
             from .reports_window import ReportsWindow
 
             return ReportsWindow(self.engine, nameservers=self._nameservers(),
-                                 timeout=self.timeout or DEFAULT_TIMEOUT, theme_manager=self.theme_manager)
+                                 timeout=self._dns_timeout(), theme_manager=self.theme_manager)
 
         return self._show_tool("reports", make)
 
@@ -971,15 +1001,18 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.settings.nameserver = dlg.value()
-            changed = dlg.profile() != self.settings.compliance_profile
-            self.settings.compliance_profile = dlg.profile()
-            if changed:
-                self._show_checklist()
-            self._save_settings()
-            if self.watch_service is not None:
-                self.watch_service.nameservers = self._nameservers()
-            self._update_status_idle()
+            self.apply_settings(nameserver=dlg.value(), profile=dlg.profile())
+
+    def apply_settings(self, *, nameserver: str | None = None, profile: str | None = None) -> None:
+        """Save and use new settings now: every open window and the watch schedule follow (no restart)."""
+        if nameserver is not None:
+            self.settings.nameserver = nameserver
+        if profile is not None and profile != self.settings.compliance_profile:
+            self.settings.compliance_profile = profile
+            self._show_checklist()
+        self._save_settings()
+        self._resolver_changed()
+        self._update_status_idle()
 
     def _save_settings(self) -> None:
         try:

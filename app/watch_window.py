@@ -384,7 +384,7 @@ class WatchWindow(QWidget):
 
     def check_now(self) -> None:
         if not self.service.check_now(all_domains=True):
-            self.run_state.setText("A check of the watched domains is already running.")
+            self.run_state.setText(self.service.paused or "A check of the watched domains is already running.")
 
     def _run_started(self, all_domains: bool) -> None:
         self.check_button.setEnabled(False)
