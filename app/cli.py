@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import importlib.util
 import ipaddress
@@ -28,7 +29,7 @@ from typing import Any, Sequence, TextIO
 
 from inboxready.core import __version__
 from inboxready.core.bulk import bulk_sender_readiness, readiness_headline
-from inboxready.core.checks import CHECK_TITLES, run_many
+from inboxready.core.checks import CHECK_TITLES, run_check, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
@@ -127,8 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN, and the "
                                        "optional extras: MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS "
                                        "and STARTTLS on the mail servers.")
-    check.add_argument("domains", nargs="+", metavar="DOMAIN",
-                       help="a domain, web address or e-mail address")
+    check.add_argument("domains", nargs="*", metavar="DOMAIN",
+                       help="a domain, web address or e-mail address (with --demo: a demo domain)")
+    check.add_argument("--demo", action="store_true",
+                       help="check the bundled example domains, answered by a DNS server built into InboxReady "
+                            "(no network needed); without a DOMAIN, list them")
     check.add_argument("--dkim-selector", "-s", action="append", default=[], metavar="NAME",
                        help="also look for a DKIM key at this selector (repeatable)")
     check.add_argument("--deadline", type=_positive, default=60.0, metavar="SECONDS",
@@ -363,6 +367,16 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
             domains.append(parse_domain(text).domain)
         except DomainError as exc:
             bad.append((text, str(exc)))
+    own = getattr(args, "domain_selectors", None)  # the demo: each domain's own DKIM selectors
+    if own and domains:
+        sem = asyncio.Semaphore(max(1, args.concurrency))
+
+        async def one(domain: str) -> DomainReport:
+            selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
+            async with sem:
+                return await run_check(domain, dataclasses.replace(options, dkim_selectors=selectors))
+
+        return list(await asyncio.gather(*(one(d) for d in domains))), bad
     reports = await run_many(domains, options, concurrency=max(1, args.concurrency)) if domains else []
     return reports, bad
 
@@ -431,7 +445,66 @@ def _pyside_missing() -> bool:
     return importlib.util.find_spec("PySide6") is None
 
 
+def cmd_check_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``check --demo [DOMAIN...]``: the demo domains on the app's loopback DNS server (nothing leaves the
+    computer), or the list of them."""
+    from inboxready.app.demo import DEMO_DEADLINE, DEMO_TIMEOUT, load_demo, start_demo_server
+
+    demo = load_demo()
+    if args.nameserver:
+        err.write("inboxready: --demo asks the DNS server built into InboxReady; leave out --nameserver\n")
+        return EXIT_UNCHECKED
+    if not args.domains:
+        if args.json:
+            json.dump([{"domain": d.domain, "title": d.title, "story": d.story} for d in demo.domains], out,
+                      indent=2, ensure_ascii=False)
+            out.write("\n")
+            return EXIT_OK
+        out.write("The demo domains (answered by a DNS server built into InboxReady; nothing leaves this "
+                  "computer):\n")
+        width = max(len(d.domain) for d in demo.domains)
+        for d in demo.domains:
+            out.write(f"  {d.domain:<{width}}  {d.title}. {d.story}\n")
+        example = demo.domains[min(1, len(demo.domains) - 1)].domain
+        out.write(f"Check one or more of them with, e.g.: inboxready check --demo {example}\n")
+        return EXIT_OK
+    wanted: list[str] = []
+    for text in args.domains:
+        try:
+            domain = parse_domain(text).domain
+        except DomainError:
+            domain = text
+        if demo.find(domain) is None:
+            err.write(f"inboxready: {text} is not one of the demo domains; 'inboxready check --demo' lists them\n")
+            return EXIT_UNCHECKED
+        wanted.append(domain)
+    server, demo = start_demo_server(demo)
+    try:
+        args.domains = wanted
+        args.nameserver = [server.address]
+        args.timeout = DEMO_TIMEOUT
+        args.deadline = min(args.deadline, DEMO_DEADLINE)
+        args.skip = tuple(dict.fromkeys([*args.skip, *demo.skip_checks]))
+        args.domain_selectors = {d: demo.find(d).selectors for d in wanted}  # type: ignore[union-attr]
+        if not args.json and not args.quiet:
+            note = f" {demo.skip_reason}" if demo.skip_reason else ""
+            out.write(f"Demo: answered by a DNS server built into InboxReady; nothing leaves this computer.{note}\n\n")
+        return _check_domains(args, out, err)
+    finally:
+        server.stop()
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.demo:
+        return cmd_check_demo(args, out, err)
+    if not args.domains:
+        err.write("inboxready check: give the DOMAIN to check, e.g. inboxready check example.com (or try "
+                  "inboxready check --demo)\n")
+        return EXIT_UNCHECKED
+    return _check_domains(args, out, err)
+
+
+def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report_to = getattr(args, "report", None)
     if report_to:
         ext = os.path.splitext(report_to)[1].lower()
