@@ -33,6 +33,7 @@ from inboxready.core.checks import CHECK_TITLES, run_check, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
+from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Severity, Status
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
@@ -252,6 +253,12 @@ def _exit_code(reports: Sequence[DomainReport]) -> int:
     return EXIT_OK
 
 
+def _status_column(word: str) -> str:
+    """A status word padded to the column (as wide as the longest status word), then two spaces."""
+    width = max(len(s.label) for s in Status)
+    return f"{word:<{width}}  "
+
+
 def _report_json(report: DomainReport) -> dict[str, Any]:
     data = report.to_json()
     data["bulk_sender"] = [r.to_json() for r in bulk_sender_readiness(report.checks)]
@@ -310,7 +317,7 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     for name, result in report.checks.items():
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
-        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(_status_column(result.status.label), code)}"
                   f"{result.summary}\n")
         if quiet:
             continue
@@ -403,7 +410,7 @@ def render_verdict(verdict: Any, out: TextIO, style: _Style) -> None:
         label = {"met": "Met", "not-met": "Not met", "unknown": "Couldn't check",
                  "not-checked": "Not checked"}.get(r.state, r.state)
         level = "" if r.level == "required" else " (recommended)"
-        out.write(f"    {style(rsym, rcode)} {style(f'{label:<15}', rcode)}{r.label}{level}\n")
+        out.write(f"    {style(rsym, rcode)} {style(_status_column(label), rcode)}{r.label}{level}\n")
         if r.state != "met":
             out.write("\n".join(_wrap(r.why, "        ")) + "\n")
         if r.fix is not None:
@@ -425,7 +432,7 @@ def write_report_file(report: DomainReport, path: str, profile: str) -> str:
     ImportError when a PDF is asked for without PySide6."""
     from inboxready.core.audit import AuditReport
 
-    audit = AuditReport.build(report, profile=profile)
+    audit = AuditReport.build(report, profile=profile, front=CLI)
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pdf":
         from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
@@ -523,10 +530,10 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "profile", None):
         from inboxready.core.compliance import evaluate
 
-        verdicts = {r.domain: evaluate(args.profile, r.checks) for r in reports}
+        verdicts = {r.domain: evaluate(args.profile, r.checks, front=CLI) for r in reports}
     from inboxready.core.checklist import build_checklist
 
-    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
+    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate, front=CLI) for r in reports}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
@@ -676,7 +683,7 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
         wrote = result.detail.get("result")
-        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(_status_column(result.status.label), code)}"
                   f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
         _findings(result.findings, out, style)
         sa = result.detail.get("spamassassin") if name == "content" else None

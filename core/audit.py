@@ -43,6 +43,7 @@ from . import __version__
 from .checks import CHECK_TITLES
 from .compliance import DEFAULT_PROFILE, STATE_LABELS, ProfileVerdict, evaluate
 from .domain import to_unicode
+from .frontend import APP, FrontEnd
 from .model import DomainReport
 
 FORMAT = "inboxready-audit-report"
@@ -91,8 +92,8 @@ class AuditReport:
 
     @classmethod
     def build(cls, report: DomainReport, *, message: Any = None, reports_summary: Mapping[str, Any] | None = None,
-              profile: str = DEFAULT_PROFILE, generated: datetime | None = None) -> AuditReport:
-        verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary)
+              profile: str = DEFAULT_PROFILE, generated: datetime | None = None, front: FrontEnd = APP) -> AuditReport:
+        verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary, front=front)
         when = (generated or datetime.now(UTC)).astimezone()
         return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"))
 
