@@ -391,7 +391,9 @@ class MainWindow(QMainWindow):
             action = self.tools_menu.addAction(title)
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
-            QShortcut(QKeySequence(shortcut), self, activated=slot)
+            # the window holds the same action (one shortcut, so it works while the menu is closed); a
+            # QShortcut beside it would make Qt find the key ambiguous and do nothing
+            self.addAction(action)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
