@@ -23,7 +23,7 @@ from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.history import CheckDiff, History, StoredCheck
-from inboxready.core.model import CheckResult, DomainReport
+from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.settings import Settings, SettingsStore
 
 from . import theme
@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self.results: dict[str, CheckResult] = {}
         self.previous: StoredCheck | None = None
         self.current_job = 0
+        self._scroll_mark = 0
         self.current_domain = ""
         self.last_report: DomainReport | None = None
         self.checking = False
@@ -512,6 +513,9 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self._refresh_welcome()
         self._reset_results(options.checks, domain)
+        if domain != self.current_domain:  # another domain: its cards from the top, not where the last one was
+            self.scroll.verticalScrollBar().setValue(0)
+        self._scroll_mark = self.scroll.verticalScrollBar().value()
         self.current_domain = domain
         self.previous = None
         self.checking = True
@@ -611,6 +615,7 @@ class MainWindow(QMainWindow):
         self.export_button.setEnabled(True)
         self._update_readiness()
         self._show_checklist()
+        QTimer.singleShot(0, self._show_first_problem)
         self.cancel_button.setEnabled(False)
         self.check_button.setText("Check")
         n = len(report.queries)
@@ -620,6 +625,21 @@ class MainWindow(QMainWindow):
         if self.history.problem:
             self._show_problems()
         self.checkFinished.emit(report)
+
+    def _show_first_problem(self) -> None:
+        """Bring the first failing card (else the first with a warning) into view once the check is done,
+        unless the user has scrolled meanwhile."""
+        bar = self.scroll.verticalScrollBar()
+        if self._closed or bar.value() != self._scroll_mark:
+            return
+        shown = [self.cards_layout.itemAt(i).widget() for i in range(self.cards_layout.count())]
+        cards = [c for c in shown if isinstance(c, CheckCard) and c.result is not None and c.isVisible()]
+        for wanted in (Status.FAIL, Status.WARN):
+            card = next((c for c in cards if c.result is not None and c.result.status is wanted), None)
+            if card is not None:
+                self.scroll.ensureWidgetVisible(card.header, 0, 12)
+                self._scroll_mark = bar.value()
+                return
 
     def _on_cancelled(self, job: int) -> None:
         if job == self.current_job and self.checking:
