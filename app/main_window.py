@@ -34,11 +34,12 @@ if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on 
     from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
-from .widgets import KeyButton, label
+from .widgets import KeyButton, label, set_available
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
 WATCH_START_DELAY_MS = 1500  # the watch-list schedule starts once the window is up, not during start-up
+NOTHING_TO_CANCEL = "nothing is being checked."
 
 
 def _freeze_startup_objects() -> None:
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = KeyButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the check")
         self.cancel_button.setToolTip("Stop this check (Esc)")
-        self.cancel_button.setEnabled(False)  # enabled while checking (never hidden: no relayout)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)  # enabled while checking (never hidden: no relayout)
         row.addWidget(self.cancel_button)
         root.addLayout(row)
         self.input_note = label("", "InputNote")
@@ -292,7 +293,7 @@ class MainWindow(QMainWindow):
         self.export_button = KeyButton("Export report…")
         self.export_button.setAccessibleName("Export this check as a PDF or HTML report")
         self.export_button.setToolTip("Save this check as an audit-ready PDF or HTML report (Ctrl+E)")
-        self.export_button.setEnabled(False)  # enabled once a check has finished
+        set_available(self.export_button, "check a domain first.")  # enabled once a check has finished
         qrow.addWidget(self.export_button)
         column.addLayout(qrow)
         self.query_view = QueryLogView()
@@ -520,7 +521,7 @@ class MainWindow(QMainWindow):
         self.previous = None
         self.checking = True
         self.check_button.setText("Check again")
-        self.cancel_button.setEnabled(True)
+        set_available(self.cancel_button)
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
@@ -530,7 +531,7 @@ class MainWindow(QMainWindow):
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
         self.last_report = None
-        self.export_button.setEnabled(False)
+        set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
         for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
             card = self.cards.pop(name)
@@ -573,8 +574,10 @@ class MainWindow(QMainWindow):
 
     def _mark_stopped(self, summary: str) -> None:
         self.checking = False
-        self.cancel_button.setEnabled(False)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
+        if self.last_report is None:
+            set_available(self.export_button, "this check was stopped before it finished; check again first.")
         for card in self.cards.values():
             if card.result is None:
                 card.set_stopped(summary)
@@ -612,11 +615,11 @@ class MainWindow(QMainWindow):
             return
         self.last_report = report
         self.checking = False
-        self.export_button.setEnabled(True)
+        set_available(self.export_button)
         self._update_readiness()
         self._show_checklist()
         QTimer.singleShot(0, self._show_first_problem)
-        self.cancel_button.setEnabled(False)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
         n = len(report.queries)
         self.statusBar().showMessage(

@@ -26,7 +26,7 @@ from inboxready.core.profiles import Profile, ProfileStore
 from .cards import CheckCard
 from .engine import Engine
 from .profile_dialog import ProfileDialog
-from .widgets import CopyButton, FindingView, KeyButton, code_line, label
+from .widgets import CopyButton, FindingView, KeyButton, code_line, label, set_available
 
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
@@ -316,10 +316,13 @@ class MessageScreen(QWidget):
 
     def _update_buttons(self) -> None:
         running = bool(self.job) and self.engine.task_running(self.job)
-        self.cancel_button.setEnabled(running)
-        self.send_button.setEnabled(not running and self.send_box.count() > 0 and self.read_box.count() > 0)
-        self.watch_button.setEnabled(not running and self.watch_box.count() > 0)
-        self.analyse_button.setEnabled(not running)
+        busy = "a test is running; wait for it or cancel it." if running else ""
+        no_read = "" if self.read_box.count() else "add a reading profile (the mailbox to look in) first."
+        no_send = "" if self.send_box.count() else "add a sending profile (your mail server) first."
+        set_available(self.cancel_button, "" if running else "nothing is running.")
+        set_available(self.send_button, busy or no_send or no_read)
+        set_available(self.watch_button, busy or (no_read if not self.watch_box.count() else ""))
+        set_available(self.analyse_button, busy)
 
     # -- running --------------------------------------------------------------------------------
 

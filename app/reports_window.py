@@ -99,13 +99,14 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import Engine
-from .widgets import Badge, CopyButton, FixView, KeyButton, label
+from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available
 
 DAY = 86400
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
 WATCH_EVERY_S = 300.0
+NO_READ_PROFILE = "add a reading profile for the mailbox your DMARC reports go to (in Test a message) first."
 RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90),
                                         ("All time", None)]
 
@@ -1646,7 +1647,8 @@ class ReportsWindow(QMainWindow):
             self.watch_profile_box.addItem(name)
         idx = self.watch_profile_box.findText(current) if current else -1
         self.watch_profile_box.setCurrentIndex(idx if idx >= 0 else (0 if self.watch_profile_box.count() else -1))
-        self.watch_start.setEnabled(self.watch_profile_box.count() > 0 and not self._watch_job)
+        set_available(self.watch_start, "the mailbox is being watched." if self._watch_job else
+                      "" if self.watch_profile_box.count() else NO_READ_PROFILE)
 
     @property
     def watching(self) -> bool:
@@ -1687,13 +1689,13 @@ class ReportsWindow(QMainWindow):
         def ended(reason: str) -> None:
             self._watch_job = 0
             self.watch_state.setText("Not watching." if not reason else f"Watching stopped: {reason}")
-            self.watch_start.setEnabled(self.watch_profile_box.count() > 0)
+            set_available(self.watch_start, "" if self.watch_profile_box.count() else NO_READ_PROFILE)
             self.watch_stop.setEnabled(False)
 
         self._watch_job = self._run(loop, lambda _v: ended(""), self._watch_progress, ended)
         if self._watch_job:
             self.watch_state.setText(f"Watching {folder} with the profile {name}…")
-            self.watch_start.setEnabled(False)
+            set_available(self.watch_start, "the mailbox is being watched.")
             self.watch_stop.setEnabled(True)
 
     def _watch_progress(self, value: Any) -> None:

@@ -34,7 +34,7 @@ from inboxready.core.watchlist import (
 
 from .engine import Engine
 from .tray import WatchService
-from .widgets import KeyButton, label
+from .widgets import KeyButton, label, set_available
 
 INTERVALS: list[tuple[str, int]] = [
     ("Every 30 minutes", 1800), ("Every hour", 3600), ("Every 6 hours", 6 * 3600), ("Every 12 hours", 12 * 3600),
@@ -436,11 +436,11 @@ class WatchWindow(QWidget):
             self.run_state.setText(self.service.paused or "A check of the watched domains is already running.")
 
     def _run_started(self, all_domains: bool) -> None:
-        self.check_button.setEnabled(False)
+        set_available(self.check_button, "the watched domains are being checked.")
         self.run_state.setText("Checking the watched domains…" if all_domains else "Checking the domains that are due…")
 
     def _run_finished(self, outcomes: list[WatchOutcome]) -> None:
-        self.check_button.setEnabled(True)
+        set_available(self.check_button)
         if not outcomes:
             self.run_state.setText("No domain was due for a check.")
         else:
@@ -451,7 +451,7 @@ class WatchWindow(QWidget):
         self.refresh_reminders()
 
     def _run_failed(self, why: str) -> None:
-        self.check_button.setEnabled(True)
+        set_available(self.check_button)
         self.run_state.setText(f"The check stopped because of an internal problem ({why}). Please report it.")
 
     def show_notice(self, title: str, text: str) -> None:

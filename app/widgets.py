@@ -44,6 +44,20 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
     return w
 
 
+def set_available(widget: QWidget, why_not: str = "") -> None:
+    """Enable ``widget``, or disable it and say why in its tooltip ("Not available: ..."). Its usual
+    tooltip is kept and comes back when it is enabled again."""
+    usual = widget.property("usualToolTip")
+    if usual is None:
+        usual = widget.toolTip()
+        widget.setProperty("usualToolTip", usual)
+    widget.setEnabled(not why_not)
+    if why_not:
+        widget.setToolTip(f"Not available: {why_not}" + (f"\n\n{usual}" if usual else ""))
+    else:
+        widget.setToolTip(str(usual))
+
+
 class CodeText(QTextEdit):
     """A read-only, selectable, monospace field that wraps anywhere and grows to fit its text, so a
     2048-bit DKIM key or a long SPF record stays readable without a horizontal scroll bar."""
