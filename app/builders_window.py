@@ -26,7 +26,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLineEdit,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from .cards import CheckCard
 from .engine import Engine
+from .filedialogs import save_file
 from .widgets import CodeText, CopyButton, FixView, label, set_available
 
 LIVE_COUNT_DELAY_MS = 400
@@ -558,8 +558,8 @@ class BuildersWindow(QWidget):
     def _ask_save(self) -> None:
         if self.key is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the private key", f"{self.key.selector}.private.pem",
-                                              "PEM private key (*.pem);;All files (*)")
+        path, _ = save_file(self, "Save the private key", f"{self.key.selector}.private.pem",
+                            "PEM private key (*.pem);;All files (*)")
         if path:
             self.save_private_key(path, overwrite=True)  # the dialog already asked before replacing a file
 

@@ -14,8 +14,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="inboxready-gui", description="InboxReady: check a domain's e-mail set-up.")
     p.add_argument("domain", nargs="?", help="a domain to check right away")
     p.add_argument("--demo", action="store_true", help="check the bundled example domains (no network needed)")
-    p.add_argument("--theme", choices=("system", "light", "dark"), default="system",
-                   help="colour scheme (default: follow the system)")
+    p.add_argument("--theme", choices=("system", "light", "dark"), default=None,
+                   help="colour scheme for this run (default: the one chosen in Settings, which follows the "
+                        "system unless you changed it)")
     return p.parse_args(list(argv) if argv is not None else None)
 
 
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("InboxReady")
     app.setDesktopFileName("inboxready")
     app.setWindowIcon(icon("app"))
-    themes = ThemeManager(app, None if args.theme == "system" else args.theme)
+    themes = ThemeManager(app, args.theme if args.theme in ("light", "dark") else None, pinned=args.theme is not None)
     window = MainWindow(demo=args.demo, theme_manager=themes)
     window.show()
     if args.domain and not args.demo:

@@ -50,10 +50,14 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-class SettingsDialog(QDialog):
-    """The one setting people may need: a custom DNS server (e.g. to check an internal DNS)."""
+THEME_CHOICES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
 
-    def __init__(self, nameserver: str, parent: QWidget | None = None, *, profile: str = "bulk-sender") -> None:
+
+class SettingsDialog(QDialog):
+    """The DNS server to ask (e.g. to check an internal DNS), the compliance profile and the colours."""
+
+    def __init__(self, nameserver: str, parent: QWidget | None = None, *, profile: str = "bulk-sender",
+                 theme: str = "system") -> None:
         super().__init__(parent)
         self.setWindowTitle("InboxReady settings")
         self.setAccessibleName("Settings")
@@ -84,6 +88,13 @@ class SettingsDialog(QDialog):
         index = self.profile_box.findData(profile)
         self.profile_box.setCurrentIndex(index if index >= 0 else max(0, self.profile_box.findData(DEFAULT_PROFILE)))
         lay.addWidget(self.profile_box)
+        lay.addWidget(label("Appearance", "SectionTitle"))
+        self.theme_box = QComboBox()
+        self.theme_box.setAccessibleName("Colours: follow the system, light or dark")
+        for text, key in THEME_CHOICES:
+            self.theme_box.addItem(text, key)
+        self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(theme)))
+        lay.addWidget(self.theme_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName("Save settings")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Close without saving")
@@ -97,6 +108,9 @@ class SettingsDialog(QDialog):
 
     def profile(self) -> str:
         return str(self.profile_box.currentData())
+
+    def theme(self) -> str:
+        return str(self.theme_box.currentData())
 
     def _accept(self) -> None:
         text = self.value()
@@ -129,6 +143,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store = settings_store or SettingsStore()
         self.settings: Settings = self.store.load()
+        if theme_manager is not None and not theme_manager.pinned:
+            theme_manager.set_choice(self.settings.theme)  # before any widget exists: styled once
         self.history = history if history is not None else History()
         self.engine = Engine(self.history, self)
         self.timeout = timeout
@@ -1024,12 +1040,18 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile)
+        dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile,
+                             theme=self.settings.theme)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.apply_settings(nameserver=dlg.value(), profile=dlg.profile())
+            self.apply_settings(nameserver=dlg.value(), profile=dlg.profile(), theme=dlg.theme())
 
-    def apply_settings(self, *, nameserver: str | None = None, profile: str | None = None) -> None:
+    def apply_settings(self, *, nameserver: str | None = None, profile: str | None = None,
+                       theme: str | None = None) -> None:
         """Save and use new settings now: every open window and the watch schedule follow (no restart)."""
+        if theme is not None and theme != self.settings.theme:
+            self.settings.theme = theme
+            if self.theme_manager is not None:
+                self.theme_manager.set_choice(theme)
         if nameserver is not None:
             self.settings.nameserver = nameserver
         if profile is not None and profile != self.settings.compliance_profile:

@@ -81,7 +81,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -99,6 +98,7 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import Engine
+from .filedialogs import open_files, open_folder, save_file
 from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available
 
 DAY = 86400
@@ -1224,14 +1224,13 @@ class ReportsWindow(QMainWindow):
         return "\n".join(self.rejected_list.item(i).text() for i in range(self.rejected_list.count()))
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Import DMARC or TLS report files", "",
-            "Reports (*.xml *.gz *.zip *.eml *.mbox *.json *.msg *.txt);;All files (*)")
+        files = open_files(self, "Import DMARC or TLS report files",
+                           "Reports (*.xml *.gz *.zip *.eml *.mbox *.json *.msg *.txt);;All files (*)")
         if files:
             self.import_paths(files)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import every report in a folder")
+        folder = open_folder(self, "Import every report in a folder")
         if folder:
             self.import_paths([folder])
 
@@ -1579,8 +1578,8 @@ class ReportsWindow(QMainWindow):
         if self.view is None:
             return
         filters = [f"{caption} (*.csv)" for caption, _table in CSV_TABLES]
-        path, chosen = QFileDialog.getSaveFileName(self, "Export a table as CSV",
-                                                   f"dmarc-senders-{self.view.domain}.csv", ";;".join(filters))
+        path, chosen = save_file(self, "Export a table as CSV", f"dmarc-senders-{self.view.domain}.csv",
+                                 ";;".join(filters))
         if path:
             table = next((t for (caption, t), f in zip(CSV_TABLES, filters, strict=True) if f == chosen), "sources")
             self.export_csv(path, table)
@@ -1588,8 +1587,8 @@ class ReportsWindow(QMainWindow):
     def choose_export_json(self) -> None:
         if self.view is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the report summary as JSON",
-                                              f"dmarc-summary-{self.view.domain}.json", "JSON files (*.json)")
+        path, _ = save_file(self, "Export the report summary as JSON", f"dmarc-summary-{self.view.domain}.json",
+                            "JSON files (*.json)")
         if path:
             self.export_json(path)
 

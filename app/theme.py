@@ -79,10 +79,13 @@ def system_scheme() -> str:
 class ThemeManager(QObject):
     """Applies the theme to the application and re-applies it when the system scheme changes."""
 
-    def __init__(self, app: QApplication, forced: str | None = None) -> None:
+    def __init__(self, app: QApplication, forced: str | None = None, *, pinned: bool | None = None) -> None:
         super().__init__(app)
         self.app = app
         self.forced = forced
+        # pinned: chosen for this run (--theme, a test, the screenshots): the main window does not replace it
+        # with the theme saved in Settings (a change made in Settings still applies)
+        self.pinned = forced is not None if pinned is None else pinned
         self.scheme = ""
         self.listeners: list[object] = []
         app.setStyle("Fusion")
@@ -90,6 +93,11 @@ class ThemeManager(QObject):
             app.styleHints().colorSchemeChanged.connect(lambda *_: self.apply())
         except AttributeError:
             pass
+        self.apply()
+
+    def set_choice(self, choice: str) -> None:
+        """Use the theme chosen in Settings: "system" (follow the computer), "light" or "dark"."""
+        self.forced = choice if choice in ("light", "dark") else None
         self.apply()
 
     def apply(self, scheme: str | None = None) -> None:
