@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from inboxready.app.demo import DemoDnsServer
 from inboxready.core.dnsserver import DnsTestServer
 
 from .conftest import add_good_zone
@@ -70,14 +71,28 @@ def test_every_advertised_shortcut_does_its_job(make_window, qtbot, dns_server: 
         _press(qtbot, w, key, Qt.KeyboardModifier.NoModifier if name.startswith("F") else CTRL)
         qtbot.waitUntil(done, timeout=5000)
 
-    # Enter checks what the field holds, Esc cancels it
-    w.domain_field.setFocus()
-    with qtbot.waitSignal(w.checkStarted, timeout=WAIT_MS):
-        qtbot.keyClick(w.domain_field, Qt.Key.Key_Return)
-    assert w.checking
-    with qtbot.waitSignal(w.engine.cancelled, timeout=WAIT_MS):
-        _press(qtbot, w, Qt.Key.Key_Escape)
-    assert not w.checking
+    # Ctrl+L puts the cursor in the domain field, Ctrl+R checks the domain again (both in the README)
+    w.check_button.setFocus()
+    _press(qtbot, w, Qt.Key.Key_L, CTRL)
+    assert w.domain_field.hasFocus()
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as again:
+        _press(qtbot, w, Qt.Key.Key_R, CTRL)
+    assert again.args[0].domain == "keys.example"
+
+    # Enter checks what the field holds, Esc cancels it (a server that never answers: the check waits)
+    silent = DemoDnsServer(("example",))
+    silent.start()
+    try:
+        w.apply_settings(nameserver=silent.address)
+        w.domain_field.setFocus()
+        with qtbot.waitSignal(w.checkStarted, timeout=WAIT_MS):
+            qtbot.keyClick(w.domain_field, Qt.Key.Key_Return)
+        assert w.checking
+        with qtbot.waitSignal(w.engine.cancelled, timeout=WAIT_MS):
+            _press(qtbot, w, Qt.Key.Key_Escape)
+        assert not w.checking
+    finally:
+        silent.stop()
 
 
 def test_no_shortcut_is_registered_twice(make_window) -> None:  # type: ignore[no-untyped-def]
