@@ -309,7 +309,10 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     shown = to_unicode(report.domain)
     title = f"{shown} ({report.domain})" if shown != report.domain else report.domain
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
-    out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+    if all(n in report.checks for n in ("spf", "dkim", "dmarc")):
+        out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+    else:  # --only / --skip left out what the rules are judged on
+        out.write("  The bulk-sender rules are not judged in this run (they need the SPF, DKIM and DMARC checks).\n")
     if report.unchecked_optional:
         names = ", ".join(CHECK_TITLES.get(n, n) for n in report.unchecked_optional)
         out.write(style(f"  Couldn't check from here: {names} (their parts below say why).", "2") + "\n")

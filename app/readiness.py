@@ -45,15 +45,22 @@ class RequirementChip(Badge):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def icon_for(self, status: str) -> QIcon:
+        if self.state == "not-met" and status == "warn":  # a recommended step not taken yet
+            return theme.icon("warn")
         return theme.icon(theme.REQUIREMENT_ICONS.get(self.state, "error"))
 
     def set_requirement(self, req: Any) -> None:
         state = str(getattr(req, "state", "unknown"))
+        required = getattr(req, "required", True)
         word = theme.REQUIREMENT_WORDS.get(state, state)
-        text = f"{getattr(req, 'label', '')}: {word}"
-        if not getattr(req, "required", True):
-            text += " (recommended)"
-        status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}.get(state, "error")
+        status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending",
+                  "not-applicable": "na"}.get(state, "error")
+        if required:
+            text = f"{getattr(req, 'label', '')}: {word}"
+        else:  # "recommended" belongs to the rule, not to the state; not done yet is a warning, not a failure
+            if state == "not-met":
+                word, status = "not yet", "warn"
+            text = f"{getattr(req, 'label', '')} (recommended): {word[:1].lower() + word[1:]}"
         detail = str(getattr(req, "detail", ""))
         who = [WHO_NAMES.get(str(w), str(w)) for w in getattr(req, "who", ()) or ()]
         since = str(getattr(req, "since", "") or "")
@@ -65,7 +72,7 @@ class RequirementChip(Badge):
         if self.toolTip() != detail:
             self.setToolTip(detail)
             self.setAccessibleDescription(detail)
-        if state != self.state:
+        if state != self.state or status != self.status:
             self.state = state
             self.status = ""  # the icon follows the state: redraw it even when the colour stays
         self.set_status(status, text)

@@ -21,8 +21,10 @@ STATUS_ICONS = {"pass": "pass", "warn": "warn", "fail": "fail", "error": "error"
                 "pending": "pending"}
 SEVERITY_ICONS = {"error": "fail", "warning": "warn", "info": "info", "unknown": "error"}
 SEVERITY_WORDS = {"error": "Problem", "warning": "Warning", "info": "Note", "unknown": "Couldn't check"}
-REQUIREMENT_ICONS = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}
-REQUIREMENT_WORDS = {"met": "Met", "not-met": "Not met", "unknown": "Unknown", "pending": "Checking"}
+REQUIREMENT_ICONS = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending",
+                     "not-applicable": "info"}
+REQUIREMENT_WORDS = {"met": "Met", "not-met": "Not met", "unknown": "Unknown", "pending": "Checking",
+                     "not-applicable": "Doesn't apply"}
 
 
 @lru_cache(maxsize=None)

@@ -56,3 +56,9 @@ def test_wrong_uses_are_said_plainly() -> None:
     assert code == 2 and "leave out --nameserver" in err
     code, _, err = _run("check")
     assert code == 2 and "give the DOMAIN to check" in err and "--demo" in err
+
+
+def test_a_run_without_the_rules_checks_doesnt_say_it_is_still_checking() -> None:
+    code, out, _ = _run("check", "--demo", "demo-brokenmx.example", "--only", "mx", "--color", "never")
+    assert "Checking against" not in out
+    assert "The bulk-sender rules are not judged in this run" in out
