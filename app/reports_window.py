@@ -503,6 +503,9 @@ class RowsModel(QAbstractTableModel):
             return col.header
         if role == Qt.ItemDataRole.ToolTipRole and col.tip:
             return col.tip
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # each title over its cells: numbers right, text left
+            return int((Qt.AlignmentFlag.AlignRight if col.number else Qt.AlignmentFlag.AlignLeft)
+                       | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -520,13 +523,20 @@ class RowsModel(QAbstractTableModel):
         thousands of sources would otherwise call ``data`` for each on the UI thread)."""
         fm = view.fontMetrics()
         hfm = view.horizontalHeader().fontMetrics()
-        last = len(self.columns) - 1
+        header = view.horizontalHeader()
+        widths: list[int] = []
         for c, col in enumerate(self.columns):
             w = hfm.horizontalAdvance(col.header) + 34
             for row in self.rows[:sample]:
                 w = max(w, fm.horizontalAdvance(col.show(row)) + 18)
-            if c != last:
-                view.setColumnWidth(c, min(w, widest))
+            widths.append(min(w, widest))
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
+            view.setColumnWidth(c, widths[-1])
+        # the room left over goes to the widest text column (not to a number column, whose right-aligned
+        # figures would drift away from their title); the numbers keep their width
+        text = [c for c, col in enumerate(self.columns) if not col.number]
+        if text:
+            header.setSectionResizeMode(max(text, key=lambda c: widths[c]), QHeaderView.ResizeMode.Stretch)
 
     def text(self, row: int, column: int) -> str:
         return self.columns[column].show(self.rows[row])
@@ -563,7 +573,8 @@ def make_table(columns: list[Column], accessible_name: str, parent: QWidget | No
     hh.setAccessibleName(f"Column titles of {accessible_name.lower()} (click one to sort)")
     view.verticalHeader().setAccessibleName(f"Row numbers of {accessible_name.lower()}")
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    hh.setStretchLastSection(True)
+    hh.setStretchLastSection(not any(not c.number for c in columns))  # else a text column stretches
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     hh.setHighlightSections(False)
     if sortable:
         hh.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # the rows come in a meaningful order
@@ -756,15 +767,17 @@ class ReportsWindow(QMainWindow):
         self.import_folder_button.setToolTip("Import every report in a folder and its subfolders (Ctrl+Shift+O)")
         bar.addWidget(self.import_files_button)
         bar.addWidget(self.import_folder_button)
-        bar.addSpacing(16)
+        bar.addStretch(1)
+        pick = QHBoxLayout()  # the domain and the period on a row of their own: the domain box has room
+        pick.setSpacing(6)
         dom_label = label("Domain", "FieldLabel", wrap=False)
         self.domain_box = QComboBox()
         self.domain_box.setAccessibleName("Domain to show")
         self.domain_box.setMinimumWidth(260)
         self.domain_box.setPlaceholderText("No reports yet")
         dom_label.setBuddy(self.domain_box)
-        bar.addWidget(dom_label)
-        bar.addWidget(self.domain_box, 1)
+        pick.addWidget(dom_label)
+        pick.addWidget(self.domain_box, 1)
         range_label = label("Period", "FieldLabel", wrap=False)
         self.range_box = QComboBox()
         self.range_box.setAccessibleName("Period to show")
@@ -772,9 +785,9 @@ class ReportsWindow(QMainWindow):
             self.range_box.addItem(caption, days)
         self.range_box.setCurrentIndex(1)
         range_label.setBuddy(self.range_box)
-        bar.addWidget(range_label)
-        bar.addWidget(self.range_box)
-        bar.addSpacing(16)
+        pick.addSpacing(12)
+        pick.addWidget(range_label)
+        pick.addWidget(self.range_box)
         self.export_csv_button = KeyButton("Export CSV…")
         self.export_csv_button.setAccessibleName("Export the senders table as CSV")
         self.export_json_button = KeyButton("Export JSON…")
@@ -782,6 +795,7 @@ class ReportsWindow(QMainWindow):
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_json_button)
         root.addLayout(bar)
+        root.addLayout(pick)
 
         names = QHBoxLayout()
         self.lookup_box = QCheckBox("Look up senders' names")

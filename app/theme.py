@@ -11,6 +11,7 @@ import json
 import re
 from functools import lru_cache
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
@@ -128,6 +129,9 @@ class ThemeManager(QObject):
         self.app.setPalette(pal)
         self.app.setStyleSheet(stylesheet(chosen))
         for listener in list(self.listeners):
+            if isinstance(listener, QObject) and not shiboken6.isValid(listener):
+                self.listeners.remove(listener)  # a window freed without saying so: forget it
+                continue
             fn = getattr(listener, "on_theme_changed", None)
             if callable(fn):
                 fn(chosen)

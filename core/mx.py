@@ -347,13 +347,13 @@ async def check(ctx: CheckContext) -> CheckResult:
             break
         # another server takes the mail only when it works and is not an alias (which some senders refuse)
         others_work = any(o is not h and not o.cname for o in working)
-        aliases = [o.host for o in working if o is not h and o.cname]
+        aliases = [o for o in working if o is not h and o.cname]
         sev = Severity.WARNING if others_work else Severity.ERROR
         if others_work:
             consequence = " Mail still arrives through your other server(s), but this one is useless."
         elif aliases:
-            consequence = (f" Your only other mail server, {aliases[0]}, is an alias (CNAME), which some senders "
-                           "refuse: they can't deliver mail to you at all.")
+            consequence = (f" Your only other mail server, {aliases[0].host}, is an alias (CNAME), which some "
+                           "senders refuse: they can't deliver mail to you at all.")
         else:
             consequence = " Nobody can deliver mail to you."
         if h.ip_literal is not None:
@@ -371,8 +371,8 @@ async def check(ctx: CheckContext) -> CheckResult:
                 detail=f"{h.host} A/AAAA: {h.error}.", rfc=RFC_MX,
                 fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
                         note="Remove this record; your other mail server(s) keep working." if others_work else
-                             f"Remove this record, and point the MX record of {aliases[0]} at its real name "
-                             "(see above).")
+                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
+                             f"{aliases[0].cname} instead (see above).")
                 if others_work or aliases else None))
         if h.host == "localhost" or h.host.startswith("localhost.") or (
                 h.addresses and all(unreachable_address(a) for a in h.addresses)):

@@ -35,7 +35,7 @@ def _bar(qtbot, demo: DemoDnsServer, domain: str):  # type: ignore[no-untyped-de
 def test_a_recommended_step_is_amber_and_says_not_yet(qtbot, theme_app, demo: DemoDnsServer) -> None:  # type: ignore[no-untyped-def]
     bar = _bar(qtbot, demo, "demo-monitoring.example")
     chip = bar.chips["enforcement"]
-    assert chip.word == "DMARC enforcement (recommended): not yet" and chip.status == "warn"
+    assert chip.word == "DMARC enforcement (recommended): Not yet" and chip.status == "warn"
     assert "Not met (recommended)" not in " ".join(c.word for c in bar.chips.values())
     assert "recommended next: DMARC enforcement" in bar.headline.text()
     assert {k: c.status for k, c in bar.chips.items() if k != "enforcement"} == {"spf": "pass", "dkim": "pass",
