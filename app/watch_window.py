@@ -307,9 +307,10 @@ class WatchWindow(QWidget):
         self.dismiss_button.setEnabled(False)
         row.addStretch(1)
         row.addWidget(self.dismiss_button)
-        self.no_reminders = label("No reminders: nothing to do for now.", "Muted", parent=page)
+        self.no_reminders = label("Looking for reminders…", "Muted", parent=page)
         self.no_reminders.setAccessibleName("Reminders")
-        self.no_reminders.hide()
+        for widget in (self.reminder_list, self.reminder_view, self.dismiss_button):
+            widget.hide()  # until the reminders are read: no empty boxes meanwhile
         lay.addWidget(self.no_reminders)
         lay.addWidget(self.reminder_list, 1)
         lay.addWidget(self.reminder_view, 1)
@@ -534,6 +535,7 @@ class WatchWindow(QWidget):
             self.reminder_list.addItem(QListWidgetItem(f"{r.domain}: {r.title} (since {r.since})"))
         for widget in (self.reminder_list, self.reminder_view, self.dismiss_button):
             widget.setVisible(bool(items))  # no empty boxes when there is nothing to do
+        self.no_reminders.setText("No reminders: nothing to do for now.")
         self.no_reminders.setVisible(not items)
         if items:
             self.reminder_list.setCurrentRow(0)
