@@ -341,7 +341,8 @@ def test_history_lines_say_what_failed_first_checks_say_so_and_no_empty_reminder
     qtbot.addWidget(w)
     w.show()
     w.tabs.setCurrentIndex(2)
-    qtbot.waitUntil(lambda: w.no_reminders.isVisible(), timeout=10000)
+    assert not w.reminder_list.isVisible()  # not even while the reminders are being read
+    qtbot.waitUntil(lambda: w.no_reminders.text().startswith("No reminders"), timeout=10000)
     assert not w.reminder_list.isVisible() and not w.reminder_view.isVisible()  # no empty boxes
     assert not w.dismiss_button.isVisible() and w.no_reminders.text() == "No reminders: nothing to do for now."
 
