@@ -833,8 +833,7 @@ class MainWindow(QMainWindow):
         loopback server during the demo, else the one set in Settings, else the computer's (None)."""
         if self.demo_server is not None:
             return [self.demo_server.address]
-        ns = self.settings.nameserver.strip()
-        return [ns] if ns else None
+        return self._settings_nameservers()
 
     def _dns_timeout(self) -> float:
         return self.timeout or (DEMO_TIMEOUT if self.demo_server is not None else DEFAULT_TIMEOUT)
@@ -857,6 +856,7 @@ class MainWindow(QMainWindow):
                                      "you leave the demo." if self.demo_server is not None else "")
 
     def _settings_nameservers(self) -> list[str] | None:
+        """The DNS server set in Settings (None: the computer's), whatever the demo does."""
         ns = self.settings.nameserver.strip()
         return [ns] if ns else None
 
