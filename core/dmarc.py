@@ -22,11 +22,13 @@ from .dmarcparse import (
     DmarcProblem,
     DmarcRecord,
     DmarcSyntaxError,
+    fix_tag_typos,
     format_record,
     is_dmarc_record,
     looks_like_dmarc,
     parse_dmarc,
     repair_dmarc,
+    tidy_dmarc,
 )
 from .dns import DnsAnswer, DnsClient, Outcome
 from .mx import DMARC_REJECT, mail_use
@@ -44,6 +46,15 @@ MAX_WALK = 8
 STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 STAGES = {None: "none", "none": "monitoring", "quarantine": "quarantine", "reject": "reject"}
 REPORT_MAILBOX = "dmarc-reports"
+# Report addresses: receivers only have to support mailto: and need send to no more than two per tag
+# (RFC 7489 §6.2, kept by RFC 9989). A suggested record keeps at most that many; a record listing more
+# than MANY_URIS, or longer than LARGE_RECORD bytes, is warned about (a 54 KB record with 1,900 addresses
+# is a mistake, or an attack on whoever sends reports), and only MAX_DESTINATIONS outside destinations
+# are verified in DNS.
+KEEP_URIS = 2
+MANY_URIS = 10
+LARGE_RECORD = 1024
+MAX_DESTINATIONS = 10
 
 
 # -- the tree walk ---------------------------------------------------------------------------------
@@ -206,7 +217,8 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
             tags.append(("psd", "n"))
         elif b.psd == "y":
             notes.append("psd=y is left out: it is only for registries that run a public suffix.")
-    rua = [u.uri for u in b.rua] if b is not None else []
+    rua = _kept_uris(b.rua, "rua", notes) if b is not None else []
+    ruf = _kept_uris(b.ruf, "ruf", notes) if b is not None else []
     if rua:
         tags.append(("rua", ",".join(rua)))
         if b is not None and any(u.trailing_dot for u in b.rua):
@@ -222,8 +234,8 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
         tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
         notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or replace the "
                      "address with the one a DMARC report service gives you.")
-    if b is not None and b.ruf:
-        tags.append(("ruf", ",".join(u.uri for u in b.ruf)))
+    if b is not None and ruf:
+        tags.append(("ruf", ",".join(ruf)))
         if any(u.trailing_dot for u in b.ruf) and not any(u.trailing_dot for u in b.rua):
             notes.append("The dot at the end of the failure-report address is removed.")
         if b.fo:
@@ -248,6 +260,52 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
     return format_record(tags), notes
 
 
+def _kept_uris(uris: list[Any], tag: str, notes: list[str]) -> list[str]:
+    """The report addresses a suggested record keeps: mailto: only (a javascript:, file: or https: address
+    gets no reports and is what the check warns about), without repeats, at most ``KEEP_URIS``."""
+    kept: list[str] = []
+    dropped = [u.uri for u in uris if not u.is_mailto]
+    for u in uris:
+        if u.is_mailto and u.uri not in kept:
+            kept.append(u.uri)
+    if dropped:
+        shown = ", ".join(x[:60] for x in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+        notes.append(f"{tag}= addresses that are not mailto: are left out ({shown}): receivers only send reports "
+                     "by e-mail.")
+    if len(kept) > KEEP_URIS:
+        notes.append(f"{tag}= keeps the first {KEEP_URIS} of its {len(kept)} addresses: receivers only promise to "
+                     f"send reports to two. Left out: {', '.join(x[:60] for x in kept[KEEP_URIS:KEEP_URIS + 3])}"
+                     + (f" and {len(kept) - KEEP_URIS - 3} more" if len(kept) > KEEP_URIS + 3 else "") + ".")
+        kept = kept[:KEEP_URIS]
+    return kept
+
+
+def _report_address_findings(st: _State, rec: DmarcRecord) -> None:
+    """Too many report addresses, or a record too large for DNS to carry well."""
+    for tag, uris in (("rua", rec.rua), ("ruf", rec.ruf)):
+        n = len(uris)
+        if n > KEEP_URIS:
+            many = n > MANY_URIS
+            st.add(_f("many-report-addresses", Severity.WARNING if many else Severity.INFO,
+                      f"{tag}= lists {n} report addresses. Receivers only promise to send reports to two of them, "
+                      "so the others may get nothing."
+                      + (" A list this long is almost certainly a mistake (or aimed at whoever sends the reports); "
+                         "keep the one or two addresses you actually read." if many else ""),
+                      f"{tag}: " + ", ".join(u.uri[:80] for u in uris[:5]) + (" …" if n > 5 else ""),
+                      "RFC 9989 §4.7 (rua, ruf)"))
+    size = len(rec.raw.encode("utf-8", "replace"))
+    if size > LARGE_RECORD:
+        st.add(_f("record-too-large", Severity.WARNING,
+                  f"The DMARC record is {size:,} bytes long; a normal one is well under 300. An answer this large "
+                  "needs DNS over TCP, and some receivers give up on it and act as if you had no DMARC record. "
+                  "Keep only the tags you need.", f"{rec.raw[:200]} …", RFC_TAGS))
+
+
+def _usable_rua(rec: DmarcRecord) -> list[Any]:
+    """The rua= addresses reports can actually go to (mailto:)."""
+    return [u for u in rec.rua if u.is_mailto]
+
+
 # -- the check -------------------------------------------------------------------------------------
 
 
@@ -261,6 +319,11 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
     code = prob.code
     if code == "historic-tag":
         return _historic_finding(prob, rec, detail)
+    if error and prob.tolerated:
+        return _f(code, Severity.WARNING,
+                  f"Your DMARC record has a slip that receivers get past: {prob.message[:1].lower()}"
+                  f"{prob.message[1:]} They still apply the "
+                  "record as you meant it, so this is only a tidy-up.", detail, RFC_TAGS)
     if error:
         sev = Severity.ERROR
         if code == "invalid-policy":
@@ -338,6 +401,7 @@ class _State:
     exists: bool | None = True  # False: the checked name does not exist (NXDOMAIN)
     policy_tag: str = "p"  # the tag whose policy applies: p, or sp / np for an inheriting subdomain
     reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
+    slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
 
     @property
     def no_mail(self) -> bool:
@@ -473,7 +537,8 @@ async def check(ctx: CheckContext) -> CheckResult:
                       s.record.raw if s.record else "", RFC_DISCOVERY))
 
     if not st.via_psd:
-        _record_findings(st, rec)
+        step = first if st.own else org_step
+        _record_findings(st, rec, step.answer.cname_chain if step is not None else ())
         await _external_destinations(ctx, st, rec)
     _policy_findings(st, rec)
     if not intended:
@@ -616,12 +681,18 @@ def _inherited_findings(st: _State, exists: bool) -> None:
               f"Found at _dmarc.{pd}: {rec.raw}", RFC_DISCOVERY))
 
 
-def _record_findings(st: _State, rec: DmarcRecord) -> None:
+def _record_findings(st: _State, rec: DmarcRecord, cname: tuple[str, ...] = ()) -> None:
     where = f"_dmarc.{st.policy_domain}"
+    tidy = tidy_dmarc(rec.raw) if rec.tolerated_errors and not rec.serious_errors else None
     for prob in rec.errors:
         if prob.code == "no-policy" and "p" in rec.invalid_tags:
             continue  # the invalid-policy finding already says receivers skip DMARC
-        st.add(_problem_finding(prob, rec, where, True))
+        f = _problem_finding(prob, rec, where, True)
+        if prob.tolerated and tidy is not None:
+            f = replace(f, fix=_tidy_fix(st, where, tidy, cname))
+        elif prob.tolerated:
+            st.slips.append(f)  # the corrected record (for the real mistakes) tidies this too
+        st.add(f)
     for prob in rec.warnings:
         st.add(_problem_finding(prob, rec, where, False))
     if rec.psd == "y" and st.own:
@@ -633,15 +704,16 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
         st.add(_f("psd-n", Severity.INFO,
                   f"Your record says psd=n: {st.domain} is its own organisational domain for DMARC.", rec.raw,
                   RFC_ORG))
-    if not rec.rua and st.own and st.mail == "no-mail":
+    _report_address_findings(st, rec)
+    if not _usable_rua(rec) and st.own and st.mail == "no-mail":
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} says it sends no mail, so that is fine: "
                   "there is no real mail to report on.", rec.raw, RFC_TAGS))
-    elif not rec.rua and st.own and st.mail == "unused":
+    elif not _usable_rua(rec) and st.own and st.mail == "unused":
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} has no mail server and no SPF record, so "
                   "it looks unused for email; if it never sends mail, that is fine.", rec.raw, RFC_TAGS))
-    elif not rec.rua:
+    elif not _usable_rua(rec):
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
                   "mail as you, including services you forgot or someone spoofing you.", rec.raw, RFC_TAGS))
@@ -663,6 +735,17 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
                   rec.raw, "RFC 9989 §4.4"))
 
 
+def _tidy_fix(st: _State, host: str, value: str, cname: tuple[str, ...]) -> Fix:
+    """The record as published, without the slips receivers tolerate: the same policy, nothing added."""
+    note = "The same record without the slip: receivers apply it exactly as before."
+    if not st.own:
+        note += f" It is the record of {st.policy_domain}, which {st.domain} follows."
+    if cname:
+        note += (f" {host} is an alias (CNAME) for {cname[-1]}: make the change at your DMARC service, or "
+                 "replace the alias with this TXT record.")
+    return Fix(host, "TXT", value, action="replace", note=note)
+
+
 async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord) -> None:
     """RFC 9990's check: a report address outside the organisational domain must be authorised by a
     ``<policy domain>._report._dmarc.<destination>`` TXT record."""
@@ -677,6 +760,12 @@ async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord
                     dests[u.domain].append(tag)
     if not dests:
         return
+    if len(dests) > MAX_DESTINATIONS:  # 1,900 addresses must not mean 1,900 lookups
+        st.add(_f("external-unverified", Severity.WARNING,
+                  f"The record sends reports to {len(dests)} outside domains; we checked the first {MAX_DESTINATIONS} "
+                  "only. Receivers check each one, and a list this long is almost certainly a mistake.",
+                  ", ".join(list(dests)[MAX_DESTINATIONS:MAX_DESTINATIONS + 5]) + " …", RFC_EXTERNAL))
+        dests = dict(list(dests.items())[:MAX_DESTINATIONS])
     names = {dest: f"{pd}._report._dmarc.{dest}" for dest in dests}
     answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names.values() if len(n) <= 253))
     by_name = {a.name: a for a in answers}
@@ -789,6 +878,7 @@ def _needs_tidying(st: _State, rec: DmarcRecord) -> bool:
     return bool(rec.historic or "p-not-second" in codes or "leading-whitespace" in codes
                 or "uri-trailing-dot" in codes
                 or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or (not rec.rua and not (st.own and st.no_mail))
+                or "non-mailto-uri" in codes or len(rec.rua) > KEEP_URIS or len(rec.ruf) > KEEP_URIS
                 or (st.np == "none" and st.own and st.org == st.domain))
 
 
@@ -806,9 +896,12 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
                                                  *more])
         return
     pd = st.policy_domain or d
-    if rec.errors or rec.policy_broken:
-        intended = rec.p or "none"
-        value, more = build_record(pd, intended, rec, testing=rec.testing, mail=st.mail if st.own else None)
+    if rec.serious_errors or rec.policy_broken:
+        base, renamed = fix_tag_typos(rec)
+        intended = base.p or "none"
+        value, more = build_record(pd, intended, base, testing=base.testing, mail=st.mail if st.own else None)
+        if renamed:
+            more.insert(0, "Misspelt tags are written correctly: " + ", ".join(renamed) + ".")
         if "p" not in rec.tags:
             more.insert(0, "This writes p=none out: receivers that follow RFC 7489 need a p= tag.")
         elif rec.p is None:
@@ -838,7 +931,7 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
                     "from sending in its name.", *more], "replace")
         return
     target = _next_policy(p, st.testing or partial,
-                          has_rua=(bool(rec.rua) and not st.reports_blocked) or not st.own)
+                          has_rua=(bool(_usable_rua(rec)) and not st.reports_blocked) or not st.own)
     if not st.own:
         if target is not None:
             value, more = build_record(d, target[0], rec, testing=target[1], keep_sub_policies=False)
@@ -932,7 +1025,9 @@ def _step_note(p: str | None, testing: bool, target: tuple[str, bool]) -> str:
 def _result(st: _State, walk: Walk) -> CheckResult:
     findings = list(st.findings)
     if st.suggestion is not None:
-        findings = _attach(findings, st.suggestion.fix())
+        fix = st.suggestion.fix()
+        findings = _attach(findings, fix)
+        findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
     stage = STAGES.get(st.policy, "none") if st.record is not None else "none"
     detail: dict[str, Any] = {
@@ -962,7 +1057,8 @@ _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex"
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
              "dmarc.historic-tag", "dmarc.p-not-second", "dmarc.psd-y", "dmarc.leading-whitespace",
-             "dmarc.size-limit-obsolete", "dmarc.policy-reject")
+             "dmarc.size-limit-obsolete", "dmarc.policy-reject", "dmarc.many-report-addresses",
+             "dmarc.record-too-large")
 
 
 def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:

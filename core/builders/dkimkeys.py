@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "DkimKeyError",
     "RotationStep",
     "current_key",
+    "lookup_current_key",
     "dkim_record",
     "generate_key",
     "rotation_plan",
@@ -150,38 +153,100 @@ def generate_key(domain: str, selector: str | None = None, key_type: str = "rsa"
 
 def write_private_key(key: DkimKey, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the PEM private key to ``path`` readable by its owner only (0600). Refuses to replace an
-    existing file unless ``overwrite``. Raises ``DkimKeyError`` with plain words on failure."""
+    existing file unless ``overwrite``. Raises ``DkimKeyError`` with plain words on failure.
+
+    A link is never followed: a symbolic link at ``path`` (even with ``overwrite``) is refused, so the key
+    can't be written into whatever file the link points at. A new file is created with ``O_EXCL`` and
+    ``O_NOFOLLOW``; an existing one is replaced by renaming a new file over it (a hard link to another
+    file keeps that file's content)."""
     target = Path(path).expanduser()
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
-        fd = os.open(target, flags, 0o600)
-    except FileExistsError:
-        raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.") from None
+        st = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise DkimKeyError(f"{target} is a symbolic link; InboxReady never writes a private key through a link. "
+                           "Give the path of a new file.")
+    if st is not None and not overwrite:
+        raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise DkimKeyError(f"{target} is not a regular file; give the path of a new file.")
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if st is None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow
+        try:
+            fd = os.open(target, flags, 0o600)
+        except FileExistsError:
+            raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.") from None
+        except OSError as exc:
+            raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+        try:
+            _write_all(fd, key.private_pem)
+        except OSError as exc:
+            os.close(fd)
+            try:
+                os.unlink(target)
+            except OSError:
+                pass
+            raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+        os.close(fd)
+        return target
+    # overwrite: a new file beside it, then renamed over it (the rename replaces a link itself, never its
+    # target, should one appear meanwhile)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
     except OSError as exc:
         raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        os.write(fd, key.private_pem)
-    finally:
-        os.close(fd)
+        try:
+            _write_all(fd, key.private_pem)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
     return target
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
+
+
 async def current_key(dns: DnsClient, domain: str, selector: str) -> str | None:
-    """The DKIM record published now at ``selector`` (for the exact removal fix), or None."""
+    """The DKIM record published now at ``selector`` (for the exact removal fix), or None (see
+    ``lookup_current_key`` to tell "no key there" from "couldn't look it up")."""
+    return (await lookup_current_key(dns, domain, selector))[0]
+
+
+async def lookup_current_key(dns: DnsClient, domain: str, selector: str) -> tuple[str | None, str]:
+    """(the DKIM record published now at ``selector``, "") when there is one; (None, "missing") when DNS
+    says there is none; (None, why in plain words) when the lookup failed (timeout, SERVFAIL): couldn't
+    check, which is not the same as "no key"."""
     ans = await dns.query(f"{selector}._domainkey.{normalize_name(domain)}", "TXT")
-    if not ans.ok:
-        return None
-    keys = [t for t in ans.txt if "p=" in t]
-    return keys[0] if keys else None
+    if ans.failed:
+        return None, ans.describe
+    keys = [t for t in ans.txt if "p=" in t] if ans.ok else []
+    return (keys[0], "") if keys else (None, "missing")
 
 
 def rotation_plan(new: DkimKey | Fix, old_selector: str | None = None, old_value: str | None = None,
-                  *, domain: str | None = None) -> list[RotationStep]:
+                  *, domain: str | None = None, old_state: str | None = None) -> list[RotationStep]:
     """The steps to move signing to ``new`` without a gap: publish the new key beside the old one, check
     it, switch signing, wait 48 hours for mail in transit, then remove the old record (the exact removal
-    fix when ``old_value`` is known)."""
+    fix when ``old_value`` is known). ``old_state`` is the second value of ``lookup_current_key`` when
+    the old key was looked up: "missing" (no key there) or why the lookup failed."""
     fix = new.fix if isinstance(new, DkimKey) else new
     host = fix.host
     sel = host.split("._domainkey.", 1)[0]
@@ -206,6 +271,16 @@ def rotation_plan(new: DkimKey | Fix, old_selector: str | None = None, old_value
             rm = Fix(old_host, "TXT", old_value, action="remove",
                      note="Delete this record only after signing has used the new key for 48 hours.")
             text = f"Delete the old key at {old_host}."
+        elif old_state == "missing":
+            rm = None
+            text = (f"There is no DKIM key at {old_host} now, so there is nothing to delete there. Check the old "
+                    "selector's name (the s= tag of the DKIM-Signature header of a message signed with the old "
+                    "key).")
+        elif old_state:
+            rm = None
+            text = (f"Delete the old key at {old_host}. We couldn't look it up just now ({old_state}), so we "
+                    "can't show the exact record: find it at your DNS host. Some admins publish 'v=DKIM1; p=' "
+                    "there for a while instead, which marks the key as revoked.")
         else:
             rm = None
             text = (f"Delete the old key at {old_host} (we couldn't read it, so check the selector). Some admins "

@@ -208,8 +208,9 @@ def test_the_readme_and_ci_install_the_same_system_libraries() -> None:
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     install = ci.split("apt-get install", 1)[1].split(">/dev/null", 1)[0].replace("\\\n", " ")
     ci_packages = {w for w in install.split() if not w.startswith("-")}
-    assert ci_packages - readme_apt == {"xvfb", "dovecot-imapd", "poppler-utils", "spamassassin"}
-    assert readme_apt <= ci_packages
+    assert readme_apt <= ci_packages and "xvfb" in ci_packages
+    extra = ci_packages - readme_apt  # the test tools (xvfb, Dovecot, ...): no GUI library the README lacks
+    assert not [p for p in extra if p.startswith(("lib", "fonts-"))], extra
     # the names the missing-library sentence uses are the README's for every library Qt's xcb plugin
     # links to directly (the rest of the README's packages bring them in)
     debian_names = {deb for deb, _ in platformcheck.PACKAGES.values()}
