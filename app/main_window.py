@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self._readiness_timer.timeout.connect(self._update_readiness)
         self._build()
         self._connect()
+        self._resolver_changed()
         self._restore_geometry()
         self._show_problems()
         self._refresh_welcome()
@@ -850,6 +852,9 @@ class MainWindow(QMainWindow):
         if self.message_window is not None:
             self.message_window.screen_widget.nameservers = nameservers
             self.message_window.screen_widget.dns_timeout = timeout
+        publish = sys.modules.get("inboxready.app.publish_dialog")
+        if publish is not None:  # the "Publish at <host>…" dialogs look the zone up there too
+            publish.NAMESERVERS = nameservers
         if self.watch_service is not None:
             self.watch_service.nameservers = self._settings_nameservers()
             self.watch_service.pause("Watching is paused during the demo: it checks your own domains again when "

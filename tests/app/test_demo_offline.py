@@ -29,6 +29,8 @@ def _settle(qtbot: Any, window: Any) -> None:
 
 
 def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app import publish_dialog  # loaded at start-up, as inboxready-gui does (its publish hook)
+
     WatchList().add("watched-for-real.example.com")  # the schedule would check it over the real DNS
     blocked_before = len(BLOCKED)
     w = make_window(demo=True, timeout=None, deadline=None)
@@ -36,6 +38,7 @@ def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_wind
     _settle(qtbot, w)
     server = w.demo_server
     demo_ns = [server.address]
+    assert publish_dialog.NAMESERVERS == demo_ns  # "Publish at <host>…" looks the zone up there too
 
     # the watch list's schedule: started while the demo runs, paused, and "check now" says why
     w.start_watch_service()
@@ -82,15 +85,19 @@ def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_wind
 
 def test_a_new_dns_server_in_settings_is_followed_by_every_window_at_once(make_window, qtbot, dns_server,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app import publish_dialog  # loaded at start-up, as inboxready-gui does
+
     add_good_zone(dns_server, "shop.example")
     w = make_window(nameserver="127.0.0.1:9")
+    assert publish_dialog.NAMESERVERS == ["127.0.0.1:9"]
     w.start_watch_service()
     builders, reports, message = w.open_builders(), w.open_reports(), w.open_message_screen().screen_widget
     w.open_watch_window()
     for ns in (builders.nameservers, reports.nameservers, message.nameservers, w.watch_service.nameservers):
         assert ns == ["127.0.0.1:9"]
     w.apply_settings(nameserver=dns_server.address)
-    for ns in (builders.nameservers, reports.nameservers, message.nameservers, w.watch_service.nameservers):
+    for ns in (builders.nameservers, reports.nameservers, message.nameservers, w.watch_service.nameservers,
+               publish_dialog.NAMESERVERS):
         assert ns == [dns_server.address]
     with qtbot.waitSignal(builders.whatIfShown, timeout=WAIT_MS) as shown:
         builders.domain_field.setText("shop.example")
@@ -110,3 +117,4 @@ def test_a_new_dns_server_in_settings_is_followed_by_every_window_at_once(make_w
     assert not w.watch_service.paused
     w.apply_settings(nameserver="")
     assert builders.nameservers is None and w.watch_service.nameservers is None
+    assert publish_dialog.NAMESERVERS is None
