@@ -15,10 +15,10 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QTex
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
     QTableWidget,
-    QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
+    QTableWidgetItem, QTextEdit, QToolButton, QTreeWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.model import Finding, Fix
+from inboxready.core.model import Finding, Fix, ShownFinding, gist
 from inboxready.core.textsafe import visible
 
 
@@ -63,6 +63,20 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
     if selectable:
         w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return w
+
+
+def set_available(widget: QWidget, why_not: str = "") -> None:
+    """Enable ``widget``, or disable it and say why in its tooltip ("Not available: ..."). Its usual
+    tooltip is kept and comes back when it is enabled again."""
+    usual = widget.property("usualToolTip")
+    if usual is None:
+        usual = widget.toolTip()
+        widget.setProperty("usualToolTip", usual)
+    widget.setEnabled(not why_not)
+    if why_not:
+        widget.setToolTip(f"Not available: {why_not}" + (f"\n\n{usual}" if usual else ""))
+    else:
+        widget.setToolTip(str(usual))
 
 
 class CodeText(QTextEdit):
@@ -245,7 +259,7 @@ class FixView(QFrame):
     # it may hide ``generic`` (the fields below) behind a "Show the generic record" button
     host_form_hook: "Callable[[Fix, FixView], QWidget | None] | None" = None
 
-    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False) -> None:
         super().__init__(parent)
         self.fix = fix
         self.setObjectName("Fix")
@@ -294,22 +308,41 @@ class FixView(QFrame):
         self.host_form_view = FixView.host_form_hook(fix, self) if FixView.host_form_hook is not None else None
         if self.host_form_view is not None:
             lay.insertWidget(lay.indexOf(self.generic), self.host_form_view)
-        if FixView.publish_hook is not None:  # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py)
-            extra = FixView.publish_hook(fix, self)
-            if extra is not None:
-                lay.addWidget(extra)
+        # the records that belong to this fix (a subdomain's SPF, a flattened copy): each with its own fields
+        self.companions: list[FixView] = []
+        for extra in fix.also_publish:
+            verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
+                extra.action, "And publish this record too")
+            view = FixView(extra, verb, self, companion=True)
+            view.setObjectName("FixCompanion")
+            view.copied.connect(self.copied)
+            lay.addWidget(view)
+            self.companions.append(view)
+        # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
+        if FixView.publish_hook is not None and not companion:
+            hook = FixView.publish_hook(fix, self)
+            if hook is not None:
+                lay.addWidget(hook)
 
     def buttons(self) -> list[CopyButton]:
-        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone]
+        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
+                *(b for c in self.companions for b in c.buttons())]
 
 
 class FindingView(QFrame):
-    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fix."""
+    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fixes.
+
+    Given a ``ShownFinding`` (``CheckResult.presented()``), it shows the fixes shown under it (each option with
+    its name when there are several), which other findings they also solve, or where its fix is shown."""
 
     copied = Signal(str)
 
-    def __init__(self, finding: Finding, parent: QWidget | None = None, *, with_fix: bool = True) -> None:
+    def __init__(self, finding: Finding | ShownFinding, parent: QWidget | None = None, *,
+                 with_fix: bool = True) -> None:
         super().__init__(parent)
+        presented = finding if isinstance(finding, ShownFinding) else ShownFinding(finding, finding.options)
+        finding = presented.finding
+        self.presented = presented
         self.finding = finding
         self.setObjectName("Finding")
         sev = str(finding.severity)
@@ -330,17 +363,45 @@ class FindingView(QFrame):
             refs.append(f"Reference: {finding.rfc}")
         refs.append(f"Code: {finding.code}")
         lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True, parent=self))
+        if presented.solved_by is not None:
+            lay.addWidget(label(f"Fix: the record shown under “{gist(presented.solved_by.message)}” solves this too.",
+                                "SolvedBy", selectable=True, parent=self))
+        if not finding.options and finding.no_fix:
+            lay.addWidget(label(f"No record to publish: {finding.no_fix}", "Muted", selectable=True, parent=self))
         self._lay = lay
-        self.fix_view: FixView | None = None
+        self.fix_view: FixView | None = None  # the first fix shown here
+        self.fix_views: list[FixView] = []
         if with_fix:
             self.add_fix()
 
+    @property
+    def has_fix(self) -> bool:
+        return bool(self.presented.fixes)
+
     def add_fix(self) -> None:
-        """Add the fix's fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
-        if self.finding.fix is not None and self.fix_view is None:
-            self.fix_view = FixView(self.finding.fix, parent=self)
-            self.fix_view.copied.connect(self.copied)
-            self._lay.addWidget(self.fix_view)
+        """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        if not self.presented.fixes or self.fix_views:
+            return
+        n = len(self.presented.fixes)
+        for i, fix in enumerate(self.presented.fixes):
+            heading = ""
+            if n > 1:
+                self._lay.addWidget(label(f"Option {i + 1} of {n}: {fix.title or 'another record'}", "OptionTitle",
+                                          parent=self))
+            elif fix.title:
+                words = ACTION_WORDS.get(fix.action, ACTION_WORDS["publish"])
+                heading = f"{fix.title}: {words[0].lower()}{words[1:]}"
+                if fix.also_publish:
+                    heading += ", and the ones below"
+            view = FixView(fix, heading, parent=self)
+            view.copied.connect(self.copied)
+            self._lay.addWidget(view)
+            self.fix_views.append(view)
+        self.fix_view = self.fix_views[0]
+        if self.presented.also_solves:
+            self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
+                                                                       for x in self.presented.also_solves) + ".",
+                                      "AlsoSolves", selectable=True, parent=self))
 
 
 class BusyBar(QFrame):
@@ -423,10 +484,81 @@ class KeyButton(QPushButton):
         super().keyPressEvent(event)
 
 
+def fit_widths(natural: list[int], available: int, *, minimum: int = 48, grow: int = -1) -> list[int]:
+    """Column widths that fill ``available`` pixels: each column's natural width when they all fit (column
+    ``grow``, the last by default, takes what is left), else the widest columns are narrowed first, to one
+    common cap, until the table fits (never below ``minimum``). So no column is pushed out of sight and none
+    is clipped while another keeps more room than it needs."""
+    if not natural:
+        return []
+    total = sum(natural)
+    if total <= available:
+        out = list(natural)
+        out[grow] += available - total
+        return out
+    ordered = sorted(natural)
+    cap, spent = 0, 0
+    for i, w in enumerate(ordered):  # the largest cap such that sum(min(w, cap)) <= available
+        left = len(ordered) - i
+        cap = (available - spent) // left
+        if cap < w:
+            break
+        spent += w
+    cap = max(cap, minimum)
+    return [min(w, cap) for w in natural]
+
+
+class FittedColumns:
+    """Mix into a QTableView/QTreeView subclass (before the Qt class): its columns are fitted to the
+    view's width with ``fit_widths`` whenever it is resized (rows taller when a wrapping table needs it)."""
+
+    grow_column = -1  # the column that takes the room left over
+
+    def minimum_width(self) -> int:
+        """No column is narrowed below this (the view scrolls sideways instead)."""
+        return 48
+
+    def natural_widths(self) -> list[int]:
+        view = self  # a QAbstractItemView
+        model = view.model()  # type: ignore[attr-defined]
+        header = view.header() if hasattr(view, "header") else view.horizontalHeader()  # type: ignore[attr-defined]
+        count = model.columnCount() if model is not None else 0
+        return [max(view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(count)]  # type: ignore[attr-defined]
+
+    def fit_columns(self) -> None:
+        view = self
+        widths = fit_widths(self.natural_widths(), view.viewport().width(),  # type: ignore[attr-defined]
+                            minimum=self.minimum_width(), grow=self.grow_column)
+        for c, w in enumerate(widths):
+            view.setColumnWidth(c, w)  # type: ignore[attr-defined]
+        self.columns_fitted()
+
+    def columns_fitted(self) -> None:
+        pass
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802 - Qt's name
+        super().resizeEvent(event)  # type: ignore[misc]
+        self.fit_columns()
+
+
+class CompactTable(FittedColumns, QTableWidget):
+    """A read-only table inside a card: columns fitted to the card's width, long cells wrapped, and the
+    table as tall as its rows (no inner scrolling)."""
+
+    def columns_fitted(self) -> None:
+        self.resizeRowsToContents()
+        fit_height(self)
+
+
+class FittedTree(FittedColumns, QTreeWidget):
+    """A tree whose columns are fitted to its width (long names elided in the middle, whole in the
+    tooltip)."""
+
+
 def compact_table(headers: list[str], rows: list[list[str]], accessible_name: str,
                   parent: QWidget | None = None) -> QTableWidget:
     """A read-only table sized to its rows (no inner scrolling inside a card)."""
-    t = QTableWidget(len(rows), len(headers), parent)
+    t = CompactTable(len(rows), len(headers), parent)
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -444,11 +576,9 @@ def compact_table(headers: list[str], rows: list[list[str]], accessible_name: st
             item.setToolTip(tip(text))
             t.setItem(r, c, item)
     hh = t.horizontalHeader()
-    for c in range(len(headers)):
-        hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-    hh.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-    t.resizeRowsToContents()
-    fit_height(t)
+    hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)  # over its cells
+    hh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fitted to the width on every resize
+    t.fit_columns()
     return t
 
 
