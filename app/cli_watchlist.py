@@ -3,7 +3,7 @@
     inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off]
     inboxready watchlist remove DOMAIN
     inboxready watchlist list [--json]
-    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S]
+    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--deadline S]
     inboxready watchlist reminders [--json]
 
 ``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
@@ -55,6 +55,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     wsub.add_parser("list", parents=[common], help="show the watched domains")
     run = wsub.add_parser("run", parents=[common], help="check the domains that are due and report changes")
     run.add_argument("--all", action="store_true", help="check every switched-on domain, due or not")
+    from inboxready.app.cli import add_deadline
+
+    add_deadline(run)
     wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
 
 
@@ -109,7 +112,7 @@ def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout)
+    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline)
     with History() as history:
         if history.problem:
             err.write(f"inboxready: {history.problem}\n")
