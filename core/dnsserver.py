@@ -77,7 +77,8 @@ class DnsTestServer:
         self._rng = random.Random(seed)
         self.dropped = 0  # UDP queries dropped so far
         self.client_ports: deque[int] = deque(maxlen=1 << 16)  # the source ports of the latest UDP queries
-        self._busy: dict[bytes, int] = {}  # UDP questions being answered (retransmissions count once)
+        self._busy: dict[bytes, int] = {}  # UDP questions not yet answered once (retransmissions count once)
+        self._answered: deque[bytes] = deque(maxlen=1 << 14)  # recently answered questions
         self.max_concurrent = 0  # the most different UDP questions it was answering at once
         self._origins: set[dns.name.Name] = set()
         self._nodes: dict[dns.name.Name, _Node] = {}
@@ -633,15 +634,16 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        busy, key = self.server._busy, data[2:]
-        busy[key] = busy.get(key, 0) + 1
-        self.server.max_concurrent = max(self.server.max_concurrent, len(busy))
+        server, key = self.server, data[2:]
+        late = key in server._answered  # a retransmission of a question already answered: not a new one
+        if not late:
+            server._busy[key] = server._busy.get(key, 0) + 1
+            server.max_concurrent = max(server.max_concurrent, len(server._busy))
         try:
-            out = await self.server.respond(data, 65535)
+            out = await server.respond(data, 65535)
         finally:
-            busy[key] -= 1
-            if not busy[key]:
-                del busy[key]
+            if not late and server._busy.pop(key, None) is not None:  # its first answer: the client is done
+                server._answered.append(key)
         if out is not None and self.transport is not None:
             self.transport.sendto(out, addr)
 
