@@ -322,7 +322,7 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
 
 def render_trouble(trouble: Any, out: TextIO, style: _Style, indent: str = "  ") -> None:
     """The one message for a DNS server (or a domain's servers) that did not answer."""
-    lines = _wrap(trouble.message, indent + "  ")
+    lines = _wrap(trouble.text, indent + "  ")
     lines[0] = indent + style("?", "35") + " " + lines[0][len(indent) + 2:]
     out.write("\n".join(lines) + "\n")
     if trouble.kind == "resolver":

@@ -494,7 +494,7 @@ class DnsClient:
         servers = tuple(self.nameservers)
         if not self._servers:
             return DnsTrouble("resolver", servers, "none", "No DNS server is configured on this computer, so "
-                              "nothing could be checked. Connect to a network, or choose a DNS server.", "")
+                              "nothing could be checked.", "Connect to a network, or choose a DNS server.")
         reasons = _reason_words(own)
         if any(not q.outcome.failed for q in self.log):  # it answers other names
             return _domain_trouble(domain, servers, reasons)
@@ -868,6 +868,9 @@ class DnsClient:
             elapsed_ms=_ms(started), started_ms=(started - self._t0) * 1000, error=ans.error,
             server=ans.server, sent=ans.sent,
         )
+        self._log(rec)
+
+    def _log(self, rec: QueryRecord) -> None:
         self.log.append(rec)
         if self.on_query is not None:
             try:
@@ -892,10 +895,10 @@ class DnsClient:
                     pass
             if st.probe is not None:
                 p = st.probe
-                self.log.append(QueryRecord(".", "SOA", p.outcome, p.records, p.elapsed_ms,
-                                            max(0.0, (st.probe_at - self._t0) * 1000 - p.elapsed_ms),
-                                            error=p.error or "a test question: does the DNS server answer at all?",
-                                            server=p.server, sent=p.sent))
+                self._log(QueryRecord(".", "SOA", p.outcome, p.records, p.elapsed_ms,
+                                      max(0.0, (st.probe_at - self._t0) * 1000 - p.elapsed_ms),
+                                      error=p.error or "a test question: does the DNS server answer at all?",
+                                      server=p.server, sent=p.sent))
             out.append(st.probe)
         return out
 
@@ -1204,36 +1207,39 @@ def _domain_trouble(domain: str, servers: tuple[str, ...], reason: tuple[str, st
         "domain", servers, reason[0],
         f"The DNS servers of {domain} do not answer: {who} {verb} other names, but for {domain} {reason[1]}. "
         "This is not a problem with your computer or network: the domain's DNS hosting may be down, or its "
-        "delegation or DNSSEC broken. Try again later, or ask whoever hosts the domain's DNS.",
+        "delegation or DNSSEC broken.",
+        "Try again later, or ask whoever hosts the domain's DNS.",
         f"Every lookup of {domain} and the names under it failed.")
+
+
+NETWORK_ADVICE = "Check your internet connection, or choose another DNS server."
 
 
 def _resolver_trouble(servers: tuple[str, ...], probes: list[DnsAnswer], own: list[QueryRecord]) -> DnsTrouble:
     who = _who(servers, start=True)
     many = len(servers) > 1
     errors = "; ".join(dict.fromkeys([p.error for p in probes if p.error] + [q.error for q in own if q.error]))
-    tail = " Check your internet connection, or choose another DNS server."
     if probes and all(p.outcome is Outcome.SERVFAIL for p in probes):
         if all("REFUSED" in p.error for p in probes) and all("REFUSED" in q.error for q in own if q.server):
             return DnsTrouble("resolver", servers, "refused",
                               f"{who} {'refuse' if many else 'refuses'} to answer our questions (REFUSED), so "
-                              "nothing could be checked. It may only serve another network: choose another "
-                              "DNS server.", errors[:300])
+                              "nothing could be checked.",
+                              "It may only serve another network: choose another DNS server.", errors[:300])
         return DnsTrouble("resolver", servers, "servfail",
                           f"{who} {'answer' if many else 'answers'}, but {'fail' if many else 'fails'} for "
                           "every name we ask, even the root of DNS, so nothing could be checked. It may have "
-                          "lost its own connection to the internet." + tail, errors[:300])
+                          "lost its own connection to the internet.", NETWORK_ADVICE, errors[:300])
     if "connection refused" in errors:
         return DnsTrouble("resolver", servers, "unreachable",
                           f"{who} can't be reached: nothing answers at that address (connection refused), so "
-                          "nothing could be checked." + tail, errors[:300])
+                          "nothing could be checked.", NETWORK_ADVICE, errors[:300])
     if "unreachable" in errors:
         return DnsTrouble("resolver", servers, "unreachable",
                           f"{who} can't be reached: the network is unreachable from this computer, so nothing "
-                          "could be checked." + tail, errors[:300])
+                          "could be checked.", NETWORK_ADVICE, errors[:300])
     return DnsTrouble("resolver", servers, "timeout",
                       f"{who} {'do' if many else 'does'} not answer: none of our questions got a reply, so "
-                      "nothing could be checked." + tail, errors[:300])
+                      "nothing could be checked.", NETWORK_ADVICE, errors[:300])
 
 
 def _who(servers: tuple[str, ...], start: bool = False) -> str:

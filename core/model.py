@@ -216,12 +216,17 @@ class DnsTrouble:
     kind: str  # "resolver" | "domain"
     servers: tuple[str, ...]  # the DNS servers asked, as "IP" or "IP:PORT"
     reason: str  # "timeout" | "unreachable" | "refused" | "servfail" | "error" | "none" (no server configured)
-    message: str  # one paragraph for a small-business admin, naming the server
+    message: str  # what happened, for a small-business admin, naming the server
+    advice: str = ""  # what to do about it (front ends add where: Settings, --nameserver)
     detail: str = ""  # the errors behind it, for the curious and for support
+
+    @property
+    def text(self) -> str:
+        return f"{self.message} {self.advice}".strip()
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "servers": list(self.servers), "reason": self.reason, "message": self.message,
-                "detail": self.detail}
+                "advice": self.advice, "detail": self.detail}
 
 
 # The records every sender needs; the other checks are optional extras (see DomainReport.status).

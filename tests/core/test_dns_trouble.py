@@ -147,3 +147,15 @@ def test_cli_spf_says_why_when_the_dns_server_does_not_answer() -> None:
     ns = dead_address()
     code, out, _ = cli("spf", "a.test", "--ip", "192.0.2.1", "-n", ns, "--timeout", "1")
     assert code == 2 and "SPF temperror" in out and f"Your DNS server ({ns}) can't be reached" in out
+
+
+def test_watchlist_run_says_the_dns_server_does_not_answer(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inboxready.core.settings import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    ns = dead_address()
+    assert cli("watchlist", "add", "a.test")[0] == 0
+    code, out, _ = cli("watchlist", "run", "--all", "-n", ns, "--timeout", "1", "--json")
+    outcome = json.loads(out)["outcomes"][0]
+    assert code == 2 and outcome["headline"] == "a.test couldn't be checked"
+    assert f"Your DNS server ({ns}) can't be reached" in outcome["message"]
