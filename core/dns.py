@@ -501,10 +501,16 @@ class DnsClient:
         probes = [p for p in await self._probes(wait) if p is not None]
         if any(not p.failed for p in probes):
             return _domain_trouble(domain, servers, reasons)
-        own_refused = all("REFUSED" in q.error for q in own if q.server)
-        if probes and all(p.outcome is Outcome.SERVFAIL and "REFUSED" in p.error for p in probes) and \
-                any(q.server for q in own) and not own_refused:
-            return _domain_trouble(domain, servers, reasons)  # it refuses the root but works for domains
+        replied = [p for p in probes if p.server]  # it replied to the test question, if only with a refusal
+        if replied:
+            refuses = all("REFUSED" in p.error for p in replied)
+            own_replied = [q for q in own if q.server]
+            if own_replied and len(own_replied) == len(own):  # it refused or failed everything we asked
+                if refuses and all("REFUSED" in q.error for q in own):
+                    return _resolver_trouble(servers, replied, own)
+                if not refuses:
+                    return _resolver_trouble(servers, replied, own)
+            return _domain_trouble(domain, servers, reasons)  # alive; the domain's lookups fail
         if probes:
             return _resolver_trouble(servers, probes, own)
         if all(not q.server and ("connection refused" in q.error or "unreachable" in q.error) for q in own):
