@@ -222,8 +222,9 @@ def _checklist_rows(card: Any, items: list[dict[str, Any]]) -> QWidget:
         applies = "all senders" if i.get("applies") == "all" else "bulk senders"
         tip = "\n".join(x for x in (_s(i.get("explain")), "Source: " + _s(i.get("source")) if i.get("source") else "",
                                      f"Checked: {_s(i.get('checked'))}" if i.get("checked") else "") if x)
+        since = _s(i.get("since_text") or i.get("since"))  # "2024-02-01 (Microsoft: 2025-05-05)"
         rows.append((state, words, _s(i.get("label")), f"{_s(i.get('label'))}: {words.lstrip('✓✗…? ')}",
-                     f"{who}, {applies}, since {_s(i.get('since'))}. {_s(i.get('why'))}", tip))
+                     f"{who}, {applies}, since {since}. {_s(i.get('why'))}", tip))
     return _rule_grid(card, rows)
 
 

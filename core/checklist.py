@@ -64,6 +64,8 @@ class Rule:
     checked: str
     readiness_bar: bool = False
     rfc: str = ""
+    since_by: tuple[tuple[str, str], ...] = ()  # (provider, ISO date) where the providers' start dates differ
+    conditional: bool = False  # binds only some senders (forwarders, lists): "can't see" doesn't hold the verdict back
 
     @property
     def kind(self) -> str:
@@ -80,13 +82,19 @@ class Rule:
         return _join(names) if names else "no provider (our advice)"
 
     @property
+    def since_text(self) -> str:
+        """"2024-02-01", or "2024-02-01 (Microsoft: 2025-05-05)" where a provider started later."""
+        later = [f"{WHO_NAMES.get(w, w)}: {d}" for w, d in self.since_by if w in self.who and d != self.since]
+        return self.since + (f" ({'; '.join(later)})" if later else "")
+
+    @property
     def since_words(self) -> str:
-        """"February 2024" from "2024-02-01"."""
-        parts = self.since.split("-")
-        try:
-            return f"{_MONTHS[int(parts[1]) - 1]} {int(parts[0])}"
-        except (IndexError, ValueError):
-            return self.since
+        """"February 2024" from "2024-02-01"; with per-provider dates that differ, the later ones follow:
+        "February 2024 (Microsoft: May 2025)"."""
+        first = _month_words(self.since)
+        later = [f"{WHO_NAMES.get(w, w)}: {_month_words(d)}" for w, d in self.since_by
+                 if w in self.who and _month_words(d) != first]
+        return first + (f" ({'; '.join(later)})" if later else "")
 
 
 @dataclass(frozen=True)
@@ -115,11 +123,14 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
             srcs = tuple({"name": str(sources[s]["name"]), "title": str(sources[s]["title"]),
                           "url": str(sources[s]["url"]), "checked": str(sources[s].get("checked", ""))}
                          for s in entry["sources"])
+            since_by = entry.get("since_by") or {}
             rule = Rule(key=str(entry["key"]), label=str(entry["label"]), who=tuple(entry["who"]),
                         applies=str(entry["applies"]), since=str(entry["since"]), sources=srcs,
                         required=bool(entry["required"]), judged=dict(entry["judged"]), why=str(entry["why"]),
                         checked=str(entry["checked"]), readiness_bar=bool(entry.get("readiness_bar", False)),
-                        rfc=str(entry.get("rfc", "")))
+                        rfc=str(entry.get("rfc", "")),
+                        since_by=tuple((str(k), str(v)) for k, v in dict(since_by).items()),
+                        conditional=bool(entry.get("conditional", False)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"bulk-sender rule {entry!r:.80}: missing {exc}") from exc
         if rule.applies not in ("all", "bulk") or rule.kind not in _JUDGES:
@@ -154,6 +165,7 @@ class _Input:
     checks: Mapping[str, CheckResult] | None
     message: "MessageReport | None"
     spam_rate: float | None
+    rules: "Rules | None" = None  # the whole rule set (for the rules that sum up others)
 
     def check(self, name: str) -> CheckResult | None:
         return self.checks.get(name) if self.checks is not None else None
@@ -254,12 +266,15 @@ def _judge_dkim_size(rule: Rule, inp: _Input) -> Verdict:
         return Verdict(NOT_MET, f"These DKIM keys are shorter than {minimum} bits: {names}. Ask your mail "
                        f"service for a new {recommended}-bit key and publish it under a new selector.", "dkim",
                        facts=facts)
+    unchecked = [x for x in dkim.detail.get("unchecked") or [] if isinstance(x, str)]
+    partial = (f" ({len(unchecked)} of the {dkim.detail.get('selectors_tried') or len(unchecked)} selectors "
+               "couldn't be checked, so a key there isn't counted.)" if unchecked else "")
     short = [(s, b) for s, b in rsa if b < recommended]
     if short:
         names = ", ".join(f"{s} ({b} bits)" for s, b in short)
         return Verdict(MET, f"Long enough, but {recommended} bits is recommended: {names}. Move to a "
-                       f"{recommended}-bit key when you next change keys.", "dkim", facts=facts)
-    return Verdict(MET, "Every DKIM key we found is long enough.", "dkim", facts=facts)
+                       f"{recommended}-bit key when you next change keys.{partial}", "dkim", facts=facts)
+    return Verdict(MET, f"Every DKIM key we found is long enough.{partial}", "dkim", facts=facts)
 
 
 def _judge_dmarc(rule: Rule, inp: _Input) -> Verdict:
@@ -400,6 +415,66 @@ def _judge_spam_rate(rule: Rule, inp: _Input) -> Verdict:
     return Verdict(MET, f"Your spam rate of {shown}% is under {target:g}%.", facts={"spam_rate": rate})
 
 
+def _judge_gmail_from(rule: Rule, inp: _Input) -> Verdict:
+    if inp.message is None:
+        return _no_message(rule)
+    domains = {str(d).lower() for d in rule.judged.get("domains") or ("gmail.com", "googlemail.com")}
+    from_domain = (inp.message.from_domain or "").lower().rstrip(".")
+    if not from_domain:
+        return Verdict(UNKNOWN, "The test message has no From address we could read.")
+    if from_domain not in domains:
+        return Verdict(MET, f"The From address is on {from_domain}, not a Gmail address.")
+    card = inp.card(str(rule.judged.get("message_check", "dmarc")))
+    result = (card.detail.get("result") if card is not None else None) or ""
+    if result == "pass":
+        return Verdict(MET, f"The From address is a {from_domain} address and the message passed DMARC, so it was "
+                       "sent through Gmail itself.")
+    return Verdict(NOT_MET, f"The From address is a {from_domain} address but the message "
+                   f"{'failed DMARC' if result == 'fail' else 'did not pass DMARC'}: it was sent from outside Gmail. "
+                   "Gmail's DMARC policy sends such mail to spam or refuses it; send from an address on your own "
+                   "domain.", "dmarc" if card is not None else None)
+
+
+def _judge_forwarder(rule: Rule, inp: _Input) -> Verdict:
+    if inp.message is None:
+        return Verdict(CANT_SEE, "Applies only if you forward mail or run a mailing list. To check it, send a test "
+                       "message through your forwarder or list.")
+    card = inp.card(str(rule.judged.get("message_check", "arc")))
+    chain = card.detail.get("chain") if card is not None else None
+    hops = len({c.get("i") for c in chain if isinstance(c, dict)}) if isinstance(chain, list) else 0
+    if hops:
+        return Verdict(MET, f"The test message carries ARC headers ({hops} hop{'s' if hops != 1 else ''}): the "
+                       "services that forwarded it vouch for the checks it passed before.")
+    return Verdict(CANT_SEE, "The test message carries no ARC headers, which is right for mail you send yourself. If "
+                   "it came through your forwarder or mailing list, that service should add them (and a List-Id "
+                   "header, for a list).")
+
+
+_SUMMED_UP = ("gmail-enforcement",)  # kinds that judge other rules, never themselves
+
+
+def _judge_gmail_enforcement(rule: Rule, inp: _Input) -> Verdict:
+    rules = inp.rules or load_rules()
+    verdicts = [(r, _JUDGES[r.kind](r, inp)) for r in rules.rules
+                if "google" in r.who and r.required and not r.conditional and r.kind not in _SUMMED_UP]
+    failing = [r.label for r, v in verdicts if v.state == NOT_MET]
+    if failing:
+        return Verdict(NOT_MET, "Gmail may refuse your mail (temporarily, then for good) because of: "
+                       f"{_join(failing)}. Fix those rules first.")
+    states = {v.state for _, v in verdicts}
+    if PENDING in states:
+        return Verdict(PENDING, "Waiting for the checks.")
+    if UNKNOWN in states:
+        return Verdict(UNKNOWN, "Some of Gmail's rules couldn't be checked, so we can't tell yet.")
+    if NEEDS_MESSAGE in states:
+        return Verdict(NEEDS_MESSAGE, "Nothing DNS shows would make Gmail refuse your mail; a test message shows the "
+                       "rest.")
+    if CANT_SEE in states:
+        return Verdict(CANT_SEE, "Nothing we can see would make Gmail refuse your mail; some rules (such as the spam "
+                       "rate) can't be seen from here.")
+    return Verdict(MET, "Every Gmail rule we can check is met, so Gmail has no reason to refuse your mail.")
+
+
 _JUDGES: dict[str, Callable[[Rule, _Input], Verdict]] = {
     "spf-record": _judge_spf,
     "dkim-key": _judge_dkim,
@@ -413,14 +488,17 @@ _JUDGES: dict[str, Callable[[Rule, _Input], Verdict]] = {
     "message-codes": _judge_message_codes,
     "one-click": _judge_one_click,
     "spam-rate": _judge_spam_rate,
+    "gmail-from": _judge_gmail_from,
+    "forwarder": _judge_forwarder,
+    "gmail-enforcement": _judge_gmail_enforcement,
 }
 
 
 def judge(rule: Rule, domain_checks: Mapping[str, CheckResult] | None, message: "MessageReport | None" = None,
-          *, spam_rate: float | None = None) -> Verdict:
+          *, spam_rate: float | None = None, rules: Rules | None = None) -> Verdict:
     """One rule's verdict (never raises for odd check details: a judge that trips is 'unknown')."""
     try:
-        return _JUDGES[rule.kind](rule, _Input(domain_checks, message, spam_rate))
+        return _JUDGES[rule.kind](rule, _Input(domain_checks, message, spam_rate, rules))
     except Exception as exc:  # a summary must never break the report
         return Verdict(UNKNOWN, f"We couldn't judge this ({type(exc).__name__}).")
 
@@ -447,11 +525,13 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
     items: list[dict[str, Any]] = []
     findings: list[Finding] = []
     for rule in rules.rules:
-        v = judge(rule, domain_checks, message, spam_rate=spam_rate)
+        v = judge(rule, domain_checks, message, spam_rate=spam_rate, rules=rules)
         items.append({
             "key": rule.key, "label": rule.label, "who": list(rule.who), "applies": rule.applies,
-            "since": rule.since, "source": rule.source, "state": v.state, "why": v.why, "fix_check": v.fix_check,
-            "required": rule.required, "explain": rule.why, "checked": rule.checked, "facts": v.facts,
+            "since": rule.since, "since_by": dict(rule.since_by), "since_text": rule.since_text,
+            "source": rule.source, "state": v.state,
+            "why": v.why, "fix_check": v.fix_check, "required": rule.required, "conditional": rule.conditional,
+            "explain": rule.why, "checked": rule.checked, "facts": v.facts,
         })
         if v.state == NOT_MET:
             who = f"asked by {rule.who_words} since {rule.since_words}" if rule.who else "our advice"
@@ -462,7 +542,8 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
                        f"Source: {rule.source}.)",
                 rfc=rule.rfc, fix=v.fix))
     status = derive_status(findings)
-    required = [i for i in items if i["required"]]
+    # a conditional rule (forwarders, mailing lists) we can't see doesn't hold the verdict back
+    required = [i for i in items if i["required"] and not (i["conditional"] and i["state"] == CANT_SEE)]
     if status is Status.PASS:
         if any(i["state"] == UNKNOWN for i in required):
             status = Status.ERROR
@@ -486,6 +567,14 @@ def _summary(items: list[dict[str, Any]]) -> str:
     if counts[CANT_SEE]:
         parts.append(f"{counts[CANT_SEE]} can't be seen from here")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+
+
+def _month_words(iso: str) -> str:
+    parts = iso.split("-")
+    try:
+        return f"{_MONTHS[int(parts[1]) - 1]} {int(parts[0])}"
+    except (IndexError, ValueError):
+        return iso
 
 
 def _join(items: list[str]) -> str:

@@ -99,6 +99,7 @@ _PLAIN = {
 }
 
 LOOP_ERROR = "its CNAME records go round in a loop"
+REFERRAL_ERROR = "the DNS server doesn't look up names outside its own zones"
 CHAIN_ERROR = f"its chain of CNAME records is longer than {MAX_CNAME_CHAIN} names"
 
 
@@ -489,6 +490,9 @@ class DnsClient:
             return None
         if any(q.error.startswith((LOOP_ERROR, CHAIN_ERROR)) for q in own):
             return None  # the domain's own data is at fault, and its cards say how
+        if all(REFERRAL_ERROR in q.error for q in own if q.server) and any(q.server for q in own) and \
+                not any(not q.outcome.failed for q in self.log):
+            return _referral_trouble(tuple(self.nameservers))
         if all(not q.server and not q.sent and "time limit" in q.error for q in own):
             return None  # nothing was asked before the run's own deadline: no evidence either way
         servers = tuple(self.nameservers)
@@ -793,6 +797,9 @@ class DnsClient:
         rcode = response.rcode()
         if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             if ex.raw:
+                if not response.answer and _is_referral(response):  # not an answer: couldn't check
+                    return RawReply(Outcome.ERROR, None, f"{REFERRAL_ERROR} (it answered with a referral)",
+                                    server=st.label, sent=ex.sent, elapsed_ms=_ms(started))
                 return RawReply(Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.ANSWER, response,
                                 server=st.label, sent=ex.sent, elapsed_ms=_ms(started))
             qname, qtype = query.question[0].name, query.question[0].rdtype
@@ -854,6 +861,13 @@ class DnsClient:
                 txt_strings=target.txt_strings, canonical_name=target.canonical_name or canonical,
                 cname_chain=full, ttl=target.ttl, error=target.error, elapsed_ms=_ms(started),
             )
+        if rrset is None and _is_referral(response):
+            # A server that only answers for its own zones (a domain's authoritative server given as the
+            # resolver) points elsewhere instead of answering: we learnt nothing about the record.
+            return DnsAnswer(name, rdtype, Outcome.ERROR, canonical_name=canonical, cname_chain=tuple(chain),
+                             error=f"{REFERRAL_ERROR} (it answered with a referral); use a resolving DNS "
+                                   "server, such as your computer's own",
+                             elapsed_ms=_ms(started))
         if rrset is None or len(rrset) == 0:
             return DnsAnswer(name, rdtype, Outcome.NODATA, canonical_name=canonical, cname_chain=tuple(chain),
                              elapsed_ms=_ms(started))
@@ -1221,6 +1235,16 @@ def _domain_trouble(domain: str, servers: tuple[str, ...], reason: tuple[str, st
 NETWORK_ADVICE = "Check your internet connection, or choose another DNS server."
 
 
+def _referral_trouble(servers: tuple[str, ...]) -> DnsTrouble:
+    who = _who(servers, start=True)
+    many = len(servers) > 1
+    return DnsTrouble("resolver", servers, "referral",
+                      f"{who} {'do' if many else 'does'} not look names up: {'they answer' if many else 'it answers'} "
+                      f"only for {'their' if many else 'its'} own zones (with referrals for the rest), so nothing "
+                      "could be checked. It looks like a domain's own DNS server, not a resolver.",
+                      "Choose a resolving DNS server, such as your computer's own or your network's.")
+
+
 def _resolver_trouble(servers: tuple[str, ...], probes: list[DnsAnswer], own: list[QueryRecord]) -> DnsTrouble:
     who = _who(servers, start=True)
     many = len(servers) > 1
@@ -1291,14 +1315,16 @@ def _fast_negative(data: bytes, query_wire: bytes) -> Outcome | None:
     records (most DKIM selector probes), or None when the message must be parsed in full.
 
     The header must say: a response (QR), same ID, not truncated, NOERROR or NXDOMAIN, one question,
-    no answers; and the question must be byte for byte the one we asked."""
+    no answers; and the question must be byte for byte the one we asked. NODATA also needs the AA or
+    RA flag: a NOERROR without either may be a referral from a server that doesn't resolve (parsed in
+    full, where it is "couldn't check", never "no such record")."""
     if len(data) < 12 or data[:2] != query_wire[:2]:
         return None
     flags1, flags2 = data[2], data[3]
     if not flags1 & 0x80 or flags1 & 0x02 or (flags1 & 0x78) != (query_wire[2] & 0x78):
         return None
     rcode = flags2 & 0x0F
-    if rcode not in (0, 3):
+    if rcode not in (0, 3) or (rcode == 0 and not flags1 & 0x04 and not flags2 & 0x80):
         return None
     if int.from_bytes(data[4:6], "big") != 1 or int.from_bytes(data[6:8], "big") != 0:
         return None
@@ -1306,6 +1332,15 @@ def _fast_negative(data: bytes, query_wire: bytes) -> Outcome | None:
     if qlen is None or not _same_question(data[12:12 + qlen], query_wire[12:12 + qlen]):
         return None
     return Outcome.NXDOMAIN if rcode == 3 else Outcome.NODATA
+
+
+def _is_referral(response: dns.message.Message) -> bool:
+    """NOERROR, not authoritative, no SOA but NS records in the authority section: a delegation, not an
+    answer (RFC 1034 §4.3.1; RFC 2308 §2.2 tells a referral from NODATA by the SOA)."""
+    if response.rcode() != dns.rcode.NOERROR or response.flags & dns.flags.AA:
+        return False
+    kinds = {rrset.rdtype for rrset in response.authority}
+    return dns.rdatatype.NS in kinds and dns.rdatatype.SOA not in kinds
 
 
 def _has_soa_for(response: dns.message.Message, name: dns.name.Name) -> bool:

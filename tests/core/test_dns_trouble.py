@@ -163,3 +163,20 @@ def test_watchlist_run_says_the_dns_server_does_not_answer(tmp_path, monkeypatch
     outcome = json.loads(out)["outcomes"][0]
     assert code == 2 and outcome["headline"] == "a.test couldn't be checked"
     assert f"Your DNS server ({ns}) can't be reached" in outcome["message"]
+
+
+def test_a_dns_server_that_only_refers_is_said_once_not_blamed_on_the_domain() -> None:
+    # A domain's own authoritative server given as "your DNS server": every other name gets a referral.
+    from .test_dns import ReferralServer
+
+    srv = ReferralServer()
+    try:
+        report = check(srv.address, "example.test")
+    finally:
+        srv.close()
+    t = report.dns_trouble
+    assert t is not None and t.kind == "resolver" and t.reason == "referral"
+    assert f"Your DNS server ({srv.address}) does not look names up" in t.message
+    assert "resolving DNS server" in t.advice
+    dnssec = report.checks["dnssec"]
+    assert dnssec.status is Status.ERROR  # a referral is not "unsigned"
