@@ -130,6 +130,12 @@ class DnsAnswer:
         return self.outcome.failed
 
     @property
+    def lasting(self) -> bool:
+        """A failure that asking again later won't cure: the records themselves loop or chain on too long
+        (fix the records), or the DNS server doesn't look names up (use another)."""
+        return self.outcome is Outcome.ERROR and self.error.startswith((LOOP_ERROR, CHAIN_ERROR, REFERRAL_ERROR))
+
+    @property
     def describe(self) -> str:
         """Plain words for the outcome, e.g. for a "couldn't check" message."""
         text = _PLAIN[self.outcome]

@@ -178,6 +178,11 @@ def test_check_ends_for_every_hostile_shape(hostile: DnsTestServer, tmp_path: Pa
         assert reports[d]["checks"]["spf"]["status"] == "error"
         assert reports[d]["checks"]["mx"]["status"] == "error"
     assert "longer than" in json.dumps(reports["long.one.test"]["checks"]["spf"])
+    # a loop is no passing DNS trouble: the messages name it and don't say "try again later"
+    dmarc = reports["dl.one.test"]["checks"]["dmarc"]["findings"][0]["message"]
+    assert "go round in a loop" in dmarc and "try again later" not in dmarc
+    mx = reports["x.one.test"]["checks"]["mx"]
+    assert "loop" in mx["summary"] and "Try again later" not in mx["findings"][0]["message"]
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
