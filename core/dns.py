@@ -36,7 +36,7 @@ import socket
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Callable
 
@@ -231,7 +231,9 @@ class _Limiter:
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.most = 0  # the most slots ever taken at once
 
-    async def acquire(self, timeout: float | None) -> bool:
+    async def acquire(self, timeout: float | None, urgent: bool = False) -> bool:
+        """Take a slot, waiting at most ``timeout`` seconds (None: as long as it takes). ``urgent``: ahead
+        of the others waiting (a retransmission: its query is late already)."""
         if self.free > 0 and not self.waiters:
             self.free -= 1
             self.most = max(self.most, self.size - self.free)
@@ -239,7 +241,10 @@ class _Limiter:
         if timeout is not None and timeout <= 0:
             return False
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
+        if urgent:
+            self.waiters.appendleft(fut)
+        else:
+            self.waiters.append(fut)
         try:
             async with asyncio.timeout(timeout):
                 await fut
@@ -687,8 +692,8 @@ class DnsClient:
                     if why:
                         skipped[i] = why
                         continue
-                if st not in ex.held:  # a slot on this server until it replies (or the query ends)
-                    if not await st.limiter.acquire(limit):
+                if st not in ex.held:  # a slot on this server until it replies or its timer runs out
+                    if not await st.limiter.acquire(limit, urgent=tries > 0):
                         break
                     ex.held.add(st)
                 if until is None:
@@ -697,21 +702,26 @@ class DnsClient:
                     channel = await self._pool(i).channel()
                     channel.send(ex, st)
                 except OSError as exc:
-                    if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) in _UNREACHABLE:
+                    if isinstance(exc, _REFUSED) or getattr(exc, "errno", None) in _UNREACHABLE:
                         st.refused(_oserror_words(st.label, exc))
                     skipped[i] = _oserror_words(st.label, exc)
                     continue
                 first_sent.setdefault(i, time.monotonic())
                 if tries:
                     st.retransmitted += 1
-                wait = min(st.rto() * (1 << min(tries // len(states), 6)), MAX_RTO,
+                # at least four tries fit in the query's lifetime, however slow the round trips measured
+                longest = max(MIN_RTO / 2, min(MAX_RTO, lifetime / 4))
+                wait = min(st.rto() * (1 << min(tries // len(states), 6)), longest,
                            max(0.0, until - time.monotonic()))
                 if remaining is not None:
                     wait = min(wait, max(0.0, self._deadline - time.monotonic()))  # type: ignore[operator]
                 tries += 1
                 got = await ex.next(wait)
-                if got is None:
+                if got is None:  # the datagram is taken for lost: its slot goes to the next one
                     st.streak += 1
+                    if st in ex.held:
+                        ex.held.discard(st)
+                        st.limiter.release()
                     continue
                 while got is not None:
                     result = await self._handle(got, ex, query, states, skipped, problems, name, rdtype,
@@ -763,7 +773,7 @@ class DnsClient:
         st = tx.state
         i = states.index(st)
         if isinstance(data, BaseException):
-            if isinstance(data, ConnectionRefusedError) or getattr(data, "errno", None) in _UNREACHABLE:
+            if isinstance(data, _REFUSED) or getattr(data, "errno", None) in _UNREACHABLE:
                 st.refused(_oserror_words(st.label, data))
             skipped[i] = _oserror_words(st.label, data)
             return None
@@ -941,10 +951,12 @@ def _soonest(until: float | None, remaining: float | None, now: float) -> float 
 
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, getattr(errno, "EADDRNOTAVAIL", -1)}
+# ICMP "port unreachable" on a connected UDP socket: ECONNREFUSED (Linux, macOS), WSAECONNRESET (Windows)
+_REFUSED = (ConnectionRefusedError, ConnectionResetError)
 
 
 def _oserror_words(label: str, exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
+    if isinstance(exc, _REFUSED):
         return f"{label}: nothing answers there (connection refused)"
     if getattr(exc, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
         return f"{label}: the network is unreachable from this computer"

@@ -11,9 +11,7 @@ import time
 from typing import Callable
 
 import dns.message
-import dns.rcode
 import dns.rrset
-import pytest
 
 from inboxready.core import dns as dnsmod
 from inboxready.core.checks import run_many
@@ -236,9 +234,11 @@ def test_queries_in_flight_per_nameserver_are_capped_across_clients(dns_server: 
         return server_stats(dns_server.address)
 
     stats = run(go())
-    # 4 runs of 64 at once would be 240 questions at the server; together they are held to the cap
+    # 4 runs of 64 at once would be 240 questions at the server; together they are held to the cap (a
+    # datagram taken for lost gives its slot back, so a retransmission of one that was only slow may add one)
     assert stats["most_in_flight"] == MAX_IN_FLIGHT
-    assert MAX_IN_FLIGHT // 2 <= dns_server.max_concurrent <= MAX_IN_FLIGHT
+    assert MAX_IN_FLIGHT // 2 <= dns_server.max_concurrent <= MAX_IN_FLIGHT + stats["retransmitted"]
+    assert dns_server.max_concurrent < 120
 
 
 def test_a_server_that_stops_answering_is_asked_a_test_question_then_skipped() -> None:
