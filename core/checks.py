@@ -75,7 +75,7 @@ async def check_domain(
     """Yield one ``CheckResult`` per check, in the order they finish.
 
     ``domain`` must already be normalized (``parse_domain``). Cancelling the consumer cancels
-    every query in flight. With a deadline (``options.deadline``, or the client's), every check has a
+    every check (the queries in flight end when the client is closed). With a deadline (``options.deadline``, or the client's), every check has a
     result by then (plus ``DEADLINE_GRACE``) whatever the DNS data: one still running is stopped and
     reported as "couldn't check".
     """
