@@ -36,7 +36,7 @@ import socket
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Callable
 
@@ -230,6 +230,15 @@ class _Limiter:
         self.free = size
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.most = 0  # the most slots ever taken at once
+
+    def take(self) -> bool:
+        """A slot now, if one is free and nobody waits (no coroutine needed)."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            if self.size - self.free > self.most:
+                self.most = self.size - self.free
+            return True
+        return False
 
     async def acquire(self, timeout: float | None, urgent: bool = False) -> bool:
         """Take a slot, waiting at most ``timeout`` seconds (None: as long as it takes). ``urgent``: ahead
@@ -677,29 +686,35 @@ class DnsClient:
                 remaining = self.remaining()
                 if remaining is not None and remaining <= 0:
                     break
-                order = [i for i in _preference(states) if i not in skipped]
-                if not order:
-                    break
-                if last is None:
-                    i = order[0]
-                else:  # the next server after the last one tried, in the configured order
-                    i = min(order, key=lambda j: (j - last - 1) % len(states))
+                if len(states) == 1:
+                    if skipped:
+                        break
+                    i = 0
+                else:
+                    order = [i for i in _preference(states) if i not in skipped]
+                    if not order:
+                        break
+                    if last is None:
+                        i = order[0]
+                    else:  # the next server after the last one tried, in the configured order
+                        i = min(order, key=lambda j: (j - last - 1) % len(states))  # type: ignore[operator]
                 last = i
                 st = states[i]
                 limit = _soonest(until, remaining, now)
-                if not self._probing:
+                if (st.down or st.probe_task is not None) and not self._probing:
                     why = await st.ready(self.timeout, limit if limit is not None else self.timeout)
                     if why:
                         skipped[i] = why
                         continue
                 if st not in ex.held:  # a slot on this server until it replies or its timer runs out
-                    if not await st.limiter.acquire(limit, urgent=tries > 0):
+                    if not st.limiter.take() and not await st.limiter.acquire(limit, urgent=tries > 0):
                         break
                     ex.held.add(st)
                 if until is None:
                     until = time.monotonic() + lifetime
                 try:
-                    channel = await self._pool(i).channel()
+                    pool = self._pool(i)
+                    channel = pool.pick() or await pool.channel()
                     channel.send(ex, st)
                 except OSError as exc:
                     if isinstance(exc, _REFUSED) or getattr(exc, "errno", None) in _UNREACHABLE:
@@ -820,7 +835,7 @@ class DnsClient:
                                 server=st.label, sent=ex.sent, elapsed_ms=_ms(started))
             qname, qtype = query.question[0].name, query.question[0].rdtype
             ans = await self._from_response(name, rdtype, qname, qtype, response, started)
-            return replace(ans, server=st.label, sent=ex.sent)
+            return _with_server(ans, st.label, ex.sent)  # (_from_response always makes a new answer)
         problems.append(f"{st.label}: {dns.rcode.to_text(rcode)}")
         skipped[i] = problems[-1]  # this server said no: SERVFAIL is an answer, not something to retry
         return None
@@ -939,6 +954,12 @@ class DnsClient:
         return out
 
 
+def _with_server(ans: DnsAnswer, server: str, sent: int) -> DnsAnswer:
+    object.__setattr__(ans, "server", server)  # a fresh answer of ours, not yet seen by anyone
+    object.__setattr__(ans, "sent", sent)
+    return ans
+
+
 def _preference(states: list[_ServerState]) -> list[int]:
     """Servers in the order to try: the configured order, but one whose timers keep running out (or
     that is down) after the ones that answer."""
@@ -1019,14 +1040,15 @@ class _Exchange:
         return self.inbox.popleft() if self.inbox else None
 
     async def next(self, timeout: float) -> tuple[_Tx, bytes | BaseException] | None:
+        """The next reply, or None when ``timeout`` runs out first."""
         if not self.inbox and timeout > 0:
-            self.waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter = self.waiter = loop.create_future()
+            timer = loop.call_later(timeout, _wake, waiter)
             try:
-                async with asyncio.timeout(timeout):
-                    await self.waiter
-            except TimeoutError:
-                pass
+                await waiter
             finally:
+                timer.cancel()
                 self.waiter = None
         return self.take()
 
@@ -1036,6 +1058,11 @@ class _Exchange:
         self.txs.clear()
 
 
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class _Pool:
     """A few UDP sockets to one nameserver, each on a random local port; a query takes one at random."""
 
@@ -1043,9 +1070,19 @@ class _Pool:
         self.ip, self.port = ip, port
         self.slots: list[_UdpChannel | asyncio.Future[_UdpChannel] | None] = [None] * POOL_SIZE
         self.closed = False
+        self.draw: int | None = None  # the slot ``pick`` drew, for ``channel`` to fill
+
+    def pick(self) -> "_UdpChannel | None":
+        """A socket of the pool at random, if the one drawn is open and usable (else None: ``channel``)."""
+        self.draw = secrets.randbelow(POOL_SIZE)
+        entry = self.slots[self.draw]
+        if isinstance(entry, _UdpChannel) and not entry.closed and entry.uses < SOCKET_USES:
+            return entry
+        return None
 
     async def channel(self) -> "_UdpChannel":
-        i = secrets.randbelow(POOL_SIZE)
+        i = self.draw if self.draw is not None else secrets.randbelow(POOL_SIZE)
+        self.draw = None
         entry = self.slots[i]
         if isinstance(entry, _UdpChannel):
             if not entry.closed and entry.uses < SOCKET_USES:
@@ -1132,6 +1169,7 @@ class _UdpChannel(asyncio.DatagramProtocol):
 
     def __init__(self, ip: str, port: int) -> None:
         self.ip = ipaddress.ip_address(ip)
+        self.host = str(self.ip)  # as the system reports a datagram's source (compared first: cheap)
         self.port = port
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, _Tx] = {}
@@ -1170,7 +1208,9 @@ class _UdpChannel(asyncio.DatagramProtocol):
 
     def _from_server(self, addr: Any) -> bool:
         try:
-            return ipaddress.ip_address(str(addr[0]).split("%", 1)[0]) == self.ip and int(addr[1]) == self.port
+            if addr[1] != self.port:
+                return False
+            return addr[0] == self.host or ipaddress.ip_address(str(addr[0]).split("%", 1)[0]) == self.ip
         except (ValueError, TypeError, IndexError):
             return False
 
