@@ -9,7 +9,8 @@ out) is checked 20 at a time (``run_many``), as ``inboxready check a.com b.com .
 engine and, in the same run, by the engine of ``--before`` (a git ref, loaded from ``git archive`` under
 another package name). For each loss rate: the batch time (median
 of the runs), how many checks ended as "couldn't check", how many verdicts differ from the lossless run,
-and the datagrams sent per query.
+and the datagrams sent per query. Then, without loss, one domain's full check (best and median of 7 runs
+per engine, alternating): what the rework costs a single check.
 """
 
 from __future__ import annotations
@@ -89,6 +90,39 @@ def batch(pkg: str, path: Path | None, address: str, timeout: float, domains: li
     return result
 
 
+SINGLE = r"""
+import asyncio, json, sys, time
+pkg, address = sys.argv[1], sys.argv[2]
+core = __import__(pkg + ".core.checks", fromlist=["run_check"])
+ctx = __import__(pkg + ".core.context", fromlist=["CheckOptions", "ALL_CHECKS"])
+checks = tuple(c for c in ctx.ALL_CHECKS if c != "starttls")
+asyncio.run(core.run_check("bench00.example", ctx.CheckOptions(nameservers=[address], checks=checks)))  # warm
+t = time.perf_counter()
+asyncio.run(core.run_check("bench00.example", ctx.CheckOptions(nameservers=[address], checks=checks)))
+print(json.dumps(time.perf_counter() - t))
+"""
+
+
+def single(engines: dict[str, tuple[str, Path | None]], folder: Path, runs: int = 7) -> None:
+    proc, address = start_server(folder, 0.0, seed=1)
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    try:
+        for _ in range(runs):
+            for name, (pkg, path) in engines.items():
+                env = dict(os.environ)
+                if path is not None:
+                    env["PYTHONPATH"] = str(path) + os.pathsep + env.get("PYTHONPATH", "")
+                out = subprocess.run([sys.executable, "-c", SINGLE, pkg, address], capture_output=True, text=True,
+                                     env=env, timeout=300)
+                times[name].append(float(out.stdout.strip().splitlines()[-1]))
+    finally:
+        proc.terminate()
+        proc.wait()
+    for name, t in times.items():
+        print(json.dumps({"single_domain": name, "best_ms": round(min(t) * 1000), "median_ms":
+                          round(statistics.median(t) * 1000)}), flush=True)
+
+
 def couldnt(verdicts: dict[str, dict[str, list[object]]]) -> int:
     return sum(1 for checks in verdicts.values() for v in checks.values() if v[0] == "error")
 
@@ -136,6 +170,8 @@ def main() -> int:
                               "batch_s": [round(t, 2) for t in times], "couldnt_check": bad,
                               "verdicts_changed": changed, "slowest_query_ms": [round(x) for x in slowest],
                               "datagrams_per_query": [round(x, 2) for x in per_query]}), flush=True)
+    single(engines, tmp)
+    print(f"load {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 
