@@ -295,6 +295,8 @@ class _ServerState:
         self.srtt: float | None = None
         self.rttvar = 0.0
         self.streak = 0  # retransmission timers run out since its last reply
+        self.backoff = 1  # the timer's multiplier: doubled when one runs out (RFC 6298 §5.5), back to 1
+        self.expired_at = float("-inf")  # with a round trip measured on a datagram sent since then
         self.last_reply = float("-inf")
         self.limiter = _Limiter(MAX_IN_FLIGHT)
         self.down = ""  # why we believe it does not answer ("" = it does, or we don't know otherwise)
@@ -308,11 +310,20 @@ class _ServerState:
     def rto(self) -> float:
         base = INITIAL_RTO if self.srtt is None else self.srtt + max(0.01, 4 * self.rttvar)
         base = min(max(base, MIN_RTO), MAX_RTO)
-        return min(base * (1 << min(self.streak, 3)), MAX_RTO)
+        return min(base * self.backoff, MAX_RTO)
 
-    def sample(self, rtt: float) -> None:
+    def expired(self) -> None:
+        """A retransmission timer ran out: back off until a round trip measured since says otherwise (so a
+        server that slows down under a burst is not flooded with retransmissions of datagrams it still has)."""
+        self.streak += 1
+        self.backoff = min(self.backoff * 2, 8)
+        self.expired_at = time.monotonic()
+
+    def sample(self, rtt: float, sent_at: float) -> None:
         """RFC 6298 §2: a round trip measured on a datagram that was answered (each try has its own ID,
         so the sample is never ambiguous)."""
+        if sent_at > self.expired_at:
+            self.backoff = 1
         if self.srtt is None:
             self.srtt, self.rttvar = rtt, rtt / 2
         else:
@@ -733,7 +744,7 @@ class DnsClient:
                 tries += 1
                 got = await ex.next(wait)
                 if got is None:  # the datagram is taken for lost: its slot goes to the next one
-                    st.streak += 1
+                    st.expired()
                     if st in ex.held:
                         ex.held.discard(st)
                         st.limiter.release()
@@ -793,7 +804,7 @@ class DnsClient:
             skipped[i] = _oserror_words(st.label, data)
             return None
         st.replied()
-        st.sample(tx.received - tx.sent_at)
+        st.sample(tx.received - tx.sent_at, tx.sent_at)
         ex.replied_by = st.label
         negative = None if ex.raw else _fast_negative(data, ex.wire)
         if negative is not None:  # NXDOMAIN / NODATA with no records: no need to parse it all
