@@ -99,6 +99,13 @@ class MessageScreen(QWidget):
         self.cancel_button.setToolTip("Stop this test (Esc)")
         self.cancel_button.setEnabled(False)
         row.addWidget(self.cancel_button)
+        # a round trip or watch whose Microsoft/Google sign-in expired or was withdrawn: one click to sign in
+        self.signin_again_button = KeyButton("Sign in again")
+        self.signin_again_button.setAccessibleName("Sign in again with the mail provider")
+        self.signin_again_button.hide()
+        self.signin_again_button.clicked.connect(self.sign_in_again)
+        self._signin_again: tuple[str, QComboBox] | None = None
+        row.addWidget(self.signin_again_button)
         root.addLayout(row)
 
         self.progress = QListWidget()
@@ -306,8 +313,8 @@ class MessageScreen(QWidget):
         p = self._profile_of(kind, box)
         if p is None:
             return
-        answer = QMessageBox.question(self, "Remove profile",
-                                      f"Remove the profile {p.name!r} and its saved password?")
+        what = "its sign-in (unless another profile uses it)" if p.uses_oauth else "its saved password"
+        answer = QMessageBox.question(self, "Remove profile", f"Remove the profile {p.name!r} and {what}?")
         if answer == QMessageBox.StandardButton.Yes:
             self.store.remove(p)
             self.reload_profiles()
@@ -452,9 +459,43 @@ class MessageScreen(QWidget):
             findings.extend(result.findings)
         if report is not None:
             findings.extend(report.findings)
+        self._offer_sign_in(result)
         self.show_result(summary, findings, report)
         self._update_buttons()
         self.finishedRun.emit(result)
+
+    def _offer_sign_in(self, result: Any) -> None:
+        """Show "Sign in again with ..." when the run stopped on a withdrawn or expired sign-in."""
+        from inboxready.core.auth.errors import SIGN_IN_AGAIN
+
+        error = getattr(result, "error", None)
+        self._signin_again = None
+        if error is not None and getattr(error, "code", "") in (SIGN_IN_AGAIN, "conn.oauth-scope"):
+            if getattr(result, "status", "") == "send-failed":
+                kind, box = "send", self.send_box
+            else:
+                kind, box = "read", (self.watch_box if self.modes.currentIndex() == 1 else self.read_box)
+            p = self._profile_of(kind, box)
+            if p is not None and p.uses_oauth:
+                self._signin_again = (kind, box)
+                self.signin_again_button.setText(
+                    f"Sign in again with {'Microsoft' if p.oauth_provider == 'microsoft' else 'Google'}")
+        self.signin_again_button.setVisible(self._signin_again is not None)
+
+    def sign_in_again(self) -> ProfileDialog | None:
+        """Open the profile's dialog and start its sign-in at once (the browser opens)."""
+        if self._signin_again is None:
+            return None
+        kind, box = self._signin_again
+        p = self._profile_of(kind, box)
+        if p is None:
+            return None
+        dlg = self.open_profile_dialog(kind, p)
+        dlg.sign_in()
+        self.signin_again_button.hide()
+        if not getattr(self, "_no_exec", False):
+            self._run_dialog(dlg, box)
+        return dlg
 
     def _on_cancelled(self, job: int) -> None:
         if job != self.job:
