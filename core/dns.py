@@ -340,13 +340,14 @@ class _ServerState:
         self.down = why
         self.down_at = time.monotonic()
 
-    async def ready(self, timeout: float, wait: float | None) -> str:
+    async def ready(self, timeout: float, wait: float | None, fresh: bool = False) -> str:
         """"" when queries may go to this server; else why not. While a test question is out, wait for
-        it (at most ``wait`` seconds)."""
+        it (at most ``wait`` seconds). ``fresh``: a new run that has not asked it yet: a server found down
+        is asked the test question again at once (the user may have fixed the network since)."""
         if not self.down and self.probe_task is None:
             return ""
         now = time.monotonic()
-        if self.probe_task is None and now - max(self.down_at, self.probe_at) >= PROBE_EVERY:
+        if self.probe_task is None and (fresh or now - max(self.down_at, self.probe_at) >= PROBE_EVERY):
             self.start_probe(timeout)
         task = self.probe_task
         if task is not None:
@@ -449,6 +450,7 @@ class DnsClient:
         self._pools: dict[tuple[str, int], _Pool] = {}
         self._closed = False
         self._probing = False  # the test question of a server: never waits on the server's health
+        self._retested: set[_ServerState] = set()  # servers found down that this run asked again
         self.log: list[QueryRecord] = []
         self.on_query = on_query
         if nameservers:
@@ -713,7 +715,9 @@ class DnsClient:
                 st = states[i]
                 limit = _soonest(until, remaining, now)
                 if (st.down or st.probe_task is not None) and not self._probing:
-                    why = await st.ready(self.timeout, limit if limit is not None else self.timeout)
+                    fresh = st not in self._retested
+                    self._retested.add(st)
+                    why = await st.ready(self.timeout, limit if limit is not None else self.timeout, fresh)
                     if why:
                         skipped[i] = why
                         continue

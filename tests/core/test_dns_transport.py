@@ -272,3 +272,33 @@ def test_a_server_that_stops_answering_is_asked_a_test_question_then_skipped() -
     later = answers[5:]
     assert all(a.sent == 0 for a in later) and "does not answer" in later[0].error
     assert len(srv.arrivals) < 40  # about 5 queries' tries and the test question, not 35 queries' worth
+
+
+def test_a_new_run_asks_a_server_found_down_again_at_once() -> None:
+    # "Your DNS server doesn't answer" → the user fixes the network → "Check again" must really check.
+    answering = [False]
+
+    def reply(data: bytes, addr: tuple[str, int], sock: socket.socket) -> None:
+        if answering[0]:
+            sock.sendto(answer(data).to_wire(), addr)
+
+    srv = Silent(reply)
+    try:
+        async def go():  # type: ignore[no-untyped-def]
+            async with DnsClient([srv.address], timeout=0.6) as first:
+                gone = await first.query("a.example.test", "TXT")
+                for _ in range(40):  # the test question (0.6 s) gets no answer either: down
+                    if server_stats(srv.address)["down"]:
+                        break
+                    await asyncio.sleep(0.05)
+                assert server_stats(srv.address)["down"]
+            answering[0] = True  # back
+            async with DnsClient([srv.address], timeout=0.6) as again:
+                back = await again.query("b.example.test", "TXT")
+            return gone, back
+
+        gone, back = run(go())
+    finally:
+        srv.close()
+    assert gone.outcome is Outcome.TIMEOUT
+    assert back.ok and back.txt == ("genuine",)
