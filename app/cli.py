@@ -535,9 +535,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
     from inboxready.app import cli_publish as P
 
+    # (not where the DNS server did not answer at all: it would only wait for it again)
+    asked = [r.domain for r in reports if r.dns_trouble is None or r.dns_trouble.kind != "resolver"]
     inspections = asyncio.run(P.inspect_for_check(
-        [r.domain for r in reports], args.nameserver, args.timeout,
-        {r.domain: list(args.dkim_selector) for r in reports})) if reports else {}
+        asked, args.nameserver, args.timeout, {d: list(args.dkim_selector) for d in asked})) if asked else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):

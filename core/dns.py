@@ -749,6 +749,8 @@ class DnsClient:
                 got = await ex.next(wait)
                 if got is None:  # the datagram is taken for lost: its slot goes to the next one
                     st.expired()
+                    if st.last_reply == float("-inf") and not self._probing:
+                        st.suspect(self.timeout)  # never heard from it at all: ask the test question now
                     if st in ex.held:
                         ex.held.discard(st)
                         st.limiter.release()
