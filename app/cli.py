@@ -4,6 +4,7 @@
                      [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
+    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli_bounce.py)
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
                        [--oauth microsoft|google [--client-id ID] [--tenant T]]
     inboxready profile list|test|remove|signin|signout NAME
@@ -111,7 +112,7 @@ def run_within(coro: Any, seconds: float) -> Any:
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
 
 
 def _command_modules() -> list[Any]:

@@ -1,4 +1,5 @@
-"""The "Test a message" screen: send a test message, watch for one sent by a platform, or paste headers.
+"""The "Test a message" screen: send a test message, watch for one sent by a platform, paste headers, or
+paste a bounce (``bounce_view``: why it bounced and the record that fixes it).
 
 All mail work runs on the engine's asyncio loop (``Engine.run_task``); progress lines and the result come
 back through queued signals tagged with a job number, and anything from a job that is no longer current
@@ -23,6 +24,7 @@ from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.model import CheckResult, Finding
 from inboxready.core.profiles import Profile, ProfileStore
 
+from .bounce_view import BouncePage, show_bounce
 from .cards import STATUS_WORDS, CheckCard, _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
@@ -43,6 +45,7 @@ class MessageScreen(QWidget):
     and ``watch_timeout`` bound the wait for the message (tests use small ones)."""
 
     reportShown = Signal(object)  # MessageReport (or None when no message was analysed)
+    bounceShown = Signal(object)  # BounceReport
     finishedRun = Signal(object)  # RoundTripResult | MessageReport | None
 
     def __init__(self, engine: Engine, *, store: ProfileStore | None = None,
@@ -61,6 +64,7 @@ class MessageScreen(QWidget):
         self.finding_views: list[FindingView] = []
         self.last_result: Any = None
         self.last_report: MessageReport | None = None
+        self.last_bounce: Any = None  # BounceReport of the "Paste a bounce" way
         self.token = new_token()
         self.setObjectName("MessageScreen")
         self.setAccessibleName("Test a message")
@@ -88,6 +92,8 @@ class MessageScreen(QWidget):
         self.modes.addTab(self._build_send(), "Send a test")
         self.modes.addTab(self._build_watch(), "Watch for a message")
         self.modes.addTab(self._build_paste(), "Paste headers")
+        self.bounce_page = BouncePage()
+        self.modes.addTab(self.bounce_page, "Paste a bounce")
         root.addWidget(self.modes)
 
         row = QHBoxLayout()
@@ -260,6 +266,7 @@ class MessageScreen(QWidget):
         self.send_button.clicked.connect(self.start_send)
         self.watch_button.clicked.connect(self.start_watch)
         self.analyse_button.clicked.connect(self.start_paste)
+        self.bounce_page.analyseRequested.connect(self.start_bounce)
         self.cancel_button.clicked.connect(self.cancel)
         self.new_token_button.clicked.connect(self._new_token)
         self.watch_box.currentIndexChanged.connect(self._update_seed)
@@ -267,6 +274,8 @@ class MessageScreen(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+Return"), self.paste_box, activated=self.start_paste,
                   context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence("Ctrl+Return"), self.bounce_page, activated=self.start_bounce,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- profiles -------------------------------------------------------------------------------
 
@@ -335,6 +344,7 @@ class MessageScreen(QWidget):
         self.send_button.setEnabled(not running and self.send_box.count() > 0 and self.read_box.count() > 0)
         self.watch_button.setEnabled(not running and self.watch_box.count() > 0)
         self.analyse_button.setEnabled(not running)
+        self.bounce_page.analyse_button.setEnabled(not running)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -428,6 +438,23 @@ class MessageScreen(QWidget):
 
         return self._start("Analysing the pasted headers…", go)
 
+    def start_bounce(self) -> int:
+        """Read the pasted (or dropped) bounce and check what it points at (``core.bounce``)."""
+        raw, domain = self.bounce_page.payload()
+        if not raw.strip():
+            self.status_label.setText("Paste a bounce, or drop a saved bounce file, first.")
+            return 0
+        from inboxready.core.bounce import analyze_bounce
+        from inboxready.core.context import CheckOptions
+
+        opts = CheckOptions(nameservers=self.nameservers, deadline=60.0,
+                            **({"timeout": self.dns_timeout} if self.dns_timeout is not None else {}))
+
+        async def go(_on_progress: Callable[[Any], None]) -> Any:
+            return await analyze_bounce(raw, options=opts, domain=domain or None)
+
+        return self._start("Reading the bounce and checking what it points at…", go)
+
     def cancel(self) -> None:
         if self.job and self.engine.cancel_task(self.job):
             self.status_label.setText("Stopping…")
@@ -448,6 +475,12 @@ class MessageScreen(QWidget):
         if job != self.job:
             return
         self.last_result = result
+        if hasattr(result, "classification"):  # a BounceReport
+            self.status_label.setText("Done.")
+            show_bounce(self, result)
+            self._update_buttons()
+            self.finishedRun.emit(result)
+            return
         report = result if isinstance(result, MessageReport) else getattr(result, "report", None)
         findings: list[Finding] = []
         if isinstance(result, MessageReport):
@@ -523,6 +556,7 @@ class MessageScreen(QWidget):
         self.verdict_badge.hide()
         self.about_label.hide()
         self.last_report = None
+        self.last_bounce = None
 
     def show_result(self, summary: str, findings: list[Finding], report: MessageReport | None) -> None:
         self._clear_result()
