@@ -483,12 +483,18 @@ def _report_path(path: str, domain: str, many: bool) -> str:
     return f"{base}-{domain}.{ext}" if dot else f"{path}-{domain}"
 
 
-def write_report_file(report: DomainReport, path: str, profile: str) -> str:
-    """Save the audit report of ``report`` as PDF, HTML or JSON (by extension). Raises OSError, or
+def write_report_file(report: DomainReport, path: str, profile: str, *, inspection: Any = None) -> str:
+    """Save the audit report of ``report`` as PDF, HTML or JSON (by extension), with each fix in the form of
+    the DNS host ``inspection`` found and the DNS changes published in its period. Raises OSError, or
     ImportError when a PDF is asked for without PySide6."""
-    from inboxready.core.audit import AuditReport
+    from datetime import UTC, datetime
 
-    audit = AuditReport.build(report, profile=profile)
+    from inboxready.core.audit import AuditReport, changes_in_period
+
+    now = datetime.now(UTC)
+    dns_host = inspection.for_audit() if inspection is not None and inspection.zone.zone else None
+    audit = AuditReport.build(report, profile=profile, generated=now, dns_host=dns_host,
+                              changes=changes_in_period(report, generated=now))
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pdf":
         from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
@@ -573,7 +579,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for r in reports:
             path = _report_path(report_to, r.domain, len(reports) > 1)
             try:
-                digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender")
+                digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender",
+                                           inspection=inspections.get(r.domain))
                 from inboxready.core.audit import record_export
 
                 file_digest, problem = record_export(path, r.domain, digest)
