@@ -430,12 +430,12 @@ class CheckCard(QFrame):
         if r.findings:
             add(label("What we found", "SectionTitle", parent=body))
             yield
-            for f in r.findings:
-                view = FindingView(f, body, with_fix=False)
+            for presented in r.presented():  # problem first; each fix once, under the most severe finding it solves
+                view = FindingView(presented, body, with_fix=False)
                 view.copied.connect(self.copied)
                 add(view)
                 yield
-                if f.fix is not None:
+                if view.has_fix:
                     view.add_fix()
                     self._fresh = view.fix_view
                     yield
@@ -546,6 +546,11 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         if isinstance(voids, int) and voids:
             text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
         lay.addWidget(_label(box, text, "", selectable=True))
+    for copy in [c for c in _as_list(d.get("flattened")) if isinstance(c, dict)]:
+        state = {True: "it matches what the include lists today", False: "the include has changed since (see below)",
+                 None: "we couldn't compare it with the include this time"}.get(copy.get("current"), "")
+        lay.addWidget(_label(box, f"{_text(copy.get('host'))} is a copy of the addresses 'include:"
+                                  f"{_text(copy.get('include'))}' lists: {state}.", "Muted", selectable=True))
     if tree:
         view = FittedTree(box)
         view.setColumnCount(4)

@@ -37,7 +37,7 @@ from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
-from inboxready.core.model import DomainReport, Severity, Status
+from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
 from . import cli_oauth
 from .cli_out import (
@@ -390,27 +390,51 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             continue
         for rec in result.records:
             out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
-        shown_fixes: list[object] = []
-        for f in result.findings:
-            fsym, fcode = _SEV_LOOK[f.severity]
-            lines = _wrap(f.message, "      ")
-            lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
-            out.write("\n".join(lines) + "\n")
-            if f.rfc:
-                out.write(style(f"      ({f.rfc})", "2") + "\n")
-            if f.fix is not None and f.fix in shown_fixes:
-                out.write(style("      Fix: the same record as above.", "1") + "\n")
-            elif f.fix is not None:
-                shown_fixes.append(f.fix)
-                verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-                out.write(style(f"      {verb}: {shown(f.fix.type)} record at {shown(f.fix.host)}", "1") + "\n")
-                out.write(f"        {shown(f.fix.value)}\n")
-                form = host_form(f.fix) if host_form is not None else None
-                if form:
-                    out.write("\n".join(_wrap(shown(form), "        ")) + "\n")
-                if f.fix.note:
-                    out.write("\n".join(_wrap(f.fix.note, "        ")) + "\n")
+        render_findings(result.presented(), out, style, host_form=host_form)
     out.write("\n")
+
+
+def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ", host_form: Any = None) -> None:
+    """A fix: what to do, where, the value (copy it as is), how the user's DNS host's form wants it (when
+    ``host_form`` gives it), its note, and the records published with it."""
+    for i, rec in enumerate(fix.records):
+        verb = {"replace": "Replace with", "remove": "Remove"}.get(rec.action, "Publish")
+        if i:
+            verb = "and " + verb[0].lower() + verb[1:]
+        out.write(style(f"{indent}{verb}: {shown(rec.type)} record at {shown(rec.host)}", "1") + "\n")
+        out.write(f"{indent}  {shown(rec.value)}\n")
+        form = host_form(rec) if host_form is not None else None
+        if form:
+            out.write("\n".join(_wrap(shown(form), indent + "  ")) + "\n")
+        if rec.note:
+            out.write("\n".join(_wrap(rec.note, indent + "  ")) + "\n")
+
+
+def render_findings(presented: Sequence[ShownFinding], out: TextIO, style: _Style, host_form: Any = None) -> None:
+    """Findings most severe first; each fix once, under the most severe finding it solves, with the others it
+    solves named (``model.present``)."""
+    out = safe_stream(out)
+    for sf in presented:
+        f = sf.finding
+        fsym, fcode = _SEV_LOOK[f.severity]
+        lines = _wrap(f.message, "      ")
+        lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
+        out.write("\n".join(lines) + "\n")
+        if f.rfc:
+            out.write(style(f"      ({f.rfc})", "2") + "\n")
+        if sf.solved_by is not None:
+            out.write(style(f"      Fix: the record shown under “{gist(sf.solved_by.message)}” solves this too.", "1")
+                      + "\n")
+        for i, fix in enumerate(sf.fixes):
+            if len(sf.fixes) > 1:
+                out.write(style(f"      Option {i + 1} of {len(sf.fixes)}: {fix.title or 'another record'}", "1;4")
+                          + "\n")
+            render_fix(fix, out, style, "      " if len(sf.fixes) == 1 else "        ", host_form)
+        if sf.also_solves:
+            out.write("\n".join(_wrap("This also solves: " + "; ".join(f"“{gist(x.message)}”" for x in sf.also_solves)
+                                       + ".", "      ")) + "\n")
+        if not f.options and f.no_fix:
+            out.write("\n".join(_wrap("No record to publish: " + f.no_fix, "      ")) + "\n")
 
 
 def _percent(value: str) -> float:
@@ -810,7 +834,7 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
     out = safe_stream(out)
-    for f in findings:
+    for f in by_severity(findings):
         fsym, fcode = _SEV_LOOK[f.severity]
         lines = _wrap(f.message, "      ")
         lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]

@@ -183,7 +183,21 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         out.write(shown(o.headline()) + "\n")
         for line in shown_lines(o.message(limit=50)).split("\n"):
             out.write(f"  {line}\n")
+        for c in o.changes:
+            _write_change_fix(c.fix, out)
     return code
+
+
+def _write_change_fix(fix: dict | None, out: TextIO, indent: str = "  ") -> None:  # type: ignore[type-arg]
+    """The record a change asks for (a refreshed flattened copy), as the check gives it."""
+    if not isinstance(fix, dict):
+        return
+    records = [fix, *[x for x in fix.get("also_publish") or [] if isinstance(x, dict)]]
+    for i, rec in enumerate(records):
+        verb = {"replace": "Replace with", "remove": "Remove"}.get(str(rec.get("action")), "Publish")
+        if i:
+            verb = "and " + verb[0].lower() + verb[1:]
+        out.write(f"{indent}{verb}: {rec.get('type')} record at {rec.get('host')}\n{indent}  {rec.get('value')}\n")
 
 
 def _reminders(args: argparse.Namespace, out: TextIO) -> int:
