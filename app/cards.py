@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.checks import CHECK_TITLES
-from inboxready.core.history import CheckDiff
+from inboxready.core.checks.runner import CHECK_TITLES
+from inboxready.core.store.history import CheckDiff
 from inboxready.core.model import CheckResult, DnsTrouble, Fix, Status
 
 from . import theme

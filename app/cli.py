@@ -31,10 +31,10 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from inboxready.core import __version__
-from inboxready.core.bulk import bulk_sender_readiness, readiness_headline
-from inboxready.core.checks import CHECK_TITLES, run_check, run_many
+from inboxready.core.policy.bulk import bulk_sender_readiness, readiness_headline
+from inboxready.core.checks.runner import CHECK_TITLES, run_check, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
+from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
@@ -323,7 +323,7 @@ _CHECKLIST_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "needs-test-m
 
 def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
     """The bulk-sender rules one per line: state, rule, who asks since when, and why."""
-    from inboxready.core.checklist import STATE_WORDS
+    from inboxready.core.policy.checklist import STATE_WORDS
 
     out = safe_stream(out)
     out.write(style("  Sender rules (Google, Yahoo, Microsoft):", "1") + "\n")
@@ -493,7 +493,7 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
 
 
 def _profile_names() -> list[str]:
-    from inboxready.core.compliance import load_profiles
+    from inboxready.core.policy.compliance import load_profiles
 
     return list(load_profiles())
 
@@ -538,7 +538,7 @@ def write_report_file(report: DomainReport, path: str, profile: str, *, inspecti
     ImportError when a PDF is asked for without PySide6."""
     from datetime import UTC, datetime
 
-    from inboxready.core.audit import AuditReport, changes_in_period
+    from inboxready.core.policy.audit import AuditReport, changes_in_period
 
     now = datetime.now(UTC)
     dns_host = inspection.for_audit() if inspection is not None and inspection.zone.zone else None
@@ -643,10 +643,10 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
     verdicts: dict[str, Any] = {}
     if getattr(args, "profile", None):
-        from inboxready.core.compliance import evaluate
+        from inboxready.core.policy.compliance import evaluate
 
         verdicts = {r.domain: evaluate(args.profile, r.checks, front=CLI) for r in reports}
-    from inboxready.core.checklist import build_checklist
+    from inboxready.core.policy.checklist import build_checklist
 
     checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate, front=CLI) for r in reports}
     from inboxready.app import cli_publish as P
@@ -692,7 +692,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             try:
                 digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender",
                                            inspection=inspections.get(r.domain))
-                from inboxready.core.audit import record_export
+                from inboxready.core.policy.audit import record_export
 
                 file_digest, problem = record_export(path, r.domain, digest)
             except (OSError, ImportError) as exc:
@@ -734,7 +734,7 @@ _SPF_EXIT = {"pass": EXIT_OK, "none": EXIT_FINDINGS, "neutral": EXIT_FINDINGS, "
 
 
 def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.spf import check_host
+    from inboxready.core.checks.spf import check_host
 
     try:
         ipaddress.ip_address(args.ip)
@@ -899,7 +899,7 @@ def _password_from_env_or_prompt(err: TextIO, what: str) -> str | None:
 
 
 def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core import profiles as P
+    from inboxready.core.mail import profiles as P
     from inboxready.core.mail.roundtrip import check_profile
 
     store = P.ProfileStore()
@@ -1028,7 +1028,7 @@ def _render_roundtrip(result: Any, args: argparse.Namespace, out: TextIO) -> int
 
 
 def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core import profiles as P
+    from inboxready.core.mail import profiles as P
     from inboxready.core.mail.links import link_domain_fixes
     from inboxready.core.mail.roundtrip import roundtrip
 
@@ -1065,7 +1065,7 @@ def _sign_in_hint(result: Any, profile: Any, err: TextIO) -> None:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core import profiles as P
+    from inboxready.core.mail import profiles as P
     from inboxready.core.mail.compose import new_token, valid_token
     from inboxready.core.mail.links import link_domain_fixes
     from inboxready.core.mail.roundtrip import watch_for_token

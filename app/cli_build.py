@@ -18,7 +18,7 @@ import asyncio
 import textwrap
 from typing import Any, TextIO
 
-from inboxready.core.dns import DnsClient
+from inboxready.core.dns.client import DnsClient
 
 from .cli_out import shown, shown_lines, write_json
 
@@ -154,7 +154,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.builders.dmarc import DmarcBuildError, dmarc_ladder
-    from inboxready.core.dmarcparse import is_dmarc_record
+    from inboxready.core.records.dmarc_parse import is_dmarc_record
     from inboxready.core.domain import DomainError, parse_domain
 
     try:

@@ -63,7 +63,7 @@ def oauth_fields(args: argparse.Namespace) -> dict[str, str]:
     """The profile fields ``profile add`` takes for sign-in (empty when --oauth isn't given)."""
     if not getattr(args, "oauth", None):
         if getattr(args, "client_id", "") or getattr(args, "tenant", ""):
-            from inboxready.core.profiles import ProfileError
+            from inboxready.core.mail.profiles import ProfileError
 
             raise ProfileError("--client-id and --tenant go with --oauth microsoft or --oauth google.")
         return {}

@@ -28,7 +28,7 @@ import secrets
 from contextvars import ContextVar
 from typing import Any, Callable, Iterable, TextIO
 
-from inboxready.core.dns import parse_nameserver
+from inboxready.core.dns.client import parse_nameserver
 from inboxready.core.textsafe import UNSAFE_BUT_NEWLINE, dumps_json, escape_char, visible
 
 # Our own escape character and carriage return, as tokens nobody else can write (new every run).

@@ -104,7 +104,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
     from inboxready.core.publish.hosts import host_for_provider
     from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
-    from inboxready.core.profiles import KeyringUnavailable
+    from inboxready.core.mail.profiles import KeyringUnavailable
 
     store = AccountStore()
     if store.problem:
@@ -179,7 +179,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _account_test(account: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.lexicon_adapter import ProviderSession, PublishError
     from inboxready.core.publish.zone import find_zone
 
@@ -307,7 +307,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.app.cli import _Style, _use_colour
     from inboxready.core.context import ALL_CHECKS, CheckOptions
     from inboxready.core.domain import DomainError, parse_domain
-    from inboxready.core.profiles import KeyringUnavailable
+    from inboxready.core.mail.profiles import KeyringUnavailable
     from inboxready.core.publish.accounts import AccountError, AccountStore
     from inboxready.core.publish.flow import PUBLISH_CHECKS, Publisher
     from inboxready.core.publish.hosts import host_for_provider
@@ -411,7 +411,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 async def inspect_for_check(domains: list[str], nameservers: list[str] | None, timeout: float,
                             selectors: dict[str, list[str]]) -> dict[str, Any]:
     """``inspect_domain`` for each domain (zone, host, mistakes), bounded in time; a failure is left out."""
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.flow import inspect_domain
 
     async def one(d: str) -> Any:

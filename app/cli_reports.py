@@ -95,7 +95,7 @@ def _open_store(args: argparse.Namespace, err: TextIO) -> Any:
 def _fault(exc: BaseException, store: Any, err: TextIO) -> int:
     """A store failure (``DbProblem``, or an SQLite / OS error, worded by ``sqlitedb``) as one sentence on
     stderr; exit code 2."""
-    from inboxready.core.sqlitedb import problem_of
+    from inboxready.core.store.sqlitedb import problem_of
 
     err.write(f"inboxready: {shown(problem_of(exc, 'the report store', store.path))}\n")
     return EXIT_UNCHECKED
@@ -183,8 +183,8 @@ def _print_import(result: Any, out: TextIO) -> None:
 async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[str] | None,
                    timeout: float) -> str | None:
     """Reverse DNS for the sources (cached) and the domain's current DMARC record; bounded in time."""
-    from inboxready.core.dns import DnsClient
-    from inboxready.core.dmarcparse import is_dmarc_record
+    from inboxready.core.dns.client import DnsClient
+    from inboxready.core.records.dmarc_parse import is_dmarc_record
     from inboxready.core.reports.sources import resolve_sources
 
     client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 4))
@@ -226,7 +226,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     import sqlite3
 
-    from inboxready.core.sqlitedb import DbProblem
+    from inboxready.core.store.sqlitedb import DbProblem
 
     try:
         summary = summarize(store, domain, days=args.days)
@@ -318,7 +318,7 @@ def _print_summary(s: Any, out: TextIO) -> None:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core import profiles as P
+    from inboxready.core.mail import profiles as P
     from inboxready.core.reports.imapwatch import fetch_reports
 
     try:

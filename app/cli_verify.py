@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.audit import check_file
-    from inboxready.core.history import History
+    from inboxready.core.policy.audit import check_file
+    from inboxready.core.store.history import History
 
     try:
         with open(args.file, "rb") as fh:

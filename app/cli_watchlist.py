@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from inboxready.core.context import CheckOptions
 from inboxready.core.domain import DomainError
-from inboxready.core.history import History
-from inboxready.core.reminders import DismissedStore, reminders
-from inboxready.core.watchlist import (
+from inboxready.core.store.history import History
+from inboxready.core.monitor.reminders import DismissedStore, reminders
+from inboxready.core.monitor.watchlist import (
     DEFAULT_INTERVAL, IntervalError, WatchList, describe_interval, exit_code, format_interval, parse_interval,
     run_watchlist,
 )
@@ -79,7 +79,7 @@ def _checks(text: str) -> tuple[str, ...]:
 
 def _choice(e: Any) -> str:
     """", only SPF, DMARC" / ", without STARTTLS": a domain's own choice of checks, in words."""
-    from inboxready.core.checks import CHECK_TITLES
+    from inboxready.core.checks.runner import CHECK_TITLES
 
     parts = []
     if e.only:

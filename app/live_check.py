@@ -168,7 +168,7 @@ class LiveCheckDialog(QDialog):
                     pass
 
         async def work() -> None:
-            from inboxready.core.dns import DnsClient
+            from inboxready.core.dns.client import DnsClient
             from inboxready.core.publish.propagation import watch_fix, wait_until_live
             from inboxready.core.publish.zone import find_zone
 

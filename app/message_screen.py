@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.dns import DnsClient
+from inboxready.core.dns.client import DnsClient
 from inboxready.core.mail.compose import new_token
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.model import CheckResult, Finding, present
-from inboxready.core.profiles import Profile, ProfileStore
+from inboxready.core.mail.profiles import Profile, ProfileStore
 
 from .bounce_view import BouncePage, show_bounce
 from .cards import STATUS_WORDS, CheckCard, _section

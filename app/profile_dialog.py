@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inboxready.core.profiles import (
+from inboxready.core.mail.profiles import (
     INSECURE_WARNING, KeyringUnavailable, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security,
     SendProfile, get_preset, keyring_status, load_presets,
 )

@@ -258,8 +258,8 @@ def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any],
 async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
                        timeout: float) -> str | None:
     """Reverse DNS of the sources (cached in the store) and the domain's DMARC record now; bounded in time."""
-    from inboxready.core.dmarcparse import is_dmarc_record
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.records.dmarc_parse import is_dmarc_record
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.reports.sources import resolve_sources
 
     client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 6))
@@ -1713,7 +1713,7 @@ class ReportsWindow(QMainWindow):
 
     def reload_profiles(self) -> None:
         if self._profile_store is None:
-            from inboxready.core.profiles import ProfileStore
+            from inboxready.core.mail.profiles import ProfileStore
             self._profile_store = ProfileStore()
         current = self.watch_profile_box.currentText()
         self.watch_profile_box.clear()

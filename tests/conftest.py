@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from inboxready.core.context import CheckContext, CheckOptions  # noqa: E402
-from inboxready.core.dns import DnsClient  # noqa: E402
-from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = REPO / "tests" / "data" / "conformance"

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from ..profiles import (
-    ConnectionResult, KeyringUnavailable, Profile, Secret, TransportError, get_password, keyring_failure, run_blocking,
-    scrub, set_password,
+from ..mail.profiles import (
+    ConnectionResult, KeyringUnavailable, Profile, Secret, TransportError, get_password, keyring_failure,
+    run_blocking, scrub, set_password,
 )
 from . import errors, tokens
 from .config import OAuthConfigError, ProviderConfig, provider_config
@@ -577,7 +577,7 @@ async def credential(profile: Profile, password: "str | Secret | None" = None) -
     more with a renewed one (``should_retry``), as Thunderbird does."""
     if profile.uses_oauth:
         return await access_token(profile)
-    from ..profiles import resolve_password
+    from ..mail.profiles import resolve_password
 
     return resolve_password(profile, password), True
 

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..profiles import KEYRING_SERVICE, KeyringUnavailable, Secret, _backend, _keyring_failed, reveal
+from ..mail.profiles import KEYRING_SERVICE, KeyringUnavailable, Secret, _backend, _keyring_failed, reveal
 
 HEADER = "ir1"
 CHUNK = 1000  # characters per keyring entry (2,000 bytes as UTF-16, under Windows' 2,560)

@@ -11,14 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dmarcparse import (
-    DmarcRecord,
-    DmarcSyntaxError,
-    format_record,
-    parse_dmarc,
-    parse_report_uri,
-)
-from ..dns import normalize_name
+from ..records.dmarc_parse import DmarcRecord, DmarcSyntaxError, format_record, parse_dmarc, parse_report_uri
+from ..dns.client import normalize_name
 from ..model import Fix
 
 __all__ = [

@@ -22,9 +22,9 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
-from ..checks import make_client, run_check
+from ..checks.runner import make_client, run_check
 from ..context import ALL_CHECKS, CheckOptions
-from ..dns import DnsAnswer, DnsClient, Outcome, normalize_name
+from ..dns.client import DnsAnswer, DnsClient, Outcome, normalize_name
 from ..domain import parse_domain
 from ..model import DomainReport, Finding, Severity, split_txt
 

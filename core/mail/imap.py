@@ -36,10 +36,9 @@ from typing import Any, Callable
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
-from ..profiles import (
+from .profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, Security, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result,
-    server_closed,
+    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result, server_closed,
     shutdown_socket, ssl_context, unexpected,
 )
 from ..auth import errors as oauth_errors

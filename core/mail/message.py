@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..dmarc import Walk, organizational_domain, tree_walk
-from ..dns import DnsClient
+from ..checks.dmarc import Walk, organizational_domain, tree_walk
+from ..dns.client import DnsClient
 from ..model import CheckResult, Finding, Severity, Status
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures

@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dns import DnsClient
+from ..dns.client import DnsClient
 from ..model import Finding, Severity, Status
-from ..profiles import ConnectionResult, Profile, ReadProfile, Secret, SendProfile, TransportError, \
-    org_of_host, preset_for_domain, preset_for_host, get_preset, trusted_ids_for
+from .profiles import (
+    ConnectionResult, Profile, ReadProfile, Secret, SendProfile, TransportError, org_of_host, preset_for_domain,
+    preset_for_host, get_preset, trusted_ids_for,
+)
 from . import imap, smtp
 from .compose import compose_test_message, new_token
 from .imap import Progress, ProgressFn, Watcher, role_words

@@ -21,10 +21,10 @@ import threading
 import time
 from typing import Callable
 
-from ..profiles import (
+from .profiles import (
     ConnectionResult, KeyringUnavailable, Secret, Security, SendProfile, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result,
-    server_closed, shutdown_socket, ssl_context, unexpected,
+    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result, server_closed,
+    shutdown_socket, ssl_context, unexpected,
 )
 from ..auth import errors as oauth_errors
 from ..auth import sasl

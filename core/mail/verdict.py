@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dmarcparse import DmarcRecord
+from ..records.dmarc_parse import DmarcRecord
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from .authres import MethodResult, ReceivedSpf
 from .dkimcheck import OwnCheck, Signature

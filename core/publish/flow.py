@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ..checks import run_check
+from ..checks.runner import run_check
 from ..context import CheckOptions
-from ..dns import DnsClient
+from ..dns.client import DnsClient
 from ..model import DomainReport
 from .accounts import DnsAccount
 from .hosts import DnsHost, host_for_provider, match_hosts

@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..settings import data_dir
-from ..sqlitedb import connect_durable
+from ..store.settings import data_dir
+from ..store.sqlitedb import connect_durable
 
 JOURNAL_FILE = "publish_journal.sqlite3"
 SCHEMA_VERSION = 1

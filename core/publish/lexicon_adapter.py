@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..profiles import Secret, reveal, scrub
+from ..mail.profiles import Secret, reveal, scrub
 
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""  # read by tldextract when an extractor is made
 
@@ -36,7 +36,7 @@ def _offline_tldextract() -> None:
     global _configured
     with _lock:
         os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
-        from ..settings import data_dir
+        from ..store.settings import data_dir
 
         cache = str(data_dir() / "tldextract")
         os.environ["TLDEXTRACT_CACHE_PATH"] = cache  # lexicon's Client cache

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dns import DnsAnswer, DnsClient
+from ..dns.client import DnsAnswer, DnsClient
 from ..model import Finding, Fix, Severity
 
 COMMON_SELECTORS = ("google", "selector1", "selector2", "s1", "s2", "k1", "k2", "default", "dkim", "mail", "mxvault")
@@ -70,7 +70,7 @@ def _unquote(text: str) -> str | None:
 
 
 def _spf_errors(text: str) -> int:
-    from ..spfparse import SpfSyntaxError, parse_record_lenient
+    from ..records.spf_parse import SpfSyntaxError, parse_record_lenient
 
     try:
         rec = parse_record_lenient(text)

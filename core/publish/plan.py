@@ -292,7 +292,7 @@ def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | N
     value = f.value
     note = ""
     if fam == "spf1" and f.action != "replace":
-        from ..spf import merge_records
+        from ..checks.spf import merge_records
 
         value, notes = merge_records([r[0] for r in same] + [f.value])
         note = "Merged with your SPF record so every sender is kept (one SPF record only). " + " ".join(notes)
@@ -305,7 +305,7 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
     """Run the checks as if the plan were published (``what_if`` overlay); set ``plan.predicted`` and, when a
     check would get worse, ``plan.problem``."""
     from ..builders.whatif import OverlayDns, WhatIfError
-    from ..checks import run_check
+    from ..checks.runner import run_check
 
     if not plan.changes:
         return

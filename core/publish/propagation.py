@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..dns import DnsAnswer, DnsClient
+from ..dns.client import DnsAnswer, DnsClient
 from .zone import AuthServer, ZoneInfo
 
 DEFAULT_TIMEOUT = 3.0

@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dns import DnsClient, normalize_name
+from ..dns.client import DnsClient, normalize_name
 
 
 @dataclass(frozen=True)

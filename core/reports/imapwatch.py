@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..mail.imap import _Session
-from ..profiles import (
+from ..mail.profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
 )
-from ..sqlitedb import DbProblem
+from ..store.sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
 from .store import ImportResult, ReportStore
 

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..sqlitedb import DbProblem
+from ..store.sqlitedb import DbProblem
 from .extract import Limits, iter_input_files
 from .store import ImportResult, ImportStopped, ReportInfo, ReportStore
 

@@ -64,8 +64,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..settings import data_dir
-from ..sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
+from ..store.settings import data_dir
+from ..store.sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
 from .extract import UNIT_END, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt

@@ -57,8 +57,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..dmarc import build_record
-from ..dmarcparse import DmarcRecord, parse_dmarc
+from ..checks.dmarc import build_record
+from ..records.dmarc_parse import DmarcRecord, parse_dmarc
 from ..model import Fix
 from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog
 from .store import ReportStore

@@ -11,7 +11,7 @@ import pytest
 
 from inboxready.core.bounce import CATEGORIES, classify, detect_provider, load_rules, read_bounce
 from inboxready.core.bounce.rules import provider_code
-from inboxready.core.checks import CHECK_MODULES
+from inboxready.core.checks.runner import CHECK_MODULES
 from inboxready.core.context import ALL_CHECKS
 
 from .dsnmaker import PLACES, exim_bounce, fill, postfix_dsn, smtp_reply

@@ -10,8 +10,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
-from inboxready.core import dkim
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dkim
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
 
 from ..conftest import make_ctx, run

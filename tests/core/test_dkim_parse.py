@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.dkim import (
+from inboxready.core.checks.dkim import (
     DkimKeyError, describe_foreign_record, load_catalog, normalize_selector, parse_dkim_key, parse_tag_list,
 )
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import mtasts
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import mta_sts as mtasts
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
 from ..conftest import make_ctx, run
@@ -353,7 +353,7 @@ def test_policy_host_dns_timeout_is_couldnt_check(dns_server: DnsTestServer, web
 
 
 def test_https_client_reads_bodies_and_refuses_plain_http(dns_server: DnsTestServer, web: HttpsTestServer) -> None:
-    from inboxready.core.https import HttpsError, HttpsErrorKind, fetch
+    from inboxready.core.net.https import HttpsError, HttpsErrorKind, fetch
 
     dns_server.replace_zone(D, ZONE)
     web.route("/a", "é" * 10, content_type="text/plain; charset=utf-8")

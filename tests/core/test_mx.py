@@ -5,7 +5,6 @@ Every fix the check suggests is published in a test zone and the domain is check
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import dns.name
@@ -17,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import dkim, mx
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dkim, mx
+from inboxready.core.checks.runner import check_function
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
 from ..conftest import make_ctx, run
@@ -349,23 +349,16 @@ def _run_all(server: DnsTestServer, names: list[str]) -> dict[str, CheckResult]:
         ctx = make_ctx(server, D)
         out = {}
         for name in names:
-            module = importlib.import_module(f"inboxready.core.{name}")
-            out[name] = await module.check(ctx)
+            out[name] = await check_function(name)(ctx)
         return out
 
-    import importlib
-
     return run(go())
-
-
-def _available(*names: str) -> list[str]:
-    return [n for n in names if importlib.util.find_spec(f"inboxready.core.{n}") is not None]
 
 
 def test_published_lockdown_kit_passes_our_own_checks(dns_server: DnsTestServer) -> None:
     dns_server.add_origin("com")  # so the DMARC tree walk's _dmarc.com gets NXDOMAIN, not REFUSED
     dns_server.replace_zone(D, apply_fixes(PARKED, mx.lockdown_fixes(D)))
-    results = _run_all(dns_server, _available("mx", "dkim", "spf", "dmarc"))
+    results = _run_all(dns_server, ["mx", "dkim", "spf", "dmarc"])
     r = results["mx"]
     assert r.status is Status.INFO and codes(r) == ["mx.null-mx", "mx.locked-down"] and r.fixes == []
     assert r.detail["null_mx"] is True and r.detail["parked"] is True

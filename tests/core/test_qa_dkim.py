@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inboxready.core import dkim
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dkim
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
 
 from ..conftest import make_ctx, run

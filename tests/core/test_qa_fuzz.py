@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import dkim, spf
-from inboxready.core.dmarcparse import DmarcSyntaxError, parse_dmarc, parse_report_uri, repair_dmarc
-from inboxready.core.spfparse import parse_record
+from inboxready.core.checks import dkim, spf
+from inboxready.core.records.dmarc_parse import DmarcSyntaxError, parse_dmarc, parse_report_uri, repair_dmarc
+from inboxready.core.records.spf_parse import parse_record
 
 TEXT = st.text(max_size=200)
 RECORDISH = st.one_of(TEXT, st.builds(lambda q, body, q2: f"{q}{body}{q2}", st.sampled_from(['"', "'", "", ' "']),

@@ -9,10 +9,10 @@ from typing import Iterator
 import pytest
 
 from inboxready.app.demo import DemoDnsServer, start_demo_server
-from inboxready.core.bulk import NOT_APPLICABLE, NOT_MET, bulk_sender_readiness, readiness_headline
-from inboxready.core.checks import run_check
+from inboxready.core.policy.bulk import NOT_APPLICABLE, NOT_MET, bulk_sender_readiness, readiness_headline
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport, Severity, Status
 
 from ..conftest import run

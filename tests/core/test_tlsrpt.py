@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import tlsrpt
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import tls_rpt as tlsrpt
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
 from ..conftest import make_ctx, run

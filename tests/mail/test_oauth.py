@@ -21,7 +21,7 @@ from inboxready.core.auth.config import endpoint_override
 from inboxready.core.auth.errors import SIGN_IN_AGAIN
 from inboxready.core.mail import imap, smtp
 from inboxready.core.mail.roundtrip import roundtrip
-from inboxready.core.profiles import KEYRING_SERVICE, ProfileStore, ReadProfile, SendProfile, secret_forms
+from inboxready.core.mail.profiles import KEYRING_SERVICE, ProfileStore, ReadProfile, SendProfile, secret_forms
 
 from .conftest import MAILBOX, SENDER, MemoryKeyring, read_profile, send_profile
 from .oauth_server import GOOGLE_SCOPE, IMAP_SCOPE, SMTP_SCOPE, OAuthTestServer

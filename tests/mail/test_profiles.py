@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from imapclient import exceptions as imap_exc
 
 from inboxready.core.mail import imap
-from inboxready.core.profiles import (
+from inboxready.core.mail.profiles import (
     KEYRING_SERVICE, ConnectionResult, KeyringUnavailable, ProfileError, ProfileStore, ReadProfile, Secret, Security,
     SendProfile, auth_failure, delete_password, get_password, get_preset, keyring_status, load_presets,
     network_error, preset_for_domain, preset_for_host, scrub, security_for_port, set_password, split_host_port,

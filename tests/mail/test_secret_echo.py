@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.profiles import scrub
+from inboxready.core.mail.profiles import scrub
 
 from .conftest import MemoryKeyring
 

@@ -14,11 +14,11 @@ import time
 
 import pytest
 
-from inboxready.core.dns import DnsClient
+from inboxready.core.dns.client import DnsClient
 from inboxready.core.mail.imap import Progress, Watcher, watch
 from inboxready.core.mail.roundtrip import RoundTripResult, delivery_warnings, roundtrip, watch_for_token
 from inboxready.core.model import Status
-from inboxready.core.profiles import Security
+from inboxready.core.mail.profiles import Security
 
 from ..conftest import run
 from .conftest import MAILBOX, SENDER, read_profile, send_profile, shop_zone

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix
 from inboxready.core.publish.hosts import host_form, load_hosts, match_hosts
 from inboxready.core.publish.mistakes import find_mistakes

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.profiles import ProfileStore
+from inboxready.core.mail.profiles import ProfileStore
 from inboxready.core.reports.imapwatch import account_key, fetch_reports, watch_reports
 from inboxready.core.reports.store import ReportStore
 from tests.conftest import run

@@ -1,0 +1,434 @@
+"""MTA-STS (RFC 8461): tells sending mail servers to insist on an encrypted, verified connection.
+
+- ``parse_sts_record(text)`` parses the ``_mta-sts`` TXT record (``v=STSv1; id=...``); raises only
+  ``StsSyntaxError``.
+- ``parse_policy(text)`` parses the policy file; never raises: problems are listed in ``errors`` /
+  ``warnings``.
+- ``mx_matches(pattern, host)`` is the §4.1 host match (``*.example.com`` covers exactly one label more).
+- ``check(ctx)`` returns the "mta_sts" result.
+
+The policy file to host is not a DNS record, so it is not a ``Fix``: it is given in
+``detail["policy_fix"] = {"url", "content_type", "text"}`` and the findings' messages point to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..context import CheckContext
+from ..dns.client import DnsAnswer
+from ..net.https import HttpsError, HttpsErrorKind, fetch
+from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from .mx import MxParseError, parse_mx
+
+RFC = "RFC 8461"
+RFC_TXT = "RFC 8461 §3.1"
+RFC_POLICY = "RFC 8461 §3.2"
+RFC_FETCH = "RFC 8461 §3.3"
+RFC_MATCH = "RFC 8461 §4.1"
+MAX_POLICY_BYTES = 64 * 1024
+MAX_AGE_LIMIT = 31557600  # §3.2: at most one year
+MAX_AGE_SHORT = 86400  # below a day, a cached policy protects little
+MAX_AGE_SUGGESTED = 604800  # one week
+MODES = ("enforce", "testing", "none")
+POLICY_PATH = "/.well-known/mta-sts.txt"
+
+_ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
+_EXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}\Z")
+_EXT_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+\Z")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")
+_VERSION_START = re.compile(r"v=STSv1(?:[ \t]*;|[ \t]*\Z)")
+
+
+class StsSyntaxError(ValueError):
+    """The ``_mta-sts`` TXT record can't be used; ``message`` is plain English."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StsRecord:
+    raw: str
+    id: str
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def is_sts_record(text: str) -> bool:
+    """True for a TXT record senders consider (it begins with ``v=STSv1`` then ``;`` or the end)."""
+    return _VERSION_START.match(text or "") is not None
+
+
+def looks_like_sts(text: str) -> bool:
+    return re.match(r"\s*v\s*=\s*stsv1", text or "", re.IGNORECASE) is not None
+
+
+def parse_sts_record(text: str) -> StsRecord:
+    """``"v=STSv1; id=20240101;"`` → ``StsRecord``; raises only ``StsSyntaxError``."""
+    if not isinstance(text, str):
+        raise StsSyntaxError("The record is not text.")
+    fields = [f.strip(" \t") for f in text.split(";")]
+    if fields and fields[-1] == "":
+        fields.pop()
+    if not fields or fields[0] != "v=STSv1":
+        raise StsSyntaxError("The record must begin with exactly 'v=STSv1' (capital S, T, S) followed by ';'.")
+    rec_id: str | None = None
+    ext: dict[str, str] = {}
+    for part in fields[1:]:
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise StsSyntaxError(f"'{part[:40]}' is not a 'name=value' field.")
+        if name == "id":
+            if rec_id is not None:
+                raise StsSyntaxError("The record has more than one 'id' field.")
+            if not _ID.match(value):
+                raise StsSyntaxError(f"The id '{value[:40]}' must be 1 to 32 letters or digits (no dashes, dots or "
+                                     "spaces).")
+            rec_id = value
+        elif name == "v":
+            raise StsSyntaxError("The record has more than one 'v' field.")
+        else:
+            if not _EXT_NAME.match(name) or not _EXT_VALUE.match(value):
+                raise StsSyntaxError(f"'{part[:40]}' is not a valid field.")
+            ext.setdefault(name, value)
+    if rec_id is None:
+        raise StsSyntaxError("The record has no 'id' field (for example 'id=20240101000000').")
+    return StsRecord(text, rec_id, ext)
+
+
+@dataclass
+class StsPolicy:
+    version: str | None = None
+    mode: str | None = None
+    max_age: int | None = None
+    mx: list[str] = field(default_factory=list)  # valid patterns, lower case
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "mode": self.mode, "max_age": self.max_age, "mx": list(self.mx),
+                "valid": self.valid}
+
+
+def valid_pattern(pattern: str) -> bool:
+    """An ``mx`` value: a host name, or ``*.`` followed by one (§3.2)."""
+    name = pattern[2:] if pattern.startswith("*.") else pattern
+    labels = name.rstrip(".").split(".")
+    return len(labels) >= 2 and all(_LABEL.match(lb) for lb in labels) and len(name) <= 253
+
+
+def mx_matches(pattern: str, host: str) -> bool:
+    """RFC 8461 §4.1: a literal pattern matches that name; ``*.example.com`` matches one extra label
+    (``mx1.example.com``), not ``example.com`` nor ``a.b.example.com``. Case-insensitive."""
+    p = pattern.lower().rstrip(".")
+    h = host.lower().rstrip(".")
+    if p.startswith("*."):
+        head, _, rest = h.partition(".")
+        return bool(head) and rest == p[2:]
+    return p == h
+
+
+def parse_policy(text: str) -> StsPolicy:
+    """Parse a policy file (``key: value`` lines, LF or CRLF). Never raises."""
+    pol = StsPolicy()
+    seen: set[str] = set()
+    if not isinstance(text, str):
+        pol.errors.append("The policy is not text.")
+        return pol
+    for n, raw in enumerate(text.split("\n"), start=1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        value = value.strip(" \t")
+        if not sep:
+            pol.errors.append(f"Line {n} ('{line[:40]}') is not 'key: value'.")
+            continue
+        if key != key.strip() or not key:
+            pol.errors.append(f"Line {n}: the key '{key[:30]}' has spaces around it or is empty.")
+            continue
+        lower = key.lower()
+        if lower in ("version", "mode", "max_age", "mx") and key != lower:
+            pol.errors.append(f"Line {n}: '{key}' must be written in lower case ('{lower}').")
+            continue
+        if key in ("version", "mode", "max_age") and key in seen:
+            pol.warnings.append(f"Line {n}: '{key}' appears more than once; remove the extra line.")
+            continue
+        seen.add(key)
+        if key == "version":
+            if value == "STSv1":
+                pol.version = value
+            else:
+                pol.errors.append(f"Line {n}: the version must be 'STSv1', not '{value[:30]}'.")
+        elif key == "mode":
+            if value in MODES:
+                pol.mode = value
+            else:
+                pol.errors.append(f"Line {n}: the mode must be enforce, testing or none, not '{value[:30]}'.")
+        elif key == "max_age":
+            if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_AGE_LIMIT:
+                pol.max_age = int(value)
+            else:
+                pol.errors.append(f"Line {n}: max_age must be a number of seconds from 0 to {MAX_AGE_LIMIT} (one "
+                                  f"year), not '{value[:30]}'.")
+        elif key == "mx":
+            if valid_pattern(value):
+                pol.mx.append(value.lower().rstrip("."))
+            else:
+                pol.errors.append(f"Line {n}: '{value[:60]}' is not a mail server name or a '*.' pattern.")
+        else:
+            pol.extensions.setdefault(key, value)
+    if pol.version is None and "version" not in seen:
+        pol.errors.append("The 'version: STSv1' line is missing (it must be there).")
+    if pol.mode is None and "mode" not in seen:
+        pol.errors.append("The 'mode:' line is missing (enforce, testing or none).")
+    if pol.max_age is None and "max_age" not in seen:
+        pol.errors.append("The 'max_age:' line is missing (how many seconds senders remember the policy).")
+    if not pol.mx and pol.mode in ("enforce", "testing") and "mx" not in seen:
+        pol.errors.append("There is no 'mx:' line, so no mail server is allowed.")
+    return pol
+
+
+def format_policy(mode: str, max_age: int, mx: list[str]) -> str:
+    """A policy file as it must be hosted (CRLF line endings, version first)."""
+    lines = ["version: STSv1", f"mode: {mode}", *[f"mx: {p}" for p in mx], f"max_age: {max_age}"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def new_id(now: dt.datetime | None = None) -> str:
+    """A fresh policy id: the current UTC time as 14 digits."""
+    return (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d%H%M%S")
+
+
+# -- the check -------------------------------------------------------------------------------------
+
+
+def _f(code: str, sev: Severity, message: str, detail: str = "", rfc: str = RFC, fix: Fix | None = None) -> Finding:
+    return Finding(f"mta_sts.{code}", sev, message, detail=detail, rfc=rfc, fix=fix)
+
+
+@dataclass
+class _State:
+    domain: str
+    findings: list[Finding] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+    records: list[str] = field(default_factory=list)
+
+
+def _mx_hosts(ans: DnsAnswer) -> list[str]:
+    recs = []
+    for r in ans.records if ans.ok else ():
+        try:
+            recs.append(parse_mx(r))
+        except MxParseError:
+            continue
+    hosts: list[str] = []
+    for rec in sorted(recs, key=lambda m: (m.preference, m.host)):
+        if not rec.null and rec.host not in hosts:
+            hosts.append(rec.host)
+    return hosts
+
+
+async def check(ctx: CheckContext) -> CheckResult:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    domain = ctx.domain.rstrip(".").lower()
+    st = _State(domain)
+    url = f"https://mta-sts.{domain}{POLICY_PATH}"
+    st.detail = {"record": None, "id": None, "policy_url": url, "policy": None, "policy_text": None,
+                 "mx_hosts": [], "policy_fix": None}
+    txt_ans, mx_ans = await asyncio.gather(ctx.dns.query(f"_mta-sts.{domain}", "TXT"), ctx.dns.query(domain, "MX"))
+    status = await _run(ctx, st, txt_ans, mx_ans, url)
+    result = CheckResult("mta_sts", status, _summary(st, status), st.records, st.findings, st.detail)
+    result.elapsed_ms = (loop.time() - started) * 1000
+    return result
+
+
+async def _run(ctx: CheckContext, st: _State, txt_ans: DnsAnswer, mx_ans: DnsAnswer, url: str) -> Status:
+    host = f"_mta-sts.{st.domain}"
+    if txt_ans.failed:
+        st.findings.append(_f("lookup-failed", Severity.UNKNOWN, "We couldn't look up your MTA-STS record, so we "
+                              "don't know whether it is set up.", f"{host} TXT: {txt_ans.describe}", RFC_TXT))
+        return Status.ERROR
+    candidates = [t for t in txt_ans.txt if is_sts_record(t) or looks_like_sts(t)]
+    st.records = list(candidates)
+    mx_hosts = _mx_hosts(mx_ans)
+    if not candidates:
+        st.findings.append(_f(
+            "not-published", Severity.INFO, "MTA-STS is not set up. It is optional: it makes other mail services "
+            "insist on an encrypted connection when they deliver to you, which stops eavesdroppers from reading "
+            "or redirecting your incoming mail.",
+            f"{host} has no TXT record beginning with v=STSv1 ({txt_ans.describe}). To set it up, host the policy "
+            f"file shown here at {url}, then publish the TXT record.", RFC_TXT))
+        if mx_hosts:
+            _suggest_policy(st, url, None, mx_hosts)
+        return Status.INFO
+    fix_record = Fix(host, "TXT", f"v=STSv1; id={new_id()};", action="replace",
+                     note="Change the id every time you change the policy file, so senders fetch it again.")
+    rec: StsRecord | None = None
+    if len(candidates) > 1:
+        st.findings.append(_f(
+            "multiple-records", Severity.ERROR, "You have more than one MTA-STS record, so sending servers ignore "
+            "all of them and MTA-STS is off. Keep exactly one.",
+            f"{host} has {len(candidates)} v=STSv1 TXT records; §3.1 requires exactly one.", RFC_TXT, fix_record))
+    else:
+        st.detail["record"] = candidates[0]
+        try:
+            rec = parse_sts_record(candidates[0])
+            st.detail["id"] = rec.id
+        except StsSyntaxError as exc:
+            st.findings.append(_f(
+                "record-invalid", Severity.ERROR, f"Your MTA-STS record is written wrongly, so sending servers ignore "
+                f"it: {exc.message}", f"{host} TXT \"{candidates[0][:200]}\"", RFC_TXT, fix_record))
+    policy = await _fetch_policy(ctx, st, url)
+    if mx_ans.failed:
+        st.findings.append(_f("mx-lookup-failed", Severity.UNKNOWN, "We couldn't look up your mail servers (MX), "
+                              "so we couldn't compare them with the policy.", f"{st.domain} MX: {mx_ans.describe}",
+                              RFC_MATCH))
+    if policy is None:
+        if mx_hosts:
+            _suggest_policy(st, url, None, mx_hosts)
+        st.detail["mx_hosts"] = [{"host": h, "matched": False, "pattern": None} for h in mx_hosts]
+        return derive_status(st.findings)
+    _policy_findings(st, policy, url, mx_hosts, mx_ans)
+    return derive_status(st.findings)
+
+
+async def _fetch_policy(ctx: CheckContext, st: _State, url: str) -> StsPolicy | None:
+    where = f"mta-sts.{st.domain}"
+    try:
+        resp = await fetch(ctx, url, max_bytes=MAX_POLICY_BYTES, max_redirects=0, accept="text/plain")
+    except HttpsError as exc:
+        st.findings.append(_fetch_finding(exc, where, url))
+        return None
+    text = resp.text()
+    st.detail["policy_text"] = text
+    if resp.content_type != "text/plain":
+        st.findings.append(_f(
+            "policy-content-type", Severity.ERROR, f"The policy file is served as "
+            f"'{resp.content_type or 'no type'}' instead of plain text, so sending servers may reject it. Set the "
+            "web server to send it as text/plain.", f"Content-Type: {resp.headers.get('content-type', '(none)')}",
+            RFC_POLICY))
+    pol = parse_policy(text)
+    st.detail["policy"] = pol.to_json()
+    return pol
+
+
+def _fetch_finding(exc: HttpsError, where: str, url: str) -> Finding:
+    k = exc.kind
+    detail = f"GET {url}: {exc.detail or exc.message}"
+    if k.couldnt_check:
+        return _f("policy-unreachable", Severity.UNKNOWN, f"We couldn't fetch your MTA-STS policy file: "
+                  f"{exc.message}", detail, RFC_FETCH)
+    if k == HttpsErrorKind.NO_ADDRESS:
+        return _f("policy-host-missing", Severity.ERROR, f"The web name {where} doesn't exist, so the MTA-STS "
+                  f"policy can't be fetched. Ask your web or mail provider to host the policy file at {url} and "
+                  f"create {where} in DNS pointing to it.", detail, RFC_FETCH)
+    if k.certificate or k == HttpsErrorKind.TLS:
+        return _f("policy-certificate", Severity.ERROR, f"Sending servers won't accept your MTA-STS policy: "
+                  f"{exc.message}", detail, RFC_FETCH)
+    if k == HttpsErrorKind.REDIRECT:
+        return _f("policy-redirect", Severity.ERROR, "The policy address redirects to another page. Sending "
+                  f"servers must not follow redirects, so the file has to be served directly at {url}.", detail,
+                  RFC_FETCH)
+    if k == HttpsErrorKind.TOO_LARGE:
+        return _f("policy-too-large", Severity.ERROR, f"The MTA-STS policy file is too large: {exc.message}",
+                  detail, RFC_FETCH)
+    if k in (HttpsErrorKind.NOT_FOUND, HttpsErrorKind.HTTP_STATUS):
+        return _f("policy-not-found", Severity.ERROR, f"Your MTA-STS record is published but the policy file is "
+                  f"missing: {exc.message} Host the policy file shown here at {url}.", detail, RFC_FETCH)
+    return _f("policy-unreadable", Severity.ERROR, f"The MTA-STS policy file could not be read: {exc.message}",
+              detail, RFC_FETCH)
+
+
+def _policy_findings(st: _State, pol: StsPolicy, url: str, mx_hosts: list[str], mx_ans: DnsAnswer) -> None:
+    if pol.errors:
+        st.findings.append(_f(
+            "policy-invalid", Severity.ERROR, "Your MTA-STS policy file has mistakes, so sending servers ignore it: "
+            + " ".join(pol.errors[:4]) + " The corrected file is shown here.", "; ".join(pol.errors), RFC_POLICY))
+    for w in pol.warnings:
+        st.findings.append(_f("policy-duplicate-field", Severity.WARNING, w, "", RFC_POLICY))
+    if pol.max_age is not None and pol.max_age < MAX_AGE_SHORT and pol.mode != "none":
+        st.findings.append(_f(
+            "max-age-short", Severity.WARNING, f"Sending servers are told to remember your policy for only "
+            f"{pol.max_age} seconds, so it protects little between visits. Use at least a week "
+            f"({MAX_AGE_SUGGESTED} seconds).",
+            f"max_age: {pol.max_age}; §3.2 recommends weeks or more", RFC_POLICY))
+    if pol.mode == "testing":
+        st.findings.append(_f(
+            "mode-testing", Severity.INFO, "MTA-STS is in testing mode: problems are only reported, and mail is "
+            "still delivered without encryption if needed. Once the TLS reports show no failures, change the "
+            "mode to enforce (and change the id in the TXT record).", "mode: testing", RFC_POLICY))
+    elif pol.mode == "none":
+        st.findings.append(_f(
+            "mode-none", Severity.INFO, "The MTA-STS policy is switched off (mode: none); sending servers forget it.",
+            "mode: none", RFC_POLICY))
+    rows: list[dict[str, Any]] = []
+    uncovered: list[str] = []
+    for h in mx_hosts:
+        pattern = next((p for p in pol.mx if mx_matches(p, h)), None)
+        rows.append({"host": h, "matched": pattern is not None, "pattern": pattern})
+        if pattern is None:
+            uncovered.append(h)
+    st.detail["mx_hosts"] = rows
+    if not mx_ans.failed and not mx_hosts:
+        st.findings.append(_f("no-mx", Severity.INFO, "Your domain has no mail servers (MX) to compare with the "
+                              "policy.", f"{st.domain} MX: {mx_ans.describe}", RFC_MATCH))
+    if uncovered and pol.mode in ("enforce", "testing"):
+        enforce = pol.mode == "enforce"
+        names = ", ".join(uncovered)
+        st.findings.append(_f(
+            "mx-not-covered", Severity.ERROR if enforce else Severity.WARNING,
+            (f"The policy doesn't list your mail server{'s' if len(uncovered) > 1 else ''} {names}, so servers that "
+             "honour MTA-STS will refuse to deliver mail to " + ("them." if len(uncovered) > 1 else "it.")
+             if enforce else
+             f"The policy doesn't list your mail server{'s' if len(uncovered) > 1 else ''} {names}; in enforce mode "
+             "mail to " + ("them" if len(uncovered) > 1 else "it") + " would be refused.")
+            + " Add the mx line shown in the corrected file.",
+            f"policy mx patterns: {', '.join(pol.mx) or '(none)'}; MX hosts: {', '.join(mx_hosts)}", RFC_MATCH))
+    if pol.errors or (uncovered and pol.mode in ("enforce", "testing")) or \
+            (pol.max_age is not None and pol.max_age < MAX_AGE_SHORT and pol.mode != "none"):
+        _suggest_policy(st, url, pol, mx_hosts)
+
+
+def _suggest_policy(st: _State, url: str, pol: StsPolicy | None, mx_hosts: list[str]) -> None:
+    mode = pol.mode if pol is not None and pol.mode in ("enforce", "testing") else "testing"
+    max_age = pol.max_age if pol is not None and pol.max_age is not None and pol.max_age >= MAX_AGE_SHORT \
+        else MAX_AGE_SUGGESTED
+    patterns = list(pol.mx) if pol is not None else []
+    for h in mx_hosts:
+        if not any(mx_matches(p, h) for p in patterns):
+            patterns.append(h)
+    st.detail["policy_fix"] = {"url": url, "content_type": "text/plain", "text": format_policy(mode, max_age, patterns)}
+
+
+def _summary(st: _State, status: Status) -> str:
+    codes = {f.code for f in st.findings}
+    pol = st.detail.get("policy")
+    if "mta_sts.not-published" in codes:
+        return "MTA-STS is not set up (optional)."
+    if status == Status.ERROR:
+        return "We couldn't check MTA-STS."
+    if status == Status.FAIL:
+        return "MTA-STS is published but doesn't work as it should."
+    if pol and pol.get("mode") == "enforce":
+        n = len(st.detail["mx_hosts"])
+        if n == 0 and status == Status.PASS:
+            return "MTA-STS is on (enforce), but the domain has no mail servers to protect."
+        return (f"MTA-STS is on and requires encrypted delivery to your {n} mail server{'s' if n != 1 else ''}."
+                if status == Status.PASS else "MTA-STS is on, with points to improve.")
+    if pol and pol.get("mode") == "testing":
+        return "MTA-STS is in testing mode: problems are reported but mail is not protected yet."
+    if pol and pol.get("mode") == "none":
+        return "MTA-STS is switched off (mode none)."
+    return "MTA-STS is published, with points to improve."
