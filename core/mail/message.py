@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..checks.dmarc import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..dns.client import DnsClient
 from ..model import CheckResult, Finding, Severity, Status
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
