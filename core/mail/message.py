@@ -36,7 +36,7 @@ from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..dns.client import DnsClient
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
-    json_str, json_strs,
+    json_str,
 )
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
@@ -82,8 +82,7 @@ class MessageReport:
         return {
             "checks": {
                 name: {"status": str(r.status), "result": r.detail.get("result"), "summary": r.summary,
-                       "findings": [f.to_json() for f in r.findings], "detail": r.detail,
-                       "records": list(r.records), "elapsed_ms": round(r.elapsed_ms, 1)}
+                       "findings": [f.to_json() for f in r.findings], "detail": r.detail}
                 for name, r in self.checks.items()
             },
             "status": str(self.status),
@@ -101,15 +100,15 @@ class MessageReport:
     @classmethod
     def from_json(cls, data: Any) -> "MessageReport":
         """The report ``to_json`` wrote (``status``, ``headline`` and each card's ``result`` are derived, so
-        not read; a card's findings keep their order)."""
+        not read; a card's findings keep their order; the cards of a message have no records and no time
+        of their own, so none are written or read)."""
         d = json_object(data, "message report")
         checks: dict[str, CheckResult] = {}
         for name, card in json_dict(d, "checks").items():
             c = json_object(card, name)
             checks[name] = CheckResult(name, json_enum(Status, c, "status"), json_str(c, "summary", ""),
-                                       records=json_strs(c, "records"),
                                        findings=[Finding.from_json(x) for x in json_list(c, "findings")],
-                                       detail=json_dict(c, "detail"), elapsed_ms=json_num(c, "elapsed_ms"))
+                                       detail=json_dict(c, "detail"))
         receiver = d.get("receiver")
         if receiver is not None and not isinstance(receiver, str):
             raise JsonShapeError("'receiver': expected a string or null")
