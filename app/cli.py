@@ -28,23 +28,26 @@ import json
 import os
 import re
 import sys
-from typing import Any, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from inboxready.core import __version__
 from inboxready.core.policy.bulk import bulk_sender_readiness, readiness_headline
 from inboxready.core.checks.registry import CHECK_TITLES
-from inboxready.core.checks.runner import run_check, run_many
+from inboxready.core.checks.runner import run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
+from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
 from . import cli_oauth
 from .cli_out import (
-    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, seconds, shown, shown_lines,
+    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown, shown_lines,
     write_json,
 )
+
+if TYPE_CHECKING:
+    from inboxready.core.policy.pipeline import Judged
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -127,7 +130,7 @@ def _command_modules() -> list[Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
                         help="ask this DNS server instead of the system's (repeatable)")
     common.add_argument("--timeout", type=DNS_TIMEOUT, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -239,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The mail commands take --timeout as the time to wait for the message (as people expect there);
     # DNS queries use the default per-query timeout.
-    mail_common = argparse.ArgumentParser(add_help=False)
+    mail_common = Parser(add_help=False)
     mail_common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
                              help="ask this DNS server for DKIM keys and the domain check (repeatable)")
     mail_common.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -259,8 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add List-Unsubscribe with this https URL and one-click List-Unsubscribe-Post")
     rt.add_argument("--delete", action="store_true", help="delete the test message afterwards")
 
-    wt = sub.add_parser("watch", parents=[mail_common], help="wait for a message sent by another platform",
-                        description="Wait for a message whose subject contains TOKEN (send it from your "
+    wt = sub.add_parser("watch", parents=[mail_common],
+                        help="await a test message: wait in a mailbox for a message another platform sends",
+                        description="Await a test message (not the monitor: that is 'watchlist'). Wait for a "
+                                    "message whose subject contains TOKEN (send it from your "
                                     "newsletter tool or CRM to the reading profile's address) and explain its "
                                     "verdict. Without --token, a new token is made and shown.")
     wt.add_argument("--read-profile", required=True, metavar="NAME")
@@ -468,7 +473,9 @@ def nothing_chosen(only: Sequence[str] | None, skip: Sequence[str] | None) -> st
             "leave one of them out or name other checks")
 
 
-async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tuple[str, str]]]:
+async def _check(args: argparse.Namespace) -> tuple[list[Judged], list[tuple[str, str]]]:
+    """Check and judge every domain given (``check_and_judge``: the checks, the checklist and, with
+    --profile, the profile's verdict); the texts that are no domain come back with the reason."""
     checks = chosen_checks(args.only, args.skip)
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline,
                            dkim_selectors=list(args.dkim_selector), checks=checks)
@@ -479,18 +486,19 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
             domains.append(parse_domain(text).domain)
         except DomainError as exc:
             bad.append((text, str(exc)))
-    own = getattr(args, "domain_selectors", None)  # the demo: each domain's own DKIM selectors
-    if own and domains:
-        sem = asyncio.Semaphore(max(1, args.concurrency))
+    from inboxready.core.policy.pipeline import check_and_judge
 
-        async def one(domain: str) -> DomainReport:
-            selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
-            async with sem:
-                return await run_check(domain, dataclasses.replace(options, dkim_selectors=selectors))
+    own = getattr(args, "domain_selectors", None) or {}  # the demo: each domain's own DKIM selectors
+    sem = asyncio.Semaphore(max(1, args.concurrency))
+    profile = getattr(args, "profile", None)
 
-        return list(await asyncio.gather(*(one(d) for d in domains))), bad
-    reports = await run_many(domains, options, concurrency=max(1, args.concurrency)) if domains else []
-    return reports, bad
+    async def one(domain: str) -> Judged:
+        selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
+        async with sem:
+            return await check_and_judge(domain, dataclasses.replace(options, dkim_selectors=selectors),
+                                         profile=profile, spam_rate=args.spam_rate, front=CLI)
+
+    return list(await asyncio.gather(*(one(d) for d in domains))), bad
 
 
 def _profile_names() -> list[str]:
@@ -639,17 +647,12 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       "installed. Install it with: pip install 'inboxready[gui]', or save an HTML report "
                       "instead (--report FILE.html).\n")
             return EXIT_UNCHECKED
-    reports, bad = asyncio.run(_check(args))
+    judged, bad = asyncio.run(_check(args))
     for text, why in bad:
         err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
-    verdicts: dict[str, Any] = {}
-    if getattr(args, "profile", None):
-        from inboxready.core.policy.compliance import evaluate
-
-        verdicts = {r.domain: evaluate(args.profile, r.checks, front=CLI) for r in reports}
-    from inboxready.core.policy.checklist import build_checklist
-
-    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate, front=CLI) for r in reports}
+    reports = [j.report for j in judged]
+    verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
+    checklists = {j.report.domain: j.checklist for j in judged}
     from inboxready.app import cli_publish as P
 
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
@@ -901,6 +904,7 @@ def _password_from_env_or_prompt(err: TextIO, what: str) -> str | None:
 
 def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
+    from inboxready.core.store.credentials import KeyringUnavailable
     from inboxready.core.mail.roundtrip import check_profile
 
     store = P.ProfileStore()
@@ -995,7 +999,7 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return cli_oauth.cmd_signin(store, args, out, err)
         if action == "signout":
             return cli_oauth.cmd_signout(store, args, out, err)
-    except (P.ProfileError, P.KeyringUnavailable) as exc:
+    except (P.ProfileError, KeyringUnavailable) as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     except OSError as exc:  # the profiles file can't be written (a read-only folder, a full disk...)

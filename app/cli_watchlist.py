@@ -37,8 +37,9 @@ def _interval(value: str) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("watchlist", parents=[common], help="watch domains over time and hear about changes",
-                       description="Keep a list of domains to re-check on a schedule. 'run' is meant for the OS "
+    p = sub.add_parser("watchlist", parents=[common],
+                       help="the monitor: re-check a list of domains on a schedule and hear about changes",
+                       description="The monitor: keep a list of domains to re-check on a schedule. 'run' is meant for the OS "
                                    "scheduler (see docs/WATCHLIST.md).",
                        epilog="run exits 0 when nothing changed, 1 when something changed or got worse, 2 when "
                               "a domain couldn't be checked.")

@@ -13,6 +13,7 @@ status that got worse (or better), a DKIM key that appeared, vanished or was rep
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import re
 import threading
@@ -22,12 +23,15 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..checks.registry import CHECK_TITLES
-from ..checks.runner import run_check
 from ..context import ALL_CHECKS, CheckOptions
 from ..domain import parse_domain
-from ..store.history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time
+from ..policy.diff import CheckDiff, diff_report
+from ..policy.pipeline import check_and_judge
+from ..store.history import History, StoredCheck, dkim_keys, parse_time
 from ..model import CORE_CHECKS, DomainReport, Status
 from ..store.settings import atomic_write_text, config_dir, move_aside, valid_selector
+
+log = logging.getLogger(__name__)
 
 WATCHLIST_FILE = "watchlist.json"
 WATCHLIST_VERSION = 1
@@ -611,30 +615,29 @@ async def check_entry(entry: WatchEntry, options: CheckOptions, history: History
     DNS trouble (a bug in the core shows as ``error``). The checks are the entry's own choice narrowed by
     ``only``/``skip`` and ``options.checks``."""
     loop = asyncio.get_running_loop()
-    previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
-    # Every selector that ever had a record for this domain is asked again, so a key found once (say by
-    # a manual check with a selector typed in) is followed, and its disappearance noticed.
-    known: list[str] = []
-    if history is not None:
-        known = [s.key for s in await loop.run_in_executor(None, history.sightings, entry.domain, "dkim-selector")]
+
+    async def previous_status() -> str | None:
+        previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
+        return previous.status if previous is not None else None
+
     checks = tuple(n for n in entry.checks(only, skip) if n in options.checks)
     if not checks:
-        return WatchOutcome(entry.domain, "error", previous.status if previous else None,
-                            now_utc().isoformat(timespec="seconds"),
+        return WatchOutcome(entry.domain, "error", await previous_status(), now_utc().isoformat(timespec="seconds"),
                             error=f"No check is left for {entry.domain}: its own choice of checks and this run's "
                                   "--only/--skip leave nothing to run.")
     opts = replace(options, checks=checks,
-                   dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors, *known])))
+                   dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors])))
     try:
-        report = await run_check(entry.domain, opts)
+        # Every selector that ever had a record for this domain is asked again (known_selectors), so a key
+        # found once (say by a manual check with a selector typed in) is followed, and its disappearance noticed.
+        judged = await check_and_judge(entry.domain, opts, history=history, known_selectors=True)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other domains
-        return WatchOutcome(entry.domain, "error", previous.status if previous else None,
-                            now_utc().isoformat(timespec="seconds"),
+        log.exception("checking %s failed", entry.domain)
+        return WatchOutcome(entry.domain, "error", await previous_status(), now_utc().isoformat(timespec="seconds"),
                             error=f"InboxReady hit an unexpected problem checking {entry.domain} ({type(exc).__name__}).")
-    run_id = await loop.run_in_executor(None, history.add, report) if history is not None else None
-    return outcome_for(previous, report, run_id)
+    return outcome_for(judged.previous, judged.report, judged.run_id)
 
 
 async def run_watchlist(options: CheckOptions, history: History | None, *, now: datetime | None = None,
