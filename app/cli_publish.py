@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from typing import Any, TextIO
@@ -104,7 +103,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
     from inboxready.core.publish.hosts import host_for_provider
     from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
-    from inboxready.core.mail.profiles import KeyringUnavailable
+    from inboxready.core.store.credentials import KeyringUnavailable
 
     store = AccountStore()
     if store.problem:
@@ -135,7 +134,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     err.write(f"inboxready: {args.provider} has no option {key!r}; its options are: {', '.join(known)}\n")
                     return EXIT_FAILED
             account = DnsAccount(args.name, args.provider, options, list(args.secret))
-            values = _secret_values(list(args.secret), err, account.name)
+            values: dict[str, Any] | None = _secret_values(list(args.secret), err, account.name)
             if values is None:
                 return EXIT_FAILED
             store.put(account, values)
@@ -307,7 +306,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.app.cli import _Style, _use_colour
     from inboxready.core.context import ALL_CHECKS, CheckOptions
     from inboxready.core.domain import DomainError, parse_domain
-    from inboxready.core.mail.profiles import KeyringUnavailable
+    from inboxready.core.store.credentials import KeyringUnavailable
     from inboxready.core.publish.accounts import AccountError, AccountStore
     from inboxready.core.publish.flow import PUBLISH_CHECKS, Publisher
     from inboxready.core.publish.hosts import host_for_provider
@@ -478,7 +477,7 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
                           timeout: float, out: TextIO, style: Any) -> dict[str, Any]:
     """``check --authoritative``: what every authoritative server serves for the records the check read and
     the fixes it offers, whether they agree, and how long resolvers may keep what they cached."""
-    from inboxready.core.publish.propagation import Expect, answer_values, ask_server
+    from inboxready.core.publish.propagation import answer_values, ask_server
 
     if inspection is None or not inspection.zone.servers:
         why = inspection.zone.problem if inspection is not None else "the zone couldn't be found"

@@ -300,7 +300,7 @@ class SetupDialog(QDialog):
                            f"{_esc(', '.join(h.secrets))}; options: {_esc(', '.join(h.options) or 'none')}.")
 
     def save(self) -> None:
-        from inboxready.core.mail.profiles import KeyringUnavailable
+        from inboxready.core.store.credentials import KeyringUnavailable
         from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
         from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
 

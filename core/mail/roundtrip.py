@@ -16,21 +16,24 @@ Cancelling the task closes every connection (SMTP socket shut, IDLE ended, IMAP 
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..dns.client import DnsClient
-from ..model import Finding, Severity, Status
+from ..model import Finding, Severity
+from ..store.credentials import Secret
 from .profiles import (
-    ConnectionResult, Profile, ReadProfile, Secret, SendProfile, TransportError, org_of_host, preset_for_domain,
-    preset_for_host, get_preset, trusted_ids_for,
+    ConnectionResult, Profile, ReadProfile, SendProfile, TransportError, org_of_host, preset_for_domain, preset_for_host, get_preset, trusted_ids_for,
 )
 from . import imap, smtp
 from .compose import compose_test_message, new_token
 from .imap import Progress, ProgressFn, Watcher, role_words
 from .message import MessageReport, analyze_message
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
 WATCH_TIMEOUT = 600.0
@@ -163,7 +166,7 @@ def _emit(cb: ProgressFn | None, stage: str, message: str, started: float, **kw:
     try:
         cb(Progress(stage, message, elapsed_ms=(time.monotonic() - started) * 1000, **kw))
     except Exception:
-        pass
+        log.debug("the progress callback failed", exc_info=True)
 
 
 async def roundtrip(send_profile: SendProfile, read_profile: ReadProfile, *, to: str | None = None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..mail.profiles import KeyringUnavailable, Secret, delete_password, get_password, set_password
+from ..store.credentials import KeyringUnavailable, Secret, delete_password, get_password, set_password
 from ..store.settings import atomic_write_text, config_dir, move_aside
 
 ACCOUNTS_FILE = "dns_accounts.json"

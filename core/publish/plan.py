@@ -27,18 +27,16 @@ thread (lexicon is synchronous).
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..model import DomainReport, Finding, Fix, Severity, Status
+from ..model import DomainReport, Fix, Severity, Status
 from .journal import Journal, JournalEntry
 from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
 from .mistakes import Mistake
-from .propagation import OLD_TTL, Expect, normalize_rdata
+from .propagation import OLD_TTL, Expect, family, normalize_rdata
 
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
-_TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
 _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
 # Why a fix the checks mark as needing a person (``Fix.kind``) is not published for them.
 _NEEDS_A_PERSON = {
@@ -47,26 +45,6 @@ _NEEDS_A_PERSON = {
     "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know: "
                   "publish it from its fix box if it fits",
 }
-
-
-def txt_family(host: str, value: str) -> str:
-    """The kind of TXT record (one per name): spf1, dmarc1, dkim1 … or 'exact:<value>' for others."""
-    m = re.match(r"^\s*v\s*=\s*([A-Za-z0-9]+)", value)
-    tag = m.group(1).lower() if m else ""
-    if tag in _TAGS:
-        return tag
-    if "._domainkey." in f".{host.lower()}." and ("p=" in value or "k=" in value):
-        return "dkim1"
-    return "exact:" + value
-
-
-def family(host: str, rtype: str, value: str) -> str:
-    t = rtype.upper()
-    if t == "TXT":
-        return txt_family(host, value)
-    if t == "MX":
-        return "mx"
-    return f"exact:{normalize_rdata(t, value)}"
 
 
 @dataclass
@@ -248,7 +226,8 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
 def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | None]]], f: Fix, c: Candidate) -> None:
     host, rtype = f.host.lower().rstrip("."), f.type.upper()
     cur = working.setdefault((host, rtype), [])
-    norm = lambda v: normalize_rdata(rtype, v)  # noqa: E731
+    def norm(v: str) -> str:
+        return normalize_rdata(rtype, v)
 
     def add(value: str) -> None:
         plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note))

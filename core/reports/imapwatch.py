@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..mail.imap import _Session
-from ..mail.profiles import (
-    ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
-)
+from ..store.credentials import KeyringUnavailable, Secret
+from ..mail.profiles import ConnectionResult, ReadProfile, TransportError, keyring_failure, resolve_password
 from ..model import JsonShapeError, json_dict, json_int, json_object, json_str
 from ..store.sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
