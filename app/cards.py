@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.checks.registry import CHECK_TITLES
-from inboxready.core.store.history import CheckDiff
+from inboxready.core.policy.diff import CheckDiff
 from inboxready.core.model import CheckResult, DnsTrouble, Fix, Status
 
 from . import theme
@@ -389,10 +389,10 @@ class CheckCard(QFrame):
                 pass
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
-            w = item.widget()
-            if w is not None:
-                w.hide()
-                w.deleteLater()
+            old = item.widget() if item is not None else None
+            if old is not None:
+                old.hide()
+                old.deleteLater()
         for w in self.body.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
             w.deleteLater()  # a section that failed half-way
 
@@ -715,7 +715,7 @@ def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
     row.setSpacing(6)
     keys = [k for k, _ in STAGES]
     current = keys.index(stage) if stage in keys else -1
-    for i, (key, text) in enumerate(STAGES):
+    for i, (_key, text) in enumerate(STAGES):
         w = QLabel(("● " + text + " (you are here)") if i == current else text, box)
         w.setObjectName("Stage")
         w.setProperty("current", i == current)

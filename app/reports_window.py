@@ -202,7 +202,7 @@ def list_domains(store: ReportStore) -> list[DomainInfo]:
 def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
     """SMTP TLS report totals per policy for ``domain``."""
     out: dict[tuple[str, str], TlsRow] = {}
-    for ptype, pdomain, rid, ok, failed, details in store.query(
+    for ptype, pdomain, _rid, ok, failed, details in store.query(
             "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
             "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
             "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, domain, since, until)):

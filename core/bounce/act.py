@@ -416,7 +416,7 @@ async def _spf_for_sender(report: BounceReport, client: DnsClient, options: Chec
         return
     fix, why_not = await _spf_fix(report, card, spf_domain, ip, ptr, client, options)
     message = (f"{who} is not in the SPF record of {spf_domain}: SPF gives '{ev.result}' for it. "
-               + (f"If you recognise this server (your own, or a service you use), publish the record below. "
+               + ("If you recognise this server (your own, or a service you use), publish the record below. "
                   if fix is not None else why_not))
     card.findings.append(Finding("bounce.sender-not-in-spf", Severity.ERROR, message.strip(), detail=detail,
                                  rfc="RFC 7208 §5", fix=fix))

@@ -63,7 +63,7 @@ def _rdata(rdtype: str, value: str) -> dns.rdata.Rdata:
             strings = [s.encode("utf-8") for s in split_txt(value)]
             cls = dns.rdtypes.ANY.TXT.TXT if rdtype == "TXT" else dns.rdata.get_rdata_class(
                 dns.rdataclass.IN, dns.rdatatype.SPF)
-            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)  # type: ignore[no-any-return]
+            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)
         return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), value.strip(),
                                    origin=dns.name.root)
     except (dns.exception.DNSException, ValueError, TypeError, UnicodeError) as exc:

@@ -15,10 +15,11 @@ data instead of a SERVFAIL, and we can say what is wrong.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import dns.dnssec
 import dns.name
@@ -31,6 +32,8 @@ import dns.rrset
 from ..context import CheckContext
 from ..dns.client import Outcome, QueryRecord
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ROOT_ANCHORS", "TrustAnchorError", "TrustAnchors", "check", "parse_trust_anchors"]
 
@@ -139,7 +142,7 @@ class _Asker:
         started = time.monotonic()
         result = await self._exchange(name, rdtype)
         rec = QueryRecord(name=name.to_text().rstrip(".").lower() or ".",
-                          rdtype=dns.rdatatype.to_text(rdtype) + "+DO", outcome=result.outcome,
+                          rdtype=dns.rdatatype.to_text(cast(dns.rdatatype.RdataType, rdtype)) + "+DO", outcome=result.outcome,
                           answer=tuple(r.to_text() for r in result.answer if r.rdtype != dns.rdatatype.RRSIG),
                           elapsed_ms=(time.monotonic() - started) * 1000,
                           started_ms=(started - self.t0) * 1000, error=result.error, server=result.server,
@@ -149,7 +152,7 @@ class _Asker:
             try:
                 self.ctx.dns.on_query(rec)
             except Exception:
-                pass
+                log.debug("the on_query callback failed", exc_info=True)
         return result
 
     async def _exchange(self, name: dns.name.Name, rdtype: int) -> _Raw:
@@ -195,14 +198,15 @@ def _why_invalid(rrset: dns.rrset.RRset, sigs: dns.rrset.RRset | None,
     return "bad-signature"
 
 
-def _ds_matches(zone: dns.name.Name, ds: dns.rdata.Rdata, key: dns.rdata.Rdata) -> bool:
-    if ds.key_tag != dns.dnssec.key_id(key) or ds.algorithm != key.algorithm:  # type: ignore[attr-defined]
+def _ds_matches(zone: dns.name.Name, ds: Any, key: Any) -> bool:
+    """``ds`` (a DS rdata) names ``key`` (a DNSKEY rdata) of ``zone``."""
+    if ds.key_tag != dns.dnssec.key_id(key) or ds.algorithm != key.algorithm:
         return False
     try:
-        made = dns.dnssec.make_ds(zone, key, ds.digest_type, validating=True)  # type: ignore[attr-defined]
+        made = dns.dnssec.make_ds(zone, key, ds.digest_type, validating=True)
     except Exception:  # unknown digest type
         return False
-    return made.digest == ds.digest  # type: ignore[attr-defined]
+    return bool(made.digest == ds.digest)
 
 
 def _zone_text(name: dns.name.Name) -> str:

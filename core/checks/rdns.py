@@ -168,7 +168,7 @@ class _Collector:
                     hosts, failed = await _mx_hosts(self.ctx, target)
                     if failed:
                         self.failed_lookups.append(f"the MX records of {target}")
-                    for host, (addrs, hfailed) in zip(hosts, await asyncio.gather(
+                    for host, (addrs, _failed) in zip(hosts, await asyncio.gather(
                             *(_host_addresses(self.ctx, h) for h in hosts))):
                         for ip in addrs:
                             self.add(ip, "spf", f"{m.text} ({host})")

@@ -836,7 +836,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                detail="RFC 7208 §4.5: two or more records give a permanent error. Records: "
                       + " | ".join(t for t, _ in records) + (" Notes: " + " ".join(merge_notes) if merge_notes else ""),
                rfc=RFC_RECORD, fixable=True)
-        text, strings = merged, ()
+        text, strings = merged, tuple[bytes, ...]()
     else:
         text, strings = records[0]
         detail["record"] = text
@@ -1175,8 +1175,9 @@ async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...
         return result
     if int(result.detail.get("lookups") or 0) > LOOKUP_LIMIT:
         return None
-    for f in result.findings:
-        if f.severity in (Severity.ERROR, Severity.UNKNOWN) or (f.severity is Severity.WARNING and f.code not in allowed):
+    for finding in result.findings:
+        if finding.severity in (Severity.ERROR, Severity.UNKNOWN) or (finding.severity is Severity.WARNING
+                                                                        and finding.code not in allowed):
             return None
     for f in extra:
         if f.type.upper() != "TXT" or f.action == "remove":

@@ -129,7 +129,8 @@ def _spf_identity(b: Believed) -> tuple[str, str, str]:
 def pick_spf(trusted: Trusted) -> Believed | None:
     spf = trusted.find("spf")
     with_mailfrom = [b for b in spf if b.result.get("smtp.mailfrom") or b.result.get("smtp.mail")]
-    return (with_mailfrom or spf or [None])[0]
+    found = with_mailfrom or spf
+    return found[0] if found else None
 
 
 _IP = re.compile(r"(?:designates|sender IP is|client-ip=)\s*([0-9A-Fa-f:.]+[0-9A-Fa-f])", re.IGNORECASE)
