@@ -1073,7 +1073,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
     from inboxready.core.mail.compose import new_token, valid_token
     from inboxready.core.mail.links import link_domain_fixes
-    from inboxready.core.mail.roundtrip import watch_for_token
+    from inboxready.core.mail.roundtrip import await_message
 
     store = P.ProfileStore()
     try:
@@ -1093,7 +1093,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=DEFAULT_TIMEOUT, deadline=args.wait + 60)
         try:
-            result = await watch_for_token(read, token, timeout=args.wait, dns=client,
+            result = await await_message(read, token, timeout=args.wait, dns=client,
                                          on_progress=None if args.json else _progress_printer(err),
                                          password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
                                          delete_after=args.delete)

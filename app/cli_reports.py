@@ -321,7 +321,7 @@ def _print_summary(s: Any, out: TextIO) -> None:
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
-    from inboxready.core.reports.imapwatch import fetch_reports
+    from inboxready.core.reports.report_mailbox import fetch_reports
 
     try:
         read = P.ProfileStore().get_read(args.read_profile)

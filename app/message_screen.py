@@ -405,7 +405,7 @@ class MessageScreen(QWidget):
         if read is None:
             self.status_label.setText("Add a reading profile first.")
             return 0
-        from inboxready.core.mail.roundtrip import watch_for_token
+        from inboxready.core.mail.roundtrip import await_message
 
         token = self.token
         wait = self.watch_timeout
@@ -414,7 +414,7 @@ class MessageScreen(QWidget):
         async def go(on_progress: Callable[[Any], None]) -> Any:
             client = make_client()
             try:
-                result = await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
+                result = await await_message(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
                 await _link(result.report, client)
                 return result
             finally:

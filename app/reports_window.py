@@ -1741,7 +1741,7 @@ class ReportsWindow(QMainWindow):
         move_to = self.watch_move.text().strip() or None
 
         async def loop(progress: Callable[[Any], None]) -> None:
-            from inboxready.core.reports.imapwatch import watch_reports
+            from inboxready.core.reports.report_mailbox import watch_reports
 
             store = await asyncio.to_thread(self.store)
             while True:

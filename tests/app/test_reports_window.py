@@ -371,7 +371,7 @@ def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_p
     from inboxready.core.mail.profiles import ProfileStore
 
     from tests.mail.conftest import read_profile
-    from tests.reports.test_imapwatch import report_mail
+    from tests.reports.test_report_mailbox import report_mail
 
     world = mail_world_session
     for sub in ("cur", "new"):

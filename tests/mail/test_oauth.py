@@ -350,7 +350,7 @@ def test_profiles_file_has_no_token_and_remove_signs_out(world: MailWorld, oauth
 
 
 def test_report_mailbox_watch_signs_in_too(world: MailWorld, oauth: OAuthTestServer, tmp_path: Path) -> None:
-    from inboxready.core.reports.imapwatch import fetch_reports
+    from inboxready.core.reports.report_mailbox import fetch_reports
     from inboxready.core.reports.store import ReportStore
 
     read = oauth_read(world)
