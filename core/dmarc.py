@@ -9,6 +9,9 @@ Suffix Domain's. A subdomain that inherits a record gets ``sp`` (or ``np`` if it
 Then: the record's syntax and tags, the rollout stage (monitoring → quarantine → reject), report
 addresses (with the external-destination verification of the aggregate-reporting spec), and one
 suggested record: the exact next record to publish at ``_dmarc.<domain>``.
+
+``detail["stage"]`` is ``none`` (no record applies), ``monitoring``, ``quarantine`` or ``reject``, and
+``unknown`` when a lookup failed before the policy was known ("couldn't check" is never "no DMARC").
 """
 
 from __future__ import annotations
@@ -558,9 +561,13 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                   "as if you had none. Keep exactly one.", " | ".join(first.dmarc), RFC_WALK))
     for txt, exc in first.broken:
         st.records_seen.append(txt)
-        st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING,
-                  f"The TXT record at _dmarc.{d} is meant to be a DMARC record but receivers ignore it: "
-                  f"{exc.message}", f"{txt!r} ({exc.code})", RFC_TAGS))
+        message = (f"The TXT record at _dmarc.{d} is your DMARC record written in the wrong order: v=DMARC1 must be "
+                   "the first tag, so receivers ignore the record and, for them, you have no valid DMARC record. "
+                   "Replace it with the same record, v=DMARC1 first." if exc.code == "version-not-first" else
+                   f"The TXT record at _dmarc.{d} is meant to be a DMARC record but receivers ignore it: "
+                   f"{exc.message}")
+        st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING, message,
+                  f"{txt!r} ({exc.code})", RFC_TAGS if exc.code != "version-not-first" else RFC_GRAMMAR))
     for txt in first.other:
         spf = txt.lower().startswith("v=spf1")
         msg = (f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at {d} itself; at _dmarc.{d} it does "
@@ -1037,7 +1044,10 @@ def _result(st: _State, walk: Walk) -> CheckResult:
         findings = _attach(findings, fix)
         findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
-    stage = STAGES.get(st.policy, "none") if st.record is not None else "none"
+    # A lookup that failed before the policy was known leaves the stage unknown: never "none" (no DMARC),
+    # which the app would draw as "you are here" and a builder would answer with a record starting afresh.
+    unknown = st.policy is None and any(f.code == "dmarc.lookup-failed" for f in findings)
+    stage = "unknown" if unknown else STAGES.get(st.policy, "none") if st.record is not None else "none"
     detail: dict[str, Any] = {
         "record": st.record.raw if st.record is not None else None,
         "found_at": f"_dmarc.{st.policy_domain}" if st.policy_domain else None,

@@ -190,10 +190,18 @@ class DmarcRecord:
         return [p.code for p in self.problems]
 
 
+# v=DMARC1 as a tag of its own somewhere after the start (``p=reject; v=DMARC1``): the record written in the
+# wrong order, which receivers ignore (RFC 9989 §4.8: v must come first).
+_VERSION_LATER = re.compile(r";[ \t]*v[ \t]*=[ \t]*dmarc1[ \t]*(?:;|$)", re.IGNORECASE)
+
+
 def looks_like_dmarc(text: str) -> bool:
     """True for text that seems meant as a DMARC record even if it is broken (``v=dmarc1``,
-    ``v=DMARC1 p=none``): used to tell "broken DMARC record" from "some other TXT record"."""
-    return re.match(r"[\s\"']*v\s*=\s*dmarc", text or "", re.IGNORECASE) is not None
+    ``v=DMARC1 p=none``, ``p=reject; v=DMARC1``): used to tell "broken DMARC record" from "some other TXT
+    record"."""
+    t = text or ""
+    return re.match(r"[\s\"']*v\s*=\s*dmarc", t, re.IGNORECASE) is not None or (
+        _VERSION_LATER.search(t.strip().strip("\"'")) is not None and not re.match(r"\s*v\s*=", t, re.IGNORECASE))
 
 
 def is_dmarc_record(text: str) -> bool:
@@ -593,14 +601,19 @@ def fix_tag_typos(rec: DmarcRecord) -> tuple[DmarcRecord, list[str]]:
 
 def repair_dmarc(text: str) -> str | None:
     """A broken DMARC record whose intent is certain, repaired: quotation marks pasted around it, spaces
-    before it, the version in the wrong case (``v=dmarc1``), or the ';' after the version missing
-    (``v=DMARC1 p=none``). None when the text is not such a record or still doesn't parse."""
+    before it, the version in the wrong case (``v=dmarc1``) or after other tags (``p=reject; v=DMARC1``),
+    or the ';' after the version missing (``v=DMARC1 p=none``). None when the text is not such a record or still doesn't parse."""
     if not isinstance(text, str):
         return None
     t = text.strip()
     while len(t) >= 2 and t[0] in "\"'" and t[-1] == t[0]:
         t = t[1:-1].strip()
     t = t.strip("\"'").strip()
+    later = _VERSION_LATER.search(t)
+    if later is not None and not re.match(r"v\s*=", t, re.IGNORECASE):
+        # the version written after other tags: put it first, keep the rest in its order
+        rest = (t[:later.start()] + ";" + t[later.end():]).strip(" \t;")
+        t = "v=DMARC1; " + rest if rest else "v=DMARC1"
     m = re.match(r"v\s*=\s*dmarc1\b[ \t]*(;?)", t, re.IGNORECASE)
     if m is None:
         return None

@@ -1,0 +1,101 @@
+"""Review fixes, part 1: verdicts and fixes in the domain checks (the adversarial review's C3, C4, M1, M3,
+M4, M8, M9 and minor items). Every zone is served by the loopback DNS server; every fix offered is
+published into the zone and the domain checked again."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.model import CheckResult, Fix, Severity, Status
+
+from ..conftest import make_ctx, run
+
+TTL = "$TTL 300\n"
+SOA = "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\n"
+MAIL = SOA + "@ IN MX 10 mail\nmail IN A 192.0.2.10\n@ IN TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+
+
+def serve(server: DnsTestServer, **zones: str) -> None:
+    for tld in ("com", "net", "org"):
+        server.add_origin(tld)
+    for origin, text in zones.items():
+        server.add_zone(origin.replace("_", "."), TTL + text)
+
+
+def check(server: DnsTestServer, name: str, domain: str = "example.com", **opts: object) -> CheckResult:
+    import importlib
+
+    mod = importlib.import_module(f"inboxready.core.{name}")
+
+    async def go() -> CheckResult:
+        return await mod.check(make_ctx(server, domain, **opts))
+    return run(go())
+
+
+def codes(r: CheckResult) -> set[str]:
+    return {f.code for f in r.findings}
+
+
+def finding(r: CheckResult, code: str):  # type: ignore[no-untyped-def]
+    found = [f for f in r.findings if f.code == code]
+    assert found, f"{code} not in {sorted(codes(r))}"
+    return found[0]
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    from inboxready.app.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+# -- C3: a DNS timeout is "couldn't check", never "no DMARC" ----------------------------------------
+
+
+def test_dmarc_timeout_leaves_the_stage_unknown_never_none(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n')
+    dns_server.timeout_names.add("_dmarc.example.com")
+    r = check(dns_server, "dmarc", timeout=0.5)
+    assert r.status is Status.ERROR
+    assert r.detail["stage"] == "unknown" and r.detail["next_record"] is None and r.fixes == []
+
+
+def test_dmarc_failure_up_the_tree_leaves_the_stage_unknown(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + "shop IN A 192.0.2.40\n")
+    dns_server.servfail_names.add("_dmarc.example.com")
+    r = check(dns_server, "dmarc", "shop.example.com")
+    assert r.status is Status.ERROR and r.detail["stage"] == "unknown" and r.fixes == []
+
+
+def test_build_dmarc_refuses_to_start_the_ladder_when_the_record_cant_be_read(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n')
+    dns_server.timeout_names.add("_dmarc.example.com")
+    code, out, err = cli("build", "dmarc", "example.com", "-n", dns_server.address, "--timeout", "0.5")
+    assert code == 2 and out == ""
+    assert "couldn't read your current DMARC record" in err and "weaken" in err and "--current" in err
+    assert "p=none" not in err
+    code, out, _ = cli("build", "dmarc", "example.com", "-n", dns_server.address, "--timeout", "0.5", "--json")
+    data = json.loads(out)
+    assert code == 2 and data["steps"] == [] and data["current_stage"] == "unknown"
+    # given by hand, the ladder is shown and marks the step
+    code, out, _ = cli("build", "dmarc", "example.com", "-n", dns_server.address, "--timeout", "0.5", "--json",
+                       "--current", "v=DMARC1; p=reject; rua=mailto:d@example.com")
+    assert code == 0 and json.loads(out)["current_stage"] == "reject"
+
+
+def test_build_dmarc_replaces_records_receivers_ignore(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=reject"\n_dmarc IN TXT "v=DMARC1; p=none"\n'
+                                         'x IN MX 10 mail\n_dmarc.x IN TXT "p=reject; v=DMARC1; rua=mailto:d@example.com"\n')
+    code, out, _ = cli("build", "dmarc", "example.com", "-n", dns_server.address, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["current_stage"] is None and "2 DMARC records" in data["note"]
+    assert all(s["fix"]["action"] == "replace" for s in data["steps"])
+    code, out, _ = cli("build", "dmarc", "x.example.com", "-n", dns_server.address, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["current_stage"] is None and "v=DMARC1; p=reject" in data["note"]
+    steps = {s["stage"]: s for s in data["steps"]}
+    assert steps["reject"]["record"] == "v=DMARC1; p=reject; np=reject; rua=mailto:d@example.com"
+    assert steps["monitor"]["fix"]["action"] == "replace" and not any(s["current"] for s in data["steps"])
