@@ -34,6 +34,8 @@ from .dmarcparse import (
     tidy_dmarc,
 )
 from .dns import DnsAnswer, DnsClient, Outcome
+from .misplaced import doubled_name, zone_guesses
+from .misplaced import unquote_record as _unquote_record
 from .mx import DMARC_REJECT, mail_use
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
@@ -407,6 +409,7 @@ class _State:
     policy_tag: str = "p"  # the tag whose policy applies: p, or sp / np for an inheriting subdomain
     reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
     slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
+    removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
 
     @property
     def no_mail(self) -> bool:
@@ -457,7 +460,8 @@ async def check(ctx: CheckContext) -> CheckResult:
 
     _inspect_own_name(st, first, apex)
     author = first.record
-    intended = author is None and _misplaced(st, first, apex)
+    doubled = await _doubled(ctx, domain) if author is None and not (first.dmarc or first.broken) else []
+    intended = author is None and _misplaced(st, first, apex, doubled)
     st.org = organizational_domain(walk)
     org_step = walk.step(st.org)
     psd_step = _psd_step(walk)
@@ -589,17 +593,35 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                                    note=f"Receivers only read _dmarc.{d}; this copy does nothing.")))
 
 
-def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
+async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]:
+    """DMARC records published at a doubled name (``_dmarc.example.com.example.com``: the full name typed
+    into a host's form that adds the zone itself), for each zone the domain may be in: (name, zone, text).
+    The same place ``publish/mistakes.py`` looks, through the shared ``misplaced`` helpers, so the card and
+    the publish plan agree. A lookup that fails is skipped (it is only where a lost record may be)."""
+    zones = zone_guesses(domain)
+    names = [doubled_name(f"_dmarc.{domain}", z) for z in zones]
+    answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names if len(n) <= 253))
+    out: list[tuple[str, str, str]] = []
+    for name, zone, ans in zip(names, zones, answers):
+        if ans.ok:
+            out.extend((name, zone, t) for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t))
+    return out
+
+
+def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
+               doubled: list[tuple[str, str, str]] | None = None) -> bool:
     """The domain has no usable record of its own, but meant to have one: several records at
-    ``_dmarc.<domain>``, a broken one, or one at the domain itself. Adds the findings and the corrected
-    record to publish; returns False when there is no trace of an own record."""
+    ``_dmarc.<domain>``, a broken one, one at the domain itself, or one at a doubled name. Adds the
+    findings and the corrected record to publish; returns False when there is no trace of an own record."""
     d = st.domain
     stray = [t for t in apex.txt if looks_like_dmarc(t)] if apex is not None and apex.ok else []
-    if not (first.dmarc or first.broken or stray):
+    doubled = doubled or []
+    if not (first.dmarc or first.broken or stray or doubled):
         return False
     candidates: list[DmarcRecord] = []
     repaired = [r for r in (repair_dmarc(t) for t, _ in first.broken) if r is not None]
-    for cand in [*first.dmarc, *repaired, *stray]:
+    moved = [_unquote_record(t) or t for _, _, t in doubled]
+    for cand in [*first.dmarc, *repaired, *stray, *moved, *(repair_dmarc(t) or t for t in moved)]:
         try:
             candidates.append(parse_dmarc(cand))
         except DmarcSyntaxError:
@@ -624,6 +646,22 @@ def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
                         "instead." if others else ""))
     action = "replace" if (first.dmarc or first.broken) else "publish"
     st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, action)
+    for txt, _ in first.broken:
+        if not txt.lstrip(" \t\"'").lower().replace(" ", "").startswith("v="):
+            # written in the wrong order: it doesn't start with v=, so no DNS host (nor our publisher) sees it
+            # as the DMARC record the new one replaces; the fix deletes it with it
+            st.removals.append(Fix(f"_dmarc.{d}", "TXT", txt, action="remove",
+                                   note="Your record in the wrong order: the corrected record replaces it."))
+    if doubled:
+        wrong, zone, txt = doubled[0]
+        st.removals.extend(Fix(w, "TXT", t, action="remove", note=f"The record at the doubled name {w}.")
+                           for w, _, t in doubled)
+        st.add(_f("record-at-doubled-name", Severity.ERROR,
+                  f"Your DMARC record is published at {wrong} instead of _dmarc.{d}: the full name was typed into a "
+                  f"name field that adds {zone} by itself, so the domain ended up in the name twice. Receivers look "
+                  f"only at _dmarc.{d}, so for them you have no DMARC record. Move it: publish it at _dmarc.{d} "
+                  f"(in most DNS hosts' forms, type just the part before {zone} in the name field) and delete the "
+                  "record at the doubled name.", f"TXT {wrong}: {txt[:200]}", RFC_WALK))
     if stray:
         st.add(_f("record-at-apex", Severity.ERROR,
                   f"Your DMARC record is published at {d} instead of _dmarc.{d}. Receivers only look at "
@@ -1041,6 +1079,10 @@ def _result(st: _State, walk: Walk) -> CheckResult:
             removals = [f.fix for f in findings if f.code == "dmarc.apex-copy" and f.fix is not None]
             fix = replace(fix, title="Move the record to _dmarc", also_publish=tuple(removals[:1]))
             findings = [replace(f, fix=fix) if f.code == "dmarc.apex-copy" else f for f in findings]
+        if st.removals:  # a record at a doubled name, or one in the wrong order: deleted with the fix
+            moved = any(f.code == "dmarc.record-at-doubled-name" for f in findings)
+            fix = replace(fix, title=fix.title or ("Move the record to _dmarc" if moved else ""),
+                          also_publish=(*fix.also_publish, *st.removals))
         findings = _attach(findings, fix)
         findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
@@ -1070,7 +1112,8 @@ def _result(st: _State, walk: Walk) -> CheckResult:
                        findings=findings, detail=detail)
 
 
-_CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.invalid-record",
+_CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.record-at-doubled-name",
+             "dmarc.invalid-record",
              "dmarc.invalid-policy", "dmarc.no-policy", "dmarc.syntax-error", "dmarc.duplicate-tag",
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
@@ -1110,6 +1153,9 @@ def _summary(st: _State, status: Status) -> str:
             return f"{d} has more than one DMARC record, so receivers ignore them all."
         if any(f.code == "dmarc.invalid-record" for f in st.findings):
             return f"{d}'s DMARC record has a mistake that makes receivers ignore it."
+        if any(f.code == "dmarc.record-at-doubled-name" for f in st.findings):
+            return (f"{d}'s DMARC record is at the wrong name (the domain typed twice), so receivers don't see "
+                    "it.")
         if any(f.code == "dmarc.record-at-apex" for f in st.findings):
             return f"{d}'s DMARC record is in the wrong place (at the domain, not at _dmarc), so receivers don't see it."
         return f"{d} has no DMARC record: nothing stops others from sending mail in its name."

@@ -690,7 +690,8 @@ def test_long_name_walk_on_the_wire(dns_server: DnsTestServer) -> None:
         res = await check(ctx)
         return res, [q.name for q in ctx.dns.log if q.name.startswith("_dmarc.")]
     r, asked = run(go())
-    assert asked == [f"_dmarc.{n}" for n in walk_names(domain)] and len(asked) == 8
+    walk = [n for n in asked if n.count("example.com") <= 1]  # not where a lost record may be (doubled names)
+    assert walk == [f"_dmarc.{n}" for n in walk_names(domain)] and len(walk) == 8
     assert r.detail["policy"] == "reject" and r.detail["inherited"] is True
 
 

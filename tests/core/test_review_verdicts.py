@@ -99,3 +99,80 @@ def test_build_dmarc_replaces_records_receivers_ignore(dns_server: DnsTestServer
     steps = {s["stage"]: s for s in data["steps"]}
     assert steps["reject"]["record"] == "v=DMARC1; p=reject; np=reject; rua=mailto:d@example.com"
     assert steps["monitor"]["fix"]["action"] == "replace" and not any(s["current"] for s in data["steps"])
+
+
+# -- fixes published and checked again (the fix self-check over given zones) ------------------------
+
+
+def selfcheck(zones: dict[str, str], domains: list[str]) -> int:
+    """Publish every fix offered for ``domains`` into a copy of ``zones``, check again: the finding goes away
+    and nothing gets worse. Returns how many fixes were tried."""
+    import asyncio
+
+    from tests.fixcheck import ZoneSet, self_check
+
+    class Only(ZoneSet):
+        def domains(self, limit: int = 4) -> list[str]:
+            return domains
+
+    base = ZoneSet.from_zones({o: TTL + t for o, t in zones.items()}, domains[0])
+    server = DnsTestServer()
+    server.no_zone_record = True  # type: ignore[attr-defined]
+    server.start()
+    try:
+        problems, _, tried = asyncio.run(self_check([Only(base.label, base.origins, base.rrsets)], server))
+    finally:
+        server.stop()
+    assert not problems, "\n".join(problems)
+    return tried
+
+
+# -- M3: the DMARC card agrees with the host-form mistakes -------------------------------------------
+
+DOUBLED = MAIL + '_dmarc.example.com.example.com. IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n'
+
+
+def test_dmarc_record_at_a_doubled_name_is_moved_not_replaced_by_p_none(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=DOUBLED)
+    r = check(dns_server, "dmarc")
+    assert r.status is Status.FAIL and "typed twice" in r.summary
+    f = finding(r, "dmarc.record-at-doubled-name")
+    assert f.severity is Severity.ERROR and "_dmarc.example.com.example.com" in f.message
+    assert "dmarc.no-record" not in codes(r)
+    assert f.fix is not None and f.fix.host == "_dmarc.example.com"
+    assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"  # the user's policy, not p=none
+    (removal,) = f.fix.also_publish
+    assert removal.action == "remove" and removal.host == "_dmarc.example.com.example.com"
+    assert all("p=none" not in x.value for x in r.fixes)
+    assert selfcheck({"example.com": DOUBLED}, ["example.com"]) >= 1
+
+
+def test_dmarc_card_and_publish_mistakes_offer_the_same_record(dns_server: DnsTestServer) -> None:
+    from inboxready.core.publish.mistakes import find_mistakes
+
+    serve(dns_server, example_com=DOUBLED)
+    r = check(dns_server, "dmarc")
+
+    async def go():  # type: ignore[no-untyped-def]
+        ctx = make_ctx(dns_server, "example.com")
+        return await find_mistakes(ctx.dns, "example.com", "example.com")
+    (m,) = [m for m in run(go()) if m.check == "dmarc"]
+    assert m.code == "publish.doubled-name"
+    mine = {(x.host, x.action, x.value) for x in r.fixes[0].records}
+    theirs = {(x.host, x.action, x.value) for x in m.fixes}
+    assert mine == theirs
+
+
+def test_dmarc_record_in_the_wrong_order_is_the_users_record_replaced_in_order(dns_server: DnsTestServer) -> None:
+    zone = MAIL + '_dmarc IN TXT "p=reject; v=DMARC1; rua=mailto:d@example.com"\n'
+    serve(dns_server, example_com=zone)
+    r = check(dns_server, "dmarc")
+    assert r.status is Status.FAIL and r.detail["record"] is None  # receivers ignore it: no valid record
+    assert "dmarc.no-record" not in codes(r) and "dmarc.unrelated-txt" not in codes(r)
+    f = finding(r, "dmarc.invalid-record")
+    assert "wrong order" in f.message and "v=DMARC1" in f.message
+    assert f.fix is not None and f.fix.action == "replace"
+    assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"  # the same policy, in order
+    (removal,) = f.fix.also_publish  # the old text starts with p=, so it is deleted explicitly
+    assert removal.action == "remove" and removal.value == "p=reject; v=DMARC1; rua=mailto:d@example.com"
+    assert selfcheck({"example.com": zone}, ["example.com"]) >= 1
