@@ -176,3 +176,23 @@ def test_dmarc_record_in_the_wrong_order_is_the_users_record_replaced_in_order(d
     (removal,) = f.fix.also_publish  # the old text starts with p=, so it is deleted explicitly
     assert removal.action == "remove" and removal.value == "p=reject; v=DMARC1; rua=mailto:d@example.com"
     assert selfcheck({"example.com": zone}, ["example.com"]) >= 1
+
+
+# -- C4: DNSSEC never says "signed" for a name it couldn't see signed ---------------------------------
+
+
+def test_dnssec_summary_for_a_domain_that_does_not_exist(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL)
+    r = check(dns_server, "dnssec", "nothere.example.com")
+    assert r.detail["signed"] is None
+    assert "does not exist" in r.summary and "is signed" not in r.summary
+
+
+def test_dnssec_summary_when_signatures_are_stripped(dns_server: DnsTestServer) -> None:
+    from tests.core.test_dnssec import new_key, signed
+
+    dns_server.add_zone(".", signed(".", "", None))  # a resolver that strips signatures shows the root so
+    dns_server.add_records(".", "DNSKEY", [new_key().dnskey.to_text()])
+    dns_server.add_zone("example.com", "@ SOA ns hostmaster 1 7200 900 1209600 300\n")
+    r = check(dns_server, "dnssec")
+    assert r.status is Status.ERROR and "is signed" not in r.summary and "is not signed" not in r.summary
