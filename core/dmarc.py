@@ -23,6 +23,7 @@ from typing import Any
 from .context import CheckContext
 from .dmarcparse import (
     DmarcProblem,
+    add_missing_mailto,
     DmarcRecord,
     DmarcSyntaxError,
     fix_tag_typos,
@@ -331,6 +332,12 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
                   f"Your DMARC record has a slip that receivers get past: {prob.message[:1].lower()}"
                   f"{prob.message[1:]} They still apply the "
                   "record as you meant it, so this is only a tidy-up.", detail, RFC_TAGS)
+    if error and code == "invalid-uri":
+        # receivers skip an address they can't use and still apply the policy: like a missing rua, a warning
+        none_left = (not _usable_rua(rec)) if prob.tag == "rua" else False
+        return _f(code, Severity.WARNING, f"Your DMARC record has a mistake: {prob.message}"
+                  + (" With no other valid report address, you get no reports." if none_left else ""),
+                  detail, RFC_GRAMMAR)
     if error:
         sev = Severity.ERROR
         if code == "invalid-policy":
@@ -760,6 +767,8 @@ def _record_findings(st: _State, rec: DmarcRecord, cname: tuple[str, ...] = ()) 
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} has no mail server and no SPF record, so "
                   "it looks unused for email; if it never sends mail, that is fine.", rec.raw, RFC_TAGS))
+    elif not _usable_rua(rec) and any(e.code == "invalid-uri" and e.tag == "rua" for e in rec.errors):
+        pass  # the invalid-uri finding says the address is unusable, and that no reports come
     elif not _usable_rua(rec):
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
@@ -945,8 +954,11 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     pd = st.policy_domain or d
     if rec.serious_errors or rec.policy_broken:
         base, renamed = fix_tag_typos(rec)
+        base, completed = add_missing_mailto(base)
         intended = base.p or "none"
         value, more = build_record(pd, intended, base, testing=base.testing, mail=st.mail if st.own else None)
+        if completed:
+            more.insert(0, "mailto: is put in front of " + ", ".join(completed) + ", so that reports are sent there.")
         if renamed:
             more.insert(0, "Misspelt tags are written correctly: " + ", ".join(renamed) + ".")
         if "p" not in rec.tags:
