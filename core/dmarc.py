@@ -417,6 +417,7 @@ class _State:
     reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
     slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
     removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
+    nxdomain: bool = False  # the checked name does not exist (its MX lookup said NXDOMAIN)
 
     @property
     def no_mail(self) -> bool:
@@ -454,6 +455,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 task.cancel()
     if apex is not None and mx_ans is not None:
         st.mail = mail_use(mx_ans, apex)
+    st.nxdomain = mx_ans is not None and mx_ans.outcome is Outcome.NXDOMAIN
 
     first = walk.steps[0] if walk.steps else None
     if first is None or (walk.failed is first):
@@ -687,6 +689,16 @@ def _no_policy(st: _State, first: WalkStep) -> None:
     if st.suggestion is not None:
         return  # _misplaced already said what is wrong and what to publish
     detail = f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either"
+    if st.nxdomain:
+        # Publishing _dmarc.<name> would bring the name into being (an empty name with a child): a typo
+        # would become a domain. Nothing to publish here.
+        st.add(replace(_f("no-record", Severity.ERROR,
+                          f"{d} does not exist in DNS, so it has no DMARC record. Check the spelling of the domain, "
+                          "and whether its registration has expired.", detail, RFC_DISCOVERY),
+                       no_fix=f"No record can be published for a name that doesn't exist: check the spelling. If "
+                              f"{d} is a subdomain, the DMARC record of its parent domain protects it with np= "
+                              "(the policy for names that don't exist)."))
+        return
     if st.mail == "no-mail":
         st.suggestion = Suggestion(f"_dmarc.{d}", DMARC_REJECT, [
             "For a domain that sends no mail: receivers reject anything claiming to come from it. It needs no "
@@ -1170,6 +1182,8 @@ def _summary(st: _State, status: Status) -> str:
                     "it.")
         if any(f.code == "dmarc.record-at-apex" for f in st.findings):
             return f"{d}'s DMARC record is in the wrong place (at the domain, not at _dmarc), so receivers don't see it."
+        if st.nxdomain:
+            return f"{d} does not exist in DNS."
         return f"{d} has no DMARC record: nothing stops others from sending mail in its name."
     src = "" if st.own else f" (inherited from {st.policy_domain})"
     if st.policy is None:

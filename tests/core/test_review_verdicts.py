@@ -27,7 +27,9 @@ def serve(server: DnsTestServer, **zones: str) -> None:
 def check(server: DnsTestServer, name: str, domain: str = "example.com", **opts: object) -> CheckResult:
     import importlib
 
-    mod = importlib.import_module(f"inboxready.core.{name}")
+    from inboxready.core.checks import CHECK_MODULES
+
+    mod = importlib.import_module(f"inboxready.core.{CHECK_MODULES.get(name, name)}")
 
     async def go() -> CheckResult:
         return await mod.check(make_ctx(server, domain, **opts))
@@ -196,3 +198,45 @@ def test_dnssec_summary_when_signatures_are_stripped(dns_server: DnsTestServer) 
     dns_server.add_zone("example.com", "@ SOA ns hostmaster 1 7200 900 1209600 300\n")
     r = check(dns_server, "dnssec")
     assert r.status is Status.ERROR and "is signed" not in r.summary and "is not signed" not in r.summary
+
+
+# -- M4: no TLS-RPT (nor MTA-STS, nor DMARC) record offered where it can't work --------------------
+
+NO_INBOX = {
+    "null MX": SOA + '@ IN MX 0 .\n@ IN A 192.0.2.99\n@ IN TXT "v=spf1 -all"\n',
+    "parked": SOA + "@ IN A 192.0.2.99\nwww IN A 192.0.2.99\n",
+}
+
+
+def test_tls_reporting_is_not_offered_to_a_domain_that_receives_no_mail(dns_server: DnsTestServer) -> None:
+    for why, zone in NO_INBOX.items():
+        dns_server.clear()
+        serve(dns_server, example_com=zone)
+        for name in ("tls_rpt", "mta_sts"):
+            r = check(dns_server, name)
+            assert r.status is Status.INFO and r.fixes == [], (why, name, r.fixes)
+            assert f"{name}.not-needed" in codes(r) and "doesn't apply" in r.summary, (why, name, r.summary)
+    r = check(dns_server, "tls_rpt", "nothere.example.com")  # a name that doesn't exist
+    assert r.fixes == [] and "does not exist" in r.summary
+
+
+def test_a_tls_reporting_record_at_a_domain_without_mail_is_not_a_pass(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=NO_INBOX["null MX"]
+          + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@example.com"\n')
+    r = check(dns_server, "tls_rpt")
+    assert r.status is Status.INFO and "does nothing" in finding(r, "tls_rpt.no-inbox").message
+
+
+def test_tls_reporting_still_offered_where_mail_is_received(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL)
+    r = check(dns_server, "tls_rpt")
+    (fix,) = r.fixes
+    assert fix.value == "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
+
+
+def test_no_dmarc_record_is_offered_for_a_domain_that_does_not_exist(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL)
+    r = check(dns_server, "dmarc", "nothere.example.com")
+    assert r.status is Status.FAIL and r.fixes == [] and r.detail["next_record"] is None
+    f = finding(r, "dmarc.no-record")
+    assert "does not exist" in f.message and f.no_fix
