@@ -561,7 +561,56 @@ async def check(ctx: CheckContext) -> CheckResult:
     _policy_findings(st, rec)
     if not intended:
         _suggest(st, rec, first)
+        await _hold_enforcement_without_dkim(ctx, st, domain)
     return _result(st, walk)
+
+
+async def _dkim_published(ctx: CheckContext, domain: str) -> bool | None:
+    """Is a DKIM key published for ``domain`` at a selector we know or the user gave (or a wildcard)?
+    True / False, or None when nothing was found but some lookups failed. The same names the DKIM check
+    asks (shared through the client's cache when both run)."""
+    from .dkim import DkimKeyError, load_catalog, normalize_selector, parse_dkim_key
+
+    user = [x for x in (normalize_selector(s) for s in ctx.options.dkim_selectors) if x]
+    selectors = list(dict.fromkeys([*user, *(s.selector for s in load_catalog().selectors)]))
+    hosts = [f"{s}._domainkey.{domain}" for s in selectors] + [f"*._domainkey.{domain}"]
+    answers = await asyncio.gather(*(ctx.dns.query(h, "TXT") for h in hosts))
+    for ans in answers:
+        for txt in ans.txt if ans.ok else ():
+            try:
+                if not parse_dkim_key(txt).revoked:
+                    return True
+            except DkimKeyError:
+                continue
+    return None if any(a.failed for a in answers) else False
+
+
+async def _hold_enforcement_without_dkim(ctx: CheckContext, st: _State, domain: str) -> None:
+    """A next record that moves towards enforcement (quarantine or reject, or t=y removed) for a domain with
+    no DKIM key we can find: receivers then judge its mail on SPF alone, which forwarding breaks (a
+    forwarded or list message keeps the From but comes from another server), so enforcing would junk or
+    refuse real mail; the bulk-sender rules also require DKIM. The record stays, as a suggestion whose note
+    asks for DKIM first (DKIM selectors are guessed: "none found" is not proof, RFC 6376 §3.6.2.1)."""
+    sug = st.suggestion
+    if sug is None or st.no_mail or sug.kind != "record":
+        return
+    try:
+        target = parse_dmarc(sug.value)
+    except DmarcSyntaxError:
+        return
+    now_p = st.policy or "none"
+    new_p = target.p or "none"
+    enforcing = new_p in ("quarantine", "reject") and (
+        _weaker(now_p, new_p) or (st.testing and not target.testing) or (now_p == "none" and new_p != "none"))
+    if not enforcing or await _dkim_published(ctx, domain) is not False:
+        return
+    apply = "refused" if new_p == "reject" and not target.testing else "sent to spam"
+    note = (f"Set up DKIM first: we found no DKIM key for {domain} under the selectors we know. Without DKIM, "
+            "receivers judge your mail on SPF alone, and SPF fails for mail that is forwarded (a forwarding "
+            f"address, a mailing list), so with p={new_p} that real mail would be {apply}. Google, Yahoo and "
+            "Microsoft also require DKIM from bulk senders. Switch on DKIM signing at your mail service (if it "
+            "is already on, tell us its selector), check a test message, then publish this record.")
+    st.suggestion = replace(sug, notes=[note, *sug.notes], kind="suggestion")
 
 
 def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> None:

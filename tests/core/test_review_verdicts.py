@@ -240,3 +240,43 @@ def test_no_dmarc_record_is_offered_for_a_domain_that_does_not_exist(dns_server:
     assert r.status is Status.FAIL and r.fixes == [] and r.detail["next_record"] is None
     f = finding(r, "dmarc.no-record")
     assert "does not exist" in f.message and f.no_fix
+
+
+# -- M9: no step towards enforcement without DKIM, or at least not without saying so -----------------
+
+
+def test_next_step_to_reject_without_dkim_asks_for_dkim_first(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    r = check(dns_server, "dmarc")
+    (fix,) = r.fixes
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
+    assert fix.kind == "suggestion"  # not published for the user: a person must confirm DKIM signs the mail
+    assert fix.note.startswith("Set up DKIM first") and "forwarded" in fix.note
+
+
+def test_first_enforcing_step_without_dkim_asks_for_dkim_too(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:d@example.com"\n')
+    (fix,) = check(dns_server, "dmarc").fixes
+    assert "p=quarantine" in fix.value and fix.kind == "suggestion" and "DKIM" in fix.note
+
+
+def test_next_step_with_a_dkim_key_is_a_plain_record(dns_server: DnsTestServer) -> None:
+    from tests.core.test_fix_selfcheck import DKIM
+
+    serve(dns_server, example_com=MAIL + DKIM + '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    (fix,) = check(dns_server, "dmarc").fixes
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
+    assert fix.kind == "record" and "DKIM" not in fix.note
+    # a selector only the user knows counts too
+    dns_server.clear()
+    serve(dns_server, example_com=MAIL + DKIM.replace("default._domainkey", "zz9._domainkey")
+          + '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    (fix,) = check(dns_server, "dmarc", dkim_selectors=["zz9"]).fixes
+    assert fix.kind == "record"
+
+
+def test_dkim_lookups_that_fail_do_not_hold_the_step(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    dns_server.servfail_names.add("default._domainkey.example.com")
+    (fix,) = check(dns_server, "dmarc").fixes
+    assert fix.kind == "record"  # couldn't check is not "no DKIM"
