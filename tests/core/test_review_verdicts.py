@@ -280,3 +280,36 @@ def test_dkim_lookups_that_fail_do_not_hold_the_step(dns_server: DnsTestServer) 
     dns_server.servfail_names.add("default._domainkey.example.com")
     (fix,) = check(dns_server, "dmarc").fixes
     assert fix.kind == "record"  # couldn't check is not "no DKIM"
+
+
+# -- minor: SPF texts and the SPF builder --------------------------------------------------------------
+
+
+def test_spf_advice_names_the_ending_the_fix_uses(dns_server: DnsTestServer) -> None:
+    base = SOA + "@ IN MX 10 mail\nmail IN A 192.0.2.10\n"
+    for dmarc, end in (("p=reject", "-all"), ("p=none", "~all")):
+        for record in ("v=spf1 ip4:192.0.2.10", "v=spf1 ip4:192.0.2.10 +all", "v=spf1 ip4:192.0.2.10 ?all"):
+            dns_server.clear()
+            serve(dns_server, example_com=base + f'@ IN TXT "{record}"\n_dmarc IN TXT "v=DMARC1; {dmarc}; '
+                                                 'rua=mailto:d@example.com"\n')
+            r = check(dns_server, "spf")
+            f = next(f for f in r.findings if f.code in ("spf.no-all", "spf.plus-all", "spf.neutral-all"))
+            assert f.fix is not None and f.fix.value.endswith(" " + end), (record, dmarc, f.fix.value)
+            assert f"with {end}" in f.message or f"Use {end}" in f.message, (record, dmarc, f.message)
+            other = "~all" if end == "-all" else "-all"
+            assert other not in f.message
+
+
+def test_spf_builder_offers_no_replacement_identical_to_the_live_record(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=MAIL)
+    code, out, _ = cli("build", "spf", "--service", "amazonses", "--domain", "example.com", "-n", dns_server.address,
+                       "--json")
+    data = json.loads(out)
+    assert data["record"] == "v=spf1 ip4:192.0.2.10 -all" and data["fix"] is None
+    assert any("already says this" in n for n in data["notes"])
+    code, out, _ = cli("build", "spf", "--service", "amazonses", "--domain", "example.com", "-n", dns_server.address)
+    assert "Replace with" not in out and "nothing to change" in out
+    # a service that changes the record still gets its replacement
+    code, out, _ = cli("build", "spf", "--ip", "192.0.2.77", "--domain", "example.com", "-n", dns_server.address,
+                       "--json")
+    assert json.loads(out)["fix"]["value"] == "v=spf1 ip4:192.0.2.10 ip4:192.0.2.77 -all"
