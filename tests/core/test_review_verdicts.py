@@ -313,3 +313,19 @@ def test_spf_builder_offers_no_replacement_identical_to_the_live_record(dns_serv
     code, out, _ = cli("build", "spf", "--ip", "192.0.2.77", "--domain", "example.com", "-n", dns_server.address,
                        "--json")
     assert json.loads(out)["fix"]["value"] == "v=spf1 ip4:192.0.2.10 ip4:192.0.2.77 -all"
+
+
+# -- minor: MX and reverse DNS say what they could check -----------------------------------------------
+
+
+def test_reverse_dns_summary_says_how_many_of_how_many(dns_server: DnsTestServer) -> None:
+    from inboxready.core.rdns import MAX_ADDRESSES
+
+    n = MAX_ADDRESSES + 15
+    zone = SOA + "".join(f"@ IN MX {i} mx{i}\nmx{i} IN A 192.0.2.{i + 1}\n" for i in range(n))
+    rev = "".join(f"{i + 1} IN PTR mx{i}.example.com.\n" for i in range(n))
+    serve(dns_server, example_com=zone, **{"2_0_192_in-addr_arpa": rev})
+    r = check(dns_server, "rdns")
+    assert r.detail["capped"] is True and r.detail["found"] == n
+    assert f"of {n}" in r.summary and f"All {MAX_ADDRESSES} mail" not in r.summary
+    assert "rdns.capped" in codes(r)
