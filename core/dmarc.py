@@ -602,7 +602,12 @@ async def _hold_enforcement_without_dkim(ctx: CheckContext, st: _State, domain: 
     new_p = target.p or "none"
     enforcing = new_p in ("quarantine", "reject") and (
         _weaker(now_p, new_p) or (st.testing and not target.testing) or (now_p == "none" and new_p != "none"))
-    if not enforcing or await _dkim_published(ctx, domain) is not False:
+    if not enforcing:
+        return
+    # relaxed alignment (the default) lets a key of the organisational domain sign a subdomain's mail
+    names = [domain] + ([st.org] if st.org and st.org != domain else [])
+    found = [await _dkim_published(ctx, n) for n in names]
+    if any(x is not False for x in found):
         return
     apply = "refused" if new_p == "reject" and not target.testing else "sent to spam"
     note = (f"Set up DKIM first: we found no DKIM key for {domain} under the selectors we know. Without DKIM, "

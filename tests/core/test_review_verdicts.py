@@ -275,6 +275,15 @@ def test_next_step_with_a_dkim_key_is_a_plain_record(dns_server: DnsTestServer) 
     assert fix.kind == "record"
 
 
+def test_a_subdomain_signed_with_the_organisational_domains_key_is_not_held(dns_server: DnsTestServer) -> None:
+    from tests.core.test_fix_selfcheck import DKIM
+
+    serve(dns_server, example_com=MAIL + DKIM + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n'
+          'shop IN MX 10 mail\n_dmarc.shop IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
+    (fix,) = check(dns_server, "dmarc", "shop.example.com").fixes
+    assert "p=reject" in fix.value and fix.kind == "record"  # relaxed alignment: example.com's key signs it
+
+
 def test_dkim_lookups_that_fail_do_not_hold_the_step(dns_server: DnsTestServer) -> None:
     serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@example.com"\n')
     dns_server.servfail_names.add("default._domainkey.example.com")
