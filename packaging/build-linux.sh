@@ -14,8 +14,8 @@
 #   PYTHON     the Python that creates the venvs (default python3; the frozen app uses its version)
 #
 # Needs patchelf (the RUNPATHs the build machine's Python carries are removed from the bundle), and for
-# --deb dpkg-deb and fakeroot; the smoke test's xcb check needs Xvfb and xwininfo (apt-get install patchelf
-# fakeroot dpkg-dev xvfb x11-utils).
+# --deb dpkg-deb; the smoke test's xcb check needs Xvfb and xwininfo (apt-get install patchelf
+# xvfb x11-utils).
 #
 # Every package comes from constraints.txt (the lock the tests ran with): pip install -c, then
 # packaging/lockcheck.py fails the build if anything in the build venv differs from it. The venv is kept

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wrap the frozen one-folder app in a .deb: /usr/lib/inboxready, /usr/bin links, desktop entry, hicolor icons.
 #   packaging/linux/build-deb.sh APP_DIR VERSION OUT_DIR
-# (build-linux.sh --deb calls this after its smoke test.) Needs dpkg-deb and fakeroot, and PySide6 in the
+# (build-linux.sh --deb calls this after its smoke test.) Needs dpkg-deb (no fakeroot: --root-owner-group), and PySide6 in the
 # Python that runs packaging/make-icons.py (PYTHON, default: the build venv /tmp/pyi).
 # With SBOM_ENV (cyclonedx-py's description of the build venv) and SBOM_PYTHON (a Python with
 # cyclonedx-bom), also writes OUT_DIR/<deb>.cdx.json, the SBOM of what the .deb holds.
@@ -118,7 +118,7 @@ chmod 755 "$pkg/DEBIAN/postinst" "$pkg/DEBIAN/postrm"
 # Same input, same .deb: file times from SOURCE_DATE_EPOCH.
 find "$pkg" -exec touch -h -d "@$epoch" {} +
 deb="$out/inboxready_${version}_${arch}.deb"
-SOURCE_DATE_EPOCH="$epoch" fakeroot dpkg-deb --build --root-owner-group -Zxz "$pkg" "$deb" >/dev/null
+SOURCE_DATE_EPOCH="$epoch" dpkg-deb --build --root-owner-group -Zxz "$pkg" "$deb" >/dev/null
 echo "  .deb: $deb ($(awk -v b="$(stat -c %s "$deb")" 'BEGIN{printf "%.1f", b/1048576}') MB)"
 dpkg-deb --info "$deb" | sed -n '/Package:/,/Depends:/p' | sed 's/^/    /'
 

@@ -175,3 +175,17 @@ def test_inno_setup_names_version_and_uninstall_keeps_the_users_data() -> None:
     assert targets and all(t.startswith("{app}\\") for t in targets), targets
     assert not re.search(r"\{(userappdata|localappdata|userdocs|commonappdata)\}", iss)
     assert "uninsdeletekey" not in iss and "uninsdeletevalue" not in iss
+
+
+def test_ci_audits_the_workflows_and_checks_the_linux_installer_after_the_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    tests_at = ci.index(".venv/bin/python -m pytest")
+    block = ci[ci.index("# ==== Release check"):]
+    assert ci.index("# ==== Release check") > tests_at
+    for needed in ("-c constraints.txt zizmor", "zizmor\" --offline --min-severity low .github/workflows/",
+                   "packaging/build-linux.sh --deb", "sha256sum -c SHA256SUMS",
+                   "lintian --fail-on error", "dpkg -i \"$deb\"", "/usr/bin/inboxready --self-test",
+                   "packaging/smoke.py /usr/lib/inboxready", "dpkg -r inboxready"):
+        assert needed in block, needed
+    assert block.index("dpkg -i") < block.index("/usr/bin/inboxready --self-test") < block.rindex("dpkg -r inboxready")
+    assert block.rstrip().endswith("release_check")
