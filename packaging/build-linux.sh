@@ -6,6 +6,7 @@
 #   packaging/build-linux.sh --deb       also build a .deb (desktop entry + icons) after the test
 #   packaging/build-linux.sh --cold      time the GUI start with the page cache dropped before each run
 #                                        (a true cold start; needs root: writes /proc/sys/vm/drop_caches)
+#                                        and fail when it is over the 2 s budget (otherwise only reported)
 #
 # Environment:
 #   PYI_VENV   build venv (default /tmp/pyi; created with PyInstaller + the app's dependencies if absent)
@@ -25,8 +26,8 @@
 #
 # Smoke test (all on this machine, nothing leaves loopback): packaging/smoke.py, the same script the release
 # workflow runs on Windows and macOS: --version, --self-test, the GUI offscreen and on xcb under Xvfb (time
-# to the main window, budget 2 s), the keyring round trip through the frozen keyring with a test backend,
-# sizes against the budgets.
+# to the main window, budget 2 s, enforced with --cold), the keyring round trip through the frozen keyring
+# with a test backend, sizes against the budgets.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -109,7 +110,7 @@ tar -C "$out/dist" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$ep
 
 # -- smoke test: CLI, GUI offscreen and on xcb, keyring, sizes (packaging/smoke.py) --------------------
 smoke_args=()
-[ "$cold" = 1 ] && smoke_args+=(--cold)
+[ "$cold" = 1 ] && smoke_args+=(--cold --enforce-startup-budget)  # the measurement: a quiet machine
 python3 "$here/smoke.py" "$app" --expect-version "$want_version" --artifact "$tarball" "${smoke_args[@]}" \
   || failures=$((failures + 1))
 echo "  largest parts:"
