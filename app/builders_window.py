@@ -529,8 +529,8 @@ class BuildersWindow(QWidget):
                                                  bits if kind == "rsa" else 2048)
             except dkimkeys.DkimKeyError as exc:
                 return str(exc)
-            old_value = await dkimkeys.current_key(client, domain, old) if old else None
-            return key, dkimkeys.rotation_plan(key, old, old_value)
+            old_value, old_state = await dkimkeys.lookup_current_key(client, domain, old) if old else (None, None)
+            return key, dkimkeys.rotation_plan(key, old, old_value, old_state=old_state)
 
         self.generate_button.setEnabled(False)
         self.dkim_status.setText("Generating the key…")

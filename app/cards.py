@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -135,9 +135,13 @@ class CheckCard(QFrame):
     spamRateEntered = Signal(object)  # checklist: the spam rate (percent, float) the user typed, or None
     bodyBuilt = Signal()  # the opened body is complete (its controls exist: the tab order may change)
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, parent: QWidget | None = None,
+                 sections: list[Callable[["CheckCard", CheckResult], QWidget | None]] | None = None) -> None:
         super().__init__(parent)
         self.name = name
+        # the body's own sections (default: the domain check's for this name; a received message's cards
+        # pass theirs: no selector box on a message's DKIM card)
+        self.sections = PROTOCOL_SECTIONS.get(name, []) if sections is None else list(sections)
         self.title = check_title(name)
         self.result: CheckResult | None = None
         self.diff: CheckDiff | None = None
@@ -354,7 +358,7 @@ class CheckCard(QFrame):
         if diff is not None and diff.changed:
             add(self._diff_section(diff))
             yield
-        for make in PROTOCOL_SECTIONS.get(self.name, []):
+        for make in self.sections:
             try:
                 section = make(self, r)
             except Exception:  # a detail shape we do not know: show the rest anyway

@@ -506,14 +506,18 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     try:
         domain = parse_domain(args.domain).domain
-    except DomainError as exc:
-        err.write(f"inboxready: {exc}\n")
-        return EXIT_UNCHECKED
-    sender = args.sender or f"postmaster@{domain}"
+    except DomainError:
+        # Not a usable domain name (a label over 63 octets, an empty label, a domain literal, a HELO that
+        # isn't a FQDN): RFC 7208 §4.3 makes the result "none", and check_host says why.
+        domain = args.domain.strip()
+    sender = args.sender if args.sender is not None else f"postmaster@{domain}"
 
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
-        return await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+        try:
+            return await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+        finally:
+            client.close()
 
     ev = asyncio.run(go())
     data = ev.to_json()
@@ -597,6 +601,8 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
     out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
     out.write(f"  From: {report.from_ or '(none)'}\n")
     out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
+    headline = _wrap(f"{report.status.label}: {report.headline}", "  ")
+    out.write(style("\n".join(headline), code) + "\n")
     _findings(report.findings, out, style)
     width = max([8, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
     for name, result in report.checks.items():
@@ -618,12 +624,11 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
 
 
 def _message_exit(report: Any) -> int:
-    statuses = {r.status for r in report.checks.values()}
-    if not report.checks or statuses == {Status.ERROR}:
+    """From the message's verdict (DMARC first, see core.mail.message): a side check that couldn't run
+    (reverse DNS, our own DKIM re-check) doesn't make a passing message "couldn't check"."""
+    if not report.checks or report.status is Status.ERROR:
         return EXIT_UNCHECKED
-    if Status.FAIL in statuses or Status.WARN in statuses:
-        return EXIT_FINDINGS
-    return EXIT_UNCHECKED if Status.ERROR in statuses else EXIT_OK
+    return EXIT_FINDINGS if report.status in (Status.FAIL, Status.WARN) else EXIT_OK
 
 
 # -- profiles, roundtrip, watch ------------------------------------------------------------------

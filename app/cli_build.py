@@ -190,8 +190,8 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_dkim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.builders.dkimkeys import (
         DkimKeyError,
-        current_key,
         generate_key,
+        lookup_current_key,
         rotation_plan,
     )
     from inboxready.core.domain import DomainError, parse_domain
@@ -203,16 +203,16 @@ def cmd_dkim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (DomainError, DkimKeyError) as exc:
         err.write(f"inboxready: {exc}\n")
         return EXIT_UNCHECKED
-    old_value = None
+    old_value, old_state = None, None
     if args.old_selector:
-        async def old() -> str | None:
+        async def old() -> tuple[str | None, str]:
             client = _client(args)
             try:
-                return await current_key(client, domain, args.old_selector)
+                return await lookup_current_key(client, domain, args.old_selector)
             finally:
                 client.close()
-        old_value = asyncio.run(old())
-    plan = rotation_plan(key, args.old_selector, old_value)
+        old_value, old_state = asyncio.run(old())
+    plan = rotation_plan(key, args.old_selector, old_value, old_state=old_state)
     if args.json:
         data = key.to_json()
         data["private_key_file"] = str(path)

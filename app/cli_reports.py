@@ -221,6 +221,9 @@ def _print_summary(s: Any, out: TextIO) -> None:
           f"{_pct(v.dmarc_pass, v.messages)}\n")
     if s.pending_lookups:
         w(f"  ({s.pending_lookups} source(s) not looked up yet; run without --offline to name them)\n")
+    if s.failed_lookups:
+        w(f"  ({s.failed_lookups} source(s) couldn't be named: their reverse DNS lookup failed; asked again next "
+          "time)\n")
     if s.unknown_failing:
         w("\nUnknown senders that fail (probably forged or forwarded mail; enforcement stops it):\n")
         for r in s.unknown_failing[:10]:

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
 from inboxready.core.dns import DnsClient
 from inboxready.core.mail.compose import new_token
 from inboxready.core.mail.message import MessageReport, analyze_message
-from inboxready.core.model import Finding
+from inboxready.core.model import CheckResult, Finding
 from inboxready.core.profiles import Profile, ProfileStore
 
-from .cards import CheckCard
+from .cards import STATUS_WORDS, CheckCard, _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
-from .widgets import CopyButton, FindingView, KeyButton, code_line, label
+from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label
 
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
@@ -119,10 +119,18 @@ class MessageScreen(QWidget):
         self.result_layout = QVBoxLayout(host)
         self.result_layout.setContentsMargins(0, 0, 6, 0)
         self.result_layout.setSpacing(10)
+        verdict_row = QWidget(host)
+        verdict_lay = QHBoxLayout(verdict_row)
+        verdict_lay.setContentsMargins(0, 0, 0, 0)
+        verdict_lay.setSpacing(10)
+        self.verdict_badge = Badge(verdict_row)  # the verdict's word and icon (never colour alone)
+        self.verdict_badge.hide()
+        verdict_lay.addWidget(self.verdict_badge, 0, Qt.AlignmentFlag.AlignTop)
         self.summary_label = label("", "CardTitle", selectable=True)
         self.summary_label.setAccessibleName("Verdict on the message")
         self.summary_label.hide()
-        self.result_layout.addWidget(self.summary_label)
+        verdict_lay.addWidget(self.summary_label, 1)
+        self.result_layout.addWidget(verdict_row)
         self.about_label = label("", "Muted", selectable=True)
         self.about_label.setAccessibleName("About the message")
         self.about_label.hide()
@@ -470,6 +478,7 @@ class MessageScreen(QWidget):
         self.finding_views = []
         self.cards = {}
         self.summary_label.hide()
+        self.verdict_badge.hide()
         self.about_label.hide()
         self.last_report = None
 
@@ -478,6 +487,11 @@ class MessageScreen(QWidget):
         self.last_report = report
         self.summary_label.setText(summary)
         self.summary_label.show()
+        if report is not None and report.checks:
+            status = str(report.status)
+            self.verdict_badge.set_status(status, STATUS_WORDS.get(status, report.status.label))
+            self.verdict_badge.show()
+            self.summary_label.setAccessibleName(f"Verdict on the message: {self.verdict_badge.word}")
         if report is not None:
             who = (report.receiver if report.receiver else "the receiving service" if report.receiver == ""
                    else "nobody we can trust (no Authentication-Results from the receiver)")
@@ -492,7 +506,7 @@ class MessageScreen(QWidget):
             at += 1
         if report is not None:
             for name, check in report.checks.items():
-                card = CheckCard(name)
+                card = CheckCard(name, sections=MESSAGE_SECTIONS.get(name))
                 card.set_result(check)
                 self.result_layout.insertWidget(at, card)
                 self.cards[name] = card
@@ -500,12 +514,56 @@ class MessageScreen(QWidget):
         self.reportShown.emit(report)
 
 
+def _receiver_section(card: CheckCard, r: CheckResult) -> QWidget | None:
+    """What the receiving service wrote for this method (its own reason text) and alignment in words."""
+    d = r.detail
+    said, header, align = d.get("receiver_said"), d.get("header"), d.get("alignment")
+    if not (said or header or align):
+        return None
+    box, lay = _section(card, "What the receiving service wrote")
+    if said:
+        lay.addWidget(label(f"The receiver wrote: {said}", "", selectable=True, parent=box))
+    if align:
+        lay.addWidget(label(str(align), "Muted", selectable=True, parent=box))
+    if header:
+        lay.addWidget(CodeText(str(header), f"{card.title} header as the receiver wrote it", box))
+    return box
+
+
+def _signatures_section(card: CheckCard, r: CheckResult) -> QWidget | None:
+    """The message's DKIM signatures: who signed, what the receiver said, what our own check found."""
+    rows = [x for x in r.detail.get("signatures") or [] if isinstance(x, dict)]
+    if not rows:
+        return None
+    box, lay = _section(card, "Signatures in this message")
+    table = []
+    for x in rows:
+        receiver = str(x.get("receiver_result") or "not reported")
+        if x.get("receiver_comment"):
+            receiver += f" ({x.get('receiver_comment')})"
+        ours = str(x.get("our_result") or "not re-checked")
+        if x.get("our_reason") and ours != "pass":
+            ours += f" ({x.get('our_reason')})"
+        aligned = {True: "yes", False: "no"}.get(x.get("aligned"), "")  # type: ignore[call-overload]
+        table.append([str(x.get("d") or ""), str(x.get("s") or ""), receiver, ours, aligned])
+    lay.addWidget(compact_table(["Signed by", "Selector", "The receiver said", "Our own check", "Matches From"],
+                                table, "DKIM signatures in this message", box))
+    return box
+
+
+# A received message's cards: what the receiver wrote, never the domain check's controls (selector box).
+MESSAGE_SECTIONS: dict[str, list[Callable[[CheckCard, CheckResult], QWidget | None]]] = {
+    "spf": [_receiver_section],
+    "dkim": [_receiver_section, _signatures_section],
+    "dmarc": [_receiver_section],
+}
+
+
 def _report_summary(report: MessageReport) -> str:
-    words = {"pass": "passed", "warn": "passed with warnings", "fail": "failed",
-             "error": "couldn't be fully checked", "info": "was checked"}
+    """The verdict on the message (DMARC first, then the rest: see core.mail.message), in plain words."""
     if not report.checks:
         return "No authentication results were found in what was pasted."
-    return f"The message's authentication {words.get(str(report.status), str(report.status))}."
+    return report.headline
 
 
 class MessageWindow(QWidget):

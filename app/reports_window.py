@@ -1537,9 +1537,11 @@ class ReportsWindow(QMainWindow):
         elif s.pending_lookups and not view.looked_up:
             self.names_label.setText(f"Looking up the names of {_n(s.pending_lookups)} sending server(s)…")
         elif view.looked_up:
-            unnamed = sum(1 for r in s.sources if not r.ptr)
-            self.names_label.setText("Senders' names looked up" + (f" ({_n(unnamed)} without a name)."
-                                                                   if unnamed else "."))
+            unnamed = sum(1 for r in s.sources if not r.ptr) - s.failed_lookups
+            parts = ([f"{_n(unnamed)} without a name"] if unnamed else []) + (
+                [f"{_n(s.failed_lookups)} couldn't be looked up: the DNS server didn't answer; they are asked "
+                 "again next time"] if s.failed_lookups else [])
+            self.names_label.setText("Senders' names looked up" + (f" ({'; '.join(parts)})." if parts else "."))
         else:
             self.names_label.setText("")
 

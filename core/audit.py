@@ -296,7 +296,7 @@ def _day(v: Any) -> str:
 
 _SUMMARY_SHOWN = {"domain", "days", "since", "until", "reports", "messages", "dmarc_pass", "spf_aligned",
                   "dkim_aligned", "spf_pass", "dkim_pass", "services", "unknown_failing", "enforcement",
-                  "not_aligned", "sources", "daily", "rates", "policy", "pending_lookups", "tls"}
+                  "not_aligned", "sources", "daily", "rates", "policy", "pending_lookups", "failed_lookups", "tls"}
 
 
 def _generic_html(summary: Mapping[str, Any], skip: set[str]) -> str:

@@ -266,12 +266,15 @@ def _judge_dkim_size(rule: Rule, inp: _Input) -> Verdict:
         return Verdict(NOT_MET, f"These DKIM keys are shorter than {minimum} bits: {names}. Ask your mail "
                        f"service for a new {recommended}-bit key and publish it under a new selector.", "dkim",
                        facts=facts)
+    unchecked = [x for x in dkim.detail.get("unchecked") or [] if isinstance(x, str)]
+    partial = (f" ({len(unchecked)} of the {dkim.detail.get('selectors_tried') or len(unchecked)} selectors "
+               "couldn't be checked, so a key there isn't counted.)" if unchecked else "")
     short = [(s, b) for s, b in rsa if b < recommended]
     if short:
         names = ", ".join(f"{s} ({b} bits)" for s, b in short)
         return Verdict(MET, f"Long enough, but {recommended} bits is recommended: {names}. Move to a "
-                       f"{recommended}-bit key when you next change keys.", "dkim", facts=facts)
-    return Verdict(MET, "Every DKIM key we found is long enough.", "dkim", facts=facts)
+                       f"{recommended}-bit key when you next change keys.{partial}", "dkim", facts=facts)
+    return Verdict(MET, f"Every DKIM key we found is long enough.{partial}", "dkim", facts=facts)
 
 
 def _judge_dmarc(rule: Rule, inp: _Input) -> Verdict:

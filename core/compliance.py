@@ -248,7 +248,17 @@ def _dkim_min_bits(ev: _Evidence, rule: Rule) -> Outcome:
         return NOT_MET, f"Shorter than {need} bits: {parts}. Ask your mail service for a {need}-bit key."
     sizes = ", ".join(f"'{k.get('selector')}' ({'Ed25519' if k.get('key_type') == 'ed25519' else str(k.get('key_bits')) + ' bits'})"
                       for k in usable)
-    return MET, f"Every DKIM key found is at least {need} bits or Ed25519: {sizes}."
+    return MET, f"Every DKIM key found is at least {need} bits or Ed25519: {sizes}.{_dkim_partial(dkim)}"
+
+
+def _dkim_partial(dkim: CheckResult) -> str:
+    """A verdict over the keys found says so when some selectors couldn't be looked up."""
+    unchecked = [x for x in dkim.detail.get("unchecked") or [] if isinstance(x, str)]
+    if not unchecked:
+        return ""
+    tried = dkim.detail.get("selectors_tried") or len(unchecked)
+    return (f" ({len(unchecked)} of the {tried} selectors couldn't be checked, so a key there isn't "
+            "counted.)")
 
 
 _POLICY_ORDER = {"none": 0, "quarantine": 1, "reject": 2}

@@ -705,10 +705,14 @@ async def check(ctx: CheckContext) -> CheckResult:
         if all(e.key is not None and e.key.key_type == "ed25519" for e in active):
             findings.append(Finding(
                 "dkim.ed25519-only", Severity.WARNING,
-                "Your domain only has Ed25519 DKIM keys. Not every receiver can check Ed25519 signatures "
-                "yet, so also sign with an RSA key (2048 bits) alongside it.",
+                ("Your domain only has Ed25519 DKIM keys. " if not unchecked else
+                 f"Every DKIM key we could check is Ed25519, but {len(unchecked)} of the {n} selectors couldn't be "
+                 "checked, so an RSA key may also be there. If it isn't: ")
+                + "Not every receiver can check Ed25519 signatures yet, so also sign with an RSA key (2048 bits) "
+                  "alongside it.",
                 detail="RFC 8463 added Ed25519; signers should add an RSA signature until support is "
-                       "universal.", rfc="RFC 8463 §1"))
+                       "universal." + (" Not checked: " + ", ".join(unchecked) if unchecked else ""),
+                rfc="RFC 8463 §1"))
     elif missing_domain and not unchecked:
         findings.append(Finding(
             "dkim.domain-not-found", Severity.INFO,
@@ -717,12 +721,14 @@ async def check(ctx: CheckContext) -> CheckResult:
     elif no_mail and not any(e.broken_key for e in entries):
         wildcard_revoked = any(e.wildcard and e.key is not None and e.key.revoked for e in entries)
         if use == "no-mail":
-            message = ("No DKIM key was found, which is expected: this domain says it sends no mail."
+            message = ("No DKIM key was found" + _partial(unchecked, n) + ", which is expected: this domain says it "
+                       "sends no mail."
                        + ("" if wildcard_revoked else
                           " To state that clearly, you can also publish a revoked key for every selector."))
             why = "The domain has a null MX (RFC 7505) or the SPF record 'v=spf1 -all'."
         else:
-            message = ("No DKIM key was found. This domain has no mail server (MX) and no SPF record, so it looks "
+            message = ("No DKIM key was found" + _partial(unchecked, n) + ". This domain has no mail server (MX) and "
+                       "no SPF record, so it looks "
                        "unused for email, and then no key is expected"
                        + (". " if wildcard_revoked else
                           ": the lockdown records under MX include a revoked key for every selector. ")
@@ -780,6 +786,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _partial(unchecked: list[str], n: int) -> str:
+    """" (N of M selectors couldn't be checked)" when the answer is over part of the selectors only."""
+    return f" ({len(unchecked)} of the {n} selectors couldn't be checked)" if unchecked else ""
+
+
 def _waiting(entries: list[_Entry]) -> list[_Entry]:
     """Selectors whose CNAME is in place but whose key is not published yet (DKIM not switched on)."""
     return [e for e in entries if any(f.code == "dkim.cname-broken" for f in e.findings)]
@@ -791,11 +802,15 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
         names = ", ".join(e.short for e in active[:4]) + (f" and {len(active) - 4} more" if len(active) > 4 else "")
         keys = "1 active key" if len(active) == 1 else f"{len(active)} active keys"
         where = f"at selector{'' if len(active) == 1 else 's'} {names}"
+        if unchecked:  # over part of the selectors only: there may be more keys (or other problems)
+            where += f" ({len(unchecked)} of the {n} selectors couldn't be checked, so there may be more)"
         if status is Status.PASS:
             return f"DKIM is set up with {keys}, {where}."
         if status is Status.FAIL:
             return f"DKIM is set up with {keys}, {where}, but a key record has a problem to fix."
         return f"DKIM is set up with {keys}, {where}, with something to improve."
+    if status is Status.FAIL and unchecked:
+        return f"The DKIM key record we found has a problem to fix{_partial(unchecked, n)}."
     if status is Status.FAIL:
         return "DKIM is not working: the key record we found has a problem."
     if missing_domain and status is not Status.ERROR:
@@ -804,11 +819,12 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
     if waiting and status is Status.WARN:
         names = ", ".join(e.short for e in waiting)
         return (f"DKIM is prepared but not switched on: {names} point"
-                + (f"s to a key that isn't" if len(waiting) == 1 else " to keys that aren't") + " published yet.")
+                + (f"s to a key that isn't" if len(waiting) == 1 else " to keys that aren't") + " published yet"
+                + _partial(unchecked, n) + ".")
     if no_mail:
         if use == "unused":
-            return "No DKIM key; this domain looks unused for email (no MX and no SPF record)."
-        return "No DKIM key, which is fine: this domain says it sends no mail."
+            return f"No DKIM key{_partial(unchecked, n)}; this domain looks unused for email (no MX and no SPF record)."
+        return f"No DKIM key{_partial(unchecked, n)}, which is fine: this domain says it sends no mail."
     if status is Status.ERROR:
         return f"DKIM couldn't be checked: {len(unchecked)} of {n} selectors got no answer from DNS."
     return f"No DKIM key found among the {n} selectors we tried."

@@ -22,11 +22,13 @@ from .dmarcparse import (
     DmarcProblem,
     DmarcRecord,
     DmarcSyntaxError,
+    fix_tag_typos,
     format_record,
     is_dmarc_record,
     looks_like_dmarc,
     parse_dmarc,
     repair_dmarc,
+    tidy_dmarc,
 )
 from .dns import DnsAnswer, DnsClient, Outcome
 from .mx import DMARC_REJECT, mail_use
@@ -261,6 +263,11 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
     code = prob.code
     if code == "historic-tag":
         return _historic_finding(prob, rec, detail)
+    if error and prob.tolerated:
+        return _f(code, Severity.WARNING,
+                  f"Your DMARC record has a slip that receivers get past: {prob.message[:1].lower()}"
+                  f"{prob.message[1:]} They still apply the "
+                  "record as you meant it, so this is only a tidy-up.", detail, RFC_TAGS)
     if error:
         sev = Severity.ERROR
         if code == "invalid-policy":
@@ -338,6 +345,7 @@ class _State:
     exists: bool | None = True  # False: the checked name does not exist (NXDOMAIN)
     policy_tag: str = "p"  # the tag whose policy applies: p, or sp / np for an inheriting subdomain
     reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
+    slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
 
     @property
     def no_mail(self) -> bool:
@@ -473,7 +481,8 @@ async def check(ctx: CheckContext) -> CheckResult:
                       s.record.raw if s.record else "", RFC_DISCOVERY))
 
     if not st.via_psd:
-        _record_findings(st, rec)
+        step = first if st.own else org_step
+        _record_findings(st, rec, step.answer.cname_chain if step is not None else ())
         await _external_destinations(ctx, st, rec)
     _policy_findings(st, rec)
     if not intended:
@@ -616,12 +625,18 @@ def _inherited_findings(st: _State, exists: bool) -> None:
               f"Found at _dmarc.{pd}: {rec.raw}", RFC_DISCOVERY))
 
 
-def _record_findings(st: _State, rec: DmarcRecord) -> None:
+def _record_findings(st: _State, rec: DmarcRecord, cname: tuple[str, ...] = ()) -> None:
     where = f"_dmarc.{st.policy_domain}"
+    tidy = tidy_dmarc(rec.raw) if rec.tolerated_errors and not rec.serious_errors else None
     for prob in rec.errors:
         if prob.code == "no-policy" and "p" in rec.invalid_tags:
             continue  # the invalid-policy finding already says receivers skip DMARC
-        st.add(_problem_finding(prob, rec, where, True))
+        f = _problem_finding(prob, rec, where, True)
+        if prob.tolerated and tidy is not None:
+            f = replace(f, fix=_tidy_fix(st, where, tidy, cname))
+        elif prob.tolerated:
+            st.slips.append(f)  # the corrected record (for the real mistakes) tidies this too
+        st.add(f)
     for prob in rec.warnings:
         st.add(_problem_finding(prob, rec, where, False))
     if rec.psd == "y" and st.own:
@@ -661,6 +676,17 @@ def _record_findings(st: _State, rec: DmarcRecord) -> None:
                   f"or bounce domain is exactly {st.policy_domain}; services that send with a subdomain of yours "
                   f"(for example bounces.{st.policy_domain}) will fail DMARC. Check your reports before enforcing.",
                   rec.raw, "RFC 9989 §4.4"))
+
+
+def _tidy_fix(st: _State, host: str, value: str, cname: tuple[str, ...]) -> Fix:
+    """The record as published, without the slips receivers tolerate: the same policy, nothing added."""
+    note = "The same record without the slip: receivers apply it exactly as before."
+    if not st.own:
+        note += f" It is the record of {st.policy_domain}, which {st.domain} follows."
+    if cname:
+        note += (f" {host} is an alias (CNAME) for {cname[-1]}: make the change at your DMARC service, or "
+                 "replace the alias with this TXT record.")
+    return Fix(host, "TXT", value, action="replace", note=note)
 
 
 async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord) -> None:
@@ -806,9 +832,12 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
                                                  *more])
         return
     pd = st.policy_domain or d
-    if rec.errors or rec.policy_broken:
-        intended = rec.p or "none"
-        value, more = build_record(pd, intended, rec, testing=rec.testing, mail=st.mail if st.own else None)
+    if rec.serious_errors or rec.policy_broken:
+        base, renamed = fix_tag_typos(rec)
+        intended = base.p or "none"
+        value, more = build_record(pd, intended, base, testing=base.testing, mail=st.mail if st.own else None)
+        if renamed:
+            more.insert(0, "Misspelt tags are written correctly: " + ", ".join(renamed) + ".")
         if "p" not in rec.tags:
             more.insert(0, "This writes p=none out: receivers that follow RFC 7489 need a p= tag.")
         elif rec.p is None:
@@ -932,7 +961,9 @@ def _step_note(p: str | None, testing: bool, target: tuple[str, bool]) -> str:
 def _result(st: _State, walk: Walk) -> CheckResult:
     findings = list(st.findings)
     if st.suggestion is not None:
-        findings = _attach(findings, st.suggestion.fix())
+        fix = st.suggestion.fix()
+        findings = _attach(findings, fix)
+        findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
     stage = STAGES.get(st.policy, "none") if st.record is not None else "none"
     detail: dict[str, Any] = {

@@ -7,7 +7,10 @@ such records (RFC 9989 §4.7, ``v``). Everything else is parsed as far as it goe
 the rest of the record:
 
 - ``record.errors``: the record breaks the RFC 9989 grammar, or is unusable (no ``p`` and no report
-  address: receivers then skip DMARC for the domain, §4.10.1);
+  address: receivers then skip DMARC for the domain, §4.10.1). An error whose ``tolerated`` flag is set
+  is a slip receivers get past while still applying what the owner meant (an empty entry ``;;``, a stray
+  word without ``=``, ``adkim=relaxed`` where the default ``r`` is what it says anyway): it is reported as a
+  warning with ``tidy_dmarc`` as the fix, never as a failure. ``record.serious_errors`` are the others;
 - ``record.warnings``: legal but worth changing (historic ``pct``/``rf``/``ri``, ``p`` not right after
   ``v``, unknown tags, the obsolete ``!size`` suffix on report addresses...).
 
@@ -26,7 +29,7 @@ Differences between the two RFCs, as implemented here (RFC 9989 wins):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
 WSP = " \t"
@@ -57,12 +60,17 @@ class DmarcSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class DmarcProblem:
-    """Something wrong or noteworthy in a record. ``code`` becomes the finding code ``dmarc.<code>``."""
+    """Something wrong or noteworthy in a record. ``code`` becomes the finding code ``dmarc.<code>``.
+
+    ``tolerated`` (errors only): receivers drop the broken part and still apply what the owner meant
+    (RFC 9989 §4.7: syntax errors in the rest of the record are discarded in favour of the defaults), so
+    it is a tidy-up, not a failure."""
 
     code: str
     message: str
     tag: str | None = None
     value: str | None = None
+    tolerated: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,16 @@ class DmarcRecord:
         if self.ruf:
             out["ruf"] = (",".join(u.raw for u in self.ruf), True)
         return out
+
+    @property
+    def serious_errors(self) -> list[DmarcProblem]:
+        """The errors that make receivers apply something other than what the owner meant."""
+        return [e for e in self.errors if not e.tolerated]
+
+    @property
+    def tolerated_errors(self) -> list[DmarcProblem]:
+        """Grammar slips receivers get past while applying what the owner meant (see ``tidy_dmarc``)."""
+        return [e for e in self.errors if e.tolerated]
 
     @property
     def problems(self) -> list[DmarcProblem]:
@@ -316,6 +334,36 @@ def _parse_uris(rec: DmarcRecord, tag: str, value: str) -> None:
         rec.ruf = uris
 
 
+# The default receivers use when a tag is absent or invalid (RFC 9989 §4.7).
+DEFAULTS: dict[str, str] = {"adkim": "r", "aspf": "r", "t": "n", "psd": "u", "fo": "0"}
+_MEANT: dict[str, dict[str, str]] = {
+    "adkim": {"relaxed": "r", "relax": "r", "strict": "s"},
+    "aspf": {"relaxed": "r", "relax": "r", "strict": "s"},
+    "t": {"yes": "y", "true": "y", "1": "y", "on": "y", "no": "n", "false": "n", "0": "n", "off": "n"},
+    "psd": {"yes": "y", "true": "y", "no": "n", "false": "n", "unknown": "u"},
+}
+
+
+def meant_value(name: str, value: str) -> str | None:
+    """What an invalid value of a tag with fixed choices plainly means (``adkim=relaxed`` → ``r``,
+    ``t=yes`` → ``y``), or None when we can't tell."""
+    v = value.strip(WSP).strip("\"'").strip(WSP).lower()
+    allowed = _CHOICES.get(name, ())
+    if v in allowed:
+        return v
+    return _MEANT.get(name, {}).get(v)
+
+
+def _names_a_tag(text: str) -> str | None:
+    """The DMARC tag a broken entry starts with (``rua mailto:…`` → ``rua``, ``p:reject`` → ``p``), or
+    None: then the entry is noise receivers skip without losing anything the owner meant."""
+    m = re.match(r"[ \t]*([A-Za-z]+)", text)
+    if m is None:
+        return None
+    word = m.group(1).lower()
+    return word if word in KNOWN_TAGS or word in HISTORIC_TAGS else None
+
+
 _CHOICES: dict[str, tuple[str, ...]] = {
     "p": POLICIES, "sp": POLICIES, "np": POLICIES,
     "t": ("y", "n"), "psd": ("y", "n", "u"), "adkim": ("r", "s"), "aspf": ("r", "s"),
@@ -340,18 +388,27 @@ def parse_dmarc(text: str) -> DmarcRecord:
         if not part.strip(WSP):
             if i == len(body) - 1:
                 continue  # one trailing ';' is allowed
-            rec.errors.append(DmarcProblem("syntax-error", "There is an empty entry (two ';' in a row)."))
+            rec.errors.append(DmarcProblem(
+                "empty-entry", "There is an empty entry (two ';' with nothing between them). Receivers skip it "
+                "and read the rest of the record.", tolerated=True))
             continue
         kv = _split_tag(part)
         if kv is None:
+            word = part.strip(WSP)
+            tag = _names_a_tag(word)
             rec.errors.append(DmarcProblem(
-                "syntax-error", f"{part.strip(WSP)!r} has no '=': every entry must look like tag=value.",
-                None, part.strip(WSP)))
+                "syntax-error", f"{word!r} has no '=': every entry must look like tag=value. "
+                + (f"It looks like the {tag} tag, which receivers therefore ignore." if tag else
+                   "Receivers skip it and read the rest of the record."), None, word, tolerated=tag is None))
             continue
         name, value = kv
         if not _TAG_NAME.match(name):
+            tag = _names_a_tag(name)
             rec.errors.append(DmarcProblem(
-                "syntax-error", f"{name!r} is not a valid tag name (letters only).", None, part.strip(WSP)))
+                "syntax-error", f"{name!r} is not a valid tag name (letters only). "
+                + (f"It looks like the {tag} tag, which receivers therefore ignore." if tag else
+                   "Receivers skip the entry and read the rest of the record."), None, part.strip(WSP),
+                tolerated=tag is None))
             continue
         name = name.lower()
         rec.order.append(name)
@@ -363,7 +420,11 @@ def parse_dmarc(text: str) -> DmarcRecord:
         rec.tags[name] = value
         if not value:
             rec.invalid_tags.add(name)
-            rec.errors.append(DmarcProblem("syntax-error", f"The tag {name} has no value.", name, value))
+            policy = name in ("p", "sp", "np")
+            rec.errors.append(DmarcProblem(
+                "syntax-error", f"The tag {name} has no value" + ("." if policy else
+                                                                  "; receivers ignore it and use the default."),
+                name, value, tolerated=not policy))
             continue
         if not _printable(value):
             rec.invalid_tags.add(name)
@@ -382,9 +443,17 @@ def _parse_tag(rec: DmarcRecord, name: str, value: str) -> None:
         allowed = _CHOICES[name]
         if v not in allowed:
             rec.invalid_tags.add(name)
-            code = "invalid-policy" if name in ("p", "sp", "np") else "invalid-value"
+            if name in ("p", "sp", "np"):
+                rec.errors.append(DmarcProblem(
+                    "invalid-policy", f"{name}={value} is not valid; it must be one of: {', '.join(allowed)}.",
+                    name, value))
+                return
+            default = DEFAULTS[name]
+            same = meant_value(name, value) == default
             rec.errors.append(DmarcProblem(
-                code, f"{name}={value} is not valid; it must be one of: {', '.join(allowed)}.", name, value))
+                "invalid-value", f"{name}={value} is not valid; it must be one of: {', '.join(allowed)}. Receivers "
+                f"ignore it and use the default, {name}={default}"
+                + (", which is what it says anyway." if same else "."), name, value, tolerated=same))
             return
         setattr(rec, name, v)
     elif name == "fo":
@@ -400,11 +469,46 @@ def _parse_tag(rec: DmarcRecord, name: str, value: str) -> None:
         pass
     else:
         rec.unknown[name] = value
+        near = _near_tag(name)
+        if near is not None:  # a typo of a real tag: what the owner set there is not applied
+            rec.errors.append(DmarcProblem(
+                "unknown-tag", f"{name} is not a DMARC tag, so receivers ignore it; it looks like a typo of "
+                f"{near}, which therefore doesn't apply. Write {near}={value}.", name, value))
+            return
         rec.warnings.append(DmarcProblem(
             "unknown-tag", f"{name} is not a DMARC tag, so receivers ignore it (a typo?).", name, value))
 
 
+def _near_tag(name: str) -> str | None:
+    """The one tag of three letters or more that ``name`` is a single typo away from (a letter changed,
+    added, dropped, or two swapped): ``rau`` → ``rua``, ``adkm`` → ``adkim``. None otherwise."""
+    if len(name) < 3:
+        return None
+    found = [t for t in KNOWN_TAGS if len(t) >= 3 and _one_typo(name, t)]
+    return found[0] if len(found) == 1 else None
+
+
+def _one_typo(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def _check_policy(rec: DmarcRecord) -> None:
+    if "fo" in rec.invalid_tags and not rec.ruf:
+        # fo= only shapes failure reports (ruf=): without ruf= an unreadable fo= changes nothing.
+        rec.errors = [replace(e, tolerated=True, message=e.message + " It only matters with ruf=, which this "
+                              "record doesn't have.")
+                      if e.tag == "fo" and e.code in ("invalid-value", "syntax-error") and not e.tolerated else e
+                      for e in rec.errors]
+    repeated = {n for n in rec.order if rec.order.count(n) > 1}
+    if repeated:  # with the tag written twice, receivers may drop the whole record: nothing there is a slip
+        rec.errors = [replace(e, tolerated=False) if e.tolerated and e.tag in repeated else e for e in rec.errors]
     if "p" not in rec.tags:
         if rec.rua:
             rec.warnings.append(DmarcProblem(
@@ -422,6 +526,69 @@ def _check_policy(rec: DmarcRecord) -> None:
         rec.warnings.append(DmarcProblem(
             "p-not-second", "p= is not right after v=DMARC1. RFC 9989 allows that, but receivers that "
             "follow the older RFC 7489 expect p second and may ignore the record.", "p", rec.tags["p"]))
+
+
+def tidy_dmarc(text: str) -> str | None:
+    """``text`` without the slips receivers tolerate (``DmarcProblem.tolerated``) and without a leading
+    space: empty entries and stray words dropped, ``adkim=relaxed`` written ``adkim=r``, a useless broken
+    ``fo=`` dropped. Everything else stays exactly as written (a serious mistake is not guessed at here).
+    None when ``text`` is not a DMARC record or has nothing to tidy."""
+    try:
+        rec = parse_dmarc(text)
+    except DmarcSyntaxError:
+        return None
+    if not rec.tolerated_errors and "leading-whitespace" not in rec.codes():
+        return None
+    out = ["v=DMARC1"]
+    repeated = {n for n in rec.order if rec.order.count(n) > 1}  # a real mistake: left exactly as written
+    for part in text.split(";")[1:]:
+        entry = part.strip(WSP)
+        if not entry:
+            continue
+        kv = _split_tag(entry)
+        if kv is None or not _TAG_NAME.match(kv[0]):
+            if _names_a_tag(entry if kv is None else kv[0]):
+                out.append(entry)  # a known tag written wrongly: a real mistake, reported as such
+            continue
+        name, value = kv
+        low = name.lower()
+        if low in repeated:
+            out.append(entry)
+            continue
+        if not value:
+            if low in ("p", "sp", "np"):
+                out.append(entry)
+            continue
+        if low in _CHOICES and _printable(value) and value.lower() not in _CHOICES[low] and low in DEFAULTS:
+            if meant_value(low, value) == DEFAULTS[low]:
+                out.append(f"{low}={DEFAULTS[low]}")
+            else:
+                out.append(entry)
+            continue
+        if low == "fo" and "fo" in rec.invalid_tags and not rec.ruf:
+            continue
+        out.append(f"{name}={value}")
+    return "; ".join(out)
+
+
+def fix_tag_typos(rec: DmarcRecord) -> tuple[DmarcRecord, list[str]]:
+    """``rec`` with the tags whose names are a plain typo of a real tag (``rau=`` for ``rua=``) renamed,
+    when the real tag is not already there; and the renames made (``["rau → rua"]``)."""
+    renames = {n: t for n in rec.unknown if (t := _near_tag(n)) is not None and t not in rec.tags}
+    if not renames:
+        return rec, []
+    parts = []
+    for part in rec.raw.split(";"):
+        kv = _split_tag(part)
+        if kv is not None and kv[0].lower() in renames:
+            parts.append(f" {renames[kv[0].lower()]}={kv[1]}")
+        else:
+            parts.append(part)
+    try:
+        fixed = parse_dmarc(";".join(parts))
+    except DmarcSyntaxError:  # pragma: no cover - the version part is untouched
+        return rec, []
+    return fixed, [f"{a} → {b}" for a, b in renames.items()]
 
 
 def repair_dmarc(text: str) -> str | None:
@@ -454,5 +621,5 @@ def format_record(tags: list[tuple[str, str]]) -> str:
 __all__ = [
     "DmarcProblem", "DmarcRecord", "DmarcSyntaxError", "HISTORIC_TAGS", "KNOWN_TAGS", "POLICIES",
     "ReportUri", "format_record", "is_dmarc_record", "looks_like_dmarc", "parse_dmarc", "parse_report_uri",
-    "repair_dmarc",
+    "fix_tag_typos", "repair_dmarc", "tidy_dmarc",
 ]

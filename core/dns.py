@@ -391,6 +391,13 @@ class DnsClient:
                 cname_chain=tuple(chain) + target.cname_chain, ttl=target.ttl, error=target.error,
                 elapsed_ms=_ms(started),
             )
+        if rrset is None and _is_referral(response):
+            # A server that only answers for its own zones (a domain's authoritative server given as the
+            # resolver) points elsewhere instead of answering: we learnt nothing about the record.
+            return DnsAnswer(name, rdtype, Outcome.ERROR, canonical_name=canonical, cname_chain=tuple(chain),
+                             error="the DNS server doesn't look up names outside its own zones (it answered with "
+                                   "a referral); use a resolving DNS server, such as your computer's own",
+                             elapsed_ms=_ms(started))
         if rrset is None or len(rrset) == 0:
             return DnsAnswer(name, rdtype, Outcome.NODATA, canonical_name=canonical, cname_chain=tuple(chain),
                              elapsed_ms=_ms(started))
@@ -506,14 +513,16 @@ def _fast_negative(data: bytes, query_wire: bytes) -> Outcome | None:
     records (most DKIM selector probes), or None when the message must be parsed in full.
 
     The header must say: a response (QR), same ID, not truncated, NOERROR or NXDOMAIN, one question,
-    no answers; and the question must be byte for byte the one we asked."""
+    no answers; and the question must be byte for byte the one we asked. NODATA also needs the AA or
+    RA flag: a NOERROR without either may be a referral from a server that doesn't resolve (parsed in
+    full, where it is "couldn't check", never "no such record")."""
     if len(data) < 12 or data[:2] != query_wire[:2]:
         return None
     flags1, flags2 = data[2], data[3]
     if not flags1 & 0x80 or flags1 & 0x02 or (flags1 & 0x78) != (query_wire[2] & 0x78):
         return None
     rcode = flags2 & 0x0F
-    if rcode not in (0, 3):
+    if rcode not in (0, 3) or (rcode == 0 and not flags1 & 0x04 and not flags2 & 0x80):
         return None
     if int.from_bytes(data[4:6], "big") != 1 or int.from_bytes(data[6:8], "big") != 0:
         return None
@@ -521,6 +530,15 @@ def _fast_negative(data: bytes, query_wire: bytes) -> Outcome | None:
     if qlen is None or data[12:12 + qlen].lower() != query_wire[12:12 + qlen].lower():
         return None
     return Outcome.NXDOMAIN if rcode == 3 else Outcome.NODATA
+
+
+def _is_referral(response: dns.message.Message) -> bool:
+    """NOERROR, not authoritative, no SOA but NS records in the authority section: a delegation, not an
+    answer (RFC 1034 §4.3.1; RFC 2308 §2.2 tells a referral from NODATA by the SOA)."""
+    if response.rcode() != dns.rcode.NOERROR or response.flags & dns.flags.AA:
+        return False
+    kinds = {rrset.rdtype for rrset in response.authority}
+    return dns.rdatatype.NS in kinds and dns.rdatatype.SOA not in kinds
 
 
 def _has_soa_for(response: dns.message.Message, name: dns.name.Name) -> bool:

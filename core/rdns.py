@@ -318,6 +318,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     all_good = bool(hosts) and all(h.confirmed for h in hosts)
     status = derive_status(findings, default=Status.PASS if all_good else Status.INFO)
     confirmed = sum(1 for h in hosts if h.confirmed)
+    unknown = sum(1 for f in failed if f)
+    lacking = sum(1 for h, f in zip(hosts, failed) if not f and not h.confirmed)
+    partial = f"; {unknown} couldn't be checked" if unknown else ""
     if status is Status.ERROR:
         summary = "Couldn't check reverse DNS for all of your mail servers."
     elif not hosts:
@@ -326,7 +329,7 @@ async def check(ctx: CheckContext) -> CheckResult:
         summary = (f"All {len(hosts)} mail server addresses have reverse DNS that points back to them."
                    if len(hosts) > 1 else "Your mail server's address has reverse DNS that points back to it.")
     else:
-        summary = f"{len(hosts) - confirmed} of {len(hosts)} mail server addresses lack working reverse DNS."
+        summary = f"{lacking} of {len(hosts)} mail server addresses lack working reverse DNS{partial}."
     records = [f"{reverse_name(h.ip)} PTR {p}" for h in hosts for p in h.ptr]
     detail: dict[str, Any] = {"hosts": [h.to_json() for h in hosts], "capped": capped}
     return CheckResult(name="rdns", status=status, summary=summary, records=records, findings=findings,

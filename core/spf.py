@@ -451,25 +451,27 @@ class _Analysis:
                          detail="?all gives 'neutral' to every unlisted server.", rfc=RFC_ALL, fixable=True)
             after = [m for m in mechs if m.start > first_all.start]
             if after:
-                self.add("spf.terms-after-all", Severity.WARNING,
+                self.add("spf.terms-after-all", Severity.ERROR,
                          f"{_plural(len(after), 'rule')} ({', '.join(repr(m.text) for m in after)}) come after "
-                         f"'{first_all.text}' and are never used: checking stops at 'all'. The suggested record "
-                         "moves 'all' to the end (this starts allowing those senders).",
+                         f"'{first_all.text}' and are never used: checking stops at 'all', so mail from the "
+                         "servers they list fails SPF. The suggested record moves 'all' to the end (this starts "
+                         "allowing those senders).",
                          detail="Mechanisms after 'all' MUST be ignored (RFC 7208 §5.1).", rfc=RFC_ALL,
                          fixable=True)
             if rec.redirect is not None:
-                self.add("spf.redirect-ignored", Severity.WARNING,
-                         f"'{rec.redirect.text}' is ignored because your record also has '{first_all.text}'. "
-                         f"If you meant to add the senders of that domain, the suggested record uses "
-                         f"'include:{rec.redirect.value}' instead.",
+                self.add("spf.redirect-ignored", Severity.ERROR,
+                         f"'{rec.redirect.text}' is ignored because your record also has '{first_all.text}', so "
+                         f"mail from the servers of {rec.redirect.value} fails SPF. If you meant to add those "
+                         f"senders, the suggested record uses 'include:{rec.redirect.value}' instead.",
                          detail="Any redirect modifier MUST be ignored when the record has an 'all' mechanism "
                                 "(RFC 7208 §6.1).", rfc=RFC_REDIRECT, fixable=True)
         for m in mechs:
             v4 = _mapped_ip4_term(m)
             if v4 is not None:
-                self.add("spf.ip6-mapped", Severity.WARNING,
+                self.add("spf.ip6-mapped", Severity.ERROR,
                          f"'{m.text}' is an IPv4 address written in IPv6 form. Receivers always check an IPv4 "
-                         f"sender against ip4: rules, so this rule never matches anything. Write it as '{v4}'.",
+                         f"sender against ip4: rules, so this rule never matches and mail from that server fails "
+                         f"SPF. Write it as '{v4}'.",
                          detail="An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is an IPv4 connection for SPF "
                                 "(RFC 7208 test suite: *-ip4mapped cases); ip6: only matches IPv6 senders.",
                          rfc="RFC 7208 §5.6", fixable=True)
@@ -498,11 +500,13 @@ class _Analysis:
             seen[key] = t
         for mod in rec.unknown_modifiers:
             if mod.name in ("include", "a", "mx", "ptr", "ip4", "ip6", "exists", "all"):
-                self.add("spf.modifier-typo", Severity.WARNING,
-                         f"'{mod.text}' is written with '=' so receivers ignore it; did you mean "
-                         f"'{mod.name}:{mod.value}'?",
+                fixable = _typo_term(mod) is not None
+                self.add("spf.modifier-typo", Severity.ERROR,
+                         f"'{mod.text}' is written with '=' so receivers ignore it, and the servers it was meant "
+                         f"to allow fail SPF. Write it as '{mod.name}:{mod.value}'"
+                         + (" (the suggested record does)." if fixable else "."),
                          detail="name=value is an unknown modifier, which is ignored (RFC 7208 §6).",
-                         rfc="RFC 7208 §6")
+                         rfc="RFC 7208 §6", fixable=fixable)
 
 
 def _all_advice(an: _Analysis, rec: SpfRecord, stage: DmarcStage | None) -> None:
@@ -553,6 +557,16 @@ def _mapped_ip4_term(m: Mechanism) -> str | None:
     q = m.qualifier if m.explicit_qualifier else ""
     cidr = "" if m.ip6_cidr is None or m.ip6_cidr == 128 else f"/{m.ip6_cidr - 96}"
     return f"{q}ip4:{v4}{cidr}"
+
+
+def _typo_term(mod: Modifier) -> Term | None:
+    """``include=x`` (a mechanism written as a modifier) as the mechanism ``include:x``, if that parses."""
+    if mod.name not in ("include", "a", "mx", "ptr", "ip4", "ip6", "exists", "all") or not mod.value:
+        return None
+    try:
+        return parse_term(f"{mod.name}:{mod.value}")
+    except SpfSyntaxError:
+        return None
 
 
 def _kind(mechanism: str) -> str:
@@ -947,6 +961,12 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             terms.append(parse_term(v4))
             notes.append(f"'{t.text}' became '{v4}'.")
             continue
+        if isinstance(t, Modifier) and "spf.modifier-typo" in codes and _typo_term(t) is not None:
+            fixed = _typo_term(t)
+            assert fixed is not None
+            terms.append(fixed)
+            notes.append(f"'{t.text}' became '{fixed.text}'.")
+            continue
         if isinstance(t, Modifier) and t.name == "redirect" and rec.all is not None:
             terms.append(parse_term(f"include:{t.value}"))
             notes.append(f"'{t.text}' became 'include:{t.value}', because a redirect next to 'all' is ignored.")
@@ -1112,6 +1132,13 @@ _SHORT = {
     "spf.missing": "there is no SPF record",
     "spf.bad-version": "the record does not start with 'v=spf1'",
 }
+# Errors that leave the record working for the senders it lists right, but not for others the owner listed.
+_LEFT_OUT = {
+    "spf.terms-after-all": "rules after 'all' are never used",
+    "spf.redirect-ignored": "a redirect next to 'all' is ignored",
+    "spf.modifier-typo": "a rule written with '=' is ignored",
+    "spf.ip6-mapped": "an IPv4 address written as IPv6 never matches",
+}
 
 
 def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summary: str | None = None,
@@ -1119,11 +1146,17 @@ def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summar
     findings = [i.finding for i in an.issues]
     st = status or derive_status(findings)
     if summary is None:
-        used = f"{lookups} of the {LOOKUP_LIMIT} allowed DNS lookups used" if lookups is not None else ""
+        partial = any(f.severity is Severity.UNKNOWN for f in findings)  # some of the tree couldn't be read
+        used = (f"{'at least ' if partial else ''}{lookups} of the {LOOKUP_LIMIT} allowed DNS lookups used"
+                if lookups is not None else "")
         errors = [f for f in findings if f.severity is Severity.ERROR]
         warnings = [f for f in findings if f.severity is Severity.WARNING]
-        if st is Status.FAIL:
-            why = _SHORT.get(errors[0].code, "it has an error")
+        if st is Status.FAIL and all(f.code in _LEFT_OUT for f in errors):
+            summary = (f"SPF fails for some senders you listed: {_LEFT_OUT[errors[0].code]}"
+                       + (f" ({used})." if used else "."))
+        elif st is Status.FAIL:
+            why = _SHORT.get(next((f.code for f in errors if f.code not in _LEFT_OUT), errors[0].code),
+                             "it has an error")
             summary = f"SPF is broken: {why}" + (f" ({used})." if used else ".")
         elif st is Status.ERROR:
             summary = "SPF couldn't be fully checked: a DNS lookup it needs failed" + (f" ({used})." if used else ".")

@@ -68,10 +68,11 @@ class SpfEvaluation:
     exp_text: str | None = None  # the expanded exp= text (fail only), None when none was usable
     lookups: int = 0  # lookup-costing terms evaluated
     void_lookups: int = 0
+    reason: str = ""  # why a none / temperror / permerror came about, in plain words ("" otherwise)
 
     def to_json(self) -> dict[str, Any]:
         return {"result": self.result, "explanation": self.explanation, "mechanism": self.mechanism,
-                "trace": list(self.trace)}
+                "reason": self.reason, "trace": list(self.trace)}
 
 
 class _Abort(Exception):
@@ -87,6 +88,7 @@ class _Outcome:
     why: str
     mechanism: str | None = None
     exp_text: str | None = None
+    invalid_domain: bool = False  # RFC 7208 §4.3: <domain> is not a usable FQDN, so the result is none
 
 
 class _Evaluator:
@@ -234,7 +236,9 @@ class _Evaluator:
 
     async def check(self, domain: str, chain: tuple[str, ...], want_exp: bool) -> _Outcome:
         if not is_valid_domain_name(domain):
-            return _Outcome("none", f"'{domain}' is not a valid domain name")
+            why = why_not_a_domain(domain)
+            self.note(f"{why}: none (RFC 7208 §4.3)")
+            return _Outcome("none", why, invalid_domain=True)
         record, why = await self.fetch(domain)
         if record is None:
             self.note(why)
@@ -408,10 +412,36 @@ async def check_host(ip: str, domain: str, sender: str, *, helo: str | None = No
     explanation = out.exp_text if out.result == "fail" and out.exp_text is not None else _explain(out)
     return SpfEvaluation(result=out.result, explanation=explanation, mechanism=out.mechanism, trace=ev.trace,
                          domain=dom, exp_text=out.exp_text if out.result == "fail" else None,
-                         lookups=ev.lookups, void_lookups=ev.voids)
+                         lookups=ev.lookups, void_lookups=ev.voids,
+                         reason=out.why if out.result in ("none", "temperror", "permerror") else "")
+
+
+def why_not_a_domain(name: str) -> str:
+    """Plain words for why ``name`` is not a domain SPF can check (see ``is_valid_domain_name``)."""
+    n = name[:-1] if name.endswith(".") else name
+    labels = n.split(".")
+    long = next((x for x in labels if len(x) > 63), None)
+    if not n:
+        return "the domain is empty"
+    if n.startswith("[") or (len(labels) > 1 and labels[-1].isdigit()):
+        return f"'{n[:80]}' is an address, not a domain name (a domain literal)"
+    if long is not None:
+        return f"'{n[:80]}' has a label of {len(long)} characters; DNS allows at most 63"
+    if any(not x for x in labels):
+        return f"'{n[:80]}' has an empty label (two dots in a row, or a dot at the start)"
+    if len(n) > 253:
+        return f"'{n[:80]}…' is {len(n)} characters long; a domain name has at most 253"
+    if not n.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in n):
+        return f"{n[:80]!r} contains characters a domain name can't have"
+    if len(labels) < 2:
+        return f"'{n[:80]}' is a single word, not a fully qualified domain name"
+    return f"'{n[:80]}' is not a valid domain name"
 
 
 def _explain(out: _Outcome) -> str:
+    if out.invalid_domain:
+        return (f"{out.why[:1].upper()}{out.why[1:]}, so there is no SPF record to check: the result is none "
+                "(RFC 7208 §4.3).")
     base = _WHY.get(out.result, "")
     if out.mechanism:
         return f"{base} (matched '{out.mechanism}')"

@@ -435,12 +435,17 @@ async def check(ctx: CheckContext) -> CheckResult:
     tested = [h for h in hosts if h.starttls is not None]
     if blocked:
         summary = f"Couldn't check encryption from this network (port {ctx.options.smtp_port} seems blocked)."
+    elif status is Status.PASS and len(good) > len(tested):  # only the first MAX_HOSTS were tested
+        summary = (f"The {len(tested)} mail servers we tested (of {len(good)}) offer encryption with a valid "
+                   "certificate.")
     elif status is Status.PASS:
         summary = (f"All {len(tested)} mail servers offer encryption with a valid certificate."
                    if len(tested) > 1 else "Your mail server offers encryption with a valid certificate.")
     elif status is Status.FAIL:
         n = sum(1 for h in hosts if h.starttls is False or h.handshake_failed)
-        summary = f"{n} of {len(hosts)} mail servers don't offer working encryption (STARTTLS)."
+        untested = sum(1 for h in hosts if h.starttls is None and not h.handshake_failed)
+        summary = (f"{n} of {len(hosts)} mail servers don't offer working encryption (STARTTLS)"
+                   + (f"; {untested} couldn't be tested." if untested else "."))
     elif status is Status.WARN and any(f.code.startswith("starttls.cert-") for f in findings):
         summary = "Your mail servers offer encryption, but there is a certificate problem."
     elif status is Status.WARN:

@@ -28,6 +28,7 @@ __all__ = [
     "DkimKeyError",
     "RotationStep",
     "current_key",
+    "lookup_current_key",
     "dkim_record",
     "generate_key",
     "rotation_plan",
@@ -169,19 +170,28 @@ def write_private_key(key: DkimKey, path: str | os.PathLike[str], *, overwrite: 
 
 
 async def current_key(dns: DnsClient, domain: str, selector: str) -> str | None:
-    """The DKIM record published now at ``selector`` (for the exact removal fix), or None."""
+    """The DKIM record published now at ``selector`` (for the exact removal fix), or None (see
+    ``lookup_current_key`` to tell "no key there" from "couldn't look it up")."""
+    return (await lookup_current_key(dns, domain, selector))[0]
+
+
+async def lookup_current_key(dns: DnsClient, domain: str, selector: str) -> tuple[str | None, str]:
+    """(the DKIM record published now at ``selector``, "") when there is one; (None, "missing") when DNS
+    says there is none; (None, why in plain words) when the lookup failed (timeout, SERVFAIL): couldn't
+    check, which is not the same as "no key"."""
     ans = await dns.query(f"{selector}._domainkey.{normalize_name(domain)}", "TXT")
-    if not ans.ok:
-        return None
-    keys = [t for t in ans.txt if "p=" in t]
-    return keys[0] if keys else None
+    if ans.failed:
+        return None, ans.describe
+    keys = [t for t in ans.txt if "p=" in t] if ans.ok else []
+    return (keys[0], "") if keys else (None, "missing")
 
 
 def rotation_plan(new: DkimKey | Fix, old_selector: str | None = None, old_value: str | None = None,
-                  *, domain: str | None = None) -> list[RotationStep]:
+                  *, domain: str | None = None, old_state: str | None = None) -> list[RotationStep]:
     """The steps to move signing to ``new`` without a gap: publish the new key beside the old one, check
     it, switch signing, wait 48 hours for mail in transit, then remove the old record (the exact removal
-    fix when ``old_value`` is known)."""
+    fix when ``old_value`` is known). ``old_state`` is the second value of ``lookup_current_key`` when
+    the old key was looked up: "missing" (no key there) or why the lookup failed."""
     fix = new.fix if isinstance(new, DkimKey) else new
     host = fix.host
     sel = host.split("._domainkey.", 1)[0]
@@ -206,6 +216,16 @@ def rotation_plan(new: DkimKey | Fix, old_selector: str | None = None, old_value
             rm = Fix(old_host, "TXT", old_value, action="remove",
                      note="Delete this record only after signing has used the new key for 48 hours.")
             text = f"Delete the old key at {old_host}."
+        elif old_state == "missing":
+            rm = None
+            text = (f"There is no DKIM key at {old_host} now, so there is nothing to delete there. Check the old "
+                    "selector's name (the s= tag of the DKIM-Signature header of a message signed with the old "
+                    "key).")
+        elif old_state:
+            rm = None
+            text = (f"Delete the old key at {old_host}. We couldn't look it up just now ({old_state}), so we "
+                    "can't show the exact record: find it at your DNS host. Some admins publish 'v=DKIM1; p=' "
+                    "there for a while instead, which marks the key as revoked.")
         else:
             rm = None
             text = (f"Delete the old key at {old_host} (we couldn't read it, so check the selector). Some admins "

@@ -26,7 +26,7 @@ from ..checks import make_client, run_check
 from ..context import ALL_CHECKS, CheckOptions
 from ..dns import DnsAnswer, DnsClient, Outcome, normalize_name
 from ..domain import parse_domain
-from ..model import DomainReport, split_txt
+from ..model import DomainReport, Finding, Severity, split_txt
 
 __all__ = [
     "SUPPORTED_TYPES",
@@ -264,4 +264,38 @@ async def what_if(domain: str, record_host: str, record_type: str, value: str,
     finally:
         if own:
             base.close()
+    if existing is not None and existing.failed:
+        _note_existing_unknown(report, host, rdtype, value, existing)
     return report
+
+
+def _owner_check(host: str, rdtype: str, value: str, domain: str) -> str:
+    """The check a record at ``host`` belongs to (for a note about it)."""
+    tag = _tag(value)
+    if host.endswith("._domainkey." + domain) or tag == "v=dkim1":
+        return "dkim"
+    if host.startswith("_dmarc.") or tag == "v=dmarc1":
+        return "dmarc"
+    if host.startswith("_mta-sts."):
+        return "mta_sts"
+    if host.startswith("_smtp._tls."):
+        return "tls_rpt"
+    if "._bimi." in host or host.startswith("_bimi."):
+        return "bimi"
+    if rdtype == "MX":
+        return "mx"
+    return "spf"
+
+
+def _note_existing_unknown(report: DomainReport, host: str, rdtype: str, value: str, existing: DnsAnswer) -> None:
+    """The records already at ``host`` couldn't be read: say that the result shows the pasted record with
+    no others of its kind beside it (couldn't check, never "there are none")."""
+    name = _owner_check(host, rdtype, value, report.domain)
+    check = report.checks.get(name) or next(iter(report.checks.values()), None)
+    if check is None:
+        return
+    check.findings.append(Finding(
+        "whatif.existing-unknown", Severity.INFO,
+        f"We couldn't read the {rdtype} records published at {host} now ({existing.describe}), so this result "
+        "shows your record as the only one of its kind there. If another one is published there, the real "
+        "result can differ: check again once DNS answers.", detail=f"{rdtype} {host}: {existing.outcome}"))

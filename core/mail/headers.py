@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 from .authres import unfold
 
-MAX_FIELDS = 5000  # more header fields than this are ignored (and said so)
+MAX_FIELDS = 5000  # more header fields than this are ignored (and said so), except the ones below
+# Fields a verdict depends on are kept past MAX_FIELDS (up to MAX_KEPT_PAST_CAP of each name): a flood of
+# other fields (10,000 Authentication-Results) must never hide the From header or the signatures.
+KEPT_PAST_CAP = frozenset({
+    "from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id", "dkim-signature", "received",
+    "return-path", "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type",
+    "content-transfer-encoding",
+})
+MAX_KEPT_PAST_CAP = 50
 
 _FIELD_LINE = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 _BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)*")
@@ -25,7 +33,8 @@ MAX_ADDRESS_FIELD = 16 * 1024  # longer From / Subject values are read only this
 @dataclass(frozen=True)
 class HeaderField:
     """One header field. ``value`` is the text after the colon with folding kept (lines joined by
-    ``\\n``, the final line end removed); ``index`` counts from the top (0 = topmost, newest)."""
+    ``\\n``, the final line end removed); ``index`` is its position from the top (0 = topmost, newest),
+    counting every field of the message, also those not kept (see ``MAX_FIELDS``)."""
 
     name: str
     value: str
@@ -92,16 +101,24 @@ def parse_message(raw: bytes | str) -> ParsedMessage:
     body: bytes | None = None
     pos = 0
     n = len(data)
-    too_many = False
+    skipped = 0
+    position = 0
+    kept_past: dict[bytes, int] = {}
 
     def flush() -> None:
-        nonlocal name, parts, too_many
+        nonlocal name, parts, skipped, position
         if name is not None:
-            if len(fields) < MAX_FIELDS:
+            low = name.lower()
+            keep = len(fields) < MAX_FIELDS
+            if not keep and low.decode("ascii", "replace") in KEPT_PAST_CAP:
+                keep = kept_past.get(low, 0) < MAX_KEPT_PAST_CAP
+                kept_past[low] = kept_past.get(low, 0) + 1
+            if keep:
                 value = b"\n".join(parts)
-                fields.append(HeaderField(_decode(name), _decode(value), len(fields)))
+                fields.append(HeaderField(_decode(name), _decode(value), position))
             else:
-                too_many = True
+                skipped += 1
+            position += 1
         name, parts = None, []
 
     while pos < n:
@@ -133,8 +150,9 @@ def parse_message(raw: bytes | str) -> ParsedMessage:
     else:
         flush()
     flush()
-    if too_many:
-        defects.append(f"more than {MAX_FIELDS} header fields; the rest were ignored")
+    if skipped:
+        defects.append(f"more than {MAX_FIELDS} header fields: {skipped} further ones were ignored (From, "
+                       "Subject, DKIM-Signature and the other fields a verdict needs were still read)")
     return ParsedMessage(fields, body, data, defects)
 
 

@@ -7,6 +7,22 @@ own second opinion (DKIM re-verified with dkimpy, DMARC alignment computed ourse
 Which headers are believed is explained in ``trust``; how the cards are built in ``verdict``; the DKIM
 re-verification in ``dkimcheck``. Nothing here raises for bad input: binary junk, a header block without
 a body, broken encodings or huge headers give a report that says what could not be read.
+
+The verdict on the whole message (``MessageReport.status`` and its one-line ``headline``) follows DMARC
+first, as receivers do (``verdict.message_verdict``):
+
+- no Authentication-Results of the receiving service to believe: couldn't check;
+- DMARC ``fail`` / ``permerror``: fail; ``temperror``: couldn't check; ``none`` (no policy): a warning when
+  SPF or DKIM passed for the From domain, else fail;
+- DMARC ``pass``: pass, or a warning that names the side that broke with the receiver's own words
+  ("DMARC passed through SPF, but the DKIM signature broke: ... The receiver wrote: dkim=fail (body hash
+  did not verify)");
+- then the rest: a problem on another card (format and delivery, content, compauth, reverse DNS) turns a
+  pass into a warning, never into a failure, and a side check that couldn't run (our own DKIM re-check,
+  reverse DNS) never makes the message "couldn't check": its own card says so.
+
+The DMARC result is the receiver's; when it reported none, our own count (aligned SPF or DKIM pass, the
+policy from DNS) stands in, and the headline says so.
 """
 
 from __future__ import annotations
@@ -26,8 +42,8 @@ from .delivery import delivery_card
 from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message
 from .trust import select_trusted, simple_org_domain
 from .verdict import (
-    DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, no_results, spf_card,
-    spf_domain, worst,
+    DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, message_verdict,
+    no_results, spf_card, spf_domain,
 )
 
 MAX_WALKS = 12  # distinct domains whose organizational domain we look up in DNS
@@ -49,10 +65,15 @@ class MessageReport:
 
     @property
     def status(self) -> Status:
-        s = Status.PASS
-        for r in self.checks.values():
-            s = worst(s, r.status)
-        return s
+        """The verdict on the message: DMARC first, then the rest (see the module docstring)."""
+        return message_verdict(self.checks)[0]
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one or two plain sentences, for the top of the screen and of ``headers``."""
+        if not self.checks:
+            return "No authentication results were found in what was given."
+        return message_verdict(self.checks)[1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +83,7 @@ class MessageReport:
                 for name, r in self.checks.items()
             },
             "status": str(self.status),
+            "headline": self.headline,
             "from": self.from_,
             "from_domain": self.from_domain,
             "subject": self.subject,

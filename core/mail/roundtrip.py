@@ -60,11 +60,7 @@ class RoundTripResult:
     @property
     def summary(self) -> str:
         if self.status == "verified" and self.report is not None:
-            verdict = {Status.PASS: "passed", Status.WARN: "passed with warnings", Status.FAIL: "failed",
-                       Status.ERROR: "couldn't be fully checked", Status.INFO: "was checked"}.get(
-                self.report.status, str(self.report.status))
-            return (f"The test message arrived in {role_words(self.folder_role)} and its authentication "
-                    f"{verdict}.")
+            return f"The test message arrived in {role_words(self.folder_role)}. {self.report.headline}"
         if self.error is not None:
             return self.error.message
         for f in self.findings:

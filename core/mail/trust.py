@@ -13,20 +13,31 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
 2. The topmost AR header of the receiver is believed: if the receiver added one, nothing the sender
    wrote can be above it. (Without trusted ids, an unreadable topmost header leaves the receiver
    unknown: we don't fall back to a lower header, which the sender may have written.)
-3. Further AR headers of the receiver lower down are believed only above the *boundary*: the first
-   Received header below that topmost AR header whose ``by`` host is a named host outside the receiving
-   service (a different organizational domain). That Received header was written by a server before the
-   receiving service, so AR headers under it came from the sender's side.
+3. Further AR headers of the receiver lower down are believed only above the receiver's own Received
+   line: the first Received header below that topmost AR header (``Trusted.trust_limit``). A service
+   writes its verdict headers together, in one block, when the message comes in (Proton, iCloud and
+   Microsoft put them above the Received line they write for that hop); a Received line under them was
+   written when the message entered, or before, so an AR header under it came from the sender's side
+   whatever its authserv-id says. Services known to write a single AR header per message (Gmail, Yahoo:
+   ``SINGLE_HEADER``; Gmail puts it *under* its own Received line) get no second one believed at all.
    Without trusted ids, "of the receiver" means the same authserv-id or the same organizational domain
    as the topmost one (Gmail's ``mx.google.com``; iCloud's one header per filter).
 4. Even then, a lower header never overrides or extends a method that a higher believed header
-   already reported: a forged ``dkim=pass`` directly under the real ``dkim=fail`` is ignored. The one
-   exception is DKIM, reported per signature (iCloud writes one header per signature): a lower ``dkim``
-   result is believed when it is about a DKIM-Signature of the message that no higher header reported on.
+   already reported: a forged ``dkim=pass`` directly under the real ``dkim=fail`` is ignored. DKIM is
+   reported per signature (iCloud writes one header per signature): a lower ``dkim`` result is believed
+   only when it is about a DKIM-Signature of the message that no higher header reported on, so a
+   ``dkim=pass`` for a message with no signature (or for one already reported) never counts.
+
+The ``boundary`` (the first Received below the topmost AR header whose ``by`` host is a named host outside
+the receiving service) is kept for other uses: the lowest Received above it is the one the service wrote
+for the hop from the sender (TLS on the way in, see ``delivery``).
 
 Limits, said plainly: when the receiving service adds no AR header at all and no trusted ids are given,
 a forged header at the top cannot be told from a real one; pass ``trusted_authserv_ids`` (the reading
-profile knows its provider) to close that gap.
+profile knows its provider) to close that gap. A service we don't know that writes its AR header under its
+own Received line (as Gmail does) and a sender who connects to it directly leave no Received line between
+the real header and a forged one right under it: rule 4 then still refuses a second verdict for a method
+already reported and any DKIM result without its own signature.
 """
 
 from __future__ import annotations
@@ -44,6 +55,9 @@ MICROSOFT_IDS = frozenset({
     "outlook.com", "protection.outlook.com", "office365.com", "outlook.office365.com", "hotmail.com",
     "live.com", "microsoft.com", "exchangelabs.com", "onmicrosoft.com",
 })
+
+# Services that write one Authentication-Results header per message (by organizational domain).
+SINGLE_HEADER = frozenset({"google.com", "yahoo.com"})
 
 # Registered under a two-label public suffix: the organizational domain keeps three labels.
 TWO_LEVEL_SUFFIXES = frozenset({
@@ -90,6 +104,7 @@ class Trusted:
     unreadable: list[dict[str, Any]] = field(default_factory=list)  # receiver's AR headers we couldn't parse
     received_spf: tuple[HeaderField, ReceivedSpf] | None = None
     boundary: int | None = None  # header index of the first Received written before the service
+    trust_limit: int | None = None  # header index of the receiver's own Received line (under its AR block)
 
     def find(self, method: str) -> list[Believed]:
         return [b for b in self.results if b.result.method == method]
@@ -162,10 +177,13 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
     for f in msg.get_all("Received"):
         if f.index <= top_field.index:
             continue
+        if out.trust_limit is None:
+            out.trust_limit = f.index
         by = received_by(f.value)
         if by and "." in by and not is_ip_literal(by) and simple_org_domain(by) not in service:
             out.boundary = f.index
             break
+    single = bool(receiver) and simple_org_domain(receiver) in SINGLE_HEADER
 
     sig_tags = [parse_tags(f.value) for f in msg.get_all("DKIM-Signature")]
     used_sigs: set[int] = set()
@@ -184,9 +202,14 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
                 out.ignored.append(_ignored(f, ar, "its authserv-id is not the receiving service's "
                                             "(an earlier server or the sender wrote it)"))
             continue
-        if i > top_i and out.boundary is not None and f.index > out.boundary:
+        if i > top_i and out.trust_limit is not None and f.index > out.trust_limit:
             out.ignored.append(_ignored(f, ar, "it sits below the point where the message entered the "
-                                        "receiving service, so the sender could have written it"))
+                                        "receiving service (under the Received line the service wrote), so the "
+                                        "sender could have written it"))
+            continue
+        if i > top_i and single:
+            out.ignored.append(_ignored(f, ar, f"{receiver} writes one Authentication-Results header per message "
+                                        "and its own is the one above, so the sender could have written this one"))
             continue
         assert ar is not None
         out.headers.append((f, ar))
@@ -196,15 +219,15 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
                 sig = match_signature(r, sig_tags, used_sigs)
                 if sig is not None:
                     used_sigs.add(sig)
-                if i == top_i or "dkim" not in done or sig is not None:
+                if i == top_i or sig is not None:
                     out.results.append(Believed(r, f, ar))
             elif r.method not in done:
                 out.results.append(Believed(r, f, ar))
         done |= mine
 
     for f in msg.get_all("Received-SPF"):
-        if out.boundary is not None and f.index > out.boundary:
-            break
+        if out.trust_limit is not None and f.index > out.trust_limit:
+            break  # under the receiver's own Received line: the sender could have written it
         try:
             out.received_spf = (f, parse_received_spf(f.value))
         except AuthResultsError:

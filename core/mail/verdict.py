@@ -1,5 +1,6 @@
 """Cards for what the receiver saw (SPF, DKIM, DMARC, and ARC / compauth when present), built from the
-Authentication-Results we believe (see ``trust``) and our own second opinion (``dkimcheck``).
+Authentication-Results we believe (see ``trust``) and our own second opinion (``dkimcheck``), and the
+verdict on the whole message (``message_verdict``: DMARC first, then the rest; see there).
 
 Status follows what the receiver wrote (``dmarc=fail`` → fail, ``temperror`` → couldn't check); our own
 findings can only add to it (a warning for ``l=``, an explanation for a failure, a note where we
@@ -87,6 +88,14 @@ def _base_detail(b: Believed | None, trusted: Trusted) -> dict[str, Any]:
         "reason": b.result.reason if b else None,
         "properties": dict(b.result.properties) if b else {},
     }
+
+
+def receiver_said(r: MethodResult | None) -> str:
+    """The receiver's own words for one result: ``dkim=fail (body hash did not verify)``."""
+    if r is None:
+        return ""
+    why = "; ".join(dict.fromkeys(x.strip() for x in (r.comment, r.reason) if x and x.strip()))
+    return f"{r.method}={r.result}" + (f" ({why[:200]})" if why else "")
 
 
 def no_results(name: str, trusted: Trusted) -> CheckResult:
@@ -181,7 +190,9 @@ def spf_card(ev: Evidence) -> CheckResult:
                   client_ip=ip, from_domain=ev.from_domain or None, aligned=aligned if dom else None,
                   alignment_mode="strict" if mode == "s" else "relaxed",
                   alignment=spf_alignment_words(ev, dom, result, mode), org_domain_method=ev.org_method,
-                  received_spf=rs.to_json() if rs else None)
+                  received_spf=rs.to_json() if rs else None,
+                  receiver_said=receiver_said(b.result) if b is not None else (
+                      f"spf={result}" + (f" ({rs.comment[:200]})" if rs is not None and rs.comment else "")))
     findings: list[Finding] = []
     status = _SPF_STATUS.get(result, Status.INFO)
     name = dom or "the sender's domain"
@@ -349,7 +360,9 @@ def dkim_card(ev: Evidence) -> CheckResult:
     passing = [b for b in results if b.result.result == "pass"]
     aligned_pass = [b for b in passing if ev.aligned(dkim_result_domain(b.result), mode)]
     result_word = "pass" if passing else (receiver_results[0] if receiver_results else None)
-    detail.update(result=result_word, results=receiver_results, signatures=rows,
+    not_passing = [b for b in results if b.result.result != "pass"]
+    said = receiver_said(not_passing[0].result) if not_passing and not aligned_pass else ""
+    detail.update(result=result_word, results=receiver_results, signatures=rows, receiver_said=said or None,
                   from_domain=ev.from_domain or None, aligned_pass=bool(aligned_pass),
                   alignment_mode="strict" if mode == "s" else "relaxed",
                   alignment=dkim_alignment_words(ev, results, mode), reverified=ev.reverified,
@@ -395,13 +408,16 @@ def dkim_card(ev: Evidence) -> CheckResult:
                                "the key.", "", RFC_DKIM))
             status, summary = Status.ERROR, "The receiver couldn't check DKIM (temporary error)."
         else:
+            words = "; ".join(receiver_said(b.result) for b in results)
             if not any(f.severity is Severity.ERROR for f in findings):
                 findings.append(_f("msg.dkim-fail", Severity.ERROR,
                                    "DKIM failed: the signature didn't verify at the receiver, so it can't "
-                                   "vouch for your domain.", f"The receiver wrote: {', '.join(receiver_results)}",
-                                   RFC_DKIM))
+                                   f"vouch for your domain. The receiver wrote: {said or words}.",
+                                   f"The receiver wrote: {words}", RFC_DKIM))
             doms = sorted({dkim_result_domain(b.result) for b in results} - {""})
-            status, summary = Status.FAIL, (f"DKIM failed for {', '.join(doms)}." if doms else "DKIM failed.")
+            why = f" (the receiver wrote: {said})" if said else ""
+            status, summary = Status.FAIL, (f"DKIM failed for {', '.join(doms)}{why}." if doms else
+                                            f"DKIM failed{why}.")
     status = worst(status, derive_status(findings))
     return CheckResult("dkim", status, summary, findings=findings, detail=detail)
 
@@ -452,7 +468,9 @@ def _own_findings(ev: Evidence, sig: Signature, rr: MethodResult | None, own: Ow
         message = (f"The receiver accepted the signature from {who}, but we can't confirm it now. "
                    + _disagree_why(own))
     elif rr is not None:
-        message = f"DKIM failed for {who}. {own.explanation}"
+        said = receiver_said(rr)
+        message = f"DKIM failed for {who}. {own.explanation}" + (f" (The receiver wrote: {said}.)"
+                                                                 if said != f"dkim={rr.result}" else "")
     out.append(_f(code, sev, message, own.detail, RFC_DKIM))
     return out
 
@@ -562,6 +580,7 @@ def dmarc_card(ev: Evidence) -> CheckResult:
                          "aligned": ev.aligned(dkim_result_domain(x.result), ev.dmarc.adkim)}
                         for x in ev.trusted.find("dkim")],
                   alignment=dmarc_alignment_words(ev, ours), our_result=ours["result"], ours=ours,
+                  receiver_said=receiver_said(b.result) if b is not None else None,
                   alignment_modes={"spf": ev.dmarc.aspf, "dkim": ev.dmarc.adkim},
                   org_domains={d: ev.org(d) for d in _domains(ev)}, org_domain_method=ev.org_method)
     if b is None:
@@ -748,3 +767,125 @@ def compauth_card(ev: Evidence) -> CheckResult | None:
     summary = f"Microsoft composite authentication: {result or 'no result'}" + (f" ({meaning})." if meaning else ".")
     return CheckResult("compauth", worst(status, derive_status(findings)), summary, findings=findings,
                        detail=detail)
+
+
+# -- the whole message -------------------------------------------------------------------------------
+
+AUTH_CARDS = ("spf", "dkim", "dmarc")
+_NO_RECEIVER = {"msg.no-auth-results", "msg.auth-results-unreadable", "msg.internal-error"}
+
+
+def _said(card: CheckResult | None) -> str:
+    """What the receiver wrote for a card's method, with its own reason text: ``dkim=fail (body hash did
+    not verify)``; "" when it wrote nothing."""
+    if card is None:
+        return ""
+    return str(card.detail.get("receiver_said") or "")
+
+
+def _dkim_broke_words(dkim: CheckResult) -> str:
+    """Why the DKIM signature broke, in a receiver's terms (body, headers, key), for the headline."""
+    said = _said(dkim).lower()
+    rows = [r for r in dkim.detail.get("signatures") or [] if isinstance(r, dict)]
+    ours = {str(r.get("our_reason") or "") for r in rows}
+    if "body hash" in said or "body-changed" in ours:
+        return "something changed the body in transit, or signing is misconfigured"
+    if "key" in said and ("not found" in said or "no key" in said or "missing" in said) or "key-missing" in ours:
+        return "the signing key isn't published where the signature says, so signing is misconfigured"
+    return "something changed the message in transit, or signing is misconfigured"
+
+
+def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
+    """The verdict on a whole received message and its headline, DMARC first.
+
+    1. Nobody to believe (no Authentication-Results header of the receiving service): couldn't check.
+    2. DMARC, as the receiver reported it (else our own count: ``detail["our_result"]``):
+       - ``fail`` or ``permerror``: fail;
+       - ``temperror``: couldn't check;
+       - ``none`` (no DMARC policy): a warning when SPF or DKIM passed for the From domain, else fail;
+       - ``pass``: pass, unless SPF or DKIM did not pass cleanly (a broken DKIM signature, an SPF fail, no
+         signature at all): then a warning that says which side broke and what the receiver wrote.
+    3. Then the rest (delivery format, content, compauth, reverse DNS, ...): a problem there turns a pass
+       into a warning, never into a failure; a side check that could not run (our own DKIM re-check, reverse
+       DNS) never makes the message "couldn't check": its own card says so.
+    A From header that is missing or doubled is a failure whatever DMARC says (DMARC can't apply)."""
+    spf, dkim, dmarc = (checks.get(n) for n in AUTH_CARDS)
+    if dmarc is None or any(f.code in _NO_RECEIVER for f in dmarc.findings):
+        why = dmarc.summary if dmarc is not None else "There is nothing to judge."
+        return Status.ERROR, f"This message couldn't be judged: {why[:1].lower()}{why[1:]}"
+    fd = str(dmarc.detail.get("from_domain") or "your domain")
+    if any(f.code in ("msg.no-from", "msg.multiple-from") for f in dmarc.findings):
+        first = next(f for f in dmarc.findings if f.code in ("msg.no-from", "msg.multiple-from"))
+        return Status.FAIL, f"The message failed authentication: {first.message}"
+    result = dmarc.detail.get("result")
+    ours = not result
+    if ours:
+        result = dmarc.detail.get("our_result")
+    by_us = " (by our own count: the receiver didn't report DMARC)" if ours else ""
+    spf_pass = spf is not None and spf.detail.get("result") == "pass"
+    spf_aligned = spf_pass and spf is not None and spf.detail.get("aligned") is True
+    dkim_aligned = dkim is not None and bool(dkim.detail.get("aligned_pass"))
+    if result in ("fail", "permerror"):
+        sides = []
+        for name, card in (("SPF", spf), ("DKIM", dkim)):
+            words = _said(card) or (f"{name.lower()}={card.detail.get('result')}" if card is not None
+                                    and card.detail.get("result") else f"{name} not reported")
+            sides.append(words)
+        what = ("your DMARC record is broken (permerror)" if result == "permerror" else
+                f"neither SPF nor DKIM passed for {fd}, the domain in From")
+        return Status.FAIL, f"The message failed DMARC{by_us}: {what}. The receiver wrote: {'; '.join(sides)}."
+    if result == "temperror" and ours:
+        return Status.ERROR, (f"The receiver didn't report DMARC, and we couldn't check DMARC ourselves: the DNS "
+                              f"lookup of {fd}'s DMARC policy failed. Try again later.")
+    if result == "temperror":
+        return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
+                              "authentication couldn't be judged; try again.")
+    if result in ("none", "bestguesspass"):
+        if spf_aligned or dkim_aligned:
+            via = " and ".join(n for n, ok in (("SPF", spf_aligned), ("DKIM", dkim_aligned)) if ok)
+            return Status.WARN, (f"{via} passed for {fd}, but {fd} has no DMARC policy{by_us}, so receivers decide "
+                                 "alone what to do with mail in its name. Publish a DMARC record.")
+        return Status.FAIL, (f"Nothing authenticates this message: neither SPF nor DKIM passed for {fd}, and {fd} "
+                             f"has no DMARC policy{by_us}.")
+    if result != "pass":
+        return Status.ERROR, f"The receiver's DMARC result ('{str(result)[:40]}') is not one we know."
+    # DMARC passed: what else is not right?
+    via = " and ".join(n for n, ok in (("SPF", spf_aligned), ("DKIM", dkim_aligned)) if ok) or "an aligned result"
+    status, parts = Status.PASS, []
+    dkim_result = dkim.detail.get("result") if dkim is not None else None
+    if dkim is not None and dkim.status is Status.FAIL:
+        said = _said(dkim)
+        parts.append(f"DMARC passed through {via}, but the DKIM signature broke: {_dkim_broke_words(dkim)}"
+                     + (f". The receiver wrote: {said}" if said else ""))
+    elif dkim is not None and dkim.status is Status.INFO:
+        pass  # the receiver didn't report DKIM; its card shows our own check
+    elif dkim is not None and not dkim_aligned and dkim_result in (None, "none", ""):
+        parts.append(f"DMARC passed through {via} alone: the message has no DKIM signature for {fd}, so "
+                     "forwarded copies will fail. Sign your mail with DKIM")
+    elif dkim is not None and not dkim_aligned and dkim.status in (Status.WARN, Status.FAIL):
+        parts.append(f"DMARC passed through {via}, but DKIM didn't pass for {fd}: {dkim.summary.rstrip('.')}")
+    elif dkim is not None and dkim.status is Status.ERROR:
+        parts.append(f"DMARC passed through {via}, but the receiver couldn't check DKIM")
+    if spf is not None and spf.status in (Status.FAIL, Status.WARN) and not (spf_pass and dkim_aligned):
+        said = _said(spf)
+        parts.append(f"SPF didn't pass for {fd}: {spf.summary.rstrip('.')}"
+                     + (f" (the receiver wrote: {said})" if said else ""))
+    elif spf is not None and spf.status is Status.ERROR:
+        parts.append("the receiver couldn't check SPF")
+    if parts:
+        status = Status.WARN
+        head = parts[0][:1].upper() + parts[0][1:] + "." + "".join(
+            f" Also, {p[:1].lower()}{p[1:]}." for p in parts[1:])
+    else:
+        head = f"The message passed authentication{by_us}: DMARC passed for {fd} through {via}."
+    side = [c for n, c in checks.items() if n not in AUTH_CARDS and c.status in (Status.WARN, Status.FAIL)]
+    if side:
+        status = Status.WARN
+        names = ", ".join(_side_name(c.name) for c in side)
+        head += f" Still to fix: {names} (see below)."
+    return status, head
+
+
+def _side_name(name: str) -> str:
+    return {"delivery": "format and delivery", "content": "content", "compauth": "Microsoft's composite "
+            "authentication", "rdns": "reverse DNS", "arc": "ARC"}.get(name, name)

@@ -35,6 +35,7 @@ from .store import ReportStore
 CATALOG_FILE = "sending_services.json"
 UNKNOWN = "unknown"
 UNKNOWN_PENDING = "unknown, looking up…"
+UNKNOWN_LOOKUP_FAILED = "unknown (reverse DNS couldn't be looked up)"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -168,4 +169,5 @@ async def resolve_sources(store: ReportStore, dns: DnsClient, ips: Iterable[str]
     return out
 
 
-__all__ = ["Service", "Catalog", "load_catalog", "resolve_sources", "UNKNOWN", "UNKNOWN_PENDING"]
+__all__ = ["Service", "Catalog", "load_catalog", "resolve_sources", "UNKNOWN", "UNKNOWN_LOOKUP_FAILED",
+           "UNKNOWN_PENDING"]

@@ -28,7 +28,9 @@ Definitions, all counted in messages (a report row's ``count``):
   then the same policy without ``t=y``.
 
 A source's service comes from the catalog and the cached reverse DNS names (``sources.resolve_sources``);
-sources not yet looked up show ``"unknown, looking up…"`` and are counted in ``pending_lookups``.
+sources not yet looked up show ``"unknown, looking up…"`` and are counted in ``pending_lookups``; a source whose
+reverse lookup failed (timeout, SERVFAIL) shows ``"unknown (reverse DNS couldn't be looked up)"``, never "no
+reverse DNS name", and is counted in ``failed_lookups``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from typing import Any
 from ..dmarc import build_record
 from ..dmarcparse import DmarcRecord, parse_dmarc
 from ..model import Fix
-from .sources import UNKNOWN, UNKNOWN_PENDING, Catalog, Service, load_catalog
+from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog
 from .store import ReportStore
 
 QUARANTINE_MAX_SHARE = 0.02
@@ -145,6 +147,7 @@ class ReportSummary:
     enforcement: list[Enforcement] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=dict)
     pending_lookups: int = 0
+    failed_lookups: int = 0  # sources whose reverse DNS lookup failed (timeout, SERVFAIL): asked again next time
     tls: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -175,7 +178,7 @@ class ReportSummary:
             "reports": self.reports, "messages": self.messages, "dmarc_pass": self.dmarc_pass,
             "spf_aligned": self.spf_aligned, "dkim_aligned": self.dkim_aligned, "spf_pass": self.spf_pass,
             "dkim_pass": self.dkim_pass, "rates": self.rates, "policy": self.policy,
-            "pending_lookups": self.pending_lookups,
+            "pending_lookups": self.pending_lookups, "failed_lookups": self.failed_lookups,
             "sources": [asdict(s) for s in self.sources],
             "services": [asdict(s) for s in self.services],
             "daily": [{**asdict(d), "pass_rate": round(d.pass_rate, 4)} for d in self.daily],
@@ -298,6 +301,9 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         elif cached is None:
             row.service_id, row.service = UNKNOWN, UNKNOWN_PENDING
             s.pending_lookups += 1
+        elif cached[1] == "failed":  # a timeout or SERVFAIL: couldn't check, not "no name"
+            row.service_id, row.service = UNKNOWN, UNKNOWN_LOOKUP_FAILED
+            s.failed_lookups += 1
         else:
             row.service_id = UNKNOWN
             row.service = f"unknown ({row.ptr})" if row.ptr else "unknown (no reverse DNS name)"

@@ -93,6 +93,44 @@ def test_paste_mode_analyses_headers_and_shows_cards_with_the_receivers_verdict(
     assert checked > 25 and problems == []
 
 
+DKIM_BROKE = """Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test with ESMTPS
+Authentication-Results: mx.receiver.test; dkim=fail (body hash did not verify) header.d=sender.test
+ header.s=s1; spf=pass smtp.mailfrom=bounce@sender.test; dmarc=pass header.from=sender.test
+From: Shop <news@sender.test>
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+"""
+
+
+def test_dmarc_pass_with_broken_dkim_is_headed_as_a_warning_and_dkim_card_has_no_selector_box(screen, qtbot) -> None:
+    """Issue 12 #5: the screen's headline follows DMARC and quotes the receiver; a received message's DKIM
+    card shows what the receiver wrote and the signatures, never the domain check's selector box."""
+    from PySide6.QtWidgets import QLabel, QTableWidget
+
+    screen.modes.setCurrentIndex(2)
+    screen.paste_box.setPlainText(DKIM_BROKE)
+    with qtbot.waitSignal(screen.reportShown, timeout=20_000) as sig:
+        assert screen.start_paste() > 0
+    report = sig.args[0]
+    assert str(report.status) == "warn"
+    headline = screen.summary_label.text()
+    assert headline.startswith("DMARC passed through SPF, but the DKIM signature broke") and "failed" not in headline
+    assert "body hash did not verify" in headline
+    assert screen.verdict_badge.isVisible() and screen.verdict_badge.word == "Warning"
+    card = screen.cards["dkim"]
+    card.set_open(True)
+    card.finish_body()
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5_000)
+    assert not hasattr(card, "selector_field")
+    names = [w.accessibleName() for w in card.body.findChildren(QWidget)]
+    assert not any("selector" in n.lower() and "add" in n.lower() for n in names), names
+    texts = " ".join(w.text() for w in card.body.findChildren(QLabel))
+    assert "The receiver wrote: dkim=fail (body hash did not verify)" in texts
+    assert "No DKIM key was found" not in texts
+    assert card.body.findChildren(QTableWidget)  # the signatures table
+
+
 def test_paste_with_nothing_pasted_starts_nothing(screen) -> None:
     assert screen.start_paste() == 0
     assert "Paste" in screen.status_label.text() and not screen.cards

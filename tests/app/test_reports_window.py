@@ -283,6 +283,22 @@ def test_senders_names_arrive_in_the_background(make: Any, qtbot: Any, dns_serve
     assert "looked up" in w.names_label.text()
 
 
+def test_a_failed_reverse_lookup_is_not_a_sender_without_a_name(make: Any, qtbot: Any,
+                                                               dns_server: DnsTestServer) -> None:
+    """Issue 12 #6: a SERVFAIL on a sender's reverse name says "couldn't be looked up", never "no name"."""
+    dns_server.add_origin("arpa")
+    dns_server.servfail_names.add("66.157.228.173.in-addr.arpa")
+    w = make(lookups=True, nameservers=[dns_server.address], timeout=1.0)
+    _import(qtbot, w, [conformance_dir("dmarc-reports", "stalwart", "dmarc-feedback")])
+    _wait_view(qtbot, w)
+    w.select_domain("stalw.art")
+    named = _wait_view(qtbot, w, lambda v: v.domain == "stalw.art" and v.looked_up)
+    row = next(r for r in named.summary.sources if r.ip == "173.228.157.66")
+    assert row.ptr is None and row.service == "unknown (reverse DNS couldn't be looked up)"
+    assert named.summary.failed_lookups == 1
+    assert "couldn't be looked up" in w.names_label.text()
+
+
 def _closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

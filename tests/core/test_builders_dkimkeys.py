@@ -228,3 +228,28 @@ def test_cli_build_dkim(dns_server, tmp_path: Path) -> None:  # type: ignore[no-
     assert removal == [dict(removal[0], host=old.fix.host, value=old.fix.value)]
     code = main(["build", "dkim", "example.com", "--private-key-out", str(key_file)], out=io.StringIO(), err=err)
     assert code == 2 and "already exists" in err.getvalue()
+
+
+def test_old_key_that_cannot_be_looked_up_is_not_a_missing_key(dns_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #6: the rotation plan tells "no key there" from "couldn't look it up"."""
+    from inboxready.core.builders.dkimkeys import lookup_current_key
+
+    dns_server.add_zone("example.com", "@ IN MX 10 mx.example.com.\n")
+    dns_server.servfail_names.add("old._domainkey.example.com")
+
+    async def go():  # type: ignore[no-untyped-def]
+        c = DnsClient([dns_server.address], timeout=0.5)
+        try:
+            return (await lookup_current_key(c, "example.com", "old"),
+                    await lookup_current_key(c, "example.com", "gone"))
+        finally:
+            c.close()
+
+    (value, state), (gone_value, gone_state) = run(go())
+    assert value is None and state not in ("", "missing") and "SERVFAIL" in state
+    assert gone_value is None and gone_state == "missing"
+    new = KEYS["ed25519"]
+    failed = rotation_plan(new, "old", None, old_state=state)[-2].text
+    missing = rotation_plan(new, "gone", None, old_state=gone_state)[-2].text
+    assert "couldn't look it up" in failed and "no DKIM key" not in failed
+    assert "There is no DKIM key at gone._domainkey.example.com" in missing

@@ -283,3 +283,40 @@ def test_cli_build_spf(dns_server) -> None:  # type: ignore[no-untyped-def]
     many = ["--service=" + s for s in ("google", "microsoft365", "mailgun", "freshdesk", "zendesk", "brevo")]
     code, out, _ = _cli("build", "spf", *many)
     assert code == 1 and "receivers stop at 10" in out
+
+
+@pytest.mark.parametrize("how", ["referral", "servfail", "timeout", "nobody"])
+def test_builder_with_a_dns_server_that_cannot_answer_never_says_an_include_is_missing(dns_server, how) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #6: with a DNS server that can't resolve the provider's include, the builder says it couldn't
+    look it up; never "has no SPF record… SPF fails for all your mail"."""
+    from tests.core.test_dns import ReferralServer
+
+    referral = ReferralServer() if how == "referral" else None
+    if how == "servfail":
+        dns_server.servfail_names.add("_spf.google.com")
+    elif how == "timeout":
+        dns_server.timeout_names.add("_spf.google.com")
+    if how == "nobody":
+        dead = DnsTestServer()
+        dead.start()
+        address = dead.address
+        dead.stop()
+    else:
+        address = referral.address if referral is not None else dns_server.address
+
+    async def go():  # type: ignore[no-untyped-def]
+        c = DnsClient([address], timeout=0.5)
+        try:
+            return await build_spf_live(["google"], [], dns=c)
+        finally:
+            c.close()
+
+    try:
+        b = run(go())
+    finally:
+        if referral is not None:
+            referral.close()
+    text = " ".join(b.problems)
+    assert not b.lookups_live and "couldn't" in text
+    assert "has no SPF record" not in text and "fails for all your mail" not in text
+    assert b.check is not None and not [f for f in b.check.findings if f.severity.value == "error"]

@@ -139,6 +139,22 @@ def test_what_if_timeout_is_couldnt_check(dns_server) -> None:  # type: ignore[n
     assert report.checks["mx"].status is Status.ERROR
 
 
+def test_what_if_says_when_the_published_records_could_not_be_read(dns_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #6: when the records already at the name can't be read (SERVFAIL), the what-if result says it
+    shows the pasted record alone; and a lookup that fails elsewhere is "couldn't check", never "missing"."""
+    dns_server.add_zone("example.com", ZONE)
+    dns_server.servfail_names.add("example.com/TXT")
+    report = run(what_if("example.com", "@", "TXT", "v=spf1 ip4:192.0.2.0/24 -all", CheckOptions(
+        nameservers=[dns_server.address], timeout=0.5, deadline=10.0)))
+    note = [f for f in report.checks["spf"].findings if f.code == "whatif.existing-unknown"]
+    assert note and "couldn't read the TXT records published at example.com" in note[0].message
+    assert report.checks["spf"].status is not Status.FAIL
+    dmarc = run(what_if("example.com", "_dmarc", "TXT", "v=DMARC1; p=reject", CheckOptions(
+        nameservers=[dns_server.address], timeout=0.5, deadline=10.0)))
+    spf = dmarc.checks["spf"]  # the apex TXT SERVFAILs: SPF couldn't be checked, it isn't "missing"
+    assert spf.status is Status.ERROR and "spf.missing" not in {f.code for f in spf.findings}
+
+
 def test_absolute_host_and_merge() -> None:
     assert absolute_host("@", "example.com") == "example.com"
     assert absolute_host("_dmarc", "example.com") == "_dmarc.example.com"

@@ -15,6 +15,8 @@ from inboxready.core.context import ALL_CHECKS, CORE_CHECKS
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 
+from ..conftest import run
+
 
 def _key() -> str:
     k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -155,6 +157,44 @@ def test_spf_command_text(server: DnsTestServer) -> None:
     assert out.startswith("SPF pass for 203.0.113.9") and code == 0
 
 
+# The RFC 7208 test suite's "Initial processing" cases whose result is none (spec 4.3/1): (id, helo, mailfrom).
+INITIAL_PROCESSING = [
+    ("toolonglabel", "mail.example.net",
+     "lyme.eater@A123456789012345678901234567890123456789012345678901234567890123.example.com"),
+    ("emptylabel", "mail.example.net", "lyme.eater@A...example.com"),
+    ("helo-not-fqdn", "A2345678", ""),
+    ("helo-domain-literal", "[1.2.3.5]", ""),
+    ("domain-literal", "OEMCOMPUTER", "foo@[1.2.3.5]"),
+]
+
+
+@pytest.mark.parametrize("case, helo, mailfrom", INITIAL_PROCESSING, ids=[c[0] for c in INITIAL_PROCESSING])
+def test_spf_command_answers_none_for_a_malformed_domain(dns_server: DnsTestServer, case: str, helo: str,
+                                                         mailfrom: str) -> None:
+    """Issue 12 #7: a domain SPF can't check is the RFC 7208 §4.3 result none, with the reason, exactly as
+    check_host gives it; not a refusal to run."""
+    from inboxready.core.dns import DnsClient
+    from inboxready.core.spfeval import check_host
+
+    domain = mailfrom.rpartition("@")[2] if "@" in mailfrom else helo
+    code, out, err = cli("spf", domain, "--ip", "1.2.3.5", "--sender", mailfrom, "--helo", helo, "--json",
+                         "-n", dns_server.address, "--timeout", "0.5")
+    data = json.loads(out)
+    assert (code, data["result"], err) == (1, "none", "")
+    assert "RFC 7208 §4.3" in data["explanation"] and data["reason"] and "no SPF record" not in data["reason"]
+
+    async def library() -> str:
+        client = DnsClient([dns_server.address], timeout=0.5)
+        try:
+            return (await check_host("1.2.3.5", domain, mailfrom, helo=helo, dns=client)).result
+        finally:
+            client.close()
+    assert run(library()) == "none"
+    code, text, _ = cli("spf", domain, "--ip", "1.2.3.5", "--sender", mailfrom, "--helo", helo, "-n",
+                        dns_server.address, "--color", "never")
+    assert code == 1 and text.startswith("SPF none for 1.2.3.5") and "RFC 7208 §4.3" in text
+
+
 @pytest.mark.parametrize(
     "argv",
     [["check"], ["check", "x.test", "--nameserver", "not-an-ip"], ["check", "x.test", "--timeout", "-1"],
@@ -195,6 +235,37 @@ def test_headers_command_reads_the_receivers_verdict_not_a_forged_one(tmp_path) 
     assert code == 1
     code, out, _ = cli("headers", str(path), "--offline", "--color", "never")
     assert "Judged by: mx.receiver.test" in out and "DMARC" in out
+
+
+DKIM_BROKE = b"""Received: from out.sender.test (out.sender.test [192.0.2.7]) by mx.receiver.test with ESMTPS
+Authentication-Results: mx.receiver.test; dkim=fail (body hash did not verify) header.d=sender.test
+ header.s=s1; spf=pass smtp.mailfrom=bounce@sender.test; dmarc=pass header.from=sender.test
+From: Shop <news@sender.test>
+Subject: Hello
+Message-ID: <abc@sender.test>
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+List-Unsubscribe: <https://sender.test/u>
+List-Unsubscribe-Post: List-Unsubscribe=One-Click
+"""
+
+
+def test_headers_command_heads_with_dmarc_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #5: DMARC passed through SPF while DKIM broke is a warning headed in plain words with the
+    receiver's own reason, not "authentication failed" with a red mark."""
+    path = tmp_path / "message.eml"
+    path.write_bytes(DKIM_BROKE)
+    code, out, _ = cli("headers", str(path), "--offline", "--color", "never")
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("! Hello")  # the warning mark, not ✗
+    text = " ".join(out.split())
+    assert ("Warning: DMARC passed through SPF, but the DKIM signature broke: something changed the body in "
+            "transit, or signing is misconfigured. The receiver wrote: dkim=fail (body hash did not verify)."
+            in text)
+    code, out, _ = cli("headers", str(path), "--offline", "--json")
+    data = json.loads(out)
+    assert data["status"] == "warn" and data["headline"].startswith("DMARC passed through SPF")
+    assert data["checks"]["dkim"]["detail"]["receiver_said"] == "dkim=fail (body hash did not verify)"
 
 
 def test_headers_command_on_junk_and_missing_files(tmp_path) -> None:  # type: ignore[no-untyped-def]

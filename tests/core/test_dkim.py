@@ -364,3 +364,19 @@ def test_never_raises_on_a_bad_domain(dns_server: DnsTestServer) -> None:
 
     r = run(go())
     assert r.name == "dkim" and r.status is Status.ERROR
+
+
+def test_a_summary_over_part_of_the_selectors_says_it_is_partial(dns_server: DnsTestServer) -> None:
+    """Issue 13 #14: "only Ed25519 keys" while half the selectors couldn't be checked is a claim on partial
+    data: the finding and the summary say so."""
+    selectors = [s.selector for s in dkim.load_catalog().selectors]
+    silent = [s for s in selectors if s != "s1"][: len(selectors) // 2]
+    dns_server.timeout_names.update(f"{s}._domainkey.example.com" for s in silent)
+    r = check(dns_server, BASE + f"s1._domainkey IN TXT {txt('v=DKIM1; k=ed25519; p=' + ed_b64())}\n",
+              timeout=0.3)
+    assert sorted(r.detail["unchecked"]) == sorted(silent)
+    f = next(x for x in r.findings if x.code == "dkim.ed25519-only")
+    part = f"{len(silent)} of the {len(selectors)} selectors couldn't be checked"
+    assert part in f.message and not f.message.startswith("Your domain only has")
+    assert part in r.summary and "there may be more" in r.summary
+    assert "dkim.selectors-unchecked" in codes(r)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from inboxready.core.dmarc import build_record, check, walk_names
 from inboxready.core.dmarcparse import parse_dmarc
 from inboxready.core.dnsserver import DnsTestServer
@@ -323,10 +325,60 @@ def test_duplicate_tag_fails(dns_server: DnsTestServer) -> None:
     assert record_fix(r).value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
 
 
-def test_empty_entry_is_a_syntax_error(dns_server: DnsTestServer) -> None:
-    serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1;; p=reject; rua=mailto:d@example.com"\n')
+@pytest.mark.parametrize("record", [
+    "v=DMARC1; p=reject; rua=mailto:d@example.com;;",
+    "v=DMARC1;; p=reject; rua=mailto:d@example.com",
+    "v=DMARC1; p=reject; ; rua=mailto:d@example.com; ",
+    "v=DMARC1; p=reject; DMARC; rua=mailto:d@example.com",
+    "v=DMARC1; p=reject; adkim=relaxed; rua=mailto:d@example.com",
+    "v=DMARC1; p=reject; t=no; fo=2; rua=mailto:d@example.com",
+])
+def test_a_slip_receivers_tolerate_is_a_warning_with_a_tidy_record(dns_server: DnsTestServer, record: str) -> None:
+    """Issue 12 #4: ';;' and other slips receivers read past are a warning (never a red card that also says
+    "fully enforced"), and the fix is the same record without the slip, which checks clean."""
+    serve(dns_server, example_com=HOST + f'_dmarc IN TXT "{record}"\n')
     r = dmarc(dns_server)
-    assert r.status is Status.FAIL and "dmarc.syntax-error" in codes(r)
+    assert r.status is Status.WARN, r.to_json()
+    assert not [f for f in r.findings if f.severity is Severity.ERROR]
+    assert r.summary == "DMARC is fully enforced: failing mail is rejected (p=reject)."
+    slips = [f for f in r.findings if f.severity is Severity.WARNING]
+    assert slips and all(f.fix is not None for f in slips)
+    fix = record_fix(r)
+    assert fix.action == "replace" and ";;" not in fix.value and "; ;" not in fix.value
+    assert parse_dmarc(fix.value).p == "reject" and [u.uri for u in parse_dmarc(fix.value).rua] == ["mailto:d@example.com"]
+    again = republish(dns_server, "example.com", HOST, fix)
+    assert again.status is Status.PASS, again.to_json()
+    assert again.detail["policy"] == "reject" and not again.findings[1:]
+
+
+@pytest.mark.parametrize("record, code", [
+    ("v=DMARC1; p=reject; rua mailto:d@example.com", "dmarc.syntax-error"),  # the reports are lost
+    ("v=DMARC1; p=reject; t=yes; rua=mailto:d@example.com", "dmarc.invalid-value"),  # meant test mode
+    ("v=DMARC1; p=reject; aspf=strict; rua=mailto:d@example.com", "dmarc.invalid-value"),  # meant strict
+])
+def test_a_slip_that_loses_what_the_owner_meant_still_fails(dns_server: DnsTestServer, record: str, code: str) -> None:
+    serve(dns_server, example_com=HOST + f'_dmarc IN TXT "{record}"\n')
+    r = dmarc(dns_server)
+    assert r.status is Status.FAIL and finding(r, code).severity is Severity.ERROR
+
+
+def test_slip_next_to_a_real_mistake_gets_the_one_corrected_record(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1;; p=quarantine; adkim=x; rua=mailto:d@example.com"\n')
+    r = dmarc(dns_server)
+    assert r.status is Status.FAIL
+    slip, bad = finding(r, "dmarc.empty-entry"), finding(r, "dmarc.invalid-value")
+    assert slip.severity is Severity.WARNING and slip.fix is not None and slip.fix == bad.fix
+    assert record_fix(r).value == "v=DMARC1; p=quarantine; rua=mailto:d@example.com"
+
+
+def test_slip_in_an_inherited_record_is_tidied_where_it_lives(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject;; rua=mailto:d@example.com"\n'
+          + "shop IN A 192.0.2.11\n")
+    r = dmarc(dns_server, "shop.example.com")
+    assert r.status is Status.WARN
+    fix = finding(r, "dmarc.empty-entry").fix
+    assert fix is not None and fix.host == "_dmarc.example.com" and "shop.example.com follows" in fix.note
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
 
 
 def test_invalid_rua_uri_fails(dns_server: DnsTestServer) -> None:
@@ -697,3 +749,15 @@ def test_tidying_an_inherited_record_happens_at_the_organisational_domain(dns_se
     assert fix.value == "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com" and fix.action == "replace"
     again = republish(dns_server, "example.com", ORG, fix, "shop.example.com")
     assert again.status is Status.PASS and again.fixes == []
+
+
+def test_misspelt_tag_fails_and_the_fix_spells_it(dns_server: DnsTestServer) -> None:
+    """A typo of a real tag (rau= for rua=) loses what the owner set there: a failure, and the corrected
+    record writes the tag they meant."""
+    serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject; rau=mailto:d@example.com"\n')
+    r = dmarc(dns_server)
+    f = finding(r, "dmarc.unknown-tag")
+    assert r.status is Status.FAIL and f.severity is Severity.ERROR and "rua" in f.message
+    fix = record_fix(r)
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com" and "rau → rua" in fix.note
+    assert republish(dns_server, "example.com", HOST, fix).status is Status.PASS

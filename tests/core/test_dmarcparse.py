@@ -13,6 +13,7 @@ from inboxready.core.dmarcparse import (
     looks_like_dmarc,
     parse_dmarc,
     parse_report_uri,
+    tidy_dmarc,
 )
 
 
@@ -179,3 +180,48 @@ def test_parse_report_uri_never_raises_anything_else(text: str) -> None:
         parse_report_uri(text)
     except DmarcSyntaxError:
         pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_TAG, st.sampled_from(["=", " = ", "", "=="]), _VALUE), max_size=8),
+       st.sampled_from([";", " ; ", ";;", "\t;", "; ;"]), st.booleans())
+def test_tidy_keeps_what_receivers_apply_and_drops_only_tolerated_slips(tags: list[tuple[str, str, str]], sep: str,
+                                                                         leading: bool) -> None:
+    """tidy_dmarc (the fix offered for a slip receivers tolerate) changes nothing receivers apply: same
+    effective tags, same report addresses, the same real mistakes; and no tolerated slip is left."""
+    text = (" " if leading else "") + "v=DMARC1" + "".join(f"{sep}{k}{eq}{v}" for k, eq, v in tags)
+    try:
+        rec = parse_dmarc(text)
+    except DmarcSyntaxError:
+        return
+    tidy = tidy_dmarc(text)
+    if tidy is None:
+        assert not rec.tolerated_errors and "leading-whitespace" not in rec.codes()
+        return
+    again = parse_dmarc(tidy)
+    assert not again.tolerated_errors and "leading-whitespace" not in again.codes()
+    assert {k: v for k, (v, _) in again.effective_tags().items()} == {
+        k: v for k, (v, _) in rec.effective_tags().items()}
+    assert [u.raw for u in again.rua] == [u.raw for u in rec.rua]
+    assert [u.raw for u in again.ruf] == [u.raw for u in rec.ruf]
+    assert sorted(e.code for e in again.serious_errors) == sorted(e.code for e in rec.serious_errors)
+
+
+@pytest.mark.parametrize("text, tolerated", [
+    ("v=DMARC1; p=reject;;", True),
+    ("v=DMARC1; p=reject; junk", True),
+    ("v=DMARC1; p=reject; rua=", True),
+    ("v=DMARC1; p=reject; adkim=relaxed", True),
+    ("v=DMARC1; p=reject; psd=unknown", True),
+    ("v=DMARC1; p=reject; fo=x", True),  # fo= only matters with ruf=
+    ("v=DMARC1; p=reject; fo=x; ruf=mailto:f@example.com", False),
+    ("v=DMARC1; p=reject; adkim=strict", False),
+    ("v=DMARC1; p=reject; t=yes", False),
+    ("v=DMARC1; p=reject; rua mailto:a@example.com", False),
+    ("v=DMARC1; p=reject; rua1=mailto:a@example.com", False),
+    ("v=DMARC1; p=; rua=mailto:a@example.com", False),
+    ("v=DMARC1; p=reject; p=reject", False),
+])
+def test_which_grammar_errors_receivers_tolerate(text: str, tolerated: bool) -> None:
+    rec = parse_dmarc(text)
+    assert rec.errors and all(e.tolerated is tolerated for e in rec.errors), rec.errors

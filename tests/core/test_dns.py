@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -149,11 +150,18 @@ def test_negative_answers_read_from_the_header_match_full_parsing() -> None:
 
     q = dns.message.make_query("s1._domainkey.Example.test", "TXT", use_edns=0, payload=1232)
     wire = q.to_wire()
+    import dns.flags
+
     for rcode, expected in ((dns.rcode.NXDOMAIN, Outcome.NXDOMAIN), (dns.rcode.NOERROR, Outcome.NODATA)):
         r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
         r.set_rcode(rcode)
         r.authority.append(dns.rrset.from_text("example.test.", 300, "IN", "SOA", "ns. h. 1 2 3 4 5"))
         assert _fast_negative(r.to_wire(), wire) is expected
+    # NOERROR without AA or RA may be a referral: parsed in full
+    r = dns.message.make_response(q)
+    r.authority.append(dns.rrset.from_text("example.test.", 300, "IN", "NS", "ns1.example.test."))
+    assert _fast_negative(r.to_wire(), wire) is None
     # An answer with records, a different question, another ID, or SERVFAIL is parsed in full.
     r = dns.message.make_response(q)
     r.answer.append(dns.rrset.from_text(q.question[0].name, 300, "IN", "TXT", '"x"'))
@@ -188,3 +196,62 @@ def test_one_socket_per_nameserver_even_when_many_queries_start_together(server:
 
     count, closed = run(go())
     assert count == 1 and closed
+
+
+class ReferralServer:
+    """A loopback DNS server that answers like a domain's authoritative server asked for a name it doesn't
+    serve: NOERROR, no answer, not authoritative, NS records pointing elsewhere (a referral)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        import dns.message
+        import dns.rrset
+
+        while self.running:
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            q = dns.message.from_wire(data)
+            r = dns.message.make_response(q)
+            top = q.question[0].name.split(2)[1]  # the top-level domain of the name asked
+            r.authority.append(dns.rrset.from_text(top, 300, "IN", "NS", "a.tld-servers.test."))
+            self.sock.sendto(r.to_wire(), addr)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def referral() -> Any:
+    srv = ReferralServer()
+    yield srv
+    srv.close()
+
+
+def test_a_referral_from_a_server_that_does_not_resolve_is_couldnt_check(referral: Any) -> None:
+    """A domain's own authoritative server given as the resolver answers other names with a referral: that
+    is "couldn't check", never "the record does not exist" (it made the SPF builder say an include had no
+    SPF record)."""
+    async def go():  # type: ignore[no-untyped-def]
+        client = DnsClient([referral.address], timeout=1.0)
+        try:
+            return await client.query("_spf.google.com", "TXT")
+        finally:
+            client.close()
+
+    ans = run(go())
+    assert ans.failed and ans.outcome is Outcome.ERROR and "referral" in ans.error

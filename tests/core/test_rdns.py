@@ -199,3 +199,14 @@ def test_reverse_name_raises_only_value_error(text: str) -> None:
         assert rdns.reverse_name(text).endswith("arpa")
     except ValueError:
         pass
+
+
+def test_a_count_over_partly_unchecked_addresses_says_so(dns_server: DnsTestServer) -> None:
+    """Issue 13 #14: "N of M lack reverse DNS" counts only what was checked, and says what wasn't."""
+    dns_server.add_zone("example.com", '@ TXT "v=spf1 ip4:192.0.2.12 ip4:192.0.2.13 -all"\n'
+                                       "out A 192.0.2.13\n")
+    dns_server.add_zone(REV4, "13 PTR out.example.com.\n")
+    dns_server.servfail_names.add("12.2.0.192.in-addr.arpa")
+    r = check(dns_server, sending_ips=["192.0.2.11"])
+    assert r.status is Status.FAIL  # the server that sent the test message has no PTR
+    assert r.summary == "1 of 3 mail server addresses lack working reverse DNS; 1 couldn't be checked."

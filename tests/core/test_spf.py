@@ -444,7 +444,10 @@ def test_ptr(dns_server: DnsTestServer) -> None:
 def test_redirect_ignored_because_of_all(dns_server: DnsTestServer) -> None:
     zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 redirect=_spf.provider.test ~all"\n'
     r = analyse(dns_server, zone)
-    assert r.status is Status.WARN
+    # The servers of the redirect's domain are meant to be allowed, and receivers never allow them
+    # (RFC 7208 §6.1): a failure for those senders, not a tidy-up.
+    assert r.status is Status.FAIL and finding(r, "spf.redirect-ignored").severity is Severity.ERROR
+    assert r.summary.startswith("SPF fails for some senders you listed: a redirect next to 'all' is ignored")
     assert r.detail["lookups"] == 0  # the redirect is never used
     f = finding(r, "spf.redirect-ignored")
     assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all"
@@ -455,6 +458,7 @@ def test_terms_after_all(dns_server: DnsTestServer) -> None:
     zone = '@ 300 IN TXT "v=spf1 -all include:_spf.provider.test"\n'
     r = analyse(dns_server, zone)
     f = finding(r, "spf.terms-after-all")
+    assert f.severity is Severity.ERROR and r.status is Status.FAIL  # RFC 7208 §5.1: never reached
     assert r.detail["lookups"] == 0
     assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ~all"
     assert_fixed(dns_server, zone, r, "spf.terms-after-all")
@@ -480,8 +484,14 @@ def test_duplicate_include_across_tree_is_info(dns_server: DnsTestServer) -> Non
 
 
 def test_modifier_written_like_mechanism(dns_server: DnsTestServer) -> None:
-    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include=_spf.provider.test -all"\n')
-    assert "include:_spf.provider.test" in finding(r, "spf.modifier-typo").message
+    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 include=_spf.provider.test -all"\n'
+    r = analyse(dns_server, zone)
+    f = finding(r, "spf.modifier-typo")
+    assert "include:_spf.provider.test" in f.message
+    # an unknown modifier is ignored (RFC 7208 §6): the provider's servers fail SPF, which is a failure
+    assert f.severity is Severity.ERROR and r.status is Status.FAIL
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all"
+    assert_fixed(dns_server, zone, r, "spf.modifier-typo")
 
 
 def test_parked_domain_allowing_senders(dns_server: DnsTestServer) -> None:
@@ -604,3 +614,14 @@ def test_dmarc_lookup_failure_gives_no_all_advice(dns_server: DnsTestServer) -> 
     finally:
         dns_server.timeout_names.discard("_dmarc.example.com/TXT")
     assert r.status is Status.PASS and codes(r) == [] and r.detail["all_advice"] is None
+
+
+def test_lookup_count_over_a_tree_with_an_unreadable_branch_says_at_least(dns_server: DnsTestServer) -> None:
+    """Issue 13 #14: a count over a tree with a branch we couldn't read is a minimum, and says so."""
+    dns_server.timeout_names.add("_netblocks.google.com")
+    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include:_spf.google.com mx ~all"\n@ 300 IN MX 10 mx.provider.test.\n',
+                timeout=0.3)
+    assert r.status is Status.ERROR
+    assert "at least 3 of the 10 allowed DNS lookups used" in r.summary
+    r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include:_spf.google.com +all"\n', timeout=0.3)
+    assert r.status is Status.FAIL and "at least 2 of the 10" in r.summary

@@ -40,7 +40,7 @@ def evaluate(server: DnsTestServer, ip: str, domain: str = "example.com", sender
 def test_pass_by_ip4_and_json(dns_server: DnsTestServer) -> None:
     ev = evaluate(dns_server, "192.0.2.10")
     assert (ev.result, ev.mechanism) == ("pass", "ip4:192.0.2.0/24")
-    assert set(ev.to_json()) == {"result", "explanation", "mechanism", "trace"}
+    assert set(ev.to_json()) == {"result", "explanation", "mechanism", "reason", "trace"}
     assert ev.trace[0].startswith("check_host(ip=192.0.2.10")
     assert "listed" in ev.explanation
 

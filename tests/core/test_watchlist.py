@@ -336,3 +336,23 @@ def test_cli_run_exit_codes(dns_server: DnsTestServer, tmp_path: Path, monkeypat
     dns_server.servfail_names.add("example.com/TXT")
     code, out, _ = cli("watchlist", "run", "--all", *ns)
     assert code == 2 and "couldn't" in out.lower()
+
+
+@pytest.mark.parametrize("how", ["timeout", "servfail"])
+def test_a_selector_that_cannot_be_looked_up_is_not_gone(dns_server: DnsTestServer, tmp_path: Path,
+                                                         how: str) -> None:
+    """Issue 12 #6: a DKIM selector whose lookup times out or SERVFAILs is neither "vanished" in the watch
+    list nor "stopped answering" in the reminders, while another key still answers."""
+    from inboxready.core.reminders import reminders_for
+
+    wl = WatchList(tmp_path / "watchlist.json")
+    wl.add("example.com", 3600)
+    history = History(tmp_path / "history.sqlite3")
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC + dkim_line(KEY_A) + dkim_line(KEY_B, "selector1"))
+    run(run_watchlist(options(dns_server), history, now=T0, watchlist=wl))
+    getattr(dns_server, f"{how}_names").add("selector1._domainkey.example.com")
+    [o] = run(run_watchlist(options(dns_server, timeout=0.3), history, now=T0 + timedelta(days=1), watchlist=wl))
+    assert not [c for c in o.changes if c.check == "dkim"], [c.text for c in o.changes]
+    assert not [r for r in reminders_for(history, "example.com", now=T0 + timedelta(days=2))
+                if r.kind == "selector-gone"]
+    history.close()

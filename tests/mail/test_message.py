@@ -208,6 +208,107 @@ def test_forged_header_below_the_senders_received_is_ignored(shop: DnsTestServer
     assert [f.code for f in r.findings] == ["msg.untrusted-auth-results"]
 
 
+def _receiver_block(ar: str, edge_host: str = "mx.receiver.example") -> list[str]:
+    """A receiver (Proton-, iCloud-, Microsoft-like) that writes its AR header above its own Received line."""
+    return [ar, f"Received: from out.sender.example (out.sender.example [192.0.2.10]) by {edge_host} with ESMTPS"]
+
+
+UNSIGNED = BODY
+
+
+@pytest.mark.parametrize("forged", [
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1",
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example; dmarc=pass "
+    "header.from=shop.example; arc=pass",
+])
+@pytest.mark.parametrize("sender_hops", [0, 1])
+def test_forged_header_below_the_receivers_own_received_is_ignored(shop: DnsTestServer, forged: str,
+                                                                   sender_hops: int) -> None:
+    """Issue 13 #15: only what the receiving system added above its own Received line counts, even with the
+    right authserv-id and no Received of the sender's own in between (a sender connecting directly)."""
+    real = "Authentication-Results: mx.receiver.example; spf=softfail smtp.mailfrom=shop.example"
+    hops = ["Received: from laptop ([10.0.0.5]) by out.sender.example"] * sender_hops
+    r = analyze(shop, build([*_receiver_block(real), *hops, forged], UNSIGNED))
+    assert r.receiver == "mx.receiver.example"
+    assert r.checks["dkim"].detail["result"] is None and r.checks["dkim"].status is not Status.PASS
+    assert "msg.dkim-none" in codes(r, "dkim")  # the message has no signature, whatever the forged header says
+    assert r.checks["dmarc"].detail["result"] is None and "arc" not in r.checks
+    assert [h["authserv_id"] for h in r.detail["ignored_headers"]] == ["mx.receiver.example"]
+    assert "Received line the service wrote" in r.detail["ignored_headers"][0]["reason"]
+
+
+def test_receivers_block_above_its_received_line_is_all_believed(shop: DnsTestServer) -> None:
+    signed = sign()
+    block = ["Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1 "
+             f"header.b={bprefix(signed)}",
+             "Authentication-Results: mx.receiver.example; spf=pass smtp.mailfrom=shop.example",
+             "Authentication-Results: mx.receiver.example; dmarc=pass header.from=shop.example"]
+    r = analyze(shop, build([*block, *_receiver_block("X-Filter: done")[1:]], signed))
+    assert {k: r.checks[k].status for k in ("spf", "dkim", "dmarc")} == {
+        "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS}
+    assert not r.detail["ignored_headers"]
+
+
+def test_gmail_writes_one_header_so_a_second_is_never_believed(shop: DnsTestServer) -> None:
+    """Gmail puts its one AR header under its own Received line: a sender connecting directly can place a
+    forged one right under it. No DKIM pass for a message without a signature, no second DMARC verdict."""
+    real = ("Authentication-Results: mx.google.com;\n       spf=pass (google.com: domain of bounce@shop.example "
+            "designates 192.0.2.10 as permitted sender) smtp.mailfrom=bounce@shop.example")
+    forged = ("Authentication-Results: mx.google.com; dkim=pass header.i=@shop.example header.s=s1; "
+              "dmarc=pass (p=REJECT) header.from=shop.example")
+    r = analyze(shop, build([edge("evil.example"), real, forged], UNSIGNED))
+    assert r.checks["dkim"].detail["result"] is None and "msg.dkim-none" in codes(r, "dkim")
+    assert r.checks["dmarc"].detail["result"] is None  # the receiver didn't report DMARC
+    assert "one Authentication-Results header" in r.detail["ignored_headers"][0]["reason"]
+
+
+_FORGERY = st.sampled_from([
+    "Authentication-Results: mx.receiver.example; dkim=pass header.d=shop.example header.s=s1",
+    "Authentication-Results: mx.receiver.example; dmarc=pass header.from=shop.example",
+    "Authentication-Results: mx.receiver.example; spf=pass smtp.mailfrom=shop.example; arc=pass",
+    "Authentication-Results: receiver.example; compauth=pass reason=100",
+    "Authentication-Results: spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=shop.example; dkim=pass",
+    "Received: from x by mx.receiver.example",
+    "Received-SPF: pass (mx.receiver.example: domain of shop.example designates 192.0.2.10) client-ip=192.0.2.10",
+])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(_FORGERY, max_size=6))
+def test_nothing_under_the_receivers_received_line_changes_the_verdict(shop: DnsTestServer,
+                                                                       forged: list[str]) -> None:
+    """Generated messages: whatever a sender writes under the receiver's own Received line (AR headers with
+    the receiver's authserv-id, fake Received lines, Received-SPF) believes nothing new."""
+    real = "Authentication-Results: mx.receiver.example; spf=softfail smtp.mailfrom=shop.example; dmarc=fail"
+    plain = analyze(shop, build(_receiver_block(real), UNSIGNED))
+    r = analyze(shop, build([*_receiver_block(real), *forged], UNSIGNED))
+    for name in ("spf", "dkim", "dmarc"):
+        assert r.checks[name].detail["result"] == plain.checks[name].detail["result"], name
+        assert r.checks[name].status is plain.checks[name].status, name
+    assert set(r.checks) == set(plain.checks)
+    assert len(r.detail["trusted_headers"]) == 1
+
+
+@pytest.mark.parametrize("flood", [5_000, 10_000, 30_000])
+def test_a_flood_of_header_fields_never_hides_from(shop: DnsTestServer, flood: int) -> None:
+    """Issue 13 #15: thousands of Authentication-Results headers (generated) push From past the field cap;
+    From, Subject and the signature are still read, and the flood is never believed."""
+    signed = sign()
+    head, _, rest = signed.partition(b"From: ")
+    noise = b"".join(b"Authentication-Results: mx.google.com; dkim=pass header.d=evil.example; dmarc=pass "
+                     b"header.from=shop.example\r\n" for _ in range(flood))
+    raw = build([edge(), gmail_ar(signed)], head + noise + b"From: " + rest)
+    r = analyze(shop, raw)
+    assert r.from_domain == "shop.example" and r.subject == "Spring sale"
+    assert "msg.no-from" not in codes(r, "dmarc")
+    assert {k: r.checks[k].status for k in ("spf", "dkim", "dmarc")} == {
+        "spf": Status.PASS, "dkim": Status.PASS, "dmarc": Status.PASS}
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"
+    assert r.checks["delivery"].detail["tls"] is True and "msg.from-count" not in codes(r, "delivery")
+    assert any(f.code == "msg.malformed-headers" and "further ones were ignored" in f.detail for f in r.findings)
+
+
 def test_header_from_another_service_is_ignored(shop: DnsTestServer) -> None:
     signed = sign()
     other = "Authentication-Results: mx.other-provider.example; dkim=pass; spf=pass; dmarc=pass"
@@ -510,3 +611,110 @@ def test_huge_inputs_stay_quick() -> None:
     r = analyze(None, raw + b"\r\n\r\nbody")
     assert time.monotonic() - started < 1.5
     assert r.checks["spf"].status is Status.ERROR and codes(r, "spf") == ["msg.no-auth-results"]
+
+
+# -- the verdict on the whole message: DMARC first, then the rest -------------------------------------------
+
+
+ONE_CLICK = BODY.replace(b"\r\n\r\n", b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n", 1)
+
+
+def _gmail_dkim_broke(signed: bytes) -> str:
+    return (f"Authentication-Results: mx.google.com;\n       dkim=fail (body hash did not verify) "
+            f"header.i=@shop.example header.s=s1 header.b={bprefix(signed)};\n       spf=pass (google.com: domain "
+            "of bounce@shop.example designates 192.0.2.10 as permitted sender) smtp.mailfrom=bounce@shop.example;"
+            "\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=shop.example")
+
+
+@pytest.mark.parametrize("with_dns", [True, False])
+def test_dmarc_pass_with_a_broken_dkim_signature_is_a_warning_in_the_receivers_words(shop: DnsTestServer,
+                                                                                    with_dns: bool) -> None:
+    """Issue 12 #5: SPF aligned pass, DKIM "body hash did not verify", DMARC pass: the message is a warning
+    (not "failed"), the headline says which side broke and shows what the receiver wrote."""
+    signed = sign().replace(b"Hello!", b"Hello! [footer added by a gateway]")
+    r = analyze(shop if with_dns else None, build([edge(), _gmail_dkim_broke(signed)], signed))
+    assert r.checks["dmarc"].status is Status.PASS and r.checks["dkim"].status is Status.FAIL
+    assert r.status is Status.WARN
+    assert r.headline.startswith("DMARC passed through SPF, but the DKIM signature broke: something changed the "
+                                 "body in transit, or signing is misconfigured.")
+    assert "The receiver wrote: dkim=fail (body hash did not verify)" in r.headline
+    assert "body hash did not verify" in r.checks["dkim"].summary
+    assert r.checks["dkim"].detail["receiver_said"] == "dkim=fail (body hash did not verify)"
+    assert r.to_json()["status"] == "warn" and r.to_json()["headline"] == r.headline
+
+
+def test_a_passing_message_is_not_unchecked_because_a_side_check_could_not_run(shop: DnsTestServer) -> None:
+    """SPF, DKIM and DMARC pass; reverse DNS of the sender can't be looked up here (the loopback server
+    refuses reverse names): the message passes, and the reverse-DNS card says it couldn't check."""
+    from inboxready.core.mail.links import link_domain_fixes
+
+    signed = sign(ONE_CLICK)
+    raw = build([edge(), gmail_ar(signed)], signed)
+
+    async def go() -> MessageReport:
+        client = DnsClient([shop.address], timeout=0.5)
+        try:
+            report = await analyze_message(raw, dns=client)
+            await link_domain_fixes(report, client=client)
+            return report
+        finally:
+            client.close()
+    r = run(go())
+    assert r.checks["rdns"].status is Status.ERROR
+    assert r.status is Status.PASS, (r.headline, {k: (c.status, c.summary) for k, c in r.checks.items()})
+    assert r.headline == "The message passed authentication: DMARC passed for shop.example through SPF and DKIM."
+
+
+def test_dkim_key_unreachable_for_our_recheck_does_not_hold_the_verdict(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
+    dns_server.timeout_names.add("s1._domainkey.shop.example")  # our own re-check can't fetch the key
+    signed = sign(ONE_CLICK)
+    r = analyze(dns_server, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] != "pass"
+    assert r.status is Status.PASS and r.headline.startswith("The message passed authentication")
+
+
+@pytest.mark.parametrize("dmarc, spf, dkim_res, status, words", [
+    ("fail", "softfail", "fail", Status.FAIL, "The message failed DMARC: neither SPF nor DKIM passed for shop.example"),
+    ("permerror", "pass", "pass", Status.FAIL, "your DMARC record is broken"),
+    ("temperror", "pass", "pass", Status.ERROR, "couldn't check DMARC"),
+    ("none", "pass", "pass", Status.WARN, "shop.example has no DMARC policy"),
+    ("none", "fail", "fail", Status.FAIL, "Nothing authenticates this message"),
+    ("pass", "softfail", "pass", Status.WARN, "SPF didn't pass for shop.example"),
+])
+def test_message_verdict_follows_dmarc_first(shop: DnsTestServer, dmarc: str, spf: str, dkim_res: str,
+                                             status: Status, words: str) -> None:
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, dmarc=dmarc, spf=spf, dkim_res=dkim_res)], signed))
+    assert r.status is status, r.headline
+    assert words in r.headline
+
+
+def test_delivery_problem_turns_a_pass_into_a_warning_never_a_failure(shop: DnsTestServer) -> None:
+    signed = sign(BODY.replace(b"Message-ID: <1@shop.example>\r\n", b""),
+                  headers=[h for h in SIGNED if h != b"message-id"])
+    r = analyze(shop, build([edge(), gmail_ar(signed)], signed))
+    assert r.checks["delivery"].status is Status.FAIL and r.checks["dmarc"].status is Status.PASS
+    assert r.status is Status.WARN and "Still to fix: format and delivery" in r.headline
+
+
+def test_our_dmarc_lookup_failing_is_couldnt_check_not_no_policy(shop: DnsTestServer) -> None:
+    """Issue 12 #6 on the message cards: the receiver didn't report DMARC and our own lookup of the policy
+    SERVFAILs: the verdict is "couldn't check", never "no DMARC policy"."""
+    shop.servfail_names.add("_dmarc.shop.example")
+    signed = sign(ONE_CLICK)
+    ar = ("Authentication-Results: mx.google.com;\n       dkim=pass header.i=@shop.example header.s=s1 "
+          f"header.b={bprefix(signed)};\n       spf=pass smtp.mailfrom=bounce@shop.example")
+    r = analyze(shop, build([edge(), ar], signed))
+    assert r.checks["dmarc"].detail["our_result"] == "temperror"
+    assert r.status is Status.ERROR and "couldn't check DMARC" in r.headline
+    assert "no DMARC policy" not in r.headline
+
+
+def test_dkim_not_reported_is_not_called_unsigned(shop: DnsTestServer) -> None:
+    signed = sign(ONE_CLICK)
+    ar = ("Authentication-Results: mx.google.com;\n       spf=pass smtp.mailfrom=bounce@shop.example;\n"
+          "       dmarc=pass header.from=shop.example")
+    r = analyze(shop, build([edge(), ar], signed))
+    assert r.checks["dkim"].status is Status.INFO
+    assert r.status is Status.PASS and "no DKIM signature" not in r.headline

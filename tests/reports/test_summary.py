@@ -207,8 +207,10 @@ def test_reverse_dns_fills_the_cache_and_names_sources(tmp_path: Path, dns_serve
     after = summarize(store, "shop.test", days=30, now=NOW)
     by_ip = {r.ip: r for r in after.sources}
     assert by_ip[OWN].ptr == "mail.shop.test" and by_ip[OWN].service == "unknown (mail.shop.test)"
-    assert by_ip[SPOOF].service == "unknown (no reverse DNS name)"
-    assert after.pending_lookups == 0
+    # Issue 12 #6: a lookup that timed out is "couldn't look up", never "no reverse DNS name"
+    assert by_ip[SPOOF].service == "unknown (reverse DNS couldn't be looked up)" and by_ip[SPOOF].ptr is None
+    assert after.pending_lookups == 0 and after.failed_lookups == 1
+    assert after.to_json()["failed_lookups"] == 1
     dns_server.timeout_names.clear()
     dns_server.add_zone("2.0.192.in-addr.arpa", "1 IN PTR other.example.\n66 IN PTR o1.ptr1234.sendgrid.net.\n")
     names = run(go([SPOOF]))  # ...and asked again next time
@@ -242,4 +244,23 @@ def test_long_ranges_are_described_by_their_dates(tmp_path: Path) -> None:
     assert everything.period == f"between {first} and {last}"
     assert all("20784" not in e.message for e in everything.enforcement)
     assert f"between {first} and {last}" in everything.enforcement[0].message
+    store.close()
+
+
+def test_reverse_lookup_servfail_is_not_a_missing_name(tmp_path: Path, dns_server: DnsTestServer) -> None:
+    store = _store(tmp_path, third_parties=False)
+    dns_server.add_zone("113.0.203.in-addr.arpa", "7 IN PTR other.shop.test.\n")  # 5 has no PTR: NXDOMAIN
+    dns_server.servfail_names.add("66.2.0.192.in-addr.arpa")
+
+    async def go(ips: list[str]):  # type: ignore[no-untyped-def]
+        client = DnsClient([dns_server.address], timeout=0.3, deadline=5.0)
+        try:
+            return await resolve_sources(store, client, ips, timeout=0.5)
+        finally:
+            client.close()
+
+    run(go([OWN, SPOOF]))
+    by_ip = {r.ip: r for r in summarize(store, "shop.test", days=30, now=NOW).sources}
+    assert by_ip[OWN].service == "unknown (no reverse DNS name)"  # a real "no such name"
+    assert by_ip[SPOOF].service == "unknown (reverse DNS couldn't be looked up)"  # SERVFAIL: couldn't check
     store.close()
