@@ -128,7 +128,7 @@ def test_builds_from_the_lock_with_sbom_sums_and_provenance() -> None:
     assert "packaging/build-linux.sh --deb" in runs and "lintian --fail-on error" in runs
     assert "pip install -q -c constraints.txt pyinstaller" in runs
     assert "packaging/lockcheck.py --lock constraints.txt" in runs
-    assert "packaging/sbom.py" in runs and "cyclonedx-py\" environment" in runs
+    assert "packaging/sbom.py" in runs and "-m cyclonedx_py environment \"$PYI_PY\"" in runs
     assert "out/*.cdx.json" in runs  # Linux's SBOMs (written by build-linux.sh) are uploaded with the artifacts
     # the SBOMs and sums are made after the last step that changes an artifact (signing, stapling)
     names = [s.get("name", "") for s in steps]
