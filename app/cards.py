@@ -33,7 +33,7 @@ from inboxready.core.model import CheckResult, Fix, Status
 from . import theme
 from .sections_extra import SECTIONS as EXTRA_SECTIONS
 from .widgets import (
-    Badge, BusyBar, CodeText, FindingView, FixView, KeyButton, StatusStripe, compact_table, fit_height, label,
+    Badge, BusyBar, CodeText, FindingView, FixView, KeyButton, StatusStripe, compact_table, fit_height, label, shown, tip,
     monospace_font,
 )
 
@@ -238,7 +238,7 @@ class CheckCard(QFrame):
         """No result will come (cancelled, or the check stopped)."""
         self.busy.set_active(False)
         self.badge.set_status("pending", "Not checked")
-        self.summary_label.setText(summary)
+        self.summary_label.setText(shown(summary))
         self._update_accessible()
 
     def set_result(self, result: CheckResult, diff: CheckDiff | None = None) -> None:
@@ -248,7 +248,7 @@ class CheckCard(QFrame):
         status = str(result.status)
         self.stripe.set_status(status)
         self.badge.set_status(status, STATUS_WORDS.get(status, result.status.label))
-        self.summary_label.setText(result.summary or f"{self.title}: {result.status.label}.")
+        self.summary_label.setText(shown(result.summary or f"{self.title}: {result.status.label}."))
         self.busy.set_active(False)
         self._show_change()
         self._rebuild_body()
@@ -273,7 +273,7 @@ class CheckCard(QFrame):
         if diff is None or diff.previous_status is None:
             self.change_label.hide()
         else:
-            self.change_label.setText("Since the last check: " + diff.summary())
+            self.change_label.setText(shown("Since the last check: " + diff.summary()))
             self.change_label.show()
 
     def on_theme_changed(self, scheme: str) -> None:
@@ -383,7 +383,9 @@ class CheckCard(QFrame):
             yield
         if r.records:
             box, lay = _section(self, "Records as seen in DNS")
-            lay.addWidget(CodeText("\n".join(r.records), f"{self.title} records as seen in DNS", box))
+            # one record a line: a line break inside a record is shown as \\n, not as a second record
+            lay.addWidget(CodeText("\n".join(shown(x).replace("\n", "\\n") for x in r.records),
+                                   f"{self.title} records as seen in DNS", box))
             add(box)
             yield
         add(label(f"Checked in {r.elapsed_ms / 1000:.1f} s.", "Muted", parent=body))
@@ -432,7 +434,7 @@ def _text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value)
-    return str(value)
+    return shown(str(value)).replace("\n", "\\n")  # outside text: shown escaped, on one line
 
 
 def _label(parent: QWidget, *args: Any, **kwargs: Any) -> QLabel:
@@ -507,11 +509,11 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
             how = mechanism.split(":", 1)[0].split("=", 1)[0] if mechanism else "your record"
             item = QTreeWidgetItem([_text(node.get("domain")), how, _text(count), _text(node.get("error"))])
             rec = _text(node.get("record"))
-            item.setToolTip(0, rec or _text(node.get("domain")))
+            item.setToolTip(0, tip(rec or _text(node.get("domain"))))
             if mechanism:
-                item.setToolTip(1, mechanism)
+                item.setToolTip(1, tip(mechanism))
             if node.get("error"):
-                item.setToolTip(3, _text(node.get("error")))
+                item.setToolTip(3, tip(_text(node.get("error"))))
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if isinstance(parent, QTreeWidget):
                 parent.addTopLevelItem(item)
@@ -525,8 +527,8 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
                 if own > 0:  # the record's own a/mx/ptr/exists terms: with them the rows add up
                     terms = ", ".join(_own_terms(rec)) or "other terms"
                     mine = QTreeWidgetItem([terms, "this record's own terms", str(own), ""])
-                    mine.setToolTip(0, f"Terms of {_text(node.get('domain'))}'s own record that need a DNS "
-                                       "lookup each")
+                    mine.setToolTip(0, tip(f"Terms of {_text(node.get('domain'))}'s own record that need a DNS "
+                                           "lookup each"))
                     mine.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     item.addChild(mine)
             for child in children:

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import io
 import ipaddress
 import json
 import os
@@ -34,6 +35,11 @@ from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.model import DomainReport, Severity, Status
 
+from .cli_out import (
+    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, seconds, shown, shown_lines,
+    write_json,
+)
+
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
 
@@ -42,7 +48,9 @@ class _Style:
         self.enabled = enabled
 
     def __call__(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+        # ESC is a token only this run knows; the output stream turns it into the escape character and
+        # shows any other escape character (from a record, a subject...) as text (app/cli_out.py)
+        return f"{ESC}[{code}m{text}{ESC}[0m" if self.enabled else text
 
 
 _STATUS_LOOK = {
@@ -68,27 +76,13 @@ def _use_colour(stream: TextIO, choice: str) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def _nameserver(value: str) -> str:
-    try:
-        parse_nameserver(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
-
-
-def _positive(value: str) -> float:
-    try:
-        f = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if f <= 0:
-        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
-    return f
+_nameserver = nameserver  # the option types live in cli_out (one place for every command)
+_positive = DNS_TIMEOUT
 
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish")
 
 
 def _command_modules() -> list[Any]:
@@ -103,13 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
                         help="ask this DNS server instead of the system's (repeatable)")
-    common.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time one DNS query may take (default {DEFAULT_TIMEOUT:g})")
+    common.add_argument("--timeout", type=DNS_TIMEOUT, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time one DNS query may take (default {DEFAULT_TIMEOUT:g}, at most 60)")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                         help="colour the text output (default: when printing to a terminal)")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="inboxready",
         description="Check a domain's email authentication (SPF, DKIM, DMARC, MX) and get the exact DNS "
                     "records that fix what is wrong.",
@@ -131,10 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a domain, web address or e-mail address")
     check.add_argument("--dkim-selector", "-s", action="append", default=[], metavar="NAME",
                        help="also look for a DKIM key at this selector (repeatable)")
-    check.add_argument("--deadline", type=_positive, default=60.0, metavar="SECONDS",
-                       help="give up on a domain's remaining lookups after this long (default 60)")
-    check.add_argument("--concurrency", type=int, default=10, metavar="N",
-                       help="domains checked at once (default 10)")
+    check.add_argument("--deadline", type=DEADLINE, default=60.0, metavar="SECONDS",
+                       help="give up on a domain's remaining lookups after this long (default 60, at most 3600)")
+    check.add_argument("--concurrency", type=count(1, 100, "concurrency"), default=10, metavar="N",
+                       help="domains checked at once (default 10, at most 100)")
     check.add_argument("--quiet", "-q", action="store_true", help="only the one-line summary per check")
     check.add_argument("--checklist", action="store_true",
                        help="also list the Google / Yahoo / Microsoft sender rules one by one (always in --json)")
@@ -147,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=_profile_names(), metavar="NAME",
                        help="also judge the result against a compliance profile: "
                             + ", ".join(_profile_names()) + " (the report's default: bulk-sender)")
+    check.add_argument("--authoritative", action="store_true",
+                       help="also ask every authoritative server of the zone directly (no cache) what it serves, "
+                            "and how long resolvers may keep the old answer (with --nameserver: that server)")
     check.add_argument("--report", metavar="FILE",
                        help="also save an audit report: FILE.pdf, FILE.html or FILE.json by its extension "
                             "(with several domains, the domain is added to each file name); PDF needs the "
@@ -216,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--send-profile", required=True, metavar="NAME")
     rt.add_argument("--read-profile", required=True, metavar="NAME")
     rt.add_argument("--to", metavar="ADDR", help="send to this address (default: the reading profile's mailbox)")
-    rt.add_argument("--timeout", "--wait", dest="wait", type=_positive, default=120.0, metavar="SECONDS",
+    rt.add_argument("--timeout", "--wait", dest="wait", type=MAIL_WAIT, default=120.0, metavar="SECONDS",
                     help="how long to wait for the message to arrive (default 120)")
     rt.add_argument("--unsubscribe-url", metavar="URL",
                     help="add List-Unsubscribe with this https URL and one-click List-Unsubscribe-Post")
@@ -228,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "verdict. Without --token, a new token is made and shown.")
     wt.add_argument("--read-profile", required=True, metavar="NAME")
     wt.add_argument("--token", metavar="TOKEN")
-    wt.add_argument("--timeout", "--wait", dest="wait", type=_positive, default=600.0, metavar="SECONDS",
+    wt.add_argument("--timeout", "--wait", dest="wait", type=MAIL_WAIT, default=600.0, metavar="SECONDS",
                     help="how long to wait for the message (default 600)")
     wt.add_argument("--delete", action="store_true", help="delete the message afterwards")
     return parser
@@ -257,7 +254,10 @@ def _report_json(report: DomainReport) -> dict[str, Any]:
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
     import textwrap
 
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+    # outside text (a record quoted in a finding) with its control characters shown escaped; a newline
+    # becomes a space, as textwrap does
+    return textwrap.wrap(shown_lines(text), width=width, initial_indent=indent,
+                         subsequent_indent=indent) or [indent]
 
 
 _BLOB = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
@@ -269,8 +269,7 @@ def _elide(text: str) -> str:
     def short(m: re.Match[str]) -> str:
         k = m.group(0)
         return f"{k[:24]}…{k[-12:]} ({len(k)} characters)"
-    text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")  # invisible, yet they matter
-    return _BLOB.sub(short, text)
+    return _BLOB.sub(short, shown(text))  # control characters (tabs, line breaks, ESC...) shown escaped
 
 
 _CHECKLIST_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "needs-test-message": ("…", "36"),
@@ -281,22 +280,25 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
     """The bulk-sender rules one per line: state, rule, who asks since when, and why."""
     from inboxready.core.checklist import STATE_WORDS
 
+    out = safe_stream(out)
     out.write(style("  Sender rules (Google, Yahoo, Microsoft):", "1") + "\n")
     for item in result.detail.get("items", []):
         sym, code = _CHECKLIST_LOOK.get(item.get("state"), ("?", "2"))
         who = ", ".join(str(w).capitalize() for w in item.get("who", [])) or "InboxReady's advice"
         scope = "all senders" if item.get("applies") == "all" else "bulk senders"
         word = STATE_WORDS.get(item.get("state"), str(item.get("state")))
-        out.write(f"    {style(sym + ' ' + word, code)}: {item.get('label')} ({who}, {scope}, since "
-                  f"{item.get('since_text') or item.get('since')})\n")
+        out.write(f"    {style(sym + ' ' + word, code)}: {shown(item.get('label'))} ({shown(who)}, {scope}, since "
+                  f"{shown(item.get('since_text') or item.get('since'))})\n")
         if item.get("why"):
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
 
-def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False) -> None:
+def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False,
+                  host_form: Any = None) -> None:
+    out = safe_stream(out)
     sym, code = _STATUS_LOOK[report.status]
-    shown = to_unicode(report.domain)
-    title = f"{shown} ({report.domain})" if shown != report.domain else report.domain
+    display = shown(to_unicode(report.domain))
+    title = f"{display} ({shown(report.domain)})" if display != report.domain else display
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
     out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
     if report.unchecked_optional:
@@ -307,7 +309,7 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
         out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
-                  f"{result.summary}\n")
+                  f"{shown(result.summary)}\n")
         if quiet:
             continue
         for rec in result.records:
@@ -325,8 +327,11 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
             elif f.fix is not None:
                 shown_fixes.append(f.fix)
                 verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-                out.write(style(f"      {verb}: {f.fix.type} record at {f.fix.host}", "1") + "\n")
-                out.write(f"        {f.fix.value}\n")
+                out.write(style(f"      {verb}: {shown(f.fix.type)} record at {shown(f.fix.host)}", "1") + "\n")
+                out.write(f"        {shown(f.fix.value)}\n")
+                form = host_form(f.fix) if host_form is not None else None
+                if form:
+                    out.write("\n".join(_wrap(shown(form), "        ")) + "\n")
                 if f.fix.note:
                     out.write("\n".join(_wrap(f.fix.note, "        ")) + "\n")
     out.write("\n")
@@ -351,9 +356,19 @@ def _check_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def chosen_checks(only: Sequence[str] | None, skip: Sequence[str] | None) -> tuple[str, ...]:
+    """The checks ``--only`` and ``--skip`` leave, in the usual order (may be empty: the caller says so)."""
+    return tuple(n for n in ALL_CHECKS if n in (only or ALL_CHECKS) and n not in (skip or ()))
+
+
+def nothing_chosen(only: Sequence[str] | None, skip: Sequence[str] | None) -> str:
+    """The sentence for ``--only``/``--skip`` that leave no check at all."""
+    return (f"--only {','.join(only or ALL_CHECKS)} with --skip {','.join(skip or ())} leaves no check to run; "
+            "leave one of them out or name other checks")
+
+
 async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tuple[str, str]]]:
-    chosen = args.only or ALL_CHECKS
-    checks = tuple(n for n in ALL_CHECKS if n in chosen and n not in args.skip)
+    checks = chosen_checks(args.only, args.skip)
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline,
                            dkim_selectors=list(args.dkim_selector), checks=checks)
     domains: list[str] = []
@@ -381,21 +396,22 @@ _STATE_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "unknown": ("?", 
 
 def render_verdict(verdict: Any, out: TextIO, style: _Style) -> None:
     """A ProfileVerdict as text: the verdict line, then each rule (why, for those not met)."""
+    out = safe_stream(out)
     sym, code = _STATE_LOOK.get(verdict.state, ("?", "0"))
-    out.write(style(f"  {sym} Profile {verdict.title}: {verdict.label}", f"1;{code}") + "\n")
+    out.write(style(f"  {sym} Profile {shown(verdict.title)}: {shown(verdict.label)}", f"1;{code}") + "\n")
     out.write("\n".join(_wrap(verdict.summary, "    ")) + "\n")
     for r in verdict.rules:
         rsym, rcode = _STATE_LOOK.get(r.state, ("?", "0"))
         label = {"met": "Met", "not-met": "Not met", "unknown": "Couldn't check",
                  "not-checked": "Not checked"}.get(r.state, r.state)
         level = "" if r.level == "required" else " (recommended)"
-        out.write(f"    {style(rsym, rcode)} {style(f'{label:<15}', rcode)}{r.label}{level}\n")
+        out.write(f"    {style(rsym, rcode)} {style(f'{label:<15}', rcode)}{shown(r.label)}{level}\n")
         if r.state != "met":
             out.write("\n".join(_wrap(r.why, "        ")) + "\n")
         if r.fix is not None:
             verb = {"replace": "Replace with", "remove": "Remove"}.get(r.fix.action, "Publish")
-            out.write(style(f"        {verb}: {r.fix.type} record at {r.fix.host}", "1") + "\n")
-            out.write(f"          {r.fix.value}\n")
+            out.write(style(f"        {verb}: {shown(r.fix.type)} record at {shown(r.fix.host)}", "1") + "\n")
+            out.write(f"          {shown(r.fix.value)}\n")
     out.write("\n".join(_wrap(verdict.statement, "    ")) + "\n\n" if verdict.statement else "\n")
 
 
@@ -432,11 +448,14 @@ def _pyside_missing() -> bool:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not chosen_checks(args.only, args.skip):
+        err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")
+        return EXIT_UNCHECKED
     report_to = getattr(args, "report", None)
     if report_to:
         ext = os.path.splitext(report_to)[1].lower()
         if ext not in REPORT_TYPES:
-            err.write(f"inboxready: --report {report_to}: the file name must end in .pdf, .html or .json\n")
+            err.write(f"inboxready: --report {shown(report_to)}: the file name must end in .pdf, .html or .json\n")
             return EXIT_UNCHECKED
         if ext == ".pdf" and _pyside_missing():
             err.write("inboxready: PDF reports need the desktop part of InboxReady (PySide6), which is not "
@@ -445,7 +464,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_UNCHECKED
     reports, bad = asyncio.run(_check(args))
     for text, why in bad:
-        err.write(f"inboxready: {text}: {why}\n")
+        err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
     verdicts: dict[str, Any] = {}
     if getattr(args, "profile", None):
         from inboxready.core.compliance import evaluate
@@ -454,18 +473,31 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.checklist import build_checklist
 
     checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
+    from inboxready.app import cli_publish as P
+
+    inspections = asyncio.run(P.inspect_for_check(
+        [r.domain for r in reports], args.nameserver, args.timeout,
+        {r.domain: list(args.dkim_selector) for r in reports})) if reports else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
+            P.attach_host_forms(d, inspections.get(r.domain))
+            if getattr(args, "authoritative", False):
+                d["authoritative"] = P.authoritative_section(r.domain, r, inspections.get(r.domain), args.nameserver,
+                                                             args.timeout, io.StringIO(), _Style(False))
             d["checklist"] = checklists[r.domain].to_json()
             if r.domain in verdicts:
                 d["profile"] = verdicts[r.domain].to_json()
-        json.dump(data, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(data, out)
     else:
         style = _Style(_use_colour(out, args.color))
         for r in reports:
-            render_report(r, out, style, quiet=args.quiet)
+            ins = inspections.get(r.domain)
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_text(fix, ins))
+            if not args.quiet:
+                P.render_host_section(ins, out, style)
+            if getattr(args, "authoritative", False):
+                P.authoritative_section(r.domain, r, ins, args.nameserver, args.timeout, out, style)
             if args.checklist:
                 render_checklist(checklists[r.domain], out, style)
             if r.domain in verdicts:
@@ -478,11 +510,23 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             path = _report_path(report_to, r.domain, len(reports) > 1)
             try:
                 digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender")
+                from inboxready.core.audit import record_export
+
+                file_digest, problem = record_export(path, r.domain, digest)
             except (OSError, ImportError) as exc:
-                err.write(f"inboxready: couldn't save the report to {path}: {getattr(exc, 'strerror', None) or exc}\n")
+                err.write(f"inboxready: couldn't save the report to {shown(path)}: "
+                          f"{shown(getattr(exc, 'strerror', None) or exc)}\n")
                 code = EXIT_UNCHECKED
                 continue
-            err.write(f"Report saved to {path} (SHA-256 {digest}).\n")
+            # the content hash (printed inside the report) first, then the file's: what verify compares
+            err.write(f"Report saved to {shown(path)} (SHA-256 {digest}).\n"
+                      f"  File SHA-256: {file_digest}. Keep it: 'inboxready verify {shown(path)} --sha256 "
+                      f"{file_digest}' shows whether a copy is byte for byte this file.\n")
+            if problem:
+                err.write(f"  It could not be kept in this computer's history ({shown(problem)}); note it "
+                          "yourself.\n")
+            else:
+                err.write("  Also kept in this computer's history, with the time and the domain.\n")
     if bad:
         code = max(code, EXIT_UNCHECKED) if code != EXIT_FINDINGS else code
         if not reports:
@@ -522,19 +566,19 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ev = asyncio.run(go())
     data = ev.to_json()
     if args.json:
-        json.dump(data, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(data, out)
     else:
         style = _Style(_use_colour(out, args.color))
         code = {"pass": "32", "fail": "31", "softfail": "33", "neutral": "33", "none": "33",
                 "temperror": "35", "permerror": "31"}.get(data["result"], "0")
-        out.write(style(f"SPF {data['result']}", f"1;{code}") + f" for {args.ip} sending as {sender}\n")
+        out.write(style(f"SPF {shown(data['result'])}", f"1;{code}") + f" for {shown(args.ip)} sending as "
+                  f"{shown(sender)}\n")
         if data.get("explanation"):
             out.write("\n".join(_wrap(str(data["explanation"]), "  ")) + "\n")
         if data.get("mechanism") and f"'{data['mechanism']}'" not in str(data.get("explanation") or ""):
-            out.write(f"  matched: {data['mechanism']}\n")
+            out.write(f"  matched: {shown(data['mechanism'])}\n")
         for step in data.get("trace", []):
-            out.write(style(f"    {step}", "2") + "\n")
+            out.write(style(f"    {shown(step)}", "2") + "\n")
     return _SPF_EXIT.get(data["result"], EXIT_FINDINGS)
 
 
@@ -554,10 +598,10 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with open(args.file, "rb") as fh:
                 raw = fh.read(MAX_MESSAGE_BYTES + 1)
     except OSError as exc:
-        err.write(f"inboxready: can't read {args.file}: {exc.strerror or exc}\n")
+        err.write(f"inboxready: can't read {shown(args.file)}: {shown(exc.strerror or exc)}\n")
         return EXIT_UNCHECKED
     if len(raw) > MAX_MESSAGE_BYTES:
-        err.write(f"inboxready: {args.file} is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB; "
+        err.write(f"inboxready: {shown(args.file)} is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB; "
                   "give the headers only\n")
         return EXIT_UNCHECKED
 
@@ -575,14 +619,14 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     report = asyncio.run(go())
     if args.json:
-        json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(report.to_json(), out)
     else:
         render_message(report, out, _Style(_use_colour(out, args.color)))
     return _message_exit(report)
 
 
 def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
+    out = safe_stream(out)
     for f in findings:
         fsym, fcode = _SEV_LOOK[f.severity]
         lines = _wrap(f.message, "      ")
@@ -590,18 +634,20 @@ def _findings(findings: Sequence[Any], out: TextIO, style: _Style) -> None:
         out.write("\n".join(lines) + "\n")
         if f.fix is not None:
             verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-            out.write(style(f"      {verb}: {f.fix.type} record at {f.fix.host}", "1") + "\n")
-            out.write(f"        {f.fix.value}\n")
+            out.write(style(f"      {verb}: {shown(f.fix.type)} record at {shown(f.fix.host)}", "1") + "\n")
+            out.write(f"        {shown(f.fix.value)}\n")
 
 
 def render_message(report: Any, out: TextIO, style: _Style) -> None:
-    """A MessageReport as text: who judged it, then one line per protocol with its findings."""
+    """A MessageReport as text: who judged it, then one line per protocol with its findings. Everything
+    from the message (subject, From, the receiver's id, SpamAssassin's rules) is shown escaped."""
+    out = safe_stream(out)
     sym, code = _STATUS_LOOK[report.status]
     who = report.receiver if report.receiver else "the receiving service" if report.receiver == "" else None
-    out.write(style(f"{sym} {report.subject or '(no subject)'}", f"1;{code}") + "\n")
-    out.write(f"  From: {report.from_ or '(none)'}\n")
-    out.write(f"  Judged by: {who or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
-    headline = _wrap(f"{report.status.label}: {report.headline}", "  ")
+    out.write(style(f"{sym} {shown(report.subject) or '(no subject)'}", f"1;{code}") + "\n")
+    out.write(f"  From: {shown(report.from_) or '(none)'}\n")
+    out.write(f"  Judged by: {shown(who) or 'nobody we can trust (no Authentication-Results from the receiver)'}\n")
+    headline = _wrap(f"{report.status.label}: {shown(report.headline)}", "  ")
     out.write(style("\n".join(headline), code) + "\n")
     _findings(report.findings, out, style)
     width = max([8, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
@@ -610,17 +656,17 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
         label = CHECK_TITLES.get(name, name.upper())
         wrote = result.detail.get("result")
         out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
-                  f"{result.summary}" + (style(f"  [{wrote}]", "2") if wrote else "") + "\n")
+                  f"{shown(result.summary)}" + (style(f"  [{shown(wrote)}]", "2") if wrote else "") + "\n")
         _findings(result.findings, out, style)
         sa = result.detail.get("spamassassin") if name == "content" else None
         if isinstance(sa, dict) and sa.get("rules"):
-            out.write(style(f"      SpamAssassin rules that fired (score {sa.get('score')}, spam from "
-                            f"{sa.get('required')}):", "1") + "\n")
+            out.write(style(f"      SpamAssassin rules that fired (score {shown(sa.get('score'))}, spam from "
+                            f"{shown(sa.get('required'))}):", "1") + "\n")
             for rule in sa["rules"]:
                 if isinstance(rule, dict):
-                    out.write(f"        {rule.get('name')} ({rule.get('score'):+g}): {rule.get('description')}\n"
-                              if isinstance(rule.get("score"), (int, float)) else
-                              f"        {rule.get('name')}: {rule.get('description')}\n")
+                    name, why = shown(rule.get("name")), shown(rule.get("description"))
+                    out.write(f"        {name} ({rule.get('score'):+g}): {why}\n"
+                              if isinstance(rule.get("score"), (int, float)) else f"        {name}: {why}\n")
 
 
 def _message_exit(report: Any) -> int:
@@ -675,25 +721,25 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     return EXIT_UNCHECKED
             store.put(profile, password)
             kind = "sending" if is_send else "reading"
-            out.write(f"Saved {kind} profile {profile.name!r} ({host}:{port}, {security})"
+            out.write(f"Saved {kind} profile '{shown(profile.name)}' ({shown(host)}:{port}, {security})"
                       + (", password in the system keyring" if password else "") + ".\n")
             for w in profile.warnings:
-                err.write(f"inboxready: warning: {w}\n")
+                err.write(f"inboxready: warning: {shown(w)}\n")
             return EXIT_OK
         if action == "list":
             items = store.all()
             if args.json:
-                json.dump([dict(p.to_json(), kind=p.kind) for p in items], out, indent=2, ensure_ascii=False)
-                out.write("\n")
+                write_json([dict(p.to_json(), kind=p.kind) for p in items], out)
             elif not items:
                 out.write("No profiles yet. Add one with: inboxready profile add NAME --smtp HOST:PORT --user USER\n")
             for p in items if not args.json else []:
-                out.write(f"{p.kind:<5} {p.name:<20} {p.host}:{p.port} {p.security} {p.username}\n")
+                out.write(f"{p.kind:<5} {shown(p.name):<20} {shown(p.host)}:{p.port} {p.security} "
+                          f"{shown(p.username)}\n")
             return EXIT_OK
         if action == "test":
             found = store.find(args.name)
             if not found:
-                err.write(f"inboxready: there is no profile called {args.name!r}\n")
+                err.write(f"inboxready: there is no profile called '{shown(args.name)}'\n")
                 return EXIT_UNCHECKED
 
             async def go() -> list[Any]:
@@ -701,26 +747,29 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
             results = asyncio.run(go())
             if args.json:
-                json.dump([dict(r.to_json(), profile=p.id) for p, r in zip(found, results)], out, indent=2)
-                out.write("\n")
+                write_json([dict(r.to_json(), profile=p.id) for p, r in zip(found, results)], out, ensure_ascii=True)
             else:
                 style = _Style(_use_colour(out, args.color))
                 for p, r in zip(found, results):
                     mark = style("✓", "32") if r.ok else style("✗", "31")
-                    out.write(f"{mark} {p.kind} profile {p.name!r}: {r.message}\n")
+                    out.write(f"{mark} {p.kind} profile '{shown(p.name)}': {shown(r.message)}\n")
             return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
         if action == "remove":
             found = [p for p in store.find(args.name)
                      if not (args.send and p.kind != "send") and not (args.read and p.kind != "read")]
             if not found:
-                err.write(f"inboxready: there is no profile called {args.name!r}\n")
+                err.write(f"inboxready: there is no profile called '{shown(args.name)}'\n")
                 return EXIT_UNCHECKED
             for p in found:
                 store.remove(p)
-                out.write(f"Removed {p.kind} profile {p.name!r} and its password.\n")
+                out.write(f"Removed {p.kind} profile '{shown(p.name)}' and its password.\n")
             return EXIT_OK
     except (P.ProfileError, P.KeyringUnavailable) as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
+        return EXIT_UNCHECKED
+    except OSError as exc:  # the profiles file can't be written (a read-only folder, a full disk...)
+        err.write(f"inboxready: the profiles could not be saved ({shown(exc.strerror or exc)}); nothing was "
+                  "changed\n")
         return EXIT_UNCHECKED
     err.write("inboxready: say what to do: profile add|list|test|remove\n")
     return EXIT_UNCHECKED
@@ -728,18 +777,18 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _progress_printer(err: TextIO) -> Any:
     def show(p: Any) -> None:
-        err.write(f"  … {p.message}\n")
+        err.write(f"  … {shown(p.message)}\n")
         err.flush()
     return show
 
 
 def _render_roundtrip(result: Any, args: argparse.Namespace, out: TextIO) -> int:
+    out = safe_stream(out)
     if args.json:
-        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(result.to_json(), out)
     else:
         style = _Style(_use_colour(out, args.color))
-        out.write(style(result.summary, "1") + "\n")
+        out.write(style(shown(result.summary), "1") + "\n")
         _findings(result.findings, out, style)
         if result.report is not None:
             render_message(result.report, out, style)
@@ -757,7 +806,7 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         send, read = store.get_send(args.send_profile), store.get_read(args.read_profile)
     except P.ProfileError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
 
     async def go() -> Any:
@@ -787,14 +836,15 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         read = store.get_read(args.read_profile)
     except P.ProfileError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     token = args.token or new_token()
     if args.token and not valid_token(args.token):
-        err.write(f"inboxready: {args.token!r} is not a usable token: use 6 to 40 letters and digits, like {new_token()}\n")
+        err.write(f"inboxready: '{shown(args.token)}' is not a usable token: use 6 to 40 letters and digits, like "
+                  f"{new_token()}\n")
         return EXIT_UNCHECKED
     if not args.json:
-        err.write(f"Send a message from your platform to {read.mailbox_address or 'the reading mailbox'} with "
+        err.write(f"Send a message from your platform to {shown(read.mailbox_address) or 'the reading mailbox'} with "
                   f"{token} in the subject. Waiting up to {args.wait:g} s…\n")
 
     async def go() -> Any:
@@ -872,11 +922,13 @@ def cmd_self_test(out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+    # every byte printed goes through a stream that shows control characters escaped (app/cli_out.py)
+    out = safe_stream(out or sys.stdout)
+    err = safe_stream(err or sys.stderr)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with Parser.using(out, err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
         return int(exc.code or 0)
     if args.self_test:
@@ -908,6 +960,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
         except OSError:
             pass
+        return EXIT_UNCHECKED
+    except OSError as exc:  # a folder or file we need that can't be used (read-only, a directory, full disk)
+        where = f" ({shown(exc.filename)})" if getattr(exc, "filename", None) else ""
+        err.write(f"inboxready: a file InboxReady needs could not be used{where}: {shown(exc.strerror or exc)}\n")
+        return EXIT_UNCHECKED
+    except Exception as exc:  # a bug: one sentence, not a traceback (INBOXREADY_DEBUG=1 shows it)
+        if os.environ.get("INBOXREADY_DEBUG"):
+            raise
+        err.write(f"inboxready: stopped on an unexpected problem ({type(exc).__name__}: {shown(exc)[:300]}). "
+                  "Nothing was changed by it; please report it (INBOXREADY_DEBUG=1 shows the details).\n")
         return EXIT_UNCHECKED
     parser.print_help(err)
     return EXIT_UNCHECKED

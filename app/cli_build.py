@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import textwrap
 from typing import Any, TextIO
 
 from inboxready.core.dns import DnsClient
 
+from .cli_out import shown, shown_lines, write_json
+
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
 
 def _wrap(text: str, indent: str = "  ", width: int = 100) -> str:
-    return "\n".join(textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent])
+    return "\n".join(textwrap.wrap(shown_lines(text), width=width, initial_indent=indent, subsequent_indent=indent)
+                     or [indent])
 
 
 def _dump(data: Any, out: TextIO) -> None:
-    json.dump(data, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_json(data, out)
 
 
 def _client(args: argparse.Namespace) -> DnsClient:
@@ -39,10 +40,10 @@ def _client(args: argparse.Namespace) -> DnsClient:
 
 def _write_fix(fix: Any, out: TextIO) -> None:
     verb = {"replace": "Replace with", "remove": "Remove"}.get(fix.action, "Publish")
-    out.write(f"{verb}: {fix.type} record at {fix.host}\n  {fix.value}\n")
+    out.write(f"{verb}: {shown(fix.type)} record at {shown(fix.host)}\n  {shown(fix.value)}\n")
     if fix.type.upper() == "TXT" and len(fix.strings) > 1:
         out.write("  Zone-file line (the value split into strings of up to 255 characters):\n")
-        out.write(f"  {fix.zone_line}\n")
+        out.write(f"  {shown(fix.zone_line)}\n")
     if fix.note:
         out.write(_wrap(fix.note) + "\n")
 
@@ -78,7 +79,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             domain = parse_domain(args.domain).domain
         except DomainError as exc:
-            err.write(f"inboxready: {exc}\n")
+            err.write(f"inboxready: {shown(exc)}\n")
             return EXIT_UNCHECKED
 
     async def go() -> tuple[Any, Any]:
@@ -97,7 +98,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         b, flat = asyncio.run(go())
     except SpfBuildError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     couldnt = any("couldn't" in p for p in b.problems) or (flat is not None and flat.record is None)
     code = EXIT_UNCHECKED if couldnt else EXIT_OK if b.ok and (flat is None or flat.ok) else EXIT_FINDINGS
@@ -107,19 +108,19 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _dump(data, out)
         return code
     how = "counted over DNS" if b.lookups_live else "from our list" if b.lookups_known else "at least, from our list"
-    out.write(f"SPF record ({b.lookups} of 10 DNS lookups, {how}):\n  {b.record}\n")
+    out.write(f"SPF record ({b.lookups} of 10 DNS lookups, {how}):\n  {shown(b.record)}\n")
     if b.fix is not None:
         _write_fix(b.fix, out)
     elif len(b.strings) > 1:
-        out.write("  As TXT strings: " + " ".join(f'"{s}"' for s in b.strings) + "\n")
+        out.write("  As TXT strings: " + " ".join(f'"{shown(s)}"' for s in b.strings) + "\n")
     out.writelines("! " + _wrap(p)[2:] + "\n" for p in b.problems)
     out.writelines("i " + _wrap(n)[2:] + "\n" for n in b.notes)
     if b.dkim_selectors:
-        out.write(f"DKIM selectors to expect: {', '.join(b.dkim_selectors)}\n")
+        out.write(f"DKIM selectors to expect: {shown(', '.join(b.dkim_selectors))}\n")
     if flat is not None:
         out.write("\nFlattened (on request):\n")
         if flat.record:
-            out.write(f"  {flat.record}\n  ({flat.lookups} DNS lookups)\n")
+            out.write(f"  {shown(flat.record)}\n  ({flat.lookups} DNS lookups)\n")
         out.writelines("! " + _wrap(p)[2:] + "\n" for p in flat.problems)
         out.write("! " + _wrap(FLATTEN_WARNING)[2:] + "\n")
     return code
@@ -136,7 +137,7 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         domain = parse_domain(args.domain).domain
     except DomainError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     current = args.current
     note = ""
@@ -156,30 +157,30 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         steps = dmarc_ladder(domain, args.rua or None, current=current, sp=args.sp, ruf=args.ruf or None,
                              np=None if args.np == "omit" else args.np)
     except DmarcBuildError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
-    shown = [s for s in steps if s.stage == args.stage] if args.stage else steps
+    picked = [s for s in steps if s.stage == args.stage] if args.stage else steps
     at = next((s.stage for s in steps if s.current), None)
     if args.json:
         _dump({"domain": domain, "current_record": current, "current_stage": at, "note": note,
-               "steps": [s.to_json() for s in shown]}, out)
+               "steps": [s.to_json() for s in picked]}, out)
         return EXIT_OK
-    out.write(f"DMARC rollout for {domain}" + (f" (you are at: {at})" if at else "") + "\n")
+    out.write(f"DMARC rollout for {shown(domain)}" + (f" (you are at: {at})" if at else "") + "\n")
     if current:
-        out.write(f"  Current record: {current}\n")
+        out.write(f"  Current record: {shown(current)}\n")
     if note:
         out.write(_wrap(note) + "\n")
-    for s in shown:
+    for s in picked:
         mark = "  ← you are here" if s.current else ""
-        out.write(f"\n{s.title}{mark}\n")
+        out.write(f"\n{shown(s.title)}{mark}\n")
         out.write(_wrap(s.text) + "\n")
         _write_fix(s.fix, out)
         if s.wait:
             out.write(f"  Stay at this step for {s.wait} while you read the reports.\n")
         out.writelines("i " + _wrap(n)[2:] + "\n" for n in s.notes)
-    if shown and shown[0].extra_fixes:
+    if picked and picked[0].extra_fixes:
         out.write("\nReport authorization (published by the report destination):\n")
-        for f in shown[0].extra_fixes:
+        for f in picked[0].extra_fixes:
             _write_fix(f, out)
     return EXIT_OK
 
@@ -201,7 +202,7 @@ def cmd_dkim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         key = generate_key(domain, args.selector, args.type, args.bits)
         path = key.save_private_key(args.private_key_out, overwrite=args.overwrite)
     except (DomainError, DkimKeyError) as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     old_value, old_state = None, None
     if args.old_selector:
@@ -219,14 +220,15 @@ def cmd_dkim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data["rotation"] = [s.to_json() for s in plan]
         _dump(data, out)
         return EXIT_OK
-    out.write(f"New {key.key_type.upper()} key ({key.bits} bits), selector {key.selector}.\n")
-    out.write(f"Private key saved to {path} (readable by you only). Keep it secret; it never leaves this computer.\n")
+    out.write(f"New {key.key_type.upper()} key ({key.bits} bits), selector {shown(key.selector)}.\n")
+    out.write(f"Private key saved to {shown(path)} (readable by you only). Keep it secret; it never leaves this "
+              "computer.\n")
     _write_fix(key.fix, out)
     out.write("\nRotation plan:\n")
     for i, s in enumerate(plan, 1):
-        out.write(f"{i}. {s.title}\n{_wrap(s.text, '   ')}\n")
+        out.write(f"{i}. {shown(s.title)}\n{_wrap(s.text, '   ')}\n")
         if s.fix is not None and s.fix.action == "remove":
-            out.write(f"   Remove: {s.fix.type} record at {s.fix.host}\n     {s.fix.value}\n")
+            out.write(f"   Remove: {shown(s.fix.type)} record at {shown(s.fix.host)}\n     {shown(s.fix.value)}\n")
     return EXIT_OK
 
 
@@ -241,21 +243,21 @@ def cmd_whatif(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         host, rdtype, value = parse_record_line(args.record)
     except WhatIfError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=60.0,
                            dkim_selectors=list(args.dkim_selector))
     try:
         report = asyncio.run(what_if(args.domain, host, rdtype, value, options))
     except WhatIfError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     if args.json:
         data = report.to_json()
         data["what_if"] = {"host": host, "type": rdtype, "value": value}
         _dump(data, out)
     else:
-        out.write(f"As if this were published: {host} {rdtype} {value}\n\n")
+        out.write(f"As if this were published: {shown(host)} {shown(rdtype)} {shown(value)}\n\n")
         cli.render_report(report, out, cli._Style(cli._use_colour(out, args.color)))
     return cli._exit_code([report])
 

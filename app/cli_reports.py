@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from .cli_out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -31,9 +32,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     # leaf options repeat the common ones, but only override what is given after the sub-command
     leaf = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     leaf.add_argument("--json", action="store_true", help="print JSON instead of text")
-    leaf.add_argument("--nameserver", "-n", action="append", metavar="IP[:PORT]",
+    leaf.add_argument("--nameserver", "-n", action="append", type=nameserver, metavar="IP[:PORT]",
                       help="ask this DNS server (reverse DNS, the current DMARC record)")
-    leaf.add_argument("--timeout", type=float, metavar="SECONDS", help="time one DNS query may take")
+    leaf.add_argument("--timeout", type=DNS_TIMEOUT, metavar="SECONDS",
+                      help="time one DNS query may take (at most 60)")
     leaf.add_argument("--store", type=Path, metavar="FILE", help="the report database (default: in the data folder)")
     rsub = p.add_subparsers(dest="reports_command", metavar="ACTION")
 
@@ -46,7 +48,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     summ = rsub.add_parser("summary", parents=[leaf], help="who sends as DOMAIN, pass rates, safe to enforce?",
                            description="Summarise the stored reports about DOMAIN.")
     summ.add_argument("domain", metavar="DOMAIN")
-    summ.add_argument("--days", type=int, default=30, metavar="N", help="look at the last N days (default 30)")
+    summ.add_argument("--days", type=count(1, 3660, "number of days"), default=30, metavar="N",
+                      help="look at the last N days (default 30)")
     summ.add_argument("--csv", type=Path, metavar="FILE", help="also write the sources table as CSV to FILE")
     summ.add_argument("--csv-table", default="sources",
                       choices=["sources", "services", "daily", "unknown_failing", "not_aligned"],
@@ -62,8 +65,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
     w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
     w.add_argument("--move-to", metavar="FOLDER", help="move processed report mails to FOLDER")
     w.add_argument("--once", action="store_true", help="read once and stop (default: keep watching)")
-    w.add_argument("--every", type=float, default=300.0, metavar="SECONDS",
-                   help="when watching, look again every SECONDS (default 300)")
+    w.add_argument("--every", type=seconds(4.999, 86400, "interval"), default=300.0, metavar="SECONDS",
+                   help="when watching, look again every SECONDS (default 300; 5 to 86400)")
     w.set_defaults(handler=cmd_watch)
 
 
@@ -100,7 +103,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def progress(done: int, total: int, name: str) -> None:
         if tty and (done == total or done % 50 == 0):
-            err.write(f"\r{done}/{total} files…")
+            err.write(f"{CR}{done}/{total} files…")
             err.flush()
 
     try:
@@ -110,8 +113,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if tty:
         err.write("\n")
     if as_json:
-        json.dump(result.to_json(), out, indent=2)
-        out.write("\n")
+        write_json(result.to_json(), out, ensure_ascii=True)
     else:
         dmarc = sum(1 for i in result.imported if i.kind == "dmarc")
         tls = len(result.imported) - dmarc
@@ -122,11 +124,11 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if result.rejected:
             out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
             for name, reason in result.rejected:
-                out.write(f"  {name}: {reason}\n")
+                out.write(f"  {shown(name)}: {shown(reason)}\n")
         domains = sorted({i.domain for i in result.imported if i.domain})
         if domains:
-            out.write("Domains: " + ", ".join(domains) + "\n")
-            out.write(f"Next: inboxready reports summary {domains[0]}\n")
+            out.write("Domains: " + shown(", ".join(domains)) + "\n")
+            out.write(f"Next: inboxready reports summary {shown(domains[0])}\n")
     if result.rejected:
         return EXIT_FINDINGS
     if not result.imported and not result.duplicate:
@@ -170,7 +172,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         domain = parse_domain(args.domain).domain
     except ValueError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     if args.days < 1:
         err.write("inboxready: --days must be 1 or more\n")
@@ -182,8 +184,8 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         summary = summarize(store, domain, days=args.days)
         if summary.reports == 0:
             known = store.domains()
-            err.write(f"inboxready: no DMARC reports about {domain} in the last {args.days} days."
-                      + (f" Reports are stored for: {', '.join(known[:10])}." if known else
+            err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days."
+                      + (f" Reports are stored for: {shown(', '.join(known[:10]))}." if known else
                          " Import some first: inboxready reports import PATH") + "\n")
             return EXIT_UNCHECKED
         if not args.offline:
@@ -194,30 +196,31 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             try:
                 args.csv.write_text(summary.to_csv(args.csv_table), encoding="utf-8")
             except OSError as exc:
-                err.write(f"inboxready: could not write {args.csv}: {exc.strerror or exc}\n")
+                err.write(f"inboxready: could not write {shown(args.csv)}: {shown(exc.strerror or exc)}\n")
                 return EXIT_UNCHECKED
     finally:
         store.close()
     if getattr(args, "json", False):
-        json.dump(summary.to_json(), out, indent=2)
-        out.write("\n")
+        write_json(summary.to_json(), out, ensure_ascii=True)
     else:
         _print_summary(summary, out)
     return EXIT_FINDINGS if summary.not_aligned else EXIT_OK
 
 
 def _print_summary(s: Any, out: TextIO) -> None:
-    w = out.write
-    w(f"DMARC reports for {s.domain}, {s.period}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
+    """The summary as text. Everything from the reports (names, addresses, policies, failure types) is
+    written through ``shown`` (control characters escaped)."""
+    w, sh = out.write, shown
+    w(f"DMARC reports for {sh(s.domain)}, {sh(s.period)}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
     w(f"  Passed DMARC: {_pct(s.dmarc_pass, s.messages)}  (SPF aligned {_pct(s.spf_aligned, s.messages)}, "
       f"DKIM aligned {_pct(s.dkim_aligned, s.messages)}; SPF passed {_pct(s.spf_pass, s.messages)}, "
       f"DKIM passed {_pct(s.dkim_pass, s.messages)})\n")
     if s.policy:
-        w(f"  Policy seen by receivers: p={s.policy.get('p') or '?'}"
-          + (f", t={s.policy['testing']}" if s.policy.get("testing") else "") + "\n")
+        w(f"  Policy seen by receivers: p={sh(s.policy.get('p')) or '?'}"
+          + (f", t={sh(s.policy['testing'])}" if s.policy.get("testing") else "") + "\n")
     w("\nWho sends as you (by service):\n")
     for v in s.services[:15]:
-        w(f"  {v.service:<40} {_n(v.messages):>9} messages, {v.sources} source(s), passed DMARC "
+        w(f"  {sh(v.service):<40} {_n(v.messages):>9} messages, {v.sources} source(s), passed DMARC "
           f"{_pct(v.dmarc_pass, v.messages)}\n")
     if s.pending_lookups:
         w(f"  ({s.pending_lookups} source(s) not looked up yet; run without --offline to name them)\n")
@@ -227,32 +230,32 @@ def _print_summary(s: Any, out: TextIO) -> None:
     if s.unknown_failing:
         w("\nUnknown senders that fail (probably forged or forwarded mail; enforcement stops it):\n")
         for r in s.unknown_failing[:10]:
-            w(f"  {r.ip:<40} {_n(r.messages):>9} messages" + (f"  ({r.ptr})" if r.ptr else "") + "\n")
+            w(f"  {sh(r.ip):<40} {_n(r.messages):>9} messages" + (f"  ({sh(r.ptr)})" if r.ptr else "") + "\n")
         if len(s.unknown_failing) > 10:
             w(f"  … and {len(s.unknown_failing) - 10} more\n")
     if s.not_aligned:
         w("\nSources that pass SPF or DKIM but not for your domain (fix these before enforcing):\n")
         for n in s.not_aligned[:15]:
-            w(f"  - {n.why}\n    {n.advice}\n")
+            w(f"  - {sh(n.why)}\n    {sh(n.advice)}\n")
             for f in n.fixes:
-                w(f"    Publish: {f.host} {f.type} {f.value}\n")
+                w(f"    Publish: {sh(f.host)} {sh(f.type)} {sh(f.value)}\n")
     w("\nSafe to enforce?\n")
     for e in s.enforcement:
-        w(f"  p={e.policy}: {e.message}\n")
+        w(f"  p={sh(e.policy)}: {sh(e.message)}\n")
         for name in e.affected_sources[:5]:
-            w(f"      affected: {name}\n")
+            w(f"      affected: {sh(name)}\n")
         if e.next_record is not None:
             f = e.next_record
-            w(f"    Next record: {f.host} TXT \"{f.value}\"\n")
+            w(f"    Next record: {sh(f.host)} TXT \"{sh(f.value)}\"\n")
             if f.note:
-                w(f"    {f.note}\n")
+                w(f"    {sh(f.note)}\n")
     if s.tls.get("reports"):
         t = s.tls
         total = t["successful_sessions"] + t["failed_sessions"]
         w(f"\nSMTP TLS reports: {_n(t['reports'])} report(s), {_n(t['failed_sessions'])} of {_n(total)} "
           "encrypted deliveries to you failed")
         if t["failure_types"]:
-            w(" (" + ", ".join(f"{k}: {v}" for k, v in list(t["failure_types"].items())[:5]) + ")")
+            w(" (" + ", ".join(f"{sh(k)}: {sh(v)}" for k, v in list(t["failure_types"].items())[:5]) + ")")
         w(".\n")
 
 
@@ -263,7 +266,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         read = P.ProfileStore().get_read(args.read_profile)
     except P.ProfileError as exc:
-        err.write(f"inboxready: {exc}\n")
+        err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     store = _open_store(args, err)
     if store is None:
@@ -277,18 +280,17 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                     io_timeout=float(getattr(args, "timeout", 30.0)) if hasattr(args, "timeout")
                                     else 30.0)
             if as_json:
-                json.dump(outcome.to_json(), out)
-                out.write("\n")
+                write_json(outcome.to_json(), out, indent=None, ensure_ascii=True)
             elif outcome.error is not None:
-                err.write(f"inboxready: {outcome.error.message}\n")
+                err.write(f"inboxready: {shown(outcome.error.message)}\n")
             else:
                 r = outcome.result
-                out.write(f"{time.strftime('%H:%M:%S')} {args.folder}: read {outcome.read} new mail(s); "
+                out.write(f"{time.strftime('%H:%M:%S')} {shown(args.folder)}: read {outcome.read} new mail(s); "
                           f"imported {len(r.imported)} report(s), {len(r.duplicate)} already known"
-                          + (f", moved {outcome.moved} to {args.move_to}" if outcome.moved else "")
+                          + (f", moved {outcome.moved} to {shown(args.move_to)}" if outcome.moved else "")
                           + (f", {len(r.rejected)} skipped" if r.rejected else "") + ".\n")
                 for name, reason in r.rejected:
-                    out.write(f"  {name}: {reason}\n")
+                    out.write(f"  {shown(name)}: {shown(reason)}\n")
             out.flush()
             if outcome.error is not None:
                 code = EXIT_UNCHECKED

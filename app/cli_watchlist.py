@@ -1,9 +1,9 @@
 """``inboxready watchlist``: the watch list from the command line, and the run for the OS scheduler.
 
-    inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off]
+    inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off] [--only LIST] [--skip LIST]
     inboxready watchlist remove DOMAIN
     inboxready watchlist list [--json]
-    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S]
+    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--only LIST] [--skip LIST]
     inboxready watchlist reminders [--json]
 
 ``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import Any, TextIO
 
 from inboxready.core.context import CheckOptions
@@ -24,6 +23,8 @@ from inboxready.core.watchlist import (
     DEFAULT_INTERVAL, IntervalError, WatchList, describe_interval, exit_code, format_interval, parse_interval,
     run_watchlist,
 )
+
+from .cli_out import shown, shown_lines, write_json
 
 EXIT_OK, EXIT_CHANGED, EXIT_UNCHECKED = 0, 1, 2
 
@@ -50,12 +51,39 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("-s", "--selector", action="append", default=[], metavar="SELECTOR",
                      help="a DKIM selector your mail is signed with (repeatable)")
     add.add_argument("--off", action="store_true", help="add it switched off")
+    add.add_argument("--only", type=_checks, metavar="LIST",
+                     help="run only these checks for this domain, every time (e.g. spf,dkim,dmarc,mx)")
+    add.add_argument("--skip", type=_checks, metavar="LIST",
+                     help="leave these checks out for this domain, every time (e.g. starttls where port 25 is "
+                          "blocked)")
     rm = wsub.add_parser("remove", parents=[common], help="stop watching a domain")
     rm.add_argument("domain")
     wsub.add_parser("list", parents=[common], help="show the watched domains")
     run = wsub.add_parser("run", parents=[common], help="check the domains that are due and report changes")
     run.add_argument("--all", action="store_true", help="check every switched-on domain, due or not")
+    run.add_argument("--only", type=_checks, metavar="LIST",
+                     help="this run: only these checks (each domain's own choice still applies)")
+    run.add_argument("--skip", type=_checks, default=(), metavar="LIST",
+                     help="this run: leave these checks out, e.g. starttls where port 25 is blocked")
     wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
+
+
+def _checks(text: str) -> tuple[str, ...]:
+    from .cli import _check_list
+
+    return _check_list(text)
+
+
+def _choice(e: Any) -> str:
+    """", only SPF, DMARC" / ", without STARTTLS": a domain's own choice of checks, in words."""
+    from inboxready.core.checks import CHECK_TITLES
+
+    parts = []
+    if e.only:
+        parts.append("only " + ", ".join(CHECK_TITLES.get(n, n) for n in e.only))
+    if e.skip:
+        parts.append("without " + ", ".join(CHECK_TITLES.get(n, n) for n in e.skip))
+    return (", " + "; ".join(parts)) if parts else ""
 
 
 def cmd_watchlist(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -65,21 +93,30 @@ def cmd_watchlist(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     wl = WatchList()
     if wl.problem:
-        err.write(f"inboxready: {wl.problem}\n")
+        err.write(f"inboxready: {shown(wl.problem)}\n")
+    try:
+        return _action(wl, action, args, out, err)
+    except OSError as exc:  # the watch list or the history can't be written: nothing half done
+        err.write(f"inboxready: {shown(exc.strerror or exc)} Nothing was changed.\n")
+        return EXIT_UNCHECKED
+
+
+def _action(wl: WatchList, action: str, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if action == "add":
         try:
-            e = wl.add(args.domain, args.every, list(args.selector), enabled=not args.off)
+            e = wl.add(args.domain, args.every, list(args.selector), enabled=not args.off, only=args.only,
+                       skip=args.skip)
         except (DomainError, ValueError) as exc:
-            err.write(f"inboxready: {exc}\n")
+            err.write(f"inboxready: {shown(exc)}\n")
             return EXIT_UNCHECKED
         state = "" if e.enabled else " (switched off)"
-        out.write(f"Watching {e.domain}, checked {describe_interval(e.interval)}{state}.\n")
+        out.write(f"Watching {shown(e.domain)}, checked {describe_interval(e.interval)}{_choice(e)}{state}.\n")
         return EXIT_OK
     if action == "remove":
         if wl.remove(args.domain):
-            out.write(f"Stopped watching {args.domain}.\n")
+            out.write(f"Stopped watching {shown(args.domain)}.\n")
             return EXIT_OK
-        err.write(f"inboxready: {args.domain} is not on the watch list\n")
+        err.write(f"inboxready: {shown(args.domain)} is not on the watch list\n")
         return EXIT_UNCHECKED
     if action == "list":
         return _list(wl, args, out)
@@ -91,34 +128,47 @@ def cmd_watchlist(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
+    if wl.unreadable:  # the problem was said; an empty list here would not be the truth
+        return EXIT_UNCHECKED
     if args.json:
-        json.dump({"domains": [e.to_json() for e in wl.entries]}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json({"domains": [e.to_json() for e in wl.entries]}, out)
         return EXIT_OK
     if not wl.entries:
         out.write("The watch list is empty. Add a domain: inboxready watchlist add example.com --every 1d\n")
         return EXIT_OK
     for e in wl.entries:
-        last = f"last checked {e.last_run.replace('T', ' ')}" if e.last_run else "not checked yet"
-        status = f" ({e.last_status})" if e.last_status else ""
+        last = f"last checked {shown(e.last_run.replace('T', ' '))}" if e.last_run else "not checked yet"
+        if e.last_run_in_future():
+            last += " (a time in the future: it is checked at the next run)"
+        status = f" ({shown(e.last_status)})" if e.last_status else ""
         off = "" if e.enabled else ", switched off"
-        sels = f", selectors {', '.join(e.selectors)}" if e.selectors else ""
-        out.write(f"{e.domain}: {describe_interval(e.interval)} [{format_interval(e.interval)}]{off}{sels}; "
-                  f"{last}{status}\n")
+        sels = f", selectors {shown(', '.join(e.selectors))}" if e.selectors else ""
+        out.write(f"{shown(e.domain)}: {describe_interval(e.interval)} [{format_interval(e.interval)}]{off}{sels}"
+                  f"{_choice(e)}; {last}{status}\n")
     return EXIT_OK
 
 
 def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .cli import chosen_checks, nothing_chosen
+
+    if not chosen_checks(args.only, args.skip):
+        err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")
+        return EXIT_UNCHECKED
+    if wl.unreadable:
+        return EXIT_UNCHECKED
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout)
+    before = wl.problem
     with History() as history:
         if history.problem:
-            err.write(f"inboxready: {history.problem}\n")
-        outcomes = asyncio.run(run_watchlist(options, history, only_due=not args.all, watchlist=wl))
+            err.write(f"inboxready: {shown(history.problem)}\n")
+        outcomes = asyncio.run(run_watchlist(options, history, only_due=not args.all, watchlist=wl,
+                                             only=args.only, skip=tuple(args.skip)))
     code = exit_code(outcomes)
+    if wl.problem and wl.problem != before:  # the run times couldn't be saved
+        err.write(f"inboxready: {shown(wl.problem)}\n")
+        code = code or EXIT_UNCHECKED
     if args.json:
-        json.dump({"exit_code": code, "outcomes": [o.to_json() for o in outcomes]}, out, indent=2,
-                  ensure_ascii=False)
-        out.write("\n")
+        write_json({"exit_code": code, "outcomes": [o.to_json() for o in outcomes]}, out)
         return code
     if not outcomes:
         if not wl.entries:
@@ -127,8 +177,8 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             out.write("No domain is due for a check yet (use --all to check them all now).\n")
         return code
     for o in outcomes:
-        out.write(o.headline() + "\n")
-        for line in o.message(limit=50).splitlines():
+        out.write(shown(o.headline()) + "\n")
+        for line in shown_lines(o.message(limit=50)).split("\n"):
             out.write(f"  {line}\n")
     return code
 
@@ -137,19 +187,18 @@ def _reminders(args: argparse.Namespace, out: TextIO) -> int:
     with History() as history:
         items = reminders(history, dismissed=DismissedStore())
     if args.json:
-        json.dump({"reminders": [r.to_json() for r in items]}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json({"reminders": [r.to_json() for r in items]}, out)
         return EXIT_OK
     if not items:
         out.write("No reminders: nothing to do for now.\n")
         return EXIT_OK
     for r in items:
-        out.write(f"{r.domain}: {r.title} (since {r.since})\n  {r.text}\n")
+        out.write(f"{shown(r.domain)}: {shown(r.title)} (since {shown(r.since)})\n  {shown(r.text)}\n")
         for i, step in enumerate(r.steps, 1):
-            out.write(f"  {i}. {step}\n")
+            out.write(f"  {i}. {shown(step)}\n")
         if r.fix is not None:
             verb = {"replace": "Replace with", "remove": "Remove"}.get(r.fix.action, "Publish")
-            out.write(f"  {verb}: {r.fix.type} record at {r.fix.host}\n    {r.fix.value}\n")
+            out.write(f"  {verb}: {shown(r.fix.type)} record at {shown(r.fix.host)}\n    {shown(r.fix.value)}\n")
     return EXIT_OK
 
 

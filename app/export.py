@@ -72,7 +72,7 @@ def write_report(audit: AuditReport, path: Path) -> str:
     return audit.sha256
 
 
-def run_off_ui_thread(work: Callable[[], str]) -> tuple[str | None, str | None]:
+def run_off_ui_thread(work: Callable[[], Any]) -> tuple[Any, str | None]:
     """Run ``work`` in a worker thread; the UI keeps painting (a local event loop) until it is done.
     Returns (result, None) or (None, plain-words error)."""
     done = _Done()
@@ -115,11 +115,22 @@ def export_report(parent: QWidget | None, report: DomainReport, *, message: Any 
     ensure_gui_app()
     _status(parent, f"Saving the report to {target.name}…", 0)
     audit = AuditReport.build(report, message=message, reports_summary=reports_summary, profile=profile)
-    digest, error = run_off_ui_thread(lambda: write_report(audit, target))
+
+    def work() -> Any:
+        from inboxready.core.audit import record_export
+
+        digest = write_report(audit, target)
+        # the SHA-256 of the exact file, kept in the history with the time and the domain: what
+        # "inboxready verify" compares (the hash printed inside covers the data only)
+        return record_export(target, report.domain, digest)
+
+    done, error = run_off_ui_thread(work)
     if error is not None:
         _status(parent, f"The report could not be saved to {target}: {error}")
         return None
-    _status(parent, f"Report saved to {target} (SHA-256 {digest[:16]}…).")
+    file_digest, problem = done
+    kept = " (not kept in the history: note it)" if problem else ""
+    _status(parent, f"Report saved to {target}. File SHA-256 {file_digest}{kept}.", 20000)
     return target
 
 

@@ -37,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("inboxready")
     app.setWindowIcon(icon("app"))
     themes = ThemeManager(app, None if args.theme == "system" else args.theme)
+    from inboxready.app.publish_dialog import publish_bar
+    from inboxready.app.widgets import FixView
+
+    FixView.publish_hook = publish_bar  # "Publish at <host>…" on every fix box
     window = MainWindow(demo=args.demo, theme_manager=themes)
     window.show()
     if args.domain and not args.demo:

@@ -26,7 +26,7 @@ from inboxready.core.profiles import Profile, ProfileStore
 from .cards import STATUS_WORDS, CheckCard, _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
-from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label
+from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, shown
 
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
@@ -315,7 +315,7 @@ class MessageScreen(QWidget):
     def _update_seed(self, *_: object) -> None:
         p = self._profile_of("read", self.watch_box)
         address = p.mailbox_address if p is not None else ""
-        self.seed_field.setText(address or "(add a reading profile with a mailbox address)")
+        self.seed_field.setText(address or "(add a reading profile with a mailbox address)")  # copied as is
         self.seed_field.setCursorPosition(0)
 
     def _new_token(self) -> None:
@@ -346,7 +346,7 @@ class MessageScreen(QWidget):
         self._clear_result()
         self.progress.clear()
         self.progress.hide()
-        self.status_label.setText(what)
+        self.status_label.setText(shown(what))
         self.job = self.engine.run_task(make)
         self._update_buttons()
         self.cancel_button.setEnabled(True)
@@ -432,7 +432,8 @@ class MessageScreen(QWidget):
             return
         mark = STAGE_MARKS.get(str(getattr(p, "stage", "")), "·")
         secs = float(getattr(p, "elapsed_ms", 0.0)) / 1000
-        self.progress.addItem(f"{mark} {secs:5.1f} s  {getattr(p, 'message', p)}")
+        # a server's reply may be in it: shown escaped
+        self.progress.addItem(f"{mark} {secs:5.1f} s  {shown(getattr(p, 'message', p))}")
         self.progress.show()
         self.progress.scrollToBottom()
 
@@ -467,7 +468,7 @@ class MessageScreen(QWidget):
     def _on_failed(self, job: int, message: str) -> None:
         if job != self.job:
             return
-        self.status_label.setText(f"The test stopped on an internal error: {message}")
+        self.status_label.setText(shown(f"The test stopped on an internal error: {message}"))
         self._update_buttons()
         self.finishedRun.emit(None)
 
@@ -485,7 +486,7 @@ class MessageScreen(QWidget):
     def show_result(self, summary: str, findings: list[Finding], report: MessageReport | None) -> None:
         self._clear_result()
         self.last_report = report
-        self.summary_label.setText(summary)
+        self.summary_label.setText(shown(summary))
         self.summary_label.show()
         if report is not None and report.checks:
             status = str(report.status)
@@ -495,8 +496,11 @@ class MessageScreen(QWidget):
         if report is not None:
             who = (report.receiver if report.receiver else "the receiving service" if report.receiver == ""
                    else "nobody we can trust (no Authentication-Results from the receiver)")
-            self.about_label.setText(f"Subject: {report.subject or '(none)'}   ·   From: {report.from_ or '(none)'}"
-                                     f"   ·   Judged by: {who}")
+            # the subject and From are the sender's text: a control or bidi character in them is shown
+            # escaped, on one line, never acting on what is around it
+            one_line = [shown(x).replace("\n", "\\n") for x in (report.subject or "(none)", report.from_ or "(none)",
+                                                                  who)]
+            self.about_label.setText(f"Subject: {one_line[0]}   ·   From: {one_line[1]}   ·   Judged by: {one_line[2]}")
             self.about_label.show()
         at = 2
         for f in findings:

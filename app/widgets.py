@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.model import Finding, Fix
+from inboxready.core.textsafe import visible
+
 
 from . import theme
 
@@ -28,13 +30,32 @@ def monospace_font():  # type: ignore[no-untyped-def]
     return font
 
 
+def shown(text: object) -> str:
+    """Text for a label or field: control and format characters (a terminal escape, a bidi override that
+    reverses what is shown, a zero-width character) written visibly as ``\\x1b``, ``\\u202e``; line breaks
+    kept. What a Copy button copies is never this: it is the value itself, byte for byte."""
+    return visible(text, keep_newlines=True)
+
+
+def tip(text: object) -> str:
+    """A tooltip that shows ``text`` literally: escaped like ``shown``, and never read as HTML (Qt reads a
+    tooltip that starts like a tag as rich text)."""
+    import html
+
+    value = shown(text)
+    if "<" in value or "&" in value:
+        return '<p style="white-space: pre-wrap;">' + html.escape(value, quote=False) + "</p>"
+    return value
+
+
 def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = False,
           parent: QWidget | None = None) -> QLabel:
-    """A plain label (``name`` is its style object name). Rich text is never interpreted.
+    """A plain label (``name`` is its style object name). Rich text is never interpreted, and control
+    characters are shown escaped (``shown``); use ``set_text`` to change it.
 
     Give the ``parent`` it will live in when it is known: a styled widget moved to another parent is
     styled again, with everything inside it."""
-    w = QLabel(text, parent)
+    w = QLabel(shown(text), parent)
     w.setTextFormat(Qt.TextFormat.PlainText)
     if name:
         w.setObjectName(name)
@@ -64,7 +85,7 @@ class CodeText(QTextEdit):
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName(accessible_name)
-        self.setPlainText(text)
+        self.setPlainText(shown(text))  # what is shown; a Copy button beside it copies the value itself
         self.document().setDocumentMargin(4)
         # the document re-wraps when the field's width changes, and says so: the height follows (no
         # Python override of resizeEvent/sizeHint runs on every layout pass)
@@ -84,13 +105,13 @@ class CodeText(QTextEdit):
 
 def code_line(text: str, accessible_name: str, parent: QWidget | None = None) -> QLineEdit:
     """A read-only, selectable, monospace one-line field (the whole text is in its tooltip too)."""
-    w = QLineEdit(text, parent)
+    w = QLineEdit(visible(text), parent)
     w.setObjectName("Code")
     w.setReadOnly(True)
     w.setFont(monospace_font())
     w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     w.setAccessibleName(accessible_name)
-    w.setToolTip(text)
+    w.setToolTip(tip(text))
     w.setCursorPosition(0)
     return w
 
@@ -219,6 +240,7 @@ class FixView(QFrame):
     ``Fix.zone_line``."""
 
     copied = Signal(str)
+    publish_hook: "Callable[[Fix, QWidget], QWidget | None] | None" = None  # set by the app at start-up
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -261,6 +283,10 @@ class FixView(QFrame):
         lay.addLayout(row)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
+        if FixView.publish_hook is not None:  # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py)
+            extra = FixView.publish_hook(fix, self)
+            if extra is not None:
+                lay.addWidget(extra)
 
     def buttons(self) -> list[CopyButton]:
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone]
@@ -403,8 +429,8 @@ def compact_table(headers: list[str], rows: list[list[str]], accessible_name: st
     t.setShowGrid(False)
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
+            item = QTableWidgetItem(visible(text))
+            item.setToolTip(tip(text))
             t.setItem(r, c, item)
     hh = t.horizontalHeader()
     for c in range(len(headers)):
@@ -445,4 +471,4 @@ def fit_height(view: QAbstractItemView) -> None:
 
 
 __all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe",
-           "code_line", "compact_table", "fit_height", "label", "monospace_font"]
+           "code_line", "compact_table", "fit_height", "label", "monospace_font", "shown", "tip"]

@@ -37,6 +37,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -482,12 +483,40 @@ _DATA_RE = re.compile(r'<div id="' + _DATA_ID + r'" hidden style="display: none;
 _META_RE = re.compile(r'<meta name="inboxready-sha256" content="([0-9a-f]{64})">')
 
 
+# Limits for reading a PDF (a file from anywhere): how much one stream may unpack to (our attachment is a
+# few hundred KB), how much all of them may, how many streams are looked at, and how far back a stream's
+# dictionary is looked for. A crafted 2 MB PDF once unpacked to 4.2 GB.
+MAX_STREAM_UNPACKED = 16 * 1024 * 1024
+MAX_TOTAL_UNPACKED = 64 * 1024 * 1024
+MAX_STREAMS = 5000
+_DICT_LOOKBACK = 4096
+
+
+class PdfRefused(ValueError):
+    """A PDF that would take unbounded work to read; the message says why in plain words."""
+
+
+def _inflate(raw: bytes, limit: int) -> bytes | None:
+    """``raw`` unpacked (zlib), or None when it would be larger than ``limit`` bytes or isn't zlib."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(raw, limit)
+    except zlib.error:
+        return b""
+    if d.unconsumed_tail:
+        return None
+    return out
+
+
 def _pdf_attachment(data: bytes) -> bytes | None:
     """The JSON document attached to one of our PDFs: the first stream (inflated when compressed) that
-    is an InboxReady report document. Page streams hold glyph codes, never this JSON."""
+    is an InboxReady report document. Page streams hold glyph codes, never this JSON. Bounded in work
+    and memory: raises ``PdfRefused`` past the limits above."""
     pos = 0
     marker = b'"format": "' + FORMAT.encode() + b'"'
     compact = b'"format":"' + FORMAT.encode() + b'"'
+    streams = 0
+    unpacked = 0
     while True:
         start = data.find(b"stream", pos)
         if start < 0:
@@ -495,7 +524,12 @@ def _pdf_attachment(data: bytes) -> bytes | None:
         pos = start + 6
         if data[start - 3:start] == b"end":
             continue
-        header = data[data.rfind(b"obj", 0, start):start]
+        streams += 1
+        if streams > MAX_STREAMS:
+            raise PdfRefused(f"This PDF has more than {MAX_STREAMS:,} parts; InboxReady's reports have far fewer, so "
+                             "it was not read further.")
+        at = data.rfind(b"obj", max(0, start - _DICT_LOOKBACK), start)
+        header = data[at:start] if at >= 0 else b""
         body = start + 6
         if data[body:body + 2] == b"\r\n":
             body += 2
@@ -506,62 +540,233 @@ def _pdf_attachment(data: bytes) -> bytes | None:
             return None
         raw = data[body:end]
         if b"FlateDecode" in header:
-            try:
-                raw = zlib.decompressobj().decompress(raw)
-            except zlib.error:
-                continue
+            room = min(MAX_STREAM_UNPACKED, MAX_TOTAL_UNPACKED - unpacked)
+            inflated = _inflate(raw, room + 1)
+            if inflated is None or len(inflated) > room:
+                if room < MAX_STREAM_UNPACKED:
+                    raise PdfRefused(f"This PDF's compressed parts unpack to more than "
+                                     f"{MAX_TOTAL_UNPACKED // (1024 * 1024)} MB; InboxReady's reports never do, so "
+                                     "it was not unpacked further.")
+                raise PdfRefused(f"A compressed part of this PDF unpacks to more than "
+                                 f"{MAX_STREAM_UNPACKED // (1024 * 1024)} MB; InboxReady's reports never have one "
+                                 "that large, so it was not unpacked.")
+            unpacked += len(inflated)
+            raw = inflated
         if raw.lstrip()[:1] == b"{" and (marker in raw or compact in raw):
             return raw.strip()
         pos = end
 
 
-def explain(copy: str | bytes, expected_sha256: str | None = None) -> tuple[bool, str]:
-    """Check a copy (HTML, JSON document or PDF). Returns (intact?, why) in plain words."""
+def pdf_was_updated(data: bytes) -> bool:
+    """True when something was appended to a PDF after it was written: an incremental update (a second
+    ``startxref``/``%%EOF``), as PDF editors save a change. Qt writes a PDF in one piece."""
+    return data.count(b"startxref") > 1 or data.rstrip().count(b"%%EOF") > 1
+
+
+def _check_content(copy: str | bytes) -> tuple[bool, str, str | None, str]:
+    """The content check: (consistent?, why, the content's SHA-256 when it could be read, kind), kind
+    being "pdf", "html", "json" or "unknown"."""
+    kind = "unknown"
     if isinstance(copy, bytes):
         if copy.startswith(b"%PDF"):
-            attached = _pdf_attachment(copy)
+            kind = "pdf"
+            try:
+                attached = _pdf_attachment(copy)
+            except PdfRefused as exc:
+                return False, str(exc), None, kind
             if attached is None:
-                return False, "This PDF has no InboxReady report attached, so it can't be checked."
+                return False, "This PDF has no InboxReady report attached, so it can't be checked.", None, kind
             copy = attached
         try:
             text = copy.decode("utf-8")
         except UnicodeDecodeError:
-            return False, "This file is not an InboxReady report (not UTF-8 text)."
+            return False, "This file is not an InboxReady report (not UTF-8 text).", None, kind
     else:
         text = copy
     stripped = text.lstrip("\ufeff \t\r\n")
     try:
         if stripped.startswith("{"):
+            kind = "json" if kind == "unknown" else kind
             doc = json.loads(stripped)
             if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("report"), dict):
-                return False, "This JSON is not an InboxReady report."
+                return False, "This JSON is not an InboxReady report.", None, kind
             content, printed = doc["report"], str(doc.get("sha256", ""))
             actual = content_hash(content)
             if actual != printed:
-                return False, "The content does not match its SHA-256: the report was changed."
+                return False, "The content does not match its SHA-256: the report was changed.", actual, kind
         else:
             text = text.replace("\r\n", "\n")
             m, meta = _DATA_RE.search(text), _META_RE.search(text)
             if m is None or meta is None:
-                return False, "This is not an InboxReady HTML report (its content block is missing)."
+                return False, "This is not an InboxReady HTML report (its content block is missing).", None, kind
+            kind = "html"
             content = json.loads(html.unescape(m.group(1)))
             if not isinstance(content, dict) or content.get("format") != FORMAT:
-                return False, "This is not an InboxReady HTML report."
+                return False, "This is not an InboxReady HTML report.", None, kind
             printed, actual = meta.group(1), content_hash(content)
             if actual != printed:
-                return False, "The content does not match the printed SHA-256: the report was changed."
+                return False, "The content does not match the printed SHA-256: the report was changed.", actual, kind
             if render_html(content, actual) != text:
-                return False, "The page differs from its content: the visible report was changed."
+                return False, "The page differs from its content: the visible report was changed.", actual, kind
     except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
-        return False, "This report is damaged: its content can't be read."
+        return False, "This report is damaged: its content can't be read.", None, kind
+    return True, f"The report's content matches its SHA-256 ({actual}).", actual, kind
+
+
+def explain(copy: str | bytes, expected_sha256: str | None = None) -> tuple[bool, str]:
+    """Check a copy's *content* (HTML, JSON document or PDF): the embedded data against the SHA-256
+    printed in it, and for HTML the page against that data. Returns (consistent?, why) in plain words.
+
+    This shows the data was not edited on its own; it can't show that a file is the one exported (anyone
+    can edit a PDF's pages and keep the data, or make a new report with a new hash): ``check_file`` does
+    that, from the whole file's SHA-256."""
+    ok, why, actual, _kind = _check_content(copy)
+    if not ok:
+        return False, why
     if expected_sha256 is not None and expected_sha256.strip().lower() != actual:
-        return False, f"The report is intact but its SHA-256 is {actual}, not the one you recorded."
+        return False, f"The report's content has the SHA-256 {actual}, not the one you recorded."
     return True, f"The report is intact (SHA-256 {actual})."
 
 
 def verify(copy: str | bytes, expected_sha256: str | None = None) -> bool:
-    """True when the copy (HTML, JSON document or PDF bytes) is unchanged; see the module docstring."""
+    """True when the copy's content (HTML, JSON document or PDF bytes) is consistent; see ``explain``."""
     return explain(copy, expected_sha256)[0]
+
+
+# -- the whole file -------------------------------------------------------------------------------
+
+WHAT_THE_HASH_PROVES = (
+    "The SHA-256 printed inside a report covers its data only: it shows the data was not edited on its own, "
+    "but anyone can edit the pages, or make a new report with a new hash. Only the SHA-256 of the whole file, "
+    "recorded when it was exported (in this computer's history, or by you), shows that a file is the one "
+    "exported.")
+
+
+@dataclass
+class FileCheck:
+    """What ``check_file`` found. ``state``: "intact" (byte for byte the file exported), "changed" (not
+    that file, or damaged, or not a report), or "unconfirmed" (nothing recorded to compare with)."""
+
+    state: str
+    message: str
+    file_sha256: str
+    content_sha256: str | None = None
+    kind: str = "unknown"
+    export: dict[str, Any] | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.state == "intact"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "intact": self.intact, "message": self.message, "file_sha256": self.file_sha256,
+                "content_sha256": self.content_sha256, "kind": self.kind, "export": self.export}
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _exports(history: Any, **where: str) -> list[Any]:
+    if history is None:
+        return []
+    try:
+        return list(history.exports(**where))
+    except Exception:  # noqa: BLE001 - a history that can't be read confirms nothing
+        return []
+
+
+def _when_words(iso: str) -> str:
+    return _when(iso).replace(" (UTC+00:00)", " UTC").replace(" (UTC)", " UTC")
+
+
+def check_file(data: bytes, expected_sha256: str | None = None, *, history: Any = None) -> FileCheck:
+    """Is ``data`` byte for byte an exported report? It is when the SHA-256 of the whole file is one
+    recorded at export (``history.exports(file_sha256=...)``, see ``core.history``) or the one given.
+    For HTML and JSON, whose bytes follow from their content alone, a recorded *content* SHA-256 is
+    enough too; for a PDF it is not (its pages can be edited while the attached data stays)."""
+    file_hash = hashlib.sha256(data).hexdigest()
+    expected = expected_sha256.strip().lower() if expected_sha256 is not None else None
+    if expected is not None and not _HEX64.match(expected):
+        return FileCheck("unconfirmed", f"'{expected_sha256.strip()[:80]}' is not a SHA-256 (64 hexadecimal "
+                         "characters), so there is nothing to compare with.", file_hash)
+    ok, why, content, kind = _check_content(data)
+    recorded = _exports(history, file_sha256=file_hash)
+    if expected == file_hash or recorded:
+        export = recorded[0].to_json() if recorded else None
+        where = (f"the report exported for {export['domain']} on {_when_words(export['created'])}"
+                 if export else "the file you recorded")
+        return FileCheck("intact", f"The file is intact: byte for byte {where} (SHA-256 {file_hash}).",
+                         file_hash, content, kind, export)
+    if not ok:
+        return FileCheck("changed", why, file_hash, content, kind)
+    if kind == "pdf" and pdf_was_updated(data):
+        return FileCheck("changed", "This PDF was edited after InboxReady wrote it: an update was appended to it (the "
+                         "way PDF editors save a change), so it is not the file that was exported, whatever its "
+                         "pages show. " + WHAT_THE_HASH_PROVES, file_hash, content, kind)
+    same_content = [e for e in _exports(history, content_sha256=content or "") if e.file_sha256 != file_hash]
+    if kind in ("html", "json") and (same_content or expected == content):
+        # an HTML or JSON report is its content: a page that is exactly what a recorded content renders to
+        # is that report (saved with other line endings, perhaps)
+        export = same_content[0].to_json() if same_content else None
+        where = (f"the report exported for {export['domain']} on {_when_words(export['created'])}" if export
+                 else "the report you recorded")
+        return FileCheck("intact", f"The report is intact: its content is exactly that of {where} (content "
+                         f"SHA-256 {content}), and the {'page is exactly what that content shows' if kind == 'html' else 'file holds nothing else'}.",
+                         file_hash, content, kind, export)
+    if same_content:
+        e = same_content[0]
+        return FileCheck("changed", f"This is not the file InboxReady exported: the report for {e.domain} exported on "
+                         f"{_when_words(e.created)} has the file SHA-256 {e.file_sha256}, and this file's is "
+                         f"{file_hash}. It was changed or re-saved after export, even though the data inside still "
+                         "matches. " + WHAT_THE_HASH_PROVES, file_hash, content, kind, e.to_json())
+    if expected is not None and expected == content:
+        return FileCheck("unconfirmed", f"Not confirmed: the hash you gave is the content SHA-256 printed inside the "
+                         f"report. The data attached to this PDF matches it, but a PDF's pages can be edited while "
+                         f"that data stays, so this doesn't show the file is the one exported. This file's SHA-256 "
+                         f"is {file_hash}: compare it with the file SHA-256 printed when the report was exported. "
+                         + WHAT_THE_HASH_PROVES, file_hash, content, kind)
+    if expected is not None:
+        return FileCheck("changed", f"This is not the report you recorded: the file's SHA-256 is {file_hash} (its "
+                         f"content's: {content}), and neither is {expected}.", file_hash, content, kind)
+    return FileCheck("unconfirmed", f"Not confirmed: this file is not in this computer's record of exported reports "
+                     f"and no SHA-256 was given, so we can't say it is unchanged. Its data matches the hash printed "
+                     f"in it ({content}). The file's SHA-256 is {file_hash}: compare it with the one recorded when "
+                     "it was exported (inboxready verify FILE --sha256 HASH). " + WHAT_THE_HASH_PROVES,
+                     file_hash, content, kind)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the whole file at ``path`` (raises ``OSError``)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_export(path: str | Path, domain: str, content_sha256: str, *, history: Any = None) -> tuple[str, str]:
+    """After an export: the SHA-256 of the exact file written, kept in the local history with the time
+    and the domain (``check_file`` looks it up). Returns (file SHA-256, problem): the problem in plain
+    words when it could not be recorded (the export itself stands). Raises ``OSError`` when the file
+    can't be read back."""
+    digest = file_sha256(path)
+    fmt = Path(path).suffix.lower().lstrip(".") or "file"
+    fmt = "html" if fmt == "htm" else fmt
+    size = Path(path).stat().st_size
+    own = history is None
+    if own:
+        from .history import History
+
+        history = History()
+    try:
+        if not history.available:
+            return digest, history.problem or "the check history is not available"
+        if history.add_export(domain, str(Path(path).resolve()), fmt, digest, content_sha256, size) is None:
+            return digest, history.problem or "the check history could not be written"
+        return digest, ""
+    finally:
+        if own:
+            history.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -578,15 +783,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"can't read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    ok, why = explain(data, args.sha256)
-    print(why)
-    return 0 if ok else 1
+    from .history import History
+
+    with History() as history:
+        result = check_file(data, args.sha256, history=history)
+    print(result.message)
+    return 0 if result.intact else 1
 
 
 __all__ = [
     "ATTACHMENT_NAME",
     "FORMAT",
+    "WHAT_THE_HASH_PROVES",
     "AuditReport",
+    "FileCheck",
+    "PdfRefused",
+    "check_file",
+    "file_sha256",
+    "pdf_was_updated",
+    "record_export",
     "canonical_bytes",
     "content_hash",
     "explain",

@@ -46,6 +46,15 @@ MAX_WALK = 8
 STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 STAGES = {None: "none", "none": "monitoring", "quarantine": "quarantine", "reject": "reject"}
 REPORT_MAILBOX = "dmarc-reports"
+# Report addresses: receivers only have to support mailto: and need send to no more than two per tag
+# (RFC 7489 §6.2, kept by RFC 9989). A suggested record keeps at most that many; a record listing more
+# than MANY_URIS, or longer than LARGE_RECORD bytes, is warned about (a 54 KB record with 1,900 addresses
+# is a mistake, or an attack on whoever sends reports), and only MAX_DESTINATIONS outside destinations
+# are verified in DNS.
+KEEP_URIS = 2
+MANY_URIS = 10
+LARGE_RECORD = 1024
+MAX_DESTINATIONS = 10
 
 
 # -- the tree walk ---------------------------------------------------------------------------------
@@ -208,7 +217,8 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
             tags.append(("psd", "n"))
         elif b.psd == "y":
             notes.append("psd=y is left out: it is only for registries that run a public suffix.")
-    rua = [u.uri for u in b.rua] if b is not None else []
+    rua = _kept_uris(b.rua, "rua", notes) if b is not None else []
+    ruf = _kept_uris(b.ruf, "ruf", notes) if b is not None else []
     if rua:
         tags.append(("rua", ",".join(rua)))
         if b is not None and any(u.trailing_dot for u in b.rua):
@@ -224,8 +234,8 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
         tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
         notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or replace the "
                      "address with the one a DMARC report service gives you.")
-    if b is not None and b.ruf:
-        tags.append(("ruf", ",".join(u.uri for u in b.ruf)))
+    if b is not None and ruf:
+        tags.append(("ruf", ",".join(ruf)))
         if any(u.trailing_dot for u in b.ruf) and not any(u.trailing_dot for u in b.rua):
             notes.append("The dot at the end of the failure-report address is removed.")
         if b.fo:
@@ -248,6 +258,52 @@ def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool
         if bad_uris:
             notes.append(f"Invalid report addresses left out: {', '.join(bad_uris)}.")
     return format_record(tags), notes
+
+
+def _kept_uris(uris: list[Any], tag: str, notes: list[str]) -> list[str]:
+    """The report addresses a suggested record keeps: mailto: only (a javascript:, file: or https: address
+    gets no reports and is what the check warns about), without repeats, at most ``KEEP_URIS``."""
+    kept: list[str] = []
+    dropped = [u.uri for u in uris if not u.is_mailto]
+    for u in uris:
+        if u.is_mailto and u.uri not in kept:
+            kept.append(u.uri)
+    if dropped:
+        shown = ", ".join(x[:60] for x in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+        notes.append(f"{tag}= addresses that are not mailto: are left out ({shown}): receivers only send reports "
+                     "by e-mail.")
+    if len(kept) > KEEP_URIS:
+        notes.append(f"{tag}= keeps the first {KEEP_URIS} of its {len(kept)} addresses: receivers only promise to "
+                     f"send reports to two. Left out: {', '.join(x[:60] for x in kept[KEEP_URIS:KEEP_URIS + 3])}"
+                     + (f" and {len(kept) - KEEP_URIS - 3} more" if len(kept) > KEEP_URIS + 3 else "") + ".")
+        kept = kept[:KEEP_URIS]
+    return kept
+
+
+def _report_address_findings(st: _State, rec: DmarcRecord) -> None:
+    """Too many report addresses, or a record too large for DNS to carry well."""
+    for tag, uris in (("rua", rec.rua), ("ruf", rec.ruf)):
+        n = len(uris)
+        if n > KEEP_URIS:
+            many = n > MANY_URIS
+            st.add(_f("many-report-addresses", Severity.WARNING if many else Severity.INFO,
+                      f"{tag}= lists {n} report addresses. Receivers only promise to send reports to two of them, "
+                      "so the others may get nothing."
+                      + (" A list this long is almost certainly a mistake (or aimed at whoever sends the reports); "
+                         "keep the one or two addresses you actually read." if many else ""),
+                      f"{tag}: " + ", ".join(u.uri[:80] for u in uris[:5]) + (" …" if n > 5 else ""),
+                      "RFC 9989 §4.7 (rua, ruf)"))
+    size = len(rec.raw.encode("utf-8", "replace"))
+    if size > LARGE_RECORD:
+        st.add(_f("record-too-large", Severity.WARNING,
+                  f"The DMARC record is {size:,} bytes long; a normal one is well under 300. An answer this large "
+                  "needs DNS over TCP, and some receivers give up on it and act as if you had no DMARC record. "
+                  "Keep only the tags you need.", f"{rec.raw[:200]} …", RFC_TAGS))
+
+
+def _usable_rua(rec: DmarcRecord) -> list[Any]:
+    """The rua= addresses reports can actually go to (mailto:)."""
+    return [u for u in rec.rua if u.is_mailto]
 
 
 # -- the check -------------------------------------------------------------------------------------
@@ -648,15 +704,16 @@ def _record_findings(st: _State, rec: DmarcRecord, cname: tuple[str, ...] = ()) 
         st.add(_f("psd-n", Severity.INFO,
                   f"Your record says psd=n: {st.domain} is its own organisational domain for DMARC.", rec.raw,
                   RFC_ORG))
-    if not rec.rua and st.own and st.mail == "no-mail":
+    _report_address_findings(st, rec)
+    if not _usable_rua(rec) and st.own and st.mail == "no-mail":
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} says it sends no mail, so that is fine: "
                   "there is no real mail to report on.", rec.raw, RFC_TAGS))
-    elif not rec.rua and st.own and st.mail == "unused":
+    elif not _usable_rua(rec) and st.own and st.mail == "unused":
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} has no mail server and no SPF record, so "
                   "it looks unused for email; if it never sends mail, that is fine.", rec.raw, RFC_TAGS))
-    elif not rec.rua:
+    elif not _usable_rua(rec):
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
                   "mail as you, including services you forgot or someone spoofing you.", rec.raw, RFC_TAGS))
@@ -703,6 +760,12 @@ async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord
                     dests[u.domain].append(tag)
     if not dests:
         return
+    if len(dests) > MAX_DESTINATIONS:  # 1,900 addresses must not mean 1,900 lookups
+        st.add(_f("external-unverified", Severity.WARNING,
+                  f"The record sends reports to {len(dests)} outside domains; we checked the first {MAX_DESTINATIONS} "
+                  "only. Receivers check each one, and a list this long is almost certainly a mistake.",
+                  ", ".join(list(dests)[MAX_DESTINATIONS:MAX_DESTINATIONS + 5]) + " …", RFC_EXTERNAL))
+        dests = dict(list(dests.items())[:MAX_DESTINATIONS])
     names = {dest: f"{pd}._report._dmarc.{dest}" for dest in dests}
     answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names.values() if len(n) <= 253))
     by_name = {a.name: a for a in answers}
@@ -815,6 +878,7 @@ def _needs_tidying(st: _State, rec: DmarcRecord) -> bool:
     return bool(rec.historic or "p-not-second" in codes or "leading-whitespace" in codes
                 or "uri-trailing-dot" in codes
                 or any(u.size for u in [*rec.rua, *rec.ruf]) or rec.psd == "y" or (not rec.rua and not (st.own and st.no_mail))
+                or "non-mailto-uri" in codes or len(rec.rua) > KEEP_URIS or len(rec.ruf) > KEEP_URIS
                 or (st.np == "none" and st.own and st.org == st.domain))
 
 
@@ -867,7 +931,7 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
                     "from sending in its name.", *more], "replace")
         return
     target = _next_policy(p, st.testing or partial,
-                          has_rua=(bool(rec.rua) and not st.reports_blocked) or not st.own)
+                          has_rua=(bool(_usable_rua(rec)) and not st.reports_blocked) or not st.own)
     if not st.own:
         if target is not None:
             value, more = build_record(d, target[0], rec, testing=target[1], keep_sub_policies=False)
@@ -993,7 +1057,8 @@ _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex"
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
              "dmarc.historic-tag", "dmarc.p-not-second", "dmarc.psd-y", "dmarc.leading-whitespace",
-             "dmarc.size-limit-obsolete", "dmarc.policy-reject")
+             "dmarc.size-limit-obsolete", "dmarc.policy-reject", "dmarc.many-report-addresses",
+             "dmarc.record-too-large")
 
 
 def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:

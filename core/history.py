@@ -58,6 +58,44 @@ CREATE TABLE IF NOT EXISTS sightings (
 """
 
 
+# Added later (additive, created when missing; older versions ignore it): every audit report exported
+# (CLI --report, the app's Export), with the SHA-256 of the exact file written, so ``inboxready verify``
+# can say a copy is byte for byte what was exported. Times are UTC ISO 8601.
+_EXPORTS = """
+CREATE TABLE IF NOT EXISTS exports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain TEXT NOT NULL,
+    created TEXT NOT NULL,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exports_file ON exports (file_sha256);
+CREATE INDEX IF NOT EXISTS exports_content ON exports (content_sha256);
+"""
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One exported audit report: where, when, for which domain, and the SHA-256 of the exact file."""
+
+    id: int
+    domain: str
+    created: str  # UTC ISO 8601
+    path: str
+    format: str  # "pdf" | "html" | "json"
+    file_sha256: str
+    content_sha256: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "domain": self.domain, "created": self.created, "path": self.path,
+                "format": self.format, "file_sha256": self.file_sha256, "content_sha256": self.content_sha256,
+                "size": self.size}
+
+
 @dataclass(frozen=True)
 class StoredCheck:
     """One past run of every check for a domain, as stored."""
@@ -98,6 +136,7 @@ class History:
             db.executescript(_SIGHTINGS)
             if fresh:
                 _backfill_sightings(db)
+            db.executescript(_EXPORTS)
 
         return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=setup, timeout=5.0)
 
@@ -155,6 +194,48 @@ class History:
             except sqlite3.DatabaseError as exc:
                 self.problem = f"This check could not be saved to the history ({exc})."
                 return None
+
+    def add_export(self, domain: str, path: str, fmt: str, file_sha256: str, content_sha256: str, size: int,
+                   created: datetime | None = None) -> int | None:
+        """Remember an exported report (its file's SHA-256); the id, or None when the history is
+        unavailable or can't be written (``problem`` then says so)."""
+        when = (created or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+        with self._lock:
+            if self._db is None:
+                return None
+            try:
+                with _transaction(self._db):
+                    cur = self._db.execute(
+                        "INSERT INTO exports (domain, created, path, format, file_sha256, content_sha256, size) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (domain.lower(), when, path, fmt, file_sha256.lower(), content_sha256.lower(), int(size)))
+                return int(cur.lastrowid or 0)
+            except sqlite3.DatabaseError as exc:
+                self.problem = f"The export could not be recorded in the history ({exc})."
+                return None
+
+    def exports(self, *, file_sha256: str | None = None, content_sha256: str | None = None,
+                limit: int = 20) -> list[ExportRecord]:
+        """Exported reports, newest first: those whose file (or content) has this SHA-256, or all."""
+        sql = "SELECT id, domain, created, path, format, file_sha256, content_sha256, size FROM exports"
+        args: list[Any] = []
+        if file_sha256 is not None:
+            sql += " WHERE file_sha256 = ?"
+            args.append(file_sha256.lower())
+        elif content_sha256 is not None:
+            sql += " WHERE content_sha256 = ?"
+            args.append(content_sha256.lower())
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            if self._db is None:
+                return []
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError:
+                return []
+        return [ExportRecord(int(a), str(b), str(c), str(d), str(e), str(f), str(g), int(h))
+                for a, b, c, d, e, f, g, h in rows]
 
     def last(self, domain: str, *, before: int | None = None) -> StoredCheck | None:
         """The most recent stored run for ``domain`` (older than id ``before`` when given)."""
@@ -549,5 +630,5 @@ def diff_report(previous: StoredCheck | None, current: DomainReport | Mapping[st
     return out
 
 
-__all__ = ["CheckDiff", "History", "Sighting", "StoredCheck", "diff_check", "diff_report", "dkim_keys",
+__all__ = ["CheckDiff", "ExportRecord", "History", "Sighting", "StoredCheck", "diff_check", "diff_report", "dkim_keys",
            "dmarc_policy", "key_fingerprint", "parse_time"]

@@ -72,20 +72,121 @@ def reveal(password: "str | Secret | None") -> str:
     return password.reveal() if isinstance(password, Secret) else password
 
 
-def scrub(text: str, *secrets: "str | Secret | None") -> str:
-    """``text`` with every secret (and its common encodings) replaced by ``***``."""
+def _b64_forms(data: bytes) -> set[str]:
     import base64
 
-    for s in secrets:
-        value = reveal(s)
-        if len(value) < 1:
-            continue
-        forms = {value}
-        for enc in (value.encode("utf-8"),):
-            forms.add(base64.b64encode(enc).decode("ascii"))
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, "***")
+    forms = set()
+    for enc in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
+        text = enc.decode("ascii")
+        forms.update({text, text.rstrip("=")})
+    return forms
+
+
+def _aligned_cores(data: bytes) -> set[str]:
+    """The base64 characters that depend on ``data`` alone, for each of the three positions it can have
+    inside a longer base64 text (so it is found inside any blob that contains it)."""
+    import base64
+
+    cores = set()
+    n = len(data)
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + data + b"\0\0").decode("ascii")
+        first, last = -(-8 * k // 6), (8 * (k + n)) // 6  # characters fully inside the data's bits
+        core = enc[first:last]
+        if len(core) >= 6:  # shorter ones would match ordinary text: the token check below covers them
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+def secret_forms(value: str, user: str = "") -> list[str]:
+    """Every form a password may take in a server's reply or an error text, longest first: as is, in
+    base64 (alone, and in AUTH PLAIN's ``authzid\0user\0password`` with and without the user), at any
+    base64 alignment, URL-encoded, IMAP-quoted, JSON-escaped, as Python's repr of its bytes, in hex and
+    quoted-printable."""
+    import json
+    import quopri
+    from urllib.parse import quote, quote_plus
+
+    data = value.encode("utf-8")
+    forms = {value, quote(value, safe=""), quote_plus(value), quote(value, safe="").lower(),
+             quote_plus(value).lower(), value.replace("\\", "\\\\").replace('"', '\\"'),
+             json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], repr(data)[2:-1],
+             repr(value)[1:-1], data.hex(), data.hex().upper(),
+             quopri.encodestring(data).decode("ascii", "replace").replace("=\n", "").strip()}
+    forms |= _b64_forms(data)
+    u = user.encode("utf-8")
+    for plain in (b"\0" + u + b"\0" + data, u + b"\0" + u + b"\0" + data, u + b"\0" + data):
+        forms |= _b64_forms(plain)
+    forms |= _aligned_cores(data)
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+_TOKEN: Any = None
+
+
+def _decodes_to_secret(token: str, secrets_bytes: list[bytes]) -> bool:
+    """True when the base64 text ``token`` (read from any of its first four positions) decodes to bytes
+    holding one of the secrets: the secret alone, inside an AUTH PLAIN blob (``\\0`` separated), or, for a
+    secret of four bytes or more, anywhere."""
+    import base64
+    import binascii
+
+    for off in range(4):
+        part = token[off:].rstrip("=")
+        if len(part) % 4 == 1:
+            part = part[:-1]
+        if len(part) < 2:
+            break
+        padded = part + "=" * (-len(part) % 4)
+        for alt in {padded, padded.replace("-", "+").replace("_", "/")}:
+            try:
+                raw = base64.b64decode(alt, validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            for sb in secrets_bytes:
+                if sb and sb in raw and (len(sb) >= 4 or raw == sb or b"\0" in raw):
+                    return True
+    return False
+
+
+def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
+    """``text`` with every secret replaced by ``***``, in every form a server or a library may write it
+    (``secret_forms``), and any base64 text that decodes to something containing it (a whole AUTH PLAIN
+    or LOGIN exchange echoed back)."""
+    import re
+
+    global _TOKEN
+    values = [reveal(s) for s in secrets]
+    values = [v for v in values if v]
+    if not values or not text:
+        return text
+    if _TOKEN is None:
+        _TOKEN = re.compile(r"[A-Za-z0-9+/_-]{3,}={0,2}")
+    wanted = [v.encode("utf-8") for v in values]
+
+    def token(m: re.Match[str]) -> str:
+        return "***" if _decodes_to_secret(m.group(0), wanted) else m.group(0)
+
+    text = _TOKEN.sub(token, text[:200_000])  # whole base64 words first, then every other form
+    for value in values:
+        for form in secret_forms(value, user):
+            if form in text:
+                text = text.replace(form, "***")
+        if value.lower() != value or value.upper() != value:  # a server that echoes it in other case
+            text = re.sub(re.escape(value), "***", text, flags=re.IGNORECASE)
     return text
+
+
+def scrub_result(result: "ConnectionResult", secret: "str | Secret | None", user: str = "") -> "ConnectionResult":
+    """``result`` with the secret scrubbed from its message, detail and server reply."""
+    from dataclasses import replace
+
+    if not reveal(secret):
+        return result
+    return replace(result, message=scrub(result.message, secret, user=user),
+                   detail=scrub(result.detail, secret, user=user),
+                   server_reply=scrub(result.server_reply, secret, user=user))
 
 
 # -- profiles ---------------------------------------------------------------------------------------
@@ -845,6 +946,6 @@ __all__ = [
     "Profile", "ProfileError", "ProfileStore", "ReadProfile", "Secret", "Security", "SendProfile", "ServerPreset",
     "TransportError", "auth_failure", "delete_password", "get_password", "get_preset", "keyring_status",
     "load_presets", "network_error", "preset_for_domain", "preset_for_host", "resolve_password", "run_blocking",
-    "scrub", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
+    "scrub", "scrub_result", "secret_forms", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
     "valid_address",
 ]

@@ -15,6 +15,7 @@ in plain words for the front end to show.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -176,9 +177,30 @@ def move_aside(path: Path, sidecars: tuple[str, ...] = ()) -> Path | None:
     return target
 
 
+def private_dir(folder: Path) -> None:
+    """Make ``folder`` if needed, readable by its owner only (0700); our own config and data folders are
+    tightened to 0700 when an older version left them open. Raises ``OSError``."""
+    if not folder.is_dir():
+        if folder.exists() or folder.is_symlink():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of the folder", str(folder))
+        folder.parent.mkdir(parents=True, exist_ok=True)  # the folders above: as the system makes them
+        folder.mkdir(mode=0o700, exist_ok=True)
+    if os.name == "posix" and folder in (config_dir(), data_dir()):
+        try:
+            st = folder.stat()
+            if st.st_mode & 0o077 and st.st_uid == os.getuid():
+                os.chmod(folder, 0o700)
+        except OSError:
+            pass
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves the old or the new content, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``text`` to ``path`` so that a crash leaves the old or the new content, never a mix. The file
+    is readable by its owner only (0600), in a folder that is too (``private_dir``). Raises ``OSError``
+    (a read-only folder, a full disk, a directory in the file's place) with nothing changed."""
+    private_dir(path.parent)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way of the file", str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -237,4 +259,4 @@ class SettingsStore:
 
 
 __all__ = ["HOME_ENV", "Settings", "SettingsStore", "atomic_write_text", "config_dir", "data_dir",
-           "move_aside", "valid_selector"]
+           "move_aside", "private_dir", "valid_selector"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .checks import CHECK_TITLES, run_check
-from .context import CheckOptions
+from .context import ALL_CHECKS, CheckOptions
 from .domain import parse_domain
 from .history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time
 from .model import CORE_CHECKS, DomainReport, Status
@@ -34,6 +34,7 @@ DEFAULT_INTERVAL = 24 * 3600
 MIN_INTERVAL = 5 * 60
 MAX_INTERVAL = 90 * 24 * 3600
 MAX_SELECTORS = 32
+CLOCK_SKEW = timedelta(minutes=5)  # a last run this far in the future is believed (clocks differ a little)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _INTERVAL_RE = re.compile(r"^\s*(\d{1,6})\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|"
@@ -42,6 +43,10 @@ _INTERVAL_RE = re.compile(r"^\s*(\d{1,6})\s*(s|sec|secs|seconds?|m|min|mins|minu
 
 class IntervalError(ValueError):
     """Text that is not an interval ("6h", "1d", "30m", "2w")."""
+
+
+class WatchListError(OSError):
+    """The watch list file could not be written; ``strerror`` says so in plain words."""
 
 
 def parse_interval(text: str) -> int:
@@ -79,9 +84,21 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def check_names(names: Any) -> tuple[str, ...] | None:
+    """Check names from a file or an option (``mta-sts`` or ``mta_sts``), in the usual order; None for
+    something that is not a list of known names."""
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        return None
+    wanted = {n.strip().lower().replace("-", "_") for n in names}
+    if not wanted <= set(ALL_CHECKS):
+        return None
+    return tuple(n for n in ALL_CHECKS if n in wanted)
+
+
 @dataclass
 class WatchEntry:
-    """One watched domain."""
+    """One watched domain. ``only``/``skip`` are its own choice of checks (e.g. leave STARTTLS out where
+    port 25 is blocked), kept for every run; a run's own ``--only``/``--skip`` narrow it further."""
 
     domain: str
     interval: int = DEFAULT_INTERVAL  # seconds
@@ -90,22 +107,51 @@ class WatchEntry:
     last_run: str = ""  # UTC ISO 8601 of the last watch run ("" never)
     last_status: str = ""  # overall status of that run
     added: str = ""
+    only: tuple[str, ...] | None = None  # None: every check
+    skip: tuple[str, ...] = ()
 
-    def next_due(self) -> datetime | None:
-        """When the next check is due (None: now, it never ran)."""
+    def last_run_time(self, now: datetime | None = None) -> datetime | None:
+        """The last run as a time; None when it never ran, the text is not a time, or it lies in the
+        future (a hand-edited file or a clock that went back: the domain is then checked at once rather
+        than never)."""
         last = parse_time(self.last_run) if self.last_run else None
-        return None if last is None else last + timedelta(seconds=self.interval)
+        if last is None:
+            return None
+        if last > _aware(now or now_utc()) + CLOCK_SKEW:
+            return None
+        return last
+
+    def last_run_in_future(self, now: datetime | None = None) -> bool:
+        last = parse_time(self.last_run) if self.last_run else None
+        return last is not None and last > _aware(now or now_utc()) + CLOCK_SKEW
+
+    def next_due(self, now: datetime | None = None) -> datetime | None:
+        """When the next check is due (None: now: it never ran, or its last run can't be believed)."""
+        last = self.last_run_time(now)
+        if last is None:
+            return None
+        try:
+            return last + timedelta(seconds=self.interval)
+        except OverflowError:  # a last run near the end of time (year 9999): can't be believed, so due now
+            return None
 
     def is_due(self, now: datetime) -> bool:
         if not self.enabled:
             return False
-        nxt = self.next_due()
+        nxt = self.next_due(now)
         return nxt is None or _aware(now) >= nxt
+
+    def checks(self, only: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The checks a run does for this domain: its own choice, narrowed by the run's ``only``/``skip``
+        (may be empty: the run then says so)."""
+        return tuple(n for n in ALL_CHECKS if n in (self.only or ALL_CHECKS) and n in (only or ALL_CHECKS)
+                     and n not in self.skip and n not in skip)
 
     def to_json(self) -> dict[str, Any]:
         return {"domain": self.domain, "interval": self.interval, "every": format_interval(self.interval),
                 "selectors": list(self.selectors), "enabled": self.enabled, "last_run": self.last_run,
-                "last_status": self.last_status, "added": self.added}
+                "last_status": self.last_status, "added": self.added,
+                "only": list(self.only) if self.only is not None else None, "skip": list(self.skip)}
 
     @classmethod
     def from_json(cls, data: Any) -> "WatchEntry | None":
@@ -126,8 +172,14 @@ class WatchEntry:
         if isinstance(data.get("enabled"), bool):
             e.enabled = data["enabled"]
         for name in ("last_run", "last_status", "added"):
-            if isinstance(data.get(name), str):
+            if isinstance(data.get(name), str) and len(data[name]) <= 64:
                 setattr(e, name, data[name])
+        if e.last_run and parse_time(e.last_run) is None:
+            e.last_run = ""  # not a time: as if it never ran (it is checked at the next run)
+        only = check_names(data.get("only"))
+        if only:
+            e.only = only
+        e.skip = check_names(data.get("skip")) or ()
         return e
 
 
@@ -142,6 +194,7 @@ class WatchList:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else config_dir() / WATCHLIST_FILE
         self.problem = ""
+        self.unreadable = False  # the file exists but could not be read (a folder in its place, no access)
         self.entries: list[WatchEntry] = []
         self.minimize_to_tray = False  # the app's "keep running in the system tray when closed"
         self._lock = threading.RLock()  # runs finishing at once record their time one after another
@@ -151,12 +204,14 @@ class WatchList:
         self.entries = self._read()
 
     def _read(self) -> list[WatchEntry]:
+        self.unreadable = False
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return []
         except OSError as exc:
             self.problem = f"The watch list could not be read ({exc.strerror or exc})."
+            self.unreadable = True
             return []
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -176,18 +231,26 @@ class WatchList:
         return out
 
     def save(self) -> None:
+        """Write the list (atomically). Raises ``WatchListError`` (an ``OSError``) in plain words when the
+        file can't be written; the file on disk is then unchanged."""
         data = {"version": WATCHLIST_VERSION, "minimize_to_tray": self.minimize_to_tray,
                 "domains": [e.to_json() for e in self.entries]}
-        atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        try:
+            atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise WatchListError(exc.errno or 0, f"The watch list could not be saved to {self.path} "
+                                 f"({exc.strerror or exc}).") from exc
 
     def get(self, domain: str) -> WatchEntry | None:
         d = _normal(domain)
         return next((e for e in self.entries if e.domain == d), None)
 
     def add(self, domain: str, interval: int = DEFAULT_INTERVAL, selectors: list[str] | None = None,
-            *, enabled: bool = True) -> WatchEntry:
+            *, enabled: bool = True, only: tuple[str, ...] | None = None,
+            skip: tuple[str, ...] | None = None) -> WatchEntry:
         """Add ``domain`` (or update it when already watched). ``ValueError`` for text that is not a
-        domain or a selector, ``IntervalError`` for a bad interval."""
+        domain or a selector, ``IntervalError`` for a bad interval, ``WatchListError`` when the list
+        can't be saved. ``only``/``skip``: the domain's own choice of checks (None: keep it as it is)."""
         d = parse_domain(domain).domain
         if not (MIN_INTERVAL <= interval <= MAX_INTERVAL):
             raise IntervalError("Check between every 5 minutes and every 90 days.")
@@ -198,6 +261,10 @@ class WatchList:
             c = s.strip().strip(".").lower().split("._domainkey", 1)[0]
             if c not in sels:
                 sels.append(c)
+        chosen_only = check_names(list(only)) if only is not None else None
+        chosen_skip = check_names(list(skip)) if skip is not None else None
+        if (only is not None and not chosen_only) or (skip is not None and chosen_skip is None):
+            raise ValueError("Name the checks to run or leave out from: " + ", ".join(ALL_CHECKS) + ".")
         with self._lock:
             self.reload()
             entry = self.get(d)
@@ -210,6 +277,13 @@ class WatchList:
                 for s in sels:
                     if s not in entry.selectors:
                         entry.selectors.append(s)
+            if only is not None:
+                entry.only = chosen_only
+            if skip is not None:
+                entry.skip = chosen_skip or ()
+            if not entry.checks():
+                raise ValueError(f"With only {', '.join(entry.only or ALL_CHECKS)} and leaving out "
+                                 f"{', '.join(entry.skip)}, no check is left for {d}.")
             self.save()
             return entry
 
@@ -252,17 +326,26 @@ class WatchList:
         """The enabled entries whose next check is due at ``now`` (never-run entries first)."""
         when = _aware(now or now_utc())
         due = [e for e in self.entries if e.is_due(when)]
-        return sorted(due, key=lambda e: e.next_due() or datetime.min.replace(tzinfo=timezone.utc))
+        return sorted(due, key=lambda e: e.next_due(when) or datetime.min.replace(tzinfo=timezone.utc))
 
-    def mark_run(self, domain: str, when: datetime, status: str) -> None:
-        """Record a finished run (re-reads the file first, so an edit made meanwhile is kept)."""
+    def mark_run(self, domain: str, when: datetime, status: str) -> bool:
+        """Record a finished run (re-reads the file first, so an edit made meanwhile is kept). Never
+        raises: when the list can't be saved, ``problem`` says so and False is returned (the domain is
+        then checked again at the next run, which loses nothing)."""
         with self._lock:
             self.reload()
             entry = self.get(domain)
-            if entry is not None:
-                entry.last_run = _aware(when).astimezone(timezone.utc).isoformat(timespec="seconds")
-                entry.last_status = status
+            if entry is None:
+                return True
+            entry.last_run = _aware(when).astimezone(timezone.utc).isoformat(timespec="seconds")
+            entry.last_status = status
+            try:
                 self.save()
+            except OSError as exc:
+                self.problem = (f"{exc.strerror or exc} The time of this run was not recorded, so the domains "
+                                "will be checked again at the next run.")
+                return False
+            return True
 
 
 def _normal(domain: str) -> str:
@@ -492,9 +575,11 @@ def outcome_for(previous: StoredCheck | None, report: DomainReport, run_id: int 
                         run_id, changes, diffs, unchecked)
 
 
-async def check_entry(entry: WatchEntry, options: CheckOptions, history: History | None) -> WatchOutcome:
+async def check_entry(entry: WatchEntry, options: CheckOptions, history: History | None, *,
+                      only: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> WatchOutcome:
     """Check one watched domain, store the run and compare it with the previous one. Never raises for
-    DNS trouble (a bug in the core shows as ``error``)."""
+    DNS trouble (a bug in the core shows as ``error``). The checks are the entry's own choice narrowed by
+    ``only``/``skip`` and ``options.checks``."""
     loop = asyncio.get_running_loop()
     previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
     # Every selector that ever had a record for this domain is asked again, so a key found once (say by
@@ -502,8 +587,14 @@ async def check_entry(entry: WatchEntry, options: CheckOptions, history: History
     known: list[str] = []
     if history is not None:
         known = [s.key for s in await loop.run_in_executor(None, history.sightings, entry.domain, "dkim-selector")]
-    opts = replace(options, dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors,
-                                                               *known])))
+    checks = tuple(n for n in entry.checks(only, skip) if n in options.checks)
+    if not checks:
+        return WatchOutcome(entry.domain, "error", previous.status if previous else None,
+                            now_utc().isoformat(timespec="seconds"),
+                            error=f"No check is left for {entry.domain}: its own choice of checks and this run's "
+                                  "--only/--skip leave nothing to run.")
+    opts = replace(options, checks=checks,
+                   dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors, *known])))
     try:
         report = await run_check(entry.domain, opts)
     except asyncio.CancelledError:
@@ -518,10 +609,13 @@ async def check_entry(entry: WatchEntry, options: CheckOptions, history: History
 
 async def run_watchlist(options: CheckOptions, history: History | None, *, now: datetime | None = None,
                         only_due: bool = True, watchlist: WatchList | None = None, concurrency: int = 4,
-                        on_outcome: Callable[[WatchOutcome], None] | None = None) -> list[WatchOutcome]:
+                        on_outcome: Callable[[WatchOutcome], None] | None = None,
+                        only: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> list[WatchOutcome]:
     """Check the watched domains (only the due ones unless ``only_due=False``; disabled entries are
     skipped either way), store each run and return what changed, in watch-list order. ``now`` is the
-    time used for "due" and for the entries' last run (default: the clock)."""
+    time used for "due" and for the entries' last run (default: the clock). ``only``/``skip`` narrow
+    every domain's own choice of checks for this run. A watch list that can't be saved doesn't stop the
+    run (``watchlist.problem`` says so)."""
     wl = watchlist if watchlist is not None else await asyncio.get_running_loop().run_in_executor(None, WatchList)
     when = _aware(now or now_utc())
     entries = wl.due(when) if only_due else [e for e in wl.entries if e.enabled]
@@ -532,7 +626,7 @@ async def run_watchlist(options: CheckOptions, history: History | None, *, now: 
 
     async def one(entry: WatchEntry) -> WatchOutcome:
         async with sem:
-            outcome = await check_entry(entry, options, history)
+            outcome = await check_entry(entry, options, history, only=only, skip=skip)
         await loop.run_in_executor(None, wl.mark_run, entry.domain, when, outcome.status)
         if on_outcome is not None:
             on_outcome(outcome)
@@ -551,5 +645,5 @@ def exit_code(outcomes: list[WatchOutcome]) -> int:
     return 0
 
 
-__all__ = ["Change", "IntervalError", "WatchEntry", "WatchList", "WatchOutcome", "changes_between", "check_entry",
+__all__ = ["Change", "IntervalError", "WatchEntry", "WatchList", "WatchListError", "check_names", "WatchOutcome", "changes_between", "check_entry",
            "describe_interval", "exit_code", "format_interval", "outcome_for", "parse_interval", "run_watchlist"]

@@ -74,6 +74,15 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.socket.sendto = _guarded_sendto  # type: ignore[method-assign,assignment]
 
 
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own settings and data folder (INBOXREADY_HOME), so nothing a test does (a
+    recorded export, a history, a watch list) lands in the real user's folders. A test may set its own."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("INBOXREADY_HOME", str(home))
+    return home
+
+
 def conformance_dir(*parts: str) -> Path:
     """A folder of ../shared/conformance; skips the test, loudly, only when it is absent."""
     path = CONFORMANCE.joinpath(*parts)

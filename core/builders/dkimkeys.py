@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -151,22 +153,75 @@ def generate_key(domain: str, selector: str | None = None, key_type: str = "rsa"
 
 def write_private_key(key: DkimKey, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the PEM private key to ``path`` readable by its owner only (0600). Refuses to replace an
-    existing file unless ``overwrite``. Raises ``DkimKeyError`` with plain words on failure."""
+    existing file unless ``overwrite``. Raises ``DkimKeyError`` with plain words on failure.
+
+    A link is never followed: a symbolic link at ``path`` (even with ``overwrite``) is refused, so the key
+    can't be written into whatever file the link points at. A new file is created with ``O_EXCL`` and
+    ``O_NOFOLLOW``; an existing one is replaced by renaming a new file over it (a hard link to another
+    file keeps that file's content)."""
     target = Path(path).expanduser()
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
-        fd = os.open(target, flags, 0o600)
-    except FileExistsError:
-        raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.") from None
+        st = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise DkimKeyError(f"{target} is a symbolic link; InboxReady never writes a private key through a link. "
+                           "Give the path of a new file.")
+    if st is not None and not overwrite:
+        raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise DkimKeyError(f"{target} is not a regular file; give the path of a new file.")
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if st is None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow
+        try:
+            fd = os.open(target, flags, 0o600)
+        except FileExistsError:
+            raise DkimKeyError(f"{target} already exists; choose another file name so no key is lost.") from None
+        except OSError as exc:
+            raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+        try:
+            _write_all(fd, key.private_pem)
+        except OSError as exc:
+            os.close(fd)
+            try:
+                os.unlink(target)
+            except OSError:
+                pass
+            raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
+        os.close(fd)
+        return target
+    # overwrite: a new file beside it, then renamed over it (the rename replaces a link itself, never its
+    # target, should one appear meanwhile)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
     except OSError as exc:
         raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        os.write(fd, key.private_pem)
-    finally:
-        os.close(fd)
+        try:
+            _write_all(fd, key.private_pem)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise DkimKeyError(f"The private key could not be saved to {target}: {exc.strerror}.") from None
     return target
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
 
 
 async def current_key(dns: DnsClient, domain: str, selector: str) -> str | None:

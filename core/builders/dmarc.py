@@ -86,9 +86,14 @@ class DmarcStep:
                 "extra_fixes": [f.to_json() for f in self.extra_fixes]}
 
 
+MAX_URIS = 10  # per tag; receivers only promise to send to two (RFC 7489 §6.2, kept by RFC 9989)
+
+
 def normalize_rua(addresses: str | list[str]) -> list[str]:
     """``"a@x.com, mailto:b@y.com"`` → ``["mailto:a@x.com", "mailto:b@y.com"]``. Raises
-    ``DmarcBuildError`` for an address that can't be a report destination."""
+    ``DmarcBuildError`` for an address that can't be a report destination: not a mailto: URI (a
+    ``javascript:``, ``file:`` or ``https:`` address gets no reports, and the check warns about it), or
+    more than ``MAX_URIS`` of them."""
     items = addresses.split(",") if isinstance(addresses, str) else [x for a in addresses for x in a.split(",")]
     out: list[str] = []
     for raw in items:
@@ -101,11 +106,31 @@ def normalize_rua(addresses: str | list[str]) -> list[str]:
             u = parse_report_uri(a)
         except DmarcSyntaxError as exc:
             raise DmarcBuildError(exc.message) from None
+        if not u.is_mailto:
+            raise DmarcBuildError(f"{a[:80]!r} is not an e-mail address: DMARC reports are only sent by e-mail, so "
+                                  "give a mailto: address (or just the address, like dmarc@example.com).")
         if u.size:
             u = parse_report_uri(u.uri)
         if u.uri not in out:
             out.append(u.uri)
+    if len(out) > MAX_URIS:
+        raise DmarcBuildError(f"{len(out)} report addresses are too many: receivers only promise to send reports "
+                              "to two. Give the one or two you read.")
     return out
+
+
+def _kept(uris: list[Any], tag: str, notes: list[str]) -> list[str]:
+    """The current record's addresses worth keeping: mailto: only, the first two (with a note for what is
+    left out)."""
+    mailto = list(dict.fromkeys(u.uri for u in uris if u.is_mailto))
+    others = [u.uri for u in uris if not u.is_mailto]
+    if others:
+        notes.append(f"{tag}= addresses that are not mailto: are left out ({', '.join(x[:60] for x in others[:3])}"
+                     + (" …" if len(others) > 3 else "") + "): receivers only send reports by e-mail.")
+    if len(mailto) > 2:
+        notes.append(f"{tag}= keeps the first 2 of its {len(mailto)} addresses: receivers only promise to send "
+                     "reports to two.")
+    return mailto[:2]
 
 
 def report_authorization(domain: str, rua: list[str]) -> list[Fix]:
@@ -171,12 +196,13 @@ def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | Non
         if val is not None and val not in _VALID_POLICIES:
             raise DmarcBuildError(f"{name} must be none, quarantine or reject.")
     base = parse_dmarc_safe(current) if current else None
+    kept_notes: list[str] = []
     if rua is None:
-        addresses = [u.uri for u in base.rua] if base is not None else []
+        addresses = _kept(base.rua, "rua", kept_notes) if base is not None else []
     else:
         addresses = normalize_rua(rua)
     if ruf is None:
-        failure = [u.uri for u in base.ruf] if base is not None else []
+        failure = _kept(base.ruf, "ruf", kept_notes) if base is not None else []
     else:
         failure = normalize_rua(ruf)
     at = current_stage(current)
@@ -212,6 +238,7 @@ def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | Non
         if base is not None and base.historic:
             notes.append(f"{', '.join(sorted(base.historic))} from your current record is left out: RFC 9989 "
                          "removed it (t=y replaces pct).")
+        notes.extend(kept_notes)
         action = "replace" if current else "publish"
         fix = Fix(f"_dmarc.{d}", "TXT", record, action=action,
                   note=f"{_TITLES[stage]}: {'replace your current DMARC record with' if current else 'publish'} this.")

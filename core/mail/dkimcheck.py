@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,6 +37,16 @@ from .headers import HeaderField, ParsedMessage
 
 MAX_SIGNATURES = 10  # signatures re-verified per message; more are reported as not checked
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: verifiers MUST NOT accept smaller keys
+# What a signer publishes is outside text, and RSA verification costs grow with the key: a 500,000-bit
+# modulus with an exponent as large made a 29 KB message take 81 s. Keys are bounded before dkimpy sees
+# them. RFC 8301 §3.2: verifiers must handle 1024 to 4096 bits (larger MAY be refused; no large receiver
+# publishes support for more). The public exponent: every signer in use (OpenSSL, opendkim-genkey,
+# rspamd, dkimpy, Go, .NET and the large providers) makes 65537; 3 and 17 are historic. We accept an odd
+# exponent from 3 to 2**17+1, which covers those and costs at most 18 modular squarings; anything larger
+# is no key a signer makes, so it is reported as "key too large", not verified.
+MAX_RSA_BITS = 4096
+MAX_RSA_EXPONENT = 2 ** 17 + 1
+VERIFY_BUDGET = 10.0  # seconds of re-verification per message; signatures after it are "not checked"
 REQUIRED_TAGS = ("v", "a", "b", "bh", "d", "h", "s")
 ALGORITHMS = ("rsa-sha256", "rsa-sha1", "ed25519-sha256")
 # Fields that a message should carry once: a second copy breaks (or fools) signatures.
@@ -104,8 +115,8 @@ class OwnCheck:
 
     ``result``: pass | fail | permerror | temperror | not-checked. ``reason`` (stable):
     ok, body-changed, header-changed, key-missing, key-revoked, key-invalid, key-unreachable, weak-key,
-    sha1, expired, future-timestamp, malformed, unsupported-algorithm, unreadable-message, no-body,
-    no-dns, too-many.
+    key-too-large, sha1, expired, future-timestamp, malformed, unsupported-algorithm, unreadable-message,
+    no-body, no-dns, too-many, out-of-time.
     """
 
     result: str
@@ -148,13 +159,16 @@ async def second_opinion(msg: ParsedMessage, sigs: list[Signature], dns: DnsClie
     keys: dict[str, DnsAnswer] = dict(zip(names, answers))
     rest = [not_checked("too-many", f"The message has {len(sigs)} DKIM signatures; we re-checked only the "
                         f"first {MAX_SIGNATURES}.") for _ in sigs[MAX_SIGNATURES:]]
-    return verify_all(msg, checked, keys, total=len(sigs)) + rest
+    # CPU work (canonicalization, RSA): in a worker thread, so the event loop keeps answering meanwhile
+    return await asyncio.to_thread(verify_all, msg, checked, keys, total=len(sigs)) + rest
 
 
 def verify_all(msg: ParsedMessage, sigs: list[Signature], keys: dict[str, DnsAnswer],
-               total: int | None = None) -> list[OwnCheck]:
+               total: int | None = None, budget: float = VERIFY_BUDGET) -> list[OwnCheck]:
     """The synchronous part: verify each signature against the prefetched key answers. ``total``: how
-    many DKIM-Signature fields the message has (``sigs`` may be the first of them)."""
+    many DKIM-Signature fields the message has (``sigs`` may be the first of them). After ``budget``
+    seconds the remaining signatures are reported as not checked (each one alone is bounded by the key
+    limits above and the message size)."""
     records: dict[str, bytes | None] = {name: _pick_record(ans) for name, ans in keys.items()}
 
     def dnsfunc(name: bytes | str, timeout: float = 5) -> bytes | None:
@@ -169,8 +183,16 @@ def verify_all(msg: ParsedMessage, sigs: list[Signature], keys: dict[str, DnsAns
             dk = None
     except Exception:  # dkimpy on a message it cannot split (stray lines in the header block)
         dk = None
-    return [_verify_one(dk, s, keys.get(s.key_name or ""), records.get(s.key_name or ""), dnsfunc)
-            for s in sigs]
+    started = time.monotonic()
+    out: list[OwnCheck] = []
+    for s in sigs:
+        spent = time.monotonic() - started
+        if out and spent > budget:  # the first signature is always checked
+            out.append(not_checked("out-of-time", f"We stopped re-checking the signatures after {spent:.0f} s "
+                                   "(the message or its keys make checking slow), so this one was not checked."))
+            continue
+        out.append(_verify_one(dk, s, keys.get(s.key_name or ""), records.get(s.key_name or ""), dnsfunc))
+    return out
 
 
 _LOGGER = logging.getLogger("inboxready.mail.dkimpy")
@@ -223,6 +245,13 @@ def _verify_one(dk: dkim.DKIM | None, sig: Signature, answer: DnsAnswer | None, 
                         "If the receiver accepted it, the key was most likely removed or rotated since the "
                         "message was sent.", f"TXT {name}: {answer.describe}")
     rec_text = record.decode("utf-8", "replace")
+    too_large = rsa_key_too_large(name, record)  # first: no library gets to work on a key this costly
+    if too_large:
+        return OwnCheck("not-checked", "key-too-large",
+                        f"Not verified: {who}'s DKIM key is too large ({too_large}). Receivers are only required "
+                        f"to handle keys of up to {MAX_RSA_BITS} bits with the usual exponent 65537, so many will "
+                        "not verify this signature either; the signer should publish a 2048-bit key.",
+                        "RFC 8301 §3.2", key_record=rec_text[:2000])
     try:
         key = parse_dkim_key(rec_text)
     except DkimKeyError as exc:
@@ -272,6 +301,30 @@ def _verify_one(dk: dkim.DKIM | None, sig: Signature, answer: DnsAnswer | None, 
     return OwnCheck("fail", "header-changed", _header_changed_words(who, suspects),
                     "The body hash matches but the signature over the signed header fields does not "
                     "(RFC 6376 §6.1.3).", suspects=suspects, **base)
+
+
+def rsa_key_too_large(name: str, record: bytes | None) -> str:
+    """Why the RSA key in ``record`` is too costly to verify (modulus over ``MAX_RSA_BITS``, exponent over
+    ``MAX_RSA_EXPONENT`` or not a usable one), read with dkimpy's own parser (what ``dkim.verify`` would
+    use), or "" when it is within bounds (or dkimpy can't read it: it then fails on its own, cheaply)."""
+    if not record:
+        return ""
+    try:
+        pk, _size, ktag, _ = dkim.evaluate_pk(name.encode("ascii", "replace"), record)
+    except Exception:  # noqa: BLE001 - dkimpy's own parse errors: it reports them itself
+        return ""
+    if ktag != b"rsa" or not isinstance(pk, dict):
+        return ""
+    n, e = pk.get("modulus"), pk.get("publicExponent")
+    if not isinstance(n, int) or not isinstance(e, int):
+        return ""
+    bits = n.bit_length()
+    if bits > MAX_RSA_BITS:
+        return f"{bits} bits; at most {MAX_RSA_BITS} are checked"
+    if e > MAX_RSA_EXPONENT:
+        return (f"its public exponent has {e.bit_length()} bits; real signers use 65537, and at most "
+                f"{MAX_RSA_EXPONENT} is checked")
+    return ""
 
 
 def _key_mismatch(sig: Signature, key: DkimKey) -> str:

@@ -38,7 +38,8 @@ from imapclient import exceptions as imap_exc
 
 from ..profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, Security, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, server_closed,
+    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, scrub_result,
+    server_closed,
     shutdown_socket, ssl_context, unexpected,
 )
 from .compose import TOKEN_HEADER
@@ -175,6 +176,11 @@ class _Session:
                 pass
 
     def classify(self, exc: BaseException, stage: str) -> ConnectionResult:
+        """Plain words for a failure, with the password scrubbed from every text in every encoding (a
+        server may echo the LOGIN command, quoted, or the AUTHENTICATE exchange in base64)."""
+        return scrub_result(self._classify(exc, stage), self.password, self.profile.username)
+
+    def _classify(self, exc: BaseException, stage: str) -> ConnectionResult:
         p = self.profile
         text = scrub(f"{type(exc).__name__}: {exc}", self.password)[:500]
         if isinstance(exc, TransportError):
@@ -554,7 +560,7 @@ async def check_connection(profile: ReadProfile, *, password: str | Secret | Non
         finally:
             session.logout(client)
 
-    return await run_blocking(work, abort=session.abort)
+    return scrub_result(await run_blocking(work, abort=session.abort), secret, profile.username)
 
 
 __all__ = ["FoundMessage", "Progress", "ProgressFn", "WatchResult", "Watcher", "check_connection", "folder_role",

@@ -21,8 +21,8 @@ from typing import Callable
 
 from ..profiles import (
     ConnectionResult, KeyringUnavailable, Secret, Security, SendProfile, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, server_closed,
-    shutdown_socket, ssl_context, unexpected,
+    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, scrub_result,
+    server_closed, shutdown_socket, ssl_context, unexpected,
 )
 from .compose import ComposedMessage
 
@@ -146,6 +146,11 @@ class _Job:
                 pass
 
     def classify(self, exc: BaseException) -> ConnectionResult:
+        """Plain words for a failure, with the password scrubbed from every text in every encoding
+        (a server may echo the AUTH exchange back: base64 of the password or of user\\0user\\0password)."""
+        return scrub_result(self._classify(exc), self.password, self.profile.username)
+
+    def _classify(self, exc: BaseException) -> ConnectionResult:
         p = self.profile
         stage = self.stage
         if isinstance(exc, TransportError):
@@ -153,7 +158,7 @@ class _Job:
         if isinstance(exc, KeyringUnavailable):
             return keyring_failure(exc)
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return auth_failure(scrub(_reply(exc.smtp_code, exc.smtp_error), self.password), p)
+            return auth_failure(scrub(_reply(exc.smtp_code, exc.smtp_error), self.password, user=p.username), p)
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             cause = exc.__cause__ or exc.__context__  # smtplib turns a time-out or TLS error into this
             if isinstance(cause, OSError) and not isinstance(cause, (ConnectionResetError, BrokenPipeError)):
@@ -276,7 +281,7 @@ async def check_connection(profile: SendProfile, *, password: str | Secret | Non
         finally:
             job.close(s)
 
-    return await run_blocking(work, abort=job.abort)
+    return scrub_result(await run_blocking(work, abort=job.abort), secret, profile.username)
 
 
 async def send_message(profile: SendProfile, message: ComposedMessage | bytes, *, to: str | list[str] | None = None,
@@ -336,7 +341,7 @@ async def send_message(profile: SendProfile, message: ComposedMessage | bytes, *
         finally:
             job.close(s)
 
-    return await run_blocking(work, abort=job.abort)
+    return scrub_result(await run_blocking(work, abort=job.abort), secret, profile.username)
 
 
 def _with_time(r: ConnectionResult, started: float) -> ConnectionResult:

@@ -444,6 +444,12 @@ def _own_findings(ev: Evidence, sig: Signature, rr: MethodResult | None, own: Ow
                       f"The signature from {who} covers only the first {sig.length} bytes of the body (l=), so "
                       "anyone can append text to the message without breaking it. Turn the body-length "
                       "option off at your signer." + extra, f"l={sig.length}", RFC_L))
+    if own is not None and own.result == "not-checked" and own.reason in ("key-too-large", "out-of-time"):
+        # bounded on purpose (a hostile key or message): say so, never a silent gap
+        sev = Severity.WARNING if own.reason == "key-too-large" else Severity.INFO
+        out.append(_f("msg.dkim-key-too-large" if own.reason == "key-too-large" else "msg.dkim-not-reverified",
+                      sev, own.explanation, own.detail or f"reason: {own.reason}", RFC_DKIM))
+        return out
     if own is None or own.result in ("pass", "not-checked"):
         if own is not None and own.result == "pass" and rr is not None and rr.result not in ("pass", ""):
             out.append(_f("msg.dkim-disagree", Severity.INFO,

@@ -3,6 +3,7 @@ end against the loopback DNS server, and the app's export."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -87,7 +88,10 @@ def test_pdf_text_has_records_findings_and_verdict(report: DomainReport, tmp_pat
     assert re.search(r"Page 1 of [2-9]", text)
     # the JSON copy is attached, and checks out
     assert A.verify(data) and A.verify(data, audit.sha256)
-    assert A.main(["verify", str(path), "--sha256", audit.sha256]) == 0
+    # the whole file is what "verify" vouches for: its own SHA-256 confirms it, the content hash printed
+    # inside can't (a PDF's pages can be edited while the attached data stays)
+    assert A.main(["verify", str(path), "--sha256", hashlib.sha256(data).hexdigest()]) == 0
+    assert A.main(["verify", str(path), "--sha256", audit.sha256]) == 1
 
 
 def test_pdf_from_html_is_a4_with_margins(tmp_path: Path) -> None:

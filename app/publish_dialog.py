@@ -1,0 +1,334 @@
+"""Publishing from the app: "Publish at <host>…" on every fix box, the plan dialog (plan → Apply → live on
+each authoritative server → checked again), Undo, the history of changes, and "Set up publishing" with the
+token steps for each host.
+
+The core work (``inboxready.core.publish.flow.Publisher``) runs in a worker thread with its own event loop;
+results come back through a queued Qt signal, so the window never waits on the network. Clicking Apply is the
+confirmation: nothing is applied before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+
+from inboxready.core.model import Fix
+
+NAMESERVERS: list[str] | None = None  # tests point the dialogs at their own server; the app uses the system's
+
+
+def domain_of(host: str) -> str:
+    """The domain a record belongs to: ``_dmarc.example.com`` and ``s1._domainkey.example.com`` → ``example.com``."""
+    labels = host.strip().rstrip(".").lower().split(".")
+    if "_domainkey" in labels:
+        labels = labels[labels.index("_domainkey") + 1:]
+    while labels and labels[0].startswith("_"):
+        labels = labels[1:]
+    return ".".join(labels)
+
+
+class _Relay(QObject):
+    done = Signal(object, object)  # callback, result
+    progress = Signal(str)
+
+
+def run_in_thread(coro_factory: Callable[[], Any], relay: _Relay, callback: Callable[[Any], None]) -> threading.Thread:
+    def work() -> None:
+        try:
+            result = asyncio.run(coro_factory())
+        except Exception as exc:  # shown in the dialog, never a crash
+            result = exc
+        relay.done.emit(callback, result)
+
+    t = threading.Thread(target=work, name="inboxready-publish", daemon=True)
+    t.start()
+    return t
+
+
+def _esc(text: Any) -> str:
+    import html
+
+    return html.escape(str(text if text is not None else ""))
+
+
+class PublishDialog(QDialog):
+    """The plan for one fix (or every fix of a domain) at an account's DNS host; Apply, watch it go live, Undo."""
+
+    def __init__(self, account: Any, domain: str, fixes: list[tuple[Fix, str, str]] | None = None,
+                 parent: QWidget | None = None, *, nameservers: list[str] | None = None, wait: float = 120.0) -> None:
+        super().__init__(parent)
+        from inboxready.core.publish.hosts import host_for_provider
+
+        self.account = account
+        self.domain = domain
+        self.fixes = fixes
+        self.nameservers = nameservers if nameservers is not None else NAMESERVERS
+        self.wait = wait
+        host = host_for_provider(account.provider)
+        self.host_name = host.name if host else account.provider
+        self.setWindowTitle(f"Publish at {self.host_name} — {domain}")
+        self.setObjectName("PublishDialog")
+        self.resize(760, 520)
+        self.run: Any = None
+        self.undo_run: Any = None
+        self.state = "planning"
+        self._relay = _Relay(self)
+        self._relay.done.connect(lambda cb, res: cb(res), Qt.ConnectionType.QueuedConnection)
+        self._relay.progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
+        lay = QVBoxLayout(self)
+        self.status = QLabel(f"Reading what {self.host_name} has now and making the plan…", self)
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Publishing status")
+        lay.addWidget(self.status)
+        self.view = QTextBrowser(self)
+        self.view.setAccessibleName("Plan")
+        lay.addWidget(self.view, 1)
+        self.live = QLabel("", self)
+        self.live.setWordWrap(True)
+        self.live.setAccessibleName("Propagation per server")
+        lay.addWidget(self.live)
+        row = QHBoxLayout()
+        self.apply_button = QPushButton(f"Apply at {self.host_name}", self)
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.apply)
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
+        self.close_button = QPushButton("Close", self)
+        self.close_button.clicked.connect(self.reject)
+        row.addStretch(1)
+        for b in (self.undo_button, self.apply_button, self.close_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self._start_plan()
+
+    def _publisher(self) -> Any:
+        from inboxready.core.context import CheckOptions
+        from inboxready.core.publish.flow import Publisher
+
+        return Publisher(self.account, CheckOptions(nameservers=self.nameservers, timeout=3.0, deadline=45.0),
+                         servers=self.nameservers)
+
+    def _start_plan(self) -> None:
+        async def go() -> Any:
+            async with self._publisher() as pub:
+                return await pub.plan(self.domain, fixes=self.fixes)
+        run_in_thread(go, self._relay, self._planned)
+
+    def _planned(self, run: Any) -> None:
+        if isinstance(run, Exception):
+            self._fail(f"The plan couldn't be made: {run}")
+            return
+        self.run = run
+        if run.error is not None:
+            self._fail(str(run.error))
+            return
+        plan = run.plan
+        parts = [f"<p>Zone <b>{_esc(plan.zone)}</b> at <b>{_esc(self.host_name)}</b> (account {_esc(self.account.name)}).</p>"]
+        if plan.changes:
+            parts.append("<table cellpadding='4'><tr><th align='left'>Change</th><th align='left'>Record</th>"
+                         "<th align='left'>Old</th><th align='left'>New</th><th align='left'>Solves</th></tr>")
+            for c in plan.changes:
+                parts.append(f"<tr><td>{_esc(c.action)}</td><td>{_esc(c.type)} {_esc(c.host)}</td>"
+                             f"<td><code>{_esc(c.old or '—')}</code></td><td><code>{_esc(c.new or '—')}</code></td>"
+                             f"<td>{_esc(c.finding)}</td></tr>")
+            parts.append("</table>")
+        for lo in plan.left_out:
+            parts.append(f"<p>Not published for you: {_esc(lo.fix.type)} {_esc(lo.fix.host)}: {_esc(lo.reason)}</p>")
+        if plan.predicted is not None:
+            words = ", ".join(f"{n} {r.status.label.lower()}" for n, r in plan.predicted.checks.items())
+            parts.append(f"<p>Tried first, as if published: {_esc(words)}.</p>")
+        self.view.setHtml("".join(parts))
+        if plan.problem:
+            self._fail(plan.problem)
+            return
+        if not plan.changes:
+            self.state = "nothing"
+            self.status.setText("Nothing to publish: the DNS host already has these records.")
+            return
+        self.state = "planned"
+        self.status.setText(f"{len(plan.changes)} change(s) to make at {self.host_name}. Nothing is changed until "
+                            "you click Apply.")
+        self.apply_button.setEnabled(True)
+        self.apply_button.setDefault(True)
+
+    def _fail(self, text: str) -> None:
+        self.state = "failed"
+        self.status.setText(text)
+        self.apply_button.setEnabled(False)
+
+    def _progress(self, text: str) -> None:
+        self.live.setText(text)
+
+    def _on_round(self, p: Any) -> None:
+        lines = [p.summary()]
+        for s in p.servers:
+            v = p.server_live(s)
+            lines.append(f"{'✓' if v else ('?' if v is None else '…')} {s.label}: "
+                         f"{'serves it' if v else ('could not be asked' if v is None else 'not yet')}")
+        self._relay.progress.emit("\n".join(lines))
+
+    def apply(self) -> None:
+        if self.run is None or self.state != "planned":
+            return
+        self.state = "applying"
+        self.apply_button.setEnabled(False)
+        self.status.setText(f"Applying at {self.host_name}, then checking until it is live…")
+        run = self.run
+
+        async def go() -> Any:
+            async with self._publisher() as pub:
+                return await pub.apply(run, confirmed=True, wait=self.wait, on_round=self._on_round)
+        run_in_thread(go, self._relay, self._applied)
+
+    def _applied(self, run: Any) -> None:
+        if isinstance(run, Exception):
+            self._fail(f"Publishing stopped: {run}")
+            return
+        self.run = run
+        res = run.result
+        if run.error is not None or res is None:
+            self._fail(str(run.error))
+            return
+        text = res.message
+        if run.after is not None:
+            text += f" Checked again: {run.after.status.label}."
+        if res.change_id:
+            text += f" Change {res.change_id} is in the history; Undo reverses it."
+            self.undo_button.setEnabled(True)
+        self.state = "applied" if res.applied else "failed"
+        self.status.setText(text)
+
+    def undo(self) -> None:
+        if self.run is None or self.run.result is None or not self.run.result.change_id:
+            return
+        change_id = self.run.result.change_id
+        self.undo_button.setEnabled(False)
+        self.state = "undoing"
+        self.status.setText(f"Undoing {change_id}…")
+
+        async def go() -> Any:
+            async with self._publisher() as pub:
+                return await pub.undo(change_id, confirmed=True, wait=self.wait, on_round=self._on_round)
+        run_in_thread(go, self._relay, self._undone)
+
+    def _undone(self, run: Any) -> None:
+        if isinstance(run, Exception) or run.error is not None or run.result is None:
+            self._fail(f"Undo stopped: {run if isinstance(run, Exception) else run.error}")
+            return
+        self.undo_run = run
+        self.state = "undone" if run.result.applied else "failed"
+        self.status.setText(run.result.message)
+
+
+class SetupDialog(QDialog):
+    """Add a DNS-host account: the provider, its options, the secret (into the keyring), with the host's token
+    steps and the least permission to give."""
+
+    def __init__(self, parent: QWidget | None = None, provider: str = "") -> None:
+        super().__init__(parent)
+        from inboxready.core.publish.hosts import load_hosts
+
+        self.setWindowTitle("Set up publishing")
+        self.hosts = [h for h in load_hosts() if h.can_publish]
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.name = QLineEdit(self)
+        self.name.setAccessibleName("Account name")
+        self.provider = QComboBox(self)
+        self.provider.setAccessibleName("DNS host")
+        for h in self.hosts:
+            self.provider.addItem(h.name, h.lexicon)
+        if provider:
+            i = self.provider.findData(provider)
+            if i >= 0:
+                self.provider.setCurrentIndex(i)
+        self.options = QLineEdit(self)
+        self.options.setPlaceholderText("KEY=VALUE, KEY=VALUE (not secrets)")
+        self.options.setAccessibleName("Options")
+        self.secret = QLineEdit(self)
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName("API token (kept in the system keyring)")
+        form.addRow("Name", self.name)
+        form.addRow("DNS host", self.provider)
+        form.addRow("Options", self.options)
+        form.addRow("API token", self.secret)
+        lay.addLayout(form)
+        self.steps = QLabel(self)
+        self.steps.setWordWrap(True)
+        lay.addWidget(self.steps)
+        self.error = QLabel("", self)
+        self.error.setWordWrap(True)
+        lay.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.provider.currentIndexChanged.connect(self._show_steps)
+        self._show_steps()
+
+    def _host(self) -> Any:
+        return self.hosts[self.provider.currentIndex()] if self.hosts else None
+
+    def _show_steps(self) -> None:
+        h = self._host()
+        if h is None:
+            return
+        self.steps.setText(f"<b>Token at {h.name}</b>: {h.token_steps}<br><b>Give it only</b>: {h.permission}.<br>"
+                           f"Secret: {', '.join(h.secrets)}; options: {', '.join(h.options) or 'none'}.")
+
+    def save(self) -> None:
+        from inboxready.core.profiles import KeyringUnavailable
+        from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount
+
+        h = self._host()
+        try:
+            opts = {}
+            for item in filter(None, (p.strip() for p in self.options.text().split(","))):
+                k, _, v = item.partition("=")
+                opts[k.strip()] = v.strip()
+            account = DnsAccount(self.name.text() or h.id, h.lexicon, opts, list(h.secrets[:1]))
+            AccountStore().put(account, {h.secrets[0]: self.secret.text()} if h.secrets and self.secret.text() else {})
+        except (AccountError, KeyringUnavailable, OSError) as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
+    """The row under a fix box: "Publish at <host>…" when a DNS account exists, else "Set up publishing…"."""
+    from inboxready.core.publish.accounts import AccountStore
+    from inboxready.core.publish.hosts import host_for_provider
+
+    try:
+        accounts = AccountStore().all()
+    except OSError:
+        accounts = []
+    domain = domain_of(fix.host)
+    chosen = next((a for a in accounts if any(domain == d or domain.endswith("." + d) for d in a.domains)),
+                  accounts[0] if accounts else None)
+    w = QWidget(parent)
+    row = QHBoxLayout(w)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addStretch(1)
+    if chosen is not None:
+        host = host_for_provider(chosen.provider)
+        button = QPushButton(f"Publish at {host.name if host else chosen.provider}…", w)
+        button.setObjectName("PublishButton")
+
+        def open_dialog() -> None:
+            dlg = PublishDialog(chosen, domain, [(fix, "", fix.note)], w.window())
+            dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dlg.show()
+        button.clicked.connect(open_dialog)
+    else:
+        button = QPushButton("Set up publishing…", w)
+        button.setObjectName("SetupPublishingButton")
+        button.clicked.connect(lambda: SetupDialog(w.window()).exec())
+    row.addWidget(button)
+    return w

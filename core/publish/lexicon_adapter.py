@@ -1,0 +1,256 @@
+"""Publishing through dns-lexicon: one ``ProviderSession`` per apply, nothing else contacted.
+
+Lexicon speaks to about a hundred DNS hosts; we never write a provider client by hand. Its zone lookup
+(``Client.__init__``) guesses the zone with ``tldextract``, which would try to download the public-suffix list
+from the internet. We stop that twice over: ``TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS`` is set empty before
+tldextract is imported (so every extractor, lexicon's and the module-level one some providers call, uses only
+the snapshot it ships) and the already-made module-level extractor gets no URLs either; its cache goes to
+our data folder (``TLDEXTRACT_CACHE_PATH``). Then the zone the DNS walk found is pinned as lexicon's
+``domain`` (a config source put first, so lexicon's own guess is never used: it is wrong for zones outside
+the public-suffix list). No environment variables or config files of lexicon are read (no ``with_env``):
+only the account's options and secrets.
+
+Lexicon is synchronous (``requests``): the async callers run a session in a thread. Every error is turned
+into ``PublishError`` with a ``kind`` (``auth``, ``permission``, ``zone-not-found``, ``unreachable``,
+``provider``, ``failed``) and plain words, with every secret scrubbed from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..profiles import Secret, reveal, scrub
+
+os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""  # read by tldextract when an extractor is made
+
+_lock = threading.Lock()
+_configured = False
+
+
+def _offline_tldextract() -> None:
+    """Make every tldextract extractor in this process use its bundled snapshot only (no download)."""
+    global _configured
+    with _lock:
+        os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
+        from ..settings import data_dir
+
+        cache = str(data_dir() / "tldextract")
+        os.environ["TLDEXTRACT_CACHE_PATH"] = cache  # lexicon's Client cache
+        os.environ["TLDEXTRACT_CACHE"] = cache  # tldextract's own default cache
+        if _configured:
+            return
+        import tldextract.tldextract as tx
+
+        tx.TLD_EXTRACTOR.suffix_list_urls = ()
+        tx.TLD_EXTRACTOR.fallback_to_snapshot = True
+        logging.getLogger("lexicon").setLevel(logging.WARNING)  # its debug logs print API responses
+        _configured = True
+
+
+class PublishError(RuntimeError):
+    """Publishing couldn't go on. ``kind`` is stable; the message names the cause in plain words."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def available_providers() -> dict[str, bool]:
+    """lexicon's providers and whether their extra dependencies are installed."""
+    from lexicon._private.discovery import find_providers  # lexicon's own list (what Client validates with)
+
+    return find_providers()
+
+
+def provider_option_names(provider: str) -> list[str]:
+    """The options lexicon's ``provider`` takes, as its command line declares them (``auth_token`` …)."""
+    import argparse
+    import importlib
+
+    name = provider.strip().lower()
+    providers = available_providers()
+    if name not in providers:
+        from .hosts import load_hosts
+
+        hint = ", ".join(sorted(h.lexicon for h in load_hosts() if h.lexicon))
+        raise PublishError("provider", f"dns-lexicon has no provider called {provider!r} (for example: {hint}).")
+    module = importlib.import_module(f"lexicon._private.providers.{name}")
+    parser = argparse.ArgumentParser(add_help=False)
+    module.Provider.configure_parser(parser)
+    return [a.dest for a in parser._actions if a.dest and a.dest != "help"]
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    type: str
+    name: str  # full name, no final dot
+    value: str  # lexicon's content (TXT: the text, unquoted)
+    ttl: int | None
+    id: str = ""
+    raw: str = ""  # the content exactly as lexicon listed it (what a delete must name)
+
+
+def _txt_text(content: str) -> str:
+    """lexicon's TXT content as the plain text: providers that keep the presentation form (PowerDNS:
+    '"a" "b"' with only the outer quotes stripped) give the strings joined."""
+    c = content.strip()
+    if '" "' in c or (c.startswith('"') and c.endswith('"') and len(c) >= 2):
+        text = c if c.startswith('"') else '"' + c + '"'
+        try:
+            import dns.rdata
+            import dns.rdataclass
+            import dns.rdatatype
+
+            rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, text)
+            return b"".join(rd.strings).decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+        except Exception:
+            return c.strip('"')
+    return c
+
+
+# Providers whose API wants TXT content in zone-file form (quoted strings of at most 255 bytes): lexicon passes
+# the content through and adds only outer quotes, so a long DKIM key would be one over-long string.
+_PRESENTATION_TXT = {"powerdns"}
+
+
+def content_for(provider: str, rtype: str, value: str) -> str:
+    if rtype.upper() == "TXT" and provider in _PRESENTATION_TXT:
+        from ..model import quote_txt, split_txt
+
+        return " ".join(quote_txt(s) for s in split_txt(value))
+    return value
+
+
+class _TtlSource:
+    """A lexicon config source that answers only ``lexicon:ttl`` (changed per operation)."""
+
+    def __init__(self, ttl: int) -> None:
+        self.ttl = ttl
+
+    def resolve(self, config_key: str) -> str | None:
+        return str(self.ttl) if config_key == "lexicon:ttl" else None
+
+
+class ProviderSession:
+    """An authenticated lexicon provider for one zone. Use as a context manager (in a worker thread)."""
+
+    def __init__(self, provider: str, options: dict[str, str], secrets: dict[str, "str | Secret"], zone: str,
+                 *, ttl: int = 3600) -> None:
+        self.provider = provider
+        self.zone = zone.strip().rstrip(".").lower()
+        self._options = dict(options)
+        self._secrets = {k: reveal(v) for k, v in secrets.items()}
+        self._ttl = _TtlSource(ttl)
+        self._client: Any = None
+        self._ops: Any = None
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, *self._secrets.values())
+
+    def __enter__(self) -> "ProviderSession":
+        _offline_tldextract()
+        from lexicon.client import Client
+        from lexicon.config import ConfigResolver, DictConfigSource
+        from lexicon.exceptions import ProviderNotAvailableError
+
+        provider_cfg: dict[str, Any] = {**self._options, **self._secrets}
+        config = ConfigResolver().with_dict({"provider_name": self.provider, "domain": self.zone,
+                                             "delegated": self.zone, "ttl": 3600, self.provider: provider_cfg})
+        try:
+            client = Client(config)
+        except ProviderNotAvailableError as exc:
+            raise PublishError("provider", self._scrub(str(exc))) from None
+        except Exception as exc:
+            raise self.classify(exc, "set up the connection") from None
+        client.config.add_config_source(DictConfigSource({"domain": self.zone}), 0)  # the zone the DNS walk found
+        client.config.add_config_source(self._ttl, 0)  # type: ignore[arg-type]
+        try:
+            self._ops = client.__enter__()
+        except Exception as exc:
+            raise self.classify(exc, "sign in") from None
+        self._client = client
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            try:
+                self._client.__exit__(None, None, None)
+            except Exception:
+                pass
+        self._client = self._ops = None
+
+    # -- operations ---------------------------------------------------------------------------------
+
+    def _name(self, host: str) -> str:
+        return host.strip().rstrip(".").lower()
+
+    def list(self, rtype: str, host: str) -> list[LiveRecord]:
+        try:
+            rows = self._ops.list_records(rtype.upper(), self._name(host))
+        except Exception as exc:
+            raise self.classify(exc, f"read the {rtype} records of {host}") from None
+        out = []
+        for r in rows or []:
+            if str(r.get("type", "")).upper() != rtype.upper():
+                continue
+            name = str(r.get("name", "")).rstrip(".").lower()
+            if name != self._name(host):
+                continue
+            content = str(r.get("content", ""))
+            value = _txt_text(content) if rtype.upper() == "TXT" else content
+            ttl = r.get("ttl")
+            out.append(LiveRecord(rtype.upper(), name, value, int(ttl) if isinstance(ttl, (int, str)) and
+                                  str(ttl).isdigit() else None, str(r.get("id", "")), content))
+        return out
+
+    def create(self, rtype: str, host: str, value: str, ttl: int) -> None:
+        self._ttl.ttl = int(ttl)
+        try:
+            self._ops.create_record(rtype.upper(), self._name(host), content_for(self.provider, rtype, value))
+        except Exception as exc:
+            raise self.classify(exc, f"add the {rtype} record at {host}") from None
+
+    def delete(self, rtype: str, host: str, value: str, raw: str = "") -> None:
+        """Delete one record by type, name and content: ``raw`` as the listing gave it (exactly that record;
+        lexicon's ids don't survive a '/' in the content), else the value in the form we create it."""
+        try:
+            self._ops.delete_record(None, rtype.upper(), self._name(host), raw or content_for(self.provider, rtype, value))
+        except Exception as exc:
+            raise self.classify(exc, f"delete the {rtype} record at {host}") from None
+
+    # -- errors -------------------------------------------------------------------------------------
+
+    def classify(self, exc: BaseException, action: str) -> PublishError:
+        import requests
+
+        text = self._scrub(f"{type(exc).__name__}: {exc}")[:400]
+        status = None
+        if isinstance(exc, requests.HTTPError) and exc.response is not None:
+            status = exc.response.status_code
+            try:
+                body = self._scrub(exc.response.text)[:200]
+            except Exception:
+                body = ""
+            if body:
+                text = f"{text} ({body})"
+        low = text.lower()
+        where = f"the DNS host's API ({self.provider})"
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)) or "connection refused" in low:
+            return PublishError("unreachable", f"Couldn't reach {where} to {action}: nothing was changed by this "
+                                               f"step. ({text})")
+        if status == 401 or "authentication" in low or "unauthorized" in low or "invalid api key" in low \
+                or "invalid token" in low:
+            return PublishError("auth", f"{where} refused the key when asked to {action}: the API key or token "
+                                        f"is wrong or expired. Add the account again with the right one. ({text})")
+        if status == 403 or "forbidden" in low or "permission" in low or "not authorized" in low:
+            return PublishError("permission", f"{where} said this key may not {action}: give the token the "
+                                              f"permission to edit DNS records of {self.zone}. ({text})")
+        if status in (404, 422) or "not found" in low or "could not find" in low or "no domain" in low \
+                or "domain not found" in low or "zone" in low and "not" in low:
+            return PublishError("zone-not-found", f"The zone {self.zone} can't be found at this account of {where} "
+                                                  f"(couldn't {action}). Is the domain in this account? ({text})")
+        return PublishError("failed", f"{where} failed to {action}: {text}")

@@ -1,0 +1,493 @@
+"""Plan → confirm → apply → verify → check again, and undo from the journal.
+
+``make_plan`` turns the fixes of a domain check (and the corrections of host-form mistakes) into changes at
+the DNS host: each ``Change`` is add / replace / delete with the old and new values, the TTL and the finding
+it solves. Rules (each has a test):
+
+- only the records in the plan change: a change names the exact old value it removes;
+- SPF is merged, never a second SPF record: a fix that *publishes* SPF next to an existing one is merged with
+  it (``spf.merge_records``: every sender kept); a *replace* fix is the checks' corrected record (the senders
+  already merged) and replaces every SPF record at the name; the same holds for DMARC, DKIM keys, MTA-STS,
+  TLS-RPT and BIMI records (one record per name);
+- a fix that needs a person's judgement is left out with the reason (a starting-point SPF record, a
+  suggestion for a domain that never sends mail, a DS record that goes to the registrar, a record outside
+  the zone, an MX change whose old record can't be told);
+- the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
+  a plan that would make any check worse is refused.
+
+``apply_plan`` refuses without a confirmation, re-reads the records at the DNS host and refuses if any changed
+since the plan (nothing is then changed), writes the journal before each API call, and stops at the first
+failure (the journal then says what was applied). ``undo_change`` reverses a journal entry the same way,
+after checking that nobody changed those records since. Everything that talks to the DNS host runs in a worker
+thread (lexicon is synchronous).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..model import DomainReport, Finding, Fix, Severity, Status
+from .journal import Journal, JournalEntry
+from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
+from .mistakes import Mistake
+from .propagation import Expect, normalize_rdata
+
+PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
+_TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
+_STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
+# Fixes the engine offers as suggestions a person must complete or choose (see core/spf.py, core/mx.py).
+_REVIEW_NOTES = ("Starting point only", "Only for a domain that never sends mail")
+
+
+def txt_family(host: str, value: str) -> str:
+    """The kind of TXT record (one per name): spf1, dmarc1, dkim1 … or 'exact:<value>' for others."""
+    m = re.match(r"^\s*v\s*=\s*([A-Za-z0-9]+)", value)
+    tag = m.group(1).lower() if m else ""
+    if tag in _TAGS:
+        return tag
+    if "._domainkey." in f".{host.lower()}." and ("p=" in value or "k=" in value):
+        return "dkim1"
+    return "exact:" + value
+
+
+def family(host: str, rtype: str, value: str) -> str:
+    t = rtype.upper()
+    if t == "TXT":
+        return txt_family(host, value)
+    if t == "MX":
+        return "mx"
+    return f"exact:{normalize_rdata(t, value)}"
+
+
+@dataclass
+class Change:
+    action: str  # add | replace | delete
+    host: str
+    type: str
+    old: str | None
+    new: str | None
+    ttl: int = 3600
+    old_ttl: int | None = None
+    finding: str = ""
+    why: str = ""
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
+                "finding": self.finding, "why": self.why, "ttl": self.ttl, "note": self.note}
+
+    def step(self) -> dict[str, Any]:
+        return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
+                "ttl": self.ttl, "old_ttl": self.old_ttl, "finding": self.finding}
+
+    @property
+    def expectations(self) -> list[Expect]:
+        out = []
+        if self.new is not None:
+            out.append(Expect(self.host, self.type, self.new, stale_for=self.old_ttl))
+        if self.old is not None:
+            out.append(Expect(self.host, self.type, self.old, absent=True, stale_for=self.old_ttl))
+        return out
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    fix: Fix
+    finding: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.fix.host, "type": self.fix.type, "value": self.fix.value, "action": self.fix.action,
+                "finding": self.finding, "reason": self.reason}
+
+
+@dataclass
+class Plan:
+    domain: str
+    zone: str
+    account: str
+    provider: str
+    changes: list[Change] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    before: dict[tuple[str, str], list[tuple[str, int | None]]] = field(default_factory=dict)  # live at plan time
+    predicted: DomainReport | None = None
+    problem: str = ""  # set when the plan must not be applied (it would make things worse)
+
+    @property
+    def expectations(self) -> list[Expect]:
+        out: list[Expect] = []
+        finals = self.final_sets()
+        for c in self.changes:
+            for e in c.expectations:
+                if e.absent and normalize_rdata(e.type, e.value) in {
+                        normalize_rdata(e.type, v) for v in finals.get((c.host, c.type), [])}:
+                    continue  # replaced by the same value elsewhere in the plan
+                if e not in out:
+                    out.append(e)
+        return out
+
+    def final_sets(self) -> dict[tuple[str, str], list[str]]:
+        """The record set at each touched (host, type) once the plan is applied."""
+        sets = {k: [v for v, _ in vals] for k, vals in self.before.items()}
+        for c in self.changes:
+            cur = sets.setdefault((c.host, c.type), [])
+            if c.old is not None:
+                key = normalize_rdata(c.type, c.old)
+                cur[:] = [v for v in cur if normalize_rdata(c.type, v) != key]
+            if c.new is not None and normalize_rdata(c.type, c.new) not in {normalize_rdata(c.type, v) for v in cur}:
+                cur.append(c.new)
+        return sets
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.changes]
+
+
+# -- choosing the fixes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    fixes: tuple[Fix, ...]
+    finding: str
+    why: str
+    check: str
+
+
+def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
+               checks: tuple[str, ...] | None = None) -> tuple[list[Candidate], list[LeftOut]]:
+    """The fixes worth publishing, mistakes' corrections first; suggestions that need a person are left out."""
+    out: list[Candidate] = []
+    left: list[LeftOut] = []
+    for m in mistakes or []:
+        if checks is None or m.check in checks:
+            out.append(Candidate(m.fixes, m.code, m.message, m.check))
+    for name, result in report.checks.items():
+        if checks is not None and name not in checks:
+            continue
+        for f in result.findings:
+            if f.fix is None:
+                continue
+            if f.severity not in (Severity.ERROR, Severity.WARNING):
+                left.append(LeftOut(f.fix, f.code, "a suggestion, not a problem: publish it from its fix box if it "
+                                                    "fits your domain"))
+                continue
+            if any(f.fix.note.startswith(n) or n in f.fix.note for n in _REVIEW_NOTES):
+                left.append(LeftOut(f.fix, f.code, "a starting point you need to complete first (add every service "
+                                                    "that sends your mail), so it isn't published for you"))
+                continue
+            out.append(Candidate((f.fix,), f.code, f.message, name))
+    return out, left
+
+
+def _in_zone(host: str, zone: str) -> bool:
+    h, z = host.rstrip(".").lower(), zone.rstrip(".").lower()
+    return h == z or h.endswith("." + z)
+
+
+async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *, account: str,
+                    mistakes: list[Mistake] | None = None, checks: tuple[str, ...] | None = None,
+                    fixes: list[tuple[Fix, str, str]] | None = None) -> Plan:
+    """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
+    account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
+    if fixes is not None:
+        cands = [Candidate((f,), code, why, "") for f, code, why in fixes]
+        left: list[LeftOut] = []
+    else:
+        cands, left = candidates(report, mistakes, checks)
+    plan = Plan(report.domain, zone, account, session.provider, left_out=left)
+    taken: set[tuple[str, str, str]] = set()
+    usable: list[Candidate] = []
+    for c in cands:
+        problem = ""
+        for f in c.fixes:
+            if f.type.upper() == "DS":
+                problem = "a DS record is published at your domain's registrar, not at the DNS host"
+            elif f.type.upper() not in PUBLISHABLE_TYPES:
+                problem = f"{f.type} records aren't published for you; add it by hand"
+            elif not _in_zone(f.host, zone):
+                problem = f"{f.host} is outside the zone {zone}: publish it at that domain's DNS host"
+            elif f.type.upper() == "MX" and f.action == "replace" and f.value.strip() not in ("0 .",):
+                pref = f.value.split()[0] if f.value.split() else ""
+                if not pref.isdigit():
+                    problem = "an MX record InboxReady can't read"
+        keys = {(f.host.lower().rstrip("."), f.type.upper(), family(f.host, f.type, f.value)) for f in c.fixes}
+        if not problem and keys & taken:
+            problem = "another change to the same record comes first in this plan"
+        if problem:
+            plan.left_out.extend(LeftOut(f, c.finding, problem) for f in c.fixes)
+            continue
+        taken |= keys
+        usable.append(c)
+    needed = sorted({(f.host.lower().rstrip("."), f.type.upper()) for c in usable for f in c.fixes})
+
+    def read() -> dict[tuple[str, str], list[LiveRecord]]:
+        return {k: session.list(k[1], k[0]) for k in needed}
+
+    live = await asyncio.to_thread(read)
+    plan.before = {k: [(r.value, r.ttl) for r in v] for k, v in live.items()}
+    working = {k: list(v) for k, v in plan.before.items()}
+    for c in usable:
+        for f in c.fixes:
+            _plan_fix(plan, working, f, c)
+    return plan
+
+
+def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | None]]], f: Fix, c: Candidate) -> None:
+    host, rtype = f.host.lower().rstrip("."), f.type.upper()
+    cur = working.setdefault((host, rtype), [])
+    norm = lambda v: normalize_rdata(rtype, v)  # noqa: E731
+
+    def add(value: str) -> None:
+        plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note))
+        cur.append((value, f.ttl))
+
+    def replace(old: tuple[str, int | None], value: str, note: str = "") -> None:
+        plan.changes.append(Change("replace", host, rtype, old[0], value, old[1] or f.ttl, old[1], c.finding, c.why,
+                                   note or f.note))
+        cur.remove(old)
+        cur.append((value, old[1] or f.ttl))
+
+    def delete(old: tuple[str, int | None], note: str = "") -> None:
+        plan.changes.append(Change("delete", host, rtype, old[0], None, old[1] or f.ttl, old[1], c.finding, c.why,
+                                   note or f.note))
+        cur.remove(old)
+
+    if f.action == "remove":
+        match = [r for r in cur if norm(r[0]) == norm(f.value)]
+        for r in match:
+            delete(r)
+        return
+    fam = family(host, rtype, f.value)
+    if any(norm(r[0]) == norm(f.value) for r in cur) and not fam.startswith("exact:") and \
+            len([r for r in cur if family(host, rtype, r[0]) == fam]) == 1:
+        return  # already exactly as it should be
+    if fam.startswith("exact:"):
+        if not any(norm(r[0]) == norm(f.value) for r in cur):
+            add(f.value)
+        return
+    same = [r for r in cur if family(host, rtype, r[0]) == fam]
+    if rtype == "MX" and f.action == "replace" and f.value.strip() != "0 .":
+        pref = f.value.split()[0]
+        same = [r for r in cur if r[0].split()[:1] == [pref]]
+        if len(same) != 1:
+            plan.left_out.append(LeftOut(f, c.finding, "it isn't clear which MX record it replaces; change it by "
+                                                       "hand"))
+            return
+    if not same:
+        add(f.value)
+        return
+    value = f.value
+    note = ""
+    if fam == "spf1" and f.action != "replace":
+        from ..spf import merge_records
+
+        value, notes = merge_records([r[0] for r in same] + [f.value])
+        note = "Merged with your SPF record so every sender is kept (one SPF record only). " + " ".join(notes)
+    replace(same[0], value, note.strip())
+    for extra in same[1:]:
+        delete(extra, "A second record of the same kind would break it: only one may exist.")
+
+
+async def predict(plan: Plan, base_report: DomainReport, options: Any, client: Any) -> None:
+    """Run the checks as if the plan were published (``what_if`` overlay); set ``plan.predicted`` and, when a
+    check would get worse, ``plan.problem``."""
+    from ..builders.whatif import OverlayDns, WhatIfError
+    from ..checks import run_check
+
+    if not plan.changes:
+        return
+    try:
+        overlay = OverlayDns(client, plan.final_sets())
+    except WhatIfError as exc:
+        plan.problem = f"The plan couldn't be tried before publishing it: {exc}"
+        return
+    report = await run_check(plan.domain, options, client=overlay)
+    plan.predicted = report
+    worse = []
+    for name, after in report.checks.items():
+        before = base_report.checks.get(name)
+        if before is None:
+            continue
+        if _STATUS_RANK.get(after.status, 0) > _STATUS_RANK.get(before.status, 0) and after.status is not Status.ERROR:
+            worse.append(f"{name} would go from {before.status.label} to {after.status.label}")
+    if worse:
+        plan.problem = ("This plan was tried before publishing and it would make things worse (" + "; ".join(worse)
+                        + "), so it is not applied.")
+
+
+# -- applying ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplyResult:
+    change_id: str
+    applied: bool  # every step applied
+    state: str  # applied | partial | failed | refused
+    message: str
+    kind: str = ""  # PublishError kind when refused/failed
+    steps_applied: int = 0
+
+
+class Refused(RuntimeError):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _same_sets(a: list[tuple[str, int | None]], b: list[tuple[str, int | None]], rtype: str) -> bool:
+    return sorted(normalize_rdata(rtype, v) for v, _ in a) == sorted(normalize_rdata(rtype, v) for v, _ in b)
+
+
+def _run_steps(session: ProviderSession, journal: Journal, change_id: str, changes: list[Change],
+               on_step: Callable[[int, Change, str], None] | None) -> tuple[int, str]:
+    """Apply each change in order; journal before and after each. Returns (applied count, error or '')."""
+    done = 0
+    for i, c in enumerate(changes):
+        journal.step(change_id, i, "pending")
+        try:
+            if c.old is not None:
+                live = session.list(c.type, c.host)
+                old = next((r for r in live if normalize_rdata(c.type, r.value) == normalize_rdata(c.type, c.old)), None)
+                if old is not None:
+                    session.delete(c.type, c.host, old.value, old.raw)
+            if c.new is not None:
+                session.create(c.type, c.host, c.new, c.ttl)
+        except PublishError as exc:
+            journal.step(change_id, i, "failed", str(exc))
+            if on_step:
+                on_step(i, c, "failed")
+            return done, str(exc)
+        journal.step(change_id, i, "applied")
+        done += 1
+        if on_step:
+            on_step(i, c, "applied")
+    return done, ""
+
+
+async def apply_plan(plan: Plan, session: ProviderSession, journal: Journal, *, confirmed: bool,
+                     before: Any = None, on_step: Callable[[int, Change, str], None] | None = None) -> ApplyResult:
+    """Apply ``plan`` through ``session`` (already entered). Refuses (nothing changed) without ``confirmed``,
+    when the plan has a problem, or when a record changed at the DNS host since the plan was made."""
+    if not confirmed:
+        return ApplyResult("", False, "refused", "Nothing was applied: the plan needs your confirmation "
+                                                 "(answer yes, or use --yes).", "unconfirmed")
+    if plan.problem:
+        return ApplyResult("", False, "refused", plan.problem, "worse")
+    if not plan.changes:
+        return ApplyResult("", False, "refused", "There is nothing to publish.", "empty")
+
+    def conflicts() -> list[str]:
+        out = []
+        for (host, rtype), was in plan.before.items():
+            now = [(r.value, r.ttl) for r in session.list(rtype, host)]
+            if not _same_sets(now, was, rtype):
+                out.append(f"{rtype} {host}")
+        return out
+
+    try:
+        changed = await asyncio.to_thread(conflicts)
+    except PublishError as exc:
+        return ApplyResult("", False, "refused", str(exc), exc.kind)
+    if changed:
+        return ApplyResult("", False, "refused",
+                           "Nothing was applied: these records changed at the DNS host since the plan was made: "
+                           + ", ".join(changed) + ". Make the plan again to see what is there now.", "conflict")
+    change_id = journal.start(kind="apply", domain=plan.domain, zone=plan.zone, account=plan.account,
+                              provider=plan.provider, steps=[c.step() for c in plan.changes], before=before)
+    done, error = await asyncio.to_thread(_run_steps, session, journal, change_id, plan.changes, on_step)
+    if error:
+        state = "partial" if done else "failed"
+        msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error} The journal ({change_id}) says what was "
+               f"applied; undo it with: inboxready publish --undo {change_id} --account {plan.account}")
+        journal.finish(change_id, state, message=msg)
+        return ApplyResult(change_id, False, state, msg, "failed", done)
+    journal.finish(change_id, "applied", message=f"{done} change(s) applied")
+    return ApplyResult(change_id, True, "applied", f"{done} change(s) applied.", "", done)
+
+
+# -- undo --------------------------------------------------------------------------------------------
+
+
+def undo_changes(entry: JournalEntry) -> list[Change]:
+    """The changes that reverse ``entry``'s applied (or maybe-applied) steps, last first."""
+    out = []
+    for s in reversed(entry.applied_steps):
+        action = {"add": "delete", "delete": "add", "replace": "replace"}[s.action]
+        out.append(Change(action, s.host, s.type, s.new, s.old, s.old_ttl or s.ttl, s.ttl, s.finding,
+                          f"undo of {entry.id} step {s.seq + 1}"))
+    return out
+
+
+async def undo_change(entry: JournalEntry, session: ProviderSession, journal: Journal, *, confirmed: bool,
+                      on_step: Callable[[int, Change, str], None] | None = None) -> tuple[ApplyResult, list[Change]]:
+    """Reverse ``entry``: refuses if it was undone already, or if a record it touched changed since in a way
+    undoing would overwrite (a record of the same kind that is neither its old nor its new value)."""
+    if entry.undone_by:
+        return ApplyResult("", False, "refused", f"{entry.id} was already undone by {entry.undone_by}.", "done"), []
+    changes = undo_changes(entry)
+    if not changes:
+        return ApplyResult("", False, "refused", f"{entry.id} has no applied change to undo.", "empty"), []
+    if not confirmed:
+        return ApplyResult("", False, "refused", "Nothing was undone: it needs your confirmation (answer yes, or "
+                                                 "use --yes).", "unconfirmed"), changes
+
+    ours_by_set: dict[tuple[str, str], set[str]] = {}
+    for st in entry.steps:  # every value the change meant to put or take away (applied or not), per record set
+        ours_by_set.setdefault((st.host, st.type), set()).update(
+            normalize_rdata(st.type, v) for v in (st.old, st.new) if v is not None)
+
+    def prepare() -> tuple[list[Change], list[str]]:
+        ready: list[Change] = []
+        clash: list[str] = []
+        for c in changes:
+            live = session.list(c.type, c.host)
+            values = {normalize_rdata(c.type, r.value) for r in live}
+            has_new = c.old is not None and normalize_rdata(c.type, c.old) in values  # what the change put there
+            has_old = c.new is not None and normalize_rdata(c.type, c.new) in values  # what it took away
+            ours = ours_by_set[(c.host, c.type)]
+            fam = family(c.host, c.type, c.new or c.old or "")
+            if not fam.startswith("exact:"):
+                others = [r.value for r in live if family(c.host, c.type, r.value) == fam
+                          and normalize_rdata(c.type, r.value) not in ours]
+                if others:
+                    clash.append(f"{c.type} {c.host} is now {others[0][:80]!r}")
+                    continue
+            if not has_new and (c.new is None or has_old):
+                continue  # already as it was
+            old, new = (c.old if has_new else None), (None if has_old else c.new)
+            action = "replace" if old is not None and new is not None else ("delete" if new is None else "add")
+            ready.append(Change(action, c.host, c.type, old, new, c.ttl, c.old_ttl, c.finding, c.why))
+        return ready, clash
+
+    try:
+        ready, clash = await asyncio.to_thread(prepare)
+    except PublishError as exc:
+        return ApplyResult("", False, "refused", str(exc), exc.kind), changes
+    if clash:
+        return ApplyResult("", False, "refused", "Nothing was undone: these records were changed since "
+                                                 f"{entry.id}, and undoing would overwrite that: " + "; ".join(clash)
+                           + ".", "conflict"), changes
+    if not ready:
+        return ApplyResult("", False, "refused", f"The records are already as they were before {entry.id}.",
+                           "empty"), changes
+    change_id = journal.start(kind="undo", domain=entry.domain, zone=entry.zone, account=entry.account,
+                              provider=entry.provider, steps=[c.step() for c in ready], undoes=entry.id)
+    done, error = await asyncio.to_thread(_run_steps, session, journal, change_id, ready, on_step)
+    if error:
+        state = "partial" if done else "failed"
+        msg = f"Undo stopped after {done} of {len(ready)} changes: {error}"
+        journal.finish(change_id, state, message=msg)
+        return ApplyResult(change_id, False, state, msg, "failed", done), ready
+    journal.finish(change_id, "applied", message=f"undid {entry.id}")
+    journal.mark_undone(entry.id, change_id)
+    return ApplyResult(change_id, True, "applied", f"Undid {entry.id} ({done} change(s)).", "", done), ready
+
+
+def verdict_summary(report: DomainReport) -> dict[str, Any]:
+    """What the journal keeps of a check: the overall status and each check's status and finding codes."""
+    return {"status": str(report.status),
+            "checks": {n: {"status": str(r.status), "findings": [f.code for f in r.findings]}
+                       for n, r in report.checks.items()}}

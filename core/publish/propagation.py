@@ -1,0 +1,216 @@
+"""Is it live? Ask every authoritative server of the zone directly, and say how long caches may lag.
+
+``probe(zone, expectations)`` asks each server in ``zone.servers`` (NS addresses, or the ``--nameserver``
+given) with a fresh ``DnsClient`` pointed at that one server (no cache, never the system resolver) whether it
+serves each expected record (``Expect``: a record that must be there, or with ``absent=True`` one that must be
+gone). A server that doesn't answer is "couldn't ask" (``live=None``), never "not live".
+``wait_until_live`` polls with backoff (1, 2, 4 … 30 s) until every server agrees or the wait ends.
+
+``Expect.stale_for`` is how long resolvers may still give the old answer once every server has the new one:
+the old record's TTL, or the zone's negative-caching time (RFC 2308: the lower of the SOA's TTL and MINIMUM)
+for a name that did not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..dns import DnsAnswer, DnsClient
+from .zone import AuthServer, ZoneInfo
+
+DEFAULT_TIMEOUT = 3.0
+
+
+def normalize_rdata(rtype: str, text: str) -> str:
+    """A record value in a form two sources can be compared in (MX/CNAME names lower case, final dot)."""
+    t = text.strip()
+    up = rtype.upper()
+    if up == "MX":
+        parts = t.split()
+        if len(parts) == 2:
+            return f"{int(parts[0]) if parts[0].isdigit() else parts[0]} {parts[1].rstrip('.').lower()}."
+    if up in ("CNAME", "NS", "PTR"):
+        return t.rstrip(".").lower() + "."
+    if up in ("A", "AAAA"):
+        import ipaddress
+
+        try:
+            return str(ipaddress.ip_address(t))
+        except ValueError:
+            return t
+    return t
+
+
+def answer_values(ans: DnsAnswer) -> tuple[str, ...]:
+    if ans.rdtype.upper() in ("TXT", "SPF"):
+        return ans.txt
+    return tuple(normalize_rdata(ans.rdtype, r) for r in ans.records)
+
+
+@dataclass(frozen=True)
+class Expect:
+    host: str
+    type: str
+    value: str
+    absent: bool = False  # True: the record must be gone (a delete, or the old value of a replace)
+    stale_for: int | None = None  # seconds resolvers may keep the old answer
+
+    def satisfied_by(self, values: tuple[str, ...]) -> bool:
+        want = normalize_rdata(self.type, self.value)
+        have = {normalize_rdata(self.type, v) for v in values}
+        return (want not in have) if self.absent else (want in have)
+
+    @property
+    def describe(self) -> str:
+        return f"{self.type} {self.host} {'gone: ' if self.absent else ''}{self.value}"
+
+
+@dataclass(frozen=True)
+class ServerResult:
+    server: AuthServer
+    live: bool | None  # None: couldn't ask this server
+    seen: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ExpectResult:
+    expect: Expect
+    servers: tuple[ServerResult, ...]
+
+    @property
+    def live(self) -> bool:
+        return bool(self.servers) and all(s.live is True for s in self.servers)
+
+
+@dataclass
+class Propagation:
+    zone: str
+    results: list[ExpectResult] = field(default_factory=list)
+    rounds: int = 0
+    elapsed: float = 0.0
+    problem: str = ""
+
+    @property
+    def servers(self) -> list[AuthServer]:
+        seen: dict[str, AuthServer] = {}
+        for r in self.results:
+            for s in r.servers:
+                seen.setdefault(s.server.address, s.server)
+        return list(seen.values())
+
+    def server_live(self, server: AuthServer) -> bool | None:
+        """True when this server serves every expected change; None when it couldn't be asked."""
+        states = [s.live for r in self.results for s in r.servers if s.server.address == server.address]
+        if any(v is None for v in states):
+            return None
+        return all(states)
+
+    @property
+    def live(self) -> bool:
+        return not self.problem and bool(self.results) and all(r.live for r in self.results)
+
+    @property
+    def stale_for(self) -> int | None:
+        vals = [r.expect.stale_for for r in self.results if r.expect.stale_for is not None]
+        return max(vals) if vals else None
+
+    def summary(self) -> str:
+        if self.problem:
+            return self.problem
+        servers = self.servers
+        live = [s for s in servers if self.server_live(s) is True]
+        unasked = [s for s in servers if self.server_live(s) is None]
+        if self.live:
+            text = (f"Live on all {len(servers)} authoritative servers." if len(servers) != 1 else
+                    "Live on the authoritative server.")
+            if self.stale_for:
+                text += (f" Resolvers that asked before may still give the old answer for up to "
+                         f"{_duration(self.stale_for)}.")
+            return text
+        text = f"Live on {len(live)} of {len(servers)} authoritative servers"
+        if unasked:
+            text += f"; couldn't ask {', '.join(s.label for s in unasked)}"
+        return text + "."
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The CLI contract: ``[{"server", "live"}]`` (plus what each server serves, per record)."""
+        out = []
+        for s in self.servers:
+            out.append({"server": s.address, "name": s.name, "live": self.server_live(s),
+                        "records": [{"host": r.expect.host, "type": r.expect.type, "value": r.expect.value,
+                                     "absent": r.expect.absent,
+                                     "live": next((x.live for x in r.servers if x.server.address == s.address), None),
+                                     "seen": list(next((x.seen for x in r.servers if x.server.address == s.address), ())),
+                                     "error": next((x.error for x in r.servers if x.server.address == s.address), "")}
+                                    for r in self.results]})
+        return out
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} minutes"
+    if seconds < 172800:
+        return f"{round(seconds / 3600)} hours"
+    return f"{round(seconds / 86400)} days"
+
+
+async def ask_server(server: AuthServer, questions: list[tuple[str, str]], *,
+                     timeout: float = DEFAULT_TIMEOUT) -> dict[tuple[str, str], DnsAnswer]:
+    """Ask one server (fresh client: no cache) every (host, type); answers by question."""
+    client = DnsClient([server.address], timeout=timeout, deadline=timeout * 3)
+    try:
+        answers = await asyncio.gather(*(client.query(h, t) for h, t in questions))
+    finally:
+        client.close()
+    return dict(zip(questions, answers))
+
+
+async def probe(zone: ZoneInfo, expectations: list[Expect], *, timeout: float = DEFAULT_TIMEOUT) -> Propagation:
+    if not zone.servers:
+        return Propagation(zone.zone, problem=zone.problem or "no authoritative server to ask")
+    questions = list(dict.fromkeys((e.host.rstrip(".").lower(), e.type.upper()) for e in expectations))
+    per_server = await asyncio.gather(*(ask_server(s, questions, timeout=timeout) for s in zone.servers))
+    results = []
+    for e in expectations:
+        key = (e.host.rstrip(".").lower(), e.type.upper())
+        states = []
+        for server, answers in zip(zone.servers, per_server):
+            ans = answers[key]
+            if ans.failed:
+                states.append(ServerResult(server, None, error=ans.describe))
+            else:
+                values = answer_values(ans) if ans.ok else ()
+                states.append(ServerResult(server, e.satisfied_by(values), values))
+        results.append(ExpectResult(e, tuple(states)))
+    return Propagation(zone.zone, results)
+
+
+async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: float,
+                          on_round: Callable[[Propagation], None] | None = None,
+                          timeout: float = DEFAULT_TIMEOUT, first_delay: float = 1.0,
+                          max_delay: float = 30.0) -> Propagation:
+    """Probe until every server serves every expectation or ``wait`` seconds have passed (at least one round)."""
+    started = time.monotonic()
+    delay = first_delay
+    rounds = 0
+    while True:
+        result = await probe(zone, expectations, timeout=min(timeout, max(0.5, wait)))
+        rounds += 1
+        result.rounds = rounds
+        result.elapsed = time.monotonic() - started
+        if on_round is not None:
+            try:
+                on_round(result)
+            except Exception:
+                pass
+        left = wait - (time.monotonic() - started)
+        if result.live or left <= 0 or result.problem:
+            return result
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, max_delay)

@@ -1,0 +1,62 @@
+"""The app's publishing: the fix box offers "Set up publishing…" or "Publish at <host>…", the plan dialog
+applies only after Apply is clicked, shows each server going live, and Undo restores the zone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from inboxready.core.model import Fix  # noqa: E402
+from inboxready.core.publish.accounts import AccountStore  # noqa: E402
+
+from .pdns import PowerDns  # noqa: E402
+from .test_publish_pdns import make_zone  # noqa: E402
+
+
+def test_fix_box_offers_setup_then_publish(qtbot, home: Path, memory_keyring, pdns: PowerDns, account: str) -> None:
+    from inboxready.app.publish_dialog import publish_bar
+    from inboxready.app.widgets import FixView
+
+    FixView.publish_hook = publish_bar
+    try:
+        box = FixView(Fix("_dmarc.example.com", "TXT", "v=DMARC1; p=none"))
+        qtbot.addWidget(box)
+        from PySide6.QtWidgets import QPushButton
+
+        names = [b.text() for b in box.findChildren(QPushButton)]
+        assert "Publish at PowerDNS (your own server)…" in names
+    finally:
+        FixView.publish_hook = None
+
+
+def test_plan_dialog_applies_only_on_apply_and_undoes(qtbot, home: Path, memory_keyring, pdns: PowerDns,
+                                                      account: str, zone_name: str, tmp_path: Path) -> None:
+    from inboxready.app.publish_dialog import PublishDialog
+
+    z = zone_name
+    make_zone(pdns, z)
+    snapshot = pdns.rrsets(z)
+    fix = Fix(f"_dmarc.{z}", "TXT", "v=DMARC1; p=none; rua=mailto:d@" + z)
+    dlg = PublishDialog(AccountStore().get(account), z, [(fix, "dmarc.no-record", "no DMARC")],
+                        nameservers=[pdns.nameserver], wait=5)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.state != "planning", timeout=20000)
+    assert dlg.state == "planned" and dlg.apply_button.isEnabled()
+    assert pdns.rrsets(z) == snapshot  # nothing before Apply
+    assert f"_dmarc.{z}" in dlg.view.toPlainText()
+    dlg.apply_button.click()
+    qtbot.waitUntil(lambda: dlg.state not in ("planned", "applying"), timeout=30000)
+    assert dlg.state == "applied", dlg.status.text()
+    assert pdns.rrsets(z)[(f"_dmarc.{z}.", "TXT")][1] == (f'"{fix.value}"',)
+    assert "✓" in dlg.live.text() and pdns.nameserver in dlg.live.text()
+    dlg.grab().save(str(tmp_path / "publish-dialog.png"))
+    if __import__("os").environ.get("IR_SHOT"):
+        dlg.grab().save(__import__("os").environ["IR_SHOT"])
+    dlg.undo_button.click()
+    qtbot.waitUntil(lambda: dlg.state not in ("undoing",), timeout=30000)
+    assert dlg.state == "undone", dlg.status.text()
+    assert pdns.rrsets(z) == snapshot
