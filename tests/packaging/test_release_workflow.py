@@ -158,6 +158,13 @@ def test_macos_bundle_in_spec() -> None:
     spec = (ROOT / "packaging" / "inboxready.spec").read_text(encoding="utf-8")
     assert 'name="InboxReady.app"' in spec and "bundle_identifier=" in spec
     assert (ROOT / "packaging" / "macos" / "entitlements.plist").is_file()
+    # the version the bundle shows is the package's (which the workflow checks against the tag)
+    assert 'VERSION = _version("inboxready")' in spec
+    assert '"CFBundleShortVersionString": VERSION' in spec and '"CFBundleVersion": VERSION' in spec
+    assert 'bundle_identifier="app.inboxready.InboxReady"' in spec and '"CFBundleName": "InboxReady"' in spec
+    # the .dmg is built from that bundle with the same version, and its smoke test runs the bundled CLI
+    runs = "\n".join(str(s.get("run", "")) for s in _steps())
+    assert 'packaging/macos/build-dmg.sh dist "$VERSION"' in runs
 
 
 def test_inno_setup_names_version_and_uninstall_keeps_the_users_data() -> None:
