@@ -4,8 +4,10 @@
                      [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
+    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli_bounce.py)
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
-    inboxready profile list|test|remove NAME
+                       [--oauth microsoft|google [--client-id ID] [--tenant T]]
+    inboxready profile list|test|remove|signin|signout NAME
     inboxready roundtrip --send-profile NAME --read-profile NAME [--to ADDR] [--timeout S] [--json]
     inboxready watch --read-profile NAME [--token TOKEN] [--timeout S] [--json]
 
@@ -35,6 +37,7 @@ from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.model import DomainReport, Severity, Status
 
+from . import cli_oauth
 from .cli_out import (
     DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, seconds, shown, shown_lines,
     write_json,
@@ -82,7 +85,7 @@ _positive = DNS_TIMEOUT
 
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish")
+COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
 
 
 def _command_modules() -> list[Any]:
@@ -187,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--receiver", action="append", default=[], metavar="AUTHSERV-ID",
                      help="reading profile: the receiving service's Authentication-Results id (repeatable)")
     add.add_argument("--no-password", action="store_true", help="the server needs no password")
+    cli_oauth.add_arguments(add)
     lst = psub.add_parser("list", help="list the profiles")
     lst.add_argument("--json", action="store_true")
     test = psub.add_parser("test", parents=[common], help="try to connect and sign in")
@@ -196,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     kind = rm.add_mutually_exclusive_group()
     kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
     kind.add_argument("--read", action="store_true", help="only the reading profile of that name")
+    cli_oauth.register_actions(psub)
 
     # The mail commands take --timeout as the time to wait for the message (as people expect there);
     # DNS queries use the default per-query timeout.
@@ -422,12 +427,18 @@ def _report_path(path: str, domain: str, many: bool) -> str:
     return f"{base}-{domain}.{ext}" if dot else f"{path}-{domain}"
 
 
-def write_report_file(report: DomainReport, path: str, profile: str) -> str:
-    """Save the audit report of ``report`` as PDF, HTML or JSON (by extension). Raises OSError, or
+def write_report_file(report: DomainReport, path: str, profile: str, *, inspection: Any = None) -> str:
+    """Save the audit report of ``report`` as PDF, HTML or JSON (by extension), with each fix in the form of
+    the DNS host ``inspection`` found and the DNS changes published in its period. Raises OSError, or
     ImportError when a PDF is asked for without PySide6."""
-    from inboxready.core.audit import AuditReport
+    from datetime import UTC, datetime
 
-    audit = AuditReport.build(report, profile=profile)
+    from inboxready.core.audit import AuditReport, changes_in_period
+
+    now = datetime.now(UTC)
+    dns_host = inspection.for_audit() if inspection is not None and inspection.zone.zone else None
+    audit = AuditReport.build(report, profile=profile, generated=now, dns_host=dns_host,
+                              changes=changes_in_period(report, generated=now))
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pdf":
         from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
@@ -509,7 +520,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for r in reports:
             path = _report_path(report_to, r.domain, len(reports) > 1)
             try:
-                digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender")
+                digest = write_report_file(r, path, getattr(args, "profile", None) or "bulk-sender",
+                                           inspection=inspections.get(r.domain))
                 from inboxready.core.audit import record_export
 
                 file_digest, problem = record_export(path, r.domain, digest)
@@ -705,14 +717,28 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             host, port = P.split_host_port(args.smtp if is_send else args.imap, 587 if is_send else 993)
             security = P.Security.parse(args.security) if args.security else P.security_for_port(port)
             profile: Any
+            oauth = cli_oauth.oauth_fields(args)
             if is_send:
                 profile = P.SendProfile(name=args.name, host=host, port=port, security=security,
-                                        username=args.user, from_addr=args.from_addr, ca_file=args.ca_file)
+                                        username=args.user, from_addr=args.from_addr, ca_file=args.ca_file, **oauth)
             else:
                 profile = P.ReadProfile(name=args.name, host=host, port=port, security=security,
                                         username=args.user, address=args.address, ca_file=args.ca_file,
-                                        authserv_ids=list(args.receiver))
+                                        authserv_ids=list(args.receiver), **oauth)
             password = None
+            if oauth:
+                store.put(profile, None)
+                kind = "sending" if is_send else "reading"
+                out.write(f"Saved {kind} profile '{shown(profile.name)}' ({shown(host)}:{port}, {security}), signing "
+                          f"in with {'Microsoft' if profile.oauth_provider == 'microsoft' else 'Google'}.\n")
+                if args.no_signin:
+                    out.write(f"Sign in when ready: inboxready profile signin {shown(profile.name)}\n")
+                    return EXIT_OK
+                code = cli_oauth.sign_in(profile, args, out, err)
+                if code != EXIT_OK:
+                    err.write(f"The profile was saved; sign in later with: inboxready profile signin "
+                              f"{shown(profile.name)}\n")
+                return code
             if not args.no_password and profile.username:
                 password = _password_from_env_or_prompt(err, f"{profile.username} on {host}")
                 if password is None:
@@ -733,8 +759,9 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             elif not items:
                 out.write("No profiles yet. Add one with: inboxready profile add NAME --smtp HOST:PORT --user USER\n")
             for p in items if not args.json else []:
+                how = f" (sign-in: {p.oauth_provider.title()})" if p.uses_oauth else ""
                 out.write(f"{p.kind:<5} {shown(p.name):<20} {shown(p.host)}:{p.port} {p.security} "
-                          f"{shown(p.username)}\n")
+                          f"{shown(p.username)}{how}\n")
             return EXIT_OK
         if action == "test":
             found = store.find(args.name)
@@ -753,6 +780,9 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 for p, r in zip(found, results):
                     mark = style("✓", "32") if r.ok else style("✗", "31")
                     out.write(f"{mark} {p.kind} profile '{shown(p.name)}': {shown(r.message)}\n")
+                    hint = cli_oauth.sign_in_hint(r, p.name)
+                    if hint:
+                        out.write(f"  {hint}\n")
             return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
         if action == "remove":
             found = [p for p in store.find(args.name)
@@ -762,8 +792,13 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 return EXIT_UNCHECKED
             for p in found:
                 store.remove(p)
-                out.write(f"Removed {p.kind} profile '{shown(p.name)}' and its password.\n")
+                what = "its sign-in (unless another profile uses it)" if p.uses_oauth else "its password"
+                out.write(f"Removed {p.kind} profile '{shown(p.name)}' and {what}.\n")
             return EXIT_OK
+        if action == "signin":
+            return cli_oauth.cmd_signin(store, args, out, err)
+        if action == "signout":
+            return cli_oauth.cmd_signout(store, args, out, err)
     except (P.ProfileError, P.KeyringUnavailable) as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
@@ -771,7 +806,7 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"inboxready: the profiles could not be saved ({shown(exc.strerror or exc)}); nothing was "
                   "changed\n")
         return EXIT_UNCHECKED
-    err.write("inboxready: say what to do: profile add|list|test|remove\n")
+    err.write("inboxready: say what to do: profile add|list|test|remove|signin|signout\n")
     return EXIT_UNCHECKED
 
 
@@ -823,7 +858,15 @@ def cmd_roundtrip(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             client.close()
 
-    return _render_roundtrip(asyncio.run(go()), args, out)
+    result = asyncio.run(go())
+    _sign_in_hint(result, send if result.status == "send-failed" else read, err)
+    return _render_roundtrip(result, args, out)
+
+
+def _sign_in_hint(result: Any, profile: Any, err: TextIO) -> None:
+    hint = cli_oauth.sign_in_hint(result.error, profile.name) if result.error is not None else ""
+    if hint:
+        err.write(f"inboxready: {hint}\n")
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -860,7 +903,9 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             client.close()
 
-    return _render_roundtrip(asyncio.run(go()), args, out)
+    result = asyncio.run(go())
+    _sign_in_hint(result, read, err)
+    return _render_roundtrip(result, args, out)
 
 
 # -- self-test -----------------------------------------------------------------------------------

@@ -105,8 +105,10 @@ def run_off_ui_thread(work: Callable[[], Any]) -> tuple[Any, str | None]:
 
 def export_report(parent: QWidget | None, report: DomainReport, *, message: Any = None,
                   reports_summary: Mapping[str, Any] | None = None, profile: str = DEFAULT_PROFILE,
-                  path: str | Path | None = None) -> Path | None:
-    """Save ``report`` as an audit report; see the module docstring."""
+                  path: str | Path | None = None, dns_host: Mapping[str, Any] | None = None) -> Path | None:
+    """Save ``report`` as an audit report; see the module docstring. ``dns_host`` (``Inspection.for_audit()``)
+    shows each fix in that host's form; the DNS changes published in the report's period are read from the
+    publish journal in the worker thread."""
     target = Path(path) if path is not None else ask_path(parent, report)
     if target is None:
         return None
@@ -114,11 +116,16 @@ def export_report(parent: QWidget | None, report: DomainReport, *, message: Any 
 
     ensure_gui_app()
     _status(parent, f"Saving the report to {target.name}…", 0)
-    audit = AuditReport.build(report, message=message, reports_summary=reports_summary, profile=profile)
 
     def work() -> Any:
-        from inboxready.core.audit import record_export
+        from datetime import UTC
 
+        from inboxready.core.audit import changes_in_period, record_export
+
+        now = datetime.now(UTC)
+        audit = AuditReport.build(report, message=message, reports_summary=reports_summary, profile=profile,
+                                  generated=now, dns_host=dns_host,
+                                  changes=changes_in_period(report, reports_summary=reports_summary, generated=now))
         digest = write_report(audit, target)
         # the SHA-256 of the exact file, kept in the history with the time and the domain: what
         # "inboxready verify" compares (the hash printed inside covers the data only)

@@ -37,10 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("inboxready")
     app.setWindowIcon(icon("app"))
     themes = ThemeManager(app, None if args.theme == "system" else args.theme)
+    from inboxready.app.dns_host_forms import host_form_hook
     from inboxready.app.publish_dialog import publish_bar
     from inboxready.app.widgets import FixView
 
-    FixView.publish_hook = publish_bar  # "Publish at <host>…" on every fix box
+    FixView.publish_hook = publish_bar  # "Check until live…", "Publish at <host>…" on every fix box
+    FixView.host_form_hook = host_form_hook  # each fix box in the words of the domain's DNS host
     window = MainWindow(demo=args.demo, theme_manager=themes)
     window.show()
     if args.domain and not args.demo:

@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
             ("DMARC reports…", "Ctrl+D", self.open_reports),
             ("Watch list and history…", "Ctrl+H", self.open_watch_window),
             ("Export report…", "Ctrl+E", self.export_report),
+            ("DNS changes published (history, undo)…", "Ctrl+J", self.open_publish_history),
         ):
             action = self.tools_menu.addAction(title)
             action.setShortcut(QKeySequence(shortcut))
@@ -518,8 +519,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
+        self._detect_dns_host(domain, options)
         self.checkStarted.emit(domain)
         return self.current_job
+
+    def _detect_dns_host(self, domain: str, options: CheckOptions) -> None:
+        """Find the domain's zone and DNS host (NS names) on the engine's loop, so every fix box can show the
+        record the way that host's form wants it (app/dns_host_forms.py)."""
+        from .dns_host_forms import detect_host, directory
+
+        d = directory()
+        d.nameservers = options.nameservers
+        # the demo's built-in server is the authoritative server of the demo zones
+        d.servers = [self.demo_server.address] if self.demo_server is not None else None
+        d.looking_up(domain)  # a host found before stays shown until the new walk answers
+        try:
+            fut = self.engine.submit(detect_host(domain, options.nameservers, d.servers,
+                                                 timeout=min(options.timeout, 4.0)))
+        except RuntimeError:  # shutting down
+            return
+        self.engine.when_done(fut, self._on_dns_host, domain)
+
+    def _on_dns_host(self, fut: Any, domain: str) -> None:
+        from .dns_host_forms import directory
+
+        try:
+            inspection = fut.result()
+        except Exception:  # cancelled or failed: the fix boxes keep the generic form
+            inspection = None
+        directory().set_inspection(domain, inspection)
 
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
@@ -908,9 +936,19 @@ class MainWindow(QMainWindow):
             return
         from .export import export_report
 
+        from .dns_host_forms import directory
+
         export_report(self, self.last_report, message=self.latest_message(),
                       reports_summary=self._reports_summary(self.last_report.domain),
-                      profile=self.compliance_profile())
+                      profile=self.compliance_profile(), dns_host=directory().for_audit(self.last_report.domain))
+
+    def open_publish_history(self) -> None:
+        """The DNS changes published through InboxReady, with Undo for any of them."""
+        from .publish_history import PublishHistoryDialog
+
+        dlg = PublishHistoryDialog(self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
 
     def _reports_summary(self, domain: str) -> dict[str, Any] | None:
         """The last 30 days of imported DMARC reports about ``domain``, for the audit report (None when none

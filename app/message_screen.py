@@ -1,4 +1,5 @@
-"""The "Test a message" screen: send a test message, watch for one sent by a platform, or paste headers.
+"""The "Test a message" screen: send a test message, watch for one sent by a platform, paste headers, or
+paste a bounce (``bounce_view``: why it bounced and the record that fixes it).
 
 All mail work runs on the engine's asyncio loop (``Engine.run_task``); progress lines and the result come
 back through queued signals tagged with a job number, and anything from a job that is no longer current
@@ -23,6 +24,7 @@ from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.model import CheckResult, Finding
 from inboxready.core.profiles import Profile, ProfileStore
 
+from .bounce_view import BouncePage, show_bounce
 from .cards import STATUS_WORDS, CheckCard, _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
@@ -43,6 +45,7 @@ class MessageScreen(QWidget):
     and ``watch_timeout`` bound the wait for the message (tests use small ones)."""
 
     reportShown = Signal(object)  # MessageReport (or None when no message was analysed)
+    bounceShown = Signal(object)  # BounceReport
     finishedRun = Signal(object)  # RoundTripResult | MessageReport | None
 
     def __init__(self, engine: Engine, *, store: ProfileStore | None = None,
@@ -61,6 +64,7 @@ class MessageScreen(QWidget):
         self.finding_views: list[FindingView] = []
         self.last_result: Any = None
         self.last_report: MessageReport | None = None
+        self.last_bounce: Any = None  # BounceReport of the "Paste a bounce" way
         self.token = new_token()
         self.setObjectName("MessageScreen")
         self.setAccessibleName("Test a message")
@@ -88,6 +92,8 @@ class MessageScreen(QWidget):
         self.modes.addTab(self._build_send(), "Send a test")
         self.modes.addTab(self._build_watch(), "Watch for a message")
         self.modes.addTab(self._build_paste(), "Paste headers")
+        self.bounce_page = BouncePage()
+        self.modes.addTab(self.bounce_page, "Paste a bounce")
         root.addWidget(self.modes)
 
         row = QHBoxLayout()
@@ -99,6 +105,13 @@ class MessageScreen(QWidget):
         self.cancel_button.setToolTip("Stop this test (Esc)")
         self.cancel_button.setEnabled(False)
         row.addWidget(self.cancel_button)
+        # a round trip or watch whose Microsoft/Google sign-in expired or was withdrawn: one click to sign in
+        self.signin_again_button = KeyButton("Sign in again")
+        self.signin_again_button.setAccessibleName("Sign in again with the mail provider")
+        self.signin_again_button.hide()
+        self.signin_again_button.clicked.connect(self.sign_in_again)
+        self._signin_again: tuple[str, QComboBox] | None = None
+        row.addWidget(self.signin_again_button)
         root.addLayout(row)
 
         self.progress = QListWidget()
@@ -253,6 +266,7 @@ class MessageScreen(QWidget):
         self.send_button.clicked.connect(self.start_send)
         self.watch_button.clicked.connect(self.start_watch)
         self.analyse_button.clicked.connect(self.start_paste)
+        self.bounce_page.analyseRequested.connect(self.start_bounce)
         self.cancel_button.clicked.connect(self.cancel)
         self.new_token_button.clicked.connect(self._new_token)
         self.watch_box.currentIndexChanged.connect(self._update_seed)
@@ -260,6 +274,8 @@ class MessageScreen(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+Return"), self.paste_box, activated=self.start_paste,
                   context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence("Ctrl+Return"), self.bounce_page, activated=self.start_bounce,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- profiles -------------------------------------------------------------------------------
 
@@ -306,8 +322,8 @@ class MessageScreen(QWidget):
         p = self._profile_of(kind, box)
         if p is None:
             return
-        answer = QMessageBox.question(self, "Remove profile",
-                                      f"Remove the profile {p.name!r} and its saved password?")
+        what = "its sign-in (unless another profile uses it)" if p.uses_oauth else "its saved password"
+        answer = QMessageBox.question(self, "Remove profile", f"Remove the profile {p.name!r} and {what}?")
         if answer == QMessageBox.StandardButton.Yes:
             self.store.remove(p)
             self.reload_profiles()
@@ -328,6 +344,7 @@ class MessageScreen(QWidget):
         self.send_button.setEnabled(not running and self.send_box.count() > 0 and self.read_box.count() > 0)
         self.watch_button.setEnabled(not running and self.watch_box.count() > 0)
         self.analyse_button.setEnabled(not running)
+        self.bounce_page.analyse_button.setEnabled(not running)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -421,6 +438,23 @@ class MessageScreen(QWidget):
 
         return self._start("Analysing the pasted headers…", go)
 
+    def start_bounce(self) -> int:
+        """Read the pasted (or dropped) bounce and check what it points at (``core.bounce``)."""
+        raw, domain = self.bounce_page.payload()
+        if not raw.strip():
+            self.status_label.setText("Paste a bounce, or drop a saved bounce file, first.")
+            return 0
+        from inboxready.core.bounce import analyze_bounce
+        from inboxready.core.context import CheckOptions
+
+        opts = CheckOptions(nameservers=self.nameservers, deadline=60.0,
+                            **({"timeout": self.dns_timeout} if self.dns_timeout is not None else {}))
+
+        async def go(_on_progress: Callable[[Any], None]) -> Any:
+            return await analyze_bounce(raw, options=opts, domain=domain or None)
+
+        return self._start("Reading the bounce and checking what it points at…", go)
+
     def cancel(self) -> None:
         if self.job and self.engine.cancel_task(self.job):
             self.status_label.setText("Stopping…")
@@ -441,6 +475,12 @@ class MessageScreen(QWidget):
         if job != self.job:
             return
         self.last_result = result
+        if hasattr(result, "classification"):  # a BounceReport
+            self.status_label.setText("Done.")
+            show_bounce(self, result)
+            self._update_buttons()
+            self.finishedRun.emit(result)
+            return
         report = result if isinstance(result, MessageReport) else getattr(result, "report", None)
         findings: list[Finding] = []
         if isinstance(result, MessageReport):
@@ -452,9 +492,43 @@ class MessageScreen(QWidget):
             findings.extend(result.findings)
         if report is not None:
             findings.extend(report.findings)
+        self._offer_sign_in(result)
         self.show_result(summary, findings, report)
         self._update_buttons()
         self.finishedRun.emit(result)
+
+    def _offer_sign_in(self, result: Any) -> None:
+        """Show "Sign in again with ..." when the run stopped on a withdrawn or expired sign-in."""
+        from inboxready.core.auth.errors import SIGN_IN_AGAIN
+
+        error = getattr(result, "error", None)
+        self._signin_again = None
+        if error is not None and getattr(error, "code", "") in (SIGN_IN_AGAIN, "conn.oauth-scope"):
+            if getattr(result, "status", "") == "send-failed":
+                kind, box = "send", self.send_box
+            else:
+                kind, box = "read", (self.watch_box if self.modes.currentIndex() == 1 else self.read_box)
+            p = self._profile_of(kind, box)
+            if p is not None and p.uses_oauth:
+                self._signin_again = (kind, box)
+                self.signin_again_button.setText(
+                    f"Sign in again with {'Microsoft' if p.oauth_provider == 'microsoft' else 'Google'}")
+        self.signin_again_button.setVisible(self._signin_again is not None)
+
+    def sign_in_again(self) -> ProfileDialog | None:
+        """Open the profile's dialog and start its sign-in at once (the browser opens)."""
+        if self._signin_again is None:
+            return None
+        kind, box = self._signin_again
+        p = self._profile_of(kind, box)
+        if p is None:
+            return None
+        dlg = self.open_profile_dialog(kind, p)
+        dlg.sign_in()
+        self.signin_again_button.hide()
+        if not getattr(self, "_no_exec", False):
+            self._run_dialog(dlg, box)
+        return dlg
 
     def _on_cancelled(self, job: int) -> None:
         if job != self.job:
@@ -482,6 +556,7 @@ class MessageScreen(QWidget):
         self.verdict_badge.hide()
         self.about_label.hide()
         self.last_report = None
+        self.last_bounce = None
 
     def show_result(self, summary: str, findings: list[Finding], report: MessageReport | None) -> None:
         self._clear_result()

@@ -1,17 +1,27 @@
 """Add or edit a sending (SMTP) or reading (IMAP) profile.
 
-A provider preset fills host, port and security and shows its sign-in guidance (app passwords). The
-password goes straight to the system keyring through ``ProfileStore.put``; it never reaches
-``profiles.json``. "Test connection" runs ``check_profile`` on the engine's loop, never on the UI thread.
+A provider preset fills host, port and security and shows its sign-in guidance (app passwords, or what
+signing in with Microsoft or Google involves). The password goes straight to the system keyring through
+``ProfileStore.put``; it never reaches ``profiles.json``. "Test connection" runs ``check_profile`` on the
+engine's loop, never on the UI thread.
+
+Sign-in with Microsoft or Google (``core.auth``): the Microsoft 365 / Outlook.com and Gmail presets choose
+it by default. "Sign in with ..." runs ``sign_in`` on the engine's loop; the provider's page opens in the
+system browser (``QDesktopServices``) and the loopback redirect is awaited there, so the window stays
+responsive (Cancel stops the wait). Only the refresh token is kept, in the keyring; "Sign out" removes it.
+A connection test or a sign-in that says the sign-in expired or was withdrawn turns the button into
+"Sign in again". An organisation's own app registration (client ID, tenant) goes in the fields below.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+    QWidget,
 )
 
 from inboxready.core.profiles import (
@@ -21,6 +31,16 @@ from inboxready.core.profiles import (
 
 from .engine import Engine
 from .widgets import KeyButton, label
+
+SIGN_IN_CHOICES: tuple[tuple[str, str], ...] = (
+    ("password", "Password (or app password)"),
+    ("microsoft", "Sign in with Microsoft"),
+    ("google", "Sign in with Google"),
+)
+PROVIDER_WORDS = {"microsoft": "Microsoft", "google": "Google"}
+ADMIN_NOTE = ("If your organisation allows only apps its admin approved, ask the admin to grant consent, or for "
+              "the client ID (and, for Microsoft, the tenant) of the organisation's own app registration, and enter "
+              "them here. Leave both empty to use InboxReady's own.")
 
 SECURITY_CHOICES: tuple[tuple[Security, str], ...] = (
     (Security.SSL, "SSL/TLS (encrypted from the start)"),
@@ -43,7 +63,9 @@ class ProfileDialog(QDialog):
         self.engine = engine
         self.saved: Profile | None = None
         self.test_job = 0
+        self.signin_job = 0
         self.last_connection: Any = None
+        self.last_signin: Any = None
         what = "sending (SMTP)" if kind == "send" else "reading (IMAP)"
         self.setWindowTitle(("Edit" if profile else "Add") + f" a {what} profile")
         self.setAccessibleName(self.windowTitle())
@@ -96,11 +118,22 @@ class ProfileDialog(QDialog):
         self.insecure_note.hide()
         self.user_field = self._line("User name", "usually your full e-mail address")
         form.addRow("User name", self.user_field)
+        self.auth_box = QComboBox()
+        self.auth_box.setAccessibleName("How to sign in")
+        for key, words in SIGN_IN_CHOICES:
+            self.auth_box.addItem(words, key)
+        form.addRow("Sign in", self.auth_box)
         self.password_field = self._line("Password", "stored only in your system's keyring")
         self.password_field.setEchoMode(QLineEdit.EchoMode.Password)
         if profile is not None:
             self.password_field.setPlaceholderText("leave empty to keep the saved password")
         form.addRow("Password", self.password_field)
+        self.client_field = self._line("Your organisation's client ID (optional)",
+                                       "optional: your organisation's own app registration")
+        form.addRow("Client ID", self.client_field)
+        self.tenant_field = self._line("Your organisation's tenant (optional)", "optional: e.g. example.com")
+        form.addRow("Tenant", self.tenant_field)
+        self.form = form
         if kind == "send":
             self.address_field = self._line("From address of test messages", "news@example.com")
             form.addRow("From address", self.address_field)
@@ -112,6 +145,25 @@ class ProfileDialog(QDialog):
             self.from_name_field = None
         lay.addLayout(form)
         lay.addWidget(self.insecure_note)
+
+        self.admin_note = label(ADMIN_NOTE, "Muted", selectable=True)
+        self.admin_note.setAccessibleName("About your organisation's own app registration")
+        lay.addWidget(self.admin_note)
+        row = QHBoxLayout()
+        self.signin_button = KeyButton("Sign in with Microsoft")
+        self.signin_button.setAccessibleName("Sign in with the provider in your browser")
+        self.signin_button.setEnabled(engine is not None)
+        row.addWidget(self.signin_button)
+        self.signout_button = QPushButton("Sign out")
+        self.signout_button.setAccessibleName("Remove the stored sign-in from the keyring")
+        row.addWidget(self.signout_button)
+        self.signin_status = label("", "", selectable=True)
+        self.signin_status.setAccessibleName("Sign-in status")
+        row.addWidget(self.signin_status, 1)
+        self.signin_row = QWidget()
+        self.signin_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.signin_row)
 
         ok, words = keyring_status()
         self.keyring_note = label(words, "Muted" if ok else "InputNote", selectable=True)
@@ -145,13 +197,17 @@ class ProfileDialog(QDialog):
 
         self.preset_box.currentIndexChanged.connect(self._on_preset)
         self.security_box.currentIndexChanged.connect(self._on_security)
+        self.auth_box.currentIndexChanged.connect(self._on_auth)
         self.test_button.clicked.connect(self.test_connection)
+        self.signin_button.clicked.connect(self.sign_in)
+        self.signout_button.clicked.connect(self.sign_out)
         if engine is not None:
             q = Qt.ConnectionType.QueuedConnection
             engine.taskFinished.connect(self._on_task_finished, q)
             engine.taskFailed.connect(self._on_task_failed, q)
         if profile is not None:
             self._fill(profile)
+        self._on_auth()
         self.setMinimumWidth(600)
         self.resize(600, self.sizeHint().height())
 
@@ -169,6 +225,9 @@ class ProfileDialog(QDialog):
         self.port_field.setValue(p.port)
         self.security_box.setCurrentIndex(max(0, self.security_box.findData(str(p.security))))
         self.user_field.setText(p.username)
+        self.auth_box.setCurrentIndex(max(0, self.auth_box.findData(p.oauth_provider if p.uses_oauth else "password")))
+        self.client_field.setText(p.oauth_client_id)
+        self.tenant_field.setText(p.oauth_tenant)
         if isinstance(p, SendProfile):
             self.address_field.setText(p.from_addr)
             if self.from_name_field is not None:
@@ -189,16 +248,64 @@ class ProfileDialog(QDialog):
             self.host_field.setText(server.host)
             self.port_field.setValue(server.port)
             self.security_box.setCurrentIndex(max(0, self.security_box.findData(str(server.security))))
-        parts = [f"User name: {preset.username}", preset.password_help]
-        if preset.app_password_url:
-            parts.append(f"Create it at: {preset.app_password_url}")
+        if preset.oauth:
+            self.auth_box.setCurrentIndex(max(0, self.auth_box.findData(preset.oauth)))
+        elif self.auth_box.currentData() != "password":
+            self.auth_box.setCurrentIndex(0)
+        self._show_guidance(preset)
+        if not self.name_field.text().strip():
+            self.name_field.setText(preset.id)
+        self._fit()
+
+    def _show_guidance(self, preset: Preset | None) -> None:
+        if preset is None:
+            self.guidance.hide()
+            return
+        oauth = self.auth_box.currentData() != "password"
+        parts = [f"User name: {preset.username}"]
+        if oauth and preset.oauth_help:
+            parts.append(preset.oauth_help)
+        else:
+            parts.append(preset.password_help)
+            if preset.app_password_url:
+                parts.append(f"Create it at: {preset.app_password_url}")
         if preset.notes:
             parts.append(preset.notes)
         self.guidance.setText("\n".join(x for x in parts if x))
         self.guidance.show()
-        if not self.name_field.text().strip():
-            self.name_field.setText(preset.id)
+
+    def _on_auth(self, _index: int = 0) -> None:
+        provider = self.auth_box.currentData() or "password"
+        oauth = provider != "password"
+        self.form.setRowVisible(self.password_field, not oauth)
+        self.form.setRowVisible(self.client_field, oauth)
+        self.form.setRowVisible(self.tenant_field, provider == "microsoft")
+        self.admin_note.setVisible(oauth)
+        self.signin_row.setVisible(oauth)
+        if oauth:
+            words = PROVIDER_WORDS[provider]
+            again = self.last_signin is not None and not getattr(self.last_signin, "ok", True)
+            self.signin_button.setText(f"Sign in again with {words}" if again else f"Sign in with {words}")
+            self._show_signed_in()
+        self._show_guidance(get_preset(self.preset_box.currentData() or ""))
         self._fit()
+
+    def _show_signed_in(self) -> None:
+        if self.signin_job:
+            return
+        try:
+            p = self.profile()
+        except ProfileError:
+            self.signin_status.setText("")
+            self.signout_button.setEnabled(False)
+            return
+        from inboxready.core.auth.flows import signed_in
+
+        state = signed_in(p)
+        self.signout_button.setEnabled(bool(state))
+        if self.last_signin is None:
+            self.signin_status.setText("Signed in (kept in the system keyring)." if state else
+                                       "Not signed in yet." if state is False else "")
 
     def _on_security(self, _index: int = 0) -> None:
         self.insecure_note.setVisible(self.security_box.currentData() == str(Security.NONE))
@@ -218,10 +325,14 @@ class ProfileDialog(QDialog):
 
     def profile(self) -> Profile:
         """The profile the fields describe (``ProfileError`` says what is wrong)."""
+        provider = self.auth_box.currentData() or "password"
+        auth: dict[str, Any] = {} if provider == "password" else dict(
+            auth="oauth", oauth_provider=provider, oauth_client_id=self.client_field.text(),
+            oauth_tenant=self.tenant_field.text() if provider == "microsoft" else "")
         common: dict[str, Any] = dict(
             name=self.name_field.text(), host=self.host_field.text(), port=self.port_field.value(),
             security=Security(self.security_box.currentData()), username=self.user_field.text(),
-            preset=self.preset_box.currentData() or "")
+            preset=self.preset_box.currentData() or "", **auth)
         if self.kind == "send":
             return SendProfile(from_addr=self.address_field.text(),
                                from_name=self.from_name_field.text() if self.from_name_field else "", **common)
@@ -243,8 +354,10 @@ class ProfileDialog(QDialog):
         if isinstance(self.original, SendProfile) and self.original.ca_file and isinstance(p, SendProfile):
             p.ca_file = self.original.ca_file
         password = self.password_field.text() or None
+        if p.uses_oauth:
+            password = None  # an OAuth profile keeps its sign-in (not a password) in the keyring
         try:
-            if self.original is not None and self.original.name != p.name:
+            if self.original is not None and self.original.name != p.name and not p.uses_oauth:
                 if password is None:
                     self._show_error("Type the password again when you rename a profile (it is stored under "
                                      "the profile's name).")
@@ -280,6 +393,9 @@ class ProfileDialog(QDialog):
         self.test_job = self.engine.run_task(lambda _progress: check_profile(p, password=password))
 
     def _on_task_finished(self, job: int, result: Any) -> None:
+        if job and job == self.signin_job:
+            self._on_signed_in(result)
+            return
         if job != self.test_job:
             return
         self.test_job = 0
@@ -287,18 +403,86 @@ class ProfileDialog(QDialog):
         self.test_button.setEnabled(True)
         ok = bool(getattr(result, "ok", False))
         self.test_result.setText(("✔ " if ok else "✘ ") + str(getattr(result, "message", result)))
+        from inboxready.core.auth.errors import SIGN_IN_AGAIN
+
+        if getattr(result, "code", "") in (SIGN_IN_AGAIN, "conn.oauth-scope"):
+            self.last_signin = result
+            self._on_auth()
+            self.signin_status.setText("")
 
     def _on_task_failed(self, job: int, message: str) -> None:
+        if job and job == self.signin_job:
+            self.signin_job = 0
+            self.signin_button.setEnabled(True)
+            self.signin_status.setText(f"The sign-in stopped on an internal error: {message}")
+            return
         if job != self.test_job:
             return
         self.test_job = 0
         self.test_button.setEnabled(True)
         self.test_result.setText(f"The test stopped on an internal error: {message}")
 
+    # -- sign-in ----------------------------------------------------------------------------------
+
+    def _open_url(self, url: str) -> None:
+        """Open the provider's sign-in page in the system browser (on the UI thread)."""
+        if not QDesktopServices.openUrl(QUrl(url)):
+            self.signin_status.setText(f"Open this address in your browser to sign in: {url}")
+
+    def sign_in(self) -> None:
+        if self.engine is None:
+            return
+        if self.signin_job:  # a second click while waiting: stop waiting
+            self.engine.cancel_task(self.signin_job)
+            self.signin_job = 0
+            self.signin_button.setEnabled(True)
+            self._on_auth()
+            self.signin_status.setText("Sign-in cancelled.")
+            return
+        try:
+            p = self.profile()
+        except ProfileError as exc:
+            self.signin_status.setText(str(exc))
+            return
+        from inboxready.core.auth.flows import sign_in
+
+        words = PROVIDER_WORDS.get(p.oauth_provider, "")
+        open_url = self.engine.ui_call(self._open_url)
+        self.signin_job = self.engine.run_task(lambda _progress: sign_in(p, open_url=open_url))
+        self.signin_button.setText("Cancel sign-in")
+        self.signin_status.setText(f"Finish signing in with {words} in your browser…")
+
+    def _on_signed_in(self, result: Any) -> None:
+        self.signin_job = 0
+        self.last_signin = result
+        ok = bool(getattr(result, "ok", False))
+        self._on_auth()
+        self.signin_status.setText(("✔ " if ok else "✘ ") + str(getattr(result, "message", result)))
+
+    def sign_out(self) -> None:
+        try:
+            p = self.profile()
+        except ProfileError as exc:
+            self.signin_status.setText(str(exc))
+            return
+        from inboxready.core.auth.flows import sign_out
+
+        try:
+            removed = sign_out(p)
+        except KeyringUnavailable as exc:
+            self.signin_status.setText(str(exc))
+            return
+        self.last_signin = None
+        self._on_auth()
+        self.signin_status.setText("Signed out: the sign-in was removed from the system keyring." if removed else
+                                   "Not signed in on this computer.")
+
     def done(self, result: int) -> None:
         if self.engine is not None:
             if self.test_job:
                 self.engine.cancel_task(self.test_job)
+            if self.signin_job:
+                self.engine.cancel_task(self.signin_job)
             try:
                 self.engine.taskFinished.disconnect(self._on_task_finished)
                 self.engine.taskFailed.disconnect(self._on_task_failed)

@@ -227,8 +227,8 @@ class PublishDialog(QDialog):
 
 
 class SetupDialog(QDialog):
-    """Add a DNS-host account: the provider, its options, the secret (into the keyring), with the host's token
-    steps and the least permission to give."""
+    """Add a DNS-host account: the provider, its options, every secret it needs (each into the keyring), with
+    the host's token steps and the least permission to give. Nothing is saved until every secret is given."""
 
     def __init__(self, parent: QWidget | None = None, provider: str = "") -> None:
         super().__init__(parent)
@@ -249,21 +249,22 @@ class SetupDialog(QDialog):
             if i >= 0:
                 self.provider.setCurrentIndex(i)
         self.options = QLineEdit(self)
-        self.options.setPlaceholderText("KEY=VALUE, KEY=VALUE (not secrets)")
         self.options.setAccessibleName("Options")
-        self.secret = QLineEdit(self)
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setAccessibleName("API token (kept in the system keyring)")
         form.addRow("Name", self.name)
         form.addRow("DNS host", self.provider)
         form.addRow("Options", self.options)
-        form.addRow("API token", self.secret)
         lay.addLayout(form)
+        self.secrets_box = QWidget(self)  # one password field per secret of the chosen host
+        self.secrets_form = QFormLayout(self.secrets_box)
+        self.secrets_form.setContentsMargins(0, 0, 0, 0)
+        self.secret_fields: dict[str, QLineEdit] = {}
+        lay.addWidget(self.secrets_box)
         self.steps = QLabel(self)
         self.steps.setWordWrap(True)
         lay.addWidget(self.steps)
         self.error = QLabel("", self)
         self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.save)
@@ -272,6 +273,11 @@ class SetupDialog(QDialog):
         self.provider.currentIndexChanged.connect(self._show_steps)
         self._show_steps()
 
+    @property
+    def secret(self) -> QLineEdit | None:
+        """The first secret's field (most hosts have one: the API token)."""
+        return next(iter(self.secret_fields.values()), None)
+
     def _host(self) -> Any:
         return self.hosts[self.provider.currentIndex()] if self.hosts else None
 
@@ -279,29 +285,72 @@ class SetupDialog(QDialog):
         h = self._host()
         if h is None:
             return
-        self.steps.setText(f"<b>Token at {h.name}</b>: {h.token_steps}<br><b>Give it only</b>: {h.permission}.<br>"
-                           f"Secret: {', '.join(h.secrets)}; options: {', '.join(h.options) or 'none'}.")
+        while self.secrets_form.rowCount():
+            self.secrets_form.removeRow(0)
+        self.secret_fields = {}
+        for name in h.secrets:
+            f = QLineEdit(self.secrets_box)
+            f.setEchoMode(QLineEdit.EchoMode.Password)
+            f.setAccessibleName(f"{name} (kept in the system keyring only)")
+            self.secrets_form.addRow(name, f)
+            self.secret_fields[name] = f
+        self.options.setPlaceholderText(", ".join(f"{o}=…" for o in h.options) or "none needed")
+        self.steps.setText(f"<b>Token at {_esc(h.name)}</b>: {_esc(h.token_steps)}<br><b>Give it only</b>: "
+                           f"{_esc(h.permission)}.<br>Secrets (kept in the system keyring only): "
+                           f"{_esc(', '.join(h.secrets))}; options: {_esc(', '.join(h.options) or 'none')}.")
 
     def save(self) -> None:
         from inboxready.core.profiles import KeyringUnavailable
-        from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount
+        from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
+        from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
 
         h = self._host()
+        if h is None:
+            return
         try:
+            known = provider_option_names(h.lexicon)
             opts = {}
             for item in filter(None, (p.strip() for p in self.options.text().split(","))):
-                k, _, v = item.partition("=")
-                opts[k.strip()] = v.strip()
-            account = DnsAccount(self.name.text() or h.id, h.lexicon, opts, list(h.secrets[:1]))
-            AccountStore().put(account, {h.secrets[0]: self.secret.text()} if h.secrets and self.secret.text() else {})
-        except (AccountError, KeyringUnavailable, OSError) as exc:
+                k, eq, v = item.partition("=")
+                k = k.strip()
+                if not eq or not k:
+                    raise AccountError(f"Write each option as KEY=VALUE ({item!r} isn't).")
+                if k not in known:
+                    raise AccountError(f"{h.name} has no option {k!r}; its options are: {', '.join(known)}.")
+                if looks_secret(k) or k in h.secrets:
+                    raise AccountError(f"{k} is a secret: type it in its own field, so it goes to the keyring only.")
+                opts[k] = v.strip()
+            missing = [n for n, f in self.secret_fields.items() if not f.text()]
+            if missing:
+                raise AccountError(f"Give {', '.join(missing)}: {h.name} needs it to sign in.")
+            account = DnsAccount(self.name.text() or h.id, h.lexicon, opts, list(h.secrets))
+            AccountStore().put(account, {n: f.text() for n, f in self.secret_fields.items()})
+        except (AccountError, KeyringUnavailable, PublishError, OSError) as exc:
             self.error.setText(str(exc))
             return
+        for f in self.secret_fields.values():
+            f.clear()
         self.accept()
 
 
+def open_live_check(fix: Fix, parent: QWidget) -> Any:
+    """"Check until live" for ``fix`` (published by hand or not): the zone and servers the host detection
+    found (``dns_host_forms.directory()``), else found now."""
+    from .dns_host_forms import directory
+    from .live_check import LiveCheckDialog
+
+    d = directory()
+    ins = d.find(fix.host)
+    dlg = LiveCheckDialog(fix, parent.window(), zone=ins.zone if ins is not None else None,
+                          nameservers=d.nameservers, servers=d.servers)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.show()
+    return dlg
+
+
 def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
-    """The row under a fix box: "Publish at <host>…" when a DNS account exists, else "Set up publishing…"."""
+    """The row under a fix box: "Check until live…" (for a record published by hand too), and "Publish at
+    <host>…" when a DNS account exists, else "Set up publishing…"."""
     from inboxready.core.publish.accounts import AccountStore
     from inboxready.core.publish.hosts import host_for_provider
 
@@ -316,6 +365,13 @@ def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
     row = QHBoxLayout(w)
     row.setContentsMargins(0, 0, 0, 0)
     row.addStretch(1)
+    live = QPushButton("Check until live…", w)
+    live.setObjectName("LiveCheckButton")
+    live.setAccessibleName(f"Check until {fix.type} {fix.host} is live on every authoritative server")
+    live.setToolTip("Once you have published it at your DNS host: ask each of its servers directly until all "
+                    "serve it")
+    live.clicked.connect(lambda: open_live_check(fix, w))
+    row.addWidget(live)
     if chosen is not None:
         host = host_for_provider(chosen.provider)
         button = QPushButton(f"Publish at {host.name if host else chosen.provider}…", w)

@@ -145,7 +145,8 @@ def rdns_section(card: Any, r: CheckResult) -> QWidget | None:
     if not hosts:
         return None
     box, lay = _box(card, "Sending addresses and their names")
-    rows = [[_s(h.get("ip")), SOURCE_WORDS.get(_s(h.get("source")), _s(h.get("source"))),
+    rows = [[_s(h.get("ip")), (f"sent your {_s(h.get('via'))}" if _s(h.get("source")) == "message" and h.get("via")
+                               else SOURCE_WORDS.get(_s(h.get("source")), _s(h.get("source")))),
              ", ".join(_s(p) for p in _l(h.get("ptr"))) or "none",
              _yes_no(h.get("confirmed"), "yes", "NO"), _s(h.get("problem"))] for h in hosts]
     lay.addWidget(compact_table(["Address", "Where from", "Name (PTR)", "Points back", "Problem"], rows,

@@ -241,6 +241,9 @@ class FixView(QFrame):
 
     copied = Signal(str)
     publish_hook: "Callable[[Fix, QWidget], QWidget | None] | None" = None  # set by the app at start-up
+    # the record as the domain's DNS host's form wants it, above the generic fields (app/dns_host_forms.py);
+    # it may hide ``generic`` (the fields below) behind a "Show the generic record" button
+    host_form_hook: "Callable[[Fix, FixView], QWidget | None] | None" = None
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -273,16 +276,24 @@ class FixView(QFrame):
             grid.addWidget(field, i, 1)
             grid.addWidget(button, i, 2, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(1, 1)
-        lay.addLayout(grid)
+        self.generic = QWidget(self)  # the record for any DNS host (host, type, value, TTL, zone-file line)
+        glay = QVBoxLayout(self.generic)
+        glay.setContentsMargins(0, 0, 0, 0)
+        glay.setSpacing(6)
+        glay.addLayout(grid)
         row = QHBoxLayout()
         ttl = label(f"TTL {fix.ttl} seconds (any value your DNS host offers is fine)", "Muted", parent=self)
         row.addWidget(ttl, 1)
         self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line",
                                     parent=self)
         row.addWidget(self.copy_zone, 0, Qt.AlignmentFlag.AlignRight)
-        lay.addLayout(row)
+        glay.addLayout(row)
+        lay.addWidget(self.generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
+        self.host_form_view = FixView.host_form_hook(fix, self) if FixView.host_form_hook is not None else None
+        if self.host_form_view is not None:
+            lay.insertWidget(lay.indexOf(self.generic), self.host_form_view)
         if FixView.publish_hook is not None:  # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py)
             extra = FixView.publish_hook(fix, self)
             if extra is not None:

@@ -22,6 +22,13 @@ the content itself in a hidden block, so a copy can be checked later:
 A PDF (``inboxready.app.pdf``) shows the same text and hash and carries the JSON document as an
 attachment (``inboxready-report.json``); ``verify`` accepts a PDF too and checks that attachment.
 
+When the domain's DNS host is known (``dns_host``: the zone and the catalog host found from its NS records),
+every fix also carries ``host_form``: the record as that host's form wants it ("At Cloudflare: Name
+``_dmarc``, Content ``v=DMARC1; …``, TTL Auto"), shown above the generic zone-file line. ``changes`` lists
+what was published at the DNS host through InboxReady in the report's period (``changes_in_period``: from
+the publish journal; a journal that can't be read is said so). Both are part of the hashed content, and a
+report made without them renders exactly as before.
+
 Nothing here touches Qt or the network.
 """
 
@@ -36,7 +43,7 @@ import sys
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +96,16 @@ class AuditReport:
     message: Any = None  # MessageReport | None
     reports_summary: Mapping[str, Any] | None = None
     generated: str = ""  # ISO 8601 with time zone
+    dns_host: Mapping[str, Any] | None = None  # {"zone", "host", "host_name", "nameservers"}
+    changes: Mapping[str, Any] | None = None  # journal.audit_changes(): {"since", "until", "entries", "problem"}
 
     @classmethod
     def build(cls, report: DomainReport, *, message: Any = None, reports_summary: Mapping[str, Any] | None = None,
-              profile: str = DEFAULT_PROFILE, generated: datetime | None = None) -> AuditReport:
+              profile: str = DEFAULT_PROFILE, generated: datetime | None = None,
+              dns_host: Mapping[str, Any] | None = None, changes: Mapping[str, Any] | None = None) -> AuditReport:
         verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary)
         when = (generated or datetime.now(UTC)).astimezone()
-        return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"))
+        return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"), dns_host, changes)
 
     def to_json(self) -> dict[str, Any]:
         """The report content (what the hash covers)."""
@@ -124,6 +134,11 @@ class AuditReport:
             "reports_summary": dict(self.reports_summary) if self.reports_summary is not None else None,
             "profile": self.verdict.to_json(),
         }
+        if self.dns_host is not None and self.dns_host.get("zone"):
+            content["dns_host"] = dict(self.dns_host)
+            _add_host_forms(content, self.dns_host)
+        if self.changes is not None:
+            content["changes"] = dict(self.changes)
         # key order as after a round trip through the canonical form, so a re-render of a loaded copy is
         # byte for byte the same page
         return json.loads(canonical_bytes(_plain(content)))  # type: ignore[no-any-return]
@@ -146,6 +161,60 @@ class AuditReport:
         """The same page for Qt's rich-text engine (PDF): no hidden data block, simpler CSS."""
         content = self.to_json()
         return render_html(content, content_hash(content), for_print=True)
+
+
+def _add_host_forms(content: dict[str, Any], dns_host: Mapping[str, Any]) -> None:
+    """Give every fix in ``content`` its ``host_form`` for the domain's DNS host."""
+    from .model import Fix
+    from .publish.hosts import get_host, host_form
+
+    zone = str(dns_host.get("zone") or "")
+    host = get_host(str(dns_host.get("host") or ""))
+
+    def add(fx: Any) -> None:
+        if isinstance(fx, dict) and fx.get("host") and fx.get("type"):
+            fix = Fix(str(fx["host"]), str(fx["type"]), str(fx.get("value", "")), int(fx.get("ttl") or 3600),
+                      str(fx.get("action") or "publish"))
+            fx["host_form"] = host_form(fix, zone, host).to_json()
+
+    for ch in content["checks"].values():
+        for f in ch["findings"]:
+            add(f.get("fix"))
+    for r in content["profile"].get("rules", []):
+        add(r.get("fix"))
+
+
+CHANGE_DAYS = 90  # the period of an audit report's change list when there is no DMARC-report period
+
+
+def change_period(report: DomainReport, *, reports_summary: Mapping[str, Any] | None = None,
+                  generated: datetime | None = None) -> tuple[str, str]:
+    """The period whose DNS changes an audit report lists: from ``CHANGE_DAYS`` before the check (or the start
+    of the DMARC-report summary, if earlier) until the report is made."""
+    until = (generated or datetime.now(UTC)).astimezone(UTC)
+    try:
+        checked = datetime.fromisoformat(report.started) if report.started else until
+        if checked.tzinfo is None:
+            checked = checked.replace(tzinfo=UTC)
+    except ValueError:
+        checked = until
+    since = checked.astimezone(UTC) - timedelta(days=CHANGE_DAYS)
+    start = (reports_summary or {}).get("since")
+    if isinstance(start, int) and not isinstance(start, bool):
+        try:
+            since = min(since, datetime.fromtimestamp(start, UTC))
+        except (OverflowError, OSError, ValueError):
+            pass
+    return since.isoformat(timespec="seconds"), until.isoformat(timespec="seconds")
+
+
+def changes_in_period(report: DomainReport, *, reports_summary: Mapping[str, Any] | None = None,
+                      generated: datetime | None = None, journal_path: Path | None = None) -> dict[str, Any]:
+    """The publish journal's changes of ``report.domain`` in the report's period (``change_period``)."""
+    from .publish.journal import audit_changes
+
+    since, until = change_period(report, reports_summary=reports_summary, generated=generated)
+    return audit_changes(report.domain, since, until, path=journal_path)
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -222,8 +291,13 @@ def _badge(state: str, label: str, colours: Mapping[str, str] = _COLOURS) -> str
 def _fix_html(fix: Mapping[str, Any]) -> str:
     verb = {"replace": "Replace with", "remove": "Remove"}.get(str(fix.get("action")), "Publish")
     out = [f'<p><b>{_e(verb)}</b> a {_e(fix.get("type"))} record at <span class="mono">{_e(fix.get("host"))}</span>'
-           f' (TTL {_e(fix.get("ttl"))}):</p>',
-           f'<div class="rec">{_e(fix.get("zone_line"))}</div>']
+           f' (TTL {_e(fix.get("ttl"))}):</p>']
+    form = fix.get("host_form")
+    if isinstance(form, Mapping):
+        out.append(f'<div class="rec">{_e(form.get("text"))}</div>')
+        out.extend(f'<p class="small muted">{_e(n)}</p>' for n in form.get("notes") or [])
+        out.append('<p class="small muted">The same record at any DNS host, as a zone-file line:</p>')
+    out.append(f'<div class="rec">{_e(fix.get("zone_line"))}</div>')
     if fix.get("note"):
         out.append(f'<p class="small muted">{_e(fix.get("note"))}</p>')
     return "\n".join(out)
@@ -245,6 +319,43 @@ def _findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
         rows.append(f"<tr><td>{_badge(sev, _SEVERITY_LABELS.get(sev, sev))}</td><td>{''.join(body)}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
+
+
+def _changes_html(ch: Mapping[str, Any]) -> str:
+    """The changes published at the DNS host in the report's period (``content["changes"]``)."""
+    out = [f'<p>Records changed at the DNS host through InboxReady between {_e(_when(str(ch.get("since"))))} and '
+           f'{_e(_when(str(ch.get("until"))))}, from its publish journal.</p>']
+    if ch.get("problem"):
+        out.append(f'<p><b>The journal could not be read:</b> {_e(ch.get("problem"))} Changes in this period can\'t '
+                   'be listed.</p>')
+    entries = [e for e in ch.get("entries") or [] if isinstance(e, Mapping)]
+    if not entries:
+        if not ch.get("problem"):
+            out.append('<p class="muted">No change was published through InboxReady in this period.</p>')
+        return "\n".join(out)
+    out.append(f'{_TABLE}<tr><th width="17%">When</th><th width="21%">Change</th><th width="44%">What</th>'
+               '<th width="18%">Result</th></tr>')
+    for e in entries:
+        steps = []
+        for st in e.get("steps") or []:
+            if not isinstance(st, Mapping):
+                continue
+            old = f' <span class="muted">was</span> <span class="mono">{_e(st.get("old"))}</span>' \
+                if st.get("old") is not None else ""
+            new = f' <span class="mono">{_e(st.get("new"))}</span>' if st.get("new") is not None else ""
+            steps.append(f'<div class="small">{_e(st.get("action"))} {_e(st.get("type"))} '
+                         f'<span class="mono">{_e(st.get("host"))}</span>:{new}{old} '
+                         f'<span class="muted">[{_e(st.get("state"))}]</span></div>')
+        what = (f'<p class="small">{_e(e.get("kind"))} at zone <span class="mono">{_e(e.get("zone"))}</span>, '
+                f'account {_e(e.get("account"))} ({_e(e.get("provider"))})'
+                + (f', undoing {_e(e.get("undoes"))}' if e.get("undoes") else "") + "</p>" + "".join(steps))
+        verdicts = ""
+        if e.get("before") or e.get("after"):
+            verdicts = f'<p class="small muted">Check before: {_e(e.get("before") or "?")}, after: {_e(e.get("after") or "?")}</p>'
+        out.append(f'<tr><td>{_e(_when(str(e.get("created"))))}</td><td class="mono">{_e(e.get("id"))}</td>'
+                   f'<td>{what}</td><td>{_e(e.get("state_words"))}{verdicts}</td></tr>')
+    out.append("</table>")
+    return "\n".join(out)
 
 
 def _verdict_html(v: Mapping[str, Any]) -> str:
@@ -383,6 +494,9 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
         f'<tr><td class="k" width="20%">Report made</td><td>{_e(_when(str(c.get("generated"))))}</td></tr>',
         f'<tr><td class="k" width="20%">DNS resolver used</td><td class="mono">{_e(resolver)}</td></tr>',
         f'<tr><td class="k" width="20%">Profile</td><td>{_e((c.get("profile") or {}).get("title"))}</td></tr>',
+        *([f'<tr><td class="k" width="20%">DNS host</td><td>{_e(c["dns_host"].get("host_name") or "not one we know")}'
+           f' (zone <span class="mono">{_e(c["dns_host"].get("zone"))}</span>)</td></tr>']
+          if isinstance(c.get("dns_host"), Mapping) else []),
         f'<tr><td class="k" width="20%">Content SHA-256</td><td class="hash">{_e(sha256)}</td></tr>',
         "</table>",
     ]
@@ -443,6 +557,11 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
             parts.append(_reports_html(summary))
         except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError, OverflowError):
             parts.append(_generic_html(summary, set()))
+
+    changes = c.get("changes")
+    if isinstance(changes, Mapping):
+        parts.append("<h2>Changes published at the DNS host</h2>")
+        parts.append(_changes_html(changes))
 
     queries = c.get("queries") or []
     parts.append(f"<h2>DNS queries ({len(queries)})</h2>")

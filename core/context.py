@@ -31,6 +31,7 @@ class CheckOptions:
     connect_timeout: float = 8.0  # one TCP/TLS connection or HTTPS fetch
     trust_anchors: str | None = None  # DNSSEC root trust anchors (DS or DNSKEY lines); None: IANA's
     sending_ips: list[str] = field(default_factory=list)  # IPs seen sending (e.g. from a test message)
+    sending_ip_label: str = "test message"  # what showed them, for the reverse DNS wording ("bounced message")
 
 
 @dataclass

@@ -175,9 +175,11 @@ class Suggestion:
     value: str
     notes: list[str]
     action: str = "publish"
+    kind: str = "record"  # Fix.kind: "suggestion" when it is right only if the person confirms a fact
 
     def fix(self) -> Fix:
-        return Fix(self.host, "TXT", self.value, action=self.action, note=" ".join(n for n in self.notes if n))
+        return Fix(self.host, "TXT", self.value, action=self.action, note=" ".join(n for n in self.notes if n),
+                   kind=self.kind)
 
     def to_json(self) -> dict[str, str]:
         return {"host": self.host, "type": "TXT", "value": self.value}
@@ -647,7 +649,7 @@ def _no_policy(st: _State, first: WalkStep) -> None:
             "Only for a domain that never sends mail: receivers reject anything claiming to come from it. It "
             "needs no report address. This is one of the lockdown records listed under MX. If you will send "
             "mail from this domain, set up your mail service first, then start with p=none and a report "
-            "address that receives mail."], "publish")
+            "address that receives mail."], "publish", kind="suggestion")
         st.add(_f("no-record", Severity.ERROR,
                   f"{d} has no DMARC record, and no mail server (MX) or SPF record either, so it looks unused "
                   "for email. Anyone can send mail that claims to come from it. If it never sends mail, publish "

@@ -94,6 +94,12 @@ class Fix:
 
     ``host`` is fully qualified without the trailing dot (``_dmarc.example.com``); ``value`` is the
     whole record text exactly as it should be published (for TXT: the joined text, unquoted).
+
+    ``kind`` says whether the record can be published as it is: ``record`` (yes), ``starting-point`` (a
+    draft the person must complete first, e.g. an SPF record that covers only the mail servers we could
+    see) or ``suggestion`` (right only if the person confirms a fact we can't know, e.g. "this domain never
+    sends mail"). Publishing for the user (``core.publish.plan``) leaves the last two out; it reads this
+    field, never the wording of ``note``.
     """
 
     host: str
@@ -102,6 +108,7 @@ class Fix:
     ttl: int = 3600
     action: str = "publish"  # "publish" | "replace" | "remove"
     note: str = ""
+    kind: str = "record"  # "record" | "starting-point" | "suggestion"
 
     @property
     def strings(self) -> list[str]:
@@ -131,6 +138,7 @@ class Fix:
             "ttl": self.ttl,
             "action": self.action,
             "note": self.note,
+            "kind": self.kind,
             "strings": self.strings,
             "zone_line": self.zone_line,
         }

@@ -421,7 +421,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 fix=None if (no_mail or sends) else Fix(
                     host=domain, type="MX", value=NULL_MX,
                     note="Only if this domain should receive no mail: a null MX (RFC 7505) makes senders "
-                         "bounce at once instead of trying the web server.")))
+                         "bounce at once instead of trying the web server.", kind="suggestion")))
         elif not no_mail:
             if sends:
                 findings.append(Finding(
@@ -440,8 +440,9 @@ async def check(ctx: CheckContext) -> CheckResult:
                     "addresses can't be delivered. If it should never receive mail, publish a null MX so "
                     "senders find out at once.",
                     detail=f"{domain} has neither MX nor A/AAAA records.", rfc=RFC_MX,
-                    fix=Fix(host=domain, type="MX", value=NULL_MX,
-                            note="Null MX (RFC 7505): this domain accepts no mail.")))
+                    fix=Fix(host=domain, type="MX", value=NULL_MX, kind="suggestion",
+                            note="Only if this domain should never receive mail: a null MX (RFC 7505) says it "
+                                 "accepts no mail.")))
         if not spf_known:
             findings.append(Finding(
                 "mx.spf-unchecked", Severity.INFO,

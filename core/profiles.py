@@ -150,6 +150,37 @@ def _decodes_to_secret(token: str, secrets_bytes: list[bytes]) -> bool:
     return False
 
 
+_BEARER: Any = None
+_B64_WORD: Any = None
+
+
+def scrub_bearer(text: str) -> str:
+    """``text`` without OAuth tokens we may not know: the value after ``Bearer`` or ``auth=Bearer``, a
+    JSON/form ``access_token``, ``refresh_token``, ``id_token`` or ``code`` value, and any base64 word
+    that decodes to an XOAUTH2/OAUTHBEARER message (``...auth=Bearer <token>...``)."""
+    import base64
+    import binascii
+
+    global _BEARER, _B64_WORD
+    if _BEARER is None:
+        _BEARER = re.compile(r"(?i)(\bBearer\s+|\b(?:access_token|refresh_token|id_token|device_code)[\"']?\s*[:=]\s*"
+                             r"[\"']?)([A-Za-z0-9\-._~+/*!]{6,}=*)")
+        _B64_WORD = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+    if "earer" in text or "_token" in text or "device_code" in text:
+        text = _BEARER.sub(lambda m: m.group(1) + "***", text[:200_000])
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        padded = w.replace("-", "+").replace("_", "/") + "=" * (-len(w.rstrip("=")) % 4)
+        try:
+            raw = base64.b64decode(padded.rstrip("=") + "=" * (-len(padded.rstrip("=")) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return w
+        return "***" if b"auth=Bearer" in raw or b"auth=bearer" in raw.lower() else w
+
+    return _B64_WORD.sub(word, text[:200_000])
+
+
 def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     """``text`` with every secret replaced by ``***``, in every form a server or a library may write it
     (``secret_forms``), and any base64 text that decodes to something containing it (a whole AUTH PLAIN
@@ -159,6 +190,8 @@ def scrub(text: str, *secrets: "str | Secret | None", user: str = "") -> str:
     global _TOKEN
     values = [reveal(s) for s in secrets]
     values = [v for v in values if v]
+    if text:
+        text = scrub_bearer(text)
     if not values or not text:
         return text
     if _TOKEN is None:
@@ -292,6 +325,10 @@ class _ServerAccount:
     port: int
     security: Security
     username: str
+    auth: str
+    oauth_provider: str
+    oauth_client_id: str
+    oauth_tenant: str
     kind: ClassVar[str]
 
     def _check_server(self) -> None:
@@ -300,6 +337,45 @@ class _ServerAccount:
         self.port = _check_port(self.port)
         self.security = Security.parse(str(self.security))
         self.username = self.username.strip()
+        self._check_auth()
+
+    def _check_auth(self) -> None:
+        """``auth`` is "password" or "oauth" (sign in with ``oauth_provider``: microsoft or google, with
+        InboxReady's app registration unless ``oauth_client_id``/``oauth_tenant`` name the organisation's)."""
+        from .auth.config import OAuthConfigError, check_client_id, check_provider, check_tenant
+
+        self.auth = (self.auth or "password").strip().lower()
+        if self.auth not in ("password", "oauth"):
+            raise ProfileError(f"{self.auth!r} is not a way to sign in; use password or oauth.")
+        if self.auth == "password":
+            self.oauth_provider = self.oauth_client_id = self.oauth_tenant = ""
+            return
+        try:
+            self.oauth_provider = check_provider(self.oauth_provider)
+            self.oauth_client_id = check_client_id(self.oauth_client_id)
+            self.oauth_tenant = check_tenant(self.oauth_tenant) if self.oauth_provider == "microsoft" else ""
+        except OAuthConfigError as exc:
+            raise ProfileError(str(exc)) from None
+        if not self.username:
+            raise ProfileError("Give the mailbox's address as the user name: sign-in with "
+                               f"{self.oauth_provider.title()} needs it.")
+        if self.security is Security.NONE:
+            raise ProfileError("Sign-in with Microsoft or Google needs an encrypted connection: choose SSL/TLS or "
+                               "STARTTLS.")
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth == "oauth"
+
+    def _auth_json(self) -> dict[str, Any]:
+        if not self.uses_oauth:
+            return {}
+        return {"auth": "oauth", "oauth_provider": self.oauth_provider, "oauth_client_id": self.oauth_client_id,
+                "oauth_tenant": self.oauth_tenant}
+
+    @staticmethod
+    def _auth_args(data: dict[str, Any]) -> dict[str, str]:
+        return {k: str(data.get(k, "") or "") for k in ("auth", "oauth_provider", "oauth_client_id", "oauth_tenant")}
 
     @property
     def id(self) -> str:
@@ -328,6 +404,10 @@ class SendProfile(_ServerAccount):
     from_name: str = ""
     ca_file: str = ""  # a PEM file of extra CAs to trust (a private CA), in addition to the system's
     preset: str = ""  # id of the provider preset it was made from ("" = custom)
+    auth: str = "password"  # "password" | "oauth"
+    oauth_provider: str = ""  # "microsoft" | "google"
+    oauth_client_id: str = ""  # the organisation's own app registration ("" = InboxReady's)
+    oauth_tenant: str = ""  # Microsoft: the organisation's tenant ("" = common)
 
     kind: ClassVar[str] = "send"
 
@@ -349,7 +429,7 @@ class SendProfile(_ServerAccount):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "host": self.host, "port": self.port, "security": str(self.security),
                 "username": self.username, "from_addr": self.from_addr, "from_name": self.from_name,
-                "ca_file": self.ca_file, "preset": self.preset}
+                "ca_file": self.ca_file, "preset": self.preset, **self._auth_json()}
 
     @classmethod
     def from_json(cls, data: Any) -> "SendProfile":
@@ -359,7 +439,7 @@ class SendProfile(_ServerAccount):
                    security=Security.parse(str(data.get("security", "starttls"))),
                    username=str(data.get("username", "")), from_addr=str(data.get("from_addr", "")),
                    from_name=str(data.get("from_name", "")), ca_file=str(data.get("ca_file", "")),
-                   preset=str(data.get("preset", "")))
+                   preset=str(data.get("preset", "")), **cls._auth_args(data))
 
 
 @dataclass
@@ -376,6 +456,10 @@ class ReadProfile(_ServerAccount):
     ca_file: str = ""
     preset: str = ""
     authserv_ids: list[str] = field(default_factory=list)  # the receiver's Authentication-Results ids
+    auth: str = "password"
+    oauth_provider: str = ""
+    oauth_client_id: str = ""
+    oauth_tenant: str = ""
 
     kind: ClassVar[str] = "read"
 
@@ -399,7 +483,8 @@ class ReadProfile(_ServerAccount):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "host": self.host, "port": self.port, "security": str(self.security),
                 "username": self.username, "address": self.address, "folders": list(self.folders),
-                "ca_file": self.ca_file, "preset": self.preset, "authserv_ids": list(self.authserv_ids)}
+                "ca_file": self.ca_file, "preset": self.preset, "authserv_ids": list(self.authserv_ids),
+                **self._auth_json()}
 
     @classmethod
     def from_json(cls, data: Any) -> "ReadProfile":
@@ -412,7 +497,7 @@ class ReadProfile(_ServerAccount):
                    username=str(data.get("username", "")), address=str(data.get("address", "")),
                    folders=[str(f) for f in folders] if isinstance(folders, list) else [],
                    ca_file=str(data.get("ca_file", "")), preset=str(data.get("preset", "")),
-                   authserv_ids=[str(i) for i in ids] if isinstance(ids, list) else [])
+                   authserv_ids=[str(i) for i in ids] if isinstance(ids, list) else [], **cls._auth_args(data))
 
 
 Profile = SendProfile | ReadProfile
@@ -444,19 +529,27 @@ class Preset:
     password_help: str  # which password to use, and where to create it
     app_password_url: str = ""
     notes: str = ""
+    oauth: str = ""  # "microsoft" | "google": profiles made from this preset sign in with it by default
+    oauth_help: str = ""  # what signing in involves (shown instead of password_help when it is used)
 
-    def send_profile(self, name: str, *, username: str = "", from_addr: str = "", from_name: str = "") -> SendProfile:
+    def _auth(self, oauth: bool | None) -> dict[str, str]:
+        use = bool(self.oauth) if oauth is None else (oauth and bool(self.oauth))
+        return {"auth": "oauth", "oauth_provider": self.oauth} if use else {}
+
+    def send_profile(self, name: str, *, username: str = "", from_addr: str = "", from_name: str = "",
+                     oauth: bool | None = None) -> SendProfile:
         if self.smtp is None:
             raise ProfileError(f"{self.name} has no sending server preset.")
         return SendProfile(name=name, host=self.smtp.host, port=self.smtp.port, security=self.smtp.security,
-                           username=username, from_addr=from_addr, from_name=from_name, preset=self.id)
+                           username=username, from_addr=from_addr, from_name=from_name, preset=self.id,
+                           **self._auth(oauth))
 
-    def read_profile(self, name: str, *, username: str = "", address: str = "") -> ReadProfile:
+    def read_profile(self, name: str, *, username: str = "", address: str = "", oauth: bool | None = None) -> ReadProfile:
         if self.imap is None:
             raise ProfileError(f"{self.name} is a sending service only; it has no mailbox to read.")
         return ReadProfile(name=name, host=self.imap.host, port=self.imap.port, security=self.imap.security,
                            username=username, address=address, preset=self.id,
-                           authserv_ids=list(self.authserv_ids))
+                           authserv_ids=list(self.authserv_ids), **self._auth(oauth))
 
 
 def _server(data: Any) -> ServerPreset | None:
@@ -477,7 +570,8 @@ def load_presets() -> tuple[Preset, ...]:
                domains=tuple(str(d).lower() for d in p.get("domains", [])), smtp=_server(p.get("smtp")),
                imap=_server(p.get("imap")), authserv_ids=tuple(str(a).lower() for a in p.get("authserv_ids", [])),
                username=str(p.get("username", "")), password_help=str(p.get("password_help", "")),
-               app_password_url=str(p.get("app_password_url", "")), notes=str(p.get("notes", "")))
+               app_password_url=str(p.get("app_password_url", "")), notes=str(p.get("notes", "")),
+               oauth=str(p.get("oauth", "")), oauth_help=str(p.get("oauth_help", "")))
         for p in data["providers"])
 
 
@@ -708,6 +802,11 @@ class ProfileStore:
         self.save()
         try:
             delete_password(profile.id)
+            if profile.uses_oauth:  # the account's sign-in goes too, unless another profile still uses it
+                from .auth.flows import key_for, sign_out
+
+                if not any(p.uses_oauth and key_for(p) == key_for(profile) for p in self.all()):
+                    sign_out(profile)
         except KeyringUnavailable:
             pass
 
@@ -860,11 +959,15 @@ def auth_failure(reply: str, profile: Profile, *, stage: str = "auth") -> Connec
                                 "admin can turn on 'Authenticated SMTP' for this mailbox in the Microsoft 365 admin "
                                 "center (Users > Mail > Manage email apps), if the organisation allows it.",
                                 reply, stage, server_reply=reply)
-    if "basic authentication is disabled" in t or "security defaults" in t or "basicauthblocked" in t:
+    if ("basic authentication is disabled" in t or "security defaults" in t or "basicauthblocked" in t
+            or "5.7.30" in t or "basic authentication is not supported" in t):
+        p = get_preset(profile.preset) if profile.preset else preset_for_host(profile.host)
+        who = {"microsoft": "Microsoft", "google": "Google"}.get(p.oauth if p is not None else "", "Microsoft")
         return ConnectionResult(False, "conn.password-sign-in-disabled",
-                                f"{where} doesn't allow signing in with a password for {user} (the organisation "
-                                "requires modern sign-in). InboxReady can't use OAuth sign-in yet: use Watch mode "
-                                "and send the test from your mail app.", reply, stage, server_reply=reply)
+                                f"{where} doesn't accept a password for {user} any more (the provider requires "
+                                f"modern sign-in). Switch the profile to 'Sign in with {who}': in the app, edit the "
+                                "profile and choose it under 'Sign in'; on the command line, add the profile again "
+                                f"with --oauth {who.lower()}.", reply, stage, server_reply=reply)
     if ("starttls" in t and ("must" in t or "first" in t)) or "encryption required" in t or \
             "privacy required" in t or t.startswith("530") and "tls" in t:
         return ConnectionResult(False, "conn.tls-required",
@@ -946,6 +1049,6 @@ __all__ = [
     "Profile", "ProfileError", "ProfileStore", "ReadProfile", "Secret", "Security", "SendProfile", "ServerPreset",
     "TransportError", "auth_failure", "delete_password", "get_password", "get_preset", "keyring_status",
     "load_presets", "network_error", "preset_for_domain", "preset_for_host", "resolve_password", "run_blocking",
-    "scrub", "scrub_result", "secret_forms", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
+    "scrub", "scrub_bearer", "scrub_result", "secret_forms", "security_for_port", "set_password", "split_host_port", "ssl_context", "trusted_ids_for",
     "valid_address",
 ]

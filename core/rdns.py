@@ -29,7 +29,7 @@ from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from .mx import MxParseError, parse_mx, spf_records
 from .spfparse import Mechanism, SpfSyntaxError, parse_record_lenient
 
-__all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "check", "reverse_name", "spf_addresses"]
+__all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "check", "check_sending_ips", "reverse_name", "spf_addresses"]
 
 MAX_ADDRESSES = 20  # addresses checked per run
 RANGE_SAMPLE = 4  # addresses taken from a small ip4/ip6 range
@@ -145,7 +145,7 @@ class _Collector:
     async def collect(self) -> None:
         domain = self.ctx.domain
         for ip in self.ctx.options.sending_ips:
-            self.add(ip, "message", "test message")
+            self.add(ip, "message", self.ctx.options.sending_ip_label)
         txt = await self.ctx.dns.txt(domain)
         if txt.failed:
             self.failed_lookups.append(f"the SPF record of {domain} ({txt.describe})")
@@ -229,7 +229,7 @@ def _severity(source: str) -> Severity:
 
 def _who(h: SendingIp) -> str:
     if h.source == "message":
-        return f"The server {h.ip} that sent your test message"
+        return f"The server {h.ip} that sent your {h.via}"
     if h.source == "spf":
         return f"The sending address {h.ip} (from your SPF record, {h.via})"
     return f"Your mail server {h.via} ({h.ip})"
@@ -273,6 +273,41 @@ def _finding(ctx: CheckContext, h: SendingIp) -> Finding:
         "rdns.missing-ptr", sev,
         f"{_who(h)} has no reverse DNS name. {consequence} {_PROVIDER}",
         detail=f"No PTR record at {rev}. The record to ask for: {ask}.", rfc=RFC)
+
+
+async def check_sending_ips(ctx: CheckContext, ips: list[str], label: str = "message") -> CheckResult:
+    """The "rdns" result for just these sending addresses (a message or a bounce showed them), without the
+    domain's SPF and MX addresses: forward-confirmed reverse DNS for each, findings as ``check`` gives them."""
+    started = time.monotonic()
+    col = _Collector(ctx)
+    for ip in ips:
+        col.add(ip, "message", label)
+    hosts = col.ordered()[:MAX_ADDRESSES]
+    failed = await asyncio.gather(*(_verify(ctx, h) for h in hosts))
+    findings: list[Finding] = []
+    for h, f in zip(hosts, failed):
+        if f:
+            findings.append(Finding("rdns.lookup-failed", Severity.UNKNOWN,
+                                    f"We couldn't check the reverse DNS of {h.ip}: {h.problem}.",
+                                    detail=f"{h.source} ({h.via})", rfc=RFC))
+        elif h.confirmed is False:
+            findings.append(_finding(ctx, h))
+    status = derive_status(findings, default=Status.PASS if hosts else Status.INFO)
+    if not hosts:
+        summary = "No sending address to check reverse DNS for."
+    elif status is Status.ERROR:
+        summary = "Couldn't check the reverse DNS of the sending server."
+    elif all(h.confirmed for h in hosts):
+        summary = ("The sending server's address has reverse DNS that points back to it." if len(hosts) == 1 else
+                   f"All {len(hosts)} sending addresses have reverse DNS that points back to them.")
+    else:
+        summary = ("The sending server lacks working reverse DNS." if len(hosts) == 1 else
+                   f"{sum(1 for h in hosts if not h.confirmed)} of {len(hosts)} sending addresses lack working "
+                   "reverse DNS.")
+    records = [f"{reverse_name(h.ip)} PTR {p}" for h in hosts for p in h.ptr]
+    return CheckResult(name="rdns", status=status, summary=summary, records=records, findings=findings,
+                       detail={"hosts": [h.to_json() for h in hosts], "capped": False},
+                       elapsed_ms=(time.monotonic() - started) * 1000)
 
 
 async def check(ctx: CheckContext) -> CheckResult:

@@ -1082,7 +1082,7 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
                "(part of the lockdown records in the MX section).",
                rfc="RFC 7208 §4.5, RFC 7505",
                fix=Fix(domain, "TXT", "v=spf1 -all", note="Only for a domain that never sends mail: it tells "
-                       "receivers that no server may send as this domain."))
+                       "receivers that no server may send as this domain.", kind="suggestion"))
         return _result(an, detail, [], summary="No SPF record; this domain is not used for mail (null MX).",
                        status=Status.INFO)
     if txt.outcome is Outcome.NXDOMAIN:
@@ -1101,7 +1101,7 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
                rfc="RFC 7208 §4.5",
                fix=Fix(domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
                        "ip4: entry for each other service that sends mail from your domain, or their mail will "
-                       "fail SPF."))
+                       "fail SPF.", kind="starting-point"))
     else:
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "

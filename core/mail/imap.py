@@ -38,10 +38,13 @@ from imapclient import exceptions as imap_exc
 
 from ..profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, Security, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, scrub_result,
+    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result,
     server_closed,
     shutdown_socket, ssl_context, unexpected,
 )
+from ..auth import errors as oauth_errors
+from ..auth import sasl
+from ..auth.flows import access_token, credential, should_retry
 from .compose import TOKEN_HEADER
 
 JUNK_NAMES = ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "bulk", "courrier indésirable")
@@ -116,6 +119,7 @@ class _Session:
         self.clients: list[IMAPClient] = []
         self.lock = threading.Lock()
         self.tls_version = ""
+        self.exchange: sasl.Exchange | None = None  # the last OAuth SASL exchange, for the error it carries
 
     def connect(self, stage: list[str]) -> IMAPClient:
         p = self.profile
@@ -150,9 +154,29 @@ class _Session:
         if hasattr(sock, "version"):
             self.tls_version = sock.version() or ""
         stage[0] = "auth"
-        client.login(p.username, reveal(self.password))
+        if p.uses_oauth:
+            self._oauth_login(client)
+        else:
+            client.login(p.username, reveal(self.password))
         stage[0] = "connected"
         return client
+
+    def _oauth_login(self, client: IMAPClient) -> None:
+        """AUTHENTICATE OAUTHBEARER (RFC 7628) where offered, else XOAUTH2, with the access token."""
+        p = self.profile
+        caps = [c.decode("ascii", "replace") if isinstance(c, bytes) else str(c) for c in client.capabilities()]
+        mechs = [c[5:] for c in caps if c.upper().startswith("AUTH=")]
+        mech = sasl.choose(mechs)
+        if mech is None:
+            raise TransportError(ConnectionResult(
+                False, "conn.oauth-not-offered",
+                f"{p.host} port {p.port} doesn't offer signing in with a {p.oauth_provider.title()} sign-in "
+                "(XOAUTH2 or OAUTHBEARER). Check the server name (Microsoft 365 and Outlook.com: "
+                "outlook.office365.com port 993; Gmail: imap.gmail.com port 993).", stage="auth"))
+        ex = sasl.exchange(mech, p.username, reveal(self.password), p.host, p.port)
+        with self.lock:
+            self.exchange = ex
+        client.sasl_login(mech, ex)
 
     def abort(self) -> None:
         with self.lock:
@@ -192,6 +216,12 @@ class _Session:
             if reply.startswith("b'") or reply.startswith('b"'):
                 reply = reply[2:-1]
             low = reply.lower()
+            if p.uses_oauth:
+                ex = self.exchange
+                extra = f" (server said: {ex.summary})" if ex is not None and ex.summary else ""
+                return oauth_errors.server_refused_token(
+                    reply + extra, provider=p.oauth_provider, user=p.username, where=f"{p.host} port {p.port}",
+                    kind="read", scope_hint="scope" if ex is not None and "scope" in str(ex.error.get("status", "")) else "")
             if "privacyrequired" in low or "plaintext authentication" in low or "logindisabled" in low:
                 return auth_failure("530 encryption required: " + reply, p)
             return auth_failure(reply, p)
@@ -315,9 +345,25 @@ class Watcher:
         self._started = self._started or time.monotonic()
         self._emit("connecting", f"Connecting to {self.profile.host}...")
         try:
-            secret = resolve_password(self.profile, self._password_arg)
+            secret, fresh = await credential(self.profile, self._password_arg)
         except KeyringUnavailable as exc:
             raise TransportError(keyring_failure(exc)) from None
+        try:
+            client, listing = await self._first(secret)
+        except TransportError as exc:
+            if not should_retry(self.profile, exc.result, fresh):
+                raise
+            secret, fresh = await access_token(self.profile, force_refresh=True)  # renewed once, as Thunderbird
+            client, listing = await self._first(secret)
+        self._listing = listing
+        self.folders, self.notes = plan_folders(self.profile, listing)
+        where = " and ".join(f"{n} ({role_words(r)})" for n, r in self.folders)
+        self._emit("connected", f"Signed in to {self.profile.host}; watching {where}.")
+        for i, (name, role) in enumerate(self.folders):
+            fut = asyncio.ensure_future(asyncio.to_thread(self._worker, client if i == 0 else None, name, role))
+            self._workers.append(fut)
+
+    async def _first(self, secret: Secret | None) -> tuple[IMAPClient, list[tuple[tuple[bytes, ...], str]]]:
         session = self._session = _Session(self.profile, secret, self.io_timeout)
 
         def first() -> tuple[IMAPClient, list[tuple[tuple[bytes, ...], str]]]:
@@ -332,14 +378,7 @@ class Watcher:
                 session.logout(client)
                 raise TransportError(session.classify(exc, stage[0])) from None
 
-        client, listing = await run_blocking(first, abort=session.abort)
-        self._listing = listing
-        self.folders, self.notes = plan_folders(self.profile, listing)
-        where = " and ".join(f"{n} ({role_words(r)})" for n, r in self.folders)
-        self._emit("connected", f"Signed in to {self.profile.host}; watching {where}.")
-        for i, (name, role) in enumerate(self.folders):
-            fut = asyncio.ensure_future(asyncio.to_thread(self._worker, client if i == 0 else None, name, role))
-            self._workers.append(fut)
+        return await run_blocking(first, abort=session.abort)
 
     async def wait(self, timeout: float = 120.0) -> WatchResult:
         """Until the message is found in a watched folder, every folder failed, or ``timeout`` seconds."""
@@ -532,9 +571,22 @@ async def check_connection(profile: ReadProfile, *, password: str | Secret | Non
     """Connect, start encryption, sign in, find Inbox and Junk, open the Inbox read-only, log out."""
     started = time.monotonic()
     try:
-        secret = resolve_password(profile, password)
+        secret, fresh = await credential(profile, password)
     except KeyringUnavailable as exc:
         return keyring_failure(exc)
+    except TransportError as exc:
+        return exc.result
+    result = await _check_once(profile, secret, timeout, started)
+    if should_retry(profile, result, fresh):  # a token the server no longer takes: renew it, try once more
+        try:
+            secret, fresh = await access_token(profile, force_refresh=True)
+        except TransportError as exc:
+            return exc.result
+        result = await _check_once(profile, secret, timeout, started)
+    return result
+
+
+async def _check_once(profile: ReadProfile, secret: Secret | None, timeout: float, started: float) -> ConnectionResult:
     session = _Session(profile, secret, timeout)
 
     def work() -> ConnectionResult:
@@ -549,6 +601,7 @@ async def check_connection(profile: ReadProfile, *, password: str | Secret | Non
             idle = client.has_capability("IDLE")
             how = f" (encrypted, {session.tls_version})" if session.tls_version else " (NOT encrypted)"
             folders = " and ".join(f"{n} ({role_words(r)})" for n, r in plan)
+            how = (f" with your {profile.oauth_provider.title()} sign-in" if profile.uses_oauth else "") + how
             text = (f"Signed in to {profile.host} as {profile.username}{how}. Test messages will be looked for in "
                     f"{folders}; the server {'tells us at once when mail arrives (IDLE)' if idle else 'is checked every few seconds (no IDLE)'}.")
             extra = " ".join(notes + profile.warnings)

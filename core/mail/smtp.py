@@ -5,7 +5,9 @@
 
 smtplib runs in a worker thread. Certificates are always verified (``ssl.create_default_context`` plus
 the profile's CA file). Sign-in uses one mechanism (PLAIN, else LOGIN), so a wrong password costs one
-failed attempt, not three. The password comes from the keyring unless given; it never appears in a
+failed attempt, not three. A profile that signs in with Microsoft or Google sends an access token
+(``core.auth``) with OAUTHBEARER where the server offers it, else XOAUTH2; a token the server refuses
+that was not just renewed is renewed and tried once more (nothing has been sent at that point). The password comes from the keyring unless given; it never appears in a
 result, a log line or an exception text. Cancelling the calling task shuts the socket, so the worker
 thread ends at once.
 """
@@ -21,9 +23,12 @@ from typing import Callable
 
 from ..profiles import (
     ConnectionResult, KeyringUnavailable, Secret, Security, SendProfile, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, resolve_password, reveal, run_blocking, scrub, scrub_result,
+    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result,
     server_closed, shutdown_socket, ssl_context, unexpected,
 )
+from ..auth import errors as oauth_errors
+from ..auth import sasl
+from ..auth.flows import credential, should_retry
 from .compose import ComposedMessage
 
 DEFAULT_TIMEOUT = 30.0
@@ -56,6 +61,7 @@ class _Job:
         self.stop = threading.Event()
         self.stage = "connect"
         self.tls_version = ""
+        self.exchange: sasl.Exchange | None = None  # the OAuth SASL exchange, for the error it carries
 
     def abort(self) -> None:
         self.stop.set()
@@ -106,6 +112,10 @@ class _Job:
         self._check_stop()
         if p.username:
             self.stage = "auth"
+            if p.uses_oauth:
+                self._oauth_login(s)
+                self._check_stop()
+                return s
             if not s.has_extn("auth"):
                 hint = (" It offers sign-in only on an encrypted connection: choose STARTTLS or SSL/TLS."
                         if p.security is Security.NONE else
@@ -134,6 +144,30 @@ class _Job:
         finally:
             s.password = ""  # type: ignore[attr-defined]
 
+    def _oauth_login(self, s: smtplib.SMTP) -> None:
+        """AUTH OAUTHBEARER (RFC 7628) where offered, else XOAUTH2, with the access token."""
+        import base64
+
+        p = self.profile
+        advertised = (s.esmtp_features.get("auth", "") or "").upper().split()
+        mech = sasl.choose(advertised)
+        if mech is None:
+            raise TransportError(ConnectionResult(
+                False, "conn.oauth-not-offered",
+                f"{p.host} port {p.port} doesn't offer signing in with a {p.oauth_provider.title()} sign-in "
+                "(XOAUTH2 or OAUTHBEARER). Check the server name (Microsoft 365: smtp.office365.com port 587; Gmail: "
+                "smtp.gmail.com port 465), or use a password profile for this server.", stage="auth"))
+        ex = self.exchange = sasl.exchange(mech, p.username, reveal(self.password), p.host, p.port)
+        code, resp = s.docmd("AUTH", f"{mech} {base64.b64encode(ex()).decode('ascii')}")
+        while code == 334 and ex.calls < 4:
+            try:
+                challenge = base64.b64decode(resp, validate=False)
+            except ValueError:
+                challenge = b""
+            code, resp = s.docmd(base64.b64encode(ex(challenge)).decode("ascii"))
+        if code not in (235, 503):
+            raise smtplib.SMTPAuthenticationError(code, resp)
+
     def close(self, s: smtplib.SMTP | None) -> None:
         if s is None:
             return
@@ -158,7 +192,14 @@ class _Job:
         if isinstance(exc, KeyringUnavailable):
             return keyring_failure(exc)
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return auth_failure(scrub(_reply(exc.smtp_code, exc.smtp_error), self.password, user=p.username), p)
+            reply = scrub(_reply(exc.smtp_code, exc.smtp_error), self.password, user=p.username)
+            if p.uses_oauth:
+                ex = self.exchange
+                extra = f" (server said: {ex.summary})" if ex is not None and ex.summary else ""
+                return oauth_errors.server_refused_token(
+                    reply + extra, provider=p.oauth_provider, user=p.username, where=f"{p.host} port {p.port}",
+                    kind="send", scope_hint="scope" if ex is not None and "scope" in str(ex.error.get("status", "")) else "")
+            return auth_failure(reply, p)
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             cause = exc.__cause__ or exc.__context__  # smtplib turns a time-out or TLS error into this
             if isinstance(cause, OSError) and not isinstance(cause, (ConnectionResetError, BrokenPipeError)):
@@ -260,9 +301,28 @@ async def check_connection(profile: SendProfile, *, password: str | Secret | Non
     """Connect, start encryption, sign in, then QUIT: nothing is sent."""
     started = time.monotonic()
     try:
-        secret = resolve_password(profile, password)
+        secret, fresh = await credential(profile, password)
     except KeyringUnavailable as exc:
         return keyring_failure(exc)
+    except TransportError as exc:
+        return exc.result
+    result = await _check_once(profile, secret, timeout, started)
+    if should_retry(profile, result, fresh):  # a token the server no longer takes: renew it, try once more
+        try:
+            secret, fresh = await _renewed(profile)
+        except TransportError as exc:
+            return exc.result
+        result = await _check_once(profile, secret, timeout, started)
+    return result
+
+
+async def _renewed(profile: SendProfile) -> tuple[Secret | None, bool]:
+    from ..auth.flows import access_token
+
+    return await access_token(profile, force_refresh=True)
+
+
+async def _check_once(profile: SendProfile, secret: Secret | None, timeout: float, started: float) -> ConnectionResult:
     job = _Job(profile, secret, timeout)
 
     def work() -> ConnectionResult:
@@ -270,7 +330,8 @@ async def check_connection(profile: SendProfile, *, password: str | Secret | Non
         try:
             s = job.open()
             job.stage = "done"
-            who = f"Signed in to {profile.host} as {profile.username}" if profile.username else \
+            how = f" with your {profile.oauth_provider.title()} sign-in" if profile.uses_oauth else ""
+            who = f"Signed in to {profile.host} as {profile.username}{how}" if profile.username else \
                 f"Connected to {profile.host} (no sign-in configured)"
             return _ok(job, who, started)
         except _Aborted:
@@ -304,9 +365,23 @@ async def send_message(profile: SendProfile, message: ComposedMessage | bytes, *
         return ConnectionResult(False, "conn.no-recipient", "Give an address to send the test message to.",
                                 stage="send")
     try:
-        secret = resolve_password(profile, password)
+        secret, fresh = await credential(profile, password)
     except KeyringUnavailable as exc:
         return keyring_failure(exc)
+    except TransportError as exc:
+        return exc.result
+    result = await _send_once(profile, secret, timeout, started, raw, rcpts, sender)
+    if should_retry(profile, result, fresh) and result.stage == "auth":  # nothing was sent: renew, try once more
+        try:
+            secret, fresh = await _renewed(profile)
+        except TransportError as exc:
+            return exc.result
+        result = await _send_once(profile, secret, timeout, started, raw, rcpts, sender)
+    return result
+
+
+async def _send_once(profile: SendProfile, secret: Secret | None, timeout: float, started: float, raw: bytes,
+                     rcpts: list[str], sender: str) -> ConnectionResult:
     job = _Job(profile, secret, timeout)
 
     def work() -> ConnectionResult:

@@ -21,7 +21,7 @@ from .journal import Journal, JournalEntry
 from .lexicon_adapter import ProviderSession, PublishError
 from .mistakes import Mistake, find_mistakes
 from .plan import ApplyResult, Change, Plan, apply_plan, make_plan, predict, undo_change, verdict_summary
-from .propagation import Expect, Propagation, probe, wait_until_live
+from .propagation import Expect, Propagation, fill_stale, probe, wait_until_live
 from .zone import ZoneInfo, find_zone
 
 # Checks worth re-running before and after publishing: the DNS records (not STARTTLS, reverse DNS, DNSSEC).
@@ -45,14 +45,20 @@ class Inspection:
                 "also_possible": [h.name for h in self.hosts[1:]], "problem": self.zone.problem,
                 "mistakes": [m.to_json() for m in self.mistakes]}
 
+    def for_audit(self) -> dict[str, Any]:
+        """What the audit report keeps of it (``AuditReport.build(dns_host=...)``)."""
+        return {"zone": self.zone.zone, "host": self.host.id if self.host else "",
+                "host_name": self.host.name if self.host else "", "nameservers": list(self.zone.ns_names)}
+
 
 async def inspect_domain(domain: str, client: DnsClient, *, servers: list[str] | None = None,
-                         selectors: list[str] | None = None) -> Inspection:
+                         selectors: list[str] | None = None, mistakes: bool = True) -> Inspection:
+    """The zone of ``domain``, its DNS host from the NS names and (``mistakes``) the host-form mistakes."""
     zone = await find_zone(client, domain, servers=servers)
     hosts = match_hosts(zone.ns_names) if zone.ns_names else []
-    mistakes = await find_mistakes(client, domain, zone.zone or domain, selectors=selectors) if zone.zone or not zone.problem \
-        else []
-    return Inspection(domain, zone, hosts, mistakes)
+    found = await find_mistakes(client, domain, zone.zone or domain, selectors=selectors) \
+        if mistakes and (zone.zone or not zone.problem) else []
+    return Inspection(domain, zone, hosts, found)
 
 
 def dkim_selectors_found(report: DomainReport) -> list[str]:
@@ -185,7 +191,8 @@ class Publisher:
             done = [e for e in expectations if any(h == e.host and t == e.type and e.value in (n, o)
                                                    for h, t, n, o in ok)]
         if done:
-            run.propagation = await wait_until_live(run.inspection.zone, done, wait=wait, on_round=on_round)
+            run.propagation = await wait_until_live(run.inspection.zone, fill_stale(done, run.inspection.zone),
+                                                    wait=wait, on_round=on_round)
         run.after = await self.check(run.domain)
         self.journal.set_after(run.result.change_id, after=verdict_summary(run.after),
                                propagation=run.propagation.to_json() if run.propagation else None)

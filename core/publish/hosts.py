@@ -5,7 +5,10 @@ Each host has NS-name patterns (``*.ns.cloudflare.com``), a display name, the dn
 (empty when lexicon can't publish there), the console link, the form's conventions (what the name field
 takes, ``@`` or blank for the zone itself, TXT values with or without quotes, how long values are split, the
 TTL choices) and, for publishing, which secrets and options the account needs and which least permission to
-grant. Every entry has its ``source`` page, the date ``checked`` and a ``confidence``.
+grant, the lexicon options InboxReady sets when the account leaves them out (``option_defaults``) and how the
+host's API wants TXT content (``api_txt``). Every entry has its ``source`` page (and ``also_read``), the date
+``checked`` and a ``confidence`` (confirmed | partly confirmed | unconfirmed, with ``confidence_note`` saying
+what is not confirmed); ``core/rules/CHECKED.md`` logs the fact-check.
 
 ``match_hosts(ns_names)`` recognises the host from a zone's NS names; ``host_form(fix, zone, host)`` renders
 one ``Fix`` the way that host's form wants it (``HostForm``), with the generic zone-file line kept beside it.
@@ -37,6 +40,7 @@ class HostFormRules:
     ttl_choices: tuple[str, ...] = ()
     ttl_default: str = ""
     max_value: int = 0  # longest value the form accepts (0: not known)
+    long_hint: str = ""  # what to do instead when a value is longer than ``max_value``
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class DnsHost:
     source: str = ""
     checked: str = ""
     confidence: str = ""
+    confidence_note: str = ""
+    also_read: tuple[str, ...] = ()
+    option_defaults: tuple[tuple[str, str], ...] = ()  # lexicon options set when the account has none
+    api_txt: str = "plain"  # plain | quoted: TXT content through lexicon as text, or as quoted 255-byte strings
 
     @property
     def can_publish(self) -> bool:
@@ -67,7 +75,8 @@ class DnsHost:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "lexicon": self.lexicon, "console": self.console,
                 "can_publish": self.can_publish, "permission": self.permission, "token_steps": self.token_steps,
-                "source": self.source, "checked": self.checked, "confidence": self.confidence}
+                "source": self.source, "checked": self.checked, "confidence": self.confidence,
+                "confidence_note": self.confidence_note}
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +92,7 @@ def load_hosts() -> tuple[DnsHost, ...]:
             root=str(f.get("root", "@")), txt_quotes=str(f.get("txt_quotes", "without")),
             long_values=str(f.get("long_values", "whole")),
             ttl_choices=tuple(str(t) for t in f.get("ttl_choices", [])), ttl_default=str(f.get("ttl_default", "")),
-            max_value=int(f.get("max_value", 0) or 0))
+            max_value=int(f.get("max_value", 0) or 0), long_hint=str(f.get("long_hint", "")))
         tok = h.get("token", {})
         out.append(DnsHost(
             id=str(h["id"]), name=str(h["name"]), ns_patterns=tuple(str(p) for p in h.get("ns_patterns", [])),
@@ -91,7 +100,10 @@ def load_hosts() -> tuple[DnsHost, ...]:
             secrets=tuple(str(s) for s in tok.get("secrets", [])), options=tuple(str(o) for o in tok.get("options", [])),
             permission=str(tok.get("permission", "")), token_steps=str(tok.get("steps", "")),
             notes=str(h.get("notes", "")), source=str(h.get("source", "")), checked=str(h.get("checked", "")),
-            confidence=str(h.get("confidence", ""))))
+            confidence=str(h.get("confidence", "")), confidence_note=str(h.get("confidence_note", "")),
+            also_read=tuple(str(u) for u in h.get("also_read", [])),
+            option_defaults=tuple((str(k), str(v)) for k, v in (tok.get("option_defaults") or {}).items()),
+            api_txt=str(h.get("api_txt", "plain"))))
     return tuple(out)
 
 
@@ -212,5 +224,5 @@ def host_form(fix: Fix, zone: str, host: DnsHost | None) -> HostForm:
             notes.append("Keep the quotes around the value.")
         if rules.max_value and len(fix.value) > rules.max_value:
             notes.append(f"{name} accepts at most {rules.max_value} characters here; this value has "
-                         f"{len(fix.value)}.")
+                         f"{len(fix.value)}." + (f" {rules.long_hint}" if rules.long_hint else ""))
     return HostForm(host.id if host else "", name, tuple(fields), tuple(notes), outside, fix.action)

@@ -6,7 +6,10 @@ replace / delete with the old and new values) is marked ``pending`` just before 
 mid-apply leaves a journal that says what was applied, and a ``pending`` step means "may have been applied":
 undo then looks at what is live before acting. Also kept: when, which account, the zone, the check's verdict
 before and after, and what the authoritative servers served. ``between(start, end)`` lists the changes in a
-period for the audit report. Secrets never reach the journal (only record values and account names do).
+period for the audit report (``audit_changes``), ``recent()`` the newest first for the app's history.
+A change still ``applying`` when no InboxReady is running was interrupted (killed, power lost): its steps
+say what reached the DNS host (``applied``), what may have (``pending``) and what did not (``planned``), and
+it can be undone like any other. Secrets never reach the journal (only record values and account names do).
 
 The database is ``publish_journal.sqlite3`` in the data folder. If it can't be opened or written (locked,
 full disk, damaged), ``JournalError`` says so in plain words and nothing is published: a change that couldn't
@@ -119,6 +122,42 @@ class JournalEntry:
     @property
     def applied_steps(self) -> list[JournalStep]:
         return [s for s in self.steps if s.state in ("applied", "pending")]
+
+    @property
+    def can_undo(self) -> bool:
+        return not self.undone_by and bool(self.applied_steps)
+
+    @property
+    def state_words(self) -> str:
+        """The state in plain words (for the history and the audit report)."""
+        done = sum(1 for s in self.steps if s.state == "applied")
+        maybe = sum(1 for s in self.steps if s.state == "pending")
+        n = len(self.steps)
+        if self.state == "applied":
+            text = f"applied ({done} of {n} change{'s' if n != 1 else ''})"
+        elif self.state == "applying":
+            text = (f"did not finish: InboxReady stopped while applying (or is still applying); {done} of {n} "
+                    "applied" + (f", {maybe} may have been" if maybe else ""))
+        elif self.state == "partial":
+            text = f"stopped part-way: {done} of {n} applied" + (f", {maybe} may have been" if maybe else "")
+        elif self.state == "failed":
+            text = "failed: nothing was applied" if not done and not maybe else f"failed after {done} of {n}"
+        else:
+            text = self.state
+        if self.undone_by:
+            text += f"; undone by {self.undone_by}"
+        return text
+
+    def to_audit(self) -> dict[str, Any]:
+        """What the audit report keeps of this change (no verdict details, no server answers)."""
+        return {"id": self.id, "created": self.created, "finished": self.finished, "kind": self.kind,
+                "undoes": self.undoes, "undone_by": self.undone_by, "domain": self.domain, "zone": self.zone,
+                "account": self.account, "provider": self.provider, "state": self.state,
+                "state_words": self.state_words,
+                "before": (self.before or {}).get("status") if isinstance(self.before, dict) else None,
+                "after": (self.after or {}).get("status") if isinstance(self.after, dict) else None,
+                "steps": [{"action": s.action, "host": s.host, "type": s.type, "old": s.old, "new": s.new,
+                           "ttl": s.ttl, "finding": s.finding, "state": s.state} for s in self.steps]}
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "created": self.created, "finished": self.finished, "kind": self.kind,
@@ -262,6 +301,62 @@ class Journal:
                 return [self._entry(r) for r in self._db.execute(sql, params).fetchall()]
             except sqlite3.DatabaseError as exc:
                 raise JournalError(self._why("read", exc)) from None
+
+
+    def recent(self, limit: int = 200, *, domain: str | None = None) -> list[JournalEntry]:
+        """The newest ``limit`` changes (of ``domain`` and its subdomains when given), newest first."""
+        sql = f"SELECT {self._COLUMNS} FROM changes"
+        params: list[Any] = []
+        if domain:
+            d = domain.strip().lower().rstrip(".")
+            sql += " WHERE domain = ? OR zone = ? OR domain LIKE ?"
+            params += [d, d, "%." + d]
+        sql += " ORDER BY created DESC, rowid DESC LIMIT ?"
+        params.append(max(1, int(limit)))
+        with self._lock:
+            try:
+                return [self._entry(r) for r in self._db.execute(sql, params).fetchall()]
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(self._why("read", exc)) from None
+
+
+def audit_changes(domain: str, since: str, until: str, *, path: Path | None = None) -> dict[str, Any]:
+    """The changes published for ``domain`` (or its zone) in [since, until) for the audit report:
+    ``{"since", "until", "entries": [...], "problem"}``. A journal that can't be read is said so (never "no
+    changes"); no journal file yet means no change was ever published here."""
+    out: dict[str, Any] = {"since": since, "until": until, "entries": [], "problem": ""}
+    p = path if path is not None else data_dir() / JOURNAL_FILE
+    if not p.exists():
+        return out
+    try:
+        j = Journal(p)
+    except JournalError as exc:
+        out["problem"] = str(exc).split(". Nothing was published")[0] + "."
+        return out
+    try:
+        d = domain.strip().lower().rstrip(".")
+        entries = [e for e in j.between(_utc(since), _utc(until, after=1))  # until: the report's own second too
+                   if e.domain == d or e.zone == d or e.domain.endswith("." + d)]
+        out["entries"] = [e.to_audit() for e in entries]
+    except JournalError as exc:
+        out["problem"] = str(exc).split(". Nothing was published")[0] + "."
+    finally:
+        j.close()
+    return out
+
+
+def _utc(iso: str, *, after: int = 0) -> str:
+    """An ISO 8601 time as the journal stores it (UTC, seconds; ``after`` seconds later), so texts compare in
+    time order."""
+    from datetime import timedelta
+
+    try:
+        t = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return (t.astimezone(timezone.utc) + timedelta(seconds=after)).isoformat(timespec="seconds")
 
 
 def _loads(text: Any) -> Any:

@@ -112,17 +112,32 @@ def _txt_text(content: str) -> str:
     return c
 
 
-# Providers whose API wants TXT content in zone-file form (quoted strings of at most 255 bytes): lexicon passes
-# the content through and adds only outer quotes, so a long DKIM key would be one over-long string.
-_PRESENTATION_TXT = {"powerdns"}
+def _host(provider: str) -> Any:
+    from .hosts import host_for_provider
+
+    return host_for_provider(provider)
 
 
 def content_for(provider: str, rtype: str, value: str) -> str:
-    if rtype.upper() == "TXT" and provider in _PRESENTATION_TXT:
+    """The content lexicon gets for a record. Hosts whose API wants TXT content in zone-file form (catalog
+    ``api_txt: quoted``: PowerDNS, Gandi's LiveDNS) get quoted strings of at most 255 bytes: lexicon passes
+    the content through (PowerDNS: adding only outer quotes), so a long DKIM key would otherwise be one
+    over-long string, and an unquoted value would be split at its spaces."""
+    host = _host(provider)
+    if rtype.upper() == "TXT" and host is not None and host.api_txt == "quoted":
         from ..model import quote_txt, split_txt
 
         return " ".join(quote_txt(s) for s in split_txt(value))
     return value
+
+
+def provider_config(provider: str, options: dict[str, str], secrets: dict[str, str]) -> dict[str, Any]:
+    """lexicon's options for ``provider``: the catalog's ``option_defaults`` (e.g. Gandi: api_protocol=rest,
+    its LiveDNS API, not the retired XML-RPC one lexicon defaults to), then the account's options and
+    secrets."""
+    host = _host(provider)
+    defaults = dict(host.option_defaults) if host is not None else {}
+    return {**defaults, **options, **secrets}
 
 
 class _TtlSource:
@@ -157,7 +172,7 @@ class ProviderSession:
         from lexicon.config import ConfigResolver, DictConfigSource
         from lexicon.exceptions import ProviderNotAvailableError
 
-        provider_cfg: dict[str, Any] = {**self._options, **self._secrets}
+        provider_cfg = provider_config(self.provider, self._options, self._secrets)
         config = ConfigResolver().with_dict({"provider_name": self.provider, "domain": self.zone,
                                              "delegated": self.zone, "ttl": 3600, self.provider: provider_cfg})
         try:

@@ -9,9 +9,11 @@ it solves. Rules (each has a test):
   it (``spf.merge_records``: every sender kept); a *replace* fix is the checks' corrected record (the senders
   already merged) and replaces every SPF record at the name; the same holds for DMARC, DKIM keys, MTA-STS,
   TLS-RPT and BIMI records (one record per name);
-- a fix that needs a person's judgement is left out with the reason (a starting-point SPF record, a
-  suggestion for a domain that never sends mail, a DS record that goes to the registrar, a record outside
-  the zone, an MX change whose old record can't be told);
+- a fix that needs a person's judgement is left out with the reason: one the checks mark as a draft to
+  complete (``Fix.kind == "starting-point"``, e.g. an SPF record covering only the mail servers seen) or as
+  right only under a condition the person must confirm (``Fix.kind == "suggestion"``, e.g. "only for a
+  domain that never sends mail"), a DS record that goes to the registrar, a record outside the zone, an MX
+  change whose old record can't be told;
 - the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
   a plan that would make any check worse is refused.
 
@@ -33,13 +35,18 @@ from ..model import DomainReport, Finding, Fix, Severity, Status
 from .journal import Journal, JournalEntry
 from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
 from .mistakes import Mistake
-from .propagation import Expect, normalize_rdata
+from .propagation import OLD_TTL, Expect, normalize_rdata
 
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
 _TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
 _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
-# Fixes the engine offers as suggestions a person must complete or choose (see core/spf.py, core/mx.py).
-_REVIEW_NOTES = ("Starting point only", "Only for a domain that never sends mail")
+# Why a fix the checks mark as needing a person (``Fix.kind``) is not published for them.
+_NEEDS_A_PERSON = {
+    "starting-point": "a starting point you need to complete first (add every service that sends your mail), "
+                      "so it isn't published for you",
+    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know: "
+                  "publish it from its fix box if it fits",
+}
 
 
 def txt_family(host: str, value: str) -> str:
@@ -86,10 +93,11 @@ class Change:
     @property
     def expectations(self) -> list[Expect]:
         out = []
+        basis = OLD_TTL if self.old_ttl is not None else ""
         if self.new is not None:
-            out.append(Expect(self.host, self.type, self.new, stale_for=self.old_ttl))
+            out.append(Expect(self.host, self.type, self.new, stale_for=self.old_ttl, stale_basis=basis))
         if self.old is not None:
-            out.append(Expect(self.host, self.type, self.old, absent=True, stale_for=self.old_ttl))
+            out.append(Expect(self.host, self.type, self.old, absent=True, stale_for=self.old_ttl, stale_basis=basis))
         return out
 
 
@@ -101,7 +109,7 @@ class LeftOut:
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.fix.host, "type": self.fix.type, "value": self.fix.value, "action": self.fix.action,
-                "finding": self.finding, "reason": self.reason}
+                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason}
 
 
 @dataclass
@@ -174,9 +182,9 @@ def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
                 left.append(LeftOut(f.fix, f.code, "a suggestion, not a problem: publish it from its fix box if it "
                                                     "fits your domain"))
                 continue
-            if any(f.fix.note.startswith(n) or n in f.fix.note for n in _REVIEW_NOTES):
-                left.append(LeftOut(f.fix, f.code, "a starting point you need to complete first (add every service "
-                                                    "that sends your mail), so it isn't published for you"))
+            if f.fix.kind != "record":
+                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON.get(
+                    f.fix.kind, "it needs your judgement before it is published, so it isn't published for you")))
                 continue
             out.append(Candidate((f.fix,), f.code, f.message, name))
     return out, left
@@ -192,9 +200,11 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
                     fixes: list[tuple[Fix, str, str]] | None = None) -> Plan:
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
     account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
-    if fixes is not None:
-        cands = [Candidate((f,), code, why, "") for f, code, why in fixes]
-        left: list[LeftOut] = []
+    if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
+        cands = [Candidate((f,), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
+        left: list[LeftOut] = [LeftOut(f, code, "a starting point, not the finished record: complete it first (the "
+                                                "SPF builder under Tools helps), then publish the finished record")
+                               for f, code, _ in fixes if f.kind == "starting-point"]
     else:
         cands, left = candidates(report, mistakes, checks)
     plan = Plan(report.domain, zone, account, session.provider, left_out=left)

@@ -8,7 +8,13 @@ gone). A server that doesn't answer is "couldn't ask" (``live=None``), never "no
 
 ``Expect.stale_for`` is how long resolvers may still give the old answer once every server has the new one:
 the old record's TTL, or the zone's negative-caching time (RFC 2308: the lower of the SOA's TTL and MINIMUM)
-for a name that did not exist.
+for a name that did not exist; ``Expect.stale_basis`` says which. ``fill_stale`` gives expectations without
+one the zone's negative-caching time (a record added where there was none).
+
+``watch_fix(fix, zone)`` turns any fix (one the user published by hand, too) into expectations: the new
+value served, a removed value gone, and for records of which a name may hold only one (SPF, DMARC, DKIM,
+MTA-STS, TLS-RPT, BIMI) the other values of that kind gone; the old answer's TTL is read from the
+authoritative servers first.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class Expect:
     value: str
     absent: bool = False  # True: the record must be gone (a delete, or the old value of a replace)
     stale_for: int | None = None  # seconds resolvers may keep the old answer
+    stale_basis: str = ""  # why: "the old record's TTL" | "the zone's negative-caching time"
 
     def satisfied_by(self, values: tuple[str, ...]) -> bool:
         want = normalize_rdata(self.type, self.value)
@@ -118,6 +125,22 @@ class Propagation:
         vals = [r.expect.stale_for for r in self.results if r.expect.stale_for is not None]
         return max(vals) if vals else None
 
+    @property
+    def stale_basis(self) -> str:
+        """Why resolvers may keep the old answer that long (the basis of the longest ``stale_for``)."""
+        best = max((r.expect for r in self.results if r.expect.stale_for is not None),
+                   key=lambda e: e.stale_for or 0, default=None)
+        return best.stale_basis if best is not None else ""
+
+    def stale_text(self) -> str:
+        """"Resolvers that asked before may still give the old answer for up to 1 hours (the old record's
+        TTL)." or "" when not known."""
+        if not self.stale_for:
+            return ""
+        basis = f" ({self.stale_basis})" if self.stale_basis else ""
+        return (f"Resolvers that asked before may still give the old answer for up to {_duration(self.stale_for)}"
+                f"{basis}.")
+
     def summary(self) -> str:
         if self.problem:
             return self.problem
@@ -128,8 +151,7 @@ class Propagation:
             text = (f"Live on all {len(servers)} authoritative servers." if len(servers) != 1 else
                     "Live on the authoritative server.")
             if self.stale_for:
-                text += (f" Resolvers that asked before may still give the old answer for up to "
-                         f"{_duration(self.stale_for)}.")
+                text += " " + self.stale_text()
             return text
         text = f"Live on {len(live)} of {len(servers)} authoritative servers"
         if unasked:
@@ -148,6 +170,21 @@ class Propagation:
                                      "error": next((x.error for x in r.servers if x.server.address == s.address), "")}
                                     for r in self.results]})
         return out
+
+
+OLD_TTL = "the old record's TTL"
+NEGATIVE_TTL = "the zone's negative-caching time, because the name had no such record"
+EITHER_TTL = "the record's TTL or the zone's negative-caching time, whichever applied before the change"
+
+
+def fill_stale(expectations: list[Expect], zone: ZoneInfo) -> list[Expect]:
+    """``expectations`` with the zone's negative-caching time where no old TTL is known (a new record:
+    resolvers may have cached "no such record" for that long)."""
+    from dataclasses import replace
+
+    neg = zone.negative_ttl
+    return [e if e.stale_for is not None or neg is None else replace(e, stale_for=neg, stale_basis=NEGATIVE_TTL)
+            for e in expectations]
 
 
 def _duration(seconds: int) -> str:
@@ -214,3 +251,52 @@ async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: f
             return result
         await asyncio.sleep(min(delay, left))
         delay = min(delay * 2, max_delay)
+
+
+async def current_answers(zone: ZoneInfo, host: str, rtype: str, *,
+                          timeout: float = DEFAULT_TIMEOUT) -> list[DnsAnswer]:
+    """What each of the zone's authoritative servers serves now at (host, type) (the answers that didn't
+    fail)."""
+    if not zone.servers:
+        return []
+    q = (host.rstrip(".").lower(), rtype.upper())
+    answers = await asyncio.gather(*(ask_server(s, [q], timeout=timeout) for s in zone.servers))
+    return [a[q] for a in answers if not a[q].failed]
+
+
+async def watch_fix(fix: Any, zone: ZoneInfo, *, timeout: float = DEFAULT_TIMEOUT) -> list[Expect]:
+    """The expectations that say ``fix`` (a ``model.Fix``) is live, with how long the old answer may stay
+    cached (the TTL of what the servers serve now, or the negative-caching time for a name with none)."""
+    from .plan import family  # (plan imports this module)
+
+    host, rtype = fix.host.rstrip(".").lower(), fix.type.upper()
+    answers = await current_answers(zone, host, rtype, timeout=timeout)
+    target = Expect(host, rtype, fix.value, absent=fix.action == "remove")
+
+    def vals(a: DnsAnswer) -> tuple[str, ...]:
+        return answer_values(a) if a.ok else ()
+
+    # the old answer is what a server that doesn't serve the change yet still serves
+    before = next((a for a in answers if not target.satisfied_by(vals(a))), None)
+    if before is not None:
+        values = vals(before)
+        stale, basis = (before.ttl, OLD_TTL) if values and before.ttl else (zone.negative_ttl, NEGATIVE_TTL)
+    elif answers:  # every server serves the change already: what was there before can't be seen any more
+        values = vals(answers[0])
+        known = [t for t in (answers[0].ttl if values else None, zone.negative_ttl) if t]
+        stale, basis = (max(known), EITHER_TTL) if known else (None, "")
+    else:
+        values, stale, basis = (), None, ""
+    if fix.action == "remove":
+        return [Expect(host, rtype, fix.value, absent=True, stale_for=stale, stale_basis=basis)]
+    out = [Expect(host, rtype, fix.value, stale_for=stale, stale_basis=basis)]
+    fam = family(host, rtype, fix.value)
+    if not fam.startswith("exact:") and rtype != "MX":
+        want = normalize_rdata(rtype, fix.value)
+        for v in values:
+            if family(host, rtype, v) == fam and normalize_rdata(rtype, v) != want:
+                out.append(Expect(host, rtype, v, absent=True, stale_for=stale, stale_basis=basis))
+    elif rtype == "MX" and fix.action == "replace" and fix.value.strip() == "0 .":
+        out += [Expect(host, rtype, v, absent=True, stale_for=stale, stale_basis=basis)
+                for v in values if normalize_rdata(rtype, v) != normalize_rdata(rtype, fix.value)]
+    return out

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..mail.imap import _Session
-from ..profiles import ConnectionResult, KeyringUnavailable, ReadProfile, Secret, keyring_failure, resolve_password
+from ..profiles import (
+    ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
+)
 from .extract import DEFAULT_LIMITS, Limits
 from .store import ImportResult, ReportStore
 
@@ -67,7 +69,10 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
     session: _Session | None = None
     client = None
     try:
-        session = _Session(profile, resolve_password(profile, password), io_timeout)
+        from ..auth.flows import credential_blocking
+
+        secret = credential_blocking(profile, password) if profile.uses_oauth else resolve_password(profile, password)
+        session = _Session(profile, secret, io_timeout)
         client = session.connect(stage)
         stage[0] = "select"
         info = client.select_folder(folder, readonly=move_to is None)
@@ -119,6 +124,9 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
         return out
     except KeyringUnavailable as exc:
         out.error = keyring_failure(exc)
+        return out
+    except TransportError as exc:  # a Microsoft/Google sign-in that is missing or was withdrawn
+        out.error = exc.result
         return out
     except Exception as exc:  # noqa: BLE001 - every failure becomes a plain-words ConnectionResult
         if session is not None:

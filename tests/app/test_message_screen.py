@@ -142,6 +142,10 @@ def test_profile_dialog_saves_password_only_in_the_keyring(screen, qtbot, home: 
     qtbot.addWidget(dlg)
     dlg.preset_box.setCurrentIndex(dlg.preset_box.findData("gmail"))
     assert dlg.host_field.text() == "smtp.gmail.com" and dlg.guidance.isVisibleTo(dlg)
+    assert dlg.auth_box.currentData() == "google"  # the Gmail preset signs in with Google by default
+    assert not dlg.password_field.isVisibleTo(dlg) and dlg.signin_button.isVisibleTo(dlg)
+    dlg.auth_box.setCurrentIndex(dlg.auth_box.findData("password"))  # an app password still works
+    assert dlg.password_field.isVisibleTo(dlg) and not dlg.signin_button.isVisibleTo(dlg)
     assert "2-Step" in dlg.guidance.text() or "app password" in dlg.guidance.text().lower()
     dlg.name_field.setText("shop")
     dlg.user_field.setText("news@shop.test")

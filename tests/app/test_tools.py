@@ -28,7 +28,7 @@ def test_tools_menu_opens_each_window_once(make_window, qtbot) -> None:  # type:
     w = make_window()
     titles = [a.text() for a in w.tools_menu.actions()]
     assert titles == ["Record builders (SPF, DMARC, DKIM keys, what if)…", "DMARC reports…",
-                      "Watch list and history…", "Export report…"]
+                      "Watch list and history…", "Export report…", "DNS changes published (history, undo)…"]
     kinds = {"Record builders": BuildersWindow, "DMARC reports": ReportsWindow, "Watch list": WatchWindow}
     for action in w.tools_menu.actions()[:3]:
         action.trigger()

@@ -23,6 +23,7 @@ from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 from inboxready.core.profiles import ReadProfile, Security, SendProfile
 
+from .oauth_server import OAuthTestServer
 from .servers import CertAuthority, Dovecot, MailWorld, ReceivingServer, Scenario, dkim_keypair, dovecot_binary
 
 SENDER = "news@shop.test"
@@ -109,7 +110,10 @@ def mail_world_session() -> Iterator[MailWorld]:
     cert, key = ca.issue("server", ["localhost"], ["127.0.0.1"])
     dns_server = DnsTestServer()
     dns_server.start()
-    dovecot = Dovecot(cert, key, user=MAILBOX)
+    # the sign-in provider (Microsoft's and Google's roles) that Dovecot and the SMTP server ask about tokens
+    oauth = OAuthTestServer(*ca.issue("oauth", ["localhost"], ["127.0.0.1"]), ca.ca_file).start()
+    intro = oauth.introspection_url.replace("https://", f"https://dovecot:{oauth.dovecot_secret}@")
+    dovecot = Dovecot(cert, key, user=MAILBOX, oauth=(intro, ca.ca_file))
     smtp = None
     try:
         dovecot.start()
@@ -121,14 +125,17 @@ def mail_world_session() -> Iterator[MailWorld]:
         dns_server.add_zone("127.in-addr.arpa", "1.0.0 IN PTR smtp.esp.test.\n")
         dns_server.add_records("smtp.esp.test", "A", ["127.0.0.1"])
         ctx = ca.server_context(cert, key)
-        smtp = ReceivingServer(dovecot, dns_server.address, ctx, username=SENDER, dkim_key=pem).start()
+        smtp = ReceivingServer(dovecot, dns_server.address, ctx, username=SENDER, dkim_key=pem)
+        smtp.oauth = (oauth.introspection_url, "smtp", oauth.smtp_secret, str(ca.ca_file))
+        smtp.start()
         world = MailWorld(ca=ca, dovecot=dovecot, smtp=smtp, dns_address=dns_server.address, dkim_public=public,
-                          folder=folder, server_ctx=ctx, extra={"dns_server": dns_server})
+                          folder=folder, server_ctx=ctx, extra={"dns_server": dns_server, "oauth": oauth})
         yield world
     finally:
         if smtp is not None:
             smtp.stop()
         dovecot.stop()
+        oauth.stop()
         dns_server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -150,7 +150,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_failure_delay = 0
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
@@ -165,7 +165,7 @@ mail_privileged_group =
 protocol imap {{
   mail_max_userip_connections = 50
 }}
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN {dir}/passwd
 }}
@@ -202,10 +202,33 @@ service anvil {{
 """
 
 
-class Dovecot:
-    """A private Dovecot instance for one test session."""
+OAUTH_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/dovecot-oauth2.conf.ext
+}}
+"""
 
-    def __init__(self, cert: Path, key: Path, user: str = "alice@inbox.test") -> None:
+# Dovecot 2.3's oauth2 passdb asks the authorization server about each token (RFC 7662 introspection, POST)
+OAUTH_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = {ca}
+"""
+
+
+class Dovecot:
+    """A private Dovecot instance for one test session. With ``oauth`` (introspection URL with the
+    client's credentials, CA file), XOAUTH2 and OAUTHBEARER are offered and checked by introspection."""
+
+    def __init__(self, cert: Path, key: Path, user: str = "alice@inbox.test",
+                 oauth: tuple[str, Path] | None = None) -> None:
+        self.oauth = oauth
         self.binary = dovecot_binary()
         self.dir = Path(tempfile.mkdtemp(prefix="ir-dovecot-"))
         os.chmod(self.dir, 0o755)  # the mail user must reach its home below it
@@ -240,10 +263,23 @@ class Dovecot:
         if self.binary is None:
             raise RuntimeError("dovecot is not installed")
         conf = self.dir / "dovecot.conf"
+        oauth_passdb = oauth_mechs = ""
+        if self.oauth is not None:
+            url, ca = self.oauth
+            ca_copy = self.dir / "oauth-ca.pem"  # where the auth process (not root) can read it
+            ca_copy.write_bytes(Path(ca).read_bytes())
+            os.chmod(ca_copy, 0o644)
+            ext = self.dir / "dovecot-oauth2.conf.ext"
+            ext.write_text(OAUTH_CONF.format(url=url, ca=ca_copy))
+            os.chmod(ext, 0o640)
+            if os.geteuid() == 0:
+                os.chown(ext, 0, self.gid)
+            oauth_passdb, oauth_mechs = OAUTH_PASSDB.format(dir=self.dir), " xoauth2 oauthbearer"
         conf.write_text(DOVECOT_CONF.format(
             dir=self.dir, cert=self.cert, key=self.key, uid=self.uid, gid=self.gid,
             internal_user=self.internal_user, internal_group=self.internal_group, login_user=self.login_user,
-            imap_port=self.imap_port, imaps_port=self.imaps_port))
+            imap_port=self.imap_port, imaps_port=self.imaps_port, oauth_passdb=oauth_passdb,
+            oauth_mechanisms=oauth_mechs))
         passwd = self.dir / "passwd"
         passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
         os.chmod(passwd, 0o640)
@@ -328,9 +364,13 @@ class _ImplicitTlsController(Controller):
     """aiosmtpd counts only STARTTLS as TLS and warns about AUTH on this port, which is TLS from the start."""
 
     def factory(self) -> Any:
+        import collections
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return super().factory()
+            smtp = super().factory()
+        smtp.command_size_limits = collections.defaultdict(lambda: smtp.command_size_limit, {"AUTH": 12288})
+        return smtp
 
 
 class _DnsTxt:
@@ -378,6 +418,10 @@ class ReceivingServer:
         self.deliveries: list[Delivery] = []
         self.delivered = threading.Condition()
         self.auth_attempts = 0
+        # OAuth: (introspection URL, client id, client secret, CA file); the scope that sending needs
+        self.oauth: tuple[str, str, str, str] | None = None
+        self.oauth_scopes: tuple[str, ...] = ("https://outlook.office.com/SMTP.Send", "https://mail.google.com/")
+        self.oauth_logins: list[tuple[str, str]] = []  # (mechanism, user) of each accepted token
         self.port = free_port()
         self.ssl_port = free_port()
         self.mx_port = free_port()
@@ -386,7 +430,7 @@ class ReceivingServer:
 
     def start(self) -> "ReceivingServer":
         common: dict[str, Any] = dict(server_hostname=self.hostname, decode_data=False, ident="ESMTP test")
-        submit = Controller(_Handler(self, submission=True), hostname=LOCALHOST, port=self.port, tls_context=self.ctx,
+        submit = _LongAuthController(_Handler(self, submission=True), hostname=LOCALHOST, port=self.port, tls_context=self.ctx,
                             require_starttls=True, auth_required=True, auth_require_tls=True,
                             authenticator=self._authenticate, **common)
         implicit = _ImplicitTlsController(_Handler(self, submission=True), hostname=LOCALHOST, port=self.ssl_port,
@@ -418,6 +462,55 @@ class ReceivingServer:
         if ok:
             return AuthResult(success=True, auth_data=auth_data.login.decode())
         return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted.")
+
+    async def oauth_auth(self, server: Any, args: list[str], mech: str) -> AuthResult:
+        """XOAUTH2 / OAUTHBEARER: the token is checked by introspection at the authorization server (as
+        Dovecot does); a refused token gets the JSON error challenge, then ``535 5.7.3``."""
+        import asyncio
+        import base64
+        import json
+
+        from aiosmtpd.smtp import MISSING
+
+        from .oauth_server import introspect
+
+        self.auth_attempts += 1
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        else:
+            try:
+                blob = base64.b64decode(args[1].encode(), validate=True)
+            except Exception:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        fields = blob.decode("utf-8", "replace").split("\x01")
+        user = token = ""
+        for f in fields:
+            if f.startswith("user="):
+                user = f[5:]
+            elif f.startswith("auth=Bearer "):
+                token = f[12:]
+            elif f.startswith("n,a="):
+                user = f[4:].rstrip(",").replace("=2C", ",").replace("=3D", "=")
+        if self.scenario.auth_reply:
+            return AuthResult(success=False, handled=False, message=self.scenario.auth_reply)
+        if self.oauth is None or not token:
+            return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
+        url, client, secret, ca = self.oauth
+        info = await asyncio.get_running_loop().run_in_executor(None, introspect, url, client, secret, token, ca)
+        scopes = str(info.get("scope", "")).split()
+        status = ""
+        if not info.get("active") or str(info.get("username", "")).lower() != user.lower():
+            status = "invalid_token" if mech == "OAUTHBEARER" else "401"
+        elif not any(s in scopes for s in self.oauth_scopes):
+            status = "insufficient_scope"
+        if not status:
+            self.oauth_logins.append((mech, user))
+            return AuthResult(success=True, auth_data=user)
+        err = {"status": status, "schemes": "Bearer", "scope": " ".join(self.oauth_scopes)}
+        await server.challenge_auth(json.dumps(err))  # the client answers (empty, or ^A) before the refusal
+        return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
 
     def wait_for_delivery(self, n: int, timeout: float = 5.0) -> bool:
         with self.delivered:
@@ -525,10 +618,28 @@ class ReceivingServer:
         return ar, {"spf": spf, "dkim": dkim_res, "dmarc": dmarc, "junk": junk}
 
 
+class _LongAuthController(Controller):
+    """A submission server that takes AUTH lines up to 12,288 bytes (RFC 4954 §4), as providers do: an
+    XOAUTH2 initial response with a Microsoft token is a few kilobytes."""
+
+    def factory(self) -> Any:
+        import collections
+
+        smtp = super().factory()
+        smtp.command_size_limits = collections.defaultdict(lambda: smtp.command_size_limit, {"AUTH": 12288})
+        return smtp
+
+
 class _Handler:
     def __init__(self, server: ReceivingServer, *, submission: bool) -> None:
         self.server = server
         self.submission = submission
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        return await self.server.oauth_auth(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> AuthResult:
+        return await self.server.oauth_auth(server, args, "OAUTHBEARER")
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         domain = address.rsplit("@", 1)[-1].lower()

@@ -254,7 +254,7 @@ def test_replies_name_the_provider_fix() -> None:
     r = auth_failure("535 5.7.8 Username and Password not accepted.", sp(host="smtp.gmail.com"))
     assert "apppasswords" in r.message  # a wrong password at Gmail: most likely not an app password
     r = auth_failure("AUTHENTICATE failed.", rp(host="outlook.office365.com", preset="microsoft365"))
-    assert "Watch mode" in r.message
+    assert "Sign in with Microsoft" in r.message  # a password profile at Microsoft 365: switch to sign-in
 
 
 def test_dovecot_privacy_required_reply() -> None:

@@ -60,3 +60,29 @@ def test_plan_dialog_applies_only_on_apply_and_undoes(qtbot, home: Path, memory_
     qtbot.waitUntil(lambda: dlg.state not in ("undoing",), timeout=30000)
     assert dlg.state == "undone", dlg.status.text()
     assert pdns.rrsets(z) == snapshot
+
+
+def test_setup_asks_for_every_secret_and_keeps_them_in_the_keyring_only(qtbot, home: Path, memory_keyring) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app.publish_dialog import SetupDialog
+
+    dlg = SetupDialog(provider="ovh")
+    qtbot.addWidget(dlg)
+    assert list(dlg.secret_fields) == ["auth_application_secret", "auth_consumer_key"]  # OVHcloud needs two
+    assert "GET on /domain/zone/" in dlg.steps.text()
+    dlg.name.setText("ovh-shop")
+    dlg.options.setText("auth_entrypoint=ovh-eu, auth_application_key=AK123")
+    dlg.secret_fields["auth_application_secret"].setText("s3cret-AS")
+    dlg.save()
+    assert "auth_consumer_key" in dlg.error.text() and not AccountStore().accounts  # nothing saved half-way
+    dlg.options.setText("auth_entrypoint=ovh-eu, auth_consumer_key=oops")
+    dlg.secret_fields["auth_consumer_key"].setText("s3cret-CK")
+    dlg.save()
+    assert "is a secret" in dlg.error.text() and not AccountStore().accounts
+    dlg.options.setText("auth_entrypoint=ovh-eu, auth_application_key=AK123")
+    dlg.save()
+    acc = AccountStore().get("ovh-shop")
+    assert acc.options == {"auth_entrypoint": "ovh-eu", "auth_application_key": "AK123"}
+    assert set(acc.secrets) == {"auth_application_secret", "auth_consumer_key"}
+    assert memory_keyring.store[("InboxReady", "dns:ovh-shop:auth_consumer_key")] == "s3cret-CK"
+    text = (home / "config" / "dns_accounts.json").read_text()
+    assert "s3cret" not in text and all(not f.text() for f in dlg.secret_fields.values())

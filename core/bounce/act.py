@@ -1,0 +1,549 @@
+"""From a bounce to the fix: read it, classify it, check the part that failed from the user's network.
+
+    report = await analyze_bounce(raw, options=CheckOptions(nameservers=[...]))
+    report.category, report.explanation, report.checks["spf"], report.fixes, report.to_json()
+
+The steps:
+
+1. ``dsn.read_bounce`` reads the bounce (in a worker thread: a 10 MB bounce must not stall the event loop).
+2. ``rules.classify`` picks the reviewed rule (``core/rules/bounce_codes.json``); a code no rule knows is
+   "other" and shown as it is.
+3. The From domain (from the returned message, or the receiver's words, or ``domain=``) is checked with the
+   domain engine, but only for what the rule points at: SPF, DKIM (with the selectors the returned message
+   was signed with), DMARC, reverse DNS, MX. When the sending server's address is known, its forward-
+   confirmed reverse DNS is checked too, and SPF is evaluated for exactly that address (``check_host``):
+   when it fails for the user's own domain, the record with that server added (the service's include when
+   the address belongs to a known service) is offered, but only after the engine has checked it as if
+   published (SPF no worse, the address then passes). A mailbox, content or TLS bounce runs no check: no
+   DNS record fixes it, and the explanation says so. For a reputation or policy bounce the authentication
+   checks run as "worth ruling out" (``context``): they don't explain the bounce, but a failure there still
+   needs fixing.
+4. Each card gets the bounce's own words for its method (``detail["bounce_said"]``).
+
+``BounceReport.to_json()`` has exactly the keys of issue 20; ``exit_code`` is 0 (nothing to fix), 1
+(something to fix) or 2 (couldn't read the bounce, or couldn't check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..checks import CHECK_TITLES, make_client, run_check
+from ..context import CheckContext, CheckOptions
+from ..dns import DnsClient
+from ..domain import DomainError, parse_domain
+from ..model import CheckResult, DomainReport, Finding, Fix, Severity, Status
+from .dsn import Bounce, DeliveryStatus, read_bounce
+from .rules import Classification, classify, detect_provider, provider_code, provider_name
+
+__all__ = ["BounceReport", "analyze_bounce", "JSON_KEYS"]
+
+JSON_KEYS = ("bounced", "permanent", "status", "provider_code", "provider", "category", "explanation", "recipient",
+             "from_domain", "sending_ip", "embedded_results", "checks", "fixes")
+AUTH = ("spf", "dkim", "dmarc")
+_ORDER = [Status.PASS, Status.INFO, Status.WARN, Status.ERROR, Status.FAIL]
+
+
+@dataclass
+class BounceReport:
+    """The reading of one bounce, its classification, and the checks of the part that failed."""
+
+    bounce: Bounce
+    classification: Classification
+    provider: str | None
+    checks: dict[str, CheckResult] = field(default_factory=dict)
+    fixes: list[Fix] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # about the bounce as a whole
+    context: bool = False  # the checks are "worth ruling out", not the cause the bounce names
+    domain: str = ""  # the domain that was checked ("" when none)
+    domain_report: DomainReport | None = None
+    elapsed_ms: float = 0.0
+
+    # -- what was read ----------------------------------------------------------------------------------
+
+    @property
+    def main(self) -> DeliveryStatus | None:
+        return self.bounce.main
+
+    @property
+    def bounced(self) -> bool:
+        """The bounce reports a delivery that failed or is being deferred."""
+        return self.main is not None and self.main.failed
+
+    @property
+    def permanent(self) -> bool | None:
+        return self.main.permanent if self.main is not None else None
+
+    @property
+    def status(self) -> str | None:
+        return (self.main.status or None) if self.main is not None else None
+
+    @property
+    def reply_code(self) -> str | None:
+        return (self.main.reply_code or None) if self.main is not None else None
+
+    @property
+    def diagnostic(self) -> str:
+        return self.main.diagnostic if self.main is not None else ""
+
+    @property
+    def recipient(self) -> str | None:
+        return (self.main.recipient or None) if self.main is not None else None
+
+    @property
+    def provider_code(self) -> str | None:
+        return provider_code(self.diagnostic) or None
+
+    @property
+    def receiving_service(self) -> str:
+        """The receiving server, or the provider's name."""
+        remote = self.main.remote_mta if self.main is not None else ""
+        name = provider_name(self.provider)
+        if remote and name:
+            return f"{name} ({remote})"
+        return remote or name
+
+    @property
+    def from_domain(self) -> str | None:
+        return self.domain or self.bounce.facts.from_domain or None
+
+    @property
+    def sending_ip(self) -> str | None:
+        return self.bounce.facts.sending_ip or None
+
+    @property
+    def embedded_results(self) -> dict[str, str]:
+        return dict(self.bounce.facts.embedded)
+
+    @property
+    def readable(self) -> bool:
+        """Something was read: a delivery status (failed or not)."""
+        return self.main is not None
+
+    @property
+    def status_overall(self) -> Status:
+        """The worst status of the checks run (info counts as pass)."""
+        worst = Status.PASS
+        for r in self.checks.values():
+            s = Status.PASS if r.status is Status.INFO else r.status
+            if _ORDER.index(s) > _ORDER.index(worst):
+                worst = s
+        if any(f.severity is Severity.UNKNOWN for f in self.findings) and _ORDER.index(worst) < _ORDER.index(Status.ERROR):
+            worst = Status.ERROR
+        return worst
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing to fix, 1 something to fix, 2 couldn't read the bounce or couldn't check."""
+        if not self.readable:
+            return 2
+        overall = self.status_overall
+        if overall in (Status.FAIL, Status.WARN):
+            return 1
+        if overall is Status.ERROR:
+            return 2
+        return 0
+
+    @property
+    def headline(self) -> str:
+        """One line: what kind of failure, the codes, who refused it and for whom."""
+        m = self.main
+        if m is None:
+            return "We couldn't find a delivery failure in what was given."
+        if not m.failed:
+            return (f"This is a delivery report saying the message was {m.action or 'delivered'}"
+                    + (f" to {m.recipient}" if m.recipient else "") + "; nothing bounced.")
+        if m.action == "delayed":
+            kind = "Delayed, still being retried"
+        elif self.permanent is False:
+            kind = "Temporary failure" + (", and your server gave up retrying" if m.action == "failed" else "")
+        elif self.permanent:
+            kind = "Permanent failure"
+        else:
+            kind = "Delivery failure"
+        codes = " ".join(x for x in (m.reply_code, m.status) if x)
+        who = self.receiving_service
+        others = sum(1 for s in self.bounce.statuses if s.failed and s is not m)
+        more = f" (and {others} more recipient{'s' if others > 1 else ''})" if others else ""
+        return (f"{kind}" + (f" ({codes})" if codes else "") + (f" from {who}" if who else "")
+                + (f" for {m.recipient}" if m.recipient else "") + more + ".")
+
+    @property
+    def explanation(self) -> str:
+        """What it means in plain words and what to change."""
+        c = self.classification
+        m = self.main
+        if m is None:
+            return ("We found no delivery failure (no SMTP error or delivery status) in what was given. Paste the "
+                    "whole bounce message, or at least the line with the error code (such as 550 5.7.26).")
+        if not m.failed:
+            return "The report says the message was delivered; there is nothing to fix."
+        parts = [c.meaning, c.action]
+        if not c.dns_fixable and "no dns record" not in c.action.lower():
+            parts.append("No DNS record will fix this.")
+        parts.extend(f.message for f in self.findings if f.code == "bounce.no-domain")
+        if self.checks and not self.context:
+            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
+            unchecked = [n for n, r in self.checks.items() if r.status is Status.ERROR]
+            if bad:
+                parts.append(("The checks below show" if len(bad) > 1 else "The check below shows")
+                             + " what to change: " + _names(bad) + ".")
+            elif unchecked:
+                parts.append("We couldn't check " + _names(unchecked) + " from here, so we can't say yet what to "
+                             "change.")
+            else:
+                parts.append("Your records pass from here now. If you changed them after this bounce, just send "
+                             "again; if not, the message went out through a server or service your records don't "
+                             "cover (see below).")
+        elif self.checks and self.context:
+            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
+            if bad:
+                parts.append("Your domain's " + _names(bad) + (" also need" if len(bad) > 1 else " also needs") + " fixing "
+                             "(below): that doesn't explain this bounce, but receivers judge unauthenticated mail "
+                             "more harshly.")
+            else:
+                parts.append("Your domain's authentication passes from here, so your DNS records are probably not the "
+                             "cause.")
+        return " ".join(p for p in parts if p)
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the keys of issue 20 (``JSON_KEYS``)."""
+        return {
+            "bounced": self.bounced,
+            "permanent": self.permanent,
+            "status": self.status,
+            "provider_code": self.provider_code,
+            "provider": self.provider,
+            "category": self.classification.category,
+            "explanation": self.explanation,
+            "recipient": self.recipient,
+            "from_domain": self.from_domain,
+            "sending_ip": self.sending_ip,
+            "embedded_results": self.embedded_results,
+            "checks": {n: r.to_json() for n, r in self.checks.items()},
+            "fixes": [f.to_json() for f in self.fixes],
+        }
+
+    def detail_json(self) -> dict[str, Any]:
+        """Everything else that was read (for the app's details and for support)."""
+        c = self.classification
+        return {
+            "headline": self.headline, "reply_code": self.reply_code, "diagnostic": self.diagnostic,
+            "receiving_service": self.receiving_service, "reporting_mta": self.bounce.reporting_mta,
+            "form": self.bounce.form, "returned": self.bounce.returned_form,
+            "statuses": [s.to_json() for s in self.bounce.statuses], "facts": self.bounce.facts.to_json(),
+            "rule": c.rule.to_json() if c.rule is not None else None, "part": c.part, "context": self.context,
+            "notes": list(self.bounce.notes), "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def _names(checks: list[str]) -> str:
+    """"SPF, DKIM and reverse DNS"."""
+    words = [CHECK_TITLES.get(n, n.upper()) for n in checks]
+    words = [w if w.isupper() or w[:1].isupper() and w[1:2].isupper() else w[:1].lower() + w[1:] for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# -- the act step ----------------------------------------------------------------------------------------------
+
+async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = None, client: DnsClient | None = None,
+                         domain: str | None = None, skip: tuple[str, ...] = ()) -> BounceReport:
+    """Read ``raw``, classify it, and check what it points at (see the module docstring). ``domain``: the
+    sending domain when the bounce doesn't show it (or to check another one). ``skip``: checks left out.
+    Never raises for bad input; DNS trouble is "couldn't check" on the cards."""
+    started = time.monotonic()
+    bounce = await asyncio.to_thread(read_bounce, raw)
+    main = bounce.main
+    words = main.diagnostic if main is not None else ""
+    provider = detect_provider(words, main.remote_mta if main else "", main.recipient if main else "")
+    cls = classify(status=main.status if main else "", reply=main.reply_code if main else "", words=words,
+                   provider=provider, code=provider_code(words))
+    report = BounceReport(bounce=bounce, classification=cls, provider=provider)
+    for note in bounce.notes:
+        report.findings.append(Finding("bounce.partly-read", Severity.INFO, note))
+    if main is None or not main.failed:
+        report.elapsed_ms = (time.monotonic() - started) * 1000
+        return report
+    chosen = _checks_for(report)
+    chosen = tuple(n for n in chosen if n not in skip)
+    if not chosen:
+        report.elapsed_ms = (time.monotonic() - started) * 1000
+        return report
+    target = _domain(report, domain)
+    if not target:
+        report.findings.append(Finding(
+            "bounce.no-domain", Severity.UNKNOWN,
+            "We couldn't tell which domain sent the message that bounced (the bounce carries no copy of it), so "
+            "we couldn't check it. Give your sending domain (the domain field in the app, --domain on the command "
+            "line) or paste the whole bounce with the returned message."))
+        report.elapsed_ms = (time.monotonic() - started) * 1000
+        return report
+    report.domain = target
+    options = options or CheckOptions()
+    own = client is None
+    client = client or make_client(options)
+    try:
+        await _run_checks(report, chosen, options, client)
+    finally:
+        if own:
+            client.close()
+    report.elapsed_ms = (time.monotonic() - started) * 1000
+    return report
+
+
+def _checks_for(report: BounceReport) -> tuple[str, ...]:
+    c = report.classification
+    ip = report.sending_ip
+    if not c.dns_fixable:
+        return ()
+    if c.checks:
+        out = list(c.checks)
+        if ip and "rdns" not in out and c.category in ("authentication", "reverse-dns"):
+            out.append("rdns")
+        return tuple(out)
+    status = report.status or ""
+    if c.category in ("reputation", "policy") or (c.category == "other" and status[1:3] == ".7"):
+        report.context = True
+        return (*AUTH, "rdns") if ip else AUTH
+    return ()
+
+
+def _domain(report: BounceReport, given: str | None) -> str:
+    for text in (given, report.bounce.facts.from_domain):
+        if not text:
+            continue
+        try:
+            return parse_domain(text).domain
+        except (DomainError, ValueError):
+            continue
+    return ""
+
+
+async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: CheckOptions,
+                      client: DnsClient) -> None:
+    facts = report.bounce.facts
+    domain = report.domain
+    ip = report.sending_ip
+    own_sigs = [s for s in facts.signatures if s.d == domain]
+    selectors = list(dict.fromkeys([*(s.s for s in own_sigs), *options.dkim_selectors]))
+    full_rdns = report.classification.category == "reverse-dns"
+    domain_checks = tuple(n for n in chosen if n != "rdns" or full_rdns)
+    opts = replace(options, checks=domain_checks, dkim_selectors=selectors,
+                   sending_ips=[ip] if ip else [], sending_ip_label="message that bounced")
+    rdns_task = None
+    if "rdns" in chosen and not full_rdns and ip:
+        from ..rdns import check_sending_ips
+
+        rdns_task = asyncio.ensure_future(check_sending_ips(CheckContext(domain, client, opts), [ip],
+                                                            "message that bounced"))
+    domain_report = await run_check(domain, opts, client=client) if domain_checks else None
+    report.domain_report = domain_report
+    if domain_report is not None:
+        report.checks.update(domain_report.checks)
+    if rdns_task is not None:
+        report.checks["rdns"] = await rdns_task
+    report.checks = {n: report.checks[n] for n in chosen if n in report.checks}
+    if "spf" in report.checks and ip:
+        await _spf_for_sender(report, client, options)
+    if "dkim" in report.checks and not report.context:
+        _dkim_signatures(report)
+    _bounce_words(report)
+    seen: list[Fix] = []
+    for r in report.checks.values():
+        for fx in r.fixes:
+            if fx not in seen:
+                seen.append(fx)
+    report.fixes = seen
+
+
+# -- SPF for the server that sent the message ---------------------------------------------------------------
+
+def _org(domain: str) -> str:
+    from ..mail.trust import simple_org_domain
+
+    return simple_org_domain(domain)
+
+
+async def _spf_for_sender(report: BounceReport, client: DnsClient, options: CheckOptions) -> None:
+    from ..spfeval import check_host
+
+    card = report.checks["spf"]
+    ip = report.sending_ip or ""
+    facts = report.bounce.facts
+    spf_domain = facts.mailfrom_domain or report.domain
+    try:
+        ipaddress.ip_address(ip)
+        spf_domain = parse_domain(spf_domain).domain
+    except (ValueError, DomainError):
+        return
+    ev = await check_host(ip, spf_domain, f"postmaster@{spf_domain}", dns=client)
+    ptr = _ptr_name(report, ip)
+    server = f"the server that sent this message ({ip}{', ' + ptr if ptr else ''})"
+    who = server[0].upper() + server[1:]
+    detail = f"check_host({ip}, {spf_domain}) = {ev.result}" + (f"; matched {ev.mechanism}" if ev.mechanism else "")
+    card.detail["sending_ip_spf"] = {"ip": ip, "domain": spf_domain, "result": ev.result,
+                                     "explanation": ev.explanation, "source": facts.sending_ip_source}
+    if ev.result == "pass":
+        card.findings.append(Finding(
+            "bounce.spf-passes-now", Severity.INFO,
+            f"{who} passes SPF for {spf_domain} now. If you changed your SPF record after this bounce, send again; "
+            "if not, the receiver may have judged another address or another envelope domain.", detail=detail,
+            rfc="RFC 7208 §4"))
+        return
+    if ev.result == "temperror":
+        card.findings.append(Finding(
+            "bounce.spf-unchecked", Severity.UNKNOWN,
+            f"We couldn't evaluate SPF for {server} as {spf_domain}: {ev.reason or ev.explanation}",
+            detail=detail, rfc="RFC 7208 §2.6.6"))
+        return
+    if ev.result == "permerror":
+        card.findings.append(Finding(
+            "bounce.spf-broken", Severity.ERROR,
+            f"SPF for {spf_domain} is broken, so {server} can't pass it: {ev.reason or ev.explanation} "
+            "The SPF card shows the corrected record.", detail=detail, rfc="RFC 7208 §2.6.7"))
+        return
+    if _org(spf_domain) != _org(report.domain):
+        card.findings.append(Finding(
+            "bounce.spf-service-domain", Severity.WARNING,
+            f"{who} is not allowed by the SPF record of {spf_domain}, the envelope (bounce) domain it used: SPF "
+            f"gives '{ev.result}'. That domain is your mail service's, not yours, so the service has to fix it; for "
+            f"DMARC, make DKIM pass for {report.domain} instead.", detail=detail, rfc="RFC 7208 §2.6"))
+        return
+    fix, why_not = await _spf_fix(report, card, spf_domain, ip, ptr, client, options)
+    message = (f"{who} is not in the SPF record of {spf_domain}: SPF gives '{ev.result}' for it. "
+               + (f"If you recognise this server (your own, or a service you use), publish the record below. "
+                  if fix is not None else why_not))
+    card.findings.append(Finding("bounce.sender-not-in-spf", Severity.ERROR, message.strip(), detail=detail,
+                                 rfc="RFC 7208 §5", fix=fix))
+    if card.status in (Status.PASS, Status.INFO, Status.WARN):
+        card.status = Status.FAIL
+        card.summary = f"SPF doesn't allow the server that sent the bounced message ({ip})."
+
+
+def _ptr_name(report: BounceReport, ip: str) -> str:
+    rd = report.checks.get("rdns")
+    for h in (rd.detail.get("hosts") or []) if rd is not None else []:
+        if isinstance(h, dict) and h.get("ip") == ip and h.get("ptr"):
+            return str(h["ptr"][0])
+    return ""
+
+
+async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str, ptr: str, client: DnsClient,
+                   options: CheckOptions) -> tuple[Fix | None, str]:
+    """The SPF record with the sending server added, checked as if published; (None, why) when we can't
+    offer one that works."""
+    from ..builders.spf import SpfBuildError, build_spf_live
+    from ..builders.whatif import OverlayDns, merged_rrset
+    from ..spfeval import check_host
+
+    base_fix = next((fx for fx in card.fixes if fx.host == domain and fx.type.upper() == "TXT"
+                     and fx.action != "remove" and fx.value.lower().startswith("v=spf1")), None)
+    service = None
+    try:
+        from ..reports.sources import load_catalog
+
+        service = load_catalog().match(ip, ptr=ptr or None)
+    except Exception:  # the catalog is a help, never a requirement
+        service = None
+    include = service.spf_include if service is not None and service.spf_include else ""
+    try:
+        existing_value = base_fix.value if base_fix is not None else None
+        if include:
+            built = await build_spf_live([], None, existing_value, dns=client, domain=domain, extra_includes=[include])
+        else:
+            built = await build_spf_live([], [ip], existing_value, dns=client, domain=domain)
+    except SpfBuildError as exc:
+        return None, f"We couldn't build the record: {exc}"
+    if built.problems or built.fix is None:
+        return None, ("Adding it would break your SPF record (" + "; ".join(built.problems[:2]) + "). "
+                      "Use the SPF builder to make room, or ask your provider for a relay that is already listed.")
+    existing = await client.query(domain, "TXT")
+    if existing.failed:
+        return None, "We couldn't read your current SPF record to add it, so try again later."
+    overlay = OverlayDns(client, {(domain, "TXT"): merged_rrset(existing, "TXT", built.record)})
+    try:
+        after = await run_check(domain, replace(options, checks=("spf",), dkim_selectors=[]), client=overlay)
+        ev = await check_host(ip, domain, f"postmaster@{domain}", dns=overlay)
+    finally:
+        overlay.close()
+    new = after.checks.get("spf")
+    ceiling = Status.WARN if card.status is Status.FAIL else card.status
+    worse = new is None or new.status is Status.FAIL or _ORDER.index(new.status) > _ORDER.index(ceiling)
+    if ev.result != "pass" or worse:
+        return None, ("We tried adding it, but the record would not pass as published (" + ev.result + "), so we "
+                      "don't offer it. Use the SPF builder.")
+    what = (f"include:{include} ({service.name})" if include and service is not None
+            else ("ip6:" if ":" in ip else "ip4:") + ip)
+    note = (f"Adds {what} to your SPF record; checked as if published: {ip} then passes and nothing else gets worse. "
+            "Only publish it if you sent the message that bounced: if you didn't, someone is sending as you, and "
+            "this would let them.")
+    fix = replace(built.fix, note=note)
+    if base_fix is not None:  # ours carries the card's correction too: one record to publish, not two
+        card.findings = [replace(f, fix=fix) if f.fix == base_fix else f for f in card.findings]
+    return fix, ""
+
+
+# -- DKIM: the signatures the returned message carries ------------------------------------------------------
+
+def _dkim_signatures(report: BounceReport) -> None:
+    card = report.checks["dkim"]
+    facts = report.bounce.facts
+    domain = report.domain
+    sigs = facts.signatures
+    card.detail["bounced_signatures"] = [s.to_json() for s in sigs]
+    if report.bounce.returned is None:
+        return
+    if not sigs:
+        card.findings.append(Finding(
+            "bounce.no-signature", Severity.INFO,
+            "The copy of the message returned with the bounce carries no DKIM signature. If your mail service signs "
+            "on the way out, the copy may not show it; otherwise switch on DKIM signing for your domain there.",
+            rfc="RFC 6376 §3.5"))
+        return
+    own = [s for s in sigs if s.d == domain]
+    found = {str(k.get("selector")) for k in card.detail.get("found") or [] if isinstance(k, dict)}
+    unchecked = {str(x) for x in card.detail.get("unchecked") or []}  # a lookup that failed is not "no key"
+    missing = {s.s for s in own} - found - unchecked
+    if missing:
+        # we know exactly where the key should be: say that, instead of "we tried N selectors, tell us yours"
+        kept = [f for f in card.findings if f.code not in ("dkim.selector-not-found", "dkim.no-key-found")
+                or (f.code == "dkim.selector-not-found" and not any(f"'{m}'" in f.message for m in missing))]
+        for sel in sorted(missing):
+            kept.append(Finding(
+                "bounce.signing-key-missing", Severity.ERROR,
+                f"The message was signed for {domain} with the selector '{sel}', but there is no DKIM key at "
+                f"{sel}._domainkey.{domain}, so receivers can't verify the signature. Publish the key your mail "
+                "service gives you for that selector (or switch DKIM on there, if it publishes the key itself).",
+                detail=f"DKIM-Signature of the returned message: d={domain} s={sel}", rfc="RFC 6376 §3.6.2.2"))
+        card.findings = kept
+        card.status = Status.FAIL
+        card.summary = (f"No DKIM key at the selector the message was signed with ({', '.join(sorted(missing))}).")
+    own_org = _org(domain)
+    if not any(_org(s.d) == own_org for s in sigs):
+        names = ", ".join(sorted({s.d for s in sigs}))
+        card.findings.append(Finding(
+            "bounce.signed-by-another-domain", Severity.WARNING,
+            f"The message was signed by {names}, not by {domain}: that signature doesn't count for DMARC. Set up "
+            f"DKIM for {domain} at the service that sends this mail (it gives you the records to publish).",
+            detail="Signatures: " + "; ".join(f"d={s.d} s={s.s}" for s in sigs), rfc="RFC 9989 §4.4"))
+        if card.status in (Status.PASS, Status.INFO):
+            card.status = Status.WARN
+
+
+# -- the bounce's own words beside each card ---------------------------------------------------------------
+
+def _bounce_words(report: BounceReport) -> None:
+    facts = report.bounce.facts
+    words = report.diagnostic
+    for name, card in report.checks.items():
+        said = facts.embedded.get(name)
+        card.detail["bounce_said"] = words
+        if said and not report.context:
+            card.findings.insert(0, Finding(
+                f"bounce.receiver-said-{name}", Severity.INFO,
+                f"The receiver reported {CHECK_TITLES.get(name, name.upper())}: {said} (as the bounce says).",
+                detail="; ".join(facts.embedded_words)[:600]))
