@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .gui import main
+from .launch import gui
 
-raise SystemExit(main())
+raise SystemExit(gui())

@@ -26,7 +26,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLineEdit,
@@ -42,7 +41,8 @@ from PySide6.QtWidgets import (
 
 from .cards import CheckCard
 from .engine import Engine
-from .widgets import CodeText, CopyButton, FixView, label
+from .filedialogs import save_file
+from .widgets import CodeText, CopyButton, FixView, label, set_available
 
 LIVE_COUNT_DELAY_MS = 400
 KEY_CHOICES = [("RSA, 2048 bits (recommended)", "rsa", 2048), ("RSA, 4096 bits", "rsa", 4096),
@@ -499,7 +499,7 @@ class BuildersWindow(QWidget):
         self.generate_button = _button("Generate key", "Generate a new DKIM key", primary=True)
         row.addWidget(self.generate_button)
         self.save_button = _button("Save private key…", "Save the private key to a file")
-        self.save_button.setEnabled(False)
+        set_available(self.save_button, "generate a key first.")
         row.addWidget(self.save_button)
         lay.addLayout(row)
         self.dkim_status = label("", "", selectable=True)
@@ -532,19 +532,19 @@ class BuildersWindow(QWidget):
             old_value, old_state = await dkimkeys.lookup_current_key(client, domain, old) if old else (None, None)
             return key, dkimkeys.rotation_plan(key, old, old_value, old_state=old_state)
 
-        self.generate_button.setEnabled(False)
+        set_available(self.generate_button, "a key is being generated.")
         self.dkim_status.setText("Generating the key…")
         return self._run(go, self._show_key)
 
     def _show_key(self, result: Any) -> None:
-        self.generate_button.setEnabled(True)
+        set_available(self.generate_button)
         _clear(self.key_layout)
         if isinstance(result, str):
             self.dkim_status.setText(result)
             return
         key, plan = result
         self.key = key
-        self.save_button.setEnabled(True)
+        set_available(self.save_button)
         self.dkim_status.setText(f"New {key.key_type.upper()} key ({key.bits} bits) at selector {key.selector}. "
                                  "Save the private key before you close this window: it is not kept anywhere else.")
         self.key_layout.addWidget(FixView(key.fix, "Publish this record at your DNS host"))
@@ -558,8 +558,8 @@ class BuildersWindow(QWidget):
     def _ask_save(self) -> None:
         if self.key is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the private key", f"{self.key.selector}.private.pem",
-                                              "PEM private key (*.pem);;All files (*)")
+        path, _ = save_file(self, "Save the private key", f"{self.key.selector}.private.pem",
+                            "PEM private key (*.pem);;All files (*)")
         if path:
             self.save_private_key(path, overwrite=True)  # the dialog already asked before replacing a file
 
@@ -644,12 +644,12 @@ class BuildersWindow(QWidget):
             except WhatIfError as exc:
                 return str(exc)
 
-        self.whatif_button.setEnabled(False)
+        set_available(self.whatif_button, "the record is being checked.")
         self.whatif_status.setText("Checking…")
         return self._run(go, self._show_what_if)
 
     def _show_what_if(self, result: Any) -> None:
-        self.whatif_button.setEnabled(True)
+        set_available(self.whatif_button)
         _clear(self.cards_layout)
         self.cards = {}
         if isinstance(result, str):

@@ -33,8 +33,8 @@ from inboxready.core.model import CheckResult, Fix, Status
 from . import theme
 from .sections_extra import SECTIONS as EXTRA_SECTIONS
 from .widgets import (
-    Badge, BusyBar, CodeText, FindingView, FixView, KeyButton, StatusStripe, compact_table, fit_height, label, shown, tip,
-    monospace_font,
+    Badge, BusyBar, CodeText, FindingView, FittedTree, FixView, KeyButton, StatusStripe, compact_table, fit_height,
+    label, monospace_font, shown, tip,
 )
 
 SUBTITLES = {
@@ -486,17 +486,18 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
             text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
         lay.addWidget(_label(box, text, "", selectable=True))
     if tree:
-        view = QTreeWidget(box)
+        view = FittedTree(box)
         view.setColumnCount(4)
-        view.setHeaderLabels(["Domain", "Reached by", "Lookups in this branch", "Problem"])
-        view.headerItem().setToolTip(2, "The DNS lookups this branch costs out of the limit: the include "
-                                        "itself and everything below it. The rows under your record add "
-                                        "up to its total.")
+        view.setHeaderLabels(["Domain", "Reached by", "Lookups", "Problem"])
+        view.headerItem().setToolTip(2, "The DNS lookups this branch costs out of the limit of 10: the "
+                                        "include itself and everything below it. The rows under your record "
+                                        "add up to its total.")
+        view.headerItem().setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         view.setAccessibleName("SPF include tree with the DNS lookups of each branch")
         view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow card keeps a name's start (tooltip: all)
         view.setRootIsDecorated(True)
         view.setUniformRowHeights(True)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -537,11 +538,10 @@ def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         add_node(tree, view, 0)
         view.expandAll()
         header = view.header()
-        header.setStretchLastSection(True)
-        for c in range(3):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
-            view.resizeColumnToContents(c)
-        header.resizeSection(1, max(header.sectionSize(1), 90))
+        header.setStretchLastSection(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fitted to the card's width on resize
+        view.fit_columns()
         fit_height(view)
         lay.addWidget(view)
     return box

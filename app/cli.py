@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import importlib.util
 import io
@@ -31,10 +32,11 @@ from typing import Any, Sequence, TextIO
 
 from inboxready.core import __version__
 from inboxready.core.bulk import bulk_sender_readiness, readiness_headline
-from inboxready.core.checks import CHECK_TITLES, run_many
+from inboxready.core.checks import CHECK_TITLES, run_check, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
+from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Severity, Status
 
 from . import cli_oauth
@@ -124,8 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN, and the "
                                        "optional extras: MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS "
                                        "and STARTTLS on the mail servers.")
-    check.add_argument("domains", nargs="+", metavar="DOMAIN",
-                       help="a domain, web address or e-mail address")
+    check.add_argument("domains", nargs="*", metavar="DOMAIN",
+                       help="a domain, web address or e-mail address (with --demo: a demo domain)")
+    check.add_argument("--demo", action="store_true",
+                       help="check the bundled example domains, answered by a DNS server built into InboxReady "
+                            "(no network needed); without a DOMAIN, list them")
     check.add_argument("--dkim-selector", "-s", action="append", default=[], metavar="NAME",
                        help="also look for a DKIM key at this selector (repeatable)")
     check.add_argument("--deadline", type=DEADLINE, default=60.0, metavar="SECONDS",
@@ -250,6 +255,12 @@ def _exit_code(reports: Sequence[DomainReport]) -> int:
     return EXIT_OK
 
 
+def _status_column(word: str) -> str:
+    """A status word padded to the column (as wide as the longest status word), then two spaces."""
+    width = max(len(s.label) for s in Status)
+    return f"{word:<{width}}  "
+
+
 def _report_json(report: DomainReport) -> dict[str, Any]:
     data = report.to_json()
     data["bulk_sender"] = [r.to_json() for r in bulk_sender_readiness(report.checks)]
@@ -305,7 +316,10 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     display = shown(to_unicode(report.domain))
     title = f"{display} ({shown(report.domain)})" if display != report.domain else display
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
-    out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+    if all(n in report.checks for n in ("spf", "dkim", "dmarc")):
+        out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+    else:  # --only / --skip left out what the rules are judged on
+        out.write("  The bulk-sender rules are not judged in this run (they need the SPF, DKIM and DMARC checks).\n")
     if report.unchecked_optional:
         names = ", ".join(CHECK_TITLES.get(n, n) for n in report.unchecked_optional)
         out.write(style(f"  Couldn't check from here: {names} (their parts below say why).", "2") + "\n")
@@ -313,7 +327,7 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
     for name, result in report.checks.items():
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
-        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(_status_column(result.status.label), code)}"
                   f"{shown(result.summary)}\n")
         if quiet:
             continue
@@ -383,6 +397,16 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
             domains.append(parse_domain(text).domain)
         except DomainError as exc:
             bad.append((text, str(exc)))
+    own = getattr(args, "domain_selectors", None)  # the demo: each domain's own DKIM selectors
+    if own and domains:
+        sem = asyncio.Semaphore(max(1, args.concurrency))
+
+        async def one(domain: str) -> DomainReport:
+            selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
+            async with sem:
+                return await run_check(domain, dataclasses.replace(options, dkim_selectors=selectors))
+
+        return list(await asyncio.gather(*(one(d) for d in domains))), bad
     reports = await run_many(domains, options, concurrency=max(1, args.concurrency)) if domains else []
     return reports, bad
 
@@ -410,7 +434,7 @@ def render_verdict(verdict: Any, out: TextIO, style: _Style) -> None:
         label = {"met": "Met", "not-met": "Not met", "unknown": "Couldn't check",
                  "not-checked": "Not checked"}.get(r.state, r.state)
         level = "" if r.level == "required" else " (recommended)"
-        out.write(f"    {style(rsym, rcode)} {style(f'{label:<15}', rcode)}{shown(r.label)}{level}\n")
+        out.write(f"    {style(rsym, rcode)} {style(_status_column(label), rcode)}{shown(r.label)}{level}\n")
         if r.state != "met":
             out.write("\n".join(_wrap(r.why, "        ")) + "\n")
         if r.fix is not None:
@@ -438,7 +462,7 @@ def write_report_file(report: DomainReport, path: str, profile: str, *, inspecti
     now = datetime.now(UTC)
     dns_host = inspection.for_audit() if inspection is not None and inspection.zone.zone else None
     audit = AuditReport.build(report, profile=profile, generated=now, dns_host=dns_host,
-                              changes=changes_in_period(report, generated=now))
+                              changes=changes_in_period(report, generated=now), front=CLI)
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pdf":
         from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
@@ -458,7 +482,67 @@ def _pyside_missing() -> bool:
     return importlib.util.find_spec("PySide6") is None
 
 
+def cmd_check_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``check --demo [DOMAIN...]``: the demo domains on the app's loopback DNS server (nothing leaves the
+    computer), or the list of them."""
+    from inboxready.app.demo import DEMO_DEADLINE, DEMO_TIMEOUT, load_demo, start_demo_server
+
+    demo = load_demo()
+    if args.nameserver:
+        err.write("inboxready: --demo asks the DNS server built into InboxReady; leave out --nameserver\n")
+        return EXIT_UNCHECKED
+    if not args.domains:
+        if args.json:
+            json.dump([{"domain": d.domain, "title": d.title, "story": d.story} for d in demo.domains], out,
+                      indent=2, ensure_ascii=False)
+            out.write("\n")
+            return EXIT_OK
+        out.write("The demo domains (answered by a DNS server built into InboxReady; nothing leaves this "
+                  "computer):\n")
+        width = max(len(d.domain) for d in demo.domains)
+        for d in demo.domains:
+            out.write(f"  {d.domain:<{width}}  {d.title}. {d.story}\n")
+        example = demo.domains[min(1, len(demo.domains) - 1)].domain
+        out.write(f"Check one or more of them with, e.g.: inboxready check --demo {example}\n")
+        return EXIT_OK
+    wanted: list[str] = []
+    for text in args.domains:
+        try:
+            domain = parse_domain(text).domain
+        except DomainError:
+            domain = text
+        if demo.find(domain) is None:
+            err.write(f"inboxready: {shown(text)} is not one of the demo domains; 'inboxready check --demo' lists "
+                      "them\n")
+            return EXIT_UNCHECKED
+        wanted.append(domain)
+    server, demo = start_demo_server(demo)
+    try:
+        args.domains = wanted
+        args.nameserver = [server.address]
+        args.timeout = DEMO_TIMEOUT
+        args.deadline = min(args.deadline, DEMO_DEADLINE)
+        args.skip = tuple(dict.fromkeys([*args.skip, *demo.skip_checks]))
+        args.domain_selectors = {d: demo.find(d).selectors for d in wanted}  # type: ignore[union-attr]
+        if not args.json and not args.quiet:
+            note = f" {demo.skip_reason}" if demo.skip_reason else ""
+            out.write(f"Demo: answered by a DNS server built into InboxReady; nothing leaves this computer.{note}\n\n")
+        return _check_domains(args, out, err)
+    finally:
+        server.stop()
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.demo:
+        return cmd_check_demo(args, out, err)
+    if not args.domains:
+        err.write("inboxready check: give the DOMAIN to check, e.g. inboxready check example.com (or try "
+                  "inboxready check --demo)\n")
+        return EXIT_UNCHECKED
+    return _check_domains(args, out, err)
+
+
+def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not chosen_checks(args.only, args.skip):
         err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")
         return EXIT_UNCHECKED
@@ -480,15 +564,16 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "profile", None):
         from inboxready.core.compliance import evaluate
 
-        verdicts = {r.domain: evaluate(args.profile, r.checks) for r in reports}
+        verdicts = {r.domain: evaluate(args.profile, r.checks, front=CLI) for r in reports}
     from inboxready.core.checklist import build_checklist
 
-    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate) for r in reports}
+    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate, front=CLI) for r in reports}
     from inboxready.app import cli_publish as P
 
+    own = getattr(args, "domain_selectors", {})  # the demo's selectors
     inspections = asyncio.run(P.inspect_for_check(
         [r.domain for r in reports], args.nameserver, args.timeout,
-        {r.domain: list(args.dkim_selector) for r in reports})) if reports else {}
+        {r.domain: [*args.dkim_selector, *own.get(r.domain, ())] for r in reports})) if reports else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
@@ -667,7 +752,7 @@ def render_message(report: Any, out: TextIO, style: _Style) -> None:
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
         wrote = result.detail.get("result")
-        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(f'{result.status.label:<15}', code)}"
+        out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(_status_column(result.status.label), code)}"
                   f"{shown(result.summary)}" + (style(f"  [{shown(wrote)}]", "2") if wrote else "") + "\n")
         _findings(result.findings, out, style)
         sa = result.detail.get("spamassassin") if name == "content" else None

@@ -22,8 +22,8 @@ from typing import Any
 from inboxready.core.audit import AuditReport
 from inboxready.core.compliance import DEFAULT_PROFILE
 from inboxready.core.model import DomainReport
-from PySide6.QtCore import QEventLoop, QObject, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
+from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
+from PySide6.QtWidgets import QMainWindow, QWidget
 
 PDF_FILTER = "PDF document (*.pdf)"
 HTML_FILTER = "Web page, self-contained (*.html)"
@@ -47,9 +47,9 @@ def _status(parent: QWidget | None, text: str, ms: int = 8000) -> None:
 
 def ask_path(parent: QWidget | None, report: DomainReport) -> Path | None:
     """The save dialog: .pdf or .html; adds the extension of the chosen type when the name has none."""
-    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-    start = str(Path(folder) / default_file_name(report))
-    name, chosen = QFileDialog.getSaveFileName(parent, "Save the report", start, f"{PDF_FILTER};;{HTML_FILTER}")
+    from .filedialogs import save_file
+
+    name, chosen = save_file(parent, "Save the report", default_file_name(report), f"{PDF_FILTER};;{HTML_FILTER}")
     if not name:
         return None
     path = Path(name)

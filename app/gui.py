@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="inboxready-gui", description="InboxReady: check a domain's e-mail set-up.")
     p.add_argument("domain", nargs="?", help="a domain to check right away")
     p.add_argument("--demo", action="store_true", help="check the bundled example domains (no network needed)")
-    p.add_argument("--theme", choices=("system", "light", "dark"), default="system",
-                   help="colour scheme (default: follow the system)")
+    p.add_argument("--theme", choices=("system", "light", "dark"), default=None,
+                   help="colour scheme for this run (default: the one chosen in Settings, which follows the "
+                        "system unless you changed it)")
     return p.parse_args(list(argv) if argv is not None else None)
 
 
@@ -21,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .qtcompat import unsupported_pyside
 
     problem = unsupported_pyside()
+    if problem is None:
+        from .platformcheck import platform_problem
+
+        problem = platform_problem()  # before Qt aborts with a misleading hint
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -36,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("InboxReady")
     app.setDesktopFileName("inboxready")
     app.setWindowIcon(icon("app"))
-    themes = ThemeManager(app, None if args.theme == "system" else args.theme)
+    themes = ThemeManager(app, args.theme if args.theme in ("light", "dark") else None, pinned=args.theme is not None)
     from inboxready.app.dns_host_forms import host_form_hook
     from inboxready.app.publish_dialog import publish_bar
     from inboxready.app.widgets import FixView
@@ -49,7 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.check_domain(args.domain)
     code = app.exec()
     window.shutdown()
+    release_windows(app)
     return int(code)
+
+
+def release_windows(app: "QApplication") -> None:
+    """Free every window, and everything handed to ``deleteLater`` (the tray icon and its menu, closed tool
+    windows), while the QApplication still exists. Left to the interpreter's exit, they would be destroyed
+    after it, in whatever order, with their timers still set: Qt then prints QBasicTimer warnings."""
+    from PySide6.QtCore import QEvent
+
+    for widget in app.topLevelWidgets():
+        widget.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 if __name__ == "__main__":  # pragma: no cover

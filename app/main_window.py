@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from inboxready.core.context import CheckOptions
 from inboxready.core.dns import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.history import CheckDiff, History, StoredCheck
-from inboxready.core.model import CheckResult, DomainReport
+from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.settings import Settings, SettingsStore
 
 from . import theme
@@ -34,11 +35,12 @@ if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on 
     from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
-from .widgets import KeyButton, label
+from .widgets import KeyButton, label, set_available
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
 WATCH_START_DELAY_MS = 1500  # the watch-list schedule starts once the window is up, not during start-up
+NOTHING_TO_CANCEL = "nothing is being checked."
 
 
 def _freeze_startup_objects() -> None:
@@ -49,10 +51,14 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-class SettingsDialog(QDialog):
-    """The one setting people may need: a custom DNS server (e.g. to check an internal DNS)."""
+THEME_CHOICES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
 
-    def __init__(self, nameserver: str, parent: QWidget | None = None, *, profile: str = "bulk-sender") -> None:
+
+class SettingsDialog(QDialog):
+    """The DNS server to ask (e.g. to check an internal DNS), the compliance profile and the colours."""
+
+    def __init__(self, nameserver: str, parent: QWidget | None = None, *, profile: str = "bulk-sender",
+                 theme: str = "system") -> None:
         super().__init__(parent)
         self.setWindowTitle("InboxReady settings")
         self.setAccessibleName("Settings")
@@ -83,6 +89,13 @@ class SettingsDialog(QDialog):
         index = self.profile_box.findData(profile)
         self.profile_box.setCurrentIndex(index if index >= 0 else max(0, self.profile_box.findData(DEFAULT_PROFILE)))
         lay.addWidget(self.profile_box)
+        lay.addWidget(label("Appearance", "SectionTitle"))
+        self.theme_box = QComboBox()
+        self.theme_box.setAccessibleName("Colours: follow the system, light or dark")
+        for text, key in THEME_CHOICES:
+            self.theme_box.addItem(text, key)
+        self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(theme)))
+        lay.addWidget(self.theme_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName("Save settings")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Close without saving")
@@ -96,6 +109,9 @@ class SettingsDialog(QDialog):
 
     def profile(self) -> str:
         return str(self.profile_box.currentData())
+
+    def theme(self) -> str:
+        return str(self.theme_box.currentData())
 
     def _accept(self) -> None:
         text = self.value()
@@ -128,6 +144,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store = settings_store or SettingsStore()
         self.settings: Settings = self.store.load()
+        if theme_manager is not None and not theme_manager.pinned:
+            theme_manager.set_choice(self.settings.theme)  # before any widget exists: styled once
         self.history = history if history is not None else History()
         self.engine = Engine(self.history, self)
         self.timeout = timeout
@@ -140,6 +158,7 @@ class MainWindow(QMainWindow):
         self.results: dict[str, CheckResult] = {}
         self.previous: StoredCheck | None = None
         self.current_job = 0
+        self._scroll_mark = 0
         self.current_domain = ""
         self.last_report: DomainReport | None = None
         self.checking = False
@@ -166,6 +185,7 @@ class MainWindow(QMainWindow):
         self._readiness_timer.timeout.connect(self._update_readiness)
         self._build()
         self._connect()
+        self._resolver_changed()
         self._restore_geometry()
         self._show_problems()
         self._refresh_welcome()
@@ -249,7 +269,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = KeyButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the check")
         self.cancel_button.setToolTip("Stop this check (Esc)")
-        self.cancel_button.setEnabled(False)  # enabled while checking (never hidden: no relayout)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)  # enabled while checking (never hidden: no relayout)
         row.addWidget(self.cancel_button)
         root.addLayout(row)
         self.input_note = label("", "InputNote")
@@ -291,7 +311,7 @@ class MainWindow(QMainWindow):
         self.export_button = KeyButton("Export report…")
         self.export_button.setAccessibleName("Export this check as a PDF or HTML report")
         self.export_button.setToolTip("Save this check as an audit-ready PDF or HTML report (Ctrl+E)")
-        self.export_button.setEnabled(False)  # enabled once a check has finished
+        set_available(self.export_button, "check a domain first.")  # enabled once a check has finished
         qrow.addWidget(self.export_button)
         column.addLayout(qrow)
         self.query_view = QueryLogView()
@@ -392,7 +412,9 @@ class MainWindow(QMainWindow):
             action = self.tools_menu.addAction(title)
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
-            QShortcut(QKeySequence(shortcut), self, activated=slot)
+            # the window holds the same action (one shortcut, so it works while the menu is closed); a
+            # QShortcut beside it would make Qt find the key ambiguous and do nothing
+            self.addAction(action)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -511,11 +533,14 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self._refresh_welcome()
         self._reset_results(options.checks, domain)
+        if domain != self.current_domain:  # another domain: its cards from the top, not where the last one was
+            self.scroll.verticalScrollBar().setValue(0)
+        self._scroll_mark = self.scroll.verticalScrollBar().value()
         self.current_domain = domain
         self.previous = None
         self.checking = True
         self.check_button.setText("Check again")
-        self.cancel_button.setEnabled(True)
+        set_available(self.cancel_button)
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
@@ -552,7 +577,7 @@ class MainWindow(QMainWindow):
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
         self.last_report = None
-        self.export_button.setEnabled(False)
+        set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
         for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
             card = self.cards.pop(name)
@@ -595,8 +620,10 @@ class MainWindow(QMainWindow):
 
     def _mark_stopped(self, summary: str) -> None:
         self.checking = False
-        self.cancel_button.setEnabled(False)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
+        if self.last_report is None:
+            set_available(self.export_button, "this check was stopped before it finished; check again first.")
         for card in self.cards.values():
             if card.result is None:
                 card.set_stopped(summary)
@@ -634,10 +661,11 @@ class MainWindow(QMainWindow):
             return
         self.last_report = report
         self.checking = False
-        self.export_button.setEnabled(True)
+        set_available(self.export_button)
         self._update_readiness()
         self._show_checklist()
-        self.cancel_button.setEnabled(False)
+        QTimer.singleShot(0, self._show_first_problem)
+        set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
         n = len(report.queries)
         self.statusBar().showMessage(
@@ -646,6 +674,21 @@ class MainWindow(QMainWindow):
         if self.history.problem:
             self._show_problems()
         self.checkFinished.emit(report)
+
+    def _show_first_problem(self) -> None:
+        """Bring the first failing card (else the first with a warning) into view once the check is done,
+        unless the user has scrolled meanwhile."""
+        bar = self.scroll.verticalScrollBar()
+        if self._closed or bar.value() != self._scroll_mark:
+            return
+        shown = [self.cards_layout.itemAt(i).widget() for i in range(self.cards_layout.count())]
+        cards = [c for c in shown if isinstance(c, CheckCard) and c.result is not None and c.isVisible()]
+        for wanted in (Status.FAIL, Status.WARN):
+            card = next((c for c in cards if c.result is not None and c.result.status is wanted), None)
+            if card is not None:
+                self.scroll.ensureWidgetVisible(card.header, 0, 12)
+                self._scroll_mark = bar.value()
+                return
 
     def _on_cancelled(self, job: int) -> None:
         if job == self.current_job and self.checking:
@@ -741,6 +784,7 @@ class MainWindow(QMainWindow):
         self.demo_panel.show()
         self.demo_button.setText("Leave demo")
         self.demo_button.setAccessibleName("Leave the demo")
+        self._resolver_changed()
         self._update_status_idle()
         self.demo_list.setCurrentRow(0)
         self._on_demo_item(self.demo_list.item(0))
@@ -751,6 +795,7 @@ class MainWindow(QMainWindow):
         self.engine.cancel()
         self._mark_stopped("Not checked.")
         server, self.demo_server = self.demo_server, None
+        self._resolver_changed()
         server.stop()
         self.demo_panel.hide()
         self.demo_button.setText("Demo")
@@ -802,10 +847,9 @@ class MainWindow(QMainWindow):
     def open_message_screen(self) -> MessageWindow:
         """Show the "Test a message" window (made on first use; mail work runs on this engine)."""
         if self.message_window is None:
-            ns = self.settings.nameserver.strip()
             from .message_screen import MessageScreen, MessageWindow
 
-            screen = MessageScreen(self.engine, nameservers=[ns] if ns else None, dns_timeout=self.timeout)
+            screen = MessageScreen(self.engine, nameservers=self._nameservers(), dns_timeout=self._dns_timeout())
             self.message_window = MessageWindow(screen, self)
         self.message_window.show()
         self.message_window.raise_()
@@ -815,6 +859,37 @@ class MainWindow(QMainWindow):
     # -- tools: watch list, export, builders, reports --------------------------------------------
 
     def _nameservers(self) -> list[str] | None:
+        """The DNS servers every window and background job asks, as the main window does: the demo's own
+        loopback server during the demo, else the one set in Settings, else the computer's (None)."""
+        if self.demo_server is not None:
+            return [self.demo_server.address]
+        return self._settings_nameservers()
+
+    def _dns_timeout(self) -> float:
+        return self.timeout or (DEMO_TIMEOUT if self.demo_server is not None else DEFAULT_TIMEOUT)
+
+    def _resolver_changed(self) -> None:
+        """The demo started or ended, or Settings changed the DNS server: every open window and the watch
+        schedule follow now (no restart). The schedule pauses during the demo: the demo's server only knows
+        the example domains, and the watched domains' history must not record its answers."""
+        nameservers, timeout = self._nameservers(), self._dns_timeout()
+        for key in ("builders", "reports"):
+            window = self.tool_windows.get(key)
+            if window is not None:
+                window.nameservers, window.timeout = nameservers, timeout  # type: ignore[attr-defined]
+        if self.message_window is not None:
+            self.message_window.screen_widget.nameservers = nameservers
+            self.message_window.screen_widget.dns_timeout = timeout
+        publish = sys.modules.get("inboxready.app.publish_dialog")
+        if publish is not None:  # the "Publish at <host>…" dialogs look the zone up there too
+            publish.NAMESERVERS = nameservers
+        if self.watch_service is not None:
+            self.watch_service.nameservers = self._settings_nameservers()
+            self.watch_service.pause("Watching is paused during the demo: it checks your own domains again when "
+                                     "you leave the demo." if self.demo_server is not None else "")
+
+    def _settings_nameservers(self) -> list[str] | None:
+        """The DNS server set in Settings (None: the computer's), whatever the demo does."""
         ns = self.settings.nameserver.strip()
         return [ns] if ns else None
 
@@ -834,12 +909,13 @@ class MainWindow(QMainWindow):
             return
         from .tray import WatchService, connect_notice
 
-        service = WatchService(self.engine, self.history, nameservers=self._nameservers(), timeout=self.timeout
-                               or DEFAULT_TIMEOUT, parent=self)
+        service = WatchService(self.engine, self.history, nameservers=self._settings_nameservers(),
+                               timeout=self.timeout or DEFAULT_TIMEOUT, parent=self)
         service.openRequested.connect(self._bring_to_front)
         service.quitRequested.connect(self._quit_from_tray)
         connect_notice(service, lambda text: self.statusBar().showMessage(text, 15000))
         self.watch_service = service
+        self._resolver_changed()  # paused from the start in the demo
         service.start()
 
     def _bring_to_front(self) -> None:
@@ -858,7 +934,7 @@ class MainWindow(QMainWindow):
         def make() -> QWidget:
             from .watch_window import WatchWindow
 
-            return WatchWindow(self.engine, self.history, nameservers=self._nameservers(),
+            return WatchWindow(self.engine, self.history, nameservers=self._settings_nameservers(),
                                timeout=self.timeout or DEFAULT_TIMEOUT, parent=self, service=self.watch_service)
 
         return self._show_tool("watch", make)
@@ -915,7 +991,7 @@ class MainWindow(QMainWindow):
             from .builders_window import BuildersWindow
 
             return BuildersWindow(self.engine, nameservers=self._nameservers(),
-                                  timeout=self.timeout or DEFAULT_TIMEOUT, domain=self.current_domain or None,
+                                  timeout=self._dns_timeout(), domain=self.current_domain or None,
                                   parent=self)
 
         return self._show_tool("builders", make)
@@ -925,7 +1001,7 @@ class MainWindow(QMainWindow):
             from .reports_window import ReportsWindow
 
             return ReportsWindow(self.engine, nameservers=self._nameservers(),
-                                 timeout=self.timeout or DEFAULT_TIMEOUT, theme_manager=self.theme_manager)
+                                 timeout=self._dns_timeout(), theme_manager=self.theme_manager)
 
         return self._show_tool("reports", make)
 
@@ -1007,17 +1083,26 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile)
+        dlg = SettingsDialog(self.settings.nameserver, self, profile=self.settings.compliance_profile,
+                             theme=self.settings.theme)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.settings.nameserver = dlg.value()
-            changed = dlg.profile() != self.settings.compliance_profile
-            self.settings.compliance_profile = dlg.profile()
-            if changed:
-                self._show_checklist()
-            self._save_settings()
-            if self.watch_service is not None:
-                self.watch_service.nameservers = self._nameservers()
-            self._update_status_idle()
+            self.apply_settings(nameserver=dlg.value(), profile=dlg.profile(), theme=dlg.theme())
+
+    def apply_settings(self, *, nameserver: str | None = None, profile: str | None = None,
+                       theme: str | None = None) -> None:
+        """Save and use new settings now: every open window and the watch schedule follow (no restart)."""
+        if theme is not None and theme != self.settings.theme:
+            self.settings.theme = theme
+            if self.theme_manager is not None:
+                self.theme_manager.set_choice(theme)
+        if nameserver is not None:
+            self.settings.nameserver = nameserver
+        if profile is not None and profile != self.settings.compliance_profile:
+            self.settings.compliance_profile = profile
+            self._show_checklist()
+        self._save_settings()
+        self._resolver_changed()
+        self._update_status_idle()
 
     def _save_settings(self) -> None:
         try:

@@ -28,7 +28,7 @@ from .bounce_view import BouncePage, show_bounce
 from .cards import STATUS_WORDS, CheckCard, _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
-from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, shown
+from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, set_available, shown
 
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
@@ -104,6 +104,7 @@ class MessageScreen(QWidget):
         self.cancel_button.setAccessibleName("Cancel the message test")
         self.cancel_button.setToolTip("Stop this test (Esc)")
         self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()  # shown only while a test runs: no "Cancel" beside "Done."
         row.addWidget(self.cancel_button)
         # a round trip or watch whose Microsoft/Google sign-in expired or was withdrawn: one click to sign in
         self.signin_again_button = KeyButton("Sign in again")
@@ -270,7 +271,7 @@ class MessageScreen(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.new_token_button.clicked.connect(self._new_token)
         self.watch_box.currentIndexChanged.connect(self._update_seed)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel,
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self._escape,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+Return"), self.paste_box, activated=self.start_paste,
                   context=Qt.ShortcutContext.WidgetShortcut)
@@ -340,11 +341,15 @@ class MessageScreen(QWidget):
 
     def _update_buttons(self) -> None:
         running = bool(self.job) and self.engine.task_running(self.job)
+        busy = "a test is running; wait for it or cancel it." if running else ""
+        no_read = "" if self.read_box.count() else "add a reading profile (the mailbox to look in) first."
+        no_send = "" if self.send_box.count() else "add a sending profile (your mail server) first."
         self.cancel_button.setEnabled(running)
-        self.send_button.setEnabled(not running and self.send_box.count() > 0 and self.read_box.count() > 0)
-        self.watch_button.setEnabled(not running and self.watch_box.count() > 0)
-        self.analyse_button.setEnabled(not running)
-        self.bounce_page.analyse_button.setEnabled(not running)
+        self.cancel_button.setVisible(running)
+        set_available(self.send_button, busy or no_send or no_read)
+        set_available(self.watch_button, busy or (no_read if not self.watch_box.count() else ""))
+        set_available(self.analyse_button, busy)
+        set_available(self.bounce_page.analyse_button, busy)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -367,6 +372,7 @@ class MessageScreen(QWidget):
         self.job = self.engine.run_task(make)
         self._update_buttons()
         self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
         return self.job
 
     def start_send(self) -> int:
@@ -458,6 +464,13 @@ class MessageScreen(QWidget):
     def cancel(self) -> None:
         if self.job and self.engine.cancel_task(self.job):
             self.status_label.setText("Stopping…")
+
+    def _escape(self) -> None:
+        """Esc stops the test that is running; with none running, it closes the window."""
+        if self.job and self.engine.task_running(self.job):
+            self.cancel()
+        elif self.window() is not self:
+            self.window().close()
 
     # -- results --------------------------------------------------------------------------------
 

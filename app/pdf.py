@@ -7,7 +7,7 @@ the main thread.
 
 - ``html_to_pdf(html, path, *, title="", footer_text="", attachments=()) -> Path``
 - ``write_audit_pdf(audit: AuditReport, path) -> Path``: the report's print page, with the JSON copy
-  attached (``inboxready-report.json``) so ``python -m inboxready.core.audit verify FILE.pdf`` can check it.
+  attached (``inboxready-report.json``) so ``inboxready verify FILE.pdf`` can check it.
 """
 
 from __future__ import annotations

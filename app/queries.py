@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTabl
 
 from inboxready.core.dns import Outcome, QueryRecord
 
-from .widgets import KeyButton, label, monospace_font
+from .widgets import FittedColumns, KeyButton, label, monospace_font
 
 OUTCOME_WORDS = {
     Outcome.ANSWER: "Answer",
@@ -41,8 +41,13 @@ class QueryLogModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # each title over its cells
+            return int((Qt.AlignmentFlag.AlignRight if section in (0, 5) else Qt.AlignmentFlag.AlignLeft)
+                       | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -96,6 +101,27 @@ class QueryLogModel(QAbstractTableModel):
         return "\n".join(lines) + "\n"
 
 
+class _LogTable(FittedColumns, QTableView):
+    """The log's table: columns fitted to its width from the font (not from the rows, which can be
+    thousands): the numbers, the type and the result whole, the name and the answer sharing the rest."""
+
+    grow_column = 4  # the answer
+
+    def minimum_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("x" * 20)  # narrower, the table scrolls sideways
+
+    def natural_widths(self) -> list[int]:
+        fm, hfm = self.fontMetrics(), self.horizontalHeader().fontMetrics()
+
+        def fits(*texts: str) -> int:
+            return max(fm.horizontalAdvance(t) for t in texts) + 16
+
+        heads = [hfm.horizontalAdvance(h) + 24 for h in HEADERS]
+        cells = [fits("00000"), fits("x" * 34), fits("DNSKEY+DO"), fits(*OUTCOME_WORDS.values()), fits("x" * 40),
+                 fits("00000")]
+        return [max(h, c) for h, c in zip(heads, cells)]
+
+
 class QueryLogView(QWidget):
     """The query table and a "Copy all" button."""
 
@@ -113,7 +139,7 @@ class QueryLogView(QWidget):
         self.copy_button.clicked.connect(self.copy_all)
         top.addWidget(self.copy_button)
         lay.addLayout(top)
-        self.table = QTableView()
+        self.table = _LogTable()
         self.table.setModel(self.model)
         self.table.setAccessibleName("DNS queries made during this check")
         self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -122,11 +148,10 @@ class QueryLogView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long name keeps both ends (tooltip: all)
         self.table.setFont(monospace_font())
-        hh = self.table.horizontalHeader()
-        for c, w in enumerate([60, 240, 50, 180, 300, 84]):
-            hh.resizeSection(c, w)
-        hh.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fitted on resize
+        self.table.fit_columns()
         self.table.setMinimumHeight(180)
         lay.addWidget(self.table)
 

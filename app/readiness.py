@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QFrame, QGridLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from inboxready.core.model import CheckResult
 
@@ -45,15 +45,22 @@ class RequirementChip(Badge):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def icon_for(self, status: str) -> QIcon:
+        if self.state == "not-met" and status == "warn":  # a recommended step not taken yet
+            return theme.icon("warn")
         return theme.icon(theme.REQUIREMENT_ICONS.get(self.state, "error"))
 
     def set_requirement(self, req: Any) -> None:
         state = str(getattr(req, "state", "unknown"))
+        required = getattr(req, "required", True)
         word = theme.REQUIREMENT_WORDS.get(state, state)
-        text = f"{getattr(req, 'label', '')}: {word}"
-        if not getattr(req, "required", True):
-            text += " (recommended)"
-        status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}.get(state, "error")
+        status = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending",
+                  "not-applicable": "na"}.get(state, "error")
+        if required:
+            text = f"{getattr(req, 'label', '')}: {word}"
+        else:  # "recommended" belongs to the rule, not to the state; not done yet is a warning, not a failure
+            if state == "not-met":
+                word, status = "Not yet", "warn"
+            text = f"{getattr(req, 'label', '')} (recommended): {word}"
         detail = str(getattr(req, "detail", ""))
         who = [WHO_NAMES.get(str(w), str(w)) for w in getattr(req, "who", ()) or ()]
         since = str(getattr(req, "since", "") or "")
@@ -65,7 +72,7 @@ class RequirementChip(Badge):
         if self.toolTip() != detail:
             self.setToolTip(detail)
             self.setAccessibleDescription(detail)
-        if state != self.state:
+        if state != self.state or status != self.status:
             self.state = state
             self.status = ""  # the icon follows the state: redraw it even when the colour stays
         self.set_status(status, text)
@@ -82,11 +89,12 @@ class ReadinessBar(QFrame):
         lay.setSpacing(6)
         self.headline = label("", "ReadinessHeadline")
         lay.addWidget(self.headline)
-        self.chips_row = QGridLayout()  # two chips a row (a Qt layout: no Python runs to lay it out)
-        self.chips_row.setHorizontalSpacing(8)
-        self.chips_row.setVerticalSpacing(6)
-        self.chips_row.setColumnStretch(2, 1)
-        lay.addLayout(self.chips_row)
+        # the chips in rows, as many in a row as fit the bar's width (re-flowed only when the bar is resized;
+        # Qt lays out the rows themselves: no Python runs then)
+        self.chips_rows = QVBoxLayout()
+        self.chips_rows.setSpacing(6)
+        lay.addLayout(self.chips_rows)
+        self.flow: list[int] = []  # how many chips in each row
         self.chips: dict[str, RequirementChip] = {}
         self.requirements: list[Any] = []
         self.hide()
@@ -113,22 +121,59 @@ class ReadinessBar(QFrame):
         else:
             self.headline.setText("Bulk-sender rules (Google, Yahoo, Microsoft)")
         keys = [str(getattr(r, "key", "")) for r in reqs]
-        if keys != list(self.chips):  # (only the first time, in practice) place the chips two a row
+        if keys != list(self.chips):  # (only the first time, in practice) make the chips
             for key in [k for k in self.chips if k not in keys]:
                 self.chips.pop(key).deleteLater()
-            for chip in self.chips.values():
-                self.chips_row.removeWidget(chip)
-            chips = {k: self.chips.get(k) or RequirementChip(self) for k in keys}
-            for i, chip in enumerate(chips.values()):
-                self.chips_row.addWidget(chip, i // 2, i % 2)
-            self.chips = chips
+            self.chips = {k: self.chips.get(k) or RequirementChip(self) for k in keys}
+            self.flow = []
         for key, req in zip(keys, reqs):
             self.chips[key].set_requirement(req)
+        self._arrange()
         self.setAccessibleName(self.headline.text())
         self.show()
 
     def clear(self) -> None:
         self.hide()
+
+    def _arrange(self) -> None:
+        """As many chips in a row as fit the bar's width, in order: a chip is never cut off."""
+        chips = list(self.chips.values())
+        if not chips:
+            return
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        gap = 8
+        flow: list[int] = []
+        used = 0
+        for chip in chips:
+            w = chip.sizeHint().width()
+            if flow and used + gap + w <= room:
+                flow[-1] += 1
+                used += gap + w
+            else:
+                flow.append(1)
+                used = w
+        if flow == self.flow:
+            return
+        self.flow = flow
+        while self.chips_rows.count():
+            row = self.chips_rows.takeAt(0).layout()
+            if row is not None:
+                while row.count():
+                    row.takeAt(0)
+                row.deleteLater()
+        placed = iter(chips)
+        for n in flow:
+            row = QHBoxLayout()
+            row.setSpacing(gap)
+            for _ in range(n):
+                row.addWidget(next(placed))
+            row.addStretch(1)
+            self.chips_rows.addLayout(row)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._arrange()
 
 
 __all__ = ["ReadinessBar"]

@@ -81,7 +81,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -99,13 +98,15 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import Engine
-from .widgets import Badge, CopyButton, FixView, KeyButton, label
+from .filedialogs import open_files, open_folder, save_file
+from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available
 
 DAY = 86400
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
 WATCH_EVERY_S = 300.0
+NO_READ_PROFILE = "add a reading profile for the mailbox your DMARC reports go to (in Test a message) first."
 RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90),
                                         ("All time", None)]
 
@@ -502,6 +503,9 @@ class RowsModel(QAbstractTableModel):
             return col.header
         if role == Qt.ItemDataRole.ToolTipRole and col.tip:
             return col.tip
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # each title over its cells: numbers right, text left
+            return int((Qt.AlignmentFlag.AlignRight if col.number else Qt.AlignmentFlag.AlignLeft)
+                       | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -519,13 +523,20 @@ class RowsModel(QAbstractTableModel):
         thousands of sources would otherwise call ``data`` for each on the UI thread)."""
         fm = view.fontMetrics()
         hfm = view.horizontalHeader().fontMetrics()
-        last = len(self.columns) - 1
+        header = view.horizontalHeader()
+        widths: list[int] = []
         for c, col in enumerate(self.columns):
             w = hfm.horizontalAdvance(col.header) + 34
             for row in self.rows[:sample]:
                 w = max(w, fm.horizontalAdvance(col.show(row)) + 18)
-            if c != last:
-                view.setColumnWidth(c, min(w, widest))
+            widths.append(min(w, widest))
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
+            view.setColumnWidth(c, widths[-1])
+        # the room left over goes to the widest text column (not to a number column, whose right-aligned
+        # figures would drift away from their title); the numbers keep their width
+        text = [c for c, col in enumerate(self.columns) if not col.number]
+        if text:
+            header.setSectionResizeMode(max(text, key=lambda c: widths[c]), QHeaderView.ResizeMode.Stretch)
 
     def text(self, row: int, column: int) -> str:
         return self.columns[column].show(self.rows[row])
@@ -562,7 +573,8 @@ def make_table(columns: list[Column], accessible_name: str, parent: QWidget | No
     hh.setAccessibleName(f"Column titles of {accessible_name.lower()} (click one to sort)")
     view.verticalHeader().setAccessibleName(f"Row numbers of {accessible_name.lower()}")
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    hh.setStretchLastSection(True)
+    hh.setStretchLastSection(not any(not c.number for c in columns))  # else a text column stretches
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     hh.setHighlightSections(False)
     if sortable:
         hh.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # the rows come in a meaningful order
@@ -755,15 +767,17 @@ class ReportsWindow(QMainWindow):
         self.import_folder_button.setToolTip("Import every report in a folder and its subfolders (Ctrl+Shift+O)")
         bar.addWidget(self.import_files_button)
         bar.addWidget(self.import_folder_button)
-        bar.addSpacing(16)
+        bar.addStretch(1)
+        pick = QHBoxLayout()  # the domain and the period on a row of their own: the domain box has room
+        pick.setSpacing(6)
         dom_label = label("Domain", "FieldLabel", wrap=False)
         self.domain_box = QComboBox()
         self.domain_box.setAccessibleName("Domain to show")
         self.domain_box.setMinimumWidth(260)
         self.domain_box.setPlaceholderText("No reports yet")
         dom_label.setBuddy(self.domain_box)
-        bar.addWidget(dom_label)
-        bar.addWidget(self.domain_box, 1)
+        pick.addWidget(dom_label)
+        pick.addWidget(self.domain_box, 1)
         range_label = label("Period", "FieldLabel", wrap=False)
         self.range_box = QComboBox()
         self.range_box.setAccessibleName("Period to show")
@@ -771,9 +785,9 @@ class ReportsWindow(QMainWindow):
             self.range_box.addItem(caption, days)
         self.range_box.setCurrentIndex(1)
         range_label.setBuddy(self.range_box)
-        bar.addWidget(range_label)
-        bar.addWidget(self.range_box)
-        bar.addSpacing(16)
+        pick.addSpacing(12)
+        pick.addWidget(range_label)
+        pick.addWidget(self.range_box)
         self.export_csv_button = KeyButton("Export CSV…")
         self.export_csv_button.setAccessibleName("Export the senders table as CSV")
         self.export_json_button = KeyButton("Export JSON…")
@@ -781,6 +795,7 @@ class ReportsWindow(QMainWindow):
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_json_button)
         root.addLayout(bar)
+        root.addLayout(pick)
 
         names = QHBoxLayout()
         self.lookup_box = QCheckBox("Look up senders' names")
@@ -1223,14 +1238,13 @@ class ReportsWindow(QMainWindow):
         return "\n".join(self.rejected_list.item(i).text() for i in range(self.rejected_list.count()))
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Import DMARC or TLS report files", "",
-            "Reports (*.xml *.gz *.zip *.eml *.mbox *.json *.msg *.txt);;All files (*)")
+        files = open_files(self, "Import DMARC or TLS report files",
+                           "Reports (*.xml *.gz *.zip *.eml *.mbox *.json *.msg *.txt);;All files (*)")
         if files:
             self.import_paths(files)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import every report in a folder")
+        folder = open_folder(self, "Import every report in a folder")
         if folder:
             self.import_paths([folder])
 
@@ -1580,8 +1594,8 @@ class ReportsWindow(QMainWindow):
         if self.view is None:
             return
         filters = [f"{caption} (*.csv)" for caption, _table in CSV_TABLES]
-        path, chosen = QFileDialog.getSaveFileName(self, "Export a table as CSV",
-                                                   f"dmarc-senders-{self.view.domain}.csv", ";;".join(filters))
+        path, chosen = save_file(self, "Export a table as CSV", f"dmarc-senders-{self.view.domain}.csv",
+                                 ";;".join(filters))
         if path:
             table = next((t for (caption, t), f in zip(CSV_TABLES, filters, strict=True) if f == chosen), "sources")
             self.export_csv(path, table)
@@ -1589,8 +1603,8 @@ class ReportsWindow(QMainWindow):
     def choose_export_json(self) -> None:
         if self.view is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the report summary as JSON",
-                                              f"dmarc-summary-{self.view.domain}.json", "JSON files (*.json)")
+        path, _ = save_file(self, "Export the report summary as JSON", f"dmarc-summary-{self.view.domain}.json",
+                            "JSON files (*.json)")
         if path:
             self.export_json(path)
 
@@ -1648,7 +1662,8 @@ class ReportsWindow(QMainWindow):
             self.watch_profile_box.addItem(name)
         idx = self.watch_profile_box.findText(current) if current else -1
         self.watch_profile_box.setCurrentIndex(idx if idx >= 0 else (0 if self.watch_profile_box.count() else -1))
-        self.watch_start.setEnabled(self.watch_profile_box.count() > 0 and not self._watch_job)
+        set_available(self.watch_start, "the mailbox is being watched." if self._watch_job else
+                      "" if self.watch_profile_box.count() else NO_READ_PROFILE)
 
     @property
     def watching(self) -> bool:
@@ -1689,13 +1704,13 @@ class ReportsWindow(QMainWindow):
         def ended(reason: str) -> None:
             self._watch_job = 0
             self.watch_state.setText("Not watching." if not reason else f"Watching stopped: {reason}")
-            self.watch_start.setEnabled(self.watch_profile_box.count() > 0)
+            set_available(self.watch_start, "" if self.watch_profile_box.count() else NO_READ_PROFILE)
             self.watch_stop.setEnabled(False)
 
         self._watch_job = self._run(loop, lambda _v: ended(""), self._watch_progress, ended)
         if self._watch_job:
             self.watch_state.setText(f"Watching {folder} with the profile {name}…")
-            self.watch_start.setEnabled(False)
+            set_available(self.watch_start, "the mailbox is being watched.")
             self.watch_stop.setEnabled(True)
 
     def _watch_progress(self, value: Any) -> None:

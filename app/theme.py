@@ -11,6 +11,7 @@ import json
 import re
 from functools import lru_cache
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
@@ -21,8 +22,10 @@ STATUS_ICONS = {"pass": "pass", "warn": "warn", "fail": "fail", "error": "error"
                 "pending": "pending"}
 SEVERITY_ICONS = {"error": "fail", "warning": "warn", "info": "info", "unknown": "error"}
 SEVERITY_WORDS = {"error": "Problem", "warning": "Warning", "info": "Note", "unknown": "Couldn't check"}
-REQUIREMENT_ICONS = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending"}
-REQUIREMENT_WORDS = {"met": "Met", "not-met": "Not met", "unknown": "Unknown", "pending": "Checking"}
+REQUIREMENT_ICONS = {"met": "pass", "not-met": "fail", "unknown": "error", "pending": "pending",
+                     "not-applicable": "info"}
+REQUIREMENT_WORDS = {"met": "Met", "not-met": "Not met", "unknown": "Unknown", "pending": "Checking",
+                     "not-applicable": "Doesn't apply"}
 
 
 @lru_cache(maxsize=None)
@@ -79,10 +82,13 @@ def system_scheme() -> str:
 class ThemeManager(QObject):
     """Applies the theme to the application and re-applies it when the system scheme changes."""
 
-    def __init__(self, app: QApplication, forced: str | None = None) -> None:
+    def __init__(self, app: QApplication, forced: str | None = None, *, pinned: bool | None = None) -> None:
         super().__init__(app)
         self.app = app
         self.forced = forced
+        # pinned: chosen for this run (--theme, a test, the screenshots): the main window does not replace it
+        # with the theme saved in Settings (a change made in Settings still applies)
+        self.pinned = forced is not None if pinned is None else pinned
         self.scheme = ""
         self.listeners: list[object] = []
         app.setStyle("Fusion")
@@ -90,6 +96,11 @@ class ThemeManager(QObject):
             app.styleHints().colorSchemeChanged.connect(lambda *_: self.apply())
         except AttributeError:
             pass
+        self.apply()
+
+    def set_choice(self, choice: str) -> None:
+        """Use the theme chosen in Settings: "system" (follow the computer), "light" or "dark"."""
+        self.forced = choice if choice in ("light", "dark") else None
         self.apply()
 
     def apply(self, scheme: str | None = None) -> None:
@@ -118,6 +129,9 @@ class ThemeManager(QObject):
         self.app.setPalette(pal)
         self.app.setStyleSheet(stylesheet(chosen))
         for listener in list(self.listeners):
+            if isinstance(listener, QObject) and not shiboken6.isValid(listener):
+                self.listeners.remove(listener)  # a window freed without saying so: forget it
+                continue
             fn = getattr(listener, "on_theme_changed", None)
             if callable(fn):
                 fn(chosen)

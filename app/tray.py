@@ -76,6 +76,7 @@ class WatchService(QObject):
         self.last_outcomes: list[WatchOutcome] = []
         self._future: concurrent.futures.Future[Any] | None = None
         self._stopped = False
+        self.paused = ""  # why scheduled and "check now" runs wait (e.g. during the demo); "" when they don't
         self.timer = QTimer(self)
         self.timer.setInterval(max(50, tick_ms))
         self.timer.timeout.connect(self.tick)
@@ -111,7 +112,8 @@ class WatchService(QObject):
         self.tray = tray
 
     def _check_all(self) -> None:
-        self.check_now(all_domains=True)
+        if not self.check_now(all_domains=True) and self.paused:
+            self.notify("Not checked now", self.paused)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
@@ -166,24 +168,32 @@ class WatchService(QObject):
             menu.deleteLater()
             self.menu = None
 
+    def pause(self, reason: str) -> None:
+        """Hold the schedule (and "check now") for ``reason``; ``pause("")`` resumes, with a look for due
+        domains right away."""
+        was, self.paused = self.paused, reason
+        if was and not reason and not self._stopped:
+            QTimer.singleShot(0, self.tick)
+
     @property
     def running(self) -> bool:
         return self._future is not None and not self._future.done()
 
     def tick(self) -> None:
         """Submit a run of the due domains (does nothing while one is in flight)."""
-        if not self._stopped:
+        if not self._stopped and not self.paused:
             self._submit(all_domains=False)
 
     def check_now(self, all_domains: bool = True) -> bool:
-        """Check the watched domains now (every enabled one by default). False when a run is in flight."""
+        """Check the watched domains now (every enabled one by default). False when a run is in flight or
+        the service is paused."""
         return self._submit(all_domains=all_domains)
 
     def _options(self) -> CheckOptions:
         return CheckOptions(nameservers=self.nameservers, timeout=self.timeout, deadline=self.deadline)
 
     def _submit(self, all_domains: bool) -> bool:
-        if self.running:
+        if self.running or self.paused:
             return False
 
         # called on the engine's thread; runs ``_outcome`` on the UI thread, holding the service weakly

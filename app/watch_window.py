@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.checks import CHECK_TITLES
+from inboxready.core.context import CORE_CHECKS
 from inboxready.core.dns import DEFAULT_TIMEOUT
 from inboxready.core.domain import DomainError
 from inboxready.core.history import History, StoredCheck, parse_time
@@ -33,7 +34,7 @@ from inboxready.core.watchlist import (
 
 from .engine import Engine
 from .tray import WatchService
-from .widgets import KeyButton, label
+from .widgets import KeyButton, label, set_available
 
 INTERVALS: list[tuple[str, int]] = [
     ("Every 30 minutes", 1800), ("Every hour", 3600), ("Every 6 hours", 6 * 3600), ("Every 12 hours", 12 * 3600),
@@ -55,9 +56,52 @@ def _when(text: str) -> str:
     return t.astimezone().strftime("%Y-%m-%d %H:%M") if t is not None else (text or "never")
 
 
+def what_failed(run: StoredCheck) -> str:
+    """Which checks made the run's result what it is, e.g. "DMARC failed; warning: SPF" ("" when all passed).
+    An optional check that couldn't run from here doesn't count (as in the run's own status)."""
+    groups: dict[str, list[str]] = {"fail": [], "warn": [], "error": []}
+    for name, check in (run.report.get("checks") or {}).items():
+        status = str((check or {}).get("status", "")) if isinstance(check, dict) else ""
+        if status == "error" and name not in CORE_CHECKS:
+            continue
+        if status in groups:
+            groups[status].append(CHECK_TITLES.get(name, name.upper()))
+    parts = []
+    if groups["fail"]:
+        parts.append(f"{', '.join(groups['fail'])} failed")
+    if groups["error"]:
+        parts.append(f"couldn't check {', '.join(groups['error'])}")
+    if groups["warn"]:
+        parts.append(f"warning: {', '.join(groups['warn'])}")
+    return "; ".join(parts)
+
+
+def run_line(run: StoredCheck, previous: StoredCheck | None, changes: list[Change]) -> str:
+    """One line of the history list: when, the result and what made it so, and what changed."""
+    why = what_failed(run)
+    line = f"{_when(run.started)}  {_status_word(run.status)}" + (f" ({why})" if why else "")
+    if previous is None:
+        return line + " — first check"
+    if changes:
+        worse = any(c.worse for c in changes)
+        return line + f" — {len(changes)} change{'s' if len(changes) > 1 else ''}" + (", worse" if worse else "")
+    return line + " — no change"
+
+
+def run_summary(outcomes: list[WatchOutcome]) -> str:
+    """A finished run of the watch list in a few words: "1 checked for the first time, 2 unchanged"."""
+    counts = {"with changes": sum(1 for o in outcomes if not o.error and o.changed),
+              "checked for the first time": sum(1 for o in outcomes if not o.error and not o.changed
+                                                and o.previous_status is None),
+              "couldn't be checked": sum(1 for o in outcomes if o.error)}
+    counts["unchanged"] = len(outcomes) - sum(counts.values())
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+
+
 def diff_text(run: StoredCheck, previous: StoredCheck | None, changes: list[Change]) -> str:
     """What changed in ``run`` since ``previous``, in plain words (the history view's text)."""
-    head = f"Check of {_when(run.started)}: {_status_word(run.status)}."
+    why = what_failed(run)
+    head = f"Check of {_when(run.started)}: {_status_word(run.status)}" + (f" ({why})." if why else ".")
     if previous is None:
         return head + "\n\nThis is the first stored check of this domain, so there is nothing to compare it with."
     lines = [head, f"Compared with the check before it ({_when(previous.started)}, "
@@ -263,9 +307,15 @@ class WatchWindow(QWidget):
         self.dismiss_button.setEnabled(False)
         row.addStretch(1)
         row.addWidget(self.dismiss_button)
+        self.no_reminders = label("Looking for reminders…", "Muted", parent=page)
+        self.no_reminders.setAccessibleName("Reminders")
+        for widget in (self.reminder_list, self.reminder_view, self.dismiss_button):
+            widget.hide()  # until the reminders are read: no empty boxes meanwhile
+        lay.addWidget(self.no_reminders)
         lay.addWidget(self.reminder_list, 1)
         lay.addWidget(self.reminder_view, 1)
         lay.addLayout(row)
+        lay.addStretch(0)
         return page
 
     # -- background work ------------------------------------------------------------------------
@@ -384,27 +434,25 @@ class WatchWindow(QWidget):
 
     def check_now(self) -> None:
         if not self.service.check_now(all_domains=True):
-            self.run_state.setText("A check of the watched domains is already running.")
+            self.run_state.setText(self.service.paused or "A check of the watched domains is already running.")
 
     def _run_started(self, all_domains: bool) -> None:
-        self.check_button.setEnabled(False)
+        set_available(self.check_button, "the watched domains are being checked.")
         self.run_state.setText("Checking the watched domains…" if all_domains else "Checking the domains that are due…")
 
     def _run_finished(self, outcomes: list[WatchOutcome]) -> None:
-        self.check_button.setEnabled(True)
-        changed = sum(1 for o in outcomes if o.changed)
+        set_available(self.check_button)
         if not outcomes:
             self.run_state.setText("No domain was due for a check.")
         else:
             n = len(outcomes)
-            self.run_state.setText(f"Checked {n} domain{'s' if n > 1 else ''}: "
-                                   + (f"{changed} with changes." if changed else "no change."))
+            self.run_state.setText(f"Checked {n} domain{'s' if n > 1 else ''}: {run_summary(outcomes)}.")
         self.refresh_list()
         self.refresh_history_domains()
         self.refresh_reminders()
 
     def _run_failed(self, why: str) -> None:
-        self.check_button.setEnabled(True)
+        set_available(self.check_button)
         self.run_state.setText(f"The check stopped because of an internal problem ({why}). Please report it.")
 
     def show_notice(self, title: str, text: str) -> None:
@@ -453,11 +501,7 @@ class WatchWindow(QWidget):
         self.runs = runs
         self.run_list.clear()
         for run, prev, changes in runs:
-            mark = ""
-            if prev is not None and changes:
-                worse = any(c.worse for c in changes)
-                mark = f" — {len(changes)} change{'s' if len(changes) > 1 else ''}" + (", worse" if worse else "")
-            item = QListWidgetItem(f"{_when(run.started)}  {_status_word(run.status)}{mark}")
+            item = QListWidgetItem(run_line(run, prev, changes))
             item.setToolTip(item.text())
             self.run_list.addItem(item)
         if runs:
@@ -489,10 +533,14 @@ class WatchWindow(QWidget):
         self.reminder_list.clear()
         for r in items:
             self.reminder_list.addItem(QListWidgetItem(f"{r.domain}: {r.title} (since {r.since})"))
+        for widget in (self.reminder_list, self.reminder_view, self.dismiss_button):
+            widget.setVisible(bool(items))  # no empty boxes when there is nothing to do
+        self.no_reminders.setText("No reminders: nothing to do for now.")
+        self.no_reminders.setVisible(not items)
         if items:
             self.reminder_list.setCurrentRow(0)
         else:
-            self.reminder_view.setPlainText("No reminders: nothing to do for now.")
+            self.reminder_view.clear()
         self.dismiss_button.setEnabled(bool(items))
         self.tabs.setTabText(2, f"Reminders ({len(items)})" if items else "Reminders")
         self.remindersShown.emit(len(items))

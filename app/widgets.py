@@ -15,7 +15,7 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QTex
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
     QTableWidget,
-    QTableWidgetItem, QTextEdit, QToolButton, QVBoxLayout, QWidget,
+    QTableWidgetItem, QTextEdit, QToolButton, QTreeWidget, QVBoxLayout, QWidget,
 )
 
 from inboxready.core.model import Finding, Fix
@@ -63,6 +63,20 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
     if selectable:
         w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return w
+
+
+def set_available(widget: QWidget, why_not: str = "") -> None:
+    """Enable ``widget``, or disable it and say why in its tooltip ("Not available: ..."). Its usual
+    tooltip is kept and comes back when it is enabled again."""
+    usual = widget.property("usualToolTip")
+    if usual is None:
+        usual = widget.toolTip()
+        widget.setProperty("usualToolTip", usual)
+    widget.setEnabled(not why_not)
+    if why_not:
+        widget.setToolTip(f"Not available: {why_not}" + (f"\n\n{usual}" if usual else ""))
+    else:
+        widget.setToolTip(str(usual))
 
 
 class CodeText(QTextEdit):
@@ -423,10 +437,81 @@ class KeyButton(QPushButton):
         super().keyPressEvent(event)
 
 
+def fit_widths(natural: list[int], available: int, *, minimum: int = 48, grow: int = -1) -> list[int]:
+    """Column widths that fill ``available`` pixels: each column's natural width when they all fit (column
+    ``grow``, the last by default, takes what is left), else the widest columns are narrowed first, to one
+    common cap, until the table fits (never below ``minimum``). So no column is pushed out of sight and none
+    is clipped while another keeps more room than it needs."""
+    if not natural:
+        return []
+    total = sum(natural)
+    if total <= available:
+        out = list(natural)
+        out[grow] += available - total
+        return out
+    ordered = sorted(natural)
+    cap, spent = 0, 0
+    for i, w in enumerate(ordered):  # the largest cap such that sum(min(w, cap)) <= available
+        left = len(ordered) - i
+        cap = (available - spent) // left
+        if cap < w:
+            break
+        spent += w
+    cap = max(cap, minimum)
+    return [min(w, cap) for w in natural]
+
+
+class FittedColumns:
+    """Mix into a QTableView/QTreeView subclass (before the Qt class): its columns are fitted to the
+    view's width with ``fit_widths`` whenever it is resized (rows taller when a wrapping table needs it)."""
+
+    grow_column = -1  # the column that takes the room left over
+
+    def minimum_width(self) -> int:
+        """No column is narrowed below this (the view scrolls sideways instead)."""
+        return 48
+
+    def natural_widths(self) -> list[int]:
+        view = self  # a QAbstractItemView
+        model = view.model()  # type: ignore[attr-defined]
+        header = view.header() if hasattr(view, "header") else view.horizontalHeader()  # type: ignore[attr-defined]
+        count = model.columnCount() if model is not None else 0
+        return [max(view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(count)]  # type: ignore[attr-defined]
+
+    def fit_columns(self) -> None:
+        view = self
+        widths = fit_widths(self.natural_widths(), view.viewport().width(),  # type: ignore[attr-defined]
+                            minimum=self.minimum_width(), grow=self.grow_column)
+        for c, w in enumerate(widths):
+            view.setColumnWidth(c, w)  # type: ignore[attr-defined]
+        self.columns_fitted()
+
+    def columns_fitted(self) -> None:
+        pass
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802 - Qt's name
+        super().resizeEvent(event)  # type: ignore[misc]
+        self.fit_columns()
+
+
+class CompactTable(FittedColumns, QTableWidget):
+    """A read-only table inside a card: columns fitted to the card's width, long cells wrapped, and the
+    table as tall as its rows (no inner scrolling)."""
+
+    def columns_fitted(self) -> None:
+        self.resizeRowsToContents()
+        fit_height(self)
+
+
+class FittedTree(FittedColumns, QTreeWidget):
+    """A tree whose columns are fitted to its width (long names elided in the middle, whole in the
+    tooltip)."""
+
+
 def compact_table(headers: list[str], rows: list[list[str]], accessible_name: str,
                   parent: QWidget | None = None) -> QTableWidget:
     """A read-only table sized to its rows (no inner scrolling inside a card)."""
-    t = QTableWidget(len(rows), len(headers), parent)
+    t = CompactTable(len(rows), len(headers), parent)
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -444,11 +529,9 @@ def compact_table(headers: list[str], rows: list[list[str]], accessible_name: st
             item.setToolTip(tip(text))
             t.setItem(r, c, item)
     hh = t.horizontalHeader()
-    for c in range(len(headers)):
-        hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-    hh.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-    t.resizeRowsToContents()
-    fit_height(t)
+    hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)  # over its cells
+    hh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fitted to the width on every resize
+    t.fit_columns()
     return t
 
 

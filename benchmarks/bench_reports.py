@@ -3,7 +3,7 @@
     python benchmarks/bench_reports.py [--count 10000] [--seed 7] [--keep DIR] [--skip-parsedmarc]
                                        [--parsedmarc-python /work/bench-parsedmarc/bin/python]
 
-Files: every file of ../shared/conformance/dmarc-reports (the shared samples, malformed ones included)
+Files: every file of tests/data/conformance/dmarc-reports (the shared samples, malformed ones included)
 plus ``--count`` reports made by ``gen_reports.py`` (50% .xml.gz, 30% .zip, 20% .xml; 1-40 rows each).
 
 * InboxReady runs in a child process: ``ReportStore.import_paths(files, workers=N)`` into a fresh SQLite
@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SAMPLES = (REPO.parent / "shared" / "conformance" / "dmarc-reports").resolve()
+SAMPLES = REPO / "tests" / "data" / "conformance" / "dmarc-reports"
 
 OURS_CHILD = r"""
 import asyncio, json, resource, sys, time

@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_reports_ui.py [--count 10000] [--lookups]
 
-While the reports window imports the shared samples (../shared/conformance/dmarc-reports) and a generated
+While the reports window imports the shared samples (tests/data/conformance/dmarc-reports) and a generated
 set of ``--count`` reports (benchmarks/gen_reports.py, into a temporary folder), a QTimer ticks every 5 ms
 on the UI thread; the largest gap between two ticks is the longest stall of the event loop (target
 < 50 ms). Measured separately: the import itself, showing the summary of the largest domain afterwards
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SAMPLES = HERE.parent.parent / "shared" / "conformance" / "dmarc-reports"
+SAMPLES = HERE.parent / "tests" / "data" / "conformance" / "dmarc-reports"
 
 
 def load() -> str:

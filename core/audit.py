@@ -15,7 +15,8 @@ the content itself in a hidden block, so a copy can be checked later:
   document (``to_document()``: ``{"format", "version", "sha256", "report"}``). It recomputes the hash of
   the embedded content, compares it with the printed one, and re-renders the HTML from the content: any
   edit to the visible text, the records or the hash makes it fail.
-- From a shell: ``python -m inboxready.core.audit verify FILE [--sha256 HEX]`` (exit 0: intact; 1: not).
+- From a shell: ``inboxready verify FILE [--sha256 HEX]`` (also ``python -m inboxready.core.audit verify``;
+  exit 0: intact; 1: not).
   ``--sha256`` also compares with a hash recorded elsewhere (e.g. in your audit log), which is what makes
   a re-computed forgery detectable: the hash proves the copy is unchanged, not who made it.
 
@@ -51,10 +52,13 @@ from . import __version__
 from .checks import CHECK_TITLES
 from .compliance import DEFAULT_PROFILE, STATE_LABELS, ProfileVerdict, evaluate
 from .domain import to_unicode
+from .frontend import APP, FrontEnd
 from .model import DomainReport
 
 FORMAT = "inboxready-audit-report"
-VERSION = 1
+# 2: the summary table first, the DKIM selectors tried without a key in an appendix, "inboxready verify".
+# A copy is re-rendered with the layout of its own version (a version-1 copy still verifies).
+VERSION = 2
 ATTACHMENT_NAME = "inboxready-report.json"
 _DATA_ID = "inboxready-report-data"
 
@@ -102,8 +106,9 @@ class AuditReport:
     @classmethod
     def build(cls, report: DomainReport, *, message: Any = None, reports_summary: Mapping[str, Any] | None = None,
               profile: str = DEFAULT_PROFILE, generated: datetime | None = None,
-              dns_host: Mapping[str, Any] | None = None, changes: Mapping[str, Any] | None = None) -> AuditReport:
-        verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary)
+              dns_host: Mapping[str, Any] | None = None, changes: Mapping[str, Any] | None = None,
+              front: FrontEnd = APP) -> AuditReport:
+        verdict = evaluate(profile, report.checks, message=message, reports_summary=reports_summary, front=front)
         when = (generated or datetime.now(UTC)).astimezone()
         return cls(report, verdict, message, reports_summary, when.isoformat(timespec="seconds"), dns_host, changes)
 
@@ -468,6 +473,23 @@ def _reports_html(s: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _split_selector_misses(queries: list[Any], domain: str) -> tuple[list[Any], list[str]]:
+    """The query log without the DKIM selectors that had no key (NXDOMAIN or no TXT at
+    SELECTOR._domainkey.DOMAIN), and those selectors. Timeouts and failures stay in the log."""
+    suffix = f"._domainkey.{domain}".lower().rstrip(".")
+    kept: list[Any] = []
+    misses: list[str] = []
+    for q in queries:
+        name = str(q.get("name", "")).lower().rstrip(".") if isinstance(q, Mapping) else ""
+        selector = name[: -len(suffix)] if name.endswith(suffix) else ""
+        if (selector and "*" not in selector and str(q.get("type")) == "TXT"
+                and str(q.get("outcome")) in ("nxdomain", "nodata")):
+            misses.append(selector)
+        else:
+            kept.append(q)
+    return kept, misses
+
+
 def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = False) -> str:
     """The report page from its content alone (so ``verify`` can re-render and compare). The content is
     read in its canonical key order, so the page never depends on how a mapping happened to be built."""
@@ -500,22 +522,27 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
         f'<tr><td class="k" width="20%">Content SHA-256</td><td class="hash">{_e(sha256)}</td></tr>',
         "</table>",
     ]
+    layout = c.get("version") if isinstance(c.get("version"), int) else 1
+    checks = c.get("checks") or {}
+    order = [n for n in c.get("check_order") or [] if n in checks] + sorted(n for n in checks
+                                                                       if n not in (c.get("check_order") or []))
+    summary_table = [f'{_TABLE}<tr><th width="12%">Check</th><th width="16%">Result</th><th width="72%">In short</th></tr>']
+    for ch in (checks[n] for n in order):
+        st = str(ch.get("status"))
+        summary_table.append(f'<tr><td>{_e(ch.get("title"))}</td><td>{_badge(st, str(ch.get("status_label")), _STATUS_COLOURS)}'
+                             f'</td><td>{_e(ch.get("summary"))}</td></tr>')
+    summary_table.append("</table>")
+    if layout >= 2:  # the summary on the first page, above the profile's rules
+        parts.append("<h2>Summary</h2>")
+        parts.extend(summary_table)
     profile = c.get("profile")
     if isinstance(profile, Mapping):
         parts.append(_verdict_html(profile))
         if profile.get("statement"):
             parts.append(f'<div class="statement"><p>{_e(profile.get("statement"))}</p></div>')
-
-    checks = c.get("checks") or {}
-    order = [n for n in c.get("check_order") or [] if n in checks] + sorted(n for n in checks
-                                                                       if n not in (c.get("check_order") or []))
-    parts.append("<h2>Summary</h2>")
-    parts.append(f'{_TABLE}<tr><th width="12%">Check</th><th width="16%">Result</th><th width="72%">In short</th></tr>')
-    for ch in (checks[n] for n in order):
-        st = str(ch.get("status"))
-        parts.append(f'<tr><td>{_e(ch.get("title"))}</td><td>{_badge(st, str(ch.get("status_label")), _STATUS_COLOURS)}'
-                     f'</td><td>{_e(ch.get("summary"))}</td></tr>')
-    parts.append("</table>")
+    if layout < 2:
+        parts.append("<h2>Summary</h2>")
+        parts.extend(summary_table)
 
     for ch in (checks[n] for n in order):
         st = str(ch.get("status"))
@@ -564,9 +591,18 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
         parts.append(_changes_html(changes))
 
     queries = c.get("queries") or []
-    parts.append(f"<h2>DNS queries ({len(queries)})</h2>")
-    parts.append('<p class="small muted">Every question asked while checking, with the answer exactly as received '
-                 "(control characters are shown as \\xNN).</p>")
+    misses: list[str] = []
+    if layout >= 2:
+        queries, misses = _split_selector_misses(queries, domain)
+    if misses:
+        parts.append(f"<h2>DNS queries ({len(queries)}, and {len(misses)} DKIM selectors in the appendix)</h2>")
+        parts.append('<p class="small muted">Every question asked while checking, with the answer exactly as '
+                     "received (control characters are shown as \\xNN); the DKIM selectors where no key was found "
+                     "are listed in the appendix.</p>")
+    else:
+        parts.append(f"<h2>DNS queries ({len(queries)})</h2>")
+        parts.append('<p class="small muted">Every question asked while checking, with the answer exactly as received '
+                     "(control characters are shown as \\xNN).</p>")
     parts.append('<table class="small" width="100%" cellspacing="0" cellpadding="3"><tr><th width="30%">Name</th>'
                  '<th width="8%">Type</th><th width="12%">Outcome</th><th width="50%">Answer</th></tr>')
     for q in queries:
@@ -578,10 +614,24 @@ def render_html(content: Mapping[str, Any], sha256: str, *, for_print: bool = Fa
 
     parts.append("<h2>Checking this copy</h2>")
     parts.append(f'<p>SHA-256 of the report content: <span class="hash">{_e(sha256)}</span></p>')
-    parts.append('<p class="small muted">The hash covers the canonical JSON of everything this report shows. '
-                 "To check a copy of the HTML report: <span class=\"mono\">python -m inboxready.core.audit verify "
-                 "FILE --sha256 HASH</span> (the PDF carries the same content as an attached JSON file, which the "
-                 "same command checks). Record the hash where the report can't change it.</p>")
+    if layout >= 2:
+        parts.append('<p class="small muted">The hash covers the canonical JSON of everything this report shows. '
+                     "To check a copy of this report (PDF, HTML or JSON) with InboxReady: "
+                     "<span class=\"mono\">inboxready verify FILE --sha256 HASH</span> (the PDF carries the same "
+                     "content as an attached JSON file, which the same command checks). Record the hash where the "
+                     "report can't change it.</p>")
+    else:
+        parts.append('<p class="small muted">The hash covers the canonical JSON of everything this report shows. '
+                     "To check a copy of the HTML report: <span class=\"mono\">python -m inboxready.core.audit verify "
+                     "FILE --sha256 HASH</span> (the PDF carries the same content as an attached JSON file, which the "
+                     "same command checks). Record the hash where the report can't change it.</p>")
+    if misses:
+        parts.append("<h2>Appendix: DKIM selectors without a key</h2>")
+        parts.append(f'<p class="small">InboxReady looked for a DKIM key under {len(misses)} selectors that mail '
+                     f"services commonly use; there is none at these (each name is "
+                     f'<span class="mono">SELECTOR._domainkey.{_e(domain)}</span>, TXT; the answer was "no such '
+                     'name" or "no TXT record"):</p>')
+        parts.append(f'<p class="mono">{_e(", ".join(misses))}</p>')
     if not for_print:
         data = canonical_bytes(content).decode("utf-8")
         parts.append(f'<div id="{_DATA_ID}" hidden style="display: none;">{html.escape(data, quote=False)}</div>')

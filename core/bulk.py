@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .checklist import MET, NOT_MET, PENDING, UNKNOWN, judge, load_rules
-from .model import CheckResult
+from .model import CheckResult, Status
 
-__all__ = ["MET", "NOT_MET", "UNKNOWN", "PENDING", "SOURCES", "Requirement", "bulk_sender_readiness",
-           "readiness_headline"]
+__all__ = ["MET", "NOT_MET", "UNKNOWN", "PENDING", "NOT_APPLICABLE", "SOURCES", "Requirement",
+           "bulk_sender_readiness", "no_mail_reason", "readiness_headline"]
+
+NOT_APPLICABLE = "not-applicable"  # a rule not met by a domain that sends no mail: it doesn't apply there
 
 
 def _sources() -> str:
@@ -37,7 +39,7 @@ SOURCES = _sources()
 class Requirement:
     key: str
     label: str
-    state: str  # met | not-met | unknown | pending
+    state: str  # met | not-met | unknown | pending | not-applicable (not met, but the domain sends no mail)
     detail: str
     required: bool = True  # False: recommended, not required by the providers
     who: tuple[str, ...] = ()  # google | yahoo | microsoft
@@ -49,40 +51,65 @@ class Requirement:
                 "required": self.required, "who": list(self.who), "since": self.since, "source": self.source}
 
 
-def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement]:
-    """The bulk-sender requirements a domain check can judge, in the order people fix them."""
-    out: list[Requirement] = []
-    for rule in load_rules().rules:
-        if not rule.readiness_bar:
-            continue
-        v = judge(rule, checks)
-        out.append(Requirement(rule.key, rule.label, v.state, v.why, rule.required, rule.who, rule.since_words,
-                               rule.source))
-    return out
-
-
-def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult] | None = None) -> str:
-    """One sentence for the top of the window or report. With ``checks``, a domain that sends no mail
-    (or looks unused: no MX and no SPF) is told the rules don't apply, rather than to fix SPF and DKIM."""
-    required = [r for r in reqs if r.required]
-    if any(r.state == PENDING for r in required):
-        return "Checking against the Google, Yahoo and Microsoft sender rules…"
+def no_mail_reason(checks: Mapping[str, CheckResult] | None) -> str | None:
+    """Why the sender rules don't apply to this domain (it doesn't exist, says it sends no mail, or looks
+    unused for email), in one sentence; None when it sends mail or the MX check hasn't told yet."""
     mx = checks.get("mx") if checks is not None else None
-    if mx is not None and any(f.code == "mx.domain-not-found" for f in mx.findings):
+    if mx is None:
+        return None
+    if any(f.code == "mx.domain-not-found" for f in mx.findings):
         return "This domain does not exist in DNS, so it can't send mail at all; check the spelling."
-    if mx is not None and mx.detail.get("parked"):
+    if mx.detail.get("parked"):
         spf = checks.get("spf") if checks is not None else None
         if (spf is not None and spf.detail.get("record")) or mx.detail.get("null_mx"):
             return "This domain says it sends no mail, so the bulk-sender rules don't apply to it."
         return ("This domain looks unused for email (no MX and no SPF record); the bulk-sender rules only "
                 "matter once it sends mail.")
+    return None
+
+
+def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement]:
+    """The bulk-sender requirements a domain check can judge, in the order people fix them. For a domain
+    that sends no mail, a rule it doesn't meet is "not-applicable" (the headline says the rules don't
+    apply: no red mark may say otherwise)."""
+    no_mail = no_mail_reason(checks)
+    out: list[Requirement] = []
+    for rule in load_rules().rules:
+        if not rule.readiness_bar:
+            continue
+        v = judge(rule, checks)
+        state, why = v.state, v.why
+        couldnt = any(checks[c].status is Status.ERROR for c in rule.judged.get("checks") or [rule.key]
+                      if c in checks)  # a DNS failure stays "couldn't check", never "doesn't apply"
+        if no_mail and (state == NOT_MET or state == UNKNOWN and not couldnt):
+            state, why = NOT_APPLICABLE, f"{why} {no_mail}"
+        out.append(Requirement(rule.key, rule.label, state, why, rule.required, rule.who, rule.since_words,
+                               rule.source))
+    return out
+
+
+def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult] | None = None) -> str:
+    """One sentence for the top of the window or report, never contradicting the requirements under it.
+    With ``checks``, a domain that sends no mail (or looks unused: no MX and no SPF) is told the rules don't
+    apply, rather than to fix SPF and DKIM; a recommended step not taken yet is named, not hidden behind
+    "meets the rules"."""
+    required = [r for r in reqs if r.required]
+    if any(r.state == PENDING for r in required):
+        return "Checking against the Google, Yahoo and Microsoft sender rules…"
+    no_mail = no_mail_reason(checks)
+    if no_mail:
+        return no_mail
     missing = [r.label for r in required if r.state == NOT_MET]
     unknown = [r.label for r in required if r.state == UNKNOWN]
+    advised = [r.label for r in reqs if not r.required and r.state == NOT_MET]
     if missing:
         return "Not ready for the Google, Yahoo and Microsoft bulk-sender rules yet: fix the " + \
             _join(missing) + "."
     if unknown:
         return "Could not confirm everything for the bulk-sender rules: " + ", ".join(unknown) + " unknown."
+    if advised:
+        return ("Meets the Google, Yahoo and Microsoft bulk-sender rules that DNS can show; recommended next: "
+                + _join(advised) + ".")
     return "Meets the Google, Yahoo and Microsoft bulk-sender rules that DNS can show."
 
 

@@ -22,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .frontend import APP, FrontEnd
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (mail.message imports the domain checks)
@@ -166,6 +167,7 @@ class _Input:
     message: "MessageReport | None"
     spam_rate: float | None
     rules: "Rules | None" = None  # the whole rule set (for the rules that sum up others)
+    front: FrontEnd = APP
 
     def check(self, name: str) -> CheckResult | None:
         return self.checks.get(name) if self.checks is not None else None
@@ -308,14 +310,14 @@ def _judge_enforcement(rule: Rule, inp: _Input) -> Verdict:
     return Verdict(NOT_MET, why, "dmarc", _first_fix(dmarc))
 
 
-def _no_message(rule: Rule) -> Verdict:
-    return Verdict(NEEDS_MESSAGE, "Only a real message shows this: send a test message (Test a message) to "
-                   "check it.")
+def _no_message(rule: Rule, inp: _Input) -> Verdict:
+    return Verdict(NEEDS_MESSAGE, f"Only a real message shows this: send a test message "
+                   f"({inp.front.test_message}) to check it.")
 
 
 def _judge_message_dmarc(rule: Rule, inp: _Input) -> Verdict:
     if inp.message is None:
-        return _no_message(rule)
+        return _no_message(rule, inp)
     card = inp.card(str(rule.judged.get("message_check", "dmarc")))
     result = (card.detail.get("result") if card is not None else None) or ""
     fix = _first_fix(card)
@@ -365,13 +367,13 @@ def _judge_tls(rule: Rule, inp: _Input) -> Verdict:
                      "service that sends your mail uses TLS too.")
         return v
     if inp.message is None:
-        return _no_message(rule)
+        return _no_message(rule, inp)
     return Verdict(CANT_SEE, "The test message's headers don't show whether it came over TLS.")
 
 
 def _judge_message_codes(rule: Rule, inp: _Input) -> Verdict:
     if inp.message is None:
-        return _no_message(rule)
+        return _no_message(rule, inp)
     name = str(rule.judged.get("message_check", "delivery"))
     card = inp.card(name)
     if card is None:
@@ -385,7 +387,7 @@ def _judge_message_codes(rule: Rule, inp: _Input) -> Verdict:
 
 def _judge_one_click(rule: Rule, inp: _Input) -> Verdict:
     if inp.message is None:
-        return _no_message(rule)
+        return _no_message(rule, inp)
     card = inp.card(str(rule.judged.get("message_check", "delivery")))
     if card is None:
         return Verdict(CANT_SEE, "The test message couldn't be judged for this (see the message's cards).")
@@ -403,7 +405,7 @@ def _judge_spam_rate(rule: Rule, inp: _Input) -> Verdict:
     target = float(rule.judged.get("target_percent", 0.1))
     if rate is None or not math.isfinite(rate) or rate < 0:
         return Verdict(CANT_SEE, "Only Gmail and Outlook.com know how many people mark your mail as spam: read "
-                       "it in Google Postmaster Tools or Microsoft SNDS and enter it here.")
+                       "it in Google Postmaster Tools or Microsoft SNDS and " + inp.front.spam_rate + ".")
     shown = f"{rate:.2f}".rstrip("0").rstrip(".") if rate else "0"
     if rate >= limit:
         return Verdict(NOT_MET, f"Your spam rate of {shown}% is at or above the {limit:g}% limit: mail may be "
@@ -417,7 +419,7 @@ def _judge_spam_rate(rule: Rule, inp: _Input) -> Verdict:
 
 def _judge_gmail_from(rule: Rule, inp: _Input) -> Verdict:
     if inp.message is None:
-        return _no_message(rule)
+        return _no_message(rule, inp)
     domains = {str(d).lower() for d in rule.judged.get("domains") or ("gmail.com", "googlemail.com")}
     from_domain = (inp.message.from_domain or "").lower().rstrip(".")
     if not from_domain:
@@ -495,10 +497,11 @@ _JUDGES: dict[str, Callable[[Rule, _Input], Verdict]] = {
 
 
 def judge(rule: Rule, domain_checks: Mapping[str, CheckResult] | None, message: "MessageReport | None" = None,
-          *, spam_rate: float | None = None, rules: Rules | None = None) -> Verdict:
-    """One rule's verdict (never raises for odd check details: a judge that trips is 'unknown')."""
+          *, spam_rate: float | None = None, rules: Rules | None = None, front: FrontEnd = APP) -> Verdict:
+    """One rule's verdict (never raises for odd check details: a judge that trips is 'unknown'). ``front``:
+    the app or the CLI, whose places the texts name."""
     try:
-        return _JUDGES[rule.kind](rule, _Input(domain_checks, message, spam_rate, rules))
+        return _JUDGES[rule.kind](rule, _Input(domain_checks, message, spam_rate, rules, front))
     except Exception as exc:  # a summary must never break the report
         return Verdict(UNKNOWN, f"We couldn't judge this ({type(exc).__name__}).")
 
@@ -513,7 +516,8 @@ def _severity(rule: Rule) -> Severity:
 
 
 def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "MessageReport | None" = None,
-                    *, spam_rate: float | None = None, rules: Rules | None = None) -> CheckResult:
+                    *, spam_rate: float | None = None, rules: Rules | None = None,
+                    front: FrontEnd = APP) -> CheckResult:
     """The "checklist" card: each rule with its state, and a finding (with the fix the relevant check
     offers, when it has one) for each rule not met.
 
@@ -525,7 +529,7 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
     items: list[dict[str, Any]] = []
     findings: list[Finding] = []
     for rule in rules.rules:
-        v = judge(rule, domain_checks, message, spam_rate=spam_rate, rules=rules)
+        v = judge(rule, domain_checks, message, spam_rate=spam_rate, rules=rules, front=front)
         items.append({
             "key": rule.key, "label": rule.label, "who": list(rule.who), "applies": rule.applies,
             "since": rule.since, "since_by": dict(rule.since_by), "since_text": rule.since_text,

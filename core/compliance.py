@@ -26,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .frontend import APP, FrontEnd
 from .model import CheckResult, Finding, Fix, Severity, Status
 
 PROFILE_FILE = "compliance_profiles.json"
@@ -183,6 +184,7 @@ class _Evidence:
     checks: Mapping[str, CheckResult]
     message: Any  # MessageReport | None
     reports: Mapping[str, Any] | None
+    front: FrontEnd = APP
 
 
 def _missing(name: str) -> Outcome:
@@ -378,7 +380,7 @@ def _message_tls_value(message: Any) -> bool | None:
 
 def _message_tls(ev: _Evidence, rule: Rule) -> Outcome:
     if ev.message is None:
-        return NOT_CHECKED, "Needs a test message (Test a message): no round-trip result was included."
+        return NOT_CHECKED, f"Needs a test message ({ev.front.test_message}): no round-trip result was included."
     tls = _message_tls_value(ev.message)
     if tls is True:
         return MET, "The test message arrived over an encrypted (TLS) connection."
@@ -389,7 +391,7 @@ def _message_tls(ev: _Evidence, rule: Rule) -> Outcome:
 
 def _message_dmarc_pass(ev: _Evidence, rule: Rule) -> Outcome:
     if ev.message is None:
-        return NOT_CHECKED, "Needs a test message (Test a message): no round-trip result was included."
+        return NOT_CHECKED, f"Needs a test message ({ev.front.test_message}): no round-trip result was included."
     dmarc = ev.message.checks.get("dmarc")
     if dmarc is None or dmarc.status is Status.ERROR:
         return UNKNOWN, "The receiver's DMARC verdict on the test message is unknown."
@@ -542,11 +544,12 @@ def _fix_for(rule: Rule, ev: _Evidence) -> Fix | None:
 
 
 def evaluate(profile: str | Profile, domain_checks: Mapping[str, CheckResult], *, message: Any = None,
-             reports_summary: Mapping[str, Any] | None = None) -> ProfileVerdict:
+             reports_summary: Mapping[str, Any] | None = None, front: FrontEnd = APP) -> ProfileVerdict:
     """Judge ``domain_checks`` (a DomainReport's ``checks``) against ``profile``. ``message``: the latest
-    round-trip ``MessageReport``; ``reports_summary``: the DMARC-report summary as a plain mapping."""
+    round-trip ``MessageReport``; ``reports_summary``: the DMARC-report summary as a plain mapping;
+    ``front``: the app or the CLI, whose places the texts name."""
     prof = get_profile(profile)
-    ev = _Evidence(domain_checks, message, reports_summary)
+    ev = _Evidence(domain_checks, message, reports_summary, front)
     rules: list[RuleVerdict] = []
     for rule in prof.rules:
         try:

@@ -345,10 +345,17 @@ async def check(ctx: CheckContext) -> CheckResult:
     for h in hosts:
         if implicit:
             break
-        others_work = any(o is not h for o in working)
+        # another server takes the mail only when it works and is not an alias (which some senders refuse)
+        others_work = any(o is not h and not o.cname for o in working)
+        aliases = [o for o in working if o is not h and o.cname]
         sev = Severity.WARNING if others_work else Severity.ERROR
-        consequence = (" Mail still arrives through your other server(s), but this one is useless."
-                       if others_work else " Nobody can deliver mail to you.")
+        if others_work:
+            consequence = " Mail still arrives through your other server(s), but this one is useless."
+        elif aliases:
+            consequence = (f" Your only other mail server, {aliases[0].host}, is an alias (CNAME), which some "
+                           "senders refuse: they can't deliver mail to you at all.")
+        else:
+            consequence = " Nobody can deliver mail to you."
         if h.ip_literal is not None:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
@@ -363,8 +370,10 @@ async def check(ctx: CheckContext) -> CheckResult:
                 f"Your MX record points to {h.host}, but {h.error}." + consequence,
                 detail=f"{h.host} A/AAAA: {h.error}.", rfc=RFC_MX,
                 fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
-                        note="Remove this record; your other mail server(s) keep working.")
-                if others_work else None))
+                        note="Remove this record; your other mail server(s) keep working." if others_work else
+                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
+                             f"{aliases[0].cname} instead (see above).")
+                if others_work or aliases else None))
         if h.host == "localhost" or h.host.startswith("localhost.") or (
                 h.addresses and all(unreachable_address(a) for a in h.addresses)):
             findings.append(Finding(

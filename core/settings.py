@@ -1,7 +1,7 @@
 """User settings: a small JSON file in the user's config folder, written atomically.
 
-What is kept: recent domains, an optional custom nameserver, extra DKIM selectors per domain and the
-window geometry. Nothing secret is ever stored here (credentials go through ``keyring`` only).
+What is kept: recent domains, an optional custom nameserver, extra DKIM selectors per domain, the
+compliance profile, the colour theme and the window geometry. Nothing secret is ever stored here (credentials go through ``keyring`` only).
 
 Where: ``platformdirs`` (``~/.config/InboxReady`` on Linux, ``%APPDATA%`` on Windows, ...). Setting the
 environment variable ``INBOXREADY_HOME`` puts both the config and the data folder under that one folder
@@ -32,6 +32,7 @@ SETTINGS_FILE = "settings.json"
 MAX_RECENT = 12
 MAX_SELECTORS = 32
 SETTINGS_VERSION = 1
+THEMES = ("system", "light", "dark")
 
 
 def config_dir() -> Path:
@@ -80,6 +81,7 @@ class Settings:
     dkim_selectors: dict[str, list[str]] = field(default_factory=dict)  # domain -> extra selectors
     window_geometry: str = ""  # opaque (base64) text from the front end
     compliance_profile: str = "bulk-sender"  # the profile the app judges checks and audit reports against
+    theme: str = "system"  # the app's colours: "system" (follow the computer), "light" or "dark"
 
     def add_recent(self, domain: str, limit: int = MAX_RECENT) -> None:
         d = domain.strip().lower()
@@ -120,6 +122,7 @@ class Settings:
             "dkim_selectors": {k: list(v) for k, v in sorted(self.dkim_selectors.items())},
             "window_geometry": self.window_geometry,
             "compliance_profile": self.compliance_profile,
+            "theme": self.theme,
         }
 
     @classmethod
@@ -148,6 +151,9 @@ class Settings:
         profile = data.get("compliance_profile")
         if isinstance(profile, str) and profile.strip():
             s.compliance_profile = profile.strip()  # an unknown name falls back to the default where used
+        theme = data.get("theme")
+        if theme in THEMES:
+            s.theme = theme
         return s
 
 

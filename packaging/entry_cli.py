@@ -1,5 +1,5 @@
 """Frozen entry point of the command line (``inboxready``)."""
 
-from inboxready.app.cli import main
+from inboxready.app.launch import cli
 
-raise SystemExit(main())
+raise SystemExit(cli())

@@ -1,5 +1,5 @@
 """Frozen entry point of the desktop app (``inboxready-gui``)."""
 
-from inboxready.app.gui import main
+from inboxready.app.launch import gui
 
-raise SystemExit(main())
+raise SystemExit(gui())

@@ -7,7 +7,7 @@ import ipaddress
 import os
 import socket
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
@@ -18,7 +18,7 @@ from inboxready.core.dns import DnsClient  # noqa: E402
 from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CONFORMANCE = (REPO.parent / "shared" / "conformance").resolve()
+CONFORMANCE = REPO / "tests" / "data" / "conformance"
 
 
 # -- no test may reach a public address ------------------------------------------------------------------
@@ -84,11 +84,39 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 def conformance_dir(*parts: str) -> Path:
-    """A folder of ../shared/conformance; skips the test, loudly, only when it is absent."""
+    """A file or folder of the conformance data kept in the repository (tests/data/conformance/).
+
+    Missing data fails the test that needs it, with the file's name; it never skips: a clone that lost a
+    file must not pass by running fewer tests."""
     path = CONFORMANCE.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"conformance data not found at {path} (expected ../shared/conformance beside the repo)")
+        rel = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+        pytest.fail(f"test data missing: {rel} (the conformance files are part of the repository, listed in "
+                    "tests/data/conformance/SOURCES.md; restore them with git)", pytrace=False)
     return path
+
+
+def conformance_cases(load: Callable[[], Iterable[Any]], *, width: int = 1) -> list[Any]:
+    """Parameters for ``pytest.mark.parametrize`` read from conformance data while tests are collected.
+
+    When the data is missing, one placeholder case (``width`` values of None) that fails in its set-up with
+    the missing file's name: raising here instead would be a collection error, and pytest then runs no test
+    at all."""
+    try:
+        return list(load())
+    except pytest.fail.Exception as missing:
+        return [pytest.param(*([None] * width), id="conformance-data-missing",
+                             marks=pytest.mark.conformance_missing(str(missing)))]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance_missing(reason): the conformance data of this case is missing")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("conformance_missing")
+    if mark is not None:
+        pytest.fail(mark.args[0], pytrace=False)
 
 
 @pytest.fixture

@@ -34,6 +34,13 @@ Public API (also used in-process, e.g. by a frozen app that cannot start a Pytho
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the app's child process: library warnings are for developers (-W shows them)
+    import sys as _sys
+    import warnings as _warnings
+
+    if not _sys.warnoptions:
+        _warnings.simplefilter("ignore")
+
 import argparse
 import json
 import os

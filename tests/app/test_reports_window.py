@@ -433,17 +433,17 @@ def test_recent_reports_show_fixes_for_senders_that_are_not_aligned(make: Any, q
 
 def test_the_buttons_use_the_file_dialogs(make: Any, qtbot: Any, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from inboxready.app import reports_window as rw
+    from PySide6.QtWidgets import QFileDialog  # the dialogs open through app/filedialogs.py
 
     sample = conformance_dir("dmarc-reports", "parsedmarc", "aggregate")
-    monkeypatch.setattr(rw.QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(sample)))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(sample)))
     w = make()
     with qtbot.waitSignal(w.importFinished, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(w.import_folder_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].result.imported
     view = _wait_view(qtbot, w)
     target = tmp_path / "unknown.csv"
-    monkeypatch.setattr(rw.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(target), "Unknown senders that fail (*.csv)")))
     assert w.export_csv_button.isEnabled()
     with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):

@@ -326,3 +326,37 @@ def test_a_reminder_is_notified_once_per_session(home: Path, service, dns_server
     with qtbot.waitSignal(fresh.runFinished, timeout=20000):
         fresh.check_now()
     assert fresh.notices == []
+
+
+def test_history_lines_say_what_failed_first_checks_say_so_and_no_empty_reminder_box(
+        home: Path, engine, service, dns_server: DnsTestServer, qtbot, theme_app) -> None:  # type: ignore[no-untyped-def]
+    from inboxready.app.watch_window import WatchWindow
+
+    history = History()
+    wl = WatchList()
+    wl.add("example.com", 3600)
+    dns_server.replace_zone("example.com", ZONE + SPF + DMARC)
+    svc = service(history, dns_server, watchlist=wl)
+    w = WatchWindow(engine, history, nameservers=[dns_server.address], timeout=0.5, service=svc, watchlist=wl)
+    qtbot.addWidget(w)
+    w.show()
+    w.tabs.setCurrentIndex(2)
+    assert not w.reminder_list.isVisible()  # not even while the reminders are being read
+    qtbot.waitUntil(lambda: w.no_reminders.text().startswith("No reminders"), timeout=10000)
+    assert not w.reminder_list.isVisible() and not w.reminder_view.isVisible()  # no empty boxes
+    assert not w.dismiss_button.isVisible() and w.no_reminders.text() == "No reminders: nothing to do for now."
+
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        w.check_now()
+    assert w.run_state.text() == "Checked 1 domain: 1 checked for the first time."  # not "no change"
+    dns_server.replace_zone("example.com", ZONE + SPF)  # the DMARC record is gone
+    with qtbot.waitSignal(svc.runFinished, timeout=20000):
+        w.check_now()
+    w.tabs.setCurrentIndex(1)
+    w.load_history("example.com")
+    qtbot.waitUntil(lambda: w.run_list.count() == 2, timeout=10000)
+    newest, first = w.run_list.item(0).text(), w.run_list.item(1).text()
+    assert "Fail (DMARC failed" in newest and "worse" in newest  # what failed, not only "Fail"
+    assert first.endswith("— first check")
+    w.run_list.setCurrentRow(0)
+    assert "Fail (DMARC failed" in w.diff_view.toPlainText().splitlines()[0]

@@ -1,4 +1,4 @@
-"""The DMARC record vectors of ../shared/conformance/records/dmarc-record-vectors.yml.
+"""The DMARC record vectors of tests/data/conformance/records/dmarc-record-vectors.yml.
 
 Two sets: mox (RFC 7489, strict ABNF) and checkdmarc (RFC 9989 with RFC 7489 compatibility warnings).
 We implement RFC 9989, so where the sets disagree RFC 9989 wins. "valid" in a vector means, for us: the
@@ -31,7 +31,7 @@ checkdmarc warning texts are not compared word for word (our messages are our ow
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 from typing import Any
 
 import pytest
@@ -42,21 +42,25 @@ from inboxready.core.dmarcparse import DmarcRecord, DmarcSyntaxError, parse_dmar
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Severity
 
-from ..conftest import CONFORMANCE, conformance_dir, make_ctx, run
-
-VECTORS: Path = CONFORMANCE / "records" / "dmarc-record-vectors.yml"
+from ..conftest import conformance_cases, conformance_dir, make_ctx, run
 
 
-def _load() -> dict[str, Any]:
-    if not VECTORS.exists():
-        return {"sets": []}
-    return yaml.safe_load(VECTORS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+@functools.lru_cache(maxsize=1)
+def _sets() -> dict[str, Any]:
+    data = yaml.safe_load((conformance_dir("records", "dmarc-record-vectors.yml")).read_text(encoding="utf-8"))
+    return {s["name"]: s for s in data["sets"]}
 
 
-DATA = _load()
-SETS = {s["name"]: s for s in DATA["sets"]}
-RECORD_CASES = [c for s in DATA["sets"] for c in s["cases"]]
-URI_CASES = [c for s in DATA["sets"] for c in s.get("report_uri_cases", [])]
+def _record_cases() -> list[dict[str, Any]]:
+    return [c for s in _sets().values() for c in s["cases"]]
+
+
+def _uri_cases() -> list[dict[str, Any]]:
+    return [c for s in _sets().values() for c in s.get("report_uri_cases", [])]
+
+
+RECORD_CASES = conformance_cases(_record_cases)
+URI_CASES = conformance_cases(_uri_cases)
 
 # Where our verdict differs from the vector's (reasons in the module docstring).
 DIFFERENT_VALIDITY = {"mox-dmarc-bad-09": True, "mox-dmarc-bad-34": True, "mox-dmarc-valid-02": False}
@@ -101,11 +105,11 @@ def _parse(text: str) -> tuple[DmarcRecord | None, DmarcSyntaxError | None]:
 
 
 def test_vector_file_is_there_and_complete() -> None:
-    conformance_dir("records")  # skips loudly when the shared folder is missing
-    assert set(SETS) == {"mox", "checkdmarc"}
-    assert len(SETS["mox"]["cases"]) == 41 and len(SETS["checkdmarc"]["cases"]) == 40
-    assert len(URI_CASES) == 3
-    ids = {c["id"] for c in RECORD_CASES}
+    sets = _sets()
+    assert set(sets) == {"mox", "checkdmarc"}
+    assert len(sets["mox"]["cases"]) == 41 and len(sets["checkdmarc"]["cases"]) == 40
+    assert len(_uri_cases()) == 3
+    ids = {c["id"] for c in _record_cases()}
     assert set(DIFFERENT_VALIDITY) | set(OUR_REASON) | set(WARNING_CODES) | CHECK_LEVEL <= ids
 
 
@@ -182,8 +186,7 @@ def test_report_uri_vector(case: dict[str, Any]) -> None:
     ("checkdmarc-dmarc-missing-rua", {"dmarc.no-rua": Severity.WARNING}),
 ])
 def test_advice_vectors_through_the_check(dns_server: DnsTestServer, cid: str, wanted: dict[str, Severity]) -> None:
-    conformance_dir("records")
-    case = next(c for c in RECORD_CASES if c["id"] == cid)
+    case = next(c for c in _record_cases() if c["id"] == cid)
     dns_server.add_origin("com")
     # example.com receives mail (an MX): a domain with no MX and no SPF looks unused, and gets other advice.
     dns_server.add_zone("example.com", f'$TTL 300\n_dmarc IN TXT "{case["record"]}"\nwww IN A 192.0.2.1\n'

@@ -1,4 +1,4 @@
-"""Stalwart's line-oriented SPF tests (``shared/conformance/spf/stalwart/*.yml``, see FORMAT.md there)
+"""Stalwart's line-oriented SPF tests (``tests/data/conformance/spf/stalwart/*.yml``, see FORMAT.md there)
 against our evaluator, with the DNS data served by the loopback ``DnsTestServer``.
 
 Stalwart's driver checks the HELO identity first and, only when that passes, the MAIL FROM identity
@@ -24,7 +24,7 @@ from inboxready.core.dns import DnsClient
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.spfeval import SpfEvaluation, check_helo, check_host
 from inboxready.core.spfmacro import is_valid_domain_name
-from tests.conftest import conformance_dir
+from tests.conftest import conformance_cases, conformance_dir
 
 # (file, scenario name, 1-based check number in the scenario) -> (RFC results, reason)
 RFC_CONFLICTS: dict[tuple[str, str, int], tuple[tuple[str, ...], str]] = {
@@ -155,11 +155,7 @@ def _checks() -> list[_Check]:
 
 
 def _params() -> list[Any]:
-    try:
-        checks = _checks()
-    except pytest.skip.Exception:
-        return [pytest.param(None, id="conformance-data-missing")]
-    return [pytest.param(c, id=f"{c.file}-{c.scenario}-{c.number}") for c in checks]
+    return [pytest.param(c, id=f"{c.file}-{c.scenario}-{c.number}") for c in _checks()]
 
 
 async def _verify(server: DnsTestServer, c: _Check) -> SpfEvaluation:
@@ -180,7 +176,7 @@ def stalwart_server() -> Any:
     server.stop()
 
 
-@pytest.mark.parametrize("check", _params())
+@pytest.mark.parametrize("check", conformance_cases(_params))
 def test_stalwart_spf(stalwart_server: DnsTestServer, check: _Check | None) -> None:
     assert check is not None
     if stalwart_server.loaded != check.zone:  # type: ignore[attr-defined]

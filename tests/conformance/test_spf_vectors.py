@@ -1,4 +1,4 @@
-"""SPF record and macro-expansion vectors (``shared/conformance/records/spf-*.yml``).
+"""SPF record and macro-expansion vectors (``tests/data/conformance/records/spf-*.yml``).
 
 - mox set: pure syntax, with the parsed directives compared term by term.
 - checkdmarc set: validity, the DNS-lookup count of the record, the ``all`` result, ``exp=``; the
@@ -21,30 +21,26 @@ from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import Severity, Status
 from inboxready.core.spfmacro import MacroContext, expand_macro_string
 from inboxready.core.spfparse import Mechanism, SpfSyntaxError, parse_record
-from tests.conftest import conformance_dir, make_ctx, run
+from tests.conftest import conformance_cases, conformance_dir, make_ctx, run
 
 
 @functools.lru_cache(maxsize=None)
 def _yaml(name: str) -> Any:
-    with open(conformance_dir("records") / name, encoding="utf-8") as fh:
+    with open(conformance_dir("records", name), encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
 def _set(name: str) -> list[dict[str, Any]]:
-    try:
-        data = _yaml("spf-record-vectors.yml")
-    except pytest.skip.Exception:
-        return []
-    (s,) = [x for x in data["sets"] if x["name"] == name]
+    (s,) = [x for x in _yaml("spf-record-vectors.yml")["sets"] if x["name"] == name]
     return list(s["cases"])
 
 
-def _ids(cases: list[dict[str, Any]]) -> list[str]:
-    return [c["id"] for c in cases]
+def _id(case: dict[str, Any]) -> str:
+    return str(case["id"])
 
 
-MOX = _set("mox")
-CHECKDMARC = _set("checkdmarc")
+MOX = conformance_cases(lambda: _set("mox"))
+CHECKDMARC = conformance_cases(lambda: _set("checkdmarc"))
 
 
 def _directive(m: Mechanism) -> dict[str, Any]:
@@ -84,7 +80,7 @@ def _dotted(record: str) -> str:
     return record.replace("Other=x.example", "Other=x")
 
 
-@pytest.mark.parametrize("case", MOX, ids=_ids(MOX))
+@pytest.mark.parametrize("case", MOX, ids=_id)
 def test_mox_vectors(case: dict[str, Any]) -> None:
     exp = case["expect"]
     record = case["record"]
@@ -116,7 +112,7 @@ def _unquote(record: str) -> str:
 NEEDS_DNS = {"SPFIncludeLoop", "SPFRedirectLoop"}
 
 
-@pytest.mark.parametrize("case", CHECKDMARC, ids=_ids(CHECKDMARC))
+@pytest.mark.parametrize("case", CHECKDMARC, ids=_id)
 def test_checkdmarc_vectors_syntax(case: dict[str, Any]) -> None:
     exp = case["expect"]
     record = _unquote(case["record"])
@@ -141,12 +137,13 @@ MACRO_TARGETS = {
     "checkdmarc-spf-macro-redirect-valid": ['example.com._spf 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"'],
 }
 
-DNS_CASES = [c for c in CHECKDMARC
-             if c["expect"].get("checkdmarc_error") in NEEDS_DNS or "warnings" in c["expect"]
-             or "warning_contains" in c["expect"] or "warning_contains_ci" in c["expect"]]
+DNS_CASES = conformance_cases(lambda: [
+    c for c in _set("checkdmarc")
+    if c["expect"].get("checkdmarc_error") in NEEDS_DNS or "warnings" in c["expect"]
+    or "warning_contains" in c["expect"] or "warning_contains_ci" in c["expect"]])
 
 
-@pytest.mark.parametrize("case", DNS_CASES, ids=_ids(DNS_CASES))
+@pytest.mark.parametrize("case", DNS_CASES, ids=_id)
 def test_checkdmarc_vectors_checked(dns_server: DnsTestServer, case: dict[str, Any]) -> None:
     exp = case["expect"]
     domain = case["domain"]
@@ -174,16 +171,13 @@ def test_checkdmarc_vectors_checked(dns_server: DnsTestServer, case: dict[str, A
 
 
 def _macro_cases() -> list[dict[str, Any]]:
-    try:
-        return list(_yaml("spf-macro-expansion.yml")["cases"])
-    except pytest.skip.Exception:
-        return []
+    return list(_yaml("spf-macro-expansion.yml")["cases"])
 
 
-MACROS = _macro_cases()
+MACROS = conformance_cases(_macro_cases)
 
 
-@pytest.mark.parametrize("case", MACROS, ids=_ids(MACROS))
+@pytest.mark.parametrize("case", MACROS, ids=_id)
 def test_macro_vectors(case: dict[str, Any]) -> None:
     c = case["context"]
     sender = c["sender"]
@@ -193,4 +187,4 @@ def test_macro_vectors(case: dict[str, Any]) -> None:
 
 
 def test_vector_files_present() -> None:
-    assert len(MOX) == 26 and len(CHECKDMARC) == 34 and len(MACROS) == 25
+    assert len(_set("mox")) == 26 and len(_set("checkdmarc")) == 34 and len(_macro_cases()) == 25

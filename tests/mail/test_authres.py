@@ -31,13 +31,13 @@ from inboxready.core.mail.authres import (
     parse_tags,
 )
 
-from ..conftest import conformance_dir
+from ..conftest import conformance_cases, conformance_dir
 
 LENIENT_OVERRIDES = {"authres-579": True, "authres-753": True, "mar-empty-string": True}
 
 
 def _parsing_cases() -> list[tuple[str, dict[str, Any]]]:
-    path = conformance_dir("auth-results") / "authentication-results-parsing.yml"
+    path = conformance_dir("auth-results", "authentication-results-parsing.yml")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     out = []
     for set_name in ("authres", "go_msgauth", "mail_authenticationresults"):
@@ -47,7 +47,7 @@ def _parsing_cases() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _real_world() -> list[tuple[str, dict[str, Any]]]:
-    path = conformance_dir("auth-results") / "real-world-headers.yml"
+    path = conformance_dir("auth-results", "real-world-headers.yml")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [(h["id"], h) for h in data["headers"]]
 
@@ -79,7 +79,7 @@ def _check_results(got: Any, expected: list[dict[str, Any]]) -> None:
         assert len(got.results) == len(expected)
 
 
-@pytest.mark.parametrize(("case_id", "case"), _parsing_cases(), ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize(("case_id", "case"), conformance_cases(_parsing_cases, width=2), ids=lambda x: x if isinstance(x, str) else "")
 def test_parsing_conformance(case_id: str, case: dict[str, Any]) -> None:
     exp = case["expect"]
     if "headers" in case:  # iCloud: several headers, results looked for across all of them
@@ -136,7 +136,7 @@ def test_lenient_overrides_are_real_disagreements() -> None:
     assert (r.authserv_id, r.results, r.id_form) == ("", [], "missing")
 
 
-@pytest.mark.parametrize(("hid", "h"), _real_world(), ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize(("hid", "h"), conformance_cases(_real_world, width=2), ids=lambda x: x if isinstance(x, str) else "")
 def test_real_world_headers(hid: str, h: dict[str, Any]) -> None:
     field, raw = h["field"], h["raw"]
     if field in ("ARC-Seal", "ARC-Message-Signature"):

@@ -25,7 +25,7 @@ from inboxready.core.mail.dkimcheck import OwnCheck, Signature, header_suspects,
 from inboxready.core.mail.headers import parse_message
 from inboxready.core.model import quote_txt, split_txt
 
-from ..conftest import conformance_dir, run
+from ..conftest import conformance_cases, conformance_dir, run
 
 
 def txt(value: str) -> str:
@@ -101,7 +101,7 @@ def _serve_all(server: DnsTestServer, records: dict[str, str]) -> None:
         server.add_zone(origin, "\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("case", _verify_cases(), ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", conformance_cases(_verify_cases), ids=lambda c: c["id"])
 def test_verify_conformance(dns_server: DnsTestServer, case: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     msg, records = _load_verify(case)
     _serve_all(dns_server, records)
