@@ -221,7 +221,9 @@ class BuildersWindow(QWidget):
         self.service_list = QListWidget()
         self.service_list.setAccessibleName("Sending services")
         for s in spf_builder.load_catalog():
-            cost = f"include, {s.lookups} lookup{'s' if s.lookups != 1 else ''}" if s.include else "no include needed"
+            cost = (f"include, {s.lookups} lookup{'s' if s.lookups != 1 else ''}, {s.estimate_words}"
+                    if s.needs_root_include else "no include needed: own return path" if s.own_return_path
+                    else "no include needed")
             item = QListWidgetItem(f"{s.name}  ({cost})")
             item.setData(Qt.ItemDataRole.UserRole, s.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -256,6 +258,14 @@ class BuildersWindow(QWidget):
         lay.addLayout(rec_row)
         self.spf_status = label("", "", selectable=True)
         lay.addWidget(self.spf_status)
+        # over the limit: the records that fit (each checked over DNS by the SPF check), and the records of the
+        # services that need no include
+        self.options_box = QWidget()
+        self.options_layout = QVBoxLayout(self.options_box)
+        self.options_layout.setContentsMargins(0, 0, 0, 0)
+        self.options_box.hide()
+        lay.addWidget(self.options_box)
+        self.option_views: list[FixView] = []
         row = QHBoxLayout()
         self.flatten_button = _button("Flatten…", "Flatten the record (replace includes by addresses)")
         row.addWidget(self.flatten_button)
@@ -348,17 +358,49 @@ class BuildersWindow(QWidget):
 
     def _show_spf(self, b: spf_builder.SpfBuild) -> None:
         self.spf_build = b
-        how = ("counted over DNS" if b.lookups_live else "from our list of services" if b.lookups_known
+        how = ("counted over DNS" if b.lookups_live else "estimated from our list of services" if b.lookups_known
                else "at least; some includes are not in our list")
-        self.lookup_label.setText(f"{b.lookups} of 10 DNS lookups ({how})")
+        over = b.lookups > spf_builder.LOOKUP_LIMIT
+        self.lookup_label.setText(f"This record would need {b.lookups} DNS lookups ({how}): receivers allow 10, so "
+                                  "it would not work as it is" if over else f"{b.lookups} of 10 DNS lookups ({how})")
         self.spf_record.setPlainText(b.record)
+        self.spf_copy.setEnabled(not over)  # a record that breaks SPF is never offered for copying
+        self.spf_copy.setToolTip("This record needs more than 10 lookups: use one of the records below"
+                                 if over else "Copy the SPF record to the clipboard")
+        costly = [f"{t}: {c}" + (f" ({b.cost_sources[t]})" if t in b.cost_sources else "")
+                  for t, c in b.costs.items() if c]
         lines = [f"⚠ {p}" for p in b.problems] + [f"• {n}" for n in b.notes]
+        if costly and (over or not b.lookups_live):
+            lines.insert(len(b.problems), "Lookups per rule: " + "; ".join(costly))
         if len(b.strings) > 1:
             lines.append("As TXT strings: " + " ".join(f'"{s}"' for s in b.strings))
         if b.dkim_selectors:
             lines.append(f"DKIM selectors to expect: {', '.join(b.dkim_selectors)}")
         self.spf_status.setText("\n".join(lines))
+        self._show_options(b)
         self.spfUpdated.emit(b)
+
+    def _show_options(self, b: spf_builder.SpfBuild) -> None:
+        while self.options_layout.count():
+            item = self.options_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.option_views = []
+        if b.options:
+            self.options_layout.addWidget(label("Records that fit, each checked over DNS, cheapest first:",
+                                                "SectionTitle", parent=self.options_box))
+        for i, option in enumerate(b.options, 1):
+            self.options_layout.addWidget(label(f"Option {i} of {len(b.options)}: {option.title}", "OptionTitle",
+                                                parent=self.options_box))
+            view = FixView(option, parent=self.options_box)
+            self.options_layout.addWidget(view)
+            self.option_views.append(view)
+        for setup in b.setups:
+            for record in setup.records:
+                view = FixView(record, f"For {setup.service.name}", parent=self.options_box)
+                self.options_layout.addWidget(view)
+                self.option_views.append(view)
+        self.options_box.setVisible(bool(self.option_views))
 
     def start_flatten(self) -> int:
         record = self.spf_build.record if self.spf_build else "v=spf1 ~all"

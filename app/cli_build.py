@@ -46,6 +46,11 @@ def _write_fix(fix: Any, out: TextIO) -> None:
         out.write(f"  {shown(fix.zone_line)}\n")
     if fix.note:
         out.write(_wrap(fix.note) + "\n")
+    for extra in getattr(fix, "also_publish", ()):
+        verb = {"replace": "Replace with", "remove": "Remove"}.get(extra.action, "Publish")
+        out.write(f"  and {verb.lower()}: {shown(extra.type)} record at {shown(extra.host)}\n    {shown(extra.value)}\n")
+        if extra.note:
+            out.write(_wrap(extra.note, "    ") + "\n")
 
 
 # -- spf -------------------------------------------------------------------------------------------
@@ -68,7 +73,8 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _dump([s.to_json() for s in cat], out)
         else:
             for s in cat:
-                inc = f"include:{s.include} ({s.lookups} lookups)" if s.include else "no include (own return-path)"
+                inc = (f"include:{s.include} ({s.lookups} lookups, {s.estimate_words})" if s.needs_root_include
+                       else "no include (own return path)")
                 out.write(f"{s.id:<16} {s.name:<36} {inc}\n")
         return EXIT_OK
     if not args.service and not args.ip and not args.include and not args.domain:
@@ -107,14 +113,31 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data["flattened"] = flat.to_json() if flat is not None else None
         _dump(data, out)
         return code
-    how = "counted over DNS" if b.lookups_live else "from our list" if b.lookups_known else "at least, from our list"
-    out.write(f"SPF record ({b.lookups} of 10 DNS lookups, {how}):\n  {shown(b.record)}\n")
+    how = ("counted over DNS" if b.lookups_live else "estimated from our list" if b.lookups_known
+           else "at least, estimated from our list")
+    over = b.lookups > 10
+    if over:
+        out.write(f"This record would need {b.lookups} DNS lookups ({how}); receivers allow 10, so it would not work "
+                  f"as it is:\n  {shown(b.record)}\n")
+    else:
+        out.write(f"SPF record ({b.lookups} of 10 DNS lookups, {how}):\n  {shown(b.record)}\n")
     if b.fix is not None:
         _write_fix(b.fix, out)
     elif len(b.strings) > 1:
         out.write("  As TXT strings: " + " ".join(f'"{shown(s)}"' for s in b.strings) + "\n")
     out.writelines("! " + _wrap(p)[2:] + "\n" for p in b.problems)
+    costly = [(t, c) for t, c in b.costs.items() if c]
+    if costly and (over or not b.lookups_live):
+        out.write("Lookups per rule: " + "; ".join(
+            f"{shown(t)} {c if c is not None else '?'}" + (f" ({b.cost_sources[t]})" if t in b.cost_sources else "")
+            for t, c in costly) + "\n")
+    for i, option in enumerate(b.options, 1):
+        out.write(f"\nOption {i}: {option.title or 'a record that fits'}\n")
+        _write_fix(option, out)
     out.writelines("i " + _wrap(n)[2:] + "\n" for n in b.notes)
+    for setup in b.setups:
+        for r in setup.records:
+            _write_fix(r, out)
     if b.dkim_selectors:
         out.write(f"DKIM selectors to expect: {shown(', '.join(b.dkim_selectors))}\n")
     if flat is not None:

@@ -3,7 +3,7 @@
     inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off] [--only LIST] [--skip LIST]
     inboxready watchlist remove DOMAIN
     inboxready watchlist list [--json]
-    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--only LIST] [--skip LIST]
+    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--deadline S] [--only LIST] [--skip LIST]
     inboxready watchlist reminders [--json]
 
 ``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
@@ -65,6 +65,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="this run: only these checks (each domain's own choice still applies)")
     run.add_argument("--skip", type=_checks, default=(), metavar="LIST",
                      help="this run: leave these checks out, e.g. starttls where port 25 is blocked")
+    from inboxready.app.cli import add_deadline
+
+    add_deadline(run)
     wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
 
 
@@ -156,7 +159,7 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_UNCHECKED
     if wl.unreadable:
         return EXIT_UNCHECKED
-    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout)
+    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline)
     before = wl.problem
     with History() as history:
         if history.problem:
@@ -180,7 +183,21 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         out.write(shown(o.headline()) + "\n")
         for line in shown_lines(o.message(limit=50)).split("\n"):
             out.write(f"  {line}\n")
+        for c in o.changes:
+            _write_change_fix(c.fix, out)
     return code
+
+
+def _write_change_fix(fix: dict | None, out: TextIO, indent: str = "  ") -> None:  # type: ignore[type-arg]
+    """The record a change asks for (a refreshed flattened copy), as the check gives it."""
+    if not isinstance(fix, dict):
+        return
+    records = [fix, *[x for x in fix.get("also_publish") or [] if isinstance(x, dict)]]
+    for i, rec in enumerate(records):
+        verb = {"replace": "Replace with", "remove": "Remove"}.get(str(rec.get("action")), "Publish")
+        if i:
+            verb = "and " + verb[0].lower() + verb[1:]
+        out.write(f"{indent}{verb}: {rec.get('type')} record at {rec.get('host')}\n{indent}  {rec.get('value')}\n")
 
 
 def _reminders(args: argparse.Namespace, out: TextIO) -> int:

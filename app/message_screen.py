@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from inboxready.core.dns import DnsClient
 from inboxready.core.mail.compose import new_token
 from inboxready.core.mail.message import MessageReport, analyze_message
-from inboxready.core.model import CheckResult, Finding
+from inboxready.core.model import CheckResult, Finding, present
 from inboxready.core.profiles import Profile, ProfileStore
 
 from .bounce_view import BouncePage, show_bounce
@@ -591,7 +591,7 @@ class MessageScreen(QWidget):
             self.about_label.setText(f"Subject: {one_line[0]}   ·   From: {one_line[1]}   ·   Judged by: {one_line[2]}")
             self.about_label.show()
         at = 2
-        for f in findings:
+        for f in present(findings):  # problem first, each fix once (as on the cards)
             view = FindingView(f)
             self.result_layout.insertWidget(at, view)
             self.finding_views.append(view)

@@ -125,6 +125,12 @@ def diff_text(run: StoredCheck, previous: StoredCheck | None, changes: list[Chan
         lines.append(f"{title}:")
         for c in mine:
             lines.append(f"  • {c.text}")
+            fix = c.fix if isinstance(c.fix, dict) else None
+            for i, rec in enumerate([fix, *(fix.get("also_publish") or [])] if fix else []):
+                if isinstance(rec, dict):
+                    verb = {"replace": "Replace with", "remove": "Remove"}.get(str(rec.get("action")), "Publish")
+                    lines.append(f"    {'And ' + verb.lower() if i else verb}: {rec.get('type')} record at "
+                                 f"{rec.get('host')}: {rec.get('value')}")
     return "\n".join(lines)
 
 

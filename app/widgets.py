@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QTextEdit, QToolButton, QTreeWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.model import Finding, Fix
+from inboxready.core.model import Finding, Fix, ShownFinding, gist
 from inboxready.core.textsafe import visible
 
 
@@ -259,7 +259,7 @@ class FixView(QFrame):
     # it may hide ``generic`` (the fields below) behind a "Show the generic record" button
     host_form_hook: "Callable[[Fix, FixView], QWidget | None] | None" = None
 
-    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False) -> None:
         super().__init__(parent)
         self.fix = fix
         self.setObjectName("Fix")
@@ -308,22 +308,41 @@ class FixView(QFrame):
         self.host_form_view = FixView.host_form_hook(fix, self) if FixView.host_form_hook is not None else None
         if self.host_form_view is not None:
             lay.insertWidget(lay.indexOf(self.generic), self.host_form_view)
-        if FixView.publish_hook is not None:  # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py)
-            extra = FixView.publish_hook(fix, self)
-            if extra is not None:
-                lay.addWidget(extra)
+        # the records that belong to this fix (a subdomain's SPF, a flattened copy): each with its own fields
+        self.companions: list[FixView] = []
+        for extra in fix.also_publish:
+            verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
+                extra.action, "And publish this record too")
+            view = FixView(extra, verb, self, companion=True)
+            view.setObjectName("FixCompanion")
+            view.copied.connect(self.copied)
+            lay.addWidget(view)
+            self.companions.append(view)
+        # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
+        if FixView.publish_hook is not None and not companion:
+            hook = FixView.publish_hook(fix, self)
+            if hook is not None:
+                lay.addWidget(hook)
 
     def buttons(self) -> list[CopyButton]:
-        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone]
+        return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
+                *(b for c in self.companions for b in c.buttons())]
 
 
 class FindingView(QFrame):
-    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fix."""
+    """One finding: severity (icon and word), the plain message, the technical why, the RFC, the fixes.
+
+    Given a ``ShownFinding`` (``CheckResult.presented()``), it shows the fixes shown under it (each option with
+    its name when there are several), which other findings they also solve, or where its fix is shown."""
 
     copied = Signal(str)
 
-    def __init__(self, finding: Finding, parent: QWidget | None = None, *, with_fix: bool = True) -> None:
+    def __init__(self, finding: Finding | ShownFinding, parent: QWidget | None = None, *,
+                 with_fix: bool = True) -> None:
         super().__init__(parent)
+        presented = finding if isinstance(finding, ShownFinding) else ShownFinding(finding, finding.options)
+        finding = presented.finding
+        self.presented = presented
         self.finding = finding
         self.setObjectName("Finding")
         sev = str(finding.severity)
@@ -344,17 +363,45 @@ class FindingView(QFrame):
             refs.append(f"Reference: {finding.rfc}")
         refs.append(f"Code: {finding.code}")
         lay.addWidget(label("   ·   ".join(refs), "Rfc", selectable=True, parent=self))
+        if presented.solved_by is not None:
+            lay.addWidget(label(f"Fix: the record shown under “{gist(presented.solved_by.message)}” solves this too.",
+                                "SolvedBy", selectable=True, parent=self))
+        if not finding.options and finding.no_fix:
+            lay.addWidget(label(f"No record to publish: {finding.no_fix}", "Muted", selectable=True, parent=self))
         self._lay = lay
-        self.fix_view: FixView | None = None
+        self.fix_view: FixView | None = None  # the first fix shown here
+        self.fix_views: list[FixView] = []
         if with_fix:
             self.add_fix()
 
+    @property
+    def has_fix(self) -> bool:
+        return bool(self.presented.fixes)
+
     def add_fix(self) -> None:
-        """Add the fix's fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
-        if self.finding.fix is not None and self.fix_view is None:
-            self.fix_view = FixView(self.finding.fix, parent=self)
-            self.fix_view.copied.connect(self.copied)
-            self._lay.addWidget(self.fix_view)
+        """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        if not self.presented.fixes or self.fix_views:
+            return
+        n = len(self.presented.fixes)
+        for i, fix in enumerate(self.presented.fixes):
+            heading = ""
+            if n > 1:
+                self._lay.addWidget(label(f"Option {i + 1} of {n}: {fix.title or 'another record'}", "OptionTitle",
+                                          parent=self))
+            elif fix.title:
+                words = ACTION_WORDS.get(fix.action, ACTION_WORDS["publish"])
+                heading = f"{fix.title}: {words[0].lower()}{words[1:]}"
+                if fix.also_publish:
+                    heading += ", and the ones below"
+            view = FixView(fix, heading, parent=self)
+            view.copied.connect(self.copied)
+            self._lay.addWidget(view)
+            self.fix_views.append(view)
+        self.fix_view = self.fix_views[0]
+        if self.presented.also_solves:
+            self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
+                                                                       for x in self.presented.also_solves) + ".",
+                                      "AlsoSolves", selectable=True, parent=self))
 
 
 class BusyBar(QFrame):

@@ -53,7 +53,7 @@ from .checks import CHECK_TITLES
 from .compliance import DEFAULT_PROFILE, STATE_LABELS, ProfileVerdict, evaluate
 from .domain import to_unicode
 from .frontend import APP, FrontEnd
-from .model import DomainReport
+from .model import DomainReport, gist
 
 FORMAT = "inboxready-audit-report"
 # 2: the summary table first, the DKIM selectors tried without a key in an appendix, "inboxready verify".
@@ -119,7 +119,8 @@ class AuditReport:
         for name, c in r.checks.items():
             checks[name] = {"title": CHECK_TITLES.get(name, name.upper()), "status": str(c.status),
                             "status_label": c.status.label, "summary": c.summary, "records": list(c.records),
-                            "findings": [f.to_json() for f in c.findings]}
+                            # problem first, each fix under the most severe finding it solves (model.present)
+                            "findings": [x.to_json() for x in c.presented()]}
         content = {
             "format": FORMAT,
             "version": VERSION,
@@ -293,8 +294,10 @@ def _badge(state: str, label: str, colours: Mapping[str, str] = _COLOURS) -> str
     return f'<span class="badge" style="color: {colour};">{_e(label)}</span>'
 
 
-def _fix_html(fix: Mapping[str, Any]) -> str:
+def _fix_html(fix: Mapping[str, Any], first: bool = True) -> str:
     verb = {"replace": "Replace with", "remove": "Remove"}.get(str(fix.get("action")), "Publish")
+    if not first:
+        verb = "And " + verb[0].lower() + verb[1:]
     out = [f'<p><b>{_e(verb)}</b> a {_e(fix.get("type"))} record at <span class="mono">{_e(fix.get("host"))}</span>'
            f' (TTL {_e(fix.get("ttl"))}):</p>']
     form = fix.get("host_form")
@@ -305,13 +308,23 @@ def _fix_html(fix: Mapping[str, Any]) -> str:
     out.append(f'<div class="rec">{_e(fix.get("zone_line"))}</div>')
     if fix.get("note"):
         out.append(f'<p class="small muted">{_e(fix.get("note"))}</p>')
+    for extra in fix.get("also_publish") or []:  # records published together with this one
+        if isinstance(extra, Mapping):
+            out.append(_fix_html(extra, first=False))
     return "\n".join(out)
 
 
+def _gist(text: Any) -> str:
+    return gist(str(text or ""))
+
+
 def _findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
+    """Findings in the order given (a domain check's are problem first); a fix shown under a more severe
+    finding is named, not repeated (``solved_by``), and the options of a finding are numbered."""
     if not findings:
         return '<p class="muted">No findings.</p>'
     rows = [f'{_TABLE}<tr><th width="14%">Severity</th><th width="86%">Finding</th></tr>']
+    by_code = {str(f.get("code")): f for f in findings}
     for f in findings:
         sev = str(f.get("severity"))
         body = [f'<p>{_e(f.get("message"))}</p>',
@@ -319,8 +332,23 @@ def _findings_html(findings: Sequence[Mapping[str, Any]]) -> str:
                 + (f' · {_e(f.get("rfc"))}' if f.get("rfc") else "") + "</p>"]
         if f.get("detail"):
             body.append(f'<p class="small muted">{_e(f.get("detail"))}</p>')
-        if isinstance(f.get("fix"), Mapping):
-            body.append(_fix_html(f["fix"]))
+        solved_by = by_code.get(str(f.get("solved_by"))) if f.get("solved_by") else None
+        options = [x for x in [f.get("fix"), *(f.get("alternatives") or [])] if isinstance(x, Mapping)]
+        if solved_by is not None:
+            body.append(f'<p class="small"><b>Fix:</b> the record shown under “{_e(_gist(solved_by.get("message")))}” '
+                        "solves this too.</p>")
+        elif len(options) > 1:
+            for i, option in enumerate(options, 1):
+                body.append(f'<p><b>Option {i} of {len(options)}: {_e(option.get("title") or "another record")}</b></p>')
+                body.append(_fix_html(option))
+        elif options:
+            body.append(_fix_html(options[0]))
+        elif f.get("no_fix"):
+            body.append(f'<p class="small"><b>No record to publish:</b> {_e(f.get("no_fix"))}</p>')
+        also = [by_code[c] for c in f.get("also_solves") or [] if c in by_code and c != f.get("code")]
+        if also:
+            body.append('<p class="small"><b>This also solves:</b> '
+                        + "; ".join(f"“{_e(_gist(x.get('message')))}”" for x in also) + ".</p>")
         rows.append(f"<tr><td>{_badge(sev, _SEVERITY_LABELS.get(sev, sev))}</td><td>{''.join(body)}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .dns import DEFAULT_TIMEOUT, DnsClient
 from .model import CORE_CHECKS
@@ -32,6 +33,9 @@ class CheckOptions:
     trust_anchors: str | None = None  # DNSSEC root trust anchors (DS or DNSKEY lines); None: IANA's
     sending_ips: list[str] = field(default_factory=list)  # IPs seen sending (e.g. from a test message)
     sending_ip_label: str = "test message"  # what showed them, for the reverse DNS wording ("bounced message")
+    # The sending-service catalog the SPF check reads (``spfcatalog.CatalogService`` entries); None: the
+    # shipped ``rules/spf_catalog.json``. Tests pass their own.
+    spf_catalog: tuple[Any, ...] | None = None
 
 
 @dataclass

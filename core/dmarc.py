@@ -30,7 +30,7 @@ from .dmarcparse import (
     repair_dmarc,
     tidy_dmarc,
 )
-from .dns import DnsAnswer, DnsClient, Outcome
+from .dns import REFERRAL_ERROR, DnsAnswer, DnsClient, Outcome
 from .mx import DMARC_REJECT, mail_use
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
@@ -446,9 +446,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     if first is None or (walk.failed is first):
         ans = first.answer if first else None
         why = ans.describe if ans else "the domain name is empty"
+        then = ("Receivers can't read it either until that is fixed." if ans is not None and ans.lasting
+                and not ans.error.startswith(REFERRAL_ERROR) else
+                "This says nothing about whether the record is right; try again later or with another DNS server.")
         st.add(_f("lookup-failed", Severity.UNKNOWN,
-                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. This says nothing "
-                  "about whether the record is right; try again later or with another DNS server.",
+                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. {then}",
                   f"TXT _dmarc.{domain}: {ans.outcome if ans else 'not asked'}", RFC_WALK))
         return _result(st, walk)
 
@@ -1028,6 +1030,12 @@ def _result(st: _State, walk: Walk) -> CheckResult:
     findings = list(st.findings)
     if st.suggestion is not None:
         fix = st.suggestion.fix()
+        if any(f.code == "dmarc.record-at-apex" for f in findings):
+            # moving the record is one fix: publish it at _dmarc and delete the copy at the domain (deleting
+            # the copy alone would leave no record at all); the copy's finding shows the same fix
+            removals = [f.fix for f in findings if f.code == "dmarc.apex-copy" and f.fix is not None]
+            fix = replace(fix, title="Move the record to _dmarc", also_publish=tuple(removals[:1]))
+            findings = [replace(f, fix=fix) if f.code == "dmarc.apex-copy" else f for f in findings]
         findings = _attach(findings, fix)
         findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
@@ -1059,16 +1067,26 @@ _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex"
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
              "dmarc.historic-tag", "dmarc.p-not-second", "dmarc.psd-y", "dmarc.leading-whitespace",
-             "dmarc.size-limit-obsolete", "dmarc.policy-reject", "dmarc.many-report-addresses",
-             "dmarc.record-too-large")
+             "dmarc.size-limit-obsolete", "dmarc.uri-trailing-dot", "dmarc.duplicate-tag",
+             "dmarc.many-report-addresses", "dmarc.record-too-large", "dmarc.policy-reject")
+
+
+# Findings about the record's wording that the suggested record (written fresh by build_record) also puts right:
+# it goes on each of them too, and the front ends show it once, under the most severe (model.present).
+_TIDIED = ("dmarc.uri-trailing-dot", "dmarc.p-not-second", "dmarc.leading-whitespace", "dmarc.historic-tag",
+           "dmarc.size-limit-obsolete", "dmarc.psd-y", "dmarc.duplicate-tag", "dmarc.many-report-addresses",
+           "dmarc.record-too-large", "dmarc.unknown-tag")
 
 
 def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:
-    """Put the suggested record on the one finding it answers best."""
+    """Put the suggested record on the finding it answers best, and on the wording findings it also fixes."""
     for code in _CARRIERS:
         for i, f in enumerate(findings):
             if f.code == code and f.fix is None:
                 findings[i] = replace(f, fix=fix)
+                for j, g in enumerate(findings):
+                    if g.code in _TIDIED and g.fix is None:
+                        findings[j] = replace(g, fix=fix)
                 return findings
     findings.append(Finding("dmarc.next-record", Severity.INFO, "A tidier version of your DMARC record.",
                             detail=fix.value, rfc=RFC, fix=fix))

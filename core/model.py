@@ -6,7 +6,7 @@ stable JSON form the CLI prints with ``--json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Iterable
 
@@ -109,6 +109,12 @@ class Fix:
     action: str = "publish"  # "publish" | "replace" | "remove"
     note: str = ""
     kind: str = "record"  # "record" | "starting-point" | "suggestion"
+    # When a finding offers several ways to fix it: the option's name in a few words ("Flatten the most
+    # expensive includes"); the note then says its trade-off.
+    title: str = ""
+    # Records that belong to this fix and must be published with it (e.g. the SPF record of the subdomain
+    # a sender moves to). Each is a whole record of its own; the fix works only with all of them.
+    also_publish: tuple["Fix", ...] = ()
 
     @property
     def strings(self) -> list[str]:
@@ -141,7 +147,17 @@ class Fix:
             "kind": self.kind,
             "strings": self.strings,
             "zone_line": self.zone_line,
+            "title": self.title,
+            "also_publish": [x.to_json() for x in self.also_publish],
         }
+
+    @property
+    def records(self) -> tuple["Fix", ...]:
+        """Every record of this fix on its own: this one (without its title and companions), then the records
+        published with it."""
+        if not self.also_publish and not self.title:
+            return (self,)
+        return (replace(self, title="", also_publish=()), *self.also_publish)
 
 
 @dataclass(frozen=True)
@@ -153,7 +169,14 @@ class Finding:
     message: str  # plain English for a small-business admin
     detail: str = ""  # the why, for the curious
     rfc: str = ""  # e.g. "RFC 7208 §4.6.4"
-    fix: Fix | None = None
+    fix: Fix | None = None  # the record to publish (the first, cheapest option when there are several)
+    alternatives: tuple[Fix, ...] = ()  # other ways to fix it, each a complete fix, cheapest first
+    no_fix: str = ""  # when there is no fix: why no record can fix it (plain words)
+
+    @property
+    def options(self) -> tuple[Fix, ...]:
+        """Every fix offered for this finding: ``fix`` then the alternatives."""
+        return ((self.fix,) if self.fix is not None else ()) + tuple(self.alternatives)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,7 +186,85 @@ class Finding:
             "detail": self.detail,
             "rfc": self.rfc,
             "fix": self.fix.to_json() if self.fix else None,
+            "alternatives": [x.to_json() for x in self.alternatives],
+            "no_fix": self.no_fix,
         }
+
+
+def gist(text: str, limit: int = 110) -> str:
+    """The first sentence of a message, shortened to ``limit`` characters: how one finding is named
+    under another ("also solves: ...")."""
+    t = " ".join(text.split())
+    for end in (". ", "; ", ": "):
+        i = t.find(end)
+        if 0 < i < limit:
+            t = t[:i]
+            break
+    t = t.rstrip(".")
+    if len(t) <= limit:
+        return t
+    cut = t[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;: ") + "…"
+
+
+# Problems first: what breaks mail, then what couldn't be checked, then what should be tidied, then advice.
+SEVERITY_ORDER: dict[Severity, int] = {Severity.ERROR: 0, Severity.UNKNOWN: 1, Severity.WARNING: 2,
+                                       Severity.INFO: 3}
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` with the most severe first; findings of one severity keep their order."""
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 4))
+
+
+@dataclass(frozen=True)
+class ShownFinding:
+    """One finding as every front end shows it (``present``): in severity order, with the fixes shown
+    under it, the other findings those fixes also solve, and, when its fix is shown under a more severe
+    finding, that finding."""
+
+    finding: Finding
+    fixes: tuple[Fix, ...] = ()  # the options shown here (empty: none, or shown under ``solved_by``)
+    also_solves: tuple[Finding, ...] = ()  # less severe findings whose fix is one of the options shown here
+    solved_by: Finding | None = None  # the finding under which this one's fix is shown
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.finding.to_json()
+        data["also_solves"] = list(dict.fromkeys(f.code for f in self.also_solves))
+        data["solved_by"] = self.solved_by.code if self.solved_by is not None else None
+        return data
+
+
+def _covers(shown: Fix, fix: Fix) -> bool:
+    """True when publishing ``shown`` (with its companion records) publishes every record of ``fix``."""
+    if fix == shown:
+        return True
+    have = {(r.host.lower(), r.type.upper(), r.value, r.action) for r in shown.records}
+    return all((r.host.lower(), r.type.upper(), r.value, r.action) in have for r in fix.records)
+
+
+def present(findings: Iterable[Finding]) -> list[ShownFinding]:
+    """The findings in severity order (problem first), each fix shown once: under the most severe finding
+    it solves, which names the other findings it also solves; those say where their fix is."""
+    ordered = by_severity(findings)
+    out: list[ShownFinding] = []
+    owners: list[tuple[Fix, int]] = []  # every option shown so far, and the index of its finding in out
+    for f in ordered:
+        owner = None
+        if f.fix is not None:
+            owner = next((i for shown, i in owners if _covers(shown, f.fix)), None)
+        if owner is None:
+            out.append(ShownFinding(f, f.options))
+            for x in f.options:
+                owners.append((x, len(out) - 1))
+            continue
+        first = out[owner]
+        rest = tuple(x for x in f.alternatives if not any(_covers(s, x) for s, _ in owners))
+        out.append(ShownFinding(f, rest, solved_by=first.finding))
+        for x in rest:
+            owners.append((x, len(out) - 1))
+        out[owner] = ShownFinding(first.finding, first.fixes, first.also_solves + (f,), first.solved_by)
+    return out
 
 
 def derive_status(findings: Iterable[Finding], *, default: Status = Status.PASS) -> Status:
@@ -193,11 +294,27 @@ class CheckResult:
 
     @property
     def fixes(self) -> list[Fix]:
+        """The fixes as they are shown: the first one under each finding that shows any, most severe finding
+        first, each once (a fix whose records another one already publishes is not repeated)."""
         seen: list[Fix] = []
-        for f in self.findings:
-            if f.fix is not None and f.fix not in seen:
-                seen.append(f.fix)
+        for sf in self.presented():
+            if sf.fixes and sf.fixes[0] not in seen:
+                seen.append(sf.fixes[0])
         return seen
+
+    @property
+    def offered_fixes(self) -> list[Fix]:
+        """Every fix offered, alternatives included, each once."""
+        seen: list[Fix] = []
+        for f in by_severity(self.findings):
+            for x in f.options:
+                if x not in seen:
+                    seen.append(x)
+        return seen
+
+    def presented(self) -> list[ShownFinding]:
+        """The findings as the app, the CLI and the reports show them (see ``present``)."""
+        return present(self.findings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -205,11 +322,38 @@ class CheckResult:
             "status": str(self.status),
             "summary": self.summary,
             "records": list(self.records),
-            "findings": [f.to_json() for f in self.findings],
+            # most severe first; a fix solving several findings is on each, ``also_solves``/``solved_by`` say
+            # under which one it is shown
+            "findings": [s.to_json() for s in self.presented()],
             "fixes": [x.to_json() for x in self.fixes],
             "detail": self.detail,
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
+
+
+@dataclass(frozen=True)
+class DnsTrouble:
+    """Why (nearly) nothing about a domain could be looked up, said once instead of on every card.
+
+    ``kind`` "resolver": your DNS server does not answer (every question timed out, was refused, or the
+    network is unreachable; or it fails for every name, even the root of DNS): the checks say nothing
+    about the domain. ``kind`` "domain": your DNS server answers other names, but this domain's lookups
+    fail (SERVFAIL or no answer): the domain's own DNS servers are down or broken."""
+
+    kind: str  # "resolver" | "domain"
+    servers: tuple[str, ...]  # the DNS servers asked, as "IP" or "IP:PORT"
+    reason: str  # "timeout" | "unreachable" | "refused" | "servfail" | "referral" | "error" | "none" (no server)
+    message: str  # what happened, for a small-business admin, naming the server
+    advice: str = ""  # what to do about it (front ends add where: Settings, --nameserver)
+    detail: str = ""  # the errors behind it, for the curious and for support
+
+    @property
+    def text(self) -> str:
+        return f"{self.message} {self.advice}".strip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "servers": list(self.servers), "reason": self.reason, "message": self.message,
+                "advice": self.advice, "detail": self.detail}
 
 
 # The records every sender needs; the other checks are optional extras (see DomainReport.status).
@@ -231,6 +375,7 @@ class DomainReport:
     started: str = ""  # ISO 8601 with time zone
     elapsed_ms: float = 0.0
     nameservers: list[str] = field(default_factory=list)
+    dns_trouble: DnsTrouble | None = None  # set when the DNS server, or the domain's, did not answer at all
 
     @property
     def status(self) -> Status:
@@ -250,6 +395,12 @@ class DomainReport:
         """Optional checks that couldn't run (their cards say why)."""
         return [n for n, r in self.checks.items() if r.status is Status.ERROR and n not in CORE_CHECKS]
 
+    @property
+    def unchecked(self) -> list[str]:
+        """Every check that couldn't run: the ones every sender needs first, then the optional ones."""
+        errors = [n for n, r in self.checks.items() if r.status is Status.ERROR]
+        return [n for n in errors if n in CORE_CHECKS] + [n for n in errors if n not in CORE_CHECKS]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "domain": self.domain,
@@ -257,6 +408,7 @@ class DomainReport:
             "started": self.started,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "nameservers": list(self.nameservers),
+            "dns_trouble": self.dns_trouble.to_json() if self.dns_trouble is not None else None,
             "checks": {k: v.to_json() for k, v in self.checks.items()},
             "queries": list(self.queries),
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .context import CheckContext
@@ -117,12 +117,19 @@ def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
     return has_null_mx(mx) and not any(spf_allows_senders(r) for r in spf)
 
 
+def _meant_as_spf(text: str) -> bool:
+    """A TXT record that is an SPF record, or was meant as one (pasted with quotes, spaces or a tab after
+    v=spf1): the domain means to send mail, even if receivers can't read the record yet."""
+    t = "".join(text.strip().strip("\"'").split()).lower()
+    return t.startswith("v=spf1")
+
+
 def looks_unused(mx: DnsAnswer, txt: DnsAnswer) -> bool:
-    """The domain exists but has no MX record at all and no SPF record: probably parked. Both lookups
-    must have answered (a failed lookup proves nothing)."""
+    """The domain exists but has no MX record at all and no SPF record (not even a damaged one): probably
+    parked. Both lookups must have answered (a failed lookup proves nothing)."""
     if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
         return False
-    return not (mx.ok and mx.records) and not spf_records(txt.txt if txt.ok else ())
+    return not (mx.ok and mx.records) and not any(_meant_as_spf(t) for t in (txt.txt if txt.ok else ()))
 
 
 def mail_use(mx: DnsAnswer, txt: DnsAnswer) -> str | None:
@@ -236,6 +243,13 @@ async def check(ctx: CheckContext) -> CheckResult:
     findings: list[Finding] = []
     detail: dict[str, Any] = {"hosts": [], "null_mx": False, "implicit": False, "parked": False}
 
+    if mx_ans.failed and mx_ans.lasting:  # a CNAME loop, or a server that doesn't resolve: waiting won't help
+        findings.append(Finding(
+            "mx.lookup-failed", Severity.UNKNOWN,
+            f"We couldn't look up where this domain's mail goes: {mx_ans.describe}.",
+            detail=f"{domain} MX: {mx_ans.describe}.", rfc=RFC_MX))
+        return CheckResult("mx", Status.ERROR, f"MX couldn't be checked: {mx_ans.describe}.",
+                           findings=findings, detail=detail)
     if mx_ans.failed:
         findings.append(Finding(
             "mx.lookup-failed", Severity.UNKNOWN,
@@ -248,7 +262,9 @@ async def check(ctx: CheckContext) -> CheckResult:
             "mx.domain-not-found", Severity.ERROR,
             f"The domain {domain} does not exist in DNS, so it can't send or receive mail. Check the "
             "spelling, and whether the domain's registration has expired.",
-            detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX))
+            detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX,
+            no_fix="No record can be published for a domain that does not exist: check the spelling, or renew "
+                   "the domain's registration."))
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS.", findings=findings,
                            detail=detail)
 
@@ -271,20 +287,27 @@ async def check(ctx: CheckContext) -> CheckResult:
     # Hosts, with duplicates and IP literals spotted before any lookup.
     hosts: list[_Host] = []
     seen: dict[str, _Host] = {}
+    extra: dict[str, list[MxRecord]] = {}  # host -> its records after the first
     for r in real:
         if r.host in seen:
-            findings.append(Finding(
-                "mx.duplicate-host", Severity.WARNING,
-                f"The mail server {r.host} is listed twice in your MX records. That does no good and can "
-                "confuse some senders; remove the extra record.",
-                detail=f"{r.host} appears with preference {seen[r.host].preference} and {r.preference}.",
-                rfc=RFC_MX,
-                fix=Fix(host=domain, type="MX", value=r.text, action="remove",
-                        note=f"Remove this record; keep '{seen[r.host].preference} {r.host}.'.")))
+            extra.setdefault(r.host, []).append(r)
             continue
         h = _Host(r.preference, r.host, ip_literal=_ip_literal(r.host))
         seen[r.host] = h
         hosts.append(h)
+    for host, dups in extra.items():  # one finding per host; its fix removes every extra record at once
+        keep = seen[host]
+        removals = [Fix(host=domain, type="MX", value=r.text, action="remove",
+                        note=f"Remove this record; keep '{keep.preference} {host}.'.") for r in dups]
+        findings.append(Finding(
+            "mx.duplicate-host", Severity.WARNING,
+            f"The mail server {host} is listed {'twice' if len(dups) == 1 else f'{len(dups) + 1} times'} in your "
+            f"MX records. That does no good and can confuse some senders; remove the extra "
+            f"record{'s' if len(dups) > 1 else ''}.",
+            detail=f"{host} appears with preference {keep.preference} and "
+                   + ", ".join(str(r.preference) for r in dups) + ".",
+            rfc=RFC_MX, fix=replace(removals[0], also_publish=tuple(removals[1:])) if len(removals) > 1
+            else removals[0]))
 
     implicit = not records
     if implicit:
@@ -292,7 +315,8 @@ async def check(ctx: CheckContext) -> CheckResult:
         detail["implicit"] = True
 
     # Is this domain meant to have no mail at all? Then check the lockdown records too.
-    no_mail = not real and spf_known and (not spf or spf_reject_all)
+    meant = txt_ans.ok and any(_meant_as_spf(t) for t in txt_ans.txt)  # an SPF record, maybe a damaged one
+    no_mail = not real and spf_known and ((not spf and not meant) or spf_reject_all)
     dmarc_ans: DnsAnswer | None = None
     wild_ans: DnsAnswer | None = None
     lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None]
@@ -373,7 +397,10 @@ async def check(ctx: CheckContext) -> CheckResult:
                         note="Remove this record; your other mail server(s) keep working." if others_work else
                              f"Remove this record, and point the MX record that names {aliases[0].host} at "
                              f"{aliases[0].cname} instead (see above).")
-                if others_work or aliases else None))
+                if others_work or aliases else None,
+                no_fix="" if (others_work or aliases) else
+                f"Only you or your mail provider know which server receives your mail: publish the address "
+                f"(A/AAAA) of {h.host}, or replace the MX record with the one your mail service gives you."))
         if h.host == "localhost" or h.host.startswith("localhost.") or (
                 h.addresses and all(unreachable_address(a) for a in h.addresses)):
             findings.append(Finding(
@@ -405,7 +432,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     parked = False
     if implicit:
         h = hosts[0]
-        parked = spf_known and not spf
+        parked = spf_known and not spf and not meant
         if h.unchecked:
             findings.append(Finding(
                 "mx.lookup-failed", Severity.UNKNOWN,
@@ -486,18 +513,19 @@ def _ip_literal_findings(findings: list[Finding], domain: str, h: _Host, sev: Se
         return
     target = f"mail.{domain}"
     rtype = "AAAA" if ":" in ip else "A"
+    # one fix, two records: the MX pointing at a name works only once that name has the address
+    address = Fix(host=target, type=rtype, value=ip, note="The address your MX record pointed to, as a name.")
+    both = Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
+               note=f"Replace '{h.preference} {h.host}.' with this record, and publish the address record for "
+                    f"{target} with it. If {target} is already used for something else, pick another name.",
+               title="Give the mail server a name", also_publish=(address,))
     findings.append(Finding(
         "mx.target-ip-literal", sev, message + f" Give the server a name ({target}) and point the MX at it.",
-        detail=detail, rfc=RFC_MX,
-        fix=Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
-                note=f"Replace '{h.preference} {h.host}.' with this record, and publish the address record "
-                     f"for {target} (next fix). If {target} is already used for something else, pick "
-                     "another name.")))
+        detail=detail, rfc=RFC_MX, fix=both))
     findings.append(Finding(
         "mx.target-ip-literal-address", sev,
         f"Publish the address of your mail server under the name {target}.",
-        detail=f"{target} {rtype} {ip}", rfc=RFC_MX,
-        fix=Fix(host=target, type=rtype, value=ip, note="The address your MX record pointed to, as a name.")))
+        detail=f"{target} {rtype} {ip}", rfc=RFC_MX, fix=both))
 
 
 def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecord], spf_reject_all: bool,
@@ -542,6 +570,10 @@ def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecor
             "mx.lockdown-unchecked", Severity.INFO,
             "We couldn't check all of this domain's anti-spoofing records, because DNS didn't answer "
             "properly for: " + ", ".join(unchecked) + ".", rfc=RFC_NULL))
+    # The warning (or note) that asks for the lockdown carries the records it asks for, all together (null MX
+    # first on this card); each record is also on its own finding, which then says where it is shown.
+    bundle = sorted((f.fix for f in missing if f.fix is not None), key=lambda x: x.type != "MX")
+    together = replace(bundle[0], title="The lockdown records", also_publish=tuple(bundle[1:])) if bundle else None
     if undeclared:
         n = len(missing)
         findings.append(Finding(
@@ -553,14 +585,14 @@ def _lockdown_findings(findings: list[Finding], domain: str, nulls: list[MxRecor
             detail="A parked domain without SPF, DMARC and a null MX can be used by anyone as a From: "
                    "address. The lockdown set: v=spf1 -all, DMARC p=reject, null MX, revoked DKIM wildcard "
                    "(M3AAWG parked-domain practice; RFC 7505, RFC 7208, RFC 9989).",
-            rfc=RFC_NULL))
+            rfc=RFC_NULL, fix=together))
     elif missing:
         findings.append(Finding(
             "mx.lockdown-incomplete", Severity.INFO,
             f"This domain says it sends no mail. To stop others from sending in its name, also publish "
             f"{'this record' if len(missing) == 1 else 'these ' + _count(len(missing), 'record')}.",
             detail="The lockdown set: v=spf1 -all, DMARC p=reject, null MX, revoked DKIM wildcard.",
-            rfc=RFC_NULL))
+            rfc=RFC_NULL, fix=together if len(bundle) > 1 else None))
     elif not unchecked:
         findings.append(Finding(
             "mx.locked-down", Severity.INFO,

@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .context import CheckContext
 from .dmarc import Walk, organizational_domain, tree_walk
 from .dns import DnsAnswer, Outcome
-from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from .mx import lockdown_fixes
+from .model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
+from .spfcatalog import CatalogService, checked_date, find_include, load_catalog, unneeded_include
 from .spfeval import SpfEvaluation, check_helo, check_host
 from .spfmacro import (
     MacroContext,
@@ -44,6 +46,7 @@ from .spfparse import (
     parse_record_lenient,
     parse_term,
 )
+from .spfflat import collapse, range_terms, ranges_of, resolve_term
 
 __all__ = [
     "check",
@@ -243,12 +246,14 @@ class _Analysis:
         self.include_sites: dict[str, list[str]] = {}  # include target -> domains including it
         self.mx: DnsAnswer | None = None  # the domain's MX answer (for starting points in fixes)
         self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
+        self.starter: list[str] = []  # terms the corrected record took from the MX records (a record that listed nobody)
+        self.nobody = False  # the corrected record had to start from a record that listed no working sender
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
-            fix: Fix | None = None, fixable: bool = False) -> None:
+            fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
         if any(i.finding.code == code and i.finding.message == message for i in self.issues):
             return
-        self.issues.append(_Issue(Finding(code, severity, message, detail, rfc, fix), fixable))
+        self.issues.append(_Issue(Finding(code, severity, message, detail, rfc, fix, no_fix=no_fix), fixable))
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -762,10 +767,28 @@ def _first_term(text: str) -> str:
 
 async def check(ctx: CheckContext) -> CheckResult:
     """The "spf" check of ``ctx.domain``."""
-    an = _Analysis(ctx)
-    domain = an.domain
+    domain = ctx.domain.rstrip(".").lower()
     txt, spf_rr, mx, walk = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "SPF"),
                                                  ctx.dns.query(domain, "MX"), _dmarc_walk(ctx, domain))
+    return await _analyse(ctx, _Answers(txt, spf_rr, mx, walk))
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """What the check looked up at the domain itself (the rest it asks while walking the tree)."""
+
+    txt: DnsAnswer
+    spf_rr: DnsAnswer
+    mx: DnsAnswer
+    walk: Walk | None
+
+
+async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True) -> CheckResult:
+    """The check over answers already looked up. ``offer_fixes=False`` when checking a record we are about
+    to offer (it is judged exactly as a published one, without working out fixes of its own)."""
+    an = _Analysis(ctx)
+    domain = an.domain
+    txt, spf_rr, mx, walk = got.txt, got.spf_rr, got.mx, got.walk
     stage = dmarc_stage(walk)
     an.all_target = all_for_stage(stage)
     an.mx = mx
@@ -799,15 +822,20 @@ async def check(ctx: CheckContext) -> CheckResult:
                detail=f"TXT {domain}: {sid}", rfc="RFC 7208 Appendix A",
                fix=Fix(domain, "TXT", sid, action="remove", note="Sender ID is obsolete; removing it changes "
                        "nothing for delivery."))
-    for rr in rr_records:
+    if rr_records:  # one finding, one fix that removes every record of the old type
+        removals = [Fix(domain, "SPF", rr, action="remove", note="Remove the record of type SPF; keep the TXT one.")
+                    for rr in rr_records]
+        many = len(rr_records) > 1
         an.add("spf.spf-rr-type", Severity.WARNING,
-               "Your DNS also has a record of the old 'SPF' type. RFC 7208 retired that type and receivers read "
-               "only the TXT record, so it is ignored and only causes confusion when you edit SPF; delete it.",
-               detail=f"SPF (type 99) {domain}: {rr}", rfc=RFC_SPF_RR,
-               fix=Fix(domain, "SPF", rr, action="remove", note="Remove the record of type SPF; keep the TXT one."))
+               f"Your DNS also has {len(rr_records) if many else 'a'} record{'s' if many else ''} of the old 'SPF' "
+               "type. RFC 7208 retired that type and receivers read only the TXT record, so "
+               f"{'they are' if many else 'it is'} ignored and only cause{'' if many else 's'} confusion when you "
+               f"edit SPF; delete {'them' if many else 'it'}.",
+               detail="SPF (type 99) " + domain + ": " + " | ".join(rr_records), rfc=RFC_SPF_RR,
+               fix=replace(removals[0], also_publish=tuple(removals[1:])) if many else removals[0])
 
     if not records:
-        return _no_record(an, detail, txt, mx, rr_records, null_mx)
+        return await _no_record(an, detail, txt, mx, rr_records, null_mx, got)
 
     merged: str | None = None
     if len(records) > 1:
@@ -893,13 +921,53 @@ async def check(ctx: CheckContext) -> CheckResult:
     detail["tree"] = root.to_json()
     detail["lookups"] = root.total
     detail["void_lookups"] = sum(n.void_lookups for n in root.walk())
+    try:
+        detail["flattened"] = await _flattened_copies(an, root)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - comparing copies is extra: never at the cost of the check
+        detail["flattened"] = []
+    if not offer_fixes:
+        return _result(an, detail, [t for t, _ in records], lookups=root.total)
     fix_value = _corrected(an, rec, merged is not None) if syntax_ok else None
+    base: Fix | None = None
     if fix_value is not None:
         value, notes = await _settle(ctx, fix_value[0], fix_value[1])
+        if an.starter:  # the terms guessed from the MX records must work too, or they are left out
+            had = {i.finding.code for i in an.issues}
+            broken = [f for f in await _works(an, got, value) if f.code not in had]
+            if broken:
+                value = _edit(value, set(an.starter))
+                notes = [n for n in notes if "(from your MX records)" not in n] + [
+                    "Your record listed nobody, so this one allows none yet: add an include or ip4: entry for each "
+                    f"service that sends mail as you before you publish it (your mail servers can't be listed with "
+                    f"'mx': {broken[0].message})"]
         if merged is not None or value != text:
             notes = ([string_note] if string_note else []) + notes
-            _attach(an, Fix(domain, "TXT", value, action="replace", note=" ".join(notes)))
+            # a record that listed nobody: the corrected one is a draft until the person adds their senders
+            base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes),
+                       kind="starting-point" if an.nobody else "record")
+            _attach(an, base)
+    if syntax_ok and root.total > LOOKUP_LIMIT:
+        start = base.value if base is not None else (repaired or text)
+        try:
+            detail["lookup_fixes"] = await _offer_lookup_fixes(an, got, start, base, stage)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug here must not cost the user the check itself
+            info = {"left_out": [{"why": f"we couldn't work out a record that fits this time ({type(exc).__name__})"}]}
+            _attach_lookup_fixes(an, [], base, info)
+            detail["lookup_fixes"] = info
     return _result(an, detail, [t for t, _ in records], lookups=root.total)
+
+
+LOOKUP_ADVICE = (
+    "Remove services you no longer use, replace a/mx rules with ip4:/ip6: addresses, or move bulk mail "
+    "(newsletters, billing) to a subdomain with its own SPF. 'Flattening' includes into IP addresses works only "
+    "if kept up to date, because providers change their addresses without notice.")
+LOOKUP_OPTIONS = (
+    "The records below bring it within the limit and keep the senders you need, cheapest first; each says "
+    "what it costs you. Also remove any service you no longer use.")
 
 
 def _tree_findings(an: _Analysis, root: Node) -> None:
@@ -914,10 +982,7 @@ def _tree_findings(an: _Analysis, root: Node) -> None:
         an.add("spf.too-many-lookups", Severity.ERROR,
                f"Checking your SPF takes {total} DNS lookups; the limit is {LOOKUP_LIMIT}. Receivers stop at the "
                f"limit with a permanent error, so SPF fails for mail from servers not found before it. Biggest "
-               f"costs: {', '.join(parts) or 'your own rules'}. Remove services you no longer use, replace a/mx "
-               "rules with ip4:/ip6: addresses, or move bulk mail (newsletters, billing) to a subdomain with its "
-               "own SPF. 'Flattening' includes into IP addresses works only if kept up to date automatically, "
-               "because providers change their addresses without notice.",
+               f"costs: {', '.join(parts) or 'your own rules'}. " + LOOKUP_ADVICE,
                detail="Lookups per include (the include itself + what it uses): "
                       + "; ".join(f"{c.mechanism}: {1 + c.total}" for c in costs),
                rfc=RFC_LIMITS)
@@ -926,17 +991,466 @@ def _tree_findings(an: _Analysis, root: Node) -> None:
                f"Your SPF uses {total} of the {LOOKUP_LIMIT} DNS lookups allowed. Adding another service would "
                "break it; remove services you no longer use before adding new ones.", rfc=RFC_LIMITS)
     if voids > VOID_LIMIT:
+        own_voids = root.void_lookups
         an.add("spf.too-many-void-lookups", Severity.ERROR,
                f"{voids} rules in your SPF point at names that don't exist or have no records; more than "
                f"{VOID_LIMIT} makes receivers stop with a permanent error. Remove the rules that point nowhere.",
                detail="; ".join(f"{n.domain}: {n.void_lookups}" for n in root.walk() if n.void_lookups),
-               rfc=RFC_LIMITS)
+               rfc=RFC_LIMITS, fixable=bool(own_voids) and voids - own_voids <= VOID_LIMIT)
     for target, sites in an.include_sites.items():
         if len(sites) > 1 and len(set(sites)) > 1:
             an.add("spf.duplicate-include", Severity.INFO,
                    f"include:{target} is reached {len(sites)} times in your SPF tree (from "
                    f"{', '.join(sorted(set(sites)))}); each time costs lookups again.",
                    detail="Duplicate includes across the tree each count toward the limit.", rfc=RFC_LIMITS)
+
+
+# -- fixes for too many lookups -------------------------------------------------------------------
+#
+# Three ways to get under the limit, each built on the corrected record (so it also fixes what that one
+# fixes), each checked by this same check before it is offered, cheapest first:
+#   1. drop the includes of services that send with their own return path (catalog: own_return_path): SPF
+#      for their mail is checked against their domain, never yours, so the include only costs lookups;
+#   2. flatten the most expensive includes: each becomes a record of your own at
+#      ``<include>._spf-flat.<domain>`` listing the ip4:/ip6: ranges it gives today (one lookup instead of
+#      the whole branch). The name says which include the copy was made from, so every later check
+#      re-resolves that include and says when the copy went stale (``spf.flattened-stale``), with the
+#      refreshed record; the watch list sees that as a change;
+#   3. move senders to a subdomain of their own (their return-path domain), with its own SPF record.
+
+FLAT_LABEL = "_spf-flat"
+FLAT_RECORD_BYTES = 400  # one flattened record stays well under the 450 RFC 7208 §3.4 advises
+_SLUG_SKIP = {"spf", "spf1", "spf2", "mail", "email", "smtp", "servers", "netblocks", "send", "mx", "www"}
+
+
+def flat_host(source: str, domain: str, part: int = 1) -> str | None:
+    """Where the flattened copy of ``include:source`` lives (``part`` > 1: its continuation records);
+    None when the name would be too long."""
+    host = f"{source}.{FLAT_LABEL}.{domain}" if part == 1 else f"_p{part}.{source}.{FLAT_LABEL}.{domain}"
+    return host if len(host) <= 253 and all(0 < len(x) <= 63 for x in host.split(".")) else None
+
+
+def flat_source(host: str, domain: str) -> str | None:
+    """The include a flattened copy at ``host`` was made from (``x.example._spf-flat.<domain>`` → x.example);
+    None for any other name, continuation records included."""
+    suffix = f".{FLAT_LABEL}.{domain}"
+    h = host.lower().rstrip(".")
+    if not h.endswith(suffix):
+        return None
+    source = h[: -len(suffix)]
+    if not source or re.match(r"_p\d+\.", source):
+        return None
+    return source
+
+
+def flat_records(source: str, domain: str, networks: list[str], ending: str = "-all") -> list[tuple[str, str]] | None:
+    """The records of a flattened copy: (host, value) each, the first at ``flat_host(source, domain)``,
+    each under ``FLAT_RECORD_BYTES``, chained by an include when the ranges need more than one."""
+    terms = range_terms(networks)
+    chunks: list[list[str]] = [[]]
+    for t in terms:
+        size = len(" ".join(["v=spf1", *chunks[-1], t, f"include:{flat_host(source, domain, 99) or ''}", ending]))
+        if chunks[-1] and size > FLAT_RECORD_BYTES:
+            chunks.append([])
+        chunks[-1].append(t)
+    out: list[tuple[str, str]] = []
+    for i, chunk in enumerate(chunks, start=1):
+        host = flat_host(source, domain, i)
+        nxt = flat_host(source, domain, i + 1) if i < len(chunks) else None
+        if host is None or (i < len(chunks) and nxt is None):
+            return None
+        out.append((host, " ".join(["v=spf1", *chunk, *([f"include:{nxt}"] if nxt else []), ending])))
+    return out
+
+
+class _Overlay:
+    """The run's DNS client with some TXT record sets replaced "as if published", so a record we are about
+    to offer is checked exactly like a published one. Nothing is published."""
+
+    def __init__(self, base: Any, txt: dict[str, list[str]]) -> None:
+        self.base = base
+        self.txt = {k.lower().rstrip("."): list(v) for k, v in txt.items()}
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        n = name.lower().rstrip(".")
+        t = rdtype.upper()
+        if t == "TXT" and n in self.txt:
+            values = self.txt[n]
+            if not values:
+                return DnsAnswer(n, t, Outcome.NODATA)
+            parts = [split_txt(v) for v in values]
+            return DnsAnswer(n, t, Outcome.ANSWER, records=tuple(" ".join(quote_txt(s) for s in p) for p in parts),
+                             txt=tuple(values), txt_strings=tuple(tuple(s.encode("utf-8") for s in p) for p in parts),
+                             ttl=3600)
+        ans: DnsAnswer = await self.base.query(name, rdtype)
+        if ans.outcome is Outcome.NXDOMAIN and any(k == n or k.endswith("." + n) for k in self.txt):
+            return DnsAnswer(n, t, Outcome.NODATA)
+        return ans
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.base, attr)
+
+
+def _catalog(ctx: CheckContext) -> tuple[CatalogService, ...]:
+    cat = ctx.options.spf_catalog
+    return tuple(cat) if cat is not None else load_catalog()
+
+
+def _term_texts(record: str, domain: str) -> dict[str, str]:
+    """Root include target → the include term as written in ``record``."""
+    out: dict[str, str] = {}
+    try:
+        rec = parse_record_lenient(record)
+    except SpfSyntaxError:
+        return out
+    for m in rec.mechanisms:
+        if m.kind == "include" and m.qualifier == "+":
+            target = _static_target(m.domain_spec, domain, domain)
+            if target is not None:
+                out.setdefault(target, m.text)
+    return out
+
+
+def _edit(record: str, drop: set[str] = frozenset(), swap: dict[str, str] | None = None) -> str:  # type: ignore[assignment]
+    """``record`` without the terms in ``drop`` and with the terms in ``swap`` replaced (texts, any case)."""
+    low_drop = {t.lower() for t in drop}
+    low_swap = {k.lower(): v for k, v in (swap or {}).items()}
+    out = []
+    for token in record.split():
+        k = token.lower()
+        if k in low_drop:
+            continue
+        out.append(low_swap.get(k, token))
+    return " ".join(out)
+
+
+def _slug(source: str, service: CatalogService | None) -> str:
+    if service is not None:
+        text = service.id
+    else:
+        labels = [x for x in source.split(".")[:-1] if x and not x.startswith("_") and x not in _SLUG_SKIP]
+        text = labels[0] if labels else source.split(".")[0]
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return slug or "sender"
+
+
+def _aspf_strict(walk: Walk | None) -> bool:
+    """The DMARC record that applies asks for strict SPF alignment (aspf=s)."""
+    if walk is None:
+        return False
+    for name in (walk.domain, organizational_domain(walk) if walk.found else walk.domain):
+        step = walk.step(name)
+        if step is not None and step.record is not None:
+            return getattr(step.record, "aspf", None) == "s"
+    return False
+
+
+# Mailbox providers: people's own mail goes out through them with the domain itself as the return path, and
+# they offer no return-path subdomain, so their include stays in the root record.
+MAILBOX_INCLUDES = frozenset({
+    "_spf.google.com", "spf.protection.outlook.com", "spf.messagingengine.com", "_spf.protonmail.ch", "zoho.com",
+    "zoho.eu", "zohomail.com", "zohomail.eu", "icloud.com", "_spf.mail.yahoo.com", "secureserver.net",
+})
+
+
+def _provider_includes(mx: DnsAnswer) -> set[str]:
+    """The includes of mailbox providers: the known ones, and the one the MX records show."""
+    hosts = [r.split()[-1].rstrip(".").lower() for r in mx.records] if mx.ok else []
+    out: set[str] = set(MAILBOX_INCLUDES)
+    for h in hosts:
+        for suffixes, inc, _name in PROVIDERS:
+            if any(h == s or h.endswith("." + s) for s in suffixes):
+                out.add(inc.split(":", 1)[1])
+    return out
+
+
+async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...],
+                 allowed: set[str], *, strict: bool = True) -> Any:
+    """This check of ``value`` as the domain's SPF record, with ``extra`` published too: the result, or None
+    when it is not good enough to offer (over the limit, an error, something we couldn't look up, a
+    warning the current record doesn't have, or a problem in an extra record)."""
+    ctx = an.ctx
+    keep = [t for t in got.txt.txt if not is_spf_record(t)] if got.txt.ok else []
+    txt: dict[str, list[str]] = {an.domain: keep + [value]}
+    for f in extra:
+        if f.type.upper() == "TXT" and f.action != "remove":
+            there = await ctx.dns.query(f.host, "TXT")
+            others = [t for t in there.txt if not is_spf_record(t)] if there.ok else []
+            txt[f.host] = others + [f.value]
+        elif f.type.upper() == "TXT":
+            txt[f.host] = []
+    overlay = _Overlay(ctx.dns, txt)
+    octx = CheckContext(an.domain, overlay, ctx.options)  # type: ignore[arg-type]
+    result = await _analyse(octx, _Answers(await overlay.query(an.domain, "TXT"), got.spf_rr, got.mx, got.walk),
+                            offer_fixes=False)
+    if not strict:
+        return result
+    if int(result.detail.get("lookups") or 0) > LOOKUP_LIMIT:
+        return None
+    for f in result.findings:
+        if f.severity in (Severity.ERROR, Severity.UNKNOWN) or (f.severity is Severity.WARNING and f.code not in allowed):
+            return None
+    for f in extra:
+        if f.type.upper() != "TXT" or f.action == "remove":
+            continue
+        sctx = CheckContext(f.host, overlay, ctx.options)  # type: ignore[arg-type]
+        sub = await _analyse(sctx, _Answers(await overlay.query(f.host, "TXT"), DnsAnswer(f.host, "SPF", Outcome.NODATA),
+                                            DnsAnswer(f.host, "MX", Outcome.NODATA), got.walk), offer_fixes=False)
+        if any(x.severity in (Severity.ERROR, Severity.UNKNOWN, Severity.WARNING) for x in sub.findings):
+            return None
+    return result
+
+
+async def _offer_lookup_fixes(an: _Analysis, got: _Answers, start: str, base: Fix | None,
+                              stage: DmarcStage | None) -> dict[str, Any]:
+    """Work out, check and attach the records that bring the SPF record within 10 lookups (see above).
+    Returns what the detail shows: the options with their cost, and why others were left out."""
+    ctx, domain = an.ctx, an.domain
+    catalog = _catalog(ctx)
+    allowed = {i.finding.code for i in an.issues if i.finding.severity is Severity.WARNING}
+    info: dict[str, Any] = {"start": start, "options": [], "left_out": []}
+    probe = _Analysis(ctx)
+    try:
+        tree = await probe.walk(domain, start, "", (), 0, record=parse_record(start))
+    except SpfSyntaxError:  # pragma: no cover - built from valid terms
+        return info
+    total = tree.total
+    info["lookups"] = total
+    corrections = (" Also in this record: " + base.note) if base is not None and base.note else ""
+    options: list[Fix] = []
+    if total <= LOOKUP_LIMIT and base is not None:
+        if await _judge(an, got, start, (), allowed) is not None:
+            options.append(Fix(domain, "TXT", start, action="replace", title="Publish the corrected record",
+                               note=f"With the corrections below it needs {total} of the {LOOKUP_LIMIT} lookups."
+                                    + corrections))
+            info["options"].append({"kind": "corrected", "lookups": total, "record": start})
+        _attach_lookup_fixes(an, options, base, info)
+        return info
+    texts = _term_texts(start, domain)
+    branches = [c for c in tree.children if c.mechanism.startswith("include:") and c.domain in texts]
+    redirect = next((c for c in tree.children if c.mechanism.startswith("redirect=")), None)
+    if redirect is not None and redirect.branch > LOOKUP_LIMIT // 2:
+        info["redirect"] = {"domain": redirect.domain, "lookups": redirect.branch}
+    ending = "-all" if (an.all_target == "-") else "~all"
+
+    # 1. includes a service with its own return path never needs
+    unneeded: list[tuple[Node, CatalogService, str]] = []
+    for c in branches:
+        found = unneeded_include(c.domain, catalog)
+        if found is not None and c.branch > 0:
+            unneeded.append((c, found[0], found[1]))
+    dropped = {texts[c.domain] for c, _, _ in unneeded}
+    saved_drop = sum(c.branch for c, _, _ in unneeded)
+    drop_words = [
+        (f"{why} " if why else "")
+        + (f"{svc.name} sends with its own return path"
+           + (f" ({svc.return_path_domain})" if svc.return_path_domain else "")
+           + f", so receivers check SPF for its mail against that domain, never yours: '{texts[c.domain]}' costs "
+             f"{_plural(c.branch, 'lookup')} and never makes SPF pass for you. DMARC passes for its mail through "
+             "DKIM, so make sure its DKIM records are published"
+           + (f" ({svc.setup})" if svc.setup else "") + "."
+           if svc.own_return_path else f"'{texts[c.domain]}' costs {_plural(c.branch, 'lookup')}.")
+        + (f" Source: {svc.source}" + (f", checked {checked_date(svc.checked)}" if checked_date(svc.checked) else "")
+           + "." if svc.source else "")
+        for c, svc, why in unneeded]
+    if unneeded:
+        info["unneeded"] = [{"include": c.domain, "service": svc.id, "lookups": c.branch} for c, svc, _ in unneeded]
+        value = _edit(start, dropped)
+        if total - saved_drop <= LOOKUP_LIMIT:
+            got_ok = await _judge(an, got, value, (), allowed)
+            if got_ok is not None:
+                n = int(got_ok.detail.get("lookups") or 0)
+                options.append(Fix(domain, "TXT", value, action="replace", title="Remove includes you don't need",
+                                   note=" ".join(drop_words) + f" Nothing else changes: the record then needs {n} of "
+                                        f"the {LOOKUP_LIMIT} lookups." + corrections))
+                info["options"].append({"kind": "drop", "lookups": n, "record": value})
+    keep_start = start if (options and options[0].title.startswith("Remove")) else _edit(start, dropped)
+    pre_words = (" It also leaves out " + ", ".join(f"'{texts[c.domain]}'" for c, _, _ in unneeded)
+                 + ": " + " ".join(drop_words)) if keep_start != start else ""
+    base_total = total - (saved_drop if keep_start != start else 0)
+    # includes a service never needs are neither copied nor moved: option 1 drops them (and, when it alone isn't
+    # enough, the others leave them out too)
+    movable = sorted((c for c in branches if texts[c.domain] not in dropped), key=lambda c: -c.branch)
+
+    # 2. flatten the most expensive includes into records of our own
+    resolved = await asyncio.gather(*(resolve_term(f"include:{c.domain}", ctx.dns, domain) for c in movable))
+    picks: list[tuple[Node, list[tuple[str, str]]]] = []
+    saved = 0
+    for c, r in zip(movable, resolved):
+        if base_total - saved <= LOOKUP_LIMIT:
+            break
+        if not r.ok:
+            info["left_out"].append({"include": c.domain, "why": r.problems[0]})
+            continue
+        recs = flat_records(c.domain, domain, r.networks)
+        if recs is None or c.branch - len(recs) <= 0:
+            continue
+        picks.append((c, recs))
+        saved += c.branch - len(recs)
+    if picks and base_total - saved <= LOOKUP_LIMIT:
+        swap = {texts[c.domain]: f"include:{recs[0][0]}" for c, recs in picks}
+        value = _edit(keep_start, set(), swap)
+        extra = tuple(Fix(h, "TXT", v, action="publish",
+                          note=f"A copy of the addresses 'include:{c.domain}' lists today"
+                               + (" (continued)" if i else "") + ".")
+                      for c, recs in picks for i, (h, v) in enumerate(recs))
+        judged = await _judge(an, got, value, extra, allowed)
+        if judged is not None:
+            n = int(judged.detail.get("lookups") or 0)
+            names = ", ".join(f"'include:{c.domain}' ({_plural(c.branch, 'lookup')})" for c, _ in picks)
+            options.append(Fix(
+                domain, "TXT", value, action="replace",
+                title="Copy the most expensive includes into records of your own (flatten)",
+                note=f"{names} {'is' if len(picks) == 1 else 'are'} replaced by a record of your own listing the "
+                     f"addresses {'it gives' if len(picks) == 1 else 'they give'} today, so your record needs {n} "
+                     f"of the {LOOKUP_LIMIT} lookups. Publish the records below it too. The trade-off: the copied "
+                     "addresses are a snapshot. When the provider changes its sending addresses, mail from the new "
+                     "ones fails SPF until you update the copy. InboxReady compares the copy with the live include "
+                     "at every check (add the domain to the watch list to hear about it) and gives you the "
+                     "refreshed record." + pre_words + corrections,
+                also_publish=extra))
+            info["options"].append({"kind": "flatten", "lookups": n, "record": value,
+                                    "flattened": {c.domain: [h for h, _ in recs] for c, recs in picks}})
+        else:
+            info["left_out"].append({"option": "flatten", "why": "the record with the copies did not pass our own "
+                                                                 "check"})
+
+    # 3. move senders to a subdomain of their own
+    protected = _provider_includes(got.mx)
+    moves: list[Node] = []
+    saved = 0
+    for c in movable:
+        if base_total - saved <= LOOKUP_LIMIT:
+            break
+        if c.domain in protected or c.error:
+            continue
+        moves.append(c)
+        saved += c.branch
+    if moves and base_total - saved <= LOOKUP_LIMIT:
+        extra_l: list[Fix] = []
+        for c in moves:
+            svc = find_include(c.domain, catalog)
+            slug = _slug(c.domain, svc)
+            host = f"bounce-{slug}.{domain}"
+            want = f"v=spf1 include:{c.domain} {ending}"
+            for k in range(2, 6):  # a name whose own SPF record says something else is taken
+                there = await ctx.dns.query(host, "TXT")
+                if not [t for t in (there.txt if there.ok else ()) if is_spf_record(t) and t != want]:
+                    break
+                host = f"bounce-{slug}-{k}.{domain}"
+            extra_l.append(Fix(host, "TXT", want, action="publish",
+                               note=f"SPF for the subdomain that {svc.name if svc else 'this sender'} uses as its "
+                                    "return path (bounce address)."))
+        value = _edit(keep_start, {texts[c.domain] for c in moves})
+        judged = await _judge(an, got, value, tuple(extra_l), allowed)
+        if judged is not None:
+            n = int(judged.detail.get("lookups") or 0)
+            pairs = "; ".join(f"'include:{c.domain}' ({_plural(c.branch, 'lookup')}) moves to {f.host}"
+                              for c, f in zip(moves, extra_l))
+            strict = _aspf_strict(got.walk)
+            options.append(Fix(
+                domain, "TXT", value, action="replace", title="Move senders to a subdomain of their own",
+                kind="suggestion",  # right once each service uses the subdomain, which only the person can set
+                note=f"{pairs}. Your record then needs {n} of the {LOOKUP_LIMIT} lookups. Publish the records below "
+                     "it too, then in each service's settings set that subdomain as its return-path (bounce, MAIL "
+                     "FROM) domain. The trade-off: a setting to change at each service, and until it is changed its "
+                     "mail no longer passes SPF for your domain and passes DMARC only through DKIM. "
+                     + ("Your DMARC record asks for strict SPF alignment (aspf=s), so SPF on the subdomain won't "
+                        "count for DMARC: these services' mail must pass DKIM."
+                        if strict else
+                        "SPF that passes on the subdomain counts for DMARC (relaxed alignment, the default).")
+                     + pre_words + corrections,
+                also_publish=tuple(extra_l)))
+            info["options"].append({"kind": "subdomain", "lookups": n, "record": value,
+                                    "moved": {c.domain: f.host for c, f in zip(moves, extra_l)}})
+        else:
+            info["left_out"].append({"option": "subdomain", "why": "on a subdomain of their own, "
+                                     + ", ".join(f"'include:{c.domain}'" for c in moves)
+                                     + " would still not pass our check (too many lookups there, or an error)"})
+    _attach_lookup_fixes(an, options, base, info)
+    return info
+
+
+def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, info: dict[str, Any]) -> None:
+    """The first option on the too-many-lookups finding (the rest as alternatives), and on every finding
+    the corrected record fixed (each option includes those corrections); without an option, say why."""
+    for i, issue in enumerate(an.issues):
+        f = issue.finding
+        if f.code == "spf.too-many-lookups":
+            if options:
+                an.issues[i] = _Issue(replace(f, message=f.message.replace(LOOKUP_ADVICE, LOOKUP_OPTIONS),
+                                              fix=options[0], alternatives=tuple(options[1:])), issue.fixable)
+            else:
+                why = "; ".join(x["why"] for x in info.get("left_out", []))
+                red = info.get("redirect")
+                an.issues[i] = _Issue(replace(f, no_fix=(
+                    "No record we could build keeps every sender within the limit"
+                    + (f" ({why})" if why else "")
+                    + (f". Most of the lookups ({red['lookups']}) are in the record your 'redirect=' points to, "
+                       f"{red['domain']}: bring that one within the limit (check {red['domain']} itself to get "
+                       "records that fit)" if red else "")
+                    + ". Remove the services you no longer use, or ask the providers of the biggest includes for a "
+                      "cheaper one.")), issue.fixable)
+        elif options and base is not None and f.fix == base:
+            an.issues[i] = _Issue(replace(f, fix=options[0]), issue.fixable)
+        elif base is not None and f.fix == base and not options:
+            note = (f"{base.note} This record still needs {info.get('lookups')} DNS lookups, so it does not fix the "
+                    "lookup problem.").strip()
+            an.issues[i] = _Issue(replace(f, fix=replace(base, note=note)), issue.fixable)
+
+
+async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
+    """For each include of the root record that is a flattened copy (``<include>._spf-flat.<domain>``):
+    the include is resolved again and compared with the copy; a stale copy is a warning with the
+    refreshed record. What was compared goes in the detail."""
+    out: list[dict[str, Any]] = []
+    for child in root.children:
+        source = flat_source(child.domain, an.domain) if child.mechanism.startswith("include:") else None
+        if source is None:
+            continue
+        hosts = [n for n in child.walk() if n.domain == child.domain or n.domain.endswith(f".{source}.{FLAT_LABEL}.{an.domain}")]
+        published = collapse(x for n in hosts if n.record for x in ranges_of(n.record))
+        live = await resolve_term(f"include:{source}", an.ctx.dns, an.domain)
+        entry: dict[str, Any] = {"include": source, "host": child.domain, "published": published,
+                                 "live": live.networks if live.ok else None, "current": None,
+                                 "problems": list(live.problems)}
+        out.append(entry)
+        if child.error:
+            continue
+        if not live.ok:
+            an.add("spf.flattened-unchecked", Severity.INFO,
+                   f"{child.domain} is a copy of the addresses 'include:{source}' lists, and we couldn't compare it "
+                   f"with the live include this time: {live.problems[0]}",
+                   detail=f"Published copy: {' '.join(range_terms(published))}", rfc=RFC_INCLUDE)
+            continue
+        entry["current"] = published == live.networks
+        if entry["current"]:
+            continue
+        new = [n for n in live.networks if n not in published]
+        gone = [n for n in published if n not in live.networks]
+        recs = flat_records(source, an.domain, live.networks)
+        fix = None
+        if recs is not None:
+            old_hosts = [n.domain for n in hosts]
+            fixes = [Fix(h, "TXT", v, action="replace" if h in old_hosts else "publish",
+                         note=f"The addresses 'include:{source}' lists today.") for h, v in recs]
+            fixes += [Fix(h, "TXT", next((n.record for n in hosts if n.domain == h and n.record), ""), action="remove",
+                          note="No longer needed: the copy is shorter now.")
+                      for h in old_hosts if h not in {x for x, _ in recs}]
+            fix = replace(fixes[0], title="Refresh the copy", also_publish=tuple(fixes[1:]))
+        words = []
+        if new:
+            words.append(f"it now also lists {', '.join(range_terms(new)[:6])}{' and more' if len(new) > 6 else ''}, "
+                         "so mail from those addresses fails SPF")
+        if gone:
+            words.append(f"it no longer lists {', '.join(range_terms(gone)[:6])}{' and more' if len(gone) > 6 else ''}, "
+                         "which your copy still allows to send as you")
+        an.add("spf.flattened-stale", Severity.WARNING,
+               f"Your record {child.domain} is a copy of the addresses 'include:{source}' lists, and the include has "
+               f"changed since: {'; '.join(words)}. Replace the copy with the record below.",
+               detail=f"Copy: {' '.join(range_terms(published))} | Live: {' '.join(range_terms(live.networks))}",
+               rfc=RFC_INCLUDE, fix=fix)
+    return out
 
 
 def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[str]] | None:
@@ -987,11 +1501,13 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None
     nobody = not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms)
     if nobody and (had_senders or q in ("+", "?", None)):
+        an.nobody = True
         # The record lists nobody ('v=spf1 +all', or every rule removed above): '~all' alone would make all
         # the domain's mail fail SPF, so start from the mail provider its MX records show.
         what_was = "no working servers" if had_senders else "no servers"
         if an.mx is not None and an.mx.ok and any(r.split()[-1] != "." for r in an.mx.records):
             starter, what = _starter(an.mx)
+            an.starter = starter.split()[1:-1]
             terms = [parse_term(x) for x in starter.split()[1:-1]] + terms
             notes.append(f"Your record listed {what_was}, so this one starts with {what} (from your MX records). "
                          "Add an include or ip4: entry for every other service that sends mail as you (website, "
@@ -1043,8 +1559,15 @@ def _attach(an: _Analysis, fix: Fix) -> None:
             an.issues[i] = _Issue(Finding(f.code, f.severity, f.message, f.detail, f.rfc, fix), True)
 
 
-def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
-               null_mx: bool) -> CheckResult:
+async def _works(an: _Analysis, got: _Answers, value: str) -> list[Finding]:
+    """The problems this check finds in ``value`` as the domain's SPF record (errors and lookups it couldn't
+    do); empty when it works."""
+    judged = await _judge(an, got, value, (), set(), strict=False)
+    return [f for f in judged.findings if f.severity in (Severity.ERROR, Severity.UNKNOWN)]
+
+
+async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
+                     null_mx: bool, got: _Answers) -> CheckResult:
     domain = an.domain
     looks = [t for t in txt.txt if not is_spf_record(t) and _looks_like_spf(t)]
     detail["tree"]["error"] = "no SPF record"
@@ -1093,22 +1616,49 @@ def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAns
     has_mx = mx.ok and bool(mx.records)
     if has_mx:
         value, what = _starter(mx)
+        broken = await _works(an, got, value)
+        if broken and value != "v=spf1 mx ~all":  # a provider's include that doesn't work from here: own MX only
+            value, what = "v=spf1 mx ~all", "your own mail servers (MX)"
+            broken = await _works(an, got, value)
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "
-               "Without it, Gmail, Yahoo and others treat your mail with suspicion or reject it. The record below "
-               f"is a starting point that covers {what}; add every other service that sends mail as you "
-               "(website, newsletter, invoicing) before you publish it.",
+               "Without it, Gmail, Yahoo and others treat your mail with suspicion or reject it. "
+               + ("The record below "
+                  f"is a starting point that covers {what}; add every other service that sends mail as you "
+                  "(website, newsletter, invoicing) before you publish it." if not broken else
+                  "List the services that send mail as you (each provider's help pages give an 'include:' to add, "
+                  "e.g. v=spf1 include:... ~all; the SPF builder makes the record)."),
                rfc="RFC 7208 §4.5",
-               fix=Fix(domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
-                       "ip4: entry for each other service that sends mail from your domain, or their mail will "
-                       "fail SPF.", kind="starting-point"))
-    else:
+               fix=None if broken else Fix(
+                   domain, "TXT", value, note=f"Starting point only: it covers {what}. Add an include or "
+                   "ip4: entry for each other service that sends mail from your domain, or their mail will "
+                   "fail SPF.", kind="starting-point"),
+               no_fix="" if not broken else
+               f"A starting record from your mail servers doesn't work from here: {broken[0].message}")
+    elif mx.failed:
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail. "
                "If it sends mail, list those services (each provider's help pages give an 'include:' to add, "
                "e.g. v=spf1 include:... ~all). If it never sends mail, publish 'v=spf1 -all' so nobody can "
                "send in its name.",
-               rfc="RFC 7208 §4.5")
+               rfc="RFC 7208 §4.5",
+               no_fix="We couldn't look up its mail servers (MX), so we can't tell which record fits: the services "
+                      "that send as you, or 'v=spf1 -all' if it never sends mail.")
+    else:
+        # No MX and no SPF: it looks unused for email. The lockdown record (the same one the MX card lists with
+        # the other lockdown records) is offered here too, for the case it doesn't send mail.
+        lock = lockdown_fixes(domain)[0]
+        an.add("spf.missing", Severity.ERROR,
+               "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, and "
+               "no mail server (MX) either, so it looks unused for email, and anyone can send mail in its name. If "
+               "it never sends mail, publish the record below, which says no server may send as it. If it does "
+               "send mail, list those services instead (each provider's help pages give an 'include:' to add, "
+               "e.g. v=spf1 include:... ~all; the SPF builder makes the record).",
+               rfc="RFC 7208 §4.5",
+               fix=replace(lock, kind="suggestion",
+                           note="Only for a domain that never sends mail: no server may send as it. It is "
+                                      "one of the lockdown records listed under MX. If this domain sends mail, "
+                                      "list its services instead, or their mail will fail SPF."))
     return _result(an, detail, [], summary="No SPF record: receivers can't tell which servers may send as you.")
 
 
@@ -1141,8 +1691,39 @@ _LEFT_OUT = {
 }
 
 
+# Why no record can fix a problem (item 12 of issue 12: every error has a fix or says why it has none).
+_THEIRS = ("That record belongs to whoever runs that domain (usually one of your mail services), so only they can "
+           "correct it; if you no longer use that service, remove its include from your record.")
+_NO_FIX = {
+    "spf.syntax-error": "We can't tell what the broken rule was meant to say, so we don't guess a record: correct the "
+                        "rule named above by hand, or build the record again with the SPF builder (Tools → Record "
+                        "builders, or 'inboxready build spf').",
+    "spf.include-syntax-error": _THEIRS, "spf.redirect-syntax-error": _THEIRS,
+    "spf.include-invalid": _THEIRS, "spf.redirect-invalid": _THEIRS,
+    "spf.include-no-record": _THEIRS, "spf.redirect-no-record": _THEIRS,
+    "spf.include-loop": _THEIRS, "spf.redirect-loop": _THEIRS,
+    "spf.mx-too-many": "Only you know which of those mail servers also send mail: list the ones that do with "
+                       "ip4:/ip6: (their addresses are on the MX card) instead of 'mx'.",
+    "spf.too-many-void-lookups": "Some of the rules that point nowhere are in the records of other domains your "
+                                 "record includes, which only their owners can correct; remove the includes of "
+                                 "services you no longer use.",
+    "spf.bad-version": "We can't tell for sure what the record was meant to say, so we don't guess: publish it again "
+                       "starting exactly with 'v=spf1 ', or build it with the SPF builder.",
+    "spf.missing": "The domain does not exist in DNS, so no record can be published there until it is registered: "
+                   "check the spelling.",
+}
+
+
 def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summary: str | None = None,
             lookups: int | None = None, status: Status | None = None) -> CheckResult:
+    broken = any(i.finding.code == "spf.syntax-error" for i in an.issues)
+    for k, issue in enumerate(an.issues):
+        f = issue.finding
+        if f.severity is Severity.ERROR and not f.options and not f.no_fix:
+            why = ("Correct the syntax error first (see above): then the check can build the corrected record."
+                   if broken and f.code != "spf.syntax-error" else _NO_FIX.get(f.code, ""))
+            if why:
+                an.issues[k] = _Issue(replace(f, no_fix=why), issue.fixable)
     findings = [i.finding for i in an.issues]
     st = status or derive_status(findings)
     if summary is None:

@@ -357,7 +357,7 @@ def _normal(domain: str) -> str:
 
 # -- changes --------------------------------------------------------------------------------------
 
-WORSE_KINDS = ("status-worse", "dkim-key-vanished", "record-removed")
+WORSE_KINDS = ("status-worse", "dkim-key-vanished", "record-removed", "spf-flattened-stale")
 
 
 @dataclass(frozen=True)
@@ -371,6 +371,7 @@ class Change:
     text: str  # one sentence for a notification
     before: str | None = None
     after: str | None = None
+    fix: dict[str, Any] | None = field(default=None, compare=False, hash=False)  # Fix.to_json() to publish
 
     @property
     def worse(self) -> bool:
@@ -378,7 +379,7 @@ class Change:
 
     def to_json(self) -> dict[str, Any]:
         return {"domain": self.domain, "check": self.check, "kind": self.kind, "text": self.text,
-                "before": self.before, "after": self.after, "worse": self.worse}
+                "before": self.before, "after": self.after, "worse": self.worse, "fix": self.fix}
 
 
 def _title(name: str) -> str:
@@ -494,7 +495,33 @@ def changes_between(previous: StoredCheck | Mapping[str, Any] | None,
                                   f"A {title} record was added to {domain}: {_short(r)}", None, r))
         if name == "dkim":
             out.extend(key_changes)
+        if name == "spf":
+            out.extend(_stale_copies(domain, prev, cur))
     return out, diffs
+
+
+def _spf_findings(report: Mapping[str, Any], code: str) -> list[dict[str, Any]]:
+    checks = report.get("checks")
+    spf = checks.get("spf") if isinstance(checks, dict) else None
+    found = spf.get("findings") if isinstance(spf, dict) else None
+    return [f for f in found or [] if isinstance(f, dict) and f.get("code") == code]
+
+
+def _stale_copies(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) -> list[Change]:
+    """A flattened copy of an include (``<include>._spf-flat.<domain>``) that no longer matches the live
+    include: the SPF check compares them at every run (``spf.flattened-stale``); a copy that went stale since
+    the previous run is a change, with the refreshed record."""
+    before = {str(f.get("message")) for f in _spf_findings(prev, "spf.flattened-stale")}
+    out = []
+    for f in _spf_findings(cur, "spf.flattened-stale"):
+        if str(f.get("message")) in before:
+            continue
+        detail = str(f.get("detail") or "")
+        old, _, new = detail.partition(" | Live: ")
+        out.append(Change(domain, "spf", "spf-flattened-stale",
+                          f"SPF of {domain}: {f.get('message')}", old.removeprefix("Copy: ") or None, new or None,
+                          fix=f.get("fix") if isinstance(f.get("fix"), dict) else None))
+    return out
 
 
 @dataclass
@@ -571,8 +598,10 @@ def outcome_for(previous: StoredCheck | None, report: DomainReport, run_id: int 
     # only the checks every sender needs: an optional one that can't run from here (STARTTLS with port 25
     # blocked) would otherwise make every scheduled run "couldn't check" (its card says so)
     unchecked = [n for n, r in report.checks.items() if r.status is Status.ERROR and n in CORE_CHECKS]
+    trouble = report.dns_trouble
+    error = trouble.text if trouble is not None and trouble.kind == "resolver" else ""  # said as it is
     return WatchOutcome(report.domain, str(report.status), previous.status if previous else None, report.started,
-                        run_id, changes, diffs, unchecked)
+                        run_id, changes, diffs, unchecked, error)
 
 
 async def check_entry(entry: WatchEntry, options: CheckOptions, history: History | None, *,

@@ -140,3 +140,53 @@ def make_ctx(server: DnsTestServer, domain: str, **options: object) -> CheckCont
 def run(coro):  # type: ignore[no-untyped-def]
     """Run a coroutine to completion (tests are plain functions)."""
     return asyncio.run(coro)
+
+
+# -- every zone set the suite serves, for the fix self-check (tests/fixcheck.py, issue 12 item 11) -------
+# Each DnsTestServer's zone data is recorded when it stops and before a zone of it is replaced or cleared, so
+# the self-check that runs last (marker ``fixcheck_last``) can publish every offered fix into each of them.
+ZONE_SETS: dict[str, object] = {}  # ZoneSet.key -> ZoneSet
+_CURRENT = {"test": ""}
+
+
+def _record_zone_set(server: DnsTestServer) -> None:
+    if getattr(server, "no_zone_record", False):
+        return
+    from tests.fixcheck import ZoneSet
+
+    try:
+        zs = ZoneSet.from_server(server, _CURRENT["test"] or "a test")
+    except Exception:  # noqa: BLE001 - recording must never break the test that is running
+        return
+    if zs.rrsets and zs.key not in ZONE_SETS:
+        ZONE_SETS[zs.key] = zs
+
+
+def _recording(method):  # type: ignore[no-untyped-def]
+    def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _record_zone_set(self)
+        return method(self, *args, **kwargs)
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+for _name in ("stop", "replace_zone", "clear"):
+    setattr(DnsTestServer, _name, _recording(getattr(DnsTestServer, _name)))
+
+
+@pytest.fixture(autouse=True)
+def _name_the_zone_sets(request: pytest.FixtureRequest) -> Iterator[None]:
+    _CURRENT["test"] = request.node.nodeid
+    yield
+    _CURRENT["test"] = ""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fixcheck_last: runs after every other test (it replays their zones)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = [i for i in items if i.get_closest_marker("fixcheck_last") is not None]
+    if last:
+        items[:] = [i for i in items if i.get_closest_marker("fixcheck_last") is None] + last

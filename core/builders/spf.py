@@ -12,22 +12,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-from typing import Any
+from typing import Any, Iterable
 
 from ..context import CheckContext, CheckOptions
 from ..dns import DnsClient, normalize_name
 from ..model import CheckResult, Fix, Severity, split_txt
+from ..spfcatalog import CatalogService, include_cost, load_catalog
+from ..spfflat import FLATTEN_WARNING, PLACEHOLDER_DOMAIN, FlattenResult, flatten
 from ..spfmacro import SpfSyntaxError
 from ..spfparse import (
     Mechanism,
     Modifier,
-    SpfRecord,
     Term,
     is_spf_record,
     parse_record_lenient,
@@ -52,71 +49,46 @@ __all__ = [
 
 LOOKUP_LIMIT = 10
 RECORD_SIZE_ADVICE = 450
-PLACEHOLDER_DOMAIN = "spf-builder.invalid"
-FLATTEN_WARNING = (
-    "A flattened record lists the providers' addresses as they are today. Providers add and change their "
-    "sending addresses without telling you, and then your mail from the new addresses fails SPF. Only flatten "
-    "if you can't get under 10 lookups otherwise, and rebuild the record every month (or use a service that "
-    "does it for you).")
 
 
 class SpfBuildError(ValueError):
     """Input the builder can't use (an unknown service, an IP that isn't one). ``str()`` is plain English."""
 
 
-@dataclass(frozen=True)
-class CatalogService:
-    id: str
-    name: str
-    include: str | None  # None: the service uses its own return-path domain
-    lookups: int  # the include's cost, itself included, as far as known (0 without include)
-    dkim_selectors: tuple[str, ...]
-    own_return_path: bool
-    aliases: tuple[str, ...]
-    note: str
-    checked: str
-    source: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "include": self.include, "lookups": self.lookups,
-                "dkim_selectors": list(self.dkim_selectors), "own_return_path": self.own_return_path,
-                "note": self.note, "checked": self.checked, "source": self.source}
-
-
-@lru_cache(maxsize=1)
-def load_catalog() -> tuple[CatalogService, ...]:
-    """The services of ``core/rules/spf_catalog.json``."""
-    text = resources.files("inboxready.core.rules").joinpath("spf_catalog.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    return tuple(CatalogService(
-        id=s["id"], name=s["name"], include=s.get("include"), lookups=int(s.get("lookups") or 0),
-        dkim_selectors=tuple(s.get("dkim_selectors") or ()), own_return_path=bool(s.get("own_return_path")),
-        aliases=tuple(s.get("aliases") or ()), note=s.get("note", ""), checked=s.get("checked", ""),
-        source=s.get("source", "")) for s in data["services"])
-
-
 def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def find_service(name: str) -> CatalogService:
+def find_service(name: str, catalog: Iterable[CatalogService] | None = None) -> CatalogService:
     """A catalog service by id, name or alias (case, spaces and punctuation ignored)."""
+    cat = tuple(catalog) if catalog is not None else load_catalog()
     k = _key(name)
-    for s in load_catalog():
+    for s in cat:
         if k and k in {_key(s.id), _key(s.name), *(_key(a) for a in s.aliases)}:
             return s
-    close = [s.name for s in load_catalog() if k and (k in _key(s.name) or _key(s.id) in k)]
+    close = [s.name for s in cat if k and (k in _key(s.name) or _key(s.id) in k)]
     hint = f" Did you mean {' or '.join(close[:3])}?" if close else " Use --service with a name from the list."
     raise SpfBuildError(f"'{name[:40]}' is not in our list of sending services.{hint} You can also add its include "
                         "yourself (as an extra include).")
 
 
-def _known_cost(include: str) -> int | None:
-    d = normalize_name(include)
-    for s in load_catalog():
-        if s.include and normalize_name(s.include) == d:
-            return s.lookups
-    return None
+def _known(include: str, catalog: Iterable[CatalogService]) -> tuple[CatalogService, int] | None:
+    """The catalog's service and lookup count for an include (its own or a known older one)."""
+    return include_cost(include, tuple(catalog))
+
+
+@dataclass(frozen=True)
+class ServiceSetup:
+    """How a service that sends with its own return path is really set up (no include on your domain)."""
+
+    service: CatalogService
+    text: str  # plain words
+    records: tuple[Fix, ...] = ()  # the catalog's records for it, at the user's domain (with a domain only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service.id, "name": self.service.name, "text": self.text,
+                "return_path_domain": self.service.return_path_domain, "source": self.service.source,
+                "records": [r.to_json() for r in self.records]}
 
 
 @dataclass
@@ -133,7 +105,13 @@ class SpfBuild:
     problems: list[str] = field(default_factory=list)
     dkim_selectors: list[str] = field(default_factory=list)
     costs: dict[str, int | None] = field(default_factory=dict)  # lookup-costing term → its cost (None: unknown)
-    fix: Fix | None = None  # with a domain: the record to publish there
+    # where each cost comes from: "counted over DNS" (the check's own branch count) or "estimate from DATE"
+    # (the catalog, offline)
+    cost_sources: dict[str, str] = field(default_factory=dict)
+    fix: Fix | None = None  # with a domain: the record to publish there (None when it would not work)
+    # over the limit, with a domain: records that fit, each checked by the SPF check, cheapest first
+    options: list[Fix] = field(default_factory=list)
+    setups: list[ServiceSetup] = field(default_factory=list)  # services that need no include, and why
     check: CheckResult | None = None  # the live SPF check of the record, when counted live
 
     @property
@@ -150,7 +128,9 @@ class SpfBuild:
             "lookups_known": self.lookups_known, "lookups_live": self.lookups_live, "ok": self.ok,
             "services": [s.id for s in self.services], "includes": list(self.includes), "notes": list(self.notes),
             "problems": list(self.problems), "dkim_selectors": list(self.dkim_selectors), "strings": self.strings,
-            "costs": dict(self.costs), "fix": self.fix.to_json() if self.fix else None,
+            "costs": dict(self.costs), "cost_sources": dict(self.cost_sources),
+            "fix": self.fix.to_json() if self.fix else None,
+            "options": [o.to_json() for o in self.options], "setups": [x.to_json() for x in self.setups],
             "check": self.check.to_json() if self.check else None,
         }
 
@@ -193,34 +173,77 @@ def _same(a: Term, b: Term) -> bool:
     return False
 
 
-def _cost(t: Term) -> int | None:
-    """The lookups a term costs, itself included; None when unknown (an include not in the catalog)."""
+def _cost(t: Term, catalog: Iterable[CatalogService]) -> tuple[int | None, str]:
+    """The lookups a term costs, itself included, and where that comes from ("" for a fixed cost); None
+    when unknown (an include not in the catalog)."""
     if isinstance(t, Modifier):
         if t.name == "redirect":
-            known = _known_cost(t.value)
-            return known if known is not None else None
-        return 0
+            known = _known(t.value, catalog)
+            return (known[1], known[0].estimate_words) if known is not None else (None, "")
+        return 0, ""
     if t.kind == "include":
-        return _known_cost(t.domain_spec or "")
-    return 1 if t.costs_lookup else 0
+        known = _known(t.domain_spec or "", catalog)
+        return (known[1], known[0].estimate_words) if known is not None else (None, "")
+    return (1 if t.costs_lookup else 0), ""
+
+
+def _setup_words(s: CatalogService) -> str:
+    where = f" ({s.return_path_domain})" if s.return_path_domain else ""
+    how = s.setup or s.note
+    if how:
+        text = f"{s.name}: no include on your domain (it sends with its own return path{where}). {how}"
+    else:
+        text = (f"{s.name}: no include on your domain. It sends with its own return path{where}, so receivers check "
+                "SPF for its mail against that domain, never yours; an include would only cost lookups. Its mail "
+                "passes DMARC through DKIM: publish the DKIM records it gives you.")
+    if s.dkim_selectors:
+        text += f" DKIM selectors it uses: {', '.join(s.dkim_selectors)}."
+    if s.source:
+        text += f" Source: {s.source}."
+    return text
+
+
+def _setup_records(s: CatalogService, domain: str | None) -> tuple[Fix, ...]:
+    """The catalog's set-up records at ``domain`` (``{domain}`` filled in; a host without it is relative to the
+    domain). A record with another placeholder (``{region}``) can't be pasted as it is: its words in
+    ``setup`` say what to fill in, so it is left out here."""
+    if not domain:
+        return ()
+    d = normalize_name(domain)
+    out = []
+    for r in s.setup_records:
+        host = r.host.replace("{domain}", d)
+        if host in ("", "@"):
+            host = d
+        elif "{domain}" not in r.host and not host.endswith("."):
+            host = f"{normalize_name(host)}.{d}"
+        host, value = normalize_name(host), r.value.replace("{domain}", d)
+        if "{" in host + value:
+            continue
+        out.append(Fix(host, r.type, value, note=(r.note[0].upper() + r.note[1:] if r.note else "")
+                       + (": " if r.note else "") + f"part of {s.name}'s set-up."))
+    return tuple(out)
 
 
 def build_spf(services: list[str], ips: list[str] | None = None, existing: str | None = None, *,
               all_qualifier: str | None = None, extra_includes: list[str] | None = None,
-              domain: str | None = None) -> SpfBuild:
+              domain: str | None = None, catalog: Iterable[CatalogService] | None = None) -> SpfBuild:
     """One SPF record for ``services`` (catalog ids or names) and ``ips``, merged with ``existing``.
 
     The existing record's own mechanisms are kept in their order, duplicates dropped, new terms added
     before ``all``; its ``all`` is kept unless ``all_qualifier`` ("~", "-", "?") is given (default "~"
-    for a new record). A ``redirect=`` in force becomes an include so it keeps working. Lookups are
-    counted from the catalog's known costs (``lookups_known`` is False when an include's cost is not
-    known). Raises ``SpfBuildError`` for an unknown service, a bad IP or include.
+    for a new record). A ``redirect=`` in force becomes an include so it keeps working. A service that
+    sends with its own return path gets no include: its real set-up is explained instead (``setups``).
+    Lookups are counted from the catalog's known costs, each an "estimate from" the date the entry was
+    checked (``lookups_known`` is False when an include's cost is not known); ``build_spf_live`` counts
+    them over DNS. Raises ``SpfBuildError`` for an unknown service, a bad IP or include.
     """
+    cat = tuple(catalog) if catalog is not None else load_catalog()
     if all_qualifier is not None and all_qualifier not in ("~", "-", "?", "+"):
         raise SpfBuildError("The ending must be ~all, -all or ?all.")
     chosen: list[CatalogService] = []
     for name in services:
-        s = find_service(name)
+        s = find_service(name, cat)
         if s not in chosen:
             chosen.append(s)
     notes: list[str] = []
@@ -259,17 +282,21 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
                 continue
             terms.append(t)
     added: list[Term] = []
+    setups: list[ServiceSetup] = []
     for s in chosen:
-        if s.include:
-            added.append(parse_term(_include_term(s.include)))
+        if s.needs_root_include:
+            added.append(parse_term(_include_term(s.include or "")))
+        elif s.own_return_path:
+            setups.append(ServiceSetup(s, _setup_words(s), _setup_records(s, domain)))
+            notes.append(_setup_words(s))
         else:
-            notes.append(f"{s.name}: no include needed. {s.note}")
+            notes.append(f"{s.name}: no include needed. {s.note}".strip())
     for inc in extra_includes or []:
         added.append(parse_term(_include_term(inc)))
     for ip in ips or []:
         added.append(parse_term(_ip_term(ip)))
     for s in chosen:
-        if s.include and s.note:
+        if s.needs_root_include and s.note:
             notes.append(f"{s.name}: {s.note}")
     for t in added:
         if not any(_same(t, x) for x in terms):
@@ -289,17 +316,20 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
     record = " ".join(out)
 
     costs: dict[str, int | None] = {}
+    sources: dict[str, str] = {}
     total, known = 0, True
     for t in terms:
-        c = _cost(t)
         if isinstance(t, Mechanism) and t.kind in ("ip4", "ip6"):
             continue
+        c, where = _cost(t, cat)
         if c is None:
             known = False
             c = 1
             costs[t.text] = None
         elif c:
             costs[t.text] = c
+            if where:
+                sources[t.text] = where
         total += c
     includes = [t.text[len("include:"):] for t in terms if isinstance(t, Mechanism) and t.kind == "include"]
     selectors: list[str] = []
@@ -308,7 +338,8 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
             if sel not in selectors:
                 selectors.append(sel)
     b = SpfBuild(record=record, lookups=total, lookups_known=known, services=chosen, includes=includes,
-                 notes=notes, problems=problems, dkim_selectors=selectors, costs=costs)
+                 notes=notes, problems=problems, dkim_selectors=selectors, costs=costs, cost_sources=sources,
+                 setups=setups)
     _lookup_problems(b)
     _size_notes(b)
     if domain:
@@ -316,6 +347,8 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
         b.fix = Fix(d, "TXT", record, action="replace" if existing else "publish",
                     note="Publish this as the only SPF record of your domain (one TXT record starting v=spf1)."
                     + (" " + _split_note(record) if len(record.encode()) > 255 else ""))
+        if b.lookups > LOOKUP_LIMIT:
+            b.fix = None  # never offer a record that would break SPF: the live count offers ones that fit
     return b
 
 
@@ -335,6 +368,11 @@ def _size_notes(b: SpfBuild) -> None:
                           "fits in one small DNS packet. Remove services you no longer use.")
 
 
+def _cost_words(b: SpfBuild, term: str, cost: int) -> str:
+    where = "" if b.lookups_live else b.cost_sources.get(term, "")
+    return f"{term} ({cost}{', ' + where if where else ''})"
+
+
 def _lookup_problems(b: SpfBuild) -> None:
     b.problems = [p for p in b.problems if "lookups" not in p]
     if b.lookups <= LOOKUP_LIMIT:
@@ -344,21 +382,23 @@ def _lookup_problems(b: SpfBuild) -> None:
                            "costs. Check the domain to count it exactly.")
         return
     over = b.lookups - LOOKUP_LIMIT
-    ranked = sorted(((v if v is not None else 1, k) for k, v in b.costs.items()), reverse=True)
+    ranked = sorted(((v if v is not None else 1, k) for k, v in b.costs.items()), key=lambda x: -x[0])
     drop: list[str] = []
     saved = 0
     for cost, term in ranked:
         if saved >= over:
             break
-        drop.append(f"{term} ({cost})")
+        drop.append(_cost_words(b, term, cost))
         saved += cost
-    own = [s.name for s in b.services if s.include and s.own_return_path]
+    how = ("The records below fit, each checked over DNS; pick the one that suits you."
+           if b.options else
+           "Check it with your domain to get records that fit (flattened copies or subdomains for your senders), "
+           "each checked over DNS." if not b.lookups_live else
+           "Give your domain to get records that fit: they are named after it.")
     b.problems.append(
         f"This record needs {b.lookups} DNS lookups, and receivers stop at 10 (RFC 7208 §4.6.4): SPF then fails for "
-        f"all your mail. Drop services you no longer use; removing {', '.join(drop)} would bring it to "
-        f"{b.lookups - saved}. "
-        + (f"{', '.join(own)} can send with their own bounce domain, so their include may not be needed. " if own else "")
-        + "Flattening (replacing includes by the addresses they list) also works, with the risk explained there.")
+        f"all your mail. Drop services you no longer use: removing {', '.join(drop)} would bring it to "
+        f"{b.lookups - saved}. " + how)
 
 
 async def count_lookups(record: str, dns: DnsClient, domain: str | None = None,
@@ -392,21 +432,40 @@ async def live_record(dns: DnsClient, domain: str) -> tuple[str | None, str]:
     return (recs[0] if recs else None), ""
 
 
+def _live_costs(result: CheckResult) -> dict[str, int]:
+    """Term text (lower case) → the branch cost the SPF check counted for it (its own a/mx/exists: 1)."""
+    tree = result.detail.get("tree") if isinstance(result.detail, dict) else None
+    out: dict[str, int] = {}
+    if not isinstance(tree, dict):
+        return out
+    for c in tree.get("children") or []:
+        if isinstance(c, dict) and isinstance(c.get("mechanism"), str) and isinstance(c.get("branch"), int):
+            out[c["mechanism"].lower()] = c["branch"]
+    return out
+
+
 async def build_spf_live(services: list[str], ips: list[str] | None = None, existing: str | None = None, *,
                          dns: DnsClient, domain: str | None = None, all_qualifier: str | None = None,
-                         extra_includes: list[str] | None = None) -> SpfBuild:
-    """``build_spf`` with the lookups counted by the SPF check over ``dns``. With ``domain`` and no
-    ``existing``, the domain's live record is merged in. A lookup that fails says so in ``problems``."""
+                         extra_includes: list[str] | None = None,
+                         catalog: Iterable[CatalogService] | None = None) -> SpfBuild:
+    """``build_spf`` with the lookups counted by the SPF check over ``dns``: each include's cost is the branch
+    cost the check computes (the catalog's value only when DNS couldn't tell). With ``domain`` and no
+    ``existing``, the domain's live record is merged in. Over the limit, the check's own records that fit
+    (with a domain) are ``options``. A lookup that fails says so in ``problems``."""
+    cat = tuple(catalog) if catalog is not None else load_catalog()
     if existing is None and domain:
         existing, why = await live_record(dns, domain)
         if why:
             b = build_spf(services, ips, None, all_qualifier=all_qualifier, extra_includes=extra_includes,
-                          domain=domain)
+                          domain=domain, catalog=cat)
             b.problems.append(f"We couldn't read the current SPF record of {domain} ({why}), so this record does not "
                               "include it yet. Try again before you publish it.")
+            b.fix = None
             return b
-    b = build_spf(services, ips, existing, all_qualifier=all_qualifier, extra_includes=extra_includes, domain=domain)
-    result = await count_lookups(b.record, dns, domain)
+    b = build_spf(services, ips, existing, all_qualifier=all_qualifier, extra_includes=extra_includes, domain=domain,
+                  catalog=cat)
+    opts = CheckOptions(nameservers=list(dns.nameservers), spf_catalog=cat)
+    result = await count_lookups(b.record, dns, domain, opts)
     b.check = result
     if any(f.severity is Severity.UNKNOWN for f in result.findings):
         b.problems.append("Some includes couldn't be looked up, so the count below is from our list and may be "
@@ -415,181 +474,28 @@ async def build_spf_live(services: list[str], ips: list[str] | None = None, exis
     b.lookups = int(result.detail.get("lookups", b.lookups))
     b.lookups_known = True
     b.lookups_live = True
+    live = _live_costs(result)
+    for term in list(b.costs):
+        try:
+            t = parse_term(term)
+        except SpfSyntaxError:
+            continue
+        if isinstance(t, Mechanism) and t.kind == "include":
+            key = f"include:{normalize_name(t.domain_spec or '')}"
+        elif isinstance(t, Modifier) and t.name == "redirect":
+            key = f"include:{normalize_name(t.value)}"  # a redirect was merged as an include
+        else:
+            continue
+        if key in live:
+            b.costs[term] = live[key]
+            b.cost_sources[term] = "counted over DNS"
     b.notes = [n for n in b.notes if not n.startswith("At least")]
+    too_many = next((f for f in result.findings if f.code == "spf.too-many-lookups"), None)
+    if domain and too_many is not None:
+        b.options = list(too_many.options)
+        b.fix = None
     _lookup_problems(b)
     for f in result.findings:
         if f.severity is Severity.ERROR and f.code != "spf.too-many-lookups":
             b.problems.append(f.message)
     return b
-
-
-# -- flattening ------------------------------------------------------------------------------------
-
-
-@dataclass
-class FlattenResult:
-    """A flattened record (or why it couldn't be made)."""
-
-    record: str | None
-    lookups: int
-    networks: list[str] = field(default_factory=list)
-    sources: dict[str, list[str]] = field(default_factory=dict)  # include → the addresses it gave
-    kept: list[str] = field(default_factory=list)  # terms left as they are (macros, exists, ...)
-    problems: list[str] = field(default_factory=list)
-    warning: str = FLATTEN_WARNING
-
-    @property
-    def ok(self) -> bool:
-        return self.record is not None and not self.problems
-
-    @property
-    def strings(self) -> list[str]:
-        return split_txt(self.record) if self.record else []
-
-    def to_json(self) -> dict[str, Any]:
-        return {"record": self.record, "lookups": self.lookups, "networks": list(self.networks),
-                "sources": {k: list(v) for k, v in self.sources.items()}, "kept": list(self.kept),
-                "problems": list(self.problems), "warning": self.warning, "ok": self.ok, "strings": self.strings}
-
-
-class _Flattener:
-    def __init__(self, dns: DnsClient) -> None:
-        self.dns = dns
-        self.problems: list[str] = []
-        self.fetches = 0
-
-    async def record(self, domain: str) -> SpfRecord | None:
-        self.fetches += 1
-        if self.fetches > 40:
-            self.problems.append("The include tree is too large to flatten safely (over 40 records).")
-            return None
-        ans = await self.dns.query(domain, "TXT")
-        if ans.failed:
-            self.problems.append(f"We couldn't look up {domain}: {ans.describe}.")
-            return None
-        recs = [t for t in ans.txt if is_spf_record(t)]
-        if len(recs) != 1:
-            self.problems.append(f"{domain} has {len(recs)} SPF records, so it can't be flattened.")
-            return None
-        return parse_record_lenient(recs[0])
-
-    async def addresses(self, name: str, cidr4: int | None, cidr6: int | None) -> list[str]:
-        a, aaaa = await asyncio.gather(self.dns.query(name, "A"), self.dns.query(name, "AAAA"))
-        out: list[str] = []
-        for ans, cidr, fam in ((a, cidr4, "4"), (aaaa, cidr6, "6")):
-            if ans.failed:
-                self.problems.append(f"We couldn't look up {name}: {ans.describe}.")
-            for r in ans.records if ans.ok else ():
-                suffix = f"/{cidr}" if cidr is not None else ""
-                out.append(str(ipaddress.ip_network(f"{r}{suffix}", strict=False)))
-        return out
-
-    async def terms(self, rec: SpfRecord, domain: str, depth: int) -> tuple[list[str], list[str]]:
-        """(networks, kept terms) for the pass mechanisms of ``rec`` at ``domain``."""
-        nets: list[str] = []
-        kept: list[str] = []
-        if depth > 10:
-            self.problems.append("The includes nest too deeply to flatten.")
-            return nets, kept
-        for m in rec.evaluated_mechanisms:
-            if m.kind == "all":
-                break
-            if m.qualifier != "+":
-                if depth == 0:
-                    kept.append(m.text)
-                continue
-            target = (m.domain_spec or domain).rstrip(".")
-            if m.has_macros or m.kind in ("exists", "ptr"):
-                if depth == 0:
-                    kept.append(m.text)
-                else:
-                    self.problems.append(f"'{m.text}' in the record of {domain} depends on the sender and can't "
-                                         "be replaced by addresses.")
-                continue
-            if m.kind in ("ip4", "ip6") and m.network is not None:
-                nets.append(str(m.network))
-            elif m.kind == "a":
-                nets.extend(await self.addresses(target, m.ip4_cidr, m.ip6_cidr))
-            elif m.kind == "mx":
-                ans = await self.dns.query(target, "MX")
-                if ans.failed:
-                    self.problems.append(f"We couldn't look up the MX of {target}: {ans.describe}.")
-                hosts = [r.split()[-1].rstrip(".") for r in (ans.records if ans.ok else ()) if r.split()[-1] != "."]
-                for h in hosts[:10]:
-                    nets.extend(await self.addresses(h, m.ip4_cidr, m.ip6_cidr))
-            elif m.kind == "include":
-                sub = await self.record(target)
-                if sub is not None:
-                    n, _ = await self.terms(sub, target, depth + 1)
-                    nets.extend(n)
-        red = rec.effective_redirect
-        if red is not None and not red.has_macros:
-            sub = await self.record(red.value.rstrip("."))
-            if sub is not None:
-                n, _ = await self.terms(sub, red.value.rstrip("."), depth + 1)
-                nets.extend(n)
-        return nets, kept
-
-
-def _collapse(nets: list[str]) -> list[str]:
-    v4 = [ipaddress.IPv4Network(n) for n in nets if ":" not in n]
-    v6 = [ipaddress.IPv6Network(n) for n in nets if ":" in n]
-    out = [*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6)]
-    return [str(n) for n in out]
-
-
-def _net_term(net: str) -> str:
-    n = ipaddress.ip_network(net)
-    full = 32 if n.version == 4 else 128
-    return f"ip{n.version}:{n.network_address}" + ("" if n.prefixlen == full else f"/{n.prefixlen}")
-
-
-async def flatten(record: str, dns: DnsClient, domain: str | None = None) -> FlattenResult:
-    """``record`` with every include (and a, mx, redirect) replaced by the addresses it gives today.
-
-    Terms that depend on the sender (macros, exists) stay as they are. Only on request: see
-    ``FLATTEN_WARNING``. A lookup that fails makes ``record`` None (a partial list would drop senders).
-    """
-    try:
-        rec = parse_record_lenient(record.strip())
-    except SpfSyntaxError as exc:
-        return FlattenResult(None, 0, problems=[f"This is not an SPF record: {exc}."])
-    if rec.errors:
-        return FlattenResult(None, 0, problems=[f"Fix the record first: {rec.errors[0]}."])
-    fl = _Flattener(dns)
-    d = normalize_name(domain) if domain else PLACEHOLDER_DOMAIN
-    sources: dict[str, list[str]] = {}
-    kept: list[str] = []
-    nets: list[str] = []
-    for m in rec.evaluated_mechanisms:
-        if m.kind == "all":
-            break
-        if m.kind in ("include", "a", "mx") and m.qualifier == "+" and not m.has_macros:
-            single = SpfRecord(text=m.text, terms=(m,))
-            n, _ = await fl.terms(single, d, 0)
-            sources[m.text] = _collapse(n) if n else []
-            nets.extend(n)
-        elif m.kind in ("ip4", "ip6") and m.qualifier == "+" and m.network is not None:
-            nets.append(str(m.network))
-        else:
-            kept.append(m.text)
-    red = rec.effective_redirect
-    if red is not None:
-        n, _ = await fl.terms(SpfRecord(text=red.text, terms=(red,)), d, 0)
-        sources[red.text] = _collapse(n)
-        nets.extend(n)
-    if fl.problems:
-        return FlattenResult(None, 0, sources=sources, kept=kept, problems=fl.problems)
-    collapsed = _collapse(nets)
-    q = rec.all.qualifier if rec.all is not None else "~"
-    parts = ["v=spf1", *(_net_term(n) for n in collapsed), *kept, ("" if q == "+" else q) + "all"]
-    if rec.exp is not None:
-        parts.append(rec.exp.text)
-    text = " ".join(parts)
-    lookups = sum(1 for t in kept if parse_term(t).costs_lookup)
-    problems: list[str] = []
-    size = len(text.encode())
-    if size > RECORD_SIZE_ADVICE:
-        problems.append(f"The flattened record is {size} characters, over the 450 RFC 7208 §3.4 advises; split the "
-                        "addresses over a few records of your own (include:spf1.yourdomain, ...) instead.")
-    return FlattenResult(text, lookups, networks=collapsed, sources=sources, kept=kept, problems=problems)

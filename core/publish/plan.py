@@ -186,7 +186,7 @@ def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
                 left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON.get(
                     f.fix.kind, "it needs your judgement before it is published, so it isn't published for you")))
                 continue
-            out.append(Candidate((f.fix,), f.code, f.message, name))
+            out.append(Candidate(tuple(f.fix.records), f.code, f.message, name))  # with its companion records
     return out, left
 
 
@@ -201,7 +201,7 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
     account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
     if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
-        cands = [Candidate((f,), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
+        cands = [Candidate(tuple(f.records), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
         left: list[LeftOut] = [LeftOut(f, code, "a starting point, not the finished record: complete it first (the "
                                                 "SPF builder under Tools helps), then publish the finished record")
                                for f, code, _ in fixes if f.kind == "starting-point"]

@@ -168,3 +168,28 @@ def test_close_cancels_work(window, engine, qtbot) -> None:  # type: ignore[no-u
     window.close()
     assert not window.jobs
     qtbot.waitUntil(lambda: not engine.task_running(job), timeout=10_000)
+
+
+def test_spf_tab_over_the_limit_offers_only_records_that_fit(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 1: the builder never offers its broken record; it shows the check's records that fit."""
+    from inboxready.app.widgets import FixView
+
+    from inboxready.core.builders.spf import find_service
+
+    picks = ["google", "microsoft365", "mailgun", "freshdesk", "zendesk"]
+    with qtbot.waitSignal(window.spfUpdated, timeout=15_000,
+                          check_params_cb=lambda b: b.lookups_live and b.lookups > 10) as sig:
+        window.set_services(picks)
+    b = sig.args[0]
+    assert b.lookups == 1 + sum(find_service(p).lookups for p in picks)  # mx + the stubbed includes
+    assert b.fix is None and b.options
+    assert "would not work as it is" in window.lookup_label.text()
+    assert not window.spf_copy.isEnabled()  # the broken record can't be copied
+    assert window.options_box.isVisibleTo(window) and len(window.option_views) == len(b.options)
+    first = window.option_views[0]
+    assert isinstance(first, FixView) and first.fix == b.options[0]
+    assert "._spf-flat.example.com" in first.value_field.text()
+    assert first.companions and first.companions[0].fix.host.endswith("._spf-flat.example.com")
+    costliest = max(picks, key=lambda p: find_service(p).lookups)
+    include = find_service(costliest).include
+    assert f"include:{include}: {find_service(costliest).lookups} (counted over DNS)" in window.spf_status.text()

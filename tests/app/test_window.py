@@ -422,3 +422,57 @@ def test_about_shows_the_package_version_and_licence(make_window) -> None:
     text = w.about_text()
     assert f"InboxReady {__version__}" in text and "MIT" in text
     assert w.about_button.accessibleName()
+
+
+def test_card_lists_the_problem_first_with_its_fixes_and_names_what_they_also_solve(qtbot, theme_app) -> None:
+    """Issue 12 item 2: findings by severity; a record shared by two findings shown once, under the most severe,
+    which names the other; a problem with several options shows each, numbered, with its companion records."""
+    from inboxready.app.widgets import FindingView, FixView
+
+    shared = Fix("example.com", "TXT", "v=spf1 mx include:x._spf-flat.example.com ~all", action="replace",
+                 title="Copy the most expensive includes", note="The trade-off: a snapshot.",
+                 also_publish=(Fix("x._spf-flat.example.com", "TXT", "v=spf1 ip4:192.0.2.0/24 -all"),))
+    other = Fix("example.com", "TXT", "v=spf1 mx ~all", action="replace", title="Move senders to a subdomain",
+                also_publish=(Fix("bounce-x.example.com", "TXT", "v=spf1 include:x.example ~all"),))
+    result = CheckResult("spf", Status.FAIL, "Broken.", findings=[
+        Finding("spf.all-hardfail-early", Severity.INFO, "Your SPF record ends with '-all'. Use '~all'.", fix=shared),
+        Finding("spf.void-lookup", Severity.WARNING, "'a' points nowhere. Remove it.", fix=shared),
+        Finding("spf.too-many-lookups", Severity.ERROR, "Checking your SPF takes 15 DNS lookups. Too many.",
+                fix=shared, alternatives=(other,)),
+    ])
+    card = CheckCard("spf")
+    qtbot.addWidget(card)
+    card.resize(900, 700)
+    card.show()
+    card.set_result(result)
+    card.set_open(True)
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    views = [v for v in card.findChildren(FindingView) if v.isVisibleTo(card)]
+    views.sort(key=lambda v: v.mapTo(card, v.rect().topLeft()).y())
+    assert [v.finding.code for v in views] == ["spf.too-many-lookups", "spf.void-lookup", "spf.all-hardfail-early"]
+    problem = views[0]
+    assert [fv.fix for fv in problem.fix_views] == [shared, other]  # both options, numbered, under the problem
+    texts = [w.text() for w in problem.findChildren(type(card.title_label))]
+    assert "Option 1 of 2: Copy the most expensive includes" in texts
+    assert any(t.startswith("This also solves: “'a' points nowhere”; “Your SPF record ends with '-all'”") for t in texts)
+    assert [c.fix.host for c in problem.fix_views[0].companions] == ["x._spf-flat.example.com"]
+    for v in views[1:]:  # shown once: the others say where
+        assert not v.findChildren(FixView)
+        assert any("the record shown under “Checking your SPF takes 15 DNS lookups”" in w.text()
+                   for w in v.findChildren(type(card.title_label)))
+
+
+def test_spf_card_says_whether_a_flattened_copy_still_matches_its_include(qtbot, theme_app) -> None:
+    result = CheckResult("spf", Status.PASS, "SPF is set up.", detail={
+        "lookups": 3, "lookup_limit": 10, "tree": {"domain": "example.com", "mechanism": "", "total": 3},
+        "flattened": [{"include": "_spf.relay.test", "host": "_spf.relay.test._spf-flat.example.com",
+                       "published": ["203.0.113.0/24"], "live": ["203.0.113.0/24"], "current": True}]})
+    card = CheckCard("spf")
+    qtbot.addWidget(card)
+    card.show()
+    card.set_result(result)
+    card.set_open(True)
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    texts = [w.text() for w in card.findChildren(type(card.title_label))]
+    assert ("_spf.relay.test._spf-flat.example.com is a copy of the addresses 'include:_spf.relay.test' lists: it "
+            "matches what the include lists today.") in texts

@@ -194,3 +194,35 @@ def test_any_reports_summary_renders(summary: dict) -> None:  # type: ignore[typ
     content = {"format": A.FORMAT, "domain": DOMAIN, "checks": {}, "queries": [], "reports_summary": summary}
     page = A.render_html(content, A.content_hash(content))
     assert "DMARC report summary" in page and A.verify(page)
+
+
+def test_findings_are_problem_first_and_a_shared_record_is_shown_once(report: DomainReport) -> None:
+    """Issue 12 item 2 in the exported report: severity order, options numbered, companion records with their
+    fix, a record shared by several findings printed once and named from the others."""
+    from inboxready.core.model import CheckResult, Finding, Fix, Severity, Status
+
+    rec = Fix(DOMAIN, "TXT", "v=spf1 mx include:x._spf-flat.acme.test ~all", action="replace",
+              title="Copy the most expensive includes", also_publish=(Fix("x._spf-flat.acme.test", "TXT",
+                                                                          "v=spf1 ip4:192.0.2.0/24 -all"),))
+    alt = Fix(DOMAIN, "TXT", "v=spf1 mx ~all", action="replace", title="Move senders to a subdomain")
+    report.checks["spf"] = CheckResult("spf", Status.FAIL, "Broken.", findings=[
+        Finding("spf.all-hardfail-early", Severity.INFO, "Use ~all for now. Details.", fix=rec),
+        Finding("spf.too-many-lookups", Severity.ERROR, "It takes 15 lookups. Too many.", fix=rec,
+                alternatives=(alt,)),
+        Finding("spf.syntax-error", Severity.ERROR, "A broken rule.", no_fix="Correct the rule by hand."),
+    ])
+    a = A.AuditReport.build(report, generated=WHEN)
+    spf = a.to_json()["checks"]["spf"]
+    assert [f["code"] for f in spf["findings"]] == ["spf.too-many-lookups", "spf.syntax-error",
+                                                  "spf.all-hardfail-early"]
+    assert spf["findings"][0]["also_solves"] == ["spf.all-hardfail-early"]
+    page = a.to_html()
+    start = page.index("<h2>SPF: ")
+    page = page[start:page.index("<h2>", start + 5)]  # the SPF section (the verdict may show its fix too)
+    part = page[page.index("It takes 15 lookups"):]
+    assert part.index("Option 1 of 2: Copy the most expensive includes") < part.index("Option 2 of 2: Move senders")
+    assert page.count(html.escape(rec.zone_line)) == 1 and html.escape(rec.also_publish[0].zone_line) in page
+    assert "<b>This also solves:</b> “Use ~all for now”" in page
+    assert "the record shown under “It takes 15 lookups” solves this too" in page
+    assert "<b>No record to publish:</b> Correct the rule by hand." in page
+    assert A.content_hash(a.to_json()) == a.sha256

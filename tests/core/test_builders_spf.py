@@ -92,7 +92,7 @@ def test_any_catalog_selection_passes_the_spf_check_or_says_why(picks: list[str]
         assert result.status in (Status.PASS, Status.INFO), result.findings
         assert not [f for f in result.findings if f.severity.value in ("error", "unknown", "warning")]
     else:
-        assert not b.ok and "10" in b.problems[0] and "Flattening" in b.problems[0]
+        assert not b.ok and "receivers stop at 10" in b.problems[0] and b.fix is None
         assert "spf.too-many-lookups" in codes and result.status is Status.FAIL
 
 
@@ -115,7 +115,8 @@ def test_merge_keeps_existing_terms_and_all(dns_server) -> None:  # type: ignore
 def test_return_path_services_need_no_include() -> None:
     b = build_spf(["mailchimp", "klaviyo"], ["192.0.2.1"])
     assert b.record == "v=spf1 ip4:192.0.2.1 ~all"
-    assert b.lookups == 0 and sum("no include needed" in n for n in b.notes) == 2
+    assert b.lookups == 0 and sum("no include on your domain" in n for n in b.notes) == 2
+    assert [x.service.id for x in b.setups] == ["mailchimp", "klaviyo"] and "DKIM" in b.setups[0].text
     assert find_service("Amazon SES").include == "amazonses.com"
     assert "MAIL FROM" in find_service("ses").note
 
@@ -136,7 +137,8 @@ def test_too_many_lookups_names_what_to_drop(dns_server) -> None:  # type: ignor
     b = build_spf(picks)
     assert b.lookups == sum(find_service(p).lookups for p in picks) > 10
     assert not b.ok
-    assert "include:mailgun.org (5)" in b.problems[0] and f"would bring it to {b.lookups - 5}" in b.problems[0]
+    # offline, a cost is the catalog's, dated (issue 18)
+    assert "include:mailgun.org (5, estimate from " in b.problems[0] and f"would bring it to {b.lookups - 5}" in b.problems[0]
     stub_catalog(dns_server)
     result = _check_published(dns_server, b.record)
     assert "spf.too-many-lookups" in {f.code for f in result.findings}
@@ -224,7 +226,8 @@ def test_flatten(dns_server) -> None:  # type: ignore[no-untyped-def]
     expected = [str(n) for n in ipaddress.collapse_addresses(
         [ipaddress.IPv4Network(_stub_ip(google, k)) for k in range(GOOGLE)] + [ipaddress.IPv4Network("192.0.2.10")])]
     assert flat.networks == expected and len(expected) == 2  # the stub addresses in a row collapse to one network
-    assert flat.record.startswith(f"v=spf1 ip4:192.0.2.10 ip4:{expected[1].removesuffix('/32')} ")
+    # each term is replaced where it stood (a '-' rule keeps its place before or after the addresses)
+    assert flat.record.startswith(f"v=spf1 ip4:{expected[1].removesuffix('/32')} ip4:192.0.2.10 ")
     assert set(flat.sources) == {"include:_spf.google.com", "mx"}
     assert flat.record.endswith("exists:%{i}.x.example.com -all") and flat.lookups == 1
     assert flat.warning == FLATTEN_WARNING and "change" in flat.warning

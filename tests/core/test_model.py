@@ -63,3 +63,47 @@ def test_check_result_json_has_findings_and_unique_fixes() -> None:
     data = r.to_json()
     assert data["status"] == "fail" and len(data["findings"]) == 2 and len(data["fixes"]) == 1
     assert data["findings"][0]["fix"]["zone_line"] == fix.zone_line
+
+
+def test_present_orders_by_severity_and_shows_each_fix_once_under_the_most_severe() -> None:
+    """Issue 12 item 2: problem first; a record that solves several findings is shown under the most severe,
+    which names the others (``also_solves``); they name it (``solved_by``); JSON keeps the fix on each."""
+    from inboxready.core.model import by_severity, present
+
+    rec = Fix("example.com", "TXT", "v=spf1 mx ~all", action="replace")
+    alt = Fix("example.com", "TXT", "v=spf1 mx include:x ~all", action="replace", title="Other way")
+    note = Finding("spf.all-hardfail-early", Severity.INFO, "Use ~all. More words.", fix=rec)
+    warn = Finding("spf.void-lookup", Severity.WARNING, "'a' points nowhere.", fix=rec)
+    unknown = Finding("spf.lookup-failed", Severity.UNKNOWN, "Couldn't look up x.")
+    err = Finding("spf.too-many-lookups", Severity.ERROR, "15 lookups.", fix=rec, alternatives=(alt,))
+    alone = Finding("spf.ptr", Severity.WARNING, "ptr.", no_fix="Only you know the servers.")
+    assert [f.code for f in by_severity([note, warn, unknown, err, alone])] == [
+        "spf.too-many-lookups", "spf.lookup-failed", "spf.void-lookup", "spf.ptr", "spf.all-hardfail-early"]
+    shown = present([note, warn, unknown, err, alone])
+    first = shown[0]
+    assert first.finding is err and first.fixes == (rec, alt) and first.also_solves == (warn, note)
+    assert shown[2].finding is warn and shown[2].solved_by is err and shown[2].fixes == ()
+    assert shown[4].solved_by is err
+    result = CheckResult("spf", Status.FAIL, "x", findings=[note, warn, unknown, err, alone])
+    data = result.to_json()
+    assert [f["code"] for f in data["findings"]][0] == "spf.too-many-lookups"
+    assert data["findings"][0]["also_solves"] == ["spf.void-lookup", "spf.all-hardfail-early"]
+    assert data["findings"][0]["alternatives"][0]["title"] == "Other way"
+    assert data["findings"][2]["solved_by"] == "spf.too-many-lookups" and data["findings"][2]["fix"] is not None
+    assert data["findings"][3]["no_fix"] == "Only you know the servers."
+    assert result.fixes == [rec] and result.offered_fixes == [rec, alt]
+
+
+def test_a_fix_whose_records_another_fix_publishes_is_shown_with_that_one() -> None:
+    from inboxready.core.model import present
+
+    spf_rec = Fix("example.com", "TXT", "v=spf1 -all")
+    null = Fix("example.com", "MX", "0 .")
+    bundle = Fix("example.com", "MX", "0 .", title="The lockdown records", also_publish=(spf_rec,))
+    warn = Finding("mx.parked-lockdown", Severity.WARNING, "Looks unused.", fix=bundle)
+    a = Finding("mx.lockdown-spf", Severity.INFO, "Publish SPF.", fix=spf_rec)
+    b = Finding("mx.lockdown-null-mx", Severity.INFO, "Publish a null MX.", fix=null)
+    shown = present([a, b, warn])
+    assert shown[0].finding is warn and shown[0].also_solves == (a, b)
+    assert shown[1].solved_by is warn and shown[2].solved_by is warn
+    assert bundle.records == (null, spf_rec)

@@ -126,7 +126,9 @@ def test_ip_address_as_only_mx_fails_and_fixes_pass(dns_server: DnsTestServer) -
     assert r.status is Status.FAIL
     assert codes(r) == ["mx.target-ip-literal", "mx.target-ip-literal-address"]
     assert r.detail["hosts"][0]["host"] == "192.0.2.1" and r.detail["hosts"][0]["error"]
-    mx_fix, a_fix = r.fixes
+    (both,) = r.fixes  # one fix on both findings: the MX works only with the name's address (issue 12)
+    assert r.findings[0].fix is both and r.findings[1].fix is both
+    mx_fix, a_fix = both.records
     assert (mx_fix.value, mx_fix.action) == ("10 mail.example.com.", "replace")
     assert (a_fix.host, a_fix.type, a_fix.value, a_fix.action) == ("mail.example.com", "A", "192.0.2.1", "publish")
     again = check(dns_server, apply_fixes(zone, [mx_fix, a_fix], {mx_fix.value: "10 192.0.2.1."}))
@@ -322,7 +324,16 @@ def test_parked_domain_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
                         "mx.lockdown-null-mx", "mx.lockdown-dkim"]
     assert "publish these four records so nobody can send mail pretending to be it" in \
         finding(r, "mx.parked-lockdown").message
-    assert r.fixes == mx.lockdown_fixes(D)
+    # issue 12 item 2: the warning carries the four records it asks for (null MX first on this card); each record
+    # is on its own note too, which the front ends show as solved by the warning's records
+    (bundle,) = r.fixes
+    assert bundle is finding(r, "mx.parked-lockdown").fix and bundle.type == "MX"
+    assert sorted(bundle.records, key=str) == sorted(mx.lockdown_fixes(D), key=str)
+    assert all(finding(r, c).fix in bundle.records for c in ("mx.lockdown-spf", "mx.lockdown-dmarc",
+                                                              "mx.lockdown-null-mx", "mx.lockdown-dkim"))
+    shown = r.presented()
+    assert shown[0].finding.code == "mx.parked-lockdown" and len(shown[0].also_solves) == 4
+    assert all(x.solved_by is shown[0].finding for x in shown if x.finding.code.startswith("mx.lockdown-"))
     assert r.detail["parked"] is True and r.detail["implicit"] is True
     assert r.summary == "This domain doesn't seem to be used for email (no MX and no SPF record)."
 
@@ -330,7 +341,7 @@ def test_parked_domain_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
 def test_parked_domain_without_address_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
     r = check(dns_server, '$TTL 300\n@ IN NS ns.example.net.\n')
     assert r.status is Status.WARN and "mx.parked-lockdown" in codes(r) and "mx.implicit" not in codes(r)
-    assert r.fixes == mx.lockdown_fixes(D)
+    assert sorted(r.fixes[0].records, key=str) == sorted(mx.lockdown_fixes(D), key=str)
 
 
 def _run_all(server: DnsTestServer, names: list[str]) -> dict[str, CheckResult]:
@@ -378,8 +389,9 @@ def test_null_mx_alone_suggests_the_missing_lockdown_records_and_they_pass(dns_s
                         "mx.lockdown-dkim"]
     assert "these three records" in finding(r, "mx.lockdown-incomplete").message
     kit = mx.lockdown_fixes(D)
-    assert r.fixes == [kit[0], kit[1], kit[3]]
-    again = check(dns_server, apply_fixes(zone, r.fixes))
+    (bundle,) = r.fixes  # on the note that asks for them, all three together
+    assert bundle.records == (kit[0], kit[1], kit[3])
+    again = check(dns_server, apply_fixes(zone, list(bundle.records)))
     assert codes(again) == ["mx.null-mx", "mx.locked-down"] and again.fixes == []
 
 

@@ -65,7 +65,7 @@ def test_one_record_that_fixes_two_findings_is_printed_once(dns_server: DnsTestS
     _, text = cli(dns_server, "check", "migrating.com")
     spf = text.split("  ✗ DKIM")[0].split("DKIM")[0]
     assert spf.count("v=spf1 include:_spf.google.com ip4:203.0.113.90 ~all") == 1
-    assert "Fix: the same record as above." in spf
+    assert "Fix: the record shown under “" in spf and "solves this too." in spf and "This also solves: “" in spf
 
 
 def test_parked_domain_headline_says_the_bulk_rules_do_not_apply(dns_server: DnsTestServer) -> None:
@@ -92,3 +92,35 @@ def test_spf_command_names_the_matching_rule_once(dns_server: DnsTestServer) -> 
     dns_server.add_zone("one.com", '$ORIGIN one.com.\n@ TXT "v=spf1 ip4:192.0.2.1 -all"\n')
     code, text = cli(dns_server, "spf", "one.com", "--ip", "192.0.2.1")
     assert code == 0 and "  matched:" not in text and "(matched 'ip4:192.0.2.1')" in text
+
+
+TOO_MANY = """$ORIGIN busy.com.
+@ MX 10 mx.busy.com.
+mx A 192.0.2.30
+@ TXT "v=spf1 a:void.busy.com mx include:big.prov.com include:_spf.prov.com -all"
+_dmarc TXT "v=DMARC1; p=quarantine; rua=mailto:d@busy.com"
+"""
+PROV = ('$ORIGIN prov.com.\n_spf TXT "v=spf1 ip4:198.51.100.0/24 ~all"\n'
+        'big TXT "v=spf1 include:a.prov.com include:b.prov.com include:c.prov.com -all"\n'
+        + "".join(f'{x} TXT "v=spf1 a:h1.prov.com a:h2.prov.com a:h3.prov.com -all"\n' for x in "abc")
+        + "h1 A 198.51.100.1\nh2 A 198.51.100.2\nh3 A 198.51.100.3\n")
+
+
+def test_the_problem_comes_first_with_its_records_and_the_notes_say_where_their_fix_is(
+        dns_server: DnsTestServer) -> None:
+    """Issue 12 item 2 in the text output: too many lookups (the problem) first, its options numbered, the
+    warning and the note it also solves after it, each pointing at it instead of repeating the record."""
+    dns_server.add_origin("com")
+    dns_server.add_zone("prov.com", PROV)
+    dns_server.add_zone("busy.com", TOO_MANY)
+    _, text = cli(dns_server, "check", "busy.com", "--only", "spf")
+    lines = [ln for ln in text.splitlines() if ln.startswith("    ") and ln[4:5] in "✗!i"]
+    assert [ln[4] for ln in lines] == ["✗", "!", "i"]
+    assert "Checking your SPF takes 16 DNS lookups" in lines[0]
+    # one option only: moved to a subdomain, include:big.prov.com would still need 13 lookups there
+    assert "Option 1" not in text and "bounce-" not in text
+    assert "      Replace with: TXT record at busy.com\n" in text
+    assert "and publish: TXT record at big.prov.com._spf-flat.busy.com" in text
+    assert "This also solves: “'a:void.busy.com' in your record points at void.busy.com" in text
+    assert text.count("Fix: the record shown under “Checking your SPF takes 16 DNS lookups") == 2
+    assert text.count("v=spf1 mx include:big.prov.com._spf-flat.busy.com include:_spf.prov.com ~all") == 1

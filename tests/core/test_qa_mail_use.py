@@ -91,14 +91,14 @@ def test_parked_domain_dmarc_offers_the_lockdown_record_like_mx(dns_server: DnsT
     assert dmarc.status is Status.FAIL and codes(rep, "dmarc") == ["dmarc.no-record"]
     assert "looks unused" in dmarc.findings[0].message
     # The same DMARC record as the MX card's lockdown kit: no p=none with a mailbox nobody can receive.
-    mx_dmarc = [f for f in mx.fixes if f.host == "_dmarc.parked-shop.com"]
+    mx_dmarc = [f for x in mx.fixes for f in x.records if f.host == "_dmarc.parked-shop.com"]
     assert [f.value for f in dmarc.fixes] == [f.value for f in mx_dmarc] == ["v=DMARC1; p=reject;"]
     assert "dmarc-reports@" not in " ".join(f.value + f.note for f in dmarc.fixes)
     # DKIM: no "tell us your selector" nagging for a domain that looks unused; it points at the kit.
     dkim = rep.checks["dkim"]
     assert dkim.status is Status.INFO and codes(rep, "dkim") == ["dkim.no-mail"]
     # The whole kit, published, checks clean on every card.
-    zone = zone_with("parked-shop.com", PARKED_SHOP, mx.fixes)
+    zone = zone_with("parked-shop.com", PARKED_SHOP, [f for x in mx.fixes for f in x.records])
     again = check_all(dns_server, {"parked-shop.com": zone}, "parked-shop.com")
     assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
     assert "dmarc.no-rua" in codes(again, "dmarc")
@@ -139,3 +139,26 @@ def test_parked_domain_with_monitoring_record_goes_straight_to_reject(dns_server
     again = check_all(dns_server, {"spf-only-lock.com": zone_with("spf-only-lock.com", zone, dmarc.fixes)},
                       "spf-only-lock.com")
     assert again.checks["dmarc"].status is Status.PASS and again.checks["dmarc"].fixes == []
+
+
+def test_each_card_of_a_parked_domain_offers_its_own_lockdown_record(dns_server: DnsTestServer) -> None:
+    """Issue 12 item 3: the fix for a domain that sends no mail is on every card it concerns. The SPF card said
+    "no SPF record" with no fix while the MX card held v=spf1 -all; now SPF, DMARC and DKIM each offer their
+    own lockdown record, the same as the MX card's set, which holds all four together."""
+    from inboxready.core.mx import lockdown_fixes
+
+    rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
+    spf_fix, dmarc_fix, _null, dkim_fix = lockdown_fixes("parked-shop.com")
+    spf = rep.checks["spf"].findings[0]
+    assert spf.code == "spf.missing" and spf.fix is not None
+    assert (spf.fix.host, spf.fix.type, spf.fix.value) == (spf_fix.host, spf_fix.type, spf_fix.value)
+    assert "never sends mail" in spf.fix.note
+    assert [(f.host, f.value) for f in rep.checks["dmarc"].fixes] == [(dmarc_fix.host, dmarc_fix.value)]
+    assert [(f.host, f.value) for f in rep.checks["dkim"].fixes] == [(dkim_fix.host, dkim_fix.value)]
+    (bundle,) = rep.checks["mx"].fixes
+    assert {(f.host, f.type, f.value) for f in bundle.records} == {(f.host, f.type, f.value)
+                                                                   for f in lockdown_fixes("parked-shop.com")}
+    # published on its own, the SPF card's record makes the SPF problem go away and no card worse
+    again = check_all(dns_server, {"parked-shop.com": zone_with("parked-shop.com", PARKED_SHOP, [spf.fix])},
+                      "parked-shop.com")
+    assert again.checks["spf"].status is Status.PASS and again.checks["mx"].status in (Status.INFO, Status.PASS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from inboxready.core import spf
 from inboxready.core.dnsserver import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
+from inboxready.core.spfcatalog import parse_catalog
 
 from ..conftest import make_ctx, run
 
@@ -33,7 +34,7 @@ mx2 A 204.141.32.121
 }
 
 
-def check(server: DnsTestServer, origin: str, zone: str) -> CheckResult:
+def check(server: DnsTestServer, origin: str, zone: str, **options: object) -> CheckResult:
     for tld in ("com", "net"):
         server.add_origin(tld)
     for o, text in PROVIDERS.items():
@@ -41,7 +42,7 @@ def check(server: DnsTestServer, origin: str, zone: str) -> CheckResult:
     server.replace_zone(origin, zone)
 
     async def go() -> CheckResult:
-        return await spf.check(make_ctx(server, origin))
+        return await spf.check(make_ctx(server, origin, **options))
 
     return run(go())
 
@@ -71,6 +72,13 @@ def test_microsoft_365_is_one_lookup(dns_server: DnsTestServer) -> None:
     assert r.status is Status.PASS and r.detail["lookups"] == 1 and codes(r) == ["spf.all-hardfail-early"]
 
 
+QA_CATALOG = parse_catalog({"services": [
+    {"id": "mailchimp", "name": "Mailchimp", "include": None, "own_return_path": True, "return_path_domain": "mcsv.net"},
+    {"id": "sendgrid", "name": "SendGrid", "include": None, "own_return_path": True,
+     "return_path_domain": "sendgrid.net"},
+    {"id": "google", "name": "Google Workspace", "include": "_spf.google.com", "lookups": 4},
+]})
+
 BUSY = ('$ORIGIN busy-florist.com.\n@ MX 10 mx.zoho.com.\n@ MX 20 mx2.zoho.com.\n@ A 203.0.113.20\n'
         '@ TXT "v=spf1 a mx include:_spf.google.com include:servers.mcsv.net include:sendgrid.net '
         'include:zoho.com ~all"\n')
@@ -83,8 +91,34 @@ def test_google_mailchimp_sendgrid_zoho_is_over_the_limit_with_the_costs_named(d
     assert "12 DNS lookups" in f.message
     assert "include:_spf.google.com (4)" in f.message and "include:zoho.com (4)" in f.message
     assert "a/mx/ptr/exists rules in your own record (2)" in f.message
-    assert f.fix is None  # no invented record: which service to drop is the owner's call
     assert sum(c["branch"] for c in r.detail["tree"]["children"]) + 2 == 12
+    # issue 12 item 1: records that fit, every sender kept, each checked first. Knowing nothing of the services:
+    # Google copied into a record of the domain's own (its four lookups become one), or the two bulk senders
+    # moved to their own return-path subdomains; never the mailbox providers (Google, Zoho)
+    r = check(dns_server, "busy-florist.com", BUSY, spf_catalog=())
+    flat, move = next(x for x in r.findings if x.code == "spf.too-many-lookups").options
+    assert flat.value == ("v=spf1 a mx include:_spf.google.com._spf-flat.busy-florist.com include:servers.mcsv.net "
+                          "include:sendgrid.net include:zoho.com ~all")
+    (copy,) = flat.also_publish
+    assert copy.host == "_spf.google.com._spf-flat.busy-florist.com" and "ip4:64.233.160.0/19" in copy.value
+    assert "9 of the 10" in flat.note and "snapshot" in flat.note
+    assert move.value == "v=spf1 a mx include:_spf.google.com include:zoho.com ~all"
+    assert [(x.host, x.value) for x in move.also_publish] == [
+        ("bounce-mcsv.busy-florist.com", "v=spf1 include:servers.mcsv.net ~all"),
+        ("bounce-sendgrid.busy-florist.com", "v=spf1 include:sendgrid.net ~all")]
+    # With the catalog's word that Mailchimp and SendGrid send with their own return path, their includes simply
+    # go first (they never make SPF pass for this domain); nothing is left to move
+    r2 = check(dns_server, "busy-florist.com", BUSY, spf_catalog=QA_CATALOG)
+    f2 = next(x for x in r2.findings if x.code == "spf.too-many-lookups")
+    drop, flat2 = f2.options
+    assert drop.value == "v=spf1 a mx include:_spf.google.com include:zoho.com ~all" and not drop.also_publish
+    assert "Mailchimp sends with its own return path (mcsv.net)" in drop.note and "SendGrid" in drop.note
+    assert flat2 == flat
+    for option in (flat, move, drop):
+        kept = [ln for ln in BUSY.splitlines() if not (ln.startswith("@ TXT") and "spf1" in ln.lower())]
+        extra = [x.zone_line for x in option.also_publish]
+        after = check(dns_server, "busy-florist.com", "\n".join(kept + [option.zone_line, *extra]) + "\n")
+        assert after.status is Status.PASS and after.detail["lookups"] <= 10, after.findings
 
 
 def test_redirect_setup_counts_the_redirect_and_what_it_uses(dns_server: DnsTestServer) -> None:

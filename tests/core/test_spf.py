@@ -156,11 +156,14 @@ def test_missing_with_own_mx_offers_mx_as_starting_point(dns_server: DnsTestServ
     assert_fixed(dns_server, MX_OWN, r, "spf.missing")
 
 
-def test_missing_without_mx_offers_no_record(dns_server: DnsTestServer) -> None:
+def test_missing_without_mx_offers_the_lockdown_record(dns_server: DnsTestServer) -> None:
+    # issue 12 item 3: a domain that looks unused gets the lockdown SPF record on the SPF card too (the same
+    # record the MX card lists), said to be only for a domain that never sends mail
     r = analyse(dns_server, "www 300 IN A 192.0.2.80\n@ 300 IN TXT \"google-site-verification=abc\"\n")
     assert r.status is Status.FAIL
     f = finding(r, "spf.missing")
-    assert f.fix is None and "v=spf1 -all" in f.message
+    assert f.fix is not None and f.fix.value == "v=spf1 -all" and f.fix.host == "example.com"
+    assert "never sends mail" in f.fix.note and "never sends mail" in f.message
     assert r.detail["record"] is None and r.detail["tree"]["error"] == "no SPF record"
 
 
@@ -312,8 +315,8 @@ def test_too_many_lookups_names_the_costly_include(dns_server: DnsTestServer) ->
     assert r.detail["lookups"] == 12
     f = finding(r, "spf.too-many-lookups")
     assert "include:big.provider.test (9)" in f.message and "12 DNS lookups" in f.message
-    assert "Flattening" in f.message
-    assert f.fix is None
+    # issue 12 item 1: the problem itself carries records that fix it (tests/core/test_spf_lookup_fixes.py)
+    assert "records below" in f.message and f.fix is not None and f.fix.also_publish
     big = r.detail["tree"]["children"][0]
     assert (big["mechanism"], big["lookups"], big["total"]) == ("include:big.provider.test", 2, 8)
     assert [c["total"] for c in big["children"]] == [3, 3]
