@@ -126,7 +126,7 @@ def _action(wl: WatchList, action: str, args: argparse.Namespace, out: TextIO, e
     if action == "run":
         return _run(wl, args, out, err)
     if action == "reminders":
-        return _reminders(args, out)
+        return _reminders(args, out, err)
     return EXIT_UNCHECKED
 
 
@@ -200,8 +200,12 @@ def _write_change_fix(fix: dict | None, out: TextIO, indent: str = "  ") -> None
         out.write(f"{indent}{verb}: {rec.get('type')} record at {rec.get('host')}\n{indent}  {rec.get('value')}\n")
 
 
-def _reminders(args: argparse.Namespace, out: TextIO) -> int:
+def _reminders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with History() as history:
+        if history.problem:
+            err.write(f"inboxready: {shown(history.problem)}\n")
+        if not history.available:
+            return EXIT_UNCHECKED  # no history to read: "no reminders" would not be true
         items = reminders(history, dismissed=DismissedStore())
     if args.json:
         write_json({"reminders": [r.to_json() for r in items]}, out)
