@@ -21,7 +21,7 @@ TOOLS = ROOT / "packaging" / "tools.in"
 REFRESH = ROOT / "packaging" / "maintainer" / "refresh-lock.sh"
 REINSTALL = ".venv/bin/pip install -c constraints.txt -e '.[test]'"
 
-# Every platform we ship (release.yml: ubuntu-22.04, windows-2022, macos-14 arm64, macos-13 x86_64) and every
+# Every platform we ship (release.yml: ubuntu-22.04, windows-2022, macos-14 arm64, macos-15-intel x86_64) and every
 # Python we support.
 PLATFORMS = {
     "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64"},
