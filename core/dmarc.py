@@ -709,14 +709,16 @@ def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
         notes.insert(0, f"Delete the other DMARC records at _dmarc.{d} so that only this one remains."
                      + (f" We kept the gentlest policy (p={p}); if you meant {' or '.join(others)}, publish that "
                         "instead." if others else ""))
-    action = "replace" if (first.dmarc or first.broken) else "publish"
+    wrong_order = [txt for txt, _ in first.broken
+                   if not txt.lstrip(" \t\"'").lower().replace(" ", "").startswith("v=")]
+    # A record that doesn't start with v= (written in the wrong order) is no record a DNS host (nor our
+    # publisher) sees as the DMARC record the new one replaces: the fix publishes the corrected record and
+    # deletes that one explicitly, rather than saying "change the existing record" and then "delete" it.
+    action = "replace" if (first.dmarc or len(first.broken) > len(wrong_order)) else "publish"
     st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, action)
-    for txt, _ in first.broken:
-        if not txt.lstrip(" \t\"'").lower().replace(" ", "").startswith("v="):
-            # written in the wrong order: it doesn't start with v=, so no DNS host (nor our publisher) sees it
-            # as the DMARC record the new one replaces; the fix deletes it with it
-            st.removals.append(Fix(f"_dmarc.{d}", "TXT", txt, action="remove",
-                                   note="Your record in the wrong order: the corrected record replaces it."))
+    for txt in wrong_order:
+        st.removals.append(Fix(f"_dmarc.{d}", "TXT", txt, action="remove",
+                               note="Your record in the wrong order: the corrected record replaces it."))
     if doubled:
         wrong, zone, txt = doubled[0]
         st.removals.extend(Fix(w, "TXT", t, action="remove", note=f"The record at the doubled name {w}.")

@@ -215,7 +215,7 @@ async def read_current(dns: DnsClient, domain: str) -> CurrentRecord:
     ans = await dns.query(f"_dmarc.{d}", "TXT")
     if ans.failed:
         return CurrentRecord("unknown", message=(
-            f"We couldn't read your current DMARC record ({ans.describe}). Without it we can't tell which step "
+            f"We couldn't read your current DMARC record: {ans.describe}. Without it we can't tell which step "
             "you are at, and publishing an early step over a record you already have (say p=reject) would weaken "
             "it. Try again later or with another DNS server."))
     recs = [t for t in ans.txt if is_dmarc_record(t)]

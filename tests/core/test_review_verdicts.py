@@ -173,7 +173,8 @@ def test_dmarc_record_in_the_wrong_order_is_the_users_record_replaced_in_order(d
     assert "dmarc.no-record" not in codes(r) and "dmarc.unrelated-txt" not in codes(r)
     f = finding(r, "dmarc.invalid-record")
     assert "wrong order" in f.message and "v=DMARC1" in f.message
-    assert f.fix is not None and f.fix.action == "replace"
+    # published in order, the old text deleted with it (not "change the existing record", then "delete" it)
+    assert f.fix is not None and f.fix.action == "publish"
     assert f.fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"  # the same policy, in order
     (removal,) = f.fix.also_publish  # the old text starts with p=, so it is deleted explicitly
     assert removal.action == "remove" and removal.value == "p=reject; v=DMARC1; rua=mailto:d@example.com"
