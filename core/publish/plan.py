@@ -14,8 +14,12 @@ it solves. Rules (each has a test):
   right only under a condition the person must confirm (``Fix.kind == "suggestion"``, e.g. "only for a
   domain that never sends mail"), a DS record that goes to the registrar, a record outside the zone, an MX
   change whose old record can't be told;
+- never two changes that undo each other: a record that is already exactly the value to keep is kept and the
+  others deleted (no "replace A by B, then delete B"); a plan that would take away a record it publishes is
+  refused;
 - the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
-  a plan that would make any check worse is refused.
+  a plan that would make any check worse, add a new error, or leave a finding it targets in place (other than
+  a DMARC ladder step now asking for the next record) is refused.
 
 ``apply_plan`` refuses without a confirmation, re-reads the records at the DNS host and refuses if any changed
 since the plan (nothing is then changed), writes the journal before each API call, and stops at the first
@@ -122,7 +126,9 @@ class Plan:
     left_out: list[LeftOut] = field(default_factory=list)
     before: dict[tuple[str, str], list[tuple[str, int | None]]] = field(default_factory=dict)  # live at plan time
     predicted: DomainReport | None = None
-    problem: str = ""  # set when the plan must not be applied (it would make things worse)
+    problem: str = ""  # set when the plan must not be applied (it would make things worse, or not fix it)
+    # what the plan sets out to solve: (check, finding code, the finding's words, the fix) per planned fix
+    targets: list[tuple[str, str, str, Fix]] = field(default_factory=list)
 
     @property
     def expectations(self) -> list[Expect]:
@@ -201,7 +207,8 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
     account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
     if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
-        cands = [Candidate(tuple(f.records), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
+        cands = [Candidate(tuple(f.records), *_finding_of(report, f, code, why)) for f, code, why in fixes
+                 if f.kind != "starting-point"]
         left: list[LeftOut] = [LeftOut(f, code, "a starting point, not the finished record: complete it first (the "
                                                 "SPF builder under Tools helps), then publish the finished record")
                                for f, code, _ in fixes if f.kind == "starting-point"]
@@ -242,7 +249,33 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
     for c in usable:
         for f in c.fixes:
             _plan_fix(plan, working, f, c)
+        if c.fixes and c.check:
+            plan.targets.append((c.check, c.finding, c.why, c.fixes[0]))
+    finals = plan.final_sets()
+    lost = [c for c in plan.changes if c.new is not None and normalize_rdata(c.type, c.new) not in
+            {normalize_rdata(c.type, v) for v in finals.get((c.host, c.type), [])}]
+    if lost:  # a later change would take away what an earlier one publishes: never send such a plan
+        plan.problem = (f"This plan would remove the {lost[0].type} record at {lost[0].host} that it publishes "
+                        f"({lost[0].new[:80]!r}), so it is not applied. Publish the fix by hand from its fix box.")
     return plan
+
+
+def _finding_of(report: DomainReport, fix: Fix, code: str, why: str) -> tuple[str, str, str]:
+    """(finding code, its words, check) for a fix chosen from a fix box: the finding that offers it (the app
+    knows only the fix), so the plan can say what it solves and its trial run can tell whether it does."""
+    mine = {(r.host.lower().rstrip("."), r.type.upper(), r.value) for r in fix.records}
+    for name, result in report.checks.items():
+        for f in result.findings:
+            for option in f.options:
+                if option == fix or {(r.host.lower().rstrip("."), r.type.upper(), r.value)
+                                     for r in option.records} == mine:
+                    if not code or code == f.code:
+                        return f.code, why if code and why else f.message, name
+    for name, result in report.checks.items():  # a record of the person's own for a finding the check named
+        for f in result.findings:
+            if code and f.code == code:
+                return code, why or f.message, name
+    return code, why, ""
 
 
 def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | None]]], f: Fix, c: Candidate) -> None:
@@ -296,18 +329,55 @@ def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | N
 
         value, notes = merge_records([r[0] for r in same] + [f.value])
         note = "Merged with your SPF record so every sender is kept (one SPF record only). " + " ".join(notes)
-    replace(same[0], value, note.strip())
-    for extra in same[1:]:
-        delete(extra, "A second record of the same kind would break it: only one may exist.")
+    keep = next((r for r in same if norm(r[0]) == norm(value)), None)
+    if keep is None:
+        keep = same[0]
+        replace(keep, value, note.strip())
+    for extra in same:  # never delete the record being kept (one may already be exactly the new value)
+        if extra is not keep:
+            delete(extra, "A second record of the same kind would break it: only one may exist.")
+
+
+# Findings that are steps of a ladder: once their record is published the same finding may stay and ask for the
+# next, different record (DMARC p=none with reports, then quarantine, then reject).
+LADDER_CODES = frozenset({"dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine"})
+
+
+def _unsolved(plan: Plan, base_report: DomainReport, report: DomainReport) -> list[str]:
+    """The targeted findings the trial run still shows (not a ladder step asking for a next record, not a note
+    that became a plain statement)."""
+    published = {(c.host, c.type, normalize_rdata(c.type, c.new)) for c in plan.changes if c.new is not None}
+    out: list[str] = []
+    for check, code, why, fix in plan.targets:
+        before, after = base_report.checks.get(check), report.checks.get(check)
+        if before is None or after is None or after.status is Status.ERROR:
+            continue  # not a finding of a check, or the trial couldn't check: nothing to tell
+        was = [f for f in before.findings if f.code == code]
+        if not was:
+            continue
+        target = next((f for f in was if f.message == why), was[0])
+        same = [f for f in after.findings if f.code == code]
+        still = same if len(was) == 1 else [f for f in same if f.message == target.message]
+        for f in still:
+            next_step = code in LADDER_CODES and f.fix is not None and all(
+                (r.host.lower().rstrip("."), r.type.upper(), normalize_rdata(r.type.upper(), r.value)) not in published
+                for r in f.fix.records)
+            statement = (target.severity is Severity.INFO and f.severity is Severity.INFO and f.fix is None
+                         and f.message != target.message)
+            if not (next_step or statement):
+                out.append(f"{code} would still be there ({f.message[:140]})")
+                break
+    return out
 
 
 async def predict(plan: Plan, base_report: DomainReport, options: Any, client: Any) -> None:
     """Run the checks as if the plan were published (``what_if`` overlay); set ``plan.predicted`` and, when a
-    check would get worse, ``plan.problem``."""
+    check would get worse, a new error would appear, or a finding the plan sets out to solve would still be
+    there, ``plan.problem`` (the plan is then not applied)."""
     from ..builders.whatif import OverlayDns, WhatIfError
     from ..checks import run_check
 
-    if not plan.changes:
+    if not plan.changes or plan.problem:
         return
     try:
         overlay = OverlayDns(client, plan.final_sets())
@@ -323,9 +393,19 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
             continue
         if _STATUS_RANK.get(after.status, 0) > _STATUS_RANK.get(before.status, 0) and after.status is not Status.ERROR:
             worse.append(f"{name} would go from {before.status.label} to {after.status.label}")
+        elif after.status is not Status.ERROR:
+            was = {f.code for f in before.findings if f.severity is Severity.ERROR}
+            new = [f for f in after.findings if f.severity is Severity.ERROR and f.code not in was]
+            if new:
+                worse.append(f"{name} would have a new problem: {new[0].message[:140]}")
     if worse:
         plan.problem = ("This plan was tried before publishing and it would make things worse (" + "; ".join(worse)
                         + "), so it is not applied.")
+        return
+    unsolved = _unsolved(plan, base_report, report)
+    if unsolved:
+        plan.problem = ("This plan was tried before publishing and it wouldn't fix what it is for ("
+                        + "; ".join(unsolved) + "), so it is not applied. Nothing was changed.")
 
 
 # -- applying ----------------------------------------------------------------------------------------
