@@ -428,12 +428,14 @@ async def inspect_for_check(domains: list[str], nameservers: list[str] | None, t
     return {d: r for d, r in zip(domains, results) if r is not None}
 
 
-def host_form_text(fix: Any, inspection: Any) -> str | None:
+def host_form_for(fix: Any, inspection: Any) -> Any:
+    """The fix as the domain's DNS host's form wants it (a ``HostForm``; the CLI prints it with
+    ``cli.host_form_lines``), or None when the zone isn't known."""
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None or not inspection.zone.zone:
         return None
-    return host_form(fix, inspection.zone.zone, inspection.host).text
+    return host_form(fix, inspection.zone.zone, inspection.host)
 
 
 def attach_host_forms(data: dict[str, Any], inspection: Any) -> None:
@@ -467,10 +469,13 @@ def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
     else:
         out.write(style(f"  DNS host: not one we know (name servers {', '.join(z.ns_names) or 'unknown'}), "
                         f"zone {z.zone}", "1") + "\n")
+    from inboxready.app.cli import _wrap, host_form_lines
+
     for m in inspection.mistakes:
-        out.write(style(f"    ✗ {m.message}", "31") + "\n")
+        lines = _wrap(m.message, "      ")
+        out.write(style("    ✗ " + lines[0][6:], "31") + "\n" + "".join(line + "\n" for line in lines[1:]))
         for f in m.fixes:
-            out.write(f"      {host_form(f, z.zone, inspection.host).text}\n")
+            out.write("\n".join(host_form_lines(host_form(f, z.zone, inspection.host), "      ")) + "\n")
     out.write("\n")
 
 
