@@ -14,10 +14,16 @@ The steps:
    confirmed reverse DNS is checked too, and SPF is evaluated for exactly that address (``check_host``):
    when it fails for the user's own domain, the record with that server added (the service's include when
    the address belongs to a known service) is offered, but only after the engine has checked it as if
-   published (SPF no worse, the address then passes). A mailbox, content or TLS bounce runs no check: no
-   DNS record fixes it, and the explanation says so. For a reputation or policy bounce the authentication
-   checks run as "worth ruling out" (``context``): they don't explain the bounce, but a failure there still
-   needs fixing.
+   published (SPF no worse, the address then passes). That record changes only the sending server, unless
+   the SPF card's corrected record fixes a real problem (an error or warning): then it carries that
+   correction and its note says every change it makes ("It also removes 'a'"); a suggestion such as '-all'
+   to '~all' keeps its own record. A mailbox, content or TLS bounce runs no check: no DNS record fixes it,
+   and the explanation says so. For a reputation or policy bounce the authentication checks run as "worth
+   ruling out" (``context``): they don't explain the bounce, but a failure there still needs fixing; the
+   refused (block-listed) server is never offered for the SPF record, only named when SPF doesn't list it.
+   While the bounced mail fails SPF or DKIM, no stricter DMARC policy is offered (the step says why).
+   The domain: the one given, else the From domain the bounce shows, else the domain the receiver checked
+   SPF for (Gmail's words name it), said so.
 4. Each card gets the bounce's own words for its method (``detail["bounce_said"]``).
 
 ``BounceReport.to_json()`` has exactly the keys of issue 20; ``exit_code`` is 0 (nothing to fix), 1
@@ -42,6 +48,8 @@ from .rules import Classification, classify, detect_provider, provider_code, pro
 
 __all__ = ["BounceReport", "analyze_bounce", "JSON_KEYS"]
 
+# Findings about the one server the bounce names, not about the domain's records.
+_ABOUT_THE_SERVER = ("bounce.blocked-server-not-in-spf",)
 JSON_KEYS = ("bounced", "permanent", "status", "provider_code", "provider", "category", "explanation", "recipient",
              "from_domain", "sending_ip", "embedded_results", "checks", "fixes")
 AUTH = ("spf", "dkim", "dmarc")
@@ -60,6 +68,7 @@ class BounceReport:
     findings: list[Finding] = field(default_factory=list)  # about the bounce as a whole
     context: bool = False  # the checks are "worth ruling out", not the cause the bounce names
     domain: str = ""  # the domain that was checked ("" when none)
+    domain_how: str = ""  # how we know it: given | from | envelope ("" when none)
     domain_report: DomainReport | None = None
     elapsed_ms: float = 0.0
 
@@ -110,6 +119,19 @@ class BounceReport:
     @property
     def from_domain(self) -> str | None:
         return self.domain or self.bounce.facts.from_domain or None
+
+    @property
+    def from_domain_how(self) -> str:
+        """Where the domain shown as "Sent as" comes from, in words: "you gave it", "from the From address of
+        the returned message", "the domain SPF was checked for, from the receiver's words"."""
+        facts = self.bounce.facts
+        if self.domain_how == "given":
+            return "you gave it"
+        if self.domain_how == "envelope":
+            return f"the domain SPF was checked for, from {facts.mailfrom_source}" if facts.mailfrom_source else \
+                "the domain SPF was checked for"
+        src = facts.from_domain_source
+        return f"from {src}" if src else ""
 
     @property
     def sending_ip(self) -> str | None:
@@ -200,15 +222,25 @@ class BounceReport:
                              "again; if not, the message went out through a server or service your records don't "
                              "cover (see below).")
         elif self.checks and self.context:
-            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
+            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN) and any(
+                f.severity in (Severity.ERROR, Severity.WARNING) and f.code not in _ABOUT_THE_SERVER
+                for f in r.findings)]
             if bad:
                 parts.append("Your domain's " + _names(bad) + (" also need" if len(bad) > 1 else " also needs") + " fixing "
                              "(below): that doesn't explain this bounce, but receivers judge unauthenticated mail "
                              "more harshly.")
-            else:
+            elif not self._blocked_server_unlisted:
                 parts.append("Your domain's authentication passes from here, so your DNS records are probably not the "
                              "cause.")
+            if self._blocked_server_unlisted:
+                parts.append(f"The server the receiver refused ({self.sending_ip}) is not in your SPF record: if you "
+                             "don't recognise it, someone else may be sending mail in your name (see SPF below).")
         return " ".join(p for p in parts if p)
+
+    @property
+    def _blocked_server_unlisted(self) -> bool:
+        spf = self.checks.get("spf")
+        return spf is not None and any(f.code == "bounce.blocked-server-not-in-spf" for f in spf.findings)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the keys of issue 20 (``JSON_KEYS``)."""
@@ -273,7 +305,13 @@ async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = Non
     if not chosen:
         report.elapsed_ms = (time.monotonic() - started) * 1000
         return report
-    target = _domain(report, domain)
+    target, how = _domain(report, domain)
+    if target and how == "envelope":
+        report.findings.append(Finding(
+            "bounce.domain-from-spf", Severity.INFO,
+            f"The bounce carries no copy of the message, so we checked {target}, the domain the receiver checked SPF "
+            f"for ({report.bounce.facts.mailfrom_source}). If the From address of your mail uses another domain, "
+            "give that one (the domain field in the app, --domain on the command line)."))
     if not target:
         report.findings.append(Finding(
             "bounce.no-domain", Severity.UNKNOWN,
@@ -282,7 +320,7 @@ async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = Non
             "line) or paste the whole bounce with the returned message."))
         report.elapsed_ms = (time.monotonic() - started) * 1000
         return report
-    report.domain = target
+    report.domain, report.domain_how = target, how
     options = options or CheckOptions()
     own = client is None
     client = client or make_client(options)
@@ -312,15 +350,24 @@ def _checks_for(report: BounceReport) -> tuple[str, ...]:
     return ()
 
 
-def _domain(report: BounceReport, given: str | None) -> str:
-    for text in (given, report.bounce.facts.from_domain):
-        if not text:
-            continue
+def _domain(report: BounceReport, given: str | None) -> tuple[str, str]:
+    """The domain to check and how we know it ("given", "from", "envelope"): the one the user gave, the From
+    domain the bounce shows, else the envelope (SPF) domain the receiver named (Gmail: "SPF [example.com] with
+    ip: [...] = did not pass")."""
+    def usable(text: str | None) -> str:
         try:
-            return parse_domain(text).domain
+            return parse_domain(text).domain if text else ""
         except (DomainError, ValueError):
-            continue
-    return ""
+            return ""
+
+    facts = report.bounce.facts
+    g, f = usable(given), usable(facts.from_domain)
+    if g:
+        return g, ("from" if g == f else "given")
+    if f:
+        return f, "from"
+    e = usable(facts.mailfrom_domain)
+    return (e, "envelope") if e else ("", "")
 
 
 async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: CheckOptions,
@@ -351,6 +398,7 @@ async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: Ch
         await _spf_for_sender(report, client, options)
     if "dkim" in report.checks and not report.context:
         _dkim_signatures(report)
+    _hold_stricter_dmarc(report)
     _bounce_words(report)
     seen: list[Fix] = []
     for r in report.checks.values():
@@ -406,6 +454,17 @@ async def _spf_for_sender(report: BounceReport, client: DnsClient, options: Chec
             f"SPF for {spf_domain} is broken, so {server} can't pass it: {ev.reason or ev.explanation} "
             "The SPF card shows the corrected record.", detail=detail, rfc="RFC 7208 §2.6.7"))
         return
+    if report.context:  # a block list or the receiver's policy refused it: never offer to authorise that server
+        card.findings.append(Finding(
+            "bounce.blocked-server-not-in-spf", Severity.WARNING,
+            f"{who} is not in the SPF record of {spf_domain} either: SPF gives '{ev.result}' for it. If it is your "
+            "own server or a service you use, clear the listing first, then add it to your SPF record (the SPF "
+            "builder does it). If you don't recognise it, someone else may be sending mail in your name: don't add "
+            "it.", detail=detail, rfc="RFC 7208 §5"))
+        if card.status in (Status.PASS, Status.INFO):
+            card.status = Status.WARN
+            card.summary = f"SPF doesn't list the server the receiver refused ({ip})."
+        return
     if _org(spf_domain) != _org(report.domain):
         card.findings.append(Finding(
             "bounce.spf-service-domain", Severity.WARNING,
@@ -442,6 +501,12 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
 
     base_fix = next((fx for fx in card.fixes if fx.host == domain and fx.type.upper() == "TXT"
                      and fx.action != "remove" and fx.value.lower().startswith("v=spf1")), None)
+    # The card's corrected record is carried over only when it fixes a problem (an error or a warning): a
+    # suggestion (such as '-all' to '~all') stays its own choice, so this record changes one thing.
+    solved = [f for f in card.findings if base_fix is not None and f.fix == base_fix
+              and f.severity in (Severity.ERROR, Severity.WARNING)]
+    if not solved:
+        base_fix = None
     service = None
     try:
         from ..reports.sources import load_catalog
@@ -478,13 +543,104 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
                       "don't offer it. Use the SPF builder.")
     what = (f"include:{include} ({service.name})" if include and service is not None
             else ("ip6:" if ":" in ip else "ip4:") + ip)
-    note = (f"Adds {what} to your SPF record; checked as if published: {ip} then passes and nothing else gets worse. "
-            "Only publish it if you sent the message that bounced: if you didn't, someone is sending as you, and "
-            "this would let them.")
+    live = next((r for r in card.records if r.strip().lower().startswith("v=spf1")), "")
+    changes = _spf_changes(live, built.record, added=what.split(" ", 1)[0]) if live else []
+    also = (" It also " + "; ".join(changes) + ("" if not solved else " (the correction the SPF card asks for: "
+                                                  + "; ".join(_gist(f.message) for f in solved) + ")") + ".") \
+        if changes else ""
+    note = (f"Adds {what} to your SPF record.{also} Checked as if published: {ip} then passes and nothing else gets "
+            "worse. Only publish it if you sent the message that bounced: if you didn't, someone is sending as you, "
+            "and this would let them.")
     fix = replace(built.fix, note=note)
     if base_fix is not None:  # ours carries the card's correction too: one record to publish, not two
         card.findings = [replace(f, fix=fix) if f.fix == base_fix else f for f in card.findings]
     return fix, ""
+
+
+def _gist(message: str) -> str:
+    from ..model import gist
+
+    return gist(message)
+
+
+def _spf_changes(old: str, new: str, *, added: str) -> list[str]:
+    """What ``new`` changes in ``old`` besides adding ``added``, in words ("changes '-all' to '~all'",
+    "removes 'a'")."""
+    o, n = old.split()[1:], new.split()[1:]
+    out: list[str] = []
+    o_all = next((t for t in o if t.lower().lstrip("+-~?") == "all"), None)
+    n_all = next((t for t in n if t.lower().lstrip("+-~?") == "all"), None)
+    if o_all and n_all and o_all != n_all:
+        out.append(f"changes '{o_all}' to '{n_all}'")
+    lower_n = {t.lower() for t in n}
+    removed = [t for t in o if t.lower() not in lower_n and t not in (o_all,)]
+    if removed:
+        out.append("removes " + ", ".join(f"'{t}'" for t in removed))
+    lower_o = {t.lower() for t in o}
+    extra = [t for t in n if t.lower() not in lower_o and t != added and t not in (n_all,)]
+    if extra:
+        out.append("adds " + ", ".join(f"'{t}'" for t in extra))
+    return out
+
+
+# -- DMARC: no tighter policy while this mail fails SPF and DKIM -------------------------------------------------
+
+_RANK = {"none": 0, "quarantine": 1, "reject": 2}
+
+
+def _dmarc_tags(value: str) -> dict[str, str]:
+    out = {}
+    for part in value.split(";"):
+        k, eq, v = part.partition("=")
+        if eq:
+            out.setdefault(k.strip().lower(), v.strip().lower())
+    return out
+
+
+def _tightens(live: str, new: str) -> bool:
+    """``new`` makes receivers stricter than ``live``: a higher p=, sp= or np=, or t=y dropped."""
+    a, b = _dmarc_tags(live), _dmarc_tags(new)
+    for tag in ("p", "sp", "np"):
+        was = a.get(tag) or (a.get("p") if tag in ("sp", "np") else None) or "none"
+        now = b.get(tag) or (b.get("p") if tag in ("sp", "np") else None) or "none"
+        if _RANK.get(now, 0) > _RANK.get(was, 0):
+            return True
+    return a.get("t") == "y" and b.get("t") != "y"
+
+
+def _failing_auth(report: BounceReport) -> list[str]:
+    """SPF / DKIM as this bounce shows them failing for the mail that bounced (the receiver's results, our own
+    check of the sending server, the signing key)."""
+    out = []
+    said = report.embedded_results
+    spf, dkim = report.checks.get("spf"), report.checks.get("dkim")
+    sender = (spf.detail.get("sending_ip_spf") or {}) if spf is not None else {}
+    if said.get("spf") not in (None, "pass") or sender.get("result") not in (None, "pass"):
+        out.append("SPF")
+    if said.get("dkim") not in (None, "pass") or (dkim is not None and dkim.status in (Status.FAIL, Status.WARN)):
+        out.append("DKIM")
+    return out
+
+
+def _hold_stricter_dmarc(report: BounceReport) -> None:
+    """A DMARC "next step" (quarantine, reject, t=y dropped) is not offered while the mail that bounced fails SPF
+    or DKIM: a stricter policy would have receivers refuse more of it. The finding stays, with why."""
+    card = report.checks.get("dmarc")
+    failing = _failing_auth(report)
+    if card is None or not failing:
+        return
+    live = next((r for r in card.records if r.strip().lower().startswith("v=dmarc1")), "")
+    why = (f"not yet, because the mail that bounced fails {' and '.join(failing)}: a stricter DMARC policy would "
+           "have receivers refuse more of it. Make SPF and DKIM pass for it first (above), then come back to this "
+           "step.")
+    kept = []
+    for f in card.findings:
+        options = [o for o in f.options if not (live and _tightens(live, o.value))]
+        if f.severity is Severity.INFO and len(options) < len(f.options):
+            f = replace(f, fix=options[0] if options else None, alternatives=tuple(options[1:]),
+                        no_fix=f.no_fix or why if not options else f.no_fix)
+        kept.append(f)
+    card.findings = kept
 
 
 # -- DKIM: the signatures the returned message carries ------------------------------------------------------
