@@ -2,8 +2,8 @@
 
     inboxready dns-account add NAME --provider PROVIDER [--option KEY=VALUE ...] [--secret KEY ...]
     inboxready dns-account list | test NAME [DOMAIN] | remove NAME
-    inboxready publish DOMAIN --account NAME [--only CHECKS] [--skip CHECKS] [--dry-run] [--yes] [--wait SECONDS]
-                       [--nameserver IP[:PORT]] [--json]
+    inboxready publish DOMAIN --account NAME [--only CHECKS] [--skip CHECKS] [--include-suggestions] [--lockdown]
+                       [--dry-run] [--yes] [--wait SECONDS] [--nameserver IP[:PORT]] [--json]
     inboxready publish --undo CHANGE_ID --account NAME [--yes] [--nameserver IP[:PORT]] [--json]
 
 A secret's value comes from INBOXREADY_PASSWORD (when one secret is named) or a prompt, and goes only to the
@@ -64,6 +64,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     pub.add_argument("--undo", metavar="CHANGE_ID", help="undo a change from the journal")
     pub.add_argument("--only", type=_check_list, metavar="CHECKS", help="publish fixes of these checks only")
     pub.add_argument("--skip", type=_check_list, default=(), metavar="CHECKS", help="leave these checks' fixes out")
+    pub.add_argument("--include-suggestions", action="store_true",
+                     help="also publish suggestions: records right only under a condition you confirm (each one's "
+                          "note in the plan says which) and improvements that fix no problem; never a starting "
+                          "point")
+    pub.add_argument("--lockdown", action="store_true",
+                     help="for a domain that never sends or receives mail: also publish the lockdown records (null "
+                          "MX, SPF 'v=spf1 -all', DMARC p=reject, a revoked DKIM key for every selector); refused for "
+                          "a domain with mail servers or senders")
     pub.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     pub.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     wait_type = seconds(0, 7 * 24 * 3600, "wait")
@@ -239,19 +247,33 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
     else:
         out.write(style(f"Plan ({len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''} at {host_name}, "
                         f"zone {plan.zone}):", "1") + "\n")
+    from inboxready.app.cli import _wrap
+    from inboxready.app.cli_out import shown
+    from inboxready.core.publish.plan import INCLUDE_WORDS
+
     for i, c in enumerate(plan.changes, 1):
-        out.write(f"  {i}. {c.action} {c.type} {c.host}\n")
-        if c.old is not None:
-            out.write(f"       old: {c.old}\n")
+        chosen = {"suggestions": "  [a suggestion you included]", "lockdown": "  [lockdown, as you asked]"}.get(
+            c.included, "")
+        out.write(f"  {i}. {c.action} {c.type} {c.host}{chosen}\n")
+        if c.old is not None:  # a record's value whole on its line (never wrapped, never cut)
+            out.write(f"       old: {shown(c.old)}\n")
         if c.new is not None:
-            out.write(f"       new: {c.new}  (TTL {c.ttl})\n")
-        out.write(f"       solves: {c.finding}" + (f": {c.why[:160]}" if c.why else "") + "\n")
+            out.write(f"       new: {shown(c.new)}  (TTL {c.ttl})\n")
+        out.write("\n".join(_wrap(f"solves: {c.finding}" + (f": {c.why}" if c.why else ""), "       ")) + "\n")
         if c.note:
-            out.write(f"       note: {c.note[:200]}\n")
+            out.write("\n".join(_wrap(f"note: {c.note}", "       ")) + "\n")
     if plan.left_out:
         out.write(style("Not published for you:", "1") + "\n")
-        for lo in plan.left_out:
-            out.write(f"  - {lo.fix.type} {lo.fix.host}: {lo.reason} ({lo.finding})\n")
+        for lo, codes in plan.left_out_once():
+            recs = lo.fix.records
+            what = "; ".join(f"{r.type} {r.host} {r.value}" for r in recs)
+            out.write("\n".join(_wrap(f"- {what}: {lo.reason} ({', '.join(dict.fromkeys(codes))})", "  ",
+                                       )) + "\n")
+        for key, flag in (("suggestions", "--include-suggestions"), ("lockdown", "--lockdown")):
+            n = sum(1 for lo in plan.left_out if lo.include == key)
+            if n:
+                out.write("\n".join(_wrap(f"{flag} would publish {'it' if n == 1 else 'these ' + str(n)} too ("
+                                          f"{INCLUDE_WORDS[key]}).", "  ")) + "\n")
     if plan.predicted is not None:
         words = ", ".join(f"{n} {r.status.label.lower()}" for n, r in plan.predicted.checks.items())
         out.write(f"Tried first, as if published: {words}.\n")
@@ -356,7 +378,8 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ok = entry is not None and _confirm(args, err, f"Undo {args.undo} at {host_name}?")
                 return await pub.undo(args.undo, confirmed=ok, wait=args.wait, on_step=on_step, on_round=on_round)
             domain = parse_domain(args.domain).domain
-            run = await pub.plan(domain, checks=checks)
+            include = {k for k, on in (("suggestions", args.include_suggestions), ("lockdown", args.lockdown)) if on}
+            run = await pub.plan(domain, checks=checks, include=frozenset(include))
             if run.error is not None or run.plan is None:
                 return run
             if not args.json:

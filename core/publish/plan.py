@@ -48,9 +48,22 @@ _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2,
 _NEEDS_A_PERSON = {
     "starting-point": "a starting point you need to complete first (add every service that sends your mail), "
                       "so it isn't published for you",
-    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know: "
-                  "publish it from its fix box if it fits",
+    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know",
 }
+_INFO_REASON = "a suggestion, not a problem: right if it fits your domain"
+_LOCKDOWN_REASON = ("one of the lockdown records, right only for a domain that never sends or receives mail, which "
+                    "InboxReady can't know")
+# What the person chooses to include (``make_plan(include=...)``), and what each does, in words for the plan.
+INCLUDE_SUGGESTIONS, INCLUDE_LOCKDOWN = "suggestions", "lockdown"
+INCLUDE_WORDS = {
+    INCLUDE_SUGGESTIONS: "records that are right only under a condition you confirm (each note says which), and "
+                         "improvements that fix no problem",
+    INCLUDE_LOCKDOWN: "the lockdown records for a domain that never sends or receives mail: null MX (it accepts no "
+                      "mail), SPF 'v=spf1 -all' (no server may send as it), DMARC p=reject (receivers refuse mail in "
+                      "its name) and a revoked DKIM key for every selector",
+}
+# The MX check's verdict that a domain is unused for email (or says it sends none): only then --lockdown.
+LOCKDOWN_FINDINGS = ("mx.parked-lockdown", "mx.lockdown-incomplete", "mx.locked-down")
 
 
 def txt_family(host: str, value: str) -> str:
@@ -85,10 +98,12 @@ class Change:
     finding: str = ""
     why: str = ""
     note: str = ""
+    included: str = ""  # "" (a fix of a problem), or what the person chose to include: suggestions | lockdown
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
-                "finding": self.finding, "why": self.why, "ttl": self.ttl, "note": self.note}
+                "finding": self.finding, "why": self.why, "ttl": self.ttl, "note": self.note,
+                "included": self.included or None}
 
     def step(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
@@ -110,10 +125,12 @@ class LeftOut:
     fix: Fix
     finding: str
     reason: str
+    include: str = ""  # what would include it: suggestions | lockdown ("" when nothing: it needs a person)
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.fix.host, "type": self.fix.type, "value": self.fix.value, "action": self.fix.action,
-                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason}
+                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason,
+                "include": self.include or None}
 
 
 @dataclass
@@ -158,6 +175,23 @@ class Plan:
     def to_json(self) -> list[dict[str, Any]]:
         return [c.to_json() for c in self.changes]
 
+    def left_out_once(self) -> list[tuple[LeftOut, list[str]]]:
+        """Each left-out record (or set of records) once, with every finding that offered it: the lockdown set is
+        offered by the MX card, and its records one by one by SPF, DMARC and DKIM too (shown once, in the set)."""
+        groups: dict[tuple[tuple[str, str, str], ...], tuple[LeftOut, list[str]]] = {}
+        for lo in self.left_out:
+            key = tuple(_rec(r) for r in lo.fix.records)
+            groups.setdefault(key, (lo, []))[1].append(lo.finding)
+        sets = [k for k in groups if len(k) > 1]
+        out = []
+        for key, (lo, codes) in groups.items():
+            container = next((o for o in sets if len(key) == 1 and set(key) <= set(o)), None)
+            if container is not None:
+                groups[container][1].extend(codes)
+                continue
+            out.append((lo, codes))
+        return out
+
 
 # -- choosing the fixes -------------------------------------------------------------------------------
 
@@ -168,32 +202,67 @@ class Candidate:
     finding: str
     why: str
     check: str
+    included: str = ""  # what the person chose to include for it: suggestions | lockdown
+
+
+def _rec(f: Fix) -> tuple[str, str, str]:
+    return f.host.lower().rstrip("."), f.type.upper(), normalize_rdata(f.type.upper(), f.value)
 
 
 def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
-               checks: tuple[str, ...] | None = None) -> tuple[list[Candidate], list[LeftOut]]:
-    """The fixes worth publishing, mistakes' corrections first; suggestions that need a person are left out."""
+               checks: tuple[str, ...] | None = None,
+               include: frozenset[str] | set[str] = frozenset()) -> tuple[list[Candidate], list[LeftOut]]:
+    """The fixes worth publishing, mistakes' corrections first. Left out unless ``include`` names them:
+    suggestions (a record right only under a condition, whichever finding carries it: a record one check calls
+    a suggestion is one everywhere; and improvements that fix no problem) and the lockdown records (only for a
+    domain the MX check judged unused for email). A starting point is never published for the person."""
+    from ..mx import lockdown_fixes
+
     out: list[Candidate] = []
     left: list[LeftOut] = []
     for m in mistakes or []:
         if checks is None or m.check in checks:
             out.append(Candidate(m.fixes, m.code, m.message, m.check))
+    conditional = {_rec(r) for res in report.checks.values() for f in res.findings for o in f.options
+                   if o.kind == "suggestion" for r in o.records}
+    lockdown = {_rec(r) for r in lockdown_fixes(report.domain)}
     for name, result in report.checks.items():
         if checks is not None and name not in checks:
             continue
         for f in result.findings:
             if f.fix is None:
                 continue
-            if f.severity not in (Severity.ERROR, Severity.WARNING):
-                left.append(LeftOut(f.fix, f.code, "a suggestion, not a problem: publish it from its fix box if it "
-                                                    "fits your domain"))
+            recs = tuple(f.fix.records)  # with its companion records
+            if f.fix.kind == "starting-point":
+                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON["starting-point"]))
                 continue
-            if f.fix.kind != "record":
-                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON.get(
-                    f.fix.kind, "it needs your judgement before it is published, so it isn't published for you")))
+            is_lockdown = f.code in LOCKDOWN_FINDINGS or {_rec(r) for r in recs} <= lockdown
+            needs_choice = (f.fix.kind != "record" or f.severity not in (Severity.ERROR, Severity.WARNING)
+                            or any(_rec(r) in conditional for r in recs))
+            if is_lockdown and (needs_choice or f.code in LOCKDOWN_FINDINGS):
+                if INCLUDE_LOCKDOWN in include:
+                    out.append(Candidate(recs, f.code, f.message, name, INCLUDE_LOCKDOWN))
+                else:
+                    left.append(LeftOut(f.fix, f.code, _LOCKDOWN_REASON, INCLUDE_LOCKDOWN))
                 continue
-            out.append(Candidate(tuple(f.fix.records), f.code, f.message, name))  # with its companion records
+            if needs_choice:
+                if INCLUDE_SUGGESTIONS in include and f.fix.kind in ("record", "suggestion"):
+                    out.append(Candidate(recs, f.code, f.message, name, INCLUDE_SUGGESTIONS))
+                elif f.fix.kind not in ("record", "suggestion"):
+                    left.append(LeftOut(f.fix, f.code, "it needs your judgement before it is published, so it isn't "
+                                                       "published for you"))
+                else:
+                    reason = _INFO_REASON if f.severity not in (Severity.ERROR, Severity.WARNING) and \
+                        f.fix.kind == "record" and not any(_rec(r) in conditional for r in recs) \
+                        else _NEEDS_A_PERSON["suggestion"]
+                    left.append(LeftOut(f.fix, f.code, reason, INCLUDE_SUGGESTIONS))
+                continue
+            out.append(Candidate(recs, f.code, f.message, name))
     return out, left
+
+
+def replace_candidate(c: Candidate, fixes: tuple[Fix, ...]) -> Candidate:
+    return Candidate(fixes, c.finding, c.why, c.check, c.included)
 
 
 def _in_zone(host: str, zone: str) -> bool:
@@ -203,9 +272,11 @@ def _in_zone(host: str, zone: str) -> bool:
 
 async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *, account: str,
                     mistakes: list[Mistake] | None = None, checks: tuple[str, ...] | None = None,
-                    fixes: list[tuple[Fix, str, str]] | None = None) -> Plan:
+                    fixes: list[tuple[Fix, str, str]] | None = None,
+                    include: frozenset[str] | set[str] = frozenset()) -> Plan:
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
-    account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
+    account's DNS host, from the records the host has now (read through ``session``, in a thread).
+    ``include``: what else the person chose to publish (``INCLUDE_SUGGESTIONS``, ``INCLUDE_LOCKDOWN``)."""
     if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
         cands = [Candidate(tuple(f.records), *_finding_of(report, f, code, why)) for f, code, why in fixes
                  if f.kind != "starting-point"]
@@ -213,11 +284,24 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
                                                 "SPF builder under Tools helps), then publish the finished record")
                                for f, code, _ in fixes if f.kind == "starting-point"]
     else:
-        cands, left = candidates(report, mistakes, checks)
+        cands, left = candidates(report, mistakes, checks, include)
     plan = Plan(report.domain, zone, account, session.provider, left_out=left)
+    if INCLUDE_LOCKDOWN in include and fixes is None:
+        mx = report.checks.get("mx")
+        if mx is None or not any(f.code in LOCKDOWN_FINDINGS for f in mx.findings):
+            plan.problem = (f"--lockdown is only for a domain that never sends or receives mail, and InboxReady doesn't "
+                            f"see {report.domain} that way (it has mail servers, an SPF record that lets servers send, "
+                            "or its MX check couldn't run), so nothing is applied. Leave out --lockdown.")
+            return plan
     taken: set[tuple[str, str, str]] = set()
+    planned: set[tuple[str, str, str]] = set()  # exact records already in the plan
     usable: list[Candidate] = []
     for c in cands:
+        same = [f for f in c.fixes if _rec(f) in planned]
+        if same:  # the same record offered by another finding (the lockdown set and each of its records)
+            c = replace_candidate(c, tuple(f for f in c.fixes if _rec(f) not in planned))
+            if not c.fixes:
+                continue
         problem = ""
         for f in c.fixes:
             if f.type.upper() == "DS":
@@ -237,6 +321,7 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
             plan.left_out.extend(LeftOut(f, c.finding, problem) for f in c.fixes)
             continue
         taken |= keys
+        planned |= {_rec(f) for f in c.fixes}
         usable.append(c)
     needed = sorted({(f.host.lower().rstrip("."), f.type.upper()) for c in usable for f in c.fixes})
 
@@ -284,18 +369,19 @@ def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | N
     norm = lambda v: normalize_rdata(rtype, v)  # noqa: E731
 
     def add(value: str) -> None:
-        plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note))
+        plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note,
+                                   c.included))
         cur.append((value, f.ttl))
 
     def replace(old: tuple[str, int | None], value: str, note: str = "") -> None:
         plan.changes.append(Change("replace", host, rtype, old[0], value, old[1] or f.ttl, old[1], c.finding, c.why,
-                                   note or f.note))
+                                   note or f.note, c.included))
         cur.remove(old)
         cur.append((value, old[1] or f.ttl))
 
     def delete(old: tuple[str, int | None], note: str = "") -> None:
         plan.changes.append(Change("delete", host, rtype, old[0], None, old[1] or f.ttl, old[1], c.finding, c.why,
-                                   note or f.note))
+                                   note or f.note, c.included))
         cur.remove(old)
 
     if f.action == "remove":

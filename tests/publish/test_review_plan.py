@@ -129,3 +129,34 @@ def test_publish_two_spf_records_at_powerdns_keeps_the_good_one(pdns: PowerDns, 
     assert "spf.multiple-records" not in {f["code"] for f in spf["findings"]}
     assert "spf.missing" not in {f["code"] for f in spf["findings"]} and spf["status"] != "fail"
     assert all(p["live"] is True for p in data["propagation"])
+
+
+def test_a_null_mx_tried_as_if_published_is_a_null_mx(dns_server) -> None:  # type: ignore[no-untyped-def]
+    """The trial run of a lockdown plan: the overlay serves '0 .' as the root, not as '@' (which read as a
+    mail server named '@' that couldn't be looked up, so MX was 'couldn't check' before publishing)."""
+    from inboxready.core.publish.plan import Change, Plan
+
+    z = "parked.test"
+    dns_server.add_zone(z, SOA.format(d=z) + "@ IN A 192.0.2.99\n")
+    plan = Plan(z, z, "a", "memory", before={})
+    plan.changes = [Change("add", z, "MX", None, "0 ."), Change("add", z, "TXT", None, "v=spf1 -all"),
+                    Change("add", f"_dmarc.{z}", "TXT", None, "v=DMARC1; p=reject;")]
+    base, p = _predicted(dns_server, z, {}, plan=plan)
+    mx = p.predicted.checks["mx"]
+    assert mx.status is not Status.ERROR and "mx.null-mx" in {f.code for f in mx.findings}, mx.findings
+
+
+def test_left_out_records_are_listed_once() -> None:
+    from inboxready.core.mx import lockdown_fixes
+    from inboxready.core.publish.plan import LeftOut, Plan
+
+    fixes = lockdown_fixes("parked.test")
+    group = Fix(fixes[2].host, fixes[2].type, fixes[2].value, title="The lockdown records",
+                also_publish=(fixes[0], fixes[1], fixes[3]))
+    plan = Plan("parked.test", "parked.test", "a", "memory", left_out=[
+        LeftOut(fixes[0], "spf.missing", "r", "lockdown"), LeftOut(group, "mx.parked-lockdown", "r", "lockdown"),
+        LeftOut(fixes[0], "mx.lockdown-spf", "r", "lockdown"),
+        LeftOut(Fix("_smtp._tls.parked.test", "TXT", "v=TLSRPTv1; rua=mailto:t@parked.test"), "tls_rpt.x", "r")])
+    once = plan.left_out_once()
+    assert [(lo.finding, codes) for lo, codes in once] == [
+        ("mx.parked-lockdown", ["mx.parked-lockdown", "spf.missing", "mx.lockdown-spf"]), ("tls_rpt.x", ["tls_rpt.x"])]
