@@ -477,13 +477,15 @@ def attach_host_forms(data: dict[str, Any], inspection: Any) -> None:
 
 
 def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
+    from inboxready.app.cli import _wrap, host_form_lines
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None:
         return
     z = inspection.zone
     if not z.zone:
-        out.write(style(f"  DNS host: couldn't tell ({z.problem}).", "2") + "\n\n")
+        out.write("\n".join(style(x, "2") for x in _wrap(f"DNS host: couldn't tell, because we {z.problem}.", "  "))
+                  + "\n\n")
         return
     if inspection.host is not None:
         also = f" (or {', '.join(h.name for h in inspection.hosts[1:])})" if len(inspection.hosts) > 1 else ""
@@ -492,8 +494,6 @@ def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
     else:
         out.write(style(f"  DNS host: not one we know (name servers {', '.join(z.ns_names) or 'unknown'}), "
                         f"zone {z.zone}", "1") + "\n")
-    from inboxready.app.cli import _wrap, host_form_lines
-
     for m in inspection.mistakes:
         lines = _wrap(m.message, "      ")
         out.write(style("    ✗ " + lines[0][6:], "31") + "\n" + "".join(line + "\n" for line in lines[1:]))
@@ -506,11 +506,12 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
                           timeout: float, out: TextIO, style: Any) -> dict[str, Any]:
     """``check --authoritative``: what every authoritative server serves for the records the check read and
     the fixes it offers, whether they agree, and how long resolvers may keep what they cached."""
+    from inboxready.app.cli_out import shown as _shown
     from inboxready.core.publish.propagation import Expect, answer_values, ask_server
 
     if inspection is None or not inspection.zone.servers:
-        why = inspection.zone.problem if inspection is not None else "the zone couldn't be found"
-        out.write(style(f"  Authoritative servers: couldn't ask ({why}).", "35") + "\n\n")
+        why = inspection.zone.problem if inspection is not None else "couldn't find the zone"
+        out.write(style(f"  Authoritative servers: couldn't ask, because we {why}.", "35") + "\n\n")
         return {"problem": why, "servers": []}
     names = {(domain, "TXT"), (f"_dmarc.{domain}", "TXT"), (domain, "MX")}
     for r in report.checks.values():
@@ -536,14 +537,22 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
         values = next(iter(known)) if len(known) == 1 else ()
         ttl = next((a.ttl for _, _, a in seen if a.ttl), None)
         label = f"{rtype} {host}"
-        if agree:
-            shown = "; ".join(v[:80] for v in values) if values else "(no record)"
-            out.write(f"    ✓ {label}: " + (f"all {len(seen)} agree: " if len(seen) > 1 else "") + f"{shown}\n")
+        # values whole, one per line: a record is never cut or wrapped
+        if agree and values:
+            inline = len(values) == 1 and len(values[0]) <= 60
+            out.write(f"    ✓ {label}" + (f": all {len(seen)} serve the same" if len(seen) > 1 else "")
+                      + (f": {_shown(values[0])}\n" if inline else ":\n"))
+            if len(values) > 1 or len(values[0]) > 60:
+                out.write("".join(f"        {_shown(v)}\n" for v in values))
+        elif agree:  # nothing there: the servers agree, but a check mark would read as "fine"
+            out.write(f"    – {label}: no record" + (f" (all {len(seen)} agree)" if len(seen) > 1 else "") + "\n")
         else:
             out.write(style(f"    ! {label}: the servers don't agree yet", "33") + "\n")
             for server, v, a in seen:
-                shown = a.describe if v is None else ("; ".join(x[:60] for x in v) or "(no record)")
-                out.write(f"        {server.label}: {shown}\n")
+                if v is None or not v:
+                    out.write(f"        {server.label}: {a.describe if v is None else 'no record'}\n")
+                else:
+                    out.write(f"        {server.label}:\n" + "".join(f"          {_shown(x)}\n" for x in v))
         stale = ttl if values else inspection.zone.negative_ttl
         if stale:
             out.write(style(f"        resolvers may keep their cached answer up to {stale} s "

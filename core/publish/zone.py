@@ -60,8 +60,8 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
     for candidate in _parents(name):
         ans = await dns.query(candidate, "SOA")
         if ans.failed:
-            return ZoneInfo("", problem=f"couldn't find the zone of {name}: the SOA lookup for {candidate} failed "
-                                        f"({ans.describe})")
+            return ZoneInfo("", problem=f"couldn't find the zone of {name}: the SOA lookup for {candidate} failed: "
+                                        f"{ans.describe}")
         if ans.ok and not ans.cname_chain:
             zone = candidate
             soa_ttl = ans.ttl
@@ -75,7 +75,7 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
     ns = await dns.query(zone, "NS")
     if ns.failed:
         return ZoneInfo(zone, soa_ttl=soa_ttl, soa_minimum=soa_min,
-                        problem=f"couldn't read the NS records of {zone} ({ns.describe})")
+                        problem=f"couldn't read the NS records of {zone}: {ns.describe}")
     ns_names = tuple(sorted({r.rstrip(".").lower() for r in ns.records}))
     if servers:
         chosen = tuple(AuthServer(s, s) for s in servers)
@@ -96,6 +96,6 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
     found.sort(key=lambda s: (s.name, s.address))
     problem = ""
     if not found:
-        problem = f"couldn't find the address of any name server of {zone}" + (f" ({'; '.join(problems)})"
+        problem = f"couldn't find the address of any name server of {zone}" + (f": {'; '.join(problems)}"
                                                                              if problems else "")
     return ZoneInfo(zone, ns_names, tuple(found), soa_ttl, soa_min, problem)
