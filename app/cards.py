@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from inboxready.core.checks import CHECK_TITLES
 from inboxready.core.history import CheckDiff
-from inboxready.core.model import CheckResult, Fix, Status
+from inboxready.core.model import CheckResult, DnsTrouble, Fix, Status
 
 from . import theme
 from .sections_extra import SECTIONS as EXTRA_SECTIONS
@@ -109,6 +109,67 @@ class BodyBuilder(QObject):
                     sys.excepthook(type(exc), exc, exc.__traceback__)
         if not self._jobs:
             self._timer.stop()
+
+
+class DnsTroubleBanner(QFrame):
+    """One message when DNS itself did not answer, instead of a grey "couldn't check" on every card.
+
+    "resolver" (your DNS server does not answer): names the server and offers its setting and another
+    try; the window hides the cards that could only say "couldn't check". "domain" (this domain's DNS
+    servers do not answer): says it is not the user's computer, above the cards."""
+
+    settingsRequested = Signal()
+    retryRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("DnsTrouble")
+        self.trouble: DnsTrouble | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(16, 12, 16, 12)
+        lay.setSpacing(6)
+        self.title = label("", "DnsTroubleTitle", parent=self)
+        lay.addWidget(self.title)
+        self.text = label("", "", selectable=True, parent=self)
+        lay.addWidget(self.text)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.settings_button = KeyButton("DNS server settings…", self)
+        self.settings_button.setAccessibleName("Open Settings to choose another DNS server")
+        self.settings_button.clicked.connect(self.settingsRequested)
+        row.addWidget(self.settings_button)
+        self.retry_button = KeyButton("Check again", self)
+        self.retry_button.setAccessibleName("Check the domain again")
+        self.retry_button.clicked.connect(self.retryRequested)
+        row.addWidget(self.retry_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.hide()
+
+    def show_trouble(self, trouble: DnsTrouble | None) -> None:
+        self.trouble = trouble
+        if trouble is None:
+            self.hide()
+            return
+        resolver = trouble.kind == "resolver"
+        many = len(trouble.servers) > 1
+        if resolver:
+            title = "Your DNS servers don't answer" if many else "Your DNS server doesn't answer"
+            advice = trouble.advice
+            if advice.endswith("DNS server."):
+                advice = advice[:-1] + " in Settings."
+            else:
+                advice += " You can choose another DNS server in Settings."
+            text = f"{trouble.message} {advice}"
+        else:
+            title = "This domain's DNS servers don't answer"
+            text = trouble.text
+        self.title.setText(title)
+        self.text.setText(text)
+        self.settings_button.setVisible(resolver)
+        self.setAccessibleName(title)
+        self.setAccessibleDescription(text)
+        self.show()
 
 
 class CardHeader(KeyButton):

@@ -85,6 +85,33 @@ _nameserver = nameserver  # the option types live in cli_out (one place for ever
 _positive = DNS_TIMEOUT
 
 
+# How long past --deadline a command may take to wrap up before it is stopped (the engine's own limits
+# end every lookup at the deadline; this is the last guard, whatever the DNS data).
+DEADLINE_GRACE = 2.0
+
+
+def add_deadline(parser: argparse.ArgumentParser, default: float = 60.0, what: str = "a domain's") -> None:
+    parser.add_argument("--deadline", type=DEADLINE, default=default, metavar="SECONDS",
+                        help=f"give up on {what} remaining lookups after this long (default {default:g}, at "
+                             "most 3600)")
+
+
+class OutOfTime(Exception):
+    """A command ran past its deadline (and the grace): said plainly, exit 2."""
+
+
+def run_within(coro: Any, seconds: float) -> Any:
+    """``asyncio.run(coro)``, stopped after ``seconds`` + ``DEADLINE_GRACE`` (raises ``OutOfTime``)."""
+    async def bounded() -> Any:
+        try:
+            return await asyncio.wait_for(coro, seconds + DEADLINE_GRACE)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise OutOfTime(f"stopped: not finished within the time limit of {seconds:g} s "
+                            "(use --deadline to allow more)") from None
+
+    return asyncio.run(bounded())
+
+
 # Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
 # that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
 COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
@@ -163,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     spf.add_argument("--ip", required=True, help="the sending server's IPv4 or IPv6 address")
     spf.add_argument("--sender", help="the MAIL FROM address (default postmaster@DOMAIN)")
     spf.add_argument("--helo", help="the HELO/EHLO name the server used")
+    add_deadline(spf, what="the evaluation's")
     headers = sub.add_parser("headers", parents=[common], help="explain the verdict in a received message",
                              description="Read a received message (or just its headers) and explain what the "
                                          "receiving service decided for SPF, DKIM and DMARC, with our own "
@@ -173,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "mx.google.com; repeatable); default: the topmost one")
     headers.add_argument("--offline", action="store_true",
                          help="don't look up DKIM keys to re-check the signatures")
+    add_deadline(headers, what="the message's")
     profile = sub.add_parser("profile", help="sending and reading profiles for test messages",
                              description="Manage the mail accounts used to send and read test messages. "
                                          "Passwords go to the system keyring only.")
@@ -317,22 +346,50 @@ def render_checklist(result: Any, out: TextIO, style: _Style) -> None:
             out.write("\n".join(_wrap(str(item["why"]), "        ")) + "\n")
 
 
+def render_trouble(trouble: Any, out: TextIO, style: _Style, indent: str = "  ") -> None:
+    """The one message for a DNS server (or a domain's servers) that did not answer."""
+    out = safe_stream(out)
+    lines = _wrap(shown(trouble.text), indent + "  ")
+    lines[0] = indent + style("?", "35") + " " + lines[0][len(indent) + 2:]
+    out.write("\n".join(lines) + "\n")
+    if trouble.kind == "resolver":
+        out.write(style(f"{indent}  Ask another DNS server with --nameserver IP[:PORT].", "1") + "\n")
+
+
 def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bool = False,
-                  host_form: Any = None) -> None:
+                  host_form: Any = None, trouble_said: bool = False) -> None:
+    """One domain's report as text. ``trouble_said``: the DNS server's trouble was printed once above."""
     out = safe_stream(out)
     sym, code = _STATUS_LOOK[report.status]
     display = shown(to_unicode(report.domain))
     title = f"{display} ({shown(report.domain)})" if display != report.domain else display
     out.write(style(f"{sym} {title}", f"1;{code}") + style(f"  ({report.status.label})", code) + "\n")
-    if all(n in report.checks for n in ("spf", "dkim", "dmarc")):
-        out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
-    else:  # --only / --skip left out what the rules are judged on
-        out.write("  The bulk-sender rules are not judged in this run (they need the SPF, DKIM and DMARC checks).\n")
-    if report.unchecked_optional:
-        names = ", ".join(CHECK_TITLES.get(n, n) for n in report.unchecked_optional)
-        out.write(style(f"  Couldn't check from here: {names} (their parts below say why).", "2") + "\n")
+    trouble = report.dns_trouble
+    resolver_down = trouble is not None and trouble.kind == "resolver"
+    if resolver_down:  # one message, not a "couldn't check" per check
+        if trouble_said:
+            out.write(style("  Not checked: your DNS server did not answer (see above).", "35") + "\n")
+        else:
+            render_trouble(trouble, out, style)
+    else:
+        if all(n in report.checks for n in ("spf", "dkim", "dmarc")):
+            out.write("  " + readiness_headline(bulk_sender_readiness(report.checks), report.checks) + "\n")
+        else:  # --only / --skip left out what the rules are judged on
+            out.write("  The bulk-sender rules are not judged in this run (they need the SPF, DKIM and DMARC "
+                      "checks).\n")
+        if trouble is not None:
+            render_trouble(trouble, out, style)
+        unchecked = report.unchecked
+        if unchecked and len(unchecked) > len(report.unchecked_optional):
+            names = ", ".join(CHECK_TITLES.get(n, n) for n in unchecked)
+            out.write(style(f"  Couldn't check: {names} (their parts below say why).", "2") + "\n")
+        elif unchecked:
+            names = ", ".join(CHECK_TITLES.get(n, n) for n in unchecked)
+            out.write(style(f"  Couldn't check from here: {names} (their parts below say why).", "2") + "\n")
     width = max([6, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
     for name, result in report.checks.items():
+        if resolver_down and result.status is Status.ERROR:
+            continue
         sym, code = _STATUS_LOOK[result.status]
         label = CHECK_TITLES.get(name, name.upper())
         out.write(f"  {style(f'{sym} {label:<{width}}', code)} {style(_status_column(result.status.label), code)}"
@@ -603,9 +660,11 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.app import cli_publish as P
 
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
+    # (not where the DNS server did not answer at all: it would only wait for it again)
+    asked = [r.domain for r in reports if r.dns_trouble is None or r.dns_trouble.kind != "resolver"]
     inspections = asyncio.run(P.inspect_for_check(
-        [r.domain for r in reports], args.nameserver, args.timeout,
-        {r.domain: [*args.dkim_selector, *own.get(r.domain, ())] for r in reports})) if reports else {}
+        asked, args.nameserver, args.timeout,
+        {d: [*args.dkim_selector, *own.get(d, ())] for d in asked})) if asked else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):
@@ -619,9 +678,11 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_json(data, out)
     else:
         style = _Style(_use_colour(out, args.color))
+        said = _say_resolver_trouble_once(reports, out, style)
         for r in reports:
             ins = inspections.get(r.domain)
-            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_for(fix, ins))
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_for(fix, ins),
+                          trouble_said=said)
             if not args.quiet:
                 P.render_host_section(ins, out, style)
             if getattr(args, "authoritative", False):
@@ -663,6 +724,17 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
+def _say_resolver_trouble_once(reports: Sequence[DomainReport], out: TextIO, style: _Style) -> bool:
+    """With several domains and a DNS server that did not answer: say it once, at the top."""
+    troubles = [r.dns_trouble for r in reports if r.dns_trouble is not None and r.dns_trouble.kind == "resolver"]
+    if len(reports) < 2 or not troubles:
+        return False
+    for message in dict.fromkeys(t.message for t in troubles):
+        render_trouble(next(t for t in troubles if t.message == message), out, style, indent="")
+    safe_stream(out).write("\n")
+    return True
+
+
 # -- spf -----------------------------------------------------------------------------------------
 
 _SPF_EXIT = {"pass": EXIT_OK, "none": EXIT_FINDINGS, "neutral": EXIT_FINDINGS, "softfail": EXIT_FINDINGS,
@@ -686,14 +758,22 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     sender = args.sender if args.sender is not None else f"postmaster@{domain}"
 
     async def go() -> Any:
-        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
+        client = DnsClient(args.nameserver, timeout=args.timeout, deadline=args.deadline)
         try:
-            return await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+            ev = await check_host(args.ip, domain, sender, helo=args.helo, dns=client)
+            trouble = await client.diagnose(domain) if ev.result == "temperror" else None
+            return ev, trouble
         finally:
             client.close()
 
-    ev = asyncio.run(go())
+    try:
+        ev, trouble = run_within(go(), args.deadline)
+    except OutOfTime as exc:
+        err.write(f"inboxready: SPF for {shown(domain)}: {exc}\n")
+        return EXIT_UNCHECKED
     data = ev.to_json()
+    if trouble is not None:
+        data["dns_trouble"] = trouble.to_json()
     if args.json:
         write_json(data, out)
     else:
@@ -708,6 +788,8 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  matched: {shown(data['mechanism'])}\n")
         for step in data.get("trace", []):
             out.write(style(f"    {shown(step)}", "2") + "\n")
+        if trouble is not None:
+            render_trouble(trouble, out, style)
     return _SPF_EXIT.get(data["result"], EXIT_FINDINGS)
 
 
@@ -735,7 +817,7 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
 
     async def go() -> Any:
-        client = None if args.offline else DnsClient(args.nameserver, timeout=args.timeout, deadline=60.0)
+        client = None if args.offline else DnsClient(args.nameserver, timeout=args.timeout, deadline=args.deadline)
         try:
             report = await analyze_message(raw, dns=client, trusted_authserv_ids=args.receiver or None,
                                           content=True, spamassassin=True)
@@ -746,7 +828,11 @@ def cmd_headers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if client is not None:
                 client.close()
 
-    report = asyncio.run(go())
+    try:
+        report = run_within(go(), args.deadline)
+    except OutOfTime as exc:
+        err.write(f"inboxready: {shown(args.file)}: {exc}\n")
+        return EXIT_UNCHECKED
     if args.json:
         write_json(report.to_json(), out)
     else:

@@ -4,9 +4,11 @@
     inboxready reports summary DOMAIN [--days N] [--json] [--csv FILE] [--offline]
     inboxready reports watch --read-profile NAME [--folder INBOX] [--move-to FOLDER] [--once] [--every S]
 
-All take ``--store FILE`` (default: reports.sqlite3 in the data folder). Exit codes: 0 ok; 1 something to
-look at (files rejected; sources that pass but are not aligned); 2 couldn't do it (no store, no reports
-for the domain, mailbox unreachable, usage).
+All take ``--store FILE`` (default: reports.sqlite3 in the data folder; a folder is refused). Exit codes: 0 ok;
+1 something to look at (files rejected, reports with impossible dates or a conflicting id; sources that pass
+but are not aligned); 2 couldn't do it (no store, the store failed: busy, disk full, read-only; no reports for
+the domain, mailbox unreachable, usage). Every fault is one sentence on stderr, never a traceback. While
+another InboxReady imports into the same store, an import waits (and says so) for a bounded time.
 """
 
 from __future__ import annotations
@@ -78,12 +80,25 @@ def _no_action(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _open_store(args: argparse.Namespace, err: TextIO) -> Any:
     from inboxready.core.reports.store import ReportStore
 
-    store = ReportStore(getattr(args, "store", None))
+    def waiting(message: str) -> None:
+        err.write(f"inboxready: {shown(message)}\n")
+        err.flush()
+
+    store = ReportStore(getattr(args, "store", None), on_wait=waiting)
     if store.problem:
-        err.write(f"inboxready: {store.problem}\n")
+        err.write(f"inboxready: {shown(store.problem)}\n")
     if not store.available:
         return None
     return store
+
+
+def _fault(exc: BaseException, store: Any, err: TextIO) -> int:
+    """A store failure (``DbProblem``, or an SQLite / OS error, worded by ``sqlitedb``) as one sentence on
+    stderr; exit code 2."""
+    from inboxready.core.sqlitedb import problem_of
+
+    err.write(f"inboxready: {shown(problem_of(exc, 'the report store', store.path))}\n")
+    return EXIT_UNCHECKED
 
 
 def _n(x: int) -> str:
@@ -106,34 +121,63 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"{CR}{done}/{total} files…")
             err.flush()
 
+    from inboxready.core.reports.store import ImportResult, ImportStopped
+
+    stopped: ImportStopped | None = None
     try:
         result = store.import_paths(args.paths, on_progress=progress)
+    except ImportStopped as exc:
+        stopped, result = exc, exc.result
     finally:
         store.close()
     if tty:
         err.write("\n")
     if as_json:
-        write_json(result.to_json(), out, ensure_ascii=True)
+        doc = result.to_json()
+        if stopped is not None:
+            doc["problem"] = str(stopped)
+        write_json(doc, out, ensure_ascii=True)
     else:
-        dmarc = sum(1 for i in result.imported if i.kind == "dmarc")
-        tls = len(result.imported) - dmarc
-        out.write(f"Imported {_n(len(result.imported))} report(s) ({_n(dmarc)} DMARC, {_n(tls)} TLS) "
-                  f"from {_n(result.files)} file(s).\n")
-        if result.duplicate:
-            out.write(f"{_n(len(result.duplicate))} report(s) were already imported and were skipped.\n")
-        if result.rejected:
-            out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
-            for name, reason in result.rejected:
-                out.write(f"  {shown(name)}: {shown(reason)}\n")
-        domains = sorted({i.domain for i in result.imported if i.domain})
-        if domains:
-            out.write("Domains: " + shown(", ".join(domains)) + "\n")
-            out.write(f"Next: inboxready reports summary {shown(domains[0])}\n")
-    if result.rejected:
+        _print_import(result, out)
+    if stopped is not None:
+        err.write(f"inboxready: {shown(stopped)}\n")
+        return EXIT_UNCHECKED
+    assert isinstance(result, ImportResult)
+    if result.rejected or result.conflicting or result.flagged:
         return EXIT_FINDINGS
-    if not result.imported and not result.duplicate:
+    if not (result.imported or result.duplicate or result.repeated):
         return EXIT_UNCHECKED
     return EXIT_OK
+
+
+def _print_import(result: Any, out: TextIO) -> None:
+    dmarc = sum(1 for i in result.imported if i.kind == "dmarc")
+    tls = len(result.imported) - dmarc
+    out.write(f"Imported {_n(len(result.imported))} report(s) ({_n(dmarc)} DMARC, {_n(tls)} TLS) "
+              f"from {_n(result.files)} file(s).\n")
+    if result.duplicate:
+        out.write(f"{_n(len(result.duplicate))} report(s) were already imported before and were skipped.\n")
+    if result.repeated:
+        out.write(f"{_n(len(result.repeated))} report(s) came more than once in these files (the same report in "
+                  "two files, e.g. a .zip and an .xml.gz); each was imported once.\n")
+    if result.conflicting:
+        out.write(f"{_n(len(result.conflicting))} report(s) have the reporter and report id of a different report "
+                  "imported earlier; the first one was kept and these were skipped:\n")
+        for i in result.conflicting[:50]:
+            out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}\n")
+    if result.flagged:
+        out.write(f"{_n(len(result.flagged))} imported report(s) have dates that can't be right; they are kept but "
+                  "left out of summaries:\n")
+        for i in result.flagged[:50]:
+            out.write(f"  {shown(i.name)}: {shown(i.problem)}\n")
+    if result.rejected:
+        out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
+        for name, reason in result.rejected:
+            out.write(f"  {shown(name)}: {shown(reason)}\n")
+    domains = sorted({i.domain for i in result.imported if i.domain})
+    if domains:
+        out.write("Domains: " + shown(", ".join(domains)) + "\n")
+        out.write(f"Next: inboxready reports summary {shown(domains[0])}\n")
 
 
 async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -180,11 +224,17 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     store = _open_store(args, err)
     if store is None:
         return EXIT_UNCHECKED
+    import sqlite3
+
+    from inboxready.core.sqlitedb import DbProblem
+
     try:
         summary = summarize(store, domain, days=args.days)
         if summary.reports == 0:
             known = store.domains()
-            err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days."
+            left_out = (f" {summary.flagged_count} report(s) about {shown(domain)} are left out because their dates "
+                        f"can't be right ({shown(summary.flagged[0]['problem'])})." if summary.flagged_count else "")
+            err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days.{left_out}"
                       + (f" Reports are stored for: {shown(', '.join(known[:10]))}." if known else
                          " Import some first: inboxready reports import PATH") + "\n")
             return EXIT_UNCHECKED
@@ -198,6 +248,8 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             except OSError as exc:
                 err.write(f"inboxready: could not write {shown(args.csv)}: {shown(exc.strerror or exc)}\n")
                 return EXIT_UNCHECKED
+    except (DbProblem, sqlite3.Error) as exc:
+        return _fault(exc, store, err)
     finally:
         store.close()
     if getattr(args, "json", False):
@@ -212,9 +264,13 @@ def _print_summary(s: Any, out: TextIO) -> None:
     written through ``shown`` (control characters escaped)."""
     w, sh = out.write, shown
     w(f"DMARC reports for {sh(s.domain)}, {sh(s.period)}: {_n(s.reports)} report(s), {_n(s.messages)} message(s).\n")
-    w(f"  Passed DMARC: {_pct(s.dmarc_pass, s.messages)}  (SPF aligned {_pct(s.spf_aligned, s.messages)}, "
-      f"DKIM aligned {_pct(s.dkim_aligned, s.messages)}; SPF passed {_pct(s.spf_pass, s.messages)}, "
-      f"DKIM passed {_pct(s.dkim_pass, s.messages)})\n")
+    known = s.evaluated
+    w(f"  Passed DMARC: {_pct(s.dmarc_pass, known)}  (SPF aligned {_pct(s.spf_aligned, known)}, "
+      f"DKIM aligned {_pct(s.dkim_aligned, known)}; SPF passed {_pct(s.spf_pass, known)}, "
+      f"DKIM passed {_pct(s.dkim_pass, known)})" + (f" of the {_n(known)} message(s) whose result is known"
+                                                    if s.unknown else "") + "\n")
+    for note in s.notes:
+        w(f"  Note: {sh(note)}\n")
     if s.policy:
         w(f"  Policy seen by receivers: p={sh(s.policy.get('p')) or '?'}"
           + (f", t={sh(s.policy['testing'])}" if s.policy.get("testing") else "") + "\n")
@@ -244,6 +300,8 @@ def _print_summary(s: Any, out: TextIO) -> None:
         w(f"  p={sh(e.policy)}: {sh(e.message)}\n")
         for name in e.affected_sources[:5]:
             w(f"      affected: {sh(name)}\n")
+        if len(e.affected_sources) > 5:
+            w(f"      … and {len(e.affected_sources) - 5} more\n")
         if e.next_record is not None:
             f = e.next_record
             w(f"    Next record: {sh(f.host)} TXT \"{sh(f.value)}\"\n")
@@ -254,9 +312,9 @@ def _print_summary(s: Any, out: TextIO) -> None:
         total = t["successful_sessions"] + t["failed_sessions"]
         w(f"\nSMTP TLS reports: {_n(t['reports'])} report(s), {_n(t['failed_sessions'])} of {_n(total)} "
           "encrypted deliveries to you failed")
-        if t["failure_types"]:
-            w(" (" + ", ".join(f"{sh(k)}: {sh(v)}" for k, v in list(t["failure_types"].items())[:5]) + ")")
         w(".\n")
+        for k, v in list(t["failure_types"].items())[:5]:
+            w(f"  {_n(v)} × {sh(k)}: {sh(t.get('failure_words', {}).get(k, k))}\n")
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -286,7 +344,8 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 r = outcome.result
                 out.write(f"{time.strftime('%H:%M:%S')} {shown(args.folder)}: read {outcome.read} new mail(s); "
-                          f"imported {len(r.imported)} report(s), {len(r.duplicate)} already known"
+                          f"imported {len(r.imported)} report(s), "
+                          f"{len(r.duplicate) + len(r.repeated) + len(r.conflicting)} already known"
                           + (f", moved {outcome.moved} to {shown(args.move_to)}" if outcome.moved else "")
                           + (f", {len(r.rejected)} skipped" if r.rejected else "") + ".\n")
                 for name, reason in r.rejected:

@@ -3,7 +3,7 @@
     inboxready watchlist add DOMAIN [--every 1d|6h|30m|1w] [-s SELECTOR]... [--off] [--only LIST] [--skip LIST]
     inboxready watchlist remove DOMAIN
     inboxready watchlist list [--json]
-    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--only LIST] [--skip LIST]
+    inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--deadline S] [--only LIST] [--skip LIST]
     inboxready watchlist reminders [--json]
 
 ``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
@@ -65,6 +65,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="this run: only these checks (each domain's own choice still applies)")
     run.add_argument("--skip", type=_checks, default=(), metavar="LIST",
                      help="this run: leave these checks out, e.g. starttls where port 25 is blocked")
+    from inboxready.app.cli import add_deadline
+
+    add_deadline(run)
     wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
 
 
@@ -123,7 +126,7 @@ def _action(wl: WatchList, action: str, args: argparse.Namespace, out: TextIO, e
     if action == "run":
         return _run(wl, args, out, err)
     if action == "reminders":
-        return _reminders(args, out)
+        return _reminders(args, out, err)
     return EXIT_UNCHECKED
 
 
@@ -156,7 +159,7 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_UNCHECKED
     if wl.unreadable:
         return EXIT_UNCHECKED
-    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout)
+    options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline)
     before = wl.problem
     with History() as history:
         if history.problem:
@@ -197,8 +200,12 @@ def _write_change_fix(fix: dict | None, out: TextIO, indent: str = "  ") -> None
         out.write(f"{indent}{verb}: {rec.get('type')} record at {rec.get('host')}\n{indent}  {rec.get('value')}\n")
 
 
-def _reminders(args: argparse.Namespace, out: TextIO) -> int:
+def _reminders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with History() as history:
+        if history.problem:
+            err.write(f"inboxready: {shown(history.problem)}\n")
+        if not history.available:
+            return EXIT_UNCHECKED  # no history to read: "no reminders" would not be true
         items = reminders(history, dismissed=DismissedStore())
     if args.json:
         write_json({"reminders": [r.to_json() for r in items]}, out)

@@ -28,7 +28,7 @@ from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.settings import Settings, SettingsStore
 
 from . import theme
-from .cards import CheckCard
+from .cards import CheckCard, DnsTroubleBanner
 from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
 from .engine import CheckRequest, Engine
 if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on first use, not at start-up
@@ -284,6 +284,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(10)
         self.readiness = ReadinessBar()
         column.addWidget(self.readiness)
+        self.dns_trouble = DnsTroubleBanner()  # DNS did not answer: one message instead of grey cards
+        column.addWidget(self.dns_trouble)
         self.scroll = QScrollArea()
         self.scroll.setObjectName("CardsScroll")
         self.scroll.setWidgetResizable(True)
@@ -387,6 +389,8 @@ class MainWindow(QMainWindow):
         self.check_button.clicked.connect(self.start_check)
         self.cancel_button.clicked.connect(self.cancel_check)
         self.settings_button.clicked.connect(self.open_settings)
+        self.dns_trouble.settingsRequested.connect(self.open_settings)
+        self.dns_trouble.retryRequested.connect(self.recheck)
         self.about_button.clicked.connect(self.show_about)
         self.message_button.clicked.connect(self.open_message_screen)
         self.demo_button.clicked.connect(self.toggle_demo)
@@ -589,9 +593,11 @@ class MainWindow(QMainWindow):
             card = self._card(name)
             card.set_open(False)
             card.set_pending()
+            card.show()  # hidden when the last check's DNS server did not answer
             if name == "dkim":
                 card.set_saved_selectors(self.saved_selectors(domain))
         self.readiness.update_from({})
+        self.dns_trouble.show_trouble(None)
         self.query_view.clear()
         self._update_queries_button()
         self._fix_tab_order()
@@ -663,7 +669,9 @@ class MainWindow(QMainWindow):
         self.checking = False
         set_available(self.export_button)
         self._update_readiness()
-        self._show_checklist()
+        self._show_dns_trouble(report)
+        if report.dns_trouble is None or report.dns_trouble.kind != "resolver":
+            self._show_checklist()
         QTimer.singleShot(0, self._show_first_problem)
         set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
@@ -674,6 +682,19 @@ class MainWindow(QMainWindow):
         if self.history.problem:
             self._show_problems()
         self.checkFinished.emit(report)
+
+    def _show_dns_trouble(self, report: DomainReport) -> None:
+        """Your DNS server did not answer: one banner naming it (with the way to Settings) instead of a
+        grey "couldn't check" card per check. The domain's own servers did not: a banner above the cards."""
+        trouble = report.dns_trouble
+        self.dns_trouble.show_trouble(trouble)
+        if trouble is None or trouble.kind != "resolver":
+            return
+        self.readiness.hide()  # nothing was learned: no requirement to show
+        for card in self.cards.values():
+            if card.result is not None and card.result.status is Status.ERROR:
+                card.hide()
+        self._fix_tab_order()
 
     def _show_first_problem(self) -> None:
         """Bring the first failing card (else the first with a warning) into view once the check is done,

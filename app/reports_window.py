@@ -48,6 +48,7 @@ from inboxready.core.reports.importjob import (
 )
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.reports.tlsrpt import result_words
 from inboxready.core.reports.summary import (
     DayRow,
     Enforcement,
@@ -99,7 +100,7 @@ from PySide6.QtWidgets import (
 from . import theme
 from .engine import Engine
 from .filedialogs import open_files, open_folder, save_file
-from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available
+from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shown
 
 DAY = 86400
 PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
@@ -164,6 +165,14 @@ class ImportOutcome:
     cancelled: bool = False
     problem: str = ""
     seconds: float = 0.0
+    stopped: bool = False   # the store failed during the import (``problem`` says how); ``result`` was kept
+
+
+@dataclass
+class ImportWaiting:
+    """Sent as import progress while another InboxReady holds the report store (the import waits)."""
+
+    message: str
 
 
 @dataclass
@@ -179,9 +188,12 @@ class WatchRound:
 
 def list_domains(store: ReportStore) -> list[DomainInfo]:
     """The domains in the store, the one with the most DMARC messages first."""
+    # reports with impossible dates (1970, the far future) don't count and don't stretch "All time"
     rows = store.query(
-        "SELECT domain, sum(kind='dmarc'), sum(CASE WHEN kind='dmarc' THEN messages ELSE 0 END), min(begin), "
-        "max(end), sum(kind='tlsrpt') FROM reports WHERE domain != '' GROUP BY domain")
+        "SELECT domain, sum(kind='dmarc' AND problem IS NULL), "
+        "sum(CASE WHEN kind='dmarc' AND problem IS NULL THEN messages ELSE 0 END), "
+        "min(CASE WHEN problem IS NULL THEN begin END), max(CASE WHEN problem IS NULL THEN end END), "
+        "sum(kind='tlsrpt' AND problem IS NULL) FROM reports WHERE domain != '' GROUP BY domain")
     out = [DomainInfo(str(d), int(n or 0), int(m or 0), int(lo or 0), int(hi or 0), int(t or 0))
            for d, n, m, lo, hi, t in rows]
     return sorted(out, key=lambda i: (-i.messages, -i.tls_reports, i.domain))
@@ -193,7 +205,7 @@ def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[Tl
     for ptype, pdomain, rid, ok, failed, details in store.query(
             "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
             "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
-            "AND r.end>=? AND r.begin<=?", (domain, domain, since, until)):
+            "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, domain, since, until)):
         row = out.setdefault((str(ptype), str(pdomain)), TlsRow(str(ptype), str(pdomain), 0, 0, 0, {}))
         row.reports += 1
         row.successful += int(ok or 0)
@@ -233,9 +245,14 @@ def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any],
                  cancel: CancelFlag) -> ImportOutcome:
     """Import ``paths`` in this process (``importjob.run_import``): every file its own all-or-nothing step,
     ``cancel`` checked after each file; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
-    job = run_import(store, paths, progress=progress, cancel=cancel.is_set, every=PROGRESS_EVERY_S)
+    before = store.on_wait
+    store.on_wait = lambda message: progress(ImportWaiting(message))
+    try:
+        job = run_import(store, paths, progress=progress, cancel=cancel.is_set, every=PROGRESS_EVERY_S)
+    finally:
+        store.on_wait = before
     return ImportOutcome(result=job.result, total=job.total, done=job.done, cancelled=job.cancelled,
-                         seconds=job.seconds, problem=job.problem)
+                         seconds=job.seconds, problem=job.problem, stopped=job.stopped)
 
 
 async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -313,6 +330,8 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
                     continue
                 if ev.get("event") == "progress":
                     progress((int(ev.get("done", 0)), int(ev.get("total", 0)), str(ev.get("name", ""))))
+                elif ev.get("event") == "waiting":
+                    progress(ImportWaiting(str(ev.get("message") or "")))
                 else:
                     events.append(ev)
         finally:
@@ -330,7 +349,7 @@ def import_in_process(store_path: Path | None, paths: list[str], progress: Calla
         got = outcome_from_events(events)
         if isinstance(got, JobOutcome):
             return ImportOutcome(result=got.result, total=got.total, done=got.done, cancelled=got.cancelled,
-                                 seconds=got.seconds, problem=got.problem)
+                                 seconds=got.seconds, problem=got.problem, stopped=got.stopped)
         problem = got
         if not problem:
             tail = errors_path.read_bytes()[-600:].decode("utf-8", "replace").strip().splitlines()
@@ -636,10 +655,20 @@ TLS_COLUMNS = [
     Column("Reports", lambda t: _n(t.reports), lambda t: t.reports, True),
     Column("Successful connections", lambda t: _n(t.successful), lambda t: t.successful, True),
     Column("Failed connections", lambda t: _n(t.failed), lambda t: t.failed, True),
-    Column("Why they failed", lambda t: ", ".join(f"{k}: {_n(v)}" for k, v in
+    Column("Why they failed", lambda t: "; ".join(f"{_n(v)} × {k}" for k, v in
                                                   sorted(t.failure_types.items(), key=lambda kv: -kv[1])) or "–",
-           lambda t: t.failed),
+           lambda t: t.failed, tip="The result types the senders reported; what each means is listed below the table"),
 ]
+
+
+def tls_failure_words(rows: list[TlsRow]) -> str:
+    """What each reported TLS failure means, in words, most frequent first ("" when nothing failed)."""
+    totals: dict[str, int] = {}
+    for t in rows:
+        for k, v in t.failure_types.items():
+            totals[k] = totals.get(k, 0) + v
+    return "\n".join(f"•  {k} ({_n(v)} connection{'s' if v != 1 else ''}): {result_words(k)}."
+                     for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
 CSV_TABLES = [("Senders, one row per server", "sources"), ("Senders, one row per service", "services"),
@@ -647,7 +676,7 @@ CSV_TABLES = [("Senders, one row per server", "sources"), ("Senders, one row per
               ("Passes but not aligned, with the fixes", "not_aligned")]
 ENFORCE_TITLES = {"quarantine": "Quarantine: failing mail goes to spam", "reject": "Reject: failing mail is refused"}
 VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
-                  "not-enough-data": ("info", "Not enough data")}
+                  "review": ("warn", "Check first"), "not-enough-data": ("info", "Not enough data")}
 
 
 def _card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
@@ -909,6 +938,10 @@ class ReportsWindow(QMainWindow):
         self.policy_label = label("", "Muted", selectable=True)
         self.policy_label.setAccessibleName("Policy receivers saw")
         lay.addWidget(self.policy_label)
+        self.notes_label = label("", "", selectable=True)
+        self.notes_label.setAccessibleName("What the figures leave out")
+        self.notes_label.hide()
+        lay.addWidget(self.notes_label)
         row = QHBoxLayout()
         row.setSpacing(10)
         top_card, tl = _card()
@@ -1008,6 +1041,9 @@ class ReportsWindow(QMainWindow):
                             "you over an encrypted, verified connection.", "Muted"))
         self.tls_view, self.tls_model = make_table(TLS_COLUMNS, "SMTP TLS reports by policy", height=160)
         lay.addWidget(self.tls_view, 1)
+        self.tls_words = label("", "", selectable=True)
+        self.tls_words.setAccessibleName("What the TLS failures mean")
+        lay.addWidget(self.tls_words)
         return page
 
     def _build_watch(self) -> QWidget:
@@ -1167,10 +1203,12 @@ class ReportsWindow(QMainWindow):
             out = import_files(store, paths, progress, cancel)
         except Exception as exc:  # noqa: BLE001 - e.g. the store was closed as the window closed
             return ImportOutcome(ImportResult(), 0, 0, problem=f"The import stopped: {exc}")
-        out.problem = store.problem
         return out
 
     def _import_progress(self, value: Any) -> None:
+        if isinstance(value, ImportWaiting):
+            self.import_label.setText(value.message)
+            return
         done, total, _name = value
         if total:
             self.progress_bar.setRange(0, total)
@@ -1198,15 +1236,22 @@ class ReportsWindow(QMainWindow):
         dmarc = sum(1 for i in r.imported if i.kind == "dmarc")
         tls = len(r.imported) - dmarc
         parts = []
-        if outcome.problem and not r.imported and not r.duplicate and not r.rejected:
+        if outcome.problem and not (r.imported or r.duplicate or r.repeated or r.conflicting or r.rejected):
             text = outcome.problem
         else:
-            head = "Import stopped" if outcome.cancelled else "Import finished"
+            head = "Import stopped" if outcome.cancelled or outcome.stopped else "Import finished"
             if outcome.cancelled:
                 head += f" after {_n(outcome.done)} of {_n(outcome.total)} files"
             parts.append(f"{_n(len(r.imported))} report{'s' if len(r.imported) != 1 else ''} imported "
                          f"({_n(dmarc)} DMARC, {_n(tls)} TLS)")
-            parts.append(f"{_n(len(r.duplicate))} already there")
+            if r.duplicate or not (r.repeated or r.conflicting):
+                parts.append(f"{_n(len(r.duplicate))} already there from earlier imports")
+            if r.repeated:
+                parts.append(f"{_n(len(r.repeated))} more than once in these files (imported once)")
+            if r.conflicting:
+                parts.append(f"{_n(len(r.conflicting))} skipped: the id of a different report already imported")
+            if r.flagged:
+                parts.append(f"{_n(len(r.flagged))} with impossible dates (kept, left out of the figures)")
             parts.append(f"{_n(len(r.rejected))} could not be imported")
             text = f"{head}: " + ", ".join(parts) + "."
             if outcome.problem:
@@ -1214,9 +1259,16 @@ class ReportsWindow(QMainWindow):
         self.import_label.setText(text)
         self.rejected_list.clear()
         for name, reason in r.rejected:
-            self.rejected_list.addItem(f"{name}: {reason}")
-        self.rejected_title.setText(f"Files that could not be imported ({_n(len(r.rejected))})")
-        self._show_rejected(bool(r.rejected))
+            self.rejected_list.addItem(shown(f"{name}: {reason}"))
+        for i in r.conflicting:
+            self.rejected_list.addItem(shown(f"{i.name}: skipped: {i.org} report {i.report_id} was already imported "
+                                             "with other content; the first one was kept"))
+        for i in r.flagged:
+            self.rejected_list.addItem(shown(f"{i.name}: imported, but left out of the figures: {i.problem}"))
+        n = self.rejected_list.count()
+        self.rejected_title.setText(f"Files that could not be imported ({_n(n)})" if n == len(r.rejected) else
+                                    f"Files to look at ({_n(n)})")
+        self._show_rejected(bool(n))
         self._import_ended()
         self.importFinished.emit(outcome)
         if r.imported:
@@ -1394,12 +1446,14 @@ class ReportsWindow(QMainWindow):
             self.overview_title.setText(f"No DMARC reports about {s.domain} in {period}."
                                         + (" Choose All time in Period to see older ones."
                                            if view.days is not None else ""))
+        known = s.evaluated  # messages whose DMARC result is known
         self.fig_messages.set(_n(s.messages), f"in {_n(s.reports)} report(s)")
-        self.fig_dmarc.set(_pct(s.dmarc_pass, s.messages), f"{_n(s.dmarc_pass)} passed, "
-                                                           f"{_n(s.messages - s.dmarc_pass)} failed")
-        self.fig_spf.set(_pct(s.spf_aligned, s.messages), f"SPF passed for any domain: {_pct(s.spf_pass, s.messages)}")
-        self.fig_dkim.set(_pct(s.dkim_aligned, s.messages),
-                          f"DKIM passed for any domain: {_pct(s.dkim_pass, s.messages)}")
+        self.fig_dmarc.set(_pct(s.dmarc_pass, known), f"{_n(s.dmarc_pass)} passed, {_n(known - s.dmarc_pass)} failed"
+                           + (f", {_n(s.unknown)} unknown" if s.unknown else ""))
+        self.fig_spf.set(_pct(s.spf_aligned, known), f"SPF passed for any domain: {_pct(s.spf_pass, known)}")
+        self.fig_dkim.set(_pct(s.dkim_aligned, known), f"DKIM passed for any domain: {_pct(s.dkim_pass, known)}")
+        self.notes_label.setText(shown("\n".join(f"Note: {n}" for n in s.notes)))
+        self.notes_label.setVisible(bool(s.notes))
         self.chart.set_days(s.daily)
         pol = s.policy or {}
         if pol:
@@ -1410,7 +1464,8 @@ class ReportsWindow(QMainWindow):
                                               else "."))
         else:
             self.policy_label.setText("")
-        words = {"safe": "safe", "already": "already on", "not-yet": "not yet", "not-enough-data": "not enough data"}
+        words = {"safe": "safe", "already": "already on", "not-yet": "not yet", "review": "check first",
+                 "not-enough-data": "not enough data"}
         self.verdict_label.setText("The Safe to enforce? tab has the details, the senders affected and the record "
                                    "to publish." if s.enforcement else "")
         self.verdict_label.setAccessibleDescription(
@@ -1422,7 +1477,8 @@ class ReportsWindow(QMainWindow):
             st, word = VERDICT_BADGES.get(e.verdict, ("info", e.verdict))
             badge.set_status(st, word)
             share = (f": {e.affected_share * 100:.1f}% of legitimate-looking mail would be affected"
-                     if e.legit_messages and e.verdict in ("safe", "not-yet") else "")
+                     if e.legit_messages and e.verdict in ("safe", "not-yet") else
+                     ": first check the unidentified servers that fail" if e.verdict == "review" else "")
             text.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
         top = s.services[:6]
         self.top_services.setText("\n".join(
@@ -1534,7 +1590,10 @@ class ReportsWindow(QMainWindow):
             self.tls_label.setText(f"{_n(bad)} of {_n(ok + bad)} encrypted deliveries to {view.domain} failed "
                                    f"({_pct(bad, ok + bad)}), in {_n(sum(t.reports for t in view.tls))} TLS "
                                    "report(s).")
+            words = tls_failure_words(view.tls)
+            self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
         else:
+            self.tls_words.setText("")
             self.tls_label.setText(f"No SMTP TLS reports about {view.domain} in this period. Publish a TLS-RPT "
                                    "record (_smtp._tls) to receive them.")
 
@@ -1695,7 +1754,8 @@ class ReportsWindow(QMainWindow):
                     r = outcome.result
                     progress(WatchRound(stamp, f"{stamp}  {folder}: {_n(outcome.read)} new mail(s), "
                                                f"{_n(len(r.imported))} report(s) imported, "
-                                               f"{_n(len(r.duplicate))} already there"
+                                               f"{_n(len(r.duplicate) + len(r.repeated) + len(r.conflicting))} "
+                                               "already there"
                                         + (f", {_n(outcome.moved)} moved to {move_to}" if outcome.moved else "")
                                         + (f", {_n(len(r.rejected))} skipped" if r.rejected else "") + ".",
                                         len(r.imported), False))

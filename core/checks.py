@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator, Awaitable, Callable, Iterable
 
 from .context import ALL_CHECKS, CheckContext, CheckOptions
-from .dns import DnsClient
+from .dns import PROBE_TIMEOUT, DnsClient
 from .model import CheckResult, DomainReport, Finding, Severity, Status
 
 CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "mta_sts": "MTA-STS",
@@ -52,21 +52,57 @@ async def _run_one(name: str, ctx: CheckContext) -> CheckResult:
     return result
 
 
+# How long past the run's deadline a check may still take to wrap up before it is stopped (its queries
+# already end at the deadline; this bounds everything else: an HTTPS fetch, a STARTTLS probe, a bug).
+DEADLINE_GRACE = 1.0
+
+
+def _out_of_time(name: str, seconds: float) -> CheckResult:
+    title = CHECK_TITLES.get(name, name)
+    return CheckResult(
+        name=name, status=Status.ERROR,
+        summary=f"{title} could not be finished within the time limit ({seconds:g} s).",
+        findings=[Finding(f"{name}.deadline", Severity.UNKNOWN,
+                          f"{title} could not be finished within the time limit of {seconds:g} seconds, so we "
+                          "can't say whether it is right. Try again, or allow more time.",
+                          detail="stopped at the run's deadline")],
+    )
+
+
 async def check_domain(
     domain: str, options: CheckOptions | None = None, *, client: DnsClient | None = None
 ) -> AsyncIterator[CheckResult]:
     """Yield one ``CheckResult`` per check, in the order they finish.
 
     ``domain`` must already be normalized (``parse_domain``). Cancelling the consumer cancels
-    every query in flight.
+    every check (the queries in flight end when the client is closed). With a deadline (``options.deadline``, or the client's), every check has a
+    result by then (plus ``DEADLINE_GRACE``) whatever the DNS data: one still running is stopped and
+    reported as "couldn't check".
     """
     options = options or CheckOptions()
     client = client or make_client(options)
     ctx = CheckContext(domain=domain, dns=client, options=options)
-    tasks = [asyncio.ensure_future(_run_one(n, ctx)) for n in options.checks]
+    names = list(options.checks)
+    tasks = {asyncio.ensure_future(_run_one(n, ctx)): n for n in names}
+    remaining = client.remaining()
+    if remaining is None and options.deadline:
+        remaining = options.deadline
+    stop_at = None if remaining is None else time.monotonic() + max(0.0, remaining) + DEADLINE_GRACE
+    limit = options.deadline or remaining or 0.0
     try:
-        for fut in asyncio.as_completed(tasks):
-            yield await fut
+        pending = set(tasks)
+        while pending:
+            timeout = None if stop_at is None else max(0.0, stop_at - time.monotonic())
+            done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:  # the deadline: whatever is still running is stopped and said so
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                for t in sorted(pending, key=lambda t: names.index(tasks[t])):
+                    yield _out_of_time(tasks[t], limit)
+                return
+            for t in sorted(done, key=lambda t: names.index(tasks[t])):
+                yield t.result()
     finally:
         for t in tasks:
             t.cancel()
@@ -91,6 +127,13 @@ async def run_check(
             report.checks[result.name] = result
             if on_result is not None:
                 on_result(result)
+        if any(r.status is Status.ERROR for r in report.checks.values()):
+            try:
+                left = client.remaining()
+                report.dns_trouble = await client.diagnose(
+                    domain, wait=max(0.5, left + DEADLINE_GRACE) if left is not None else PROBE_TIMEOUT + 1)
+            except Exception:  # the diagnosis is a courtesy: never let it cost the report
+                report.dns_trouble = None
     finally:
         if own_client:
             client.close()

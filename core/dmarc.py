@@ -30,7 +30,7 @@ from .dmarcparse import (
     repair_dmarc,
     tidy_dmarc,
 )
-from .dns import DnsAnswer, DnsClient, Outcome
+from .dns import REFERRAL_ERROR, DnsAnswer, DnsClient, Outcome
 from .mx import DMARC_REJECT, mail_use
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
@@ -446,9 +446,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     if first is None or (walk.failed is first):
         ans = first.answer if first else None
         why = ans.describe if ans else "the domain name is empty"
+        then = ("Receivers can't read it either until that is fixed." if ans is not None and ans.lasting
+                and not ans.error.startswith(REFERRAL_ERROR) else
+                "This says nothing about whether the record is right; try again later or with another DNS server.")
         st.add(_f("lookup-failed", Severity.UNKNOWN,
-                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. This says nothing "
-                  "about whether the record is right; try again later or with another DNS server.",
+                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. {then}",
                   f"TXT _dmarc.{domain}: {ans.outcome if ans else 'not asked'}", RFC_WALK))
         return _result(st, walk)
 

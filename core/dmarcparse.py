@@ -275,6 +275,9 @@ def parse_report_uri(text: str) -> ReportUri:
     local, at, domain = addr.rpartition("@")
     if not at or not local:
         raise DmarcSyntaxError("invalid-uri", f"{raw!r}: the mailto: address has no '@'.")
+    if not local.startswith('"') and (local.startswith(".") or local.endswith(".") or ".." in local):
+        # RFC 5321 §4.1.2: an unquoted mailbox name is dot-separated words, never a lone or doubled dot
+        raise DmarcSyntaxError("invalid-uri", f"{raw!r}: {local!r} is not a valid mailbox name (before the '@').")
     labels = domain.rstrip(".").split(".")
     if len(labels) < 2 or not all(_LABEL.match(lb) for lb in labels):
         raise DmarcSyntaxError("invalid-uri",

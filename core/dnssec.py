@@ -15,17 +15,12 @@ data instead of a SERVFAIL, and we can say what is wrong.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import dns.asyncquery
 import dns.dnssec
-import dns.exception
-import dns.flags
-import dns.message
 import dns.name
 import dns.rcode
 import dns.rdata
@@ -34,7 +29,7 @@ import dns.rdatatype
 import dns.rrset
 
 from .context import CheckContext
-from .dns import Outcome, QueryRecord, parse_nameserver
+from .dns import Outcome, QueryRecord
 from .model import CheckResult, Finding, Fix, Severity, Status, derive_status
 
 __all__ = ["ROOT_ANCHORS", "TrustAnchorError", "TrustAnchors", "check", "parse_trust_anchors"]
@@ -108,6 +103,8 @@ class _Raw:
     answer: list[dns.rrset.RRset] = field(default_factory=list)
     authority: list[dns.rrset.RRset] = field(default_factory=list)
     error: str = ""
+    server: str = ""  # the nameserver that replied
+    sent: int = 0
 
     def rrset(self, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset | None:
         for r in self.answer:
@@ -129,12 +126,6 @@ class _Raw:
 class _Asker:
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
-        self.servers: list[tuple[str, int]] = []
-        for spec in ctx.dns.nameservers:
-            try:
-                self.servers.append(parse_nameserver(spec))
-            except ValueError:
-                continue
         self.cache: dict[tuple[str, int], _Raw] = {}
         self.t0 = time.monotonic()
 
@@ -151,7 +142,8 @@ class _Asker:
                           rdtype=dns.rdatatype.to_text(rdtype) + "+DO", outcome=result.outcome,
                           answer=tuple(r.to_text() for r in result.answer if r.rdtype != dns.rdatatype.RRSIG),
                           elapsed_ms=(time.monotonic() - started) * 1000,
-                          started_ms=(started - self.t0) * 1000, error=result.error)
+                          started_ms=(started - self.t0) * 1000, error=result.error, server=result.server,
+                          sent=result.sent)
         self.ctx.dns.log.append(rec)
         if self.ctx.dns.on_query is not None:
             try:
@@ -161,43 +153,19 @@ class _Asker:
         return result
 
     async def _exchange(self, name: dns.name.Name, rdtype: int) -> _Raw:
-        if not self.servers:
-            return _Raw(Outcome.ERROR, error="no DNS server is configured on this computer")
-        timeout = self.ctx.options.timeout
-        remaining = self.ctx.dns.remaining()
-        if remaining is not None:
-            if remaining <= 0:
-                return _Raw(Outcome.TIMEOUT, error="the overall time limit was reached")
-            timeout = min(timeout, remaining)
-        query = dns.message.make_query(name, rdtype, want_dnssec=True, use_edns=0, payload=1232)
-        query.flags |= dns.flags.CD  # a validating resolver must hand us bogus data, not SERVFAIL
-        problems: list[str] = []
-        timed_out = False
-        per_server = max(0.3, timeout / len(self.servers))
-        for ip, port in self.servers:
-            try:
-                response, _ = await asyncio.wait_for(
-                    dns.asyncquery.udp_with_fallback(query, ip, timeout=per_server, port=port),
-                    per_server + 0.5)
-            except (TimeoutError, dns.exception.Timeout):
-                timed_out = True
-                continue
-            except (dns.exception.DNSException, OSError, EOFError, ValueError) as exc:
-                problems.append(f"{ip}: {type(exc).__name__}: {exc}")
-                continue
-            rcode = response.rcode()
-            if rcode == dns.rcode.NXDOMAIN:
-                return _Raw(Outcome.NXDOMAIN, list(response.answer), list(response.authority))
-            if rcode != dns.rcode.NOERROR:
-                problems.append(f"{ip}: {dns.rcode.to_text(rcode)}")
-                continue
-            answer = list(response.answer)
-            has = any(r.name == name and r.rdtype == rdtype for r in answer)
-            return _Raw(Outcome.ANSWER if has else Outcome.NODATA, answer, list(response.authority))
-        if problems:
-            rc = any(p.endswith(("SERVFAIL", "REFUSED", "NOTIMP", "FORMERR")) for p in problems)
-            return _Raw(Outcome.SERVFAIL if rc else Outcome.ERROR, error="; ".join(problems[:3]))
-        return _Raw(Outcome.TIMEOUT, error=f"no answer within {timeout:.1f} s" if timed_out else "no answer")
+        """The query with the DO and CD bits, through the run's client (its sockets, retransmission
+        timers, per-server limits and deadline)."""
+        reply = await self.ctx.dns.raw(name, rdtype, dnssec=True, cd=True)
+        response = reply.response
+        if response is None:
+            return _Raw(reply.outcome, error=reply.error, server=reply.server, sent=reply.sent)
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            return _Raw(Outcome.NXDOMAIN, list(response.answer), list(response.authority), server=reply.server,
+                        sent=reply.sent)
+        answer = list(response.answer)
+        has = any(r.name == name and r.rdtype == rdtype for r in answer)
+        return _Raw(Outcome.ANSWER if has else Outcome.NODATA, answer, list(response.authority),
+                    server=reply.server, sent=reply.sent)
 
 
 # -- validation helpers ---------------------------------------------------------------------------

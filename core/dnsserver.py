@@ -2,8 +2,11 @@
 
 It serves zones written in RFC 1035 master-file format (or records added one by one) over UDP and TCP,
 truncates UDP answers that do not fit (so clients must retry over TCP), follows CNAMEs inside its own
-zones, synthesizes wildcard answers, and can be told to add latency, to never answer some names
-(a timeout for the client), or to answer SERVFAIL for them.
+zones (stopping where they loop, as authoritative servers do), synthesizes wildcard answers, and can be
+told to add latency, to never answer some names (a timeout for the client), to answer SERVFAIL for
+them, or to drop a fraction of the UDP queries at random (``drop_rate``, seeded: a lossy network).
+``add_cname_loop`` and ``add_cname_chain`` build hostile CNAME data; ``client_ports`` records the source
+port of every UDP query (to see that a client varies them).
 
 It never listens anywhere but the address it is given, which should be a loopback address.
 
@@ -22,6 +25,8 @@ records that prove it with their RRSIGs. Queries without the DO bit get exactly 
 from __future__ import annotations
 
 import asyncio
+import random
+from collections import deque
 import socket
 import struct
 import threading
@@ -59,11 +64,22 @@ class DnsTestServer:
         *,
         latency: float = 0.0,
         udp_payload: int | None = None,
+        drop_rate: float = 0.0,
+        seed: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.latency = latency  # seconds added before every answer
         self.udp_payload = udp_payload  # force a smaller UDP limit (e.g. 512) to test truncation
+        if not 0.0 <= drop_rate < 1.0:
+            raise ValueError("drop_rate must be from 0 up to (not including) 1")
+        self.drop_rate = drop_rate  # the fraction of UDP queries never answered (a lossy network)
+        self._rng = random.Random(seed)
+        self.dropped = 0  # UDP queries dropped so far
+        self.client_ports: deque[int] = deque(maxlen=1 << 16)  # the source ports of the latest UDP queries
+        self._busy: dict[bytes, int] = {}  # UDP questions not yet answered once (retransmissions count once)
+        self._answered: deque[bytes] = deque(maxlen=1 << 14)  # recently answered questions
+        self.max_concurrent = 0  # the most different UDP questions it was answering at once
         self._origins: set[dns.name.Name] = set()
         self._nodes: dict[dns.name.Name, _Node] = {}
         self._ents: set[dns.name.Name] = set()  # names that exist only because a child exists
@@ -73,8 +89,9 @@ class DnsTestServer:
         self._sigs: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = {}
         self._denial: dict[dns.name.Name, dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]]] = {}
         self._cache: dict[tuple[bytes, bool], bytes] = {}  # query minus ID -> answer minus ID
-        self.timeout_names: set[str] = _WatchedSet(self._cache.clear)  # "name" or "name/TYPE": never answered
-        self.servfail_names: set[str] = _WatchedSet(self._cache.clear)  # "name"/"name/TYPE": SERVFAIL
+        # "name", "name/TYPE" or ".domain" (the domain and all below it): never answered / SERVFAIL
+        self.timeout_names: set[str] = _WatchedSet(self._cache.clear)
+        self.servfail_names: set[str] = _WatchedSet(self._cache.clear)
         self.query_count = 0
         self.tcp_query_count = 0
         self._lock = threading.Lock()
@@ -125,6 +142,21 @@ class DnsTestServer:
             self._add_rdataset(n, rds)
             self._rebuild_ents()
             self._cache.clear()
+
+    def add_cname_loop(self, *names: str) -> None:
+        """CNAMEs that go round: ``add_cname_loop("a.x", "b.x")`` makes a.x → b.x → a.x (one name: a CNAME
+        to itself). The names' zones must have been declared."""
+        for i, name in enumerate(names):
+            self.add_records(name, "CNAME", [names[(i + 1) % len(names)].rstrip(".") + "."])
+
+    def add_cname_chain(self, start: str, length: int, target: str, zone: str | None = None) -> list[str]:
+        """A chain of ``length`` CNAMEs from ``start`` ending at ``target``: start → c1 → … → target. The
+        intermediate names go under ``zone`` (default: ``start``'s parent). Returns the names in order."""
+        base = zone or start.split(".", 1)[1]
+        names = [start] + [f"chain{i}.{base}" for i in range(1, length)] + [target]
+        for here, there in zip(names, names[1:]):
+            self.add_records(here, "CNAME", [there.rstrip(".") + "."])
+        return names
 
     def clear(self) -> None:
         with self._lock:
@@ -260,10 +292,15 @@ class DnsTestServer:
     # -- answering ------------------------------------------------------------------------------
 
     def _matches(self, names: set[str], qname: dns.name.Name, rdtype: int) -> bool:
+        """``name`` or ``name/TYPE`` in ``names``; an entry with a leading dot (``.example.test``) stands for
+        the name and every name under it (a whole domain whose servers are down)."""
         if not names:
             return False
         text = qname.to_text().rstrip(".").lower()
-        return text in names or f"{text}/{dns.rdatatype.to_text(rdtype)}" in names
+        if text in names or f"{text}/{dns.rdatatype.to_text(rdtype)}" in names:
+            return True
+        labels = text.split(".")
+        return any("." + ".".join(labels[i:]) in names for i in range(len(labels)))
 
     def answer(self, query: dns.message.Message) -> dns.message.Message | None:
         """Build the response to ``query``; ``None`` means "do not answer" (a timeout)."""
@@ -451,7 +488,8 @@ class DnsTestServer:
             response.set_rcode(dns.rcode.REFUSED)
             return
         name = qname
-        for _ in range(12):  # follow CNAMEs inside our zones
+        seen = {qname}
+        for _ in range(12):  # follow CNAMEs inside our zones (not round a loop)
             node, exists = self._lookup(name)
             if not exists:
                 response.set_rcode(dns.rcode.NXDOMAIN)
@@ -473,8 +511,9 @@ class DnsTestServer:
                 response.answer.append(_rrset(name, cname))
                 target = cname[0].target
                 tzone = self._zone_of(target)
-                if tzone is None:
-                    return  # out of our zones: the resolver follows it
+                if tzone is None or target in seen:
+                    return  # out of our zones (the resolver follows it), or round a loop (it sees that)
+                seen.add(target)
                 name, zone = target, tzone
                 continue
             self._add_soa(response, zone)  # NODATA
@@ -585,12 +624,26 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        server = self.server
+        server.client_ports.append(addr[1])
+        if server.drop_rate and server._rng.random() < server.drop_rate:
+            server.dropped += 1  # lost on the way: the client must ask again
+            return
         task = asyncio.ensure_future(self._reply(data, addr))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        out = await self.server.respond(data, 65535)
+        server, key = self.server, data[2:]
+        late = key in server._answered  # a retransmission of a question already answered: not a new one
+        if not late:
+            server._busy[key] = server._busy.get(key, 0) + 1
+            server.max_concurrent = max(server.max_concurrent, len(server._busy))
+        try:
+            out = await server.respond(data, 65535)
+        finally:
+            if not late and server._busy.pop(key, None) is not None:  # its first answer: the client is done
+                server._answered.append(key)
         if out is not None and self.transport is not None:
             self.transport.sendto(out, addr)
 
@@ -651,20 +704,21 @@ def _origin_from_filename(path: str) -> str:
 
 
 def serve_directory(directory: str, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
-                    ) -> DnsTestServer:
+                    drop_rate: float = 0.0, seed: int | None = None) -> DnsTestServer:
     """Start a server with every ``*.zone`` file of ``directory`` (origin from ``$ORIGIN`` or the
     file name)."""
     import glob
     import os
 
-    server = DnsTestServer(host, port, latency=latency)
+    server = DnsTestServer(host, port, latency=latency, drop_rate=drop_rate, seed=seed)
     for path in sorted(glob.glob(os.path.join(directory, "*.zone"))):
         server.add_zone_file(path)
     return server.start()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m inboxready.core.dnsserver ZONEDIR [--host 127.0.0.1] [--port 5353] [--latency 0.03]``
+    """``python -m inboxready.core.dnsserver ZONEDIR [--host 127.0.0.1] [--port 5353] [--latency 0.03]
+    [--drop 0.05 --seed 1]``
 
     Serves the zone files of a folder on a loopback address until interrupted (benchmarks, manual
     testing). Prints the address it listens on.
@@ -678,10 +732,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    p.add_argument("--drop", type=float, default=0.0, help="fraction of UDP queries dropped at random (0-0.99)")
+    p.add_argument("--seed", type=int, default=None, help="seed for the random drops")
     args = p.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         p.error("only loopback addresses are allowed")
-    server = serve_directory(args.zonedir, args.host, args.port, args.latency)
+    if not 0.0 <= args.drop < 1.0:
+        p.error("--drop must be from 0 up to (not including) 1")
+    server = serve_directory(args.zonedir, args.host, args.port, args.latency, args.drop, args.seed)
     print(server.address, flush=True)
     try:
         while True:

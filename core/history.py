@@ -3,8 +3,10 @@
 The database lives in the user data folder (``settings.data_dir()``). It is opened in WAL mode with
 ``synchronous=FULL`` and every write is one transaction, so a crash or a power cut leaves the last
 committed check in place and never a damaged file. A file that SQLite cannot read is moved aside
-(``history.sqlite3.damaged-<time>``) and a fresh one is started; ``History.problem`` then says so in plain
-words. Nothing here raises on a damaged database.
+(``history.sqlite3.damaged-<time>``) and a fresh one is started, unless another process has it open;
+``History.problem`` then says so in plain words. A history that another InboxReady is writing to is waited
+for (``WAIT_S``) and never moved; full, read-only or forbidden files are left alone and explained
+(``sqlitedb``). The file is private (0600, in a 0700 folder). Nothing here raises on a damaged database.
 
 The diff (``diff_check`` / ``diff_report``) works on the JSON form of results (``CheckResult.to_json``),
 so an old stored check and a fresh ``CheckResult`` compare the same way. It needs no Qt.
@@ -23,11 +25,12 @@ from typing import Any, Mapping
 
 from .model import CheckResult, DomainReport, Status
 from .settings import data_dir
-from .sqlitedb import connect_durable, open_or_start_afresh
+from .sqlitedb import connect_durable, open_or_start_afresh, problem_of
 
 HISTORY_FILE = "history.sqlite3"
 SCHEMA_VERSION = 1
 KEEP_PER_DOMAIN = 200
+WAIT_S = 10.0   # how long opening or saving waits while another InboxReady writes to the history
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
@@ -138,14 +141,14 @@ class History:
                 _backfill_sightings(db)
             db.executescript(_EXPORTS)
 
-        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=setup, timeout=5.0)
+        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=setup, timeout=WAIT_S,
+                               what="the check history", wait=WAIT_S)
 
     def _open(self) -> None:
-        opened = open_or_start_afresh(self.path, self._connect)
+        opened = open_or_start_afresh(self.path, self._connect, what="the check history")
         self._db, self.moved_to = opened.db, opened.moved_to
         if opened.error is not None:
-            self.problem = (f"The check history could not be opened ({opened.error}); this session's checks will "
-                            "not be remembered.")
+            self.problem = f"{opened.error} Checks still work, but this session's checks will not be remembered."
         elif opened.damaged is not None:
             where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
             self.problem = (f"The check history file could not be read ({opened.damaged}), so a new one was "
@@ -191,8 +194,9 @@ class History:
                         (domain, domain, KEEP_PER_DOMAIN),
                     )
                 return new_id
-            except sqlite3.DatabaseError as exc:
-                self.problem = f"This check could not be saved to the history ({exc})."
+            except (sqlite3.Error, OSError) as exc:
+                self.problem = (f"This check could not be saved to the history: "
+                                f"{problem_of(exc, 'the check history', self.path)}")
                 return None
 
     def add_export(self, domain: str, path: str, fmt: str, file_sha256: str, content_sha256: str, size: int,

@@ -331,6 +331,31 @@ class CheckResult:
         }
 
 
+@dataclass(frozen=True)
+class DnsTrouble:
+    """Why (nearly) nothing about a domain could be looked up, said once instead of on every card.
+
+    ``kind`` "resolver": your DNS server does not answer (every question timed out, was refused, or the
+    network is unreachable; or it fails for every name, even the root of DNS): the checks say nothing
+    about the domain. ``kind`` "domain": your DNS server answers other names, but this domain's lookups
+    fail (SERVFAIL or no answer): the domain's own DNS servers are down or broken."""
+
+    kind: str  # "resolver" | "domain"
+    servers: tuple[str, ...]  # the DNS servers asked, as "IP" or "IP:PORT"
+    reason: str  # "timeout" | "unreachable" | "refused" | "servfail" | "referral" | "error" | "none" (no server)
+    message: str  # what happened, for a small-business admin, naming the server
+    advice: str = ""  # what to do about it (front ends add where: Settings, --nameserver)
+    detail: str = ""  # the errors behind it, for the curious and for support
+
+    @property
+    def text(self) -> str:
+        return f"{self.message} {self.advice}".strip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "servers": list(self.servers), "reason": self.reason, "message": self.message,
+                "advice": self.advice, "detail": self.detail}
+
+
 # The records every sender needs; the other checks are optional extras (see DomainReport.status).
 CORE_CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "mx")
 
@@ -350,6 +375,7 @@ class DomainReport:
     started: str = ""  # ISO 8601 with time zone
     elapsed_ms: float = 0.0
     nameservers: list[str] = field(default_factory=list)
+    dns_trouble: DnsTrouble | None = None  # set when the DNS server, or the domain's, did not answer at all
 
     @property
     def status(self) -> Status:
@@ -369,6 +395,12 @@ class DomainReport:
         """Optional checks that couldn't run (their cards say why)."""
         return [n for n, r in self.checks.items() if r.status is Status.ERROR and n not in CORE_CHECKS]
 
+    @property
+    def unchecked(self) -> list[str]:
+        """Every check that couldn't run: the ones every sender needs first, then the optional ones."""
+        errors = [n for n, r in self.checks.items() if r.status is Status.ERROR]
+        return [n for n in errors if n in CORE_CHECKS] + [n for n in errors if n not in CORE_CHECKS]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "domain": self.domain,
@@ -376,6 +408,7 @@ class DomainReport:
             "started": self.started,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "nameservers": list(self.nameservers),
+            "dns_trouble": self.dns_trouble.to_json() if self.dns_trouble is not None else None,
             "checks": {k: v.to_json() for k, v in self.checks.items()},
             "queries": list(self.queries),
         }

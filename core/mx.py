@@ -243,6 +243,13 @@ async def check(ctx: CheckContext) -> CheckResult:
     findings: list[Finding] = []
     detail: dict[str, Any] = {"hosts": [], "null_mx": False, "implicit": False, "parked": False}
 
+    if mx_ans.failed and mx_ans.lasting:  # a CNAME loop, or a server that doesn't resolve: waiting won't help
+        findings.append(Finding(
+            "mx.lookup-failed", Severity.UNKNOWN,
+            f"We couldn't look up where this domain's mail goes: {mx_ans.describe}.",
+            detail=f"{domain} MX: {mx_ans.describe}.", rfc=RFC_MX))
+        return CheckResult("mx", Status.ERROR, f"MX couldn't be checked: {mx_ans.describe}.",
+                           findings=findings, detail=detail)
     if mx_ans.failed:
         findings.append(Finding(
             "mx.lookup-failed", Severity.UNKNOWN,

@@ -598,8 +598,10 @@ def outcome_for(previous: StoredCheck | None, report: DomainReport, run_id: int 
     # only the checks every sender needs: an optional one that can't run from here (STARTTLS with port 25
     # blocked) would otherwise make every scheduled run "couldn't check" (its card says so)
     unchecked = [n for n, r in report.checks.items() if r.status is Status.ERROR and n in CORE_CHECKS]
+    trouble = report.dns_trouble
+    error = trouble.text if trouble is not None and trouble.kind == "resolver" else ""  # said as it is
     return WatchOutcome(report.domain, str(report.status), previous.status if previous else None, report.started,
-                        run_id, changes, diffs, unchecked)
+                        run_id, changes, diffs, unchecked, error)
 
 
 async def check_entry(entry: WatchEntry, options: CheckOptions, history: History | None, *,

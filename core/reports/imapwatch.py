@@ -17,7 +17,7 @@ folder was recreated) the folder is read again from the start, and reports alrea
 duplicates, so nothing is imported twice. Each mail is imported and the UID remembered in its own
 transaction, so an interrupted run resumes where it stopped. With ``move_to`` the mails that held a report
 (new or already known) are moved to that folder (created when missing; IMAP MOVE, or COPY + delete when the
-server lacks MOVE); other mail is left alone. Mails larger than ``limits.max_input_bytes`` are not
+server lacks MOVE); other mail is left alone. Mails larger than ``limits.max_message_bytes`` are not
 downloaded. The password comes from ``password`` or the keyring (``profiles.resolve_password``).
 """
 
@@ -31,6 +31,7 @@ from ..mail.imap import _Session
 from ..profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
 )
+from ..sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
 from .store import ImportResult, ReportStore
 
@@ -91,7 +92,7 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
         done = 0
         for i in range(0, len(uids), FETCH_BATCH):
             batch = uids[i:i + FETCH_BATCH]
-            small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= lim.max_input_bytes]
+            small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= lim.max_message_bytes]
             data = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
             for uid in batch:
                 name = f"{folder} message UID {uid}"
@@ -101,7 +102,7 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
                     raw = data.get(uid, {}).get(b"BODY[]", b"")
                     res = store.import_bytes(name, bytes(raw), limits=lim)
                     out.result.merge(res)
-                    if res.imported or res.duplicate:
+                    if res.imported or res.duplicate or res.repeated or res.conflicting:
                         to_move.append(uid)
                 out.read += 1
                 out.last_uid = uid
@@ -127,6 +128,9 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
         return out
     except TransportError as exc:  # a Microsoft/Google sign-in that is missing or was withdrawn
         out.error = exc.result
+        return out
+    except DbProblem as exc:  # the report store (busy, full, ...): said as it is, not as a mailbox failure
+        out.error = ConnectionResult(False, f"store.{exc.kind}", str(exc), exc.detail, "store")
         return out
     except Exception as exc:  # noqa: BLE001 - every failure becomes a plain-words ConnectionResult
         if session is not None:

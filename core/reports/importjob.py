@@ -8,23 +8,27 @@ Imports the files and folders given (and those listed one per line in ``--paths-
 descriptor ``--progress-fd``), one object each::
 
     {"event": "progress", "done": 120, "total": 10060, "name": "r.xml.gz"}   # at most every --every seconds
+    {"event": "waiting", "message": "..."}      # another InboxReady holds the store: waiting (bounded)
     {"event": "imported", "items": [ReportInfo as a dict, ...]}            # the result, in pieces of 500
-    {"event": "duplicate", "items": [...]}
+    {"event": "duplicate", "items": [...]}      # also "repeated" and "conflicting" (see store.ImportResult)
     {"event": "rejected", "items": [{"name": ..., "reason": ...}, ...]}
     {"event": "done", "files": 10046, "total": 10060, "done": 10060, "cancelled": false, "seconds": 7.1,
      "problem": ""}
     {"event": "problem", "message": "..."}                                   # instead of "done": nothing ran
 
+When the store fails in the middle (disk full, busy past the wait), what was committed before is written as
+above and "done" carries the sentence in "problem" (exit code 2).
+
 Stopping cleanly: on SIGTERM or SIGINT, or, with ``--stdin-control``, when a line "cancel" arrives on stdin
 or stdin is closed (the parent went away), the job finishes the file it is storing, commits, writes the
 result (``"cancelled": true``) and exits 0. Every file is all-or-nothing, and every committed file stays (see
 ``store.py``), so importing the same paths again adds exactly what is missing. Exit codes: 0 ran (files may
-have been rejected), 2 the store could not be opened or the arguments are wrong.
+have been rejected), 2 the store could not be opened or failed during the import, or the arguments are wrong.
 
 Public API (also used in-process, e.g. by a frozen app that cannot start a Python child)::
 
     @dataclass class JobOutcome(result: ImportResult, total: int, done: int, cancelled: bool, seconds: float,
-                                problem: str = "")
+                                problem: str = "", stopped: bool = False)
     def run_import(store, paths, *, progress=None, cancel=None, every=0.1, workers=1, limits=None) -> JobOutcome
         progress((done, total, name)); cancel() -> bool, checked after every file
     def outcome_events(outcome) -> Iterator[dict]     # the result as the JSON events above
@@ -53,8 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..sqlitedb import DbProblem
 from .extract import Limits, iter_input_files
-from .store import ImportResult, ReportInfo, ReportStore
+from .store import ImportResult, ImportStopped, ReportInfo, ReportStore
 
 PIECE = 500
 
@@ -67,6 +72,7 @@ class JobOutcome:
     cancelled: bool = False
     seconds: float = 0.0
     problem: str = ""
+    stopped: bool = False   # the store failed during the import (``problem`` says how); what is in ``result`` is kept
 
 
 def run_import(store: ReportStore, paths: Iterable[str | Path], *,
@@ -88,29 +94,38 @@ def run_import(store: ReportStore, paths: Iterable[str | Path], *,
             progress((done, total, name))
 
     tell(0, "", True)
-    result = store.import_paths(items, on_progress=lambda d, _t, name: tell(d, name), limits=limits,
-                                workers=workers, cancel=cancel)
+    problem = store.problem
+    stopped = False
+    try:
+        result = store.import_paths(items, on_progress=lambda d, _t, name: tell(d, name), limits=limits,
+                                    workers=workers, cancel=cancel)
+    except ImportStopped as exc:
+        result, problem, stopped = exc.result, str(exc), True
+    except DbProblem as exc:
+        result, problem, stopped = ImportResult(), str(exc), True
     cancelled = result.cancelled
     tell(state["done"], "", True)
     return JobOutcome(result=result, total=total, done=state["done"], cancelled=cancelled,
-                      seconds=time.monotonic() - started, problem=store.problem)
+                      seconds=time.monotonic() - started, problem=problem, stopped=stopped)
 
 
 def outcome_events(outcome: JobOutcome) -> Iterator[dict[str, Any]]:
     """The outcome as JSON-ready events: the lists in pieces (one huge line would hold the reader's
     interpreter lock while it is parsed), then "done"."""
     doc = outcome.result.to_json()
-    for key in ("imported", "duplicate", "rejected"):
+    for key in ("imported", "duplicate", "repeated", "conflicting", "rejected"):
         for i in range(0, len(doc[key]), PIECE):
             yield {"event": key, "items": doc[key][i:i + PIECE]}
     yield {"event": "done", "files": doc["files"], "total": outcome.total, "done": outcome.done,
-           "cancelled": outcome.cancelled, "seconds": round(outcome.seconds, 3), "problem": outcome.problem}
+           "cancelled": outcome.cancelled, "seconds": round(outcome.seconds, 3), "problem": outcome.problem,
+           "stopped": outcome.stopped}
 
 
 def outcome_from_events(events: Iterable[dict[str, Any]]) -> JobOutcome | str | None:
     """Read back what ``main`` wrote (progress events are skipped): the outcome, the problem text when the job
     could not run, or None when the events end without either (the job died)."""
-    parts: dict[str, list[Any]] = {"imported": [], "duplicate": [], "rejected": []}
+    parts: dict[str, list[Any]] = {"imported": [], "duplicate": [], "repeated": [], "conflicting": [],
+                                   "rejected": []}
     for ev in events:
         kind = ev.get("event")
         if kind in parts:
@@ -120,12 +135,14 @@ def outcome_from_events(events: Iterable[dict[str, Any]]) -> JobOutcome | str | 
         elif kind == "done":
             result = ImportResult(imported=[ReportInfo(**i) for i in parts["imported"]],
                                   duplicate=[ReportInfo(**i) for i in parts["duplicate"]],
+                                  repeated=[ReportInfo(**i) for i in parts["repeated"]],
+                                  conflicting=[ReportInfo(**i) for i in parts["conflicting"]],
                                   rejected=[(str(r["name"]), str(r["reason"])) for r in parts["rejected"]],
                                   files=int(ev.get("files", 0)))
             result.cancelled = bool(ev.get("cancelled"))
             return JobOutcome(result=result, total=int(ev.get("total", 0)), done=int(ev.get("done", 0)),
                               cancelled=bool(ev.get("cancelled")), seconds=float(ev.get("seconds", 0.0)),
-                              problem=str(ev.get("problem") or ""))
+                              problem=str(ev.get("problem") or ""), stopped=bool(ev.get("stopped")))
     return None
 
 
@@ -199,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
         threading.Thread(target=watch, name="importjob-stdin", daemon=True).start()
 
-    store = ReportStore(a.store)
+    store = ReportStore(a.store, on_wait=lambda message: send({"event": "waiting", "message": message}))
     if not store.available:
         send({"event": "problem", "message": store.problem})
         return 2
@@ -208,13 +225,14 @@ def main(argv: list[str] | None = None) -> int:
                                                                      "total": p[1], "name": p[2]}),
                              cancel=stop.is_set, every=a.every, workers=max(1, a.workers))
     except Exception as exc:  # noqa: BLE001 - say it on the channel the parent reads
-        send({"event": "problem", "message": f"The import stopped: {type(exc).__name__}: {exc}"})
+        send({"event": "problem", "message": f"The import stopped because of an error inside InboxReady "
+                                             f"({type(exc).__name__}: {exc}). Everything imported before was kept."})
         return 2
     finally:
         store.close()
     for ev in outcome_events(outcome):
         send(ev)
-    return 0
+    return 2 if outcome.stopped else 0
 
 
 __all__ = ["JobOutcome", "main", "outcome_events", "outcome_from_events", "run_import"]

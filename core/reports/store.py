@@ -3,33 +3,53 @@
 Public API::
 
     REPORTS_FILE = "reports.sqlite3"                      # in settings.data_dir() (INBOXREADY_HOME/data)
-    @dataclass class ReportInfo(name, kind, org, report_id, domain, begin, end, messages)
+    @dataclass class ReportInfo(name, kind, org, report_id, domain, begin, end, messages, problem="")
     @dataclass class ImportResult(imported: list[ReportInfo], duplicate: list[ReportInfo],
-                                  rejected: list[tuple[str, str]], files: int)   # .to_json()
-    class ReportStore(path: Path | None = None)
+                                  rejected: list[tuple[str, str]], files: int,
+                                  repeated: list[ReportInfo], conflicting: list[ReportInfo])   # .to_json()
+    class ImportStopped(DbProblem)   # .result: what was stored (committed) before the store failed
+    class ReportStore(path: Path | None = None, *, on_wait=None)
         .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
               on_progress(done_files: int, total_files: int, name: str) -> None
               workers > 1: unpack and parse in that many "spawn" processes; storing stays here, in order
               cancel() -> bool, asked after each file: commit what is stored and stop (result.cancelled)
+              raises ImportStopped when the database fails (disk full, busy past the wait, I/O error)
         .import_bytes(name: str, data: bytes, *, limits=None) -> ImportResult   # one mail's or file's bytes
         .domains() -> list[str]
         .counts() -> {"dmarc": int, "tlsrpt": int, "rows": int}
         .query(sql, params=()) -> list[tuple]                      # read-only use by summary / tests
         .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed")};  .ptr_put([(ip, name, status)])
         .imap_state(account, folder) -> (uidvalidity, last_uid) | None;  .set_imap_state(account, folder, v, uid)
-        .problem: str   # plain words when a damaged file was moved aside;  .available: bool
+        .problem: str   # plain words when the store could not be opened or a damaged file was moved aside
+        .available: bool
         .close()
 
-A report is stored once: (kind, organisation, report id) is unique; importing it again counts it as a
-duplicate. The database uses WAL and ``synchronous=FULL``: a commit is on disk before it returns, so a
-power cut (not only an app crash, which ``NORMAL`` would also survive) keeps every committed file; with
-commits batched every ``BATCH_SECONDS`` that costs one fsync per batch, and ``NORMAL`` measured no faster
-on the 10,060-file benchmark (SQLite is ~25% of an import's CPU, nearly all of it building pages, not
-syncing). Every input file is all-or-nothing (commits happen only between files, and an error rolls the open
-batch back); files are committed in small batches (at most ``BATCH_SECONDS`` apart), so a crash in the middle
-of a folder import loses at most the last fraction of a second of work, never anything committed, and
-importing the folder again adds exactly what is missing. A file SQLite cannot read is moved aside
-(``reports.sqlite3.damaged-<time>``) and a fresh one started, as the check history does.
+A report is stored once: (kind, organisation, report id) is unique. Importing it again counts it as a
+``duplicate`` when it was stored before this import, as ``repeated`` when it came twice in this import (the
+same report in a .zip and an .xml.gz), and as ``conflicting`` when a report with the same reporter and id but
+different content is already stored: the first one is kept and the result says so. A report whose dates
+can't be right (``aggregate.date_problem``: ends before it begins, before 2012, in the future, longer than a
+month) is stored with its ``problem`` and left out of every summary's range; ``ReportInfo.problem`` says why.
+
+The database uses WAL and ``synchronous=FULL``: a commit is on disk before it returns, so a power cut (not
+only an app crash, which ``NORMAL`` would also survive) keeps every committed file; with commits batched every
+``BATCH_SECONDS`` that costs one fsync per batch, and ``NORMAL`` measured no faster on the 10,060-file
+benchmark (SQLite is ~25% of an import's CPU, nearly all of it building pages, not syncing). Every input file
+is all-or-nothing (commits happen only between files; an error rolls the open batch back); files are committed
+in small batches (at most ``BATCH_SECONDS`` apart), so a crash in the middle of a folder import loses at most
+the last fraction of a second of work, never anything committed, and importing the folder again adds exactly
+what is missing.
+
+Nothing one file holds can stop an import: reading errors become that file's rejection (``extract``), and an
+error while storing one file (an odd value the database refuses, a bug) rolls the batch back, stores the
+batch's other files again and rejects that file alone. Only the database failing stops an import
+(``ImportStopped``, with what was committed before).
+
+Opening and waiting (``sqlitedb``): opening an up-to-date store writes nothing, so a summary opens at once
+while another process imports. An import waits up to ``IMPORT_WAIT_S`` while another InboxReady imports into
+the same store (``on_wait(sentence)`` once when it starts waiting), then stops with a clear message. A busy,
+full, read-only or forbidden store is never moved: only a damaged file is (``reports.sqlite3.damaged-<time>``,
+a fresh one started), and never while another process has it open. The file is 0600 in a 0700 folder.
 
 Safe to use from several threads (one lock); the UI must call it off the UI thread.
 """
@@ -42,17 +62,20 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..settings import data_dir
-from ..sqlitedb import connect_durable, open_or_start_afresh
-from .aggregate import AggregateReport, ReportError, parse_aggregate, parse_aggregate_flat
-from .extract import Limits, Payload, Rejected, extract_bytes, extract_file, iter_input_files
+from ..sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
+from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
+from .extract import UNIT_END, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH_SECONDS = 0.5
+IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
+OPEN_WAIT_S = 30.0      # opening waits this long when the store must be created or upgraded meanwhile
+WHAT = "the report store"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -68,6 +91,8 @@ CREATE TABLE IF NOT EXISTS reports (
     source TEXT NOT NULL DEFAULT '',
     imported INTEGER NOT NULL,
     messages INTEGER NOT NULL DEFAULT 0,
+    problem TEXT,                    -- why the dates can't be right (left out of summaries); NULL when fine
+    derived INTEGER NOT NULL DEFAULT 0,  -- messages whose DMARC result InboxReady worked out (auth_results)
     UNIQUE (kind, org, report_id)
 );
 CREATE INDEX IF NOT EXISTS reports_domain ON reports (domain, end);
@@ -123,30 +148,55 @@ class ReportInfo:
     begin: int
     end: int
     messages: int      # DMARC: messages; TLS: sessions
+    problem: str = ""  # why its dates can't be right (it is left out of summaries), or ""
 
 
 @dataclass
 class ImportResult:
     imported: list[ReportInfo] = field(default_factory=list)
-    duplicate: list[ReportInfo] = field(default_factory=list)
+    duplicate: list[ReportInfo] = field(default_factory=list)     # stored before this import
     rejected: list[tuple[str, str]] = field(default_factory=list)
     files: int = 0
     cancelled: bool = False   # import_paths was asked to stop before the last file (not in to_json)
+    repeated: list[ReportInfo] = field(default_factory=list)      # came more than once in this import
+    conflicting: list[ReportInfo] = field(default_factory=list)   # same reporter and id, other content: skipped
 
     def merge(self, other: "ImportResult") -> None:
         self.imported += other.imported
         self.duplicate += other.duplicate
         self.rejected += other.rejected
+        self.repeated += other.repeated
+        self.conflicting += other.conflicting
         self.files += other.files
         self.cancelled = self.cancelled or other.cancelled
+
+    @property
+    def flagged(self) -> list[ReportInfo]:
+        """Imported reports whose dates can't be right (kept, left out of summaries)."""
+        return [i for i in self.imported if i.problem]
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "imported": [asdict(i) for i in self.imported],
                 "duplicate": [asdict(i) for i in self.duplicate],
+                "repeated": [asdict(i) for i in self.repeated],
+                "conflicting": [asdict(i) for i in self.conflicting],
                 "rejected": [{"name": n, "reason": r} for n, r in self.rejected]}
 
 
+class ImportStopped(DbProblem):
+    """The store failed in the middle of an import (disk full, busy past the wait, an I/O error): ``result``
+    holds what was committed before (every file of it complete); the rest can be imported again later."""
+
+    def __init__(self, problem: DbProblem, result: ImportResult, done: int, total: int) -> None:
+        kept = (f" The {len(result.imported):,} report(s) imported before were kept; importing the same files "
+                "again adds what is missing." if result.imported else "")
+        where = f"The import stopped at file {done:,} of {total:,}" if done else "The import could not start"
+        super().__init__(problem.kind, f"{where}: {problem.message}{kept}", problem.detail)
+        self.result = result
+
+
 ParsedReport = AggregateReport | TlsReport
+Parsed = list[tuple[str, ParsedReport] | Rejected]
 
 
 def parse_payload(p: Payload) -> ParsedReport:
@@ -156,38 +206,85 @@ def parse_payload(p: Payload) -> ParsedReport:
     return parse_tlsrpt(p.data)
 
 
-def _parse_for_store(p: Payload) -> ParsedReport:
+def _parse_for_store(p: Payload, budget: ParseBudget) -> ParsedReport:
     """As ``parse_payload``, with an aggregate report's rows in the store's form (``flat_rows``)."""
     if p.kind == "xml":
-        return parse_aggregate_flat(p.data)
+        return parse_aggregate_flat(p.data, budget)
     return parse_tlsrpt(p.data)
+
+
+def _setup(db: sqlite3.Connection) -> None:
+    """The schema (nothing is written when it is there) and the upgrade from version 1 (one transaction)."""
+    if not _has_table(db):
+        db.executescript(_SCHEMA)
+    columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
+    if "problem" in columns and "derived" in columns:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
+        if "problem" not in columns:
+            db.execute("ALTER TABLE reports ADD COLUMN problem TEXT")
+            flagged = []
+            for rid, begin, end, imported in db.execute("SELECT id, begin, end, imported FROM reports").fetchall():
+                why = date_problem(int(begin), int(end), float(imported))
+                if why:
+                    flagged.append((why, rid))
+            db.executemany("UPDATE reports SET problem=? WHERE id=?", flagged)
+        if "derived" not in columns:
+            db.execute("ALTER TABLE reports ADD COLUMN derived INTEGER NOT NULL DEFAULT 0")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    """True when every table and index of the schema is there (then creating them would write nothing)."""
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+    return {"reports", "reports_domain", "rows", "rows_report", "tls_policies", "tls_report", "ptr",
+            "imap_state"} <= names
+
+
+def _stop_kind(exc: BaseException) -> bool:
+    """True for an error of the database itself (stop the import); False for one file's odd data."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError,
+                        sqlite3.ProgrammingError)):
+        return False
+    return isinstance(exc, (sqlite3.Error, OSError, DbProblem))
 
 
 class ReportStore:
     """The SQLite store of imported reports."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, on_wait: Callable[[str], None] | None = None) -> None:
         self.path = path if path is not None else data_dir() / REPORTS_FILE
         self.problem = ""
         self.moved_to: Path | None = None
+        self.on_wait = on_wait
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._ptr_mem: dict[str, tuple[str | None, str]] = {}   # names found while the store was busy
         self._open()
 
     # -- opening, repairing ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=lambda db: db.executescript(_SCHEMA),
-                               timeout=10.0)
+        return connect_durable(self.path, schema_version=SCHEMA_VERSION, setup=_setup, timeout=10.0, what=WHAT,
+                               wait=OPEN_WAIT_S, on_wait=self.on_wait)
 
     def _open(self) -> None:
-        opened = open_or_start_afresh(self.path, self._connect)
+        opened = open_or_start_afresh(self.path, self._connect, what=WHAT)
         self._db, self.moved_to = opened.db, opened.moved_to
         if opened.error is not None:
-            self.problem = f"The report store could not be opened ({opened.error}); reports cannot be imported."
+            self.problem = str(opened.error)
+            if opened.error.kind in ("busy", "full", "readonly", "permission", "io", "in-use"):
+                self.problem += " No reports can be imported or shown until then."
         elif opened.damaged is not None:
             where = f" It was kept as {self.moved_to.name}." if self.moved_to else ""
-            self.problem = f"The report store could not be read ({opened.damaged}), so a new one was started.{where}"
+            self.problem = (f"The report store could not be read ({opened.damaged}), so a new one was started."
+                            f"{where}")
 
     @property
     def available(self) -> bool:
@@ -207,8 +304,11 @@ class ReportStore:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise sqlite3.OperationalError(self.problem or "the report store is closed")
+            raise DbProblem("io", self.problem or "The report store is closed.")
         return self._db
+
+    def _begin(self, db: sqlite3.Connection, cancel: Callable[[], bool] | None = None) -> None:
+        begin_write(db, what=WHAT, path=self.path, wait=IMPORT_WAIT_S, on_wait=self.on_wait, cancel=cancel)
 
     # -- importing ------------------------------------------------------------------------------
 
@@ -216,7 +316,8 @@ class ReportStore:
                      on_progress: Callable[[int, int, str], None] | None = None,
                      limits: Limits | None = None, workers: int = 1,
                      cancel: Callable[[], bool] | None = None) -> ImportResult:
-        """Import files and folders. Never raises for bad input: bad files are listed in ``rejected``.
+        """Import files and folders. Never raises for bad input: bad files are listed in ``rejected``; raises
+        ``ImportStopped`` only when the database fails (with what was committed before).
 
         ``workers`` > 1 unpacks and parses the files in that many worker processes (``spawn``; worth it from a
         few hundred files on a multi-core machine with idle cores); storing stays in this process, in the same
@@ -226,7 +327,7 @@ class ReportStore:
         items = list(iter_input_files(paths))
         total = len(items)
         files = [i for i in items if not isinstance(i, Rejected)]
-        parsed: Iterator[list[tuple[str, ParsedReport] | Rejected]]
+        parsed: Iterator[Iterable[Parsed]]   # per input file, its units (one, or one per mail of an mbox)
         pool = None
         if workers > 1 and len(files) >= 2 * workers:
             import multiprocessing
@@ -235,108 +336,175 @@ class ReportStore:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             parsed = _pooled(pool, workers, files, limits)
         else:
-            parsed = (_parse_file(f, limits) for f in files)
+            parsed = (_parse_units(f, limits) for f in files)
+        done = 0
         try:
             with self._lock:
-                db = self._conn()
-                batch_started = time.monotonic()
-                db.execute("BEGIN IMMEDIATE")
                 try:
+                    db = self._conn()
+                    batch = _Batch()
+                    self._begin(db, cancel)
                     for done, item in enumerate(items, 1):
                         if isinstance(item, Rejected):
                             result.rejected.append((item.name, item.reason))
                         else:
                             result.files += 1
-                            self._store_file(db, next(parsed), result)
-                            if time.monotonic() - batch_started >= BATCH_SECONDS:
-                                db.execute("COMMIT")
-                                db.execute("BEGIN IMMEDIATE")
-                                batch_started = time.monotonic()
+                            for index, unit in enumerate(next(parsed)):
+                                self._store_batched(db, batch, clean_name(item.name), unit, cancel,
+                                                    _Source(item, index, limits))
+                                if time.monotonic() - batch.started >= BATCH_SECONDS:
+                                    db.execute("COMMIT")
+                                    batch.committed(result)
+                                    self._begin(db, cancel)
                         if on_progress is not None:
                             on_progress(done, total, item.name)
                         if cancel is not None and done < total and cancel():
                             result.cancelled = True
                             break
                     db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
+                    batch.committed(result)
+                except BaseException as exc:
+                    self._rollback()
+                    if _stop_kind(exc):
+                        raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
                     raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         return result
 
-    def import_bytes(self, name: str, data: bytes, *, limits: Limits | None = None) -> ImportResult:
-        """Import the reports in one file's (or one mail's) bytes, in one transaction."""
-        result = ImportResult(files=1)
-        with self._lock:
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
+    def _rollback(self) -> None:
+        db = self._db
+        if db is not None and db.in_transaction:
             try:
-                self._import_file(db, name, extract_bytes(name, data, limits), result)
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite may have rolled back itself (disk full); nothing of the batch was committed
+
+    def _store_batched(self, db: sqlite3.Connection, batch: "_Batch", name: str, parsed: Parsed,
+                       cancel: Callable[[], bool] | None, source: "_Source | None" = None) -> None:
+        """Store one unit (a file, or a mail of an mbox) in the open batch. An error of the database propagates;
+        any other error (a value SQLite refuses, a bug) rolls the batch back, stores the batch's other units
+        again (read again from their files: the batch keeps only where they came from, so it holds no parsed
+        reports) and rejects this one."""
+        local = ImportResult()
+        try:
+            self._store_file(db, parsed, local, batch)
+        except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
+            if _stop_kind(exc):
+                raise
+            self._rollback()
+            self._begin(db, cancel)
+            earlier = batch.files
+            batch.reset()
+            for src, again in _read_again([s for s, _r in earlier]):
+                result = ImportResult()
+                if again is not None:
+                    self._store_file(db, again, result, batch)
+                batch.files.append((src, result))
+            local = ImportResult(rejected=[(name, f"this file could not be stored ({type(exc).__name__}: "
+                                                  f"{clean_name(str(exc))[:100]}); it was skipped")])
+        batch.files.append((source, local))
+
+    def import_bytes(self, name: str, data: bytes, *, limits: Limits | None = None) -> ImportResult:
+        """Import the reports in one file's (or one mail's) bytes, in one transaction. Raises ``DbProblem``
+        when the database fails (nothing of this file is then stored)."""
+        result = ImportResult(files=1)
+        parsed = _parse_items(extract_bytes(name, data, limits))
+        with self._lock:
+            try:
+                db = self._conn()
+                batch = _Batch()
+                self._begin(db)
+                self._store_batched(db, batch, clean_name(name), parsed, None)
                 db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                batch.committed(result)
+            except BaseException as exc:
+                self._rollback()
+                if _stop_kind(exc):
+                    raise problem_of(exc, WHAT, self.path) from None
                 raise
         return result
 
-    def _import_file(self, db: sqlite3.Connection, name: str, items: Iterator[Payload | Rejected],
-                     result: ImportResult) -> None:
-        self._store_file(db, _parse_items(items), result)
-
     def _store_file(self, db: sqlite3.Connection, items: Iterable[tuple[str, ParsedReport] | Rejected],
-                    result: ImportResult) -> None:
+                    result: ImportResult, batch: "_Batch") -> None:
         """Store one input file's reports inside the caller's transaction. All of them or none: commits happen
-        only between files, and any error here makes the caller roll the whole open batch back (so no
-        savepoint per file is needed; it cost a sixth of the store's time)."""
-        local = ImportResult()
+        only between files, and an error here makes the caller roll the open batch back (so no savepoint per
+        file is needed; it cost a sixth of the store's time)."""
         for item in items:
             if isinstance(item, Rejected):
-                local.rejected.append((item.name, item.reason))
+                result.rejected.append((item.name, item.reason))
                 continue
-            info, fresh = self._insert(db, item[0], item[1])
-            (local.imported if fresh else local.duplicate).append(info)
-        result.imported += local.imported
-        result.duplicate += local.duplicate
-        result.rejected += local.rejected
+            info, outcome = self._insert(db, item[0], item[1], batch)
+            {"new": result.imported, "duplicate": result.duplicate, "repeated": result.repeated,
+             "conflicting": result.conflicting}[outcome].append(info)
 
-    def _insert(self, db: sqlite3.Connection, name: str, report: ParsedReport) -> tuple[ReportInfo, bool]:
+    def _insert(self, db: sqlite3.Connection, name: str, report: ParsedReport,
+                batch: "_Batch") -> tuple[ReportInfo, str]:
         now = int(time.time())
+        name = clean_name(name)
+        problem = date_problem(report.begin, report.end, now) or ""
         if isinstance(report, AggregateReport):
-            info = ReportInfo(name, "dmarc", report.org, report.report_id, report.domain, report.begin, report.end,
-                              report.flat_messages)
+            kind = "dmarc"
+            info = ReportInfo(name, kind, clean_name(report.org), clean_name(report.report_id),
+                              clean_name(report.domain), report.begin, report.end, report.flat_messages, problem)
             cur = db.execute(
                 "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
-                "imported, messages) VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (info.org, info.report_id, info.domain, info.begin, info.end, report.email,
-                 json.dumps(report.policy_json()), name, now, info.messages))
+                "imported, messages, problem, derived) VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (report.org, report.report_id, report.domain, report.begin, report.end, report.email,
+                 json.dumps(report.policy_json()), name, now, info.messages, problem or None,
+                 report.derived_messages))
             if cur.rowcount == 0:
-                return info, False
+                return info, self._again(db, kind, report, batch)
             rid = cur.lastrowid
             db.executemany(
                 "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
                 "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(rid, *r) for r in report.flat_rows])
-            return info, True
-        info = ReportInfo(name, "tlsrpt", report.org, report.report_id, report.domain, report.begin, report.end,
-                          report.successful + report.failed)
+                ((rid, *r) for r in report.flat_rows))
+            batch.keys.add((kind, report.org, report.report_id))
+            return info, "new"
+        kind = "tlsrpt"
+        info = ReportInfo(name, kind, clean_name(report.org), clean_name(report.report_id), clean_name(report.domain),
+                          report.begin, report.end, report.successful + report.failed, problem)
         cur = db.execute(
             "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
-            "imported, messages) VALUES ('tlsrpt', ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?)",
-            (info.org, info.report_id, info.domain, info.begin, info.end, report.contact_info, name, now,
-             info.messages))
+            "imported, messages, problem) VALUES ('tlsrpt', ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+            (report.org, report.report_id, report.domain, report.begin, report.end, report.contact_info, name, now,
+             info.messages, problem or None))
         if cur.rowcount == 0:
-            return info, False
+            return info, self._again(db, kind, report, batch)
         rid = cur.lastrowid
         db.executemany(
             "INSERT INTO tls_policies (report, policy_type, policy_domain, successful, failed, details) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(rid, p.policy_type, p.policy_domain, p.successful, p.failed,
-              json.dumps([asdict(d) for d in p.failures])) for p in report.policies])
-        return info, True
+            [(rid, *row) for row in _tls_rows(report)])
+        batch.keys.add((kind, report.org, report.report_id))
+        return info, "new"
+
+    def _again(self, db: sqlite3.Connection, kind: str, report: ParsedReport, batch: "_Batch") -> str:
+        """A report whose (kind, reporter, id) is stored: "repeated" (stored by this import), "duplicate"
+        (stored before), or "conflicting" when its content differs (the stored one is kept)."""
+        row = db.execute("SELECT id, domain, begin, end, policy FROM reports WHERE kind=? AND org=? AND report_id=?",
+                         (kind, report.org, report.report_id)).fetchone()
+        if row is None:
+            return "duplicate"
+        rid, domain, begin, end, policy = row
+        if isinstance(report, AggregateReport):
+            same = (domain, begin, end) == (report.domain, report.begin, report.end) and \
+                _same_json(policy, report.policy_json()) and \
+                sorted(db.execute("SELECT source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
+                                  "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons FROM rows "
+                                  "WHERE report=?", (rid,)).fetchall(), key=repr) == \
+                sorted(report.flat_rows, key=repr)
+        else:
+            same = (domain, begin, end) == (report.domain, report.begin, report.end) and \
+                sorted(db.execute("SELECT policy_type, policy_domain, successful, failed, details FROM tls_policies "
+                                  "WHERE report=?", (rid,)).fetchall(), key=repr) == \
+                sorted(_tls_rows(report), key=repr)
+        if not same:
+            return "conflicting"
+        return "repeated" if (kind, report.org, report.report_id) in batch.run_keys | batch.keys else "duplicate"
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -374,20 +542,31 @@ class ReportStore:
                 marks = ",".join("?" * len(chunk))
                 for ip, name, status in db.execute(f"SELECT ip, name, status FROM ptr WHERE ip IN ({marks})", chunk):
                     out[ip] = (name, status)
+            for ip in wanted:
+                if ip in self._ptr_mem:
+                    out[ip] = self._ptr_mem[ip]
         return out
 
     def ptr_put(self, entries: Iterable[tuple[str, str | None, str]]) -> None:
+        """Cache reverse names. A cache only: when the store is busy (another import) or full, the names are
+        kept in memory for this session instead of waiting or failing."""
         now = int(time.time())
+        rows = [(ip, name, status, now) for ip, name, status in entries]
         with self._lock:
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT OR REPLACE INTO ptr (ip, name, status, checked) VALUES (?, ?, ?, ?)",
-                               [(ip, name, status, now) for ip, name, status in entries])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                begin_write(db, what=WHAT, path=self.path, wait=0.0)
+                try:
+                    db.executemany("INSERT OR REPLACE INTO ptr (ip, name, status, checked) VALUES (?, ?, ?, ?)", rows)
+                    db.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+                for ip, _name, _status, _now in rows:
+                    self._ptr_mem.pop(ip, None)
+            except (sqlite3.Error, OSError, DbProblem):
+                for ip, name, status, _now in rows:
+                    self._ptr_mem[ip] = (name, status)
 
     # -- IMAP watch state -----------------------------------------------------------------------
 
@@ -399,52 +578,177 @@ class ReportStore:
         return (int(row[0]), int(row[1])) if row else None
 
     def set_imap_state(self, account: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+        """Remember the last UID read; raises ``DbProblem`` when the store can't be written."""
         with self._lock:
             db = self._conn()
-            db.execute("INSERT OR REPLACE INTO imap_state (account, folder, uidvalidity, last_uid) VALUES (?, ?, ?, ?)",
-                       (account, folder, uidvalidity, last_uid))
+            try:
+                self._begin(db)
+                db.execute("INSERT OR REPLACE INTO imap_state (account, folder, uidvalidity, last_uid) "
+                           "VALUES (?, ?, ?, ?)", (account, folder, uidvalidity, last_uid))
+                db.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                self._rollback()
+                raise problem_of(exc, WHAT, self.path) from None
+            except BaseException:
+                self._rollback()
+                raise
 
 
-def _parse_items(items: Iterable[Payload | Rejected]) -> list[tuple[str, ParsedReport] | Rejected]:
-    out: list[tuple[str, ParsedReport] | Rejected] = []
+def _same_json(stored: str, policy: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(stored) == json.loads(json.dumps(policy)))
+    except ValueError:
+        return False
+
+
+def _tls_rows(report: TlsReport) -> list[tuple[Any, ...]]:
+    return [(p.policy_type, p.policy_domain, p.successful, p.failed, json.dumps([asdict(d) for d in p.failures]))
+            for p in report.policies]
+
+
+class _Source(NamedTuple):
+    """Where a stored unit came from: the input file and the unit's place in it."""
+
+    path: Path
+    index: int
+    limits: Limits | None
+
+
+def _read_again(sources: list["_Source | None"]) -> Iterator[tuple["_Source | None", Parsed | None]]:
+    """The units at ``sources`` parsed again from their files, in order (None for a source that can't be read
+    again, or a unit no longer there)."""
+    i = 0
+    while i < len(sources):
+        src = sources[i]
+        if src is None:
+            yield None, None
+            i += 1
+            continue
+        wanted = []
+        while i < len(sources) and sources[i] is not None and sources[i].path == src.path:  # type: ignore[union-attr]
+            wanted.append(sources[i])
+            i += 1
+        by_index = {w.index: w for w in wanted if w is not None}
+        found: dict[int, Parsed] = {}
+        for k, unit in enumerate(_parse_units(src.path, src.limits)):
+            if k in by_index:
+                found[k] = unit
+            if k >= max(by_index):
+                break
+        for w in wanted:
+            yield w, found.get(w.index) if w is not None else None
+
+
+class _Batch:
+    """The units stored since the last commit (where they came from, to store them again if one unit of the
+    batch has to be taken out) and the report keys they added."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[_Source | None, ImportResult]] = []
+        self.keys: set[tuple[str, str, str]] = set()
+        self.run_keys: set[tuple[str, str, str]] = set()   # committed by this import
+        self.started = time.monotonic()
+
+    def reset(self) -> None:
+        self.files = []
+        self.keys = set()
+
+    def committed(self, result: ImportResult) -> None:
+        for _source, local in self.files:
+            result.merge(local)
+        self.run_keys |= self.keys
+        self.reset()
+        self.started = time.monotonic()
+
+
+def _parse_items(items: Iterable[Payload | Rejected]) -> Parsed:
+    """Parse the payloads of one input file (with one ``ParseBudget`` for all of them)."""
+    out: Parsed = []
+    budget = ParseBudget()
     for item in items:
         if isinstance(item, Rejected):
             out.append(item)
             continue
         try:
-            out.append((item.name, _parse_for_store(item)))
+            out.append((item.name, _parse_for_store(item, budget)))
         except ReportError as exc:
             out.append(Rejected(item.name, exc.reason))
     return out
 
 
-def _parse_files(paths: list[Path], limits: Limits | None) -> list[list[tuple[str, ParsedReport] | Rejected]]:
+def _parse_files(paths: list[Path], limits: Limits | None) -> list[list[Parsed]]:
     return [_parse_file(p, limits) for p in paths]
 
 
 def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, chunk: int = 32,
-            ahead: int = 3) -> Iterator[list[tuple[str, ParsedReport] | Rejected]]:
+            ahead: int = 3) -> Iterator[list[Parsed]]:
     """``_parse_file`` over ``files`` in ``pool``, in order, with at most ``ahead`` chunks per worker parsed and
-    not yet stored (memory stays bounded when storing is slower than parsing)."""
+    not yet stored (memory stays bounded when storing is slower than parsing). A worker that dies (killed,
+    out of memory) does not stop the import: its files and the rest are read here instead."""
     from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = iter([files[i:i + chunk] for i in range(0, len(files), chunk)])
-    pending: deque[Any] = deque()
+    pending: deque[tuple[Any, list[Path]]] = deque()
     for c in chunks:
-        pending.append(pool.submit(_parse_files, c, limits))
+        pending.append((pool.submit(_parse_files, c, limits), c))
         if len(pending) >= ahead * workers:
             break
+    broken = False
     while pending:
-        done = pending.popleft().result()
-        nxt = next(chunks, None)
-        if nxt is not None:
-            pending.append(pool.submit(_parse_files, nxt, limits))
+        future, paths = pending.popleft()
+        try:
+            done = future.result() if not broken else None
+        except BrokenProcessPool:
+            broken = True
+            done = None
+        if done is None:
+            done = _parse_files(paths, limits)
+        if not broken:
+            nxt = next(chunks, None)
+            if nxt is not None:
+                try:
+                    pending.append((pool.submit(_parse_files, nxt, limits), nxt))
+                except (BrokenProcessPool, RuntimeError):
+                    broken = True
+                    pending.append((None, nxt))
         yield from done
+    for rest in chunks:
+        yield from _parse_files(rest, limits)
 
 
-def _parse_file(path: Path, limits: Limits | None) -> list[tuple[str, ParsedReport] | Rejected]:
-    """Unpack and parse one input file (runs in a worker process when importing with ``workers``)."""
-    return _parse_items(extract_file(path, limits))
+def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False) -> Iterator[Parsed]:
+    """Unpack and parse one input file, unit by unit: the whole file, or each mail of an mbox (stored on its
+    own, so a big mailbox file is never held whole). Never raises: anything that goes wrong becomes a
+    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once)."""
+    name = clean_name(path.name)
+    unit: Parsed = []
+    budget = ParseBudget()
+    try:
+        for item in extract_file(path, limits, units=True):
+            if item is UNIT_END:
+                if unit:
+                    yield unit
+                unit = []
+                if not one_budget:
+                    budget = ParseBudget()
+                continue
+            if isinstance(item, Rejected):
+                unit.append(item)
+                continue
+            try:
+                unit.append((item.name, _parse_for_store(item, budget)))
+            except ReportError as exc:
+                unit.append(Rejected(item.name, exc.reason))
+    except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
+        unit.append(Rejected(name, f"this file could not be read ({type(exc).__name__}); it was skipped"))
+    yield unit
 
 
-__all__ = ["REPORTS_FILE", "ReportInfo", "ImportResult", "ReportStore", "parse_payload"]
+def _parse_file(path: Path, limits: Limits | None) -> list[Parsed]:
+    """All the units of one input file (runs in a worker process when importing with ``workers``; one parse
+    budget for the whole file, since the worker sends it back whole)."""
+    return list(_parse_units(path, limits, one_budget=True))
+
+
+__all__ = ["REPORTS_FILE", "ImportResult", "ImportStopped", "ReportInfo", "ReportStore", "parse_payload"]

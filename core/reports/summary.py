@@ -9,13 +9,23 @@ Public API::
         dkim_pass, rates (dict of 0..1 floats), sources: list[SourceRow], services: list[ServiceRow],
         daily: list[DayRow], unknown_failing: list[SourceRow], not_aligned: list[NotAligned],
         enforcement: list[Enforcement] (quarantine, reject), policy (latest policy_published),
-        pending_lookups (sources whose reverse DNS is not known yet), tls (TLS report totals)
+        pending_lookups (sources whose reverse DNS is not known yet), tls (TLS report totals),
+        unknown (messages whose DMARC result the reporter did not give and that could not be worked out),
+        derived (messages whose result InboxReady worked out from the reports' auth results),
+        flagged (reports about the domain left out because their dates can't be right, with why),
+        notes (plain sentences about all of these)
+    def csv_cell(value) -> value     # a text cell that a spreadsheet would run as a formula, made inert
 
 Definitions, all counted in messages (a report row's ``count``):
 
-* *aligned SPF / DKIM* is the report's ``policy_evaluated`` result (the receiver's DMARC evaluation);
-  *SPF / DKIM pass* is the raw ``auth_results`` result, aligned or not; *DMARC pass* = aligned SPF or
-  aligned DKIM passes.
+* *aligned SPF / DKIM* is the report's ``policy_evaluated`` result (the receiver's DMARC evaluation), or,
+  when the reporter left it out, the one worked out from the record's auth results (``derived``; the
+  summary says so); *SPF / DKIM pass* is the raw ``auth_results`` result, aligned or not; *DMARC pass* =
+  aligned SPF or aligned DKIM passes. Messages whose result is unknown (left out and not derivable) count
+  neither as passing nor as failing: rates are over the messages whose result is known.
+* reports whose dates can't be right (``aggregate.date_problem``: 1970, the far future, ending before they
+  begin, longer than a month) are kept in the store but left out of every figure, the chart and the "safe to
+  enforce?" range; ``flagged`` lists them with the reason.
 * *passes but not aligned*: DMARC fails while raw SPF or DKIM passes: mail signed or bounced through a
   service under the service's own domain (the usual third-party set-up mistake).
 * *legitimate-looking* mail comes from a source that passes DMARC for at least some of its mail, or from a
@@ -23,9 +33,12 @@ Definitions, all counted in messages (a report row's ``count``):
   that fails everything is most likely forged (or forwarded) and is what enforcement is for.
 * *safe to enforce*: the share of legitimate-looking mail that fails DMARC (and so would go to spam with
   p=quarantine, or be refused with p=reject) is at most ``QUARANTINE_MAX_SHARE`` / ``REJECT_MAX_SHARE``,
-  over at least ``MIN_MESSAGES`` messages and ``MIN_DAYS`` days of reports. The next record follows RFC 9989:
-  no ``pct``; a new, stricter policy starts with ``t=y`` (test mode: receivers apply the next milder policy),
-  then the same policy without ``t=y``.
+  over at least ``MIN_MESSAGES`` messages and ``MIN_DAYS`` days of reports. Even then the verdict is
+  "review", never "safe", while more than ``REVIEW_SHARE`` of all the mail fails DMARC from servers not
+  recognised as yours (they may be forged, or yours and forgotten: the user must look). The next record
+  follows RFC 9989 and the DMARC builder: no ``pct``; a new, stricter policy starts with ``t=y`` (test mode:
+  receivers apply the next milder policy), then the same policy without ``t=y``; ``np=reject`` (subdomains
+  that don't exist send no mail) and no ``sp`` milder than the new ``p``.
 
 A source's service comes from the catalog and the cached reverse DNS names (``sources.resolve_sources``);
 sources not yet looked up show ``"unknown, looking up…"`` and are counted in ``pending_lookups``; a source whose
@@ -36,6 +49,7 @@ reverse DNS name", and is counted in ``failed_lookups``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -48,9 +62,11 @@ from ..dmarcparse import DmarcRecord, parse_dmarc
 from ..model import Fix
 from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog
 from .store import ReportStore
+from .tlsrpt import result_words
 
 QUARANTINE_MAX_SHARE = 0.02
 REJECT_MAX_SHARE = 0.005
+REVIEW_SHARE = 0.05     # failing mail from unrecognised servers, of all mail, above which "safe" becomes "review"
 MIN_MESSAGES = 100
 MIN_DAYS = 7
 LONG_RANGE_DAYS = 400   # longer ranges (all time) are described by the dates the reports cover
@@ -74,10 +90,11 @@ class SourceRow:
     rejected: int = 0
     dkim_domains: list[str] = field(default_factory=list)
     spf_domains: list[str] = field(default_factory=list)
+    unknown: int = 0              # messages whose DMARC result is not known (neither pass nor fail)
 
     @property
     def dmarc_fail(self) -> int:
-        return self.messages - self.dmarc_pass
+        return self.messages - self.dmarc_pass - self.unknown
 
 
 @dataclass
@@ -96,10 +113,12 @@ class DayRow:
     date: str
     messages: int = 0
     dmarc_pass: int = 0
+    unknown: int = 0
 
     @property
     def pass_rate(self) -> float:
-        return self.dmarc_pass / self.messages if self.messages else 0.0
+        known = self.messages - self.unknown
+        return self.dmarc_pass / known if known else 0.0
 
 
 @dataclass
@@ -116,7 +135,7 @@ class NotAligned:
 @dataclass
 class Enforcement:
     policy: str                   # "quarantine" or "reject"
-    verdict: str                  # "safe", "not-yet", "not-enough-data", "already"
+    verdict: str                  # "safe", "review", "not-yet", "not-enough-data", "already"
     safe: bool
     legit_messages: int
     affected_messages: int
@@ -149,6 +168,32 @@ class ReportSummary:
     pending_lookups: int = 0
     failed_lookups: int = 0  # sources whose reverse DNS lookup failed (timeout, SERVFAIL): asked again next time
     tls: dict[str, Any] = field(default_factory=dict)
+    unknown: int = 0
+    derived: int = 0
+    flagged: list[dict[str, Any]] = field(default_factory=list)   # org, report_id, begin, end, problem
+    flagged_count: int = 0
+
+    @property
+    def evaluated(self) -> int:
+        """Messages whose DMARC result is known (pass or fail)."""
+        return self.messages - self.unknown
+
+    @property
+    def notes(self) -> list[str]:
+        """Plain sentences about what the figures leave out or worked out."""
+        out = []
+        if self.derived:
+            out.append(f"{self.derived:,} message(s) came in reports without the receiver's DMARC result; InboxReady "
+                       "worked it out from the reports' own SPF and DKIM results and the From domain.")
+        if self.unknown:
+            out.append(f"{self.unknown:,} message(s) came in reports that give no DMARC result and not enough to work "
+                       "it out; they are counted neither as passing nor as failing.")
+        if self.flagged_count:
+            first = self.flagged[0]
+            more = f" (and {self.flagged_count - 1:,} more)" if self.flagged_count > 1 else ""
+            out.append(f"{self.flagged_count:,} report(s) about {self.domain} are left out because their dates can't be "
+                       f"right: {first['org']} report {first['report_id']}: {first['problem']}{more}.")
+        return out
 
     @property
     def period(self) -> str:
@@ -163,7 +208,8 @@ class ReportSummary:
 
     @property
     def rates(self) -> dict[str, float]:
-        m = self.messages
+        """Shares of the messages whose DMARC result is known."""
+        m = self.evaluated
         def r(n: int) -> float:
             return round(n / m, 4) if m else 0.0
         return {"dmarc_pass": r(self.dmarc_pass), "spf_aligned": r(self.spf_aligned),
@@ -179,6 +225,8 @@ class ReportSummary:
             "spf_aligned": self.spf_aligned, "dkim_aligned": self.dkim_aligned, "spf_pass": self.spf_pass,
             "dkim_pass": self.dkim_pass, "rates": self.rates, "policy": self.policy,
             "pending_lookups": self.pending_lookups, "failed_lookups": self.failed_lookups,
+            "unknown": self.unknown, "derived": self.derived, "flagged": self.flagged,
+            "flagged_count": self.flagged_count, "notes": self.notes,
             "sources": [asdict(s) for s in self.sources],
             "services": [asdict(s) for s in self.services],
             "daily": [{**asdict(d), "pass_rate": round(d.pass_rate, 4)} for d in self.daily],
@@ -193,7 +241,7 @@ class ReportSummary:
     def to_csv(self, table: str = "sources") -> str:
         """One table as CSV: "sources", "services", "daily", "unknown_failing" or "not_aligned"."""
         buf = io.StringIO()
-        w = csv.writer(buf)
+        w = _SafeWriter(csv.writer(buf))
         if table in ("sources", "unknown_failing"):
             rows = self.sources if table == "sources" else self.unknown_failing
             w.writerow(["ip", "reverse_dns", "service", "messages", "dmarc_pass", "spf_aligned", "dkim_aligned",
@@ -222,6 +270,28 @@ class ReportSummary:
         return buf.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will show as text: a text starting with =, +, -, @, a tab or a carriage return
+    (a formula, e.g. ``=HYPERLINK(...)`` or ``+cmd|...`` in a hostile report) gets a leading apostrophe
+    (OWASP's rule); numbers and other text are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose every text cell goes through ``csv_cell``."""
+
+    def __init__(self, writer: Any) -> None:
+        self._w = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self._w.writerow([csv_cell(v) for v in row])
+
+
 def _under(name: str | None, domain: str) -> bool:
     if not name:
         return False
@@ -245,19 +315,24 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     until = int(now if now is not None else time.time())
     since = max(0, until - max(1, int(days)) * DAY)
     s = ReportSummary(domain=domain, days=int(days), since=since, until=until)
-    s.reports = store.query("SELECT count(*) FROM reports WHERE kind='dmarc' AND domain=? AND end>=? AND begin<=?",
-                            (domain, since, until))[0][0]
-    latest = store.query("SELECT policy FROM reports WHERE kind='dmarc' AND domain=? AND end>=? AND begin<=? "
-                         "ORDER BY end DESC LIMIT 1", (domain, since, until))
+    in_range = "r.kind='dmarc' AND r.domain=? AND r.end>=? AND r.begin<=? AND r.problem IS NULL"
+    s.reports, derived = store.query(f"SELECT count(*), coalesce(sum(r.derived), 0) FROM reports r WHERE {in_range}",
+                                     (domain, since, until))[0]
+    s.derived = int(derived or 0)
+    latest = store.query(f"SELECT r.policy FROM reports r WHERE {in_range} ORDER BY r.end DESC LIMIT 1",
+                         (domain, since, until))
     if latest:
         try:
             s.policy = json.loads(latest[0][0])
         except ValueError:
             s.policy = {}
+    flagged = store.query("SELECT org, report_id, begin, end, problem FROM reports WHERE kind='dmarc' AND domain=? "
+                          "AND problem IS NOT NULL ORDER BY imported DESC, id DESC", (domain,))
+    s.flagged_count = len(flagged)
+    s.flagged = [{"org": o, "report_id": i, "begin": b, "end": e, "problem": why} for o, i, b, e, why in flagged[:20]]
     rows = store.query(
         "SELECT r.begin, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, w.spf_result, "
-        "w.disposition, sum(w.count) FROM rows w JOIN reports r ON r.id = w.report "
-        "WHERE r.kind='dmarc' AND r.domain=? AND r.end>=? AND r.begin<=? "
+        f"w.disposition, sum(w.count) FROM rows w JOIN reports r ON r.id = w.report WHERE {in_range} "
         "GROUP BY r.begin / 86400, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, "
         "w.spf_result, w.disposition", (domain, since, until))
     src: dict[str, SourceRow] = {}
@@ -269,8 +344,10 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         if row is None:
             row = src[ip] = SourceRow(ip=ip, ptr=None, service_id="", service="")
         passed = dkim == "pass" or spf == "pass"
+        unknown = not passed and (not dkim or not spf)  # the reporter gave no result, none could be worked out
         row.messages += n
         row.dmarc_pass += n if passed else 0
+        row.unknown += n if unknown else 0
         row.spf_aligned += n if spf == "pass" else 0
         row.dkim_aligned += n if dkim == "pass" else 0
         row.spf_pass += n if spf_result == "pass" else 0
@@ -285,6 +362,7 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         day = daily.setdefault(d, DayRow(d))
         day.messages += n
         day.dmarc_pass += n if passed else 0
+        day.unknown += n if unknown else 0
         first_day = begin if first_day is None else min(first_day, begin)
         last_day = begin if last_day is None else max(last_day, begin)
 
@@ -316,6 +394,7 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         v.dkim_aligned += row.dkim_aligned
         s.messages += row.messages
         s.dmarc_pass += row.dmarc_pass
+        s.unknown += row.unknown
         s.spf_aligned += row.spf_aligned
         s.dkim_aligned += row.dkim_aligned
         s.spf_pass += row.spf_pass
@@ -324,7 +403,7 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     s.sources = sorted(src.values(), key=lambda r: (-r.messages, r.ip))
     s.services = sorted(services.values(), key=lambda v: (-v.messages, v.service))
     s.daily = [daily[k] for k in sorted(daily)]
-    s.unknown_failing = [r for r in s.sources if svc_of.get(r.ip) is None and r.dmarc_pass == 0
+    s.unknown_failing = [r for r in s.sources if svc_of.get(r.ip) is None and r.dmarc_pass == 0 and r.dmarc_fail > 0
                          and not (r.dkim_pass and any(_under(d, domain) for d in r.dkim_domains))]
     base = _base_record(current_record, s.policy, domain)
     s.not_aligned = [_not_aligned(r, svc_of.get(r.ip), domain, base) for r in s.sources
@@ -356,10 +435,25 @@ def _base_record(current: str | None, policy: dict[str, Any], domain: str) -> Dm
         return None
 
 
-def _dmarc_fix(domain: str, p: str, base: DmarcRecord | None, *, testing: bool, note: str) -> Fix:
-    value, notes = build_record(domain, p, base, testing=testing)
+def _dmarc_fix(domain: str, p: str, base: DmarcRecord | None, *, testing: bool, note: str,
+               enforcing: bool = False) -> Fix:
+    """The record to publish. ``enforcing`` (a stricter ``p``): never weaker than the DMARC builder's ladder for
+    subdomains: ``np=reject`` (names that don't exist send no mail), and an ``sp`` milder than ``p`` is left
+    out so existing subdomains follow ``p``."""
+    extra: list[str] = []
+    np = None
+    if enforcing:
+        np = "reject"
+        if base is not None and base.sp and LEVEL.get(base.sp, 0) < LEVEL.get(p, 0):
+            extra.append(f"sp={base.sp} is left out, so your subdomains are protected like {domain} (p={p}), as the "
+                         f"DMARC builder recommends; if a subdomain sends mail that fails DMARC, fix that first.")
+            base = dataclasses.replace(base, sp=None)
+        if base is None or base.np != "reject":
+            extra.append("np=reject: names under your domain that don't exist send no mail, so mail from them is "
+                         "refused.")
+    value, notes = build_record(domain, p, base, testing=testing, np=np)
     return Fix(host=f"_dmarc.{domain}", type="TXT", value=value, action="replace" if base else "publish",
-               note=" ".join([note, *notes]).strip())
+               note=" ".join([note, *extra, *notes]).strip())
 
 
 def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcRecord | None) -> NotAligned:
@@ -412,11 +506,16 @@ def _legit(r: SourceRow, svc: Service | None, domain: str) -> bool:
 def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: str, base: DmarcRecord | None,
                  covered_days: int) -> list[Enforcement]:
     legit = [r for r in s.sources if _legit(r, svc_of.get(r.ip), domain)]
-    legit_n = sum(r.messages for r in legit)
+    legit_n = sum(r.messages - r.unknown for r in legit)
     hit = [r for r in legit if r.dmarc_fail > 0]
     hit_n = sum(r.dmarc_fail for r in hit)
     share = hit_n / legit_n if legit_n else 0.0
     names = [f"{r.service} ({r.ip}): {r.dmarc_fail}" for r in sorted(hit, key=lambda r: -r.dmarc_fail)]
+    # failing mail from servers not recognised as yours: forged, or yours and forgotten (the user must look)
+    known = {id(r) for r in legit}
+    strangers = sorted((r for r in s.sources if id(r) not in known and r.dmarc_fail > 0), key=lambda r: -r.dmarc_fail)
+    stranger_n = sum(r.dmarc_fail for r in strangers)
+    stranger_share = stranger_n / s.evaluated if s.evaluated else 0.0
     cur_p = (base.p if base is not None and base.p else (s.policy.get("p") or "none")).lower()
     cur_t = bool(base is not None and base.testing)
     out: list[Enforcement] = []
@@ -424,6 +523,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
         action = "go to spam" if policy == "quarantine" else "be refused"
         pct = f"{share * 100:.1f}%"
         next_fix: Fix | None = None
+        affected = names
         if LEVEL.get(cur_p, 0) > LEVEL[policy] or (cur_p == policy and not cur_t):
             verdict, safe = "already", True
             msg = f"Your policy is already p={cur_p}."
@@ -432,22 +532,36 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
             msg = (f"Not enough reports yet to be sure: {legit_n} legitimate-looking message(s) over {covered_days} "
                    f"day(s); wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} days.")
         elif share <= limit:
-            verdict, safe = "safe", True
-            msg = (f"Safe to move to p={policy}: only {hit_n} of {legit_n} legitimate-looking messages ({pct}) "
-                   f"{s.period} would {action}.")
             testing = not (cur_p == policy and cur_t)
             step = ("It starts in test mode (t=y): receivers treat it one step milder while you watch the "
                     "reports; remove t=y after a few clean weeks." if testing else
                     "This removes test mode (t=y), so receivers apply the policy fully.")
             if policy == "reject" and cur_p == "none":
                 step += " Going from none straight to reject is a big step; quarantine first is safer."
-            next_fix = _dmarc_fix(domain, policy, base, testing=testing, note=step)
+            if stranger_share > REVIEW_SHARE:
+                verdict, safe = "review", False
+                who = ", ".join(f"{r.service or 'unknown'} ({r.ip})" for r in strangers[:3])
+                more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+                msg = (f"Check first: the senders InboxReady recognises are ready (only {hit_n:,} of {legit_n:,} "
+                       f"legitimate-looking messages, {pct}, {s.period} would {action}), but "
+                       f"{stranger_share * 100:.0f}% of all your mail ({stranger_n:,} messages) fails DMARC and comes "
+                       f"from {len(strangers)} server(s) InboxReady can't identify: {who}{more}. If any of them is "
+                       f"yours (an office server, a shop or booking system, a forwarding mailbox), make it pass "
+                       f"first: with p={policy} its mail would {action}. If none is yours, it is forged mail and "
+                       "the record below stops it.")
+                step = "Publish this only when none of the unidentified servers is yours. " + step
+                affected = names + [f"{r.service or 'unknown'} ({r.ip}): {r.dmarc_fail}" for r in strangers]
+            else:
+                verdict, safe = "safe", True
+                msg = (f"Safe to move to p={policy}: only {hit_n} of {legit_n} legitimate-looking messages ({pct}) "
+                       f"{s.period} would {action}.")
+            next_fix = _dmarc_fix(domain, policy, base, testing=testing, note=step, enforcing=True)
         else:
             verdict, safe = "not-yet", False
             msg = (f"Not yet: {hit_n} of {legit_n} legitimate-looking messages ({pct}) {s.period} "
                    f"fail DMARC and would {action} with p={policy}. Fix the sources listed first.")
         out.append(Enforcement(policy=policy, verdict=verdict, safe=safe, legit_messages=legit_n,
-                               affected_messages=hit_n, affected_share=round(share, 4), affected_sources=names,
+                               affected_messages=hit_n, affected_share=round(share, 4), affected_sources=affected,
                                message=msg, next_record=next_fix))
     return out
 
@@ -456,20 +570,21 @@ def _tls(store: ReportStore, domain: str, since: int, until: int) -> dict[str, A
     rows = store.query(
         "SELECT count(DISTINCT r.id), coalesce(sum(p.successful), 0), coalesce(sum(p.failed), 0) "
         "FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND p.policy_domain=? "
-        "AND r.end>=? AND r.begin<=?", (domain, since, until))
+        "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, since, until))
     reports, ok, failed = rows[0] if rows else (0, 0, 0)
     failures: dict[str, int] = {}
     for (details,) in store.query(
             "SELECT p.details FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' "
-            "AND p.policy_domain=? AND r.end>=? AND r.begin<=?", (domain, since, until)):
+            "AND p.policy_domain=? AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, since, until)):
         try:
             for d in json.loads(details):
                 failures[d["result_type"]] = failures.get(d["result_type"], 0) + int(d["failed_session_count"])
         except (ValueError, KeyError, TypeError):
             continue
+    ordered = dict(sorted(failures.items(), key=lambda kv: -kv[1]))
     return {"reports": int(reports), "successful_sessions": int(ok), "failed_sessions": int(failed),
-            "failure_types": dict(sorted(failures.items(), key=lambda kv: -kv[1]))}
+            "failure_types": ordered, "failure_words": {k: result_words(k) for k in ordered}}
 
 
 __all__ = ["summarize", "ReportSummary", "SourceRow", "ServiceRow", "DayRow", "NotAligned", "Enforcement",
-           "QUARANTINE_MAX_SHARE", "REJECT_MAX_SHARE", "MIN_MESSAGES", "MIN_DAYS"]
+           "QUARANTINE_MAX_SHARE", "REJECT_MAX_SHARE", "REVIEW_SHARE", "MIN_MESSAGES", "MIN_DAYS", "csv_cell"]

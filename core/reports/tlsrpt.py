@@ -9,6 +9,11 @@ Public API::
     @dataclass class TlsReport(org_name, report_id, contact_info, begin, end, policies: list[TlsPolicy])
         .domain (the first policy domain, or ""), .successful, .failed
     def parse_tlsrpt(data: bytes) -> TlsReport          # raises only ReportError
+    def result_words(result_type: str) -> str           # an RFC 8460 result type in plain words
+
+The JSON may be UTF-8 (with or without a byte order mark), UTF-16 or UTF-32; a report larger than
+``MAX_BYTES`` is refused unread (real ones are a few kilobytes). Text values are cleaned (no lone surrogates,
+no control characters), so whatever a hostile report holds can be stored and shown.
 
 Dates are RFC 3339 strings in the file and Unix seconds here. Unknown policy types (RFC 8460 has
 "tlsa", "sts" and "no-policy-found") are kept as written, as are missing counts (0).
@@ -22,9 +27,35 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .aggregate import ReportError
+from .extract import clean_name, wide_encoding
 
 MAX_POLICIES = 10_000
 MAX_DETAILS = 100_000
+MAX_BYTES = 5 * 1024 * 1024
+
+# RFC 8460 section 4.3 result types, in words for a mail admin
+RESULT_WORDS = {
+    "starttls-not-supported": "your mail server did not offer encryption (STARTTLS)",
+    "certificate-host-mismatch": "your mail server's certificate is for another host name than the one in your MX "
+                                 "record or MTA-STS policy",
+    "certificate-expired": "your mail server's certificate has expired",
+    "certificate-not-trusted": "your mail server's certificate is not signed by an authority senders trust "
+                               "(self-signed, or the intermediate certificate is missing)",
+    "validation-failure": "the sender could not verify your mail server's certificate (a general failure: check "
+                          "the certificate, its chain and the host names)",
+    "tlsa-invalid": "your DANE (TLSA) record does not match your mail server's certificate",
+    "dnssec-invalid": "the DNSSEC signatures of your DANE records could not be verified",
+    "dane-required": "the sender requires DANE, but your mail server has no valid TLSA record",
+    "sts-policy-fetch-error": "the sender could not download your MTA-STS policy (https://mta-sts.<your domain>/"
+                              ".well-known/mta-sts.txt): the web site is down, or its address or certificate is wrong",
+    "sts-policy-invalid": "your MTA-STS policy file has an error, so senders could not use it",
+    "sts-webpki-invalid": "the certificate of your MTA-STS policy web site (mta-sts.<your domain>) is not valid",
+}
+
+
+def result_words(result_type: str) -> str:
+    """An RFC 8460 result type (``validation-failure``, ``sts-policy-fetch-error``, ...) in plain words."""
+    return RESULT_WORDS.get(result_type.strip().lower(), f"{result_type} (a result type InboxReady does not know)")
 
 
 @dataclass(frozen=True)
@@ -110,15 +141,15 @@ def _str(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
+        return clean_name(str(value)[:10_000])
     return None
 
 
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
-        return [value]
+        return [clean_name(value[:10_000])]
     if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, (str, int, float))]
+        return [clean_name(str(v)[:10_000]) for v in value if isinstance(v, (str, int, float))]
     return []
 
 
@@ -129,12 +160,18 @@ def parse_tlsrpt(data: bytes) -> TlsReport:
             raise ReportError("not bytes")
         if not bytes(data).strip():
             raise ReportError("the file is empty")
+        if len(data) > MAX_BYTES:
+            raise ReportError(f"the SMTP TLS report is larger than {MAX_BYTES // (1024 * 1024)} MB; real ones are a "
+                              "few kilobytes, so it was not read")
+        wide = wide_encoding(bytes(data[:4]))
         try:
-            doc = json.loads(bytes(data).decode("utf-8-sig"))
+            text = bytes(data).decode(wide or "utf-8-sig")
         except UnicodeDecodeError:
             raise ReportError("the JSON file is not UTF-8 text") from None
+        try:
+            doc = json.loads(text.lstrip("\ufeff"))
         except (json.JSONDecodeError, ValueError) as exc:
-            raise ReportError(f"the JSON is damaged ({exc})") from None
+            raise ReportError(f"the JSON is damaged ({clean_name(str(exc))[:200]})") from None
         return _build(doc)
     except ReportError:
         raise

@@ -87,12 +87,18 @@ def test_import_samples_figures_match_the_store(make: Any, qtbot: Any, tmp_path:
     assert [(i.kind, i.org, i.report_id) for i in r.imported] == [(i.kind, i.org, i.report_id)
                                                                  for i in expected.imported]
     assert len(r.imported) > 0 and len(r.duplicate) == len(expected.duplicate)
+    assert len(r.repeated) == len(expected.repeated) and len(r.conflicting) == len(expected.conflicting)
     assert sorted(r.rejected) == sorted(expected.rejected)
-    # the rejected list: every bad file with its reason, and Copy gives the same text
-    assert w.rejected_list.count() == len(r.rejected) > 0
+    # the list of files to look at: every bad file with its reason, then the reports kept out (a conflicting id,
+    # impossible dates) with why; Copy gives the same text
+    assert w.rejected_list.count() == len(r.rejected) + len(r.conflicting) + len(r.flagged)
+    assert r.rejected and r.conflicting and r.flagged
     lines = [w.rejected_list.item(i).text() for i in range(w.rejected_list.count())]
     for (name, reason), line in zip(r.rejected, lines):
         assert line == f"{name}: {reason}" and reason.strip()
+    assert any("was already imported with other content; the first one was kept" in line for line in lines)
+    assert any("left out of the figures: it is dated 1970-01-01" in line for line in lines)
+    assert w.rejected_title.text() == f"Files to look at ({len(lines)})"
     assert any("empty" in line for line in lines) and any("damaged" in line for line in lines)
     assert w.copy_rejected.value() == "\n".join(lines)
     assert f"{len(r.imported)} reports imported" in w.import_label.text()
@@ -450,3 +456,52 @@ def test_the_buttons_use_the_file_dialogs(make: Any, qtbot: Any, tmp_path: Path,
         qtbot.mouseClick(w.export_csv_button, Qt.MouseButton.LeftButton)
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [r[0] for r in rows[1:]] == [x.ip for x in view.summary.unknown_failing]
+
+
+def test_first_import_says_repeats_conflicts_and_explains_tls_failures(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    """Issue 14 item 16: on a first import, a report that comes twice is "more than once in these files", not
+    "already there"; TLS result types are explained in words. Issue 13 item 5: the CSV export is inert."""
+    import gzip
+    import time
+
+    from tests.reports.reports_util import good_row, report_xml
+
+    folder = tmp_path / "first"
+    folder.mkdir()
+    today = int(time.time()) // 86400 * 86400
+    hostile = "=HYPERLINK(\"http://evil.test\")"
+    for d in range(3):
+        xml = report_xml("google.com", f"first-{d}", "shop.test", today - (d + 1) * 86400,
+                         [good_row("203.0.113.5", 50),
+                          good_row("192.0.2.7", 5, dkim="fail", spf="fail", dkim_domain=hostile, dkim_result="pass",
+                                   spf_domain="+cmd|' /C calc'!A0", spf_result="pass")]).replace(b"&", b"&amp;")
+        (folder / f"r{d}.xml").write_bytes(xml)
+        (folder / f"r{d}.xml.gz").write_bytes(gzip.compress(xml))  # the same report again
+    tls = {"organization-name": "Google", "report-id": "tls-first", "contact-info": "smtp-tls@google.com",
+           "date-range": {"start-datetime": time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(today - 86400)),
+                          "end-datetime": time.strftime("%Y-%m-%dT23:59:59Z", time.gmtime(today - 86400))},
+           "policies": [{"policy": {"policy-type": "sts", "policy-domain": "shop.test"},
+                         "summary": {"total-successful-session-count": 90, "total-failure-session-count": 10},
+                         "failure-details": [{"result-type": "validation-failure", "failed-session-count": 6},
+                                             {"result-type": "sts-policy-fetch-error", "failed-session-count": 4}]}]}
+    (folder / "tls.json").write_text(json.dumps(tls))
+    w = make()
+    outcome = _import(qtbot, w, [folder])
+    r = outcome.result
+    assert len(r.imported) == 4 and len(r.repeated) == 3 and not r.duplicate
+    text = w.import_label.text()
+    assert "3 more than once in these files (imported once)" in text and "already there" not in text, text
+    view = _wait_view(qtbot, w, lambda v: v.domain == "shop.test")
+    assert view.tls
+    words = w.tls_words.text()
+    assert "validation-failure (6 connections): the sender could not verify your mail server's certificate" in words
+    assert "sts-policy-fetch-error (4 connections): the sender could not download your MTA-STS policy" in words
+    out_csv = tmp_path / "senders.csv"
+    with qtbot.waitSignal(w.exportFinished, timeout=WAIT_MS):
+        w.export_csv(out_csv)
+    cells = [c for row in csv.reader(io.StringIO(out_csv.read_text(encoding="utf-8"))) for c in row]
+    assert any(c.startswith("'=hyperlink") for c in cells)
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    # importing the same folder again: now they were there before
+    again = _import(qtbot, w, [folder])
+    assert len(again.result.duplicate) == 7 and "7 already there from earlier imports" in w.import_label.text()

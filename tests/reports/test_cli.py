@@ -43,17 +43,21 @@ def test_import_prints_imported_duplicates_and_rejections(home: Path) -> None:
     root = conformance_dir("dmarc-reports")
     code, out, err = cli("reports", "import", str(root / "parsedmarc"))
     assert code == 1  # some files were rejected
-    # 17 aggregate reports read; invalid_utf_8.xml and nice-input.xml.zip repeat reports already read
+    # 17 aggregate reports read; nice-input.xml.zip repeats a report of this import, invalid_utf_8.xml has the
+    # id of another report (a bad byte in it): the first one is kept, and both are said
     assert "Imported 19 report(s) (15 DMARC, 4 TLS) from 24 file(s)." in out
-    assert "2 report(s) were already imported" in out
+    assert "1 report(s) came more than once in these files" in out
+    assert "1 report(s) have the reporter and report id of a different report imported earlier" in out
+    assert "  invalid_utf_8.xml: accurateplastics.com report " in out
     assert "invalid_xml.xml: the XML is damaged" in out and "empty.xml: the file is empty" in out
     code, out, _ = cli("reports", "import", str(root / "parsedmarc" / "aggregate" / "twilight.eml"))
     assert code == 0 and "Imported 0 report(s)" in out and "1 report(s) were already imported" in out
     code, out, _ = cli("reports", "import", "--json", str(root / "cry-inc"))
     data = json.loads(out)
-    # acme.xml is the same report (acme.com, same id) as parsedmarc's old_draft_from_wiki.xml
+    # acme.xml has acme.com's report id of parsedmarc's old_draft_from_wiki.xml, with other content: the first
+    # one stays, and the JSON says so
     assert len(data["imported"]) == 8 + 2 - 1
-    assert [d["name"] for d in data["duplicate"]] == ["acme.xml"]
+    assert [d["name"] for d in data["conflicting"]] == ["acme.xml"] and data["duplicate"] == []
     assert {r["name"] for r in data["rejected"]} == {"LICENSE"}
     assert (home / "home" / "data" / "reports.sqlite3").exists()
 
@@ -91,7 +95,9 @@ def test_summary_safe_to_enforce_uses_the_published_record(home: Path, dns_serve
     dns_server.add_zone("shop.test", '_dmarc IN TXT "v=DMARC1; p=none; pct=100; rua=mailto:reports@shop.test"\n')
     code, out, err = cli("reports", "summary", "shop.test", "-n", dns_server.address, "--timeout", "0.5")
     assert code == 0, err
-    assert 'Next record: _dmarc.shop.test TXT "v=DMARC1; p=quarantine; t=y; rua=mailto:reports@shop.test"' in out
+    # RFC 9989 and the builder: no pct, t=y first, np=reject from the first enforcing step
+    assert ('Next record: _dmarc.shop.test TXT "v=DMARC1; p=quarantine; np=reject; t=y; rua=mailto:reports@shop.test"'
+            in out)
 
 
 def test_summary_without_reports_and_bad_days(home: Path) -> None:

@@ -237,14 +237,21 @@ def test_whole_sample_folder_imports_or_rejects_with_reasons(tmp_path: Path) -> 
     assert res.files == len(files)
     # every aggregate sample above and every TLS report is in, plus Stalwart's rpt01/rpt02.json (its expected
     # results are themselves valid TLS reports). Copies of one report (same reporter and report id) count once:
-    # the same report in several samples is stored once, the others are duplicates.
-    assert len(res.imported) + len(res.duplicate) == len(AGGREGATE) + len(TLS) + 2
-    assert sorted(d.name for d in res.duplicate) == sorted([
-        "invalid_utf_8.xml",            # same accurateplastics.com report id as !example.com!…xml
-        "old_draft_from_wiki.xml",      # same acme.com report id as cry-inc acme.xml
-        "nice-input.xml.zip › nice-input.xml",
-        "001.xml", "004.xml",           # the RFC 9990 sample, also parsedmarc rfc9990-sample.xml
-        "rpt01.eml › mail.sender.example!example.com!1013662812!1013749130.json.gz", "rpt01.json", "rpt02.json"])
+    # the same report again in this import is "repeated"; a report with the same reporter and id but other
+    # content is "conflicting" (the first one is kept and the result says so).
+    assert len(res.imported) + len(res.repeated) + len(res.conflicting) == len(AGGREGATE) + len(TLS) + 2
+    assert not res.duplicate  # nothing was in the store before this import
+    assert sorted(d.name for d in res.repeated) == sorted([
+        "nice-input.xml.zip › nice-input.xml", "004.xml",  # 004.xml: the RFC 9990 sample again
+        "rpt02.json"])
+    assert sorted(d.name for d in res.conflicting) == sorted([
+        "invalid_utf_8.xml",            # accurateplastics.com's report id of !example.com!…xml, a bad byte in it
+        "old_draft_from_wiki.xml",      # acme.com's report id of cry-inc acme.xml, other selector and reasons
+        "001.xml",                      # the RFC 9990 sample's id, other dates and rows
+        "rpt01.eml › mail.sender.example!example.com!1013662812!1013749130.json.gz", "rpt01.json"])
+    # the samples dated 1970 and 1979 are kept but flagged: left out of every summary, with the reason
+    assert sorted((i.name, i.problem.split(",")[0]) for i in res.flagged) == [
+        ("005.xml", "it is dated 1970-01-01"), ("rfc9990-sample.xml", "it is dated 1979-08-07")]
     # every rejection has a reason; the Stalwart expected-result JSON files are not reports
     assert all(reason for _, reason in res.rejected)
     rejected_names = {n for n, _ in res.rejected}

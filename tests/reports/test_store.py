@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from inboxready.core.reports.store import REPORTS_FILE, ReportStore
+from inboxready.core.reports.store import REPORTS_FILE, ImportStopped, ReportStore
 from tests.reports.reports_util import good_row, report_xml
 
 ROW = good_row("203.0.113.5", 4)
@@ -31,9 +31,10 @@ def test_report_is_stored_once_across_forms(tmp_path: Path) -> None:
     store = ReportStore(tmp_path / "db.sqlite3")
     res = store.import_paths([tmp_path / "a.xml", tmp_path / "a.xml.gz", tmp_path / "a.zip"])
     assert [i.name for i in res.imported] == ["a.xml"]
-    assert [i.name for i in res.duplicate] == ["a.xml.gz", "a.zip › a.xml"]
+    # the same report twice more in this import: "repeated", not "already imported"
+    assert not res.duplicate and [i.name for i in res.repeated] == ["a.xml.gz", "a.zip › a.xml"]
     again = store.import_paths([tmp_path])
-    assert not again.imported and len(again.duplicate) == 3
+    assert not again.imported and len(again.duplicate) == 3 and not again.repeated
     assert store.counts() == {"dmarc": 1, "tlsrpt": 0, "rows": 1}
     assert store.domains() == ["shop.test"]
     # another reporter with the same report id is a different report
@@ -64,17 +65,17 @@ def test_a_file_is_all_or_nothing(tmp_path: Path) -> None:
     calls = {"n": 0}
     real = store._insert
 
-    def failing(db, name, report):  # type: ignore[no-untyped-def]
+    def failing(db, name, report, batch):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 2:
             raise sqlite3.OperationalError("disk I/O error (simulated)")
-        return real(db, name, report)
+        return real(db, name, report, batch)
 
     store._insert = failing  # type: ignore[method-assign]
     try:
         store.import_paths([tmp_path / "two.zip"])
-    except sqlite3.OperationalError:
-        pass
+    except ImportStopped as exc:
+        assert "The import stopped" in str(exc) and exc.result.imported == []
     else:
         raise AssertionError("the simulated failure did not surface")
     store._insert = real  # type: ignore[method-assign]
@@ -190,7 +191,7 @@ def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
         progress: list[int] = []
         res = store.import_paths([folder], workers=workers, on_progress=lambda d, t, n: progress.append(d))
         results.append((sorted((i.name, i.report_id, i.messages) for i in res.imported),
-                        [(i.name, i.report_id) for i in res.duplicate], res.rejected, res.files,
+                        [(i.name, i.report_id) for i in res.repeated], res.rejected, res.files,
                         store.counts(), progress))
         store.close()
     assert results[0] == results[1]
@@ -207,16 +208,16 @@ def test_an_error_in_the_middle_of_a_file_leaves_no_half_file(tmp_path: Path, mo
     real = ReportStore._insert
     calls = []
 
-    def failing(self: ReportStore, db: Any, name: str, report: Any) -> Any:
+    def failing(self: ReportStore, db: Any, name: str, report: Any, batch: Any) -> Any:
         calls.append(name)
         if len(calls) == 2:
             raise OSError("disk full")
-        return real(self, db, name, report)
+        return real(self, db, name, report, batch)
 
     monkeypatch.setattr(ReportStore, "_insert", failing)
     try:
         store.import_paths([tmp_path / "two.zip"])
-    except OSError:
+    except ImportStopped:
         pass
     else:
         raise AssertionError("the error was swallowed")

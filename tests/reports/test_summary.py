@@ -24,12 +24,13 @@ OWN, GOOGLE, SENDGRID, MAILCHIMP, SPOOF = "203.0.113.5", "209.85.220.41", "167.8
 
 
 def _store(tmp_path: Path, *, days: int = 10, third_parties: bool = True, domain: str = "shop.test",
-           p: str = "none", adkim: str | None = None, extra: list | None = None) -> ReportStore:  # type: ignore[type-arg]
+           p: str = "none", adkim: str | None = None, extra: list | None = None,  # type: ignore[type-arg]
+           spoof: int = 30, sp: str | None = None) -> ReportStore:
     store = ReportStore(tmp_path / "db.sqlite3")
     for d in range(days):
         begin = NOW - (d + 1) * DAY
         rows = [good_row(OWN, 100, domain=domain), good_row(GOOGLE, 50, domain=domain),
-                good_row(SPOOF, 30, domain=domain, dkim="fail", spf="fail", dkim_domain=None,
+                good_row(SPOOF, spoof, domain=domain, dkim="fail", spf="fail", dkim_domain=None,
                          spf_domain="spoof.example", disposition="none")]
         if third_parties:
             rows += [good_row(SENDGRID, 20, domain=domain, dkim="fail", spf="fail", dkim_domain="sendgrid.net",
@@ -38,7 +39,7 @@ def _store(tmp_path: Path, *, days: int = 10, third_parties: bool = True, domain
                               dkim_result="pass", spf_domain="mail9.mcsv.net", spf_result="pass")]
         rows += extra or []
         res = store.import_bytes(f"{d}.xml", report_xml("google.com", f"{domain}-{d}", domain, begin, rows, p=p,
-                                                        adkim=adkim))
+                                                        adkim=adkim, sp=sp))
         assert res.imported
     # an old report outside the 30-day window must not count
     store.import_bytes("old.xml", report_xml("google.com", "old", domain, NOW - 90 * DAY, [good_row(SPOOF, 999)]))
@@ -144,16 +145,17 @@ def test_not_safe_while_legitimate_mail_fails(tmp_path: Path) -> None:
 
 
 def test_safe_to_enforce_gives_the_next_record(tmp_path: Path, dns_server: DnsTestServer) -> None:
-    store = _store(tmp_path, third_parties=False)
+    store = _store(tmp_path, third_parties=False, spoof=3)  # 2% of the mail fails, from an unknown server
     current = "v=DMARC1; p=none; pct=100; rua=mailto:dmarc@shop.test"
     s = summarize(store, "shop.test", days=30, now=NOW, current_record=current)
     q, r = s.enforcement
     assert (q.verdict, r.verdict) == ("safe", "safe")
     assert q.legit_messages == 1500 and q.affected_messages == 0
     assert q.next_record is not None and r.next_record is not None
-    assert q.next_record.value == "v=DMARC1; p=quarantine; t=y; rua=mailto:dmarc@shop.test"
+    # RFC 9989 and the DMARC builder's ladder: np=reject from the first enforcing step, no pct, t=y first
+    assert q.next_record.value == "v=DMARC1; p=quarantine; np=reject; t=y; rua=mailto:dmarc@shop.test"
     assert "pct" not in q.next_record.value  # RFC 9989: pct is historic
-    assert r.next_record.value == "v=DMARC1; p=reject; t=y; rua=mailto:dmarc@shop.test"
+    assert r.next_record.value == "v=DMARC1; p=reject; np=reject; t=y; rua=mailto:dmarc@shop.test"
     assert "quarantine first" in r.next_record.note
     for fix, policy in ((q.next_record, "quarantine"), (r.next_record, "reject")):
         dns_server.replace_zone("shop.test", f'_dmarc IN TXT "{fix.value}"\n')
@@ -169,7 +171,8 @@ def test_safe_to_enforce_gives_the_next_record(tmp_path: Path, dns_server: DnsTe
     s2 = summarize(store, "shop.test", days=30, now=NOW,
                    current_record="v=DMARC1; p=quarantine; t=y; rua=mailto:dmarc@shop.test")
     q2 = s2.enforcement[0]
-    assert q2.next_record is not None and q2.next_record.value == "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.test"
+    assert q2.next_record is not None
+    assert q2.next_record.value == "v=DMARC1; p=quarantine; np=reject; rua=mailto:dmarc@shop.test"
     s3 = summarize(store, "shop.test", days=30, now=NOW, current_record="v=DMARC1; p=reject; rua=mailto:d@shop.test")
     assert [e.verdict for e in s3.enforcement] == ["already", "already"]
     store.close()
