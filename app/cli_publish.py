@@ -258,7 +258,7 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
         if c.old is not None:  # a record's value whole on its line (never wrapped, never cut)
             out.write(f"       old: {shown(c.old)}\n")
         if c.new is not None:
-            out.write(f"       new: {shown(c.new)}  (TTL {c.ttl})\n")
+            out.write(f"       new (TTL {c.ttl}): {shown(c.new)}\n")
         out.write("\n".join(_wrap(f"solves: {c.finding}" + (f": {c.why}" if c.why else ""), "       ")) + "\n")
         if c.note:
             out.write("\n".join(_wrap(f"note: {c.note}", "       ")) + "\n")
@@ -266,9 +266,12 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
         out.write(style("Not published for you:", "1") + "\n")
         for lo, codes in plan.left_out_once():
             recs = lo.fix.records
-            what = "; ".join(f"{r.type} {r.host} {r.value}" for r in recs)
+            what = "; ".join(f"{r.type} {r.host}" for r in recs)
             out.write("\n".join(_wrap(f"- {what}: {lo.reason} ({', '.join(dict.fromkeys(codes))})", "  ",
                                        )) + "\n")
+            for r in recs:  # each value whole on a line of its own (never wrapped, so it copies as is)
+                out.write(f"      {r.type} {r.host}: {shown(r.value)}\n" if len(recs) > 1 else
+                          f"      {shown(r.value)}\n")
         for key, flag in (("suggestions", "--include-suggestions"), ("lockdown", "--lockdown")):
             n = sum(1 for lo in plan.left_out if lo.include == key)
             if n:

@@ -72,3 +72,31 @@ def test_the_journal_is_private(home: Path) -> None:
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, (p, oct(os.stat(p).st_mode))
     for d in {p.parent for p in files}:
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o700, d
+
+
+def test_plan_prints_every_record_value_whole_on_its_own_line() -> None:
+    """A record the plan leaves out (and one it publishes) is printed whole on a line of its own, so it copies
+    as is: never wrapped at the space inside 'v=TLSRPTv1; rua=...' (review M5, in the publish plan too)."""
+    from types import SimpleNamespace
+
+    from inboxready.app.cli_publish import _render_plan
+    from inboxready.core.model import Fix
+    from inboxready.core.mx import lockdown_fixes
+    from inboxready.core.publish.plan import Change, LeftOut, Plan
+
+    z = "a-rather-long-shop-name-for-wrapping.example"
+    tls = Fix(f"_smtp._tls.{z}", "TXT", f"v=TLSRPTv1; rua=mailto:tls-reports@{z}")
+    lock = lockdown_fixes(z)
+    group = Fix(lock[0].host, lock[0].type, lock[0].value, title="The lockdown records", also_publish=tuple(lock[1:]))
+    dmarc = f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{z}; ruf=mailto:dmarc-failures@{z}; fo=1"
+    plan = Plan(z, z, "a", "memory", changes=[Change("add", f"_dmarc.{z}", "TXT", None, dmarc, finding="x")],
+                left_out=[LeftOut(tls, "tls_rpt.not-published", "a suggestion, not a problem: right if it fits your "
+                                  "domain", "suggestions"),
+                          LeftOut(group, "mx.parked-lockdown", "one of the lockdown records", "lockdown")])
+    out = io.StringIO()
+    _render_plan(SimpleNamespace(plan=plan), out, lambda text, _code: text, "memory")
+    lines = [x.strip() for x in out.getvalue().splitlines()]
+    assert tls.value in lines, out.getvalue()
+    assert "new (TTL 3600): " + dmarc in lines  # nothing after the value on its line
+    for r in lock:
+        assert any(x == r.value or x.endswith(": " + r.value) for x in lines), (r.value, out.getvalue())
