@@ -17,7 +17,8 @@ The steps:
    published (SPF no worse, the address then passes). That record changes only the sending server, unless
    the SPF card's corrected record fixes a real problem (an error or warning): then it carries that
    correction and its note says every change it makes ("It also removes 'a'"); a suggestion such as '-all'
-   to '~all' keeps its own record. A mailbox, content or TLS bounce runs no check: no DNS record fixes it,
+   to '~all' keeps its own record, built on that one (so publishing it never takes the server away again),
+   checked as if published and said in its note. A mailbox, content or TLS bounce runs no check: no DNS record fixes it,
    and the explanation says so. For a reputation or policy bounce the authentication checks run as "worth
    ruling out" (``context``): they don't explain the bounce, but a failure there still needs fixing; the
    refused (block-listed) server is never offered for the SPF record, only named when SPF doesn't list it.
@@ -529,17 +530,23 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     existing = await client.query(domain, "TXT")
     if existing.failed:
         return None, "We couldn't read your current SPF record to add it, so try again later."
-    overlay = OverlayDns(client, {(domain, "TXT"): merged_rrset(existing, "TXT", built.record)})
-    try:
-        after = await run_check(domain, replace(options, checks=("spf",), dkim_selectors=[]), client=overlay)
-        ev = await check_host(ip, domain, f"postmaster@{domain}", dns=overlay)
-    finally:
-        overlay.close()
-    new = after.checks.get("spf")
-    ceiling = Status.WARN if card.status is Status.FAIL else card.status
-    worse = new is None or new.status is Status.FAIL or _ORDER.index(new.status) > _ORDER.index(ceiling)
-    if ev.result != "pass" or worse:
-        return None, ("We tried adding it, but the record would not pass as published (" + ev.result + "), so we "
+
+    async def tried(record: str) -> str:
+        """'pass' when ``record``, checked as if published, lets the server pass and SPF gets no worse."""
+        overlay = OverlayDns(client, {(domain, "TXT"): merged_rrset(existing, "TXT", record)})
+        try:
+            after = await run_check(domain, replace(options, checks=("spf",), dkim_selectors=[]), client=overlay)
+            ev = await check_host(ip, domain, f"postmaster@{domain}", dns=overlay)
+        finally:
+            overlay.close()
+        new = after.checks.get("spf")
+        ceiling = Status.WARN if card.status is Status.FAIL else card.status
+        worse = new is None or new.status is Status.FAIL or _ORDER.index(new.status) > _ORDER.index(ceiling)
+        return "worse" if ev.result == "pass" and worse else ev.result
+
+    result = await tried(built.record)
+    if result != "pass":
+        return None, ("We tried adding it, but the record would not pass as published (" + result + "), so we "
                       "don't offer it. Use the SPF builder.")
     what = (f"include:{include} ({service.name})" if include and service is not None
             else ("ip6:" if ":" in ip else "ip4:") + ip)
@@ -554,7 +561,65 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     fix = replace(built.fix, note=note)
     if base_fix is not None:  # ours carries the card's correction too: one record to publish, not two
         card.findings = [replace(f, fix=fix) if f.fix == base_fix else f for f in card.findings]
+    elif live:  # a suggestion's own SPF record would drop the server ours adds: it builds on ours instead
+        card.findings = [await _on_top(f, live, fix, what.split(" ", 1)[0], domain, tried) for f in card.findings]
     return fix, ""
+
+
+async def _on_top(f: Finding, live: str, ours: Fix, added: str, domain: str, tried: Any) -> Finding:
+    """A suggestion about the SPF record (such as '-all' to '~all') whose record replaces the live one would,
+    published after ours, take the sending server away again (one SPF record per name: the last one wins). Its
+    record becomes ours with the suggestion's change, checked as if published, and its note says so; when that
+    doesn't check out, no record is offered for it (the note says what to change, after ours)."""
+    options = list(f.options)
+    mine = [o for o in options if o.host.lower().rstrip(".") == domain and o.type.upper() == "TXT"
+            and o.action != "remove" and o.value.strip().lower().startswith("v=spf1") and o != ours]
+    if not mine or f.severity in (Severity.ERROR, Severity.WARNING):
+        return f
+    out: list[Fix] = []
+    for o in options:
+        if o not in mine:
+            out.append(o)
+            continue
+        value = _rebase_spf(live, o.value, ours.value)
+        if value and value != ours.value and await tried(value) == "pass":
+            out.append(replace(o, value=value, note=(o.note + " " if o.note else "") + (
+                f"This record also adds {added}, the sending server the record above adds (only if you sent the "
+                "message that bounced): publish one of the two, not both (only one SPF record may exist).")))
+    if out:
+        return replace(f, fix=out[0], alternatives=tuple(out[1:]))
+    changes = "; ".join(_spf_changes(live, mine[0].value, added=""))
+    return replace(f, fix=None, alternatives=(), no_fix=(
+        f"Not offered here: its record would take away {added}, which the record above adds. If you want this "
+        f"change, publish the record above first, then {changes or 'make the change'} in it."))
+
+
+def _rebase_spf(live: str, suggestion: str, ours: str) -> str:
+    """``suggestion``'s changes to ``live`` (terms removed, terms added, the 'all' ending) made to ``ours``; ""
+    when they can't be told."""
+    def terms(v: str) -> list[str]:
+        parts = v.split()
+        return parts[1:] if parts and parts[0].lower() == "v=spf1" else []
+
+    def is_all(t: str) -> bool:
+        return t.lower().lstrip("+-~?") == "all"
+
+    o, s, n = terms(live), terms(suggestion), terms(ours)
+    if not o or not s or not n:
+        return ""
+    lo, ls = {t.lower() for t in o}, {t.lower() for t in s}
+    removed = {t.lower() for t in o if t.lower() not in ls and not is_all(t)}
+    added = [t for t in s if t.lower() not in lo and not is_all(t)]
+    s_all = next((t for t in s if is_all(t)), None)
+    n_all = next((t for t in n if is_all(t)), None)
+    kept = [t for t in n if t.lower() not in removed and not is_all(t)]
+    for t in added:
+        if t.lower() not in {k.lower() for k in kept}:
+            kept.append(t)
+    mechanisms = [t for t in kept if "=" not in t.split(":", 1)[0]]
+    modifiers = [t for t in kept if "=" in t.split(":", 1)[0]]
+    ending = s_all if s_all is not None else (None if any(is_all(t) for t in o) else n_all)
+    return " ".join(["v=spf1", *mechanisms, *([ending] if ending else []), *modifiers])
 
 
 def _gist(message: str) -> str:

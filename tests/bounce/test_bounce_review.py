@@ -105,3 +105,37 @@ def test_the_spf_domain_in_gmails_words_is_checked_when_nothing_else_names_it(dn
                     "--color", "never")
     assert "Sent as: shop.example (you gave it)" in out and "from you gave it" not in out
     assert r.checks["spf"].status is Status.FAIL
+
+
+def test_a_suggestion_about_the_spf_record_never_takes_the_sending_server_away(dns_server: DnsTestServer) -> None:
+    """Two SPF records offered on one card (the sending server added; '-all' to '~all'): publishing the second
+    after the first must not drop the server again. The suggestion's record builds on the first, is checked as
+    if published, and says so."""
+    serve(dns_server, QUARANTINE)
+    r = analyze(dns_server, postfix_dsn(UNAUTH.format(ip=IP), recipient=GMAIL[0], remote_mta=GMAIL[1]))
+    spf = r.checks["spf"]
+    err = next(f for f in spf.findings if f.code == "bounce.sender-not-in-spf")
+    note = next(f for f in spf.findings if f.code == "spf.all-hardfail-early")
+    assert err.fix is not None and note.fix is not None
+    assert note.fix.value == f"v=spf1 mx ip4:{IP} ~all", note.fix.value
+    assert f"also adds ip4:{IP}" in note.fix.note and "not both" in note.fix.note
+    spf_records = [fx.value for f in spf.findings for fx in f.options if fx.value.startswith("v=spf1")]
+    assert all(f"ip4:{IP}" in v for v in spf_records), spf_records
+    serve(dns_server, publish(dns_server, QUARANTINE, note.fix))  # published, the server passes
+    again = analyze(dns_server, postfix_dsn(UNAUTH.format(ip=IP), recipient=GMAIL[0], remote_mta=GMAIL[1]))
+    assert any(f.code == "bounce.spf-passes-now" for f in again.checks["spf"].findings)
+
+
+def test_rebase_spf_applies_the_suggestions_change_to_the_new_record() -> None:
+    from inboxready.core.bounce.act import _rebase_spf
+
+    live = "v=spf1 mx a:old.example -all"
+    assert _rebase_spf(live, "v=spf1 mx a:old.example ~all", "v=spf1 mx a:old.example ip4:192.0.2.9 -all") == \
+        "v=spf1 mx a:old.example ip4:192.0.2.9 ~all"
+    assert _rebase_spf(live, "v=spf1 mx include:_spf.x.example -all",
+                       "v=spf1 mx a:old.example ip4:192.0.2.9 -all") == \
+        "v=spf1 mx ip4:192.0.2.9 include:_spf.x.example -all"
+    assert _rebase_spf("v=spf1 mx redirect=_spf.x.example", "v=spf1 mx include:y.example redirect=_spf.x.example",
+                       "v=spf1 mx ip4:192.0.2.9 redirect=_spf.x.example") == \
+        "v=spf1 mx ip4:192.0.2.9 include:y.example redirect=_spf.x.example"
+    assert _rebase_spf("", "v=spf1 ~all", "v=spf1 -all") == ""
