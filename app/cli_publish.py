@@ -273,9 +273,10 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
                 out.write(f"      {r.type} {r.host}: {shown(r.value)}\n" if len(recs) > 1 else
                           f"      {shown(r.value)}\n")
         for key, flag in (("suggestions", "--include-suggestions"), ("lockdown", "--lockdown")):
-            n = sum(1 for lo in plan.left_out if lo.include == key)
+            n = len({(r.host, r.type, r.value) for lo, _ in plan.left_out_once() if lo.include == key
+                     for r in lo.fix.records})  # records, not the findings that offer them
             if n:
-                out.write("\n".join(_wrap(f"{flag} would publish {'it' if n == 1 else 'these ' + str(n)} too ("
+                out.write("\n".join(_wrap(f"{flag} would publish {'it' if n == 1 else f'these {n} records'} too ("
                                           f"{INCLUDE_WORDS[key]}).", "  ")) + "\n")
     if plan.predicted is not None:
         words = ", ".join(f"{n} {r.status.label.lower()}" for n, r in plan.predicted.checks.items())

@@ -22,7 +22,7 @@ def test_parked_domain_without_a_choice_publishes_nothing_and_says_how(pdns: Pow
     assert {lo["include"] for lo in data["left_out"]} >= {"lockdown"}
     code, text, err = cli("publish", z, "--account", "pd", "--nameserver", pdns.nameserver, "--timeout", "2",
                           "--dry-run", "--color", "never")
-    assert "--lockdown would publish" in " ".join(text.split()) and "null MX" in text
+    assert "--lockdown would publish these 4 records too" in " ".join(text.split()) and "null MX" in text
 
 
 def test_lockdown_publishes_the_four_records_and_they_lock_it_down(pdns: PowerDns, account: str,
