@@ -19,7 +19,8 @@ it solves. Rules (each has a test):
   refused;
 - the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
   a plan that would make any check worse, add a new error, or leave a finding it targets in place (other than
-  a DMARC ladder step now asking for the next record) is refused.
+  a DMARC ladder step now asking for the next record) is refused, and so is one whose targeted check couldn't
+  be checked in the trial run (a timeout is never taken for "it works").
 
 ``apply_plan`` refuses without a confirmation, re-reads the records at the DNS host and refuses if any changed
 since the plan (nothing is then changed), writes the journal before each API call, and stops at the first
@@ -487,6 +488,14 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
     if worse:
         plan.problem = ("This plan was tried before publishing and it would make things worse (" + "; ".join(worse)
                         + "), so it is not applied.")
+        return
+    untried = sorted({check for check, *_ in plan.targets if (after := report.checks.get(check)) is not None
+                      and after.status is Status.ERROR and (before := base_report.checks.get(check)) is not None
+                      and before.status is not Status.ERROR})
+    if untried:  # a timeout or SERVFAIL in the trial run: we can't tell that the plan fixes it, so don't send it
+        plan.problem = ("This plan couldn't be tried before publishing: " + "; ".join(
+            f"{n} couldn't be checked as if published ({report.checks[n].summary[:140]})" for n in untried)
+            + ". It is not applied and nothing was changed: try again in a moment.")
         return
     unsolved = _unsolved(plan, base_report, report)
     if unsolved:

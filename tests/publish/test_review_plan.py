@@ -160,3 +160,23 @@ def test_left_out_records_are_listed_once() -> None:
     once = plan.left_out_once()
     assert [(lo.finding, codes) for lo, codes in once] == [
         ("mx.parked-lockdown", ["mx.parked-lockdown", "spf.missing", "mx.lockdown-spf"]), ("tls_rpt.x", ["tls_rpt.x"])]
+
+
+def test_a_plan_whose_trial_run_couldnt_check_its_target_is_refused(dns_server) -> None:  # type: ignore[no-untyped-def]
+    """A SERVFAIL (or a timeout) in the trial run is "couldn't check", never "it works": the plan for the two
+    SPF records, whose new record includes a name that answers SERVFAIL, is not applied."""
+    from inboxready.core.publish.plan import Change, Plan
+
+    z = "pub5.test"
+    dns_server.add_zone(z, SOA.format(d=z) + '@ IN TXT "v=spf1 ip4:192.0.2.1 -all"\n@ IN TXT "v=spf1 +all"\n'
+                        f'@ IN MX 10 mail.{z}.\nmail IN A 192.0.2.1\n')
+    dns_server.servfail_names.add(f"_spf.{z}")
+    new = f"v=spf1 include:_spf.{z} -all"
+    plan = Plan(z, z, "a", "memory", before={(z, "TXT"): [("v=spf1 ip4:192.0.2.1 -all", 300), ("v=spf1 +all", 300)]})
+    plan.changes = [Change("replace", z, "TXT", "v=spf1 ip4:192.0.2.1 -all", new, finding="spf.multiple-records"),
+                    Change("delete", z, "TXT", "v=spf1 +all", None, finding="spf.multiple-records")]
+    plan.targets = [("spf", "spf.multiple-records", "", Fix(z, "TXT", new, action="replace"))]
+    base, p = _predicted(dns_server, z, {}, plan=plan)
+    assert base.checks["spf"].status is Status.FAIL
+    assert p.predicted is not None and p.predicted.checks["spf"].status is Status.ERROR
+    assert "couldn't be tried" in p.problem and "spf couldn't be checked" in p.problem, p.problem
