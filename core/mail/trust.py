@@ -9,7 +9,8 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
    writes its verdict above, or as Gmail does right under, the Received line of the hop it received the
    message on). So the receiver's topmost header is believed only when every Received line above it was
    written by the service itself or names no public host (an internal hop: ``by 2002:a05:...``,
-   ``by compute1.internal``, ``by 10.217.151.75``, ``by sloti7d1t06``); otherwise nothing is believed
+   ``by compute1.internal``, ``by 10.217.151.75``, ``by sloti7d1t06``; a service under several domains,
+   such as iCloud's me.com ids and icloud.com servers, is one: ``SERVICE_SIBLINGS``); otherwise nothing is believed
    (``Trusted.outsider`` names the server) and the message is "couldn't check", said in those words.
 1. The receiver. With ``trusted_authserv_ids``: an AR header belongs to the receiver when its
    authserv-id equals a trusted id or is a subdomain of one (``mx.google.com`` matches ``google.com``;
@@ -72,6 +73,28 @@ MICROSOFT_IDS = frozenset({
     "outlook.com", "protection.outlook.com", "office365.com", "outlook.office365.com", "hotmail.com",
     "live.com", "microsoft.com", "exchangelabs.com", "onmicrosoft.com",
 })
+
+# One mail service under several organizational domains: its verdict header and the Received lines its own
+# servers write may name different ones (iCloud's filters stamp ``…me.com`` or ``…icloud.com`` ids, and its
+# servers are named under me.com, icloud.com and apple.com). A Received line by a sibling is the service's own.
+SERVICE_SIBLINGS = (
+    frozenset({"icloud.com", "me.com", "mac.com", "apple.com"}),
+    frozenset({"google.com", "gmail.com", "googlemail.com"}),
+    frozenset({"yahoo.com", "yahoodns.net", "yahoo.net", "aol.com"}),
+    frozenset({"messagingengine.com", "fastmail.com", "fastmail.fm"}),
+    frozenset({"protonmail.ch", "protonmail.com", "proton.me"}),
+    frozenset({"zoho.com", "zohomail.com", "zoho.eu", "zohomail.eu", "zoho.in", "zohomail.in"}),
+)
+
+
+def with_siblings(service: set[str]) -> set[str]:
+    """``service`` (organizational domains) with the other domains of the same mail service."""
+    out = set(service)
+    for group in SERVICE_SIBLINGS:
+        if out & group:
+            out |= group
+    return out
+
 
 # Services that write one Authentication-Results header per message (by organizational domain).
 SINGLE_HEADER = frozenset({"google.com", "yahoo.com"})
@@ -192,6 +215,7 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
         service.add(simple_org_domain(receiver))
     if not receiver or (service & MICROSOFT_IDS):
         service |= MICROSOFT_IDS
+    service = with_siblings(service)
     outsider = written_outside_above(msg, top_field.index, service)
     if outsider is not None:  # rule 0: the header was in the message before a server outside received it
         who = receiver or "Microsoft's id-less form"
@@ -305,6 +329,7 @@ def written_outside_above(msg: ParsedMessage, index: int, service: set[str]) -> 
 
 _PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "240.0.0.0/4", "fc00::/7"))
+_RDNS_IN_RECEIVED = re.compile(r"\(\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s*\[")
 _IP_IN_RECEIVED = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]|\(([0-9A-Fa-f:.]{3,45})\)", re.IGNORECASE)
 
 
@@ -336,6 +361,7 @@ def receiver_inbound(msg: ParsedMessage, trusted: Trusted, trusted_ids: list[str
         service.add(simple_org_domain(trusted.receiver))
     if not trusted.receiver or service & MICROSOFT_IDS:
         service |= MICROSOFT_IDS
+    service = with_siblings(service)
     for f in msg.get_all("Received"):
         by = received_by(f.value)
         if not internal_name(by) and simple_org_domain(by or "") not in service:
@@ -344,7 +370,11 @@ def receiver_inbound(msg: ParsedMessage, trusted: Trusted, trusted_ids: list[str
         name = received_from(f.value) or ""
         if name and not is_ip_literal(name) and "." in name and simple_org_domain(name) in service:
             continue  # one of the service's own hops
-        ips = [public_ip(m.group(1) or m.group(2)) for m in _IP_IN_RECEIVED.finditer(text.split(" by ", 1)[0])]
+        head = text.split(" by ", 1)[0]
+        looked_up = _RDNS_IN_RECEIVED.search(head)  # the name the service looked the address up as
+        if (not name or internal_name(name)) and looked_up and simple_org_domain(looked_up.group(1)) in service:
+            continue  # an internal host name the service itself resolved to one of its own servers
+        ips = [public_ip(m.group(1) or m.group(2)) for m in _IP_IN_RECEIVED.finditer(head)]
         if is_ip_literal(name):
             ips.insert(0, public_ip(name))
         ip = next((x for x in ips if x), None)

@@ -238,6 +238,18 @@ def _layouts(signed: bytes) -> dict[str, tuple[list[str], str | None]]:
             "Received: from out.shop.example (out.shop.example [192.0.2.10])\n\t(using TLSv1.3)\n\tby "
             "mx6.messagingengine.com (Postfix) with ESMTPS",
         ], "mx6.messagingengine.com"),
+        # iCloud: one header per filter under me.com ids, its servers named under icloud.com and apple.com
+        "icloud": ([
+            "Received: from p00-icloudmta-asmtp-us-west-1a-100-percent-8 (p00-icloudmta-asmtp-us-west-1a-100-percent-"
+            "8.p00-icloudmta-asmtp-vip.icloud-mail-production.svc.kube.us-west-1a.k8s.cloud.apple.com [17.57.152.1])\n"
+            " by p143-mailgateway-smtp-5b.mail.icloud.com (Postfix) with ESMTPS",
+            "Received: from mx2.mail.icloud.com by p00-icloudmta-asmtp-us-west-1a-100-percent-8.icloud.com",
+            f"Authentication-Results: mr21p00im-dmarcmilter001.me.com; {dmarc}",
+            f"Authentication-Results: mr21p00im-dkimmilter005.me.com; {dkim}",
+            f"Authentication-Results: mr21p00im-spfmilter010.me.com; {spf}",
+            "Received: from out.shop.example (out.shop.example [192.0.2.10])\n by mr21p00im-mx001.mail.icloud.com "
+            "(Postfix) with ESMTPS",
+        ], "mr21p00im-dmarcmilter001.me.com"),
     }
 
 
@@ -249,7 +261,7 @@ def shop(dns_server: DnsTestServer) -> DnsTestServer:
     return dns_server
 
 
-@pytest.mark.parametrize("provider", ["gmail", "outlook", "yahoo", "fastmail"])
+@pytest.mark.parametrize("provider", ["gmail", "outlook", "yahoo", "fastmail", "icloud"])
 def test_provider_layouts_are_believed_and_our_checks_agree(shop: DnsTestServer, provider: str) -> None:
     signed = sign()
     fields, receiver = _layouts(signed)[provider]
@@ -261,7 +273,7 @@ def test_provider_layouts_are_believed_and_our_checks_agree(shop: DnsTestServer,
     assert r.checks["spf"].detail["our_check"]["ip_source"] == "received"
 
 
-@pytest.mark.parametrize("provider", ["gmail", "outlook", "yahoo", "fastmail"])
+@pytest.mark.parametrize("provider", ["gmail", "outlook", "yahoo", "fastmail", "icloud"])
 def test_provider_layouts_with_the_verdict_written_by_the_sender_are_not_believed(shop: DnsTestServer,
                                                                                    provider: str) -> None:
     """The receiver's own lines on top, then the sender's hop (a Received line its own server wrote), the
