@@ -561,7 +561,7 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     fix = replace(built.fix, note=note)
     if base_fix is not None:  # ours carries the card's correction too: one record to publish, not two
         card.findings = [replace(f, fix=fix) if f.fix == base_fix else f for f in card.findings]
-    elif live:  # a suggestion's own SPF record would drop the server ours adds: it builds on ours instead
+    if live:  # a suggestion's own SPF record would drop the server ours adds: it builds on ours instead
         card.findings = [await _on_top(f, live, fix, what.split(" ", 1)[0], domain, tried) for f in card.findings]
     return fix, ""
 

@@ -139,3 +139,18 @@ def test_rebase_spf_applies_the_suggestions_change_to_the_new_record() -> None:
                        "v=spf1 mx ip4:192.0.2.9 redirect=_spf.x.example") == \
         "v=spf1 mx ip4:192.0.2.9 include:y.example redirect=_spf.x.example"
     assert _rebase_spf("", "v=spf1 ~all", "v=spf1 -all") == ""
+
+
+def test_the_suggestion_builds_on_a_record_that_carries_a_correction_too(dns_server: DnsTestServer) -> None:
+    """The record for the sending server carries the card's correction (a rule that points at nothing); the
+    '-all' suggestion's record keeps both the correction and the server."""
+    serve(dns_server, QUARANTINE.replace("v=spf1 mx -all", "v=spf1 mx a:gone.shop.example -all"))
+    r = analyze(dns_server, postfix_dsn(UNAUTH.format(ip=IP), recipient=GMAIL[0], remote_mta=GMAIL[1]))
+    spf = r.checks["spf"]
+    err = next(f for f in spf.findings if f.code == "bounce.sender-not-in-spf")
+    assert err.fix is not None and "a:gone.shop.example" not in err.fix.value and IP in err.fix.value
+    assert "changes '-all' to '~all'" in err.fix.note and "removes 'a:gone.shop.example'" in err.fix.note
+    for f in spf.findings:
+        for fx in f.options:
+            if fx.value.startswith("v=spf1"):
+                assert IP in fx.value and "a:gone.shop.example" not in fx.value, (f.code, fx.value)
