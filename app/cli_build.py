@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import textwrap
 from typing import Any, TextIO
 
 from inboxready.core.dns import DnsClient
 
-from .cli_out import shown, shown_lines, write_json
+from .cli_out import shown, wrap_lines, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
 
 def _wrap(text: str, indent: str = "  ", width: int = 100) -> str:
-    return "\n".join(textwrap.wrap(shown_lines(text), width=width, initial_indent=indent, subsequent_indent=indent)
-                     or [indent])
+    return "\n".join(wrap_lines(text, indent, width))
 
 
 def _dump(data: Any, out: TextIO) -> None:
