@@ -151,8 +151,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.builders.dmarc import DmarcBuildError, dmarc_ladder
-    from inboxready.core.dmarcparse import is_dmarc_record
+    from inboxready.core.builders.dmarc import CurrentRecord, DmarcBuildError, dmarc_ladder, read_current
     from inboxready.core.domain import DomainError, parse_domain
 
     try:
@@ -162,21 +161,27 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     current = args.current
     note = ""
+    ignored = False
     if current is None and not args.offline:
-        async def live() -> tuple[str | None, str]:
+        async def live() -> CurrentRecord:
             client = _client(args)
             try:
-                ans = await client.query(f"_dmarc.{domain}", "TXT")
+                return await read_current(client, domain)
             finally:
                 client.close()
-            if ans.failed:
-                return None, f"We couldn't read the current DMARC record ({ans.describe}); the ladder starts fresh."
-            recs = [t for t in ans.txt if is_dmarc_record(t)]
-            return (recs[0] if len(recs) == 1 else None), ""
-        current, note = asyncio.run(live())
+        now = asyncio.run(live())
+        if not now.known:  # "couldn't check" is never "no record": no step is offered as if there were none
+            hint = " Or give your current record with --current 'v=DMARC1; …' (or none: --offline)."
+            if args.json:
+                _dump({"domain": domain, "current_record": None, "current_stage": "unknown", "note": now.message,
+                       "steps": []}, out)
+            else:
+                err.write(_wrap(f"inboxready: {now.message}{hint}", "") + "\n")
+            return EXIT_UNCHECKED
+        current, note, ignored = now.record, now.message, now.ignored
     try:
         steps = dmarc_ladder(domain, args.rua or None, current=current, sp=args.sp, ruf=args.ruf or None,
-                             np=None if args.np == "omit" else args.np)
+                             np=None if args.np == "omit" else args.np, ignored=ignored)
     except DmarcBuildError as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
@@ -187,7 +192,7 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                "steps": [s.to_json() for s in picked]}, out)
         return EXIT_OK
     out.write(f"DMARC rollout for {shown(domain)}" + (f" (you are at: {at})" if at else "") + "\n")
-    if current:
+    if current and not ignored:
         out.write(f"  Current record: {shown(current)}\n")
     if note:
         out.write(_wrap(note) + "\n")

@@ -105,6 +105,23 @@ def has_null_mx(answer: DnsAnswer) -> bool:
     return bool(records) and all(r.null for r in records)
 
 
+def receives_no_mail(domain: str, mx: DnsAnswer) -> str | None:
+    """Why ``domain`` receives no mail, in words (it doesn't exist, it has a null MX, or it has no MX record),
+    or None when it has mail servers, or the lookup failed (then we don't know). What the checks of incoming
+    mail (MTA-STS, TLS reporting) need: for such a domain they don't apply, and an address at it can't
+    receive reports. (With no MX, senders may still try the domain's own address, RFC 5321 §5.1; a domain
+    that means to receive mail publishes an MX record.)"""
+    if mx.failed:
+        return None
+    if mx.outcome is Outcome.NXDOMAIN:
+        return f"{domain} does not exist in DNS"
+    if has_null_mx(mx):
+        return f"{domain} has a null MX record (RFC 7505): it accepts no mail"
+    if not (mx.ok and mx.records):
+        return f"{domain} has no mail server (MX record)"
+    return None
+
+
 def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
     """The domain says it sends no mail: the SPF record ``v=spf1 -all``, or a null MX and no SPF record
     that allows senders (a null MX only says the domain *receives* no mail; with SPF senders next to it
@@ -384,10 +401,13 @@ async def check(ctx: CheckContext) -> CheckResult:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
         elif h.unchecked:
+            # couldn't check, even beside a working server: the card must not pass a server nobody looked at
             findings.append(Finding(
-                "mx.target-unchecked", Severity.INFO if working else Severity.UNKNOWN,
+                "mx.target-unchecked", Severity.UNKNOWN,
                 f"We couldn't look up the address of your mail server {h.host}, because DNS didn't answer "
-                "properly. Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
+                "properly, so we can't say whether it works"
+                + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
+                   if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
         elif not h.addresses:
             findings.append(Finding(
                 "mx.target-missing", sev,
@@ -646,6 +666,7 @@ def _summary(status: Status, domain: str, hosts: list[_Host], nulls: list[MxReco
 
 __all__ = [
     "DMARC_REJECT", "MxParseError", "MxRecord", "NULL_MX", "SPF_REJECT_ALL", "check", "declares_no_mail",
-    "has_null_mx", "is_reject_all_spf", "lockdown_fixes", "looks_unused", "mail_use", "parse_mx", "spf_records",
+    "has_null_mx", "is_reject_all_spf", "lockdown_fixes", "looks_unused", "mail_use", "parse_mx", "receives_no_mail",
+    "spf_records",
     "unreachable_address",
 ]

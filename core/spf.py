@@ -435,11 +435,14 @@ class _Analysis:
     def record_checks(self, rec: SpfRecord) -> None:
         mechs = rec.mechanisms
         first_all = rec.all
+        # the ending the corrected record uses: -all once DMARC is at p=reject, else ~all (see _all_advice)
+        end = "-all" if self.all_target == "-" else "~all"
+        why = " (your DMARC policy is p=reject)" if end == "-all" else ""
         if first_all is None:
             if rec.redirect is None:
                 self.add("spf.no-all", Severity.WARNING,
                          "Your SPF record does not end with an 'all' rule, so mail from servers you did not list "
-                         "gets a 'neutral' result, as if you had no opinion. End it with ~all.",
+                         f"gets a 'neutral' result, as if you had no opinion. End it with {end}{why}.",
                          detail="With no 'all' and no 'redirect', the default result is neutral.", rfc=RFC_ALL,
                          fixable=True)
         else:
@@ -447,12 +450,12 @@ class _Analysis:
             if q == "+":
                 self.add("spf.plus-all", Severity.ERROR,
                          f"Your SPF record ends with '{first_all.text}', which {ALL_WORDS['+']}: anyone can send "
-                         "mail that passes SPF as your domain. Replace it with ~all.",
+                         f"mail that passes SPF as your domain. Replace it with {end}{why}.",
                          detail="+all makes every IP address pass (RFC 7208 §5.1).", rfc=RFC_ALL, fixable=True)
             elif q == "?":
                 self.add("spf.neutral-all", Severity.WARNING,
                          f"Your SPF record ends with '{first_all.text}', which {ALL_WORDS['?']}, so it does not "
-                         "protect your domain from forgery. Use ~all.",
+                         f"protect your domain from forgery. Use {end}{why}.",
                          detail="?all gives 'neutral' to every unlisted server.", rfc=RFC_ALL, fixable=True)
             after = [m for m in mechs if m.start > first_all.start]
             if after:
