@@ -1456,6 +1456,11 @@ async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
     return out
 
 
+def _quoted(terms: set[str] | frozenset[str]) -> str:
+    """Terms named in a note, each in quotes: a bare 'a' or 'mx' at the end of a sentence reads as a word."""
+    return ", ".join(f"'{t}'" for t in sorted(terms))
+
+
 def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[str]] | None:
     """The one record that fixes every fixable record-level issue, and notes on what changed."""
     codes = {i.finding.code for i in an.issues if i.fixable}
@@ -1493,9 +1498,9 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         notes.append("'ptr' was removed: add ip4:/ip6: entries for the servers it covered before publishing.")
     if an.void_terms:
         notes.append("Removed rules that point at names with nothing to match (no such name, or no address "
-                     "or mail server there): " + ", ".join(sorted(an.void_terms)) + ".")
+                     "or mail server there): " + _quoted(an.void_terms) + ".")
     if an.dead_includes or an.loop_terms:
-        notes.append("Removed includes that cannot work: " + ", ".join(sorted(an.dead_includes | an.loop_terms))
+        notes.append("Removed includes that cannot work: " + _quoted(an.dead_includes | an.loop_terms)
                      + ". If you still use such a service, add its correct include.")
     if "spf.terms-after-all" in codes:
         notes.append("'all' now comes last, so the rules that were after it take effect.")
@@ -1551,7 +1556,7 @@ async def _settle(ctx: CheckContext, value: str, notes: list[str]) -> tuple[str,
         if not bad:
             break
         value = " ".join(t for t in value.split(" ") if t.lower() not in bad)
-        notes = notes + ["Also removed, because they cannot work: " + ", ".join(sorted(bad)) + "."]
+        notes = notes + ["Also removed, because they cannot work: " + _quoted(bad) + "."]
     return value, notes
 
 
