@@ -18,7 +18,6 @@ from inboxready.core.builders import dmarc as dmarc_builder
 from inboxready.core.builders import spf as spf_builder
 from inboxready.core.builders.whatif import SUPPORTED_TYPES, WhatIfError, what_if
 from inboxready.core.context import CheckOptions
-from inboxready.core.records.dmarc_parse import is_dmarc_record
 from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.model import DomainReport
@@ -465,19 +464,15 @@ class BuildersWindow(QWidget):
         sp, np = self.sp_box.currentData(), self.np_box.currentData()
 
         async def go(client: DnsClient) -> Any:
-            ans = await client.query(f"_dmarc.{domain}", "TXT")
-            note = ""
-            current = None
-            if ans.failed:
-                note = f"We couldn't read your current DMARC record ({ans.describe}), so no step is marked."
-            else:
-                recs = [t for t in ans.txt if is_dmarc_record(t)]
-                current = recs[0] if len(recs) == 1 else None
+            now = await dmarc_builder.read_current(client, domain)
+            if not now.known:  # couldn't check: no step is offered as if there were no record
+                return now.message
             try:
-                steps = dmarc_builder.dmarc_ladder(domain, rua_text or None, current=current, sp=sp, np=np)
+                steps = dmarc_builder.dmarc_ladder(domain, rua_text or None, current=now.record, sp=sp, np=np,
+                                                   ignored=now.ignored)
             except dmarc_builder.DmarcBuildError as exc:
                 return str(exc)
-            return steps, current, note
+            return steps, now.record if now.state == "found" else None, now.message
 
         self.dmarc_status.setText("Looking up your current DMARC record…")
         return self._run(go, self._show_ladder)
@@ -493,7 +488,8 @@ class BuildersWindow(QWidget):
         self.steps = steps
         at = next((s for s in steps if s.current), None)
         head = (f"Your domain is at step {at.title}." if at else
-                "Your domain has no DMARC record yet: start with step 1." if current is None and not note else
+                "" if note else  # several records, or one receivers ignore: the note says so
+                "Your domain has no DMARC record yet: start with step 1." if current is None else
                 "Your current record doesn't match a step exactly.")
         self.dmarc_status.setText("\n".join(x for x in (head, note) if x))
         for s in steps:

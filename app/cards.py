@@ -714,7 +714,7 @@ def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
     row = QHBoxLayout()
     row.setSpacing(6)
     keys = [k for k, _ in STAGES]
-    current = keys.index(stage) if stage in keys else -1
+    current = keys.index(stage) if stage in keys else -1  # "unknown" (a lookup failed): no step is marked
     for i, (_key, text) in enumerate(STAGES):
         w = QLabel(("● " + text + " (you are here)") if i == current else text, box)
         w.setObjectName("Stage")
@@ -746,6 +746,10 @@ def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         facts.append(f"reports to {_text(d.get('rua'))}")
     if facts:
         lay.addWidget(_label(box, "; ".join(facts) + ".", "Muted", selectable=True))
+    if stage == "unknown":
+        lay.addWidget(_label(box, "We couldn't look up the DMARC record, so we don't know which stage you are at. "
+                                  "Don't publish a new record until a check succeeds: it could replace a stricter "
+                                  "one you already have.", ""))
     nxt = _as_dict(d.get("next_record"))
     shown = {(f.host, f.type.upper(), f.value) for f in r.fixes}
     if nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str) and (

@@ -42,8 +42,8 @@ from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Sta
 
 from . import cli_oauth
 from .cli_out import (
-    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown, shown_lines,
-    write_json,
+    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown,
+    wrap_lines, write_json,
 )
 
 if TYPE_CHECKING:
@@ -303,12 +303,20 @@ def _report_json(report: DomainReport) -> dict[str, Any]:
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
-    import textwrap
+    return wrap_lines(text, indent, width)
 
-    # outside text (a record quoted in a finding) with its control characters shown escaped; a newline
-    # becomes a space, as textwrap does
-    return textwrap.wrap(shown_lines(text), width=width, initial_indent=indent,
-                         subsequent_indent=indent) or [indent]
+
+def host_form_lines(form: Any, indent: str) -> list[str]:
+    """A fix as the DNS host's form wants it: what to do and the short fields wrapped, then the value on a
+    line of its own, whole (a record must never be cut where a terminal wraps it)."""
+    fields = list(getattr(form, "fields", ()))
+    i = getattr(form, "value_index", -1)
+    if not fields or not 0 <= i < len(fields) or not fields[i][1]:
+        return _wrap(str(getattr(form, "text", form)), indent)
+    label, value = fields[i]
+    rest = ", ".join(f"{k} {('`' + v + '`') if v else '(leave it empty)'}" for j, (k, v) in enumerate(fields) if j != i)
+    lines = _wrap(f"{form.lead}: {rest}, and {label}:", indent)
+    return lines + [f"{indent}  {shown(value)}"]
 
 
 _BLOB = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
@@ -411,7 +419,7 @@ def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ", hos
         out.write(f"{indent}  {shown(rec.value)}\n")
         form = host_form(rec) if host_form is not None else None
         if form:
-            out.write("\n".join(_wrap(shown(form), indent + "  ")) + "\n")
+            out.write("\n".join(host_form_lines(form, indent + "  ")) + "\n")
         if rec.note:
             out.write("\n".join(_wrap(rec.note, indent + "  ")) + "\n")
 
@@ -677,7 +685,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         said = _say_resolver_trouble_once(reports, out, style)
         for r in reports:
             ins = inspections.get(r.domain)
-            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_text(fix, ins),
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_for(fix, ins),
                           trouble_said=said)
             if not args.quiet:
                 P.render_host_section(ins, out, style)

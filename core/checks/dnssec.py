@@ -541,11 +541,15 @@ def _summary(w: _Walk, status: Status) -> str:
     d = w.ctx.domain
     if status is Status.ERROR:
         return f"Couldn't check DNSSEC for {d}."
+    codes = {f.code for f in w.findings}
+    if "dnssec.not-found" in codes:
+        return f"{d} does not exist in DNS, so there is no DNSSEC to check."
     if w.signed is False:
         return f"{d} is not signed with DNSSEC (optional)."
+    if w.signed is None:  # never learned whether it is signed: say nothing about signatures
+        return f"We couldn't tell whether {d} is signed with DNSSEC."
     if w.valid:
         return f"{d} is signed with DNSSEC and validates from the root down."
-    codes = {f.code for f in w.findings}
     if codes & {"dnssec.ds-mismatch", "dnssec.bad-signature", "dnssec.expired-signature"}:
         return f"{d} is signed with DNSSEC but does not validate: checking resolvers will refuse its records."
     if codes & {"dnssec.no-ds", "dnssec.parent-unsigned"}:

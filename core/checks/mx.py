@@ -227,10 +227,13 @@ async def check(ctx: CheckContext) -> CheckResult:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
         elif h.unchecked:
+            # couldn't check, even beside a working server: the card must not pass a server nobody looked at
             findings.append(Finding(
-                "mx.target-unchecked", Severity.INFO if working else Severity.UNKNOWN,
+                "mx.target-unchecked", Severity.UNKNOWN,
                 f"We couldn't look up the address of your mail server {h.host}, because DNS didn't answer "
-                "properly. Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
+                "properly, so we can't say whether it works"
+                + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
+                   if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
         elif not h.addresses:
             findings.append(Finding(
                 "mx.target-missing", sev,

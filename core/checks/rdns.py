@@ -361,12 +361,16 @@ async def check(ctx: CheckContext) -> CheckResult:
         summary = "Couldn't check reverse DNS for all of your mail servers."
     elif not hosts:
         summary = "No mail server addresses to check reverse DNS for."
+    elif capped:  # never "all 20" when there are 300: say how many were checked of how many
+        of = f"the {len(hosts)} mail server addresses we checked (of {len(everything)}; the first {MAX_ADDRESSES} only)"
+        summary = (f"All {of} have reverse DNS that points back to them." if confirmed == len(hosts) else
+                   f"{lacking} of {of} lack working reverse DNS{partial}.")
     elif confirmed == len(hosts):
         summary = (f"All {len(hosts)} mail server addresses have reverse DNS that points back to them."
                    if len(hosts) > 1 else "Your mail server's address has reverse DNS that points back to it.")
     else:
         summary = f"{lacking} of {len(hosts)} mail server addresses lack working reverse DNS{partial}."
     records = [f"{reverse_name(h.ip)} PTR {p}" for h in hosts for p in h.ptr]
-    detail: dict[str, Any] = {"hosts": [h.to_json() for h in hosts], "capped": capped}
+    detail: dict[str, Any] = {"hosts": [h.to_json() for h in hosts], "capped": capped, "found": len(everything)}
     return CheckResult(name="rdns", status=status, summary=summary, records=records, findings=findings,
                        detail=detail, elapsed_ms=(time.monotonic() - started) * 1000)

@@ -17,6 +17,7 @@ from ..records.mta_sts import is_sts_record
 from ..records.tls_rpt import (
     TlsRptSyntaxError, format_record, is_tlsrpt_record, looks_like_tlsrpt, parse_tlsrpt, uri_problem,
 )
+from .posture import receives_no_mail
 
 RFC = "RFC 8460 §3"
 REPORT_MAILBOX = "tls-reports"
@@ -43,7 +44,9 @@ async def check(ctx: CheckContext) -> CheckResult:
     started = loop.time()
     domain = ctx.domain.rstrip(".").lower()
     host = f"_smtp._tls.{domain}"
-    ans, sts = await asyncio.gather(ctx.dns.query(host, "TXT"), ctx.dns.query(f"_mta-sts.{domain}", "TXT"))
+    ans, sts, mx = await asyncio.gather(ctx.dns.query(host, "TXT"), ctx.dns.query(f"_mta-sts.{domain}", "TXT"),
+                                        ctx.dns.query(domain, "MX"))  # MX: shared with the MX check
+    no_inbox = receives_no_mail(domain, mx)
     findings: list[Finding] = []
     detail: dict[str, Any] = {"record": None, "rua": []}
     records: list[str] = []
@@ -59,7 +62,19 @@ async def check(ctx: CheckContext) -> CheckResult:
         candidates = [t for t in ans.txt if is_tlsrpt_record(t) or looks_like_tlsrpt(t)]
         records = list(candidates)
         sts_on = sts.ok and any(is_sts_record(t) for t in sts.txt)
-        if not candidates:
+        if no_inbox:
+            # TLS reports are about mail delivered *to* the domain: none is, and an address at it gets nothing
+            if candidates:
+                findings.append(_f(
+                    "no-inbox", Severity.INFO, f"{no_inbox}, so no sending server ever delivers to it and no TLS "
+                    "report will be sent: this TLS reporting record does nothing. You can delete it, or keep it "
+                    "for when the domain gets mail servers.", f"{host}: {candidates[0][:200]}"))
+            else:
+                findings.append(_f(
+                    "not-needed", Severity.INFO, f"TLS reporting doesn't apply: {no_inbox}. TLS reports are about "
+                    "mail delivered to a domain, so there is nothing to set up here.", f"{host}: {ans.describe}"))
+            status = Status.INFO
+        elif not candidates:
             if sts_on:
                 findings.append(_f(
                     "not-published", Severity.WARNING, "You use MTA-STS but have no TLS reporting record, so you "
@@ -102,7 +117,8 @@ async def check(ctx: CheckContext) -> CheckResult:
             status = derive_status(findings)
     summary = {
         Status.ERROR: "We couldn't check TLS reporting.",
-        Status.INFO: "TLS reporting is not set up (optional).",
+        Status.INFO: (f"TLS reporting doesn't apply: {no_inbox}." if no_inbox else
+                      "TLS reporting is not set up (optional)."),
         Status.FAIL: "A TLS reporting record is published but can't be used.",
     }.get(status)
     if summary is None:

@@ -201,6 +201,9 @@ class WatchList:
         self.problem = ""
         self.unreadable = False  # the file exists but could not be read (a folder in its place, no access)
         self.entries: list[WatchEntry] = []
+        # entries of the file we can't use (a domain with a control character, a hand edit gone wrong): kept
+        # exactly as they are and written back on every save, never dropped without the user's say
+        self.unusable: list[Any] = []
         self.minimize_to_tray = False  # the app's "keep running in the system tray when closed"
         self._lock = threading.RLock()  # runs finishing at once record their time one after another
         self.reload()
@@ -210,6 +213,7 @@ class WatchList:
 
     def _read(self) -> list[WatchEntry]:
         self.unreadable = False
+        self.unusable = []
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -231,15 +235,29 @@ class WatchList:
         out: list[WatchEntry] = []
         for item in data["domains"]:
             e = WatchEntry.from_json(item)
-            if e is not None and all(x.domain != e.domain for x in out):
+            if e is None:
+                self.unusable.append(item)
+            elif all(x.domain != e.domain for x in out):
                 out.append(e)
+        if self.unusable:
+            n = len(self.unusable)
+            names = ", ".join(repr(x.get("domain"))[:60] if isinstance(x, dict) else repr(x)[:60]
+                              for x in self.unusable[:3]) + (" …" if n > 3 else "")
+            self.problem = (f"{n} entr{'y' if n == 1 else 'ies'} of the watch list can't be used ({names}): not a "
+                            f"domain name. {'It is' if n == 1 else 'They are'} kept in {self.path} as "
+                            f"{'it is' if n == 1 else 'they are'}; correct or delete "
+                            f"{'it' if n == 1 else 'them'} there, or with 'watchlist remove'.")
         return out
+
+    def unusable_names(self) -> list[str]:
+        """The "domain" text of each entry that can't be used (for showing; outside text)."""
+        return [str(x.get("domain")) if isinstance(x, dict) else str(x) for x in self.unusable]
 
     def save(self) -> None:
         """Write the list (atomically). Raises ``WatchListError`` (an ``OSError``) in plain words when the
         file can't be written; the file on disk is then unchanged."""
         data = {"version": WATCHLIST_VERSION, "minimize_to_tray": self.minimize_to_tray,
-                "domains": [e.to_json() for e in self.entries]}
+                "domains": [*(e.to_json() for e in self.entries), *self.unusable]}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
@@ -320,9 +338,13 @@ class WatchList:
         d = _normal(domain)
         with self._lock:
             self.reload()
-            before = len(self.entries)
+            before = len(self.entries) + len(self.unusable)
             self.entries = [e for e in self.entries if e.domain != d]
-            if len(self.entries) == before:
+            # an entry that can't be used is removed by its text exactly as written
+            self.unusable = [x for x in self.unusable
+                             if not (isinstance(x, dict) and isinstance(x.get("domain"), str)
+                                     and x["domain"].strip() in (domain.strip(), d))]
+            if len(self.entries) + len(self.unusable) == before:
                 return False
             self.save()
             return True
@@ -555,6 +577,13 @@ class WatchOutcome:
     def couldnt_check(self) -> bool:
         return bool(self.error or self.unchecked)
 
+    @property
+    def first_problem(self) -> bool:
+        """The first check of a domain found something broken (fail): there is nothing to compare with, but
+        the scheduler must hear about it (exit 1), as it hears about a change. (Points to improve, a warning,
+        are not news for the scheduler; a change later is.)"""
+        return self.previous_status is None and not self.error and self.status == "fail"
+
     def headline(self) -> str:
         """The notification title."""
         if self.error:
@@ -577,6 +606,9 @@ class WatchOutcome:
             if self.unchecked:
                 return ("We couldn't check " + ", ".join(_title(n) for n in self.unchecked)
                         + " this time (DNS didn't answer). We'll try again at the next check.")
+            if self.first_problem:
+                return (f"First check of {self.domain}: something is broken (see its cards in the app, or "
+                        f"'inboxready check {self.domain}'). From now on you'll hear about any change.")
             if self.previous_status is None:
                 return f"First check of {self.domain}: from now on you'll hear about any change."
             return f"Nothing changed since the last check of {self.domain}."
@@ -590,7 +622,8 @@ class WatchOutcome:
         return {
             "domain": self.domain, "status": self.status, "previous_status": self.previous_status,
             "started": self.started, "run_id": self.run_id, "changed": self.changed, "worse": self.worse,
-            "couldnt_check": self.couldnt_check, "unchecked": list(self.unchecked), "error": self.error,
+            "couldnt_check": self.couldnt_check, "first_problem": self.first_problem,
+            "unchecked": list(self.unchecked), "error": self.error,
             "headline": self.headline(), "message": self.message(),
             "changes": [c.to_json() for c in self.changes],
             "diffs": {k: v.to_json() for k, v in self.diffs.items()},
@@ -669,9 +702,9 @@ async def run_watchlist(options: CheckOptions, history: History | None, *, now: 
 
 
 def exit_code(outcomes: list[WatchOutcome]) -> int:
-    """For the OS scheduler: 1 when something changed (or got worse), else 2 when something couldn't be
-    checked, else 0."""
-    if any(o.changed for o in outcomes):
+    """For the OS scheduler: 1 when something changed (or got worse), or a domain's first check found
+    problems; else 2 when something couldn't be checked; else 0."""
+    if any(o.changed or o.first_problem for o in outcomes):
         return 1
     if any(o.couldnt_check for o in outcomes):
         return 2

@@ -141,7 +141,8 @@ class Publisher:
             client.close()
 
     async def plan(self, domain: str, *, checks: tuple[str, ...] | None = None,
-                   fixes: list[tuple[Any, str, str]] | None = None) -> PublishRun:
+                   fixes: list[tuple[Any, str, str]] | None = None,
+                   include: frozenset[str] | set[str] = frozenset()) -> PublishRun:
         run = PublishRun(domain, self.account.name)
         client = self._client()
         try:
@@ -156,7 +157,8 @@ class Publisher:
             try:
                 session = await self.session(zone.zone)
                 run.plan = await make_plan(run.before, zone.zone, session, account=self.account.name,
-                                           mistakes=run.inspection.mistakes, checks=checks, fixes=fixes)
+                                           mistakes=run.inspection.mistakes, checks=checks, fixes=fixes,
+                                           include=include)
             except PublishError as exc:
                 run.error = exc
                 return run
