@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inboxready.core.checks.dnssec import DnssecDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
@@ -15,19 +16,20 @@ from ..widgets import (
     label,
 )
 
-from .common import _box, _d, _l, _s
+from .common import _box, _s
 
 
 # -- DNSSEC ----------------------------------------------------------------------------------------
 
 
 def dnssec_section(card: Any, r: CheckResult) -> QWidget | None:
-    chain = [_d(z) for z in _l(r.detail.get("chain"))]
+    d = cast(DnssecDetail, r.detail)  # the DNSSEC check's shape (tests/core/test_detail_shapes.py)
+    chain = d["chain"]
     if not chain:
         return None
     box, lay = _box(card, "Chain of trust")
-    rows = [[_s(z.get("zone")) or ".", "ok" if z.get("ok") else "problem", _s(z.get("problem"))] for z in chain]
+    rows = [[_s(z["zone"]) or ".", "ok" if z["ok"] else "problem", _s(z["problem"])] for z in chain]
     lay.addWidget(compact_table(["Zone", "Signed and valid", "Problem"], rows, "DNSSEC chain of trust", box))
-    if r.detail.get("algorithm"):
-        lay.addWidget(label(f"Signing algorithm: {_s(r.detail.get('algorithm'))}", "Muted", parent=box))
+    if d["algorithm"]:
+        lay.addWidget(label(f"Signing algorithm: {_s(d['algorithm'])}", "Muted", parent=box))
     return box

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inboxready.core.checks.mx import MxDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
     compact_table,
 )
 
-from .common import _as_list, _label, _section, _text
+from .common import _label, _section, _text
 
 
 def mx_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
+    d = cast(MxDetail, r.detail)  # the MX check's shape (tests/core/test_detail_shapes.py)
     notes = []
-    if d.get("null_mx"):
+    if d["null_mx"]:
         notes.append("This domain says it receives no mail (null MX, RFC 7505).")
-    if d.get("implicit"):
+    if d["implicit"]:
         notes.append("There is no MX record, so senders fall back to the domain's own address.")
-    if d.get("parked"):
+    if d["parked"]:
         notes.append("This domain looks parked: it neither sends nor receives mail.")
-    hosts = [h for h in _as_list(d.get("hosts")) if isinstance(h, dict)]
+    hosts = d["hosts"]
     if not notes and not hosts:
         return None
     box, lay = _section(card, "Mail servers")
@@ -35,9 +36,9 @@ def mx_section(card: Any, r: CheckResult) -> QWidget | None:
     if hosts:
         rows = []
         for h in hosts:
-            problem = _text(h.get("error"))
-            if h.get("cname"):
-                problem = "; ".join(p for p in (problem, f"is an alias (CNAME) of {_text(h.get('cname'))}") if p)
-            rows.append([_text(h.get("preference")), _text(h.get("host")), _text(h.get("addresses")), problem])
+            problem = _text(h["error"])
+            if h["cname"]:
+                problem = "; ".join(p for p in (problem, f"is an alias (CNAME) of {_text(h['cname'])}") if p)
+            rows.append([_text(h["preference"]), _text(h["host"]), _text(h["addresses"]), problem])
         lay.addWidget(compact_table(["Priority", "Mail server", "Addresses", "Problem"], rows, "Mail servers", box))
     return box

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inboxready.core.checks.rdns import RdnsDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
@@ -15,7 +16,7 @@ from ..widgets import (
     label,
 )
 
-from .common import _box, _d, _l, _s, _yes_no
+from .common import _box, _s, _yes_no
 
 
 # -- reverse DNS -----------------------------------------------------------------------------------
@@ -24,16 +25,17 @@ SOURCE_WORDS = {"spf": "in your SPF record", "mx": "mail server (MX)", "message"
 
 
 def rdns_section(card: Any, r: CheckResult) -> QWidget | None:
-    hosts = [_d(h) for h in _l(r.detail.get("hosts"))]
+    d = cast(RdnsDetail, r.detail)  # the reverse DNS check's shape (tests/core/test_detail_shapes.py)
+    hosts = d["hosts"]
     if not hosts:
         return None
     box, lay = _box(card, "Sending addresses and their names")
-    rows = [[_s(h.get("ip")), (f"sent your {_s(h.get('via'))}" if _s(h.get("source")) == "message" and h.get("via")
-                               else SOURCE_WORDS.get(_s(h.get("source")), _s(h.get("source")))),
-             ", ".join(_s(p) for p in _l(h.get("ptr"))) or "none",
-             _yes_no(h.get("confirmed"), "yes", "NO"), _s(h.get("problem"))] for h in hosts]
+    rows = [[_s(h["ip"]), (f"sent your {_s(h['via'])}" if h["source"] == "message" and h["via"]
+                           else SOURCE_WORDS.get(h["source"], _s(h["source"]))),
+             ", ".join(_s(p) for p in h["ptr"]) or "none",
+             _yes_no(h["confirmed"], "yes", "NO"), _s(h["problem"])] for h in hosts]
     lay.addWidget(compact_table(["Address", "Where from", "Name (PTR)", "Points back", "Problem"], rows,
                                 "Reverse DNS of the sending addresses", box))
-    if r.detail.get("capped"):
+    if d["capped"]:
         lay.addWidget(label("Only the first addresses were tested.", "Muted", parent=box))
     return box

@@ -19,7 +19,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, cast, TypedDict
 
 import dns.dnssec
 import dns.name
@@ -32,6 +32,25 @@ import dns.rrset
 from ..context import CheckContext
 from ..dns.client import Outcome, QueryRecord
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+
+
+class DnssecLink(TypedDict):
+    """One zone of the chain of trust, from the root down."""
+
+    zone: str
+    ds: list[str]
+    dnskey: list[str]
+    ok: bool
+    problem: str | None
+
+
+class DnssecDetail(TypedDict):
+    """``CheckResult.detail`` of the DNSSEC check (every key is always there)."""
+
+    signed: bool | None  # None: couldn't tell
+    valid: bool | None
+    chain: list[DnssecLink]
+    algorithm: str | None
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +267,7 @@ class _Walk:
         self.ctx = ctx
         self.asker = _Asker(ctx)
         self.findings: list[Finding] = []
-        self.chain: list[dict[str, Any]] = []
+        self.chain: list[DnssecLink] = []
         self.records: list[str] = []
         self.keys: dict[dns.name.Name, dns.rrset.RRset] = {}
         self.now = time.time()
@@ -568,6 +587,6 @@ async def check(ctx: CheckContext) -> CheckResult:
                                   "We couldn't check DNSSEC for this domain name.",
                                   detail=f"{type(exc).__name__}: {exc}"))
     status = derive_status(w.findings, default=Status.PASS if w.valid else Status.INFO)
-    detail: dict[str, Any] = {"signed": w.signed, "valid": w.valid, "chain": w.chain, "algorithm": w.algorithm}
+    detail: DnssecDetail = {"signed": w.signed, "valid": w.valid, "chain": w.chain, "algorithm": w.algorithm}
     return CheckResult(name="dnssec", status=status, summary=_summary(w, status), records=w.records,
-                       findings=w.findings, detail=detail, elapsed_ms=(time.monotonic() - started) * 1000)
+                       findings=w.findings, detail=dict(detail), elapsed_ms=(time.monotonic() - started) * 1000)

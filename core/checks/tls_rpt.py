@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import TypedDict
 
 from ..context import CheckContext
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
@@ -18,6 +18,13 @@ from ..records.tls_rpt import (
     TlsRptSyntaxError, format_record, is_tlsrpt_record, looks_like_tlsrpt, parse_tlsrpt, uri_problem,
 )
 from .posture import receives_no_mail
+
+
+class TlsRptDetail(TypedDict):
+    """``CheckResult.detail`` of the TLS reporting check (every key is always there)."""
+
+    record: str | None  # the _smtp._tls record found, or None
+    rua: list[str]  # where reports go
 
 RFC = "RFC 8460 §3"
 REPORT_MAILBOX = "tls-reports"
@@ -48,7 +55,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                                         ctx.dns.query(domain, "MX"))  # MX: shared with the MX check
     no_inbox = receives_no_mail(domain, mx)
     findings: list[Finding] = []
-    detail: dict[str, Any] = {"record": None, "rua": []}
+    detail: TlsRptDetail = {"record": None, "rua": []}
     records: list[str] = []
     default_fix = Fix(host, "TXT", format_record([f"mailto:{REPORT_MAILBOX}@{domain}"]),
                       note=f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or use the "
@@ -128,6 +135,6 @@ async def check(ctx: CheckContext) -> CheckResult:
                 else "TLS reporting works, with points to improve."
         else:
             summary = "TLS reporting is not set up, but MTA-STS is: publish a reporting record."
-    result = CheckResult("tls_rpt", status, summary, records, findings, detail)
+    result = CheckResult("tls_rpt", status, summary, records, findings, dict(detail))
     result.elapsed_ms = (loop.time() - started) * 1000
     return result
