@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from inboxready.core.dns.client import DnsClient
 
-from .cli_out import shown, wrap_lines, write_json
+from .out import shown, wrap_lines, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 

@@ -14,7 +14,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from .cli_out import safe_stream, shown, write_json
+from .out import safe_stream, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 MAX_BOUNCE_FILE = 25 * 1024 * 1024  # read at most this much (the core reads the first 10 MB)

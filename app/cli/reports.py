@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli_out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
+from .out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 

@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     from inboxready.app.cli import _check_list
-    from inboxready.app.cli_out import DNS_TIMEOUT, nameserver as _nameserver, seconds
+    from inboxready.app.cli.out import DNS_TIMEOUT, nameserver as _nameserver, seconds
 
     _positive = DNS_TIMEOUT
 
@@ -158,7 +158,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if action == "list":
             items = store.all()
             if args.json:
-                from inboxready.app.cli_out import write_json
+                from inboxready.app.cli.out import write_json
 
                 write_json([a.to_json() for a in items], out)
                 return EXIT_OK
@@ -247,7 +247,7 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
         out.write(style(f"Plan ({len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''} at {host_name}, "
                         f"zone {plan.zone}):", "1") + "\n")
     from inboxready.app.cli import _wrap
-    from inboxready.app.cli_out import shown
+    from inboxready.app.cli.out import shown
     from inboxready.core.publish.plan import INCLUDE_WORDS
 
     for i, c in enumerate(plan.changes, 1):
@@ -339,7 +339,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.publish.journal import JournalError
     from inboxready.core.publish.lexicon_adapter import PublishError
 
-    from inboxready.app.cli_out import safe_stream
+    from inboxready.app.cli.out import safe_stream
 
     out, err = safe_stream(out), safe_stream(err)
     style = _Style(_use_colour(out, args.color) and not args.json)
@@ -406,7 +406,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_FAILED
     code = _exit_for(run)
     if args.json:
-        from inboxready.app.cli_out import write_json
+        from inboxready.app.cli.out import write_json
 
         write_json(_json(run), out)
         return code
@@ -509,7 +509,7 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
                           timeout: float, out: TextIO, style: Any) -> dict[str, Any]:
     """``check --authoritative``: what every authoritative server serves for the records the check read and
     the fixes it offers, whether they agree, and how long resolvers may keep what they cached."""
-    from inboxready.app.cli_out import shown as _shown
+    from inboxready.app.cli.out import shown as _shown
     from inboxready.core.publish.propagation import answer_values, ask_server
 
     if inspection is None or not inspection.zone.servers:

@@ -19,7 +19,7 @@ import logging
 import os
 from typing import Any, TextIO
 
-from .cli_out import shown
+from .out import shown
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
                      [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
-    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli_bounce.py)
+    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli/bounce.py)
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
                        [--oauth microsoft|google [--client-id ID] [--tenant T]]
     inboxready profile list|test|remove|signin|signout NAME
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib
 import importlib.util
 import io
 import ipaddress
@@ -40,8 +39,9 @@ from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
-from . import cli_oauth
-from .cli_out import (
+from . import bounce, build, publish, reports, verify, watchlist
+from . import oauth as cli_oauth
+from .out import (
     DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown,
     wrap_lines, write_json,
 )
@@ -58,7 +58,7 @@ class _Style:
 
     def __call__(self, text: str, code: str) -> str:
         # ESC is a token only this run knows; the output stream turns it into the escape character and
-        # shows any other escape character (from a record, a subject...) as text (app/cli_out.py)
+        # shows any other escape character (from a record, a subject...) as text (app/cli/out.py)
         return f"{ESC}[{code}m{text}{ESC}[0m" if self.enabled else text
 
 
@@ -116,17 +116,14 @@ def run_within(coro: Any, seconds: float) -> Any:
     return asyncio.run(bounded())
 
 
-# Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
-# that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce")
+# Commands that live in their own module of this package (``app/cli/<name>.py``): each has
+# ``register(sub, common)`` that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a
+# default. A new command is a module with a ``register`` and one entry here.
+COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce)
 
 
 def _command_modules() -> list[Any]:
-    registers = []
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"{__package__}.cli_{name}")
-        registers.append(module.register)
-    return registers
+    return [module.register for module in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -661,7 +658,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     reports = [j.report for j in judged]
     verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
     checklists = {j.report.domain: j.checklist for j in judged}
-    from inboxready.app import cli_publish as P
+    P = publish
 
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
     # (not where the DNS server did not answer at all: it would only wait for it again)
@@ -1175,7 +1172,7 @@ def cmd_self_test(out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    # every byte printed goes through a stream that shows control characters escaped (app/cli_out.py)
+    # every byte printed goes through a stream that shows control characters escaped (app/cli/out.py)
     out = safe_stream(out or sys.stdout)
     err = safe_stream(err or sys.stderr)
     parser = build_parser()

@@ -25,7 +25,7 @@ from inboxready.core.monitor.watchlist import (
     run_watchlist,
 )
 
-from .cli_out import shown, shown_lines, write_json
+from .out import shown, shown_lines, write_json
 
 EXIT_OK, EXIT_CHANGED, EXIT_UNCHECKED = 0, 1, 2
 
@@ -74,7 +74,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _checks(text: str) -> tuple[str, ...]:
-    from .cli import _check_list
+    from . import _check_list
 
     return _check_list(text)
 
@@ -158,7 +158,7 @@ def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .cli import chosen_checks, nothing_chosen
+    from . import chosen_checks, nothing_chosen
 
     if not chosen_checks(args.only, args.skip):
         err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")
