@@ -19,7 +19,10 @@ from PySide6.QtWidgets import (
 
 from inboxready.core.bounce import BounceReport
 
-from .cards import CheckCard, dkim_section, dmarc_section, spf_section
+from .cards import CheckCard
+from .cards.dkim import dkim_section
+from .cards.dmarc import dmarc_section
+from .cards.spf import spf_section
 from .widgets import CodeText, FindingView, KeyButton, label, shown
 
 if TYPE_CHECKING:  # pragma: no cover

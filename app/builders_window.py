@@ -18,7 +18,7 @@ from inboxready.core.builders import dmarc as dmarc_builder
 from inboxready.core.builders import spf as spf_builder
 from inboxready.core.builders.whatif import SUPPORTED_TYPES, WhatIfError, what_if
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DEFAULT_TIMEOUT, DnsClient
+from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.model import DomainReport
 from PySide6.QtCore import Qt, QTimer, Signal

@@ -15,7 +15,7 @@ import dns.name
 
 from inboxready import resources
 from inboxready.core.context import ALL_CHECKS
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 DEMO_TIMEOUT = 1.0  # seconds per query in demo mode: the "never answers" domain resolves quickly
 DEMO_DEADLINE = 20.0

@@ -104,7 +104,7 @@ async def detect_host(domain: str, nameservers: list[str] | None, servers: list[
                       timeout: float = 4.0) -> Any:
     """The zone and DNS host of ``domain`` (``Inspection`` without the mistakes search), or None when the
     walk didn't finish in time. Runs on the engine's loop; holds no UI object."""
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.flow import inspect_domain
 
     client = DnsClient(nameservers, timeout=timeout, deadline=DETECT_TIMEOUT)

@@ -39,10 +39,11 @@ from typing import Any, Callable, Coroutine
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
-from inboxready.core.checks import make_client, run_check
+from inboxready.core.checks.runner import make_client, run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import QueryRecord
-from inboxready.core.history import CheckDiff, History, StoredCheck, diff_check
+from inboxready.core.dns.client import QueryRecord
+from inboxready.core.policy.diff import CheckDiff, diff_check
+from inboxready.core.store.history import History, StoredCheck
 from inboxready.core.model import CheckResult, DomainReport
 
 

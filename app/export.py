@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inboxready.core.audit import AuditReport
-from inboxready.core.compliance import DEFAULT_PROFILE
+from inboxready.core.policy.audit import AuditReport
+from inboxready.core.policy.compliance import DEFAULT_PROFILE
 from inboxready.core.model import DomainReport
 from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
 from PySide6.QtWidgets import QMainWindow, QWidget
@@ -120,7 +120,7 @@ def export_report(parent: QWidget | None, report: DomainReport, *, message: Any 
     def work() -> Any:
         from datetime import UTC
 
-        from inboxready.core.audit import changes_in_period, record_export
+        from inboxready.core.policy.audit import changes_in_period, record_export
 
         now = datetime.now(UTC)
         audit = AuditReport.build(report, message=message, reports_summary=reports_summary, profile=profile,

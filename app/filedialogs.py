@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from inboxready.core.settings import atomic_write_text, config_dir
+from inboxready.core.store.settings import atomic_write_text, config_dir
 
 FOLDERS_FILE = "folders.json"
 _last: dict[str, str] = {}  # this run's memory of the file (by its path), once read

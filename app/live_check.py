@@ -15,6 +15,7 @@ queued signals of a relay that lives on the UI thread. A server that doesn't ans
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QPushB
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from inboxready.core.model import Fix
+
+log = logging.getLogger(__name__)
 
 LIVE_WAIT = 20 * 60.0  # keep asking this long at most (a hand-published record may take the host a while)
 SERVERS: list[str] | None = None  # tests: ask these servers as the authoritative ones
@@ -54,8 +57,8 @@ class _Worker:
             if self._stop.is_set():
                 self.task.cancel()
             loop.run_until_complete(self.task)
-        except BaseException:
-            pass  # the work reports its own outcome; a cancel is a stop
+        except BaseException:  # the work reports its own outcome; a cancel is a stop
+            log.debug("the live check's loop ended", exc_info=True)
         finally:
             loop.close()
 
@@ -168,7 +171,7 @@ class LiveCheckDialog(QDialog):
                     pass
 
         async def work() -> None:
-            from inboxready.core.dns import DnsClient
+            from inboxready.core.dns.client import DnsClient
             from inboxready.core.publish.propagation import watch_fix, wait_until_live
             from inboxready.core.publish.zone import find_zone
 

@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
+from inboxready.core.dns.client import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
-from inboxready.core.history import CheckDiff, History, StoredCheck
+from inboxready.core.policy.diff import CheckDiff
+from inboxready.core.store.history import History, StoredCheck
 from inboxready.core.model import CheckResult, DomainReport, Status
-from inboxready.core.settings import Settings, SettingsStore
+from inboxready.core.store.settings import Settings, SettingsStore
 
 from . import theme
 from .cards import CheckCard, DnsTroubleBanner
@@ -79,7 +80,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(label("Compliance profile", "SectionTitle"))
         lay.addWidget(label("How strictly checks and exported audit reports are judged. The mapping to SOC 2 and "
                             "HIPAA controls is guidance, not legal advice.", "Muted"))
-        from inboxready.core.compliance import DEFAULT_PROFILE, load_profiles
+        from inboxready.core.policy.compliance import DEFAULT_PROFILE, load_profiles
 
         self.profile_box = QComboBox()
         self.profile_box.setAccessibleName("Compliance profile")
@@ -973,7 +974,7 @@ class MainWindow(QMainWindow):
         """The bulk-sender checklist card, from this check, the latest test message and the spam rate."""
         if self.last_report is None or not set(self.results) & {"spf", "dkim", "dmarc"}:
             return
-        from inboxready.core.checklist import build_checklist
+        from inboxready.core.policy.checklist import build_checklist
 
         message = self.latest_message()
         result = build_checklist(self.results, message, spam_rate=self.spam_rates.get(self.last_report.domain))
@@ -982,14 +983,14 @@ class MainWindow(QMainWindow):
         self._fix_tab_order()
 
     def compliance_profile(self) -> str:
-        from inboxready.core.compliance import DEFAULT_PROFILE, load_profiles
+        from inboxready.core.policy.compliance import DEFAULT_PROFILE, load_profiles
 
         name = self.settings.compliance_profile
         return name if name in load_profiles() else DEFAULT_PROFILE
 
     def _show_compliance(self, message: Any) -> None:
         """The verdict against the compliance profile chosen in Settings, as a card under the checklist."""
-        from inboxready.core.compliance import evaluate, verdict_result
+        from inboxready.core.policy.compliance import evaluate, verdict_result
 
         verdict = evaluate(self.compliance_profile(), self.results, message=message)
         self._card("compliance").set_result(verdict_result(verdict, self.results))
@@ -1051,7 +1052,7 @@ class MainWindow(QMainWindow):
         """The last 30 days of imported DMARC reports about ``domain``, for the audit report (None when none
         were imported). Read on the engine's thread; the window keeps painting while it waits."""
         from inboxready.core.reports.store import REPORTS_FILE
-        from inboxready.core.settings import data_dir
+        from inboxready.core.store.settings import data_dir
 
         if not (data_dir() / REPORTS_FILE).exists():
             return None

@@ -18,14 +18,15 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.dns import DnsClient
+from inboxready.core.dns.client import DnsClient
 from inboxready.core.mail.compose import new_token
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.model import CheckResult, Finding, present
-from inboxready.core.profiles import Profile, ProfileStore
+from inboxready.core.mail.profiles import Profile, ProfileStore
 
 from .bounce_view import BouncePage, show_bounce
-from .cards import STATUS_WORDS, CheckCard, _section
+from .cards import STATUS_WORDS, CheckCard
+from .cards.common import _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
 from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, set_available, shown
@@ -405,7 +406,7 @@ class MessageScreen(QWidget):
         if read is None:
             self.status_label.setText("Add a reading profile first.")
             return 0
-        from inboxready.core.mail.roundtrip import watch_for_token
+        from inboxready.core.mail.roundtrip import await_message
 
         token = self.token
         wait = self.watch_timeout
@@ -414,7 +415,7 @@ class MessageScreen(QWidget):
         async def go(on_progress: Callable[[Any], None]) -> Any:
             client = make_client()
             try:
-                result = await watch_for_token(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
+                result = await await_message(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
                 await _link(result.report, client)
                 return result
             finally:

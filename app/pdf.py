@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from inboxready.core.audit import ATTACHMENT_NAME, AuditReport
+from inboxready.core.policy.audit import ATTACHMENT_NAME, AuditReport
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -123,7 +123,7 @@ def html_to_pdf(html: str, path: str | os.PathLike[str], *, title: str = "", foo
 
 
 def write_audit_pdf(audit: AuditReport, path: str | os.PathLike[str]) -> Path:
-    """The audit report as PDF, with its JSON copy attached (checked by ``inboxready.core.audit verify``)."""
+    """The audit report as PDF, with its JSON copy attached (checked by ``inboxready.core.policy.audit verify``)."""
     import json
 
     doc = audit.to_document()

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inboxready.core.profiles import (
-    INSECURE_WARNING, KeyringUnavailable, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security,
-    SendProfile, get_preset, keyring_status, load_presets,
+from inboxready.core.store.credentials import KeyringUnavailable, keyring_status
+from inboxready.core.mail.profiles import (
+    INSECURE_WARNING, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security, SendProfile, get_preset, load_presets,
 )
 
 from .engine import Engine

@@ -113,7 +113,7 @@ class PublishHistoryDialog(QDialog):
 
         async def read() -> Any:
             from inboxready.core.publish.journal import JOURNAL_FILE, Journal
-            from inboxready.core.settings import data_dir
+            from inboxready.core.store.settings import data_dir
 
             p = path if path is not None else data_dir() / JOURNAL_FILE
             if not p.exists():

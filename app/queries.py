@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
 
-from inboxready.core.dns import Outcome, QueryRecord
+from inboxready.core.dns.client import Outcome, QueryRecord
 
 from .widgets import FittedColumns, KeyButton, label, monospace_font
 

@@ -1,5 +1,5 @@
 """The summary line across the top: the Google / Yahoo / Microsoft bulk-sender rules a domain check can
-see. The judgement is the core's (``inboxready.core.bulk``, which reads the rules, who asks and since when
+see. The judgement is the core's (``inboxready.core.policy.bulk``, which reads the rules, who asks and since when
 from ``rules/bulk_sender_rules.json``); when that module is absent the bar hides."""
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from . import theme
 from .widgets import Badge, label
 
 try:  # guarded: the bulk-sender module may not exist yet in every build
-    from inboxready.core.bulk import bulk_sender_readiness as _readiness
+    from inboxready.core.policy.bulk import bulk_sender_readiness as _readiness
 except Exception:  # pragma: no cover - exercised only when the module is missing
     _readiness = None  # type: ignore[assignment]
 
 try:
-    from inboxready.core.bulk import readiness_headline as _headline
+    from inboxready.core.policy.bulk import readiness_headline as _headline
 except Exception:  # pragma: no cover
     _headline = None  # type: ignore[assignment]
 
 try:
-    from inboxready.core.checklist import WHO_NAMES
+    from inboxready.core.policy.checklist import WHO_NAMES
 except Exception:  # pragma: no cover
     WHO_NAMES = {}
 
@@ -140,7 +140,10 @@ class ReadinessBar(QFrame):
         chips = list(self.chips.values())
         if not chips:
             return
-        margins = self.layout().contentsMargins()
+        layout = self.layout()
+        if layout is None:
+            return
+        margins = layout.contentsMargins()
         room = self.width() - margins.left() - margins.right()
         gap = 8
         flow: list[int] = []
@@ -157,7 +160,8 @@ class ReadinessBar(QFrame):
             return
         self.flow = flow
         while self.chips_rows.count():
-            row = self.chips_rows.takeAt(0).layout()
+            item = self.chips_rows.takeAt(0)
+            row = item.layout() if item is not None else None
             if row is not None:
                 while row.count():
                     row.takeAt(0)

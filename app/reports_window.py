@@ -202,7 +202,7 @@ def list_domains(store: ReportStore) -> list[DomainInfo]:
 def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
     """SMTP TLS report totals per policy for ``domain``."""
     out: dict[tuple[str, str], TlsRow] = {}
-    for ptype, pdomain, rid, ok, failed, details in store.query(
+    for ptype, pdomain, _rid, ok, failed, details in store.query(
             "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
             "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
             "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, domain, since, until)):
@@ -258,8 +258,8 @@ def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any],
 async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
                        timeout: float) -> str | None:
     """Reverse DNS of the sources (cached in the store) and the domain's DMARC record now; bounded in time."""
-    from inboxready.core.dmarcparse import is_dmarc_record
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.records.dmarc_parse import is_dmarc_record
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.reports.sources import resolve_sources
 
     client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 6))
@@ -1713,7 +1713,7 @@ class ReportsWindow(QMainWindow):
 
     def reload_profiles(self) -> None:
         if self._profile_store is None:
-            from inboxready.core.profiles import ProfileStore
+            from inboxready.core.mail.profiles import ProfileStore
             self._profile_store = ProfileStore()
         current = self.watch_profile_box.currentText()
         self.watch_profile_box.clear()
@@ -1741,7 +1741,7 @@ class ReportsWindow(QMainWindow):
         move_to = self.watch_move.text().strip() or None
 
         async def loop(progress: Callable[[Any], None]) -> None:
-            from inboxready.core.reports.imapwatch import watch_reports
+            from inboxready.core.reports.report_mailbox import watch_reports
 
             store = await asyncio.to_thread(self.store)
             while True:

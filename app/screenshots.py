@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(600, lambda: (grab_tool(tool, "11-builders"), tool.close(), step_watch()))
 
     def step_watch() -> None:
-        from inboxready.core.watchlist import WatchList
+        from inboxready.core.monitor.watchlist import WatchList
 
         WatchList().add("demo-allgood.example", 6 * 3600)
         tool = window.open_watch_window()

@@ -23,10 +23,10 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DEFAULT_TIMEOUT
-from inboxready.core.history import History
-from inboxready.core.reminders import DismissedStore, Reminder, reminders
-from inboxready.core.watchlist import WatchList, WatchOutcome, run_watchlist
+from inboxready.core.dns.client import DEFAULT_TIMEOUT
+from inboxready.core.store.history import History
+from inboxready.core.monitor.reminders import DismissedStore, Reminder, reminders
+from inboxready.core.monitor.watchlist import WatchList, WatchOutcome, run_watchlist
 
 from . import theme
 from .engine import Engine

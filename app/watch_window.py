@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.checks import CHECK_TITLES
+from inboxready.core.checks.registry import CHECK_TITLES
 from inboxready.core.context import CORE_CHECKS
-from inboxready.core.dns import DEFAULT_TIMEOUT
+from inboxready.core.dns.client import DEFAULT_TIMEOUT
 from inboxready.core.domain import DomainError
-from inboxready.core.history import History, StoredCheck, parse_time
+from inboxready.core.store.history import History, StoredCheck, parse_time
 from inboxready.core.model import Status
-from inboxready.core.reminders import CleanWeeks, DismissedStore, Reminder, reminders
-from inboxready.core.watchlist import (
+from inboxready.core.monitor.reminders import CleanWeeks, DismissedStore, Reminder, reminders
+from inboxready.core.monitor.watchlist import (
     Change, IntervalError, WatchList, WatchOutcome, changes_between, describe_interval,
 )
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inboxready.core.bounce import analyze_bounce, read_bounce  # noqa: E402
 from inboxready.core.context import CheckOptions  # noqa: E402
-from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
+from inboxready.core.dns.server import DnsTestServer
 from tests.bounce.dsnmaker import (  # noqa: E402
     IP, google_dsn, microsoft_ndr, postfix_dsn, returned_headers,
 )

@@ -33,7 +33,7 @@ from bench_engine import LATENCY, write_zones  # noqa: E402
 RUN = r"""
 import asyncio, json, sys, time
 pkg = sys.argv[1]
-core = __import__(pkg + ".core.checks", fromlist=["run_many"])
+core = __import__(pkg + ".core.checks.runner", fromlist=["run_many"])
 ctx = __import__(pkg + ".core.context", fromlist=["CheckOptions", "ALL_CHECKS"])
 address, timeout, domains = sys.argv[2], float(sys.argv[3]), sys.argv[4].split(",")
 
@@ -45,7 +45,7 @@ async def go():
     elapsed = time.perf_counter() - t
     sent = None
     try:
-        dnsmod = __import__(pkg + ".core.dns", fromlist=["server_stats"])
+        dnsmod = __import__(pkg + ".core.dns.client", fromlist=["server_stats"])
         sent = dnsmod.server_stats(address)["sent"]
     except Exception:
         pass
@@ -62,7 +62,7 @@ print(json.dumps({"elapsed_s": elapsed, "verdicts": verdicts, "queries": queries
 
 def start_server(folder: Path, drop: float, seed: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inboxready.core.dnsserver", str(folder), "--latency", str(LATENCY),
+        [sys.executable, "-m", "inboxready.core.dns.server", str(folder), "--latency", str(LATENCY),
          "--drop", str(drop), "--seed", str(seed)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
@@ -93,7 +93,7 @@ def batch(pkg: str, path: Path | None, address: str, timeout: float, domains: li
 SINGLE = r"""
 import asyncio, json, sys, time
 pkg, address = sys.argv[1], sys.argv[2]
-core = __import__(pkg + ".core.checks", fromlist=["run_check"])
+core = __import__(pkg + ".core.checks.runner", fromlist=["run_check"])
 ctx = __import__(pkg + ".core.context", fromlist=["CheckOptions", "ALL_CHECKS"])
 checks = tuple(c for c in ctx.ALL_CHECKS if c != "starttls")
 asyncio.run(core.run_check("bench00.example", ctx.CheckOptions(nameservers=[address], checks=checks)))  # warm

@@ -20,8 +20,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -92,7 +90,7 @@ def write_zones(folder: Path, domains: list[str]) -> None:
 
 def start_server(folder: Path, host: str, port: int, latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inboxready.core.dnsserver", str(folder), "--host", host, "--port", str(port),
+        [sys.executable, "-m", "inboxready.core.dns.server", str(folder), "--host", host, "--port", str(port),
          "--latency", str(latency)],
         stdout=subprocess.PIPE, text=True,
     )
@@ -104,7 +102,7 @@ def start_server(folder: Path, host: str, port: int, latency: float) -> tuple[su
 
 
 async def _ours(domains: list[str], address: str, concurrency: int) -> tuple[float, list[object]]:
-    from inboxready.core.checks import run_many
+    from inboxready.core.checks.runner import run_many
     from inboxready.core.context import CheckOptions
 
     opts = CheckOptions(nameservers=[address], timeout=4.0)
@@ -142,7 +140,7 @@ def bench_batch(folder: Path, domains: list[str], run_checkdmarc: bool) -> dict[
 def bench_critical_path(folder: Path, domain: str) -> dict[str, object]:
     proc, address = start_server(folder, "127.0.0.1", 0, LATENCY)
     try:
-        from inboxready.core.checks import run_check
+        from inboxready.core.checks.runner import run_check
         from inboxready.core.context import CheckOptions
 
         runs = []
@@ -164,7 +162,7 @@ def bench_memory(folder: Path, domains: list[str], concurrency: int) -> dict[str
     try:
         code = f"""
 import asyncio, resource, time, json
-from inboxready.core.checks import run_many
+from inboxready.core.checks.runner import run_many
 from inboxready.core.context import CheckOptions
 domains = {domains!r}
 t = time.perf_counter()

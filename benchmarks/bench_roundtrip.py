@@ -32,11 +32,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from inboxready.core.dns import DnsClient  # noqa: E402
-from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.imap import Progress  # noqa: E402
 from inboxready.core.mail.roundtrip import roundtrip  # noqa: E402
-from inboxready.core.profiles import ReadProfile, Security, SendProfile  # noqa: E402
+from inboxready.core.mail.profiles import ReadProfile, Security, SendProfile
 from tests.mail.servers import (  # noqa: E402
     CertAuthority, Dovecot, ReceivingServer, Scenario, dkim_keypair, dovecot_binary,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dns import DEFAULT_TIMEOUT, DnsClient
+from .dns.client import DEFAULT_TIMEOUT, DnsClient
 from .model import CORE_CHECKS
 
 # The records every sender needs, then transport security, the logo, DNSSEC and the sending hosts' names.

@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from inboxready.core.context import CheckContext, CheckOptions  # noqa: E402
-from inboxready.core.dns import DnsClient  # noqa: E402
-from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = REPO / "tests" / "data" / "conformance"
@@ -111,6 +111,7 @@ def conformance_cases(load: Callable[[], Iterable[Any]], *, width: int = 1) -> l
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_missing(reason): the conformance data of this case is missing")
+    config.addinivalue_line("markers", "fixcheck_last: runs after every other test (it replays their zones)")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -181,9 +182,6 @@ def _name_the_zone_sets(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     _CURRENT["test"] = ""
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fixcheck_last: runs after every other test (it replays their zones)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -25,10 +25,10 @@ import dns.rdataset
 import dns.rdatatype
 import dns.zone
 
-from inboxready.core.checks import make_client, run_check
+from inboxready.core.checks.runner import make_client, run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer, _Node
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer, _Node
 from inboxready.core.model import CORE_CHECKS, DomainReport, Finding, Fix, Severity, Status
 
 # The checks whose fixes are DNS records we can publish here. STARTTLS connects to mail servers (not on

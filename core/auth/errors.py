@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from ..profiles import ConnectionResult
+from ..mail.profiles import ConnectionResult
 from .config import PROVIDER_NAMES
 
 SIGN_IN_AGAIN = "conn.oauth-signin-needed"

@@ -39,9 +39,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..checks import CHECK_TITLES, make_client, run_check
+from ..checks.registry import CHECK_TITLES
+from ..checks.runner import make_client, run_check
 from ..context import CheckContext, CheckOptions
-from ..dns import DnsClient
+from ..dns.client import DnsClient
 from ..domain import DomainError, parse_domain
 from ..model import CheckResult, DomainReport, Finding, Fix, Severity, Status
 from .dsn import Bounce, DeliveryStatus, read_bounce
@@ -384,7 +385,7 @@ async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: Ch
                    sending_ips=[ip] if ip else [], sending_ip_label="message that bounced")
     rdns_task = None
     if "rdns" in chosen and not full_rdns and ip:
-        from ..rdns import check_sending_ips
+        from ..checks.rdns import check_sending_ips
 
         rdns_task = asyncio.ensure_future(check_sending_ips(CheckContext(domain, client, opts), [ip],
                                                             "message that bounced"))
@@ -418,7 +419,7 @@ def _org(domain: str) -> str:
 
 
 async def _spf_for_sender(report: BounceReport, client: DnsClient, options: CheckOptions) -> None:
-    from ..spfeval import check_host
+    from ..records.spf_eval import check_host
 
     card = report.checks["spf"]
     ip = report.sending_ip or ""
@@ -475,7 +476,7 @@ async def _spf_for_sender(report: BounceReport, client: DnsClient, options: Chec
         return
     fix, why_not = await _spf_fix(report, card, spf_domain, ip, ptr, client, options)
     message = (f"{who} is not in the SPF record of {spf_domain}: SPF gives '{ev.result}' for it. "
-               + (f"If you recognise this server (your own, or a service you use), publish the record below. "
+               + ("If you recognise this server (your own, or a service you use), publish the record below. "
                   if fix is not None else why_not))
     card.findings.append(Finding("bounce.sender-not-in-spf", Severity.ERROR, message.strip(), detail=detail,
                                  rfc="RFC 7208 §5", fix=fix))
@@ -498,7 +499,7 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     offer one that works."""
     from ..builders.spf import SpfBuildError, build_spf_live
     from ..builders.whatif import OverlayDns, merged_rrset
-    from ..spfeval import check_host
+    from ..records.spf_eval import check_host
 
     base_fix = next((fx for fx in card.fixes if fx.host == domain and fx.type.upper() == "TXT"
                      and fx.action != "remove" and fx.value.lower().startswith("v=spf1")), None)
@@ -654,7 +655,7 @@ _RANK = {"none": 0, "quarantine": 1, "reject": 2}
 
 
 def _dmarc_tags(value: str) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for part in value.split(";"):
         k, eq, v = part.partition("=")
         if eq:

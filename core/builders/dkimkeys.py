@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from ..dns import DnsClient, normalize_name
+from ..dns.client import DnsClient, normalize_name
 from ..model import Fix
 
 __all__ = [

@@ -11,17 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dmarcparse import (
-    DmarcRecord,
-    DmarcSyntaxError,
-    format_record,
-    is_dmarc_record,
-    looks_like_dmarc,
-    parse_dmarc,
-    parse_report_uri,
+from ..dns.client import DnsClient, normalize_name
+from ..records.dmarc_parse import (
+    DmarcRecord, DmarcSyntaxError, format_record, is_dmarc_record, looks_like_dmarc, parse_dmarc, parse_report_uri,
     repair_dmarc,
 )
-from ..dns import DnsClient, normalize_name
 from ..model import Fix
 
 __all__ = [

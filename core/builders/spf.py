@@ -17,19 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..context import CheckContext, CheckOptions
-from ..dns import DnsClient, normalize_name
+from ..dns.client import DnsClient, normalize_name
 from ..model import CheckResult, Fix, Severity, split_txt
-from ..spfcatalog import CatalogService, include_cost, load_catalog
-from ..spfflat import FLATTEN_WARNING, PLACEHOLDER_DOMAIN, FlattenResult, flatten
-from ..spfmacro import SpfSyntaxError
-from ..spfparse import (
-    Mechanism,
-    Modifier,
-    Term,
-    is_spf_record,
-    parse_record_lenient,
-    parse_term,
-)
+from ..records.spf_catalog import CatalogService, include_cost, load_catalog
+from ..records.spf_flat import FLATTEN_WARNING, PLACEHOLDER_DOMAIN, FlattenResult, flatten
+from ..records.spf_macro import SpfSyntaxError
+from ..records.spf_parse import Mechanism, Modifier, Term, is_spf_record, parse_record_lenient, parse_term
 from .whatif import OverlayDns
 
 __all__ = [
@@ -413,7 +406,7 @@ async def count_lookups(record: str, dns: DnsClient, domain: str | None = None,
                         options: CheckOptions | None = None) -> CheckResult:
     """The engine's own SPF check of ``record`` as if it were published at ``domain`` (any existing SPF
     record there is replaced in the overlay, nothing is published). ``detail["lookups"]`` is the count."""
-    from .. import spf as spf_check
+    from ..checks import spf as spf_check
     from .whatif import merged_rrset
 
     d = normalize_name(domain) if domain else PLACEHOLDER_DOMAIN
@@ -434,7 +427,7 @@ async def live_record(dns: DnsClient, domain: str) -> tuple[str | None, str]:
         return None, ans.describe
     recs = [t for t in ans.txt if is_spf_record(t)]
     if len(recs) > 1:
-        from ..spf import merge_records
+        from ..checks.spf import merge_records
 
         return merge_records(recs)[0], ""
     return (recs[0] if recs else None), ""

@@ -22,9 +22,9 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
-from ..checks import make_client, run_check
+from ..checks.runner import make_client, run_check
 from ..context import ALL_CHECKS, CheckOptions
-from ..dns import DnsAnswer, DnsClient, Outcome, normalize_name
+from ..dns.client import DnsAnswer, DnsClient, Outcome, normalize_name
 from ..domain import parse_domain
 from ..model import DomainReport, Finding, Severity, split_txt
 
@@ -63,7 +63,7 @@ def _rdata(rdtype: str, value: str) -> dns.rdata.Rdata:
             strings = [s.encode("utf-8") for s in split_txt(value)]
             cls = dns.rdtypes.ANY.TXT.TXT if rdtype == "TXT" else dns.rdata.get_rdata_class(
                 dns.rdataclass.IN, dns.rdatatype.SPF)
-            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)  # type: ignore[no-any-return]
+            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)
         # absolute names, as a real answer has them (relativized, the root of a null MX "0 ." would read "@")
         return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), value.strip(),
                                    origin=dns.name.root, relativize=False)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from ..checks import CHECK_TITLES, run_check
+from ..checks.registry import CHECK_TITLES
+from ..checks.runner import run_check
 from ..context import CheckOptions
-from ..dns import DnsClient
+from ..dns.client import DnsClient
 from ..model import DomainReport, Finding, Severity, Status
 from .message import MessageReport
 

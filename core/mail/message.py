@@ -34,9 +34,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..dmarc import Walk, organizational_domain, tree_walk
-from ..dns import DnsClient
-from ..model import CheckResult, Finding, Severity, Status
+from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..dns.client import DnsClient
+from ..model import (
+    CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
+    json_str,
+)
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
@@ -93,7 +96,28 @@ class MessageReport:
             "receiver": self.receiver,
             "findings": [f.to_json() for f in self.findings],
             "detail": self.detail,
+            "elapsed_ms": round(self.elapsed_ms, 1),
         }
+
+    @classmethod
+    def from_json(cls, data: Any) -> "MessageReport":
+        """The report ``to_json`` wrote (``status``, ``headline`` and each card's ``result`` are derived, so
+        not read; a card's findings keep their order; the cards of a message have no records and no time
+        of their own, so none are written or read)."""
+        d = json_object(data, "message report")
+        checks: dict[str, CheckResult] = {}
+        for name, card in json_dict(d, "checks").items():
+            c = json_object(card, name)
+            checks[name] = CheckResult(name, json_enum(Status, c, "status"), json_str(c, "summary", ""),
+                                       findings=[Finding.from_json(x) for x in json_list(c, "findings")],
+                                       detail=json_dict(c, "detail"))
+        receiver = d.get("receiver")
+        if receiver is not None and not isinstance(receiver, str):
+            raise JsonShapeError("'receiver': expected a string or null")
+        return cls(checks=checks, from_=json_str(d, "from", ""), from_domain=json_str(d, "from_domain", ""),
+                   subject=json_str(d, "subject", ""), message_id=json_str(d, "message_id", ""), receiver=receiver,
+                   findings=[Finding.from_json(x) for x in json_list(d, "findings")], detail=json_dict(d, "detail"),
+                   elapsed_ms=json_num(d, "elapsed_ms"))
 
 
 async def analyze_message(raw: bytes, *, dns: DnsClient | None = None,
@@ -285,7 +309,7 @@ async def _spf_recheck(msg: ParsedMessage, ev: Evidence, dns: DnsClient,
     address the receiver's own Received line says the message came from (never from the sender's lines; the
     verdict header's words are used only when that line is missing, and said so). None when there is nothing
     to check (no SPF result, no domain, no address)."""
-    from ..spfeval import check_host
+    from ..records.spf_eval import check_host
 
     dom, source, result = spf_domain(ev)
     if not dom or result is None:

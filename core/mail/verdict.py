@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dmarcparse import DmarcRecord
+from ..records.dmarc_parse import DmarcRecord
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from .authres import MethodResult, ReceivedSpf
 from .dkimcheck import OwnCheck, Signature
@@ -70,7 +70,7 @@ class Evidence:
         """The receiver says SPF passed, and our own check for the address its Received line names says the
         domain's record doesn't allow it."""
         o = self.spf_own
-        return bool(o) and o["receiver_result"] == "pass" and o["result"] in CONTRADICTS_PASS
+        return o is not None and o.get("receiver_result") == "pass" and o.get("result") in CONTRADICTS_PASS
 
     @property
     def dkim_unsigned_pass(self) -> list[Believed]:
@@ -185,7 +185,8 @@ def spf_said_ip(ev: Evidence) -> str | None:
 def pick_spf(trusted: Trusted) -> Believed | None:
     spf = trusted.find("spf")
     with_mailfrom = [b for b in spf if b.result.get("smtp.mailfrom") or b.result.get("smtp.mail")]
-    return (with_mailfrom or spf or [None])[0]
+    found = with_mailfrom or spf
+    return found[0] if found else None
 
 
 _IP = re.compile(r"(?:designates|sender IP is|client-ip=)\s*([0-9A-Fa-f:.]+[0-9A-Fa-f])", re.IGNORECASE)

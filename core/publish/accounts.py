@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..profiles import (NO_KEYRING_HELP, KeyringUnavailable, Secret, delete_password, get_password,
-                        set_password)
+from ..store.credentials import (
+    NO_KEYRING_HELP, KeyringUnavailable, Secret, delete_password, get_password, set_password,
+)
+from ..store.settings import atomic_write_text, config_dir, move_aside
 
 NO_KEYRING_FOR_TOKENS = (
     "InboxReady keeps the API tokens of DNS accounts only in your system's keyring, and none is available on "
@@ -36,7 +38,6 @@ def _for_tokens(exc: KeyringUnavailable) -> KeyringUnavailable:
         return KeyringUnavailable(NO_KEYRING_FOR_TOKENS)
     return KeyringUnavailable(text.replace("store the password", "store the token").replace(
         "give the password", "give the token").replace("delete the password", "delete the token"))
-from ..settings import atomic_write_text, config_dir, move_aside
 
 ACCOUNTS_FILE = "dns_accounts.json"
 ACCOUNTS_VERSION = 1

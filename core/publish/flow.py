@@ -8,12 +8,12 @@ account, its secrets (read from the keyring once) and one lexicon session for a 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from ..checks import run_check
+from ..checks.runner import run_check
 from ..context import CheckOptions
-from ..dns import DnsClient
+from ..dns.client import DnsClient
 from ..model import DomainReport
 from .accounts import DnsAccount
 from .hosts import DnsHost, host_for_provider, match_hosts
@@ -21,7 +21,7 @@ from .journal import Journal, JournalEntry
 from .lexicon_adapter import ProviderSession, PublishError
 from .mistakes import Mistake, find_mistakes
 from .plan import ApplyResult, Change, Plan, apply_plan, make_plan, predict, undo_change, verdict_summary
-from .propagation import Expect, Propagation, fill_stale, probe, wait_until_live
+from .propagation import Expect, Propagation, fill_stale, wait_until_live
 from .zone import ZoneInfo, find_zone
 
 # Checks worth re-running before and after publishing: the DNS records (not STARTTLS, reverse DNS, DNSSEC).
@@ -97,7 +97,7 @@ class Publisher:
         self.account = account
         self.options = replace(options, checks=tuple(n for n in options.checks if n in PUBLISH_CHECKS) or PUBLISH_CHECKS)
         self.servers = servers
-        self._secrets = secrets if secrets is not None else account.read_secrets()
+        self._secrets: dict[str, Any] = secrets if secrets is not None else account.read_secrets()
         self._journal = journal
         self._session: ProviderSession | None = None
         self._zone = ""

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..dns import DnsAnswer, DnsClient
-from ..misplaced import doubled_name
-from ..misplaced import record_kind as _kind
-from ..misplaced import unquote_record as _unquote
+from ..dns.client import DnsAnswer, DnsClient
+from ..records.misplaced import doubled_name
+from ..records.misplaced import record_kind as _kind
+from ..records.misplaced import unquote_record as _unquote
 from ..model import Finding, Fix, Severity
 
 COMMON_SELECTORS = ("google", "selector1", "selector2", "s1", "s2", "k1", "k2", "default", "dkim", "mail", "mxvault")
@@ -53,7 +53,7 @@ class Mistake:
 
 
 def _spf_errors(text: str) -> int:
-    from ..spfparse import SpfSyntaxError, parse_record_lenient
+    from ..records.spf_parse import SpfSyntaxError, parse_record_lenient
 
     try:
         rec = parse_record_lenient(text)
@@ -122,7 +122,7 @@ async def find_mistakes(dns: DnsClient, domain: str, zone: str = "", *, selector
     wrong_answers = await asyncio.gather(*(_txt(dns, w) for w, _, _ in doubled))
     right_dkim = await asyncio.gather(*(_txt(dns, r) for w, r, c in doubled if c == "dkim"))
     dkim_missing = {r: (not a.failed and not any(_kind(t) == "dkim1" or "p=" in t for t in a.txt))
-                    for (w, r, c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim)}
+                    for (_w, r, _c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim)}
     for (wrong, right, check), ans in zip(doubled, wrong_answers):
         if not ans.ok:
             continue
@@ -160,7 +160,7 @@ async def find_mistakes(dns: DnsClient, domain: str, zone: str = "", *, selector
 
     # Values as published: literal quotes, split records, glued parts, DKIM keys with spaces.
     checks: list[tuple[str, DnsAnswer, str]] = [(d, root, "spf1"), (f"_dmarc.{d}", dmarc, "dmarc1")]
-    for (w, r, c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim):
+    for (_w, r, _c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim):
         checks.append((r, a, "dkim1"))
     for name, ans, kind in checks:
         if not ans.ok:

@@ -32,18 +32,16 @@ thread (lexicon is synchronous).
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..model import DomainReport, Finding, Fix, Severity, Status
+from ..model import DomainReport, Fix, Severity, Status
 from .journal import Journal, JournalEntry
 from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
 from .mistakes import Mistake
-from .propagation import OLD_TTL, Expect, normalize_rdata
+from .propagation import OLD_TTL, Expect, family, normalize_rdata
 
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
-_TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
 _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
 # Why a fix the checks mark as needing a person (``Fix.kind``) is not published for them.
 _NEEDS_A_PERSON = {
@@ -65,26 +63,6 @@ INCLUDE_WORDS = {
 }
 # The MX check's verdict that a domain is unused for email (or says it sends none): only then --lockdown.
 LOCKDOWN_FINDINGS = ("mx.parked-lockdown", "mx.lockdown-incomplete", "mx.locked-down")
-
-
-def txt_family(host: str, value: str) -> str:
-    """The kind of TXT record (one per name): spf1, dmarc1, dkim1 … or 'exact:<value>' for others."""
-    m = re.match(r"^\s*v\s*=\s*([A-Za-z0-9]+)", value)
-    tag = m.group(1).lower() if m else ""
-    if tag in _TAGS:
-        return tag
-    if "._domainkey." in f".{host.lower()}." and ("p=" in value or "k=" in value):
-        return "dkim1"
-    return "exact:" + value
-
-
-def family(host: str, rtype: str, value: str) -> str:
-    t = rtype.upper()
-    if t == "TXT":
-        return txt_family(host, value)
-    if t == "MX":
-        return "mx"
-    return f"exact:{normalize_rdata(t, value)}"
 
 
 @dataclass
@@ -217,7 +195,7 @@ def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
     suggestions (a record right only under a condition, whichever finding carries it: a record one check calls
     a suggestion is one everywhere; and improvements that fix no problem) and the lockdown records (only for a
     domain the MX check judged unused for email). A starting point is never published for the person."""
-    from ..mx import lockdown_fixes
+    from ..checks.posture import lockdown_fixes
 
     out: list[Candidate] = []
     left: list[LeftOut] = []
@@ -342,7 +320,7 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
             {normalize_rdata(c.type, v) for v in finals.get((c.host, c.type), [])}]
     if lost:  # a later change would take away what an earlier one publishes: never send such a plan
         plan.problem = (f"This plan would remove the {lost[0].type} record at {lost[0].host} that it publishes "
-                        f"({lost[0].new[:80]!r}), so it is not applied. Publish the fix by hand from its fix box.")
+                        f"({(lost[0].new or '')[:80]!r}), so it is not applied. Publish the fix by hand from its fix box.")
     return plan
 
 
@@ -367,7 +345,8 @@ def _finding_of(report: DomainReport, fix: Fix, code: str, why: str) -> tuple[st
 def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | None]]], f: Fix, c: Candidate) -> None:
     host, rtype = f.host.lower().rstrip("."), f.type.upper()
     cur = working.setdefault((host, rtype), [])
-    norm = lambda v: normalize_rdata(rtype, v)  # noqa: E731
+    def norm(v: str) -> str:
+        return normalize_rdata(rtype, v)
 
     def add(value: str) -> None:
         plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note,
@@ -412,7 +391,7 @@ def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | N
     value = f.value
     note = ""
     if fam == "spf1" and f.action != "replace":
-        from ..spf import merge_records
+        from ..checks.spf import merge_records
 
         value, notes = merge_records([r[0] for r in same] + [f.value])
         note = "Merged with your SPF record so every sender is kept (one SPF record only). " + " ".join(notes)
@@ -435,7 +414,7 @@ def _unsolved(plan: Plan, base_report: DomainReport, report: DomainReport) -> li
     that became a plain statement)."""
     published = {(c.host, c.type, normalize_rdata(c.type, c.new)) for c in plan.changes if c.new is not None}
     out: list[str] = []
-    for check, code, why, fix in plan.targets:
+    for check, code, why, _fix in plan.targets:
         before, after = base_report.checks.get(check), report.checks.get(check)
         if before is None or after is None or after.status is Status.ERROR:
             continue  # not a finding of a check, or the trial couldn't check: nothing to tell
@@ -462,7 +441,7 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
     check would get worse, a new error would appear, or a finding the plan sets out to solve would still be
     there, ``plan.problem`` (the plan is then not applied)."""
     from ..builders.whatif import OverlayDns, WhatIfError
-    from ..checks import run_check
+    from ..checks.runner import run_check
 
     if not plan.changes or plan.problem:
         return
@@ -489,9 +468,9 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
         plan.problem = ("This plan was tried before publishing and it would make things worse (" + "; ".join(worse)
                         + "), so it is not applied.")
         return
-    untried = sorted({check for check, *_ in plan.targets if (after := report.checks.get(check)) is not None
-                      and after.status is Status.ERROR and (before := base_report.checks.get(check)) is not None
-                      and before.status is not Status.ERROR})
+    untried = sorted({check for check, *_ in plan.targets if (tried := report.checks.get(check)) is not None
+                      and tried.status is Status.ERROR and (live := base_report.checks.get(check)) is not None
+                      and live.status is not Status.ERROR})
     if untried:  # a timeout or SERVFAIL in the trial run: we can't tell that the plan fixes it, so don't send it
         plan.problem = ("This plan couldn't be tried before publishing: " + "; ".join(
             f"{n} couldn't be checked as if published ({report.checks[n].summary[:140]})" for n in untried)

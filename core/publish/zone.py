@@ -10,10 +10,10 @@ tests point at their own server, and how an admin asks one server).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..dns import DnsClient, normalize_name
+from ..dns.client import DnsClient, normalize_name
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..sqlitedb import DbProblem
+from ..model import JsonShapeError, json_dict, json_int, json_num, json_object, json_str
+from ..store.sqlitedb import DbProblem
 from .extract import Limits, iter_input_files
-from .store import ImportResult, ImportStopped, ReportInfo, ReportStore
+from .store import ImportResult, ImportStopped, ReportStore
 
 PIECE = 500
 
@@ -74,6 +75,26 @@ class JobOutcome:
     problem: str = ""
     stopped: bool = False   # the store failed during the import (``problem`` says how); what is in ``result`` is kept
 
+    def to_json(self) -> dict[str, Any]:
+        return {"result": self.result.to_json(), "total": self.total, "done": self.done,
+                "cancelled": self.cancelled, "seconds": round(self.seconds, 3), "problem": self.problem,
+                "stopped": self.stopped}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "JobOutcome":
+        """The outcome ``to_json`` wrote (the result's ``cancelled`` is the outcome's)."""
+        d = json_object(data, "import outcome")
+        flags = {}
+        for key in ("cancelled", "stopped"):
+            value = d.get(key, False)
+            if not isinstance(value, bool):
+                raise JsonShapeError(f"{key!r}: expected true or false")
+            flags[key] = value
+        result = ImportResult.from_json(json_dict(d, "result"))
+        result.cancelled = flags["cancelled"]
+        return cls(result=result, total=json_int(d, "total"), done=json_int(d, "done"), cancelled=flags["cancelled"],
+                   seconds=json_num(d, "seconds"), problem=json_str(d, "problem", ""), stopped=flags["stopped"])
+
 
 def run_import(store: ReportStore, paths: Iterable[str | Path], *,
                progress: Callable[[tuple[int, int, str]], None] | None = None,
@@ -84,13 +105,14 @@ def run_import(store: ReportStore, paths: Iterable[str | Path], *,
     started = time.monotonic()
     items = list(iter_input_files(paths))
     total = len(items)
-    state = {"done": 0, "last": 0.0}
+    done_so_far = [0]
+    last_told = [0.0]
 
     def tell(done: int, name: str, force: bool = False) -> None:
-        state["done"] = done
+        done_so_far[0] = done
         now = time.monotonic()
-        if progress is not None and (force or now - state["last"] >= every):
-            state["last"] = now
+        if progress is not None and (force or now - last_told[0] >= every):
+            last_told[0] = now
             progress((done, total, name))
 
     tell(0, "", True)
@@ -104,8 +126,8 @@ def run_import(store: ReportStore, paths: Iterable[str | Path], *,
     except DbProblem as exc:
         result, problem, stopped = ImportResult(), str(exc), True
     cancelled = result.cancelled
-    tell(state["done"], "", True)
-    return JobOutcome(result=result, total=total, done=state["done"], cancelled=cancelled,
+    tell(done_so_far[0], "", True)
+    return JobOutcome(result=result, total=total, done=done_so_far[0], cancelled=cancelled,
                       seconds=time.monotonic() - started, problem=problem, stopped=stopped)
 
 
@@ -133,12 +155,7 @@ def outcome_from_events(events: Iterable[dict[str, Any]]) -> JobOutcome | str | 
         elif kind == "problem":
             return str(ev.get("message") or "the import could not run")
         elif kind == "done":
-            result = ImportResult(imported=[ReportInfo(**i) for i in parts["imported"]],
-                                  duplicate=[ReportInfo(**i) for i in parts["duplicate"]],
-                                  repeated=[ReportInfo(**i) for i in parts["repeated"]],
-                                  conflicting=[ReportInfo(**i) for i in parts["conflicting"]],
-                                  rejected=[(str(r["name"]), str(r["reason"])) for r in parts["rejected"]],
-                                  files=int(ev.get("files", 0)))
+            result = ImportResult.from_json({**parts, "files": int(ev.get("files", 0))})
             result.cancelled = bool(ev.get("cancelled"))
             return JobOutcome(result=result, total=int(ev.get("total", 0)), done=int(ev.get("done", 0)),
                               cancelled=bool(ev.get("cancelled")), seconds=float(ev.get("seconds", 0.0)),

@@ -29,7 +29,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
 
-from ..dns import DnsClient, Outcome
+from ..dns.client import DnsClient, Outcome
 from .store import ReportStore
 
 CATALOG_FILE = "sending_services.json"

@@ -57,8 +57,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..dmarc import build_record
-from ..dmarcparse import DmarcRecord, parse_dmarc
+from ..records.dmarc_build import build_record
+from ..records.dmarc_parse import DmarcRecord, parse_dmarc
 from ..model import Fix
 from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog
 from .store import ReportStore
@@ -493,7 +493,7 @@ def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcReco
 
 
 def _relax(base: DmarcRecord | None) -> str:
-    raw = base.raw if base is not None and getattr(base, "raw", "") else "v=DMARC1; p=none"
+    raw = base.raw if base is not None and base.raw else "v=DMARC1; p=none"
     parts = [p.strip() for p in raw.split(";") if p.strip()]
     kept = [p for p in parts if p.split("=", 1)[0].strip().lower() not in ("adkim", "aspf")]
     return "; ".join(kept)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History
-from inboxready.core.settings import HOME_ENV, Settings, SettingsStore
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History
+from inboxready.core.store.settings import HOME_ENV, Settings, SettingsStore
 
 GOOD_ZONE = """
 $TTL 300
@@ -23,11 +22,6 @@ mail     IN A   192.0.2.10
 @        IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 _dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{origin}"
 """
-
-
-def module_exists(name: str) -> bool:
-    """True when the protocol module ``inboxready.core.<name>`` is present (others write them)."""
-    return importlib.util.find_spec(f"inboxready.core.{name}") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -89,4 +83,4 @@ def add_good_zone(server: DnsTestServer, origin: str) -> None:
     server.add_zone(origin, GOOD_ZONE.replace("{origin}", origin))
 
 
-__all__ = ["GOOD_ZONE", "Settings", "add_good_zone", "module_exists"]
+__all__ = ["GOOD_ZONE", "Settings", "add_good_zone"]

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from tests.bounce.dsnmaker import IP, google_dsn, postfix_dsn
 from tests.bounce.test_act import GMAIL, UNAUTH, serve
 

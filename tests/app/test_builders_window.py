@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,

@@ -19,7 +19,6 @@ from inboxready.app.qtcompat import unsupported_pyside
 from inboxready.app.theme import stylesheet
 from inboxready.core.context import CheckOptions
 
-from .conftest import module_exists
 
 INTERACTIVE = (QAbstractButton, QLineEdit, QTextEdit, QAbstractItemView, QComboBox, QAbstractSpinBox)
 
@@ -50,20 +49,16 @@ def test_demo_checks_every_example_and_shows_each_kind_of_card(make_window, qtbo
         seen[w.current_domain] = {k: c.status for k, c in w.cards.items()}
     assert set(seen) == {d.domain for d in demo.domains}
     assert set(seen["demo-timeout.example"].values()) == {"error"}
-    if module_exists("mx"):
-        assert seen["demo-allgood.example"]["mx"] == "pass"
-        assert seen["demo-brokenmx.example"]["mx"] in ("fail", "warn")
-    if module_exists("dmarc"):
-        assert seen["demo-allgood.example"]["dmarc"] == "pass"
-        assert seen["demo-nodmarc.example"]["dmarc"] == "fail"
-        assert seen["demo-monitoring.example"]["dmarc"] in ("warn", "fail")
-    if module_exists("dkim"):
-        assert seen["demo-allgood.example"]["dkim"] == "pass"
-        assert seen["demo-weakdkim.example"]["dkim"] in ("warn", "fail")
-    if module_exists("spf"):
-        assert seen["demo-allgood.example"]["spf"] == "pass"
-        assert seen["demo-toomany.example"]["spf"] == "fail"
-        assert seen["demo-plusall.example"]["spf"] == "fail"
+    assert seen["demo-allgood.example"]["mx"] == "pass"
+    assert seen["demo-brokenmx.example"]["mx"] in ("fail", "warn")
+    assert seen["demo-allgood.example"]["dmarc"] == "pass"
+    assert seen["demo-nodmarc.example"]["dmarc"] == "fail"
+    assert seen["demo-monitoring.example"]["dmarc"] in ("warn", "fail")
+    assert seen["demo-allgood.example"]["dkim"] == "pass"
+    assert seen["demo-weakdkim.example"]["dkim"] in ("warn", "fail")
+    assert seen["demo-allgood.example"]["spf"] == "pass"
+    assert seen["demo-toomany.example"]["spf"] == "fail"
+    assert seen["demo-plusall.example"]["spf"] == "fail"
     assert not w.history.runs()  # demo runs are not recorded
     w.leave_demo()
     assert w.demo_server is None and not w.cards and w.welcome.isVisibleTo(w)
@@ -93,9 +88,8 @@ def test_every_interactive_control_has_a_name_and_takes_focus(make_window, qtbot
             problems.append(f"{type(widget).__name__} {widget.accessibleName()!r} cannot take focus")
     assert checked > 15
     assert problems == []
-    if module_exists("dkim"):
-        remove = w.cards["dkim"].remove_buttons["extra1"]
-        assert remove.isVisibleTo(w) and remove.accessibleName() == "Remove the DKIM selector extra1"
+    remove = w.cards["dkim"].remove_buttons["extra1"]
+    assert remove.isVisibleTo(w) and remove.accessibleName() == "Remove the DKIM selector extra1"
     # the tab chain reaches every card header in order, after the domain field
     order = w.focusable_widgets()
     headers = [c.header for c in w.cards.values()]
@@ -119,7 +113,7 @@ def test_engine_runs_cancels_and_shuts_down(qtbot, dns_server) -> None:
         seen: list[tuple[bool, bool]] = []
         # in the slot of its last signal the check is already over (its future is marked done a moment
         # later, on the loop thread: the state must not depend on that race)
-        engine.finished.connect(lambda *_: seen.append((engine.busy, engine.cancel())))
+        engine.finished.connect(lambda *_: seen.append((engine.busy, engine.cancel())))  # noqa: F821 - runs before the del below
         with qtbot.waitSignal(engine.finished, timeout=20_000) as blocker:
             job = engine.check(CheckRequest("engine.example", opts, record=False))
             assert engine.busy

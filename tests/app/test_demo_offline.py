@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from inboxready.core.watchlist import WatchList
+from inboxready.core.monitor.watchlist import WatchList
 from tests.conftest import BLOCKED, CONFORMANCE
 
 from .conftest import add_good_zone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from .conftest import add_good_zone
 

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix
 
 WAIT_MS = 30000
@@ -104,7 +104,7 @@ def test_main_window_finds_the_host_and_the_report_shows_it(make_window, qtbot, 
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from inboxready.app import export
     from inboxready.app.dns_host_forms import HostFormPanel
-    from inboxready.core.audit import verify
+    from inboxready.core.policy.audit import verify
 
     dns_server.add_origin("test")
     dns_server.add_zone("cfmain.test", CF_ZONE)

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QDialog
 
 from inboxready.app import main_window
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from .conftest import add_good_zone
 

@@ -13,10 +13,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from inboxready.core import audit as A
-from inboxready.core.checks import run_check
+from inboxready.core.policy import audit as A
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport
 
 from ..conftest import run

@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from inboxready.app.demo import DemoDnsServer, start_demo_server
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
 
 from ..conftest import run

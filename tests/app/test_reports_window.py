@@ -20,7 +20,7 @@ from inboxready.app.reports_window import (
     days_for,
     list_domains,
 )
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.summary import summarize
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -314,7 +314,7 @@ def _closed_port() -> int:
 
 
 def test_watch_reports_a_mailbox_it_cannot_reach(make: Any, qtbot: Any, tmp_path: Path) -> None:
-    from inboxready.core.profiles import ProfileStore, ReadProfile
+    from inboxready.core.mail.profiles import ProfileStore, ReadProfile
 
     profiles = ProfileStore(tmp_path / "profiles.json")
     profiles.read["rua"] = ReadProfile(name="rua", host="127.0.0.1", port=_closed_port(), username="dmarc")
@@ -368,10 +368,10 @@ def test_a_store_that_cannot_be_opened_is_said_in_words(make: Any, qtbot: Any, t
 
 def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_path: Path,
                                                      mail_world_session: Any) -> None:  # noqa: F811
-    from inboxready.core.profiles import ProfileStore
+    from inboxready.core.mail.profiles import ProfileStore
 
     from tests.mail.conftest import read_profile
-    from tests.reports.test_imapwatch import report_mail
+    from tests.reports.test_report_mailbox import report_mail
 
     world = mail_world_session
     for sub in ("cur", "new"):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from ..conftest import make_ctx, run
 
@@ -25,7 +25,7 @@ def _stage_labels(card):  # type: ignore[no-untyped-def]
 
 def _dmarc_card(qtbot, dns_server: DnsTestServer):  # type: ignore[no-untyped-def]
     from inboxready.app.cards import CheckCard
-    from inboxready.core import dmarc
+    from inboxready.core.checks import dmarc
 
     result = run(dmarc.check(make_ctx(dns_server, "example.com", timeout=0.5)))
     card = CheckCard("dmarc")

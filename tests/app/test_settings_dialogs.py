@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from inboxready.core.settings import SettingsStore
+from inboxready.core.store.settings import SettingsStore
 
 WAIT_MS = 20000
 

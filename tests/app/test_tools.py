@@ -43,7 +43,7 @@ def test_tools_menu_opens_each_window_once(make_window, qtbot) -> None:  # type:
 def test_export_writes_the_audit_report(make_window, qtbot, dns_server, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app import export
-    from inboxready.core.audit import verify
+    from inboxready.core.policy.audit import verify
 
     w = make_window()
     assert not w.export_button.isEnabled()
@@ -87,7 +87,7 @@ def test_checklist_card_shows_the_rules_and_the_spam_rate_field(make_window, qtb
 
 def test_compliance_profile_from_settings_judges_the_check(make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app.main_window import SettingsDialog
-    from inboxready.core.settings import Settings
+    from inboxready.core.store.settings import Settings
 
     w = _checked(make_window, qtbot, dns_server)
     card = w.cards["compliance"]

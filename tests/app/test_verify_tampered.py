@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core import audit as A
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History
-from inboxready.core.settings import HOME_ENV
+from inboxready.core.policy import audit as A
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History
+from inboxready.core.store.settings import HOME_ENV
 
 ZONE = """
 @        SOA ns1 hostmaster 1 3600 600 86400 300

@@ -12,12 +12,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QListWidget, QPlainTextEdit, QTableWidget, QWidget
 
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History
-from inboxready.core.reminders import DismissedStore
-from inboxready.core.watchlist import WatchList
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History
+from inboxready.core.monitor.reminders import DismissedStore
+from inboxready.core.monitor.watchlist import WatchList
 from tests.conftest import run
 from tests.core.test_watchlist import DMARC, SPF, ZONE
 
@@ -303,7 +303,7 @@ def test_a_reminder_is_notified_once_per_session(home: Path, service, dns_server
     notification; the next run does not repeat it; a dismissed reminder is never notified."""
     from datetime import datetime, timedelta, timezone
 
-    from inboxready.core.reminders import DismissedStore
+    from inboxready.core.monitor.reminders import DismissedStore
     from tests.core.test_reminders import KEY_A, REJECT, key
     from tests.core.test_reminders import ZONE as RZONE
     from tests.core.test_reminders import store as store_run

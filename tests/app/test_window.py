@@ -11,14 +11,14 @@ from PySide6.QtGui import QGuiApplication
 
 from inboxready.app.cards import CheckCard
 from inboxready.app.demo import DemoDnsServer
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Finding, Fix, Severity, Status
 
 from tests.conftest import run
 
-from .conftest import add_good_zone, module_exists
+from .conftest import add_good_zone
 
 WAIT_MS = 20_000
 
@@ -58,10 +58,7 @@ def test_typing_a_domain_fills_the_cards_with_the_engines_statuses(make_window, 
         assert card.summary_label.text() == report.checks[name].summary
     # what the contract implies for a well-configured domain, for the modules that exist
     for name in ("mx", "dmarc"):
-        if module_exists(name):
-            assert w.cards[name].status == "pass", (name, w.cards[name].result)
-        else:
-            assert w.cards[name].status == "error"
+        assert w.cards[name].status == "pass", (name, w.cards[name].result)
     assert w.query_view.model.rowCount() == len(report.queries) > 0
     assert w.settings.recent_domains[0] == "good.example"
 
@@ -134,9 +131,8 @@ def test_copying_a_real_fix_from_a_check(make_window, qtbot, dns_server) -> None
 
     views = card.findChildren(FixView)
     engine_fixes = result.fixes
-    if module_exists("dmarc"):
-        assert result.status in (Status.FAIL, Status.WARN)
-        assert engine_fixes, "a missing DMARC record must come with a record to publish"
+    assert result.status in (Status.FAIL, Status.WARN)
+    assert engine_fixes, "a missing DMARC record must come with a record to publish"
     assert len([v for v in views if v.fix in engine_fixes]) == len(engine_fixes)
     for view in views:
         qtbot.waitUntil(view.copy_value.isVisible, timeout=5000)
@@ -267,10 +263,9 @@ def test_history_shows_what_changed_since_the_last_check(make_window, qtbot, dns
             continue  # judged from the checks on screen; they have no stored run of their own
         assert card.change_label.isVisibleTo(w)
         assert card.change_label.text().startswith("Since the last check: ")
-    if module_exists("mx") and w.cards["mx"].result and w.cards["mx"].result.records:
-        assert "edited" in w.cards["mx"].change_label.text() or "added" in w.cards["mx"].change_label.text()
-    if module_exists("dmarc"):
-        assert "Worse than last time" in w.cards["dmarc"].change_label.text()
+    assert w.cards["mx"].result and w.cards["mx"].result.records
+    assert "edited" in w.cards["mx"].change_label.text() or "added" in w.cards["mx"].change_label.text()
+    assert "Worse than last time" in w.cards["dmarc"].change_label.text()
     assert len(w.history.runs("change.example")) == 2
 
 
@@ -293,7 +288,7 @@ def test_settings_survive_a_restart(make_window, qtbot, dns_server, home: Path) 
     with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
         w.check_domain("keep.example")
     w.close()
-    from inboxready.core.settings import SettingsStore
+    from inboxready.core.store.settings import SettingsStore
 
     s = SettingsStore().load()
     assert s.recent_domains == ["keep.example"] and s.nameserver == dns_server.address
@@ -311,14 +306,9 @@ def test_adding_a_dkim_selector_rechecks_with_it(make_window, qtbot, dns_server)
     card = w.cards["dkim"]
     card.set_open(True)
     qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
-    field = getattr(card, "selector_field", None)
-    if field is None:  # the DKIM module is absent: no DKIM section to type in
-        assert not module_exists("dkim") or card.result is None or card.result.status == Status.ERROR
-        w.add_selector("mail2024")
-    else:
-        qtbot.keyClicks(field, "Mail2024")
-        with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
-            qtbot.mouseClick(card.selector_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(card.selector_field, "Mail2024")
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        qtbot.mouseClick(card.selector_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
     assert w.settings.selectors_for("sel.example") == ["mail2024"]
     assert "mail2024" in w._options_for("sel.example").dkim_selectors
@@ -335,10 +325,7 @@ def test_removing_a_saved_dkim_selector_forgets_it_and_rechecks(make_window, qtb
     card = w.cards["dkim"]
     assert card.is_open  # it was opened to show the selector's result
     qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
-    buttons = getattr(card, "remove_buttons", {})
-    if not module_exists("dkim"):
-        assert card.result is not None and card.result.status == Status.ERROR
-        return
+    buttons = card.remove_buttons
     assert list(buttons) == ["old2019"]
     remove = buttons["old2019"]
     assert remove.accessibleName() == "Remove the DKIM selector old2019"
@@ -347,7 +334,7 @@ def test_removing_a_saved_dkim_selector_forgets_it_and_rechecks(make_window, qtb
         qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
     assert w.settings.selectors_for("forget.example") == []
     assert "old2019" not in w._options_for("forget.example").dkim_selectors
-    from inboxready.core.settings import SettingsStore
+    from inboxready.core.store.settings import SettingsStore
 
     assert SettingsStore().load().selectors_for("forget.example") == []  # saved, not only in memory
     qtbot.waitUntil(lambda: card.body_ready, timeout=5000)

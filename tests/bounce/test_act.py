@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxready.core.bounce import JSON_KEYS, BounceReport, analyze_bounce
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix, Status, quote_txt, split_txt
 
 from ..conftest import run

@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 from inboxready.app.cli import main
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from .dsnmaker import IP, postfix_dsn

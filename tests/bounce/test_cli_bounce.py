@@ -12,7 +12,7 @@ import pytest
 
 from inboxready.app.cli import main
 from inboxready.core.bounce import JSON_KEYS
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from .dsnmaker import IP, google_dsn, postfix_dsn, returned_headers
 from .test_act import GMAIL, UNAUTH, serve

@@ -37,9 +37,9 @@ from typing import Any
 import pytest
 import yaml
 
-from inboxready.core.dmarc import check
-from inboxready.core.dmarcparse import DmarcRecord, DmarcSyntaxError, parse_dmarc, parse_report_uri
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks.dmarc import check
+from inboxready.core.records.dmarc_parse import DmarcRecord, DmarcSyntaxError, parse_dmarc, parse_report_uri
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity
 
 from ..conftest import conformance_cases, conformance_dir, make_ctx, run

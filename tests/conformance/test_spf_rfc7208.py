@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.spfeval import check_host
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.records.spf_eval import check_host
 from tests.conftest import conformance_cases, conformance_dir
 
 TIMEOUT = 0.4

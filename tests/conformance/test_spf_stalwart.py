@@ -20,10 +20,10 @@ from typing import Any
 import dns.reversename
 import pytest
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.spfeval import SpfEvaluation, check_helo, check_host
-from inboxready.core.spfmacro import is_valid_domain_name
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.records.spf_eval import SpfEvaluation, check_helo, check_host
+from inboxready.core.records.spf_macro import is_valid_domain_name
 from tests.conftest import conformance_cases, conformance_dir
 
 # (file, scenario name, 1-based check number in the scenario) -> (RFC results, reason)

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from inboxready.core import spf
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import spf
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
-from inboxready.core.spfmacro import MacroContext, expand_macro_string
-from inboxready.core.spfparse import Mechanism, SpfSyntaxError, parse_record
+from inboxready.core.records.spf_macro import MacroContext, expand_macro_string
+from inboxready.core.records.spf_parse import Mechanism, SpfSyntaxError, parse_record
 from tests.conftest import conformance_cases, conformance_dir, make_ctx, run
 
 

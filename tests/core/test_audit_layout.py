@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core import audit as A
+from inboxready.core.policy import audit as A
 from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Severity, Status
 
 V1_CONTENT = Path(__file__).resolve().parents[1] / "data" / "audit-report-v1-content.json"

@@ -19,8 +19,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import bimi
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import bimi
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
 from ..conftest import make_ctx, run

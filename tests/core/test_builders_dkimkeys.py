@@ -13,7 +13,7 @@ import dkim
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import dkim as dkim_check
+from inboxready.core.checks import dkim as dkim_check
 from inboxready.core.builders.dkimkeys import (
     DkimKeyError,
     current_key,
@@ -21,7 +21,7 @@ from inboxready.core.builders.dkimkeys import (
     rotation_plan,
     suggest_selector,
 )
-from inboxready.core.dns import DnsClient
+from inboxready.core.dns.client import DnsClient
 from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import dmarc as dmarc_check
+from inboxready.core.checks import dmarc as dmarc_check
 from inboxready.core.builders.dmarc import (
     STAGES,
     DmarcBuildError,

@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import spf as spf_check
+from inboxready.core.checks import spf as spf_check
 from inboxready.core.builders.spf import (
     FLATTEN_WARNING,
     LOOKUP_LIMIT,
@@ -20,8 +20,8 @@ from inboxready.core.builders.spf import (
     flatten,
     load_catalog,
 )
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run

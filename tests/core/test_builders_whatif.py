@@ -17,8 +17,8 @@ from inboxready.core.builders.whatif import (
     what_if,
 )
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DnsClient, Outcome
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient, Outcome
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Status
 
 from tests.conftest import run

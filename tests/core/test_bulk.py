@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inboxready.core.bulk import MET, NOT_MET, PENDING, UNKNOWN, bulk_sender_readiness, readiness_headline
+from inboxready.core.policy.bulk import MET, NOT_MET, PENDING, UNKNOWN, bulk_sender_readiness, readiness_headline
 from inboxready.core.model import CheckResult, Status
 
 

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import checklist as cl
-from inboxready.core.bulk import bulk_sender_readiness
-from inboxready.core.checklist import build_checklist, load_rules, parse_rules
-from inboxready.core.checks import run_check
+from inboxready.core.policy import checklist as cl
+from inboxready.core.policy.bulk import bulk_sender_readiness
+from inboxready.core.policy.checklist import build_checklist, load_rules, parse_rules
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.model import CheckResult, Fix, Severity, Status, quote_txt, split_txt
 from tests.conftest import run

@@ -4,8 +4,8 @@ forwarders and mailing lists, Gmail's rejections from November 2025, Microsoft's
 
 from __future__ import annotations
 
-from inboxready.core.checklist import build_checklist, load_rules
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.policy.checklist import build_checklist, load_rules
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from .test_checklist import HEADERS, ONE_CLICK, domain_checks, item, message, states, status_result, zone

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from inboxready.core import checks
+from inboxready.core.checks import runner as checks
 from inboxready.core.context import CheckContext, CheckOptions
 from inboxready.core.model import CheckResult, Status
 

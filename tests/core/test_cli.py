@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxready.app.cli import main
 from inboxready.core.context import ALL_CHECKS, CORE_CHECKS
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 
 from ..conftest import run
@@ -173,8 +173,8 @@ def test_spf_command_answers_none_for_a_malformed_domain(dns_server: DnsTestServ
                                                          mailfrom: str) -> None:
     """Issue 12 #7: a domain SPF can't check is the RFC 7208 §4.3 result none, with the reason, exactly as
     check_host gives it; not a refusal to run."""
-    from inboxready.core.dns import DnsClient
-    from inboxready.core.spfeval import check_host
+    from inboxready.core.dns.client import DnsClient
+    from inboxready.core.records.spf_eval import check_host
 
     domain = mailfrom.rpartition("@")[2] if "@" in mailfrom else helo
     code, out, err = cli("spf", domain, "--ip", "1.2.3.5", "--sender", mailfrom, "--helo", helo, "--json",

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.settings import HOME_ENV
-from inboxready.core.watchlist import WatchEntry, WatchList
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.settings import HOME_ENV
+from inboxready.core.monitor.watchlist import WatchEntry, WatchList
 
 ZONE = """
 @        SOA ns1 hostmaster 1 3600 600 86400 300

@@ -12,8 +12,8 @@ import pytest
 
 from inboxready.app.cli import main
 from inboxready.core import model
-from inboxready.core.checklist import build_checklist
-from inboxready.core.compliance import evaluate
+from inboxready.core.policy.checklist import build_checklist
+from inboxready.core.policy.compliance import evaluate
 from inboxready.core.model import Status
 
 APP_WORDS = ("Test a message", "enter it here", "enter it in")

@@ -18,7 +18,7 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_wrap_breaks_at_spaces_only() -> None:
-    from inboxready.app.cli_out import wrap_lines
+    from inboxready.app.cli.out import wrap_lines
 
     text = ("At your DNS host: Type `TXT`, Name `_dmarc`, Value `v=DMARC1; p=none; rua=mailto:dmarc-reports@"
             "shop-with-a-long-name.example`, TTL `3600`. The include:news.demo-senders.example costs five lookups.")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import compliance as C
-from inboxready.core.checks import run_check
+from inboxready.core.policy import compliance as C
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CORE_CHECKS, CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.message import MessageReport
 from inboxready.core.model import CheckResult, DomainReport, Fix, Status
 

@@ -11,7 +11,7 @@ import pytest
 
 from inboxready.app.cli import main
 from inboxready.core.builders.dmarc import DmarcBuildError, dmarc_ladder, normalize_rua
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, quote_txt, split_txt
 
 from .test_dmarc import HOST, codes, dmarc, finding, record_fix, republish, serve

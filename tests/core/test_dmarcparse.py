@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.dmarcparse import (
-    DmarcSyntaxError,
-    format_record,
-    is_dmarc_record,
-    looks_like_dmarc,
-    parse_dmarc,
-    parse_report_uri,
-    tidy_dmarc,
+from inboxready.core.records.dmarc_parse import (
+    DmarcSyntaxError, format_record, is_dmarc_record, looks_like_dmarc, parse_dmarc, parse_report_uri, tidy_dmarc,
 )
 
 

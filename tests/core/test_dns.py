@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inboxready.core.dns import DnsClient, Outcome, parse_nameserver
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient, Outcome, parse_nameserver
+from inboxready.core.dns.server import DnsTestServer
 
 from ..conftest import run
 
@@ -146,7 +146,7 @@ def test_negative_answers_read_from_the_header_match_full_parsing() -> None:
     import dns.rcode
     import dns.rrset
 
-    from inboxready.core.dns import _fast_negative
+    from inboxready.core.dns.client import _fast_negative
 
     q = dns.message.make_query("s1._domainkey.Example.test", "TXT", use_edns=0, payload=1232)
     wire = q.to_wire()
@@ -180,7 +180,7 @@ def test_negative_answers_read_from_the_header_match_full_parsing() -> None:
 def test_a_small_pool_of_sockets_per_nameserver_closed_with_the_client(server: DnsTestServer) -> None:
     # Random source ports need more than one socket, but not one per query: at most POOL_SIZE are open
     # at once, even when many queries start together, and close() closes them all.
-    from inboxready.core.dns import POOL_SIZE
+    from inboxready.core.dns.client import POOL_SIZE
 
     async def go() -> tuple[int, bool]:
         loop = asyncio.get_running_loop()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core import checks
+from inboxready.core.checks import runner as checks
 from inboxready.core.context import CheckContext, CheckOptions
-from inboxready.core.dns import MAX_CNAME_CHAIN, DnsClient, Outcome
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import MAX_CNAME_CHAIN, DnsClient, Outcome
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Status
 
 from ..conftest import REPO, run

@@ -14,11 +14,11 @@ import dns.message
 import dns.rrset
 import pytest
 
-from inboxready.core import dns as dnsmod
-from inboxready.core.checks import run_many
+from inboxready.core.dns import client as dnsmod
+from inboxready.core.checks.runner import run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.dns import MAX_IN_FLIGHT, DnsClient, Outcome, server_stats
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import MAX_IN_FLIGHT, DnsClient, Outcome, server_stats
+from inboxready.core.dns.server import DnsTestServer
 
 from ..conftest import run
 
@@ -60,7 +60,7 @@ def verdicts(reports) -> dict[str, dict[str, tuple[str, tuple[str, ...]]]]:  # t
 
 def test_five_percent_loss_changes_no_verdict_and_costs_a_retransmission_timer_not_a_timeout(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from inboxready.core import dnsserver
+    from inboxready.core.dns import server as dnsserver
 
     arrivals: dict[bytes, list[float]] = {}  # each question (less its ID) -> when its datagrams came in
     real = dnsserver._UdpProtocol.datagram_received

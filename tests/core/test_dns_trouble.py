@@ -12,9 +12,9 @@ import time
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Status
 
 from ..conftest import run
@@ -154,7 +154,7 @@ def test_cli_spf_says_why_when_the_dns_server_does_not_answer() -> None:
 
 
 def test_watchlist_run_says_the_dns_server_does_not_answer(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from inboxready.core.settings import HOME_ENV
+    from inboxready.core.store.settings import HOME_ENV
 
     monkeypatch.setenv(HOME_ENV, str(tmp_path))
     ns = dead_address()

@@ -16,8 +16,8 @@ import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import dnssec
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dnssec
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from tests.conftest import make_ctx, run

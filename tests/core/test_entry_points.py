@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 ZONE = """$TTL 300
 @       IN MX  10 mail

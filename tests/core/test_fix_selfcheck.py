@@ -16,7 +16,7 @@ import pytest
 
 from inboxready import resources
 from inboxready.app.demo import load_demo
-from inboxready.core.dnsserver import DnsTestServer, _origin_from_text
+from inboxready.core.dns.server import DnsTestServer, _origin_from_text
 from tests.conftest import ZONE_SETS
 from tests.fixcheck import ZoneSet, self_check
 

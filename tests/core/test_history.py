@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core.history import History, diff_check, diff_report
+from inboxready.core.policy.diff import diff_check, diff_report
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Finding, Severity, Status
-from inboxready.core.settings import HOME_ENV
+from inboxready.core.store.settings import HOME_ENV
 
 
 def _report(domain: str, spf_status: Status, spf_records: list[str], codes: list[str]) -> DomainReport:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core.history import History
+from inboxready.core.store.history import History
 
 WRITER = r"""
 import sys
-from inboxready.core.history import History
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Status
 
 path, tag = sys.argv[1], sys.argv[2]

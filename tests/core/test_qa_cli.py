@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from inboxready.app.cli import _elide, main
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from .test_dkim_parse import rsa_b64
 

@@ -5,8 +5,8 @@ Each case is a zone; every record the check suggests is published and checked ag
 
 from __future__ import annotations
 
-from inboxready.core import dmarc
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dmarc
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
 
 from ..conftest import make_ctx, run

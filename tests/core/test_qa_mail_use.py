@@ -6,9 +6,9 @@ CLI run them. Every record a card suggests is published and the domain checked a
 
 from __future__ import annotations
 
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport, Fix, Status
 
 from ..conftest import run
@@ -145,7 +145,7 @@ def test_each_card_of_a_parked_domain_offers_its_own_lockdown_record(dns_server:
     """Issue 12 item 3: the fix for a domain that sends no mail is on every card it concerns. The SPF card said
     "no SPF record" with no fix while the MX card held v=spf1 -all; now SPF, DMARC and DKIM each offer their
     own lockdown record, the same as the MX card's set, which holds all four together."""
-    from inboxready.core.mx import lockdown_fixes
+    from inboxready.core.checks.posture import lockdown_fixes
 
     rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
     spf_fix, dmarc_fix, _null, dkim_fix = lockdown_fixes("parked-shop.com")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inboxready.core import mx
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import mx
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Status
 
 from ..conftest import make_ctx, run

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from inboxready.core import spf
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import spf
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
-from inboxready.core.spfcatalog import parse_catalog
+from inboxready.core.records.spf_catalog import parse_catalog
 
 from ..conftest import make_ctx, run
 
@@ -177,7 +177,7 @@ def test_ip6_forms_cidr_a_and_dual_cidr_mx(dns_server: DnsTestServer) -> None:
 
 
 def test_mapped_prefix_becomes_the_ip4_prefix() -> None:
-    from inboxready.core.spfparse import parse_term
+    from inboxready.core.records.spf_parse import parse_term
     assert spf._mapped_ip4_term(parse_term("-ip6:::ffff:192.0.2.0/120")) == "-ip4:192.0.2.0/24"  # type: ignore[arg-type]
     assert spf._mapped_ip4_term(parse_term("ip6:2001:db8::/32")) is None  # type: ignore[arg-type]
 

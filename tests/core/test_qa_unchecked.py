@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport, Fix, Status
 
 from ..conftest import run
@@ -74,7 +74,7 @@ def test_parked_domain_with_unanswered_mx_gets_no_lockdown_guess(dns_server: Dns
 
 
 def test_unanswered_report_authorisation_does_not_make_the_dmarc_record_unknown(dns_server: DnsTestServer) -> None:
-    from inboxready.core.bulk import MET, bulk_sender_readiness
+    from inboxready.core.policy.bulk import MET, bulk_sender_readiness
 
     rep = check_all(dns_server, "gw-bakery.com", {"gw-bakery.com._report._dmarc.dmarc-service.example"})
     assert rep.checks["dmarc"].status is Status.ERROR and rep.checks["dmarc"].detail["policy"] == "quarantine"

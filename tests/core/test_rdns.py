@@ -6,8 +6,8 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import rdns
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import rdns
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from tests.conftest import make_ctx, run

@@ -9,10 +9,10 @@ from typing import Iterator
 import pytest
 
 from inboxready.app.demo import DemoDnsServer, start_demo_server
-from inboxready.core.bulk import NOT_APPLICABLE, NOT_MET, bulk_sender_readiness, readiness_headline
-from inboxready.core.checks import run_check
+from inboxready.core.policy.bulk import NOT_APPLICABLE, NOT_MET, bulk_sender_readiness, readiness_headline
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport, Severity, Status
 
 from ..conftest import run
@@ -90,7 +90,7 @@ def test_a_missing_host_beside_an_alias_only_is_a_failure_and_its_fix_helps(dns_
 def test_no_all_clear_headline_above_a_failing_mx_card(demo: DemoDnsServer) -> None:
     """Review M1: demo-brokenmx meets every rule the bar shows, but its MX card fails (mail to it can't be
     delivered): the headline (app, CLI) and the profile verdict (audit report) say so."""
-    from inboxready.core.compliance import evaluate
+    from inboxready.core.policy.compliance import evaluate
 
     report = _checked(demo, "demo-brokenmx.example")
     assert report.checks["mx"].status is Status.FAIL

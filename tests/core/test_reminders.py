@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import dkim, dmarc, history as history_mod
-from inboxready.core.checks import run_check
+from inboxready.core.checks import dkim, dmarc
+from inboxready.core.store import history as history_mod
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History, key_fingerprint
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History, key_fingerprint
 from inboxready.core.model import Fix, Status
-from inboxready.core.reminders import DismissedStore, reminders, reminders_for
+from inboxready.core.monitor.reminders import DismissedStore, reminders, reminders_for
 
 from ..conftest import make_ctx, run
 from .test_dkim_parse import rsa_b64
@@ -252,7 +253,7 @@ def test_cli_reminders(dns_server: DnsTestServer, tmp_path: Path, monkeypatch: p
     import json
 
     from inboxready.app.cli import main
-    from inboxready.core.settings import HOME_ENV
+    from inboxready.core.store.settings import HOME_ENV
 
     monkeypatch.setenv(HOME_ENV, str(tmp_path))
     out = io.StringIO()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 import json
 
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.model import CheckResult, Fix, Severity, Status
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.model import CheckResult, Severity, Status
 
 from ..conftest import make_ctx, run
 
@@ -25,14 +25,10 @@ def serve(server: DnsTestServer, **zones: str) -> None:
 
 
 def check(server: DnsTestServer, name: str, domain: str = "example.com", **opts: object) -> CheckResult:
-    import importlib
-
-    from inboxready.core.checks import CHECK_MODULES
-
-    mod = importlib.import_module(f"inboxready.core.{CHECK_MODULES.get(name, name)}")
+    from inboxready.core.checks.registry import check_function
 
     async def go() -> CheckResult:
-        return await mod.check(make_ctx(server, domain, **opts))
+        return await check_function(name)(make_ctx(server, domain, **opts))
     return run(go())
 
 
@@ -329,7 +325,7 @@ def test_spf_builder_offers_no_replacement_identical_to_the_live_record(dns_serv
 
 
 def test_reverse_dns_summary_says_how_many_of_how_many(dns_server: DnsTestServer) -> None:
-    from inboxready.core.rdns import MAX_ADDRESSES
+    from inboxready.core.checks.rdns import MAX_ADDRESSES
 
     n = MAX_ADDRESSES + 15
     zone = SOA + "".join(f"@ IN MX {i} mx{i}\nmx{i} IN A 192.0.2.{i + 1}\n" for i in range(n))

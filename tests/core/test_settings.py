@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from inboxready.core.settings import (
+from inboxready.core.store.settings import (
     HOME_ENV, Settings, SettingsStore, atomic_write_text, config_dir, data_dir, valid_selector,
 )
 

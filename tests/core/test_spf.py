@@ -7,10 +7,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inboxready.core import spf
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import spf
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
-from inboxready.core.spfparse import parse_record
+from inboxready.core.records.spf_parse import parse_record
 from tests.conftest import make_ctx, run
 
 PROVIDER = """

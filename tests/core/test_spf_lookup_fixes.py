@@ -13,15 +13,15 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from inboxready.core import spf
+from inboxready.core.checks import spf
 from inboxready.core.builders.spf import build_spf, build_spf_live
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, Fix, Severity, Status
-from inboxready.core.spfcatalog import parse_catalog
-from inboxready.core.watchlist import WatchEntry, changes_between, check_entry
+from inboxready.core.records.spf_catalog import parse_catalog
+from inboxready.core.monitor.watchlist import WatchEntry, changes_between, check_entry
 from tests.conftest import make_ctx, run
 from tests.fixcheck import ZoneSet
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inboxready.core import spf
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import spf
+from inboxready.core.dns.server import DnsTestServer
 
 from ..conftest import make_ctx, run
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.spfeval import SpfEvaluation, check_helo, check_host
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.records.spf_eval import SpfEvaluation, check_helo, check_host
 from tests.conftest import run
 
 ZONE = """

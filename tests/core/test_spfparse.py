@@ -8,21 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.spfmacro import (
-    MacroContext,
-    SpfSyntaxError,
-    expand_macro_string,
-    is_valid_domain_name,
-    parse_macro_string,
-    truncate_domain,
+from inboxready.core.records.spf_macro import (
+    MacroContext, SpfSyntaxError, expand_macro_string, is_valid_domain_name, parse_macro_string, truncate_domain,
 )
-from inboxready.core.spfparse import (
-    Mechanism,
-    Modifier,
-    is_spf_record,
-    parse_record,
-    parse_record_lenient,
-    parse_term,
+from inboxready.core.records.spf_parse import (
+    Mechanism, Modifier, is_spf_record, parse_record, parse_record_lenient, parse_term,
 )
 
 

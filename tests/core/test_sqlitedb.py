@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core import history as history_mod
-from inboxready.core.history import History
+from inboxready.core.store import history as history_mod
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Status
-from inboxready.core.sqlitedb import DbProblem, connect_durable, in_use, kind_of
+from inboxready.core.store.sqlitedb import DbProblem, connect_durable, in_use, kind_of
 from tests.dbhold import can_mount_tmpfs, hold, run_on_small_disk
 
 
@@ -132,7 +132,7 @@ def test_error_kinds() -> None:
 SMALL_DISK = r"""
 import sys
 from pathlib import Path
-from inboxready.core.history import History
+from inboxready.core.store.history import History
 h = History(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("{mount}/history.sqlite3"))
 print("available", h.available)
 print("problem", h.problem)

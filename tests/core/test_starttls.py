@@ -12,8 +12,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inboxready.core import starttls
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import starttls
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from tests.conftest import make_ctx, run

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 from inboxready.app.cli import main
-from inboxready.core import audit as A
+from inboxready.core.policy import audit as A
 
 
 def flate_bomb(unpacked_mb: int) -> bytes:

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
-from inboxready.core.history import History
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.store.history import History
 from inboxready.core.model import Fix
-from inboxready.core.settings import HOME_ENV
-from inboxready.core.watchlist import (
+from inboxready.core.store.settings import HOME_ENV
+from inboxready.core.monitor.watchlist import (
     IntervalError, WatchEntry, WatchList, WatchOutcome, exit_code, format_interval, parse_interval, run_watchlist,
 )
 
@@ -148,7 +148,7 @@ def test_dkim_key_at_a_watched_selector(dns_server: DnsTestServer, tmp_path: Pat
 def test_a_key_found_by_a_manual_check_is_followed_by_the_watch(dns_server: DnsTestServer, tmp_path: Path) -> None:
     """The app's own check found a key at a selector the watch entry doesn't name: the watch asks it
     again (from the history), so there is no false "vanished", and a real removal is seen."""
-    from inboxready.core.checks import run_check
+    from inboxready.core.checks.runner import run_check
 
     history = History(tmp_path / "h.sqlite3")
     dns_server.replace_zone("example.com", ZONE + SPF + DMARC + dkim_line(KEY_A, "mykey2026"))
@@ -165,7 +165,7 @@ def test_a_key_found_by_a_manual_check_is_followed_by_the_watch(dns_server: DnsT
 
 
 def test_a_selector_not_asked_this_time_is_not_reported_gone() -> None:
-    from inboxready.core.watchlist import changes_between
+    from inboxready.core.monitor.watchlist import changes_between
 
     record = "v=DKIM1; k=rsa; p=" + KEY_A
     found = {"selector": "mykey2026", "host": "mykey2026._domainkey.example.com", "cname": None, "key_type": "rsa",
@@ -343,7 +343,7 @@ def test_a_selector_that_cannot_be_looked_up_is_not_gone(dns_server: DnsTestServ
                                                          how: str) -> None:
     """Issue 12 #6: a DKIM selector whose lookup times out or SERVFAILs is neither "vanished" in the watch
     list nor "stopped answering" in the reminders, while another key still answers."""
-    from inboxready.core.reminders import reminders_for
+    from inboxready.core.monitor.reminders import reminders_for
 
     wl = WatchList(tmp_path / "watchlist.json")
     wl.add("example.com", 3600)
@@ -363,7 +363,7 @@ def test_an_entry_that_cant_be_used_is_kept_shown_and_removable(tmp_path: Path,
     """Review: a domain with a control character made 'list' say "empty", and the next 'add' rewrote the
     file without it. It stays in the file, 'list' names it (exit 2), and 'remove' takes it out."""
     monkeypatch.setenv(HOME_ENV, str(tmp_path))
-    from inboxready.core.settings import config_dir
+    from inboxready.core.store.settings import config_dir
 
     path = config_dir() / "watchlist.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,9 @@ import keyring.backend
 import keyring.errors
 import pytest
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
-from inboxready.core.profiles import ReadProfile, Security, SendProfile
+from inboxready.core.mail.profiles import ReadProfile, Security, SendProfile
 
 from .oauth_server import OAuthTestServer
 from .servers import CertAuthority, Dovecot, MailWorld, ReceivingServer, Scenario, dkim_keypair, dovecot_binary

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.profiles import ProfileStore
+from inboxready.core.mail.profiles import ProfileStore
 
 from .conftest import MAILBOX, SENDER, MemoryKeyring
 

@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail import dkimcheck
 from inboxready.core.mail.headers import parse_message
 from inboxready.core.mail.message import analyze_message

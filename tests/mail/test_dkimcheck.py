@@ -19,8 +19,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.dkimcheck import OwnCheck, Signature, header_suspects, SignedField, second_opinion, signatures
 from inboxready.core.mail.headers import parse_message
 from inboxready.core.model import quote_txt, split_txt

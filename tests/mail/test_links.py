@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.links import link_domain_fixes
 from inboxready.core.mail.message import analyze_message
 from inboxready.core.model import Status

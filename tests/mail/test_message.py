@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.authres import parse_tags
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.mail.trust import simple_org_domain

@@ -33,7 +33,7 @@ def test_dialog_signs_in_tests_and_signs_out(world: MailWorld, memory_keyring: M
     from PySide6.QtGui import QDesktopServices
 
     from inboxready.app import profile_dialog
-    from inboxready.core.profiles import ProfileStore
+    from inboxready.core.mail.profiles import ProfileStore
 
     srv: OAuthTestServer = world.extra["oauth"]
     srv.reset()
@@ -106,7 +106,7 @@ def test_message_screen_offers_sign_in_again(world: MailWorld, memory_keyring: M
 
     from inboxready.app.message_screen import MessageScreen
     from inboxready.core.auth import flows
-    from inboxready.core.profiles import ProfileStore
+    from inboxready.core.mail.profiles import ProfileStore
 
     from .conftest import read_profile, send_profile
 

@@ -15,8 +15,9 @@ from inboxready.core.auth import sasl
 from inboxready.core.auth.config import OAuthConfigError, provider_config
 from inboxready.core.auth.errors import SIGN_IN_AGAIN, describe_provider_error, server_refused_token
 from inboxready.core.auth.flows import LoopbackRedirect
-from inboxready.core.profiles import ProfileError, ReadProfile, SendProfile, auth_failure, scrub, scrub_result
-from inboxready.core.profiles import ConnectionResult
+from inboxready.core.store.credentials import scrub
+from inboxready.core.mail.profiles import ProfileError, ReadProfile, SendProfile, auth_failure, scrub_result
+from inboxready.core.mail.profiles import ConnectionResult
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +105,7 @@ def test_tokens_scrubbed_in_every_form() -> None:
 
 
 def scrub_bearer_words(text: str) -> str:
-    from inboxready.core.profiles import scrub_bearer
+    from inboxready.core.store.credentials import scrub_bearer
 
     return scrub_bearer(text)
 
@@ -130,7 +131,7 @@ def test_profile_fields_round_trip_and_checks() -> None:
 
 
 def test_presets_sign_in_by_default() -> None:
-    from inboxready.core.profiles import get_preset
+    from inboxready.core.mail.profiles import get_preset
 
     for pid, provider in (("gmail", "google"), ("microsoft365", "microsoft"), ("outlook", "microsoft")):
         preset = get_preset(pid)

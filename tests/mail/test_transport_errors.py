@@ -14,7 +14,8 @@ import pytest
 from inboxready.core.mail import imap, smtp
 from inboxready.core.mail.compose import compose_test_message
 from inboxready.core.mail.roundtrip import check_profile
-from inboxready.core.profiles import ConnectionResult, Security, set_password
+from inboxready.core.store.credentials import set_password
+from inboxready.core.mail.profiles import ConnectionResult, Security
 
 from ..conftest import run
 from .conftest import MAILBOX, SENDER, MemoryKeyring, read_profile, send_profile
@@ -104,7 +105,7 @@ def test_smtp_silent_port_times_out() -> None:
     silent = SilentServer()
     try:
         started = time.monotonic()
-        from inboxready.core.profiles import SendProfile
+        from inboxready.core.mail.profiles import SendProfile
 
         r = check(SendProfile(name="s", host="127.0.0.1", port=silent.port, security=Security.STARTTLS), timeout=0.5)
         assert time.monotonic() - started < 3
@@ -158,7 +159,7 @@ def test_smtp_send_ok_and_server_closing_in_data(world: MailWorld) -> None:
 
 def test_smtp_cancel_is_prompt() -> None:
     silent = SilentServer()
-    from inboxready.core.profiles import SendProfile
+    from inboxready.core.mail.profiles import SendProfile
 
     async def main() -> float:
         task = asyncio.ensure_future(smtp.check_connection(

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.headers import parse_message
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.mail.trust import select_trusted

@@ -58,7 +58,7 @@ def _pins() -> list[tuple[str, Version, Marker | None, str]]:
 
 def _pinned(env: dict[str, str]) -> dict[str, Version]:
     out: dict[str, Version] = {}
-    for name, version, marker, raw in _pins():
+    for name, version, marker, _raw in _pins():
         if marker is None or marker.evaluate(env):
             assert name not in out, f"two pins of {name} apply on {env['sys_platform']} {env['python_version']}"
             out[name] = version

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix
 from inboxready.core.publish.hosts import host_form, load_hosts, match_hosts
 from inboxready.core.publish.mistakes import find_mistakes
@@ -157,4 +157,4 @@ def test_check_shows_the_host_form_and_authoritative_answers(dns_server: DnsTest
     text = out.getvalue()
     assert "DNS host: Cloudflare" in text
     assert "At Cloudflare" in text and "Name `_dmarc`" in text
-    assert f"Authoritative servers of example.com" in text and "– TXT _dmarc.example.com: no record" in text  # review: no ✓ beside a missing record
+    assert "Authoritative servers of example.com" in text and "– TXT _dmarc.example.com: no record" in text  # review: no ✓ beside a missing record

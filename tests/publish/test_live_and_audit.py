@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core import audit as A
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.policy import audit as A
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Severity, Status
 from inboxready.core.publish.journal import Journal, audit_changes
 from inboxready.core.publish.propagation import NEGATIVE_TTL, OLD_TTL, probe, watch_fix, wait_until_live

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from inboxready.core.dnsserver import DnsTestServer  # noqa: E402
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.zone import AuthServer, ZoneInfo  # noqa: E402
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from inboxready.core.checks import run_check
+from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CheckOptions
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Severity, Status
 from inboxready.core.publish.plan import candidates
 

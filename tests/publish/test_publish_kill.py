@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from inboxready.core.publish.journal import JOURNAL_FILE, Journal
-from inboxready.core.settings import data_dir
+from inboxready.core.store.settings import data_dir
 
 from .conftest import API_KEY, cli
 from .pdns import PowerDns

@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 
 from .conftest import cli
 
@@ -79,9 +79,9 @@ def test_plan_prints_every_record_value_whole_on_its_own_line() -> None:
     as is: never wrapped at the space inside 'v=TLSRPTv1; rua=...' (review M5, in the publish plan too)."""
     from types import SimpleNamespace
 
-    from inboxready.app.cli_publish import _render_plan
+    from inboxready.app.cli.publish import _render_plan
     from inboxready.core.model import Fix
-    from inboxready.core.mx import lockdown_fixes
+    from inboxready.core.checks.posture import lockdown_fixes
     from inboxready.core.publish.plan import Change, LeftOut, Plan
 
     z = "a-rather-long-shop-name-for-wrapping.example"

@@ -8,7 +8,6 @@ import asyncio
 from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Severity, Status
 from inboxready.core.publish.plan import make_plan
 
-from .conftest import cli
 from .pdns import PowerDns
 from .test_publish_pdns import make_zone, publish
 
@@ -52,8 +51,8 @@ def _options(server) -> object:  # type: ignore[no-untyped-def]
 
 
 def _predicted(server, domain: str, records: dict, fixes=None, plan=None):  # type: ignore[no-untyped-def]
-    from inboxready.core.checks import run_check
-    from inboxready.core.dns import DnsClient
+    from inboxready.core.checks.runner import run_check
+    from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.plan import predict
 
     async def go():  # type: ignore[no-untyped-def]
@@ -147,7 +146,7 @@ def test_a_null_mx_tried_as_if_published_is_a_null_mx(dns_server) -> None:  # ty
 
 
 def test_left_out_records_are_listed_once() -> None:
-    from inboxready.core.mx import lockdown_fixes
+    from inboxready.core.checks.posture import lockdown_fixes
     from inboxready.core.publish.plan import LeftOut, Plan
 
     fixes = lockdown_fixes("parked.test")

@@ -1,4 +1,4 @@
-"""``inboxready reports import / summary`` (``watch`` is in test_imapwatch.py)."""
+"""``inboxready reports import / summary`` (``watch`` is in test_report_mailbox.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.dns.server import DnsTestServer
 from tests.conftest import conformance_dir
 from tests.reports.reports_util import good_row, report_xml
 

@@ -7,10 +7,10 @@ import io
 import json
 from pathlib import Path
 
-from inboxready.core import dkim as dkim_check
-from inboxready.core import dmarc as dmarc_check
-from inboxready.core.dns import DnsClient
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dkim as dkim_check
+from inboxready.core.checks import dmarc as dmarc_check
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 from inboxready.core.reports.sources import UNKNOWN_PENDING, load_catalog, resolve_sources
 from inboxready.core.reports.store import ReportStore

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core import dmarc as dmarc_check
-from inboxready.core.dnsserver import DnsTestServer
+from inboxready.core.checks import dmarc as dmarc_check
+from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 from inboxready.core.reports import importjob
 from inboxready.core.reports.aggregate import parse_aggregate

@@ -1,0 +1,1 @@
+"""Network access beyond DNS that several checks share: a small verified HTTPS GET (``https``)."""
