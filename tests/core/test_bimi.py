@@ -24,6 +24,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
 from ..conftest import make_ctx, run
+from ..detailshape import assert_shape
 from ..httpsserver import HttpsTestServer, closed_port
 
 D = "example.com"
@@ -79,7 +80,9 @@ def check(dns: DnsTestServer, zone: str, web: HttpsTestServer | None, domain: st
     async def go() -> CheckResult:
         return await bimi.check(make_ctx(dns, domain, https_port=port or (web.port if web else 443), **opts))
 
-    return run(go())
+    result = run(go())
+    assert assert_shape(result)  # the detail its card reads directly, in every case
+    return result
 
 
 def codes(r: CheckResult) -> list[str]:

@@ -1,60 +1,29 @@
-"""The typed ``detail`` shapes the cards read directly (``MxDetail``, ``TlsRptDetail``, ``DnssecDetail``,
-``RdnsDetail``) are what the checks produce: every key there with a value of its type, on every demo
-domain (a broken MX, a parked domain, one whose server never answers...) and after a trip through JSON
-(the form the worker process sends)."""
+"""The typed ``detail`` shapes the cards read directly (``SpfDetail``, ``DkimDetail``, ``DmarcDetail``,
+``MxDetail``, ``MtaStsDetail``, ``TlsRptDetail``, ``BimiDetail``, ``DnssecDetail``, ``RdnsDetail``, and the
+checklist's and compliance card's) are what the checks produce: every key there with a value of its type,
+no key left undeclared, on every demo domain (a broken MX, a parked domain, too many SPF lookups, one whose
+server never answers...) and after a trip through JSON (the form the worker process sends). STARTTLS is not
+run in the demo (it would leave the machine): ``test_starttls.py`` checks its shape against loopback SMTP
+servers, as ``test_mtasts.py`` and ``test_bimi.py`` do with a policy file, a logo and a mark certificate."""
 
 from __future__ import annotations
 
-import json
-import types
-import typing
 from collections.abc import Iterator
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
 
 import pytest
 
 from inboxready.app.demo import DemoDnsServer, start_demo_server
-from inboxready.core.checks.dnssec import DnssecDetail
 from inboxready.core.checks.mx import MxDetail
-from inboxready.core.checks.rdns import RdnsDetail
 from inboxready.core.checks.runner import run_check
-from inboxready.core.checks.tls_rpt import TlsRptDetail
+from inboxready.core.checks.spf import SpfDetail
 from inboxready.core.context import CheckOptions
 from inboxready.core.model import CheckResult, Status
+from inboxready.core.policy.checklist import build_checklist
+from inboxready.core.policy.compliance import DEFAULT_PROFILE, evaluate, load_profiles, verdict_result
 
 from ..conftest import run
-
-SHAPES: dict[str, Any] = {"mx": MxDetail, "tls_rpt": TlsRptDetail, "dnssec": DnssecDetail, "rdns": RdnsDetail}
-
-
-def problems(value: Any, hint: Any, where: str) -> list[str]:
-    """Where ``value`` (read back from JSON) is not of type ``hint``."""
-    origin = get_origin(hint)
-    if hint is Any:
-        return []
-    if hint is type(None):
-        return [] if value is None else [f"{where}: {value!r} is not None"]
-    if origin in (typing.Union, types.UnionType):
-        options = [problems(value, h, where) for h in get_args(hint)]
-        return [] if any(not p for p in options) else [f"{where}: {value!r} is none of {hint}"]
-    if origin is list:
-        if not isinstance(value, list):
-            return [f"{where}: {value!r} is not a list"]
-        (item,) = get_args(hint)
-        return [p for i, v in enumerate(value) for p in problems(v, item, f"{where}[{i}]")]
-    if isinstance(hint, type) and hasattr(hint, "__required_keys__"):  # a TypedDict
-        if not isinstance(value, dict):
-            return [f"{where}: {value!r} is not an object"]
-        hints = get_type_hints(hint)
-        out = [f"{where}: no key {k!r}" for k in hint.__required_keys__ if k not in value]
-        return out + [p for k, h in hints.items() if k in value for p in problems(value[k], h, f"{where}.{k}")]
-    if hint is bool:
-        return [] if isinstance(value, bool) else [f"{where}: {value!r} is not true/false"]
-    if hint is int:
-        return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{where}: {value!r} is not an int"]
-    if hint is str:
-        return [] if isinstance(value, str) else [f"{where}: {value!r} is not a string"]
-    raise AssertionError(f"no rule for {hint}")
+from ..detailshape import SHAPES, assert_shape, problems
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +35,22 @@ def demo() -> Iterator[tuple[DemoDnsServer, Any]]:
 
 def test_every_typed_detail_is_what_the_check_produces(demo: tuple[DemoDnsServer, Any]) -> None:
     server, demo_set = demo
-    checked: dict[str, int] = {name: 0 for name in SHAPES}
+    names = [n for n in SHAPES if n in demo_set.checks]
+    checked: dict[str, int] = {name: 0 for name in [*names, "checklist", "compliance"]}
+    profiles = list(load_profiles())
     for d in demo_set.domains:
-        opts = CheckOptions(nameservers=[server.address], timeout=1.0, deadline=8.0, checks=tuple(SHAPES),
+        opts = CheckOptions(nameservers=[server.address], timeout=1.0, deadline=8.0, checks=tuple(names),
                             dkim_selectors=list(d.selectors))
         report = run(run_check(d.domain, opts))
-        for name, shape in SHAPES.items():
-            result = CheckResult.from_json(json.loads(json.dumps(report.checks[name].to_json())))
-            if result.status is Status.ERROR and not result.detail:
-                continue  # stopped at the deadline or by a bug: no detail at all, the card shows its findings
-            assert problems(result.detail, shape, f"{d.domain} {name}") == []
-            checked[name] += 1
-    assert all(n >= 5 for n in checked.values()), checked  # the assertion above ran for every shape
+        results = [report.checks[name] for name in names]
+        results.append(build_checklist(report.checks, None, spam_rate=0.12 if "allgood" in d.domain else None))
+        results.append(build_checklist(None))  # before any check came back: every rule pending
+        results += [verdict_result(evaluate(p, report.checks), report.checks) for p in profiles]
+        for result in results:
+            if assert_shape(result, d.domain):
+                checked[result.name] += 1
+    assert all(n >= 5 for n in checked.values()), checked  # the assertion ran for every shape
+    assert DEFAULT_PROFILE in profiles
 
 
 def test_the_validator_catches_a_wrong_shape() -> None:
@@ -88,3 +61,24 @@ def test_the_validator_catches_a_wrong_shape() -> None:
     assert problems({k: v for k, v in good.items() if k != "hosts"}, MxDetail, "mx") == ["mx: no key 'hosts'"]
     bad_host = {**good, "hosts": [{**good["hosts"][0], "preference": "10"}]}  # type: ignore[dict-item]
     assert problems(bad_host, MxDetail, "mx") == ["mx.hosts[0].preference: '10' is not an int"]
+    assert problems({**good, "extra": 1}, MxDetail, "mx") == ["mx: unknown key 'extra'"]
+
+
+def test_the_validator_follows_nested_and_optional_keys() -> None:
+    node = {"domain": "example.com", "record": "v=spf1 -all", "mechanism": "", "lookups": 0, "total": 0,
+            "branch": 0, "error": None, "note": None, "void_lookups": 0, "children": []}
+    spf = {"record": "v=spf1 -all", "records": ["v=spf1 -all"], "lookups": 0, "lookup_limit": 10, "void_lookups": 0,
+           "void_lookup_limit": 2, "tree": node, "terms": [], "errors": [], "txt_strings": [], "all": "fail",
+           "spf_rr": [], "sender_id": [], "merged_record": None, "dmarc_stage": None, "all_advice": None}
+    assert problems(spf, SpfDetail, "spf") == []  # 'flattened' and 'lookup_fixes' may be left out
+    child = {**node, "children": [{**node, "branch": "1"}]}
+    assert problems({**spf, "tree": child}, SpfDetail, "spf") == ["spf.tree.children[0].branch: '1' is not an int"]
+    assert problems({**spf, "flattened": [{"include": "x"}]}, SpfDetail, "spf")[0] == \
+        "spf.flattened[0]: no key 'current'"
+
+
+def test_a_check_stopped_before_any_detail_has_nothing_to_check() -> None:
+    stopped = CheckResult("spf", Status.ERROR, "SPF could not be finished within the time limit (8 s).")
+    assert assert_shape(stopped) is False
+    with pytest.raises(AssertionError):
+        assert_shape(CheckResult("spf", Status.PASS, "SPF is set up.", detail={"record": 1}))

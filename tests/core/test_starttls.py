@@ -17,6 +17,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Severity, Status
 
 from tests.conftest import make_ctx, run
+from tests.detailshape import assert_shape
 from tests.mail.servers import CertAuthority, free_port
 
 ZONE = "@ MX 10 mx.example.com.\nmx A 127.0.0.1\n"
@@ -63,7 +64,9 @@ def check(server: DnsTestServer, **opts: object):  # type: ignore[no-untyped-def
             return await starttls.check(ctx)
         finally:
             ctx.dns.close()
-    return run(go())
+    result = run(go())
+    assert assert_shape(result)  # the detail the STARTTLS card reads directly (StarttlsDetail), every time
+    return result
 
 
 def codes(result) -> list[str]:  # type: ignore[no-untyped-def]
