@@ -293,11 +293,11 @@ def test_self_test_passes_on_the_bundled_demo_zones() -> None:
 
 
 def test_self_test_reports_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from inboxready.app import cli as cli_module
+    from inboxready.app.cli import selftest
     from inboxready.core.model import Status
 
     wrong = (("demo-allgood.example", "spf", Status.FAIL, None),)
-    monkeypatch.setattr(cli_module, "SELF_TEST_EXPECT", wrong)
+    monkeypatch.setattr(selftest, "SELF_TEST_EXPECT", wrong)
     code, out, _ = cli("--self-test")
     assert code == 1 and "self-test: FAIL" in out and "demo-allgood.example spf" in out
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from inboxready.app.cli import _elide, main
+from inboxready.app.cli import main
+from inboxready.app.cli.text import _elide
 from inboxready.core.dns.server import DnsTestServer
 
 from .test_dkim_parse import rsa_b64
