@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,81 @@ def test_diff_report_against_stored(tmp_path: Path) -> None:
     assert diffs["spf"].previous_started == "2026-05-01T10:00:00+00:00"
     assert diff_report(None, _report("x.example", Status.PASS, [], []))["spf"].trend == "new"
     assert diffs["spf"].to_json()["changed"] is True
+
+
+# A run as the first version of the history stored it (DomainReport.to_json() of then): no dns_trouble,
+# findings without alternatives or no_fix, fixes without kind, title or also_publish; written straight into
+# a history file of that time (the checks table only: no sightings, no exports).
+OLD_DKIM_RECORD = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAoldkey"
+OLD_ROW = {
+    "domain": "old.example", "status": "fail", "started": "2025-03-01T09:00:00+00:00", "elapsed_ms": 812.4,
+    "nameservers": ["192.0.2.53"],
+    "checks": {
+        "spf": {"name": "spf", "status": "fail", "summary": "SPF is broken.", "records": ["v=spf1 +all"],
+                "findings": [{"code": "spf.plus-all", "severity": "error", "message": "Anyone may send as you.",
+                              "detail": "+all", "rfc": "RFC 7208 §5.1",
+                              "fix": {"host": "old.example", "type": "TXT", "value": "v=spf1 -all", "ttl": 3600,
+                                      "action": "replace", "note": "", "strings": ["v=spf1 -all"],
+                                      "zone_line": "old.example. 3600 IN TXT \"v=spf1 -all\""}}],
+                "fixes": [], "detail": {"record": "v=spf1 +all", "lookups": 0}, "elapsed_ms": 10.0},
+        "dkim": {"name": "dkim", "status": "pass", "summary": "1 key.", "records": [], "findings": [], "fixes": [],
+                 "detail": {"selectors_tried": 3, "found": [{"selector": "s1", "record": OLD_DKIM_RECORD,
+                                                             "key_type": "rsa", "revoked": False}]},
+                 "elapsed_ms": 5.0},
+        "dmarc": {"name": "dmarc", "status": "warn", "summary": "p=none.", "records": [], "findings": [],
+                  "fixes": [], "detail": {"policy": "none"}, "elapsed_ms": 5.0},
+    },
+    "queries": [{"name": "old.example", "type": "TXT", "outcome": "answer"}],
+}
+
+
+def _old_history(path: Path, rows: list[object]) -> None:
+    import json
+
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE checks (id INTEGER PRIMARY KEY AUTOINCREMENT, domain TEXT NOT NULL, "
+                     "started TEXT NOT NULL, status TEXT NOT NULL, report TEXT NOT NULL);")
+    for row in rows:
+        db.execute("INSERT INTO checks (domain, started, status, report) VALUES (?, ?, ?, ?)",
+                   ("old.example", "2025-03-01T09:00:00+00:00", "fail", json.dumps(row)))
+    db.commit()
+    db.close()
+
+
+def test_a_run_stored_in_the_old_shape_reads_back_as_a_domain_report(tmp_path: Path) -> None:
+    from inboxready.core.monitor.reminders import reminders_for
+
+    path = tmp_path / "history.sqlite3"
+    _old_history(path, [OLD_ROW])
+    with History(path) as h:
+        run = h.last("old.example")
+        assert run is not None and h.problem == ""
+        report = run.domain_report
+        assert isinstance(report, DomainReport) and report.domain == "old.example" and report.dns_trouble is None
+        spf = run.result("spf")
+        assert spf is not None and spf.status is Status.FAIL
+        (finding,) = spf.findings
+        assert finding.severity is Severity.ERROR and finding.alternatives == () and finding.no_fix == ""
+        assert finding.fix is not None and finding.fix.value == "v=spf1 -all" and finding.fix.kind == "record"
+        # the sightings of a history made before they existed are filled from the old run
+        assert [s.key for s in h.sightings("old.example", "dkim-selector")] == ["s1"]
+        assert [s.key for s in h.sightings("old.example", "dmarc-policy")] == ["none"]
+        # and what changed since then is worked out against a run of today
+        now = DomainReport("old.example", started="2026-05-01T10:00:00+00:00", checks={
+            "spf": CheckResult("spf", Status.PASS, "SPF is set up.", records=["v=spf1 -all"])})
+        diff = diff_report(run, now)["spf"]
+        assert (diff.trend, diff.records_edited, diff.findings_gone) == (
+            "better", [("v=spf1 +all", "v=spf1 -all")], ["spf.plus-all"])
+        # reminders read it without tripping over the old detail: p=none for over a year, a key as old
+        kinds = {r.kind for r in reminders_for(h, "old.example", now=datetime(2026, 5, 1, tzinfo=timezone.utc))}
+        assert "dmarc-next-step" in kinds and len(kinds) == 2, kinds
+
+
+def test_a_stored_row_that_is_not_a_report_is_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    _old_history(path, [OLD_ROW, {"checks": "not a mapping"}, ["not", "a", "report"]])
+    with History(path) as h:
+        run = h.last("old.example")
+        assert run is not None and run.id == 1 and run.domain_report.checks["dkim"].status is Status.PASS
+        assert [r.id for r in h.runs("old.example")] == [1]
+        assert h.add(DomainReport("old.example", started="2026-05-01T10:00:00+00:00")) is not None

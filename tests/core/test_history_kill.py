@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from inboxready.core.model import DomainReport
 from inboxready.core.store.history import History
 
 WRITER = r"""
@@ -72,8 +73,7 @@ def test_history_survives_sigkill_mid_write(tmp_path: Path) -> None:
                 assert run.domain == domain and run.report["checks"]["spf"]["summary"].startswith("run ")
                 json.dumps(run.report)
             # and the file still takes new runs
-            assert h.add({"domain": "after.example", "started": "2026-11-02T00:00:00+00:00", "status": "pass",
-                          "checks": {}}) is not None
+            assert h.add(DomainReport("after.example", started="2026-11-02T00:00:00+00:00")) is not None
         finally:
             h.close()
     assert len(committed) >= 5 + 8 + 11 + 14 + 17
