@@ -3,7 +3,7 @@
 ``problems(value, hint)`` says where a value read back from JSON is not of a type hint (a TypedDict, its
 lists, dicts, unions...); ``assert_shape(result)`` sends a ``CheckResult`` through JSON and ``from_json``
 (the form the worker process sends and the history stores) and checks its ``detail`` against the shape of
-its check. The demo domains run through it in ``tests/core/test_detail_shapes.py``; the STARTTLS, MTA-STS
+its check. The demo domains run through it in ``tests/core/checks/test_detail_shapes.py``; the STARTTLS, MTA-STS
 and BIMI tests (real SMTP and HTTPS servers on loopback) run every result of theirs through it."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ every card at once never freezes the window. ``CheckCard.finish_body()`` complet
 screenshots).
 
 Each section reads its check's ``detail`` through the check's TypedDict (``SpfDetail``, ``MxDetail``...;
-``tests/core/test_detail_shapes.py`` keeps them true); an empty ``detail`` (a check stopped at the deadline
+``tests/core/checks/test_detail_shapes.py`` keeps them true); an empty ``detail`` (a check stopped at the deadline
 or by a bug) hides the section, and a shape we do not know (a bug) only hides that section too.
 """
 

@@ -24,7 +24,7 @@ from .common import _box, _s, _yes_no
 def bimi_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(BimiDetail, r.detail)  # the BIMI check's shape (tests/core/test_detail_shapes.py)
+    d = cast(BimiDetail, r.detail)  # the BIMI check's shape (tests/core/checks/test_detail_shapes.py)
     if not d["record"]:
         return None
     box, lay = _box(card, "Logo and certificate")

@@ -29,7 +29,7 @@ STATE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "needs-test-message":
 def _checklist_items(r: CheckResult) -> list[ChecklistItem]:
     if not r.detail:
         return []
-    return cast(ChecklistDetail, r.detail)["items"]  # the checklist's shape (tests/core/test_detail_shapes.py)
+    return cast(ChecklistDetail, r.detail)["items"]  # the checklist's shape (tests/core/checks/test_detail_shapes.py)
 
 
 def _checklist_rows(card: Any, items: list[ChecklistItem]) -> QWidget:

@@ -23,7 +23,7 @@ COMPLIANCE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "unknown": "? Co
 
 
 def _detail(r: CheckResult) -> ComplianceDetail:
-    return cast(ComplianceDetail, r.detail)  # the compliance card's shape (tests/core/test_detail_shapes.py)
+    return cast(ComplianceDetail, r.detail)  # the compliance card's shape (tests/core/checks/test_detail_shapes.py)
 
 
 def _compliance_rules(r: CheckResult) -> list[ComplianceRuleDetail]:

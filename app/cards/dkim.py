@@ -23,7 +23,7 @@ from .common import STATUS_WORDS, _label, _section, _text
 def dkim_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(DkimDetail, r.detail)  # the DKIM check's shape (tests/core/test_detail_shapes.py)
+    d = cast(DkimDetail, r.detail)  # the DKIM check's shape (tests/core/checks/test_detail_shapes.py)
     box, lay = _section(card, "Signing keys found")
     found = d["found"]
     if found:

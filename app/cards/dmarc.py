@@ -30,7 +30,7 @@ STAGES = [
 def dmarc_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(DmarcDetail, r.detail)  # the DMARC check's shape (tests/core/test_detail_shapes.py)
+    d = cast(DmarcDetail, r.detail)  # the DMARC check's shape (tests/core/checks/test_detail_shapes.py)
     stage = d["stage"]
     box, lay = _section(card, "Rollout stage")
     row = QHBoxLayout()

@@ -25,7 +25,7 @@ from .common import _box, _s, _yes_no
 def mta_sts_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(MtaStsDetail, r.detail)  # the MTA-STS check's shape (tests/core/test_detail_shapes.py)
+    d = cast(MtaStsDetail, r.detail)  # the MTA-STS check's shape (tests/core/checks/test_detail_shapes.py)
     hosts = d["mx_hosts"]
     fix = d["policy_fix"]
     if not hosts and not fix:

@@ -35,7 +35,7 @@ def _own_terms(record: str) -> list[str]:
 def spf_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(SpfDetail, r.detail)  # the SPF check's shape (tests/core/test_detail_shapes.py)
+    d = cast(SpfDetail, r.detail)  # the SPF check's shape (tests/core/checks/test_detail_shapes.py)
     tree = d["tree"]
     box, lay = _section(card, "Include tree and DNS lookups")
     limit, lookups, voids = d["lookup_limit"], d["lookups"], d["void_lookups"]

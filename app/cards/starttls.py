@@ -24,7 +24,7 @@ from .common import _box, _s, _yes_no
 def starttls_section(card: Any, r: CheckResult) -> QWidget | None:
     if not r.detail:  # stopped before it could look (the card shows why)
         return None
-    d = cast(StarttlsDetail, r.detail)  # the STARTTLS check's shape (tests/core/test_detail_shapes.py)
+    d = cast(StarttlsDetail, r.detail)  # the STARTTLS check's shape (tests/core/checks/test_detail_shapes.py)
     hosts = d["hosts"]
     if not hosts:
         return None
