@@ -1,0 +1,153 @@
+"""The jobs the worker runs, one coroutine each: ``handler(job) -> JSON-able result``.
+
+Each reads its parameters from ``job.params`` (plain JSON), sends ``query``/``result``/``progress`` events
+while it runs, and returns what the ``finished`` event carries. Everything slow (DNS, SQLite, files, IMAP,
+SMTP) happens here, in the worker process; the GUI only draws what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..checks.runner import make_client, run_check
+from ..dns.client import QueryRecord
+from ..model import CheckResult
+from ..store.history import CheckDiff, History, StoredCheck, diff_check
+from . import protocol as p
+from .server import Handler, Job, Worker
+
+QUERY_BATCH_S = 0.06  # the query log goes out at most this often during a check (one line per batch)
+
+
+def history(worker: Worker) -> History:
+    """The worker's history store (opened on first use, closed when the worker ends)."""
+    h = worker.state.get("history")
+    if h is None:
+        h = History()
+        worker.state["history"] = h
+        worker.closers.append(h.close)
+    return h  # type: ignore[no-any-return]
+
+
+async def check(job: Job) -> dict[str, Any]:
+    """Check one domain: ``params`` = {domain, options, record}. Streams ``query`` batches and one ``result``
+    per check (with its ``diff`` against the last stored run when ``record``); the report is stored in the
+    history when ``record`` and is the ``finished`` data."""
+    # TODO(lead): switch to core.policy.pipeline.check_and_judge once it lands (issue 15 part 2); this is
+    # what app/engine.py ran before the worker.
+    domain = job.params.get("domain")
+    if not isinstance(domain, str) or not domain:
+        raise p.ProtocolError("no domain to check")
+    options = p.options_from_json(job.params.get("options") or {})
+    record = bool(job.params.get("record", True))
+    loop = asyncio.get_running_loop()
+    pending: list[dict[str, Any]] = []
+    flush_handle: list[asyncio.TimerHandle] = []
+
+    def flush() -> None:
+        for h in flush_handle:
+            h.cancel()
+        flush_handle.clear()
+        if pending:
+            batch = pending[:]
+            pending.clear()
+            job.emit(p.QUERY, queries=batch)
+
+    def on_query(rec: QueryRecord) -> None:
+        pending.append(rec.to_json())
+        if not flush_handle:
+            flush_handle.append(loop.call_later(QUERY_BATCH_S, flush))
+
+    store = history(job.worker) if record else None
+    previous: StoredCheck | None = None
+    if store is not None:
+        previous = await asyncio.to_thread(store.last, domain)
+
+    def on_result(result: CheckResult) -> None:
+        diff: CheckDiff | None = None
+        if previous is not None:
+            diff = diff_check(previous.check(result.name), result, previous_started=previous.started)
+        flush()  # the log is never behind the cards
+        job.emit(p.RESULT, data=result.to_json(), diff=diff.to_json() if diff is not None else None)
+
+    client = make_client(options, on_query=on_query)
+    try:
+        report = await run_check(domain, options, on_result=on_result, client=client)
+        flush()
+        if store is not None:
+            await asyncio.to_thread(store.add, report)
+        return report.to_json()
+    finally:
+        for h in flush_handle:
+            h.cancel()
+        client.close()
+
+
+async def sleep(job: Job) -> float:
+    """Wait ``params.seconds`` (at most 3600), sending a progress event every ``params.every`` seconds: a
+    job to see that cancel and progress work end to end."""
+    seconds = min(float(job.params.get("seconds", 1.0)), 3600.0)
+    every = max(float(job.params.get("every", seconds)), 0.01)
+    waited = 0.0
+    while waited < seconds:
+        step = min(every, seconds - waited)
+        await asyncio.sleep(step)
+        waited += step
+        job.progress({"waited": round(waited, 3)})
+    return seconds
+
+
+async def find_host(domain: str, nameservers: list[str] | None, servers: list[str] | None, *,
+                    timeout: float = 4.0, deadline: float = 20.0) -> dict[str, Any] | None:
+    """The zone and DNS host of ``domain`` (the NS walk, without the mistakes search), or None when the walk
+    didn't finish within ``deadline``: {zone, ns_names, soa_ttl, soa_minimum, problem, hosts (catalog ids,
+    best match first)}."""
+    from ..dns.client import DnsClient
+    from ..publish.flow import inspect_domain
+
+    client = DnsClient(nameservers, timeout=timeout, deadline=deadline)
+    try:
+        found = await asyncio.wait_for(inspect_domain(domain, client, servers=servers, mistakes=False), deadline)
+    except (asyncio.TimeoutError, TimeoutError, OSError, ValueError):  # the box keeps its generic form
+        return None
+    finally:
+        client.close()
+    z = found.zone
+    return {"zone": z.zone, "ns_names": list(z.ns_names), "soa_ttl": z.soa_ttl, "soa_minimum": z.soa_minimum,
+            "problem": z.problem, "hosts": [h.id for h in found.hosts]}
+
+
+async def detect_host(job: Job) -> dict[str, Any] | None:
+    """``find_host`` for {domain, nameservers, servers, timeout, deadline}."""
+    q = job.params
+    return await find_host(str(q.get("domain") or ""), q.get("nameservers"), q.get("servers"),
+                           timeout=float(q.get("timeout") or 4.0), deadline=float(q.get("deadline") or 20.0))
+
+
+async def reports_summary(job: Job) -> dict[str, Any] | None:
+    """The last ``params.days`` days of imported DMARC reports about ``params.domain`` (the audit report's
+    summary), or None when none were imported."""
+    from ..reports.store import ReportStore
+    from ..reports.summary import summarize
+
+    domain = str(job.params.get("domain") or "")
+    days = int(job.params.get("days") or 30)
+
+    def read() -> dict[str, Any] | None:
+        store = ReportStore()
+        try:
+            summary = summarize(store, domain, days=days)
+            return summary.to_json() if summary.reports else None
+        finally:
+            store.close()
+
+    return await asyncio.to_thread(read)
+
+
+def default_handlers() -> dict[str, Handler]:
+    """Every job the core itself can run (the app adds the demo's DNS server: ``app/cli_worker.py``)."""
+    return {"check": check, "sleep": sleep, "detect_host": detect_host, "reports_summary": reports_summary}
+
+
+__all__ = ["QUERY_BATCH_S", "check", "default_handlers", "history", "sleep"]
