@@ -145,9 +145,43 @@ async def reports_summary(job: Job) -> dict[str, Any] | None:
     return await asyncio.to_thread(read)
 
 
+async def watchlist_run(job: Job) -> Any:
+    """A run of the watch list (``monitor.watchlist.run_watchlist``): each domain's outcome as a progress
+    event as it finishes, then (outcomes, reminders) as wire values. ``params``: options, all (every enabled
+    domain, not only the due ones), and the files of the watch list, the history (None: not recorded) and
+    the dismissed reminders (the window's own, so a test's folders are used too)."""
+    from pathlib import Path
+
+    from ..monitor.reminders import DismissedStore, Reminder, reminders
+    from ..monitor.watchlist import WatchList, run_watchlist
+    from .values import to_wire
+
+    q = job.params
+    options = p.options_from_json(q.get("options") or {})
+    wl = await asyncio.to_thread(WatchList, Path(q["watchlist"]) if q.get("watchlist") else None)
+    store = History(Path(q["history"])) if q.get("history") else None
+    dismissed = DismissedStore(Path(q["dismissed"]) if q.get("dismissed") else None)
+    try:
+        outcomes = await run_watchlist(options, store, only_due=not q.get("all"), watchlist=wl,
+                                       on_outcome=lambda o: job.progress(to_wire(o)))
+        domains = [o.domain for o in outcomes if not o.error]
+        found: list[Reminder] = []
+        if store is not None and domains:
+            found = await asyncio.to_thread(reminders, store, domains, dismissed=dismissed)
+        return to_wire((outcomes, found))
+    finally:
+        if store is not None:
+            store.close()
+
+
 def default_handlers() -> dict[str, Handler]:
     """Every job the core itself can run (the app adds the demo's DNS server: ``app/cli_worker.py``)."""
-    return {"check": check, "sleep": sleep, "detect_host": detect_host, "reports_summary": reports_summary}
+    from .builders import HANDLERS as builders
+    from .mail import HANDLERS as mail
+    from .reports import HANDLERS as reports
+
+    return {"check": check, "sleep": sleep, "detect_host": detect_host, "reports_summary": reports_summary,
+            "watchlist_run": watchlist_run, **builders, **mail, **reports}
 
 
 __all__ = ["QUERY_BATCH_S", "check", "default_handlers", "history", "sleep"]

@@ -2,8 +2,9 @@
 
 Requests (GUI → worker) carry an ``id`` (a positive integer chosen by the client, unique per worker) and a
 ``type`` naming the job (``check``, ``demo``, ``import_reports``...) with its ``params``; two control
-requests act on other jobs: ``{"type": "cancel", "id": N}`` cancels job ``N``, ``{"type": "shutdown"}``
-ends the worker (so does the end of its stdin: a GUI that went away takes its worker with it).
+requests act on other jobs: ``{"type": "cancel", "id": N}`` cancels job ``N`` (answered with ``cancelled``
+at once), ``{"type": "stop", "id": N}`` asks it to stop at its next safe point and finish with what it did
+(a report import: after the files being read), ``{"type": "shutdown"}`` ends the worker (so does the end of its stdin: a GUI that went away takes its worker with it).
 
 Events (worker → GUI) carry the request's ``id`` and a ``type``: ``started``, ``query`` (a batch of DNS
 queries), ``result`` (one check's result), ``progress``, then exactly one of ``finished`` (with ``data``),
@@ -39,6 +40,7 @@ EVENT_TYPES = frozenset({HELLO, STARTED, QUERY, RESULT, PROGRESS, FINISHED, CANC
 
 # control requests
 CANCEL = "cancel"
+STOP = "stop"  # a gentler cancel: the job is asked to stop at its next safe point and still finishes
 SHUTDOWN = "shutdown"
 
 
@@ -148,5 +150,5 @@ def options_from_json(data: Any) -> CheckOptions:
 
 
 __all__ = ["CANCEL", "CANCELLED", "EVENT_TYPES", "FAILED", "FINISHED", "HELLO", "LAST_EVENTS", "PROGRESS",
-           "PROTOCOL_VERSION", "ProtocolError", "QUERY", "RESULT", "SHUTDOWN", "STARTED", "decode", "encode",
+           "PROTOCOL_VERSION", "ProtocolError", "QUERY", "RESULT", "SHUTDOWN", "STARTED", "STOP", "decode", "encode",
            "options_from_json", "options_to_json", "request"]

@@ -32,7 +32,7 @@ class Job:
         self.kind = kind
         self.params = params
         self.over = False  # its last event was sent (or it was cancelled): nothing more goes out
-        self.cancel_event = threading.Event()  # for work in a thread: set when the job is cancelled
+        self.cancel_event = threading.Event()  # for work in a thread: set when the job is cancelled or stopped
         self.task: asyncio.Task[Any] | None = None
 
     def emit(self, kind: str, **fields: Any) -> None:
@@ -103,6 +103,11 @@ class Worker:
         if kind == p.CANCEL:
             if isinstance(job_id, int):
                 self.cancel(job_id)
+            return True
+        if kind == p.STOP:
+            job = self.jobs.get(job_id) if isinstance(job_id, int) else None
+            if job is not None:
+                job.cancel_event.set()
             return True
         if not isinstance(job_id, int) or job_id <= 0:
             self.send({"type": p.FAILED, "id": None, "message": f"A {kind!r} request came without an id."})
