@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.checks.runner import CHECK_TITLES
+from inboxready.core.checks.registry import CHECK_TITLES
 from inboxready.core.store.history import CheckDiff
 from inboxready.core.model import CheckResult, DnsTrouble, Fix, Status
 

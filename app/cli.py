@@ -32,7 +32,8 @@ from typing import Any, Sequence, TextIO
 
 from inboxready.core import __version__
 from inboxready.core.policy.bulk import bulk_sender_readiness, readiness_headline
-from inboxready.core.checks.runner import CHECK_TITLES, run_check, run_many
+from inboxready.core.checks.registry import CHECK_TITLES
+from inboxready.core.checks.runner import run_check, run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
 from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain, to_unicode

@@ -102,7 +102,7 @@ _PART_WORDS = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "alignment": "ali
 
 def render_bounce(report: Any, out: TextIO, style: Any) -> None:
     from inboxready.app import cli
-    from inboxready.core.checks.runner import CHECK_TITLES
+    from inboxready.core.checks.registry import CHECK_TITLES
 
     out = safe_stream(out)
     overall = report.status_overall if report.bounced else None

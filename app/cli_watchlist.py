@@ -79,7 +79,7 @@ def _checks(text: str) -> tuple[str, ...]:
 
 def _choice(e: Any) -> str:
     """", only SPF, DMARC" / ", without STARTTLS": a domain's own choice of checks, in words."""
-    from inboxready.core.checks.runner import CHECK_TITLES
+    from inboxready.core.checks.registry import CHECK_TITLES
 
     parts = []
     if e.only:

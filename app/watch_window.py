@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.checks.runner import CHECK_TITLES
+from inboxready.core.checks.registry import CHECK_TITLES
 from inboxready.core.context import CORE_CHECKS
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
 from inboxready.core.domain import DomainError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 
 class Status(StrEnum):
@@ -46,6 +46,85 @@ class Severity(StrEnum):
     WARNING = "warning"
     ERROR = "error"
     UNKNOWN = "unknown"
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class JsonShapeError(ValueError):
+    """A JSON document that is not the ``to_json`` form of the type it is read as (``from_json``)."""
+
+
+def json_object(data: Any, what: str) -> dict[str, Any]:
+    """``data`` when it is a JSON object (a dict with string keys), else ``JsonShapeError``."""
+    if not isinstance(data, dict):
+        raise JsonShapeError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def json_str(data: dict[str, Any], key: str, default: str | None = None) -> str:
+    """The string ``data[key]`` (``default`` when the key is missing or null and a default is given)."""
+    value = data.get(key)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise JsonShapeError(f"{key!r}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def json_num(data: dict[str, Any], key: str, default: float = 0.0) -> float:
+    """The number ``data[key]`` (``default`` when missing or null)."""
+    value = data.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise JsonShapeError(f"{key!r}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def json_int(data: dict[str, Any], key: str, default: int = 0) -> int:
+    """The integer ``data[key]`` (``default`` when missing or null)."""
+    value = data.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise JsonShapeError(f"{key!r}: expected an integer, got {type(value).__name__}")
+    return value
+
+
+def json_list(data: dict[str, Any], key: str) -> list[Any]:
+    """The list ``data[key]`` (empty when missing or null)."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise JsonShapeError(f"{key!r}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def json_strs(data: dict[str, Any], key: str) -> list[str]:
+    """The list of strings ``data[key]`` (empty when missing or null)."""
+    items = json_list(data, key)
+    if not all(isinstance(x, str) for x in items):
+        raise JsonShapeError(f"{key!r}: expected a list of strings")
+    return items
+
+
+def json_dict(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """The object ``data[key]`` (empty when missing or null)."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    return json_object(value, key)
+
+
+def json_enum(enum: type[_E], data: dict[str, Any], key: str) -> _E:
+    """The member of ``enum`` named by the string ``data[key]``."""
+    text = json_str(data, key)
+    try:
+        return enum(text)
+    except ValueError:
+        raise JsonShapeError(f"{key!r}: {text!r} is not one of {[str(m.value) for m in enum]}") from None
 
 
 MAX_TXT_STRING = 255
@@ -151,6 +230,15 @@ class Fix:
             "also_publish": [x.to_json() for x in self.also_publish],
         }
 
+    @classmethod
+    def from_json(cls, data: Any) -> "Fix":
+        """The fix ``to_json`` wrote (``strings`` and ``zone_line`` are derived, so not read)."""
+        d = json_object(data, "fix")
+        return cls(host=json_str(d, "host"), type=json_str(d, "type"), value=json_str(d, "value"),
+                   ttl=json_int(d, "ttl", 3600), action=json_str(d, "action", "publish"),
+                   note=json_str(d, "note", ""), kind=json_str(d, "kind", "record"), title=json_str(d, "title", ""),
+                   also_publish=tuple(cls.from_json(x) for x in json_list(d, "also_publish")))
+
     @property
     def records(self) -> tuple["Fix", ...]:
         """Every record of this fix on its own: this one (without its title and companions), then the records
@@ -189,6 +277,17 @@ class Finding:
             "alternatives": [x.to_json() for x in self.alternatives],
             "no_fix": self.no_fix,
         }
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Finding":
+        """The finding ``to_json`` (or ``ShownFinding.to_json``, whose extra keys are derived) wrote."""
+        d = json_object(data, "finding")
+        fix = d.get("fix")
+        return cls(code=json_str(d, "code"), severity=json_enum(Severity, d, "severity"),
+                   message=json_str(d, "message"), detail=json_str(d, "detail", ""), rfc=json_str(d, "rfc", ""),
+                   fix=Fix.from_json(fix) if fix is not None else None,
+                   alternatives=tuple(Fix.from_json(x) for x in json_list(d, "alternatives")),
+                   no_fix=json_str(d, "no_fix", ""))
 
 
 def gist(text: str, limit: int = 110) -> str:
@@ -330,6 +429,17 @@ class CheckResult:
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
 
+    @classmethod
+    def from_json(cls, data: Any) -> "CheckResult":
+        """The result ``to_json`` wrote. The findings come back in the order they are shown (most severe
+        first, as ``to_json`` lists them); ``fixes`` and each finding's ``also_solves``/``solved_by`` are
+        derived from them, so they are not read."""
+        d = json_object(data, "check result")
+        return cls(name=json_str(d, "name"), status=json_enum(Status, d, "status"), summary=json_str(d, "summary", ""),
+                   records=json_strs(d, "records"),
+                   findings=[Finding.from_json(x) for x in json_list(d, "findings")],
+                   detail=json_dict(d, "detail"), elapsed_ms=json_num(d, "elapsed_ms"))
+
 
 @dataclass(frozen=True)
 class DnsTrouble:
@@ -354,6 +464,12 @@ class DnsTrouble:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "servers": list(self.servers), "reason": self.reason, "message": self.message,
                 "advice": self.advice, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "DnsTrouble":
+        d = json_object(data, "dns trouble")
+        return cls(kind=json_str(d, "kind"), servers=tuple(json_strs(d, "servers")), reason=json_str(d, "reason"),
+                   message=json_str(d, "message"), advice=json_str(d, "advice", ""), detail=json_str(d, "detail", ""))
 
 
 # The records every sender needs; the other checks are optional extras (see DomainReport.status).
@@ -412,3 +528,17 @@ class DomainReport:
             "checks": {k: v.to_json() for k, v in self.checks.items()},
             "queries": list(self.queries),
         }
+
+    @classmethod
+    def from_json(cls, data: Any) -> "DomainReport":
+        """The report ``to_json`` wrote (``status`` is derived from the checks, so not read)."""
+        d = json_object(data, "domain report")
+        trouble = d.get("dns_trouble")
+        queries = json_list(d, "queries")
+        for q in queries:
+            json_object(q, "query")
+        return cls(domain=json_str(d, "domain"),
+                   checks={k: CheckResult.from_json(v) for k, v in json_dict(d, "checks").items()},
+                   queries=queries, started=json_str(d, "started", ""), elapsed_ms=json_num(d, "elapsed_ms"),
+                   nameservers=json_strs(d, "nameservers"),
+                   dns_trouble=DnsTrouble.from_json(trouble) if trouble is not None else None)

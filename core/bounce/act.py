@@ -32,7 +32,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..checks.runner import CHECK_TITLES, make_client, run_check
+from ..checks.registry import CHECK_TITLES
+from ..checks.runner import make_client, run_check
 from ..context import CheckContext, CheckOptions
 from ..dns.client import DnsClient
 from ..domain import DomainError, parse_domain

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..mail.authres import AuthResultsError, parse_authentication_results, parse_received_spf, parse_tags
 from ..mail.headers import ParsedMessage, addresses, domain_of, parse_message, received_by, received_from
-from ..checks.dkim import normalize_selector
+from ..records.dkim_key import normalize_selector
 from ..mail.trust import simple_org_domain
 
 __all__ = [

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import CheckContext
-from .dmarc import build_record, organizational_domain, tree_walk
+from ..records.dmarc_build import build_record
+from ..records.dmarc_walk import organizational_domain, tree_walk
 from ..records.dmarc_parse import DmarcRecord
 from ..dns.client import DnsAnswer
 from ..net.https import HttpsError, fetch

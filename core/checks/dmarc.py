@@ -1,8 +1,8 @@
 """The DMARC check (RFC 9989; records written for RFC 7489 are read too).
 
-Discovery follows RFC 9989 §4.10: ``_dmarc.<domain>`` first, then the DNS Tree Walk up the labels
-(at most 8 queries; names longer than 8 labels jump to their last 7 labels), stopping at a record with
-``psd=y`` or ``psd=n``. From the records found we pick the Organizational Domain (§4.10.2) and the
+Discovery follows RFC 9989 §4.10 (``records.dmarc_walk``): ``_dmarc.<domain>`` first, then the DNS Tree
+Walk up the labels (at most 8 queries; names longer than 8 labels jump to their last 7 labels), stopping at
+a record with ``psd=y`` or ``psd=n``. From the records found we pick the Organizational Domain (§4.10.2) and the
 record that applies (§4.10.1): the domain's own, else the Organizational Domain's, else the Public
 Suffix Domain's. A subdomain that inherits a record gets ``sp`` (or ``np`` if it does not exist).
 
@@ -19,12 +19,14 @@ from typing import Any
 
 from ..context import CheckContext
 from ..records.dmarc_parse import (
-    DmarcProblem, DmarcRecord, DmarcSyntaxError, fix_tag_typos, format_record, is_dmarc_record, looks_like_dmarc,
+    DmarcProblem, DmarcRecord, DmarcSyntaxError, fix_tag_typos, is_dmarc_record, looks_like_dmarc,
     parse_dmarc, repair_dmarc, tidy_dmarc,
 )
-from ..dns.client import REFERRAL_ERROR, DnsAnswer, DnsClient, Outcome
-from .mx import DMARC_REJECT, mail_use
+from ..dns.client import REFERRAL_ERROR, DnsAnswer, Outcome
+from .posture import DMARC_REJECT, mail_use
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.dmarc_build import KEEP_URIS, build_record
+from ..records.dmarc_walk import Walk, WalkStep, organizational_domain, tree_walk
 
 RFC = "RFC 9989"
 RFC_WALK = "RFC 9989 §4.10"
@@ -34,123 +36,18 @@ RFC_TAGS = "RFC 9989 §4.7"
 RFC_GRAMMAR = "RFC 9989 §4.8"
 PCT_RFC = "RFC 9989 Appendix A.6"
 RFC_EXTERNAL = "RFC 9990 §3 (Verifying External Destinations)"
-MAX_WALK = 8
 STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 STAGES = {None: "none", "none": "monitoring", "quarantine": "quarantine", "reject": "reject"}
-REPORT_MAILBOX = "dmarc-reports"
-# Report addresses: receivers only have to support mailto: and need send to no more than two per tag
-# (RFC 7489 §6.2, kept by RFC 9989). A suggested record keeps at most that many; a record listing more
+# Report addresses: a suggested record keeps at most KEEP_URIS (``records.dmarc_build``); a record listing more
 # than MANY_URIS, or longer than LARGE_RECORD bytes, is warned about (a 54 KB record with 1,900 addresses
 # is a mistake, or an attack on whoever sends reports), and only MAX_DESTINATIONS outside destinations
 # are verified in DNS.
-KEEP_URIS = 2
 MANY_URIS = 10
 LARGE_RECORD = 1024
 MAX_DESTINATIONS = 10
 
 
-# -- the tree walk ---------------------------------------------------------------------------------
-
-
-def walk_names(domain: str) -> list[str]:
-    """The names whose ``_dmarc`` TXT records the RFC 9989 Tree Walk asks for, in order.
-
-    The domain itself, then (§4.10.1) its parent if it has 8 labels or fewer, else its last 7 labels,
-    then one label less each time down to the top-level domain: never more than 8 names.
-    """
-    labels = [x for x in domain.strip(".").lower().split(".") if x]
-    if not labels:
-        return []
-    names = [".".join(labels)]
-    n = len(labels)
-    start = n - 1 if n <= MAX_WALK else MAX_WALK - 1
-    for k in range(start, 0, -1):
-        names.append(".".join(labels[-k:]))
-    return names
-
-
-@dataclass
-class WalkStep:
-    """What one ``_dmarc.<name>`` query returned."""
-
-    name: str
-    answer: DnsAnswer
-    dmarc: list[str] = field(default_factory=list)  # TXT records receivers accept as DMARC
-    broken: list[tuple[str, DmarcSyntaxError]] = field(default_factory=list)  # DMARC-looking, unusable
-    other: list[str] = field(default_factory=list)  # unrelated TXT records
-    record: DmarcRecord | None = None  # the one record, when there is exactly one
-
-    @property
-    def query(self) -> str:
-        return f"_dmarc.{self.name}"
-
-    @property
-    def multiple(self) -> bool:
-        return len(self.dmarc) > 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.query, "outcome": str(self.answer.outcome), "records": list(self.answer.txt),
-                "cname": list(self.answer.cname_chain), "used": self.record is not None}
-
-
-@dataclass
-class Walk:
-    domain: str
-    steps: list[WalkStep]
-    failed: WalkStep | None = None  # the step whose query timed out / SERVFAILed (walk stopped there)
-
-    @property
-    def found(self) -> list[WalkStep]:
-        return [s for s in self.steps if s.record is not None]
-
-    def step(self, name: str) -> WalkStep | None:
-        return next((s for s in self.steps if s.name == name), None)
-
-
-def _classify(step: WalkStep) -> None:
-    for txt in step.answer.txt:
-        if is_dmarc_record(txt):
-            step.dmarc.append(txt)
-        elif looks_like_dmarc(txt):
-            try:
-                parse_dmarc(txt)
-            except DmarcSyntaxError as exc:
-                step.broken.append((txt, exc))
-        else:
-            step.other.append(txt)
-    if len(step.dmarc) == 1:
-        step.record = parse_dmarc(step.dmarc[0])
-
-
-async def tree_walk(client: DnsClient, domain: str) -> Walk:
-    """Run the RFC 9989 DNS Tree Walk for ``domain`` (one query at a time, as the spec orders it)."""
-    walk = Walk(domain, [])
-    for name in walk_names(domain):
-        answer = await client.query(f"_dmarc.{name}", "TXT")
-        step = WalkStep(name, answer)
-        walk.steps.append(step)
-        if answer.failed:
-            walk.failed = step
-            break
-        _classify(step)
-        if step.record is not None and step.record.psd in ("y", "n"):
-            break
-    return walk
-
-
-def organizational_domain(walk: Walk) -> str:
-    """RFC 9989 §4.10.2 over the records the walk found (longest name first)."""
-    found = walk.found
-    for s in found:
-        assert s.record is not None
-        if s.record.psd == "n":
-            return s.name
-        if s.record.psd == "y" and s.name != walk.domain:
-            labels = walk.domain.split(".")
-            return ".".join(labels[-(s.name.count(".") + 2):])
-    if found:
-        return found[-1].name
-    return walk.domain
+# -- the tree walk's findings ------------------------------------------------------------------------
 
 
 def _psd_step(walk: Walk) -> WalkStep | None:
@@ -158,7 +55,7 @@ def _psd_step(walk: Walk) -> WalkStep | None:
                  and s.name != walk.domain), None)
 
 
-# -- building records ------------------------------------------------------------------------------
+# -- the suggested record --------------------------------------------------------------------------
 
 
 @dataclass
@@ -179,99 +76,6 @@ class Suggestion:
 
 def _weaker(a: str | None, b: str | None) -> bool:
     return STRENGTH.get(a or "none", 0) < STRENGTH.get(b or "none", 0)
-
-
-def build_record(domain: str, p: str, base: DmarcRecord | None, *, testing: bool = False,
-                 keep_sub_policies: bool = True, np: str | None = None,
-                 mail: str | None = None) -> tuple[str, list[str]]:
-    """A clean record for ``_dmarc.<domain>`` with policy ``p``, keeping the useful tags of ``base``
-    (``sp``, ``np``, ``adkim``, ``aspf``, ``psd=n``, ``rua``, ``ruf``, ``fo``) and dropping historic,
-    unknown and invalid ones. Returns the value and plain-English notes about what changed.
-
-    ``mail`` is ``mx.mail_use`` of the domain: a domain that sends no mail (``no-mail``, ``unused``) gets
-    no made-up report address; one that can't receive mail (``no-inbox``) is told so in the note."""
-    notes: list[str] = []
-    tags: list[tuple[str, str]] = [("p", p)]
-    b = base
-    if b is not None and keep_sub_policies:
-        if b.sp:
-            tags.append(("sp", b.sp))
-        if np or b.np:
-            tags.append(("np", np or b.np or ""))
-    elif np:
-        tags.append(("np", np))
-    if testing:
-        tags.append(("t", "y"))
-    if b is not None:
-        for t in ("adkim", "aspf"):
-            v = getattr(b, t)
-            if v:
-                tags.append((t, v))
-        if b.psd == "n" and keep_sub_policies:
-            tags.append(("psd", "n"))
-        elif b.psd == "y":
-            notes.append("psd=y is left out: it is only for registries that run a public suffix.")
-    rua = _kept_uris(b.rua, "rua", notes) if b is not None else []
-    ruf = _kept_uris(b.ruf, "ruf", notes) if b is not None else []
-    if rua:
-        tags.append(("rua", ",".join(rua)))
-        if b is not None and any(u.trailing_dot for u in b.rua):
-            notes.append("The dot at the end of the report address is removed.")
-    elif mail in ("no-mail", "unused"):
-        pass  # nothing legitimate to report on, and nowhere at this domain to receive reports
-    elif mail == "no-inbox":
-        tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
-        notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}, but {domain} can't receive mail yet (see "
-                     "MX): set up its mail service and that mailbox first, or replace the address with the one a "
-                     "DMARC report service gives you.")
-    else:
-        tags.append(("rua", f"mailto:{REPORT_MAILBOX}@{domain}"))
-        notes.append(f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or replace the "
-                     "address with the one a DMARC report service gives you.")
-    if b is not None and ruf:
-        tags.append(("ruf", ",".join(ruf)))
-        if any(u.trailing_dot for u in b.ruf) and not any(u.trailing_dot for u in b.rua):
-            notes.append("The dot at the end of the failure-report address is removed.")
-        if b.fo:
-            tags.append(("fo", ":".join(x for x in b.fo if not ("0" in b.fo and "1" in b.fo and x == "0"))))
-    if b is not None:
-        if b.historic:
-            names = ", ".join(sorted(b.historic))
-            many = len(b.historic) > 1
-            notes.append(f"{names} {'are' if many else 'is'} left out: RFC 9989 removed "
-                         f"{'these tags' if many else 'this tag'} and current receivers ignore "
-                         f"{'them' if many else 'it'}.")
-        if b.unknown:
-            notes.append(f"Unknown tags left out: {', '.join(sorted(b.unknown))}.")
-        if any(u.size for u in [*b.rua, *b.ruf]):
-            notes.append("The obsolete !size limits on report addresses are left out.")
-        dropped = sorted(t for t in b.invalid_tags if t not in ("p", "rua", "ruf"))
-        if dropped:
-            notes.append(f"Invalid tags left out: {', '.join(dropped)}.")
-        bad_uris = [e.value for e in b.errors if e.code == "invalid-uri" and e.value]
-        if bad_uris:
-            notes.append(f"Invalid report addresses left out: {', '.join(bad_uris)}.")
-    return format_record(tags), notes
-
-
-def _kept_uris(uris: list[Any], tag: str, notes: list[str]) -> list[str]:
-    """The report addresses a suggested record keeps: mailto: only (a javascript:, file: or https: address
-    gets no reports and is what the check warns about), without repeats, at most ``KEEP_URIS``."""
-    kept: list[str] = []
-    dropped = [u.uri for u in uris if not u.is_mailto]
-    for u in uris:
-        if u.is_mailto and u.uri not in kept:
-            kept.append(u.uri)
-    if dropped:
-        shown = ", ".join(x[:60] for x in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
-        notes.append(f"{tag}= addresses that are not mailto: are left out ({shown}): receivers only send reports "
-                     "by e-mail.")
-    if len(kept) > KEEP_URIS:
-        notes.append(f"{tag}= keeps the first {KEEP_URIS} of its {len(kept)} addresses: receivers only promise to "
-                     f"send reports to two. Left out: {', '.join(x[:60] for x in kept[KEEP_URIS:KEEP_URIS + 3])}"
-                     + (f" and {len(kept) - KEEP_URIS - 3} more" if len(kept) > KEEP_URIS + 3 else "") + ".")
-        kept = kept[:KEEP_URIS]
-    return kept
 
 
 def _report_address_findings(st: _State, rec: DmarcRecord) -> None:
@@ -1125,4 +929,4 @@ def _summary(st: _State, status: Status) -> str:
     return text[st.policy]
 
 
-__all__ = ["Walk", "WalkStep", "build_record", "check", "organizational_domain", "tree_walk", "walk_names"]
+__all__ = ["check"]

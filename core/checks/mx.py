@@ -1,10 +1,9 @@
 """MX: where the domain's mail is delivered (RFC 5321 §5.1, RFC 7505 null MX, RFC 2181 §10.3).
 
 Also spots domains that are not used for mail (no MX and no SPF, a null MX, or ``v=spf1 -all``) and
-offers the "lockdown" records that stop others from sending mail in their name: ``lockdown_fixes``.
+offers the "lockdown" records that stop others from sending mail in their name (``posture.lockdown_fixes``).
+The MX records themselves are read by ``records.mx`` (``parse_mx``).
 
-- ``parse_mx(text)`` parses one MX record in presentation form (``10 mx.example.com.``); it raises
-  only ``MxParseError``.
 - ``check(ctx)`` returns the "mx" result.
 """
 
@@ -16,175 +15,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..context import CheckContext
-from .dkim import DkimKeyError, parse_dkim_key, revoked_wildcard_fix
+from ..records.dkim_key import DkimKeyError, parse_dkim_key
 from ..dns.client import DnsAnswer, Outcome, normalize_name
-from ..records.spf_macro import SpfSyntaxError
-from ..records.spf_parse import is_spf_record, parse_record_lenient
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.mx import NULL_MX, MxParseError, MxRecord, parse_mx, unreachable_address
+from ..records.spf_parse import spf_records
+from .posture import is_reject_all_spf, lockdown_fixes, meant_as_spf, spf_allows_senders
 
 RFC_MX = "RFC 5321 §5.1"
 RFC_NULL = "RFC 7505 §3"
 
-SPF_REJECT_ALL = "v=spf1 -all"
-DMARC_REJECT = "v=DMARC1; p=reject;"
-NULL_MX = "0 ."
-
-
-class MxParseError(ValueError):
-    """The text is not an MX record (``<preference> <host>``)."""
-
-
-@dataclass(frozen=True)
-class MxRecord:
-    preference: int
-    host: str  # lower case, no trailing dot; "." for a null MX target
-
-    @property
-    def null(self) -> bool:
-        return self.host == "."
-
-    @property
-    def text(self) -> str:
-        """The record as it is published (``10 mx.example.com.``, ``0 .``)."""
-        return f"{self.preference} {self.host}" + ("" if self.null else ".")
-
-
-def parse_mx(text: str) -> MxRecord:
-    """``"10 mx.example.com."`` → ``MxRecord(10, "mx.example.com")``; ``"0 ."`` is a null MX.
-
-    Raises only ``MxParseError``.
-    """
-    parts = text.split()
-    if len(parts) != 2:
-        raise MxParseError(f"'{text[:60]}' is not '<preference> <host>'.")
-    pref, host = parts
-    if not pref.isascii() or not pref.isdigit() or int(pref) > 65535:
-        raise MxParseError(f"'{pref[:20]}' is not a preference from 0 to 65535.")
-    if host == ".":
-        return MxRecord(int(pref), ".")
-    name = host.rstrip(".").lower()
-    if not name or ".." in name or any(c.isspace() for c in name):
-        raise MxParseError(f"'{host[:60]}' is not a host name.")
-    return MxRecord(int(pref), name)
-
-
-# -- helpers others reuse ---------------------------------------------------------------------------
-
-
-def spf_records(txts: tuple[str, ...] | list[str]) -> list[str]:
-    """The TXT strings that are SPF records (start with ``v=spf1`` then a space or the end)."""
-    return [t for t in txts if is_spf_record(t)]
-
-
-def is_reject_all_spf(record: str) -> bool:
-    """True for ``v=spf1 -all`` (any case and spacing): no server may send for this domain."""
-    return record.lower().split() == ["v=spf1", "-all"]
-
-
-def spf_allows_senders(record: str) -> bool:
-    """True when an SPF record can let some server pass: it has a rule other than 'all' (or a redirect),
-    or ends in +all / ?all. ``v=spf1 -all`` and ``v=spf1 ~all`` allow nobody."""
-    try:
-        rec = parse_record_lenient(record)
-    except SpfSyntaxError:
-        return False
-    if rec.redirect is not None:
-        return True
-    return any(m.kind != "all" or m.qualifier in "+?" for m in rec.mechanisms)
-
-
-def has_null_mx(answer: DnsAnswer) -> bool:
-    """True when the domain's only MX record(s) are null MX (``0 .``): it accepts no mail. A null MX
-    next to real mail servers is a mistake, not a statement (the MX check reports it)."""
-    records: list[MxRecord] = []
-    for r in answer.records if answer.ok else ():
-        try:
-            records.append(parse_mx(r))
-        except MxParseError:
-            continue
-    return bool(records) and all(r.null for r in records)
-
-
-def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
-    """The domain says it sends no mail: the SPF record ``v=spf1 -all``, or a null MX and no SPF record
-    that allows senders (a null MX only says the domain *receives* no mail; with SPF senders next to it
-    the domain does send, and the MX check warns about the contradiction)."""
-    spf = spf_records(txt.txt) if txt.ok else []
-    if len(spf) == 1 and is_reject_all_spf(spf[0]):
-        return True
-    if txt.failed:  # can't tell whether SPF lets servers send: a null MX alone says nothing about sending
-        return False
-    return has_null_mx(mx) and not any(spf_allows_senders(r) for r in spf)
-
-
-def _meant_as_spf(text: str) -> bool:
-    """A TXT record that is an SPF record, or was meant as one (pasted with quotes, spaces or a tab after
-    v=spf1): the domain means to send mail, even if receivers can't read the record yet."""
-    t = "".join(text.strip().strip("\"'").split()).lower()
-    return t.startswith("v=spf1")
-
-
-def looks_unused(mx: DnsAnswer, txt: DnsAnswer) -> bool:
-    """The domain exists but has no MX record at all and no SPF record (not even a damaged one): probably
-    parked. Both lookups must have answered (a failed lookup proves nothing)."""
-    if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
-        return False
-    return not (mx.ok and mx.records) and not any(_meant_as_spf(t) for t in (txt.txt if txt.ok else ()))
-
-
-def mail_use(mx: DnsAnswer, txt: DnsAnswer) -> str | None:
-    """How the domain is used for mail, as far as DNS says: ``"no-mail"`` (it declares it sends none),
-    ``"unused"`` (no MX and no SPF: looks parked), ``"no-inbox"`` (SPF lets servers send, but it has a
-    null MX or no MX, so it can't receive mail such as DMARC reports), or None (receives mail, or
-    unknown)."""
-    if declares_no_mail(mx, txt):
-        return "no-mail"
-    if looks_unused(mx, txt):
-        return "unused"
-    if mx.failed or txt.failed or mx.outcome is Outcome.NXDOMAIN:
-        return None
-    if has_null_mx(mx) or not (mx.ok and mx.records):
-        spf = spf_records(txt.txt if txt.ok else ())
-        return "no-inbox" if any(spf_allows_senders(r) for r in spf) else None
-    return None
-
-
-def lockdown_fixes(domain: str) -> list[Fix]:
-    """The four records that lock down a domain that never sends or receives mail:
-    SPF ``v=spf1 -all``, DMARC ``p=reject``, null MX ``0 .``, and a revoked DKIM wildcard key."""
-    d = normalize_name(domain)
-    return [
-        Fix(host=d, type="TXT", value=SPF_REJECT_ALL,
-            note="SPF: no server is allowed to send mail for this domain."),
-        Fix(host=f"_dmarc.{d}", type="TXT", value=DMARC_REJECT,
-            note="DMARC: receivers should reject any mail that claims to come from this domain."),
-        Fix(host=d, type="MX", value=NULL_MX,
-            note="Null MX (RFC 7505): this domain accepts no mail, so senders get a clear bounce at once."),
-        revoked_wildcard_fix(d),
-    ]
 
 
 # -- the check --------------------------------------------------------------------------------------
-
-# Addresses nobody on the Internet can deliver to. The documentation ranges (192.0.2.0/24,
-# 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are deliberately not here: examples and test zones
-# use them.
-_UNREACHABLE = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
-    "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
-)]
-
-
-def unreachable_address(addr: str) -> bool:
-    """True for loopback, private, link-local, shared, multicast and unspecified addresses."""
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == n.version and ip in n for n in _UNREACHABLE)
 
 
 def _ip_literal(host: str) -> str | None:
@@ -315,7 +158,7 @@ async def check(ctx: CheckContext) -> CheckResult:
         detail["implicit"] = True
 
     # Is this domain meant to have no mail at all? Then check the lockdown records too.
-    meant = txt_ans.ok and any(_meant_as_spf(t) for t in txt_ans.txt)  # an SPF record, maybe a damaged one
+    meant = txt_ans.ok and any(meant_as_spf(t) for t in txt_ans.txt)  # an SPF record, maybe a damaged one
     no_mail = not real and spf_known and ((not spf and not meant) or spf_reject_all)
     dmarc_ans: DnsAnswer | None = None
     wild_ans: DnsAnswer | None = None
@@ -644,8 +487,4 @@ def _summary(status: Status, domain: str, hosts: list[_Host], nulls: list[MxReco
     return f"Mail for {domain} goes to {servers} ({names}), with something to improve."
 
 
-__all__ = [
-    "DMARC_REJECT", "MxParseError", "MxRecord", "NULL_MX", "SPF_REJECT_ALL", "check", "declares_no_mail",
-    "has_null_mx", "is_reject_all_spf", "lockdown_fixes", "looks_unused", "mail_use", "parse_mx", "spf_records",
-    "unreachable_address",
-]
+__all__ = ["check"]

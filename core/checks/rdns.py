@@ -26,7 +26,8 @@ import dns.reversename
 from ..context import CheckContext
 from ..dns.client import DnsAnswer
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
-from .mx import MxParseError, parse_mx, spf_records
+from ..records.mx import MxParseError, parse_mx
+from ..records.spf_parse import spf_records
 from ..records.spf_parse import Mechanism, SpfSyntaxError, parse_record_lenient
 
 __all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "check", "check_sending_ips", "reverse_name", "spf_addresses"]

@@ -1,35 +1,23 @@
-"""Run the checks for a domain concurrently and stream each result as it finishes."""
+"""Run the checks for a domain concurrently and stream each result as it finishes.
+
+The checks are those of ``registry.CHECKS``, looked up by name (``check_function``); each one gets the same
+``CheckContext`` with one shared DNS client."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from datetime import datetime, timezone
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import AsyncIterator, Callable, Iterable
 
 from ..context import ALL_CHECKS, CheckContext, CheckOptions
-from ..dns.client import PROBE_TIMEOUT, DnsClient
+from ..dns.client import PROBE_TIMEOUT, DnsClient, QueryRecord
 from ..model import CheckResult, DomainReport, Finding, Severity, Status
-
-CHECK_TITLES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX", "mta_sts": "MTA-STS",
-                "tls_rpt": "TLS reporting", "bimi": "BIMI (logo)", "dnssec": "DNSSEC", "rdns": "Reverse DNS",
-                "starttls": "STARTTLS", "arc": "ARC", "compauth": "CompAuth", "delivery": "Delivery",
-                "content": "Content", "checklist": "Bulk-sender checklist",
-                "compliance": "Compliance profile"}
-# check name -> module of inboxready.core where it differs (names are the JSON keys; modules are files)
-CHECK_MODULES: dict[str, str] = {}
-
-CheckFn = Callable[[CheckContext], Awaitable[CheckResult]]
+from .registry import CHECK_TITLES, check_function
 
 
-def check_function(name: str) -> CheckFn:
-    """``check(ctx)`` of the protocol module ``inboxready.core.<name>``."""
-    module = importlib.import_module(f"{__package__}.{CHECK_MODULES.get(name, name)}")
-    return module.check  # type: ignore[no-any-return]
-
-
-def make_client(options: CheckOptions, on_query=None) -> DnsClient:  # type: ignore[no-untyped-def]
+def make_client(options: CheckOptions, on_query: Callable[[QueryRecord], None] | None = None) -> DnsClient:
+    """The DNS client a run of ``options`` uses (``on_query`` sees every query it sends)."""
     return DnsClient(options.nameservers, timeout=options.timeout, deadline=options.deadline,
                      max_concurrency=options.max_concurrency, on_query=on_query)
 
@@ -158,4 +146,4 @@ async def run_many(
     return list(await asyncio.gather(*(one(d) for d in domains)))
 
 
-__all__ = ["ALL_CHECKS", "CHECK_TITLES", "CheckOptions", "check_domain", "run_check", "run_many"]
+__all__ = ["DEADLINE_GRACE", "check_domain", "make_client", "run_check", "run_many"]

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..context import CheckContext
-from .dmarc import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..dns.client import DnsAnswer, Outcome
-from .mx import lockdown_fixes
+from .posture import lockdown_fixes
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
 from ..records.spf_catalog import CatalogService, checked_date, find_include, load_catalog, unneeded_include
 from ..records.spf_eval import SpfEvaluation, check_helo, check_host

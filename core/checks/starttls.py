@@ -22,7 +22,7 @@ from typing import Any
 from ..context import CheckContext
 from ..dns.client import DnsAnswer
 from ..model import CheckResult, Finding, Severity, Status, derive_status
-from .mx import MxParseError, MxRecord, parse_mx
+from ..records.mx import MxParseError, MxRecord, parse_mx
 
 __all__ = ["MAX_HOSTS", "HostResult", "SmtpReplyError", "check", "ehlo_keywords", "parse_reply_line"]
 

@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 
-from ..checks.dkim import DkimKey, DkimKeyError, parse_dkim_key
+from ..records.dkim_key import DkimKey, DkimKeyError, parse_dkim_key
 from ..dns.client import DnsAnswer, DnsClient
 from .authres import parse_tags
 from .headers import HeaderField, ParsedMessage

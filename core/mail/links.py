@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from ..checks.runner import CHECK_TITLES, run_check
+from ..checks.registry import CHECK_TITLES
+from ..checks.runner import run_check
 from ..context import CheckOptions
 from ..dns.client import DnsClient
 from ..model import DomainReport, Finding, Severity, Status

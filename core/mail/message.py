@@ -32,9 +32,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..checks.dmarc import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..dns.client import DnsClient
-from ..model import CheckResult, Finding, Severity, Status
+from ..model import (
+    CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
+    json_str, json_strs,
+)
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
@@ -79,7 +82,8 @@ class MessageReport:
         return {
             "checks": {
                 name: {"status": str(r.status), "result": r.detail.get("result"), "summary": r.summary,
-                       "findings": [f.to_json() for f in r.findings], "detail": r.detail}
+                       "findings": [f.to_json() for f in r.findings], "detail": r.detail,
+                       "records": list(r.records), "elapsed_ms": round(r.elapsed_ms, 1)}
                 for name, r in self.checks.items()
             },
             "status": str(self.status),
@@ -91,7 +95,28 @@ class MessageReport:
             "receiver": self.receiver,
             "findings": [f.to_json() for f in self.findings],
             "detail": self.detail,
+            "elapsed_ms": round(self.elapsed_ms, 1),
         }
+
+    @classmethod
+    def from_json(cls, data: Any) -> "MessageReport":
+        """The report ``to_json`` wrote (``status``, ``headline`` and each card's ``result`` are derived, so
+        not read; a card's findings keep their order)."""
+        d = json_object(data, "message report")
+        checks: dict[str, CheckResult] = {}
+        for name, card in json_dict(d, "checks").items():
+            c = json_object(card, name)
+            checks[name] = CheckResult(name, json_enum(Status, c, "status"), json_str(c, "summary", ""),
+                                       records=json_strs(c, "records"),
+                                       findings=[Finding.from_json(x) for x in json_list(c, "findings")],
+                                       detail=json_dict(c, "detail"), elapsed_ms=json_num(c, "elapsed_ms"))
+        receiver = d.get("receiver")
+        if receiver is not None and not isinstance(receiver, str):
+            raise JsonShapeError("'receiver': expected a string or null")
+        return cls(checks=checks, from_=json_str(d, "from", ""), from_domain=json_str(d, "from_domain", ""),
+                   subject=json_str(d, "subject", ""), message_id=json_str(d, "message_id", ""), receiver=receiver,
+                   findings=[Finding.from_json(x) for x in json_list(d, "findings")], detail=json_dict(d, "detail"),
+                   elapsed_ms=json_num(d, "elapsed_ms"))
 
 
 async def analyze_message(raw: bytes, *, dns: DnsClient | None = None,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
 from ..store.settings import atomic_write_text, config_dir, move_aside
+from ..model import JsonShapeError, json_num, json_object, json_str
 
 KEYRING_SERVICE = "InboxReady"
 PROFILES_FILE = "profiles.json"
@@ -829,6 +830,16 @@ class ConnectionResult:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "code": self.code, "message": self.message, "detail": self.detail,
                 "stage": self.stage, "server_reply": self.server_reply, "elapsed_ms": round(self.elapsed_ms, 1)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "ConnectionResult":
+        d = json_object(data, "connection result")
+        ok = d.get("ok")
+        if not isinstance(ok, bool):
+            raise JsonShapeError("'ok': expected true or false")
+        return cls(ok=ok, code=json_str(d, "code"), message=json_str(d, "message"), detail=json_str(d, "detail", ""),
+                   stage=json_str(d, "stage", ""), server_reply=json_str(d, "server_reply", ""),
+                   elapsed_ms=json_num(d, "elapsed_ms"))
 
 
 class TransportError(Exception):

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..checks.runner import CHECK_TITLES, run_check
+from ..checks.registry import CHECK_TITLES
+from ..checks.runner import run_check
 from ..context import ALL_CHECKS, CheckOptions
 from ..domain import parse_domain
 from ..store.history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time

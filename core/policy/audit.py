@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..checks.runner import CHECK_TITLES
+from ..checks.registry import CHECK_TITLES
 from .compliance import DEFAULT_PROFILE, STATE_LABELS, ProfileVerdict, evaluate
 from ..domain import to_unicode
 from ..frontend import APP, FrontEnd

@@ -482,3 +482,8 @@ def spec_letters(spec: str) -> frozenset[str]:
         return macro_letters(parse_macro_string(spec))
     except SpfSyntaxError:
         return frozenset()
+
+
+def spf_records(txts: tuple[str, ...] | list[str]) -> list[str]:
+    """The TXT strings that are SPF records (start with ``v=spf1`` then a space or the end)."""
+    return [t for t in txts if is_spf_record(t)]

@@ -31,6 +31,7 @@ from ..mail.imap import _Session
 from ..mail.profiles import (
     ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
 )
+from ..model import JsonShapeError, json_dict, json_int, json_object, json_str
 from ..store.sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
 from .store import ImportResult, ReportStore
@@ -53,6 +54,17 @@ class WatchOutcome:
         return {"ok": self.ok, "folder": self.folder, "uidvalidity": self.uidvalidity, "last_uid": self.last_uid,
                 "read": self.read, "moved": self.moved, "import": self.result.to_json(),
                 "error": self.error.to_json() if self.error is not None else None}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "WatchOutcome":
+        d = json_object(data, "report mailbox outcome")
+        ok, error = d.get("ok"), d.get("error")
+        if not isinstance(ok, bool):
+            raise JsonShapeError("'ok': expected true or false")
+        return cls(ok=ok, folder=json_str(d, "folder"), uidvalidity=json_int(d, "uidvalidity"),
+                   last_uid=json_int(d, "last_uid"), read=json_int(d, "read"), moved=json_int(d, "moved"),
+                   result=ImportResult.from_json(json_dict(d, "import")),
+                   error=ConnectionResult.from_json(error) if error is not None else None)
 
 
 def account_key(profile: ReadProfile) -> str:

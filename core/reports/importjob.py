@@ -57,9 +57,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..model import JsonShapeError, json_dict, json_int, json_num, json_object, json_str
 from ..store.sqlitedb import DbProblem
 from .extract import Limits, iter_input_files
-from .store import ImportResult, ImportStopped, ReportInfo, ReportStore
+from .store import ImportResult, ImportStopped, ReportStore
 
 PIECE = 500
 
@@ -73,6 +74,26 @@ class JobOutcome:
     seconds: float = 0.0
     problem: str = ""
     stopped: bool = False   # the store failed during the import (``problem`` says how); what is in ``result`` is kept
+
+    def to_json(self) -> dict[str, Any]:
+        return {"result": self.result.to_json(), "total": self.total, "done": self.done,
+                "cancelled": self.cancelled, "seconds": round(self.seconds, 3), "problem": self.problem,
+                "stopped": self.stopped}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "JobOutcome":
+        """The outcome ``to_json`` wrote (the result's ``cancelled`` is the outcome's)."""
+        d = json_object(data, "import outcome")
+        flags = {}
+        for key in ("cancelled", "stopped"):
+            value = d.get(key, False)
+            if not isinstance(value, bool):
+                raise JsonShapeError(f"{key!r}: expected true or false")
+            flags[key] = value
+        result = ImportResult.from_json(json_dict(d, "result"))
+        result.cancelled = flags["cancelled"]
+        return cls(result=result, total=json_int(d, "total"), done=json_int(d, "done"), cancelled=flags["cancelled"],
+                   seconds=json_num(d, "seconds"), problem=json_str(d, "problem", ""), stopped=flags["stopped"])
 
 
 def run_import(store: ReportStore, paths: Iterable[str | Path], *,
@@ -133,12 +154,7 @@ def outcome_from_events(events: Iterable[dict[str, Any]]) -> JobOutcome | str | 
         elif kind == "problem":
             return str(ev.get("message") or "the import could not run")
         elif kind == "done":
-            result = ImportResult(imported=[ReportInfo(**i) for i in parts["imported"]],
-                                  duplicate=[ReportInfo(**i) for i in parts["duplicate"]],
-                                  repeated=[ReportInfo(**i) for i in parts["repeated"]],
-                                  conflicting=[ReportInfo(**i) for i in parts["conflicting"]],
-                                  rejected=[(str(r["name"]), str(r["reason"])) for r in parts["rejected"]],
-                                  files=int(ev.get("files", 0)))
+            result = ImportResult.from_json({**parts, "files": int(ev.get("files", 0))})
             result.cancelled = bool(ev.get("cancelled"))
             return JobOutcome(result=result, total=int(ev.get("total", 0)), done=int(ev.get("done", 0)),
                               cancelled=bool(ev.get("cancelled")), seconds=float(ev.get("seconds", 0.0)),

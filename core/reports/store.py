@@ -64,6 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
+from ..model import json_int, json_list, json_object, json_str
 from ..store.settings import data_dir
 from ..store.sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
@@ -150,6 +151,15 @@ class ReportInfo:
     messages: int      # DMARC: messages; TLS: sessions
     problem: str = ""  # why its dates can't be right (it is left out of summaries), or ""
 
+    @classmethod
+    def from_json(cls, data: Any) -> "ReportInfo":
+        """The report ``asdict`` (``ImportResult.to_json``) wrote."""
+        d = json_object(data, "report")
+        return cls(name=json_str(d, "name"), kind=json_str(d, "kind"), org=json_str(d, "org", ""),
+                   report_id=json_str(d, "report_id", ""), domain=json_str(d, "domain", ""),
+                   begin=json_int(d, "begin"), end=json_int(d, "end"), messages=json_int(d, "messages"),
+                   problem=json_str(d, "problem", ""))
+
 
 @dataclass
 class ImportResult:
@@ -181,6 +191,20 @@ class ImportResult:
                 "repeated": [asdict(i) for i in self.repeated],
                 "conflicting": [asdict(i) for i in self.conflicting],
                 "rejected": [{"name": n, "reason": r} for n, r in self.rejected]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "ImportResult":
+        """The result ``to_json`` wrote (``cancelled`` is not in it: it comes back false)."""
+        d = json_object(data, "import result")
+
+        def infos(key: str) -> list[ReportInfo]:
+            return [ReportInfo.from_json(x) for x in json_list(d, key)]
+
+        rejected = [json_object(x, "rejected file") for x in json_list(d, "rejected")]
+        return cls(imported=infos("imported"), duplicate=infos("duplicate"), repeated=infos("repeated"),
+                   conflicting=infos("conflicting"),
+                   rejected=[(json_str(x, "name"), json_str(x, "reason")) for x in rejected],
+                   files=json_int(d, "files"))
 
 
 class ImportStopped(DbProblem):

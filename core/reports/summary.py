@@ -57,7 +57,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..checks.dmarc import build_record
+from ..records.dmarc_build import build_record
 from ..records.dmarc_parse import DmarcRecord, parse_dmarc
 from ..model import Fix
 from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog

@@ -11,7 +11,7 @@ import pytest
 
 from inboxready.core.bounce import CATEGORIES, classify, detect_provider, load_rules, read_bounce
 from inboxready.core.bounce.rules import provider_code
-from inboxready.core.checks.runner import CHECK_MODULES
+from inboxready.core.checks.registry import CHECKS
 from inboxready.core.context import ALL_CHECKS
 
 from .dsnmaker import PLACES, exim_bounce, fill, postfix_dsn, smtp_reply
@@ -42,7 +42,7 @@ def test_every_rule_is_reviewed() -> None:
     assert RAW["checked"] == "2026-12-07" and len(RULES) >= 60
     ids = [r["id"] for r in RAW["rules"]]
     assert len(ids) == len(set(ids))
-    checks = set(ALL_CHECKS) | set(CHECK_MODULES)
+    checks = set(ALL_CHECKS) | set(CHECKS)
     for r in RAW["rules"]:
         assert r["source"].startswith(("https://", "http://")), r["id"]
         assert r["checked"] == "2026-12-07", r["id"]

@@ -10,9 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.checks.dkim import (
-    DkimKeyError, describe_foreign_record, load_catalog, normalize_selector, parse_dkim_key, parse_tag_list,
+from inboxready.core.records.dkim_key import (
+    DkimKeyError, describe_foreign_record, normalize_selector, parse_dkim_key, parse_tag_list,
 )
+from inboxready.core.checks.dkim import load_catalog
 
 from ..conftest import conformance_dir
 

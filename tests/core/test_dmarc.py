@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from inboxready.core.checks.dmarc import build_record, check, walk_names
+from inboxready.core.records.dmarc_build import build_record
+from inboxready.core.checks.dmarc import check
+from inboxready.core.records.dmarc_walk import walk_names
 from inboxready.core.records.dmarc_parse import parse_dmarc
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status

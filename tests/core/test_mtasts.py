@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxready.core.checks import mta_sts as mtasts
+from inboxready.core.records import mta_sts as sts_records
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
@@ -315,15 +316,15 @@ def test_no_mx_is_info(dns_server: DnsTestServer, web: HttpsTestServer) -> None:
 
 
 def test_parse_record_and_policy_units() -> None:
-    rec = mtasts.parse_sts_record("v=STSv1;id=abc123 ; ext=1")
+    rec = sts_records.parse_sts_record("v=STSv1;id=abc123 ; ext=1")
     assert rec.id == "abc123" and rec.extensions == {"ext": "1"}
     for bad in ["", "v=STSv1", "id=1; v=STSv1", "v=STSv1; id=" + "a" * 33, "v=STSv1; id=1; id=2", "v=STSv1; x"]:
-        with pytest.raises(mtasts.StsSyntaxError):
-            mtasts.parse_sts_record(bad)
-    assert mtasts.mx_matches("*.example.com", "MX.Example.com.")
-    assert not mtasts.mx_matches("*.example.com", "example.com")
-    assert not mtasts.mx_matches("*.example.com", "a.b.example.com")
-    pol = mtasts.parse_policy("Version: STSv1\nmode: enforce\nmx: bad..name\nmax_age: 99999999999\n")
+        with pytest.raises(sts_records.StsSyntaxError):
+            sts_records.parse_sts_record(bad)
+    assert sts_records.mx_matches("*.example.com", "MX.Example.com.")
+    assert not sts_records.mx_matches("*.example.com", "example.com")
+    assert not sts_records.mx_matches("*.example.com", "a.b.example.com")
+    pol = sts_records.parse_policy("Version: STSv1\nmode: enforce\nmx: bad..name\nmax_age: 99999999999\n")
     assert len(pol.errors) == 4 and pol.mode == "enforce" and pol.version is None
 
 
@@ -331,14 +332,14 @@ def test_parse_record_and_policy_units() -> None:
 @given(st.text())
 def test_parsers_never_raise_anything_else(text: str) -> None:
     try:
-        mtasts.parse_sts_record(text)
-    except mtasts.StsSyntaxError:
+        sts_records.parse_sts_record(text)
+    except sts_records.StsSyntaxError:
         pass
-    pol = mtasts.parse_policy(text)
+    pol = sts_records.parse_policy(text)
     assert isinstance(pol.errors, list)
     for p in pol.mx:
-        assert mtasts.valid_pattern(p)
-    mtasts.mx_matches(text, text)
+        assert sts_records.valid_pattern(p)
+    sts_records.mx_matches(text, text)
 
 
 # -- the HTTPS client underneath -------------------------------------------------------------------

@@ -16,10 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.checks import dkim, mx
-from inboxready.core.checks.runner import check_function
+from inboxready.core.checks import dkim, mx, posture
+from inboxready.core.checks.registry import check_function
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
+from inboxready.core.records.mx import MxParseError, parse_mx, unreachable_address
+from inboxready.core.records.spf_parse import spf_records
 
 from ..conftest import make_ctx, run
 
@@ -298,7 +300,7 @@ def test_null_mx_with_wrong_preference_warns_and_fix_passes(dns_server: DnsTestS
 
 
 def test_lockdown_fixes_are_the_four_records() -> None:
-    fixes = mx.lockdown_fixes("Example.COM.")
+    fixes = posture.lockdown_fixes("Example.COM.")
     assert [(f.host, f.type, f.value, f.action) for f in fixes] == [
         ("example.com", "TXT", "v=spf1 -all", "publish"),
         ("_dmarc.example.com", "TXT", "v=DMARC1; p=reject;", "publish"),
@@ -328,7 +330,7 @@ def test_parked_domain_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
     # is on its own note too, which the front ends show as solved by the warning's records
     (bundle,) = r.fixes
     assert bundle is finding(r, "mx.parked-lockdown").fix and bundle.type == "MX"
-    assert sorted(bundle.records, key=str) == sorted(mx.lockdown_fixes(D), key=str)
+    assert sorted(bundle.records, key=str) == sorted(posture.lockdown_fixes(D), key=str)
     assert all(finding(r, c).fix in bundle.records for c in ("mx.lockdown-spf", "mx.lockdown-dmarc",
                                                               "mx.lockdown-null-mx", "mx.lockdown-dkim"))
     shown = r.presented()
@@ -341,7 +343,7 @@ def test_parked_domain_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
 def test_parked_domain_without_address_gets_the_lockdown_kit(dns_server: DnsTestServer) -> None:
     r = check(dns_server, '$TTL 300\n@ IN NS ns.example.net.\n')
     assert r.status is Status.WARN and "mx.parked-lockdown" in codes(r) and "mx.implicit" not in codes(r)
-    assert sorted(r.fixes[0].records, key=str) == sorted(mx.lockdown_fixes(D), key=str)
+    assert sorted(r.fixes[0].records, key=str) == sorted(posture.lockdown_fixes(D), key=str)
 
 
 def _run_all(server: DnsTestServer, names: list[str]) -> dict[str, CheckResult]:
@@ -357,7 +359,7 @@ def _run_all(server: DnsTestServer, names: list[str]) -> dict[str, CheckResult]:
 
 def test_published_lockdown_kit_passes_our_own_checks(dns_server: DnsTestServer) -> None:
     dns_server.add_origin("com")  # so the DMARC tree walk's _dmarc.com gets NXDOMAIN, not REFUSED
-    dns_server.replace_zone(D, apply_fixes(PARKED, mx.lockdown_fixes(D)))
+    dns_server.replace_zone(D, apply_fixes(PARKED, posture.lockdown_fixes(D)))
     results = _run_all(dns_server, ["mx", "dkim", "spf", "dmarc"])
     r = results["mx"]
     assert r.status is Status.INFO and codes(r) == ["mx.null-mx", "mx.locked-down"] and r.fixes == []
@@ -381,7 +383,7 @@ def test_null_mx_alone_suggests_the_missing_lockdown_records_and_they_pass(dns_s
     assert codes(r) == ["mx.null-mx", "mx.lockdown-incomplete", "mx.lockdown-spf", "mx.lockdown-dmarc",
                         "mx.lockdown-dkim"]
     assert "these three records" in finding(r, "mx.lockdown-incomplete").message
-    kit = mx.lockdown_fixes(D)
+    kit = posture.lockdown_fixes(D)
     (bundle,) = r.fixes  # on the note that asks for them, all three together
     assert bundle.records == (kit[0], kit[1], kit[3])
     again = check(dns_server, apply_fixes(zone, list(bundle.records)))
@@ -445,32 +447,32 @@ def test_shared_client_asks_the_domain_txt_once(dns_server: DnsTestServer) -> No
     ("5 MX.Example.COM", 5, "mx.example.com", False),
 ])
 def test_parse_mx(text: str, pref: int, host: str, null: bool) -> None:
-    rec = mx.parse_mx(text)
+    rec = parse_mx(text)
     assert (rec.preference, rec.host, rec.null) == (pref, host, null)
 
 
 @pytest.mark.parametrize("text", ["", "10", "x mx.example.com.", "70000 mx.", "10 a..b", "1 2 3", "١ mx."])
 def test_parse_mx_errors(text: str) -> None:
-    with pytest.raises(mx.MxParseError):
-        mx.parse_mx(text)
+    with pytest.raises(MxParseError):
+        parse_mx(text)
 
 
 def test_helpers() -> None:
-    assert mx.spf_records(("v=spf1 -all", "v=spf10 x", "google-site-verification=1", "V=SPF1")) == ["v=spf1 -all", "V=SPF1"]
-    assert mx.is_reject_all_spf("V=SPF1   -ALL") and not mx.is_reject_all_spf("v=spf1 ~all")
-    assert mx.unreachable_address("10.0.0.1") and mx.unreachable_address("::ffff:192.168.1.1")
-    assert mx.unreachable_address("fe80::1") and not mx.unreachable_address("192.0.2.1")
-    assert not mx.unreachable_address("8.8.8.8") and not mx.unreachable_address("not an ip")
+    assert spf_records(("v=spf1 -all", "v=spf10 x", "google-site-verification=1", "V=SPF1")) == ["v=spf1 -all", "V=SPF1"]
+    assert posture.is_reject_all_spf("V=SPF1   -ALL") and not posture.is_reject_all_spf("v=spf1 ~all")
+    assert unreachable_address("10.0.0.1") and unreachable_address("::ffff:192.168.1.1")
+    assert unreachable_address("fe80::1") and not unreachable_address("192.0.2.1")
+    assert not unreachable_address("8.8.8.8") and not unreachable_address("not an ip")
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80) | st.from_regex(r"[0-9]{1,6} [a-z0-9.\-]{0,20}", fullmatch=True))
 def test_parse_mx_never_raises_anything_else(text: str) -> None:
     try:
-        rec = mx.parse_mx(text)
+        rec = parse_mx(text)
         assert rec.text
-    except mx.MxParseError:
+    except MxParseError:
         pass
-    mx.is_reject_all_spf(text)
-    mx.spf_records([text])
-    mx.unreachable_address(text)
+    posture.is_reject_all_spf(text)
+    spf_records([text])
+    unreachable_address(text)

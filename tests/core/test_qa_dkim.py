@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inboxready.core.checks import dkim
+from inboxready.core.records import dkim_key
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
 
@@ -98,8 +99,8 @@ def test_key_pasted_with_quotes_gets_the_unquoted_key_as_fix(dns_server: DnsTest
 
 
 def test_repair_leaves_real_damage_alone() -> None:
-    assert dkim.repair_dkim_key('"v=DKIM1; k=rsa; p=AAAA"') is None  # not a key even without quotes
-    assert dkim.repair_dkim_key("v=DKIM1; k=rsa; p=" + RSA2048) is None  # nothing to repair
+    assert dkim_key.repair_dkim_key('"v=DKIM1; k=rsa; p=AAAA"') is None  # not a key even without quotes
+    assert dkim_key.repair_dkim_key("v=DKIM1; k=rsa; p=" + RSA2048) is None  # nothing to repair
 
 
 # -- a domain that doesn't exist; a locked-down domain -------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from inboxready.core.checks import dkim, spf
+from inboxready.core.checks import spf
+from inboxready.core.records import dkim_key
 from inboxready.core.records.dmarc_parse import DmarcSyntaxError, parse_dmarc, parse_report_uri, repair_dmarc
 from inboxready.core.records.spf_parse import parse_record
 
@@ -28,9 +29,9 @@ def test_repair_dmarc_returns_a_record_or_none(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(RECORDISH)
 def test_repair_dkim_key_returns_a_key_or_none(text: str) -> None:
-    out = dkim.repair_dkim_key(text)
+    out = dkim_key.repair_dkim_key(text)
     if out is not None:
-        dkim.parse_dkim_key(out)
+        dkim_key.parse_dkim_key(out)
 
 
 @settings(max_examples=300, deadline=None)

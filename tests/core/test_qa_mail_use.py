@@ -145,7 +145,7 @@ def test_each_card_of_a_parked_domain_offers_its_own_lockdown_record(dns_server:
     """Issue 12 item 3: the fix for a domain that sends no mail is on every card it concerns. The SPF card said
     "no SPF record" with no fix while the MX card held v=spf1 -all; now SPF, DMARC and DKIM each offer their
     own lockdown record, the same as the MX card's set, which holds all four together."""
-    from inboxready.core.checks.mx import lockdown_fixes
+    from inboxready.core.checks.posture import lockdown_fixes
 
     rep = check_all(dns_server, {"parked-shop.com": PARKED_SHOP}, "parked-shop.com")
     spf_fix, dmarc_fix, _null, dkim_fix = lockdown_fixes("parked-shop.com")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxready.core.checks import tls_rpt as tlsrpt
+from inboxready.core.records import tls_rpt as tlsrpt_records
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Severity, Status
 
@@ -123,20 +124,20 @@ def test_only_bad_uris_fail(dns_server: DnsTestServer) -> None:
 
 
 def test_parser_units() -> None:
-    rec = tlsrpt.parse_tlsrpt("v=TLSRPTv1;rua=mailto:a@example.com , https://r.example.org/x;ext=1;")
+    rec = tlsrpt_records.parse_tlsrpt("v=TLSRPTv1;rua=mailto:a@example.com , https://r.example.org/x;ext=1;")
     assert rec.rua == ["mailto:a@example.com", "https://r.example.org/x"] and rec.extensions == {"ext": "1"}
     for bad in ["", "v=TLSRPTv1", "rua=mailto:a@example.com; v=TLSRPTv1", "v=tlsrptv1; rua=mailto:a@example.com",
                 "v=TLSRPTv1; rua=mailto:a@example.com,", "v=TLSRPTv1; rua=ftp://x.example.com"]:
-        with pytest.raises(tlsrpt.TlsRptSyntaxError):
-            tlsrpt.parse_tlsrpt(bad)
+        with pytest.raises(tlsrpt_records.TlsRptSyntaxError):
+            tlsrpt_records.parse_tlsrpt(bad)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_parser_never_raises_anything_else(text: str) -> None:
     try:
-        rec = tlsrpt.parse_tlsrpt(text)
-    except tlsrpt.TlsRptSyntaxError:
+        rec = tlsrpt_records.parse_tlsrpt(text)
+    except tlsrpt_records.TlsRptSyntaxError:
         return
     assert rec.rua
-    tlsrpt.uri_problem(text)
+    tlsrpt_records.uri_problem(text)
