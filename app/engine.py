@@ -199,7 +199,7 @@ class Engine(QObject):
         jobs, self._jobs = self._jobs, {}
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
-        self._gave_up = len(self._restarts) > MAX_RESTARTS
+        self._gave_up = self._gave_up or len(self._restarts) > MAX_RESTARTS
         message = WORKER_GONE.format(log=log_path()) if self._gave_up else WORKER_LOST
         for job, info in jobs.items():
             if info.cancelling:
@@ -213,12 +213,22 @@ class Engine(QObject):
 
     def _write(self, message: dict[str, Any]) -> None:
         line = p.encode(message)
-        if self._process is None and not self._closing and not self._gave_up:
+        if self._gave_up:  # no worker will run: a job fails at once (on the next turn, after its number is known)
+            job = message.get("id")
+            if message.get("type") not in (p.CANCEL, p.STOP) and isinstance(job, int):
+                QTimer.singleShot(0, self, lambda: self._refuse(job))
+            return
+        if self._process is None and not self._closing:
             self._start_process()
         if not self._ready:
             self._queue.append(line)
         elif self._process is not None:
             self._process.write(line)
+
+    def _refuse(self, job: int) -> None:
+        info = self._jobs.pop(job, None)
+        if info is not None:
+            (self.failed if info.check else self.taskFailed).emit(job, WORKER_GONE.format(log=log_path()))
 
     def _read(self) -> None:
         proc = self._process
