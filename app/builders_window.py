@@ -199,7 +199,7 @@ class BuildersWindow(QWidget):
         self._closed = True
         self._spf_timer.stop()
         for op in list(self.jobs.values()):
-            op.cancel()
+            op.abandon()
         self.jobs.clear()
         super().closeEvent(event)
 

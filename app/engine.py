@@ -374,11 +374,11 @@ class Engine(QObject):
 
     # -- other jobs -----------------------------------------------------------------------------
 
-    def run(self, kind: str, **params: Any) -> int:
-        """Run job ``kind`` with ``params`` (JSON-able) in the worker; its events arrive as ``task*``
+    def run(self, job_type: str, /, **params: Any) -> int:
+        """Run job ``job_type`` with ``params`` (JSON-able) in the worker; its events arrive as ``task*``
         signals. Returns the job number."""
-        job = self._new_job(kind, False)
-        self._write(p.request(job, kind, **params))
+        job = self._new_job(job_type, False)
+        self._write({"id": job, "type": job_type, "params": params})
         return job
 
     def cancel_task(self, job: int) -> bool:

@@ -13,9 +13,11 @@ is destroyed (its window closed) nothing is called back, and a WorkerOp still ru
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer
 
 from .engine import Engine
@@ -40,6 +42,7 @@ class WorkerOp(QObject):
         self._cancelled = cancelled
         self.job = 0
         self.done = False
+        self._live = [True]  # emptied when the job is over (read by the destroyed handler)
 
     def run(self) -> int:
         e = self.engine
@@ -47,8 +50,10 @@ class WorkerOp(QObject):
         e.taskFailed.connect(self._on_failed)
         e.taskCancelled.connect(self._on_cancelled)
         e.taskProgress.connect(self._on_progress)
-        self.destroyed.connect(self._cancel_job)
         self.job = e.run(self.kind, **self.params)
+        # a plain function, not a method of this object: it runs while the object is being destroyed
+        engine, job, live = self.engine, self.job, self._live
+        self.destroyed.connect(lambda *_: _cancel_if_running(engine, job, live))
         return self.job
 
     @property
@@ -59,15 +64,18 @@ class WorkerOp(QObject):
         """Cancel the job (its ``cancelled`` callback follows when the worker confirms)."""
         return bool(self.job) and not self.done and self.engine.cancel_task(self.job)
 
-    def _cancel_job(self, *_: Any) -> None:
-        try:
-            if self.job and not self.done:
-                self.engine.cancel_task(self.job)
-        except RuntimeError:  # the engine is gone too
-            pass
+    def abandon(self) -> None:
+        """Cancel the job and forget the callbacks now (the owner is going away): none of them is called,
+        and this object no longer refers to the owner."""
+        if self.job and not self.done:
+            self.engine.cancel_task(self.job)
+        self._end()
 
     def _end(self) -> None:
+        """Over: no more callbacks, nothing of the owner held, disconnected, deleted on a later turn."""
         self.done = True
+        self._live.clear()
+        self._success = self._failure = self._progress = self._cancelled = None
         e = self.engine
         for signal, slot in ((e.taskFinished, self._on_finished), (e.taskFailed, self._on_failed),
                              (e.taskCancelled, self._on_cancelled), (e.taskProgress, self._on_progress)):
@@ -79,55 +87,76 @@ class WorkerOp(QObject):
 
     def _on_finished(self, job: int, data: Any) -> None:
         if job == self.job and not self.done:
+            call = self._success
             self._end()
-            if self._success is not None:
-                self._success(data)
+            if call is not None:
+                call(data)
 
     def _on_failed(self, job: int, message: str) -> None:
         if job == self.job and not self.done:
+            call = self._failure
             self._end()
-            if self._failure is not None:
-                self._failure(message)
+            if call is not None:
+                call(message)
             else:
                 log.warning("%s failed: %s", self.kind, message)
 
     def _on_cancelled(self, job: int) -> None:
         if job == self.job and not self.done:
+            call = self._cancelled
             self._end()
-            if self._cancelled is not None:
-                self._cancelled()
+            if call is not None:
+                call()
 
     def _on_progress(self, job: int, data: Any) -> None:
         if job == self.job and not self.done and self._progress is not None:
             self._progress(data)
 
 
-class QueryOp(QObject):
-    """A short synchronous ``op`` run on the UI thread at the next turn of the event loop (see module doc)."""
+def _cancel_if_running(engine: Engine, job: int, live: list[bool]) -> None:
+    """The owner of a WorkerOp went away while its job ran: cancel the job."""
+    if live:
+        try:
+            engine.cancel_task(job)
+        except RuntimeError:  # the engine is gone too
+            pass
+
+
+class QueryOp:
+    """A short synchronous ``op`` run on the UI thread at the next turn of the event loop (see module doc).
+    Nothing runs if ``parent`` is destroyed first."""
 
     def __init__(self, parent: QObject, op: Callable[[], Any], *, success: Callable[[Any], None] | None = None,
                  failure: Callable[[BaseException], None] | None = None) -> None:
-        super().__init__(parent)
+        self.parent = parent
         self._op = op
         self._success = success
         self._failure = failure
 
     def run(self) -> None:
-        QTimer.singleShot(0, self, self._run)
+        op, success, failure = self._op, self._success, self._failure
+        parent = weakref.ref(self.parent)
+        del self.parent  # held weakly from now on
 
-    def _run(self) -> None:
-        try:
-            result = self._op()
-        except Exception as exc:  # noqa: BLE001 - handed to ``failure`` (or logged), never raised into Qt
-            if self._failure is not None:
-                self._failure(exc)
+        def call() -> None:
+            owner = parent()
+            if owner is None or not shiboken6.isValid(owner):
+                return  # its window went away first: nothing to do
+            del owner
+            try:
+                result = op()
+            except Exception as exc:  # noqa: BLE001 - handed to ``failure`` (or logged), never raised into Qt
+                if failure is not None:
+                    failure(exc)
+                else:
+                    log.warning("a UI operation failed", exc_info=True)
             else:
-                log.warning("a UI operation failed", exc_info=True)
-        else:
-            if self._success is not None:
-                self._success(result)
-        finally:
-            self.deleteLater()
+                if success is not None:
+                    success(result)
+
+        # no context object: the window a callback refers to may be freed when this call is over, which
+        # must not happen to the context of the call that is running
+        QTimer.singleShot(0, call)
 
 
 __all__ = ["QueryOp", "WorkerOp"]

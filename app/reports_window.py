@@ -1478,9 +1478,10 @@ class ReportsWindow(QMainWindow):
         """Stop the import, the name lookups and the watch (the worker closes the store when it ends)."""
         if self._closing:
             return
-        for job in (self._import_job, self._names_job, self._watch_job):
-            if job:
-                self.engine.cancel_task(job)
+        for op in list(self._ops.values()):  # the import, the name lookups, the watch, a view being read
+            op.abandon()
+        self._ops.clear()
+        self._import_job = self._names_job = self._watch_job = 0
         self._closing = True
 
     def closeEvent(self, event: QCloseEvent) -> None:

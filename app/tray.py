@@ -155,7 +155,7 @@ class WatchService(QObject):
         self._stopped = True
         self.timer.stop()
         if self._op is not None:
-            self._op.cancel()
+            self._op.abandon()  # cancelled; it no longer refers to this service
             self._op = None
         tray, menu = self.tray, self.menu
         if isinstance(tray, QSystemTrayIcon):

@@ -1,7 +1,8 @@
 """``inboxready worker`` under the tests' loopback guard: the worker the tests start (a process of its own,
 so the guard of tests/conftest.py does not reach it) refuses every non-loopback destination the same way,
 and appends each one it refused to the file named by ``INBOXREADY_TEST_BLOCKED_FILE`` (one per line) so the
-test that started it can see it.
+test that started it can see it. With ``INBOXREADY_TEST_KEYRING_FILE`` it uses the keyring file it shares
+with the test (``tests/sharedkeyring.py``).
 
     python tests/worker_guarded.py worker
 """
@@ -27,6 +28,13 @@ class _Logged(list):  # type: ignore[type-arg]
 
 
 guard.BLOCKED = _Logged()  # type: ignore[assignment]
+
+if os.environ.get("INBOXREADY_TEST_KEYRING_FILE"):  # the test's keyring, never the system's
+    import keyring
+
+    from tests.sharedkeyring import SharedKeyring
+
+    keyring.set_keyring(SharedKeyring(os.environ["INBOXREADY_TEST_KEYRING_FILE"]))
 
 if __name__ == "__main__":
     from inboxready.app.cli import main

@@ -1,7 +1,8 @@
 """Typed values on the wire: what a worker job returns to a window (a builder's key and rotation plan, a watch
 run's outcomes, a report view), as JSON that comes back as the same objects.
 
-``to_wire(value)`` turns plain data, tuples, paths, dates, bytes, enums and dataclasses into JSON: a
+``to_wire(value)`` turns plain data, tuples, paths, dates, bytes, regular expressions, enums and dataclasses
+into JSON: a
 dataclass becomes ``{"__dc__": "module:Class", "f": {field: value}}`` (its constructor fields only), an
 enum ``{"__enum__": "module:Class", "v": value}``. ``from_wire(data)`` rebuilds them, and only ever
 constructs dataclasses and enums defined in ``inboxready.core`` (never anything a line names elsewhere,
@@ -17,6 +18,7 @@ import base64
 import dataclasses
 import enum
 import importlib
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,11 +39,9 @@ def to_wire(value: Any, _depth: int = 0) -> Any:
     if _depth > MAX_DEPTH:
         raise WireError("a value nested too deeply")
     d = _depth + 1
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, enum.Enum):
-        return {"__enum__": _name(type(value)), "v": to_wire(value.value, d)}
-    if isinstance(value, (int, float)):
+    if isinstance(value, enum.Enum):  # before str and int: a StrEnum is a str too
+        return {"__enum__": _name(type(value)), "v": value.value}
+    if value is None or isinstance(value, (bool, str, int, float)):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__dc__": _name(type(value)),
@@ -64,6 +64,8 @@ def to_wire(value: Any, _depth: int = 0) -> Any:
         return {"__path__": str(value)}
     if isinstance(value, (bytes, bytearray)):
         return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, re.Pattern):  # a rule's pattern (a bounce rule)
+        return {"__re__": value.pattern, "flags": int(value.flags)}
     if isinstance(value, BaseException):
         return {"__error__": type(value).__name__, "message": str(value)}
     raise WireError(f"a {type(value).__name__} can't be sent")
@@ -157,6 +159,11 @@ def from_wire(data: Any, _depth: int = 0) -> Any:
             return base64.b64decode(str(data["__bytes__"]), validate=True)
         except ValueError as exc:
             raise WireError(str(exc)) from None
+    if "__re__" in data:
+        try:
+            return re.compile(str(data["__re__"]), int(data.get("flags") or 0))
+        except (re.error, ValueError, TypeError) as exc:
+            raise WireError(f"a pattern that does not compile ({exc})") from None
     if "__error__" in data:
         return WireProblem(str(data["__error__"]), str(data.get("message", "")))
     return {k: from_wire(v, d) for k, v in data.items()}
