@@ -2,12 +2,14 @@
 
 Not meant to be typed by people: the app starts it (the same executable as the CLI, also in the frozen
 folder) and talks to it as described in docs/WORKER.md. Besides the core's jobs it serves the demo: the
-demo's loopback DNS server runs here, in the worker, never in the GUI process.
+demo's loopback DNS server runs here, in the worker, never in the GUI process; so does the audit export
+(its PDF is drawn with Qt, which lives in the app layer).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any, TextIO
 
 from inboxready.core.worker.server import Handler, Job, main as worker_main
@@ -51,11 +53,53 @@ async def demo_stats(job: Job) -> dict[str, Any]:
     return {"running": server is not None, "queries": server.query_count if server is not None else 0}
 
 
+async def audit_export(job: Job) -> dict[str, Any]:
+    """Build the audit report of {report (``DomainReport.to_json``), message, reports_summary, profile,
+    dns_host} and write it to ``target`` (PDF or HTML by extension), recording the file's SHA-256 in the
+    history: {sha256, problem} or {error} in plain words. PDF drawing needs Qt: the worker makes a windowless
+    QApplication for it on first use (the GUI process draws nothing of it)."""
+    import asyncio
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from inboxready.core.model import DomainReport
+    from inboxready.core.policy.audit import AuditReport, changes_in_period, record_export
+    from inboxready.core.worker.values import from_wire
+
+    from .export import write_report
+
+    q = job.params
+    report = DomainReport.from_json(q.get("report"))
+    message = from_wire(q.get("message"))
+    summary = q.get("reports_summary")
+    target = Path(str(q.get("target") or ""))
+    if target.suffix.lower() == ".pdf":
+        from .pdf import ensure_gui_app
+
+        if not os.environ.get("QT_QPA_PLATFORM"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the worker shows no window
+        ensure_gui_app()  # on the worker's main thread; the drawing itself runs in a thread below
+
+    def work() -> tuple[str, str]:
+        now = datetime.now(UTC)
+        audit = AuditReport.build(report, message=message, reports_summary=summary, profile=str(q.get("profile")),
+                                  generated=now, dns_host=q.get("dns_host"),
+                                  changes=changes_in_period(report, reports_summary=summary, generated=now))
+        digest = write_report(audit, target)
+        return record_export(target, report.domain, digest)  # type: ignore[no-any-return]
+
+    try:
+        file_digest, problem = await asyncio.to_thread(work)
+    except OSError as exc:
+        return {"error": exc.strerror or str(exc)}
+    return {"sha256": file_digest, "problem": problem}
+
+
 def app_handlers() -> dict[str, Handler]:
     from inboxready.core.worker.handlers import default_handlers
 
     handlers = default_handlers()
-    handlers.update({"demo": demo_start, "demo_stop": demo_stop, "demo_stats": demo_stats})
+    handlers.update({"demo": demo_start, "demo_stop": demo_stop, "demo_stats": demo_stats, "audit_export": audit_export})
     return handlers
 
 

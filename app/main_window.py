@@ -1108,7 +1108,7 @@ class MainWindow(QMainWindow):
         from .dns_host_forms import directory
         from .export import export_report
 
-        export_report(self, report, message=self.latest_message(), reports_summary=reports_summary,
+        export_report(self, report, engine=self.engine, message=self.latest_message(), reports_summary=reports_summary,
                       profile=self.compliance_profile(), dns_host=directory().for_audit(report.domain))
 
     def open_publish_history(self) -> None:
