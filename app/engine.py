@@ -429,6 +429,23 @@ class Engine(QObject):
         self._lost("closing")
 
 
+_SHARED: list[Engine] = []  # the app's engine (set by the main window); dialogs made elsewhere use it
+
+
+def set_shared(engine: Engine | None) -> None:
+    """Make ``engine`` the one ``shared()`` gives (None: forget it)."""
+    _SHARED[:] = [engine] if engine is not None else []
+
+
+def shared(owner: QObject) -> Engine:
+    """The app's engine, or (a dialog made on its own, as in a test) a new one that ends with ``owner``."""
+    if _SHARED and not _SHARED[0]._closing:
+        return _SHARED[0]
+    engine = Engine(owner)
+    owner.destroyed.connect(lambda *_: engine.shutdown())
+    return engine
+
+
 def _diff_from_json(data: Any) -> CheckDiff:
     """A ``CheckDiff`` from its ``to_json`` (the computed ``changed``/``summary`` are left out)."""
     if not isinstance(data, dict):
@@ -442,4 +459,4 @@ def _diff_from_json(data: Any) -> CheckDiff:
         findings_gone=list(data.get("findings_gone") or []), previous_started=str(data.get("previous_started", "")))
 
 
-__all__ = ["CheckRequest", "Engine", "worker_command"]
+__all__ = ["CheckRequest", "Engine", "set_shared", "shared", "worker_command"]

@@ -32,7 +32,7 @@ from inboxready.core.store.settings import Settings, SettingsStore
 from . import theme
 from .cards import CheckCard, DnsTroubleBanner
 from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoSet, load_demo
-from .engine import CheckRequest, Engine
+from .engine import CheckRequest, Engine, set_shared
 from .queryop import WorkerOp
 if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on first use, not at start-up
     from .message_screen import MessageWindow
@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
             theme_manager.set_choice(self.settings.theme)  # before any widget exists: styled once
         self.history = history if history is not None else History()
         self.engine = Engine(self)
+        set_shared(self.engine)  # the publish and live-check dialogs, made from the fix boxes, use it too
         self.timeout = timeout
         self.deadline = deadline
         self.theme_manager = theme_manager
@@ -1231,6 +1232,7 @@ class MainWindow(QMainWindow):
         if self.watch_service is not None:
             self.watch_service.stop()
         self.engine.shutdown()  # ends the worker (and the demo's server in it)
+        set_shared(None)
         self.demo_server = None
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         self._save_settings()

@@ -178,10 +178,11 @@ def default_handlers() -> dict[str, Handler]:
     """Every job the core itself can run (the app adds the demo's DNS server: ``app/cli_worker.py``)."""
     from .builders import HANDLERS as builders
     from .mail import HANDLERS as mail
+    from .publish import HANDLERS as publish
     from .reports import HANDLERS as reports
 
     return {"check": check, "sleep": sleep, "detect_host": detect_host, "reports_summary": reports_summary,
-            "watchlist_run": watchlist_run, **builders, **mail, **reports}
+            "watchlist_run": watchlist_run, **builders, **mail, **reports, **publish}
 
 
 __all__ = ["QUERY_BATCH_S", "check", "default_handlers", "history", "sleep"]
