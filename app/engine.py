@@ -154,6 +154,11 @@ class Engine(QObject):
             proc.setStandardErrorFile(str(path), QIODevice.OpenModeFlag.Append)
         except OSError:  # no writable data folder: the log is dropped, the worker still runs
             proc.setStandardErrorFile(QProcess.nullDevice())
+        if sys.platform == "win32":  # the console executable must not open a console window
+            def no_window(args: Any) -> None:
+                args.flags |= 0x08000000  # CREATE_NO_WINDOW
+
+            proc.setCreateProcessArgumentsModifier(no_window)
         proc.readyReadStandardOutput.connect(self._read)
         proc.finished.connect(self._on_exit)
         proc.errorOccurred.connect(self._on_error)

@@ -7,7 +7,8 @@ APP_DIR is the folder that holds the two executables: ``dist/inboxready`` (Linux
 servers only; the user's real keyring is never touched. Checks:
 
 1. ``inboxready --version`` (matches ``--expect-version`` when given) and ``inboxready --self-test``.
-2. ``inboxready-gui --demo`` on the offscreen Qt platform stays up 5 s and logs nothing alarming.
+2. ``inboxready-gui --demo`` on the offscreen Qt platform stays up 5 s and logs nothing alarming, and its
+   demo check ran in the frozen ``inboxready worker`` next to it (the worker's log names its executable).
 3. Keyring. (a) Linux only: with no usable backend (D-Bus pointed nowhere) ``profile add`` fails with the
    plain "no keyring" message. (b) Everywhere: with ``keyringrc.cfg`` selecting a test file backend
    (``smoke/inboxready_smoke_keyring.py``, loaded from outside the bundle through keyring-path),
@@ -127,8 +128,10 @@ class Smoke:
         self.step("GUI offscreen (--demo)")
         log = self.scratch / "gui.log"
         with log.open("w", encoding="utf-8") as fh:
+            # INBOXREADY_HOME: where the worker's log goes (INFO: it says which executable it is, and each check)
             proc = subprocess.Popen([str(self.exe("inboxready-gui")), "--demo"], stdout=fh, stderr=subprocess.STDOUT,
-                                    env=self.env(QT_QPA_PLATFORM="offscreen"))
+                                    env=self.env(QT_QPA_PLATFORM="offscreen", INBOXREADY_WORKER_LOG="INFO",
+                                                 INBOXREADY_HOME=str(self.scratch / "gui-home")))
             try:
                 proc.wait(5)
                 early = True
@@ -151,6 +154,23 @@ class Smoke:
             self.bad(f"the GUI ran but logged: {' | '.join(alarming[:5])}")
         else:
             self.ok("the GUI ran 5 s offscreen in demo mode with nothing alarming on stderr")
+        self.gui_worker()
+
+    def gui_worker(self) -> None:
+        """The frozen GUI ran its checks in the frozen ``inboxready worker`` (the worker's log says so)."""
+        log = self.scratch / "gui-home" / "worker.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        started = [line for line in text.splitlines() if "worker started" in line]
+        want = str(self.exe("inboxready").resolve())
+        checked = [line for line in text.splitlines() if " checked demo-" in line]
+        if not started:
+            self.bad(f"the GUI started no worker (no {log.name}: {text[:300]!r})")
+        elif not any(f"executable {want}" in line and "frozen True" in line for line in started):
+            self.bad(f"the worker was not the frozen {want}: {started[0][:300]}")
+        elif not checked:
+            self.bad(f"the worker checked no demo domain within 5 s: {text[-600:]}")
+        else:
+            self.ok(f"the GUI's checks ran in the frozen inboxready worker ({checked[0].split(' checked ', 1)[1][:80]})")
 
     def keyring(self) -> None:
         self.step("keyring (throw-away home; the real keyring is never touched)")

@@ -8,6 +8,7 @@ SMTP) happens here, in the worker process; the GUI only draws what comes back.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from ..checks.runner import make_client, run_check
@@ -16,6 +17,8 @@ from ..model import CheckResult
 from ..store.history import CheckDiff, History, StoredCheck, diff_check
 from . import protocol as p
 from .server import Handler, Job, Worker
+
+log = logging.getLogger(__name__)
 
 QUERY_BATCH_S = 0.06  # the query log goes out at most this often during a check (one line per batch)
 
@@ -77,6 +80,8 @@ async def check(job: Job) -> dict[str, Any]:
         flush()
         if store is not None:
             await asyncio.to_thread(store.add, report)
+        log.info("checked %s: %s (%d checks, %d queries)", domain, report.status, len(report.checks),
+                 len(report.queries))
         return report.to_json()
     finally:
         for h in flush_handle:

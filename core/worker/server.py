@@ -214,6 +214,8 @@ def main(handlers: dict[str, Handler] | None = None) -> int:
         out.write(data)
         out.flush()
 
+    log.info("worker %d started (executable %s, frozen %s, protocol %d)", os.getpid(),
+             os.path.realpath(sys.executable), bool(getattr(sys, "frozen", False)), p.PROTOCOL_VERSION)
     worker = Worker(handlers if handlers is not None else default_handlers(), write)
     try:
         asyncio.run(worker.run(_stdin_lines(sys.stdin.buffer)))
