@@ -243,3 +243,45 @@ def test_a_cancel_mid_check_is_confirmed_before_any_slow_answer(home_dir: Path, 
 @pytest.fixture
 def home_dir(private_home: Path) -> Path:
     return private_home
+
+
+# -- typed values on the wire ----------------------------------------------------------------------------
+
+def test_wire_values_come_back_as_the_same_objects(dns_server: DnsTestServer) -> None:
+    import re as _re
+    from datetime import datetime, timezone
+
+    from inboxready.core.checks.runner import run_check
+    from inboxready.core.model import Fix, Status
+    from inboxready.core.monitor.reminders import Reminder
+    from inboxready.core.worker.values import from_wire, to_wire
+
+    dns_server.add_zone("wire.example", GOOD_ZONE.format(origin="wire.example"))
+    report = asyncio.run(run_check("wire.example", CheckOptions(nameservers=[dns_server.address], timeout=1.0,
+                                                                 checks=("spf", "dmarc", "mx"))))
+    values = [report, Reminder("k", "d.example", "dkim-rotate", "t", "x", "2026-01-01",
+                               Fix("h.example", "TXT", "v=spf1 -all"), ("a", "b")),
+              (Status.FAIL, b"\x00\xff", Path("/tmp/x"), datetime(2026, 1, 2, tzinfo=timezone.utc)),
+              {"__dc__": "not a tag in a plain dict's value"}, {(1, 2): "tuple key"}, _re.compile("a+b", _re.I)]
+    for value in values:
+        line = p.encode({"id": 1, "type": "finished", "data": to_wire(value)})
+        back = from_wire(p.decode(line)["data"])
+        assert back == value
+    assert isinstance(from_wire(to_wire(report)).checks["spf"].status, Status)
+
+
+@pytest.mark.parametrize("data", [
+    {"__dc__": "subprocess:Popen", "f": {"args": ["sh"]}},  # outside inboxready.core: never constructed
+    {"__dc__": "os:system", "f": {}},
+    {"__dc__": "inboxready.core.model:split_txt", "f": {}},  # not a class
+    {"__dc__": "inboxready.core.model:Fix.__class__", "f": {}},
+    {"__enum__": "inboxready.core.model:Status", "v": "nonsense"},
+    {"__dc__": "inboxready.core.model:Fix", "f": {"host": "h"}},  # a required field missing
+    {"__tuple__": "not a list"}, {"__map__": [[["unhashable"], 1]]}, {"__bytes__": "!!"}, {"__re__": "("},
+    {"__datetime__": "yesterday"},
+])
+def test_wire_values_of_foreign_or_broken_shape_are_refused(data: Any) -> None:
+    from inboxready.core.worker.values import WireError, from_wire
+
+    with pytest.raises(WireError):
+        from_wire(data)
