@@ -19,7 +19,10 @@ from PySide6.QtWidgets import (
 
 from inboxready.core.bounce import BounceReport
 
-from .cards import CheckCard, dkim_section, dmarc_section, spf_section
+from .cards import CheckCard
+from .cards.dkim import dkim_section
+from .cards.dmarc import dmarc_section
+from .cards.spf import spf_section
 from .widgets import CodeText, FindingView, KeyButton, label, shown
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,8 +240,8 @@ class BounceSummary(QFrame):
                 v = label(value, "", selectable=True, parent=facts)
                 v.setAccessibleName(what)
                 grid.addWidget(v, i, 1, Qt.AlignmentFlag.AlignTop)
-                grid.addWidget(label(f"from {source}" if source else "", "Muted", parent=facts), i, 2,
-                               Qt.AlignmentFlag.AlignTop)
+                src = source if source in ("you gave it",) or source.startswith("the domain SPF") else f"from {source}"
+                grid.addWidget(label(src if source else "", "Muted", parent=facts), i, 2, Qt.AlignmentFlag.AlignTop)
             grid.setColumnStretch(1, 2)
             grid.setColumnStretch(2, 1)
             self.facts = facts
@@ -270,8 +273,8 @@ def _facts(report: BounceReport) -> list[list[str]]:
     if m.recipient:
         rows.append(["Recipient", m.recipient, "the bounce"])
     if report.from_domain:
-        src = "you gave it" if report.domain and report.domain != f.from_domain else f.from_domain_source
-        rows.append(["Sent as", report.from_domain, src])
+        how = report.from_domain_how
+        rows.append(["Sent as", report.from_domain, how.removeprefix("from ")])
     if f.mailfrom_domain and f.mailfrom_domain != report.from_domain:
         rows.append(["Envelope (bounce) domain", f.mailfrom_domain, f.mailfrom_source])
     if f.sending_ip:

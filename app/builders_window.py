@@ -468,7 +468,8 @@ class BuildersWindow(QWidget):
         self.steps = steps
         at = next((s for s in steps if s.current), None)
         head = (f"Your domain is at step {at.title}." if at else
-                "Your domain has no DMARC record yet: start with step 1." if current is None and not note else
+                "" if note else  # several records, or one receivers ignore: the note says so
+                "Your domain has no DMARC record yet: start with step 1." if current is None else
                 "Your current record doesn't match a step exactly.")
         self.dmarc_status.setText("\n".join(x for x in (head, note) if x))
         for s in steps:

@@ -178,9 +178,8 @@ class HostFormPanel(QFrame):
             body.setVisible(bool(text))
             return
         form = host_form(self.fix, ins.zone.zone, host)
-        lead = {"remove": f"At {host.name}, delete this record:",
-                "replace": f"At {host.name}, change the existing record to:"}.get(self.fix.action,
-                                                                             f"At {host.name}, type it like this:")
+        lead = {"remove": f"At {host.name}, delete this record:"}.get(
+            self.fix.action, form.lead + ":" if self.fix.action == "replace" else f"At {host.name}, type it like this:")
         title = label(lead, "FieldLabel", parent=body)
         title.setAccessibleName(form.text)
         lay.addWidget(title)

@@ -33,7 +33,7 @@ from PySide6.QtCore import QIODevice, QObject, QProcess, QTimer, Signal
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import QueryRecord
 from inboxready.core.model import CheckResult, DomainReport
-from inboxready.core.store.history import CheckDiff
+from inboxready.core.policy.diff import CheckDiff
 from inboxready.core.worker import protocol as p
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
-from inboxready.core.store.history import CheckDiff, History
+from inboxready.core.policy.diff import CheckDiff
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.store.settings import Settings, SettingsStore
 

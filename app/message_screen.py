@@ -9,6 +9,7 @@ of the ``MessageReport``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -26,7 +27,8 @@ from inboxready.core.model import CheckResult, Finding, present
 from inboxready.core.mail.profiles import Profile, ProfileStore
 
 from .bounce_view import BouncePage, show_bounce
-from .cards import STATUS_WORDS, CheckCard, _section
+from .cards import STATUS_WORDS, CheckCard
+from .cards.common import _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
 from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, set_available, shown

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
     QWidget,
 )
 
+from inboxready.core.store.credentials import KeyringUnavailable, keyring_status
 from inboxready.core.mail.profiles import (
-    INSECURE_WARNING, KeyringUnavailable, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security,
-    SendProfile, get_preset, keyring_status, load_presets,
+    INSECURE_WARNING, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security, SendProfile, get_preset, load_presets,
 )
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 

@@ -163,8 +163,10 @@ class PublishDialog(QDialog):
                              f"<td><code>{_esc(c.old or '—')}</code></td><td><code>{_esc(c.new or '—')}</code></td>"
                              f"<td>{_esc(c.finding)}</td></tr>")
             parts.append("</table>")
-        for lo in plan.left_out:
-            parts.append(f"<p>Not published for you: {_esc(lo.fix.type)} {_esc(lo.fix.host)}: {_esc(lo.reason)}</p>")
+        for lo, _codes in plan.left_out_once():
+            how = " Publish it from its fix box if it fits." if lo.include else ""
+            parts.append(f"<p>Not published for you: {_esc(lo.fix.type)} {_esc(lo.fix.host)}: {_esc(lo.reason)}."
+                         f"{how}</p>")
         if plan.predicted is not None:
             words = ", ".join(f"{n} {r.status.label.lower()}" for n, r in plan.predicted.checks.items())
             parts.append(f"<p>Tried first, as if published: {_esc(words)}.</p>")
@@ -318,7 +320,7 @@ class SetupDialog(QDialog):
                            f"{_esc(', '.join(h.secrets))}; options: {_esc(', '.join(h.options) or 'none')}.")
 
     def save(self) -> None:
-        from inboxready.core.mail.profiles import KeyringUnavailable
+        from inboxready.core.store.credentials import KeyringUnavailable
         from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
         from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
 

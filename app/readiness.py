@@ -140,7 +140,10 @@ class ReadinessBar(QFrame):
         chips = list(self.chips.values())
         if not chips:
             return
-        margins = self.layout().contentsMargins()
+        layout = self.layout()
+        if layout is None:
+            return
+        margins = layout.contentsMargins()
         room = self.width() - margins.left() - margins.right()
         gap = 8
         flow: list[int] = []
@@ -157,7 +160,8 @@ class ReadinessBar(QFrame):
             return
         self.flow = flow
         while self.chips_rows.count():
-            row = self.chips_rows.takeAt(0).layout()
+            item = self.chips_rows.takeAt(0)
+            row = item.layout() if item is not None else None
             if row is not None:
                 while row.count():
                     row.takeAt(0)

@@ -41,12 +41,6 @@ from inboxready.core.worker.reports import (
     ReportView,
     TlsRow,
     WatchRound,
-    build_view,
-    days_for,
-    import_files,
-    list_domains,
-    lookup_names,
-    tls_rows,
 )
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.reports.tlsrpt import result_words
@@ -55,7 +49,6 @@ from inboxready.core.reports.summary import (
     Enforcement,
     NotAligned,
     ReportSummary,
-    summarize,
 )
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -1501,9 +1494,4 @@ __all__ = [
     "RowsModel",
     "TlsRow",
     "WatchRound",
-    "build_view",
-    "import_files",
-    "list_domains",
-    "lookup_names",
-    "tls_rows",
 ]

@@ -20,8 +20,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import resource
 import shutil
 import subprocess
 import sys

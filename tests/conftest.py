@@ -128,6 +128,7 @@ def conformance_cases(load: Callable[[], Iterable[Any]], *, width: int = 1) -> l
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_missing(reason): the conformance data of this case is missing")
+    config.addinivalue_line("markers", "fixcheck_last: runs after every other test (it replays their zones)")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -198,9 +199,6 @@ def _name_the_zone_sets(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     _CURRENT["test"] = ""
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fixcheck_last: runs after every other test (it replays their zones)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

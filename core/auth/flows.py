@@ -21,6 +21,7 @@ memory and is renewed ``REFRESH_MARGIN`` seconds before it expires. Every networ
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import html
 import secrets
@@ -29,12 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from ..mail.profiles import (
-    ConnectionResult, KeyringUnavailable, Profile, Secret, TransportError, get_password, keyring_failure,
-    run_blocking, scrub, set_password,
-)
+from ..store.credentials import KeyringUnavailable, Secret, get_password, scrub, set_password
+from ..mail.profiles import ConnectionResult, Profile, TransportError, keyring_failure, run_blocking
 from . import errors, tokens
+from .tokens import key_for
 from .config import OAuthConfigError, ProviderConfig, provider_config
+
+log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 20.0  # one request to the provider
 SIGN_IN_TIMEOUT = 600.0  # how long we wait for the person to finish in the browser
@@ -51,19 +53,6 @@ def config_for(profile: Profile) -> ProviderConfig:
         secret = stored.reveal() if stored is not None else ""
     return provider_config(profile.oauth_provider, client_id=profile.oauth_client_id, tenant=profile.oauth_tenant,
                            client_secret=secret)
-
-
-def key_for(profile: Profile, cfg: ProviderConfig | None = None) -> str:
-    """The keyring key of the profile's sign-in (shared by the profiles of one account and app)."""
-    if cfg is None:
-        try:
-            cfg = provider_config(profile.oauth_provider, client_id=profile.oauth_client_id,
-                                  tenant=profile.oauth_tenant)
-        except OAuthConfigError:
-            return tokens.account_key(profile.oauth_provider, profile.oauth_client_id or "-",
-                                      profile.oauth_tenant, profile.username)
-    return tokens.account_key(cfg.provider, cfg.client_id, cfg.tenant if cfg.provider == "microsoft" else "",
-                              profile.username)
 
 
 def _config_failure(exc: Exception) -> ConnectionResult:
@@ -176,7 +165,7 @@ class LoopbackRedirect:
             try:
                 await asyncio.wait_for(s.wait_closed(), 2.0)
             except (asyncio.TimeoutError, Exception):
-                pass
+                log.debug("closing the sign-in listener failed", exc_info=True)
         self._servers.clear()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

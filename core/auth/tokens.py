@@ -22,8 +22,10 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
-from ..mail.profiles import KEYRING_SERVICE, KeyringUnavailable, Secret, _backend, _keyring_failed, reveal
+from ..store.credentials import KEYRING_SERVICE, KeyringUnavailable, Secret, _backend, _keyring_failed, reveal
+from .config import OAuthConfigError, ProviderConfig, provider_config
 
 HEADER = "ir1"
 CHUNK = 1000  # characters per keyring entry (2,000 bytes as UTF-16, under Windows' 2,560)
@@ -36,9 +38,35 @@ class TokenTooLarge(ValueError):
     """The provider's refresh token is too large to keep in the keyring."""
 
 
+class OAuthAccount(Protocol):
+    """What the keyring key of a sign-in is made of (a mail profile that signs in with OAuth has these)."""
+
+    @property
+    def oauth_provider(self) -> str: ...
+    @property
+    def oauth_client_id(self) -> str: ...
+    @property
+    def oauth_tenant(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+
+
 def account_key(provider: str, client_id: str, tenant: str, username: str) -> str:
     """The keyring key of an account's sign-in (the user name in lower case)."""
     return f"oauth:{provider}:{client_id}:{tenant or '-'}:{username.strip().lower()}"
+
+
+def key_for(profile: OAuthAccount, cfg: ProviderConfig | None = None) -> str:
+    """The keyring key of the profile's sign-in (shared by the profiles of one account and app)."""
+    if cfg is None:
+        try:
+            cfg = provider_config(profile.oauth_provider, client_id=profile.oauth_client_id,
+                                  tenant=profile.oauth_tenant)
+        except OAuthConfigError:
+            return account_key(profile.oauth_provider, profile.oauth_client_id or "-",
+                                      profile.oauth_tenant, profile.username)
+    return account_key(cfg.provider, cfg.client_id, cfg.tenant if cfg.provider == "microsoft" else "",
+                              profile.username)
 
 
 def _digest(value: str) -> str:

@@ -14,10 +14,17 @@ The steps:
    confirmed reverse DNS is checked too, and SPF is evaluated for exactly that address (``check_host``):
    when it fails for the user's own domain, the record with that server added (the service's include when
    the address belongs to a known service) is offered, but only after the engine has checked it as if
-   published (SPF no worse, the address then passes). A mailbox, content or TLS bounce runs no check: no
-   DNS record fixes it, and the explanation says so. For a reputation or policy bounce the authentication
-   checks run as "worth ruling out" (``context``): they don't explain the bounce, but a failure there still
-   needs fixing.
+   published (SPF no worse, the address then passes). That record changes only the sending server, unless
+   the SPF card's corrected record fixes a real problem (an error or warning): then it carries that
+   correction and its note says every change it makes ("It also removes 'a'"); a suggestion such as '-all'
+   to '~all' keeps its own record, built on that one (so publishing it never takes the server away again),
+   checked as if published and said in its note. A mailbox, content or TLS bounce runs no check: no DNS record fixes it,
+   and the explanation says so. For a reputation or policy bounce the authentication checks run as "worth
+   ruling out" (``context``): they don't explain the bounce, but a failure there still needs fixing; the
+   refused (block-listed) server is never offered for the SPF record, only named when SPF doesn't list it.
+   While the bounced mail fails SPF or DKIM, no stricter DMARC policy is offered (the step says why).
+   The domain: the one given, else the From domain the bounce shows, else the domain the receiver checked
+   SPF for (Gmail's words name it), said so.
 4. Each card gets the bounce's own words for its method (``detail["bounce_said"]``).
 
 ``BounceReport.to_json()`` has exactly the keys of issue 20; ``exit_code`` is 0 (nothing to fix), 1
@@ -43,6 +50,8 @@ from .rules import Classification, classify, detect_provider, provider_code, pro
 
 __all__ = ["BounceReport", "analyze_bounce", "JSON_KEYS"]
 
+# Findings about the one server the bounce names, not about the domain's records.
+_ABOUT_THE_SERVER = ("bounce.blocked-server-not-in-spf",)
 JSON_KEYS = ("bounced", "permanent", "status", "provider_code", "provider", "category", "explanation", "recipient",
              "from_domain", "sending_ip", "embedded_results", "checks", "fixes")
 AUTH = ("spf", "dkim", "dmarc")
@@ -61,6 +70,7 @@ class BounceReport:
     findings: list[Finding] = field(default_factory=list)  # about the bounce as a whole
     context: bool = False  # the checks are "worth ruling out", not the cause the bounce names
     domain: str = ""  # the domain that was checked ("" when none)
+    domain_how: str = ""  # how we know it: given | from | envelope ("" when none)
     domain_report: DomainReport | None = None
     elapsed_ms: float = 0.0
 
@@ -111,6 +121,19 @@ class BounceReport:
     @property
     def from_domain(self) -> str | None:
         return self.domain or self.bounce.facts.from_domain or None
+
+    @property
+    def from_domain_how(self) -> str:
+        """Where the domain shown as "Sent as" comes from, in words: "you gave it", "from the From address of
+        the returned message", "the domain SPF was checked for, from the receiver's words"."""
+        facts = self.bounce.facts
+        if self.domain_how == "given":
+            return "you gave it"
+        if self.domain_how == "envelope":
+            return f"the domain SPF was checked for, from {facts.mailfrom_source}" if facts.mailfrom_source else \
+                "the domain SPF was checked for"
+        src = facts.from_domain_source
+        return f"from {src}" if src else ""
 
     @property
     def sending_ip(self) -> str | None:
@@ -201,15 +224,25 @@ class BounceReport:
                              "again; if not, the message went out through a server or service your records don't "
                              "cover (see below).")
         elif self.checks and self.context:
-            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
+            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN) and any(
+                f.severity in (Severity.ERROR, Severity.WARNING) and f.code not in _ABOUT_THE_SERVER
+                for f in r.findings)]
             if bad:
                 parts.append("Your domain's " + _names(bad) + (" also need" if len(bad) > 1 else " also needs") + " fixing "
                              "(below): that doesn't explain this bounce, but receivers judge unauthenticated mail "
                              "more harshly.")
-            else:
+            elif not self._blocked_server_unlisted:
                 parts.append("Your domain's authentication passes from here, so your DNS records are probably not the "
                              "cause.")
+            if self._blocked_server_unlisted:
+                parts.append(f"The server the receiver refused ({self.sending_ip}) is not in your SPF record: if you "
+                             "don't recognise it, someone else may be sending mail in your name (see SPF below).")
         return " ".join(p for p in parts if p)
+
+    @property
+    def _blocked_server_unlisted(self) -> bool:
+        spf = self.checks.get("spf")
+        return spf is not None and any(f.code == "bounce.blocked-server-not-in-spf" for f in spf.findings)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the keys of issue 20 (``JSON_KEYS``)."""
@@ -274,7 +307,13 @@ async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = Non
     if not chosen:
         report.elapsed_ms = (time.monotonic() - started) * 1000
         return report
-    target = _domain(report, domain)
+    target, how = _domain(report, domain)
+    if target and how == "envelope":
+        report.findings.append(Finding(
+            "bounce.domain-from-spf", Severity.INFO,
+            f"The bounce carries no copy of the message, so we checked {target}, the domain the receiver checked SPF "
+            f"for ({report.bounce.facts.mailfrom_source}). If the From address of your mail uses another domain, "
+            "give that one (the domain field in the app, --domain on the command line)."))
     if not target:
         report.findings.append(Finding(
             "bounce.no-domain", Severity.UNKNOWN,
@@ -283,7 +322,7 @@ async def analyze_bounce(raw: bytes | str, *, options: CheckOptions | None = Non
             "line) or paste the whole bounce with the returned message."))
         report.elapsed_ms = (time.monotonic() - started) * 1000
         return report
-    report.domain = target
+    report.domain, report.domain_how = target, how
     options = options or CheckOptions()
     own = client is None
     client = client or make_client(options)
@@ -313,15 +352,24 @@ def _checks_for(report: BounceReport) -> tuple[str, ...]:
     return ()
 
 
-def _domain(report: BounceReport, given: str | None) -> str:
-    for text in (given, report.bounce.facts.from_domain):
-        if not text:
-            continue
+def _domain(report: BounceReport, given: str | None) -> tuple[str, str]:
+    """The domain to check and how we know it ("given", "from", "envelope"): the one the user gave, the From
+    domain the bounce shows, else the envelope (SPF) domain the receiver named (Gmail: "SPF [example.com] with
+    ip: [...] = did not pass")."""
+    def usable(text: str | None) -> str:
         try:
-            return parse_domain(text).domain
+            return parse_domain(text).domain if text else ""
         except (DomainError, ValueError):
-            continue
-    return ""
+            return ""
+
+    facts = report.bounce.facts
+    g, f = usable(given), usable(facts.from_domain)
+    if g:
+        return g, ("from" if g == f else "given")
+    if f:
+        return f, "from"
+    e = usable(facts.mailfrom_domain)
+    return (e, "envelope") if e else ("", "")
 
 
 async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: CheckOptions,
@@ -352,6 +400,7 @@ async def _run_checks(report: BounceReport, chosen: tuple[str, ...], options: Ch
         await _spf_for_sender(report, client, options)
     if "dkim" in report.checks and not report.context:
         _dkim_signatures(report)
+    _hold_stricter_dmarc(report)
     _bounce_words(report)
     seen: list[Fix] = []
     for r in report.checks.values():
@@ -407,6 +456,17 @@ async def _spf_for_sender(report: BounceReport, client: DnsClient, options: Chec
             f"SPF for {spf_domain} is broken, so {server} can't pass it: {ev.reason or ev.explanation} "
             "The SPF card shows the corrected record.", detail=detail, rfc="RFC 7208 §2.6.7"))
         return
+    if report.context:  # a block list or the receiver's policy refused it: never offer to authorise that server
+        card.findings.append(Finding(
+            "bounce.blocked-server-not-in-spf", Severity.WARNING,
+            f"{who} is not in the SPF record of {spf_domain} either: SPF gives '{ev.result}' for it. If it is your "
+            "own server or a service you use, clear the listing first, then add it to your SPF record (the SPF "
+            "builder does it). If you don't recognise it, someone else may be sending mail in your name: don't add "
+            "it.", detail=detail, rfc="RFC 7208 §5"))
+        if card.status in (Status.PASS, Status.INFO):
+            card.status = Status.WARN
+            card.summary = f"SPF doesn't list the server the receiver refused ({ip})."
+        return
     if _org(spf_domain) != _org(report.domain):
         card.findings.append(Finding(
             "bounce.spf-service-domain", Severity.WARNING,
@@ -416,7 +476,7 @@ async def _spf_for_sender(report: BounceReport, client: DnsClient, options: Chec
         return
     fix, why_not = await _spf_fix(report, card, spf_domain, ip, ptr, client, options)
     message = (f"{who} is not in the SPF record of {spf_domain}: SPF gives '{ev.result}' for it. "
-               + (f"If you recognise this server (your own, or a service you use), publish the record below. "
+               + ("If you recognise this server (your own, or a service you use), publish the record below. "
                   if fix is not None else why_not))
     card.findings.append(Finding("bounce.sender-not-in-spf", Severity.ERROR, message.strip(), detail=detail,
                                  rfc="RFC 7208 §5", fix=fix))
@@ -443,6 +503,12 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
 
     base_fix = next((fx for fx in card.fixes if fx.host == domain and fx.type.upper() == "TXT"
                      and fx.action != "remove" and fx.value.lower().startswith("v=spf1")), None)
+    # The card's corrected record is carried over only when it fixes a problem (an error or a warning): a
+    # suggestion (such as '-all' to '~all') stays its own choice, so this record changes one thing.
+    solved = [f for f in card.findings if base_fix is not None and f.fix == base_fix
+              and f.severity in (Severity.ERROR, Severity.WARNING)]
+    if not solved:
+        base_fix = None
     service = None
     try:
         from ..reports.sources import load_catalog
@@ -465,27 +531,182 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     existing = await client.query(domain, "TXT")
     if existing.failed:
         return None, "We couldn't read your current SPF record to add it, so try again later."
-    overlay = OverlayDns(client, {(domain, "TXT"): merged_rrset(existing, "TXT", built.record)})
-    try:
-        after = await run_check(domain, replace(options, checks=("spf",), dkim_selectors=[]), client=overlay)
-        ev = await check_host(ip, domain, f"postmaster@{domain}", dns=overlay)
-    finally:
-        overlay.close()
-    new = after.checks.get("spf")
-    ceiling = Status.WARN if card.status is Status.FAIL else card.status
-    worse = new is None or new.status is Status.FAIL or _ORDER.index(new.status) > _ORDER.index(ceiling)
-    if ev.result != "pass" or worse:
-        return None, ("We tried adding it, but the record would not pass as published (" + ev.result + "), so we "
+
+    async def tried(record: str) -> str:
+        """'pass' when ``record``, checked as if published, lets the server pass and SPF gets no worse."""
+        overlay = OverlayDns(client, {(domain, "TXT"): merged_rrset(existing, "TXT", record)})
+        try:
+            after = await run_check(domain, replace(options, checks=("spf",), dkim_selectors=[]), client=overlay)
+            ev = await check_host(ip, domain, f"postmaster@{domain}", dns=overlay)
+        finally:
+            overlay.close()
+        new = after.checks.get("spf")
+        ceiling = Status.WARN if card.status is Status.FAIL else card.status
+        worse = new is None or new.status is Status.FAIL or _ORDER.index(new.status) > _ORDER.index(ceiling)
+        return "worse" if ev.result == "pass" and worse else ev.result
+
+    result = await tried(built.record)
+    if result != "pass":
+        return None, ("We tried adding it, but the record would not pass as published (" + result + "), so we "
                       "don't offer it. Use the SPF builder.")
     what = (f"include:{include} ({service.name})" if include and service is not None
             else ("ip6:" if ":" in ip else "ip4:") + ip)
-    note = (f"Adds {what} to your SPF record; checked as if published: {ip} then passes and nothing else gets worse. "
-            "Only publish it if you sent the message that bounced: if you didn't, someone is sending as you, and "
-            "this would let them.")
+    live = next((r for r in card.records if r.strip().lower().startswith("v=spf1")), "")
+    changes = _spf_changes(live, built.record, added=what.split(" ", 1)[0]) if live else []
+    also = (" It also " + "; ".join(changes) + ("" if not solved else " (the correction the SPF card asks for: "
+                                                  + "; ".join(_gist(f.message) for f in solved) + ")") + ".") \
+        if changes else ""
+    note = (f"Adds {what} to your SPF record.{also} Checked as if published: {ip} then passes and nothing else gets "
+            "worse. Only publish it if you sent the message that bounced: if you didn't, someone is sending as you, "
+            "and this would let them.")
     fix = replace(built.fix, note=note)
     if base_fix is not None:  # ours carries the card's correction too: one record to publish, not two
         card.findings = [replace(f, fix=fix) if f.fix == base_fix else f for f in card.findings]
+    if live:  # a suggestion's own SPF record would drop the server ours adds: it builds on ours instead
+        card.findings = [await _on_top(f, live, fix, what.split(" ", 1)[0], domain, tried) for f in card.findings]
     return fix, ""
+
+
+async def _on_top(f: Finding, live: str, ours: Fix, added: str, domain: str, tried: Any) -> Finding:
+    """A suggestion about the SPF record (such as '-all' to '~all') whose record replaces the live one would,
+    published after ours, take the sending server away again (one SPF record per name: the last one wins). Its
+    record becomes ours with the suggestion's change, checked as if published, and its note says so; when that
+    doesn't check out, no record is offered for it (the note says what to change, after ours)."""
+    options = list(f.options)
+    mine = [o for o in options if o.host.lower().rstrip(".") == domain and o.type.upper() == "TXT"
+            and o.action != "remove" and o.value.strip().lower().startswith("v=spf1") and o != ours]
+    if not mine or f.severity in (Severity.ERROR, Severity.WARNING):
+        return f
+    out: list[Fix] = []
+    for o in options:
+        if o not in mine:
+            out.append(o)
+            continue
+        value = _rebase_spf(live, o.value, ours.value)
+        if value and value != ours.value and await tried(value) == "pass":
+            out.append(replace(o, value=value, note=(o.note + " " if o.note else "") + (
+                f"This record also adds {added}, the sending server the record above adds (only if you sent the "
+                "message that bounced): publish one of the two, not both (only one SPF record may exist).")))
+    if out:
+        return replace(f, fix=out[0], alternatives=tuple(out[1:]))
+    changes = "; ".join(_spf_changes(live, mine[0].value, added=""))
+    return replace(f, fix=None, alternatives=(), no_fix=(
+        f"Not offered here: its record would take away {added}, which the record above adds. If you want this "
+        f"change, publish the record above first, then {changes or 'make the change'} in it."))
+
+
+def _rebase_spf(live: str, suggestion: str, ours: str) -> str:
+    """``suggestion``'s changes to ``live`` (terms removed, terms added, the 'all' ending) made to ``ours``; ""
+    when they can't be told."""
+    def terms(v: str) -> list[str]:
+        parts = v.split()
+        return parts[1:] if parts and parts[0].lower() == "v=spf1" else []
+
+    def is_all(t: str) -> bool:
+        return t.lower().lstrip("+-~?") == "all"
+
+    o, s, n = terms(live), terms(suggestion), terms(ours)
+    if not o or not s or not n:
+        return ""
+    lo, ls = {t.lower() for t in o}, {t.lower() for t in s}
+    removed = {t.lower() for t in o if t.lower() not in ls and not is_all(t)}
+    added = [t for t in s if t.lower() not in lo and not is_all(t)]
+    s_all = next((t for t in s if is_all(t)), None)
+    n_all = next((t for t in n if is_all(t)), None)
+    kept = [t for t in n if t.lower() not in removed and not is_all(t)]
+    for t in added:
+        if t.lower() not in {k.lower() for k in kept}:
+            kept.append(t)
+    mechanisms = [t for t in kept if "=" not in t.split(":", 1)[0]]
+    modifiers = [t for t in kept if "=" in t.split(":", 1)[0]]
+    ending = s_all if s_all is not None else (None if any(is_all(t) for t in o) else n_all)
+    return " ".join(["v=spf1", *mechanisms, *([ending] if ending else []), *modifiers])
+
+
+def _gist(message: str) -> str:
+    from ..model import gist
+
+    return gist(message)
+
+
+def _spf_changes(old: str, new: str, *, added: str) -> list[str]:
+    """What ``new`` changes in ``old`` besides adding ``added``, in words ("changes '-all' to '~all'",
+    "removes 'a'")."""
+    o, n = old.split()[1:], new.split()[1:]
+    out: list[str] = []
+    o_all = next((t for t in o if t.lower().lstrip("+-~?") == "all"), None)
+    n_all = next((t for t in n if t.lower().lstrip("+-~?") == "all"), None)
+    if o_all and n_all and o_all != n_all:
+        out.append(f"changes '{o_all}' to '{n_all}'")
+    lower_n = {t.lower() for t in n}
+    removed = [t for t in o if t.lower() not in lower_n and t not in (o_all,)]
+    if removed:
+        out.append("removes " + ", ".join(f"'{t}'" for t in removed))
+    lower_o = {t.lower() for t in o}
+    extra = [t for t in n if t.lower() not in lower_o and t != added and t not in (n_all,)]
+    if extra:
+        out.append("adds " + ", ".join(f"'{t}'" for t in extra))
+    return out
+
+
+# -- DMARC: no tighter policy while this mail fails SPF and DKIM -------------------------------------------------
+
+_RANK = {"none": 0, "quarantine": 1, "reject": 2}
+
+
+def _dmarc_tags(value: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in value.split(";"):
+        k, eq, v = part.partition("=")
+        if eq:
+            out.setdefault(k.strip().lower(), v.strip().lower())
+    return out
+
+
+def _tightens(live: str, new: str) -> bool:
+    """``new`` makes receivers stricter than ``live``: a higher p=, sp= or np=, or t=y dropped."""
+    a, b = _dmarc_tags(live), _dmarc_tags(new)
+    for tag in ("p", "sp", "np"):
+        was = a.get(tag) or (a.get("p") if tag in ("sp", "np") else None) or "none"
+        now = b.get(tag) or (b.get("p") if tag in ("sp", "np") else None) or "none"
+        if _RANK.get(now, 0) > _RANK.get(was, 0):
+            return True
+    return a.get("t") == "y" and b.get("t") != "y"
+
+
+def _failing_auth(report: BounceReport) -> list[str]:
+    """SPF / DKIM as this bounce shows them failing for the mail that bounced (the receiver's results, our own
+    check of the sending server, the signing key)."""
+    out = []
+    said = report.embedded_results
+    spf, dkim = report.checks.get("spf"), report.checks.get("dkim")
+    sender = (spf.detail.get("sending_ip_spf") or {}) if spf is not None else {}
+    if said.get("spf") not in (None, "pass") or sender.get("result") not in (None, "pass"):
+        out.append("SPF")
+    if said.get("dkim") not in (None, "pass") or (dkim is not None and dkim.status in (Status.FAIL, Status.WARN)):
+        out.append("DKIM")
+    return out
+
+
+def _hold_stricter_dmarc(report: BounceReport) -> None:
+    """A DMARC "next step" (quarantine, reject, t=y dropped) is not offered while the mail that bounced fails SPF
+    or DKIM: a stricter policy would have receivers refuse more of it. The finding stays, with why."""
+    card = report.checks.get("dmarc")
+    failing = _failing_auth(report)
+    if card is None or not failing:
+        return
+    live = next((r for r in card.records if r.strip().lower().startswith("v=dmarc1")), "")
+    why = (f"not yet, because the mail that bounced fails {' and '.join(failing)}: a stricter DMARC policy would "
+           "have receivers refuse more of it. Make SPF and DKIM pass for it first (above), then come back to this "
+           "step.")
+    kept = []
+    for f in card.findings:
+        options = [o for o in f.options if not (live and _tightens(live, o.value))]
+        if f.severity is Severity.INFO and len(options) < len(f.options):
+            f = replace(f, fix=options[0] if options else None, alternatives=tuple(options[1:]),
+                        no_fix=f.no_fix or why if not options else f.no_fix)
+        kept.append(f)
+    card.findings = kept
 
 
 # -- DKIM: the signatures the returned message carries ------------------------------------------------------

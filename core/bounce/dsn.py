@@ -23,6 +23,7 @@ UTF-8 with replacement, and every text kept is capped. What was cut off is said 
 
 from __future__ import annotations
 
+import logging
 import email
 import email.policy
 import html
@@ -36,6 +37,8 @@ from ..mail.authres import AuthResultsError, parse_authentication_results, parse
 from ..mail.headers import ParsedMessage, addresses, domain_of, parse_message, received_by, received_from
 from ..records.dkim_key import normalize_selector
 from ..mail.trust import simple_org_domain
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_BOUNCE_BYTES", "Bounce", "BounceFacts", "DeliveryStatus", "Signature", "normalize_diagnostic",
@@ -273,8 +276,8 @@ def _read_message(data: bytes, notes: list[str]) -> Bounce:
         found = _statuses_from_text(text, exclude=own)
         if not found and not bounce.statuses:  # a bounce whose text part we couldn't find: the raw text,
             raw_text = _decode(data[:MAX_TEXT * 4], None)  # up to where the returned message starts
-            cut = _RETURNED_PART.search(raw_text)
-            found = _statuses_from_text(raw_text[:cut.start()] if cut else raw_text, exclude=own)
+            returned = _RETURNED_PART.search(raw_text)
+            found = _statuses_from_text(raw_text[:returned.start()] if returned else raw_text, exclude=own)
         if not bounce.statuses:
             bounce.statuses = found
     for st in bounce.statuses:
@@ -320,6 +323,7 @@ def _walk(msg: Message, bounce: Bounce) -> tuple[list[str], list[str]]:
         try:
             ctype = part.get_content_type()
         except Exception:
+            log.debug("a MIME part without a readable content type", exc_info=True)
             continue
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             _delivery_status(part, bounce)
@@ -467,6 +471,7 @@ def _delivery_status(part: Message, bounce: Bounce) -> None:
                 try:
                     blocks.append({k.lower(): str(v) for k, v in block.items()[:100]})
                 except Exception:
+                    log.debug("an unreadable delivery-status block", exc_info=True)
                     continue
     else:
         raw = _payload(part) or b""
@@ -640,17 +645,17 @@ def _diagnostic_chunk(text: str, start: int) -> str:
 def _recipient_near(text: str, pos: int, exclude: set[str]) -> str:
     rc = _RCPT_TO.search(text)
     if rc and rc.group(1).lower() not in exclude:
-        return rc.group(1)
+        return str(rc.group(1))
     before = [a for a in _ADDR.findall(text[max(0, pos - 1200):pos]) if a.lower() not in exclude
               and not a.lower().startswith(("mailer-daemon@", "postmaster@"))]
     if before:
-        return before[-1]
+        return str(before[-1])
     after = [a for a in _ADDR.findall(text[pos:pos + 600]) if a.lower() not in exclude]
     if after:
-        return after[0]
+        return str(after[0])
     anywhere = [a for a in _ADDR.findall(text[:20000]) if a.lower() not in exclude
                 and not a.lower().startswith(("mailer-daemon@", "postmaster@"))]
-    return anywhere[0] if anywhere else ""
+    return str(anywhere[0]) if anywhere else ""
 
 
 def _inline_returned(bounce: Bounce, text: str) -> None:
@@ -762,9 +767,9 @@ def _facts(bounce: Bounce) -> BounceFacts:
         f.embedded[method] = RESULT_WORDS.get(result, result[:20])
         f.embedded_words.append(m.group(0))
     for pat in _IP_IN_WORDS if not f.sending_ip else ():
-        m = pat.search(words)
-        if m and _usable_ip(m.group(1)):
-            f.sending_ip, f.sending_ip_source = str(ipaddress.ip_address(m.group(1))), "the receiver's words"
+        hit = pat.search(words)
+        if hit and _usable_ip(hit.group(1)):
+            f.sending_ip, f.sending_ip_source = str(ipaddress.ip_address(hit.group(1))), "the receiver's words"
             break
     # the returned message
     ar_ids: list[str] = []
@@ -792,9 +797,9 @@ def _facts(bounce: Bounce) -> BounceFacts:
             _ip_from_received(f, ret, remote, bounce.reporting_mta)
     if not f.from_domain:
         for pat in _DOMAIN_IN_WORDS:
-            m = pat.search(words)
-            if m and domain_of(m.group(1)):
-                f.from_domain, f.from_domain_source = domain_of(m.group(1)), "the receiver's words"
+            hit = pat.search(words)
+            if hit and domain_of(hit.group(1)):
+                f.from_domain, f.from_domain_source = domain_of(hit.group(1)), "the receiver's words"
                 break
     if not f.mailfrom_domain and bounce.envelope_sender and domain_of(bounce.envelope_sender):
         f.mailfrom_domain = domain_of(bounce.envelope_sender)
@@ -890,6 +895,7 @@ def _embedded_from_headers(f: BounceFacts, ret: ParsedMessage, remote: str, repo
             try:
                 rs = parse_received_spf(field_.value)
             except Exception:
+                log.debug("an unreadable Received-SPF field", exc_info=True)
                 continue
             receiver = (rs.receiver or "").lower()
             if not (_receiver_side(receiver, remote, reporting)

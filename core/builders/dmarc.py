@@ -11,17 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records.dmarc_parse import DmarcRecord, DmarcSyntaxError, format_record, parse_dmarc, parse_report_uri
-from ..dns.client import normalize_name
+from ..dns.client import DnsClient, normalize_name
+from ..records.dmarc_parse import (
+    DmarcRecord, DmarcSyntaxError, format_record, is_dmarc_record, looks_like_dmarc, parse_dmarc, parse_report_uri,
+    repair_dmarc,
+)
 from ..model import Fix
 
 __all__ = [
     "STAGES",
+    "CurrentRecord",
     "DmarcBuildError",
     "DmarcStep",
     "current_stage",
     "dmarc_ladder",
     "normalize_rua",
+    "read_current",
     "report_authorization",
 ]
 
@@ -173,15 +178,71 @@ def parse_dmarc_safe(text: str) -> DmarcRecord | None:
         return None
 
 
+@dataclass(frozen=True)
+class CurrentRecord:
+    """What is published at ``_dmarc.<domain>`` now, for the ladder.
+
+    ``state``: ``found`` (one record receivers use: ``record``), ``none`` (no DMARC record), ``several``
+    (receivers ignore them all), ``broken`` (meant as DMARC but ignored; ``record`` is its repaired form
+    when its intent is certain, e.g. ``p=reject; v=DMARC1``), or ``unknown``: the lookup failed, so we
+    don't know, and no step may be offered as if there were no record (it could replace a stricter one).
+    ``message`` says it in plain words (empty for ``found`` and ``none``)."""
+
+    state: str
+    record: str | None = None
+    message: str = ""
+    found: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.state != "unknown"
+
+    @property
+    def ignored(self) -> bool:
+        """Something is published that receivers ignore (several records, or a broken one)."""
+        return self.state in ("several", "broken")
+
+
+async def read_current(dns: DnsClient, domain: str) -> CurrentRecord:
+    """Look up ``_dmarc.<domain>`` through ``dns`` (a failed lookup is ``unknown``, never ``none``)."""
+    d = normalize_name(domain)
+    ans = await dns.query(f"_dmarc.{d}", "TXT")
+    if ans.failed:
+        return CurrentRecord("unknown", message=(
+            f"We couldn't read your current DMARC record: {ans.describe}. Without it we can't tell which step "
+            "you are at, and publishing an early step over a record you already have (say p=reject) would weaken "
+            "it. Try again later or with another DNS server."))
+    recs = [t for t in ans.txt if is_dmarc_record(t)]
+    broken = [t for t in ans.txt if not is_dmarc_record(t) and looks_like_dmarc(t)]
+    if len(recs) == 1:
+        return CurrentRecord("found", recs[0], found=(recs[0],))
+    if len(recs) > 1:
+        return CurrentRecord("several", message=(
+            f"There are {len(recs)} DMARC records at _dmarc.{d}, so receivers ignore them all. Each step below "
+            "replaces them: keep exactly one record."), found=tuple(recs))
+    if broken:
+        repaired = repair_dmarc(broken[0])
+        return CurrentRecord("broken", repaired, message=(
+            f"The record at _dmarc.{d} is meant as DMARC but written so that receivers ignore it"
+            + (f" (it should read: {repaired})." if repaired else ".")
+            + " Each step below replaces it."), found=tuple(broken))
+    return CurrentRecord("none")
+
+
 def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | None = None, sp: str | None = None,
-                 np: str | None = "reject", ruf: str | list[str] | None = None) -> list[DmarcStep]:
+                 np: str | None = "reject", ruf: str | list[str] | None = None,
+                 ignored: bool = False) -> list[DmarcStep]:
     """The five steps for ``domain``, each a complete record for ``_dmarc.<domain>``.
 
     ``rua``: report addresses (``a@b.com`` or ``mailto:a@b.com``, several comma-separated); ``None`` keeps
     the ones in ``current``. ``current``: the live record, if any: its step is marked ``current`` and
     its ``adkim``/``aspf``/``ruf``/``fo`` are kept. ``sp``: the policy for existing subdomains (``None``:
     they follow ``p``). ``np``: the policy for subdomains that don't exist, written from the first
-    enforcing step (``None``: leave it out). Raises ``DmarcBuildError`` for bad input.
+    enforcing step (``None``: leave it out). ``ignored``: what is published at ``_dmarc`` is ignored by
+    receivers (several records, or one written wrongly), so each step replaces it; ``current`` is then its
+    repaired form (or None), whose settings are kept but whose step is not marked. Raises ``DmarcBuildError`` for
+    bad input. A caller that looked the record up and failed must not call this as if there were none
+    (``read_current`` says ``unknown``).
     """
     d = normalize_name(domain)
     if not d or "." not in d:
@@ -199,7 +260,7 @@ def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | Non
         failure = _kept(base.ruf, "ruf", kept_notes) if base is not None else []
     else:
         failure = normalize_rua(ruf)
-    at = current_stage(current)
+    at = None if ignored else current_stage(current)
     auth = report_authorization(d, addresses + failure)
     steps: list[DmarcStep] = []
     for stage in STAGES:
@@ -233,9 +294,10 @@ def dmarc_ladder(domain: str, rua: str | list[str] | None, *, current: str | Non
             notes.append(f"{', '.join(sorted(base.historic))} from your current record is left out: RFC 9989 "
                          "removed it (t=y replaces pct).")
         notes.extend(kept_notes)
-        action = "replace" if current else "publish"
+        action = "replace" if current or ignored else "publish"
         fix = Fix(f"_dmarc.{d}", "TXT", record, action=action,
-                  note=f"{_TITLES[stage]}: {'replace your current DMARC record with' if current else 'publish'} this.")
+                  note=f"{_TITLES[stage]}: "
+                       f"{'replace your current DMARC record with' if action == 'replace' else 'publish'} this.")
         steps.append(DmarcStep(stage=stage, title=_TITLES[stage], record=record, fix=fix, text=_TEXT[stage],
                                policy=p, testing=testing, wait=_WAIT[stage], current=stage == at, notes=notes,
                                extra_fixes=list(auth)))

@@ -342,7 +342,15 @@ def build_spf(services: list[str], ips: list[str] | None = None, existing: str |
                     + (" " + _split_note(record) if len(record.encode()) > 255 else ""))
         if b.lookups > LOOKUP_LIMIT:
             b.fix = None  # never offer a record that would break SPF: the live count offers ones that fit
+        elif existing and _same_record(existing, record):
+            b.fix = None  # "replace with" the very record that is there would be a change that changes nothing
+            b.notes.insert(0, f"Your current SPF record at {d} already says this: nothing to change there.")
     return b
+
+
+def _same_record(a: str, b: str) -> bool:
+    """The same SPF terms in the same order (case and spacing aside)."""
+    return a.lower().split() == b.lower().split()
 
 
 def _split_note(record: str) -> str:

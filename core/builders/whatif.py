@@ -63,9 +63,10 @@ def _rdata(rdtype: str, value: str) -> dns.rdata.Rdata:
             strings = [s.encode("utf-8") for s in split_txt(value)]
             cls = dns.rdtypes.ANY.TXT.TXT if rdtype == "TXT" else dns.rdata.get_rdata_class(
                 dns.rdataclass.IN, dns.rdatatype.SPF)
-            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)  # type: ignore[no-any-return]
+            return cls(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), strings)
+        # absolute names, as a real answer has them (relativized, the root of a null MX "0 ." would read "@")
         return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), value.strip(),
-                                   origin=dns.name.root)
+                                   origin=dns.name.root, relativize=False)
     except (dns.exception.DNSException, ValueError, TypeError, UnicodeError) as exc:
         raise WhatIfError(f"'{value[:80]}' is not a valid {rdtype} record value ({exc}).") from None
 

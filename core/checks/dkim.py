@@ -12,16 +12,14 @@ selectors the user names, and we say so honestly when we find nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 
 from ..context import CheckContext
 from ..dns.client import DnsAnswer, Outcome, normalize_name
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.dkim_selectors import SelectorCatalog, load_catalog
 from .posture import mail_use
 from ..records.dkim_key import (
     DkimKey, DkimKeyError, describe_foreign_record, normalize_selector, parse_dkim_key, repair_dkim_key,
@@ -29,71 +27,6 @@ from ..records.dkim_key import (
 )
 
 # -- the selector catalog ---------------------------------------------------------------------------
-
-SELECTOR_FILE = "dkim_selectors.json"
-
-
-@dataclass(frozen=True)
-class Provider:
-    """A sending service that publishes DKIM keys under known selectors or CNAME targets."""
-
-    key: str
-    name: str
-    cname_suffixes: tuple[str, ...] = ()
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class SelectorInfo:
-    selector: str
-    providers: tuple[Provider, ...] = ()
-
-    @property
-    def provider_name(self) -> str | None:
-        """"Microsoft 365", "SendGrid or Mailchimp", or None for a generic name."""
-        if not self.providers:
-            return None
-        return " or ".join(p.name for p in self.providers)
-
-
-@dataclass(frozen=True)
-class SelectorCatalog:
-    providers: dict[str, Provider]
-    selectors: tuple[SelectorInfo, ...]
-
-    def info(self, selector: str) -> SelectorInfo | None:
-        for s in self.selectors:
-            if s.selector == selector:
-                return s
-        return None
-
-    def provider_for_cname(self, target: str) -> Provider | None:
-        """The provider whose key hosting ``target`` (a CNAME target) belongs to, if we know it."""
-        t = normalize_name(target)
-        for p in self.providers.values():
-            for suffix in p.cname_suffixes:
-                if t == suffix or t.endswith("." + suffix):
-                    return p
-        return None
-
-
-@lru_cache(maxsize=1)
-def load_catalog() -> SelectorCatalog:
-    """The built-in selector list (``inboxready.core.rules/dkim_selectors.json``)."""
-    text = resources.files("inboxready.core.rules").joinpath(SELECTOR_FILE).read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    providers = {
-        key: Provider(key=key, name=str(p["name"]), cname_suffixes=tuple(p.get("cname_suffixes", [])),
-                      note=str(p.get("note", "")))
-        for key, p in data["providers"].items()
-    }
-    selectors = tuple(
-        SelectorInfo(selector=str(s["selector"]).lower(),
-                     providers=tuple(providers[k] for k in s.get("providers", [])))
-        for s in data["selectors"]
-    )
-    return SelectorCatalog(providers=providers, selectors=selectors)
-
 
 # -- parsing key records ----------------------------------------------------------------------------
 
@@ -561,4 +494,4 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
     return f"No DKIM key found among the {n} selectors we tried."
 
 
-__all__ = ["Provider", "SelectorCatalog", "SelectorInfo", "check", "load_catalog"]
+__all__ = ["check"]

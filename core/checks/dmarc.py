@@ -9,6 +9,9 @@ Suffix Domain's. A subdomain that inherits a record gets ``sp`` (or ``np`` if it
 Then: the record's syntax and tags, the rollout stage (monitoring → quarantine → reject), report
 addresses (with the external-destination verification of the aggregate-reporting spec), and one
 suggested record: the exact next record to publish at ``_dmarc.<domain>``.
+
+``detail["stage"]`` is ``none`` (no record applies), ``monitoring``, ``quarantine`` or ``reject``, and
+``unknown`` when a lookup failed before the policy was known ("couldn't check" is never "no DMARC").
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..context import CheckContext
-from ..records.dmarc_parse import (
-    DmarcProblem, DmarcRecord, DmarcSyntaxError, fix_tag_typos, is_dmarc_record, looks_like_dmarc,
-    parse_dmarc, repair_dmarc, tidy_dmarc,
-)
 from ..dns.client import REFERRAL_ERROR, DnsAnswer, Outcome
-from .posture import DMARC_REJECT, mail_use
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.dkim_key import DkimKeyError, normalize_selector, parse_dkim_key
+from ..records.dkim_selectors import load_catalog
 from ..records.dmarc_build import KEEP_URIS, build_record
+from ..records.dmarc_parse import (
+    DmarcProblem, DmarcRecord, DmarcSyntaxError, add_missing_mailto, fix_tag_typos, is_dmarc_record,
+    looks_like_dmarc, parse_dmarc, repair_dmarc, tidy_dmarc,
+)
 from ..records.dmarc_walk import Walk, WalkStep, organizational_domain, tree_walk
+from ..records.misplaced import doubled_name, zone_guesses
+from ..records.misplaced import unquote_record as _unquote_record
+from .posture import DMARC_REJECT, mail_use
 
 RFC = "RFC 9989"
 RFC_WALK = "RFC 9989 §4.10"
@@ -122,6 +129,12 @@ def _problem_finding(prob: DmarcProblem, rec: DmarcRecord, where: str, error: bo
                   f"Your DMARC record has a slip that receivers get past: {prob.message[:1].lower()}"
                   f"{prob.message[1:]} They still apply the "
                   "record as you meant it, so this is only a tidy-up.", detail, RFC_TAGS)
+    if error and code == "invalid-uri":
+        # receivers skip an address they can't use and still apply the policy: like a missing rua, a warning
+        none_left = (not _usable_rua(rec)) if prob.tag == "rua" else False
+        return _f(code, Severity.WARNING, f"Your DMARC record has a mistake: {prob.message}"
+                  + (" With no other valid report address, you get no reports." if none_left else ""),
+                  detail, RFC_GRAMMAR)
     if error:
         sev = Severity.ERROR
         if code == "invalid-policy":
@@ -200,6 +213,8 @@ class _State:
     policy_tag: str = "p"  # the tag whose policy applies: p, or sp / np for an inheriting subdomain
     reports_blocked: bool = False  # every rua address is external and not authorised: no reports arrive
     slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
+    removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
+    nxdomain: bool = False  # the checked name does not exist (its MX lookup said NXDOMAIN)
 
     @property
     def no_mail(self) -> bool:
@@ -237,6 +252,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 task.cancel()
     if apex is not None and mx_ans is not None:
         st.mail = mail_use(mx_ans, apex)
+    st.nxdomain = mx_ans is not None and mx_ans.outcome is Outcome.NXDOMAIN
 
     first = walk.steps[0] if walk.steps else None
     if first is None or (walk.failed is first):
@@ -252,7 +268,8 @@ async def check(ctx: CheckContext) -> CheckResult:
 
     _inspect_own_name(st, first, apex)
     author = first.record
-    intended = author is None and _misplaced(st, first, apex)
+    doubled = await _doubled(ctx, domain) if author is None and not (first.dmarc or first.broken) else []
+    intended = author is None and _misplaced(st, first, apex, doubled)
     st.org = organizational_domain(walk)
     org_step = walk.step(st.org)
     psd_step = _psd_step(walk)
@@ -343,7 +360,59 @@ async def check(ctx: CheckContext) -> CheckResult:
     _policy_findings(st, rec)
     if not intended:
         _suggest(st, rec, first)
+        await _hold_enforcement_without_dkim(ctx, st, domain)
     return _result(st, walk)
+
+
+async def _dkim_published(ctx: CheckContext, domain: str) -> bool | None:
+    """Is a DKIM key published for ``domain`` at a selector we know or the user gave (or a wildcard)?
+    True / False, or None when nothing was found but some lookups failed. The same names the DKIM check
+    asks (shared through the client's cache when both run)."""
+    user = [x for x in (normalize_selector(s) for s in ctx.options.dkim_selectors) if x]
+    selectors = list(dict.fromkeys([*user, *(s.selector for s in load_catalog().selectors)]))
+    hosts = [f"{s}._domainkey.{domain}" for s in selectors] + [f"*._domainkey.{domain}"]
+    answers = await asyncio.gather(*(ctx.dns.query(h, "TXT") for h in hosts))
+    for ans in answers:
+        for txt in ans.txt if ans.ok else ():
+            try:
+                if not parse_dkim_key(txt).revoked:
+                    return True
+            except DkimKeyError:
+                continue
+    return None if any(a.failed for a in answers) else False
+
+
+async def _hold_enforcement_without_dkim(ctx: CheckContext, st: _State, domain: str) -> None:
+    """A next record that moves towards enforcement (quarantine or reject, or t=y removed) for a domain with
+    no DKIM key we can find: receivers then judge its mail on SPF alone, which forwarding breaks (a
+    forwarded or list message keeps the From but comes from another server), so enforcing would junk or
+    refuse real mail; the bulk-sender rules also require DKIM. The record stays, as a suggestion whose note
+    asks for DKIM first (DKIM selectors are guessed: "none found" is not proof, RFC 6376 §3.6.2.1)."""
+    sug = st.suggestion
+    if sug is None or st.no_mail or sug.kind != "record":
+        return
+    try:
+        target = parse_dmarc(sug.value)
+    except DmarcSyntaxError:
+        return
+    now_p = st.policy or "none"
+    new_p = target.p or "none"
+    enforcing = new_p in ("quarantine", "reject") and (
+        _weaker(now_p, new_p) or (st.testing and not target.testing) or (now_p == "none" and new_p != "none"))
+    if not enforcing:
+        return
+    # relaxed alignment (the default) lets a key of the organisational domain sign a subdomain's mail
+    names = [domain] + ([st.org] if st.org and st.org != domain else [])
+    found = [await _dkim_published(ctx, n) for n in names]
+    if any(x is not False for x in found):
+        return
+    apply = "refused" if new_p == "reject" and not target.testing else "sent to spam"
+    note = (f"Set up DKIM first: we found no DKIM key for {domain} under the selectors we know. Without DKIM, "
+            "receivers judge your mail on SPF alone, and SPF fails for mail that is forwarded (a forwarding "
+            f"address, a mailing list), so with p={new_p} that real mail would be {apply}. Google, Yahoo and "
+            "Microsoft also require DKIM from bulk senders. Switch on DKIM signing at your mail service (if it "
+            "is already on, tell us its selector), check a test message, then publish this record.")
+    st.suggestion = replace(sug, notes=[note, *sug.notes], kind="suggestion")
 
 
 def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> None:
@@ -356,9 +425,13 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                   "as if you had none. Keep exactly one.", " | ".join(first.dmarc), RFC_WALK))
     for txt, exc in first.broken:
         st.records_seen.append(txt)
-        st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING,
-                  f"The TXT record at _dmarc.{d} is meant to be a DMARC record but receivers ignore it: "
-                  f"{exc.message}", f"{txt!r} ({exc.code})", RFC_TAGS))
+        message = (f"The TXT record at _dmarc.{d} is your DMARC record written in the wrong order: v=DMARC1 must be "
+                   "the first tag, so receivers ignore the record and, for them, you have no valid DMARC record. "
+                   "Replace it with the same record, v=DMARC1 first." if exc.code == "version-not-first" else
+                   f"The TXT record at _dmarc.{d} is meant to be a DMARC record but receivers ignore it: "
+                   f"{exc.message}")
+        st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING, message,
+                  f"{txt!r} ({exc.code})", RFC_TAGS if exc.code != "version-not-first" else RFC_GRAMMAR))
     for txt in first.other:
         spf = txt.lower().startswith("v=spf1")
         msg = (f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at {d} itself; at _dmarc.{d} it does "
@@ -380,17 +453,35 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                                    note=f"Receivers only read _dmarc.{d}; this copy does nothing.")))
 
 
-def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
+async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]:
+    """DMARC records published at a doubled name (``_dmarc.example.com.example.com``: the full name typed
+    into a host's form that adds the zone itself), for each zone the domain may be in: (name, zone, text).
+    The same place ``publish/mistakes.py`` looks, through the shared ``misplaced`` helpers, so the card and
+    the publish plan agree. A lookup that fails is skipped (it is only where a lost record may be)."""
+    zones = zone_guesses(domain)
+    names = [doubled_name(f"_dmarc.{domain}", z) for z in zones]
+    answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names if len(n) <= 253))
+    out: list[tuple[str, str, str]] = []
+    for name, zone, ans in zip(names, zones, answers):
+        if ans.ok:
+            out.extend((name, zone, t) for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t))
+    return out
+
+
+def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
+               doubled: list[tuple[str, str, str]] | None = None) -> bool:
     """The domain has no usable record of its own, but meant to have one: several records at
-    ``_dmarc.<domain>``, a broken one, or one at the domain itself. Adds the findings and the corrected
-    record to publish; returns False when there is no trace of an own record."""
+    ``_dmarc.<domain>``, a broken one, one at the domain itself, or one at a doubled name. Adds the
+    findings and the corrected record to publish; returns False when there is no trace of an own record."""
     d = st.domain
     stray = [t for t in apex.txt if looks_like_dmarc(t)] if apex is not None and apex.ok else []
-    if not (first.dmarc or first.broken or stray):
+    doubled = doubled or []
+    if not (first.dmarc or first.broken or stray or doubled):
         return False
     candidates: list[DmarcRecord] = []
     repaired = [r for r in (repair_dmarc(t) for t, _ in first.broken) if r is not None]
-    for cand in [*first.dmarc, *repaired, *stray]:
+    moved = [_unquote_record(t) or t for _, _, t in doubled]
+    for cand in [*first.dmarc, *repaired, *stray, *moved, *(repair_dmarc(t) or t for t in moved)]:
         try:
             candidates.append(parse_dmarc(cand))
         except DmarcSyntaxError:
@@ -413,8 +504,26 @@ def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None) -> bool:
         notes.insert(0, f"Delete the other DMARC records at _dmarc.{d} so that only this one remains."
                      + (f" We kept the gentlest policy (p={p}); if you meant {' or '.join(others)}, publish that "
                         "instead." if others else ""))
-    action = "replace" if (first.dmarc or first.broken) else "publish"
+    wrong_order = [txt for txt, _ in first.broken
+                   if not txt.lstrip(" \t\"'").lower().replace(" ", "").startswith("v=")]
+    # A record that doesn't start with v= (written in the wrong order) is no record a DNS host (nor our
+    # publisher) sees as the DMARC record the new one replaces: the fix publishes the corrected record and
+    # deletes that one explicitly, rather than saying "change the existing record" and then "delete" it.
+    action = "replace" if (first.dmarc or len(first.broken) > len(wrong_order)) else "publish"
     st.suggestion = Suggestion(f"_dmarc.{d}", value, notes, action)
+    for txt in wrong_order:
+        st.removals.append(Fix(f"_dmarc.{d}", "TXT", txt, action="remove",
+                               note="Your record in the wrong order: the corrected record replaces it."))
+    if doubled:
+        wrong, zone, txt = doubled[0]
+        st.removals.extend(Fix(w, "TXT", t, action="remove", note=f"The record at the doubled name {w}.")
+                           for w, _, t in doubled)
+        st.add(_f("record-at-doubled-name", Severity.ERROR,
+                  f"Your DMARC record is published at {wrong} instead of _dmarc.{d}: the full name was typed into a "
+                  f"name field that adds {zone} by itself, so the domain ended up in the name twice. Receivers look "
+                  f"only at _dmarc.{d}, so for them you have no DMARC record. Move it: publish it at _dmarc.{d} "
+                  f"(in most DNS hosts' forms, type just the part before {zone} in the name field) and delete the "
+                  "record at the doubled name.", f"TXT {wrong}: {txt[:200]}", RFC_WALK))
     if stray:
         st.add(_f("record-at-apex", Severity.ERROR,
                   f"Your DMARC record is published at {d} instead of _dmarc.{d}. Receivers only look at "
@@ -433,6 +542,16 @@ def _no_policy(st: _State, first: WalkStep) -> None:
     if st.suggestion is not None:
         return  # _misplaced already said what is wrong and what to publish
     detail = f"TXT _dmarc.{d}: {first.answer.describe}; no record higher up the tree either"
+    if st.nxdomain:
+        # Publishing _dmarc.<name> would bring the name into being (an empty name with a child): a typo
+        # would become a domain. Nothing to publish here.
+        st.add(replace(_f("no-record", Severity.ERROR,
+                          f"{d} does not exist in DNS, so it has no DMARC record. Check the spelling of the domain, "
+                          "and whether its registration has expired.", detail, RFC_DISCOVERY),
+                       no_fix=f"No record can be published for a name that doesn't exist: check the spelling. If "
+                              f"{d} is a subdomain, the DMARC record of its parent domain protects it with np= "
+                              "(the policy for names that don't exist)."))
+        return
     if st.mail == "no-mail":
         st.suggestion = Suggestion(f"_dmarc.{d}", DMARC_REJECT, [
             "For a domain that sends no mail: receivers reject anything claiming to come from it. It needs no "
@@ -513,6 +632,8 @@ def _record_findings(st: _State, rec: DmarcRecord, cname: tuple[str, ...] = ()) 
         st.add(_f("no-rua", Severity.INFO,
                   f"The record has no rua= report address. {st.domain} has no mail server and no SPF record, so "
                   "it looks unused for email; if it never sends mail, that is fine.", rec.raw, RFC_TAGS))
+    elif not _usable_rua(rec) and any(e.code == "invalid-uri" and e.tag == "rua" for e in rec.errors):
+        pass  # the invalid-uri finding says the address is unusable, and that no reports come
     elif not _usable_rua(rec):
         st.add(_f("no-rua", Severity.WARNING,
                   "The record has no (valid) rua= report address, so you get no reports and can't see who sends "
@@ -698,8 +819,11 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     pd = st.policy_domain or d
     if rec.serious_errors or rec.policy_broken:
         base, renamed = fix_tag_typos(rec)
+        base, completed = add_missing_mailto(base)
         intended = base.p or "none"
         value, more = build_record(pd, intended, base, testing=base.testing, mail=st.mail if st.own else None)
+        if completed:
+            more.insert(0, "mailto: is put in front of " + ", ".join(completed) + ", so that reports are sent there.")
         if renamed:
             more.insert(0, "Misspelt tags are written correctly: " + ", ".join(renamed) + ".")
         if "p" not in rec.tags:
@@ -832,10 +956,17 @@ def _result(st: _State, walk: Walk) -> CheckResult:
             removals = [f.fix for f in findings if f.code == "dmarc.apex-copy" and f.fix is not None]
             fix = replace(fix, title="Move the record to _dmarc", also_publish=tuple(removals[:1]))
             findings = [replace(f, fix=fix) if f.code == "dmarc.apex-copy" else f for f in findings]
+        if st.removals:  # a record at a doubled name, or one in the wrong order: deleted with the fix
+            moved = any(f.code == "dmarc.record-at-doubled-name" for f in findings)
+            fix = replace(fix, title=fix.title or ("Move the record to _dmarc" if moved else ""),
+                          also_publish=(*fix.also_publish, *st.removals))
         findings = _attach(findings, fix)
         findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
-    stage = STAGES.get(st.policy, "none") if st.record is not None else "none"
+    # A lookup that failed before the policy was known leaves the stage unknown: never "none" (no DMARC),
+    # which the app would draw as "you are here" and a builder would answer with a record starting afresh.
+    unknown = st.policy is None and any(f.code == "dmarc.lookup-failed" for f in findings)
+    stage = "unknown" if unknown else STAGES.get(st.policy, "none") if st.record is not None else "none"
     detail: dict[str, Any] = {
         "record": st.record.raw if st.record is not None else None,
         "found_at": f"_dmarc.{st.policy_domain}" if st.policy_domain else None,
@@ -858,7 +989,8 @@ def _result(st: _State, walk: Walk) -> CheckResult:
                        findings=findings, detail=detail)
 
 
-_CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.invalid-record",
+_CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.record-at-doubled-name",
+             "dmarc.invalid-record",
              "dmarc.invalid-policy", "dmarc.no-policy", "dmarc.syntax-error", "dmarc.duplicate-tag",
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
@@ -898,8 +1030,13 @@ def _summary(st: _State, status: Status) -> str:
             return f"{d} has more than one DMARC record, so receivers ignore them all."
         if any(f.code == "dmarc.invalid-record" for f in st.findings):
             return f"{d}'s DMARC record has a mistake that makes receivers ignore it."
+        if any(f.code == "dmarc.record-at-doubled-name" for f in st.findings):
+            return (f"{d}'s DMARC record is at the wrong name (the domain typed twice), so receivers don't see "
+                    "it.")
         if any(f.code == "dmarc.record-at-apex" for f in st.findings):
             return f"{d}'s DMARC record is in the wrong place (at the domain, not at _dmarc), so receivers don't see it."
+        if st.nxdomain:
+            return f"{d} does not exist in DNS."
         return f"{d} has no DMARC record: nothing stops others from sending mail in its name."
     src = "" if st.own else f" (inherited from {st.policy_domain})"
     if st.policy is None:

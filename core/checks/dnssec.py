@@ -15,10 +15,11 @@ data instead of a SERVFAIL, and we can say what is wrong.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast, TypedDict
 
 import dns.dnssec
 import dns.name
@@ -31,6 +32,27 @@ import dns.rrset
 from ..context import CheckContext
 from ..dns.client import Outcome, QueryRecord
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+
+
+class DnssecLink(TypedDict):
+    """One zone of the chain of trust, from the root down."""
+
+    zone: str
+    ds: list[str]
+    dnskey: list[str]
+    ok: bool
+    problem: str | None
+
+
+class DnssecDetail(TypedDict):
+    """``CheckResult.detail`` of the DNSSEC check (every key is always there)."""
+
+    signed: bool | None  # None: couldn't tell
+    valid: bool | None
+    chain: list[DnssecLink]
+    algorithm: str | None
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ROOT_ANCHORS", "TrustAnchorError", "TrustAnchors", "check", "parse_trust_anchors"]
 
@@ -139,7 +161,7 @@ class _Asker:
         started = time.monotonic()
         result = await self._exchange(name, rdtype)
         rec = QueryRecord(name=name.to_text().rstrip(".").lower() or ".",
-                          rdtype=dns.rdatatype.to_text(rdtype) + "+DO", outcome=result.outcome,
+                          rdtype=dns.rdatatype.to_text(cast(dns.rdatatype.RdataType, rdtype)) + "+DO", outcome=result.outcome,
                           answer=tuple(r.to_text() for r in result.answer if r.rdtype != dns.rdatatype.RRSIG),
                           elapsed_ms=(time.monotonic() - started) * 1000,
                           started_ms=(started - self.t0) * 1000, error=result.error, server=result.server,
@@ -149,7 +171,7 @@ class _Asker:
             try:
                 self.ctx.dns.on_query(rec)
             except Exception:
-                pass
+                log.debug("the on_query callback failed", exc_info=True)
         return result
 
     async def _exchange(self, name: dns.name.Name, rdtype: int) -> _Raw:
@@ -195,14 +217,15 @@ def _why_invalid(rrset: dns.rrset.RRset, sigs: dns.rrset.RRset | None,
     return "bad-signature"
 
 
-def _ds_matches(zone: dns.name.Name, ds: dns.rdata.Rdata, key: dns.rdata.Rdata) -> bool:
-    if ds.key_tag != dns.dnssec.key_id(key) or ds.algorithm != key.algorithm:  # type: ignore[attr-defined]
+def _ds_matches(zone: dns.name.Name, ds: Any, key: Any) -> bool:
+    """``ds`` (a DS rdata) names ``key`` (a DNSKEY rdata) of ``zone``."""
+    if ds.key_tag != dns.dnssec.key_id(key) or ds.algorithm != key.algorithm:
         return False
     try:
-        made = dns.dnssec.make_ds(zone, key, ds.digest_type, validating=True)  # type: ignore[attr-defined]
+        made = dns.dnssec.make_ds(zone, key, ds.digest_type, validating=True)
     except Exception:  # unknown digest type
         return False
-    return made.digest == ds.digest  # type: ignore[attr-defined]
+    return bool(made.digest == ds.digest)
 
 
 def _zone_text(name: dns.name.Name) -> str:
@@ -244,7 +267,7 @@ class _Walk:
         self.ctx = ctx
         self.asker = _Asker(ctx)
         self.findings: list[Finding] = []
-        self.chain: list[dict[str, Any]] = []
+        self.chain: list[DnssecLink] = []
         self.records: list[str] = []
         self.keys: dict[dns.name.Name, dns.rrset.RRset] = {}
         self.now = time.time()
@@ -537,11 +560,15 @@ def _summary(w: _Walk, status: Status) -> str:
     d = w.ctx.domain
     if status is Status.ERROR:
         return f"Couldn't check DNSSEC for {d}."
+    codes = {f.code for f in w.findings}
+    if "dnssec.not-found" in codes:
+        return f"{d} does not exist in DNS, so there is no DNSSEC to check."
     if w.signed is False:
         return f"{d} is not signed with DNSSEC (optional)."
+    if w.signed is None:  # never learned whether it is signed: say nothing about signatures
+        return f"We couldn't tell whether {d} is signed with DNSSEC."
     if w.valid:
         return f"{d} is signed with DNSSEC and validates from the root down."
-    codes = {f.code for f in w.findings}
     if codes & {"dnssec.ds-mismatch", "dnssec.bad-signature", "dnssec.expired-signature"}:
         return f"{d} is signed with DNSSEC but does not validate: checking resolvers will refuse its records."
     if codes & {"dnssec.no-ds", "dnssec.parent-unsigned"}:
@@ -560,6 +587,6 @@ async def check(ctx: CheckContext) -> CheckResult:
                                   "We couldn't check DNSSEC for this domain name.",
                                   detail=f"{type(exc).__name__}: {exc}"))
     status = derive_status(w.findings, default=Status.PASS if w.valid else Status.INFO)
-    detail: dict[str, Any] = {"signed": w.signed, "valid": w.valid, "chain": w.chain, "algorithm": w.algorithm}
+    detail: DnssecDetail = {"signed": w.signed, "valid": w.valid, "chain": w.chain, "algorithm": w.algorithm}
     return CheckResult(name="dnssec", status=status, summary=_summary(w, status), records=w.records,
-                       findings=w.findings, detail=detail, elapsed_ms=(time.monotonic() - started) * 1000)
+                       findings=w.findings, detail=dict(detail), elapsed_ms=(time.monotonic() - started) * 1000)

@@ -15,13 +15,14 @@ from typing import Any
 
 from ..context import CheckContext
 from ..dns.client import DnsAnswer
-from ..net.https import HttpsError, HttpsErrorKind, fetch
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..net.https import HttpsError, HttpsErrorKind, fetch
 from ..records.mta_sts import (
     StsPolicy, StsRecord, StsSyntaxError, format_policy, is_sts_record, looks_like_sts, mx_matches, new_id,
     parse_policy, parse_sts_record,
 )
 from ..records.mx import MxParseError, parse_mx
+from .posture import receives_no_mail
 
 RFC = "RFC 8461"
 RFC_TXT = "RFC 8461 §3.1"
@@ -87,6 +88,14 @@ async def _run(ctx: CheckContext, st: _State, txt_ans: DnsAnswer, mx_ans: DnsAns
     candidates = [t for t in txt_ans.txt if is_sts_record(t) or looks_like_sts(t)]
     st.records = list(candidates)
     mx_hosts = _mx_hosts(mx_ans)
+    no_inbox = receives_no_mail(st.domain, mx_ans)
+    if not candidates and no_inbox:
+        # MTA-STS protects mail delivered to the domain: there is none
+        st.findings.append(_f(
+            "not-needed", Severity.INFO, f"MTA-STS doesn't apply: {no_inbox}. It protects mail delivered to a "
+            "domain, so there is nothing to set up here.", f"{host}: {txt_ans.describe}", RFC_TXT))
+        st.detail["not_needed"] = no_inbox
+        return Status.INFO
     if not candidates:
         st.findings.append(_f(
             "not-published", Severity.INFO, "MTA-STS is not set up. It is optional: it makes other mail services "
@@ -241,6 +250,8 @@ def _summary(st: _State, status: Status) -> str:
     pol = st.detail.get("policy")
     if "mta_sts.not-published" in codes:
         return "MTA-STS is not set up (optional)."
+    if "mta_sts.not-needed" in codes:
+        return f"MTA-STS doesn't apply: {st.detail.get('not_needed')}."
     if status == Status.ERROR:
         return "We couldn't check MTA-STS."
     if status == Status.FAIL:

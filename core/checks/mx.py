@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypedDict
 
 from ..context import CheckContext
 from ..records.dkim_key import DkimKeyError, parse_dkim_key
@@ -21,6 +21,25 @@ from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from ..records.mx import NULL_MX, MxParseError, MxRecord, parse_mx, unreachable_address
 from ..records.spf_parse import spf_records
 from .posture import is_reject_all_spf, lockdown_fixes, meant_as_spf, spf_allows_senders
+
+
+class MxHostDetail(TypedDict):
+    """One mail server as the MX card shows it."""
+
+    preference: int
+    host: str
+    addresses: list[str]
+    error: str | None  # why its addresses couldn't be had, or None
+    cname: str | None  # the name it is an alias of (RFC 2181 §10.3 forbids that), or None
+
+
+class MxDetail(TypedDict):
+    """``CheckResult.detail`` of the MX check (every key is always there)."""
+
+    hosts: list[MxHostDetail]
+    null_mx: bool  # a null MX (RFC 7505): the domain receives no mail
+    implicit: bool  # no MX record: senders fall back to the domain's own address
+    parked: bool  # neither MX nor SPF: looks unused
 
 RFC_MX = "RFC 5321 §5.1"
 RFC_NULL = "RFC 7505 §3"
@@ -51,7 +70,7 @@ class _Host:
     def works(self) -> bool:
         return bool(self.addresses) and not any(unreachable_address(a) for a in self.addresses)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> MxHostDetail:
         return {"preference": self.preference, "host": self.host, "addresses": list(self.addresses),
                 "error": self.error, "cname": self.cname}
 
@@ -84,7 +103,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     domain = normalize_name(ctx.domain)
     mx_ans, txt_ans = await asyncio.gather(ctx.dns.query(domain, "MX"), ctx.dns.query(domain, "TXT"))
     findings: list[Finding] = []
-    detail: dict[str, Any] = {"hosts": [], "null_mx": False, "implicit": False, "parked": False}
+    detail: MxDetail = {"hosts": [], "null_mx": False, "implicit": False, "parked": False}
 
     if mx_ans.failed and mx_ans.lasting:  # a CNAME loop, or a server that doesn't resolve: waiting won't help
         findings.append(Finding(
@@ -92,14 +111,14 @@ async def check(ctx: CheckContext) -> CheckResult:
             f"We couldn't look up where this domain's mail goes: {mx_ans.describe}.",
             detail=f"{domain} MX: {mx_ans.describe}.", rfc=RFC_MX))
         return CheckResult("mx", Status.ERROR, f"MX couldn't be checked: {mx_ans.describe}.",
-                           findings=findings, detail=detail)
+                           findings=findings, detail=dict(detail))
     if mx_ans.failed:
         findings.append(Finding(
             "mx.lookup-failed", Severity.UNKNOWN,
             "We couldn't look up where this domain's mail goes, because DNS didn't answer properly. "
             "Try again later.", detail=f"{domain} MX: {mx_ans.describe}.", rfc=RFC_MX))
         return CheckResult("mx", Status.ERROR, "MX couldn't be checked: DNS didn't answer.",
-                           findings=findings, detail=detail)
+                           findings=findings, detail=dict(detail))
     if mx_ans.outcome is Outcome.NXDOMAIN:
         findings.append(Finding(
             "mx.domain-not-found", Severity.ERROR,
@@ -109,7 +128,7 @@ async def check(ctx: CheckContext) -> CheckResult:
             no_fix="No record can be published for a domain that does not exist: check the spelling, or renew "
                    "the domain's registration."))
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS.", findings=findings,
-                           detail=detail)
+                           detail=dict(detail))
 
     records: list[MxRecord] = []
     for text in mx_ans.records:
@@ -227,10 +246,13 @@ async def check(ctx: CheckContext) -> CheckResult:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
         elif h.unchecked:
+            # couldn't check, even beside a working server: the card must not pass a server nobody looked at
             findings.append(Finding(
-                "mx.target-unchecked", Severity.INFO if working else Severity.UNKNOWN,
+                "mx.target-unchecked", Severity.UNKNOWN,
                 f"We couldn't look up the address of your mail server {h.host}, because DNS didn't answer "
-                "properly. Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
+                "properly, so we can't say whether it works"
+                + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
+                   if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
         elif not h.addresses:
             findings.append(Finding(
                 "mx.target-missing", sev,
@@ -339,7 +361,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     status = derive_status(findings, default=default)
     return CheckResult(
         name="mx", status=status, summary=_summary(status, domain, hosts, nulls, implicit, no_mail, parked),
-        records=list(mx_ans.records), findings=findings, detail=detail)
+        records=list(mx_ans.records), findings=findings, detail=dict(detail))
 
 
 def _ip_literal_findings(findings: list[Finding], domain: str, h: _Host, sev: Severity, consequence: str,

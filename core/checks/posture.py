@@ -50,6 +50,23 @@ def has_null_mx(answer: DnsAnswer) -> bool:
     return bool(records) and all(r.null for r in records)
 
 
+def receives_no_mail(domain: str, mx: DnsAnswer) -> str | None:
+    """Why ``domain`` receives no mail, in words (it doesn't exist, it has a null MX, or it has no MX record),
+    or None when it has mail servers, or the lookup failed (then we don't know). What the checks of incoming
+    mail (MTA-STS, TLS reporting) need: for such a domain they don't apply, and an address at it can't
+    receive reports. (With no MX, senders may still try the domain's own address, RFC 5321 §5.1; a domain
+    that means to receive mail publishes an MX record.)"""
+    if mx.failed:
+        return None
+    if mx.outcome is Outcome.NXDOMAIN:
+        return f"{domain} does not exist in DNS"
+    if has_null_mx(mx):
+        return f"{domain} has a null MX record (RFC 7505): it accepts no mail"
+    if not (mx.ok and mx.records):
+        return f"{domain} has no mail server (MX record)"
+    return None
+
+
 def declares_no_mail(mx: DnsAnswer, txt: DnsAnswer) -> bool:
     """The domain says it sends no mail: the SPF record ``v=spf1 -all``, or a null MX and no SPF record
     that allows senders (a null MX only says the domain *receives* no mail; with SPF senders next to it
@@ -111,5 +128,5 @@ def lockdown_fixes(domain: str) -> list[Fix]:
 
 __all__ = [
     "DMARC_REJECT", "SPF_REJECT_ALL", "declares_no_mail", "has_null_mx", "is_reject_all_spf", "lockdown_fixes",
-    "looks_unused", "mail_use", "meant_as_spf", "spf_allows_senders",
+    "looks_unused", "mail_use", "meant_as_spf", "receives_no_mail", "spf_allows_senders",
 ]

@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import dns.exception
 import dns.reversename
@@ -29,6 +29,25 @@ from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from ..records.mx import MxParseError, parse_mx
 from ..records.spf_parse import spf_records
 from ..records.spf_parse import Mechanism, SpfSyntaxError, parse_record_lenient
+
+
+class SendingIpDetail(TypedDict):
+    """One sending address as the reverse DNS card shows it."""
+
+    ip: str
+    source: str  # "spf" | "mx" | "message"
+    via: str
+    ptr: list[str]
+    confirmed: bool | None  # the name points back to the address; None: couldn't check
+    problem: str | None
+
+
+class RdnsDetail(TypedDict):
+    """``CheckResult.detail`` of the reverse DNS check (every key is always there)."""
+
+    hosts: list[SendingIpDetail]
+    capped: bool  # more addresses were found than are checked
+    found: int  # how many were found
 
 __all__ = ["MAX_ADDRESSES", "RANGE_SAMPLE", "SendingIp", "check", "check_sending_ips", "reverse_name", "spf_addresses"]
 
@@ -49,7 +68,7 @@ class SendingIp:
     confirmed: bool | None = None
     problem: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SendingIpDetail:
         return {"ip": self.ip, "source": self.source, "via": self.via, "ptr": list(self.ptr),
                 "confirmed": self.confirmed, "problem": self.problem}
 
@@ -168,7 +187,7 @@ class _Collector:
                     hosts, failed = await _mx_hosts(self.ctx, target)
                     if failed:
                         self.failed_lookups.append(f"the MX records of {target}")
-                    for host, (addrs, hfailed) in zip(hosts, await asyncio.gather(
+                    for host, (addrs, _failed) in zip(hosts, await asyncio.gather(
                             *(_host_addresses(self.ctx, h) for h in hosts))):
                         for ip in addrs:
                             self.add(ip, "spf", f"{m.text} ({host})")
@@ -307,7 +326,7 @@ async def check_sending_ips(ctx: CheckContext, ips: list[str], label: str = "mes
                    "reverse DNS.")
     records = [f"{reverse_name(h.ip)} PTR {p}" for h in hosts for p in h.ptr]
     return CheckResult(name="rdns", status=status, summary=summary, records=records, findings=findings,
-                       detail={"hosts": [h.to_json() for h in hosts], "capped": False},
+                       detail={"hosts": [h.to_json() for h in hosts], "capped": False, "found": len(hosts)},
                        elapsed_ms=(time.monotonic() - started) * 1000)
 
 
@@ -361,12 +380,16 @@ async def check(ctx: CheckContext) -> CheckResult:
         summary = "Couldn't check reverse DNS for all of your mail servers."
     elif not hosts:
         summary = "No mail server addresses to check reverse DNS for."
+    elif capped:  # never "all 20" when there are 300: say how many were checked of how many
+        of = f"the {len(hosts)} mail server addresses we checked (of {len(everything)}; the first {MAX_ADDRESSES} only)"
+        summary = (f"All {of} have reverse DNS that points back to them." if confirmed == len(hosts) else
+                   f"{lacking} of {of} lack working reverse DNS{partial}.")
     elif confirmed == len(hosts):
         summary = (f"All {len(hosts)} mail server addresses have reverse DNS that points back to them."
                    if len(hosts) > 1 else "Your mail server's address has reverse DNS that points back to it.")
     else:
         summary = f"{lacking} of {len(hosts)} mail server addresses lack working reverse DNS{partial}."
     records = [f"{reverse_name(h.ip)} PTR {p}" for h in hosts for p in h.ptr]
-    detail: dict[str, Any] = {"hosts": [h.to_json() for h in hosts], "capped": capped}
+    detail: RdnsDetail = {"hosts": [h.to_json() for h in hosts], "capped": capped, "found": len(everything)}
     return CheckResult(name="rdns", status=status, summary=summary, records=records, findings=findings,
-                       detail=detail, elapsed_ms=(time.monotonic() - started) * 1000)
+                       detail=dict(detail), elapsed_ms=(time.monotonic() - started) * 1000)

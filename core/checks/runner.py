@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable, Iterable
 
-from ..context import ALL_CHECKS, CheckContext, CheckOptions
+from ..context import CheckContext, CheckOptions
 from ..dns.client import PROBE_TIMEOUT, DnsClient, QueryRecord
 from ..model import CheckResult, DomainReport, Finding, Severity, Status
 from .registry import CHECK_TITLES, check_function

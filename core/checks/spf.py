@@ -423,11 +423,14 @@ class _Analysis:
     def record_checks(self, rec: SpfRecord) -> None:
         mechs = rec.mechanisms
         first_all = rec.all
+        # the ending the corrected record uses: -all once DMARC is at p=reject, else ~all (see _all_advice)
+        end = "-all" if self.all_target == "-" else "~all"
+        why = " (your DMARC policy is p=reject)" if end == "-all" else ""
         if first_all is None:
             if rec.redirect is None:
                 self.add("spf.no-all", Severity.WARNING,
                          "Your SPF record does not end with an 'all' rule, so mail from servers you did not list "
-                         "gets a 'neutral' result, as if you had no opinion. End it with ~all.",
+                         f"gets a 'neutral' result, as if you had no opinion. End it with {end}{why}.",
                          detail="With no 'all' and no 'redirect', the default result is neutral.", rfc=RFC_ALL,
                          fixable=True)
         else:
@@ -435,12 +438,12 @@ class _Analysis:
             if q == "+":
                 self.add("spf.plus-all", Severity.ERROR,
                          f"Your SPF record ends with '{first_all.text}', which {ALL_WORDS['+']}: anyone can send "
-                         "mail that passes SPF as your domain. Replace it with ~all.",
+                         f"mail that passes SPF as your domain. Replace it with {end}{why}.",
                          detail="+all makes every IP address pass (RFC 7208 §5.1).", rfc=RFC_ALL, fixable=True)
             elif q == "?":
                 self.add("spf.neutral-all", Severity.WARNING,
                          f"Your SPF record ends with '{first_all.text}', which {ALL_WORDS['?']}, so it does not "
-                         "protect your domain from forgery. Use ~all.",
+                         f"protect your domain from forgery. Use {end}{why}.",
                          detail="?all gives 'neutral' to every unlisted server.", rfc=RFC_ALL, fixable=True)
             after = [m for m in mechs if m.start > first_all.start]
             if after:
@@ -836,7 +839,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                detail="RFC 7208 §4.5: two or more records give a permanent error. Records: "
                       + " | ".join(t for t, _ in records) + (" Notes: " + " ".join(merge_notes) if merge_notes else ""),
                rfc=RFC_RECORD, fixable=True)
-        text, strings = merged, ()
+        text, strings = merged, tuple[bytes, ...]()
     else:
         text, strings = records[0]
         detail["record"] = text
@@ -1175,8 +1178,9 @@ async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...
         return result
     if int(result.detail.get("lookups") or 0) > LOOKUP_LIMIT:
         return None
-    for f in result.findings:
-        if f.severity in (Severity.ERROR, Severity.UNKNOWN) or (f.severity is Severity.WARNING and f.code not in allowed):
+    for finding in result.findings:
+        if finding.severity in (Severity.ERROR, Severity.UNKNOWN) or (finding.severity is Severity.WARNING
+                                                                        and finding.code not in allowed):
             return None
     for f in extra:
         if f.type.upper() != "TXT" or f.action == "remove":
@@ -1441,6 +1445,11 @@ async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
     return out
 
 
+def _quoted(terms: set[str] | frozenset[str]) -> str:
+    """Terms named in a note, each in quotes: a bare 'a' or 'mx' at the end of a sentence reads as a word."""
+    return ", ".join(f"'{t}'" for t in sorted(terms))
+
+
 def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[str]] | None:
     """The one record that fixes every fixable record-level issue, and notes on what changed."""
     codes = {i.finding.code for i in an.issues if i.fixable}
@@ -1478,9 +1487,9 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         notes.append("'ptr' was removed: add ip4:/ip6: entries for the servers it covered before publishing.")
     if an.void_terms:
         notes.append("Removed rules that point at names with nothing to match (no such name, or no address "
-                     "or mail server there): " + ", ".join(sorted(an.void_terms)) + ".")
+                     "or mail server there): " + _quoted(an.void_terms) + ".")
     if an.dead_includes or an.loop_terms:
-        notes.append("Removed includes that cannot work: " + ", ".join(sorted(an.dead_includes | an.loop_terms))
+        notes.append("Removed includes that cannot work: " + _quoted(an.dead_includes | an.loop_terms)
                      + ". If you still use such a service, add its correct include.")
     if "spf.terms-after-all" in codes:
         notes.append("'all' now comes last, so the rules that were after it take effect.")
@@ -1536,7 +1545,7 @@ async def _settle(ctx: CheckContext, value: str, notes: list[str]) -> tuple[str,
         if not bad:
             break
         value = " ".join(t for t in value.split(" ") if t.lower() not in bad)
-        notes = notes + ["Also removed, because they cannot work: " + ", ".join(sorted(bad)) + "."]
+        notes = notes + ["Also removed, because they cannot work: " + _quoted(bad) + "."]
     return value, notes
 
 

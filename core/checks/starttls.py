@@ -11,6 +11,7 @@ reach any MX host we say "couldn't check from this network", never "no TLS".
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import datetime as dt
 import ipaddress
@@ -23,6 +24,8 @@ from ..context import CheckContext
 from ..dns.client import DnsAnswer
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from ..records.mx import MxParseError, MxRecord, parse_mx
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MAX_HOSTS", "HostResult", "SmtpReplyError", "check", "ehlo_keywords", "parse_reply_line"]
 
@@ -119,12 +122,12 @@ class _Smtp:
             self.writer.write(b"QUIT\r\n")
             await asyncio.wait_for(self.writer.drain(), 1.0)
         except Exception:
-            pass
+            log.debug("QUIT was not sent", exc_info=True)
         self.writer.close()
         try:
             await asyncio.wait_for(self.writer.wait_closed(), 1.0)
         except Exception:
-            pass
+            log.debug("the connection did not close cleanly", exc_info=True)
 
 
 def _client_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
@@ -224,7 +227,7 @@ async def _session(res: HostResult, ctx: CheckContext, verify: bool) -> None:
         try:
             await smtp.command(f"EHLO {_helo_name(writer)}")
         except Exception:
-            pass
+            log.debug("EHLO after STARTTLS failed", exc_info=True)
     finally:
         await smtp.close()
 

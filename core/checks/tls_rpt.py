@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import TypedDict
 
 from ..context import CheckContext
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
@@ -17,6 +17,14 @@ from ..records.mta_sts import is_sts_record
 from ..records.tls_rpt import (
     TlsRptSyntaxError, format_record, is_tlsrpt_record, looks_like_tlsrpt, parse_tlsrpt, uri_problem,
 )
+from .posture import receives_no_mail
+
+
+class TlsRptDetail(TypedDict):
+    """``CheckResult.detail`` of the TLS reporting check (every key is always there)."""
+
+    record: str | None  # the _smtp._tls record found, or None
+    rua: list[str]  # where reports go
 
 RFC = "RFC 8460 §3"
 REPORT_MAILBOX = "tls-reports"
@@ -43,9 +51,11 @@ async def check(ctx: CheckContext) -> CheckResult:
     started = loop.time()
     domain = ctx.domain.rstrip(".").lower()
     host = f"_smtp._tls.{domain}"
-    ans, sts = await asyncio.gather(ctx.dns.query(host, "TXT"), ctx.dns.query(f"_mta-sts.{domain}", "TXT"))
+    ans, sts, mx = await asyncio.gather(ctx.dns.query(host, "TXT"), ctx.dns.query(f"_mta-sts.{domain}", "TXT"),
+                                        ctx.dns.query(domain, "MX"))  # MX: shared with the MX check
+    no_inbox = receives_no_mail(domain, mx)
     findings: list[Finding] = []
-    detail: dict[str, Any] = {"record": None, "rua": []}
+    detail: TlsRptDetail = {"record": None, "rua": []}
     records: list[str] = []
     default_fix = Fix(host, "TXT", format_record([f"mailto:{REPORT_MAILBOX}@{domain}"]),
                       note=f"Reports will go to {REPORT_MAILBOX}@{domain}: create that mailbox first, or use the "
@@ -59,7 +69,19 @@ async def check(ctx: CheckContext) -> CheckResult:
         candidates = [t for t in ans.txt if is_tlsrpt_record(t) or looks_like_tlsrpt(t)]
         records = list(candidates)
         sts_on = sts.ok and any(is_sts_record(t) for t in sts.txt)
-        if not candidates:
+        if no_inbox:
+            # TLS reports are about mail delivered *to* the domain: none is, and an address at it gets nothing
+            if candidates:
+                findings.append(_f(
+                    "no-inbox", Severity.INFO, f"{no_inbox}, so no sending server ever delivers to it and no TLS "
+                    "report will be sent: this TLS reporting record does nothing. You can delete it, or keep it "
+                    "for when the domain gets mail servers.", f"{host}: {candidates[0][:200]}"))
+            else:
+                findings.append(_f(
+                    "not-needed", Severity.INFO, f"TLS reporting doesn't apply: {no_inbox}. TLS reports are about "
+                    "mail delivered to a domain, so there is nothing to set up here.", f"{host}: {ans.describe}"))
+            status = Status.INFO
+        elif not candidates:
             if sts_on:
                 findings.append(_f(
                     "not-published", Severity.WARNING, "You use MTA-STS but have no TLS reporting record, so you "
@@ -102,7 +124,8 @@ async def check(ctx: CheckContext) -> CheckResult:
             status = derive_status(findings)
     summary = {
         Status.ERROR: "We couldn't check TLS reporting.",
-        Status.INFO: "TLS reporting is not set up (optional).",
+        Status.INFO: (f"TLS reporting doesn't apply: {no_inbox}." if no_inbox else
+                      "TLS reporting is not set up (optional)."),
         Status.FAIL: "A TLS reporting record is published but can't be used.",
     }.get(status)
     if summary is None:
@@ -112,6 +135,6 @@ async def check(ctx: CheckContext) -> CheckResult:
                 else "TLS reporting works, with points to improve."
         else:
             summary = "TLS reporting is not set up, but MTA-STS is: publish a reporting record."
-    result = CheckResult("tls_rpt", status, summary, records, findings, detail)
+    result = CheckResult("tls_rpt", status, summary, records, findings, dict(detail))
     result.elapsed_ms = (loop.time() - started) * 1000
     return result

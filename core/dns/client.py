@@ -27,6 +27,7 @@ A timeout or SERVFAIL is "couldn't check" (``DnsAnswer.failed``), never "the rec
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import contextvars
 import errno
@@ -38,7 +39,7 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import dns.asyncquery
 import dns.exception
@@ -52,6 +53,8 @@ import dns.rdatatype
 import dns.resolver
 
 from ..model import DnsTrouble, json_enum, json_int, json_num, json_object, json_str, json_strs
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 4.0
 
@@ -586,7 +589,7 @@ class DnsClient:
             for pool in self._pools.values():
                 pool.close()
         except Exception:
-            pass
+            log.debug("closing a socket pool failed", exc_info=True)
 
     # -- lookups, CNAME chains and loops ------------------------------------------------------------
 
@@ -653,8 +656,9 @@ class DnsClient:
             return ans
         query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
         try:
-            ans = await self._exchange(name, rdtype, query, started, lifetime)
-            assert isinstance(ans, DnsAnswer)
+            got = await self._exchange(name, rdtype, query, started, lifetime)
+            assert isinstance(got, DnsAnswer)
+            ans = got
         except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
             ans = DnsAnswer(name, rdtype, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}",
                             elapsed_ms=_ms(started))
@@ -670,7 +674,7 @@ class DnsClient:
         checks as every other query, and honours the run's deadline."""
         started = time.monotonic()
         qname = name if isinstance(name, dns.name.Name) else (dns.name.from_text(name) if name else dns.name.root)
-        qtype = rdtype if isinstance(rdtype, int) else dns.rdatatype.from_text(rdtype)
+        qtype = cast(dns.rdatatype.RdataType, rdtype if isinstance(rdtype, int) else dns.rdatatype.from_text(rdtype))
         text, ttext = qname.to_text().rstrip(".").lower(), dns.rdatatype.to_text(qtype)
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
@@ -803,7 +807,7 @@ class DnsClient:
             return DnsAnswer(name, rdtype, Outcome.TIMEOUT, error="the overall time limit was reached",
                              elapsed_ms=_ms(started), sent=sent)
         return DnsAnswer(name, rdtype, Outcome.TIMEOUT,
-                         error=f"no answer within {lifetime:.1f} s" + (f" ({sent} tries)" if sent > 1 else ""),
+                         error=f"no answer within {lifetime:.1f} s" + (f" to {sent} tries" if sent > 1 else ""),
                          elapsed_ms=_ms(started), sent=sent)
 
     async def _handle(self, got: tuple["_Tx", bytes | BaseException], ex: "_Exchange", query: dns.message.Message,
@@ -882,7 +886,7 @@ class DnsClient:
         rrset = None
         seen = {qname}
         for _ in range(MAX_CNAME_CHAIN + 1):
-            rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, qtype)
+            rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, cast(dns.rdatatype.RdataType, qtype))
             if rrset is not None or qtype == dns.rdatatype.CNAME:
                 break
             cname = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
@@ -953,7 +957,7 @@ class DnsClient:
             try:
                 self.on_query(rec)
             except Exception:  # a front end's callback must never break a check
-                pass
+                log.debug("the on_query callback failed", exc_info=True)
 
     async def _probes(self, wait: float) -> list[DnsAnswer | None]:
         """The test question's answer from each configured server: a recent one, or asked now (waiting

@@ -31,7 +31,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 
 import dns.dnssec
 import dns.exception
@@ -110,6 +110,7 @@ class DnsTestServer:
             text = "$TTL 300\n" + text  # so records may leave out their TTL
         zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
         with self._lock:
+            assert zone.origin is not None  # from_text was given one
             self._origins.add(zone.origin)
             for name, node in zone.nodes.items():
                 for rds in node.rdatasets:
@@ -297,7 +298,7 @@ class DnsTestServer:
         if not names:
             return False
         text = qname.to_text().rstrip(".").lower()
-        if text in names or f"{text}/{dns.rdatatype.to_text(rdtype)}" in names:
+        if text in names or f"{text}/{dns.rdatatype.to_text(cast(dns.rdatatype.RdataType, rdtype))}" in names:
             return True
         labels = text.split(".")
         return any("." + ".".join(labels[i:]) in names for i in range(len(labels)))
@@ -354,9 +355,9 @@ class DnsTestServer:
         rds = self._sigs.get(name, {}).get(rdtype)
         if rds is None:
             return None
-        rrset = dns.rrset.RRset(name, rds.rdclass, dns.rdatatype.RRSIG, rdtype)
+        rrset = dns.rrset.RRset(name, rds.rdclass, dns.rdatatype.RRSIG, cast(dns.rdatatype.RdataType, rdtype))
         for rd in rds:
-            if signer is None or rd.signer == signer:  # type: ignore[attr-defined]
+            if signer is None or rd.signer == signer:
                 rrset.add(rd)
         rrset.ttl = rds.ttl
         return rrset if len(rrset) else None
@@ -426,11 +427,11 @@ class DnsTestServer:
     def _nsec3_proof(self, zone: dns.name.Name, owners: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]],
                      name: dns.name.Name, nxdomain: bool) -> list[tuple[dns.name.Name, int]]:
         first = next(rd for t in owners.values() for rd in t.get(dns.rdatatype.NSEC3, []))
-        salt = first.salt.hex() if first.salt else None  # type: ignore[attr-defined]
-        iterations = first.iterations  # type: ignore[attr-defined]
+        salt = first.salt.hex() if first.salt else None
+        iterations = first.iterations
 
         def hashed(n: dns.name.Name) -> dns.name.Name:
-            label = dns.dnssec.nsec3_hash(n, salt, iterations, first.algorithm)  # type: ignore[attr-defined]
+            label = dns.dnssec.nsec3_hash(n, salt, iterations, first.algorithm)
             return dns.name.Name((label.lower().encode(),) + zone.labels)
 
         out: list[tuple[dns.name.Name, int]] = []
@@ -502,9 +503,9 @@ class DnsTestServer:
                 for rds in node.rdatasets.values():
                     response.answer.append(_rrset(name, rds))
                 return
-            rds = node.rdatasets.get(rdtype)
-            if rds is not None:
-                response.answer.append(_rrset(name, rds))
+            found = node.rdatasets.get(rdtype)
+            if found is not None:
+                response.answer.append(_rrset(name, found))
                 return
             cname = node.rdatasets.get(dns.rdatatype.CNAME)
             if cname is not None and rdtype != dns.rdatatype.CNAME:

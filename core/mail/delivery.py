@@ -52,7 +52,7 @@ def delivery_card(msg: ParsedMessage, *, receiver_received: HeaderField | None,
         findings.append(Finding("msg.no-tls", Severity.ERROR,
                                 "The message reached the receiver without encryption (no TLS). Google, Yahoo "
                                 "and Microsoft require TLS from senders: turn it on at your mail service.",
-                                detail["received"] or "", "Google sender guidelines; RFC 3207"))
+                                str(detail["received"] or ""), "Google sender guidelines; RFC 3207"))
     elif tls is None:
         findings.append(Finding("msg.tls-unknown", Severity.INFO,
                                 "We can't tell from the Received header whether the message came in over an "

@@ -22,6 +22,7 @@ or leaving the ``async with`` stops every worker: IDLE is ended with DONE and ea
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import imaplib
 import ssl
@@ -36,15 +37,16 @@ from typing import Any, Callable
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
+from ..store.credentials import KeyringUnavailable, Secret, reveal, scrub
 from .profiles import (
-    ConnectionResult, KeyringUnavailable, ReadProfile, Secret, Security, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result, server_closed,
-    shutdown_socket, ssl_context, unexpected,
+    ConnectionResult, ReadProfile, Security, TransportError, auth_failure, keyring_failure, network_error, no_password, run_blocking, scrub_result, server_closed, shutdown_socket, ssl_context, unexpected,
 )
 from ..auth import errors as oauth_errors
 from ..auth import sasl
 from ..auth.flows import access_token, credential, should_retry
 from .compose import TOKEN_HEADER
+
+log = logging.getLogger(__name__)
 
 JUNK_NAMES = ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "bulk", "courrier indésirable")
 IO_TIMEOUT = 30.0
@@ -184,7 +186,7 @@ class _Session:
             try:
                 shutdown_socket(c.socket())
             except Exception:
-                pass
+                log.debug("shutting down an IMAP socket failed", exc_info=True)
 
     @staticmethod
     def logout(client: IMAPClient | None) -> None:
@@ -196,7 +198,7 @@ class _Session:
             try:
                 client.shutdown()
             except Exception:
-                pass
+                log.debug("shutting down an IMAP connection failed", exc_info=True)
 
     def classify(self, exc: BaseException, stage: str) -> ConnectionResult:
         """Plain words for a failure, with the password scrubbed from every text in every encoding (a
@@ -438,7 +440,7 @@ class Watcher:
         try:
             cb(ev)
         except Exception:
-            pass
+            log.debug("the progress callback failed", exc_info=True)
 
     def _post(self, fn: Callable[..., None], *args: Any) -> None:
         loop = self._loop

@@ -14,6 +14,8 @@ first, as receivers do (``verdict.message_verdict``):
 - no Authentication-Results of the receiving service to believe: couldn't check;
 - DMARC ``fail`` / ``permerror``: fail; ``temperror``: couldn't check; ``none`` (no policy): a warning when
   SPF or DKIM passed for the From domain, else fail;
+- DMARC ``pass`` that our own checks contradict (SPF for the address the receiver's Received line names,
+  a DKIM pass without a signature): a warning headed "Not confirmed", never a pass;
 - DMARC ``pass``: pass, or a warning that names the side that broke with the receiver's own words
   ("DMARC passed through SPF, but the DKIM signature broke: ... The receiver wrote: dkim=fail (body hash
   did not verify)");
@@ -36,17 +38,17 @@ from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..dns.client import DnsClient
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
-    json_str, json_strs,
+    json_str,
 )
 from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
 from .delivery import delivery_card
 from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message
-from .trust import select_trusted, simple_org_domain
+from .trust import receiver_inbound, select_trusted, simple_org_domain
 from .verdict import (
     DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, message_verdict,
-    no_results, spf_card, spf_domain,
+    no_results, spf_card, spf_domain, spf_identity, spf_said_ip,
 )
 
 MAX_WALKS = 12  # distinct domains whose organizational domain we look up in DNS
@@ -82,8 +84,7 @@ class MessageReport:
         return {
             "checks": {
                 name: {"status": str(r.status), "result": r.detail.get("result"), "summary": r.summary,
-                       "findings": [f.to_json() for f in r.findings], "detail": r.detail,
-                       "records": list(r.records), "elapsed_ms": round(r.elapsed_ms, 1)}
+                       "findings": [f.to_json() for f in r.findings], "detail": r.detail}
                 for name, r in self.checks.items()
             },
             "status": str(self.status),
@@ -101,15 +102,15 @@ class MessageReport:
     @classmethod
     def from_json(cls, data: Any) -> "MessageReport":
         """The report ``to_json`` wrote (``status``, ``headline`` and each card's ``result`` are derived, so
-        not read; a card's findings keep their order)."""
+        not read; a card's findings keep their order; the cards of a message have no records and no time
+        of their own, so none are written or read)."""
         d = json_object(data, "message report")
         checks: dict[str, CheckResult] = {}
         for name, card in json_dict(d, "checks").items():
             c = json_object(card, name)
             checks[name] = CheckResult(name, json_enum(Status, c, "status"), json_str(c, "summary", ""),
-                                       records=json_strs(c, "records"),
                                        findings=[Finding.from_json(x) for x in json_list(c, "findings")],
-                                       detail=json_dict(c, "detail"), elapsed_ms=json_num(c, "elapsed_ms"))
+                                       detail=json_dict(c, "detail"))
         receiver = d.get("receiver")
         if receiver is not None and not isinstance(receiver, str):
             raise JsonShapeError("'receiver': expected a string or null")
@@ -186,13 +187,14 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
                   sigs=sigs, own=own, reverified=reverified)
     if dns is not None:
         await _dns_facts(ev, dns)
+        ev.spf_own = await _spf_recheck(msg, ev, dns, trusted_ids)
 
     checks: dict[str, CheckResult] = {}
     if trusted.receiver is None:
         checks["spf"] = no_results("spf", trusted)
-        missing = checks["spf"].findings[0]
         for name, card in (("dkim", dkim_card(ev)), ("dmarc", dmarc_card(ev))):
             ours = [f for f in card.findings if f.code not in ("msg.dkim-not-reported", "msg.dmarc-not-reported")]
+            missing = no_results(name, trusted).findings[0]
             summary = no_results(name, trusted).summary
             if name == "dkim" and sigs and reverified:
                 ok = sum(1 for o in own if o.result == "pass")
@@ -296,6 +298,37 @@ async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
     elif walk.failed is not None:
         pol.failed = walk.failed.answer.describe
     ev.dmarc = pol
+
+
+SPF_RECHECK_SECONDS = 10.0
+
+
+async def _spf_recheck(msg: ParsedMessage, ev: Evidence, dns: DnsClient,
+                       trusted_ids: list[str] | None) -> dict[str, Any] | None:
+    """Our own SPF check (RFC 7208 ``check_host``) for the domain the receiver says it checked, from the
+    address the receiver's own Received line says the message came from (never from the sender's lines; the
+    verdict header's words are used only when that line is missing, and said so). None when there is nothing
+    to check (no SPF result, no domain, no address)."""
+    from ..records.spf_eval import check_host
+
+    dom, source, result = spf_domain(ev)
+    if not dom or result is None:
+        return None
+    hop = receiver_inbound(msg, ev.trusted, trusted_ids)
+    said_ip = spf_said_ip(ev)
+    ip, ip_source = (hop[1], "received") if hop is not None else (said_ip, "header") if said_ip else (None, "")
+    if ip is None:
+        return None
+    mailfrom, helo = spf_identity(ev)
+    sender = mailfrom if "@" in (mailfrom or "") else f"postmaster@{dom}"
+    try:
+        out = await asyncio.wait_for(check_host(ip, dom, sender, helo=helo or None, dns=dns), SPF_RECHECK_SECONDS)
+        ours, why, mech = out.result, out.explanation, out.mechanism
+    except (asyncio.TimeoutError, ValueError) as exc:
+        ours, why, mech = "temperror", f"our check didn't finish: {type(exc).__name__}", None
+    return {"ip": ip, "ip_source": ip_source, "received": hop[0].text if hop is not None else None,
+            "said_ip": said_ip, "domain": dom, "receiver_result": result, "result": ours, "explanation": why,
+            "mechanism": mech}
 
 
 def _walk_usable(w: Walk) -> bool:

@@ -6,7 +6,7 @@ profile, and explain what the receiving service decided.
     result.folder_role    # "inbox" | "junk" | "other"
     result.report         # MessageReport: the SPF / DKIM / DMARC cards (message.analyze_message)
 
-    result = await watch_for_token(read_profile, "IR7K3M9Q2XDP", timeout=600)   # Watch mode
+    result = await await_message(read_profile, "IR7K3M9Q2XDP", timeout=600)   # awaiting a message
     outcome = await check_profile(profile)                                      # "Test connection"
 
 The reading side connects first (a wrong password there costs no message), then the message is sent,
@@ -16,21 +16,24 @@ Cancelling the task closes every connection (SMTP socket shut, IDLE ended, IMAP 
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..dns.client import DnsClient
-from ..model import Finding, Severity, Status
+from ..model import Finding, Severity
+from ..store.credentials import Secret
 from .profiles import (
-    ConnectionResult, Profile, ReadProfile, Secret, SendProfile, TransportError, org_of_host, preset_for_domain,
-    preset_for_host, get_preset, trusted_ids_for,
+    ConnectionResult, Profile, ReadProfile, SendProfile, TransportError, org_of_host, preset_for_domain, preset_for_host, get_preset, trusted_ids_for,
 )
 from . import imap, smtp
 from .compose import compose_test_message, new_token
 from .imap import Progress, ProgressFn, Watcher, role_words
 from .message import MessageReport, analyze_message
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
 WATCH_TIMEOUT = 600.0
@@ -163,7 +166,7 @@ def _emit(cb: ProgressFn | None, stage: str, message: str, started: float, **kw:
     try:
         cb(Progress(stage, message, elapsed_ms=(time.monotonic() - started) * 1000, **kw))
     except Exception:
-        pass
+        log.debug("the progress callback failed", exc_info=True)
 
 
 async def roundtrip(send_profile: SendProfile, read_profile: ReadProfile, *, to: str | None = None,
@@ -268,13 +271,14 @@ async def _analyse(result: RoundTripResult, found: imap.FoundMessage, read_profi
     _emit(on_progress, "verified", result.summary, started, folder=found.folder, role=found.role)
 
 
-async def watch_for_token(read_profile: ReadProfile, token: str, *, timeout: float = WATCH_TIMEOUT,
-                          on_progress: ProgressFn | None = None, dns: DnsClient | None = None,
-                          password: str | Secret | None = None, delete_after: bool = False,
-                          use_idle: bool | None = None, trusted_authserv_ids: list[str] | None = None,
-                          io_timeout: float = imap.IO_TIMEOUT, poll_interval: float = imap.POLL_INTERVAL) -> RoundTripResult:
-    """Watch mode: wait for a message with ``token`` in its subject (sent by a platform we can't
-    drive) in ``read_profile``'s Inbox and Junk, then analyse it."""
+async def await_message(read_profile: ReadProfile, token: str, *, timeout: float = WATCH_TIMEOUT,
+                         on_progress: ProgressFn | None = None, dns: DnsClient | None = None,
+                         password: str | Secret | None = None, delete_after: bool = False,
+                         use_idle: bool | None = None, trusted_authserv_ids: list[str] | None = None,
+                         io_timeout: float = imap.IO_TIMEOUT, poll_interval: float = imap.POLL_INTERVAL) -> RoundTripResult:
+    """Await a message (CLI ``watch``; not the monitor nor the report mailbox): wait for a message with
+    ``token`` in its subject (sent by a platform we can't drive) in ``read_profile``'s Inbox and Junk, then
+    analyse it."""
     started = time.monotonic()
     timings: dict[str, float] = {}
     result = RoundTripResult("read-failed", token.strip(), to_addr=read_profile.mailbox_address, timings=timings)
@@ -320,4 +324,4 @@ async def check_profile(profile: Profile, *, password: str | Secret | None = Non
 
 
 __all__ = ["DEFAULT_TIMEOUT", "RoundTripResult", "WATCH_TIMEOUT", "check_profile", "delivery_warnings",
-           "roundtrip", "watch_for_token"]
+           "roundtrip", "await_message"]

@@ -14,22 +14,24 @@ thread ends at once.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 import ssl
 import threading
 import time
-from typing import Callable
+from typing import Any
 
+from ..store.credentials import KeyringUnavailable, Secret, reveal, scrub
 from .profiles import (
-    ConnectionResult, KeyringUnavailable, Secret, Security, SendProfile, TransportError, auth_failure,
-    keyring_failure, network_error, no_password, reveal, run_blocking, scrub, scrub_result, server_closed,
-    shutdown_socket, ssl_context, unexpected,
+    ConnectionResult, Security, SendProfile, TransportError, auth_failure, keyring_failure, network_error, no_password, run_blocking, scrub_result, server_closed, shutdown_socket, ssl_context, unexpected,
 )
 from ..auth import errors as oauth_errors
 from ..auth import sasl
 from ..auth.flows import credential, should_retry
 from .compose import ComposedMessage
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -136,13 +138,13 @@ class _Job:
             # smtplib encodes credentials as ASCII; send them as UTF-8 ourselves (RFC 4616 for PLAIN).
             _auth_utf8(s, "LOGIN" if mech == "LOGIN" else "PLAIN", user, password)
             return
-        s.user, s.password = user, password  # type: ignore[attr-defined]
-        auth_object: Callable[..., str] = {"PLAIN": s.auth_plain, "LOGIN": s.auth_login,
+        s.user, s.password = user, password
+        auth_object: Any = {"PLAIN": s.auth_plain, "LOGIN": s.auth_login,
                                            "CRAM-MD5": s.auth_cram_md5}[mech]
         try:
             s.auth(mech, auth_object)
         finally:
-            s.password = ""  # type: ignore[attr-defined]
+            s.password = ""
 
     def _oauth_login(self, s: smtplib.SMTP) -> None:
         """AUTH OAUTHBEARER (RFC 7628) where offered, else XOAUTH2, with the access token."""
@@ -177,7 +179,7 @@ class _Job:
             try:
                 s.close()
             except Exception:
-                pass
+                log.debug("closing the SMTP connection failed", exc_info=True)
 
     def classify(self, exc: BaseException) -> ConnectionResult:
         """Plain words for a failure, with the password scrubbed from every text in every encoding
@@ -399,7 +401,7 @@ async def _send_once(profile: SendProfile, secret: Secret | None, timeout: float
                     refused[r] = (code, resp)
             if len(refused) == len(rcpts):
                 s.rset()
-                raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+                raise smtplib.SMTPRecipientsRefused(refused)
             job._check_stop()
             code, resp = s.data(raw)
             if code != 250:

@@ -4,6 +4,14 @@ Anyone can write an Authentication-Results header into a message before sending 
 receiving service added mean anything. Every hop *prepends* its header fields, so everything the sender
 wrote sits below everything the receiving service added. The rule (RFC 8601 §5 and §7.1 in practice):
 
+0. Layout first: a header below a Received line written by a server outside the receiving service was
+   already in the message when that server received it (every hop prepends its Received line, and a service
+   writes its verdict above, or as Gmail does right under, the Received line of the hop it received the
+   message on). So the receiver's topmost header is believed only when every Received line above it was
+   written by the service itself or names no public host (an internal hop: ``by 2002:a05:...``,
+   ``by compute1.internal``, ``by 10.217.151.75``, ``by sloti7d1t06``; a service under several domains,
+   such as iCloud's me.com ids and icloud.com servers, is one: ``SERVICE_SIBLINGS``); otherwise nothing is believed
+   (``Trusted.outsider`` names the server) and the message is "couldn't check", said in those words.
 1. The receiver. With ``trusted_authserv_ids``: an AR header belongs to the receiver when its
    authserv-id equals a trusted id or is a subdomain of one (``mx.google.com`` matches ``google.com``;
    iCloud stamps one header per filter, ``…dkimmilter005.me.com``). Without trusted ids: the
@@ -27,6 +35,14 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
    reported per signature (iCloud writes one header per signature): a lower ``dkim`` result is believed
    only when it is about a DKIM-Signature of the message that no higher header reported on, so a
    ``dkim=pass`` for a message with no signature (or for one already reported) never counts.
+5. A ``dkim=pass`` of the topmost header too is believed only for a DKIM-Signature the message carries (by
+   ``header.b``, ``d=``/``s=``, or a result that names nothing while a signature is there); one that isn't is
+   kept in ``Trusted.unmatched_dkim`` and the DKIM card says so. A failure or ``none`` is kept in the
+   receiver's words (it can only warn).
+
+``receiver_inbound`` finds the Received line the service wrote for the hop from outside (top down, never
+below a line written outside the service) and the address it saw: ``message`` runs our own SPF check for
+that address, and a receiver's ``spf=pass`` our check contradicts is a warning (``verdict``).
 
 The ``boundary`` (the first Received below the topmost AR header whose ``by`` host is a named host outside
 the receiving service) is kept for other uses: the lowest Received above it is the one the service wrote
@@ -42,19 +58,43 @@ already reported and any DKIM result without its own signature.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .authres import (
     AuthResults, AuthResultsError, MethodResult, ReceivedSpf, parse_authentication_results, parse_received_spf,
-    parse_tags,
+    parse_tags, unfold,
 )
-from .headers import HeaderField, ParsedMessage, domain_of, is_ip_literal, received_by
+from .headers import HeaderField, ParsedMessage, domain_of, is_ip_literal, received_by, received_from
 
 MICROSOFT_IDS = frozenset({
     "outlook.com", "protection.outlook.com", "office365.com", "outlook.office365.com", "hotmail.com",
     "live.com", "microsoft.com", "exchangelabs.com", "onmicrosoft.com",
 })
+
+# One mail service under several organizational domains: its verdict header and the Received lines its own
+# servers write may name different ones (iCloud's filters stamp ``…me.com`` or ``…icloud.com`` ids, and its
+# servers are named under me.com, icloud.com and apple.com). A Received line by a sibling is the service's own.
+SERVICE_SIBLINGS = (
+    frozenset({"icloud.com", "me.com", "mac.com", "apple.com"}),
+    frozenset({"google.com", "gmail.com", "googlemail.com"}),
+    frozenset({"yahoo.com", "yahoodns.net", "yahoo.net", "aol.com"}),
+    frozenset({"messagingengine.com", "fastmail.com", "fastmail.fm"}),
+    frozenset({"protonmail.ch", "protonmail.com", "proton.me"}),
+    frozenset({"zoho.com", "zohomail.com", "zoho.eu", "zohomail.eu", "zoho.in", "zohomail.in"}),
+)
+
+
+def with_siblings(service: set[str]) -> set[str]:
+    """``service`` (organizational domains) with the other domains of the same mail service."""
+    out = set(service)
+    for group in SERVICE_SIBLINGS:
+        if out & group:
+            out |= group
+    return out
+
 
 # Services that write one Authentication-Results header per message (by organizational domain).
 SINGLE_HEADER = frozenset({"google.com", "yahoo.com"})
@@ -105,6 +145,8 @@ class Trusted:
     received_spf: tuple[HeaderField, ReceivedSpf] | None = None
     boundary: int | None = None  # header index of the first Received written before the service
     trust_limit: int | None = None  # header index of the receiver's own Received line (under its AR block)
+    outsider: str | None = None  # set when the topmost header sits below a Received line written outside
+    unmatched_dkim: list[Believed] = field(default_factory=list)  # the receiver's dkim results with no signature
 
     def find(self, method: str) -> list[Believed]:
         return [b for b in self.results if b.result.method == method]
@@ -167,13 +209,28 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
     top_field, top_ar, _ = parsed[top_i]
     assert top_ar is not None
     receiver = _norm(top_ar.authserv_id)
-    out.receiver = receiver
 
     service = {simple_org_domain(t) for t in trusted}
     if receiver:
         service.add(simple_org_domain(receiver))
     if not receiver or (service & MICROSOFT_IDS):
         service |= MICROSOFT_IDS
+    service = with_siblings(service)
+    outsider = written_outside_above(msg, top_field.index, service)
+    if outsider is not None:  # rule 0: the header was in the message before a server outside received it
+        who = receiver or "Microsoft's id-less form"
+        why = (f"it sits below a Received line written by {outsider}, a server outside {who}'s service, so it "
+               f"was already in the message when {outsider} received it: an earlier server or the sender wrote "
+               "it, not the receiving service")
+        for i, (f, ar, err) in enumerate(parsed):
+            if ar is None:
+                out.unreadable.append({"index": f.index, "error": err, "header": f.text})
+            else:
+                out.ignored.append(_ignored(f, ar, why if i >= top_i else
+                                            "its authserv-id is not the receiving service's"))
+        out.outsider = outsider
+        return out
+    out.receiver = receiver
     for f in msg.get_all("Received"):
         if f.index <= top_field.index:
             continue
@@ -217,9 +274,14 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
         for r in ar.results:
             if r.method == "dkim":
                 sig = match_signature(r, sig_tags, used_sigs)
+                if sig is None and i == top_i:
+                    sig = _loose_signature(r, sig_tags, used_sigs)
                 if sig is not None:
                     used_sigs.add(sig)
-                if i == top_i or sig is not None:
+                    out.results.append(Believed(r, f, ar))
+                elif i == top_i and r.result == "pass":  # a pass for a signature the message doesn't carry
+                    out.unmatched_dkim.append(Believed(r, f, ar))
+                elif i == top_i:  # "none", or a failure the receiver saw (what it says can only warn)
                     out.results.append(Believed(r, f, ar))
             elif r.method not in done:
                 out.results.append(Believed(r, f, ar))
@@ -234,6 +296,104 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
             continue
         break
     return out
+
+
+# Host names that are no organization's public name: a service's own internal hops (``compute1.internal``,
+# ``mail.corp.local``), never "another server outside" (RFC 6761, RFC 8375 and common private suffixes).
+_PRIVATE_SUFFIXES = ("internal", "local", "localdomain", "localhost", "lan", "home.arpa", "home", "intranet", "corp",
+                     "private", "lcl", "intra")
+
+
+def internal_name(host: str | None) -> bool:
+    """A Received ``by`` host that names no public organization: missing, an IP literal, a single label,
+    ``localhost`` or a private suffix."""
+    h = (host or "").strip().strip("[]").rstrip(".").lower()
+    if not h or "." not in h or is_ip_literal(h):
+        return True
+    return any(h == s or h.endswith("." + s) for s in _PRIVATE_SUFFIXES)
+
+
+def written_outside_above(msg: ParsedMessage, index: int, service: set[str]) -> str | None:
+    """The host of a Received line above header ``index`` that a server outside ``service`` (organizational
+    domains) wrote, nearest first; None when every one above is the service's own (or names no public host).
+
+    Every hop prepends its Received line, and a service writes its verdict headers above, or (Gmail) right
+    under, the Received line of the hop it received the message on: a header below a line written by a
+    server outside that service was already in the message when that server received it."""
+    for f in reversed([x for x in msg.get_all("Received") if x.index < index]):
+        by = received_by(f.value)
+        if not internal_name(by) and simple_org_domain(by or "") not in service:
+            return by
+    return None
+
+
+_PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "240.0.0.0/4", "fc00::/7"))
+_RDNS_IN_RECEIVED = re.compile(r"\(\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s*\[")
+_IP_IN_RECEIVED = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]|\(([0-9A-Fa-f:.]{3,45})\)", re.IGNORECASE)
+
+
+def public_ip(text: str) -> str | None:
+    """``text`` as an address a receiver can have seen a sender at (not private, loopback, link-local,
+    multicast; the documentation ranges are kept, as examples and tests use them), else None."""
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:").removeprefix("ipv6:"))
+    except ValueError:
+        return None
+    if ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified or \
+            any(ip.version == n.version and ip in n for n in _PRIVATE_NETS):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return public_ip(str(ip.ipv4_mapped))
+    return str(ip)
+
+
+def receiver_inbound(msg: ParsedMessage, trusted: Trusted, trusted_ids: list[str] | None = None) -> \
+        tuple[HeaderField, str] | None:
+    """The Received line the receiving service wrote for the hop from outside, and the address it received
+    the message from: top down, the first line written by the service (``by`` its own or an internal host)
+    whose sending side is not the service (its name outside the service, or a public address only). Lines
+    below one written outside the service are never read: the sender could have written them."""
+    if trusted.receiver is None:
+        return None
+    service = {simple_org_domain(_norm(t)) for t in (trusted_ids or []) if _norm(t)}
+    if trusted.receiver:
+        service.add(simple_org_domain(trusted.receiver))
+    if not trusted.receiver or service & MICROSOFT_IDS:
+        service |= MICROSOFT_IDS
+    service = with_siblings(service)
+    for f in msg.get_all("Received"):
+        by = received_by(f.value)
+        if not internal_name(by) and simple_org_domain(by or "") not in service:
+            return None  # written outside the service: everything below predates it
+        text = unfold(f.value)
+        name = received_from(f.value) or ""
+        if name and not is_ip_literal(name) and "." in name and simple_org_domain(name) in service:
+            continue  # one of the service's own hops
+        head = text.split(" by ", 1)[0]
+        looked_up = _RDNS_IN_RECEIVED.search(head)  # the name the service looked the address up as
+        if (not name or internal_name(name)) and looked_up and simple_org_domain(looked_up.group(1)) in service:
+            continue  # an internal host name the service itself resolved to one of its own servers
+        ips = [public_ip(m.group(1) or m.group(2)) for m in _IP_IN_RECEIVED.finditer(head)]
+        if is_ip_literal(name):
+            ips.insert(0, public_ip(name))
+        ip = next((x for x in ips if x), None)
+        if ip is not None:
+            return f, ip
+    return None
+
+
+def _loose_signature(r: MethodResult, sigs: list[dict[str, str]], used: set[int]) -> int | None:
+    """For the receiver's own header: a result that names the signing domain, or names nothing at all, is
+    about the first unused signature of that domain (or any, for an unnamed one). Never a signature that
+    isn't in the message."""
+    free = [i for i in range(len(sigs)) if i not in used]
+    d = domain_of(r.get("header.d")) or domain_of(r.get("header.i"))
+    if d:
+        return next((i for i in free if sigs[i].get("d", "").lower().rstrip(".") == d), None)
+    if "".join((r.get("header.b") or "").split()) or r.get("header.s"):
+        return None
+    return free[0] if free else None
 
 
 def match_signature(r: MethodResult, sigs: list[dict[str, str]], used: set[int]) -> int | None:

@@ -63,6 +63,19 @@ class Evidence:
     orgs: dict[str, str] = field(default_factory=dict)
     org_method: str = "simple-rule"
     dmarc: DmarcPolicy = field(default_factory=DmarcPolicy)
+    spf_own: dict[str, Any] | None = None  # our own SPF check for the receiver's address (message._spf_recheck)
+
+    @property
+    def spf_contradicted(self) -> bool:
+        """The receiver says SPF passed, and our own check for the address its Received line names says the
+        domain's record doesn't allow it."""
+        o = self.spf_own
+        return o is not None and o.get("receiver_result") == "pass" and o.get("result") in CONTRADICTS_PASS
+
+    @property
+    def dkim_unsigned_pass(self) -> list[Believed]:
+        """The receiver's ``dkim=pass`` results about a signature the message doesn't carry."""
+        return [b for b in self.trusted.unmatched_dkim if b.result.result == "pass"]
 
     def org(self, domain: str) -> str:
         return self.orgs.get(domain) or simple_org_domain(domain)
@@ -101,6 +114,22 @@ def receiver_said(r: MethodResult | None) -> str:
 def no_results(name: str, trusted: Trusted) -> CheckResult:
     """The card when nothing from the receiving service can be believed."""
     what = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"}.get(name, name.upper())
+    if trusted.outsider is not None:
+        claimed = next((str(i["authserv_id"]) for i in trusted.ignored if i.get("authserv_id")), "")
+        whose = f" (claiming to be {claimed}'s)" if claimed else ""
+        which = "verdict header" if len(trusted.ignored) <= 1 else "topmost verdict header"
+        out = trusted.outsider
+        summary = (f"The {which}{whose} sits below a Received line written by {out}, so the receiving "
+                   "service didn't write it.")
+        finding = _f("msg.auth-results-below-outsider", Severity.UNKNOWN,
+                     f"This message's {which}{whose} sits below a Received line written by {out}: it was "
+                     f"already in the message when {out} received it, so the receiving service didn't write it. "
+                     f"Most likely the sender did, to look genuine. It proves nothing about {what}, so we don't "
+                     "believe it.",
+                     f"Every server adds its Received line on top; the receiving service writes its verdict above "
+                     f"(or right under) its own. The Received line by {out} is outside that service.", "RFC 8601 §5")
+        return CheckResult(name=name, status=Status.ERROR, summary=summary, findings=[finding],
+                           detail={"result": None, "authserv_id": None, "header": None})
     if trusted.unreadable:
         summary = "The receiving service's Authentication-Results header could not be read."
         finding = _f("msg.auth-results-unreadable", Severity.UNKNOWN,
@@ -126,10 +155,38 @@ def _spf_identity(b: Believed) -> tuple[str, str, str]:
     return mailfrom, helo, domain_of(mailfrom) or domain_of(helo)
 
 
+# Our own SPF results that contradict a receiver's pass (a temperror says nothing).
+CONTRADICTS_PASS = ("fail", "softfail", "neutral", "none", "permerror")
+
+
+def spf_identity(ev: Evidence) -> tuple[str, str]:
+    """(MAIL FROM, HELO) the receiver says SPF checked (its AR result, else Received-SPF)."""
+    b = pick_spf(ev.trusted)
+    if b is not None:
+        mailfrom, helo, _ = _spf_identity(b)
+        return mailfrom, helo
+    if ev.trusted.received_spf is not None:
+        rs = ev.trusted.received_spf[1]
+        return rs.envelope_from or "", rs.helo or ""
+    return "", ""
+
+
+def spf_said_ip(ev: Evidence) -> str | None:
+    """The sending address as the receiver's SPF words give it ("designates 192.0.2.10", client-ip=)."""
+    b = pick_spf(ev.trusted)
+    rs = ev.trusted.received_spf[1] if ev.trusted.received_spf else None
+    for text in (b.result.comment if b else None, rs.comment if rs else None):
+        m = _IP.search(text or "")
+        if m:
+            return m.group(1)
+    return rs.client_ip if rs is not None and rs.client_ip else None
+
+
 def pick_spf(trusted: Trusted) -> Believed | None:
     spf = trusted.find("spf")
     with_mailfrom = [b for b in spf if b.result.get("smtp.mailfrom") or b.result.get("smtp.mail")]
-    return (with_mailfrom or spf or [None])[0]
+    found = with_mailfrom or spf
+    return found[0] if found else None
 
 
 _IP = re.compile(r"(?:designates|sender IP is|client-ip=)\s*([0-9A-Fa-f:.]+[0-9A-Fa-f])", re.IGNORECASE)
@@ -257,8 +314,38 @@ def spf_card(ev: Evidence) -> CheckResult:
         summary = "The receiver applied a local policy instead of the SPF result."
     else:
         summary = f"The receiver wrote an SPF result we don't know: '{result[:40]}'."
+    if ev.spf_own is not None:
+        own = ev.spf_own
+        detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "said_ip", "domain", "result", "mechanism",
+                                                         "explanation")}
+        findings.extend(_spf_own_findings(ev, own))
+        if ev.spf_contradicted:
+            summary = (f"The receiver says SPF passed for {name}, but {name}'s SPF record doesn't allow "
+                       f"{own['ip']}, the server that delivered it.")
     status = worst(status, derive_status(findings))
     return CheckResult("spf", status, summary, findings=findings, detail=detail)
+
+
+def _spf_own_findings(ev: Evidence, own: dict[str, Any]) -> list[Finding]:
+    """Where our own SPF check for the receiver's address disagrees with the receiver's result."""
+    dom, ip, ours, theirs = own["domain"], own["ip"], own["result"], own["receiver_result"]
+    where = ("the server the receiver's own Received line says delivered this message"
+             if own["ip_source"] == "received" else "the server the receiver's header names")
+    said = own.get("said_ip")
+    also = (f" The header's own words name {said}, not {ip}." if said and own["ip_source"] == "received"
+            and said != ip else "")
+    detail = f"check_host({ip}, {dom}) = {ours}" + (f": {own['explanation']}" if own.get("explanation") else "")
+    if ev.spf_contradicted:
+        return [_f("msg.spf-contradicted", Severity.WARNING,
+                   f"The receiver's header says SPF passed for {dom}, but {dom}'s SPF record does not allow {ip}, "
+                   f"{where} (our own check: {ours}). Either the record changed after the message arrived, or "
+                   "this verdict header wasn't written by the receiver: a sender can write one to look genuine."
+                   + also, detail, RFC_SPF)]
+    if theirs in ("fail", "hardfail", "softfail") and ours == "pass":
+        return [_f("msg.spf-disagree", Severity.INFO,
+                   f"The receiver says SPF {theirs}ed for {dom}, but {dom}'s SPF record allows {ip} now: the record "
+                   "was probably fixed after the message arrived.", detail, RFC_SPF)]
+    return []
 
 
 def _cmt(b: Believed | None, rs: ReceivedSpf | None) -> str:
@@ -370,6 +457,19 @@ def dkim_card(ev: Evidence) -> CheckResult:
     if ev.sigs and not ev.reverified and ev.own:
         findings.append(_f("msg.dkim-not-reverified", Severity.INFO, ev.own[0].explanation,
                            f"reason: {ev.own[0].reason}", RFC_DKIM))
+    for b in t.unmatched_dkim:
+        d = dkim_result_domain(b.result)
+        if b.result.result != "pass":
+            continue
+        none_at_all = not ev.sigs
+        findings.append(_f(
+            "msg.dkim-pass-without-signature", Severity.WARNING,
+            f"The receiver's header says DKIM passed{' for ' + d if d else ''}, but the message carries no DKIM "
+            f"signature{'' if none_at_all or not d else ' from ' + d}: there was nothing to verify, so that result "
+            "is not believed. Either this header wasn't written by the receiver (a sender can write one to look "
+            "genuine), or not all of the message's header lines were given.",
+            f"The receiver wrote: {receiver_said(b.result)}; DKIM-Signature headers in the message: {len(ev.sigs)}",
+            RFC_DKIM))
 
     if not results:
         if not ev.sigs:
@@ -534,7 +634,7 @@ def our_dmarc(ev: Evidence) -> dict[str, Any]:
     """DMARC computed ourselves: aligned SPF pass (the receiver's SPF result) or aligned DKIM pass (our own
     re-verification where we did it, else the receiver's)."""
     dom, _, spf_result = spf_domain(ev)
-    spf_ok = spf_result == "pass" and ev.aligned(dom, ev.dmarc.aspf)
+    spf_ok = spf_result == "pass" and ev.aligned(dom, ev.dmarc.aspf) and not ev.spf_contradicted
     dkim_ok_doms: list[str] = []
     if ev.reverified:
         for s in ev.sigs:
@@ -603,6 +703,8 @@ def dmarc_card(ev: Evidence) -> CheckResult:
     if result == "pass":
         via = " and ".join(_via(ours["aligned_by"])) or "an aligned SPF or DKIM result"
         summary = f"DMARC passed for {fd}" + (f" (by {via})." if ours["aligned_by"] else ".")
+        if ours["result"] == "fail" and (ev.spf_contradicted or ev.dkim_unsigned_pass):
+            summary = f"The receiver says DMARC passed for {fd}, but we can't confirm it."
     elif result == "fail":
         acted = {"reject": "rejected or would reject it", "quarantine": "sent it to spam (quarantine)",
                  "oreject": "would have rejected it but delivered it to spam instead"}.get(dis or "", "")
@@ -655,6 +757,24 @@ def _dmarc_disagreement(ev: Evidence, result: str, ours: dict[str, Any]) -> Find
     mine = ours["result"]
     if result not in ("pass", "fail") or mine not in ("pass", "fail") or result == mine:
         return None
+    if result == "pass" and (ev.spf_contradicted or ev.dkim_unsigned_pass):
+        fd = ev.from_domain or "the From domain"
+        reasons = []
+        if ev.spf_contradicted and ev.spf_own is not None:
+            reasons.append(f"SPF: {ev.spf_own['domain']}'s record doesn't allow {ev.spf_own['ip']}, the server that "
+                           "delivered it")
+        if ev.dkim_unsigned_pass:
+            reasons.append("DKIM: the header reports a pass, but the message carries no signature for it")
+        elif ev.reverified and ev.sigs and not any(o.result == "pass" for o in ev.own):
+            reasons.append("DKIM: no signature of the message verifies for us")
+        elif not ev.sigs:
+            reasons.append("DKIM: the message is not signed")
+        return _f("msg.dmarc-unconfirmed", Severity.WARNING,
+                  f"The receiver's header says DMARC passed for {fd}, but we can't confirm it: "
+                  + "; ".join(reasons) + f". Nothing we can check passes for {fd}, so treat this message as "
+                  "unverified: either this verdict header wasn't written by the receiver (a sender can write one "
+                  "to look genuine), or the records changed after the message arrived.",
+                  f"aligned by: {ours['aligned_by'] or 'nothing'}", RFC_DMARC_ALIGN)
     if result == "pass":
         why = ("we find no aligned pass: "
                + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ev.reverified else "")
@@ -778,7 +898,8 @@ def compauth_card(ev: Evidence) -> CheckResult | None:
 # -- the whole message -------------------------------------------------------------------------------
 
 AUTH_CARDS = ("spf", "dkim", "dmarc")
-_NO_RECEIVER = {"msg.no-auth-results", "msg.auth-results-unreadable", "msg.internal-error"}
+_NO_RECEIVER = {"msg.no-auth-results", "msg.auth-results-unreadable", "msg.auth-results-below-outsider",
+                "msg.internal-error"}
 
 
 def _said(card: CheckResult | None) -> str:
@@ -810,7 +931,11 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
        - ``temperror``: couldn't check;
        - ``none`` (no DMARC policy): a warning when SPF or DKIM passed for the From domain, else fail;
        - ``pass``: pass, unless SPF or DKIM did not pass cleanly (a broken DKIM signature, an SPF fail, no
-         signature at all): then a warning that says which side broke and what the receiver wrote.
+         signature at all): then a warning that says which side broke and what the receiver wrote; and
+         never a pass that our own checks contradict (``msg.dmarc-unconfirmed``: the header's SPF pass is
+         not what the domain's record says for the address the receiver's Received line names, or its DKIM
+         pass is for a signature the message doesn't carry, and nothing else of ours passes): a warning
+         headed "Not confirmed".
     3. Then the rest (delivery format, content, compauth, reverse DNS, ...): a problem there turns a pass
        into a warning, never into a failure; a side check that could not run (our own DKIM re-check, reverse
        DNS) never makes the message "couldn't check": its own card says so.
@@ -855,6 +980,9 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
                              f"has no DMARC policy{by_us}.")
     if result != "pass":
         return Status.ERROR, f"The receiver's DMARC result ('{str(result)[:40]}') is not one we know."
+    unconfirmed = next((f for f in dmarc.findings if f.code == "msg.dmarc-unconfirmed"), None)
+    if unconfirmed is not None:  # our own checks contradict the header's pass: never shown as a pass
+        return Status.WARN, "Not confirmed: " + unconfirmed.message
     # DMARC passed: what else is not right?
     via = " and ".join(n for n, ok in (("SPF", spf_aligned), ("DKIM", dkim_aligned)) if ok) or "an aligned result"
     status, parts = Status.PASS, []

@@ -83,6 +83,7 @@ def _dkim_reminders(history: History, domain: str, latest: dict[str, Any], now: 
         host = f"{sel}._domainkey.{domain}"
         provider = entry.get("provider") if isinstance(entry.get("provider"), str) else None
         cname = entry.get("cname") if isinstance(entry.get("cname"), str) else None
+        steps: tuple[str, ...]
         if cname:
             steps = (
                 f"Your mail service ({provider or cname}) holds this key: {host} points to {cname}.",

@@ -13,6 +13,7 @@ status that got worse (or better), a DKIM key that appeared, vanished or was rep
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import re
 import threading
@@ -22,12 +23,15 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..checks.registry import CHECK_TITLES
-from ..checks.runner import run_check
 from ..context import ALL_CHECKS, CheckOptions
 from ..domain import parse_domain
-from ..store.history import CheckDiff, History, StoredCheck, diff_report, dkim_keys, parse_time
+from ..policy.diff import CheckDiff, diff_report
+from ..policy.pipeline import check_and_judge
+from ..store.history import History, StoredCheck, dkim_keys, parse_time
 from ..model import CORE_CHECKS, DomainReport, Status
 from ..store.settings import atomic_write_text, config_dir, move_aside, valid_selector
+
+log = logging.getLogger(__name__)
 
 WATCHLIST_FILE = "watchlist.json"
 WATCHLIST_VERSION = 1
@@ -197,6 +201,9 @@ class WatchList:
         self.problem = ""
         self.unreadable = False  # the file exists but could not be read (a folder in its place, no access)
         self.entries: list[WatchEntry] = []
+        # entries of the file we can't use (a domain with a control character, a hand edit gone wrong): kept
+        # exactly as they are and written back on every save, never dropped without the user's say
+        self.unusable: list[Any] = []
         self.minimize_to_tray = False  # the app's "keep running in the system tray when closed"
         self._lock = threading.RLock()  # runs finishing at once record their time one after another
         self.reload()
@@ -206,6 +213,7 @@ class WatchList:
 
     def _read(self) -> list[WatchEntry]:
         self.unreadable = False
+        self.unusable = []
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -227,15 +235,29 @@ class WatchList:
         out: list[WatchEntry] = []
         for item in data["domains"]:
             e = WatchEntry.from_json(item)
-            if e is not None and all(x.domain != e.domain for x in out):
+            if e is None:
+                self.unusable.append(item)
+            elif all(x.domain != e.domain for x in out):
                 out.append(e)
+        if self.unusable:
+            n = len(self.unusable)
+            names = ", ".join(repr(x.get("domain"))[:60] if isinstance(x, dict) else repr(x)[:60]
+                              for x in self.unusable[:3]) + (" …" if n > 3 else "")
+            self.problem = (f"{n} entr{'y' if n == 1 else 'ies'} of the watch list can't be used ({names}): not a "
+                            f"domain name. {'It is' if n == 1 else 'They are'} kept in {self.path} as "
+                            f"{'it is' if n == 1 else 'they are'}; correct or delete "
+                            f"{'it' if n == 1 else 'them'} there, or with 'watchlist remove'.")
         return out
+
+    def unusable_names(self) -> list[str]:
+        """The "domain" text of each entry that can't be used (for showing; outside text)."""
+        return [str(x.get("domain")) if isinstance(x, dict) else str(x) for x in self.unusable]
 
     def save(self) -> None:
         """Write the list (atomically). Raises ``WatchListError`` (an ``OSError``) in plain words when the
         file can't be written; the file on disk is then unchanged."""
         data = {"version": WATCHLIST_VERSION, "minimize_to_tray": self.minimize_to_tray,
-                "domains": [e.to_json() for e in self.entries]}
+                "domains": [*(e.to_json() for e in self.entries), *self.unusable]}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
@@ -316,9 +338,13 @@ class WatchList:
         d = _normal(domain)
         with self._lock:
             self.reload()
-            before = len(self.entries)
+            before = len(self.entries) + len(self.unusable)
             self.entries = [e for e in self.entries if e.domain != d]
-            if len(self.entries) == before:
+            # an entry that can't be used is removed by its text exactly as written
+            self.unusable = [x for x in self.unusable
+                             if not (isinstance(x, dict) and isinstance(x.get("domain"), str)
+                                     and x["domain"].strip() in (domain.strip(), d))]
+            if len(self.entries) + len(self.unusable) == before:
                 return False
             self.save()
             return True
@@ -551,6 +577,13 @@ class WatchOutcome:
     def couldnt_check(self) -> bool:
         return bool(self.error or self.unchecked)
 
+    @property
+    def first_problem(self) -> bool:
+        """The first check of a domain found something broken (fail): there is nothing to compare with, but
+        the scheduler must hear about it (exit 1), as it hears about a change. (Points to improve, a warning,
+        are not news for the scheduler; a change later is.)"""
+        return self.previous_status is None and not self.error and self.status == "fail"
+
     def headline(self) -> str:
         """The notification title."""
         if self.error:
@@ -573,6 +606,9 @@ class WatchOutcome:
             if self.unchecked:
                 return ("We couldn't check " + ", ".join(_title(n) for n in self.unchecked)
                         + " this time (DNS didn't answer). We'll try again at the next check.")
+            if self.first_problem:
+                return (f"First check of {self.domain}: something is broken (see its cards in the app, or "
+                        f"'inboxready check {self.domain}'). From now on you'll hear about any change.")
             if self.previous_status is None:
                 return f"First check of {self.domain}: from now on you'll hear about any change."
             return f"Nothing changed since the last check of {self.domain}."
@@ -586,7 +622,8 @@ class WatchOutcome:
         return {
             "domain": self.domain, "status": self.status, "previous_status": self.previous_status,
             "started": self.started, "run_id": self.run_id, "changed": self.changed, "worse": self.worse,
-            "couldnt_check": self.couldnt_check, "unchecked": list(self.unchecked), "error": self.error,
+            "couldnt_check": self.couldnt_check, "first_problem": self.first_problem,
+            "unchecked": list(self.unchecked), "error": self.error,
             "headline": self.headline(), "message": self.message(),
             "changes": [c.to_json() for c in self.changes],
             "diffs": {k: v.to_json() for k, v in self.diffs.items()},
@@ -611,30 +648,29 @@ async def check_entry(entry: WatchEntry, options: CheckOptions, history: History
     DNS trouble (a bug in the core shows as ``error``). The checks are the entry's own choice narrowed by
     ``only``/``skip`` and ``options.checks``."""
     loop = asyncio.get_running_loop()
-    previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
-    # Every selector that ever had a record for this domain is asked again, so a key found once (say by
-    # a manual check with a selector typed in) is followed, and its disappearance noticed.
-    known: list[str] = []
-    if history is not None:
-        known = [s.key for s in await loop.run_in_executor(None, history.sightings, entry.domain, "dkim-selector")]
+
+    async def previous_status() -> str | None:
+        previous = await loop.run_in_executor(None, history.last, entry.domain) if history is not None else None
+        return previous.status if previous is not None else None
+
     checks = tuple(n for n in entry.checks(only, skip) if n in options.checks)
     if not checks:
-        return WatchOutcome(entry.domain, "error", previous.status if previous else None,
-                            now_utc().isoformat(timespec="seconds"),
+        return WatchOutcome(entry.domain, "error", await previous_status(), now_utc().isoformat(timespec="seconds"),
                             error=f"No check is left for {entry.domain}: its own choice of checks and this run's "
                                   "--only/--skip leave nothing to run.")
     opts = replace(options, checks=checks,
-                   dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors, *known])))
+                   dkim_selectors=list(dict.fromkeys([*options.dkim_selectors, *entry.selectors])))
     try:
-        report = await run_check(entry.domain, opts)
+        # Every selector that ever had a record for this domain is asked again (known_selectors), so a key
+        # found once (say by a manual check with a selector typed in) is followed, and its disappearance noticed.
+        judged = await check_and_judge(entry.domain, opts, history=history, known_selectors=True)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other domains
-        return WatchOutcome(entry.domain, "error", previous.status if previous else None,
-                            now_utc().isoformat(timespec="seconds"),
+        log.exception("checking %s failed", entry.domain)
+        return WatchOutcome(entry.domain, "error", await previous_status(), now_utc().isoformat(timespec="seconds"),
                             error=f"InboxReady hit an unexpected problem checking {entry.domain} ({type(exc).__name__}).")
-    run_id = await loop.run_in_executor(None, history.add, report) if history is not None else None
-    return outcome_for(previous, report, run_id)
+    return outcome_for(judged.previous, judged.report, judged.run_id)
 
 
 async def run_watchlist(options: CheckOptions, history: History | None, *, now: datetime | None = None,
@@ -666,9 +702,9 @@ async def run_watchlist(options: CheckOptions, history: History | None, *, now: 
 
 
 def exit_code(outcomes: list[WatchOutcome]) -> int:
-    """For the OS scheduler: 1 when something changed (or got worse), else 2 when something couldn't be
-    checked, else 0."""
-    if any(o.changed for o in outcomes):
+    """For the OS scheduler: 1 when something changed (or got worse), or a domain's first check found
+    problems; else 2 when something couldn't be checked; else 0."""
+    if any(o.changed or o.first_problem for o in outcomes):
         return 1
     if any(o.couldnt_check for o in outcomes):
         return 2

@@ -161,7 +161,8 @@ def _split_url(url: str, default_port: int) -> tuple[str, int, str, bool]:
         host = (parts.hostname or "").rstrip(".").lower()
         explicit = parts.port
     except ValueError as exc:
-        raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' is not a valid web address.", str(exc), url=url)
+        raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' is not a valid web address.", str(exc),
+                         url=url) from None
     if parts.scheme.lower() != "https":
         raise HttpsError(HttpsErrorKind.BAD_URL, f"'{url[:100]}' is not an https:// address; only secure "
                          "addresses can be used here.", f"scheme {parts.scheme!r}", url=url)

@@ -884,7 +884,7 @@ def check_file(data: bytes, expected_sha256: str | None = None, *, history: Any 
     file_hash = hashlib.sha256(data).hexdigest()
     expected = expected_sha256.strip().lower() if expected_sha256 is not None else None
     if expected is not None and not _HEX64.match(expected):
-        return FileCheck("unconfirmed", f"'{expected_sha256.strip()[:80]}' is not a SHA-256 (64 hexadecimal "
+        return FileCheck("unconfirmed", f"'{(expected_sha256 or '').strip()[:80]}' is not a SHA-256 (64 hexadecimal "
                          "characters), so there is nothing to compare with.", file_hash)
     ok, why, content, kind = _check_content(data)
     recorded = _exports(history, file_sha256=file_hash)

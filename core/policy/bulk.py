@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .checklist import MET, NOT_MET, PENDING, UNKNOWN, judge, load_rules
+from ..checks.registry import CHECK_TITLES
 from ..model import CheckResult, Status
 
 __all__ = ["MET", "NOT_MET", "UNKNOWN", "PENDING", "NOT_APPLICABLE", "SOURCES", "Requirement",
-           "bulk_sender_readiness", "no_mail_reason", "readiness_headline"]
+           "bulk_sender_readiness", "failing_beyond", "no_mail_reason", "readiness_headline"]
 
 NOT_APPLICABLE = "not-applicable"  # a rule not met by a domain that sends no mail: it doesn't apply there
 
@@ -88,6 +89,32 @@ def bulk_sender_readiness(checks: Mapping[str, CheckResult]) -> list[Requirement
     return out
 
 
+def failing_beyond(checks: Mapping[str, CheckResult] | None, covered: set[str] | frozenset[str] = frozenset()) -> str:
+    """"MX fails (see the MX check)."-style words for the checks that fail outright (status fail) and that no
+    unmet requirement above already names (``covered``: their check names), or "" when there are none. A
+    headline or verdict that says "meets the rules" must not sit, unqualified, above a failing card: a
+    broken MX (mail to the domain can't be delivered, bounces and replies are lost) or DNSSEC that doesn't
+    validate is not part of the sender rules, yet it is not "ready" either."""
+    if not checks:
+        return ""
+    names = [CHECK_TITLES.get(n, n) for n, r in checks.items()
+             if r.status is Status.FAIL and n not in covered and n not in ("checklist", "compliance")]
+    if not names:
+        return ""
+    see = f"see the {names[0]} check" if len(names) == 1 else "see those checks"
+    return f"{_join(names)} {'fails' if len(names) == 1 else 'fail'} ({see})."
+
+
+def _covered(reqs: list[Requirement]) -> set[str]:
+    """The checks whose result an unmet requirement already shows."""
+    rules = {r.key: r for r in load_rules().rules}
+    out: set[str] = set()
+    for req in reqs:
+        if req.state == NOT_MET and req.key in rules:
+            out.update(rules[req.key].judged.get("checks") or [req.key])
+    return out
+
+
 def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult] | None = None) -> str:
     """One sentence for the top of the window or report, never contradicting the requirements under it.
     With ``checks``, a domain that sends no mail (or looks unused: no MX and no SPF) is told the rules don't
@@ -102,11 +129,16 @@ def readiness_headline(reqs: list[Requirement], checks: Mapping[str, CheckResult
     missing = [r.label for r in required if r.state == NOT_MET]
     unknown = [r.label for r in required if r.state == UNKNOWN]
     advised = [r.label for r in reqs if not r.required and r.state == NOT_MET]
+    beyond = failing_beyond(checks, _covered(reqs))
     if missing:
         return "Not ready for the Google, Yahoo and Microsoft bulk-sender rules yet: fix the " + \
-            _join(missing) + "."
+            _join(missing) + "." + (f" Also, {beyond}" if beyond else "")
     if unknown:
-        return "Could not confirm everything for the bulk-sender rules: " + ", ".join(unknown) + " unknown."
+        return "Could not confirm everything for the bulk-sender rules: " + ", ".join(unknown) + " unknown." + \
+            (f" Also, {beyond}" if beyond else "")
+    if beyond:  # the rules are met, but something else is broken: never an all-clear above a failing card
+        return (f"{beyond[:-1]}; otherwise this domain meets the Google, Yahoo and Microsoft bulk-sender rules "
+                "that DNS can show.")
     if advised:
         return ("Meets the Google, Yahoo and Microsoft bulk-sender rules that DNS can show; recommended next: "
                 + _join(advised) + ".")

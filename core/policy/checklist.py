@@ -256,7 +256,7 @@ def _judge_dkim_size(rule: Rule, inp: _Input) -> Verdict:
     assert dkim is not None
     minimum = int(rule.judged.get("minimum_bits", 1024))
     recommended = int(rule.judged.get("recommended_bits", 2048))
-    rsa = [(str(k.get("selector")), k.get("key_bits")) for k in _dkim_keys(dkim)
+    rsa = [(str(k.get("selector")), int(k["key_bits"])) for k in _dkim_keys(dkim)
            if k.get("key_type") == "rsa" and isinstance(k.get("key_bits"), int)]
     others = [k for k in _dkim_keys(dkim) if k.get("key_type") not in (None, "rsa")]
     facts = {"keys": [{"selector": s, "bits": b} for s, b in rsa]}

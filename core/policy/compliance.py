@@ -580,6 +580,12 @@ def evaluate(profile: str | Profile, domain_checks: Mapping[str, CheckResult], *
             summary = (f"Meets the required rules of the {prof.title} profile that DNS can show; "
                        f"{len(noted)} more need{'s' if len(noted) == 1 else ''} a test message "
                        f"({_join([v.label for v in noted])}).")
+    from .bulk import failing_beyond  # a check failing outside the profile qualifies its verdict
+
+    beyond = failing_beyond(domain_checks, {r.check for r in prof.rules
+                                            if any(v.key == r.key and v.state == NOT_MET for v in rules)})
+    if beyond:
+        summary += f" Outside this profile, {beyond}"
     return ProfileVerdict(prof.key, prof.title, state, summary, rules, prof.statement)
 
 

@@ -17,8 +17,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..mail.profiles import KeyringUnavailable, Secret, delete_password, get_password, set_password
+from ..store.credentials import (
+    NO_KEYRING_HELP, KeyringUnavailable, Secret, delete_password, get_password, set_password,
+)
 from ..store.settings import atomic_write_text, config_dir, move_aside
+
+NO_KEYRING_FOR_TOKENS = (
+    "InboxReady keeps the API tokens of DNS accounts only in your system's keyring, and none is available on "
+    "this computer, so nothing was saved. On a Linux desktop, install and unlock a Secret Service (GNOME Keyring "
+    "or KWallet) and try again. On a server without a desktop, you can install an alternative store with 'pip "
+    "install keyrings.alt' and select it deliberately in keyring's configuration file (keyringrc.cfg, see "
+    "'python -m keyring diagnose'); note that some of its stores keep secrets in a file that anyone with access "
+    "to your account can read. Publishing needs the token stored: there is no way to give it for one run only.")
+
+
+def _for_tokens(exc: KeyringUnavailable) -> KeyringUnavailable:
+    """The keyring's trouble in the words of DNS accounts (tokens, not mail passwords)."""
+    text = str(exc)
+    if text == NO_KEYRING_HELP:
+        return KeyringUnavailable(NO_KEYRING_FOR_TOKENS)
+    return KeyringUnavailable(text.replace("store the password", "store the token").replace(
+        "give the password", "give the token").replace("delete the password", "delete the token"))
 
 ACCOUNTS_FILE = "dns_accounts.json"
 ACCOUNTS_VERSION = 1
@@ -95,7 +114,10 @@ class DnsAccount:
         """Every secret of the account from the keyring; AccountError names one that is missing."""
         out: dict[str, Secret] = {}
         for opt in self.secrets:
-            value = get_password(self.secret_id(opt))
+            try:
+                value = get_password(self.secret_id(opt))
+            except KeyringUnavailable as exc:
+                raise _for_tokens(exc) from None
             if value is None:
                 raise AccountError(f"The keyring has no {opt} for the DNS account {self.name!r}; add the account "
                                    "again to store it.")
@@ -165,7 +187,10 @@ class AccountStore:
         for opt, value in (secrets or {}).items():
             if opt not in account.secrets:
                 account.secrets.append(opt)
-            set_password(account.secret_id(opt), value)
+            try:
+                set_password(account.secret_id(opt), value)
+            except KeyringUnavailable as exc:
+                raise _for_tokens(exc) from None
         old = self.accounts.get(account.name)
         self.accounts[account.name] = account
         self.save()

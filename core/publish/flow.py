@@ -8,7 +8,7 @@ account, its secrets (read from the keyring once) and one lexicon session for a 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..checks.runner import run_check
@@ -21,7 +21,7 @@ from .journal import Journal, JournalEntry
 from .lexicon_adapter import ProviderSession, PublishError
 from .mistakes import Mistake, find_mistakes
 from .plan import ApplyResult, Change, Plan, apply_plan, make_plan, predict, undo_change, verdict_summary
-from .propagation import Expect, Propagation, fill_stale, probe, wait_until_live
+from .propagation import Expect, Propagation, fill_stale, wait_until_live
 from .zone import ZoneInfo, find_zone
 
 # Checks worth re-running before and after publishing: the DNS records (not STARTTLS, reverse DNS, DNSSEC).
@@ -97,7 +97,7 @@ class Publisher:
         self.account = account
         self.options = replace(options, checks=tuple(n for n in options.checks if n in PUBLISH_CHECKS) or PUBLISH_CHECKS)
         self.servers = servers
-        self._secrets = secrets if secrets is not None else account.read_secrets()
+        self._secrets: dict[str, Any] = secrets if secrets is not None else account.read_secrets()
         self._journal = journal
         self._session: ProviderSession | None = None
         self._zone = ""
@@ -141,7 +141,8 @@ class Publisher:
             client.close()
 
     async def plan(self, domain: str, *, checks: tuple[str, ...] | None = None,
-                   fixes: list[tuple[Any, str, str]] | None = None) -> PublishRun:
+                   fixes: list[tuple[Any, str, str]] | None = None,
+                   include: frozenset[str] | set[str] = frozenset()) -> PublishRun:
         run = PublishRun(domain, self.account.name)
         client = self._client()
         try:
@@ -156,7 +157,8 @@ class Publisher:
             try:
                 session = await self.session(zone.zone)
                 run.plan = await make_plan(run.before, zone.zone, session, account=self.account.name,
-                                           mistakes=run.inspection.mistakes, checks=checks, fixes=fixes)
+                                           mistakes=run.inspection.mistakes, checks=checks, fixes=fixes,
+                                           include=include)
             except PublishError as exc:
                 run.error = exc
                 return run

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -161,18 +161,31 @@ class HostForm:
     notes: tuple[str, ...] = ()
     outside_zone: bool = False
     action: str = "publish"
+    kind: str = ""  # a record of which only one may exist at its name: "SPF", "DMARC", "DKIM key" ...
+    value_index: int = 2  # which of ``fields`` is the record's value
+
+    @property
+    def lead(self) -> str:
+        """What to do at the host, in words (without the fields)."""
+        if self.action == "remove":
+            return f"At {self.host_name}, delete the record with"
+        if self.action == "replace" and self.kind:
+            return (f"At {self.host_name}, change the {self.kind} record at this name to this one, and delete any "
+                    f"other {self.kind} record there (only one may exist)")
+        if self.action == "replace":
+            return f"At {self.host_name}, change the existing record to"
+        return f"At {self.host_name}"
 
     @property
     def text(self) -> str:
         parts = ", ".join(f"{label} {('`' + value + '`') if value else '(leave it empty)'}"
                           for label, value in self.fields)
-        lead = {"remove": f"At {self.host_name}, delete the record with",
-                "replace": f"At {self.host_name}, change the existing record to"}.get(self.action, f"At {self.host_name}")
-        return f"{lead}: {parts}"
+        return f"{self.lead}: {parts}"
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host_id, "host_name": self.host_name, "action": self.action, "text": self.text,
-                "fields": [{"label": k, "value": v} for k, v in self.fields], "notes": list(self.notes)}
+                "lead": self.lead, "fields": [{"label": k, "value": v} for k, v in self.fields],
+                "notes": list(self.notes)}
 
 
 def _ttl_words(ttl: int, rules: HostFormRules) -> str:
@@ -225,4 +238,22 @@ def host_form(fix: Fix, zone: str, host: DnsHost | None) -> HostForm:
         if rules.max_value and len(fix.value) > rules.max_value:
             notes.append(f"{name} accepts at most {rules.max_value} characters here; this value has "
                          f"{len(fix.value)}." + (f" {rules.long_hint}" if rules.long_hint else ""))
-    return HostForm(host.id if host else "", name, tuple(fields), tuple(notes), outside, fix.action)
+    return HostForm(host.id if host else "", name, tuple(fields), tuple(notes), outside, fix.action,
+                    _one_per_name(fix))
+
+
+_KINDS = {"spf1": "SPF", "dmarc1": "DMARC", "dkim1": "DKIM key", "stsv1": "MTA-STS", "tlsrptv1": "TLS reporting",
+          "bimi1": "BIMI"}
+
+
+def _one_per_name(fix: Fix) -> str:
+    """The kind of a TXT record of which only one may exist at its name, in words ('' for others)."""
+    if fix.type.upper() != "TXT":
+        return ""
+    head = fix.value.strip().split(";", 1)[0].split(None, 1)
+    tag = "".join(head[0].lower().split()) if head else ""
+    if tag.startswith("v="):
+        return _KINDS.get(tag[2:], "")
+    if "._domainkey." in f".{fix.host.lower()}." and "p=" in fix.value:
+        return "DKIM key"
+    return ""

@@ -18,6 +18,7 @@ be recorded could not be undone.
 
 from __future__ import annotations
 
+import logging
 import json
 import secrets
 import sqlite3
@@ -29,6 +30,8 @@ from typing import Any
 
 from ..store.settings import data_dir
 from ..store.sqlitedb import connect_durable
+
+log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "publish_journal.sqlite3"
 SCHEMA_VERSION = 1
@@ -69,6 +72,10 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE INDEX IF NOT EXISTS changes_created ON changes (created);
 """
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    db.executescript(_SCHEMA)
 
 
 class JournalError(RuntimeError):
@@ -175,7 +182,7 @@ class Journal:
         self._lock = threading.Lock()
         try:
             self._db = connect_durable(self.path, schema_version=SCHEMA_VERSION,
-                                       setup=lambda db: db.executescript(_SCHEMA), timeout=5.0)
+                                       setup=_create_tables, timeout=5.0)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise JournalError(self._why("opened", exc)) from None
 
@@ -195,7 +202,7 @@ class Journal:
             try:
                 self._db.close()
             except Exception:
-                pass
+                log.debug("closing the journal failed", exc_info=True)
 
     def _write(self, sql: str, params: tuple[Any, ...], what: str = "written") -> None:
         with self._lock:
@@ -207,7 +214,7 @@ class Journal:
                 try:
                     self._db.execute("ROLLBACK")
                 except Exception:
-                    pass
+                    log.debug("ROLLBACK failed", exc_info=True)
                 raise JournalError(self._why(what, exc)) from None
 
     # -- writing ----------------------------------------------------------------------------------------
@@ -235,7 +242,7 @@ class Journal:
                 try:
                     self._db.execute("ROLLBACK")
                 except Exception:
-                    pass
+                    log.debug("ROLLBACK failed", exc_info=True)
                 raise JournalError(self._why("written", exc)) from None
         return change_id
 

@@ -23,7 +23,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..mail.profiles import Secret, reveal, scrub
+from ..store.credentials import Secret, reveal, scrub
+
+log = logging.getLogger(__name__)
 
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""  # read by tldextract when an extractor is made
 
@@ -195,7 +197,7 @@ class ProviderSession:
             try:
                 self._client.__exit__(None, None, None)
             except Exception:
-                pass
+                log.debug("closing the DNS host session failed", exc_info=True)
         self._client = self._ops = None
 
     # -- operations ---------------------------------------------------------------------------------

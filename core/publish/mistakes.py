@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..dns.client import DnsAnswer, DnsClient
+from ..records.misplaced import doubled_name
+from ..records.misplaced import record_kind as _kind
+from ..records.misplaced import unquote_record as _unquote
 from ..model import Finding, Fix, Severity
 
 COMMON_SELECTORS = ("google", "selector1", "selector2", "s1", "s2", "k1", "k2", "default", "dkim", "mail", "mxvault")
-_TAG = re.compile(r"^\s*v\s*=\s*(spf1|dmarc1|dkim1)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -48,25 +50,6 @@ class Mistake:
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "severity": str(self.severity), "message": self.message, "detail": self.detail,
                 "check": self.check, "fixes": [f.to_json() for f in self.fixes]}
-
-
-def _kind(text: str) -> str:
-    m = _TAG.match(text.strip().strip('"').strip())
-    return m.group(1).lower() if m else ""
-
-
-def _unquote(text: str) -> str | None:
-    """``"v=spf1 … ~all"`` (quotes inside the text) → the text without them, or None."""
-    t = text.strip()
-    if t.count('"') < 2:
-        return None
-    inner = re.sub(r'"\s*"', "", t).strip()
-    if inner.startswith('"') and inner.endswith('"'):
-        inner = inner[1:-1]
-    inner = inner.replace('\\"', '"')
-    if '"' in inner or not _kind(inner):
-        return None
-    return inner.strip()
 
 
 def _spf_errors(text: str) -> int:
@@ -131,15 +114,15 @@ async def find_mistakes(dns: DnsClient, domain: str, zone: str = "", *, selector
     # Doubled names: the full name typed into a field that appends the zone.
     doubled: list[tuple[str, str, str]] = []  # (wrong name, right name, check)
     if spf_missing:
-        doubled.append((f"{d}.{z}", d, "spf"))
+        doubled.append((doubled_name(d, z), d, "spf"))
     if dmarc_missing:
-        doubled.append((f"_dmarc.{d}.{z}", f"_dmarc.{d}", "dmarc"))
+        doubled.append((doubled_name(f"_dmarc.{d}", z), f"_dmarc.{d}", "dmarc"))
     for s in sels:
-        doubled.append((f"{s}._domainkey.{d}.{z}", f"{s}._domainkey.{d}", "dkim"))
+        doubled.append((doubled_name(f"{s}._domainkey.{d}", z), f"{s}._domainkey.{d}", "dkim"))
     wrong_answers = await asyncio.gather(*(_txt(dns, w) for w, _, _ in doubled))
     right_dkim = await asyncio.gather(*(_txt(dns, r) for w, r, c in doubled if c == "dkim"))
     dkim_missing = {r: (not a.failed and not any(_kind(t) == "dkim1" or "p=" in t for t in a.txt))
-                    for (w, r, c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim)}
+                    for (_w, r, _c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim)}
     for (wrong, right, check), ans in zip(doubled, wrong_answers):
         if not ans.ok:
             continue
@@ -177,7 +160,7 @@ async def find_mistakes(dns: DnsClient, domain: str, zone: str = "", *, selector
 
     # Values as published: literal quotes, split records, glued parts, DKIM keys with spaces.
     checks: list[tuple[str, DnsAnswer, str]] = [(d, root, "spf1"), (f"_dmarc.{d}", dmarc, "dmarc1")]
-    for (w, r, c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim):
+    for (_w, r, _c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim):
         checks.append((r, a, "dkim1"))
     for name, ans, kind in checks:
         if not ans.ok:

@@ -14,8 +14,13 @@ it solves. Rules (each has a test):
   right only under a condition the person must confirm (``Fix.kind == "suggestion"``, e.g. "only for a
   domain that never sends mail"), a DS record that goes to the registrar, a record outside the zone, an MX
   change whose old record can't be told;
+- never two changes that undo each other: a record that is already exactly the value to keep is kept and the
+  others deleted (no "replace A by B, then delete B"); a plan that would take away a record it publishes is
+  refused;
 - the plan is tried first with ``what_if``'s overlay (the normal checks run as if the plan were published):
-  a plan that would make any check worse is refused.
+  a plan that would make any check worse, add a new error, or leave a finding it targets in place (other than
+  a DMARC ladder step now asking for the next record) is refused, and so is one whose targeted check couldn't
+  be checked in the trial run (a timeout is never taken for "it works").
 
 ``apply_plan`` refuses without a confirmation, re-reads the records at the DNS host and refuses if any changed
 since the plan (nothing is then changed), writes the journal before each API call, and stops at the first
@@ -27,46 +32,37 @@ thread (lexicon is synchronous).
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..model import DomainReport, Finding, Fix, Severity, Status
+from ..model import DomainReport, Fix, Severity, Status
 from .journal import Journal, JournalEntry
 from .lexicon_adapter import LiveRecord, ProviderSession, PublishError
 from .mistakes import Mistake
-from .propagation import OLD_TTL, Expect, normalize_rdata
+from .propagation import OLD_TTL, Expect, family, normalize_rdata
 
 PUBLISHABLE_TYPES = ("TXT", "MX", "A", "AAAA", "CNAME")
-_TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
 _STATUS_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
 # Why a fix the checks mark as needing a person (``Fix.kind``) is not published for them.
 _NEEDS_A_PERSON = {
     "starting-point": "a starting point you need to complete first (add every service that sends your mail), "
                       "so it isn't published for you",
-    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know: "
-                  "publish it from its fix box if it fits",
+    "suggestion": "right only if what its note says is true for your domain, which InboxReady can't know",
 }
-
-
-def txt_family(host: str, value: str) -> str:
-    """The kind of TXT record (one per name): spf1, dmarc1, dkim1 … or 'exact:<value>' for others."""
-    m = re.match(r"^\s*v\s*=\s*([A-Za-z0-9]+)", value)
-    tag = m.group(1).lower() if m else ""
-    if tag in _TAGS:
-        return tag
-    if "._domainkey." in f".{host.lower()}." and ("p=" in value or "k=" in value):
-        return "dkim1"
-    return "exact:" + value
-
-
-def family(host: str, rtype: str, value: str) -> str:
-    t = rtype.upper()
-    if t == "TXT":
-        return txt_family(host, value)
-    if t == "MX":
-        return "mx"
-    return f"exact:{normalize_rdata(t, value)}"
+_INFO_REASON = "a suggestion, not a problem: right if it fits your domain"
+_LOCKDOWN_REASON = ("one of the lockdown records, right only for a domain that never sends or receives mail, which "
+                    "InboxReady can't know")
+# What the person chooses to include (``make_plan(include=...)``), and what each does, in words for the plan.
+INCLUDE_SUGGESTIONS, INCLUDE_LOCKDOWN = "suggestions", "lockdown"
+INCLUDE_WORDS = {
+    INCLUDE_SUGGESTIONS: "records that are right only under a condition you confirm (each note says which), and "
+                         "improvements that fix no problem",
+    INCLUDE_LOCKDOWN: "the lockdown records for a domain that never sends or receives mail: null MX (it accepts no "
+                      "mail), SPF 'v=spf1 -all' (no server may send as it), DMARC p=reject (receivers refuse mail in "
+                      "its name) and a revoked DKIM key for every selector",
+}
+# The MX check's verdict that a domain is unused for email (or says it sends none): only then --lockdown.
+LOCKDOWN_FINDINGS = ("mx.parked-lockdown", "mx.lockdown-incomplete", "mx.locked-down")
 
 
 @dataclass
@@ -81,10 +77,12 @@ class Change:
     finding: str = ""
     why: str = ""
     note: str = ""
+    included: str = ""  # "" (a fix of a problem), or what the person chose to include: suggestions | lockdown
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
-                "finding": self.finding, "why": self.why, "ttl": self.ttl, "note": self.note}
+                "finding": self.finding, "why": self.why, "ttl": self.ttl, "note": self.note,
+                "included": self.included or None}
 
     def step(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
@@ -106,10 +104,12 @@ class LeftOut:
     fix: Fix
     finding: str
     reason: str
+    include: str = ""  # what would include it: suggestions | lockdown ("" when nothing: it needs a person)
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.fix.host, "type": self.fix.type, "value": self.fix.value, "action": self.fix.action,
-                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason}
+                "kind": self.fix.kind, "finding": self.finding, "reason": self.reason,
+                "include": self.include or None}
 
 
 @dataclass
@@ -122,7 +122,9 @@ class Plan:
     left_out: list[LeftOut] = field(default_factory=list)
     before: dict[tuple[str, str], list[tuple[str, int | None]]] = field(default_factory=dict)  # live at plan time
     predicted: DomainReport | None = None
-    problem: str = ""  # set when the plan must not be applied (it would make things worse)
+    problem: str = ""  # set when the plan must not be applied (it would make things worse, or not fix it)
+    # what the plan sets out to solve: (check, finding code, the finding's words, the fix) per planned fix
+    targets: list[tuple[str, str, str, Fix]] = field(default_factory=list)
 
     @property
     def expectations(self) -> list[Expect]:
@@ -152,6 +154,23 @@ class Plan:
     def to_json(self) -> list[dict[str, Any]]:
         return [c.to_json() for c in self.changes]
 
+    def left_out_once(self) -> list[tuple[LeftOut, list[str]]]:
+        """Each left-out record (or set of records) once, with every finding that offered it: the lockdown set is
+        offered by the MX card, and its records one by one by SPF, DMARC and DKIM too (shown once, in the set)."""
+        groups: dict[tuple[tuple[str, str, str], ...], tuple[LeftOut, list[str]]] = {}
+        for lo in self.left_out:
+            key = tuple(_rec(r) for r in lo.fix.records)
+            groups.setdefault(key, (lo, []))[1].append(lo.finding)
+        sets = [k for k in groups if len(k) > 1]
+        out = []
+        for key, (lo, codes) in groups.items():
+            container = next((o for o in sets if len(key) == 1 and set(key) <= set(o)), None)
+            if container is not None:
+                groups[container][1].extend(codes)
+                continue
+            out.append((lo, codes))
+        return out
+
 
 # -- choosing the fixes -------------------------------------------------------------------------------
 
@@ -162,32 +181,67 @@ class Candidate:
     finding: str
     why: str
     check: str
+    included: str = ""  # what the person chose to include for it: suggestions | lockdown
+
+
+def _rec(f: Fix) -> tuple[str, str, str]:
+    return f.host.lower().rstrip("."), f.type.upper(), normalize_rdata(f.type.upper(), f.value)
 
 
 def candidates(report: DomainReport, mistakes: list[Mistake] | None = None,
-               checks: tuple[str, ...] | None = None) -> tuple[list[Candidate], list[LeftOut]]:
-    """The fixes worth publishing, mistakes' corrections first; suggestions that need a person are left out."""
+               checks: tuple[str, ...] | None = None,
+               include: frozenset[str] | set[str] = frozenset()) -> tuple[list[Candidate], list[LeftOut]]:
+    """The fixes worth publishing, mistakes' corrections first. Left out unless ``include`` names them:
+    suggestions (a record right only under a condition, whichever finding carries it: a record one check calls
+    a suggestion is one everywhere; and improvements that fix no problem) and the lockdown records (only for a
+    domain the MX check judged unused for email). A starting point is never published for the person."""
+    from ..checks.posture import lockdown_fixes
+
     out: list[Candidate] = []
     left: list[LeftOut] = []
     for m in mistakes or []:
         if checks is None or m.check in checks:
             out.append(Candidate(m.fixes, m.code, m.message, m.check))
+    conditional = {_rec(r) for res in report.checks.values() for f in res.findings for o in f.options
+                   if o.kind == "suggestion" for r in o.records}
+    lockdown = {_rec(r) for r in lockdown_fixes(report.domain)}
     for name, result in report.checks.items():
         if checks is not None and name not in checks:
             continue
         for f in result.findings:
             if f.fix is None:
                 continue
-            if f.severity not in (Severity.ERROR, Severity.WARNING):
-                left.append(LeftOut(f.fix, f.code, "a suggestion, not a problem: publish it from its fix box if it "
-                                                    "fits your domain"))
+            recs = tuple(f.fix.records)  # with its companion records
+            if f.fix.kind == "starting-point":
+                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON["starting-point"]))
                 continue
-            if f.fix.kind != "record":
-                left.append(LeftOut(f.fix, f.code, _NEEDS_A_PERSON.get(
-                    f.fix.kind, "it needs your judgement before it is published, so it isn't published for you")))
+            is_lockdown = f.code in LOCKDOWN_FINDINGS or {_rec(r) for r in recs} <= lockdown
+            needs_choice = (f.fix.kind != "record" or f.severity not in (Severity.ERROR, Severity.WARNING)
+                            or any(_rec(r) in conditional for r in recs))
+            if is_lockdown and (needs_choice or f.code in LOCKDOWN_FINDINGS):
+                if INCLUDE_LOCKDOWN in include:
+                    out.append(Candidate(recs, f.code, f.message, name, INCLUDE_LOCKDOWN))
+                else:
+                    left.append(LeftOut(f.fix, f.code, _LOCKDOWN_REASON, INCLUDE_LOCKDOWN))
                 continue
-            out.append(Candidate(tuple(f.fix.records), f.code, f.message, name))  # with its companion records
+            if needs_choice:
+                if INCLUDE_SUGGESTIONS in include and f.fix.kind in ("record", "suggestion"):
+                    out.append(Candidate(recs, f.code, f.message, name, INCLUDE_SUGGESTIONS))
+                elif f.fix.kind not in ("record", "suggestion"):
+                    left.append(LeftOut(f.fix, f.code, "it needs your judgement before it is published, so it isn't "
+                                                       "published for you"))
+                else:
+                    reason = _INFO_REASON if f.severity not in (Severity.ERROR, Severity.WARNING) and \
+                        f.fix.kind == "record" and not any(_rec(r) in conditional for r in recs) \
+                        else _NEEDS_A_PERSON["suggestion"]
+                    left.append(LeftOut(f.fix, f.code, reason, INCLUDE_SUGGESTIONS))
+                continue
+            out.append(Candidate(recs, f.code, f.message, name))
     return out, left
+
+
+def replace_candidate(c: Candidate, fixes: tuple[Fix, ...]) -> Candidate:
+    return Candidate(fixes, c.finding, c.why, c.check, c.included)
 
 
 def _in_zone(host: str, zone: str) -> bool:
@@ -197,20 +251,36 @@ def _in_zone(host: str, zone: str) -> bool:
 
 async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *, account: str,
                     mistakes: list[Mistake] | None = None, checks: tuple[str, ...] | None = None,
-                    fixes: list[tuple[Fix, str, str]] | None = None) -> Plan:
+                    fixes: list[tuple[Fix, str, str]] | None = None,
+                    include: frozenset[str] | set[str] = frozenset()) -> Plan:
     """The changes that publish the report's fixes (or exactly ``fixes``: (fix, finding code, why)) at the
-    account's DNS host, from the records the host has now (read through ``session``, in a thread)."""
+    account's DNS host, from the records the host has now (read through ``session``, in a thread).
+    ``include``: what else the person chose to publish (``INCLUDE_SUGGESTIONS``, ``INCLUDE_LOCKDOWN``)."""
     if fixes is not None:  # chosen by the person from a fix box: a suggestion is theirs to take, a draft is not
-        cands = [Candidate(tuple(f.records), code, why, "") for f, code, why in fixes if f.kind != "starting-point"]
+        cands = [Candidate(tuple(f.records), *_finding_of(report, f, code, why)) for f, code, why in fixes
+                 if f.kind != "starting-point"]
         left: list[LeftOut] = [LeftOut(f, code, "a starting point, not the finished record: complete it first (the "
                                                 "SPF builder under Tools helps), then publish the finished record")
                                for f, code, _ in fixes if f.kind == "starting-point"]
     else:
-        cands, left = candidates(report, mistakes, checks)
+        cands, left = candidates(report, mistakes, checks, include)
     plan = Plan(report.domain, zone, account, session.provider, left_out=left)
+    if INCLUDE_LOCKDOWN in include and fixes is None:
+        mx = report.checks.get("mx")
+        if mx is None or not any(f.code in LOCKDOWN_FINDINGS for f in mx.findings):
+            plan.problem = (f"--lockdown is only for a domain that never sends or receives mail, and InboxReady doesn't "
+                            f"see {report.domain} that way (it has mail servers, an SPF record that lets servers send, "
+                            "or its MX check couldn't run), so nothing is applied. Leave out --lockdown.")
+            return plan
     taken: set[tuple[str, str, str]] = set()
+    planned: set[tuple[str, str, str]] = set()  # exact records already in the plan
     usable: list[Candidate] = []
     for c in cands:
+        same = [f for f in c.fixes if _rec(f) in planned]
+        if same:  # the same record offered by another finding (the lockdown set and each of its records)
+            c = replace_candidate(c, tuple(f for f in c.fixes if _rec(f) not in planned))
+            if not c.fixes:
+                continue
         problem = ""
         for f in c.fixes:
             if f.type.upper() == "DS":
@@ -230,6 +300,7 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
             plan.left_out.extend(LeftOut(f, c.finding, problem) for f in c.fixes)
             continue
         taken |= keys
+        planned |= {_rec(f) for f in c.fixes}
         usable.append(c)
     needed = sorted({(f.host.lower().rstrip("."), f.type.upper()) for c in usable for f in c.fixes})
 
@@ -242,27 +313,55 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
     for c in usable:
         for f in c.fixes:
             _plan_fix(plan, working, f, c)
+        if c.fixes and c.check:
+            plan.targets.append((c.check, c.finding, c.why, c.fixes[0]))
+    finals = plan.final_sets()
+    lost = [c for c in plan.changes if c.new is not None and normalize_rdata(c.type, c.new) not in
+            {normalize_rdata(c.type, v) for v in finals.get((c.host, c.type), [])}]
+    if lost:  # a later change would take away what an earlier one publishes: never send such a plan
+        plan.problem = (f"This plan would remove the {lost[0].type} record at {lost[0].host} that it publishes "
+                        f"({(lost[0].new or '')[:80]!r}), so it is not applied. Publish the fix by hand from its fix box.")
     return plan
+
+
+def _finding_of(report: DomainReport, fix: Fix, code: str, why: str) -> tuple[str, str, str]:
+    """(finding code, its words, check) for a fix chosen from a fix box: the finding that offers it (the app
+    knows only the fix), so the plan can say what it solves and its trial run can tell whether it does."""
+    mine = {(r.host.lower().rstrip("."), r.type.upper(), r.value) for r in fix.records}
+    for name, result in report.checks.items():
+        for f in result.findings:
+            for option in f.options:
+                if option == fix or {(r.host.lower().rstrip("."), r.type.upper(), r.value)
+                                     for r in option.records} == mine:
+                    if not code or code == f.code:
+                        return f.code, why if code and why else f.message, name
+    for name, result in report.checks.items():  # a record of the person's own for a finding the check named
+        for f in result.findings:
+            if code and f.code == code:
+                return code, why or f.message, name
+    return code, why, ""
 
 
 def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | None]]], f: Fix, c: Candidate) -> None:
     host, rtype = f.host.lower().rstrip("."), f.type.upper()
     cur = working.setdefault((host, rtype), [])
-    norm = lambda v: normalize_rdata(rtype, v)  # noqa: E731
+    def norm(v: str) -> str:
+        return normalize_rdata(rtype, v)
 
     def add(value: str) -> None:
-        plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note))
+        plan.changes.append(Change("add", host, rtype, None, value, f.ttl, None, c.finding, c.why, f.note,
+                                   c.included))
         cur.append((value, f.ttl))
 
     def replace(old: tuple[str, int | None], value: str, note: str = "") -> None:
         plan.changes.append(Change("replace", host, rtype, old[0], value, old[1] or f.ttl, old[1], c.finding, c.why,
-                                   note or f.note))
+                                   note or f.note, c.included))
         cur.remove(old)
         cur.append((value, old[1] or f.ttl))
 
     def delete(old: tuple[str, int | None], note: str = "") -> None:
         plan.changes.append(Change("delete", host, rtype, old[0], None, old[1] or f.ttl, old[1], c.finding, c.why,
-                                   note or f.note))
+                                   note or f.note, c.included))
         cur.remove(old)
 
     if f.action == "remove":
@@ -296,18 +395,55 @@ def _plan_fix(plan: Plan, working: dict[tuple[str, str], list[tuple[str, int | N
 
         value, notes = merge_records([r[0] for r in same] + [f.value])
         note = "Merged with your SPF record so every sender is kept (one SPF record only). " + " ".join(notes)
-    replace(same[0], value, note.strip())
-    for extra in same[1:]:
-        delete(extra, "A second record of the same kind would break it: only one may exist.")
+    keep = next((r for r in same if norm(r[0]) == norm(value)), None)
+    if keep is None:
+        keep = same[0]
+        replace(keep, value, note.strip())
+    for extra in same:  # never delete the record being kept (one may already be exactly the new value)
+        if extra is not keep:
+            delete(extra, "A second record of the same kind would break it: only one may exist.")
+
+
+# Findings that are steps of a ladder: once their record is published the same finding may stay and ask for the
+# next, different record (DMARC p=none with reports, then quarantine, then reject).
+LADDER_CODES = frozenset({"dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine"})
+
+
+def _unsolved(plan: Plan, base_report: DomainReport, report: DomainReport) -> list[str]:
+    """The targeted findings the trial run still shows (not a ladder step asking for a next record, not a note
+    that became a plain statement)."""
+    published = {(c.host, c.type, normalize_rdata(c.type, c.new)) for c in plan.changes if c.new is not None}
+    out: list[str] = []
+    for check, code, why, _fix in plan.targets:
+        before, after = base_report.checks.get(check), report.checks.get(check)
+        if before is None or after is None or after.status is Status.ERROR:
+            continue  # not a finding of a check, or the trial couldn't check: nothing to tell
+        was = [f for f in before.findings if f.code == code]
+        if not was:
+            continue
+        target = next((f for f in was if f.message == why), was[0])
+        same = [f for f in after.findings if f.code == code]
+        still = same if len(was) == 1 else [f for f in same if f.message == target.message]
+        for f in still:
+            next_step = code in LADDER_CODES and f.fix is not None and all(
+                (r.host.lower().rstrip("."), r.type.upper(), normalize_rdata(r.type.upper(), r.value)) not in published
+                for r in f.fix.records)
+            statement = (target.severity is Severity.INFO and f.severity is Severity.INFO and f.fix is None
+                         and f.message != target.message)
+            if not (next_step or statement):
+                out.append(f"{code} would still be there ({f.message[:140]})")
+                break
+    return out
 
 
 async def predict(plan: Plan, base_report: DomainReport, options: Any, client: Any) -> None:
     """Run the checks as if the plan were published (``what_if`` overlay); set ``plan.predicted`` and, when a
-    check would get worse, ``plan.problem``."""
+    check would get worse, a new error would appear, or a finding the plan sets out to solve would still be
+    there, ``plan.problem`` (the plan is then not applied)."""
     from ..builders.whatif import OverlayDns, WhatIfError
     from ..checks.runner import run_check
 
-    if not plan.changes:
+    if not plan.changes or plan.problem:
         return
     try:
         overlay = OverlayDns(client, plan.final_sets())
@@ -323,9 +459,27 @@ async def predict(plan: Plan, base_report: DomainReport, options: Any, client: A
             continue
         if _STATUS_RANK.get(after.status, 0) > _STATUS_RANK.get(before.status, 0) and after.status is not Status.ERROR:
             worse.append(f"{name} would go from {before.status.label} to {after.status.label}")
+        elif after.status is not Status.ERROR:
+            was = {f.code for f in before.findings if f.severity is Severity.ERROR}
+            new = [f for f in after.findings if f.severity is Severity.ERROR and f.code not in was]
+            if new:
+                worse.append(f"{name} would have a new problem: {new[0].message[:140]}")
     if worse:
         plan.problem = ("This plan was tried before publishing and it would make things worse (" + "; ".join(worse)
                         + "), so it is not applied.")
+        return
+    untried = sorted({check for check, *_ in plan.targets if (tried := report.checks.get(check)) is not None
+                      and tried.status is Status.ERROR and (live := base_report.checks.get(check)) is not None
+                      and live.status is not Status.ERROR})
+    if untried:  # a timeout or SERVFAIL in the trial run: we can't tell that the plan fixes it, so don't send it
+        plan.problem = ("This plan couldn't be tried before publishing: " + "; ".join(
+            f"{n} couldn't be checked as if published ({report.checks[n].summary[:140]})" for n in untried)
+            + ". It is not applied and nothing was changed: try again in a moment.")
+        return
+    unsolved = _unsolved(plan, base_report, report)
+    if unsolved:
+        plan.problem = ("This plan was tried before publishing and it wouldn't fix what it is for ("
+                        + "; ".join(unsolved) + "), so it is not applied. Nothing was changed.")
 
 
 # -- applying ----------------------------------------------------------------------------------------

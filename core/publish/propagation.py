@@ -19,13 +19,17 @@ authoritative servers first.
 
 from __future__ import annotations
 
+import logging
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..dns.client import DnsAnswer, DnsClient
 from .zone import AuthServer, ZoneInfo
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -245,7 +249,7 @@ async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: f
             try:
                 on_round(result)
             except Exception:
-                pass
+                log.debug("the on_round callback failed", exc_info=True)
         left = wait - (time.monotonic() - started)
         if result.live or left <= 0 or result.problem:
             return result
@@ -264,11 +268,32 @@ async def current_answers(zone: ZoneInfo, host: str, rtype: str, *,
     return [a[q] for a in answers if not a[q].failed]
 
 
+_TAGS = ("spf1", "dmarc1", "dkim1", "stsv1", "tlsrptv1", "bimi1")
+
+
+def txt_family(host: str, value: str) -> str:
+    """The kind of TXT record (one per name): spf1, dmarc1, dkim1 … or 'exact:<value>' for others."""
+    m = re.match(r"^\s*v\s*=\s*([A-Za-z0-9]+)", value)
+    tag = m.group(1).lower() if m else ""
+    if tag in _TAGS:
+        return tag
+    if "._domainkey." in f".{host.lower()}." and ("p=" in value or "k=" in value):
+        return "dkim1"
+    return "exact:" + value
+
+
+def family(host: str, rtype: str, value: str) -> str:
+    t = rtype.upper()
+    if t == "TXT":
+        return txt_family(host, value)
+    if t == "MX":
+        return "mx"
+    return f"exact:{normalize_rdata(t, value)}"
+
+
 async def watch_fix(fix: Any, zone: ZoneInfo, *, timeout: float = DEFAULT_TIMEOUT) -> list[Expect]:
     """The expectations that say ``fix`` (a ``model.Fix``) is live, with how long the old answer may stay
     cached (the TTL of what the servers serve now, or the negative-caching time for a name with none)."""
-    from .plan import family  # (plan imports this module)
-
     host, rtype = fix.host.rstrip(".").lower(), fix.type.upper()
     answers = await current_answers(zone, host, rtype, timeout=timeout)
     target = Expect(host, rtype, fix.value, absent=fix.action == "remove")

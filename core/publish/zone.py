@@ -10,7 +10,7 @@ tests point at their own server, and how an admin asks one server).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..dns.client import DnsClient, normalize_name
@@ -54,14 +54,35 @@ def _parents(name: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)] or [normalize_name(name)]
 
 
+def one_level(text: str) -> str:
+    """``text`` with parentheses inside parentheses turned into commas, so a reason quoted inside another
+    reads plainly: "no answer (within 1.0 s (4 tries))" -> "no answer (within 1.0 s, 4 tries)"."""
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            if depth > 1:
+                while out and out[-1] == " ":
+                    out.pop()
+                out.append(", ")
+                continue
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth >= 1:
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
 async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = None) -> ZoneInfo:
     zone = ""
     soa_ttl = soa_min = None
     for candidate in _parents(name):
         ans = await dns.query(candidate, "SOA")
         if ans.failed:
-            return ZoneInfo("", problem=f"couldn't find the zone of {name}: the SOA lookup for {candidate} failed "
-                                        f"({ans.describe})")
+            return ZoneInfo("", problem=f"couldn't find the zone of {name}: the SOA lookup for {candidate} failed: "
+                                        f"{one_level(ans.describe)}")
         if ans.ok and not ans.cname_chain:
             zone = candidate
             soa_ttl = ans.ttl
@@ -75,7 +96,7 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
     ns = await dns.query(zone, "NS")
     if ns.failed:
         return ZoneInfo(zone, soa_ttl=soa_ttl, soa_minimum=soa_min,
-                        problem=f"couldn't read the NS records of {zone} ({ns.describe})")
+                        problem=f"couldn't read the NS records of {zone}: {one_level(ns.describe)}")
     ns_names = tuple(sorted({r.rstrip(".").lower() for r in ns.records}))
     if servers:
         chosen = tuple(AuthServer(s, s) for s in servers)
@@ -88,7 +109,7 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
         ips = [*a.records, *aaaa.records]
         if not ips:
             why = a.describe if a.failed else (aaaa.describe if aaaa.failed else "it has no address")
-            problems.append(f"{n}: {why}")
+            problems.append(f"{n}: {one_level(why)}")
         for ip in ips:
             found.append(AuthServer(n, f"[{ip}]" if ":" in ip else ip))
 
@@ -96,6 +117,6 @@ async def find_zone(dns: DnsClient, name: str, *, servers: list[str] | None = No
     found.sort(key=lambda s: (s.name, s.address))
     problem = ""
     if not found:
-        problem = f"couldn't find the address of any name server of {zone}" + (f" ({'; '.join(problems)})"
+        problem = f"couldn't find the address of any name server of {zone}" + (f": {'; '.join(problems)}"
                                                                              if problems else "")
     return ZoneInfo(zone, ns_names, tuple(found), soa_ttl, soa_min, problem)

@@ -190,10 +190,18 @@ class DmarcRecord:
         return [p.code for p in self.problems]
 
 
+# v=DMARC1 as a tag of its own somewhere after the start (``p=reject; v=DMARC1``): the record written in the
+# wrong order, which receivers ignore (RFC 9989 §4.8: v must come first).
+_VERSION_LATER = re.compile(r";[ \t]*v[ \t]*=[ \t]*dmarc1[ \t]*(?:;|$)", re.IGNORECASE)
+
+
 def looks_like_dmarc(text: str) -> bool:
     """True for text that seems meant as a DMARC record even if it is broken (``v=dmarc1``,
-    ``v=DMARC1 p=none``): used to tell "broken DMARC record" from "some other TXT record"."""
-    return re.match(r"[\s\"']*v\s*=\s*dmarc", text or "", re.IGNORECASE) is not None
+    ``v=DMARC1 p=none``, ``p=reject; v=DMARC1``): used to tell "broken DMARC record" from "some other TXT
+    record"."""
+    t = text or ""
+    return re.match(r"[\s\"']*v\s*=\s*dmarc", t, re.IGNORECASE) is not None or (
+        _VERSION_LATER.search(t.strip().strip("\"'")) is not None and not re.match(r"\s*v\s*=", t, re.IGNORECASE))
 
 
 def is_dmarc_record(text: str) -> bool:
@@ -309,6 +317,16 @@ def _parse_fo(rec: DmarcRecord, value: str) -> None:
             "1 already covers what 0 asks for, so 0 is redundant.", "fo", value))
 
 
+# An e-mail address written without its mailto: (``rua=dmarc@example.com``).
+_BARE_ADDRESS = re.compile(r"[^\s:@,;!\"'<>]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?\Z")
+
+
+def bare_address(item: str) -> bool:
+    """True for a report address written as a plain e-mail address, without ``mailto:``."""
+    t = item.strip(WSP)
+    return ":" not in t and _BARE_ADDRESS.match(t) is not None
+
+
 def _parse_uris(rec: DmarcRecord, tag: str, value: str) -> None:
     uris: list[ReportUri] = []
     for item in value.split(","):
@@ -316,6 +334,12 @@ def _parse_uris(rec: DmarcRecord, tag: str, value: str) -> None:
             u = parse_report_uri(item)
         except DmarcSyntaxError as exc:
             rec.invalid_tags.add(tag)
+            if bare_address(item):
+                a = item.strip(WSP)
+                rec.errors.append(DmarcProblem(
+                    "invalid-uri", f"{tag}: {a} has no mailto: in front, so receivers don't read it as an address "
+                    f"and send no reports there. Write it as mailto:{a}.", tag, a))
+                continue
             rec.errors.append(DmarcProblem("invalid-uri", f"{tag}: {exc.message}", tag, item.strip(WSP)))
             continue
         if u.size is not None:
@@ -594,16 +618,47 @@ def fix_tag_typos(rec: DmarcRecord) -> tuple[DmarcRecord, list[str]]:
     return fixed, [f"{a} → {b}" for a, b in renames.items()]
 
 
+def add_missing_mailto(rec: DmarcRecord) -> tuple[DmarcRecord, list[str]]:
+    """``rec`` with ``mailto:`` put in front of report addresses written without it (``rua=d@example.com``),
+    and the addresses so completed. The record is otherwise as written."""
+    fixed: list[str] = []
+    parts = []
+    for part in rec.raw.split(";"):
+        kv = _split_tag(part)
+        if kv is not None and kv[0].lower() in ("rua", "ruf") and any(bare_address(x) for x in kv[1].split(",")):
+            items = []
+            for x in kv[1].split(","):
+                if bare_address(x):
+                    items.append("mailto:" + x.strip(WSP))
+                    fixed.append(x.strip(WSP))
+                else:
+                    items.append(x)
+            parts.append(f" {kv[0]}={','.join(items)}")
+        else:
+            parts.append(part)
+    if not fixed:
+        return rec, []
+    try:
+        return parse_dmarc(";".join(parts)), fixed
+    except DmarcSyntaxError:  # pragma: no cover - the version part is untouched
+        return rec, []
+
+
 def repair_dmarc(text: str) -> str | None:
     """A broken DMARC record whose intent is certain, repaired: quotation marks pasted around it, spaces
-    before it, the version in the wrong case (``v=dmarc1``), or the ';' after the version missing
-    (``v=DMARC1 p=none``). None when the text is not such a record or still doesn't parse."""
+    before it, the version in the wrong case (``v=dmarc1``) or after other tags (``p=reject; v=DMARC1``),
+    or the ';' after the version missing (``v=DMARC1 p=none``). None when the text is not such a record or still doesn't parse."""
     if not isinstance(text, str):
         return None
     t = text.strip()
     while len(t) >= 2 and t[0] in "\"'" and t[-1] == t[0]:
         t = t[1:-1].strip()
     t = t.strip("\"'").strip()
+    later = _VERSION_LATER.search(t)
+    if later is not None and not re.match(r"v\s*=", t, re.IGNORECASE):
+        # the version written after other tags: put it first, keep the rest in its order
+        rest = (t[:later.start()] + ";" + t[later.end():]).strip(" \t;")
+        t = "v=DMARC1; " + rest if rest else "v=DMARC1"
     m = re.match(r"v\s*=\s*dmarc1\b[ \t]*(;?)", t, re.IGNORECASE)
     if m is None:
         return None
@@ -623,6 +678,6 @@ def format_record(tags: list[tuple[str, str]]) -> str:
 
 __all__ = [
     "DmarcProblem", "DmarcRecord", "DmarcSyntaxError", "HISTORIC_TAGS", "KNOWN_TAGS", "POLICIES",
-    "ReportUri", "format_record", "is_dmarc_record", "looks_like_dmarc", "parse_dmarc", "parse_report_uri",
-    "fix_tag_typos", "repair_dmarc", "tidy_dmarc",
+    "ReportUri", "add_missing_mailto", "bare_address", "format_record", "is_dmarc_record", "looks_like_dmarc",
+    "parse_dmarc", "parse_report_uri", "fix_tag_typos", "repair_dmarc", "tidy_dmarc",
 ]

@@ -302,8 +302,7 @@ def parse_term(text: str, start: int = 0) -> Term:
         if not rest.startswith(":"):
             raise _term_error(f"the term '{text}' {_where(start)} needs a domain after a colon, e.g. "
                               f"{name}:_spf.example.com", text, start, "missing-domain")
-        spec = rest[1:]
-        kw["domain_spec"] = parse_domain_spec(spec, term=text, start=start, offset=body_off + 1)
+        kw["domain_spec"] = parse_domain_spec(rest[1:], term=text, start=start, offset=body_off + 1)
         return Mechanism(**kw)
     if name == "ptr":
         if rest.startswith("/"):

@@ -395,7 +395,7 @@ def _recover(raw: bytes, first: _XmlError) -> bytes:
         return bytes(out)
     start = _FEEDBACK_OPEN.search(raw)
     stop = None
-    for stop in _FEEDBACK_CLOSE.finditer(raw):
+    for stop in _FEEDBACK_CLOSE.finditer(raw):  # noqa: B007 - the last match is the one wanted
         pass
     if start is not None and start.start() > 0 and stop is not None and stop.start() > start.start():
         return raw[start.start():stop.end()]
@@ -755,9 +755,9 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
     limit = min(MAX_ROWS, max_rows)
     if b"&" in raw or b"\x00" in raw[:4096] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None
-    m = _DECL.match(raw[:512])
-    if m is not None:
-        declared = m.group(1).decode("ascii").lower()
+    decl = _DECL.match(raw[:512])
+    if decl is not None:
+        declared = decl.group(1).decode("ascii").lower()
         if declared not in ("utf-8", "utf8", "us-ascii", "ascii"):
             return None
         if declared in ("us-ascii", "ascii") and not raw.isascii():
@@ -780,7 +780,7 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
     pol = {"domain": report.domain, "adkim": report.adkim or "", "aspf": report.aspf or ""}
     rows: list[Any] = []
     append = rows.append
-    keep = {}.setdefault  # one copy of each repeated string (rows read the general way)
+    keep = dict[str, str]().setdefault  # one copy of each repeated string (rows read the general way)
     words: dict[str, str] = {}   # value as written → stripped, lower case
     froms: dict[str, str] = {}   # header From as written → stripped, without a final dot, lower case
     sels: dict[str, str | None] = {}  # selector as written → stripped (None when empty)
@@ -1001,7 +1001,7 @@ def _fields(el: Element | None) -> dict[str, Element]:
     out: dict[str, Element] = {}
     if el is not None:
         for c in el:
-            out.setdefault(c.tag, c)  # type: ignore[arg-type]
+            out.setdefault(c.tag, c)
     return out
 
 

@@ -37,6 +37,7 @@ escapes.
 
 from __future__ import annotations
 
+import logging
 import email
 import email.policy
 import io
@@ -51,6 +52,8 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from ..textsafe import visible
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 _STEP = 1 * MB
@@ -387,6 +390,7 @@ def _email_parts(msg: Message) -> Iterator[tuple[str, bytes]]:
                 continue  # not a report: not decoded whole
             payload = part.get_payload(decode=True)
         except Exception:  # noqa: BLE001 - damaged encodings in hostile mail
+            log.debug("a MIME part that can't be decoded", exc_info=True)
             continue
         if isinstance(payload, bytes) and payload:
             yield clean_name(str(filename)) or ctype.replace("/", "-"), payload
@@ -489,7 +493,8 @@ def _extract_mbox(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth:
         yield Rejected(name, "the mailbox file holds no messages")
 
 
-def extract_file(path: Path, limits: Limits | None = None, *, units: bool = False) -> Iterator[Payload | Rejected]:
+def extract_file(path: Path, limits: Limits | None = None, *,
+                 units: bool = False) -> Iterator[Payload | Rejected | _UnitEnd]:
     """The payloads in one file on disk (any of the accepted forms). ``units``: an mbox's mails are separated
     by ``UNIT_END`` (each can be stored on its own)."""
     lim = limits or DEFAULT_LIMITS

@@ -105,13 +105,14 @@ def run_import(store: ReportStore, paths: Iterable[str | Path], *,
     started = time.monotonic()
     items = list(iter_input_files(paths))
     total = len(items)
-    state = {"done": 0, "last": 0.0}
+    done_so_far = [0]
+    last_told = [0.0]
 
     def tell(done: int, name: str, force: bool = False) -> None:
-        state["done"] = done
+        done_so_far[0] = done
         now = time.monotonic()
-        if progress is not None and (force or now - state["last"] >= every):
-            state["last"] = now
+        if progress is not None and (force or now - last_told[0] >= every):
+            last_told[0] = now
             progress((done, total, name))
 
     tell(0, "", True)
@@ -125,8 +126,8 @@ def run_import(store: ReportStore, paths: Iterable[str | Path], *,
     except DbProblem as exc:
         result, problem, stopped = ImportResult(), str(exc), True
     cancelled = result.cancelled
-    tell(state["done"], "", True)
-    return JobOutcome(result=result, total=total, done=state["done"], cancelled=cancelled,
+    tell(done_so_far[0], "", True)
+    return JobOutcome(result=result, total=total, done=done_so_far[0], cancelled=cancelled,
                       seconds=time.monotonic() - started, problem=problem, stopped=stopped)
 
 

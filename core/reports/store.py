@@ -68,7 +68,7 @@ from ..model import json_int, json_list, json_object, json_str
 from ..store.settings import data_dir
 from ..store.sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
-from .extract import UNIT_END, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
+from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
@@ -634,7 +634,7 @@ class _Source(NamedTuple):
     """Where a stored unit came from: the input file and the unit's place in it."""
 
     path: Path
-    index: int
+    index: int  # type: ignore[assignment]  # (a field named like tuple.index)
     limits: Limits | None
 
 
@@ -750,7 +750,7 @@ def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False)
     budget = ParseBudget()
     try:
         for item in extract_file(path, limits, units=True):
-            if item is UNIT_END:
+            if not isinstance(item, (Payload, Rejected)):  # UNIT_END
                 if unit:
                     yield unit
                 unit = []

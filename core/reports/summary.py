@@ -493,7 +493,7 @@ def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcReco
 
 
 def _relax(base: DmarcRecord | None) -> str:
-    raw = base.raw if base is not None and getattr(base, "raw", "") else "v=DMARC1; p=none"
+    raw = base.raw if base is not None and base.raw else "v=DMARC1; p=none"
     parts = [p.strip() for p in raw.split(";") if p.strip()]
     kept = [p for p in parts if p.split("=", 1)[0].strip().lower() not in ("adkim", "aspf")]
     return "; ".join(kept)

@@ -11,7 +11,6 @@ from ..builders import dmarc as dmarc_builder
 from ..builders import spf as spf_builder
 from ..builders.whatif import WhatIfError, what_if
 from ..dns.client import DEFAULT_TIMEOUT, DnsClient
-from ..records.dmarc_parse import is_dmarc_record
 from . import protocol as p
 from .server import Handler, Job
 from .values import to_wire
@@ -58,26 +57,22 @@ async def spf_flatten(job: Job) -> Any:
 
 
 async def dmarc_ladder(job: Job) -> Any:
-    """The DMARC steps for ``domain``, the current record marked: (steps, current, note), or a string."""
+    """The DMARC steps for ``domain``, the current record marked: (steps, current, note), or a string (also
+    when the current record couldn't be read: no step is offered as if there were no record)."""
     domain = str(job.params.get("domain") or "")
     client = _client(job)
     try:
-        ans = await client.query(f"_dmarc.{domain}", "TXT")
+        now = await dmarc_builder.read_current(client, domain)
     finally:
         client.close()
-    note = ""
-    current = None
-    if ans.failed:
-        note = f"We couldn't read your current DMARC record ({ans.describe}), so no step is marked."
-    else:
-        recs = [t for t in ans.txt if is_dmarc_record(t)]
-        current = recs[0] if len(recs) == 1 else None
+    if not now.known:
+        return now.message
     try:
-        steps = dmarc_builder.dmarc_ladder(domain, _opt_str(job, "rua"), current=current,
-                                           sp=_opt_str(job, "sp"), np=_opt_str(job, "np"))
+        steps = dmarc_builder.dmarc_ladder(domain, _opt_str(job, "rua"), current=now.record,
+                                           sp=_opt_str(job, "sp"), np=_opt_str(job, "np"), ignored=now.ignored)
     except dmarc_builder.DmarcBuildError as exc:
         return str(exc)
-    return to_wire((steps, current, note))
+    return to_wire((steps, now.record if now.state == "found" else None, now.message))
 
 
 async def dkim_generate(job: Job) -> Any:

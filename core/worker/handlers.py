@@ -14,7 +14,8 @@ from typing import Any
 from ..checks.runner import make_client, run_check
 from ..dns.client import QueryRecord
 from ..model import CheckResult
-from ..store.history import CheckDiff, History, StoredCheck, diff_check
+from ..policy.diff import CheckDiff, diff_check
+from ..store.history import History, StoredCheck
 from . import protocol as p
 from .server import Handler, Job, Worker
 
@@ -30,7 +31,7 @@ def history(worker: Worker) -> History:
         h = History()
         worker.state["history"] = h
         worker.closers.append(h.close)
-    return h  # type: ignore[no-any-return]
+    return h
 
 
 async def check(job: Job) -> dict[str, Any]:
@@ -180,7 +181,7 @@ async def watchlist_run(job: Job) -> Any:
 
 
 def default_handlers() -> dict[str, Handler]:
-    """Every job the core itself can run (the app adds the demo's DNS server: ``app/cli_worker.py``)."""
+    """Every job the core itself can run (the app adds the demo's DNS server and the audit export: ``app/cli/worker.py``)."""
     from .builders import HANDLERS as builders
     from .mail import HANDLERS as mail
     from .publish import HANDLERS as publish

@@ -52,12 +52,12 @@ async def roundtrip(job: Job) -> Any:
 
 
 async def watch_token(job: Job) -> Any:
-    from ..mail.roundtrip import watch_for_token
+    from ..mail.roundtrip import await_message
 
     wait = float(job.params.get("timeout") or 600)
     client = _client(job, wait)
     try:
-        result = await watch_for_token(_arg(job, "read"), str(job.params.get("token") or ""), timeout=wait,
+        result = await await_message(_arg(job, "read"), str(job.params.get("token") or ""), timeout=wait,
                                        on_progress=_progress(job), dns=client)
         await _link(result.report, client)
         return to_wire(result)

@@ -116,7 +116,7 @@ def list_domains(store: ReportStore) -> list[DomainInfo]:
 def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
     """SMTP TLS report totals per policy for ``domain``."""
     out: dict[tuple[str, str], TlsRow] = {}
-    for ptype, pdomain, rid, ok, failed, details in store.query(
+    for ptype, pdomain, _rid, ok, failed, details in store.query(
             "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
             "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
             "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, domain, since, until)):
@@ -212,7 +212,7 @@ def store_for(worker: Worker, path: str | None) -> ReportStore:
         store = ReportStore(Path(path) if path else None)
         worker.state[key] = store
         worker.closers.append(store.close)
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 async def _store(job: Job) -> ReportStore:
@@ -268,7 +268,7 @@ async def reports_import(job: Job) -> Any:
 
 async def reports_watch(job: Job) -> None:
     """Watch a mailbox for reports until cancelled: one ``WatchRound`` progress event per round."""
-    from ..reports.imapwatch import watch_reports
+    from ..reports.report_mailbox import watch_reports
 
     q = job.params
     store = await _store(job)

@@ -93,6 +93,11 @@ def test_pasted_error_text_with_the_domain_typed(screen, qtbot) -> None:
         screen.start_bounce()
     assert sig.args[0].from_domain == "shop.example"
     assert set(screen.cards) == {"spf", "dkim", "dmarc"}
+    from inboxready.app.bounce_view import BounceSummary
+
+    summary = next(w for w in screen.finding_views if isinstance(w, BounceSummary))
+    texts = [lbl.text() for lbl in summary.facts.findChildren(type(screen.summary_label))]
+    assert "you gave it" in texts and not any("from you gave it" in t for t in texts), texts  # review: in words
 
 
 def test_nothing_pasted_and_a_file_too_big(screen, tmp_path: Path) -> None:

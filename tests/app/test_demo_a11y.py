@@ -112,7 +112,7 @@ def test_engine_runs_cancels_and_shuts_down(qtbot, dns_server) -> None:
         seen: list[tuple[bool, bool]] = []
         # in the slot of its last signal the check is already over (its future is marked done a moment
         # later, on the loop thread: the state must not depend on that race)
-        engine.finished.connect(lambda *_: seen.append((engine.busy, engine.cancel())))
+        engine.finished.connect(lambda *_: seen.append((engine.busy, engine.cancel())))  # noqa: F821 - runs before the del below
         with qtbot.waitSignal(engine.finished, timeout=20_000) as blocker:
             job = engine.check(CheckRequest("engine.example", opts, record=False))
             assert engine.busy

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (
     QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget, QPlainTextEdit, QTabBar, QWidget,
 )
 
-from inboxready.core.mail.profiles import ProfileStore, ReadProfile, Security, SendProfile, get_password
+from inboxready.core.store.credentials import get_password
+from inboxready.core.mail.profiles import ProfileStore, ReadProfile, Security, SendProfile
 from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
     MAILBOX, SENDER, MemoryKeyring, mail_world_session, memory_keyring, no_keyring, world,
 )

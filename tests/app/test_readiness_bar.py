@@ -47,3 +47,9 @@ def test_no_red_chip_under_a_headline_saying_the_rules_dont_apply(qtbot, theme_a
     assert "only matter once it sends mail" in bar.headline.text()
     assert [c.status for c in bar.chips.values()].count("fail") == 0
     assert bar.chips["spf"].word == "SPF record: Doesn't apply" and bar.chips["spf"].status == "na"
+
+
+def test_no_all_clear_above_a_failing_mx_card(qtbot, theme_app, demo: DemoDnsServer) -> None:  # type: ignore[no-untyped-def]
+    bar = _bar(qtbot, demo, "demo-brokenmx.example")
+    assert bar.headline.text().startswith("MX fails (see the MX check)")
+    assert bar.accessibleName() == bar.headline.text()

@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 from inboxready.app.engine import Engine
-from inboxready.app.reports_window import (
-    ImportOutcome,
-    ReportsWindow,
-    ReportView,
-    days_for,
-    list_domains,
-)
+from inboxready.app.reports_window import ReportsWindow
+from inboxready.core.worker.reports import ImportOutcome, ReportView, days_for, list_domains
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.summary import summarize
@@ -378,7 +373,7 @@ def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_p
     from inboxready.core.mail.profiles import ProfileStore
 
     from tests.mail.conftest import read_profile
-    from tests.reports.test_imapwatch import report_mail
+    from tests.reports.test_report_mailbox import report_mail
 
     world = mail_world_session
     for sub in ("cur", "new"):

@@ -13,13 +13,14 @@ import dns.zone
 from inboxready.core.checks import dkim
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Fix, Status
+from inboxready.core.records.dkim_selectors import load_catalog
 
 from ..conftest import make_ctx, run
 from .test_dkim_parse import ed_b64, rsa_b64
 
 RSA2048 = rsa_b64(2048)
 RSA1024 = rsa_b64(1024)
-N_BUILTIN = len(dkim.load_catalog().selectors)
+N_BUILTIN = len(load_catalog().selectors)
 
 
 def txt(value: str) -> str:
@@ -369,7 +370,7 @@ def test_never_raises_on_a_bad_domain(dns_server: DnsTestServer) -> None:
 def test_a_summary_over_part_of_the_selectors_says_it_is_partial(dns_server: DnsTestServer) -> None:
     """Issue 13 #14: "only Ed25519 keys" while half the selectors couldn't be checked is a claim on partial
     data: the finding and the summary say so."""
-    selectors = [s.selector for s in dkim.load_catalog().selectors]
+    selectors = [s.selector for s in load_catalog().selectors]
     silent = [s for s in selectors if s != "s1"][: len(selectors) // 2]
     dns_server.timeout_names.update(f"{s}._domainkey.example.com" for s in silent)
     r = check(dns_server, BASE + f"s1._domainkey IN TXT {txt('v=DKIM1; k=ed25519; p=' + ed_b64())}\n",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from inboxready.core.records.dkim_key import (
     DkimKeyError, describe_foreign_record, normalize_selector, parse_dkim_key, parse_tag_list,
 )
-from inboxready.core.checks.dkim import load_catalog
+from inboxready.core.records.dkim_selectors import load_catalog
 
 from ..conftest import conformance_dir
 

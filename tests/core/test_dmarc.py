@@ -385,14 +385,29 @@ def test_slip_in_an_inherited_record_is_tidied_where_it_lives(dns_server: DnsTes
     assert fix.value == "v=DMARC1; p=reject; rua=mailto:d@example.com"
 
 
-def test_invalid_rua_uri_fails(dns_server: DnsTestServer) -> None:
+def test_rua_without_mailto_warns_and_the_fix_adds_mailto(dns_server: DnsTestServer) -> None:
+    # Receivers skip an address they can't read and still apply p=reject: a warning, as a missing rua is
+    # (review M8); the fix keeps the owner's address and puts mailto: in front of it.
     serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject; rua=reports@example.com"\n')
     r = dmarc(dns_server)
-    assert r.status is Status.FAIL
-    assert "mailto:" in finding(r, "dmarc.invalid-uri").message
+    assert r.status is Status.WARN and r.detail["policy"] == "reject"
+    f = finding(r, "dmarc.invalid-uri")
+    assert f.severity is Severity.WARNING and "mailto:reports@example.com" in f.message
+    assert "dmarc.no-rua" not in codes(r)
+    fix = record_fix(r)
+    assert fix.value == "v=DMARC1; p=reject; rua=mailto:reports@example.com"
+    assert "dmarc-reports" not in fix.value and "mailto: is put in front of reports@example.com" in fix.note
+    again = republish(dns_server, "example.com", HOST, fix)
+    assert again.status is Status.PASS and not errors(again)
+
+
+def test_unreadable_rua_uri_warns_and_is_left_out(dns_server: DnsTestServer) -> None:
+    serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject; rua=__mailto:reports@example.com"\n')
+    r = dmarc(dns_server)
+    assert r.status is Status.WARN
     fix = record_fix(r)
     assert fix.value == "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com"
-    assert "Invalid report addresses left out: reports@example.com" in fix.note
+    assert "Invalid report addresses left out: __mailto:reports@example.com" in fix.note
 
 
 def test_p_not_second_warns_and_fix_reorders(dns_server: DnsTestServer) -> None:
@@ -692,7 +707,8 @@ def test_long_name_walk_on_the_wire(dns_server: DnsTestServer) -> None:
         res = await check(ctx)
         return res, [q.name for q in ctx.dns.log if q.name.startswith("_dmarc.")]
     r, asked = run(go())
-    assert asked == [f"_dmarc.{n}" for n in walk_names(domain)] and len(asked) == 8
+    walk = [n for n in asked if n.count("example.com") <= 1]  # not where a lost record may be (doubled names)
+    assert walk == [f"_dmarc.{n}" for n in walk_names(domain)] and len(walk) == 8
     assert r.detail["policy"] == "reject" and r.detail["inherited"] is True
 
 

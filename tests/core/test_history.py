@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.core.store.history import History, diff_check, diff_report
+from inboxready.core.policy.diff import diff_check, diff_report
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Finding, Severity, Status
 from inboxready.core.store.settings import HOME_ENV
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.app.cli_out import ESC, SafeStream, safe_stream
+from inboxready.app.cli.out import ESC, SafeStream, safe_stream
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.textsafe import UNSAFE, dumps_json, visible
 

@@ -107,3 +107,14 @@ def test_a_fix_whose_records_another_fix_publishes_is_shown_with_that_one() -> N
     assert shown[0].finding is warn and shown[0].also_solves == (a, b)
     assert shown[1].solved_by is warn and shown[2].solved_by is warn
     assert bundle.records == (null, spf_rec)
+
+
+def test_only_optional_checks_that_couldnt_run_are_never_a_pass() -> None:
+    from inboxready.core.model import DomainReport
+
+    rdns = CheckResult("rdns", Status.ERROR, "Couldn't check reverse DNS.")
+    alone = DomainReport("example.com", {"rdns": rdns})
+    assert alone.status is Status.ERROR  # `check --only rdns` on a dead DNS server: not "✓ Pass"
+    spf_ok = CheckResult("spf", Status.PASS, "SPF passes.")
+    beside = DomainReport("example.com", {"spf": spf_ok, "rdns": rdns})
+    assert beside.status is Status.PASS and beside.unchecked_optional == ["rdns"]

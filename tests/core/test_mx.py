@@ -221,11 +221,13 @@ def test_only_target_servfail_is_couldnt_check(dns_server: DnsTestServer) -> Non
     assert r.detail["hosts"][0]["error"].startswith("couldn't check")
 
 
-def test_backup_target_timeout_beside_working_server_is_info(dns_server: DnsTestServer) -> None:
+def test_backup_target_timeout_beside_working_server_is_couldnt_check_never_pass(dns_server: DnsTestServer) -> None:
+    # review: a Pass card said "mail goes to 2 servers" about a server nobody could look up
     dns_server.timeout_names.add("mx2.example.com")
     r = check(dns_server, GOOD, timeout=0.5)
-    assert r.status is Status.PASS and codes(r) == ["mx.target-unchecked"]
-    assert r.findings[0].severity is Severity.INFO
+    assert r.status is Status.ERROR and codes(r) == ["mx.target-unchecked"]
+    assert r.findings[0].severity is Severity.UNKNOWN and "other server" in r.findings[0].message
+    assert "couldn't check them all" in r.summary
 
 
 # -- no MX: implicit MX -----------------------------------------------------------------------------

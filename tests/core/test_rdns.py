@@ -173,7 +173,7 @@ def test_nothing_to_check(dns_server: DnsTestServer) -> None:
     dns_server.add_zone("example.com", '@ TXT "v=spf1 include:_spf.example.net -all"\n')
     r = check(dns_server)
     assert r.status is Status.INFO and codes(r) == ["rdns.no-sending-ips"]
-    assert r.detail == {"hosts": [], "capped": False}
+    assert r.detail == {"hosts": [], "capped": False, "found": 0}
 
 
 @settings(max_examples=300, deadline=None)

@@ -85,3 +85,24 @@ def test_a_missing_host_beside_an_alias_only_is_a_failure_and_its_fix_helps(dns_
     after = check(dns_server, apply_fixes(ALIAS_AND_MISSING, [fix]))
     assert "mx.target-missing" not in codes(after) and after.status is Status.WARN  # better, nothing worse
     assert codes(after) == ["mx.target-cname"]
+
+
+def test_no_all_clear_headline_above_a_failing_mx_card(demo: DemoDnsServer) -> None:
+    """Review M1: demo-brokenmx meets every rule the bar shows, but its MX card fails (mail to it can't be
+    delivered): the headline (app, CLI) and the profile verdict (audit report) say so."""
+    from inboxready.core.policy.compliance import evaluate
+
+    report = _checked(demo, "demo-brokenmx.example")
+    assert report.checks["mx"].status is Status.FAIL
+    reqs = bulk_sender_readiness(report.checks)
+    assert all(r.state != NOT_MET for r in reqs if r.required)
+    head = readiness_headline(reqs, report.checks)
+    assert head.startswith("MX fails") and not head.startswith("Meets")
+    assert "MX fails" in evaluate("bulk-sender", report.checks).summary
+    # a domain with nothing failing keeps the plain headline
+    good = _checked(demo, "demo-allgood.example")
+    assert readiness_headline(bulk_sender_readiness(good.checks), good.checks).startswith("Meets")
+    # a failing check the bar already marks is not named twice
+    spf = _checked(demo, "demo-toomany.example")
+    head = readiness_headline(bulk_sender_readiness(spf.checks), spf.checks)
+    assert "fix the SPF record" in head and "SPF fails" not in head

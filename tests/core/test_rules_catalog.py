@@ -18,7 +18,7 @@ import pytest
 
 from inboxready.core.checks import spf
 from inboxready.core.builders.spf import load_catalog
-from inboxready.core.checks.dkim import load_catalog as load_selector_catalog
+from inboxready.core.records.dkim_selectors import load_catalog as load_selector_catalog
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.profiles import load_presets
 from inboxready.core.reports.sources import load_catalog as load_sources

@@ -628,3 +628,13 @@ def test_lookup_count_over_a_tree_with_an_unreadable_branch_says_at_least(dns_se
     assert "at least 3 of the 10 allowed DNS lookups used" in r.summary
     r = analyse(dns_server, '@ 300 IN TXT "v=spf1 include:_spf.google.com +all"\n', timeout=0.3)
     assert r.status is Status.FAIL and "at least 2 of the 10" in r.summary
+
+
+def test_fix_note_quotes_the_rules_it_removed(dns_server: DnsTestServer) -> None:
+    # A bare 'a' at the end of a sentence read as "… there): a. '-all' became '~all'".
+    zone = '@ 300 IN TXT "v=spf1 a ip4:192.0.2.1 -all"\n'
+    r = analyse(dns_server, zone)
+    f = finding(r, "spf.void-lookup")
+    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
+    assert "mail server there): 'a'." in f.fix.note
+    assert "): a." not in f.fix.note

@@ -356,3 +356,43 @@ def test_a_selector_that_cannot_be_looked_up_is_not_gone(dns_server: DnsTestServ
     assert not [r for r in reminders_for(history, "example.com", now=T0 + timedelta(days=2))
                 if r.kind == "selector-gone"]
     history.close()
+
+
+def test_an_entry_that_cant_be_used_is_kept_shown_and_removable(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: a domain with a control character made 'list' say "empty", and the next 'add' rewrote the
+    file without it. It stays in the file, 'list' names it (exit 2), and 'remove' takes it out."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    from inboxready.core.store.settings import config_dir
+
+    path = config_dir() / "watchlist.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bad = {"domain": "exa\u0001mple.com", "interval": 3600, "note": "hand-edited"}
+    path.write_text(json.dumps({"version": 1, "domains": [bad]}), encoding="utf-8")
+    code, out, err = cli("watchlist", "list")
+    assert code == 2 and "empty" not in out.lower()
+    assert "can't be used" in out and "can't be used" in err and "\x01" not in out + err
+    code, out, _ = cli("watchlist", "list", "--json")
+    assert code == 2 and json.loads(out)["unusable"] == ["exa\u0001mple.com"]
+    assert cli("watchlist", "add", "example.org")[0] == 0
+    kept = json.loads(path.read_text(encoding="utf-8"))["domains"]
+    assert bad in kept and any(d.get("domain") == "example.org" for d in kept)
+    code, out, _ = cli("watchlist", "run", "-n", "127.0.0.1:9", "--timeout", "0.2")  # example.org can't be checked
+    assert code == 2
+    assert cli("watchlist", "remove", "exa\u0001mple.com")[0] == 0
+    assert [d["domain"] for d in json.loads(path.read_text(encoding="utf-8"))["domains"]] == ["example.org"]
+
+
+def test_a_failing_first_check_is_news_for_the_scheduler(dns_server: DnsTestServer, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    ns = ["-n", dns_server.address, "--timeout", "0.5"]
+    dns_server.replace_zone("example.com", ZONE + '@ IN TXT "v=spf1 +all"\n' + DMARC)  # SPF fails
+    assert cli("watchlist", "add", "example.com", "--only", "spf,dmarc,mx")[0] == 0
+    code, out, _ = cli("watchlist", "run", "--json", *ns)
+    data = json.loads(out)
+    assert code == 1 and data["exit_code"] == 1
+    (o,) = data["outcomes"]
+    assert o["status"] == "fail" and o["first_problem"] is True and "broken" in o["message"]
+    code, out, _ = cli("watchlist", "run", "--all", *ns)
+    assert code == 0 and "no change" in out.lower()  # the same failure again is not news

@@ -30,7 +30,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from oauthlib.oauth2 import RequestValidator, Server
-from oauthlib.oauth2.rfc8628.endpoints import DeviceApplicationServer
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 MS_CLIENT = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -37,7 +37,10 @@ def key_txt() -> str:
     return (conformance_dir("dkim") / "dkimpy" / "test.txt").read_text().strip()
 
 
+SPF = '"v=spf1 ip4:192.0.2.10 -all"'  # the address edge() says the message came from
 SHOP_ZONE = """
+@               IN TXT "v=spf1 ip4:192.0.2.10 -all"
+em              IN TXT "v=spf1 ip4:192.0.2.10 -all"
 s1._domainkey   IN TXT {key}
 _dmarc          IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@shop.example"
 """
@@ -94,7 +97,7 @@ def codes(report: MessageReport, name: str) -> list[str]:
 @pytest.fixture
 def shop(dns_server: DnsTestServer) -> DnsTestServer:
     dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
-    dns_server.add_origin("mailer.example")
+    dns_server.add_zone("mailer.example", f"@ IN TXT {SPF}\n")
     return dns_server
 
 
@@ -369,7 +372,7 @@ def test_microsoft_compauth_fail(shop: DnsTestServer) -> None:
 
 def test_icloud_one_header_per_filter_and_per_signature(dns_server: DnsTestServer) -> None:
     dns_server.add_zone("shop.example", SHOP_ZONE.format(key=txt(key_txt())))
-    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n")
+    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n@ IN TXT {SPF}\n")
     first = sign()
     both = dkim.sign(first, b"s1", b"mailer.example", key_pem(), include_headers=SIGNED) + first
     b_shop, b_mailer = bprefix(first), bprefix(both)
@@ -427,7 +430,7 @@ def test_arc_chain_is_reported(shop: DnsTestServer) -> None:
 
 
 def test_key_rotated_since_delivery(dns_server: DnsTestServer) -> None:
-    dns_server.add_zone("shop.example", '_dmarc IN TXT "v=DMARC1; p=none"\n')
+    dns_server.add_zone("shop.example", f'_dmarc IN TXT "v=DMARC1; p=none"\n@ IN TXT {SPF}\n')
     signed = sign()
     r = analyze(dns_server, build([edge(), gmail_ar(signed, comment="p=NONE sp=NONE dis=NONE")], signed))
     assert r.checks["dkim"].status is Status.PASS
@@ -499,7 +502,9 @@ def test_pasted_headers_only(shop: DnsTestServer) -> None:
 def test_spf_results(shop: DnsTestServer, spf: str, status: Status, code: str) -> None:
     signed = sign()
     r = analyze(shop, build([edge(), gmail_ar(signed, spf=spf)], signed))
-    assert r.checks["spf"].status is status and codes(r, "spf") == [code]
+    # shop.example's record allows the sending address today: a failure the receiver saw is noted as fixed since
+    assert r.checks["spf"].status is status and codes(r, "spf") == [code] + (
+        ["msg.spf-disagree"] if spf in ("fail", "softfail") else [])
     assert r.checks["spf"].detail["result"] == spf
 
 
@@ -524,7 +529,7 @@ def test_dkim_temperror_and_unsigned(shop: DnsTestServer) -> None:
 
 
 def test_dkim_passes_only_for_the_sending_service(dns_server: DnsTestServer) -> None:
-    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n")
+    dns_server.add_zone("mailer.example", f"s1._domainkey IN TXT {txt(key_txt())}\n@ IN TXT {SPF}\n")
     dns_server.add_origin("shop.example")
     signed = dkim.sign(BODY, b"s1", b"mailer.example", key_pem(), include_headers=SIGNED) + BODY
     ar = ("Authentication-Results: mx.google.com; dkim=pass header.i=@mailer.example header.s=s1; spf=pass "

@@ -21,10 +21,11 @@ from inboxready.core.auth.config import endpoint_override
 from inboxready.core.auth.errors import SIGN_IN_AGAIN
 from inboxready.core.mail import imap, smtp
 from inboxready.core.mail.roundtrip import roundtrip
-from inboxready.core.mail.profiles import KEYRING_SERVICE, ProfileStore, ReadProfile, SendProfile, secret_forms
+from inboxready.core.store.credentials import KEYRING_SERVICE, secret_forms
+from inboxready.core.mail.profiles import ProfileStore, ReadProfile, SendProfile
 
 from .conftest import MAILBOX, SENDER, MemoryKeyring, read_profile, send_profile
-from .oauth_server import GOOGLE_SCOPE, IMAP_SCOPE, SMTP_SCOPE, OAuthTestServer
+from .oauth_server import IMAP_SCOPE, OAuthTestServer
 from .servers import MailWorld
 
 
@@ -187,7 +188,7 @@ def test_large_refresh_token_split_to_fit_windows(world: MailWorld, oauth: OAuth
     assert len(kr) == 3
     for value in kr.values():
         assert len(value.encode("utf-16-le")) <= 2560  # what keyring writes on Windows
-    token = tokens.load_refresh_token(flows.key_for(read))
+    token = tokens.load_refresh_token(tokens.key_for(read))
     assert token is not None and len(token.reveal()) == 3000 and token.reveal() in oauth.state.refresh
     tokens.forget_all_access_tokens()
     assert asyncio.run(imap.check_connection(read)).ok  # the reassembled token renews
@@ -349,7 +350,7 @@ def test_profiles_file_has_no_token_and_remove_signs_out(world: MailWorld, oauth
 
 
 def test_report_mailbox_watch_signs_in_too(world: MailWorld, oauth: OAuthTestServer, tmp_path: Path) -> None:
-    from inboxready.core.reports.imapwatch import fetch_reports
+    from inboxready.core.reports.report_mailbox import fetch_reports
     from inboxready.core.reports.store import ReportStore
 
     read = oauth_read(world)

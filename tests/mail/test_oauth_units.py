@@ -15,7 +15,8 @@ from inboxready.core.auth import sasl
 from inboxready.core.auth.config import OAuthConfigError, provider_config
 from inboxready.core.auth.errors import SIGN_IN_AGAIN, describe_provider_error, server_refused_token
 from inboxready.core.auth.flows import LoopbackRedirect
-from inboxready.core.mail.profiles import ProfileError, ReadProfile, SendProfile, auth_failure, scrub, scrub_result
+from inboxready.core.store.credentials import scrub
+from inboxready.core.mail.profiles import ProfileError, ReadProfile, SendProfile, auth_failure, scrub_result
 from inboxready.core.mail.profiles import ConnectionResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def test_tokens_scrubbed_in_every_form() -> None:
 
 
 def scrub_bearer_words(text: str) -> str:
-    from inboxready.core.mail.profiles import scrub_bearer
+    from inboxready.core.store.credentials import scrub_bearer
 
     return scrub_bearer(text)
 

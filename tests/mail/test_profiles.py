@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from imapclient import exceptions as imap_exc
 
 from inboxready.core.mail import imap
+from inboxready.core.store.credentials import (
+    KEYRING_SERVICE, KeyringUnavailable, Secret, delete_password, get_password, keyring_status, scrub, set_password,
+)
 from inboxready.core.mail.profiles import (
-    KEYRING_SERVICE, ConnectionResult, KeyringUnavailable, ProfileError, ProfileStore, ReadProfile, Secret, Security,
-    SendProfile, auth_failure, delete_password, get_password, get_preset, keyring_status, load_presets,
-    network_error, preset_for_domain, preset_for_host, scrub, security_for_port, set_password, split_host_port,
-    trusted_ids_for,
+    ConnectionResult, ProfileError, ProfileStore, ReadProfile, Security, SendProfile, auth_failure, get_preset, load_presets, network_error, preset_for_domain, preset_for_host, security_for_port, split_host_port, trusted_ids_for,
 )
 
 from .conftest import MemoryKeyring

@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from inboxready.app.cli import main
-from inboxready.core.mail.profiles import scrub
+from inboxready.core.store.credentials import scrub
 
 from .conftest import MemoryKeyring
 
@@ -161,7 +161,7 @@ def test_profile_test_never_shows_the_password(password: str, servers: dict[str,
         code, _, err = cli("profile", "add", name, kind, f"127.0.0.1:{servers[name].port}", "--security", "none",
                            "--user", USER)
         assert code == 0, err
-    heard = b"\n".join(l for s in servers.values() for l in s.heard)
+    heard = b"\n".join(line for s in servers.values() for line in s.heard)
     for name in ("plain", "login", "imap"):
         if name == "imap" and not password.isascii():
             continue
@@ -175,7 +175,7 @@ def test_profile_test_never_shows_the_password(password: str, servers: dict[str,
         data = json.loads(out)
         assert data[0]["code"] == "conn.wrong-password"
         assert "***" in data[0]["server_reply"]  # the echo is there, with the secret scrubbed
-    heard = b"\n".join(l for s in servers.values() for l in s.heard)
+    heard = b"\n".join(line for s in servers.values() for line in s.heard)
     assert base64.b64encode(password.encode()) in heard or password.encode() in heard  # the servers did echo it
 
 

@@ -14,7 +14,8 @@ import pytest
 from inboxready.core.mail import imap, smtp
 from inboxready.core.mail.compose import compose_test_message
 from inboxready.core.mail.roundtrip import check_profile
-from inboxready.core.mail.profiles import ConnectionResult, Security, set_password
+from inboxready.core.store.credentials import set_password
+from inboxready.core.mail.profiles import ConnectionResult, Security
 
 from ..conftest import run
 from .conftest import MAILBOX, SENDER, MemoryKeyring, read_profile, send_profile

@@ -16,7 +16,7 @@ import pytest
 
 from inboxready.core.dns.client import DnsClient
 from inboxready.core.mail.imap import Progress, Watcher, watch
-from inboxready.core.mail.roundtrip import RoundTripResult, delivery_warnings, roundtrip, watch_for_token
+from inboxready.core.mail.roundtrip import RoundTripResult, delivery_warnings, roundtrip, await_message
 from inboxready.core.model import Status
 from inboxready.core.mail.profiles import Security
 
@@ -218,7 +218,7 @@ def test_watch_mode_finds_a_message_sent_elsewhere(world: MailWorld) -> None:
     progress: list[Progress] = []
 
     async def main() -> RoundTripResult:
-        task = asyncio.ensure_future(watch_for_token(read_profile(world), token, timeout=5,
+        task = asyncio.ensure_future(await_message(read_profile(world), token, timeout=5,
                                                      password=world.dovecot.password, on_progress=progress.append,
                                                      dns=DnsClient([world.dns_address], timeout=1.0)))
         while not any(p.stage == "waiting" for p in progress):
@@ -235,7 +235,7 @@ def test_watch_mode_finds_a_message_sent_elsewhere(world: MailWorld) -> None:
 
 def test_watch_for_unknown_token_times_out(world: MailWorld) -> None:
     async def main() -> RoundTripResult:
-        return await watch_for_token(read_profile(world), "IRNEVERSENT22", timeout=0.4, password=world.dovecot.password)
+        return await await_message(read_profile(world), "IRNEVERSENT22", timeout=0.4, password=world.dovecot.password)
 
     r = run(main())
     assert r.status == "timeout" and "token" in r.findings[-1].message
@@ -243,7 +243,7 @@ def test_watch_for_unknown_token_times_out(world: MailWorld) -> None:
 
 def test_cancel_closes_connections_cleanly(world: MailWorld) -> None:
     async def main() -> float:
-        task = asyncio.ensure_future(watch_for_token(read_profile(world), "IRCANCEL99999", timeout=60,
+        task = asyncio.ensure_future(await_message(read_profile(world), "IRCANCEL99999", timeout=60,
                                                      password=world.dovecot.password))
         await asyncio.sleep(0.6)
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""``inboxready reports import / summary`` (``watch`` is in test_imapwatch.py)."""
+"""``inboxready reports import / summary`` (``watch`` is in test_report_mailbox.py)."""
 
 from __future__ import annotations
 

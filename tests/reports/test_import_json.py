@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from inboxready.core.mail.profiles import ConnectionResult
 from inboxready.core.model import JsonShapeError
-from inboxready.core.reports.imapwatch import WatchOutcome
+from inboxready.core.reports.report_mailbox import ReportMailboxOutcome
 from inboxready.core.reports.importjob import JobOutcome, outcome_events, outcome_from_events
 from inboxready.core.reports.store import ImportResult, ReportInfo
 
@@ -35,7 +35,7 @@ outcomes = st.builds(_outcome, results, st.booleans(), total=ints, done=ints, se
                      stopped=st.booleans())
 connection = st.builds(ConnectionResult, ok=st.booleans(), code=text, message=text, detail=text, stage=text,
                        server_reply=text, elapsed_ms=millis)
-watch_outcomes = st.builds(WatchOutcome, ok=st.booleans(), folder=text, uidvalidity=ints, last_uid=ints, read=ints,
+watch_outcomes = st.builds(ReportMailboxOutcome, ok=st.booleans(), folder=text, uidvalidity=ints, last_uid=ints, read=ints,
                            moved=ints, result=results, error=st.none() | connection)
 
 
@@ -60,8 +60,8 @@ def test_job_outcome_round_trip(outcome: JobOutcome) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(watch_outcomes)
-def test_report_mailbox_outcome_round_trip(outcome: WatchOutcome) -> None:
-    assert WatchOutcome.from_json(wire(outcome)) == outcome
+def test_report_mailbox_outcome_round_trip(outcome: ReportMailboxOutcome) -> None:
+    assert ReportMailboxOutcome.from_json(wire(outcome)) == outcome
 
 
 def test_a_report_of_another_shape_is_refused() -> None:

@@ -1,15 +1,19 @@
-"""Read DMARC / TLS report mails from the rua mailbox over IMAP, incrementally.
+"""The report mailbox: read DMARC / TLS report mails from the rua mailbox over IMAP, incrementally.
+
+(One of three things once all called "watch": this is the report mailbox, CLI ``reports watch``; the
+monitor re-checks domains on a schedule, ``core/monitor``; awaiting a message waits for one test message,
+``mail.roundtrip.await_message``.)
 
 Public API::
 
-    @dataclass class WatchOutcome(ok: bool, folder: str, uidvalidity: int, last_uid: int, read: int,
-                                  moved: int, result: ImportResult, error: ConnectionResult | None)
+    @dataclass class ReportMailboxOutcome(ok: bool, folder: str, uidvalidity: int, last_uid: int, read: int,
+                                          moved: int, result: ImportResult, error: ConnectionResult | None)
         .to_json()
     def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | Secret | None = None,
                       folder: str = "INBOX", move_to: str | None = None, io_timeout: float = 30.0,
                       max_messages: int = 2000, limits: Limits | None = None,
-                      on_progress: Callable[[int, int], None] | None = None) -> WatchOutcome   # blocking
-    async def watch_reports(... same arguments ...) -> WatchOutcome       # runs fetch_reports in a thread
+                      on_progress: Callable[[int, int], None] | None = None) -> ReportMailboxOutcome   # blocking
+    async def watch_reports(... same arguments ...) -> ReportMailboxOutcome       # runs fetch_reports in a thread
 
 What is remembered: per account (user@host:port) and folder, the folder's UIDVALIDITY and the highest UID
 read, in the report store. A run asks only for UIDs above it; when the server's UIDVALIDITY changed (the
@@ -28,9 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..mail.imap import _Session
-from ..mail.profiles import (
-    ConnectionResult, KeyringUnavailable, ReadProfile, Secret, TransportError, keyring_failure, resolve_password,
-)
+from ..store.credentials import KeyringUnavailable, Secret
+from ..mail.profiles import ConnectionResult, ReadProfile, TransportError, keyring_failure, resolve_password
 from ..model import JsonShapeError, json_dict, json_int, json_object, json_str
 from ..store.sqlitedb import DbProblem
 from .extract import DEFAULT_LIMITS, Limits
@@ -40,7 +43,7 @@ FETCH_BATCH = 50
 
 
 @dataclass
-class WatchOutcome:
+class ReportMailboxOutcome:
     ok: bool
     folder: str
     uidvalidity: int = 0
@@ -56,7 +59,7 @@ class WatchOutcome:
                 "error": self.error.to_json() if self.error is not None else None}
 
     @classmethod
-    def from_json(cls, data: Any) -> "WatchOutcome":
+    def from_json(cls, data: Any) -> "ReportMailboxOutcome":
         d = json_object(data, "report mailbox outcome")
         ok, error = d.get("ok"), d.get("error")
         if not isinstance(ok, bool):
@@ -74,10 +77,10 @@ def account_key(profile: ReadProfile) -> str:
 def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | Secret | None = None,
                   folder: str = "INBOX", move_to: str | None = None, io_timeout: float = 30.0,
                   max_messages: int = 2000, limits: Limits | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> WatchOutcome:
+                  on_progress: Callable[[int, int], None] | None = None) -> ReportMailboxOutcome:
     """One pass over ``folder``: import the report mails that arrived since the last pass."""
     lim = limits or DEFAULT_LIMITS
-    out = WatchOutcome(ok=False, folder=folder)
+    out = ReportMailboxOutcome(ok=False, folder=folder)
     stage = ["connect"]
     session: _Session | None = None
     client = None
@@ -159,11 +162,11 @@ def fetch_reports(store: ReportStore, profile: ReadProfile, *, password: str | S
 async def watch_reports(store: ReportStore, profile: ReadProfile, *, password: str | Secret | None = None,
                         folder: str = "INBOX", move_to: str | None = None, io_timeout: float = 30.0,
                         max_messages: int = 2000, limits: Limits | None = None,
-                        on_progress: Callable[[int, int], None] | None = None) -> WatchOutcome:
+                        on_progress: Callable[[int, int], None] | None = None) -> ReportMailboxOutcome:
     """``fetch_reports`` in a worker thread (the event loop stays free)."""
     return await asyncio.to_thread(fetch_reports, store, profile, password=password, folder=folder, move_to=move_to,
                                    io_timeout=io_timeout, max_messages=max_messages, limits=limits,
                                    on_progress=on_progress)
 
 
-__all__ = ["WatchOutcome", "fetch_reports", "watch_reports", "account_key"]
+__all__ = ["ReportMailboxOutcome", "fetch_reports", "watch_reports", "account_key"]

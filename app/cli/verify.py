@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from .cli_out import shown, write_json
+from .out import shown, write_json
 
 MAX_BYTES = 100 * 1024 * 1024
 

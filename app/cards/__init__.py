@@ -1,5 +1,9 @@
 """One card per check. A card only displays a ``CheckResult``; it knows nothing about DNS.
 
+The card itself is here; each check's own sections are in a module of their own named like the check
+(``cards/spf.py``, ``cards/mta_sts.py``, ``cards/checklist.py``...), listed in ``cards/sections.py``; what
+they share is in ``cards/common.py``.
+
 A card appears as soon as a check starts (busy bar, "Checking…" badge) and fills in when its result
 streams in. Its header is a button (Space or Enter opens it); opened, it shows what changed since the
 last check, the protocol's own view (SPF include tree, DKIM keys, DMARC stage, MX hosts), the findings
@@ -17,25 +21,20 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (
-    QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from inboxready.core.checks.registry import CHECK_TITLES
-from inboxready.core.store.history import CheckDiff
-from inboxready.core.model import CheckResult, DnsTrouble, Fix, Status
+from inboxready.core.policy.diff import CheckDiff
+from inboxready.core.model import CheckResult, DnsTrouble, Status
 
-from . import theme
-from .sections_extra import SECTIONS as EXTRA_SECTIONS
-from .widgets import (
-    Badge, BusyBar, CodeText, FindingView, FittedTree, FixView, KeyButton, StatusStripe, compact_table, fit_height,
-    label, monospace_font, shown, tip,
-)
+from .. import theme
+from ..widgets import Badge, BusyBar, CodeText, FindingView, KeyButton, StatusStripe, label, shown
+from .common import STATUS_WORDS, _section
+from .sections import PROTOCOL_SECTIONS
 
 SUBTITLES = {
     "spf": "Which servers may send mail for you",
@@ -43,8 +42,6 @@ SUBTITLES = {
     "dmarc": "What receivers do with mail that fails",
     "mx": "Where your incoming mail goes",
 }
-
-STATUS_WORDS = {"pass": "Pass", "warn": "Warning", "fail": "Fail", "error": "Couldn't check", "info": "Info"}
 
 
 def check_title(name: str) -> str:
@@ -389,10 +386,10 @@ class CheckCard(QFrame):
                 pass
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
-            w = item.widget()
-            if w is not None:
-                w.hide()
-                w.deleteLater()
+            old = item.widget() if item is not None else None
+            if old is not None:
+                old.hide()
+                old.deleteLater()
         for w in self.body.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
             w.deleteLater()  # a section that failed half-way
 
@@ -476,325 +473,5 @@ class CheckCard(QFrame):
             return
         super().keyPressEvent(event)
 
-
-# -- protocol sections ----------------------------------------------------------------------------
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v) for v in value)
-    return shown(str(value)).replace("\n", "\\n")  # outside text: shown escaped, on one line
-
-
-def _label(parent: QWidget, *args: Any, **kwargs: Any) -> QLabel:
-    return label(*args, parent=parent, **kwargs)
-
-
-def _section(card: CheckCard, title: str) -> tuple[QWidget, QVBoxLayout]:
-    """A section of ``card``'s body, made in the body (see ``label``)."""
-    box = QWidget(card.body)
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.setSpacing(6)
-    if title:
-        lay.addWidget(_label(box, title, "SectionTitle"))
-    return box, lay
-
-
-SPF_OWN_TERMS = ("a", "mx", "ptr", "exists")
-
-
-def _own_terms(record: str) -> list[str]:
-    """The terms of an SPF record that cost a lookup of their own (not include/redirect), for a label."""
-    out: list[str] = []
-    for token in record.split()[1:]:
-        name = token.lstrip("+-~?").split(":", 1)[0].split("/", 1)[0].lower()
-        if name in SPF_OWN_TERMS and name not in out:
-            out.append(name)
-    return out
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def spf_section(card: CheckCard, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    tree = _as_dict(d.get("tree"))
-    if not tree and d.get("lookups") is None:
-        return None
-    box, lay = _section(card, "Include tree and DNS lookups")
-    limit = d.get("lookup_limit") or 10
-    lookups = d.get("lookups")
-    if isinstance(lookups, int):
-        over = lookups > int(limit)
-        text = (f"Uses {lookups} of the {limit} DNS lookups SPF allows"
-                + (" — over the limit, so receivers treat the record as broken." if over else "."))
-        voids = d.get("void_lookups")
-        if isinstance(voids, int) and voids:
-            text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
-        lay.addWidget(_label(box, text, "", selectable=True))
-    for copy in [c for c in _as_list(d.get("flattened")) if isinstance(c, dict)]:
-        state = {True: "it matches what the include lists today", False: "the include has changed since (see below)",
-                 None: "we couldn't compare it with the include this time"}.get(copy.get("current"), "")
-        lay.addWidget(_label(box, f"{_text(copy.get('host'))} is a copy of the addresses 'include:"
-                                  f"{_text(copy.get('include'))}' lists: {state}.", "Muted", selectable=True))
-    if tree:
-        view = FittedTree(box)
-        view.setColumnCount(4)
-        view.setHeaderLabels(["Domain", "Reached by", "Lookups", "Problem"])
-        view.headerItem().setToolTip(2, "The DNS lookups this branch costs out of the limit of 10: the "
-                                        "include itself and everything below it. The rows under your record "
-                                        "add up to its total.")
-        view.headerItem().setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        view.setAccessibleName("SPF include tree with the DNS lookups of each branch")
-        view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow card keeps a name's start (tooltip: all)
-        view.setRootIsDecorated(True)
-        view.setUniformRowHeights(True)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-
-        def add_node(node: dict[str, Any], parent: QTreeWidget | QTreeWidgetItem, depth: int) -> None:
-            if depth > 12:
-                return
-            count = node.get("branch", node.get("total", node.get("lookups")))
-            mechanism = _text(node.get("mechanism"))
-            how = mechanism.split(":", 1)[0].split("=", 1)[0] if mechanism else "your record"
-            item = QTreeWidgetItem([_text(node.get("domain")), how, _text(count), _text(node.get("error"))])
-            rec = _text(node.get("record"))
-            item.setToolTip(0, tip(rec or _text(node.get("domain"))))
-            if mechanism:
-                item.setToolTip(1, tip(mechanism))
-            if node.get("error"):
-                item.setToolTip(3, tip(_text(node.get("error"))))
-            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if isinstance(parent, QTreeWidget):
-                parent.addTopLevelItem(item)
-            else:
-                parent.addChild(item)
-            children = [c for c in _as_list(node.get("children")) if isinstance(c, dict)]
-            total = _int(node.get("total"))
-            branches = [_int(c.get("branch")) for c in children]
-            if children and total is not None and None not in branches:
-                own = total - sum(b for b in branches if b is not None)
-                if own > 0:  # the record's own a/mx/ptr/exists terms: with them the rows add up
-                    terms = ", ".join(_own_terms(rec)) or "other terms"
-                    mine = QTreeWidgetItem([terms, "this record's own terms", str(own), ""])
-                    mine.setToolTip(0, tip(f"Terms of {_text(node.get('domain'))}'s own record that need a DNS "
-                                           "lookup each"))
-                    mine.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    item.addChild(mine)
-            for child in children:
-                add_node(child, item, depth + 1)
-
-        add_node(tree, view, 0)
-        view.expandAll()
-        header = view.header()
-        header.setStretchLastSection(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fitted to the card's width on resize
-        view.fit_columns()
-        fit_height(view)
-        lay.addWidget(view)
-    return box
-
-
-def dkim_section(card: CheckCard, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    box, lay = _section(card, "Signing keys found")
-    found = [k for k in _as_list(d.get("found")) if isinstance(k, dict)]
-    if found:
-        rows = []
-        for k in found:
-            kind = _text(k.get("key_type")).upper() or "?"
-            bits = k.get("key_bits")
-            size = f"{bits}-bit" if isinstance(bits, int) and bits else ""
-            notes = []
-            if k.get("revoked"):
-                notes.append("revoked (empty key)")
-            if k.get("testing"):
-                notes.append("test mode (t=y)")
-            if k.get("provider"):
-                notes.append(_text(k.get("provider")))
-            if k.get("cname"):
-                notes.append(f"via CNAME {_text(k.get('cname'))}")
-            rows.append([_text(k.get("selector")), f"{kind} {size}".strip(),
-                         STATUS_WORDS.get(_text(k.get("status")), _text(k.get("status"))), "; ".join(notes)])
-        lay.addWidget(compact_table(["Selector", "Key", "Verdict", "Notes"], rows, "DKIM keys found", box))
-    else:
-        lay.addWidget(_label(box, "No DKIM key was found under the selectors we tried.", ""))
-    tried = d.get("selectors_tried")
-    if isinstance(tried, list):
-        n = len(tried)
-    elif isinstance(tried, int):
-        n = tried
-    else:
-        n = 0
-    if n:
-        lay.addWidget(_label(box, f"We looked under {n} common selector names.", "Muted"))
-    unchecked = _as_list(d.get("unchecked"))
-    if unchecked:
-        lay.addWidget(_label(box, "Could not be looked up: " + ", ".join(_text(u) for u in unchecked), "Muted"))
-    return box
-
-
-def dkim_selectors_section(card: CheckCard, r: CheckResult) -> QWidget | None:
-    """Adding a selector to check, and removing the ones the user added."""
-    box, lay = _section(card, "")
-    lay.addWidget(_label(box, "Your mail service names the selector in its DKIM set-up page (for example "
-                        "“google” or “selector1”). Add it to check that key:", ""))
-    row = QHBoxLayout()
-    field = QLineEdit(box)
-    field.setPlaceholderText("selector, e.g. mail2024")
-    field.setAccessibleName("DKIM selector to add")
-    field.setMaxLength(200)
-    button = KeyButton("Add and check again", box)
-    button.setAccessibleName("Add this DKIM selector and check again")
-
-    def request() -> None:
-        text = field.text().strip()
-        if text:
-            card.selectorRequested.emit(text)
-
-    button.clicked.connect(request)
-    field.returnPressed.connect(request)
-    row.addWidget(field, 1)
-    row.addWidget(button)
-    lay.addLayout(row)
-    card.selector_field = field  # type: ignore[attr-defined]
-    card.selector_button = button  # type: ignore[attr-defined]
-    card.remove_buttons = {}  # type: ignore[attr-defined]
-    if card.saved_selectors:
-        lay.addWidget(_label(box, "Selectors you added for this domain (checked every time):", ""))
-        for sel in card.saved_selectors:
-            line = QHBoxLayout()
-            line.setSpacing(8)
-            name = label(sel, "", wrap=False, selectable=True, parent=box)
-            name.setFont(monospace_font())
-            line.addWidget(name)
-            remove = KeyButton("Remove", box)
-            remove.setAccessibleName(f"Remove the DKIM selector {sel}")
-            remove.setToolTip(f"Stop checking the selector {sel} for this domain, and check again")
-            remove.clicked.connect(lambda _=False, s=sel: card.selectorRemoveRequested.emit(s))
-            line.addWidget(remove)
-            line.addStretch(1)
-            lay.addLayout(line)
-            card.remove_buttons[sel] = remove  # type: ignore[attr-defined]
-    return box
-
-
-STAGES = [
-    ("none", "No DMARC"),
-    ("monitoring", "Monitoring (p=none)"),
-    ("quarantine", "Quarantine"),
-    ("reject", "Reject"),
-]
-
-
-def dmarc_section(card: CheckCard, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    stage = d.get("stage")
-    if not isinstance(stage, str) and not d.get("next_record"):
-        return None
-    box, lay = _section(card, "Rollout stage")
-    row = QHBoxLayout()
-    row.setSpacing(6)
-    keys = [k for k, _ in STAGES]
-    current = keys.index(stage) if stage in keys else -1
-    for i, (key, text) in enumerate(STAGES):
-        w = QLabel(("● " + text + " (you are here)") if i == current else text, box)
-        w.setObjectName("Stage")
-        w.setProperty("current", i == current)
-        w.setProperty("done", i < current)
-        w.setTextFormat(Qt.TextFormat.PlainText)
-        w.setWordWrap(True)
-        w.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        row.addWidget(w)
-        if i < len(STAGES) - 1:
-            arrow = QLabel("→", box)
-            arrow.setObjectName("Muted")
-            arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            row.addWidget(arrow)
-    row.addStretch(1)
-    lay.addLayout(row)
-    facts = []
-    if d.get("policy"):
-        facts.append(f"Policy: p={_text(d.get('policy'))}")
-    if d.get("subdomain_policy"):
-        facts.append(f"subdomains: sp={_text(d.get('subdomain_policy'))}")
-    if d.get("np"):
-        facts.append(f"names that don't exist: np={_text(d.get('np'))}")
-    if d.get("testing"):
-        facts.append("test mode (t=y)")
-    if d.get("found_at"):
-        facts.append(f"found at {_text(d.get('found_at'))}")
-    if d.get("rua"):
-        facts.append(f"reports to {_text(d.get('rua'))}")
-    if facts:
-        lay.addWidget(_label(box, "; ".join(facts) + ".", "Muted", selectable=True))
-    nxt = _as_dict(d.get("next_record"))
-    shown = {(f.host, f.type.upper(), f.value) for f in r.fixes}
-    if nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str) and (
-            str(nxt["host"]), str(nxt["type"]).upper(), str(nxt["value"])) in shown:
-        lay.addWidget(_label(box, "The record to publish for the next stage is shown below, under “What we found”.", ""))
-    elif nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str):
-        fix = Fix(host=str(nxt["host"]), type=str(nxt["type"]), value=str(nxt["value"]),
-                  action="replace" if d.get("record") else "publish")
-        view = FixView(fix, "Next step: publish this record", box)
-        view.copied.connect(card.copied)
-        lay.addWidget(view)
-    elif current == len(STAGES) - 1:
-        lay.addWidget(_label(box, "You are at the last stage: spoofed mail is rejected.", ""))
-    return box
-
-
-def mx_section(card: CheckCard, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    notes = []
-    if d.get("null_mx"):
-        notes.append("This domain says it receives no mail (null MX, RFC 7505).")
-    if d.get("implicit"):
-        notes.append("There is no MX record, so senders fall back to the domain's own address.")
-    if d.get("parked"):
-        notes.append("This domain looks parked: it neither sends nor receives mail.")
-    hosts = [h for h in _as_list(d.get("hosts")) if isinstance(h, dict)]
-    if not notes and not hosts:
-        return None
-    box, lay = _section(card, "Mail servers")
-    for n in notes:
-        lay.addWidget(_label(box, n, ""))
-    if hosts:
-        rows = []
-        for h in hosts:
-            problem = _text(h.get("error"))
-            if h.get("cname"):
-                problem = "; ".join(p for p in (problem, f"is an alias (CNAME) of {_text(h.get('cname'))}") if p)
-            rows.append([_text(h.get("preference")), _text(h.get("host")), _text(h.get("addresses")), problem])
-        lay.addWidget(compact_table(["Priority", "Mail server", "Addresses", "Problem"], rows, "Mail servers", box))
-    return box
-
-
-# Each protocol's own sections, in order; each is one step of building a card's body.
-PROTOCOL_SECTIONS = {
-    "spf": [spf_section],
-    "dkim": [dkim_section, dkim_selectors_section],
-    "dmarc": [dmarc_section],
-    "mx": [mx_section],
-    **EXTRA_SECTIONS,
-}
 
 __all__ = ["CheckCard", "check_title"]

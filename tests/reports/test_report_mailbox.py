@@ -13,7 +13,7 @@ import pytest
 
 from inboxready.app.cli import main
 from inboxready.core.mail.profiles import ProfileStore
-from inboxready.core.reports.imapwatch import account_key, fetch_reports, watch_reports
+from inboxready.core.reports.report_mailbox import account_key, fetch_reports, watch_reports
 from inboxready.core.reports.store import ReportStore
 from tests.conftest import run
 from tests.mail.conftest import mail_world_session, read_profile  # noqa: F401 - the fixture is used by name

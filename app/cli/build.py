@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import textwrap
 from typing import Any, TextIO
 
 from inboxready.core.dns.client import DnsClient
 
-from .cli_out import shown, shown_lines, write_json
+from .out import shown, wrap_lines, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
 
 def _wrap(text: str, indent: str = "  ", width: int = 100) -> str:
-    return "\n".join(textwrap.wrap(shown_lines(text), width=width, initial_indent=indent, subsequent_indent=indent)
-                     or [indent])
+    return "\n".join(wrap_lines(text, indent, width))
 
 
 def _dump(data: Any, out: TextIO) -> None:
@@ -153,8 +151,7 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.builders.dmarc import DmarcBuildError, dmarc_ladder
-    from inboxready.core.records.dmarc_parse import is_dmarc_record
+    from inboxready.core.builders.dmarc import CurrentRecord, DmarcBuildError, dmarc_ladder, read_current
     from inboxready.core.domain import DomainError, parse_domain
 
     try:
@@ -164,21 +161,27 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNCHECKED
     current = args.current
     note = ""
+    ignored = False
     if current is None and not args.offline:
-        async def live() -> tuple[str | None, str]:
+        async def live() -> CurrentRecord:
             client = _client(args)
             try:
-                ans = await client.query(f"_dmarc.{domain}", "TXT")
+                return await read_current(client, domain)
             finally:
                 client.close()
-            if ans.failed:
-                return None, f"We couldn't read the current DMARC record ({ans.describe}); the ladder starts fresh."
-            recs = [t for t in ans.txt if is_dmarc_record(t)]
-            return (recs[0] if len(recs) == 1 else None), ""
-        current, note = asyncio.run(live())
+        now = asyncio.run(live())
+        if not now.known:  # "couldn't check" is never "no record": no step is offered as if there were none
+            hint = " Or give your current record with --current 'v=DMARC1; …' (or none: --offline)."
+            if args.json:
+                _dump({"domain": domain, "current_record": None, "current_stage": "unknown", "note": now.message,
+                       "steps": []}, out)
+            else:
+                err.write(_wrap(f"inboxready: {now.message}{hint}", "") + "\n")
+            return EXIT_UNCHECKED
+        current, note, ignored = now.record, now.message, now.ignored
     try:
         steps = dmarc_ladder(domain, args.rua or None, current=current, sp=args.sp, ruf=args.ruf or None,
-                             np=None if args.np == "omit" else args.np)
+                             np=None if args.np == "omit" else args.np, ignored=ignored)
     except DmarcBuildError as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
@@ -189,7 +192,7 @@ def cmd_dmarc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                "steps": [s.to_json() for s in picked]}, out)
         return EXIT_OK
     out.write(f"DMARC rollout for {shown(domain)}" + (f" (you are at: {at})" if at else "") + "\n")
-    if current:
+    if current and not ignored:
         out.write(f"  Current record: {shown(current)}\n")
     if note:
         out.write(_wrap(note) + "\n")

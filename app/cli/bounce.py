@@ -14,7 +14,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from .cli_out import safe_stream, shown, write_json
+from .out import safe_stream, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 MAX_BOUNCE_FILE = 25 * 1024 * 1024  # read at most this much (the core reads the first 10 MB)
@@ -124,8 +124,8 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
     facts = report.bounce.facts
     if report.bounced:
         if report.from_domain:
-            src = "you gave it" if report.domain and report.domain != facts.from_domain else facts.from_domain_source
-            out.write(f"  Sent as: {shown(report.from_domain)}" + (f" (from {src})" if src else "") + "\n")
+            how = report.from_domain_how
+            out.write(f"  Sent as: {shown(report.from_domain)}" + (f" ({how})" if how else "") + "\n")
         if report.sending_ip:
             out.write(f"  Sending server: {shown(report.sending_ip)} (from {facts.sending_ip_source})\n")
         if report.embedded_results:
@@ -151,21 +151,8 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
                       f"{shown(result.summary)}\n")
             for rec in result.records:
                 out.write(style(f"      record: {cli._elide(rec)}", "2") + "\n")
-            listed: list[object] = []
-            for f in result.findings:
-                fsym, fcode = cli._SEV_LOOK[f.severity]
-                lines = cli._wrap(f.message, "      ")
-                lines[0] = "    " + style(fsym, fcode) + " " + lines[0][6:]
-                out.write("\n".join(lines) + "\n")
-                if f.fix is not None and f.fix in listed:
-                    out.write(style("      Fix: the same record as above.", "1") + "\n")
-                elif f.fix is not None:
-                    listed.append(f.fix)
-                    verb = {"replace": "Replace with", "remove": "Remove"}.get(f.fix.action, "Publish")
-                    out.write(style(f"      {verb}: {f.fix.type} record at {shown(f.fix.host)}", "1") + "\n")
-                    out.write(f"        {shown(f.fix.value)}\n")
-                    if f.fix.note:
-                        out.write("\n".join(cli._wrap(f.fix.note, "        ")) + "\n")
+            # most severe first, each record once under the most severe finding it solves (as ``check`` shows it)
+            cli.render_findings(result.presented(), out, style)
     if overall is not None and report.checks:
         word = {cli.Status.PASS: "Nothing to fix in your DNS for this bounce.",
                 cli.Status.WARN: "Something to fix (above).", cli.Status.FAIL: "Something to fix (above).",

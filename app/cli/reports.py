@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli_out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
+from .out import CR, DNS_TIMEOUT, count, nameserver, seconds, shown, write_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -60,8 +60,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
                       help="no DNS lookups (no reverse DNS, no current DMARC record)")
     summ.set_defaults(handler=cmd_summary)
 
-    w = rsub.add_parser("watch", parents=[leaf], help="read new report mails from the rua mailbox (IMAP)",
-                        description="Read new report mails from a mailbox with a reading profile, remembering what "
+    w = rsub.add_parser("watch", parents=[leaf],
+                        help="the report mailbox: read new report mails from the rua mailbox (IMAP)",
+                        description="The report mailbox: read new DMARC and TLS report mails from the mailbox your "
+                                    "rua/ruf addresses deliver to, with a reading profile, remembering what "
                                     "was read. The password comes from the keyring or INBOXREADY_IMAP_PASSWORD.")
     w.add_argument("--read-profile", required=True, metavar="NAME")
     w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
@@ -319,7 +321,7 @@ def _print_summary(s: Any, out: TextIO) -> None:
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
-    from inboxready.core.reports.imapwatch import fetch_reports
+    from inboxready.core.reports.report_mailbox import fetch_reports
 
     try:
         read = P.ProfileStore().get_read(args.read_profile)

@@ -4,7 +4,7 @@
                      [--profile bulk-sender|soc2|hipaa] [--report FILE.pdf|FILE.html|FILE.json]
     inboxready spf DOMAIN --ip IP [--sender ADDR] [--helo NAME] [--json]
     inboxready headers FILE|- [--receiver AUTHSERV-ID]... [--offline] [--json]
-    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli_bounce.py)
+    inboxready bounce FILE|- [--json] [--skip CHECKS] [--domain DOMAIN]   (app/cli/bounce.py)
     inboxready profile add NAME --smtp HOST[:PORT] | --imap HOST[:PORT] [--security ...] [--user USER] ...
                        [--oauth microsoft|google [--client-id ID] [--tenant T]]
     inboxready profile list|test|remove|signin|signout NAME
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib
 import importlib.util
 import io
 import ipaddress
@@ -28,23 +27,27 @@ import json
 import os
 import re
 import sys
-from typing import Any, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from inboxready.core import __version__
 from inboxready.core.policy.bulk import bulk_sender_readiness, readiness_headline
 from inboxready.core.checks.registry import CHECK_TITLES
-from inboxready.core.checks.runner import run_check, run_many
+from inboxready.core.checks.runner import run_many
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient, parse_nameserver
+from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient
 from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
-from . import cli_oauth
-from .cli_out import (
-    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, seconds, shown, shown_lines,
-    write_json,
+from . import bounce, build, publish, reports, verify, watchlist, worker
+from . import oauth as cli_oauth
+from .out import (
+    DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown,
+    wrap_lines, write_json,
 )
+
+if TYPE_CHECKING:
+    from inboxready.core.policy.pipeline import Judged
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -55,7 +58,7 @@ class _Style:
 
     def __call__(self, text: str, code: str) -> str:
         # ESC is a token only this run knows; the output stream turns it into the escape character and
-        # shows any other escape character (from a record, a subject...) as text (app/cli_out.py)
+        # shows any other escape character (from a record, a subject...) as text (app/cli/out.py)
         return f"{ESC}[{code}m{text}{ESC}[0m" if self.enabled else text
 
 
@@ -113,21 +116,18 @@ def run_within(coro: Any, seconds: float) -> Any:
     return asyncio.run(bounded())
 
 
-# Commands that live in their own module ``inboxready.app.cli_<name>``: each has ``register(sub, common)``
-# that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default.
-COMMAND_MODULES: tuple[str, ...] = ("reports", "build", "watchlist", "verify", "publish", "bounce", "worker")
+# Commands that live in their own module of this package (``app/cli/<name>.py``): each has
+# ``register(sub, common)`` that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a
+# default. A new command is a module with a ``register`` and one entry here.
+COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce, worker)
 
 
 def _command_modules() -> list[Any]:
-    registers = []
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"{__package__}.cli_{name}")
-        registers.append(module.register)
-    return registers
+    return [module.register for module in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
                         help="ask this DNS server instead of the system's (repeatable)")
     common.add_argument("--timeout", type=DNS_TIMEOUT, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The mail commands take --timeout as the time to wait for the message (as people expect there);
     # DNS queries use the default per-query timeout.
-    mail_common = argparse.ArgumentParser(add_help=False)
+    mail_common = Parser(add_help=False)
     mail_common.add_argument("--nameserver", "-n", action="append", type=_nameserver, metavar="IP[:PORT]",
                              help="ask this DNS server for DKIM keys and the domain check (repeatable)")
     mail_common.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -259,8 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add List-Unsubscribe with this https URL and one-click List-Unsubscribe-Post")
     rt.add_argument("--delete", action="store_true", help="delete the test message afterwards")
 
-    wt = sub.add_parser("watch", parents=[mail_common], help="wait for a message sent by another platform",
-                        description="Wait for a message whose subject contains TOKEN (send it from your "
+    wt = sub.add_parser("watch", parents=[mail_common],
+                        help="await a test message: wait in a mailbox for a message another platform sends",
+                        description="Await a test message (not the monitor: that is 'watchlist'). Wait for a "
+                                    "message whose subject contains TOKEN (send it from your "
                                     "newsletter tool or CRM to the reading profile's address) and explain its "
                                     "verdict. Without --token, a new token is made and shown.")
     wt.add_argument("--read-profile", required=True, metavar="NAME")
@@ -298,12 +300,20 @@ def _report_json(report: DomainReport) -> dict[str, Any]:
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
-    import textwrap
+    return wrap_lines(text, indent, width)
 
-    # outside text (a record quoted in a finding) with its control characters shown escaped; a newline
-    # becomes a space, as textwrap does
-    return textwrap.wrap(shown_lines(text), width=width, initial_indent=indent,
-                         subsequent_indent=indent) or [indent]
+
+def host_form_lines(form: Any, indent: str) -> list[str]:
+    """A fix as the DNS host's form wants it: what to do and the short fields wrapped, then the value on a
+    line of its own, whole (a record must never be cut where a terminal wraps it)."""
+    fields = list(getattr(form, "fields", ()))
+    i = getattr(form, "value_index", -1)
+    if not fields or not 0 <= i < len(fields) or not fields[i][1]:
+        return _wrap(str(getattr(form, "text", form)), indent)
+    label, value = fields[i]
+    rest = ", ".join(f"{k} {('`' + v + '`') if v else '(leave it empty)'}" for j, (k, v) in enumerate(fields) if j != i)
+    lines = _wrap(f"{form.lead}: {rest}, and {label}:", indent)
+    return lines + [f"{indent}  {shown(value)}"]
 
 
 _BLOB = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
@@ -406,7 +416,7 @@ def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ", hos
         out.write(f"{indent}  {shown(rec.value)}\n")
         form = host_form(rec) if host_form is not None else None
         if form:
-            out.write("\n".join(_wrap(shown(form), indent + "  ")) + "\n")
+            out.write("\n".join(host_form_lines(form, indent + "  ")) + "\n")
         if rec.note:
             out.write("\n".join(_wrap(rec.note, indent + "  ")) + "\n")
 
@@ -468,7 +478,9 @@ def nothing_chosen(only: Sequence[str] | None, skip: Sequence[str] | None) -> st
             "leave one of them out or name other checks")
 
 
-async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tuple[str, str]]]:
+async def _check(args: argparse.Namespace) -> tuple[list[Judged], list[tuple[str, str]]]:
+    """Check and judge every domain given (``check_and_judge``: the checks, the checklist and, with
+    --profile, the profile's verdict); the texts that are no domain come back with the reason."""
     checks = chosen_checks(args.only, args.skip)
     options = CheckOptions(nameservers=args.nameserver, timeout=args.timeout, deadline=args.deadline,
                            dkim_selectors=list(args.dkim_selector), checks=checks)
@@ -479,18 +491,19 @@ async def _check(args: argparse.Namespace) -> tuple[list[DomainReport], list[tup
             domains.append(parse_domain(text).domain)
         except DomainError as exc:
             bad.append((text, str(exc)))
-    own = getattr(args, "domain_selectors", None)  # the demo: each domain's own DKIM selectors
-    if own and domains:
-        sem = asyncio.Semaphore(max(1, args.concurrency))
+    from inboxready.core.policy.pipeline import check_and_judge
 
-        async def one(domain: str) -> DomainReport:
-            selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
-            async with sem:
-                return await run_check(domain, dataclasses.replace(options, dkim_selectors=selectors))
+    own = getattr(args, "domain_selectors", None) or {}  # the demo: each domain's own DKIM selectors
+    sem = asyncio.Semaphore(max(1, args.concurrency))
+    profile = getattr(args, "profile", None)
 
-        return list(await asyncio.gather(*(one(d) for d in domains))), bad
-    reports = await run_many(domains, options, concurrency=max(1, args.concurrency)) if domains else []
-    return reports, bad
+    async def one(domain: str) -> Judged:
+        selectors = list(dict.fromkeys([*options.dkim_selectors, *own.get(domain, ())]))
+        async with sem:
+            return await check_and_judge(domain, dataclasses.replace(options, dkim_selectors=selectors),
+                                         profile=profile, spam_rate=args.spam_rate, front=CLI)
+
+    return list(await asyncio.gather(*(one(d) for d in domains))), bad
 
 
 def _profile_names() -> list[str]:
@@ -639,18 +652,13 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       "installed. Install it with: pip install 'inboxready[gui]', or save an HTML report "
                       "instead (--report FILE.html).\n")
             return EXIT_UNCHECKED
-    reports, bad = asyncio.run(_check(args))
+    judged, bad = asyncio.run(_check(args))
     for text, why in bad:
         err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
-    verdicts: dict[str, Any] = {}
-    if getattr(args, "profile", None):
-        from inboxready.core.policy.compliance import evaluate
-
-        verdicts = {r.domain: evaluate(args.profile, r.checks, front=CLI) for r in reports}
-    from inboxready.core.policy.checklist import build_checklist
-
-    checklists = {r.domain: build_checklist(r.checks, spam_rate=args.spam_rate, front=CLI) for r in reports}
-    from inboxready.app import cli_publish as P
+    reports = [j.report for j in judged]
+    verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
+    checklists = {j.report.domain: j.checklist for j in judged}
+    P = publish
 
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
     # (not where the DNS server did not answer at all: it would only wait for it again)
@@ -674,7 +682,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         said = _say_resolver_trouble_once(reports, out, style)
         for r in reports:
             ins = inspections.get(r.domain)
-            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_text(fix, ins),
+            render_report(r, out, style, quiet=args.quiet, host_form=lambda fix, ins=ins: P.host_form_for(fix, ins),
                           trouble_said=said)
             if not args.quiet:
                 P.render_host_section(ins, out, style)
@@ -901,6 +909,7 @@ def _password_from_env_or_prompt(err: TextIO, what: str) -> str | None:
 
 def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
+    from inboxready.core.store.credentials import KeyringUnavailable
     from inboxready.core.mail.roundtrip import check_profile
 
     store = P.ProfileStore()
@@ -995,7 +1004,7 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return cli_oauth.cmd_signin(store, args, out, err)
         if action == "signout":
             return cli_oauth.cmd_signout(store, args, out, err)
-    except (P.ProfileError, P.KeyringUnavailable) as exc:
+    except (P.ProfileError, KeyringUnavailable) as exc:
         err.write(f"inboxready: {shown(exc)}\n")
         return EXIT_UNCHECKED
     except OSError as exc:  # the profiles file can't be written (a read-only folder, a full disk...)
@@ -1069,7 +1078,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.mail import profiles as P
     from inboxready.core.mail.compose import new_token, valid_token
     from inboxready.core.mail.links import link_domain_fixes
-    from inboxready.core.mail.roundtrip import watch_for_token
+    from inboxready.core.mail.roundtrip import await_message
 
     store = P.ProfileStore()
     try:
@@ -1089,7 +1098,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def go() -> Any:
         client = DnsClient(args.nameserver, timeout=DEFAULT_TIMEOUT, deadline=args.wait + 60)
         try:
-            result = await watch_for_token(read, token, timeout=args.wait, dns=client,
+            result = await await_message(read, token, timeout=args.wait, dns=client,
                                          on_progress=None if args.json else _progress_printer(err),
                                          password=os.environ.get("INBOXREADY_IMAP_PASSWORD") or None,
                                          delete_after=args.delete)
@@ -1163,7 +1172,7 @@ def cmd_self_test(out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    # every byte printed goes through a stream that shows control characters escaped (app/cli_out.py)
+    # every byte printed goes through a stream that shows control characters escaped (app/cli/out.py)
     out = safe_stream(out or sys.stdout)
     err = safe_stream(err or sys.stderr)
     parser = build_parser()

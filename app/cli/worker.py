@@ -22,7 +22,7 @@ def _demo_server(job: Job) -> Any:
 async def demo_start(job: Job) -> dict[str, Any]:
     """Start the demo's DNS server (once; a second request gets the same one): its address. ``latency``
     (seconds) slows its answers down."""
-    from .demo import start_demo_server
+    from ..demo import start_demo_server
 
     server = _demo_server(job)
     if server is None:
@@ -66,7 +66,7 @@ async def audit_export(job: Job) -> dict[str, Any]:
     from inboxready.core.policy.audit import AuditReport, changes_in_period, record_export
     from inboxready.core.worker.values import from_wire
 
-    from .export import write_report
+    from ..export import write_report
 
     q = job.params
     report = DomainReport.from_json(q.get("report"))
@@ -74,7 +74,7 @@ async def audit_export(job: Job) -> dict[str, Any]:
     summary = q.get("reports_summary")
     target = Path(str(q.get("target") or ""))
     if target.suffix.lower() == ".pdf":
-        from .pdf import ensure_gui_app
+        from ..pdf import ensure_gui_app
 
         if not os.environ.get("QT_QPA_PLATFORM"):
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the worker shows no window

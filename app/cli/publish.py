@@ -2,8 +2,8 @@
 
     inboxready dns-account add NAME --provider PROVIDER [--option KEY=VALUE ...] [--secret KEY ...]
     inboxready dns-account list | test NAME [DOMAIN] | remove NAME
-    inboxready publish DOMAIN --account NAME [--only CHECKS] [--skip CHECKS] [--dry-run] [--yes] [--wait SECONDS]
-                       [--nameserver IP[:PORT]] [--json]
+    inboxready publish DOMAIN --account NAME [--only CHECKS] [--skip CHECKS] [--include-suggestions] [--lockdown]
+                       [--dry-run] [--yes] [--wait SECONDS] [--nameserver IP[:PORT]] [--json]
     inboxready publish --undo CHANGE_ID --account NAME [--yes] [--nameserver IP[:PORT]] [--json]
 
 A secret's value comes from INBOXREADY_PASSWORD (when one secret is named) or a prompt, and goes only to the
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from typing import Any, TextIO
@@ -26,7 +25,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     from inboxready.app.cli import _check_list
-    from inboxready.app.cli_out import DNS_TIMEOUT, nameserver as _nameserver, seconds
+    from inboxready.app.cli.out import DNS_TIMEOUT, nameserver as _nameserver, seconds
 
     _positive = DNS_TIMEOUT
 
@@ -64,6 +63,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     pub.add_argument("--undo", metavar="CHANGE_ID", help="undo a change from the journal")
     pub.add_argument("--only", type=_check_list, metavar="CHECKS", help="publish fixes of these checks only")
     pub.add_argument("--skip", type=_check_list, default=(), metavar="CHECKS", help="leave these checks' fixes out")
+    pub.add_argument("--include-suggestions", action="store_true",
+                     help="also publish suggestions: records right only under a condition you confirm (each one's "
+                          "note in the plan says which) and improvements that fix no problem; never a starting "
+                          "point")
+    pub.add_argument("--lockdown", action="store_true",
+                     help="for a domain that never sends or receives mail: also publish the lockdown records (null "
+                          "MX, SPF 'v=spf1 -all', DMARC p=reject, a revoked DKIM key for every selector); refused for "
+                          "a domain with mail servers or senders")
     pub.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     pub.add_argument("--yes", "-y", action="store_true", help="apply without asking")
     wait_type = seconds(0, 7 * 24 * 3600, "wait")
@@ -104,7 +111,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.publish.accounts import AccountError, AccountStore, DnsAccount, looks_secret
     from inboxready.core.publish.hosts import host_for_provider
     from inboxready.core.publish.lexicon_adapter import PublishError, provider_option_names
-    from inboxready.core.mail.profiles import KeyringUnavailable
+    from inboxready.core.store.credentials import KeyringUnavailable
 
     store = AccountStore()
     if store.problem:
@@ -135,7 +142,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     err.write(f"inboxready: {args.provider} has no option {key!r}; its options are: {', '.join(known)}\n")
                     return EXIT_FAILED
             account = DnsAccount(args.name, args.provider, options, list(args.secret))
-            values = _secret_values(list(args.secret), err, account.name)
+            values: dict[str, Any] | None = _secret_values(list(args.secret), err, account.name)
             if values is None:
                 return EXIT_FAILED
             store.put(account, values)
@@ -151,7 +158,7 @@ def cmd_dns_account(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if action == "list":
             items = store.all()
             if args.json:
-                from inboxready.app.cli_out import write_json
+                from inboxready.app.cli.out import write_json
 
                 write_json([a.to_json() for a in items], out)
                 return EXIT_OK
@@ -239,19 +246,37 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
     else:
         out.write(style(f"Plan ({len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''} at {host_name}, "
                         f"zone {plan.zone}):", "1") + "\n")
+    from inboxready.app.cli import _wrap
+    from inboxready.app.cli.out import shown
+    from inboxready.core.publish.plan import INCLUDE_WORDS
+
     for i, c in enumerate(plan.changes, 1):
-        out.write(f"  {i}. {c.action} {c.type} {c.host}\n")
-        if c.old is not None:
-            out.write(f"       old: {c.old}\n")
+        chosen = {"suggestions": "  [a suggestion you included]", "lockdown": "  [lockdown, as you asked]"}.get(
+            c.included, "")
+        out.write(f"  {i}. {c.action} {c.type} {c.host}{chosen}\n")
+        if c.old is not None:  # a record's value whole on its line (never wrapped, never cut)
+            out.write(f"       old: {shown(c.old)}\n")
         if c.new is not None:
-            out.write(f"       new: {c.new}  (TTL {c.ttl})\n")
-        out.write(f"       solves: {c.finding}" + (f": {c.why[:160]}" if c.why else "") + "\n")
+            out.write(f"       new (TTL {c.ttl}): {shown(c.new)}\n")
+        out.write("\n".join(_wrap(f"solves: {c.finding}" + (f": {c.why}" if c.why else ""), "       ")) + "\n")
         if c.note:
-            out.write(f"       note: {c.note[:200]}\n")
+            out.write("\n".join(_wrap(f"note: {c.note}", "       ")) + "\n")
     if plan.left_out:
         out.write(style("Not published for you:", "1") + "\n")
-        for lo in plan.left_out:
-            out.write(f"  - {lo.fix.type} {lo.fix.host}: {lo.reason} ({lo.finding})\n")
+        for lo, codes in plan.left_out_once():
+            recs = lo.fix.records
+            what = "; ".join(f"{r.type} {r.host}" for r in recs)
+            out.write("\n".join(_wrap(f"- {what}: {lo.reason} ({', '.join(dict.fromkeys(codes))})", "  ",
+                                       )) + "\n")
+            for r in recs:  # each value whole on a line of its own (never wrapped, so it copies as is)
+                out.write(f"      {r.type} {r.host}: {shown(r.value)}\n" if len(recs) > 1 else
+                          f"      {shown(r.value)}\n")
+        for key, flag in (("suggestions", "--include-suggestions"), ("lockdown", "--lockdown")):
+            n = len({(r.host, r.type, r.value) for lo, _ in plan.left_out_once() if lo.include == key
+                     for r in lo.fix.records})  # records, not the findings that offer them
+            if n:
+                out.write("\n".join(_wrap(f"{flag} would publish {'it' if n == 1 else f'these {n} records'} too ("
+                                          f"{INCLUDE_WORDS[key]}).", "  ")) + "\n")
     if plan.predicted is not None:
         words = ", ".join(f"{n} {r.status.label.lower()}" for n, r in plan.predicted.checks.items())
         out.write(f"Tried first, as if published: {words}.\n")
@@ -307,14 +332,14 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.app.cli import _Style, _use_colour
     from inboxready.core.context import ALL_CHECKS, CheckOptions
     from inboxready.core.domain import DomainError, parse_domain
-    from inboxready.core.mail.profiles import KeyringUnavailable
+    from inboxready.core.store.credentials import KeyringUnavailable
     from inboxready.core.publish.accounts import AccountError, AccountStore
     from inboxready.core.publish.flow import PUBLISH_CHECKS, Publisher
     from inboxready.core.publish.hosts import host_for_provider
     from inboxready.core.publish.journal import JournalError
     from inboxready.core.publish.lexicon_adapter import PublishError
 
-    from inboxready.app.cli_out import safe_stream
+    from inboxready.app.cli.out import safe_stream
 
     out, err = safe_stream(out), safe_stream(err)
     style = _Style(_use_colour(out, args.color) and not args.json)
@@ -356,7 +381,8 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ok = entry is not None and _confirm(args, err, f"Undo {args.undo} at {host_name}?")
                 return await pub.undo(args.undo, confirmed=ok, wait=args.wait, on_step=on_step, on_round=on_round)
             domain = parse_domain(args.domain).domain
-            run = await pub.plan(domain, checks=checks)
+            include = {k for k, on in (("suggestions", args.include_suggestions), ("lockdown", args.lockdown)) if on}
+            run = await pub.plan(domain, checks=checks, include=frozenset(include))
             if run.error is not None or run.plan is None:
                 return run
             if not args.json:
@@ -380,7 +406,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_FAILED
     code = _exit_for(run)
     if args.json:
-        from inboxready.app.cli_out import write_json
+        from inboxready.app.cli.out import write_json
 
         write_json(_json(run), out)
         return code
@@ -428,12 +454,14 @@ async def inspect_for_check(domains: list[str], nameservers: list[str] | None, t
     return {d: r for d, r in zip(domains, results) if r is not None}
 
 
-def host_form_text(fix: Any, inspection: Any) -> str | None:
+def host_form_for(fix: Any, inspection: Any) -> Any:
+    """The fix as the domain's DNS host's form wants it (a ``HostForm``; the CLI prints it with
+    ``cli.host_form_lines``), or None when the zone isn't known."""
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None or not inspection.zone.zone:
         return None
-    return host_form(fix, inspection.zone.zone, inspection.host).text
+    return host_form(fix, inspection.zone.zone, inspection.host)
 
 
 def attach_host_forms(data: dict[str, Any], inspection: Any) -> None:
@@ -452,13 +480,15 @@ def attach_host_forms(data: dict[str, Any], inspection: Any) -> None:
 
 
 def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
+    from inboxready.app.cli import _wrap, host_form_lines
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None:
         return
     z = inspection.zone
     if not z.zone:
-        out.write(style(f"  DNS host: couldn't tell ({z.problem}).", "2") + "\n\n")
+        out.write("\n".join(style(x, "2") for x in _wrap(f"DNS host: couldn't tell, because we {z.problem}.", "  "))
+                  + "\n\n")
         return
     if inspection.host is not None:
         also = f" (or {', '.join(h.name for h in inspection.hosts[1:])})" if len(inspection.hosts) > 1 else ""
@@ -468,9 +498,10 @@ def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
         out.write(style(f"  DNS host: not one we know (name servers {', '.join(z.ns_names) or 'unknown'}), "
                         f"zone {z.zone}", "1") + "\n")
     for m in inspection.mistakes:
-        out.write(style(f"    ✗ {m.message}", "31") + "\n")
+        lines = _wrap(m.message, "      ")
+        out.write(style("    ✗ " + lines[0][6:], "31") + "\n" + "".join(line + "\n" for line in lines[1:]))
         for f in m.fixes:
-            out.write(f"      {host_form(f, z.zone, inspection.host).text}\n")
+            out.write("\n".join(host_form_lines(host_form(f, z.zone, inspection.host), "      ")) + "\n")
     out.write("\n")
 
 
@@ -478,11 +509,12 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
                           timeout: float, out: TextIO, style: Any) -> dict[str, Any]:
     """``check --authoritative``: what every authoritative server serves for the records the check read and
     the fixes it offers, whether they agree, and how long resolvers may keep what they cached."""
-    from inboxready.core.publish.propagation import Expect, answer_values, ask_server
+    from inboxready.app.cli.out import shown as _shown
+    from inboxready.core.publish.propagation import answer_values, ask_server
 
     if inspection is None or not inspection.zone.servers:
-        why = inspection.zone.problem if inspection is not None else "the zone couldn't be found"
-        out.write(style(f"  Authoritative servers: couldn't ask ({why}).", "35") + "\n\n")
+        why = inspection.zone.problem if inspection is not None else "couldn't find the zone"
+        out.write(style(f"  Authoritative servers: couldn't ask, because we {why}.", "35") + "\n\n")
         return {"problem": why, "servers": []}
     names = {(domain, "TXT"), (f"_dmarc.{domain}", "TXT"), (domain, "MX")}
     for r in report.checks.values():
@@ -508,14 +540,22 @@ def authoritative_section(domain: str, report: Any, inspection: Any, nameservers
         values = next(iter(known)) if len(known) == 1 else ()
         ttl = next((a.ttl for _, _, a in seen if a.ttl), None)
         label = f"{rtype} {host}"
-        if agree:
-            shown = "; ".join(v[:80] for v in values) if values else "(no record)"
-            out.write(f"    ✓ {label}: " + (f"all {len(seen)} agree: " if len(seen) > 1 else "") + f"{shown}\n")
+        # values whole, one per line: a record is never cut or wrapped
+        if agree and values:
+            inline = len(values) == 1 and len(values[0]) <= 60
+            out.write(f"    ✓ {label}" + (f": all {len(seen)} serve the same" if len(seen) > 1 else "")
+                      + (f": {_shown(values[0])}\n" if inline else ":\n"))
+            if len(values) > 1 or len(values[0]) > 60:
+                out.write("".join(f"        {_shown(v)}\n" for v in values))
+        elif agree:  # nothing there: the servers agree, but a check mark would read as "fine"
+            out.write(f"    – {label}: no record" + (f" (all {len(seen)} agree)" if len(seen) > 1 else "") + "\n")
         else:
             out.write(style(f"    ! {label}: the servers don't agree yet", "33") + "\n")
             for server, v, a in seen:
-                shown = a.describe if v is None else ("; ".join(x[:60] for x in v) or "(no record)")
-                out.write(f"        {server.label}: {shown}\n")
+                if v is None or not v:
+                    out.write(f"        {server.label}: {a.describe if v is None else 'no record'}\n")
+                else:
+                    out.write(f"        {server.label}:\n" + "".join(f"          {_shown(x)}\n" for x in v))
         stale = ttl if values else inspection.zone.negative_ttl
         if stale:
             out.write(style(f"        resolvers may keep their cached answer up to {stale} s "

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 from typing import Any, TextIO
 
-from .cli_out import shown
+from .out import shown
+
+log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
@@ -59,7 +62,7 @@ def register_actions(psub: Any) -> None:
     so.add_argument("name", metavar="NAME")
 
 
-def oauth_fields(args: argparse.Namespace) -> dict[str, str]:
+def oauth_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The profile fields ``profile add`` takes for sign-in (empty when --oauth isn't given)."""
     if not getattr(args, "oauth", None):
         if getattr(args, "client_id", "") or getattr(args, "tenant", ""):
@@ -100,8 +103,8 @@ def sign_in(profile: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         if not getattr(args, "no_browser", False):
             try:
                 _open_browser(url)
-            except Exception:
-                pass  # the address is printed
+            except Exception:  # the address is printed
+                log.debug("no browser could be opened", exc_info=True)
 
     async def go() -> Any:
         if use_device:
@@ -119,7 +122,7 @@ def sign_in(profile: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
 
 
 def cmd_signin(store: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.core.auth.flows import key_for
+    from inboxready.core.auth.tokens import key_for
 
     found = [p for p in store.find(args.name) if p.uses_oauth]
     if not found:

@@ -47,6 +47,26 @@ def shown_lines(value: Any) -> str:
     return visible(value, keep_newlines=True)
 
 
+_KEEP = "\ue000"  # stands for a space inside a `quoted value` while wrapping (never broken there)
+
+
+def wrap_lines(text: Any, indent: str, width: int = 100) -> list[str]:
+    """Outside text (control characters shown escaped, a newline becomes a space) wrapped at spaces only:
+    never inside a `backticked value`, never at a hyphen (a host name such as news.demo-senders.example),
+    never inside a word longer than the line (a record, an address): such a line is left long, so what is
+    copied from the terminal is whole."""
+    import re
+    import textwrap
+
+    text = shown_lines(text)
+    keep = _KEEP not in text
+    if keep:
+        text = re.sub(r"`[^`\n]*`", lambda m: m.group(0).replace(" ", _KEEP), text)
+    lines = textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+                          break_on_hyphens=False, break_long_words=False) or [indent]
+    return [line.replace(_KEEP, " ") for line in lines] if keep else lines
+
+
 class SafeStream:
     """A text stream that shows control characters escaped (see the module docstring). Everything else
     (``flush``, ``isatty``, ``getvalue``...) is the wrapped stream's."""

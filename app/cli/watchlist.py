@@ -6,7 +6,8 @@
     inboxready watchlist run [--all] [--json] [-n IP[:PORT]] [--timeout S] [--deadline S] [--only LIST] [--skip LIST]
     inboxready watchlist reminders [--json]
 
-``run`` exit codes: 0 nothing changed, 1 something changed or got worse, 2 couldn't check (or usage).
+``run`` exit codes: 0 nothing changed, 1 something changed or got worse (or a domain's first check found
+something broken), 2 couldn't check (or usage).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from inboxready.core.monitor.watchlist import (
     run_watchlist,
 )
 
-from .cli_out import shown, shown_lines, write_json
+from .out import shown, shown_lines, write_json
 
 EXIT_OK, EXIT_CHANGED, EXIT_UNCHECKED = 0, 1, 2
 
@@ -37,11 +38,12 @@ def _interval(value: str) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("watchlist", parents=[common], help="watch domains over time and hear about changes",
-                       description="Keep a list of domains to re-check on a schedule. 'run' is meant for the OS "
+    p = sub.add_parser("watchlist", parents=[common],
+                       help="the monitor: re-check a list of domains on a schedule and hear about changes",
+                       description="The monitor: keep a list of domains to re-check on a schedule. 'run' is meant for the OS "
                                    "scheduler (see docs/WATCHLIST.md).",
-                       epilog="run exits 0 when nothing changed, 1 when something changed or got worse, 2 when "
-                              "a domain couldn't be checked.")
+                       epilog="run exits 0 when nothing changed, 1 when something changed or got worse (or a "
+                              "domain's first check found something broken), 2 when a domain couldn't be checked.")
     p.set_defaults(handler=cmd_watchlist, watch_command=None)
     wsub = p.add_subparsers(dest="watch_command", metavar="ACTION")
     add = wsub.add_parser("add", parents=[common], help="watch a domain (or change how often)")
@@ -72,7 +74,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _checks(text: str) -> tuple[str, ...]:
-    from .cli import _check_list
+    from . import _check_list
 
     return _check_list(text)
 
@@ -133,10 +135,12 @@ def _action(wl: WatchList, action: str, args: argparse.Namespace, out: TextIO, e
 def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
     if wl.unreadable:  # the problem was said; an empty list here would not be the truth
         return EXIT_UNCHECKED
+    unusable = wl.unusable_names()  # said on stderr (wl.problem); never listed as "empty"
+    code = EXIT_UNCHECKED if unusable else EXIT_OK
     if args.json:
-        write_json({"domains": [e.to_json() for e in wl.entries]}, out)
-        return EXIT_OK
-    if not wl.entries:
+        write_json({"domains": [e.to_json() for e in wl.entries], "unusable": unusable}, out)
+        return code
+    if not wl.entries and not unusable:
         out.write("The watch list is empty. Add a domain: inboxready watchlist add example.com --every 1d\n")
         return EXIT_OK
     for e in wl.entries:
@@ -148,11 +152,13 @@ def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
         sels = f", selectors {shown(', '.join(e.selectors))}" if e.selectors else ""
         out.write(f"{shown(e.domain)}: {describe_interval(e.interval)} [{format_interval(e.interval)}]{off}{sels}"
                   f"{_choice(e)}; {last}{status}\n")
-    return EXIT_OK
+    for name in unusable:
+        out.write(f"{shown(name)}: can't be used (not a domain name); kept in the file, not checked\n")
+    return code
 
 
 def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .cli import chosen_checks, nothing_chosen
+    from . import chosen_checks, nothing_chosen
 
     if not chosen_checks(args.only, args.skip):
         err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")
@@ -173,8 +179,12 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     if args.json:
         write_json({"exit_code": code, "outcomes": [o.to_json() for o in outcomes]}, out)
         return code
+    if wl.unusable:  # said on stderr: entries that can't be used were not checked
+        code = code or EXIT_UNCHECKED
     if not outcomes:
-        if not wl.entries:
+        if not wl.entries and wl.unusable:
+            out.write("No usable domain on the watch list (see above).\n")
+        elif not wl.entries:
             out.write("The watch list is empty. Add a domain: inboxready watchlist add example.com\n")
         else:
             out.write("No domain is due for a check yet (use --all to check them all now).\n")

@@ -1,0 +1,63 @@
+"""Where a record lands when it is typed into a DNS host's form the wrong way: the records layer that the
+checks (which look there when a record is missing, so their card says "move it", not "publish a new one")
+and ``publish/mistakes.py`` (which plans the correction) share.
+
+- ``doubled_name(name, zone)``: the full name typed into a field that adds the zone itself
+  (``_dmarc.example.com`` → ``_dmarc.example.com.example.com``);
+- ``zone_guesses(domain)``: the zones a check that doesn't know the zone tries for that (the domain, then
+  its parents down to two labels: at most three);
+- ``record_kind(text)``: ``spf1``, ``dmarc1``, ``dkim1`` for a TXT value that starts with that version tag
+  (quotes pasted around it ignored), else ``""``;
+- ``unquote_record(text)``: a value typed with quotes into a form that adds its own (``"v=spf1 …"`` as the
+  text) without them, or None.
+
+Pure functions over names and text; no DNS, no imports from the checks or from ``publish``.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["doubled_name", "record_kind", "unquote_record", "zone_guesses"]
+
+_TAG = re.compile(r"^\s*v\s*=\s*(spf1|dmarc1|dkim1)\b", re.I)
+MAX_ZONE_GUESSES = 3
+
+
+def _norm(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+def doubled_name(name: str, zone: str) -> str:
+    """Where a record meant for ``name`` ends up when its full name is typed into a form of ``zone`` that
+    appends the zone by itself."""
+    return f"{_norm(name)}.{_norm(zone)}"
+
+
+def zone_guesses(domain: str) -> list[str]:
+    """The zones ``domain`` may be in, most likely first: the domain itself, then its parents with at least
+    two labels (``shop.example.co.uk`` → itself, ``example.co.uk``, ``co.uk``), at most ``MAX_ZONE_GUESSES``."""
+    labels = [x for x in _norm(domain).split(".") if x]
+    out = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    return out[:MAX_ZONE_GUESSES]
+
+
+def record_kind(text: str) -> str:
+    """``spf1`` / ``dmarc1`` / ``dkim1`` for a value that starts with that version tag (quotes around it
+    ignored), else ``""``."""
+    m = _TAG.match(text.strip().strip('"').strip())
+    return m.group(1).lower() if m else ""
+
+
+def unquote_record(text: str) -> str | None:
+    """``"v=spf1 … ~all"`` (quotes inside the text) → the text without them, or None."""
+    t = text.strip()
+    if t.count('"') < 2:
+        return None
+    inner = re.sub(r'"\s*"', "", t).strip()
+    if inner.startswith('"') and inner.endswith('"'):
+        inner = inner[1:-1]
+    inner = inner.replace('\\"', '"')
+    if '"' in inner or not record_kind(inner):
+        return None
+    return inner.strip()
