@@ -11,11 +11,12 @@ import asyncio
 import logging
 from typing import Any
 
-from ..checks.runner import make_client, run_check
+from ..checks.runner import make_client
 from ..dns.client import QueryRecord
 from ..model import CheckResult
-from ..policy.diff import CheckDiff, diff_check
-from ..store.history import History, StoredCheck
+from ..policy.diff import CheckDiff
+from ..policy.pipeline import check_and_judge
+from ..store.history import History
 from . import protocol as p
 from .server import Handler, Job, Worker
 
@@ -35,11 +36,10 @@ def history(worker: Worker) -> History:
 
 
 async def check(job: Job) -> dict[str, Any]:
-    """Check one domain: ``params`` = {domain, options, record}. Streams ``query`` batches and one ``result``
-    per check (with its ``diff`` against the last stored run when ``record``); the report is stored in the
-    history when ``record`` and is the ``finished`` data."""
-    # TODO(lead): switch to core.policy.pipeline.check_and_judge once it lands (issue 15 part 2); this is
-    # what app/engine.py ran before the worker.
+    """Check one domain through the pipeline (``policy.pipeline.check_and_judge``): ``params`` = {domain,
+    options, record}. Streams ``query`` batches and one ``result`` per check (with its ``diff`` against the
+    last stored run when ``record``); the run is stored in the history when ``record``, and the report is the
+    ``finished`` data."""
     domain = job.params.get("domain")
     if not isinstance(domain, str) or not domain:
         raise p.ProtocolError("no domain to check")
@@ -63,24 +63,16 @@ async def check(job: Job) -> dict[str, Any]:
         if not flush_handle:
             flush_handle.append(loop.call_later(QUERY_BATCH_S, flush))
 
-    store = history(job.worker) if record else None
-    previous: StoredCheck | None = None
-    if store is not None:
-        previous = await asyncio.to_thread(store.last, domain)
-
-    def on_result(result: CheckResult) -> None:
-        diff: CheckDiff | None = None
-        if previous is not None:
-            diff = diff_check(previous.check(result.name), result, previous_started=previous.started)
+    def on_result(result: CheckResult, diff: CheckDiff | None) -> None:
         flush()  # the log is never behind the cards
         job.emit(p.RESULT, data=result.to_json(), diff=diff.to_json() if diff is not None else None)
 
     client = make_client(options, on_query=on_query)
     try:
-        report = await run_check(domain, options, on_result=on_result, client=client)
+        judged = await check_and_judge(domain, options, history=history(job.worker) if record else None,
+                                       record=record, client=client, on_result=on_result)
         flush()
-        if store is not None:
-            await asyncio.to_thread(store.add, report)
+        report = judged.report
         log.info("checked %s: %s (%d checks, %d queries)", domain, report.status, len(report.checks),
                  len(report.queries))
         return report.to_json()

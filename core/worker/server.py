@@ -197,13 +197,12 @@ async def _stdin_lines(stream: BinaryIO) -> AsyncIterator[bytes]:
         yield line
 
 
-def main(handlers: dict[str, Handler] | None = None) -> int:
-    """``inboxready worker``: serve the protocol on stdin/stdout until told to stop or stdin ends.
+def main(handlers: dict[str, Handler]) -> int:
+    """``inboxready worker``: serve the protocol on stdin/stdout with ``handlers`` (``handlers.default_handlers()``
+    and the app's, see ``app/cli/worker.py``) until told to stop or stdin ends.
 
     The protocol gets the real stdout; file descriptor 1 and ``sys.stdout`` are pointed at stderr, so a stray
     ``print`` anywhere in the core can't break a line. stderr is the log (the GUI sends it to a file)."""
-    from .handlers import default_handlers
-
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
@@ -216,7 +215,7 @@ def main(handlers: dict[str, Handler] | None = None) -> int:
 
     log.info("worker %d started (executable %s, frozen %s, protocol %d)", os.getpid(),
              os.path.realpath(sys.executable), bool(getattr(sys, "frozen", False)), p.PROTOCOL_VERSION)
-    worker = Worker(handlers if handlers is not None else default_handlers(), write)
+    worker = Worker(handlers, write)
     try:
         asyncio.run(worker.run(_stdin_lines(sys.stdin.buffer)))
     except KeyboardInterrupt:
