@@ -668,6 +668,9 @@ class MainWindow(QMainWindow):
         for card in self.cards.values():
             if card.result is None:
                 card.set_stopped(summary)
+        if not {"spf", "dkim", "dmarc"} <= set(self.results):  # the bar can't judge: no "Checking…" left on it
+            self._readiness_timer.stop()
+            self.readiness.clear()
 
     # -- engine signals (UI thread) -------------------------------------------------------------
 

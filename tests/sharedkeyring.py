@@ -94,3 +94,48 @@ class SharedKeyring(keyring.backend.KeyringBackend):
             del self.store[(service, username)]
         except KeyError:
             raise keyring.errors.PasswordDeleteError("no such password") from None
+
+
+class SharedJsonDict(dict):  # type: ignore[type-arg]
+    """A dict of str -> JSON value mirrored to ``path`` (read on every look-up, rewritten on every change):
+    test-only module state the test process and its worker share (``auth.config._OVERRIDES``)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        super().clear()
+        super().update(data)
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(super().items())), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._load()
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._load()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._load()
+        return super().__contains__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._load()
+        super().__setitem__(key, value)
+        self._save()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._load()
+        value = super().pop(key, *default)
+        self._save()
+        return value

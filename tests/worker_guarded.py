@@ -2,7 +2,8 @@
 so the guard of tests/conftest.py does not reach it) refuses every non-loopback destination the same way,
 and appends each one it refused to the file named by ``INBOXREADY_TEST_BLOCKED_FILE`` (one per line) so the
 test that started it can see it. With ``INBOXREADY_TEST_KEYRING_FILE`` it uses the keyring file it shares
-with the test (``tests/sharedkeyring.py``).
+with the test (``tests/sharedkeyring.py``); with ``INBOXREADY_TEST_OAUTH_FILE`` the OAuth endpoints the test
+set (``auth.config.endpoint_override``).
 
     python tests/worker_guarded.py worker
 """
@@ -35,6 +36,13 @@ if os.environ.get("INBOXREADY_TEST_KEYRING_FILE"):  # the test's keyring, never 
     from tests.sharedkeyring import SharedKeyring
 
     keyring.set_keyring(SharedKeyring(os.environ["INBOXREADY_TEST_KEYRING_FILE"]))
+
+if os.environ.get("INBOXREADY_TEST_OAUTH_FILE"):  # the test's loopback sign-in server (endpoint_override)
+    from inboxready.core.auth import config as oauth_config
+
+    from tests.sharedkeyring import SharedJsonDict
+
+    oauth_config._OVERRIDES = SharedJsonDict(os.environ["INBOXREADY_TEST_OAUTH_FILE"])
 
 if __name__ == "__main__":
     from inboxready.app.cli import main

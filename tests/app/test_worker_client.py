@@ -62,6 +62,7 @@ def test_a_killed_worker_is_said_restarted_and_loses_nothing(make_window, qtbot,
     assert "checking engine stopped" in w.statusBar().currentMessage()
     stopped = [c for c in w.cards.values() if c.result is None]
     assert stopped and all("checking engine stopped" in c.summary_label.text() for c in stopped)
+    assert not w.readiness.isVisibleTo(w)  # no "Checking…" left on the bulk-sender bar
 
     # the next check works, and the run stored before the crash is still there
     dns_server.latency = 0.0
