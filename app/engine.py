@@ -35,6 +35,7 @@ from inboxready.core.dns.client import QueryRecord
 from inboxready.core.model import CheckResult, DomainReport
 from inboxready.core.policy.diff import CheckDiff
 from inboxready.core.worker import protocol as p
+from inboxready.core.worker.values import to_wire
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ CANCEL_GRACE_MS = 3000  # a worker that has not confirmed a cancel by then is re
 HELLO_TIMEOUT_MS = 30_000  # a worker that has not said hello by then is restarted (a frozen start can be slow)
 MAX_RESTARTS = 3  # within RESTART_WINDOW_S: after that the worker is not started again (said plainly)
 RESTART_WINDOW_S = 60.0
+DISPATCH_BUDGET_S = 0.006  # events handed to the windows per turn of the event loop, at most this long
 LOG_FILE = "worker.log"
 LOG_KEEP_BYTES = 1 << 20  # the log is started afresh when it is bigger than this
 WORKER_LOST = ("InboxReady's checking engine stopped unexpectedly, so this was not finished. It has been "
@@ -52,11 +54,16 @@ WORKER_GONE = ("InboxReady's checking engine keeps stopping, so nothing can be c
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """One check to run: the normalized domain, its options, and whether to record it in history."""
+    """One check to run: the normalized domain, its options, whether to record it in history, and how to
+    judge it (the compliance profile, the spam rate typed, the latest test message from the domain): the
+    worker makes the checklist and the profile's verdict too."""
 
     domain: str
     options: CheckOptions
     record: bool = True
+    profile: str | None = None
+    spam_rate: float | None = None
+    message: Any = None
 
 
 def worker_command() -> tuple[str, list[str]]:
@@ -94,6 +101,7 @@ class Engine(QObject):
     # previous stored run (None when nothing was stored or the run is not recorded)
     resultReady = Signal(int, object, object)
     queriesLogged = Signal(int, object)  # job, list[QueryRecord]: the DNS queries completed since the last batch
+    judged = Signal(int, object, object)  # job, the checklist CheckResult, the profile's CheckResult | None (before finished)
     finished = Signal(int, object)  # job, DomainReport
     cancelled = Signal(int)  # job
     failed = Signal(int, str)  # job, plain-words reason
@@ -116,6 +124,7 @@ class Engine(QObject):
         self._gave_up = False
         self._restarts: list[float] = []
         self._buffer = b""
+        self._drain_scheduled = False
         self._queue: list[bytes] = []  # requests written before the worker said hello
         self._ready = False
         self.pid = 0
@@ -240,12 +249,26 @@ class Engine(QObject):
         if proc is None:
             return
         self._buffer += bytes(proc.readAllStandardOutput().data())
-        while proc is self._process:
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand the complete lines read so far to the windows, for at most ``DISPATCH_BUDGET_S`` per turn of
+        the event loop: the rest waits for the next turn, so a burst of events (every result of a check at
+        once) never holds up a frame."""
+        self._drain_scheduled = False
+        proc = self._process
+        deadline = time.perf_counter() + DISPATCH_BUDGET_S
+        while proc is not None and proc is self._process:
             nl = self._buffer.find(b"\n")
             if nl < 0:
                 if len(self._buffer) > p.MAX_LINE:
                     self._protocol_error(f"a line longer than {p.MAX_LINE} bytes")
                     self._buffer = b""
+                break
+            if time.perf_counter() > deadline:
+                if not self._drain_scheduled:
+                    self._drain_scheduled = True
+                    QTimer.singleShot(0, self, self._drain)
                 break
             line, self._buffer = self._buffer[:nl], self._buffer[nl + 1:]
             if line.strip():
@@ -314,7 +337,12 @@ class Engine(QObject):
             self.resultReady.emit(job, CheckResult.from_json(event["data"]),
                                   _diff_from_json(diff) if diff is not None else None)
         elif kind == p.FINISHED:
-            self.finished.emit(job, DomainReport.from_json(event["data"]))
+            data = event["data"]
+            report = DomainReport.from_json(data["report"])
+            compliance = data.get("compliance")
+            self.judged.emit(job, CheckResult.from_json(data["checklist"]),
+                             CheckResult.from_json(compliance) if compliance is not None else None)
+            self.finished.emit(job, report)
         elif kind == p.CANCELLED:
             self.cancelled.emit(job)
         elif kind == p.FAILED:
@@ -354,7 +382,8 @@ class Engine(QObject):
         job = self._new_job("check", True)
         self._current_job = job
         self._write(p.request(job, "check", domain=request.domain, options=p.options_to_json(request.options),
-                              record=request.record))
+                              record=request.record, profile=request.profile, spam_rate=request.spam_rate,
+                              message=to_wire(request.message)))
         self.started.emit(job, request.domain)
         return job
 

@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         if theme_manager is not None:
             theme_manager.listeners.append(self)
         self.cards: dict[str, CheckCard] = {}
+        self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
         self.results: dict[str, CheckResult] = {}
         self.current_job = 0
         self._scroll_mark = 0
@@ -392,6 +393,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.engine.resultReady.connect(self._on_result)
         self.engine.queriesLogged.connect(self._on_queries)
+        self.engine.judged.connect(self._on_judged)
         self.engine.finished.connect(self._on_finished)
         self.engine.cancelled.connect(self._on_cancelled)
         self.engine.failed.connect(self._on_failed)
@@ -561,7 +563,11 @@ class MainWindow(QMainWindow):
         set_available(self.cancel_button)
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
-        self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
+        self._judged = None
+        self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo,
+                                                          profile=self.compliance_profile(),
+                                                          spam_rate=self.spam_rates.get(domain),
+                                                          message=self._message_from(domain)))
         self._detect_dns_host(domain, options)
         self.checkStarted.emit(domain)
         return self.current_job
@@ -695,6 +701,11 @@ class MainWindow(QMainWindow):
             return
         self.query_view.add_many(records)
         self._update_queries_button()
+
+    def _on_judged(self, job: int, checklist: CheckResult, compliance: CheckResult | None) -> None:
+        """The checklist and the profile's verdict, judged in the worker: shown when the check is done."""
+        if job == self.current_job:
+            self._judged = (checklist, compliance)
 
     def _on_finished(self, job: int, report: DomainReport) -> None:
         if job != self.current_job:
@@ -1019,6 +1030,15 @@ class MainWindow(QMainWindow):
 
         return self._show_tool("watch", make)
 
+    def _message_from(self, domain: str) -> Any:
+        """The last test message's verdict when it was sent from ``domain`` (else None)."""
+        if self.message_window is None:
+            return None
+        message = getattr(self.message_window.screen_widget, "last_report", None)
+        if message is None or getattr(message, "from_domain", "").lower() != domain:
+            return None
+        return message
+
     def latest_message(self) -> Any:
         """The last test message's verdict when it was sent from the domain on screen (else None)."""
         if self.message_window is None or self.last_report is None:
@@ -1029,8 +1049,16 @@ class MainWindow(QMainWindow):
         return message
 
     def _show_checklist(self) -> None:
-        """The bulk-sender checklist card, from this check, the latest test message and the spam rate."""
+        """The bulk-sender checklist card, from this check, the latest test message and the spam rate: as the
+        worker judged it with the check, or judged here again when one of those changed since (a spam rate
+        typed, another profile, a new test message)."""
         if self.last_report is None or not set(self.results) & {"spf", "dkim", "dmarc"}:
+            return
+        judged, self._judged = self._judged, None
+        if judged is not None and judged[1] is not None:
+            self._card("checklist").set_result(judged[0])
+            self._card("compliance").set_result(judged[1])
+            self._fix_tab_order()
             return
         from inboxready.core.policy.checklist import build_checklist
 

@@ -15,10 +15,12 @@ from ..checks.runner import make_client
 from ..dns.client import QueryRecord
 from ..model import CheckResult
 from ..policy.diff import CheckDiff
+from ..policy.compliance import verdict_result
 from ..policy.pipeline import check_and_judge
 from ..store.history import History
 from . import protocol as p
 from .server import Handler, Job, Worker
+from .values import from_wire
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,10 @@ def history(worker: Worker) -> History:
 
 async def check(job: Job) -> dict[str, Any]:
     """Check one domain through the pipeline (``policy.pipeline.check_and_judge``): ``params`` = {domain,
-    options, record}. Streams ``query`` batches and one ``result`` per check (with its ``diff`` against the
-    last stored run when ``record``); the run is stored in the history when ``record``, and the report is the
-    ``finished`` data."""
+    options, record, profile, spam_rate, message (a wire value)}. Streams ``query`` batches and one ``result``
+    per check (with its ``diff`` against the last stored run when ``record``); the run is stored in the history
+    when ``record``. The ``finished`` data: {report, checklist (the bulk-sender checklist card), compliance
+    (the profile's verdict card, or null without a profile)}, each the ``to_json`` of its object."""
     domain = job.params.get("domain")
     if not isinstance(domain, str) or not domain:
         raise p.ProtocolError("no domain to check")
@@ -69,13 +72,19 @@ async def check(job: Job) -> dict[str, Any]:
 
     client = make_client(options, on_query=on_query)
     try:
+        spam_rate = job.params.get("spam_rate")
         judged = await check_and_judge(domain, options, history=history(job.worker) if record else None,
-                                       record=record, client=client, on_result=on_result)
+                                       record=record, client=client, on_result=on_result,
+                                       profile=job.params.get("profile") or None,
+                                       spam_rate=float(spam_rate) if isinstance(spam_rate, (int, float)) else None,
+                                       message=from_wire(job.params.get("message")))
         flush()
         report = judged.report
         log.info("checked %s: %s (%d checks, %d queries)", domain, report.status, len(report.checks),
                  len(report.queries))
-        return report.to_json()
+        compliance = verdict_result(judged.verdict, report.checks) if judged.verdict is not None else None
+        return {"report": report.to_json(), "checklist": judged.checklist.to_json(),
+                "compliance": compliance.to_json() if compliance is not None else None}
     finally:
         for h in flush_handle:
             h.cancel()

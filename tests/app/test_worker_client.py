@@ -160,3 +160,22 @@ sys.stdin.read()
         assert "keeps stopping" in refused.args[1]
     finally:
         engine.shutdown()
+
+
+def test_the_checklist_and_the_profile_verdict_are_judged_in_the_worker(make_window, qtbot,
+                                                                         dns_server: DnsTestServer) -> None:  # type: ignore[no-untyped-def]
+    add_good_zone(dns_server, "judged.example")
+    w = make_window(nameserver=dns_server.address, timeout=2.0)
+    judged: list[Any] = []
+    w.engine.judged.connect(lambda job, checklist, compliance: judged.append((job, checklist, compliance)))
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        job = w.check_domain("judged.example")
+    assert [j[0] for j in judged] == [job]
+    _, checklist, compliance = judged[0]
+    assert checklist.name == "checklist" and compliance is not None and compliance.name == "compliance"
+    # the cards show the worker's judgement as it came
+    assert w.cards["checklist"].result.to_json() == checklist.to_json()
+    assert w.cards["compliance"].result.to_json() == compliance.to_json()
+    # a spam rate typed afterwards is judged here again, at once
+    w.cards["checklist"].spamRateEntered.emit(0.5)
+    assert w.cards["checklist"].result.to_json() != checklist.to_json()

@@ -196,8 +196,10 @@ def test_the_worker_checks_streams_records_and_ends_with_its_stdin(home_dir: Pat
     assert kinds[0] == "started" and kinds[-1] == "finished" and kinds.count("finished") == 1
     assert sorted(e["data"]["name"] for e in first if e["type"] == "result") == ["dmarc", "mx", "spf"]
     queries = [q for e in first if e["type"] == "query" for q in e["queries"]]
-    report = first[-1]["data"]
+    report = first[-1]["data"]["report"]
     assert report["domain"] == "shop.example" and report["checks"]["spf"]["status"] == "pass"
+    assert first[-1]["data"]["checklist"]["name"] == "checklist"  # judged in the worker too
+    assert first[-1]["data"]["compliance"] is None  # no profile was asked for
     assert len(queries) == len(report["queries"]) > 0  # every query was streamed before the end
     # the log is never behind the cards: every query of a check went out before its result
     assert all(e["diff"] is None for e in first if e["type"] == "result")
