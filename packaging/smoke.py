@@ -166,7 +166,7 @@ class Smoke:
         """The frozen GUI ran its checks in the frozen ``inboxready worker`` (the worker's log says so)."""
         log = self.scratch / "gui-home" / "data" / "worker.log"
         text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-        started = [line for line in text.splitlines() if "worker started" in line]
+        started = [line for line in text.splitlines() if " started (executable " in line]
         want = str(self.exe("inboxready").resolve())
         checked = [line for line in text.splitlines() if " checked demo-" in line]
         if not started:
