@@ -30,7 +30,9 @@ from typing import Any, Sequence, TextIO
 from inboxready.core import __version__
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
 
-from . import bounce, build, check, headers, profile, publish, reports, roundtrip, selftest, spf, verify, watch, watchlist
+from . import (
+    bounce, build, check, headers, profile, publish, reports, roundtrip, selftest, spf, verify, watch, watchlist, worker,
+)
 from .check import _pyside_missing  # noqa: F401 - looked up here by check (a test stands in for it)
 from .out import DNS_TIMEOUT, Parser, nameserver, safe_stream, shown
 
@@ -40,7 +42,8 @@ EXIT_UNCHECKED = 2
 # The commands, each a module of this package (``app/cli/<name>.py``) with ``register(sub, common)`` that adds
 # its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default; ``--help`` lists them in
 # this order. A new command is a module with a ``register`` and one entry here.
-COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce, check, spf, headers, profile, roundtrip, watch)
+COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce, worker, check, spf, headers, profile, roundtrip,
+                   watch)
 
 
 def _command_modules() -> list[Any]:

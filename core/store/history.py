@@ -113,7 +113,8 @@ class StoredCheck:
     started: str
     status: str
     report: dict[str, Any]  # the stored run as JSON, as the version that stored it wrote it
-    parsed: DomainReport | None = field(default=None, compare=False, repr=False)  # None: read from ``report``
+    # the typed run, read from ``report`` when first asked (not a constructor field: the JSON is the run)
+    parsed: DomainReport | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def domain_report(self) -> DomainReport:
@@ -352,7 +353,9 @@ class History:
                     for rid, dom, started, status, text in rows:
                         read = _read_report(text, rid, dom, started)
                         if read is not None:
-                            out.append(StoredCheck(int(rid), str(dom), str(started), str(status), *read))
+                            stored = StoredCheck(int(rid), str(dom), str(started), str(status), read[0])
+                            object.__setattr__(stored, "parsed", read[1])  # read once, here
+                            out.append(stored)
             except sqlite3.DatabaseError as exc:
                 self.problem = f"The check history could not be read ({exc})."
                 return []
