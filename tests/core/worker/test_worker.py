@@ -21,9 +21,9 @@ from inboxready.core.store.history import History
 from inboxready.core.worker import protocol as p
 from inboxready.core.worker.server import Job, Worker
 
-from ..app.conftest import GOOD_ZONE
+from ...app.conftest import GOOD_ZONE
 
-GUARDED = Path(__file__).resolve().parent.parent / "worker_guarded.py"
+GUARDED = Path(__file__).resolve().parents[2] / "worker_guarded.py"
 
 
 # -- the wire format -------------------------------------------------------------------------------------
