@@ -163,3 +163,12 @@ def test_build_whatif_and_spf_show_records_escaped(evil: DnsTestServer) -> None:
     code, out, err = cli("build", "whatif", "evil.test", "-n", evil.address, "--timeout", "1",
                          "--record", '_dmarc TXT "v=DMARC1; p=reject; x=\\027[2J"')
     assert raw_controls(out + err) == []
+
+
+def test_a_crlf_line_break_is_shown_as_a_line_break_and_a_lone_cr_stays_visible() -> None:
+    from inboxready.core.textsafe import visible
+
+    policy = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n"
+    assert visible(policy, keep_newlines=True) == policy.replace("\r\n", "\n")  # the MTA-STS card showed \r
+    assert visible("a\rb", keep_newlines=True) == "a\\rb"  # a carriage return that rewrites a line
+    assert visible(policy) == policy.replace("\r\n", "\\r\\n")  # one-line output escapes both
