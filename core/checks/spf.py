@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..context import CheckContext
-from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, organizational_domain, policy_step, tree_walk
 from ..dns.client import DnsAnswer, Outcome
 from .posture import lockdown_fixes
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
@@ -122,23 +122,19 @@ async def _dmarc_walk(ctx: CheckContext, domain: str) -> Walk | None:
 
 
 def dmarc_stage(walk: Walk | None) -> DmarcStage | None:
-    """The DMARC stage the RFC 9989 tree walk shows for the walked domain; None when it couldn't be
+    """The DMARC stage the RFC 9989 tree walk shows for the walked domain (the record the DMARC check uses:
+    ``policy_step``, its own, its Organizational Domain's or a public suffix's); None when it couldn't be
     looked up (then SPF gives no advice that depends on it)."""
     if walk is None:
         return None
-    own = walk.step(walk.domain)
-    if own is not None and own.record is not None:
-        return DmarcStage(own.record.policy_for(subdomain=False), own.record.testing, walk.domain)
+    step, how = policy_step(walk)
+    if step is not None and step.record is not None:
+        own = how == "own"
+        return DmarcStage(step.record.policy_for(subdomain=not own), step.record.testing, step.name)
     # A walk that stopped at the top-level domain (whose _dmarc name many servers refuse to answer) is
     # complete enough: no record there changes the policy of the names below (as in the DMARC check).
     stopped = walk.failed is not None and "." in walk.failed.name
-    if not walk.found:
-        return None if stopped else DmarcStage(None, False, None)
-    org = organizational_domain(walk)
-    step = walk.step(org) if org != walk.domain else None
-    if step is None or step.record is None:
-        return None if stopped else DmarcStage(None, False, None)
-    return DmarcStage(step.record.policy_for(subdomain=True), step.record.testing, org)
+    return None if stopped else DmarcStage(None, False, None)
 
 
 def all_for_stage(stage: DmarcStage | None) -> str | None:
