@@ -1007,6 +1007,8 @@ def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:
     for code in _CARRIERS:
         for i, f in enumerate(findings):
             if f.code == code and f.fix is None:
+                if code == "dmarc.no-rua" and "rua=" not in fix.value.lower():
+                    continue  # a record without a report address doesn't answer "no report address"
                 findings[i] = replace(f, fix=fix)
                 for j, g in enumerate(findings):
                     if g.code in _TIDIED and g.fix is None:

@@ -620,6 +620,10 @@ def test_public_suffix_policy_counts_as_the_dmarc_check_says(dns_server: DnsTest
     assert r.status is Status.PASS and codes(r) == [], r.to_json()
     d = run(dmarc.check(make_ctx(dns_server, "shop.example.com")))
     assert d.detail["policy"] == "reject" and d.detail["policy_domain"] == "example.com"
+    # the registry name itself: the tidied record (psd=y left out) adds no rua=, so it isn't offered as the
+    # answer to "no report address" (the fix self-check found it didn't fix that)
+    top = run(dmarc.check(make_ctx(dns_server, "example.com")))
+    assert [f.fix for f in top.findings if f.code == "dmarc.no-rua"] == [None]
 
 
 def test_domain_that_sends_nothing_keeps_hardfail(dns_server: DnsTestServer) -> None:
