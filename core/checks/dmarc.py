@@ -30,7 +30,8 @@ from ..records.dmarc_parse import (
     DmarcProblem, DmarcRecord, DmarcSyntaxError, add_missing_mailto, fix_tag_typos, is_dmarc_record,
     looks_like_dmarc, parse_dmarc, repair_dmarc, tidy_dmarc,
 )
-from ..records.dmarc_walk import DmarcWalkStep, Walk, WalkStep, organizational_domain, tree_walk
+from ..records.dmarc_walk import DmarcWalkStep, Walk, WalkStep, organizational_domain, policy_step, tree_walk
+from ..records.dmarc_walk import psd_step as _psd_step
 from ..records.misplaced import doubled_name, zone_guesses
 from ..records.misplaced import unquote_record as _unquote_record
 from .posture import DMARC_REJECT, mail_use
@@ -93,11 +94,6 @@ MAX_DESTINATIONS = 10
 
 
 # -- the tree walk's findings ------------------------------------------------------------------------
-
-
-def _psd_step(walk: Walk) -> WalkStep | None:
-    return next((s for s in walk.found if s.record is not None and s.record.psd == "y"
-                 and s.name != walk.domain), None)
 
 
 # -- the suggested record --------------------------------------------------------------------------
@@ -324,10 +320,10 @@ async def check(ctx: CheckContext) -> CheckResult:
                   "which DMARC policy applies. Try again later.",
                   f"TXT {walk.failed.query}: {walk.failed.answer.outcome}", RFC_WALK))
         return _result(st, walk)
-    elif org_step is not None and org_step.record is not None and st.org != domain:
-        st.record, st.policy_domain = org_step.record, st.org
-    elif psd_step is not None:
-        st.record, st.policy_domain, st.via_psd = psd_step.record, psd_step.name, True
+    else:
+        applies, how = policy_step(walk)  # the Organizational Domain's record, else a public suffix's
+        if applies is not None and applies.record is not None:
+            st.record, st.policy_domain, st.via_psd = applies.record, applies.name, how == "psd"
 
     if walk.failed is not None:  # a soft failure (see above)
         msg = (f"Your own DMARC record was found, but looking further up ({walk.failed.query}) failed, so we "
@@ -1049,6 +1045,8 @@ def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:
     for code in _CARRIERS:
         for i, f in enumerate(findings):
             if f.code == code and f.fix is None:
+                if code == "dmarc.no-rua" and "rua=" not in fix.value.lower():
+                    continue  # a record without a report address doesn't answer "no report address"
                 findings[i] = replace(f, fix=fix)
                 for j, g in enumerate(findings):
                     if g.code in _TIDIED and g.fix is None:

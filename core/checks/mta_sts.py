@@ -18,9 +18,8 @@ from ..dns.client import DnsAnswer
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from ..net.https import HttpsError, HttpsErrorKind, fetch
 from ..records.mta_sts import (
-    StsPolicyDetail,
-    StsPolicy, StsRecord, StsSyntaxError, format_policy, is_sts_record, looks_like_sts, mx_matches, new_id,
-    parse_policy, parse_sts_record,
+    StsPolicy, StsPolicyDetail, StsRecord, StsSyntaxError, broad_pattern, format_policy, is_sts_record,
+    looks_like_sts, mx_matches, new_id, parse_policy, parse_sts_record,
 )
 from ..records.mx import MxParseError, parse_mx
 from .posture import receives_no_mail
@@ -224,6 +223,13 @@ def _policy_findings(st: _State, pol: StsPolicy, url: str, mx_hosts: list[str], 
             + " ".join(pol.errors[:4]) + " The corrected file is shown here.", "; ".join(pol.errors), RFC_POLICY))
     for w in pol.warnings:
         st.findings.append(_f("policy-duplicate-field", Severity.WARNING, w, "", RFC_POLICY))
+    for p in pol.mx:
+        if broad_pattern(p):
+            st.findings.append(_f(
+                "mx-pattern-broad", Severity.WARNING, f"The policy's 'mx: {p}' accepts any mail server whose name "
+                f"is one label under .{p[2:]}, including servers that aren't yours, so it barely limits where mail "
+                "for you may be delivered. List your own mail servers' names (or a '*.' pattern under your own "
+                "domain) instead, as the corrected file shown here does.", f"mx: {p} (RFC 8461 §3.2 allows it; §4.1: '*' matches one label)", RFC_POLICY))
     if pol.max_age is not None and pol.max_age < MAX_AGE_SHORT and pol.mode != "none":
         st.findings.append(_f(
             "max-age-short", Severity.WARNING, f"Sending servers are told to remember your policy for only "
@@ -262,7 +268,7 @@ def _policy_findings(st: _State, pol: StsPolicy, url: str, mx_hosts: list[str], 
              "mail to " + ("them" if len(uncovered) > 1 else "it") + " would be refused.")
             + " Add the mx line shown in the corrected file.",
             f"policy mx patterns: {', '.join(pol.mx) or '(none)'}; MX hosts: {', '.join(mx_hosts)}", RFC_MATCH))
-    if pol.errors or (uncovered and pol.mode in ("enforce", "testing")) or \
+    if pol.errors or (uncovered and pol.mode in ("enforce", "testing")) or any(broad_pattern(p) for p in pol.mx) or \
             (pol.max_age is not None and pol.max_age < MAX_AGE_SHORT and pol.mode != "none"):
         _suggest_policy(st, url, pol, mx_hosts)
 
@@ -271,7 +277,7 @@ def _suggest_policy(st: _State, url: str, pol: StsPolicy | None, mx_hosts: list[
     mode = pol.mode if pol is not None and pol.mode in ("enforce", "testing") else "testing"
     max_age = pol.max_age if pol is not None and pol.max_age is not None and pol.max_age >= MAX_AGE_SHORT \
         else MAX_AGE_SUGGESTED
-    patterns = list(pol.mx) if pol is not None else []
+    patterns = [p for p in pol.mx if not broad_pattern(p)] if pol is not None else []
     for h in mx_hosts:
         if not any(mx_matches(p, h) for p in patterns):
             patterns.append(h)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from ..context import CheckContext
-from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, organizational_domain, policy_step, tree_walk
 from ..dns.client import DnsAnswer, Outcome
 from .posture import lockdown_fixes
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
@@ -35,6 +36,9 @@ from ..records.spf_parse import (
     Mechanism, Modifier, SpfRecord, Term, is_spf_record, parse_record, parse_record_lenient, parse_term,
 )
 from ..records.spf_flat import collapse, range_terms, ranges_of, resolve_term
+from ..records.spf_reach import GLOBAL, Contribution, Reach, reach, widens
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "check",
@@ -188,23 +192,19 @@ async def _dmarc_walk(ctx: CheckContext, domain: str) -> Walk | None:
 
 
 def dmarc_stage(walk: Walk | None) -> DmarcStage | None:
-    """The DMARC stage the RFC 9989 tree walk shows for the walked domain; None when it couldn't be
+    """The DMARC stage the RFC 9989 tree walk shows for the walked domain (the record the DMARC check uses:
+    ``policy_step``, its own, its Organizational Domain's or a public suffix's); None when it couldn't be
     looked up (then SPF gives no advice that depends on it)."""
     if walk is None:
         return None
-    own = walk.step(walk.domain)
-    if own is not None and own.record is not None:
-        return DmarcStage(own.record.policy_for(subdomain=False), own.record.testing, walk.domain)
+    step, how = policy_step(walk)
+    if step is not None and step.record is not None:
+        own = how == "own"
+        return DmarcStage(step.record.policy_for(subdomain=not own), step.record.testing, step.name)
     # A walk that stopped at the top-level domain (whose _dmarc name many servers refuse to answer) is
     # complete enough: no record there changes the policy of the names below (as in the DMARC check).
     stopped = walk.failed is not None and "." in walk.failed.name
-    if not walk.found:
-        return None if stopped else DmarcStage(None, False, None)
-    org = organizational_domain(walk)
-    step = walk.step(org) if org != walk.domain else None
-    if step is None or step.record is None:
-        return None if stopped else DmarcStage(None, False, None)
-    return DmarcStage(step.record.policy_for(subdomain=True), step.record.testing, org)
+    return None if stopped else DmarcStage(None, False, None)
 
 
 def all_for_stage(stage: DmarcStage | None) -> str | None:
@@ -302,6 +302,10 @@ class _Analysis:
         self.all_target: str | None = None  # "~" or "-": the 'all' the DMARC stage calls for; None: unknown
         self.starter: list[str] = []  # terms the corrected record took from the MX records (a record that listed nobody)
         self.nobody = False  # the corrected record had to start from a record that listed no working sender
+        self.open_terms: set[str] = set()  # root terms (lower case) that let any server pass: dropped by the fix
+        self.open_swaps: dict[str, str] = {}  # root a/mx terms with a huge prefix length -> the term without it
+        self.reach_now: Reach | None = None  # who passes with the record receivers see today (None: unknown)
+        self.unsafe_redirect: Contribution | None = None  # an ignored redirect whose record would let anyone pass
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
@@ -520,7 +524,15 @@ class _Analysis:
                          "allowing those senders).",
                          detail="Mechanisms after 'all' MUST be ignored (RFC 7208 §5.1).", rfc=RFC_ALL,
                          fixable=True)
-            if rec.redirect is not None:
+            if rec.redirect is not None and self.unsafe_redirect is not None:
+                # Ignored, and it must stay so: there are no senders to restore, only a trap to remove.
+                self.add("spf.redirect-ignored", Severity.WARNING,
+                         f"'{rec.redirect.text}' is ignored because your record also has '{first_all.text}', and "
+                         f"it must stay unused: {_what_opens(self.unsafe_redirect)}, so if it were used any server "
+                         "on the internet would pass SPF as you. Remove it (the suggested record does).",
+                         detail="Any redirect modifier MUST be ignored when the record has an 'all' mechanism "
+                                "(RFC 7208 §6.1).", rfc=RFC_REDIRECT, fixable=True)
+            elif rec.redirect is not None:
                 self.add("spf.redirect-ignored", Severity.ERROR,
                          f"'{rec.redirect.text}' is ignored because your record also has '{first_all.text}', so "
                          f"mail from the servers of {rec.redirect.value} fails SPF. If you meant to add those "
@@ -959,6 +971,16 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                "fits in one small packet; longer answers can fail on some networks. Remove services you no "
                "longer use.", detail=f"{size} bytes", rfc=RFC_SIZE)
 
+    if rec.all is not None and rec.redirect is not None and syntax_ok:
+        target = _static_target(rec.redirect.value, domain, domain)
+        try:
+            opened = (await reach(ctx.dns, target)).open_terms() if target else []
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the fix guard still compares the corrected record as a whole
+            log.debug("working out who %s lets send failed", target, exc_info=True)
+            opened = []
+        an.unsafe_redirect = opened[0] if opened else None
     an.record_checks(rec)
     if null_mx and any(m.kind != "all" or m.qualifier in "+?" for m in rec.mechanisms):
         an.add("spf.parked-allows-senders", Severity.INFO,
@@ -975,6 +997,15 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     elif rec.errors:
         root.error = f"syntax error: {rec.errors[0]}"
     _tree_findings(an, root)
+    if syntax_ok:
+        try:
+            mine = await reach(ctx.dns, domain, repaired or text)
+            an.reach_now = mine if len(records) == 1 and repaired is None else await reach(ctx.dns, domain)
+            _open_findings(an, mine)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - never at the cost of the check itself
+            log.debug("working out who may send for %s failed", domain, exc_info=True)
     detail["tree"] = root.to_json()
     detail["lookups"] = root.total
     detail["void_lookups"] = sum(n.void_lookups for n in root.walk())
@@ -999,7 +1030,10 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                     "Your record listed nobody, so this one allows none yet: add an include or ip4: entry for each "
                     f"service that sends mail as you before you publish it (your mail servers can't be listed with "
                     f"'mx': {broken[0].message})"]
-        if merged is not None or value != text:
+        refused = await _widens(an, value)
+        if refused:
+            _refuse(an, refused)
+        elif merged is not None or value != text:
             notes = ([string_note] if string_note else []) + notes
             # a record that listed nobody: the corrected one is a draft until the person adds their senders
             base = Fix(domain, "TXT", value, action="replace", note=" ".join(notes),
@@ -1248,6 +1282,8 @@ async def _judge(an: _Analysis, got: _Answers, value: str, extra: tuple[Fix, ...
         if finding.severity in (Severity.ERROR, Severity.UNKNOWN) or (finding.severity is Severity.WARNING
                                                                         and finding.code not in allowed):
             return None
+    if await _widens(an, value, overlay):  # never lets more unlisted servers pass than today's record
+        return None
     for f in extra:
         if f.type.upper() != "TXT" or f.action == "remove":
             continue
@@ -1524,7 +1560,7 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     notes: list[str] = []
     if merged:
         notes.append("Replaces all your SPF records with one that keeps every sender.")
-    drop = an.void_terms | an.dead_includes | an.loop_terms
+    drop = an.void_terms | an.dead_includes | an.loop_terms | an.open_terms
     terms: list[Term] = []
     dropped_ptr = False
     for t in rec.terms:
@@ -1532,6 +1568,11 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             dropped_ptr = True
             continue
         if t.text.lower() in drop:
+            continue
+        if t.text.lower() in an.open_swaps:
+            swapped = an.open_swaps[t.text.lower()]
+            terms.append(parse_term(swapped))
+            notes.append(f"'{t.text}' became '{swapped}', so it covers your servers, not whole networks.")
             continue
         if isinstance(t, Mechanism) and _mapped_ip4_term(t) is not None:
             v4 = _mapped_ip4_term(t) or ""
@@ -1544,6 +1585,9 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             terms.append(fixed)
             notes.append(f"'{t.text}' became '{fixed.text}'.")
             continue
+        if isinstance(t, Modifier) and t.name == "redirect" and rec.all is not None and an.unsafe_redirect is not None:
+            notes.append(f"'{t.text}' was removed (not made an include): {_what_opens(an.unsafe_redirect)}.")
+            continue
         if isinstance(t, Modifier) and t.name == "redirect" and rec.all is not None:
             terms.append(parse_term(f"include:{t.value}"))
             notes.append(f"'{t.text}' became 'include:{t.value}', because a redirect next to 'all' is ignored.")
@@ -1554,6 +1598,10 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
     if an.void_terms:
         notes.append("Removed rules that point at names with nothing to match (no such name, or no address "
                      "or mail server there): " + _quoted(an.void_terms) + ".")
+    if an.open_terms:
+        notes.append("Removed what let any server on the internet pass SPF as you: " + _quoted(an.open_terms) + "."
+                     + (" If you use such a service, ask it for its correct include." if any(
+                         t.startswith(("include:", "+include:", "redirect=")) for t in an.open_terms) else ""))
     if an.dead_includes or an.loop_terms:
         notes.append("Removed includes that cannot work: " + _quoted(an.dead_includes | an.loop_terms)
                      + ". If you still use such a service, add its correct include.")
@@ -1612,7 +1660,105 @@ async def _settle(ctx: CheckContext, value: str, notes: list[str]) -> tuple[str,
             break
         value = " ".join(t for t in value.split(" ") if t.lower() not in bad)
         notes = notes + ["Also removed, because they cannot work: " + _quoted(bad) + "."]
+    # A term the correction brought in (a redirect made an include) must not let any server pass.
+    try:
+        opened = [c for c in (await reach(ctx.dns, ctx.domain, value)).open_terms() if c.kind != "all"]
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - the guard in _analyse still compares the record as a whole
+        log.debug("working out who the corrected record lets send failed", exc_info=True)
+        opened = []
+    if opened:
+        gone = {c.term.lower() for c in opened}
+        value = " ".join(t for t in value.split(" ") if t.lower() not in gone)
+        notes = [n for n in notes if not any(f"became '{t}'" in n.lower() for t in gone)]
+        notes = notes + ["Left out: " + "; ".join(f"'{c.term}', because {_door_words(c, ctx.domain)}" for c in opened)
+                         + ". Including it would let any server on the internet pass SPF as you."]
     return value, notes
+
+
+async def _widens(an: _Analysis, value: str, dns: Any = None) -> str:
+    """Why publishing ``value`` (looked up through ``dns``, by default the run's client) would let more servers
+    nobody listed pass SPF than the record receivers see today ("" when it doesn't, or when we can't tell
+    who passes today)."""
+    if an.reach_now is None:
+        return ""
+    try:
+        after = await reach(dns if dns is not None else an.ctx.dns, an.domain, value)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - then we can't vouch for the record: don't offer it
+        log.debug("working out who %r lets send failed", value, exc_info=True)
+        return "we couldn't work out which servers it would let send as you"
+    return widens(an.reach_now, after) or ""
+
+
+def _refuse(an: _Analysis, why: str) -> None:
+    """No corrected record is offered: say why on each finding it would have fixed."""
+    for i, issue in enumerate(an.issues):
+        f = issue.finding
+        if issue.fixable and f.fix is None and not f.no_fix:
+            an.issues[i] = _Issue(replace(f, no_fix=f"The record we could build to fix this would be worse: {why}. "
+                                                    "Correct the record by hand, or build it again with the SPF "
+                                                    "builder."), issue.fixable)
+
+
+def _share_words(c: Contribution) -> str:
+    """How much of the internet a contribution lets pass, in plain words."""
+    g = c.passes & GLOBAL
+    v4 = g.size(4) * 100 / GLOBAL.size(4)
+    v6 = g.size(6)
+    parts = []
+    if v4 >= 1:
+        parts.append(f"{v4:.0f}% of all IPv4 addresses on the internet")
+    elif g.size(4):
+        parts.append(f"{g.size(4) / 1e6:.0f} million IPv4 addresses")
+    if v6:
+        parts.append(f"a block of IPv6 addresses as big as a /{128 - v6.bit_length() + 1}")
+    return " and ".join(parts) or "a huge share of the internet"
+
+
+def _door_words(c: Contribution, domain: str) -> str:
+    """Why a term lets any server pass: the term deepest down that does it."""
+    if c.source_domain != domain.rstrip(".").lower() and c.source_term:
+        return _what_opens(c, " it leads to")
+    return f"it covers {_share_words(c)}"
+
+
+def _what_opens(c: Contribution, via: str = "") -> str:
+    """'the SPF record of x.example ends with '+all', which passes every server' (or the range that does it)."""
+    src = c.source_term
+    what = (f"ends with '{src}', which passes every server" if src.lower().lstrip("+") == "all"
+            else f"lists '{src}', which covers {_share_words(c)}")
+    return f"the SPF record of {c.source_domain}{via} {what}"
+
+
+def _open_findings(an: _Analysis, mine: Reach) -> None:
+    """spf.plus-all for each term of the record (other than its own 'all', see record_checks) that lets a huge
+    share of the internet pass: an include or redirect of a '+all' record, a huge ip4:/ip6: range, mx/0..."""
+    end = "-all" if an.all_target == "-" else "~all"
+    for c in mine.open_terms():
+        if c.kind == "all":
+            continue
+        swap = None
+        if c.kind in ("a", "mx") and "/" in c.term:
+            swap = c.term.split("/", 1)[0]
+            an.open_swaps[c.term.lower()] = swap
+        else:
+            an.open_terms.add(c.term.lower())
+        how = (f"Write it as '{swap}' (the suggested record does): the part after '/' widens each address of "
+               "your servers to a whole network." if swap else
+               ("Remove it (the suggested record does). If you use that service, ask it for its correct SPF "
+                "include." if c.kind in ("include", "redirect") else "Remove it (the suggested record does) and "
+                "list the addresses of your own servers instead."))
+        an.add("spf.plus-all", Severity.ERROR,
+               f"'{c.term}' in your record lets any server on the internet pass SPF as your domain: "
+               f"{_door_words(c, an.domain)}. Anyone can send mail that passes SPF as you. {how}",
+               detail=f"Passes through '{c.term}': " + ", ".join(c.passes.networks()[:6])
+                      + (" …" if len(c.passes.networks()) > 6 else "")
+                      + f". An include matches where its record gives pass (RFC 7208 §5.2); a redirect hands "
+                        f"every unlisted server to its record (§6.1). Unlisted servers should get {end}.",
+               rfc="RFC 7208 §5.2, §5.6, §6.1", fixable=True)
 
 
 def _attach(an: _Analysis, fix: Fix) -> None:
@@ -1732,7 +1878,7 @@ _SHORT = {
     "spf.whitespace": "a tab or line break sits where a space belongs",
     "spf.too-many-lookups": "it needs too many DNS lookups",
     "spf.too-many-void-lookups": "too many rules point at names that don't exist",
-    "spf.plus-all": "'+all' lets anyone send as you",
+    "spf.plus-all": "it lets any server on the internet send as you",
     "spf.include-loop": "an include loops back on itself",
     "spf.redirect-loop": "a redirect loops back on itself",
     "spf.include-no-record": "an include points at a domain without SPF",

@@ -130,4 +130,29 @@ def organizational_domain(walk: Walk) -> str:
     return walk.domain
 
 
-__all__ = ["MAX_WALK", "DmarcWalkStep", "Walk", "WalkStep", "organizational_domain", "tree_walk", "walk_names"]
+def psd_step(walk: Walk) -> WalkStep | None:
+    """The record of a public suffix above the walked domain (``psd=y``), if the walk found one."""
+    return next((s for s in walk.found if s.record is not None and s.record.psd == "y" and s.name != walk.domain),
+                None)
+
+
+def policy_step(walk: Walk) -> tuple[WalkStep | None, str]:
+    """The record whose policy applies to the walked domain (RFC 9989 §4.10) and how it applies: ``"own"``
+    (the domain's own record), ``"org"`` (inherited from the Organizational Domain), ``"psd"`` (inherited
+    from a public suffix's ``psd=y`` record); ``(None, "")`` when none applies. The DMARC check and the
+    SPF check's advice both use this, so they give one answer."""
+    own = walk.step(walk.domain)
+    if own is not None and own.record is not None:
+        return own, "own"
+    org = organizational_domain(walk)
+    step = walk.step(org)
+    if org != walk.domain and step is not None and step.record is not None:
+        return step, "org"
+    psd = psd_step(walk)
+    if psd is not None:
+        return psd, "psd"
+    return None, ""
+
+
+__all__ = ["MAX_WALK", "DmarcWalkStep", "Walk", "WalkStep", "organizational_domain", "policy_step", "psd_step",
+           "tree_walk", "walk_names"]

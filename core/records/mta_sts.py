@@ -120,10 +120,19 @@ class StsPolicy:
 
 
 def valid_pattern(pattern: str) -> bool:
-    """An ``mx`` value: a host name, or ``*.`` followed by one (§3.2)."""
+    """An ``mx`` value (§3.2: ``sts-policy-mx-value = ["*."] Domain``, Domain as in RFC 5321 §4.1.2): a
+    host name, or ``*.`` followed by one. A Domain may be a single label, so ``*.example`` is a valid
+    pattern (it matches ``mx.example``); whether it covers the domain's MX hosts is checked separately."""
     name = pattern[2:] if pattern.startswith("*.") else pattern
-    labels = name.rstrip(".").split(".")
-    return len(labels) >= 2 and all(_LABEL.match(lb) for lb in labels) and len(name) <= 253
+    name = name[:-1] if name.endswith(".") else name
+    labels = name.split(".")
+    return all(_LABEL.match(lb) for lb in labels) and len(name) <= 253
+
+
+def broad_pattern(pattern: str) -> bool:
+    """A valid ``*.`` pattern over a single label (``*.com``, ``*.example``): it accepts any host name one label
+    under a top-level domain, so it hardly restricts which servers may receive the domain's mail."""
+    return pattern.startswith("*.") and "." not in pattern[2:].rstrip(".")
 
 
 def mx_matches(pattern: str, host: str) -> bool:
@@ -211,5 +220,5 @@ def new_id(now: dt.datetime | None = None) -> str:
 
 __all__ = [
     "MAX_AGE_LIMIT", "MODES", "StsPolicy", "StsRecord", "StsSyntaxError", "format_policy", "is_sts_record",
-    "looks_like_sts", "mx_matches", "new_id", "parse_policy", "parse_sts_record", "valid_pattern",
+    "broad_pattern", "looks_like_sts", "mx_matches", "new_id", "parse_policy", "parse_sts_record", "valid_pattern",
 ]

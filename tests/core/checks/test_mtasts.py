@@ -378,3 +378,31 @@ def test_https_client_reads_bodies_and_refuses_plain_http(dns_server: DnsTestSer
 
     assert run(go()) == [(200, "text/plain", "utf-8", "é" * 10, False), HttpsErrorKind.BAD_URL,
                          HttpsErrorKind.TOO_LARGE, HttpsErrorKind.NOT_FOUND]
+
+
+# -- wildcard patterns over a single label (RFC 8461 §3.2: sts-policy-mx-value = ["*."] Domain) ---------------
+
+
+def test_single_label_wildcard_is_valid_and_matched_not_a_file_mistake(dns_server: DnsTestServer,
+                                                                       web: HttpsTestServer) -> None:
+    # '*.example' is valid syntax (an RFC 5321 Domain may be one label): not a file mistake. It covers
+    # mx.example, not mx1.example.com (one label only, §4.1), so the MX hosts here are not covered.
+    assert sts_records.valid_pattern("*.example") and sts_records.valid_pattern("*.com")
+    assert sts_records.mx_matches("*.example", "mx.example")
+    assert not sts_records.mx_matches("*.example", "mail.sts.example")
+    pol = sts_records.parse_policy("version: STSv1\r\nmode: enforce\r\nmx: *.example\r\nmax_age: 604800\r\n")
+    assert pol.valid and pol.mx == ["*.example"], pol.errors
+    web.route(URL_PATH, "version: STSv1\r\nmode: enforce\r\nmx: *.com\r\nmx: *.backup.example.com\r\n"
+                        "max_age: 604800\r\n")
+    r = check(dns_server, ZONE, web)
+    assert "mta_sts.policy-invalid" not in codes(r), r.to_json()
+    # '*.com' lets any host one label under .com receive (a warning), and doesn't cover mx1.example.com (two)
+    broad = finding(r, "mta_sts.mx-pattern-broad")
+    assert broad.severity is Severity.WARNING and "*.com" in broad.message
+    assert r.detail["mx_hosts"][0] == {"host": "mx1.example.com", "matched": False, "pattern": None}
+    assert finding(r, "mta_sts.mx-not-covered").severity is Severity.ERROR
+    # the corrected file names the server instead; hosted, the warning goes and nothing gets worse
+    text = r.detail["policy_fix"]["text"]
+    assert "mx: *.com" not in text and "mx: mx1.example.com" in text and "mx: *.backup.example.com" in text
+    after = recheck_policy_fix(dns_server, ZONE, web, r)
+    assert after.status is Status.PASS and codes(after) == [], after.to_json()

@@ -605,6 +605,27 @@ def test_inherited_reject_counts_for_a_subdomain(dns_server: DnsTestServer) -> N
     assert r.detail["dmarc_stage"] == {"policy": "quarantine", "testing": False, "record_domain": "example.com"}
 
 
+def test_public_suffix_policy_counts_as_the_dmarc_check_says(dns_server: DnsTestServer) -> None:
+    """Review 2, M2: under a public suffix's record (psd=y) the SPF advice follows the policy the DMARC check
+    finds (RFC 9989 §4.10), not "no DMARC policy yet"."""
+    from inboxready.core.checks import dmarc
+
+    zone = ('_dmarc 300 IN TXT "v=DMARC1; p=reject; psd=y; np=reject"\n'
+            'shop 300 IN MX 10 mail.shop.example.com.\n'
+            'mail.shop 300 IN A 192.0.2.10\n'
+            'shop 300 IN TXT "v=spf1 mx -all"\n')
+    r = analyse(dns_server, zone, domain="shop.example.com")
+    assert r.detail["dmarc_stage"] == {"policy": "reject", "testing": False, "record_domain": "example.com"}
+    assert r.detail["all_advice"] == "-all"
+    assert r.status is Status.PASS and codes(r) == [], r.to_json()
+    d = run(dmarc.check(make_ctx(dns_server, "shop.example.com")))
+    assert d.detail["policy"] == "reject" and d.detail["policy_domain"] == "example.com"
+    # the registry name itself: the tidied record (psd=y left out) adds no rua=, so it isn't offered as the
+    # answer to "no report address" (the fix self-check found it didn't fix that)
+    top = run(dmarc.check(make_ctx(dns_server, "example.com")))
+    assert [f.fix for f in top.findings if f.code == "dmarc.no-rua"] == [None]
+
+
 def test_domain_that_sends_nothing_keeps_hardfail(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, '@ 300 IN TXT "v=spf1 -all"\n')
     assert "spf.all-hardfail-early" not in codes(r)
