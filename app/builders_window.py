@@ -1,24 +1,26 @@
 """The record builders window: SPF, DMARC, DKIM key and "What if", one tab each.
 
-Everything that asks DNS, generates a key or writes a file runs on the engine's asyncio loop
-(``Engine.run_task``); results come back through the engine's queued ``task*`` signals, tagged with a job
-number this window keeps, so a result of another window (or an older run) is ignored. Building the SPF
+Everything that asks DNS or generates a key runs in the engine process (the worker's builder jobs,
+``core/worker/builders.py``, through ``WorkerOp``); each result comes back to the callback of the job that
+asked, so a result of another window (or an older run) is ignored. Saving the private key is one small file
+write (``QueryOp``). Building the SPF
 record from the catalog is a few string operations and runs on the UI thread; its live lookup count is
 asked from DNS after a short pause in typing.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from inboxready.core.builders import dkimkeys
 from inboxready.core.builders import dmarc as dmarc_builder
 from inboxready.core.builders import spf as spf_builder
-from inboxready.core.builders.whatif import SUPPORTED_TYPES, WhatIfError, what_if
+from inboxready.core.builders.whatif import SUPPORTED_TYPES
 from inboxready.core.context import CheckOptions
-from inboxready.core.dns.client import DEFAULT_TIMEOUT, DnsClient
+from inboxready.core.dns.client import DEFAULT_TIMEOUT
+from inboxready.core.worker.protocol import options_to_json
+from inboxready.core.worker.values import from_wire
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.model import DomainReport
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -40,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from .cards import CheckCard
 from .engine import Engine
+from .queryop import QueryOp, WorkerOp
 from .filedialogs import save_file
 from .widgets import CodeText, CopyButton, FixView, label, set_available
 
@@ -115,7 +118,7 @@ class BuildersWindow(QWidget):
         self.engine = engine
         self.nameservers = nameservers
         self.timeout = timeout
-        self.jobs: dict[int, Callable[[Any], None]] = {}
+        self.jobs: dict[int, WorkerOp] = {}
         self.spf_build: spf_builder.SpfBuild | None = None
         self.steps: list[dmarc_builder.DmarcStep] = []
         self.key: dkimkeys.DkimKey | None = None
@@ -146,9 +149,6 @@ class BuildersWindow(QWidget):
         self.tabs.addTab(self._dkim_tab(), "DKIM key")
         self.tabs.addTab(self._whatif_tab(), "What if")
         root.addWidget(self.tabs, 1)
-        q = Qt.ConnectionType.QueuedConnection
-        engine.taskFinished.connect(self._on_finished, q)
-        engine.taskFailed.connect(self._on_failed, q)
         self.resize(980, 760)
         self.update_spf()
 
@@ -163,30 +163,25 @@ class BuildersWindow(QWidget):
         except DomainError:
             return None
 
-    def _run(self, coro_fn: Callable[[DnsClient], Coroutine[Any, Any, Any]], done: Callable[[Any], None]) -> int:
-        """Run ``coro_fn(client)`` on the engine's loop with a DNS client of its own; ``done(result)`` on the
-        UI thread."""
-        async def wrapped(client_factory: Callable[[], DnsClient]) -> Any:
-            client = client_factory()
-            try:
-                return await coro_fn(client)
-            finally:
-                client.close()
+    def _run(self, kind: str, params: dict[str, Any], done: Callable[[Any], None]) -> int:
+        """Run the worker's builder job ``kind`` (with this window's DNS server and timeout); ``done(result)``
+        with its result (rebuilt from the wire) on the UI thread. Returns the job number (0: not started)."""
+        if self._closed:
+            return 0  # the window is closing: nothing to start
 
-        if self._closed or not self.engine.loop.is_running():
-            return 0  # the window is closing or the app is shutting down: nothing to start
-        ns, timeout = self.nameservers, self.timeout  # plain values: the coroutine must not hold this window
-        def factory() -> DnsClient:
-            return DnsClient(ns, timeout=timeout, deadline=max(30.0, timeout * 8))
+        def finished(data: Any) -> None:
+            self.jobs.pop(op.job, None)
+            done(from_wire(data))
 
-        job = self.engine.run_task(lambda _progress: wrapped(factory))
-        self.jobs[job] = done
+        op = WorkerOp(self.engine, self, kind, {"nameservers": self.nameservers, "timeout": self.timeout, **params},
+                      success=finished, failure=lambda why: self._on_failed(op.job, why),
+                      cancelled=lambda: self.jobs.pop(op.job, None))
+        try:
+            job = op.run()
+        except RuntimeError:  # the app is shutting down
+            return 0
+        self.jobs[job] = op
         return job
-
-    def _on_finished(self, job: int, result: Any) -> None:
-        done = self.jobs.pop(job, None)
-        if done is not None:
-            done(result)
 
     def _on_failed(self, job: int, why: str) -> None:
         if self.jobs.pop(job, None) is not None:
@@ -194,6 +189,8 @@ class BuildersWindow(QWidget):
             tab = self.tabs.currentIndex()
             target = [self.spf_status, self.dmarc_status, self.dkim_status, self.whatif_status][tab]
             target.setText(f"Something went wrong inside InboxReady: {why}. Please report it.")
+            for button in (self.generate_button, self.whatif_button):
+                set_available(button)
 
     def busy(self) -> bool:
         return any(self.engine.task_running(j) for j in self.jobs)
@@ -201,8 +198,8 @@ class BuildersWindow(QWidget):
     def closeEvent(self, event: Any) -> None:
         self._closed = True
         self._spf_timer.stop()
-        for job in list(self.jobs):
-            self.engine.cancel_task(job)
+        for op in list(self.jobs.values()):
+            op.abandon()
         self.jobs.clear()
         super().closeEvent(event)
 
@@ -327,13 +324,6 @@ class BuildersWindow(QWidget):
         services, ips, q = self.selected_services(), self._ips(), self.all_box.currentData()
         domain = self.domain() if self.merge_box.isChecked() else None
 
-        async def go(client: DnsClient) -> Any:
-            try:
-                return await spf_builder.build_spf_live(services, ips, None, dns=client, domain=domain,
-                                                        all_qualifier=q)
-            except spf_builder.SpfBuildError as exc:
-                return str(exc)
-
         def done(result: Any) -> None:
             if job != self._spf_job:
                 return  # an older count
@@ -343,7 +333,7 @@ class BuildersWindow(QWidget):
             self._show_spf(result)
 
         self.lookup_label.setText(self.lookup_label.text().split(" –")[0] + " – counting over DNS…")
-        job = self._run(go, done)
+        job = self._run("spf_count", {"services": services, "ips": ips, "domain": domain, "all_qualifier": q}, done)
         self._spf_job = job
         return job
 
@@ -415,7 +405,7 @@ class BuildersWindow(QWidget):
             self.flat_label.show()
             self.flattened.emit(result)
 
-        return self._run(lambda c: spf_builder.flatten(record, c, domain), done)
+        return self._run("spf_flatten", {"record": record, "domain": domain}, done)
 
     # -- DMARC ----------------------------------------------------------------------------------
 
@@ -463,19 +453,9 @@ class BuildersWindow(QWidget):
         rua_text = self.rua_field.text().strip()
         sp, np = self.sp_box.currentData(), self.np_box.currentData()
 
-        async def go(client: DnsClient) -> Any:
-            now = await dmarc_builder.read_current(client, domain)
-            if not now.known:  # couldn't check: no step is offered as if there were no record
-                return now.message
-            try:
-                steps = dmarc_builder.dmarc_ladder(domain, rua_text or None, current=now.record, sp=sp, np=np,
-                                                   ignored=now.ignored)
-            except dmarc_builder.DmarcBuildError as exc:
-                return str(exc)
-            return steps, now.record if now.state == "found" else None, now.message
-
         self.dmarc_status.setText("Looking up your current DMARC record…")
-        return self._run(go, self._show_ladder)
+        return self._run("dmarc_ladder", {"domain": domain, "rua": rua_text or None, "sp": sp, "np": np},
+                         self._show_ladder)
 
     def _show_ladder(self, result: Any) -> None:
         _clear(self.ladder_layout)
@@ -560,19 +540,10 @@ class BuildersWindow(QWidget):
         kind, bits = self.key_box.currentData()
         old = self.old_selector_field.text().strip() or None
 
-        async def go(client: DnsClient) -> Any:
-            loop = asyncio.get_running_loop()
-            try:  # key generation is CPU work: off the loop too
-                key = await loop.run_in_executor(None, dkimkeys.generate_key, domain, selector, kind,
-                                                 bits if kind == "rsa" else 2048)
-            except dkimkeys.DkimKeyError as exc:
-                return str(exc)
-            old_value, old_state = await dkimkeys.lookup_current_key(client, domain, old) if old else (None, None)
-            return key, dkimkeys.rotation_plan(key, old, old_value, old_state=old_state)
-
         set_available(self.generate_button, "a key is being generated.")
         self.dkim_status.setText("Generating the key…")
-        return self._run(go, self._show_key)
+        return self._run("dkim_generate", {"domain": domain, "selector": selector, "kind": kind, "bits": bits,
+                                           "old_selector": old}, self._show_key)
 
     def _show_key(self, result: Any) -> None:
         set_available(self.generate_button)
@@ -602,27 +573,24 @@ class BuildersWindow(QWidget):
             self.save_private_key(path, overwrite=True)  # the dialog already asked before replacing a file
 
     def save_private_key(self, path: str, *, overwrite: bool = False) -> int:
-        """Write the private key (mode 0600) on the engine's loop thread, never the UI thread."""
+        """Write the private key (mode 0600): one small file, at the next turn of the event loop. Returns 1
+        when a save was started, 0 when there is no key."""
         key = self.key
         if key is None:
             return 0
 
-        async def go(_client: DnsClient) -> Any:
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(None, lambda: str(key.save_private_key(path, overwrite=overwrite)))
-            except dkimkeys.DkimKeyError as exc:
-                return exc
+        def failed(exc: BaseException) -> None:
+            self.dkim_status.setText(str(exc) if isinstance(exc, (dkimkeys.DkimKeyError, OSError)) else
+                                     f"The key could not be saved ({type(exc).__name__}: {exc}).")
 
         def done(result: Any) -> None:
-            if isinstance(result, Exception):
-                self.dkim_status.setText(str(result))
-                return
             self.dkim_status.setText(f"Private key saved to {result} (readable by you only). Give it to your mail "
                                      "server and keep it secret.")
             self.keySaved.emit(result)
 
-        return self._run(go, done)
+        QueryOp(self, lambda: str(key.save_private_key(path, overwrite=overwrite)), success=done,
+                failure=failed).run()
+        return 1
 
     # -- What if --------------------------------------------------------------------------------
 
@@ -676,15 +644,10 @@ class BuildersWindow(QWidget):
             return 0
         options = CheckOptions(nameservers=self.nameservers, timeout=self.timeout, deadline=60.0)
 
-        async def go(client: DnsClient) -> Any:
-            try:
-                return await what_if(domain, host, rdtype, value, options, client=client)
-            except WhatIfError as exc:
-                return str(exc)
-
         set_available(self.whatif_button, "the record is being checked.")
         self.whatif_status.setText("Checking…")
-        return self._run(go, self._show_what_if)
+        return self._run("whatif", {"domain": domain, "host": host, "rdtype": rdtype, "value": value,
+                                    "options": options_to_json(options)}, self._show_what_if)
 
     def _show_what_if(self, result: Any) -> None:
         set_available(self.whatif_button)

@@ -3,8 +3,8 @@
 
 ``HostDirectory`` (one per app, ``directory()``) keeps what the DNS walk found for each checked domain: its
 zone, the authoritative servers and the host recognised from the NS names (``core.publish.hosts``). The main
-window starts ``detect_host`` on the engine's loop when a check starts and hands the result to
-``directory().set_inspection`` on the UI thread; fix boxes already on screen then update themselves
+window runs the worker's ``detect_host`` job when a check starts and hands the result
+(``inspection_from_json``) to ``directory().set_inspection``; fix boxes already on screen then update themselves
 (``changed`` signal).
 
 ``HostFormPanel`` is what ``FixView.host_form_hook`` puts above a fix box's generic fields: the host's field
@@ -16,7 +16,6 @@ looking, or a host not in the catalog) the generic fields stay shown and a line 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -100,20 +99,19 @@ def directory() -> HostDirectory:
     return _DIRECTORY
 
 
-async def detect_host(domain: str, nameservers: list[str] | None, servers: list[str] | None,
-                      timeout: float = 4.0) -> Any:
-    """The zone and DNS host of ``domain`` (``Inspection`` without the mistakes search), or None when the
-    walk didn't finish in time. Runs on the engine's loop; holds no UI object."""
-    from inboxready.core.dns.client import DnsClient
-    from inboxready.core.publish.flow import inspect_domain
+def inspection_from_json(domain: str, data: Any) -> Any:
+    """The ``Inspection`` the worker's ``detect_host`` job describes (hosts by their catalog id), or None."""
+    from inboxready.core.publish.flow import Inspection
+    from inboxready.core.publish.hosts import get_host
+    from inboxready.core.publish.zone import ZoneInfo
 
-    client = DnsClient(nameservers, timeout=timeout, deadline=DETECT_TIMEOUT)
-    try:
-        return await asyncio.wait_for(inspect_domain(domain, client, servers=servers, mistakes=False), DETECT_TIMEOUT)
-    except Exception:  # a failed walk only means the box keeps its generic form
+    if not isinstance(data, dict):
         return None
-    finally:
-        client.close()
+    zone = ZoneInfo(str(data.get("zone") or ""), tuple(str(n) for n in data.get("ns_names") or ()),
+                    soa_ttl=data.get("soa_ttl"), soa_minimum=data.get("soa_minimum"),
+                    problem=str(data.get("problem") or ""))
+    hosts = [h for h in (get_host(str(i)) for i in data.get("hosts") or ()) if h is not None]
+    return Inspection(domain, zone, hosts, [])
 
 
 class HostFormPanel(QFrame):
@@ -231,4 +229,4 @@ def host_form_hook(fix: Fix, view: Any) -> QWidget:
     return HostFormPanel(fix, view)
 
 
-__all__ = ["HostDirectory", "HostFormPanel", "detect_host", "directory", "host_form_hook"]
+__all__ = ["HostDirectory", "HostFormPanel", "directory", "inspection_from_json", "host_form_hook"]

@@ -1,428 +1,496 @@
-"""The bridge between the Qt event loop and the asyncio core.
+"""The GUI's side of the engine process: one long-lived ``inboxready worker`` driven with ``QProcess``.
 
-One asyncio loop runs in one worker thread for the life of the app. ``Engine`` submits core coroutines to
-it with ``asyncio.run_coroutine_threadsafe`` and turns the core's plain callbacks (``on_result``,
-``on_query``) into Qt signals. The window connects to them with queued connections, so every slot runs
-on the UI thread and the UI never waits on DNS.
+The GUI process runs no asyncio loop and no engine thread. ``Engine`` starts the worker (the same
+``inboxready`` executable as the CLI: next to the app's executable when frozen, ``python -m
+inboxready.app.cli worker`` otherwise), writes requests as JSON lines to its stdin and turns the events on
+its stdout into Qt signals, all on the UI thread (see docs/WORKER.md for the protocol). The worker's stderr
+goes to a log file (``worker.log`` in the data folder), never to the pipe parser.
 
-Every run has a job number. Starting a new check cancels the one in flight (cancelling its future
-cancels every DNS query of it); a late signal of an old job is recognisable by its number and ignored.
-``shutdown()`` cancels what is running, stops the loop and joins the thread.
+Every job has a number. ``check`` runs a domain check (starting one cancels the one in flight); ``run``
+runs any other job by name with JSON parameters (report import, watch-list run, round trip, what-if...).
+A late event of a job that is over is ignored.
 
-Qt objects (windows, services, timers, menus) must be created, used and *freed* on the UI thread. Freeing
-happens wherever the last Python reference to a wrapper goes away, so code that runs on the loop thread or
-its executor (a future's done callback, a progress callback, a worker function) must never hold a strong
-reference to a UI object: a window closed meanwhile would then be destroyed on the loop thread, under the
-UI thread's feet (a segmentation fault). ``ui_call(method)`` and ``when_done(future, method)`` are the safe
-way back: they hold the receiver weakly, and the engine (alive until its thread is joined) sends the call to
-the UI thread, where it is dropped if the receiver is gone.
-
-Everything that is not drawing happens on the loop thread (or its executor), never on the UI thread:
-reading the previous run and writing this one to the history (SQLite, JSON), and diffing each result
-against the previous run. Each result reaches the window with its ``CheckDiff`` ready. DNS queries are
-sent to the window in batches (at most one signal every ``QUERY_BATCH_S``), not one signal per query.
-
-PySide6.QtAsyncio is deliberately not used: dnspython's asyncio backend needs a real asyncio loop.
+The worker dying (a crash, a kill) is survivable: every job in flight ends with ``failed`` saying so in
+plain words, ``workerLost`` tells the windows, and a new worker is started; what the worker stored (the
+history, imported reports) is in SQLite, committed per run, so nothing stored is lost. A cancel is sent at
+once; a worker that does not confirm it within ``CANCEL_GRACE_MS`` is killed and restarted. ``shutdown()``
+(closing the app) ends the worker.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import itertools
+import logging
+import os
+import shlex
 import sys
-import threading
-import weakref
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Coroutine
+from pathlib import Path
+from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QIODevice, QObject, QProcess, QTimer, Signal
 
-from inboxready.core.checks.runner import make_client, run_check
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import QueryRecord
-from inboxready.core.policy.diff import CheckDiff, diff_check
-from inboxready.core.store.history import History, StoredCheck
 from inboxready.core.model import CheckResult, DomainReport
+from inboxready.core.policy.diff import CheckDiff
+from inboxready.core.worker import protocol as p
+from inboxready.core.worker.values import to_wire
 
+log = logging.getLogger(__name__)
 
-QUERY_BATCH_S = 0.06  # the query log is sent to the window at most this often during a check
-# Every Python call Qt makes on the UI thread (a slot, a timer) must take the interpreter lock back from
-# this thread; a busy thread keeps it for the switch interval (5 ms by default) each time. A shorter
-# interval keeps those waits short while a check runs.
-SWITCH_INTERVAL_S = 0.001
+CANCEL_GRACE_MS = 3000  # a worker that has not confirmed a cancel by then is restarted
+HELLO_TIMEOUT_MS = 30_000  # a worker that has not said hello by then is restarted (a frozen start can be slow)
+MAX_RESTARTS = 3  # within RESTART_WINDOW_S: after that the worker is not started again (said plainly)
+RESTART_WINDOW_S = 60.0
+DISPATCH_BUDGET_S = 0.006  # events handed to the windows per turn of the event loop, at most this long
+LOG_FILE = "worker.log"
+LOG_KEEP_BYTES = 1 << 20  # the log is started afresh when it is bigger than this
+WORKER_LOST = ("InboxReady's checking engine stopped unexpectedly, so this was not finished. It has been "
+               "restarted: try again.")
+WORKER_GONE = ("InboxReady's checking engine keeps stopping, so nothing can be checked right now. Restart "
+               "InboxReady; if it happens again, please report it (the log is {log}).")
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """One check to run: the normalized domain, its options, and whether to record it in history."""
+    """One check to run: the normalized domain, its options, whether to record it in history, and how to
+    judge it (the compliance profile, the spam rate typed, the latest test message from the domain): the
+    worker makes the checklist and the profile's verdict too."""
 
     domain: str
     options: CheckOptions
     record: bool = True
+    profile: str | None = None
+    spam_rate: float | None = None
+    message: Any = None
+
+
+def worker_command() -> tuple[str, list[str]]:
+    """The program and arguments that start ``inboxready worker``: the frozen folder's own ``inboxready``
+    executable when the app is frozen, else this Python with the CLI module. ``INBOXREADY_WORKER`` names
+    another command line (the tests' guarded worker); ``worker`` is appended to it."""
+    override = os.environ.get("INBOXREADY_WORKER")
+    if override:
+        program, *args = shlex.split(override, posix=sys.platform != "win32")
+        return program, [*args, "worker"]
+    if getattr(sys, "frozen", False):
+        name = "inboxready.exe" if sys.platform == "win32" else "inboxready"
+        return str(Path(sys.executable).resolve().parent / name), ["worker"]
+    return sys.executable, ["-m", "inboxready.app.cli", "worker"]
+
+
+def log_path() -> Path:
+    from inboxready.core.store.settings import data_dir
+
+    return data_dir() / LOG_FILE
+
+
+@dataclass
+class _Job:
+    kind: str  # "check" or the task's job type
+    check: bool
+    cancelling: bool = False
 
 
 class Engine(QObject):
-    """Runs checks on a private asyncio loop and reports through signals (job id first)."""
+    """The engine process, as signals (job number first). Every slot runs on the UI thread."""
 
     started = Signal(int, str)  # job, domain
-    previousLoaded = Signal(int, object)  # job, StoredCheck | None (the last stored run of the domain)
     # job, CheckResult, CheckDiff | None: one per check as each finishes, with what changed since the
     # previous stored run (None when nothing was stored or the run is not recorded)
     resultReady = Signal(int, object, object)
     queriesLogged = Signal(int, object)  # job, list[QueryRecord]: the DNS queries completed since the last batch
+    judged = Signal(int, object, object)  # job, the checklist CheckResult, the profile's CheckResult | None (before finished)
     finished = Signal(int, object)  # job, DomainReport
     cancelled = Signal(int)  # job
-    failed = Signal(int, str)  # job, plain-words reason (a bug: the core never raises for DNS trouble)
+    failed = Signal(int, str)  # job, plain-words reason
 
-    # mail tasks (a round trip, a watch, a pasted message, a connection test): their own job numbers,
-    # independent of the domain check in flight
-    taskProgress = Signal(int, object)  # job, core.mail.imap.Progress
-    taskFinished = Signal(int, object)  # job, whatever the coroutine returned
+    # every other job (``run``): its own numbers, independent of the domain check in flight
+    taskProgress = Signal(int, object)  # job, the progress data (JSON)
+    taskFinished = Signal(int, object)  # job, the result (JSON)
     taskCancelled = Signal(int)  # job
-    taskFailed = Signal(int, str)  # job, plain-words reason (a bug in the core)
+    taskFailed = Signal(int, str)  # job, plain-words reason
 
-    # (weak reference to a callable, args): ``ui_call``/``when_done`` from any thread to the UI thread
-    _post = Signal(object, object)
+    workerReady = Signal(int)  # pid: a worker said hello (the first, or one started after a loss)
+    workerLost = Signal(str)  # plain words: the worker stopped unexpectedly (jobs in flight failed)
 
-    def __init__(self, history: History | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, start: bool = True) -> None:
         super().__init__(parent)
-        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.history = history
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        # the thread gets the loop, not the Engine: it must not keep the Engine (a QObject) alive, or the
-        # Engine could be freed on that thread when it ends
-        self._thread = threading.Thread(target=_run_loop, args=(self._loop, self._ready), name="inboxready-engine",
-                                        daemon=True)
         self._job = 0
-        self._current: concurrent.futures.Future[Any] | None = None
         self._current_job = 0
+        self._jobs: dict[int, _Job] = {}
         self._closing = False
-        self._tasks: dict[int, concurrent.futures.Future[Any]] = {}
-        # jobs (checks and tasks) whose last signal has not been sent yet: a job leaves this set *before*
-        # its finished/cancelled/failed signal, so a slot of that signal sees ``busy``/``task_running``
-        # False (the future itself is marked done a moment later, on the loop thread)
-        self._live: set[int] = set()
-        self._held: dict[int, object] = {}  # see _hold
-        self._hold_keys = itertools.count(1)
-        self._post.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._thread.start()
-        self._ready.wait(5)
+        self._gave_up = False
+        self._restarts: list[float] = []
+        self._buffer = b""
+        self._drain_scheduled = False
+        self._queue: list[bytes] = []  # requests written before the worker said hello
+        self._ready = False
+        self.pid = 0
+        self.protocol_errors: list[str] = []  # lines that did not parse (also logged)
+        self._process: QProcess | None = None
+        self._hello_timer = QTimer(self)
+        self._hello_timer.setSingleShot(True)
+        self._hello_timer.setInterval(HELLO_TIMEOUT_MS)
+        self._hello_timer.timeout.connect(self._no_hello)
+        self._cancel_timer = QTimer(self)
+        self._cancel_timer.setSingleShot(True)
+        self._cancel_timer.setInterval(CANCEL_GRACE_MS)
+        self._cancel_timer.timeout.connect(self._cancel_overdue)
+        if start:
+            self._start_process()
 
-    # -- loop thread ----------------------------------------------------------------------------
+    # -- the process ----------------------------------------------------------------------------
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
+    def running(self) -> bool:
+        return self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        """Run any coroutine on the engine's loop; returns a thread-safe future. What the coroutine was
-        handed (its arguments, e.g. the function of ``asyncio.to_thread(fn)``) is let go on the UI thread
-        once it is done (see ``_hold``)."""
-        return self._submit(coro, _arguments(coro))
+    @property
+    def ready(self) -> bool:
+        """True once the worker in use has said hello."""
+        return self._ready
 
-    def _submit(self, coro: Coroutine[Any, Any, Any], hold: object = None) -> concurrent.futures.Future[Any]:
-        if self._closing or self._loop.is_closed():
-            coro.close()
-            raise RuntimeError("the engine has been shut down")
-        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        if hold is not None:
-            self._hold(fut, hold)
-        return fut
+    def _start_process(self) -> None:
+        program, args = worker_command()
+        proc = QProcess(self)
+        path = log_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size > LOG_KEEP_BYTES:
+                path.replace(path.with_suffix(".log.1"))
+            proc.setStandardErrorFile(str(path), QIODevice.OpenModeFlag.Append)
+        except OSError:  # no writable data folder: the log is dropped, the worker still runs
+            proc.setStandardErrorFile(QProcess.nullDevice())
+        if sys.platform == "win32":  # the console executable must not open a console window
+            def no_window(args: Any) -> None:
+                args.flags |= 0x08000000  # CREATE_NO_WINDOW
 
-    def _hold(self, fut: concurrent.futures.Future[Any], obj: object) -> None:
-        """Keep ``obj`` until ``fut`` is done, then let it go on the UI thread.
+            proc.setCreateProcessArgumentsModifier(no_window)
+        proc.readyReadStandardOutput.connect(self._read)
+        proc.finished.connect(self._on_exit)
+        proc.errorOccurred.connect(self._on_error)
+        self._process = proc
+        self._buffer = b""
+        self._ready = False
+        self._hello_timer.start()
+        proc.start(program, args)
 
-        A safety net: what a coroutine or a worker function was handed (a bound method, a closure) may refer
-        to a window; had the loop thread or the executor the last reference when it finishes, a window closed
-        meanwhile would be freed there, under the UI thread's feet. The rule is still to hand the loop no UI
-        object (``ui_call``/``when_done`` for the way back)."""
-        key = next(self._hold_keys)
-        self._held[key] = obj
-        release = self.ui_call(self._release)
-        fut.add_done_callback(lambda _f: release(key))
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._lost(f"the engine could not be started ({self._process.errorString() if self._process else error})")
 
-    def _release(self, key: int) -> None:
-        self._held.pop(key, None)
+    def _on_exit(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._lost(f"the engine stopped (exit code {code}"
+                   f"{', crashed' if status == QProcess.ExitStatus.CrashExit else ''})")
 
-    # -- back to the UI thread --------------------------------------------------------------------
+    def _no_hello(self) -> None:
+        self._lost("the engine did not start in time")
 
-    def ui_call(self, method: Callable[..., Any]) -> Callable[..., None]:
-        """A stand-in for ``method`` that may be called from any thread: ``ui_call(m)(*args)`` runs
-        ``m(*args)`` soon on the UI thread, unless ``m``'s object is gone by then (freed, or a QObject whose
-        C++ side was deleted) or the engine is shutting down. A bound method (a Python one, or a Qt one of a
-        QObject such as ``event_loop.quit``) is held weakly, so the window that owns it is never kept alive
-        by, nor freed on, another thread; any other callable is held as is, so it must not refer to a UI
-        object."""
-        ref: Callable[[], Callable[..., Any] | None]
-        owner = getattr(method, "__self__", None)
-        if hasattr(method, "__func__"):
-            ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
-        elif isinstance(owner, QObject):
-            ref = _WeakQtMethod(owner, method.__name__)
-        else:
-            ref = _Strong(method)
-        engine = weakref.ref(self)
-
-        def call(*args: Any) -> None:
-            e = engine()
-            if e is not None:
-                e._emit(e._post, ref, args)
-
-        return call
-
-    def when_done(self, future: concurrent.futures.Future[Any], method: Callable[..., Any], *args: Any) -> None:
-        """Call ``method(future, *args)`` on the UI thread once ``future`` (from ``submit``) is done; same
-        rules as ``ui_call``: a bound method is held weakly, and nothing is called once it is gone."""
-        call = self.ui_call(method)
-        future.add_done_callback(lambda f: call(f, *args))
-
-    def _deliver(self, ref: Callable[[], Callable[..., Any] | None], args: tuple[Any, ...]) -> None:
-        """UI thread: run a call sent by ``ui_call``/``when_done`` if its receiver is still there."""
-        method = ref()
-        if method is None or self._closing:
+    def _lost(self, why: str) -> None:
+        """The worker is gone (or useless): fail what was in flight, say so, start a new one."""
+        proc = self._process
+        if proc is None:
             return
-        owner = getattr(method, "__self__", None)
-        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
-            return
-        method(*args)
-
-    def _emit(self, signal: Any, *args: Any) -> None:
-        """Emit from the loop thread unless we are closing (the receiver may be gone)."""
-        if not self._closing:
+        self._process = None
+        self._ready = False
+        self._hello_timer.stop()
+        self._cancel_timer.stop()
+        for signal in (proc.readyReadStandardOutput, proc.finished, proc.errorOccurred):
             try:
-                signal.emit(*args)
-            except RuntimeError:  # the C++ object was deleted during shutdown
+                signal.disconnect()
+            except (RuntimeError, TypeError):
                 pass
+        if proc.state() != QProcess.ProcessState.NotRunning:
+            proc.kill()
+            proc.waitForFinished(1000)
+        proc.deleteLater()
+        if self._closing:
+            return
+        log.warning("worker lost: %s", why)
+        queued, self._queue = self._queue, []
+        jobs, self._jobs = self._jobs, {}
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
+        self._gave_up = self._gave_up or len(self._restarts) > MAX_RESTARTS
+        message = WORKER_GONE.format(log=log_path()) if self._gave_up else WORKER_LOST
+        for job, info in jobs.items():
+            if info.cancelling:
+                (self.cancelled if info.check else self.taskCancelled).emit(job)
+            else:
+                (self.failed if info.check else self.taskFailed).emit(job, message)
+        del queued  # their jobs were in ``jobs`` and failed above
+        self.workerLost.emit(message)
+        if not self._gave_up:
+            self._start_process()
+
+    def _write(self, message: dict[str, Any]) -> None:
+        line = p.encode(message)
+        if self._gave_up:  # no worker will run: a job fails at once (on the next turn, after its number is known)
+            job = message.get("id")
+            if message.get("type") not in (p.CANCEL, p.STOP) and isinstance(job, int):
+                QTimer.singleShot(0, self, lambda: self._refuse(job))
+            return
+        if self._process is None and not self._closing:
+            self._start_process()
+        if not self._ready:
+            self._queue.append(line)
+        elif self._process is not None:
+            self._process.write(line)
+
+    def _refuse(self, job: int) -> None:
+        info = self._jobs.pop(job, None)
+        if info is not None:
+            (self.failed if info.check else self.taskFailed).emit(job, WORKER_GONE.format(log=log_path()))
+
+    def _read(self) -> None:
+        proc = self._process
+        if proc is None:
+            return
+        self._buffer += bytes(proc.readAllStandardOutput().data())
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand the complete lines read so far to the windows, for at most ``DISPATCH_BUDGET_S`` per turn of
+        the event loop: the rest waits for the next turn, so a burst of events (every result of a check at
+        once) never holds up a frame."""
+        self._drain_scheduled = False
+        proc = self._process
+        deadline = time.perf_counter() + DISPATCH_BUDGET_S
+        while proc is not None and proc is self._process:
+            nl = self._buffer.find(b"\n")
+            if nl < 0:
+                if len(self._buffer) > p.MAX_LINE:
+                    self._protocol_error(f"a line longer than {p.MAX_LINE} bytes")
+                    self._buffer = b""
+                break
+            if time.perf_counter() > deadline:
+                if not self._drain_scheduled:
+                    self._drain_scheduled = True
+                    QTimer.singleShot(0, self, self._drain)
+                break
+            line, self._buffer = self._buffer[:nl], self._buffer[nl + 1:]
+            if line.strip():
+                self._dispatch_line(line)
+
+    def _protocol_error(self, what: str) -> None:
+        log.warning("worker protocol: %s", what)
+        self.protocol_errors.append(what)
+
+    def _dispatch_line(self, line: bytes) -> None:
+        try:
+            event = p.decode(line)
+        except p.ProtocolError as exc:
+            self._protocol_error(str(exc))
+            return
+        try:
+            self._dispatch(event)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # an event of the wrong shape
+            self._protocol_error(f"{event.get('type')} event of job {event.get('id')}: {type(exc).__name__}: {exc}")
+            job = event.get("id")
+            if isinstance(job, int) and job in self._jobs:
+                info = self._jobs.pop(job)
+                (self.failed if info.check else self.taskFailed).emit(
+                    job, f"InboxReady's engine sent an answer it could not read ({exc}). Please report it.")
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == p.HELLO:
+            self._hello(event)
+            return
+        job = event.get("id")
+        info = self._jobs.get(job) if isinstance(job, int) else None
+        if info is None:  # a job that is over (or never was ours): e.g. a late event after a cancel
+            if kind == p.FAILED and job is None:
+                self._protocol_error(str(event.get("message", "")))
+            return
+        assert isinstance(job, int)
+        if kind in p.LAST_EVENTS:
+            del self._jobs[job]
+            if not any(i.cancelling for i in self._jobs.values()):
+                self._cancel_timer.stop()
+        if info.check:
+            self._check_event(job, kind, event)
+        else:
+            self._task_event(job, kind, event)
+
+    def _hello(self, event: dict[str, Any]) -> None:
+        self._hello_timer.stop()
+        if event.get("version") != p.PROTOCOL_VERSION:
+            self._gave_up = True
+            self._lost(f"the engine speaks protocol version {event.get('version')}, not {p.PROTOCOL_VERSION}")
+            return
+        self._ready = True
+        self.pid = int(event.get("pid") or 0)
+        queued, self._queue = self._queue, []
+        for line in queued:
+            if self._process is not None:
+                self._process.write(line)
+        self.workerReady.emit(self.pid)
+
+    def _check_event(self, job: int, kind: str, event: dict[str, Any]) -> None:
+        if kind == p.QUERY:
+            self.queriesLogged.emit(job, [QueryRecord.from_json(q) for q in event.get("queries") or []])
+        elif kind == p.RESULT:
+            diff = event.get("diff")
+            self.resultReady.emit(job, CheckResult.from_json(event["data"]),
+                                  _diff_from_json(diff) if diff is not None else None)
+        elif kind == p.FINISHED:
+            data = event["data"]
+            report = DomainReport.from_json(data["report"])
+            compliance = data.get("compliance")
+            self.judged.emit(job, CheckResult.from_json(data["checklist"]),
+                             CheckResult.from_json(compliance) if compliance is not None else None)
+            self.finished.emit(job, report)
+        elif kind == p.CANCELLED:
+            self.cancelled.emit(job)
+        elif kind == p.FAILED:
+            self.failed.emit(job, str(event.get("message") or "unknown problem"))
+
+    def _task_event(self, job: int, kind: str, event: dict[str, Any]) -> None:
+        if kind == p.PROGRESS:
+            self.taskProgress.emit(job, event.get("data"))
+        elif kind == p.FINISHED:
+            self.taskFinished.emit(job, event.get("data"))
+        elif kind == p.CANCELLED:
+            self.taskCancelled.emit(job)
+        elif kind == p.FAILED:
+            self.taskFailed.emit(job, str(event.get("message") or "unknown problem"))
 
     # -- checks ---------------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
         """True while the current check runs (False already in the slots of its last signal)."""
-        return self._current_job in self._live
+        return self._current_job in self._jobs
 
     @property
     def current_job(self) -> int:
         return self._current_job
 
+    def _new_job(self, kind: str, check: bool) -> int:
+        if self._closing:
+            raise RuntimeError("the engine has been shut down")
+        self._job += 1
+        self._jobs[self._job] = _Job(kind, check)
+        return self._job
+
     def check(self, request: CheckRequest) -> int:
         """Start checking ``request.domain``; cancels the check in flight. Returns the job number."""
         self.cancel()
-        self._job += 1
-        job = self._job
+        job = self._new_job("check", True)
         self._current_job = job
-        self._current = self._start(job, self._check(job, request))
+        self._write(p.request(job, "check", domain=request.domain, options=p.options_to_json(request.options),
+                              record=request.record, profile=request.profile, spam_rate=request.spam_rate,
+                              message=to_wire(request.message)))
+        self.started.emit(job, request.domain)
         return job
-
-    def _start(self, job: int, coro: Coroutine[Any, Any, Any], hold: object = None) -> concurrent.futures.Future[Any]:
-        """Submit job ``job``; it is live until its coroutine sends its last signal (or never starts)."""
-        live = self._live
-        live.add(job)
-        try:
-            fut = self._submit(coro, hold)
-        except RuntimeError:
-            live.discard(job)
-            raise
-        # cancelled before it started: its coroutine never runs (only the set is held, not the Engine)
-        fut.add_done_callback(lambda _f: live.discard(job))
-        return fut
 
     def cancel(self) -> bool:
         """Cancel the check in flight (if any). Returns True when something was cancelled."""
-        fut = self._current
-        if fut is None or fut.done() or self._current_job not in self._live:
+        return self._cancel(self._current_job, check=True)
+
+    def _cancel(self, job: int, *, check: bool) -> bool:
+        info = self._jobs.get(job)
+        if info is None or info.check != check or info.cancelling:
             return False
-        fut.cancel()
+        info.cancelling = True
+        self._write({"type": p.CANCEL, "id": job})
+        if not self._cancel_timer.isActive():
+            self._cancel_timer.start()
         return True
 
-    async def _check(self, job: int, request: CheckRequest) -> DomainReport | None:
-        loop = asyncio.get_running_loop()
-        self._emit(self.started, job, request.domain)
-        pending: list[QueryRecord] = []
-        flush_handle: list[asyncio.TimerHandle] = []
-        emit = _weak_emitter(self)  # for the callbacks handed to the core (see _weak_emitter)
+    def _cancel_overdue(self) -> None:
+        """A cancel the worker did not confirm in time: it is stuck; a new one takes over."""
+        if any(i.cancelling for i in self._jobs.values()):
+            self._lost("the engine did not stop a job when asked")
 
-        def flush() -> None:
-            flush_handle.clear()
-            if pending:
-                batch = pending[:]
-                pending.clear()
-                emit("queriesLogged", job, batch)
+    # -- other jobs -----------------------------------------------------------------------------
 
-        def on_query(rec: QueryRecord) -> None:
-            pending.append(rec)
-            if not flush_handle:
-                flush_handle.append(loop.call_later(QUERY_BATCH_S, flush))
-
-        client = None
-        try:
-            previous: StoredCheck | None = None
-            if self.history is not None and request.record:
-                previous = await loop.run_in_executor(None, self.history.last, request.domain)
-            self._emit(self.previousLoaded, job, previous)
-
-            def on_result(result: CheckResult) -> None:
-                diff: CheckDiff | None = None
-                if previous is not None:
-                    diff = diff_check(previous.check(result.name), result, previous_started=previous.started)
-                flush()  # the log is never behind the cards
-                emit("resultReady", job, result, diff)
-
-            client = make_client(request.options, on_query=on_query)
-            report = await run_check(request.domain, request.options, on_result=on_result, client=client)
-            flush()
-            if self.history is not None and request.record:
-                await loop.run_in_executor(None, self.history.add, report)
-            self._live.discard(job)
-            self._emit(self.finished, job, report)
-            return report
-        except asyncio.CancelledError:
-            self._live.discard(job)
-            self._emit(self.cancelled, job)
-            raise
-        except Exception as exc:  # a bug in the core: say so, never leave the window spinning
-            self._live.discard(job)
-            self._emit(self.failed, job, f"{type(exc).__name__}: {exc}")
-            return None
-        finally:
-            for handle in flush_handle:
-                handle.cancel()
-            if client is not None:
-                client.close()
-
-    # -- mail tasks -----------------------------------------------------------------------------
-
-    def run_task(self, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]]) -> int:
-        """Run ``make(on_progress)`` on the loop; ``on_progress(p)`` emits ``taskProgress`` (from any
-        thread). The result arrives as ``taskFinished``. Returns the task's job number."""
-        self._job += 1
-        job = self._job
-        emit = _weak_emitter(self)
-
-        def on_progress(p: Any) -> None:
-            emit("taskProgress", job, p)
-
-        coro = make(on_progress)
-        # ``make`` and what the coroutine was handed are let go on the UI thread (see _hold)
-        fut = self._start(job, self._task(job, coro), hold=(make, _arguments(coro)))
-        if job in self._live:  # else it is over already
-            self._tasks[job] = fut
+    def run(self, job_type: str, /, **params: Any) -> int:
+        """Run job ``job_type`` with ``params`` (JSON-able) in the worker; its events arrive as ``task*``
+        signals. Returns the job number."""
+        job = self._new_job(job_type, False)
+        self._write({"id": job, "type": job_type, "params": params})
         return job
 
     def cancel_task(self, job: int) -> bool:
-        """Cancel mail task ``job`` if it is still running (its connections are closed by the core)."""
-        fut = self._tasks.get(job)
-        if fut is None or fut.done() or job not in self._live:
+        """Cancel job ``job`` if it is still running."""
+        return self._cancel(job, check=False)
+
+    def stop_task(self, job: int) -> bool:
+        """Ask job ``job`` to stop at its next safe point; it still finishes (with what it did)."""
+        info = self._jobs.get(job)
+        if info is None or info.check:
             return False
-        fut.cancel()
+        self._write({"type": p.STOP, "id": job})
         return True
 
     def task_running(self, job: int) -> bool:
-        """True while task ``job`` runs (False already in the slots of its last signal)."""
-        return job in self._live and job in self._tasks
-
-    async def _task(self, job: int, coro: Coroutine[Any, Any, Any]) -> Any:
-        try:
-            result = await coro
-        except asyncio.CancelledError:
-            self._over(job)
-            self._emit(self.taskCancelled, job)
-            raise
-        except Exception as exc:  # a bug in the core: say so, never leave the window waiting
-            self._over(job)
-            self._emit(self.taskFailed, job, f"{type(exc).__name__}: {exc}")
-            return None
-        self._over(job)
-        self._emit(self.taskFinished, job, result)
-        return result
-
-    def _over(self, job: int) -> None:
-        self._live.discard(job)
-        self._tasks.pop(job, None)
+        """True while job ``job`` runs (False already in the slots of its last signal)."""
+        info = self._jobs.get(job)
+        return info is not None and not info.check
 
     # -- shutdown -------------------------------------------------------------------------------
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel the check in flight, stop the loop and join its thread (idempotent)."""
+    def kill_worker(self) -> None:
+        """Kill the worker at once (as a crash would): for tests and for a stuck worker."""
+        if self._process is not None:
+            self._process.kill()
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        """Ask the worker to stop (it cancels what runs and closes its stores), wait a little, then kill it.
+        Idempotent; no signal is sent after it."""
         if self._closing:
             return
-        self.cancel()
-        for fut in list(self._tasks.values()):
-            fut.cancel()
         self._closing = True
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
-        if not self._thread.is_alive():
-            self._held.clear()  # on the UI thread, now that the loop thread is gone
+        self._hello_timer.stop()
+        self._cancel_timer.stop()
+        self._jobs.clear()
+        proc = self._process
+        if proc is None:
+            return
+        if self._ready and proc.state() == QProcess.ProcessState.Running:
+            proc.write(p.encode({"type": p.SHUTDOWN}))
+            proc.closeWriteChannel()
+            if not proc.waitForFinished(timeout_ms):
+                proc.kill()
+                proc.waitForFinished(1000)
+        else:
+            proc.kill()
+            proc.waitForFinished(1000)
+        self._lost("closing")
 
 
-class _WeakQtMethod:
-    """A weak reference to a QObject's built-in (C++) method, e.g. ``QEventLoop.quit``."""
-
-    __slots__ = ("name", "obj")
-
-    def __init__(self, obj: QObject, name: str) -> None:
-        self.obj = weakref.ref(obj)
-        self.name = name
-
-    def __call__(self) -> Callable[..., Any] | None:
-        obj = self.obj()
-        return None if obj is None else getattr(obj, self.name)
+_SHARED: list[Engine] = []  # the app's engine (set by the main window); dialogs made elsewhere use it
 
 
-class _Strong:
-    """A strong reference with the interface of a weak one (for ``ui_call`` of a plain function)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Callable[..., Any]) -> None:
-        self.obj = obj
-
-    def __call__(self) -> Callable[..., Any]:
-        return self.obj
+def set_shared(engine: Engine | None) -> None:
+    """Make ``engine`` the one ``shared()`` gives (None: forget it)."""
+    _SHARED[:] = [engine] if engine is not None else []
 
 
-def _arguments(coro: object) -> tuple[Any, ...] | None:
-    """The arguments a coroutine that has not started yet was called with (the locals of its frame)."""
-    frame = getattr(coro, "cr_frame", None)
-    return tuple(frame.f_locals.values()) if frame is not None else None
+def shared(owner: QObject) -> Engine:
+    """The app's engine, or (a dialog made on its own, as in a test) a new one that ends with ``owner``."""
+    if _SHARED and not _SHARED[0]._closing:
+        return _SHARED[0]
+    engine = Engine(owner)
+    owner.destroyed.connect(lambda *_: engine.shutdown())
+    return engine
 
 
-def _weak_emitter(engine: Engine) -> Callable[..., None]:
-    """``emit(signal_name, *args)`` through a weak reference to ``engine``. The core keeps the callbacks it
-    is given in reference cycles (a DNS client and its context, exception tracebacks) that only the garbage
-    collector frees, later, on whichever thread it runs: a callback holding the Engine would keep the Engine
-    in that garbage and have it freed there."""
-    ref = weakref.ref(engine)
-
-    def emit(name: str, *args: Any) -> None:
-        e = ref()
-        if e is not None:
-            e._emit(getattr(e, name), *args)
-
-    return emit
+def _diff_from_json(data: Any) -> CheckDiff:
+    """A ``CheckDiff`` from its ``to_json`` (the computed ``changed``/``summary`` are left out)."""
+    if not isinstance(data, dict):
+        raise ValueError("a diff is not an object")
+    return CheckDiff(
+        name=str(data["name"]), previous_status=data.get("previous_status"), status=str(data["status"]),
+        trend=str(data["trend"]), records_added=list(data.get("records_added") or []),
+        records_removed=list(data.get("records_removed") or []),
+        records_edited=[(str(a), str(b)) for a, b in data.get("records_edited") or []],
+        findings_appeared=list(data.get("findings_appeared") or []),
+        findings_gone=list(data.get("findings_gone") or []), previous_started=str(data.get("previous_started", "")))
 
 
-def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-    """The engine thread: run ``loop`` until it is stopped, then finish what is left and close it."""
-    asyncio.set_event_loop(loop)
-    loop.call_soon(ready.set)
-    try:
-        loop.run_forever()
-    finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
-
-
-__all__ = ["CheckRequest", "Engine"]
+__all__ = ["CheckRequest", "Engine", "set_shared", "shared", "worker_command"]

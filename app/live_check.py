@@ -7,76 +7,27 @@ goes (serves it / not yet, and what it serves now / couldn't be asked), and how 
 the old answer: the old record's TTL, or the zone's negative-caching time when the name had no such record
 (``core.publish.propagation.watch_fix``). Stop ends the polling at once; Check again starts over.
 
-The polling runs on a private asyncio loop in a worker thread that holds no Qt object: results come back as
-queued signals of a relay that lives on the UI thread. A server that doesn't answer is "couldn't ask", never
-"not live".
+The polling runs in the engine process (the worker's ``live_watch`` job); the zone and each round come back
+as its progress, the end as its result. A server that doesn't answer is "couldn't ask", never "not live".
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
 import time
-import weakref
-from typing import Any, Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from inboxready.core.model import Fix
+from inboxready.core.worker.values import WireError, from_wire, to_wire
 
-log = logging.getLogger(__name__)
+from .engine import Engine, shared
+from .queryop import WorkerOp
 
 LIVE_WAIT = 20 * 60.0  # keep asking this long at most (a hand-published record may take the host a while)
 SERVERS: list[str] | None = None  # tests: ask these servers as the authoritative ones
-
-
-class _Relay(QObject):
-    round = Signal(object)  # Propagation
-    zone = Signal(object)  # ZoneInfo
-    done = Signal(object, str)  # Propagation | None, how it ended: live | timeout | stopped | failed: why
-
-
-class _Worker:
-    """One polling run on its own loop and thread; ``stop()`` from the UI thread cancels it."""
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self._work = work
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.task: asyncio.Task[Any] | None = None
-        self.thread = threading.Thread(target=self._run, name="inboxready-live", daemon=True)
-        self._stop = threading.Event()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self.loop = loop
-        try:
-            self.task = loop.create_task(self._work())
-            if self._stop.is_set():
-                self.task.cancel()
-            loop.run_until_complete(self.task)
-        except BaseException:  # the work reports its own outcome; a cancel is a stop
-            log.debug("the live check's loop ended", exc_info=True)
-        finally:
-            loop.close()
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        loop, task = self.loop, self.task
-        if loop is not None and task is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(task.cancel)
-            except RuntimeError:
-                pass
-
-    def join(self, timeout: float) -> None:
-        if self.thread.is_alive():
-            self.thread.join(timeout)
 
 
 class LiveCheckDialog(QDialog):
@@ -84,8 +35,10 @@ class LiveCheckDialog(QDialog):
 
     def __init__(self, fix: Fix, parent: QWidget | None = None, *, zone: Any = None,
                  nameservers: list[str] | None = None, servers: list[str] | None = None,
-                 wait: float = LIVE_WAIT, timeout: float = 3.0, start: bool = True) -> None:
+                 wait: float = LIVE_WAIT, timeout: float = 3.0, start: bool = True,
+                 engine: Engine | None = None) -> None:
         super().__init__(parent)
+        self.engine = engine if engine is not None else shared(self)
         self.fix = fix
         self.zone = zone
         self.nameservers = nameservers
@@ -94,14 +47,10 @@ class LiveCheckDialog(QDialog):
         self.timeout = timeout
         self.state = "idle"  # idle | running | live | timeout | stopped | failed
         self.last: Any = None
-        self._worker: _Worker | None = None
+        self._op: WorkerOp | None = None
         self.setWindowTitle(f"Is it live? {fix.type} {fix.host}")
         self.setObjectName("LiveCheckDialog")
         self.resize(720, 420)
-        self._relay = _Relay(self)
-        self._relay.round.connect(self._on_round, Qt.ConnectionType.QueuedConnection)
-        self._relay.zone.connect(self._on_zone, Qt.ConnectionType.QueuedConnection)
-        self._relay.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         lay = QVBoxLayout(self)
         what = {"remove": "no longer serves", "replace": "serves the new"}.get(fix.action, "serves")
         self.intro = QLabel(self)
@@ -158,62 +107,40 @@ class LiveCheckDialog(QDialog):
         self.again_button.setEnabled(False)
         self.status.setText("Finding the zone and its authoritative servers…" if self.zone is None else
                             "Asking the authoritative servers…")
-        fix, zone, ns, servers, wait, timeout = (self.fix, self.zone, self.nameservers, self.servers, self.wait,
-                                                 self.timeout)
-        relay = weakref.ref(self._relay)  # the worker holds no strong reference to a Qt object
+        self._op = WorkerOp(self.engine, self, "live_watch",
+                            {"fix": to_wire(self.fix), "zone": to_wire(self.zone), "nameservers": self.nameservers,
+                             "servers": self.servers, "wait": self.wait, "timeout": self.timeout},
+                            success=self._finished, progress=self._progress,
+                            failure=lambda why: self._on_done(self.last, f"failed: {why}"),
+                            cancelled=lambda: self._on_done(self.last, "stopped"))
+        self._op.run()
 
-        def emit(name: str, *args: Any) -> None:
-            r = relay()
-            if r is not None:
-                try:
-                    getattr(r, name).emit(*args)
-                except RuntimeError:  # the dialog is gone
-                    pass
+    def _progress(self, data: Any) -> None:
+        try:
+            if isinstance(data, dict) and "zone" in data:
+                self._on_zone(from_wire(data["zone"]))
+            elif isinstance(data, dict) and "round" in data:
+                self._on_round(from_wire(data["round"]))
+        except WireError:
+            pass
 
-        async def work() -> None:
-            from inboxready.core.dns.client import DnsClient
-            from inboxready.core.publish.propagation import watch_fix, wait_until_live
-            from inboxready.core.publish.zone import find_zone
-
-            last: list[Any] = [None]
-            try:
-                z = zone
-                if z is None or not z.servers:
-                    client = DnsClient(ns, timeout=timeout, deadline=timeout * 6)
-                    try:
-                        z = await find_zone(client, fix.host, servers=servers)
-                    finally:
-                        client.close()
-                emit("zone", z)
-                if not z.servers:
-                    emit("done", None, "failed: " + (z.problem or "no authoritative server to ask"))
-                    return
-                expect = await watch_fix(fix, z, timeout=timeout)
-
-                def on_round(p: Any) -> None:
-                    last[0] = p
-                    emit("round", p)
-
-                p = await wait_until_live(z, expect, wait=wait, on_round=on_round, timeout=timeout)
-                emit("done", p, "live" if p.live else ("failed: " + p.problem if p.problem else "timeout"))
-            except asyncio.CancelledError:
-                emit("done", last[0], "stopped")
-                raise
-            except Exception as exc:  # say so, never leave the dialog spinning
-                emit("done", last[0], f"failed: {type(exc).__name__}: {exc}")
-
-        self._worker = _Worker(work)
-        self._worker.start()
+    def _finished(self, data: Any) -> None:
+        try:
+            last = from_wire(data.get("last")) if isinstance(data, dict) else None
+        except WireError as exc:
+            self._on_done(self.last, f"failed: its answer could not be read ({exc})")
+            return
+        self._on_done(last, str(data.get("how") or "failed: no answer") if isinstance(data, dict) else "failed")
 
     def stop(self) -> None:
-        if self._worker is not None and self.state == "running":
+        if self._op is not None and self.state == "running":
             self.status.setText("Stopping…")
-            self._worker.stop()
+            self._op.cancel()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker.join(2.0)
+        if self._op is not None and self.state == "running":
+            self._op.abandon()
+            self.state = "stopped"
         super().closeEvent(event)
 
     # -- results (UI thread) ----------------------------------------------------------------------

@@ -1,19 +1,21 @@
 """The main window: the domain field, the bulk-sender summary, one card per check, the DNS query log.
 
-The window only displays what the core returns; it adds no checking logic. Checks run on the engine's
-asyncio thread (``engine.Engine``); results arrive through queued signals tagged with a job number, and
-anything from a job that is no longer current is ignored.
+The window only displays what the core returns; it adds no checking logic. Checks run in the engine
+process (``engine.Engine``, one ``inboxready worker`` driven over JSON lines); results arrive as signals
+tagged with a job number, and anything from a job that is no longer current is ignored. The demo's DNS
+server runs in the worker too: ``demo_server`` is the window's handle on it (its address), set once the
+worker has started it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEventLoop, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
@@ -24,14 +26,15 @@ from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
 from inboxready.core.policy.diff import CheckDiff
-from inboxready.core.store.history import History, StoredCheck
+from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.store.settings import Settings, SettingsStore
 
 from . import theme
 from .cards import CheckCard, DnsTroubleBanner
-from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoDnsServer, DemoSet, start_demo_server
-from .engine import CheckRequest, Engine
+from .demo import DEMO_DEADLINE, DEMO_TIMEOUT, DemoSet, load_demo
+from .engine import CheckRequest, Engine, set_shared
+from .queryop import WorkerOp
 if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on first use, not at start-up
     from .message_screen import MessageWindow
 from .queries import QueryLogView
@@ -50,6 +53,13 @@ def _freeze_startup_objects() -> None:
     collection walks them all, a 30-40 ms pause of whichever thread triggers it while it holds the GIL,
     and the window freezes for that long in the middle of a check."""
     gc.freeze()
+
+
+@dataclass
+class DemoServer:
+    """The demo's DNS server, which runs in the worker: its address (a new one after a worker restart)."""
+
+    address: str
 
 
 THEME_CHOICES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
@@ -148,7 +158,8 @@ class MainWindow(QMainWindow):
         if theme_manager is not None and not theme_manager.pinned:
             theme_manager.set_choice(self.settings.theme)  # before any widget exists: styled once
         self.history = history if history is not None else History()
-        self.engine = Engine(self.history, self)
+        self.engine = Engine(self)
+        set_shared(self.engine)  # the publish and live-check dialogs, made from the fix boxes, use it too
         self.timeout = timeout
         self.deadline = deadline
         self.theme_manager = theme_manager
@@ -156,14 +167,16 @@ class MainWindow(QMainWindow):
         if theme_manager is not None:
             theme_manager.listeners.append(self)
         self.cards: dict[str, CheckCard] = {}
+        self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
         self.results: dict[str, CheckResult] = {}
-        self.previous: StoredCheck | None = None
         self.current_job = 0
         self._scroll_mark = 0
         self.current_domain = ""
         self.last_report: DomainReport | None = None
         self.checking = False
-        self.demo_server: DemoDnsServer | None = None
+        self.demo_server: DemoServer | None = None
+        self._demo_job = 0  # the worker job starting the demo's server (0: none pending)
+        self._host_job = 0  # the worker job finding the DNS host of the domain being checked
         self.demo_set: DemoSet | None = None
         self.demo_selectors: dict[str, list[str]] = {}
         self._closed = False
@@ -378,13 +391,16 @@ class MainWindow(QMainWindow):
         return panel
 
     def _connect(self) -> None:
-        q = Qt.ConnectionType.QueuedConnection
-        self.engine.previousLoaded.connect(self._on_previous, q)
-        self.engine.resultReady.connect(self._on_result, q)
-        self.engine.queriesLogged.connect(self._on_queries, q)
-        self.engine.finished.connect(self._on_finished, q)
-        self.engine.cancelled.connect(self._on_cancelled, q)
-        self.engine.failed.connect(self._on_failed, q)
+        self.engine.resultReady.connect(self._on_result)
+        self.engine.queriesLogged.connect(self._on_queries)
+        self.engine.judged.connect(self._on_judged)
+        self.engine.finished.connect(self._on_finished)
+        self.engine.cancelled.connect(self._on_cancelled)
+        self.engine.failed.connect(self._on_failed)
+        self.engine.taskFinished.connect(self._on_task_finished)
+        self.engine.taskFailed.connect(self._on_task_failed)
+        self.engine.workerLost.connect(self._on_worker_lost)
+        self.engine.workerReady.connect(self._on_worker_ready)
         self.domain_field.returnPressed.connect(self.start_check)
         self.domain_field.textChanged.connect(self._on_text_changed)
         self.check_button.clicked.connect(self.start_check)
@@ -542,42 +558,66 @@ class MainWindow(QMainWindow):
             self.scroll.verticalScrollBar().setValue(0)
         self._scroll_mark = self.scroll.verticalScrollBar().value()
         self.current_domain = domain
-        self.previous = None
         self.checking = True
         self.check_button.setText("Check again")
         set_available(self.cancel_button)
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
-        self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo))
+        self._judged = None
+        self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo,
+                                                          profile=self.compliance_profile(),
+                                                          spam_rate=self.spam_rates.get(domain),
+                                                          message=self._message_from(domain)))
         self._detect_dns_host(domain, options)
         self.checkStarted.emit(domain)
         return self.current_job
 
     def _detect_dns_host(self, domain: str, options: CheckOptions) -> None:
-        """Find the domain's zone and DNS host (NS names) on the engine's loop, so every fix box can show the
+        """Find the domain's zone and DNS host (NS names) in the worker, so every fix box can show the
         record the way that host's form wants it (app/dns_host_forms.py)."""
-        from .dns_host_forms import detect_host, directory
+        from .dns_host_forms import DETECT_TIMEOUT, directory
 
         d = directory()
         d.nameservers = options.nameservers
         # the demo's built-in server is the authoritative server of the demo zones
         d.servers = [self.demo_server.address] if self.demo_server is not None else None
         d.looking_up(domain)  # a host found before stays shown until the new walk answers
-        try:
-            fut = self.engine.submit(detect_host(domain, options.nameservers, d.servers,
-                                                 timeout=min(options.timeout, 4.0)))
-        except RuntimeError:  # shutting down
-            return
-        self.engine.when_done(fut, self._on_dns_host, domain)
+        if self._host_job:
+            self.engine.cancel_task(self._host_job)
+        self._host_domain = domain
+        self._host_job = self.engine.run("detect_host", domain=domain, nameservers=options.nameservers,
+                                         servers=d.servers, timeout=min(options.timeout, 4.0),
+                                         deadline=DETECT_TIMEOUT)
 
-    def _on_dns_host(self, fut: Any, domain: str) -> None:
-        from .dns_host_forms import directory
+    def _on_task_finished(self, job: int, data: Any) -> None:
+        if job == self._host_job:
+            from .dns_host_forms import directory, inspection_from_json
 
-        try:
-            inspection = fut.result()
-        except Exception:  # cancelled or failed: the fix boxes keep the generic form
-            inspection = None
-        directory().set_inspection(domain, inspection)
+            self._host_job = 0
+            directory().set_inspection(self._host_domain, inspection_from_json(self._host_domain, data))
+        elif job == self._demo_job:
+            self._demo_job = 0
+            self._demo_started(str(data["address"]))
+
+    def _on_task_failed(self, job: int, message: str) -> None:
+        if job == self._host_job:  # the fix boxes keep the generic form
+            from .dns_host_forms import directory
+
+            self._host_job = 0
+            directory().set_inspection(self._host_domain, None)
+        elif job == self._demo_job:
+            self._demo_job = 0
+            self.statusBar().showMessage(f"The demo could not start ({message}).", 10000)
+
+    def _on_worker_lost(self, message: str) -> None:
+        """The engine process stopped: the check in flight ended with ``failed`` (which says so); a new
+        engine is starting. The demo's server was in the old one: it is started again in the new one."""
+        self._host_job = 0
+        self.statusBar().showMessage(message, 15000)
+
+    def _on_worker_ready(self, _pid: int) -> None:
+        if self.demo_server is not None and not self._demo_job:  # a new worker after a loss: a new server
+            self._demo_job = self.engine.run("demo")
 
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
@@ -634,15 +674,14 @@ class MainWindow(QMainWindow):
         for card in self.cards.values():
             if card.result is None:
                 card.set_stopped(summary)
+        if not {"spf", "dkim", "dmarc"} <= set(self.results):  # the bar can't judge: no "Checking…" left on it
+            self._readiness_timer.stop()
+            self.readiness.clear()
 
     # -- engine signals (UI thread) -------------------------------------------------------------
 
-    def _on_previous(self, job: int, stored: StoredCheck | None) -> None:
-        if job == self.current_job:
-            self.previous = stored
-
     def _on_result(self, job: int, result: CheckResult, diff: CheckDiff | None = None) -> None:
-        """One check finished (its diff against the last stored run was made on the engine's thread)."""
+        """One check finished (its diff against the last stored run was made in the worker)."""
         if job != self.current_job:
             return
         self.results[result.name] = result
@@ -662,6 +701,11 @@ class MainWindow(QMainWindow):
             return
         self.query_view.add_many(records)
         self._update_queries_button()
+
+    def _on_judged(self, job: int, checklist: CheckResult, compliance: CheckResult | None) -> None:
+        """The checklist and the profile's verdict, judged in the worker: shown when the check is done."""
+        if job == self.current_job:
+            self._judged = (checklist, compliance)
 
     def _on_finished(self, job: int, report: DomainReport) -> None:
         if job != self.current_job:
@@ -718,6 +762,10 @@ class MainWindow(QMainWindow):
 
     def _on_failed(self, job: int, message: str) -> None:
         if job != self.current_job:
+            return
+        if message.startswith("InboxReady's checking engine"):  # the worker stopped: it says so itself
+            self._mark_stopped("Not checked: InboxReady's checking engine stopped. Check again.")
+            self.statusBar().showMessage(message)
             return
         self._mark_stopped("Not checked: InboxReady hit an internal problem.")
         self.statusBar().showMessage(f"The check stopped because of an internal problem ({message}). "
@@ -793,16 +841,37 @@ class MainWindow(QMainWindow):
             self.leave_demo()
 
     def enter_demo(self) -> None:
+        """Start the demo: the worker starts its DNS server, then the first example is checked."""
         if self._closed:
             return
         if self.demo_server is None:
-            self.demo_server, self.demo_set = start_demo_server()
-            self.demo_list.clear()
-            for d in self.demo_set.domains:
-                item = QListWidgetItem(f"{d.title}\n{d.domain}")
-                item.setData(Qt.ItemDataRole.UserRole, d.domain)
-                item.setToolTip(d.story)
-                self.demo_list.addItem(item)
+            if self.demo_set is None:
+                self.demo_set = load_demo()
+            if not self._demo_job:
+                self.statusBar().showMessage("Starting the demo…")
+                self._demo_job = self.engine.run("demo")
+            return
+        self._show_demo()
+
+    def _demo_started(self, address: str) -> None:
+        """The worker's demo server answers at ``address`` (the first time, or again after a restart)."""
+        if self._closed:
+            return
+        if self.demo_server is not None:  # a new worker: the same demo, at a new address
+            self.demo_server.address = address
+            self._resolver_changed()
+            return
+        self.demo_server = DemoServer(address)
+        assert self.demo_set is not None
+        self.demo_list.clear()
+        for d in self.demo_set.domains:
+            item = QListWidgetItem(f"{d.title}\n{d.domain}")
+            item.setData(Qt.ItemDataRole.UserRole, d.domain)
+            item.setToolTip(d.story)
+            self.demo_list.addItem(item)
+        self._show_demo()
+
+    def _show_demo(self) -> None:
         self.demo_panel.show()
         self.demo_button.setText("Leave demo")
         self.demo_button.setAccessibleName("Leave the demo")
@@ -816,9 +885,9 @@ class MainWindow(QMainWindow):
             return
         self.engine.cancel()
         self._mark_stopped("Not checked.")
-        server, self.demo_server = self.demo_server, None
+        self.demo_server = None
         self._resolver_changed()
-        server.stop()
+        self.engine.run("demo_stop")
         self.demo_panel.hide()
         self.demo_button.setText("Demo")
         self.demo_button.setAccessibleName("Show the demo with example domains")
@@ -961,6 +1030,15 @@ class MainWindow(QMainWindow):
 
         return self._show_tool("watch", make)
 
+    def _message_from(self, domain: str) -> Any:
+        """The last test message's verdict when it was sent from ``domain`` (else None)."""
+        if self.message_window is None:
+            return None
+        message = getattr(self.message_window.screen_widget, "last_report", None)
+        if message is None or getattr(message, "from_domain", "").lower() != domain:
+            return None
+        return message
+
     def latest_message(self) -> Any:
         """The last test message's verdict when it was sent from the domain on screen (else None)."""
         if self.message_window is None or self.last_report is None:
@@ -971,8 +1049,16 @@ class MainWindow(QMainWindow):
         return message
 
     def _show_checklist(self) -> None:
-        """The bulk-sender checklist card, from this check, the latest test message and the spam rate."""
+        """The bulk-sender checklist card, from this check, the latest test message and the spam rate: as the
+        worker judged it with the check, or judged here again when one of those changed since (a spam rate
+        typed, another profile, a new test message)."""
         if self.last_report is None or not set(self.results) & {"spf", "dkim", "dmarc"}:
+            return
+        judged, self._judged = self._judged, None
+        if judged is not None and judged[1] is not None:
+            self._card("checklist").set_result(judged[0])
+            self._card("compliance").set_result(judged[1])
+            self._fix_tab_order()
             return
         from inboxready.core.policy.checklist import build_checklist
 
@@ -1028,17 +1114,35 @@ class MainWindow(QMainWindow):
         return self._show_tool("reports", make)
 
     def export_report(self) -> None:
-        """Save the check on screen (with the latest test-message verdict) as a PDF or HTML report."""
+        """Save the check on screen (with the latest test-message verdict) as a PDF or HTML report. The DMARC
+        reports' summary for it is read in the worker first (when reports were imported)."""
         if self.last_report is None:
             self.statusBar().showMessage("Check a domain first; then you can export the result as a report.", 5000)
             return
+        from inboxready.core.reports.store import REPORTS_FILE
+        from inboxready.core.store.settings import data_dir
+
+        if not (data_dir() / REPORTS_FILE).exists():
+            self._export(self.last_report, None)
+            return
+        report = self.last_report
+        self.statusBar().showMessage("Reading the DMARC reports for the audit report…")
+
+        def done(summary: Any) -> None:
+            self._export(report, summary if isinstance(summary, dict) else None)
+
+        # the audit report is still useful without the summary: a failure exports without it
+        WorkerOp(self.engine, self, "reports_summary", {"domain": report.domain, "days": 30},
+                 success=done, failure=lambda _why: done(None)).run()
+
+    def _export(self, report: DomainReport, reports_summary: dict[str, Any] | None) -> None:
+        if self._closed:
+            return
+        from .dns_host_forms import directory
         from .export import export_report
 
-        from .dns_host_forms import directory
-
-        export_report(self, self.last_report, message=self.latest_message(),
-                      reports_summary=self._reports_summary(self.last_report.domain),
-                      profile=self.compliance_profile(), dns_host=directory().for_audit(self.last_report.domain))
+        export_report(self, report, engine=self.engine, message=self.latest_message(), reports_summary=reports_summary,
+                      profile=self.compliance_profile(), dns_host=directory().for_audit(report.domain))
 
     def open_publish_history(self) -> None:
         """The DNS changes published through InboxReady, with Undo for any of them."""
@@ -1047,42 +1151,6 @@ class MainWindow(QMainWindow):
         dlg = PublishHistoryDialog(self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
-
-    def _reports_summary(self, domain: str) -> dict[str, Any] | None:
-        """The last 30 days of imported DMARC reports about ``domain``, for the audit report (None when none
-        were imported). Read on the engine's thread; the window keeps painting while it waits."""
-        from inboxready.core.reports.store import REPORTS_FILE
-        from inboxready.core.store.settings import data_dir
-
-        if not (data_dir() / REPORTS_FILE).exists():
-            return None
-
-        def read() -> dict[str, Any] | None:
-            from inboxready.core.reports.store import ReportStore
-            from inboxready.core.reports.summary import summarize
-
-            store = ReportStore()
-            try:
-                summary = summarize(store, domain, days=30)
-                return summary.to_json() if summary.reports else None
-            finally:
-                store.close()
-
-        async def job() -> dict[str, Any] | None:
-            return await asyncio.to_thread(read)
-
-        future = self.engine.submit(job())
-        loop = QEventLoop()
-        # the callback runs on the engine's thread: ui_call runs loop.quit on the UI thread, holding it weakly
-        quit_later = self.engine.ui_call(loop.quit)
-        future.add_done_callback(lambda _f: quit_later())
-        QTimer.singleShot(10000, loop.quit)
-        if not future.done():
-            loop.exec()
-        try:
-            return future.result(timeout=0) if future.done() else None
-        except Exception:  # noqa: BLE001 - the audit report is still useful without the summary
-            return None
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -1195,10 +1263,9 @@ class MainWindow(QMainWindow):
             window.close()
         if self.watch_service is not None:
             self.watch_service.stop()
-        self.engine.shutdown()
-        if self.demo_server is not None:
-            self.demo_server.stop()
-            self.demo_server = None
+        self.engine.shutdown()  # ends the worker (and the demo's server in it)
+        set_shared(None)
+        self.demo_server = None
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         self._save_settings()
         self.history.close()

@@ -1,15 +1,16 @@
 """The "Test a message" screen: send a test message, watch for one sent by a platform, paste headers, or
 paste a bounce (``bounce_view``: why it bounced and the record that fixes it).
 
-All mail work runs on the engine's asyncio loop (``Engine.run_task``); progress lines and the result come
-back through queued signals tagged with a job number, and anything from a job that is no longer current
-is ignored. The result is the summary line, the message-level findings, and one ``CheckCard`` per check
+All mail work runs in the engine process (the worker's mail jobs, ``core/worker/mail.py``); progress
+lines and the result come back as signals tagged with a job number (wire values, rebuilt here with
+``from_wire``), and anything from a job that is no longer current is ignored. The result is the summary line, the message-level findings, and one ``CheckCard`` per check
 of the ``MessageReport``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -18,9 +19,10 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from inboxready.core.dns.client import DnsClient
 from inboxready.core.mail.compose import new_token
-from inboxready.core.mail.message import MessageReport, analyze_message
+from inboxready.core.mail.message import MessageReport
+from inboxready.core.worker.protocol import options_to_json
+from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.model import CheckResult, Finding, present
 from inboxready.core.mail.profiles import Profile, ProfileStore
 
@@ -260,11 +262,10 @@ class MessageScreen(QWidget):
         return page
 
     def _connect(self) -> None:
-        q = Qt.ConnectionType.QueuedConnection
-        self.engine.taskProgress.connect(self._on_progress, q)
-        self.engine.taskFinished.connect(self._on_finished, q)
-        self.engine.taskCancelled.connect(self._on_cancelled, q)
-        self.engine.taskFailed.connect(self._on_failed, q)
+        self.engine.taskProgress.connect(self._on_progress)
+        self.engine.taskFinished.connect(self._on_finished)
+        self.engine.taskCancelled.connect(self._on_cancelled)
+        self.engine.taskFailed.connect(self._on_failed)
         self.send_button.clicked.connect(self.start_send)
         self.watch_button.clicked.connect(self.start_watch)
         self.analyse_button.clicked.connect(self.start_paste)
@@ -354,23 +355,15 @@ class MessageScreen(QWidget):
 
     # -- running --------------------------------------------------------------------------------
 
-    def _dns(self, wait: float) -> Callable[[], DnsClient]:
-        """A maker of the DNS client for one job, built from plain values: the coroutine that calls it on the
-        engine's thread must not hold this widget (a Qt object freed there would crash)."""
-        kw: dict[str, Any] = {"deadline": wait + 60}
-        if self.dns_timeout is not None:
-            kw["timeout"] = self.dns_timeout
-        nameservers = self.nameservers
-        return lambda: DnsClient(nameservers, **kw)
-
-    def _start(self, what: str, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]]) -> int:
+    def _start(self, what: str, kind: str, params: dict[str, Any]) -> int:
+        """Run the worker's mail job ``kind`` (``core/worker/mail.py``) with this screen's DNS settings."""
         if self.job:
             self.engine.cancel_task(self.job)
         self._clear_result()
         self.progress.clear()
         self.progress.hide()
         self.status_label.setText(shown(what))
-        self.job = self.engine.run_task(make)
+        self.job = self.engine.run(kind, nameservers=self.nameservers, dns_timeout=self.dns_timeout, **params)
         self._update_buttons()
         self.cancel_button.setEnabled(True)
         self.cancel_button.show()
@@ -382,46 +375,20 @@ class MessageScreen(QWidget):
         if send is None or read is None:
             self.status_label.setText("Add a sending and a reading profile first.")
             return 0
-        from inboxready.core.mail.roundtrip import roundtrip
-
         to = self.to_field.text().strip() or None
         unsub = self.unsub_field.text().strip() or None
-        wait = self.send_timeout
-        make_client = self._dns(wait)
-
-        async def go(on_progress: Callable[[Any], None]) -> Any:
-            client = make_client()
-            try:
-                result = await roundtrip(send, read, to=to, timeout=wait, on_progress=on_progress, dns=client,  # type: ignore[arg-type]
-                                         unsubscribe_url=unsub)
-                await _link(result.report, client)
-                return result
-            finally:
-                client.close()
-
-        return self._start("Sending the test message…", go)
+        return self._start("Sending the test message…", "roundtrip",
+                           {"send": to_wire(send), "read": to_wire(read), "to": to, "timeout": self.send_timeout,
+                            "unsubscribe_url": unsub})
 
     def start_watch(self) -> int:
         read = self._profile_of("read", self.watch_box)
         if read is None:
             self.status_label.setText("Add a reading profile first.")
             return 0
-        from inboxready.core.mail.roundtrip import await_message
-
         token = self.token
-        wait = self.watch_timeout
-        make_client = self._dns(wait)
-
-        async def go(on_progress: Callable[[Any], None]) -> Any:
-            client = make_client()
-            try:
-                result = await await_message(read, token, timeout=wait, on_progress=on_progress, dns=client)  # type: ignore[arg-type]
-                await _link(result.report, client)
-                return result
-            finally:
-                client.close()
-
-        return self._start(f"Watching for a message with {token} in its subject…", go)
+        return self._start(f"Watching for a message with {token} in its subject…", "watch_token",
+                           {"read": to_wire(read), "token": token, "timeout": self.watch_timeout})
 
     def start_paste(self) -> int:
         raw = self.paste_box.toPlainText().strip().encode("utf-8", "surrogateescape")
@@ -432,18 +399,7 @@ class MessageScreen(QWidget):
             self.status_label.setText("That is more than 5 MB; paste the headers only.")
             return 0
         raw = raw.replace(b"\r\n", b"\n") + b"\n"
-        make_client = self._dns(30.0)
-
-        async def go(_on_progress: Callable[[Any], None]) -> Any:
-            client = make_client()
-            try:
-                report = await analyze_message(raw, dns=client, content=True, spamassassin=True)
-                await _link(report, client)
-                return report
-            finally:
-                client.close()
-
-        return self._start("Analysing the pasted headers…", go)
+        return self._start("Analysing the pasted headers…", "analyze_paste", {"raw": to_wire(raw)})
 
     def start_bounce(self) -> int:
         """Read the pasted (or dropped) bounce and check what it points at (``core.bounce``)."""
@@ -451,16 +407,12 @@ class MessageScreen(QWidget):
         if not raw.strip():
             self.status_label.setText("Paste a bounce, or drop a saved bounce file, first.")
             return 0
-        from inboxready.core.bounce import analyze_bounce
         from inboxready.core.context import CheckOptions
 
         opts = CheckOptions(nameservers=self.nameservers, deadline=60.0,
                             **({"timeout": self.dns_timeout} if self.dns_timeout is not None else {}))
-
-        async def go(_on_progress: Callable[[Any], None]) -> Any:
-            return await analyze_bounce(raw, options=opts, domain=domain or None)
-
-        return self._start("Reading the bounce and checking what it points at…", go)
+        return self._start("Reading the bounce and checking what it points at…", "bounce",
+                           {"raw": to_wire(raw), "domain": domain or None, "options": options_to_json(opts)})
 
     def cancel(self) -> None:
         if self.job and self.engine.cancel_task(self.job):
@@ -475,9 +427,13 @@ class MessageScreen(QWidget):
 
     # -- results --------------------------------------------------------------------------------
 
-    def _on_progress(self, job: int, p: Any) -> None:
+    def _on_progress(self, job: int, data: Any) -> None:
         if job != self.job:
             return
+        try:
+            p = from_wire(data)
+        except WireError:
+            p = data
         mark = STAGE_MARKS.get(str(getattr(p, "stage", "")), "·")
         secs = float(getattr(p, "elapsed_ms", 0.0)) / 1000
         # a server's reply may be in it: shown escaped
@@ -485,8 +441,13 @@ class MessageScreen(QWidget):
         self.progress.show()
         self.progress.scrollToBottom()
 
-    def _on_finished(self, job: int, result: Any) -> None:
+    def _on_finished(self, job: int, data: Any) -> None:
         if job != self.job:
+            return
+        try:
+            result = from_wire(data)
+        except WireError as exc:
+            self._on_failed(job, f"its answer could not be read ({exc})")
             return
         self.last_result = result
         if hasattr(result, "classification"):  # a BounceReport
@@ -679,11 +640,3 @@ class MessageWindow(QWidget):
 
 __all__ = ["MessageScreen", "MessageWindow"]
 
-
-async def _link(report: MessageReport | None, client: DnsClient) -> None:
-    """Attach the domain check's fixes to the failing cards (the core does the checking)."""
-    if report is None:
-        return
-    from inboxready.core.mail.links import link_domain_fixes
-
-    await link_domain_fixes(report, client=client)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
@@ -28,6 +28,7 @@ from inboxready.core.store.credentials import KeyringUnavailable, keyring_status
 from inboxready.core.mail.profiles import (
     INSECURE_WARNING, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security, SendProfile, get_preset, load_presets,
 )
+from inboxready.core.worker.values import WireError, from_wire, to_wire
 
 from .engine import Engine
 from .widgets import KeyButton, label
@@ -202,9 +203,9 @@ class ProfileDialog(QDialog):
         self.signin_button.clicked.connect(self.sign_in)
         self.signout_button.clicked.connect(self.sign_out)
         if engine is not None:
-            q = Qt.ConnectionType.QueuedConnection
-            engine.taskFinished.connect(self._on_task_finished, q)
-            engine.taskFailed.connect(self._on_task_failed, q)
+            engine.taskFinished.connect(self._on_task_finished)
+            engine.taskFailed.connect(self._on_task_failed)
+            engine.taskProgress.connect(self._on_task_progress)
         if profile is not None:
             self._fill(profile)
         self._on_auth()
@@ -385,14 +386,23 @@ class ProfileDialog(QDialog):
         except ProfileError as exc:
             self.test_result.setText(str(exc))
             return
-        from inboxready.core.mail.roundtrip import check_profile
-
-        password = self.password_field.text() or None
+        password = self.password_field.text() or None  # typed, not saved yet: used once by the worker
         self.test_button.setEnabled(False)
         self.test_result.setText("Connecting…")
-        self.test_job = self.engine.run_task(lambda _progress: check_profile(p, password=password))
+        self.test_job = self.engine.run("profile_test", profile=to_wire(p), password=password)
 
-    def _on_task_finished(self, job: int, result: Any) -> None:
+    def _on_task_progress(self, job: int, data: Any) -> None:
+        if job and job == self.signin_job and isinstance(data, dict) and isinstance(data.get("open_url"), str):
+            self._open_url(data["open_url"])
+
+    def _on_task_finished(self, job: int, data: Any) -> None:
+        if job not in (self.signin_job, self.test_job) or not job:
+            return
+        try:
+            result = from_wire(data)
+        except WireError as exc:
+            self._on_task_failed(job, f"its answer could not be read ({exc})")
+            return
         if job and job == self.signin_job:
             self._on_signed_in(result)
             return
@@ -444,11 +454,9 @@ class ProfileDialog(QDialog):
         except ProfileError as exc:
             self.signin_status.setText(str(exc))
             return
-        from inboxready.core.auth.flows import sign_in
-
         words = PROVIDER_WORDS.get(p.oauth_provider, "")
-        open_url = self.engine.ui_call(self._open_url)
-        self.signin_job = self.engine.run_task(lambda _progress: sign_in(p, open_url=open_url))
+        # the worker runs the flow (its loopback listener takes the redirect); it sends the page to open
+        self.signin_job = self.engine.run("sign_in", profile=to_wire(p))
         self.signin_button.setText("Cancel sign-in")
         self.signin_status.setText(f"Finish signing in with {words} in your browser…")
 
@@ -486,6 +494,7 @@ class ProfileDialog(QDialog):
             try:
                 self.engine.taskFinished.disconnect(self._on_task_finished)
                 self.engine.taskFailed.disconnect(self._on_task_failed)
+                self.engine.taskProgress.disconnect(self._on_task_progress)
             except (RuntimeError, TypeError):
                 pass
         super().done(result)

@@ -2,22 +2,25 @@
 each authoritative server → checked again), Undo, the history of changes, and "Set up publishing" with the
 token steps for each host.
 
-The core work (``inboxready.core.publish.flow.Publisher``) runs in a worker thread with its own event loop;
-results come back through a queued Qt signal, so the window never waits on the network. Clicking Apply is the
+The core work (``inboxready.core.publish.flow.Publisher``) runs in the engine process (the worker's publish
+jobs, ``core/worker/publish.py``); results and each polling round come back as its events, so the window
+never waits on the network. The plan stays in the worker until it is applied. Clicking Apply is the
 confirmation: nothing is applied before it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from inboxready.core.model import Fix
+from inboxready.core.worker.values import WireError, from_wire, to_wire
+
+from .engine import Engine, shared
+from .queryop import WorkerOp
 
 NAMESERVERS: list[str] | None = None  # tests point the dialogs at their own server; the app uses the system's
 
@@ -32,22 +35,37 @@ def domain_of(host: str) -> str:
     return ".".join(labels)
 
 
-class _Relay(QObject):
-    done = Signal(object, object)  # callback, result
-    progress = Signal(str)
+class JobFailed(Exception):
+    """A publish job that failed or was stopped (its plain-words reason)."""
 
 
-def run_in_thread(coro_factory: Callable[[], Any], relay: _Relay, callback: Callable[[Any], None]) -> threading.Thread:
-    def work() -> None:
+def run_job(owner: QObject, engine: Engine, kind: str, params: dict[str, Any], callback: Callable[[Any], None],
+            progress: Callable[[Any], None] | None = None) -> WorkerOp:
+    """Run the worker's job ``kind``; ``callback(result)`` with its result rebuilt (``from_wire``; a dict's
+    ``"run"`` is rebuilt, an ``"error"`` becomes a ``JobFailed``), or with a ``JobFailed``; ``progress(value)``
+    with each progress value rebuilt."""
+    def done(data: Any) -> None:
         try:
-            result = asyncio.run(coro_factory())
-        except Exception as exc:  # shown in the dialog, never a crash
-            result = exc
-        relay.done.emit(callback, result)
+            if isinstance(data, dict) and data.get("error"):
+                callback(JobFailed(str(data["error"])))
+            elif isinstance(data, dict) and "run" in data:
+                callback(from_wire(data["run"]))
+            else:
+                callback(from_wire(data))
+        except WireError as exc:
+            callback(JobFailed(f"its answer could not be read ({exc})"))
 
-    t = threading.Thread(target=work, name="inboxready-publish", daemon=True)
-    t.start()
-    return t
+    def progressed(data: Any) -> None:
+        if progress is not None:
+            try:
+                progress(from_wire(data))
+            except WireError:
+                pass
+
+    op = WorkerOp(engine, owner, kind, params, success=done, progress=progressed,
+                  failure=lambda why: callback(JobFailed(why)), cancelled=lambda: callback(JobFailed("stopped")))
+    op.run()
+    return op
 
 
 def _esc(text: Any) -> str:
@@ -60,8 +78,11 @@ class PublishDialog(QDialog):
     """The plan for one fix (or every fix of a domain) at an account's DNS host; Apply, watch it go live, Undo."""
 
     def __init__(self, account: Any, domain: str, fixes: list[tuple[Fix, str, str]] | None = None,
-                 parent: QWidget | None = None, *, nameservers: list[str] | None = None, wait: float = 120.0) -> None:
+                 parent: QWidget | None = None, *, nameservers: list[str] | None = None, wait: float = 120.0,
+                 engine: Engine | None = None) -> None:
         super().__init__(parent)
+        self.engine = engine if engine is not None else shared(self)
+        self.plan_key = ""
         from inboxready.core.publish.hosts import host_for_provider
 
         self.account = account
@@ -77,9 +98,6 @@ class PublishDialog(QDialog):
         self.run: Any = None
         self.undo_run: Any = None
         self.state = "planning"
-        self._relay = _Relay(self)
-        self._relay.done.connect(lambda cb, res: cb(res), Qt.ConnectionType.QueuedConnection)
-        self._relay.progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
         lay = QVBoxLayout(self)
         self.status = QLabel(f"Reading what {self.host_name} has now and making the plan…", self)
         self.status.setWordWrap(True)
@@ -107,18 +125,25 @@ class PublishDialog(QDialog):
         lay.addLayout(row)
         self._start_plan()
 
-    def _publisher(self) -> Any:
-        from inboxready.core.context import CheckOptions
-        from inboxready.core.publish.flow import Publisher
-
-        return Publisher(self.account, CheckOptions(nameservers=self.nameservers, timeout=3.0, deadline=45.0),
-                         servers=self.nameservers)
+    def _params(self, **more: Any) -> dict[str, Any]:
+        return {"account": to_wire(self.account), "nameservers": self.nameservers, **more}
 
     def _start_plan(self) -> None:
-        async def go() -> Any:
-            async with self._publisher() as pub:
-                return await pub.plan(self.domain, fixes=self.fixes)
-        run_in_thread(go, self._relay, self._planned)
+        def planned(data: Any) -> None:
+            if isinstance(data, dict) and "key" in data:
+                self.plan_key = str(data["key"])
+                try:
+                    self._planned(from_wire(data["run"]))
+                except WireError as exc:
+                    self._planned(JobFailed(f"its answer could not be read ({exc})"))
+            else:
+                self._planned(data)
+
+        op = WorkerOp(self.engine, self, "publish_plan",
+                      self._params(domain=self.domain, fixes=to_wire(self.fixes)), success=planned,
+                      failure=lambda why: self._planned(JobFailed(why)),
+                      cancelled=lambda: self._planned(JobFailed("stopped")))
+        op.run()
 
     def _planned(self, run: Any) -> None:
         if isinstance(run, Exception):
@@ -173,7 +198,7 @@ class PublishDialog(QDialog):
             v = p.server_live(s)
             lines.append(f"{'✓' if v else ('?' if v is None else '…')} {s.label}: "
                          f"{'serves it' if v else ('could not be asked' if v is None else 'not yet')}")
-        self._relay.progress.emit("\n".join(lines))
+        self._progress("\n".join(lines))
 
     def apply(self) -> None:
         if self.run is None or self.state != "planned":
@@ -181,12 +206,8 @@ class PublishDialog(QDialog):
         self.state = "applying"
         self.apply_button.setEnabled(False)
         self.status.setText(f"Applying at {self.host_name}, then checking until it is live…")
-        run = self.run
-
-        async def go() -> Any:
-            async with self._publisher() as pub:
-                return await pub.apply(run, confirmed=True, wait=self.wait, on_round=self._on_round)
-        run_in_thread(go, self._relay, self._applied)
+        run_job(self, self.engine, "publish_apply", self._params(key=self.plan_key, wait=self.wait), self._applied,
+                self._on_round)
 
     def _applied(self, run: Any) -> None:
         if isinstance(run, Exception):
@@ -213,11 +234,8 @@ class PublishDialog(QDialog):
         self.undo_button.setEnabled(False)
         self.state = "undoing"
         self.status.setText(f"Undoing {change_id}…")
-
-        async def go() -> Any:
-            async with self._publisher() as pub:
-                return await pub.undo(change_id, confirmed=True, wait=self.wait, on_round=self._on_round)
-        run_in_thread(go, self._relay, self._undone)
+        run_job(self, self.engine, "publish_undo", self._params(change_id=change_id, wait=self.wait), self._undone,
+                self._on_round)
 
     def _undone(self, run: Any) -> None:
         if isinstance(run, Exception) or run.error is not None or run.result is None:

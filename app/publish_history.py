@@ -1,7 +1,7 @@
 """The history of DNS changes published through InboxReady, with Undo for any of them (issue 16 §4).
 
-``PublishHistoryDialog`` reads the publish journal (``core.publish.journal``, newest first) in a worker
-thread: when, which domain and account, each step (add / replace / delete, old and new value, its state), the
+``PublishHistoryDialog`` reads the publish journal (``core.publish.journal``, newest first) in the engine
+process (the worker's ``journal_recent`` job): when, which domain and account, each step (add / replace / delete, old and new value, its state), the
 check's verdict before and after, and whether it was undone. A change that did not finish (the program was
 killed, the DNS host went away) says what was applied and what may have been. "Undo this change…" shows
 exactly what will be reversed, asks for confirmation, and runs ``Publisher.undo`` with the account that made
@@ -18,8 +18,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
 
+from inboxready.core.worker.values import to_wire
+
 from . import publish_dialog
-from .publish_dialog import _Relay, run_in_thread
+from .engine import Engine, shared
+from .publish_dialog import run_job
 
 UNDO_WAIT = 60.0  # how long Undo watches the authoritative servers before it reports
 
@@ -41,8 +44,10 @@ class PublishHistoryDialog(QDialog):
     """Every change published at a DNS host, newest first, with Undo."""
 
     def __init__(self, parent: QWidget | None = None, *, journal_path: Any = None, domain: str = "",
-                 nameservers: list[str] | None = None, wait: float = UNDO_WAIT, ask: bool = True) -> None:
+                 nameservers: list[str] | None = None, wait: float = UNDO_WAIT, ask: bool = True,
+                 engine: Engine | None = None) -> None:
         super().__init__(parent)
+        self.engine = engine if engine is not None else shared(self)
         self.setWindowTitle("DNS changes published through InboxReady")
         self.setObjectName("PublishHistoryDialog")
         self.resize(980, 560)
@@ -55,9 +60,6 @@ class PublishHistoryDialog(QDialog):
         self.state = "loading"
         self.undo_run: Any = None
         self._after: tuple[str, str] | None = None  # the undo's outcome, shown once the list is read again
-        self._relay = _Relay(self)
-        self._relay.done.connect(lambda cb, res: cb(res), Qt.ConnectionType.QueuedConnection)
-        self._relay.progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
         lay = QVBoxLayout(self)
         intro = QLabel("Every change InboxReady made at your DNS hosts, newest first. Select one to see exactly "
                        "what changed; Undo puts the records back as they were before it.", self)
@@ -109,21 +111,9 @@ class PublishHistoryDialog(QDialog):
 
     def load(self) -> None:
         self.state = "loading"
-        path, domain = self.journal_path, self.domain
-
-        async def read() -> Any:
-            from inboxready.core.publish.journal import JOURNAL_FILE, Journal
-            from inboxready.core.store.settings import data_dir
-
-            p = path if path is not None else data_dir() / JOURNAL_FILE
-            if not p.exists():
-                return []
-            j = Journal(p)
-            try:
-                return j.recent(500, domain=domain or None)
-            finally:
-                j.close()
-        run_in_thread(read, self._relay, self._loaded)
+        run_job(self, self.engine, "journal_recent",
+                {"journal": str(self.journal_path) if self.journal_path else None, "domain": self.domain},
+                self._loaded)
 
     def _loaded(self, result: Any) -> None:
         if isinstance(result, Exception):
@@ -226,28 +216,14 @@ class PublishHistoryDialog(QDialog):
         self.state = "undoing"
         self.undo_button.setEnabled(False)
         self.status.setText(f"Undoing {e.id} at {e.zone}…")
-        change_id, ns, wait, path = e.id, self.nameservers, self.wait, self.journal_path
-        emit_progress = self._relay.progress.emit
-
         def on_round(p: Any) -> None:
             lines = [p.summary()] + [f"{'✓' if v else ('?' if v is None else '…')} {s.label}"
                                      for s in p.servers for v in [p.server_live(s)]]
-            emit_progress("\n".join(lines))
+            self._progress("\n".join(lines))
 
-        async def go() -> Any:
-            from inboxready.core.context import CheckOptions
-            from inboxready.core.publish.flow import Publisher
-            from inboxready.core.publish.journal import Journal
-
-            journal = Journal(path) if path is not None else None
-            async with Publisher(account, CheckOptions(nameservers=ns, timeout=3.0, deadline=45.0), servers=ns,
-                                 journal=journal) as pub:
-                try:
-                    return await pub.undo(change_id, confirmed=True, wait=wait, on_round=on_round)
-                finally:
-                    if journal is not None:
-                        journal.close()
-        run_in_thread(go, self._relay, self._undone)
+        run_job(self, self.engine, "publish_undo",
+                {"account": to_wire(account), "nameservers": self.nameservers, "change_id": e.id, "wait": self.wait,
+                 "journal": str(self.journal_path) if self.journal_path else None}, self._undone, on_round)
         return True
 
     def _progress(self, text: str) -> None:

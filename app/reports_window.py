@@ -1,60 +1,54 @@
 """The DMARC reports window: import reports, see who sends as you, and learn when it is safe to enforce.
 
-Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs off the
-UI thread: on the shared ``Engine``'s asyncio loop, in worker threads (``asyncio.to_thread``); the store is
-thread-safe (one lock, ``check_same_thread=False``). An import runs in a child process of its own
-(``import_process``, the default: ``python -m inboxready.core.reports.importjob``, see ``import_in_process``):
-parsing holds the interpreter lock, and in a process of its own that never stalls the UI; the child writes to
-the same SQLite file (WAL), the window reads it. A frozen app (``sys.frozen``: no Python to start) imports in
-a thread with the same ``run_import``.
-Results come back through the engine's queued ``task*`` signals, tagged with a job number; this window only
-handles its own jobs. A new view is put on screen in steps (one table, one card per turn of the event loop).
+Everything that touches the report store (SQLite), the files being imported, DNS or the mailbox runs in the
+engine process: the worker's reports jobs (``core/worker/reports.py``: the domains, a view, the senders'
+names, an import in a thread of the worker, the mailbox watch). Their results come back as wire values to
+the callbacks of the job that asked; the window never opens the store itself. A view is put on screen in
+steps (one table, one card per turn of the event loop). Writing an export is one small file (``QueryOp``).
 Closing the window only hides it; call ``shutdown()`` when the app exits.
 
 Public API::
 
     ReportsWindow(engine, *, store_path=None, nameservers=None, timeout=2.0, lookups=True,
-                  profile_store=None, theme_manager=None, import_process=True, parent=None)
+                  profile_store=None, theme_manager=None, parent=None)
         .import_paths(paths)            # the slot a drop or the Import buttons call
         .cancel_import()
         .select_domain(domain); .set_range_days(days | None)
         .export_csv(path, table="sources"); .export_json(path)
         .start_watch(); .stop_watch()
-        .shutdown()                     # cancel what runs, close the store (off the UI thread)
+        .shutdown()                     # stop what runs (the worker closes the store when it ends)
     signals: importFinished(ImportOutcome), viewShown(ReportView), exportFinished(str path, str error),
              domainsLoaded(list)
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import math
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from inboxready.core.reports.importjob import (
-    JobOutcome,
-    outcome_from_events,
-    run_import,
-)
 from inboxready.core.reports.sources import UNKNOWN_PENDING
-from inboxready.core.reports.store import ImportResult, ReportStore
+from inboxready.core.worker.reports import (
+    DAY,
+    WATCH_EVERY_S,
+    DomainInfo,
+    ImportOutcome,
+    ImportWaiting,
+    ReportView,
+    TlsRow,
+    WatchRound,
+)
+from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.reports.tlsrpt import result_words
 from inboxready.core.reports.summary import (
     DayRow,
     Enforcement,
     NotAligned,
     ReportSummary,
-    summarize,
 )
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -99,266 +93,15 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import Engine
+from .queryop import QueryOp, WorkerOp
 from .filedialogs import open_files, open_folder, save_file
 from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shown
 
-DAY = 86400
-PROGRESS_EVERY_S = 0.1     # at most this many progress signals a second during an import
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
-WATCH_EVERY_S = 300.0
 NO_READ_PROFILE = "add a reading profile for the mailbox your DMARC reports go to (in Test a message) first."
 RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90),
                                         ("All time", None)]
-
-
-# -- data passed between the worker threads and the UI ----------------------------------------------------
-
-
-@dataclass
-class DomainInfo:
-    domain: str
-    dmarc_reports: int
-    messages: int
-    oldest: int
-    newest: int
-    tls_reports: int
-
-    @property
-    def caption(self) -> str:
-        parts = []
-        if self.dmarc_reports:
-            parts.append(f"{self.dmarc_reports:,} DMARC report{'s' if self.dmarc_reports != 1 else ''}")
-        if self.tls_reports:
-            parts.append(f"{self.tls_reports:,} TLS report{'s' if self.tls_reports != 1 else ''}")
-        return f"{self.domain}  ({', '.join(parts)})"
-
-
-@dataclass
-class TlsRow:
-    policy_type: str
-    policy_domain: str
-    reports: int
-    successful: int
-    failed: int
-    failure_types: dict[str, int]
-
-
-@dataclass
-class ReportView:
-    """What the window shows for one domain and period (built off the UI thread)."""
-
-    domain: str
-    days: int | None            # None: all time
-    summary: ReportSummary
-    tls: list[TlsRow] = field(default_factory=list)
-    current_record: str | None = None
-    looked_up: bool = False     # reverse DNS was asked for this view
-    problem: str = ""
-
-
-@dataclass
-class ImportOutcome:
-    result: ImportResult
-    total: int
-    done: int
-    cancelled: bool = False
-    problem: str = ""
-    seconds: float = 0.0
-    stopped: bool = False   # the store failed during the import (``problem`` says how); ``result`` was kept
-
-
-@dataclass
-class ImportWaiting:
-    """Sent as import progress while another InboxReady holds the report store (the import waits)."""
-
-    message: str
-
-
-@dataclass
-class WatchRound:
-    when: str
-    text: str
-    imported: int
-    error: bool
-
-
-# -- worker-side functions (no Qt) -----------------------------------------------------------------------
-
-
-def list_domains(store: ReportStore) -> list[DomainInfo]:
-    """The domains in the store, the one with the most DMARC messages first."""
-    # reports with impossible dates (1970, the far future) don't count and don't stretch "All time"
-    rows = store.query(
-        "SELECT domain, sum(kind='dmarc' AND problem IS NULL), "
-        "sum(CASE WHEN kind='dmarc' AND problem IS NULL THEN messages ELSE 0 END), "
-        "min(CASE WHEN problem IS NULL THEN begin END), max(CASE WHEN problem IS NULL THEN end END), "
-        "sum(kind='tlsrpt' AND problem IS NULL) FROM reports WHERE domain != '' GROUP BY domain")
-    out = [DomainInfo(str(d), int(n or 0), int(m or 0), int(lo or 0), int(hi or 0), int(t or 0))
-           for d, n, m, lo, hi, t in rows]
-    return sorted(out, key=lambda i: (-i.messages, -i.tls_reports, i.domain))
-
-
-def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
-    """SMTP TLS report totals per policy for ``domain``."""
-    out: dict[tuple[str, str], TlsRow] = {}
-    for ptype, pdomain, _rid, ok, failed, details in store.query(
-            "SELECT p.policy_type, p.policy_domain, r.id, p.successful, p.failed, p.details FROM tls_policies p "
-            "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND (p.policy_domain=? OR r.domain=?) "
-            "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, domain, since, until)):
-        row = out.setdefault((str(ptype), str(pdomain)), TlsRow(str(ptype), str(pdomain), 0, 0, 0, {}))
-        row.reports += 1
-        row.successful += int(ok or 0)
-        row.failed += int(failed or 0)
-        try:
-            for d in json.loads(details or "[]"):
-                key = str(d.get("result_type") or "unknown")
-                row.failure_types[key] = row.failure_types.get(key, 0) + int(d.get("failed_session_count") or 0)
-        except (ValueError, TypeError, AttributeError):
-            continue
-    return sorted(out.values(), key=lambda r: (-(r.successful + r.failed), r.policy_type))
-
-
-def days_for(info: DomainInfo | None, days: int | None, now: float) -> int:
-    """The ``days`` to give ``summarize``: the range's, or (all time) back to the oldest report."""
-    if days is not None:
-        return days
-    if info is None or not info.oldest:
-        return 36500
-    return max(1, math.ceil((now - info.oldest) / DAY) + 1)
-
-
-def build_view(store: ReportStore, domain: str, days: int | None, info: DomainInfo | None, *,
-               current_record: str | None = None, looked_up: bool = False) -> ReportView:
-    now = time.time()
-    summary = summarize(store, domain, days=days_for(info, days, now), now=now, current_record=current_record)
-    return ReportView(domain=domain, days=days, summary=summary,
-                      tls=tls_rows(store, domain, summary.since, summary.until), current_record=current_record,
-                      looked_up=looked_up)
-
-
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
-
-
-def import_files(store: ReportStore, paths: list[str], progress: Callable[[Any], None],
-                 cancel: CancelFlag) -> ImportOutcome:
-    """Import ``paths`` in this process (``importjob.run_import``): every file its own all-or-nothing step,
-    ``cancel`` checked after each file; ``progress((done, total, name))`` at most every ``PROGRESS_EVERY_S``."""
-    before = store.on_wait
-    store.on_wait = lambda message: progress(ImportWaiting(message))
-    try:
-        job = run_import(store, paths, progress=progress, cancel=cancel.is_set, every=PROGRESS_EVERY_S)
-    finally:
-        store.on_wait = before
-    return ImportOutcome(result=job.result, total=job.total, done=job.done, cancelled=job.cancelled,
-                         seconds=job.seconds, problem=job.problem, stopped=job.stopped)
-
-
-async def lookup_names(store: ReportStore, domain: str, ips: list[str], nameservers: list[str] | None,
-                       timeout: float) -> str | None:
-    """Reverse DNS of the sources (cached in the store) and the domain's DMARC record now; bounded in time."""
-    from inboxready.core.records.dmarc_parse import is_dmarc_record
-    from inboxready.core.dns.client import DnsClient
-    from inboxready.core.reports.sources import resolve_sources
-
-    client = DnsClient(nameservers, timeout=timeout, deadline=max(10.0, timeout * 6))
-    try:
-        record: str | None = None
-        try:
-            ans = await asyncio.wait_for(client.query(f"_dmarc.{domain}", "TXT"), timeout * 2)
-            if ans.ok:
-                found = [t for t in ans.txt if is_dmarc_record(t)]
-                record = found[0] if len(found) == 1 else None
-        except (TimeoutError, OSError):
-            record = None
-        try:
-            await asyncio.wait_for(resolve_sources(store, client, ips, timeout=timeout), timeout * 6)
-        except (TimeoutError, OSError):
-            pass
-        return record
-    finally:
-        client.close()
-
-
-def import_in_process(store_path: Path | None, paths: list[str], progress: Callable[[Any], None],
-                      cancel: CancelFlag) -> ImportOutcome:
-    """Run the import as a child process (blocking: call from a worker thread):
-    ``python -m inboxready.core.reports.importjob`` (not multiprocessing, which would import the app's main
-    module again). The paths go in a file (a folder drop can be long), progress and the result come back as
-    JSON lines on stdout; to stop it, the window writes "cancel" to its stdin (closing stdin does the same):
-    it finishes the file it is storing, commits, and answers with what it did."""
-    with tempfile.TemporaryDirectory(prefix="inboxready-import-") as tmp:
-        listing = Path(tmp) / "paths.txt"
-        listing.write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")
-        errors_path = Path(tmp) / "errors.txt"
-        cmd = [sys.executable, "-m", "inboxready.core.reports.importjob", "--stdin-control",
-               "--every", str(PROGRESS_EVERY_S), "--paths-from", str(listing)]
-        if store_path is not None:
-            cmd += ["--store", str(store_path)]
-        with open(errors_path, "wb") as errors:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True,
-                                    encoding="utf-8")
-        assert proc.stdin is not None and proc.stdout is not None
-        finished = threading.Event()
-        lock = threading.Lock()
-
-        def tell_child(line: str) -> None:
-            with lock:
-                try:
-                    proc.stdin.write(line)  # type: ignore[union-attr]
-                    proc.stdin.flush()  # type: ignore[union-attr]
-                except (OSError, ValueError):
-                    pass
-
-        def watch_cancel() -> None:
-            while not finished.wait(0.05):
-                if cancel.is_set():
-                    tell_child("cancel\n")
-                    return
-
-        watcher = threading.Thread(target=watch_cancel, name="inboxready-import-cancel", daemon=True)
-        watcher.start()
-        events: list[dict[str, Any]] = []
-        try:
-            for line in proc.stdout:
-                try:
-                    ev = json.loads(line)
-                except ValueError:
-                    continue  # not one of ours
-                if not isinstance(ev, dict):
-                    continue
-                if ev.get("event") == "progress":
-                    progress((int(ev.get("done", 0)), int(ev.get("total", 0)), str(ev.get("name", ""))))
-                elif ev.get("event") == "waiting":
-                    progress(ImportWaiting(str(ev.get("message") or "")))
-                else:
-                    events.append(ev)
-        finally:
-            finished.set()
-            with lock:
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2)
-        got = outcome_from_events(events)
-        if isinstance(got, JobOutcome):
-            return ImportOutcome(result=got.result, total=got.total, done=got.done, cancelled=got.cancelled,
-                                 seconds=got.seconds, problem=got.problem, stopped=got.stopped)
-        problem = got
-        if not problem:
-            tail = errors_path.read_bytes()[-600:].decode("utf-8", "replace").strip().splitlines()
-            problem = ("The import stopped: its process ended unexpectedly (exit code "
-                       f"{proc.returncode}){': ' + tail[-1] if tail else ''}.")
-        return ImportOutcome(ImportResult(), 0, 0, problem=problem)
-
-
-# -- small widgets ---------------------------------------------------------------------------------------
 
 
 def _n(x: int) -> str:
@@ -727,21 +470,15 @@ class ReportsWindow(QMainWindow):
 
     def __init__(self, engine: Engine, *, store_path: Path | None = None, nameservers: list[str] | None = None,
                  timeout: float = 2.0, lookups: bool = True, profile_store: Any = None,
-                 theme_manager: theme.ThemeManager | None = None, import_process: bool = True,
-                 parent: QWidget | None = None) -> None:
+                 theme_manager: theme.ThemeManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.import_process = import_process
         self.engine = engine
         self.store_path = store_path
         self.nameservers = nameservers
         self.timeout = timeout
         self._profile_store = profile_store
-        self._store: ReportStore | None = None
-        self._store_lock = threading.Lock()
-        self._handlers: dict[int, tuple[Callable[[Any], None], Callable[[Any], None] | None,
-                                        Callable[[str], None] | None]] = {}
+        self._ops: dict[int, WorkerOp] = {}
         self._import_job = 0
-        self._import_cancel = threading.Event()
         self._pending_imports: list[list[str]] = []
         self._view_seq = 0
         self._show_seq = 0
@@ -759,11 +496,6 @@ class ReportsWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1100, 820)
         self._build(lookups)
-        q = Qt.ConnectionType.QueuedConnection
-        engine.taskProgress.connect(self._on_task_progress, q)
-        engine.taskFinished.connect(self._on_task_finished, q)
-        engine.taskFailed.connect(self._on_task_failed, q)
-        engine.taskCancelled.connect(self._on_task_cancelled, q)
         if theme_manager is not None:
             theme_manager.listeners.append(self)
         QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_files)
@@ -1100,56 +832,45 @@ class ReportsWindow(QMainWindow):
 
     # -- engine plumbing ------------------------------------------------------------------------
 
-    def store(self) -> ReportStore:
-        """The report store, opened on first use (call from a worker thread, never the UI thread)."""
-        with self._store_lock:
-            if self._store is None:
-                self._store = ReportStore(self.store_path)
-            return self._store
-
-    def _run(self, make: Callable[[Callable[[Any], None]], Coroutine[Any, Any, Any]],
-             done: Callable[[Any], None], progress: Callable[[Any], None] | None = None,
-             failed: Callable[[str], None] | None = None) -> int:
+    def _run(self, kind: str, params: dict[str, Any], done: Callable[[Any], None],
+             progress: Callable[[Any], None] | None = None, failed: Callable[[str], None] | None = None) -> int:
+        """Run the worker's job ``kind`` on this window's store; ``done``/``progress`` get wire values rebuilt
+        (``from_wire``), ``failed`` plain words ("" when it was cancelled). Returns the job (0: not started)."""
         if self._closing:
             return 0
+
+        def rebuilt(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+            def call(data: Any) -> None:
+                try:
+                    value = from_wire(data)
+                except WireError as exc:
+                    on_failure(f"its answer could not be read ({exc})")
+                    return
+                fn(value)
+            return call
+
+        def on_failure(reason: str) -> None:
+            self._ops.pop(op.job, None)
+            if failed is not None:
+                failed(reason)
+            elif reason:
+                self._say(f"Something went wrong inside InboxReady: {reason}")
+
+        def on_done(value: Any) -> None:
+            self._ops.pop(op.job, None)
+            done(value)
+
+        op = WorkerOp(self.engine, self, kind, {"store": str(self.store_path) if self.store_path else None, **params},
+                      success=rebuilt(on_done), progress=rebuilt(progress) if progress is not None else None,
+                      failure=on_failure, cancelled=lambda: on_failure(""))
         try:
-            job = self.engine.run_task(make)
+            job = op.run()
         except RuntimeError as exc:  # the engine has been shut down
             if failed is not None:
                 failed(str(exc))
             return 0
-        self._handlers[job] = (done, progress, failed)
+        self._ops[job] = op
         return job
-
-    def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Callable[[Callable[[Any], None]],
-                                                                        Coroutine[Any, Any, Any]]:
-        def make(progress: Callable[[Any], None]) -> Coroutine[Any, Any, Any]:
-            return asyncio.to_thread(fn, *args)
-        return make
-
-    def _on_task_progress(self, job: int, value: object) -> None:
-        h = self._handlers.get(job)
-        if h is not None and h[1] is not None:
-            h[1](value)
-
-    def _on_task_finished(self, job: int, value: object) -> None:
-        h = self._handlers.pop(job, None)
-        if h is not None:
-            h[0](value)
-
-    def _on_task_failed(self, job: int, reason: str) -> None:
-        h = self._handlers.pop(job, None)
-        if h is None:
-            return
-        if h[2] is not None:
-            h[2](reason)
-        else:
-            self._say(f"Something went wrong inside InboxReady: {reason}")
-
-    def _on_task_cancelled(self, job: int) -> None:
-        h = self._handlers.pop(job, None)
-        if h is not None and h[2] is not None:
-            h[2]("")
 
     def _say(self, text: str) -> None:
         self.status_label.setText(text)
@@ -1170,8 +891,6 @@ class ReportsWindow(QMainWindow):
             self._pending_imports.append(wanted)
             self._say(f"{len(self._pending_imports)} more import(s) will start when this one ends.")
             return
-        self._import_cancel = threading.Event()
-        cancel = self._import_cancel
         self.import_panel.show()
         self._show_rejected(False)
         self.cancel_button.setEnabled(True)
@@ -1181,29 +900,8 @@ class ReportsWindow(QMainWindow):
         self.progress_bar.setRange(0, 0)
         self.import_label.setText("Looking for reports…")
 
-        def make(progress: Callable[[Any], None]) -> Coroutine[Any, Any, Any]:
-            return asyncio.to_thread(self._import_worker, wanted, progress, cancel)
-
-        self._import_job = self._run(make, self._import_done, self._import_progress, self._import_failed)
-
-    def _import_worker(self, paths: list[str], progress: Callable[[Any], None],
-                       cancel: threading.Event) -> ImportOutcome:
-        if self.import_process and not getattr(sys, "frozen", False):
-            try:
-                return import_in_process(self.store_path, paths, progress, cancel)
-            except OSError:  # no process could be started: import in this thread instead
-                pass
-        try:
-            store = self.store()
-        except Exception as exc:  # noqa: BLE001 - say it, never leave the window waiting
-            return ImportOutcome(ImportResult(), 0, 0, problem=f"The report store could not be opened: {exc}")
-        if not store.available:
-            return ImportOutcome(ImportResult(), 0, 0, problem=store.problem)
-        try:
-            out = import_files(store, paths, progress, cancel)
-        except Exception as exc:  # noqa: BLE001 - e.g. the store was closed as the window closed
-            return ImportOutcome(ImportResult(), 0, 0, problem=f"The import stopped: {exc}")
-        return out
+        self._import_job = self._run("reports_import", {"paths": wanted}, self._import_done, self._import_progress,
+                                     self._import_failed)
 
     def _import_progress(self, value: Any) -> None:
         if isinstance(value, ImportWaiting):
@@ -1219,7 +917,7 @@ class ReportsWindow(QMainWindow):
     def cancel_import(self) -> None:
         if not self.importing:
             return
-        self._import_cancel.set()
+        self.engine.stop_task(self._import_job)  # it ends after the files being read now, and says how far it got
         self._pending_imports.clear()
         self.cancel_button.setEnabled(False)
         self.import_label.setText("Stopping after the files being read now…")
@@ -1324,11 +1022,7 @@ class ReportsWindow(QMainWindow):
     # -- domains and the view -------------------------------------------------------------------
 
     def refresh_domains(self) -> None:
-        def work() -> tuple[list[DomainInfo], str]:
-            store = self.store()
-            return (list_domains(store) if store.available else []), store.problem
-
-        self._run(self._in_thread(work), self._domains_loaded)
+        self._run("reports_domains", {}, self._domains_loaded)
 
     def _domains_loaded(self, value: tuple[list[DomainInfo], str]) -> None:
         domains, problem = value
@@ -1388,7 +1082,7 @@ class ReportsWindow(QMainWindow):
         seq = self._view_seq
         record = self.view.current_record if self.view is not None and self.view.domain == domain else None
         self._say(f"Reading the reports about {domain}…")
-        self._run(self._in_thread(lambda: build_view(self.store(), domain, days, info, current_record=record)),
+        self._run("reports_view", {"domain": domain, "days": days, "info": to_wire(info), "current_record": record},
                   lambda v, s=seq: self._view_ready(s, v))
 
     def _view_ready(self, seq: int, view: ReportView) -> None:
@@ -1630,14 +1324,10 @@ class ReportsWindow(QMainWindow):
         domain, days, seq = view.domain, view.days, self._view_seq
         info = self.info_for(domain)
         ips = [r.ip for r in view.summary.sources]
-
-        async def work() -> ReportView:
-            store = await asyncio.to_thread(self.store)
-            record = await lookup_names(store, domain, ips, self.nameservers, self.timeout)
-            return await asyncio.to_thread(build_view, store, domain, days, info, current_record=record,
-                                           looked_up=True)
-
-        self._names_job = self._run(lambda _p: work(), lambda v: self._names_ready(seq, v),
+        self._names_job = self._run("reports_view", {"domain": domain, "days": days, "info": to_wire(info),
+                                                     "lookup": True, "ips": ips, "nameservers": self.nameservers,
+                                                     "timeout": self.timeout},
+                                    lambda v: self._names_ready(seq, v),
                                     failed=lambda r: self.names_label.setText(
                                         "Names could not be looked up" + (f": {r}" if r else ".")))
 
@@ -1707,7 +1397,7 @@ class ReportsWindow(QMainWindow):
             self.exportFinished.emit(str(path), error)
 
         self._say(f"Saving {path.name}…")
-        self._run(self._in_thread(work), done, failed=lambda r: done(r or "stopped"))
+        QueryOp(self, work, success=done, failure=lambda exc: done(str(exc))).run()
 
     # -- watching the mailbox -------------------------------------------------------------------
 
@@ -1740,34 +1430,15 @@ class ReportsWindow(QMainWindow):
         folder = self.watch_folder.text().strip() or "INBOX"
         move_to = self.watch_move.text().strip() or None
 
-        async def loop(progress: Callable[[Any], None]) -> None:
-            from inboxready.core.reports.report_mailbox import watch_reports
-
-            store = await asyncio.to_thread(self.store)
-            while True:
-                outcome = await watch_reports(store, profile, password=password, folder=folder, move_to=move_to)
-                stamp = time.strftime("%H:%M")
-                if outcome.error is not None:
-                    progress(WatchRound(stamp, f"{stamp}  Could not read the mailbox: {outcome.error.message}", 0,
-                                        True))
-                else:
-                    r = outcome.result
-                    progress(WatchRound(stamp, f"{stamp}  {folder}: {_n(outcome.read)} new mail(s), "
-                                               f"{_n(len(r.imported))} report(s) imported, "
-                                               f"{_n(len(r.duplicate) + len(r.repeated) + len(r.conflicting))} "
-                                               "already there"
-                                        + (f", {_n(outcome.moved)} moved to {move_to}" if outcome.moved else "")
-                                        + (f", {_n(len(r.rejected))} skipped" if r.rejected else "") + ".",
-                                        len(r.imported), False))
-                await asyncio.sleep(every)
-
         def ended(reason: str) -> None:
             self._watch_job = 0
             self.watch_state.setText("Not watching." if not reason else f"Watching stopped: {reason}")
             set_available(self.watch_start, "" if self.watch_profile_box.count() else NO_READ_PROFILE)
             self.watch_stop.setEnabled(False)
 
-        self._watch_job = self._run(loop, lambda _v: ended(""), self._watch_progress, ended)
+        self._watch_job = self._run("reports_watch", {"profile": to_wire(profile), "password": password,
+                                                      "folder": folder, "move_to": move_to, "every": every},
+                                    lambda _v: ended(""), self._watch_progress, ended)
         if self._watch_job:
             self.watch_state.setText(f"Watching {folder} with the profile {name}…")
             set_available(self.watch_start, "the mailbox is being watched.")
@@ -1797,20 +1468,14 @@ class ReportsWindow(QMainWindow):
         self.chart.update()
 
     def shutdown(self) -> None:
-        """Stop the import, the name lookups and the watch, and close the store (off the UI thread)."""
+        """Stop the import, the name lookups and the watch (the worker closes the store when it ends)."""
         if self._closing:
             return
-        self._import_cancel.set()
-        for job in (self._names_job, self._watch_job):
-            if job:
-                self.engine.cancel_task(job)
+        for op in list(self._ops.values()):  # the import, the name lookups, the watch, a view being read
+            op.abandon()
+        self._ops.clear()
+        self._import_job = self._names_job = self._watch_job = 0
         self._closing = True
-        store, self._store = self._store, None
-        if store is not None:
-            try:
-                self.engine.submit(asyncio.to_thread(store.close))
-            except RuntimeError:
-                store.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing only hides the window: an import or a mailbox watch goes on (``shutdown`` at app exit).
@@ -1829,9 +1494,4 @@ __all__ = [
     "RowsModel",
     "TlsRow",
     "WatchRound",
-    "build_view",
-    "import_files",
-    "list_domains",
-    "lookup_names",
-    "tls_rows",
 ]

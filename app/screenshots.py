@@ -71,17 +71,22 @@ def main(argv: list[str] | None = None) -> int:
 
     def step_empty() -> None:
         shot("01-empty")
-        window.enter_demo()
-        # a moment into the check of the first demo domain, before its slowest check finished
+        window.enter_demo()  # the worker starts the demo's server, then the first example is checked
+        wait_then(lambda: window.demo_server is not None and window.last_report is not None
+                  and not window.checking, step_slow)
+
+    def step_slow() -> None:
+        # a moment into the check of a demo domain, before its slowest check finished (the demo's server,
+        # in the worker, answers slowly for a moment)
+        window.engine.run("demo", latency=0.4)
         window.demo_list.setCurrentRow(1)
         window._on_demo_item(window.demo_list.item(1))
-        window.demo_server.latency = 0.4  # type: ignore[union-attr]
         window.check_domain("demo-toomany.example")
-        QTimer.singleShot(150, step_checking)
+        QTimer.singleShot(400, step_checking)
 
     def step_checking() -> None:
         shot("02-checking")
-        window.demo_server.latency = 0.0  # type: ignore[union-attr]
+        window.engine.run("demo", latency=0.0)
         wait_then(lambda: window.last_report is not None and not window.checking, step_results)
 
     def step_results() -> None:

@@ -1,10 +1,9 @@
 """Watching while the app runs: a schedule, the system-tray icon, and notifications for changes.
 
-``WatchService`` owns a ``QTimer`` on the UI thread that only *submits* the watch-list run
-(``core.watchlist.run_watchlist``) to the engine's asyncio loop; the checks, the history reads and writes
-and the watch-list file updates all happen there (or in its executor). Each outcome and the result come
-back through ``engine.ui_call`` / ``engine.when_done``, which hold the service weakly: nothing on the
-engine's thread keeps it alive, so it is never freed there (with its timer, tray icon and menu).
+``WatchService`` owns a ``QTimer`` on the UI thread that only *starts* the watch-list run (the worker's
+``watchlist_run`` job, ``core.monitor.watchlist.run_watchlist``) in the engine process; the checks, the
+history reads and writes and the watch-list file updates all happen there. Each outcome (a progress event)
+and the result come back through a ``WorkerOp`` owned by the service.
 
 When the desktop has a system tray, a ``QSystemTrayIcon`` shows a menu (Open, Check watched domains now,
 Quit) and the notifications (``showMessage``). Without one (offscreen, some Linux desktops), each
@@ -14,8 +13,6 @@ show. "Minimize to tray" (keep running when the main window is closed) is stored
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,11 +22,14 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
 from inboxready.core.store.history import History
-from inboxready.core.monitor.reminders import DismissedStore, Reminder, reminders
-from inboxready.core.monitor.watchlist import WatchList, WatchOutcome, run_watchlist
+from inboxready.core.monitor.reminders import DismissedStore, Reminder
+from inboxready.core.monitor.watchlist import WatchList, WatchOutcome
+from inboxready.core.worker.protocol import options_to_json
+from inboxready.core.worker.values import WireError, from_wire
 
 from . import theme
 from .engine import Engine
+from .queryop import WorkerOp
 
 TICK_MS = 60_000  # how often the schedule looks for due domains
 NOTIFY_MS = 15_000
@@ -74,7 +74,7 @@ class WatchService(QObject):
         self.dismissed = DismissedStore()  # reminders the user dismissed in the Watch list window
         self.reminded: set[str] = set()  # reminder keys already shown in this session
         self.last_outcomes: list[WatchOutcome] = []
-        self._future: concurrent.futures.Future[Any] | None = None
+        self._op: WorkerOp | None = None
         self._stopped = False
         self.paused = ""  # why scheduled and "check now" runs wait (e.g. during the demo); "" when they don't
         self.timer = QTimer(self)
@@ -154,8 +154,9 @@ class WatchService(QObject):
         engine's shutdown). Call it on the UI thread; the service cannot be restarted with a tray after it."""
         self._stopped = True
         self.timer.stop()
-        if self._future is not None and not self._future.done():
-            self._future.cancel()
+        if self._op is not None:
+            self._op.abandon()  # cancelled; it no longer refers to this service
+            self._op = None
         tray, menu = self.tray, self.menu
         if isinstance(tray, QSystemTrayIcon):
             tray.hide()
@@ -177,7 +178,7 @@ class WatchService(QObject):
 
     @property
     def running(self) -> bool:
-        return self._future is not None and not self._future.done()
+        return self._op is not None and not self._op.done
 
     def tick(self) -> None:
         """Submit a run of the due domains (does nothing while one is in flight)."""
@@ -193,45 +194,50 @@ class WatchService(QObject):
         return CheckOptions(nameservers=self.nameservers, timeout=self.timeout, deadline=self.deadline)
 
     def _submit(self, all_domains: bool) -> bool:
-        if self.running or self.paused:
+        if self.running or self.paused or self._stopped:
             return False
-
-        # called on the engine's thread; runs ``_outcome`` on the UI thread, holding the service weakly
-        on_outcome = self.engine.ui_call(self._outcome)
-        options, history, watchlist, dismissed = self._options(), self.history, self.watchlist, self.dismissed
-
-        async def job() -> tuple[list[WatchOutcome], list[Reminder]]:
-            # plain values only: this coroutine runs on the engine's thread and must not hold the service
-            outcomes = await run_watchlist(options, history, only_due=not all_domains, watchlist=watchlist,
-                                           on_outcome=on_outcome)
-            domains = [o.domain for o in outcomes if not o.error]
-            found: list[Reminder] = []
-            if history is not None and domains:
-                found = await asyncio.to_thread(reminders, history, domains, dismissed=dismissed)
-            return outcomes, found
-
+        history = self.history
+        params = {"options": options_to_json(self._options()), "all": all_domains,
+                  "watchlist": str(self.watchlist.path), "dismissed": str(self.dismissed.path),
+                  "history": str(history.path) if history is not None else None}
+        op = WorkerOp(self.engine, self, "watchlist_run", params, success=self._finished,
+                      failure=self._failed, progress=self._progress, cancelled=self._cancelled)
         try:
-            fut = self.engine.submit(job())
+            op.run()
         except RuntimeError:  # the engine is shutting down
             return False
-        self._future = fut
+        self._op = op
         self.runStarted.emit(all_domains)
-        self.engine.when_done(fut, self._finished)
         return True
+
+    def _progress(self, data: Any) -> None:
+        try:
+            outcome = from_wire(data)
+        except WireError:
+            return
+        if isinstance(outcome, WatchOutcome):
+            self._outcome(outcome)
 
     def _outcome(self, outcome: WatchOutcome) -> None:
         self.outcomeReady.emit(outcome)
         if outcome.changed or outcome.error:
             self.notify(outcome.headline(), outcome.message())
 
-    def _finished(self, fut: concurrent.futures.Future[Any]) -> None:
-        if fut.cancelled():
+    def _cancelled(self) -> None:
+        self._op = None
+
+    def _failed(self, why: str) -> None:
+        self._op = None
+        self.runFailed.emit(why)
+
+    def _finished(self, data: Any) -> None:
+        self._op = None
+        try:
+            outcomes, found = from_wire(data) or ([], [])
+        except (WireError, TypeError, ValueError) as exc:
+            self.runFailed.emit(f"the run's answer could not be read ({exc})")
             return
-        exc = fut.exception()
-        if exc is not None:
-            self.runFailed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        outcomes, found = fut.result() or ([], [])
+        self.watchlist.reload()  # the worker updated the entries' last run
         self.last_outcomes = list(outcomes)
         self.runFinished.emit(self.last_outcomes)
         self._remind(list(found))

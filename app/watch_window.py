@@ -1,17 +1,13 @@
 """The Watch list window: the watched domains, each domain's history with what changed, and reminders.
 
-Everything slow happens on the engine's loop thread (``engine.submit``): reading the history and working
-out the diffs, the reminders, and the checks themselves (through ``WatchService``). The results come back
-to the UI thread through ``engine.when_done`` (which holds the window weakly, so a window closed meanwhile
-is never freed on the engine's thread) tagged with a request number, so a late answer for an old request
-is ignored. The worker functions never hold the window either.
+The checks themselves run in the engine process (through ``WatchService``). Reading the history, working
+out the diffs and the reminders are short store reads, run at the next turn of the event loop through
+``QueryOp`` and tagged with a request number, so a late answer for an old request is ignored.
 Editing the watch list writes a small JSON file (atomically); that is the only file work done here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from datetime import datetime
 from typing import Any, Callable
 
@@ -33,6 +29,7 @@ from inboxready.core.monitor.watchlist import (
 )
 
 from .engine import Engine
+from .queryop import QueryOp
 from .tray import WatchService
 from .widgets import KeyButton, label, set_available
 
@@ -139,7 +136,7 @@ class WatchWindow(QWidget):
 
     ``service``: the app's ``WatchService`` (a private one without a tray is made when None)."""
 
-    loaded = Signal(int, str, object)  # request number, what, result (from the engine's thread)
+    loaded = Signal(int, str, object)  # request number, what, result (or the exception it raised)
     historyShown = Signal(str)  # domain, after its runs are listed
     remindersShown = Signal(int)  # how many
 
@@ -327,24 +324,15 @@ class WatchWindow(QWidget):
     # -- background work ------------------------------------------------------------------------
 
     def _background(self, what: str, fn: Callable[[], Any]) -> int:
-        """Run ``fn`` on the engine's executor; its result arrives as ``loaded(request, what, result)``."""
+        """Run ``fn`` (a short store read) at the next turn of the event loop (``QueryOp``); its result (or
+        its exception) arrives as ``loaded(request, what, result)``. Only the latest request of each kind
+        is shown."""
         self._request += 1
         request = self._request
         self._latest[what] = request
-        try:
-            fut = self.engine.submit(asyncio.to_thread(fn))
-        except RuntimeError:
-            return request
-        # back on the UI thread through the engine, which holds this window weakly: a done callback that
-        # held ``self`` would free a window closed meanwhile on the engine's thread (a crash)
-        self.engine.when_done(fut, self._background_done, request, what)
+        QueryOp(self, fn, success=lambda result: self.loaded.emit(request, what, result),
+                failure=lambda exc: self.loaded.emit(request, what, exc)).run()
         return request
-
-    def _background_done(self, fut: concurrent.futures.Future[Any], request: int, what: str) -> None:
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        self.loaded.emit(request, what, exc if exc is not None else fut.result())
 
     def _on_loaded(self, request: int, what: str, result: Any) -> None:
         if self._latest.get(what) != request:

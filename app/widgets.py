@@ -1,9 +1,8 @@
 """Small building blocks: read-only code fields, Copy buttons, the status badge, a finding, a fix.
 
-None of these overrides a Qt virtual that runs while laying out or painting: such a Python override
-must take the interpreter lock from the engine's thread on every call, and during a check that costs
-up to a switch interval each time (see ``engine.py``). Sizes and colours are left to Qt's layouts and
-the style sheet; Python runs only when something changes."""
+Sizes and colours are left to Qt's layouts and the style sheet; Python runs only when something changes
+(cheaper, though no longer a rule: the GUI process has no engine thread contending for the interpreter
+lock, the checks run in the worker process)."""
 
 from __future__ import annotations
 
@@ -176,8 +175,7 @@ class CopyButton(QToolButton):
 class Badge(QFrame):
     """Status badge: an icon and a word (never colour alone), coloured by the style sheet from its
     ``status`` property. Everything about it is drawn by Qt itself: no Python runs when it is laid out or
-    painted (a Python override called from Qt must take the interpreter lock, which the engine's thread
-    holds for milliseconds at a time during a check)."""
+    painted."""
 
     def __init__(self, parent: QWidget | None = None, status: str = "pending", word: str = "Checking…") -> None:
         super().__init__(parent)

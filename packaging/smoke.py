@@ -7,7 +7,8 @@ APP_DIR is the folder that holds the two executables: ``dist/inboxready`` (Linux
 servers only; the user's real keyring is never touched. Checks:
 
 1. ``inboxready --version`` (matches ``--expect-version`` when given) and ``inboxready --self-test``.
-2. ``inboxready-gui --demo`` on the offscreen Qt platform stays up 5 s and logs nothing alarming. On Linux,
+2. ``inboxready-gui --demo`` on the offscreen Qt platform stays up 5 s and logs nothing alarming, and its
+   demo check ran in the frozen ``inboxready worker`` next to it (the worker's log names its executable). On Linux,
    also the real X11 path: ``inboxready-gui`` on the ``xcb`` platform under Xvfb, the time from exec until its
    main window is mapped (``xwininfo``), 3 runs, reported against the 2 s budget; a run over it fails only
    with ``--enforce-startup-budget`` (a figure for a quiet machine, e.g. ``build-linux.sh --cold``, not for a
@@ -133,8 +134,10 @@ class Smoke:
         self.step("GUI offscreen (--demo)")
         log = self.scratch / "gui.log"
         with log.open("w", encoding="utf-8") as fh:
+            # INBOXREADY_HOME: where the worker's log goes (INFO: it says which executable it is, and each check)
             proc = subprocess.Popen([str(self.exe("inboxready-gui")), "--demo"], stdout=fh, stderr=subprocess.STDOUT,
-                                    env=self.env(QT_QPA_PLATFORM="offscreen"))
+                                    env=self.env(QT_QPA_PLATFORM="offscreen", INBOXREADY_WORKER_LOG="INFO",
+                                                 INBOXREADY_HOME=str(self.scratch / "gui-home")))
             try:
                 proc.wait(5)
                 early = True
@@ -157,6 +160,23 @@ class Smoke:
             self.bad(f"the GUI ran but logged: {' | '.join(alarming[:5])}")
         else:
             self.ok("the GUI ran 5 s offscreen in demo mode with nothing alarming on stderr")
+        self.gui_worker()
+
+    def gui_worker(self) -> None:
+        """The frozen GUI ran its checks in the frozen ``inboxready worker`` (the worker's log says so)."""
+        log = self.scratch / "gui-home" / "data" / "worker.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        started = [line for line in text.splitlines() if " started (executable " in line]
+        want = str(self.exe("inboxready").resolve())
+        checked = [line for line in text.splitlines() if " checked demo-" in line]
+        if not started:
+            self.bad(f"the GUI started no worker (no {log.name}: {text[:300]!r})")
+        elif not any(f"executable {want}" in line and "frozen True" in line for line in started):
+            self.bad(f"the worker was not the frozen {want}: {started[0][:300]}")
+        elif not checked:
+            self.bad(f"the worker checked no demo domain within 5 s: {text[-600:]}")
+        else:
+            self.ok(f"the GUI's checks ran in the frozen inboxready worker ({checked[0].split(' checked ', 1)[1][:80]})")
 
     def gui_xcb(self, cold: bool = False, runs: int = 3, enforce_budget: bool = False) -> None:
         """The GUI on X11 (Qt's xcb platform plugin and the system libraries it loads) under Xvfb."""

@@ -83,6 +83,32 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+@pytest.fixture(autouse=True)
+def guarded_worker(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The windows' engine process is ``tests/worker_guarded.py``: the loopback guard holds in it too, and
+    what it refused is listed in the returned file (a test asserts it stays empty where it matters); it uses
+    a keyring file it shares with the test's ``memory_keyring`` (never the system keyring), and the OAuth
+    endpoints a test points the sign-in at."""
+    import shlex
+    import sys
+
+    blocked = tmp_path_factory.mktemp("worker") / "blocked.txt"
+    blocked.touch()
+    script = Path(__file__).resolve().parent / "worker_guarded.py"
+    monkeypatch.setenv("INBOXREADY_WORKER", shlex.join([sys.executable, str(script)]))
+    monkeypatch.setenv("INBOXREADY_TEST_BLOCKED_FILE", str(blocked))
+    monkeypatch.setenv("INBOXREADY_TEST_KEYRING_FILE", str(blocked.parent / "keyring.json"))
+    # the tests' OAuth endpoints (``endpoint_override``) reach the worker through a file too
+    from inboxready.core.auth import config as oauth_config
+
+    from .sharedkeyring import SharedJsonDict
+
+    overrides = blocked.parent / "oauth-overrides.json"
+    monkeypatch.setenv("INBOXREADY_TEST_OAUTH_FILE", str(overrides))
+    monkeypatch.setattr(oauth_config, "_OVERRIDES", SharedJsonDict(str(overrides)))
+    yield blocked
+
+
 def conformance_dir(*parts: str) -> Path:
     """A file or folder of the conformance data kept in the repository (tests/data/conformance/).
 

@@ -39,7 +39,7 @@ from inboxready.core.domain import DomainError, parse_domain, to_unicode
 from inboxready.core.frontend import CLI
 from inboxready.core.model import DomainReport, Fix, Severity, ShownFinding, Status, by_severity, gist
 
-from . import bounce, build, publish, reports, verify, watchlist
+from . import bounce, build, publish, reports, verify, watchlist, worker
 from . import oauth as cli_oauth
 from .out import (
     DEADLINE, DNS_TIMEOUT, ESC, MAIL_WAIT, Parser, count, nameserver, safe_stream, shown,
@@ -119,7 +119,7 @@ def run_within(coro: Any, seconds: float) -> Any:
 # Commands that live in their own module of this package (``app/cli/<name>.py``): each has
 # ``register(sub, common)`` that adds its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a
 # default. A new command is a module with a ``register`` and one entry here.
-COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce)
+COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce, worker)
 
 
 def _command_modules() -> list[Any]:

@@ -71,6 +71,8 @@ def make_window(home: Path, qtbot, theme_app) -> Iterator[Callable[..., object]]
         qtbot.addWidget(w)
         w.show()
         made.append(w)
+        # the engine process says hello first (as it has long before a user types a domain in the app)
+        qtbot.waitUntil(lambda: w.engine.ready, timeout=30_000)
         return w
 
     yield factory
@@ -84,3 +86,4 @@ def add_good_zone(server: DnsTestServer, origin: str) -> None:
 
 
 __all__ = ["GOOD_ZONE", "Settings", "add_good_zone"]
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 
@@ -144,96 +143,15 @@ def test_engine_tasks_are_over_in_the_slots_of_their_last_signal(qtbot) -> None:
         seen: list[bool] = []
         engine.taskFinished.connect(lambda job, _r: seen.append(engine.task_running(job)))
         engine.taskCancelled.connect(lambda job: seen.append(engine.task_running(job)))
+        with qtbot.waitSignal(engine.taskFinished, timeout=30_000) as done:
+            job = engine.run("sleep", seconds=0.01)
+        assert done.args == [job, 0.01] and seen == [False] and not engine.task_running(job)
 
-        async def quick() -> int:
-            return 7
-
-        with qtbot.waitSignal(engine.taskFinished, timeout=10_000) as done:
-            job = engine.run_task(lambda _progress: quick())
-        assert done.args == [job, 7] and seen == [False] and not engine.task_running(job)
-
-        async def slow() -> None:
-            await asyncio.sleep(30)
-
-        job = engine.run_task(lambda _progress: slow())
+        job = engine.run("sleep", seconds=30)
         assert engine.task_running(job)
         with qtbot.waitSignal(engine.taskCancelled, timeout=10_000):
             assert engine.cancel_task(job)
         assert seen == [False, False] and not engine.task_running(job) and not engine.cancel_task(job)
-    finally:
-        engine.shutdown()
-
-
-class _Receiver(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[object, str]] = []
-
-    def take(self, value: object) -> None:
-        self.calls.append((value, threading.current_thread().name))
-
-
-def test_engine_calls_back_on_the_ui_thread_and_never_holds_the_receiver(qtbot) -> None:
-    """``ui_call``/``when_done``: called from the loop thread, run on the UI thread; the receiver is held
-    weakly, so a window closed meanwhile is neither kept alive nor freed on the loop thread."""
-    engine = Engine()
-    try:
-        r = _Receiver()
-        call = engine.ui_call(r.take)
-        engine.loop.call_soon_threadsafe(call, "from the loop")
-        qtbot.waitUntil(lambda: r.calls != [], timeout=5000)
-        assert r.calls == [("from the loop", threading.main_thread().name)]
-
-        async def answer() -> int:
-            await asyncio.sleep(0.05)
-            return 42
-
-        done: list[tuple[int, str]] = []
-
-        class _Window(_Receiver):
-            def on_done(self, fut: object, tag: str) -> None:
-                done.append((fut.result(), tag))  # type: ignore[attr-defined]
-
-        w = _Window()
-        engine.when_done(engine.submit(answer()), w.on_done, "tag")
-        qtbot.waitUntil(lambda: done != [], timeout=5000)
-        assert done == [(42, "tag")]
-
-        # the receiver goes away while the work runs: freed here at once, and the answer is dropped
-        gone = _Window()
-        freed: list[str] = []
-        gone.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
-                               Qt.ConnectionType.DirectConnection)
-        engine.when_done(engine.submit(answer()), gone.on_done, "late")
-        del gone
-        assert freed == [threading.main_thread().name]
-        qtbot.wait(200)
-        assert done == [(42, "tag")]
-    finally:
-        engine.shutdown()
-
-
-def test_what_the_engine_was_handed_is_let_go_on_the_ui_thread(qtbot) -> None:
-    """A coroutine or a task's ``make`` that refers to a window (here a QObject handed as an argument) must
-    not leave its last reference on the loop thread: the engine lets go of what it was handed here."""
-    engine = Engine()
-    try:
-        async def work(_obj: object) -> None:
-            await asyncio.sleep(0.05)
-
-        freed: list[str] = []
-        for how in ("submit", "run_task"):
-            held = _Receiver()
-            held.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
-                                   Qt.ConnectionType.DirectConnection)
-            if how == "submit":
-                fut = engine.submit(work(held))
-            else:
-                job = engine.run_task(lambda _progress, obj=held: work(obj))
-            del held  # the window is closed while the work runs
-            qtbot.waitUntil(lambda: len(freed) == (1 if how == "submit" else 2), timeout=10_000)
-        assert fut.done() and not engine.task_running(job)
-        assert freed == [threading.main_thread().name] * 2
     finally:
         engine.shutdown()
 

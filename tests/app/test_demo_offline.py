@@ -2,12 +2,14 @@
 
 Every window and background job asks the resolver the main window asks: the demo's loopback server during
 the demo, else the one set in Settings; a change is followed at once, without a restart. The suite-wide
-guard of tests/conftest.py refuses (and records in ``BLOCKED``) every packet to a non-loopback address, so
-"nothing left the machine" is checked on the real sockets.
+guard of tests/conftest.py refuses (and records in ``BLOCKED``) every packet to a non-loopback address, and
+the windows' engine process runs under the same guard (``guarded_worker``: what it refused is listed in a
+file), so "nothing left the machine" is checked on the real sockets of both processes.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +26,20 @@ PASTED = ("Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=news@de
           "DKIM-Signature: v=1; a=rsa-sha256; d=demo-allgood.example; s=default; h=from; bh=x; b=y\n")
 
 
+def _demo_queries(qtbot: Any, window: Any) -> int:
+    """How many queries the demo's server (in the worker) has answered so far."""
+    got: list[Any] = []
+    job = window.engine.run("demo_stats")
+    window.engine.taskFinished.connect(lambda j, data: got.append(data) if j == job else None)
+    qtbot.waitUntil(lambda: got != [], timeout=WAIT_MS)
+    return int(got[0]["queries"])
+
+
 def _settle(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: not window.checking, timeout=WAIT_MS)
 
 
-def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_window, qtbot, guarded_worker: Path) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app import publish_dialog  # loaded at start-up, as inboxready-gui does (its publish hook)
 
     WatchList().add("watched-for-real.example.com")  # the schedule would check it over the real DNS
@@ -36,8 +47,7 @@ def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_wind
     w = make_window(demo=True, timeout=None, deadline=None)
     qtbot.waitUntil(lambda: w.demo_server is not None and w.current_domain != "", timeout=WAIT_MS)
     _settle(qtbot, w)
-    server = w.demo_server
-    demo_ns = [server.address]
+    demo_ns = [w.demo_server.address]
     assert publish_dialog.NAMESERVERS == demo_ns  # "Publish at <host>…" looks the zone up there too
 
     # the watch list's schedule: started while the demo runs, paused, and "check now" says why
@@ -51,12 +61,12 @@ def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_wind
     builders = w.open_builders()
     assert builders.nameservers == demo_ns
     builders.domain_field.setText("demo-allgood.example")
-    before = server.query_count
+    before = _demo_queries(qtbot, w)
     with qtbot.waitSignal(builders.spfUpdated, timeout=WAIT_MS):
         builders.count_live()
     with qtbot.waitSignal(builders.ladderShown, timeout=WAIT_MS):
         builders.show_ladder()
-    assert server.query_count > before
+    assert _demo_queries(qtbot, w) > before
 
     # DMARC reports: an imported report's senders are looked up (reverse DNS) on the demo's server
     reports = w.open_reports()
@@ -64,23 +74,24 @@ def test_the_demo_with_every_window_open_sends_nothing_off_the_machine(make_wind
     sample = CONFORMANCE / "dmarc-reports" / "cry-inc" / "dmarc-reports" / "google.xml"
     with qtbot.waitSignal(reports.importFinished, timeout=WAIT_MS):
         reports.import_paths([sample])
-    before = server.query_count
+    before = _demo_queries(qtbot, w)
     qtbot.waitUntil(lambda: reports.view is not None and reports.view.looked_up, timeout=WAIT_MS)
-    assert server.query_count > before
+    assert _demo_queries(qtbot, w) > before
 
     # Test a message: the pasted headers' DNS checks (DKIM key, the domain's fixes) too
     message = w.open_message_screen().screen_widget
     assert message.nameservers == demo_ns
     message.paste_box.setPlainText(PASTED)
-    before = server.query_count
+    before = _demo_queries(qtbot, w)
     with qtbot.waitSignal(message.finishedRun, timeout=WAIT_MS):
         message.start_paste()
-    assert server.query_count > before
+    assert _demo_queries(qtbot, w) > before
 
     # and the main window itself, for another demo domain
     w.demo_next_domain()
     _settle(qtbot, w)
     assert BLOCKED[blocked_before:] == [], "the demo sent packets off the machine"
+    assert guarded_worker.read_text(encoding="utf-8") == "", "the worker sent packets off the machine"
 
 
 def test_a_new_dns_server_in_settings_is_followed_by_every_window_at_once(make_window, qtbot, dns_server,
@@ -107,7 +118,8 @@ def test_a_new_dns_server_in_settings_is_followed_by_every_window_at_once(make_w
     assert shown.args[0] is not None and shown.args[0].checks["spf"].status == "pass"  # the new server answered
 
     # the demo switches them all to its own server, and leaving it switches them back
-    w.enter_demo()
+    w.enter_demo()  # the worker starts the demo's server; the windows follow once it answers
+    qtbot.waitUntil(lambda: w.demo_server is not None, timeout=WAIT_MS)
     demo_ns = [w.demo_server.address]
     assert builders.nameservers == reports.nameservers == message.nameservers == demo_ns
     assert w.watch_service.paused and w.watch_service.nameservers == [dns_server.address]

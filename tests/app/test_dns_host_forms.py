@@ -41,9 +41,10 @@ def hooks() -> Iterator[object]:
 
 
 def _detect(server: DnsTestServer, domain: str) -> object:
-    from inboxready.app.dns_host_forms import detect_host
+    from inboxready.app.dns_host_forms import inspection_from_json
+    from inboxready.core.worker.handlers import find_host
 
-    return asyncio.run(detect_host(domain, [server.address], None, timeout=1.0))
+    return inspection_from_json(domain, asyncio.run(find_host(domain, [server.address], None, timeout=1.0)))
 
 
 def test_fix_box_shows_the_record_in_the_hosts_form(qtbot, hooks, dns_server: DnsTestServer) -> None:  # type: ignore[no-untyped-def]

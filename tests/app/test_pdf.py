@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inboxready.core.policy import audit as A
@@ -172,23 +173,37 @@ def test_cli_report_usage_errors(dns_server: DnsTestServer, tmp_path: Path, monk
 
 def test_export_report_from_the_app(report: DomainReport, tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app import export
+    from inboxready.app.engine import Engine
     from PySide6.QtWidgets import QFileDialog, QMainWindow
 
     window = QMainWindow()
     qtbot.addWidget(window)
-    path = export.export_report(window, report, profile="soc2", path=tmp_path / "r.pdf")
-    assert path == tmp_path / "r.pdf" and path.read_bytes().startswith(b"%PDF")
-    assert "Report saved to" in window.statusBar().currentMessage()
-    assert "SOC 2" in pdf_text(path)
+    engine = Engine(window)  # the worker builds and writes the report (and draws the PDF)
+    done: list[Path | None] = []
 
-    # the dialog: a name without an extension gets the chosen type's; cancel returns None
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *a, **k: (str(tmp_path / "report"), export.HTML_FILTER)))
-    path = export.export_report(window, report)
-    assert path == tmp_path / "report.html" and A.verify(path.read_text(encoding="utf-8"))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
-    assert export.export_report(window, report) is None
+    def export_now(**kw: Any) -> Path | None:
+        before = len(done)
+        path = export.export_report(window, report, engine=engine, on_done=done.append, **kw)
+        if path is not None:
+            qtbot.waitUntil(lambda: len(done) > before, timeout=30_000)
+        return path
 
-    # a folder that doesn't exist: no file, the status bar says why
-    assert export.export_report(window, report, path=tmp_path / "nope" / "r.html") is None
-    assert "could not be saved" in window.statusBar().currentMessage()
+    try:
+        path = export_now(profile="soc2", path=tmp_path / "r.pdf")
+        assert path == tmp_path / "r.pdf" == done[-1] and path.read_bytes().startswith(b"%PDF")
+        assert "Report saved to" in window.statusBar().currentMessage()
+        assert "SOC 2" in pdf_text(path)
+
+        # the dialog: a name without an extension gets the chosen type's; cancel returns None
+        monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                            staticmethod(lambda *a, **k: (str(tmp_path / "report"), export.HTML_FILTER)))
+        path = export_now()
+        assert path == tmp_path / "report.html" and A.verify(path.read_text(encoding="utf-8"))
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
+        assert export_now() is None
+
+        # a folder that doesn't exist: no file, the status bar says why
+        assert export_now(path=tmp_path / "nope" / "r.html") == tmp_path / "nope" / "r.html" and done[-1] is None
+        assert "could not be saved" in window.statusBar().currentMessage()
+    finally:
+        engine.shutdown()

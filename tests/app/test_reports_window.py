@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 from inboxready.app.engine import Engine
-from inboxready.app.reports_window import (
-    ImportOutcome,
-    ReportsWindow,
-    ReportView,
-    days_for,
-    list_domains,
-)
+from inboxready.app.reports_window import ReportsWindow
+from inboxready.core.worker.reports import ImportOutcome, ReportView, days_for, list_domains
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.reports.store import ImportResult, ReportStore
 from inboxready.core.reports.summary import summarize
@@ -346,10 +341,17 @@ def test_every_control_has_an_accessible_name(make: Any) -> None:
     assert not missing, missing
 
 
-def test_import_in_this_process_gives_the_same_result(make: Any, qtbot: Any, tmp_path: Path) -> None:
+def test_the_window_imports_in_the_worker_what_the_cli_imports(make: Any, qtbot: Any, tmp_path: Path) -> None:
+    from inboxready.core.reports.importjob import run_import
+    from inboxready.core.reports.store import ReportStore
+
     samples = conformance_dir("dmarc-reports")
-    child = _import(qtbot, make(), [samples])
-    here = _import(qtbot, make(import_process=False, store_path=tmp_path / "other.sqlite3"), [samples])
+    child = _import(qtbot, make(), [samples])  # in the worker process
+    store = ReportStore(tmp_path / "other.sqlite3")
+    try:
+        here = run_import(store, [str(samples)])  # here, as ``inboxready reports import`` does
+    finally:
+        store.close()
     assert [(i.kind, i.org, i.report_id, i.messages) for i in here.result.imported] == \
         [(i.kind, i.org, i.report_id, i.messages) for i in child.result.imported]
     assert here.result.rejected == child.result.rejected

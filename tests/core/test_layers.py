@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"bounce", "reports", "publish"}),         # bounces, DMARC/TLS reports, publishing at DNS hosts
     frozenset({"policy"}),                               # checklist, compliance, audit, diff, the pipeline
     frozenset({"monitor"}),                              # the monitor (domains re-checked on a schedule)
+    frozenset({"worker"}),                               # the engine process: the jobs the app sends it
 )
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -23,6 +23,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 from inboxready.core.mail.profiles import ReadProfile, Security, SendProfile
 
+from ..sharedkeyring import new_store
 from .oauth_server import OAuthTestServer
 from .servers import CertAuthority, Dovecot, MailWorld, ReceivingServer, Scenario, dkim_keypair, dovecot_binary
 
@@ -37,7 +38,8 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
+        # shared with the app tests' worker process when they set INBOXREADY_TEST_KEYRING_FILE
+        self.store: dict[tuple[str, str], str] = new_store()
 
     def get_password(self, service: str, username: str) -> str | None:
         return self.store.get((service, username))

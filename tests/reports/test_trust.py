@@ -252,7 +252,7 @@ def test_impossible_dates_are_flagged_left_out_and_said(tmp_path: Path) -> None:
     later = summarize(store, "shop.test", days=30, now=NOW + 400 * DAY)  # the year-36812 end counts nowhere
     assert later.reports == 0 and later.messages == 0
     # "all time" in the app reaches back to the oldest real report, not to 1970
-    from inboxready.app.reports_window import days_for, list_domains
+    from inboxready.core.worker.reports import days_for, list_domains
 
     (info,) = list_domains(store)
     assert info.dmarc_reports == 10 and info.oldest == NOW - 10 * DAY and info.newest < NOW + DAY
