@@ -22,9 +22,10 @@ LINKED = ("spf", "dkim", "dmarc")
 
 
 def _client_ip(report: MessageReport) -> str | None:
-    """The sending server's address as the receiver reported it (SPF's client IP), if it is an address."""
-    spf = report.checks.get("spf")
-    ip = spf.detail.get("client_ip") if spf is not None else None
+    """The sending server's address as the receiving service's own Received line names it
+    (``detail["sending_ip"]``), if it is an address. Never an address written in a verdict header (SPF's
+    "designates …" words, ``client-ip=``): anyone can write one."""
+    ip = report.detail.get("sending_ip") if report.receiver is not None else None
     if not isinstance(ip, str):
         return None
     try:
@@ -38,8 +39,8 @@ async def link_domain_fixes(report: MessageReport, *, client: DnsClient,
     """Check ``report.from_domain`` and attach its fixes to the message's failing cards (in place).
 
     Returns the domain report (also summarised in ``report.detail["domain_check"]``), or None when the
-    message has no From domain. When the receiver reported the sending server's address, its reverse DNS
-    is checked too (forward-confirmed, as Google and Yahoo require) and added as the message's "rdns" card. SPF fixes are linked only when SPF was judged on the From domain itself:
+    message has no From domain. When the receiving service's Received line names the sending server's
+    address, its reverse DNS is checked too (forward-confirmed, as Google and Yahoo require) and added as the message's "rdns" card. SPF fixes are linked only when SPF was judged on the From domain itself:
     a bounce address at another domain (a mailing service's) is fixed at that service, not in your DNS.
     """
     domain = report.from_domain

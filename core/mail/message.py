@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..records.spf_eval import check_host
 from ..dns.client import DnsClient
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
@@ -44,11 +45,11 @@ from .authres import AuthResultsError, parse_arc_authentication_results, parse_t
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
 from .delivery import delivery_card
-from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message
-from .trust import receiver_inbound, select_trusted, simple_org_domain
+from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message, received_by
+from .trust import receiver_inbound, select_trusted, simple_org_domain, top_inbound
 from .verdict import (
     DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, message_verdict,
-    no_results, spf_card, spf_domain, spf_identity, spf_said_ip,
+    no_results, spf_card, spf_domain, spf_identity, spf_said_ip, unjudged_spf_card,
 )
 
 MAX_WALKS = 12  # distinct domains whose organizational domain we look up in DNS
@@ -191,7 +192,7 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
 
     checks: dict[str, CheckResult] = {}
     if trusted.receiver is None:
-        checks["spf"] = no_results("spf", trusted)
+        checks["spf"] = unjudged_spf_card(ev)
         for name, card in (("dkim", dkim_card(ev)), ("dmarc", dmarc_card(ev))):
             ours = [f for f in card.findings if f.code not in ("msg.dkim-not-reported", "msg.dmarc-not-reported")]
             missing = no_results(name, trusted).findings[0]
@@ -217,6 +218,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
     if content and msg.body is not None and msg.fields and isinstance(raw, (bytes, bytearray)):
         checks["content"] = await _content_card(bytes(raw), from_domain, dict(ev.orgs), run_sa)
 
+    # the address the receiving service's own Received line says the message came from (never a header's words)
+    inbound = receiver_inbound(msg, trusted, trusted_ids) if trusted.receiver is not None else None
     findings: list[Finding] = []
     if msg.body is None and msg.fields:
         findings.append(Finding("msg.headers-only", Severity.INFO,
@@ -249,6 +252,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         "dkim_reverified": reverified,
         "org_domain_method": ev.org_method,
         "header_count": len(msg.fields),
+        "sending_ip": inbound[1] if inbound is not None else None,
+        "sending_ip_received": inbound[0].text if inbound is not None else None,
     }
     return MessageReport(
         checks=checks, from_=from_value, from_domain=from_domain,
@@ -306,29 +311,40 @@ SPF_RECHECK_SECONDS = 10.0
 async def _spf_recheck(msg: ParsedMessage, ev: Evidence, dns: DnsClient,
                        trusted_ids: list[str] | None) -> dict[str, Any] | None:
     """Our own SPF check (RFC 7208 ``check_host``) for the domain the receiver says it checked, from the
-    address the receiver's own Received line says the message came from (never from the sender's lines; the
-    verdict header's words are used only when that line is missing, and said so). None when there is nothing
-    to check (no SPF result, no domain, no address)."""
-    from ..records.spf_eval import check_host
-
-    dom, source, result = spf_domain(ev)
-    if not dom or result is None:
-        return None
-    hop = receiver_inbound(msg, ev.trusted, trusted_ids)
+    address the receiver's own Received line says the message came from (never from the sender's lines, and
+    never from an address written in a verdict header: anyone can write one). When no verdict header is
+    believed, the address the topmost Received line names is checked against the Return-Path domain, else
+    the From domain (``ip_source`` "top-received"), so the "couldn't check" card can still say what that
+    server is to the domain. None when there is nothing to check (no domain, no address)."""
     said_ip = spf_said_ip(ev)
-    ip, ip_source = (hop[1], "received") if hop is not None else (said_ip, "header") if said_ip else (None, "")
-    if ip is None:
-        return None
-    mailfrom, helo = spf_identity(ev)
+    if ev.trusted.receiver is None:
+        top = top_inbound(msg)
+        return_path = msg.first("Return-Path")
+        rp = domain_of(return_path.value) if return_path is not None else ""
+        dom = rp or ev.from_domain
+        if top is None or not dom or not dns_name_ok(dom):
+            return None
+        hop, ip, ip_source, result = top, top[1], "top-received", None
+        domain_source = "return-path" if rp else "from"
+        mailfrom, helo = (f"postmaster@{dom}", "")
+    else:
+        dom, _, result = spf_domain(ev)
+        if not dom or result is None:
+            return None
+        found = receiver_inbound(msg, ev.trusted, trusted_ids)
+        if found is None:
+            return None  # the receiver's Received line names no address: its words alone are not evidence
+        hop, ip, ip_source, domain_source = found, found[1], "received", "receiver"
+        mailfrom, helo = spf_identity(ev)
     sender = mailfrom if "@" in (mailfrom or "") else f"postmaster@{dom}"
     try:
         out = await asyncio.wait_for(check_host(ip, dom, sender, helo=helo or None, dns=dns), SPF_RECHECK_SECONDS)
         ours, why, mech = out.result, out.explanation, out.mechanism
     except (asyncio.TimeoutError, ValueError) as exc:
         ours, why, mech = "temperror", f"our check didn't finish: {type(exc).__name__}", None
-    return {"ip": ip, "ip_source": ip_source, "received": hop[0].text if hop is not None else None,
-            "said_ip": said_ip, "domain": dom, "receiver_result": result, "result": ours, "explanation": why,
-            "mechanism": mech}
+    return {"ip": ip, "ip_source": ip_source, "received": hop[0].text, "received_by": received_by(hop[0].value),
+            "said_ip": said_ip, "domain": dom, "domain_source": domain_source, "receiver_result": result,
+            "result": ours, "explanation": why, "mechanism": mech}
 
 
 def _walk_usable(w: Walk) -> bool:

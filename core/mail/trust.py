@@ -12,6 +12,13 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
    ``by compute1.internal``, ``by 10.217.151.75``, ``by sloti7d1t06``; a service under several domains,
    such as iCloud's me.com ids and icloud.com servers, is one: ``SERVICE_SIBLINGS``); otherwise nothing is believed
    (``Trusted.outsider`` names the server) and the message is "couldn't check", said in those words.
+   The receiving service also writes a Received line of its own when the message comes in (by one of its
+   named servers: ``mx.google.com``, ``….protection.outlook.com``), above its verdict header or, as Gmail
+   does, right over it. A verdict header that no such line backs (none above it, none below it before a
+   line written outside the service; internal hops name no service) is not believed either
+   (``Trusted.unbacked`` names the claimed receiver, ``Trusted.seen_by`` the server that did receive the
+   message): ``Authentication-Results: mx.google.com`` over a single ``Received: … by mx.hd.example`` was
+   not written at Google. A message with no Received line at all (a partial paste) backs nothing.
 1. The receiver. With ``trusted_authserv_ids``: an AR header belongs to the receiver when its
    authserv-id equals a trusted id or is a subdomain of one (``mx.google.com`` matches ``google.com``;
    iCloud stamps one header per filter, ``…dkimmilter005.me.com``). Without trusted ids: the
@@ -42,7 +49,10 @@ wrote sits below everything the receiving service added. The rule (RFC 8601 §5 
 
 ``receiver_inbound`` finds the Received line the service wrote for the hop from outside (top down, never
 below a line written outside the service) and the address it saw: ``message`` runs our own SPF check for
-that address, and a receiver's ``spf=pass`` our check contradicts is a warning (``verdict``).
+that address, and a receiver's ``spf=pass`` our check contradicts is a warning (``verdict``). An address
+written in a verdict header (``designates 192.0.2.10``, ``client-ip=``) is never used for that: anyone can
+write one. When no header is believed, ``top_inbound`` gives the address the topmost Received line names
+(what the last server says it received the message from), for our own check only.
 
 The ``boundary`` (the first Received below the topmost AR header whose ``by`` host is a named host outside
 the receiving service) is kept for other uses: the lowest Received above it is the one the service wrote
@@ -146,6 +156,8 @@ class Trusted:
     boundary: int | None = None  # header index of the first Received written before the service
     trust_limit: int | None = None  # header index of the receiver's own Received line (under its AR block)
     outsider: str | None = None  # set when the topmost header sits below a Received line written outside
+    unbacked: str | None = None  # the claimed receiver, when no Received line of its service is in the message
+    seen_by: str | None = None  # then: the server that wrote the topmost Received line outside that service
     unmatched_dkim: list[Believed] = field(default_factory=list)  # the receiver's dkim results with no signature
 
     def find(self, method: str) -> list[Believed]:
@@ -230,7 +242,6 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
                                             "its authserv-id is not the receiving service's"))
         out.outsider = outsider
         return out
-    out.receiver = receiver
     for f in msg.get_all("Received"):
         if f.index <= top_field.index:
             continue
@@ -240,6 +251,22 @@ def select_trusted(msg: ParsedMessage, trusted_ids: list[str] | None) -> Trusted
         if by and "." in by and not is_ip_literal(by) and simple_org_domain(by) not in service:
             out.boundary = f.index
             break
+    if not backed_by_service(msg, top_field.index, service):  # rule 1: no Received line of the service
+        who = receiver or "Microsoft"
+        seen = first_outside_received(msg, service)
+        out.unbacked, out.seen_by = who, seen
+        why = (f"no Received line in the message was written by {who}'s service"
+               + (f"; the server that received it was {seen}" if seen else " (the message has no Received lines)")
+               + ", so nothing shows this service received the message: the header proves nothing")
+        for i, (f, ar, err) in enumerate(parsed):
+            if ar is None:
+                out.unreadable.append({"index": f.index, "error": err, "header": f.text})
+            else:
+                out.ignored.append(_ignored(f, ar, why if i >= top_i else
+                                            "its authserv-id is not the receiving service's"))
+        out.trust_limit = out.boundary = None
+        return out
+    out.receiver = receiver
     single = bool(receiver) and simple_org_domain(receiver) in SINGLE_HEADER
 
     sig_tags = [parse_tags(f.value) for f in msg.get_all("DKIM-Signature")]
@@ -327,6 +354,33 @@ def written_outside_above(msg: ParsedMessage, index: int, service: set[str]) -> 
     return None
 
 
+def _service_host(by: str | None, service: set[str]) -> bool:
+    return not internal_name(by) and simple_org_domain(by or "") in service
+
+
+def backed_by_service(msg: ParsedMessage, index: int, service: set[str]) -> bool:
+    """A Received line written by a named server of ``service`` (organizational domains) backs the verdict
+    header at ``index``: one above it, or one below it before the first line a named server outside the
+    service wrote (Gmail writes its header under its own Received line, Microsoft and iCloud above theirs).
+    Internal hops (``by 10.217.151.75``, ``by compute1.internal``) name no service, so they back nothing."""
+    for f in msg.get_all("Received"):
+        by = received_by(f.value)
+        if _service_host(by, service):
+            return True
+        if f.index > index and not internal_name(by):
+            return False  # written outside the service: everything below predates it
+    return False
+
+
+def first_outside_received(msg: ParsedMessage, service: set[str]) -> str | None:
+    """The host of the topmost Received line a named server outside ``service`` wrote, else None."""
+    for f in msg.get_all("Received"):
+        by = received_by(f.value)
+        if not internal_name(by) and not _service_host(by, service):
+            return by
+    return None
+
+
 _PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "240.0.0.0/4", "fc00::/7"))
 _RDNS_IN_RECEIVED = re.compile(r"\(\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s*\[")
@@ -366,21 +420,38 @@ def receiver_inbound(msg: ParsedMessage, trusted: Trusted, trusted_ids: list[str
         by = received_by(f.value)
         if not internal_name(by) and simple_org_domain(by or "") not in service:
             return None  # written outside the service: everything below predates it
-        text = unfold(f.value)
         name = received_from(f.value) or ""
         if name and not is_ip_literal(name) and "." in name and simple_org_domain(name) in service:
             continue  # one of the service's own hops
-        head = text.split(" by ", 1)[0]
+        head = unfold(f.value).split(" by ", 1)[0]
         looked_up = _RDNS_IN_RECEIVED.search(head)  # the name the service looked the address up as
         if (not name or internal_name(name)) and looked_up and simple_org_domain(looked_up.group(1)) in service:
             continue  # an internal host name the service itself resolved to one of its own servers
-        ips = [public_ip(m.group(1) or m.group(2)) for m in _IP_IN_RECEIVED.finditer(head)]
-        if is_ip_literal(name):
-            ips.insert(0, public_ip(name))
-        ip = next((x for x in ips if x), None)
+        ip = _from_ip(f)
         if ip is not None:
             return f, ip
     return None
+
+
+def top_inbound(msg: ParsedMessage) -> tuple[HeaderField, str] | None:
+    """When no verdict header is believed: the topmost Received line that names a public sending address,
+    and that address (what the last server to handle the message says it received it from). Only for our
+    own SPF check, said as "the topmost Received line says"; never a verdict of anyone."""
+    for f in msg.get_all("Received"):
+        ip = _from_ip(f)
+        if ip is not None:
+            return f, ip
+    return None
+
+
+def _from_ip(f: HeaderField) -> str | None:
+    """The first public address in the sending side (before ``by``) of a Received line."""
+    name = received_from(f.value) or ""
+    head = unfold(f.value).split(" by ", 1)[0]
+    ips = [public_ip(m.group(1) or m.group(2)) for m in _IP_IN_RECEIVED.finditer(head)]
+    if is_ip_literal(name):
+        ips.insert(0, public_ip(name))
+    return next((x for x in ips if x), None)
 
 
 def _loose_signature(r: MethodResult, sigs: list[dict[str, str]], used: set[int]) -> int | None:

@@ -19,7 +19,7 @@ from ..records.dmarc_parse import DmarcRecord
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from .authres import MethodResult, ReceivedSpf
 from .dkimcheck import OwnCheck, Signature
-from .headers import HeaderField, domain_of
+from .headers import HeaderField, addresses, domain_of
 from .trust import Believed, Trusted, match_signature, simple_org_domain
 
 RFC_AR = "RFC 8601"
@@ -130,6 +130,24 @@ def no_results(name: str, trusted: Trusted) -> CheckResult:
                      f"(or right under) its own. The Received line by {out} is outside that service.", "RFC 8601 §5")
         return CheckResult(name=name, status=Status.ERROR, summary=summary, findings=[finding],
                            detail={"result": None, "authserv_id": None, "header": None})
+    if trusted.unbacked is not None:
+        claimed, seen = trusted.unbacked, trusted.seen_by
+        which = "verdict header" if len(trusted.ignored) <= 1 else "topmost verdict header"
+        where = (f"the server that received it was {seen}, not {claimed}" if seen else
+                 "the message has no Received lines at all")
+        summary = (f"The {which} claims to be {claimed}'s, but no Received line of {claimed}'s service is in the "
+                   f"message ({where}), so nothing shows {claimed} wrote it.")
+        finding = _f("msg.auth-results-unbacked", Severity.UNKNOWN,
+                     f"This message's {which} claims to be {claimed}'s, but no Received line in the message was "
+                     f"written by {claimed}'s service: {where}. A receiving service adds its own Received line when "
+                     f"a message comes in, so this header proves nothing about {what}: anyone can write one, "
+                     "and a sender can, to look genuine. We don't believe it."
+                     + ("" if seen else " If you pasted only part of the headers, paste the whole message as "
+                                        "it arrived (\"Show original\" / \"View source\")."),
+                     "Every server that receives a message adds its Received line on top; the receiving service "
+                     "writes its verdict above (or right under) its own.", "RFC 8601 §5, §7.1")
+        return CheckResult(name=name, status=Status.ERROR, summary=summary, findings=[finding],
+                           detail={"result": None, "authserv_id": None, "header": None})
     if trusted.unreadable:
         summary = "The receiving service's Authentication-Results header could not be read."
         finding = _f("msg.auth-results-unreadable", Severity.UNKNOWN,
@@ -143,6 +161,39 @@ def no_results(name: str, trusted: Trusted) -> CheckResult:
                      "headers.", "No Authentication-Results field with a trusted authserv-id.", RFC_AR)
     return CheckResult(name=name, status=Status.ERROR, summary=summary, findings=[finding],
                        detail={"result": None, "authserv_id": None, "header": None})
+
+
+def unjudged_spf_card(ev: Evidence) -> CheckResult:
+    """The SPF card when no verdict header is believed (``no_results``), with what our own check says of
+    the server the topmost Received line names (``message._spf_recheck``, ``ip_source`` "top-received")."""
+    card = no_results("spf", ev.trusted)
+    own = ev.spf_own
+    if own is None or own.get("ip_source") != "top-received":
+        return card
+    dom, ip, ours = own["domain"], own["ip"], own["result"]
+    card.detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "received_by", "domain", "domain_source",
+                                                        "result", "mechanism", "explanation")}
+    whose = {"return-path": "the Return-Path domain", "from": "the domain in From"}.get(str(own.get("domain_source")), "")
+    line = (f"the topmost Received line (written by {own['received_by']})" if own.get("received_by") else
+            "the topmost Received line")
+    detail = f"check_host({ip}, {dom}) = {ours}" + (f": {own['explanation']}" if own.get("explanation") else "")
+    if ours in ("fail", "softfail"):
+        card.findings.append(_f(
+            "msg.spf-top-hop-not-allowed", Severity.WARNING,
+            f"Our own check: {dom}" + (f" ({whose})" if whose else "") + f" does not allow {ip} in its SPF "
+            f"record ({ours}), and {ip} is the server {line} says the message came from. Unless the message was "
+            f"forwarded, it didn't come from {dom}'s own mail servers.", detail, RFC_SPF))
+    elif ours == "pass":
+        card.findings.append(_f(
+            "msg.spf-top-hop-allowed", Severity.INFO,
+            f"Our own check: {dom}'s SPF record allows {ip}, the server {line} says the message came from. "
+            "That alone doesn't make the verdict header genuine.", detail, RFC_SPF))
+    elif ours in ("neutral", "none", "permerror"):
+        card.findings.append(_f(
+            "msg.spf-top-hop-unlisted", Severity.INFO,
+            f"Our own check: {dom}'s SPF record gives no pass for {ip}, the server {line} says the message came "
+            f"from ({ours}).", detail, RFC_SPF))
+    return card
 
 
 # -- SPF -------------------------------------------------------------------------------------------
@@ -316,8 +367,8 @@ def spf_card(ev: Evidence) -> CheckResult:
         summary = f"The receiver wrote an SPF result we don't know: '{result[:40]}'."
     if ev.spf_own is not None:
         own = ev.spf_own
-        detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "said_ip", "domain", "result", "mechanism",
-                                                         "explanation")}
+        detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "received_by", "said_ip", "domain", "result",
+                                                         "mechanism", "explanation")}
         findings.extend(_spf_own_findings(ev, own))
         if ev.spf_contradicted:
             summary = (f"The receiver says SPF passed for {name}, but {name}'s SPF record doesn't allow "
@@ -623,11 +674,24 @@ _DMARC_STATUS = {"pass": Status.PASS, "fail": Status.FAIL, "none": Status.WARN, 
 
 
 def pick_dmarc(ev: Evidence) -> Believed | None:
+    """The receiver's DMARC result about the From domain: one whose ``header.from`` is that domain, else one
+    that names no domain. A result for another ``header.from`` is never the From domain's (RFC 9989 judges
+    the domain in From): ``other_dmarc`` keeps it, and the card says so."""
     found = ev.trusted.find("dmarc")
+    if not ev.from_domain:
+        return found[0] if found else None
     for b in found:
         if domain_of(b.result.get("header.from")) == ev.from_domain:
             return b
-    return found[0] if found else None
+    return next((b for b in found if not domain_of(b.result.get("header.from"))), None)
+
+
+def other_dmarc(ev: Evidence) -> Believed | None:
+    """A DMARC result of the receiver about a ``header.from`` that is not the message's From domain."""
+    if not ev.from_domain:
+        return None
+    return next((b for b in ev.trusted.find("dmarc")
+                 if domain_of(b.result.get("header.from")) not in ("", ev.from_domain)), None)
 
 
 def our_dmarc(ev: Evidence) -> dict[str, Any]:
@@ -689,13 +753,33 @@ def dmarc_card(ev: Evidence) -> CheckResult:
                   receiver_said=receiver_said(b.result) if b is not None else None,
                   alignment_modes={"spf": ev.dmarc.aspf, "dkim": ev.dmarc.adkim},
                   org_domains={d: ev.org(d) for d in _domains(ev)}, org_domain_method=ev.org_method)
+    other = other_dmarc(ev) if b is None else None
+    if other is not None:
+        od = domain_of(other.result.get("header.from"))
+        fd = ev.from_domain
+        detail.update(other_domain={"header_from": od, "result": other.result.result,
+                                    "receiver_said": receiver_said(other.result), "header": other.field.text})
+        findings.append(_f(
+            "msg.dmarc-other-domain", Severity.WARNING,
+            f"The receiver's DMARC result ({receiver_said(other.result)}) is about {od}, not {fd}, the domain in "
+            f"this message's From, so it says nothing about {fd}: DMARC is judged for the From domain only. "
+            "Either the From header was changed after the message arrived, or that result was written for "
+            f"another message. By our own count, DMARC for {fd} would {ours['result']}"
+            + (f" (aligned by {' and '.join(_via(ours['aligned_by']))})." if ours["aligned_by"] else
+               f": nothing that passed belongs to {fd}."),
+            f"header.from={od}; From: {fd}", RFC_DMARC_ALIGN))
+        summary = (f"The receiver's DMARC result is about {od}, not {fd}. By our own count DMARC for {fd} "
+                   f"would {ours['result']}.")
+        status = worst(Status.WARN, _DMARC_STATUS.get(ours["result"], Status.INFO))
+        return CheckResult("dmarc", worst(status, derive_status(findings)), _from_summary(ev, findings) or summary,
+                           findings=findings, detail=detail)
     if b is None:
         findings.append(_f("msg.dmarc-not-reported", Severity.INFO,
                            "The receiving service didn't report a DMARC result.", "", RFC_AR))
         status = Status.INFO
         summary = f"The receiving service did not report DMARC. By our own count it would {ours['result']}."
-        return CheckResult("dmarc", worst(status, derive_status(findings)), summary, findings=findings,
-                           detail=detail)
+        return CheckResult("dmarc", worst(status, derive_status(findings)), _from_summary(ev, findings) or summary,
+                           findings=findings, detail=detail)
     result = b.result.result
     status = _DMARC_STATUS.get(result, Status.INFO)
     fd = ev.from_domain or "your domain"
@@ -740,7 +824,25 @@ def dmarc_card(ev: Evidence) -> CheckResult:
     if disagree:
         findings.append(disagree)
     status = worst(status, derive_status(findings))
-    return CheckResult("dmarc", status, summary, findings=findings, detail=detail)
+    return CheckResult("dmarc", status, _from_summary(ev, findings, receiver_said(b.result)) or summary,
+                       findings=findings, detail=detail)
+
+
+def _from_summary(ev: Evidence, findings: list[Finding], said: str = "") -> str:
+    """The DMARC card's summary when the From header keeps DMARC from judging the message (none, several, or
+    one without an address): RFC 9989 judges one author domain, so a message without exactly one is not
+    judged normally, and receivers reject or junk it. We count it as a failure, whatever the receiver wrote
+    (its words are kept: ``said``). "" when the From header is fine."""
+    code = next((f.code for f in findings if f.code in ("msg.no-from", "msg.multiple-from")), None)
+    if code is None:
+        return ""
+    also = f" The receiver wrote {said}, which we don't count." if said else ""
+    if code == "msg.multiple-from":
+        doms = list(dict.fromkeys(d for f in ev.from_fields for d in (domain_of(a) for a in addresses(f.value)) if d))
+        which = f" ({', '.join(doms)})" if doms else ""
+        return (f"The message has {len(ev.from_fields)} From headers{which}, so DMARC can't judge it: we count "
+                f"it as failing, as receivers reject or junk such mail.{also}")
+    return f"The message has no usable From address, so DMARC can't judge it: we count it as failing.{also}"
 
 
 def _via(aligned_by: list[str]) -> list[str]:
@@ -899,7 +1001,7 @@ def compauth_card(ev: Evidence) -> CheckResult | None:
 
 AUTH_CARDS = ("spf", "dkim", "dmarc")
 _NO_RECEIVER = {"msg.no-auth-results", "msg.auth-results-unreadable", "msg.auth-results-below-outsider",
-                "msg.internal-error"}
+                "msg.auth-results-unbacked", "msg.internal-error"}
 
 
 def _said(card: CheckResult | None) -> str:
@@ -943,16 +1045,20 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
     spf, dkim, dmarc = (checks.get(n) for n in AUTH_CARDS)
     if dmarc is None or any(f.code in _NO_RECEIVER for f in dmarc.findings):
         why = dmarc.summary if dmarc is not None else "There is nothing to judge."
-        return Status.ERROR, f"This message couldn't be judged: {why[:1].lower()}{why[1:]}"
+        return Status.ERROR, f"This message couldn't be judged: {_lower_first(why)}"
     fd = str(dmarc.detail.get("from_domain") or "your domain")
     if any(f.code in ("msg.no-from", "msg.multiple-from") for f in dmarc.findings):
         first = next(f for f in dmarc.findings if f.code in ("msg.no-from", "msg.multiple-from"))
-        return Status.FAIL, f"The message failed authentication: {first.message}"
+        return Status.FAIL, f"The message failed authentication: {_lower_first(first.message)}"
     result = dmarc.detail.get("result")
     ours = not result
     if ours:
         result = dmarc.detail.get("our_result")
-    by_us = " (by our own count: the receiver didn't report DMARC)" if ours else ""
+    other = dmarc.detail.get("other_domain")
+    other_dom = str(other.get("header_from") or "") if isinstance(other, dict) else ""
+    not_reported = (f"the receiver's DMARC result was about {other_dom}, not {fd}" if other_dom else
+                    "the receiver didn't report DMARC")
+    by_us = f" (by our own count: {not_reported})" if ours else ""
     spf_pass = spf is not None and spf.detail.get("result") == "pass"
     spf_aligned = spf_pass and spf is not None and spf.detail.get("aligned") is True
     dkim_aligned = dkim is not None and bool(dkim.detail.get("aligned_pass"))
@@ -966,7 +1072,7 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
                 f"neither SPF nor DKIM passed for {fd}, the domain in From")
         return Status.FAIL, f"The message failed DMARC{by_us}: {what}. The receiver wrote: {'; '.join(sides)}."
     if result == "temperror" and ours:
-        return Status.ERROR, (f"The receiver didn't report DMARC, and we couldn't check DMARC ourselves: the DNS "
+        return Status.ERROR, (f"{_upper_first(not_reported)}, and we couldn't check DMARC ourselves: the DNS "
                               f"lookup of {fd}'s DMARC policy failed. Try again later.")
     if result == "temperror":
         return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
@@ -1008,8 +1114,7 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         parts.append("the receiver couldn't check SPF")
     if parts:
         status = Status.WARN
-        head = parts[0][:1].upper() + parts[0][1:] + "." + "".join(
-            f" Also, {p[:1].lower()}{p[1:]}." for p in parts[1:])
+        head = _upper_first(parts[0]) + "." + "".join(f" Also, {_lower_first(p)}." for p in parts[1:])
     else:
         head = f"The message passed authentication{by_us}: DMARC passed for {fd} through {via}."
     side = [c for n, c in checks.items() if n not in AUTH_CARDS and c.status in (Status.WARN, Status.FAIL)]
@@ -1018,6 +1123,19 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         names = ", ".join(_side_name(c.name) for c in side)
         head += f" Still to fix: {names} (see below)."
     return status, head
+
+
+def _lower_first(text: str) -> str:
+    """``text`` to follow a comma: its first letter lower-cased, unless its first word is an acronym or a
+    name written with capitals inside (SPF, DKIM, DMARC, ARC, TLS, iCloud): "Also, SPF didn't pass"."""
+    word = text.split(" ", 1)[0]
+    if len(word) > 1 and any(c.isupper() for c in word[1:]):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _side_name(name: str) -> str:

@@ -96,7 +96,26 @@ def test_a_sending_address_without_reverse_dns_fails_the_message(dns_server: Dns
     assert any(f.code == "rdns.missing-ptr" and "192.0.2.7" in f.message for f in rdns.findings)
 
 
-def test_no_client_ip_means_no_reverse_dns_card(dns_server: DnsTestServer) -> None:
+NO_ADDRESS_MESSAGE = MESSAGE.replace(b"(out.sender.test [192.0.2.7])", b"(out.sender.test)")
+
+
+def test_no_sending_address_means_no_reverse_dns_card(dns_server: DnsTestServer) -> None:
     dns_server.add_zone("sender.test", ZONE)
     dns_server.add_origin("test")
-    assert "rdns" not in _linked(dns_server, MESSAGE).checks
+    assert "rdns" not in _linked(dns_server, NO_ADDRESS_MESSAGE).checks
+    # the header's own words are never the address: anyone can write "sender IP is ..."
+    said_only = CLIENT_IP_MESSAGE.replace(b"(out.sender.test [192.0.2.7])", b"(out.sender.test)")
+    assert "rdns" not in _linked(dns_server, said_only).checks
+
+
+def test_reverse_dns_checks_the_address_the_receivers_received_line_names(dns_server: DnsTestServer) -> None:
+    """Review C3: the header names 192.0.2.10, the receiver's own Received line 192.0.2.7: the card checks .7."""
+    dns_server.add_zone("sender.test", ZONE)
+    dns_server.add_origin("test")
+    dns_server.add_zone("2.0.192.in-addr.arpa", "7 PTR out.sender.test.\n1 PTR mx.sender.test.\n")
+    lying = MESSAGE.replace(b"spf=pass smtp.mailfrom=sender.test;",
+                            b"spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=sender.test;")
+    report = _linked(dns_server, lying)
+    assert report.detail["sending_ip"] == "192.0.2.7"
+    hosts = {h["ip"] for h in report.checks["rdns"].detail["hosts"] if h.get("source") == "message"}
+    assert hosts == {"192.0.2.7"}

@@ -327,8 +327,16 @@ def test_trusted_ids_skip_an_internal_filter_on_top(shop: DnsTestServer) -> None
     raw = build([top, edge(), gmail_ar(signed)], signed)
     r = analyze(shop, raw, trusted=["google.com"])
     assert r.receiver == "mx.google.com" and r.checks["dmarc"].status is Status.PASS
-    untrusted = analyze(shop, raw)  # without ids the topmost header's writer is the receiver
-    assert untrusted.receiver == "spamfilter.corp.example" and untrusted.checks["dmarc"].status is Status.FAIL
+    # without ids the topmost header's writer would be the receiver, but no Received line of corp.example's
+    # backs it, and a lower header is never promoted: couldn't check
+    untrusted = analyze(shop, raw)
+    assert untrusted.receiver is None and untrusted.status is Status.ERROR
+    assert "msg.auth-results-unbacked" in codes(untrusted, "dmarc")
+    assert "spamfilter.corp.example" in untrusted.checks["dmarc"].summary
+    # with its own Received line (a filter host of corp.example) it is the receiver
+    backed = build([top, "Received: from mx.google.com by filter.corp.example", edge(), gmail_ar(signed)], signed)
+    r = analyze(shop, backed)
+    assert r.receiver == "spamfilter.corp.example" and r.checks["dmarc"].status is Status.FAIL
 
 
 def test_trusted_ids_that_match_nothing(shop: DnsTestServer) -> None:
@@ -336,7 +344,7 @@ def test_trusted_ids_that_match_nothing(shop: DnsTestServer) -> None:
     r = analyze(shop, build([edge(), gmail_ar(signed)], signed), trusted=["icloud.com"])
     assert r.receiver is None
     assert all(c.status is Status.ERROR for c in r.checks.values())
-    assert codes(r, "spf") == ["msg.no-auth-results"]
+    assert codes(r, "spf") == ["msg.no-auth-results", "msg.spf-top-hop-allowed"]
     assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"  # our second opinion still runs
     assert "1 of 1 DKIM signature(s) verify" in r.checks["dkim"].summary
 
@@ -364,7 +372,7 @@ def test_microsoft_compauth_fail(shop: DnsTestServer) -> None:
     signed = sign()
     ar = MS_AR.replace("compauth=pass reason=100", "compauth=fail reason=000").replace(
         "dmarc=pass action=none", "dmarc=fail action=quarantine")
-    r = analyze(shop, build([ar], signed))
+    r = analyze(shop, build([edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com"), ar], signed))
     assert r.checks["compauth"].status is Status.FAIL and codes(r, "compauth") == ["msg.compauth-fail"]
     assert "reject or quarantine" in r.checks["compauth"].detail["meaning"]
     assert "spam (quarantine)" in r.checks["dmarc"].findings[0].message
@@ -573,7 +581,7 @@ def test_unreadable_top_header_does_not_promote_a_lower_one(shop: DnsTestServer)
     signed = sign()
     raw = build(["Authentication-Results: ;garbled by a broken filter", edge(), FORGED], signed)
     r = analyze(shop, raw)
-    assert r.receiver is None and codes(r, "spf") == ["msg.auth-results-unreadable"]
+    assert r.receiver is None and codes(r, "spf") == ["msg.auth-results-unreadable", "msg.spf-top-hop-allowed"]
     assert r.detail["ignored_headers"][0]["authserv_id"] == "mx.google.com"
     assert "compauth" not in r.checks
 

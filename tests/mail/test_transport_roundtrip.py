@@ -213,6 +213,7 @@ def test_watch_mode_finds_a_message_sent_elsewhere(world: MailWorld) -> None:
     raw = (f"Authentication-Results: mx.inbox.test;\r\n       dkim=none;\r\n"
            f"       spf=pass (inbox.test: domain of crm@shop.test designates 127.0.0.1 as permitted sender) "
            f"smtp.mailfrom=crm@shop.test;\r\n       dmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=shop.test\r\n"
+           f"Received: from out.shop.test (out.shop.test [127.0.0.1]) by mx.inbox.test with ESMTP\r\n"
            f"From: Shop CRM <crm@shop.test>\r\nTo: {MAILBOX}\r\nSubject: Newsletter [{token}]\r\n"
            f"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <n1@shop.test>\r\n\r\nHello\r\n").encode()
     progress: list[Progress] = []
