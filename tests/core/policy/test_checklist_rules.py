@@ -10,7 +10,7 @@ from inboxready.core.model import Severity, Status
 
 from inboxready.core.mail.message import MessageReport, analyze_message
 
-from ..conftest import run
+from ...conftest import run
 from .test_checklist import HEADERS, HTML, ONE_CLICK, RECEIVED, domain_checks, item, message, states, status_result, zone
 
 GMAIL_FROM = HEADERS.replace("From: Shop <news@shop.test>", "From: Shop <shop.owner@gmail.com>")
