@@ -23,6 +23,7 @@ Public API::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -70,7 +71,6 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -79,6 +79,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QListWidget,
     QMainWindow,
@@ -95,7 +96,7 @@ from . import theme
 from .engine import Engine
 from .queryop import QueryOp, WorkerOp
 from .filedialogs import open_files, open_folder, save_file
-from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shown
+from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shortcut, shown
 
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
@@ -498,9 +499,9 @@ class ReportsWindow(QMainWindow):
         self._build(lookups)
         if theme_manager is not None:
             theme_manager.listeners.append(self)
-        QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_files)
-        QShortcut(QKeySequence("Ctrl+Shift+O"), self, activated=self.choose_folder)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_import)
+        shortcut(QKeySequence("Ctrl+O"), self, self.choose_files)
+        shortcut(QKeySequence("Ctrl+Shift+O"), self, self.choose_folder)
+        shortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel_import)
         self.reload_profiles()
         self.refresh_domains()
 
@@ -685,7 +686,7 @@ class ReportsWindow(QMainWindow):
         row.addWidget(top_card, 1)
         enf_card, el = _card()
         el.addWidget(label("Safe to enforce?", "SectionTitle", parent=enf_card))
-        self.verdict_badges: dict[str, tuple[Badge, Any]] = {}
+        self.verdict_badges: dict[str, tuple[Badge, QLabel]] = {}
         for policy, caption in (("quarantine", "Quarantine (failing mail goes to spam)"),
                                 ("reject", "Reject (failing mail is refused)")):
             line = QHBoxLayout()
@@ -743,7 +744,7 @@ class ReportsWindow(QMainWindow):
                                                            height=160)
         lay.addWidget(self.unknown_view)
         lay.addStretch(1)
-        self.not_aligned_views: list[QFrame] = []
+        self.not_aligned_views: list[QWidget] = []  # a frame per source, and the "… more" line
         return page
 
     def _build_enforce(self) -> QWidget:
@@ -757,7 +758,7 @@ class ReportsWindow(QMainWindow):
         self.enforce_host.setSpacing(10)
         lay.addLayout(self.enforce_host)
         lay.addStretch(1)
-        self.enforce_views: list[QFrame] = []
+        self.enforce_views: list[QWidget] = []
         self.enforce_fixes: list[FixView] = []
         return page
 
@@ -1083,7 +1084,7 @@ class ReportsWindow(QMainWindow):
         record = self.view.current_record if self.view is not None and self.view.domain == domain else None
         self._say(f"Reading the reports about {domain}…")
         self._run("reports_view", {"domain": domain, "days": days, "info": to_wire(info), "current_record": record},
-                  lambda v, s=seq: self._view_ready(s, v))
+                  functools.partial(self._view_ready, seq))
 
     def _view_ready(self, seq: int, view: ReportView) -> None:
         if seq != self._view_seq:
@@ -1104,11 +1105,11 @@ class ReportsWindow(QMainWindow):
                                            lambda: self._clear(self.not_aligned_views)]
         shown = s.not_aligned[:MAX_NOT_ALIGNED]
         for i in range(0, len(shown), 3):
-            steps.append(lambda part=shown[i:i + 3]: self._add_not_aligned(part))
+            steps.append(functools.partial(self._add_not_aligned, shown[i:i + 3]))
         steps.append(lambda: self._end_not_aligned(s.not_aligned))
         steps.append(lambda: self._show_enforcement(s, view))
         for e in s.enforcement:
-            steps.append(lambda e=e: self._add_enforcement(e))
+            steps.append(functools.partial(self._add_enforcement, e))
         steps.append(lambda: self._show_tls(view))
 
         def finish() -> None:
@@ -1165,15 +1166,15 @@ class ReportsWindow(QMainWindow):
         self.verdict_label.setAccessibleDescription(
             "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement))
         for e in s.enforcement:
-            badge, text = self.verdict_badges.get(e.policy, (None, None))
-            if badge is None:
+            if e.policy not in self.verdict_badges:
                 continue
+            badge, caption = self.verdict_badges[e.policy]
             st, word = VERDICT_BADGES.get(e.verdict, ("info", e.verdict))
             badge.set_status(st, word)
             share = (f": {e.affected_share * 100:.1f}% of legitimate-looking mail would be affected"
                      if e.legit_messages and e.verdict in ("safe", "not-yet") else
                      ": first check the unidentified servers that fail" if e.verdict == "review" else "")
-            text.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
+            caption.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
         top = s.services[:6]
         self.top_services.setText("\n".join(
             f"{v.service}: {_n(v.messages)} message{'s' if v.messages != 1 else ''}, "
@@ -1204,7 +1205,7 @@ class ReportsWindow(QMainWindow):
             b.on_theme_changed(scheme)
             self.copy_buttons.append(b)
 
-    def _clear(self, views: list[Any]) -> None:
+    def _clear(self, views: list[QWidget]) -> None:
         for w in views:
             for b in w.findChildren(CopyButton):
                 if b in self.copy_buttons:
@@ -1232,7 +1233,7 @@ class ReportsWindow(QMainWindow):
         if len(items) > MAX_NOT_ALIGNED:
             more = label(f"… and {len(items) - MAX_NOT_ALIGNED} more (all of them are in the JSON export).", "Muted")
             self.not_aligned_host.addWidget(more)
-            self.not_aligned_views.append(more)  # type: ignore[arg-type]
+            self.not_aligned_views.append(more)
         self.not_aligned_empty.setVisible(not items)
 
     def _show_enforcement(self, s: ReportSummary, view: ReportView) -> None:
