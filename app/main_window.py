@@ -615,6 +615,7 @@ class MainWindow(QMainWindow):
         elif job == self._demo_job:
             self._demo_job = 0
             self.statusBar().showMessage(f"The demo could not start ({message}).", 10000)
+            self._resolver_changed()  # no demo after all: the watch schedule goes on
 
     def _on_worker_lost(self, message: str) -> None:
         """The engine process stopped: the check in flight ended with ``failed`` (which says so); a new
@@ -858,6 +859,7 @@ class MainWindow(QMainWindow):
             if not self._demo_job:
                 self.statusBar().showMessage("Starting the demo…")
                 self._demo_job = self.engine.run("demo")
+                self._resolver_changed()  # the watch schedule pauses already while the demo's server starts
             return
         self._show_demo()
 
@@ -984,9 +986,10 @@ class MainWindow(QMainWindow):
 
             publish_dialog.NAMESERVERS = nameservers
         if self.watch_service is not None:
+            in_demo = self.demo_server is not None or self._demo_job != 0  # (or its server is starting)
             self.watch_service.nameservers = self._settings_nameservers()
             self.watch_service.pause("Watching is paused during the demo: it checks your own domains again when "
-                                     "you leave the demo." if self.demo_server is not None else "")
+                                     "you leave the demo." if in_demo else "")
 
     def _settings_nameservers(self) -> list[str] | None:
         """The DNS server set in Settings (None: the computer's), whatever the demo does."""
