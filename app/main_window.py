@@ -1118,7 +1118,7 @@ class MainWindow(QMainWindow):
 
     def open_reports(self) -> QWidget:
         def make() -> QWidget:
-            from .reports_window import ReportsWindow
+            from .reports import ReportsWindow
 
             return ReportsWindow(self.engine, nameservers=self._nameservers(),
                                  timeout=self._dns_timeout(), theme_manager=self.theme_manager)
