@@ -175,6 +175,10 @@ class MainWindow(QMainWindow):
         if theme_manager is not None:
             theme_manager.listeners.append(self)
         self.cards: dict[str, CheckCard] = {}
+        # cards the check on screen doesn't use (the checklist and the verdict until it is done, a check left
+        # out this time), hidden and kept for the next check that does: making a card and styling its
+        # widgets for the first time costs more than showing it again
+        self._spare_cards: dict[str, CheckCard] = {}
         self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
         self.results: dict[str, CheckResult] = {}
         self.current_job = 0
@@ -632,11 +636,14 @@ class MainWindow(QMainWindow):
         self.last_report = None
         set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
-        for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
+        spare = [n for n in self.cards if n not in names]  # the cards a new check needs are reused
+        for name in spare:
             card = self.cards.pop(name)
             card.hide()
-            self.cards_layout.removeWidget(card)
-            card.deleteLater()
+            card.set_open(False)
+            self._spare_cards[name] = card
+        if spare:  # their old content goes a turn later, not with the rest
+            QTimer.singleShot(0, lambda: self._clear_spare_cards(spare))
         self.welcome.hide()
         for name in names:
             card = self._card(name)
@@ -651,8 +658,20 @@ class MainWindow(QMainWindow):
         self._update_queries_button()
         self._fix_tab_order()
 
+    def _clear_spare_cards(self, names: list[str]) -> None:
+        """Let go of what the spare cards showed (their bodies), once they are out of sight."""
+        for name in names:
+            card = self._spare_cards.get(name)
+            if card is not None and not self._closed:
+                card.set_pending()  # empties the body (hidden: nothing is drawn)
+                card.busy.set_active(False)
+
     def _card(self, name: str) -> CheckCard:
         card = self.cards.get(name)
+        if card is None and name in self._spare_cards:
+            card = self._spare_cards.pop(name)
+            self.cards[name] = card
+            card.show()
         if card is None:
             card = CheckCard(name)
             card.on_theme_changed(self.scheme)
@@ -663,7 +682,10 @@ class MainWindow(QMainWindow):
             card.toggled.connect(lambda _o: self._fix_tab_order())
             card.bodyBuilt.connect(self._fix_tab_order)
             self.cards[name] = card
-            self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+            # in the order made: before any spare card (the checklist and the verdict stay last)
+            layout_index = [self.cards_layout.indexOf(c) for c in self._spare_cards.values()]
+            at = min([i for i in layout_index if i >= 0], default=self.cards_layout.count() - 1)
+            self.cards_layout.insertWidget(at, card)
         return card
 
     def cancel_check(self) -> None:
@@ -903,11 +925,12 @@ class MainWindow(QMainWindow):
         self.demo_button.setAccessibleName("Show the demo with example domains")
         self._update_status_idle()
         if not check:
-            for card in self.cards.values():
+            for card in [*self.cards.values(), *self._spare_cards.values()]:
                 card.hide()
                 self.cards_layout.removeWidget(card)
                 card.deleteLater()
             self.cards = {}
+            self._spare_cards = {}
             self.results = {}
             self.readiness.clear()
             self.query_view.clear()
@@ -1224,10 +1247,11 @@ class MainWindow(QMainWindow):
     def _focusable_widgets(self) -> list[QWidget]:
         """Interactive widgets in visual (layout) order: field, buttons, demo list, cards, queries."""
         out: list[QWidget] = []
+        spare = list(self._spare_cards.values())  # hidden, not part of the check on screen
 
         def walk(w: QWidget) -> None:
             for child in w.children():
-                if not isinstance(child, QWidget) or child.isWindow():
+                if not isinstance(child, QWidget) or child.isWindow() or any(child is s for s in spare):
                     continue
                 if child.focusPolicy() & Qt.FocusPolicy.TabFocus and not isinstance(child, QScrollArea):
                     out.append(child)
