@@ -57,9 +57,12 @@ def _sub(m: re.Match[str]) -> str:
 
 def visible(value: Any, *, keep_newlines: bool = False) -> str:
     """``value`` as text with every control, format and separator character written as a visible
-    escape. ``keep_newlines`` leaves ``\\n`` alone (for text that is meant to have several lines);
-    every other character, ``\\r`` included, is escaped either way. ``None`` is ``""``."""
+    escape. ``keep_newlines`` leaves ``\\n`` alone (for text that is meant to have several lines) and
+    shows a CRLF line break (an MTA-STS policy file, a message) as a line break; every other character, a
+    lone ``\\r`` included, is escaped either way. ``None`` is ``""``."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
+    if keep_newlines and "\r\n" in text:
+        text = text.replace("\r\n", "\n")
     pattern = UNSAFE_BUT_NEWLINE if keep_newlines else UNSAFE
     return pattern.sub(_sub, text) if pattern.search(text) else text
 

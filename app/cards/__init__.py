@@ -14,7 +14,9 @@ widgets until a few milliseconds are spent and lets the event loop paint before 
 every card at once never freezes the window. ``CheckCard.finish_body()`` completes it at once (tests,
 screenshots).
 
-Protocol detail is read defensively: a missing or oddly shaped ``detail`` only hides that section.
+Each section reads its check's ``detail`` through the check's TypedDict (``SpfDetail``, ``MxDetail``...;
+``tests/core/checks/test_detail_shapes.py`` keeps them true); an empty ``detail`` (a check stopped at the deadline
+or by a bug) hides the section, and a shape we do not know (a bug) only hides that section too.
 """
 
 from __future__ import annotations

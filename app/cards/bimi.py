@@ -2,41 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inboxready.core.checks.bimi import BimiDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
     compact_table,
 )
 
-from .common import _box, _d, _l, _s, _yes_no
+from .common import _box, _s, _yes_no
 
 
 # -- BIMI ------------------------------------------------------------------------------------------
 
 
 def bimi_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    if not d.get("record"):
+    if not r.detail:  # stopped before it could look (the card shows why)
+        return None
+    d = cast(BimiDetail, r.detail)  # the BIMI check's shape (tests/core/checks/test_detail_shapes.py)
+    if not d["record"]:
         return None
     box, lay = _box(card, "Logo and certificate")
-    rows = [["Logo (SVG)", _s(d.get("logo_url")) or "none"],
-            ["Certificate (VMC/CMC)", _s(d.get("authority_url")) or "none"],
-            ["DMARC at enforcement", _yes_no(d.get("dmarc_enforced"))]]
-    svg = _d(d.get("svg"))
+    rows = [["Logo (SVG)", _s(d["logo_url"]) or "none"],
+            ["Certificate (VMC/CMC)", _s(d["authority_url"]) or "none"],
+            ["DMARC at enforcement", _yes_no(d["dmarc_enforced"])]]
+    svg = d["svg"]
     if svg:
-        problems = [_s(p) for p in _l(svg.get("problems"))]
-        rows.append(["Logo file", f"{_s(svg.get('size'))} bytes; "
-                     + ("meets the SVG Tiny PS rules" if svg.get("profile_ok") and not problems
+        problems = svg["problems"]
+        rows.append(["Logo file", f"{svg['size']} bytes; "
+                     + ("meets the SVG Tiny PS rules" if svg["profile_ok"] and not problems
                         else "; ".join(problems) or "not SVG Tiny PS")])
-    cert = _d(d.get("certificate"))
+    cert = d["certificate"]
     if cert:
-        rows.append(["Certificate valid", f"{_s(cert.get('not_before'))[:10]} to {_s(cert.get('not_after'))[:10]}"])
-        rows.append(["Certificate names", ", ".join(_s(n) for n in _l(cert.get("names"))) or "none"])
+        rows.append(["Certificate valid", f"{cert['not_before'][:10]} to {cert['not_after'][:10]}"])
+        rows.append(["Certificate names", ", ".join(cert["names"]) or "none"])
     lay.addWidget(compact_table(["", ""], rows, "BIMI logo and certificate", box))
     return box

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QDoubleSpinBox, QHBoxLayout, QWidget,
 )
 
 from inboxready.core.model import CheckResult
+from inboxready.core.policy.checklist import ChecklistDetail, ChecklistItem
 
 from ..widgets import (
     KeyButton, label,
 )
 
-from .common import CHUNK, _box, _d, _l, _rule_grid, _s
+from .common import CHUNK, _box, _rule_grid
 
 
 # -- the bulk-sender checklist ----------------------------------------------------------------------
@@ -25,22 +26,24 @@ STATE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "needs-test-message":
 
 
 
-def _checklist_items(r: CheckResult) -> list[dict[str, Any]]:
-    return [_d(i) for i in _l(r.detail.get("items"))]
+def _checklist_items(r: CheckResult) -> list[ChecklistItem]:
+    if not r.detail:
+        return []
+    return cast(ChecklistDetail, r.detail)["items"]  # the checklist's shape (tests/core/checks/test_detail_shapes.py)
 
 
-def _checklist_rows(card: Any, items: list[dict[str, Any]]) -> QWidget:
+def _checklist_rows(card: Any, items: list[ChecklistItem]) -> QWidget:
     rows = []
     for i in items:
-        state = _s(i.get("state"))
+        state = i["state"]
         words = STATE_MARKS.get(state, state)
-        who = ", ".join(_s(w).capitalize() for w in _l(i.get("who"))) or "InboxReady's advice"
-        applies = "all senders" if i.get("applies") == "all" else "bulk senders"
-        tip = "\n".join(x for x in (_s(i.get("explain")), "Source: " + _s(i.get("source")) if i.get("source") else "",
-                                     f"Checked: {_s(i.get('checked'))}" if i.get("checked") else "") if x)
-        since = _s(i.get("since_text") or i.get("since"))  # "2024-02-01 (Microsoft: 2025-05-05)"
-        rows.append((state, words, _s(i.get("label")), f"{_s(i.get('label'))}: {words.lstrip('✓✗…? ')}",
-                     f"{who}, {applies}, since {since}. {_s(i.get('why'))}", tip))
+        who = ", ".join(w.capitalize() for w in i["who"]) or "InboxReady's advice"
+        applies = "all senders" if i["applies"] == "all" else "bulk senders"
+        tip = "\n".join(x for x in (i["explain"], "Source: " + i["source"] if i["source"] else "",
+                                     f"Checked: {i['checked']}" if i["checked"] else "") if x)
+        since = i["since_text"] or i["since"]  # "2024-02-01 (Microsoft: 2025-05-05)"
+        rows.append((state, words, i["label"], f"{i['label']}: {words.lstrip('✓✗…? ')}",
+                     f"{who}, {applies}, since {since}. {i['why']}", tip))
     return _rule_grid(card, rows)
 
 
@@ -74,8 +77,8 @@ def checklist_tail(card: Any, r: CheckResult) -> QWidget | None:
     spin.setSingleStep(0.05)
     spin.setSuffix(" %")
     spin.setSpecialValueText("not entered")
-    rate = r.detail.get("spam_rate")
-    spin.setValue(float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else -0.01)
+    rate = cast(ChecklistDetail, r.detail)["spam_rate"]
+    spin.setValue(float(rate) if rate is not None else -0.01)
     spin.setAccessibleName("Your spam rate in percent, from Google Postmaster Tools")
     spin.setToolTip("Google and Yahoo ask bulk senders to stay under 0.3 % (and never reach 0.3 %); it can't be "
                     "seen from outside, so type it in from Postmaster Tools")

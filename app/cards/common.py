@@ -1,5 +1,5 @@
-"""What the card sections share: reading a check's ``detail`` (plain JSON from the core) without tripping
-on an odd shape, and making a section's box in a card's body."""
+"""What the card sections share: showing outside text on one line, and making a section's box in a card's
+body. The sections read each check's typed ``detail`` (the TypedDict in the check's module) directly."""
 
 from __future__ import annotations
 
@@ -17,14 +17,6 @@ from ..widgets import (
 
 
 STATUS_WORDS = {"pass": "Pass", "warn": "Warning", "fail": "Fail", "error": "Couldn't check", "info": "Info"}
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:
@@ -50,18 +42,6 @@ def _section(card: Any, title: str) -> tuple[QWidget, QVBoxLayout]:
     if title:
         lay.addWidget(_label(box, title, "SectionTitle"))
     return box, lay
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _d(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _l(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _s(value: Any) -> str:

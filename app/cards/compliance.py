@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QWidget,
 )
 
 from inboxready.core.model import CheckResult
+from inboxready.core.policy.compliance import ComplianceDetail, ComplianceRuleDetail
 
 from ..widgets import (
     label,
 )
 
-from .common import CHUNK, _box, _d, _l, _rule_grid, _s
+from .common import CHUNK, _box, _rule_grid
 
 
 COMPLIANCE_MARKS = {"met": "✓ Met", "not-met": "✗ Not met", "unknown": "? Couldn't check",
                     "not-checked": "… Not checked yet"}
 
 
-def _compliance_rules(r: CheckResult) -> list[dict[str, Any]]:
-    return [_d(x) for x in _l(r.detail.get("rules"))]
+def _detail(r: CheckResult) -> ComplianceDetail:
+    return cast(ComplianceDetail, r.detail)  # the compliance card's shape (tests/core/checks/test_detail_shapes.py)
+
+
+def _compliance_rules(r: CheckResult) -> list[ComplianceRuleDetail]:
+    return _detail(r)["rules"] if r.detail else []
 
 
 def compliance_head(card: Any, r: CheckResult) -> QWidget | None:
     if not _compliance_rules(r):
         return None
-    box, _lay = _box(card, _s(r.detail.get("title")) or "Compliance profile")
+    box, _lay = _box(card, _detail(r)["title"] or "Compliance profile")
     return box
 
 
@@ -39,11 +44,11 @@ def _compliance_chunk(n: int) -> Any:
             return None
         rows = []
         for rule in rules:
-            state = _s(rule.get("state"))
-            level = "required" if rule.get("level") == "required" else "recommended"
-            control = _s(rule.get("control"))
-            rows.append((state, COMPLIANCE_MARKS.get(state, state), f"{_s(rule.get('label'))} ({level})", "",
-                         (f"{control}. " if control else "") + _s(rule.get("why")), _s(rule.get("reason"))))
+            state = rule["state"]
+            level = "required" if rule["level"] == "required" else "recommended"
+            control = rule["control"]
+            rows.append((state, COMPLIANCE_MARKS.get(state, state), f"{rule['label']} ({level})", "",
+                         (f"{control}. " if control else "") + rule["why"], rule["reason"]))
         return _rule_grid(card, rows)
 
     return section
@@ -53,8 +58,9 @@ def compliance_tail(card: Any, r: CheckResult) -> QWidget | None:
     if not _compliance_rules(r):
         return None
     box, lay = _box(card, "")
-    if r.detail.get("statement"):
-        lay.addWidget(label(_s(r.detail.get("statement")), "Muted", parent=box))
+    statement = _detail(r)["statement"]
+    if statement:
+        lay.addWidget(label(statement, "Muted", parent=box))
     lay.addWidget(label("Choose the profile in Settings; exported audit reports use the same one.", "Muted",
                         parent=box))
     return box

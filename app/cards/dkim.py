@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QHBoxLayout, QLineEdit,
     QWidget,
 )
 
+from inboxready.core.checks.dkim import DkimDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
@@ -16,43 +17,39 @@ from ..widgets import (
     label, monospace_font,
 )
 
-from .common import STATUS_WORDS, _as_list, _label, _section, _text
+from .common import STATUS_WORDS, _label, _section, _text
 
 
 def dkim_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
+    if not r.detail:  # stopped before it could look (the card shows why)
+        return None
+    d = cast(DkimDetail, r.detail)  # the DKIM check's shape (tests/core/checks/test_detail_shapes.py)
     box, lay = _section(card, "Signing keys found")
-    found = [k for k in _as_list(d.get("found")) if isinstance(k, dict)]
+    found = d["found"]
     if found:
         rows = []
         for k in found:
-            kind = _text(k.get("key_type")).upper() or "?"
-            bits = k.get("key_bits")
-            size = f"{bits}-bit" if isinstance(bits, int) and bits else ""
+            kind = _text(k["key_type"]).upper() or "?"
+            bits = k["key_bits"]
+            size = f"{bits}-bit" if bits else ""
             notes = []
-            if k.get("revoked"):
+            if k["revoked"]:
                 notes.append("revoked (empty key)")
-            if k.get("testing"):
+            if k["testing"]:
                 notes.append("test mode (t=y)")
-            if k.get("provider"):
-                notes.append(_text(k.get("provider")))
-            if k.get("cname"):
-                notes.append(f"via CNAME {_text(k.get('cname'))}")
-            rows.append([_text(k.get("selector")), f"{kind} {size}".strip(),
-                         STATUS_WORDS.get(_text(k.get("status")), _text(k.get("status"))), "; ".join(notes)])
+            if k["provider"]:
+                notes.append(_text(k["provider"]))
+            if k["cname"]:
+                notes.append(f"via CNAME {_text(k['cname'])}")
+            rows.append([_text(k["selector"]), f"{kind} {size}".strip(),
+                         STATUS_WORDS.get(k["status"], _text(k["status"])), "; ".join(notes)])
         lay.addWidget(compact_table(["Selector", "Key", "Verdict", "Notes"], rows, "DKIM keys found", box))
     else:
         lay.addWidget(_label(box, "No DKIM key was found under the selectors we tried.", ""))
-    tried = d.get("selectors_tried")
-    if isinstance(tried, list):
-        n = len(tried)
-    elif isinstance(tried, int):
-        n = tried
-    else:
-        n = 0
+    n = d["selectors_tried"]
     if n:
         lay.addWidget(_label(box, f"We looked under {n} common selector names.", "Muted"))
-    unchecked = _as_list(d.get("unchecked"))
+    unchecked = d["unchecked"]
     if unchecked:
         lay.addWidget(_label(box, "Could not be looked up: " + ", ".join(_text(u) for u in unchecked), "Muted"))
     return box

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QWidget,
 )
 
+from inboxready.core.checks.dmarc import DmarcDetail
 from inboxready.core.model import CheckResult, Fix
 
 from ..widgets import (
     FixView,
 )
 
-from .common import _as_dict, _label, _section, _text
+from .common import _label, _section, _text
 
 
 STAGES = [
@@ -27,10 +28,10 @@ STAGES = [
 
 
 def dmarc_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    stage = d.get("stage")
-    if not isinstance(stage, str) and not d.get("next_record"):
+    if not r.detail:  # stopped before it could look (the card shows why)
         return None
+    d = cast(DmarcDetail, r.detail)  # the DMARC check's shape (tests/core/checks/test_detail_shapes.py)
+    stage = d["stage"]
     box, lay = _section(card, "Rollout stage")
     row = QHBoxLayout()
     row.setSpacing(6)
@@ -53,32 +54,31 @@ def dmarc_section(card: Any, r: CheckResult) -> QWidget | None:
     row.addStretch(1)
     lay.addLayout(row)
     facts = []
-    if d.get("policy"):
-        facts.append(f"Policy: p={_text(d.get('policy'))}")
-    if d.get("subdomain_policy"):
-        facts.append(f"subdomains: sp={_text(d.get('subdomain_policy'))}")
-    if d.get("np"):
-        facts.append(f"names that don't exist: np={_text(d.get('np'))}")
-    if d.get("testing"):
+    if d["policy"]:
+        facts.append(f"Policy: p={_text(d['policy'])}")
+    if d["subdomain_policy"]:
+        facts.append(f"subdomains: sp={_text(d['subdomain_policy'])}")
+    if d["np"]:
+        facts.append(f"names that don't exist: np={_text(d['np'])}")
+    if d["testing"]:
         facts.append("test mode (t=y)")
-    if d.get("found_at"):
-        facts.append(f"found at {_text(d.get('found_at'))}")
-    if d.get("rua"):
-        facts.append(f"reports to {_text(d.get('rua'))}")
+    if d["found_at"]:
+        facts.append(f"found at {_text(d['found_at'])}")
+    if d["rua"]:
+        facts.append(f"reports to {_text(d['rua'])}")
     if facts:
         lay.addWidget(_label(box, "; ".join(facts) + ".", "Muted", selectable=True))
     if stage == "unknown":
         lay.addWidget(_label(box, "We couldn't look up the DMARC record, so we don't know which stage you are at. "
                                   "Don't publish a new record until a check succeeds: it could replace a stricter "
                                   "one you already have.", ""))
-    nxt = _as_dict(d.get("next_record"))
+    nxt = d["next_record"]
     shown = {(f.host, f.type.upper(), f.value) for f in r.fixes}
-    if nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str) and (
-            str(nxt["host"]), str(nxt["type"]).upper(), str(nxt["value"])) in shown:
+    if nxt is not None and (nxt["host"], nxt["type"].upper(), nxt["value"]) in shown:
         lay.addWidget(_label(box, "The record to publish for the next stage is shown below, under “What we found”.", ""))
-    elif nxt.get("host") and nxt.get("type") and isinstance(nxt.get("value"), str):
-        fix = Fix(host=str(nxt["host"]), type=str(nxt["type"]), value=str(nxt["value"]),
-                  action="replace" if d.get("record") else "publish")
+    elif nxt is not None:
+        fix = Fix(host=nxt["host"], type=nxt["type"], value=nxt["value"],
+                  action="replace" if d["record"] else "publish")
         view = FixView(fix, "Next step: publish this record", box)
         view.copied.connect(card.copied)
         lay.addWidget(view)

@@ -23,7 +23,7 @@ from .common import _box, _s
 
 
 def dnssec_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = cast(DnssecDetail, r.detail)  # the DNSSEC check's shape (tests/core/test_detail_shapes.py)
+    d = cast(DnssecDetail, r.detail)  # the DNSSEC check's shape (tests/core/checks/test_detail_shapes.py)
     chain = d["chain"]
     if not chain:
         return None

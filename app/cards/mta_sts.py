@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtWidgets import (
     QHBoxLayout, QWidget,
 )
 
+from inboxready.core.checks.mta_sts import MtaStsDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
@@ -15,35 +16,36 @@ from ..widgets import (
     label,
 )
 
-from .common import _box, _d, _l, _s, _yes_no
+from .common import _box, _s, _yes_no
 
 
 # -- MTA-STS ---------------------------------------------------------------------------------------
 
 
 def mta_sts_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    hosts = [_d(h) for h in _l(d.get("mx_hosts"))]
-    fix = _d(d.get("policy_fix"))
+    if not r.detail:  # stopped before it could look (the card shows why)
+        return None
+    d = cast(MtaStsDetail, r.detail)  # the MTA-STS check's shape (tests/core/checks/test_detail_shapes.py)
+    hosts = d["mx_hosts"]
+    fix = d["policy_fix"]
     if not hosts and not fix:
         return None
     box, lay = _box(card, "Your mail servers and the policy")
-    policy = _d(d.get("policy"))
+    policy = d["policy"]
     if policy:
-        lay.addWidget(label(f"Mode: {_s(policy.get('mode')) or '?'}; senders remember it for "
-                            f"{_s(policy.get('max_age')) or '?'} seconds.", "", parent=box))
+        lay.addWidget(label(f"Mode: {_s(policy['mode']) or '?'}; senders remember it for "
+                            f"{_s(policy['max_age']) or '?'} seconds.", "", parent=box))
     if hosts:
-        rows = [[_s(h.get("host")), _yes_no(h.get("matched"), "covered", "NOT covered"), _s(h.get("pattern"))]
-                for h in hosts]
+        rows = [[h["host"], _yes_no(h["matched"], "covered", "NOT covered"), _s(h["pattern"])] for h in hosts]
         lay.addWidget(compact_table(["Mail server", "In the policy", "Matching line"], rows,
                                     "Mail servers against the MTA-STS policy", box))
-    if fix and fix.get("text"):
-        url = _s(fix.get("url"))
+    if fix and fix["text"]:
+        url = fix["url"]
         lay.addWidget(label(f"Put this file on your web server at {url} (served as "
-                            f"{_s(fix.get('content_type')) or 'text/plain'}, over HTTPS with a valid "
+                            f"{fix['content_type'] or 'text/plain'}, over HTTPS with a valid "
                             "certificate). Publish the _mta-sts record only after the file is reachable.",
                             "", selectable=True, parent=box))
-        text = _s(fix.get("text"))
+        text = fix["text"]
         lay.addWidget(CodeText(text, "MTA-STS policy file to host", box))
         row = QHBoxLayout()
         copy = CopyButton(text, "the MTA-STS policy file", parent=box)

@@ -19,7 +19,7 @@ from .common import _label, _section, _text
 
 
 def mx_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = cast(MxDetail, r.detail)  # the MX check's shape (tests/core/test_detail_shapes.py)
+    d = cast(MxDetail, r.detail)  # the MX check's shape (tests/core/checks/test_detail_shapes.py)
     notes = []
     if d["null_mx"]:
         notes.append("This domain says it receives no mail (null MX, RFC 7505).")

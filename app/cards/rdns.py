@@ -25,7 +25,7 @@ SOURCE_WORDS = {"spf": "in your SPF record", "mx": "mail server (MX)", "message"
 
 
 def rdns_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = cast(RdnsDetail, r.detail)  # the reverse DNS check's shape (tests/core/test_detail_shapes.py)
+    d = cast(RdnsDetail, r.detail)  # the reverse DNS check's shape (tests/core/checks/test_detail_shapes.py)
     hosts = d["hosts"]
     if not hosts:
         return None

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget,
 )
 
+from inboxready.core.checks.spf import SpfDetail, SpfNodeDetail
 from inboxready.core.model import CheckResult
 
 from ..widgets import (
     FittedTree, fit_height, tip,
 )
 
-from .common import _as_dict, _as_list, _int, _label, _section, _text
+from .common import _label, _section, _text
 
 
 SPF_OWN_TERMS = ("a", "mx", "ptr", "exists")
@@ -32,26 +33,23 @@ def _own_terms(record: str) -> list[str]:
 
 
 def spf_section(card: Any, r: CheckResult) -> QWidget | None:
-    d = r.detail
-    tree = _as_dict(d.get("tree"))
-    if not tree and d.get("lookups") is None:
+    if not r.detail:  # stopped before it could look (the card shows why)
         return None
+    d = cast(SpfDetail, r.detail)  # the SPF check's shape (tests/core/checks/test_detail_shapes.py)
+    tree = d["tree"]
     box, lay = _section(card, "Include tree and DNS lookups")
-    limit = d.get("lookup_limit") or 10
-    lookups = d.get("lookups")
-    if isinstance(lookups, int):
-        over = lookups > int(limit)
-        text = (f"Uses {lookups} of the {limit} DNS lookups SPF allows"
-                + (" — over the limit, so receivers treat the record as broken." if over else "."))
-        voids = d.get("void_lookups")
-        if isinstance(voids, int) and voids:
-            text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
-        lay.addWidget(_label(box, text, "", selectable=True))
-    for copy in [c for c in _as_list(d.get("flattened")) if isinstance(c, dict)]:
+    limit, lookups, voids = d["lookup_limit"], d["lookups"], d["void_lookups"]
+    over = lookups > limit
+    text = (f"Uses {lookups} of the {limit} DNS lookups SPF allows"
+            + (" — over the limit, so receivers treat the record as broken." if over else "."))
+    if voids:
+        text += f" {voids} lookup{'s' if voids != 1 else ''} found nothing (at most 2 are allowed)."
+    lay.addWidget(_label(box, text, "", selectable=True))
+    for copy in d.get("flattened", []):
         state = {True: "it matches what the include lists today", False: "the include has changed since (see below)",
-                 None: "we couldn't compare it with the include this time"}.get(copy.get("current"), "")
-        lay.addWidget(_label(box, f"{_text(copy.get('host'))} is a copy of the addresses 'include:"
-                                  f"{_text(copy.get('include'))}' lists: {state}.", "Muted", selectable=True))
+                 None: "we couldn't compare it with the include this time"}[copy["current"]]
+        lay.addWidget(_label(box, f"{_text(copy['host'])} is a copy of the addresses 'include:"
+                                  f"{_text(copy['include'])}' lists: {state}.", "Muted", selectable=True))
     if tree:
         view = FittedTree(box)
         view.setColumnCount(4)
@@ -69,36 +67,32 @@ def spf_section(card: Any, r: CheckResult) -> QWidget | None:
         view.setUniformRowHeights(True)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
 
-        def add_node(node: dict[str, Any], parent: QTreeWidget | QTreeWidgetItem, depth: int) -> None:
+        def add_node(node: SpfNodeDetail, parent: QTreeWidget | QTreeWidgetItem, depth: int) -> None:
             if depth > 12:
                 return
-            count = node.get("branch", node.get("total", node.get("lookups")))
-            mechanism = _text(node.get("mechanism"))
+            mechanism = _text(node["mechanism"])
             how = mechanism.split(":", 1)[0].split("=", 1)[0] if mechanism else "your record"
-            item = QTreeWidgetItem([_text(node.get("domain")), how, _text(count), _text(node.get("error"))])
-            rec = _text(node.get("record"))
-            item.setToolTip(0, tip(rec or _text(node.get("domain"))))
+            item = QTreeWidgetItem([_text(node["domain"]), how, str(node["branch"]), _text(node["error"])])
+            rec = _text(node["record"])
+            item.setToolTip(0, tip(rec or _text(node["domain"])))
             if mechanism:
                 item.setToolTip(1, tip(mechanism))
-            if node.get("error"):
-                item.setToolTip(3, tip(_text(node.get("error"))))
+            if node["error"]:
+                item.setToolTip(3, tip(_text(node["error"])))
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if isinstance(parent, QTreeWidget):
                 parent.addTopLevelItem(item)
             else:
                 parent.addChild(item)
-            children = [c for c in _as_list(node.get("children")) if isinstance(c, dict)]
-            total = _int(node.get("total"))
-            branches = [_int(c.get("branch")) for c in children]
-            if children and total is not None and None not in branches:
-                own = total - sum(b for b in branches if b is not None)
-                if own > 0:  # the record's own a/mx/ptr/exists terms: with them the rows add up
-                    terms = ", ".join(_own_terms(rec)) or "other terms"
-                    mine = QTreeWidgetItem([terms, "this record's own terms", str(own), ""])
-                    mine.setToolTip(0, tip(f"Terms of {_text(node.get('domain'))}'s own record that need a DNS "
-                                           "lookup each"))
-                    mine.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    item.addChild(mine)
+            children = node["children"]
+            own = node["total"] - sum(c["branch"] for c in children)
+            if children and own > 0:  # the record's own a/mx/ptr/exists terms: with them the rows add up
+                terms = ", ".join(_own_terms(rec)) or "other terms"
+                mine = QTreeWidgetItem([terms, "this record's own terms", str(own), ""])
+                mine.setToolTip(0, tip(f"Terms of {_text(node['domain'])}'s own record that need a DNS "
+                                       "lookup each"))
+                mine.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.addChild(mine)
             for child in children:
                 add_node(child, item, depth + 1)
 

@@ -85,9 +85,9 @@ def cmd_bounce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         write_json(report.to_json(), out)
     else:
-        from inboxready.app import cli
+        from .text import _Style, _use_colour
 
-        render_bounce(report, out, cli._Style(cli._use_colour(out, args.color)))
+        render_bounce(report, out, _Style(_use_colour(out, args.color)))
     return report.exit_code
 
 
@@ -101,15 +101,17 @@ _PART_WORDS = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "alignment": "ali
 
 
 def render_bounce(report: Any, out: TextIO, style: Any) -> None:
-    from inboxready.app import cli
     from inboxready.core.checks.registry import CHECK_TITLES
+    from inboxready.core.model import Status
+
+    from .text import _STATUS_LOOK, _elide, _findings, _wrap, render_findings
 
     out = safe_stream(out)
     overall = report.status_overall if report.bounced else None
     if not report.readable:
-        sym, code = cli._STATUS_LOOK[cli.Status.ERROR]
+        sym, code = _STATUS_LOOK[Status.ERROR]
     elif not report.bounced:
-        sym, code = cli._STATUS_LOOK[cli.Status.PASS]
+        sym, code = _STATUS_LOOK[Status.PASS]
     else:
         sym, code = ("✗", "31") if report.permanent else ("!", "33")
     out.write(style(f"{sym} {shown(report.headline)}", f"1;{code}") + "\n")
@@ -120,7 +122,7 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
             what += f" ({_PART_WORDS.get(c.part, c.part)})"
         out.write(f"  About: {what}" + ("" if c.known else " (a code we don't know)") + "\n")
     if report.diagnostic:
-        out.write("\n".join(cli._wrap(f"The receiver said: “{shown(report.diagnostic)}”", "  ")) + "\n")
+        out.write("\n".join(_wrap(f"The receiver said: “{shown(report.diagnostic)}”", "  ")) + "\n")
     facts = report.bounce.facts
     if report.bounced:
         if report.from_domain:
@@ -137,26 +139,26 @@ def render_bounce(report: Any, out: TextIO, style: Any) -> None:
         if c.rule is not None:
             conf = "" if c.rule.confidence == "confirmed" else f", {c.rule.confidence}"
             out.write(style(f"  Rule {c.rule.id} ({c.rule.source}, checked {c.rule.checked}{conf})", "2") + "\n")
-    out.write("\n".join(cli._wrap(report.explanation, "  ")) + "\n")
-    cli._findings([f for f in report.findings if f.code != "bounce.no-domain"], out, style)  # in the explanation
+    out.write("\n".join(_wrap(report.explanation, "  ")) + "\n")
+    _findings([f for f in report.findings if f.code != "bounce.no-domain"], out, style)  # in the explanation
     if report.checks:
         title = ("Worth ruling out (checked from this network)" if report.context
                  else "Checked from this network")
         out.write("\n" + style(f"  {title}: {shown(report.domain)}", "1") + "\n")
         width = max([6, *(len(CHECK_TITLES.get(n, n)) for n in report.checks)])
         for name, result in report.checks.items():
-            rsym, rcode = cli._STATUS_LOOK[result.status]
+            rsym, rcode = _STATUS_LOOK[result.status]
             label = CHECK_TITLES.get(name, name.upper())
             out.write(f"  {style(f'{rsym} {label:<{width}}', rcode)} {style(f'{result.status.label:<15}', rcode)}"
                       f"{shown(result.summary)}\n")
             for rec in result.records:
-                out.write(style(f"      record: {cli._elide(rec)}", "2") + "\n")
+                out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
             # most severe first, each record once under the most severe finding it solves (as ``check`` shows it)
-            cli.render_findings(result.presented(), out, style)
+            render_findings(result.presented(), out, style)
     if overall is not None and report.checks:
-        word = {cli.Status.PASS: "Nothing to fix in your DNS for this bounce.",
-                cli.Status.WARN: "Something to fix (above).", cli.Status.FAIL: "Something to fix (above).",
-                cli.Status.ERROR: "Some of it couldn't be checked from here (above)."}.get(overall, "")
+        word = {Status.PASS: "Nothing to fix in your DNS for this bounce.",
+                Status.WARN: "Something to fix (above).", Status.FAIL: "Something to fix (above).",
+                Status.ERROR: "Some of it couldn't be checked from here (above)."}.get(overall, "")
         if word:
             out.write("\n  " + word + "\n")
     out.write("\n")

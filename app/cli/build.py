@@ -262,9 +262,11 @@ def cmd_dkim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.app import cli
     from inboxready.core.builders.whatif import WhatIfError, parse_record_line, what_if
     from inboxready.core.context import CheckOptions
+
+    from .check import _exit_code
+    from .text import _Style, _use_colour, render_report
 
     try:
         host, rdtype, value = parse_record_line(args.record)
@@ -284,8 +286,8 @@ def cmd_whatif(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _dump(data, out)
     else:
         out.write(f"As if this were published: {shown(host)} {shown(rdtype)} {shown(value)}\n\n")
-        cli.render_report(report, out, cli._Style(cli._use_colour(out, args.color)))
-    return cli._exit_code([report])
+        render_report(report, out, _Style(_use_colour(out, args.color)))
+    return _exit_code([report])
 
 
 # -- registration ----------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ JSON output is ``write_json()``: the same data, with those characters as ``\\uXX
 
 Options. ``seconds()``, ``count()``, ``nameserver()`` are the argparse types every command uses, so a
 timeout of ``nan`` or ``inf``, a deadline that never ends or a nameserver that is not an address is
-refused with one sentence (exit 2) before anything runs.
+refused with one sentence (exit 2) before anything runs. ``add_deadline()`` gives a command its
+``--deadline`` and ``run_within()`` holds it to it (``OutOfTime``: said plainly, exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import secrets
 from contextvars import ContextVar
@@ -160,6 +162,33 @@ def nameserver(value: str) -> str:
 DNS_TIMEOUT = seconds(0, 60, "timeout")  # one DNS query
 DEADLINE = seconds(0, 3600, "deadline")  # all the lookups of one domain
 MAIL_WAIT = seconds(0, 24 * 3600, "waiting time")  # a test message to arrive
+
+
+# How long past --deadline a command may take to wrap up before it is stopped (the engine's own limits
+# end every lookup at the deadline; this is the last guard, whatever the DNS data).
+DEADLINE_GRACE = 2.0
+
+
+def add_deadline(parser: argparse.ArgumentParser, default: float = 60.0, what: str = "a domain's") -> None:
+    parser.add_argument("--deadline", type=DEADLINE, default=default, metavar="SECONDS",
+                        help=f"give up on {what} remaining lookups after this long (default {default:g}, at "
+                             "most 3600)")
+
+
+class OutOfTime(Exception):
+    """A command ran past its deadline (and the grace): said plainly, exit 2."""
+
+
+def run_within(coro: Any, seconds: float) -> Any:
+    """``asyncio.run(coro)``, stopped after ``seconds`` + ``DEADLINE_GRACE`` (raises ``OutOfTime``)."""
+    async def bounded() -> Any:
+        try:
+            return await asyncio.wait_for(coro, seconds + DEADLINE_GRACE)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise OutOfTime(f"stopped: not finished within the time limit of {seconds:g} s "
+                            "(use --deadline to allow more)") from None
+
+    return asyncio.run(bounded())
 
 
 _STREAMS: ContextVar[tuple[TextIO, TextIO] | None] = ContextVar("inboxready_cli_streams", default=None)

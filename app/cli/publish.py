@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
-    from inboxready.app.cli import _check_list
+    from inboxready.app.cli.check import _check_list
     from inboxready.app.cli.out import DNS_TIMEOUT, nameserver as _nameserver, seconds
 
     _positive = DNS_TIMEOUT
@@ -246,7 +246,7 @@ def _render_plan(run: Any, out: TextIO, style: Any, host_name: str) -> None:
     else:
         out.write(style(f"Plan ({len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''} at {host_name}, "
                         f"zone {plan.zone}):", "1") + "\n")
-    from inboxready.app.cli import _wrap
+    from inboxready.app.cli.text import _wrap
     from inboxready.app.cli.out import shown
     from inboxready.core.publish.plan import INCLUDE_WORDS
 
@@ -307,7 +307,7 @@ def _exit_for(run: Any) -> int:
 
 
 def _json(run: Any) -> dict[str, Any]:
-    from inboxready.app.cli import _report_json
+    from inboxready.app.cli.check import _report_json
 
     report = run.after or run.before
     res = run.result
@@ -329,7 +329,7 @@ def _json(run: Any) -> dict[str, Any]:
 
 
 def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from inboxready.app.cli import _Style, _use_colour
+    from inboxready.app.cli.text import _Style, _use_colour
     from inboxready.core.context import ALL_CHECKS, CheckOptions
     from inboxready.core.domain import DomainError, parse_domain
     from inboxready.core.store.credentials import KeyringUnavailable
@@ -456,7 +456,7 @@ async def inspect_for_check(domains: list[str], nameservers: list[str] | None, t
 
 def host_form_for(fix: Any, inspection: Any) -> Any:
     """The fix as the domain's DNS host's form wants it (a ``HostForm``; the CLI prints it with
-    ``cli.host_form_lines``), or None when the zone isn't known."""
+    ``text.host_form_lines``), or None when the zone isn't known."""
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None or not inspection.zone.zone:
@@ -480,7 +480,7 @@ def attach_host_forms(data: dict[str, Any], inspection: Any) -> None:
 
 
 def render_host_section(inspection: Any, out: TextIO, style: Any) -> None:
-    from inboxready.app.cli import _wrap, host_form_lines
+    from inboxready.app.cli.text import _wrap, host_form_lines
     from inboxready.core.publish.hosts import host_form
 
     if inspection is None:

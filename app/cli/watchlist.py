@@ -67,14 +67,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="this run: only these checks (each domain's own choice still applies)")
     run.add_argument("--skip", type=_checks, default=(), metavar="LIST",
                      help="this run: leave these checks out, e.g. starttls where port 25 is blocked")
-    from inboxready.app.cli import add_deadline
+    from .out import add_deadline
 
     add_deadline(run)
     wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
 
 
 def _checks(text: str) -> tuple[str, ...]:
-    from . import _check_list
+    from .check import _check_list
 
     return _check_list(text)
 
@@ -158,7 +158,7 @@ def _list(wl: WatchList, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import chosen_checks, nothing_chosen
+    from .check import chosen_checks, nothing_chosen
 
     if not chosen_checks(args.only, args.skip):
         err.write(f"inboxready: {nothing_chosen(args.only, args.skip)}\n")

@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..context import CheckContext
 from ..records.dmarc_build import build_record
@@ -117,6 +117,41 @@ def format_record(logo: str, authority: str | None) -> str:
     return f"v=BIMI1; l={logo};" + (f" a={authority};" if authority else "")
 
 
+class BimiSvgDetail(TypedDict):
+    """The logo file against the SVG Tiny PS rules (``SvgReport.to_json()``)."""
+
+    size: int  # bytes
+    profile_ok: bool
+    problems: list[str]
+
+
+class BimiCertDetail(TypedDict):
+    """The mark certificate (VMC/CMC) as the BIMI card shows it (``CertInfo.to_json()``)."""
+
+    subject: str
+    not_before: str  # ISO 8601
+    not_after: str
+    logotype: bool  # carries the logotype extension with the logo
+    names: list[str]
+
+
+class BimiDetail(TypedDict):
+    """``CheckResult.detail`` of the BIMI check (every key is always there; None: not reached)."""
+
+    record: str | None
+    record_host: str | None  # where the record was looked for (default._bimi.<domain>, or the org domain's)
+    logo_url: str | None
+    authority_url: str | None
+    svg: BimiSvgDetail | None
+    certificate: BimiCertDetail | None
+    dmarc_enforced: bool | None  # None: not judged (no record, or DMARC couldn't be looked up)
+
+
+def _empty_detail() -> BimiDetail:
+    return {"record": None, "logo_url": None, "authority_url": None, "svg": None, "certificate": None,
+            "dmarc_enforced": None, "record_host": None}
+
+
 # -- the logo --------------------------------------------------------------------------------------
 
 
@@ -127,7 +162,7 @@ class SvgReport:
     problems: list[str] = field(default_factory=list)
     too_large: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> BimiSvgDetail:
         return {"size": self.size, "profile_ok": self.profile_ok, "problems": list(self.problems)}
 
 
@@ -211,7 +246,7 @@ class CertInfo:
     names: list[str]
     chain_length: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> BimiCertDetail:
         return {"subject": self.subject, "not_before": self.not_before.isoformat(),
                 "not_after": self.not_after.isoformat(), "logotype": self.logotype, "names": list(self.names)}
 
@@ -252,7 +287,7 @@ class _State:
     domain: str
     findings: list[Finding] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: BimiDetail = field(default_factory=_empty_detail)
 
 
 def _candidates(ans: DnsAnswer) -> list[str]:
@@ -264,10 +299,8 @@ async def check(ctx: CheckContext) -> CheckResult:
     started = loop.time()
     domain = ctx.domain.rstrip(".").lower()
     st = _State(domain)
-    st.detail = {"record": None, "logo_url": None, "authority_url": None, "svg": None, "certificate": None,
-                 "dmarc_enforced": None, "record_host": None}
     status = await _run(ctx, st)
-    result = CheckResult("bimi", status, _summary(st, status), st.records, st.findings, st.detail)
+    result = CheckResult("bimi", status, _summary(st, status), st.records, st.findings, dict(st.detail))
     result.elapsed_ms = (loop.time() - started) * 1000
     return result
 

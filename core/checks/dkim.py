@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 
 from ..context import CheckContext
@@ -25,6 +25,30 @@ from ..records.dkim_key import (
     DkimKey, DkimKeyError, describe_foreign_record, normalize_selector, parse_dkim_key, repair_dkim_key,
     revoked_wildcard_fix,
 )
+
+class DkimKeyDetail(TypedDict):
+    """One selector where something was published, as the DKIM card lists it."""
+
+    selector: str
+    host: str  # <selector>._domainkey.<domain>
+    cname: str | None  # the name it is an alias of (providers publish keys by CNAME), or None
+    key_type: str | None  # rsa | ed25519; None: no usable key (revoked, damaged, not a key)
+    key_bits: int | None
+    testing: bool  # t=y
+    revoked: bool  # an empty p=
+    provider: str | None  # the mail service the selector (or its CNAME) belongs to
+    record: str | None
+    status: str  # pass | warn | fail
+
+
+class DkimDetail(TypedDict):
+    """``CheckResult.detail`` of the DKIM check (every key is always there)."""
+
+    selectors_tried: int
+    selectors: list[str]  # the selectors asked: the user's first, then the catalog's
+    found: list[DkimKeyDetail]
+    unchecked: list[str]  # selectors whose lookup failed (couldn't check)
+
 
 # -- the selector catalog ---------------------------------------------------------------------------
 
@@ -80,7 +104,7 @@ class _Entry:
             return not self.key.revoked
         return any(f.code in _KEY_RECORD_ERRORS for f in self.findings)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DkimKeyDetail:
         return {
             "selector": self.selector,
             "host": self.host,
@@ -439,15 +463,14 @@ async def check(ctx: CheckContext) -> CheckResult:
         if e.record:
             via = f" (CNAME {e.cname})" if e.cname else ""
             records.append(f"{e.host}{via}: {e.record}")
-    return CheckResult(
-        name="dkim", status=status, summary=summary, records=records, findings=findings,
-        detail={
-            "selectors_tried": n,
-            "selectors": selectors,
-            "found": [e.to_json() for e in listed],
-            "unchecked": unchecked,
-        },
-    )
+    detail: DkimDetail = {
+        "selectors_tried": n,
+        "selectors": selectors,
+        "found": [e.to_json() for e in listed],
+        "unchecked": unchecked,
+    }
+    return CheckResult(name="dkim", status=status, summary=summary, records=records, findings=findings,
+                       detail=dict(detail))
 
 
 def _partial(unchecked: list[str], n: int) -> str:
@@ -494,4 +517,4 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
     return f"No DKIM key found among the {n} selectors we tried."
 
 
-__all__ = ["check"]
+__all__ = ["DkimDetail", "DkimKeyDetail", "check"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from ..context import CheckContext
 from ..dns.client import REFERRAL_ERROR, DnsAnswer, Outcome
@@ -30,10 +30,48 @@ from ..records.dmarc_parse import (
     DmarcProblem, DmarcRecord, DmarcSyntaxError, add_missing_mailto, fix_tag_typos, is_dmarc_record,
     looks_like_dmarc, parse_dmarc, repair_dmarc, tidy_dmarc,
 )
-from ..records.dmarc_walk import Walk, WalkStep, organizational_domain, tree_walk
+from ..records.dmarc_walk import DmarcWalkStep, Walk, WalkStep, organizational_domain, tree_walk
 from ..records.misplaced import doubled_name, zone_guesses
 from ..records.misplaced import unquote_record as _unquote_record
 from .posture import DMARC_REJECT, mail_use
+
+class DmarcNextRecord(TypedDict):
+    """The record to publish for the next stage (the same as the fix the findings carry)."""
+
+    host: str
+    type: str  # "TXT"
+    value: str
+
+
+class DmarcDestination(TypedDict):
+    """A report address outside the domain, and whether it said yes (``<domain>._report._dmarc.<dest>``)."""
+
+    destination: str
+    tags: list[str]  # rua, ruf
+    name: str  # the name receivers ask
+    authorized: bool | None  # None: couldn't check
+
+
+class DmarcDetail(TypedDict):
+    """``CheckResult.detail`` of the DMARC check (every key is always there)."""
+
+    record: str | None  # the record that applies, as published
+    found_at: str | None  # "_dmarc.<policy domain>"
+    policy_domain: str | None
+    organizational_domain: str | None
+    policy: str | None  # the policy that applies to the checked name: none | quarantine | reject
+    subdomain_policy: str | None  # sp
+    np: str | None
+    testing: bool  # t=y
+    stage: str  # none | monitoring | quarantine | reject | unknown (a lookup failed: never "none")
+    next_record: DmarcNextRecord | None
+    rua: list[str]
+    ruf: list[str]
+    tags: dict[str, str]  # every tag as written
+    inherited: bool  # the record is the Organizational Domain's (or a PSD's), not the domain's own
+    external_destinations: list[DmarcDestination]
+    walk: list[DmarcWalkStep]
+
 
 RFC = "RFC 9989"
 RFC_WALK = "RFC 9989 §4.10"
@@ -77,7 +115,7 @@ class Suggestion:
         return Fix(self.host, "TXT", self.value, action=self.action, note=" ".join(n for n in self.notes if n),
                    kind=self.kind)
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> DmarcNextRecord:
         return {"host": self.host, "type": "TXT", "value": self.value}
 
 
@@ -205,7 +243,7 @@ class _State:
     own: bool = False
     via_psd: bool = False
     suggestion: Suggestion | None = None
-    external: list[dict[str, Any]] = field(default_factory=list)
+    external: list[DmarcDestination] = field(default_factory=list)
     records_seen: list[str] = field(default_factory=list)
     intent: DmarcRecord | None = None  # the domain's own (misplaced or duplicated) record we build on
     mail: str | None = None  # mx.mail_use(): "no-mail", "unused", "no-inbox" or None
@@ -693,7 +731,7 @@ async def _external_destinations(ctx: CheckContext, st: _State, rec: DmarcRecord
     for dest, tags in dests.items():
         name = names[dest]
         ans = by_name.get(name)
-        item: dict[str, Any] = {"destination": dest, "tags": tags, "name": name}
+        item: DmarcDestination = {"destination": dest, "tags": tags, "name": name, "authorized": None}
         fix = Fix(name, "TXT", "v=DMARC1",
                   note=f"This record goes in the DNS of {dest}, so whoever runs {dest} (your report service, or "
                        "you if it is also your domain) must publish it.")
@@ -967,7 +1005,7 @@ def _result(st: _State, walk: Walk) -> CheckResult:
     # which the app would draw as "you are here" and a builder would answer with a record starting afresh.
     unknown = st.policy is None and any(f.code == "dmarc.lookup-failed" for f in findings)
     stage = "unknown" if unknown else STAGES.get(st.policy, "none") if st.record is not None else "none"
-    detail: dict[str, Any] = {
+    detail: DmarcDetail = {
         "record": st.record.raw if st.record is not None else None,
         "found_at": f"_dmarc.{st.policy_domain}" if st.policy_domain else None,
         "policy_domain": st.policy_domain,
@@ -986,7 +1024,7 @@ def _result(st: _State, walk: Walk) -> CheckResult:
         "walk": [s.to_json() for s in walk.steps],
     }
     return CheckResult(name="dmarc", status=status, summary=_summary(st, status), records=st.records_seen,
-                       findings=findings, detail=detail)
+                       findings=findings, detail=dict(detail))
 
 
 _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.record-at-doubled-name",
@@ -1066,4 +1104,4 @@ def _summary(st: _State, status: Status) -> str:
     return text[st.policy]
 
 
-__all__ = ["check"]
+__all__ = ["DmarcDestination", "DmarcDetail", "DmarcNextRecord", "check"]

@@ -4,20 +4,21 @@ The record and the policy file are read by ``records.mta_sts`` (``parse_sts_reco
 ``mx_matches``); ``check(ctx)`` returns the "mta_sts" result.
 
 The policy file to host is not a DNS record, so it is not a ``Fix``: it is given in
-``detail["policy_fix"] = {"url", "content_type", "text"}`` and the findings' messages point to it.
+``detail["policy_fix"]`` (``StsPolicyFix``: url, content_type, text) and the findings' messages point to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from ..context import CheckContext
 from ..dns.client import DnsAnswer
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from ..net.https import HttpsError, HttpsErrorKind, fetch
 from ..records.mta_sts import (
+    StsPolicyDetail,
     StsPolicy, StsRecord, StsSyntaxError, format_policy, is_sts_record, looks_like_sts, mx_matches, new_id,
     parse_policy, parse_sts_record,
 )
@@ -38,6 +39,39 @@ POLICY_PATH = "/.well-known/mta-sts.txt"
 # -- the check -------------------------------------------------------------------------------------
 
 
+class StsMxHostDetail(TypedDict):
+    """One mail server (MX) against the policy's mx patterns."""
+
+    host: str
+    matched: bool
+    pattern: str | None  # the pattern that covers it, or None
+
+
+class StsPolicyFix(TypedDict):
+    """The policy file to host (a file on the web server, not a DNS record)."""
+
+    url: str
+    content_type: str
+    text: str
+
+
+class _MtaStsDetailSometimes(TypedDict, total=False):
+    # a TypedDict base, not NotRequired: Python 3.11 can't see NotRequired in postponed annotations
+    not_needed: str  # why MTA-STS doesn't apply (the domain receives no mail)
+
+
+class MtaStsDetail(_MtaStsDetailSometimes):
+    """``CheckResult.detail`` of the MTA-STS check (every key is always there, except ``not_needed``)."""
+
+    record: str | None  # the _mta-sts TXT record
+    id: str | None  # its id=
+    policy_url: str
+    policy: StsPolicyDetail | None  # the policy file as read; None: not fetched
+    policy_text: str | None  # the file as served
+    mx_hosts: list[StsMxHostDetail]
+    policy_fix: StsPolicyFix | None  # the file to host instead (or first)
+
+
 def _f(code: str, sev: Severity, message: str, detail: str = "", rfc: str = RFC, fix: Fix | None = None) -> Finding:
     return Finding(f"mta_sts.{code}", sev, message, detail=detail, rfc=rfc, fix=fix)
 
@@ -45,8 +79,8 @@ def _f(code: str, sev: Severity, message: str, detail: str = "", rfc: str = RFC,
 @dataclass
 class _State:
     domain: str
+    detail: MtaStsDetail
     findings: list[Finding] = field(default_factory=list)
-    detail: dict[str, Any] = field(default_factory=dict)
     records: list[str] = field(default_factory=list)
 
 
@@ -68,13 +102,12 @@ async def check(ctx: CheckContext) -> CheckResult:
     loop = asyncio.get_running_loop()
     started = loop.time()
     domain = ctx.domain.rstrip(".").lower()
-    st = _State(domain)
     url = f"https://mta-sts.{domain}{POLICY_PATH}"
-    st.detail = {"record": None, "id": None, "policy_url": url, "policy": None, "policy_text": None,
-                 "mx_hosts": [], "policy_fix": None}
+    st = _State(domain, {"record": None, "id": None, "policy_url": url, "policy": None, "policy_text": None,
+                         "mx_hosts": [], "policy_fix": None})
     txt_ans, mx_ans = await asyncio.gather(ctx.dns.query(f"_mta-sts.{domain}", "TXT"), ctx.dns.query(domain, "MX"))
     status = await _run(ctx, st, txt_ans, mx_ans, url)
-    result = CheckResult("mta_sts", status, _summary(st, status), st.records, st.findings, st.detail)
+    result = CheckResult("mta_sts", status, _summary(st, status), st.records, st.findings, dict(st.detail))
     result.elapsed_ms = (loop.time() - started) * 1000
     return result
 
@@ -206,7 +239,7 @@ def _policy_findings(st: _State, pol: StsPolicy, url: str, mx_hosts: list[str], 
         st.findings.append(_f(
             "mode-none", Severity.INFO, "The MTA-STS policy is switched off (mode: none); sending servers forget it.",
             "mode: none", RFC_POLICY))
-    rows: list[dict[str, Any]] = []
+    rows: list[StsMxHostDetail] = []
     uncovered: list[str] = []
     for h in mx_hosts:
         pattern = next((p for p in pol.mx if mx_matches(p, h)), None)
@@ -247,23 +280,23 @@ def _suggest_policy(st: _State, url: str, pol: StsPolicy | None, mx_hosts: list[
 
 def _summary(st: _State, status: Status) -> str:
     codes = {f.code for f in st.findings}
-    pol = st.detail.get("policy")
+    pol = st.detail["policy"]
     if "mta_sts.not-published" in codes:
         return "MTA-STS is not set up (optional)."
     if "mta_sts.not-needed" in codes:
-        return f"MTA-STS doesn't apply: {st.detail.get('not_needed')}."
+        return f"MTA-STS doesn't apply: {st.detail.get('not_needed', '')}."
     if status == Status.ERROR:
         return "We couldn't check MTA-STS."
     if status == Status.FAIL:
         return "MTA-STS is published but doesn't work as it should."
-    if pol and pol.get("mode") == "enforce":
+    if pol and pol["mode"] == "enforce":
         n = len(st.detail["mx_hosts"])
         if n == 0 and status == Status.PASS:
             return "MTA-STS is on (enforce), but the domain has no mail servers to protect."
         return (f"MTA-STS is on and requires encrypted delivery to your {n} mail server{'s' if n != 1 else ''}."
                 if status == Status.PASS else "MTA-STS is on, with points to improve.")
-    if pol and pol.get("mode") == "testing":
+    if pol and pol["mode"] == "testing":
         return "MTA-STS is in testing mode: problems are reported but mail is not protected yet."
-    if pol and pol.get("mode") == "none":
+    if pol and pol["mode"] == "none":
         return "MTA-STS is switched off (mode none)."
     return "MTA-STS is published, with points to improve."

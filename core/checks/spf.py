@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from ..context import CheckContext
 from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
@@ -49,7 +49,73 @@ __all__ = [
     "merge_records",
     "LOOKUP_LIMIT",
     "VOID_LIMIT",
+    "SpfDetail",
+    "SpfNodeDetail",
+    "SpfFlattenedCopy",
+    "DmarcStageDetail",
 ]
+
+
+class SpfNodeDetail(TypedDict):
+    """One SPF record in the include/redirect tree, as the SPF card draws it."""
+
+    domain: str
+    record: str | None  # the record's text; None when it couldn't be read (see ``error``)
+    mechanism: str  # "" at the root, else the term that reached it ("include:x" / "redirect=x")
+    lookups: int  # this record's own lookup-costing terms
+    total: int  # own + every descendant's
+    branch: int  # what this branch costs its parent out of the 10 (the root: its total)
+    error: str | None
+    note: str | None
+    void_lookups: int
+    children: list[SpfNodeDetail]
+
+
+class SpfFlattenedCopy(TypedDict):
+    """A flattened copy of an include (``include:<source>._spf-flat.<domain>``) compared with the live include."""
+
+    include: str  # the include it copies
+    host: str  # the copy's own name
+    published: list[str]  # the networks the copy lists
+    live: list[str] | None  # the networks the include lists today; None: couldn't be resolved
+    current: bool | None  # the copy matches the include; None: couldn't compare this time
+    problems: list[str]
+
+
+class DmarcStageDetail(TypedDict):
+    """The DMARC policy that applies to the domain, as far as SPF's advice depends on it."""
+
+    policy: str | None  # none | quarantine | reject; None: no DMARC record applies
+    testing: bool
+    record_domain: str | None
+
+
+class _SpfDetailSometimes(TypedDict, total=False):
+    # keys only some results have (a TypedDict base, not NotRequired: Python 3.11 can't see NotRequired in
+    # postponed annotations and would count them as required)
+    flattened: list[SpfFlattenedCopy]  # only once the tree was walked
+    lookup_fixes: dict[str, Any]  # only over the limit: the options tried and those left out
+
+
+class SpfDetail(_SpfDetailSometimes):
+    """``CheckResult.detail`` of the SPF check (every key is always there, except the two of its base)."""
+
+    record: str | None  # the one SPF record (None: none, or several: see ``records``)
+    records: list[str]  # every SPF record found
+    lookups: int
+    lookup_limit: int
+    void_lookups: int
+    void_lookup_limit: int
+    tree: SpfNodeDetail
+    terms: list[dict[str, Any]]  # ``Mechanism.to_json()`` / ``Modifier.to_json()``
+    errors: list[dict[str, Any]]  # ``SpfSyntaxError.to_json()``
+    txt_strings: list[str]  # the record's strings as published (a record split in pieces)
+    all: str | None  # the result of its 'all' term, or None without one
+    spf_rr: list[str]  # records of the retired SPF type
+    sender_id: list[str]  # Sender ID records (spf2.0/...)
+    merged_record: str | None  # several records: the one combined record offered instead
+    dmarc_stage: DmarcStageDetail | None  # None: DMARC couldn't be looked up
+    all_advice: str | None  # the 'all' term advised for that DMARC stage
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2
@@ -110,7 +176,7 @@ class DmarcStage:
     def enforcing_reject(self) -> bool:
         return self.policy == "reject" and not self.testing
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DmarcStageDetail:
         return {"policy": self.policy, "testing": self.testing, "record_domain": self.record_domain}
 
 
@@ -173,7 +239,7 @@ class Node:
     void_lookups: int = 0
     children: list["Node"] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SpfNodeDetail:
         return {
             "domain": self.domain, "record": self.record, "mechanism": self.mechanism,
             "lookups": self.lookups, "total": self.total, "branch": self.branch, "error": self.error,
@@ -783,7 +849,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     stage = dmarc_stage(walk)
     an.all_target = all_for_stage(stage)
     an.mx = mx
-    detail: dict[str, Any] = {
+    detail: SpfDetail = {
         "record": None, "records": [], "lookups": 0, "lookup_limit": LOOKUP_LIMIT, "void_lookups": 0,
         "void_lookup_limit": VOID_LIMIT, "tree": Node(domain, None, "").to_json(), "terms": [], "errors": [],
         "txt_strings": [], "all": None, "spf_rr": [], "sender_id": [], "merged_record": None,
@@ -1391,11 +1457,11 @@ def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, in
             an.issues[i] = _Issue(replace(f, fix=replace(base, note=note)), issue.fixable)
 
 
-async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
+async def _flattened_copies(an: _Analysis, root: Node) -> list[SpfFlattenedCopy]:
     """For each include of the root record that is a flattened copy (``<include>._spf-flat.<domain>``):
     the include is resolved again and compared with the copy; a stale copy is a warning with the
     refreshed record. What was compared goes in the detail."""
-    out: list[dict[str, Any]] = []
+    out: list[SpfFlattenedCopy] = []
     for child in root.children:
         source = flat_source(child.domain, an.domain) if child.mechanism.startswith("include:") else None
         if source is None:
@@ -1403,7 +1469,7 @@ async def _flattened_copies(an: _Analysis, root: Node) -> list[dict[str, Any]]:
         hosts = [n for n in child.walk() if n.domain == child.domain or n.domain.endswith(f".{source}.{FLAT_LABEL}.{an.domain}")]
         published = collapse(x for n in hosts if n.record for x in ranges_of(n.record))
         live = await resolve_term(f"include:{source}", an.ctx.dns, an.domain)
-        entry: dict[str, Any] = {"include": source, "host": child.domain, "published": published,
+        entry: SpfFlattenedCopy = {"include": source, "host": child.domain, "published": published,
                                  "live": live.networks if live.ok else None, "current": None,
                                  "problems": list(live.problems)}
         out.append(entry)
@@ -1563,7 +1629,7 @@ async def _works(an: _Analysis, got: _Answers, value: str) -> list[Finding]:
     return [f for f in judged.findings if f.severity in (Severity.ERROR, Severity.UNKNOWN)]
 
 
-async def _no_record(an: _Analysis, detail: dict[str, Any], txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
+async def _no_record(an: _Analysis, detail: SpfDetail, txt: DnsAnswer, mx: DnsAnswer, rr: list[str],
                      null_mx: bool, got: _Answers) -> CheckResult:
     domain = an.domain
     looks = [t for t in txt.txt if not is_spf_record(t) and _looks_like_spf(t)]
@@ -1711,7 +1777,7 @@ _NO_FIX = {
 }
 
 
-def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summary: str | None = None,
+def _result(an: _Analysis, detail: SpfDetail, records: list[str], *, summary: str | None = None,
             lookups: int | None = None, status: Status | None = None) -> CheckResult:
     broken = any(i.finding.code == "spf.syntax-error" for i in an.issues)
     for k, issue in enumerate(an.issues):
@@ -1743,4 +1809,5 @@ def _result(an: _Analysis, detail: dict[str, Any], records: list[str], *, summar
                        + (f" ({used})." if used else "."))
         else:
             summary = f"SPF is set up: {used}." if used else "SPF is set up."
-    return CheckResult(name="spf", status=st, summary=summary, records=records, findings=findings, detail=detail)
+    return CheckResult(name="spf", status=st, summary=summary, records=records, findings=findings,
+                       detail=dict(detail))

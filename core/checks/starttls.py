@@ -18,7 +18,7 @@ import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from ..context import CheckContext
 from ..dns.client import DnsAnswer
@@ -27,7 +27,7 @@ from ..records.mx import MxParseError, MxRecord, parse_mx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_HOSTS", "HostResult", "SmtpReplyError", "check", "ehlo_keywords", "parse_reply_line"]
+__all__ = ["MAX_HOSTS", "HostResult", "StarttlsDetail", "StarttlsHostDetail", "SmtpReplyError", "check", "ehlo_keywords", "parse_reply_line"]
 
 MAX_HOSTS = 5
 MAX_REPLY_LINES = 100
@@ -66,6 +66,29 @@ def ehlo_keywords(texts: list[str]) -> set[str]:
     return out
 
 
+class StarttlsHostDetail(TypedDict):
+    """One mail server's port 25 as the STARTTLS card shows it (None: not reached that far)."""
+
+    host: str
+    ip: str | None
+    port: int
+    banner: str | None
+    starttls: bool | None  # offered in the EHLO reply
+    tls_version: str | None
+    cipher: str | None
+    cert_valid: bool | None  # verified for the MX name
+    cert_names: list[str]
+    cert_not_after: str | None  # ISO 8601
+    error: str | None
+
+
+class StarttlsDetail(TypedDict):
+    """``CheckResult.detail`` of the STARTTLS check (every key is always there)."""
+
+    blocked: bool  # no mail server could be reached at all from this network: couldn't check
+    hosts: list[StarttlsHostDetail]
+
+
 @dataclass
 class HostResult:
     host: str
@@ -89,7 +112,7 @@ class HostResult:
     rejected: bool = False
     lookup_failed: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> StarttlsHostDetail:
         return {"host": self.host, "ip": self.ip, "port": self.port, "banner": self.banner,
                 "starttls": self.starttls, "tls_version": self.tls_version, "cipher": self.cipher,
                 "cert_valid": self.cert_valid, "cert_names": list(self.cert_names),
@@ -386,8 +409,9 @@ def _mx_hosts(ans: DnsAnswer) -> tuple[list[MxRecord], list[MxRecord]]:
 
 def _result(ctx: CheckContext, started: float, status: Status, summary: str, findings: list[Finding],
             hosts: list[HostResult], blocked: bool, records: list[str]) -> CheckResult:
+    detail: StarttlsDetail = {"blocked": blocked, "hosts": [h.to_json() for h in hosts]}
     return CheckResult(name="starttls", status=status, summary=summary, records=records, findings=findings,
-                       detail={"blocked": blocked, "hosts": [h.to_json() for h in hosts]},
+                       detail=dict(detail),
                        elapsed_ms=(time.monotonic() - started) * 1000)
 
 

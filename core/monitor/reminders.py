@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..store.history import History, dkim_keys, dmarc_policy, parse_time
+from ..store.history import History, StoredCheck, dkim_keys, dmarc_policy, parse_time
 from ..model import Fix
 from ..store.settings import atomic_write_text, config_dir
 
@@ -64,9 +64,10 @@ def _ago(delta: timedelta) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
-def _dkim_reminders(history: History, domain: str, latest: dict[str, Any], now: datetime) -> list[Reminder]:
+def _dkim_reminders(history: History, domain: str, run: StoredCheck, now: datetime) -> list[Reminder]:
     out: list[Reminder] = []
-    keys = dkim_keys(latest)
+    keys = dkim_keys(run.domain_report)
+    latest = run.report
     checks = latest.get("checks") or {}
     dkim = checks.get("dkim") if isinstance(checks, dict) else None
     detail = dkim.get("detail") if isinstance(dkim, dict) else None
@@ -141,10 +142,11 @@ def dkim_checked(report: dict[str, Any]) -> bool:
     return isinstance(c, dict) and c.get("status") not in (None, "error")
 
 
-def _dmarc_reminder(history: History, domain: str, latest: dict[str, Any], now: datetime,
+def _dmarc_reminder(history: History, domain: str, run: StoredCheck, now: datetime,
                     clean_weeks: CleanWeeks | None) -> Reminder | None:
-    if dmarc_policy(latest) != "none":
+    if dmarc_policy(run.domain_report) != "none":
         return None
+    latest = run.report
     first = history.first_seen(domain, "dmarc-policy", "none")
     since = parse_time(first) if first else None
     if since is None or now - since < DMARC_NONE_AGE:
@@ -208,8 +210,8 @@ def reminders_for(history: History, domain: str, *, now: datetime | None = None,
         return []
     when = now or datetime.now(timezone.utc)
     when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
-    out = _dkim_reminders(history, latest_run.domain, latest_run.report, when)
-    d = _dmarc_reminder(history, latest_run.domain, latest_run.report, when, clean_weeks)
+    out = _dkim_reminders(history, latest_run.domain, latest_run, when)
+    d = _dmarc_reminder(history, latest_run.domain, latest_run, when, clean_weeks)
     if d is not None:
         out.insert(0, d)
     return out

@@ -425,9 +425,10 @@ def _short(text: str, n: int = 120) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _dkim_changes(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) -> tuple[list[Change], set[str]]:
+def _dkim_changes(domain: str, previous: StoredCheck, current: DomainReport) -> tuple[list[Change], set[str]]:
     """Key-level DKIM changes, and the selectors they cover (their record changes are not repeated)."""
-    before, after = dkim_keys(prev), dkim_keys(cur)
+    before, after = dkim_keys(previous.domain_report), dkim_keys(current)
+    prev, cur = previous.report, current.to_json()
     if not _checked(prev, "dkim") or not _checked(cur, "dkim"):
         return [], set()
     unchecked, tried = _dkim_asked(cur)
@@ -481,17 +482,18 @@ def changes_between(previous: StoredCheck | Mapping[str, Any] | None,
                     current: DomainReport | Mapping[str, Any]) -> tuple[list[Change], dict[str, CheckDiff]]:
     """The plain-words changes between a previous run (stored or its JSON) and the current one, with
     ``diff_report``'s per-check diffs. No previous run: no changes."""
-    cur = current.to_json() if isinstance(current, DomainReport) else dict(current)
+    report = current if isinstance(current, DomainReport) else DomainReport.from_json(current)
+    cur = report.to_json()
     if previous is None:
-        return [], diff_report(None, cur)
+        return [], diff_report(None, report)
     stored = previous if isinstance(previous, StoredCheck) else StoredCheck(
         0, str(previous.get("domain", "")), str(previous.get("started", "")), str(previous.get("status", "")),
         dict(previous))
     prev = stored.report
-    domain = str(cur.get("domain", ""))
-    diffs = diff_report(stored, cur)
+    domain = report.domain
+    diffs = diff_report(stored, report)
     out: list[Change] = []
-    key_changes, covered = _dkim_changes(domain, prev, cur)
+    key_changes, covered = _dkim_changes(domain, stored, report)
     for name, d in diffs.items():
         title = _title(name)
         if d.trend == "worse":

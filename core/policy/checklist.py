@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypedDict
 
 from ..frontend import APP, FrontEnd
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
@@ -47,6 +47,34 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 # -- the rules file --------------------------------------------------------------------------------
+
+
+class ChecklistItem(TypedDict):
+    """One rule of the checklist card with its state (``CheckResult.detail["items"]``)."""
+
+    key: str
+    label: str
+    who: list[str]  # google | yahoo | microsoft; empty: our own advice
+    applies: str  # "all" | "bulk"
+    since: str  # ISO date
+    since_by: dict[str, str]  # provider -> ISO date, where the providers' start dates differ
+    since_text: str  # "2024-02-01 (Microsoft: 2025-05-05)"
+    source: str  # the providers' pages, for display
+    state: str  # one of STATES
+    why: str  # why this state, in words
+    fix_check: str | None  # the check whose fix meets the rule
+    required: bool
+    conditional: bool
+    explain: str  # why the rule matters
+    checked: str  # when the rule was last checked against the providers' pages (ISO date)
+    facts: dict[str, Any]
+
+
+class ChecklistDetail(TypedDict):
+    """``CheckResult.detail`` of the checklist (every key is always there)."""
+
+    items: list[ChecklistItem]
+    spam_rate: float | None  # percent, as typed in; None: not entered
 
 
 @dataclass(frozen=True)
@@ -526,7 +554,7 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
     "couldn't check" when a required rule is unknown, pass when every required rule is met, else info
     (some rules still need a test message or can't be seen from here)."""
     rules = rules or load_rules()
-    items: list[dict[str, Any]] = []
+    items: list[ChecklistItem] = []
     findings: list[Finding] = []
     for rule in rules.rules:
         v = judge(rule, domain_checks, message, spam_rate=spam_rate, rules=rules, front=front)
@@ -553,11 +581,11 @@ def build_checklist(domain_checks: Mapping[str, CheckResult] | None, message: "M
             status = Status.ERROR
         elif not all(i["state"] == MET for i in required):
             status = Status.INFO
-    return CheckResult("checklist", status, _summary(items), findings=findings,
-                       detail={"items": items, "spam_rate": spam_rate})
+    detail: ChecklistDetail = {"items": items, "spam_rate": spam_rate}
+    return CheckResult("checklist", status, _summary(items), findings=findings, detail=dict(detail))
 
 
-def _summary(items: list[dict[str, Any]]) -> str:
+def _summary(items: list[ChecklistItem]) -> str:
     counts = {s: sum(1 for i in items if i["state"] == s) for s in STATES}
     if counts[PENDING]:
         return "Checking against the Google, Yahoo and Microsoft sender rules…"
@@ -588,6 +616,6 @@ def _join(items: list[str]) -> str:
 
 
 __all__ = [
-    "build_checklist", "load_rules", "parse_rules", "judge", "Rule", "Rules", "Verdict",
+    "ChecklistDetail", "ChecklistItem", "build_checklist", "load_rules", "parse_rules", "judge", "Rule", "Rules", "Verdict",
     "MET", "NOT_MET", "NEEDS_MESSAGE", "CANT_SEE", "UNKNOWN", "PENDING", "STATES", "STATE_WORDS",
 ]

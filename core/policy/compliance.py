@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypedDict
 
 from ..frontend import APP, FrontEnd
 from ..model import CheckResult, Finding, Fix, Severity, Status
@@ -77,6 +77,30 @@ class Profile:
     statement: str = ""
 
 
+class ComplianceRuleDetail(TypedDict):
+    """One rule of the profile with its verdict (``RuleVerdict.to_json()``)."""
+
+    key: str
+    label: str
+    level: str  # required | recommended
+    state: str  # met | not-met | unknown | not-checked
+    why: str
+    reason: str  # why the rule is in the profile
+    control: str  # the control it stands for ("" when none)
+    fix: dict[str, Any] | None  # ``Fix.to_json()``
+
+
+class ComplianceDetail(TypedDict):
+    """``CheckResult.detail`` of the compliance card (``ProfileVerdict.to_json()``; every key is always there)."""
+
+    profile: str
+    title: str
+    state: str  # met | not-met | incomplete
+    summary: str
+    rules: list[ComplianceRuleDetail]
+    statement: str
+
+
 @dataclass
 class RuleVerdict:
     key: str
@@ -88,7 +112,7 @@ class RuleVerdict:
     control: str
     fix: Fix | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ComplianceRuleDetail:
         return {"key": self.key, "label": self.label, "level": self.level, "state": self.state,
                 "why": self.why, "reason": self.reason, "control": self.control,
                 "fix": self.fix.to_json() if self.fix is not None else None}
@@ -107,7 +131,7 @@ class ProfileVerdict:
     def label(self) -> str:
         return STATE_LABELS[self.state]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ComplianceDetail:
         return {"profile": self.profile, "title": self.title, "state": self.state, "summary": self.summary,
                 "rules": [r.to_json() for r in self.rules], "statement": self.statement}
 
@@ -594,6 +618,8 @@ def _join(items: list[str]) -> str:
 
 
 __all__ = [
+    "ComplianceDetail",
+    "ComplianceRuleDetail",
     "DEFAULT_PROFILE",
     "INCOMPLETE",
     "MET",
@@ -628,4 +654,4 @@ def verdict_result(verdict: ProfileVerdict, checks: Mapping[str, CheckResult] | 
         for r in verdict.rules if r.state == NOT_MET
     ]
     return CheckResult(name="compliance", status=status, summary=verdict.summary,
-                       findings=findings, detail=verdict.to_json())
+                       findings=findings, detail=dict(verdict.to_json()))

@@ -162,14 +162,11 @@ def diff_check(previous: CheckResult | Mapping[str, Any] | None, current: CheckR
     return CheckDiff(name, pstatus, status, trend, added, removed, edited, appeared, gone, previous_started)
 
 
-def diff_report(previous: StoredCheck | None, current: DomainReport | Mapping[str, Any]) -> dict[str, CheckDiff]:
+def diff_report(previous: StoredCheck | None, current: DomainReport) -> dict[str, CheckDiff]:
     """``diff_check`` for every check of ``current``."""
-    data = current.to_json() if isinstance(current, DomainReport) else dict(current)
-    out: dict[str, CheckDiff] = {}
-    for name, result in (data.get("checks") or {}).items():
-        prev = previous.check(name) if previous is not None else None
-        out[name] = diff_check(prev, result, previous_started=previous.started if previous else "")
-    return out
+    return {name: diff_check(previous.result(name) if previous is not None else None, result,
+                             previous_started=previous.started if previous else "")
+            for name, result in current.checks.items()}
 
 
 __all__ = ["CheckDiff", "diff_check", "diff_report"]

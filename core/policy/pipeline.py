@@ -77,7 +77,7 @@ async def check_and_judge(
     def each(result: CheckResult) -> None:
         diff = None
         if history is not None:
-            diff = diff_check(previous.check(result.name) if previous is not None else None, result,
+            diff = diff_check(previous.result(result.name) if previous is not None else None, result,
                               previous_started=previous.started if previous is not None else "")
             diffs[result.name] = diff
         if on_result is not None:

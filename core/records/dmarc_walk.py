@@ -10,7 +10,7 @@ verdict all discover the policy this way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from ..dns.client import DnsAnswer, DnsClient
 from .dmarc_parse import DmarcRecord, DmarcSyntaxError, is_dmarc_record, looks_like_dmarc, parse_dmarc
@@ -36,6 +36,16 @@ def walk_names(domain: str) -> list[str]:
     return names
 
 
+class DmarcWalkStep(TypedDict):
+    """One name asked on the DNS tree walk, as the DMARC check's detail lists it."""
+
+    name: str
+    outcome: str  # the DNS outcome (answer, nxdomain, nodata, timeout, servfail, error)
+    records: list[str]  # the TXT records there
+    cname: list[str]  # the CNAME chain followed
+    used: bool  # a DMARC record was read there
+
+
 @dataclass
 class WalkStep:
     """What one ``_dmarc.<name>`` query returned."""
@@ -55,7 +65,7 @@ class WalkStep:
     def multiple(self) -> bool:
         return len(self.dmarc) > 1
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DmarcWalkStep:
         return {"name": self.query, "outcome": str(self.answer.outcome), "records": list(self.answer.txt),
                 "cname": list(self.answer.cname_chain), "used": self.record is not None}
 
@@ -120,4 +130,4 @@ def organizational_domain(walk: Walk) -> str:
     return walk.domain
 
 
-__all__ = ["MAX_WALK", "Walk", "WalkStep", "organizational_domain", "tree_walk", "walk_names"]
+__all__ = ["MAX_WALK", "DmarcWalkStep", "Walk", "WalkStep", "organizational_domain", "tree_walk", "walk_names"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 MAX_AGE_LIMIT = 31557600  # §3.2: at most one year
 MODES = ("enforce", "testing", "none")
@@ -90,6 +90,16 @@ def parse_sts_record(text: str) -> StsRecord:
     return StsRecord(text, rec_id, ext)
 
 
+class StsPolicyDetail(TypedDict):
+    """A policy file as read (``StsPolicy.to_json()``)."""
+
+    version: str | None
+    mode: str | None  # enforce | testing | none; None: missing or not one of those
+    max_age: int | None  # seconds
+    mx: list[str]  # the valid patterns, lower case
+    valid: bool  # no errors
+
+
 @dataclass
 class StsPolicy:
     version: str | None = None
@@ -104,7 +114,7 @@ class StsPolicy:
     def valid(self) -> bool:
         return not self.errors
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> StsPolicyDetail:
         return {"version": self.version, "mode": self.mode, "max_age": self.max_age, "mx": list(self.mx),
                 "valid": self.valid}
 

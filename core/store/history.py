@@ -9,22 +9,28 @@ for (``WAIT_S``) and never moved; full, read-only or forbidden files are left al
 (``sqlitedb``). The file is private (0600, in a 0700 folder). Nothing here raises on a damaged database.
 
 What changed between two runs is worked out in ``policy.diff``; this module only stores and reads runs.
+A run goes in as a ``DomainReport`` and comes back as one (``StoredCheck.domain_report``, read with
+``DomainReport.from_json``, which fills what older versions didn't write: a row stored by any version
+reads back). A row that is not a readable report (damaged by hand) is left out, as unreadable JSON is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, cast
 
-from ..model import DomainReport
+from ..model import CheckResult, DomainReport, Status
 from .settings import data_dir
 from .sqlitedb import connect_durable, open_or_start_afresh, problem_of
+
+log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -106,9 +112,25 @@ class StoredCheck:
     domain: str
     started: str
     status: str
-    report: dict[str, Any]  # DomainReport.to_json()
+    report: dict[str, Any]  # the stored run as JSON, as the version that stored it wrote it
+    # the typed run, read from ``report`` when first asked (not a constructor field: the JSON is the run)
+    parsed: DomainReport | None = field(default=None, init=False, compare=False, repr=False)
+
+    @property
+    def domain_report(self) -> DomainReport:
+        """The stored run (``DomainReport.from_json``: a run stored by an older version reads back too)."""
+        report = self.parsed
+        if report is None:
+            report = DomainReport.from_json(self.report)
+            object.__setattr__(self, "parsed", report)
+        return report
+
+    def result(self, name: str) -> CheckResult | None:
+        """The stored result of one check, or None when it was not run."""
+        return self.domain_report.checks.get(name)
 
     def check(self, name: str) -> dict[str, Any] | None:
+        """The stored result of one check as JSON (``result`` is the typed one)."""
         checks = self.report.get("checks")
         if isinstance(checks, dict):
             value = checks.get(name)
@@ -171,10 +193,10 @@ class History:
 
     # -- reading and writing --------------------------------------------------------------------
 
-    def add(self, report: DomainReport | Mapping[str, Any]) -> int | None:
+    def add(self, report: DomainReport) -> int | None:
         """Store one run; returns its id (``None`` when the history is unavailable)."""
-        data = report.to_json() if isinstance(report, DomainReport) else dict(report)
-        domain = str(data.get("domain", "")).lower()
+        data = report.to_json()
+        domain = report.domain.lower()
         with self._lock:
             if self._db is None:
                 return None
@@ -182,11 +204,10 @@ class History:
                 with _transaction(self._db):
                     cur = self._db.execute(
                         "INSERT INTO checks (domain, started, status, report) VALUES (?, ?, ?, ?)",
-                        (domain, str(data.get("started", "")), str(data.get("status", "")),
-                         json.dumps(data, ensure_ascii=False)),
+                        (domain, report.started, str(report.status), json.dumps(data, ensure_ascii=False)),
                     )
                     new_id = int(cur.lastrowid or 0)
-                    _record_sightings(self._db, domain, data, new_id)
+                    _record_sightings(self._db, domain, report, new_id)
                     self._db.execute(
                         "DELETE FROM checks WHERE domain = ? AND id NOT IN "
                         "(SELECT id FROM checks WHERE domain = ? ORDER BY id DESC LIMIT ?)",
@@ -247,17 +268,17 @@ class History:
         if before is not None:
             sql += " AND id < ?"
             args.append(before)
-        sql += " ORDER BY id DESC LIMIT 1"
-        rows = self._select(sql, args)
+        sql += " ORDER BY id DESC"
+        rows = self._select(sql, args, limit=1)
         return rows[0] if rows else None
 
     def runs(self, domain: str | None = None, limit: int = 50) -> list[StoredCheck]:
         """Stored runs, newest first (all domains, or one)."""
         if domain is None:
-            return self._select("SELECT id, domain, started, status, report FROM checks ORDER BY id DESC LIMIT ?",
-                                [limit])
+            return self._select("SELECT id, domain, started, status, report FROM checks ORDER BY id DESC", [],
+                                limit=limit)
         return self._select("SELECT id, domain, started, status, report FROM checks WHERE domain = ? "
-                            "ORDER BY id DESC LIMIT ?", [domain.lower(), limit])
+                            "ORDER BY id DESC", [domain.lower()], limit=limit)
 
     def domains(self) -> list[str]:
         """Every domain with a stored run, most recently checked first."""
@@ -316,23 +337,28 @@ class History:
                 return s.first_seen
         return None
 
-    def _select(self, sql: str, args: list[Any]) -> list[StoredCheck]:
+    def _select(self, sql: str, args: list[Any], limit: int | None = None) -> list[StoredCheck]:
+        """The runs ``sql`` selects, in its order, up to ``limit`` readable ones (a row that is not a report is
+        left out, and the next one taken in its place)."""
+        out: list[StoredCheck] = []
         with self._lock:
             if self._db is None:
                 return []
             try:
-                rows = self._db.execute(sql, args).fetchall()
+                cursor = self._db.execute(sql, args)
+                while limit is None or len(out) < limit:
+                    rows = cursor.fetchmany(max(1, (limit or 50) - len(out)))
+                    if not rows:
+                        break
+                    for rid, dom, started, status, text in rows:
+                        read = _read_report(text, rid, dom, started)
+                        if read is not None:
+                            stored = StoredCheck(int(rid), str(dom), str(started), str(status), read[0])
+                            object.__setattr__(stored, "parsed", read[1])  # read once, here
+                            out.append(stored)
             except sqlite3.DatabaseError as exc:
                 self.problem = f"The check history could not be read ({exc})."
                 return []
-        out: list[StoredCheck] = []
-        for rid, dom, started, status, text in rows:
-            try:
-                data = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                out.append(StoredCheck(int(rid), str(dom), str(started), str(status), data))
         return out
 
 
@@ -382,19 +408,15 @@ def key_fingerprint(record: str) -> str | None:
     return hashlib.sha256(p.encode("ascii", "replace")).hexdigest()
 
 
-def dkim_keys(report: Mapping[str, Any]) -> dict[str, str | None]:
-    """The DKIM selectors of a stored report that have a record: selector -> key fingerprint (None for
-    a record that is not a live key). Empty when DKIM was not checked or couldn't be checked."""
-    checks = report.get("checks")
-    dkim = checks.get("dkim") if isinstance(checks, dict) else None
-    if not isinstance(dkim, dict) or dkim.get("status") == "error":
+def dkim_keys(report: DomainReport) -> dict[str, str | None]:
+    """The DKIM selectors of a run that have a record: selector -> key fingerprint (None for a record that is
+    not a live key). Empty when DKIM was not checked or couldn't be checked."""
+    dkim = report.checks.get("dkim")
+    if dkim is None or dkim.status is Status.ERROR:
         return {}
-    detail = dkim.get("detail")
-    found = detail.get("found") if isinstance(detail, dict) else None
     out: dict[str, str | None] = {}
-    for e in found if isinstance(found, list) else []:
-        if not isinstance(e, dict):
-            continue
+    # a run stored by an older version may lack keys of today's DkimDetail: each one is read with a default
+    for e in _dicts(dkim.detail.get("found")):
         sel, record = e.get("selector"), e.get("record")
         if not isinstance(sel, str) or sel == "*" or not isinstance(record, str) or not record:
             continue
@@ -403,31 +425,47 @@ def dkim_keys(report: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
-def dmarc_policy(report: Mapping[str, Any]) -> str | None:
-    """The DMARC policy (p=) of a stored report; "" for no record; None when not (or couldn't be) checked."""
-    checks = report.get("checks")
-    dmarc = checks.get("dmarc") if isinstance(checks, dict) else None
-    if not isinstance(dmarc, dict) or dmarc.get("status") == "error":
+def dmarc_policy(report: DomainReport) -> str | None:
+    """The DMARC policy (p=) of a run; "" for no record; None when not (or couldn't be) checked."""
+    dmarc = report.checks.get("dmarc")
+    if dmarc is None or dmarc.status is Status.ERROR or not dmarc.detail:
         return None
-    detail = dmarc.get("detail")
-    if not isinstance(detail, dict):
-        return None
-    policy = detail.get("policy")
+    policy = dmarc.detail.get("policy")
     return policy if isinstance(policy, str) else ""
 
 
-def _record_sightings(db: sqlite3.Connection, domain: str, data: Mapping[str, Any], run_id: int) -> None:
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [cast(dict[str, Any], v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _read_report(text: str, run_id: object, domain: object, started: object,
+                 ) -> tuple[dict[str, Any], DomainReport] | None:
+    """A stored run, as its JSON and as a ``DomainReport`` (written by this version or an older one; the row's
+    own domain and start time stand in where its JSON lacks them); None for a row that is not one (damaged
+    by hand), which is left out."""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data.setdefault("domain", str(domain))
+            data.setdefault("started", str(started))
+        return data, DomainReport.from_json(data)
+    except (ValueError, TypeError) as exc:
+        log.debug("history: run %s is not a readable report (%s); left out", run_id, exc)
+        return None
+
+
+def _record_sightings(db: sqlite3.Connection, domain: str, report: DomainReport, run_id: int) -> None:
     """Update the sightings for one run (inside the caller's transaction)."""
-    when = parse_time(str(data.get("started", "")))
+    when = parse_time(report.started)
     if when is None:
         return
     stamp = when.isoformat()
     seen: list[tuple[str, str]] = []
-    for sel, fp in dkim_keys(data).items():
+    for sel, fp in dkim_keys(report).items():
         seen.append(("dkim-selector", sel))
         if fp:
             seen.append(("dkim-key", f"{sel} {fp}"))
-    policy = dmarc_policy(data)
+    policy = dmarc_policy(report)
     if policy is not None:
         db.execute("DELETE FROM sightings WHERE domain = ? AND kind = 'dmarc-policy' AND key != ?",
                    (domain, policy))
@@ -444,15 +482,12 @@ def _record_sightings(db: sqlite3.Connection, domain: str, data: Mapping[str, An
 def _backfill_sightings(db: sqlite3.Connection) -> None:
     """Fill the sightings table from the runs already stored (a history made before it existed)."""
     try:
-        rows = db.execute("SELECT id, domain, report FROM checks ORDER BY id").fetchall()
+        rows = db.execute("SELECT id, domain, started, report FROM checks ORDER BY id").fetchall()
         with _transaction(db):
-            for rid, dom, text in rows:
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(data, dict):
-                    _record_sightings(db, str(dom), data, int(rid))
+            for rid, dom, started, text in rows:
+                read = _read_report(text, rid, dom, started)
+                if read is not None:
+                    _record_sightings(db, str(dom), read[1], int(rid))
     except sqlite3.DatabaseError:
         pass
 

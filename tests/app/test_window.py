@@ -372,12 +372,24 @@ def test_a_card_body_is_built_only_when_opened_and_a_piece_at_a_time(qtbot, them
     assert len([v for v in card.findChildren(FindingView) if v.isVisibleTo(card)]) == 2
 
 
+def spf_detail(tree: dict, lookups: int) -> dict:  # type: ignore[type-arg]
+    """A whole SPF detail (``SpfDetail``: the card reads its keys directly) around ``tree``."""
+    detail = {"record": tree["record"], "records": [tree["record"]], "lookups": lookups, "lookup_limit": 10,
+              "void_lookups": 0, "void_lookup_limit": 2, "tree": tree, "terms": [], "errors": [], "txt_strings": [],
+              "all": "fail", "spf_rr": [], "sender_id": [], "merged_record": None, "dmarc_stage": None,
+              "all_advice": None}
+    from tests.detailshape import SHAPES, problems
+    assert problems(detail, SHAPES["spf"], "spf") == []
+    return detail
+
+
 def test_spf_tree_branches_add_up_to_the_total(qtbot, theme_app) -> None:
     from PySide6.QtWidgets import QTreeWidget
 
     def node(domain: str, mech: str, lookups: int, total: int, children: list, record: str) -> dict:  # type: ignore[type-arg]
         return {"domain": domain, "mechanism": mech, "lookups": lookups, "total": total,
-                "branch": total + (1 if mech else 0), "record": record, "error": None, "children": children}
+                "branch": total + (1 if mech else 0), "record": record, "error": None, "note": None,
+                "void_lookups": 0, "children": children}
 
     three = node("three.tree.test", "include:three.tree.test", 0, 0, [], "v=spf1 ip4:198.51.100.0/24 -all")
     one = node("one.tree.test", "include:one.tree.test", 1, 1, [three], "v=spf1 include:three.tree.test -all")
@@ -388,7 +400,7 @@ def test_spf_tree_branches_add_up_to_the_total(qtbot, theme_app) -> None:
     qtbot.addWidget(card)
     card.resize(900, 600)
     card.show()
-    card.set_result(CheckResult("spf", Status.PASS, "SPF is set up.", detail={"tree": root, "lookups": 7}))
+    card.set_result(CheckResult("spf", Status.PASS, "SPF is set up.", detail=spf_detail(root, 7)))
     card.set_open(True)
     card.finish_body()
     tree = card.findChildren(QTreeWidget)[0]
@@ -450,10 +462,12 @@ def test_card_lists_the_problem_first_with_its_fixes_and_names_what_they_also_so
 
 
 def test_spf_card_says_whether_a_flattened_copy_still_matches_its_include(qtbot, theme_app) -> None:
-    result = CheckResult("spf", Status.PASS, "SPF is set up.", detail={
-        "lookups": 3, "lookup_limit": 10, "tree": {"domain": "example.com", "mechanism": "", "total": 3},
-        "flattened": [{"include": "_spf.relay.test", "host": "_spf.relay.test._spf-flat.example.com",
-                       "published": ["203.0.113.0/24"], "live": ["203.0.113.0/24"], "current": True}]})
+    root = {"domain": "example.com", "record": "v=spf1 include:_spf.relay.test._spf-flat.example.com -all",
+            "mechanism": "", "lookups": 0, "total": 3, "branch": 3, "error": None, "note": None, "void_lookups": 0,
+            "children": []}
+    result = CheckResult("spf", Status.PASS, "SPF is set up.", detail={**spf_detail(root, 3), "flattened": [
+        {"include": "_spf.relay.test", "host": "_spf.relay.test._spf-flat.example.com",
+         "published": ["203.0.113.0/24"], "live": ["203.0.113.0/24"], "current": True, "problems": []}]})
     card = CheckCard("spf")
     qtbot.addWidget(card)
     card.show()

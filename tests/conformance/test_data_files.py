@@ -83,7 +83,7 @@ def test_missing_data_fails_each_test_that_needs_it_and_the_run_goes_on(tmp_path
                                                   or (n == "data" and Path(folder) == REPO / "tests")])
     modules = [f"tests/conformance/{m}" for m in ("test_dmarc_vectors.py", "test_spf_rfc7208.py",
                                                    "test_spf_stalwart.py", "test_spf_vectors.py")]
-    modules += ["tests/mail/test_authres.py", "tests/mail/test_dkimcheck.py", "tests/core/test_dkim_parse.py"]
+    modules += ["tests/mail/test_authres.py", "tests/mail/test_dkimcheck.py", "tests/core/records/test_dkim_parse.py"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs", *modules],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

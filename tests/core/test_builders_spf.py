@@ -25,7 +25,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run
-from tests.core.test_builders_whatif import fresh_server
+from tests.core.builders.test_builders_whatif import fresh_server
 
 SOA = "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
 
@@ -292,7 +292,7 @@ def test_cli_build_spf(dns_server) -> None:  # type: ignore[no-untyped-def]
 def test_builder_with_a_dns_server_that_cannot_answer_never_says_an_include_is_missing(dns_server, how) -> None:  # type: ignore[no-untyped-def]
     """Issue 12 #6: with a DNS server that can't resolve the provider's include, the builder says it couldn't
     look it up; never "has no SPF record… SPF fails for all your mail"."""
-    from tests.core.test_dns import ReferralServer
+    from tests.core.dns.test_dns import ReferralServer
 
     referral = ReferralServer() if how == "referral" else None
     if how == "servfail":

@@ -17,7 +17,7 @@ from inboxready.core.mail.message import MessageReport
 from inboxready.core.model import CheckResult, DomainReport, Fix, Status
 
 from ..conftest import run
-from .test_dkim_parse import rsa_b64
+from .records.test_dkim_parse import rsa_b64
 
 DOMAIN = "acme.test"
 

@@ -21,7 +21,7 @@ from inboxready.core.model import Fix, Status
 from inboxready.core.monitor.reminders import DismissedStore, reminders, reminders_for
 
 from ..conftest import make_ctx, run
-from .test_dkim_parse import rsa_b64
+from .records.test_dkim_parse import rsa_b64
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 KEY_A = rsa_b64(2048, seed=21)

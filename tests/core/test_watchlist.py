@@ -21,7 +21,7 @@ from inboxready.core.monitor.watchlist import (
 )
 
 from ..conftest import run
-from .test_dkim_parse import rsa_b64
+from .records.test_dkim_parse import rsa_b64
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 KEY_A = rsa_b64(2048, seed=11)
