@@ -90,8 +90,7 @@ def _combo(items: list[tuple[str, Any]], name: str) -> QComboBox:
 
 
 def _clear(layout: QVBoxLayout) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
+    while (item := layout.takeAt(0)) is not None:
         w = item.widget()
         if w is not None:
             w.hide()
@@ -173,9 +172,12 @@ class BuildersWindow(QWidget):
             self.jobs.pop(op.job, None)
             done(from_wire(data))
 
+        def cancelled() -> None:
+            self.jobs.pop(op.job, None)
+
         op = WorkerOp(self.engine, self, kind, {"nameservers": self.nameservers, "timeout": self.timeout, **params},
                       success=finished, failure=lambda why: self._on_failed(op.job, why),
-                      cancelled=lambda: self.jobs.pop(op.job, None))
+                      cancelled=cancelled)
         try:
             job = op.run()
         except RuntimeError:  # the app is shutting down
@@ -370,10 +372,9 @@ class BuildersWindow(QWidget):
         self.spfUpdated.emit(b)
 
     def _show_options(self, b: spf_builder.SpfBuild) -> None:
-        while self.options_layout.count():
-            item = self.options_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        while (item := self.options_layout.takeAt(0)) is not None:
+            if (w := item.widget()) is not None:
+                w.deleteLater()
         self.option_views = []
         if b.options:
             self.options_layout.addWidget(label("Records that fit, each checked over DNS, cheapest first:",

@@ -13,10 +13,10 @@ import gc
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QByteArray, QSize, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFrame, QHBoxLayout, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QMainWindow, QMenu, QScrollArea, QVBoxLayout, QWidget,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on 
     from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
-from .widgets import KeyButton, label, set_available
+from .widgets import KeyButton, label, set_available, shortcut
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
@@ -60,6 +60,14 @@ class DemoServer:
     """The demo's DNS server, which runs in the worker: its address (a new one after a worker restart)."""
 
     address: str
+
+
+@runtime_checkable
+class FollowsResolver(Protocol):
+    """A tool window that uses the app's DNS server (the record builders, DMARC reports)."""
+
+    nameservers: list[str] | None
+    timeout: float
 
 
 THEME_CHOICES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
@@ -167,6 +175,10 @@ class MainWindow(QMainWindow):
         if theme_manager is not None:
             theme_manager.listeners.append(self)
         self.cards: dict[str, CheckCard] = {}
+        # cards the check on screen doesn't use (the checklist and the verdict until it is done, a check left
+        # out this time), hidden and kept for the next check that does: making a card and styling its
+        # widgets for the first time costs more than showing it again
+        self._spare_cards: dict[str, CheckCard] = {}
         self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
         self.results: dict[str, CheckResult] = {}
         self.current_job = 0
@@ -300,12 +312,12 @@ class MainWindow(QMainWindow):
         column.addWidget(self.readiness)
         self.dns_trouble = DnsTroubleBanner()  # DNS did not answer: one message instead of grey cards
         column.addWidget(self.dns_trouble)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("CardsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_scroll = QScrollArea()
+        self.cards_scroll.setObjectName("CardsScroll")
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.cards_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cards_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         host = QWidget()
         host.setObjectName("CardsHost")
         self.cards_layout = QVBoxLayout(host)
@@ -314,8 +326,8 @@ class MainWindow(QMainWindow):
         self.welcome = self._build_welcome()
         self.cards_layout.addWidget(self.welcome)
         self.cards_layout.addStretch(1)
-        self.scroll.setWidget(host)
-        column.addWidget(self.scroll, 1)
+        self.cards_scroll.setWidget(host)
+        column.addWidget(self.cards_scroll, 1)
 
         qrow = QHBoxLayout()
         self.queries_button = KeyButton("Show DNS queries (0)")
@@ -417,13 +429,13 @@ class MainWindow(QMainWindow):
         self.demo_list.itemClicked.connect(self._on_demo_item)
         self.demo_next.clicked.connect(self.demo_next_domain)
         self.demo_leave.clicked.connect(self.leave_demo)
-        QShortcut(QKeySequence("Ctrl+L"), self, activated=self.focus_domain_field)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_check)
-        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.recheck)
-        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.open_message_screen)
-        QShortcut(QKeySequence(Qt.Key.Key_F1), self, activated=self.show_about)
+        shortcut(QKeySequence("Ctrl+L"), self, self.focus_domain_field)
+        shortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel_check)
+        shortcut(QKeySequence("Ctrl+R"), self, self.recheck)
+        shortcut(QKeySequence("Ctrl+M"), self, self.open_message_screen)
+        shortcut(QKeySequence(Qt.Key.Key_F1), self, self.show_about)
         self.export_button.clicked.connect(self.export_report)
-        for title, shortcut, slot in (
+        for title, keys, slot in (
             ("Record builders (SPF, DMARC, DKIM keys, what if)…", "Ctrl+B", self.open_builders),
             ("DMARC reports…", "Ctrl+D", self.open_reports),
             ("Watch list and history…", "Ctrl+H", self.open_watch_window),
@@ -431,12 +443,12 @@ class MainWindow(QMainWindow):
             ("DNS changes published (history, undo)…", "Ctrl+J", self.open_publish_history),
         ):
             action = self.tools_menu.addAction(title)
-            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             # the window holds the same action (one shortcut, so it works while the menu is closed); a
             # QShortcut beside it would make Qt find the key ambiguous and do nothing
             self.addAction(action)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.recheck)
+        shortcut(QKeySequence.StandardKey.Refresh, self, self.recheck)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -480,10 +492,9 @@ class MainWindow(QMainWindow):
         theme.repolish(self.input_note)
 
     def _refresh_welcome(self) -> None:
-        while self.recent_row.count():
-            item = self.recent_row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        while (item := self.recent_row.takeAt(0)) is not None:
+            if (w := item.widget()) is not None:
+                w.deleteLater()
         recent = self.settings.recent_domains[:5]
         if recent:
             self.recent_row.addWidget(label("Recent:", "Muted", wrap=False))
@@ -555,8 +566,8 @@ class MainWindow(QMainWindow):
             self._refresh_welcome()
         self._reset_results(options.checks, domain)
         if domain != self.current_domain:  # another domain: its cards from the top, not where the last one was
-            self.scroll.verticalScrollBar().setValue(0)
-        self._scroll_mark = self.scroll.verticalScrollBar().value()
+            self.cards_scroll.verticalScrollBar().setValue(0)
+        self._scroll_mark = self.cards_scroll.verticalScrollBar().value()
         self.current_domain = domain
         self.checking = True
         self.check_button.setText("Check again")
@@ -608,6 +619,7 @@ class MainWindow(QMainWindow):
         elif job == self._demo_job:
             self._demo_job = 0
             self.statusBar().showMessage(f"The demo could not start ({message}).", 10000)
+            self._resolver_changed()  # no demo after all: the watch schedule goes on
 
     def _on_worker_lost(self, message: str) -> None:
         """The engine process stopped: the check in flight ended with ``failed`` (which says so); a new
@@ -624,11 +636,14 @@ class MainWindow(QMainWindow):
         self.last_report = None
         set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
-        for name in [n for n in self.cards if n not in names]:  # reuse the cards a new check needs
+        spare = [n for n in self.cards if n not in names]  # the cards a new check needs are reused
+        for name in spare:
             card = self.cards.pop(name)
             card.hide()
-            self.cards_layout.removeWidget(card)
-            card.deleteLater()
+            card.set_open(False)
+            self._spare_cards[name] = card
+        if spare:  # their old content goes a turn later, not with the rest
+            QTimer.singleShot(0, lambda: self._clear_spare_cards(spare))
         self.welcome.hide()
         for name in names:
             card = self._card(name)
@@ -643,8 +658,20 @@ class MainWindow(QMainWindow):
         self._update_queries_button()
         self._fix_tab_order()
 
+    def _clear_spare_cards(self, names: list[str]) -> None:
+        """Let go of what the spare cards showed (their bodies), once they are out of sight."""
+        for name in names:
+            card = self._spare_cards.get(name)
+            if card is not None and not self._closed:
+                card.set_pending()  # empties the body (hidden: nothing is drawn)
+                card.busy.set_active(False)
+
     def _card(self, name: str) -> CheckCard:
         card = self.cards.get(name)
+        if card is None and name in self._spare_cards:
+            card = self._spare_cards.pop(name)
+            self.cards[name] = card
+            card.show()
         if card is None:
             card = CheckCard(name)
             card.on_theme_changed(self.scheme)
@@ -655,7 +682,10 @@ class MainWindow(QMainWindow):
             card.toggled.connect(lambda _o: self._fix_tab_order())
             card.bodyBuilt.connect(self._fix_tab_order)
             self.cards[name] = card
-            self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+            # in the order made: before any spare card (the checklist and the verdict stay last)
+            layout_index = [self.cards_layout.indexOf(c) for c in self._spare_cards.values()]
+            at = min([i for i in layout_index if i >= 0], default=self.cards_layout.count() - 1)
+            self.cards_layout.insertWidget(at, card)
         return card
 
     def cancel_check(self) -> None:
@@ -744,15 +774,16 @@ class MainWindow(QMainWindow):
     def _show_first_problem(self) -> None:
         """Bring the first failing card (else the first with a warning) into view once the check is done,
         unless the user has scrolled meanwhile."""
-        bar = self.scroll.verticalScrollBar()
+        bar = self.cards_scroll.verticalScrollBar()
         if self._closed or bar.value() != self._scroll_mark:
             return
-        shown = [self.cards_layout.itemAt(i).widget() for i in range(self.cards_layout.count())]
+        items = (self.cards_layout.itemAt(i) for i in range(self.cards_layout.count()))
+        shown = [item.widget() for item in items if item is not None]
         cards = [c for c in shown if isinstance(c, CheckCard) and c.result is not None and c.isVisible()]
         for wanted in (Status.FAIL, Status.WARN):
             card = next((c for c in cards if c.result is not None and c.result.status is wanted), None)
             if card is not None:
-                self.scroll.ensureWidgetVisible(card.header, 0, 12)
+                self.cards_scroll.ensureWidgetVisible(card.header, 0, 12)
                 self._scroll_mark = bar.value()
                 return
 
@@ -850,6 +881,7 @@ class MainWindow(QMainWindow):
             if not self._demo_job:
                 self.statusBar().showMessage("Starting the demo…")
                 self._demo_job = self.engine.run("demo")
+                self._resolver_changed()  # the watch schedule pauses already while the demo's server starts
             return
         self._show_demo()
 
@@ -893,11 +925,12 @@ class MainWindow(QMainWindow):
         self.demo_button.setAccessibleName("Show the demo with example domains")
         self._update_status_idle()
         if not check:
-            for card in self.cards.values():
+            for card in [*self.cards.values(), *self._spare_cards.values()]:
                 card.hide()
                 self.cards_layout.removeWidget(card)
                 card.deleteLater()
             self.cards = {}
+            self._spare_cards = {}
             self.results = {}
             self.readiness.clear()
             self.query_view.clear()
@@ -966,18 +999,20 @@ class MainWindow(QMainWindow):
         nameservers, timeout = self._nameservers(), self._dns_timeout()
         for key in ("builders", "reports"):
             window = self.tool_windows.get(key)
-            if window is not None:
-                window.nameservers, window.timeout = nameservers, timeout  # type: ignore[attr-defined]
+            if isinstance(window, FollowsResolver):
+                window.nameservers, window.timeout = nameservers, timeout
         if self.message_window is not None:
             self.message_window.screen_widget.nameservers = nameservers
             self.message_window.screen_widget.dns_timeout = timeout
-        publish = sys.modules.get("inboxready.app.publish_dialog")
-        if publish is not None:  # the "Publish at <host>…" dialogs look the zone up there too
-            publish.NAMESERVERS = nameservers
+        if "inboxready.app.publish_dialog" in sys.modules:  # (made on first use: not loaded here before then)
+            from . import publish_dialog  # the "Publish at <host>…" dialogs look the zone up there too
+
+            publish_dialog.NAMESERVERS = nameservers
         if self.watch_service is not None:
+            in_demo = self.demo_server is not None or self._demo_job != 0  # (or its server is starting)
             self.watch_service.nameservers = self._settings_nameservers()
             self.watch_service.pause("Watching is paused during the demo: it checks your own domains again when "
-                                     "you leave the demo." if self.demo_server is not None else "")
+                                     "you leave the demo." if in_demo else "")
 
     def _settings_nameservers(self) -> list[str] | None:
         """The DNS server set in Settings (None: the computer's), whatever the demo does."""
@@ -1106,7 +1141,7 @@ class MainWindow(QMainWindow):
 
     def open_reports(self) -> QWidget:
         def make() -> QWidget:
-            from .reports_window import ReportsWindow
+            from .reports import ReportsWindow
 
             return ReportsWindow(self.engine, nameservers=self._nameservers(),
                                  timeout=self._dns_timeout(), theme_manager=self.theme_manager)
@@ -1212,16 +1247,19 @@ class MainWindow(QMainWindow):
     def _focusable_widgets(self) -> list[QWidget]:
         """Interactive widgets in visual (layout) order: field, buttons, demo list, cards, queries."""
         out: list[QWidget] = []
+        spare = list(self._spare_cards.values())  # hidden, not part of the check on screen
 
         def walk(w: QWidget) -> None:
             for child in w.children():
-                if not isinstance(child, QWidget) or child.isWindow():
+                if not isinstance(child, QWidget) or child.isWindow() or any(child is s for s in spare):
                     continue
                 if child.focusPolicy() & Qt.FocusPolicy.TabFocus and not isinstance(child, QScrollArea):
                     out.append(child)
                 walk(child)
 
-        walk(self.centralWidget())
+        central = self.centralWidget()
+        if central is not None:
+            walk(central)
         return out
 
     def _fix_tab_order(self) -> None:

@@ -10,10 +10,10 @@ of the ``MessageReport``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFrame, QHBoxLayout, QLineEdit, QListWidget, QMessageBox, QPlainTextEdit, QScrollArea,
     QTabWidget, QVBoxLayout, QWidget,
@@ -24,14 +24,16 @@ from inboxready.core.mail.message import MessageReport
 from inboxready.core.worker.protocol import options_to_json
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.model import CheckResult, Finding, present
-from inboxready.core.mail.profiles import Profile, ProfileStore
+from inboxready.core.mail.profiles import Profile, ProfileStore, ReadProfile, SendProfile
 
 from .bounce_view import BouncePage, show_bounce
 from .cards import STATUS_WORDS, CheckCard
 from .cards.common import _section
 from .engine import Engine
 from .profile_dialog import ProfileDialog
-from .widgets import Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, set_available, shown
+from .widgets import (
+    Badge, CodeText, CopyButton, FindingView, KeyButton, code_line, compact_table, label, set_available, shortcut, shown,
+)
 
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
@@ -125,12 +127,12 @@ class MessageScreen(QWidget):
         self.progress.hide()  # shown when the first line arrives (a pasted message has none)
         root.addWidget(self.progress)
 
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("CardsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_scroll = QScrollArea()
+        self.cards_scroll.setObjectName("CardsScroll")
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.cards_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cards_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         host = QWidget()
         host.setObjectName("CardsHost")
         self.result_layout = QVBoxLayout(host)
@@ -153,8 +155,8 @@ class MessageScreen(QWidget):
         self.about_label.hide()
         self.result_layout.addWidget(self.about_label)
         self.result_layout.addStretch(1)
-        self.scroll.setWidget(host)
-        root.addWidget(self.scroll, 1)
+        self.cards_scroll.setWidget(host)
+        root.addWidget(self.cards_scroll, 1)
 
     def _profile_row(self, kind: str, what: str) -> tuple[QHBoxLayout, QComboBox]:
         row = QHBoxLayout()
@@ -273,12 +275,10 @@ class MessageScreen(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.new_token_button.clicked.connect(self._new_token)
         self.watch_box.currentIndexChanged.connect(self._update_seed)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self._escape,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Ctrl+Return"), self.paste_box, activated=self.start_paste,
-                  context=Qt.ShortcutContext.WidgetShortcut)
-        QShortcut(QKeySequence("Ctrl+Return"), self.bounce_page, activated=self.start_bounce,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape, Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut(QKeySequence("Ctrl+Return"), self.paste_box, self.start_paste, Qt.ShortcutContext.WidgetShortcut)
+        shortcut(QKeySequence("Ctrl+Return"), self.bounce_page, self.start_bounce,
+                 Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- profiles -------------------------------------------------------------------------------
 
@@ -297,10 +297,19 @@ class MessageScreen(QWidget):
         self._update_seed()
         self._update_buttons()
 
+    @overload
+    def _profile_of(self, kind: Literal["send"], box: QComboBox) -> SendProfile | None: ...
+    @overload
+    def _profile_of(self, kind: Literal["read"], box: QComboBox) -> ReadProfile | None: ...
+    @overload
+    def _profile_of(self, kind: str, box: QComboBox) -> Profile | None: ...
+
     def _profile_of(self, kind: str, box: QComboBox) -> Profile | None:
+        """The profile of ``kind`` ("send" or "read") chosen in ``box``, if any."""
         name = box.currentText()
-        table: dict[str, Any] = self.store.send if kind == "send" else self.store.read
-        return table.get(name)
+        if kind == "send":
+            return self.store.send.get(name)
+        return self.store.read.get(name)
 
     def open_profile_dialog(self, kind: str, profile: Profile | None = None) -> ProfileDialog:
         """Make (not show) the dialog; tests drive it directly."""
@@ -409,8 +418,9 @@ class MessageScreen(QWidget):
             return 0
         from inboxready.core.context import CheckOptions
 
-        opts = CheckOptions(nameservers=self.nameservers, deadline=60.0,
-                            **({"timeout": self.dns_timeout} if self.dns_timeout is not None else {}))
+        opts = CheckOptions(nameservers=self.nameservers, deadline=60.0)
+        if self.dns_timeout is not None:
+            opts.timeout = self.dns_timeout
         return self._start("Reading the bounce and checking what it points at…", "bounce",
                            {"raw": to_wire(raw), "domain": domain or None, "options": options_to_json(opts)})
 
@@ -598,7 +608,7 @@ def _signatures_section(card: CheckCard, r: CheckResult) -> QWidget | None:
         ours = str(x.get("our_result") or "not re-checked")
         if x.get("our_reason") and ours != "pass":
             ours += f" ({x.get('our_reason')})"
-        aligned = {True: "yes", False: "no"}.get(x.get("aligned"), "")  # type: ignore[call-overload]
+        aligned = "yes" if x.get("aligned") is True else "no" if x.get("aligned") is False else ""
         table.append([str(x.get("d") or ""), str(x.get("s") or ""), receiver, ours, aligned])
     lay.addWidget(compact_table(["Signed by", "Selector", "The receiver said", "Our own check", "Matches From"],
                                 table, "DKIM signatures in this message", box))

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("INBOXREADY_HOME", tempfile.mkdtemp(prefix="inboxready-shots-"))
 
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from .main_window import MainWindow
     from .theme import ThemeManager
@@ -53,6 +53,20 @@ def main(argv: list[str] | None = None) -> int:
 
     steps: list[Callable[[], None]] = []
     failed: list[str] = []
+
+    def in_turn(*actions: Callable[[], object]) -> Callable[[], None]:
+        """One step that runs ``actions`` one after the other."""
+        def run() -> None:
+            for action in actions:
+                action()
+        return run
+
+    def later(ms: int, *actions: Callable[[], object]) -> None:
+        """Run ``actions`` one after the other in ``ms`` milliseconds."""
+        QTimer.singleShot(ms, in_turn(*actions))
+
+    def scroll_to(card: QWidget) -> None:
+        window.cards_scroll.verticalScrollBar().setValue(max(0, card.y() - 4))
 
     def wait_then(cond: Callable[[], bool], then: Callable[[], None], timeout_ms: int = 20_000) -> None:
         waited = [0]
@@ -90,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_then(lambda: window.last_report is not None and not window.checking, step_results)
 
     def step_results() -> None:
-        window.scroll.verticalScrollBar().setValue(0)
+        window.cards_scroll.verticalScrollBar().setValue(0)
         shot("03-results")
         window.check_domain("demo-nodmarc.example")
         wait_then(lambda: window.last_report is not None and not window.checking, step_open)
@@ -100,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if card is not None:
             card.set_open(True)
             card.finish_body()  # (the app builds an opened card a piece at a time)
-            QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
-                                            QTimer.singleShot(100, step_open_shot)))
+            later(200, lambda: scroll_to(card), lambda: later(100, step_open_shot))
         else:
             step_open_shot()
 
@@ -115,19 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         if card is not None:
             card.set_open(True)
             card.finish_body()
-        QTimer.singleShot(200, lambda: (shot("05-spf-tree"), step_queries()))
+        later(200, lambda: shot("05-spf-tree"), step_queries)
 
     def step_queries() -> None:
         for card in window.cards.values():
             card.set_open(False)
         window.queries_button.setChecked(True)
-        QTimer.singleShot(150, lambda: (shot("06-dns-queries"), step_timeout()))
+        later(150, lambda: shot("06-dns-queries"), step_timeout)
 
     def step_timeout() -> None:
         window.queries_button.setChecked(False)
         window.check_domain("demo-timeout.example")
         wait_then(lambda: window.last_report is not None and not window.checking,
-                  lambda: (shot("07-couldnt-check"), step_selector()))
+                  in_turn(lambda: shot("07-couldnt-check"), step_selector))
 
     def step_selector() -> None:
         window.check_domain("demo-weakdkim.example")
@@ -142,9 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         if card is not None:
             card.set_open(True)
             card.finish_body()
-            QTimer.singleShot(200, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
-                                            QTimer.singleShot(100, lambda: (shot("08-dkim-selectors"),
-                                                                            step_checklist()))))
+            later(200, lambda: scroll_to(card),
+                  lambda: later(100, lambda: shot("08-dkim-selectors"), step_checklist))
         else:
             step_checklist()
 
@@ -157,19 +169,18 @@ def main(argv: list[str] | None = None) -> int:
             return
         card.set_open(True)
         card.finish_body()
-        QTimer.singleShot(250, lambda: (window.scroll.verticalScrollBar().setValue(max(0, card.y() - 4)),
-                                        QTimer.singleShot(150, lambda: (shot("10-checklist"), step_builders()))))
+        later(250, lambda: scroll_to(card), lambda: later(150, lambda: shot("10-checklist"), step_builders))
 
-    def grab_tool(tool: object, name: str) -> None:
+    def grab_tool(tool: QWidget, name: str) -> None:
         app.processEvents()
         path = out / f"{name}{suffix}.png"
-        tool.grab().save(str(path))  # type: ignore[attr-defined]
+        tool.grab().save(str(path))
         saved.append(path)
 
     def step_builders() -> None:
         tool = window.open_builders()
         tool.resize(1000, 760)
-        QTimer.singleShot(600, lambda: (grab_tool(tool, "11-builders"), tool.close(), step_watch()))
+        later(600, lambda: grab_tool(tool, "11-builders"), tool.close, step_watch)
 
     def step_watch() -> None:
         from inboxready.core.monitor.watchlist import WatchList
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         WatchList().add("demo-allgood.example", 6 * 3600)
         tool = window.open_watch_window()
         tool.resize(1000, 700)
-        QTimer.singleShot(600, lambda: (grab_tool(tool, "12-watch-list"), tool.close(), app.quit()))
+        later(600, lambda: grab_tool(tool, "12-watch-list"), tool.close, app.quit)
 
     steps.append(step_empty)
     QTimer.singleShot(400, step_empty)

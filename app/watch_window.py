@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.checks.registry import CHECK_TITLES
-from inboxready.core.context import CORE_CHECKS
+from inboxready.core.model import CORE_CHECKS
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
 from inboxready.core.domain import DomainError
 from inboxready.core.store.history import History, StoredCheck, parse_time

@@ -10,7 +10,7 @@ import time
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QTextOption
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QShortcut, QTextOption
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
     QTableWidget,
@@ -27,6 +27,17 @@ from . import theme
 def monospace_font():  # type: ignore[no-untyped-def]
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     return font
+
+
+def shortcut(key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget, slot: Callable[[], object],
+             context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut) -> QShortcut:
+    """A keyboard shortcut on ``parent`` that calls ``slot``, in ``context``. (PySide6's constructor that takes
+    the slot ignores a context given with it, and the ``activated=`` keyword form is unknown to its type stubs:
+    this sets both explicitly.)"""
+    sc = QShortcut(key if isinstance(key, QKeySequence) else QKeySequence(key), parent)
+    sc.setContext(context)
+    sc.activated.connect(slot)
+    return sc
 
 
 def shown(text: object) -> str:

@@ -64,7 +64,7 @@ def main() -> int:
     n_files = sum(1 for f in gen_dir.rglob("*") if f.is_file())
 
     from inboxready.app.engine import Engine
-    from inboxready.app.reports_window import ReportsWindow
+    from inboxready.app.reports import ReportsWindow
     from inboxready.app.theme import ThemeManager
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication

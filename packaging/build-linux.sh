@@ -114,7 +114,7 @@ smoke_args=()
 python3 "$here/smoke.py" "$app" --expect-version "$want_version" --artifact "$tarball" "${smoke_args[@]}" \
   || failures=$((failures + 1))
 echo "  largest parts:"
-(cd "$app/_internal" && du -sm PySide6/Qt/lib/* libpython* cryptography python3.11 2>/dev/null | sort -rn | head -6 | sed 's/^/    /')
+(cd "$app/_internal" && du -sm PySide6/Qt/lib/* libpython* cryptography python3.11 2>/dev/null | sort -rn | head -6 | sed 's/^/    /') || true  # (a listing only)
 
 # -- SBOM: what is inside, for each artifact (cyclonedx-py on the build venv, then packaging/sbom.py) ----
 step "SBOM (CycloneDX)"
@@ -136,8 +136,13 @@ if [ "$deb" = 1 ]; then
 fi
 
 step "SHA-256 sums"
-(cd "$out" && ls inboxready*.tar.gz inboxready*.deb 2>/dev/null | while read -r f; do
-   sha256sum "$f" "$f.cdx.json"; done >SHA256SUMS && sed 's/^/  /' SHA256SUMS) || bad "sums failed"
+# the artifacts of this run only (not a .deb or an archive of another version left in $out by an earlier one)
+artifacts=("$(basename "$tarball")")
+if [ "$deb" = 1 ]; then
+  for f in "$out"/inboxready_"$want_version"_*.deb; do [ -e "$f" ] && artifacts+=("$(basename "$f")"); done
+fi
+(cd "$out" && for f in "${artifacts[@]}"; do sha256sum "$f" "$f.cdx.json"; done >SHA256SUMS \
+   && sed 's/^/  /' SHA256SUMS) || bad "sums failed"
 
 step "result"
 if [ "$failures" = 0 ]; then echo "  all smoke checks passed"; else echo "  $failures check(s) FAILED"; fi

@@ -130,3 +130,32 @@ def test_a_new_dns_server_in_settings_is_followed_by_every_window_at_once(make_w
     w.apply_settings(nameserver="")
     assert builders.nameservers is None and w.watch_service.nameservers is None
     assert publish_dialog.NAMESERVERS is None
+
+
+def test_the_watch_schedule_is_paused_while_the_demo_s_server_starts(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Between "Demo" and the worker's answer with the demo server's address, the schedule must not run the
+    watched domains over the computer's DNS (on a busy machine the schedule's first tick fell in that gap,
+    and the demo sent queries off the machine); if the demo can't start, the schedule goes on."""
+    w = make_window()
+    w.start_watch_service()
+    service = w.watch_service
+    qtbot.waitUntil(lambda: not service.running, timeout=WAIT_MS)  # its first look (nothing is watched)
+    assert not service.paused
+    started: list[bool] = []
+    service.runStarted.connect(started.append)
+    w.enter_demo()
+    assert w.demo_server is None and w._demo_job  # the worker has not answered yet
+    assert "paused during the demo" in service.paused
+    service.tick()
+    assert not service.check_now() and started == []
+    qtbot.waitUntil(lambda: w.demo_server is not None, timeout=WAIT_MS)
+    assert service.paused and started == []
+    _settle(qtbot, w)
+    w.leave_demo()
+    assert not service.paused
+
+    # a demo that could not start lifts the pause again
+    w.enter_demo()
+    assert service.paused
+    w._on_task_failed(w._demo_job, "no port free")
+    assert not service.paused and w.demo_server is None

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from inboxready.app.engine import Engine
-from inboxready.app.reports_window import ReportsWindow
+from inboxready.app.reports import ReportsWindow
 from inboxready.core.worker.reports import ImportOutcome, ReportView, days_for, list_domains
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.reports.store import ImportResult, ReportStore
@@ -86,18 +86,18 @@ def test_import_samples_figures_match_the_store(make: Any, qtbot: Any, tmp_path:
     assert sorted(r.rejected) == sorted(expected.rejected)
     # the list of files to look at: every bad file with its reason, then the reports kept out (a conflicting id,
     # impossible dates) with why; Copy gives the same text
-    assert w.rejected_list.count() == len(r.rejected) + len(r.conflicting) + len(r.flagged)
+    assert w.importer.rejected_list.count() == len(r.rejected) + len(r.conflicting) + len(r.flagged)
     assert r.rejected and r.conflicting and r.flagged
-    lines = [w.rejected_list.item(i).text() for i in range(w.rejected_list.count())]
+    lines = [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())]
     for (name, reason), line in zip(r.rejected, lines):
         assert line == f"{name}: {reason}" and reason.strip()
     assert any("was already imported with other content; the first one was kept" in line for line in lines)
     assert any("left out of the figures: it is dated 1970-01-01" in line for line in lines)
-    assert w.rejected_title.text() == f"Files to look at ({len(lines)})"
+    assert w.importer.rejected_title.text() == f"Files to look at ({len(lines)})"
     assert any("empty" in line for line in lines) and any("damaged" in line for line in lines)
-    assert w.copy_rejected.value() == "\n".join(lines)
-    assert f"{len(r.imported)} reports imported" in w.import_label.text()
-    assert f"{len(r.rejected)} could not be imported" in w.import_label.text()
+    assert w.importer.copy_rejected.value() == "\n".join(lines)
+    assert f"{len(r.imported)} reports imported" in w.importer.import_label.text()
+    assert f"{len(r.rejected)} could not be imported" in w.importer.import_label.text()
 
     # the domain with the most messages is shown; the samples are old, so the period becomes "All time"
     domains = list_domains(ref)
@@ -167,7 +167,7 @@ def test_a_real_drop_imports(make: Any, qtbot: Any) -> None:
         QApplication.sendEvent(w, drop)
     outcome: ImportOutcome = blocker.args[0]
     assert len(outcome.result.imported) == 1 and not outcome.result.rejected
-    assert not w.rejected_list.isVisibleTo(w)
+    assert not w.importer.rejected_list.isVisibleTo(w)
     view = _wait_view(qtbot, w)
     assert view.domain == outcome.result.imported[0].domain
     assert view.summary.messages == outcome.result.imported[0].messages
@@ -234,8 +234,8 @@ def test_cancel_keeps_what_was_imported(make: Any, qtbot: Any, tmp_path: Path) -
         w.cancel_import()
     outcome: ImportOutcome = blocker.args[0]
     assert outcome.total == 1000 and 0 < outcome.done < 1000 and outcome.cancelled
-    assert "Import stopped after" in w.import_label.text()
-    assert "1,000 files" in w.import_label.text()
+    assert "Import stopped after" in w.importer.import_label.text()
+    assert "1,000 files" in w.importer.import_label.text()
     store = ReportStore(tmp_path / "reports.sqlite3")
     assert store.counts()["dmarc"] == len(outcome.result.imported) == outcome.done
     store.close()
@@ -364,8 +364,8 @@ def test_a_store_that_cannot_be_opened_is_said_in_words(make: Any, qtbot: Any, t
     w = make(store_path=blocker / "reports.sqlite3")
     outcome = _import(qtbot, w, [conformance_dir("dmarc-reports", "cry-inc", "dmarc-reports", "google.xml")])
     assert not outcome.result.imported and outcome.problem
-    assert "could not be opened" in w.import_label.text()
-    assert w.hide_import_button.isVisibleTo(w) and not w.cancel_button.isVisibleTo(w)
+    assert "could not be opened" in w.importer.import_label.text()
+    assert w.importer.hide_import_button.isVisibleTo(w) and not w.importer.cancel_button.isVisibleTo(w)
 
 
 def test_watch_imports_new_reports_from_the_mailbox(make: Any, qtbot: Any, tmp_path: Path,
@@ -491,7 +491,7 @@ def test_first_import_says_repeats_conflicts_and_explains_tls_failures(make: Any
     outcome = _import(qtbot, w, [folder])
     r = outcome.result
     assert len(r.imported) == 4 and len(r.repeated) == 3 and not r.duplicate
-    text = w.import_label.text()
+    text = w.importer.import_label.text()
     assert "3 more than once in these files (imported once)" in text and "already there" not in text, text
     view = _wait_view(qtbot, w, lambda v: v.domain == "shop.test")
     assert view.tls
@@ -506,4 +506,4 @@ def test_first_import_says_repeats_conflicts_and_explains_tls_failures(make: Any
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     # importing the same folder again: now they were there before
     again = _import(qtbot, w, [folder])
-    assert len(again.result.duplicate) == 7 and "7 already there from earlier imports" in w.import_label.text()
+    assert len(again.result.duplicate) == 7 and "7 already there from earlier imports" in w.importer.import_label.text()

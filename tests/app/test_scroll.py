@@ -13,7 +13,7 @@ WAIT_MS = 20000
 
 
 def _in_view(w, widget) -> bool:  # type: ignore[no-untyped-def]
-    viewport = w.scroll.viewport()
+    viewport = w.cards_scroll.viewport()
     top_left = widget.mapTo(viewport, QPoint(0, 0))
     return viewport.rect().intersects(QRect(top_left, widget.size())) and top_left.y() >= 0
 
@@ -29,7 +29,7 @@ def test_another_domain_starts_at_the_top_and_shows_its_first_failure(make_windo
         w.check_domain("good.example")
     for card in w.cards.values():
         card.set_open(True)  # a long page
-    bar = w.scroll.verticalScrollBar()
+    bar = w.cards_scroll.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)
     bar.setValue(bar.maximum())  # the user read down to the end
     assert bar.value() > 0

@@ -105,3 +105,35 @@ def test_no_shortcut_is_registered_twice(make_window) -> None:  # type: ignore[n
     keys = [s.key().toString() for s in w.findChildren(QShortcut) if isinstance(s.parent(), QWidget) and s.parent().window() is w]
     keys += [a.shortcut().toString() for a in actions.values() if not a.shortcut().isEmpty()]
     assert "Ctrl+B" in keys and len(keys) == len(set(keys)), sorted(keys)
+
+
+def test_shortcut_helper_keeps_its_context(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """``widgets.shortcut`` sets the context it is given (PySide6's constructor taking the slot drops it, which
+    would let the message screen's Ctrl+Return fire from anywhere in its window) and calls the slot."""
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    from inboxready.app.widgets import shortcut
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    hits: list[int] = []
+    sc = shortcut(QKeySequence("Ctrl+Return"), host, lambda: hits.append(1), Qt.ShortcutContext.WidgetShortcut)
+    assert isinstance(sc, QShortcut) and sc.parent() is host
+    assert sc.context() == Qt.ShortcutContext.WidgetShortcut
+    assert sc.key() == QKeySequence("Ctrl+Return")
+    sc.activated.emit()
+    assert hits == [1]
+    assert shortcut("Ctrl+L", host, lambda: None).context() == Qt.ShortcutContext.WindowShortcut
+
+
+def test_message_screen_shortcuts_keep_their_contexts(make_window) -> None:  # type: ignore[no-untyped-def]
+    """Esc and Ctrl+Return on the Test a message screen act only inside the screen, the paste box and the
+    bounce page, as they did with the keyword form."""
+    from PySide6.QtGui import QShortcut
+
+    w = make_window()
+    screen = w.open_message_screen().screen_widget
+    found = {(s.key().toString(), s.parent()): s.context() for s in screen.findChildren(QShortcut)}
+    assert found[("Esc", screen)] == Qt.ShortcutContext.WidgetWithChildrenShortcut
+    assert found[("Ctrl+Return", screen.paste_box)] == Qt.ShortcutContext.WidgetShortcut
+    assert found[("Ctrl+Return", screen.bounce_page)] == Qt.ShortcutContext.WidgetWithChildrenShortcut

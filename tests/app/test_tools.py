@@ -22,7 +22,7 @@ def _checked(make_window, qtbot, dns_server, domain: str = "tools.example"):  # 
 
 def test_tools_menu_opens_each_window_once(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     from inboxready.app.builders_window import BuildersWindow
-    from inboxready.app.reports_window import ReportsWindow
+    from inboxready.app.reports import ReportsWindow
     from inboxready.app.watch_window import WatchWindow
 
     w = make_window()

@@ -477,3 +477,29 @@ def test_spf_card_says_whether_a_flattened_copy_still_matches_its_include(qtbot,
     texts = [w.text() for w in card.findChildren(type(card.title_label))]
     assert ("_spf.relay.test._spf-flat.example.com is a copy of the addresses 'include:_spf.relay.test' lists: it "
             "matches what the include lists today.") in texts
+
+
+def test_the_checklist_and_verdict_cards_are_reused_not_made_again(make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    """A new check hides the checklist and the profile's verdict (they come when it is done) and shows the same
+    two cards again: making a card and styling its widgets anew each check cost the UI thread several ms.
+    Their old content goes, the order stays: the checks first, then the checklist and the verdict."""
+    add_good_zone(dns_server, "again.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("again.example")
+    checklist, compliance = w.cards["checklist"], w.cards["compliance"]
+    checklist.set_open(True)
+    checklist.finish_body()
+    assert checklist.body_layout.count() > 0
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("again.example")
+        assert list(w.cards) == list(ALL_CHECKS)  # during the check: only the checks' cards
+        assert checklist.isHidden() and compliance.isHidden() and not checklist.is_open
+        qtbot.waitUntil(lambda: checklist.body_layout.count() == 0, timeout=WAIT_MS)  # its old body is gone
+    assert w.cards["checklist"] is checklist and w.cards["compliance"] is compliance
+    assert checklist.isVisible() and checklist.result is not None and not checklist.busy.active
+    assert list(w.cards) == [*ALL_CHECKS, "checklist", "compliance"]
+    layout = w.cards_layout
+    order = [layout.itemAt(i).widget() for i in range(layout.count())]
+    assert [c for c in order if isinstance(c, CheckCard)] == list(w.cards.values())
+    assert checklist.header in w.focusable_widgets()

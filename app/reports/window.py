@@ -23,11 +23,10 @@ Public API::
 
 from __future__ import annotations
 
-import itertools
+import functools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,65 +36,55 @@ from inboxready.core.worker.reports import (
     WATCH_EVERY_S,
     DomainInfo,
     ImportOutcome,
-    ImportWaiting,
     ReportView,
-    TlsRow,
     WatchRound,
 )
 from inboxready.core.worker.values import WireError, from_wire, to_wire
-from inboxready.core.reports.tlsrpt import result_words
 from inboxready.core.reports.summary import (
-    DayRow,
     Enforcement,
     NotAligned,
     ReportSummary,
 )
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QPointF,
-    QRectF,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import (
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDropEvent,
-    QFont,
     QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
+    QLabel,
     QLineEdit,
     QListWidget,
     QMainWindow,
-    QProgressBar,
     QScrollArea,
-    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from . import theme
-from .engine import Engine
-from .queryop import QueryOp, WorkerOp
-from .filedialogs import open_files, open_folder, save_file
-from .widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shown
+from .. import theme
+from ..engine import Engine
+from ..filedialogs import open_files, open_folder, save_file
+from ..queryop import QueryOp, WorkerOp
+from ..widgets import Badge, CopyButton, FixView, KeyButton, label, set_available, shortcut, shown
+from .chart import DailyChart
+from .fmt import percent as _pct
+from .fmt import thousands as _n
+from .importer import ImportPanel
+from .tables import (
+    CSV_TABLES, SERVICE_COLUMNS, SOURCE_COLUMNS, TLS_COLUMNS, UNKNOWN_COLUMNS, RowsModel, make_table,
+    tls_failure_words,
+)
 
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
 MAX_AFFECTED = 8
@@ -104,319 +93,6 @@ RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30)
                                         ("All time", None)]
 
 
-def _n(x: int) -> str:
-    return f"{x:,}"
-
-
-def _pct(n: int, total: int) -> str:
-    return f"{100.0 * n / total:.0f}%" if total else "–"
-
-
-class DailyChart(QWidget):
-    """Daily volume (bars, left axis) and DMARC pass rate (line, right axis, 0–100 %), drawn with QPainter.
-
-    Only the days that have reports are drawn (a gap of weeks between two sample reports would otherwise
-    leave the chart empty). Its accessible description says in words what it shows."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.days: list[DayRow] = []
-        self.setObjectName("DailyChart")
-        self.setAccessibleName("Chart of daily messages and DMARC pass rate")
-        self.setMinimumHeight(200)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(250)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccessibleDescription("No reports in this period.")
-
-    def set_days(self, days: list[DayRow]) -> None:
-        self.days = list(days)
-        self.setAccessibleDescription(self.describe())
-        self.setToolTip(self.describe())
-        self.update()
-
-    def describe(self) -> str:
-        if not self.days:
-            return "No reports in this period."
-        total = sum(d.messages for d in self.days)
-        busiest = max(self.days, key=lambda d: d.messages)
-        worst = min(self.days, key=lambda d: d.pass_rate)
-        passed = sum(d.dmarc_pass for d in self.days)
-        return (f"{len(self.days)} day(s) with reports, from {self.days[0].date} to {self.days[-1].date}: "
-                f"{_n(total)} messages, {_pct(passed, total)} passed DMARC. Busiest day {busiest.date} with "
-                f"{_n(busiest.messages)} messages; lowest pass rate {worst.pass_rate * 100:.0f}% on {worst.date}.")
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pal = theme.palette(theme.current_scheme())
-        text, muted, border = QColor(pal["text"]), QColor(pal["text_muted"]), QColor(pal["border"])
-        bar, line = QColor(pal["accent"]), QColor(pal["pass_fg"])
-        bar.setAlpha(150)
-        p.fillRect(self.rect(), QColor(pal["surface"]))
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        p.setFont(font)
-        fm = p.fontMetrics()
-        left, right, top, bottom = fm.horizontalAdvance("0,000,000") + 10, fm.horizontalAdvance("100%") + 12, \
-            fm.height() + 14, fm.height() + 10
-        plot = QRectF(left, top, max(10.0, self.width() - left - right), max(10.0, self.height() - top - bottom))
-        # legend
-        x = plot.left()
-        p.fillRect(QRectF(x, 4, 10, 10), bar)
-        p.setPen(text)
-        p.drawText(QPointF(x + 14, 4 + fm.ascent() - 1), "Messages a day")
-        x += 14 + fm.horizontalAdvance("Messages a day") + 18
-        p.setPen(QPen(line, 2))
-        p.drawLine(QPointF(x, 9), QPointF(x + 14, 9))
-        p.setPen(text)
-        p.drawText(QPointF(x + 18, 4 + fm.ascent() - 1), "Passed DMARC (%)")
-        # axes and grid
-        p.setPen(QPen(border, 1))
-        for frac in (0.0, 0.5, 1.0):
-            y = plot.bottom() - frac * plot.height()
-            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        if not self.days:
-            p.setPen(muted)
-            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No reports in this period")
-            p.end()
-            return
-        peak = max(1, max(d.messages for d in self.days))
-        p.setPen(muted)
-        for frac in (0.0, 0.5, 1.0):
-            y = plot.bottom() - frac * plot.height()
-            vol = _n(round(peak * frac))
-            p.drawText(QRectF(0, y - fm.height() / 2, left - 6, fm.height()),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, vol)
-            p.drawText(QRectF(plot.right() + 6, y - fm.height() / 2, right - 6, fm.height()),
-                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"{frac * 100:.0f}%")
-        n = len(self.days)
-        slot = plot.width() / n
-        gap = min(4.0, slot * 0.2)
-        points: list[QPointF] = []
-        for i, d in enumerate(self.days):
-            h = plot.height() * d.messages / peak
-            p.fillRect(QRectF(plot.left() + i * slot + gap / 2, plot.bottom() - h, max(1.0, slot - gap), h), bar)
-            points.append(QPointF(plot.left() + (i + 0.5) * slot, plot.bottom() - d.pass_rate * plot.height()))
-        p.setPen(QPen(line, 2))
-        for a, b in itertools.pairwise(points):
-            p.drawLine(a, b)
-        if n <= 60:
-            p.setBrush(line)
-            for pt in points:
-                p.drawEllipse(pt, 2.5, 2.5)
-        # date labels: first, middle, last (as many as fit)
-        p.setPen(muted)
-        wanted = sorted({0, n // 2, n - 1}) if n > 2 else list(range(n))
-        label_w = fm.horizontalAdvance("0000-00-00") + 8
-        shown_right = -1e9
-        for i in wanted:
-            cx = plot.left() + (i + 0.5) * slot
-            r = QRectF(cx - label_w / 2, plot.bottom() + 3, label_w, fm.height())
-            r.moveLeft(max(0.0, min(r.left(), self.width() - label_w)))
-            if r.left() < shown_right:
-                continue
-            p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self.days[i].date)
-            shown_right = r.right()
-        p.end()
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    show: Callable[[Any], str]
-    key: Callable[[Any], Any]
-    number: bool = False
-    tip: str = ""
-
-
-_ROOT = QModelIndex()  # the invisible root of a table model
-
-
-class RowsModel(QAbstractTableModel):
-    """A read-only table of Python objects; sorting is done in Python on the keys (one pass, not a
-    comparison per call into ``data``)."""
-
-    def __init__(self, columns: list[Column], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.columns = columns
-        self.rows: list[Any] = []
-        self._sort: tuple[int, Qt.SortOrder] | None = None
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        if self._sort is not None:
-            self._apply_sort(*self._sort)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
-            return None
-        col = self.columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
-        if role == Qt.ItemDataRole.ToolTipRole and col.tip:
-            return col.tip
-        if role == Qt.ItemDataRole.TextAlignmentRole:  # each title over its cells: numbers right, text left
-            return int((Qt.AlignmentFlag.AlignRight if col.number else Qt.AlignmentFlag.AlignLeft)
-                       | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        col = self.columns[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            return col.show(self.rows[index.row()])
-        if role == Qt.ItemDataRole.TextAlignmentRole and col.number:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def fit_columns(self, view: QTableView, sample: int = 80, widest: int = 320) -> None:
-        """Size the columns to the header and the first ``sample`` rows (not every row: a table of
-        thousands of sources would otherwise call ``data`` for each on the UI thread)."""
-        fm = view.fontMetrics()
-        hfm = view.horizontalHeader().fontMetrics()
-        header = view.horizontalHeader()
-        widths: list[int] = []
-        for c, col in enumerate(self.columns):
-            w = hfm.horizontalAdvance(col.header) + 34
-            for row in self.rows[:sample]:
-                w = max(w, fm.horizontalAdvance(col.show(row)) + 18)
-            widths.append(min(w, widest))
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
-            view.setColumnWidth(c, widths[-1])
-        # the room left over goes to the widest text column (not to a number column, whose right-aligned
-        # figures would drift away from their title); the numbers keep their width
-        text = [c for c, col in enumerate(self.columns) if not col.number]
-        if text:
-            header.setSectionResizeMode(max(text, key=lambda c: widths[c]), QHeaderView.ResizeMode.Stretch)
-
-    def text(self, row: int, column: int) -> str:
-        return self.columns[column].show(self.rows[row])
-
-    def _apply_sort(self, column: int, order: Qt.SortOrder) -> None:
-        key = self.columns[column].key
-        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(self.columns):
-            return
-        self.layoutAboutToBeChanged.emit()
-        self._sort = (column, order)
-        self._apply_sort(column, order)
-        self.layoutChanged.emit()
-
-
-def make_table(columns: list[Column], accessible_name: str, parent: QWidget | None = None,
-               *, sortable: bool = True, height: int = 240) -> tuple[QTableView, RowsModel]:
-    model = RowsModel(columns, parent)
-    view = QTableView(parent)
-    view.setModel(model)
-    view.setAccessibleName(accessible_name)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setTabKeyNavigation(False)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    view.setMinimumHeight(height)
-    hh = view.horizontalHeader()
-    hh.setAccessibleName(f"Column titles of {accessible_name.lower()} (click one to sort)")
-    view.verticalHeader().setAccessibleName(f"Row numbers of {accessible_name.lower()}")
-    hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    hh.setStretchLastSection(not any(not c.number for c in columns))  # else a text column stretches
-    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-    hh.setHighlightSections(False)
-    if sortable:
-        hh.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # the rows come in a meaningful order
-        hh.setSortIndicatorShown(True)
-        hh.setSectionsClickable(True)
-        hh.sortIndicatorChanged.connect(lambda c, o: model.sort(c, o))
-    return view, model
-
-
-def _rate(n: int, total: int) -> str:
-    return f"{_pct(n, total)}  ({_n(n)})" if total else "–"
-
-
-SOURCE_COLUMNS = [
-    Column("Sending service", lambda r: r.service, lambda r: (r.service.lower(), -r.messages)),
-    Column("IP address", lambda r: r.ip, lambda r: r.ip),
-    Column("Reverse DNS name", lambda r: r.ptr or ("looking up…" if r.service.endswith("looking up…") else "–"),
-           lambda r: r.ptr or "", tip="The name the sending server's IP address points back to (PTR record)"),
-    Column("Messages", lambda r: _n(r.messages), lambda r: r.messages, True),
-    Column("Passed DMARC", lambda r: _rate(r.dmarc_pass, r.messages), lambda r: r.dmarc_pass / max(1, r.messages),
-           True),
-    Column("SPF aligned", lambda r: _pct(r.spf_aligned, r.messages), lambda r: r.spf_aligned / max(1, r.messages),
-           True, "SPF passed for your own domain (so it counts for DMARC)"),
-    Column("DKIM aligned", lambda r: _pct(r.dkim_aligned, r.messages),
-           lambda r: r.dkim_aligned / max(1, r.messages), True,
-           "DKIM signed by your own domain (so it counts for DMARC)"),
-    Column("SPF passed", lambda r: _pct(r.spf_pass, r.messages), lambda r: r.spf_pass / max(1, r.messages), True,
-           "SPF passed for any domain, yours or not"),
-    Column("DKIM passed", lambda r: _pct(r.dkim_pass, r.messages), lambda r: r.dkim_pass / max(1, r.messages),
-           True, "DKIM passed for any domain, yours or not"),
-    Column("Signed or sent as", lambda r: ", ".join(dict.fromkeys([*r.dkim_domains, *r.spf_domains])) or "–",
-           lambda r: ",".join(r.dkim_domains + r.spf_domains)),
-]
-
-SERVICE_COLUMNS = [
-    Column("Sending service", lambda v: v.service, lambda v: v.service.lower()),
-    Column("Servers", lambda v: _n(v.sources), lambda v: v.sources, True),
-    Column("Messages", lambda v: _n(v.messages), lambda v: v.messages, True),
-    Column("Passed DMARC", lambda v: _rate(v.dmarc_pass, v.messages), lambda v: v.dmarc_pass / max(1, v.messages),
-           True),
-    Column("SPF aligned", lambda v: _pct(v.spf_aligned, v.messages), lambda v: v.spf_aligned / max(1, v.messages),
-           True),
-    Column("DKIM aligned", lambda v: _pct(v.dkim_aligned, v.messages),
-           lambda v: v.dkim_aligned / max(1, v.messages), True),
-]
-
-UNKNOWN_COLUMNS = [
-    Column("IP address", lambda r: r.ip, lambda r: r.ip),
-    Column("Reverse DNS name", lambda r: r.ptr or "–", lambda r: r.ptr or ""),
-    Column("Messages", lambda r: _n(r.messages), lambda r: r.messages, True),
-    Column("Sent as", lambda r: ", ".join(dict.fromkeys([*r.spf_domains, *r.dkim_domains])) or "–",
-           lambda r: ",".join(r.spf_domains)),
-]
-
-TLS_COLUMNS = [
-    Column("Policy", lambda t: {"sts": "MTA-STS", "tlsa": "DANE (TLSA)", "no-policy-found": "No policy"}.get(
-        t.policy_type, t.policy_type), lambda t: t.policy_type),
-    Column("For", lambda t: t.policy_domain, lambda t: t.policy_domain),
-    Column("Reports", lambda t: _n(t.reports), lambda t: t.reports, True),
-    Column("Successful connections", lambda t: _n(t.successful), lambda t: t.successful, True),
-    Column("Failed connections", lambda t: _n(t.failed), lambda t: t.failed, True),
-    Column("Why they failed", lambda t: "; ".join(f"{_n(v)} × {k}" for k, v in
-                                                  sorted(t.failure_types.items(), key=lambda kv: -kv[1])) or "–",
-           lambda t: t.failed, tip="The result types the senders reported; what each means is listed below the table"),
-]
-
-
-def tls_failure_words(rows: list[TlsRow]) -> str:
-    """What each reported TLS failure means, in words, most frequent first ("" when nothing failed)."""
-    totals: dict[str, int] = {}
-    for t in rows:
-        for k, v in t.failure_types.items():
-            totals[k] = totals.get(k, 0) + v
-    return "\n".join(f"•  {k} ({_n(v)} connection{'s' if v != 1 else ''}): {result_words(k)}."
-                     for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
-
-
-CSV_TABLES = [("Senders, one row per server", "sources"), ("Senders, one row per service", "services"),
-              ("Messages per day", "daily"), ("Unknown senders that fail", "unknown_failing"),
-              ("Passes but not aligned, with the fixes", "not_aligned")]
 ENFORCE_TITLES = {"quarantine": "Quarantine: failing mail goes to spam", "reject": "Reject: failing mail is refused"}
 VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
                   "review": ("warn", "Check first"), "not-enough-data": ("info", "Not enough data")}
@@ -478,8 +154,6 @@ class ReportsWindow(QMainWindow):
         self.timeout = timeout
         self._profile_store = profile_store
         self._ops: dict[int, WorkerOp] = {}
-        self._import_job = 0
-        self._pending_imports: list[list[str]] = []
         self._view_seq = 0
         self._show_seq = 0
         self._tables: list[tuple[RowsModel, QTableView, list[Any]]] = []
@@ -489,7 +163,6 @@ class ReportsWindow(QMainWindow):
         self._closing = False
         self.domains: list[DomainInfo] = []
         self.view: ReportView | None = None
-        self.last_import: ImportOutcome | None = None
         self.copy_buttons: list[CopyButton] = []
         self.setWindowTitle("DMARC reports – InboxReady")
         self.setAccessibleName("DMARC reports")
@@ -498,9 +171,9 @@ class ReportsWindow(QMainWindow):
         self._build(lookups)
         if theme_manager is not None:
             theme_manager.listeners.append(self)
-        QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_files)
-        QShortcut(QKeySequence("Ctrl+Shift+O"), self, activated=self.choose_folder)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_import)
+        shortcut(QKeySequence("Ctrl+O"), self, self.choose_files)
+        shortcut(QKeySequence("Ctrl+Shift+O"), self, self.choose_folder)
+        shortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel_import)
         self.reload_profiles()
         self.refresh_domains()
 
@@ -574,40 +247,8 @@ class ReportsWindow(QMainWindow):
         root.addLayout(names)
 
         # import progress and result
-        self.import_panel, ip = _card()
-        row = QHBoxLayout()
-        self.import_label = label("", "CardSummary", selectable=True)
-        self.import_label.setAccessibleName("Import progress")
-        row.addWidget(self.import_label, 1)
-        self.cancel_button = KeyButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel the import")
-        self.cancel_button.setToolTip("Stop the import (Esc); what was imported so far is kept")
-        row.addWidget(self.cancel_button)
-        self.hide_import_button = KeyButton("Hide")
-        self.hide_import_button.setAccessibleName("Hide the import result")
-        row.addWidget(self.hide_import_button)
-        ip.addLayout(row)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setAccessibleName("Import progress bar")
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedHeight(8)
-        ip.addWidget(self.progress_bar)
-        rej_row = QHBoxLayout()
-        self.rejected_title = label("", "SectionTitle", wrap=False)
-        rej_row.addWidget(self.rejected_title, 1)
-        self.copy_rejected = CopyButton(self.rejected_text, "list of files that could not be imported",
-                                        "Copy the list")
-        self._track([self.copy_rejected])
-        rej_row.addWidget(self.copy_rejected)
-        ip.addLayout(rej_row)
-        self.rejected_list = QListWidget()
-        self.rejected_list.setAccessibleName("Files that could not be imported, with the reason")
-        self.rejected_list.setMaximumHeight(110)
-        self.rejected_list.setWordWrap(True)
-        self.rejected_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        ip.addWidget(self.rejected_list)
-        self._show_rejected(False)
-        self.import_panel.hide()
+        self.importer = ImportPanel(self.engine, self._run, self._say, self._track)
+        self.import_panel = self.importer
         root.addWidget(self.import_panel)
 
         self.tabs = QTabWidget()
@@ -624,8 +265,8 @@ class ReportsWindow(QMainWindow):
 
         self.import_files_button.clicked.connect(self.choose_files)
         self.import_folder_button.clicked.connect(self.choose_folder)
-        self.cancel_button.clicked.connect(self.cancel_import)
-        self.hide_import_button.clicked.connect(self.import_panel.hide)
+        self.importer.progressed.connect(self.importProgress.emit)
+        self.importer.finished.connect(self._import_finished)
         self.domain_box.currentIndexChanged.connect(lambda _i: self.load_view())
         self.range_box.activated.connect(self._range_picked)
         self.lookup_box.toggled.connect(self._lookup_toggled)
@@ -685,7 +326,7 @@ class ReportsWindow(QMainWindow):
         row.addWidget(top_card, 1)
         enf_card, el = _card()
         el.addWidget(label("Safe to enforce?", "SectionTitle", parent=enf_card))
-        self.verdict_badges: dict[str, tuple[Badge, Any]] = {}
+        self.verdict_badges: dict[str, tuple[Badge, QLabel]] = {}
         for policy, caption in (("quarantine", "Quarantine (failing mail goes to spam)"),
                                 ("reject", "Reject (failing mail is refused)")):
             line = QHBoxLayout()
@@ -743,7 +384,7 @@ class ReportsWindow(QMainWindow):
                                                            height=160)
         lay.addWidget(self.unknown_view)
         lay.addStretch(1)
-        self.not_aligned_views: list[QFrame] = []
+        self.not_aligned_views: list[QWidget] = []  # a frame per source, and the "… more" line
         return page
 
     def _build_enforce(self) -> QWidget:
@@ -757,7 +398,7 @@ class ReportsWindow(QMainWindow):
         self.enforce_host.setSpacing(10)
         lay.addLayout(self.enforce_host)
         lay.addStretch(1)
-        self.enforce_views: list[QFrame] = []
+        self.enforce_views: list[QWidget] = []
         self.enforce_fixes: list[FixView] = []
         return page
 
@@ -875,117 +516,31 @@ class ReportsWindow(QMainWindow):
     def _say(self, text: str) -> None:
         self.status_label.setText(text)
 
-    # -- importing ------------------------------------------------------------------------------
+    # -- importing (importer.py) ----------------------------------------------------------------
 
     @property
     def importing(self) -> bool:
-        return self._import_job != 0
+        return self.importer.importing
+
+    @property
+    def last_import(self) -> ImportOutcome | None:
+        return self.importer.last_import
 
     def import_paths(self, paths: list[str] | list[Path]) -> None:
         """Import files and folders (what a drop and the Import buttons call). A second import waits for
         the one running."""
-        wanted = [str(p) for p in paths if str(p)]
-        if not wanted:
-            return
-        if self.importing:
-            self._pending_imports.append(wanted)
-            self._say(f"{len(self._pending_imports)} more import(s) will start when this one ends.")
-            return
-        self.import_panel.show()
-        self._show_rejected(False)
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.show()
-        self.hide_import_button.hide()
-        self.progress_bar.show()
-        self.progress_bar.setRange(0, 0)
-        self.import_label.setText("Looking for reports…")
-
-        self._import_job = self._run("reports_import", {"paths": wanted}, self._import_done, self._import_progress,
-                                     self._import_failed)
-
-    def _import_progress(self, value: Any) -> None:
-        if isinstance(value, ImportWaiting):
-            self.import_label.setText(value.message)
-            return
-        done, total, _name = value
-        if total:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(done)
-            self.import_label.setText(f"Importing: {_n(done)} of {_n(total)} file{'s' if total != 1 else ''}…")
-        self.importProgress.emit(int(done), int(total))
+        self.importer.import_paths(paths)
 
     def cancel_import(self) -> None:
-        if not self.importing:
-            return
-        self.engine.stop_task(self._import_job)  # it ends after the files being read now, and says how far it got
-        self._pending_imports.clear()
-        self.cancel_button.setEnabled(False)
-        self.import_label.setText("Stopping after the files being read now…")
-
-    def _import_failed(self, reason: str) -> None:
-        self._import_job = 0
-        self.import_label.setText(f"The import stopped: {reason}" if reason else "The import was stopped.")
-        self._import_ended()
-
-    def _import_done(self, outcome: ImportOutcome) -> None:
-        self._import_job = 0
-        self.last_import = outcome
-        r = outcome.result
-        dmarc = sum(1 for i in r.imported if i.kind == "dmarc")
-        tls = len(r.imported) - dmarc
-        parts = []
-        if outcome.problem and not (r.imported or r.duplicate or r.repeated or r.conflicting or r.rejected):
-            text = outcome.problem
-        else:
-            head = "Import stopped" if outcome.cancelled or outcome.stopped else "Import finished"
-            if outcome.cancelled:
-                head += f" after {_n(outcome.done)} of {_n(outcome.total)} files"
-            parts.append(f"{_n(len(r.imported))} report{'s' if len(r.imported) != 1 else ''} imported "
-                         f"({_n(dmarc)} DMARC, {_n(tls)} TLS)")
-            if r.duplicate or not (r.repeated or r.conflicting):
-                parts.append(f"{_n(len(r.duplicate))} already there from earlier imports")
-            if r.repeated:
-                parts.append(f"{_n(len(r.repeated))} more than once in these files (imported once)")
-            if r.conflicting:
-                parts.append(f"{_n(len(r.conflicting))} skipped: the id of a different report already imported")
-            if r.flagged:
-                parts.append(f"{_n(len(r.flagged))} with impossible dates (kept, left out of the figures)")
-            parts.append(f"{_n(len(r.rejected))} could not be imported")
-            text = f"{head}: " + ", ".join(parts) + "."
-            if outcome.problem:
-                text += " " + outcome.problem
-        self.import_label.setText(text)
-        self.rejected_list.clear()
-        for name, reason in r.rejected:
-            self.rejected_list.addItem(shown(f"{name}: {reason}"))
-        for i in r.conflicting:
-            self.rejected_list.addItem(shown(f"{i.name}: skipped: {i.org} report {i.report_id} was already imported "
-                                             "with other content; the first one was kept"))
-        for i in r.flagged:
-            self.rejected_list.addItem(shown(f"{i.name}: imported, but left out of the figures: {i.problem}"))
-        n = self.rejected_list.count()
-        self.rejected_title.setText(f"Files that could not be imported ({_n(n)})" if n == len(r.rejected) else
-                                    f"Files to look at ({_n(n)})")
-        self._show_rejected(bool(n))
-        self._import_ended()
-        self.importFinished.emit(outcome)
-        if r.imported:
-            self.refresh_domains()
-
-    def _import_ended(self) -> None:
-        self.progress_bar.hide()
-        self.cancel_button.hide()
-        self.hide_import_button.show()
-        if self._pending_imports:
-            nxt = self._pending_imports.pop(0)
-            self.import_paths(nxt)
-
-    def _show_rejected(self, shown: bool) -> None:
-        for w in (self.rejected_title, self.copy_rejected, self.rejected_list):
-            w.setVisible(shown)
+        self.importer.cancel_import()
 
     def rejected_text(self) -> str:
-        return "\n".join(self.rejected_list.item(i).text() for i in range(self.rejected_list.count()))
+        return self.importer.rejected_text()
+
+    def _import_finished(self, outcome: ImportOutcome) -> None:
+        self.importFinished.emit(outcome)
+        if outcome.result.imported:
+            self.refresh_domains()
 
     def choose_files(self) -> None:
         files = open_files(self, "Import DMARC or TLS report files",
@@ -1083,7 +638,7 @@ class ReportsWindow(QMainWindow):
         record = self.view.current_record if self.view is not None and self.view.domain == domain else None
         self._say(f"Reading the reports about {domain}…")
         self._run("reports_view", {"domain": domain, "days": days, "info": to_wire(info), "current_record": record},
-                  lambda v, s=seq: self._view_ready(s, v))
+                  functools.partial(self._view_ready, seq))
 
     def _view_ready(self, seq: int, view: ReportView) -> None:
         if seq != self._view_seq:
@@ -1104,11 +659,11 @@ class ReportsWindow(QMainWindow):
                                            lambda: self._clear(self.not_aligned_views)]
         shown = s.not_aligned[:MAX_NOT_ALIGNED]
         for i in range(0, len(shown), 3):
-            steps.append(lambda part=shown[i:i + 3]: self._add_not_aligned(part))
+            steps.append(functools.partial(self._add_not_aligned, shown[i:i + 3]))
         steps.append(lambda: self._end_not_aligned(s.not_aligned))
         steps.append(lambda: self._show_enforcement(s, view))
         for e in s.enforcement:
-            steps.append(lambda e=e: self._add_enforcement(e))
+            steps.append(functools.partial(self._add_enforcement, e))
         steps.append(lambda: self._show_tls(view))
 
         def finish() -> None:
@@ -1165,15 +720,15 @@ class ReportsWindow(QMainWindow):
         self.verdict_label.setAccessibleDescription(
             "; ".join(f"{e.policy}: {words.get(e.verdict, e.verdict)}" for e in s.enforcement))
         for e in s.enforcement:
-            badge, text = self.verdict_badges.get(e.policy, (None, None))
-            if badge is None:
+            if e.policy not in self.verdict_badges:
                 continue
+            badge, caption = self.verdict_badges[e.policy]
             st, word = VERDICT_BADGES.get(e.verdict, ("info", e.verdict))
             badge.set_status(st, word)
             share = (f": {e.affected_share * 100:.1f}% of legitimate-looking mail would be affected"
                      if e.legit_messages and e.verdict in ("safe", "not-yet") else
                      ": first check the unidentified servers that fail" if e.verdict == "review" else "")
-            text.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
+            caption.setText(f"{ENFORCE_TITLES.get(e.policy, e.policy)}{share}.")
         top = s.services[:6]
         self.top_services.setText("\n".join(
             f"{v.service}: {_n(v.messages)} message{'s' if v.messages != 1 else ''}, "
@@ -1204,7 +759,7 @@ class ReportsWindow(QMainWindow):
             b.on_theme_changed(scheme)
             self.copy_buttons.append(b)
 
-    def _clear(self, views: list[Any]) -> None:
+    def _clear(self, views: list[QWidget]) -> None:
         for w in views:
             for b in w.findChildren(CopyButton):
                 if b in self.copy_buttons:
@@ -1232,7 +787,7 @@ class ReportsWindow(QMainWindow):
         if len(items) > MAX_NOT_ALIGNED:
             more = label(f"… and {len(items) - MAX_NOT_ALIGNED} more (all of them are in the JSON export).", "Muted")
             self.not_aligned_host.addWidget(more)
-            self.not_aligned_views.append(more)  # type: ignore[arg-type]
+            self.not_aligned_views.append(more)
         self.not_aligned_empty.setVisible(not items)
 
     def _show_enforcement(self, s: ReportSummary, view: ReportView) -> None:
@@ -1474,7 +1029,8 @@ class ReportsWindow(QMainWindow):
         for op in list(self._ops.values()):  # the import, the name lookups, the watch, a view being read
             op.abandon()
         self._ops.clear()
-        self._import_job = self._names_job = self._watch_job = 0
+        self.importer.forget()
+        self._names_job = self._watch_job = 0
         self._closing = True
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -1485,13 +1041,4 @@ class ReportsWindow(QMainWindow):
         super().closeEvent(event)
 
 
-__all__ = [
-    "DailyChart",
-    "DomainInfo",
-    "ImportOutcome",
-    "ReportView",
-    "ReportsWindow",
-    "RowsModel",
-    "TlsRow",
-    "WatchRound",
-]
+__all__ = ["ReportsWindow"]
