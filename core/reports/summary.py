@@ -540,7 +540,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
                 step += " Going from none straight to reject is a big step; quarantine first is safer."
             if stranger_share > REVIEW_SHARE:
                 verdict, safe = "review", False
-                who = ", ".join(f"{r.service or 'unknown'} ({r.ip})" for r in strangers[:3])
+                who = ", ".join(f"{_sender_name(r)} ({r.ip})" for r in strangers[:3])
                 more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
                 msg = (f"Check first: the senders InboxReady recognises are ready (only {hit_n:,} of {legit_n:,} "
                        f"legitimate-looking messages, {pct}, {s.period} would {action}), but "
@@ -550,7 +550,7 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
                        f"first: with p={policy} its mail would {action}. If none is yours, it is forged mail and "
                        "the record below stops it.")
                 step = "Publish this only when none of the unidentified servers is yours. " + step
-                affected = names + [f"{r.service or 'unknown'} ({r.ip}): {r.dmarc_fail}" for r in strangers]
+                affected = names + [f"{_sender_name(r)} ({r.ip}): {r.dmarc_fail}" for r in strangers]
             else:
                 verdict, safe = "safe", True
                 msg = (f"Safe to move to p={policy}: only {hit_n} of {legit_n} legitimate-looking messages ({pct}) "
@@ -564,6 +564,12 @@ def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: st
                                affected_messages=hit_n, affected_share=round(share, 4), affected_sources=affected,
                                message=msg, next_record=next_fix))
     return out
+
+
+def _sender_name(r: SourceRow) -> str:
+    """A sender's name in a sentence that stays as written: never "looking up…" (the names may never be looked
+    up, e.g. with lookups switched off) nor the lookup's own state."""
+    return "unknown" if not r.service or r.service in (UNKNOWN_PENDING, UNKNOWN_LOOKUP_FAILED) else r.service
 
 
 def _tls(store: ReportStore, domain: str, since: int, until: int) -> dict[str, Any]:

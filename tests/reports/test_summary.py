@@ -267,3 +267,16 @@ def test_reverse_lookup_servfail_is_not_a_missing_name(tmp_path: Path, dns_serve
     assert by_ip[OWN].service == "unknown (no reverse DNS name)"  # a real "no such name"
     assert by_ip[SPOOF].service == "unknown (reverse DNS couldn't be looked up)"  # SERVFAIL: couldn't check
     store.close()
+
+
+def test_unidentified_senders_are_never_named_looking_up_in_the_advice(tmp_path: Path) -> None:
+    # names not looked up (the reports window with lookups off): the advice is written once and stays
+    store = _store(tmp_path, third_parties=False, spoof=400)
+    s = summarize(store, "shop.test", days=30, now=NOW)
+    assert any(r.service == UNKNOWN_PENDING for r in s.sources)
+    review = [e for e in s.enforcement if e.verdict == "review"]
+    assert review, [e.verdict for e in s.enforcement]
+    for e in review:
+        assert f"unknown ({SPOOF})" in e.message
+        assert "looking up" not in e.message and not any("looking up" in a for a in e.affected_sources)
+    store.close()
