@@ -452,7 +452,7 @@ class DnsTrouble:
 
     kind: str  # "resolver" | "domain"
     servers: tuple[str, ...]  # the DNS servers asked, as "IP" or "IP:PORT"
-    reason: str  # "timeout" | "unreachable" | "refused" | "servfail" | "referral" | "error" | "none" (no server)
+    reason: str  # "timeout" | "unreachable" | "refused" | "servfail" | "nxdomain" (says nothing exists) | "referral" | "error" | "none" (no server)
     message: str  # what happened, for a small-business admin, naming the server
     advice: str = ""  # what to do about it (front ends add where: Settings, --nameserver)
     detail: str = ""  # the errors behind it, for the curious and for support

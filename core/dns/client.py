@@ -37,7 +37,7 @@ import socket
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Callable, cast
 
@@ -71,6 +71,7 @@ MAX_CNAME_CHAIN = 16  # CNAMEs followed for one name (resolvers give up at 8 to 
 PROBE_EVERY = 5.0  # a server found down is asked the test question again at most this often
 PROBE_TIMEOUT = 3.0  # the test question's own time limit (a resolver answers it from its cache)
 PROBE_NAME = ""  # the root: every recursive resolver answers its SOA at once
+ROOT_LIE_ERROR = "says that no name exists, not even the root of DNS"  # see _ServerState.lies_about_root
 
 
 class Outcome(StrEnum):
@@ -372,6 +373,22 @@ class _ServerState:
                     raise
         return self.down
 
+    async def lies_about_root(self, timeout: float) -> bool:
+        """True when this server answers the test question (the root's SOA) with "does not exist": no real
+        resolver does, so a blocking or broken one (a captive portal, a filter, a sandbox) is saying it, and
+        its "does not exist" for any other name can't be believed either. Asked once, then remembered like
+        the test question's other answers; False when it can't be told in time."""
+        if self.probe is None or not self.probe.server:
+            if self.probe_task is None:
+                self.start_probe(timeout)
+            task = self.probe_task
+            if task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout)
+                except (TimeoutError, asyncio.TimeoutError):
+                    return False
+        return self.probe is not None and self.probe.outcome is Outcome.NXDOMAIN
+
     def suspect(self, timeout: float) -> None:
         """A query timed out without a word from this server since it was sent: ask the test question."""
         if self.probe_task is None:
@@ -544,6 +561,14 @@ class DnsClient:
         if not self._servers:
             return DnsTrouble("resolver", servers, "none", "No DNS server is configured on this computer, so "
                               "nothing could be checked.", "Connect to a network, or choose a DNS server.")
+        if any(ROOT_LIE_ERROR in q.error for q in own):
+            who = _who(servers, start=True)
+            return DnsTrouble("resolver", servers, "nxdomain",
+                              f"{who} {ROOT_LIE_ERROR}, so nothing could be checked: its 'does not exist' can't be "
+                              "believed. It is blocking lookups (a filter, or a hotel or café network waiting for "
+                              "you to sign in) or broken.",
+                              "Sign in to the network if it asks you to, or choose another DNS server.",
+                              "; ".join(dict.fromkeys(q.error for q in own if q.error))[:300])
         reasons = _reason_words(own)
         if any(not q.outcome.failed for q in self.log):  # it answers other names
             return _domain_trouble(domain, servers, reasons)
@@ -662,8 +687,24 @@ class DnsClient:
         except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
             ans = DnsAnswer(name, rdtype, Outcome.ERROR, error=f"{type(exc).__name__}: {exc}",
                             elapsed_ms=_ms(started))
+        if ans.outcome is Outcome.NXDOMAIN and not self._probing and ans.server and name:
+            ans = await self._believable_nxdomain(ans, started)
         self._record(ans, started)
         return ans
+
+    async def _believable_nxdomain(self, ans: DnsAnswer, started: float) -> DnsAnswer:
+        """``ans`` (a "does not exist"), or "couldn't check" when the server that said it says the same of
+        the root of DNS (``_ServerState.lies_about_root``): a missing domain is never concluded from it."""
+        why = await self._root_lie(ans.server)
+        return replace(ans, outcome=Outcome.ERROR, elapsed_ms=_ms(started), error=why) if why else ans
+
+    async def _root_lie(self, server: str) -> str:
+        """Why a "does not exist" from ``server`` can't be believed ("" when it can)."""
+        st = next((_state(ip, port) for ip, port in self._servers if server_label(ip, port) == server), None)
+        if st is None or not await st.lies_about_root(PROBE_TIMEOUT):
+            return ""
+        return (f"the DNS server {st.label} {ROOT_LIE_ERROR}: it is blocking lookups or broken, so its 'does not "
+                "exist' can't be believed")
 
     # -- the exchange: UDP with retransmission, TCP when truncated -----------------------------------
 
@@ -690,6 +731,11 @@ class DnsClient:
         except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
             return RawReply(Outcome.ERROR, None, f"{type(exc).__name__}: {exc}", elapsed_ms=_ms(started))
         if isinstance(got, RawReply):
+            if got.outcome is Outcome.NXDOMAIN and got.server and text:
+                why = await self._root_lie(got.server)
+                if why:
+                    return RawReply(Outcome.ERROR, None, why, server=got.server, sent=got.sent,
+                                    elapsed_ms=_ms(started))
             return got
         return RawReply(got.outcome, None, got.error, server=got.server, sent=got.sent, elapsed_ms=_ms(started))
 

@@ -5,6 +5,7 @@ instead of a "couldn't check" on every card."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 import json
 import socket
 import time
@@ -180,3 +181,55 @@ def test_a_dns_server_that_only_refers_is_said_once_not_blamed_on_the_domain() -
     assert "resolving DNS server" in t.advice
     dnssec = report.checks["dnssec"]
     assert dnssec.status is Status.ERROR  # a referral is not "unsigned"
+
+
+@pytest.fixture
+def says_nothing_exists() -> Iterator[str]:
+    """A resolver that answers every question, the root's SOA included, with "does not exist" (a blocking
+    filter, a captive portal, a sandbox): real resolvers never say it of the root."""
+    import threading
+
+    import dns.message
+    import dns.rcode
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except OSError:
+                continue
+            reply = dns.message.make_response(dns.message.from_wire(data))
+            reply.set_rcode(dns.rcode.NXDOMAIN)
+            sock.sendto(reply.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_a_resolver_that_says_nothing_exists_is_couldnt_check_never_missing(says_nothing_exists: str) -> None:
+    report = check(says_nothing_exists, domain="example.com")
+    assert report.status is Status.ERROR  # it was "✗ Fail: the domain does not exist in DNS"
+    assert all(report.checks[n].status is Status.ERROR for n in ("spf", "dmarc", "mx", "dnssec"))
+    t = report.dns_trouble  # said once, and blamed on the DNS server, never on the domain's own servers
+    assert t is not None and t.kind == "resolver" and t.reason == "nxdomain" and says_nothing_exists in t.message
+    out = io.StringIO()
+    code = main(["check", "example.com", "-n", says_nothing_exists, "--only", "spf,dmarc,mx", "--json"], out=out)
+    data = json.loads(out.getvalue())[0]
+    assert code == 2 and data["status"] == "error" and data["checks"]["spf"]["status"] == "error"
+    assert "not even the root of DNS" in json.dumps(data)
+    assert "does not exist in DNS" not in json.dumps(data)
+
+
+def test_a_resolver_that_answers_the_root_keeps_its_does_not_exist(dns_server: DnsTestServer) -> None:
+    dns_server.add_zone(".", "@ SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400\n")
+    report = check(dns_server.address, domain="nothere.test")
+    assert report.checks["mx"].status is Status.FAIL and "does not exist" in report.checks["mx"].summary
