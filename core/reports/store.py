@@ -66,7 +66,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..model import json_int, json_list, json_object, json_str
 from ..store.settings import data_dir
-from ..store.sqlitedb import DbProblem, begin_write, connect_durable, open_or_start_afresh, problem_of
+from ..store.sqlitedb import DbProblem, OpenStore, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
 from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, parse_tlsrpt
@@ -279,7 +279,7 @@ def _stop_kind(exc: BaseException) -> bool:
     return isinstance(exc, (sqlite3.Error, OSError, DbProblem))
 
 
-class ReportStore:
+class ReportStore(OpenStore):
     """The SQLite store of imported reports."""
 
     def __init__(self, path: Path | None = None, *, on_wait: Callable[[str], None] | None = None) -> None:
@@ -310,21 +310,6 @@ class ReportStore:
             self.problem = (f"The report store could not be read ({opened.damaged}), so a new one was started."
                             f"{where}")
 
-    @property
-    def available(self) -> bool:
-        return self._db is not None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    def __enter__(self) -> "ReportStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from ..model import CheckResult, DomainReport, Status
 from .settings import data_dir
-from .sqlitedb import connect_durable, open_or_start_afresh, problem_of
+from .sqlitedb import OpenStore, connect_durable, open_or_start_afresh, problem_of
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class StoredCheck:
         return None
 
 
-class History:
+class History(OpenStore):
     """The check history. Safe to use from one thread at a time or several (a lock guards it)."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -175,21 +175,6 @@ class History:
             self.problem = (f"The check history file could not be read ({opened.damaged}), so a new one was "
                             f"started.{where}")
 
-    @property
-    def available(self) -> bool:
-        return self._db is not None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    def __enter__(self) -> "History":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- reading and writing --------------------------------------------------------------------
 

@@ -35,7 +35,9 @@ import stat
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, Self
 from pathlib import Path
 
 from .settings import move_aside, private_dir
@@ -370,5 +372,29 @@ def begin_write(db: sqlite3.Connection, *, what: str, path: Path, wait: float,
         db.execute(f"PRAGMA busy_timeout={int(restore)}")
 
 
-__all__ = ["DbProblem", "Opened", "begin_write", "connect_durable", "explain", "in_use", "kind_of",
+__all__ = ["DbProblem", "OpenStore", "Opened", "begin_write", "connect_durable", "explain", "in_use", "kind_of",
            "open_or_start_afresh", "problem_of"]
+
+
+class OpenStore:
+    """What the history and the report store share once opened: ``_db`` (None when it couldn't be opened) and
+    the ``_lock`` that guards it; ``available``, ``close`` and use as a context manager."""
+
+    _db: sqlite3.Connection | None
+    _lock: AbstractContextManager[Any]  # a Lock or an RLock
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
