@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any, Sequence, TextIO, cast
 
 from inboxready.core.context import ALL_CHECKS, CheckOptions
@@ -175,6 +176,7 @@ def _profile_names() -> list[str]:
 
 
 REPORT_TYPES = (".pdf", ".html", ".htm", ".json")
+MIN_INSPECTION = 0.5  # seconds: with less left of --deadline, the DNS host section is left out
 
 
 _STATE_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "unknown": ("?", "35"), "not-checked": ("-", "2"),
@@ -317,6 +319,9 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       "installed. Install it with: pip install 'inboxready[gui]', or save an HTML report "
                       "instead (--report FILE.html).\n")
             return EXIT_UNCHECKED
+    from inboxready.core.checks.runner import DEADLINE_GRACE
+
+    started = time.monotonic()
     judged, bad = asyncio.run(_check(args))
     for text, why in bad:
         err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
@@ -328,9 +333,14 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
     # (not where the DNS server did not answer at all: it would only wait for it again)
     asked = [r.domain for r in reports if r.dns_trouble is None or r.dns_trouble.kind != "resolver"]
+    # The DNS host section gets only what is left of --deadline (a round of domains each, at --concurrency at
+    # once): on a slow DNS server it is left out rather than keep the user waiting past the deadline.
+    rounds = -(-max(1, len(reports)) // max(1, args.concurrency))
+    budget = rounds * args.deadline + DEADLINE_GRACE - (time.monotonic() - started)
     inspections = asyncio.run(P.inspect_for_check(
         asked, args.nameserver, args.timeout,
-        {d: [*args.dkim_selector, *own.get(d, ())] for d in asked})) if asked else {}
+        {d: [*args.dkim_selector, *own.get(d, ())] for d in asked}, budget=budget)) \
+        if asked and budget >= MIN_INSPECTION else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):

@@ -435,16 +435,19 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def inspect_for_check(domains: list[str], nameservers: list[str] | None, timeout: float,
-                            selectors: dict[str, list[str]]) -> dict[str, Any]:
-    """``inspect_domain`` for each domain (zone, host, mistakes), bounded in time; a failure is left out."""
+                            selectors: dict[str, list[str]], budget: float | None = None) -> dict[str, Any]:
+    """``inspect_domain`` for each domain (zone, host, mistakes), bounded in time (and by ``budget`` seconds,
+    what is left of the check's deadline); a failure or a domain not done in time is left out."""
     from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.flow import inspect_domain
 
+    bound = timeout * 4 + 2 if budget is None else max(0.0, min(timeout * 4 + 2, budget))
+
     async def one(d: str) -> Any:
-        client = DnsClient(nameservers, timeout=timeout, deadline=max(2.0, timeout * 2))
+        client = DnsClient(nameservers, timeout=timeout, deadline=max(min(2.0, bound), min(timeout * 2, bound)))
         try:
             return await asyncio.wait_for(inspect_domain(d, client, servers=nameservers,
-                                                         selectors=selectors.get(d, [])), timeout * 4 + 2)
+                                                         selectors=selectors.get(d, [])), bound)
         except Exception:
             return None
         finally:
