@@ -467,9 +467,17 @@ async def build_spf_live(services: list[str], ips: list[str] | None = None, exis
                   catalog=cat)
     opts = CheckOptions(nameservers=list(dns.nameservers), spf_catalog=cat)
     result = await count_lookups(b.record, dns, domain, opts)
+    if all_qualifier is None and domain and any(f.code == "spf.all-hardfail-early" for f in result.findings):
+        # The check advises '~all' until DMARC is at p=reject: the builder says the same, never "keep -all"
+        from ..checks.spf import SOFTALL_NOTE
+
+        b = build_spf(services, ips, existing, all_qualifier="~", extra_includes=extra_includes, domain=domain,
+                      catalog=cat)
+        b.notes.append("'-all' became '~all': " + SOFTALL_NOTE)
+        result = await count_lookups(b.record, dns, domain, opts)
     b.check = result
     if any(f.severity is Severity.UNKNOWN for f in result.findings):
-        b.problems.append("Some includes couldn't be looked up, so the count below is from our list and may be "
+        b.problems.append("Some includes couldn't be looked up, so the count of DNS lookups is from our list and may be "
                           "off: " + "; ".join(f.message for f in result.findings if f.severity is Severity.UNKNOWN))
         return b
     b.lookups = int(result.detail.get("lookups", b.lookups))
