@@ -19,7 +19,7 @@ from inboxready.core.store.history import History
 from inboxready.core.monitor.reminders import DismissedStore
 from inboxready.core.monitor.watchlist import WatchList
 from tests.conftest import run
-from tests.core.test_watchlist import DMARC, SPF, ZONE
+from tests.helpers.watchlist import DMARC, SPF, ZONE
 
 INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QPlainTextEdit, QListWidget, QTableWidget)
 
@@ -304,9 +304,9 @@ def test_a_reminder_is_notified_once_per_session(home: Path, service, dns_server
     from datetime import datetime, timedelta, timezone
 
     from inboxready.core.monitor.reminders import DismissedStore
-    from tests.core.test_reminders import KEY_A, REJECT, key
-    from tests.core.test_reminders import ZONE as RZONE
-    from tests.core.test_reminders import store as store_run
+    from tests.helpers.reminders import KEY_A, REJECT, key
+    from tests.helpers.reminders import ZONE as RZONE
+    from tests.helpers.reminders import store as store_run
 
     history = History()
     store_run(dns_server, history, RZONE + REJECT + key(KEY_A), datetime.now(timezone.utc) - timedelta(days=200))
