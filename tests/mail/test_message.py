@@ -621,12 +621,10 @@ def test_analyze_never_crashes(raw: bytes) -> None:
     assert "msg.internal-error" not in json.dumps(data)
 
 
-def test_huge_inputs_stay_quick() -> None:
-    import time
+def test_huge_inputs_are_read() -> None:
+    """How long this takes is a speed target: benchmarks/bench_message.py (the README's figures)."""
     raw = b"\n" * 1_000_000 + b"From: " + b"a" * 2_000_000 + b"@b.example\r\nSubject: " + b"=?utf-8?q?x?= " * 100_000
-    started = time.monotonic()
     r = analyze(None, raw + b"\r\n\r\nbody")
-    assert time.monotonic() - started < 1.5
     assert r.checks["spf"].status is Status.ERROR and codes(r, "spf") == ["msg.no-auth-results"]
 
 
