@@ -368,13 +368,53 @@ def spf_card(ev: Evidence) -> CheckResult:
     if ev.spf_own is not None:
         own = ev.spf_own
         detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "received_by", "said_ip", "domain", "result",
-                                                         "mechanism", "explanation")}
+                                                         "mechanism", "explanation", "forwarded")}
+        fwd = own.get("forwarded")
+        if fwd and result in ("fail", "hardfail", "softfail", "neutral"):
+            findings = [f for f in findings if f.code not in ("msg.spf-fail", "msg.spf-softfail", "msg.spf-neutral")]
+            findings.append(_spf_forwarded(name, own, fwd, dkim_carries, b, rs))
+        if fwd and fwd.get("recipient_changed") and result in ("fail", "hardfail", "softfail", "neutral"):
+            status = Status.INFO if dkim_carries else Status.WARN
+            said = {"softfail": "soft-failed", "neutral": "gave no verdict"}.get(result, "failed")
+            summary = (f"SPF {said} for {name} because the message was forwarded: "
+                       + ("DKIM carried it, as it should." if dkim_carries else "only DKIM can carry forwarded mail."))
         findings.extend(_spf_own_findings(ev, own))
         if ev.spf_contradicted:
             summary = (f"The receiver says SPF passed for {name}, but {name}'s SPF record doesn't allow "
                        f"{own['ip']}, the server that delivered it.")
     status = worst(status, derive_status(findings))
     return CheckResult("spf", status, summary, findings=findings, detail=detail)
+
+
+def _spf_forwarded(name: str, own: dict[str, Any], fwd: dict[str, Any], dkim_carries: bool, b: Believed | None,
+                   rs: ReceivedSpf | None) -> Finding:
+    """SPF failed for the server that delivered the message, but an older hop's address passes the domain's
+    record (``message._earlier_pass``). With the envelope recipient changed on the way it was forwarded:
+    adding the forwarder is not the fix. Without that sign it may as well be the sender's own outbound
+    gateway, which does belong in the record: the finding says both and keeps its weight."""
+    relay = f"{fwd['relay']} ({own['ip']})" if fwd.get("relay") and fwd["relay"] != own["ip"] else str(own["ip"])
+    by = f" (the Received line by {fwd['received_by']} says so)" if fwd.get("received_by") else ""
+    detail = _cmt(b, rs)
+    detail = (detail + " " if detail else "") + f"Our own check: check_host({fwd['ip']}, {name}) = pass."
+    if not fwd.get("recipient_changed"):
+        return _f("msg.spf-relayed", Severity.ERROR if own.get("receiver_result") in ("fail", "hardfail") else
+                  Severity.WARNING,
+                  f"SPF didn't pass: the message reached the receiver from {relay}, which {name}'s SPF record doesn't "
+                  f"list, after it left {fwd['ip']}, which the record does allow{by}. If {relay} is your own "
+                  "outbound gateway or sending service, add it to your SPF record. If it is a forwarder (an alias, "
+                  "a mailing list, a mailbox that passes mail on), don't: forwarding always breaks SPF, and only "
+                  "DKIM can carry forwarded mail.", detail, RFC_SPF)
+    first = f" for {fwd['first_recipient']}" if fwd.get("first_recipient") else ""
+    text = (f"SPF didn't pass because the message was forwarded: it left {fwd['ip']}, which {name}'s SPF record "
+            f"allows, addressed{first}{by}, and reached this mailbox from {relay}, which is not {name}'s server. "
+            "Forwarding (an alias, a mailing list, a mailbox that passes mail on) always breaks SPF, so don't add "
+            "the forwarding server to your SPF record: it isn't yours, and it would let it send as you. ")
+    if dkim_carries:
+        text += "Your DKIM signature passed and carried DMARC, which is what it is for: nothing to fix."
+    else:
+        text += ("Forwarded mail can pass DMARC only through DKIM: sign your mail with DKIM for your own domain, "
+                 "and check that nothing on the way changes the message.")
+    return _f("msg.spf-forwarded", Severity.INFO if dkim_carries else Severity.WARNING, text, detail, RFC_SPF)
 
 
 def _spf_own_findings(ev: Evidence, own: dict[str, Any]) -> list[Finding]:

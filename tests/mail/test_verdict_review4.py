@@ -41,3 +41,67 @@ def test_a_from_whose_display_name_holds_an_address_is_judged_for_its_mailbox(sh
     assert [r.checks[n].status for n in ("spf", "dkim", "dmarc")] == [Status.PASS] * 3
     assert "DMARC passed for shop.example" in r.headline
     assert domain_of(addresses("ceo@bank.example <news@shop.example>")[0]) == "shop.example"
+
+
+# -- R2: SPF failing on a forward is not "add the sending service to your SPF record" -------------------------
+
+FORWARDER = "relay.uni.example"
+
+
+def _forwarded(signed: bytes, *, first_for: str = " for <alice@uni.example>", dkim_res: str = "pass",
+               dmarc: str = "pass") -> bytes:
+    """shop.example's server (192.0.2.10) → mx.uni.example (an alias) → relay.uni.example (198.51.100.7) → Gmail."""
+    gmail_in = (f"Received: from {FORWARDER} ({FORWARDER}. [198.51.100.7])\n        by mx.google.com with ESMTPS id y2\n"
+                "        for <alice@gmail.example>; Mon, 01 Jan 2024 10:00:05 -0800 (PST)")
+    ar = gmail_ar(signed, dkim_res=dkim_res, dmarc=dmarc).replace(
+        "spf=pass (google.com: domain of bounce@shop.example designates 192.0.2.10 as permitted sender)",
+        "spf=fail (google.com: domain of bounce@shop.example does not designate 198.51.100.7 as permitted sender)")
+    alias_in = ("Received: from out.shop.example (out.shop.example [192.0.2.10])\n        by mx.uni.example with ESMTPS id z3"
+                f"{first_for}; Mon, 01 Jan 2024 10:00:01 +0000")
+    return build([gmail_in, ar, alias_in], signed)
+
+
+def test_a_forwarded_message_is_not_told_to_add_the_forwarder(shop: DnsTestServer) -> None:
+    """Gmail: spf=fail for the forwarder, dkim=pass, dmarc=pass. Before: the SPF card failed with "Add the sending
+    service to your SPF record" and the message was a warning; now SPF's card says the message was forwarded and
+    DKIM carried it (nothing to fix), and the message passes."""
+    signed = sign()
+    r = analyze(shop, _forwarded(signed))
+    spf = r.checks["spf"]
+    assert [f.code for f in spf.findings] == ["msg.spf-forwarded"]
+    words = spf.findings[0].message
+    assert "don't add the forwarding server" in words and "192.0.2.10" in words and FORWARDER in words
+    assert "alice@uni.example" in words
+    assert spf.status is Status.INFO and "forwarded" in spf.summary
+    assert spf.detail["our_check"]["forwarded"]["ip"] == "192.0.2.10"
+    assert r.checks["dmarc"].status is Status.PASS
+    assert r.headline.startswith("The message passed authentication: DMARC passed for shop.example through DKIM")
+
+
+def test_a_forwarded_message_whose_dkim_broke_still_fails_and_says_dkim_is_the_way(shop: DnsTestServer) -> None:
+    signed = sign().replace(b"Hello!", b"Hello! [list footer]")
+    r = analyze(shop, _forwarded(signed, dkim_res="fail (body hash did not verify)", dmarc="fail"))
+    assert r.status is Status.FAIL
+    spf = r.checks["spf"]
+    assert [f.code for f in spf.findings] == ["msg.spf-forwarded"] and spf.status is Status.WARN
+    assert "only through DKIM" in spf.findings[0].message
+    assert not any("Add the sending service" in f.message for f in spf.findings)
+
+
+def test_an_outbound_gateway_not_in_spf_is_still_an_spf_failure(shop: DnsTestServer) -> None:
+    """The same hops without a change of recipient may be the sender's own outbound gateway, which belongs in the
+    record: the card keeps failing and says both cases."""
+    signed = sign()
+    r = analyze(shop, _forwarded(signed, first_for=""))
+    spf = r.checks["spf"]
+    assert spf.status is Status.FAIL
+    assert [f.code for f in spf.findings] == ["msg.spf-relayed"]
+    assert "add it to your SPF record" in spf.findings[0].message and "If it is a forwarder" in spf.findings[0].message
+
+
+def test_no_older_hop_that_passes_keeps_the_plain_spf_failure(shop: DnsTestServer) -> None:
+    signed = sign()
+    raw = _forwarded(signed).replace(b"[192.0.2.10]", b"[203.0.113.9]")
+    r = analyze(shop, raw)
+    assert [f.code for f in r.checks["spf"].findings] == ["msg.spf-fail"]
+    assert r.checks["spf"].status is Status.FAIL
