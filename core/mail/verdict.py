@@ -308,8 +308,11 @@ def spf_card(ev: Evidence) -> CheckResult:
         if dom and ev.from_domain and not aligned:
             findings.append(_f(
                 "msg.spf-not-aligned", Severity.INFO if dkim_carries else Severity.WARNING,
-                f"SPF passed for {dom}, but your readers see {ev.from_domain} in From, and the two don't "
-                f"belong together, so SPF doesn't count toward DMARC."
+                f"SPF passed for {dom}, but your readers see {ev.from_domain} in From, and "
+                + (f"your DMARC record asks for strict SPF alignment (aspf=s), which only a bounce address at "
+                   f"{ev.from_domain} itself meets (or relax it to aspf=r)"
+                   if mode == "s" and ev.aligned(dom, "r") else "the two don't belong together")
+                + ", so SPF doesn't count toward DMARC."
                 + (" DKIM covers it here." if dkim_carries else
                    " With no aligned DKIM signature either, DMARC fails."),
                 f"MAIL FROM domain {dom} (organizational domain {ev.org(dom)}) vs From domain "
@@ -457,6 +460,11 @@ def spf_alignment_words(ev: Evidence, dom: str, result: str, mode: str) -> str:
             f"but SPF didn't pass ({result}), so it doesn't help DMARC"
         return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
                 f"They are {how}, {verdict}.")
+    if mode == "s" and ev.aligned(dom, "r"):
+        return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. They belong "
+                f"to the same organization ({ev.org(dom)}), but your DMARC record asks for strict SPF alignment "
+                f"(aspf=s), so only {ev.from_domain} itself counts and SPF can't count for DMARC whatever its result. "
+                f"Use a bounce address at {ev.from_domain}, or relax it to aspf=r.")
     return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
             f"They are not {rel} ({ev.org(dom)} vs {ev.org(ev.from_domain)}), so SPF can't count for DMARC "
             f"whatever its result. That is normal when a sending service uses its own bounce domain; "
@@ -580,11 +588,16 @@ def dkim_card(ev: Evidence) -> CheckResult:
         status, summary = Status.PASS, f"DKIM passed for {', '.join(doms)}, matching your From domain."
     elif passing:
         doms = sorted({dkim_result_domain(b.result) or "an unnamed domain" for b in passing})
+        strict_only = ev.dmarc.adkim == "s" and bool(ev.from_domain) and any(
+            ev.aligned(d, "r") for d in doms)
+        todo = (f" Your DMARC record asks for strict DKIM alignment (adkim=s): sign with exactly "
+                f"d={ev.from_domain}, or relax it to adkim=r." if strict_only else
+                " Set up DKIM signing with your own domain at your sending service.")
         findings.append(_f("msg.dkim-not-aligned", Severity.WARNING,
                            f"DKIM passed, but only for {', '.join(doms)}, not for your From domain "
-                           f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC. Set up DKIM "
-                           "signing with your own domain at your sending service.",
-                           f"DKIM d= {', '.join(doms)} vs From {ev.from_domain}.", RFC_DMARC_ALIGN))
+                           f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC." + todo,
+                           f"DKIM d= {', '.join(doms)} vs From {ev.from_domain}, "
+                           f"{'strict' if ev.dmarc.adkim == 's' else 'relaxed'} alignment.", RFC_DMARC_ALIGN))
         status, summary = Status.WARN, f"DKIM passed for {', '.join(doms)}, which is not your From domain."
     else:
         kinds = set(receiver_results)
@@ -918,10 +931,15 @@ def _dmarc_disagreement(ev: Evidence, result: str, ours: dict[str, Any]) -> Find
                   "to look genuine), or the records changed after the message arrived.",
                   f"aligned by: {ours['aligned_by'] or 'nothing'}", RFC_DMARC_ALIGN)
     if result == "pass":
+        ours_failed = ev.reverified and any(o.result != "pass" for o in ev.own)
+        strict = [n for n, m in (("SPF", ev.dmarc.aspf), ("DKIM", ev.dmarc.adkim)) if m == "s"]
         why = ("we find no aligned pass: "
-               + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ev.reverified else "")
+               + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ours_failed else "")
+               + (f"{ev.dmarc.record_domain or ev.from_domain}'s DMARC record asks for strict "
+                  f"{' and '.join(strict)} alignment ({', '.join(('aspf=s' if n == 'SPF' else 'adkim=s') for n in strict)}), "
+                  "which only the From domain itself meets. " if strict and ev.dmarc.looked_up else "")
                + "The receiver may also have accepted the message on an ARC chain from a forwarder or a "
-                 "local rule.")
+                 "local rule, or read an older DMARC record.")
     else:
         why = ("we find an aligned pass ("
                + ", ".join(_via(ours["aligned_by"])) + "). "

@@ -105,3 +105,28 @@ def test_no_older_hop_that_passes_keeps_the_plain_spf_failure(shop: DnsTestServe
     r = analyze(shop, raw)
     assert [f.code for f in r.checks["spf"].findings] == ["msg.spf-fail"]
     assert r.checks["spf"].status is Status.FAIL
+
+
+# -- R3: strict alignment is named as such, never "your DKIM check fails" -------------------------------------
+
+
+def test_strict_alignment_is_explained_as_strict(shop: DnsTestServer) -> None:
+    """From news.shop.example, SPF and DKIM pass for shop.example, and the DMARC record asks for adkim=s; aspf=s.
+    Before: "They are not the same domain (shop.example vs shop.example)", "the two don't belong together",
+    "Set up DKIM signing with your own domain" and "our own DKIM check fails where the receiver's passed" (it
+    passes). Now each says strict alignment is what stops it, and how to meet or relax it."""
+    shop.add_zone("news.shop.example", '@ IN TXT "v=spf1 ip4:192.0.2.10 -all"\n'
+                  '_dmarc IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s"\n')
+    msg = BODY.replace(b"From: Shop <news@shop.example>", b"From: Shop <hello@news.shop.example>")
+    signed = sign(msg)
+    ar = gmail_ar(signed).replace("header.from=shop.example", "header.from=news.shop.example")
+    r = analyze(shop, build([edge(), ar], signed))
+    dm = r.checks["dmarc"]
+    text = " ".join([dm.detail["alignment"], *(f.message for c in r.checks.values() for f in c.findings)])
+    assert "shop.example vs shop.example" not in text
+    assert "don't belong together" not in text
+    assert "our own DKIM check fails" not in text
+    assert "Set up DKIM signing with your own domain" not in text
+    assert "aspf=s" in text and "adkim=s" in text and "d=news.shop.example" in text
+    assert dm.detail["our_result"] == "fail"
+    assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"
