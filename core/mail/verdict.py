@@ -851,6 +851,16 @@ def dmarc_card(ev: Evidence) -> CheckResult:
                            + (f" Following your policy it {acted}." if acted else ""),
                            f"The receiver wrote: {b.result.comment or result}", RFC_DMARC))
         summary = f"DMARC failed for {fd}."
+    elif result in ("none", "bestguesspass") and ev.dmarc.record is not None:
+        # the receiver found none, our own lookup finds one now: never "you have no DMARC policy"
+        now = ev.dmarc.record_domain or fd
+        findings.append(_f("msg.dmarc-none", Severity.WARNING,
+                           f"The receiver found no DMARC policy for {fd} when this message arrived, but {now} has "
+                           f"one now (p={ev.dmarc.policy or ev.dmarc.record.p or 'none'}). It was probably published "
+                           "after the message arrived (a DNS change takes up to its TTL to reach every receiver), "
+                           "or the receiver couldn't read it then. Send a new test message to see it applied.",
+                           f"The receiver wrote: dmarc={result}. Our lookup: {ev.dmarc.record.raw}"[:400], RFC_DMARC))
+        summary = f"The receiver found no DMARC policy for {fd}; {now} has one now."
     elif result in ("none", "bestguesspass"):
         findings.append(_f("msg.dmarc-none", Severity.WARNING,
                            f"{fd} has no DMARC policy, so receivers decide alone what to do with mail that "
@@ -1136,12 +1146,18 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
                               "authentication couldn't be judged; try again.")
     if result in ("none", "bestguesspass"):
+        found_now = not ours and isinstance(dmarc.detail.get("ours"), dict) and bool(dmarc.detail["ours"].get("record"))
+        if found_now:  # the receiver found none; our lookup finds one now
+            no_policy, publish = (f"the receiver found no DMARC policy for {fd} (there is one now: send a new test "
+                                  "message)", "")
+        else:
+            no_policy, publish = f"{fd} has no DMARC policy{by_us}", " Publish a DMARC record."
         if spf_aligned or dkim_aligned:
             via = " and ".join(n for n, ok in (("SPF", spf_aligned), ("DKIM", dkim_aligned)) if ok)
-            return Status.WARN, (f"{via} passed for {fd}, but {fd} has no DMARC policy{by_us}, so receivers decide "
-                                 "alone what to do with mail in its name. Publish a DMARC record.")
-        return Status.FAIL, (f"Nothing authenticates this message: neither SPF nor DKIM passed for {fd}, and {fd} "
-                             f"has no DMARC policy{by_us}.")
+            return Status.WARN, (f"{via} passed for {fd}, but {no_policy}, so receivers decide alone what to do "
+                                 f"with mail in its name.{publish}")
+        return Status.FAIL, (f"Nothing authenticates this message: neither SPF nor DKIM passed for {fd}, and "
+                             f"{no_policy}.")
     if result != "pass":
         return Status.ERROR, f"The receiver's DMARC result ('{str(result)[:40]}') is not one we know."
     unconfirmed = next((f for f in dmarc.findings if f.code == "msg.dmarc-unconfirmed"), None)

@@ -130,3 +130,27 @@ def test_strict_alignment_is_explained_as_strict(shop: DnsTestServer) -> None:
     assert "aspf=s" in text and "adkim=s" in text and "d=news.shop.example" in text
     assert dm.detail["our_result"] == "fail"
     assert r.checks["dkim"].detail["signatures"][0]["our_result"] == "pass"
+
+
+# -- R4: the receiver's dmarc=none while the domain has a policy now -------------------------------------------
+
+
+def test_dmarc_none_from_the_receiver_is_not_you_have_no_policy_when_there_is_one(shop: DnsTestServer) -> None:
+    """shop.example publishes p=reject; the receiver wrote dmarc=none (the record came later, or it couldn't read
+    it). Before: "shop.example has no DMARC policy ... Publish a DMARC record" on the card and in the headline."""
+    signed = sign()
+    r = analyze(shop, build([edge(), gmail_ar(signed, dmarc="none", comment="p=NONE")], signed))
+    dm = r.checks["dmarc"]
+    assert dm.status is Status.WARN
+    words = " ".join([r.headline, dm.summary, *(f.message for f in dm.findings)])
+    assert "has no DMARC policy" not in words and "Publish a DMARC record" not in words
+    assert "p=reject" in dm.findings[0].message and "new test message" in r.headline
+
+
+def test_dmarc_none_without_a_record_still_asks_to_publish_one(shop: DnsTestServer) -> None:
+    shop.add_zone("bare.example", '@ IN TXT "v=spf1 ip4:192.0.2.10 -all"\n')
+    msg = BODY.replace(b"From: Shop <news@shop.example>", b"From: Bare <news@bare.example>")
+    r = analyze(shop, build([edge(), "Authentication-Results: mx.google.com;\n       spf=pass (google.com: domain of "
+                             "b@bare.example designates 192.0.2.10 as permitted sender) smtp.mailfrom=b@bare.example;\n"
+                             "       dmarc=none header.from=bare.example"], msg))
+    assert "bare.example has no DMARC policy" in r.headline and "Publish a DMARC record" in r.headline
