@@ -346,13 +346,13 @@ async def _spf_recheck(msg: ParsedMessage, ev: Evidence, dns: DnsClient,
         ours, why, mech = out.result, out.explanation, out.mechanism
     except (asyncio.TimeoutError, ValueError) as exc:
         ours, why, mech = "temperror", f"our check didn't finish: {type(exc).__name__}", None
-    out: dict[str, Any] = {
+    facts: dict[str, Any] = {
         "ip": ip, "ip_source": ip_source, "received": hop[0].text, "received_by": received_by(hop[0].value),
         "said_ip": said_ip, "domain": dom, "domain_source": domain_source, "receiver_result": result,
         "result": ours, "explanation": why, "mechanism": mech}
     if ip_source == "received" and result in FORWARD_SIGNS and ours in FORWARD_SIGNS:
-        out["forwarded"] = await _earlier_pass(msg, hop[0], dom, sender, helo, dns)
-    return out
+        facts["forwarded"] = await _earlier_pass(msg, hop[0], dom, sender, helo, dns)
+    return facts
 
 
 # SPF results that a forward explains: the forwarding server is not in the sender's record.
