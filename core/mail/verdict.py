@@ -407,7 +407,7 @@ def _spf_forwarded(name: str, own: dict[str, Any], fwd: dict[str, Any], dkim_car
                   "outbound gateway or sending service, add it to your SPF record. If it is a forwarder (an alias, "
                   "a mailing list, a mailbox that passes mail on), don't: forwarding always breaks SPF, and only "
                   "DKIM can carry forwarded mail.", detail, RFC_SPF)
-    first = f" for {fwd['first_recipient']}" if fwd.get("first_recipient") else ""
+    first = f" to {fwd['first_recipient']}" if fwd.get("first_recipient") else ""
     text = (f"SPF didn't pass because the message was forwarded: it left {fwd['ip']}, which {name}'s SPF record "
             f"allows, addressed{first}{by}, and reached this mailbox from {relay}, which is not {name}'s server. "
             "Forwarding (an alias, a mailing list, a mailbox that passes mail on) always breaks SPF, so don't add "
