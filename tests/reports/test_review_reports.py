@@ -68,3 +68,55 @@ def test_not_aligned_names_the_domain_that_passed(tmp_path: Path) -> None:
         na = {n.ip: n for n in s.not_aligned}[FORGER]
         assert "DKIM passes for esp.example" in na.why, na.why
         assert not na.fixes or all("adkim" not in f.value for f in na.fixes)  # relaxing would not help
+
+
+def test_one_report_id_for_two_domains_or_two_periods_keeps_both(tmp_path: Path) -> None:
+    # reporters reuse a report id for their reports about several domains, and (Google, Mimecast) for
+    # consecutive days: each is a report of its own, never "the same id, other content: skipped"
+    db = tmp_path / "db.sqlite3"
+    docs = {"shop.xml": report_xml("mimecast.com", "same-id", "shop.test", NOW - DAY, [good_row(OWN, 10)]),
+            "blog.xml": report_xml("mimecast.com", "same-id", "blog.test", NOW - DAY,
+                                   [good_row(OWN, 7, domain="blog.test")]),
+            "shop-2.xml": report_xml("mimecast.com", "same-id", "shop.test", NOW - 2 * DAY, [good_row(OWN, 10)])}
+    for name, data in docs.items():
+        (tmp_path / name).write_bytes(data)
+    with ReportStore(db) as store:
+        res = store.import_paths([tmp_path / n for n in docs])
+        assert len(res.imported) == 3 and not res.conflicting and not res.duplicate, res
+        assert summarize(store, "shop.test", days=30, now=NOW).messages == 20
+        assert summarize(store, "blog.test", days=30, now=NOW).messages == 7
+        again = store.import_paths([tmp_path / n for n in docs])  # importing again adds nothing
+        assert not again.imported and len(again.duplicate) == 3
+        assert summarize(store, "shop.test", days=30, now=NOW).messages == 20
+
+
+def test_a_store_of_the_previous_schema_is_upgraded_without_losing_a_report(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "db.sqlite3"
+    with ReportStore(db) as store:
+        assert store.import_bytes("a.xml", report_xml("mimecast.com", "same-id", "shop.test", NOW - DAY,
+                                                      [good_row(OWN, 10)])).imported
+    # the table as schema 2 made it: unique by reporter and id alone
+    con = sqlite3.connect(db, isolation_level=None)
+    ddl = con.execute("SELECT sql FROM sqlite_master WHERE name='reports'").fetchone()[0]
+    assert "UNIQUE (kind, org, report_id, domain, begin, end)" in ddl
+    con.execute("BEGIN")
+    con.execute(ddl.replace("CREATE TABLE reports", "CREATE TABLE old_reports")
+                .replace("UNIQUE (kind, org, report_id, domain, begin, end)", "UNIQUE (kind, org, report_id)"))
+    con.execute("INSERT INTO old_reports SELECT * FROM reports")
+    con.execute("DROP TABLE reports")
+    con.execute("ALTER TABLE old_reports RENAME TO reports")
+    con.execute("CREATE INDEX reports_domain ON reports (domain, end)")
+    con.execute("COMMIT")
+    con.execute("PRAGMA user_version=2")
+    con.close()
+    with ReportStore(db) as store:
+        assert not store.problem, store.problem
+        assert summarize(store, "shop.test", days=30, now=NOW).messages == 10
+        res = store.import_bytes("b.xml", report_xml("mimecast.com", "same-id", "blog.test", NOW - DAY,
+                                                     [good_row(OWN, 7, domain="blog.test")]))
+        assert res.imported and not res.conflicting
+        assert store.query("SELECT count(*) FROM rows")[0][0] == 2
+    with ReportStore(db) as store:  # opening the upgraded store again writes nothing and keeps both
+        assert store.counts()["dmarc"] == 2
