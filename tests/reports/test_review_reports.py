@@ -120,3 +120,19 @@ def test_a_store_of_the_previous_schema_is_upgraded_without_losing_a_report(tmp_
         assert store.query("SELECT count(*) FROM rows")[0][0] == 2
     with ReportStore(db) as store:  # opening the upgraded store again writes nothing and keeps both
         assert store.counts()["dmarc"] == 2
+
+
+def test_an_ipv4_address_written_as_ipv6_is_the_ipv4_sender(tmp_path: Path) -> None:
+    # dual-stack receivers write an IPv4 sender as ::ffff:a.b.c.d: it is that IPv4 server (Google's here), in
+    # the fast reader and the general one alike, and it is one source with the same server written plainly
+    from inboxready.core.reports.aggregate import parse_aggregate
+
+    rows = [good_row("::ffff:209.85.220.41", 30), good_row("209.85.220.41", 12)]
+    xml = report_xml("google.com", "mapped", "shop.test", NOW - DAY, rows)
+    assert [r.source_ip for r in parse_aggregate(xml).rows] == ["209.85.220.41"] * 2
+    slow = xml.replace(b"<feedback>", b"<!-- any comment sends it the general way --><feedback>")
+    assert [r.source_ip for r in parse_aggregate(slow).rows] == ["209.85.220.41"] * 2
+    with ReportStore(tmp_path / "db.sqlite3") as store:
+        assert store.import_bytes("m.xml", xml).imported
+        s = summarize(store, "shop.test", days=30, now=NOW)
+        assert [(r.ip, r.messages, r.service_id) for r in s.sources] == [("209.85.220.41", 42, "google")]
