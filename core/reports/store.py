@@ -18,7 +18,7 @@ Public API::
         .domains() -> list[str]
         .counts() -> {"dmarc": int, "tlsrpt": int, "rows": int}
         .query(sql, params=()) -> list[tuple]                      # read-only use by summary / tests
-        .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed")};  .ptr_put([(ip, name, status)])
+        .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed" | "unconfirmed")};  .ptr_put([(ip, name, status)])
         .imap_state(account, folder) -> (uidvalidity, last_uid) | None;  .set_imap_state(account, folder, v, uid)
         .problem: str   # plain words when the store could not be opened or a damaged file was moved aside
         .available: bool
@@ -131,7 +131,8 @@ CREATE INDEX IF NOT EXISTS tls_report ON tls_policies (report);
 CREATE TABLE IF NOT EXISTS ptr (
     ip TEXT PRIMARY KEY,
     name TEXT,
-    status TEXT NOT NULL,            -- 'ok', 'none' (no PTR), 'failed' (timeout / server failure)
+    status TEXT NOT NULL,            -- 'ok' (forward-confirmed), 'none' (no PTR), 'failed' (timeout / server
+                                     -- failure), 'unconfirmed' (the name does not resolve back to the address)
     checked INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS imap_state (
@@ -572,7 +573,7 @@ class ReportStore(OpenStore):
     # -- reverse DNS cache ----------------------------------------------------------------------
 
     def ptr_get(self, ips: Iterable[str]) -> dict[str, tuple[str | None, str]]:
-        """Cached reverse names: ip → (name or None, status 'ok' / 'none' / 'failed')."""
+        """Cached reverse names: ip → (name or None, status 'ok' / 'none' / 'failed' / 'unconfirmed')."""
         wanted = list(dict.fromkeys(ips))
         out: dict[str, tuple[str | None, str]] = {}
         with self._lock:

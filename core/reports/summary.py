@@ -383,7 +383,8 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     svc_of: dict[str, Service | None] = {}
     for ip, row in src.items():
         cached = ptrs.get(ip)
-        row.ptr = cached[0] if cached else None
+        unconfirmed = cached is not None and cached[1] == "unconfirmed"
+        row.ptr = cached[0] if cached and not unconfirmed else None
         # a domain names the service only when its check passed: forged mail claims gmail.com or google.com in
         # its envelope or in a signature that fails, and is not Google's mail
         svc = cat.match(ip, ptr=row.ptr, auth_domains=[*passed_dkim.get(ip, ()), *passed_spf.get(ip, ())])
@@ -396,6 +397,9 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         elif cached[1] == "failed":  # a timeout or SERVFAIL: couldn't check, not "no name"
             row.service_id, row.service = UNKNOWN, UNKNOWN_LOOKUP_FAILED
             s.failed_lookups += 1
+        elif unconfirmed:  # the address's owner wrote that name; the name doesn't point back: it proves nothing
+            row.service_id = UNKNOWN
+            row.service = f"unknown (its reverse DNS says {cached[0]}, not confirmed by that name)"
         else:
             row.service_id = UNKNOWN
             row.service = f"unknown ({row.ptr})" if row.ptr else "unknown (no reverse DNS name)"

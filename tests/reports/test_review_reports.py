@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inboxready.core.dns.client import DnsClient
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.reports.sources import resolve_sources
 from inboxready.core.reports.store import ReportStore
 from inboxready.core.reports.summary import summarize
+from tests.conftest import run
 from tests.reports.reports_util import good_row, report_xml
 
 DAY = 86400
@@ -136,3 +140,31 @@ def test_an_ipv4_address_written_as_ipv6_is_the_ipv4_sender(tmp_path: Path) -> N
         assert store.import_bytes("m.xml", xml).imported
         s = summarize(store, "shop.test", days=30, now=NOW)
         assert [(r.ip, r.messages, r.service_id) for r in s.sources] == [("209.85.220.41", 42, "google")]
+
+
+def test_a_reverse_dns_name_counts_only_when_its_forward_lookup_confirms_it(tmp_path: Path,
+                                                                               dns_server: DnsTestServer) -> None:
+    # whoever runs an address writes its reverse DNS name, so a forger can call his server
+    # mail-sor-f41.google.com: the name counts only when it resolves back to the address (forward-confirmed)
+    forged = good_row(FORGER, 40, dkim="fail", spf="fail", dkim_domain=None, spf_domain="forger.example",
+                      spf_result="fail")
+    dns_server.add_zone("7.100.51.198.in-addr.arpa", "@ IN PTR mail-sor-f41.google.com.\n")
+    dns_server.add_zone("5.113.0.203.in-addr.arpa", "@ IN PTR mail.shop.test.\n")
+    dns_server.add_zone("google.com", "mail-sor-f41 IN A 209.85.220.41\n")
+    dns_server.add_zone("shop.test", "mail IN A 203.0.113.5\n")
+    with _forged_store(tmp_path, [forged]) as store:
+        async def go() -> dict[str, str | None]:
+            client = DnsClient([dns_server.address], timeout=0.3, deadline=5.0)
+            try:
+                return await resolve_sources(store, client, [OWN, FORGER], timeout=0.5)
+            finally:
+                client.close()
+
+        assert run(go()) == {OWN: "mail.shop.test", FORGER: None}
+        s = summarize(store, "shop.test", days=30, now=NOW)
+        by_ip = {r.ip: r for r in s.sources}
+        assert by_ip[OWN].service == "unknown (mail.shop.test)"
+        assert by_ip[FORGER].service_id == "unknown"
+        assert "mail-sor-f41.google.com" in by_ip[FORGER].service and "not confirmed" in by_ip[FORGER].service
+        assert [r.ip for r in s.unknown_failing] == [FORGER]
+        assert s.enforcement[0].affected_messages == 0
