@@ -42,6 +42,18 @@ class MessageCardDetail(_CardBaseSometimes):
     header: str | None  # the header field the result was read from, as written
 
 
+class SpfForwardDetail(TypedDict):
+    """An older hop whose address the domain's SPF record allows (``message._earlier_pass``): a forward or a
+    relay, said as a hint, never as evidence of a pass."""
+
+    ip: str
+    received: str  # that hop's Received line
+    received_by: str | None
+    relay: str | None  # the server that delivered the message to the receiver
+    recipient_changed: bool  # the envelope recipient changed on the way: a forward, not an outbound relay
+    first_recipient: str  # "" when the line names none
+
+
 class SpfOwnCheckDetail(TypedDict, total=False):
     """Our own SPF check of the delivering server (``message._spf_recheck``)."""
 
@@ -54,6 +66,7 @@ class SpfOwnCheckDetail(TypedDict, total=False):
     result: str  # check_host()'s result
     mechanism: str | None
     explanation: str | None
+    forwarded: SpfForwardDetail | None  # only when the receiver's and our result both fail
 
 
 class MessageSpfDetail(MessageCardDetail, total=False):
