@@ -302,6 +302,26 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
         taken |= keys
         planned |= {_rec(f) for f in c.fixes}
         usable.append(c)
+    # A name that is an alias (CNAME) can hold no other record: the host refuses one (or, worse, some replace
+    # the alias). The record belongs at the alias's target, run by whoever the alias points to.
+    hosts = sorted({f.host.lower().rstrip(".") for c in usable for f in c.fixes if f.type.upper() != "CNAME"})
+    aliases = {h: r for h, r in zip(hosts, await asyncio.to_thread(lambda: [session.list("CNAME", h) for h in hosts]))
+               if r}
+    if aliases:
+        kept = []
+        for c in usable:
+            alias = next(((f.host.lower().rstrip("."), aliases[f.host.lower().rstrip(".")][0].value)
+                          for f in c.fixes if f.type.upper() != "CNAME" and f.host.lower().rstrip(".") in aliases),
+                         None)
+            if alias is None:
+                kept.append(c)
+                continue
+            target = alias[1].rstrip(".")
+            plan.left_out.extend(LeftOut(f, c.finding, f"{alias[0]} is an alias (CNAME) of {target}, so no other record "
+                                                       f"can be added there: the record is published at {target} (by "
+                                                       "whoever runs it), or remove the alias first and publish it "
+                                                       "by hand") for f in c.fixes)
+        usable = kept
     needed = sorted({(f.host.lower().rstrip("."), f.type.upper()) for c in usable for f in c.fixes})
 
     def read() -> dict[tuple[str, str], list[LiveRecord]]:

@@ -136,3 +136,24 @@ def test_api_error_pages_are_plain_words(pdns: PowerDns, flaky: FlakyApi, zone_n
     for bad in ("<html", "<!doctype", "<script", "<style", "Traceback", API_KEY):
         assert bad.lower() not in text.lower(), text
     assert pdns.rrsets(z) == snapshot
+
+
+def test_a_fix_at_a_name_that_is_an_alias_is_left_out_with_the_reason(pdns: PowerDns, account: str,
+                                                                      zone_name: str) -> None:
+    """_dmarc is a CNAME to a DMARC service that publishes nothing (yet). Before: the plan added a TXT record
+    next to the alias, and the host refused it half-way ('The zone can't be found'). Now the fix is left out,
+    naming the alias and where the record goes; nothing is sent."""
+    z = zone_name
+    make_zone(pdns, z, [("@", "TXT", ['"v=spf1 ip4:192.0.2.1 -all"']), ("@", "MX", ["10 mail.{z}."]),
+                        ("mail", "A", ["192.0.2.1"]), ("_dmarc", "CNAME", ["_dmarc.dmarc-vendor.example.com."])])
+    snapshot = pdns.rrsets(z)
+    code, out, err = cli("publish", z, "--account", "pd", "--nameserver", pdns.nameserver, "--timeout", "2",
+                         "--yes", "--json")
+    import json
+
+    data = json.loads(out)
+    assert not [s for s in data["plan"] if s["host"] == f"_dmarc.{z}"], data["plan"]
+    left = [lo for lo in data["left_out"] if lo["host"] == f"_dmarc.{z}"]
+    assert left and "alias (CNAME) of _dmarc.dmarc-vendor.example.com" in left[0]["reason"], data["left_out"]
+    assert "can't be found" not in out + err
+    assert pdns.rrsets(z) == snapshot
