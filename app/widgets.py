@@ -271,7 +271,8 @@ class Badge(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.status = ""
         self.word = ""
-        self._pixmap: QPixmap | None = None
+        self._look: tuple[tuple[object, ...], QPixmap] | None = None  # (what it shows, how it looks)
+        self._font: QFont | None = None
         self.set_status(status, word)
 
     @staticmethod
@@ -285,9 +286,10 @@ class Badge(QWidget):
         return theme.status_icon(status)
 
     def word_font(self) -> QFont:
-        font = QFont(self.font())
-        font.setWeight(QFont.Weight.DemiBold)
-        return font
+        if self._font is None:  # the widget's font (the style sheet's size), semi-bold
+            self._font = QFont(self.font())
+            self._font.setWeight(QFont.Weight.DemiBold)
+        return self._font
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         fm = QFontMetrics(self.word_font())
@@ -307,33 +309,47 @@ class Badge(QWidget):
             self.update()
         if status != self.status:
             self.status = status
-            self._pixmap = None  # drawn at the next paint, at the screen's pixel ratio
             self.update()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._font = self._look = None
             self.updateGeometry()
         super().changeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        tokens = theme.palette(theme.current_scheme())
+        # drawn once per look (status, word, size, theme, font) into a pixmap: repainting the window (every
+        # new check repaints every card) then copies it instead of shaping and drawing the word again
+        scheme, dpr = theme.current_scheme(), self.devicePixelRatioF()
+        key = (self.status, self.word, self.width(), self.height(), scheme, dpr)
+        if self._look is None or self._look[0] != key:
+            self._look = (key, self._draw(scheme, self.word_font(), dpr))
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._look[1])
+        p.end()
+
+    def _draw(self, scheme: str, font: QFont, dpr: float) -> QPixmap:
+        tokens = theme.palette(scheme)
         bg, fg = BADGE_COLOURS.get(self.status, BADGE_COLOURS["pending"])
         left, top, right, bottom = self.margins()
-        p = QPainter(self)
+        pm = QPixmap(QSize(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(tokens[bg]))
         radius = min(10.0, self.height() / 2)
         p.drawRoundedRect(QRectF(self.rect()), radius, radius)
         inner = self.rect().adjusted(left, top, -right, -bottom)
-        if self._pixmap is None:
-            self._pixmap = self.icon_for(self.status).pixmap(QSize(self.ICON, self.ICON), self.devicePixelRatioF())
-        p.drawPixmap(inner.left(), inner.top() + (inner.height() - self.ICON) // 2, self._pixmap)
-        p.setFont(self.word_font())
+        icon = self.icon_for(self.status).pixmap(QSize(self.ICON, self.ICON), dpr)
+        p.drawPixmap(inner.left(), inner.top() + (inner.height() - self.ICON) // 2, icon)
+        p.setFont(font)
         p.setPen(QColor(tokens[fg]))
         text_rect = inner.adjusted(self.ICON + self.SPACING, 0, 0, 0)
         p.drawText(text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self.word)
         p.end()
+        return pm
 
 
 class StatusStripe(QWidget):
