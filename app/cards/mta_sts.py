@@ -54,4 +54,16 @@ def mta_sts_section(card: Any, r: CheckResult) -> QWidget | None:
         row.addWidget(copy)
         row.addStretch(1)
         lay.addLayout(row)
+        record = fix["record"]
+        lay.addWidget(label(f"Then, once the file is reachable, publish this TXT record at {fix['record_host']} "
+                            "(in place of the one there): a new id tells sending servers to fetch the new file.",
+                            "", selectable=True, parent=box))
+        lay.addWidget(CodeText(record, "MTA-STS record to publish", box))
+        row = QHBoxLayout()
+        copy = CopyButton(record, "the MTA-STS record", parent=box)
+        copy.copied.connect(card.copied)
+        row.addWidget(label("Copy the record", "Muted", parent=box))
+        row.addWidget(copy)
+        row.addStretch(1)
+        lay.addLayout(row)
     return box

@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any, Sequence, TextIO, cast
 
 from inboxready.core.context import ALL_CHECKS, CheckOptions
@@ -175,6 +176,7 @@ def _profile_names() -> list[str]:
 
 
 REPORT_TYPES = (".pdf", ".html", ".htm", ".json")
+MIN_INSPECTION = 0.5  # seconds: with less left of --deadline, the DNS host section is left out
 
 
 _STATE_LOOK = {"met": ("✓", "32"), "not-met": ("✗", "31"), "unknown": ("?", "35"), "not-checked": ("-", "2"),
@@ -270,8 +272,14 @@ def cmd_check_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except DomainError:
             domain = text
         if demo.find(domain) is None:
-            err.write(f"inboxready: {shown(text)} is not one of the demo domains; 'inboxready check --demo' lists "
-                      "them\n")
+            import difflib
+
+            names = [d.domain for d in demo.domains]
+            close = difflib.get_close_matches(domain, names, n=1, cutoff=0.6) or [
+                n for n in names if n.split(".")[0] == domain.split(".")[0]]  # demo-allgood: the ending left out
+            hint = f"did you mean {close[0]}? " if close else ""
+            err.write(f"inboxready: {shown(text)} is not one of the demo domains; {hint}'inboxready check --demo' "
+                      "lists them\n")
             return EXIT_UNCHECKED
         wanted.append(domain)
     server, demo = start_demo_server(demo)
@@ -317,9 +325,12 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       "installed. Install it with: pip install 'inboxready[gui]', or save an HTML report "
                       "instead (--report FILE.html).\n")
             return EXIT_UNCHECKED
+    from inboxready.core.checks.runner import DEADLINE_GRACE
+
+    started = time.monotonic()
     judged, bad = asyncio.run(_check(args))
     for text, why in bad:
-        err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
+        err.write(f"inboxready: {shown(text) + ': ' if text.strip() else ''}{shown(why)}\n")
     reports = [j.report for j in judged]
     verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
     checklists = {j.report.domain: j.checklist for j in judged}
@@ -328,9 +339,14 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     own = getattr(args, "domain_selectors", {})  # the demo's selectors
     # (not where the DNS server did not answer at all: it would only wait for it again)
     asked = [r.domain for r in reports if r.dns_trouble is None or r.dns_trouble.kind != "resolver"]
+    # The DNS host section gets only what is left of --deadline (a round of domains each, at --concurrency at
+    # once): on a slow DNS server it is left out rather than keep the user waiting past the deadline.
+    rounds = -(-max(1, len(reports)) // max(1, args.concurrency))
+    budget = rounds * args.deadline + DEADLINE_GRACE - (time.monotonic() - started)
     inspections = asyncio.run(P.inspect_for_check(
         asked, args.nameserver, args.timeout,
-        {d: [*args.dkim_selector, *own.get(d, ())] for d in asked})) if asked else {}
+        {d: [*args.dkim_selector, *own.get(d, ())] for d in asked}, budget=budget)) \
+        if asked and budget >= MIN_INSPECTION else {}
     if args.json:
         data = [_report_json(r) for r in reports]
         for d, r in zip(data, reports):

@@ -58,8 +58,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                      "ACCOUNT, show the plan, and after your confirmation apply it, watch it go live "
                                      "on every authoritative server and check again. Every change is journaled and "
                                      "can be undone with --undo.")
-    pub.add_argument("domain", nargs="?", metavar="DOMAIN")
-    pub.add_argument("--account", required=True, metavar="NAME")
+    pub.add_argument("domain", nargs="?", metavar="DOMAIN", help="the domain whose fixes to publish (not with --undo)")
+    pub.add_argument("--account", required=True, metavar="NAME",
+                     help="the DNS host account to publish with, saved by 'inboxready dns-account add'")
     pub.add_argument("--undo", metavar="CHANGE_ID", help="undo a change from the journal")
     pub.add_argument("--only", type=_check_list, metavar="CHECKS", help="publish fixes of these checks only")
     pub.add_argument("--skip", type=_check_list, default=(), metavar="CHECKS", help="leave these checks' fixes out")
@@ -85,7 +86,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                      help="ask this DNS server (also as the authoritative server to verify on)")
     pub.add_argument("--timeout", type=_positive, default=4.0, metavar="SECONDS", help="time one DNS query may take")
     pub.add_argument("--json", action="store_true", help="print JSON instead of text")
-    pub.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    pub.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                     help="colour the text output (default: when printing to a terminal)")
     pub.set_defaults(handler=cmd_publish)
 
 
@@ -435,16 +437,19 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def inspect_for_check(domains: list[str], nameservers: list[str] | None, timeout: float,
-                            selectors: dict[str, list[str]]) -> dict[str, Any]:
-    """``inspect_domain`` for each domain (zone, host, mistakes), bounded in time; a failure is left out."""
+                            selectors: dict[str, list[str]], budget: float | None = None) -> dict[str, Any]:
+    """``inspect_domain`` for each domain (zone, host, mistakes), bounded in time (and by ``budget`` seconds,
+    what is left of the check's deadline); a failure or a domain not done in time is left out."""
     from inboxready.core.dns.client import DnsClient
     from inboxready.core.publish.flow import inspect_domain
 
+    bound = timeout * 4 + 2 if budget is None else max(0.0, min(timeout * 4 + 2, budget))
+
     async def one(d: str) -> Any:
-        client = DnsClient(nameservers, timeout=timeout, deadline=max(2.0, timeout * 2))
+        client = DnsClient(nameservers, timeout=timeout, deadline=max(min(2.0, bound), min(timeout * 2, bound)))
         try:
             return await asyncio.wait_for(inspect_domain(d, client, servers=nameservers,
-                                                         selectors=selectors.get(d, [])), timeout * 4 + 2)
+                                                         selectors=selectors.get(d, [])), bound)
         except Exception:
             return None
         finally:

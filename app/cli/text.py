@@ -141,7 +141,34 @@ def render_report(report: DomainReport, out: TextIO, style: _Style, *, quiet: bo
         for rec in result.records:
             out.write(style(f"      record: {_elide(rec)}", "2") + "\n")
         render_findings(result.presented(), out, style, host_form=host_form)
+        if name == "mta_sts":
+            render_policy_file(result, out, style)
     out.write("\n")
+
+
+def render_policy_file(result: Any, out: TextIO, style: _Style, indent: str = "      ") -> None:
+    """The MTA-STS policy file the check suggests (``detail["policy_fix"]``: a file on the web server, not a DNS
+    record, so no ``Fix``), each line whole, then the ``_mta-sts`` record with a new id to publish once the file
+    is reachable (senders that remember the old policy fetch the new file only when the id changes)."""
+    pf = (result.detail or {}).get("policy_fix") if isinstance(result.detail, dict) else None
+    if not isinstance(pf, dict) or not pf.get("text"):
+        return
+    out = safe_stream(out)
+    url = str(pf.get("url", ""))
+    kind = str(pf.get("content_type") or "text/plain")
+    out.write(style(f"{indent}Policy file to host at {shown(url)}", "1") + "\n")
+    out.write("\n".join(_wrap(f"(served as {kind}, over HTTPS with a valid certificate for its name, no "
+                               "redirect):", indent + "  ")) + "\n")
+    for line in str(pf["text"]).splitlines():
+        out.write(f"{indent}  {shown(line)}\n")
+    record, host = pf.get("record"), pf.get("record_host")
+    if record and host:
+        verb = "Replace with" if getattr(result, "records", None) else "Publish"
+        out.write(style(f"{indent}Then, once the file is reachable: {verb}: TXT record at {shown(str(host))}",
+                        "1") + "\n")
+        out.write(f"{indent}  {shown(str(record))}\n")
+        out.write("\n".join(_wrap("A new id tells sending servers to fetch the new file; without it, those that "
+                                   "remember your old policy keep using it.", indent + "  ")) + "\n")
 
 
 def render_fix(fix: Fix, out: TextIO, style: _Style, indent: str = "      ", host_form: Any = None) -> None:

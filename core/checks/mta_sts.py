@@ -4,7 +4,8 @@ The record and the policy file are read by ``records.mta_sts`` (``parse_sts_reco
 ``mx_matches``); ``check(ctx)`` returns the "mta_sts" result.
 
 The policy file to host is not a DNS record, so it is not a ``Fix``: it is given in
-``detail["policy_fix"]`` (``StsPolicyFix``: url, content_type, text) and the findings' messages point to it.
+``detail["policy_fix"]`` (``StsPolicyFix``: url, content_type, text, and the ``_mta-sts`` record with a new id
+to publish once the file is reachable) and the findings' messages point to it.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ class StsMxHostDetail(TypedDict):
 
 
 class StsPolicyFix(TypedDict):
-    """The policy file to host (a file on the web server, not a DNS record)."""
+    """The policy file to host (a file on the web server, not a DNS record), and the ``_mta-sts`` TXT record
+    to publish once it is reachable: a new ``id``, without which senders that remember the old policy never
+    fetch the new file (RFC 8461 §3.1, §5.1)."""
 
     url: str
     content_type: str
     text: str
+    record_host: str  # _mta-sts.<domain>
+    record: str  # v=STSv1; id=<new>;
 
 
 class _MtaStsDetailSometimes(TypedDict, total=False):
@@ -281,7 +286,8 @@ def _suggest_policy(st: _State, url: str, pol: StsPolicy | None, mx_hosts: list[
     for h in mx_hosts:
         if not any(mx_matches(p, h) for p in patterns):
             patterns.append(h)
-    st.detail["policy_fix"] = {"url": url, "content_type": "text/plain", "text": format_policy(mode, max_age, patterns)}
+    st.detail["policy_fix"] = {"url": url, "content_type": "text/plain", "text": format_policy(mode, max_age, patterns),
+                               "record_host": f"_mta-sts.{st.domain}", "record": f"v=STSv1; id={new_id()};"}
 
 
 def _summary(st: _State, status: Status) -> str:

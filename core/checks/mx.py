@@ -16,7 +16,7 @@ from typing import TypedDict
 
 from ..context import CheckContext
 from ..records.dkim_key import DkimKeyError, parse_dkim_key
-from ..dns.client import DnsAnswer, Outcome, normalize_name
+from ..dns.client import CHAIN_ERROR, LOOP_ERROR, DnsAnswer, Outcome, normalize_name
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
 from ..records.mx import NULL_MX, MxParseError, MxRecord, parse_mx, unreachable_address
 from ..records.spf_parse import spf_records
@@ -64,6 +64,7 @@ class _Host:
     error: str | None = None
     cname: str | None = None
     unchecked: bool = False
+    broken_chain: bool = False  # unchecked because its CNAME records loop or chain on too long: waiting won't help
     ip_literal: str | None = None
 
     @property
@@ -85,8 +86,10 @@ async def _resolve(ctx: CheckContext, h: _Host) -> None:
     if h.addresses:
         return
     if a.failed or aaaa.failed:
+        bad = a if a.failed else aaaa
         h.unchecked = True
-        h.error = "couldn't check: " + (a if a.failed else aaaa).describe
+        h.broken_chain = bad.outcome is Outcome.ERROR and bad.error.startswith((LOOP_ERROR, CHAIN_ERROR))
+        h.error = "couldn't check: " + bad.describe
     elif Outcome.NXDOMAIN in (a.outcome, aaaa.outcome):
         h.error = "the name does not exist"
     else:
@@ -245,6 +248,16 @@ async def check(ctx: CheckContext) -> CheckResult:
         if h.ip_literal is not None:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
+        elif h.unchecked and h.broken_chain:
+            # a CNAME loop (or an endless chain): still "couldn't check", but one that waiting never cures
+            why = h.error.removeprefix("couldn't check: ") if h.error else "its CNAME records loop"
+            findings.append(Finding(
+                "mx.target-unchecked", Severity.UNKNOWN,
+                f"We couldn't look up the address of your mail server {h.host}: {why}. "
+                "Sending servers can't look it up either, so mail to it is delayed and then bounced"
+                + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
+                   if working else "") + ". Waiting won't help: the CNAME records at that name need correcting "
+                "(point the MX record at a name with an address).", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
         elif h.unchecked:
             # couldn't check, even beside a working server: the card must not pass a server nobody looked at
             findings.append(Finding(

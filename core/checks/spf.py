@@ -23,7 +23,7 @@ from typing import Any, TypedDict
 
 from ..context import CheckContext
 from ..records.dmarc_walk import Walk, organizational_domain, policy_step, tree_walk
-from ..dns.client import DnsAnswer, Outcome
+from ..dns.client import CHAIN_ERROR, LOOP_ERROR, DnsAnswer, Outcome
 from .posture import lockdown_fixes
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status, quote_txt, split_txt
 from ..records.spf_catalog import CatalogService, checked_date, find_include, load_catalog, unneeded_include
@@ -383,7 +383,16 @@ class _Analysis:
         kind = _kind(node.mechanism)
         via = node.mechanism
         parent = chain[-1] if chain else self.domain
-        if sev is Severity.UNKNOWN:
+        if sev is Severity.UNKNOWN and (LOOP_ERROR in err or CHAIN_ERROR in err):
+            # a CNAME loop or an endless chain: receivers' lookups fail the same way, and waiting never cures it
+            self.add(f"spf.{kind}-lookup-failed", Severity.UNKNOWN,
+                     f"We couldn't fetch the SPF record of {node.domain} (used through '{via}'): "
+                     f"{LOOP_ERROR if LOOP_ERROR in err else CHAIN_ERROR}. Receivers can't look it up either, so "
+                     "they treat your SPF as a temporary error and may delay or refuse your mail. Waiting won't "
+                     "help: the CNAME records at that name need correcting (by whoever runs it), or remove "
+                     f"'{via}' if you no longer use that service.",
+                     detail=f"{node.domain}: {err}", rfc=RFC_INCLUDE if kind == "include" else RFC_REDIRECT)
+        elif sev is Severity.UNKNOWN:
             self.add(f"spf.{kind}-lookup-failed", Severity.UNKNOWN,
                      f"We couldn't fetch the SPF record of {node.domain} (used through '{via}'). Until it can be "
                      "looked up, receivers may also fail to check your mail and ask the sender to retry.",

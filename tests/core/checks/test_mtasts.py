@@ -72,10 +72,18 @@ def with_record(zone: str, fix: Fix) -> str:
 
 
 def recheck_policy_fix(dns: DnsTestServer, zone: str, web: HttpsTestServer, r: CheckResult) -> CheckResult:
+    """Host the corrected file, then publish the record it comes with: a new id, or senders that remember the
+    old policy never fetch the new file (RFC 8461 §3.1)."""
     pf = r.detail["policy_fix"]
     assert pf["url"] == "https://mta-sts.example.com/.well-known/mta-sts.txt" and pf["content_type"] == "text/plain"
+    assert pf["record_host"] == "_mta-sts.example.com"
+    new_id = sts_records.parse_sts_record(pf["record"]).id
+    assert new_id != r.detail["id"]  # a changed file needs a changed id
     web.route(URL_PATH, pf["text"])
-    return check(dns, zone, web)
+    zone = "".join(ln + "\n" for ln in zone.splitlines() if not ln.startswith("_mta-sts"))
+    again = check(dns, zone + f'_mta-sts IN TXT "{pf["record"]}"\n', web)
+    assert again.detail["id"] == new_id
+    return again
 
 
 # -- the good case and the shape --------------------------------------------------------------------
@@ -121,9 +129,10 @@ def test_not_published_is_info_with_a_suggested_setup(dns_server: DnsTestServer,
     assert text == ("version: STSv1\r\nmode: testing\r\nmx: mx1.example.com\r\nmx: mx.backup.example.com\r\n"
                     "max_age: 604800\r\n")
     assert web.requests == []  # nothing fetched when there is no record
-    # Following the advice: host the file, publish the record → MTA-STS in testing mode, no problem.
+    # Following the advice: host the file, publish the record given with it → MTA-STS in testing mode.
+    assert r.detail["policy_fix"]["record_host"] == "_mta-sts.example.com"
     web.route(URL_PATH, text)
-    again = check(dns_server, zone + '_mta-sts IN TXT "v=STSv1; id=20250101000000;"\n', web)
+    again = check(dns_server, zone + f'_mta-sts IN TXT "{r.detail["policy_fix"]["record"]}"\n', web)
     assert again.status is Status.PASS and codes(again) == ["mta_sts.mode-testing"]
 
 
@@ -406,3 +415,29 @@ def test_single_label_wildcard_is_valid_and_matched_not_a_file_mistake(dns_serve
     assert "mx: *.com" not in text and "mx: mx1.example.com" in text and "mx: *.backup.example.com" in text
     after = recheck_policy_fix(dns_server, ZONE, web, r)
     assert after.status is Status.PASS and codes(after) == [], after.to_json()
+
+
+def test_the_cli_shows_the_policy_file_and_the_new_record(dns_server: DnsTestServer, web: HttpsTestServer) -> None:
+    """The findings say "the corrected file is shown here": the CLI's text shows it, where to host it, and the
+    record with a new id to publish after it (it showed neither, so a CLI user had nothing to host)."""
+    import io
+
+    from inboxready.app.cli.text import _Style, render_report
+    from inboxready.core.model import DomainReport
+
+    web.route(URL_PATH, POLICY.replace("mx: *.backup.example.com\r\n", ""))
+    r = check(dns_server, ZONE, web)
+    assert codes(r) == ["mta_sts.mx-not-covered"] and "corrected file" in r.findings[0].message
+    out = io.StringIO()
+    render_report(DomainReport(D, {"mta_sts": r}), out, _Style(False))
+    text = out.getvalue()
+    pf = r.detail["policy_fix"]
+    assert "https://mta-sts.example.com/.well-known/mta-sts.txt" in text and "text/plain" in text
+    for line in pf["text"].splitlines():
+        assert f"        {line}\n" in text  # every line of the file, whole, on a line of its own
+    assert "_mta-sts.example.com" in text and f"        {pf['record']}\n" in text
+    assert text.index("mx: mx.backup.example.com") < text.index(pf["record"])  # the file first, then the id
+    # --quiet shows one line per check, no file
+    out = io.StringIO()
+    render_report(DomainReport(D, {"mta_sts": r}), out, _Style(False), quiet=True)
+    assert "version: STSv1" not in out.getvalue()

@@ -58,3 +58,14 @@ def test_mixed_case_mx_target_is_one_host(dns_server: DnsTestServer) -> None:
     zone = "$ORIGIN oddcase.com.\n@ MX 10 MAIL.OddCase.com.\n@ MX 20 mail.oddcase.com.\nmail A 203.0.113.40\n"
     r = check(dns_server, {"oddcase.com": zone}, "oddcase.com")
     assert codes(r) == ["mx.duplicate-host"] and r.status is Status.WARN
+
+
+def test_mx_host_in_a_cname_loop_is_couldnt_check_that_names_the_loop(dns_server: DnsTestServer) -> None:
+    """A CNAME loop at the mail server's name is "couldn't check" that says so, never "try again later" (it
+    said "DNS didn't answer properly... Try again later": waiting never cures a loop)."""
+    zone = "$ORIGIN loopmx.com.\n@ MX 10 mail.loopmx.com.\nmail CNAME mail2\nmail2 CNAME mail\n"
+    r = check(dns_server, {"loopmx.com": zone}, "loopmx.com")
+    assert r.status is Status.ERROR and codes(r) == ["mx.target-unchecked"]
+    msg = r.findings[0].message
+    assert "loop" in msg and "mail.loopmx.com" in msg and "Try again later" not in msg
+    assert "correct" in msg  # what to do: the records need correcting

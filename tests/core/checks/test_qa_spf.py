@@ -279,3 +279,24 @@ def test_missing_spf_starter_knows_the_new_microsoft_365_mx_names(dns_server: Dn
     fix = r.findings[0].fix
     assert codes(r) == ["spf.missing"] and fix is not None
     assert fix.value == "v=spf1 include:spf.protection.outlook.com ~all"
+
+
+def test_include_of_a_name_in_a_cname_loop_names_the_loop(dns_server: DnsTestServer) -> None:
+    """An include whose name is a CNAME loop: "couldn't check" that names the loop and says waiting won't help
+    (it said "Until it can be looked up...", as if the DNS server were only slow)."""
+    from inboxready.core.checks import spf
+    from inboxready.core.model import Severity, Status
+
+    from ...conftest import make_ctx, run
+
+    dns_server.replace_zone("spfloop.com", '$ORIGIN spfloop.com.\n@ TXT "v=spf1 include:_spf.spfloop.com -all"\n'
+                                           "_spf CNAME _spf2\n_spf2 CNAME _spf\n")
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await spf.check(make_ctx(dns_server, "spfloop.com"))
+
+    r = run(go())
+    assert r.status is Status.ERROR
+    f = next(f for f in r.findings if f.code == "spf.include-lookup-failed")
+    assert f.severity is Severity.UNKNOWN
+    assert "loop" in f.message and "Until it can be looked up" not in f.message

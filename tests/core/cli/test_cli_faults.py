@@ -222,3 +222,18 @@ def test_build_dkim_overwrite_replaces_a_file_and_not_its_hard_links(tmp_path: P
     if os.name == "posix":
         assert stat.S_IMODE(old.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_check_ends_within_its_deadline_on_a_slow_dns_server(zone: DnsTestServer, home: Path) -> None:
+    """--deadline bounds the whole command: the DNS host lookup that follows the checks gets only what is
+    left of it (it took up to 4 x --timeout more: 12 s for --deadline 2 on a server answering in 1.2 s)."""
+    import time
+
+    zone.add_zone("watch.test", "@ NS ns1\nns1 A 192.0.2.53\n")
+    zone.latency = 1.2
+    started = time.monotonic()
+    code, out, _ = cli("check", "watch.test", "-n", zone.address, "--timeout", "4", "--deadline", "2",
+                       "--only", "spf,mx", "--color", "never")
+    took = time.monotonic() - started
+    assert "SPF" in out and "MX" in out  # the checks ran (and said what they could)
+    assert took < 2 + 1 + 1.5, f"--deadline 2 took {took:.1f} s"  # the deadline, its grace, start-up
