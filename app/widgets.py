@@ -754,5 +754,5 @@ def fit_height(view: QAbstractItemView) -> None:
 
 
 
-__all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe",
+__all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe", "WrapLabel",
            "code_line", "compact_table", "fit_height", "label", "monospace_font", "shown", "tip"]

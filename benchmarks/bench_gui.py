@@ -60,8 +60,8 @@ def percentile(values: list[float], q: float) -> float:
 class GapProfiler:
     """``--profile MS``: what the UI thread did in each gap in which it used more than ``MS`` of CPU. An application event filter
     notes every event delivered (type and receiver) and a profile hook every Python function called from Qt
-    (a slot, a timer's callback, an override): within a gap, the time up to the next noted moment is put on
-    the last one noted, so a long Qt step (a layout, a paint) shows as the event that started it."""
+    (a slot, a timer's callback, an override): within a gap, the UI thread's CPU time up to the next noted moment is put
+    on the last one noted, so a long Qt step (a layout, a paint) shows as the event that started it."""
 
     def __init__(self, clock: Any, threshold_ms: float) -> None:
         self.clock = clock
@@ -103,15 +103,16 @@ class GapProfiler:
 
     def mark(self, what: str) -> None:
         if self.clock.isValid():
-            self.marks.append((self.clock.nsecsElapsed() / 1e6, what))
+            self.marks.append((time.thread_time() * 1000, what))
 
     def gap(self, start: float, end: float, cpu: float) -> None:
         marks, self.marks = self.marks, []
         if cpu < self.threshold:  # the UI thread's own work (a loaded machine stretches every gap)
             return
         spans: list[tuple[float, str]] = []
+        cpu_end = time.thread_time() * 1000
         for i, (t, what) in enumerate(marks):
-            nxt = marks[i + 1][0] if i + 1 < len(marks) else end
+            nxt = marks[i + 1][0] if i + 1 < len(marks) else cpu_end
             spans.append((nxt - t, what))
             self.totals.setdefault(what, []).append(nxt - t)
         self.slow.append((end - start, cpu, spans))
