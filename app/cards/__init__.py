@@ -130,6 +130,19 @@ class BodyBuilder(QObject):
             self._timer.stop()
 
 
+def resolver_title(reason: str, many: bool) -> str:
+    """The banner's title for the user's own DNS server(s), by what went wrong (``DnsTrouble.reason``): one
+    that answers "no such name" for everything, or only points elsewhere, does answer."""
+    server = "Your DNS servers" if many else "Your DNS server"
+    if reason == "nxdomain":
+        return f"{server} {'say' if many else 'says'} no domain exists"
+    if reason == "referral":
+        return f"{server} {'do' if many else 'does'} not look up other domains"
+    if reason == "refused":
+        return f"{server} {'refuse' if many else 'refuses'} to answer"
+    return f"{server} {'don' if many else 'doesn'}'t answer"
+
+
 class DnsTroubleBanner(QFrame):
     """One message when DNS itself did not answer, instead of a grey "couldn't check" on every card.
 
@@ -173,7 +186,7 @@ class DnsTroubleBanner(QFrame):
         resolver = trouble.kind == "resolver"
         many = len(trouble.servers) > 1
         if resolver:
-            title = "Your DNS servers don't answer" if many else "Your DNS server doesn't answer"
+            title = resolver_title(trouble.reason, many)
             advice = trouble.advice
             if advice.endswith("DNS server."):
                 advice = advice[:-1] + " in Settings."
