@@ -191,16 +191,17 @@ async def _dmarc_walk(ctx: CheckContext, domain: str) -> Walk | None:
         return None
 
 
-def dmarc_stage(walk: Walk | None) -> DmarcStage | None:
+def dmarc_stage(walk: Walk | None, *, exists: bool = True) -> DmarcStage | None:
     """The DMARC stage the RFC 9989 tree walk shows for the walked domain (the record the DMARC check uses:
-    ``policy_step``, its own, its Organizational Domain's or a public suffix's); None when it couldn't be
-    looked up (then SPF gives no advice that depends on it)."""
+    ``policy_step``, its own, its Organizational Domain's or a public suffix's, with ``sp``, or ``np`` for a
+    name that doesn't exist, when inherited); None when it couldn't be looked up (then SPF gives no advice
+    that depends on it)."""
     if walk is None:
         return None
     step, how = policy_step(walk)
     if step is not None and step.record is not None:
         own = how == "own"
-        return DmarcStage(step.record.policy_for(subdomain=not own), step.record.testing, step.name)
+        return DmarcStage(step.record.policy_for(subdomain=not own, exists=exists), step.record.testing, step.name)
     # A walk that stopped at the top-level domain (whose _dmarc name many servers refuse to answer) is
     # complete enough: no record there changes the policy of the names below (as in the DMARC check).
     stopped = walk.failed is not None and "." in walk.failed.name
@@ -867,7 +868,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     an = _Analysis(ctx)
     domain = an.domain
     txt, spf_rr, mx, walk = got.txt, got.spf_rr, got.mx, got.walk
-    stage = dmarc_stage(walk)
+    stage = dmarc_stage(walk, exists=txt.outcome is not Outcome.NXDOMAIN)
     an.all_target = all_for_stage(stage)
     an.mx = mx
     detail: SpfDetail = {
@@ -1866,6 +1867,27 @@ async def _no_record(an: _Analysis, detail: SpfDetail, txt: DnsAnswer, mx: DnsAn
         # No MX and no SPF: it looks unused for email. The lockdown record (the same one the MX card lists with
         # the other lockdown records) is offered here too, for the case it doesn't send mail.
         lock = lockdown_fixes(domain)[0]
+        stage = dmarc_stage(got.walk)
+        if stage is not None and stage.enforcing_reject:
+            # DMARC p=reject (its own, or sp= of the record it inherits) already has receivers refuse mail
+            # that claims to come from it: no SPF record is a gap to close, not an open door.
+            where = ("its DMARC record says p=reject" if stage.record_domain == domain else
+                     f"the DMARC record of {stage.record_domain} applies p=reject to it")
+            an.add("spf.missing", Severity.WARNING,
+                   "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, "
+                   f"and no mail server (MX) either, so it looks unused for email. Spoofing it is already blocked: "
+                   f"{where}, so receivers that check DMARC refuse mail that claims to come from it. "
+                   "If it never sends mail, publish the record below (with the other lockdown records listed under "
+                   "MX) so that receivers that check only SPF refuse such mail too. If it does send mail, list "
+                   "those services instead (each provider's help pages give an 'include:' to add, e.g. "
+                   "v=spf1 include:... -all; the SPF builder makes the record), or its mail is rejected.",
+                   rfc="RFC 7208 §4.5, RFC 9989 §4.10",
+                   fix=replace(lock, kind="suggestion",
+                               note="Only for a domain that never sends mail: no server may send as it. It is "
+                                    "one of the lockdown records listed under MX. If this domain sends mail, "
+                                    "list its services instead, or their mail will fail SPF."))
+            return _result(an, detail, [], summary="No SPF record, but DMARC p=reject already has receivers "
+                                                   "refuse mail that spoofs this domain.")
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, and "
                "no mail server (MX) either, so it looks unused for email, and anyone can send mail in its name. If "

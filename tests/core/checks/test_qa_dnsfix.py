@@ -1,0 +1,82 @@
+"""QA: what the review of the domain check found (assignment g7), each on a loopback zone through the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from inboxready.core.checks.runner import run_check
+from inboxready.core.context import CheckOptions
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.model import CheckResult, DomainReport, Finding, Severity, Status
+
+from ...conftest import run
+
+CHECKS = ("spf", "dkim", "dmarc", "mx", "mta_sts", "tls_rpt")
+
+
+def check_all(server: DnsTestServer, zones: dict[str, str], domain: str,
+              checks: tuple[str, ...] = CHECKS) -> DomainReport:
+    server.add_origin("test")  # so that _dmarc.test is NXDOMAIN, as on the Internet
+    for origin, text in zones.items():
+        server.replace_zone(origin, text)
+    return run(run_check(domain, CheckOptions(nameservers=[server.address], timeout=2.0, checks=checks)))
+
+
+def finding(r: CheckResult, code: str) -> Finding:
+    (f,) = [f for f in r.findings if f.code == code]
+    return f
+
+
+def codes(r: CheckResult) -> list[str]:
+    return [f.code for f in r.findings]
+
+
+# -- 1. a name that sends no mail, covered by DMARC p=reject ---------------------------------------------
+
+WEB_ONLY = """$ORIGIN org.test.
+@ MX 10 mx.org.test.
+mx A 192.0.2.1
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "{dmarc}"
+www A 192.0.2.80
+"""
+
+
+@pytest.mark.parametrize("dmarc", ["v=DMARC1; p=reject", "v=DMARC1; p=none; sp=reject",
+                                   "v=DMARC1; p=reject; np=none"])
+def test_web_only_subdomain_under_dmarc_reject_is_a_warning_with_the_lockdown_fix(
+        dns_server: DnsTestServer, dmarc: str) -> None:
+    """DMARC reject (p=, or sp= for its subdomains) already has receivers refuse spoofed mail from www: no SPF
+    is a warning that says so, not "anyone can send mail in its name" and an overall Fail."""
+    report = check_all(dns_server, {"org.test": WEB_ONLY.format(dmarc=dmarc)}, "www.org.test")
+    spf = report.checks["spf"]
+    f = finding(spf, "spf.missing")
+    assert f.severity is Severity.WARNING and spf.status is Status.WARN
+    assert "anyone can send" not in f.message and "p=reject" in f.message and "org.test" in f.message
+    assert f.fix is not None and (f.fix.host, f.fix.value) == ("www.org.test", "v=spf1 -all")
+    assert "lockdown" in f.message
+    assert report.status is not Status.FAIL
+    # the lockdown records are still offered under MX
+    lock = {(x.fix.host, x.fix.value) for x in report.checks["mx"].findings if x.fix is not None}
+    assert ("www.org.test", "v=spf1 -all") in lock
+    # publishing the fix makes the finding go away
+    zone = WEB_ONLY.format(dmarc=dmarc) + 'www TXT "v=spf1 -all"\n'
+    again = check_all(dns_server, {"org.test": zone}, "www.org.test")
+    assert "spf.missing" not in codes(again.checks["spf"]) and again.checks["spf"].status is Status.PASS
+
+
+def test_parked_domain_with_its_own_dmarc_reject_is_a_warning(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN parked.test.\n@ A 192.0.2.90\n_dmarc TXT "v=DMARC1; p=reject"\n'
+    spf = check_all(dns_server, {"parked.test": zone}, "parked.test").checks["spf"]
+    f = finding(spf, "spf.missing")
+    assert f.severity is Severity.WARNING and "its DMARC record says p=reject" in f.message
+
+
+@pytest.mark.parametrize("dmarc", ["v=DMARC1; p=quarantine", "v=DMARC1; p=none", "v=DMARC1; p=reject; sp=none",
+                                   "v=DMARC1; p=reject; t=y", "v=spf1 not dmarc"])
+def test_web_only_subdomain_without_dmarc_reject_stays_an_error(dns_server: DnsTestServer, dmarc: str) -> None:
+    report = check_all(dns_server, {"org.test": WEB_ONLY.format(dmarc=dmarc)}, "www.org.test")
+    f = finding(report.checks["spf"], "spf.missing")
+    assert f.severity is Severity.ERROR and "anyone can send mail in its name" in f.message
+    assert f.fix is not None and f.fix.value == "v=spf1 -all"
+    assert report.checks["spf"].status is Status.FAIL
