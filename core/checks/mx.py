@@ -18,6 +18,7 @@ from ..context import CheckContext
 from ..records.dkim_key import DkimKeyError, parse_dkim_key
 from ..dns.client import CHAIN_ERROR, LOOP_ERROR, DnsAnswer, Outcome, normalize_name
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.misplaced import undoubled_names
 from ..records.mx import NULL_MX, MxParseError, MxRecord, parse_mx, unreachable_address
 from ..records.spf_parse import spf_records
 from .posture import is_reject_all_spf, lockdown_fixes, meant_as_spf, spf_allows_senders
@@ -66,6 +67,7 @@ class _Host:
     unchecked: bool = False
     broken_chain: bool = False  # unchecked because its CNAME records loop or chain on too long: waiting won't help
     ip_literal: str | None = None
+    missing: bool = False  # the name does not exist (NXDOMAIN)
 
     @property
     def works(self) -> bool:
@@ -92,8 +94,26 @@ async def _resolve(ctx: CheckContext, h: _Host) -> None:
         h.error = "couldn't check: " + bad.describe
     elif Outcome.NXDOMAIN in (a.outcome, aaaa.outcome):
         h.error = "the name does not exist"
+        h.missing = True
     else:
         h.error = "the name has no IPv4 or IPv6 address"
+
+
+MAX_MEANT_HOSTS = 5  # missing MX targets looked at for a doubled name (each costs up to six lookups)
+
+
+async def _meant_hosts(ctx: CheckContext, domain: str, missing: list[_Host]) -> dict[str, _Host]:
+    """For MX targets that don't exist: the name each was meant as when the zone was added to a full name a
+    second time (``mail.x.test.x.test`` → ``mail.x.test``), only where that name was looked up and has a
+    working address (its own, or through an alias: then the alias's target is what the record should name)."""
+    guesses = [(h.host, _Host(h.preference, name)) for h in missing[:MAX_MEANT_HOSTS]
+               for name in undoubled_names(h.host, domain) if name != h.host]
+    await asyncio.gather(*(_resolve(ctx, g) for _, g in guesses))
+    out: dict[str, _Host] = {}
+    for host, g in guesses:
+        if host not in out and g.works and not g.unchecked:
+            out[host] = g
+    return out
 
 
 def _count(n: int, word: str) -> str:
@@ -192,6 +212,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 ctx.dns.query(f"_dmarc.{domain}", "TXT"), ctx.dns.query(f"*._domainkey.{domain}", "TXT"))
         lookups.append(_extra())
     await asyncio.gather(*lookups)
+    meant_hosts = await _meant_hosts(ctx, domain, [h for h in hosts if not implicit and h.missing])
 
     working = [h for h in hosts if h.works]
     # -- findings about the hosts ---------------------------------------------------------------
@@ -266,6 +287,25 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "properly, so we can't say whether it works"
                 + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
                    if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
+        elif not h.addresses and h.host in meant_hosts:
+            # the full name typed into a form that added the zone again: the name meant exists and works
+            meant = meant_hosts[h.host]
+            target = meant.cname or meant.host
+            removal = Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
+                          note="Or remove this record; your other mail server(s) keep working.")
+            findings.append(Finding(
+                "mx.target-missing", sev,
+                f"Your MX record points to {h.host}, but {h.error}." + consequence + f" It looks like "
+                f"{meant.host} with the domain added a second time (DNS hosts' forms add it by themselves), "
+                "and that name has a working address: replace the record with the one below.",
+                detail=f"{h.host} A/AAAA: {h.error}. {meant.host} A/AAAA: " + ", ".join(meant.addresses[:4])
+                       + (f" (through the alias {meant.host} → {meant.cname})" if meant.cname else "") + ".",
+                rfc=RFC_MX,
+                fix=Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
+                        note=f"Replace the MX record '{h.preference} {h.host}.' with this one, the whole record. "
+                             f"If your DNS host's form adds {domain} by itself, type the name with a final dot "
+                             f"('{target}.') so that it isn't added again."),
+                alternatives=(removal,) if others_work else ()))
         elif not h.addresses:
             findings.append(Finding(
                 "mx.target-missing", sev,

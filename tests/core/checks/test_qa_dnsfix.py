@@ -80,3 +80,60 @@ def test_web_only_subdomain_without_dmarc_reject_stays_an_error(dns_server: DnsT
     assert f.severity is Severity.ERROR and "anyone can send mail in its name" in f.message
     assert f.fix is not None and f.fix.value == "v=spf1 -all"
     assert report.checks["spf"].status is Status.FAIL
+
+
+# -- 2. an MX target with the domain typed twice -------------------------------------------------------
+
+def _mx_zone(mx_lines: str, extra: str = "") -> str:
+    return f"$ORIGIN x.test.\n{mx_lines}\nmail A 192.0.2.25\nbackup A 192.0.2.26\nlocal A 127.0.0.1\n{extra}"
+
+
+def _republish_mx(zone: str, old: str, new: str) -> str:
+    return zone.replace(f"@ MX {old}", f"@ MX {new}")
+
+
+def test_doubled_mx_name_gets_the_corrected_record_that_then_passes(dns_server: DnsTestServer) -> None:
+    zone = _mx_zone("@ MX 10 mail.x.test.x.test.")
+    mx = check_all(dns_server, {"x.test": zone}, "x.test", ("mx",)).checks["mx"]
+    f = finding(mx, "mx.target-missing")
+    assert f.severity is Severity.ERROR and "mail.x.test.x.test" in f.message
+    assert f.fix is not None and (f.fix.host, f.fix.type, f.fix.value, f.fix.action) == (
+        "x.test", "MX", "10 mail.x.test.", "replace")
+    assert "10 mail.x.test.x.test." in f.fix.note and f.no_fix == ""
+    again = check_all(dns_server, {"x.test": _republish_mx(zone, "10 mail.x.test.x.test.", f.fix.value)}, "x.test",
+                      ("mx",)).checks["mx"]
+    assert again.status is Status.PASS and codes(again) == []
+
+
+def test_provider_mx_name_with_the_zone_appended_gets_the_provider_name(dns_server: DnsTestServer) -> None:
+    provider = "$ORIGIN provider.test.\nmx1 CNAME mx1.pool\nmx1.pool A 198.51.100.7\n"
+    zone = _mx_zone("@ MX 5 mx1.provider.test.x.test.\n@ MX 10 backup.x.test.")
+    mx = check_all(dns_server, {"x.test": zone, "provider.test": provider}, "x.test", ("mx",)).checks["mx"]
+    f = finding(mx, "mx.target-missing")
+    # another server works: a warning, the corrected record first (the alias followed to its end), removal second
+    assert f.severity is Severity.WARNING and f.fix is not None
+    assert (f.fix.value, f.fix.action) == ("5 mx1.pool.provider.test.", "replace")
+    assert [(a.value, a.action) for a in f.alternatives] == [("5 mx1.provider.test.x.test.", "remove")]
+    fixed = _republish_mx(zone, "5 mx1.provider.test.x.test.", f.fix.value)
+    again = check_all(dns_server, {"x.test": fixed, "provider.test": provider}, "x.test", ("mx",)).checks["mx"]
+    assert again.status is Status.PASS and codes(again) == []
+
+
+@pytest.mark.parametrize("target", ["nothere.x.test.x.test.", "local.x.test.x.test.", "mail.x.test.y.test."])
+def test_no_corrected_mx_record_unless_the_meant_name_works(dns_server: DnsTestServer, target: str) -> None:
+    """The guess is looked up before it is offered: a name that doesn't exist or has only a local address is not
+    a fix (and a name under another zone is not the domain typed twice)."""
+    zone = _mx_zone(f"@ MX 10 {target}")
+    mx = check_all(dns_server, {"x.test": zone, "y.test": "$ORIGIN y.test.\n@ A 192.0.2.9\n"}, "x.test",
+                   ("mx",)).checks["mx"]
+    f = finding(mx, "mx.target-missing")
+    assert f.severity is Severity.ERROR and f.fix is None and "Only you or your mail provider" in f.no_fix
+
+
+def test_undoubled_names_takes_the_zone_off_once() -> None:
+    from inboxready.core.records.misplaced import undoubled_names
+    assert undoubled_names("mail.x.test.x.test.", "x.test") == ["mail.x.test"]
+    assert undoubled_names("MX.Provider.Net.x.test", "x.test") == ["mx.provider.net"]
+    assert undoubled_names("www.x.test", "x.test") == []  # one label left: a name of the zone, not a full name
+    assert undoubled_names("mail.shop.x.test.shop.x.test", "shop.x.test")[0] == "mail.shop.x.test"
+    assert undoubled_names("mail.x.test", "y.test") == []
