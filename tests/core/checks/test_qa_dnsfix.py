@@ -137,3 +137,32 @@ def test_undoubled_names_takes_the_zone_off_once() -> None:
     assert undoubled_names("www.x.test", "x.test") == []  # one label left: a name of the zone, not a full name
     assert undoubled_names("mail.shop.x.test.shop.x.test", "shop.x.test")[0] == "mail.shop.x.test"
     assert undoubled_names("mail.x.test", "y.test") == []
+
+
+# -- 3. the record that writes p= out goes under "p= missing" --------------------------------------------
+
+NO_P = """$ORIGIN x.test.
+_dmarc TXT "v=DMARC1; rua=mailto:d@x.test"
+@ MX 10 mail.x.test.
+mail A 192.0.2.25
+@ TXT "v=spf1 mx -all"
+shop A 192.0.2.80
+shop MX 10 mail.x.test.
+shop TXT "v=spf1 mx -all"
+"""
+
+
+@pytest.mark.parametrize("domain", ["x.test", "shop.x.test"])
+def test_the_p_none_fix_is_shown_under_p_missing_not_under_move_to_quarantine(
+        dns_server: DnsTestServer, domain: str) -> None:
+    dmarc = check_all(dns_server, {"x.test": NO_P}, domain, ("dmarc",)).checks["dmarc"]
+    missing = finding(dmarc, "dmarc.p-missing")
+    assert missing.fix is not None and missing.fix.host == "_dmarc.x.test"
+    assert missing.fix.value == "v=DMARC1; p=none; rua=mailto:d@x.test"
+    shown = {s.finding.code: s for s in dmarc.presented()}
+    assert shown["dmarc.p-missing"].fixes == (missing.fix,)
+    assert all(s.fixes == () for code, s in shown.items() if code != "dmarc.p-missing")
+    # published, "p= missing" is gone, and the ladder asks for its next step
+    fixed = NO_P.replace('"v=DMARC1; rua=mailto:d@x.test"', f'"{missing.fix.value}"')
+    again = check_all(dns_server, {"x.test": fixed}, domain, ("dmarc",)).checks["dmarc"]
+    assert "dmarc.p-missing" not in codes(again)
