@@ -261,6 +261,24 @@ class Node:
         return out
 
 
+def _after_all(rec: SpfRecord) -> tuple[list[Mechanism], list[Mechanism], list[Mechanism]]:
+    """The mechanisms after the record's first 'all' (never evaluated, RFC 7208 §5.1), as (those that would let
+    servers pass, those with a -, ~ or ? qualifier, further 'all's)."""
+    if rec.all is None:
+        return [], [], []
+    after = [m for m in rec.mechanisms if m.start > rec.all.start]
+    alls = [m for m in after if m.kind == "all"]
+    senders = [m for m in after if m.kind != "all" and m.qualifier == "+"]
+    others = [m for m in after if m.kind != "all" and m.qualifier != "+"]
+    return senders, others, alls
+
+
+def _quoted_list(terms: list[Mechanism]) -> str:
+    """'a', 'b' and 'c': terms named in a sentence, in the record's order."""
+    names = [f"'{m.text}'" for m in terms]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
@@ -527,11 +545,23 @@ class _Analysis:
                          detail="?all gives 'neutral' to every unlisted server.", rfc=RFC_ALL, fixable=True)
             after = [m for m in mechs if m.start > first_all.start]
             if after:
-                self.add("spf.terms-after-all", Severity.ERROR,
-                         f"{_plural(len(after), 'rule')} ({', '.join(repr(m.text) for m in after)}) come after "
-                         f"'{first_all.text}' and are never used: checking stops at 'all', so mail from the "
-                         "servers they list fails SPF. The suggested record moves 'all' to the end (this starts "
-                         "allowing those senders).",
+                senders, others, alls = _after_all(rec)
+                one = len(after) == 1
+                words = (f"{_plural(len(after), 'rule')} ({', '.join(repr(m.text) for m in after)}) "
+                         f"{'comes' if one else 'come'} after '{first_all.text}' and {'is' if one else 'are'} "
+                         "never used: checking stops at the first 'all'")
+                if senders:
+                    words += (f", so mail from the servers listed by {_quoted_list(senders)} fails SPF. The "
+                              "suggested record moves 'all' to the end, which starts allowing those senders.")
+                else:
+                    words += (f". {'It allows' if one else 'They allow'} no server to send, so your mail is not "
+                              "affected; tidy the record with the suggested one.")
+                if others:
+                    words += (f" {_quoted_list(others)} {'is' if len(others) == 1 else 'are'} moved before 'all', "
+                              f"where {'it takes' if len(others) == 1 else 'they take'} effect.")
+                if alls:
+                    words += " The suggested record keeps one 'all' rule, at the end."
+                self.add("spf.terms-after-all", Severity.ERROR if senders else Severity.WARNING, words,
                          detail="Mechanisms after 'all' MUST be ignored (RFC 7208 §5.1).", rfc=RFC_ALL,
                          fixable=True)
             if rec.redirect is not None and self.unsafe_redirect is not None:
@@ -1616,7 +1646,11 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         notes.append("Removed includes that cannot work: " + _quoted(an.dead_includes | an.loop_terms)
                      + ". If you still use such a service, add its correct include.")
     if "spf.terms-after-all" in codes:
-        notes.append("'all' now comes last, so the rules that were after it take effect.")
+        senders, others, alls = _after_all(rec)
+        if senders or others:
+            notes.append("'all' now comes last, so the rules that were after it take effect.")
+        if alls:
+            notes.append("Only one 'all' rule is kept, at the end.")
     q = rec.all.qualifier if rec.all is not None else None
     has_redirect = any(isinstance(t, Modifier) and t.name == "redirect" for t in terms)
     had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None

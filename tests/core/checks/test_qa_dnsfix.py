@@ -166,3 +166,48 @@ def test_the_p_none_fix_is_shown_under_p_missing_not_under_move_to_quarantine(
     fixed = NO_P.replace('"v=DMARC1; rua=mailto:d@x.test"', f'"{missing.fix.value}"')
     again = check_all(dns_server, {"x.test": fixed}, domain, ("dmarc",)).checks["dmarc"]
     assert "dmarc.p-missing" not in codes(again)
+
+
+# -- 4. rules after 'all': the words fit what they are ------------------------------------------------
+
+def _spf_zone(record: str) -> str:
+    return f'$ORIGIN x.test.\n@ MX 10 mail.x.test.\nmail A 192.0.2.25\n@ A 192.0.2.30\n@ TXT "{record}"\n'
+
+
+def _spf_after_fix(server: DnsTestServer, record: str) -> CheckResult:
+    spf = check_all(server, {"x.test": _spf_zone(record)}, "x.test", ("spf",)).checks["spf"]
+    f = finding(spf, "spf.terms-after-all")
+    assert f.fix is not None and f.fix.action == "replace"
+    again = check_all(server, {"x.test": _spf_zone(f.fix.value)}, "x.test", ("spf",)).checks["spf"]
+    assert "spf.terms-after-all" not in codes(again) and again.status is not Status.FAIL
+    return spf
+
+
+def test_a_second_all_after_all_lists_no_senders(dns_server: DnsTestServer) -> None:
+    spf = _spf_after_fix(dns_server, "v=spf1 mx -all ~all")
+    f = finding(spf, "spf.terms-after-all")
+    assert f.severity is Severity.WARNING and spf.status is Status.WARN
+    assert "1 rule ('~all') comes after '-all' and is never used" in f.message
+    assert "allowing" not in f.message and "servers they list" not in f.message and "fails SPF" not in f.message
+    assert f.fix is not None and f.fix.value.count("all") == 1
+    assert "take effect" not in f.fix.note
+
+
+def test_senders_after_all_are_named_and_the_verbs_agree(dns_server: DnsTestServer) -> None:
+    spf = _spf_after_fix(dns_server, "v=spf1 -all mx a")
+    f = finding(spf, "spf.terms-after-all")
+    assert f.severity is Severity.ERROR
+    assert "2 rules ('mx', 'a') come after '-all' and are never used" in f.message
+    assert "mail from the servers listed by 'mx' and 'a' fails SPF" in f.message
+    assert "starts allowing those senders" in f.message
+    one = _spf_after_fix(dns_server, "v=spf1 ~all mx")
+    assert "1 rule ('mx') comes after '~all' and is never used" in finding(one, "spf.terms-after-all").message
+
+
+def test_a_fail_rule_after_all_is_moved_not_called_a_sender(dns_server: DnsTestServer) -> None:
+    spf = _spf_after_fix(dns_server, "v=spf1 mx ~all -ip4:192.0.2.99 ?all")
+    f = finding(spf, "spf.terms-after-all")
+    assert f.severity is Severity.WARNING
+    assert "2 rules ('-ip4:192.0.2.99', '?all') come after '~all' and are never used" in f.message
+    assert "'-ip4:192.0.2.99' is moved before 'all', where it takes effect" in f.message
+    assert f.fix is not None and f.fix.value == "v=spf1 mx -ip4:192.0.2.99 ~all"
