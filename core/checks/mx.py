@@ -99,6 +99,11 @@ async def _resolve(ctx: CheckContext, h: _Host) -> None:
         h.error = "the name has no IPv4 or IPv6 address"
 
 
+def _local_name(host: str) -> bool:
+    """``localhost`` and names under it (RFC 6761 §6.3): every resolver answers them itself."""
+    return host == "localhost" or host.endswith(".localhost")
+
+
 MAX_MEANT_HOSTS = 5  # missing MX targets looked at for a doubled name (each costs up to six lookups)
 
 
@@ -204,7 +209,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     no_mail = not real and spf_known and ((not spf and not meant) or spf_reject_all)
     dmarc_ans: DnsAnswer | None = None
     wild_ans: DnsAnswer | None = None
-    lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None]
+    lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None and not _local_name(h.host)]
     if no_mail:
         async def _extra() -> None:
             nonlocal dmarc_ans, wild_ans
@@ -269,6 +274,25 @@ async def check(ctx: CheckContext) -> CheckResult:
         if h.ip_literal is not None:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
+        elif _local_name(h.host):
+            # RFC 6761 §6.3: 'localhost' is the machine asking; nothing to look up, one finding that says so
+            h.error = "localhost always means the computer that looks it up"
+            findings.append(Finding(
+                "mx.target-private", sev,
+                f"Your MX record points to {h.host}, a name that always means the computer that looks it up: a "
+                "server sending you mail would try to deliver it to itself." + consequence,
+                detail=f"{h.host}: a special-use name (RFC 6761 §6.3), answered by every resolver itself with a "
+                       "loopback address or 'no such name'; it is never a server on the Internet.",
+                rfc="RFC 6761 §6.3, " + RFC_MX,
+                fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
+                        note="Remove this record; your other mail server(s) keep working." if others_work else
+                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
+                             f"{aliases[0].cname} instead (see above).")
+                if others_work or aliases else None,
+                no_fix="" if (others_work or aliases) else
+                "Only you or your mail provider know which server receives your mail: replace the MX record "
+                "with the one your mail service gives you."))
+            continue
         elif h.unchecked and h.broken_chain:
             # a CNAME loop (or an endless chain): still "couldn't check", but one that waiting never cures
             why = h.error.removeprefix("couldn't check: ") if h.error else "its CNAME records loop"
@@ -319,13 +343,11 @@ async def check(ctx: CheckContext) -> CheckResult:
                 no_fix="" if (others_work or aliases) else
                 f"Only you or your mail provider know which server receives your mail: publish the address "
                 f"(A/AAAA) of {h.host}, or replace the MX record with the one your mail service gives you."))
-        if h.host == "localhost" or h.host.startswith("localhost.") or (
-                h.addresses and all(unreachable_address(a) for a in h.addresses)):
+        if h.addresses and all(unreachable_address(a) for a in h.addresses):
             findings.append(Finding(
                 "mx.target-private", Severity.WARNING,
                 f"Your mail server {h.host} has only a private or local address ("
-                + (", ".join(h.addresses) or "localhost")
-                + "), which other servers on the Internet can't reach.",
+                + ", ".join(h.addresses) + "), which other servers on the Internet can't reach.",
                 detail="Loopback, private (RFC 1918), shared, link-local and unique-local addresses are not "
                        "reachable from the Internet.", rfc=RFC_MX))
         if h.cname and h.addresses:

@@ -211,3 +211,33 @@ def test_a_fail_rule_after_all_is_moved_not_called_a_sender(dns_server: DnsTestS
     assert "2 rules ('-ip4:192.0.2.99', '?all') come after '~all' and are never used" in f.message
     assert "'-ip4:192.0.2.99' is moved before 'all', where it takes effect" in f.message
     assert f.fix is not None and f.fix.value == "v=spf1 mx -ip4:192.0.2.99 ~all"
+
+
+# -- 5. MX localhost: one clear finding ------------------------------------------------------------------
+
+@pytest.mark.parametrize("served", [True, False])  # resolvers answer 'localhost' themselves: 127.0.0.1 or NXDOMAIN
+def test_mx_localhost_is_one_finding_not_missing_and_private(dns_server: DnsTestServer, served: bool) -> None:
+    zones = {"x.test": '$ORIGIN x.test.\n@ MX 10 localhost.\n@ TXT "v=spf1 mx -all"\n'}
+    if served:
+        zones["localhost"] = "$ORIGIN localhost.\n@ A 127.0.0.1\n"
+    mx = check_all(dns_server, zones, "x.test", ("mx",)).checks["mx"]
+    assert codes(mx) == ["mx.target-private"] and mx.status is Status.FAIL
+    f = mx.findings[0]
+    assert f.severity is Severity.ERROR and "localhost" in f.message and "does not exist" not in f.message
+    assert "Nobody can deliver mail to you" in f.message and f.fix is None and f.no_fix
+
+
+def test_mx_localhost_beside_a_working_server_is_removed(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN x.test.\n@ MX 10 mail.x.test.\n@ MX 20 localhost.\nmail A 192.0.2.25\n@ TXT "v=spf1 mx -all"\n'
+    mx = check_all(dns_server, {"x.test": zone}, "x.test", ("mx",)).checks["mx"]
+    assert codes(mx) == ["mx.target-private"] and mx.status is Status.WARN
+    f = mx.findings[0]
+    assert f.fix is not None and (f.fix.value, f.fix.action) == ("20 localhost.", "remove")
+    again = check_all(dns_server, {"x.test": zone.replace("@ MX 20 localhost.\n", "")}, "x.test", ("mx",))
+    assert again.checks["mx"].status is Status.PASS
+
+
+def test_a_missing_name_that_starts_with_localhost_is_only_missing(dns_server: DnsTestServer) -> None:
+    zone = '$ORIGIN x.test.\n@ MX 10 localhost.x.test.\n@ TXT "v=spf1 mx -all"\n'
+    mx = check_all(dns_server, {"x.test": zone}, "x.test", ("mx",)).checks["mx"]
+    assert codes(mx) == ["mx.target-missing"]
