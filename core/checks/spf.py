@@ -261,6 +261,60 @@ class Node:
         return out
 
 
+MAX_REDIRECTS = 10  # a chain of redirects followed for the ending it gives (each costs a lookup anyway)
+
+
+def _redirect_ending(root: Node) -> tuple[str | None, list[str]] | None:
+    """What unlisted servers get from a record without 'all' that hands over with redirect= (RFC 7208 §6.1:
+    the redirected record's result is the result): (the qualifier of the first 'all' down the chain of
+    redirects, or None when the chain ends in a record with neither, which gives neutral; the domains of the
+    chain). None when there is no redirect to follow or a record of the chain couldn't be read (other findings
+    say why)."""
+    node, chain = root, []
+    for _ in range(MAX_REDIRECTS):
+        if node.record is None or node.error:
+            return None
+        try:
+            rec = parse_record(node.record)
+        except SpfSyntaxError:
+            return None
+        if rec.all is not None:
+            return (rec.all.qualifier, chain) if chain else None
+        if rec.redirect is None:
+            return (None, chain) if chain else None
+        nxt = next((c for c in node.children if c.mechanism.lower().startswith("redirect=")), None)
+        if nxt is None:
+            return None
+        node = nxt
+        chain.append(node.domain)
+    return None
+
+
+def _redirect_all_findings(an: _Analysis, rec: SpfRecord, root: Node) -> None:
+    """spf.neutral-all for a record whose redirect= hands unlisted servers a neutral result ('?all' at the end of
+    the redirected record, or no 'all' there at all), as for '?all' in the record itself: what receivers
+    evaluate is what counts."""
+    if rec.all is not None or rec.redirect is None:
+        return
+    ending = _redirect_ending(root)
+    if ending is None or ending[0] not in ("?", None):
+        return
+    q, chain = ending
+    end = "-all" if an.all_target == "-" else "~all"
+    why = " (your DMARC policy is p=reject)" if end == "-all" else ""
+    via = " → ".join(chain)
+    what = (f"ends with '?all', which {ALL_WORDS['?']}" if q == "?" else
+            "has no 'all' rule, so servers it doesn't list get 'neutral', as if you had no opinion")
+    an.neutral_redirect = chain[0]
+    an.add("spf.neutral-all", Severity.WARNING,
+           f"Your SPF record has no 'all' of its own and hands over to {chain[0]} ('{rec.redirect.text}'). The "
+           f"record {'at the end of that chain (' + via + ')' if len(chain) > 1 else 'there'} {what}. Receivers "
+           "apply that ending to mail from your domain, so SPF does not protect it from forgery. The "
+           f"suggested record includes {chain[0]} and ends with your own {end}{why}.",
+           detail=f"RFC 7208 §6.1: with no 'all', the result of the redirected record is the result. Chain: "
+                  f"{an.domain} → {via}.", rfc=RFC_REDIRECT, fixable=True)
+
+
 def _after_all(rec: SpfRecord) -> tuple[list[Mechanism], list[Mechanism], list[Mechanism]]:
     """The mechanisms after the record's first 'all' (never evaluated, RFC 7208 §5.1), as (those that would let
     servers pass, those with a -, ~ or ? qualifier, further 'all's)."""
@@ -325,6 +379,7 @@ class _Analysis:
         self.open_swaps: dict[str, str] = {}  # root a/mx terms with a huge prefix length -> the term without it
         self.reach_now: Reach | None = None  # who passes with the record receivers see today (None: unknown)
         self.unsafe_redirect: Contribution | None = None  # an ignored redirect whose record would let anyone pass
+        self.neutral_redirect: str | None = None  # the redirect whose record ends neutral for unlisted servers
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
@@ -1031,6 +1086,8 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     if not null_mx:
         _all_advice(an, rec, stage)
     root = await an.walk(domain, text, "", (), 0, record=rec)
+    if len(records) == 1 and not rec.errors and not null_mx:
+        _redirect_all_findings(an, rec, root)
     if len(records) > 1:
         root.record = None
         root.error = f"{len(records)} SPF records (only one is allowed); the tree shows the combined record"
@@ -1632,6 +1689,12 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             terms.append(parse_term(f"include:{t.value}"))
             notes.append(f"'{t.text}' became 'include:{t.value}', because a redirect next to 'all' is ignored.")
             continue
+        if (isinstance(t, Modifier) and t.name == "redirect" and rec.all is None and "spf.neutral-all" in codes
+                and an.neutral_redirect is not None):
+            terms.append(parse_term(f"include:{t.value}"))
+            notes.append(f"'{t.text}' became 'include:{t.value}' followed by your own 'all', so servers that "
+                         f"record doesn't list no longer get its neutral result.")
+            continue
         terms.append(t)
     if dropped_ptr:
         notes.append("'ptr' was removed: add ip4:/ip6: entries for the servers it covered before publishing.")
@@ -1651,7 +1714,8 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             notes.append("'all' now comes last, so the rules that were after it take effect.")
         if alls:
             notes.append("Only one 'all' rule is kept, at the end.")
-    q = rec.all.qualifier if rec.all is not None else None
+    q = rec.all.qualifier if rec.all is not None else ("?" if an.neutral_redirect is not None
+                                                        and "spf.neutral-all" in codes else None)
     has_redirect = any(isinstance(t, Modifier) and t.name == "redirect" for t in terms)
     had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None
     nobody = not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms)

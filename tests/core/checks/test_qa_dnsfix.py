@@ -241,3 +241,36 @@ def test_a_missing_name_that_starts_with_localhost_is_only_missing(dns_server: D
     zone = '$ORIGIN x.test.\n@ MX 10 localhost.x.test.\n@ TXT "v=spf1 mx -all"\n'
     mx = check_all(dns_server, {"x.test": zone}, "x.test", ("mx",)).checks["mx"]
     assert codes(mx) == ["mx.target-missing"]
+
+
+# -- 6. a neutral ending reached through redirect= -----------------------------------------------------
+
+def _redirect_zone(root: str, target: str, extra: str = "") -> str:
+    return (f'$ORIGIN x.test.\n@ MX 10 mail.x.test.\nmail A 192.0.2.25\n@ TXT "{root}"\n_spf TXT "{target}"\n'
+            + extra)
+
+
+@pytest.mark.parametrize(("target", "extra", "words"), [
+    ("v=spf1 ip4:192.0.2.0/24 ?all", "", "ends with '?all'"),
+    ("v=spf1 ip4:192.0.2.0/24", "", "has no 'all' rule"),
+    ("v=spf1 ip4:192.0.2.0/24 redirect=_spf2.x.test", '_spf2 TXT "v=spf1 ip4:198.51.100.0/24 ?all"\n',
+     "(_spf.x.test → _spf2.x.test) ends with '?all'"),
+])
+def test_neutral_all_through_redirect_is_warned_and_fixed(dns_server: DnsTestServer, target: str, extra: str,
+                                                           words: str) -> None:
+    zone = _redirect_zone("v=spf1 mx redirect=_spf.x.test", target, extra)
+    spf = check_all(dns_server, {"x.test": zone}, "x.test", ("spf",)).checks["spf"]
+    f = finding(spf, "spf.neutral-all")
+    assert f.severity is Severity.WARNING and spf.status is Status.WARN
+    assert "_spf.x.test" in f.message and words in f.message
+    assert f.fix is not None and f.fix.value == "v=spf1 mx include:_spf.x.test ~all"
+    fixed = zone.replace('@ TXT "v=spf1 mx redirect=_spf.x.test"', f'@ TXT "{f.fix.value}"')
+    again = check_all(dns_server, {"x.test": fixed}, "x.test", ("spf",)).checks["spf"]
+    assert "spf.neutral-all" not in codes(again) and again.status is Status.PASS
+
+
+@pytest.mark.parametrize("ending", ["~all", "-all"])
+def test_a_redirect_to_a_record_that_fails_unlisted_servers_is_fine(dns_server: DnsTestServer, ending: str) -> None:
+    zone = _redirect_zone("v=spf1 mx redirect=_spf.x.test", f"v=spf1 ip4:192.0.2.0/24 {ending}")
+    spf = check_all(dns_server, {"x.test": zone}, "x.test", ("spf",)).checks["spf"]
+    assert "spf.neutral-all" not in codes(spf)
