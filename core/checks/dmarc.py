@@ -582,7 +582,8 @@ def _no_policy(st: _State, first: WalkStep) -> None:
         st.add(replace(_f("no-record", Severity.ERROR,
                           f"{d} does not exist in DNS, so it has no DMARC record. Check the spelling of the domain, "
                           "and whether its registration has expired.", detail, RFC_DISCOVERY),
-                       no_fix=f"No record can be published for a name that doesn't exist: check the spelling. If "
+                       no_fix=f"{d} doesn't exist in DNS, and publishing one would bring it into being: check "
+                              "the spelling. If "
                               f"{d} is a subdomain, the DMARC record of its parent domain protects it with np= "
                               "(the policy for names that don't exist)."))
         return

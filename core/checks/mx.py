@@ -153,8 +153,8 @@ async def check(ctx: CheckContext) -> CheckResult:
             f"The domain {domain} does not exist in DNS, so it can't send or receive mail. Check the "
             "spelling, and whether the domain's registration has expired.",
             detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX,
-            no_fix="No record can be published for a domain that does not exist: check the spelling, or renew "
-                   "the domain's registration."))
+            no_fix=f"{domain} does not exist in DNS, so there is nowhere to publish one: check the spelling, or "
+                   "renew the domain's registration."))
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS.", findings=findings,
                            detail=dict(detail))
 

@@ -1575,7 +1575,7 @@ def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, in
                 why = "; ".join(x["why"] for x in info.get("left_out", []))
                 red = info.get("redirect")
                 an.issues[i] = _Issue(replace(f, no_fix=(
-                    "No record we could build keeps every sender within the limit"
+                    "None of the records we could build keeps every sender within the limit"
                     + (f" ({why})" if why else "")
                     + (f". Most of the lookups ({red['lookups']}) are in the record your 'redirect=' points to, "
                        f"{red['domain']}: bring that one within the limit (check {red['domain']} itself to get "
@@ -2047,7 +2047,7 @@ _NO_FIX = {
                                  "services you no longer use.",
     "spf.bad-version": "We can't tell for sure what the record was meant to say, so we don't guess: publish it again "
                        "starting exactly with 'v=spf1 ', or build it with the SPF builder.",
-    "spf.missing": "The domain does not exist in DNS, so no record can be published there until it is registered: "
+    "spf.missing": "The domain does not exist in DNS, so there is nowhere to publish one until it is registered: "
                    "check the spelling.",
 }
 

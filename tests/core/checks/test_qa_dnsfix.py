@@ -274,3 +274,46 @@ def test_a_redirect_to_a_record_that_fails_unlisted_servers_is_fine(dns_server: 
     zone = _redirect_zone("v=spf1 mx redirect=_spf.x.test", f"v=spf1 ip4:192.0.2.0/24 {ending}")
     spf = check_all(dns_server, {"x.test": zone}, "x.test", ("spf",)).checks["spf"]
     assert "spf.neutral-all" not in codes(spf)
+
+
+# -- 7. plain sentences: a failed reverse lookup, and the reason there is no record ----------------------
+
+def test_a_refused_reverse_lookup_reads_as_one_plain_sentence(dns_server: DnsTestServer) -> None:
+    """The loopback server serves no reverse zone, so it answers the PTR question with REFUSED (it read "...
+    the reverse lookup failed: the DNS server refused to answer for this name (REFUSED) (127.0.0.1:5353:
+    REFUSED)")."""
+    zone = '$ORIGIN x.test.\n@ MX 10 mail.x.test.\nmail A 192.0.2.25\n@ TXT "v=spf1 mx -all"\n'
+    rdns = check_all(dns_server, {"x.test": zone}, "x.test", ("rdns",)).checks["rdns"]
+    f = finding(rdns, "rdns.lookup-failed")
+    assert f.severity is Severity.UNKNOWN and rdns.status is Status.ERROR
+    assert f.message.count("(") == 1 and f.message.count("REFUSED") == 1 and ") (" not in f.message
+    assert f.message.count(":") <= 2  # "...of 192.0.2.25: ... the DNS server 127.0.0.1:PORT refused ..."
+    assert f"the DNS server {dns_server.address} refused to answer for this name (REFUSED)" in f.message
+
+
+def test_describe_names_the_server_and_the_code_once() -> None:
+    from inboxready.core.dns.client import DnsAnswer, Outcome
+    one = DnsAnswer("x.test", "TXT", Outcome.SERVFAIL, error="192.0.2.53:53: SERVFAIL")
+    assert one.describe == "the DNS server 192.0.2.53:53 reported a failure (SERVFAIL)"
+    two = DnsAnswer("x.test", "TXT", Outcome.SERVFAIL, error="192.0.2.53:53: REFUSED; 192.0.2.54:53: REFUSED")
+    assert two.describe == "the DNS servers 192.0.2.53:53 and 192.0.2.54:53 refused to answer for this name (REFUSED)"
+    mixed = DnsAnswer("x.test", "TXT", Outcome.SERVFAIL, error="192.0.2.53:53: SERVFAIL; 192.0.2.54:53: REFUSED")
+    assert mixed.describe == "the DNS servers 192.0.2.53:53 and 192.0.2.54:53 reported failures (REFUSED, SERVFAIL)"
+    other = DnsAnswer("x.test", "TXT", Outcome.SERVFAIL, error="192.0.2.53:53: SERVFAIL; 192.0.2.54:53: weird")
+    assert other.describe.count("SERVFAIL") == 1
+
+
+def test_no_record_to_publish_is_followed_by_its_reason_not_a_second_no_record(dns_server: DnsTestServer) -> None:
+    from io import StringIO
+
+    from inboxready.app.cli.text import _Style, render_report
+    zone = '$ORIGIN x.test.\n@ MX 10 mail.x.test.\nmail A 192.0.2.25\n@ TXT "v=spf1 mx -all"\n'
+    report = check_all(dns_server, {"x.test": zone}, "nope.x.test", ("spf", "dmarc", "mx"))
+    out = StringIO()
+    render_report(report, out, _Style(False))
+    text = " ".join(out.getvalue().split())
+    assert text.count("No record to publish:") >= 2  # MX and DMARC of a name that doesn't exist
+    assert "No record to publish: No record" not in text
+    for r in report.checks.values():
+        for f in r.findings:
+            assert not f.no_fix.lower().startswith(("no record", "no fix")), f.no_fix
