@@ -313,17 +313,18 @@ async def check(ctx: CheckContext) -> CheckResult:
                    if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
         elif not h.addresses and h.host in meant_hosts:
             # the full name typed into a form that added the zone again: the name meant exists and works
-            meant = meant_hosts[h.host]
-            target = meant.cname or meant.host
+            guess = meant_hosts[h.host]
+            target = guess.cname or guess.host
             removal = Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
                           note="Or remove this record; your other mail server(s) keep working.")
             findings.append(Finding(
                 "mx.target-missing", sev,
                 f"Your MX record points to {h.host}, but {h.error}." + consequence + f" It looks like "
-                f"{meant.host} with the domain added a second time (DNS hosts' forms add it by themselves), "
-                "and that name has a working address: replace the record with the one below.",
-                detail=f"{h.host} A/AAAA: {h.error}. {meant.host} A/AAAA: " + ", ".join(meant.addresses[:4])
-                       + (f" (through the alias {meant.host} → {meant.cname})" if meant.cname else "") + ".",
+                f"{guess.host} with .{h.host[len(guess.host) + 1:]} added to its end (DNS hosts' forms add the "
+                "domain by themselves unless the name ends with a dot), and that name has a working address: "
+                "replace the record with the one below.",
+                detail=f"{h.host} A/AAAA: {h.error}. {guess.host} A/AAAA: " + ", ".join(guess.addresses[:4])
+                       + (f" (through the alias {guess.host} → {guess.cname})" if guess.cname else "") + ".",
                 rfc=RFC_MX,
                 fix=Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
                         note=f"Replace the MX record '{h.preference} {h.host}.' with this one, the whole record. "

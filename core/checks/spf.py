@@ -270,7 +270,7 @@ def _redirect_ending(root: Node) -> tuple[str | None, list[str]] | None:
     redirects, or None when the chain ends in a record with neither, which gives neutral; the domains of the
     chain). None when there is no redirect to follow or a record of the chain couldn't be read (other findings
     say why)."""
-    node, chain = root, []
+    node, chain = root, list[str]()
     for _ in range(MAX_REDIRECTS):
         if node.record is None or node.error:
             return None
