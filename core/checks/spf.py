@@ -1978,7 +1978,7 @@ async def _no_record(an: _Analysis, detail: SpfDetail, txt: DnsAnswer, mx: DnsAn
                    "If it never sends mail, publish the record below (with the other lockdown records listed under "
                    "MX) so that receivers that check only SPF refuse such mail too. If it does send mail, list "
                    "those services instead (each provider's help pages give an 'include:' to add, e.g. "
-                   "v=spf1 include:... -all; the SPF builder makes the record), or its mail is rejected.",
+                   "v=spf1 include:... -all; the SPF builder makes the record).",
                    rfc="RFC 7208 §4.5, RFC 9989 §4.10",
                    fix=replace(lock, kind="suggestion",
                                note="Only for a domain that never sends mail: no server may send as it. It is "
