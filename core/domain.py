@@ -29,6 +29,14 @@ def to_unicode(domain: str) -> str:
         return domain
 
 
+def _did_you_mean(guess: str) -> str:
+    """The sentence " Did you mean example.com?" when the guess is a domain name we could check, else ""."""
+    try:
+        return f" Did you mean {parse_domain(guess).display}?" if guess else ""
+    except DomainError:
+        return ""
+
+
 def parse_domain(text: str) -> DomainInput:
     """Accept ``example.com``, ``https://www.example.com/path``, ``user@example.com``,
     ``mailto:user@example.com``, ``bücher.example`` and return the domain to check.
@@ -64,11 +72,23 @@ def parse_domain(text: str) -> DomainInput:
         raise DomainError(f"There is no domain name in {raw!r}.")
     if any(c.isspace() for c in host):
         raise DomainError(f"{host!r} has a space in it; a domain name cannot.")
+    if "," in host:  # a slip of the finger: example,com
+        raise DomainError(f"{host!r} has a comma in it; the parts of a domain name are separated by dots."
+                          + _did_you_mean(host.replace(",", ".")))
+    if host.startswith(".") or ".." in host:
+        raise DomainError(f"{host!r} has an empty part (two dots in a row, or a dot at the start); a domain "
+                          "name cannot." + _did_you_mean(re.sub(r"\.{2,}", ".", host).strip(".")))
     try:
         name = dns.name.from_unicode(host) if not host.isascii() else dns.name.from_text(host)
         ascii_name = name.to_text(omit_final_dot=True).lower()
+    except dns.name.LabelTooLong:
+        raise DomainError(f"{host!r} is not a valid domain name: a part between two dots can be at most 63 "
+                          "characters long.") from None
+    except dns.name.NameTooLong:
+        raise DomainError(f"{host!r} is not a valid domain name: it is longer than the 253 characters a domain "
+                          "name can have.") from None
     except Exception as exc:
-        raise DomainError(f"{host!r} is not a valid domain name ({exc}).") from None
+        raise DomainError(f"{host!r} is not a valid domain name ({str(exc).rstrip('.')}).") from None
     labels = ascii_name.split(".")
     if len(labels) < 2:
         raise DomainError(f"{host!r} is not a full domain name; add the ending, for example {host}.com.")

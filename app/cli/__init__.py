@@ -41,9 +41,11 @@ EXIT_UNCHECKED = 2
 
 # The commands, each a module of this package (``app/cli/<name>.py``) with ``register(sub, common)`` that adds
 # its sub-parser and sets ``handler=fn(args, out, err) -> exit code`` as a default; ``--help`` lists them in
-# this order. A new command is a module with a ``register`` and one entry here.
-COMMAND_MODULES = (reports, build, watchlist, verify, publish, bounce, worker, check, spf, headers, profile, roundtrip,
-                   watch)
+# this order: what a newcomer needs first (check), then reading messages and bounces, building and publishing
+# records, reports and the watch list, the mail profiles, and last the app's own worker. A new command is a
+# module with a ``register`` and one entry here.
+COMMAND_MODULES = (check, spf, headers, bounce, build, publish, reports, watchlist, profile, roundtrip, watch, verify,
+                   worker)
 
 
 def _command_modules() -> list[Any]:
@@ -64,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="inboxready",
         description="Check a domain's email authentication (SPF, DKIM, DMARC, MX) and get the exact DNS "
                     "records that fix what is wrong.",
-        epilog="Exit codes: 0 all passed, 1 something to fix was found, 2 couldn't check or usage error.",
+        epilog="Start with 'inboxready check example.com' (your domain), or 'inboxready check --demo' to see "
+               "example domains with typical problems (no network needed). 'inboxready COMMAND --help' says more "
+               "about each command. Exit codes: 0 all passed, 1 something to fix was found, 2 couldn't check or "
+               "usage error.",
     )
     parser.add_argument("--version", action="version", version=f"inboxready {__version__}")
     selftest.register(parser)

@@ -272,8 +272,14 @@ def cmd_check_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except DomainError:
             domain = text
         if demo.find(domain) is None:
-            err.write(f"inboxready: {shown(text)} is not one of the demo domains; 'inboxready check --demo' lists "
-                      "them\n")
+            import difflib
+
+            names = [d.domain for d in demo.domains]
+            close = difflib.get_close_matches(domain, names, n=1, cutoff=0.6) or [
+                n for n in names if n.split(".")[0] == domain.split(".")[0]]  # demo-allgood: the ending left out
+            hint = f"did you mean {close[0]}? " if close else ""
+            err.write(f"inboxready: {shown(text)} is not one of the demo domains; {hint}'inboxready check --demo' "
+                      "lists them\n")
             return EXIT_UNCHECKED
         wanted.append(domain)
     server, demo = start_demo_server(demo)
@@ -324,7 +330,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     started = time.monotonic()
     judged, bad = asyncio.run(_check(args))
     for text, why in bad:
-        err.write(f"inboxready: {shown(text)}: {shown(why)}\n")
+        err.write(f"inboxready: {shown(text) + ': ' if text.strip() else ''}{shown(why)}\n")
     reports = [j.report for j in judged]
     verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
     checklists = {j.report.domain: j.checklist for j in judged}

@@ -58,8 +58,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                      "ACCOUNT, show the plan, and after your confirmation apply it, watch it go live "
                                      "on every authoritative server and check again. Every change is journaled and "
                                      "can be undone with --undo.")
-    pub.add_argument("domain", nargs="?", metavar="DOMAIN")
-    pub.add_argument("--account", required=True, metavar="NAME")
+    pub.add_argument("domain", nargs="?", metavar="DOMAIN", help="the domain whose fixes to publish (not with --undo)")
+    pub.add_argument("--account", required=True, metavar="NAME",
+                     help="the DNS host account to publish with, saved by 'inboxready dns-account add'")
     pub.add_argument("--undo", metavar="CHANGE_ID", help="undo a change from the journal")
     pub.add_argument("--only", type=_check_list, metavar="CHECKS", help="publish fixes of these checks only")
     pub.add_argument("--skip", type=_check_list, default=(), metavar="CHECKS", help="leave these checks' fixes out")
@@ -85,7 +86,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                      help="ask this DNS server (also as the authoritative server to verify on)")
     pub.add_argument("--timeout", type=_positive, default=4.0, metavar="SECONDS", help="time one DNS query may take")
     pub.add_argument("--json", action="store_true", help="print JSON instead of text")
-    pub.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    pub.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                     help="colour the text output (default: when printing to a terminal)")
     pub.set_defaults(handler=cmd_publish)
 
 

@@ -520,9 +520,10 @@ async def _spf_fix(report: BounceReport, card: CheckResult, domain: str, ip: str
     try:
         existing_value = base_fix.value if base_fix is not None else None
         if include:
-            built = await build_spf_live([], None, existing_value, dns=client, domain=domain, extra_includes=[include])
+            built = await build_spf_live([], None, existing_value, dns=client, domain=domain, extra_includes=[include],
+                                           all_advice=False)
         else:
-            built = await build_spf_live([], [ip], existing_value, dns=client, domain=domain)
+            built = await build_spf_live([], [ip], existing_value, dns=client, domain=domain, all_advice=False)
     except SpfBuildError as exc:
         return None, f"We couldn't build the record: {exc}"
     if built.problems or built.fix is None:

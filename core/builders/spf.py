@@ -448,11 +448,13 @@ def _live_costs(result: CheckResult) -> dict[str, int]:
 async def build_spf_live(services: list[str], ips: list[str] | None = None, existing: str | None = None, *,
                          dns: DnsClient, domain: str | None = None, all_qualifier: str | None = None,
                          extra_includes: list[str] | None = None,
-                         catalog: Iterable[CatalogService] | None = None) -> SpfBuild:
+                         catalog: Iterable[CatalogService] | None = None, all_advice: bool = True) -> SpfBuild:
     """``build_spf`` with the lookups counted by the SPF check over ``dns``: each include's cost is the branch
     cost the check computes (the catalog's value only when DNS couldn't tell). With ``domain`` and no
     ``existing``, the domain's live record is merged in. Over the limit, the check's own records that fit
-    (with a domain) are ``options``. A lookup that fails says so in ``problems``."""
+    (with a domain) are ``options``. A lookup that fails says so in ``problems``. Without ``all_qualifier``,
+    a domain whose DMARC is not yet at p=reject gets '~all' as the SPF check advises (``all_advice``; False
+    keeps the existing ending: a fix that changes only what it names)."""
     cat = tuple(catalog) if catalog is not None else load_catalog()
     if existing is None and domain:
         existing, why = await live_record(dns, domain)
@@ -467,9 +469,18 @@ async def build_spf_live(services: list[str], ips: list[str] | None = None, exis
                   catalog=cat)
     opts = CheckOptions(nameservers=list(dns.nameservers), spf_catalog=cat)
     result = await count_lookups(b.record, dns, domain, opts)
+    if all_advice and all_qualifier is None and domain and \
+            any(f.code == "spf.all-hardfail-early" for f in result.findings):
+        # The check advises '~all' until DMARC is at p=reject: the builder says the same, never "keep -all"
+        from ..checks.spf import SOFTALL_NOTE
+
+        b = build_spf(services, ips, existing, all_qualifier="~", extra_includes=extra_includes, domain=domain,
+                      catalog=cat)
+        b.notes.append("'-all' became '~all': " + SOFTALL_NOTE)
+        result = await count_lookups(b.record, dns, domain, opts)
     b.check = result
     if any(f.severity is Severity.UNKNOWN for f in result.findings):
-        b.problems.append("Some includes couldn't be looked up, so the count below is from our list and may be "
+        b.problems.append("Some includes couldn't be looked up, so the count of DNS lookups is from our list and may be "
                           "off: " + "; ".join(f.message for f in result.findings if f.severity is Severity.UNKNOWN))
         return b
     b.lookups = int(result.detail.get("lookups", b.lookups))

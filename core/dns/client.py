@@ -877,7 +877,7 @@ class DnsClient:
             return DnsAnswer(name, rdtype, Outcome.TIMEOUT, error="the overall time limit was reached",
                              elapsed_ms=_ms(started), sent=sent)
         return DnsAnswer(name, rdtype, Outcome.TIMEOUT,
-                         error=f"no answer within {lifetime:.1f} s" + (f" to {sent} tries" if sent > 1 else ""),
+                         error=f"no answer within {lifetime:.1f} s" + (f", {sent} tries" if sent > 1 else ""),
                          elapsed_ms=_ms(started), sent=sent)
 
     async def _handle(self, got: tuple["_Tx", bytes | BaseException], ex: "_Exchange", query: dns.message.Message,

@@ -244,6 +244,8 @@ class _Evaluator:
                 if mech.result == "fail" and want_exp and record.exp is not None:
                     out.exp_text = await self.explain(record.exp.value, domain)
                 return out
+            if mech.kind != "include":  # an include has said what it gave
+                self.note(f"  '{mech.text}': no match")
         redirect = record.redirect
         if redirect is not None and record.all is None:
             self.count_lookup(redirect.text)

@@ -4,6 +4,7 @@ plain sentence instead of Qt's abort when the platform plugin can't load, and a 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -201,16 +202,20 @@ def test_the_readme_and_ci_install_the_same_system_libraries() -> None:
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     setup = readme.split("## Set up on a fresh machine", 1)[1].split("\n## ", 1)[0]
-    apt_line = [line for line in setup.splitlines() if "sudo apt install" in line]
+    # the app's libraries (one line), then git and python3-venv for the set-up, then the tests' tools
+    apt_lines = [set(words.split()) for words in re.findall(r"`sudo apt install ([^`]+)`", setup)]
+    gui_line = [words for words in apt_lines if "libegl1" in words]
     dnf_line = [line for line in setup.splitlines() if "sudo dnf install" in line]
-    assert len(apt_line) == 1 and len(dnf_line) == 1
-    readme_apt = set(apt_line[0].strip(" `").split("sudo apt install ", 1)[1].split())
+    assert len(gui_line) == 1 and len(dnf_line) == 1
+    readme_apt = gui_line[0]
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     install = ci.split("apt-get install", 1)[1].split(">/dev/null", 1)[0].replace("\\\n", " ")
     ci_packages = {w for w in install.split() if not w.startswith("-")}
     assert readme_apt <= ci_packages and "xvfb" in ci_packages
     extra = ci_packages - readme_apt  # the test tools (xvfb, Dovecot, ...): no GUI library the README lacks
     assert not [p for p in extra if p.startswith(("lib", "fonts-"))], extra
+    # what CI installs beyond the app's libraries, the README names too (a newcomer's tests would skip)
+    assert extra <= set().union(*apt_lines) and "python3-venv" in ci_packages
     # the names the missing-library sentence uses are the README's for every library Qt's xcb plugin
     # links to directly (the rest of the README's packages bring them in)
     debian_names = {deb for deb, _ in platformcheck.PACKAGES.values()}

@@ -50,3 +50,26 @@ def test_never_raises_anything_but_domain_error(text: str) -> None:
         parse_domain(text)
     except DomainError:
         pass
+
+
+@pytest.mark.parametrize("text,meant", [("example,com", "example.com"), ("example..com", "example.com"),
+                                        (".example.com", "example.com"), ("mail,example,co.uk", "mail.example.co.uk"),
+                                        ("bücher..example", "bücher.example")])
+def test_a_slip_of_the_finger_says_what_was_probably_meant(text: str, meant: str) -> None:
+    with pytest.raises(DomainError) as info:
+        parse_domain(text)
+    message = str(info.value)
+    assert message.endswith(f"Did you mean {meant}?")
+    assert "com.com" not in message and "A DNS label" not in message
+
+
+def test_no_guess_when_the_repaired_name_is_no_domain_either() -> None:
+    with pytest.raises(DomainError) as info:
+        parse_domain("ex,,ample")
+    assert "Did you mean" not in str(info.value) and "comma" in str(info.value)
+
+
+def test_a_label_over_63_characters_is_said_in_words() -> None:
+    with pytest.raises(DomainError) as info:
+        parse_domain("a" * 64 + ".com")
+    assert "at most 63 characters" in str(info.value)

@@ -264,3 +264,12 @@ def test_a_referral_from_a_server_that_does_not_resolve_is_couldnt_check(referra
 
     ans = run(go())
     assert ans.failed and ans.outcome is Outcome.ERROR and "referral" in ans.error
+
+
+def test_a_timeout_reads_as_one_plain_phrase(server: DnsTestServer) -> None:
+    """'no answer within 1.0 s, 4 tries': the wait and the count, never 'within 1.0 s to 4 tries'."""
+    ans = run(DnsClient([server.address], timeout=0.5).query("slow.example.test", "TXT"))
+    assert ans.outcome is Outcome.TIMEOUT and ans.error is not None
+    assert ans.sent > 1  # the client asks again within the query's lifetime
+    assert " to " not in ans.error and ans.error.startswith("no answer within ")
+    assert ans.error.endswith(f", {ans.sent} tries")

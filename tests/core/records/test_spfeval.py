@@ -51,6 +51,16 @@ def test_include_softfail_does_not_match_and_mx_matches_v6(dns_server: DnsTestSe
     assert any("include:_spf.example.com gave softfail" in t for t in ev.trace)
 
 
+def test_the_trace_has_a_line_for_every_term_that_did_not_match(dns_server: DnsTestServer) -> None:
+    """`spf --ip` shows each step: 'mx' that did not match has its line, as an include has (was: no line)."""
+    ev = evaluate(dns_server, "203.0.113.99")
+    lines = [t.strip() for t in ev.trace]
+    assert "'ip4:192.0.2.0/24': no match" in lines and "'mx': no match" in lines
+    assert lines.index("'ip4:192.0.2.0/24': no match") < lines.index("include:_spf.example.com") \
+        < lines.index("'mx': no match") < lines.index("'-all' matched: fail")
+    assert "'include:_spf.example.com': no match" not in lines  # its 'gave softfail' says it
+
+
 def test_ipv4_mapped_address_is_ipv4(dns_server: DnsTestServer) -> None:
     assert evaluate(dns_server, "::ffff:192.0.2.10").result == "pass"
 
