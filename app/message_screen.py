@@ -10,7 +10,7 @@ of the ``MessageReport``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -19,8 +19,12 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
+from inboxready.core.bounce import BounceReport
 from inboxready.core.mail.compose import new_token
+from inboxready.core.mail.details import MessageDkimDetail, MessageDmarcDetail, MessageSpfDetail
+from inboxready.core.mail.imap import Progress
 from inboxready.core.mail.message import MessageReport
+from inboxready.core.mail.roundtrip import RoundTripResult
 from inboxready.core.worker.protocol import options_to_json
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.model import CheckResult, Finding, present
@@ -38,6 +42,9 @@ from .widgets import (
 MAX_PASTE_BYTES = 5 * 1024 * 1024
 SEND_TIMEOUT = 120.0
 WATCH_TIMEOUT = 600.0
+
+# the cards that show what the receiver wrote (``_receiver_section``)
+ReceiverCardDetail = MessageSpfDetail | MessageDkimDetail | MessageDmarcDetail
 
 STAGE_MARKS = {"connecting": "…", "connected": "✔", "sending": "…", "sent": "✔", "waiting": "…", "found": "✔",
                "verified": "✔", "timeout": "✘", "failed": "✘"}
@@ -444,10 +451,12 @@ class MessageScreen(QWidget):
             p = from_wire(data)
         except WireError:
             p = data
-        mark = STAGE_MARKS.get(str(getattr(p, "stage", "")), "·")
-        secs = float(getattr(p, "elapsed_ms", 0.0)) / 1000
+        if isinstance(p, Progress):
+            mark, secs, text = STAGE_MARKS.get(p.stage, "·"), p.elapsed_ms / 1000, p.message
+        else:  # a line the worker sent as plain text
+            mark, secs, text = "·", 0.0, str(p)
         # a server's reply may be in it: shown escaped
-        self.progress.addItem(f"{mark} {secs:5.1f} s  {shown(getattr(p, 'message', p))}")
+        self.progress.addItem(f"{mark} {secs:5.1f} s  {shown(text)}")
         self.progress.show()
         self.progress.scrollToBottom()
 
@@ -459,14 +468,17 @@ class MessageScreen(QWidget):
         except WireError as exc:
             self._on_failed(job, f"its answer could not be read ({exc})")
             return
+        if not isinstance(result, (BounceReport, MessageReport, RoundTripResult)):
+            self._on_failed(job, f"its answer was not a result ({type(result).__name__})")
+            return
         self.last_result = result
-        if hasattr(result, "classification"):  # a BounceReport
+        if isinstance(result, BounceReport):
             self.status_label.setText("Done.")
             show_bounce(self, result)
             self._update_buttons()
             self.finishedRun.emit(result)
             return
-        report = result if isinstance(result, MessageReport) else getattr(result, "report", None)
+        report = result if isinstance(result, MessageReport) else result.report
         findings: list[Finding] = []
         if isinstance(result, MessageReport):
             self.status_label.setText("Done.")
@@ -482,14 +494,15 @@ class MessageScreen(QWidget):
         self._update_buttons()
         self.finishedRun.emit(result)
 
-    def _offer_sign_in(self, result: Any) -> None:
+    def _offer_sign_in(self, result: MessageReport | RoundTripResult) -> None:
         """Show "Sign in again with ..." when the run stopped on a withdrawn or expired sign-in."""
         from inboxready.core.auth.errors import SIGN_IN_AGAIN
 
-        error = getattr(result, "error", None)
+        error = result.error if isinstance(result, RoundTripResult) else None
         self._signin_again = None
-        if error is not None and getattr(error, "code", "") in (SIGN_IN_AGAIN, "conn.oauth-scope"):
-            if getattr(result, "status", "") == "send-failed":
+        if isinstance(result, RoundTripResult) and error is not None and error.code in (SIGN_IN_AGAIN,
+                                                                                        "conn.oauth-scope"):
+            if result.status == "send-failed":
                 kind, box = "send", self.send_box
             else:
                 kind, box = "read", (self.watch_box if self.modes.currentIndex() == 1 else self.read_box)
@@ -580,36 +593,36 @@ class MessageScreen(QWidget):
 
 def _receiver_section(card: CheckCard, r: CheckResult) -> QWidget | None:
     """What the receiving service wrote for this method (its own reason text) and alignment in words."""
-    d = r.detail
-    said, header, align = d.get("receiver_said"), d.get("header"), d.get("alignment")
+    d = cast(ReceiverCardDetail, r.detail)  # the message cards' shapes (core/mail/details.py)
+    said, header, align = d.get("receiver_said"), d["header"], d.get("alignment")
     if not (said or header or align):
         return None
     box, lay = _section(card, "What the receiving service wrote")
     if said:
         lay.addWidget(label(f"The receiver wrote: {said}", "", selectable=True, parent=box))
     if align:
-        lay.addWidget(label(str(align), "Muted", selectable=True, parent=box))
+        lay.addWidget(label(align, "Muted", selectable=True, parent=box))
     if header:
-        lay.addWidget(CodeText(str(header), f"{card.title} header as the receiver wrote it", box))
+        lay.addWidget(CodeText(header, f"{card.title} header as the receiver wrote it", box))
     return box
 
 
 def _signatures_section(card: CheckCard, r: CheckResult) -> QWidget | None:
     """The message's DKIM signatures: who signed, what the receiver said, what our own check found."""
-    rows = [x for x in r.detail.get("signatures") or [] if isinstance(x, dict)]
+    rows = cast(MessageDkimDetail, r.detail).get("signatures", [])
     if not rows:
         return None
     box, lay = _section(card, "Signatures in this message")
     table = []
     for x in rows:
-        receiver = str(x.get("receiver_result") or "not reported")
-        if x.get("receiver_comment"):
-            receiver += f" ({x.get('receiver_comment')})"
-        ours = str(x.get("our_result") or "not re-checked")
-        if x.get("our_reason") and ours != "pass":
-            ours += f" ({x.get('our_reason')})"
-        aligned = "yes" if x.get("aligned") is True else "no" if x.get("aligned") is False else ""
-        table.append([str(x.get("d") or ""), str(x.get("s") or ""), receiver, ours, aligned])
+        receiver = x["receiver_result"] or "not reported"
+        if x["receiver_comment"]:
+            receiver += f" ({x['receiver_comment']})"
+        ours = x["our_result"] or "not re-checked"
+        if x["our_reason"] and ours != "pass":
+            ours += f" ({x['our_reason']})"
+        aligned = "yes" if x["aligned"] is True else "no" if x["aligned"] is False else ""
+        table.append([x["d"] or "", x["s"] or "", receiver, ours, aligned])
     lay.addWidget(compact_table(["Signed by", "Selector", "The receiver said", "Our own check", "Matches From"],
                                 table, "DKIM signatures in this message", box))
     return box

@@ -8,6 +8,7 @@ Editing the watch list writes a small JSON file (atomically); that is the only f
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ from inboxready.core.model import CORE_CHECKS
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
 from inboxready.core.domain import DomainError
 from inboxready.core.store.history import History, StoredCheck, parse_time
-from inboxready.core.model import Status
+from inboxready.core.model import Fix, JsonShapeError, Status
 from inboxready.core.monitor.reminders import CleanWeeks, DismissedStore, Reminder, reminders
 from inboxready.core.monitor.watchlist import (
     Change, IntervalError, WatchList, WatchOutcome, changes_between, describe_interval,
@@ -38,6 +39,8 @@ INTERVALS: list[tuple[str, int]] = [
     ("Every day", 86400), ("Every week", 7 * 86400),
 ]
 HISTORY_LIMIT = 60
+
+log = logging.getLogger(__name__)
 
 
 def _status_word(status: str) -> str:
@@ -56,20 +59,19 @@ def _when(text: str) -> str:
 def what_failed(run: StoredCheck) -> str:
     """Which checks made the run's result what it is, e.g. "DMARC failed; warning: SPF" ("" when all passed).
     An optional check that couldn't run from here doesn't count (as in the run's own status)."""
-    groups: dict[str, list[str]] = {"fail": [], "warn": [], "error": []}
-    for name, check in (run.report.get("checks") or {}).items():
-        status = str((check or {}).get("status", "")) if isinstance(check, dict) else ""
-        if status == "error" and name not in CORE_CHECKS:
+    groups: dict[Status, list[str]] = {Status.FAIL: [], Status.WARN: [], Status.ERROR: []}
+    for name, check in run.domain_report.checks.items():
+        if check.status is Status.ERROR and name not in CORE_CHECKS:
             continue
-        if status in groups:
-            groups[status].append(CHECK_TITLES.get(name, name.upper()))
+        if check.status in groups:
+            groups[check.status].append(CHECK_TITLES.get(name, name.upper()))
     parts = []
-    if groups["fail"]:
-        parts.append(f"{', '.join(groups['fail'])} failed")
-    if groups["error"]:
-        parts.append(f"couldn't check {', '.join(groups['error'])}")
-    if groups["warn"]:
-        parts.append(f"warning: {', '.join(groups['warn'])}")
+    if groups[Status.FAIL]:
+        parts.append(f"{', '.join(groups[Status.FAIL])} failed")
+    if groups[Status.ERROR]:
+        parts.append(f"couldn't check {', '.join(groups[Status.ERROR])}")
+    if groups[Status.WARN]:
+        parts.append(f"warning: {', '.join(groups[Status.WARN])}")
     return "; ".join(parts)
 
 
@@ -103,32 +105,40 @@ def diff_text(run: StoredCheck, previous: StoredCheck | None, changes: list[Chan
         return head + "\n\nThis is the first stored check of this domain, so there is nothing to compare it with."
     lines = [head, f"Compared with the check before it ({_when(previous.started)}, "
                    f"{_status_word(previous.status)}):", ""]
-    for name in run.report.get("checks") or {}:
+    for name, cur in run.domain_report.checks.items():
         title = CHECK_TITLES.get(name, name.upper())
         mine = [c for c in changes if c.check == name]
-        cur = run.check(name) or {}
-        old = previous.check(name) or {}
-        status, pstatus = str(cur.get("status", "")), str(old.get("status", ""))
-        if not old:
-            lines.append(f"{title}: checked for the first time ({_status_word(status)}).")
+        old = previous.result(name)
+        if old is None:
+            lines.append(f"{title}: checked for the first time ({cur.status.label}).")
             continue
         if not mine:
-            if "error" in (status, pstatus) and status != pstatus:
-                lines.append(f"{title}: {_status_word(pstatus)} before, {_status_word(status).lower()} this time "
+            if Status.ERROR in (cur.status, old.status) and cur.status is not old.status:
+                lines.append(f"{title}: {old.status.label} before, {cur.status.label.lower()} this time "
                              "(so we can't say what changed).")
             else:
-                lines.append(f"{title}: no change ({_status_word(status)}).")
+                lines.append(f"{title}: no change ({cur.status.label}).")
             continue
         lines.append(f"{title}:")
         for c in mine:
             lines.append(f"  • {c.text}")
-            fix = c.fix if isinstance(c.fix, dict) else None
-            for i, rec in enumerate([fix, *(fix.get("also_publish") or [])] if fix else []):
-                if isinstance(rec, dict):
-                    verb = {"replace": "Replace with", "remove": "Remove"}.get(str(rec.get("action")), "Publish")
-                    lines.append(f"    {'And ' + verb.lower() if i else verb}: {rec.get('type')} record at "
-                                 f"{rec.get('host')}: {rec.get('value')}")
+            for i, rec in enumerate(_fix_records(c)):
+                verb = {"replace": "Replace with", "remove": "Remove"}.get(rec.action, "Publish")
+                lines.append(f"    {'And ' + verb.lower() if i else verb}: {rec.type} record at "
+                             f"{rec.host}: {rec.value}")
     return "\n".join(lines)
+
+
+def _fix_records(change: Change) -> tuple[Fix, ...]:
+    """The records that fix a change, the fix first, then those published with it (``Change.fix`` is the
+    fix as JSON, as notifications carry it); none when it has no fix, or one we can't read."""
+    if change.fix is None:
+        return ()
+    try:
+        return Fix.from_json(change.fix).records
+    except JsonShapeError as exc:
+        log.debug("watch window: the fix of a %s change is not readable (%s)", change.check, exc)
+        return ()
 
 
 class WatchWindow(QWidget):
@@ -485,7 +495,7 @@ class WatchWindow(QWidget):
             out = []
             for i, run in enumerate(runs[:HISTORY_LIMIT]):
                 prev = runs[i + 1] if i + 1 < len(runs) else None
-                changes, _ = changes_between(prev, run.report)
+                changes, _ = changes_between(prev, run.domain_report)
                 out.append((run, prev, changes))
             return domain, out
 

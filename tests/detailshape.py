@@ -23,6 +23,11 @@ from inboxready.core.checks.rdns import RdnsDetail
 from inboxready.core.checks.spf import SpfDetail
 from inboxready.core.checks.starttls import StarttlsDetail
 from inboxready.core.checks.tls_rpt import TlsRptDetail
+from inboxready.core.mail.details import (
+    ArcDetail, CompauthDetail, ContentDetail, DeliveryDetail, MessageDetail, MessageDkimDetail, MessageDmarcDetail,
+    MessageSpfDetail,
+)
+from inboxready.core.mail.message import MessageReport
 from inboxready.core.model import CheckResult, Status
 from inboxready.core.policy.checklist import ChecklistDetail
 from inboxready.core.policy.compliance import ComplianceDetail
@@ -31,6 +36,12 @@ SHAPES: dict[str, Any] = {
     "spf": SpfDetail, "dkim": DkimDetail, "dmarc": DmarcDetail, "mx": MxDetail, "mta_sts": MtaStsDetail,
     "tls_rpt": TlsRptDetail, "bimi": BimiDetail, "dnssec": DnssecDetail, "rdns": RdnsDetail,
     "starttls": StarttlsDetail, "checklist": ChecklistDetail, "compliance": ComplianceDetail,
+}
+
+# a received message's cards (``MessageReport.checks``, core/mail/details.py)
+MESSAGE_SHAPES: dict[str, Any] = {
+    "spf": MessageSpfDetail, "dkim": MessageDkimDetail, "dmarc": MessageDmarcDetail, "arc": ArcDetail,
+    "compauth": CompauthDetail, "delivery": DeliveryDetail, "content": ContentDetail,
 }
 
 
@@ -82,3 +93,17 @@ def assert_shape(result: CheckResult, where: str = "") -> bool:
     found = problems(back.detail, SHAPES[result.name], f"{where} {result.name}".strip())
     assert not found, found  # (a helper module: pytest doesn't rewrite this assert to show the values)
     return True
+
+
+def assert_message_shapes(report: MessageReport) -> MessageReport:
+    """Every card of ``report`` and its own ``detail``, after a trip through JSON (what the worker sends
+    the app, what ``headers --json`` prints), are of their shapes in core/mail/details.py. Returns the
+    report read back. A card of a kind with no shape fails: a new card needs one."""
+    back = MessageReport.from_json(json.loads(json.dumps(report.to_json())))
+    assert set(back.checks) == set(report.checks)
+    found = [p for name, card in back.checks.items()
+             for p in (problems(card.detail, MESSAGE_SHAPES[name], f"message {name}") if name in MESSAGE_SHAPES
+                       else [f"message {name}: no shape for this card"])]
+    found += problems(back.detail, MessageDetail, "message detail")
+    assert not found, found  # (a helper module: pytest doesn't rewrite this assert to show the values)
+    return back

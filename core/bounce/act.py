@@ -211,7 +211,10 @@ class BounceReport:
             parts.append("No DNS record will fix this.")
         parts.extend(f.message for f in self.findings if f.code == "bounce.no-domain")
         if self.checks and not self.context:
-            bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN)]
+            # a card that only warns (no report address, ~all) doesn't make mail bounce: it is not "what to change"
+            bad = [n for n, r in self.checks.items() if r.status is Status.FAIL or (r.status is Status.WARN and any(
+                f.severity is Severity.ERROR for f in r.findings))]
+            minor = [n for n, r in self.checks.items() if r.status is Status.WARN and n not in bad]
             unchecked = [n for n, r in self.checks.items() if r.status is Status.ERROR]
             if bad:
                 parts.append(("The checks below show" if len(bad) > 1 else "The check below shows")
@@ -223,6 +226,9 @@ class BounceReport:
                 parts.append("Your records pass from here now. If you changed them after this bounce, just send "
                              "again; if not, the message went out through a server or service your records don't "
                              "cover (see below).")
+            if minor and not unchecked:
+                parts.append(("Also worth improving, though it didn't cause this bounce: " if not bad else
+                              "Also worth improving: ") + _names(minor) + ".")
         elif self.checks and self.context:
             bad = [n for n, r in self.checks.items() if r.status in (Status.FAIL, Status.WARN) and any(
                 f.severity in (Severity.ERROR, Severity.WARNING) and f.code not in _ABOUT_THE_SERVER

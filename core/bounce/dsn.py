@@ -711,6 +711,10 @@ _IP_IN_WORDS = [
     re.compile(rf"(?:messages|connections|mail) (?:will not be accepted )?from\s*\[?({_IP4}|{_IP6})\]?", re.IGNORECASE),
     re.compile(rf"(?:banned sending IP|client host|IP address|your IP)\s*\[?({_IP4}|{_IP6})\]?", re.IGNORECASE),
     re.compile(rf"^\[({_IP4}|{_IP6})\]"),  # Gmail: "550-5.7.25 [203.0.113.5] The IP address sending..."
+    re.compile(rf"mail server \[?({_IP4}|{_IP6})\]?", re.IGNORECASE),  # Microsoft 4.7.650: "The mail server [IP] has"
+    # "SPF policy: 192.0.2.10 not permitted by example.com" (Postfix policyd-spf, Zoho, Fastmail and others)
+    re.compile(rf"(?<![\w.:])({_IP4}|{_IP6})\]? (?:is )?not (?:permitted|allowed|authori[sz]ed)", re.IGNORECASE),
+    re.compile(rf"[?&]ip=({_IP4}|{_IP6})(?![\w.:])", re.IGNORECASE),  # a block list's look-up link (Proofpoint, Barracuda)
 ]
 _EMBEDDED_PAIR = re.compile(r"(?<![\w.-])(spf|dkim|dmarc|compauth|arc)\s*=\s*([A-Za-z]{2,20})", re.IGNORECASE)
 _WORDS_DKIM = re.compile(r"\bDKIM\s*=\s*(did not pass|[A-Za-z]{2,20})", re.IGNORECASE)

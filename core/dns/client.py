@@ -386,15 +386,8 @@ class _ServerState:
         now = time.monotonic()
         if self.probe_task is None and (fresh or now - max(self.down_at, self.probe_at) >= PROBE_EVERY):
             self.start_probe(timeout)
-        task = self.probe_task
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), wait)
-            except (TimeoutError, asyncio.TimeoutError):
-                return f"{self.label} has not answered a test question yet"
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
+        if not await self._await_probe(wait):
+            return f"{self.label} has not answered a test question yet"
         return self.down
 
     async def lies_about_root(self, timeout: float) -> bool:
@@ -405,13 +398,26 @@ class _ServerState:
         if self.probe is None or not self.probe.server:
             if self.probe_task is None:
                 self.start_probe(timeout)
-            task = self.probe_task
-            if task is not None:
-                try:
-                    await asyncio.wait_for(asyncio.shield(task), timeout)
-                except (TimeoutError, asyncio.TimeoutError):
-                    return False
+            if not await self._await_probe(timeout):
+                return False
         return self.probe is not None and self.probe.outcome is Outcome.NXDOMAIN
+
+    async def _await_probe(self, wait: float | None) -> bool:
+        """Wait for the test question that is out, if one is (at most ``wait`` seconds; None: until it
+        ends). Waiting never cancels it for the others waiting on it (one probe per server, shared). False
+        when it did not end in time; True when it ended (or none was out, or it was stopped by something
+        other than our own cancellation, which still reaches us)."""
+        task = self.probe_task
+        if task is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), wait)
+        except (TimeoutError, asyncio.TimeoutError):
+            return False
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+        return True
 
     def suspect(self, timeout: float) -> None:
         """A query timed out without a word from this server since it was sent: ask the test question."""
@@ -1038,12 +1044,7 @@ class DnsClient:
             if st.probe_task is None and (st.probe is None or time.monotonic() - st.probe_at > PROBE_EVERY):
                 st.start_probe(self.timeout)
         for st in states:
-            task = st.probe_task
-            if task is not None:
-                try:
-                    await asyncio.wait_for(asyncio.shield(task), max(0.0, wait))
-                except (TimeoutError, asyncio.TimeoutError):
-                    pass
+            await st._await_probe(max(0.0, wait))  # what it has by then (a late answer is remembered)
             if st.probe is not None:
                 p = st.probe
                 self._log(QueryRecord(".", "SOA", p.outcome, p.records, p.elapsed_ms,

@@ -220,12 +220,87 @@ def is_ip_literal(host: str) -> bool:
 _ADDR_RE = re.compile(r"[^\s<>@\",;:()]{1,64}@([^\s<>@\",;:()]{1,255})")  # bounded: no quadratic scans
 
 
+def _mailboxes(text: str) -> list[str]:
+    """An address list split at its top-level commas (and a group's ``name:`` and ``;``), outside quoted
+    strings, comments and angle brackets."""
+    parts: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    quoted = angle = False
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            buf.append(text[i:i + 2])
+            i += 2
+            continue
+        if quoted:
+            quoted = c != '"'
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(c, 0)
+        elif c == '"':
+            quoted = True
+        elif c == "(":
+            depth = 1
+        elif angle:
+            angle = c != ">"
+        elif c == "<":
+            angle = True
+        elif c in ",;":
+            parts.append("".join(buf))
+            buf = []
+            i += 1
+            continue
+        elif c == ":":  # a group's display name ends here
+            buf = []
+            i += 1
+            continue
+        buf.append(c)
+        i += 1
+    parts.append("".join(buf))
+    return [p for p in parts if p.strip()]
+
+
+def _angle_addr(mailbox: str) -> str | None:
+    """The address inside a mailbox's top-level ``<…>`` (route removed), or None when it has none."""
+    text = strip_comments(mailbox)
+    inner: str | None = None
+    quoted = False
+    start = -1
+    for i, c in enumerate(text):
+        if quoted:
+            quoted = c != '"' or text[i - 1] == "\\"
+        elif c == '"' and start < 0:
+            quoted = True
+        elif c == "<":
+            start = i
+        elif c == ">" and start >= 0:
+            inner = text[start + 1:i]
+            start = -1
+    if inner is None:
+        return None
+    inner = inner.strip()
+    if inner.startswith("@") and ":" in inner:  # obsolete route: <@relay.example:user@example.com>
+        inner = inner.split(":", 1)[1].strip()
+    return inner if '"' in inner else "".join(inner.split())
+
+
 def addresses(value: str) -> list[str]:
-    """The e-mail addresses in an address-list field (From, Reply-To…), as written."""
+    """The e-mail addresses in an address-list field (From, Reply-To…), as written.
+
+    A mailbox written with an angle address is that address alone, whatever its display name holds:
+    ``ceo@bank.example <x@evil.example>`` (an unquoted ``@`` in the name, which RFC 5322 doesn't allow but
+    senders write to deceive) is the mailbox ``x@evil.example``, as receivers and DMARC read it."""
     text = unfold(value[:MAX_ADDRESS_FIELD])
+    found: list[str] = []
     try:
-        pairs = email.utils.getaddresses([text])
-        found = [addr for _, addr in pairs if "@" in addr]
+        for box in _mailboxes(text):
+            addr = _angle_addr(box)
+            if addr is not None:
+                if "@" in addr:
+                    found.append(addr)
+                continue
+            found.extend(a for _, a in email.utils.getaddresses([box]) if "@" in a)
     except Exception:  # the stdlib parser on hostile input; fall back to a plain pattern
         found = []
     if not found:

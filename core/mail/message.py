@@ -30,6 +30,7 @@ policy from DNS) stands in, and the headline says so.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,12 +42,15 @@ from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
     json_str,
 )
-from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags
+from .authres import AuthResultsError, parse_arc_authentication_results, parse_tags, unfold
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
 from .delivery import delivery_card
-from .headers import HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message, received_by
-from .trust import receiver_inbound, select_trusted, simple_org_domain, top_inbound
+from .headers import (
+    HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message, received_by, received_from,
+    strip_comments,
+)
+from .trust import earlier_hops, receiver_inbound, select_trusted, simple_org_domain, top_inbound
 from .verdict import (
     DmarcPolicy, Evidence, dkim_result_domain, arc_card, compauth_card, dkim_card, dmarc_card, message_verdict,
     no_results, spf_card, spf_domain, spf_identity, spf_said_ip, unjudged_spf_card,
@@ -342,9 +346,53 @@ async def _spf_recheck(msg: ParsedMessage, ev: Evidence, dns: DnsClient,
         ours, why, mech = out.result, out.explanation, out.mechanism
     except (asyncio.TimeoutError, ValueError) as exc:
         ours, why, mech = "temperror", f"our check didn't finish: {type(exc).__name__}", None
-    return {"ip": ip, "ip_source": ip_source, "received": hop[0].text, "received_by": received_by(hop[0].value),
-            "said_ip": said_ip, "domain": dom, "domain_source": domain_source, "receiver_result": result,
-            "result": ours, "explanation": why, "mechanism": mech}
+    facts: dict[str, Any] = {
+        "ip": ip, "ip_source": ip_source, "received": hop[0].text, "received_by": received_by(hop[0].value),
+        "said_ip": said_ip, "domain": dom, "domain_source": domain_source, "receiver_result": result,
+        "result": ours, "explanation": why, "mechanism": mech}
+    if ip_source == "received" and result in FORWARD_SIGNS and ours in FORWARD_SIGNS:
+        facts["forwarded"] = await _earlier_pass(msg, hop[0], dom, sender, helo, dns)
+    return facts
+
+
+# SPF results that a forward explains: the forwarding server is not in the sender's record.
+FORWARD_SIGNS = ("fail", "hardfail", "softfail", "neutral")
+
+
+async def _earlier_pass(msg: ParsedMessage, inbound: HeaderField, dom: str, sender: str, helo: str,
+                        dns: DnsClient) -> dict[str, Any] | None:
+    """When SPF fails for the server that delivered the message: an older hop (a Received line under the
+    receiver's own) whose sending address ``dom``'s SPF record does allow. Then the message left one of the
+    domain's own servers and reached the receiver through another (a forward, an alias, a mailing list): the
+    server that delivered it is not the one to add to the record. Those lines were written before the receiver
+    got the message, so this is a hint said as such, never evidence of a pass. None when no older hop passes."""
+    hops = earlier_hops(msg, inbound)
+
+    async def one(ip: str) -> str:
+        try:
+            out = await asyncio.wait_for(check_host(ip, dom, sender, helo=helo or None, dns=dns), SPF_RECHECK_SECONDS)
+        except (asyncio.TimeoutError, ValueError):
+            return "temperror"
+        return out.result
+
+    results = await asyncio.gather(*(one(ip) for _, ip in hops))  # at once: at most SPF_RECHECK_SECONDS in all
+    for (f, ip), result in zip(hops, results):
+        if result == "pass":
+            now, then = _for_address(inbound), _for_address(f)
+            return {"ip": ip, "received": f.text, "received_by": received_by(f.value),
+                    "relay": received_from(inbound.value),
+                    # the envelope recipient changed on the way: a forward (an alias, a list), not an outbound relay
+                    "recipient_changed": bool(now and then and now != then), "first_recipient": then}
+    return None
+
+
+_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*(?:;|$|\s)", re.IGNORECASE)
+
+
+def _for_address(f: HeaderField) -> str:
+    """The envelope recipient a Received line names (``for <a@example.com>``), lower-case; "" when none."""
+    m = _FOR.search(strip_comments(unfold(f.value)))
+    return m.group(1).lower() if m else ""
 
 
 def _walk_usable(w: Walk) -> bool:

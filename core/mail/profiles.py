@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, TypeVar
 from ..store.credentials import (
     KeyringUnavailable, Secret, delete_password, get_password, reveal, scrub, set_password,
 )
-from ..store.settings import atomic_write_text, config_dir, move_aside
+from ..store.settings import atomic_write_text, config_dir, file_object, read_json_file
 from ..model import JsonShapeError, json_num, json_object, json_str
 
 log = logging.getLogger(__name__)
@@ -475,22 +475,12 @@ class ProfileStore:
         self.load()
 
     def load(self) -> None:
-        self.send, self.read, self.problem = {}, {}, ""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            self.problem = f"Your mail profiles could not be read ({exc.strerror or exc})."
-            return
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except (ValueError, RecursionError):
-            moved = self._move_aside()
-            where = f" The old file was kept as {moved.name}." if moved else ""
-            self.problem = f"Your mail profiles file was damaged, so it was set aside.{where}"
+        self.send, self.read = {}, {}
+        read = read_json_file(self.path, file_object,
+                              unreadable="Your mail profiles could not be read ({reason}).",
+                              damaged="Your mail profiles file was damaged, so it was set aside.")
+        self.problem, data = read.problem, read.value
+        if data is None:
             return
         skipped = 0
         for key, cls, target in (("send", SendProfile, self.send), ("read", ReadProfile, self.read)):
@@ -510,9 +500,6 @@ class ProfileStore:
                 "send": [p.to_json() for p in sorted(self.send.values(), key=lambda p: p.name.lower())],
                 "read": [p.to_json() for p in sorted(self.read.values(), key=lambda p: p.name.lower())]}
         atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-    def _move_aside(self) -> Path | None:
-        return move_aside(self.path)
 
     # access
     def get_send(self, name: str) -> SendProfile:

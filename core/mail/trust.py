@@ -444,6 +444,24 @@ def top_inbound(msg: ParsedMessage) -> tuple[HeaderField, str] | None:
     return None
 
 
+def earlier_hops(msg: ParsedMessage, below: HeaderField, limit: int = 3) -> list[tuple[HeaderField, str]]:
+    """The Received lines under ``below`` (older hops, top down) that name a public sending address other
+    than the ones above, with that address: at most ``limit``. What they say was written before the receiving
+    service got the message (by a forwarder, or by the sender), so it is only ever a hint in our own words."""
+    seen = {ip for f in msg.get_all("Received") if f.index <= below.index for ip in [_from_ip(f)] if ip}
+    out: list[tuple[HeaderField, str]] = []
+    for f in msg.get_all("Received"):
+        if f.index <= below.index:
+            continue
+        ip = _from_ip(f)
+        if ip is not None and ip not in seen:
+            seen.add(ip)
+            out.append((f, ip))
+            if len(out) >= limit:
+                break
+    return out
+
+
 def _from_ip(f: HeaderField) -> str | None:
     """The first public address in the sending side (before ``by``) of a Received line."""
     name = received_from(f.value) or ""

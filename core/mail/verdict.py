@@ -308,8 +308,11 @@ def spf_card(ev: Evidence) -> CheckResult:
         if dom and ev.from_domain and not aligned:
             findings.append(_f(
                 "msg.spf-not-aligned", Severity.INFO if dkim_carries else Severity.WARNING,
-                f"SPF passed for {dom}, but your readers see {ev.from_domain} in From, and the two don't "
-                f"belong together, so SPF doesn't count toward DMARC."
+                f"SPF passed for {dom}, but your readers see {ev.from_domain} in From, and "
+                + (f"your DMARC record asks for strict SPF alignment (aspf=s), which only a bounce address at "
+                   f"{ev.from_domain} itself meets (or relax it to aspf=r)"
+                   if mode == "s" and ev.aligned(dom, "r") else "the two don't belong together")
+                + ", so SPF doesn't count toward DMARC."
                 + (" DKIM covers it here." if dkim_carries else
                    " With no aligned DKIM signature either, DMARC fails."),
                 f"MAIL FROM domain {dom} (organizational domain {ev.org(dom)}) vs From domain "
@@ -368,13 +371,53 @@ def spf_card(ev: Evidence) -> CheckResult:
     if ev.spf_own is not None:
         own = ev.spf_own
         detail["our_check"] = {k: own.get(k) for k in ("ip", "ip_source", "received_by", "said_ip", "domain", "result",
-                                                         "mechanism", "explanation")}
+                                                         "mechanism", "explanation", "forwarded")}
+        fwd = own.get("forwarded")
+        if fwd and result in ("fail", "hardfail", "softfail", "neutral"):
+            findings = [f for f in findings if f.code not in ("msg.spf-fail", "msg.spf-softfail", "msg.spf-neutral")]
+            findings.append(_spf_forwarded(name, own, fwd, dkim_carries, b, rs))
+        if fwd and fwd.get("recipient_changed") and result in ("fail", "hardfail", "softfail", "neutral"):
+            status = Status.INFO if dkim_carries else Status.WARN
+            said = {"softfail": "soft-failed", "neutral": "gave no verdict"}.get(result, "failed")
+            summary = (f"SPF {said} for {name} because the message was forwarded: "
+                       + ("DKIM carried it, as it should." if dkim_carries else "only DKIM can carry forwarded mail."))
         findings.extend(_spf_own_findings(ev, own))
         if ev.spf_contradicted:
             summary = (f"The receiver says SPF passed for {name}, but {name}'s SPF record doesn't allow "
                        f"{own['ip']}, the server that delivered it.")
     status = worst(status, derive_status(findings))
     return CheckResult("spf", status, summary, findings=findings, detail=detail)
+
+
+def _spf_forwarded(name: str, own: dict[str, Any], fwd: dict[str, Any], dkim_carries: bool, b: Believed | None,
+                   rs: ReceivedSpf | None) -> Finding:
+    """SPF failed for the server that delivered the message, but an older hop's address passes the domain's
+    record (``message._earlier_pass``). With the envelope recipient changed on the way it was forwarded:
+    adding the forwarder is not the fix. Without that sign it may as well be the sender's own outbound
+    gateway, which does belong in the record: the finding says both and keeps its weight."""
+    relay = f"{fwd['relay']} ({own['ip']})" if fwd.get("relay") and fwd["relay"] != own["ip"] else str(own["ip"])
+    by = f" (the Received line by {fwd['received_by']} says so)" if fwd.get("received_by") else ""
+    detail = _cmt(b, rs)
+    detail = (detail + " " if detail else "") + f"Our own check: check_host({fwd['ip']}, {name}) = pass."
+    if not fwd.get("recipient_changed"):
+        return _f("msg.spf-relayed", Severity.ERROR if own.get("receiver_result") in ("fail", "hardfail") else
+                  Severity.WARNING,
+                  f"SPF didn't pass: the message reached the receiver from {relay}, which {name}'s SPF record doesn't "
+                  f"list, after it left {fwd['ip']}, which the record does allow{by}. If {relay} is your own "
+                  "outbound gateway or sending service, add it to your SPF record. If it is a forwarder (an alias, "
+                  "a mailing list, a mailbox that passes mail on), don't: forwarding always breaks SPF, and only "
+                  "DKIM can carry forwarded mail.", detail, RFC_SPF)
+    first = f" to {fwd['first_recipient']}" if fwd.get("first_recipient") else ""
+    text = (f"SPF didn't pass because the message was forwarded: it left {fwd['ip']}, which {name}'s SPF record "
+            f"allows, addressed{first}{by}, and reached this mailbox from {relay}, which is not {name}'s server. "
+            "Forwarding (an alias, a mailing list, a mailbox that passes mail on) always breaks SPF, so don't add "
+            "the forwarding server to your SPF record: it isn't yours, and it would let it send as you. ")
+    if dkim_carries:
+        text += "Your DKIM signature passed and carried DMARC, which is what it is for: nothing to fix."
+    else:
+        text += ("Forwarded mail can pass DMARC only through DKIM: sign your mail with DKIM for your own domain, "
+                 "and check that nothing on the way changes the message.")
+    return _f("msg.spf-forwarded", Severity.INFO if dkim_carries else Severity.WARNING, text, detail, RFC_SPF)
 
 
 def _spf_own_findings(ev: Evidence, own: dict[str, Any]) -> list[Finding]:
@@ -417,6 +460,11 @@ def spf_alignment_words(ev: Evidence, dom: str, result: str, mode: str) -> str:
             f"but SPF didn't pass ({result}), so it doesn't help DMARC"
         return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
                 f"They are {how}, {verdict}.")
+    if mode == "s" and ev.aligned(dom, "r"):
+        return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. They belong "
+                f"to the same organization ({ev.org(dom)}), but your DMARC record asks for strict SPF alignment "
+                f"(aspf=s), so only {ev.from_domain} itself counts and SPF can't count for DMARC whatever its result. "
+                f"Use a bounce address at {ev.from_domain}, or relax it to aspf=r.")
     return (f"SPF checked the bounce address domain {dom}; readers see {ev.from_domain} in From. "
             f"They are not {rel} ({ev.org(dom)} vs {ev.org(ev.from_domain)}), so SPF can't count for DMARC "
             f"whatever its result. That is normal when a sending service uses its own bounce domain; "
@@ -540,11 +588,16 @@ def dkim_card(ev: Evidence) -> CheckResult:
         status, summary = Status.PASS, f"DKIM passed for {', '.join(doms)}, matching your From domain."
     elif passing:
         doms = sorted({dkim_result_domain(b.result) or "an unnamed domain" for b in passing})
+        strict_only = ev.dmarc.adkim == "s" and bool(ev.from_domain) and any(
+            ev.aligned(d, "r") for d in doms)
+        todo = (f" Your DMARC record asks for strict DKIM alignment (adkim=s): sign with exactly "
+                f"d={ev.from_domain}, or relax it to adkim=r." if strict_only else
+                " Set up DKIM signing with your own domain at your sending service.")
         findings.append(_f("msg.dkim-not-aligned", Severity.WARNING,
                            f"DKIM passed, but only for {', '.join(doms)}, not for your From domain "
-                           f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC. Set up DKIM "
-                           "signing with your own domain at your sending service.",
-                           f"DKIM d= {', '.join(doms)} vs From {ev.from_domain}.", RFC_DMARC_ALIGN))
+                           f"{ev.from_domain or '(unknown)'}, so it doesn't count toward DMARC." + todo,
+                           f"DKIM d= {', '.join(doms)} vs From {ev.from_domain}, "
+                           f"{'strict' if ev.dmarc.adkim == 's' else 'relaxed'} alignment.", RFC_DMARC_ALIGN))
         status, summary = Status.WARN, f"DKIM passed for {', '.join(doms)}, which is not your From domain."
     else:
         kinds = set(receiver_results)
@@ -798,6 +851,16 @@ def dmarc_card(ev: Evidence) -> CheckResult:
                            + (f" Following your policy it {acted}." if acted else ""),
                            f"The receiver wrote: {b.result.comment or result}", RFC_DMARC))
         summary = f"DMARC failed for {fd}."
+    elif result in ("none", "bestguesspass") and ev.dmarc.record is not None:
+        # the receiver found none, our own lookup finds one now: never "you have no DMARC policy"
+        now = ev.dmarc.record_domain or fd
+        findings.append(_f("msg.dmarc-none", Severity.WARNING,
+                           f"The receiver found no DMARC policy for {fd} when this message arrived, but {now} has "
+                           f"one now (p={ev.dmarc.policy or ev.dmarc.record.p or 'none'}). It was probably published "
+                           "after the message arrived (a DNS change takes up to its TTL to reach every receiver), "
+                           "or the receiver couldn't read it then. Send a new test message to see it applied.",
+                           f"The receiver wrote: dmarc={result}. Our lookup: {ev.dmarc.record.raw}"[:400], RFC_DMARC))
+        summary = f"The receiver found no DMARC policy for {fd}; {now} has one now."
     elif result in ("none", "bestguesspass"):
         findings.append(_f("msg.dmarc-none", Severity.WARNING,
                            f"{fd} has no DMARC policy, so receivers decide alone what to do with mail that "
@@ -878,10 +941,15 @@ def _dmarc_disagreement(ev: Evidence, result: str, ours: dict[str, Any]) -> Find
                   "to look genuine), or the records changed after the message arrived.",
                   f"aligned by: {ours['aligned_by'] or 'nothing'}", RFC_DMARC_ALIGN)
     if result == "pass":
+        ours_failed = ev.reverified and any(o.result != "pass" for o in ev.own)
+        strict = [n for n, m in (("SPF", ev.dmarc.aspf), ("DKIM", ev.dmarc.adkim)) if m == "s"]
         why = ("we find no aligned pass: "
-               + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ev.reverified else "")
+               + ("our own DKIM check fails where the receiver's passed (see DKIM). " if ours_failed else "")
+               + (f"{ev.dmarc.record_domain or ev.from_domain}'s DMARC record asks for strict "
+                  f"{' and '.join(strict)} alignment ({', '.join(('aspf=s' if n == 'SPF' else 'adkim=s') for n in strict)}), "
+                  "which only the From domain itself meets. " if strict and ev.dmarc.looked_up else "")
                + "The receiver may also have accepted the message on an ARC chain from a forwarder or a "
-                 "local rule.")
+                 "local rule, or read an older DMARC record.")
     else:
         why = ("we find an aligned pass ("
                + ", ".join(_via(ours["aligned_by"])) + "). "
@@ -1078,12 +1146,18 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
                               "authentication couldn't be judged; try again.")
     if result in ("none", "bestguesspass"):
+        found_now = not ours and isinstance(dmarc.detail.get("ours"), dict) and bool(dmarc.detail["ours"].get("record"))
+        if found_now:  # the receiver found none; our lookup finds one now
+            no_policy, publish = (f"the receiver found no DMARC policy for {fd} (there is one now: send a new test "
+                                  "message)", "")
+        else:
+            no_policy, publish = f"{fd} has no DMARC policy{by_us}", " Publish a DMARC record."
         if spf_aligned or dkim_aligned:
             via = " and ".join(n for n, ok in (("SPF", spf_aligned), ("DKIM", dkim_aligned)) if ok)
-            return Status.WARN, (f"{via} passed for {fd}, but {fd} has no DMARC policy{by_us}, so receivers decide "
-                                 "alone what to do with mail in its name. Publish a DMARC record.")
-        return Status.FAIL, (f"Nothing authenticates this message: neither SPF nor DKIM passed for {fd}, and {fd} "
-                             f"has no DMARC policy{by_us}.")
+            return Status.WARN, (f"{via} passed for {fd}, but {no_policy}, so receivers decide alone what to do "
+                                 f"with mail in its name.{publish}")
+        return Status.FAIL, (f"Nothing authenticates this message: neither SPF nor DKIM passed for {fd}, and "
+                             f"{no_policy}.")
     if result != "pass":
         return Status.ERROR, f"The receiver's DMARC result ('{str(result)[:40]}') is not one we know."
     unconfirmed = next((f for f in dmarc.findings if f.code == "msg.dmarc-unconfirmed"), None)

@@ -30,7 +30,7 @@ from ..policy.pipeline import check_and_judge
 from ..store.history import History, StoredCheck, dkim_keys, parse_time
 from ..model import CORE_CHECKS, DomainReport, Fix, Status
 from ..records.mta_sts import new_id
-from ..store.settings import atomic_write_text, config_dir, move_aside, valid_selector
+from ..store.settings import atomic_write_text, config_dir, read_json_file, valid_selector
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ _INTERVAL_RE = re.compile(r"^\s*(\d{1,6})\s*(s|sec|secs|seconds?|m|min|mins|minu
 
 class IntervalError(ValueError):
     """Text that is not an interval ("6h", "1d", "30m", "2w")."""
+
+
+def _watch_list_file(data: Any) -> dict[str, Any]:
+    """The watch list file's object (``read_json_file``'s parse): ValueError when it is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
+        raise ValueError("not a watch list")
+    return data
 
 
 class WatchListError(OSError):
@@ -215,22 +222,14 @@ class WatchList:
     def _read(self) -> list[WatchEntry]:
         self.unreadable = False
         self.unusable = []
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            self.problem = f"The watch list could not be read ({exc.strerror or exc})."
-            self.unreadable = True
-            return []
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
-                raise ValueError("not a watch list")
-        except (ValueError, RecursionError):
-            target = move_aside(self.path)
-            where = f" The old file was kept as {target.name}." if target is not None else ""
-            self.problem = f"The watch list file was damaged, so an empty list is used.{where}"
+        read = read_json_file(self.path, _watch_list_file,
+                              unreadable="The watch list could not be read ({reason}).",
+                              damaged="The watch list file was damaged, so an empty list is used.")
+        data = read.value
+        if data is None:
+            if read.problem:
+                self.problem = read.problem
+            self.unreadable = read.unreadable
             return []
         self.minimize_to_tray = data.get("minimize_to_tray") is True
         out: list[WatchEntry] = []

@@ -20,7 +20,7 @@ from typing import Any
 from ..store.credentials import (
     NO_KEYRING_HELP, KeyringUnavailable, Secret, delete_password, get_password, set_password,
 )
-from ..store.settings import atomic_write_text, config_dir, move_aside
+from ..store.settings import atomic_write_text, config_dir, file_object, read_json_file
 
 NO_KEYRING_FOR_TOKENS = (
     "InboxReady keeps the API tokens of DNS accounts only in your system's keyring, and none is available on "
@@ -135,22 +135,12 @@ class AccountStore:
         self.load()
 
     def load(self) -> None:
-        self.accounts, self.problem = {}, ""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            self.problem = f"Your DNS accounts could not be read ({exc.strerror or exc})."
-            return
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except (ValueError, RecursionError):
-            moved = move_aside(self.path)
-            where = f" The old file was kept as {moved.name}." if moved else ""
-            self.problem = f"Your DNS accounts file was damaged, so it was set aside.{where}"
+        self.accounts = {}
+        read = read_json_file(self.path, file_object,
+                              unreadable="Your DNS accounts could not be read ({reason}).",
+                              damaged="Your DNS accounts file was damaged, so it was set aside.")
+        self.problem, data = read.problem, read.value
+        if data is None:
             return
         skipped = 0
         for item in data.get("accounts", []) if isinstance(data.get("accounts"), list) else []:

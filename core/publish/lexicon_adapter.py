@@ -54,11 +54,55 @@ def _offline_tldextract() -> None:
 
 
 class PublishError(RuntimeError):
-    """Publishing couldn't go on. ``kind`` is stable; the message names the cause in plain words."""
+    """Publishing couldn't go on. ``kind`` is stable; the message names the cause in plain words.
+    ``maybe_applied``: the request that failed may have reached the DNS host and been applied (its answer
+    was lost: no answer in time, the connection dropped after it was sent)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, maybe_applied: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
+        self.maybe_applied = maybe_applied
+
+
+# How long one request to a DNS host's API may take: (connect, read) seconds. lexicon's providers call
+# ``requests`` without a time limit, so a host that accepts the connection and never answers would hang
+# publishing (and the app's dialog) for ever; every request made for a ``ProviderSession`` gets this limit.
+API_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+_limits = threading.local()
+_patched = False
+
+
+def _limit_requests() -> None:
+    """Give every ``requests`` call made while ``_limits.timeout`` is set on this thread that time limit (when
+    the caller set none). Installed once; other code using ``requests`` in the process is not affected."""
+    global _patched
+    with _lock:
+        if _patched:
+            return
+        import requests.adapters
+
+        original = requests.adapters.HTTPAdapter.send
+
+        def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            limit = getattr(_limits, "timeout", None)
+            if limit is not None and not args and kwargs.get("timeout") is None:
+                kwargs["timeout"] = limit
+            return original(self, request, *args, **kwargs)
+
+        requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
+        _patched = True
+
+
+class _ApiCall:
+    """``with _ApiCall():`` around a call into lexicon: its HTTP requests get ``API_TIMEOUT``."""
+
+    def __enter__(self) -> None:
+        _limit_requests()
+        self._was = getattr(_limits, "timeout", None)
+        _limits.timeout = API_TIMEOUT
+
+    def __exit__(self, *exc: object) -> None:
+        _limits.timeout = self._was
 
 
 def available_providers() -> dict[str, bool]:
@@ -178,7 +222,8 @@ class ProviderSession:
         config = ConfigResolver().with_dict({"provider_name": self.provider, "domain": self.zone,
                                              "delegated": self.zone, "ttl": 3600, self.provider: provider_cfg})
         try:
-            client = Client(config)
+            with _ApiCall():
+                client = Client(config)
         except ProviderNotAvailableError as exc:
             raise PublishError("provider", self._scrub(str(exc))) from None
         except Exception as exc:
@@ -186,7 +231,8 @@ class ProviderSession:
         client.config.add_config_source(DictConfigSource({"domain": self.zone}), 0)  # the zone the DNS walk found
         client.config.add_config_source(self._ttl, 0)  # type: ignore[arg-type]
         try:
-            self._ops = client.__enter__()
+            with _ApiCall():
+                self._ops = client.__enter__()
         except Exception as exc:
             raise self.classify(exc, "sign in") from None
         self._client = client
@@ -195,7 +241,8 @@ class ProviderSession:
     def __exit__(self, *exc: object) -> None:
         if self._client is not None:
             try:
-                self._client.__exit__(None, None, None)
+                with _ApiCall():
+                    self._client.__exit__(None, None, None)
             except Exception:
                 log.debug("closing the DNS host session failed", exc_info=True)
         self._client = self._ops = None
@@ -207,7 +254,8 @@ class ProviderSession:
 
     def list(self, rtype: str, host: str) -> list[LiveRecord]:
         try:
-            rows = self._ops.list_records(rtype.upper(), self._name(host))
+            with _ApiCall():
+                rows = self._ops.list_records(rtype.upper(), self._name(host))
         except Exception as exc:
             raise self.classify(exc, f"read the {rtype} records of {host}") from None
         out = []
@@ -227,38 +275,58 @@ class ProviderSession:
     def create(self, rtype: str, host: str, value: str, ttl: int) -> None:
         self._ttl.ttl = int(ttl)
         try:
-            self._ops.create_record(rtype.upper(), self._name(host), content_for(self.provider, rtype, value))
+            with _ApiCall():
+                self._ops.create_record(rtype.upper(), self._name(host), content_for(self.provider, rtype, value))
         except Exception as exc:
-            raise self.classify(exc, f"add the {rtype} record at {host}") from None
+            raise self.classify(exc, f"add the {rtype} record at {host}", write=True) from None
 
     def delete(self, rtype: str, host: str, value: str, raw: str = "") -> None:
         """Delete one record by type, name and content: ``raw`` as the listing gave it (exactly that record;
         lexicon's ids don't survive a '/' in the content), else the value in the form we create it."""
         try:
-            self._ops.delete_record(None, rtype.upper(), self._name(host), raw or content_for(self.provider, rtype, value))
+            with _ApiCall():
+                self._ops.delete_record(None, rtype.upper(), self._name(host),
+                                        raw or content_for(self.provider, rtype, value))
         except Exception as exc:
-            raise self.classify(exc, f"delete the {rtype} record at {host}") from None
+            raise self.classify(exc, f"delete the {rtype} record at {host}", write=True) from None
 
     # -- errors -------------------------------------------------------------------------------------
 
-    def classify(self, exc: BaseException, action: str) -> PublishError:
+    def classify(self, exc: BaseException, action: str, *, write: bool = False) -> PublishError:
+        """``exc`` in plain words. ``write``: the failed call was meant to change a record (a lost answer then
+        means it may have been applied)."""
         import requests
 
         text = self._scrub(f"{type(exc).__name__}: {exc}")[:400]
         status = None
+        retry = ""
         if isinstance(exc, requests.HTTPError) and exc.response is not None:
             status = exc.response.status_code
             try:
-                body = self._scrub(exc.response.text)[:200]
+                body = _plain_body(self._scrub(exc.response.text), exc.response.headers.get("Content-Type", ""))
+                retry = str(exc.response.headers.get("Retry-After", "")).strip()
             except Exception:
                 body = ""
-            if body:
-                text = f"{text} ({body})"
+            reason = self._scrub(str(exc.response.reason or ""))[:60]
+            text = f"HTTP {status}" + (f" {reason}" if reason else "") + (f": {body}" if body else "")
         low = text.lower()
         where = f"the DNS host's API ({self.provider})"
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout)) or "connection refused" in low:
+        seconds = f"{API_TIMEOUT[1]:g} s"
+        if isinstance(exc, requests.ConnectTimeout) or (
+                isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
+                and _never_sent(exc)) or "connection refused" in low:
             return PublishError("unreachable", f"Couldn't reach {where} to {action}: nothing was changed by this "
                                                f"step. ({text})")
+        if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+            if isinstance(exc, requests.Timeout):
+                what = f"{where} didn't answer within {seconds} when asked to {action}"
+            else:
+                what = f"the connection to {where} was lost when it was asked to {action}"
+            if write:
+                return PublishError("no-answer", f"{what[0].upper()}{what[1:]}: the change may have been applied "
+                                                 "all the same (the journal marks it so, and undo looks at what is "
+                                                 f"there). ({text})", maybe_applied=True)
+            return PublishError("no-answer", f"{what[0].upper()}{what[1:]}; try again in a few minutes. ({text})")
         if status == 401 or "authentication" in low or "unauthorized" in low or "invalid api key" in low \
                 or "invalid token" in low:
             return PublishError("auth", f"{where} refused the key when asked to {action}: the API key or token "
@@ -266,8 +334,76 @@ class ProviderSession:
         if status == 403 or "forbidden" in low or "permission" in low or "not authorized" in low:
             return PublishError("permission", f"{where} said this key may not {action}: give the token the "
                                               f"permission to edit DNS records of {self.zone}. ({text})")
-        if status in (404, 422) or "not found" in low or "could not find" in low or "no domain" in low \
+        if status == 429:
+            wait = f" (it asks to wait {retry} s)" if retry.isdigit() else ""
+            return PublishError("busy", f"{where} refused to {action} because it got too many requests{wait}: "
+                                        f"wait a minute and try again. ({text})")
+        if status is not None and status >= 500:
+            return PublishError("host-error", f"{where} failed on its side (HTTP {status}) when asked to "
+                                              f"{action}; this is not a problem with your records: try again "
+                                              f"later. ({text})")
+        if status == 404 or "not found" in low or "could not find" in low or "no domain" in low \
                 or "domain not found" in low or "zone" in low and "not" in low:
             return PublishError("zone-not-found", f"The zone {self.zone} can't be found at this account of {where} "
                                                   f"(couldn't {action}). Is the domain in this account? ({text})")
+        if status is not None and 400 <= status < 500:
+            return PublishError("refused", f"{where} refused to {action} (HTTP {status}). It names the reason: "
+                                           f"{text}")
         return PublishError("failed", f"{where} failed to {action}: {text}")
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """A ``requests.ConnectionError`` raised before the request reached the server (refused, no route, name not
+    found): nothing can have been applied."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        name = type(cur).__name__
+        if name in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "ConnectionRefusedError"):
+            return True
+        for arg in getattr(cur, "args", ()):
+            if isinstance(arg, BaseException) and id(arg) not in seen:
+                if _never_sent(arg):
+                    return True
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException) and id(reason) not in seen:
+            cur = reason
+            continue
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _plain_body(body: str, content_type: str) -> str:
+    """An error answer's body as a short line of words: an HTML error page gives its title (or first heading,
+    or its text without markup, scripts and styles); JSON gives its error/message field."""
+    import html
+    import json
+    import re
+
+    b = body.strip()
+    if not b:
+        return ""
+    if "html" in content_type.lower() or b[:1] == "<":
+        m = re.search(r"<title[^>]*>(.*?)</title>", b, re.I | re.S) or re.search(r"<h1[^>]*>(.*?)</h1>", b, re.I | re.S)
+        if m:
+            text = re.sub(r"<[^>]*>", " ", m.group(1))
+        else:
+            text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", b, flags=re.I | re.S)
+            text = re.sub(r"<[^>]*>", " ", text)
+        text = html.unescape(text)
+    else:
+        text = b
+        try:
+            data = json.loads(b)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("error", "message", "detail", "errors", "title"):
+                if data.get(key):
+                    v = data[key]
+                    text = v if isinstance(v, str) else json.dumps(v)
+                    break
+    text = " ".join(text.split())
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text[:200] + ("…" if len(text) > 200 else "")

@@ -302,6 +302,26 @@ async def make_plan(report: DomainReport, zone: str, session: ProviderSession, *
         taken |= keys
         planned |= {_rec(f) for f in c.fixes}
         usable.append(c)
+    # A name that is an alias (CNAME) can hold no other record: the host refuses one (or, worse, some replace
+    # the alias). The record belongs at the alias's target, run by whoever the alias points to.
+    hosts = sorted({f.host.lower().rstrip(".") for c in usable for f in c.fixes if f.type.upper() != "CNAME"})
+    aliases = {h: r for h, r in zip(hosts, await asyncio.to_thread(lambda: [session.list("CNAME", h) for h in hosts]))
+               if r}
+    if aliases:
+        kept = []
+        for c in usable:
+            alias = next(((f.host.lower().rstrip("."), aliases[f.host.lower().rstrip(".")][0].value)
+                          for f in c.fixes if f.type.upper() != "CNAME" and f.host.lower().rstrip(".") in aliases),
+                         None)
+            if alias is None:
+                kept.append(c)
+                continue
+            target = alias[1].rstrip(".")
+            plan.left_out.extend(LeftOut(f, c.finding, f"{alias[0]} is an alias (CNAME) of {target}, so no other record "
+                                                       f"can be added there: the record is published at {target} (by "
+                                                       "whoever runs it), or remove the alias first and publish it "
+                                                       "by hand") for f in c.fixes)
+        usable = kept
     needed = sorted({(f.host.lower().rstrip("."), f.type.upper()) for c in usable for f in c.fixes})
 
     def read() -> dict[tuple[str, str], list[LiveRecord]]:
@@ -506,29 +526,45 @@ def _same_sets(a: list[tuple[str, int | None]], b: list[tuple[str, int | None]],
 
 
 def _run_steps(session: ProviderSession, journal: Journal, change_id: str, changes: list[Change],
-               on_step: Callable[[int, Change, str], None] | None) -> tuple[int, str]:
-    """Apply each change in order; journal before and after each. Returns (applied count, error or '')."""
+               on_step: Callable[[int, Change, str], None] | None) -> tuple[int, str, bool]:
+    """Apply each change in order; journal before and after each. Returns (applied count, error or '', whether
+    the failed step may have changed something at the host). A step that fails after part of it reached the
+    host (a replace whose old record was removed and whose new one was refused, or a call whose answer was
+    lost) stays ``pending`` ("may have been applied") with the words saying what happened, so undo, which
+    looks at what is live, puts it back."""
     done = 0
     for i, c in enumerate(changes):
         journal.step(change_id, i, "pending")
+        removed = False
         try:
             if c.old is not None:
                 live = session.list(c.type, c.host)
                 old = next((r for r in live if normalize_rdata(c.type, r.value) == normalize_rdata(c.type, c.old)), None)
                 if old is not None:
                     session.delete(c.type, c.host, old.value, old.raw)
+                    removed = c.new is not None
             if c.new is not None:
                 session.create(c.type, c.host, c.new, c.ttl)
         except PublishError as exc:
-            journal.step(change_id, i, "failed", str(exc))
+            if removed:
+                text = (f"The old {c.type} record at {c.host} was removed, but the new one could not be added: "
+                        f"{exc}")
+            elif exc.maybe_applied:
+                text = str(exc)
+            else:
+                journal.step(change_id, i, "failed", str(exc))
+                if on_step:
+                    on_step(i, c, "failed")
+                return done, str(exc), False
+            journal.step(change_id, i, "pending", text)  # part of it (or all of it) may be at the host
             if on_step:
                 on_step(i, c, "failed")
-            return done, str(exc)
+            return done, text, True
         journal.step(change_id, i, "applied")
         done += 1
         if on_step:
             on_step(i, c, "applied")
-    return done, ""
+    return done, "", False
 
 
 async def apply_plan(plan: Plan, session: ProviderSession, journal: Journal, *, confirmed: bool,
@@ -561,11 +597,11 @@ async def apply_plan(plan: Plan, session: ProviderSession, journal: Journal, *, 
                            + ", ".join(changed) + ". Make the plan again to see what is there now.", "conflict")
     change_id = journal.start(kind="apply", domain=plan.domain, zone=plan.zone, account=plan.account,
                               provider=plan.provider, steps=[c.step() for c in plan.changes], before=before)
-    done, error = await asyncio.to_thread(_run_steps, session, journal, change_id, plan.changes, on_step)
+    done, error, touched = await asyncio.to_thread(_run_steps, session, journal, change_id, plan.changes, on_step)
     if error:
-        state = "partial" if done else "failed"
-        msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error} The journal ({change_id}) says what was "
-               f"applied; undo it with: inboxready publish --undo {change_id} --account {plan.account}")
+        state = "partial" if done or touched else "failed"
+        msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error.rstrip('.')}. The journal ({change_id}) "
+               f"says what was applied; undo it with: inboxready publish --undo {change_id} --account {plan.account}")
         journal.finish(change_id, state, message=msg)
         return ApplyResult(change_id, False, state, msg, "failed", done)
     journal.finish(change_id, "applied", message=f"{done} change(s) applied")
@@ -639,9 +675,9 @@ async def undo_change(entry: JournalEntry, session: ProviderSession, journal: Jo
                            "empty"), changes
     change_id = journal.start(kind="undo", domain=entry.domain, zone=entry.zone, account=entry.account,
                               provider=entry.provider, steps=[c.step() for c in ready], undoes=entry.id)
-    done, error = await asyncio.to_thread(_run_steps, session, journal, change_id, ready, on_step)
+    done, error, touched = await asyncio.to_thread(_run_steps, session, journal, change_id, ready, on_step)
     if error:
-        state = "partial" if done else "failed"
+        state = "partial" if done or touched else "failed"
         msg = f"Undo stopped after {done} of {len(ready)} changes: {error}"
         journal.finish(change_id, state, message=msg)
         return ApplyResult(change_id, False, state, msg, "failed", done), ready

@@ -977,14 +977,19 @@ _IP_CACHE: dict[str, str | None] = {}
 
 
 def _ip(text: str) -> str | None:
-    """The address in canonical form, or None when it is not one (cached: reports repeat addresses)."""
+    """The address in canonical form (an IPv4-mapped IPv6 address as IPv4), or None when it is not one
+    (cached: reports repeat addresses)."""
     hit = _IP_CACHE.get(text, _IP_CACHE)
     if hit is not _IP_CACHE:
         return hit  # type: ignore[return-value]
     try:
-        value: str | None = str(ipaddress.ip_address(text))
+        addr = ipaddress.ip_address(text)
     except ValueError:
-        value = None
+        value: str | None = None
+    else:
+        # an IPv4 sender written as IPv6 (::ffff:a.b.c.d, by dual-stack receivers) is that IPv4 server
+        mapped = getattr(addr, "ipv4_mapped", None)
+        value = str(mapped if mapped is not None else addr)
     if len(_IP_CACHE) > 200_000:
         _IP_CACHE.clear()
     _IP_CACHE[text] = value

@@ -2,7 +2,10 @@
 
 A source is matched against the built-in catalog (``core/rules/sending_services.json``) by, in order: its IP
 address in a service's published ranges, its reverse DNS (PTR) name ending in a service's host suffix, and
-the DKIM signing domain or SPF (envelope) domain the report shows for it. Reverse DNS is looked up in the
+the DKIM signing domain or SPF (envelope) domain the report shows for it (the summary passes only domains
+whose check passed). A reverse DNS name counts only when it is forward-confirmed: the name's own A / AAAA
+records hold the address (whoever runs an address writes its reverse name, so a forger can call his server
+mail-x.google.com); an unconfirmed name is cached as ``unconfirmed`` and names no service. Reverse DNS is looked up in the
 background (``resolve_sources``), cached in the report store; until a name is known the service is
 ``UNKNOWN_PENDING`` ("unknown, looking up…"), so the summary never waits for DNS.
 
@@ -14,8 +17,9 @@ Public API::
     class Catalog: .services; .by_id(id); .match(ip, *, ptr=None, auth_domains=()) -> Service | None
     async def resolve_sources(store: ReportStore, dns: DnsClient, ips: Iterable[str], *, timeout: float = 2.0,
                               concurrency: int = 16, refresh: bool = False) -> dict[str, str | None]
-        (ip → PTR name or None; only IPs not yet in the cache are asked unless refresh=True; a timeout or
-         server failure is cached as 'failed' and asked again on the next call)
+        (ip → forward-confirmed PTR name or None; only IPs not yet in the cache are asked unless refresh=True;
+         a timeout or server failure is cached as 'failed' and asked again on the next call; a name that does
+         not resolve back to the address as 'unconfirmed')
 """
 
 from __future__ import annotations
@@ -155,18 +159,41 @@ async def resolve_sources(store: ReportStore, dns: DnsClient, ips: Iterable[str]
                 return ip, None, "failed"
             if ans.failed:
                 return ip, None, "failed"
-            if ans.outcome == Outcome.ANSWER and ans.records:
-                return ip, ans.records[0].rstrip(".").lower(), "ok"
-            return ip, None, "none"
+            if ans.outcome != Outcome.ANSWER or not ans.records:
+                return ip, None, "none"
+            names = list(dict.fromkeys(r.rstrip(".").lower() for r in ans.records))[:4]
+            addr = ipaddress.ip_address(ip)
+            failed = False
+            for name in names:  # forward-confirmed: the name resolves back to the address
+                try:
+                    fwd = await asyncio.wait_for(dns.query(name, "A" if addr.version == 4 else "AAAA"), timeout)
+                except (asyncio.TimeoutError, OSError):
+                    failed = True
+                    continue
+                if fwd.failed:
+                    failed = True
+                    continue
+                if any(_same_ip(r, addr) for r in fwd.records):
+                    return ip, name, "ok"
+            if failed:
+                return ip, None, "failed"
+            return ip, names[0], "unconfirmed"
 
     results = await asyncio.gather(*(one(ip) for ip in todo))
     if results:
         await asyncio.to_thread(store.ptr_put, results)
-    for ip, name, _status in results:
-        out[ip] = name
+    for ip, name, status in results:
+        out[ip] = name if status == "ok" else None
     for ip in wanted:
         out.setdefault(ip, None)
     return out
+
+
+def _same_ip(text: str, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        return ipaddress.ip_address(text.strip()) == addr
+    except ValueError:
+        return False
 
 
 __all__ = ["Service", "Catalog", "load_catalog", "resolve_sources", "UNKNOWN", "UNKNOWN_LOOKUP_FAILED",

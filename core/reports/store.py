@@ -18,16 +18,19 @@ Public API::
         .domains() -> list[str]
         .counts() -> {"dmarc": int, "tlsrpt": int, "rows": int}
         .query(sql, params=()) -> list[tuple]                      # read-only use by summary / tests
-        .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed")};  .ptr_put([(ip, name, status)])
+        .ptr_get(ips) -> {ip: (name | None, "ok" | "none" | "failed" | "unconfirmed")};  .ptr_put([(ip, name, status)])
         .imap_state(account, folder) -> (uidvalidity, last_uid) | None;  .set_imap_state(account, folder, v, uid)
         .problem: str   # plain words when the store could not be opened or a damaged file was moved aside
         .available: bool
         .close()
 
-A report is stored once: (kind, organisation, report id) is unique. Importing it again counts it as a
+A report is stored once: (kind, organisation, report id, domain, period) is unique. A report id alone is
+not: reporters reuse one id for their reports about several domains, or for consecutive periods (seen from
+Google and Mimecast), and each of those is a report of its own. Importing a report again counts it as a
 ``duplicate`` when it was stored before this import, as ``repeated`` when it came twice in this import (the
-same report in a .zip and an .xml.gz), and as ``conflicting`` when a report with the same reporter and id but
-different content is already stored: the first one is kept and the result says so. A report whose dates
+same report in a .zip and an .xml.gz), and as ``conflicting`` when a report with the same reporter, id,
+domain and period but different content is already stored: the first one is kept and the result says so.
+Stores of schema 2 (unique by reporter and id alone) are upgraded in place (one transaction). A report whose dates
 can't be right (``aggregate.date_problem``: ends before it begins, before 2012, in the future, longer than a
 month) is stored with its ``problem`` and left out of every summary's range; ``ReportInfo.problem`` says why.
 
@@ -72,14 +75,13 @@ from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extra
 from .tlsrpt import TlsReport, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BATCH_SECONDS = 0.5
 IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
 OPEN_WAIT_S = 30.0      # opening waits this long when the store must be created or upgraded meanwhile
 WHAT = "the report store"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reports (
+_REPORTS_TABLE = """(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,              -- 'dmarc' or 'tlsrpt'
     org TEXT NOT NULL,
@@ -94,8 +96,11 @@ CREATE TABLE IF NOT EXISTS reports (
     messages INTEGER NOT NULL DEFAULT 0,
     problem TEXT,                    -- why the dates can't be right (left out of summaries); NULL when fine
     derived INTEGER NOT NULL DEFAULT 0,  -- messages whose DMARC result InboxReady worked out (auth_results)
-    UNIQUE (kind, org, report_id)
-);
+    UNIQUE (kind, org, report_id, domain, begin, end)
+)"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS reports {_REPORTS_TABLE};
 CREATE INDEX IF NOT EXISTS reports_domain ON reports (domain, end);
 CREATE TABLE IF NOT EXISTS rows (
     report INTEGER NOT NULL REFERENCES reports (id),
@@ -126,7 +131,8 @@ CREATE INDEX IF NOT EXISTS tls_report ON tls_policies (report);
 CREATE TABLE IF NOT EXISTS ptr (
     ip TEXT PRIMARY KEY,
     name TEXT,
-    status TEXT NOT NULL,            -- 'ok', 'none' (no PTR), 'failed' (timeout / server failure)
+    status TEXT NOT NULL,            -- 'ok' (forward-confirmed), 'none' (no PTR), 'failed' (timeout / server
+                                     -- failure), 'unconfirmed' (the name does not resolve back to the address)
     checked INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS imap_state (
@@ -242,7 +248,7 @@ def _setup(db: sqlite3.Connection) -> None:
     if not _has_table(db):
         db.executescript(_SCHEMA)
     columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
-    if "problem" in columns and "derived" in columns:
+    if "problem" in columns and "derived" in columns and not _narrow_identity(db):
         return
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -257,11 +263,36 @@ def _setup(db: sqlite3.Connection) -> None:
             db.executemany("UPDATE reports SET problem=? WHERE id=?", flagged)
         if "derived" not in columns:
             db.execute("ALTER TABLE reports ADD COLUMN derived INTEGER NOT NULL DEFAULT 0")
+        if _narrow_identity(db):
+            _widen_identity(db)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+_REPORT_COLUMNS = ("id, kind, org, report_id, domain, begin, end, email, policy, source, imported, messages, problem, "
+                   "derived")
+
+
+def _narrow_identity(db: sqlite3.Connection) -> bool:
+    """True for a store of schema 2 or older: its reports are unique by (kind, org, report_id) alone."""
+    for _seq, name, unique, *_ in db.execute("PRAGMA index_list(reports)").fetchall():
+        if unique and [r[2] for r in db.execute(f"PRAGMA index_info('{name}')")] == ["kind", "org", "report_id"]:
+            return True
+    return False
+
+
+def _widen_identity(db: sqlite3.Connection) -> None:
+    """Rebuild the reports table with the identity (kind, org, report_id, domain, begin, end), keeping every
+    row and its id (the rows and TLS policies point at it); inside the caller's transaction."""
+    db.execute("DROP TABLE IF EXISTS reports_widened")
+    db.execute(f"CREATE TABLE reports_widened {_REPORTS_TABLE}")
+    db.execute(f"INSERT INTO reports_widened ({_REPORT_COLUMNS}) SELECT {_REPORT_COLUMNS} FROM reports")
+    db.execute("DROP TABLE reports")
+    db.execute("ALTER TABLE reports_widened RENAME TO reports")
+    db.execute("CREATE INDEX IF NOT EXISTS reports_domain ON reports (domain, end)")
 
 
 def _has_table(db: sqlite3.Connection) -> bool:
@@ -471,7 +502,7 @@ class ReportStore(OpenStore):
                 "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((rid, *r) for r in report.flat_rows))
-            batch.keys.add((kind, report.org, report.report_id))
+            batch.keys.add(_key(kind, report))
             return info, "new"
         kind = "tlsrpt"
         info = ReportInfo(name, kind, clean_name(report.org), clean_name(report.report_id), clean_name(report.domain),
@@ -488,14 +519,15 @@ class ReportStore(OpenStore):
             "INSERT INTO tls_policies (report, policy_type, policy_domain, successful, failed, details) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(rid, *row) for row in _tls_rows(report)])
-        batch.keys.add((kind, report.org, report.report_id))
+        batch.keys.add(_key(kind, report))
         return info, "new"
 
     def _again(self, db: sqlite3.Connection, kind: str, report: ParsedReport, batch: "_Batch") -> str:
-        """A report whose (kind, reporter, id) is stored: "repeated" (stored by this import), "duplicate"
+        """A report whose identity (``_key``) is stored: "repeated" (stored by this import), "duplicate"
         (stored before), or "conflicting" when its content differs (the stored one is kept)."""
-        row = db.execute("SELECT id, domain, begin, end, policy FROM reports WHERE kind=? AND org=? AND report_id=?",
-                         (kind, report.org, report.report_id)).fetchone()
+        row = db.execute("SELECT id, domain, begin, end, policy FROM reports WHERE kind=? AND org=? AND report_id=? "
+                         "AND domain=? AND begin=? AND end=?",
+                         (kind, report.org, report.report_id, report.domain, report.begin, report.end)).fetchone()
         if row is None:
             return "duplicate"
         rid, domain, begin, end, policy = row
@@ -513,7 +545,7 @@ class ReportStore(OpenStore):
                 sorted(_tls_rows(report), key=repr)
         if not same:
             return "conflicting"
-        return "repeated" if (kind, report.org, report.report_id) in batch.run_keys | batch.keys else "duplicate"
+        return "repeated" if _key(kind, report) in batch.run_keys | batch.keys else "duplicate"
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -541,7 +573,7 @@ class ReportStore(OpenStore):
     # -- reverse DNS cache ----------------------------------------------------------------------
 
     def ptr_get(self, ips: Iterable[str]) -> dict[str, tuple[str | None, str]]:
-        """Cached reverse names: ip → (name or None, status 'ok' / 'none' / 'failed')."""
+        """Cached reverse names: ip → (name or None, status 'ok' / 'none' / 'failed' / 'unconfirmed')."""
         wanted = list(dict.fromkeys(ips))
         out: dict[str, tuple[str | None, str]] = {}
         with self._lock:
@@ -603,6 +635,11 @@ class ReportStore(OpenStore):
                 raise
 
 
+def _key(kind: str, report: ParsedReport) -> tuple[str, str, str, str, int, int]:
+    """A report's identity in the store (the table's UNIQUE constraint)."""
+    return (kind, report.org, report.report_id, report.domain, report.begin, report.end)
+
+
 def _same_json(stored: str, policy: dict[str, Any]) -> bool:
     try:
         return bool(json.loads(stored) == json.loads(json.dumps(policy)))
@@ -654,8 +691,8 @@ class _Batch:
 
     def __init__(self) -> None:
         self.files: list[tuple[_Source | None, ImportResult]] = []
-        self.keys: set[tuple[str, str, str]] = set()
-        self.run_keys: set[tuple[str, str, str]] = set()   # committed by this import
+        self.keys: set[tuple[str, str, str, str, int, int]] = set()
+        self.run_keys: set[tuple[str, str, str, str, int, int]] = set()   # committed by this import
         self.started = time.monotonic()
 
     def reset(self) -> None:

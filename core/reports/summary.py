@@ -40,7 +40,9 @@ Definitions, all counted in messages (a report row's ``count``):
   receivers apply the next milder policy), then the same policy without ``t=y``; ``np=reject`` (subdomains
   that don't exist send no mail) and no ``sp`` milder than the new ``p``.
 
-A source's service comes from the catalog and the cached reverse DNS names (``sources.resolve_sources``);
+A source's service comes from the catalog: its addresses, the cached reverse DNS names
+(``sources.resolve_sources``), or a domain of the service whose SPF or DKIM check *passed* for that source
+(forged mail names gmail.com in its envelope or google.com in a failing signature: that names no service);
 sources not yet looked up show ``"unknown, looking up…"`` and are counted in ``pending_lookups``; a source whose
 reverse lookup failed (timeout, SERVFAIL) shows ``"unknown (reverse DNS couldn't be looked up)"``, never "no
 reverse DNS name", and is counted in ``failed_lookups``.
@@ -336,6 +338,8 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         "GROUP BY r.begin / 86400, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, "
         "w.spf_result, w.disposition", (domain, since, until))
     src: dict[str, SourceRow] = {}
+    passed_dkim: dict[str, list[str]] = {}  # per source: the DKIM domains whose signature passed
+    passed_spf: dict[str, list[str]] = {}   # per source: the SPF domains that passed
     daily: dict[str, DayRow] = {}
     first_day, last_day = None, None
     for begin, ip, dkim, spf, dkim_domain, dkim_result, spf_domain, spf_result, disp, count in rows:
@@ -358,6 +362,14 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
             row.dkim_domains.append(dkim_domain)
         if spf_domain and spf_domain not in row.spf_domains:
             row.spf_domains.append(spf_domain)
+        if dkim_domain and dkim_result == "pass":
+            ok = passed_dkim.setdefault(ip, [])
+            if dkim_domain not in ok:
+                ok.append(dkim_domain)
+        if spf_domain and spf_result == "pass":
+            ok = passed_spf.setdefault(ip, [])
+            if spf_domain not in ok:
+                ok.append(spf_domain)
         d = _day(int(begin))
         day = daily.setdefault(d, DayRow(d))
         day.messages += n
@@ -371,8 +383,11 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     svc_of: dict[str, Service | None] = {}
     for ip, row in src.items():
         cached = ptrs.get(ip)
-        row.ptr = cached[0] if cached else None
-        svc = cat.match(ip, ptr=row.ptr, auth_domains=[*row.dkim_domains, *row.spf_domains])
+        unconfirmed = cached is not None and cached[1] == "unconfirmed"
+        row.ptr = cached[0] if cached and not unconfirmed else None
+        # a domain names the service only when its check passed: forged mail claims gmail.com or google.com in
+        # its envelope or in a signature that fails, and is not Google's mail
+        svc = cat.match(ip, ptr=row.ptr, auth_domains=[*passed_dkim.get(ip, ()), *passed_spf.get(ip, ())])
         svc_of[ip] = svc
         if svc is not None:
             row.service_id, row.service = svc.id, svc.name
@@ -382,6 +397,9 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
         elif cached[1] == "failed":  # a timeout or SERVFAIL: couldn't check, not "no name"
             row.service_id, row.service = UNKNOWN, UNKNOWN_LOOKUP_FAILED
             s.failed_lookups += 1
+        elif unconfirmed:  # the address's owner wrote that name; the name doesn't point back: it proves nothing
+            row.service_id = UNKNOWN
+            row.service = f"unknown (its reverse DNS says {cached[0]}, not confirmed by that name)"
         else:
             row.service_id = UNKNOWN
             row.service = f"unknown ({row.ptr})" if row.ptr else "unknown (no reverse DNS name)"
@@ -403,13 +421,15 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
     s.sources = sorted(src.values(), key=lambda r: (-r.messages, r.ip))
     s.services = sorted(services.values(), key=lambda v: (-v.messages, v.service))
     s.daily = [daily[k] for k in sorted(daily)]
+    own_dkim = {ip for ip, ds in passed_dkim.items() if any(_under(d, domain) for d in ds)}
     s.unknown_failing = [r for r in s.sources if svc_of.get(r.ip) is None and r.dmarc_pass == 0 and r.dmarc_fail > 0
-                         and not (r.dkim_pass and any(_under(d, domain) for d in r.dkim_domains))]
+                         and r.ip not in own_dkim]
     base = _base_record(current_record, s.policy, domain)
-    s.not_aligned = [_not_aligned(r, svc_of.get(r.ip), domain, base) for r in s.sources
+    s.not_aligned = [_not_aligned(r, svc_of.get(r.ip), domain, base, passed_dkim.get(r.ip, []),
+                                  passed_spf.get(r.ip, [])) for r in s.sources
                      if r.dmarc_fail > 0 and (r.spf_pass > 0 or r.dkim_pass > 0)]
     covered_days = 0 if first_day is None else int((last_day - first_day) // DAY) + 1
-    s.enforcement = _enforcement(s, svc_of, domain, base, covered_days)
+    s.enforcement = _enforcement(s, svc_of, domain, base, covered_days, own_dkim)
     s.tls = _tls(store, domain, since, until)
     return s
 
@@ -456,10 +476,14 @@ def _dmarc_fix(domain: str, p: str, base: DmarcRecord | None, *, testing: bool, 
                note=" ".join([note, *extra, *notes]).strip())
 
 
-def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcRecord | None) -> NotAligned:
+def _not_aligned(r: SourceRow, svc: Service | None, domain: str, base: DmarcRecord | None,
+                 dkim_ok: list[str], spf_ok: list[str]) -> NotAligned:
+    """Why a source fails DMARC although SPF or DKIM passes (``dkim_ok``/``spf_ok``: the domains that
+    passed), and what to do."""
     who = svc.name if svc else (f"the server {r.ip}" + (f" ({r.ptr})" if r.ptr else ""))
-    dk = next((d for d in r.dkim_domains if d), None)
-    sp = next((d for d in r.spf_domains if d), None)
+    # the domain that passed (a signature of the same server that failed is not what passes)
+    dk = next((d for d in dkim_ok if d), None)
+    sp = next((d for d in spf_ok if d), None)
     parts = []
     if r.dkim_pass:
         parts.append(f"DKIM passes for {dk or 'another domain'}")
@@ -499,13 +523,15 @@ def _relax(base: DmarcRecord | None) -> str:
     return "; ".join(kept)
 
 
-def _legit(r: SourceRow, svc: Service | None, domain: str) -> bool:
-    return r.dmarc_pass > 0 or svc is not None or any(_under(d, domain) for d in r.dkim_domains if r.dkim_pass)
+def _legit(r: SourceRow, svc: Service | None, own_dkim: set[str]) -> bool:
+    """Mail that looks like yours: some of it passes DMARC, a known service sent it (an address of its own,
+    or its own domain passed SPF or DKIM), or a signature of your domain passed."""
+    return r.dmarc_pass > 0 or svc is not None or r.ip in own_dkim
 
 
 def _enforcement(s: ReportSummary, svc_of: dict[str, Service | None], domain: str, base: DmarcRecord | None,
-                 covered_days: int) -> list[Enforcement]:
-    legit = [r for r in s.sources if _legit(r, svc_of.get(r.ip), domain)]
+                 covered_days: int, own_dkim: set[str]) -> list[Enforcement]:
+    legit = [r for r in s.sources if _legit(r, svc_of.get(r.ip), own_dkim)]
     legit_n = sum(r.messages - r.unknown for r in legit)
     hit = [r for r in legit if r.dmarc_fail > 0]
     hit_n = sum(r.dmarc_fail for r in hit)

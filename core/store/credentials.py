@@ -8,8 +8,11 @@ is no silent fallback to a file.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "InboxReady"
 
@@ -209,10 +212,35 @@ def _backend() -> Any:
     if isinstance(kr, (fail.Keyring, null.Keyring)):
         raise KeyringUnavailable(NO_KEYRING_HELP)
     if isinstance(kr, chainer.ChainerBackend):
-        usable = [b for b in kr.backends if not isinstance(b, (fail.Keyring, null.Keyring))]
+        usable = [b for b in kr.backends if not isinstance(b, (fail.Keyring, null.Keyring))
+                  and not (_file_store(b) and not _chosen_deliberately(b))]
         if not usable:
             raise KeyringUnavailable(NO_KEYRING_HELP)
+    elif _file_store(kr) and not _chosen_deliberately(kr):
+        # keyrings.alt's stores rank above "no keyring", so keyring picks one on its own when nothing better is
+        # there: a password would silently land in a file. Only a store the person selected is used.
+        raise KeyringUnavailable(f"keyring picked {getattr(kr, 'name', type(kr).__name__)} on its own, a store that "
+                                 "keeps passwords in a file; InboxReady uses such a store only when you select it "
+                                 "deliberately. " + NO_KEYRING_HELP)
     return kr
+
+
+def _file_store(backend: Any) -> bool:
+    """A keyring store that keeps secrets in a file of its own (keyrings.alt's plaintext, encrypted and
+    legacy stores), rather than the system's keyring."""
+    return type(backend).__module__.split(".")[:2] == ["keyrings", "alt"]
+
+
+def _chosen_deliberately(backend: Any) -> bool:
+    """``backend`` is the one named in PYTHON_KEYRING_BACKEND or keyring's configuration file."""
+    import keyring.core
+
+    try:
+        chosen = keyring.core.load_env() or keyring.core.load_config()
+    except Exception:
+        log.debug("could not read keyring's configuration", exc_info=True)
+        return False
+    return chosen is not None and type(chosen) is type(backend)
 
 
 def keyring_status() -> tuple[bool, str]:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 import platformdirs
 
@@ -183,6 +183,47 @@ def move_aside(path: Path, sidecars: tuple[str, ...] = ()) -> Path | None:
     return target
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class JsonFile(Generic[T]):
+    """What ``read_json_file`` found."""
+
+    value: T | None = None  # what ``parse`` made of the file; None when missing, unreadable or damaged
+    problem: str = ""  # plain words for the front end ("" when read, or when there is no file yet)
+    unreadable: bool = False  # the file is there but could not be read (permissions, I/O): left as it is
+    moved_to: Path | None = None  # a damaged file, kept under this name (None: not damaged, or not movable)
+
+
+def read_json_file(path: Path, parse: Callable[[Any], T], *, unreadable: str, damaged: str) -> JsonFile[T]:
+    """Read a small JSON settings-like file (settings, mail profiles, DNS accounts, the watch list) the one
+    way they are all read: no file is no problem; a file that can't be read (permissions, I/O) is left as it
+    is and ``unreadable`` says so (``{reason}`` in it is the system's reason); a damaged one (not UTF-8, not
+    JSON, or ``parse`` raises ``ValueError`` for its shape) is moved aside (``NAME.damaged-<time>``, never
+    overwritten by the next save) and ``damaged`` says so, naming the kept copy. Never raises for the file's
+    content."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return JsonFile()
+    except OSError as exc:
+        return JsonFile(problem=unreadable.format(reason=exc.strerror or exc), unreadable=True)
+    try:
+        return JsonFile(parse(json.loads(raw.decode("utf-8"))))  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError):
+        moved = move_aside(path)
+        where = f" The old file was kept as {moved.name}." if moved else ""
+        return JsonFile(problem=damaged + where, moved_to=moved)
+
+
+def file_object(data: Any) -> dict[str, Any]:
+    """``data`` when it is a JSON object (a ``parse`` for ``read_json_file``); ValueError otherwise."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
 def private_dir(folder: Path) -> None:
     """Make ``folder`` if needed, readable by its owner only (0700); our own config and data folders are
     tightened to 0700 when an older version left them open. Raises ``OSError``."""
@@ -241,28 +282,16 @@ class SettingsStore:
         self.moved_to: Path | None = None
 
     def load(self) -> Settings:
-        self.problem = ""
-        self.moved_to = None
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return Settings()
-        except OSError as exc:
-            self.problem = f"Your InboxReady settings could not be read ({exc.strerror or exc}); using defaults."
-            return Settings()
-        try:
-            return Settings.from_json(json.loads(raw.decode("utf-8")))  # UnicodeDecodeError is a ValueError
-        except (ValueError, RecursionError) as exc:
-            self.moved_to = move_aside(self.path)
-            where = f" The old file was kept as {self.moved_to.name}." if self.moved_to else ""
-            self.problem = f"Your InboxReady settings file was damaged, so the defaults are used.{where}"
-            _ = exc
-            return Settings()
+        read = read_json_file(self.path, Settings.from_json,
+                              unreadable="Your InboxReady settings could not be read ({reason}); using defaults.",
+                              damaged="Your InboxReady settings file was damaged, so the defaults are used.")
+        self.problem, self.moved_to = read.problem, read.moved_to
+        return read.value if read.value is not None else Settings()
 
     def save(self, settings: Settings) -> None:
         atomic_write_text(self.path, json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
 
-__all__ = ["HOME_ENV", "Settings", "SettingsStore", "atomic_write_text", "config_dir", "data_dir",
-           "move_aside", "private_dir", "valid_selector"]
+__all__ = ["HOME_ENV", "JsonFile", "Settings", "SettingsStore", "atomic_write_text", "config_dir", "data_dir",
+           "file_object", "move_aside", "private_dir", "read_json_file", "valid_selector"]

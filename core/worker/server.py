@@ -112,8 +112,9 @@ class Worker:
         if not isinstance(job_id, int) or job_id <= 0:
             self.send({"type": p.FAILED, "id": None, "message": f"A {kind!r} request came without an id."})
             return True
-        if job_id in self.jobs:
-            self.send({"type": p.FAILED, "id": job_id, "message": f"The job number {job_id} is already in use."})
+        if job_id in self.jobs:  # never answered under that id: the running job's events stay its own
+            self.send({"type": p.FAILED, "id": None, "message": f"A second {kind!r} request came with the job number "
+                       f"{job_id} while job {job_id} is still running: it was not run (job {job_id} goes on)."})
             return True
         handler = self.handlers.get(kind)
         params = msg.get("params") or {}
@@ -135,8 +136,9 @@ class Worker:
         except p.ProtocolError as exc:
             job.emit(p.FAILED, message=f"The engine can't run this request ({exc}).")
         except Exception as exc:  # a bug in the core: say so, never leave the window waiting
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            job.emit(p.FAILED, message=f"{type(exc).__name__}: {exc}")
+            text = _scrubbed(job, f"{type(exc).__name__}: {exc}")
+            log.error("job %s (%s) failed: %s", job.id, job.kind, _scrubbed(job, _where(exc)))
+            job.emit(p.FAILED, message=f"The engine couldn't finish this {job.kind!r} request ({text}).")
         else:
             job.emit(p.FINISHED, data=data)
         finally:
@@ -172,14 +174,54 @@ class Worker:
                 log.warning("closing failed", exc_info=True)
 
 
+def _secrets_of(value: Any, depth: int = 0) -> list[str]:
+    """The secret strings a request carries (a password typed for a connection test, a token): every string
+    value under a key that names a secret, at any depth."""
+    out: list[str] = []
+    if depth > 20:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str) and any(w in str(k).lower() for w in _SECRET_KEYS):
+                out.append(v)
+            else:
+                out.extend(_secrets_of(v, depth + 1))
+    elif isinstance(value, list):
+        for v in value:
+            out.extend(_secrets_of(v, depth + 1))
+    return out
+
+
+_SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey", "passphrase")
+
+
+def _scrubbed(job: Job, text: str) -> str:
+    """``text`` (an exception, a traceback) without the job's secrets or any token (``credentials.scrub``)."""
+    from ..store.credentials import scrub
+
+    return scrub(text, *_secrets_of(job.params))
+
+
+def _where(exc: BaseException) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-8))
+
+
 async def _stdin_lines(stream: BinaryIO) -> AsyncIterator[bytes]:
     """The lines of ``stream`` (read in a helper thread: a pipe can't be awaited portably on Windows)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
     def reader() -> None:
+        skipping = False  # inside a line longer than the protocol allows: its rest is never a request
         try:
             for line in iter(lambda: stream.readline(p.MAX_LINE + 1), b""):
+                if skipping:
+                    skipping = not line.endswith(b"\n")
+                    continue
+                if len(line) > p.MAX_LINE and not line.endswith(b"\n"):
+                    skipping = True  # the first part is refused (too long); the rest is dropped up to its end
                 loop.call_soon_threadsafe(queue.put_nowait, line)
         except (OSError, ValueError):
             pass

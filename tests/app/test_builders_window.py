@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tests.core.test_builders_spf import GOOGLE, stub_catalog
+from tests.helpers.spf_catalog import GOOGLE, stub_catalog
 
 ZONE = """
 $TTL 300

@@ -254,3 +254,145 @@ def test_cancel_stops_a_watch_cleanly(home: Path, engine, qtbot, theme_app, worl
         s.cancel_button.click()
     assert sig.args[0] is None and "Cancelled" in s.status_label.text()
     assert not engine.task_running(job) and s.watch_button.isEnabled() and not s.cancel_button.isEnabled()
+
+
+# -- the received message's cards read the typed shapes (core/mail/details.py) ------------------------------
+
+AR_HEADER = ("Authentication-Results: mx.receiver.test; dkim=fail (body hash did not verify) header.d=shop.test; "
+             "spf=pass smtp.mailfrom=shop.test; dmarc=pass header.from=shop.test")
+_SIGNED_ROW = {"index": 0, "d": "shop.test", "s": "s1", "a": "rsa-sha256", "i": "", "c": "relaxed/relaxed",
+               "l": None, "h": ["from", "subject"], "t": None, "x": None, "b": "abcdefabcdef", "result": "fail",
+               "receiver_result": "fail", "receiver_comment": "body hash did not verify", "aligned": True,
+               "our_result": "fail", "our_reason": "body-changed", "our_explanation": "The body changed.",
+               "our_detail": "", "body_hash_ok": False, "key_bits": 2048, "suspects": [], "agree": True}
+_REPORTED_ONLY_ROW = {"index": None, "d": "esp.test", "s": None, "a": None, "result": "pass",
+                      "receiver_result": "pass", "receiver_comment": None, "aligned": False, "our_result": None,
+                      "our_reason": None, "our_explanation": "The receiver reported this signature but we don't "
+                      "see it in the message.", "agree": None}
+_UNCHECKED_ROW = {**_REPORTED_ONLY_ROW, "d": None, "receiver_result": None, "result": None, "aligned": None,
+                  "our_explanation": None}
+
+
+def _full_report() -> Any:
+    """A report with every part the message cards can show (the shapes' optional keys all there)."""
+    from inboxready.core.mail.message import MessageReport
+    from inboxready.core.model import CheckResult, Status
+
+    base = {"result": "pass", "authserv_id": "mx.receiver.test", "header": AR_HEADER, "comment": None,
+            "reason": None, "properties": {"smtp.mailfrom": "shop.test"}}
+    spf = {**base, "source": "Authentication-Results", "from_domain": "shop.test", "mailfrom": "bounce@shop.test",
+           "mailfrom_domain": "shop.test", "helo": None, "client_ip": "192.0.2.7", "aligned": True,
+           "alignment_mode": "relaxed", "alignment": "SPF is for shop.test, your From domain.",
+           "org_domain_method": "simple-rule", "received_spf": None, "receiver_said": "spf=pass"}
+    dkim = {**base, "result": "fail", "results": ["fail", "pass"],
+            "signatures": [_SIGNED_ROW, _REPORTED_ONLY_ROW, _UNCHECKED_ROW],
+            "receiver_said": "dkim=fail (body hash did not verify)", "from_domain": "shop.test", "aligned_pass": False,
+            "alignment_mode": "relaxed", "alignment": "DKIM is signed by shop.test.", "reverified": True,
+            "org_domain_method": "simple-rule"}
+    dmarc = {**base, "from_domain": "shop.test", "from_addresses": ["news@shop.test"], "header_from": "shop.test",
+             "policy": "reject", "subdomain_policy": None, "disposition": None,
+             "spf": {"domain": "shop.test", "result": "pass", "aligned": True},
+             "dkim": [{"d": "shop.test", "result": "fail", "aligned": True}],
+             "alignment": "Aligned through SPF.", "our_result": "pass",
+             "ours": {"result": "pass", "aligned_by": ["spf"], "dkim_source": "ours", "policy": "reject",
+                      "record": "v=DMARC1; p=reject", "record_domain": "shop.test", "looked_up": True},
+             "receiver_said": "dmarc=pass", "alignment_modes": {"spf": "r", "dkim": "r"},
+             "org_domains": {"shop.test": "shop.test"}, "org_domain_method": "simple-rule"}
+    checks = {"spf": CheckResult("spf", Status.PASS, "SPF passed.", detail=spf),
+              "dkim": CheckResult("dkim", Status.FAIL, "DKIM failed.", detail=dkim),
+              "dmarc": CheckResult("dmarc", Status.PASS, "DMARC passed.", detail=dmarc)}
+    return MessageReport(checks, "Shop <news@shop.test>", "shop.test", "Hello", "<1@shop.test>", "mx.receiver.test")
+
+
+def _sparse_report() -> Any:
+    """The same message's cards with every optional part missing: no receiver words, no alignment, no
+    signatures (what a card has when nothing from the receiver could be believed), one card with no header."""
+    from inboxready.core.mail.message import MessageReport
+    from inboxready.core.model import CheckResult, Status
+
+    checks = {"spf": CheckResult("spf", Status.ERROR, "No verdict.", detail={
+                  "result": None, "authserv_id": None, "header": AR_HEADER}),
+              "dkim": CheckResult("dkim", Status.ERROR, "No verdict.", detail={
+                  "result": None, "authserv_id": None, "header": None, "receiver_said": None,
+                  "alignment": "", "signatures": []}),
+              "dmarc": CheckResult("dmarc", Status.ERROR, "No verdict.", detail={
+                  "result": None, "authserv_id": None, "header": None})}
+    return MessageReport(checks, "", "", "", "", None)
+
+
+def _card_texts(card: Any, qtbot: Any) -> list[str]:
+    """Every text the card's own sections (the message screen's, not the card's findings) show, in order:
+    labels, code fields, table cells (row by row)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel, QTableWidget
+
+    from inboxready.app.widgets import CodeText
+
+    card.set_open(True)
+    card.finish_body()
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5_000)
+    sections = [w for w in card.body.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+                if type(w) is QWidget]  # a section's box (cards/common.py ``_section``)
+    out: list[str] = []
+    for w in [x for box in sections for x in box.findChildren(QWidget)]:
+        if isinstance(w, QLabel) and w.text():
+            out.append(w.text())
+        elif isinstance(w, CodeText):
+            out.append(f"code[{w.accessibleName()}]: {w.toPlainText()}")
+        elif isinstance(w, QTableWidget):
+            out.append("table: " + " | ".join(w.horizontalHeaderItem(c).text() for c in range(w.columnCount())))
+            out += ["row: " + " | ".join(w.item(r, c).text() for c in range(w.columnCount()))
+                    for r in range(w.rowCount())]
+    return out
+
+
+def _show(screen: Any, report: Any) -> None:
+    from inboxready.core.worker.values import to_wire
+
+    screen.job = 77  # as the worker's answer arrives: wire value, rebuilt and dispatched by its type
+    screen._on_finished(77, to_wire(report))
+    assert screen.last_report is not None and set(screen.cards) == {"spf", "dkim", "dmarc"}
+
+
+def test_message_cards_show_every_part_of_a_full_report(screen, qtbot) -> None:
+    from tests.detailshape import assert_message_shapes
+
+    report = _full_report()
+    assert_message_shapes(report)  # the fixture is of the typed shapes the screen reads
+    _show(screen, report)
+    said = "What the receiving service wrote"
+    assert _card_texts(screen.cards["spf"], qtbot) == [
+        said, "The receiver wrote: spf=pass", "SPF is for shop.test, your From domain.",
+        f"code[SPF header as the receiver wrote it]: {AR_HEADER}"]
+    assert _card_texts(screen.cards["dkim"], qtbot) == [
+        said, "The receiver wrote: dkim=fail (body hash did not verify)", "DKIM is signed by shop.test.",
+        f"code[DKIM header as the receiver wrote it]: {AR_HEADER}",
+        "Signatures in this message",
+        "table: Signed by | Selector | The receiver said | Our own check | Matches From",
+        "row: shop.test | s1 | fail (body hash did not verify) | fail (body-changed) | yes",
+        "row: esp.test |  | pass | not re-checked | no",
+        "row:  |  | not reported | not re-checked | "]
+    assert _card_texts(screen.cards["dmarc"], qtbot) == [
+        said, "The receiver wrote: dmarc=pass", "Aligned through SPF.",
+        f"code[DMARC header as the receiver wrote it]: {AR_HEADER}"]
+    assert "Judged by: mx.receiver.test" in screen.about_label.text()
+
+
+def test_message_cards_with_optional_parts_missing_show_what_there_is(screen, qtbot) -> None:
+    from tests.detailshape import assert_message_shapes
+
+    report = _sparse_report()
+    assert_message_shapes(report)
+    _show(screen, report)
+    assert _card_texts(screen.cards["spf"], qtbot) == [
+        "What the receiving service wrote", f"code[SPF header as the receiver wrote it]: {AR_HEADER}"]
+    assert _card_texts(screen.cards["dkim"], qtbot) == []  # nothing the receiver wrote, no signatures
+    assert _card_texts(screen.cards["dmarc"], qtbot) == []
+    assert "Judged by: nobody we can trust" in screen.about_label.text()
+
+
+def test_an_answer_of_an_unknown_kind_is_said_plainly(screen) -> None:
+    screen.job = 78
+    screen._on_finished(78, {"what": "not a result"})
+    assert screen.status_label.text().startswith("The test stopped on an internal error")
+    assert not screen.cards

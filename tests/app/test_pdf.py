@@ -21,7 +21,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport
 
 from ..conftest import run
-from ..core.test_compliance import key_txt
+from ..helpers.compliance import key_txt
 
 DOMAIN = "acme.test"
 # The MX host is 127.0.0.1, so the STARTTLS check the CLI runs stays on loopback (nothing listens on port

@@ -19,7 +19,7 @@ from inboxready.core.store.history import History
 from inboxready.core.monitor.reminders import DismissedStore
 from inboxready.core.monitor.watchlist import WatchList
 from tests.conftest import run
-from tests.core.test_watchlist import DMARC, SPF, ZONE
+from tests.helpers.watchlist import DMARC, SPF, ZONE
 
 INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QPlainTextEdit, QListWidget, QTableWidget)
 
@@ -304,9 +304,9 @@ def test_a_reminder_is_notified_once_per_session(home: Path, service, dns_server
     from datetime import datetime, timedelta, timezone
 
     from inboxready.core.monitor.reminders import DismissedStore
-    from tests.core.test_reminders import KEY_A, REJECT, key
-    from tests.core.test_reminders import ZONE as RZONE
-    from tests.core.test_reminders import store as store_run
+    from tests.helpers.reminders import KEY_A, REJECT, key
+    from tests.helpers.reminders import ZONE as RZONE
+    from tests.helpers.reminders import store as store_run
 
     history = History()
     store_run(dns_server, history, RZONE + REJECT + key(KEY_A), datetime.now(timezone.utc) - timedelta(days=200))
@@ -360,3 +360,68 @@ def test_history_lines_say_what_failed_first_checks_say_so_and_no_empty_reminder
     assert first.endswith("— first check")
     w.run_list.setCurrentRow(0)
     assert "Fail (DMARC failed" in w.diff_view.toPlainText().splitlines()[0]
+
+
+# -- the history texts read the stored runs as typed reports (StoredCheck.domain_report) -----------------------
+
+def _stored(run_id: int, started: str, checks: dict[str, tuple[str, list[dict[str, Any]]]], *,
+            sparse: bool = False) -> Any:
+    """A stored run as the history hands it back. ``sparse``: as an older version wrote it (no queries,
+    name servers, DNS trouble or times; each check only its name, status, summary and findings)."""
+    from inboxready.core.model import CheckResult, DomainReport, Finding, Status
+    from inboxready.core.store.history import StoredCheck
+
+    report = DomainReport("shop.test", {name: CheckResult(name, Status(status), f"{name} summary",
+                                                          records=[f"v={name}"],
+                                                          findings=[Finding.from_json(f) for f in findings],
+                                                          detail={"result": status}, elapsed_ms=12.0)
+                                        for name, (status, findings) in checks.items()},
+                          queries=[{"name": "shop.test", "type": "TXT"}], started=started, elapsed_ms=80.0,
+                          nameservers=["127.0.0.1"])
+    data = report.to_json()
+    if sparse:
+        data = {"domain": data["domain"], "status": data["status"], "started": data["started"],
+                "checks": {n: {k: c[k] for k in ("name", "status", "summary", "findings")}
+                           for n, c in data["checks"].items()}}
+    return StoredCheck(run_id, "shop.test", started, str(report.status), data)
+
+
+_FIX = {"host": "_dmarc.shop.test", "type": "TXT", "value": "v=DMARC1; p=none", "action": "replace",
+        "also_publish": [{"host": "shop.test", "type": "TXT", "value": "v=spf1 -all"}]}
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["full", "stored-by-an-older-version"])
+def test_history_texts_read_the_typed_runs_full_or_with_optional_parts_missing(sparse: bool) -> None:
+    from inboxready.app.watch_window import diff_text, run_line, what_failed
+    from inboxready.core.monitor.watchlist import Change, changes_between
+
+    dmarc_missing = {"code": "dmarc.missing", "severity": "error", "message": "No DMARC record.", "fix": _FIX}
+    previous = _stored(1, "2026-11-01T10:00:00+00:00", {
+        "spf": ("pass", []), "dmarc": ("pass", []), "mx": ("error", []), "starttls": ("error", [])}, sparse=sparse)
+    run = _stored(2, "2026-11-02T10:00:00+00:00", {
+        "spf": ("pass", []), "dmarc": ("fail", [dmarc_missing]), "mx": ("pass", []), "dkim": ("warn", []),
+        "starttls": ("error", []), "bimi": ("fail", [])}, sparse=sparse)
+    assert what_failed(run) == "DMARC, BIMI (logo) failed; warning: DKIM"  # STARTTLS can't run from here: left out
+    assert what_failed(previous) == "couldn't check MX"
+    changes, _ = changes_between(previous, run.domain_report)
+    dmarc = [c for c in changes if c.check == "dmarc"]
+    assert dmarc and all(c.fix is None for c in dmarc)
+    changes.append(Change("shop.test", "dmarc", "record-edited", "The DMARC record changed.", fix=_FIX))
+    changes.append(Change("shop.test", "dmarc", "record-edited", "A fix we can't read.", fix={"host": 1}))
+    lines = diff_text(run, previous, changes).splitlines()
+    assert lines[0].startswith("Check of ") and lines[0].endswith(": Fail (DMARC, BIMI (logo) failed; warning: DKIM).")
+    assert lines[1].startswith("Compared with the check before it (") and lines[1].endswith(", Couldn't check):")
+    body = lines[3:]
+    assert body[0] == "SPF: no change (Pass)."
+    assert body[1] == "DMARC:"
+    assert [x for x in body if x.startswith("    ")] == [
+        "    Replace with: TXT record at _dmarc.shop.test: v=DMARC1; p=none",
+        "    And publish: TXT record at shop.test: v=spf1 -all"]
+    assert "  • A fix we can't read." in body and body[-1] != "    "
+    assert "MX: Couldn't check before, pass this time (so we can't say what changed)." in body
+    assert "DKIM: checked for the first time (Warning)." in body
+    assert "STARTTLS: no change (Couldn't check)." in body
+    assert "BIMI (logo): checked for the first time (Fail)." in body
+    line = run_line(run, previous, changes)
+    assert line.endswith(" Fail (DMARC, BIMI (logo) failed; warning: DKIM) — " + f"{len(changes)} changes, worse")
+    assert run_line(previous, None, []).endswith(" Couldn't check (couldn't check MX) — first check")

@@ -151,8 +151,8 @@ def test_a_second_check_cancels_the_first(make_window, qtbot, dns_server) -> Non
         cancelled: list[int] = []
         w.engine.cancelled.connect(lambda job: cancelled.append(job))
         first = w.check_domain("slow.example")
-        qtbot.wait(150)
-        assert w.checking and any(c.status == "pending" for c in w.cards.values())
+        qtbot.waitUntil(lambda: w.checking and any(c.status == "pending" for c in w.cards.values()),
+                        timeout=WAIT_MS)
         started = time.monotonic()
         with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as blocker:
             second = w.check_domain("fast.example")

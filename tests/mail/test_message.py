@@ -23,6 +23,7 @@ from inboxready.core.mail.trust import simple_org_domain
 from inboxready.core.model import Status, quote_txt, split_txt
 
 from ..conftest import conformance_dir, run
+from ..detailshape import assert_message_shapes
 
 
 def txt(value: str) -> str:
@@ -83,7 +84,9 @@ def analyze(server: DnsTestServer | None, raw: bytes, trusted: list[str] | None 
     async def go() -> MessageReport:
         client = DnsClient([server.address], timeout=0.5) if server is not None else None
         try:
-            return await analyze_message(raw, dns=client, trusted_authserv_ids=trusted)
+            report = await analyze_message(raw, dns=client, trusted_authserv_ids=trusted)
+            assert_message_shapes(report)  # every report of these tests is of its typed shapes
+            return report
         finally:
             if client is not None:
                 client.close()
@@ -612,17 +615,16 @@ _HEADERISH = st.lists(st.sampled_from([
 @given(st.one_of(st.binary(max_size=300), _HEADERISH))
 def test_analyze_never_crashes(raw: bytes) -> None:
     r = run(analyze_message(raw))
+    assert_message_shapes(r)
     data: dict[str, Any] = json.loads(json.dumps(r.to_json()))
     assert set(data["checks"]) >= {"spf", "dkim", "dmarc"}
     assert "msg.internal-error" not in json.dumps(data)
 
 
-def test_huge_inputs_stay_quick() -> None:
-    import time
+def test_huge_inputs_are_read() -> None:
+    """How long this takes is a speed target: benchmarks/bench_message.py (the README's figures)."""
     raw = b"\n" * 1_000_000 + b"From: " + b"a" * 2_000_000 + b"@b.example\r\nSubject: " + b"=?utf-8?q?x?= " * 100_000
-    started = time.monotonic()
     r = analyze(None, raw + b"\r\n\r\nbody")
-    assert time.monotonic() - started < 1.5
     assert r.checks["spf"].status is Status.ERROR and codes(r, "spf") == ["msg.no-auth-results"]
 
 
@@ -691,7 +693,7 @@ def test_dkim_key_unreachable_for_our_recheck_does_not_hold_the_verdict(dns_serv
     ("fail", "softfail", "fail", Status.FAIL, "The message failed DMARC: neither SPF nor DKIM passed for shop.example"),
     ("permerror", "pass", "pass", Status.FAIL, "your DMARC record is broken"),
     ("temperror", "pass", "pass", Status.ERROR, "couldn't check DMARC"),
-    ("none", "pass", "pass", Status.WARN, "shop.example has no DMARC policy"),
+    ("none", "pass", "pass", Status.WARN, "the receiver found no DMARC policy for shop.example (there is one now"),
     ("none", "fail", "fail", Status.FAIL, "Nothing authenticates this message"),
     ("pass", "softfail", "pass", Status.WARN, "SPF didn't pass for shop.example"),
 ])

@@ -243,17 +243,28 @@ def test_watch_for_unknown_token_times_out(world: MailWorld) -> None:
 
 
 def test_cancel_closes_connections_cleanly(world: MailWorld) -> None:
+    progress: list[Progress] = []
+
     async def main() -> float:
         task = asyncio.ensure_future(await_message(read_profile(world), "IRCANCEL99999", timeout=60,
-                                                     password=world.dovecot.password))
-        await asyncio.sleep(0.6)
+                                                     password=world.dovecot.password, on_progress=progress.append))
+        give_up = time.monotonic() + 20  # (an anti-hang bound: the sessions are open long before)
+        while not watching() and time.monotonic() < give_up:
+            await asyncio.sleep(0.02)
+        assert watching(), [p.message for p in progress]
         started = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return time.monotonic() - started
 
+    def watching() -> bool:
+        """Waiting for the message, signed in to both folders (INBOX, and Junk in a session of its own)."""
+        return (any(p.stage == "waiting" for p in progress)
+                and world.dovecot.log.count("Login: user=") >= logins_before + 2)
+
     log_before = world.dovecot.log.count("Logged out")
+    logins_before = world.dovecot.log.count("Login: user=")
     took = run(main())
     assert took < 2.0
     deadline = time.monotonic() + 3

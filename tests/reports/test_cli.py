@@ -70,7 +70,8 @@ def test_import_of_nothing_is_an_error(home: Path) -> None:
 def test_summary_text_json_and_csv(home: Path, dns_server: DnsTestServer) -> None:
     _recent_reports(home / "in")
     assert cli("reports", "import", str(home / "in"))[0] == 0
-    dns_server.add_zone("shop.test", '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@shop.test"\n')
+    dns_server.add_zone("shop.test", '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@shop.test"\n'
+                                     "mail IN A 203.0.113.5\n")  # (reverse DNS counts when confirmed)
     dns_server.add_zone("113.0.203.in-addr.arpa", "5 IN PTR mail.shop.test.\n")
     code, out, err = cli("reports", "summary", "shop.test", "--days", "30", "-n", dns_server.address,
                          "--timeout", "0.5", "--csv", str(home / "sources.csv"))

@@ -237,8 +237,9 @@ def test_whole_sample_folder_imports_or_rejects_with_reasons(tmp_path: Path) -> 
     assert res.files == len(files)
     # every aggregate sample above and every TLS report is in, plus Stalwart's rpt01/rpt02.json (its expected
     # results are themselves valid TLS reports). Copies of one report (same reporter and report id) count once:
-    # the same report again in this import is "repeated"; a report with the same reporter and id but other
-    # content is "conflicting" (the first one is kept and the result says so).
+    # the same report again in this import is "repeated"; a report with the same reporter, id, domain and period
+    # but other content is "conflicting" (the first one is kept and the result says so). Stalwart's 001.xml has
+    # the RFC 9990 sample's id but its own period: a report of its own, imported.
     assert len(res.imported) + len(res.repeated) + len(res.conflicting) == len(AGGREGATE) + len(TLS) + 2
     assert not res.duplicate  # nothing was in the store before this import
     assert sorted(d.name for d in res.repeated) == sorted([
@@ -247,11 +248,11 @@ def test_whole_sample_folder_imports_or_rejects_with_reasons(tmp_path: Path) -> 
     assert sorted(d.name for d in res.conflicting) == sorted([
         "invalid_utf_8.xml",            # accurateplastics.com's report id of !example.com!…xml, a bad byte in it
         "old_draft_from_wiki.xml",      # acme.com's report id of cry-inc acme.xml, other selector and reasons
-        "001.xml",                      # the RFC 9990 sample's id, other dates and rows
         "rpt01.eml › mail.sender.example!example.com!1013662812!1013749130.json.gz", "rpt01.json"])
-    # the samples dated 1970 and 1979 are kept but flagged: left out of every summary, with the reason
+    # the samples dated 1970, 1975 and 1979 are kept but flagged: left out of every summary, with the reason
     assert sorted((i.name, i.problem.split(",")[0]) for i in res.flagged) == [
-        ("005.xml", "it is dated 1970-01-01"), ("rfc9990-sample.xml", "it is dated 1979-08-07")]
+        ("001.xml", "it is dated 1975-02-09"), ("005.xml", "it is dated 1970-01-01"),
+        ("rfc9990-sample.xml", "it is dated 1979-08-07")]
     # every rejection has a reason; the Stalwart expected-result JSON files are not reports
     assert all(reason for _, reason in res.rejected)
     rejected_names = {n for n, _ in res.rejected}
@@ -260,7 +261,7 @@ def test_whole_sample_folder_imports_or_rejects_with_reasons(tmp_path: Path) -> 
     assert len(res.rejected) == 4 + 10
     counts = store.counts()
     assert counts["tlsrpt"] == len({r for r in res.imported if r.kind == "tlsrpt"})
-    duplicate_rows = 1 + 1 + 20 + 1 + 1
+    duplicate_rows = 1 + 20 + 1 + 1  # (001.xml's one row is stored: a report of its own)
     assert counts["rows"] == sum(a[1] for a in AGGREGATE) - duplicate_rows
-    assert counts["dmarc"] == len(AGGREGATE) - 5
+    assert counts["dmarc"] == len(AGGREGATE) - 4
     store.close()

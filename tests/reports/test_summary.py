@@ -193,6 +193,10 @@ def test_reverse_dns_fills_the_cache_and_names_sources(tmp_path: Path, dns_serve
     dns_server.add_zone("113.0.203.in-addr.arpa", "5 IN PTR mail.shop.test.\n")
     dns_server.add_zone("2.0.192.in-addr.arpa", "1 IN PTR other.example.\n")
     dns_server.add_zone("220.85.209.in-addr.arpa", "41 IN PTR mail-sor-f41.google.com.\n")
+    # the names resolve back to the addresses (forward-confirmed reverse DNS; see test_review_reports)
+    dns_server.add_zone("shop.test", "mail IN A 203.0.113.5\n")
+    dns_server.add_zone("google.com", "mail-sor-f41 IN A 209.85.220.41\n")
+    dns_server.add_zone("sendgrid.net", "o1.ptr1234 IN A 192.0.2.66\n")
     dns_server.timeout_names.add("66.2.0.192.in-addr.arpa")
     before = summarize(store, "shop.test", days=30, now=NOW)
     assert before.pending_lookups == 2

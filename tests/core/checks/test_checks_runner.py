@@ -13,13 +13,17 @@ from inboxready.core.model import CheckResult, Status
 from ...conftest import run
 
 
-def _fake(delays: dict[str, float], cancelled: list[str]):  # type: ignore[no-untyped-def]
+def _fake(gates: dict[str, asyncio.Event], cancelled: list[str],
+          started: dict[str, asyncio.Event] | None = None):  # type: ignore[no-untyped-def]
+    """Checks that finish when the test opens their gate (no wall clock: the test says who finishes when)."""
     def factory(name: str):  # type: ignore[no-untyped-def]
         async def check(ctx: CheckContext) -> CheckResult:
             if name == "boom":
                 raise RuntimeError("bug")
+            if started is not None and name in started:
+                started[name].set()
             try:
-                await asyncio.sleep(delays[name])
+                await gates[name].wait()
             except asyncio.CancelledError:
                 cancelled.append(name)
                 raise
@@ -28,21 +32,41 @@ def _fake(delays: dict[str, float], cancelled: list[str]):  # type: ignore[no-un
     return factory
 
 
+def _open(*names: str) -> dict[str, asyncio.Event]:
+    gates = {n: asyncio.Event() for n in names}
+    for g in gates.values():
+        g.set()
+    return gates
+
+
 def test_results_stream_in_finishing_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    cancelled: list[str] = []
-    monkeypatch.setattr(checks, "check_function", _fake({"slow": 0.3, "fast": 0.01, "mid": 0.1}, cancelled))
     opts = CheckOptions(nameservers=["127.0.0.1:9"], checks=("slow", "fast", "mid"))
 
     async def go() -> list[str]:
-        return [r.name async for r in checks.check_domain("example.test", opts)]
+        gates = {n: asyncio.Event() for n in ("slow", "fast", "mid")}
+        monkeypatch.setattr(checks, "check_function", _fake(gates, []))
+        out: list[str] = []
+        order = iter(["fast", "mid", "slow"])
+        gates[next(order)].set()
+        async for r in checks.check_domain("example.test", opts):
+            out.append(r.name)
+            following = next(order, None)
+            if following is not None:  # the next one finishes only after this result has arrived
+                gates[following].set()
+        return out
 
-    assert run(go()) == ["fast", "mid", "slow"]
+    # a runner that held results back would wait forever on the gates: bounded, so that fails instead of hanging
+    assert run(asyncio.wait_for(go(), 10)) == ["fast", "mid", "slow"]
 
 
 def test_a_bug_in_one_check_is_couldnt_check_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks, "check_function", _fake({"fast": 0.0}, []))
     opts = CheckOptions(nameservers=["127.0.0.1:9"], checks=("boom", "fast"))
-    report = run(checks.run_check("example.test", opts))
+
+    async def go():  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(checks, "check_function", _fake(_open("fast"), []))
+        return await checks.run_check("example.test", opts)
+
+    report = run(go())
     assert list(report.checks) == ["boom", "fast"]
     assert report.checks["boom"].status is Status.ERROR
     assert report.checks["boom"].findings[0].code == "boom.internal-error"
@@ -51,12 +75,15 @@ def test_a_bug_in_one_check_is_couldnt_check_not_a_crash(monkeypatch: pytest.Mon
 
 def test_stopping_the_consumer_cancels_the_checks_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     cancelled: list[str] = []
-    monkeypatch.setattr(checks, "check_function", _fake({"slow": 5.0, "fast": 0.0}, cancelled))
     opts = CheckOptions(nameservers=["127.0.0.1:9"], checks=("slow", "fast"))
 
     async def go() -> None:
+        gates = _open("fast")
+        gates["slow"] = asyncio.Event()  # never opened: it runs until it is cancelled
+        started = {"slow": asyncio.Event()}
+        monkeypatch.setattr(checks, "check_function", _fake(gates, cancelled, started))
         task = asyncio.ensure_future(checks.run_check("example.test", opts))
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(started["slow"].wait(), 10)  # (an anti-hang bound, never reached)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -307,8 +307,7 @@ def test_spf_advice_names_the_ending_the_fix_uses(dns_server: DnsTestServer) -> 
 
 
 def test_spf_builder_offers_no_replacement_identical_to_the_live_record(dns_server: DnsTestServer) -> None:
-    # DMARC at p=reject: the builder keeps '-all' (below p=reject it advises '~all', as the SPF check does)
-    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=reject"\n')
+    serve(dns_server, example_com=MAIL + '_dmarc IN TXT "v=DMARC1; p=reject"\n')  # at p=reject '-all' stays
     code, out, _ = cli("build", "spf", "--service", "amazonses", "--domain", "example.com", "-n", dns_server.address,
                        "--json")
     data = json.loads(out)

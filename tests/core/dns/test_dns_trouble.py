@@ -233,3 +233,50 @@ def test_a_resolver_that_answers_the_root_keeps_its_does_not_exist(dns_server: D
     dns_server.add_zone(".", "@ SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400\n")
     report = check(dns_server.address, domain="nothere.test")
     assert report.checks["mx"].status is Status.FAIL and "does not exist" in report.checks["mx"].summary
+
+
+def test_the_test_question_is_one_per_server_and_shared_by_every_wait() -> None:
+    """``ready`` and ``lies_about_root`` wait on the same test question (``_await_probe``): a wait that
+    gives up leaves it running, a later wait takes its answer, and the server is asked once."""
+    import asyncio
+
+    import dns.message
+    import dns.rcode
+
+    from inboxready.core.dns.client import _state
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        try:
+            st = _state("127.0.0.1", port)
+            assert await st.ready(3.0, 0.05) == ""  # nothing against it yet: no question asked
+            st.suspect(3.0)  # a query timed out with no word from it: the test question goes out
+            # a query's wait gives up first, and says why in plain words
+            why = await st.ready(3.0, 0.05)
+            assert why == f"127.0.0.1:{port} has not answered a test question yet"
+            task = st.probe_task
+            assert task is not None and not task.done()  # still out: giving up didn't cancel it
+            data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, 4096), 5)
+            query = dns.message.from_wire(data)
+            assert query.question[0].name.to_text() == "."
+            lies = asyncio.ensure_future(st.lies_about_root(3.0))  # waits on the same question
+            await asyncio.sleep(0)
+            assert st.probe_task is task
+            reply = dns.message.make_response(query)
+            reply.set_rcode(dns.rcode.NXDOMAIN)  # "even the root does not exist": a lying server
+            await loop.sock_sendto(sock, reply.to_wire(), addr)
+            assert await asyncio.wait_for(lies, 5) is True
+            assert st.probe_task is None and st.probe is not None and st.probe.server
+            assert await st.ready(3.0, 0.05) == ""  # it answered: queries may go there
+            assert await st.lies_about_root(3.0) is True  # remembered, not asked again
+            sock.settimeout(0)
+            with pytest.raises(BlockingIOError):
+                sock.recvfrom(4096)  # exactly one test question was sent
+        finally:
+            sock.close()
+
+    run(go())

@@ -19,7 +19,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport
 
 from ...conftest import run
-from ..test_compliance import message
+from ...helpers.compliance import message
 
 DOMAIN = "acme.test"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import pytest
 from hypothesis import given, settings
@@ -65,15 +65,54 @@ def test_options_travel_as_json() -> None:
 
 # -- the loop, in-process --------------------------------------------------------------------------------
 
-async def _serve(lines: list[dict[str, Any] | bytes], handlers: dict[str, Any], *,
-                 gap: float = 0.0, tail: float = 0.3) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
+Events = list[dict[str, Any]]
+
+
+class Until:
+    """A step of ``_serve``'s input: send the next line only once ``ready(events)`` holds (no wall clock:
+    the test says what must have happened first)."""
+
+    def __init__(self, ready: Callable[[Events], bool]) -> None:
+        self.ready = ready
+
+
+def seen(job_id: int, kind: str) -> Until:
+    return Until(lambda events: any(e.get("id") == job_id and e["type"] == kind for e in events))
+
+
+async def _wait(ready: Callable[[], bool], what: str) -> None:
+    """Until ``ready()``: a turn of the loop at a time, bounded so that a bug fails instead of hanging."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 10
+    while not ready():
+        if loop.time() > give_up:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.005)
+
+
+def _all_answered(requests: list[dict[str, Any]], events: Events) -> bool:
+    """Every job request sent has had its last event (finished, cancelled or failed)."""
+    jobs = [r for r in requests if isinstance(r.get("id"), int) and r["type"] not in (p.CANCEL, p.STOP)]
+    return len([e for e in events if isinstance(e.get("id"), int) and e["type"] in p.LAST_EVENTS]) >= len(jobs)
+
+
+async def _serve(steps: list[dict[str, Any] | bytes | Until], handlers: dict[str, Any], *,
+                 done: Callable[[Events], bool] = lambda events: True) -> Events:
+    """Feed ``steps`` to a worker (each line once the ``Until`` before it holds) and end its input once
+    every job request sent has had its last event and ``done(events)`` holds."""
+    events: Events = []
+    sent: list[dict[str, Any]] = []
 
     async def source() -> AsyncIterator[bytes]:
-        for line in lines:
-            yield line if isinstance(line, bytes) else p.encode(line)
-            await asyncio.sleep(gap)
-        await asyncio.sleep(tail)
+        for step in steps:
+            if isinstance(step, Until):
+                await _wait(lambda: step.ready(events), "a step's condition")
+            elif isinstance(step, bytes):
+                yield step
+            else:
+                sent.append(step)
+                yield p.encode(step)
+        await _wait(lambda: _all_answered(sent, events) and done(events), "the end of the jobs")
 
     worker = Worker(handlers, lambda data: events.append(p.decode(data)))
     await worker.run(source())
@@ -94,9 +133,9 @@ def test_every_job_ends_once_and_a_cancel_is_answered_at_once() -> None:
 
     events = asyncio.run(_serve([
         {"id": 1, "type": "slow"}, {"id": 2, "type": "quick"}, {"id": 3, "type": "broken"},
-        {"id": 4, "type": "nosuch"}, b"not json\n", {"id": 2, "type": "quick"}, {"type": "quick"},
-        {"id": 1, "type": "cancel"},
-    ], {"slow": slow, "quick": quick, "broken": broken}, gap=0.02))
+        {"id": 4, "type": "nosuch"}, b"not json\n", seen(2, "finished"), {"id": 2, "type": "quick"},
+        {"type": "quick"}, seen(1, "progress"), {"id": 1, "type": "cancel"},
+    ], {"slow": slow, "quick": quick, "broken": broken}))
     assert events[0]["type"] == "hello" and events[0]["version"] == p.PROTOCOL_VERSION
     by_job: dict[Any, list[str]] = {}
     for e in events[1:]:
@@ -120,14 +159,16 @@ def test_a_job_stuck_in_a_thread_is_cancelled_at_once_and_says_nothing_after() -
         def work() -> str:
             job.progress("in the thread")
             job.cancel_event.wait(10)
-            released.set()
             job.progress("after the cancel")  # dropped: the job is over
+            released.set()
             return "late"
 
         return await asyncio.to_thread(work)
 
-    events = asyncio.run(_serve([{"id": 9, "type": "stuck"}, {"id": 9, "type": "cancel"}], {"stuck": stuck},
-                                gap=0.2, tail=0.3))
+    # the input ends once the thread has tried its late progress (handed to the loop, which runs it before
+    # it sees that the thread is done: the check below covers it)
+    events = asyncio.run(_serve([{"id": 9, "type": "stuck"}, seen(9, "progress"), {"id": 9, "type": "cancel"}],
+                                {"stuck": stuck}, done=lambda events: released.is_set()))
     assert [e["type"] for e in events if e.get("id") == 9] == ["started", "progress", "cancelled"]
     assert released.is_set()  # the thread saw the cancel too
 

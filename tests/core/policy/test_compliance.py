@@ -13,17 +13,10 @@ from inboxready.core.policy import compliance as C
 from inboxready.core.checks.runner import run_check
 from inboxready.core.context import CORE_CHECKS, CheckOptions
 from inboxready.core.dns.server import DnsTestServer
-from inboxready.core.mail.message import MessageReport
 from inboxready.core.model import CheckResult, DomainReport, Fix, Status
 
-from ..conftest import run
-from .records.test_dkim_parse import rsa_b64
-
-DOMAIN = "acme.test"
-
-
-def key_txt(bits: int) -> str:
-    return Fix("x", "TXT", f"v=DKIM1; k=rsa; p={rsa_b64(bits)}").zone_value
+from ...conftest import run
+from ...helpers.compliance import DOMAIN, fake, key_txt, message
 
 
 def zone(dmarc: str = "v=DMARC1; p=none; rua=mailto:dmarc@acme.test", bits: int = 1024) -> str:
@@ -50,17 +43,6 @@ def check(server: DnsTestServer, text: str, **opts: Any) -> DomainReport:
 
 def states(v: C.ProfileVerdict) -> dict[str, str]:
     return {r.key: r.state for r in v.rules}
-
-
-def fake(name: str, status: Status, detail: dict[str, Any]) -> CheckResult:
-    return CheckResult(name=name, status=status, summary="", detail=detail)
-
-
-def message(tls: bool | None, dmarc: Status = Status.PASS, one_click: bool = False) -> MessageReport:
-    return MessageReport(
-        checks={"dmarc": fake("dmarc", dmarc, {"result": "pass" if dmarc is Status.PASS else "fail"}),
-                "delivery": fake("delivery", Status.PASS, {"tls": tls, "one_click": one_click})},
-        from_="news@acme.test", from_domain=DOMAIN, subject="Test", message_id="<1@acme.test>", receiver="mx.test")
 
 
 STARTTLS_OK = fake("starttls", Status.PASS, {"blocked": False, "hosts": [

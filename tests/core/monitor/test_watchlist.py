@@ -20,22 +20,13 @@ from inboxready.core.monitor.watchlist import (
     IntervalError, WatchEntry, WatchList, WatchOutcome, exit_code, format_interval, parse_interval, run_watchlist,
 )
 
-from ..conftest import run
-from .records.test_dkim_parse import rsa_b64
+from ...conftest import run
+from ...helpers.watchlist import DMARC, SPF, ZONE
+from ..records.test_dkim_parse import rsa_b64
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 KEY_A = rsa_b64(2048, seed=11)
 KEY_B = rsa_b64(2048, seed=12)
-
-ZONE = """$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-"""
-SPF = '@ IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n'
-DMARC = '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"\n'
 
 
 def txt(value: str) -> str:
@@ -420,7 +411,7 @@ def test_changed_mta_sts_policy_with_the_same_id_is_a_change_with_a_new_id_to_pu
     from inboxready.core.monitor.watchlist import check_entry
     from inboxready.core.records.mta_sts import parse_sts_record
 
-    from ..httpsserver import HttpsTestServer
+    from ...httpsserver import HttpsTestServer
 
     with HttpsTestServer(tmp_path, ["mta-sts.example.com"]) as web:
         options = CheckOptions(nameservers=[dns_server.address], timeout=2.0, checks=("mta_sts",),

@@ -18,7 +18,6 @@ from inboxready.core.builders.spf import (
     count_lookups,
     find_service,
     flatten,
-    load_catalog,
 )
 from inboxready.core.dns.client import DnsClient
 from inboxready.core.dns.server import DnsTestServer
@@ -26,8 +25,7 @@ from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run
 from tests.core.builders.test_builders_whatif import fresh_server
-
-SOA = "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+from tests.helpers.spf_catalog import GOOGLE, SERVICES, WITH_INCLUDE, stub_ip, stub_catalog
 
 DOMAIN = """
 $TTL 300
@@ -37,26 +35,6 @@ ns1      IN A   192.0.2.53
 @        IN MX  10 mail
 mail     IN A   192.0.2.10
 """
-
-SERVICES = [s for s in load_catalog()]
-WITH_INCLUDE = [s for s in SERVICES if s.include]
-GOOGLE = find_service("google").lookups  # _spf.google.com's cost, as the catalog has it (checked against DNS)
-
-
-def _stub_ip(i: int, j: int) -> str:
-    return str(ipaddress.IPv4Address("198.18.0.0") + i * 256 + j)
-
-
-def stub_catalog(server: DnsTestServer) -> None:
-    """Every catalog include as a zone whose record costs exactly the catalog's lookups: the include itself
-    plus (lookups - 1) flat nested includes, each listing one test address."""
-    for i, s in enumerate(WITH_INCLUDE):
-        assert s.include is not None
-        nested = [f"n{k}.{s.include}" for k in range(1, s.lookups)]
-        lines = [SOA, f'@ IN TXT "v=spf1 ip4:{_stub_ip(i, 0)} ' + " ".join(f"include:{n}" for n in nested) + ' -all"']
-        for k, n in enumerate(nested, start=1):
-            lines.append(f'{n}. IN TXT "v=spf1 ip4:{_stub_ip(i, k)} -all"')
-        server.add_zone(s.include, "\n".join(lines) + "\n")
 
 
 def _check_published(server: DnsTestServer, record: str):  # type: ignore[no-untyped-def]
@@ -225,7 +203,7 @@ def test_flatten(dns_server) -> None:  # type: ignore[no-untyped-def]
     google = WITH_INCLUDE.index(find_service("google"))
     assert flat.ok and flat.record is not None
     expected = [str(n) for n in ipaddress.collapse_addresses(
-        [ipaddress.IPv4Network(_stub_ip(google, k)) for k in range(GOOGLE)] + [ipaddress.IPv4Network("192.0.2.10")])]
+        [ipaddress.IPv4Network(stub_ip(google, k)) for k in range(GOOGLE)] + [ipaddress.IPv4Network("192.0.2.10")])]
     assert flat.networks == expected and len(expected) == 2  # the stub addresses in a row collapse to one network
     # each term is replaced where it stood (a '-' rule keeps its place before or after the addresses)
     assert flat.record.startswith(f"v=spf1 ip4:{expected[1].removesuffix('/32')} ip4:192.0.2.10 ")
