@@ -582,7 +582,8 @@ def _no_policy(st: _State, first: WalkStep) -> None:
         st.add(replace(_f("no-record", Severity.ERROR,
                           f"{d} does not exist in DNS, so it has no DMARC record. Check the spelling of the domain, "
                           "and whether its registration has expired.", detail, RFC_DISCOVERY),
-                       no_fix=f"No record can be published for a name that doesn't exist: check the spelling. If "
+                       no_fix=f"{d} doesn't exist in DNS, and publishing one would bring it into being: check "
+                              "the spelling. If "
                               f"{d} is a subdomain, the DMARC record of its parent domain protects it with np= "
                               "(the policy for names that don't exist)."))
         return
@@ -930,6 +931,10 @@ def _suggest(st: _State, rec: DmarcRecord, first: WalkStep) -> None:
     st.suggestion = Suggestion(host, value, [*notes, *more], "replace")
 
 
+def _has_policy(value: str) -> bool:
+    return any(part.split("=", 1)[0].strip().lower() == "p" for part in value.split(";") if "=" in part)
+
+
 def _same_record(a: str, b: str) -> bool:
     """The same tags with the same values, ignoring spaces, case of tag names and a trailing ';'."""
     def norm(text: str) -> list[str]:
@@ -994,7 +999,7 @@ def _result(st: _State, walk: Walk) -> CheckResult:
             moved = any(f.code == "dmarc.record-at-doubled-name" for f in findings)
             fix = replace(fix, title=fix.title or ("Move the record to _dmarc" if moved else ""),
                           also_publish=(*fix.also_publish, *st.removals))
-        findings = _attach(findings, fix)
+        findings = _attach(findings, fix, f"_dmarc.{st.policy_domain}" if st.policy_domain else "")
         findings = [replace(f, fix=fix) if f.fix is None and f in st.slips else f for f in findings]
     status = derive_status(findings)
     # A lookup that failed before the policy was known leaves the stage unknown: never "none" (no DMARC),
@@ -1025,7 +1030,7 @@ def _result(st: _State, walk: Walk) -> CheckResult:
 
 _CARRIERS = ("dmarc.no-record", "dmarc.multiple-records", "dmarc.record-at-apex", "dmarc.record-at-doubled-name",
              "dmarc.invalid-record",
-             "dmarc.invalid-policy", "dmarc.no-policy", "dmarc.syntax-error", "dmarc.duplicate-tag",
+             "dmarc.invalid-policy", "dmarc.no-policy", "dmarc.p-missing", "dmarc.syntax-error", "dmarc.duplicate-tag",
              "dmarc.invalid-value", "dmarc.invalid-uri", "dmarc.unusable-record", "dmarc.psd-policy",
              "dmarc.policy-none", "dmarc.testing-mode", "dmarc.policy-quarantine", "dmarc.no-rua", "dmarc.np-weak",
              "dmarc.historic-tag", "dmarc.p-not-second", "dmarc.psd-y", "dmarc.leading-whitespace",
@@ -1040,13 +1045,17 @@ _TIDIED = ("dmarc.uri-trailing-dot", "dmarc.p-not-second", "dmarc.leading-whites
            "dmarc.record-too-large", "dmarc.unknown-tag")
 
 
-def _attach(findings: list[Finding], fix: Fix) -> list[Finding]:
-    """Put the suggested record on the finding it answers best, and on the wording findings it also fixes."""
+def _attach(findings: list[Finding], fix: Fix, record_host: str = "") -> list[Finding]:
+    """Put the suggested record on the finding it answers best, and on the wording findings it also fixes.
+    ``record_host`` is where the record that applies lives (the one the record's own findings are about)."""
     for code in _CARRIERS:
         for i, f in enumerate(findings):
             if f.code == code and f.fix is None:
                 if code == "dmarc.no-rua" and "rua=" not in fix.value.lower():
                     continue  # a record without a report address doesn't answer "no report address"
+                if code == "dmarc.p-missing" and (fix.host.lower() != record_host.lower()
+                                                  or not _has_policy(fix.value)):
+                    continue  # only a record that writes p= where it was missing answers "p= missing"
                 findings[i] = replace(f, fix=fix)
                 for j, g in enumerate(findings):
                     if g.code in _TIDIED and g.fix is None:

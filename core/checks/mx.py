@@ -18,6 +18,7 @@ from ..context import CheckContext
 from ..records.dkim_key import DkimKeyError, parse_dkim_key
 from ..dns.client import CHAIN_ERROR, LOOP_ERROR, DnsAnswer, Outcome, normalize_name
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.misplaced import undoubled_names
 from ..records.mx import NULL_MX, MxParseError, MxRecord, parse_mx, unreachable_address
 from ..records.spf_parse import spf_records
 from .posture import is_reject_all_spf, lockdown_fixes, meant_as_spf, spf_allows_senders
@@ -66,6 +67,7 @@ class _Host:
     unchecked: bool = False
     broken_chain: bool = False  # unchecked because its CNAME records loop or chain on too long: waiting won't help
     ip_literal: str | None = None
+    missing: bool = False  # the name does not exist (NXDOMAIN)
 
     @property
     def works(self) -> bool:
@@ -92,8 +94,31 @@ async def _resolve(ctx: CheckContext, h: _Host) -> None:
         h.error = "couldn't check: " + bad.describe
     elif Outcome.NXDOMAIN in (a.outcome, aaaa.outcome):
         h.error = "the name does not exist"
+        h.missing = True
     else:
         h.error = "the name has no IPv4 or IPv6 address"
+
+
+def _local_name(host: str) -> bool:
+    """``localhost`` and names under it (RFC 6761 §6.3): every resolver answers them itself."""
+    return host == "localhost" or host.endswith(".localhost")
+
+
+MAX_MEANT_HOSTS = 5  # missing MX targets looked at for a doubled name (each costs up to six lookups)
+
+
+async def _meant_hosts(ctx: CheckContext, domain: str, missing: list[_Host]) -> dict[str, _Host]:
+    """For MX targets that don't exist: the name each was meant as when the zone was added to a full name a
+    second time (``mail.x.test.x.test`` → ``mail.x.test``), only where that name was looked up and has a
+    working address (its own, or through an alias: then the alias's target is what the record should name)."""
+    guesses = [(h.host, _Host(h.preference, name)) for h in missing[:MAX_MEANT_HOSTS]
+               for name in undoubled_names(h.host, domain) if name != h.host]
+    await asyncio.gather(*(_resolve(ctx, g) for _, g in guesses))
+    out: dict[str, _Host] = {}
+    for host, g in guesses:
+        if host not in out and g.works and not g.unchecked:
+            out[host] = g
+    return out
 
 
 def _count(n: int, word: str) -> str:
@@ -128,8 +153,8 @@ async def check(ctx: CheckContext) -> CheckResult:
             f"The domain {domain} does not exist in DNS, so it can't send or receive mail. Check the "
             "spelling, and whether the domain's registration has expired.",
             detail=f"{domain} MX: the name does not exist (NXDOMAIN).", rfc=RFC_MX,
-            no_fix="No record can be published for a domain that does not exist: check the spelling, or renew "
-                   "the domain's registration."))
+            no_fix=f"{domain} does not exist in DNS, so there is nowhere to publish one: check the spelling, or "
+                   "renew the domain's registration."))
         return CheckResult("mx", Status.FAIL, f"{domain} does not exist in DNS.", findings=findings,
                            detail=dict(detail))
 
@@ -184,7 +209,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     no_mail = not real and spf_known and ((not spf and not meant) or spf_reject_all)
     dmarc_ans: DnsAnswer | None = None
     wild_ans: DnsAnswer | None = None
-    lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None]
+    lookups = [_resolve(ctx, h) for h in hosts if h.ip_literal is None and not _local_name(h.host)]
     if no_mail:
         async def _extra() -> None:
             nonlocal dmarc_ans, wild_ans
@@ -192,6 +217,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 ctx.dns.query(f"_dmarc.{domain}", "TXT"), ctx.dns.query(f"*._domainkey.{domain}", "TXT"))
         lookups.append(_extra())
     await asyncio.gather(*lookups)
+    meant_hosts = await _meant_hosts(ctx, domain, [h for h in hosts if not implicit and h.missing])
 
     working = [h for h in hosts if h.works]
     # -- findings about the hosts ---------------------------------------------------------------
@@ -248,6 +274,25 @@ async def check(ctx: CheckContext) -> CheckResult:
         if h.ip_literal is not None:
             h.error = "an IP address was written where a host name belongs"
             _ip_literal_findings(findings, domain, h, sev, consequence, others_work)
+        elif _local_name(h.host):
+            # RFC 6761 §6.3: 'localhost' is the machine asking; nothing to look up, one finding that says so
+            h.error = "localhost always means the computer that looks it up"
+            findings.append(Finding(
+                "mx.target-private", sev,
+                f"Your MX record points to {h.host}, a name that always means the computer that looks it up: a "
+                "server sending you mail would try to deliver it to itself." + consequence,
+                detail=f"{h.host}: a special-use name (RFC 6761 §6.3), answered by every resolver itself with a "
+                       "loopback address or 'no such name'; it is never a server on the Internet.",
+                rfc="RFC 6761 §6.3, " + RFC_MX,
+                fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
+                        note="Remove this record; your other mail server(s) keep working." if others_work else
+                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
+                             f"{aliases[0].cname} instead (see above).")
+                if others_work or aliases else None,
+                no_fix="" if (others_work or aliases) else
+                "Only you or your mail provider know which server receives your mail: replace the MX record "
+                "with the one your mail service gives you."))
+            continue
         elif h.unchecked and h.broken_chain:
             # a CNAME loop (or an endless chain): still "couldn't check", but one that waiting never cures
             why = h.error.removeprefix("couldn't check: ") if h.error else "its CNAME records loop"
@@ -266,6 +311,26 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "properly, so we can't say whether it works"
                 + (" (mail still reaches your other server" + ("s" if len(working) > 1 else "") + ")"
                    if working else "") + ". Try again later.", detail=f"{h.host}: {h.error}.", rfc=RFC_MX))
+        elif not h.addresses and h.host in meant_hosts:
+            # the full name typed into a form that added the zone again: the name meant exists and works
+            guess = meant_hosts[h.host]
+            target = guess.cname or guess.host
+            removal = Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
+                          note="Or remove this record; your other mail server(s) keep working.")
+            findings.append(Finding(
+                "mx.target-missing", sev,
+                f"Your MX record points to {h.host}, but {h.error}." + consequence + f" It looks like "
+                f"{guess.host} with .{h.host[len(guess.host) + 1:]} added to its end (DNS hosts' forms add the "
+                "domain by themselves unless the name ends with a dot), and that name has a working address: "
+                "replace the record with the one below.",
+                detail=f"{h.host} A/AAAA: {h.error}. {guess.host} A/AAAA: " + ", ".join(guess.addresses[:4])
+                       + (f" (through the alias {guess.host} → {guess.cname})" if guess.cname else "") + ".",
+                rfc=RFC_MX,
+                fix=Fix(host=domain, type="MX", value=f"{h.preference} {target}.", action="replace",
+                        note=f"Replace the MX record '{h.preference} {h.host}.' with this one, the whole record. "
+                             f"If your DNS host's form adds {domain} by itself, type the name with a final dot "
+                             f"('{target}.') so that it isn't added again."),
+                alternatives=(removal,) if others_work else ()))
         elif not h.addresses:
             findings.append(Finding(
                 "mx.target-missing", sev,
@@ -279,13 +344,11 @@ async def check(ctx: CheckContext) -> CheckResult:
                 no_fix="" if (others_work or aliases) else
                 f"Only you or your mail provider know which server receives your mail: publish the address "
                 f"(A/AAAA) of {h.host}, or replace the MX record with the one your mail service gives you."))
-        if h.host == "localhost" or h.host.startswith("localhost.") or (
-                h.addresses and all(unreachable_address(a) for a in h.addresses)):
+        if h.addresses and all(unreachable_address(a) for a in h.addresses):
             findings.append(Finding(
                 "mx.target-private", Severity.WARNING,
                 f"Your mail server {h.host} has only a private or local address ("
-                + (", ".join(h.addresses) or "localhost")
-                + "), which other servers on the Internet can't reach.",
+                + ", ".join(h.addresses) + "), which other servers on the Internet can't reach.",
                 detail="Loopback, private (RFC 1918), shared, link-local and unique-local addresses are not "
                        "reachable from the Internet.", rfc=RFC_MX))
         if h.cname and h.addresses:

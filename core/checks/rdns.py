@@ -168,7 +168,7 @@ class _Collector:
             self.add(ip, "message", self.ctx.options.sending_ip_label)
         txt = await self.ctx.dns.txt(domain)
         if txt.failed:
-            self.failed_lookups.append(f"the SPF record of {domain} ({txt.describe})")
+            self.failed_lookups.append(f"the SPF record of {domain}: {txt.describe}")
         spf = spf_records(txt.txt) if txt.ok else []
         if len(spf) == 1:
             ips, skipped, lookups = spf_addresses(spf[0])
@@ -213,7 +213,7 @@ async def _verify(ctx: CheckContext, host: SendingIp) -> bool:
         return False
     ptr = await ctx.dns.query(rev, "PTR")
     if ptr.failed:
-        host.problem = f"the reverse lookup failed: {ptr.describe}"
+        host.problem = f"the reverse lookup failed because {ptr.describe}"
         return True
     if not ptr.ok:
         host.confirmed = False

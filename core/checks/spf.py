@@ -191,16 +191,17 @@ async def _dmarc_walk(ctx: CheckContext, domain: str) -> Walk | None:
         return None
 
 
-def dmarc_stage(walk: Walk | None) -> DmarcStage | None:
+def dmarc_stage(walk: Walk | None, *, exists: bool = True) -> DmarcStage | None:
     """The DMARC stage the RFC 9989 tree walk shows for the walked domain (the record the DMARC check uses:
-    ``policy_step``, its own, its Organizational Domain's or a public suffix's); None when it couldn't be
-    looked up (then SPF gives no advice that depends on it)."""
+    ``policy_step``, its own, its Organizational Domain's or a public suffix's, with ``sp``, or ``np`` for a
+    name that doesn't exist, when inherited); None when it couldn't be looked up (then SPF gives no advice
+    that depends on it)."""
     if walk is None:
         return None
     step, how = policy_step(walk)
     if step is not None and step.record is not None:
         own = how == "own"
-        return DmarcStage(step.record.policy_for(subdomain=not own), step.record.testing, step.name)
+        return DmarcStage(step.record.policy_for(subdomain=not own, exists=exists), step.record.testing, step.name)
     # A walk that stopped at the top-level domain (whose _dmarc name many servers refuse to answer) is
     # complete enough: no record there changes the policy of the names below (as in the DMARC check).
     stopped = walk.failed is not None and "." in walk.failed.name
@@ -260,6 +261,78 @@ class Node:
         return out
 
 
+MAX_REDIRECTS = 10  # a chain of redirects followed for the ending it gives (each costs a lookup anyway)
+
+
+def _redirect_ending(root: Node) -> tuple[str | None, list[str]] | None:
+    """What unlisted servers get from a record without 'all' that hands over with redirect= (RFC 7208 §6.1:
+    the redirected record's result is the result): (the qualifier of the first 'all' down the chain of
+    redirects, or None when the chain ends in a record with neither, which gives neutral; the domains of the
+    chain). None when there is no redirect to follow or a record of the chain couldn't be read (other findings
+    say why)."""
+    node, chain = root, list[str]()
+    for _ in range(MAX_REDIRECTS):
+        if node.record is None or node.error:
+            return None
+        try:
+            rec = parse_record(node.record)
+        except SpfSyntaxError:
+            return None
+        if rec.all is not None:
+            return (rec.all.qualifier, chain) if chain else None
+        if rec.redirect is None:
+            return (None, chain) if chain else None
+        nxt = next((c for c in node.children if c.mechanism.lower().startswith("redirect=")), None)
+        if nxt is None:
+            return None
+        node = nxt
+        chain.append(node.domain)
+    return None
+
+
+def _redirect_all_findings(an: _Analysis, rec: SpfRecord, root: Node) -> None:
+    """spf.neutral-all for a record whose redirect= hands unlisted servers a neutral result ('?all' at the end of
+    the redirected record, or no 'all' there at all), as for '?all' in the record itself: what receivers
+    evaluate is what counts."""
+    if rec.all is not None or rec.redirect is None:
+        return
+    ending = _redirect_ending(root)
+    if ending is None or ending[0] not in ("?", None):
+        return
+    q, chain = ending
+    end = "-all" if an.all_target == "-" else "~all"
+    why = " (your DMARC policy is p=reject)" if end == "-all" else ""
+    via = " → ".join(chain)
+    what = (f"ends with '?all', which {ALL_WORDS['?']}" if q == "?" else
+            "has no 'all' rule, so servers it doesn't list get 'neutral', as if you had no opinion")
+    an.neutral_redirect = chain[0]
+    an.add("spf.neutral-all", Severity.WARNING,
+           f"Your SPF record has no 'all' of its own and hands over to {chain[0]} ('{rec.redirect.text}'). The "
+           f"record {'at the end of that chain (' + via + ')' if len(chain) > 1 else 'there'} {what}. Receivers "
+           "apply that ending to mail from your domain, so SPF does not protect it from forgery. The "
+           f"suggested record includes {chain[0]} and ends with your own {end}{why}.",
+           detail=f"RFC 7208 §6.1: with no 'all', the result of the redirected record is the result. Chain: "
+                  f"{an.domain} → {via}.", rfc=RFC_REDIRECT, fixable=True)
+
+
+def _after_all(rec: SpfRecord) -> tuple[list[Mechanism], list[Mechanism], list[Mechanism]]:
+    """The mechanisms after the record's first 'all' (never evaluated, RFC 7208 §5.1), as (those that would let
+    servers pass, those with a -, ~ or ? qualifier, further 'all's)."""
+    if rec.all is None:
+        return [], [], []
+    after = [m for m in rec.mechanisms if m.start > rec.all.start]
+    alls = [m for m in after if m.kind == "all"]
+    senders = [m for m in after if m.kind != "all" and m.qualifier == "+"]
+    others = [m for m in after if m.kind != "all" and m.qualifier != "+"]
+    return senders, others, alls
+
+
+def _quoted_list(terms: list[Mechanism]) -> str:
+    """'a', 'b' and 'c': terms named in a sentence, in the record's order."""
+    names = [f"'{m.text}'" for m in terms]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
@@ -306,6 +379,7 @@ class _Analysis:
         self.open_swaps: dict[str, str] = {}  # root a/mx terms with a huge prefix length -> the term without it
         self.reach_now: Reach | None = None  # who passes with the record receivers see today (None: unknown)
         self.unsafe_redirect: Contribution | None = None  # an ignored redirect whose record would let anyone pass
+        self.neutral_redirect: str | None = None  # the redirect whose record ends neutral for unlisted servers
 
     def add(self, code: str, severity: Severity, message: str, detail: str = "", rfc: str = "",
             fix: Fix | None = None, fixable: bool = False, no_fix: str = "") -> None:
@@ -526,11 +600,23 @@ class _Analysis:
                          detail="?all gives 'neutral' to every unlisted server.", rfc=RFC_ALL, fixable=True)
             after = [m for m in mechs if m.start > first_all.start]
             if after:
-                self.add("spf.terms-after-all", Severity.ERROR,
-                         f"{_plural(len(after), 'rule')} ({', '.join(repr(m.text) for m in after)}) come after "
-                         f"'{first_all.text}' and are never used: checking stops at 'all', so mail from the "
-                         "servers they list fails SPF. The suggested record moves 'all' to the end (this starts "
-                         "allowing those senders).",
+                senders, others, alls = _after_all(rec)
+                one = len(after) == 1
+                words = (f"{_plural(len(after), 'rule')} ({', '.join(repr(m.text) for m in after)}) "
+                         f"{'comes' if one else 'come'} after '{first_all.text}' and {'is' if one else 'are'} "
+                         "never used: checking stops at the first 'all'")
+                if senders:
+                    words += (f", so mail from the servers listed by {_quoted_list(senders)} fails SPF. The "
+                              "suggested record moves 'all' to the end, which starts allowing those senders.")
+                else:
+                    words += (f". {'It allows' if one else 'They allow'} no server to send, so your mail is not "
+                              "affected; tidy the record with the suggested one.")
+                if others:
+                    words += (f" {_quoted_list(others)} {'is' if len(others) == 1 else 'are'} moved before 'all', "
+                              f"where {'it takes' if len(others) == 1 else 'they take'} effect.")
+                if alls:
+                    words += " The suggested record keeps one 'all' rule, at the end."
+                self.add("spf.terms-after-all", Severity.ERROR if senders else Severity.WARNING, words,
                          detail="Mechanisms after 'all' MUST be ignored (RFC 7208 §5.1).", rfc=RFC_ALL,
                          fixable=True)
             if rec.redirect is not None and self.unsafe_redirect is not None:
@@ -867,7 +953,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     an = _Analysis(ctx)
     domain = an.domain
     txt, spf_rr, mx, walk = got.txt, got.spf_rr, got.mx, got.walk
-    stage = dmarc_stage(walk)
+    stage = dmarc_stage(walk, exists=txt.outcome is not Outcome.NXDOMAIN)
     an.all_target = all_for_stage(stage)
     an.mx = mx
     detail: SpfDetail = {
@@ -1000,6 +1086,8 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
     if not null_mx:
         _all_advice(an, rec, stage)
     root = await an.walk(domain, text, "", (), 0, record=rec)
+    if len(records) == 1 and not rec.errors and not null_mx:
+        _redirect_all_findings(an, rec, root)
     if len(records) > 1:
         root.record = None
         root.error = f"{len(records)} SPF records (only one is allowed); the tree shows the combined record"
@@ -1487,7 +1575,7 @@ def _attach_lookup_fixes(an: _Analysis, options: list[Fix], base: Fix | None, in
                 why = "; ".join(x["why"] for x in info.get("left_out", []))
                 red = info.get("redirect")
                 an.issues[i] = _Issue(replace(f, no_fix=(
-                    "No record we could build keeps every sender within the limit"
+                    "None of the records we could build keeps every sender within the limit"
                     + (f" ({why})" if why else "")
                     + (f". Most of the lookups ({red['lookups']}) are in the record your 'redirect=' points to, "
                        f"{red['domain']}: bring that one within the limit (check {red['domain']} itself to get "
@@ -1601,6 +1689,12 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
             terms.append(parse_term(f"include:{t.value}"))
             notes.append(f"'{t.text}' became 'include:{t.value}', because a redirect next to 'all' is ignored.")
             continue
+        if (isinstance(t, Modifier) and t.name == "redirect" and rec.all is None and "spf.neutral-all" in codes
+                and an.neutral_redirect is not None):
+            terms.append(parse_term(f"include:{t.value}"))
+            notes.append(f"'{t.text}' became 'include:{t.value}' followed by your own 'all', so servers that "
+                         f"record doesn't list no longer get its neutral result.")
+            continue
         terms.append(t)
     if dropped_ptr:
         notes.append("'ptr' was removed: add ip4:/ip6: entries for the servers it covered before publishing.")
@@ -1615,8 +1709,13 @@ def _corrected(an: _Analysis, rec: SpfRecord, merged: bool) -> tuple[str, list[s
         notes.append("Removed includes that cannot work: " + _quoted(an.dead_includes | an.loop_terms)
                      + ". If you still use such a service, add its correct include.")
     if "spf.terms-after-all" in codes:
-        notes.append("'all' now comes last, so the rules that were after it take effect.")
-    q = rec.all.qualifier if rec.all is not None else None
+        senders, others, alls = _after_all(rec)
+        if senders or others:
+            notes.append("'all' now comes last, so the rules that were after it take effect.")
+        if alls:
+            notes.append("Only one 'all' rule is kept, at the end.")
+    q = rec.all.qualifier if rec.all is not None else ("?" if an.neutral_redirect is not None
+                                                        and "spf.neutral-all" in codes else None)
     has_redirect = any(isinstance(t, Modifier) and t.name == "redirect" for t in terms)
     had_senders = any(m.kind != "all" for m in rec.mechanisms) or rec.redirect is not None
     nobody = not has_redirect and not any(isinstance(t, Mechanism) and t.kind != "all" for t in terms)
@@ -1866,6 +1965,27 @@ async def _no_record(an: _Analysis, detail: SpfDetail, txt: DnsAnswer, mx: DnsAn
         # No MX and no SPF: it looks unused for email. The lockdown record (the same one the MX card lists with
         # the other lockdown records) is offered here too, for the case it doesn't send mail.
         lock = lockdown_fixes(domain)[0]
+        stage = dmarc_stage(got.walk)
+        if stage is not None and stage.enforcing_reject:
+            # DMARC p=reject (its own, or sp= of the record it inherits) already has receivers refuse mail
+            # that claims to come from it: no SPF record is a gap to close, not an open door.
+            where = ("its DMARC record says p=reject" if stage.record_domain == domain else
+                     f"the DMARC record of {stage.record_domain} applies p=reject to it")
+            an.add("spf.missing", Severity.WARNING,
+                   "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, "
+                   f"and no mail server (MX) either, so it looks unused for email. Spoofing it is already blocked: "
+                   f"{where}, so receivers that check DMARC refuse mail that claims to come from it. "
+                   "If it never sends mail, publish the record below (with the other lockdown records listed under "
+                   "MX) so that receivers that check only SPF refuse such mail too. If it does send mail, list "
+                   "those services instead (each provider's help pages give an 'include:' to add, e.g. "
+                   "v=spf1 include:... -all; the SPF builder makes the record).",
+                   rfc="RFC 7208 §4.5, RFC 9989 §4.10",
+                   fix=replace(lock, kind="suggestion",
+                               note="Only for a domain that never sends mail: no server may send as it. It is "
+                                    "one of the lockdown records listed under MX. If this domain sends mail, "
+                                    "list its services instead, or their mail will fail SPF."))
+            return _result(an, detail, [], summary="No SPF record, but DMARC p=reject already has receivers "
+                                                   "refuse mail that spoofs this domain.")
         an.add("spf.missing", Severity.ERROR,
                "Your domain has no SPF record, the DNS entry that lists the servers allowed to send your mail, and "
                "no mail server (MX) either, so it looks unused for email, and anyone can send mail in its name. If "
@@ -1927,7 +2047,7 @@ _NO_FIX = {
                                  "services you no longer use.",
     "spf.bad-version": "We can't tell for sure what the record was meant to say, so we don't guess: publish it again "
                        "starting exactly with 'v=spf1 ', or build it with the SPF builder.",
-    "spf.missing": "The domain does not exist in DNS, so no record can be published there until it is registered: "
+    "spf.missing": "The domain does not exist in DNS, so there is nowhere to publish one until it is registered: "
                    "check the spelling.",
 }
 

@@ -32,6 +32,7 @@ import asyncio
 import contextvars
 import errno
 import ipaddress
+import re
 import secrets
 import socket
 import time
@@ -102,6 +103,19 @@ _PLAIN = {
     Outcome.ERROR: "the DNS lookup failed",
 }
 
+_RCODE_REPLY = re.compile(r"^(\S+): (SERVFAIL|REFUSED|NOTIMP|FORMERR)$")
+
+
+def _rcode_replies(error: str) -> list[tuple[str, str]] | None:
+    """``[(server, rcode)]`` when ``error`` is only replies with a failure code ("127.0.0.1:53: REFUSED; ..."),
+    else None."""
+    parts = [p.strip() for p in error.split(";") if p.strip()]
+    matches = [_RCODE_REPLY.match(p) for p in parts]
+    if not parts or not all(matches):
+        return None
+    return [(m.group(1), m.group(2)) for m in matches if m is not None]
+
+
 LOOP_ERROR = "its CNAME records go round in a loop"
 REFERRAL_ERROR = "the DNS server doesn't look up names outside its own zones"
 CHAIN_ERROR = f"its chain of CNAME records is longer than {MAX_CNAME_CHAIN} names"
@@ -143,10 +157,20 @@ class DnsAnswer:
     def describe(self) -> str:
         """Plain words for the outcome, e.g. for a "couldn't check" message."""
         text = _PLAIN[self.outcome]
-        if self.outcome is Outcome.SERVFAIL and "REFUSED" in self.error and "SERVFAIL" not in self.error:
-            text = "the DNS server refused to answer for this name (REFUSED)"
         if self.outcome is Outcome.ERROR and self.error.startswith((LOOP_ERROR, CHAIN_ERROR)):
             return f"the name can't be looked up: {self.error}"
+        pairs = _rcode_replies(self.error) if self.outcome is Outcome.SERVFAIL else None
+        if pairs:  # "127.0.0.1:53: REFUSED": the server named in the sentence, the code said once
+            servers = list(dict.fromkeys(server for server, _ in pairs))
+            codes = sorted(set(code for _, code in pairs))
+            who = (f"the DNS server {servers[0]}" if len(servers) == 1 else
+                   f"the DNS servers {', '.join(servers[:-1])} and {servers[-1]}")
+            if codes == ["REFUSED"]:
+                return f"{who} refused to answer for this name (REFUSED)"
+            return f"{who} reported {'a failure' if len(codes) == 1 else 'failures'} ({', '.join(codes)})"
+        if self.outcome is Outcome.SERVFAIL and self.error:  # the code is in the error text: say it once
+            text = ("the DNS server refused to answer for this name" if "REFUSED" in self.error
+                    and "SERVFAIL" not in self.error else "the DNS server reported a failure")
         return f"{text} ({self.error})" if self.error and self.outcome.failed else text
 
 

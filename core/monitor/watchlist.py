@@ -28,7 +28,8 @@ from ..domain import parse_domain
 from ..policy.diff import CheckDiff, diff_report
 from ..policy.pipeline import check_and_judge
 from ..store.history import History, StoredCheck, dkim_keys, parse_time
-from ..model import CORE_CHECKS, DomainReport, Status
+from ..model import CORE_CHECKS, DomainReport, Fix, Status
+from ..records.mta_sts import new_id
 from ..store.settings import atomic_write_text, config_dir, read_json_file, valid_selector
 
 log = logging.getLogger(__name__)
@@ -383,7 +384,7 @@ def _normal(domain: str) -> str:
 
 # -- changes --------------------------------------------------------------------------------------
 
-WORSE_KINDS = ("status-worse", "dkim-key-vanished", "record-removed", "spf-flattened-stale")
+WORSE_KINDS = ("status-worse", "dkim-key-vanished", "record-removed", "spf-flattened-stale", "mta-sts-same-id")
 
 
 @dataclass(frozen=True)
@@ -393,7 +394,8 @@ class Change:
     domain: str
     check: str  # "spf", "dkim", "dmarc", "mx"...
     kind: str  # record-added | record-removed | record-edited | status-worse | status-better |
-    #            dkim-key-appeared | dkim-key-vanished | dkim-key-replaced
+    #            dkim-key-appeared | dkim-key-vanished | dkim-key-replaced | spf-flattened-stale |
+    #            mta-sts-same-id (the policy file changed, the record's id did not)
     text: str  # one sentence for a notification
     before: str | None = None
     after: str | None = None
@@ -525,6 +527,8 @@ def changes_between(previous: StoredCheck | Mapping[str, Any] | None,
             out.extend(key_changes)
         if name == "spf":
             out.extend(_stale_copies(domain, prev, cur))
+        if name == "mta_sts":
+            out.extend(_sts_same_id(domain, prev, cur))
     return out, diffs
 
 
@@ -550,6 +554,70 @@ def _stale_copies(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) 
                           f"SPF of {domain}: {f.get('message')}", old.removeprefix("Copy: ") or None, new or None,
                           fix=f.get("fix") if isinstance(f.get("fix"), dict) else None))
     return out
+
+
+def _sts_detail(report: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(the id of the ``_mta-sts`` record, the policy file as read) from a run's MTA-STS result; None when
+    either is missing (not set up, not fetched, couldn't check)."""
+    checks = report.get("checks")
+    sts = checks.get("mta_sts") if isinstance(checks, dict) else None
+    detail = sts.get("detail") if isinstance(sts, dict) and sts.get("status") != "error" else None
+    if not isinstance(detail, dict):
+        return None
+    sid, policy = detail.get("id"), detail.get("policy")
+    if not isinstance(sid, str) or not sid or not isinstance(policy, dict) or not policy.get("valid"):
+        return None
+    return sid, policy
+
+
+def _policy_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What a sender's copy of the policy gets wrong, in words ("mode testing → enforce", ...)."""
+    words: list[str] = []
+    for key in ("mode", "max_age"):
+        if old.get(key) != new.get(key):
+            words.append(f"{key} {old.get(key)} → {new.get(key)}")
+    before = [str(m).lower() for m in old.get("mx") or []]
+    after = [str(m).lower() for m in new.get("mx") or []]
+    added = [m for m in after if m not in before]
+    gone = [m for m in before if m not in after]
+    if added:
+        words.append("mx added: " + ", ".join(added[:5]) + (" and more" if len(added) > 5 else ""))
+    if gone:
+        words.append("mx removed: " + ", ".join(gone[:5]) + (" and more" if len(gone) > 5 else ""))
+    return words
+
+
+def _days(seconds: object) -> str:
+    if not isinstance(seconds, int) or seconds <= 0:
+        return "as long as its max_age says"
+    days = seconds / 86400
+    if days >= 1:
+        n = round(days)
+        return f"up to {n} day{'s' if n != 1 else ''}"
+    hours = max(1, round(seconds / 3600))
+    return f"up to {hours} hour{'s' if hours != 1 else ''}"
+
+
+def _sts_same_id(domain: str, prev: Mapping[str, Any], cur: Mapping[str, Any]) -> list[Change]:
+    """An MTA-STS policy file that changed since the previous run while the id of the ``_mta-sts`` record did
+    not: sending servers that cached the old policy fetch the file again only when the id changes (RFC 8461
+    §3.1, §5.1), so they keep applying the old one until its max_age runs out. The fix is the record with a
+    new id."""
+    before, after = _sts_detail(prev), _sts_detail(cur)
+    if before is None or after is None or before[0] != after[0]:
+        return []
+    what = _policy_changes(before[1], after[1])
+    if not what:
+        return []
+    sid = before[0]
+    fix = Fix(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={new_id()};", action="replace",
+              note="The same record with a new id: sending servers that cached the old policy fetch the new file "
+                   "the next time they send to you.")
+    return [Change(domain, "mta_sts", "mta-sts-same-id",
+                   f"The MTA-STS policy file of {domain} changed ({'; '.join(what)}), but the id in its _mta-sts "
+                   f"record is still '{sid}'. Sending servers that cached the old policy keep using it for "
+                   f"{_days(before[1].get('max_age'))} (its max_age) without fetching the new file. Publish the "
+                   "_mta-sts record below with a new id.", fix=fix.to_json())]
 
 
 @dataclass

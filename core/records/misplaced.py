@@ -4,6 +4,8 @@ and ``publish/mistakes.py`` (which plans the correction) share.
 
 - ``doubled_name(name, zone)``: the full name typed into a field that adds the zone itself
   (``_dmarc.example.com`` → ``_dmarc.example.com.example.com``);
+- ``undoubled_names(name, domain)``: the reverse, for a name found in a record (an MX target
+  ``mail.example.com.example.com``): the full names it may have been meant as, the zone taken off once;
 - ``zone_guesses(domain)``: the zones a check that doesn't know the zone tries for that (the domain, then
   its parents down to two labels: at most three);
 - ``record_kind(text)``: ``spf1``, ``dmarc1``, ``dkim1`` for a TXT value that starts with that version tag
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["doubled_name", "record_kind", "unquote_record", "zone_guesses"]
+__all__ = ["doubled_name", "record_kind", "undoubled_names", "unquote_record", "zone_guesses"]
 
 _TAG = re.compile(r"^\s*v\s*=\s*(spf1|dmarc1|dkim1)\b", re.I)
 MAX_ZONE_GUESSES = 3
@@ -32,6 +34,27 @@ def doubled_name(name: str, zone: str) -> str:
     """Where a record meant for ``name`` ends up when its full name is typed into a form of ``zone`` that
     appends the zone by itself."""
     return f"{_norm(name)}.{_norm(zone)}"
+
+
+def undoubled_names(name: str, domain: str) -> list[str]:
+    """The full names ``name`` (a name that doesn't exist, found in a record of ``domain``) may have been
+    typed as into a form that added the zone by itself: for each zone ``domain`` may be in, ``name`` with that
+    zone taken off once, when what is left is a name of two labels or more (``mail.x.test.x.test`` →
+    ``mail.x.test``; ``mx.provider.net.x.test`` → ``mx.provider.net``). Names left inside the zone (the
+    zone typed twice) come first. Nothing proves the guess: look each one up before offering it."""
+    n = _norm(name)
+    inside: list[str] = []
+    outside: list[str] = []
+    for zone in zone_guesses(domain):
+        if not n.endswith("." + zone):
+            continue
+        left = n[: -len(zone) - 1]
+        if left.count(".") < 1:
+            continue
+        into = inside if left == zone or left.endswith("." + zone) else outside
+        if left not in inside and left not in outside:
+            into.append(left)
+    return inside + outside
 
 
 def zone_guesses(domain: str) -> list[str]:

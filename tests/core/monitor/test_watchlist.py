@@ -387,3 +387,65 @@ def test_a_failing_first_check_is_news_for_the_scheduler(dns_server: DnsTestServ
     assert o["status"] == "fail" and o["first_problem"] is True and "broken" in o["message"]
     code, out, _ = cli("watchlist", "run", "--all", *ns)
     assert code == 0 and "no change" in out.lower()  # the same failure again is not news
+
+
+# -- an MTA-STS policy file that changed while the record's id did not -------------------------------------
+
+STS_ZONE = """$TTL 300
+@        IN MX  10 mx1.example.com.
+@        IN MX  20 mx2.example.com.
+mx1      IN A   192.0.2.25
+mx2      IN A   192.0.2.26
+_mta-sts IN TXT "v=STSv1; id={id};"
+mta-sts  IN A   127.0.0.1
+"""
+STS_PATH = "/.well-known/mta-sts.txt"
+
+
+def _sts_policy(mode: str, *mx: str, max_age: int = 604800) -> str:
+    return "version: STSv1\r\nmode: " + mode + "\r\n" + "".join(f"mx: {m}\r\n" for m in mx) + f"max_age: {max_age}\r\n"
+
+
+def test_changed_mta_sts_policy_with_the_same_id_is_a_change_with_a_new_id_to_publish(
+        dns_server: DnsTestServer, tmp_path: Path) -> None:
+    from inboxready.core.monitor.watchlist import check_entry
+    from inboxready.core.records.mta_sts import parse_sts_record
+
+    from ...httpsserver import HttpsTestServer
+
+    with HttpsTestServer(tmp_path, ["mta-sts.example.com"]) as web:
+        options = CheckOptions(nameservers=[dns_server.address], timeout=2.0, checks=("mta_sts",),
+                               ca_file=str(web.ca_file), https_port=web.port, connect_timeout=2.0)
+        history = History(tmp_path / "history.sqlite3")
+        entry = WatchEntry("example.com")
+
+        def one_run(policy: str, sid: str):  # type: ignore[no-untyped-def]
+            web.route(STS_PATH, policy)
+            dns_server.replace_zone("example.com", STS_ZONE.replace("{id}", sid))
+            return run(check_entry(entry, options, history))
+
+        try:
+            first = one_run(_sts_policy("testing", "mx1.example.com", max_age=86400), "20260101")
+            assert not first.changes  # nothing to compare with yet
+            # the file changes (enforce, a new server), the id stays: senders keep the cached testing policy
+            second = one_run(_sts_policy("enforce", "mx1.example.com", "mx2.example.com"), "20260101")
+            (change,) = [c for c in second.changes if c.kind == "mta-sts-same-id"]
+            assert change.worse and second.worse
+            assert "mode testing → enforce" in change.text and "mx added: mx2.example.com" in change.text
+            assert "'20260101'" in change.text and "up to 1 day" in change.text  # the cached (old) max_age
+            fix = change.fix
+            assert fix is not None and fix["host"] == "_mta-sts.example.com" and fix["action"] == "replace"
+            new = parse_sts_record(fix["value"]).id
+            assert new and new != "20260101"
+            # the same changed file once more: no new change (it was said once)
+            third = one_run(_sts_policy("enforce", "mx1.example.com", "mx2.example.com"), "20260101")
+            assert not [c for c in third.changes if c.kind == "mta-sts-same-id"]
+            # the file changes again and the id with it: all is well
+            fourth = one_run(_sts_policy("enforce", "mx1.example.com", "mx2.example.com", max_age=1209600), new)
+            assert not [c for c in fourth.changes if c.kind == "mta-sts-same-id"]
+            # the id unchanged and only the line endings of the file differ: nothing a sender would see
+            fifth = one_run(_sts_policy("enforce", "mx1.example.com", "mx2.example.com", max_age=1209600)
+                            .replace("\r\n", "\n"), new)
+            assert not [c for c in fifth.changes if c.kind == "mta-sts-same-id"]
+        finally:
+            history.close()
