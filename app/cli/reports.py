@@ -5,10 +5,11 @@
     inboxready reports watch --read-profile NAME [--folder INBOX] [--move-to FOLDER] [--once] [--every S]
 
 All take ``--store FILE`` (default: reports.sqlite3 in the data folder; a folder is refused). Exit codes: 0 ok;
-1 something to look at (files rejected, reports with impossible dates or a conflicting id; sources that pass
-but are not aligned); 2 couldn't do it (no store, the store failed: busy, disk full, read-only; no reports for
-the domain, mailbox unreachable, usage). Every fault is one sentence on stderr, never a traceback. While
-another InboxReady imports into the same store, an import waits (and says so) for a bounded time.
+1 something to look at (files rejected, reports with impossible dates, rows that could not be read or a
+conflicting identity; sources that pass but are not aligned); 2 couldn't do it (no store, the store failed:
+busy, disk full, read-only; no reports for the domain, mailbox unreachable, usage). Every fault is one
+sentence on stderr, never a traceback. While another InboxReady imports into the same store, an import waits
+(and says so) for a bounded time.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"inboxready: {shown(stopped)}\n")
         return EXIT_UNCHECKED
     assert isinstance(result, ImportResult)
-    if result.rejected or result.conflicting or result.flagged:
+    if result.rejected or result.conflicting or result.flagged or result.partial:
         return EXIT_FINDINGS
     if not (result.imported or result.duplicate or result.repeated):
         return EXIT_UNCHECKED
@@ -163,10 +164,16 @@ def _print_import(result: Any, out: TextIO) -> None:
         out.write(f"{_n(len(result.repeated))} report(s) came more than once in these files (the same report in "
                   "two files, e.g. a .zip and an .xml.gz); each was imported once.\n")
     if result.conflicting:
-        out.write(f"{_n(len(result.conflicting))} report(s) have the reporter and report id of a different report "
-                  "imported earlier; the first one was kept and these were skipped:\n")
+        out.write(f"{_n(len(result.conflicting))} report(s) have the same reporter, report id, domain and period as a "
+                  "report imported earlier, but other content; the first one was kept and these were skipped:\n")
         for i in result.conflicting[:50]:
             out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}\n")
+    if result.partial:
+        rows = sum(i.skipped_rows for i in result.partial)
+        out.write(f"{_n(len(result.partial))} imported report(s) have rows that could not be read; those "
+                  f"{_n(rows)} row(s) were skipped and the rest imported:\n")
+        for i in result.partial[:50]:
+            out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
     if result.flagged:
         out.write(f"{_n(len(result.flagged))} imported report(s) have dates that can't be right; they are kept but "
                   "left out of summaries:\n")
@@ -176,6 +183,13 @@ def _print_import(result: Any, out: TextIO) -> None:
         out.write(f"{_n(len(result.rejected))} file(s) or part(s) could not be imported:\n")
         for name, reason in result.rejected:
             out.write(f"  {shown(name)}: {shown(reason)}\n")
+    unnamed = [i for i in result.imported if i.kind == "tlsrpt" and not i.domain]
+    if unnamed:
+        out.write(f"{_n(len(unnamed))} TLS report(s) don't say which domain they are about (no policy-domain, and "
+                  "neither their mail nor their file name names one); they are imported for an unknown domain, and "
+                  "every summary of their period lists them:\n")
+        for i in unnamed[:50]:
+            out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}, {_n(i.messages)} session(s)\n")
     domains = sorted({i.domain for i in result.imported if i.domain})
     if domains:
         out.write("Domains: " + shown(", ".join(domains)) + "\n")
@@ -239,6 +253,8 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days.{left_out}"
                       + (f" Reports are stored for: {shown(', '.join(known[:10]))}." if known else
                          " Import some first: inboxready reports import PATH") + "\n")
+            if summary.tls.get("reports") or summary.tls.get("unknown_domain"):
+                _print_tls(summary, out)
             return EXIT_UNCHECKED
         if not args.offline:
             record = asyncio.run(_lookups(store, domain, [s.ip for s in summary.sources],
@@ -309,14 +325,30 @@ def _print_summary(s: Any, out: TextIO) -> None:
             w(f"    Next record: {sh(f.host)} TXT \"{sh(f.value)}\"\n")
             if f.note:
                 w(f"    {sh(f.note)}\n")
-    if s.tls.get("reports"):
-        t = s.tls
+    _print_tls(s, out)
+
+
+def _print_tls(s: Any, out: TextIO) -> None:
+    """The TLS reports part of a summary: the domain's figures (each session once), and the reports of the
+    period that name no domain (imported for an unknown domain: said, never left invisible)."""
+    w, sh, t = out.write, shown, s.tls
+    if t.get("reports"):
         total = t["successful_sessions"] + t["failed_sessions"]
         w(f"\nSMTP TLS reports: {_n(t['reports'])} report(s), {_n(t['failed_sessions'])} of {_n(total)} "
           "encrypted deliveries to you failed")
         w(".\n")
         for k, v in list(t["failure_types"].items())[:5]:
             w(f"  {_n(v)} × {sh(k)}: {sh(t.get('failure_words', {}).get(k, k))}\n")
+    unnamed = t.get("unknown_domain") or []
+    if unnamed:
+        sessions = sum(u["sessions"] for u in unnamed)
+        w(f"\n{_n(len(unnamed))} SMTP TLS report(s) of this period don't say which domain they are about "
+          f"({_n(sessions)} session(s), not in any domain's figures; they may be about {sh(s.domain)} or another "
+          "of your domains):\n")
+        for u in unnamed[:10]:
+            w(f"  {sh(u['org'])} report {sh(u['report_id'])}: {_n(u['sessions'])} session(s)\n")
+        if len(unnamed) > 10:
+            w(f"  … and {len(unnamed) - 10} more\n")
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -352,6 +384,8 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           + (f", {len(r.rejected)} skipped" if r.rejected else "") + ".\n")
                 for name, reason in r.rejected:
                     out.write(f"  {shown(name)}: {shown(reason)}\n")
+                for i in r.partial:
+                    out.write(f"  {shown(i.name)}: imported; {shown(i.skipped)}\n")
             out.flush()
             if outcome.error is not None:
                 code = EXIT_UNCHECKED

@@ -165,7 +165,10 @@ class ImportPanel(QFrame):
             if r.repeated:
                 parts.append(f"{_n(len(r.repeated))} more than once in these files (imported once)")
             if r.conflicting:
-                parts.append(f"{_n(len(r.conflicting))} skipped: the id of a different report already imported")
+                parts.append(f"{_n(len(r.conflicting))} skipped: a report with the same reporter, id, domain and "
+                             "period but other content was already imported")
+            if r.partial:
+                parts.append(f"{_n(len(r.partial))} with rows that could not be read (those rows skipped)")
             if r.flagged:
                 parts.append(f"{_n(len(r.flagged))} with impossible dates (kept, left out of the figures)")
             parts.append(f"{_n(len(r.rejected))} could not be imported")
@@ -179,6 +182,12 @@ class ImportPanel(QFrame):
         for i in r.conflicting:
             self.rejected_list.addItem(shown(f"{i.name}: skipped: {i.org} report {i.report_id} was already imported "
                                              "with other content; the first one was kept"))
+        for i in r.partial:
+            self.rejected_list.addItem(shown(f"{i.name}: imported, but {i.skipped}"))
+        for i in r.imported:
+            if i.kind == "tlsrpt" and not i.domain:
+                self.rejected_list.addItem(shown(f"{i.name}: imported for an unknown domain: this TLS report doesn't "
+                                                 "say which domain it is about, so it is in no domain's figures"))
         for i in r.flagged:
             self.rejected_list.addItem(shown(f"{i.name}: imported, but left out of the figures: {i.problem}"))
         n = self.rejected_list.count()

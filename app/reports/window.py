@@ -834,11 +834,12 @@ class ReportsWindow(QMainWindow):
         self.tls_model.set_rows(view.tls)
         self.tls_model.fit_columns(self.tls_view)
         if view.tls:
-            ok = sum(t.successful for t in view.tls)
-            bad = sum(t.failed for t in view.tls)
+            # the summary's totals count each session once (a sender listing it under both its MTA-STS and
+            # DANE policy is one delivery); the table shows each policy's own counts
+            tls = view.summary.tls
+            ok, bad = int(tls.get("successful_sessions", 0)), int(tls.get("failed_sessions", 0))
             self.tls_label.setText(f"{_n(bad)} of {_n(ok + bad)} encrypted deliveries to {view.domain} failed "
-                                   f"({_pct(bad, ok + bad)}), in {_n(sum(t.reports for t in view.tls))} TLS "
-                                   "report(s).")
+                                   f"({_pct(bad, ok + bad)}), in {_n(int(tls.get('reports', 0)))} TLS report(s).")
             words = tls_failure_words(view.tls)
             self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
         else:

@@ -8,8 +8,11 @@ bounded: at most ``MAX_ROWS`` records per report, ``MAX_DEPTH`` levels of nestin
 elements in one record, ``MAX_HEADER_PARTS`` elements outside the records, ``MAX_ELEMENTS`` elements in all,
 ``MAX_TEXT`` characters in one value,
 and a ``ParseBudget`` shared by every report of one input file (rows and elements); past a limit the report
-is refused with the reason. XML namespaces are ignored, so the plain, the RFC 9990
-(``urn:ietf:params:xml:ns:dmarc-2.0``) and the 0.1 namespace all read the same way. Result words are matched
+is refused with the reason. A record that can't be read (a source address that is not one, such as
+``unknown``; a count that is negative, over 10^12 or not a number; no ``<row>``) is skipped and the report's
+other records are read: ``skipped_rows`` and ``skipped`` (in words, with the first reasons) say so; a report
+none of whose records can be read is refused with the reasons. XML namespaces are ignored, so the plain, the
+RFC 9990 (``urn:ietf:params:xml:ns:dmarc-2.0``) and the 0.1 namespace all read the same way. Result words are matched
 without regard to case (``Pass``, ``HardFail``, ``NONE`` are accepted) and normalised to lower case. Missing
 optional parts (envelope_from, selector, scope, reasons, version, ...) become ``None`` or empty lists.
 
@@ -20,7 +23,8 @@ by the first "<"), and any text encoding named in the XML declaration (Shift_JIS
 Records without a policy-evaluated result (some reporters, e.g. AOL in 2012, left ``<dkim>``/``<spf>`` out
 of ``<policy_evaluated>``): the aligned results are worked out from the record's own ``auth_results`` and
 its header From domain (``derive_alignment``: a passing DKIM signature or SPF MAIL FROM check counts when
-its domain is the From domain, or, with relaxed alignment, when both are the report's domain or below it),
+its domain is the From domain, or, with relaxed alignment, when both are the report's domain or below it;
+a HELO check never counts for SPF alignment, which is about the MAIL FROM identity),
 and the report counts those messages (``derived_messages``) so the summary can say so. When even that is
 impossible (no auth results, no header From), the result stays empty: unknown, never a failure.
 
@@ -33,7 +37,7 @@ Public API::
                          envelope_to, dkim_auth: list[DkimAuth], spf_auth: list[SpfAuth])
     @dataclass class AggregateReport(org_name, email, report_id, begin, end, domain, adkim, aspf, p, sp, np,
                                      pct, testing, fo, version, schema, errors, rows: list[Row],
-                                     derived_messages)
+                                     derived_messages, skipped_rows, skipped_messages, skipped)
         .message_count, .dmarc_pass_count, .org (org_name or e-mail domain)
     @dataclass class ParseBudget(rows, elements)   # what one input file may still use
     def parse_aggregate(data: bytes, budget: ParseBudget | None = None) -> AggregateReport
@@ -164,6 +168,10 @@ class AggregateReport:
     generator: str | None = None
     rows: list[Row] = field(default_factory=list)
     derived_messages: int = 0   # messages whose aligned results were worked out from auth_results
+    # records that could not be read (an address that is not one, a count out of range): left out, said here
+    skipped_rows: int = 0
+    skipped_messages: int = 0   # the messages of those whose count could be read
+    skipped: str = ""           # in words: how many rows were skipped and why ("" when none)
     # filled by parse_aggregate_flat only (the store's form of the rows); not part of comparisons
     flat_rows: list[tuple[Any, ...]] = field(default_factory=list, compare=False, repr=False)
     flat_messages: int = field(default=0, compare=False, repr=False)
@@ -448,7 +456,8 @@ class _Stream:
         self.stack: list[Element] = []
         self.rows: list[Any] = []
         self.pending: list[Row] = []     # rows read before the policy they are judged by (out of schema order)
-        self.row_error: ReportError | None = None
+        self.skips = _Skips()            # records that could not be read (left out, said)
+        self.records = 0                 # records seen (read or skipped), to number them
         self.feedback = True
         self.policy: dict[str, str] | None = None
         self.derived = 0
@@ -511,12 +520,13 @@ class _Stream:
             if self.policy is None and self.feedback and len(self.stack) == 1 and _local(el.tag) == "policy_published":
                 self.policy = _policy_of(el)
             return el
-        if self.rec_top and self.feedback and self.row_error is None:
+        if self.rec_top and self.feedback:
             _strip_namespaces(el)
+            self.records += 1
             try:
-                row = _row(el, len(self.rows) + len(self.pending) + 1)
+                row = _row(el, self.records)
             except ReportError as exc:
-                self.row_error = exc  # said after the XML and the header are known to be fine, as a tree would
+                self.skips.add(exc)  # the other records are still read; the report says what was left out
             else:
                 if self.policy is not None:
                     self.derived += _derive_row(row, self.policy)
@@ -558,8 +568,7 @@ def _stream(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
     if t.root is None:
         raise _XmlError("the XML is damaged (no element found)")
     report = _header_of(t.root)
-    if t.row_error is not None:
-        raise t.row_error
+    t.skips.settle(report, len(t.rows) + len(t.pending))
     pol = {"domain": report.domain, "adkim": report.adkim or "", "aspf": report.aspf or ""}
     rows, derived = t.rows, t.derived
     for row in t.pending:
@@ -948,7 +957,7 @@ def derive_alignment(row: Row, domain: str, adkim: str = "", aspf: str = "") -> 
     """Fill in a row's missing policy-evaluated DKIM / SPF results from its own auth results and header From
     (``domain``, ``adkim``, ``aspf``: the report's policy). Returns True when something was filled in. A
     result stays empty (unknown) when the record has no auth results or no header From; SPF also when no
-    SPF check is reported (and DKIM did not pass)."""
+    MAIL FROM check is reported (none at all, or only a ``scope=helo`` one)."""
     if row.dkim and row.spf:
         return False
     hf = row.header_from
@@ -960,7 +969,10 @@ def derive_alignment(row: Row, domain: str, adkim: str = "", aspf: str = "") -> 
                                  for d in row.dkim_auth) else "fail"
         changed = True
     if not row.spf:
-        checks = [s for s in row.spf_auth if s.scope in (None, "mfrom")] or row.spf_auth
+        # only the MAIL FROM check (a check whose scope is not given is taken as one): DMARC's SPF alignment is
+        # about the MAIL FROM identity (RFC 9989), and a HELO check says nothing about it, so a record with only
+        # a scope=helo result leaves aligned SPF unknown, never a pass or a fail
+        checks = [s for s in row.spf_auth if s.scope in (None, "mfrom")]
         if checks:
             row.spf = "pass" if any(s.result == "pass" and _aligned(s.domain, hf, aspf, domain)
                                     for s in checks) else "fail"
@@ -1010,6 +1022,63 @@ def _fields(el: Element | None) -> dict[str, Element]:
     return out
 
 
+class _BadRow(ReportError):
+    """One record that can't be read (no address, a count out of range): the record is skipped, the rest of
+    the report is read. ``messages``: its count, when that could be read."""
+
+    def __init__(self, reason: str, messages: int | None = None) -> None:
+        super().__init__(reason)
+        self.messages = messages
+
+
+SKIP_REASONS = 3   # reasons listed in a report's ``skipped`` sentence (the rest are counted)
+
+
+class _Skips:
+    """The records of one report that could not be read: counted, their first reasons kept.
+
+    One bad record (``<source_ip>unknown</source_ip>``, a negative count) must not lose a report's other
+    rows: it is skipped and ``settle`` says so on the report; a report none of whose records can be read is
+    refused with the reasons."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.messages = 0
+        self.counted = True      # every skipped row's count could be read
+        self.reasons: list[str] = []
+
+    def add(self, exc: ReportError) -> None:
+        self.rows += 1
+        messages = exc.messages if isinstance(exc, _BadRow) else None
+        if messages is None:
+            self.counted = False
+        else:
+            self.messages += messages
+        if len(self.reasons) < SKIP_REASONS:
+            self.reasons.append(exc.reason)
+
+    def _why(self) -> str:
+        more = self.rows - len(self.reasons)
+        return "; ".join(self.reasons) + (f"; and {more:,} more" if more else "")
+
+    def settle(self, report: AggregateReport, kept: int) -> None:
+        """Write the skipped rows on ``report`` (``kept``: the rows read); raises ``ReportError`` when no row
+        at all could be read."""
+        if not self.rows:
+            return
+        total = self.rows + kept
+        if not kept:
+            raise ReportError(f"the report's only row could not be read: {self._why()}" if total == 1 else
+                              f"none of the report's {total:,} rows could be read: {self._why()}")
+        report.skipped_rows = self.rows
+        report.skipped_messages = self.messages
+        held = "" if not self.messages else (f" ({'' if self.counted else 'at least '}{self.messages:,} "
+                                             f"message{'s' if self.messages != 1 else ''}, left out of the figures)")
+        verb = "was" if self.rows == 1 else "were"
+        report.skipped = (f"{self.rows:,} of its {total:,} rows could not be read and {verb} skipped{held}: "
+                          f"{self._why()}")
+
+
 def _row(rec: Element, i: int) -> Row:
     row = ids = ar = None
     for c in rec:
@@ -1021,7 +1090,7 @@ def _row(rec: Element, i: int) -> Row:
         elif tag == "auth_results":
             ar = c
     if row is None:
-        raise ReportError(f"row {i} of the report has no <row> part")
+        raise _BadRow(f"row {i} of the report has no <row> part")
     ip_el = count_el = pe = None
     for c in row:
         tag = c.tag
@@ -1033,14 +1102,18 @@ def _row(rec: Element, i: int) -> Row:
             pe = c
     ip_text = _t(ip_el) if ip_el is not None else ""
     ip = _ip(ip_text)
-    if ip is None:
-        raise ReportError(f"row {i} has a source IP address that is not valid ({ip_text[:60]!r})")
+    bad_ip = f"row {i} has a source IP address that is not valid ({ip_text[:60]!r})"
     count_text = _t(count_el) if count_el is not None else ""
-    count = int(count_text) if count_text.isascii() and count_text.isdigit() and len(count_text) < 15 else \
-        _int(count_text or None, f"message count in row {i}")
+    try:
+        count = int(count_text) if count_text.isascii() and count_text.isdigit() and len(count_text) < 15 else \
+            _int(count_text or None, f"message count in row {i}")
+    except ReportError as exc:
+        raise _BadRow(bad_ip if ip is None else exc.reason) from None
     assert count is not None
     if not 0 <= count <= MAX_COUNT:
-        raise ReportError(f"row {i} has a message count that is out of range ({count})")
+        raise _BadRow(bad_ip if ip is None else f"row {i} has a message count that is out of range ({count})")
+    if ip is None:
+        raise _BadRow(bad_ip, count)
     disposition = dkim = spf = ""
     reasons: list[tuple[str, str]] = []
     if pe is not None:

@@ -10,7 +10,7 @@ Public API::
 
     @dataclass class Limits(max_input_bytes=..., max_payload_bytes=..., max_message_bytes=...,
                             max_total_bytes=..., max_members=..., max_depth=..., max_messages=...)
-    @dataclass class Payload(name: str, data: bytes, kind: str)        # kind: "xml" | "json"
+    @dataclass class Payload(name: str, data: bytes, kind: str, report_domain: str = "")  # kind: "xml" | "json"
     @dataclass class Rejected(name: str, reason: str)                   # reason in plain words
     def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | Rejected]
     def extract_file(path: Path, limits: Limits | None = None, *, units: bool = False)
@@ -42,6 +42,7 @@ import email
 import email.policy
 import io
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -83,6 +84,9 @@ class Payload:
     name: str   # where it came from, e.g. "mail.eml › report.zip › report.xml"
     data: bytes
     kind: str   # "xml" or "json"
+    # the policy domain the mail it came in names (RFC 8460 section 5.3: the TLS-Report-Domain header, else the
+    # Subject's "Report Domain:"); "" when not from a mail, not named, or the two disagree
+    report_domain: str = ""
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,7 @@ def _guarded(name: str, items: Iterator[Payload | Rejected]) -> Iterator[Payload
 
 
 def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int,
-             units: bool = False) -> Iterator[Payload | Rejected]:
+             units: bool = False, hint: str = "") -> Iterator[Payload | Rejected]:
     if depth > lim.max_depth:
         yield Rejected(name, f"archives are nested more than {lim.max_depth} levels deep; not opened")
         return
@@ -292,11 +296,11 @@ def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int,
         if len(data) > lim.max_payload_bytes:
             yield Rejected(name, f"the report is larger than {_cap_words(lim.max_payload_bytes)}; not opened")
         else:
-            yield Payload(name, data, kind)
+            yield Payload(name, data, kind, hint)
     elif kind == "gzip":
-        yield from _extract_gzip(name, io.BytesIO(data), lim, budget, depth)
+        yield from _extract_gzip(name, io.BytesIO(data), lim, budget, depth, hint)
     elif kind == "zip":
-        yield from _extract_zip(name, io.BytesIO(data), lim, budget, depth)
+        yield from _extract_zip(name, io.BytesIO(data), lim, budget, depth, hint)
     elif kind == "email":
         if len(data) > lim.max_message_bytes:
             yield Rejected(name, f"the e-mail is larger than {_cap_words(lim.max_message_bytes)}; not opened")
@@ -308,7 +312,8 @@ def _extract(name: str, data: bytes, lim: Limits, budget: _Budget, depth: int,
         yield Rejected(name, "not a DMARC or TLS report (not XML, JSON, gzip, zip or an e-mail)")
 
 
-def _extract_gzip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int) -> Iterator[Payload | Rejected]:
+def _extract_gzip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int,
+                  hint: str = "") -> Iterator[Payload | Rejected]:
     try:
         inner = _gunzip(fh, lim.max_payload_bytes)
     except _TooBig:
@@ -321,10 +326,11 @@ def _extract_gzip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth:
         yield Rejected(name, f"everything in this file unpacks to more than {_cap_words(budget.cap)}; "
                              "the rest was skipped")
         return
-    yield from _extract(name, inner, lim, budget, depth + 1)  # the same document: keep its file name
+    yield from _extract(name, inner, lim, budget, depth + 1, hint=hint)  # the same document: keep its file name
 
 
-def _extract_zip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int) -> Iterator[Payload | Rejected]:
+def _extract_zip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: int,
+                 hint: str = "") -> Iterator[Payload | Rejected]:
     try:
         directory = _zip_directory(fh)
         if directory is not None and (directory[0] > lim.max_members or directory[1] > lim.max_members * 1024):
@@ -364,7 +370,7 @@ def _extract_zip(name: str, fh: IO[bytes], lim: Limits, budget: _Budget, depth: 
             yield Rejected(member, f"everything in this file unpacks to more than {_cap_words(budget.cap)}; "
                                    "skipped")
             continue
-        yield from _extract(member, inner, lim, budget, depth + 1)
+        yield from _extract(member, inner, lim, budget, depth + 1, hint=hint)
 
 
 _REPORT_TYPES = ("application/zip", "application/x-zip", "application/x-zip-compressed", "application/gzip",
@@ -425,6 +431,7 @@ def _extract_email(name: str, data: bytes, lim: Limits, budget: _Budget, depth: 
             subject = clean_name(str(msg.get("Subject", "") or "")).strip()
         except Exception:  # noqa: BLE001
             subject = ""
+        hint = _report_domain(msg, subject)
         parts = [(fname, payload) for fname, payload in _email_parts(msg)
                  if _sniff(payload) not in ("unknown", "empty", "email", "mbox")]
         del msg  # the parsed mail (several copies of its text) is not needed for the reports in it
@@ -441,8 +448,29 @@ def _extract_email(name: str, data: bytes, lim: Limits, budget: _Budget, depth: 
         if not budget.take(len(payload)):
             yield Rejected(f"{name} › {fname}", "the e-mail is too large to open")
             return
-        yield from _extract(f"{name} › {fname}", payload, lim, budget, depth + 1)
+        yield from _extract(f"{name} › {fname}", payload, lim, budget, depth + 1, hint=hint)
         del payload
+
+
+_SUBJECT_DOMAIN = re.compile(r"\bReport[ \t]+Domain:[ \t]*(\S+)", re.IGNORECASE)
+
+
+def _report_domain(msg: Message, subject: str) -> str:
+    """The policy domain a TLS report's mail names (RFC 8460 section 5.3): its TLS-Report-Domain header and the
+    Subject's "Report Domain: ..."; "" when neither names one, or they name different domains (a hint for
+    a report that leaves its own policy-domain out, never a replacement for it)."""
+    found: set[str] = set()
+    try:
+        header = msg.get("TLS-Report-Domain")
+    except Exception:  # noqa: BLE001 - a damaged header in hostile mail
+        header = None
+    if header is not None:
+        found.add(clean_name(str(header)).strip().rstrip(".").lower())
+    m = _SUBJECT_DOMAIN.search(subject)
+    if m is not None:
+        found.add(m.group(1).strip().rstrip(".").lower())
+    found.discard("")
+    return found.pop() if len(found) == 1 else ""
 
 
 def _mbox_messages(fh: IO[bytes], cap: int) -> Iterator[bytes | None]:

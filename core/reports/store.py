@@ -3,10 +3,13 @@
 Public API::
 
     REPORTS_FILE = "reports.sqlite3"                      # in settings.data_dir() (INBOXREADY_HOME/data)
-    @dataclass class ReportInfo(name, kind, org, report_id, domain, begin, end, messages, problem="")
+    @dataclass class ReportInfo(name, kind, org, report_id, domain, begin, end, messages, problem="",
+                                skipped_rows=0, skipped="")   # domain "": a TLS report that names none
+                                                              # messages: DMARC messages; TLS sessions, each once
     @dataclass class ImportResult(imported: list[ReportInfo], duplicate: list[ReportInfo],
                                   rejected: list[tuple[str, str]], files: int,
                                   repeated: list[ReportInfo], conflicting: list[ReportInfo])   # .to_json()
+        .flagged (imported, impossible dates), .partial (imported, some rows unreadable and skipped)
     class ImportStopped(DbProblem)   # .result: what was stored (committed) before the store failed
     class ReportStore(path: Path | None = None, *, on_wait=None)
         .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
@@ -30,7 +33,9 @@ Google and Mimecast), and each of those is a report of its own. Importing a repo
 ``duplicate`` when it was stored before this import, as ``repeated`` when it came twice in this import (the
 same report in a .zip and an .xml.gz), and as ``conflicting`` when a report with the same reporter, id,
 domain and period but different content is already stored: the first one is kept and the result says so.
-Stores of schema 2 (unique by reporter and id alone) are upgraded in place (one transaction). A report whose dates
+Stores of schema 2 (unique by reporter and id alone) are upgraded in place (one transaction), and their
+reverse DNS cache is emptied: its names were stored before a name had to be forward-confirmed, so each is
+looked up again under that rule. A report whose dates
 can't be right (``aggregate.date_problem``: ends before it begins, before 2012, in the future, longer than a
 month) is stored with its ``problem`` and left out of every summary's range; ``ReportInfo.problem`` says why.
 
@@ -72,10 +77,11 @@ from ..store.settings import data_dir
 from ..store.sqlitedb import DbProblem, OpenStore, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
 from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
-from .tlsrpt import TlsReport, parse_tlsrpt
+from .tlsrpt import TlsReport, name_the_domain, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
 SCHEMA_VERSION = 3
+PTR_CONFIRMED_SINCE = 3  # reverse names cached by older stores were not forward-confirmed (emptied on upgrade)
 BATCH_SECONDS = 0.5
 IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
 OPEN_WAIT_S = 30.0      # opening waits this long when the store must be created or upgraded meanwhile
@@ -156,6 +162,8 @@ class ReportInfo:
     end: int
     messages: int      # DMARC: messages; TLS: sessions
     problem: str = ""  # why its dates can't be right (it is left out of summaries), or ""
+    skipped_rows: int = 0  # DMARC: rows (records) that could not be read and were left out
+    skipped: str = ""      # that in words, with the reasons ("" when none)
 
     @classmethod
     def from_json(cls, data: Any) -> "ReportInfo":
@@ -164,7 +172,8 @@ class ReportInfo:
         return cls(name=json_str(d, "name"), kind=json_str(d, "kind"), org=json_str(d, "org", ""),
                    report_id=json_str(d, "report_id", ""), domain=json_str(d, "domain", ""),
                    begin=json_int(d, "begin"), end=json_int(d, "end"), messages=json_int(d, "messages"),
-                   problem=json_str(d, "problem", ""))
+                   problem=json_str(d, "problem", ""), skipped_rows=json_int(d, "skipped_rows", 0),
+                   skipped=json_str(d, "skipped", ""))
 
 
 @dataclass
@@ -190,6 +199,11 @@ class ImportResult:
     def flagged(self) -> list[ReportInfo]:
         """Imported reports whose dates can't be right (kept, left out of summaries)."""
         return [i for i in self.imported if i.problem]
+
+    @property
+    def partial(self) -> list[ReportInfo]:
+        """Imported reports some of whose rows could not be read (those were skipped; ``skipped`` says why)."""
+        return [i for i in self.imported if i.skipped_rows]
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "imported": [asdict(i) for i in self.imported],
@@ -230,28 +244,43 @@ Parsed = list[tuple[str, ParsedReport] | Rejected]
 
 
 def parse_payload(p: Payload) -> ParsedReport:
-    """An aggregate (XML) or TLS (JSON) report from one payload; raises ``ReportError``."""
+    """An aggregate (XML) or TLS (JSON) report from one payload; raises ``ReportError``. A TLS report's missing
+    policy-domain is taken from its mail or file name when that is certain (``tlsrpt.name_the_domain``)."""
     if p.kind == "xml":
         return parse_aggregate(p.data)
-    return parse_tlsrpt(p.data)
+    return _tls_of(p)
 
 
 def _parse_for_store(p: Payload, budget: ParseBudget) -> ParsedReport:
     """As ``parse_payload``, with an aggregate report's rows in the store's form (``flat_rows``)."""
     if p.kind == "xml":
         return parse_aggregate_flat(p.data, budget)
-    return parse_tlsrpt(p.data)
+    return _tls_of(p)
+
+
+def _tls_of(p: Payload) -> TlsReport:
+    report = parse_tlsrpt(p.data)
+    name_the_domain(report, file_name=p.name, mail_domain=p.report_domain)
+    return report
 
 
 def _setup(db: sqlite3.Connection) -> None:
-    """The schema (nothing is written when it is there) and the upgrade from version 1 (one transaction)."""
+    """The schema (nothing is written when it is there) and the upgrades from versions 1 and 2 (one
+    transaction; ``sqlitedb`` writes the new version number after it)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if not _has_table(db):
         db.executescript(_SCHEMA)
     columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
-    if "problem" in columns and "derived" in columns and not _narrow_identity(db):
+    stale_ptr = version < PTR_CONFIRMED_SINCE and db.execute("SELECT 1 FROM ptr LIMIT 1").fetchone() is not None
+    if "problem" in columns and "derived" in columns and not _narrow_identity(db) and not stale_ptr:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
+        if version < PTR_CONFIRMED_SINCE:
+            # reverse names cached before names had to be forward-confirmed were stored as 'ok' unchecked (a
+            # forger's mail-x.google.com among them): the cache is emptied so every name is looked up again
+            # under the rule; nothing of the user's is lost, the names come back on the next lookup
+            db.execute("DELETE FROM ptr")
         columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
         if "problem" not in columns:
             db.execute("ALTER TABLE reports ADD COLUMN problem TEXT")
@@ -487,7 +516,8 @@ class ReportStore(OpenStore):
         if isinstance(report, AggregateReport):
             kind = "dmarc"
             info = ReportInfo(name, kind, clean_name(report.org), clean_name(report.report_id),
-                              clean_name(report.domain), report.begin, report.end, report.flat_messages, problem)
+                              clean_name(report.domain), report.begin, report.end, report.flat_messages, problem,
+                              report.skipped_rows, clean_name(report.skipped))
             cur = db.execute(
                 "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
                 "imported, messages, problem, derived) VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -506,7 +536,7 @@ class ReportStore(OpenStore):
             return info, "new"
         kind = "tlsrpt"
         info = ReportInfo(name, kind, clean_name(report.org), clean_name(report.report_id), clean_name(report.domain),
-                          report.begin, report.end, report.successful + report.failed, problem)
+                          report.begin, report.end, report.sessions, problem)
         cur = db.execute(
             "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
             "imported, messages, problem) VALUES ('tlsrpt', ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)",

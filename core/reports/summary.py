@@ -9,7 +9,9 @@ Public API::
         dkim_pass, rates (dict of 0..1 floats), sources: list[SourceRow], services: list[ServiceRow],
         daily: list[DayRow], unknown_failing: list[SourceRow], not_aligned: list[NotAligned],
         enforcement: list[Enforcement] (quarantine, reject), policy (latest policy_published),
-        pending_lookups (sources whose reverse DNS is not known yet), tls (TLS report totals),
+        pending_lookups (sources whose reverse DNS is not known yet), tls (TLS report totals: reports,
+        successful_sessions, failed_sessions, failure_types, failure_words, and unknown_domain: the period's TLS
+        reports that name no domain, [{org, report_id, sessions}]),
         unknown (messages whose DMARC result the reporter did not give and that could not be worked out),
         derived (messages whose result InboxReady worked out from the reports' auth results),
         flagged (reports about the domain left out because their dates can't be right, with why),
@@ -64,7 +66,7 @@ from ..records.dmarc_parse import DmarcRecord, parse_dmarc
 from ..model import Fix
 from .sources import UNKNOWN, UNKNOWN_LOOKUP_FAILED, UNKNOWN_PENDING, Catalog, Service, load_catalog
 from .store import ReportStore
-from .tlsrpt import result_words
+from .tlsrpt import count_once, result_words
 
 QUARANTINE_MAX_SHARE = 0.02
 REJECT_MAX_SHARE = 0.005
@@ -599,23 +601,52 @@ def _sender_name(r: SourceRow) -> str:
 
 
 def _tls(store: ReportStore, domain: str, since: int, until: int) -> dict[str, Any]:
-    rows = store.query(
-        "SELECT count(DISTINCT r.id), coalesce(sum(p.successful), 0), coalesce(sum(p.failed), 0) "
-        "FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND p.policy_domain=? "
-        "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, since, until))
-    reports, ok, failed = rows[0] if rows else (0, 0, 0)
+    """The TLS report totals for ``domain``: sessions counted once per report (see ``_report_sessions``), the
+    failure types, and the TLS reports of the period that name no domain at all (listed, never invisible)."""
+    by_report: dict[int, list[tuple[str, int, int, str]]] = {}
+    for rid, ptype, ok, failed, details in store.query(
+            "SELECT r.id, p.policy_type, p.successful, p.failed, p.details FROM tls_policies p "
+            "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND p.policy_domain=? "
+            "AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, since, until)):
+        by_report.setdefault(int(rid), []).append((str(ptype), int(ok or 0), int(failed or 0), str(details)))
+    ok_total = failed_total = 0
     failures: dict[str, int] = {}
-    for (details,) in store.query(
-            "SELECT p.details FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' "
-            "AND p.policy_domain=? AND r.end>=? AND r.begin<=? AND r.problem IS NULL", (domain, since, until)):
+    for policies in by_report.values():
+        ok, failed, kinds = _report_sessions(policies)
+        ok_total += ok
+        failed_total += failed
+        for k, n in kinds.items():
+            failures[k] = failures.get(k, 0) + n
+    ordered = dict(sorted(failures.items(), key=lambda kv: -kv[1]))
+    unnamed: dict[int, tuple[str, str, list[tuple[str, int, int]]]] = {}
+    for rid, org, rep, ptype, ok, failed in store.query(
+            "SELECT r.id, r.org, r.report_id, p.policy_type, p.successful, p.failed FROM tls_policies p "
+            "JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' AND p.policy_domain='' "
+            "AND r.end>=? AND r.begin<=? AND r.problem IS NULL ORDER BY r.begin, r.id", (since, until)):
+        unnamed.setdefault(int(rid), (str(org), str(rep), []))[2].append((str(ptype), int(ok or 0), int(failed or 0)))
+    return {"reports": len(by_report), "successful_sessions": ok_total, "failed_sessions": failed_total,
+            "failure_types": ordered, "failure_words": {k: result_words(k) for k in ordered},
+            "unknown_domain": [{"org": org, "report_id": rep, "sessions": sum(count_once(counts))}
+                               for org, rep, counts in unnamed.values()]}
+
+
+def _report_sessions(policies: list[tuple[str, int, int, str]]) -> tuple[int, int, dict[str, int]]:
+    """One report's sessions to one domain: (successful, failed, failed sessions by result type), each session
+    counted once although a sender that checks both DANE and MTA-STS lists it under both policies
+    (``tlsrpt.count_once`` says why)."""
+    counts: list[tuple[str, int, int]] = []
+    kinds: dict[str, dict[str, int]] = {}
+    for ptype, ok, failed, details in policies:
+        counts.append((ptype, ok, failed))
         try:
             for d in json.loads(details):
-                failures[d["result_type"]] = failures.get(d["result_type"], 0) + int(d["failed_session_count"])
+                mine = kinds.setdefault(str(d["result_type"]), {})
+                mine[ptype] = mine.get(ptype, 0) + int(d["failed_session_count"])
         except (ValueError, KeyError, TypeError):
             continue
-    ordered = dict(sorted(failures.items(), key=lambda kv: -kv[1]))
-    return {"reports": int(reports), "successful_sessions": int(ok), "failed_sessions": int(failed),
-            "failure_types": ordered, "failure_words": {k: result_words(k) for k in ordered}}
+    ok, failed = count_once(counts)
+    merged = {k: count_once([(t, 0, n) for t, n in per_type.items()])[1] for k, per_type in kinds.items()}
+    return ok, failed, merged
 
 
 __all__ = ["summarize", "ReportSummary", "SourceRow", "ServiceRow", "DayRow", "NotAligned", "Enforcement",

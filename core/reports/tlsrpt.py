@@ -7,8 +7,14 @@ Public API::
     @dataclass class TlsPolicy(policy_type, policy_domain, policy_strings, mx_hosts, successful, failed,
                                failures: list[FailureDetail])
     @dataclass class TlsReport(org_name, report_id, contact_info, begin, end, policies: list[TlsPolicy])
-        .domain (the first policy domain, or ""), .successful, .failed
+        .domain (the first policy domain, or ""), .successful, .failed (the policies' counts added up),
+        .sessions (each session once: count_once per domain), .unnamed (a policy without a domain)
+    def count_once(policies: Iterable[(policy_type, successful, failed)]) -> (successful, failed)
+                                                        # one domain's sessions in one report, each once
     def parse_tlsrpt(data: bytes) -> TlsReport          # raises only ReportError
+    def name_the_domain(report, *, file_name="", mail_domain="") -> str   # fills a missing policy-domain when
+                                                        # certain; says where from ("" when not filled)
+    def domain_from_file_name(name: str) -> str         # RFC 8460 5.1 "sender!domain!begin!end.json" → domain
     def result_words(result_type: str) -> str           # an RFC 8460 result type in plain words
 
 The JSON may be UTF-8 (with or without a byte order mark), UTF-16 or UTF-32; a report larger than
@@ -22,9 +28,10 @@ Dates are RFC 3339 strings in the file and Unix seconds here. Unknown policy typ
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterable
 
 from .aggregate import ReportError
 from .extract import clean_name, wide_encoding
@@ -107,6 +114,107 @@ class TlsReport:
     @property
     def failed(self) -> int:
         return sum(p.failed for p in self.policies)
+
+    @property
+    def sessions(self) -> int:
+        """The sessions the report counts, each once (``count_once`` per policy domain)."""
+        by_domain: dict[str, list[tuple[str, int, int]]] = {}
+        for p in self.policies:
+            by_domain.setdefault(p.policy_domain, []).append((p.policy_type, p.successful, p.failed))
+        return sum(sum(count_once(v)) for v in by_domain.values())
+
+    @property
+    def unnamed(self) -> bool:
+        """True when a policy of the report does not say which domain it is about (no policy-domain)."""
+        return any(not p.policy_domain for p in self.policies)
+
+
+OVERLAPPING_TYPES = ("sts", "tlsa")
+
+
+def count_once(policies: Iterable[tuple[str, int, int]]) -> tuple[int, int]:
+    """(successful, failed) sessions to one policy domain in one report, from its policies' (policy type,
+    successful, failed) counts, each session counted once.
+
+    RFC 8460 gives the counts per policy applied (each entry of the report's "policies" array has its own
+    summary). A sender that validates both DANE and MTA-STS for a domain that publishes both (RFC 8461 section 2:
+    a passing MTA-STS check must not override a failing DANE one, so both are checked) lists the same sessions
+    under the ``tlsa`` and the ``sts`` policy: a real Microsoft report says 2 successful sessions under each for
+    random.net, for 2 deliveries, not 4 (people comparing postfix-tlspol's reports, which name the one policy
+    it used, with Microsoft's note that Microsoft "includes both when available"). So ``sts`` and ``tlsa`` are
+    not added up: the larger of the two counts. Every other entry is sessions of their own and is added: a
+    ``no-policy-found`` entry (no policy applied to those sessions: they are under neither), and within one
+    type the entries with different policy strings (a policy changed during the day). A session that failed
+    under either policy failed: failed is the larger of the two types' failures, and successful what is left."""
+    per_type: dict[str, list[int]] = {}
+    for ptype, ok, failed in policies:
+        tot = per_type.setdefault(ptype, [0, 0])
+        tot[0] += ok
+        tot[1] += failed
+    both = [per_type.pop(t) for t in OVERLAPPING_TYPES if t in per_type]
+    total = sum(ok + failed for ok, failed in per_type.values())
+    failed_n = sum(failed for _ok, failed in per_type.values())
+    if both:
+        seen = max(ok + failed for ok, failed in both)
+        bad = min(seen, max(failed for _ok, failed in both))
+        total += seen
+        failed_n += bad
+    return total - failed_n, failed_n
+
+
+_DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _domain_or_empty(text: str) -> str:
+    d = text.strip().rstrip(".").lower()
+    return d if _DOMAIN.fullmatch(d) and not d.replace(".", "").isdigit() else ""
+
+
+def domain_from_file_name(name: str) -> str:
+    """The policy domain in an RFC 8460 section 5.1 file name (``sender!policy-domain!begin!end[!id].json``,
+    also gzipped); "" when the name is not one. ``name`` may be a path inside a container ("a.eml › x.json")."""
+    last = name.rsplit(" › ", 1)[-1].rsplit("/", 1)[-1]
+    parts = last.split("!")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return ""
+    if not (parts[3].isdigit() or parts[3].split(".", 1)[0].isdigit()):
+        return ""
+    return _domain_or_empty(parts[1])
+
+
+def name_the_domain(report: TlsReport, *, file_name: str = "", mail_domain: str = "") -> str:
+    """Give the policies without a policy-domain the report's domain when that is certain; returns where it
+    came from in words ("" when nothing was filled in).
+
+    RFC 8460 makes policy-domain required, but some reporters leave it out (Google's no-policy-found entries,
+    Stalwart's ``rpt03.json`` sample); such sessions would be stored for no domain and be in no summary. The
+    domain is taken from what names the report's domain outside the policy: the mail it came in (section 5.3:
+    ``TLS-Report-Domain`` and the Subject's "Report Domain:", agreeing), its file name (section 5.1:
+    ``sender!policy-domain!begin!end``), and the domain the report's other policies name, but only when every
+    one of these that is present names the same single domain. The policy-string's ``mx:`` lines are not used:
+    they name mail servers, often the provider's (``*.mail.protection.outlook.com``), not the domain. Otherwise
+    nothing is filled in and the report stays "for an unknown domain" (the summary lists such reports)."""
+    if not report.unnamed:
+        return ""
+    named = {p.policy_domain for p in report.policies if p.policy_domain}
+    sources: list[tuple[str, str]] = []
+    mail = _domain_or_empty(mail_domain)
+    if mail:
+        sources.append((mail, "the mail it came in (TLS-Report-Domain)"))
+    from_name = domain_from_file_name(file_name)
+    if from_name:
+        sources.append((from_name, "its file name"))
+    if len(named) == 1:
+        sources.append((next(iter(named)), "the report's other policies"))
+    elif len(named) > 1:
+        return ""  # a report about several domains: which one the unnamed policy is about is not known
+    if not sources or len({d for d, _ in sources}) != 1:
+        return ""
+    domain = sources[0][0]
+    for p in report.policies:
+        if not p.policy_domain:
+            p.policy_domain = domain
+    return " and ".join(w for _, w in sources)
 
 
 def _time(value: Any, what: str) -> int:
@@ -233,4 +341,5 @@ def _build(doc: Any) -> TlsReport:
     return report
 
 
-__all__ = ["FailureDetail", "TlsPolicy", "TlsReport", "parse_tlsrpt", "ReportError"]
+__all__ = ["FailureDetail", "TlsPolicy", "TlsReport", "parse_tlsrpt", "ReportError", "name_the_domain",
+           "domain_from_file_name", "count_once"]

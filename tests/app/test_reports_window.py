@@ -86,13 +86,17 @@ def test_import_samples_figures_match_the_store(make: Any, qtbot: Any, tmp_path:
     assert sorted(r.rejected) == sorted(expected.rejected)
     # the list of files to look at: every bad file with its reason, then the reports kept out (a conflicting id,
     # impossible dates) with why; Copy gives the same text
-    assert w.importer.rejected_list.count() == len(r.rejected) + len(r.conflicting) + len(r.flagged)
+    unnamed = [i for i in r.imported if i.kind == "tlsrpt" and not i.domain]  # Stalwart's rpt03.json
+    assert [i.name for i in unnamed] == ["rpt03.json"]
+    assert w.importer.rejected_list.count() == len(r.rejected) + len(r.conflicting) + len(r.flagged) + len(unnamed)
     assert r.rejected and r.conflicting and r.flagged
     lines = [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())]
     for (name, reason), line in zip(r.rejected, lines):
         assert line == f"{name}: {reason}" and reason.strip()
     assert any("was already imported with other content; the first one was kept" in line for line in lines)
     assert any("left out of the figures: it is dated 1970-01-01" in line for line in lines)
+    assert "rpt03.json: imported for an unknown domain: this TLS report doesn't say which domain it is about" in \
+        "\n".join(lines)
     assert w.importer.rejected_title.text() == f"Files to look at ({len(lines)})"
     assert any("empty" in line for line in lines) and any("damaged" in line for line in lines)
     assert w.importer.copy_rejected.value() == "\n".join(lines)
@@ -150,6 +154,46 @@ def test_enforce_panel_shows_the_next_record(make: Any, qtbot: Any) -> None:
         assert fv.copy_value.value() == fix.value and fv.copy_host.value() == fix.host
         assert fv.value_field.text() == fix.value
     assert "Safe to enforce?" in w.verdict_label.text()
+
+
+def test_a_report_with_an_unreadable_row_is_imported_and_the_skipped_rows_are_said(make: Any, qtbot: Any,
+                                                                                   tmp_path: Path) -> None:
+    import time
+
+    from tests.reports.reports_util import good_row, report_xml
+
+    begin = int(time.time()) // 86400 * 86400 - 86400
+    path = tmp_path / "bad-row.xml"
+    path.write_bytes(report_xml("google.com", "bad-row", "shop.test", begin,
+                                [good_row("203.0.113.5", 10), good_row("unknown", 4)]))
+    w = make()
+    outcome = _import(qtbot, w, [path])
+    (info,) = outcome.result.partial
+    assert info.messages == 10 and not outcome.result.rejected
+    assert "1 with rows that could not be read (those rows skipped)" in w.importer.import_label.text()
+    assert w.importer.rejected_list.isVisibleTo(w)
+    assert [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())] == [
+        "bad-row.xml: imported, but 1 of its 2 rows could not be read and was skipped (4 messages, left out of the "
+        "figures): row 2 has a source IP address that is not valid ('unknown')"]
+    assert w.importer.rejected_title.text() == "Files to look at (1)"
+
+
+def test_tls_sessions_under_both_an_sts_and_a_tlsa_policy_are_one_delivery(make: Any, qtbot: Any,
+                                                                           tmp_path: Path) -> None:
+    import time
+    from datetime import datetime, timezone
+
+    doc = json.loads(conformance_dir("dmarc-reports", "cry-inc", "smtp-tls-reports", "microsoft.json").read_text())
+    day = int(time.time()) // 86400 * 86400 - 86400
+    doc["date-range"] = {k: datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                         for k, t in (("start-datetime", day), ("end-datetime", day + 86399))}
+    path = tmp_path / "microsoft.json"
+    path.write_text(json.dumps(doc))
+    w = make()
+    _import(qtbot, w, [path])
+    view = _wait_view(qtbot, w, lambda v: v.domain == "random.net")
+    assert [(t.policy_type, t.successful) for t in view.tls] == [("sts", 2), ("tlsa", 2)]  # each policy's own
+    assert w.tls_label.text() == "0 of 2 encrypted deliveries to random.net failed (0%), in 1 TLS report(s)."
 
 
 def test_a_real_drop_imports(make: Any, qtbot: Any) -> None:

@@ -47,7 +47,8 @@ def test_import_prints_imported_duplicates_and_rejections(home: Path) -> None:
     # id of another report (a bad byte in it): the first one is kept, and both are said
     assert "Imported 19 report(s) (15 DMARC, 4 TLS) from 24 file(s)." in out
     assert "1 report(s) came more than once in these files" in out
-    assert "1 report(s) have the reporter and report id of a different report imported earlier" in out
+    assert ("1 report(s) have the same reporter, report id, domain and period as a report imported earlier, but other "
+            "content") in out
     assert "  invalid_utf_8.xml: accurateplastics.com report " in out
     assert "invalid_xml.xml: the XML is damaged" in out and "empty.xml: the file is empty" in out
     code, out, _ = cli("reports", "import", str(root / "parsedmarc" / "aggregate" / "twilight.eml"))

@@ -265,7 +265,14 @@ def _whole_tree(data: bytes) -> object:
         return None  # damaged XML: compared elsewhere
     try:
         report = _agg._header_of(root)
-        rows = [_agg._row(r, i) for i, r in enumerate(root.findall("record"), 1)]
+        # a record that can't be read is skipped and said; a report with none readable is refused
+        rows, skips = [], _agg._Skips()
+        for i, r in enumerate(root.findall("record"), 1):
+            try:
+                rows.append(_agg._row(r, i))
+            except ReportError as exc:
+                skips.add(exc)
+        skips.settle(report, len(rows))
     except ReportError as exc:
         return exc.reason
     pol = {"domain": report.domain, "adkim": report.adkim or "", "aspf": report.aspf or ""}

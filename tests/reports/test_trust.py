@@ -353,8 +353,8 @@ def test_same_id_other_content_keeps_the_first_and_says_so(tmp_path: Path) -> No
                         str(tmp_path / "again.xml.gz"))
     assert code == 1
     assert "1 report(s) were already imported before and were skipped." in out
-    assert ("1 report(s) have the reporter and report id of a different report imported earlier; the first one "
-            "was kept") in out and "second.xml: google.com report same-id" in out
+    assert ("1 report(s) have the same reporter, report id, domain and period as a report imported earlier, but other "
+            "content; the first one was kept and these were skipped") in out and "second.xml: google.com report same-id" in out
     with ReportStore(db) as s:
         assert summarize(s, "shop.test", days=30).messages == 10  # the first one's content
 
