@@ -25,7 +25,7 @@ __all__ = ["Param", "SCHEMAS", "check_params"]
 class Param:
     """One parameter: ``kind`` is str | int | number | bool | strings | object | options | bytes | text (bytes or
     a string) | id (a string or an integer) | wire (decodes to one of ``classes``; any wire value without
-    them) | wires (a list of those)."""
+    them) | wires (a list of those) | fix_rows (a list of (Fix, finding code, words), as a plan is given)."""
 
     kind: str
     required: bool = False
@@ -36,7 +36,8 @@ class Param:
 _KIND_WORDS = {"str": "a string", "int": "a whole number", "number": "a number", "bool": "true or false",
                "strings": "a list of strings", "object": "an object", "options": "the options of a check",
                "bytes": "bytes (a wire value)", "text": "bytes or a string", "id": "a string or a whole number",
-               "wire": "a wire value", "wires": "a list of wire values"}
+               "wire": "a wire value", "wires": "a list of wire values",
+               "fix_rows": "a list of (Fix, finding code, words)"}
 
 _DNS = {"nameservers": Param("strings", words="the DNS servers to ask"), "timeout": Param("number")}
 _MAILDNS = {"nameservers": Param("strings", words="the DNS servers to ask"), "dns_timeout": Param("number")}
@@ -82,7 +83,7 @@ SCHEMAS: dict[str, dict[str, Param]] = {
                       "move_to": Param("str"), "every": Param("number")},
     # publishing
     "publish_plan": {"account": _ACCOUNT, "domain": Param("str", True, "the domain"),
-                     "fixes": Param("wires", True, "the records to publish", ("Fix",)),
+                     "fixes": Param("fix_rows", False, "the records to publish"),
                      "nameservers": Param("strings")},
     "publish_apply": {"account": _ACCOUNT, "key": Param("str", True, "the plan's key"), "wait": Param("number"),
                       "nameservers": Param("strings")},
@@ -152,6 +153,12 @@ def _wire_problem(spec: Param, value: Any) -> str:
     except WireError as exc:
         return f"could not be read ({exc})"
     items: list[Any]
+    if spec.kind == "fix_rows":
+        rows = decoded if isinstance(decoded, list) else None
+        if rows is None or not all(isinstance(r, (tuple, list)) and len(r) == 3 and type(r[0]).__name__ == "Fix"
+                                   and isinstance(r[1], str) and isinstance(r[2], str) for r in rows):
+            return f"should be {_KIND_WORDS['fix_rows']}"
+        return ""
     if spec.kind == "wires":
         if not isinstance(decoded, list):
             return f"should be {_KIND_WORDS['wires']}, not {_shown(value)}"

@@ -77,6 +77,8 @@ def _good(spec: Any) -> Any:
         return CLASSES[spec.classes[0]] if spec.classes else None
     if spec.kind == "wires":
         return [CLASSES[spec.classes[0]]]
+    if spec.kind == "fix_rows":
+        return to_wire([(Fix("_dmarc.example.com", "TXT", "v=DMARC1; p=none"), "dmarc.no-record", "no DMARC")])
     return GOOD[spec.kind]
 
 
@@ -103,15 +105,17 @@ def test_each_job_refuses_its_missing_and_wrong_parameters_in_words(kind: str) -
 def test_good_requests_pass_and_null_is_missing() -> None:
     assert check_params("roundtrip", {"send": SEND, "read": READ, "to": None, "timeout": 60,
                                       "unsubscribe_url": None}) is None
-    assert check_params("publish_plan", {"account": ACCOUNT, "domain": "example.com", "fixes": [FIX],
+    rows = to_wire([(Fix("_dmarc.example.com", "TXT", "v=DMARC1; p=none"), "dmarc.no-record", "no DMARC")])
+    assert check_params("publish_plan", {"account": ACCOUNT, "domain": "example.com", "fixes": rows,
                                          "nameservers": None}) is None
+    assert check_params("publish_plan", {"account": ACCOUNT, "domain": "example.com"}) is None  # fixes from the checks
     assert check_params("live_watch", {"fix": FIX, "zone": None, "wait": 60.0, "timeout": 3.0}) is None
     assert check_params("bounce", {"raw": to_wire(b"550 5.1.1 nope"), "domain": None}) is None
     assert check_params("bounce", {"raw": "550 5.1.1 nope"}) is None
     assert check_params("check", {"domain": "example.com", "options": {"timeout": 2}}) is None
     assert check_params("demo", {"anything": object()}) is None  # the app's own jobs are not checked here
-    assert "'fixes' (the records to publish) should be Fix, not a string" in str(
-        check_params("publish_plan", {"account": ACCOUNT, "domain": "example.com", "fixes": [FIX, "x"]}))
+    assert "'fixes' (the records to publish) should be a list of (Fix, finding code, words)" in str(
+        check_params("publish_plan", {"account": ACCOUNT, "domain": "example.com", "fixes": [FIX]}))
     assert "'options' is not usable" in str(check_params("check", {"domain": "example.com", "options": {"timeout": "x"}}))
     assert "'read' (the reading profile) could not be read" in str(
         check_params("watch_token", {"read": {"__dc__": "os:system", "f": {}}, "token": "IRX"}))
