@@ -150,7 +150,7 @@ class _LiteralLimit:
 
 
 def _bound_literals(client: IMAPClient) -> _LiteralLimit:
-    imap = getattr(client, "_imap")
+    imap = client._imap  # imaplib reads every literal through its read(size)
     limiter = _LiteralLimit(imap)
     imap.read = limiter
     return limiter

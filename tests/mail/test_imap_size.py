@@ -77,3 +77,9 @@ def test_dovecot_large_message_is_read_as_header_only(world: MailWorld, monkeypa
     assert res.found.headers_only and b"Subject: Test [" in res.found.raw and len(res.found.raw) < 1000
     assert res.found.size is not None and res.found.size >= len(raw)
     assert any("only its header was read" in n for n in res.notes)
+
+
+def test_the_limit_is_the_message_checks_own() -> None:
+    from inboxready.app.cli.headers import MAX_MESSAGE_BYTES as HEADERS_LIMIT
+
+    assert imap.MAX_MESSAGE_BYTES == HEADERS_LIMIT  # `inboxready headers` refuses larger files
