@@ -9,8 +9,11 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QShortcut, QTextOption
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter, QPainterPath,
+    QPaintEvent, QPixmap, QShortcut, QTextOption,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
     QTableWidget,
@@ -58,6 +61,67 @@ def tip(text: object) -> str:
     return value
 
 
+class WrapLabel(QLabel):
+    """A word-wrapped label that remembers its height for each width it was asked about.
+
+    Qt's layouts ask a wrapped label its height for a width many times per layout pass (its size hint, its
+    minimum, at its natural and at its real width, once per enclosing layout) and ``QLabel`` lays the text
+    out again every time (a selectable one twice: it lays the text out at the width asked, then again at
+    the width it had). In a card with many labels that was most of the UI thread's time whenever anything
+    in the card changed. The answers are kept until the text, the font, the style, the margins or any
+    other setting that changes the text's layout changes."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[call-overload]
+        self._hfw: dict[int, int] = {}
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        h = self._hfw.get(width)
+        if h is None:
+            h = super().heightForWidth(width)
+            if len(self._hfw) > 16:
+                self._hfw.clear()
+            self._hfw[width] = h
+        return h
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        # font, style (a style sheet's padding or font), contents margins, enabled, palette...
+        self._hfw.clear()
+        super().changeEvent(event)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setText(text)
+
+    def clear(self) -> None:
+        self._hfw.clear()
+        super().clear()
+
+    def setWordWrap(self, on: bool) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setWordWrap(on)
+
+    def setTextFormat(self, fmt: Qt.TextFormat) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setTextFormat(fmt)
+
+    def setTextInteractionFlags(self, flags: Qt.TextInteractionFlag) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setTextInteractionFlags(flags)
+
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setAlignment(alignment)
+
+    def setIndent(self, indent: int) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setIndent(indent)
+
+    def setMargin(self, margin: int) -> None:  # noqa: N802 (Qt's name)
+        self._hfw.clear()
+        super().setMargin(margin)
+
+
 def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = False,
           parent: QWidget | None = None) -> QLabel:
     """A plain label (``name`` is its style object name). Rich text is never interpreted, and control
@@ -65,7 +129,7 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
 
     Give the ``parent`` it will live in when it is known: a styled widget moved to another parent is
     styled again, with everything inside it."""
-    w = QLabel(shown(text), parent)
+    w = WrapLabel(shown(text), parent) if wrap else QLabel(shown(text), parent)
     w.setTextFormat(Qt.TextFormat.PlainText)
     if name:
         w.setObjectName(name)
@@ -183,27 +247,32 @@ class CopyButton(QToolButton):
         super().keyPressEvent(event)
 
 
-class Badge(QFrame):
-    """Status badge: an icon and a word (never colour alone), coloured by the style sheet from its
-    ``status`` property. Everything about it is drawn by Qt itself: no Python runs when it is laid out or
-    painted."""
+BADGE_COLOURS = {  # status -> (background, text) theme tokens (resources/themes.json)
+    "pass": ("pass_bg", "pass_fg"), "warn": ("warn_bg", "warn_fg"), "fail": ("fail_bg", "fail_fg"),
+    "error": ("error_bg", "error_fg"), "info": ("info_bg", "info_fg"), "pending": ("error_bg", "text_muted"),
+    "na": ("error_bg", "text_muted"),
+}
+STRIPE_COLOURS = {"pass": "pass_fg", "warn": "warn_fg", "fail": "fail_fg", "error": "error_fg", "info": "info_fg"}
+
+
+class Badge(QWidget):
+    """Status badge: an icon and a word (never colour alone) on a pill of the status's colour.
+
+    It paints itself with the current theme's colours: a new status is one repaint of this widget (styling
+    it through a style-sheet property re-applied the style, font and palette to it and its labels on every
+    check, which cost a third of a new check's UI time). A theme switch repaints it."""
+
+    SPACING = 5  # between the icon and the word
+    ICON = 16
 
     def __init__(self, parent: QWidget | None = None, status: str = "pending", word: str = "Checking…") -> None:
         super().__init__(parent)
         self.setObjectName("Badge")
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(*self.margins())
-        lay.setSpacing(5)
-        self.icon_label = QLabel(self)
-        self.icon_label.setFixedSize(16, 16)
-        self.text_label = QLabel(self)
-        self.text_label.setObjectName("BadgeText")
-        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
-        lay.addWidget(self.icon_label)
-        lay.addWidget(self.text_label)
         self.status = ""
         self.word = ""
+        self._look: tuple[tuple[object, ...], QPixmap] | None = None  # (what it shows, how it looks)
+        self._font: QFont | None = None
         self.set_status(status, word)
 
     @staticmethod
@@ -216,38 +285,103 @@ class Badge(QFrame):
     def icon_for(self, status: str) -> QIcon:
         return theme.status_icon(status)
 
+    def word_font(self) -> QFont:
+        if self._font is None:  # the widget's font (the style sheet's size), semi-bold
+            self._font = QFont(self.font())
+            self._font.setWeight(QFont.Weight.DemiBold)
+        return self._font
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        fm = QFontMetrics(self.word_font())
+        left, top, right, bottom = self.margins()
+        word = fm.boundingRect(0, 0, 2000, 2000, int(Qt.AlignmentFlag.AlignLeft), self.word).width()  # as QLabel
+        return QSize(left + self.ICON + self.SPACING + word + right,
+                     top + max(self.ICON, fm.height()) + bottom)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return self.sizeHint()
+
     def set_status(self, status: str, word: str) -> None:
         if word != self.word:
             self.word = word
-            self.text_label.setText(word)
             self.setAccessibleName(word)
+            self.updateGeometry()
+            self.update()
         if status != self.status:
             self.status = status
-            self.icon_label.setPixmap(self.icon_for(status).pixmap(QSize(16, 16), self.devicePixelRatioF()))
-            # the colours hang on the status: only these two small widgets are styled again
-            self.setProperty("status", status)
-            self.text_label.setProperty("status", status)
-            theme.repolish(self)
-            theme.repolish(self.text_label)
+            self.update()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._font = self._look = None
+            self.updateGeometry()
+        super().changeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        # drawn once per look (status, word, size, theme, font) into a pixmap: repainting the window (every
+        # new check repaints every card) then copies it instead of shaping and drawing the word again
+        scheme, dpr = theme.current_scheme(), self.devicePixelRatioF()
+        key = (self.status, self.word, self.width(), self.height(), scheme, dpr)
+        if self._look is None or self._look[0] != key:
+            self._look = (key, self._draw(scheme, self.word_font(), dpr))
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._look[1])
+        p.end()
+
+    def _draw(self, scheme: str, font: QFont, dpr: float) -> QPixmap:
+        tokens = theme.palette(scheme)
+        bg, fg = BADGE_COLOURS.get(self.status, BADGE_COLOURS["pending"])
+        left, top, right, bottom = self.margins()
+        pm = QPixmap(QSize(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr))))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(tokens[bg]))
+        radius = min(10.0, self.height() / 2)
+        p.drawRoundedRect(QRectF(self.rect()), radius, radius)
+        inner = self.rect().adjusted(left, top, -right, -bottom)
+        icon = self.icon_for(self.status).pixmap(QSize(self.ICON, self.ICON), dpr)
+        p.drawPixmap(inner.left(), inner.top() + (inner.height() - self.ICON) // 2, icon)
+        p.setFont(font)
+        p.setPen(QColor(tokens[fg]))
+        text_rect = inner.adjusted(self.ICON + self.SPACING, 0, 0, 0)
+        p.drawText(text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self.word)
+        p.end()
+        return pm
 
 
-class StatusStripe(QFrame):
-    """The coloured left edge of a card (its status colour; none while checking). A widget of its own so
-    that a new status re-styles only it: re-styling the card would re-apply palette and font to every
-    widget inside it."""
+class StatusStripe(QWidget):
+    """The coloured left edge of a card (its status colour; none while checking). It paints itself with the
+    current theme's colour: a new status is one repaint of this narrow widget, nothing is re-styled."""
+
+    RADIUS = 9.0  # the card's corner (10 px) inside its 1 px border
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("CardStripe")
         self.setFixedWidth(5)
         self.status = "pending"
-        self.setProperty("status", "pending")
 
     def set_status(self, status: str) -> None:
         if status != self.status:
             self.status = status
-            self.setProperty("status", status)
-            theme.repolish(self)
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        token = STRIPE_COLOURS.get(self.status)
+        if token is None:  # checking, or a status without a colour: no stripe
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(theme.palette(theme.current_scheme())[token]))
+        path = QPainterPath()  # rounded on the left only, like the card's corners
+        path.addRoundedRect(QRectF(0, 0, self.width() + self.RADIUS, self.height()), self.RADIUS, self.RADIUS)
+        p.setClipRect(self.rect())
+        p.drawPath(path)
+        p.end()
 
 
 ACTION_WORDS = {
@@ -620,5 +754,5 @@ def fit_height(view: QAbstractItemView) -> None:
 
 
 
-__all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe",
+__all__ = ["Badge", "BusyBar", "CodeText", "CopyButton", "FindingView", "FixView", "KeyButton", "StatusStripe", "WrapLabel",
            "code_line", "compact_table", "fit_height", "label", "monospace_font", "shown", "tip"]

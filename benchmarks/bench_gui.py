@@ -57,10 +57,85 @@ def percentile(values: list[float], q: float) -> float:
     return s[k]
 
 
+class GapProfiler:
+    """``--profile MS``: what the UI thread did in each gap in which it used more than ``MS`` of CPU. An application event filter
+    notes every event delivered (type and receiver) and a profile hook every Python function called from Qt
+    (a slot, a timer's callback, an override): within a gap, the UI thread's CPU time up to the next noted moment is put
+    on the last one noted, so a long Qt step (a layout, a paint) shows as the event that started it."""
+
+    def __init__(self, clock: Any, threshold_ms: float) -> None:
+        self.clock = clock
+        self.threshold = threshold_ms
+        self.marks: list[tuple[float, str]] = []  # (ms, what) since the last beat
+        self.slow: list[tuple[float, float, list[tuple[float, str]]]] = []
+        self.totals: dict[str, list[float]] = {}
+
+    def install(self, app: Any) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        profiler = self
+        names = {v.value: k for k, v in QEvent.Type.__members__.items()}
+
+        class Filter(QObject):
+            def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt's name)
+                try:
+                    what = f"{names.get(int(event.type().value), event.type())} -> {type(obj).__name__}"
+                    name = obj.objectName()
+                    if name:
+                        what += f"({name})"
+                except RuntimeError:
+                    what = "event -> (deleted)"
+                profiler.mark(what)
+                return False
+
+        self._filter = Filter()
+        app.installEventFilter(self._filter)
+
+        outer = {sys._getframe(1).f_code}  # main(), which runs app.exec(): its callees are called by Qt
+
+        def hook(frame: Any, event: str, _arg: Any) -> None:
+            if event == "call" and (frame.f_back is None or frame.f_back.f_code in outer):
+                code = frame.f_code
+                if code.co_name not in ("eventFilter", "beat", "hook", "heightForWidth", "changeEvent"):
+                    profiler.mark(f"py {code.co_name} ({Path(code.co_filename).name}:{code.co_firstlineno})")
+
+        sys.setprofile(hook)
+
+    def mark(self, what: str) -> None:
+        if self.clock.isValid():
+            self.marks.append((time.thread_time() * 1000, what))
+
+    def gap(self, start: float, end: float, cpu: float) -> None:
+        marks, self.marks = self.marks, []
+        if cpu < self.threshold:  # the UI thread's own work (a loaded machine stretches every gap)
+            return
+        spans: list[tuple[float, str]] = []
+        cpu_end = time.thread_time() * 1000
+        for i, (t, what) in enumerate(marks):
+            nxt = marks[i + 1][0] if i + 1 < len(marks) else cpu_end
+            spans.append((nxt - t, what))
+            self.totals.setdefault(what, []).append(nxt - t)
+        self.slow.append((end - start, cpu, spans))
+
+    def report(self) -> None:
+        err = sys.stderr
+        print(f"{len(self.slow)} gaps with over {self.threshold} ms of UI CPU; their longest steps:", file=err)
+        for n, (length, cpu, spans) in enumerate(sorted(self.slow, key=lambda s: -s[1])[:25]):
+            top = sorted(spans, reverse=True)[:12 if n < 3 else 4]
+            print(f"  {length:6.1f} ms (cpu {cpu:5.1f}): " + "; ".join(f"{ms:.1f} {w}" for ms, w in top if ms >= 0.5),
+                  file=err)
+        print("steps summed over those gaps:", file=err)
+        for what, times in sorted(self.totals.items(), key=lambda kv: -sum(kv[1]))[:25]:
+            print(f"  {sum(times):8.1f} ms in {len(times):5d}  max {max(times):5.1f}  {what}", file=err)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--checks", type=int, default=20)
     p.add_argument("--reports", type=int, default=10000)
+    p.add_argument("--profile", type=float, default=0.0, metavar="MS",
+                   help="also name what the UI thread did in every gap in which it used more than MS of CPU (printed to stderr; "
+                        "slows the app down, so the figures of a profiled run are not the measured ones)")
     args = p.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="ir-bench-gui-")
@@ -97,8 +172,16 @@ def main() -> int:
         if state["gaps"] is not None:
             state["gaps"].append(now - state["last"])
             state["cpus"].append(cpu - state["cpu"])
+            if profiler is not None:
+                profiler.gap(state["last"], now, cpu - state["cpu"])
+        elif profiler is not None:
+            profiler.marks.clear()
         state["last"] = now
         state["cpu"] = cpu
+
+    profiler = GapProfiler(clock, args.profile) if args.profile > 0 else None
+    if profiler is not None:
+        profiler.install(app)
 
     heart = QTimer()
     heart.setTimerType(Qt.TimerType.PreciseTimer)
@@ -116,6 +199,8 @@ def main() -> int:
         state["last"] = clock.nsecsElapsed() / 1e6
         state["cpu"] = time.thread_time() * 1000
         phase_start[0] = time.monotonic()
+        if profiler is not None:
+            profiler.marks.clear()
 
     def end(name: str) -> None:
         gaps = state["gaps"] or []
@@ -193,6 +278,8 @@ def main() -> int:
     QTimer.singleShot(300, start_checks)
     app.exec()
     window.shutdown()
+    if profiler is not None:
+        profiler.report()
     print(json.dumps(out))
     return 0
 

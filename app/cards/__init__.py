@@ -55,13 +55,17 @@ class BodyBuilder(QObject):
     first. One per application.
 
     A turn of the event loop runs one step: what a step adds costs two or three times as much again to
-    show, lay out and paint once the event loop gets to it, so steps are not batched."""
+    show, lay out and paint once the event loop gets to it, so steps are not batched.
+
+    It also lets go of the bodies cards no longer show (``discard``): one a turn, when no body is being
+    built, instead of deleting every card's old widgets in the turn that starts a new check."""
 
     _instance: "BodyBuilder | None" = None
 
     def __init__(self) -> None:
         super().__init__()
         self._jobs: deque[tuple[CheckCard, Iterator[None]]] = deque()
+        self._discarded: deque[QWidget] = deque()  # old bodies, hidden, to delete
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._tick)
@@ -81,6 +85,16 @@ class BodyBuilder(QObject):
     def cancel(self, card: "CheckCard") -> None:
         if any(c is card for c, _ in self._jobs):
             self._jobs = deque(j for j in self._jobs if j[0] is not card)
+
+    def discard(self, body: QWidget) -> None:
+        """Delete ``body`` (hidden, out of its card's layout) on a later turn."""
+        self._discarded.append(body)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def discarded(self) -> list[QWidget]:
+        """The old bodies waiting to be deleted (hidden: not part of what a card shows)."""
+        return list(self._discarded)
 
     def pending(self, card: "CheckCard") -> bool:
         return any(c is card for c, _ in self._jobs)
@@ -106,8 +120,27 @@ class BodyBuilder(QObject):
                 self._jobs.popleft()
                 if not isinstance(exc, RuntimeError):  # RuntimeError: the card was deleted meanwhile
                     sys.excepthook(type(exc), exc, exc.__traceback__)
-        if not self._jobs:
+        elif self._discarded:
+            body = self._discarded.popleft()
+            try:
+                body.deleteLater()
+            except RuntimeError:  # gone already, with its card
+                pass
+        if not self._jobs and not self._discarded:
             self._timer.stop()
+
+
+def resolver_title(reason: str, many: bool) -> str:
+    """The banner's title for the user's own DNS server(s), by what went wrong (``DnsTrouble.reason``): one
+    that answers "no such name" for everything, or only points elsewhere, does answer."""
+    server = "Your DNS servers" if many else "Your DNS server"
+    if reason == "nxdomain":
+        return f"{server} {'say' if many else 'says'} no domain exists"
+    if reason == "referral":
+        return f"{server} {'do' if many else 'does'} not look up other domains"
+    if reason == "refused":
+        return f"{server} {'refuse' if many else 'refuses'} to answer"
+    return f"{server} {'don' if many else 'doesn'}'t answer"
 
 
 class DnsTroubleBanner(QFrame):
@@ -153,7 +186,7 @@ class DnsTroubleBanner(QFrame):
         resolver = trouble.kind == "resolver"
         many = len(trouble.servers) > 1
         if resolver:
-            title = "Your DNS servers don't answer" if many else "Your DNS server doesn't answer"
+            title = resolver_title(trouble.reason, many)
             advice = trouble.advice
             if advice.endswith("DNS server."):
                 advice = advice[:-1] + " in Settings."
@@ -257,12 +290,8 @@ class CheckCard(QFrame):
             w.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         outer.addWidget(self.header)
 
-        self.body = QWidget()
-        self.body.setObjectName("CardBody")
-        self.body_layout = QVBoxLayout(self.body)
-        self.body_layout.setContentsMargins(38, 0, 14, 14)
-        self.body_layout.setSpacing(8)
-        self.body.hide()
+        self._outer = outer
+        self.body, self.body_layout = self._new_body()
         outer.addWidget(self.body)
 
         self.header.toggled.connect(self._on_toggled)
@@ -376,7 +405,18 @@ class CheckCard(QFrame):
             self._rebuild_body()
         BodyBuilder.shared().finish(self)
 
+    def _new_body(self) -> tuple[QWidget, QVBoxLayout]:
+        body = QWidget(self)
+        body.setObjectName("CardBody")
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(38, 0, 14, 14)
+        lay.setSpacing(8)
+        body.hide()
+        return body, lay
+
     def _clear_body(self) -> None:
+        """Show an empty body: the old one (hidden) is deleted on a later turn (``BodyBuilder.discard``), all
+        its widgets at once, without laying out or re-styling anything in the card."""
         BodyBuilder.shared().cancel(self)
         self._built = False
         fresh, self._fresh = self._fresh, None
@@ -386,14 +426,14 @@ class CheckCard(QFrame):
                     QCoreApplication.removePostedEvents(w)
             except RuntimeError:
                 pass
-        while self.body_layout.count():
-            item = self.body_layout.takeAt(0)
-            old = item.widget() if item is not None else None
-            if old is not None:
-                old.hide()
-                old.deleteLater()
-        for w in self.body.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
-            w.deleteLater()  # a section that failed half-way
+        old = self.body
+        if not self.body_layout.count() and not old.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            return  # nothing shown (a section that failed half-way is a child outside the layout)
+        self.body, self.body_layout = self._new_body()
+        self._outer.replaceWidget(old, self.body)
+        old.hide()
+        self.body.setVisible(self.is_open)
+        BodyBuilder.shared().discard(old)
 
     def _rebuild_body(self) -> None:
         self._clear_body()

@@ -71,3 +71,24 @@ def test_when_only_the_domains_servers_fail_the_banner_says_so_above_the_cards(m
     assert not banner.settings_button.isVisible() and banner.retry_button.isVisible()
     # each card still says what it could not check (new cards show on the next turn of the event loop)
     qtbot.waitUntil(lambda: all(c.isVisible() for c in w.cards.values()), timeout=2000)
+
+
+@pytest.mark.parametrize(("reason", "servers", "title"), [
+    ("nxdomain", ("10.255.255.53",), "Your DNS server says no domain exists"),
+    ("nxdomain", ("10.0.0.1", "10.0.0.2"), "Your DNS servers say no domain exists"),
+    ("referral", ("10.0.0.1",), "Your DNS server does not look up other domains"),
+    ("refused", ("10.0.0.1",), "Your DNS server refuses to answer"),
+    ("timeout", ("10.0.0.1",), "Your DNS server doesn't answer"),
+    ("unreachable", ("10.0.0.1", "10.0.0.2"), "Your DNS servers don't answer"),
+])
+def test_the_banner_title_says_what_the_dns_server_did(qtbot, reason: str, servers: tuple[str, ...],
+                                                       title: str) -> None:
+    """A server that answers 'no such name' for everything (a filter, a captive portal) does answer: its
+    banner never says it doesn't (it did, above the message 'it says even the root of DNS doesn't exist')."""
+    from inboxready.app.cards import DnsTroubleBanner
+    from inboxready.core.model import DnsTrouble
+
+    banner = DnsTroubleBanner()
+    qtbot.addWidget(banner)
+    banner.show_trouble(DnsTrouble("resolver", servers, reason, "What happened.", "Choose another DNS server."))
+    assert banner.title.text() == title and banner.accessibleName() == title

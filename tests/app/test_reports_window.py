@@ -508,3 +508,25 @@ def test_first_import_says_repeats_conflicts_and_explains_tls_failures(make: Any
     # importing the same folder again: now they were there before
     again = _import(qtbot, w, [folder])
     assert len(again.result.duplicate) == 7 and "7 already there from earlier imports" in w.importer.import_label.text()
+
+
+def test_an_import_request_goes_on_the_next_turn_and_a_cancel_before_it_sends_nothing(make, qtbot,
+                                                                                     engine) -> None:
+    """The import card is drawn before the request (every path on one line to the worker) is written, in
+    another turn; cancelled before that, nothing is sent and nothing imported."""
+    w = make()
+    sent: list[str] = []
+    real_run = engine.run
+    engine.run = lambda kind, **params: (sent.append(kind), real_run(kind, **params))[1]  # type: ignore[method-assign]
+    try:
+        w.import_paths([conformance_dir("dmarc-reports")])
+        assert w.importing and "reports_import" not in sent  # not in this turn
+        assert w.importer.import_label.text() == "Looking for reports…"
+        w.cancel_import()
+        assert not w.importing and w.importer.import_label.text() == "The import was stopped."
+        qtbot.wait(50)
+        assert "reports_import" not in sent  # the cancelled request never went
+        outcome = _import(qtbot, w, [conformance_dir("dmarc-reports")])  # the next one runs as before
+        assert "reports_import" in sent and outcome.result.imported
+    finally:
+        engine.run = real_run  # type: ignore[method-assign]

@@ -1,0 +1,195 @@
+"""What keeps the window responsive while cards fill in (issue 15's stall target), without changing what is
+shown: wrapped labels remember their height per width, badges and status stripes paint themselves in the
+theme's colours (a new status re-styles nothing), a card's old body goes on a later turn, and the tab chain
+is found in one pass."""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
+
+from inboxready.app import theme
+from inboxready.app.cards import BodyBuilder, CheckCard
+from inboxready.app.widgets import Badge, FindingView, StatusStripe, WrapLabel, label
+from inboxready.core.model import CheckResult, Finding, Fix, Severity, Status
+
+from .conftest import add_good_zone
+
+WAIT_MS = 20_000
+LONG = "Receivers look up every include of your SPF record, one after the other, until they reach ten. " * 3
+
+
+class _StyleEvents(QObject):
+    """Counts the style, font and palette changes that reach the watched widgets (a re-styling)."""
+
+    KINDS = (QEvent.Type.StyleChange, QEvent.Type.FontChange, QEvent.Type.PaletteChange, QEvent.Type.Polish)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() in self.KINDS:
+            self.seen.append(f"{type(obj).__name__} {event.type().name}")
+        return False
+
+
+def _colour(widget: QWidget, x: int, y: int) -> str:
+    return QColor(widget.grab().toImage().pixel(x, y)).name()
+
+
+def test_a_wrapped_label_remembers_its_height_until_its_text_or_font_changes(qtbot, theme_app) -> None:
+    lab = label("Short.", "Muted")
+    qtbot.addWidget(lab)
+    assert isinstance(lab, WrapLabel) and lab.wordWrap()
+    assert not isinstance(label("no wrap", wrap=False), WrapLabel)  # only wrapped labels have a height per width
+    short = lab.heightForWidth(200)
+    assert lab.heightForWidth(200) == short and 200 in lab._hfw  # asked again: remembered
+    lab.setText(LONG)
+    assert not lab._hfw  # a new text forgets every height
+    tall = lab.heightForWidth(200)
+    assert tall > 3 * short
+    assert lab.heightForWidth(400) < tall  # each width its own height
+    big = QFont(lab.font())
+    big.setPointSizeF(lab.font().pointSizeF() * 2)
+    lab.setFont(big)
+    assert lab.heightForWidth(200) > tall  # a larger font: taller (FontChange forgets)
+    lab.setStyleSheet("font-size: 6pt;")
+    lab.ensurePolished()
+    assert lab.heightForWidth(200) < tall  # a style sheet's font: forgotten too
+    lab.setWordWrap(False)
+    assert not lab._hfw
+    lab.setWordWrap(True)
+    lab.setStyleSheet("")
+    lab.setFont(QFont())
+    plain = QLabel(LONG)
+    plain.setWordWrap(True)
+    plain.setFont(lab.font())
+    qtbot.addWidget(plain)
+    assert lab.heightForWidth(300) == plain.heightForWidth(300)  # the same answer as QLabel's own
+
+
+def test_a_new_status_repaints_the_badge_and_stripe_in_the_themes_colours_without_restyling(qtbot, theme_app) -> None:
+    host = QWidget()
+    row = QHBoxLayout(host)
+    stripe = StatusStripe()
+    badge = Badge(status="pending", word="Checking…")
+    row.addWidget(stripe)
+    row.addWidget(badge)
+    qtbot.addWidget(host)
+    host.resize(300, 60)
+    host.show()
+    qtbot.waitExposed(host)
+    watcher = _StyleEvents()
+    for w in (badge, stripe):
+        w.installEventFilter(watcher)
+    try:
+        for status in ("fail", "pass", "warn", "error", "info", "pending"):
+            badge.set_status(status, status.title())
+            stripe.set_status(status)
+            qtbot.wait(1)
+            assert badge.word == badge.text() == badge.accessibleName() == status.title()
+            # the pill's colour (left of the icon) and the stripe's, as the theme has them
+            bg, _fg = {"pending": ("error_bg", ""), "error": ("error_bg", "")}.get(status, (f"{status}_bg", ""))
+            assert _colour(badge, 3, badge.height() // 2) == theme.palette("light")[bg]
+            if status == "pending":  # no status yet: no stripe (the card's own background shows)
+                assert _colour(stripe, 2, stripe.height() // 2) != theme.palette("light")["error_fg"]
+            else:
+                assert _colour(stripe, 2, stripe.height() // 2) == theme.palette("light")[f"{status}_fg"]
+        assert watcher.seen == []  # nothing re-styled: a repaint only
+        badge.set_status("fail", "Fail")
+        stripe.set_status("fail")
+        theme_app.apply("dark")
+        qtbot.wait(1)
+        assert _colour(badge, 3, badge.height() // 2) == theme.palette("dark")["fail_bg"]
+        assert _colour(stripe, 2, stripe.height() // 2) == theme.palette("dark")["fail_fg"]
+    finally:
+        theme_app.apply("light")
+    assert _colour(badge, 3, badge.height() // 2) == theme.palette("light")["fail_bg"]
+    # the word is never cut: the badge asks for room for all of it, in its semi-bold font
+    badge.set_status("error", "Couldn't check")
+    fm = badge.fontMetrics()
+    assert badge.sizeHint().width() > fm.horizontalAdvance("Couldn't check") + 16
+
+
+def _result(n: int, tag: str) -> CheckResult:
+    findings = [Finding(f"dmarc.test-{i}", Severity.WARNING, f"{tag} problem number {i}.", "why", "RFC 9989",
+                        Fix(f"_dmarc{i}.example.com", "TXT", "v=DMARC1; p=none")) for i in range(n)]
+    return CheckResult("dmarc", Status.WARN, f"{tag}.", records=["v=DMARC1; p=none"], findings=findings)
+
+
+def test_a_new_result_shows_a_fresh_body_and_the_old_one_is_deleted_on_a_later_turn(qtbot, theme_app) -> None:
+    card = CheckCard("dmarc")
+    qtbot.addWidget(card)
+    card.resize(800, 600)
+    card.show()
+    card.set_result(_result(3, "First"))
+    card.set_open(True)
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    old_body = card.body
+    old_views = old_body.findChildren(FindingView)
+    assert len(old_views) == 3 and old_body.isVisible()
+    card.set_result(_result(2, "Second"))  # a new result while open: rebuilt, in a new body
+    assert card.body is not old_body and old_body.isHidden() and card.body.isVisibleTo(card)
+    assert card.body_layout.parentWidget() is card.body
+    assert old_body in BodyBuilder.shared().discarded()  # not deleted in this turn: on a later one
+    qtbot.waitUntil(lambda: card.body_ready and not shiboken6.isValid(old_body), timeout=5000)
+    views = card.findChildren(FindingView)
+    assert [v.finding.message for v in views] == ["Second problem number 0.", "Second problem number 1."]
+    assert old_body not in BodyBuilder.shared().discarded()
+    # closed, a new result is not built until opened (and the built body goes)
+    card.set_open(False)
+    built = card.body
+    card.set_result(_result(1, "Third"))
+    assert card.body is not built and card.body_layout.count() == 0 and not card.body.isVisibleTo(card)
+    card.set_open(True)
+    qtbot.waitUntil(lambda: card.body_ready, timeout=5000)
+    assert [v.finding.message for v in card.body.findChildren(FindingView)] == ["Third problem number 0."]
+    # an empty card keeps its (empty) body: nothing to swap
+    empty = CheckCard("spf")
+    qtbot.addWidget(empty)
+    body = empty.body
+    empty.set_pending()
+    assert empty.body is body
+
+
+def _walked(window) -> list[QWidget]:  # type: ignore[no-untyped-def]
+    """The tab chain as the window found it before: a Python walk over every child."""
+    out: list[QWidget] = []
+    skipped = [*window._spare_cards.values(), *BodyBuilder.shared().discarded()]
+
+    def walk(w: QWidget) -> None:
+        for child in w.children():
+            if not isinstance(child, QWidget) or child.isWindow() or any(child is s for s in skipped):
+                continue
+            if child.focusPolicy() & Qt.FocusPolicy.TabFocus and not isinstance(child, QScrollArea):
+                out.append(child)
+            walk(child)
+
+    walk(window.centralWidget())
+    return out
+
+
+def test_the_tab_chain_found_in_one_pass_is_the_walks_and_leaves_out_old_bodies(make_window, qtbot,
+                                                                               dns_server) -> None:
+    add_good_zone(dns_server, "tabs.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tabs.example")
+    for card in w.cards.values():
+        card.set_open(True)
+        card.finish_body()
+    order = w.focusable_widgets()
+    assert order == _walked(w) and len(order) > 20
+    assert w.domain_field in order and all(c.header in order for c in w.cards.values())
+    built = {name: c.body for name, c in w.cards.items() if c.body_layout.count()}
+    w.check_domain("tabs.example")  # the check's cards: each old body waits to be deleted, hidden
+    old = [b for name, b in built.items() if name in w.cards]  # (the checklist's and verdict's: spare now)
+    assert old and all(b in BodyBuilder.shared().discarded() or not shiboken6.isValid(b) for b in old)
+    assert all(w.cards[name].body is not b for name, b in built.items() if name in w.cards)
+    kept = {id(x) for b in built.values() if shiboken6.isValid(b) for x in b.findChildren(QWidget)}
+    order = w.focusable_widgets()
+    assert order == _walked(w) and not any(id(x) in kept for x in order)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
