@@ -206,7 +206,7 @@ class BounceReport:
                     "whole bounce message, or at least the line with the error code (such as 550 5.7.26).")
         if not m.failed:
             return "The report says the message was delivered; there is nothing to fix."
-        parts = [c.meaning, c.action]
+        parts = [self._deferral, c.meaning, c.action]
         if not c.dns_fixable and "no dns record" not in c.action.lower():
             parts.append("No DNS record will fix this.")
         parts.extend(f.message for f in self.findings if f.code == "bounce.no-domain")
@@ -244,6 +244,22 @@ class BounceReport:
                 parts.append(f"The server the receiver refused ({self.sending_ip}) is not in your SPF record: if you "
                              "don't recognise it, someone else may be sending mail in your name (see SPF below).")
         return " ".join(p for p in parts if p)
+
+    @property
+    def _deferral(self) -> str:
+        """For a 4xx: the receiver deferred the message, it didn't refuse it (and whether it is still retried)."""
+        m = self.main
+        if m is None or self.permanent is not False:
+            return ""
+        if m.action == "failed":
+            return ("The receiver only deferred the message (a temporary failure, 4xx), but your server has now "
+                    "given up retrying, so it was not delivered: send it again (after the change below, if any).")
+        if m.action == "delayed":
+            return ("This is a delay notice, not a bounce: the receiver deferred the message (a temporary failure, "
+                    "4xx) and your server is still retrying it by itself.")
+        return ("This is a temporary failure (4xx), not a refusal: the receiver deferred the message, and the "
+                "sending server retries it by itself for a while (usually up to a few days); it only bounces if "
+                "every retry fails.")
 
     @property
     def _blocked_server_unlisted(self) -> bool:
@@ -352,7 +368,9 @@ def _checks_for(report: BounceReport) -> tuple[str, ...]:
             out.append("rdns")
         return tuple(out)
     status = report.status or ""
-    if c.category in ("reputation", "policy") or (c.category == "other" and status[1:3] == ".7"):
+    # a code no rule knows in the security/policy class may be about authentication: worth ruling out; a known
+    # "other" rule (greylisting, try again later) is not
+    if c.category in ("reputation", "policy") or (c.category == "other" and c.rule is None and status[1:3] == ".7"):
         report.context = True
         return (*AUTH, "rdns") if ip else AUTH
     return ()

@@ -601,20 +601,47 @@ def _statuses_from_text(text: str, *, exclude: set[str]) -> list[DeliveryStatus]
         if m4:
             st.status = m4.group(1)
     st.recipient = _recipient_near(body, start, exclude)
-    host = re.search(r"\bhost\s+([A-Za-z0-9.-]{3,253})\s*\[", body[max(0, start - 600):start])
-    if host:
-        st.remote_mta = host.group(1).lower()
+    st.remote_mta = _remote_in(body[max(0, start - 600):start])
     return [st]
+
+
+# How pasted text names the server that answered: Postfix "host NAME[IP] said:" (also in its log's "status=bounced
+# (host ...)" and "relay=NAME[IP]:25"), Exim "host NAME [IP]:", Gmail "by NAME. [IP].", pasted DSN fields
+# "Remote-MTA: dns; NAME", or just "NAME said:". The last one before the reply wins.
+_REMOTE = (
+    re.compile(r"\bhost\s+([A-Za-z0-9.-]{3,253}?)\.?\s*\["),
+    re.compile(r"\brelay=([A-Za-z0-9.-]{3,253}?)\.?\["),
+    re.compile(r"\bRemote-MTA:\s*dns;\s*([A-Za-z0-9.-]{3,253})", re.IGNORECASE),
+    re.compile(r"\bby\s+([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s*\[\d"),
+    re.compile(r"(?:^|\s)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s+said:"),
+)
+
+
+def _remote_in(text: str) -> str:
+    """The remote server's host name in pasted text before the reply ("" when none is named)."""
+    best, at = "", -1
+    for pat in _REMOTE:
+        for m in pat.finditer(text):
+            name = m.group(1).strip(".").lower()
+            if "." in name and _host_ok(name) and m.start() >= at:
+                best, at = name, m.start()
+    return best
+
+
+def _host_ok(name: str) -> bool:
+    return len(name) <= 253 and all(0 < len(label) <= 63 for label in name.split(".")) and not name.replace(".", "").isdigit()
 
 
 def _fill_from_text(bounce: Bounce, text: str) -> None:
     """A DSN whose per-recipient fields lack the receiver's words: take them from the human text."""
     for st in bounce.statuses:
-        if st.diagnostic and st.status:
+        if st.diagnostic and st.status and st.remote_mta:
             continue
         found = _statuses_from_text(text, exclude=set())
         if found:
             f = found[0]
+            if st.diagnostic and st.status and f.status != st.status:
+                continue  # the human text speaks of another failure: only fill from the same one
             st.diagnostic = st.diagnostic or f.diagnostic
             st.reply_code = st.reply_code or f.reply_code
             st.status = st.status or f.status

@@ -17,8 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["CATEGORIES", "BounceRule", "Classification", "Provider", "classify", "detect_provider", "load_rules",
-           "provider_code", "status_meaning"]
+__all__ = ["CATEGORIES", "BounceRule", "Classification", "Provider", "classify", "deferring", "detect_provider",
+           "is_temporary", "load_rules", "provider_code", "status_meaning"]
 
 RULES_FILE = "bounce_codes.json"
 CATEGORIES = ("authentication", "reverse-dns", "tls", "reputation", "content", "mailbox", "policy", "other")
@@ -46,6 +46,7 @@ class BounceRule:
     confidence: str
     wording: str
     note: str = ""
+    meaning_temporary: str = ""  # the meaning for a 4xx deferral, where ``meaning`` speaks of a refusal
 
     def matches(self, *, provider: str | None, status: str, reply: str, code: str, words: str) -> bool:
         if self.provider != "any" and self.provider != provider:
@@ -115,7 +116,8 @@ def load_rules() -> tuple[BounceRule, ...]:
             pattern=re.compile(r["pattern"], re.IGNORECASE) if r.get("pattern") else None,
             category=r["category"], part=r.get("part", ""), checks=tuple(r.get("checks") or ()), meaning=r["meaning"],
             action=r["action"], example=r["example"], source=r["source"], checked=r["checked"],
-            confidence=r.get("confidence", "confirmed"), wording=r.get("wording", "exact"), note=r.get("note", "")))
+            confidence=r.get("confidence", "confirmed"), wording=r.get("wording", "exact"), note=r.get("note", ""),
+            meaning_temporary=r.get("meaning_temporary", "")))
     return tuple(out)
 
 
@@ -200,8 +202,33 @@ def status_meaning(status: str) -> str:
     return f"{status} is {kind}" + (f" about {subject}" if subject else "") + " (RFC 3463)."
 
 
+def is_temporary(status: str, reply: str) -> bool:
+    """A 4.x.x status (or, without one, a 4xx reply): a deferral the sending server retries, not a refusal."""
+    return status[:1] == "4" or (not status and reply[:1] == "4")
+
+
+# A rule written for the permanent refusal, read for a deferral: "refused" becomes "is holding back".
+_DEFERRING = (
+    (re.compile(r"\brefused \(or is holding back\)"), "is holding back"),
+    (re.compile(r"\bso it refused\b"), "so it is holding back"),
+    (re.compile(r"\brefused the (message|connection)\b"), r"is holding back the \1"),
+    (re.compile(r"\brefused the sending server\b"), "is holding back mail from the sending server"),
+    (re.compile(r"\brefused (mail|it)\b"), r"is holding back \1"),
+    (re.compile(r"\brefused the app or device\b"), "is holding back mail from the app or device"),
+    (re.compile(r"\brefused to pass the message on\b"), "is not passing the message on for now"),
+)
+
+
+def deferring(meaning: str) -> str:
+    """``meaning`` reworded for a temporary failure (no "refused": the receiver only deferred the message)."""
+    for pat, repl in _DEFERRING:
+        meaning = pat.sub(repl, meaning)
+    return meaning
+
+
 def classify(*, status: str, reply: str, words: str, provider: str | None, code: str = "") -> Classification:
-    """The best rule for this bounce, or the "other" category for a code no rule knows."""
+    """The best rule for this bounce, or the "other" category for a code no rule knows. For a 4xx deferral
+    the meaning says the receiver is holding the message back, never that it refused it."""
     best: BounceRule | None = None
     for rule in load_rules():
         if rule.matches(provider=provider, status=status, reply=reply, code=code, words=words):
@@ -215,4 +242,7 @@ def classify(*, status: str, reply: str, words: str, provider: str | None, code:
         return Classification(None, "other", "", (), meaning,
                               "Read the receiver's words; if they don't explain it, ask the recipient's mail "
                               "administrator (or your mail provider) what the code means.")
-    return Classification(best, best.category, best.part, best.checks, best.meaning, best.action)
+    meaning = best.meaning
+    if is_temporary(status, reply):
+        meaning = best.meaning_temporary or deferring(meaning)
+    return Classification(best, best.category, best.part, best.checks, meaning, best.action)

@@ -13,7 +13,11 @@ Each folder gets its own connection in a worker thread (imapclient), so a messag
 lands. Where the server offers IDLE (RFC 2177) the worker waits for the server's "new message" notice,
 searching again at once; otherwise it polls. Messages are fetched with ``BODY.PEEK[]`` so nothing is
 marked read, and found by ``SEARCH SUBJECT <token>`` (the token is in the subject in both the Send and
-Watch modes), then confirmed in the fetched header. Optionally the test message is deleted after
+Watch modes), then confirmed in the fetched header. Sizes are bounded whatever the server sends: each
+candidate's size (``RFC822.SIZE``) and header are fetched first, only a match is read whole, and only up
+to ``MAX_MESSAGE_BYTES`` (the message check's own input limit); a larger one is read as its header only,
+and the result says so. Every literal the server sends is refused unread past the size asked for (a
+hostile or broken server can't make us hold more), which closes that connection. Optionally the test message is deleted after
 (moved to Trash where the server has one, else flagged and expunged by UID).
 
 Progress is reported through a plain callable, always on the event loop's thread. Cancelling ``wait``
@@ -55,6 +59,9 @@ RECHECK_INTERVAL = 25.0  # re-search at least this often even in IDLE (a missed 
 FIRST_RECHECK = 1.0  # the first re-search in IDLE; the interval then doubles up to RECHECK_INTERVAL
 POLL_INTERVAL = 2.0
 MAX_CANDIDATES = 5
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # a test message larger than this is read as its header only (as `headers`)
+MAX_HEADER_BYTES = 1024 * 1024  # a message's header block; a larger one closes the connection
+MAX_OTHER_LITERAL = 1024 * 1024  # any other literal the server sends (a folder name, ...)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,9 @@ class FoundMessage:
     internal_date: datetime | None  # when the server filed it (the server's clock)
     found_after_ms: float  # from the start of waiting to finding it
     deleted: bool = False
+    size: int | None = None  # the message's size as the server gave it (RFC822.SIZE)
+    headers_only: bool = False  # too large to read whole: ``raw`` is the header block only
+    note: str = ""  # plain words about how it was read (too large, ...)
 
 
 @dataclass
@@ -108,6 +118,64 @@ def folder_role(name: str, flags: tuple[bytes, ...] = ()) -> str:
 
 def role_words(role: str | None) -> str:
     return {"inbox": "Inbox", "junk": "Junk (spam)"}.get(role or "", "another folder")
+
+
+class LiteralTooLarge(Exception):
+    """The server started sending more than we asked for or read (an IMAP literal over the limit)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the server sent a literal of {size} bytes; at most {limit} are read")
+        self.size = size
+        self.limit = limit
+
+
+class _LiteralLimit:
+    """Stands in for imaplib's ``read`` (used for literals only): a literal over ``limit`` is refused before
+    a byte of it is read or any memory is set aside for it, and the connection is shut (what follows on it
+    can't be read any more)."""
+
+    def __init__(self, imap: Any) -> None:
+        self.imap = imap
+        self.inner: Callable[[int], bytes] = imap.read
+        self.limit = MAX_OTHER_LITERAL
+
+    def __call__(self, size: int) -> bytes:
+        if size > self.limit:
+            try:
+                self.imap.shutdown()
+            except Exception:
+                log.debug("shutting down after an oversized literal failed", exc_info=True)
+            raise LiteralTooLarge(size, self.limit)
+        return self.inner(size)
+
+
+def _bound_literals(client: IMAPClient) -> _LiteralLimit:
+    imap = client._imap  # imaplib reads every literal through its read(size)
+    limiter = _LiteralLimit(imap)
+    imap.read = limiter
+    return limiter
+
+
+class _Limit:
+    """``with _Limit(client, n):`` literals of up to ``n`` bytes are read during the block."""
+
+    def __init__(self, client: IMAPClient, limit: int) -> None:
+        read = getattr(getattr(client, "_imap", None), "read", None)
+        self.limiter = read if isinstance(read, _LiteralLimit) else None
+        self.limit = limit
+        self.before = MAX_OTHER_LITERAL
+
+    def __enter__(self) -> None:
+        if self.limiter is not None:
+            self.before, self.limiter.limit = self.limiter.limit, self.limit
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.limiter is not None:
+            self.limiter.limit = self.before
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
 
 
 class _Session:
@@ -140,6 +208,7 @@ class _Session:
         except OSError:
             stage[0] = "connect"
             raise
+        _bound_literals(client)
         with self.lock:
             self.clients.append(client)
         stage[0] = "connect"
@@ -226,6 +295,13 @@ class _Session:
             if "privacyrequired" in low or "plaintext authentication" in low or "logindisabled" in low:
                 return auth_failure("530 encryption required: " + reply, p)
             return auth_failure(reply, p)
+        if isinstance(exc, LiteralTooLarge):
+            return ConnectionResult(
+                False, "conn.too-large",
+                f"{p.host} started sending {_mb(exc.size)} where at most {_mb(exc.limit)} was asked for or is read, "
+                "so we stopped reading and closed the connection. A test message is normally well under 1 MB; "
+                "if the server's answer is right, delete the large message from the mailbox, else contact your "
+                "mail provider.", text, stage)
         if isinstance(exc, imap_exc.CapabilityError):
             if stage == "tls":
                 return ConnectionResult(False, "conn.starttls-unsupported",
@@ -424,6 +500,8 @@ class Watcher:
     # -- internals ---------------------------------------------------------------------------------
     def _finish(self, status: str, found: FoundMessage | None, error: ConnectionResult | None) -> WatchResult:
         notes = list(self.notes)
+        if found is not None and found.note:
+            notes.append(found.note)
         for folder, r in self._errors:
             if error is None or r is not error:
                 notes.append(f"{folder}: {r.message}")
@@ -515,26 +593,55 @@ class Watcher:
         since = date.today() - timedelta(days=1)
         uids = client.search(["SINCE", since, "SUBJECT", self.token])
         for uid in sorted(uids, reverse=True)[:MAX_CANDIDATES]:
-            data = client.fetch([uid], [b"BODY.PEEK[]", b"INTERNALDATE"])
+            # the size and the header first: a candidate that isn't ours is never read further
+            with _Limit(client, MAX_HEADER_BYTES):
+                data = client.fetch([uid], [b"RFC822.SIZE", b"BODY.PEEK[HEADER]", b"INTERNALDATE"])
             item = data.get(uid)
             if not item:
                 continue
-            raw = item.get(b"BODY[]") or b""
-            if not isinstance(raw, bytes) or not _has_token(raw, self.token):
+            head = item.get(b"BODY[HEADER]") or b""
+            if not isinstance(head, bytes) or not _has_token(head, self.token):
                 continue
+            found_ms = (time.monotonic() - self._wait_started) * 1000 if self._wait_started else 0.0
+            raw, size, note = self._read_whole(client, uid, head, item.get(b"RFC822.SIZE"))
             with self._found_lock:
                 if self._found:
                     return None
                 self._found = True
-            found_ms = (time.monotonic() - self._wait_started) * 1000 if self._wait_started else 0.0
             idate = item.get(b"INTERNALDATE")
             deleted = self._delete(client, folder, uid) if self.delete else False
             found = FoundMessage(folder=folder, role=role, uid=int(uid), raw=raw,
                                  internal_date=idate if isinstance(idate, datetime) else None,
-                                 found_after_ms=found_ms, deleted=deleted)
+                                 found_after_ms=found_ms, deleted=deleted, size=size, headers_only=raw is head,
+                                 note=note)
             self._post(self._set_found, found)
             return found
         return None
+
+    def _read_whole(self, client: IMAPClient, uid: int, head: bytes, size_item: Any) -> tuple[bytes, int | None, str]:
+        """(raw, size, note): the whole message when it is at most ``MAX_MESSAGE_BYTES``, else its header."""
+        size = size_item if isinstance(size_item, int) and not isinstance(size_item, bool) and size_item >= 0 else None
+        if size is not None and size > MAX_MESSAGE_BYTES:
+            return head, size, self._too_large(size)
+        with _Limit(client, MAX_MESSAGE_BYTES + 1):
+            if size is not None:
+                body = client.fetch([uid], [b"BODY.PEEK[]"]).get(uid, {}).get(b"BODY[]")
+            else:  # no size given: read one byte past the limit to know whether it is larger
+                part = client.fetch([uid], [f"BODY.PEEK[]<0.{MAX_MESSAGE_BYTES + 1}>".encode()]).get(uid, {})
+                body = next((v for k, v in part.items() if isinstance(k, bytes) and k.startswith(b"BODY[]")), None)
+        if not isinstance(body, bytes):
+            return head, size, ("The server didn't send the whole test message, so only its header was read: the "
+                                "body (the DKIM body hash, the content) wasn't checked.")
+        if len(body) > MAX_MESSAGE_BYTES:
+            return head, size if size is not None else len(body), self._too_large(size if size is not None else len(body))
+        return body, size if size is not None else len(body), ""
+
+    @staticmethod
+    def _too_large(size: int) -> str:
+        more = f"is {_mb(size)}" if size > MAX_MESSAGE_BYTES + 1 else "is larger than that"
+        return (f"The test message {more}, more than the {_mb(MAX_MESSAGE_BYTES)} we read, so only its header was "
+                "read: the authentication results are judged, but the body (the DKIM body hash, the content) "
+                "wasn't checked. Send a smaller test message to check those too.")
 
     def _delete(self, client: IMAPClient, folder: str, uid: int) -> bool:
         try:
@@ -617,5 +724,5 @@ async def _check_once(profile: ReadProfile, secret: Secret | None, timeout: floa
     return scrub_result(await run_blocking(work, abort=session.abort), secret, profile.username)
 
 
-__all__ = ["FoundMessage", "Progress", "ProgressFn", "WatchResult", "Watcher", "check_connection", "folder_role",
+__all__ = ["FoundMessage", "LiteralTooLarge", "MAX_MESSAGE_BYTES", "Progress", "ProgressFn", "WatchResult", "Watcher", "check_connection", "folder_role",
            "plan_folders", "role_words", "watch"]

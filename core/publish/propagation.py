@@ -32,6 +32,7 @@ from .zone import AuthServer, ZoneInfo
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 3.0
+MIN_ROUND = 1.0  # seconds a polling round needs at least; with less time left, no round is started
 
 
 def normalize_rdata(rtype: str, text: str) -> str:
@@ -202,9 +203,11 @@ def _duration(seconds: int) -> str:
 
 
 async def ask_server(server: AuthServer, questions: list[tuple[str, str]], *,
-                     timeout: float = DEFAULT_TIMEOUT) -> dict[tuple[str, str], DnsAnswer]:
-    """Ask one server (fresh client: no cache) every (host, type); answers by question."""
-    client = DnsClient([server.address], timeout=timeout, deadline=timeout * 3)
+                     timeout: float = DEFAULT_TIMEOUT, deadline: float | None = None) -> dict[tuple[str, str], DnsAnswer]:
+    """Ask one server (fresh client: no cache) every (host, type); answers by question. All of it within
+    ``deadline`` seconds (default: three times the per-query ``timeout``)."""
+    limit = timeout * 3 if deadline is None else max(0.05, min(deadline, timeout * 3))
+    client = DnsClient([server.address], timeout=min(timeout, limit), deadline=limit)
     try:
         answers = await asyncio.gather(*(client.query(h, t) for h, t in questions))
     finally:
@@ -212,11 +215,15 @@ async def ask_server(server: AuthServer, questions: list[tuple[str, str]], *,
     return dict(zip(questions, answers))
 
 
-async def probe(zone: ZoneInfo, expectations: list[Expect], *, timeout: float = DEFAULT_TIMEOUT) -> Propagation:
+async def probe(zone: ZoneInfo, expectations: list[Expect], *, timeout: float = DEFAULT_TIMEOUT,
+                deadline: float | None = None) -> Propagation:
+    """One round: every server asked for every expectation (a server that doesn't answer within
+    ``deadline`` seconds is "couldn't ask" for that round)."""
     if not zone.servers:
         return Propagation(zone.zone, problem=zone.problem or "no authoritative server to ask")
     questions = list(dict.fromkeys((e.host.rstrip(".").lower(), e.type.upper()) for e in expectations))
-    per_server = await asyncio.gather(*(ask_server(s, questions, timeout=timeout) for s in zone.servers))
+    per_server = await asyncio.gather(*(ask_server(s, questions, timeout=timeout, deadline=deadline)
+                                        for s in zone.servers))
     results = []
     for e in expectations:
         key = (e.host.rstrip(".").lower(), e.type.upper())
@@ -236,12 +243,19 @@ async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: f
                           on_round: Callable[[Propagation], None] | None = None,
                           timeout: float = DEFAULT_TIMEOUT, first_delay: float = 1.0,
                           max_delay: float = 30.0) -> Propagation:
-    """Probe until every server serves every expectation or ``wait`` seconds have passed (at least one round)."""
+    """Probe until every server serves every expectation or ``wait`` seconds have passed (at least one round).
+
+    Every round is bounded by the time left (its DNS client's deadline), so the whole wait ends within
+    ``wait`` seconds (the first round, with a short ``wait``, within one query's time); a round that would
+    have less than ``MIN_ROUND`` seconds is not started: the last round's result is the answer."""
     started = time.monotonic()
+    end = started + wait
     delay = first_delay
     rounds = 0
     while True:
-        result = await probe(zone, expectations, timeout=min(timeout, max(0.5, wait)))
+        left = end - time.monotonic()
+        per_query = min(timeout, max(0.5, left))
+        result = await probe(zone, expectations, timeout=per_query, deadline=max(left, per_query) if rounds == 0 else left)
         rounds += 1
         result.rounds = rounds
         result.elapsed = time.monotonic() - started
@@ -250,10 +264,10 @@ async def wait_until_live(zone: ZoneInfo, expectations: list[Expect], *, wait: f
                 on_round(result)
             except Exception:
                 log.debug("the on_round callback failed", exc_info=True)
-        left = wait - (time.monotonic() - started)
-        if result.live or left <= 0 or result.problem:
+        left = end - time.monotonic()
+        if result.live or left < MIN_ROUND or result.problem:
             return result
-        await asyncio.sleep(min(delay, left))
+        await asyncio.sleep(min(delay, left - MIN_ROUND))
         delay = min(delay * 2, max_delay)
 
 

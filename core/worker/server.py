@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, BinaryIO
 
 from . import protocol as p
+from .params import check_params
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,11 @@ class Worker:
         if handler is None or not isinstance(params, dict):
             what = f"unknown job type {kind!r}" if handler is None else "its parameters are not an object"
             self.send({"type": p.FAILED, "id": job_id, "message": f"The engine can't run this request ({what})."})
+            return True
+        problem = check_params(kind, params)
+        if problem:
+            log.warning("request %s (%s) refused: %s", job_id, kind, problem)
+            self.send({"type": p.FAILED, "id": job_id, "message": f"The engine can't run this {kind!r} request: {problem}."})
             return True
         job = Job(self, job_id, kind, params)
         self.jobs[job_id] = job

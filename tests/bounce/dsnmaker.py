@@ -24,6 +24,9 @@ PLACES = {  # provider -> (recipient, remote MTA)
     "microsoft": ("bob@outlook.com", "outlook-com.olc.protection.outlook.com"),
     "yahoo": ("carol@yahoo.com", "mta7.am0.yahoodns.net"),
     "any": ("dave@receiver.example", "mx.receiver.example"),
+    "mimecast": ("erin@corp.example", "us-smtp-inbound-1.mimecast.com"),
+    "proofpoint": ("frank@corp.example", "mx0a-00123401.pphosted.com"),
+    "apple": ("gina@icloud.com", "mx01.mail.icloud.com"),
 }
 
 _HEAD = re.compile(r"^([245]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3})?\s*")

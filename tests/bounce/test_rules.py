@@ -146,14 +146,14 @@ def test_provider_codes() -> None:
      "http://mail.live.com/mail/troubleshooting.aspx", "reputation", "microsoft"),
     ("550 SC-001 (BAY004-MC1F33) Unfortunately, messages from 192.0.2.55 weren't sent. Please contact your Internet "
      "service provider since part of their network is on our block list.", "reputation", "microsoft"),
-    ("554 5.7.1 Service unavailable; Client host [192.0.2.55] blocked using b.barracudacentral.org", "reputation", None),
+    ("554 5.7.1 Service unavailable; Client host [192.0.2.55] blocked using b.barracudacentral.org", "reputation", None),  # a list any receiver may use
     ("550 5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users, and has been "
      "blocked. The sender must authenticate with at least one of SPF or DKIM. For this message, DKIM checks did not pass "
      "and SPF check for [shop.example] did not pass with ip: [192.0.2.55]. - gsmtp", "authentication", "google"),
     ("450 4.1.8 <news@shop.example>: Sender address rejected: Domain not found", "policy", None),
     ("550 High probability of spam", "content", None),
     ("554 5.7.1 [HM08] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137",
-     "policy", None),
+     "policy", "apple"),
     ("451 4.7.1 Greylisting in action, please come back later", "other", None),
     ("550 5.1.1 <x@docomo.example>: Recipient address rejected: User unknown in local recipient table", "mailbox", None),
 ])

@@ -85,9 +85,10 @@ def test_a_failing_job_never_says_or_logs_the_password_it_was_given(caplog: pyte
         raise ValueError(f"login failed for user bob with password {job.params['password']}")
 
     caplog.set_level(logging.DEBUG)
-    events = asyncio.run(_serve(_lines(p.encode(p.request(3, "profile_test", password=password,
+    # a job of its own name: the real profile_test's parameters are checked before it runs (params.py)
+    events = asyncio.run(_serve(_lines(p.encode(p.request(3, "leaky_test", password=password,
                                                           profile={"imap": {"token": "tok-123456789"}}))),
-                                {"profile_test": leaky}))
+                                {"leaky_test": leaky}))
     failed = [e for e in events if e.get("id") == 3 and e["type"] == "failed"]
     assert failed and "login failed" in failed[0]["message"]
     assert password not in failed[0]["message"] and "p\"ä" not in failed[0]["message"]
