@@ -696,19 +696,20 @@ class SilentServer:
         self.sock.close()
 
 
-class FlakyImapServer:
-    """A tiny IMAPS server that signs anyone in, finds one message, and drops the connection in the
-    middle of sending it (FETCH)."""
+class TinyImapServer:
+    """A tiny IMAPS server on loopback that signs anyone in and finds one message; a subclass answers FETCH
+    (``_fetch``: True ends the session)."""
 
-    def __init__(self, ctx: ssl.SSLContext, token: str) -> None:
+    caps = b"IMAP4rev1 AUTH=PLAIN UIDPLUS"
+    name = b"tiny"
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
         self.ctx = ctx
-        self.token = token
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((LOCALHOST, 0))
         self.sock.listen(8)
         self.port = int(self.sock.getsockname()[1])
-        self.closed_mid_fetch = 0
         self._stop = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -733,6 +734,9 @@ class FlakyImapServer:
                 return
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
+    def _fetch(self, conn: ssl.SSLSocket, tag: bytes, items: bytes) -> bool:
+        raise NotImplementedError
+
     def _session(self, raw_conn: socket.socket) -> None:
         try:
             conn = self.ctx.wrap_socket(raw_conn, server_side=True)
@@ -740,9 +744,9 @@ class FlakyImapServer:
             raw_conn.close()
             return
         f = conn.makefile("rb")
-        caps = b"IMAP4rev1 AUTH=PLAIN IDLE UIDPLUS"
+        caps = self.caps
         try:
-            conn.sendall(b"* OK [CAPABILITY " + caps + b"] flaky test server ready\r\n")
+            conn.sendall(b"* OK [CAPABILITY " + caps + b"] " + self.name + b" test server ready\r\n")
             while True:
                 line = f.readline()
                 if not line:
@@ -763,10 +767,8 @@ class FlakyImapServer:
                 elif cmd.startswith(b"UID SEARCH") or word == b"SEARCH":
                     conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
                 elif cmd.startswith(b"UID FETCH") or word == b"FETCH":
-                    body = (f"Subject: InboxReady test {self.token}\r\nFrom: a@shop.test\r\n\r\n" + "x" * 3000).encode()
-                    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {" + str(len(body)).encode() + b"}\r\n" + body[:300])
-                    self.closed_mid_fetch += 1
-                    return
+                    if self._fetch(conn, tag, b" ".join(parts[3:])):
+                        return
                 elif word == b"LOGOUT":
                     conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
                     return
@@ -779,6 +781,24 @@ class FlakyImapServer:
                 conn.close()
             except OSError:
                 pass
+
+
+class FlakyImapServer(TinyImapServer):
+    """Drops the connection in the middle of sending the message (FETCH)."""
+
+    caps = b"IMAP4rev1 AUTH=PLAIN IDLE UIDPLUS"
+    name = b"flaky"
+
+    def __init__(self, ctx: ssl.SSLContext, token: str) -> None:
+        self.token = token
+        self.closed_mid_fetch = 0
+        super().__init__(ctx)
+
+    def _fetch(self, conn: ssl.SSLSocket, tag: bytes, items: bytes) -> bool:
+        body = (f"Subject: InboxReady test {self.token}\r\nFrom: a@shop.test\r\n\r\n" + "x" * 3000).encode()
+        conn.sendall(b"* 1 FETCH (UID 1 BODY[] {" + str(len(body)).encode() + b"}\r\n" + body[:300])
+        self.closed_mid_fetch += 1
+        return True
 
 
 @dataclass
@@ -808,50 +828,24 @@ def starttls_smtp(ctx: ssl.SSLContext) -> Controller:
     return c
 
 
-class SizedImapServer:
+class SizedImapServer(TinyImapServer):
     """A tiny IMAPS server holding one message with ``token`` in its subject, answering FETCH for its size,
     its header, the whole message or a part of it. ``lie``: it says the message is small (RFC822.SIZE) but
     answers a FETCH of the body with a literal of ``lie`` bytes and streams data until the client hangs
     up (a hostile or broken server). Records what was asked (``fetches``) and sent (``body_bytes_sent``)."""
 
+    name = b"sized"
+
     def __init__(self, ctx: ssl.SSLContext, token: str, body_size: int, *, lie: int = 0) -> None:
-        self.ctx = ctx
         self.head = (f"Subject: InboxReady test {token}\r\nFrom: a@shop.test\r\nTo: b@inbox.test\r\n"
                      "Message-ID: <big@shop.test>\r\n\r\n").encode()
         self.message = self.head + b"y" * body_size
         self.lie = lie
         self.fetches: list[bytes] = []
         self.body_bytes_sent = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((LOCALHOST, 0))
-        self.sock.listen(8)
-        self.port = int(self.sock.getsockname()[1])
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(ctx)
 
-    def close(self) -> None:
-        self._stop = True
-        try:
-            socket.create_connection((LOCALHOST, self.port), 0.5).close()
-        except OSError:
-            pass
-        self.sock.close()
-        self._thread.join(2)
-
-    def _serve(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            if self._stop:
-                conn.close()
-                return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
-
-    def _fetch(self, conn: ssl.SSLSocket, tag: bytes, items: bytes) -> None:
+    def _fetch(self, conn: ssl.SSLSocket, tag: bytes, items: bytes) -> bool:
         self.fetches.append(items)
         up = items.upper()
         if b"BODY.PEEK[HEADER]" in up or b"RFC822.SIZE" in up:
@@ -859,14 +853,14 @@ class SizedImapServer:
             conn.sendall(b'* 1 FETCH (UID 1 RFC822.SIZE ' + str(size).encode() +
                          b' INTERNALDATE "07-Dec-2026 10:00:00 +0000" BODY[HEADER] {' + str(len(self.head)).encode() +
                          b"}\r\n" + self.head + b")\r\n" + tag + b" OK done\r\n")
-            return
+            return False
         if self.lie:
             conn.sendall(b"* 1 FETCH (UID 1 BODY[] {" + str(self.lie).encode() + b"}\r\n" + self.head)
             chunk = b"z" * 65536
             while not self._stop and self.body_bytes_sent < 64 * 1024 * 1024:
                 conn.sendall(chunk)
                 self.body_bytes_sent += len(chunk)
-            return
+            return False
         data, key = self.message, b"BODY[]"
         part = re.search(rb"BODY\.PEEK\[\]<(\d+)\.(\d+)>", items, re.I)
         if part:
@@ -876,47 +870,4 @@ class SizedImapServer:
         conn.sendall(data)
         self.body_bytes_sent += len(data)
         conn.sendall(b")\r\n" + tag + b" OK done\r\n")
-
-    def _session(self, raw_conn: socket.socket) -> None:
-        try:
-            conn = self.ctx.wrap_socket(raw_conn, server_side=True)
-        except (OSError, ssl.SSLError):
-            raw_conn.close()
-            return
-        f = conn.makefile("rb")
-        caps = b"IMAP4rev1 AUTH=PLAIN UIDPLUS"
-        try:
-            conn.sendall(b"* OK [CAPABILITY " + caps + b"] sized test server ready\r\n")
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                parts = line.rstrip(b"\r\n").split(b" ")
-                tag, cmd = parts[0], b" ".join(parts[1:3]).upper()
-                word = parts[1].upper() if len(parts) > 1 else b""
-                if word == b"CAPABILITY":
-                    conn.sendall(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
-                elif word == b"LOGIN":
-                    conn.sendall(tag + b" OK [CAPABILITY " + caps + b"] Logged in\r\n")
-                elif word == b"LIST":
-                    conn.sendall(b'* LIST (\\HasNoChildren) "/" INBOX\r\n' + tag + b" OK done\r\n")
-                elif word in (b"SELECT", b"EXAMINE"):
-                    conn.sendall(b"* FLAGS (\\Seen \\Deleted)\r\n* 1 EXISTS\r\n* 0 RECENT\r\n"
-                                 b"* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n" + tag +
-                                 b" OK [READ-ONLY] done\r\n")
-                elif cmd.startswith(b"UID SEARCH") or word == b"SEARCH":
-                    conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
-                elif cmd.startswith(b"UID FETCH") or word == b"FETCH":
-                    self._fetch(conn, tag, b" ".join(parts[3:]))
-                elif word == b"LOGOUT":
-                    conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
-                    return
-                else:
-                    conn.sendall(tag + b" OK done\r\n")
-        except (OSError, ssl.SSLError):
-            return
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
+        return False
