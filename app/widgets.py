@@ -7,12 +7,12 @@ lock, the checks run in the worker process)."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter, QPainterPath,
-    QPaintEvent, QPixmap, QShortcut, QTextOption,
+    QColor, QContextMenuEvent, QEnterEvent, QFocusEvent, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QIcon,
+    QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPixmap, QShortcut, QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
@@ -74,6 +74,7 @@ class WrapLabel(QLabel):
     def __init__(self, *args: object) -> None:
         super().__init__(*args)  # type: ignore[call-overload]
         self._hfw: dict[int, int] = {}
+        self._later: Qt.TextInteractionFlag | None = None  # select_later(): the flags to set on first use
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
         h = self._hfw.get(width)
@@ -107,7 +108,40 @@ class WrapLabel(QLabel):
 
     def setTextInteractionFlags(self, flags: Qt.TextInteractionFlag) -> None:  # noqa: N802 (Qt's name)
         self._hfw.clear()
+        self._later = None
         super().setTextInteractionFlags(flags)
+
+    def select_later(self) -> None:
+        """Selectable by mouse, but Qt's text control (a ``QTextDocument`` per label: most of what building
+        a card body cost) is only made when the pointer enters the label (before any click can reach it),
+        or it is pressed or focused. Its height at every width and its minimum size are the same either way
+        (``tests/app/test_card_rendering.py``). The click focus a selectable label has comes with it too:
+        Qt makes the text control of a label that can take focus when it is shown."""
+        self._later = Qt.TextInteractionFlag.TextSelectableByMouse
+
+    def textInteractionFlags(self) -> Qt.TextInteractionFlag:  # noqa: N802 (Qt's name)
+        return self._later if self._later is not None else super().textInteractionFlags()
+
+    def _select_now(self) -> None:
+        if self._later is not None:
+            flags, self._later = self._later, None
+            super().setTextInteractionFlags(flags)  # Qt's own: the height cache stays true
+
+    def enterEvent(self, event: QEnterEvent) -> None:  # noqa: N802 (Qt's name)
+        self._select_now()
+        super().enterEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        self._select_now()
+        super().mousePressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt's name)
+        self._select_now()
+        super().focusInEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt's name)
+        self._select_now()
+        super().contextMenuEvent(event)
 
     def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (Qt's name)
         self._hfw.clear()
@@ -134,7 +168,9 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
     if name:
         w.setObjectName(name)
     w.setWordWrap(wrap)
-    if selectable:
+    if selectable and isinstance(w, WrapLabel):
+        w.select_later()
+    elif selectable:
         w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return w
 
@@ -523,6 +559,12 @@ class FindingView(QFrame):
 
     def add_fix(self) -> None:
         """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        for _ in self.fix_steps():
+            pass
+
+    def fix_steps(self) -> Iterator[FixView]:
+        """Add the fixes' fields one fix at a time, yielding each ``FixView`` once added (a card's body is
+        built a fix per turn of the event loop)."""
         if not self.presented.fixes or self.fix_views:
             return
         n = len(self.presented.fixes)
@@ -540,11 +582,15 @@ class FindingView(QFrame):
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
             self.fix_views.append(view)
-        self.fix_view = self.fix_views[0]
+            if self.fix_view is None:
+                self.fix_view = view
+            if i + 1 < n:
+                yield view
         if self.presented.also_solves:
             self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
                                                                        for x in self.presented.also_solves) + ".",
                                       "AlsoSolves", selectable=True, parent=self))
+        yield self.fix_views[-1]
 
 
 class BusyBar(QFrame):

@@ -474,9 +474,8 @@ class CheckCard(QFrame):
                 view.copied.connect(self.copied)
                 add(view)
                 yield
-                if view.has_fix:
-                    view.add_fix()
-                    self._fresh = view.fix_view
+                for fix_view in view.fix_steps():  # a fix (its fields, its Copy buttons) a turn
+                    self._fresh = fix_view
                     yield
         elif r.status is Status.PASS:
             add(label("Nothing to fix here.", "Muted", parent=body))
