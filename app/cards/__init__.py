@@ -96,6 +96,11 @@ class BodyBuilder(QObject):
         """The old bodies waiting to be deleted (hidden: not part of what a card shows)."""
         return list(self._discarded)
 
+    @property
+    def busy(self) -> bool:
+        """A body is being built or an old one waits to be deleted."""
+        return bool(self._jobs or self._discarded)
+
     def pending(self, card: "CheckCard") -> bool:
         return any(c is card for c, _ in self._jobs)
 

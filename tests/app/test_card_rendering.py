@@ -276,3 +276,29 @@ def test_the_tab_chain_found_in_one_pass_is_the_walks_and_leaves_out_old_bodies(
     order = w.focusable_widgets()
     assert order == _walked(w) and not any(id(x) in kept for x in order)
     qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+
+
+def test_the_watch_schedule_starts_on_an_idle_turn_with_its_module_imported_off_the_ui_thread(
+        make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Making the watch service (importing its module: tens of milliseconds of Python) was the longest single
+    turn of the UI thread while the first checks' cards were being built: its module is now imported on a
+    thread of its own and the service made only when no card body is being built."""
+    from inboxready.app import main_window
+
+    monkeypatch.setattr(main_window, "WATCH_START_DELAY_MS", 0)
+    builder = BodyBuilder.shared()
+    old_body = QWidget()
+    old_body.hide()
+    builder._discarded.append(old_body)  # a body waiting to be deleted: the builder is busy (its timer not started)
+    try:
+        w = make_window()
+        assert builder.busy
+        qtbot.waitUntil(lambda: w._watch_import is not None and not w._watch_import.is_alive(), timeout=10_000)
+        assert w._watch_import.name == "inboxready-import-tray"
+        qtbot.wait(3 * main_window.WATCH_IDLE_POLL_MS)
+        assert w.watch_service is None  # not while a body is built or deleted
+    finally:
+        builder._discarded.remove(old_body)
+        old_body.deleteLater()
+    qtbot.waitUntil(lambda: w.watch_service is not None, timeout=5_000)
+    assert w.watch_service.timer.isActive() or w.watch_service.paused
