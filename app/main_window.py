@@ -490,6 +490,7 @@ class MainWindow(QMainWindow):
         self.domain_field.selectAll()
 
     def _on_text_changed(self, text: str) -> None:
+        was_error = bool(self.input_note.property("error"))
         self.input_note.setProperty("error", False)
         if not text.strip():
             self.input_note.setText("")
@@ -502,7 +503,8 @@ class MainWindow(QMainWindow):
             else:
                 note = f" ({parsed.note})" if parsed.note else ""
                 self.input_note.setText(f"Will check {parsed.display}{note}.")
-        theme.repolish(self.input_note)
+        if bool(self.input_note.property("error")) != was_error:  # restyled only when its look changes (a key a turn)
+            theme.repolish(self.input_note)
 
     def _refresh_welcome(self) -> None:
         while (item := self.recent_row.takeAt(0)) is not None:

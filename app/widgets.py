@@ -309,6 +309,7 @@ class Badge(QWidget):
         self.word = ""
         self._look: tuple[tuple[object, ...], QPixmap] | None = None  # (what it shows, how it looks)
         self._font: QFont | None = None
+        self._hint: QSize | None = None  # layouts ask many times a pass; the word is shaped once
         self.set_status(status, word)
 
     @staticmethod
@@ -328,11 +329,13 @@ class Badge(QWidget):
         return self._font
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        fm = QFontMetrics(self.word_font())
-        left, top, right, bottom = self.margins()
-        word = fm.boundingRect(0, 0, 2000, 2000, int(Qt.AlignmentFlag.AlignLeft), self.word).width()  # as QLabel
-        return QSize(left + self.ICON + self.SPACING + word + right,
-                     top + max(self.ICON, fm.height()) + bottom)
+        if self._hint is None:
+            fm = QFontMetrics(self.word_font())
+            left, top, right, bottom = self.margins()
+            word = fm.boundingRect(0, 0, 2000, 2000, int(Qt.AlignmentFlag.AlignLeft), self.word).width()  # as QLabel
+            self._hint = QSize(left + self.ICON + self.SPACING + word + right,
+                               top + max(self.ICON, fm.height()) + bottom)
+        return QSize(self._hint)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         return self.sizeHint()
@@ -340,6 +343,7 @@ class Badge(QWidget):
     def set_status(self, status: str, word: str) -> None:
         if word != self.word:
             self.word = word
+            self._hint = None
             self.setAccessibleName(word)
             self.updateGeometry()
             self.update()
@@ -349,7 +353,7 @@ class Badge(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._font = self._look = None
+            self._font = self._look = self._hint = None
             self.updateGeometry()
         super().changeEvent(event)
 

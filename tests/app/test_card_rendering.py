@@ -302,3 +302,35 @@ def test_the_watch_schedule_starts_on_an_idle_turn_with_its_module_imported_off_
         old_body.deleteLater()
     qtbot.waitUntil(lambda: w.watch_service is not None, timeout=5_000)
     assert w.watch_service.timer.isActive() or w.watch_service.paused
+
+
+def test_typing_a_domain_restyles_the_note_under_the_field_only_when_it_turns_to_or_from_an_error(
+        make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = make_window()
+    note = w.input_note
+    w.domain_field.setText("example.com")
+    note.ensurePolished()
+    seen = _StyleEvents()
+    note.installEventFilter(seen)
+    for text in ("example.co", "example.com", "mail.example.com"):  # a key a turn: same look, no re-styling
+        w.domain_field.setText(text)
+    assert note.text() == "Will check mail.example.com." and not seen.seen
+    w.domain_field.setText("not a domain!")
+    assert note.property("error") is True and seen.seen  # now an error: styled as one
+    seen.seen.clear()
+    w.domain_field.setText("example.com")
+    assert not note.property("error") and seen.seen and note.text() == "Will check example.com."
+
+
+def test_a_badge_remembers_its_size_until_its_word_or_font_changes(qtbot, theme_app) -> None:
+    badge = Badge(status="pass", word="Pass")
+    qtbot.addWidget(badge)
+    hint = badge.sizeHint()
+    assert badge._hint == hint and badge.minimumSizeHint() == hint  # asked again: remembered
+    badge.set_status("fail", "Needs attention")
+    wider = badge.sizeHint()
+    assert wider.width() > hint.width()
+    big = QFont(badge.font())
+    big.setPointSizeF(badge.font().pointSizeF() * 2)
+    badge.setFont(big)
+    assert badge.sizeHint().width() > wider.width() and badge.sizeHint().height() > wider.height()
