@@ -11,8 +11,8 @@ from typing import Callable, Iterator
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QColor, QContextMenuEvent, QEnterEvent, QFocusEvent, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QIcon,
-    QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPixmap, QShortcut, QTextOption,
+    QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QPainter, QPainterPath,
+    QPaintEvent, QPixmap, QShortcut, QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
@@ -74,7 +74,6 @@ class WrapLabel(QLabel):
     def __init__(self, *args: object) -> None:
         super().__init__(*args)  # type: ignore[call-overload]
         self._hfw: dict[int, int] = {}
-        self._later: Qt.TextInteractionFlag | None = None  # select_later(): the flags to set on first use
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
         h = self._hfw.get(width)
@@ -108,40 +107,7 @@ class WrapLabel(QLabel):
 
     def setTextInteractionFlags(self, flags: Qt.TextInteractionFlag) -> None:  # noqa: N802 (Qt's name)
         self._hfw.clear()
-        self._later = None
         super().setTextInteractionFlags(flags)
-
-    def select_later(self) -> None:
-        """Selectable by mouse, but Qt's text control (a ``QTextDocument`` per label: most of what building
-        a card body cost) is only made when the pointer enters the label (before any click can reach it),
-        or it is pressed or focused. Its height at every width and its minimum size are the same either way
-        (``tests/app/test_card_rendering.py``). The click focus a selectable label has comes with it too:
-        Qt makes the text control of a label that can take focus when it is shown."""
-        self._later = Qt.TextInteractionFlag.TextSelectableByMouse
-
-    def textInteractionFlags(self) -> Qt.TextInteractionFlag:  # noqa: N802 (Qt's name)
-        return self._later if self._later is not None else super().textInteractionFlags()
-
-    def _select_now(self) -> None:
-        if self._later is not None:
-            flags, self._later = self._later, None
-            super().setTextInteractionFlags(flags)  # Qt's own: the height cache stays true
-
-    def enterEvent(self, event: QEnterEvent) -> None:  # noqa: N802 (Qt's name)
-        self._select_now()
-        super().enterEvent(event)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
-        self._select_now()
-        super().mousePressEvent(event)
-
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt's name)
-        self._select_now()
-        super().focusInEvent(event)
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt's name)
-        self._select_now()
-        super().contextMenuEvent(event)
 
     def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (Qt's name)
         self._hfw.clear()
@@ -168,9 +134,7 @@ def label(text: str, name: str = "", *, wrap: bool = True, selectable: bool = Fa
     if name:
         w.setObjectName(name)
     w.setWordWrap(wrap)
-    if selectable and isinstance(w, WrapLabel):
-        w.select_later()
-    elif selectable:
+    if selectable:
         w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return w
 

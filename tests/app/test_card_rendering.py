@@ -6,10 +6,9 @@ is found in one pass."""
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QEnterEvent, QFont, QTextDocument
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
 
 from inboxready.app import theme
 from inboxready.app.cards import BodyBuilder, CheckCard
@@ -70,54 +69,6 @@ def test_a_wrapped_label_remembers_its_height_until_its_text_or_font_changes(qtb
     plain.setFont(lab.font())
     qtbot.addWidget(plain)
     assert lab.heightForWidth(300) == plain.heightForWidth(300)  # the same answer as QLabel's own
-
-
-def _documents(widget: QWidget) -> int:
-    return len(widget.findChildren(QTextDocument))
-
-
-def test_a_selectable_label_makes_its_text_document_on_first_use_and_selects_as_before(qtbot, theme_app) -> None:
-    """A selectable label's QTextDocument (Qt's text control) was most of a card body's build time: it is made
-    when the pointer enters the label, or it is pressed or focused; before, the label shows the same."""
-    host = QWidget()
-    lay = QVBoxLayout(host)
-    lazy = label(LONG, "FindingMessage", selectable=True, parent=host)
-    eager = label(LONG, "FindingMessage", parent=host)
-    eager.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # as every one was made before
-    lay.addWidget(eager)  # first: the pointer of the offscreen screen is at its top left corner
-    lay.addWidget(lazy)
-    qtbot.addWidget(host)
-    assert _documents(lazy) == 0 and _documents(eager) == 1
-    host.resize(420, 400)
-    host.show()
-    qtbot.waitExposed(host)
-    assert _documents(lazy) == 0 and _documents(eager) == 1
-    # what the user sees and can do before first use is the same as a selectable label's
-    assert lazy.textInteractionFlags() == Qt.TextInteractionFlag.TextSelectableByMouse
-    for w in (120, 300, 419, 800):
-        assert lazy.heightForWidth(w) == eager.heightForWidth(w)
-    assert lazy.minimumSizeHint() == eager.minimumSizeHint()
-    assert lazy.height() == eager.height() and lazy.text() == eager.text()
-    # pressing and dragging selects at once (the text control is made on the press, before Qt handles it)
-    y = lazy.height() // 2
-    QTest.mousePress(lazy, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(2, y))
-    QTest.mouseMove(lazy, QPoint(lazy.width() - 4, y))
-    QTest.mouseRelease(lazy, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(lazy.width() - 4, y))
-    assert _documents(lazy) == 1
-    assert lazy.focusPolicy() == eager.focusPolicy() == Qt.FocusPolicy.ClickFocus
-    assert lazy.hasSelectedText() and lazy.selectedText() in LONG and len(lazy.selectedText()) > 10
-    assert lazy.heightForWidth(300) == eager.heightForWidth(300)
-    # hovering and focusing make it too (a context menu's Copy needs it)
-    for make in (lambda w: QApplication.sendEvent(w, QEnterEvent(QPointF(1, 1), QPointF(1, 1), QPointF(1, 1))),
-                 lambda w: w.setFocus(Qt.FocusReason.OtherFocusReason)):
-        other = label("v=spf1 -all", "", selectable=True, parent=host)
-        lay.addWidget(other)
-        other.show()
-        assert _documents(other) == 0
-        if make(other) is None:
-            QApplication.processEvents()
-        assert _documents(other) == 1
-    assert _documents(label("not selectable", parent=host)) == 0
 
 
 def test_a_new_status_repaints_the_badge_and_stripe_in_the_themes_colours_without_restyling(qtbot, theme_app) -> None:
