@@ -121,6 +121,18 @@ async def _meant_hosts(ctx: CheckContext, domain: str, missing: list[_Host]) -> 
     return out
 
 
+def _remove_fix(domain: str, h: _Host, others_work: bool, aliases: list[_Host]) -> Fix | None:
+    """Removing the MX record of a server that can't receive mail: when another server works, or when a
+    working alias of another MX record can take its place (then that record is pointed at the alias's
+    target). None when removing it would leave the domain with no working mail server."""
+    if not (others_work or aliases):
+        return None
+    return Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
+               note="Remove this record; your other mail server(s) keep working." if others_work else
+                    f"Remove this record, and point the MX record that names {aliases[0].host} at "
+                    f"{aliases[0].cname} instead (see above).")
+
+
 def _count(n: int, word: str) -> str:
     words = {1: "one", 2: "two", 3: "three", 4: "four"}
     return f"{words.get(n, str(n))} {word}{'' if n == 1 else 's'}"
@@ -284,11 +296,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 detail=f"{h.host}: a special-use name (RFC 6761 §6.3), answered by every resolver itself with a "
                        "loopback address or 'no such name'; it is never a server on the Internet.",
                 rfc="RFC 6761 §6.3, " + RFC_MX,
-                fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
-                        note="Remove this record; your other mail server(s) keep working." if others_work else
-                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
-                             f"{aliases[0].cname} instead (see above).")
-                if others_work or aliases else None,
+                fix=_remove_fix(domain, h, others_work, aliases),
                 no_fix="" if (others_work or aliases) else
                 "Only you or your mail provider know which server receives your mail: replace the MX record "
                 "with the one your mail service gives you."))
@@ -336,11 +344,7 @@ async def check(ctx: CheckContext) -> CheckResult:
                 "mx.target-missing", sev,
                 f"Your MX record points to {h.host}, but {h.error}." + consequence,
                 detail=f"{h.host} A/AAAA: {h.error}.", rfc=RFC_MX,
-                fix=Fix(host=domain, type="MX", value=f"{h.preference} {h.host}.", action="remove",
-                        note="Remove this record; your other mail server(s) keep working." if others_work else
-                             f"Remove this record, and point the MX record that names {aliases[0].host} at "
-                             f"{aliases[0].cname} instead (see above).")
-                if others_work or aliases else None,
+                fix=_remove_fix(domain, h, others_work, aliases),
                 no_fix="" if (others_work or aliases) else
                 f"Only you or your mail provider know which server receives your mail: publish the address "
                 f"(A/AAAA) of {h.host}, or replace the MX record with the one your mail service gives you."))

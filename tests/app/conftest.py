@@ -12,16 +12,9 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.store.history import History
 from inboxready.core.store.settings import HOME_ENV, Settings, SettingsStore
 
-GOOD_ZONE = """
-$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
-_dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{origin}"
-"""
+from tests.helpers.zones import MAIL_BASE, SPF_LINE
+
+GOOD_ZONE = "\n" + MAIL_BASE + SPF_LINE + '_dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{origin}"\n'
 
 
 @pytest.fixture(autouse=True)

@@ -19,15 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from tests.helpers.spf_catalog import GOOGLE, stub_catalog
+from tests.helpers.zones import MAIL_BASE
 
-ZONE = """
-$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "v=spf1 mx -all"
+ZONE = "\n" + MAIL_BASE + """@        IN TXT "v=spf1 mx -all"
 _dmarc   IN TXT "v=DMARC1; p=quarantine; t=y; rua=mailto:dmarc@example.com"
 old._domainkey IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcYFebm1A5whLhjDOhMrZnAmVtf2w8dBPzpnEyq1cYLmFvTt/xBmiZeU/AOESwKOTmAWibtIpgxO7i3Mb6zV3lHgsJCSTfGLTFUo04CFcGOCwIDAQAB"
 """

@@ -6,14 +6,9 @@ from __future__ import annotations
 from inboxready.core.dns.server import DnsTestServer
 
 from ..conftest import make_ctx, run
+from ..helpers.zones import MAIL_BASE
 
-ZONE = """$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-_dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"
+ZONE = MAIL_BASE + """_dmarc   IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"
 """
 
 

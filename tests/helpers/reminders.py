@@ -13,18 +13,12 @@ from inboxready.core.store.history import History
 
 from ..conftest import run
 from ..core.records.test_dkim_parse import rsa_b64
+from .zones import MAIL_BASE, SPF_LINE
 
 KEY_A = rsa_b64(2048, seed=21)
 KEY_B = rsa_b64(2048, seed=22)
 
-ZONE = """$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
-"""
+ZONE = MAIL_BASE + SPF_LINE
 REJECT = '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"\n'
 NONE = '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@example.com"\n'
 QUARANTINE = '_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"\n'

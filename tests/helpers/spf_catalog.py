@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.builders.spf import find_service, load_catalog
+from inboxready.core.dns.server import DnsTestServer
 
 SOA = "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
 SERVICES = [s for s in load_catalog()]

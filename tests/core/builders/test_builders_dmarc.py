@@ -18,15 +18,9 @@ from inboxready.core.model import Status
 
 from tests.conftest import make_ctx, run
 from tests.core.builders.test_builders_whatif import fresh_server
+from tests.helpers.zones import MAIL_BASE
 
-BASE = """
-$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "v=spf1 mx -all"
+BASE = "\n" + MAIL_BASE + """@        IN TXT "v=spf1 mx -all"
 """
 
 REPORTS = """

@@ -22,15 +22,9 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Status
 
 from tests.conftest import run
+from tests.helpers.zones import MAIL_BASE
 
-ZONE = """
-$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "google-site-verification=abc"
+ZONE = "\n" + MAIL_BASE + """@        IN TXT "google-site-verification=abc"
 @        IN TXT "v=spf1 ip4:192.0.2.0/24 +all"
 alias    IN CNAME mail
 """

@@ -17,6 +17,7 @@ from inboxready.core.model import CheckResult, DomainReport, Fix, Status
 
 from ...conftest import run
 from ...helpers.compliance import DOMAIN, fake, key_txt, message
+from ...helpers.zones import MAIL_BASE
 
 
 def zone(dmarc: str = "v=DMARC1; p=none; rua=mailto:dmarc@acme.test", bits: int = 1024) -> str:
@@ -167,13 +168,7 @@ def test_dns_trouble_is_unknown_and_incomplete(dns_server: DnsTestServer) -> Non
 
 
 def test_missing_records_are_not_met_with_fixes(dns_server: DnsTestServer) -> None:
-    text = """$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-"""
+    text = MAIL_BASE
     report = check(dns_server, text)
     v = C.evaluate("bulk-sender", report.checks)
     assert v.state == C.NOT_MET

@@ -18,16 +18,11 @@ from inboxready.core.policy.diff import CheckDiff
 from inboxready.core.policy.pipeline import check_and_judge
 from inboxready.core.store.history import History, StoredCheck
 
+from tests.helpers.zones import MAIL_BASE, SPF_LINE
+
 from ...conftest import run
 
-ZONE = """$TTL 300
-@        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-@        IN NS  ns1
-ns1      IN A   192.0.2.53
-@        IN MX  10 mail
-mail     IN A   192.0.2.10
-@        IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
-"""
+ZONE = MAIL_BASE + SPF_LINE
 DMARC = '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"\n'
 CHECKS = ("spf", "dkim", "dmarc", "mx")
 
