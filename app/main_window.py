@@ -9,11 +9,8 @@ worker has started it.
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import importlib
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -42,12 +39,13 @@ if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on 
     from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
+from .tray import WatchService, connect_notice
 from .widgets import KeyButton, label, set_available, shortcut
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
 WATCH_START_DELAY_MS = 1500  # the watch-list schedule starts once the window is up, not during start-up
-WATCH_IDLE_POLL_MS = 100  # then waits for its module (imported off the UI thread) and a turn with no body to build
+WATCH_IDLE_POLL_MS = 100  # then waits for a turn with no card body to build
 WATCH_IDLE_WAIT_MS = 15_000  # but no longer than this for the window to be idle
 NOTHING_TO_CANCEL = "nothing is being checked."
 
@@ -58,12 +56,6 @@ def _freeze_startup_objects() -> None:
     collection walks them all, a 30-40 ms pause of whichever thread triggers it while it holds the GIL,
     and the window freezes for that long in the middle of a check."""
     gc.freeze()
-
-
-def _import_quietly(name: str) -> None:
-    """Import ``name`` ahead of use, on another thread; an error is raised again by the import on the UI thread."""
-    with contextlib.suppress(Exception):
-        importlib.import_module(name)
 
 
 @dataclass
@@ -230,7 +222,6 @@ class MainWindow(QMainWindow):
         if demo:
             QTimer.singleShot(0, self.enter_demo)
         QTimer.singleShot(0, _freeze_startup_objects)
-        self._watch_import: threading.Thread | None = None
         self._watch_waited_ms = 0
         QTimer.singleShot(WATCH_START_DELAY_MS, self._start_watch_service_when_idle)
 
@@ -1045,28 +1036,22 @@ class MainWindow(QMainWindow):
         return window
 
     def _start_watch_service_when_idle(self) -> None:
-        """Start the watch schedule without a long turn of the UI thread: its module (tens of milliseconds of
-        Python) is imported on a thread of its own, and the service is made on a turn when no card body is
-        being built (or after ``WATCH_IDLE_WAIT_MS`` anyway)."""
+        """Start the watch schedule on a turn when no card body is being built (or after ``WATCH_IDLE_WAIT_MS``
+        anyway); its module is imported with this one, at start-up, not in the middle of a check (the GUI
+        process runs no Python thread)."""
         if self._closed or self.watch_service is not None:
             return
-        if self._watch_import is None:
-            self._watch_import = threading.Thread(target=_import_quietly, args=(f"{__package__}.tray",),
-                                                  name="inboxready-import-tray", daemon=True)
-            self._watch_import.start()
-        busy = self._watch_import.is_alive() or BodyBuilder.shared().busy
+        busy = BodyBuilder.shared().busy
         if busy and self._watch_waited_ms < WATCH_IDLE_WAIT_MS:
             self._watch_waited_ms += WATCH_IDLE_POLL_MS
             QTimer.singleShot(WATCH_IDLE_POLL_MS, self._start_watch_service_when_idle)
             return
-        self.start_watch_service()  # the import, if it failed on its thread, fails here again, as before
+        self.start_watch_service()
 
     def start_watch_service(self) -> None:
         """Re-check the watched domains on their schedule while the app runs (tray icon when there is one)."""
         if self._closed or self.watch_service is not None:
             return
-        from .tray import WatchService, connect_notice
-
         service = WatchService(self.engine, self.history, nameservers=self._settings_nameservers(),
                                timeout=self.timeout or DEFAULT_TIMEOUT, parent=self)
         service.openRequested.connect(self._bring_to_front)
