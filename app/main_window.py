@@ -39,11 +39,14 @@ if TYPE_CHECKING:  # the message screen (and the mail engine under it) loads on 
     from .message_screen import MessageWindow
 from .queries import QueryLogView
 from .readiness import ReadinessBar
+from .tray import WatchService, connect_notice
 from .widgets import KeyButton, label, set_available, shortcut
 
 APP_TITLE = "InboxReady"
 READINESS_DEBOUNCE_MS = 80
 WATCH_START_DELAY_MS = 1500  # the watch-list schedule starts once the window is up, not during start-up
+WATCH_IDLE_POLL_MS = 100  # then waits for a turn with no card body to build
+WATCH_IDLE_WAIT_MS = 15_000  # but no longer than this for the window to be idle
 NOTHING_TO_CANCEL = "nothing is being checked."
 
 
@@ -219,7 +222,8 @@ class MainWindow(QMainWindow):
         if demo:
             QTimer.singleShot(0, self.enter_demo)
         QTimer.singleShot(0, _freeze_startup_objects)
-        QTimer.singleShot(WATCH_START_DELAY_MS, self.start_watch_service)
+        self._watch_waited_ms = 0
+        QTimer.singleShot(WATCH_START_DELAY_MS, self._start_watch_service_when_idle)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -477,6 +481,7 @@ class MainWindow(QMainWindow):
         self.domain_field.selectAll()
 
     def _on_text_changed(self, text: str) -> None:
+        was_error = bool(self.input_note.property("error"))
         self.input_note.setProperty("error", False)
         if not text.strip():
             self.input_note.setText("")
@@ -489,7 +494,8 @@ class MainWindow(QMainWindow):
             else:
                 note = f" ({parsed.note})" if parsed.note else ""
                 self.input_note.setText(f"Will check {parsed.display}{note}.")
-        theme.repolish(self.input_note)
+        if bool(self.input_note.property("error")) != was_error:  # restyled only when its look changes (a key a turn)
+            theme.repolish(self.input_note)
 
     def _refresh_welcome(self) -> None:
         while (item := self.recent_row.takeAt(0)) is not None:
@@ -1029,12 +1035,23 @@ class MainWindow(QMainWindow):
         window.activateWindow()
         return window
 
+    def _start_watch_service_when_idle(self) -> None:
+        """Start the watch schedule on a turn when no card body is being built (or after ``WATCH_IDLE_WAIT_MS``
+        anyway); its module is imported with this one, at start-up, not in the middle of a check (the GUI
+        process runs no Python thread)."""
+        if self._closed or self.watch_service is not None:
+            return
+        busy = BodyBuilder.shared().busy
+        if busy and self._watch_waited_ms < WATCH_IDLE_WAIT_MS:
+            self._watch_waited_ms += WATCH_IDLE_POLL_MS
+            QTimer.singleShot(WATCH_IDLE_POLL_MS, self._start_watch_service_when_idle)
+            return
+        self.start_watch_service()
+
     def start_watch_service(self) -> None:
         """Re-check the watched domains on their schedule while the app runs (tray icon when there is one)."""
         if self._closed or self.watch_service is not None:
             return
-        from .tray import WatchService, connect_notice
-
         service = WatchService(self.engine, self.history, nameservers=self._settings_nameservers(),
                                timeout=self.timeout or DEFAULT_TIMEOUT, parent=self)
         service.openRequested.connect(self._bring_to_front)

@@ -7,7 +7,7 @@ lock, the checks run in the worker process)."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -273,6 +273,7 @@ class Badge(QWidget):
         self.word = ""
         self._look: tuple[tuple[object, ...], QPixmap] | None = None  # (what it shows, how it looks)
         self._font: QFont | None = None
+        self._hint: QSize | None = None  # layouts ask many times a pass; the word is shaped once
         self.set_status(status, word)
 
     @staticmethod
@@ -292,11 +293,13 @@ class Badge(QWidget):
         return self._font
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        fm = QFontMetrics(self.word_font())
-        left, top, right, bottom = self.margins()
-        word = fm.boundingRect(0, 0, 2000, 2000, int(Qt.AlignmentFlag.AlignLeft), self.word).width()  # as QLabel
-        return QSize(left + self.ICON + self.SPACING + word + right,
-                     top + max(self.ICON, fm.height()) + bottom)
+        if self._hint is None:
+            fm = QFontMetrics(self.word_font())
+            left, top, right, bottom = self.margins()
+            word = fm.boundingRect(0, 0, 2000, 2000, int(Qt.AlignmentFlag.AlignLeft), self.word).width()  # as QLabel
+            self._hint = QSize(left + self.ICON + self.SPACING + word + right,
+                               top + max(self.ICON, fm.height()) + bottom)
+        return QSize(self._hint)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         return self.sizeHint()
@@ -304,6 +307,7 @@ class Badge(QWidget):
     def set_status(self, status: str, word: str) -> None:
         if word != self.word:
             self.word = word
+            self._hint = None
             self.setAccessibleName(word)
             self.updateGeometry()
             self.update()
@@ -313,7 +317,7 @@ class Badge(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._font = self._look = None
+            self._font = self._look = self._hint = None
             self.updateGeometry()
         super().changeEvent(event)
 
@@ -523,6 +527,12 @@ class FindingView(QFrame):
 
     def add_fix(self) -> None:
         """Add the fixes' fields (``with_fix=False`` leaves this for later, to build a card in steps)."""
+        for _ in self.fix_steps():
+            pass
+
+    def fix_steps(self) -> Iterator[FixView]:
+        """Add the fixes' fields one fix at a time, yielding each ``FixView`` once added (a card's body is
+        built a fix per turn of the event loop)."""
         if not self.presented.fixes or self.fix_views:
             return
         n = len(self.presented.fixes)
@@ -540,11 +550,15 @@ class FindingView(QFrame):
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
             self.fix_views.append(view)
-        self.fix_view = self.fix_views[0]
+            if self.fix_view is None:
+                self.fix_view = view
+            if i + 1 < n:
+                yield view
         if self.presented.also_solves:
             self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
                                                                        for x in self.presented.also_solves) + ".",
                                       "AlsoSolves", selectable=True, parent=self))
+        yield self.fix_views[-1]
 
 
 class BusyBar(QFrame):

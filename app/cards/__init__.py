@@ -96,6 +96,11 @@ class BodyBuilder(QObject):
         """The old bodies waiting to be deleted (hidden: not part of what a card shows)."""
         return list(self._discarded)
 
+    @property
+    def busy(self) -> bool:
+        """A body is being built or an old one waits to be deleted."""
+        return bool(self._jobs or self._discarded)
+
     def pending(self, card: "CheckCard") -> bool:
         return any(c is card for c, _ in self._jobs)
 
@@ -474,9 +479,8 @@ class CheckCard(QFrame):
                 view.copied.connect(self.copied)
                 add(view)
                 yield
-                if view.has_fix:
-                    view.add_fix()
-                    self._fresh = view.fix_view
+                for fix_view in view.fix_steps():  # a fix (its fields, its Copy buttons) a turn
+                    self._fresh = fix_view
                     yield
         elif r.status is Status.PASS:
             add(label("Nothing to fix here.", "Muted", parent=body))

@@ -155,6 +155,40 @@ def test_a_new_result_shows_a_fresh_body_and_the_old_one_is_deleted_on_a_later_t
     assert empty.body is body
 
 
+def test_a_body_is_built_a_fix_view_a_turn_and_ends_as_when_built_at_once(qtbot, theme_app) -> None:
+    """Each fix's fields (a FixView: line edits, a text field, four Copy buttons) cost a few milliseconds to
+    make: a finding with several options adds one a turn of the event loop, and the finished body is the same."""
+    options = [Fix("_dmarc.example.com", "TXT", f"v=DMARC1; p=none; rua=mailto:r{i}@example.com", title=f"Option {i}")
+               for i in range(3)]
+    finding = Finding("dmarc.test", Severity.WARNING, "Three ways.", "why", "RFC 9989", options[0],
+                      alternatives=tuple(options[1:]))
+    result = CheckResult("dmarc", Status.WARN, "Three.", records=["v=DMARC1; p=none"], findings=[finding])
+    card = CheckCard("dmarc")
+    qtbot.addWidget(card)
+    card.resize(800, 600)
+    card.show()
+    card.set_result(result)
+    builder = BodyBuilder.shared()
+    builder._timer.stop()  # this test turns the builder's steps itself, one per call of _tick
+    card.set_open(True)
+    builder._timer.stop()
+    counts: list[int] = []
+    for _ in range(30):
+        if not builder.pending(card):
+            break
+        builder._tick()
+        builder._timer.stop()
+        counts.append(sum(len(v.fix_views) for v in card.body.findChildren(FindingView)))
+    assert card.body_ready
+    assert [c for i, c in enumerate(counts) if i == 0 or c != counts[i - 1]] == [0, 1, 2, 3]  # one more per turn
+    view, = card.body.findChildren(FindingView)
+    assert view.fix_view is view.fix_views[0] and [v.fix.value for v in view.fix_views] == [o.value for o in options]
+    at_once = FindingView(finding)
+    qtbot.addWidget(at_once)
+    assert [type(w).__name__ + ":" + (w.text() if isinstance(w, QLabel) else "") for w in view.findChildren(QWidget)] \
+        == [type(w).__name__ + ":" + (w.text() if isinstance(w, QLabel) else "") for w in at_once.findChildren(QWidget)]
+
+
 def _walked(window) -> list[QWidget]:  # type: ignore[no-untyped-def]
     """The tab chain as the window found it before: a Python walk over every child."""
     out: list[QWidget] = []
@@ -193,3 +227,65 @@ def test_the_tab_chain_found_in_one_pass_is_the_walks_and_leaves_out_old_bodies(
     order = w.focusable_widgets()
     assert order == _walked(w) and not any(id(x) in kept for x in order)
     qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+
+
+def test_the_watch_schedule_starts_on_an_idle_turn_with_no_thread(make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Making the watch service (importing its module: tens of milliseconds of Python) was the longest single
+    turn of the UI thread while the first checks' cards were being built: its module is now imported at
+    start-up with the window's, and the service made only when no card body is being built. No Python
+    thread is started for it (the GUI process runs none)."""
+    import sys
+    import threading
+
+    from inboxready.app import main_window
+
+    assert "inboxready.app.tray" in sys.modules  # imported with the window, not mid-check
+    monkeypatch.setattr(main_window, "WATCH_START_DELAY_MS", 0)
+    threads = set(threading.enumerate())
+    builder = BodyBuilder.shared()
+    old_body = QWidget()
+    old_body.hide()
+    builder._discarded.append(old_body)  # a body waiting to be deleted: the builder is busy (its timer not started)
+    try:
+        w = make_window()
+        assert builder.busy
+        qtbot.wait(3 * main_window.WATCH_IDLE_POLL_MS)
+        assert w.watch_service is None  # not while a body is built or deleted
+    finally:
+        builder._discarded.remove(old_body)
+        old_body.deleteLater()
+    qtbot.waitUntil(lambda: w.watch_service is not None, timeout=5_000)
+    assert w.watch_service.timer.isActive() or w.watch_service.paused
+    assert not [t for t in threading.enumerate() if t not in threads and t.name.startswith("inboxready")]
+
+
+def test_typing_a_domain_restyles_the_note_under_the_field_only_when_it_turns_to_or_from_an_error(
+        make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = make_window()
+    note = w.input_note
+    w.domain_field.setText("example.com")
+    note.ensurePolished()
+    seen = _StyleEvents()
+    note.installEventFilter(seen)
+    for text in ("example.co", "example.com", "mail.example.com"):  # a key a turn: same look, no re-styling
+        w.domain_field.setText(text)
+    assert note.text() == "Will check mail.example.com." and not seen.seen
+    w.domain_field.setText("not a domain!")
+    assert note.property("error") is True and seen.seen  # now an error: styled as one
+    seen.seen.clear()
+    w.domain_field.setText("example.com")
+    assert not note.property("error") and seen.seen and note.text() == "Will check example.com."
+
+
+def test_a_badge_remembers_its_size_until_its_word_or_font_changes(qtbot, theme_app) -> None:
+    badge = Badge(status="pass", word="Pass")
+    qtbot.addWidget(badge)
+    hint = badge.sizeHint()
+    assert badge._hint == hint and badge.minimumSizeHint() == hint  # asked again: remembered
+    badge.set_status("fail", "Needs attention")
+    wider = badge.sizeHint()
+    assert wider.width() > hint.width()
+    big = QFont(badge.font())
+    big.setPointSizeF(badge.font().pointSizeF() * 2)
+    badge.setFont(big)
+    assert badge.sizeHint().width() > wider.width() and badge.sizeHint().height() > wider.height()
