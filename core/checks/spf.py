@@ -29,8 +29,7 @@ from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status, 
 from ..records.spf_catalog import CatalogService, checked_date, find_include, load_catalog, unneeded_include
 from ..records.spf_eval import SpfEvaluation, check_helo, check_host
 from ..records.spf_macro import (
-    MacroContext, SpfSyntaxError, expand_parts, is_valid_domain_name, macro_letters, parse_macro_string,
-    truncate_domain,
+    SpfSyntaxError, is_valid_domain_name, static_target,
 )
 from ..records.spf_parse import (
     Mechanism, Modifier, SpfRecord, Term, is_spf_record, parse_record, parse_record_lenient, parse_term,
@@ -337,21 +336,6 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def _static_target(spec: str | None, domain: str, top: str) -> str | None:
-    """A domain-spec expanded without knowing the sender: only %{d} and %{o} can be expanded
-    (the domain being evaluated and the domain checked). None when it depends on the sender."""
-    if spec is None:
-        return domain
-    try:
-        parts = parse_macro_string(spec)
-    except SpfSyntaxError:
-        return None
-    if not macro_letters(parts) <= {"d", "o"}:
-        return None
-    ctx = MacroContext(sender=f"postmaster@{top}", domain=domain, ip=ipaddress.IPv4Address("192.0.2.0"))
-    return truncate_domain(expand_parts(parts, ctx)).lower()
-
-
 @dataclass
 class _Issue:
     """A finding waiting for its fix (the corrected record is built once all issues are known)."""
@@ -487,7 +471,7 @@ class _Analysis:
 
     async def _follow(self, term: str, spec: str | None, domain: str, chain: tuple[str, ...], depth: int,
                       from_root: bool) -> Node:
-        target = _static_target(spec, domain, self.domain)
+        target = static_target(spec, domain, self.domain)
         kind = "redirect" if term.lower().startswith("redirect") else "include"
         if target is None:
             if from_root:
@@ -529,7 +513,7 @@ class _Analysis:
         return child
 
     async def _probe(self, node: Node, m: Mechanism, domain: str, is_root: bool) -> None:
-        target = _static_target(m.domain_spec, domain, self.domain)
+        target = static_target(m.domain_spec, domain, self.domain)
         if target is None or not is_valid_domain_name(target, multi_label=False) or self.probes >= MAX_PROBES:
             return
         self.probes += 1
@@ -1067,7 +1051,7 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                "longer use.", detail=f"{size} bytes", rfc=RFC_SIZE)
 
     if rec.all is not None and rec.redirect is not None and syntax_ok:
-        target = _static_target(rec.redirect.value, domain, domain)
+        target = static_target(rec.redirect.value, domain, domain)
         try:
             opened = (await reach(ctx.dns, target)).open_terms() if target else []
         except asyncio.CancelledError:
@@ -1293,7 +1277,7 @@ def _term_texts(record: str, domain: str) -> dict[str, str]:
         return out
     for m in rec.mechanisms:
         if m.kind == "include" and m.qualifier == "+":
-            target = _static_target(m.domain_spec, domain, domain)
+            target = static_target(m.domain_spec, domain, domain)
             if target is not None:
                 out.setdefault(target, m.text)
     return out

@@ -24,6 +24,7 @@ __all__ = [
     "expand_macro_string",
     "macro_letters",
     "truncate_domain",
+    "static_target",
     "is_valid_domain_name",
     "ip_for_spf",
 ]
@@ -332,6 +333,22 @@ def truncate_domain(name: str) -> str:
             return name[-MAX_DOMAIN:]
         name = name[dot + 1:]
     return name
+
+
+def static_target(spec: str | None, domain: str, top: str) -> str | None:
+    """A domain-spec expanded without knowing the sender or the address: only %{d} and %{o} can be expanded
+    (``domain``, the one being evaluated, and ``top``, the one checked). ``spec`` None is ``domain``; None
+    when the target depends on the sender or the address, or the spec is not valid."""
+    if spec is None:
+        return domain
+    try:
+        parts = parse_macro_string(spec)
+    except SpfSyntaxError:
+        return None
+    if not macro_letters(parts) <= {"d", "o"}:
+        return None
+    ctx = MacroContext(sender=f"postmaster@{top}", domain=domain, ip=ipaddress.IPv4Address("192.0.2.0"))
+    return truncate_domain(expand_parts(parts, ctx)).lower()
 
 
 def is_valid_domain_name(name: str, *, multi_label: bool = True) -> bool:

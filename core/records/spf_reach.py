@@ -34,8 +34,7 @@ from typing import Any, Iterable
 
 from ..dns.client import DnsAnswer, DnsClient
 from .spf_macro import (
-    MacroContext, SpfSyntaxError, expand_parts, is_valid_domain_name, macro_letters, parse_macro_string,
-    truncate_domain,
+    SpfSyntaxError, is_valid_domain_name, static_target,
 )
 from .spf_parse import Mechanism, SpfRecord, is_spf_record, parse_record
 
@@ -258,16 +257,7 @@ class _Reacher:
         self.uncertain: list[str] = []
 
     def static(self, spec: str | None, domain: str) -> str | None:
-        if spec is None:
-            return domain
-        try:
-            parts = parse_macro_string(spec)
-        except SpfSyntaxError:
-            return None
-        if not macro_letters(parts) <= {"d", "o"}:
-            return None
-        ctx = MacroContext(sender=f"postmaster@{self.top}", domain=domain, ip=ipaddress.IPv4Address("192.0.2.0"))
-        return truncate_domain(expand_parts(parts, ctx)).lower()
+        return static_target(spec, domain, self.top)
 
     def count(self, remaining: AddrSet) -> None:
         self.lookups += 1
