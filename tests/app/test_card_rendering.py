@@ -5,10 +5,12 @@ is found in one pass."""
 
 from __future__ import annotations
 
+import os
+
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
 
 from inboxready.app import theme
 from inboxready.app.cards import BodyBuilder, CheckCard
@@ -289,3 +291,18 @@ def test_a_badge_remembers_its_size_until_its_word_or_font_changes(qtbot, theme_
     big.setPointSizeF(badge.font().pointSizeF() * 2)
     badge.setFont(big)
     assert badge.sizeHint().width() > wider.width() and badge.sizeHint().height() > wider.height()
+
+
+
+def test_the_app_keeps_qts_fills_on_the_ui_thread(monkeypatch) -> None:
+    """``inboxready-gui`` sets Qt's own switch before its QApplication exists: big fills are not handed to a
+    pool of threads (whose hand-off cost more than the fill on two cores shared with the engine process).
+    A value the user set is kept."""
+    from inboxready.app import gui
+
+    monkeypatch.delenv("QT_NO_GUI_THREADPOOL", raising=False)
+    gui.prepare_qt()
+    assert os.environ["QT_NO_GUI_THREADPOOL"] == "1"
+    monkeypatch.setenv("QT_NO_GUI_THREADPOOL", "yes")
+    gui.prepare_qt()
+    assert os.environ["QT_NO_GUI_THREADPOOL"] == "yes"
