@@ -35,7 +35,7 @@ from inboxready.core.model import CheckResult, DnsTrouble, Status
 
 from .. import theme
 from ..widgets import Badge, BusyBar, CodeText, FindingView, KeyButton, StatusStripe, label, shown
-from .common import STATUS_WORDS, _section
+from .common import STATUS_WORDS, _section, later_steps
 from .sections import PROTOCOL_SECTIONS
 
 SUBTITLES = {
@@ -471,6 +471,10 @@ class CheckCard(QFrame):
             if section is not None:
                 add(section)
                 yield
+                for more in later_steps(section):  # the rest of a section that is built in steps
+                    more()
+                    self._fresh = section
+                    yield
         if r.findings:
             add(label("What we found", "SectionTitle", parent=body))
             yield
