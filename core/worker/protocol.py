@@ -44,6 +44,18 @@ STOP = "stop"  # a gentler cancel: the job is asked to stop at its next safe poi
 SHUTDOWN = "shutdown"
 
 
+# The openings of the worker's refusals of a request it can't take now (too much work, one at a time): not a
+# fault of InboxReady, so a window shows them as they are (never "an internal problem, please report it").
+BUSY = "InboxReady's engine is busy"
+ONE_AT_A_TIME = ("A report import is already running", "This report mailbox is already being watched",
+                 "This mailbox is already being watched")
+
+
+def is_refusal(message: str) -> bool:
+    """Whether a ``failed`` message is the worker refusing a request it can't take now (``BUSY``...)."""
+    return message.startswith((BUSY, *ONE_AT_A_TIME))
+
+
 class ProtocolError(ValueError):
     """A line that is not one JSON object of the protocol."""
 
@@ -184,6 +196,6 @@ def options_from_json(data: Any) -> CheckOptions:
     return CheckOptions(**kwargs)
 
 
-__all__ = ["CANCEL", "CANCELLED", "EVENT_TYPES", "FAILED", "FINISHED", "HELLO", "LAST_EVENTS", "PROGRESS",
+__all__ = ["BUSY", "CANCEL", "ONE_AT_A_TIME", "is_refusal", "CANCELLED", "EVENT_TYPES", "FAILED", "FINISHED", "HELLO", "LAST_EVENTS", "PROGRESS",
            "OverlongLine", "PROTOCOL_VERSION", "ProtocolError", "QUERY", "RESULT", "SHUTDOWN", "STARTED", "STOP", "decode", "encode", "lone_surrogate",
            "options_from_json", "options_to_json", "request"]

@@ -200,7 +200,7 @@ class Worker:
             if any(j.kind == kind and same(j.params) == key for j in self.jobs.values() if not j.over):
                 return words
         if self.running >= self.max_running and len(self.waiting) >= self.max_waiting:
-            return (f"InboxReady's engine is busy ({self.running} tasks running and {len(self.waiting)} waiting), "
+            return (f"{p.BUSY} ({self.running} tasks running and {len(self.waiting)} waiting), "
                     "so this one was not started. Nothing was changed: try again when some have finished.")
         return ""
 
@@ -408,10 +408,10 @@ def _end_loop(loop: asyncio.AbstractEventLoop, threads: ThreadPoolExecutor) -> i
     loop.run_until_complete(loop.shutdown_asyncgens())
     threads.shutdown(wait=False, cancel_futures=True)
     end = time.monotonic() + EXIT_GRACE
-    busy = [t for t in threading.enumerate() if t.name.startswith(JOB_THREAD)]
-    for t in busy:
-        t.join(max(0.0, end - time.monotonic()))
-    return sum(t.is_alive() for t in busy)
+    busy = [th for th in threading.enumerate() if th.name.startswith(JOB_THREAD)]
+    for th in busy:
+        th.join(max(0.0, end - time.monotonic()))
+    return sum(th.is_alive() for th in busy)
 
 
 __all__ = ["Handler", "Job", "Worker", "main"]
