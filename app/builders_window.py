@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.builders import dkimkeys
 from inboxready.core.builders import dmarc as dmarc_builder
 from inboxready.core.builders import spf as spf_builder
@@ -190,7 +191,7 @@ class BuildersWindow(QWidget):
             self.taskError.emit(why)
             tab = self.tabs.currentIndex()
             target = [self.spf_status, self.dmarc_status, self.dkim_status, self.whatif_status][tab]
-            target.setText(f"Something went wrong inside InboxReady: {why}. Please report it.")
+            target.setText(why if is_refusal(why) else f"Something went wrong inside InboxReady: {why}. Please report it.")
             for button in (self.generate_button, self.whatif_button):
                 set_available(button)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidget, QListWidgetItem, QMainWindow, QMenu, QScrollArea, QVBoxLayout, QWidget,
 )
 
+from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import DEFAULT_TIMEOUT, QueryRecord, parse_nameserver
 from inboxready.core.domain import DomainError, parse_domain
@@ -821,6 +822,10 @@ class MainWindow(QMainWindow):
             return
         if message.startswith("InboxReady's checking engine"):  # the worker stopped: it says so itself
             self._mark_stopped("Not checked: InboxReady's checking engine stopped. Check again.")
+            self.statusBar().showMessage(message)
+            return
+        if is_refusal(message):  # too much running at once: the worker says why in plain words
+            self._mark_stopped(f"Not checked: {message}")
             self.statusBar().showMessage(message)
             return
         self._mark_stopped("Not checked: InboxReady hit an internal problem.")

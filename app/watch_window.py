@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.checks.registry import CHECK_TITLES
 from inboxready.core.model import CORE_CHECKS
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
@@ -457,7 +458,8 @@ class WatchWindow(QWidget):
 
     def _run_failed(self, why: str) -> None:
         set_available(self.check_button)
-        self.run_state.setText(f"The check stopped because of an internal problem ({why}). Please report it.")
+        self.run_state.setText(why if is_refusal(why) else
+                               f"The check stopped because of an internal problem ({why}). Please report it.")
 
     def show_notice(self, title: str, text: str) -> None:
         self.notice.setText(f"{title}\n{text}" if text else title)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.worker.reports import (
     DAY,
@@ -495,7 +496,7 @@ class ReportsWindow(QMainWindow):
             if failed is not None:
                 failed(reason)
             elif reason:
-                self._say(f"Something went wrong inside InboxReady: {reason}")
+                self._say(reason if is_refusal(reason) else f"Something went wrong inside InboxReady: {reason}")
 
         def on_done(value: Any) -> None:
             self._ops.pop(op.job, None)

@@ -247,6 +247,13 @@ class ProviderSession:
                 log.debug("closing the DNS host session failed", exc_info=True)
         self._client = self._ops = None
 
+    def refresh(self) -> None:
+        """Sign in again, so that what is read next comes from the DNS host, never from what the provider kept
+        of an earlier listing (after a refused call that can be wrong: lexicon's PowerDNS provider takes the
+        record out of its copy before the call that fails)."""
+        self.__exit__(None, None, None)
+        self.__enter__()
+
     # -- operations ---------------------------------------------------------------------------------
 
     def _name(self, host: str) -> str:

@@ -525,31 +525,79 @@ def _same_sets(a: list[tuple[str, int | None]], b: list[tuple[str, int | None]],
     return sorted(normalize_rdata(rtype, v) for v, _ in a) == sorted(normalize_rdata(rtype, v) for v, _ in b)
 
 
+# Record types whose sets may hold the old and the new record side by side for a moment: a replace there adds the
+# new record first and then deletes the old, so a DNS host that fails half-way leaves the old record in place.
+# (A CNAME can't stand next to anything: deleted first.)
+SIDE_BY_SIDE = frozenset({"TXT", "MX", "A", "AAAA", "CAA", "SRV"})
+
+
+def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, created: bool, deleted: bool) -> bool:
+    """Undo the half of a replace that reached the host (take the new record away, put the old one back) and
+    read the set again: True only when it is now as it was before the step."""
+    def norm(v: str) -> str:
+        return normalize_rdata(c.type, v)
+
+    try:
+        session.refresh()  # what the host has now, not the provider's copy (a refused call can leave it wrong)
+        if created and c.new is not None:
+            new = next((r for r in session.list(c.type, c.host) if norm(r.value) == norm(c.new)), None)
+            if new is not None:
+                session.delete(c.type, c.host, new.value, new.raw)
+        if deleted and old is not None:
+            session.create(c.type, c.host, old.value, old.ttl or c.old_ttl or c.ttl)
+        values = {norm(r.value) for r in session.list(c.type, c.host)}
+    except PublishError:
+        return False
+    return (old is None or norm(old.value) in values) and (c.new is None or norm(c.new) not in values)
+
+
 def _run_steps(session: ProviderSession, journal: Journal, change_id: str, changes: list[Change],
                on_step: Callable[[int, Change, str], None] | None) -> tuple[int, str, bool]:
     """Apply each change in order; journal before and after each. Returns (applied count, error or '', whether
-    the failed step may have changed something at the host). A step that fails after part of it reached the
-    host (a replace whose old record was removed and whose new one was refused, or a call whose answer was
-    lost) stays ``pending`` ("may have been applied") with the words saying what happened, so undo, which
-    looks at what is live, puts it back."""
+    the failed step may have changed something at the host).
+
+    A replace is two calls. Where the old and the new record can stand side by side (``SIDE_BY_SIDE``) the new
+    one is added first, so a host that refuses it has changed nothing. When the second call is refused after
+    the first reached the host, the first is undone at once (``_put_back``) and the step is ``failed`` with
+    nothing changed. Only when that fails too, or when a call's answer was lost (it may or may not have been
+    applied), the step stays ``pending`` ("may have been applied") with the words saying what happened, so
+    undo, which looks at what is live, puts it back."""
     done = 0
     for i, c in enumerate(changes):
         journal.step(change_id, i, "pending")
-        removed = False
+        created = deleted = False
+        old: LiveRecord | None = None
         try:
             if c.old is not None:
                 live = session.list(c.type, c.host)
                 old = next((r for r in live if normalize_rdata(c.type, r.value) == normalize_rdata(c.type, c.old)), None)
-                if old is not None:
-                    session.delete(c.type, c.host, old.value, old.raw)
-                    removed = c.new is not None
-            if c.new is not None:
+            new_first = (old is not None and c.new is not None and c.type.upper() in SIDE_BY_SIDE
+                         and normalize_rdata(c.type, old.value) != normalize_rdata(c.type, c.new))
+            if new_first and c.new is not None:
                 session.create(c.type, c.host, c.new, c.ttl)
+                created = True
+            if old is not None:
+                session.delete(c.type, c.host, old.value, old.raw)
+                deleted = True
+            if c.new is not None and not new_first:
+                session.create(c.type, c.host, c.new, c.ttl)
+                created = True
         except PublishError as exc:
-            if removed:
-                text = (f"The old {c.type} record at {c.host} was removed, but the new one could not be added: "
-                        f"{exc}")
-            elif exc.maybe_applied:
+            half = (created or deleted) and c.old is not None and c.new is not None
+            if half and not exc.maybe_applied and _put_back(session, c, old, created, deleted):
+                text = (f"{str(exc).rstrip('.')}. The {c.type} record at {c.host} was put back as it was, so this "
+                        "change left nothing different")
+                journal.step(change_id, i, "failed", text)
+                if on_step:
+                    on_step(i, c, "failed")
+                return done, text, False
+            if half and deleted and not created:
+                text = (f"The old {c.type} record at {c.host} was removed, but the new one could not be added, and "
+                        f"the old one could not be put back: {exc}")
+            elif half and created and not deleted:
+                text = (f"The new {c.type} record at {c.host} was added, but the old one could not be removed, and "
+                        f"the new one could not be taken away again: {exc}")
+            elif exc.maybe_applied or half:
                 text = str(exc)
             else:
                 journal.step(change_id, i, "failed", str(exc))
@@ -600,8 +648,15 @@ async def apply_plan(plan: Plan, session: ProviderSession, journal: Journal, *, 
     done, error, touched = await asyncio.to_thread(_run_steps, session, journal, change_id, plan.changes, on_step)
     if error:
         state = "partial" if done or touched else "failed"
-        msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error.rstrip('.')}. The journal ({change_id}) "
-               f"says what was applied; undo it with: inboxready publish --undo {change_id} --account {plan.account}")
+        undo = f"inboxready publish --undo {change_id} --account {plan.account}"
+        if not done and not touched:
+            msg = f"Nothing was changed at the DNS host: {error.rstrip('.')}."
+        elif not touched:
+            msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error.rstrip('.')}. The {done} change(s) "
+                   f"before it are applied (the journal, {change_id}, lists them); undo them with: {undo}")
+        else:
+            msg = (f"Stopped after {done} of {len(plan.changes)} changes: {error.rstrip('.')}. The journal ({change_id}) "
+                   f"says what was applied; undo it with: {undo}")
         journal.finish(change_id, state, message=msg)
         return ApplyResult(change_id, False, state, msg, "failed", done)
     journal.finish(change_id, "applied", message=f"{done} change(s) applied")

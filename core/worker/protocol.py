@@ -44,8 +44,50 @@ STOP = "stop"  # a gentler cancel: the job is asked to stop at its next safe poi
 SHUTDOWN = "shutdown"
 
 
+# The openings of the worker's refusals of a request it can't take now (too much work, one at a time): not a
+# fault of InboxReady, so a window shows them as they are (never "an internal problem, please report it").
+BUSY = "InboxReady's engine is busy"
+ONE_AT_A_TIME = ("A report import is already running", "This report mailbox is already being watched",
+                 "This mailbox is already being watched")
+
+
+def is_refusal(message: str) -> bool:
+    """Whether a ``failed`` message is the worker refusing a request it can't take now (``BUSY``...)."""
+    return message.startswith((BUSY, *ONE_AT_A_TIME))
+
+
 class ProtocolError(ValueError):
     """A line that is not one JSON object of the protocol."""
+
+
+class OverlongLine(bytes):
+    """Stands for a line longer than ``MAX_LINE`` that the reader did not keep (only its size so far)."""
+
+    size: int
+
+    def __new__(cls, size: int) -> "OverlongLine":
+        self = super().__new__(cls, b"-")
+        self.size = size
+        return self
+
+
+def lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` holds a lone UTF-16 surrogate (JSON can escape one, ``"\\ud800"``,
+    but it is not text: it can't be written back as UTF-8). Walked without recursion (any depth)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
 
 
 def _default(obj: Any) -> Any:
@@ -77,11 +119,16 @@ def encode(message: dict[str, Any]) -> bytes:
     except ValueError:
         text = json.dumps(_finite(json.loads(json.dumps(message, default=_default))), ensure_ascii=False,
                           separators=(",", ":"))
-    return text.encode("utf-8") + b"\n"
+    try:
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:  # a lone surrogate in some text: escaped (\\udXXX), never an event dropped
+        return json.dumps(json.loads(text), ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
 
 
 def decode(line: bytes | str) -> dict[str, Any]:
     """The object on one line; raises ``ProtocolError`` (never anything else) when it is not one."""
+    if isinstance(line, OverlongLine):
+        raise ProtocolError(f"a line of more than {MAX_LINE} bytes is longer than the protocol allows")
     if isinstance(line, bytes):
         if len(line) > MAX_LINE:
             raise ProtocolError(f"a line of {len(line)} bytes is longer than the protocol allows")
@@ -149,6 +196,6 @@ def options_from_json(data: Any) -> CheckOptions:
     return CheckOptions(**kwargs)
 
 
-__all__ = ["CANCEL", "CANCELLED", "EVENT_TYPES", "FAILED", "FINISHED", "HELLO", "LAST_EVENTS", "PROGRESS",
-           "PROTOCOL_VERSION", "ProtocolError", "QUERY", "RESULT", "SHUTDOWN", "STARTED", "STOP", "decode", "encode",
+__all__ = ["BUSY", "CANCEL", "ONE_AT_A_TIME", "is_refusal", "CANCELLED", "EVENT_TYPES", "FAILED", "FINISHED", "HELLO", "LAST_EVENTS", "PROGRESS",
+           "OverlongLine", "PROTOCOL_VERSION", "ProtocolError", "QUERY", "RESULT", "SHUTDOWN", "STARTED", "STOP", "decode", "encode", "lone_surrogate",
            "options_from_json", "options_to_json", "request"]

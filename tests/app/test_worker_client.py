@@ -91,6 +91,32 @@ def test_cancel_is_confirmed_before_any_slow_answer(make_window, qtbot, dns_serv
     assert events == ["cancelled"]  # nor after it
 
 
+def test_a_check_the_busy_engine_refuses_is_said_on_the_cards_and_nothing_spins(make_window, qtbot,  # type: ignore[no-untyped-def]
+                                                                                 dns_server: DnsTestServer) -> None:
+    """The worker already has as much as it takes (8 running, 64 waiting). Before: it took every request, so
+    there was no refusal to show. Now the check is refused with a 'failed' that says why: the window stops
+    checking, the cards and the status bar say the engine is busy (not 'an internal problem, report it'),
+    and once the others are cancelled the next check runs."""
+    from inboxready.core.worker.server import MAX_RUNNING, MAX_WAITING
+
+    add_good_zone(dns_server, "shop.example")
+    w = make_window(nameserver=dns_server.address, timeout=2.0)
+    fillers = [w.engine.run("sleep", seconds=300) for _ in range(MAX_RUNNING + MAX_WAITING)]
+    with qtbot.waitSignal(w.engine.failed, timeout=WAIT_MS) as refused:
+        job = w.check_domain("shop.example")
+    assert refused.args[0] == job and "engine is busy" in refused.args[1]
+    assert not w.checking and not w.engine.busy
+    assert "engine is busy" in w.statusBar().currentMessage()
+    assert "internal problem" not in w.statusBar().currentMessage()
+    stopped = [c for c in w.cards.values() if c.result is None]
+    assert stopped and all("engine is busy" in c.summary_label.text() for c in stopped)
+    for filler in fillers:
+        w.engine.cancel_task(filler)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS) as done:
+        w.check_domain("shop.example")
+    assert done.args[0].checks["spf"].status == "pass"
+
+
 def test_closing_the_window_ends_the_worker(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     w = make_window()
     pid = w.engine.pid

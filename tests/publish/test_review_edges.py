@@ -56,24 +56,47 @@ def _undo(pdns: PowerDns, change_id: str) -> tuple[int, str, str]:
                "--yes")
 
 
-def test_a_replace_whose_new_record_is_refused_after_the_old_was_removed_is_journaled_and_undone(
-        pdns: PowerDns, flaky: FlakyApi, zone_name: str) -> None:
-    """Two SPF records: the plan replaces the first by the merged record (delete, then add) and deletes the
-    second. The host removes the old record, then refuses the new one (500). Before: the step was 'failed',
-    the journal said nothing was applied, undo said 'no applied change to undo', and the domain was left
-    without that SPF record."""
+@pytest.mark.parametrize("new_first", [True, False])
+def test_a_replace_refused_half_way_is_put_back_at_once_and_says_nothing_changed(
+        pdns: PowerDns, flaky: FlakyApi, zone_name: str, monkeypatch: pytest.MonkeyPatch, new_first: bool) -> None:
+    """Two SPF records: the plan replaces the first by the merged record and deletes the second. The host takes
+    the replace's first call and refuses its second (500), a fault between the two calls. Before: the old
+    record was gone ('partial', and the person was given an undo command to run). Now the first call is undone
+    at once: the zone is exactly as it was, the change 'failed' with 'nothing was changed', no undo to run.
+    TXT sets take the new record first (``new_first``); with that off, the old is deleted first and put back."""
+    from inboxready.core.publish import plan as plan_mod
+
+    if not new_first:
+        monkeypatch.setattr(plan_mod, "SIDE_BY_SIDE", frozenset())
     z = zone_name
     make_zone(pdns, z, TWO_SPF)
     snapshot = pdns.rrsets(z)
     run = _apply(pdns, z, flaky, [Rule("PATCH", 2, 500, '{"error": "Internal Server Error"}')])
     assert run.plan.changes[0].action == "replace"
-    assert pdns.rrsets(z) != snapshot  # the old record really is gone at the host
-    assert run.result.state == "partial", run.result
-    assert "removed" in run.result.message and "--undo" in run.result.message
+    assert pdns.rrsets(z) == snapshot  # put back at once, nothing to run
+    assert run.result.state == "failed", run.result
+    msg = run.result.message
+    assert msg.startswith("Nothing was changed at the DNS host") and "put back" in msg and "--undo" not in msg
     entry = Journal().get(run.result.change_id)
-    first = entry.steps[0]
-    assert first in entry.applied_steps and "removed" in first.error
-    assert entry.can_undo and "may have been" in entry.state_words or "removed" in entry.state_words
+    assert entry.steps[0].state == "failed" and "put back" in entry.steps[0].error
+    assert not entry.applied_steps and not entry.can_undo
+
+
+def test_a_replace_that_cant_be_put_back_either_gives_the_undo_command(
+        pdns: PowerDns, flaky: FlakyApi, zone_name: str) -> None:
+    """The host refuses the replace's second call and then the call that would put the first back: only then
+    is the person told that the change stopped half-way, with the undo command, which restores the zone."""
+    z = zone_name
+    make_zone(pdns, z, TWO_SPF)
+    snapshot = pdns.rrsets(z)
+    run = _apply(pdns, z, flaky, [Rule("PATCH", 2, 500, '{"error": "Internal Server Error"}'),
+                                  Rule("PATCH", 3, 500, '{"error": "Internal Server Error"}')])
+    assert pdns.rrsets(z) != snapshot  # the new SPF record stands next to the old one
+    assert run.result.state == "partial", run.result
+    msg = run.result.message
+    assert "could not be taken away again" in msg and f"--undo {run.result.change_id}" in msg
+    entry = Journal().get(run.result.change_id)
+    assert entry.steps[0].state == "pending" and entry.steps[0] in entry.applied_steps and entry.can_undo
     flaky.rules.clear()
     code, out, err = _undo(pdns, run.result.change_id)
     assert code in (0, 1), err
