@@ -408,8 +408,8 @@ class FixView(QFrame):
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False,
                  later: bool = False) -> None:
-        """``later``: make the record's own fields only; ``rest_steps()`` adds the rest (the records that go
-        with it, the publish bar) a step at a time."""
+        """``later``: make the record's own fields only; ``rest_steps()`` adds the rest (the host's form, the
+        records that go with it, the publish bar) a step at a time."""
         super().__init__(parent)
         self.fix = fix
         self._companion = companion
@@ -456,20 +456,32 @@ class FixView(QFrame):
         lay.addWidget(self.generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
-        self.host_form_view = FixView.host_form_hook(fix, self) if FixView.host_form_hook is not None else None
-        if self.host_form_view is not None:
-            lay.insertWidget(lay.indexOf(self.generic), self.host_form_view)
         self._lay = lay
+        self.host_form_view: QWidget | None = None
         self.companions: list[FixView] = []
+        self._rest: Iterator[None] | None = None
+        if later and FixView.host_form_hook is not None:
+            self.generic.hide()  # the host's form (next step) shows it or keeps it behind its button
         if not later:
             for _ in self.rest_steps():
                 pass
 
     def rest_steps(self) -> Iterator[None]:
-        """Add what goes below the record's fields, yielding after each piece: the records that belong to
-        this fix (a subdomain's SPF, a flattened copy), each with its own fields, then the publish bar."""
-        if self.companions:
-            return
+        """Add the rest of the box, yielding after each piece: the record as the domain's DNS host's form
+        wants it (above the generic fields, which it shows or hides), the records that belong to this fix (a
+        subdomain's SPF, a flattened copy), each with its own fields, then the publish bar. Once only."""
+        if self._rest is None:
+            self._rest = self._rest_pieces()
+        return self._rest
+
+    def _rest_pieces(self) -> Iterator[None]:
+        if FixView.host_form_hook is not None:
+            self.host_form_view = FixView.host_form_hook(self.fix, self)
+            if self.host_form_view is not None:
+                self._lay.insertWidget(self._lay.indexOf(self.generic), self.host_form_view)
+                yield
+            else:
+                self.generic.show()
         for extra in self.fix.also_publish:
             verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
                 extra.action, "And publish this record too")

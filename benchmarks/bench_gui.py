@@ -177,16 +177,26 @@ class SlotTracer:
             tracer.depth += 1
             slot = len(tracer.calls)
             tracer.calls.append((depth, name, 0.0, 0.0))
+            card = tracer.building(args[0]) if name == "BodyBuilder._tick" else None
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 return original(*args, **kwargs)
             finally:
                 tracer.depth = depth
                 if slot < len(tracer.calls):
-                    tracer.calls[slot] = (depth, name, (time.perf_counter() - t0) * 1000,
+                    what = name
+                    if card is not None:  # the card whose body grew, and what was added to it
+                        fresh = getattr(card, "_fresh", None)
+                        what += f" [{card.name}: {type(fresh).__name__ if fresh is not None else '-'}]"
+                    tracer.calls[slot] = (depth, what, (time.perf_counter() - t0) * 1000,
                                           (time.thread_time() - c0) * 1000)
 
         return traced
+
+    @staticmethod
+    def building(builder: Any) -> Any:
+        jobs = getattr(builder, "_jobs", None)
+        return jobs[0][0] if jobs else None
 
     def gap(self, length: float, cpu: float) -> None:
         calls, self.calls = self.calls, []
@@ -200,7 +210,7 @@ class SlotTracer:
             top = sum(c for d, _n, _w, c in calls if d == 0)
             print(f"  gap {length:5.1f} cpu {cpu:5.1f}  (Qt after the calls: {cpu - top:4.1f})", file=err)
             for depth, name, wall, c in calls:
-                if c >= 0.3 or depth == 0:
+                if c >= 0.3 or (depth == 0 and c >= 0.1):
                     print(f"      {'  ' * depth}{name} {wall:.1f}/{c:.1f}", file=err)
 
 

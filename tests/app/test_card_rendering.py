@@ -387,3 +387,58 @@ def test_the_app_keeps_qts_fills_on_the_ui_thread(monkeypatch) -> None:
     monkeypatch.setenv("QT_NO_GUI_THREADPOOL", "yes")
     gui.prepare_qt()
     assert os.environ["QT_NO_GUI_THREADPOOL"] == "yes"
+
+
+def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing_the_generic_record_first(
+        qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The DNS host's form is the next piece of a box built in steps; until it is there the generic record
+    is not shown (no flash of fields the form then hides); a box made at once is the same."""
+    from inboxready.app.widgets import FixView
+
+    def form(fix: Fix, view: FixView) -> QWidget:
+        view.generic.setVisible(False)  # as the host form does when it knows the host
+        return QLabel(f"At Example DNS: {fix.host}", view)
+
+    monkeypatch.setattr(FixView, "host_form_hook", form)
+    fix = Fix("example.com", "TXT", "v=spf1 -all")
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    stepped = FixView(fix, parent=parent, later=True)
+    stepped.show()
+    assert stepped.host_form_view is None and not stepped.generic.isVisible()
+    steps = stepped.rest_steps()
+    next(steps)
+    assert isinstance(stepped.host_form_view, QLabel) and not stepped.generic.isVisible()
+    assert list(steps) == [] and list(stepped.rest_steps()) == []  # once only
+    at_once = FixView(fix, parent=parent)
+    at_once.show()
+    assert _shape(stepped) == _shape(at_once) and at_once.generic.isHidden() == stepped.generic.isHidden()
+
+
+def test_other_timers_run_between_two_steps_of_a_body(qtbot, theme_app) -> None:
+    """A zero-interval timer runs again before a due 1 ms timer gets its turn: the builder's steps leave room
+    for the other timers of the window (the busy bars' animation, a precise frame timer) between two steps."""
+    from PySide6.QtCore import QTimer
+
+    order: list[str] = []
+    card = CheckCard("spf", sections=[])
+    qtbot.addWidget(card)
+
+    def steps():  # type: ignore[no-untyped-def]
+        for i in range(6):
+            order.append(f"step {i}")
+            yield
+
+    beat = QTimer()
+    beat.setTimerType(Qt.TimerType.PreciseTimer)
+    beat.setInterval(1)
+    beat.timeout.connect(lambda: order.append("beat"))
+    beat.start()
+    qtbot.wait(5)
+    order.clear()
+    BodyBuilder.shared().start(card, steps())
+    qtbot.waitUntil(lambda: "step 5" in order, timeout=5_000)
+    beat.stop()
+    between = [order[order.index(f"step {i}") + 1:order.index(f"step {i + 1}")] for i in range(5)]
+    assert sum(1 for b in between if "beat" in b) >= 3  # (a loaded machine may merge one or two)
