@@ -701,7 +701,8 @@ class ReportsWindow(QMainWindow):
                            + (f", {_n(s.unknown)} unknown" if s.unknown else ""))
         self.fig_spf.set(_pct(s.spf_aligned, known), f"SPF passed for any domain: {_pct(s.spf_pass, known)}")
         self.fig_dkim.set(_pct(s.dkim_aligned, known), f"DKIM passed for any domain: {_pct(s.dkim_pass, known)}")
-        self.notes_label.setText(shown("\n".join(f"Note: {n}" for n in s.notes)))
+        also = [f"    also {p['org']} report {p['report_id']} ({p['name']}): {p['skipped']}" for p in s.partial[1:]]
+        self.notes_label.setText(shown("\n".join([f"Note: {n}" for n in s.notes] + also)))
         self.notes_label.setVisible(bool(s.notes))
         self.chart.set_days(s.daily)
         pol = s.policy or {}

@@ -176,6 +176,20 @@ def test_a_report_with_an_unreadable_row_is_imported_and_the_skipped_rows_are_sa
         "bad-row.xml: imported, but 1 of its 2 rows could not be read and was skipped (4 messages, left out of the "
         "figures): row 2 has a source IP address that is not valid ('unknown')"]
     assert w.importer.rejected_title.text() == "Files to look at (1)"
+    # the overview says the report is partial, and importing it again says so again
+    view = _wait_view(qtbot, w)
+    assert view.summary.partial_count == 1 and w.notes_label.isVisibleTo(w)
+    assert w.notes_label.text() == (
+        "Note: 1 report(s) of this period were imported without 1 row(s) that could not be read; their messages are "
+        "not in the figures: google.com report bad-row (bad-row.xml): 1 of its 2 rows could not be read and was "
+        "skipped (4 messages, left out of the figures): row 2 has a source IP address that is not valid "
+        "('unknown').")
+    again = _import(qtbot, w, [path])
+    assert not again.result.imported and len(again.result.partial_before) == 1
+    assert "1 of those already there with rows that could not be read" in w.importer.import_label.text()
+    assert [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())] == [
+        "bad-row.xml: already imported, without some rows: 1 of its 2 rows could not be read and was skipped (4 "
+        "messages, left out of the figures): row 2 has a source IP address that is not valid ('unknown')"]
 
 
 def test_tls_sessions_under_both_an_sts_and_a_tlsa_policy_are_one_delivery(make: Any, qtbot: Any,
