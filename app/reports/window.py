@@ -33,6 +33,7 @@ from typing import Any
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.worker.reports import (
     DAY,
+    NO_DOMAIN,
     WATCH_EVERY_S,
     DomainInfo,
     ImportOutcome,
@@ -82,8 +83,8 @@ from .fmt import percent as _pct
 from .fmt import thousands as _n
 from .importer import ImportPanel
 from .tables import (
-    CSV_TABLES, SERVICE_COLUMNS, SOURCE_COLUMNS, TLS_COLUMNS, UNKNOWN_COLUMNS, RowsModel, make_table,
-    tls_failure_words,
+    CSV_TABLES, SERVICE_COLUMNS, SOURCE_COLUMNS, TLS_COLUMNS, TLS_UNNAMED_COLUMNS, UNKNOWN_COLUMNS, RowsModel,
+    make_table, tls_failure_words,
 )
 
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
@@ -258,7 +259,8 @@ class ReportsWindow(QMainWindow):
         self.tabs.addTab(self._build_senders(), "Who sends as you")
         self.tabs.addTab(self._scroll(self._build_problems()), "Fix these")
         self.tabs.addTab(self._scroll(self._build_enforce()), "Safe to enforce?")
-        self.tabs.addTab(self._build_tls(), "TLS reports")
+        self.tls_page = self._build_tls()
+        self.tabs.addTab(self.tls_page, "TLS reports")
         self.tabs.addTab(self._build_watch(), "Watch the mailbox")
         root.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -414,9 +416,20 @@ class ReportsWindow(QMainWindow):
                             "you over an encrypted, verified connection.", "Muted"))
         self.tls_view, self.tls_model = make_table(TLS_COLUMNS, "SMTP TLS reports by policy", height=160)
         lay.addWidget(self.tls_view, 1)
+        # the period's TLS reports that name no domain (as the import card lists them): in no domain's figures
+        self.tls_unnamed_title = label("", "SectionTitle", selectable=True)
+        self.tls_unnamed_title.setAccessibleName("TLS reports that name no domain")
+        lay.addWidget(self.tls_unnamed_title)
+        self.tls_unnamed_note = label("", "Muted", selectable=True)
+        lay.addWidget(self.tls_unnamed_note)
+        self.tls_unnamed_view, self.tls_unnamed_model = make_table(TLS_UNNAMED_COLUMNS,
+                                                                   "TLS reports that name no domain", height=110)
+        lay.addWidget(self.tls_unnamed_view, 1)
         self.tls_words = label("", "", selectable=True)
         self.tls_words.setAccessibleName("What the TLS failures mean")
         lay.addWidget(self.tls_words)
+        for w in (self.tls_unnamed_title, self.tls_unnamed_note, self.tls_unnamed_view):
+            w.hide()
         return page
 
     def _build_watch(self) -> QWidget:
@@ -669,7 +682,7 @@ class ReportsWindow(QMainWindow):
         def finish() -> None:
             self.view = view
             self._names_state(s, view)
-            self._set_export_enabled(True)
+            self._set_export_enabled(view.domain != NO_DOMAIN)  # the exports are a domain's DMARC figures
             self.viewShown.emit(view)
 
         steps.append(finish)
@@ -687,7 +700,12 @@ class ReportsWindow(QMainWindow):
         s = view.summary
         period = "all time" if view.days is None else f"the last {view.days} days"
         self._say("")
-        if s.reports:
+        if view.domain == NO_DOMAIN:
+            self.overview_title.setText(f"{_n(len(view.tls_unnamed))} SMTP TLS report(s) over {period} don't say "
+                                        "which domain they are about; they are listed in the TLS reports tab. No "
+                                        "DMARC report is without a domain.")
+            self.tabs.setCurrentWidget(self.tls_page)
+        elif s.reports:
             self.overview_title.setText(f"{s.domain}: {_n(s.reports)} DMARC report{'s' if s.reports != 1 else ''} "
                                         f"over {period}, {_n(s.messages)} messages from {_n(len(s.sources))} "
                                         f"sending server{'s' if len(s.sources) != 1 else ''}.")
@@ -834,6 +852,16 @@ class ReportsWindow(QMainWindow):
     def _show_tls(self, view: ReportView) -> None:
         self.tls_model.set_rows(view.tls)
         self.tls_model.fit_columns(self.tls_view)
+        self._show_tls_unnamed(view)
+        words = tls_failure_words([*view.tls, *view.tls_unnamed])
+        self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
+        if view.domain == NO_DOMAIN:
+            self.tls_view.hide()
+            self.tls_label.setText(f"{_n(len(view.tls_unnamed))} SMTP TLS report(s) in this period don't say which "
+                                   "domain they are about." if view.tls_unnamed else
+                                   "No SMTP TLS report without a domain in this period.")
+            return
+        self.tls_view.setVisible(bool(view.tls) or not view.tls_unnamed)
         if view.tls:
             # the summary's totals count each session once (a sender listing it under both its MTA-STS and
             # DANE policy is one delivery); the table shows each policy's own counts
@@ -841,12 +869,27 @@ class ReportsWindow(QMainWindow):
             ok, bad = int(tls.get("successful_sessions", 0)), int(tls.get("failed_sessions", 0))
             self.tls_label.setText(f"{_n(bad)} of {_n(ok + bad)} encrypted deliveries to {view.domain} failed "
                                    f"({_pct(bad, ok + bad)}), in {_n(int(tls.get('reports', 0)))} TLS report(s).")
-            words = tls_failure_words(view.tls)
-            self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
         else:
-            self.tls_words.setText("")
             self.tls_label.setText(f"No SMTP TLS reports about {view.domain} in this period. Publish a TLS-RPT "
                                    "record (_smtp._tls) to receive them.")
+
+    def _show_tls_unnamed(self, view: ReportView) -> None:
+        """The period's TLS reports that name no domain, listed as the import card lists them: imported for an
+        unknown domain and in no domain's figures (under a domain, they may be about it or another one)."""
+        rows = view.tls_unnamed
+        self.tls_unnamed_model.set_rows(rows)
+        self.tls_unnamed_model.fit_columns(self.tls_unnamed_view)
+        for w in (self.tls_unnamed_title, self.tls_unnamed_note, self.tls_unnamed_view):
+            w.setVisible(bool(rows))
+        if not rows:
+            return
+        ok, bad = sum(r.successful for r in rows), sum(r.failed for r in rows)
+        self.tls_unnamed_title.setText(f"TLS reports that name no domain ({_n(len(rows))})")
+        maybe = "" if view.domain == NO_DOMAIN else f" They may be about {view.domain} or another of your domains."
+        self.tls_unnamed_note.setText(
+            "These TLS reports don't say which domain they are about (no policy-domain, and neither their mail nor "
+            f"their file name names one), so they were imported for an unknown domain and are in no domain's "
+            f"figures: {_n(bad)} of {_n(ok + bad)} connections failed.{maybe}")
 
     def _set_export_enabled(self, on: bool) -> None:
         self.export_csv_button.setEnabled(on)
@@ -876,6 +919,8 @@ class ReportsWindow(QMainWindow):
             self._names_state(self.view.summary, self.view)
 
     def _look_up_names(self, view: ReportView) -> None:
+        if view.domain == NO_DOMAIN:
+            return  # no senders, no DMARC record to look up
         if self._names_job and self.engine.task_running(self._names_job):
             self.engine.cancel_task(self._names_job)
         domain, days, seq = view.domain, view.days, self._view_seq
