@@ -168,18 +168,15 @@ def _print_import(result: Any, out: TextIO) -> None:
                   "report imported earlier, but other content; the first one was kept and these were skipped:\n")
         for i in result.conflicting[:50]:
             out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}\n")
-    if result.partial:
-        rows = sum(i.skipped_rows for i in result.partial)
-        out.write(f"{_n(len(result.partial))} imported report(s) have rows that could not be read; those "
-                  f"{_n(rows)} row(s) were skipped and the rest imported:\n")
-        for i in result.partial[:50]:
-            out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
-    if result.partial_before:
-        rows = sum(i.skipped_rows for i in result.partial_before)
-        out.write(f"{_n(len(result.partial_before))} report(s) already imported were stored without rows that could "
-                  f"not be read; those {_n(rows)} row(s) are not in the figures:\n")
-        for i in result.partial_before[:50]:
-            out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
+    for infos, said in ((result.partial, "imported report(s) have rows that could not be read; those {rows} row(s) "
+                                         "were skipped and the rest imported"),
+                        (result.partial_before, "report(s) already imported were stored without rows that could not "
+                                                "be read; those {rows} row(s) are not in the figures")):
+        if infos:
+            rows = _n(sum(i.skipped_rows for i in infos))
+            out.write(f"{_n(len(infos))} {said.format(rows=rows)}:\n")
+            for i in infos[:50]:
+                out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
     if result.flagged:
         out.write(f"{_n(len(result.flagged))} imported report(s) have dates that can't be right; they are kept but "
                   "left out of summaries:\n")

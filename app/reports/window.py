@@ -99,6 +99,25 @@ VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "
                   "review": ("warn", "Check first"), "not-enough-data": ("info", "Not enough data")}
 
 
+def _page(spacing: int, *, right: int = 0) -> tuple[QWidget, QVBoxLayout]:
+    """A tab's page and its column (``right``: room for the scroll bar of a scrolled page)."""
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.setContentsMargins(0, 10, right, 0)
+    lay.setSpacing(spacing)
+    return page, lay
+
+
+def _labelled(row: QHBoxLayout, caption: str, field: QWidget, name: str, stretch: int = 0) -> None:
+    """``field`` with its caption before it in ``row`` (the caption's mnemonic focuses it; ``name`` is read
+    out by screen readers)."""
+    caption_label = label(caption, "FieldLabel", wrap=False)
+    field.setAccessibleName(name)
+    caption_label.setBuddy(field)
+    row.addWidget(caption_label)
+    row.addWidget(field, stretch)
+
+
 def _card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
     frame = QFrame(parent)
     frame.setObjectName("Card")
@@ -205,24 +224,16 @@ class ReportsWindow(QMainWindow):
         bar.addStretch(1)
         pick = QHBoxLayout()  # the domain and the period on a row of their own: the domain box has room
         pick.setSpacing(6)
-        dom_label = label("Domain", "FieldLabel", wrap=False)
         self.domain_box = QComboBox()
-        self.domain_box.setAccessibleName("Domain to show")
         self.domain_box.setMinimumWidth(260)
         self.domain_box.setPlaceholderText("No reports yet")
-        dom_label.setBuddy(self.domain_box)
-        pick.addWidget(dom_label)
-        pick.addWidget(self.domain_box, 1)
-        range_label = label("Period", "FieldLabel", wrap=False)
+        _labelled(pick, "Domain", self.domain_box, "Domain to show", 1)
         self.range_box = QComboBox()
-        self.range_box.setAccessibleName("Period to show")
         for caption, days in RANGES:
             self.range_box.addItem(caption, days)
         self.range_box.setCurrentIndex(1)
-        range_label.setBuddy(self.range_box)
         pick.addSpacing(12)
-        pick.addWidget(range_label)
-        pick.addWidget(self.range_box)
+        _labelled(pick, "Period", self.range_box, "Period to show")
         self.export_csv_button = KeyButton("Export CSV…")
         self.export_csv_button.setAccessibleName("Export the senders table as CSV")
         self.export_json_button = KeyButton("Export JSON…")
@@ -288,10 +299,7 @@ class ReportsWindow(QMainWindow):
         return area
 
     def _build_overview(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(10)
+        page, lay = _page(10, right=6)
         self.overview_title = label("No reports yet. Drop report files or folders on this window, or press "
                                     "Import files…", "CardTitle", selectable=True)
         self.overview_title.setAccessibleName("Overview")
@@ -348,10 +356,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_senders(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         lay.addWidget(label("By sending service", "SectionTitle"))
         self.services_view, self.services_model = make_table(SERVICE_COLUMNS, "Messages by sending service",
                                                              height=120)
@@ -363,10 +368,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_problems(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(8)
+        page, lay = _page(8, right=6)
         lay.addWidget(label("Passes, but not for your domain", "CardTitle"))
         lay.addWidget(label("These services send as you and pass SPF or DKIM, but for their own domain, so "
                             "DMARC fails. This is the usual set-up mistake with newsletter, shop and CRM "
@@ -390,10 +392,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_enforce(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(10)
+        page, lay = _page(10, right=6)
         self.enforce_intro = label("", "Muted", selectable=True)
         lay.addWidget(self.enforce_intro)
         self.enforce_host = QVBoxLayout()
@@ -405,10 +404,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_tls(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         self.tls_label = label("", "CardSummary", selectable=True)
         self.tls_label.setAccessibleName("SMTP TLS reports, in short")
         lay.addWidget(self.tls_label)
@@ -433,35 +429,20 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_watch(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         lay.addWidget(label("Read new reports from the mailbox your DMARC record's rua= address delivers to. "
                             "InboxReady remembers what it has read and looks again every five minutes while "
                             "it is running.", "Muted"))
         row = QHBoxLayout()
-        prof_label = label("Reading profile", "FieldLabel", wrap=False)
         self.watch_profile_box = QComboBox()
-        self.watch_profile_box.setAccessibleName("Reading profile of the report mailbox")
         self.watch_profile_box.setPlaceholderText("No reading profile yet (add one in Test a message)")
         self.watch_profile_box.setMinimumWidth(240)
-        prof_label.setBuddy(self.watch_profile_box)
-        row.addWidget(prof_label)
-        row.addWidget(self.watch_profile_box, 1)
-        folder_label = label("Folder", "FieldLabel", wrap=False)
+        _labelled(row, "Reading profile", self.watch_profile_box, "Reading profile of the report mailbox", 1)
         self.watch_folder = QLineEdit("INBOX")
-        self.watch_folder.setAccessibleName("Mailbox folder the reports arrive in")
-        folder_label.setBuddy(self.watch_folder)
-        row.addWidget(folder_label)
-        row.addWidget(self.watch_folder)
-        move_label = label("Move read reports to", "FieldLabel", wrap=False)
+        _labelled(row, "Folder", self.watch_folder, "Mailbox folder the reports arrive in")
         self.watch_move = QLineEdit()
         self.watch_move.setPlaceholderText("leave them where they are")
-        self.watch_move.setAccessibleName("Folder to move read report mails to (optional)")
-        move_label.setBuddy(self.watch_move)
-        row.addWidget(move_label)
-        row.addWidget(self.watch_move)
+        _labelled(row, "Move read reports to", self.watch_move, "Folder to move read report mails to (optional)")
         lay.addLayout(row)
         go = QHBoxLayout()
         self.watch_start = KeyButton("Start watching")
