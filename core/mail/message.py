@@ -38,6 +38,7 @@ from typing import Any
 from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
 from ..records.spf_eval import check_host
 from ..dns.client import DnsClient
+from ..domain import display_names
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
     json_str,
@@ -259,6 +260,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         "sending_ip": inbound[1] if inbound is not None else None,
         "sending_ip_received": inbound[0].text if inbound is not None else None,
     }
+    checks = {name: card.names_shown() for name, card in checks.items()}  # bücher.example, not xn--bcher-kva…
+    findings = [replace(f, message=display_names(f.message)) for f in findings]
     return MessageReport(
         checks=checks, from_=from_value, from_domain=from_domain,
         subject=decode_words(subj.value) if subj else "",

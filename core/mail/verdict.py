@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain import display_domain
 from ..records.dmarc_parse import DmarcRecord
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from .authres import MethodResult, ReceivedSpf
@@ -1114,7 +1115,7 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
     if dmarc is None or any(f.code in _NO_RECEIVER for f in dmarc.findings):
         why = dmarc.summary if dmarc is not None else "There is nothing to judge."
         return Status.ERROR, f"This message couldn't be judged: {_lower_first(why)}"
-    fd = str(dmarc.detail.get("from_domain") or "your domain")
+    fd = display_domain(str(dmarc.detail.get("from_domain") or "your domain"))
     if any(f.code in ("msg.no-from", "msg.multiple-from") for f in dmarc.findings):
         first = next(f for f in dmarc.findings if f.code in ("msg.no-from", "msg.multiple-from"))
         return Status.FAIL, f"The message failed authentication: {_lower_first(first.message)}"
