@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, failed_lookup_words, organizational_domain, tree_walk
 from ..records.spf_eval import check_host
 from ..dns.client import DnsClient
 from ..domain import display_names
@@ -307,8 +307,8 @@ async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
     if pol.record is not None:
         pol.adkim = pol.record.adkim or "r"
         pol.aspf = pol.record.aspf or "r"
-    elif walk.failed is not None:
-        pol.failed = walk.failed.answer.describe
+    elif walk.failed is not None:  # RFC 9989 §4.10.1: a DNS error leaves the policy unknown, never "none"
+        pol.failed, pol.failed_query = failed_lookup_words(walk), walk.failed.query
     ev.dmarc = pol
 
 
