@@ -36,6 +36,9 @@ from ..records.spf_parse import (
 )
 from ..records.spf_flat import collapse, range_terms, ranges_of, resolve_term
 from ..records.spf_reach import GLOBAL, Contribution, Reach, reach, widens
+from ..records.spf_walk import (
+    MAX_LOOKUPS, MAX_MX, MAX_VOID_LOOKUPS, TreeBudget, fetch_record, follow_problem, mx_hosts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +123,9 @@ class SpfDetail(_SpfDetailSometimes):
     dmarc_stage: DmarcStageDetail | None  # None: DMARC couldn't be looked up
     all_advice: str | None  # the 'all' term advised for that DMARC stage
 
-LOOKUP_LIMIT = 10
-VOID_LIMIT = 2
+LOOKUP_LIMIT = MAX_LOOKUPS
+VOID_LIMIT = MAX_VOID_LOOKUPS
 RECORD_SIZE_ADVICE = 450  # RFC 7208 §3.4
-MAX_FETCHES = 60  # SPF records fetched while walking one tree
-MAX_DEPTH = 12
 MAX_PROBES = 40  # a/mx/exists targets looked up while walking one tree
 
 RFC_RECORD = "RFC 7208 §4.5"
@@ -349,7 +350,7 @@ class _Analysis:
         self.ctx = ctx
         self.domain = ctx.domain.rstrip(".").lower()
         self.issues: list[_Issue] = []
-        self.fetches = 0
+        self.budget = TreeBudget()  # SPF records fetched while walking the tree
         self.probes = 0
         self.void_terms: set[str] = set()  # lower-case texts of root terms that are void
         self.dead_includes: set[str] = set()  # root include terms whose target has no SPF record
@@ -376,18 +377,18 @@ class _Analysis:
     async def fetch(self, name: str, via: str) -> tuple[str | None, str | None, Severity | None]:
         """(record, error, severity) for the SPF record at ``name`` reached through ``via``
         ("include:x" or "redirect=x")."""
-        ans = await self.ctx.dns.query(name, "TXT")
+        got = await fetch_record(self.ctx.dns, name)
+        ans = got.answer
         kind = via.split(":")[0].split("=")[0]
-        if ans.failed:
+        if got.result == "temperror":
             return None, f"couldn't look it up: {ans.describe}", Severity.UNKNOWN
-        records = [t for t in ans.txt if is_spf_record(t)] if ans.ok else []
-        if not records:
+        if got.result == "none":
             why = "the name does not exist" if ans.outcome is Outcome.NXDOMAIN else "it has no SPF record"
             return None, f"no SPF record ({why}); every check of your SPF ends in an error ({kind} of a " \
                          "domain without SPF is a permanent error)", Severity.ERROR
-        if len(records) > 1:
-            return None, f"{len(records)} SPF records at {name}; exactly one is allowed", Severity.ERROR
-        return records[0], None, None
+        if got.result == "permerror":
+            return None, f"{len(got.records)} SPF records at {name}; exactly one is allowed", Severity.ERROR
+        return got.records[0], None, None
 
     # -- the walk -------------------------------------------------------------------------------
 
@@ -397,10 +398,10 @@ class _Analysis:
         is_root = depth == 0
         if record is None:
             if text is None:
-                if self.fetches >= MAX_FETCHES or depth > MAX_DEPTH:
+                if not self.budget.allows(depth):
                     node.note = "not followed: too many nested records"
                     return node
-                self.fetches += 1
+                self.budget.fetched()
                 text, err, sev = await self.fetch(domain, mechanism)
                 node.record = text
                 if err is not None:
@@ -487,7 +488,8 @@ class _Analysis:
                              "least 1 lookup")
         mech = f"{kind}:{target}" if kind == "include" else f"redirect={target}"
         here = chain + (domain,)
-        if target in here:
+        problem = follow_problem(target, here)
+        if problem == "loop":
             node = Node(domain=target, record=None, mechanism=mech,
                         error=f"loop: {target} is already being evaluated")
             where = "your record" if domain == self.domain else f"the SPF record of {domain}"
@@ -498,7 +500,7 @@ class _Analysis:
             if from_root and target == self.domain:
                 self.loop_terms.add(term.lower())
             return node
-        if not is_valid_domain_name(target):
+        if problem == "invalid":
             self.add(f"spf.{kind}-no-record", Severity.ERROR,
                      f"'{term}' points at '{target}', which is not a valid domain name, so receivers treat your "
                      "SPF as broken.", rfc=RFC_INCLUDE, fixable=from_root)
@@ -521,11 +523,11 @@ class _Analysis:
         if m.kind == "mx":
             ans = await dns.query(target, "MX")
             answers = [ans]
-            hosts = [r for r in ans.records if r.split()[-1:] != ["."]] if ans.ok else []
-            if ans.ok and len(hosts) > 10:
+            hosts = [h for h in mx_hosts(ans) if h] if ans.ok else []
+            if ans.ok and len(hosts) > MAX_MX:
                 self.add("spf.mx-too-many", Severity.ERROR,
                          f"'{m.text}' {'in your record' if is_root else 'in the SPF record of ' + domain} refers to "
-                         f"{len(hosts)} mail servers; SPF allows at most 10, so checks of mail from servers "
+                         f"{len(hosts)} mail servers; SPF allows at most {MAX_MX}, so checks of mail from servers "
                          "beyond those end in an error. List your sending servers with ip4:/ip6: instead.",
                          detail=f"MX of {target}: {', '.join(ans.records)}", rfc=RFC_LIMITS)
             void = ans.outcome.void or (ans.ok and not hosts)

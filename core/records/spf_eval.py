@@ -27,15 +27,14 @@ from .spf_macro import (
     MacroContext, SpfSyntaxError, expand_parts, ip_for_spf, is_valid_domain_name, macro_letters, parse_macro_string,
     truncate_domain,
 )
-from .spf_parse import Mechanism, SpfRecord, is_spf_record, parse_record
+from .spf_parse import Mechanism, SpfRecord, parse_record
+from .spf_walk import (
+    MAX_LOOKUPS, MAX_MX, MAX_PTR, MAX_VOID_LOOKUPS, LookupTally, SpfStop, fetch_record, follow_problem, mx_hosts,
+)
 
 __all__ = ["SpfEvaluation", "check_host", "check_helo", "RESULTS", "MAX_LOOKUPS", "MAX_VOID_LOOKUPS"]
 
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
-MAX_LOOKUPS = 10
-MAX_VOID_LOOKUPS = 2
-MAX_MX = 10
-MAX_PTR = 10
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -69,13 +68,6 @@ class SpfEvaluation:
                 "reason": self.reason, "trace": list(self.trace)}
 
 
-class _Abort(Exception):
-    def __init__(self, result: str, why: str) -> None:
-        super().__init__(why)
-        self.result = result
-        self.why = why
-
-
 @dataclass
 class _Outcome:
     result: str
@@ -93,8 +85,7 @@ class _Evaluator:
         self.helo = helo
         self.receiver = receiver
         self.timestamp = timestamp
-        self.lookups = 0
-        self.voids = 0
+        self.tally = LookupTally()
         self.trace: list[str] = []
         self._validated: dict[str, str | None] = {}
         self._ptr_names: list[str] | None = None
@@ -110,22 +101,22 @@ class _Evaluator:
                             receiver=self.receiver, validated=validated, timestamp=self.timestamp)
 
     def count_lookup(self, term: str) -> None:
-        self.lookups += 1
-        if self.lookups > MAX_LOOKUPS:
-            raise _Abort("permerror", f"'{term}' would be DNS lookup number {self.lookups}; SPF allows at most "
-                                      f"{MAX_LOOKUPS} per check (RFC 7208 §4.6.4)")
+        if self.tally.lookup():
+            raise SpfStop("permerror", f"'{term}' would be DNS lookup number {self.tally.lookups}; SPF allows at "
+                                       f"most {MAX_LOOKUPS} per check (RFC 7208 §4.6.4)")
 
     def count_void(self, term: str, name: str) -> None:
-        self.voids += 1
-        self.note(f"  {name} does not exist or has no records (void lookup {self.voids} of {MAX_VOID_LOOKUPS})")
-        if self.voids > MAX_VOID_LOOKUPS:
-            raise _Abort("permerror", f"'{term}' is void lookup number {self.voids}; SPF allows at most "
-                                      f"{MAX_VOID_LOOKUPS} lookups that find nothing (RFC 7208 §4.6.4)")
+        over = self.tally.void()
+        self.note(f"  {name} does not exist or has no records (void lookup {self.tally.voids} of "
+                  f"{MAX_VOID_LOOKUPS})")
+        if over:
+            raise SpfStop("permerror", f"'{term}' is void lookup number {self.tally.voids}; SPF allows at most "
+                                       f"{MAX_VOID_LOOKUPS} lookups that find nothing (RFC 7208 §4.6.4)")
 
     async def query(self, name: str, rdtype: str, term: str) -> DnsAnswer:
         ans = await self.dns.query(name, rdtype)
         if ans.failed:
-            raise _Abort("temperror", f"looking up {rdtype} for {name} (for '{term}') failed: {ans.describe}")
+            raise SpfStop("temperror", f"looking up {rdtype} for {name} (for '{term}') failed: {ans.describe}")
         return ans
 
     async def expand(self, spec: str, domain: str) -> str:
@@ -208,25 +199,23 @@ class _Evaluator:
     # -- check_host -----------------------------------------------------------------------------
 
     async def fetch(self, domain: str) -> tuple[SpfRecord | None, str]:
-        """The SPF record at ``domain``: (record, "") or (None, reason) for "none"; raises _Abort
+        """The SPF record at ``domain``: (record, "") or (None, reason) for "none"; raises SpfStop
         for temperror/permerror (RFC 7208 §4.4, §4.5)."""
-        ans = await self.dns.query(domain, "TXT")
-        if ans.failed:
-            raise _Abort("temperror", f"the TXT lookup for {domain} failed: {ans.describe}")
-        if not ans.ok:
-            return None, f"{domain}: {ans.describe}"
-        records = [t for t in ans.txt if is_spf_record(t)]
-        if not records:
-            return None, f"{domain} has no SPF record"
-        if len(records) > 1:
-            raise _Abort("permerror", f"{domain} has {len(records)} SPF records; exactly one is allowed "
-                                      "(RFC 7208 §4.5)")
-        text = records[0]
+        got = await fetch_record(self.dns, domain)
+        ans = got.answer
+        if got.result == "temperror":
+            raise SpfStop("temperror", f"the TXT lookup for {domain} failed: {ans.describe}")
+        if got.result == "none":
+            return None, f"{domain}: {ans.describe}" if not ans.ok else f"{domain} has no SPF record"
+        if got.result == "permerror":
+            raise SpfStop("permerror", f"{domain} has {len(got.records)} SPF records; exactly one is allowed "
+                                       "(RFC 7208 §4.5)")
+        text = got.records[0]
         self.note(f"{domain}: {text}")
         try:
             return parse_record(text), ""
         except SpfSyntaxError as exc:
-            raise _Abort("permerror", f"the SPF record of {domain} has a syntax error: {exc}") from None
+            raise SpfStop("permerror", f"the SPF record of {domain} has a syntax error: {exc}") from None
 
     async def check(self, domain: str, chain: tuple[str, ...], want_exp: bool) -> _Outcome:
         if not is_valid_domain_name(domain):
@@ -252,16 +241,10 @@ class _Evaluator:
             try:
                 target = await self.expand(redirect.value, domain)
             except SpfSyntaxError as exc:  # pragma: no cover - validated by the parser
-                raise _Abort("permerror", str(exc)) from None
-            target_l = target.lower()
-            if target_l in chain:
-                raise _Abort("permerror", f"redirect={target} loops back to a domain already being checked")
-            self.note(f"  redirect={target}")
-            if not is_valid_domain_name(target):
-                raise _Abort("permerror", f"redirect target '{target}' is not a valid domain name")
-            sub = await self.check(target_l, chain + (target_l,), want_exp)
+                raise SpfStop("permerror", str(exc)) from None
+            sub = await self.follow("redirect", target, chain, want_exp)
             if sub.result == "none":
-                raise _Abort("permerror", f"the redirect target {target} has no SPF record")
+                raise SpfStop("permerror", f"the redirect target {target} has no SPF record")
             return sub
         self.note("  nothing matched: neutral")
         return _Outcome("neutral", "no mechanism matched and there is no redirect", None)
@@ -300,44 +283,42 @@ class _Evaluator:
             return ans.ok and len(ans.records) > 0
         return False  # pragma: no cover - the parser knows no other mechanism
 
-    async def include(self, mech: Mechanism, target: str, chain: tuple[str, ...]) -> bool:
+    async def follow(self, kind: str, target: str, chain: tuple[str, ...], want_exp: bool) -> _Outcome:
+        """The outcome of the record an include or a redirect (``kind``) hands over to; a loop or a target
+        that is not a domain name ends the evaluation in permerror (RFC 7208 §5.2, §6.1)."""
         t = target.lower()
-        if t in chain:
-            raise _Abort("permerror", f"include:{target} loops back to a domain already being checked")
-        self.note(f"  include:{target}")
-        if not is_valid_domain_name(t):
-            raise _Abort("permerror", f"include target '{target}' is not a valid domain name")
-        sub = await self.check(t, chain + (t,), False)
+        term = f"include:{target}" if kind == "include" else f"redirect={target}"
+        problem = follow_problem(t, chain)
+        if problem == "loop":
+            raise SpfStop("permerror", f"{term} loops back to a domain already being checked")
+        self.note(f"  {term}")
+        if problem == "invalid":
+            raise SpfStop("permerror", f"{kind} target '{target}' is not a valid domain name")
+        return await self.check(t, chain + (t,), want_exp)
+
+    async def include(self, mech: Mechanism, target: str, chain: tuple[str, ...]) -> bool:
+        sub = await self.follow("include", target, chain, False)
         self.note(f"  include:{target} gave {sub.result}")
         if sub.result == "pass":
             return True
         if sub.result in ("fail", "softfail", "neutral"):
             return False
         if sub.result == "temperror":
-            raise _Abort("temperror", sub.why)
+            raise SpfStop("temperror", sub.why)
         if sub.result == "none":
-            raise _Abort("permerror", f"include:{target} points at a domain without an SPF record")
-        raise _Abort("permerror", sub.why)
+            raise SpfStop("permerror", f"include:{target} points at a domain without an SPF record")
+        raise SpfStop("permerror", sub.why)
 
     async def mx(self, mech: Mechanism, target: str) -> bool:
         ans = await self.query(target, "MX", mech.text)
         if ans.outcome.void:
             self.count_void(mech.text, target)
             return False
-        hosts: list[tuple[int, str]] = []
-        for r in ans.records:
-            pref, _, host = r.partition(" ")
-            try:
-                p = int(pref)
-            except ValueError:
-                p = 65535
-            hosts.append((p, host.strip().rstrip(".").lower()))
-        hosts.sort(key=lambda h: h[0])
-        for n, (_, host) in enumerate(hosts):
+        for n, host in enumerate(mx_hosts(ans)):
             if host == "":
                 continue  # null MX (RFC 7505): no host to match
             if n >= MAX_MX:
-                raise _Abort("permerror", f"'{mech.text}' has more than {MAX_MX} mail servers (MX) to check; "
+                raise SpfStop("permerror", f"'{mech.text}' has more than {MAX_MX} mail servers (MX) to check; "
                                           "SPF allows at most 10 (RFC 7208 §4.6.4)")
             if not is_valid_domain_name(host, multi_label=False):
                 continue
@@ -359,7 +340,7 @@ class _Evaluator:
         """The exp= explanation, or None when anything about it fails (RFC 7208 §6.2)."""
         try:
             name = await self.expand(spec, domain)
-        except (SpfSyntaxError, _Abort):
+        except (SpfSyntaxError, SpfStop):
             return None
         if not is_valid_domain_name(name, multi_label=False):
             return None
@@ -373,7 +354,7 @@ class _Evaluator:
             parts = parse_macro_string(text, explain=True)
             validated = await self.validated_name(domain) if "p" in macro_letters(parts) else None
             return expand_parts(parts, self.ctx(domain, validated))
-        except (UnicodeDecodeError, SpfSyntaxError, _Abort):
+        except (UnicodeDecodeError, SpfSyntaxError, SpfStop):
             self.note(f"  exp={spec}: the explanation text at {name} is not valid; the default is used")
             return None
 
@@ -402,13 +383,13 @@ async def check_host(ip: str, domain: str, sender: str, *, helo: str | None = No
     ev.note(f"check_host(ip={addr}, domain={dom or '(empty)'}, sender={full_sender})")
     try:
         out = await ev.check(dom, (dom,), True)
-    except _Abort as exc:
+    except SpfStop as exc:
         out = _Outcome(exc.result, exc.why)
         ev.note(f"{exc.result}: {exc.why}")
     explanation = out.exp_text if out.result == "fail" and out.exp_text is not None else _explain(out)
     return SpfEvaluation(result=out.result, explanation=explanation, mechanism=out.mechanism, trace=ev.trace,
                          domain=dom, exp_text=out.exp_text if out.result == "fail" else None,
-                         lookups=ev.lookups, void_lookups=ev.voids,
+                         lookups=ev.tally.lookups, void_lookups=ev.tally.voids,
                          reason=out.why if out.result in ("none", "temperror", "permerror") else "")
 
 

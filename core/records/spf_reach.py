@@ -36,7 +36,10 @@ from ..dns.client import DnsAnswer, DnsClient
 from .spf_macro import (
     SpfSyntaxError, is_valid_domain_name, static_target,
 )
-from .spf_parse import Mechanism, SpfRecord, is_spf_record, parse_record
+from .spf_parse import Mechanism, SpfRecord, parse_record
+from .spf_walk import (
+    MAX_MX, LookupTally, SpfStop, TreeBudget, fetch_record, follow_problem, mx_hosts,
+)
 
 __all__ = ["AddrSet", "Contribution", "OPEN_V4", "OPEN_V6", "Reach", "reach", "widens"]
 
@@ -44,11 +47,6 @@ _V4 = 1 << 128  # IPv4 addresses live at [_V4, _V4 + 2**32) of one integer space
 _END = _V4 + (1 << 32)
 OPEN_V4 = 1 << 24  # a /8
 OPEN_V6 = 1 << 112  # a /16
-MAX_LOOKUPS = 10
-MAX_VOID = 2
-MAX_MX = 10
-MAX_FETCHES = 60
-MAX_DEPTH = 12
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
 _STRENGTH = {"pass": 0, "neutral": 1, "none": 1, "temperror": 1, "permerror": 1, "softfail": 2, "fail": 2}
 
@@ -230,12 +228,14 @@ def widens(before: Reach, after: Reach) -> str | None:
     return None
 
 
-class _Stop(Exception):
-    """The evaluation of the addresses still unmatched ends here with ``result`` (temperror/permerror)."""
+class _Stop(SpfStop):
+    """The evaluation of the addresses of ``scope`` still unmatched ends here with ``result`` (temperror or
+    permerror). ``check_host`` ends for its one address with a reason (``SpfStop``); here a step can end the
+    evaluation for some addresses (those of one IP version, those a host didn't match) while the others go
+    on, so the stop says for which."""
 
     def __init__(self, result: str, scope: AddrSet) -> None:
         super().__init__(result)
-        self.result = result
         self.scope = scope
 
 
@@ -251,40 +251,43 @@ class _Reacher:
     def __init__(self, dns: DnsClient, top: str) -> None:
         self.dns = dns
         self.top = top
-        self.lookups = 0
-        self.voids = {4: 0, 6: 0}
-        self.fetches = 0
+        # one tally per IP version: an address of each version is one evaluation in check_host's sense. They
+        # count the same lookups (every address goes through the same terms) but their own void lookups (an
+        # 'a' finds IPv4 addresses and no IPv6 ones, say)
+        self.tallies = {4: LookupTally(), 6: LookupTally()}
+        self.budget = TreeBudget()
         self.uncertain: list[str] = []
 
     def static(self, spec: str | None, domain: str) -> str | None:
         return static_target(spec, domain, self.top)
 
     def count(self, remaining: AddrSet) -> None:
-        self.lookups += 1
-        if self.lookups > MAX_LOOKUPS:
+        over = [t.lookup() for t in self.tallies.values()]
+        if any(over):
             raise _Stop("permerror", remaining)
 
     def void(self, versions: tuple[int, ...], remaining: AddrSet) -> AddrSet:
         """Count a void lookup for these IP versions; the addresses now over the limit end in permerror."""
         over = EMPTY
         for v in versions:
-            self.voids[v] += 1
-            if self.voids[v] > MAX_VOID:
+            if self.tallies[v].void():
                 over = over | (remaining & AddrSet.family(v))
         return over
 
+    def blocked(self, target: str, chain: tuple[str, ...]) -> bool:
+        """An include or redirect to ``target`` ends in permerror: a loop, not a domain name, or past the walk's
+        own bound (``TreeBudget``)."""
+        return follow_problem(target, chain) is not None or not self.budget.allows(len(chain))
+
     async def fetch(self, domain: str, scope: AddrSet) -> SpfRecord | None:
-        self.fetches += 1
-        ans = await self.dns.query(domain, "TXT")
-        if ans.failed:
-            raise _Stop("temperror", scope)
-        records = [t for t in ans.txt if is_spf_record(t)] if ans.ok else []
-        if not records:
+        self.budget.fetched()
+        got = await fetch_record(self.dns, domain)
+        if got.result == "none":
             return None
-        if len(records) > 1:
-            raise _Stop("permerror", scope)
+        if got.result:
+            raise _Stop(got.result, scope)
         try:
-            return parse_record(records[0])
+            return parse_record(got.records[0])
         except SpfSyntaxError:
             raise _Stop("permerror", scope) from None
 
@@ -330,8 +333,7 @@ class _Reacher:
                     self.uncertain.append(red.text)
                     give("neutral", remaining)  # unknown: not counted as passing
                     return out
-                if target in chain or not is_valid_domain_name(target) or len(chain) > MAX_DEPTH \
-                        or self.fetches >= MAX_FETCHES:
+                if self.blocked(target, chain):
                     raise _Stop("permerror", remaining)
                 sub_parts: list[_Part] = []
                 sub = await self.record(target, remaining, chain + (target,), parts=sub_parts)
@@ -371,8 +373,7 @@ class _Reacher:
             self.uncertain.append(m.text)
             return EMPTY, {}
         if kind == "include":
-            if target in chain or not is_valid_domain_name(target) or len(chain) > MAX_DEPTH \
-                    or self.fetches >= MAX_FETCHES:
+            if self.blocked(target, chain):
                 return EMPTY, {"permerror": remaining}
             sub_parts: list[_Part] = []
             sub = await self.record(target, remaining, chain + (target,), parts=sub_parts)
@@ -398,16 +399,7 @@ class _Reacher:
             return EMPTY, {"temperror": remaining}
         if ans.outcome.void:
             return EMPTY, {"permerror": self.void((4, 6), remaining)}
-        hosts: list[tuple[int, str]] = []
-        for r in ans.records:
-            pref, _, host = r.partition(" ")
-            try:
-                p = int(pref)
-            except ValueError:
-                p = 65535
-            hosts.append((p, host.strip().rstrip(".").lower()))
-        hosts.sort(key=lambda h: h[0])
-        names = [h for _, h in hosts if h]
+        names = [h for h in mx_hosts(ans) if h]
         match, errors = await self.hosts(names[:MAX_MX], m, remaining, count_void=False)
         if len(names) > MAX_MX:
             errors["permerror"] = errors.get("permerror", EMPTY) | (remaining - match)

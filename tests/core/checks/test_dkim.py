@@ -9,6 +9,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.zone
+import pytest
 
 from inboxready.core.checks import dkim
 from inboxready.core.dns.server import DnsTestServer
@@ -141,21 +142,43 @@ def test_1024_bit_key_warns(dns_server: DnsTestServer) -> None:
                          "something to improve.")
 
 
-def test_key_under_1024_bits_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; p=' + rsa_b64(768))}\n")
-    assert r.status is Status.FAIL and "dkim.weak-key" in codes(r)
-    assert found(r, "google")["status"] == "fail"
+# (selector, key record, status, the findings, what the selector's entry says, in the first finding's message,
+#  detail and rfc)
+KEY_CASES = [
+    pytest.param("google", "v=DKIM1; p=" + rsa_b64(768), Status.FAIL, ["dkim.weak-key"], {"status": "fail"}, "", "",
+                 "", id="under-1024-bits-fails"),
+    pytest.param("google", "v=DKIM1; p=" + rsa_b64(8192), Status.WARN, ["dkim.oversized-key"], {}, "", "", "",
+                 id="over-4096-bits-warns"),
+    pytest.param("s1", "v=DKIM1; k=ed25519; p=" + ed_b64(), Status.WARN, ["dkim.ed25519-only"], {}, "RSA", "", "",
+                 id="ed25519-only-warns"),
+    pytest.param("google", "v=DKIM1; t=s; p=" + RSA2048, Status.PASS, ["dkim.strict-subdomains"], {}, "", "", "",
+                 id="strict-flag-is-info"),
+    pytest.param("google", "v=DKIM1; h=sha1; p=" + RSA2048, Status.FAIL, ["dkim.sha1-only"], {}, "", "",
+                 "RFC 8301", id="sha1-only-fails"),
+    pytest.param("google", "v=DKIM1; h=md5; p=" + RSA2048, Status.FAIL, ["dkim.unknown-hash"], {}, "", "", "",
+                 id="unknown-hash-fails"),
+    pytest.param("google", "v=DKIM1; s=other; p=" + RSA2048, Status.FAIL, ["dkim.not-for-email"], {}, "", "", "",
+                 id="key-not-for-email-fails"),
+    pytest.param("google", "v=DKIM1; p=" + RSA2048[:-10] + "!!", Status.FAIL, ["dkim.malformed-key"],
+                 {"status": "fail", "key_type": None, "key_bits": None}, "", "", "", id="malformed-base64-fails"),
+    pytest.param("google", "v=DKIM1; p=" + RSA2048[:200], Status.FAIL, ["dkim.malformed-key"], {}, "", "", "",
+                 id="truncated-key-fails"),
+    pytest.param("google", "k=rsa; v=DKIM1; p=" + RSA2048, Status.FAIL, ["dkim.malformed-key"], {}, "",
+                 "first tag", "", id="version-not-first-fails"),
+    pytest.param("google", "v=DKIM1; k=ed25519-sha256; p=" + RSA1024, Status.FAIL, ["dkim.unknown-key-type"], {},
+                 "", "", "", id="unknown-key-type-fails"),
+]
 
 
-def test_key_over_4096_bits_warns(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; p=' + rsa_b64(8192))}\n")
-    assert r.status is Status.WARN and codes(r) == ["dkim.oversized-key"]
-
-
-def test_ed25519_only_warns(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"s1._domainkey IN TXT {txt('v=DKIM1; k=ed25519; p=' + ed_b64())}\n")
-    assert r.status is Status.WARN and codes(r) == ["dkim.ed25519-only"]
-    assert "RSA" in r.findings[0].message
+@pytest.mark.parametrize(("selector", "record", "status", "findings", "entry", "says", "detail", "rfc"), KEY_CASES)
+def test_key_with_a_problem(dns_server: DnsTestServer, selector: str, record: str, status: Status,
+                            findings: list[str], entry: dict[str, object], says: str, detail: str, rfc: str) -> None:
+    r = check(dns_server, BASE + f"{selector}._domainkey IN TXT {txt(record)}\n")
+    assert r.status is status and codes(r) == findings
+    e = found(r, selector)
+    assert {k: e[k] for k in entry} == entry
+    first = r.findings[0]
+    assert says in first.message and detail in first.detail and first.rfc.startswith(rfc)
 
 
 def test_testing_mode_warns_and_its_fix_passes(dns_server: DnsTestServer) -> None:
@@ -177,50 +200,6 @@ def test_testing_mode_on_provider_cname_has_no_record_fix(dns_server: DnsTestSer
     assert codes(r) == ["dkim.testing-mode"] and r.findings[0].fix is None
     assert "mail service" in r.findings[0].message and found(r, "s1")["provider"] == "SendGrid"
     assert "selector 's1' (SendGrid)" in r.findings[0].message
-
-
-def test_strict_flag_is_info(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; t=s; p=' + RSA2048)}\n")
-    assert r.status is Status.PASS and codes(r) == ["dkim.strict-subdomains"]
-
-
-def test_sha1_only_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; h=sha1; p=' + RSA2048)}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.sha1-only"]
-    assert r.findings[0].rfc.startswith("RFC 8301")
-
-
-def test_unknown_hash_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; h=md5; p=' + RSA2048)}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.unknown-hash"]
-
-
-def test_key_not_for_email_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; s=other; p=' + RSA2048)}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.not-for-email"]
-
-
-def test_malformed_base64_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; p=' + RSA2048[:-10] + '!!')}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.malformed-key"]
-    e = found(r, "google")
-    assert e["status"] == "fail" and e["key_type"] is None and e["key_bits"] is None
-
-
-def test_truncated_key_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; p=' + RSA2048[:200])}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.malformed-key"]
-
-
-def test_version_not_first_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('k=rsa; v=DKIM1; p=' + RSA2048)}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.malformed-key"]
-    assert "first tag" in r.findings[0].detail
-
-
-def test_unknown_key_type_fails(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE + f"google._domainkey IN TXT {txt('v=DKIM1; k=ed25519-sha256; p=' + RSA1024)}\n")
-    assert r.status is Status.FAIL and codes(r) == ["dkim.unknown-key-type"]
 
 
 def test_two_records_at_one_selector_fail(dns_server: DnsTestServer) -> None:

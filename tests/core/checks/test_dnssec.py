@@ -90,10 +90,11 @@ def build(server: DnsTestServer, *, dom_signed: bool = True, ds: str | None = "a
     return t
 
 
-def check(server: DnsTestServer, tree: Tree | None, **opts: object):  # type: ignore[no-untyped-def]
+def check(server: DnsTestServer, tree: Tree | None, *, domain: str = "example.test", anchors: str | None = None,
+          **opts: object):  # type: ignore[no-untyped-def]
+    """The check of ``domain`` trusting the root of ``tree`` (or the ``anchors`` text; neither: IANA's)."""
     async def go():  # type: ignore[no-untyped-def]
-        anchors = tree.anchors if tree is not None else None
-        ctx = make_ctx(server, "example.test", trust_anchors=anchors, **opts)
+        ctx = make_ctx(server, domain, trust_anchors=tree.anchors if tree is not None else anchors, **opts)
         try:
             return await dnssec.check(ctx)
         finally:
@@ -166,14 +167,7 @@ def test_signed_and_valid(dns_server: DnsTestServer) -> None:
 
 def test_unsigned_is_information(dns_server: DnsTestServer) -> None:
     dns_server.add_zone("example.com", "@ SOA ns hostmaster 1 7200 900 1209600 300\n@ TXT \"v=spf1 -all\"\n")
-
-    async def go():  # type: ignore[no-untyped-def]
-        ctx = make_ctx(dns_server, "example.com")
-        try:
-            return await dnssec.check(ctx)
-        finally:
-            ctx.dns.close()
-    r = run(go())
+    r = check(dns_server, None, domain="example.com")
     assert r.status is Status.INFO
     assert codes(r) == {"dnssec.unsigned"}
     assert r.detail == {"signed": False, "valid": None, "chain": [], "algorithm": None}
@@ -183,14 +177,7 @@ def test_a_resolver_that_strips_signatures_is_couldnt_check(dns_server: DnsTestS
     dns_server.add_zone(".", signed(".", "", None))  # a root without signatures, as a stripping resolver shows it
     dns_server.add_records(".", "DNSKEY", [new_key().dnskey.to_text()])
     dns_server.add_zone("example.com", "@ SOA ns hostmaster 1 7200 900 1209600 300\n")
-
-    async def go():  # type: ignore[no-untyped-def]
-        ctx = make_ctx(dns_server, "example.com")
-        try:
-            return await dnssec.check(ctx)
-        finally:
-            ctx.dns.close()
-    r = run(go())
+    r = check(dns_server, None, domain="example.com")
     assert r.status is Status.ERROR and codes(r) == {"dnssec.resolver-strips-signatures"}
 
 
@@ -268,27 +255,13 @@ def test_old_algorithm_still_validates_with_advice(dns_server: DnsTestServer) ->
 
 def test_missing_domain(dns_server: DnsTestServer) -> None:
     tree = build(dns_server)
-
-    async def go():  # type: ignore[no-untyped-def]
-        ctx = make_ctx(dns_server, "nowhere.test", trust_anchors=tree.anchors)
-        try:
-            return await dnssec.check(ctx)
-        finally:
-            ctx.dns.close()
-    r = run(go())
+    r = check(dns_server, tree, domain="nowhere.test")
     assert r.status is Status.INFO and codes(r) == {"dnssec.not-found"}
 
 
 def test_unreadable_trust_anchor_setting(dns_server: DnsTestServer) -> None:
     build(dns_server)
-
-    async def go():  # type: ignore[no-untyped-def]
-        ctx = make_ctx(dns_server, "example.test", trust_anchors=". IN DS nonsense")
-        try:
-            return await dnssec.check(ctx)
-        finally:
-            ctx.dns.close()
-    r = run(go())
+    r = check(dns_server, None, anchors=". IN DS nonsense")
     assert r.status is Status.ERROR and codes(r) == {"dnssec.bad-trust-anchor"}
 
 
@@ -350,14 +323,7 @@ def test_bad_anchor_text() -> None:
 
 def test_dnskey_trust_anchor_validates(dns_server: DnsTestServer) -> None:
     tree = build(dns_server)
-
-    async def go():  # type: ignore[no-untyped-def]
-        ctx = make_ctx(dns_server, "example.test", trust_anchors=f". DNSKEY {tree.root.dnskey.to_text()}")
-        try:
-            return await dnssec.check(ctx)
-        finally:
-            ctx.dns.close()
-    assert run(go()).status is Status.PASS
+    assert check(dns_server, None, anchors=f". DNSKEY {tree.root.dnskey.to_text()}").status is Status.PASS
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -200,15 +201,6 @@ def test_txt_lookup_timeout_is_couldnt_check(dns_server: DnsTestServer) -> None:
     assert "couldn't" in r.summary
 
 
-def test_lookalike_record_with_quotes(dns_server: DnsTestServer) -> None:
-    zone = "@ 300 IN TXT \"\\\"v=spf1 ip4:192.0.2.1 -all\\\"\"\n"
-    r = analyse(dns_server, zone)
-    f = finding(r, "spf.bad-version")
-    assert r.status is Status.FAIL
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 -all"
-    assert_fixed(dns_server, zone, r, "spf.bad-version")
-
-
 # -- record selection and syntax ------------------------------------------------------------------
 
 MULTI = """
@@ -330,16 +322,6 @@ def test_near_the_limit_is_info(dns_server: DnsTestServer) -> None:
     assert r.status is Status.PASS and finding(r, "spf.near-lookup-limit").severity is Severity.INFO
 
 
-def test_void_lookup_warning_and_fix(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 a:old.example.com ip4:192.0.2.1 -all"\n'
-    r = analyse(dns_server, zone)
-    assert r.status is Status.WARN
-    f = finding(r, "spf.void-lookup")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
-    assert r.detail["void_lookups"] == 1
-    assert_fixed(dns_server, zone, r, "spf.void-lookup")
-
-
 def test_too_many_void_lookups(dns_server: DnsTestServer) -> None:
     zone = '@ 300 IN TXT "v=spf1 a:old1.example.com a:old2.example.com mx:old3.example.com ip4:192.0.2.1 -all"\n'
     r = analyse(dns_server, zone)
@@ -374,16 +356,6 @@ def test_redirect_loop_deeper(dns_server: DnsTestServer) -> None:
     assert "_a.example.com -> _b.example.com -> _a.example.com" in finding(r, "spf.redirect-loop").detail
 
 
-def test_include_without_record(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 include:_spf.gone.example.com ip4:192.0.2.1 -all"\n'
-    r = analyse(dns_server, zone)
-    assert r.status is Status.FAIL
-    f = finding(r, "spf.include-no-record")
-    assert "_spf.gone.example.com" in f.message
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
-    assert_fixed(dns_server, zone, r, "spf.include-no-record")
-
-
 def test_redirect_without_record(dns_server: DnsTestServer) -> None:
     r = analyse(dns_server, '@ 300 IN TXT "v=spf1 redirect=_spf.gone.example.com"\n')
     assert r.status is Status.FAIL and "spf.redirect-no-record" in codes(r)
@@ -408,40 +380,46 @@ def test_include_with_broken_record(dns_server: DnsTestServer) -> None:
 # -- the all rule and friends ---------------------------------------------------------------------
 
 
-def test_plus_all(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 include:_spf.provider.test +all"\n'
+# (the apex record, the check's status, the finding, its severity, the fix's value, what the finding's message
+#  and the fix's note say, detail values)
+ONE_FIX = [
+    pytest.param('"v=spf1 include:_spf.provider.test +all"', Status.FAIL, "spf.plus-all", Severity.ERROR,
+                 "v=spf1 include:_spf.provider.test ~all", "", "p=reject", {}, id="plus-all"),
+    pytest.param('"v=spf1 ip4:192.0.2.1 ?all"', Status.WARN, "spf.neutral-all", Severity.WARNING,
+                 "v=spf1 ip4:192.0.2.1 ~all", "", "", {}, id="neutral-all"),
+    pytest.param('"v=spf1 ip4:192.0.2.1"', Status.WARN, "spf.no-all", Severity.WARNING, "v=spf1 ip4:192.0.2.1 ~all",
+                 "", "", {}, id="no-all"),
+    pytest.param('"v=spf1 ptr ip4:192.0.2.1 -all"', Status.WARN, "spf.ptr", Severity.WARNING,
+                 "v=spf1 ip4:192.0.2.1 ~all", "", "ip4:/ip6:", {}, id="ptr"),
+    pytest.param('"v=spf1 include:_spf.gone.example.com ip4:192.0.2.1 -all"', Status.FAIL, "spf.include-no-record",
+                 Severity.ERROR, "v=spf1 ip4:192.0.2.1 ~all", "_spf.gone.example.com", "", {},
+                 id="include-without-record"),
+    # RFC 7208 §5.1: terms after 'all' are never reached
+    pytest.param('"v=spf1 -all include:_spf.provider.test"', Status.FAIL, "spf.terms-after-all", Severity.ERROR,
+                 "v=spf1 include:_spf.provider.test ~all", "", "", {"lookups": 0}, id="terms-after-all"),
+    # an unknown modifier is ignored (RFC 7208 §6): the provider's servers fail SPF, which is a failure
+    pytest.param('"v=spf1 ip4:192.0.2.1 include=_spf.provider.test -all"', Status.FAIL, "spf.modifier-typo",
+                 Severity.ERROR, "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all", "include:_spf.provider.test",
+                 "", {}, id="modifier-written-like-mechanism"),
+    pytest.param('"v=spf1 a:old.example.com ip4:192.0.2.1 -all"', Status.WARN, "spf.void-lookup", Severity.WARNING,
+                 "v=spf1 ip4:192.0.2.1 ~all", "", "", {"void_lookups": 1}, id="void-lookup"),
+    pytest.param('"\\"v=spf1 ip4:192.0.2.1 -all\\""', Status.FAIL, "spf.bad-version", Severity.ERROR,
+                 "v=spf1 ip4:192.0.2.1 -all", "", "", {}, id="lookalike-record-with-quotes"),
+]
+
+
+@pytest.mark.parametrize(("record", "status", "code", "severity", "value", "says", "note", "detail"), ONE_FIX)
+def test_one_problem_and_its_fix(dns_server: DnsTestServer, record: str, status: Status, code: str,
+                                 severity: Severity, value: str, says: str, note: str, detail: dict[str, Any]) -> None:
+    """A record with one problem: the finding, the corrected record offered, and publishing it fixes that."""
+    zone = f"@ 300 IN TXT {record}\n"
     r = analyse(dns_server, zone)
-    assert r.status is Status.FAIL
-    f = finding(r, "spf.plus-all")
-    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ~all"
-    assert "p=reject" in f.fix.note
-    assert_fixed(dns_server, zone, r, "spf.plus-all")
-
-
-def test_neutral_all(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 ?all"\n'
-    r = analyse(dns_server, zone)
-    assert r.status is Status.WARN
-    assert_fixed(dns_server, zone, r, "spf.neutral-all")
-
-
-def test_no_all(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1"\n'
-    r = analyse(dns_server, zone)
-    assert r.status is Status.WARN
-    f = finding(r, "spf.no-all")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
-    assert_fixed(dns_server, zone, r, "spf.no-all")
-
-
-def test_ptr(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 ptr ip4:192.0.2.1 -all"\n'
-    r = analyse(dns_server, zone)
-    assert r.status is Status.WARN
-    f = finding(r, "spf.ptr")
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 ~all"
-    assert "ip4:/ip6:" in f.fix.note
-    assert_fixed(dns_server, zone, r, "spf.ptr")
+    assert r.status is status
+    f = finding(r, code)
+    assert f.severity is severity and says in f.message
+    assert f.fix is not None and f.fix.value == value and note in f.fix.note
+    assert {k: r.detail[k] for k in detail} == detail
+    assert_fixed(dns_server, zone, r, code)
 
 
 def test_redirect_ignored_because_of_all(dns_server: DnsTestServer) -> None:
@@ -455,16 +433,6 @@ def test_redirect_ignored_because_of_all(dns_server: DnsTestServer) -> None:
     f = finding(r, "spf.redirect-ignored")
     assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all"
     assert_fixed(dns_server, zone, r, "spf.redirect-ignored")
-
-
-def test_terms_after_all(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 -all include:_spf.provider.test"\n'
-    r = analyse(dns_server, zone)
-    f = finding(r, "spf.terms-after-all")
-    assert f.severity is Severity.ERROR and r.status is Status.FAIL  # RFC 7208 §5.1: never reached
-    assert r.detail["lookups"] == 0
-    assert f.fix is not None and f.fix.value == "v=spf1 include:_spf.provider.test ~all"
-    assert_fixed(dns_server, zone, r, "spf.terms-after-all")
 
 
 def test_duplicate_include_and_term(dns_server: DnsTestServer) -> None:
@@ -484,17 +452,6 @@ def test_duplicate_include_across_tree_is_info(dns_server: DnsTestServer) -> Non
     r = analyse(dns_server, zone)
     f = finding(r, "spf.duplicate-include")
     assert f.severity is Severity.INFO and f.fix is None
-
-
-def test_modifier_written_like_mechanism(dns_server: DnsTestServer) -> None:
-    zone = '@ 300 IN TXT "v=spf1 ip4:192.0.2.1 include=_spf.provider.test -all"\n'
-    r = analyse(dns_server, zone)
-    f = finding(r, "spf.modifier-typo")
-    assert "include:_spf.provider.test" in f.message
-    # an unknown modifier is ignored (RFC 7208 §6): the provider's servers fail SPF, which is a failure
-    assert f.severity is Severity.ERROR and r.status is Status.FAIL
-    assert f.fix is not None and f.fix.value == "v=spf1 ip4:192.0.2.1 include:_spf.provider.test ~all"
-    assert_fixed(dns_server, zone, r, "spf.modifier-typo")
 
 
 def test_parked_domain_allowing_senders(dns_server: DnsTestServer) -> None:

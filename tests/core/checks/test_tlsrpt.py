@@ -50,22 +50,39 @@ def test_good_record_passes(dns_server: DnsTestServer) -> None:
     assert r.name == "tls_rpt" and json.loads(json.dumps(r.to_json()))["detail"] == r.detail
 
 
-def test_absent_is_info_and_fix_passes(dns_server: DnsTestServer) -> None:
-    r = check(dns_server, BASE)
-    assert r.status is Status.INFO and codes(r) == ["tls_rpt.not-published"]
-    assert r.findings[0].severity is Severity.INFO
-    fix = r.findings[0].fix
-    assert fix is not None and fix.value == "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
-    assert check(dns_server, publish(BASE, fix)).status is Status.PASS
+NEW_RUA = "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
 
 
-def test_absent_with_mta_sts_warns_and_fix_passes(dns_server: DnsTestServer) -> None:
-    zone = BASE + '_mta-sts IN TXT "v=STSv1; id=1;"\n'
+@pytest.mark.parametrize(("zone", "status", "code", "says", "value", "value_has", "action"), [
+    pytest.param(BASE, Status.INFO, "tls_rpt.not-published", "", NEW_RUA, (), "publish", id="absent-is-info"),
+    pytest.param(BASE + '_mta-sts IN TXT "v=STSv1; id=1;"\n', Status.WARN, "tls_rpt.not-published", "MTA-STS",
+                 NEW_RUA, (), "publish", id="absent-with-mta-sts-warns"),
+    pytest.param(GOOD + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:other@example.com"\n', Status.FAIL,
+                 "tls_rpt.multiple-records", "", None, ("mailto:tls@example.com", "mailto:other@example.com"),
+                 "replace", id="two-records-fail"),
+    pytest.param(BASE + '_smtp._tls IN TXT "v=TLSRPTv1;"\n', Status.FAIL, "tls_rpt.record-invalid", "rua", NEW_RUA,
+                 (), "replace", id="missing-rua-fails"),
+    pytest.param(BASE + '_smtp._tls IN TXT "v=TLSRPTv1 rua=mailto:tls@example.com"\n', Status.FAIL,
+                 "tls_rpt.record-invalid", "", "v=TLSRPTv1; rua=mailto:tls@example.com", (), "replace",
+                 id="malformed-record-keeps-good-address-in-fix"),
+    pytest.param(BASE + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tls@example.com,http://insecure.example.net/r"\n',
+                 Status.WARN, "tls_rpt.bad-uri", "http:", "v=TLSRPTv1; rua=mailto:tls@example.com", (), "replace",
+                 id="bad-uri-beside-good-one-warns"),
+    pytest.param(BASE + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:not-an-address"\n', Status.FAIL,
+                 "tls_rpt.record-invalid", "", NEW_RUA, (), "replace", id="only-bad-uris-fail"),
+])
+def test_finding_and_its_fix_passes(dns_server: DnsTestServer, zone: str, status: Status, code: str, says: str,
+                                    value: str | None, value_has: tuple[str, ...], action: str) -> None:
+    """One finding per zone; its fix (a value, or one holding these addresses) published makes the check pass."""
     r = check(dns_server, zone)
-    assert r.status is Status.WARN and codes(r) == ["tls_rpt.not-published"]
-    assert "MTA-STS" in r.findings[0].message
-    fix = r.findings[0].fix
-    assert fix is not None
+    assert r.status is status and codes(r) == [code]
+    finding = r.findings[0]
+    assert finding.severity is {Status.INFO: Severity.INFO, Status.WARN: Severity.WARNING,
+                                Status.FAIL: Severity.ERROR}[status]
+    assert says in finding.message
+    fix = finding.fix
+    assert fix is not None and fix.action == action
+    assert fix.value == value if value is not None else all(v in fix.value for v in value_has)
     assert check(dns_server, publish(zone, fix)).status is Status.PASS
 
 
@@ -73,54 +90,6 @@ def test_timeout_is_couldnt_check(dns_server: DnsTestServer) -> None:
     dns_server.timeout_names.add("_smtp._tls.example.com/TXT")
     r = check(dns_server, GOOD, timeout=0.5)
     assert r.status is Status.ERROR and codes(r) == ["tls_rpt.lookup-failed"]
-
-
-def test_two_records_fail_and_fix_passes(dns_server: DnsTestServer) -> None:
-    zone = GOOD + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:other@example.com"\n'
-    r = check(dns_server, zone)
-    assert r.status is Status.FAIL and codes(r) == ["tls_rpt.multiple-records"]
-    fix = r.findings[0].fix
-    assert fix is not None and fix.action == "replace"
-    assert "mailto:tls@example.com" in fix.value and "mailto:other@example.com" in fix.value
-    assert check(dns_server, publish(zone, fix)).status is Status.PASS
-
-
-def test_missing_rua_fails_and_fix_passes(dns_server: DnsTestServer) -> None:
-    zone = BASE + '_smtp._tls IN TXT "v=TLSRPTv1;"\n'
-    r = check(dns_server, zone)
-    assert r.status is Status.FAIL and codes(r) == ["tls_rpt.record-invalid"]
-    assert "rua" in r.findings[0].message
-    fix = r.findings[0].fix
-    assert fix is not None and fix.value == "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
-    assert check(dns_server, publish(zone, fix)).status is Status.PASS
-
-
-def test_malformed_record_keeps_good_address_in_fix(dns_server: DnsTestServer) -> None:
-    zone = BASE + '_smtp._tls IN TXT "v=TLSRPTv1 rua=mailto:tls@example.com"\n'
-    r = check(dns_server, zone)
-    assert codes(r) == ["tls_rpt.record-invalid"]
-    fix = r.findings[0].fix
-    assert fix is not None and fix.value == "v=TLSRPTv1; rua=mailto:tls@example.com"
-    assert check(dns_server, publish(zone, fix)).status is Status.PASS
-
-
-def test_bad_uri_beside_good_one_warns_and_fix_passes(dns_server: DnsTestServer) -> None:
-    zone = BASE + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tls@example.com,http://insecure.example.net/r"\n'
-    r = check(dns_server, zone)
-    assert r.status is Status.WARN and codes(r) == ["tls_rpt.bad-uri"]
-    assert "http:" in r.findings[0].message
-    fix = r.findings[0].fix
-    assert fix is not None and fix.value == "v=TLSRPTv1; rua=mailto:tls@example.com"
-    assert check(dns_server, publish(zone, fix)).status is Status.PASS
-
-
-def test_only_bad_uris_fail(dns_server: DnsTestServer) -> None:
-    zone = BASE + '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:not-an-address"\n'
-    r = check(dns_server, zone)
-    assert r.status is Status.FAIL and codes(r) == ["tls_rpt.record-invalid"]
-    fix = r.findings[0].fix
-    assert fix is not None
-    assert check(dns_server, publish(zone, fix)).status is Status.PASS
 
 
 def test_parser_units() -> None:
