@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import dns.name
+
+try:  # IDNA 2008 (RFC 5891) when the idna package is installed; else Python's IDNA 2003 codec
+    import idna as _idna
+except ImportError:  # pragma: no cover - the idna package comes with requests
+    _idna = None  # type: ignore[assignment]
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -22,11 +28,99 @@ class DomainInput:
     note: str = ""  # e.g. "Checking example.com (taken from the e-mail address you pasted)"
 
 
-def to_unicode(domain: str) -> str:
+# Scripts that UTS #39 ("highly restrictive") lets one label mix: Japanese, Chinese and Korean writing with
+# Latin. Any other mix (Latin with Cyrillic, Greek with Latin, ...) is how lookalike names are made.
+_SCRIPT_SETS = (frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}), frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+                frozenset({"LATIN", "HAN", "HANGUL"}))
+_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "KATAKANA-HIRAGANA": "KATAKANA", "HALFWIDTH": "KATAKANA"}
+# Characters of no script of their own: digits, the hyphen, and the joiners IDNA allows in context.
+_COMMON = frozenset("0123456789-\u00b7\u0375\u05f3\u05f4\u30fb")
+# Letters of other scripts that look like Latin letters (as browsers judge whole-script lookalikes): a label
+# written only with these, under an ending not of that script, reads as a Latin name (аррӏе is not apple).
+_LATIN_LOOKALIKES = {
+    "CYRILLIC": frozenset("асԁеһіјӏорԛѕԝхуъьҽпгѵѡ"),
+    "GREEK": frozenset("αικνορτυχ"),
+}
+
+
+def _script(ch: str) -> str:
+    """The script of one character, from its Unicode name ("" for a mark or a character of no script)."""
+    if ch in _COMMON or unicodedata.category(ch).startswith("M"):
+        return ""
+    word = unicodedata.name(ch, "?").split(" ", 1)[0]
+    return _SCRIPT_ALIASES.get(word, word)
+
+
+def _scripts(label: str) -> set[str]:
+    return {s for s in map(_script, label) if s}
+
+
+def _safe_label(label: str, ending_scripts: set[str]) -> bool:
+    """Whether a decoded label can be shown as Unicode: one script (or a CJK mix UTS #39 allows), and not a
+    label of another script's letters that all look Latin."""
+    scripts = _scripts(label)
+    if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_SETS):
+        return False
+    for script, lookalikes in _LATIN_LOOKALIKES.items():
+        if scripts == {script} and script not in ending_scripts:
+            letters = [c for c in label if _script(c)]
+            if letters and all(c in lookalikes for c in letters):
+                return False
+    return True
+
+
+def _decode(ascii_name: str) -> str | None:
+    """The Unicode form of an ASCII domain name, or None when a label is not a valid IDNA A-label (the
+    decoded name must encode back to the same ASCII name)."""
     try:
-        return dns.name.from_text(domain).to_unicode(omit_final_dot=True)
-    except Exception:
+        if _idna is not None:
+            text = _idna.decode(ascii_name)
+            back = _idna.encode(text).decode("ascii")
+        else:  # pragma: no cover - without the idna package
+            text = ascii_name.encode("ascii").decode("idna")
+            back = text.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return None
+    return text if back.lower() == ascii_name.lower() else None
+
+
+def display_domain(domain: str) -> str:
+    """A domain name as people write it: an internationalized name (``xn--bcher-kva.example``) in its
+    Unicode form (``bücher.example``). The ASCII form is kept, whole, when a label doesn't decode as IDNA,
+    mixes scripts (``pаypal`` with a Cyrillic а), or is made only of another script's Latin lookalikes: the
+    Unicode form would then show a name that looks like another one. DNS records and fixes never use this
+    form; only the words around them do."""
+    name = domain.rstrip(".")
+    if "xn--" not in name.lower() or not name.isascii():
         return domain
+    text = _decode(name.lower())
+    if text is None:
+        return domain
+    labels = text.split(".")
+    ending = _scripts(labels[-1])
+    if not all(_safe_label(label, ending) for label in labels):
+        return domain
+    return text + ("." if domain.endswith(".") else "")
+
+
+def to_unicode(domain: str) -> str:
+    """The name to show for a checked domain (``display_domain``)."""
+    return display_domain(domain)
+
+
+# A domain name in a sentence that has an A-label (xn--) in it. Not a name that is part of a record, an
+# address or a longer name: preceded by "_x." (a record's host: _dmarc.xn--…), "=" or ":" (a tag or an SPF
+# term: d=xn--…, include:xn--…), "@" (an address, which must be typed as is), "/" (a URL).
+_IDN_IN_TEXT = re.compile(r"(?<![\w.=:@/-])((?:[a-z0-9-]+\.)*xn--[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?![\w@-]|\.[\w-])",
+                          re.IGNORECASE | re.ASCII)
+
+
+def display_names(text: str) -> str:
+    """Every internationalized domain name in a sentence in its Unicode form (``display_domain``), for the
+    words people read: a summary, a finding's message, a headline. Never for a record, a fix or a detail."""
+    if "xn--" not in text.lower():
+        return text
+    return _IDN_IN_TEXT.sub(lambda m: display_domain(m.group(1)), text)
 
 
 def _did_you_mean(guess: str) -> str:
@@ -100,4 +194,7 @@ def parse_domain(text: str) -> DomainInput:
     display = to_unicode(ascii_name)
     if display != ascii_name and not note:
         note = f"internationalized name, looked up as {ascii_name}"
+    elif not note and ascii_name != host.lower() and "xn--" in ascii_name:  # typed in Unicode, shown as xn--
+        note = ("internationalized name shown in its DNS form: its letters mix scripts or look like other "
+                "letters, so it could pass for another name")
     return DomainInput(ascii_name, display, note)

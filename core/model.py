@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Iterable, TypeVar
 
+from .domain import display_names
+
 
 class Status(StrEnum):
     """The verdict of one check. ``ERROR`` means "couldn't check", never "misconfigured"."""
@@ -414,6 +416,13 @@ class CheckResult:
     def presented(self) -> list[ShownFinding]:
         """The findings as the app, the CLI and the reports show them (see ``present``)."""
         return present(self.findings)
+
+    def names_shown(self) -> "CheckResult":
+        """The result with every internationalized domain name in its summary and its findings' messages in
+        the Unicode form people typed (``domain.display_names``); records, fixes and details keep the ASCII
+        form DNS uses, so what is pasted still works."""
+        findings = [replace(f, message=display_names(f.message)) for f in self.findings]
+        return replace(self, summary=display_names(self.summary), findings=findings)
 
     def to_json(self) -> dict[str, Any]:
         return {

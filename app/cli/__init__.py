@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Sequence, TextIO
+from typing import Any, Sequence, TextIO, cast
 
 from inboxready.core import __version__
 from inboxready.core.dns.client import DEFAULT_TIMEOUT
@@ -34,7 +34,7 @@ from . import (
     bounce, build, check, headers, profile, publish, reports, roundtrip, selftest, spf, verify, watch, watchlist, worker,
 )
 from .check import _pyside_missing  # noqa: F401 - looked up here by check (a test stands in for it)
-from .out import DNS_TIMEOUT, Parser, nameserver, safe_stream, shown
+from .out import DNS_TIMEOUT, Noted, Parser, json_error, nameserver, shown, write_json
 
 EXIT_UNCHECKED = 2
 
@@ -81,8 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     # every byte printed goes through a stream that shows control characters escaped (app/cli/out.py)
-    out = safe_stream(out or sys.stdout)
-    err = safe_stream(err or sys.stderr)
+    noted_out, noted_err = Noted(out or sys.stdout), Noted(err or sys.stderr)
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = _main(args, cast(TextIO, noted_out), cast(TextIO, noted_err))
+    # --json: a command that stopped before printing its JSON prints the error as JSON, so a script reading
+    # standard output never takes an empty output (or nothing at all) for a success
+    if code != 0 and "--json" in args and not noted_out.written and args[:1] != ["worker"]:
+        write_json(json_error(noted_err.text, code), cast(TextIO, noted_out))
+    return code
+
+
+def _main(argv: list[str], out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     try:
         with Parser.using(out, err):

@@ -357,6 +357,12 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             d["checklist"] = checklists[r.domain].to_json()
             if r.domain in verdicts:
                 d["profile"] = verdicts[r.domain].to_json()
+        # what is no domain name is in the array too, in the order given, with the reason (also said on
+        # standard error): a script never takes "[]" for a success
+        no_domain = dict(bad)
+        given = iter(data)
+        data = [{"input": text, "domain": None, "error": no_domain[text]} if text in no_domain else next(given)
+                for text in args.domains]
         write_json(data, out)
     else:
         style = _Style(_use_colour(out, args.color))

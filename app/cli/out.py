@@ -101,6 +101,47 @@ class SafeStream:
         return getattr(self._stream, name)
 
 
+class Noted(SafeStream):
+    """The ``SafeStream`` ``main()`` hands the commands: it notes whether anything was written (``written``)
+    and keeps the text written (``text``, at most its last 64 KiB), so ``--json`` can carry an error that
+    was said only on the error stream."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream.wrapped if isinstance(stream, SafeStream) else stream)
+        self.written = False
+        self._kept: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if text:
+            self.written = True
+            self._kept.append(str(text))
+            self._size += len(self._kept[-1])
+            while self._size > self.LIMIT and len(self._kept) > 1:
+                self._size -= len(self._kept.pop(0))
+        return n
+
+    @property
+    def text(self) -> str:
+        return "".join(self._kept)
+
+
+def json_error(said: str, code: int, **extra: Any) -> dict[str, Any]:
+    """The JSON a ``--json`` command prints when it could not do what was asked: ``{"error": "...",
+    "exit_code": 2}``; ``error`` is what was said on the error stream (without the "inboxready:" each line
+    starts with; an argparse usage error: its "error:" line), or a plain sentence when nothing was said."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    usage = [line for line in lines if ": error: " in line]
+    if usage:  # argparse: "usage: ..." lines, then "inboxready check: error: ..."
+        lines = [usage[-1].split(": error: ", 1)[1]]
+    lines = [line.removeprefix("inboxready: ") for line in lines]
+    message = "\n".join(lines) or f"The command stopped without a result (exit code {code})."
+    return {"error": message, "exit_code": code, **extra}
+
+
 def safe_stream(stream: TextIO) -> TextIO:
     """``stream`` wrapped once (a ``SafeStream`` is returned as it is)."""
     if isinstance(stream, SafeStream):

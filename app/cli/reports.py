@@ -146,7 +146,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"inboxready: {shown(stopped)}\n")
         return EXIT_UNCHECKED
     assert isinstance(result, ImportResult)
-    if result.rejected or result.conflicting or result.flagged or result.partial:
+    if result.rejected or result.conflicting or result.flagged or result.partial or result.partial_before:
         return EXIT_FINDINGS
     if not (result.imported or result.duplicate or result.repeated):
         return EXIT_UNCHECKED
@@ -168,12 +168,15 @@ def _print_import(result: Any, out: TextIO) -> None:
                   "report imported earlier, but other content; the first one was kept and these were skipped:\n")
         for i in result.conflicting[:50]:
             out.write(f"  {shown(i.name)}: {shown(i.org)} report {shown(i.report_id)}\n")
-    if result.partial:
-        rows = sum(i.skipped_rows for i in result.partial)
-        out.write(f"{_n(len(result.partial))} imported report(s) have rows that could not be read; those "
-                  f"{_n(rows)} row(s) were skipped and the rest imported:\n")
-        for i in result.partial[:50]:
-            out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
+    for infos, said in ((result.partial, "imported report(s) have rows that could not be read; those {rows} row(s) "
+                                         "were skipped and the rest imported"),
+                        (result.partial_before, "report(s) already imported were stored without rows that could not "
+                                                "be read; those {rows} row(s) are not in the figures")):
+        if infos:
+            rows = _n(sum(i.skipped_rows for i in infos))
+            out.write(f"{_n(len(infos))} {said.format(rows=rows)}:\n")
+            for i in infos[:50]:
+                out.write(f"  {shown(i.name)}: {shown(i.skipped)}\n")
     if result.flagged:
         out.write(f"{_n(len(result.flagged))} imported report(s) have dates that can't be right; they are kept but "
                   "left out of summaries:\n")
@@ -289,6 +292,8 @@ def _print_summary(s: Any, out: TextIO) -> None:
                                                     if s.unknown else "") + "\n")
     for note in s.notes:
         w(f"  Note: {sh(note)}\n")
+    for p in s.partial[1:]:  # the first is named in its note
+        w(f"    also {sh(p['org'])} report {sh(p['report_id'])} ({sh(p['name'])}): {sh(p['skipped'])}\n")
     if s.policy:
         w(f"  Policy seen by receivers: p={sh(s.policy.get('p')) or '?'}"
           + (f", t={sh(s.policy['testing'])}" if s.policy.get("testing") else "") + "\n")
@@ -386,6 +391,8 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     out.write(f"  {shown(name)}: {shown(reason)}\n")
                 for i in r.partial:
                     out.write(f"  {shown(i.name)}: imported; {shown(i.skipped)}\n")
+                for i in r.partial_before:
+                    out.write(f"  {shown(i.name)}: imported before; {shown(i.skipped)}\n")
             out.flush()
             if outcome.error is not None:
                 code = EXIT_UNCHECKED

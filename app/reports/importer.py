@@ -162,6 +162,9 @@ class ImportPanel(QFrame):
                          f"({_n(dmarc)} DMARC, {_n(tls)} TLS)")
             if r.duplicate or not (r.repeated or r.conflicting):
                 parts.append(f"{_n(len(r.duplicate))} already there from earlier imports")
+            if r.partial_before:
+                parts.append(f"{_n(len(r.partial_before))} of those already there with rows that could not be read "
+                             "(those rows not in the figures)")
             if r.repeated:
                 parts.append(f"{_n(len(r.repeated))} more than once in these files (imported once)")
             if r.conflicting:
@@ -184,6 +187,8 @@ class ImportPanel(QFrame):
                                              "with other content; the first one was kept"))
         for i in r.partial:
             self.rejected_list.addItem(shown(f"{i.name}: imported, but {i.skipped}"))
+        for i in r.partial_before:
+            self.rejected_list.addItem(shown(f"{i.name}: already imported, without some rows: {i.skipped}"))
         for i in r.imported:
             if i.kind == "tlsrpt" and not i.domain:
                 self.rejected_list.addItem(shown(f"{i.name}: imported for an unknown domain: this TLS report doesn't "

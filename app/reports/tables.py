@@ -3,15 +3,16 @@ the columns of the senders, services, unknown senders and TLS tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from inboxready.core.reports.tlsrpt import result_words
-from inboxready.core.worker.reports import TlsRow
+from inboxready.core.worker.reports import TlsRow, TlsUnnamed
 
 from .fmt import percent as _pct
 from .fmt import rate as _rate
@@ -192,13 +193,33 @@ TLS_COLUMNS = [
     Column("Reports", lambda t: _n(t.reports), lambda t: t.reports, True),
     Column("Successful connections", lambda t: _n(t.successful), lambda t: t.successful, True),
     Column("Failed connections", lambda t: _n(t.failed), lambda t: t.failed, True),
-    Column("Why they failed", lambda t: "; ".join(f"{_n(v)} × {k}" for k, v in
-                                                  sorted(t.failure_types.items(), key=lambda kv: -kv[1])) or "–",
-           lambda t: t.failed, tip="The result types the senders reported; what each means is listed below the table"),
+    Column("Why they failed", lambda t: _why_failed(t.failure_types), lambda t: t.failed,
+           tip="The result types the senders reported; what each means is listed below the table"),
 ]
 
 
-def tls_failure_words(rows: list[TlsRow]) -> str:
+def _why_failed(failure_types: dict[str, int]) -> str:
+    return "; ".join(f"{_n(v)} × {k}" for k, v in sorted(failure_types.items(), key=lambda kv: -kv[1])) or "–"
+
+
+def _dates(begin: int, end: int) -> str:
+    first, last = (datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d") for t in (begin, end))
+    return first if first == last else f"{first} to {last}"
+
+
+TLS_UNNAMED_COLUMNS = [
+    Column("Reporter", lambda t: t.org, lambda t: t.org),
+    Column("Report id", lambda t: t.report_id, lambda t: t.report_id),
+    Column("File", lambda t: t.name, lambda t: t.name),
+    Column("Period", lambda t: _dates(t.begin, t.end), lambda t: t.begin),
+    Column("Successful connections", lambda t: _n(t.successful), lambda t: t.successful, True),
+    Column("Failed connections", lambda t: _n(t.failed), lambda t: t.failed, True),
+    Column("Why they failed", lambda t: _why_failed(t.failure_types), lambda t: t.failed,
+           tip="The result types the sender reported; what each means is listed below the table"),
+]
+
+
+def tls_failure_words(rows: Sequence[TlsRow | TlsUnnamed]) -> str:
     """What each reported TLS failure means, in words, most frequent first ("" when nothing failed)."""
     totals: dict[str, int] = {}
     for t in rows:

@@ -34,6 +34,7 @@ from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.reports.sources import UNKNOWN_PENDING
 from inboxready.core.worker.reports import (
     DAY,
+    NO_DOMAIN,
     WATCH_EVERY_S,
     DomainInfo,
     ImportOutcome,
@@ -83,8 +84,8 @@ from .fmt import percent as _pct
 from .fmt import thousands as _n
 from .importer import ImportPanel
 from .tables import (
-    CSV_TABLES, SERVICE_COLUMNS, SOURCE_COLUMNS, TLS_COLUMNS, UNKNOWN_COLUMNS, RowsModel, make_table,
-    tls_failure_words,
+    CSV_TABLES, SERVICE_COLUMNS, SOURCE_COLUMNS, TLS_COLUMNS, TLS_UNNAMED_COLUMNS, UNKNOWN_COLUMNS, RowsModel,
+    make_table, tls_failure_words,
 )
 
 MAX_NOT_ALIGNED = 25       # "passes but not aligned" entries shown with their fixes (all are exported)
@@ -97,6 +98,25 @@ RANGES: list[tuple[str, int | None]] = [("Last 7 days", 7), ("Last 30 days", 30)
 ENFORCE_TITLES = {"quarantine": "Quarantine: failing mail goes to spam", "reject": "Reject: failing mail is refused"}
 VERDICT_BADGES = {"safe": ("pass", "Safe"), "already": ("pass", "Already on"), "not-yet": ("warn", "Not yet"),
                   "review": ("warn", "Check first"), "not-enough-data": ("info", "Not enough data")}
+
+
+def _page(spacing: int, *, right: int = 0) -> tuple[QWidget, QVBoxLayout]:
+    """A tab's page and its column (``right``: room for the scroll bar of a scrolled page)."""
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.setContentsMargins(0, 10, right, 0)
+    lay.setSpacing(spacing)
+    return page, lay
+
+
+def _labelled(row: QHBoxLayout, caption: str, field: QWidget, name: str, stretch: int = 0) -> None:
+    """``field`` with its caption before it in ``row`` (the caption's mnemonic focuses it; ``name`` is read
+    out by screen readers)."""
+    caption_label = label(caption, "FieldLabel", wrap=False)
+    field.setAccessibleName(name)
+    caption_label.setBuddy(field)
+    row.addWidget(caption_label)
+    row.addWidget(field, stretch)
 
 
 def _card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
@@ -205,24 +225,16 @@ class ReportsWindow(QMainWindow):
         bar.addStretch(1)
         pick = QHBoxLayout()  # the domain and the period on a row of their own: the domain box has room
         pick.setSpacing(6)
-        dom_label = label("Domain", "FieldLabel", wrap=False)
         self.domain_box = QComboBox()
-        self.domain_box.setAccessibleName("Domain to show")
         self.domain_box.setMinimumWidth(260)
         self.domain_box.setPlaceholderText("No reports yet")
-        dom_label.setBuddy(self.domain_box)
-        pick.addWidget(dom_label)
-        pick.addWidget(self.domain_box, 1)
-        range_label = label("Period", "FieldLabel", wrap=False)
+        _labelled(pick, "Domain", self.domain_box, "Domain to show", 1)
         self.range_box = QComboBox()
-        self.range_box.setAccessibleName("Period to show")
         for caption, days in RANGES:
             self.range_box.addItem(caption, days)
         self.range_box.setCurrentIndex(1)
-        range_label.setBuddy(self.range_box)
         pick.addSpacing(12)
-        pick.addWidget(range_label)
-        pick.addWidget(self.range_box)
+        _labelled(pick, "Period", self.range_box, "Period to show")
         self.export_csv_button = KeyButton("Export CSV…")
         self.export_csv_button.setAccessibleName("Export the senders table as CSV")
         self.export_json_button = KeyButton("Export JSON…")
@@ -259,7 +271,8 @@ class ReportsWindow(QMainWindow):
         self.tabs.addTab(self._build_senders(), "Who sends as you")
         self.tabs.addTab(self._scroll(self._build_problems()), "Fix these")
         self.tabs.addTab(self._scroll(self._build_enforce()), "Safe to enforce?")
-        self.tabs.addTab(self._build_tls(), "TLS reports")
+        self.tls_page = self._build_tls()
+        self.tabs.addTab(self.tls_page, "TLS reports")
         self.tabs.addTab(self._build_watch(), "Watch the mailbox")
         root.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -287,10 +300,7 @@ class ReportsWindow(QMainWindow):
         return area
 
     def _build_overview(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(10)
+        page, lay = _page(10, right=6)
         self.overview_title = label("No reports yet. Drop report files or folders on this window, or press "
                                     "Import files…", "CardTitle", selectable=True)
         self.overview_title.setAccessibleName("Overview")
@@ -347,10 +357,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_senders(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         lay.addWidget(label("By sending service", "SectionTitle"))
         self.services_view, self.services_model = make_table(SERVICE_COLUMNS, "Messages by sending service",
                                                              height=120)
@@ -362,10 +369,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_problems(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(8)
+        page, lay = _page(8, right=6)
         lay.addWidget(label("Passes, but not for your domain", "CardTitle"))
         lay.addWidget(label("These services send as you and pass SPF or DKIM, but for their own domain, so "
                             "DMARC fails. This is the usual set-up mistake with newsletter, shop and CRM "
@@ -389,10 +393,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_enforce(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 6, 0)
-        lay.setSpacing(10)
+        page, lay = _page(10, right=6)
         self.enforce_intro = label("", "Muted", selectable=True)
         lay.addWidget(self.enforce_intro)
         self.enforce_host = QVBoxLayout()
@@ -404,10 +405,7 @@ class ReportsWindow(QMainWindow):
         return page
 
     def _build_tls(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         self.tls_label = label("", "CardSummary", selectable=True)
         self.tls_label.setAccessibleName("SMTP TLS reports, in short")
         lay.addWidget(self.tls_label)
@@ -415,41 +413,37 @@ class ReportsWindow(QMainWindow):
                             "you over an encrypted, verified connection.", "Muted"))
         self.tls_view, self.tls_model = make_table(TLS_COLUMNS, "SMTP TLS reports by policy", height=160)
         lay.addWidget(self.tls_view, 1)
+        # the period's TLS reports that name no domain (as the import card lists them): in no domain's figures
+        self.tls_unnamed_title = label("", "SectionTitle", selectable=True)
+        self.tls_unnamed_title.setAccessibleName("TLS reports that name no domain")
+        lay.addWidget(self.tls_unnamed_title)
+        self.tls_unnamed_note = label("", "Muted", selectable=True)
+        lay.addWidget(self.tls_unnamed_note)
+        self.tls_unnamed_view, self.tls_unnamed_model = make_table(TLS_UNNAMED_COLUMNS,
+                                                                   "TLS reports that name no domain", height=110)
+        lay.addWidget(self.tls_unnamed_view, 1)
         self.tls_words = label("", "", selectable=True)
         self.tls_words.setAccessibleName("What the TLS failures mean")
         lay.addWidget(self.tls_words)
+        for w in (self.tls_unnamed_title, self.tls_unnamed_note, self.tls_unnamed_view):
+            w.hide()
         return page
 
     def _build_watch(self) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 10, 0, 0)
-        lay.setSpacing(6)
+        page, lay = _page(6)
         lay.addWidget(label("Read new reports from the mailbox your DMARC record's rua= address delivers to. "
                             "InboxReady remembers what it has read and looks again every five minutes while "
                             "it is running.", "Muted"))
         row = QHBoxLayout()
-        prof_label = label("Reading profile", "FieldLabel", wrap=False)
         self.watch_profile_box = QComboBox()
-        self.watch_profile_box.setAccessibleName("Reading profile of the report mailbox")
         self.watch_profile_box.setPlaceholderText("No reading profile yet (add one in Test a message)")
         self.watch_profile_box.setMinimumWidth(240)
-        prof_label.setBuddy(self.watch_profile_box)
-        row.addWidget(prof_label)
-        row.addWidget(self.watch_profile_box, 1)
-        folder_label = label("Folder", "FieldLabel", wrap=False)
+        _labelled(row, "Reading profile", self.watch_profile_box, "Reading profile of the report mailbox", 1)
         self.watch_folder = QLineEdit("INBOX")
-        self.watch_folder.setAccessibleName("Mailbox folder the reports arrive in")
-        folder_label.setBuddy(self.watch_folder)
-        row.addWidget(folder_label)
-        row.addWidget(self.watch_folder)
-        move_label = label("Move read reports to", "FieldLabel", wrap=False)
+        _labelled(row, "Folder", self.watch_folder, "Mailbox folder the reports arrive in")
         self.watch_move = QLineEdit()
         self.watch_move.setPlaceholderText("leave them where they are")
-        self.watch_move.setAccessibleName("Folder to move read report mails to (optional)")
-        move_label.setBuddy(self.watch_move)
-        row.addWidget(move_label)
-        row.addWidget(self.watch_move)
+        _labelled(row, "Move read reports to", self.watch_move, "Folder to move read report mails to (optional)")
         lay.addLayout(row)
         go = QHBoxLayout()
         self.watch_start = KeyButton("Start watching")
@@ -670,7 +664,7 @@ class ReportsWindow(QMainWindow):
         def finish() -> None:
             self.view = view
             self._names_state(s, view)
-            self._set_export_enabled(True)
+            self._set_export_enabled(view.domain != NO_DOMAIN)  # the exports are a domain's DMARC figures
             self.viewShown.emit(view)
 
         steps.append(finish)
@@ -688,7 +682,12 @@ class ReportsWindow(QMainWindow):
         s = view.summary
         period = "all time" if view.days is None else f"the last {view.days} days"
         self._say("")
-        if s.reports:
+        if view.domain == NO_DOMAIN:
+            self.overview_title.setText(f"{_n(len(view.tls_unnamed))} SMTP TLS report(s) over {period} don't say "
+                                        "which domain they are about; they are listed in the TLS reports tab. No "
+                                        "DMARC report is without a domain.")
+            self.tabs.setCurrentWidget(self.tls_page)
+        elif s.reports:
             self.overview_title.setText(f"{s.domain}: {_n(s.reports)} DMARC report{'s' if s.reports != 1 else ''} "
                                         f"over {period}, {_n(s.messages)} messages from {_n(len(s.sources))} "
                                         f"sending server{'s' if len(s.sources) != 1 else ''}.")
@@ -702,7 +701,8 @@ class ReportsWindow(QMainWindow):
                            + (f", {_n(s.unknown)} unknown" if s.unknown else ""))
         self.fig_spf.set(_pct(s.spf_aligned, known), f"SPF passed for any domain: {_pct(s.spf_pass, known)}")
         self.fig_dkim.set(_pct(s.dkim_aligned, known), f"DKIM passed for any domain: {_pct(s.dkim_pass, known)}")
-        self.notes_label.setText(shown("\n".join(f"Note: {n}" for n in s.notes)))
+        also = [f"    also {p['org']} report {p['report_id']} ({p['name']}): {p['skipped']}" for p in s.partial[1:]]
+        self.notes_label.setText(shown("\n".join([f"Note: {n}" for n in s.notes] + also)))
         self.notes_label.setVisible(bool(s.notes))
         self.chart.set_days(s.daily)
         pol = s.policy or {}
@@ -834,6 +834,16 @@ class ReportsWindow(QMainWindow):
     def _show_tls(self, view: ReportView) -> None:
         self.tls_model.set_rows(view.tls)
         self.tls_model.fit_columns(self.tls_view)
+        self._show_tls_unnamed(view)
+        words = tls_failure_words([*view.tls, *view.tls_unnamed])
+        self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
+        if view.domain == NO_DOMAIN:
+            self.tls_view.hide()
+            self.tls_label.setText(f"{_n(len(view.tls_unnamed))} SMTP TLS report(s) in this period don't say which "
+                                   "domain they are about." if view.tls_unnamed else
+                                   "No SMTP TLS report without a domain in this period.")
+            return
+        self.tls_view.setVisible(bool(view.tls) or not view.tls_unnamed)
         if view.tls:
             # the summary's totals count each session once (a sender listing it under both its MTA-STS and
             # DANE policy is one delivery); the table shows each policy's own counts
@@ -841,12 +851,27 @@ class ReportsWindow(QMainWindow):
             ok, bad = int(tls.get("successful_sessions", 0)), int(tls.get("failed_sessions", 0))
             self.tls_label.setText(f"{_n(bad)} of {_n(ok + bad)} encrypted deliveries to {view.domain} failed "
                                    f"({_pct(bad, ok + bad)}), in {_n(int(tls.get('reports', 0)))} TLS report(s).")
-            words = tls_failure_words(view.tls)
-            self.tls_words.setText(shown(f"What the failures mean:\n{words}") if words else "")
         else:
-            self.tls_words.setText("")
             self.tls_label.setText(f"No SMTP TLS reports about {view.domain} in this period. Publish a TLS-RPT "
                                    "record (_smtp._tls) to receive them.")
+
+    def _show_tls_unnamed(self, view: ReportView) -> None:
+        """The period's TLS reports that name no domain, listed as the import card lists them: imported for an
+        unknown domain and in no domain's figures (under a domain, they may be about it or another one)."""
+        rows = view.tls_unnamed
+        self.tls_unnamed_model.set_rows(rows)
+        self.tls_unnamed_model.fit_columns(self.tls_unnamed_view)
+        for w in (self.tls_unnamed_title, self.tls_unnamed_note, self.tls_unnamed_view):
+            w.setVisible(bool(rows))
+        if not rows:
+            return
+        ok, bad = sum(r.successful for r in rows), sum(r.failed for r in rows)
+        self.tls_unnamed_title.setText(f"TLS reports that name no domain ({_n(len(rows))})")
+        maybe = "" if view.domain == NO_DOMAIN else f" They may be about {view.domain} or another of your domains."
+        self.tls_unnamed_note.setText(
+            "These TLS reports don't say which domain they are about (no policy-domain, and neither their mail nor "
+            f"their file name names one), so they were imported for an unknown domain and are in no domain's "
+            f"figures: {_n(bad)} of {_n(ok + bad)} connections failed.{maybe}")
 
     def _set_export_enabled(self, on: bool) -> None:
         self.export_csv_button.setEnabled(on)
@@ -876,6 +901,8 @@ class ReportsWindow(QMainWindow):
             self._names_state(self.view.summary, self.view)
 
     def _look_up_names(self, view: ReportView) -> None:
+        if view.domain == NO_DOMAIN:
+            return  # no senders, no DMARC record to look up
         if self._names_job and self.engine.task_running(self._names_job):
             self.engine.cancel_task(self._names_job)
         domain, days, seq = view.domain, view.days, self._view_seq

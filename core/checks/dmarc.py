@@ -30,7 +30,9 @@ from ..records.dmarc_parse import (
     DmarcProblem, DmarcRecord, DmarcSyntaxError, add_missing_mailto, fix_tag_typos, is_dmarc_record,
     looks_like_dmarc, parse_dmarc, repair_dmarc, tidy_dmarc,
 )
-from ..records.dmarc_walk import DmarcWalkStep, Walk, WalkStep, organizational_domain, policy_step, tree_walk
+from ..records.dmarc_walk import (
+    DmarcWalkStep, Walk, WalkStep, failed_lookup_words, organizational_domain, policy_step, tree_walk,
+)
 from ..records.dmarc_walk import psd_step as _psd_step
 from ..records.misplaced import doubled_name, zone_guesses
 from ..records.misplaced import unquote_record as _unquote_record
@@ -249,6 +251,7 @@ class _State:
     slips: list[Finding] = field(default_factory=list)  # tolerated slips whose fix is the corrected record
     removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
     nxdomain: bool = False  # the checked name does not exist (its MX lookup said NXDOMAIN)
+    failed_query: str = ""  # the tree walk's lookup that failed before the policy was known (_dmarc.example)
 
     @property
     def no_mail(self) -> bool:
@@ -295,6 +298,7 @@ async def check(ctx: CheckContext) -> CheckResult:
         then = ("Receivers can't read it either until that is fixed." if ans is not None and ans.lasting
                 and not ans.error.startswith(REFERRAL_ERROR) else
                 "This says nothing about whether the record is right; try again later or with another DNS server.")
+        st.failed_query = first.query if first is not None else ""
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. {then}",
                   f"TXT _dmarc.{domain}: {ans.outcome if ans else 'not asked'}", RFC_WALK))
@@ -313,11 +317,10 @@ async def check(ctx: CheckContext) -> CheckResult:
     soft = walk.failed is not None and (author is not None or "." not in walk.failed.name)
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
-    elif walk.failed is not None and not soft:
+    elif walk.failed is not None and not soft:  # RFC 9989 §4.10.1: the policy is unknown, not absent
+        st.failed_query = walk.failed.query
         st.add(_f("lookup-failed", Severity.UNKNOWN,
-                  f"{domain} has no DMARC record of its own, and we couldn't finish looking for one higher up: "
-                  f"the lookup of {walk.failed.query} failed ({walk.failed.answer.describe}). So we can't say "
-                  "which DMARC policy applies. Try again later.",
+                  failed_lookup_words(walk) + " Until then we can't say which DMARC policy applies.",
                   f"TXT {walk.failed.query}: {walk.failed.answer.outcome}", RFC_WALK))
         return _result(st, walk)
     else:
@@ -330,7 +333,9 @@ async def check(ctx: CheckContext) -> CheckResult:
                f"couldn't confirm the organisational domain; we assume {st.org}. Your policy is not affected."
                if author is not None else
                f"We couldn't check whether the registry of .{walk.failed.name} publishes a DMARC policy for the "
-               f"names under it ({walk.failed.query} failed). Such a policy never replaces a record of your own.")
+               f"names under it: the lookup of {walk.failed.query} failed: {walk.failed.answer.describe}. That is "
+               "the registry's name, not a record of yours, and such a policy never replaces a record of your own; "
+               "try again later to see it.")
         st.add(_f("walk-incomplete", Severity.INFO, msg,
                   f"TXT {walk.failed.query}: {walk.failed.answer.describe}", RFC_ORG))
 
@@ -1069,7 +1074,8 @@ def _attach(findings: list[Finding], fix: Fix, record_host: str = "") -> list[Fi
 def _summary(st: _State, status: Status) -> str:
     d = st.domain
     if status is Status.ERROR and st.policy is None:
-        return f"DMARC for {d} could not be checked: a DNS lookup failed."
+        return (f"DMARC for {d} could not be checked: the lookup of {st.failed_query} failed (try again later)."
+                if st.failed_query else f"DMARC for {d} could not be checked: a DNS lookup failed.")
     if st.record is None:
         if any(f.code == "dmarc.multiple-records" for f in st.findings):
             return f"{d} has more than one DMARC record, so receivers ignore them all."

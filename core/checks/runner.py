@@ -36,6 +36,7 @@ async def _run_one(name: str, ctx: CheckContext) -> CheckResult:
                               "InboxReady hit an unexpected problem while checking this. Please report it.",
                               detail=f"{type(exc).__name__}: {exc}")],
         )
+    result = result.names_shown()  # bücher.example in the words, xn--bcher-kva.example in the records
     result.elapsed_ms = (time.monotonic() - started) * 1000
     return result
 

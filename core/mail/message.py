@@ -35,9 +35,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..records.dmarc_walk import Walk, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, failed_lookup_words, organizational_domain, tree_walk
 from ..records.spf_eval import check_host
 from ..dns.client import DnsClient
+from ..domain import display_names
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
     json_str,
@@ -259,6 +260,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         "sending_ip": inbound[1] if inbound is not None else None,
         "sending_ip_received": inbound[0].text if inbound is not None else None,
     }
+    checks = {name: card.names_shown() for name, card in checks.items()}  # bücher.example, not xn--bcher-kva…
+    findings = [replace(f, message=display_names(f.message)) for f in findings]
     return MessageReport(
         checks=checks, from_=from_value, from_domain=from_domain,
         subject=decode_words(subj.value) if subj else "",
@@ -304,8 +307,8 @@ async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
     if pol.record is not None:
         pol.adkim = pol.record.adkim or "r"
         pol.aspf = pol.record.aspf or "r"
-    elif walk.failed is not None:
-        pol.failed = walk.failed.answer.describe
+    elif walk.failed is not None:  # RFC 9989 §4.10.1: a DNS error leaves the policy unknown, never "none"
+        pol.failed, pol.failed_query = failed_lookup_words(walk), walk.failed.query
     ev.dmarc = pol
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain import display_domain
 from ..records.dmarc_parse import DmarcRecord
 from ..model import CheckResult, Finding, Severity, Status, derive_status
 from .authres import MethodResult, ReceivedSpf
@@ -41,7 +42,8 @@ class DmarcPolicy:
     """What our own DNS lookup found for the From domain (None fields: not looked up / not found)."""
 
     looked_up: bool = False
-    failed: str = ""  # "couldn't check" reason
+    failed: str = ""  # "couldn't check": which lookup of the tree walk failed and what to do (a sentence)
+    failed_query: str = ""  # that lookup's name (_dmarc.example)
     record: DmarcRecord | None = None
     record_domain: str = ""
     policy: str | None = None
@@ -776,12 +778,29 @@ def our_dmarc(ev: Evidence) -> dict[str, Any]:
             "record_domain": ev.dmarc.record_domain or None, "looked_up": ev.dmarc.looked_up}
 
 
+def _would(result: str) -> str:
+    """Our own DMARC count, to follow "it would": "pass", "fail", "not apply: ...", "stay unknown: ..."."""
+    return {"none": "not apply: there is no DMARC policy for it",
+            "temperror": "stay unknown: a DNS lookup it needs failed (see below)",
+            "permerror": "fail: the DMARC record is broken (permerror)"}.get(result, result)
+
+
+def _lookup_failed(ev: Evidence) -> Finding:
+    """Our own policy discovery stopped on a DNS error (RFC 9989 §4.10.1: the policy is unknown, not absent)."""
+    return _f("msg.dmarc-lookup-failed", Severity.UNKNOWN, ev.dmarc.failed,
+              f"TXT {ev.dmarc.failed_query}: lookup failed", "RFC 9989 §4.10.1")
+
+
 def dmarc_card(ev: Evidence) -> CheckResult:
     b = pick_dmarc(ev)
     detail = _base_detail(b, ev.trusted)
     findings: list[Finding] = []
     findings.extend(from_findings(ev))
     ours = our_dmarc(ev)
+    if ours["result"] == "temperror" and ev.dmarc.failed:  # only where our own count is what is shown
+        failed = _lookup_failed(ev)
+    else:
+        failed = None
     policy: dict[str, str] = {}
     if b is not None:
         for k, v in _POLICY_RE.findall(b.result.comment or ""):
@@ -817,20 +836,26 @@ def dmarc_card(ev: Evidence) -> CheckResult:
             f"The receiver's DMARC result ({receiver_said(other.result)}) is about {od}, not {fd}, the domain in "
             f"this message's From, so it says nothing about {fd}: DMARC is judged for the From domain only. "
             "Either the From header was changed after the message arrived, or that result was written for "
-            f"another message. By our own count, DMARC for {fd} would {ours['result']}"
+            f"another message. By our own count, DMARC for {fd} would {_would(ours['result'])}"
             + (f" (aligned by {' and '.join(_via(ours['aligned_by']))})." if ours["aligned_by"] else
                f": nothing that passed belongs to {fd}."),
             f"header.from={od}; From: {fd}", RFC_DMARC_ALIGN))
         summary = (f"The receiver's DMARC result is about {od}, not {fd}. By our own count DMARC for {fd} "
-                   f"would {ours['result']}.")
+                   f"would {_would(ours['result'])}.")
         status = worst(Status.WARN, _DMARC_STATUS.get(ours["result"], Status.INFO))
+        if failed is not None:
+            findings.append(failed)
         return CheckResult("dmarc", worst(status, derive_status(findings)), _from_summary(ev, findings) or summary,
                            findings=findings, detail=detail)
     if b is None:
         findings.append(_f("msg.dmarc-not-reported", Severity.INFO,
                            "The receiving service didn't report a DMARC result.", "", RFC_AR))
         status = Status.INFO
-        summary = f"The receiving service did not report DMARC. By our own count it would {ours['result']}."
+        summary = f"The receiving service did not report DMARC. By our own count it would {_would(ours['result'])}."
+        if failed is not None:
+            findings.append(failed)
+            summary = (f"The receiving service did not report DMARC, and our own check couldn't finish: the lookup "
+                       f"of {ev.dmarc.failed_query} failed.")
         return CheckResult("dmarc", worst(status, derive_status(findings)), _from_summary(ev, findings) or summary,
                            findings=findings, detail=detail)
     result = b.result.result
@@ -1114,7 +1139,7 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
     if dmarc is None or any(f.code in _NO_RECEIVER for f in dmarc.findings):
         why = dmarc.summary if dmarc is not None else "There is nothing to judge."
         return Status.ERROR, f"This message couldn't be judged: {_lower_first(why)}"
-    fd = str(dmarc.detail.get("from_domain") or "your domain")
+    fd = display_domain(str(dmarc.detail.get("from_domain") or "your domain"))
     if any(f.code in ("msg.no-from", "msg.multiple-from") for f in dmarc.findings):
         first = next(f for f in dmarc.findings if f.code in ("msg.no-from", "msg.multiple-from"))
         return Status.FAIL, f"The message failed authentication: {_lower_first(first.message)}"
@@ -1140,8 +1165,11 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
                 f"neither SPF nor DKIM passed for {fd}, the domain in From")
         return Status.FAIL, f"The message failed DMARC{by_us}: {what}. The receiver wrote: {'; '.join(sides)}."
     if result == "temperror" and ours:
-        return Status.ERROR, (f"{_upper_first(not_reported)}, and we couldn't check DMARC ourselves: the DNS "
-                              f"lookup of {fd}'s DMARC policy failed. Try again later.")
+        failed = next((f for f in dmarc.findings if f.code == "msg.dmarc-lookup-failed"), None)
+        why = (failed.message if failed is not None else
+               f"the DNS lookup of {fd}'s DMARC policy failed. Try again later.")
+        return Status.ERROR, (f"{_upper_first(not_reported)}, and we couldn't finish our own DMARC check: "
+                              f"{_lower_first(why)}")
     if result == "temperror":
         return Status.ERROR, ("The receiver couldn't check DMARC (a temporary DNS problem), so this message's "
                               "authentication couldn't be judged; try again.")

@@ -115,6 +115,30 @@ async def tree_walk(client: DnsClient, domain: str) -> Walk:
     return walk
 
 
+def failed_lookup_words(walk: Walk) -> str:
+    """Which lookup of the tree walk failed and what to do, in plain words, for a "couldn't check" message
+    ("" when none failed). RFC 9989 §4.10.1: only an answer that there is no record ends the search without a
+    policy; a DNS error on the way (a timeout, SERVFAIL) leaves the policy unknown, and receivers handle it at
+    their discretion (deliver, or defer with a 4xx and ask again)."""
+    step = walk.failed
+    if step is None:
+        return ""
+    name = walk.domain
+    why = step.answer.describe
+    if walk.steps and step is walk.steps[0]:
+        return (f"The lookup of {step.query}, where {name}'s own DMARC record would be, failed: {why}. Until it "
+                "answers, nobody (receivers included) can tell which DMARC policy applies. Try again later.")
+    if "." not in step.name:  # a top-level domain: only its registry can publish there
+        return (f"{name} has no DMARC record of its own, and the next lookup RFC 9989 asks for, {step.query} (where "
+                f"the registry of .{step.name} could publish a DMARC policy for the names under it), failed: {why}. "
+                "That is a DNS problem at the registry's name, not in a record of yours: try again later. "
+                "A DMARC record of your own ends the search before that lookup, so receivers never need it.")
+    return (f"{name} has no DMARC record of its own, and the lookup higher up that RFC 9989 asks for, {step.query} "
+            f"(the DMARC record of {step.name}, which applies to {name} when it has none of its own), failed: "
+            f"{why}. That is a DNS problem, not a mistake in a record: try again later; if it keeps failing, the DNS "
+            f"servers of {step.name} are not answering for that name.")
+
+
 def organizational_domain(walk: Walk) -> str:
     """RFC 9989 §4.10.2 over the records the walk found (longest name first)."""
     found = walk.found
@@ -154,5 +178,5 @@ def policy_step(walk: Walk) -> tuple[WalkStep | None, str]:
     return None, ""
 
 
-__all__ = ["MAX_WALK", "DmarcWalkStep", "Walk", "WalkStep", "organizational_domain", "policy_step", "psd_step",
-           "tree_walk", "walk_names"]
+__all__ = ["MAX_WALK", "DmarcWalkStep", "Walk", "WalkStep", "failed_lookup_words", "organizational_domain",
+           "policy_step", "psd_step", "tree_walk", "walk_names"]

@@ -523,6 +523,10 @@ class _Stream:
         if self.rec_top and self.feedback:
             _strip_namespaces(el)
             self.records += 1
+            if self.records > MAX_ROWS:
+                # counted whether readable or not: a report of a million unreadable records is past the limit
+                # too, not a partial report of one row
+                raise _too_many_rows()
             try:
                 row = _row(el, self.records)
             except ReportError as exc:

@@ -9,7 +9,8 @@ Public API::
     @dataclass class ImportResult(imported: list[ReportInfo], duplicate: list[ReportInfo],
                                   rejected: list[tuple[str, str]], files: int,
                                   repeated: list[ReportInfo], conflicting: list[ReportInfo])   # .to_json()
-        .flagged (imported, impossible dates), .partial (imported, some rows unreadable and skipped)
+        .flagged (imported, impossible dates), .partial (imported, some rows unreadable and skipped),
+        .partial_before (stored before, without such rows: the note said again)
     class ImportStopped(DbProblem)   # .result: what was stored (committed) before the store failed
     class ReportStore(path: Path | None = None, *, on_wait=None)
         .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
@@ -38,6 +39,9 @@ reverse DNS cache is emptied: its names were stored before a name had to be forw
 looked up again under that rule. A report whose dates
 can't be right (``aggregate.date_problem``: ends before it begins, before 2012, in the future, longer than a
 month) is stored with its ``problem`` and left out of every summary's range; ``ReportInfo.problem`` says why.
+A report some of whose rows could not be read is stored with the rest and with how many rows were left out and
+why (``skipped_rows``, ``skipped``: schema 4, added in place to a store of schema 3, whose partial reports get
+their note when the same file is imported again); importing it again says so again (``partial_before``).
 
 The database uses WAL and ``synchronous=FULL``: a commit is on disk before it returns, so a power cut (not
 only an app crash, which ``NORMAL`` would also survive) keeps every committed file; with commits batched every
@@ -80,7 +84,7 @@ from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extra
 from .tlsrpt import TlsReport, name_the_domain, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PTR_CONFIRMED_SINCE = 3  # reverse names cached by older stores were not forward-confirmed (emptied on upgrade)
 BATCH_SECONDS = 0.5
 IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
@@ -102,6 +106,8 @@ _REPORTS_TABLE = """(
     messages INTEGER NOT NULL DEFAULT 0,
     problem TEXT,                    -- why the dates can't be right (left out of summaries); NULL when fine
     derived INTEGER NOT NULL DEFAULT 0,  -- messages whose DMARC result InboxReady worked out (auth_results)
+    skipped_rows INTEGER NOT NULL DEFAULT 0,  -- rows (records) that could not be read and were left out
+    skipped TEXT NOT NULL DEFAULT '',         -- that in words, with the first reasons ('' when none)
     UNIQUE (kind, org, report_id, domain, begin, end)
 )"""
 
@@ -205,6 +211,12 @@ class ImportResult:
         """Imported reports some of whose rows could not be read (those were skipped; ``skipped`` says why)."""
         return [i for i in self.imported if i.skipped_rows]
 
+    @property
+    def partial_before(self) -> list[ReportInfo]:
+        """Reports stored before this import (``duplicate``) without some of their rows: the note their first
+        import gave, said again (a ``repeated`` one is in ``partial`` already)."""
+        return [i for i in self.duplicate if i.skipped_rows]
+
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "imported": [asdict(i) for i in self.imported],
                 "duplicate": [asdict(i) for i in self.duplicate],
@@ -265,14 +277,14 @@ def _tls_of(p: Payload) -> TlsReport:
 
 
 def _setup(db: sqlite3.Connection) -> None:
-    """The schema (nothing is written when it is there) and the upgrades from versions 1 and 2 (one
+    """The schema (nothing is written when it is there) and the upgrades from versions 1, 2 and 3 (one
     transaction; ``sqlitedb`` writes the new version number after it)."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if not _has_table(db):
         db.executescript(_SCHEMA)
     columns = {r[1] for r in db.execute("PRAGMA table_info(reports)")}
     stale_ptr = version < PTR_CONFIRMED_SINCE and db.execute("SELECT 1 FROM ptr LIMIT 1").fetchone() is not None
-    if "problem" in columns and "derived" in columns and not _narrow_identity(db) and not stale_ptr:
+    if {"problem", "derived", "skipped_rows", "skipped"} <= columns and not _narrow_identity(db) and not stale_ptr:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -292,6 +304,12 @@ def _setup(db: sqlite3.Connection) -> None:
             db.executemany("UPDATE reports SET problem=? WHERE id=?", flagged)
         if "derived" not in columns:
             db.execute("ALTER TABLE reports ADD COLUMN derived INTEGER NOT NULL DEFAULT 0")
+        if "skipped_rows" not in columns:
+            # schema 4: the rows left out of a partial report are said with it (stores of schema 3 did not keep
+            # them: their reports read as whole until the same file is imported again, which fills them in)
+            db.execute("ALTER TABLE reports ADD COLUMN skipped_rows INTEGER NOT NULL DEFAULT 0")
+        if "skipped" not in columns:
+            db.execute("ALTER TABLE reports ADD COLUMN skipped TEXT NOT NULL DEFAULT ''")
         if _narrow_identity(db):
             _widen_identity(db)
         db.execute("COMMIT")
@@ -520,10 +538,11 @@ class ReportStore(OpenStore):
                               report.skipped_rows, clean_name(report.skipped))
             cur = db.execute(
                 "INSERT OR IGNORE INTO reports (kind, org, report_id, domain, begin, end, email, policy, source, "
-                "imported, messages, problem, derived) VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "imported, messages, problem, derived, skipped_rows, skipped) "
+                "VALUES ('dmarc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (report.org, report.report_id, report.domain, report.begin, report.end, report.email,
                  json.dumps(report.policy_json()), name, now, info.messages, problem or None,
-                 report.derived_messages))
+                 report.derived_messages, info.skipped_rows, info.skipped))
             if cur.rowcount == 0:
                 return info, self._again(db, kind, report, batch)
             rid = cur.lastrowid
@@ -555,12 +574,12 @@ class ReportStore(OpenStore):
     def _again(self, db: sqlite3.Connection, kind: str, report: ParsedReport, batch: "_Batch") -> str:
         """A report whose identity (``_key``) is stored: "repeated" (stored by this import), "duplicate"
         (stored before), or "conflicting" when its content differs (the stored one is kept)."""
-        row = db.execute("SELECT id, domain, begin, end, policy FROM reports WHERE kind=? AND org=? AND report_id=? "
-                         "AND domain=? AND begin=? AND end=?",
+        row = db.execute("SELECT id, domain, begin, end, policy, skipped_rows FROM reports WHERE kind=? AND org=? "
+                         "AND report_id=? AND domain=? AND begin=? AND end=?",
                          (kind, report.org, report.report_id, report.domain, report.begin, report.end)).fetchone()
         if row is None:
             return "duplicate"
-        rid, domain, begin, end, policy = row
+        rid, domain, begin, end, policy, stored_skips = row
         if isinstance(report, AggregateReport):
             same = (domain, begin, end) == (report.domain, report.begin, report.end) and \
                 _same_json(policy, report.policy_json()) and \
@@ -575,6 +594,11 @@ class ReportStore(OpenStore):
                 sorted(_tls_rows(report), key=repr)
         if not same:
             return "conflicting"
+        if isinstance(report, AggregateReport) and report.skipped_rows and not stored_skips:
+            # stored by a store of schema 3, which did not keep the rows it skipped: the same rows were left out
+            # then (the stored rows are these), so the note is kept from now on
+            db.execute("UPDATE reports SET skipped_rows=?, skipped=? WHERE id=?",
+                       (report.skipped_rows, clean_name(report.skipped), rid))
         return "repeated" if _key(kind, report) in batch.run_keys | batch.keys else "duplicate"
 
     # -- reading --------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Public API::
         unknown (messages whose DMARC result the reporter did not give and that could not be worked out),
         derived (messages whose result InboxReady worked out from the reports' auth results),
         flagged (reports about the domain left out because their dates can't be right, with why),
+        partial, partial_count, partial_rows (reports of the period stored without rows that could not be
+        read: the first 20 with the file, how many rows and why),
         notes (plain sentences about all of these)
     def csv_cell(value) -> value     # a text cell that a spreadsheet would run as a formula, made inert
 
@@ -176,6 +178,9 @@ class ReportSummary:
     derived: int = 0
     flagged: list[dict[str, Any]] = field(default_factory=list)   # org, report_id, begin, end, problem
     flagged_count: int = 0
+    partial: list[dict[str, Any]] = field(default_factory=list)   # org, report_id, name, skipped_rows, skipped
+    partial_count: int = 0     # reports of the period stored without some of their rows (they could not be read)
+    partial_rows: int = 0      # the rows left out of them
 
     @property
     def evaluated(self) -> int:
@@ -197,6 +202,12 @@ class ReportSummary:
             more = f" (and {self.flagged_count - 1:,} more)" if self.flagged_count > 1 else ""
             out.append(f"{self.flagged_count:,} report(s) about {self.domain} are left out because their dates can't be "
                        f"right: {first['org']} report {first['report_id']}: {first['problem']}{more}.")
+        if self.partial_count:
+            first = self.partial[0]
+            more = f" (and {self.partial_count - 1:,} more report(s))" if self.partial_count > 1 else ""
+            out.append(f"{self.partial_count:,} report(s) of this period were imported without {self.partial_rows:,} "
+                       f"row(s) that could not be read; their messages are not in the figures: {first['org']} "
+                       f"report {first['report_id']} ({first['name']}): {first['skipped']}{more}.")
         return out
 
     @property
@@ -230,7 +241,8 @@ class ReportSummary:
             "dkim_pass": self.dkim_pass, "rates": self.rates, "policy": self.policy,
             "pending_lookups": self.pending_lookups, "failed_lookups": self.failed_lookups,
             "unknown": self.unknown, "derived": self.derived, "flagged": self.flagged,
-            "flagged_count": self.flagged_count, "notes": self.notes,
+            "flagged_count": self.flagged_count, "partial": self.partial, "partial_count": self.partial_count,
+            "partial_rows": self.partial_rows, "notes": self.notes,
             "sources": [asdict(s) for s in self.sources],
             "services": [asdict(s) for s in self.services],
             "daily": [{**asdict(d), "pass_rate": round(d.pass_rate, 4)} for d in self.daily],
@@ -334,6 +346,12 @@ def summarize(store: ReportStore, domain: str, *, days: int = 30, now: float | N
                           "AND problem IS NOT NULL ORDER BY imported DESC, id DESC", (domain,))
     s.flagged_count = len(flagged)
     s.flagged = [{"org": o, "report_id": i, "begin": b, "end": e, "problem": why} for o, i, b, e, why in flagged[:20]]
+    partial = store.query(f"SELECT r.org, r.report_id, r.source, r.skipped_rows, r.skipped FROM reports r WHERE "
+                          f"{in_range} AND r.skipped_rows > 0 ORDER BY r.end DESC, r.id DESC", (domain, since, until))
+    s.partial_count = len(partial)
+    s.partial_rows = sum(int(n) for _o, _i, _s, n, _w in partial)
+    s.partial = [{"org": o, "report_id": i, "name": src, "skipped_rows": int(n), "skipped": why}
+                 for o, i, src, n, why in partial[:20]]
     rows = store.query(
         "SELECT r.begin, w.source_ip, w.dkim, w.spf, w.dkim_domain, w.dkim_result, w.spf_domain, w.spf_result, "
         f"w.disposition, sum(w.count) FROM rows w JOIN reports r ON r.id = w.report WHERE {in_range} "

@@ -21,10 +21,12 @@ from typing import Any, Protocol
 from ..reports.importjob import run_import
 from ..reports.store import ImportResult, ReportStore
 from ..reports.summary import ReportSummary, summarize
+from ..reports.tlsrpt import count_once
 from .server import Handler, Job, Worker
 from .values import from_wire, to_wire
 
 DAY = 86400
+NO_DOMAIN = "(no domain named)"   # the domain list's entry for the TLS reports that name no domain (never a name)
 PROGRESS_EVERY_S = 0.1     # at most this many progress events a second during an import
 WATCH_EVERY_S = 300.0
 
@@ -45,6 +47,10 @@ class DomainInfo:
             parts.append(f"{self.dmarc_reports:,} DMARC report{'s' if self.dmarc_reports != 1 else ''}")
         if self.tls_reports:
             parts.append(f"{self.tls_reports:,} TLS report{'s' if self.tls_reports != 1 else ''}")
+        if not parts:
+            parts.append("only reports with dates that can't be right")
+        if self.domain == NO_DOMAIN:
+            return f"No domain named  ({', '.join(parts)})"
         return f"{self.domain}  ({', '.join(parts)})"
 
 
@@ -54,6 +60,20 @@ class TlsRow:
     policy_domain: str
     reports: int
     successful: int
+    failed: int
+    failure_types: dict[str, int]
+
+
+@dataclass
+class TlsUnnamed:
+    """A TLS report (of the period) with sessions no policy-domain names: they are in no domain's figures."""
+
+    org: str
+    report_id: str
+    name: str          # the file (or mail part) it came in
+    begin: int
+    end: int
+    successful: int    # the unnamed policies' sessions, each once (``count_once``)
     failed: int
     failure_types: dict[str, int]
 
@@ -69,6 +89,7 @@ class ReportView:
     current_record: str | None = None
     looked_up: bool = False     # reverse DNS was asked for this view
     problem: str = ""
+    tls_unnamed: list[TlsUnnamed] = field(default_factory=list)   # the period's TLS reports that name no domain
 
 
 @dataclass
@@ -101,16 +122,27 @@ class WatchRound:
 
 
 def list_domains(store: ReportStore) -> list[DomainInfo]:
-    """The domains in the store, the one with the most DMARC messages first."""
+    """The domains in the store, the one with the most DMARC messages first: every domain a DMARC report is
+    about or a TLS report's policy names (a TLS report about several domains is under each), and last
+    ``NO_DOMAIN`` when TLS reports name none."""
     # reports with impossible dates (1970, the far future) don't count and don't stretch "All time"
     rows = store.query(
-        "SELECT domain, sum(kind='dmarc' AND problem IS NULL), "
-        "sum(CASE WHEN kind='dmarc' AND problem IS NULL THEN messages ELSE 0 END), "
-        "min(CASE WHEN problem IS NULL THEN begin END), max(CASE WHEN problem IS NULL THEN end END), "
-        "sum(kind='tlsrpt' AND problem IS NULL) FROM reports WHERE domain != '' GROUP BY domain")
-    out = [DomainInfo(str(d), int(n or 0), int(m or 0), int(lo or 0), int(hi or 0), int(t or 0))
-           for d, n, m, lo, hi, t in rows]
-    return sorted(out, key=lambda i: (-i.messages, -i.tls_reports, i.domain))
+        "SELECT domain, sum(problem IS NULL), sum(CASE WHEN problem IS NULL THEN messages ELSE 0 END), "
+        "min(CASE WHEN problem IS NULL THEN begin END), max(CASE WHEN problem IS NULL THEN end END) FROM reports "
+        "WHERE kind='dmarc' AND domain != '' GROUP BY domain")
+    out = {str(d): DomainInfo(str(d), int(n or 0), int(m or 0), int(lo or 0), int(hi or 0), 0)
+           for d, n, m, lo, hi in rows}
+    tls = store.query(
+        "SELECT p.policy_domain, count(DISTINCT CASE WHEN r.problem IS NULL THEN r.id END), "
+        "min(CASE WHEN r.problem IS NULL THEN r.begin END), max(CASE WHEN r.problem IS NULL THEN r.end END) "
+        "FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' GROUP BY p.policy_domain")
+    for d, t, lo, hi in tls:
+        name = str(d) or NO_DOMAIN
+        info = out.setdefault(name, DomainInfo(name, 0, 0, int(lo or 0), int(hi or 0), 0))
+        info.tls_reports = int(t or 0)
+        info.oldest = min(info.oldest, int(lo or 0)) or int(lo or 0)
+        info.newest = max(info.newest, int(hi or 0))
+    return sorted(out.values(), key=lambda i: (i.domain == NO_DOMAIN, -i.messages, -i.tls_reports, i.domain))
 
 
 def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[TlsRow]:
@@ -124,13 +156,36 @@ def tls_rows(store: ReportStore, domain: str, since: int, until: int) -> list[Tl
         row.reports += 1
         row.successful += int(ok or 0)
         row.failed += int(failed or 0)
-        try:
-            for d in json.loads(details or "[]"):
-                key = str(d.get("result_type") or "unknown")
-                row.failure_types[key] = row.failure_types.get(key, 0) + int(d.get("failed_session_count") or 0)
-        except (ValueError, TypeError, AttributeError):
-            continue
+        _add_failures(row.failure_types, details)
     return sorted(out.values(), key=lambda r: (-(r.successful + r.failed), r.policy_type))
+
+
+def unnamed_tls(store: ReportStore, since: int, until: int) -> list[TlsUnnamed]:
+    """The TLS reports of the period with policies that name no domain (the summary's ``unknown_domain``, with
+    the file, the dates and the failures), oldest first."""
+    out: dict[int, TlsUnnamed] = {}
+    counts: dict[int, list[tuple[str, int, int]]] = {}
+    for rid, org, rep, source, begin, end, ptype, ok, failed, details in store.query(
+            "SELECT r.id, r.org, r.report_id, r.source, r.begin, r.end, p.policy_type, p.successful, p.failed, "
+            "p.details FROM tls_policies p JOIN reports r ON r.id = p.report WHERE r.kind='tlsrpt' "
+            "AND p.policy_domain='' AND r.end>=? AND r.begin<=? AND r.problem IS NULL ORDER BY r.begin, r.id",
+            (since, until)):
+        row = out.setdefault(int(rid), TlsUnnamed(str(org), str(rep), str(source), int(begin), int(end), 0, 0, {}))
+        counts.setdefault(int(rid), []).append((str(ptype), int(ok or 0), int(failed or 0)))
+        _add_failures(row.failure_types, details)
+    for rid, row in out.items():
+        row.successful, row.failed = count_once(counts[rid])
+    return list(out.values())
+
+
+def _add_failures(into: dict[str, int], details: Any) -> None:
+    """Add a stored policy's failure details (JSON) to ``into``: failed sessions by result type."""
+    try:
+        for d in json.loads(details or "[]"):
+            key = str(d.get("result_type") or "unknown")
+            into[key] = into.get(key, 0) + int(d.get("failed_session_count") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return
 
 
 def days_for(info: DomainInfo | None, days: int | None, now: float) -> int:
@@ -145,10 +200,16 @@ def days_for(info: DomainInfo | None, days: int | None, now: float) -> int:
 def build_view(store: ReportStore, domain: str, days: int | None, info: DomainInfo | None, *,
                current_record: str | None = None, looked_up: bool = False) -> ReportView:
     now = time.time()
+    if domain == NO_DOMAIN:  # the TLS reports that name no domain: nothing else is about "no domain"
+        span = days_for(info, days, now)
+        until = int(now)
+        empty = ReportSummary(domain=domain, days=span, since=max(0, until - span * DAY), until=until)
+        return ReportView(domain=domain, days=days, summary=empty,
+                          tls_unnamed=unnamed_tls(store, empty.since, empty.until))
     summary = summarize(store, domain, days=days_for(info, days, now), now=now, current_record=current_record)
     return ReportView(domain=domain, days=days, summary=summary,
                       tls=tls_rows(store, domain, summary.since, summary.until), current_record=current_record,
-                      looked_up=looked_up)
+                      looked_up=looked_up, tls_unnamed=unnamed_tls(store, summary.since, summary.until))
 
 
 class CancelFlag(Protocol):
@@ -297,5 +358,6 @@ async def reports_watch(job: Job) -> None:
 HANDLERS: dict[str, Handler] = {"reports_domains": reports_domains, "reports_view": reports_view,
                                 "reports_import": reports_import, "reports_watch": reports_watch}
 
-__all__ = ["DAY", "DomainInfo", "HANDLERS", "ImportOutcome", "ImportWaiting", "ReportView", "TlsRow", "WatchRound",
-           "build_view", "days_for", "import_files", "list_domains", "lookup_names", "store_for", "tls_rows"]
+__all__ = ["DAY", "DomainInfo", "HANDLERS", "ImportOutcome", "ImportWaiting", "NO_DOMAIN", "ReportView", "TlsRow",
+           "TlsUnnamed", "WatchRound", "build_view", "days_for", "import_files", "list_domains", "lookup_names",
+           "store_for", "tls_rows", "unnamed_tls"]

@@ -176,6 +176,20 @@ def test_a_report_with_an_unreadable_row_is_imported_and_the_skipped_rows_are_sa
         "bad-row.xml: imported, but 1 of its 2 rows could not be read and was skipped (4 messages, left out of the "
         "figures): row 2 has a source IP address that is not valid ('unknown')"]
     assert w.importer.rejected_title.text() == "Files to look at (1)"
+    # the overview says the report is partial, and importing it again says so again
+    view = _wait_view(qtbot, w)
+    assert view.summary.partial_count == 1 and w.notes_label.isVisibleTo(w)
+    assert w.notes_label.text() == (
+        "Note: 1 report(s) of this period were imported without 1 row(s) that could not be read; their messages are "
+        "not in the figures: google.com report bad-row (bad-row.xml): 1 of its 2 rows could not be read and was "
+        "skipped (4 messages, left out of the figures): row 2 has a source IP address that is not valid "
+        "('unknown').")
+    again = _import(qtbot, w, [path])
+    assert not again.result.imported and len(again.result.partial_before) == 1
+    assert "1 of those already there with rows that could not be read" in w.importer.import_label.text()
+    assert [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())] == [
+        "bad-row.xml: already imported, without some rows: 1 of its 2 rows could not be read and was skipped (4 "
+        "messages, left out of the figures): row 2 has a source IP address that is not valid ('unknown')"]
 
 
 def test_tls_sessions_under_both_an_sts_and_a_tlsa_policy_are_one_delivery(make: Any, qtbot: Any,
@@ -574,3 +588,48 @@ def test_an_import_request_goes_on_the_next_turn_and_a_cancel_before_it_sends_no
         assert "reports_import" in sent and outcome.result.imported
     finally:
         engine.run = real_run  # type: ignore[method-assign]
+
+
+def test_the_tls_tab_lists_tls_reports_that_name_no_domain_as_the_import_card_does(make: Any, qtbot: Any,
+                                                                                    tmp_path: Path) -> None:
+    from inboxready.core.worker.reports import NO_DOMAIN
+    from tests.reports.reports_util import good_row, report_xml
+    from tests.reports.test_tls_unnamed import NOW, tls_report
+
+    files = {"shop.xml": report_xml("google.com", "r1", "shop.test", NOW - 86400, [good_row("203.0.113.5", 10)]),
+             "nameless.json": tls_report("nameless", [(None, "no-policy-found", 3, 2)]),
+             "two.json": tls_report("two", [("example.org", "sts", 5, 0), ("example.net", "sts", 2, 1)])}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    w = make()
+    outcome = _import(qtbot, w, [tmp_path / n for n in files])
+    lines = [w.importer.rejected_list.item(i).text() for i in range(w.importer.rejected_list.count())]
+    assert any(line.startswith("nameless.json: imported for an unknown domain") for line in lines)
+    assert len(outcome.result.imported) == 3
+    view = _wait_view(qtbot, w, lambda v: v.domain == "shop.test")
+    # every domain a report names, and the reports that name none, last
+    assert [w.domain_box.itemData(i) for i in range(w.domain_box.count())] == [
+        "shop.test", "example.net", "example.org", NO_DOMAIN]
+    assert w.domain_box.itemText(3) == "No domain named  (1 TLS report)"
+    # under shop.test: no TLS report of its own, and the one that names no domain, as the import card said
+    assert [u.report_id for u in view.tls_unnamed] == ["nameless"]
+    assert not w.tls_unnamed_view.isHidden() and w.tls_unnamed_model.rowCount() == 1
+    assert [w.tls_unnamed_model.text(0, c) for c in range(3)] == ["Google Inc.", "nameless", "nameless.json"]
+    assert w.tls_unnamed_title.text() == "TLS reports that name no domain (1)"
+    assert "so they were imported for an unknown domain and are in no domain's figures: 2 of 5 connections " \
+           "failed. They may be about shop.test or another of your domains." in w.tls_unnamed_note.text()
+    assert "certificate-expired (2 connections)" in w.tls_words.text()
+    # a domain only the second policy of a report names is listed and has its figures
+    w.select_domain("example.net")
+    view = _wait_view(qtbot, w, lambda v: v.domain == "example.net")
+    assert [(t.policy_domain, t.failed) for t in view.tls] == [("example.net", 1)]
+    assert w.tls_label.text().startswith("1 of 3 encrypted deliveries to example.net failed")
+    # "no domain named": the TLS tab comes up with them; nothing to export, no names to look up
+    w.select_domain(NO_DOMAIN)
+    view = _wait_view(qtbot, w, lambda v: v.domain == NO_DOMAIN)
+    qtbot.waitUntil(lambda: not w.export_json_button.isEnabled() and w.tls_unnamed_model.rowCount() == 1,
+                    timeout=WAIT_MS)
+    assert w.tabs.currentWidget() is w.tls_page and w.tls_view.isHidden()
+    assert w.tls_label.text() == "1 SMTP TLS report(s) in this period don't say which domain they are about."
+    assert "They may be about" not in w.tls_unnamed_note.text()
+    assert "don't say which domain they are about" in w.overview_title.text()

@@ -73,3 +73,59 @@ def test_a_label_over_63_characters_is_said_in_words() -> None:
     with pytest.raises(DomainError) as info:
         parse_domain("a" * 64 + ".com")
     assert "at most 63 characters" in str(info.value)
+
+
+# -- internationalized names shown as people write them, lookalikes kept in their xn-- form --------------
+
+def _ace(text: str) -> str:
+    import idna
+    return idna.encode(text).decode()
+
+
+@pytest.mark.parametrize("unicode_name", ["bücher.example", "日本語.jp", "ひらがな漢字.example", "ελληνικά.gr",
+                                          "кто.example", "l·l.cat", "аррӏе.рф", "한국어.kr", "mail.bücher.example"])
+def test_display_domain_shows_a_real_idn_in_unicode(unicode_name: str) -> None:
+    from inboxready.core.domain import display_domain
+    assert display_domain(_ace(unicode_name)) == unicode_name
+    assert display_domain(_ace(unicode_name).upper()) == unicode_name
+
+
+@pytest.mark.parametrize("unicode_name", ["p\u0430ypal.example",  # Latin with one Cyrillic а
+                                          "\u0430\u0440\u0440\u04cf\u0435.example",  # аррӏе: all Latin lookalikes
+                                          "g\u03bfogle.example",  # Greek ο among Latin letters
+                                          "bücher.p\u0430ypal.example"])  # one bad label keeps the whole name
+def test_display_domain_keeps_a_lookalike_in_its_xn_form(unicode_name: str) -> None:
+    from inboxready.core.domain import display_domain
+    ace = _ace(unicode_name)
+    assert display_domain(ace) == ace
+
+
+@pytest.mark.parametrize("ace", ["xn--a.example", "xn--.example", "xn--bcher-kva-.example", "xn--zzzzzzzzz.example",
+                                 "example.com", "xn--BCHER-KVA.example.", ""])
+def test_display_domain_keeps_what_does_not_decode(ace: str) -> None:
+    from inboxready.core.domain import display_domain
+    shown = display_domain(ace)
+    assert shown == ace or shown == "bücher.example."  # only a valid A-label decodes (the trailing dot kept)
+
+
+def test_display_names_changes_only_names_in_words_not_in_records() -> None:
+    from inboxready.core.domain import display_names
+    ace = _ace("bücher.example")
+    text = (f"{ace} has no DMARC record; mail for mail.{ace} goes; publish _dmarc.{ace} with "
+            f"rua=mailto:r@{ace}, d={ace}, include:{ace}, https://{ace}/x and {_ace('p' + chr(0x430) + 'ypal.example')}.")
+    assert display_names(text) == (
+        f"bücher.example has no DMARC record; mail for mail.bücher.example goes; publish _dmarc.{ace} with "
+        f"rua=mailto:r@{ace}, d={ace}, include:{ace}, https://{ace}/x and {_ace('p' + chr(0x430) + 'ypal.example')}.")
+
+
+def test_a_typed_lookalike_is_looked_up_and_shown_in_its_dns_form() -> None:
+    d = parse_domain("p\u0430ypal.example")
+    assert d.domain == d.display == _ace("p\u0430ypal.example") and "could pass for another name" in d.note
+
+
+@given(st.text(max_size=80))
+def test_display_names_never_raises_and_leaves_text_without_xn_alone(text: str) -> None:
+    from inboxready.core.domain import display_names
+    shown = display_names(text)
+    if "xn--" not in text.lower():
+        assert shown == text

@@ -20,7 +20,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.mail.authres import parse_tags
 from inboxready.core.mail.message import MessageReport, analyze_message
 from inboxready.core.mail.trust import simple_org_domain
-from inboxready.core.model import Status, quote_txt, split_txt
+from inboxready.core.model import Severity, Status, quote_txt, split_txt
 
 from ..conftest import conformance_dir, run
 from ..detailshape import assert_message_shapes
@@ -722,8 +722,63 @@ def test_our_dmarc_lookup_failing_is_couldnt_check_not_no_policy(shop: DnsTestSe
           f"header.b={bprefix(signed)};\n       spf=pass smtp.mailfrom=bounce@shop.example")
     r = analyze(shop, build([edge(), ar], signed))
     assert r.checks["dmarc"].detail["our_result"] == "temperror"
-    assert r.status is Status.ERROR and "couldn't check DMARC" in r.headline
+    assert r.status is Status.ERROR and "couldn't finish our own DMARC check" in r.headline
     assert "no DMARC policy" not in r.headline
+    assert "_dmarc.shop.example, where shop.example's own DMARC record would be, failed" in r.headline
+
+
+PLAIN_ZONE = '@ IN TXT "v=spf1 ip4:192.0.2.10 -all"\nnews IN TXT "v=spf1 ip4:192.0.2.10 -all"\n'  # no DMARC anywhere
+
+
+def _no_dmarc_reported(domain: str) -> bytes:
+    """A message From ``domain`` whose receiver reported SPF only (so our own DMARC count is what is shown)."""
+    ar = ("Authentication-Results: mx.google.com;\n       spf=pass (google.com: domain of bounce@{d} designates "
+          "192.0.2.10 as permitted sender) smtp.mailfrom=bounce@{d}").format(d=domain)
+    return build([edge(f"out.{domain}"), ar], BODY.replace(b"shop.example", domain.encode()))
+
+
+@pytest.mark.parametrize("domain,failing,words", [
+    # RFC 9989 §4.10.1: no record at the From domain, then the registry's _dmarc.<tld> doesn't answer: the
+    # search didn't end on "there is no record", so the policy is unknown (receivers decide: deliver or defer)
+    ("plain.example", "_dmarc.example",
+     ["plain.example has no DMARC record of its own", "the next lookup RFC 9989 asks for, _dmarc.example",
+      "registry of .example", "not in a record of yours: try again later", "A DMARC record of your own ends "
+      "the search"]),
+    # a subdomain without a record: its organizational domain's record (which would apply) doesn't answer
+    ("news.plain.example", "_dmarc.plain.example",
+     ["news.plain.example has no DMARC record of its own", "_dmarc.plain.example (the DMARC record of "
+      "plain.example, which applies to news.plain.example when it has none of its own)", "try again later"]),
+    # the From domain's own record doesn't answer
+    ("plain.example", "_dmarc.plain.example",
+     ["the lookup of _dmarc.plain.example, where plain.example's own DMARC record would be, failed",
+      "Try again later"]),
+])
+def test_a_dmarc_lookup_failing_on_the_tree_walk_names_the_lookup(dns_server: DnsTestServer, domain: str,
+                                                                  failing: str, words: list[str]) -> None:
+    dns_server.add_zone("plain.example", PLAIN_ZONE)
+    dns_server.timeout_names.add(failing)
+    r = analyze(dns_server, _no_dmarc_reported(domain))
+    dmarc = r.checks["dmarc"]
+    assert dmarc.detail["our_result"] == "temperror"
+    assert r.status is Status.ERROR and dmarc.status is Status.ERROR  # couldn't check, never "no policy"
+    for w in words:
+        assert w in r.headline, r.headline
+    finding = next(f for f in dmarc.findings if f.code == "msg.dmarc-lookup-failed")
+    assert finding.severity is Severity.UNKNOWN and words[0].lower() in finding.message.lower()
+    assert "did not answer in time" in finding.message  # how it failed, in the DNS client's words
+    assert dmarc.summary == ("The receiving service did not report DMARC, and our own check couldn't finish: the "
+                             f"lookup of {failing} failed.")
+    assert "temperror" not in r.headline + dmarc.summary and "no DMARC policy" not in r.headline
+
+
+def test_the_registrys_dmarc_name_answering_nxdomain_is_no_policy(dns_server: DnsTestServer) -> None:
+    """The same message when every lookup of the walk answers: the set has no record, so DMARC doesn't apply
+    (RFC 9989 §4.10.1 MUST NOT): a warning to publish one, not "couldn't check"."""
+    dns_server.add_zone("plain.example", PLAIN_ZONE)
+    dns_server.add_origin("example")
+    r = analyze(dns_server, _no_dmarc_reported("plain.example"))
+    assert r.checks["dmarc"].detail["our_result"] == "none"
+    assert r.status is not Status.ERROR and "no DMARC policy" in r.headline
 
 
 def test_dkim_not_reported_is_not_called_unsigned(shop: DnsTestServer) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from inboxready.app.cli import main
 from inboxready.core.reports.aggregate import ReportError, parse_aggregate, parse_aggregate_flat
-from inboxready.core.reports.store import ReportStore
+from inboxready.core.reports.store import SCHEMA_VERSION, ReportStore
 from inboxready.core.reports.summary import summarize
 from inboxready.core.reports.tlsrpt import parse_tlsrpt
 from tests.conftest import conformance_dir
@@ -92,7 +92,8 @@ def test_import_keeps_the_good_rows_and_says_how_many_were_skipped_and_why(tmp_p
     (tmp_path / "again.xml").write_bytes(_with_bad_rows())
     code, out, _ = _cli("reports", "import", "--json", "--store", db, str(tmp_path / "again.xml"))
     doc = json.loads(out)
-    assert code == 0 and [d["name"] for d in doc["duplicate"]] == ["again.xml"]
+    assert code == 1 and [d["name"] for d in doc["duplicate"]] == ["again.xml"]  # stored without 3 rows: said again
+    assert doc["duplicate"][0]["skipped_rows"] == 3
     (tmp_path / "other.xml").write_bytes(_with_bad_rows().replace(b"bad-rows", b"bad-rows-2"))
     code, out, _ = _cli("reports", "import", "--json", "--store", db, str(tmp_path / "other.xml"))
     (info,) = json.loads(out)["imported"]
@@ -159,7 +160,7 @@ def test_reverse_names_cached_by_a_store_before_schema_3_are_looked_up_again(tmp
     with ReportStore(db) as store:  # a current store keeps its cache
         assert store.ptr_get([OWN]) == {OWN: ("mail.shop.test", "ok")}
     con = sqlite3.connect(db, isolation_level=None)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
 
 

@@ -555,6 +555,37 @@ def test_servfail_up_the_tree_without_own_record_is_couldnt_check(dns_server: Dn
     assert "_dmarc.example.com" in finding(r, "dmarc.lookup-failed").message
 
 
+def test_a_parent_dmarc_lookup_timing_out_names_that_lookup(dns_server: DnsTestServer) -> None:
+    """RFC 9989 §4.10.1: mail.example.com has no record of its own and the walk's next lookup, the record of
+    example.com that would apply to it, times out: couldn't check, saying which lookup and what to do."""
+    serve(dns_server, example_com=HOST + "mail IN A 192.0.2.30\n")
+    dns_server.timeout_names.add("_dmarc.example.com")
+    r = dmarc(dns_server, "mail.example.com", timeout=0.5)
+    assert r.status is Status.ERROR and r.detail["stage"] == "unknown" and r.fixes == []
+    assert r.summary == ("DMARC for mail.example.com could not be checked: the lookup of _dmarc.example.com failed "
+                         "(try again later).")
+    message = finding(r, "dmarc.lookup-failed").message
+    assert message.startswith("mail.example.com has no DMARC record of its own, and the lookup higher up that "
+                              "RFC 9989 asks for, _dmarc.example.com (the DMARC record of example.com, which "
+                              "applies to mail.example.com when it has none of its own), failed: the DNS server "
+                              "did not answer in time")
+    assert "try again later" in message
+
+
+def test_the_registrys_dmarc_name_timing_out_says_it_is_not_your_record(dns_server: DnsTestServer) -> None:
+    """example.com has no record and _dmarc.com times out: the missing record is still the failure (it is the
+    owner's to fix, and a registry's policy never replaces it); the note says which lookup failed, how, that
+    it is not the owner's record, and to try again."""
+    serve(dns_server, example_com=HOST)
+    dns_server.timeout_names.add("_dmarc.com")
+    r = dmarc(dns_server, timeout=0.5)
+    assert r.status is Status.FAIL and "dmarc.no-record" in errors(r)
+    note = finding(r, "dmarc.walk-incomplete")
+    assert note.severity is Severity.INFO
+    assert ("the lookup of _dmarc.com failed: the DNS server did not answer in time" in note.message
+            and "not a record of yours" in note.message and "try again later" in note.message)
+
+
 def test_servfail_above_an_own_record_does_not_hide_the_verdict(dns_server: DnsTestServer) -> None:
     serve(dns_server, example_com=HOST + '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"\n')
     dns_server.servfail_names.add("_dmarc.com")

@@ -207,7 +207,9 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
 
 def test_bad_domain_is_reported_and_exits_2() -> None:
     code, out, err = cli("check", "not a domain", "--json", "-n", "127.0.0.1:9")
-    assert code == 2 and "not a domain" in err and json.loads(out) == []
+    assert code == 2 and "not a domain" in err  # and the JSON carries it (never an empty success: [])
+    assert json.loads(out) == [{"input": "not a domain", "domain": None,
+                                "error": "'not a domain' has a space in it; a domain name cannot."}]
 
 
 MESSAGE = b"""Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=bounce.sender.test;

@@ -62,3 +62,25 @@ def test_a_run_without_the_rules_checks_doesnt_say_it_is_still_checking() -> Non
     code, out, _ = _run("check", "--demo", "demo-brokenmx.example", "--only", "mx", "--color", "never")
     assert "Checking against" not in out
     assert "The bulk-sender rules are not judged in this run" in out
+
+
+def test_each_demo_domains_reverse_dns_card_names_its_own_mail_host() -> None:
+    """The demo domains shared one mail address (192.0.2.10), whose PTR named mail.demo-allgood.example, so
+    every other demo domain's reverse DNS card talked about demo-allgood. Each mail host now has its own
+    address and PTR; the card names the domain's own host and never another demo domain."""
+    demo = load_demo()
+    domains = [d.domain for d in demo.domains if d.domain not in demo.never_answers]
+    code, out, err = _run("check", "--demo", *domains, "--only", "rdns", "--json")
+    assert err == ""
+    reports = {r["domain"]: r["checks"]["rdns"] for r in json.loads(out)}
+    with_hosts = 0
+    for domain, card in reports.items():
+        others = [d for d in domains if d != domain]
+        words = json.dumps([card["summary"], card["records"], card["findings"]])
+        assert not [d for d in others if d in words], (domain, card["records"])
+        for record in card["records"]:  # "<reverse name> PTR <host>": the host is the domain's own
+            assert record.split(" PTR ", 1)[1].rstrip(".").endswith("." + domain), (domain, record)
+        if card["records"]:
+            with_hosts += 1
+            assert card["status"] == "pass", (domain, card["summary"])  # each name points back
+    assert with_hosts == len(domains) - 1  # all but the parked domain (no mail host) have one
