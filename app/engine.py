@@ -253,11 +253,13 @@ class Engine(QObject):
 
     def _drain(self) -> None:
         """Hand the complete lines read so far to the windows, for at most ``DISPATCH_BUDGET_S`` per turn of
-        the event loop: the rest waits for the next turn, so a burst of events (every result of a check at
-        once) never holds up a frame."""
+        the event loop and at most one result or end of a job (each changes what a window shows, which Qt then
+        lays out and paints in the same turn): the rest waits for the next turn, so a burst of events (every
+        result of a check at once) never holds up a frame."""
         self._drain_scheduled = False
         proc = self._process
         deadline = time.perf_counter() + DISPATCH_BUDGET_S
+        shown = False  # a result or a job's end was handed over this turn
         while proc is not None and proc is self._process:
             nl = self._buffer.find(b"\n")
             if nl < 0:
@@ -265,25 +267,26 @@ class Engine(QObject):
                     self._protocol_error(f"a line longer than {p.MAX_LINE} bytes")
                     self._buffer = b""
                 break
-            if time.perf_counter() > deadline:
+            if shown or time.perf_counter() > deadline:
                 if not self._drain_scheduled:
                     self._drain_scheduled = True
                     QTimer.singleShot(0, self, self._drain)
                 break
             line, self._buffer = self._buffer[:nl], self._buffer[nl + 1:]
             if line.strip():
-                self._dispatch_line(line)
+                shown = self._dispatch_line(line) in (p.RESULT, p.FINISHED)
 
     def _protocol_error(self, what: str) -> None:
         log.warning("worker protocol: %s", what)
         self.protocol_errors.append(what)
 
-    def _dispatch_line(self, line: bytes) -> None:
+    def _dispatch_line(self, line: bytes) -> str | None:
+        """Hand one event line over; returns its type (None: not an event)."""
         try:
             event = p.decode(line)
         except p.ProtocolError as exc:
             self._protocol_error(str(exc))
-            return
+            return None
         try:
             self._dispatch(event)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # an event of the wrong shape
@@ -293,6 +296,8 @@ class Engine(QObject):
                 info = self._jobs.pop(job)
                 (self.failed if info.check else self.taskFailed).emit(
                     job, f"InboxReady's engine sent an answer it could not read ({exc}). Please report it.")
+        kind = event.get("type")
+        return kind if isinstance(kind, str) else None
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event["type"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -20,6 +21,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(list(argv) if argv is not None else None)
 
 
+def prepare_qt() -> None:
+    """What must be set before the QApplication exists. Qt's raster engine hands every fill of 96 rows or
+    more (a card's background, the scroll bar) to a pool of threads and waits for them: on two cores shared
+    with the engine process, the hand-off costs more than the fill, and a busy core makes the window wait
+    (``benchmarks/bench_gui.py``). With ``QT_NO_GUI_THREADPOOL`` (Qt's own switch) fills stay on the UI
+    thread: the GUI process runs no thread of ours and none of Qt's for painting."""
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+
+
+def install_fix_hooks() -> None:
+    """Every fix box gets the domain's DNS host's form and the "Publish at <host>…" / "Check until live…"
+    bar (the hooks keep app/widgets.py free of the publishing windows)."""
+    from inboxready.app.dns_host_forms import host_form_hook
+    from inboxready.app.publish_dialog import publish_bar
+    from inboxready.app.widgets import FixView
+
+    FixView.publish_hook = publish_bar
+    FixView.host_form_hook = host_form_hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv if argv is not None else sys.argv[1:])
     from .qtcompat import unsupported_pyside
@@ -32,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    prepare_qt()
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -45,12 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("inboxready")
     app.setWindowIcon(icon("app"))
     themes = ThemeManager(app, args.theme if args.theme in ("light", "dark") else None, pinned=args.theme is not None)
-    from inboxready.app.dns_host_forms import host_form_hook
-    from inboxready.app.publish_dialog import publish_bar
-    from inboxready.app.widgets import FixView
-
-    FixView.publish_hook = publish_bar  # "Check until live…", "Publish at <host>…" on every fix box
-    FixView.host_form_hook = host_form_hook  # each fix box in the words of the domain's DNS host
+    install_fix_hooks()
     window = MainWindow(demo=args.demo, theme_manager=themes)
     window.show()
     if args.domain and not args.demo:

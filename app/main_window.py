@@ -696,7 +696,7 @@ class MainWindow(QMainWindow):
         return card
 
     def cancel_check(self) -> None:
-        if not self.checking:
+        if not self.checking or not self.engine.busy:  # not busy: done, and being shown (``_on_finished``)
             return
         self.engine.cancel()
         self._mark_stopped("Not checked: you cancelled the check.")
@@ -745,15 +745,34 @@ class MainWindow(QMainWindow):
             self._judged = (checklist, compliance)
 
     def _on_finished(self, job: int, report: DomainReport) -> None:
+        """The check is done. What it concluded is shown a piece a turn of the event loop (the summary bar and
+        any DNS banner, the checklist, the profile's verdict: each lays out and paints the cards again), then
+        the window says it is done: ``checking`` is False, ``last_report`` set, ``checkFinished`` emitted."""
         if job != self.current_job:
             return
+        steps: list[Callable[[], None]] = [self._update_readiness, lambda: self._show_dns_trouble(report)]
+        if report.dns_trouble is None or report.dns_trouble.kind != "resolver":
+            steps += self._checklist_steps(report.domain)
+        steps.append(lambda: self._finished(report))
+        self._finish_steps(job, steps)
+
+    def _finish_steps(self, job: int, steps: list[Callable[[], None]]) -> None:
+        """Run the first of ``steps`` on the next turn, then the rest a turn each, unless another check has
+        started meanwhile (or the window closed)."""
+
+        def step() -> None:
+            if self._closed or job != self.current_job:
+                return
+            steps.pop(0)()
+            if steps:
+                QTimer.singleShot(0, step)
+
+        QTimer.singleShot(0, step)
+
+    def _finished(self, report: DomainReport) -> None:
         self.last_report = report
         self.checking = False
         set_available(self.export_button)
-        self._update_readiness()
-        self._show_dns_trouble(report)
-        if report.dns_trouble is None or report.dns_trouble.kind != "resolver":
-            self._show_checklist()
         QTimer.singleShot(0, self._show_first_problem)
         set_available(self.cancel_button, NOTHING_TO_CANCEL)
         self.check_button.setText("Check")
@@ -1109,21 +1128,38 @@ class MainWindow(QMainWindow):
         """The bulk-sender checklist card, from this check, the latest test message and the spam rate: as the
         worker judged it with the check, or judged here again when one of those changed since (a spam rate
         typed, another profile, a new test message)."""
-        if self.last_report is None or not set(self.results) & {"spf", "dkim", "dmarc"}:
+        if self.last_report is None:
             return
-        judged, self._judged = self._judged, None
-        if judged is not None and judged[1] is not None:
-            self._card("checklist").set_result(judged[0])
-            self._card("compliance").set_result(judged[1])
-            self._fix_tab_order()
-            return
-        from inboxready.core.policy.checklist import build_checklist
+        for step in self._checklist_steps(self.last_report.domain):
+            step()
 
-        message = self.latest_message()
-        result = build_checklist(self.results, message, spam_rate=self.spam_rates.get(self.last_report.domain))
-        self._card("checklist").set_result(result)
-        self._show_compliance(message)
-        self._fix_tab_order()
+    def _checklist_steps(self, domain: str) -> list[Callable[[], None]]:
+        """Show the checklist card, then the profile's verdict card (two steps: each is laid out and painted
+        with the cards around it)."""
+        if not set(self.results) & {"spf", "dkim", "dmarc"}:
+            return []
+        judged, self._judged = self._judged, None
+        message = None
+        if judged is not None and judged[1] is not None:
+            checklist, compliance = judged[0], judged[1]
+        else:
+            from inboxready.core.policy.checklist import build_checklist
+
+            message = self.latest_message()
+            checklist = build_checklist(self.results, message, spam_rate=self.spam_rates.get(domain))
+            compliance = None
+
+        def show_checklist() -> None:
+            self._card("checklist").set_result(checklist)
+
+        def show_verdict() -> None:
+            if compliance is not None:
+                self._card("compliance").set_result(compliance)
+            else:
+                self._show_compliance(message)
+            self._fix_tab_order()
+
+        return [show_checklist, show_verdict]
 
     def compliance_profile(self) -> str:
         from inboxready.core.policy.compliance import DEFAULT_PROFILE, load_profiles

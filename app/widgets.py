@@ -406,9 +406,13 @@ class FixView(QFrame):
     # it may hide ``generic`` (the fields below) behind a "Show the generic record" button
     host_form_hook: "Callable[[Fix, FixView], QWidget | None] | None" = None
 
-    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False) -> None:
+    def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False,
+                 later: bool = False) -> None:
+        """``later``: make the record's own fields only; ``rest_steps()`` adds the rest (the host's form, the
+        records that go with it, the publish bar) a step at a time."""
         super().__init__(parent)
         self.fix = fix
+        self._companion = companion
         self.setObjectName("Fix")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 10)
@@ -452,24 +456,47 @@ class FixView(QFrame):
         lay.addWidget(self.generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
-        self.host_form_view = FixView.host_form_hook(fix, self) if FixView.host_form_hook is not None else None
-        if self.host_form_view is not None:
-            lay.insertWidget(lay.indexOf(self.generic), self.host_form_view)
-        # the records that belong to this fix (a subdomain's SPF, a flattened copy): each with its own fields
+        self._lay = lay
+        self.host_form_view: QWidget | None = None
         self.companions: list[FixView] = []
-        for extra in fix.also_publish:
+        self._rest: Iterator[None] | None = None
+        if later and FixView.host_form_hook is not None:
+            self.generic.hide()  # the host's form (next step) shows it or keeps it behind its button
+        if not later:
+            for _ in self.rest_steps():
+                pass
+
+    def rest_steps(self) -> Iterator[None]:
+        """Add the rest of the box, yielding after each piece: the record as the domain's DNS host's form
+        wants it (above the generic fields, which it shows or hides), the records that belong to this fix (a
+        subdomain's SPF, a flattened copy), each with its own fields, then the publish bar. Once only."""
+        if self._rest is None:
+            self._rest = self._rest_pieces()
+        return self._rest
+
+    def _rest_pieces(self) -> Iterator[None]:
+        if FixView.host_form_hook is not None:
+            self.host_form_view = FixView.host_form_hook(self.fix, self)
+            if self.host_form_view is not None:
+                self._lay.insertWidget(self._lay.indexOf(self.generic), self.host_form_view)
+                yield
+            else:
+                self.generic.show()
+        for extra in self.fix.also_publish:
             verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
                 extra.action, "And publish this record too")
             view = FixView(extra, verb, self, companion=True)
             view.setObjectName("FixCompanion")
             view.copied.connect(self.copied)
-            lay.addWidget(view)
+            self._lay.addWidget(view)
             self.companions.append(view)
+            yield
         # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
-        if FixView.publish_hook is not None and not companion:
-            hook = FixView.publish_hook(fix, self)
+        if FixView.publish_hook is not None and not self._companion:
+            hook = FixView.publish_hook(self.fix, self)
             if hook is not None:
-                lay.addWidget(hook)
+                self._lay.addWidget(hook)
+                yield
 
     def buttons(self) -> list[CopyButton]:
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
@@ -531,8 +558,9 @@ class FindingView(QFrame):
             pass
 
     def fix_steps(self) -> Iterator[FixView]:
-        """Add the fixes' fields one fix at a time, yielding each ``FixView`` once added (a card's body is
-        built a fix per turn of the event loop)."""
+        """Add the fixes a piece at a time (a fix's fields, each record that goes with it, its publish bar),
+        yielding the ``FixView`` each piece went to: a card's body is built a piece per turn of the event
+        loop."""
         if not self.presented.fixes or self.fix_views:
             return
         n = len(self.presented.fixes)
@@ -546,19 +574,20 @@ class FindingView(QFrame):
                 heading = f"{fix.title}: {words[0].lower()}{words[1:]}"
                 if fix.also_publish:
                     heading += ", and the ones below"
-            view = FixView(fix, heading, parent=self)
+            view = FixView(fix, heading, parent=self, later=True)
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
             self.fix_views.append(view)
             if self.fix_view is None:
                 self.fix_view = view
-            if i + 1 < n:
+            yield view
+            for _ in view.rest_steps():  # the rest of the box a piece a turn
                 yield view
         if self.presented.also_solves:
             self._lay.addWidget(label("This also solves: " + "; ".join(f"“{gist(x.message)}”"
                                                                        for x in self.presented.also_solves) + ".",
                                       "AlsoSolves", selectable=True, parent=self))
-        yield self.fix_views[-1]
+            yield self.fix_views[-1]
 
 
 class BusyBar(QFrame):

@@ -130,6 +130,90 @@ class GapProfiler:
             print(f"  {sum(times):8.1f} ms in {len(times):5d}  max {max(times):5.1f}  {what}", file=err)
 
 
+class SlotTracer:
+    """``--trace MS``: a lighter ``--profile``. Times (wall and UI-thread CPU) a fixed list of the app's own
+    methods, the ones that run when a check's events arrive and cards open, and prints, for every gap in which
+    the UI thread used more than ``MS`` of CPU, the traced calls made in it (nested ones indented); the rest of
+    the gap's CPU is Qt's own work (layout, paint, style) after them. Costs little, so its gaps are close to
+    an untraced run's."""
+
+    TARGETS = {
+        "inboxready.app.engine": {"Engine": ["_read", "_drain"]},
+        "inboxready.app.main_window": {"MainWindow": [
+            "start_check", "_reset_results", "_on_result", "_on_queries", "_on_judged", "_on_finished",
+            "_show_first_problem", "_update_readiness", "_apply_tab_order", "_show_checklist", "_show_dns_trouble",
+            "_clear_spare_cards", "_detect_dns_host", "_on_task_finished"]},
+        "inboxready.app.cards": {"CheckCard": ["set_result", "set_pending", "_on_toggled", "_clear_body",
+                                               "_rebuild_body"],
+                                 "BodyBuilder": ["_tick"]},
+        "inboxready.app.readiness": {"ReadinessBar": ["update_from"]},
+        "inboxready.app.queries": {"QueryLogView": ["add_many"]},
+    }
+
+    def __init__(self, threshold_ms: float) -> None:
+        self.threshold = threshold_ms
+        self.calls: list[tuple[int, str, float, float]] = []  # (depth, name, wall ms, cpu ms), in call order
+        self.depth = 0
+        self.slow: list[tuple[float, float, list[tuple[int, str, float, float]]]] = []
+
+    def install(self) -> None:
+        import functools
+        import importlib
+
+        for module_name, classes in self.TARGETS.items():
+            module = importlib.import_module(module_name)
+            for class_name, methods in classes.items():
+                cls = getattr(module, class_name)
+                for method in methods:
+                    original = getattr(cls, method)
+                    setattr(cls, method, self._wrap(functools, f"{class_name}.{method}", original))
+
+    def _wrap(self, functools: Any, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        tracer = self
+
+        @functools.wraps(original)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            depth = tracer.depth
+            tracer.depth += 1
+            slot = len(tracer.calls)
+            tracer.calls.append((depth, name, 0.0, 0.0))
+            card = tracer.building(args[0]) if name == "BodyBuilder._tick" else None
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                tracer.depth = depth
+                if slot < len(tracer.calls):
+                    what = name
+                    if card is not None:  # the card whose body grew, and what was added to it
+                        fresh = getattr(card, "_fresh", None)
+                        what += f" [{card.name}: {type(fresh).__name__ if fresh is not None else '-'}]"
+                    tracer.calls[slot] = (depth, what, (time.perf_counter() - t0) * 1000,
+                                          (time.thread_time() - c0) * 1000)
+
+        return traced
+
+    @staticmethod
+    def building(builder: Any) -> Any:
+        jobs = getattr(builder, "_jobs", None)
+        return jobs[0][0] if jobs else None
+
+    def gap(self, length: float, cpu: float) -> None:
+        calls, self.calls = self.calls, []
+        if cpu >= self.threshold:
+            self.slow.append((length, cpu, calls))
+
+    def report(self) -> None:
+        err = sys.stderr
+        print(f"{len(self.slow)} gaps with over {self.threshold} ms of UI CPU (traced calls: wall/cpu ms):", file=err)
+        for length, cpu, calls in sorted(self.slow, key=lambda s: -s[0])[:40]:
+            top = sum(c for d, _n, _w, c in calls if d == 0)
+            print(f"  gap {length:5.1f} cpu {cpu:5.1f}  (Qt after the calls: {cpu - top:4.1f})", file=err)
+            for depth, name, wall, c in calls:
+                if c >= 0.3 or (depth == 0 and c >= 0.1):
+                    print(f"      {'  ' * depth}{name} {wall:.1f}/{c:.1f}", file=err)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--checks", type=int, default=20)
@@ -137,6 +221,9 @@ def main() -> int:
     p.add_argument("--profile", type=float, default=0.0, metavar="MS",
                    help="also name what the UI thread did in every gap in which it used more than MS of CPU (printed to stderr; "
                         "slows the app down, so the figures of a profiled run are not the measured ones)")
+    p.add_argument("--trace", type=float, default=0.0, metavar="MS",
+                   help="name the app's own calls (and their wall/CPU ms) in every gap in which the UI thread used more "
+                        "than MS of CPU (printed to stderr); much lighter than --profile")
     args = p.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="ir-bench-gui-")
@@ -148,6 +235,9 @@ def main() -> int:
     report_dir.mkdir()
     paths = generate(report_dir, args.reports, seed=7) if args.reports else []
 
+    from inboxready.app.gui import install_fix_hooks, prepare_qt
+
+    prepare_qt()  # as inboxready-gui does, before the QApplication
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -155,8 +245,12 @@ def main() -> int:
     from inboxready.app.main_window import MainWindow
     from inboxready.app.theme import ThemeManager
 
+    tracer = SlotTracer(args.trace) if args.trace > 0 else None
+    if tracer is not None:
+        tracer.install()  # before the window connects its slots
     app = QApplication.instance() or QApplication([])
     ThemeManager(app, "light")
+    install_fix_hooks()  # every fix box as in the app: the DNS host's form, the publish bar
     window = MainWindow(timeout=1.0)
     window.resize(1180, 860)
     window.show()
@@ -175,8 +269,13 @@ def main() -> int:
             state["cpus"].append(cpu - state["cpu"])
             if profiler is not None:
                 profiler.gap(state["last"], now, cpu - state["cpu"])
-        elif profiler is not None:
-            profiler.marks.clear()
+            if tracer is not None:
+                tracer.gap(now - state["last"], cpu - state["cpu"])
+        else:
+            if profiler is not None:
+                profiler.marks.clear()
+            if tracer is not None:
+                tracer.calls.clear()
         state["last"] = now
         state["cpu"] = cpu
 
@@ -289,6 +388,8 @@ def main() -> int:
     window.shutdown()
     if profiler is not None:
         profiler.report()
+    if tracer is not None:
+        tracer.report()
     print(json.dumps(out))
     return 0
 

@@ -35,7 +35,7 @@ from inboxready.core.model import CheckResult, DnsTrouble, Status
 
 from .. import theme
 from ..widgets import Badge, BusyBar, CodeText, FindingView, KeyButton, StatusStripe, label, shown
-from .common import STATUS_WORDS, _section
+from .common import STATUS_WORDS, _section, later_steps
 from .sections import PROTOCOL_SECTIONS
 
 SUBTITLES = {
@@ -55,7 +55,9 @@ class BodyBuilder(QObject):
     first. One per application.
 
     A turn of the event loop runs one step: what a step adds costs two or three times as much again to
-    show, lay out and paint once the event loop gets to it, so steps are not batched.
+    show, lay out and paint once the event loop gets to it, so steps are not batched. Steps come from a
+    1 ms timer, not a zero one: a zero-interval timer runs again before any other due timer (a busy bar's
+    frame, another window's timer), so those would wait until the whole body was built.
 
     It also lets go of the bodies cards no longer show (``discard``): one a turn, when no body is being
     built, instead of deleting every card's old widgets in the turn that starts a new check."""
@@ -67,7 +69,8 @@ class BodyBuilder(QObject):
         self._jobs: deque[tuple[CheckCard, Iterator[None]]] = deque()
         self._discarded: deque[QWidget] = deque()  # old bodies, hidden, to delete
         self._timer = QTimer(self)
-        self._timer.setInterval(0)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(1)
         self._timer.timeout.connect(self._tick)
 
     @classmethod
@@ -471,6 +474,10 @@ class CheckCard(QFrame):
             if section is not None:
                 add(section)
                 yield
+                for more in later_steps(section):  # the rest of a section that is built in steps
+                    more()
+                    self._fresh = section
+                    yield
         if r.findings:
             add(label("What we found", "SectionTitle", parent=body))
             yield

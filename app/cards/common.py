@@ -3,7 +3,8 @@ body. The sections read each check's typed ``detail`` (the TypedDict in the chec
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -42,6 +43,20 @@ def _section(card: Any, title: str) -> tuple[QWidget, QVBoxLayout]:
     if title:
         lay.addWidget(_label(box, title, "SectionTitle"))
     return box, lay
+
+
+_LATER: "weakref.WeakKeyDictionary[QWidget, list[Callable[[], None]]]" = weakref.WeakKeyDictionary()
+
+
+def later(box: QWidget, step: Callable[[], None]) -> None:
+    """Add more to the section ``box`` on a later turn of the event loop: a card's body is built a step a
+    turn (``CheckCard._body_steps`` runs them in order, after the box is shown)."""
+    _LATER.setdefault(box, []).append(step)
+
+
+def later_steps(box: QWidget) -> list[Callable[[], None]]:
+    """The steps ``later`` left for ``box`` (taken: each runs once)."""
+    return _LATER.pop(box, [])
 
 
 def _s(value: Any) -> str:

@@ -5,10 +5,12 @@ is found in one pass."""
 
 from __future__ import annotations
 
+import os
+
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
 
 from inboxready.app import theme
 from inboxready.app.cards import BodyBuilder, CheckCard
@@ -289,3 +291,154 @@ def test_a_badge_remembers_its_size_until_its_word_or_font_changes(qtbot, theme_
     big.setPointSizeF(badge.font().pointSizeF() * 2)
     badge.setFont(big)
     assert badge.sizeHint().width() > wider.width() and badge.sizeHint().height() > wider.height()
+
+
+
+def _built_in_steps(qtbot, card: CheckCard, result: CheckResult) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """Open ``card`` with ``result`` and turn its builder by hand: the body's widgets after each step."""
+    qtbot.addWidget(card)
+    card.resize(800, 600)
+    card.show()
+    card.set_result(result)
+    builder = BodyBuilder.shared()
+    builder._timer.stop()
+    card.set_open(True)
+    builder._timer.stop()
+    seen: list[list[str]] = []
+    for _ in range(40):
+        if not builder.pending(card):
+            break
+        builder._tick()
+        builder._timer.stop()
+        seen.append([type(w).__name__ for w in card.body.findChildren(QWidget)])
+    assert card.body_ready
+    return seen
+
+
+def _shape(w: QWidget) -> list[str]:
+    return [type(x).__name__ + ":" + (x.text() if isinstance(x, (QLabel, QPushButton)) else "")
+            for x in w.findChildren(QWidget)]
+
+
+def test_a_fix_box_adds_the_records_that_go_with_it_and_its_publish_bar_on_later_turns(qtbot, theme_app,
+                                                                                    monkeypatch) -> None:
+    """A fix box is its record's fields first; each record that goes with it (a companion box) and the
+    publish bar come a turn each after, and the finished box is the one made at once."""
+    from inboxready.app.widgets import FixView
+
+    def bar(fix: Fix, parent: QWidget) -> QWidget:
+        return QPushButton(f"Publish {fix.host}…", parent)
+
+    monkeypatch.setattr(FixView, "publish_hook", bar)
+    extra = Fix("mail._domainkey.example.com", "TXT", "v=DKIM1; p=MIIB", action="publish")
+    fix = Fix("example.com", "TXT", "v=spf1 include:_spf.example.com ~all", action="replace", also_publish=(extra,))
+    finding = Finding("spf.test", Severity.ERROR, "Broken.", "why", "RFC 7208", fix)
+    card = CheckCard("spf", sections=[])
+    seen = _built_in_steps(qtbot, card, CheckResult("spf", Status.FAIL, "Broken.", findings=[finding]))
+    boxes = [names.count("FixView") for names in seen]
+    bars = [names.count("QPushButton") for names in seen]
+    first = boxes.index(1)
+    assert bars[first] == 0  # the record's fields alone
+    assert (boxes[first + 1], bars[first + 1]) == (2, 0)  # then the record that goes with it
+    assert (boxes[first + 2], bars[first + 2]) == (2, 1)  # then the publish bar
+    stepped = next(v for v in card.body.findChildren(FixView) if v.fix is fix)
+    at_once = FixView(fix)
+    qtbot.addWidget(at_once)
+    assert len(stepped.companions) == len(at_once.companions) == 1
+    assert _shape(stepped) == _shape(at_once) and len(stepped.buttons()) == 8
+
+
+def test_the_spf_include_tree_comes_a_turn_after_its_section(qtbot, theme_app) -> None:
+    """The include tree (a tree view: the costliest widget of the SPF card) is added on the turn after the
+    lines above it; finishing the body at once still shows it."""
+    from PySide6.QtWidgets import QTreeWidget
+
+    def node(domain: str, mechanism: str, children: list) -> dict:  # type: ignore[type-arg]
+        total = 1 + sum(c["total"] for c in children)
+        return {"domain": domain, "record": f"v=spf1 {mechanism} ~all", "mechanism": mechanism, "lookups": 1,
+                "total": total, "branch": total, "error": None, "note": None, "void_lookups": 0,
+                "children": children}
+
+    tree = node("example.com", "", [node("_spf.example.net", "include:_spf.example.net", [])])
+    detail = {"tree": tree, "lookup_limit": 10, "lookups": 2, "void_lookups": 0, "flattened": []}
+    result = CheckResult("spf", Status.PASS, "Fine.", detail=detail)
+    seen = _built_in_steps(qtbot, CheckCard("spf"), result)
+    trees = ["FittedTree" in names for names in seen]
+    assert trees.count(False) >= 1 and trees[-1]
+    lines = next(i for i, names in enumerate(seen) if "WrapLabel" in names)
+    assert not trees[lines]  # the lines first, the tree on a later turn
+    at_once = CheckCard("spf")
+    qtbot.addWidget(at_once)
+    at_once.set_result(result)
+    at_once.set_open(True)
+    at_once.finish_body()
+    assert len(at_once.body.findChildren(QTreeWidget)) == 1
+
+
+def test_the_app_keeps_qts_fills_on_the_ui_thread(monkeypatch) -> None:
+    """``inboxready-gui`` sets Qt's own switch before its QApplication exists: big fills are not handed to a
+    pool of threads (whose hand-off cost more than the fill on two cores shared with the engine process).
+    A value the user set is kept."""
+    from inboxready.app import gui
+
+    monkeypatch.delenv("QT_NO_GUI_THREADPOOL", raising=False)
+    gui.prepare_qt()
+    assert os.environ["QT_NO_GUI_THREADPOOL"] == "1"
+    monkeypatch.setenv("QT_NO_GUI_THREADPOOL", "yes")
+    gui.prepare_qt()
+    assert os.environ["QT_NO_GUI_THREADPOOL"] == "yes"
+
+
+def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing_the_generic_record_first(
+        qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The DNS host's form is the next piece of a box built in steps; until it is there the generic record
+    is not shown (no flash of fields the form then hides); a box made at once is the same."""
+    from inboxready.app.widgets import FixView
+
+    def form(fix: Fix, view: FixView) -> QWidget:
+        view.generic.setVisible(False)  # as the host form does when it knows the host
+        return QLabel(f"At Example DNS: {fix.host}", view)
+
+    monkeypatch.setattr(FixView, "host_form_hook", form)
+    fix = Fix("example.com", "TXT", "v=spf1 -all")
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    stepped = FixView(fix, parent=parent, later=True)
+    stepped.show()
+    assert stepped.host_form_view is None and not stepped.generic.isVisible()
+    steps = stepped.rest_steps()
+    next(steps)
+    assert isinstance(stepped.host_form_view, QLabel) and not stepped.generic.isVisible()
+    assert list(steps) == [] and list(stepped.rest_steps()) == []  # once only
+    at_once = FixView(fix, parent=parent)
+    at_once.show()
+    assert _shape(stepped) == _shape(at_once) and at_once.generic.isHidden() == stepped.generic.isHidden()
+
+
+def test_other_timers_run_between_two_steps_of_a_body(qtbot, theme_app) -> None:
+    """A zero-interval timer runs again before a due 1 ms timer gets its turn: the builder's steps leave room
+    for the other timers of the window (the busy bars' animation, a precise frame timer) between two steps."""
+    from PySide6.QtCore import QTimer
+
+    order: list[str] = []
+    card = CheckCard("spf", sections=[])
+    qtbot.addWidget(card)
+
+    def steps():  # type: ignore[no-untyped-def]
+        for i in range(6):
+            order.append(f"step {i}")
+            yield
+
+    beat = QTimer()
+    beat.setTimerType(Qt.TimerType.PreciseTimer)
+    beat.setInterval(1)
+    beat.timeout.connect(lambda: order.append("beat"))
+    beat.start()
+    qtbot.wait(5)
+    order.clear()
+    BodyBuilder.shared().start(card, steps())
+    qtbot.waitUntil(lambda: "step 5" in order, timeout=5_000)
+    beat.stop()
+    between = [order[order.index(f"step {i}") + 1:order.index(f"step {i + 1}")] for i in range(5)]
+    assert sum(1 for b in between if "beat" in b) >= 3  # (a loaded machine may merge one or two)

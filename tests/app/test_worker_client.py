@@ -205,3 +205,60 @@ def test_the_checklist_and_the_profile_verdict_are_judged_in_the_worker(make_win
     # a spam rate typed afterwards is judged here again, at once
     w.cards["checklist"].spamRateEntered.emit(0.5)
     assert w.cards["checklist"].result.to_json() != checklist.to_json()
+
+
+def test_a_burst_of_results_is_handed_over_one_a_turn(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Each result a window shows is laid out and painted with the cards around it: a worker that sends a
+    check's results in one burst has them handed over one per turn of the event loop, not all in one."""
+    _fake_worker(tmp_path, monkeypatch, """
+from inboxready.core.model import CheckResult, Status
+print(json.dumps({"type": "hello", "version": 1, "pid": 0}), flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    if req.get("type") != "check":
+        continue
+    burst = "".join(json.dumps({"id": req["id"], "type": "result",
+                                "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
+                    for name in ("spf", "dkim", "dmarc"))
+    sys.stdout.write(burst)
+    sys.stdout.flush()
+""")
+    from PySide6.QtCore import QTimer
+
+    engine = Engine()
+    try:
+        order: list[str] = []
+
+        def result(_job: int, r: Any, _diff: Any) -> None:
+            order.append(r.name)
+            QTimer.singleShot(0, lambda: order.append("turn"))
+
+        engine.resultReady.connect(result)
+        engine.check(CheckRequest("x.example", CheckOptions(nameservers=["127.0.0.1:9"])))
+        qtbot.waitUntil(lambda: order.count("turn") == 3, timeout=WAIT_MS)
+        assert order == ["spf", "turn", "dkim", "turn", "dmarc", "turn"]
+    finally:
+        engine.shutdown()
+
+
+def test_a_finished_check_is_shown_a_piece_a_turn_and_then_said_done(make_window, qtbot,
+                                                                      dns_server: DnsTestServer) -> None:  # type: ignore[no-untyped-def]
+    """When the worker says a check is done, the summary bar, the checklist and the profile's verdict are
+    shown on turns of their own (each lays out and paints the cards); only then is the check over:
+    ``checking`` False, ``last_report`` set and ``checkFinished`` emitted, with every card filled."""
+    add_good_zone(dns_server, "staged.example")
+    w = make_window(nameserver=dns_server.address, timeout=2.0)
+    at_end: list[Any] = []
+    w.engine.finished.connect(lambda job, report: at_end.append(
+        (w.checking, w.last_report, w.cards["checklist"].result if "checklist" in w.cards else None)))
+    done: list[Any] = []
+    w.checkFinished.connect(lambda report: done.append(
+        (w.checking, w.cards["checklist"].result, w.cards["compliance"].result)))
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("staged.example")
+    assert at_end == [(True, None, None)]  # the turn the worker's answer came: nothing shown yet
+    checking, checklist, compliance = done[0]
+    assert not checking and checklist is not None and compliance is not None
+    assert w.last_report is not None and w.last_report.domain == "staged.example"
+    w.cancel_check()  # nothing to cancel once done: the cards keep what they show
+    assert w.cards["checklist"].result is checklist
