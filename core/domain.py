@@ -169,6 +169,15 @@ def _did_you_mean(guess: str) -> str:
         return ""
 
 
+def as_text(text: str) -> str:
+    """``text`` with the bytes that weren't text (lone surrogates: the undecodable bytes of a command line or
+    a file) as U+FFFD, so a message or a JSON answer never carries a lone surrogate."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 def parse_domain(text: str) -> DomainInput:
     """Accept ``example.com``, ``https://www.example.com/path``, ``user@example.com``,
     ``mailto:user@example.com``, ``bücher.example`` and return the domain to check.
@@ -202,6 +211,9 @@ def parse_domain(text: str) -> DomainInput:
     host = host.strip().rstrip(".")
     if not host:
         raise DomainError(f"There is no domain name in {raw!r}.")
+    if any("\ud800" <= c <= "\udfff" for c in host):  # bytes that weren't text (a command line, a file)
+        raise DomainError(f"{as_text(host)!r} has bytes in it that are not text (shown as \ufffd), so it is not "
+                          "a domain name: type it again.")
     if any(c.isspace() for c in host):
         raise DomainError(f"{host!r} has a space in it; a domain name cannot.")
     if "," in host:  # a slip of the finger: example,com
@@ -220,6 +232,12 @@ def parse_domain(text: str) -> DomainInput:
         raise DomainError(f"{host!r} is not a valid domain name: it is longer than the 253 characters a domain "
                           "name can have.") from None
     except Exception as exc:
+        found = re.search(r"Codepoint (U\+[0-9A-F]{4,6})", str(exc))
+        if found:  # the IDNA library's words, put plainly
+            char = chr(int(found.group(1)[2:], 16))
+            shown = char if char.isprintable() else found.group(1)
+            raise DomainError(f"{host!r} is not a valid domain name: it has a character a domain name cannot have "
+                              f"({shown}, {found.group(1)}).") from None
         raise DomainError(f"{host!r} is not a valid domain name ({str(exc).rstrip('.')}).") from None
     labels = ascii_name.split(".")
     if len(labels) < 2:

@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence, TextIO, cast
 
 from inboxready.core.context import ALL_CHECKS, CheckOptions
-from inboxready.core.domain import DomainError, parse_domain
+from inboxready.core.domain import DomainError, as_text, parse_domain
 from inboxready.core.frontend import CLI
 from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.policy.bulk import bulk_sender_readiness
@@ -330,7 +330,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     started = time.monotonic()
     judged, bad = asyncio.run(_check(args))
     for text, why in bad:
-        err.write(f"inboxready: {shown(text) + ': ' if text.strip() else ''}{shown(why)}\n")
+        err.write(f"inboxready: {shown(as_text(text)) + ': ' if text.strip() else ''}{shown(why)}\n")
     reports = [j.report for j in judged]
     verdicts = {j.report.domain: j.verdict for j in judged if j.verdict is not None}
     checklists = {j.report.domain: j.checklist for j in judged}
@@ -361,7 +361,7 @@ def _check_domains(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # standard error): a script never takes "[]" for a success
         no_domain = dict(bad)
         given = iter(data)
-        data = [{"input": text, "domain": None, "error": no_domain[text]} if text in no_domain else next(given)
+        data = [{"input": as_text(text), "domain": None, "error": no_domain[text]} if text in no_domain else next(given)
                 for text in args.domains]
         write_json(data, out)
     else:

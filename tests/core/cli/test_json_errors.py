@@ -135,3 +135,29 @@ def test_a_reader_gone_before_the_json_error_is_written_is_no_traceback(monkeypa
         os.dup2(saved, 1)
         os.close(saved)
     assert code == 2
+
+
+def test_bytes_that_are_not_text_are_said_plainly_and_never_put_in_the_json_as_a_lone_surrogate() -> None:
+    """A domain typed with a byte the terminal could not decode (``\\xff``, a lone surrogate once Python has
+    read the command line) is refused in plain words, and the JSON answer carries it as U+FFFD, which every
+    JSON parser reads (a lone surrogate escape is not)."""
+    import os
+
+    code, out, err = cli("check", os.fsdecode(b"\xffbad.com"), "--json")
+    assert code == 2
+    assert "\\ud" not in out.lower()  # no surrogate escape anywhere in the JSON
+    entry, = json.loads(out)
+    assert entry["input"] == "\ufffdbad.com" and entry["domain"] is None
+    assert "not text" in entry["error"] and "IDNA" not in entry["error"] and "IDNA" not in err
+
+
+def test_a_character_no_domain_name_can_have_is_named_plainly() -> None:
+    from inboxready.core.domain import DomainError, parse_domain
+
+    try:
+        parse_domain("shop\u00a7.example")  # a section sign
+    except DomainError as exc:
+        said = str(exc)
+    else:
+        raise AssertionError("accepted")
+    assert "a character a domain name cannot have (§, U+00A7)" in said and "exception" not in said.lower()
