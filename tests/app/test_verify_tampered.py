@@ -9,17 +9,16 @@ without the hash printed at export."""
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from pathlib import Path
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.core.policy import audit as A
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.store.history import History
 from inboxready.core.store.settings import HOME_ENV
+from ..helpers.cli import cli
 
 ZONE = """
 @        SOA ns1 hostmaster 1 3600 600 86400 300
@@ -30,10 +29,6 @@ _dmarc   TXT "v=DMARC1; p=none"
 """
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.core.mail.profiles import ProfileStore
 
 from .conftest import MAILBOX, SENDER, MemoryKeyring
+from ..helpers.cli import cli
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _add_profiles(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,6 @@ AUTH LOGIN (base64 of the password alone), IMAP LOGIN (the password quoted), URL
 from __future__ import annotations
 
 import base64
-import io
 import json
 import socket
 import threading
@@ -15,10 +14,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.core.store.credentials import scrub
 
 from .conftest import MemoryKeyring
+from ..helpers.cli import cli
 
 USER = "alice@shop.test"
 
@@ -143,10 +142,6 @@ def servers() -> Iterator[dict[str, LineServer]]:
         s.close()
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("password", ['Tr0ub4dor&3 "quoted" back\\slash %+/=', "pässwörd-ünicode!",

@@ -3,7 +3,6 @@ test), an in-memory keyring, a private home folder, and a DNS-host account that 
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from tests.mail.conftest import MemoryKeyring, memory_keyring, no_keyring  # noqa: F401  (fixtures)
 
 from .pdns import PowerDns, require_pdns
+from ..helpers.cli import cli  # noqa: F401 (the publish tests import it from here)
 
 API_KEY = "pdns-Key-7f3a9c2e51"
 _zones = itertools.count(1)
@@ -52,12 +52,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    from inboxready.app.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

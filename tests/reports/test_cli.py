@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.core.dns.server import DnsTestServer
 from tests.conftest import conformance_dir
 from tests.reports.reports_util import good_row, report_xml
+from ..helpers.cli import cli
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ published into the zone and the domain checked again."""
 
 from __future__ import annotations
 
-import io
 import json
 
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Severity, Status
 
 from ...conftest import make_ctx, run
+from ...helpers.cli import cli
 
 TTL = "$TTL 300\n"
 SOA = "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\n"
@@ -42,12 +42,6 @@ def finding(r: CheckResult, code: str):  # type: ignore[no-untyped-def]
     return found[0]
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    from inboxready.app.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 # -- C3: a DNS timeout is "couldn't check", never "no DMARC" ----------------------------------------

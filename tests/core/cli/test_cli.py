@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from inboxready.app.cli import main
 from inboxready.core.context import ALL_CHECKS, CORE_CHECKS
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import quote_txt, split_txt
 
 from ...conftest import run
+from ...helpers.cli import cli
 
 
 def _key() -> str:
@@ -50,10 +49,6 @@ def server(dns_server: DnsTestServer) -> DnsTestServer:
     return dns_server
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_json_shape_and_exit_0_for_a_good_domain(server: DnsTestServer) -> None:

@@ -4,7 +4,6 @@ link. Config files are 0600 in 0700 folders."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.store.settings import HOME_ENV
 from inboxready.core.monitor.watchlist import WatchEntry, WatchList
+from ...helpers.cli import cli
 
 ZONE = """
 @        SOA ns1 hostmaster 1 3600 600 86400 300
@@ -27,10 +26,6 @@ _dmarc   TXT "v=DMARC1; p=reject; rua=mailto:d@watch.test"
 """
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from inboxready.app.cli import main
 from inboxready.app.cli.out import ESC, SafeStream, safe_stream
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.textsafe import UNSAFE, dumps_json, visible
+from ...helpers.cli import cli
 
 CSI = "\x1b["
 # a record that clears the screen and paints a fake all-green report over it, as the BIMI record of a
@@ -36,10 +36,6 @@ default._bimi TXT "v=BIMI1; l={repaint}; a=\\226\\128\\174gnp.ssap"
 OUR_SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def raw_controls(text: str, *, allow_colour: bool = False) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from inboxready.app.cli import main
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.store.settings import HOME_ENV
+from ...helpers.cli import cli
 
 ZONE = """
 @        SOA ns1 hostmaster 1 3600 600 86400 300
@@ -23,10 +24,6 @@ _dmarc   TXT "v=DMARC1; p=reject"
 """
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +22,7 @@ from inboxready.core.monitor.watchlist import (
 from ...conftest import run
 from ...helpers.watchlist import DMARC, SPF, ZONE
 from ..records.test_dkim_parse import rsa_b64
+from ...helpers.cli import cli
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 KEY_A = rsa_b64(2048, seed=11)
@@ -284,12 +284,6 @@ def test_run_only_due_and_marks_last_run(dns_server: DnsTestServer, tmp_path: Pa
 # -- the CLI --------------------------------------------------------------------------------------
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    from inboxready.app.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_add_list_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
