@@ -147,13 +147,20 @@ def _fake_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> 
     monkeypatch.setenv("INBOXREADY_WORKER", shlex.join([sys.executable, str(script)]))
 
 
-def test_a_worker_talking_nonsense_never_crashes_the_gui(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def _fake_check_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reply: str) -> None:
+    """A fake worker that says hello and answers each check request with ``reply`` (Python run with ``req``,
+    the request, and ``json``/``sys`` at hand; its lines indented by four spaces)."""
     _fake_worker(tmp_path, monkeypatch, """
 print(json.dumps({"type": "hello", "version": 1, "pid": 0}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
     if req.get("type") != "check":
         continue
+""" + reply)
+
+
+def test_a_worker_talking_nonsense_never_crashes_the_gui(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    _fake_check_worker(tmp_path, monkeypatch, """
     print("this is not json", flush=True)
     print("[1, 2]", flush=True)
     print(json.dumps({"id": req["id"], "type": "result", "data": {"name": 5}}), flush=True)
@@ -210,13 +217,8 @@ def test_the_checklist_and_the_profile_verdict_are_judged_in_the_worker(make_win
 def test_a_burst_of_results_is_handed_over_one_a_turn(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Each result a window shows is laid out and painted with the cards around it: a worker that sends a
     check's results in one burst has them handed over one per turn of the event loop, not all in one."""
-    _fake_worker(tmp_path, monkeypatch, """
-from inboxready.core.model import CheckResult, Status
-print(json.dumps({"type": "hello", "version": 1, "pid": 0}), flush=True)
-for line in sys.stdin:
-    req = json.loads(line)
-    if req.get("type") != "check":
-        continue
+    _fake_check_worker(tmp_path, monkeypatch, """
+    from inboxready.core.model import CheckResult, Status
     burst = "".join(json.dumps({"id": req["id"], "type": "result",
                                 "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
                     for name in ("spf", "dkim", "dmarc"))
