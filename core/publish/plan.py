@@ -591,7 +591,12 @@ def _run_steps(session: ProviderSession, journal: Journal, change_id: str, chang
                 if on_step:
                     on_step(i, c, "failed")
                 return done, text, False
-            if half and deleted and not created:
+            if half and exc.maybe_applied:  # the second call's answer was lost: it may have been applied
+                first, did, asked, may = (("new", "added", "remove the old one", "removed") if created else
+                                          ("old", "removed", "add the new one", "added"))
+                text = (f"The {first} {c.type} record at {c.host} was {did}, then the DNS host gave no answer when "
+                        f"asked to {asked}, so it may or may not have been {may}: {exc}")
+            elif half and deleted and not created:
                 text = (f"The old {c.type} record at {c.host} was removed, but the new one could not be added, and "
                         f"the old one could not be put back: {exc}")
             elif half and created and not deleted:
