@@ -210,3 +210,27 @@ def test_an_answer_lost_on_a_replaces_second_call_is_said_as_may_have_been_never
     code, out, err = _undo(pdns, run.result.change_id)
     assert code in (0, 1), err
     assert pdns.rrsets(z) == snapshot
+
+
+def test_a_put_back_whose_answer_is_lost_is_said_as_may_have_been(
+        pdns: PowerDns, flaky: FlakyApi, zone_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host adds the new SPF record, refuses to delete the old one (500), and the call that takes the new
+    one away again reaches it but its answer is lost. Before: 'the new one could not be taken away again',
+    though the host had taken it away (the zone was as before). Now the words say putting it back got no
+    answer, so it may or may not have been done, and undo (which looks at what is there) has nothing to do."""
+    from inboxready.core.publish import lexicon_adapter
+
+    monkeypatch.setattr(lexicon_adapter, "API_TIMEOUT", (2.0, 2.0))
+    z = zone_name
+    make_zone(pdns, z, TWO_SPF)
+    snapshot = pdns.rrsets(z)
+    run = _apply(pdns, z, flaky, [Rule("PATCH", 2, 500, '{"error": "Internal Server Error"}'),
+                                  Rule("PATCH", 3, forward_then_hang=True)])
+    assert pdns.rrsets(z) == snapshot  # the put-back did reach the host
+    assert run.result.state == "partial", run.result
+    msg = run.result.message
+    assert "could not be taken away" not in msg, msg
+    assert "may or may not" in msg and f"--undo {run.result.change_id}" in msg, msg
+    flaky.rules.clear()
+    code, out, err = _undo(pdns, run.result.change_id)
+    assert pdns.rrsets(z) == snapshot
