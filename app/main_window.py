@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         # widgets for the first time costs more than showing it again
         self._spare_cards: dict[str, CheckCard] = {}
         self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
+        self._judged_profile = ""  # the compliance profile the worker judged it by
         self.results: dict[str, CheckResult] = {}
         self.current_job = 0
         self._scroll_mark = 0
@@ -582,8 +583,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Checking {parsed.display}…")
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self._judged = None
+        self._judged_profile = self.compliance_profile()  # the profile the worker judges this check by
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo,
-                                                          profile=self.compliance_profile(),
+                                                          profile=self._judged_profile,
                                                           spam_rate=self.spam_rates.get(domain),
                                                           message=self._message_from(domain)))
         self._detect_dns_host(domain, options)
@@ -1152,11 +1154,15 @@ class MainWindow(QMainWindow):
         def show_checklist() -> None:
             self._card("checklist").set_result(checklist)
 
+        judged_profile = self._judged_profile
+
         def show_verdict() -> None:
-            if compliance is not None:
+            # the worker's verdict only while Settings still name its profile (another may have been chosen
+            # while the check ran, or in the turns since it finished): else judged here, by the one named now
+            if compliance is not None and self.compliance_profile() == judged_profile:
                 self._card("compliance").set_result(compliance)
             else:
-                self._show_compliance(message)
+                self._show_compliance(message if compliance is None else self._message_from(domain))
             self._fix_tab_order()
 
         return [show_checklist, show_verdict]

@@ -32,15 +32,36 @@ class DomainInput:
 # Latin. Any other mix (Latin with Cyrillic, Greek with Latin, ...) is how lookalike names are made.
 _SCRIPT_SETS = (frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}), frozenset({"LATIN", "HAN", "BOPOMOFO"}),
                 frozenset({"LATIN", "HAN", "HANGUL"}))
-_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "KATAKANA-HIRAGANA": "KATAKANA", "HALFWIDTH": "KATAKANA"}
+_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "KATAKANA-HIRAGANA": "KATAKANA", "HALFWIDTH": "KATAKANA",
+                   "ARABIC-INDIC": "ARABIC", "EXTENDED": "ARABIC"}
 # Characters of no script of their own: digits, the hyphen, and the joiners IDNA allows in context.
 _COMMON = frozenset("0123456789-\u00b7\u0375\u05f3\u05f4\u30fb")
+# The scripts UTS #39 recommends for identifiers (Table 5). A letter of any other script (Cherokee, Lisu,
+# Canadian syllabics, ...: "limited use", several of them with letters drawn like Latin capitals) keeps the
+# name in its xn-- form, as browsers do.
+_RECOMMENDED = frozenset({
+    "ARABIC", "ARMENIAN", "BENGALI", "BOPOMOFO", "CYRILLIC", "DEVANAGARI", "ETHIOPIC", "GEORGIAN", "GREEK",
+    "GUJARATI", "GURMUKHI", "HAN", "HANGUL", "HEBREW", "HIRAGANA", "KANNADA", "KATAKANA", "KHMER", "LAO", "LATIN",
+    "MALAYALAM", "MYANMAR", "ORIYA", "SINHALA", "TAMIL", "TELUGU", "THAANA", "THAI", "TIBETAN"})
 # Letters of other scripts that look like Latin letters (as browsers judge whole-script lookalikes): a label
-# written only with these, under an ending not of that script, reads as a Latin name (аррӏе is not apple).
+# written only with these, under an ending not of that script, reads as a Latin name (аррӏе is not apple,
+# ցօօց is not goog). The endings where such names are ordinary words are listed with each script.
 _LATIN_LOOKALIKES = {
-    "CYRILLIC": frozenset("асԁеһіјӏорԛѕԝхуъьҽпгѵѡ"),
-    "GREEK": frozenset("αικνορτυχ"),
+    "CYRILLIC": frozenset("аысԁеԍһіюкјӏорԗԛѕԝхуъьҽпгѵѡ"),
+    "GREEK": frozenset("αικνρυωηοτχ"),
+    "ARMENIAN": frozenset("ագզէլհյոսւցօՙ"),
+    "GEORGIAN": frozenset("იოყძხჽჿ"),
+    "HEBREW": frozenset("דוחיןסװײ׳ﬦ"),
+    "ETHIOPIC": frozenset("ሀሠሰስበነተከዐዕዘጠፐꬅ"),
 }
+_LOOKALIKE_ENDINGS = {
+    "CYRILLIC": frozenset({"bg", "by", "kz", "xn--p1acf", "ru", "su", "ua", "uz"}),  # xn--p1acf: рус
+    "GREEK": frozenset({"gr"}), "ARMENIAN": frozenset({"am"}), "GEORGIAN": frozenset({"ge"}),
+    "HEBREW": frozenset({"il"}), "ETHIOPIC": frozenset({"er", "et"}),
+}
+# Latin letters that are not letters of any language's alphabet but phonetic or technical symbols, several
+# drawn like ASCII letters (ɑ for a, ᴀ for A, ꞎ): UTS #39 does not allow them in identifiers.
+_TECHNICAL_LATIN = ((0x0250, 0x02AF), (0x1D00, 0x1DBF), (0xA720, 0xA7FF), (0xAB30, 0xAB6F))
 
 
 def _script(ch: str) -> str:
@@ -55,14 +76,30 @@ def _scripts(label: str) -> set[str]:
     return {s for s in map(_script, label) if s}
 
 
-def _safe_label(label: str, ending_scripts: set[str]) -> bool:
-    """Whether a decoded label can be shown as Unicode: one script (or a CJK mix UTS #39 allows), and not a
-    label of another script's letters that all look Latin."""
+def _odd_letters(label: str) -> bool:
+    """A letter of a script not recommended for names, a technical Latin letter, or a combining mark put on
+    a letter whose dot it would hide or fake (i, j, l, dotless ı: ``paypal`` with a dot above its l)."""
+    for i, ch in enumerate(label):
+        script = _script(ch)
+        if script and script not in _RECOMMENDED:
+            return True
+        if script == "LATIN" and any(lo <= ord(ch) <= hi for lo, hi in _TECHNICAL_LATIN):
+            return True
+        if unicodedata.category(ch).startswith("M") and i and label[i - 1] in "ijl\u0131":
+            return True
+    return False
+
+
+def _safe_label(label: str, ending_scripts: set[str], ending: str = "") -> bool:
+    """Whether a decoded label can be shown as Unicode: one script (or a CJK mix UTS #39 allows) of those
+    recommended for names, and not a label of another script's letters that all look Latin."""
+    if _odd_letters(label):
+        return False
     scripts = _scripts(label)
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_SETS):
         return False
     for script, lookalikes in _LATIN_LOOKALIKES.items():
-        if scripts == {script} and script not in ending_scripts:
+        if scripts == {script} and script not in ending_scripts and ending not in _LOOKALIKE_ENDINGS[script]:
             letters = [c for c in label if _script(c)]
             if letters and all(c in lookalikes for c in letters):
                 return False
@@ -98,7 +135,8 @@ def display_domain(domain: str) -> str:
         return domain
     labels = text.split(".")
     ending = _scripts(labels[-1])
-    if not all(_safe_label(label, ending) for label in labels):
+    tld = name.lower().rsplit(".", 1)[-1]
+    if not all(_safe_label(label, ending, tld) for label in labels):
         return domain
     return text + ("." if domain.endswith(".") else "")
 

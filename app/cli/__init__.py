@@ -86,9 +86,28 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     code = _main(args, cast(TextIO, noted_out), cast(TextIO, noted_err))
     # --json: a command that stopped before printing its JSON prints the error as JSON, so a script reading
     # standard output never takes an empty output (or nothing at all) for a success
-    if code != 0 and "--json" in args and not noted_out.written and args[:1] != ["worker"]:
-        write_json(json_error(noted_err.text, code), cast(TextIO, noted_out))
+    if code != 0 and _wants_json(args) and not noted_out.written and args[:1] != ["worker"]:
+        try:
+            write_json(json_error(noted_err.text, code), cast(TextIO, noted_out))
+        except BrokenPipeError:  # the reader went away (| true): stop quietly, as _main does
+            _quiet_stdout()
     return code
+
+
+def _wants_json(args: list[str]) -> bool:
+    """``--json`` among the options (before a ``--``), or a prefix of it argparse takes for it (``--js``)."""
+    options = args[:args.index("--")] if "--" in args else args
+    return any(len(a) >= 4 and "--json".startswith(a) for a in options)
+
+
+def _quiet_stdout() -> None:
+    """Standard output's reader has gone: point it at /dev/null so the interpreter's last flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _main(argv: list[str], out: TextIO, err: TextIO) -> int:

@@ -235,9 +235,30 @@ def run_within(coro: Any, seconds: float) -> Any:
 _STREAMS: ContextVar[tuple[TextIO, TextIO] | None] = ContextVar("inboxready_cli_streams", default=None)
 
 
+def unknown_arguments(extras: list[str]) -> str:
+    """The usage error for arguments no option takes, without their values (one could be a secret)."""
+    names = list(dict.fromkeys(a.split("=", 1)[0] for a in extras if a.startswith("-") and len(a) > 1))
+    values = sum(1 for a in extras if not (a.startswith("-") and len(a) > 1)) + sum(
+        1 for a in extras if a.startswith("-") and "=" in a)
+    said = [shown(n)[:60] for n in names[:10]] + ([f"{len(names) - 10} more options"] if len(names) > 10 else [])
+    if values:
+        said.append(f"{values} value{'s' if values > 1 else ''} (not repeated here: a password or key must never "
+                    "be typed on the command line; InboxReady reads it from the environment or asks for it)")
+    return "unrecognized arguments: " + ", ".join(said)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its help, usage and error messages written through a ``SafeStream`` (an option's
     value is quoted back in them), to the streams ``main()`` was given (``using(out, err)``)."""
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """argparse's, but an argument we don't know is not quoted back: ``--password hunter2`` typed by
+        mistake would be repeated on the error stream and in ``--json`` output. The options are named (up
+        to an ``=``), the other values only counted."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(unknown_arguments(extras))
+        return parsed
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if not message:

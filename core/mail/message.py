@@ -35,9 +35,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..records.dmarc_walk import Walk, failed_lookup_words, organizational_domain, tree_walk
+from ..records.dmarc_walk import Walk, failed_lookup_words, organizational_domain, policy_step, tree_walk
 from ..records.spf_eval import check_host
-from ..dns.client import DnsClient
+from ..dns.client import DnsClient, Outcome
 from ..domain import display_names
 from ..model import (
     CheckResult, Finding, JsonShapeError, Severity, Status, json_dict, json_enum, json_list, json_num, json_object,
@@ -298,18 +298,38 @@ async def _dns_facts(ev: Evidence, dns: DnsClient) -> None:
     if own_step is not None and own_step.record is not None:
         pol.record, pol.record_domain = own_step.record, ev.from_domain
         pol.policy = own_step.record.policy_for(subdomain=False)
-    else:
-        org = organizational_domain(walk) if walk.found else ""
-        step = walk.step(org) if org and org != ev.from_domain else None
+    else:  # inherited: the Organizational Domain's record, else a public suffix's psd=y record (as the check)
+        step, _how = policy_step(walk)
         if step is not None and step.record is not None:
-            pol.record, pol.record_domain = step.record, org
-            pol.policy = step.record.policy_for(subdomain=True)
+            pol.record, pol.record_domain = step.record, step.name
+            rec = step.record
+            exists: bool | None = True
+            if rec.policy_for(subdomain=True, exists=False) != rec.policy_for(subdomain=True, exists=True):
+                exists = await _from_domain_exists(dns, walk)  # np: for a From domain that doesn't exist
+            if exists is None:
+                pol.failed_query, pol.failed_type = ev.from_domain, "MX"
+                pol.failed = (f"We couldn't tell whether {ev.from_domain} exists in DNS (the lookup failed), and the "
+                              f"DMARC record of {step.name} it inherits has different policies for existing (sp) "
+                              "and non-existent (np) names, so we can't say which one applies. Try again later.")
+            else:
+                pol.policy = rec.policy_for(subdomain=True, exists=exists)
     if pol.record is not None:
         pol.adkim = pol.record.adkim or "r"
         pol.aspf = pol.record.aspf or "r"
     elif walk.failed is not None:  # RFC 9989 §4.10.1: a DNS error leaves the policy unknown, never "none"
         pol.failed, pol.failed_query = failed_lookup_words(walk), walk.failed.query
     ev.dmarc = pol
+
+
+async def _from_domain_exists(dns: DnsClient, walk: Walk) -> bool | None:
+    """Does the From domain exist (RFC 8020: NXDOMAIN means no)? None when we couldn't tell."""
+    first = walk.steps[0] if walk.steps else None
+    if first is not None and (first.answer.outcome in (Outcome.ANSWER, Outcome.NODATA) or first.answer.cname_chain):
+        return True  # _dmarc.<domain> exists, so <domain> does too
+    ans = await dns.query(walk.domain, "MX")  # the same question the DMARC check asks
+    if ans.failed:
+        return None
+    return ans.outcome is not Outcome.NXDOMAIN
 
 
 SPF_RECHECK_SECONDS = 10.0

@@ -44,6 +44,7 @@ class DmarcPolicy:
     looked_up: bool = False
     failed: str = ""  # "couldn't check": which lookup of the tree walk failed and what to do (a sentence)
     failed_query: str = ""  # that lookup's name (_dmarc.example)
+    failed_type: str = "TXT"  # and its type (MX: whether the From domain exists, for np)
     record: DmarcRecord | None = None
     record_domain: str = ""
     policy: str | None = None
@@ -788,7 +789,7 @@ def _would(result: str) -> str:
 def _lookup_failed(ev: Evidence) -> Finding:
     """Our own policy discovery stopped on a DNS error (RFC 9989 §4.10.1: the policy is unknown, not absent)."""
     return _f("msg.dmarc-lookup-failed", Severity.UNKNOWN, ev.dmarc.failed,
-              f"TXT {ev.dmarc.failed_query}: lookup failed", "RFC 9989 §4.10.1")
+              f"{ev.dmarc.failed_type} {ev.dmarc.failed_query}: lookup failed", "RFC 9989 §4.10.1")
 
 
 def dmarc_card(ev: Evidence) -> CheckResult:

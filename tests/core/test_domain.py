@@ -83,7 +83,9 @@ def _ace(text: str) -> str:
 
 
 @pytest.mark.parametrize("unicode_name", ["bücher.example", "日本語.jp", "ひらがな漢字.example", "ελληνικά.gr",
-                                          "кто.example", "l·l.cat", "аррӏе.рф", "한국어.kr", "mail.bücher.example"])
+                                          "кто.example", "l·l.cat", "аррӏе.рф", "한국어.kr", "mail.bücher.example",
+                                          "кок.ru", "հայերեն.am", "ქართული.ge", "עברית.co.il", "مثال.example",
+                                          "हिन्दी.example", "ไทย.example", "nāve.lv", "çok.com.tr", "москва.com"])
 def test_display_domain_shows_a_real_idn_in_unicode(unicode_name: str) -> None:
     from inboxready.core.domain import display_domain
     assert display_domain(_ace(unicode_name)) == unicode_name
@@ -93,7 +95,17 @@ def test_display_domain_shows_a_real_idn_in_unicode(unicode_name: str) -> None:
 @pytest.mark.parametrize("unicode_name", ["p\u0430ypal.example",  # Latin with one Cyrillic а
                                           "\u0430\u0440\u0440\u04cf\u0435.example",  # аррӏе: all Latin lookalikes
                                           "g\u03bfogle.example",  # Greek ο among Latin letters
-                                          "bücher.p\u0430ypal.example"])  # one bad label keeps the whole name
+                                          "bücher.p\u0430ypal.example",  # one bad label keeps the whole name
+                                          "\u0581\u0585\u0585\u0581.com",  # ցօօց: Armenian letters reading goog
+                                          "\u0570\u0561\u0575.com",  # հայ: Armenian letters reading hwj
+                                          "\u0501\u043e\u050d.com",  # ԁоԍ: Cyrillic reading doG
+                                          "\u03b7\u03c4\u03c4\u03c1.com",  # ηττρ: Greek reading nttp
+                                          "\u13b4\u13ac\u13a2.com",  # ᎴᎬᎢ: Cherokee capitals (limited-use script)
+                                          "\ua4f2bm.com",  # ꓲbm: a Lisu letter drawn as I
+                                          "\u0251pple.com",  # ɑpple: a phonetic (technical) Latin alpha
+                                          "\u1d00pple.com",  # ᴀpple: a small-capital A
+                                          "paypal\u0307.com",  # paypal with a dot above its l
+                                          ])
 def test_display_domain_keeps_a_lookalike_in_its_xn_form(unicode_name: str) -> None:
     from inboxready.core.domain import display_domain
     ace = _ace(unicode_name)

@@ -87,3 +87,51 @@ def test_a_hostile_error_text_stays_escaped_in_the_json() -> None:
     code, out, _ = cli("check", "exa mple\x1b[2J.com", "--json")
     assert code == 2 and "\x1b" not in out and "\\u001b" in out
     assert "\x1b[2J" in json.loads(out)[0]["input"]  # the same text once decoded
+
+
+@pytest.mark.parametrize("argv", [
+    ["profile", "add", "mail", "--smtp", "localhost", "--password", "hunter2S3cret"],
+    ["profile", "add", "mail", "--smtp", "localhost", "--password=hunter2S3cret"],
+    ["profile", "add", "mail", "--smtp", "localhost", "--user", "bob", "hunter2S3cret"],
+    ["roundtrip", "--send-profile", "a", "--read-profile", "b", "--imap-password", "hunter2S3cret"],
+    ["check", "good.test", "--pass", "hunter2S3cret"],
+])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_secret_typed_on_the_command_line_is_never_repeated(argv: list[str], json_flag: list[str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A password typed after an option we don't have (--password) was quoted back in the usage error, on
+    standard error and in the JSON: the options are named, the values only counted."""
+    code, out, err = cli(*argv, *json_flag)
+    seen = capsys.readouterr()  # argparse also writes the usage error to the process's own stderr
+    assert code == 2
+    for text in (out, err, seen.out, seen.err):
+        assert "hunter2S3cret" not in text
+    assert "unrecognized arguments" in err and "not repeated" in err
+    named = [a.split("=")[0] for a in argv if a.split("=")[0] in ("--password", "--imap-password", "--pass")]
+    assert all(option in err for option in named)  # the option we don't have is still named
+    if json_flag:
+        assert "not repeated" in json.loads(out)["error"]
+
+
+def test_an_abbreviated_json_option_also_gets_the_error_as_json() -> None:
+    """argparse takes --js for --json: the command's output is JSON, so its error must be too."""
+    code, out, err = cli("headers", "/nonexistent/message.eml", "--js")
+    assert code == 2 and "can't read" in json.loads(out)["error"]
+
+
+def test_a_reader_gone_before_the_json_error_is_written_is_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``inboxready check BAD --json | true``: the reader has gone before the error's JSON is written; that
+    ended in a BrokenPipeError traceback."""
+    import os
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    saved = os.dup(1)  # the fix points the process's stdout at /dev/null, as _main does: keep ours
+    try:
+        code = main(["headers", "/nonexistent/message.eml", "--json"], out=Closed(), err=io.StringIO())
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert code == 2
