@@ -25,7 +25,7 @@ from inboxready.core.mail.details import MessageDkimDetail, MessageDmarcDetail, 
 from inboxready.core.mail.imap import Progress
 from inboxready.core.mail.message import MessageReport
 from inboxready.core.mail.roundtrip import RoundTripResult
-from inboxready.core.worker.protocol import options_to_json
+from inboxready.core.worker.protocol import is_refusal, options_to_json
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.model import CheckResult, Finding, present
 from inboxready.core.mail.profiles import Profile, ProfileStore, ReadProfile, SendProfile
@@ -540,7 +540,8 @@ class MessageScreen(QWidget):
     def _on_failed(self, job: int, message: str) -> None:
         if job != self.job:
             return
-        self.status_label.setText(shown(f"The test stopped on an internal error: {message}"))
+        self.status_label.setText(shown(message if is_refusal(message) else  # busy, or this mailbox watched already
+                                        f"The test stopped on an internal error: {message}"))
         self._update_buttons()
         self.finishedRun.emit(None)
 

@@ -28,6 +28,7 @@ from inboxready.core.store.credentials import KeyringUnavailable, keyring_status
 from inboxready.core.mail.profiles import (
     INSECURE_WARNING, Preset, Profile, ProfileError, ProfileStore, ReadProfile, Security, SendProfile, get_preset, load_presets,
 )
+from inboxready.core.worker.protocol import is_refusal
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 
 from .engine import Engine
@@ -424,13 +425,15 @@ class ProfileDialog(QDialog):
         if job and job == self.signin_job:
             self.signin_job = 0
             self.signin_button.setEnabled(True)
-            self.signin_status.setText(f"The sign-in stopped on an internal error: {message}")
+            self.signin_status.setText(message if is_refusal(message) else
+                                       f"The sign-in stopped on an internal error: {message}")
             return
         if job != self.test_job:
             return
         self.test_job = 0
         self.test_button.setEnabled(True)
-        self.test_result.setText(f"The test stopped on an internal error: {message}")
+        self.test_result.setText(message if is_refusal(message) else  # the engine is busy: said as it is
+                                 f"The test stopped on an internal error: {message}")
 
     # -- sign-in ----------------------------------------------------------------------------------
 

@@ -531,9 +531,11 @@ def _same_sets(a: list[tuple[str, int | None]], b: list[tuple[str, int | None]],
 SIDE_BY_SIDE = frozenset({"TXT", "MX", "A", "AAAA", "CAA", "SRV"})
 
 
-def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, created: bool, deleted: bool) -> bool:
+def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, created: bool, deleted: bool,
+              lost: list[PublishError] | None = None) -> bool:
     """Undo the half of a replace that reached the host (take the new record away, put the old one back) and
-    read the set again: True only when it is now as it was before the step."""
+    read the set again: True only when it is now as it was before the step. A call of it whose answer was lost
+    (it may have been applied) is added to ``lost``."""
     def norm(v: str) -> str:
         return normalize_rdata(c.type, v)
 
@@ -546,7 +548,9 @@ def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, creat
         if deleted and old is not None:
             session.create(c.type, c.host, old.value, old.ttl or c.old_ttl or c.ttl)
         values = {norm(r.value) for r in session.list(c.type, c.host)}
-    except PublishError:
+    except PublishError as exc:
+        if exc.maybe_applied and lost is not None:
+            lost.append(exc)
         return False
     return (old is None or norm(old.value) in values) and (c.new is None or norm(c.new) not in values)
 
@@ -584,14 +588,27 @@ def _run_steps(session: ProviderSession, journal: Journal, change_id: str, chang
                 created = True
         except PublishError as exc:
             half = (created or deleted) and c.old is not None and c.new is not None
-            if half and not exc.maybe_applied and _put_back(session, c, old, created, deleted):
+            lost: list[PublishError] = []  # a call putting it back whose answer was lost
+            if half and not exc.maybe_applied and _put_back(session, c, old, created, deleted, lost):
                 text = (f"{str(exc).rstrip('.')}. The {c.type} record at {c.host} was put back as it was, so this "
                         "change left nothing different")
                 journal.step(change_id, i, "failed", text)
                 if on_step:
                     on_step(i, c, "failed")
                 return done, text, False
-            if half and deleted and not created:
+            if half and exc.maybe_applied:  # the second call's answer was lost: it may have been applied
+                first, did, asked, may = (("new", "added", "remove the old one", "removed") if created else
+                                          ("old", "removed", "add the new one", "added"))
+                text = (f"The {first} {c.type} record at {c.host} was {did}, then the DNS host gave no answer when "
+                        f"asked to {asked}, so it may or may not have been {may}: {exc}")
+            elif half and lost:
+                first, did, failed, back, may = (
+                    ("new", "added", "the old one could not be removed", "taking the new one away again", "taken away")
+                    if created else
+                    ("old", "removed", "the new one could not be added", "putting the old one back", "put back"))
+                text = (f"The {first} {c.type} record at {c.host} was {did}, but {failed} ({str(exc).rstrip('.')}); "
+                        f"{back} got no answer from the DNS host, so it may or may not have been {may}: {lost[0]}")
+            elif half and deleted and not created:
                 text = (f"The old {c.type} record at {c.host} was removed, but the new one could not be added, and "
                         f"the old one could not be put back: {exc}")
             elif half and created and not deleted:

@@ -255,6 +255,8 @@ class Worker:
         if self._stopping:
             return
         self._stopping = True
+        for job, _handler in list(self.waiting):  # never started: each still ends with its last event
+            self.cancel(job.id)
         self.waiting.clear()
         tasks = [j.task for j in self.jobs.values() if j.task is not None]
         for job in list(self.jobs.values()):

@@ -396,3 +396,37 @@ def test_an_answer_of_an_unknown_kind_is_said_plainly(screen) -> None:
     screen._on_finished(78, {"what": "not a result"})
     assert screen.status_label.text().startswith("The test stopped on an internal error")
     assert not screen.cards
+
+
+def test_a_refusal_of_the_busy_engine_is_said_as_it_is_in_the_screen_and_the_profile_dialog(
+        screen, engine, qtbot, home: Path, memory_keyring: MemoryKeyring) -> None:  # noqa: F811
+    """The worker has as much as it takes (8 running, 64 waiting), so it refuses the screen's analysis and the
+    profile dialog's connection test (as it refuses a second watch of the same mailbox). Before: both said
+    'The test stopped on an internal error: InboxReady's engine is busy…', as if InboxReady were broken. Now
+    they say the refusal as it is, and the buttons are usable again."""
+    from inboxready.core.worker.server import MAX_RUNNING, MAX_WAITING
+
+    fillers = [engine.run("sleep", seconds=300) for _ in range(MAX_RUNNING + MAX_WAITING)]
+    screen.modes.setCurrentIndex(2)
+    screen.paste_box.setPlainText(MESSAGE)
+    with qtbot.waitSignal(engine.taskFailed, timeout=20_000,
+                          check_params_cb=lambda job, message: job == screen.job) as refused:
+        screen.start_paste()
+    assert "engine is busy" in refused.args[1]
+    text = screen.status_label.text()
+    assert "engine is busy" in text and "internal" not in text.lower(), text
+
+    dlg = screen.open_profile_dialog("read")
+    qtbot.addWidget(dlg)
+    dlg.name_field.setText("nobody")
+    dlg.host_field.setText("127.0.0.1")
+    dlg.port_field.setValue(9)
+    dlg.password_field.setText("pw")
+    taken = {*fillers, screen.job}  # (the dialog forgets its job number as it hears the refusal)
+    with qtbot.waitSignal(engine.taskFailed, timeout=20_000, check_params_cb=lambda job, message: job not in taken):
+        dlg.test_connection()
+    text = dlg.test_result.text()
+    assert "engine is busy" in text and "internal" not in text.lower(), text
+    assert dlg.test_button.isEnabled()
+    for filler in fillers:
+        engine.cancel_task(filler)

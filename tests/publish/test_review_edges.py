@@ -180,3 +180,57 @@ def test_a_fix_at_a_name_that_is_an_alias_is_left_out_with_the_reason(pdns: Powe
     assert left and "alias (CNAME) of _dmarc.dmarc-vendor.example.com" in left[0]["reason"], data["left_out"]
     assert "can't be found" not in out + err
     assert pdns.rrsets(z) == snapshot
+
+
+def test_an_answer_lost_on_a_replaces_second_call_is_said_as_may_have_been_never_could_not(
+        pdns: PowerDns, flaky: FlakyApi, zone_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replace adds the new SPF record (answered), then the host removes the old one but its answer is lost.
+    Before: the words said the old record 'could not be removed' and the new one 'could not be taken away
+    again', though nothing tried to take it away and the host had in fact removed the old one. Now the words say
+    the new record was added and the old one may or may not have been removed; undo puts the zone back."""
+    from inboxready.core.publish import lexicon_adapter
+
+    monkeypatch.setattr(lexicon_adapter, "API_TIMEOUT", (2.0, 2.0))
+    z = zone_name
+    make_zone(pdns, z, TWO_SPF)
+    snapshot = pdns.rrsets(z)
+    run = _apply(pdns, z, flaky, [Rule("PATCH", 2, forward_then_hang=True)])
+    assert run.plan.changes[0].action == "replace"
+    spf = pdns.rrsets(z)[(f"{z}.", "TXT")][1]
+    assert run.plan.changes[0].new is not None and run.plan.changes[0].old is not None
+    assert not any(run.plan.changes[0].old in v for v in spf)  # the host did remove the old record
+    assert run.result.state == "partial", run.result
+    msg = run.result.message
+    assert "could not be" not in msg, msg
+    assert "may" in msg and "was added" in msg and f"--undo {run.result.change_id}" in msg, msg
+    entry = Journal().get(run.result.change_id)
+    assert entry.steps[0].state == "pending" and entry.steps[0] in entry.applied_steps
+    assert "could not be" not in entry.steps[0].error
+    flaky.rules.clear()
+    code, out, err = _undo(pdns, run.result.change_id)
+    assert code in (0, 1), err
+    assert pdns.rrsets(z) == snapshot
+
+
+def test_a_put_back_whose_answer_is_lost_is_said_as_may_have_been(
+        pdns: PowerDns, flaky: FlakyApi, zone_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host adds the new SPF record, refuses to delete the old one (500), and the call that takes the new
+    one away again reaches it but its answer is lost. Before: 'the new one could not be taken away again',
+    though the host had taken it away (the zone was as before). Now the words say putting it back got no
+    answer, so it may or may not have been done, and undo (which looks at what is there) has nothing to do."""
+    from inboxready.core.publish import lexicon_adapter
+
+    monkeypatch.setattr(lexicon_adapter, "API_TIMEOUT", (2.0, 2.0))
+    z = zone_name
+    make_zone(pdns, z, TWO_SPF)
+    snapshot = pdns.rrsets(z)
+    run = _apply(pdns, z, flaky, [Rule("PATCH", 2, 500, '{"error": "Internal Server Error"}'),
+                                  Rule("PATCH", 3, forward_then_hang=True)])
+    assert pdns.rrsets(z) == snapshot  # the put-back did reach the host
+    assert run.result.state == "partial", run.result
+    msg = run.result.message
+    assert "could not be taken away" not in msg, msg
+    assert "may or may not" in msg and f"--undo {run.result.change_id}" in msg, msg
+    flaky.rules.clear()
+    code, out, err = _undo(pdns, run.result.change_id)
+    assert pdns.rrsets(z) == snapshot

@@ -328,3 +328,31 @@ def test_wire_values_of_foreign_or_broken_shape_are_refused(data: Any) -> None:
 
     with pytest.raises(WireError):
         from_wire(data)
+
+
+def test_a_shutdown_with_jobs_waiting_ends_every_job_with_its_last_event() -> None:
+    """One job runs (the limit set to 1), two wait, then the worker is told to shut down. Before: the running
+    job said 'cancelled' but the waiting ones were dropped without a word, so a window waiting on them (or the
+    app's record of its jobs) never heard that they ended. Now every job ends with exactly one last event."""
+    async def hold(job: Job) -> None:
+        await asyncio.sleep(30)
+
+    async def go() -> Events:
+        events: Events = []
+
+        async def source() -> AsyncIterator[bytes]:
+            for i in (1, 2, 3):
+                yield p.encode({"id": i, "type": "hold"})
+            await _wait(lambda: any(e.get("id") == 1 and e["type"] == p.STARTED for e in events), "job 1 starts")
+            yield p.encode({"type": p.SHUTDOWN})
+
+        worker = Worker({"hold": hold}, lambda data: events.append(p.decode(data)))
+        worker.max_running = 1
+        await worker.run(source())
+        return events
+
+    events = asyncio.run(go())
+    for i in (1, 2, 3):
+        last = [e["type"] for e in events if e.get("id") == i and e["type"] in p.LAST_EVENTS]
+        assert last == [p.CANCELLED], (i, events)
+    assert not [e for e in events if e.get("id") in (2, 3) and e["type"] == p.STARTED], events
