@@ -705,13 +705,16 @@ def _origin_from_filename(path: str) -> str:
 
 
 def serve_directory(directory: str, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
-                    drop_rate: float = 0.0, seed: int | None = None) -> DnsTestServer:
+                    drop_rate: float = 0.0, seed: int | None = None, origins: Iterable[str] = ()) -> DnsTestServer:
     """Start a server with every ``*.zone`` file of ``directory`` (origin from ``$ORIGIN`` or the
-    file name)."""
+    file name), authoritative for ``origins`` too (a name there that no zone file has does not exist,
+    NXDOMAIN, where it would be refused)."""
     import glob
     import os
 
     server = DnsTestServer(host, port, latency=latency, drop_rate=drop_rate, seed=seed)
+    for origin in origins:
+        server.add_origin(origin)
     for path in sorted(glob.glob(os.path.join(directory, "*.zone"))):
         server.add_zone_file(path)
     return server.start()
@@ -719,7 +722,7 @@ def serve_directory(directory: str, host: str = "127.0.0.1", port: int = 0, late
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m inboxready.core.dns.server ZONEDIR [--host 127.0.0.1] [--port 5353] [--latency 0.03]
-    [--drop 0.05 --seed 1]``
+    [--drop 0.05 --seed 1] [--origin example]``
 
     Serves the zone files of a folder on a loopback address until interrupted (benchmarks, manual
     testing). Prints the address it listens on.
@@ -735,12 +738,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     p.add_argument("--drop", type=float, default=0.0, help="fraction of UDP queries dropped at random (0-0.99)")
     p.add_argument("--seed", type=int, default=None, help="seed for the random drops")
+    p.add_argument("--origin", action="append", default=[], metavar="ZONE",
+                   help="also be authoritative for ZONE, so a name under it that no zone file has does not exist "
+                        "(NXDOMAIN) instead of being refused; '--origin example' serves the demo zones as the "
+                        "app's demo does")
     args = p.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         p.error("only loopback addresses are allowed")
     if not 0.0 <= args.drop < 1.0:
         p.error("--drop must be from 0 up to (not including) 1")
-    server = serve_directory(args.zonedir, args.host, args.port, args.latency, args.drop, args.seed)
+    server = serve_directory(args.zonedir, args.host, args.port, args.latency, args.drop, args.seed,
+                             origins=args.origin)
     print(server.address, flush=True)
     try:
         while True:

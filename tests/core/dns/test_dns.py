@@ -273,3 +273,33 @@ def test_a_timeout_reads_as_one_plain_phrase(server: DnsTestServer) -> None:
     assert ans.sent > 1  # the client asks again within the query's lifetime
     assert " to " not in ans.error and ans.error.startswith("no answer within ")
     assert ans.error.endswith(f", {ans.sent} tries")
+
+
+def test_the_zone_server_run_by_hand_can_serve_the_demo_zones_as_the_app_does() -> None:
+    """``python -m inboxready.core.dns.server resources/zones --origin example`` (the README's way to try the
+    other commands on the demo domains): a name under ``example`` that no zone has does not exist (NXDOMAIN),
+    as in the app's demo, so the "Broken MX" demo's missing mail server is said to be missing, not
+    "couldn't check" (without ``--origin`` it is refused)."""
+    import subprocess
+    import sys
+
+    import dns.message
+    import dns.query
+    import dns.rcode
+
+    from inboxready import resources
+
+    zones = str(resources.zones_dir())
+    for origin, expected in ((["--origin", "example"], dns.rcode.NXDOMAIN), ([], dns.rcode.REFUSED)):
+        proc = subprocess.Popen([sys.executable, "-m", "inboxready.core.dns.server", zones, *origin],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            host, port = proc.stdout.readline().strip().rsplit(":", 1)  # type: ignore[union-attr]
+            reply = dns.query.udp(dns.message.make_query("mx2.demo-gone.example", "A"), host, port=int(port),
+                                  timeout=5)
+            assert reply.rcode() == expected
+            mx = dns.query.udp(dns.message.make_query("demo-brokenmx.example", "MX"), host, port=int(port), timeout=5)
+            assert mx.rcode() == dns.rcode.NOERROR and mx.answer
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
