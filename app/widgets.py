@@ -487,12 +487,13 @@ class FixView(QFrame):
         for extra in self.fix.also_publish:
             verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
                 extra.action, "And publish this record too")
-            view = FixView(extra, verb, self, companion=True)
+            view = FixView(extra, verb, self, companion=True, later=True)
             view.setObjectName("FixCompanion")
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
             self.companions.append(view)
             yield
+            yield from view.rest_steps()  # its host's form on a turn of its own
         # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
         if FixView.publish_hook is not None and not self._companion:
             hook = FixView.publish_hook(self.fix, self)
