@@ -421,39 +421,41 @@ class FixView(QFrame):
                             parent=self))
         if fix.note:
             lay.addWidget(label(fix.note, "Muted", parent=self))
+        # the record for any DNS host (host, type, value, TTL, zone-file line); its widgets are made in it (a
+        # widget moved to another parent is styled again, with everything in it)
+        self.generic = generic = QWidget(self)
+        glay = QVBoxLayout(generic)
+        glay.setContentsMargins(0, 0, 0, 0)
+        glay.setSpacing(6)
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(6)
+        glay.addLayout(grid)
         # each field is created just before its Copy button: the default tab order is then row by row.
         # Host and type are one short line: a read-only line edit (a text document for the value only).
-        self.host_field = code_line(fix.host, f"Host name for the {fix.type} record", self)
-        self.copy_host = CopyButton(fix.host, f"host name {fix.host}", parent=self)
-        self.type_field = code_line(fix.type, f"Record type for {fix.host}", self)
-        self.copy_type = CopyButton(fix.type, f"record type for {fix.host}", parent=self)
-        self.value_field = CodeText(fix.value, f"{fix.type} value for {fix.host}", self)
-        self.copy_value = CopyButton(fix.value, f"{fix.type} value for {fix.host}", parent=self)
+        self.host_field = code_line(fix.host, f"Host name for the {fix.type} record", generic)
+        self.copy_host = CopyButton(fix.host, f"host name {fix.host}", parent=generic)
+        self.type_field = code_line(fix.type, f"Record type for {fix.host}", generic)
+        self.copy_type = CopyButton(fix.type, f"record type for {fix.host}", parent=generic)
+        self.value_field = CodeText(fix.value, f"{fix.type} value for {fix.host}", generic)
+        self.copy_value = CopyButton(fix.value, f"{fix.type} value for {fix.host}", parent=generic)
         rows = [("Host", self.host_field, self.copy_host), ("Type", self.type_field, self.copy_type),
                 ("Value", self.value_field, self.copy_value)]
         for i, (name, field, button) in enumerate(rows):
-            cap = label(name, "FieldLabel", wrap=False, parent=self)
+            cap = label(name, "FieldLabel", wrap=False, parent=generic)
             cap.setBuddy(field)
             grid.addWidget(cap, i, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(field, i, 1)
             grid.addWidget(button, i, 2, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(1, 1)
-        self.generic = QWidget(self)  # the record for any DNS host (host, type, value, TTL, zone-file line)
-        glay = QVBoxLayout(self.generic)
-        glay.setContentsMargins(0, 0, 0, 0)
-        glay.setSpacing(6)
-        glay.addLayout(grid)
         row = QHBoxLayout()
-        ttl = label(f"TTL {fix.ttl} seconds (any value your DNS host offers is fine)", "Muted", parent=self)
+        glay.addLayout(row)
+        ttl = label(f"TTL {fix.ttl} seconds (any value your DNS host offers is fine)", "Muted", parent=generic)
         row.addWidget(ttl, 1)
         self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line",
-                                    parent=self)
+                                    parent=generic)
         row.addWidget(self.copy_zone, 0, Qt.AlignmentFlag.AlignRight)
-        glay.addLayout(row)
-        lay.addWidget(self.generic)
+        lay.addWidget(generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
         self._lay = lay
@@ -485,12 +487,13 @@ class FixView(QFrame):
         for extra in self.fix.also_publish:
             verb = {"replace": "And replace this record", "remove": "And remove this record"}.get(
                 extra.action, "And publish this record too")
-            view = FixView(extra, verb, self, companion=True)
+            view = FixView(extra, verb, self, companion=True, later=True)
             view.setObjectName("FixCompanion")
             view.copied.connect(self.copied)
             self._lay.addWidget(view)
             self.companions.append(view)
             yield
+            yield from view.rest_steps()  # its host's form on a turn of its own
         # "Publish at <host>…" / "Set up publishing…" (app/publish_dialog.py): once per fix, for all its records
         if FixView.publish_hook is not None and not self._companion:
             hook = FixView.publish_hook(self.fix, self)

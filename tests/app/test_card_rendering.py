@@ -442,3 +442,38 @@ def test_other_timers_run_between_two_steps_of_a_body(qtbot, theme_app) -> None:
     beat.stop()
     between = [order[order.index(f"step {i}") + 1:order.index(f"step {i + 1}")] for i in range(5)]
     assert sum(1 for b in between if "beat" in b) >= 3  # (a loaded machine may merge one or two)
+
+
+def test_a_fix_boxs_fields_are_made_in_the_widget_that_shows_them(qtbot, theme_app) -> None:
+    """Moving a made widget to another parent costs as much again as making it (Qt re-parents and re-styles
+    it with everything inside); a fix box's fields are made in its generic-record widget, never moved."""
+    from collections import Counter
+
+    from inboxready.app.widgets import FixView
+
+    class Parents(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: Counter[int] = Counter()
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.ParentChange:
+                self.seen[id(obj)] += 1
+            return False
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    holder.show()
+    parents = Parents()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    app.installEventFilter(parents)
+    try:
+        box = FixView(Fix("example.com", "TXT", "v=spf1 -all"), parent=holder)
+    finally:
+        app.removeEventFilter(parents)
+    fields = [box.host_field, box.type_field, box.value_field, box.copy_host, box.copy_type, box.copy_value,
+              box.copy_zone]
+    assert all(f.parent() is box.generic for f in fields)
+    assert [parents.seen[id(f)] for f in fields] == [0] * len(fields)  # made there: never moved
