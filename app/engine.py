@@ -124,7 +124,12 @@ class Engine(QObject):
         self._gave_up = False
         self._restarts: list[float] = []
         self._buffer = b""
-        self._drain_scheduled = False
+        # the rest of what was read, on the next turn (a timer of the engine's own: a single-shot call would
+        # hold the engine alive until it ran)
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain)
         self._queue: list[bytes] = []  # requests written before the worker said hello
         self._ready = False
         self.pid = 0
@@ -256,7 +261,7 @@ class Engine(QObject):
         the event loop and at most one result or end of a job (each changes what a window shows, which Qt then
         lays out and paints in the same turn): the rest waits for the next turn, so a burst of events (every
         result of a check at once) never holds up a frame."""
-        self._drain_scheduled = False
+        self._drain_timer.stop()
         proc = self._process
         deadline = time.perf_counter() + DISPATCH_BUDGET_S
         shown = False  # a result or a job's end was handed over this turn
@@ -268,9 +273,8 @@ class Engine(QObject):
                     self._buffer = b""
                 break
             if shown or time.perf_counter() > deadline:
-                if not self._drain_scheduled:
-                    self._drain_scheduled = True
-                    QTimer.singleShot(0, self, self._drain)
+                if not self._drain_timer.isActive():
+                    self._drain_timer.start()
                 break
             line, self._buffer = self._buffer[:nl], self._buffer[nl + 1:]
             if line.strip():

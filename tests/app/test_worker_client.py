@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from inboxready.app.engine import WORKER_LOST, CheckRequest, Engine
 from inboxready.core.context import CheckOptions
@@ -264,3 +265,28 @@ def test_a_finished_check_is_shown_a_piece_a_turn_and_then_said_done(make_window
     assert w.last_report is not None and w.last_report.domain == "staged.example"
     w.cancel_check()  # nothing to cancel once done: the cards keep what they show
     assert w.cards["checklist"].result is checklist
+
+
+def test_an_engine_with_events_left_to_hand_over_is_freed_at_once(qtbot, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The rest of a burst waits for the next turn on a timer of the engine's own: a pending single-shot call
+    held the engine alive, so an engine shut down with events still unread was not freed when let go."""
+    _fake_check_worker(tmp_path, monkeypatch, """
+    from inboxready.core.model import CheckResult, Status
+    sys.stdout.write("".join(json.dumps({"id": req["id"], "type": "result",
+                                         "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
+                             for name in ("spf", "dkim", "dmarc")))
+    sys.stdout.flush()
+""")
+    engine = Engine()
+    got: list[str] = []
+    engine.resultReady.connect(lambda _job, r, _diff: got.append(r.name))
+    with qtbot.waitSignal(engine.resultReady, timeout=WAIT_MS):
+        engine.check(CheckRequest("x.example", CheckOptions(nameservers=["127.0.0.1:9"])))
+    assert got == ["spf"]  # the others wait for the next turn
+    engine.shutdown()
+    freed: list[str] = []
+    engine.destroyed.connect(lambda *_: freed.append(threading.current_thread().name),
+                             Qt.ConnectionType.DirectConnection)
+    del engine
+    assert freed == [threading.main_thread().name]
