@@ -15,7 +15,7 @@ mkdir -p "$out"
 export QT_QPA_PLATFORM=xcb
 export QT_SCALE_FACTOR="${QT_SCALE_FACTOR:-1}"
 for theme in light dark; do
-  xvfb-run -a -s "-screen 0 1280x960x24 -dpi 96" \
+  xvfb-run -a -s "-screen 0 1280x960x24 -dpi 96 -noreset" \
     "$python" -m inboxready.app.screenshots --out "$out" --theme "$theme"
 done
 echo "screenshots saved in $out"

@@ -187,8 +187,10 @@ class Smoke:
             return
         read_fd, write_fd = os.pipe()
         # -displayfd: Xvfb picks a free display itself and writes its number once it accepts clients.
+        # -noreset: by default an X server resets when its last client leaves, and a client connecting meanwhile
+        # (the next run's GUI, while xwininfo of the last run closes) is refused: "could not connect to display".
         xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x960x24",
-                                 "-nolisten", "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
+                                 "-nolisten", "tcp", "-noreset"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         os.close(write_fd)
         try:

@@ -138,8 +138,9 @@ class XDisplay:
 def start_xvfb(binary: str) -> Iterator[str]:
     """Run Xvfb on the first free display; yields ":N"."""
     read, write = os.pipe()
+    # -noreset: an X server resets when its last client leaves and refuses a client that connects meanwhile.
     proc = subprocess.Popen([binary, "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
-                             "-nolisten", "local"], pass_fds=(write,), stdout=subprocess.DEVNULL,
+                             "-nolisten", "local", "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     os.close(write)
     try:
