@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("PySide6")
-
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.accounts import AccountStore  # noqa: E402
 
