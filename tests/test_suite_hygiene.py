@@ -170,3 +170,17 @@ def test_the_scan_sees_what_it_looks_for() -> None:
                 check()
     finally:
         MODULES = saved
+
+
+def test_a_parametrisation_with_no_case_fails_instead_of_skipping(tmp_path: Path) -> None:
+    """pytest marks a test whose parameter list came out empty as skipped; tests/conftest.py makes it fail."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_empty.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('x', [])\ndef test_nothing(x):\n    assert x\n", encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                          str(tmp_path / "test_empty.py")], cwd=TESTS.parent, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode != 0, res.stdout
+    assert "produced no case" in res.stdout and "skipped" not in res.stdout, res.stdout
