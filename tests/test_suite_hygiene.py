@@ -4,7 +4,8 @@ Read from the source of every module under tests/ (no test is run): a skip that 
 reason or does not fail under CI, an assert that can't fail (a tuple, a non-empty constant), an assertion
 method of a mock that does not exist (``m.called_once_with(...)`` is a new mock attribute: always true),
 an ``async def`` test (no asyncio plugin here: pytest would not await it), asserts inside a ``try`` whose
-``except`` swallows the failure, a test that reads the shared machine folders instead of tests/data."""
+``except`` swallows the failure. (That no test reads outside the repository is
+tests/conformance/test_data_files.py's.)"""
 
 from __future__ import annotations
 
@@ -115,20 +116,6 @@ def test_every_test_is_a_plain_function_pytest_runs() -> None:
     """No plugin awaits coroutines here: an ``async def test_`` would be collected, never awaited, and pass."""
     bad = [_where(rel, n) + f": async def {n.name}" for rel, tree, _ in MODULES for n in ast.walk(tree)
            if isinstance(n, ast.AsyncFunctionDef) and n.name.startswith("test")]
-    assert bad == []
-
-
-def test_no_test_reads_the_shared_folders() -> None:
-    """The conformance data a test uses is copied into tests/data/ (tests must never read ../shared)."""
-    bad = []
-    for rel, tree, _ in MODULES:
-        if rel == Path(__file__).name:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
-                    "/work/shared" in node.value or "../shared" in node.value or "shared/conformance" in node.value
-                    or "shared/seeds" in node.value):
-                bad.append(f"{_where(rel, node)}: {node.value[:60]!r}")
     assert bad == []
 
 
