@@ -16,7 +16,10 @@ Public API::
         .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
               on_progress(done_files: int, total_files: int, name: str) -> None
               workers > 1: unpack and parse in that many "spawn" processes; storing stays here, in order
-              cancel() -> bool, asked after each file: commit what is stored and stop (result.cancelled)
+              cancel() -> bool, asked between files, between the mails of an mbox, between reports and every
+              megabyte of a report: commit every whole file/mail stored, drop the one being read, stop
+              (result.cancelled); a unit of BIG_UNIT_ROWS rows or more is committed on its own, so Cancel
+              while it is being stored rolls back only it
               raises ImportStopped when the database fails (disk full, busy past the wait, I/O error)
         .import_bytes(name: str, data: bytes, *, limits=None) -> ImportResult   # one mail's or file's bytes
         .domains() -> list[str]
@@ -80,13 +83,15 @@ from ..model import json_int, json_list, json_object, json_str
 from ..store.settings import data_dir
 from ..store.sqlitedb import DbProblem, OpenStore, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
-from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
+from .extract import Cancelled, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, name_the_domain, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
 SCHEMA_VERSION = 4
 PTR_CONFIRMED_SINCE = 3  # reverse names cached by older stores were not forward-confirmed (emptied on upgrade)
 BATCH_SECONDS = 0.5
+BIG_UNIT_ROWS = 20_000  # a unit (file, or mail of an mbox) with this many rows is stored and committed on its own
+ROW_CHUNK = 20_000      # rows stored between two looks at Cancel
 IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
 OPEN_WAIT_S = 30.0      # opening waits this long when the store must be created or upgraded meanwhile
 WHAT = "the report store"
@@ -408,8 +413,9 @@ class ReportStore(OpenStore):
 
         ``workers`` > 1 unpacks and parses the files in that many worker processes (``spawn``; worth it from a
         few hundred files on a multi-core machine with idle cores); storing stays in this process, in the same
-        order. ``cancel()`` is asked after each file: when true, what is stored is committed and the import
-        stops (``result.cancelled``). ``on_progress(done, total, name)`` after each input file."""
+        order. ``cancel()`` is asked between files and, inside one, between mails and reports and every megabyte
+        of a report (``Cancelled``): when true, every whole unit stored is committed, the unit being read or
+        stored is left out, and the import stops at once (``result.cancelled``), letting go of the store. ``on_progress(done, total, name)`` after each input file."""
         result = ImportResult()
         items = list(iter_input_files(paths))
         total = len(items)
@@ -421,12 +427,13 @@ class ReportStore(OpenStore):
             from concurrent.futures import ProcessPoolExecutor
 
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            parsed = _pooled(pool, workers, files, limits)
+            parsed = _pooled(pool, workers, files, limits, cancel=cancel)
         else:
-            parsed = (_parse_units(f, limits) for f in files)
+            parsed = (_parse_units(f, limits, cancel=cancel) for f in files)
         done = 0
         try:
             with self._lock:
+                storing_alone = False  # a big unit is being stored in a batch of its own (Cancel rolls it back)
                 try:
                     db = self._conn()
                     batch = _Batch()
@@ -437,9 +444,18 @@ class ReportStore(OpenStore):
                         else:
                             result.files += 1
                             for index, unit in enumerate(next(parsed)):
+                                if cancel is not None and cancel():
+                                    raise Cancelled()  # between two mails of an mbox: those before are whole
+                                big = _rows_in(unit) >= BIG_UNIT_ROWS
+                                if big and batch.files:  # commit the batch first: Cancel while storing this
+                                    db.execute("COMMIT")  # one then rolls back this one alone
+                                    batch.committed(result)
+                                    self._begin(db, cancel)
+                                storing_alone = big
                                 self._store_batched(db, batch, clean_name(item.name), unit, cancel,
-                                                    _Source(item, index, limits))
-                                if time.monotonic() - batch.started >= BATCH_SECONDS:
+                                                    _Source(item, index, limits), watch=big)
+                                storing_alone = False
+                                if time.monotonic() - batch.started >= BATCH_SECONDS or big:
                                     db.execute("COMMIT")
                                     batch.committed(result)
                                     self._begin(db, cancel)
@@ -450,14 +466,30 @@ class ReportStore(OpenStore):
                             break
                     db.execute("COMMIT")
                     batch.committed(result)
+                except Cancelled:
+                    # Cancel inside a file: keep every whole unit (a file, or a mail of an mbox) stored so far,
+                    # not the one being read or stored when Cancel came; then let go of the store at once
+                    result.cancelled = True
+                    if storing_alone:
+                        self._rollback()
+                        batch.reset()
+                    else:
+                        try:
+                            db.execute("COMMIT")
+                            batch.committed(result)
+                        except BaseException as exc:
+                            self._rollback()
+                            if _stop_kind(exc):
+                                raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
+                            raise
                 except BaseException as exc:
                     self._rollback()
                     if _stop_kind(exc):
                         raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
                     raise
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:  # cancelled: don't wait for the workers' files (they hold no lock)
+                pool.shutdown(wait=not result.cancelled, cancel_futures=True)
         return result
 
     def _rollback(self) -> None:
@@ -469,14 +501,18 @@ class ReportStore(OpenStore):
                 pass  # SQLite may have rolled back itself (disk full); nothing of the batch was committed
 
     def _store_batched(self, db: sqlite3.Connection, batch: "_Batch", name: str, parsed: Parsed,
-                       cancel: Callable[[], bool] | None, source: "_Source | None" = None) -> None:
+                       cancel: Callable[[], bool] | None, source: "_Source | None" = None, *,
+                       watch: bool = False) -> None:
         """Store one unit (a file, or a mail of an mbox) in the open batch. An error of the database propagates;
         any other error (a value SQLite refuses, a bug) rolls the batch back, stores the batch's other units
         again (read again from their files: the batch keeps only where they came from, so it holds no parsed
         reports) and rejects this one."""
         local = ImportResult()
         try:
+            batch.cancel = cancel if watch else None
             self._store_file(db, parsed, local, batch)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
             if _stop_kind(exc):
                 raise
@@ -517,11 +553,14 @@ class ReportStore(OpenStore):
                     result: ImportResult, batch: "_Batch") -> None:
         """Store one input file's reports inside the caller's transaction. All of them or none: commits happen
         only between files, and an error here makes the caller roll the open batch back (so no savepoint per
-        file is needed; it cost a sixth of the store's time)."""
+        file is needed; it cost a sixth of the store's time). ``batch.cancel``: asked between reports and every
+        ``ROW_CHUNK`` rows (set for a big unit, stored in a batch of its own: ``Cancelled`` rolls back only it)."""
         for item in items:
             if isinstance(item, Rejected):
                 result.rejected.append((item.name, item.reason))
                 continue
+            if batch.cancel is not None and batch.cancel():
+                raise Cancelled()
             info, outcome = self._insert(db, item[0], item[1], batch)
             {"new": result.imported, "duplicate": result.duplicate, "repeated": result.repeated,
              "conflicting": result.conflicting}[outcome].append(info)
@@ -546,11 +585,17 @@ class ReportStore(OpenStore):
             if cur.rowcount == 0:
                 return info, self._again(db, kind, report, batch)
             rid = cur.lastrowid
-            db.executemany(
-                "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
-                "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((rid, *r) for r in report.flat_rows))
+            rows = report.flat_rows
+            cancel = batch.cancel
+            step = ROW_CHUNK if cancel is not None else max(1, len(rows))
+            for i in range(0, len(rows), step):
+                if i and cancel is not None and cancel():
+                    raise Cancelled()
+                db.executemany(
+                    "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
+                    "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ((rid, *r) for r in rows[i:i + step]))
             batch.keys.add(_key(kind, report))
             return info, "new"
         kind = "tlsrpt"
@@ -748,6 +793,7 @@ class _Batch:
         self.keys: set[tuple[str, str, str, str, int, int]] = set()
         self.run_keys: set[tuple[str, str, str, str, int, int]] = set()   # committed by this import
         self.started = time.monotonic()
+        self.cancel: Callable[[], bool] | None = None  # asked while a big unit is stored (``_store_file``)
 
     def reset(self) -> None:
         self.files = []
@@ -781,7 +827,7 @@ def _parse_files(paths: list[Path], limits: Limits | None) -> list[list[Parsed]]
 
 
 def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, chunk: int = 32,
-            ahead: int = 3) -> Iterator[list[Parsed]]:
+            ahead: int = 3, cancel: Callable[[], bool] | None = None) -> Iterator[list[Parsed]]:
     """``_parse_file`` over ``files`` in ``pool``, in order, with at most ``ahead`` chunks per worker parsed and
     not yet stored (memory stays bounded when storing is slower than parsing). A worker that dies (killed,
     out of memory) does not stop the import: its files and the rest are read here instead."""
@@ -798,7 +844,7 @@ def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, c
     while pending:
         future, paths = pending.popleft()
         try:
-            done = future.result() if not broken else None
+            done = _wait_for(future, cancel) if not broken else None
         except BrokenProcessPool:
             broken = True
             done = None
@@ -817,21 +863,43 @@ def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, c
         yield from _parse_files(rest, limits)
 
 
-def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False) -> Iterator[Parsed]:
+def _rows_in(unit: Parsed) -> int:
+    return sum(len(item[1].flat_rows) for item in unit
+               if not isinstance(item, Rejected) and isinstance(item[1], AggregateReport))
+
+
+def _wait_for(future: Any, cancel: Callable[[], bool] | None) -> Any:
+    """A worker's result, looking at Cancel while it parses (``Cancelled``)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    if future is None:
+        return None
+    while True:
+        try:
+            return future.result(timeout=0.1 if cancel is not None else None)
+        except FutureTimeout:
+            if cancel is not None and cancel():
+                raise Cancelled() from None
+
+
+def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False,
+                 cancel: Callable[[], bool] | None = None) -> Iterator[Parsed]:
     """Unpack and parse one input file, unit by unit: the whole file, or each mail of an mbox (stored on its
     own, so a big mailbox file is never held whole). Never raises: anything that goes wrong becomes a
-    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once)."""
+    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once).
+    ``cancel``: asked before each report and every megabyte inside one (raises ``Cancelled``)."""
     name = clean_name(path.name)
     unit: Parsed = []
-    budget = ParseBudget()
+    budget = ParseBudget(cancel=cancel)
     try:
         for item in extract_file(path, limits, units=True):
+            budget.check()
             if not isinstance(item, (Payload, Rejected)):  # UNIT_END
                 if unit:
                     yield unit
                 unit = []
                 if not one_budget:
-                    budget = ParseBudget()
+                    budget = ParseBudget(cancel=cancel)
                 continue
             if isinstance(item, Rejected):
                 unit.append(item)
@@ -840,6 +908,8 @@ def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False)
                 unit.append((item.name, _parse_for_store(item, budget)))
             except ReportError as exc:
                 unit.append(Rejected(item.name, exc.reason))
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
         unit.append(Rejected(name, f"this file could not be read ({type(exc).__name__}); it was skipped"))
     yield unit
