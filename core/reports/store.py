@@ -369,6 +369,7 @@ class ReportStore(OpenStore):
         self.path = path if path is not None else data_dir() / REPORTS_FILE
         self.problem = ""
         self.moved_to: Path | None = None
+        self.read_only = False  # opened read-only: the store can't be written (or upgraded) now; shown as it is
         self.on_wait = on_wait
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
@@ -384,6 +385,9 @@ class ReportStore(OpenStore):
     def _open(self) -> None:
         opened = open_or_start_afresh(self.path, self._connect, what=WHAT)
         self._db, self.moved_to = opened.db, opened.moved_to
+        if opened.error is not None and opened.error.kind in ("readonly", "full", "permission") \
+                and opened.moved_to is None and self._open_read_only(opened.error):
+            return
         if opened.error is not None:
             self.problem = str(opened.error)
             if opened.error.kind in ("busy", "full", "readonly", "permission", "io", "in-use"):
@@ -393,6 +397,68 @@ class ReportStore(OpenStore):
             self.problem = (f"The report store could not be read ({opened.damaged}), so a new one was started."
                             f"{where}")
 
+
+    def _open_read_only(self, error: DbProblem) -> bool:
+        """The store opened read-only when it can't be opened for writing (a read-only or full disk, a file
+        InboxReady may not write): a store of schema 3, whose upgrade to 4 must write, or an up-to-date one on
+        read-only media. What it has is shown; the columns schema 4 added (the rows a partial report left
+        out) read as none, through a temporary view (temp objects live outside the file, so nothing is
+        written to it). Never moved aside, never changed: the next open with room upgrades it as usual.
+        False (and the caller's problem stands) when it can't be read that way either, or it is older than
+        schema 3 (its reverse-DNS cache holds names never forward-confirmed: not shown as if they were)."""
+        if not self.path.is_file():
+            return False
+        from urllib.parse import quote
+
+        where = quote(str(self.path.resolve()))
+        db = None
+        # mode=ro needs the WAL's -shm file (created next to it when the folder can be written); read-only
+        # media without one: immutable (the file is read as it is, without the last -wal pages)
+        for uri in (f"file:{where}?mode=ro", f"file:{where}?immutable=1"):
+            try:
+                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                ok = db.execute("PRAGMA quick_check").fetchone()
+                names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if ok is None or ok[0] != "ok" or not {"reports", "rows", "tls_policies", "ptr", "imap_state"} <= names:
+                    db.close()
+                    return False
+                break
+            except sqlite3.Error:
+                if db is not None:
+                    db.close()
+                db = None
+        if db is None:
+            return False
+        if not PTR_CONFIRMED_SINCE <= version <= SCHEMA_VERSION:
+            db.close()
+            return False
+        columns = {r[1] for r in db.execute("PRAGMA main.table_info(reports)")}
+        extras = {"problem": "NULL", "derived": "0", "skipped_rows": "0", "skipped": "''"}
+        missing = [f"{default} AS {name}" for name, default in extras.items() if name not in columns]
+        try:
+            if missing:  # unqualified names find temp objects first: every query reads the view
+                db.execute(f"CREATE TEMP VIEW reports AS SELECT *, {', '.join(missing)} FROM main.reports")
+        except sqlite3.Error:
+            db.close()
+            return False
+        self._db, self.read_only = db, True
+        why = {"full": "the disk is full", "readonly": "the disk or the file is read-only",
+               "permission": "InboxReady is not allowed to write to the file"}[error.kind]
+        until = {"full": "there is room on the disk", "readonly": "it can be written again",
+                 "permission": "InboxReady may write to it"}[error.kind]
+        if version < SCHEMA_VERSION:
+            self.problem = (f"The report store needs an upgrade that writes to it, and {why} ({self.path}). It is "
+                            f"shown as it is, read-only: every report imported before is there, but not which "
+                            f"reports had rows that couldn't be read (this version notes that). Nothing was moved "
+                            f"or changed; it is upgraded when {until}. Importing is off until then.")
+        else:
+            self.problem = (f"The report store can't be written now: {why} ({self.path}). It is shown as it is, "
+                            f"read-only; nothing was moved or changed. Importing is off until {until}.")
+        return True
+
+    def _refuse_write(self) -> DbProblem:
+        return DbProblem("readonly", self.problem or "The report store is open read-only.")
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -419,6 +485,8 @@ class ReportStore(OpenStore):
         result = ImportResult()
         items = list(iter_input_files(paths))
         total = len(items)
+        if self.read_only:
+            raise ImportStopped(self._refuse_write(), result, 0, total)
         files = [i for i in items if not isinstance(i, Rejected)]
         parsed: Iterator[Iterable[Parsed]]   # per input file, its units (one, or one per mail of an mbox)
         pool = None
@@ -533,6 +601,8 @@ class ReportStore(OpenStore):
         """Import the reports in one file's (or one mail's) bytes, in one transaction. Raises ``DbProblem``
         when the database fails (nothing of this file is then stored)."""
         result = ImportResult(files=1)
+        if self.read_only:
+            raise self._refuse_write()
         parsed = _parse_items(extract_bytes(name, data, limits))
         with self._lock:
             try:
