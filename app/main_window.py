@@ -649,9 +649,11 @@ class MainWindow(QMainWindow):
         self._finishing = None
         set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
+        builder = BodyBuilder.shared()
         spare = [n for n in self.cards if n not in names]  # the cards a new check needs are reused
         for name in spare:
             card = self.cards.pop(name)
+            builder.cancel(card)  # what was left of its body is not built into a hidden card
             card.hide()
             card.set_open(False)
             self._spare_cards[name] = card
@@ -660,8 +662,8 @@ class MainWindow(QMainWindow):
         self.welcome.hide()
         for name in names:
             card = self._card(name)
+            card.set_pending()  # the old body let go (and the rest of its steps) before the card closes
             card.set_open(False)
-            card.set_pending()
             card.show()  # hidden when the last check's DNS server did not answer
             if name == "dkim":
                 card.set_saved_selectors(self.saved_selectors(domain))

@@ -321,13 +321,28 @@ class Badge(QWidget):
             self.updateGeometry()
         super().changeEvent(event)
 
+    _LOOKS: "dict[tuple[object, ...], QPixmap]" = {}  # every badge's looks: "Checking…" is drawn once, not per card
+    _MAX_LOOKS = 256
+
+    def look(self) -> tuple[object, ...]:
+        """What the pixmap shows besides size, theme and font (a subclass adds what its icon depends on)."""
+        return (self.status, self.word)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        # drawn once per look (status, word, size, theme, font) into a pixmap: repainting the window (every
-        # new check repaints every card) then copies it instead of shaping and drawing the word again
+        # drawn once per look (status, word, size, theme, font) into a pixmap, shared by every badge of the
+        # class: repainting the window (every new check repaints every card and chip) then copies it instead
+        # of shaping and drawing the word again
         scheme, dpr = theme.current_scheme(), self.devicePixelRatioF()
-        key = (self.status, self.word, self.width(), self.height(), scheme, dpr)
+        key = (*self.look(), self.width(), self.height(), scheme, dpr)
         if self._look is None or self._look[0] != key:
-            self._look = (key, self._draw(scheme, self.word_font(), dpr))
+            font = self.word_font()
+            shared = (type(self), *key, font.key(), self.margins())
+            pixmap = self._LOOKS.get(shared)
+            if pixmap is None:
+                if len(self._LOOKS) >= self._MAX_LOOKS:
+                    self._LOOKS.clear()
+                pixmap = self._LOOKS[shared] = self._draw(scheme, font, dpr)
+            self._look = (key, pixmap)
         p = QPainter(self)
         p.drawPixmap(0, 0, self._look[1])
         p.end()

@@ -477,3 +477,72 @@ def test_a_fix_boxs_fields_are_made_in_the_widget_that_shows_them(qtbot, theme_a
               box.copy_zone]
     assert all(f.parent() is box.generic for f in fields)
     assert [parents.seen[id(f)] for f in fields] == [0] * len(fields)  # made there: never moved
+
+
+def test_a_new_check_lets_go_of_the_old_bodies_and_their_steps_at_once_and_makes_no_empty_ones(
+        make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    """The last check's bodies still being built (every card opened at once) are wasted work once a new check
+    starts: none of their steps runs after it, the checklist's and verdict's (spare until the new check is
+    done) included, and no card gets an empty body until it is opened again."""
+    add_good_zone(dns_server, "tabs.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tabs.example")
+    builder = BodyBuilder.shared()
+    cards = list(w.cards.values())
+    for card in cards:
+        card.set_open(True)
+    assert sum(builder.pending(c) for c in cards) > 3  # bodies being built, a step a turn
+    assert any(builder.pending(w.cards[n]) for n in ("checklist", "compliance"))
+    before = [b for c in cards for b in c.findChildren(QWidget, "CardBody")]
+    w.check_domain("tabs.example")
+    assert not any(builder.pending(c) for c in cards)  # nothing left to build for the old check
+    discarded = builder.discarded()
+
+    def bodies(card: CheckCard) -> list[QWidget]:
+        return [b for b in card.findChildren(QWidget, "CardBody") if not any(b is d for d in discarded)]
+
+    # the check's cards: the old bodies wait to be deleted (an empty one is kept), no new empty one is made
+    for card in w.cards.values():
+        assert all(any(b is old for old in before) and not b.layout().count() for b in bodies(card))
+    assert all(not c.is_open for c in cards)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+    spf = w.cards["spf"]
+    spf.set_open(True)  # opened: a body now, built as before
+    spf.finish_body()
+    body, = bodies(spf)
+    assert body is spf.body and body.isVisible() and spf.body_layout.count() > 1
+
+
+def test_badges_that_look_the_same_share_one_drawing(qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every card's badge says "Checking…" when a check starts, and the summary bar's chips repeat from check to
+    check: each look is drawn once, not once per badge and check."""
+    from inboxready.app.readiness import RequirementChip
+
+    drawn: list[str] = []
+    real = Badge._draw
+
+    def counted(self: Badge, *args):  # type: ignore[no-untyped-def]
+        drawn.append(self.word)
+        return real(self, *args)
+
+    monkeypatch.setattr(Badge, "_draw", counted)
+    badges = [Badge(status="pending", word="Checking…") for _ in range(4)] + [Badge(status="pass", word="Pass")]
+    chip = RequirementChip()
+    for b in (*badges, chip):
+        qtbot.addWidget(b)
+        b.resize(b.sizeHint())
+    images = [b.grab().toImage() for b in badges]
+    assert drawn == ["Checking…", "Pass"]
+    assert images[0] == images[3] and images[0] != images[4]
+    assert _colour(badges[4], 3, badges[4].height() // 2) == theme.palette("light")["pass_bg"]
+    chip.grab()
+    assert len(drawn) == 3  # another class (its own margins and icons): its own drawing
+    badges[0].set_status("fail", "Fail")
+    badges[0].resize(badges[0].sizeHint())
+    assert _colour(badges[0], 3, badges[0].height() // 2) == theme.palette("light")["fail_bg"]
+    theme_app.apply("dark")
+    try:
+        assert _colour(badges[1], 3, badges[1].height() // 2) == theme.palette("dark")["error_bg"]  # per theme
+    finally:
+        theme_app.apply("light")
