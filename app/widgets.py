@@ -423,8 +423,8 @@ class FixView(QFrame):
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False,
                  later: bool = False) -> None:
-        """``later``: make the record's own fields only; ``rest_steps()`` adds the rest (the host's form, the
-        records that go with it, the publish bar) a step at a time."""
+        """``later``: make the heading only; ``rest_steps()`` adds the rest (the record's fields, the host's
+        form, the records that go with it, the publish bar) a step at a time."""
         super().__init__(parent)
         self.fix = fix
         self._companion = companion
@@ -436,6 +436,20 @@ class FixView(QFrame):
                             parent=self))
         if fix.note:
             lay.addWidget(label(fix.note, "Muted", parent=self))
+        self._lay = lay
+        self.host_form_view: QWidget | None = None
+        self.companions: list[FixView] = []
+        self._rest: Iterator[None] | None = None
+        self._later = later
+        self.generic: QWidget | None = None  # made by ``_make_fields`` (at once, or as the first later step)
+        if not later:
+            for _ in self.rest_steps():
+                pass
+
+    def _make_fields(self) -> None:
+        """The record for any DNS host, hidden when made later for a host's form (the next step shows it or
+        keeps it behind its button): no field shows before the form that may hide it."""
+        fix, lay = self.fix, self._lay
         # the record for any DNS host (host, type, value, TTL, zone-file line); its widgets are made in it (a
         # widget moved to another parent is styled again, with everything in it)
         self.generic = generic = QWidget(self)
@@ -470,18 +484,11 @@ class FixView(QFrame):
         self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line",
                                     parent=generic)
         row.addWidget(self.copy_zone, 0, Qt.AlignmentFlag.AlignRight)
+        if self._later and FixView.host_form_hook is not None:
+            generic.hide()  # hidden before it is in the box: nothing of it is shown or laid out yet
         lay.addWidget(generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
-        self._lay = lay
-        self.host_form_view: QWidget | None = None
-        self.companions: list[FixView] = []
-        self._rest: Iterator[None] | None = None
-        if later and FixView.host_form_hook is not None:
-            self.generic.hide()  # the host's form (next step) shows it or keeps it behind its button
-        if not later:
-            for _ in self.rest_steps():
-                pass
 
     def rest_steps(self) -> Iterator[None]:
         """Add the rest of the box, yielding after each piece: the record as the domain's DNS host's form
@@ -492,6 +499,10 @@ class FixView(QFrame):
         return self._rest
 
     def _rest_pieces(self) -> Iterator[None]:
+        self._make_fields()
+        if self._later:  # a turn of their own: made hidden, they cost Python only, no layout or paint
+            yield
+        assert self.generic is not None
         if FixView.host_form_hook is not None:
             self.host_form_view = FixView.host_form_hook(self.fix, self)
             if self.host_form_view is not None:
@@ -517,6 +528,8 @@ class FixView(QFrame):
                 yield
 
     def buttons(self) -> list[CopyButton]:
+        if self.generic is None:  # not made yet (a box built in steps)
+            return []
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
                 *(b for c in self.companions for b in c.buttons())]
 

@@ -322,8 +322,9 @@ def _shape(w: QWidget) -> list[str]:
 
 def test_a_fix_box_adds_the_records_that_go_with_it_and_its_publish_bar_on_later_turns(qtbot, theme_app,
                                                                                     monkeypatch) -> None:
-    """A fix box is its record's fields first; each record that goes with it (a companion box) and the
-    publish bar come a turn each after, and the finished box is the one made at once."""
+    """A fix box is its heading first, then its record's fields; each record that goes with it (a companion
+    box: its heading, then its fields) and the publish bar come a turn each after, and the finished box is the
+    one made at once."""
     from inboxready.app.widgets import FixView
 
     def bar(fix: Fix, parent: QWidget) -> QWidget:
@@ -337,10 +338,13 @@ def test_a_fix_box_adds_the_records_that_go_with_it_and_its_publish_bar_on_later
     seen = _built_in_steps(qtbot, card, CheckResult("spf", Status.FAIL, "Broken.", findings=[finding]))
     boxes = [names.count("FixView") for names in seen]
     bars = [names.count("QPushButton") for names in seen]
+    fields = [names.count("CodeText") for names in seen]
     first = boxes.index(1)
-    assert bars[first] == 0  # the record's fields alone
-    assert (boxes[first + 1], bars[first + 1]) == (2, 0)  # then the record that goes with it
-    assert (boxes[first + 2], bars[first + 2]) == (2, 1)  # then the publish bar
+    assert (bars[first], fields[first]) == (0, 0)  # the heading alone
+    assert (boxes[first + 1], fields[first + 1], bars[first + 1]) == (1, 1, 0)  # then the record's fields
+    assert (boxes[first + 2], fields[first + 2], bars[first + 2]) == (2, 1, 0)  # the record that goes with it
+    assert (boxes[first + 3], fields[first + 3], bars[first + 3]) == (2, 2, 0)  # its fields
+    assert (boxes[first + 4], fields[first + 4], bars[first + 4]) == (2, 2, 1)  # then the publish bar
     stepped = next(v for v in card.body.findChildren(FixView) if v.fix is fix)
     at_once = FixView(fix)
     qtbot.addWidget(at_once)
@@ -391,8 +395,9 @@ def test_the_app_keeps_qts_fills_on_the_ui_thread(monkeypatch) -> None:
 
 def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing_the_generic_record_first(
         qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The DNS host's form is the next piece of a box built in steps; until it is there the generic record
-    is not shown (no flash of fields the form then hides); a box made at once is the same."""
+    """A box built in steps makes its generic record's fields on a turn of their own, hidden, and the DNS
+    host's form on the next: until it is there the generic record is not shown (no flash of fields the form
+    then hides); a box made at once is the same."""
     from inboxready.app.widgets import FixView
 
     def form(fix: Fix, view: FixView) -> QWidget:
@@ -406,8 +411,10 @@ def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing
     parent.show()
     stepped = FixView(fix, parent=parent, later=True)
     stepped.show()
-    assert stepped.host_form_view is None and not stepped.generic.isVisible()
+    assert stepped.host_form_view is None and stepped.generic is None and stepped.buttons() == []
     steps = stepped.rest_steps()
+    next(steps)
+    assert stepped.host_form_view is None and stepped.generic.isHidden() and len(stepped.buttons()) == 4
     next(steps)
     assert isinstance(stepped.host_form_view, QLabel) and not stepped.generic.isVisible()
     assert list(steps) == [] and list(stepped.rest_steps()) == []  # once only
