@@ -60,7 +60,13 @@ class BodyBuilder(QObject):
     frame, another window's timer), so those would wait until the whole body was built.
 
     It also lets go of the bodies cards no longer show (``discard``): one a turn, when no body is being
-    built, instead of deleting every card's old widgets in the turn that starts a new check."""
+    built, instead of deleting every card's old widgets in the turn that starts a new check.
+
+    A step the timer says is due runs after the other events of that pass of the event loop (``_due``: a
+    queued call): when a click or a timer in the same pass starts a new check (``cancel``), the old body's
+    step is not run at all instead of costing its Python in the new check's first, longest turn."""
+
+    _run_later = Signal()
 
     _instance: "BodyBuilder | None" = None
 
@@ -71,7 +77,9 @@ class BodyBuilder(QObject):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(1)
-        self._timer.timeout.connect(self._tick)
+        self._timer.timeout.connect(self._due)
+        self._head: object = None  # what was first in line when the timer said a step is due (None: nothing)
+        self._run_later.connect(self._run_due, Qt.ConnectionType.QueuedConnection)
 
     @classmethod
     def shared(cls) -> "BodyBuilder":
@@ -115,6 +123,22 @@ class BodyBuilder(QObject):
                 for _ in steps:
                     pass
                 card._body_finished()
+
+    def _first(self) -> object:
+        return self._jobs[0] if self._jobs else self._discarded[0] if self._discarded else None
+
+    def _due(self) -> None:
+        if self._head is None:  # else the last one has not run yet
+            self._head = self._first()
+            if self._head is not None:
+                self._run_later.emit()
+
+    def _run_due(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and self._first() is head:  # still first in line: nothing cancelled it meanwhile
+            self._tick()
+        elif not self._jobs and not self._discarded:
+            self._timer.stop()
 
     def _tick(self) -> None:
         if self._jobs:

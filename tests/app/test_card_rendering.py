@@ -553,3 +553,42 @@ def test_badges_that_look_the_same_share_one_drawing(qtbot, theme_app, monkeypat
         assert _colour(badges[1], 3, badges[1].height() // 2) == theme.palette("dark")["error_bg"]  # per theme
     finally:
         theme_app.apply("light")
+
+
+def test_a_body_step_due_when_a_new_check_starts_in_the_same_pass_is_not_run(make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    """The builder's timer and the click (or timer) that starts a new check can come in one pass of the
+    event loop: the step the timer made due runs after the others of that pass, so the new check's first
+    turn does not also build a piece of a body it lets go of."""
+    from PySide6.QtCore import QCoreApplication
+
+    add_good_zone(dns_server, "tabs.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tabs.example")
+    builder = BodyBuilder.shared()
+    for card in w.cards.values():
+        card.set_open(True)
+    ran: list[str] = []
+    card, steps = builder._jobs[0]
+
+    def counted():  # type: ignore[no-untyped-def]
+        for _ in steps:
+            ran.append(card.name)
+            yield
+
+    builder._jobs[0] = (card, counted())
+    builder._timer.timeout.emit()  # a step is due ...
+    w.check_domain("tabs.example")  # ... and a new check starts in the same pass
+    QCoreApplication.processEvents()
+    assert ran == [] and not builder.pending(card)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+    # a step due with nothing in its way runs on the next pass, as before
+    card.set_open(True)
+    builder._timer.stop()
+    built = card.body_layout.count()
+    builder._timer.timeout.emit()
+    assert card.body_layout.count() == built  # not in the timer's own call
+    QCoreApplication.processEvents()
+    assert card.body_layout.count() > built
+    card.finish_body()
+    assert card.body_ready
