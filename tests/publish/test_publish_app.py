@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.accounts import AccountStore  # noqa: E402
 
