@@ -59,6 +59,15 @@ def can_mount_tmpfs() -> bool:
         return False
 
 
+def require_tmpfs() -> None:
+    """Skip (fail under CI) unless ``can_mount_tmpfs``: the full-disk tests have no other way to fill a disk."""
+    if not can_mount_tmpfs():
+        from tests.helpers import needs
+
+        needs.missing("mounting a tmpfs with unshare -rm is not allowed here (Linux user namespaces), so a full "
+                      "disk can't be made: allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)")
+
+
 def run_on_small_disk(mount: Path, size_kb: int, script: str, *, fill_kb: int = 0,
                       env: dict[str, str] | None = None, read_only: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the Python ``script`` in a child with a tmpfs of ``size_kb`` mounted at ``mount`` (its own mount

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("PySide6")
-
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.accounts import AccountStore  # noqa: E402
 
