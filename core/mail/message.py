@@ -91,7 +91,7 @@ class MessageReport:
         status, head = message_verdict(self.checks)
         if status in (Status.PASS, Status.WARN) and self._sender_name_warning() is not None:
             head += (" Also, the sender's name in From shows another domain or address than the one it was "
-                     "sent from (see above).")
+                     "sent from (see below).")
         return head
 
     def _sender_name_warning(self) -> Finding | None:
