@@ -231,7 +231,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         if comp is not None:
             checks["compauth"] = comp
         checks["delivery"] = delivery_card(msg, receiver_received=_inbound_received(msg, trusted),
-                                           dmarc_passed=_dmarc_passed(checks.get("dmarc")))
+                                           dmarc_passed=_dmarc_passed(checks.get("dmarc")),
+                                           signatures=list(checks["dkim"].detail.get("signatures") or []))
 
     if content and msg.body is not None and msg.fields and isinstance(raw, (bytes, bytearray)):
         checks["content"] = await _content_card(bytes(raw), from_domain, dict(ev.orgs), run_sa)

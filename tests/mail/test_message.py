@@ -49,7 +49,7 @@ _dmarc          IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@shop.example"
 BODY = (b"From: Shop <news@shop.example>\r\nTo: alice@gmail.example\r\nSubject: Spring sale\r\n"
         b"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n"
         b"List-Unsubscribe: <https://shop.example/u/1>\r\n\r\nHello!\r\nBye.\r\n")
-SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe"]
+SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post"]
 
 
 def sign(msg: bytes = BODY, *, headers: list[bytes] | None = None, length: bool = False) -> bytes:
