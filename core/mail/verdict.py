@@ -1049,18 +1049,23 @@ def arc_card(ev: Evidence, chain: list[dict[str, Any]]) -> CheckResult | None:
     return CheckResult("arc", Status.INFO, summary, detail=detail)
 
 
+# Microsoft's reason codes (learn.microsoft.com, "Anti-spam message headers", compauth): the first match wins
 _COMPAUTH_RANGES = [
     ("000", "the message failed DMARC and the domain's policy is reject or quarantine"),
     ("001", "the message failed implicit authentication (the domain has no DMARC policy that would let it "
             "pass)"),
+    ("002", "the receiving organization has a rule that forbids this sender to send as this domain"),
+    ("010", "the message failed DMARC with a reject or quarantine policy, and the From domain is one of the "
+            "receiving organization's own domains"),
     ("0", "the message failed Microsoft's composite authentication"),
+    ("130", "the message passed through a trusted ARC sealer's results, which overrode a DMARC failure"),
     ("1", "the message passed (explicitly or implicitly authenticated)"),
     ("2", "the message soft-passed (not fully authenticated, but not treated as spoofing)"),
     ("3", "the message was not checked for composite authentication"),
     ("4", "the message bypassed composite authentication (an organization rule or allow list)"),
-    ("5", "the message bypassed composite authentication"),
-    ("6", "the message bypassed composite authentication (a trusted connector or partner)"),
-    ("7", "the message passed via an ARC chain or a trusted sender"),
+    ("6", "the message failed implicit authentication, and the From domain is one of the receiving "
+          "organization's own domains (spoofing from inside)"),
+    ("7", "the message passed (explicitly or implicitly authenticated)"),
     ("9", "the message bypassed composite authentication"),
 ]
 

@@ -788,3 +788,19 @@ def test_dkim_not_reported_is_not_called_unsigned(shop: DnsTestServer) -> None:
     r = analyze(shop, build([edge(), ar], signed))
     assert r.checks["dkim"].status is Status.INFO
     assert r.status is Status.PASS and "no DKIM signature" not in r.headline
+
+
+@pytest.mark.parametrize("result, code, words", [
+    ("fail", "601", "spoofing from inside"),  # Microsoft: 6xx failed implicit authentication, an accepted domain
+    ("fail", "010", "one of the receiving organization's own domains"),
+    ("pass", "130", "ARC"),  # a trusted ARC sealer overrode a DMARC failure
+    ("pass", "701", "passed"),
+    ("none", "905", "bypassed"),
+])
+def test_microsoft_compauth_reason_codes_read_as_microsoft_documents_them(shop: DnsTestServer, result: str,
+                                                                          code: str, words: str) -> None:
+    signed = sign()
+    ar = MS_AR.replace("compauth=pass reason=100", f"compauth={result} reason={code}")
+    r = analyze(shop, build([edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com"), ar], signed))
+    meaning = r.checks["compauth"].detail["meaning"]
+    assert words in meaning and "trusted connector" not in meaning
