@@ -804,3 +804,15 @@ def test_microsoft_compauth_reason_codes_read_as_microsoft_documents_them(shop: 
     r = analyze(shop, build([edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com"), ar], signed))
     meaning = r.checks["compauth"].detail["meaning"]
     assert words in meaning and "trusted connector" not in meaning
+
+
+def test_a_dkim_warning_the_headline_does_not_name_is_still_to_fix(shop: DnsTestServer) -> None:
+    """A DKIM pass whose l= lets anyone append text (and text was appended): the DKIM card warns, so the verdict
+    is no pass; before, the headline said "passed authentication" with nothing left to fix."""
+    signed = sign(ONE_CLICK, length=True).replace(b"Bye.\r\n", b"Bye.\r\nClick http://evil.example/ now\r\n")
+    received = edge().replace("with ESMTPS id", "with ESMTPS (version=TLS1_3) id")
+    r = analyze(shop, build([received, gmail_ar(signed)], signed))
+    assert r.checks["dmarc"].status is Status.PASS and r.checks["delivery"].status is Status.PASS
+    assert r.checks["dkim"].status is Status.WARN and "msg.dkim-length-limit" in codes(r, "dkim")
+    assert r.status is Status.WARN
+    assert "Still to fix: DKIM (see below)." in r.headline
