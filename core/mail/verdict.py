@@ -1230,9 +1230,9 @@ def message_verdict(checks: dict[str, CheckResult]) -> tuple[Status, str]:
         head = _upper_first(parts[0]) + "." + "".join(f" Also, {_lower_first(p)}." for p in parts[1:])
     else:
         head = f"The message passed authentication{by_us}: DMARC passed for {fd} through {via}."
-    # a warning on the SPF or DKIM card the sentence above doesn't name (a DKIM pass whose l= lets anyone
+    # a warning on the SPF, DKIM or DMARC card the sentence above doesn't name (From addresses at two domains) (a DKIM pass whose l= lets anyone
     # append text, a weak key...) is still to fix: a card in yellow is never under a green verdict
-    side = [c for n, c in checks.items() if (n not in AUTH_CARDS or (n in ("spf", "dkim") and n not in told))
+    side = [c for n, c in checks.items() if (n not in AUTH_CARDS or n not in told)
             and c.status in (Status.WARN, Status.FAIL)]
     if side:
         status = Status.WARN
@@ -1255,5 +1255,5 @@ def _upper_first(text: str) -> str:
 
 
 def _side_name(name: str) -> str:
-    return {"spf": "SPF", "dkim": "DKIM", "delivery": "format and delivery", "content": "content", "compauth": "Microsoft's composite "
+    return {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "delivery": "format and delivery", "content": "content", "compauth": "Microsoft's composite "
             "authentication", "rdns": "reverse DNS", "arc": "ARC"}.get(name, name)

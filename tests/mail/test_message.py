@@ -816,3 +816,14 @@ def test_a_dkim_warning_the_headline_does_not_name_is_still_to_fix(shop: DnsTest
     assert r.checks["dkim"].status is Status.WARN and "msg.dkim-length-limit" in codes(r, "dkim")
     assert r.status is Status.WARN
     assert "Still to fix: DKIM (see below)." in r.headline
+
+
+def test_from_addresses_at_two_domains_are_not_a_clean_pass(shop: DnsTestServer) -> None:
+    """From: news@shop.example, x@evil.example: DMARC can't judge it (its card warns), so the verdict says so
+    instead of a clean pass for shop.example."""
+    body = ONE_CLICK.replace(b"From: Shop <news@shop.example>", b"From: news@shop.example, x@evil.example")
+    signed = sign(body)
+    received = edge().replace("with ESMTPS id", "with ESMTPS (version=TLS1_3) id")
+    r = analyze(shop, build([received, gmail_ar(signed)], signed))
+    assert "msg.multiple-from-domains" in codes(r, "dmarc") and r.checks["dmarc"].status is Status.WARN
+    assert r.status is Status.WARN and "Still to fix: DMARC" in r.headline
