@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.model import Finding, Fix, ShownFinding, gist
-from inboxready.core.textsafe import visible
+from inboxready.core.textsafe import isolate_rtl, visible
 
 
 from . import theme
@@ -46,8 +46,10 @@ def shortcut(key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget
 def shown(text: object) -> str:
     """Text for a label or field: control and format characters (a terminal escape, a bidi override that
     reverses what is shown, a zero-width character) written visibly as ``\\x1b``, ``\\u202e``; line breaks
-    kept. What a Copy button copies is never this: it is the value itself, byte for byte."""
-    return visible(text, keep_newlines=True)
+    kept; a run of right-to-left words (a Hebrew or Arabic name in a sentence) as a bidi isolate, so it can't
+    reorder the sentence around it (``textsafe.isolate_rtl``). What a Copy button copies is never this: it is
+    the value itself, byte for byte."""
+    return isolate_rtl(visible(text, keep_newlines=True))
 
 
 def tip(text: object) -> str:
