@@ -17,6 +17,7 @@ suggested record: the exact next record to publish at ``_dmarc.<domain>``.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -503,8 +504,26 @@ async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]
     out: list[tuple[str, str, str]] = []
     for name, zone, ans in zip(names, zones, answers):
         if ans.ok:
-            out.extend((name, zone, t) for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t))
+            found = [t for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t)]
+            if found:
+                found = await _not_wildcard(ctx, domain, zone, found)
+            out.extend((name, zone, t) for t in found)
     return out
+
+
+async def _not_wildcard(ctx: CheckContext, domain: str, zone: str, texts: list[str]) -> list[str]:
+    """Of the DMARC texts found at a doubled name, those nobody published there: a wildcard TXT
+    (``*.example.com``) answers every made-up name below the zone, the doubled name too (RFC 4592), so the
+    same text at a name that surely doesn't exist (the domain's first label replaced by a random one) means
+    it came from the wildcard. A probe that fails keeps them (it is only where a lost record may be)."""
+    rest = domain.split(".", 1)[1] if "." in domain else ""
+    probe = doubled_name(f"_dmarc.ir-{secrets.token_hex(6)}.{rest}".rstrip("."), zone)
+    if len(probe) > 253:
+        return texts
+    ans = await ctx.dns.query(probe, "TXT")
+    if not ans.ok:
+        return texts
+    return [t for t in texts if t not in ans.txt]
 
 
 def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
