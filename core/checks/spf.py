@@ -531,6 +531,18 @@ class _Analysis:
                          "beyond those end in an error. List your sending servers with ip4:/ip6: instead.",
                          detail=f"MX of {target}: {', '.join(ans.records)}", rfc=RFC_LIMITS)
             void = ans.outcome.void or (ans.ok and not hosts)
+            if ans.ok and hosts and len(hosts) <= MAX_MX:
+                # §5.4: each mail server's addresses are looked up too, and one that fails ends check_host in
+                # temperror for every sender not matched before it (§5: an A/AAAA lookup error)
+                looked = await asyncio.gather(*(dns.query(h, t) for h in hosts for t in ("A", "AAAA")))
+                lost = [x for x in looked if x.failed]
+                if lost:
+                    self.add("spf.lookup-failed", Severity.UNKNOWN,
+                             f"We couldn't look up the address of the mail server {lost[0].name} that "
+                             f"'{m.text}' {'in your record' if is_root else 'in the SPF record of ' + domain} "
+                             "uses. Receivers hitting the same problem treat your SPF as a temporary error.",
+                             detail=f"{lost[0].rdtype} {lost[0].name}: {lost[0].describe}", rfc=RFC_LIMITS)
+                    return
         elif m.kind == "a":
             a, aaaa = await asyncio.gather(dns.query(target, "A"), dns.query(target, "AAAA"))
             answers = [a, aaaa]

@@ -1,0 +1,98 @@
+"""Adversarial pass over the domain check (h10): real-world record shapes and hostile zones served by the
+loopback DNS server, each compared with what the RFC says receivers do. Every zone here is also replayed by
+the fix self-check (tests/fixcheck.py) at the end of the run."""
+
+from __future__ import annotations
+
+from inboxready.core.checks import dmarc, spf
+from inboxready.core.dns.server import DnsTestServer
+from inboxready.core.model import CheckResult, Severity, Status
+
+from ...conftest import make_ctx, run
+
+
+def serve(server: DnsTestServer, zones: dict[str, str]) -> None:
+    for tld in ("com", "net", "example"):
+        server.add_origin(tld)
+    for origin, text in zones.items():
+        server.replace_zone(origin, text)
+
+
+def codes(r: CheckResult) -> list[str]:
+    return [f.code for f in r.findings]
+
+
+def dmarc_check(server: DnsTestServer, domain: str) -> CheckResult:
+    async def go() -> CheckResult:
+        return await dmarc.check(make_ctx(server, domain))
+
+    return run(go())
+
+
+def spf_check(server: DnsTestServer, domain: str) -> CheckResult:
+    async def go() -> CheckResult:
+        return await spf.check(make_ctx(server, domain))
+
+    return run(go())
+
+
+# -- DMARC: a wildcard TXT is no record at a doubled name ---------------------------------------------------
+
+WILD = """$ORIGIN wild-dmarc.com.
+@ MX 10 mx.example.net.
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "v=DMARC1; p=reject; rua=mailto:d@wild-dmarc.com"
+* TXT "v=DMARC1; p=none"
+shop A 192.0.2.80
+"""
+
+
+def test_wildcard_dmarc_text_is_not_a_record_at_a_doubled_name(dns_server: DnsTestServer) -> None:
+    """``*.wild-dmarc.com`` answers ``_dmarc.shop.wild-dmarc.com.wild-dmarc.com`` (nothing of its own there), but
+    nobody published a record at that doubled name: the wildcard answers every made-up name. shop.wild-dmarc.com
+    exists, so the wildcard doesn't cover ``_dmarc.shop.wild-dmarc.com`` (RFC 4592) and receivers apply the
+    parent's p=reject. Before: "Your DMARC record is published at the doubled name" (an error, status fail) with
+    a fix deleting a record that isn't there."""
+    serve(dns_server, {"wild-dmarc.com": WILD})
+    r = dmarc_check(dns_server, "shop.wild-dmarc.com")
+    assert "dmarc.record-at-doubled-name" not in codes(r), r.findings
+    assert r.status is not Status.FAIL and r.detail["policy"] == "reject"
+    assert not any(f.action == "remove" for f in r.fixes), r.fixes
+
+
+def test_record_really_at_a_doubled_name_is_still_found_beside_a_wildcard(dns_server: DnsTestServer) -> None:
+    """The wildcard probe only drops what the wildcard itself answers: a record typed in at the doubled name
+    (its own text) is still found and moved."""
+    zone = WILD.replace('* TXT "v=DMARC1; p=none"', '* TXT "google-site-verification=abc"').replace(
+        "_dmarc TXT", "_dmarc.shop.wild-dmarc.com TXT")
+    zone += '_dmarc.shop.wild-dmarc.com TXT "v=DMARC1; p=quarantine"\n'
+    serve(dns_server, {"wild-dmarc.com": zone})
+    r = dmarc_check(dns_server, "shop.wild-dmarc.com")
+    assert "dmarc.record-at-doubled-name" in codes(r), codes(r)
+
+
+# -- SPF: an mx rule whose mail server's address can't be looked up ----------------------------------------
+
+MX_DOWN = """$ORIGIN mx-down.com.
+@ MX 10 mail.slow-host.net.
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "v=DMARC1; p=reject; rua=mailto:d@mx-down.com"
+"""
+
+
+def test_mx_rule_whose_server_address_times_out_is_couldnt_check(dns_server: DnsTestServer) -> None:
+    """RFC 7208 §5 / §5.4: 'mx' looks up each mail server's addresses; a lookup that fails ends check_host in
+    temperror. Before: "SPF is set up" (pass) although receivers get a temporary error for every message
+    that isn't from an address listed before the 'mx'."""
+    serve(dns_server, {"mx-down.com": MX_DOWN, "slow-host.net": "$ORIGIN slow-host.net.\nmail A 192.0.2.25\n"})
+    dns_server.timeout_names.add("mail.slow-host.net")
+    r = spf_check(dns_server, "mx-down.com")
+    assert r.status is Status.ERROR, (r.status, r.summary)
+    lost = [f for f in r.findings if f.severity is Severity.UNKNOWN]
+    assert lost and "mail.slow-host.net" in lost[0].message + lost[0].detail
+
+
+def test_mx_rule_whose_server_address_exists_still_passes(dns_server: DnsTestServer) -> None:
+    serve(dns_server, {"mx-down.com": MX_DOWN, "slow-host.net": "$ORIGIN slow-host.net.\nmail A 192.0.2.25\n"})
+    r = spf_check(dns_server, "mx-down.com")
+    assert r.status is Status.PASS, (r.status, r.findings)
