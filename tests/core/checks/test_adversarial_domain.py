@@ -96,3 +96,48 @@ def test_mx_rule_whose_server_address_exists_still_passes(dns_server: DnsTestSer
     serve(dns_server, {"mx-down.com": MX_DOWN, "slow-host.net": "$ORIGIN slow-host.net.\nmail A 192.0.2.25\n"})
     r = spf_check(dns_server, "mx-down.com")
     assert r.status is Status.PASS, (r.status, r.findings)
+
+
+# -- MTA-STS and TLS reporting: a look-alike record beside the real one ------------------------------------
+
+LOOKALIKES = """$ORIGIN sts-twice.com.
+@ MX 10 mx.example.net.
+_mta-sts TXT "v=STSv1; id=20240101;"
+_mta-sts TXT "v=stsv1; id=2023;"
+_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@sts-twice.com"
+_smtp._tls TXT "V=TLSRPTv1; rua=mailto:old@sts-twice.com"
+"""
+
+
+def test_lookalike_sts_record_beside_the_real_one_is_ignored_not_multiple(dns_server: DnsTestServer) -> None:
+    """RFC 8461 §3.1: records not beginning with "v=STSv1;" are discarded first, so exactly one is left and
+    MTA-STS works. Before: "You have more than one MTA-STS record, so sending servers ignore all of them and
+    MTA-STS is off" (an error) with a fix replacing the working record's id."""
+    from inboxready.core.checks import mta_sts
+
+    serve(dns_server, {"sts-twice.com": LOOKALIKES})
+
+    async def go() -> CheckResult:
+        return await mta_sts.check(make_ctx(dns_server, "sts-twice.com"))
+
+    r = run(go())
+    assert "mta_sts.multiple-records" not in codes(r), codes(r)
+    assert r.detail["id"] == "20240101" and r.detail["record"] == "v=STSv1; id=20240101;"
+    (ignored,) = [f for f in r.findings if f.code == "mta_sts.record-ignored"]
+    assert ignored.fix is not None and ignored.fix.action == "remove" and ignored.fix.value == "v=stsv1; id=2023;"
+
+
+def test_lookalike_tlsrpt_record_beside_the_real_one_is_ignored_not_multiple(dns_server: DnsTestServer) -> None:
+    """RFC 8460 §3: the same rule. Before: "more than one TLS reporting record, so sending servers ignore all of
+    them" (fail), fixed by merging the ignored record's address into the working one."""
+    from inboxready.core.checks import tls_rpt
+
+    serve(dns_server, {"sts-twice.com": LOOKALIKES})
+
+    async def go() -> CheckResult:
+        return await tls_rpt.check(make_ctx(dns_server, "sts-twice.com"))
+
+    r = run(go())
+    assert r.status is Status.WARN and r.detail["rua"] == ["mailto:tls@sts-twice.com"], (r.status, codes(r))
+    (ignored,) = [f for f in r.findings if f.code == "tls_rpt.record-ignored"]
+    assert ignored.fix is not None and ignored.fix.action == "remove"
