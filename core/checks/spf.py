@@ -458,7 +458,7 @@ class _Analysis:
                      detail=f"{node.domain}: {err}", rfc=RFC_INCLUDE if kind == "include" else RFC_REDIRECT)
         elif err.startswith("no SPF record"):
             self.add(f"spf.{kind}-no-record", Severity.ERROR,
-                     f"'{via}' in {'your' if parent == self.domain else 'the SPF record of ' + parent} record "
+                     f"'{via}' in {'your record' if parent == self.domain else 'the SPF record of ' + parent} "
                      f"points at {node.domain}, which has no SPF record. Receivers treat that as a permanent "
                      "error, so SPF fails for all your mail. Check the spelling, or remove it if you no longer "
                      "use that service.",

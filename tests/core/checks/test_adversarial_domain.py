@@ -141,3 +141,13 @@ def test_lookalike_tlsrpt_record_beside_the_real_one_is_ignored_not_multiple(dns
     assert r.status is Status.WARN and r.detail["rua"] == ["mailto:tls@sts-twice.com"], (r.status, codes(r))
     (ignored,) = [f for f in r.findings if f.code == "tls_rpt.record-ignored"]
     assert ignored.fix is not None and ignored.fix.action == "remove"
+
+
+def test_providers_redirect_to_nothing_names_the_providers_record_once(dns_server: DnsTestServer) -> None:
+    """Before: "'redirect=b.spf-chain.net' in the SPF record of a.spf-chain.net record points at ..."."""
+    serve(dns_server, {
+        "spf-chain.com": '$ORIGIN spf-chain.com.\n@ MX 10 mx.example.net.\n@ TXT "v=spf1 include:a.spf-chain.net -all"\n',
+        "spf-chain.net": '$ORIGIN spf-chain.net.\na TXT "v=spf1 redirect=b.spf-chain.net"\n'})
+    r = spf_check(dns_server, "spf-chain.com")
+    (f,) = [f for f in r.findings if f.code == "spf.redirect-no-record"]
+    assert f.message.startswith("'redirect=b.spf-chain.net' in the SPF record of a.spf-chain.net points at "), f.message
