@@ -150,6 +150,26 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
     """Parse and judge the record(s) at one selector; fills ``e.key`` and ``e.findings``."""
     where = f"{e.host}" + (f" (which points to {e.cname})" if e.cname else "")
     if len(txts) > 1:
+        foreign = [t for t in txts if _not_a_key(t)]
+        if len(foreign) == len(txts) - 1:
+            # one key beside records that are no DKIM key (a site verification pasted at the wrong name): a
+            # verifier that reads one record (many take the first of the answer) fails DKIM whenever the
+            # other comes first, and the order changes from answer to answer
+            kind = describe_foreign_record(foreign[0]) or "a TXT record that is not a DKIM key"
+            ours = not (e.cname or e.wildcard)
+            e.findings.append(Finding(
+                "dkim.multiple-records", Severity.ERROR,
+                f"Selector {e.label} has {len(txts)} TXT records: the DKIM key and "
+                + (kind if len(foreign) == 1 else f"{len(foreign)} records that are no DKIM key")
+                + ". Receivers read one of them, and those that pick the other fail DKIM for your mail, "
+                "now and then. " + ("Delete the record that isn't the key." if ours else
+                                    "Ask the service that publishes it to delete the record that isn't the key."),
+                detail=f"{where} has {len(txts)} TXT records; RFC 6376 §3.6.2.2 says the result is undefined.",
+                rfc="RFC 6376 §3.6.2.2",
+                fix=Fix(e.host, "TXT", foreign[0], action="remove",
+                        note="The record that isn't the DKIM key; the key stays.")
+                if ours and len(foreign) == 1 else None))
+            return
         e.findings.append(Finding(
             "dkim.multiple-records", Severity.ERROR,
             f"Selector {e.label} has {len(txts)} TXT records instead of one, so receivers can't tell which "
@@ -251,6 +271,14 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
             "itself, not for its subdomains (t=s). That is fine unless you send from a subdomain with "
             "this key.",
             detail="t=s: the i= domain of a signature must equal its d= domain.", rfc=RFC_KEY))
+
+
+def _not_a_key(text: str) -> bool:
+    try:
+        parse_dkim_key(text)
+    except DkimKeyError as exc:
+        return exc.code == "not-dkim"
+    return False
 
 
 def _analyse_error(e: _Entry, exc: DkimKeyError, text: str, where: str) -> None:

@@ -151,3 +151,32 @@ def test_providers_redirect_to_nothing_names_the_providers_record_once(dns_serve
     r = spf_check(dns_server, "spf-chain.com")
     (f,) = [f for f in r.findings if f.code == "spf.redirect-no-record"]
     assert f.message.startswith("'redirect=b.spf-chain.net' in the SPF record of a.spf-chain.net points at "), f.message
+
+
+# -- DKIM: a key beside a record that isn't one -----------------------------------------------------------
+
+
+def test_dkim_key_beside_a_foreign_record_offers_to_delete_the_foreign_one(dns_server: DnsTestServer) -> None:
+    """A site verification pasted at the selector's name: verifiers that read the first record of the answer
+    fail DKIM whenever it comes first. Before: "Keep only the current key" with no record to remove. Now the
+    fix deletes the foreign record, and checking again finds the key working."""
+    from inboxready.core.checks import dkim
+    from inboxready.core.model import Fix
+
+    from ..records.test_dkim_parse import rsa_b64
+
+    key = Fix("x", "TXT", "v=DKIM1; k=rsa; p=" + rsa_b64(2048)).zone_value
+    zone = ("$ORIGIN dkim-mixed.com.\n@ MX 10 mx.example.net.\n@ TXT \"v=spf1 mx -all\"\n"
+            f"google._domainkey TXT {key}\n")
+
+    async def go() -> CheckResult:
+        return await dkim.check(make_ctx(dns_server, "dkim-mixed.com"))
+
+    serve(dns_server, {"dkim-mixed.com": zone + 'google._domainkey TXT "google-site-verification=abc123"\n'})
+    r = run(go())
+    (f,) = [f for f in r.findings if f.code == "dkim.multiple-records"]
+    assert f.fix is not None and f.fix.action == "remove" and f.fix.value == "google-site-verification=abc123"
+    assert f.fix.host == "google._domainkey.dkim-mixed.com"
+    serve(dns_server, {"dkim-mixed.com": zone})
+    again = run(go())
+    assert again.status is Status.PASS and "dkim.multiple-records" not in codes(again)
