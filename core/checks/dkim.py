@@ -181,8 +181,27 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
     try:
         key = parse_dkim_key(text)
     except DkimKeyError as exc:
-        _analyse_error(e, exc, text, where)
-        return
+        first = _version_first(text) if exc.code == "bad-version" else None
+        try:
+            key = parse_dkim_key(first) if first else None
+        except DkimKeyError:
+            key = None
+        if key is None or first is None:
+            _analyse_error(e, exc, text, where)
+            return
+        # §3.6.1 says v= MUST come first, but many verifiers (dkimpy, for one) read the tags in any order:
+        # the key may work with some receivers and not with others, which is worth a fix, not "it fails"
+        ours = not (e.cname or e.wildcard)
+        e.findings.append(Finding(
+            "dkim.version-not-first", Severity.WARNING,
+            f"The DKIM key at selector {e.label} does not start with v=DKIM1, and the standard says it must: "
+            "receivers that follow it strictly ignore the key and fail DKIM for your mail, while others accept "
+            "it. " + ("Publish the same key with v=DKIM1 first (below)." if ours else
+                      "Ask the service that publishes it to put v=DKIM1 first."),
+            detail=f"{where}: {exc.message}", rfc=RFC_KEY,
+            fix=Fix(e.host, "TXT", first, action="replace",
+                    note="The same key with v=DKIM1 as its first tag.") if ours else None))
+        text = first
     e.key = key
     if key.revoked:
         if e.wildcard:
@@ -271,6 +290,17 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
             "itself, not for its subdomains (t=s). That is fine unless you send from a subdomain with "
             "this key.",
             detail="t=s: the i= domain of a signature must equal its d= domain.", rfc=RFC_KEY))
+
+
+def _version_first(text: str) -> str | None:
+    """The record with its ``v=DKIM1`` tag moved to the front (the other tags as written), or None when it has
+    no such tag."""
+    tags = [t.strip(" \t\r\n") for t in text.split(";")]
+    tags = [t for t in tags if t]
+    version = [t for t in tags if t.split("=", 1)[0].strip(" \t\r\n") == "v"]
+    if len(version) != 1 or "".join(version[0].split()) != "v=DKIM1":
+        return None
+    return "; ".join(["v=DKIM1", *(t for t in tags if t is not version[0])])
 
 
 def _not_a_key(text: str) -> bool:

@@ -180,3 +180,29 @@ def test_dkim_key_beside_a_foreign_record_offers_to_delete_the_foreign_one(dns_s
     serve(dns_server, {"dkim-mixed.com": zone})
     again = run(go())
     assert again.status is Status.PASS and "dkim.multiple-records" not in codes(again)
+
+
+def test_dkim_key_with_version_not_first_is_a_warning_with_the_reordered_key(dns_server: DnsTestServer) -> None:
+    """RFC 6376 §3.6.1: v= MUST be the first tag, but verifiers such as dkimpy read the tags in any order.
+    Before: "damaged and can't be used, so mail signed with it fails DKIM. Copy the record again" (fail, no
+    fix). Now: a warning whose fix is the same key with v=DKIM1 first; published, the key passes."""
+    from inboxready.core.checks import dkim
+    from inboxready.core.model import Fix
+
+    from ..records.test_dkim_parse import rsa_b64
+
+    p = rsa_b64(2048)
+    zone = "$ORIGIN dkim-order.com.\n@ MX 10 mx.example.net.\n@ TXT \"v=spf1 mx -all\"\n"
+
+    async def go() -> CheckResult:
+        return await dkim.check(make_ctx(dns_server, "dkim-order.com"))
+
+    serve(dns_server, {"dkim-order.com": zone + "google._domainkey TXT "
+                       + Fix("x", "TXT", "k=rsa; v=DKIM1; p=" + p).zone_value + "\n"})
+    r = run(go())
+    assert r.status is Status.WARN, (r.status, codes(r))
+    (f,) = [f for f in r.findings if f.code == "dkim.version-not-first"]
+    assert f.fix is not None and f.fix.value == "v=DKIM1; k=rsa; p=" + p and f.fix.action == "replace"
+    serve(dns_server, {"dkim-order.com": zone + "google._domainkey TXT " + f.fix.zone_value + "\n"})
+    again = run(go())
+    assert again.status is Status.PASS, codes(again)
