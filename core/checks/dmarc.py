@@ -472,11 +472,19 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                    f"{exc.message}")
         st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING, message,
                   f"{txt!r} ({exc.code})", RFC_TAGS if exc.code != "version-not-first" else RFC_GRAMMAR))
+    others = []
     for txt in first.other:
-        spf = txt.lower().startswith("v=spf1")
-        msg = (f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at {d} itself; at _dmarc.{d} it does "
-               "nothing." if spf else f"There is a TXT record at _dmarc.{d} that is not DMARC; receivers ignore it.")
-        st.add(_f("unrelated-txt", Severity.INFO, msg, txt, RFC_WALK))
+        if txt.lower().startswith("v=spf1"):
+            st.add(_f("unrelated-txt", Severity.INFO, f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at "
+                      f"{d} itself; at _dmarc.{d} it does nothing.", txt, RFC_WALK))
+        else:
+            others.append(txt)
+    if others:  # said once, however many there are (a zone may hold hundreds)
+        st.add(_f("unrelated-txt", Severity.INFO,
+                  f"There is a TXT record at _dmarc.{d} that is not DMARC; receivers ignore it." if len(others) == 1
+                  else f"There are {len(others)} TXT records at _dmarc.{d} that are not DMARC; receivers ignore them.",
+                  "\n".join(t[:200] for t in others[:5]) + (f"\n… and {len(others) - 5} more" if len(others) > 5 else ""),
+                  RFC_WALK))
     if first.record is not None and first.answer.cname_chain:
         target = first.answer.cname_chain[-1]
         st.add(_f("via-cname", Severity.INFO,

@@ -206,3 +206,14 @@ def test_dkim_key_with_version_not_first_is_a_warning_with_the_reordered_key(dns
     serve(dns_server, {"dkim-order.com": zone + "google._domainkey TXT " + f.fix.zone_value + "\n"})
     again = run(go())
     assert again.status is Status.PASS, codes(again)
+
+
+def test_many_unrelated_txt_records_at_dmarc_are_said_once(dns_server: DnsTestServer) -> None:
+    """A hostile (or just cluttered) zone with 150 other TXT records beside the DMARC record. Before: 150
+    identical notes "There is a TXT record at _dmarc... that is not DMARC". Now one note counting them."""
+    junk = "".join(f'_dmarc TXT "verification-token-{i}"\n' for i in range(150))
+    serve(dns_server, {"cluttered.com": '$ORIGIN cluttered.com.\n@ MX 10 mx.example.net.\n'
+                                        '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:d@cluttered.com"\n' + junk})
+    r = dmarc_check(dns_server, "cluttered.com")
+    (f,) = [f for f in r.findings if f.code == "dmarc.unrelated-txt"]
+    assert "150 TXT records" in f.message and r.status is Status.PASS and r.detail["policy"] == "reject"
