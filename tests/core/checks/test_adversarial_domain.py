@@ -217,3 +217,21 @@ def test_many_unrelated_txt_records_at_dmarc_are_said_once(dns_server: DnsTestSe
     r = dmarc_check(dns_server, "cluttered.com")
     (f,) = [f for f in r.findings if f.code == "dmarc.unrelated-txt"]
     assert "150 TXT records" in f.message and r.status is Status.PASS and r.detail["policy"] == "reject"
+
+
+def test_mx_records_are_listed_by_preference_and_a_huge_address_list_is_cut(dns_server: DnsTestServer) -> None:
+    """Google Workspace's five MX records came out in the answer's (random) order, and a mail server with 300
+    private addresses had all 300 in one sentence."""
+    from inboxready.core.checks import mx
+
+    addresses = "".join(f"mail A 10.{i // 200}.{i % 200}.1\n" for i in range(300))
+    serve(dns_server, {"mx-order.com": "$ORIGIN mx-order.com.\n@ MX 10 alt3.mx-order.com.\n@ MX 1 mail.mx-order.com.\n"
+                                      "@ MX 5 alt1.mx-order.com.\nalt1 A 192.0.2.1\nalt3 A 192.0.2.3\n" + addresses})
+
+    async def go() -> CheckResult:
+        return await mx.check(make_ctx(dns_server, "mx-order.com"))
+
+    r = run(go())
+    assert r.records == ["1 mail.mx-order.com.", "5 alt1.mx-order.com.", "10 alt3.mx-order.com."]
+    (f,) = [f for f in r.findings if f.code == "mx.target-private"]
+    assert "and 295 more" in f.message and len(f.message) < 400
