@@ -853,6 +853,60 @@ def _repair_lookalike(text: str) -> str | None:
     return t
 
 
+_QUAL = "+-~?"
+
+
+def _term_repair(text: str) -> tuple[str, list[str]] | None:
+    """The record with its unambiguous slips corrected, when that makes it valid, and what was changed:
+    an address where a host name belongs ('include:192.0.2.1', 'a:192.0.2.1' → 'ip4:192.0.2.1'), a host name
+    where an address belongs ('ip4:mail.example.com' → 'a:mail.example.com'), a comma or semicolon after a term
+    ('ip4:192.0.2.1,'), and a space after the colon ('ip4: 192.0.2.1'). Anything else: None (no guessing)."""
+    tokens = text.split(" ")
+    out: list[str] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if not tok or tok.lower() == "v=spf1":
+            out.append(tok)
+            continue
+        new = tok
+        if new[-1] in ",;" and new.rstrip(",;"):
+            new = new.rstrip(",;")
+        if re.fullmatch(r"[+\-~?]?(ip4|ip6|a|mx|include|exists|ptr):", new, re.I) and i < len(tokens) and tokens[i]:
+            new += tokens[i].rstrip(",;")  # 'ip4: 192.0.2.1'
+            i += 1
+        q = new[0] if new[0] in _QUAL else ""
+        name, sep, value = new[len(q):].partition(":")
+        addr, slash, cidr = value.partition("/")
+        if sep and name.lower() in ("include", "a", "mx"):
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                ip = None
+            if ip is not None:
+                new = f"{q}ip{ip.version}:{addr}{slash}{cidr}"
+        elif sep and name.lower() == "ip4" and re.search(r"[A-Za-z]", addr) and "." in addr and ":" not in addr:
+            new = f"{q}a:{addr}{slash}{cidr}"
+        if new != tok:
+            try:
+                parse_term(new)
+            except SpfSyntaxError:
+                return None
+            shown = tok if i - 1 < len(tokens) and tokens[i - 1] == tok else f"{tok} {tokens[i - 1]}"
+            notes.append(f"'{shown}' became '{new}'")
+        out.append(new)
+    fixed = " ".join(t for t in out if t)
+    if not notes or not is_spf_record(fixed):
+        return None
+    try:
+        parse_record(fixed)
+    except SpfSyntaxError:
+        return None
+    return fixed, notes
+
+
 def _whitespace_repair(text: str) -> str | None:
     """The record with every run of whitespace (tab, line break, several spaces) made one space, when
     that is what makes it valid."""
@@ -1043,6 +1097,17 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                    "corrected record below (the same rules, separated by spaces).",
                    detail=f"Record: {text!r}", rfc="RFC 7208 §4.6.1", fixable=True)
             string_note = "Tabs and line breaks are replaced by spaces."
+            rec = parse_record_lenient(repaired)
+            syntax_ok = True
+        elif rec.errors and _term_repair(text) is not None:
+            repaired, changed = _term_repair(text) or ("", [])
+            errs = list(rec.errors)
+            an.add("spf.term-slip", Severity.ERROR,
+                   f"Your SPF record has an error, so receivers ignore all of it and SPF fails for every message: "
+                   f"{errs[0]}. Publish the corrected record below.",
+                   detail="; ".join(str(e) for e in errs) + f" Record: {text}", rfc=RFC_SYNTAX, fixable=True)
+            string_note = "; ".join(changed) + "."
+            string_note = string_note[0].upper() + string_note[1:]
             rec = parse_record_lenient(repaired)
             syntax_ok = True
         elif rec.errors:
@@ -2003,6 +2068,7 @@ _SHORT = {
     "spf.syntax-error": "the record has a syntax error",
     "spf.string-join": "the record's pieces are joined without a needed space",
     "spf.whitespace": "a tab or line break sits where a space belongs",
+    "spf.term-slip": "a rule is written wrongly",
     "spf.too-many-lookups": "it needs too many DNS lookups",
     "spf.too-many-void-lookups": "too many rules point at names that don't exist",
     "spf.plus-all": "it lets any server on the internet send as you",

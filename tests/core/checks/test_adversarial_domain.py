@@ -235,3 +235,41 @@ def test_mx_records_are_listed_by_preference_and_a_huge_address_list_is_cut(dns_
     assert r.records == ["1 mail.mx-order.com.", "5 alt1.mx-order.com.", "10 alt3.mx-order.com."]
     (f,) = [f for f in r.findings if f.code == "mx.target-private"]
     assert "and 295 more" in f.message and len(f.message) < 400
+
+
+# -- SPF: slips whose meaning is certain get the corrected record -----------------------------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize(("record", "fixed"), [
+    ("v=spf1 ip4:mail.term-slip.com -all", "v=spf1 a:mail.term-slip.com -all"),
+    ("v=spf1 include:192.0.2.10 -all", "v=spf1 ip4:192.0.2.10 -all"),
+    ("v=spf1 a:192.0.2.10 mx -all", "v=spf1 ip4:192.0.2.10 mx -all"),
+    ("v=spf1 ip4: 192.0.2.10 -all", "v=spf1 ip4:192.0.2.10 -all"),
+    ("v=spf1 ip4:192.0.2.10, ip4:192.0.2.11; ~all", "v=spf1 ip4:192.0.2.10 ip4:192.0.2.11 -all"),  # p=reject: -all
+    ("v=spf1 include:2001:db8::25 -all", "v=spf1 ip6:2001:db8::25 -all"),
+])
+def test_spf_slip_with_a_certain_meaning_gets_the_corrected_record(dns_server: DnsTestServer, record: str,
+                                                                    fixed: str) -> None:
+    """The error message already said what was meant ("use ip4:192.0.2.10 for an address"), but the card said
+    "We can't tell what the broken rule was meant to say" and offered nothing. Now the corrected record is the
+    fix, and published it passes."""
+    zone = ("$ORIGIN term-slip.com.\n@ MX 10 mail\nmail A 192.0.2.10\n"
+            '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:d@term-slip.com"\n')
+    serve(dns_server, {"term-slip.com": zone + f'@ TXT "{record}"\n'})
+    r = spf_check(dns_server, "term-slip.com")
+    assert r.status is Status.FAIL
+    (f,) = [f for f in r.findings if f.code == "spf.term-slip"]
+    assert f.fix is not None and f.fix.value == fixed, f.fix
+    serve(dns_server, {"term-slip.com": zone + f"@ TXT {f.fix.zone_value}\n"})
+    again = spf_check(dns_server, "term-slip.com")
+    assert again.status in (Status.PASS, Status.WARN) and not any(
+        x.severity is Severity.ERROR for x in again.findings), again.findings
+
+
+def test_spf_slip_that_could_mean_two_things_is_not_guessed(dns_server: DnsTestServer) -> None:
+    serve(dns_server, {"term-slip.com": '$ORIGIN term-slip.com.\n@ MX 10 mail\nmail A 192.0.2.10\n'
+                                        '@ TXT "v=spf1 ipv4:192.0.2.10 -all"\n'})
+    r = spf_check(dns_server, "term-slip.com")
+    assert "spf.term-slip" not in codes(r) and "spf.syntax-error" in codes(r)
