@@ -182,13 +182,11 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
         key = parse_dkim_key(text)
     except DkimKeyError as exc:
         first = _version_first(text) if exc.code == "bad-version" else None
-        try:
-            key = parse_dkim_key(first) if first else None
-        except DkimKeyError:
-            key = None
-        if key is None or first is None:
+        reordered = _parsed(first) if first else None
+        if reordered is None or first is None:
             _analyse_error(e, exc, text, where)
             return
+        key = reordered
         # §3.6.1 says v= MUST come first, but many verifiers (dkimpy, for one) read the tags in any order:
         # the key may work with some receivers and not with others, which is worth a fix, not "it fails"
         ours = not (e.cname or e.wildcard)
@@ -301,6 +299,13 @@ def _version_first(text: str) -> str | None:
     if len(version) != 1 or "".join(version[0].split()) != "v=DKIM1":
         return None
     return "; ".join(["v=DKIM1", *(t for t in tags if t is not version[0])])
+
+
+def _parsed(text: str) -> DkimKey | None:
+    try:
+        return parse_dkim_key(text)
+    except DkimKeyError:
+        return None
 
 
 def _not_a_key(text: str) -> bool:
