@@ -197,8 +197,12 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
             "it. " + ("Publish the same key with v=DKIM1 first (below)." if ours else
                       "Ask the service that publishes it to put v=DKIM1 first."),
             detail=f"{where}: {exc.message}", rfc=RFC_KEY,
-            fix=Fix(e.host, "TXT", first, action="replace",
-                    note="The same key with v=DKIM1 as its first tag.") if ours else None))
+            # publish + remove, not "replace": a record that doesn't start with v= is no DKIM record a DNS host
+            # (or our publisher) sees as the one the new one replaces
+            fix=Fix(e.host, "TXT", first, action="publish", note="The same key with v=DKIM1 as its first tag.",
+                    also_publish=(Fix(e.host, "TXT", text, action="remove",
+                                      note="Your key in the wrong order: the corrected record replaces it."),))
+            if ours else None))
         text = first
     e.key = key
     if key.revoked:

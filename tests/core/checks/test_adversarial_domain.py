@@ -202,7 +202,9 @@ def test_dkim_key_with_version_not_first_is_a_warning_with_the_reordered_key(dns
     r = run(go())
     assert r.status is Status.WARN, (r.status, codes(r))
     (f,) = [f for f in r.findings if f.code == "dkim.version-not-first"]
-    assert f.fix is not None and f.fix.value == "v=DKIM1; k=rsa; p=" + p and f.fix.action == "replace"
+    assert f.fix is not None and f.fix.value == "v=DKIM1; k=rsa; p=" + p and f.fix.action == "publish"
+    (old,) = f.fix.also_publish
+    assert old.action == "remove" and old.value == "k=rsa; v=DKIM1; p=" + p
     serve(dns_server, {"dkim-order.com": zone + "google._domainkey TXT " + f.fix.zone_value + "\n"})
     again = run(go())
     assert again.status is Status.PASS, codes(again)
