@@ -127,6 +127,7 @@ LOOKUP_LIMIT = MAX_LOOKUPS
 VOID_LIMIT = MAX_VOID_LOOKUPS
 RECORD_SIZE_ADVICE = 450  # RFC 7208 §3.4
 MAX_PROBES = 40  # a/mx/exists targets looked up while walking one tree
+MAX_MX_ADDRESS_HOSTS = 30  # mail servers of mx terms whose addresses are looked up while walking one tree
 
 RFC_RECORD = "RFC 7208 §4.5"
 RFC_LIMITS = "RFC 7208 §4.6.4"
@@ -352,6 +353,7 @@ class _Analysis:
         self.issues: list[_Issue] = []
         self.budget = TreeBudget()  # SPF records fetched while walking the tree
         self.probes = 0
+        self.mx_address_hosts = 0  # mail servers of mx terms whose addresses were looked up (MAX_MX_ADDRESS_HOSTS)
         self.void_terms: set[str] = set()  # lower-case texts of root terms that are void
         self.dead_includes: set[str] = set()  # root include terms whose target has no SPF record
         self.loop_terms: set[str] = set()  # root terms that point back at the domain itself
@@ -531,7 +533,8 @@ class _Analysis:
                          "beyond those end in an error. List your sending servers with ip4:/ip6: instead.",
                          detail=f"MX of {target}: {', '.join(ans.records)}", rfc=RFC_LIMITS)
             void = ans.outcome.void or (ans.ok and not hosts)
-            if ans.ok and hosts and len(hosts) <= MAX_MX:
+            if ans.ok and hosts and len(hosts) <= MAX_MX and self.mx_address_hosts + len(hosts) <= MAX_MX_ADDRESS_HOSTS:
+                self.mx_address_hosts += len(hosts)
                 # §5.4: each mail server's addresses are looked up too, and one that fails ends check_host in
                 # temperror for every sender not matched before it (§5: an A/AAAA lookup error)
                 looked = await asyncio.gather(*(dns.query(h, t) for h in hosts for t in ("A", "AAAA")))
