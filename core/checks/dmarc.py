@@ -17,7 +17,6 @@ suggested record: the exact next record to publish at ``_dmarc.<domain>``.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -35,7 +34,7 @@ from ..records.dmarc_walk import (
     DmarcWalkStep, Walk, WalkStep, failed_lookup_words, organizational_domain, policy_step, tree_walk,
 )
 from ..records.dmarc_walk import psd_step as _psd_step
-from ..records.misplaced import doubled_name, zone_guesses
+from ..records.misplaced import doubled_name, not_from_wildcard, zone_guesses
 from ..records.misplaced import unquote_record as _unquote_record
 from .posture import DMARC_REJECT, mail_use
 
@@ -514,24 +513,9 @@ async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]
         if ans.ok:
             found = [t for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t)]
             if found:
-                found = await _not_wildcard(ctx, domain, zone, found)
+                found = await not_from_wildcard(ctx.dns, f"_dmarc.{domain}", domain, zone, found)
             out.extend((name, zone, t) for t in found)
     return out
-
-
-async def _not_wildcard(ctx: CheckContext, domain: str, zone: str, texts: list[str]) -> list[str]:
-    """Of the DMARC texts found at a doubled name, those nobody published there: a wildcard TXT
-    (``*.example.com``) answers every made-up name below the zone, the doubled name too (RFC 4592), so the
-    same text at a name that surely doesn't exist (the domain's first label replaced by a random one) means
-    it came from the wildcard. A probe that fails keeps them (it is only where a lost record may be)."""
-    rest = domain.split(".", 1)[1] if "." in domain else ""
-    probe = doubled_name(f"_dmarc.ir-{secrets.token_hex(6)}.{rest}".rstrip("."), zone)
-    if len(probe) > 253:
-        return texts
-    ans = await ctx.dns.query(probe, "TXT")
-    if not ans.ok:
-        return texts
-    return [t for t in texts if t not in ans.txt]
 
 
 def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
