@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from ..context import CheckContext
 from ..dns.client import REFERRAL_ERROR, DnsAnswer, Outcome
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.cname_loop import loop_summary, loop_words
 from ..records.dkim_key import DkimKeyError, normalize_selector, parse_dkim_key
 from ..records.dkim_selectors import load_catalog
 from ..records.dmarc_build import KEEP_URIS, build_record
@@ -252,6 +253,7 @@ class _State:
     removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
     nxdomain: bool = False  # the checked name does not exist (its MX lookup said NXDOMAIN)
     failed_query: str = ""  # the tree walk's lookup that failed before the policy was known (_dmarc.example)
+    failed_answer: DnsAnswer | None = None  # its answer (a CNAME loop is no "try again later")
 
     @property
     def no_mail(self) -> bool:
@@ -299,8 +301,11 @@ async def check(ctx: CheckContext) -> CheckResult:
                 and not ans.error.startswith(REFERRAL_ERROR) else
                 "This says nothing about whether the record is right; try again later or with another DNS server.")
         st.failed_query = first.query if first is not None else ""
+        st.failed_answer = ans
+        loop = loop_words(ans, domain) if ans is not None else ""  # a CNAME loop: say which record to change
         st.add(_f("lookup-failed", Severity.UNKNOWN,
-                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. {then}",
+                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: " +
+                  (loop if loop else f"{why}. {then}"),
                   f"TXT _dmarc.{domain}: {ans.outcome if ans else 'not asked'}", RFC_WALK))
         return _result(st, walk)
 
@@ -318,7 +323,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
     elif walk.failed is not None and not soft:  # RFC 9989 §4.10.1: the policy is unknown, not absent
-        st.failed_query = walk.failed.query
+        st.failed_query, st.failed_answer = walk.failed.query, walk.failed.answer
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   failed_lookup_words(walk) + " Until then we can't say which DMARC policy applies.",
                   f"TXT {walk.failed.query}: {walk.failed.answer.outcome}", RFC_WALK))
@@ -1085,6 +1090,9 @@ def _attach(findings: list[Finding], fix: Fix, record_host: str = "") -> list[Fi
 def _summary(st: _State, status: Status) -> str:
     d = st.domain
     if status is Status.ERROR and st.policy is None:
+        loop = loop_summary(st.failed_answer, d) if st.failed_answer is not None else ""
+        if loop:
+            return f"DMARC for {d} could not be checked: {loop}."
         return (f"DMARC for {d} could not be checked: the lookup of {st.failed_query} failed (try again later)."
                 if st.failed_query else f"DMARC for {d} could not be checked: a DNS lookup failed.")
     if st.record is None:
