@@ -340,3 +340,36 @@ def test_dkim_selector_cname_loop_says_it_is_a_loop_not_try_again(dns_server: Dn
     assert f.severity is Severity.UNKNOWN
     assert "CNAME record at s1b._domainkey.cname-loop.com" in f.message and \
         "back to s1._domainkey.cname-loop.com" in f.message, f.message
+
+
+# -- SPF: a redirect loop inside the user's own zone -----------------------------------------------------
+
+OWN_LOOP = """$ORIGIN own-loop.com.
+@ MX 10 mx.example.net.
+@ TXT "v=spf1 redirect=_a.own-loop.com"
+_a TXT "v=spf1 ip4:192.0.2.1 redirect=_b.own-loop.com"
+_b TXT "v=spf1 ip4:192.0.2.2 redirect=_a.own-loop.com"
+_dmarc TXT "v=DMARC1; p=reject"
+"""
+
+
+def test_spf_redirect_loop_among_your_own_names_says_they_are_yours_and_which_to_change(
+        dns_server: DnsTestServer) -> None:
+    """redirect=_a ↔ _b, both the user's: before, the "no fix" text said "That record belongs to whoever runs
+    that domain (usually one of your mail services)"."""
+    serve(dns_server, {"own-loop.com": OWN_LOOP})
+    r = spf_check(dns_server, "own-loop.com")
+    f = next(f for f in r.findings if f.code == "spf.redirect-loop")
+    assert f.severity is Severity.ERROR and f.no_fix
+    assert "whoever runs" not in f.no_fix and "mail services" not in f.no_fix, f.no_fix
+    assert "yours" in f.no_fix and "_b.own-loop.com" in f.no_fix and "redirect=_a.own-loop.com" in f.no_fix, f.no_fix
+
+
+def test_spf_loop_through_someone_elses_domain_still_says_it_is_theirs(dns_server: DnsTestServer) -> None:
+    """A loop that passes through a name outside the checked domain keeps the "their record" words."""
+    zone = OWN_LOOP.replace("redirect=_b.own-loop.com", "redirect=spf.loop-partner.net")
+    serve(dns_server, {"own-loop.com": zone,
+                       "loop-partner.net": '$ORIGIN loop-partner.net.\nspf TXT "v=spf1 redirect=_a.own-loop.com"\n'})
+    r = spf_check(dns_server, "own-loop.com")
+    f = next(f for f in r.findings if f.code == "spf.redirect-loop")
+    assert "whoever runs" in f.no_fix, f.no_fix
