@@ -57,22 +57,27 @@ def loop_words(answer: DnsAnswer, domain: str) -> str:
     if answer.error.startswith(LOOP_ERROR) and names:
         owner, target = names[-2], names[-1]
         path = " → ".join(names)
+        start = names.index(target)
+        cycle, lead = names[start:], names[:start]  # the loop itself, and the CNAMEs that lead into it
         if all(under(n, domain) for n in names):
             return (f"{name} can't be looked up: its CNAME records go round in a loop in your DNS ({path}), so "
                     f"receivers can't read it either. Waiting won't fix it: change the CNAME record at {owner}, "
                     f"which points back to {target}. Point it at the name that holds the record (your mail "
                     "service's, if one keeps it for you), or delete it and publish the record itself instead.")
-        mine = [i for i, n in enumerate(names[:-1]) if under(n, domain)]
+        mine = [i for i, n in enumerate(cycle[:-1]) if under(n, domain)]
         if mine:  # the loop passes through someone else's names too: change the user's own record in it
             i = mine[0]
             return (f"{name} can't be looked up: its CNAME records go round in a loop ({path}), so receivers "
-                    f"can't read it either. Waiting won't fix it: your CNAME record at {names[i]} points to "
-                    f"{names[i + 1]}, which leads back to it. Point yours at the name that holds the record (ask "
+                    f"can't read it either. Waiting won't fix it: your CNAME record at {cycle[i]} points to "
+                    f"{cycle[i + 1]}, which leads back to it. Point yours at the name that holds the record (ask "
                     "the service that runs the other names which one), or delete it and publish the record "
                     "itself instead.")
+        yours = [n for n in lead if under(n, domain)]
         return (f"{name} can't be looked up: its CNAME records go round in a loop ({path}), so receivers can't "
                 f"read it either. Waiting won't fix it: the CNAME record at {owner}, which points back to {target}, "
-                f"needs changing by whoever runs {owner}.")
+                f"needs changing by whoever runs {owner}"
+                + (f"; or point your CNAME record at {yours[-1]} at a name that works, or delete it and publish "
+                   "the record itself instead." if yours else "."))
     if answer.error.startswith(LOOP_ERROR):
         where = "in your DNS" if under(name, domain) else f"in the DNS of {name}"
         return (f"{name} can't be looked up: its CNAME records go round in a loop {where}, so receivers can't "
@@ -94,11 +99,12 @@ def loop_summary(answer: DnsAnswer, domain: str) -> str:
     names = loop_names(answer)
     if not names:
         return f"{name} is caught in a CNAME loop, which waiting won't fix"
-    mine = [i for i, n in enumerate(names[:-1]) if under(n, domain)]
-    if len(mine) == len(names) - 1 and under(names[-1], domain):
+    cycle = names[names.index(names[-1]):]
+    mine = [n for n in cycle[:-1] if under(n, domain)]
+    if all(under(n, domain) for n in names):
         where = f"in your DNS (the CNAME record at {names[-2]} points back to {names[-1]})"
     elif mine:
-        where = f"through your CNAME record at {names[mine[0]]}"
+        where = f"through your CNAME record at {mine[0]}"
     else:
         where = f"in the DNS of {names[-2]}"
     return f"{name} is caught in a CNAME loop {where}, which waiting won't fix"
