@@ -19,6 +19,7 @@ from typing import TypedDict
 from ..context import CheckContext
 from ..dns.client import DnsAnswer, Outcome, normalize_name
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.cname_loop import broken_chain, loop_summary, loop_words
 from ..records.dkim_selectors import SelectorCatalog, load_catalog
 from .posture import mail_use
 from ..records.dkim_key import (
@@ -404,11 +405,14 @@ async def check(ctx: CheckContext) -> CheckResult:
 
     entries: list[_Entry] = []
     unchecked: list[str] = []
+    looped: list[tuple[str, DnsAnswer]] = []  # selectors in a CNAME loop (or an endless chain): no "try again"
     for sel, host, ans in zip(selectors, hosts, answers):
         is_user = sel in user
         cname = ans.cname_chain[-1] if ans.cname_chain else None
         if ans.failed:
             unchecked.append(sel)
+            if broken_chain(ans):
+                looped.append((sel, ans))
             continue
         if not ans.ok:
             if cname:  # a CNAME to nothing: usually DKIM not switched on at the provider yet
@@ -450,13 +454,21 @@ async def check(ctx: CheckContext) -> CheckResult:
     no_mail = use in ("no-mail", "unused")
     missing_domain = mx_ans.outcome is Outcome.NXDOMAIN
     n = len(selectors)
+    transient = [s for s in unchecked if s not in {sel for sel, _ in looped}]
+    for sel, ans in looped:  # a loop fails for receivers too, today and tomorrow: say which record to change
+        findings.append(Finding(
+            # "couldn't check" where no key was found (the verdict waits on it), else a record to correct
+            "dkim.selector-loop", Severity.UNKNOWN if not (active or no_mail or missing_domain) else Severity.WARNING,
+            f"We couldn't read the DKIM key at the selector '{sel}': " + loop_words(ans, domain)
+            + " Mail signed with this selector doesn't pass DKIM until then.",
+            detail=f"{ans.name} TXT: {ans.error}", rfc="RFC 6376 §3.6.2.2"))
     if active:
-        if unchecked:
+        if transient:
             findings.append(Finding(
                 "dkim.selectors-unchecked", Severity.INFO,
-                f"We couldn't check {len(unchecked)} of the {n} selectors because DNS didn't answer in time "
+                f"We couldn't check {len(transient)} of the {n} selectors because DNS didn't answer in time "
                 "or reported an error. The keys we did find are listed.",
-                detail="Not checked: " + ", ".join(unchecked), rfc="RFC 6376 §3.6.2.2"))
+                detail="Not checked: " + ", ".join(transient), rfc="RFC 6376 §3.6.2.2"))
         if all(e.key is not None and e.key.key_type == "ed25519" for e in active):
             findings.append(Finding(
                 "dkim.ed25519-only", Severity.WARNING,
@@ -492,12 +504,14 @@ async def check(ctx: CheckContext) -> CheckResult:
         findings.append(Finding(
             "dkim.no-mail", Severity.INFO, message, detail=why + _unguessable_note(catalog),
             rfc=RFC_KEY, fix=None if wildcard_revoked else revoked_wildcard_fix(domain)))
-    elif unchecked:
+    elif transient:
         findings.append(Finding(
             "dkim.selectors-unchecked", Severity.UNKNOWN,
-            f"We couldn't check DKIM: {len(unchecked)} of the {n} selectors got no usable answer from DNS "
+            f"We couldn't check DKIM: {len(transient)} of the {n} selectors got no usable answer from DNS "
             "(no answer in time, or an error), and we found no key at the others. Try again later.",
-            detail="Not checked: " + ", ".join(unchecked), rfc="RFC 6376 §3.6.2.2"))
+            detail="Not checked: " + ", ".join(transient), rfc="RFC 6376 §3.6.2.2"))
+    elif unchecked:
+        pass  # only selectors in a CNAME loop: each has its finding above
     elif not any(e.broken_key for e in entries):
         only_revoked = [e for e in entries if e.key is not None and e.key.revoked and not e.wildcard]
         waiting = _waiting(entries)
@@ -524,7 +538,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     else:
         status = derive_status(findings, default=Status.INFO)
     summary = _summary(status, active, entries, unchecked, n, no_mail and status is not Status.FAIL, use,
-                       missing_domain)
+                       missing_domain, [(sel, loop_summary(ans, domain)) for sel, ans in looped])
     records = []
     for e in entries:
         if e.record:
@@ -551,7 +565,8 @@ def _waiting(entries: list[_Entry]) -> list[_Entry]:
 
 
 def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchecked: list[str], n: int,
-             no_mail: bool, use: str | None = None, missing_domain: bool = False) -> str:
+             no_mail: bool, use: str | None = None, missing_domain: bool = False,
+             looped: list[tuple[str, str]] | None = None) -> str:
     if active:
         names = ", ".join(e.short for e in active[:4]) + (f" and {len(active) - 4} more" if len(active) > 4 else "")
         keys = "1 active key" if len(active) == 1 else f"{len(active)} active keys"
@@ -579,6 +594,12 @@ def _summary(status: Status, active: list[_Entry], entries: list[_Entry], unchec
         if use == "unused":
             return f"No DKIM key{_partial(unchecked, n)}; this domain looks unused for email (no MX and no SPF record)."
         return f"No DKIM key{_partial(unchecked, n)}, which is fine: this domain says it sends no mail."
+    if status is Status.ERROR and looped:  # a CNAME loop: waiting won't help, the card names the record
+        sel, words = looped[0]
+        more = len(unchecked) - 1
+        return (f"DKIM couldn't be checked: {words}"
+                + (f"; {more} other selector{'s' if more > 1 else ''} couldn't be checked either" if more else "")
+                + ".")
     if status is Status.ERROR:
         return f"DKIM couldn't be checked: {len(unchecked)} of {n} selectors got no answer from DNS."
     return f"No DKIM key found among the {n} selectors we tried."

@@ -17,13 +17,13 @@ suggested record: the exact next record to publish at ``_dmarc.<domain>``.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from ..context import CheckContext
 from ..dns.client import REFERRAL_ERROR, DnsAnswer, Outcome
 from ..model import CheckResult, Finding, Fix, Severity, Status, derive_status
+from ..records.cname_loop import loop_summary, loop_words
 from ..records.dkim_key import DkimKeyError, normalize_selector, parse_dkim_key
 from ..records.dkim_selectors import load_catalog
 from ..records.dmarc_build import KEEP_URIS, build_record
@@ -35,7 +35,7 @@ from ..records.dmarc_walk import (
     DmarcWalkStep, Walk, WalkStep, failed_lookup_words, organizational_domain, policy_step, tree_walk,
 )
 from ..records.dmarc_walk import psd_step as _psd_step
-from ..records.misplaced import doubled_name, zone_guesses
+from ..records.misplaced import doubled_name, not_from_wildcard, zone_guesses
 from ..records.misplaced import unquote_record as _unquote_record
 from .posture import DMARC_REJECT, mail_use
 
@@ -253,6 +253,7 @@ class _State:
     removals: list[Fix] = field(default_factory=list)  # records the suggested record's fix deletes with it
     nxdomain: bool = False  # the checked name does not exist (its MX lookup said NXDOMAIN)
     failed_query: str = ""  # the tree walk's lookup that failed before the policy was known (_dmarc.example)
+    failed_answer: DnsAnswer | None = None  # its answer (a CNAME loop is no "try again later")
 
     @property
     def no_mail(self) -> bool:
@@ -300,8 +301,11 @@ async def check(ctx: CheckContext) -> CheckResult:
                 and not ans.error.startswith(REFERRAL_ERROR) else
                 "This says nothing about whether the record is right; try again later or with another DNS server.")
         st.failed_query = first.query if first is not None else ""
+        st.failed_answer = ans
+        loop = loop_words(ans, domain) if ans is not None else ""  # a CNAME loop: say which record to change
         st.add(_f("lookup-failed", Severity.UNKNOWN,
-                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: {why}. {then}",
+                  f"We couldn't look up the DMARC record of {domain or 'this domain'}: " +
+                  (loop if loop else f"{why}. {then}"),
                   f"TXT _dmarc.{domain}: {ans.outcome if ans else 'not asked'}", RFC_WALK))
         return _result(st, walk)
 
@@ -319,7 +323,7 @@ async def check(ctx: CheckContext) -> CheckResult:
     if author is not None:
         st.record, st.policy_domain, st.own = author, domain, True
     elif walk.failed is not None and not soft:  # RFC 9989 §4.10.1: the policy is unknown, not absent
-        st.failed_query = walk.failed.query
+        st.failed_query, st.failed_answer = walk.failed.query, walk.failed.answer
         st.add(_f("lookup-failed", Severity.UNKNOWN,
                   failed_lookup_words(walk) + " Until then we can't say which DMARC policy applies.",
                   f"TXT {walk.failed.query}: {walk.failed.answer.outcome}", RFC_WALK))
@@ -514,24 +518,9 @@ async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]
         if ans.ok:
             found = [t for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t)]
             if found:
-                found = await _not_wildcard(ctx, domain, zone, found)
+                found = await not_from_wildcard(ctx.dns, f"_dmarc.{domain}", domain, zone, found)
             out.extend((name, zone, t) for t in found)
     return out
-
-
-async def _not_wildcard(ctx: CheckContext, domain: str, zone: str, texts: list[str]) -> list[str]:
-    """Of the DMARC texts found at a doubled name, those nobody published there: a wildcard TXT
-    (``*.example.com``) answers every made-up name below the zone, the doubled name too (RFC 4592), so the
-    same text at a name that surely doesn't exist (the domain's first label replaced by a random one) means
-    it came from the wildcard. A probe that fails keeps them (it is only where a lost record may be)."""
-    rest = domain.split(".", 1)[1] if "." in domain else ""
-    probe = doubled_name(f"_dmarc.ir-{secrets.token_hex(6)}.{rest}".rstrip("."), zone)
-    if len(probe) > 253:
-        return texts
-    ans = await ctx.dns.query(probe, "TXT")
-    if not ans.ok:
-        return texts
-    return [t for t in texts if t not in ans.txt]
 
 
 def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,
@@ -1101,6 +1090,9 @@ def _attach(findings: list[Finding], fix: Fix, record_host: str = "") -> list[Fi
 def _summary(st: _State, status: Status) -> str:
     d = st.domain
     if status is Status.ERROR and st.policy is None:
+        loop = loop_summary(st.failed_answer, d) if st.failed_answer is not None else ""
+        if loop:
+            return f"DMARC for {d} could not be checked: {loop}."
         return (f"DMARC for {d} could not be checked: the lookup of {st.failed_query} failed (try again later)."
                 if st.failed_query else f"DMARC for {d} could not be checked: a DNS lookup failed.")
     if st.record is None:

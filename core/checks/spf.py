@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from ..context import CheckContext
+from ..records.cname_loop import under
 from ..records.dmarc_walk import Walk, organizational_domain, policy_step, tree_walk
 from ..dns.client import CHAIN_ERROR, LOOP_ERROR, DnsAnswer, Outcome
 from .posture import lockdown_fixes
@@ -440,6 +441,18 @@ class _Analysis:
         node.total = node.lookups + sum(c.total for c in node.children)
         return node
 
+    def _own_loop_words(self, term: str, domain: str, target: str, here: tuple[str, ...]) -> str:
+        """Why no record is offered for a loop whose every name is at or under the checked domain: all its
+        records are the user's, so say so and which one to change ("" for a loop through someone else's name,
+        which keeps the "their record" words)."""
+        loop = (*here[here.index(target):], target) if target in here else (domain, target)
+        if not all(under(n, self.domain) for n in loop):
+            return ""
+        return (f"Every record in this loop is yours ({' → '.join(loop)}), so the change is yours to make: in "
+                f"your record at {domain}, '{term}' points back to {target}. Take '{term}' out of that record "
+                "(end it with its own '~all' or '-all' instead), or point it at a record that doesn't lead back "
+                "to one already on the way.")
+
     def _child_error(self, node: Node, err: str, sev: Severity, chain: tuple[str, ...]) -> None:
         kind = _kind(node.mechanism)
         via = node.mechanism
@@ -498,7 +511,9 @@ class _Analysis:
             self.add(f"spf.{kind}-loop", Severity.ERROR,
                      f"'{term}' in {where} leads back to {target}, which is already being checked: an endless "
                      "loop. Receivers stop with a permanent error, so SPF fails for all your mail.",
-                     detail=" -> ".join(here + (target,)), rfc=RFC_LIMITS, fixable=from_root and target == self.domain)
+                     detail=" -> ".join(here + (target,)), rfc=RFC_LIMITS, fixable=from_root and target == self.domain,
+                     no_fix="" if from_root and target == self.domain else
+                     self._own_loop_words(term, domain, target, here))
             if from_root and target == self.domain:
                 self.loop_terms.add(term.lower())
             return node

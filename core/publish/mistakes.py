@@ -4,7 +4,7 @@ When an expected record is missing, we look where it lands by mistake and say ex
 
 - ``publish.doubled-name``: the full name typed into a field that adds the domain itself, so the record is at
   ``_dmarc.example.com.example.com`` (SPF at ``example.com.example.com``, DKIM at
-  ``s1._domainkey.example.com.example.com``);
+  ``s1._domainkey.example.com.example.com``; not what a wildcard TXT answers there, ``not_from_wildcard``);
 - ``publish.dmarc-at-root``: the DMARC record published at the domain itself instead of ``_dmarc``;
 - ``publish.literal-quotes``: a value wrapped in quotation marks that became part of the text;
 - ``publish.split-records``: one value split into several TXT records instead of one record of several parts;
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..dns.client import DnsAnswer, DnsClient
-from ..records.misplaced import doubled_name
+from ..records.misplaced import doubled_name, not_from_wildcard
 from ..records.misplaced import record_kind as _kind
 from ..records.misplaced import unquote_record as _unquote
 from ..model import Finding, Fix, Severity
@@ -123,12 +123,18 @@ async def find_mistakes(dns: DnsClient, domain: str, zone: str = "", *, selector
     right_dkim = await asyncio.gather(*(_txt(dns, r) for w, r, c in doubled if c == "dkim"))
     dkim_missing = {r: (not a.failed and not any(_kind(t) == "dkim1" or "p=" in t for t in a.txt))
                     for (_w, r, _c), a in zip([x for x in doubled if x[2] == "dkim"], right_dkim)}
+    found: list[tuple[str, str, str, list[str]]] = []  # (wrong name, right name, check, texts there)
     for (wrong, right, check), ans in zip(doubled, wrong_answers):
         if not ans.ok:
             continue
         want = {"spf": "spf1", "dmarc": "dmarc1", "dkim": "dkim1"}[check]
-        hits = [t for t in ans.txt if _kind(t) == want or (check == "dkim" and "p=" in t)]
-        if not hits or (check == "dkim" and not dkim_missing.get(right, False)):
+        hits = [t for t in ans.txt if _kind(t) == want or (check == "dkim" and "p=" in t and not _kind(t))]
+        if hits and (check != "dkim" or dkim_missing.get(right, False)):
+            found.append((wrong, right, check, hits))
+    # A wildcard TXT (*.example.com) answers the doubled names too: what a random sibling also gets is its.
+    published = await asyncio.gather(*(not_from_wildcard(dns, right, d, z, hits) for _w, right, _c, hits in found))
+    for (wrong, right, check, _all), hits in zip(found, published):
+        if not hits:
             continue
         value = _unquote(hits[0]) or hits[0]
         what = {"spf": "SPF record", "dmarc": "DMARC record", "dkim": "DKIM key"}[check]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from ..dns.client import DnsAnswer, DnsClient
+from .cname_loop import loop_words
 from .dmarc_parse import DmarcRecord, DmarcSyntaxError, is_dmarc_record, looks_like_dmarc, parse_dmarc
 
 
@@ -125,6 +126,12 @@ def failed_lookup_words(walk: Walk) -> str:
         return ""
     name = walk.domain
     why = step.answer.describe
+    loop = loop_words(step.answer, name)  # a CNAME loop or endless chain: waiting won't fix it
+    if loop:
+        if walk.steps and step is walk.steps[0]:
+            return f"The lookup of {step.query}, where {name}'s own DMARC record would be, failed: {loop}"
+        return (f"{name} has no DMARC record of its own, and the lookup higher up that RFC 9989 asks for, "
+                f"{step.query}, failed: {loop}")
     if walk.steps and step is walk.steps[0]:
         return (f"The lookup of {step.query}, where {name}'s own DMARC record would be, failed: {why}. Until it "
                 "answers, nobody (receivers included) can tell which DMARC policy applies. Try again later.")

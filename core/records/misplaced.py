@@ -11,16 +11,21 @@ and ``publish/mistakes.py`` (which plans the correction) share.
 - ``record_kind(text)``: ``spf1``, ``dmarc1``, ``dkim1`` for a TXT value that starts with that version tag
   (quotes pasted around it ignored), else ``""``;
 - ``unquote_record(text)``: a value typed with quotes into a form that adds its own (``"v=spf1 …"`` as the
-  text) without them, or None.
+  text) without them, or None;
+- ``not_from_wildcard(dns, name, domain, zone, texts)``: of the texts found at ``doubled_name(name, zone)``,
+  those a wildcard (``*.example.com``) didn't put there: the one lookup here, through the run's ``DnsClient``.
 
-Pure functions over names and text; no DNS, no imports from the checks or from ``publish``.
+Pure functions over names and text, but for that one lookup; no imports from the checks or from ``publish``.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
-__all__ = ["doubled_name", "record_kind", "undoubled_names", "unquote_record", "zone_guesses"]
+from ..dns.client import DnsClient
+
+__all__ = ["doubled_name", "not_from_wildcard", "record_kind", "undoubled_names", "unquote_record", "zone_guesses"]
 
 _TAG = re.compile(r"^\s*v\s*=\s*(spf1|dmarc1|dkim1)\b", re.I)
 MAX_ZONE_GUESSES = 3
@@ -84,3 +89,27 @@ def unquote_record(text: str) -> str | None:
     if '"' in inner or not record_kind(inner):
         return None
     return inner.strip()
+
+
+async def not_from_wildcard(dns: DnsClient, name: str, domain: str, zone: str, texts: list[str]) -> list[str]:
+    """Of ``texts`` found at ``doubled_name(name, zone)`` (``name`` is ``domain`` or a name under it), those
+    nobody published there. A wildcard TXT (``*.example.com``) answers every made-up name below the zone, the
+    doubled name too (RFC 4592), so the same text at a name that surely doesn't exist, the same doubled name
+    with the domain's first label replaced by a random one, means it came from the wildcard. A record really
+    at the doubled name makes its parents exist, so the wildcard no longer covers that sibling and the record
+    is kept even when its text is the wildcard's. A probe that fails keeps them all (it is only where a lost
+    record may be)."""
+    if not texts:
+        return texts
+    n, d = _norm(name), _norm(domain)
+    if n != d and not n.endswith("." + d):
+        return texts
+    head = n[: len(n) - len(d)]
+    rest = d.split(".", 1)[1] if "." in d else ""
+    probe = doubled_name(f"{head}ir-{secrets.token_hex(6)}.{rest}".rstrip("."), zone)
+    if len(probe) > 253:
+        return texts
+    ans = await dns.query(probe, "TXT")
+    if not ans.ok:
+        return texts
+    return [t for t in texts if t not in ans.txt]

@@ -158,3 +158,42 @@ def test_check_shows_the_host_form_and_authoritative_answers(dns_server: DnsTest
     assert "DNS host: Cloudflare" in text
     assert "At Cloudflare" in text and "Name `_dmarc`" in text
     assert "Authoritative servers of example.com" in text and "– TXT _dmarc.example.com: no record" in text  # review: no ✓ beside a missing record
+
+
+WILD_ZONE = (SOA.replace("example.com", "wild.test") +
+             '* IN TXT "v=spf1 -all"\n* IN TXT "v=DMARC1; p=reject"\n* IN TXT "v=DKIM1; p="\n'
+             'shop IN A 192.0.2.80\n')
+
+
+def test_a_wildcard_txt_is_no_record_at_a_doubled_name(dns_server: DnsTestServer) -> None:
+    """``*.wild.test`` answers every made-up name below the zone, the doubled ones too (RFC 4592), but nobody
+    published anything there. Before: "Your SPF record is published at wild.test.wild.test" (and the DMARC
+    record and a DKIM key for every selector at shop.wild.test's doubled names) with a fix deleting records
+    that don't exist."""
+    dns_server.add_zone("wild.test", WILD_ZONE)
+    for domain in ("wild.test", "shop.wild.test"):
+        async def go(domain: str = domain) -> list:
+            async with DnsClient([dns_server.address], timeout=2) as c:
+                return await find_mistakes(c, domain, "wild.test")
+        found = asyncio.run(go())
+        doubled = [(m.check, m.fixes[0].host) for m in found if m.code == "publish.doubled-name"]
+        assert doubled == [], doubled
+        assert not any(f.action == "remove" and f.host.endswith(".wild.test.wild.test")
+                       for m in found for f in m.fixes), found
+
+
+def test_a_record_really_at_a_doubled_name_is_found_beside_a_wildcard_with_the_same_text(
+        dns_server: DnsTestServer) -> None:
+    """The probe only drops what the wildcard answers: a record typed in at the doubled name is found even when
+    its text is the wildcard's (a real name there makes its parents exist, so a random sibling isn't covered)."""
+    dns_server.add_zone("wild.test", WILD_ZONE +
+                        'shop.wild.test IN TXT "v=spf1 -all"\n'
+                        '_dmarc.shop.wild.test IN TXT "v=DMARC1; p=reject"\n'
+                        's1._domainkey.shop.wild.test IN TXT "v=DKIM1; p="\n')
+
+    async def go() -> list:
+        async with DnsClient([dns_server.address], timeout=2) as c:
+            return await find_mistakes(c, "shop.wild.test", "wild.test")
+    doubled = {(m.check, m.fixes[0].host) for m in asyncio.run(go()) if m.code == "publish.doubled-name"}
+    assert doubled == {("spf", "shop.wild.test.wild.test"), ("dmarc", "_dmarc.shop.wild.test.wild.test"),
+                       ("dkim", "s1._domainkey.shop.wild.test.wild.test")}, doubled

@@ -4,7 +4,7 @@ the fix self-check (tests/fixcheck.py) at the end of the run."""
 
 from __future__ import annotations
 
-from inboxready.core.checks import dmarc, spf
+from inboxready.core.checks import dkim, dmarc, spf
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import CheckResult, Severity, Status
 
@@ -294,3 +294,82 @@ def test_mx_address_lookups_of_a_hostile_tree_are_bounded(dns_server: DnsTestSer
     assert r.status is Status.FAIL and "spf.too-many-lookups" in codes(r)
     # measured: about 250 queries without any address lookup, 290 with the cap, 870 without it
     assert dns_server.query_count - before < 400, dns_server.query_count - before
+
+
+# -- CNAME loops: not "try again later" ------------------------------------------------------------------
+
+LOOPS = """$ORIGIN cname-loop.com.
+@ MX 10 mx.example.net.
+@ TXT "v=spf1 mx -all"
+_dmarc CNAME _dmarc2
+_dmarc2 CNAME _dmarc
+s1._domainkey CNAME s1b._domainkey
+s1b._domainkey CNAME s1._domainkey
+"""
+
+
+def test_dmarc_cname_loop_says_it_is_a_loop_in_your_dns_and_which_cname_to_change(
+        dns_server: DnsTestServer) -> None:
+    """A CNAME loop at _dmarc is still "couldn't check" (receivers can't read a policy either), but waiting won't
+    heal it. Before: the summary said "(try again later)" while the finding said it wouldn't heal, and neither
+    said which record to change."""
+    serve(dns_server, {"cname-loop.com": LOOPS})
+    r = dmarc_check(dns_server, "cname-loop.com")
+    assert r.status is Status.ERROR
+    f = next(f for f in r.findings if f.code == "dmarc.lookup-failed")
+    for text in (r.summary, f.message):
+        assert "try again" not in text.lower() and "loop" in text, text
+    assert "your DNS" in r.summary and "your DNS" in f.message, (r.summary, f.message)
+    # the CNAME that points back: the one at _dmarc2.cname-loop.com, back to _dmarc.cname-loop.com
+    assert "CNAME record at _dmarc2.cname-loop.com" in f.message and "back to _dmarc.cname-loop.com" in f.message
+
+
+def test_dkim_selector_cname_loop_says_it_is_a_loop_not_try_again(dns_server: DnsTestServer) -> None:
+    """A DKIM selector in a CNAME loop: before, "got no usable answer from DNS ... Try again later"."""
+    serve(dns_server, {"cname-loop.com": LOOPS})
+
+    async def go() -> CheckResult:
+        return await dkim.check(make_ctx(dns_server, "cname-loop.com", dkim_selectors=["s1"]))
+
+    r = run(go())
+    assert r.status is Status.ERROR and r.detail["unchecked"] == ["s1"]
+    texts = [r.summary, *(f.message for f in r.findings)]
+    assert not any("try again" in t.lower() for t in texts), texts
+    assert "loop" in r.summary and "your DNS" in r.summary and "s1b._domainkey.cname-loop.com" in r.summary, r.summary
+    f = next(f for f in r.findings if f.code == "dkim.selector-loop")
+    assert f.severity is Severity.UNKNOWN
+    assert "CNAME record at s1b._domainkey.cname-loop.com" in f.message and \
+        "back to s1._domainkey.cname-loop.com" in f.message, f.message
+
+
+# -- SPF: a redirect loop inside the user's own zone -----------------------------------------------------
+
+OWN_LOOP = """$ORIGIN own-loop.com.
+@ MX 10 mx.example.net.
+@ TXT "v=spf1 redirect=_a.own-loop.com"
+_a TXT "v=spf1 ip4:192.0.2.1 redirect=_b.own-loop.com"
+_b TXT "v=spf1 ip4:192.0.2.2 redirect=_a.own-loop.com"
+_dmarc TXT "v=DMARC1; p=reject"
+"""
+
+
+def test_spf_redirect_loop_among_your_own_names_says_they_are_yours_and_which_to_change(
+        dns_server: DnsTestServer) -> None:
+    """redirect=_a ↔ _b, both the user's: before, the "no fix" text said "That record belongs to whoever runs
+    that domain (usually one of your mail services)"."""
+    serve(dns_server, {"own-loop.com": OWN_LOOP})
+    r = spf_check(dns_server, "own-loop.com")
+    f = next(f for f in r.findings if f.code == "spf.redirect-loop")
+    assert f.severity is Severity.ERROR and f.no_fix
+    assert "whoever runs" not in f.no_fix and "mail services" not in f.no_fix, f.no_fix
+    assert "yours" in f.no_fix and "_b.own-loop.com" in f.no_fix and "redirect=_a.own-loop.com" in f.no_fix, f.no_fix
+
+
+def test_spf_loop_through_someone_elses_domain_still_says_it_is_theirs(dns_server: DnsTestServer) -> None:
+    """A loop that passes through a name outside the checked domain keeps the "their record" words."""
+    zone = OWN_LOOP.replace("redirect=_b.own-loop.com", "redirect=spf.loop-partner.net")
+    serve(dns_server, {"own-loop.com": zone,
+                       "loop-partner.net": '$ORIGIN loop-partner.net.\nspf TXT "v=spf1 redirect=_a.own-loop.com"\n'})
+    r = spf_check(dns_server, "own-loop.com")
+    f = next(f for f in r.findings if f.code == "spf.redirect-loop")
+    assert "whoever runs" in f.no_fix, f.no_fix
