@@ -342,6 +342,27 @@ def test_dkim_selector_cname_loop_says_it_is_a_loop_not_try_again(dns_server: Dn
         "back to s1._domainkey.cname-loop.com" in f.message, f.message
 
 
+def test_a_loop_at_a_catalog_selector_beside_an_active_key_is_a_note_and_the_card_passes(
+        dns_server: DnsTestServer) -> None:
+    """Mail signed with the active key passes DKIM; a loop at a selector we only tried from the catalog (the
+    person never named it) is worth a note, not a warning that turns a working DKIM card yellow. At a selector
+    the person named, the same loop is a warning."""
+    from tests.helpers.reminders import KEY_A, key
+
+    zone = LOOPS.replace("cname-loop.com", "loop-beside.com") + key(KEY_A, "google")
+    serve(dns_server, {"loop-beside.com": zone})
+
+    async def go(named: list[str]) -> CheckResult:
+        return await dkim.check(make_ctx(dns_server, "loop-beside.com", dkim_selectors=named))
+
+    r = run(go([]))
+    f = next(f for f in r.findings if f.code == "dkim.selector-loop")
+    assert f.severity is Severity.INFO and r.status is Status.PASS, (r.status, f.severity)
+    r = run(go(["s1"]))
+    f = next(f for f in r.findings if f.code == "dkim.selector-loop")
+    assert f.severity is Severity.WARNING and r.status is Status.WARN, (r.status, f.severity)
+
+
 # -- SPF: a redirect loop inside the user's own zone -----------------------------------------------------
 
 OWN_LOOP = """$ORIGIN own-loop.com.
