@@ -38,7 +38,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     check = sub.add_parser("check", parents=[common], help="check one or more domains",
                            description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN, and the "
                                        "optional extras: MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS "
-                                       "and STARTTLS on the mail servers.")
+                                       "and STARTTLS on the mail servers.",
+                           epilog="Exit codes: 0 everything passed; 1 something to fix was found; 2 something "
+                                  "couldn't be checked (a DNS timeout or failure: never read as missing) and "
+                                  "nothing to fix was found, or the command was used wrongly.")
     check.add_argument("domains", nargs="*", metavar="DOMAIN",
                        help="a domain, web address or e-mail address (with --demo: a demo domain)")
     check.add_argument("--demo", action="store_true",

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     where = add.add_mutually_exclusive_group(required=True)
     where.add_argument("--smtp", metavar="HOST[:PORT]", help="a sending profile on this SMTP server")
     where.add_argument("--imap", metavar="HOST[:PORT]", help="a reading profile on this IMAP server")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="a name for the profile, e.g. shop or inbox")
     add.add_argument("--security", choices=["ssl", "starttls", "none"],
                      help="implicit TLS, STARTTLS, or none (unencrypted: only for testing); default from the port")
     add.add_argument("--user", default="", metavar="USER", help="the account's user name")
@@ -43,12 +43,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                      help="reading profile: the receiving service's Authentication-Results id (repeatable)")
     add.add_argument("--no-password", action="store_true", help="the server needs no password")
     cli_oauth.add_arguments(add)
-    lst = psub.add_parser("list", help="list the profiles")
-    lst.add_argument("--json", action="store_true")
-    test = psub.add_parser("test", parents=[common], help="try to connect and sign in")
-    test.add_argument("name", metavar="NAME")
-    rm = psub.add_parser("remove", help="remove a profile and its password")
-    rm.add_argument("name", metavar="NAME")
+    lst = psub.add_parser("list", help="list the profiles", description="List the sending and reading profiles "
+                                                                        "(never their passwords).")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of text")
+    test = psub.add_parser("test", parents=[common], help="try to connect and sign in",
+                           description="Connect to the profile's server and sign in, without sending anything.",
+                           epilog="Exit codes: 0 every profile of that name signed in; 1 one couldn't (the reason "
+                                  "is printed); 2 no such profile, or bad input.")
+    test.add_argument("name", metavar="NAME", help="the profile to try (its sending and reading profile)")
+    rm = psub.add_parser("remove", help="remove a profile and its password",
+                         description="Remove a profile and its password from the keyring.")
+    rm.add_argument("name", metavar="NAME", help="the profile to remove")
     kind = rm.add_mutually_exclusive_group()
     kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
     kind.add_argument("--read", action="store_true", help="only the reading profile of that name")

@@ -44,13 +44,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
 
     imp = rsub.add_parser("import", parents=[leaf], help="import report files or folders",
                           description="Import XML, .xml.gz, .zip, .eml, mbox and JSON report files, or whole "
-                                      "folders. Bad files are listed with the reason and skipped.")
-    imp.add_argument("paths", nargs="+", metavar="PATH")
+                                      "folders. Bad files are listed with the reason and skipped.",
+                          epilog="Exit codes: 0 imported; 1 something to look at (rejected, conflicting or "
+                                 "impossible-date reports, skipped rows); 2 nothing imported, or the store "
+                                 "failed (what was imported before stays).")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="report files or folders (folders are read whole)")
     imp.set_defaults(handler=cmd_import)
 
     summ = rsub.add_parser("summary", parents=[leaf], help="who sends as DOMAIN, pass rates, safe to enforce?",
                            description="Summarise the stored reports about DOMAIN.")
-    summ.add_argument("domain", metavar="DOMAIN")
+    summ.add_argument("domain", metavar="DOMAIN", help="the domain the reports are about")
     summ.add_argument("--days", type=count(1, 3660, "number of days"), default=30, metavar="N",
                       help="look at the last N days (default 30)")
     summ.add_argument("--csv", type=Path, metavar="FILE", help="also write the sources table as CSV to FILE")
@@ -66,7 +69,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
                         description="The report mailbox: read new DMARC and TLS report mails from the mailbox your "
                                     "rua/ruf addresses deliver to, with a reading profile, remembering what "
                                     "was read. The password comes from the keyring or INBOXREADY_IMAP_PASSWORD.")
-    w.add_argument("--read-profile", required=True, metavar="NAME")
+    w.add_argument("--read-profile", required=True, metavar="NAME",
+                   help="the reading profile of the report mailbox ('inboxready profile add NAME --imap ...')")
     w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
     w.add_argument("--move-to", metavar="FOLDER", help="move processed report mails to FOLDER")
     w.add_argument("--once", action="store_true", help="read once and stop (default: keep watching)")
