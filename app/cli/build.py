@@ -114,6 +114,22 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     how = ("counted over DNS" if b.lookups_live else "estimated from our list" if b.lookups_known
            else "at least, estimated from our list")
     over = b.lookups > 10
+    if domain and b.check is None:
+        # The domain's current record couldn't be read (a timeout, SERVFAIL): a record built without it would
+        # replace whatever it lists, so no record is shown as one to publish (as `build dmarc` offers no step)
+        problem = next((p for p in b.problems if p.startswith("We couldn't read")), "")
+        why = problem.partition(f"record of {domain} (")[2].rpartition("), so this record")[0]
+        out.write(_wrap(
+            f"Not ready to publish: we couldn't read the current SPF record of {shown(domain)}"
+            + (f" ({shown(why)})" if why else "") + ". A record built without it would leave out "
+            "the servers your current record lists, and their mail would stop passing SPF. Try again later or "
+            "with another DNS server (--nameserver), or leave out --domain to see a record of only the services "
+            "and addresses you gave.", "") + "\n")
+        out.writelines("i " + _wrap(n)[2:] + "\n" for n in b.notes)
+        for setup in b.setups:
+            for r in setup.records:
+                _write_fix(r, out)
+        return EXIT_UNCHECKED
     if over:
         out.write(f"This record would need {b.lookups} DNS lookups ({how}); receivers allow 10, so it would not work "
                   f"as it is:\n  {shown(b.record)}\n")
