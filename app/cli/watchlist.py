@@ -179,9 +179,14 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     with History() as history:
         if history.problem:
             err.write(f"inboxready: {shown(history.problem)}\n")
+        opened = history.problem
         outcomes = asyncio.run(run_watchlist(options, history, only_due=not args.all, watchlist=wl,
                                              only=args.only, skip=tuple(args.skip)))
+        lost = history.problem if history.problem != opened else ""
     code = exit_code(outcomes)
+    if lost:  # a run not kept (another program held the history past the wait, a full disk): never "no change"
+        err.write(f"inboxready: {shown(lost)} The next run compares with the last check that was kept.\n")
+        code = code or EXIT_UNCHECKED
     if wl.problem and wl.problem != before:  # the run times couldn't be saved
         err.write(f"inboxready: {shown(wl.problem)}\n")
         code = code or EXIT_UNCHECKED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,33 @@ def test_build_spf_offers_no_record_when_the_current_one_cannot_be_read(dns_serv
                         "--timeout", "0.5", "--json")
     data = json.loads(out)
     assert "ip4:192.0.2.77" in data["record"] and data["fix"]["action"] == "replace"
+
+
+def test_watchlist_run_says_when_its_check_could_not_be_kept(dns_server: DnsTestServer, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # another program holds the history in a write transaction for longer than a save waits: the run used to
+    # print "no change", exit 0 (nothing to do, for the scheduler) and keep nothing, without a word
+    from inboxready.core.store import history as history_mod
+    from tests.core.cli.test_cli_faults import ZONE
+    from tests.dbhold import hold
+
+    monkeypatch.setenv("INBOXREADY_HOME", str(tmp_path))
+    dns_server.add_zone("watch.test", ZONE)
+    common = ["-n", dns_server.address, "--timeout", "1", "--only", "spf,dmarc,mx"]
+    assert _run("watchlist", "add", "watch.test")[0] == 0
+    code, out, err = _run("watchlist", "run", "--all", *common)
+    assert code == 0 and "first check" in out, out + err
+    path = tmp_path / "data" / "history.sqlite3"
+    monkeypatch.setattr(history_mod, "WAIT_S", 0.5)
+    with hold(path, "INSERT INTO checks (domain, started, status, report) VALUES ('x.test', '', 'pass', '{}')"):
+        code, out, err = _run("watchlist", "run", "--all", *common)
+        assert code == 2, out + err
+        text = " ".join(err.split())
+        assert "could not be saved to the history" in text and "in use by another InboxReady" in text
+        assert "compares with the last check that was kept" in text
+        code, out, err = _run("watchlist", "run", "--all", *common, "--json")
+        assert code == 2 and json.loads(out)["exit_code"] == 2
+    # nothing was moved aside, and the next run is kept again
+    assert sorted(p.name for p in path.parent.iterdir() if ".damaged" in p.name) == []
+    code, out, err = _run("watchlist", "run", "--all", *common)
+    assert code == 0 and "no change" in out and err == "", out + err
