@@ -69,3 +69,48 @@ def test_watchlist_run_says_when_its_check_could_not_be_kept(dns_server: DnsTest
     assert sorted(p.name for p in path.parent.iterdir() if ".damaged" in p.name) == []
     code, out, err = _run("watchlist", "run", "--all", *common)
     assert code == 0 and "no change" in out and err == "", out + err
+
+
+def _old_report(begin: int, end: int) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<feedback>
+  <report_metadata><org_name>receiver.test</org_name><email>dmarc@receiver.test</email>
+    <report_id>old-1</report_id><date_range><begin>{begin}</begin><end>{end}</end></date_range></report_metadata>
+  <policy_published><domain>shop.test</domain><p>none</p></policy_published>
+  <record><row><source_ip>192.0.2.10</source_ip><count>3</count>
+    <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
+    <identifiers><header_from>shop.test</header_from></identifiers>
+    <auth_results><dkim><domain>shop.test</domain><result>pass</result></dkim>
+      <spf><domain>shop.test</domain><result>pass</result></spf></auth_results></record>
+</feedback>
+"""
+
+
+def test_old_reports_are_found_by_the_summary_the_import_suggests(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # a newcomer imports last year's reports and runs the "Next:" line: it said "no DMARC reports in the last
+    # 30 days" and nothing more, as if the import had lost them
+    import time
+
+    monkeypatch.setenv("INBOXREADY_HOME", str(tmp_path))
+    begin = int(time.time()) - 400 * 86400
+    path = tmp_path / "old.xml"
+    path.write_text(_old_report(begin, begin + 86400))
+    code, out, err = _run("reports", "import", str(path))
+    assert code == 0, out + err
+    (next_line,) = [line for line in out.splitlines() if line.startswith("Next: ")]
+    command = next_line.removeprefix("Next: inboxready ").split()
+    assert command[:3] == ["reports", "summary", "shop.test"] and command[3] == "--days"
+    assert 400 <= int(command[4]) <= 402
+    code, out, err = _run(*command, "--offline")
+    assert code == 0 and "DMARC reports for shop.test" in out, out + err
+    # without --days: the summary says where the reports are and how to see them
+    code, out, err = _run("reports", "summary", "shop.test", "--offline")
+    text = " ".join(err.split())
+    assert code == 2 and "no DMARC reports about shop.test in the last 30 days" in text
+    assert "The 1 stored report(s) about shop.test are older" in text
+    assert f"inboxready reports summary shop.test --days {command[4]}" in text
+    # recent reports need no --days
+    path.write_text(_old_report(int(time.time()) - 2 * 86400, int(time.time()) - 86400).replace("old-1", "new-1"))
+    code, out, _ = _run("reports", "import", str(path))
+    assert code == 0 and "Next: inboxready reports summary shop.test\n" in out
