@@ -114,3 +114,43 @@ def test_old_reports_are_found_by_the_summary_the_import_suggests(tmp_path: Path
     path.write_text(_old_report(int(time.time()) - 2 * 86400, int(time.time()) - 86400).replace("old-1", "new-1"))
     code, out, _ = _run("reports", "import", str(path))
     assert code == 0 and "Next: inboxready reports summary shop.test\n" in out
+
+
+@pytest.fixture
+def no_keyring():  # type: ignore[no-untyped-def]
+    import keyring
+    from keyring.backends import fail
+
+    old = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(old)
+
+
+def test_a_profile_on_a_computer_without_keyring_is_saved_without_its_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None) -> None:
+    # the help said "for a single run, the command line reads the password from INBOXREADY_PASSWORD", but
+    # `profile add` refused to save anything without a keyring, so no run could ever name the profile
+    monkeypatch.setenv("INBOXREADY_HOME", str(tmp_path))
+    monkeypatch.setenv("INBOXREADY_PASSWORD", "pw-8Hq2-secret")
+    code, out, err = _run("profile", "add", "shop", "--smtp", "127.0.0.1:9", "--security", "none",
+                          "--user", "news@shop.test")
+    text = " ".join(out.split())
+    assert code == 1, out + err
+    assert "Saved sending profile 'shop'" in text and "without its password" in text
+    assert "INBOXREADY_SMTP_PASSWORD=... inboxready roundtrip --send-profile shop" in text
+    saved = (tmp_path / "config" / "profiles.json").read_text()
+    assert '"shop"' in saved and "pw-8Hq2-secret" not in saved + out + err
+    code, out, _ = _run("profile", "list", "--json")
+    assert code == 0 and [p["name"] for p in json.loads(out)] == ["shop"]
+    # `profile test` takes the password from the environment as roundtrip does: it gets as far as the server
+    # (nothing listens there), never to "no keyring"
+    monkeypatch.setenv("INBOXREADY_SMTP_PASSWORD", "pw-8Hq2-secret")
+    code, out, err = _run("profile", "test", "shop", "--timeout", "1")
+    assert code == 1 and "keyring" not in (out + err).lower() and "pw-8Hq2-secret" not in out + err, out + err
+    # the help for a computer without keyring names the variables the commands really read
+    from inboxready.core.store.credentials import NO_KEYRING_HELP
+
+    assert "INBOXREADY_SMTP_PASSWORD" in NO_KEYRING_HELP and "from the INBOXREADY_PASSWORD" not in NO_KEYRING_HELP
