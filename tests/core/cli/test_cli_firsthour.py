@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,46 @@ def test_a_profile_on_a_computer_without_keyring_is_saved_without_its_password(
     from inboxready.core.store.credentials import NO_KEYRING_HELP
 
     assert "INBOXREADY_SMTP_PASSWORD" in NO_KEYRING_HELP and "from the INBOXREADY_PASSWORD" not in NO_KEYRING_HELP
+
+
+@pytest.mark.parametrize("ext", [".json", ".html"])
+def test_a_report_that_cannot_be_written_leaves_the_one_saved_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     ext: str) -> None:
+    # the disk fills up half way through `check --report audit.json`, which was last month's audit report:
+    # the file was opened with "w" (emptied) first, so the old report was gone and a cut-off one was left
+    import errno
+
+    from inboxready.app.cli import check as check_mod
+    from inboxready.core.policy.audit import AuditReport
+
+    monkeypatch.setenv("INBOXREADY_HOME", str(tmp_path / "home"))
+    path = tmp_path / f"audit{ext}"
+    path.write_text("last month's report\n")
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_dump, real_html = json.dump, AuditReport.to_html
+
+    def half_dump(obj: object, fh: Any, **kw: object) -> None:
+        fh.write('{"report": ')
+        fh.flush()
+        full()
+
+    def half_html(self: AuditReport) -> str:
+        full()
+        return ""
+
+    monkeypatch.setattr(check_mod.json, "dump", half_dump)
+    monkeypatch.setattr(AuditReport, "to_html", half_html)
+    code, out, err = _run("check", "--demo", "demo-allgood.example", "--report", str(path), "-q")
+    assert code == 2 and "couldn't save the report" in err and "No space left on device" in err, err
+    assert path.read_text() == "last month's report\n"
+    assert {p.name for p in tmp_path.iterdir()} - {"home"} == {path.name}  # no cut-off part left
+    # with room again the report replaces the old one whole
+    monkeypatch.setattr(check_mod.json, "dump", real_dump)
+    monkeypatch.setattr(AuditReport, "to_html", real_html)
+    code, out, err = _run("check", "--demo", "demo-allgood.example", "--report", str(path), "-q")
+    assert code == 0 and "Report saved to" in err, err
+    assert "demo-allgood.example" in path.read_text() and oct(path.stat().st_mode & 0o777) != "0o600"
+    assert {p.name for p in tmp_path.iterdir()} - {"home"} == {path.name}
