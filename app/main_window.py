@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
         self._spare_cards: dict[str, CheckCard] = {}
         self._judged: tuple[CheckResult, CheckResult | None] | None = None  # the worker's, for the check on screen
         self._judged_profile = ""  # the compliance profile the worker judged it by
+        self._judged_rate: float | None = None  # the spam rate the worker judged the checklist with
+        self._finishing: str | None = None  # the domain whose finished check is being shown (``_finish_steps``)
         self.results: dict[str, CheckResult] = {}
         self.current_job = 0
         self._scroll_mark = 0
@@ -584,6 +586,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{parsed.display} — {APP_TITLE}")
         self._judged = None
         self._judged_profile = self.compliance_profile()  # the profile the worker judges this check by
+        self._judged_rate = self.spam_rates.get(domain)
         self.current_job = self.engine.check(CheckRequest(domain, options, record=not in_demo,
                                                           profile=self._judged_profile,
                                                           spam_rate=self.spam_rates.get(domain),
@@ -643,11 +646,14 @@ class MainWindow(QMainWindow):
     def _reset_results(self, names: tuple[str, ...], domain: str) -> None:
         self.results = {}
         self.last_report = None
+        self._finishing = None
         set_available(self.export_button, "wait until the check is done.")
         self._readiness_timer.stop()
+        builder = BodyBuilder.shared()
         spare = [n for n in self.cards if n not in names]  # the cards a new check needs are reused
         for name in spare:
             card = self.cards.pop(name)
+            builder.cancel(card)  # what was left of its body is not built into a hidden card
             card.hide()
             card.set_open(False)
             self._spare_cards[name] = card
@@ -656,8 +662,8 @@ class MainWindow(QMainWindow):
         self.welcome.hide()
         for name in names:
             card = self._card(name)
+            card.set_pending()  # the old body let go (and the rest of its steps) before the card closes
             card.set_open(False)
-            card.set_pending()
             card.show()  # hidden when the last check's DNS server did not answer
             if name == "dkim":
                 card.set_saved_selectors(self.saved_selectors(domain))
@@ -752,6 +758,7 @@ class MainWindow(QMainWindow):
         the window says it is done: ``checking`` is False, ``last_report`` set, ``checkFinished`` emitted."""
         if job != self.current_job:
             return
+        self._finishing = report.domain
         steps: list[Callable[[], None]] = [self._update_readiness, lambda: self._show_dns_trouble(report)]
         if report.dns_trouble is None or report.dns_trouble.kind != "resolver":
             steps += self._checklist_steps(report.domain)
@@ -773,6 +780,7 @@ class MainWindow(QMainWindow):
 
     def _finished(self, report: DomainReport) -> None:
         self.last_report = report
+        self._finishing = None
         self.checking = False
         set_available(self.export_button)
         QTimer.singleShot(0, self._show_first_problem)
@@ -1126,13 +1134,16 @@ class MainWindow(QMainWindow):
             return None
         return message
 
-    def _show_checklist(self) -> None:
+    def _show_checklist(self, domain: str | None = None) -> None:
         """The bulk-sender checklist card, from this check, the latest test message and the spam rate: as the
         worker judged it with the check, or judged here again when one of those changed since (a spam rate
-        typed, another profile, a new test message)."""
-        if self.last_report is None:
-            return
-        for step in self._checklist_steps(self.last_report.domain):
+        typed, another profile, a new test message). ``domain``: the check being shown (default: the one
+        done)."""
+        if domain is None:
+            if self.last_report is None:
+                return
+            domain = self.last_report.domain
+        for step in self._checklist_steps(domain):
             step()
 
     def _checklist_steps(self, domain: str) -> list[Callable[[], None]]:
@@ -1142,16 +1153,24 @@ class MainWindow(QMainWindow):
             return []
         judged, self._judged = self._judged, None
         message = None
+        rate = self.spam_rates.get(domain)
         if judged is not None and judged[1] is not None:
             checklist, compliance = judged[0], judged[1]
+            rate = self._judged_rate
         else:
             from inboxready.core.policy.checklist import build_checklist
 
-            message = self.latest_message()
-            checklist = build_checklist(self.results, message, spam_rate=self.spam_rates.get(domain))
+            message = self._message_from(domain)  # the domain being shown (``last_report`` may not be set yet)
+            checklist = build_checklist(self.results, message, spam_rate=rate)
             compliance = None
 
         def show_checklist() -> None:
+            nonlocal checklist
+            if self.spam_rates.get(domain) != rate:  # a spam rate typed since it was judged (while finishing)
+                from inboxready.core.policy.checklist import build_checklist
+
+                checklist = build_checklist(self.results, self._message_from(domain),
+                                            spam_rate=self.spam_rates.get(domain))
             self._card("checklist").set_result(checklist)
 
         judged_profile = self._judged_profile
@@ -1181,15 +1200,21 @@ class MainWindow(QMainWindow):
         self._card("compliance").set_result(verdict_result(verdict, self.results))
 
     def _on_spam_rate(self, rate: float | None) -> None:
-        if self.last_report is None:
-            return
+        """A spam rate typed into the checklist card: kept for the domain (the next checks judge with it) and
+        the checklist judged again with it, also while the finished check is still being shown a piece a turn
+        (``_finish_steps``: the checklist card may be open before the check is said done)."""
+        domain = self.last_report.domain if self.last_report is not None else self._finishing
+        if domain is None:
+            return  # no checklist card on screen (a check is running)
         if rate is None:
-            self.spam_rates.pop(self.last_report.domain, None)
+            self.spam_rates.pop(domain, None)
         else:
-            self.spam_rates[self.last_report.domain] = rate
+            self.spam_rates[domain] = rate
         card = self.cards.get("checklist")
-        was_open = card is not None and card.is_open
-        self._show_checklist()
+        if card is None:  # not shown yet for this check: its step judges it with the new rate
+            return
+        was_open = card.is_open
+        self._show_checklist(domain)
         if was_open:
             self.cards["checklist"].set_open(True)
 

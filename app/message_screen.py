@@ -28,6 +28,7 @@ from inboxready.core.mail.roundtrip import RoundTripResult
 from inboxready.core.worker.protocol import is_refusal, options_to_json
 from inboxready.core.worker.values import WireError, from_wire, to_wire
 from inboxready.core.model import CheckResult, Finding, present
+from inboxready.core.textsafe import has_rtl, isolate, isolate_rtl, visible
 from inboxready.core.mail.profiles import Profile, ProfileStore, ReadProfile, SendProfile
 
 from .bounce_view import BouncePage, show_bounce
@@ -571,9 +572,13 @@ class MessageScreen(QWidget):
             who = (report.receiver if report.receiver else "the receiving service" if report.receiver == ""
                    else "nobody we can trust (no Authentication-Results from the receiver)")
             # the subject and From are the sender's text: a control or bidi character in them is shown
-            # escaped, on one line, never acting on what is around it
-            one_line = [shown(x).replace("\n", "\\n") for x in (report.subject or "(none)", report.from_ or "(none)",
-                                                                  who)]
+            # escaped, on one line, and right-to-left text in them is a bidi isolate (FSI…PDI), so a Hebrew or
+            # Arabic subject or name never reorders the line around it (only such letters can: visible() has
+            # escaped every bidi control). A subject is isolated whole (laid out in its own direction); in From
+            # only the right-to-left words are, so the address and its brackets stay in reading order.
+            subject = visible(report.subject or "(none)")
+            one_line = [isolate(subject) if has_rtl(subject) else subject,
+                        isolate_rtl(visible(report.from_ or "(none)")), isolate_rtl(visible(who))]
             self.about_label.setText(f"Subject: {one_line[0]}   ·   From: {one_line[1]}   ·   Judged by: {one_line[2]}")
             self.about_label.show()
         at = 2

@@ -10,6 +10,7 @@ confirmation: nothing is applied before it.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt
@@ -348,6 +349,8 @@ class SetupDialog(QDialog):
         except (AccountError, KeyringUnavailable, PublishError, OSError) as exc:
             self.error.setText(str(exc))
             return
+        finally:
+            dns_accounts().changed()  # the next fix box offers the new account (or reads what is there now)
         for f in self.secret_fields.values():
             f.clear()
         self.accept()
@@ -368,16 +371,64 @@ def open_live_check(fix: Fix, parent: QWidget) -> Any:
     return dlg
 
 
+class DnsAccounts:
+    """The DNS accounts file as the app knows it, for the fix boxes' publish bars: read once, and again only
+    when the file is another one (``INBOXREADY_HOME``) or changed since (an account saved in "Set up
+    publishing", which also says so with ``changed()``, or by ``inboxready dns-account`` in a terminal:
+    every save replaces the file, so its inode, size or time differ). A fix box costs a ``stat``, not a read
+    and parse of the file on the UI thread (a card's body makes several fix boxes)."""
+
+    def __init__(self) -> None:
+        self._seen: object = None  # the file's identity when it was read (None: not read yet)
+        self._accounts: list[Any] = []
+        self.loads = 0  # how many times the file was read (tests)
+
+    @staticmethod
+    def _identity(path: Any) -> object:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return (str(path), "none")
+        except OSError as exc:  # unreadable folder: read (and fail) again next time, the reader says why
+            return (str(path), "error", object(), exc.errno)
+        return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def changed(self) -> None:
+        """The accounts were saved by this app: the next fix box reads them again."""
+        self._seen = None
+
+    def all(self) -> list[Any]:
+        """Every account (``DnsAccount``), sorted by name; none when the file is missing or unreadable."""
+        from inboxready.core.publish.accounts import ACCOUNTS_FILE, AccountStore
+        from inboxready.core.store.settings import config_dir
+
+        path = config_dir() / ACCOUNTS_FILE
+        seen = self._identity(path)
+        if seen != self._seen:
+            self.loads += 1
+            try:
+                self._accounts = AccountStore(path).all()
+            except OSError:
+                self._accounts = []
+            self._seen = seen
+        return list(self._accounts)
+
+
+_DNS_ACCOUNTS = DnsAccounts()
+
+
+def dns_accounts() -> DnsAccounts:
+    """The app's one copy of the DNS accounts (shared by every window's fix boxes)."""
+    return _DNS_ACCOUNTS
+
+
 def publish_bar(fix: Fix, parent: QWidget) -> QWidget | None:
     """The row under a fix box: "Check until live…" (for a record published by hand too), and "Publish at
-    <host>…" when a DNS account exists, else "Set up publishing…"."""
-    from inboxready.core.publish.accounts import AccountStore
+    <host>…" when a DNS account exists, else "Set up publishing…". The accounts come from ``dns_accounts()``
+    (the file is not read again for every fix box)."""
     from inboxready.core.publish.hosts import host_for_provider
 
-    try:
-        accounts = AccountStore().all()
-    except OSError:
-        accounts = []
+    accounts = dns_accounts().all()
     domain = domain_of(fix.host)
     chosen = next((a for a in accounts if any(domain == d or domain.endswith("." + d) for d in a.domains)),
                   accounts[0] if accounts else None)

@@ -44,6 +44,9 @@ class RequirementChip(Badge):
         super().__init__(parent, "pending", "")
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
+    def look(self) -> tuple[object, ...]:
+        return (self.status, self.word, self.state)  # the icon follows the requirement's state
+
     def icon_for(self, status: str) -> QIcon:
         if self.state == "not-met" and status == "warn":  # a recommended step not taken yet
             return theme.icon("warn")

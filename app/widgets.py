@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from inboxready.core.model import Finding, Fix, ShownFinding, gist
-from inboxready.core.textsafe import visible
+from inboxready.core.textsafe import isolate_rtl, visible
 
 
 from . import theme
@@ -46,8 +46,10 @@ def shortcut(key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget
 def shown(text: object) -> str:
     """Text for a label or field: control and format characters (a terminal escape, a bidi override that
     reverses what is shown, a zero-width character) written visibly as ``\\x1b``, ``\\u202e``; line breaks
-    kept. What a Copy button copies is never this: it is the value itself, byte for byte."""
-    return visible(text, keep_newlines=True)
+    kept; a run of right-to-left words (a Hebrew or Arabic name in a sentence) as a bidi isolate, so it can't
+    reorder the sentence around it (``textsafe.isolate_rtl``). What a Copy button copies is never this: it is
+    the value itself, byte for byte."""
+    return isolate_rtl(visible(text, keep_newlines=True))
 
 
 def tip(text: object) -> str:
@@ -321,13 +323,28 @@ class Badge(QWidget):
             self.updateGeometry()
         super().changeEvent(event)
 
+    _LOOKS: "dict[tuple[object, ...], QPixmap]" = {}  # every badge's looks: "Checking…" is drawn once, not per card
+    _MAX_LOOKS = 256
+
+    def look(self) -> tuple[object, ...]:
+        """What the pixmap shows besides size, theme and font (a subclass adds what its icon depends on)."""
+        return (self.status, self.word)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        # drawn once per look (status, word, size, theme, font) into a pixmap: repainting the window (every
-        # new check repaints every card) then copies it instead of shaping and drawing the word again
+        # drawn once per look (status, word, size, theme, font) into a pixmap, shared by every badge of the
+        # class: repainting the window (every new check repaints every card and chip) then copies it instead
+        # of shaping and drawing the word again
         scheme, dpr = theme.current_scheme(), self.devicePixelRatioF()
-        key = (self.status, self.word, self.width(), self.height(), scheme, dpr)
+        key = (*self.look(), self.width(), self.height(), scheme, dpr)
         if self._look is None or self._look[0] != key:
-            self._look = (key, self._draw(scheme, self.word_font(), dpr))
+            font = self.word_font()
+            shared = (type(self), *key, font.key(), self.margins())
+            pixmap = self._LOOKS.get(shared)
+            if pixmap is None:
+                if len(self._LOOKS) >= self._MAX_LOOKS:
+                    self._LOOKS.clear()
+                pixmap = self._LOOKS[shared] = self._draw(scheme, font, dpr)
+            self._look = (key, pixmap)
         p = QPainter(self)
         p.drawPixmap(0, 0, self._look[1])
         p.end()
@@ -408,8 +425,8 @@ class FixView(QFrame):
 
     def __init__(self, fix: Fix, heading: str = "", parent: QWidget | None = None, *, companion: bool = False,
                  later: bool = False) -> None:
-        """``later``: make the record's own fields only; ``rest_steps()`` adds the rest (the host's form, the
-        records that go with it, the publish bar) a step at a time."""
+        """``later``: make the heading only; ``rest_steps()`` adds the rest (the record's fields, the host's
+        form, the records that go with it, the publish bar) a step at a time."""
         super().__init__(parent)
         self.fix = fix
         self._companion = companion
@@ -421,6 +438,20 @@ class FixView(QFrame):
                             parent=self))
         if fix.note:
             lay.addWidget(label(fix.note, "Muted", parent=self))
+        self._lay = lay
+        self.host_form_view: QWidget | None = None
+        self.companions: list[FixView] = []
+        self._rest: Iterator[None] | None = None
+        self._later = later
+        self.generic: QWidget | None = None  # made by ``_make_fields`` (at once, or as the first later step)
+        if not later:
+            for _ in self.rest_steps():
+                pass
+
+    def _make_fields(self) -> None:
+        """The record for any DNS host, hidden when made later for a host's form (the next step shows it or
+        keeps it behind its button): no field shows before the form that may hide it."""
+        fix, lay = self.fix, self._lay
         # the record for any DNS host (host, type, value, TTL, zone-file line); its widgets are made in it (a
         # widget moved to another parent is styled again, with everything in it)
         self.generic = generic = QWidget(self)
@@ -455,18 +486,11 @@ class FixView(QFrame):
         self.copy_zone = CopyButton(fix.zone_line, f"zone file line for {fix.host}", "Copy as zone file line",
                                     parent=generic)
         row.addWidget(self.copy_zone, 0, Qt.AlignmentFlag.AlignRight)
+        if self._later and FixView.host_form_hook is not None:
+            generic.hide()  # hidden before it is in the box: nothing of it is shown or laid out yet
         lay.addWidget(generic)
         for b in (self.copy_host, self.copy_type, self.copy_value, self.copy_zone):
             b.copied.connect(self.copied)
-        self._lay = lay
-        self.host_form_view: QWidget | None = None
-        self.companions: list[FixView] = []
-        self._rest: Iterator[None] | None = None
-        if later and FixView.host_form_hook is not None:
-            self.generic.hide()  # the host's form (next step) shows it or keeps it behind its button
-        if not later:
-            for _ in self.rest_steps():
-                pass
 
     def rest_steps(self) -> Iterator[None]:
         """Add the rest of the box, yielding after each piece: the record as the domain's DNS host's form
@@ -477,6 +501,10 @@ class FixView(QFrame):
         return self._rest
 
     def _rest_pieces(self) -> Iterator[None]:
+        self._make_fields()
+        if self._later:  # a turn of their own: made hidden, they cost Python only, no layout or paint
+            yield
+        assert self.generic is not None
         if FixView.host_form_hook is not None:
             self.host_form_view = FixView.host_form_hook(self.fix, self)
             if self.host_form_view is not None:
@@ -502,6 +530,8 @@ class FixView(QFrame):
                 yield
 
     def buttons(self) -> list[CopyButton]:
+        if self.generic is None:  # not made yet (a box built in steps)
+            return []
         return [self.copy_host, self.copy_type, self.copy_value, self.copy_zone,
                 *(b for c in self.companions for b in c.buttons())]
 

@@ -16,6 +16,15 @@ the very same data, and a terminal showing it is safe.
 
 Used by the command line (every print of outside text) and the desktop app (labels and fields that show
 it); what is *copied* (a fix value) stays byte for byte what it is.
+
+Right-to-left text (a Hebrew or Arabic name, subject or domain) is not escaped: it is text people read. But
+put into one of our sentences it takes the neutral characters around it (dots, spaces, parentheses, a
+number that follows) into its own direction and reorders the sentence. ``isolate_rtl()`` wraps every run of
+right-to-left words in FSI…PDI (U+2068…U+2069, Unicode's bidi isolates), so the run is laid out on its own
+and the sentence around it stays as written; ``isolate()`` wraps a whole field (a subject, a From header).
+Both are for the desktop app's text only (after ``visible()``, which escapes any isolate the text carried, so
+none can be left open): a terminal's support for isolates varies (many show them as boxes), so the command
+line prints such text as is, each field on a line of its own after its label; JSON carries the raw value.
 """
 
 from __future__ import annotations
@@ -67,6 +76,44 @@ def visible(value: Any, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_sub, text) if pattern.search(text) else text
 
 
+FSI, PDI = "\u2068", "\u2069"
+# strong right-to-left letters (bidi classes R and AL): Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan,
+# Mandaic, their presentation forms, and the right-to-left scripts of the supplementary planes
+_RTL = ("\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\u07c0-\u07ff\u0800-\u085f"
+        "\u0860-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff")
+_HAS_RTL = re.compile(f"[{_RTL}]")
+# a run of words holding right-to-left letters (and the spaces between them); the sentence's own brackets,
+# quotes and punctuation around the run stay outside the isolate
+_RTL_RUN = re.compile(f"\\S*[{_RTL}]\\S*(?:\\s+\\S*[{_RTL}]\\S*)*")
+_OPENING = "([{\"'\u201c\u2018\u00ab<"
+_CLOSING = ".,;:!?)]}\"'\u201d\u2019\u00bb>"
+
+
+def _isolated_run(m: re.Match[str]) -> str:
+    run = m.group(0)
+    body = run.lstrip(_OPENING)
+    head = run[:len(run) - len(body)]
+    core = body.rstrip(_CLOSING)
+    return f"{head}{FSI}{core}{PDI}{body[len(core):]}" if core else run
+
+
+def has_rtl(text: str) -> bool:
+    return _HAS_RTL.search(text) is not None
+
+
+def isolate(text: str) -> str:
+    """A whole field of outside text (already ``visible()``) as one bidi isolate, for a sentence of ours."""
+    return f"{FSI}{text}{PDI}" if text else text
+
+
+def isolate_rtl(text: str) -> str:
+    """Every run of right-to-left words in ``text`` (already ``visible()``) as a bidi isolate, so it can't
+    reorder the sentence it sits in; text without right-to-left letters is returned as it is."""
+    if not _HAS_RTL.search(text):
+        return text
+    return _RTL_RUN.sub(_isolated_run, text)
+
+
 def has_unsafe(text: str) -> bool:
     return UNSAFE.search(text) is not None
 
@@ -90,4 +137,5 @@ def dumps_json(data: Any, **kwargs: Any) -> str:
     return UNSAFE_BUT_NEWLINE.sub(_json_escape, text) if UNSAFE_BUT_NEWLINE.search(text) else text
 
 
-__all__ = ["UNSAFE", "dumps_json", "escape_char", "has_unsafe", "visible"]
+__all__ = ["FSI", "PDI", "UNSAFE", "dumps_json", "escape_char", "has_rtl", "has_unsafe", "isolate", "isolate_rtl",
+           "visible"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -48,15 +49,35 @@ def hold(path: Path, sql: str, *, write: bool = True) -> Iterator[subprocess.Pop
         proc.wait(30)
 
 
-def can_mount_tmpfs() -> bool:
-    """True when this machine lets an unprivileged user namespace mount a tmpfs (``unshare -rm``)."""
+@functools.cache
+def _unshare_flag() -> str | None:
+    """How this machine lets a test mount a tmpfs of its own: an unprivileged user namespace (``unshare -rm``),
+    or, for root where user namespaces are off, a plain mount namespace (``unshare -m``); None: neither."""
     if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return False
-    try:
-        return subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                              capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+        return None
+    flags = ["-rm"] + (["-m"] if os.geteuid() == 0 else [])
+    for flag in flags:
+        try:
+            if subprocess.run(["unshare", flag, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                              capture_output=True, timeout=20).returncode == 0:
+                return flag
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return None
+
+
+def can_mount_tmpfs() -> bool:
+    """True when this machine lets a test mount a tmpfs in a mount namespace of its own."""
+    return _unshare_flag() is not None
+
+
+def require_tmpfs() -> None:
+    """Skip (fail under CI) unless ``can_mount_tmpfs``: the full-disk tests have no other way to fill a disk."""
+    if not can_mount_tmpfs():
+        from tests.helpers import needs
+
+        needs.missing("mounting a tmpfs with unshare -rm is not allowed here (Linux user namespaces), so a full "
+                      "disk can't be made: allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)")
 
 
 def run_on_small_disk(mount: Path, size_kb: int, script: str, *, fill_kb: int = 0,
@@ -73,6 +94,6 @@ def run_on_small_disk(mount: Path, size_kb: int, script: str, *, fill_kb: int = 
         prep = f"mount -t tmpfs -o size={size_kb}k tmpfs '{mount}'"
         if fill_kb:
             prep += f" && dd if=/dev/zero of='{mount}/filler' bs=1k count={fill_kb} 2>/dev/null; true"
-    cmd = ["unshare", "-rm", "sh", "-c", f"{prep} && exec '{sys.executable}' '{script_file}'"]
+    cmd = ["unshare", _unshare_flag() or "-rm", "sh", "-c", f"{prep} && exec '{sys.executable}' '{script_file}'"]
     full_env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=full_env)

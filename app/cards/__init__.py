@@ -26,7 +26,7 @@ from collections import deque
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from inboxready.core.checks.registry import CHECK_TITLES
@@ -60,7 +60,13 @@ class BodyBuilder(QObject):
     frame, another window's timer), so those would wait until the whole body was built.
 
     It also lets go of the bodies cards no longer show (``discard``): one a turn, when no body is being
-    built, instead of deleting every card's old widgets in the turn that starts a new check."""
+    built, instead of deleting every card's old widgets in the turn that starts a new check.
+
+    A step the timer says is due runs after the other events of that pass of the event loop (``_due``: a
+    queued call): when a click or a timer in the same pass starts a new check (``cancel``), the old body's
+    step is not run at all instead of costing its Python in the new check's first, longest turn."""
+
+    _run_later = Signal()
 
     _instance: "BodyBuilder | None" = None
 
@@ -71,7 +77,9 @@ class BodyBuilder(QObject):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(1)
-        self._timer.timeout.connect(self._tick)
+        self._timer.timeout.connect(self._due)
+        self._head: object = None  # what was first in line when the timer said a step is due (None: nothing)
+        self._run_later.connect(self._run_due, Qt.ConnectionType.QueuedConnection)
 
     @classmethod
     def shared(cls) -> "BodyBuilder":
@@ -115,6 +123,22 @@ class BodyBuilder(QObject):
                 for _ in steps:
                     pass
                 card._body_finished()
+
+    def _first(self) -> object:
+        return self._jobs[0] if self._jobs else self._discarded[0] if self._discarded else None
+
+    def _due(self) -> None:
+        if self._head is None:  # else the last one has not run yet
+            self._head = self._first()
+            if self._head is not None:
+                self._run_later.emit()
+
+    def _run_due(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and self._first() is head:  # still first in line: nothing cancelled it meanwhile
+            self._tick()
+        elif not self._jobs and not self._discarded:
+            self._timer.stop()
 
     def _tick(self) -> None:
         if self._jobs:
@@ -299,8 +323,11 @@ class CheckCard(QFrame):
         outer.addWidget(self.header)
 
         self._outer = outer
-        self.body, self.body_layout = self._new_body()
-        outer.addWidget(self.body)
+        # the body is made when something goes in it (``body``): a closed card, or one whose old body was just
+        # let go by a new check, has none, so a new check neither makes nor styles an empty body per card
+        self._body: QWidget | None = None
+        self._body_layout: QVBoxLayout | None = None
+        self._chevron: tuple[str, str, float] | None = None  # the chevron's look now
 
         self.header.toggled.connect(self._on_toggled)
         self.header.setEnabled(True)
@@ -382,15 +409,26 @@ class CheckCard(QFrame):
     def _on_toggled(self, opened: bool) -> None:
         if opened and self.result is not None and not self._built:
             self._rebuild_body()
-        self.body.setVisible(opened)
+        if opened:
+            self.body.setVisible(True)
+        elif self._body is not None:
+            self._body.setVisible(False)
         self._update_chevron()
         self._update_accessible()
         self.toggled.emit(opened)
 
+    _CHEVRONS: dict[tuple[str, str, float], QPixmap] = {}  # drawn once per look for every card
+
     def _update_chevron(self) -> None:
-        name = "chevron-down" if self.is_open else "chevron-right"
-        self.chevron.setPixmap(theme.themed_icon(name, self.scheme).pixmap(QSize(16, 16),
-                                                                              self.devicePixelRatioF()))
+        look = ("chevron-down" if self.is_open else "chevron-right", self.scheme, self.devicePixelRatioF())
+        if look == self._chevron:
+            return
+        pixmap = self._CHEVRONS.get(look)
+        if pixmap is None:
+            pixmap = theme.themed_icon(look[0], look[1]).pixmap(QSize(16, 16), look[2])
+            self._CHEVRONS[look] = pixmap
+        self._chevron = look
+        self.chevron.setPixmap(pixmap)
 
     def _update_accessible(self) -> None:
         word = self.badge.word
@@ -413,18 +451,31 @@ class CheckCard(QFrame):
             self._rebuild_body()
         BodyBuilder.shared().finish(self)
 
-    def _new_body(self) -> tuple[QWidget, QVBoxLayout]:
-        body = QWidget(self)
-        body.setObjectName("CardBody")
-        lay = QVBoxLayout(body)
-        lay.setContentsMargins(38, 0, 14, 14)
-        lay.setSpacing(8)
-        body.hide()
-        return body, lay
+    @property
+    def body(self) -> QWidget:
+        """The body (made now if the card has none: shown when the card is open)."""
+        if self._body is None:
+            body = QWidget(self)
+            body.setObjectName("CardBody")
+            lay = QVBoxLayout(body)
+            lay.setContentsMargins(38, 0, 14, 14)
+            lay.setSpacing(8)
+            body.hide()
+            self._outer.addWidget(body)
+            self._body, self._body_layout = body, lay
+            body.setVisible(self.is_open)
+        return self._body
+
+    @property
+    def body_layout(self) -> QVBoxLayout:
+        self.body  # noqa: B018 (made if missing)
+        assert self._body_layout is not None
+        return self._body_layout
 
     def _clear_body(self) -> None:
-        """Show an empty body: the old one (hidden) is deleted on a later turn (``BodyBuilder.discard``), all
-        its widgets at once, without laying out or re-styling anything in the card."""
+        """Let go of the body: the old one is hidden, taken out of the card and deleted on a later turn
+        (``BodyBuilder.discard``), all its widgets at once, without laying out or re-styling anything in the
+        card; the next one is made when something goes in it."""
         BodyBuilder.shared().cancel(self)
         self._built = False
         fresh, self._fresh = self._fresh, None
@@ -434,13 +485,14 @@ class CheckCard(QFrame):
                     QCoreApplication.removePostedEvents(w)
             except RuntimeError:
                 pass
-        old = self.body
-        if not self.body_layout.count() and not old.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
-            return  # nothing shown (a section that failed half-way is a child outside the layout)
-        self.body, self.body_layout = self._new_body()
-        self._outer.replaceWidget(old, self.body)
+        old, lay = self._body, self._body_layout
+        if old is None or lay is None:
+            return
+        if not lay.count() and not old.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            return  # nothing shown (a section that failed half-way is a child outside the layout): kept
         old.hide()
-        self.body.setVisible(self.is_open)
+        self._outer.removeWidget(old)
+        self._body = self._body_layout = None
         BodyBuilder.shared().discard(old)
 
     def _rebuild_body(self) -> None:

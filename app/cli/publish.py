@@ -384,7 +384,7 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     out.write(f"Undo {entry.id} ({entry.created}, {entry.domain}, account {entry.account}):\n")
                     for s in reversed(entry.applied_steps):
                         out.write(f"  - reverse: {s.action} {s.type} {s.host}"
-                                  + (f" (back to {s.old})" if s.old else "") + "\n")
+                                  + (f" (back to {s.old_shown})" if s.old else "") + "\n")
                 ok = entry is not None and _confirm(args, err, f"Undo {args.undo} at {host_name}?")
                 return await pub.undo(args.undo, confirmed=ok, wait=args.wait, on_step=on_step, on_round=on_round)
             domain = parse_domain(args.domain).domain

@@ -132,9 +132,9 @@ class ImportPanel(QFrame):
             self.job = 0
             self._import_failed("")
             return
-        self.engine.stop_task(self.job)  # it ends after the files being read now, and says how far it got
+        self.engine.stop_task(self.job)  # it stops within a moment (between reports), and says how far it got
         self.cancel_button.setEnabled(False)
-        self.import_label.setText("Stopping after the files being read now…")
+        self.import_label.setText("Stopping…")
 
     def forget(self) -> None:
         """The window is shutting down (its jobs were abandoned): nothing is being imported any more."""
@@ -176,6 +176,9 @@ class ImportPanel(QFrame):
                 parts.append(f"{_n(len(r.flagged))} with impossible dates (kept, left out of the figures)")
             parts.append(f"{_n(len(r.rejected))} could not be imported")
             text = f"{head}: " + ", ".join(parts) + "."
+            if outcome.cancelled:
+                text += (" Every report imported before you pressed Cancel is kept; the file (or mail) being read "
+                         "then was not imported at all. Importing the same files again adds what is missing.")
             if outcome.problem:
                 text += " " + outcome.problem
         self.import_label.setText(text)

@@ -213,7 +213,8 @@ class DeliveryDetail(TypedDict):
     tls: bool | None  # the hop into the receiver used TLS (None: can't tell)
     received: str | None  # the receiver's Received line for that hop
     list_unsubscribe: list[str]  # the List-Unsubscribe URIs
-    one_click: bool  # RFC 8058 one-click unsubscribe (an https URI and List-Unsubscribe-Post)
+    one_click: bool  # RFC 8058 one-click unsubscribe (an https URI, List-Unsubscribe-Post, both DKIM-signed)
+    one_click_signed: bool | None  # a valid DKIM signature covers both headers (None: not asked, or unverified)
 
 
 class ContentDetail(TypedDict, total=False):

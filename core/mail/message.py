@@ -47,6 +47,7 @@ from .authres import AuthResultsError, parse_arc_authentication_results, parse_t
 from .dkimcheck import dns_name_ok, second_opinion, signatures
 from .content import analyze_content, spamassassin_async
 from .delivery import delivery_card
+from .sendername import display_name_finding
 from .headers import (
     HeaderField, ParsedMessage, addresses, decode_words, domain_of, parse_message, received_by, received_from,
     strip_comments,
@@ -77,14 +78,26 @@ class MessageReport:
     @property
     def status(self) -> Status:
         """The verdict on the message: DMARC first, then the rest (see the module docstring)."""
-        return message_verdict(self.checks)[0]
+        status = message_verdict(self.checks)[0]
+        if status is Status.PASS and self._sender_name_warning() is not None:
+            return Status.WARN
+        return status
 
     @property
     def headline(self) -> str:
         """The verdict in one or two plain sentences, for the top of the screen and of ``headers``."""
         if not self.checks:
             return "No authentication results were found in what was given."
-        return message_verdict(self.checks)[1]
+        status, head = message_verdict(self.checks)
+        if status in (Status.PASS, Status.WARN) and self._sender_name_warning() is not None:
+            head += (" Also, the sender's name in From shows another domain or address than the one it was "
+                     "sent from (see below).")
+        return head
+
+    def _sender_name_warning(self) -> Finding | None:
+        """The warning that the From display name imitates another sender (``sendername``): it turns a
+        passing verdict into a warning, since a message can pass DMARC and still pass for someone else."""
+        return next((f for f in self.findings if f.code == "msg.display-name-imitates"), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,7 +231,8 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
         if comp is not None:
             checks["compauth"] = comp
         checks["delivery"] = delivery_card(msg, receiver_received=_inbound_received(msg, trusted),
-                                           dmarc_passed=_dmarc_passed(checks.get("dmarc")))
+                                           dmarc_passed=_dmarc_passed(checks.get("dmarc")),
+                                           signatures=list(checks["dkim"].detail.get("signatures") or []))
 
     if content and msg.body is not None and msg.fields and isinstance(raw, (bytes, bytearray)):
         checks["content"] = await _content_card(bytes(raw), from_domain, dict(ev.orgs), run_sa)
@@ -226,6 +240,10 @@ async def _analyze(raw: bytes, dns: DnsClient | None, trusted_ids: list[str] | N
     # the address the receiving service's own Received line says the message came from (never a header's words)
     inbound = receiver_inbound(msg, trusted, trusted_ids) if trusted.receiver is not None else None
     findings: list[Finding] = []
+    if len(from_fields) == 1 and len(from_addrs) == 1:
+        imitates = display_name_finding(from_value, from_addrs[0], from_domain, dict(ev.orgs))
+        if imitates is not None:
+            findings.append(imitates)
     if msg.body is None and msg.fields:
         findings.append(Finding("msg.headers-only", Severity.INFO,
                                 "Only the message headers were given (no body), so we can't re-check DKIM "

@@ -34,7 +34,7 @@ from ..store.sqlitedb import connect_durable
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "publish_journal.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the steps keep a TXT record's character-strings (old_strings, new_strings)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (
@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS steps (
     state TEXT NOT NULL,           -- planned | pending | applied | failed | skipped
     error TEXT NOT NULL DEFAULT '',
     at TEXT,
+    old_strings TEXT,              -- JSON list: the old TXT record's character-strings as the host held them
+    new_strings TEXT,              -- JSON list: the new TXT record's character-strings as sent
     PRIMARY KEY (change_id, seq)
 );
 CREATE INDEX IF NOT EXISTS changes_created ON changes (created);
@@ -76,6 +78,10 @@ CREATE INDEX IF NOT EXISTS changes_created ON changes (created);
 
 def _create_tables(db: sqlite3.Connection) -> None:
     db.executescript(_SCHEMA)
+    have = {r[1] for r in db.execute("PRAGMA table_info(steps)").fetchall()}
+    for col in ("old_strings", "new_strings"):  # a journal of schema 1: its steps keep the joined text only
+        if col not in have:
+            db.execute(f"ALTER TABLE steps ADD COLUMN {col} TEXT")
 
 
 class JournalError(RuntimeError):
@@ -100,11 +106,27 @@ class JournalStep:
     state: str
     error: str = ""
     at: str | None = None
+    # a TXT record's character-strings (the old one as the DNS host held it, the new one as sent), so undo
+    # puts back exactly the strings that were there; None when not known (the host shows only the joined text)
+    old_strings: tuple[str, ...] | None = None
+    new_strings: tuple[str, ...] | None = None
+
+    @property
+    def old_shown(self) -> str | None:
+        """The old value as a person types it back by hand: a TXT record held as several strings in zone-file
+        form, each string quoted where it was split ('"v=DKIM1; k=rsa; " "p=MIIB…"'), else the value."""
+        if self.old is not None and self.type.upper() == "TXT" and self.old_strings and len(self.old_strings) > 1:
+            from ..model import quote_txt
+
+            return " ".join(quote_txt(s) for s in self.old_strings)
+        return self.old
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "action": self.action, "host": self.host, "type": self.type, "old": self.old,
                 "new": self.new, "ttl": self.ttl, "old_ttl": self.old_ttl, "finding": self.finding,
-                "state": self.state, "error": self.error, "at": self.at}
+                "state": self.state, "error": self.error, "at": self.at,
+                "old_strings": list(self.old_strings) if self.old_strings is not None else None,
+                "new_strings": list(self.new_strings) if self.new_strings is not None else None}
 
 
 @dataclass
@@ -233,10 +255,11 @@ class Journal:
                      json.dumps(before) if before is not None else None))
                 for i, s in enumerate(steps):
                     self._db.execute(
-                        "INSERT INTO steps (change_id, seq, action, host, type, old, new, ttl, old_ttl, finding, state)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned')",
+                        "INSERT INTO steps (change_id, seq, action, host, type, old, new, ttl, old_ttl, finding, state,"
+                        " old_strings, new_strings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
                         (change_id, i, s["action"], s["host"], s["type"], s.get("old"), s.get("new"),
-                         int(s.get("ttl") or 3600), s.get("old_ttl"), s.get("finding", "")))
+                         int(s.get("ttl") or 3600), s.get("old_ttl"), s.get("finding", ""),
+                         _dump_strings(s.get("old_strings")), _dump_strings(s.get("new_strings"))))
                 self._db.execute("COMMIT")
             except (sqlite3.DatabaseError, OSError) as exc:
                 try:
@@ -246,9 +269,13 @@ class Journal:
                 raise JournalError(self._why("written", exc)) from None
         return change_id
 
-    def step(self, change_id: str, seq: int, state: str, error: str = "") -> None:
-        self._write("UPDATE steps SET state = ?, error = ?, at = ? WHERE change_id = ? AND seq = ?",
-                    (state, error[:500], _now(), change_id, seq))
+    def step(self, change_id: str, seq: int, state: str, error: str = "", *,
+             old_strings: tuple[str, ...] | list[str] | None = None) -> None:
+        """Mark a step; ``old_strings``: the character-strings of the TXT record it takes away, as the DNS host
+        held them just before (kept when not given)."""
+        self._write("UPDATE steps SET state = ?, error = ?, at = ?, old_strings = COALESCE(?, old_strings) "
+                    "WHERE change_id = ? AND seq = ?",
+                    (state, error[:500], _now(), _dump_strings(old_strings), change_id, seq))
 
     def finish(self, change_id: str, state: str, *, message: str = "", after: Any = None,
                propagation: Any = None) -> None:
@@ -272,9 +299,11 @@ class Journal:
          before, after, propagation) = row
         e = JournalEntry(cid, created, finished, kind, undoes, undone_by, domain, zone, account, provider, state,
                          message, _loads(before), _loads(after), _loads(propagation))
-        rows = self._db.execute("SELECT seq, action, host, type, old, new, ttl, old_ttl, finding, state, error, at "
-                                "FROM steps WHERE change_id = ? ORDER BY seq", (cid,)).fetchall()
-        e.steps = [JournalStep(*r) for r in rows]
+        rows = self._db.execute("SELECT seq, action, host, type, old, new, ttl, old_ttl, finding, state, error, at, "
+                                "old_strings, new_strings FROM steps WHERE change_id = ? ORDER BY seq",
+                                (cid,)).fetchall()
+        e.steps = [JournalStep(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+                               _load_strings(r[12]), _load_strings(r[13])) for r in rows]
         return e
 
     _COLUMNS = ("id, created, finished, kind, undoes, undone_by, domain, zone, account, provider, state, message, "
@@ -364,6 +393,17 @@ def _utc(iso: str, *, after: int = 0) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
     return (t.astimezone(timezone.utc) + timedelta(seconds=after)).isoformat(timespec="seconds")
+
+
+def _dump_strings(strings: Any) -> str | None:
+    return json.dumps(list(strings)) if strings else None
+
+
+def _load_strings(text: Any) -> tuple[str, ...] | None:
+    data = _loads(text)
+    if isinstance(data, list) and data and all(isinstance(s, str) for s in data):
+        return tuple(data)
+    return None
 
 
 def _loads(text: Any) -> Any:

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from ..store.credentials import Secret, reveal, scrub
 
@@ -138,6 +138,32 @@ class LiveRecord:
     ttl: int | None
     id: str = ""
     raw: str = ""  # the content exactly as lexicon listed it (what a delete must name)
+    # TXT: the record's character-strings in order, as the host holds them ('"v=DKIM1; k=rsa; " "p=MIIB…"' is
+    # two), when its listing shows them (quoted content); () when the host gives only the joined text.
+    strings: tuple[str, ...] = ()
+
+
+def _parse_txt(text: str) -> tuple[str, ...] | None:
+    try:
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdatatype
+
+        rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, text)
+        return tuple(s.decode("utf-8", errors="replace") for s in rd.strings)  # type: ignore[attr-defined]
+    except Exception:
+        return None
+
+
+def txt_strings(content: str, *, quoted_host: bool = False) -> tuple[str, ...]:
+    """The character-strings of lexicon's TXT ``content`` when it is in zone-file form (PowerDNS lists
+    '"a" "b"' with only the outer quotes stripped: ``quoted_host``); () when it is plain joined text (the
+    host's API doesn't show how the record is split)."""
+    c = content.strip()
+    if quoted_host or '" "' in c or (c.startswith('"') and c.endswith('"') and len(c) >= 2):
+        text = c if c.startswith('"') and c.endswith('"') and len(c) >= 2 else '"' + c + '"'
+        return _parse_txt(text) or ()
+    return ()
 
 
 def _txt_text(content: str) -> str:
@@ -145,16 +171,8 @@ def _txt_text(content: str) -> str:
     '"a" "b"' with only the outer quotes stripped) give the strings joined."""
     c = content.strip()
     if '" "' in c or (c.startswith('"') and c.endswith('"') and len(c) >= 2):
-        text = c if c.startswith('"') else '"' + c + '"'
-        try:
-            import dns.rdata
-            import dns.rdataclass
-            import dns.rdatatype
-
-            rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, text)
-            return b"".join(rd.strings).decode("utf-8", errors="replace")  # type: ignore[attr-defined]
-        except Exception:
-            return c.strip('"')
+        strings = txt_strings(c)
+        return "".join(strings) if strings else c.strip('"')
     return c
 
 
@@ -164,16 +182,25 @@ def _host(provider: str) -> Any:
     return host_for_provider(provider)
 
 
-def content_for(provider: str, rtype: str, value: str) -> str:
+def _quoted_api(provider: str) -> bool:
+    host = _host(provider)
+    return host is not None and host.api_txt == "quoted"
+
+
+def content_for(provider: str, rtype: str, value: str, strings: "Sequence[str] | None" = None) -> str:
     """The content lexicon gets for a record. Hosts whose API wants TXT content in zone-file form (catalog
     ``api_txt: quoted``: PowerDNS, Gandi's LiveDNS) get quoted strings of at most 255 bytes: lexicon passes
     the content through (PowerDNS: adding only outer quotes), so a long DKIM key would otherwise be one
-    over-long string, and an unquoted value would be split at its spaces."""
-    host = _host(provider)
-    if rtype.upper() == "TXT" and host is not None and host.api_txt == "quoted":
-        from ..model import quote_txt, split_txt
+    over-long string, and an unquoted value would be split at its spaces. ``strings``: the exact
+    character-strings to publish (a record put back as it was: '"v=DKIM1; k=rsa; " "p=…"' stays two strings
+    split where they were), used only when they make up ``value`` and none is over 255 bytes. Hosts whose API
+    takes plain text split it themselves (their listing shows no strings either), so they get the text."""
+    if rtype.upper() == "TXT" and _quoted_api(provider):
+        from ..model import MAX_TXT_STRING, quote_txt, split_txt
 
-        return " ".join(quote_txt(s) for s in split_txt(value))
+        parts = list(strings) if strings and "".join(strings) == value and all(
+            len(s.encode("utf-8")) <= MAX_TXT_STRING for s in strings) else split_txt(value)
+        return " ".join(quote_txt(s) for s in parts)
     return value
 
 
@@ -275,15 +302,21 @@ class ProviderSession:
             content = str(r.get("content", ""))
             value = _txt_text(content) if rtype.upper() == "TXT" else content
             ttl = r.get("ttl")
+            strings = txt_strings(content, quoted_host=_quoted_api(self.provider)) if rtype.upper() == "TXT" else ()
+            if strings and "".join(strings) != value:
+                strings = ()
             out.append(LiveRecord(rtype.upper(), name, value, int(ttl) if isinstance(ttl, (int, str)) and
-                                  str(ttl).isdigit() else None, str(r.get("id", "")), content))
+                                  str(ttl).isdigit() else None, str(r.get("id", "")), content, strings))
         return out
 
-    def create(self, rtype: str, host: str, value: str, ttl: int) -> None:
+    def create(self, rtype: str, host: str, value: str, ttl: int,
+               strings: "Sequence[str] | None" = None) -> None:
+        """Add one record (``strings``: a TXT record's exact character-strings, see ``content_for``)."""
         self._ttl.ttl = int(ttl)
         try:
             with _ApiCall():
-                self._ops.create_record(rtype.upper(), self._name(host), content_for(self.provider, rtype, value))
+                self._ops.create_record(rtype.upper(), self._name(host),
+                                        content_for(self.provider, rtype, value, strings))
         except Exception as exc:
             raise self.classify(exc, f"add the {rtype} record at {host}", write=True) from None
 
@@ -296,6 +329,59 @@ class ProviderSession:
                                         raw or content_for(self.provider, rtype, value))
         except Exception as exc:
             raise self.classify(exc, f"delete the {rtype} record at {host}", write=True) from None
+
+    def replace_in_set(self, rtype: str, host: str, old: LiveRecord, value: str, ttl: int,
+                       strings: "Sequence[str] | None" = None) -> bool:
+        """Swap the record ``old`` for ``value`` in ONE request, the name's other records of that type kept,
+        where the DNS host can (PowerDNS: a PATCH with ``changetype: REPLACE`` sets a name's whole record set
+        at once): no moment has both records (two SPF records are a permerror for whoever looks then) or
+        neither. Returns False, having sent nothing, where it can't: lexicon has no such operation (its
+        ``update_record`` is a delete and a create at PowerDNS, and differs per provider), so it is done with
+        the provider's own signed-in API calls. A ``PublishError`` of kind ``changed`` (nothing sent) when
+        ``old`` is no longer there."""
+        prov = getattr(self._ops, "provider", None)
+        if self.provider != "powerdns" or prov is None or not all(
+                hasattr(prov, a) for a in ("_patch", "zone_data", "_clean_content", "_fqdn_name", "_ensure_dot")):
+            return False
+        up = rtype.upper()
+        try:
+            with _ApiCall():
+                prov._zone_data = None  # what the host has now, not an earlier listing
+                rname = str(prov._fqdn_name(self._name(host))).lower()
+                rrset = next((r for r in prov.zone_data().get("rrsets", [])
+                              if str(r.get("name", "")).lower() == rname and r.get("type") == up), None)
+        except Exception as exc:
+            raise self.classify(exc, f"read the {rtype} records of {host}") from None
+
+        def text(content: str) -> str:
+            return _txt_text(content) if up == "TXT" else content
+
+        records = list(rrset.get("records", [])) if rrset else []
+        gone = next((r for r in records if r.get("content") == prov._clean_content(up, old.raw)), None) or next(
+            (r for r in records if text(str(r.get("content", ""))) == old.value), None)
+        if rrset is None or gone is None:
+            raise PublishError("changed", f"The {rtype} record at {host} that was to be replaced is no longer "
+                                          "there (it changed at the DNS host meanwhile); nothing was changed.")
+        new_content = prov._clean_content(up, content_for(self.provider, rtype, value, strings))
+        kept = [{"content": r.get("content"), "disabled": bool(r.get("disabled", False))} for r in records
+                if r is not gone]
+        if all(r["content"] != new_content for r in kept):
+            kept.append({"content": new_content, "disabled": False})
+        body = {"rrsets": [{"name": rrset.get("name", rname), "type": up, "ttl": int(rrset.get("ttl") or ttl),
+                            "changetype": "REPLACE", "records": kept}]}
+        try:
+            with _ApiCall():
+                prov._patch("/zones/" + prov._ensure_dot(prov.domain), data=body)
+        except Exception as exc:
+            raise self.classify(exc, f"replace the {rtype} record at {host}", write=True) from None
+        finally:
+            prov._zone_data = None
+        try:
+            with _ApiCall():
+                prov.notify_slaves()
+        except Exception:
+            log.debug("notifying secondaries failed", exc_info=True)
+        return True
 
     # -- errors -------------------------------------------------------------------------------------
 

@@ -78,6 +78,9 @@ class Change:
     why: str = ""
     note: str = ""
     included: str = ""  # "" (a fix of a problem), or what the person chose to include: suggestions | lockdown
+    # a TXT record's exact character-strings, when they matter (undo puts back the strings that were there)
+    old_strings: tuple[str, ...] | None = None
+    new_strings: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
@@ -86,7 +89,8 @@ class Change:
 
     def step(self) -> dict[str, Any]:
         return {"action": self.action, "host": self.host, "type": self.type, "old": self.old, "new": self.new,
-                "ttl": self.ttl, "old_ttl": self.old_ttl, "finding": self.finding}
+                "ttl": self.ttl, "old_ttl": self.old_ttl, "finding": self.finding, "old_strings": self.old_strings,
+                "new_strings": self.new_strings}
 
     @property
     def expectations(self) -> list[Expect]:
@@ -531,6 +535,23 @@ def _same_sets(a: list[tuple[str, int | None]], b: list[tuple[str, int | None]],
 SIDE_BY_SIDE = frozenset({"TXT", "MX", "A", "AAAA", "CAA", "SRV"})
 
 
+def _delete_first(c: Change) -> bool:
+    """Where the DNS host can't swap a record in one request (``ProviderSession.replace_in_set``), which of the
+    two calls of a replace goes first, by what a receiver makes of the moment between them.
+
+    SPF: the old record is deleted first. Two SPF records at a name are a permerror for every receiver that
+    looks then (RFC 7208 §4.5, §3.2), which receivers may treat as a hard failure; no SPF record is "none"
+    (§4.5), which is no policy at all (DMARC then rests on DKIM). The moment with none is the lesser harm,
+    and so is a failure left half-way (put back at once; if that fails too, none is still better than two).
+
+    The rest (DMARC, DKIM keys, MTA-STS, TLS-RPT, BIMI): the new record is added first. Two DMARC, MTA-STS or
+    TLS-RPT records count the same as none (RFC 9989 policy discovery discards a name with more than one
+    record; RFC 8461 §3.1; RFC 8460 §3), so the order changes nothing for receivers, and adding first means a
+    host that refuses the new record has changed nothing. Two DKIM keys at a selector still verify for
+    verifiers that try each (RFC 6376 §3.6.2.2), none verifies for nobody."""
+    return c.type.upper() == "TXT" and family(c.host, c.type, c.new or c.old or "") == "spf1"
+
+
 def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, created: bool, deleted: bool,
               lost: list[PublishError] | None = None) -> bool:
     """Undo the half of a replace that reached the host (take the new record away, put the old one back) and
@@ -546,7 +567,7 @@ def _put_back(session: ProviderSession, c: Change, old: LiveRecord | None, creat
             if new is not None:
                 session.delete(c.type, c.host, new.value, new.raw)
         if deleted and old is not None:
-            session.create(c.type, c.host, old.value, old.ttl or c.old_ttl or c.ttl)
+            session.create(c.type, c.host, old.value, old.ttl or c.old_ttl or c.ttl, old.strings or None)
         values = {norm(r.value) for r in session.list(c.type, c.host)}
     except PublishError as exc:
         if exc.maybe_applied and lost is not None:
@@ -560,32 +581,41 @@ def _run_steps(session: ProviderSession, journal: Journal, change_id: str, chang
     """Apply each change in order; journal before and after each. Returns (applied count, error or '', whether
     the failed step may have changed something at the host).
 
-    A replace is two calls. Where the old and the new record can stand side by side (``SIDE_BY_SIDE``) the new
-    one is added first, so a host that refuses it has changed nothing. When the second call is refused after
+    A replace is one request where the DNS host can swap a record within its set at once
+    (``ProviderSession.replace_in_set``: PowerDNS), else two calls. Then, where the old and the new record can
+    stand side by side (``SIDE_BY_SIDE``) the new one is added first, so a host that refuses it has changed
+    nothing, except SPF, whose old record goes first (``_delete_first`` says why). When the second call is refused after
     the first reached the host, the first is undone at once (``_put_back``) and the step is ``failed`` with
     nothing changed. Only when that fails too, or when a call's answer was lost (it may or may not have been
     applied), the step stays ``pending`` ("may have been applied") with the words saying what happened, so
     undo, which looks at what is live, puts it back."""
     done = 0
     for i, c in enumerate(changes):
-        journal.step(change_id, i, "pending")
         created = deleted = False
         old: LiveRecord | None = None
         try:
             if c.old is not None:
                 live = session.list(c.type, c.host)
                 old = next((r for r in live if normalize_rdata(c.type, r.value) == normalize_rdata(c.type, c.old)), None)
-            new_first = (old is not None and c.new is not None and c.type.upper() in SIDE_BY_SIDE
-                         and normalize_rdata(c.type, old.value) != normalize_rdata(c.type, c.new))
-            if new_first and c.new is not None:
-                session.create(c.type, c.host, c.new, c.ttl)
-                created = True
-            if old is not None:
-                session.delete(c.type, c.host, old.value, old.raw)
-                deleted = True
-            if c.new is not None and not new_first:
-                session.create(c.type, c.host, c.new, c.ttl)
-                created = True
+            # pending before the first call that changes anything; with the old record's strings as the host
+            # holds them, so undo puts back exactly those (not the joined text split afresh)
+            journal.step(change_id, i, "pending", old_strings=old.strings if old is not None else None)
+            swap = (old is not None and c.new is not None
+                    and normalize_rdata(c.type, old.value) != normalize_rdata(c.type, c.new))
+            if swap and old is not None and c.new is not None and session.replace_in_set(
+                    c.type, c.host, old, c.new, c.ttl, c.new_strings):
+                created = deleted = True  # one request: all of it or nothing
+            else:
+                new_first = swap and c.type.upper() in SIDE_BY_SIDE and not _delete_first(c)
+                if new_first and c.new is not None:
+                    session.create(c.type, c.host, c.new, c.ttl, c.new_strings)
+                    created = True
+                if old is not None:
+                    session.delete(c.type, c.host, old.value, old.raw)
+                    deleted = True
+                if c.new is not None and not new_first:
+                    session.create(c.type, c.host, c.new, c.ttl, c.new_strings)
+                    created = True
         except PublishError as exc:
             half = (created or deleted) and c.old is not None and c.new is not None
             lost: list[PublishError] = []  # a call putting it back whose answer was lost
@@ -689,7 +719,8 @@ def undo_changes(entry: JournalEntry) -> list[Change]:
     for s in reversed(entry.applied_steps):
         action = {"add": "delete", "delete": "add", "replace": "replace"}[s.action]
         out.append(Change(action, s.host, s.type, s.new, s.old, s.old_ttl or s.ttl, s.ttl, s.finding,
-                          f"undo of {entry.id} step {s.seq + 1}"))
+                          f"undo of {entry.id} step {s.seq + 1}", old_strings=s.new_strings,
+                          new_strings=s.old_strings))
     return out
 
 
@@ -731,7 +762,9 @@ async def undo_change(entry: JournalEntry, session: ProviderSession, journal: Jo
                 continue  # already as it was
             old, new = (c.old if has_new else None), (None if has_old else c.new)
             action = "replace" if old is not None and new is not None else ("delete" if new is None else "add")
-            ready.append(Change(action, c.host, c.type, old, new, c.ttl, c.old_ttl, c.finding, c.why))
+            ready.append(Change(action, c.host, c.type, old, new, c.ttl, c.old_ttl, c.finding, c.why,
+                                old_strings=c.old_strings if old is not None else None,
+                                new_strings=c.new_strings if new is not None else None))
         return ready, clash
 
     try:

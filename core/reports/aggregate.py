@@ -53,13 +53,13 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 from xml.etree.ElementTree import Element
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
-from .extract import wide_encoding
+from .extract import Cancelled, wide_encoding
 
 MAX_ROWS = 100_000            # records in one report
 MAX_COUNT = 10**12
@@ -97,6 +97,12 @@ class ParseBudget:
 
     rows: int = FILE_ROWS
     elements: int = FILE_ELEMENTS
+    # asked every megabyte or so of a report (the import's Cancel): when true, ``Cancelled`` is raised
+    cancel: Callable[[], bool] | None = None
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
 
 
 class _RowLimit(ReportError):
@@ -351,7 +357,7 @@ def _parse(data: bytes, budget: ParseBudget | None, flat: bool) -> AggregateRepo
     try:
         raw = to_utf8(raw)
         try:
-            fast = _fast_parse(raw, flat=flat, max_rows=budget.rows)
+            fast = _fast_parse(raw, flat=flat, max_rows=budget.rows, budget=budget)
         except _RowLimit:
             budget.rows = max(0, budget.rows - MAX_ROWS)  # the work was done: it counts against the file
             raise
@@ -366,7 +372,7 @@ def _parse(data: bytes, budget: ParseBudget | None, flat: bool) -> AggregateRepo
             budget.rows -= n
             return fast
         return _slow_parse(raw, flat, budget)  # (counts its own rows and elements against the budget)
-    except ReportError:
+    except (ReportError, Cancelled):
         raise
     except RecursionError:
         raise ReportError("the XML is nested too deeply") from None
@@ -558,9 +564,11 @@ def _stream(raw: bytes, flat: bool, budget: ParseBudget) -> AggregateReport:
     parser = _xml_parser(raw, t)
     try:
         for i in range(0, len(raw), FEED_STEP):
+            if i % FAST_WINDOW == 0:
+                budget.check()  # Cancel, every megabyte
             parser.feed(raw[i:i + FEED_STEP])   # in steps, so other threads (the UI) get the GIL
         parser.close()
-    except ReportError:
+    except (ReportError, Cancelled):
         raise
     except (defusedxml.DefusedXmlException, ET.ParseError) as exc:
         raise _xml_error(exc) from None
@@ -759,7 +767,8 @@ def _fast_text(piece: bytes) -> str | None:
     return text
 
 
-def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> AggregateReport | None:
+def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS,
+                budget: ParseBudget | None = None) -> AggregateReport | None:
     """The report read the fast way, or None when the document is outside the fast path's subset (raises
     ``ReportError`` only past ``MAX_ROWS``, which the tree way would refuse too).
 
@@ -804,6 +813,8 @@ def _fast_parse(raw: bytes, flat: bool = False, max_rows: int = MAX_ROWS) -> Agg
     total = 0
     derived = 0
     for piece, last in _fast_windows(raw, first.start()):
+        if budget is not None:
+            budget.check()  # Cancel, between two windows of records
         if piece is None:
             return None
         body = _fast_text(piece)

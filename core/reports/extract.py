@@ -77,6 +77,12 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+class Cancelled(Exception):
+    """The import was asked to stop (Cancel): raised between reports, between the mails of an mbox, or every
+    megabyte or so inside a big report, so a cancelled import lets go of the store within a fraction of a
+    second whatever the file. Never a file's fault: nothing turns it into a rejection."""
+
+
 @dataclass(frozen=True)
 class Payload:
     """One report document ready for a parser."""
@@ -611,5 +617,5 @@ def iter_input_files(paths: Iterable[str | Path | Rejected]) -> Iterator[Path | 
             yield Rejected(clean_name(str(p)), "no such file or folder")
 
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "Payload", "Rejected", "UNIT_END", "clean_name", "extract_bytes",
+__all__ = ["Cancelled", "Limits", "DEFAULT_LIMITS", "Payload", "Rejected", "UNIT_END", "clean_name", "extract_bytes",
            "extract_file", "iter_input_files", "wide_encoding"]

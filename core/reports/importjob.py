@@ -20,9 +20,12 @@ When the store fails in the middle (disk full, busy past the wait), what was com
 above and "done" carries the sentence in "problem" (exit code 2).
 
 Stopping cleanly: on SIGTERM or SIGINT, or, with ``--stdin-control``, when a line "cancel" arrives on stdin
-or stdin is closed (the parent went away), the job finishes the file it is storing, commits, writes the
-result (``"cancelled": true``) and exits 0. Every file is all-or-nothing, and every committed file stays (see
-``store.py``), so importing the same paths again adds exactly what is missing. Exit codes: 0 ran (files may
+or stdin is closed (the parent went away), the job stops within a fraction of a second, even inside a big
+file (Cancel is looked at between reports, between the mails of an mbox and every megabyte of a report),
+commits every whole file or mail stored before, leaves out the one it was reading, writes the result
+(``"cancelled": true``) and exits 0, letting go of the store. Every file (every mail of an mbox) is
+all-or-nothing, and every committed one stays (see ``store.py``), so importing the same paths again adds
+exactly what is missing. Exit codes: 0 ran (files may
 have been rejected), 2 the store could not be opened or failed during the import, or the arguments are wrong.
 
 Public API (also used in-process, e.g. by a frozen app that cannot start a Python child)::
@@ -30,7 +33,7 @@ Public API (also used in-process, e.g. by a frozen app that cannot start a Pytho
     @dataclass class JobOutcome(result: ImportResult, total: int, done: int, cancelled: bool, seconds: float,
                                 problem: str = "", stopped: bool = False)
     def run_import(store, paths, *, progress=None, cancel=None, every=0.1, workers=1, limits=None) -> JobOutcome
-        progress((done, total, name)); cancel() -> bool, checked after every file
+        progress((done, total, name)); cancel() -> bool, checked between reports and inside big ones
     def outcome_events(outcome) -> Iterator[dict]     # the result as the JSON events above
     def outcome_from_events(events) -> JobOutcome | str   # the other way round (a str: the problem)
     def main(argv=None) -> int

@@ -16,7 +16,10 @@ Public API::
         .import_paths(paths, *, on_progress=None, limits=None, workers=1, cancel=None) -> ImportResult
               on_progress(done_files: int, total_files: int, name: str) -> None
               workers > 1: unpack and parse in that many "spawn" processes; storing stays here, in order
-              cancel() -> bool, asked after each file: commit what is stored and stop (result.cancelled)
+              cancel() -> bool, asked between files, between the mails of an mbox, between reports and every
+              megabyte of a report: commit every whole file/mail stored, drop the one being read, stop
+              (result.cancelled); a unit of BIG_UNIT_ROWS rows or more is committed on its own, so Cancel
+              while it is being stored rolls back only it
               raises ImportStopped when the database fails (disk full, busy past the wait, I/O error)
         .import_bytes(name: str, data: bytes, *, limits=None) -> ImportResult   # one mail's or file's bytes
         .domains() -> list[str]
@@ -80,13 +83,15 @@ from ..model import json_int, json_list, json_object, json_str
 from ..store.settings import data_dir
 from ..store.sqlitedb import DbProblem, OpenStore, begin_write, connect_durable, open_or_start_afresh, problem_of
 from .aggregate import AggregateReport, ParseBudget, ReportError, date_problem, parse_aggregate, parse_aggregate_flat
-from .extract import Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
+from .extract import Cancelled, Limits, Payload, Rejected, clean_name, extract_bytes, extract_file, iter_input_files
 from .tlsrpt import TlsReport, name_the_domain, parse_tlsrpt
 
 REPORTS_FILE = "reports.sqlite3"
 SCHEMA_VERSION = 4
 PTR_CONFIRMED_SINCE = 3  # reverse names cached by older stores were not forward-confirmed (emptied on upgrade)
 BATCH_SECONDS = 0.5
+BIG_UNIT_ROWS = 20_000  # a unit (file, or mail of an mbox) with this many rows is stored and committed on its own
+ROW_CHUNK = 20_000      # rows stored between two looks at Cancel
 IMPORT_WAIT_S = 300.0   # an import waits this long for another process importing into the same store
 OPEN_WAIT_S = 30.0      # opening waits this long when the store must be created or upgraded meanwhile
 WHAT = "the report store"
@@ -364,6 +369,7 @@ class ReportStore(OpenStore):
         self.path = path if path is not None else data_dir() / REPORTS_FILE
         self.problem = ""
         self.moved_to: Path | None = None
+        self.read_only = False  # opened read-only: the store can't be written (or upgraded) now; shown as it is
         self.on_wait = on_wait
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
@@ -379,6 +385,9 @@ class ReportStore(OpenStore):
     def _open(self) -> None:
         opened = open_or_start_afresh(self.path, self._connect, what=WHAT)
         self._db, self.moved_to = opened.db, opened.moved_to
+        if opened.error is not None and opened.error.kind in ("readonly", "full", "permission") \
+                and opened.moved_to is None and self._open_read_only(opened.error):
+            return
         if opened.error is not None:
             self.problem = str(opened.error)
             if opened.error.kind in ("busy", "full", "readonly", "permission", "io", "in-use"):
@@ -388,6 +397,68 @@ class ReportStore(OpenStore):
             self.problem = (f"The report store could not be read ({opened.damaged}), so a new one was started."
                             f"{where}")
 
+
+    def _open_read_only(self, error: DbProblem) -> bool:
+        """The store opened read-only when it can't be opened for writing (a read-only or full disk, a file
+        InboxReady may not write): a store of schema 3, whose upgrade to 4 must write, or an up-to-date one on
+        read-only media. What it has is shown; the columns schema 4 added (the rows a partial report left
+        out) read as none, through a temporary view (temp objects live outside the file, so nothing is
+        written to it). Never moved aside, never changed: the next open with room upgrades it as usual.
+        False (and the caller's problem stands) when it can't be read that way either, or it is older than
+        schema 3 (its reverse-DNS cache holds names never forward-confirmed: not shown as if they were)."""
+        if not self.path.is_file():
+            return False
+        from urllib.parse import quote
+
+        where = quote(str(self.path.resolve()))
+        db = None
+        # mode=ro needs the WAL's -shm file (created next to it when the folder can be written); read-only
+        # media without one: immutable (the file is read as it is, without the last -wal pages)
+        for uri in (f"file:{where}?mode=ro", f"file:{where}?immutable=1"):
+            try:
+                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                ok = db.execute("PRAGMA quick_check").fetchone()
+                names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if ok is None or ok[0] != "ok" or not {"reports", "rows", "tls_policies", "ptr", "imap_state"} <= names:
+                    db.close()
+                    return False
+                break
+            except sqlite3.Error:
+                if db is not None:
+                    db.close()
+                db = None
+        if db is None:
+            return False
+        if not PTR_CONFIRMED_SINCE <= version <= SCHEMA_VERSION:
+            db.close()
+            return False
+        columns = {r[1] for r in db.execute("PRAGMA main.table_info(reports)")}
+        extras = {"problem": "NULL", "derived": "0", "skipped_rows": "0", "skipped": "''"}
+        missing = [f"{default} AS {name}" for name, default in extras.items() if name not in columns]
+        try:
+            if missing:  # unqualified names find temp objects first: every query reads the view
+                db.execute(f"CREATE TEMP VIEW reports AS SELECT *, {', '.join(missing)} FROM main.reports")
+        except sqlite3.Error:
+            db.close()
+            return False
+        self._db, self.read_only = db, True
+        why = {"full": "the disk is full", "readonly": "the disk or the file is read-only",
+               "permission": "InboxReady is not allowed to write to the file"}[error.kind]
+        until = {"full": "there is room on the disk", "readonly": "it can be written again",
+                 "permission": "InboxReady may write to it"}[error.kind]
+        if version < SCHEMA_VERSION:
+            self.problem = (f"The report store needs an upgrade that writes to it, and {why} ({self.path}). It is "
+                            f"shown as it is, read-only: every report imported before is there, but not which "
+                            f"reports had rows that couldn't be read (this version notes that). Nothing was moved "
+                            f"or changed; it is upgraded when {until}. Importing is off until then.")
+        else:
+            self.problem = (f"The report store can't be written now: {why} ({self.path}). It is shown as it is, "
+                            f"read-only; nothing was moved or changed. Importing is off until {until}.")
+        return True
+
+    def _refuse_write(self) -> DbProblem:
+        return DbProblem("readonly", self.problem or "The report store is open read-only.")
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -408,11 +479,14 @@ class ReportStore(OpenStore):
 
         ``workers`` > 1 unpacks and parses the files in that many worker processes (``spawn``; worth it from a
         few hundred files on a multi-core machine with idle cores); storing stays in this process, in the same
-        order. ``cancel()`` is asked after each file: when true, what is stored is committed and the import
-        stops (``result.cancelled``). ``on_progress(done, total, name)`` after each input file."""
+        order. ``cancel()`` is asked between files and, inside one, between mails and reports and every megabyte
+        of a report (``Cancelled``): when true, every whole unit stored is committed, the unit being read or
+        stored is left out, and the import stops at once (``result.cancelled``), letting go of the store. ``on_progress(done, total, name)`` after each input file."""
         result = ImportResult()
         items = list(iter_input_files(paths))
         total = len(items)
+        if self.read_only:
+            raise ImportStopped(self._refuse_write(), result, 0, total)
         files = [i for i in items if not isinstance(i, Rejected)]
         parsed: Iterator[Iterable[Parsed]]   # per input file, its units (one, or one per mail of an mbox)
         pool = None
@@ -421,12 +495,13 @@ class ReportStore(OpenStore):
             from concurrent.futures import ProcessPoolExecutor
 
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            parsed = _pooled(pool, workers, files, limits)
+            parsed = _pooled(pool, workers, files, limits, cancel=cancel)
         else:
-            parsed = (_parse_units(f, limits) for f in files)
+            parsed = (_parse_units(f, limits, cancel=cancel) for f in files)
         done = 0
         try:
             with self._lock:
+                storing_alone = False  # a big unit is being stored in a batch of its own (Cancel rolls it back)
                 try:
                     db = self._conn()
                     batch = _Batch()
@@ -437,9 +512,18 @@ class ReportStore(OpenStore):
                         else:
                             result.files += 1
                             for index, unit in enumerate(next(parsed)):
+                                if cancel is not None and cancel():
+                                    raise Cancelled()  # between two mails of an mbox: those before are whole
+                                big = _rows_in(unit) >= BIG_UNIT_ROWS
+                                if big and batch.files:  # commit the batch first: Cancel while storing this
+                                    db.execute("COMMIT")  # one then rolls back this one alone
+                                    batch.committed(result)
+                                    self._begin(db, cancel)
+                                storing_alone = big
                                 self._store_batched(db, batch, clean_name(item.name), unit, cancel,
-                                                    _Source(item, index, limits))
-                                if time.monotonic() - batch.started >= BATCH_SECONDS:
+                                                    _Source(item, index, limits), watch=big)
+                                storing_alone = False
+                                if time.monotonic() - batch.started >= BATCH_SECONDS or big:
                                     db.execute("COMMIT")
                                     batch.committed(result)
                                     self._begin(db, cancel)
@@ -450,14 +534,30 @@ class ReportStore(OpenStore):
                             break
                     db.execute("COMMIT")
                     batch.committed(result)
+                except Cancelled:
+                    # Cancel inside a file: keep every whole unit (a file, or a mail of an mbox) stored so far,
+                    # not the one being read or stored when Cancel came; then let go of the store at once
+                    result.cancelled = True
+                    if storing_alone:
+                        self._rollback()
+                        batch.reset()
+                    else:
+                        try:
+                            db.execute("COMMIT")
+                            batch.committed(result)
+                        except BaseException as exc:
+                            self._rollback()
+                            if _stop_kind(exc):
+                                raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
+                            raise
                 except BaseException as exc:
                     self._rollback()
                     if _stop_kind(exc):
                         raise ImportStopped(problem_of(exc, WHAT, self.path), result, done, total) from None
                     raise
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:  # cancelled: don't wait for the workers' files (they hold no lock)
+                pool.shutdown(wait=not result.cancelled, cancel_futures=True)
         return result
 
     def _rollback(self) -> None:
@@ -469,14 +569,18 @@ class ReportStore(OpenStore):
                 pass  # SQLite may have rolled back itself (disk full); nothing of the batch was committed
 
     def _store_batched(self, db: sqlite3.Connection, batch: "_Batch", name: str, parsed: Parsed,
-                       cancel: Callable[[], bool] | None, source: "_Source | None" = None) -> None:
+                       cancel: Callable[[], bool] | None, source: "_Source | None" = None, *,
+                       watch: bool = False) -> None:
         """Store one unit (a file, or a mail of an mbox) in the open batch. An error of the database propagates;
         any other error (a value SQLite refuses, a bug) rolls the batch back, stores the batch's other units
         again (read again from their files: the batch keeps only where they came from, so it holds no parsed
         reports) and rejects this one."""
         local = ImportResult()
         try:
+            batch.cancel = cancel if watch else None
             self._store_file(db, parsed, local, batch)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
             if _stop_kind(exc):
                 raise
@@ -497,6 +601,8 @@ class ReportStore(OpenStore):
         """Import the reports in one file's (or one mail's) bytes, in one transaction. Raises ``DbProblem``
         when the database fails (nothing of this file is then stored)."""
         result = ImportResult(files=1)
+        if self.read_only:
+            raise self._refuse_write()
         parsed = _parse_items(extract_bytes(name, data, limits))
         with self._lock:
             try:
@@ -517,11 +623,14 @@ class ReportStore(OpenStore):
                     result: ImportResult, batch: "_Batch") -> None:
         """Store one input file's reports inside the caller's transaction. All of them or none: commits happen
         only between files, and an error here makes the caller roll the open batch back (so no savepoint per
-        file is needed; it cost a sixth of the store's time)."""
+        file is needed; it cost a sixth of the store's time). ``batch.cancel``: asked between reports and every
+        ``ROW_CHUNK`` rows (set for a big unit, stored in a batch of its own: ``Cancelled`` rolls back only it)."""
         for item in items:
             if isinstance(item, Rejected):
                 result.rejected.append((item.name, item.reason))
                 continue
+            if batch.cancel is not None and batch.cancel():
+                raise Cancelled()
             info, outcome = self._insert(db, item[0], item[1], batch)
             {"new": result.imported, "duplicate": result.duplicate, "repeated": result.repeated,
              "conflicting": result.conflicting}[outcome].append(info)
@@ -546,11 +655,17 @@ class ReportStore(OpenStore):
             if cur.rowcount == 0:
                 return info, self._again(db, kind, report, batch)
             rid = cur.lastrowid
-            db.executemany(
-                "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
-                "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((rid, *r) for r in report.flat_rows))
+            rows = report.flat_rows
+            cancel = batch.cancel
+            step = ROW_CHUNK if cancel is not None else max(1, len(rows))
+            for i in range(0, len(rows), step):
+                if i and cancel is not None and cancel():
+                    raise Cancelled()
+                db.executemany(
+                    "INSERT INTO rows (report, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
+                    "dkim_domain, dkim_selector, dkim_result, spf_domain, spf_result, reasons) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ((rid, *r) for r in rows[i:i + step]))
             batch.keys.add(_key(kind, report))
             return info, "new"
         kind = "tlsrpt"
@@ -748,6 +863,7 @@ class _Batch:
         self.keys: set[tuple[str, str, str, str, int, int]] = set()
         self.run_keys: set[tuple[str, str, str, str, int, int]] = set()   # committed by this import
         self.started = time.monotonic()
+        self.cancel: Callable[[], bool] | None = None  # asked while a big unit is stored (``_store_file``)
 
     def reset(self) -> None:
         self.files = []
@@ -781,7 +897,7 @@ def _parse_files(paths: list[Path], limits: Limits | None) -> list[list[Parsed]]
 
 
 def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, chunk: int = 32,
-            ahead: int = 3) -> Iterator[list[Parsed]]:
+            ahead: int = 3, cancel: Callable[[], bool] | None = None) -> Iterator[list[Parsed]]:
     """``_parse_file`` over ``files`` in ``pool``, in order, with at most ``ahead`` chunks per worker parsed and
     not yet stored (memory stays bounded when storing is slower than parsing). A worker that dies (killed,
     out of memory) does not stop the import: its files and the rest are read here instead."""
@@ -798,7 +914,7 @@ def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, c
     while pending:
         future, paths = pending.popleft()
         try:
-            done = future.result() if not broken else None
+            done = _wait_for(future, cancel) if not broken else None
         except BrokenProcessPool:
             broken = True
             done = None
@@ -817,21 +933,43 @@ def _pooled(pool: Any, workers: int, files: list[Path], limits: Limits | None, c
         yield from _parse_files(rest, limits)
 
 
-def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False) -> Iterator[Parsed]:
+def _rows_in(unit: Parsed) -> int:
+    return sum(len(item[1].flat_rows) for item in unit
+               if not isinstance(item, Rejected) and isinstance(item[1], AggregateReport))
+
+
+def _wait_for(future: Any, cancel: Callable[[], bool] | None) -> Any:
+    """A worker's result, looking at Cancel while it parses (``Cancelled``)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    if future is None:
+        return None
+    while True:
+        try:
+            return future.result(timeout=0.1 if cancel is not None else None)
+        except FutureTimeout:
+            if cancel is not None and cancel():
+                raise Cancelled() from None
+
+
+def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False,
+                 cancel: Callable[[], bool] | None = None) -> Iterator[Parsed]:
     """Unpack and parse one input file, unit by unit: the whole file, or each mail of an mbox (stored on its
     own, so a big mailbox file is never held whole). Never raises: anything that goes wrong becomes a
-    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once)."""
+    rejection. ``one_budget``: one ``ParseBudget`` for the whole file (when all its units are held at once).
+    ``cancel``: asked before each report and every megabyte inside one (raises ``Cancelled``)."""
     name = clean_name(path.name)
     unit: Parsed = []
-    budget = ParseBudget()
+    budget = ParseBudget(cancel=cancel)
     try:
         for item in extract_file(path, limits, units=True):
+            budget.check()
             if not isinstance(item, (Payload, Rejected)):  # UNIT_END
                 if unit:
                     yield unit
                 unit = []
                 if not one_budget:
-                    budget = ParseBudget()
+                    budget = ParseBudget(cancel=cancel)
                 continue
             if isinstance(item, Rejected):
                 unit.append(item)
@@ -840,6 +978,8 @@ def _parse_units(path: Path, limits: Limits | None, *, one_budget: bool = False)
                 unit.append((item.name, _parse_for_store(item, budget)))
             except ReportError as exc:
                 unit.append(Rejected(item.name, exc.reason))
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop an import
         unit.append(Rejected(name, f"this file could not be read ({type(exc).__name__}); it was skipped"))
     yield unit

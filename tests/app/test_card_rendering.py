@@ -322,8 +322,9 @@ def _shape(w: QWidget) -> list[str]:
 
 def test_a_fix_box_adds_the_records_that_go_with_it_and_its_publish_bar_on_later_turns(qtbot, theme_app,
                                                                                     monkeypatch) -> None:
-    """A fix box is its record's fields first; each record that goes with it (a companion box) and the
-    publish bar come a turn each after, and the finished box is the one made at once."""
+    """A fix box is its heading first, then its record's fields; each record that goes with it (a companion
+    box: its heading, then its fields) and the publish bar come a turn each after, and the finished box is the
+    one made at once."""
     from inboxready.app.widgets import FixView
 
     def bar(fix: Fix, parent: QWidget) -> QWidget:
@@ -337,10 +338,13 @@ def test_a_fix_box_adds_the_records_that_go_with_it_and_its_publish_bar_on_later
     seen = _built_in_steps(qtbot, card, CheckResult("spf", Status.FAIL, "Broken.", findings=[finding]))
     boxes = [names.count("FixView") for names in seen]
     bars = [names.count("QPushButton") for names in seen]
+    fields = [names.count("CodeText") for names in seen]
     first = boxes.index(1)
-    assert bars[first] == 0  # the record's fields alone
-    assert (boxes[first + 1], bars[first + 1]) == (2, 0)  # then the record that goes with it
-    assert (boxes[first + 2], bars[first + 2]) == (2, 1)  # then the publish bar
+    assert (bars[first], fields[first]) == (0, 0)  # the heading alone
+    assert (boxes[first + 1], fields[first + 1], bars[first + 1]) == (1, 1, 0)  # then the record's fields
+    assert (boxes[first + 2], fields[first + 2], bars[first + 2]) == (2, 1, 0)  # the record that goes with it
+    assert (boxes[first + 3], fields[first + 3], bars[first + 3]) == (2, 2, 0)  # its fields
+    assert (boxes[first + 4], fields[first + 4], bars[first + 4]) == (2, 2, 1)  # then the publish bar
     stepped = next(v for v in card.body.findChildren(FixView) if v.fix is fix)
     at_once = FixView(fix)
     qtbot.addWidget(at_once)
@@ -391,8 +395,9 @@ def test_the_app_keeps_qts_fills_on_the_ui_thread(monkeypatch) -> None:
 
 def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing_the_generic_record_first(
         qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The DNS host's form is the next piece of a box built in steps; until it is there the generic record
-    is not shown (no flash of fields the form then hides); a box made at once is the same."""
+    """A box built in steps makes its generic record's fields on a turn of their own, hidden, and the DNS
+    host's form on the next: until it is there the generic record is not shown (no flash of fields the form
+    then hides); a box made at once is the same."""
     from inboxready.app.widgets import FixView
 
     def form(fix: Fix, view: FixView) -> QWidget:
@@ -406,8 +411,10 @@ def test_a_fix_box_in_steps_adds_the_hosts_form_on_the_next_turn_without_showing
     parent.show()
     stepped = FixView(fix, parent=parent, later=True)
     stepped.show()
-    assert stepped.host_form_view is None and not stepped.generic.isVisible()
+    assert stepped.host_form_view is None and stepped.generic is None and stepped.buttons() == []
     steps = stepped.rest_steps()
+    next(steps)
+    assert stepped.host_form_view is None and stepped.generic.isHidden() and len(stepped.buttons()) == 4
     next(steps)
     assert isinstance(stepped.host_form_view, QLabel) and not stepped.generic.isVisible()
     assert list(steps) == [] and list(stepped.rest_steps()) == []  # once only
@@ -477,3 +484,111 @@ def test_a_fix_boxs_fields_are_made_in_the_widget_that_shows_them(qtbot, theme_a
               box.copy_zone]
     assert all(f.parent() is box.generic for f in fields)
     assert [parents.seen[id(f)] for f in fields] == [0] * len(fields)  # made there: never moved
+
+
+def test_a_new_check_lets_go_of_the_old_bodies_and_their_steps_at_once_and_makes_no_empty_ones(
+        make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    """The last check's bodies still being built (every card opened at once) are wasted work once a new check
+    starts: none of their steps runs after it, the checklist's and verdict's (spare until the new check is
+    done) included, and no card gets an empty body until it is opened again."""
+    add_good_zone(dns_server, "tabs.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tabs.example")
+    builder = BodyBuilder.shared()
+    cards = list(w.cards.values())
+    for card in cards:
+        card.set_open(True)
+    assert sum(builder.pending(c) for c in cards) > 3  # bodies being built, a step a turn
+    assert any(builder.pending(w.cards[n]) for n in ("checklist", "compliance"))
+    before = [b for c in cards for b in c.findChildren(QWidget, "CardBody")]
+    w.check_domain("tabs.example")
+    assert not any(builder.pending(c) for c in cards)  # nothing left to build for the old check
+    discarded = builder.discarded()
+
+    def bodies(card: CheckCard) -> list[QWidget]:
+        return [b for b in card.findChildren(QWidget, "CardBody") if not any(b is d for d in discarded)]
+
+    # the check's cards: the old bodies wait to be deleted (an empty one is kept), no new empty one is made
+    for card in w.cards.values():
+        assert all(any(b is old for old in before) and not b.layout().count() for b in bodies(card))
+    assert all(not c.is_open for c in cards)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+    spf = w.cards["spf"]
+    spf.set_open(True)  # opened: a body now, built as before
+    spf.finish_body()
+    body, = bodies(spf)
+    assert body is spf.body and body.isVisible() and spf.body_layout.count() > 1
+
+
+def test_badges_that_look_the_same_share_one_drawing(qtbot, theme_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every card's badge says "Checking…" when a check starts, and the summary bar's chips repeat from check to
+    check: each look is drawn once, not once per badge and check."""
+    from inboxready.app.readiness import RequirementChip
+
+    drawn: list[str] = []
+    real = Badge._draw
+
+    def counted(self: Badge, *args):  # type: ignore[no-untyped-def]
+        drawn.append(self.word)
+        return real(self, *args)
+
+    monkeypatch.setattr(Badge, "_draw", counted)
+    badges = [Badge(status="pending", word="Checking…") for _ in range(4)] + [Badge(status="pass", word="Pass")]
+    chip = RequirementChip()
+    for b in (*badges, chip):
+        qtbot.addWidget(b)
+        b.resize(b.sizeHint())
+    images = [b.grab().toImage() for b in badges]
+    assert drawn == ["Checking…", "Pass"]
+    assert images[0] == images[3] and images[0] != images[4]
+    assert _colour(badges[4], 3, badges[4].height() // 2) == theme.palette("light")["pass_bg"]
+    chip.grab()
+    assert len(drawn) == 3  # another class (its own margins and icons): its own drawing
+    badges[0].set_status("fail", "Fail")
+    badges[0].resize(badges[0].sizeHint())
+    assert _colour(badges[0], 3, badges[0].height() // 2) == theme.palette("light")["fail_bg"]
+    theme_app.apply("dark")
+    try:
+        assert _colour(badges[1], 3, badges[1].height() // 2) == theme.palette("dark")["error_bg"]  # per theme
+    finally:
+        theme_app.apply("light")
+
+
+def test_a_body_step_due_when_a_new_check_starts_in_the_same_pass_is_not_run(make_window, qtbot, dns_server) -> None:  # type: ignore[no-untyped-def]
+    """The builder's timer and the click (or timer) that starts a new check can come in one pass of the
+    event loop: the step the timer made due runs after the others of that pass, so the new check's first
+    turn does not also build a piece of a body it lets go of."""
+    from PySide6.QtCore import QCoreApplication
+
+    add_good_zone(dns_server, "tabs.example")
+    w = make_window(nameserver=dns_server.address)
+    with qtbot.waitSignal(w.checkFinished, timeout=WAIT_MS):
+        w.check_domain("tabs.example")
+    builder = BodyBuilder.shared()
+    for card in w.cards.values():
+        card.set_open(True)
+    ran: list[str] = []
+    card, steps = builder._jobs[0]
+
+    def counted():  # type: ignore[no-untyped-def]
+        for _ in steps:
+            ran.append(card.name)
+            yield
+
+    builder._jobs[0] = (card, counted())
+    builder._timer.timeout.emit()  # a step is due ...
+    w.check_domain("tabs.example")  # ... and a new check starts in the same pass
+    QCoreApplication.processEvents()
+    assert ran == [] and not builder.pending(card)
+    qtbot.waitUntil(lambda: not w.checking, timeout=WAIT_MS)
+    # a step due with nothing in its way runs on the next pass, as before
+    card.set_open(True)
+    builder._timer.stop()
+    built = card.body_layout.count()
+    builder._timer.timeout.emit()
+    assert card.body_layout.count() == built  # not in the timer's own call
+    QCoreApplication.processEvents()
+    assert card.body_layout.count() > built
+    card.finish_body()
+    assert card.body_ready

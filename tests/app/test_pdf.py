@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -21,6 +20,7 @@ from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import DomainReport
 
 from ..conftest import run
+from ..helpers import needs
 from ..helpers.compliance import key_txt
 
 DOMAIN = "acme.test"
@@ -40,9 +40,7 @@ s1._domainkey IN TXT {key_txt(1024)}
 
 def pdf_text(path: Path) -> str:
     """The PDF's text, ligatures unfolded and whitespace collapsed (lines wrap anywhere in a table)."""
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
+    tool = needs.program("pdftotext", "poppler-utils")
     out = subprocess.run([tool, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, timeout=60)
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", out.stdout.decode("utf-8")))
 
@@ -100,12 +98,11 @@ def test_pdf_from_html_is_a4_with_margins(tmp_path: Path) -> None:
 
     path = html_to_pdf("<h1>Hello</h1><p>" + "word " * 3000 + "</p>", tmp_path / "x.pdf", title="T",
                        footer_text="footer here")
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout \
-        if shutil.which("pdfinfo") else ""
-    if info:
-        assert "595 x 842 pts (A4)" in info
-        pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
-        assert pages >= 2
+    pdfinfo = needs.program("pdfinfo", "poppler-utils")
+    info = subprocess.run([pdfinfo, str(path)], capture_output=True, text=True, check=True).stdout
+    assert "595 x 842 pts (A4)" in info
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    assert pages >= 2
     text = pdf_text(path)
     assert "Hello" in text and "footer here" in text and "Page 2 of" in text
 

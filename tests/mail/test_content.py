@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import email
 import json
-import os
-import shutil
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
@@ -20,6 +18,7 @@ from inboxready.core.mail.content import (
 from inboxready.core.mail.message import analyze_message
 from inboxready.core.model import CheckResult, Severity, Status
 from tests.conftest import run
+from tests.helpers import needs
 
 HEAD = ("From: Flower Shop <news@flowers.example>\r\nTo: alice@mail.example\r\nSubject: {subject}\r\n"
         "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <a1@flowers.example>\r\nMIME-Version: 1.0\r\n")
@@ -233,9 +232,8 @@ def test_run_spamassassin_is_none_without_the_program(monkeypatch: pytest.Monkey
     assert run_spamassassin(b"From: a@b.example\r\n\r\nx") is None
 
 
-@pytest.mark.skipif(shutil.which("spamassassin") is None and not os.environ.get("CI"),
-                    reason="spamassassin is not installed (CI installs it and runs this)")
 def test_real_spamassassin_scores_an_image_only_shortener_mail() -> None:
+    needs.program("spamassassin", "spamassassin")  # CI installs it and runs this
     html = '<html><body><a href="https://bit.ly/x">CLICK HERE</a><img src="https://flowers.example/a.png"></body></html>'
     sa = run_spamassassin(newsletter(html, text=None, subject="BUY NOW", list_unsubscribe=False), timeout=60)
     assert sa is not None, "spamassassin is on PATH but gave no report"

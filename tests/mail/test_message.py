@@ -49,7 +49,7 @@ _dmarc          IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@shop.example"
 BODY = (b"From: Shop <news@shop.example>\r\nTo: alice@gmail.example\r\nSubject: Spring sale\r\n"
         b"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n"
         b"List-Unsubscribe: <https://shop.example/u/1>\r\n\r\nHello!\r\nBye.\r\n")
-SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe"]
+SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post"]
 
 
 def sign(msg: bytes = BODY, *, headers: list[bytes] | None = None, length: bool = False) -> bytes:
@@ -788,3 +788,42 @@ def test_dkim_not_reported_is_not_called_unsigned(shop: DnsTestServer) -> None:
     r = analyze(shop, build([edge(), ar], signed))
     assert r.checks["dkim"].status is Status.INFO
     assert r.status is Status.PASS and "no DKIM signature" not in r.headline
+
+
+@pytest.mark.parametrize("result, code, words", [
+    ("fail", "601", "spoofing from inside"),  # Microsoft: 6xx failed implicit authentication, an accepted domain
+    ("fail", "010", "one of the receiving organization's own domains"),
+    ("pass", "130", "ARC"),  # a trusted ARC sealer overrode a DMARC failure
+    ("pass", "701", "passed"),
+    ("none", "905", "bypassed"),
+])
+def test_microsoft_compauth_reason_codes_read_as_microsoft_documents_them(shop: DnsTestServer, result: str,
+                                                                          code: str, words: str) -> None:
+    signed = sign()
+    ar = MS_AR.replace("compauth=pass reason=100", f"compauth={result} reason={code}")
+    r = analyze(shop, build([edge("out.shop.example", "AM0PR01MB1234.eurprd01.prod.outlook.com"), ar], signed))
+    meaning = r.checks["compauth"].detail["meaning"]
+    assert words in meaning and "trusted connector" not in meaning
+
+
+def test_a_dkim_warning_the_headline_does_not_name_is_still_to_fix(shop: DnsTestServer) -> None:
+    """A DKIM pass whose l= lets anyone append text (and text was appended): the DKIM card warns, so the verdict
+    is no pass; before, the headline said "passed authentication" with nothing left to fix."""
+    signed = sign(ONE_CLICK, length=True).replace(b"Bye.\r\n", b"Bye.\r\nClick http://evil.example/ now\r\n")
+    received = edge().replace("with ESMTPS id", "with ESMTPS (version=TLS1_3) id")
+    r = analyze(shop, build([received, gmail_ar(signed)], signed))
+    assert r.checks["dmarc"].status is Status.PASS and r.checks["delivery"].status is Status.PASS
+    assert r.checks["dkim"].status is Status.WARN and "msg.dkim-length-limit" in codes(r, "dkim")
+    assert r.status is Status.WARN
+    assert "Still to fix: DKIM (see below)." in r.headline
+
+
+def test_from_addresses_at_two_domains_are_not_a_clean_pass(shop: DnsTestServer) -> None:
+    """From: news@shop.example, x@evil.example: DMARC can't judge it (its card warns), so the verdict says so
+    instead of a clean pass for shop.example."""
+    body = ONE_CLICK.replace(b"From: Shop <news@shop.example>", b"From: news@shop.example, x@evil.example")
+    signed = sign(body)
+    received = edge().replace("with ESMTPS id", "with ESMTPS (version=TLS1_3) id")
+    r = analyze(shop, build([received, gmail_ar(signed)], signed))
+    assert "msg.multiple-from-domains" in codes(r, "dmarc") and r.checks["dmarc"].status is Status.WARN
+    assert r.status is Status.WARN and "Still to fix: DMARC" in r.headline

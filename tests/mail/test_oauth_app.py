@@ -16,8 +16,6 @@ from .conftest import MAILBOX, MemoryKeyring
 from .oauth_server import OAuthTestServer
 from .servers import MailWorld
 
-pytest.importorskip("PySide6")
-
 
 @pytest.fixture
 def engine(qtbot: Any) -> Any:

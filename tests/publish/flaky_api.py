@@ -31,6 +31,9 @@ class FlakyApi:
         self.rules: list[Rule] = []
         self.counts: dict[str, int] = {}
         self.seen: list[tuple[str, str]] = []
+        # called after each request passed on to the host has been applied there (before its answer is sent):
+        # a test sees every state the zone goes through, one write at a time
+        self.after_forward: Any = None
         self._release = threading.Event()
         outer = self
 
@@ -82,6 +85,8 @@ class FlakyApi:
                 status, data, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
             status, data, ctype = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+        if self.after_forward is not None:
+            self.after_forward(h.command, h.path, status)
         if rule is not None and rule.forward_then_hang:
             self._release.wait(60)
             return

@@ -5,12 +5,9 @@ published in its period."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from inboxready.core.policy import audit as A
 from inboxready.core.dns.server import DnsTestServer
@@ -18,6 +15,8 @@ from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Sever
 from inboxready.core.publish.journal import Journal, audit_changes
 from inboxready.core.publish.propagation import NEGATIVE_TTL, OLD_TTL, probe, watch_fix, wait_until_live
 from inboxready.core.publish.zone import AuthServer, ZoneInfo
+
+from ..helpers import needs
 
 SOA = "$TTL 600\n@ IN SOA ns1.shop.test. h.shop.test. 1 3600 600 86400 120\n@ IN NS ns1.shop.test.\n"
 OLD_SPF = "v=spf1 ip4:192.0.2.1 -all"
@@ -126,8 +125,8 @@ def test_a_journal_that_cant_be_read_is_said_so_not_no_changes(tmp_path: Path) -
     assert "could not be read" in page and "No change was published" not in page
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed")
 def test_pdf_report_shows_the_host_form_and_changes(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    needs.program("pdftotext", "poppler-utils")
     from inboxready.app.pdf import write_audit_pdf
 
     inside, _ = _journal_with_changes(tmp_path / "j.sqlite3")

@@ -8,10 +8,6 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("PySide6")
-
 from inboxready.core.dns.server import DnsTestServer
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.zone import AuthServer, ZoneInfo  # noqa: E402

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("PySide6")
-
 from inboxready.core.model import Fix  # noqa: E402
 from inboxready.core.publish.accounts import AccountStore  # noqa: E402
 
@@ -86,3 +84,55 @@ def test_setup_asks_for_every_secret_and_keeps_them_in_the_keyring_only(qtbot, h
     assert memory_keyring.store[("InboxReady", "dns:ovh-shop:auth_consumer_key")] == "s3cret-CK"
     text = (home / "config" / "dns_accounts.json").read_text()
     assert "s3cret" not in text and all(not f.text() for f in dlg.secret_fields.values())
+
+
+def test_fix_boxes_read_the_accounts_file_once_and_see_every_change(qtbot, home: Path, memory_keyring,  # type: ignore[no-untyped-def]
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card's body makes many fix boxes on the UI thread: the DNS accounts file is read for the first one
+    only, and again when an account is saved in "Set up publishing" or changed from a terminal."""
+    from PySide6.QtWidgets import QPushButton
+
+    from inboxready.app.publish_dialog import SetupDialog, publish_bar
+    from inboxready.app.widgets import FixView
+    from inboxready.core.publish import accounts as accounts_module
+
+    loads: list[Path] = []
+    real_load = accounts_module.AccountStore.load
+
+    def counted(store: AccountStore) -> None:
+        loads.append(store.path)
+        real_load(store)
+
+    monkeypatch.setattr(accounts_module.AccountStore, "load", counted)
+
+    def bar_buttons() -> list[str]:
+        box = FixView(Fix("_dmarc.shop.example", "TXT", "v=DMARC1; p=none"))
+        qtbot.addWidget(box)
+        return [b.text() for b in box.findChildren(QPushButton) if b.objectName() != "LiveCheckButton"]
+
+    monkeypatch.setattr(FixView, "publish_hook", publish_bar)
+    accounts_module.AccountStore().put(accounts_module.DnsAccount("first", "powerdns", {"pdns_server": "x"}))
+    loads.clear()
+    for _ in range(6):
+        assert bar_buttons() == ["Publish at PowerDNS (your own server)…"]
+    assert len(loads) == 1, loads  # six fix boxes, one read
+
+    # removed from a terminal (``inboxready dns-account remove``): the next fix box offers to set up again
+    store = accounts_module.AccountStore()
+    store.remove(store.get("first"))
+    loads.clear()
+    assert bar_buttons() == bar_buttons() == ["Set up publishing…"]
+    assert len(loads) == 1  # read again once
+
+    # saved in "Set up publishing": the next fix box offers to publish there
+    dlg = SetupDialog(provider="powerdns")
+    qtbot.addWidget(dlg)
+    dlg.name.setText("pd-shop")
+    dlg.options.setText("pdns_server=http://127.0.0.1:1")
+    for f in dlg.secret_fields.values():
+        f.setText("k3y")
+    dlg.save()
+    assert not dlg.error.text()
+    loads.clear()
+    assert bar_buttons() == bar_buttons() == ["Publish at PowerDNS (your own server)…"]
+    assert len(loads) == 1

@@ -28,7 +28,13 @@ TWO_SPF = [("@", "TXT", ['"v=spf1 ip4:192.0.2.1 -all"', '"v=spf1 ip4:198.51.100.
 
 @pytest.fixture
 def flaky(pdns: PowerDns, home: Path, memory_keyring, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyApi]:  # type: ignore[no-untyped-def]
-    """An account 'fl' whose API is the PowerDNS API behind a proxy that fails when told to."""
+    """An account 'fl' whose API is the PowerDNS API behind a proxy that fails when told to. PowerDNS swaps a
+    record within its set in one request; these tests are about a host that can't (a replace is two calls,
+    which can fail between them), so that is turned off here (test_replace_one_request.py tests the one-request
+    path)."""
+    from inboxready.core.publish.lexicon_adapter import ProviderSession
+
+    monkeypatch.setattr(ProviderSession, "replace_in_set", lambda self, *a, **k: False)
     with FlakyApi(pdns.url) as api:
         monkeypatch.setenv("INBOXREADY_PASSWORD", API_KEY)
         code, out, err = cli("dns-account", "add", "fl", "--provider", "powerdns", "--option",
@@ -63,7 +69,8 @@ def test_a_replace_refused_half_way_is_put_back_at_once_and_says_nothing_changed
     the replace's first call and refuses its second (500), a fault between the two calls. Before: the old
     record was gone ('partial', and the person was given an undo command to run). Now the first call is undone
     at once: the zone is exactly as it was, the change 'failed' with 'nothing was changed', no undo to run.
-    TXT sets take the new record first (``new_first``); with that off, the old is deleted first and put back."""
+    SPF's old record is deleted first (two SPF records are a permerror, none is only "none"), then put back;
+    ``new_first`` off (no type may stand side by side) changes nothing for SPF."""
     from inboxready.core.publish import plan as plan_mod
 
     if not new_first:
@@ -85,16 +92,18 @@ def test_a_replace_refused_half_way_is_put_back_at_once_and_says_nothing_changed
 def test_a_replace_that_cant_be_put_back_either_gives_the_undo_command(
         pdns: PowerDns, flaky: FlakyApi, zone_name: str) -> None:
     """The host refuses the replace's second call and then the call that would put the first back: only then
-    is the person told that the change stopped half-way, with the undo command, which restores the zone."""
+    is the person told that the change stopped half-way, with the undo command, which restores the zone. (SPF:
+    the old record went first, so the zone is left with no SPF record, never two.)"""
     z = zone_name
     make_zone(pdns, z, TWO_SPF)
     snapshot = pdns.rrsets(z)
     run = _apply(pdns, z, flaky, [Rule("PATCH", 2, 500, '{"error": "Internal Server Error"}'),
                                   Rule("PATCH", 3, 500, '{"error": "Internal Server Error"}')])
-    assert pdns.rrsets(z) != snapshot  # the new SPF record stands next to the old one
+    assert pdns.rrsets(z) != snapshot  # the first SPF record is gone, and no new one stands next to the other
+    assert len([v for v in pdns.rrsets(z)[(f"{z}.", "TXT")][1] if v.startswith('"v=spf1')]) == 1
     assert run.result.state == "partial", run.result
     msg = run.result.message
-    assert "could not be taken away again" in msg and f"--undo {run.result.change_id}" in msg
+    assert "could not be put back" in msg and f"--undo {run.result.change_id}" in msg
     entry = Journal().get(run.result.change_id)
     assert entry.steps[0].state == "pending" and entry.steps[0] in entry.applied_steps and entry.can_undo
     flaky.rules.clear()
@@ -184,10 +193,9 @@ def test_a_fix_at_a_name_that_is_an_alias_is_left_out_with_the_reason(pdns: Powe
 
 def test_an_answer_lost_on_a_replaces_second_call_is_said_as_may_have_been_never_could_not(
         pdns: PowerDns, flaky: FlakyApi, zone_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The replace adds the new SPF record (answered), then the host removes the old one but its answer is lost.
-    Before: the words said the old record 'could not be removed' and the new one 'could not be taken away
-    again', though nothing tried to take it away and the host had in fact removed the old one. Now the words say
-    the new record was added and the old one may or may not have been removed; undo puts the zone back."""
+    """The replace removes the old SPF record (answered; SPF's old record goes first), then the host adds the
+    new one but its answer is lost. The words never say 'could not': they say the old record was removed and the
+    new one may or may not have been added; undo puts the zone back."""
     from inboxready.core.publish import lexicon_adapter
 
     monkeypatch.setattr(lexicon_adapter, "API_TIMEOUT", (2.0, 2.0))
@@ -202,7 +210,8 @@ def test_an_answer_lost_on_a_replaces_second_call_is_said_as_may_have_been_never
     assert run.result.state == "partial", run.result
     msg = run.result.message
     assert "could not be" not in msg, msg
-    assert "may" in msg and "was added" in msg and f"--undo {run.result.change_id}" in msg, msg
+    assert "may or may not have been added" in msg and "was removed" in msg and f"--undo {run.result.change_id}" \
+        in msg, msg
     entry = Journal().get(run.result.change_id)
     assert entry.steps[0].state == "pending" and entry.steps[0] in entry.applied_steps
     assert "could not be" not in entry.steps[0].error

@@ -18,7 +18,7 @@ from inboxready.core.reports import importjob
 from inboxready.core.reports import store as store_mod
 from inboxready.core.reports.store import ImportStopped, ReportStore
 from inboxready.core.reports.summary import summarize
-from tests.dbhold import can_mount_tmpfs, hold, run_on_small_disk
+from tests.dbhold import hold, require_tmpfs, run_on_small_disk
 from tests.reports.reports_util import good_row, report_xml
 
 NOW = int(time.time())
@@ -173,8 +173,8 @@ print("err", err.getvalue())
 """
 
 
-@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare -rm to mount a tmpfs (Linux user namespaces)")
 def test_full_disk_for_real_at_open_and_during_an_import(tmp_path: Path) -> None:
+    require_tmpfs()
     folder = tmp_path / "in"
     _reports(folder, 400, rows=30)
     mount = tmp_path / "disk"

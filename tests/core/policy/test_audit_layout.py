@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from inboxready.core.policy import audit as A
 from inboxready.core.model import CheckResult, DomainReport, Finding, Fix, Severity, Status
+
+from ...helpers import needs
 
 V1_CONTENT = Path(__file__).resolve().parents[2] / "data" / "audit-report-v1-content.json"
 # sha256 of render_html(V1_CONTENT) as InboxReady 0.1.0 wrote it before the version-2 layout (screen, print)
@@ -78,10 +77,7 @@ def test_new_reports_put_the_summary_first_and_the_selector_misses_in_an_appendi
 
 
 def test_the_pdf_has_the_summary_on_page_1_and_the_appendix_last(tmp_path: Path) -> None:
-    pytest.importorskip("PySide6")
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
+    tool = needs.program("pdftotext", "poppler-utils")
     from inboxready.app.pdf import write_audit_pdf
 
     path = write_audit_pdf(_built(), tmp_path / "audit.pdf")

@@ -62,7 +62,10 @@ RECEIVED = ("Received: from out.shop.test (out.shop.test [192.0.2.1])\n"
             " dkim=pass header.d=shop.test; dmarc={dmarc} header.from=shop.test\n")
 HEADERS = ("From: Shop <news@shop.test>\nTo: a@receiver.example\nSubject: Autumn news\n"
            "Date: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <1@shop.test>\n")
-ONE_CLICK = "List-Unsubscribe: <https://shop.test/u/1>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+# RFC 8058 §4: one-click counts only with both headers covered by a DKIM signature (the receiver's dkim=pass)
+ONE_CLICK = ("List-Unsubscribe: <https://shop.test/u/1>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+             "DKIM-Signature: v=1; a=rsa-sha256; d=shop.test; s=s1; c=relaxed/relaxed;\n"
+             " h=from:to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post; bh=AAAA; b=BBBB\n")
 HTML = ('MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
         "Autumn news. Unsubscribe: https://shop.test/u/1\n--b\nContent-Type: text/html\n\n"
         '<p>Autumn news</p><a href="https://shop.test/a">Read</a><p>Shop, 1 Main Street, Springfield</p>'

@@ -17,7 +17,7 @@ from inboxready.core.store import history as history_mod
 from inboxready.core.store.history import History
 from inboxready.core.model import CheckResult, DomainReport, Status
 from inboxready.core.store.sqlitedb import DbProblem, connect_durable, in_use, kind_of
-from tests.dbhold import can_mount_tmpfs, hold, run_on_small_disk
+from tests.dbhold import hold, require_tmpfs, run_on_small_disk
 
 
 def _report(domain: str = "example.com") -> DomainReport:
@@ -139,8 +139,8 @@ print("problem", h.problem)
 """
 
 
-@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare -rm to mount a tmpfs (Linux user namespaces)")
 def test_full_disk_and_read_only_folder_are_said_never_moved(tmp_path: Path) -> None:
+    require_tmpfs()
     mount = tmp_path / "disk"
     # a full disk at open: no history can be created; the sentence says the disk is full
     res = run_on_small_disk(mount, 64, SMALL_DISK.replace("{mount}", str(mount)), fill_kb=1024)
