@@ -5,6 +5,7 @@ reading it whole; a pipe or a device is left where it is, a huge regular file is
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import tracemalloc
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from inboxready.core.store.settings import MAX_JSON_FILE
 from tests.core.store.test_json_files import STORES, _save
 
-posix_only = pytest.mark.skipif(os.name != "posix", reason="named pipes and /dev/zero are POSIX")
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="named pipes and /dev/zero are POSIX")
 
 
 def _within(seconds: float, fn: Any, *args: Any) -> Any:
