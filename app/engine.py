@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QIODevice, QObject, QProcess, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QIODevice, QObject, QProcess, QTimer, Signal
 
 from inboxready.core.context import CheckOptions
 from inboxready.core.dns.client import QueryRecord
@@ -93,6 +93,9 @@ class _Job:
     cancelling: bool = False
 
 
+_PASS_OVER = QEvent.Type(QEvent.registerEventType())  # Qt delivered the events posted since a hand-over
+
+
 class Engine(QObject):
     """The engine process, as signals (job number first). Every slot runs on the UI thread."""
 
@@ -130,6 +133,10 @@ class Engine(QObject):
         self._drain_timer.setSingleShot(True)
         self._drain_timer.setInterval(0)
         self._drain_timer.timeout.connect(self._drain)
+        # True from a result's hand-over until Qt next delivers posted events (where the layout and paint that
+        # result asked for are done): a timer or a read later in the same pass of the event loop must not hand
+        # over another one before that
+        self._shown_this_pass = False
         self._queue: list[bytes] = []  # requests written before the worker said hello
         self._ready = False
         self.pid = 0
@@ -264,7 +271,7 @@ class Engine(QObject):
         self._drain_timer.stop()
         proc = self._process
         deadline = time.perf_counter() + DISPATCH_BUDGET_S
-        shown = False  # a result or a job's end was handed over this turn
+        shown = self._shown_this_pass  # a result or a job's end was handed over this turn
         while proc is not None and proc is self._process:
             nl = self._buffer.find(b"\n")
             if nl < 0:
@@ -280,6 +287,12 @@ class Engine(QObject):
             if line.strip():
                 shown = self._dispatch_line(line) in (p.RESULT, p.FINISHED)
 
+    def event(self, e: QEvent) -> bool:
+        if e.type() == _PASS_OVER:
+            self._shown_this_pass = False
+            return True
+        return super().event(e)
+
     def _protocol_error(self, what: str) -> None:
         log.warning("worker protocol: %s", what)
         self.protocol_errors.append(what)
@@ -291,6 +304,12 @@ class Engine(QObject):
         except p.ProtocolError as exc:
             self._protocol_error(str(exc))
             return None
+        if event.get("type") in (p.RESULT, p.FINISHED) and not self._shown_this_pass:
+            # before the window's slot runs: a drain from inside it (a nested event loop) waits too. A posted
+            # event to the engine itself says when the pass is over (Qt drops it with the engine: nothing
+            # holds the engine alive, as a single-shot call would)
+            self._shown_this_pass = True
+            QCoreApplication.postEvent(self, QEvent(_PASS_OVER))
         try:
             self._dispatch(event)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # an event of the wrong shape

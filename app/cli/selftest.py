@@ -74,6 +74,13 @@ def cmd_self_test(out: TextIO, err: TextIO) -> int:
             problems.append(f"{domain} {check}: {result.status} instead of {status}")
         if code is not None and code not in {f.code for f in result.findings}:
             problems.append(f"{domain} {check}: {code} not found")
+    try:  # the public-suffix data the From-name check reads (package data a frozen build must carry)
+        from inboxready.core.mail.sendername import display_name_claims
+
+        if display_name_claims('"paypal.co.uk" <x@shop.example>', "x@shop.example", "shop.example") != ["paypal.co.uk"]:
+            problems.append("the From-name check did not see the domain in a sender's name")
+    except Exception as exc:
+        problems.append(f"the From-name check stopped ({type(exc).__name__}: {exc})")
     elapsed = _time.monotonic() - started
     if problems:
         out.write(f"InboxReady {__version__} self-test: FAIL ({'; '.join(problems)})\n")

@@ -150,6 +150,26 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
     """Parse and judge the record(s) at one selector; fills ``e.key`` and ``e.findings``."""
     where = f"{e.host}" + (f" (which points to {e.cname})" if e.cname else "")
     if len(txts) > 1:
+        foreign = [t for t in txts if _not_a_key(t)]
+        if len(foreign) == len(txts) - 1:
+            # one key beside records that are no DKIM key (a site verification pasted at the wrong name): a
+            # verifier that reads one record (many take the first of the answer) fails DKIM whenever the
+            # other comes first, and the order changes from answer to answer
+            kind = describe_foreign_record(foreign[0]) or "a TXT record that is not a DKIM key"
+            ours = not (e.cname or e.wildcard)
+            e.findings.append(Finding(
+                "dkim.multiple-records", Severity.ERROR,
+                f"Selector {e.label} has {len(txts)} TXT records: the DKIM key and "
+                + (kind if len(foreign) == 1 else f"{len(foreign)} records that are no DKIM key")
+                + ". Receivers read one of them, and those that pick the other fail DKIM for your mail, "
+                "now and then. " + ("Delete the record that isn't the key." if ours else
+                                    "Ask the service that publishes it to delete the record that isn't the key."),
+                detail=f"{where} has {len(txts)} TXT records; RFC 6376 §3.6.2.2 says the result is undefined.",
+                rfc="RFC 6376 §3.6.2.2",
+                fix=Fix(e.host, "TXT", foreign[0], action="remove",
+                        note="The record that isn't the DKIM key; the key stays.")
+                if ours and len(foreign) == 1 else None))
+            return
         e.findings.append(Finding(
             "dkim.multiple-records", Severity.ERROR,
             f"Selector {e.label} has {len(txts)} TXT records instead of one, so receivers can't tell which "
@@ -161,8 +181,29 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
     try:
         key = parse_dkim_key(text)
     except DkimKeyError as exc:
-        _analyse_error(e, exc, text, where)
-        return
+        first = _version_first(text) if exc.code == "bad-version" else None
+        reordered = _parsed(first) if first else None
+        if reordered is None or first is None:
+            _analyse_error(e, exc, text, where)
+            return
+        key = reordered
+        # §3.6.1 says v= MUST come first, but many verifiers (dkimpy, for one) read the tags in any order:
+        # the key may work with some receivers and not with others, which is worth a fix, not "it fails"
+        ours = not (e.cname or e.wildcard)
+        e.findings.append(Finding(
+            "dkim.version-not-first", Severity.WARNING,
+            f"The DKIM key at selector {e.label} does not start with v=DKIM1, and the standard says it must: "
+            "receivers that follow it strictly ignore the key and fail DKIM for your mail, while others accept "
+            "it. " + ("Publish the same key with v=DKIM1 first (below)." if ours else
+                      "Ask the service that publishes it to put v=DKIM1 first."),
+            detail=f"{where}: {exc.message}", rfc=RFC_KEY,
+            # publish + remove, not "replace": a record that doesn't start with v= is no DKIM record a DNS host
+            # (or our publisher) sees as the one the new one replaces
+            fix=Fix(e.host, "TXT", first, action="publish", note="The same key with v=DKIM1 as its first tag.",
+                    also_publish=(Fix(e.host, "TXT", text, action="remove",
+                                      note="Your key in the wrong order: the corrected record replaces it."),))
+            if ours else None))
+        text = first
     e.key = key
     if key.revoked:
         if e.wildcard:
@@ -251,6 +292,32 @@ def _analyse(e: _Entry, txts: tuple[str, ...]) -> None:
             "itself, not for its subdomains (t=s). That is fine unless you send from a subdomain with "
             "this key.",
             detail="t=s: the i= domain of a signature must equal its d= domain.", rfc=RFC_KEY))
+
+
+def _version_first(text: str) -> str | None:
+    """The record with its ``v=DKIM1`` tag moved to the front (the other tags as written), or None when it has
+    no such tag."""
+    tags = [t.strip(" \t\r\n") for t in text.split(";")]
+    tags = [t for t in tags if t]
+    version = [t for t in tags if t.split("=", 1)[0].strip(" \t\r\n") == "v"]
+    if len(version) != 1 or "".join(version[0].split()) != "v=DKIM1":
+        return None
+    return "; ".join(["v=DKIM1", *(t for t in tags if t is not version[0])])
+
+
+def _parsed(text: str) -> DkimKey | None:
+    try:
+        return parse_dkim_key(text)
+    except DkimKeyError:
+        return None
+
+
+def _not_a_key(text: str) -> bool:
+    try:
+        parse_dkim_key(text)
+    except DkimKeyError as exc:
+        return exc.code == "not-dkim"
+    return False
 
 
 def _analyse_error(e: _Entry, exc: DkimKeyError, text: str, where: str) -> None:

@@ -17,6 +17,7 @@ suggested record: the exact next record to publish at ``_dmarc.<domain>``.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -471,11 +472,19 @@ def _inspect_own_name(st: _State, first: WalkStep, apex: DnsAnswer | None) -> No
                    f"{exc.message}")
         st.add(_f("invalid-record", Severity.ERROR if first.record is None else Severity.WARNING, message,
                   f"{txt!r} ({exc.code})", RFC_TAGS if exc.code != "version-not-first" else RFC_GRAMMAR))
+    others = []
     for txt in first.other:
-        spf = txt.lower().startswith("v=spf1")
-        msg = (f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at {d} itself; at _dmarc.{d} it does "
-               "nothing." if spf else f"There is a TXT record at _dmarc.{d} that is not DMARC; receivers ignore it.")
-        st.add(_f("unrelated-txt", Severity.INFO, msg, txt, RFC_WALK))
+        if txt.lower().startswith("v=spf1"):
+            st.add(_f("unrelated-txt", Severity.INFO, f"The TXT record at _dmarc.{d} is an SPF record. SPF belongs at "
+                      f"{d} itself; at _dmarc.{d} it does nothing.", txt, RFC_WALK))
+        else:
+            others.append(txt)
+    if others:  # said once, however many there are (a zone may hold hundreds)
+        st.add(_f("unrelated-txt", Severity.INFO,
+                  f"There is a TXT record at _dmarc.{d} that is not DMARC; receivers ignore it." if len(others) == 1
+                  else f"There are {len(others)} TXT records at _dmarc.{d} that are not DMARC; receivers ignore them.",
+                  "\n".join(t[:200] for t in others[:5]) + (f"\n… and {len(others) - 5} more" if len(others) > 5 else ""),
+                  RFC_WALK))
     if first.record is not None and first.answer.cname_chain:
         target = first.answer.cname_chain[-1]
         st.add(_f("via-cname", Severity.INFO,
@@ -503,8 +512,26 @@ async def _doubled(ctx: CheckContext, domain: str) -> list[tuple[str, str, str]]
     out: list[tuple[str, str, str]] = []
     for name, zone, ans in zip(names, zones, answers):
         if ans.ok:
-            out.extend((name, zone, t) for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t))
+            found = [t for t in ans.txt if looks_like_dmarc(_unquote_record(t) or t)]
+            if found:
+                found = await _not_wildcard(ctx, domain, zone, found)
+            out.extend((name, zone, t) for t in found)
     return out
+
+
+async def _not_wildcard(ctx: CheckContext, domain: str, zone: str, texts: list[str]) -> list[str]:
+    """Of the DMARC texts found at a doubled name, those nobody published there: a wildcard TXT
+    (``*.example.com``) answers every made-up name below the zone, the doubled name too (RFC 4592), so the
+    same text at a name that surely doesn't exist (the domain's first label replaced by a random one) means
+    it came from the wildcard. A probe that fails keeps them (it is only where a lost record may be)."""
+    rest = domain.split(".", 1)[1] if "." in domain else ""
+    probe = doubled_name(f"_dmarc.ir-{secrets.token_hex(6)}.{rest}".rstrip("."), zone)
+    if len(probe) > 253:
+        return texts
+    ans = await ctx.dns.query(probe, "TXT")
+    if not ans.ok:
+        return texts
+    return [t for t in texts if t not in ans.txt]
 
 
 def _misplaced(st: _State, first: WalkStep, apex: DnsAnswer | None,

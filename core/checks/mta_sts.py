@@ -122,8 +122,12 @@ async def _run(ctx: CheckContext, st: _State, txt_ans: DnsAnswer, mx_ans: DnsAns
         st.findings.append(_f("lookup-failed", Severity.UNKNOWN, "We couldn't look up your MTA-STS record, so we "
                               "don't know whether it is set up.", f"{host} TXT: {txt_ans.describe}", RFC_TXT))
         return Status.ERROR
-    candidates = [t for t in txt_ans.txt if is_sts_record(t) or looks_like_sts(t)]
-    st.records = list(candidates)
+    # §3.1: senders discard the TXT records that don't begin with "v=STSv1;" and need exactly one left; a
+    # look-alike (another case, no ';') is judged on its own only when there is no proper record beside it
+    strict = [t for t in txt_ans.txt if is_sts_record(t)]
+    ignored = [t for t in txt_ans.txt if not is_sts_record(t) and looks_like_sts(t)]
+    candidates = strict or ignored
+    st.records = strict + ignored
     mx_hosts = _mx_hosts(mx_ans)
     no_inbox = receives_no_mail(st.domain, mx_ans)
     if not candidates and no_inbox:
@@ -145,6 +149,14 @@ async def _run(ctx: CheckContext, st: _State, txt_ans: DnsAnswer, mx_ans: DnsAns
         return Status.INFO
     fix_record = Fix(host, "TXT", f"v=STSv1; id={new_id()};", action="replace",
                      note="Change the id every time you change the policy file, so senders fetch it again.")
+    if strict:
+        for t in ignored:
+            st.findings.append(_f(
+                "record-ignored", Severity.WARNING, f"Sending servers ignore the TXT record '{t[:80]}' at {host}: "
+                "it doesn't begin with exactly 'v=STSv1;'. They use your other MTA-STS record, so this one "
+                "changes nothing (an id written there is never seen); delete it so that the next change goes "
+                "into the record that counts.", f"{host} TXT \"{t[:200]}\"", RFC_TXT,
+                Fix(host, "TXT", t, action="remove", note="The record sending servers ignore; keep the other one.")))
     rec: StsRecord | None = None
     if len(candidates) > 1:
         st.findings.append(_f(

@@ -352,7 +352,8 @@ async def check(ctx: CheckContext) -> CheckResult:
             findings.append(Finding(
                 "mx.target-private", Severity.WARNING,
                 f"Your mail server {h.host} has only a private or local address ("
-                + ", ".join(h.addresses) + "), which other servers on the Internet can't reach.",
+                + ", ".join(h.addresses[:5]) + (f" and {len(h.addresses) - 5} more" if len(h.addresses) > 5 else "")
+                + "), which other servers on the Internet can't reach.",
                 detail="Loopback, private (RFC 1918), shared, link-local and unique-local addresses are not "
                        "reachable from the Internet.", rfc=RFC_MX))
         if h.cname and h.addresses:
@@ -441,7 +442,13 @@ async def check(ctx: CheckContext) -> CheckResult:
     status = derive_status(findings, default=default)
     return CheckResult(
         name="mx", status=status, summary=_summary(status, domain, hosts, nulls, implicit, no_mail, parked),
-        records=list(mx_ans.records), findings=findings, detail=dict(detail))
+        records=sorted(mx_ans.records, key=_by_preference), findings=findings, detail=dict(detail))
+
+
+def _by_preference(text: str) -> tuple[int, str]:
+    """MX records as senders try them (lowest preference first), not in the order this answer listed them."""
+    head, _, rest = text.strip().partition(" ")
+    return (int(head), rest.lower()) if head.isdigit() else (1 << 16, text)
 
 
 def _ip_literal_findings(findings: list[Finding], domain: str, h: _Host, sev: Severity, consequence: str,

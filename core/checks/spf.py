@@ -127,6 +127,7 @@ LOOKUP_LIMIT = MAX_LOOKUPS
 VOID_LIMIT = MAX_VOID_LOOKUPS
 RECORD_SIZE_ADVICE = 450  # RFC 7208 §3.4
 MAX_PROBES = 40  # a/mx/exists targets looked up while walking one tree
+MAX_MX_ADDRESS_HOSTS = 30  # mail servers of mx terms whose addresses are looked up while walking one tree
 
 RFC_RECORD = "RFC 7208 §4.5"
 RFC_LIMITS = "RFC 7208 §4.6.4"
@@ -352,6 +353,7 @@ class _Analysis:
         self.issues: list[_Issue] = []
         self.budget = TreeBudget()  # SPF records fetched while walking the tree
         self.probes = 0
+        self.mx_address_hosts = 0  # mail servers of mx terms whose addresses were looked up (MAX_MX_ADDRESS_HOSTS)
         self.void_terms: set[str] = set()  # lower-case texts of root terms that are void
         self.dead_includes: set[str] = set()  # root include terms whose target has no SPF record
         self.loop_terms: set[str] = set()  # root terms that point back at the domain itself
@@ -458,7 +460,7 @@ class _Analysis:
                      detail=f"{node.domain}: {err}", rfc=RFC_INCLUDE if kind == "include" else RFC_REDIRECT)
         elif err.startswith("no SPF record"):
             self.add(f"spf.{kind}-no-record", Severity.ERROR,
-                     f"'{via}' in {'your' if parent == self.domain else 'the SPF record of ' + parent} record "
+                     f"'{via}' in {'your record' if parent == self.domain else 'the SPF record of ' + parent} "
                      f"points at {node.domain}, which has no SPF record. Receivers treat that as a permanent "
                      "error, so SPF fails for all your mail. Check the spelling, or remove it if you no longer "
                      "use that service.",
@@ -531,6 +533,19 @@ class _Analysis:
                          "beyond those end in an error. List your sending servers with ip4:/ip6: instead.",
                          detail=f"MX of {target}: {', '.join(ans.records)}", rfc=RFC_LIMITS)
             void = ans.outcome.void or (ans.ok and not hosts)
+            if ans.ok and hosts and len(hosts) <= MAX_MX and self.mx_address_hosts + len(hosts) <= MAX_MX_ADDRESS_HOSTS:
+                self.mx_address_hosts += len(hosts)
+                # §5.4: each mail server's addresses are looked up too, and one that fails ends check_host in
+                # temperror for every sender not matched before it (§5: an A/AAAA lookup error)
+                looked = await asyncio.gather(*(dns.query(h, t) for h in hosts for t in ("A", "AAAA")))
+                lost = [x for x in looked if x.failed]
+                if lost:
+                    self.add("spf.lookup-failed", Severity.UNKNOWN,
+                             f"We couldn't look up the address of the mail server {lost[0].name} that "
+                             f"'{m.text}' {'in your record' if is_root else 'in the SPF record of ' + domain} "
+                             "uses. Receivers hitting the same problem treat your SPF as a temporary error.",
+                             detail=f"{lost[0].rdtype} {lost[0].name}: {lost[0].describe}", rfc=RFC_LIMITS)
+                    return
         elif m.kind == "a":
             a, aaaa = await asyncio.gather(dns.query(target, "A"), dns.query(target, "AAAA"))
             answers = [a, aaaa]
@@ -841,6 +856,60 @@ def _repair_lookalike(text: str) -> str | None:
     return t
 
 
+_QUAL = "+-~?"
+
+
+def _term_repair(text: str) -> tuple[str, list[str]] | None:
+    """The record with its unambiguous slips corrected, when that makes it valid, and what was changed:
+    an address where a host name belongs ('include:192.0.2.1', 'a:192.0.2.1' → 'ip4:192.0.2.1'), a host name
+    where an address belongs ('ip4:mail.example.com' → 'a:mail.example.com'), a comma or semicolon after a term
+    ('ip4:192.0.2.1,'), and a space after the colon ('ip4: 192.0.2.1'). Anything else: None (no guessing)."""
+    tokens = text.split(" ")
+    out: list[str] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if not tok or tok.lower() == "v=spf1":
+            out.append(tok)
+            continue
+        new = tok
+        if new[-1] in ",;" and new.rstrip(",;"):
+            new = new.rstrip(",;")
+        if re.fullmatch(r"[+\-~?]?(ip4|ip6|a|mx|include|exists|ptr):", new, re.I) and i < len(tokens) and tokens[i]:
+            new += tokens[i].rstrip(",;")  # 'ip4: 192.0.2.1'
+            i += 1
+        q = new[0] if new[0] in _QUAL else ""
+        name, sep, value = new[len(q):].partition(":")
+        addr, slash, cidr = value.partition("/")
+        if sep and name.lower() in ("include", "a", "mx"):
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                ip = None
+            if ip is not None:
+                new = f"{q}ip{ip.version}:{addr}{slash}{cidr}"
+        elif sep and name.lower() == "ip4" and re.search(r"[A-Za-z]", addr) and "." in addr and ":" not in addr:
+            new = f"{q}a:{addr}{slash}{cidr}"
+        if new != tok:
+            try:
+                parse_term(new)
+            except SpfSyntaxError:
+                return None
+            shown = tok if i - 1 < len(tokens) and tokens[i - 1] == tok else f"{tok} {tokens[i - 1]}"
+            notes.append(f"'{shown}' became '{new}'")
+        out.append(new)
+    fixed = " ".join(t for t in out if t)
+    if not notes or not is_spf_record(fixed):
+        return None
+    try:
+        parse_record(fixed)
+    except SpfSyntaxError:
+        return None
+    return fixed, notes
+
+
 def _whitespace_repair(text: str) -> str | None:
     """The record with every run of whitespace (tab, line break, several spaces) made one space, when
     that is what makes it valid."""
@@ -1031,6 +1100,17 @@ async def _analyse(ctx: CheckContext, got: _Answers, *, offer_fixes: bool = True
                    "corrected record below (the same rules, separated by spaces).",
                    detail=f"Record: {text!r}", rfc="RFC 7208 §4.6.1", fixable=True)
             string_note = "Tabs and line breaks are replaced by spaces."
+            rec = parse_record_lenient(repaired)
+            syntax_ok = True
+        elif rec.errors and _term_repair(text) is not None:
+            repaired, changed = _term_repair(text) or ("", [])
+            errs = list(rec.errors)
+            an.add("spf.term-slip", Severity.ERROR,
+                   f"Your SPF record has an error, so receivers ignore all of it and SPF fails for every message: "
+                   f"{errs[0]}. Publish the corrected record below.",
+                   detail="; ".join(str(e) for e in errs) + f" Record: {text}", rfc=RFC_SYNTAX, fixable=True)
+            string_note = "; ".join(changed) + "."
+            string_note = string_note[0].upper() + string_note[1:]
             rec = parse_record_lenient(repaired)
             syntax_ok = True
         elif rec.errors:
@@ -1991,6 +2071,7 @@ _SHORT = {
     "spf.syntax-error": "the record has a syntax error",
     "spf.string-join": "the record's pieces are joined without a needed space",
     "spf.whitespace": "a tab or line break sits where a space belongs",
+    "spf.term-slip": "a rule is written wrongly",
     "spf.too-many-lookups": "it needs too many DNS lookups",
     "spf.too-many-void-lookups": "too many rules point at names that don't exist",
     "spf.plus-all": "it lets any server on the internet send as you",

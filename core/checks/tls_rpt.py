@@ -66,8 +66,20 @@ async def check(ctx: CheckContext) -> CheckResult:
                            "don't know whether it is set up.", f"{host} TXT: {ans.describe}"))
         status = Status.ERROR
     else:
-        candidates = [t for t in ans.txt if is_tlsrpt_record(t) or looks_like_tlsrpt(t)]
-        records = list(candidates)
+        # §3: senders discard the TXT records that don't begin with "v=TLSRPTv1;" and need exactly one left; a
+        # look-alike (another case, no ';') is judged on its own only when there is no proper record beside it
+        strict = [t for t in ans.txt if is_tlsrpt_record(t)]
+        ignored = [t for t in ans.txt if not is_tlsrpt_record(t) and looks_like_tlsrpt(t)]
+        candidates = strict or ignored
+        records = strict + ignored
+        if strict and not no_inbox:
+            findings.extend(_f(
+                "record-ignored", Severity.WARNING, f"Sending servers ignore the TXT record '{t[:80]}' at {host}: it "
+                "doesn't begin with exactly 'v=TLSRPTv1;'. They use your other TLS reporting record, so the "
+                "addresses in this one get no reports; delete it, and put any address you want reports at into "
+                "the record that counts.", f"{host} TXT \"{t[:200]}\"",
+                Fix(host, "TXT", t, action="remove", note="The record sending servers ignore; keep the other one."))
+                for t in ignored)
         sts_on = sts.ok and any(is_sts_record(t) for t in sts.txt)
         if no_inbox:
             # TLS reports are about mail delivered *to* the domain: none is, and an address at it gets nothing

@@ -244,6 +244,37 @@ def test_a_burst_of_results_is_handed_over_one_a_turn(qtbot, tmp_path: Path, mon
         engine.shutdown()
 
 
+def test_a_read_in_the_same_pass_as_a_hand_over_waits_for_the_posted_events(qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load the rest of a burst can be read, or the engine's timer can come due, in the same pass of the
+    event loop as a hand-over, before Qt has delivered the posted events that lay out and paint it: the
+    engine hands over nothing more until they are delivered."""
+    _fake_check_worker(tmp_path, monkeypatch, """
+    from inboxready.core.model import CheckResult, Status
+    burst = "".join(json.dumps({"id": req["id"], "type": "result",
+                                "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
+                    for name in ("spf", "dkim"))
+    sys.stdout.write(burst)
+    sys.stdout.flush()
+""")
+    engine = Engine()
+    try:
+        order: list[str] = []
+
+        def result(_job: int, r: Any, _diff: Any) -> None:
+            order.append(r.name)
+            if r.name == "spf":
+                engine._drain()  # as a read or the engine's timer would, before any posted event is delivered
+                order.append("same pass")
+
+        engine.resultReady.connect(result)
+        engine.check(CheckRequest("x.example", CheckOptions(nameservers=["127.0.0.1:9"])))
+        qtbot.waitUntil(lambda: "dkim" in order, timeout=WAIT_MS)
+        assert order == ["spf", "same pass", "dkim"], order
+    finally:
+        engine.shutdown()
+
+
 def test_a_finished_check_is_shown_a_piece_a_turn_and_then_said_done(make_window, qtbot,
                                                                       dns_server: DnsTestServer) -> None:  # type: ignore[no-untyped-def]
     """When the worker says a check is done, the summary bar, the checklist and the profile's verdict are

@@ -37,7 +37,7 @@ def store(server: DnsTestServer, h: History, zone: str, when: datetime, domain: 
           **opts: object) -> None:
     """Check ``zone`` for real and store the run as if it had been made at ``when``."""
     server.replace_zone(domain, zone)
-    options = CheckOptions(nameservers=[server.address], timeout=1.0, deadline=10.0, **opts)  # type: ignore[arg-type]
+    options = CheckOptions(nameservers=[server.address], timeout=3.0, deadline=30.0, **opts)  # type: ignore[arg-type]
     report = run(run_check(domain, options))
     report.started = when.isoformat()
     assert h.add(report) is not None

@@ -228,7 +228,9 @@ def test_each_query_leaves_from_a_random_port_with_a_random_id(dns_server: DnsTe
     assert len(ports) == 80
     first, second = set(ports[:40]), set(ports[40:])
     assert len(first) >= 5 and len(second) >= 5  # not one port for the whole run
-    assert not first & second  # a new client, new ports
+    # a new client, new ports: each of its 8 sockets takes a random free port, and one of them may draw a port
+    # the last client let go (about 8 x 8 / 28,000 = 0.2% of runs); two such draws is one run in 300,000
+    assert len(first & second) <= 1, first & second
     lo, hi = dnsmod._PORTS
     assert all(lo <= p <= hi for p in ports)
     # consecutive queries do not walk through the ports in order

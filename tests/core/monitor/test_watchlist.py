@@ -38,7 +38,7 @@ def dkim_line(key: str, selector: str = "google") -> str:
 
 
 def options(server: DnsTestServer, **kw: object) -> CheckOptions:
-    return CheckOptions(nameservers=[server.address], timeout=float(kw.pop("timeout", 1.0)), deadline=10.0, **kw)  # type: ignore[arg-type]
+    return CheckOptions(nameservers=[server.address], timeout=float(kw.pop("timeout", 3.0)), deadline=30.0, **kw)  # type: ignore[arg-type]
 
 
 def twice(server: DnsTestServer, tmp_path: Path, before: str, after: str,
