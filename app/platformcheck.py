@@ -125,6 +125,34 @@ def missing_libraries(plugin: Path) -> list[str]:
     return missing
 
 
+def display_problem(display: str) -> str | None:
+    """One sentence when the X display ``display`` (on this computer: ``:N`` or ``unix:N``) can't be
+    reached, e.g. a DISPLAY left over from a session that ended; None when it can, or when it is on another
+    host (a connection there could wait for minutes: Qt says what happens)."""
+    if not re.fullmatch(r"(unix)?:\d+(\.\d+)?", display.strip()):
+        return None
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.restype = ctypes.c_int
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(display.encode(), None)  # a local socket: answers or refuses at once
+    try:
+        failed = not conn or xcb.xcb_connection_has_error(conn) != 0
+    finally:
+        if conn:
+            xcb.xcb_disconnect(conn)
+    if not failed:
+        return None
+    return (f"InboxReady can't open its window because the desktop display {display} (DISPLAY) can't be "
+            "reached: no display server answers there, or it refuses this user. Start InboxReady from the "
+            "desktop session itself, or use the command line: inboxready check DOMAIN")
+
+
 def platform_problem(env: MutableMapping[str, str] | None = None,
                      os_release: Mapping[str, str] | None = None) -> str | None:
     """One plain sentence when Qt won't be able to open a window here, else None.
@@ -150,6 +178,10 @@ def platform_problem(env: MutableMapping[str, str] | None = None,
             continue  # not installed (a frozen build has no wayland plugin): Qt tries the next one too
         lacking = missing_libraries(plugin)
         if not lacking:
+            if name == "xcb" and name == candidates[-1]:
+                unreachable = display_problem(env.get("DISPLAY", ""))
+                if unreachable:  # Qt would abort blaming libxcb-cursor0 (a stale DISPLAY, an X server gone)
+                    return unreachable
             if name != candidates[0]:
                 env["QT_QPA_PLATFORM"] = name
             return None
@@ -168,4 +200,4 @@ def platform_problem(env: MutableMapping[str, str] | None = None,
     return None
 
 
-__all__ = ["PACKAGES", "install_line", "missing_libraries", "platform_problem", "plugin_file"]
+__all__ = ["PACKAGES", "display_problem", "install_line", "missing_libraries", "platform_problem", "plugin_file"]

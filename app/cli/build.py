@@ -114,6 +114,22 @@ def cmd_spf(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     how = ("counted over DNS" if b.lookups_live else "estimated from our list" if b.lookups_known
            else "at least, estimated from our list")
     over = b.lookups > 10
+    if domain and b.check is None:
+        # The domain's current record couldn't be read (a timeout, SERVFAIL): a record built without it would
+        # replace whatever it lists, so no record is shown as one to publish (as `build dmarc` offers no step)
+        problem = next((p for p in b.problems if p.startswith("We couldn't read")), "")
+        why = problem.partition(f"record of {domain} (")[2].rpartition("), so this record")[0]
+        out.write(_wrap(
+            f"Not ready to publish: we couldn't read the current SPF record of {shown(domain)}"
+            + (f" ({shown(why)})" if why else "") + ". A record built without it would leave out "
+            "the servers your current record lists, and their mail would stop passing SPF. Try again later or "
+            "with another DNS server (--nameserver), or leave out --domain to see a record of only the services "
+            "and addresses you gave.", "") + "\n")
+        out.writelines("i " + _wrap(n)[2:] + "\n" for n in b.notes)
+        for setup in b.setups:
+            for r in setup.records:
+                _write_fix(r, out)
+        return EXIT_UNCHECKED
     if over:
         out.write(f"This record would need {b.lookups} DNS lookups ({how}); receivers allow 10, so it would not work "
                   f"as it is:\n  {shown(b.record)}\n")
@@ -301,7 +317,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     # The common options (--json, --nameserver, ...) belong after KIND: argparse lets the leaf's defaults
     # win over the same options given before it.
 
-    spf = kinds.add_parser("spf", parents=[common], help="one SPF record for the services you send with")
+    spf = kinds.add_parser("spf", parents=[common], help="one SPF record for the services you send with",
+                         description="Build one SPF record for the services you send with and your own servers, "
+                                     "with its DNS-lookup count. With --domain, your current record is read and "
+                                     "merged in; when it can't be read, nothing is offered to publish.",
+                         epilog="Exit codes: 0 the record is ready; 1 the record has problems; 2 something couldn't be looked up (nothing to publish yet), or bad input.")
     spf.add_argument("--service", "-s", action="append", default=[], metavar="NAME",
                      help="a sending service from the list (repeatable; see --list-services)")
     spf.add_argument("--ip", action="append", default=[], metavar="IP", help="your own server's IP or range")
@@ -314,12 +334,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     spf.add_argument("--list-services", action="store_true", help="list the services we know")
     spf.set_defaults(handler=cmd_spf)
 
-    dm = kinds.add_parser("dmarc", parents=[common], help="the DMARC rollout ladder (RFC 9989)")
-    dm.add_argument("domain", metavar="DOMAIN")
+    dm = kinds.add_parser("dmarc", parents=[common], help="the DMARC rollout ladder (RFC 9989)",
+                        description="The DMARC records to publish step by step, from p=none with reports to "
+                                    "p=reject, starting from the record DOMAIN has now (RFC 9989).",
+                        epilog="Exit codes: 0 the steps are shown; 2 the current record couldn't be read "
+                               "(give it with --current, or --offline), or bad input.")
+    dm.add_argument("domain", metavar="DOMAIN", help="your domain (the record goes at _dmarc.DOMAIN)")
     dm.add_argument("--rua", action="append", default=[], metavar="ADDR", help="where aggregate reports go")
     dm.add_argument("--ruf", action="append", default=[], metavar="ADDR",
                     help="where failure reports go (few receivers send them; they may contain message content)")
-    dm.add_argument("--stage", choices=["monitor", "test-quarantine", "quarantine", "test-reject", "reject"])
+    dm.add_argument("--stage", choices=["monitor", "test-quarantine", "quarantine", "test-reject", "reject"],
+                    help="show only this step of the ladder (default: every step)")
     dm.add_argument("--sp", choices=["none", "quarantine", "reject"], help="policy for existing subdomains")
     dm.add_argument("--np", choices=["none", "quarantine", "reject", "omit"], default="reject",
                     help="policy for subdomains that don't exist (default reject; omit to leave out)")
@@ -327,19 +352,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     dm.add_argument("--offline", action="store_true", help="don't look up the current record")
     dm.set_defaults(handler=cmd_dmarc)
 
-    dk = kinds.add_parser("dkim", parents=[common], help="a new DKIM key pair and its DNS record")
-    dk.add_argument("domain", metavar="DOMAIN")
+    dk = kinds.add_parser("dkim", parents=[common], help="a new DKIM key pair and its DNS record",
+                        description="Make a new DKIM key pair on this computer: the private key goes only to "
+                                    "the file you name, the public key is the DNS record to publish, with a "
+                                    "rotation plan.",
+                        epilog="Exit codes: 0 the key is made and saved; 2 it couldn't be (bad input, the file "
+                               "exists or can't be written).")
+    dk.add_argument("domain", metavar="DOMAIN", help="the domain the key signs for")
     dk.add_argument("--selector", metavar="S", help="default: ir<year>-<month>")
-    dk.add_argument("--type", choices=["rsa", "ed25519"], default="rsa")
-    dk.add_argument("--bits", type=int, choices=[1024, 2048, 4096], default=2048)
+    dk.add_argument("--type", choices=["rsa", "ed25519"], default="rsa",
+                    help="the key type (default rsa, which every receiver checks; ed25519 only next to an rsa "
+                         "key)")
+    dk.add_argument("--bits", type=int, choices=[1024, 2048, 4096], default=2048,
+                    help="the RSA key size in bits (default 2048; 1024 is weak)")
     dk.add_argument("--private-key-out", required=True, metavar="FILE", help="where to save the private key")
     dk.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     dk.add_argument("--old-selector", metavar="OLD", help="the selector you sign with now (for the rotation plan)")
     dk.set_defaults(handler=cmd_dkim)
 
-    wi = kinds.add_parser("whatif", parents=[common], help="check a record as if it were published")
-    wi.add_argument("domain", metavar="DOMAIN")
+    wi = kinds.add_parser("whatif", parents=[common], help="check a record as if it were published",
+                        description="Check DOMAIN as if the record given with --record were already published "
+                                    "(nothing is changed anywhere).",
+                        epilog="Exit codes: 0 everything would pass; 1 something would still need fixing; 2 "
+                               "something couldn't be checked, or bad input.")
+    wi.add_argument("domain", metavar="DOMAIN", help="the domain to check")
     wi.add_argument("--record", required=True, metavar="'HOST TYPE VALUE'",
                     help="e.g. '_dmarc TXT \"v=DMARC1; p=reject\"' (HOST relative to DOMAIN, or @)")
-    wi.add_argument("--dkim-selector", action="append", default=[], metavar="NAME")
+    wi.add_argument("--dkim-selector", action="append", default=[], metavar="NAME",
+                    help="also look for a DKIM key at this selector (repeatable)")
     wi.set_defaults(handler=cmd_whatif)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import importlib.util
 import io
 import json
 import os
+import tempfile
 import time
 from typing import TYPE_CHECKING, Any, Sequence, TextIO, cast
 
@@ -38,7 +40,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     check = sub.add_parser("check", parents=[common], help="check one or more domains",
                            description="Check the SPF, DKIM, DMARC and MX records of each DOMAIN, and the "
                                        "optional extras: MTA-STS, TLS reporting, BIMI, DNSSEC, reverse DNS "
-                                       "and STARTTLS on the mail servers.")
+                                       "and STARTTLS on the mail servers.",
+                           epilog="Exit codes: 0 everything passed; 1 something to fix was found; 2 something "
+                                  "couldn't be checked (a DNS timeout or failure: never read as missing) and "
+                                  "nothing to fix was found, or the command was used wrongly.")
     check.add_argument("domains", nargs="*", metavar="DOMAIN",
                        help="a domain, web address or e-mail address (with --demo: a demo domain)")
     check.add_argument("--demo", action="store_true",
@@ -227,14 +232,33 @@ def write_report_file(report: DomainReport, path: str, profile: str, *, inspecti
     if ext == ".pdf":
         from inboxready.app.pdf import write_audit_pdf  # needs PySide6 (the gui extra)
 
-        write_audit_pdf(audit, path)
-    elif ext == ".json":
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(audit.to_document(), fh, indent=1, ensure_ascii=False)
-            fh.write("\n")
-    else:
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(audit.to_html())
+    # written beside the file and renamed over it when complete: a full disk or a failure half way leaves the
+    # report saved there before (last month's audit report) as it was, and no cut-off file
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, part = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".part{ext}", dir=folder)
+    try:
+        os.close(fd)
+        if ext == ".pdf":
+            write_audit_pdf(audit, part)
+        elif ext == ".json":
+            with open(part, "w", encoding="utf-8") as fh:
+                json.dump(audit.to_document(), fh, indent=1, ensure_ascii=False)
+                fh.write("\n")
+        else:
+            with open(part, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(audit.to_html())
+        if os.path.getsize(part) == 0:
+            raise OSError(errno.EIO, "nothing could be written")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(part, 0o666 & ~umask)  # as open() would have made it (mkstemp makes 0600)
+        os.replace(part, path)
+    except BaseException:
+        try:
+            os.unlink(part)
+        except OSError:
+            pass
+        raise
     return audit.sha256
 
 

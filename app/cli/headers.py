@@ -23,7 +23,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     headers = sub.add_parser("headers", parents=[common], help="explain the verdict in a received message",
                              description="Read a received message (or just its headers) and explain what the "
                                          "receiving service decided for SPF, DKIM and DMARC, with our own "
-                                         "re-check of every DKIM signature.")
+                                         "re-check of every DKIM signature.",
+                             epilog="Exit codes (from the verdict on the message, DMARC first): 0 it passed; 1 "
+                                    "something to fix; 2 the message couldn't be read or its verdict couldn't "
+                                    "be checked (a side check that couldn't run doesn't count).")
     headers.add_argument("file", metavar="FILE", help="the message or its headers; - reads standard input")
     headers.add_argument("--receiver", action="append", default=[], metavar="AUTHSERV-ID",
                          help="trust only Authentication-Results from this receiving service (e.g. "

@@ -54,12 +54,12 @@ def register_actions(psub: Any) -> None:
     si = psub.add_parser("signin", help="sign a profile in with Microsoft or Google (again)",
                          description="Sign in the account of an OAuth profile: needed after adding it with "
                                      "--no-signin, after signing out, or when InboxReady says 'sign in again'.")
-    si.add_argument("name", metavar="NAME")
+    si.add_argument("name", metavar="NAME", help="the profile to sign in")
     _browser_options(si)
     so = psub.add_parser("signout", help="forget a profile's Microsoft or Google sign-in",
                          description="Remove the sign-in kept in the system keyring for the profile's account "
                                      "(every profile of that account is signed out).")
-    so.add_argument("name", metavar="NAME")
+    so.add_argument("name", metavar="NAME", help="the profile whose sign-in to forget")
 
 
 def oauth_fields(args: argparse.Namespace) -> dict[str, Any]:

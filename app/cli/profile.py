@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     where = add.add_mutually_exclusive_group(required=True)
     where.add_argument("--smtp", metavar="HOST[:PORT]", help="a sending profile on this SMTP server")
     where.add_argument("--imap", metavar="HOST[:PORT]", help="a reading profile on this IMAP server")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="a name for the profile, e.g. shop or inbox")
     add.add_argument("--security", choices=["ssl", "starttls", "none"],
                      help="implicit TLS, STARTTLS, or none (unencrypted: only for testing); default from the port")
     add.add_argument("--user", default="", metavar="USER", help="the account's user name")
@@ -43,12 +43,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                      help="reading profile: the receiving service's Authentication-Results id (repeatable)")
     add.add_argument("--no-password", action="store_true", help="the server needs no password")
     cli_oauth.add_arguments(add)
-    lst = psub.add_parser("list", help="list the profiles")
-    lst.add_argument("--json", action="store_true")
-    test = psub.add_parser("test", parents=[common], help="try to connect and sign in")
-    test.add_argument("name", metavar="NAME")
-    rm = psub.add_parser("remove", help="remove a profile and its password")
-    rm.add_argument("name", metavar="NAME")
+    lst = psub.add_parser("list", help="list the profiles", description="List the sending and reading profiles "
+                                                                        "(never their passwords).")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of text")
+    test = psub.add_parser("test", parents=[common], help="try to connect and sign in",
+                           description="Connect to the profile's server and sign in, without sending anything. Without a "
+                                       "keyring, the password comes from INBOXREADY_SMTP_PASSWORD (sending) or "
+                                       "INBOXREADY_IMAP_PASSWORD (reading).",
+                           epilog="Exit codes: 0 every profile of that name signed in; 1 one couldn't (the reason "
+                                  "is printed); 2 no such profile, or bad input.")
+    test.add_argument("name", metavar="NAME", help="the profile to try (its sending and reading profile)")
+    rm = psub.add_parser("remove", help="remove a profile and its password",
+                         description="Remove a profile and its password from the keyring.")
+    rm.add_argument("name", metavar="NAME", help="the profile to remove")
     kind = rm.add_mutually_exclusive_group()
     kind.add_argument("--send", action="store_true", help="only the sending profile of that name")
     kind.add_argument("--read", action="store_true", help="only the reading profile of that name")
@@ -110,8 +117,24 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     err.write("inboxready: no password: set INBOXREADY_PASSWORD or run this in a terminal to be "
                               "asked (use --no-password if the server needs none)\n")
                     return EXIT_UNCHECKED
-            store.put(profile, password)
             kind = "sending" if is_send else "reading"
+            try:
+                store.put(profile, password)
+            except KeyringUnavailable:
+                if password is None:
+                    raise
+                # no keyring to keep it in: the password is kept nowhere, the rest of the profile is saved and
+                # each run takes the password from the environment (never from a file or the command line)
+                store.put(profile, None)
+                var = "INBOXREADY_SMTP_PASSWORD" if is_send else "INBOXREADY_IMAP_PASSWORD"
+                out.write(f"Saved {kind} profile '{shown(profile.name)}' ({shown(host)}:{port}, {security}) without "
+                          "its password: there is no keyring on this computer to keep it in, and InboxReady keeps "
+                          f"passwords nowhere else.\nFor each run, give the password in {var}, e.g. "
+                          f"{var}=... inboxready " + ("roundtrip --send-profile " if is_send else
+                                                     "watch --read-profile ") + f"{shown(profile.name)} ...\n")
+                err.write("inboxready: to keep the password instead, set up a keyring: "
+                          "'python -m keyring diagnose' says which one is in use.\n")
+                return EXIT_FINDINGS
             out.write(f"Saved {kind} profile '{shown(profile.name)}' ({shown(host)}:{port}, {security})"
                       + (", password in the system keyring" if password else "") + ".\n")
             for w in profile.warnings:
@@ -134,8 +157,13 @@ def cmd_profile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write(f"inboxready: there is no profile called '{shown(args.name)}'\n")
                 return EXIT_UNCHECKED
 
+            def env_password(p: Any) -> str | None:  # as roundtrip and watch take it (a computer without keyring)
+                return os.environ.get("INBOXREADY_SMTP_PASSWORD" if p.kind == "send" else "INBOXREADY_IMAP_PASSWORD") \
+                    or None
+
             async def go() -> list[Any]:
-                return [await check_profile(p, timeout=max(5.0, args.timeout * 3)) for p in found]
+                return [await check_profile(p, password=None if p.uses_oauth else env_password(p),
+                                            timeout=max(5.0, args.timeout * 3)) for p in found]
 
             results = asyncio.run(go())
             if args.json:

@@ -38,26 +38,31 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                       "provider (PowerDNS: pdns_server, pdns_server_id and the secret auth_token). "
                                       "A secret's value comes from INBOXREADY_PASSWORD (when one secret is named) "
                                       "or a prompt.")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="a name for the account, e.g. cf")
     add.add_argument("--provider", required=True, metavar="PROVIDER", help="lexicon's provider name, e.g. cloudflare")
     add.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a non-secret option")
     add.add_argument("--secret", action="append", default=[], metavar="KEY",
                      help="an option whose value is secret (asked for, stored in the keyring)")
-    add.add_argument("--json", action="store_true")
-    lst = asub.add_parser("list", help="list the accounts")
-    lst.add_argument("--json", action="store_true")
-    test = asub.add_parser("test", help="sign in and read the zone", parents=[common])
-    test.add_argument("name", metavar="NAME")
+    add.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lst = asub.add_parser("list", help="list the accounts",
+                          description="List the DNS-host accounts (never their secrets).")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of text")
+    test = asub.add_parser("test", help="sign in and read the zone", parents=[common],
+                           description="Sign in at the account's DNS host and read the zone, changing nothing.")
+    test.add_argument("name", metavar="NAME", help="the account to try")
     test.add_argument("domain", nargs="?", metavar="DOMAIN", help="a domain of the account (default: the last used)")
-    rm = asub.add_parser("remove", help="remove an account and its secrets")
-    rm.add_argument("name", metavar="NAME")
+    rm = asub.add_parser("remove", help="remove an account and its secrets",
+                         description="Remove an account and its secrets from the keyring.")
+    rm.add_argument("name", metavar="NAME", help="the account to remove")
     acc.set_defaults(handler=cmd_dns_account)
 
     pub = sub.add_parser("publish", help="publish the fixes at your DNS host, and undo",
                          description="Check DOMAIN, plan the records that fix what is wrong at the DNS host of "
                                      "ACCOUNT, show the plan, and after your confirmation apply it, watch it go live "
                                      "on every authoritative server and check again. Every change is journaled and "
-                                     "can be undone with --undo.")
+                                     "can be undone with --undo.",
+                         epilog="Exit codes: 0 done and nothing left to fix; 1 applied (or planned) but something "
+                                "is still to fix; 2 refused or failed, with nothing changed.")
     pub.add_argument("domain", nargs="?", metavar="DOMAIN", help="the domain whose fixes to publish (not with --undo)")
     pub.add_argument("--account", required=True, metavar="NAME",
                      help="the DNS host account to publish with, saved by 'inboxready dns-account add'")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 
 import time
@@ -44,13 +45,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
 
     imp = rsub.add_parser("import", parents=[leaf], help="import report files or folders",
                           description="Import XML, .xml.gz, .zip, .eml, mbox and JSON report files, or whole "
-                                      "folders. Bad files are listed with the reason and skipped.")
-    imp.add_argument("paths", nargs="+", metavar="PATH")
+                                      "folders. Bad files are listed with the reason and skipped.",
+                          epilog="Exit codes: 0 imported; 1 something to look at (rejected, conflicting or "
+                                 "impossible-date reports, skipped rows); 2 nothing imported, or the store "
+                                 "failed (what was imported before stays).")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="report files or folders (folders are read whole)")
     imp.set_defaults(handler=cmd_import)
 
     summ = rsub.add_parser("summary", parents=[leaf], help="who sends as DOMAIN, pass rates, safe to enforce?",
                            description="Summarise the stored reports about DOMAIN.")
-    summ.add_argument("domain", metavar="DOMAIN")
+    summ.add_argument("domain", metavar="DOMAIN", help="the domain the reports are about")
     summ.add_argument("--days", type=count(1, 3660, "number of days"), default=30, metavar="N",
                       help="look at the last N days (default 30)")
     summ.add_argument("--csv", type=Path, metavar="FILE", help="also write the sources table as CSV to FILE")
@@ -66,7 +70,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common:
                         description="The report mailbox: read new DMARC and TLS report mails from the mailbox your "
                                     "rua/ruf addresses deliver to, with a reading profile, remembering what "
                                     "was read. The password comes from the keyring or INBOXREADY_IMAP_PASSWORD.")
-    w.add_argument("--read-profile", required=True, metavar="NAME")
+    w.add_argument("--read-profile", required=True, metavar="NAME",
+                   help="the reading profile of the report mailbox ('inboxready profile add NAME --imap ...')")
     w.add_argument("--folder", default="INBOX", help="the folder reports arrive in (default INBOX)")
     w.add_argument("--move-to", metavar="FOLDER", help="move processed report mails to FOLDER")
     w.add_argument("--once", action="store_true", help="read once and stop (default: keep watching)")
@@ -196,7 +201,11 @@ def _print_import(result: Any, out: TextIO) -> None:
     domains = sorted({i.domain for i in result.imported if i.domain})
     if domains:
         out.write("Domains: " + shown(", ".join(domains)) + "\n")
-        out.write(f"Next: inboxready reports summary {shown(domains[0])}\n")
+        # the summary looks at the last 30 days by default: reports that all ended before then need --days
+        first = [i for i in result.imported if i.domain == domains[0] and i.kind == "dmarc" and not i.problem]
+        needed = math.ceil((time.time() - min(i.begin for i in first)) / 86400) + 1 if first else 0
+        days = f" --days {needed}" if 30 < needed <= 3660 and all(i.end < time.time() - 30 * 86400 for i in first) else ""
+        out.write(f"Next: inboxready reports summary {shown(domains[0])}{days}\n")
 
 
 async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[str] | None,
@@ -228,6 +237,29 @@ async def _lookups(store: Any, domain: str, ips: list[str], nameservers: list[st
             close()
 
 
+def _older_hint(store: Any, domain: str, days: int) -> str:
+    """" The 3 stored reports about D are older: ... --days N" when the domain's reports all ended before the
+    window (a newcomer imports last year's reports and runs the summary the import suggested); "" otherwise."""
+    from datetime import datetime, timezone
+
+    (count, begin, end), = store.query(
+        "SELECT count(*), min(begin), max(end) FROM reports WHERE kind='dmarc' AND domain=? AND problem IS NULL",
+        (domain,))
+    if not count or begin is None or end is None:
+        return ""
+
+    def day(t: int) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+
+    needed = math.ceil((time.time() - begin) / 86400) + 1
+    if needed <= days:
+        return ""
+    period = f" The {count:,} stored report(s) about {shown(domain)} are older: from {day(begin)} to {day(end)}."
+    if needed > 3660:
+        return period + " --days goes back 3660 days at most."
+    return f"{period} To see them: inboxready reports summary {shown(domain)} --days {needed}."
+
+
 def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from inboxready.core.domain import parse_domain
     from inboxready.core.reports.summary import summarize
@@ -254,6 +286,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             left_out = (f" {summary.flagged_count} report(s) about {shown(domain)} are left out because their dates "
                         f"can't be right ({shown(summary.flagged[0]['problem'])})." if summary.flagged_count else "")
             err.write(f"inboxready: no DMARC reports about {shown(domain)} in the last {args.days} days.{left_out}"
+                      + _older_hint(store, domain, args.days)
                       + (f" Reports are stored for: {shown(', '.join(known[:10]))}." if known else
                          " Import some first: inboxready reports import PATH") + "\n")
             if summary.tls.get("reports") or summary.tls.get("unknown_domain"):

@@ -29,7 +29,8 @@ def mail_options() -> argparse.ArgumentParser:
     mail_common.add_argument("--nameserver", "-n", action="append", type=nameserver, metavar="IP[:PORT]",
                              help="ask this DNS server for DKIM keys and the domain check (repeatable)")
     mail_common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    mail_common.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    mail_common.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                             help="colour the text output (default: when printing to a terminal)")
     return mail_common
 
 
@@ -39,9 +40,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         description="Send a test message through a sending profile, find it with a reading "
                                     "profile (Inbox or Junk) and explain the receiver's verdict. Passwords come "
                                     "from the keyring, or from INBOXREADY_SMTP_PASSWORD / "
-                                    "INBOXREADY_IMAP_PASSWORD.")
-    rt.add_argument("--send-profile", required=True, metavar="NAME")
-    rt.add_argument("--read-profile", required=True, metavar="NAME")
+                                    "INBOXREADY_IMAP_PASSWORD.",
+                        epilog="Exit codes: 0 the message passed; 1 something to fix (DMARC failed or passed only one way); 2 the message didn't arrive in time, couldn't be read, or couldn't be checked.")
+    rt.add_argument("--send-profile", required=True, metavar="NAME",
+                    help="the sending profile that sends the test message ('inboxready profile add NAME --smtp ...')")
+    rt.add_argument("--read-profile", required=True, metavar="NAME",
+                    help="the reading profile of the mailbox it goes to ('inboxready profile add NAME --imap ...')")
     rt.add_argument("--to", metavar="ADDR", help="send to this address (default: the reading profile's mailbox)")
     rt.add_argument("--timeout", "--wait", dest="wait", type=MAIL_WAIT, default=120.0, metavar="SECONDS",
                     help="how long to wait for the message to arrive (default 120)")

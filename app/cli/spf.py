@@ -22,7 +22,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_UNCHECKED = 0, 1, 2
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     spf = sub.add_parser("spf", parents=[common], help="evaluate SPF for a sending IP (check_host)",
-                         description="Run the RFC 7208 check_host() for IP sending as DOMAIN and say why.")
+                         description="Run the RFC 7208 check_host() for IP sending as DOMAIN and say why.",
+                         epilog="Exit codes: 0 pass; 1 any other result (fail, softfail, neutral, none, "
+                                "permerror); 2 temperror (DNS couldn't answer: try again later), or bad input.")
     spf.add_argument("domain", metavar="DOMAIN", help="the domain to evaluate (usually the MAIL FROM domain)")
     spf.add_argument("--ip", required=True, help="the sending server's IPv4 or IPv6 address")
     spf.add_argument("--sender", help="the MAIL FROM address (default postmaster@DOMAIN)")

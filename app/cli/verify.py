@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                        description="Check that an audit report saved with --report or the app's Export "
                                    "(PDF, HTML or JSON) is byte for byte the file that was exported: its "
                                    "SHA-256 is compared with the one recorded at export (this computer's "
-                                   "history, or --sha256).")
-    p.add_argument("file", metavar="FILE")
+                                   "history, or --sha256).",
+                       epilog="Exit codes: 0 intact; 1 changed, or not confirmed (no SHA-256 recorded for it); 2 "
+                              "the file can't be read.")
+    p.add_argument("file", metavar="FILE", help="the saved report (.pdf, .html or .json)")
     p.add_argument("--sha256", metavar="HASH",
                    help="the file's SHA-256, printed and recorded when the report was exported")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

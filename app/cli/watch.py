@@ -27,9 +27,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         description="Await a test message (not the monitor: that is 'watchlist'). Wait for a "
                                     "message whose subject contains TOKEN (send it from your "
                                     "newsletter tool or CRM to the reading profile's address) and explain its "
-                                    "verdict. Without --token, a new token is made and shown.")
-    wt.add_argument("--read-profile", required=True, metavar="NAME")
-    wt.add_argument("--token", metavar="TOKEN")
+                                    "verdict. Without --token, a new token is made and shown.",
+                        epilog="Exit codes: 0 the message passed; 1 something to fix (DMARC failed or passed only one way); 2 the message didn't arrive in time, couldn't be read, or couldn't be checked.")
+    wt.add_argument("--read-profile", required=True, metavar="NAME",
+                    help="the reading profile of the mailbox the message goes to ('inboxready profile add NAME "
+                         "--imap ...')")
+    wt.add_argument("--token", metavar="TOKEN",
+                    help="wait for a message whose subject contains TOKEN (default: a new token, shown to put "
+                         "in the subject)")
     wt.add_argument("--timeout", "--wait", dest="wait", type=MAIL_WAIT, default=600.0, metavar="SECONDS",
                     help="how long to wait for the message (default 600)")
     wt.add_argument("--delete", action="store_true", help="delete the message afterwards")

@@ -46,8 +46,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                               "domain's first check found something broken), 2 when a domain couldn't be checked.")
     p.set_defaults(handler=cmd_watchlist, watch_command=None)
     wsub = p.add_subparsers(dest="watch_command", metavar="ACTION")
-    add = wsub.add_parser("add", parents=[common], help="watch a domain (or change how often)")
-    add.add_argument("domain")
+    add = wsub.add_parser("add", parents=[common], help="watch a domain (or change how often)",
+                          description="Add DOMAIN to the watch list, or change how it is watched.")
+    add.add_argument("domain", help="the domain to watch")
     add.add_argument("--every", type=_interval, default=DEFAULT_INTERVAL, metavar="INTERVAL",
                      help="how often to check: 30m, 6h, 1d (default), 1w")
     add.add_argument("-s", "--selector", action="append", default=[], metavar="SELECTOR",
@@ -58,10 +59,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--skip", type=_checks, metavar="LIST",
                      help="leave these checks out for this domain, every time (e.g. starttls where port 25 is "
                           "blocked)")
-    rm = wsub.add_parser("remove", parents=[common], help="stop watching a domain")
-    rm.add_argument("domain")
-    wsub.add_parser("list", parents=[common], help="show the watched domains")
-    run = wsub.add_parser("run", parents=[common], help="check the domains that are due and report changes")
+    rm = wsub.add_parser("remove", parents=[common], help="stop watching a domain",
+                         description="Remove DOMAIN from the watch list (its history stays).")
+    rm.add_argument("domain", help="the domain to stop watching")
+    wsub.add_parser("list", parents=[common], help="show the watched domains",
+                    description="Show the watched domains, how often each is checked and when it was last.")
+    run = wsub.add_parser("run", parents=[common], help="check the domains that are due and report changes",
+                          description="Check the domains that are due (or --all) and report what changed since "
+                                      "their last check. Meant for the OS scheduler (see docs/WATCHLIST.md).",
+                          epilog="Exit codes: 0 nothing changed; 1 something changed or got worse (or a "
+                                 "domain's first check found something broken); 2 a domain couldn't be checked.")
     run.add_argument("--all", action="store_true", help="check every switched-on domain, due or not")
     run.add_argument("--only", type=_checks, metavar="LIST",
                      help="this run: only these checks (each domain's own choice still applies)")
@@ -70,7 +77,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     from .out import add_deadline
 
     add_deadline(run)
-    wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)")
+    wsub.add_parser("reminders", parents=[common], help="show what to do next (key rotation, DMARC steps)",
+                    description="Show what is due for the watched domains: DKIM keys to rotate, DMARC steps to "
+                                "take, selectors that stopped resolving.")
 
 
 def _checks(text: str) -> tuple[str, ...]:
@@ -170,9 +179,14 @@ def _run(wl: WatchList, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     with History() as history:
         if history.problem:
             err.write(f"inboxready: {shown(history.problem)}\n")
+        opened = history.problem
         outcomes = asyncio.run(run_watchlist(options, history, only_due=not args.all, watchlist=wl,
                                              only=args.only, skip=tuple(args.skip)))
+        lost = history.problem if history.problem != opened else ""
     code = exit_code(outcomes)
+    if lost:  # a run not kept (another program held the history past the wait, a full disk): never "no change"
+        err.write(f"inboxready: {shown(lost)} The next run compares with the last check that was kept.\n")
+        code = code or EXIT_UNCHECKED
     if wl.problem and wl.problem != before:  # the run times couldn't be saved
         err.write(f"inboxready: {shown(wl.problem)}\n")
         code = code or EXIT_UNCHECKED

@@ -109,7 +109,10 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("worker", help="the engine process of the desktop app (JSON lines on stdin/stdout; "
-                                      "started by the app, not by hand)")
+                                      "started by the app, not by hand)",
+                       description="The engine process of the desktop app: it reads JSON requests on standard "
+                                   "input and writes JSON events on standard output (docs/WORKER.md). The app "
+                                   "starts it; there is nothing to type here.")
     p.set_defaults(handler=cmd_worker)
 
 

@@ -1418,6 +1418,14 @@ def _resolver_trouble(servers: tuple[str, ...], probes: list[DnsAnswer], own: li
                           f"{who} {'answer' if many else 'answers'}, but {'fail' if many else 'fails'} for "
                           "every name we ask, even the root of DNS, so nothing could be checked. It may have "
                           "lost its own connection to the internet.", NETWORK_ADVICE, errors[:300])
+    parts = [e for e in errors.split("; ") if e]
+    if parts and all("TCP" in e for e in parts):  # it does answer, but only with truncated answers (TC)
+        refused = any("Refused" in e or "refused" in e or "reset" in e.lower() for e in parts)
+        return DnsTrouble("resolver", servers, "unreachable" if refused else "timeout",
+                          f"{who} {'answer' if many else 'answers'}, but only with answers cut short (too big "
+                          f"for UDP), and {'they' if many else 'it'} can't be reached over TCP, which DNS uses "
+                          "for longer answers, so nothing could be checked. A firewall may be blocking DNS over "
+                          "TCP (port 53).", "Allow DNS over TCP, or choose another DNS server.", errors[:300])
     if "connection refused" in errors:
         return DnsTrouble("resolver", servers, "unreachable",
                           f"{who} can't be reached: nothing answers at that address (connection refused), so "

@@ -200,8 +200,9 @@ NO_KEYRING_HELP = (
     "try again. On a server without a desktop, you can install an alternative store with "
     "'pip install keyrings.alt' and select it deliberately in keyring's configuration file "
     "(keyringrc.cfg, see 'python -m keyring diagnose'); note that some of its stores keep passwords in a "
-    "file that anyone with access to your account can read. For a single run, the command line also "
-    "reads the password from the INBOXREADY_PASSWORD environment variable.")
+    "file that anyone with access to your account can read. Without a keyring, the command line's "
+    "'profile add' saves a profile without its password, and 'roundtrip', 'watch' and 'reports watch' read "
+    "it for each run from INBOXREADY_SMTP_PASSWORD (sending) and INBOXREADY_IMAP_PASSWORD (reading).")
 
 
 def _backend() -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ SETTINGS_FILE = "settings.json"
 MAX_RECENT = 12
 MAX_SELECTORS = 32
 SETTINGS_VERSION = 1
+# the most a settings-like JSON file may hold: InboxReady writes a few KB (a watch list of 10,000 domains is
+# about 2 MB); anything bigger is not ours and is never read whole into memory
+MAX_JSON_FILE = 16 * 1024 * 1024
 THEMES = ("system", "light", "dark")
 
 
@@ -204,9 +208,14 @@ def read_json_file(path: Path, parse: Callable[[Any], T], *, unreadable: str, da
     overwritten by the next save) and ``damaged`` says so, naming the kept copy. Never raises for the file's
     content."""
     try:
-        raw = path.read_bytes()
+        raw = _read_small_file(path)
     except FileNotFoundError:
         return JsonFile()
+    except _TooBig:
+        moved = move_aside(path)
+        where = f" The old file was kept as {moved.name}." if moved else ""
+        return JsonFile(problem=f"{damaged} (It is over {MAX_JSON_FILE // (1024 * 1024)} MB, far bigger than "
+                                f"InboxReady ever writes.){where}", moved_to=moved)
     except OSError as exc:
         return JsonFile(problem=unreadable.format(reason=exc.strerror or exc), unreadable=True)
     try:
@@ -215,6 +224,36 @@ def read_json_file(path: Path, parse: Callable[[Any], T], *, unreadable: str, da
         moved = move_aside(path)
         where = f" The old file was kept as {moved.name}." if moved else ""
         return JsonFile(problem=damaged + where, moved_to=moved)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _read_small_file(path: Path) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``MAX_JSON_FILE`` bytes. Never blocks on a
+    named pipe and never reads a device (or a symlink to /dev/zero) for ever: those raise ``OSError``
+    ("not a regular file"), a folder too; a bigger file raises ``_TooBig`` after reading just past the limit."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder is where the file should be", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "a pipe, a device or a socket is where the file should be",
+                          str(path))
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, MAX_JSON_FILE + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_JSON_FILE:
+                raise _TooBig
+    finally:
+        os.close(fd)
 
 
 def file_object(data: Any) -> dict[str, Any]:

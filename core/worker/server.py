@@ -11,7 +11,8 @@ once; up to ``MAX_WAITING`` more wait in order (a waiting job says ``started`` w
 it at once); a request beyond that is refused with ``failed`` saying why. Some jobs are one at a time
 (``EXCLUSIVE``): a second report import, or a second watch of the same mailbox, is refused while the first
 runs or waits. The lines read ahead of the loop are bounded too (``READ_AHEAD``): a burst of requests waits in
-the pipe, not in memory.
+the pipe, not in memory. Blank lines are dropped as they are read (a gigabyte of them passes in seconds), and
+``MAX_UNREADABLE`` unreadable lines in a row (garbage, not the app) end the worker with one ``failed`` saying so.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_RUNNING = 8  # jobs running at once
 MAX_WAITING = 64  # jobs waiting for a free place; a request beyond that is refused
+MAX_UNREADABLE = 1000  # request lines in a row that can't be read (not JSON, not UTF-8...): then the worker stops
 READ_AHEAD = 256  # request lines read from stdin before the loop has taken them (then the reader waits)
 READ_CHUNK = 1024 * 1024  # stdin is read in pieces of this size (a line is joined only when it fits the limit)
 
@@ -102,6 +104,7 @@ class Worker:
         self.max_running = MAX_RUNNING
         self.max_waiting = MAX_WAITING
         self._refused = 0  # requests refused since one was last taken
+        self._unreadable = 0  # request lines in a row that could not be read
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread = 0
         self.closers: list[Callable[[], Any]] = []  # run once at the end (a handler's server, a store)
@@ -134,9 +137,16 @@ class Worker:
         try:
             msg = p.decode(line)
         except p.ProtocolError as exc:
-            log.warning("bad request line: %s", exc)
+            self._unreadable += 1
+            if self._unreadable >= MAX_UNREADABLE:  # not the app writing: a stream of garbage, said once
+                log.warning("%d unreadable request lines in a row: stopping", self._unreadable)
+                self.send({"type": p.FAILED, "id": None, "message": f"The engine stops: {MAX_UNREADABLE:,} requests "
+                           "in a row could not be read, so what writes to it is not InboxReady's window."})
+                return False
+            log.log(logging.WARNING if self._unreadable == 1 else logging.DEBUG, "bad request line: %s", exc)
             self.send({"type": p.FAILED, "id": None, "message": f"The engine could not read a request ({exc})."})
             return True
+        self._unreadable = 0
         kind = msg["type"]
         job_id = msg.get("id")
         if kind == p.SHUTDOWN:
@@ -311,7 +321,7 @@ def _where(exc: BaseException) -> str:
 async def _stdin_lines(stream: BinaryIO) -> AsyncIterator[bytes]:
     """The lines of ``stream`` (read in a helper thread: a pipe can't be awaited portably on Windows).
 
-    Read in pieces of ``READ_CHUNK``: a line longer than the protocol allows is never held whole (its first
+    Read in pieces of ``READ_CHUNK`` (blank lines are dropped here): a line longer than the protocol allows is never held whole (its first
     ``MAX_LINE`` bytes at most; then a ``p.OverlongLine`` stands for it and the rest is dropped up to its end,
     never read as a request). At most ``READ_AHEAD`` lines wait for the loop: beyond that the reader waits,
     so a burst of requests stays in the pipe, not in memory."""
@@ -327,19 +337,29 @@ async def _stdin_lines(stream: BinaryIO) -> AsyncIterator[bytes]:
         parts: list[bytes] = []
         size = 0
         skipping = False  # inside a line longer than the protocol allows: its rest is never a request
+        # whole pieces, split here: reading a line at a time costs about 0.2 s per million lines, so a flood of
+        # empty lines (a gigabyte of newlines) took minutes; a piece with nothing but blanks is dropped at once
+        read = getattr(stream, "read1", None) or stream.read
         try:
-            for piece in iter(lambda: stream.readline(READ_CHUNK), b""):
-                if not skipping:
-                    parts.append(piece)
-                    size += len(piece)
-                    if size > p.MAX_LINE:
-                        parts, skipping = [], True
-                        put(p.OverlongLine(size))
-                if piece.endswith(b"\n"):
+            for chunk in iter(lambda: read(READ_CHUNK), b""):
+                if not parts and not skipping and chunk.isspace():
+                    continue
+                pieces = chunk.split(b"\n")
+                for i, piece in enumerate(pieces):
+                    ended = i < len(pieces) - 1  # a newline follows this piece
+                    if not ended and not piece:
+                        break
                     if not skipping:
-                        put(b"".join(parts))
-                    parts, size, skipping = [], 0, False
-            if parts:
+                        parts.append(piece)
+                        size += len(piece) + ended
+                        if size > p.MAX_LINE:
+                            parts, skipping = [], True
+                            put(p.OverlongLine(size))
+                    if ended:
+                        if not skipping and (len(parts) > 1 or parts[0].strip()):
+                            put(b"".join(parts) + b"\n")
+                        parts, size, skipping = [], 0, False
+            if parts and b"".join(parts).strip():
                 put(b"".join(parts))
         except (OSError, ValueError, RuntimeError):  # stdin broke, or the loop is closed already
             pass

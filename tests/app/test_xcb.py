@@ -123,6 +123,7 @@ def test_install_lines_for_each_distribution() -> None:
 def _fake_plugins(monkeypatch: pytest.MonkeyPatch, missing: dict[str, list[str]]) -> None:
     monkeypatch.setattr(platformcheck, "plugin_file", lambda name, env=None: Path(f"/plugins/libq{name}.so"))
     monkeypatch.setattr(platformcheck, "missing_libraries", lambda path: missing[path.stem[4:]])
+    monkeypatch.setattr(platformcheck, "display_problem", lambda display: None)  # as if the display answers
 
 
 def test_no_display_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,3 +223,35 @@ def test_the_readme_and_ci_install_the_same_system_libraries() -> None:
     assert readme_apt - {"fonts-dejavu-core"} <= debian_names
     fedora = set(dnf_line[0].strip(" `").split("sudo dnf install ", 1)[1].split())
     assert fedora - {"dejavu-sans-fonts"} <= {fed for _, fed in platformcheck.PACKAGES.values()}
+
+
+def _unused_display() -> str:
+    import random
+
+    for _ in range(100):
+        n = random.randint(3000, 9000)
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return f":{n}"
+    pytest.skip("no free display number")
+
+
+def test_a_display_nobody_answers_is_said_plainly_not_a_qt_abort(tmp_path: Path) -> None:
+    # a DISPLAY left over from a session that ended: Qt aborted (exit 134, a core dump) blaming libxcb-cursor0,
+    # which was installed all along (h11)
+    display = _unused_display()
+    problem = platformcheck.display_problem(display)
+    assert problem is not None and f"the desktop display {display} (DISPLAY) can't be reached" in problem
+    assert "inboxready check DOMAIN" in problem
+    assert platformcheck.display_problem("remote.example:0") is None  # another host: never waited for here
+    libraries = platformcheck.platform_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": display})
+    if libraries is not None and "missing" in libraries:
+        pytest.skip(libraries)  # the README's apt line is not installed here: that sentence comes first
+    assert libraries == problem
+    proc = subprocess.run([_entry_point("inboxready-gui"), "--demo"], env=_env(tmp_path, DISPLAY=display),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"display {display} (DISPLAY) can't be reached" in proc.stderr and "xcb-cursor" not in proc.stderr
+
+
+def test_a_display_that_answers_is_no_problem(xvfb: str) -> None:
+    assert platformcheck.display_problem(xvfb) is None

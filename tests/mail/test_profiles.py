@@ -122,7 +122,7 @@ def test_no_keyring_means_nothing_saved(profile_home: Path, no_keyring: None) ->
     with pytest.raises(KeyringUnavailable) as info:
         store.put(sp(), password="s3cret-Pa55")
     text = str(info.value)
-    assert "Secret Service" in text and "pip install keyrings.alt" in text and "INBOXREADY_PASSWORD" in text
+    assert "Secret Service" in text and "pip install keyrings.alt" in text and "INBOXREADY_SMTP_PASSWORD" in text
     assert "s3cret-Pa55" not in text
     assert not store.path.exists()  # no silent fallback to a file
     store.put(sp())  # a profile without a password can still be saved

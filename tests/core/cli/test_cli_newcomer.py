@@ -64,3 +64,39 @@ def test_a_slip_in_the_domain_is_refused_with_the_name_meant(typed: str, meant: 
 def test_an_empty_domain_has_no_empty_prefix() -> None:
     code, _, err = _run("check", "  ", "--nameserver", "127.0.0.1:9")
     assert code == 2 and err.startswith("inboxready: Type a domain name") and ": :" not in err
+
+
+def _parsers(parser: argparse.ArgumentParser, path: str = "inboxready"):  # type: ignore[no-untyped-def]
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _parsers(child, f"{path} {name}")
+
+
+def test_every_option_and_argument_of_every_command_says_what_it_is() -> None:
+    # a newcomer reads 'inboxready COMMAND --help' to learn what a word means: an option listed with no text,
+    # or a text cut off mid-sentence, tells nothing (h11: roundtrip's --send-profile, profile add's --receiver)
+    silent, cut = [], []
+    for path, parser in _parsers(build_parser()):
+        for a in parser._actions:
+            if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction, argparse._VersionAction)):
+                continue
+            name = a.option_strings[-1] if a.option_strings else a.dest
+            if not a.help or a.help == argparse.SUPPRESS:
+                silent.append(f"{path} {name}")
+            elif a.help.rstrip().endswith(("'s", " the", " a", " of", " to")):
+                cut.append(f"{path} {name}: {a.help}")
+    assert silent == [] and cut == []
+
+
+def test_every_command_says_what_it_does_and_its_exit_codes() -> None:
+    for path, parser in _parsers(build_parser()):
+        if path == "inboxready":
+            continue
+        assert parser.description, f"{path} --help says nothing about what it does"
+        text = " ".join(f"{parser.description} {parser.epilog or ''}".split())
+        top = path.split()[1]
+        if top in ("check", "spf", "headers", "bounce", "publish", "roundtrip", "watch", "verify") \
+                or path in ("inboxready watchlist run", "inboxready reports import", "inboxready profile test"):
+            assert "Exit codes" in text, f"{path} --help does not say what its exit codes mean"
