@@ -215,17 +215,22 @@ def test_the_checklist_and_the_profile_verdict_are_judged_in_the_worker(make_win
     assert w.cards["checklist"].result.to_json() != checklist.to_json()
 
 
-def test_a_burst_of_results_is_handed_over_one_a_turn(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """Each result a window shows is laid out and painted with the cards around it: a worker that sends a
-    check's results in one burst has them handed over one per turn of the event loop, not all in one."""
-    _fake_check_worker(tmp_path, monkeypatch, """
+def _burst_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...]) -> None:
+    """A worker that answers a check with a passing result for each of ``names``, all in one write."""
+    _fake_check_worker(tmp_path, monkeypatch, f"""
     from inboxready.core.model import CheckResult, Status
-    burst = "".join(json.dumps({"id": req["id"], "type": "result",
-                                "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
-                    for name in ("spf", "dkim", "dmarc"))
+    burst = "".join(json.dumps({{"id": req["id"], "type": "result",
+                                "data": CheckResult(name, Status.PASS, "Fine.").to_json()}}) + "\\n"
+                    for name in {names!r})
     sys.stdout.write(burst)
     sys.stdout.flush()
 """)
+
+
+def test_a_burst_of_results_is_handed_over_one_a_turn(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Each result a window shows is laid out and painted with the cards around it: a worker that sends a
+    check's results in one burst has them handed over one per turn of the event loop, not all in one."""
+    _burst_worker(tmp_path, monkeypatch, ("spf", "dkim", "dmarc"))
     from PySide6.QtCore import QTimer
 
     engine = Engine()
@@ -249,14 +254,7 @@ def test_a_read_in_the_same_pass_as_a_hand_over_waits_for_the_posted_events(qtbo
     """Under load the rest of a burst can be read, or the engine's timer can come due, in the same pass of the
     event loop as a hand-over, before Qt has delivered the posted events that lay out and paint it: the
     engine hands over nothing more until they are delivered."""
-    _fake_check_worker(tmp_path, monkeypatch, """
-    from inboxready.core.model import CheckResult, Status
-    burst = "".join(json.dumps({"id": req["id"], "type": "result",
-                                "data": CheckResult(name, Status.PASS, "Fine.").to_json()}) + "\\n"
-                    for name in ("spf", "dkim"))
-    sys.stdout.write(burst)
-    sys.stdout.flush()
-""")
+    _burst_worker(tmp_path, monkeypatch, ("spf", "dkim"))
     engine = Engine()
     try:
         order: list[str] = []
