@@ -356,9 +356,16 @@ class BuildersWindow(QWidget):
         self.lookup_label.setText(f"This record would need {b.lookups} DNS lookups ({how}): receivers allow 10, so "
                                   "it would not work as it is" if over else f"{b.lookups} of 10 DNS lookups ({how})")
         self.spf_record.setPlainText(b.record)
-        self.spf_copy.setEnabled(not over)  # a record that breaks SPF is never offered for copying
-        self.spf_copy.setToolTip("This record needs more than 10 lookups: use one of the records below"
-                                 if over else "Copy the SPF record to the clipboard")
+        # a record that breaks SPF, or one built without the current record (it couldn't be read: published, it
+        # would drop the servers that record lists), is never offered for copying
+        self.spf_copy.setEnabled(not over and not b.current_unread)
+        self.spf_copy.setToolTip(
+            "We couldn't read your current SPF record, so this is only a draft of what you ticked: try again "
+            "before you publish" if b.current_unread
+            else "This record needs more than 10 lookups: use one of the records below" if over
+            else "Copy the SPF record to the clipboard")
+        if b.current_unread:
+            self.lookup_label.setText("Not ready to publish: your current SPF record couldn't be read (see below)")
         costly = [f"{t}: {c}" + (f" ({b.cost_sources[t]})" if t in b.cost_sources else "")
                   for t, c in b.costs.items() if c]
         lines = [f"⚠ {p}" for p in b.problems] + [f"• {n}" for n in b.notes]

@@ -106,6 +106,9 @@ class SpfBuild:
     options: list[Fix] = field(default_factory=list)
     setups: list[ServiceSetup] = field(default_factory=list)  # services that need no include, and why
     check: CheckResult | None = None  # the live SPF check of the record, when counted live
+    # with a domain: its current record couldn't be read (a timeout, SERVFAIL), so ``record`` is only a draft of
+    # the services and addresses given: published, it would drop whatever the current record lists
+    current_unread: bool = False
 
     @property
     def ok(self) -> bool:
@@ -117,7 +120,10 @@ class SpfBuild:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "record": self.record, "lookups": self.lookups, "lookup_limit": LOOKUP_LIMIT,
+            # never a record to publish when the current one couldn't be read: the draft is said as one
+            "record": None if self.current_unread else self.record,
+            "draft": self.record if self.current_unread else None,
+            "current_unread": self.current_unread, "lookups": self.lookups, "lookup_limit": LOOKUP_LIMIT,
             "lookups_known": self.lookups_known, "lookups_live": self.lookups_live, "ok": self.ok,
             "services": [s.id for s in self.services], "includes": list(self.includes), "notes": list(self.notes),
             "problems": list(self.problems), "dkim_selectors": list(self.dkim_selectors), "strings": self.strings,
@@ -464,6 +470,7 @@ async def build_spf_live(services: list[str], ips: list[str] | None = None, exis
             b.problems.append(f"We couldn't read the current SPF record of {domain} ({why}), so this record does not "
                               "include it yet. Try again before you publish it.")
             b.fix = None
+            b.current_unread = True
             return b
     b = build_spf(services, ips, existing, all_qualifier=all_qualifier, extra_includes=extra_includes, domain=domain,
                   catalog=cat)

@@ -80,6 +80,25 @@ def test_spf_tab_builds_counts_live_and_flattens(window, qtbot) -> None:  # type
     assert "change" in window.flat_label.text()
 
 
+def test_spf_tab_never_offers_a_draft_for_copying_when_the_current_record_cannot_be_read(  # type: ignore[no-untyped-def]
+        window, server, qtbot) -> None:
+    """With "merge with the current record" on and the current SPF record unreadable (SERVFAIL), the record shown
+    is only a draft of what was ticked: published, it would drop the domain's own servers ('mx'). It used to be
+    offered for copying like any other."""
+    server.servfail_names.add("example.com/TXT")
+    with qtbot.waitSignal(window.spfUpdated, timeout=10_000, check_params_cb=lambda b: b.current_unread) as sig:
+        window.set_services(["google"])
+    b = sig.args[0]
+    assert "mx" not in b.record and b.to_json()["record"] is None and b.to_json()["draft"] == b.record
+    assert not window.spf_copy.isEnabled() and "couldn't read your current SPF record" in window.spf_copy.toolTip()
+    assert window.lookup_label.text().startswith("Not ready to publish")
+    server.servfail_names.clear()
+    with qtbot.waitSignal(window.spfUpdated, timeout=10_000,
+                          check_params_cb=lambda b: b.lookups_live and not b.current_unread) as sig:
+        window.set_services(["google", "microsoft365"])
+    assert "mx" in sig.args[0].record and window.spf_copy.isEnabled()
+
+
 def test_spf_tab_offline_without_merge(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.merge_box.setChecked(False)
     with qtbot.waitSignal(window.spfUpdated, timeout=10_000, check_params_cb=lambda b: b.lookups_live) as sig:

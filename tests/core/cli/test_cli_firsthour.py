@@ -34,6 +34,12 @@ def test_build_spf_offers_no_record_when_the_current_one_cannot_be_read(dns_serv
     text = " ".join(out.split())
     assert "Not ready to publish: we couldn't read the current SPF record of example.com" in text
     assert "v=spf1" not in out and "Publish:" not in out and "Flattened" not in out
+    # nor in JSON: "record" is null there, the draft is said as one
+    code, out, _ = _run("build", "spf", "--service", "google", "--domain", "example.com", "-n", dns_server.address,
+                        "--timeout", "0.5", "--json")
+    data = json.loads(out)
+    assert code == 2 and data["record"] is None and data["current_unread"] is True and data["fix"] is None
+    assert data["draft"] == "v=spf1 include:_spf.google.com ~all"
     # the same run with the record readable still gives the merged record to publish
     getattr(dns_server, f"{how}_names").clear()
     code, out, _ = _run("build", "spf", "--service", "google", "--domain", "example.com", "-n", dns_server.address,
