@@ -14,6 +14,8 @@ could not be read.
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 from typing import TextIO
 
 from .out import shown, write_json
@@ -52,8 +54,19 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     with History() as history:
         result = check_file(data, args.sha256, history=history if history.available else None)
+    hint = ""
+    if not result.intact and _MESSAGE_HEAD.match(data[:4096]):
+        # `verify` checks InboxReady's own exported reports; a saved email is checked with `headers`
+        hint = (f"This looks like an email message. To check how it was authenticated, use: inboxready headers "
+                f"{shlex.quote(str(args.file))}")
     if getattr(args, "json", False):
-        write_json(dict(result.to_json(), file=str(args.file)), out)
+        write_json(dict(result.to_json(), file=str(args.file), **({"hint": hint} if hint else {})), out)
     else:
         out.write(f"{shown(args.file)}: {shown(result.message)}\n")
+        if hint:
+            out.write(shown(hint) + "\n")
     return 0 if result.intact else 1
+
+
+# the start of an RFC 5322 message: header fields ("Name: value", folded lines), one of them a mail header
+_MESSAGE_HEAD = re.compile(rb"\A(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*){2,}", re.S)

@@ -125,3 +125,22 @@ def test_an_edited_html_report_is_changed_and_an_html_copy_checks_with_its_conte
     copy.write_text(path.read_text(encoding="utf-8").replace("Fail", "Pass"), encoding="utf-8")
     code, text = verify(copy)
     assert code == 1 and "intact" not in text.lower()
+
+
+def test_a_saved_email_given_to_verify_is_pointed_to_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newcomer's ``inboxready verify message.eml`` said only "not an InboxReady HTML report": `verify` checks
+    exported reports; a saved email is read by `headers`, and the answer now says so (text and JSON). A file that
+    is no email gets no such hint."""
+    import json
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    eml = tmp_path / "message.eml"
+    eml.write_bytes(b"Received: from a.example\r\n\tby b.example\r\nFrom: x@shop.example\r\nSubject: hi\r\n\r\nbody\r\n")
+    code, out, _ = cli("verify", str(eml))
+    assert code == 1 and f"use: inboxready headers {eml}" in out, out
+    code, out, _ = cli("verify", str(eml), "--json")
+    assert code == 1 and json.loads(out)["hint"].endswith(f"inboxready headers {eml}")
+    other = tmp_path / "notes.txt"
+    other.write_text("just some notes: nothing more\n")
+    code, out, _ = cli("verify", str(other))
+    assert code == 1 and "headers" not in out, out
