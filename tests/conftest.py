@@ -230,3 +230,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     last = [i for i in items if i.get_closest_marker("fixcheck_last") is not None]
     if last:
         items[:] = [i for i in items if i.get_closest_marker("fixcheck_last") is None] + last
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """No keyring on this computer (keyring's own "fail" backend), for the test's duration."""
+    import keyring
+    from keyring.backends import fail
+
+    old = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(old)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from inboxready.core.store.credentials import get_password
 from inboxready.core.mail.profiles import ProfileStore, ReadProfile, Security, SendProfile
 from tests.mail.conftest import (  # noqa: F401 - fixtures used by name
-    MAILBOX, SENDER, MemoryKeyring, mail_world_session, memory_keyring, no_keyring, world,
+    MAILBOX, SENDER, MemoryKeyring, mail_world_session, memory_keyring, world,
 )
 
 MESSAGE = """Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=bounce.sender.test;

@@ -66,18 +66,6 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
-def no_keyring() -> Iterator[None]:
-    from keyring.backends import fail
-
-    old = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(old)
-
-
-@pytest.fixture
 def profile_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INBOXREADY_HOME", str(tmp_path))
     return tmp_path

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.mail.conftest import MemoryKeyring, memory_keyring, no_keyring  # noqa: F401  (fixtures)
+from tests.mail.conftest import MemoryKeyring, memory_keyring  # noqa: F401  (fixtures)
 
 from .pdns import PowerDns, require_pdns
 from ..helpers.cli import cli  # noqa: F401 (the publish tests import it from here)

@@ -123,19 +123,6 @@ def test_old_reports_are_found_by_the_summary_the_import_suggests(tmp_path: Path
     assert code == 0 and "Next: inboxready reports summary shop.test\n" in out
 
 
-@pytest.fixture
-def no_keyring():  # type: ignore[no-untyped-def]
-    import keyring
-    from keyring.backends import fail
-
-    old = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(old)
-
-
 def test_a_profile_on_a_computer_without_keyring_is_saved_without_its_password(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None) -> None:
     # the help said "for a single run, the command line reads the password from INBOXREADY_PASSWORD", but
