@@ -11,7 +11,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 
 @dataclass
@@ -104,3 +105,19 @@ class FlakyApi:
 HTML_502 = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title><style>body{font:13px sans-serif}</style>"
             "</head>\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center>\n"
             "<script>var x = 1;</script></body></html>\n")
+
+
+@contextmanager
+def proxied_account(name: str, pdns_url: str, monkeypatch: Any) -> Iterator["FlakyApi"]:
+    """A PowerDNS account ``name`` (added with the CLI, its key from the environment only while it is added)
+    whose API calls go through a ``FlakyApi`` in front of ``pdns_url``."""
+    from .conftest import API_KEY, cli
+
+    with FlakyApi(pdns_url) as api:
+        monkeypatch.setenv("INBOXREADY_PASSWORD", API_KEY)
+        code, _out, err = cli("dns-account", "add", name, "--provider", "powerdns", "--option",
+                              f"pdns_server={api.url}", "--option", "pdns_server_id=localhost", "--secret",
+                              "auth_token")
+        assert code == 0, err
+        monkeypatch.delenv("INBOXREADY_PASSWORD")
+        yield api

@@ -19,7 +19,7 @@ from inboxready.core.publish.lexicon_adapter import ProviderSession, content_for
 from inboxready.core.publish.plan import Change, Plan, apply_plan, undo_change
 
 from .conftest import API_KEY, cli
-from .flaky_api import FlakyApi, Rule
+from .flaky_api import FlakyApi, Rule, proxied_account
 from .pdns import PowerDns
 from .test_publish_pdns import make_zone
 
@@ -138,12 +138,7 @@ def _spf_count(pdns: PowerDns, z: str) -> int:
 @pytest.fixture
 def observed(pdns: PowerDns, home: Path, memory_keyring, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """An account 'ob' whose API calls pass through a proxy that reads the zone after every write."""
-    with FlakyApi(pdns.url) as api:
-        monkeypatch.setenv("INBOXREADY_PASSWORD", API_KEY)
-        code, out, err = cli("dns-account", "add", "ob", "--provider", "powerdns", "--option",
-                             f"pdns_server={api.url}", "--option", "pdns_server_id=localhost", "--secret", "auth_token")
-        assert code == 0, err
-        monkeypatch.delenv("INBOXREADY_PASSWORD")
+    with proxied_account("ob", pdns.url, monkeypatch) as api:
         yield api
 
 

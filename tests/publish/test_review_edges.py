@@ -18,7 +18,7 @@ from inboxready.core.publish.flow import Publisher
 from inboxready.core.publish.journal import Journal
 
 from .conftest import API_KEY, cli
-from .flaky_api import HTML_502, FlakyApi, Rule
+from .flaky_api import HTML_502, FlakyApi, Rule, proxied_account
 from .pdns import PowerDns
 from .test_publish_pdns import make_zone
 
@@ -35,12 +35,7 @@ def flaky(pdns: PowerDns, home: Path, memory_keyring, monkeypatch: pytest.Monkey
     from inboxready.core.publish.lexicon_adapter import ProviderSession
 
     monkeypatch.setattr(ProviderSession, "replace_in_set", lambda self, *a, **k: False)
-    with FlakyApi(pdns.url) as api:
-        monkeypatch.setenv("INBOXREADY_PASSWORD", API_KEY)
-        code, out, err = cli("dns-account", "add", "fl", "--provider", "powerdns", "--option",
-                             f"pdns_server={api.url}", "--option", "pdns_server_id=localhost", "--secret", "auth_token")
-        assert code == 0, err
-        monkeypatch.delenv("INBOXREADY_PASSWORD")
+    with proxied_account("fl", pdns.url, monkeypatch) as api:
         yield api
 
 
